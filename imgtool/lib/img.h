@@ -1,0 +1,486 @@
+/*
+ * img.h: the public interface of the imgtool disk-image library.
+ *
+ * The library reads and writes raw and qcow2 (version 2 and 3) images.  Its
+ * core (imgtool/lib/*.c) is written so that it also compiles freestanding,
+ * without a libc: hv's virtio-blk device model links the same code.  For that
+ * reason the core never calls malloc, stdio, threads or a compression library
+ * itself.  Everything it needs from the outside world comes through two small
+ * tables of callbacks:
+ *
+ *   - struct img_io: one open file (or memory buffer) with byte-offset read,
+ *     write, flush, size and truncate;
+ *   - struct img_env: memory allocation, compression codecs, opening backing
+ *     files by name and reporting messages.
+ *
+ * The hosted glue in imgtool/lib/hosted/ fills both tables for Linux (POSIX
+ * files, an xz read-only backend, zlib and zstd codecs) and offers the
+ * convenience functions declared at the end of this file (img_open_file, ...).
+ *
+ * Error convention: every function that can fail returns an int that is 0 on
+ * success and a negative IMG_E* code on failure.  The handle then keeps a
+ * human-readable message (img_strerror(img)); functions without a handle take
+ * a struct img_err to fill in.  Messages are complete sentences without a
+ * program-name prefix and without a trailing newline, so the CLI can print
+ * them the way qemu-img does ("qemu-img: <file>: <message>").
+ *
+ * All sizes and offsets are bytes.  Images are at most 2^62 bytes in virtual
+ * size (qcow2 limits offsets to 56 bits anyway).
+ */
+#ifndef IMGTOOL_IMG_H
+#define IMGTOOL_IMG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Error codes (negated) ----------------------------------------------- */
+
+enum {
+    IMG_OK = 0,
+    IMG_EIO = 1,      /* the block backend reported an error */
+    IMG_EINVAL = 2,   /* a bad argument from the caller (bad size, option) */
+    IMG_ENOMEM = 3,   /* the allocator returned NULL */
+    IMG_ECORRUPT = 4, /* the image's metadata is inconsistent or hostile */
+    IMG_ENOTSUP = 5,  /* a valid image feature this library does not handle */
+    IMG_ERANGE = 6,   /* an access outside the virtual disk */
+    IMG_EROFS = 7,    /* a write to an image opened read-only */
+    IMG_ENOENT = 8,   /* a named snapshot or backing file does not exist */
+    IMG_ELOOP = 9,    /* the backing chain refers back to itself or is too deep */
+    IMG_EEXIST = 10,  /* a snapshot with that name already exists */
+    IMG_ENOSPC = 11,  /* the image cannot grow any further (56-bit offsets) */
+};
+
+/* A caller-provided buffer for errors of functions that have no handle. */
+struct img_err {
+    int code;      /* the negative IMG_E* code of the failure, 0 if none */
+    char msg[512]; /* the message, "" if none */
+};
+
+/* ---- Block backend ------------------------------------------------------- */
+
+/*
+ * One file as the library sees it.  read() beyond the end of the file must
+ * return zeros for the missing part (like reading a sparse hole); write()
+ * beyond the end extends the file.  Each callback returns 0 or a negative
+ * IMG_E* code (normally -IMG_EIO).  size() reports the current length.
+ * truncate(), allocate() and close() may be NULL: without truncate() an image
+ * cannot shrink; without allocate() preallocation=falloc falls back to
+ * writing zeros.
+ */
+struct img_io {
+    void *ctx;
+    int (*read)(void *ctx, uint64_t off, void *buf, size_t len);
+    int (*write)(void *ctx, uint64_t off, const void *buf, size_t len);
+    int (*flush)(void *ctx);
+    int (*size)(void *ctx, uint64_t *size);
+    int (*truncate)(void *ctx, uint64_t size);
+    int (*allocate)(void *ctx, uint64_t off, uint64_t len);
+    void (*close)(void *ctx);
+    /* Bytes the file really occupies on disk (for "disk size"); may be NULL. */
+    int (*allocated_size)(void *ctx, uint64_t *size);
+};
+
+/* ---- Environment ----------------------------------------------------------- */
+
+/* Compression types, numbered as the qcow2 header's compression_type field. */
+enum img_compression {
+    IMG_COMP_ZLIB = 0,
+    IMG_COMP_ZSTD = 1,
+};
+
+struct img_env {
+    void *ctx;
+    /* Zero-filled allocation (like calloc(1, size)); NULL on failure. */
+    void *(*alloc)(void *ctx, size_t size);
+    void (*free)(void *ctx, void *p);
+    /*
+     * Compress src into dst.  Returns the compressed length, 0 if the result
+     * would not fit in dst_len (the caller then stores the cluster
+     * uncompressed, as QEMU does), or a negative IMG_E* code.  zlib output is
+     * a raw deflate stream (window bits -12), exactly as QEMU writes it.
+     */
+    long (*compress)(void *ctx, int type, void *dst, size_t dst_len, const void *src,
+                     size_t src_len);
+    /*
+     * Decompress src into exactly dst_len bytes of dst.  src may contain
+     * trailing garbage (qcow2 rounds compressed sizes up to sectors).
+     * Returns 0 or a negative IMG_E* code.
+     */
+    int (*decompress)(void *ctx, int type, void *dst, size_t dst_len, const void *src,
+                      size_t src_len);
+    /*
+     * Open the backing file called `name` as written in the image header of
+     * the image called `referrer` (relative names are relative to the
+     * referrer's directory).  `writable` is true only for commit.  Fills
+     * *io; returns 0, -IMG_ENOENT or another negative code (and may write a
+     * message to err).  NULL means backing files cannot be opened.
+     */
+    int (*open_backing)(void *ctx, const char *referrer, const char *name, bool writable,
+                        struct img_io *io, struct img_err *err);
+    /* Diagnostic messages (check's per-problem lines); may be NULL. */
+    void (*report)(void *ctx, const char *line);
+};
+
+/* ---- Images ---------------------------------------------------------------- */
+
+struct img; /* opaque handle */
+
+enum img_format {
+    IMG_FMT_RAW = 0,
+    IMG_FMT_QCOW2 = 1,
+};
+
+/* Open flags. */
+enum {
+    IMG_OPEN_RW = 1 << 0,         /* open for writing */
+    IMG_OPEN_NO_BACKING = 1 << 1, /* do not open the backing file (reads of
+                                     unallocated clusters then return zeros) */
+    IMG_OPEN_NO_REPAIR = 1 << 2,  /* do not replay a dirty lazy-refcount image
+                                     on a read-write open (check does that) */
+    IMG_OPEN_FORCE = 1 << 3,      /* open even if the corrupt bit is set
+                                     (used by check -r) */
+};
+
+/*
+ * Open an image on an already-open backend.  `name` is the file name used in
+ * messages and for resolving a relative backing file name.  `fmt` is
+ * "raw", "qcow2" or NULL to probe (qcow2 magic, else raw).  On success the
+ * handle owns io (and calls io->close on img_close).  On failure io is not
+ * closed.  A backing chain is opened recursively through env->open_backing
+ * with loop detection (at most IMG_MAX_CHAIN images).
+ */
+#define IMG_MAX_CHAIN 64
+int img_open(const struct img_env *env, struct img_io *io, const char *name, const char *fmt,
+             unsigned flags, struct img **out, struct img_err *err);
+
+/* Flush and close; also closes the backing chain.  Returns the flush status. */
+int img_close(struct img *img);
+
+/* The last error message recorded on the handle ("" if none). */
+const char *img_strerror(const struct img *img);
+
+/* Probe: returns IMG_FMT_QCOW2 or IMG_FMT_RAW for the given first bytes. */
+int img_probe(const void *buf, size_t len);
+
+/* ---- Creation ---------------------------------------------------------- */
+
+enum img_prealloc {
+    IMG_PREALLOC_OFF = 0,
+    IMG_PREALLOC_METADATA = 1,
+    IMG_PREALLOC_FALLOC = 2,
+    IMG_PREALLOC_FULL = 3,
+};
+
+/* Parse "off"/"metadata"/"falloc"/"full"; returns -1 if unknown. */
+int img_prealloc_parse(const char *s);
+
+struct img_create_opts {
+    int format;    /* IMG_FMT_RAW or IMG_FMT_QCOW2 */
+    uint64_t size; /* virtual size in bytes (0 with a backing file
+                      means "take the backing file's size": the
+                      caller must resolve it before calling) */
+    /* qcow2 only; 0 / NULL selects qemu-img 7.2's default. */
+    uint32_t cluster_size; /* 512 .. 2 MiB, power of two (default 65536) */
+    int compat;            /* 2 for "0.10", 3 for "1.1" (default 3) */
+    bool lazy_refcounts;   /* needs compat 3 */
+    const char *backing_file;
+    const char *backing_fmt; /* written as the backing-format extension */
+    int prealloc;            /* enum img_prealloc */
+    int compression_type;    /* enum img_compression; zstd needs compat 3 */
+    bool extended_l2;        /* needs compat 3, cluster_size >= 16 KiB */
+    int refcount_bits;       /* 1,2,4,...,64 (default 16); != 16 needs compat 3 */
+};
+
+/* Defaults as qemu-img 7.2: 64 KiB clusters, compat 1.1, 16-bit refcounts. */
+void img_create_opts_init(struct img_create_opts *o);
+
+/*
+ * Write a new image onto io (which must be empty and writable).  Validates
+ * the options with qemu-img's rules and messages.  Does not close io.
+ */
+int img_create(const struct img_env *env, struct img_io *io, const struct img_create_opts *o,
+               struct img_err *err);
+
+/*
+ * Space a qcow2 image with these options needs (qemu-img measure):
+ * `required` for `allocated` bytes of data, `fully_allocated` for all of it.
+ */
+int img_measure(const struct img_create_opts *o, uint64_t allocated, uint64_t *required,
+                uint64_t *fully_allocated, struct img_err *err);
+
+/* ---- Information ------------------------------------------------------- */
+
+struct img_info {
+    int format; /* enum img_format */
+    uint64_t virtual_size;
+    uint64_t file_size; /* length of the image file */
+    uint64_t disk_size; /* bytes allocated on disk (io->allocated_size),
+                           or file_size if unknown */
+    /* qcow2 only: */
+    int qcow2_version; /* 2 or 3 */
+    uint32_t cluster_size;
+    int refcount_bits;
+    bool lazy_refcounts;
+    bool corrupt;
+    bool dirty; /* incompatible bit 0 */
+    bool extended_l2;
+    int compression_type;
+    bool has_backing;
+    char backing_file[1024];
+    char backing_fmt[32]; /* "" if no backing-format extension */
+    int nb_snapshots;
+    uint64_t incompatible_features;
+    uint64_t compatible_features;
+    uint64_t autoclear_features;
+};
+
+int img_get_info(struct img *img, struct img_info *info);
+
+/* The opened backing image, or NULL (no backing file, or NO_BACKING). */
+struct img *img_backing(struct img *img);
+
+/* The name given to img_open. */
+const char *img_name(const struct img *img);
+
+/* ---- Data -------------------------------------------------------------- */
+
+uint64_t img_size(const struct img *img);
+
+/* Read len bytes at off; unallocated areas read from the backing chain or as
+ * zeros.  The range must lie inside the virtual disk. */
+int img_read(struct img *img, uint64_t off, void *buf, size_t len);
+
+/* Write len bytes at off (allocating clusters, copy-on-write from backing
+ * files and snapshots).  The range must lie inside the virtual disk. */
+int img_write(struct img *img, uint64_t off, const void *buf, size_t len);
+
+/*
+ * Make [off, off+len) read as zeros.  With IMG_ZERO_MAY_UNMAP whole clusters
+ * may be deallocated (qcow2 v3 zero flag, or unallocated if there is no
+ * backing file); otherwise allocation is kept.  Partial clusters are
+ * written.  On raw images zeros are written (or a hole punched if
+ * MAY_UNMAP and the backend can).
+ */
+enum { IMG_ZERO_MAY_UNMAP = 1 };
+int img_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags);
+
+/* qcow2: the cluster size; raw: 512. */
+uint32_t img_cluster_size(const struct img *img);
+
+/*
+ * Write one whole cluster compressed (qcow2 only).  off must be cluster
+ * aligned and len == cluster size (or the rest of the disk for the last
+ * cluster).  If the data does not shrink, it is stored uncompressed, as QEMU
+ * does.  The target cluster must not be allocated yet (as in qemu-img
+ * convert -c).
+ */
+int img_write_compressed(struct img *img, uint64_t off, const void *buf, size_t len);
+
+/*
+ * For parallel compression (convert -c): compress one cluster with the
+ * image's codec into out (capacity out_len >= cluster size).  Thread-safe:
+ * it touches no image state.  Returns the compressed length, or 0 if the
+ * cluster does not shrink (then write it with img_write_compressed_raw with
+ * len 0, which stores the plain data), or a negative code.
+ */
+long img_compress_cluster(struct img *img, const void *in, size_t in_len, void *out,
+                          size_t out_len);
+/* Store a cluster compressed by img_compress_cluster (comp_len > 0), or
+ * `plain` uncompressed if comp_len == 0.  Same rules as img_write_compressed. */
+int img_write_compressed_raw(struct img *img, uint64_t off, const void *comp, size_t comp_len,
+                             const void *plain, size_t plain_len);
+
+int img_flush(struct img *img);
+
+/* ---- Block status (map, convert -S / -B) -------------------------------- */
+
+enum {
+    IMG_BS_DATA = 1 << 0,         /* reads return data from some file */
+    IMG_BS_ZERO = 1 << 1,         /* reads are known to return zeros */
+    IMG_BS_ALLOCATED = 1 << 2,    /* allocated in the top image itself (not the
+                                     backing chain); zero clusters count too */
+    IMG_BS_COMPRESSED = 1 << 3,   /* a compressed cluster */
+    IMG_BS_OFFSET_VALID = 1 << 4, /* `offset` is a host offset of the data */
+};
+
+struct img_extent {
+    uint64_t length;   /* bytes from the queried offset with the same status */
+    unsigned flags;    /* IMG_BS_* */
+    int depth;         /* 0 = top image, 1 = its backing file, ... (the layer
+                          that decides the status; for holes, the chain length) */
+    uint64_t offset;   /* host offset in the file at `depth` (if OFFSET_VALID) */
+    struct img *layer; /* the image at `depth` */
+};
+
+/*
+ * Status of [off, off+maxlen) starting at off; fills *ext for the first run.
+ * With follow_backing false, the backing chain is not consulted (depth 0
+ * only; unallocated areas report flags 0 or ZERO if there is no backing).
+ * Runs never span a status change, or a change in host-offset contiguity.
+ */
+int img_block_status(struct img *img, uint64_t off, uint64_t maxlen, bool follow_backing,
+                     struct img_extent *ext);
+
+/* ---- Check and repair ------------------------------------------------- */
+
+enum {
+    IMG_CHECK_FIX_LEAKS = 1 << 0,
+    IMG_CHECK_FIX_ERRORS = 1 << 1,
+};
+
+struct img_check_result {
+    int corruptions;
+    int leaks;
+    int check_errors;
+    int corruptions_fixed;
+    int leaks_fixed;
+    uint64_t image_end_offset;
+    uint64_t total_clusters; /* of the virtual disk */
+    uint64_t allocated_clusters;
+    uint64_t fragmented_clusters;
+    uint64_t compressed_clusters;
+};
+
+/*
+ * Check the image's metadata (qemu-img check): every cluster's refcount
+ * against the references found from the header, L1/L2 tables, refcount
+ * structures and snapshots.  Problems are reported through env->report with
+ * qemu-img's wording ("Leaked cluster 5 refcount=1 reference=0",
+ * "ERROR cluster 7 refcount=1 reference=2", ...).  With fix flags the image
+ * must be open read-write; leaks are repaired by rebuilding refcounts.
+ * Returns 0 if the check itself could run (even with findings), else an
+ * error.  The CLI maps findings to qemu-img's exit codes (2 corruptions,
+ * 3 leaks, 1 check not completed, 63 not supported for raw).
+ */
+int img_check(struct img *img, unsigned fix, struct img_check_result *res);
+
+/* ---- Resize ------------------------------------------------------------ */
+
+/*
+ * Change the virtual size.  Shrinking requires allow_shrink, and for qcow2
+ * fails if snapshots exist; data past the new end is discarded.  Growth
+ * with prealloc != OFF allocates the new area.
+ */
+int img_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink);
+
+/* ---- Backing file ----------------------------------------------------- */
+
+/*
+ * Change the backing file name and format recorded in the header (rebase -u,
+ * commit).  NULL name removes the backing file.  Only the header changes:
+ * data is not copied (rebase without -u is done by the CLI with reads and
+ * writes and then this call).
+ */
+int img_set_backing(struct img *img, const char *name, const char *fmt);
+
+/* ---- Internal snapshots (qcow2) --------------------------------------- */
+
+struct img_snapshot_info {
+    char id[128];
+    char name[256];
+    uint64_t vm_state_size;
+    uint32_t date_sec;
+    uint32_t date_nsec;
+    uint64_t vm_clock_nsec;
+    uint64_t icount;    /* UINT64_MAX if not recorded */
+    uint64_t disk_size; /* the virtual size when the snapshot was taken */
+};
+
+int img_snapshot_count(struct img *img);
+int img_snapshot_get(struct img *img, int index, struct img_snapshot_info *info);
+/* Create a snapshot of the current state; the caller supplies the time since
+ * the core has no clock. */
+int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, uint32_t date_nsec);
+/* Revert to / delete a snapshot by id or name (id first, as QEMU). */
+int img_snapshot_apply(struct img *img, const char *id_or_name);
+int img_snapshot_delete(struct img *img, const char *id_or_name);
+
+/* ---- Amend ------------------------------------------------------------ */
+
+/*
+ * Change qcow2 options in place (qemu-img amend): compat (2/3; downgrading
+ * needs no v3-only features in use), lazy_refcounts, backing_file/fmt.
+ * Fields of o equal to the image's current values or left 0/NULL are
+ * ignored; size is handled via img_resize.
+ */
+int img_amend(struct img *img, const struct img_create_opts *o);
+
+/* ---- Teaching views (imgtool dump) ------------------------------------ */
+
+/* The qcow2 header as decoded (host byte order). */
+struct img_qcow2_header {
+    uint32_t magic;
+    uint32_t version;
+    uint64_t backing_file_offset;
+    uint32_t backing_file_size;
+    uint32_t cluster_bits;
+    uint64_t size;
+    uint32_t crypt_method;
+    uint32_t l1_size;
+    uint64_t l1_table_offset;
+    uint64_t refcount_table_offset;
+    uint32_t refcount_table_clusters;
+    uint32_t nb_snapshots;
+    uint64_t snapshots_offset;
+    uint64_t incompatible_features;
+    uint64_t compatible_features;
+    uint64_t autoclear_features;
+    uint32_t refcount_order;
+    uint32_t header_length;
+    uint8_t compression_type;
+};
+
+/* Returns NULL for raw images. */
+const struct img_qcow2_header *img_qcow2_get_header(const struct img *img);
+
+/* Header extensions in file order (type, length, pointer to the data). */
+int img_qcow2_ext_count(const struct img *img);
+int img_qcow2_ext_get(const struct img *img, int index, uint32_t *type, uint32_t *len,
+                      const void **data);
+
+/* Raw 64-bit L1 entry idx (host byte order). */
+int img_qcow2_l1_entry(struct img *img, uint64_t idx, uint64_t *entry);
+/* Raw L2 entry idx of the L2 table at host offset l2_offset; with extended
+ * L2 also the subcluster bitmap (else *bitmap = 0). */
+int img_qcow2_l2_entry(struct img *img, uint64_t l2_offset, uint64_t idx, uint64_t *entry,
+                       uint64_t *bitmap);
+/* Refcount of the host cluster with index cluster_index. */
+int img_qcow2_refcount(struct img *img, uint64_t cluster_index, uint64_t *refcount);
+
+/* ---- Hosted convenience (imgtool/lib/hosted/, not in freestanding) ---- */
+
+#ifndef HVKIT_FREESTANDING
+/* malloc, zlib/zstd codecs, POSIX backing-file opener, report to stderr. */
+const struct img_env *img_hosted_env(void);
+
+/*
+ * Open a file as a block backend.  If it starts with the xz magic it is
+ * opened read-only through the xz index (writable must be false, else
+ * -IMG_EROFS with a clear message).
+ */
+int img_io_open_file(const char *path, bool writable, struct img_io *io, struct img_err *err);
+/* Create (O_CREAT|O_TRUNC) a file as a writable backend. */
+int img_io_create_file(const char *path, struct img_io *io, struct img_err *err);
+/* An in-memory growable backend (for tests); *io owns the buffer. */
+int img_io_mem(struct img_io *io);
+
+/* img_io_open_file + img_open with the hosted env. */
+int img_open_file(const char *path, const char *fmt, unsigned flags, struct img **out,
+                  struct img_err *err);
+/* img_io_create_file + img_create with the hosted env. */
+int img_create_file(const char *path, const struct img_create_opts *o, struct img_err *err);
+
+/* True if the file at path starts with the xz magic. */
+bool img_file_is_xz(const char *path);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
