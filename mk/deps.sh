@@ -14,7 +14,7 @@ declare -A group=(
     [run]="qemu-system-x86"
     [test]="qemu-system-x86 qemu-utils"
     [iso]="grub-pc-bin grub-common xorriso mtools"
-    [bochs]="bochs bochsbios vgabios grub-pc-bin grub-common xorriso mtools"
+    [bochs]="bochs bochs-term bochsbios vgabios grub-pc-bin grub-common xorriso mtools"
     [fuzz]="clang"
 )
 groups=("$@")

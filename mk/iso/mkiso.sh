@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Build a bootable GRUB ISO that starts hv with one guest, for emulators and
+# machines that have no Multiboot loader of their own (Bochs, real hardware).
+#
+# Usage: mk/iso/mkiso.sh HV.elf GUEST "GUEST ARGS" "HV ARGS" OUT.iso
+#
+# GRUB 2 loads HV.elf as the Multiboot kernel (Multiboot spec 0.6.96 §3.3) and
+# GUEST as its only module (§3.3, "mods_addr").  The module's command line is
+# made equal to what `qemu-system-x86_64 -kernel HV.elf -initrd "GUEST ARGS"`
+# gives, "GUEST ARGS" with GUEST spelled as given here, so hv and the guest see
+# the same argv whichever way they were booted.  The kernel's own command line
+# starts with its path, as under QEMU.
+#
+# The menu has timeout 0 and GRUB talks to the first serial port as well as
+# the screen, so the same ISO boots headless (Bochs with com1 to a file,
+# `qemu-system-x86_64 -cdrom OUT.iso -serial stdio`) and on a real machine.
+# Needs grub-mkrescue and grub-pc-bin (BIOS GRUB), xorriso and mtools: see
+# mk/deps.sh group "iso".
+set -euo pipefail
+
+usage() {
+    echo "usage: mk/iso/mkiso.sh HV.elf GUEST \"GUEST ARGS\" \"HV ARGS\" OUT.iso" >&2
+    exit 2
+}
+[ $# -eq 5 ] || usage
+hv=$1 guest=$2 guest_args=$3 hv_args=$4 out=$5
+
+for f in "$hv" "$guest"; do
+    if [ ! -f "$f" ]; then
+        echo "mkiso: $f: no such file" >&2
+        exit 2
+    fi
+done
+# GRUB rebuilds the string from the words and puts a backslash before every
+# quote and backslash in them (grub_create_loader_cmdline), so such arguments
+# would not arrive as written: refuse them rather than pass something else.
+for s in "$hv" "$guest" "$guest_args" "$hv_args"; do
+    case $s in
+    *[\\\'\"]*)
+        echo "mkiso: quotes and backslashes cannot pass through GRUB unchanged: $s" >&2
+        exit 2
+        ;;
+    esac
+done
+grub_dir=/usr/lib/grub/i386-pc
+if ! command -v grub-mkrescue >/dev/null || [ ! -d "$grub_dir" ]; then
+    echo "mkiso: grub-mkrescue with BIOS support is missing: run 'bash mk/deps.sh iso'" >&2
+    exit 2
+fi
+for tool in xorriso mformat; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "mkiso: $tool is missing: run 'bash mk/deps.sh iso'" >&2
+        exit 2
+    fi
+done
+
+# Quote one word for grub.cfg.  GRUB's script syntax follows the shell: inside
+# single quotes nothing is special, and a quote itself is written '\''.
+grub_quote() {
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+}
+# Split an argument string on blanks into quoted words, the way a Multiboot
+# command line is split into argv; GRUB joins them back with single spaces.
+grub_words() {
+    local w out=() words
+    read -r -a words <<<"$1" || true
+    for w in "${words[@]}"; do out+=("$(grub_quote "$w")"); done
+    echo "${out[*]}"
+}
+
+stage=$(mktemp -d "${TMPDIR:-/tmp}/hvkit-iso.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/boot/grub"
+cp "$hv" "$stage/boot/hv.elf"
+cp "$guest" "$stage/boot/guest"
+
+# GRUB 2's "multiboot" and "module" commands do not put the file's own name
+# into the command line or module string: only the words after the file name
+# become the string.  QEMU's strings start with the path, so we write the paths
+# as given first ourselves.  gfxpayload=text keeps GRUB from probing VBE modes
+# (the kernel asks for no video mode, Multiboot spec §3.1.2 flag bit 2).
+cat >"$stage/boot/grub/grub.cfg" <<CFG
+# Written by mk/iso/mkiso.sh.
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+set timeout=0
+set timeout_style=hidden
+set default=0
+menuentry "hvkit: $(basename "$guest")" {
+    set gfxpayload=text
+    multiboot /boot/hv.elf $(grub_words "$hv $hv_args")
+    module /boot/guest $(grub_words "$guest $guest_args")
+    boot
+}
+CFG
+
+# Only the modules this menu needs: a smaller image that builds and boots
+# faster.  No locales, fonts or themes.
+mkdir -p "$(dirname "$out")"
+if ! log=$(grub-mkrescue -d "$grub_dir" -o "$out" \
+    --install-modules="multiboot serial terminal normal boot configfile biosdisk iso9660 part_msdos" \
+    --locales= --fonts= --themes= --compress=no \
+    "$stage" 2>&1); then
+    echo "mkiso: grub-mkrescue failed:" >&2
+    echo "$log" >&2
+    exit 1
+fi
