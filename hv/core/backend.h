@@ -1,0 +1,102 @@
+/*
+ * backend.h - what a virtualization backend (AMD SVM or Intel VT-x) provides
+ * to the vendor-neutral core.
+ *
+ * The core (hv/core/main.c) picks a backend, then drives it like this:
+ *
+ *     probe(why)            does this CPU have the feature, usable now?
+ *     enable()              turn it on for the host CPU (EFER.SVME + host
+ *                           save area; or CR4.VMXE + VMXON)
+ *     vcpu_init(vcpu)       build the control structure (VMCB / VMCS), the
+ *                           nested page tables for vcpu->mem, the intercepts,
+ *                           and the guest's Multiboot entry state
+ *     loop:
+ *         run(vcpu, exit)   load vcpu into the hardware, enter the guest,
+ *                           come back at the next exit, copy the guest state
+ *                           back into vcpu and describe the exit in *exit
+ *         dispatch(exit)    the core emulates (hv/core/dispatch.c)
+ *         inject_exception  if the emulation decided the guest faults
+ *     dump_state(vcpu)      on a crash or failed entry: log the full guest
+ *                           state and, for a failed entry, explain it
+ *
+ * Only the files in hv/svm/ and hv/vmx/ may touch a VMCB or a VMCS.  Each
+ * backend exports one `const struct backend` object (svm_backend,
+ * vmx_backend) and nothing else the core calls.
+ */
+#ifndef HV_CORE_BACKEND_H
+#define HV_CORE_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exit.h"
+#include "vcpu.h"
+
+/*
+ * The guest's state at entry, as Multiboot 0.6.96 section 3.2 "Machine state"
+ * requires, filled by the core (from the loader) and applied by vcpu_init:
+ *   EAX = 0x2BADB002, EBX = physical address of the Multiboot info,
+ *   CS: 32-bit read/execute code segment, offset 0, limit 0xFFFFFFFF;
+ *   DS, ES, FS, GS, SS: 32-bit read/write data segments, offset 0, limit
+ *   0xFFFFFFFF; A20 enabled; CR0.PG = 0, CR0.PE = 1; EFLAGS.VM = 0,
+ *   EFLAGS.IF = 0 (bit 1, reserved, reads as 1).  ESP, GDTR and IDTR are
+ *   undefined: the OS image must set up its own.
+ * The core already put EAX, EBX, RIP and RFLAGS into vcpu->regs / rip /
+ * rflags, and zero into EFER and the rest; vcpu_init adds the segment,
+ * descriptor-table and control-register state (CR0 = PE | ET, plus whatever
+ * the vendor must force, e.g. VMX's CR0 fixed bits, hidden from the guest).
+ */
+
+/* Size of the human-readable reason probe() may write. */
+#define BACKEND_WHY_LEN 160
+
+struct backend {
+    /* Short name for the log and the vendor= option: "svm" or "vmx". */
+    const char *name;
+
+    /* Can this backend run on this CPU?  Returns true if so.  If not, writes
+     * a one-line reason in plain words into why (at most BACKEND_WHY_LEN
+     * bytes, NUL-terminated), e.g. "CPUID 0x80000001 ECX bit 2 (SVM) is 0:
+     * this CPU has no AMD-V", or "SVM is disabled by the firmware
+     * (VM_CR.SVMDIS = 1)".  Must not change any CPU state. */
+    bool (*probe)(char *why, size_t why_len);
+
+    /* Turn virtualization on for the host CPU.  Returns 0, or -1 after
+     * logging why (a log line, not the final "exit:" line). */
+    int (*enable)(void);
+
+    /* Prepare vcpu to enter the guest: allocate and fill the control
+     * structure and the nested page tables mapping vcpu->mem at
+     * guest-physical 0 (read/write/execute, write-back), set the intercepts
+     * (all I/O ports, CPUID, HLT, the MSRs of msr.c, hypercalls, shutdown /
+     * triple fault) and the Multiboot entry state described above.  Stores
+     * its private data in vcpu->arch.  Returns 0, or -1 after logging. */
+    int (*vcpu_init)(struct vcpu *vcpu);
+
+    /* Enter the guest with the state in vcpu and run it until the next VM
+     * exit; then copy the guest's registers, RIP, RFLAGS, CR0/2/3/4, EFER
+     * (guest view), CPL and CS mode back into vcpu and fill *exit (every
+     * field, zeroing those that do not apply).  A failed entry is reported
+     * as EXIT_ENTRY_FAILED, never by not returning. */
+    void (*run)(struct vcpu *vcpu, struct exit_info *exit);
+
+    /* Arrange for the guest to take exception `vector` (with error code
+     * `error` when has_error) at its next entry, as the hardware would have
+     * (SVM EVENTINJ, APM vol 2 15.20; VMX VM-entry interruption
+     * information, SDM vol 3C 24.8.3).  RIP must still point at the faulting
+     * instruction, as for any fault. */
+    void (*inject_exception)(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
+
+    /* Log (as "[hv] " lines) the guest's full state: registers, segments,
+     * control registers, EFER, the last exit.  After EXIT_ENTRY_FAILED, also
+     * explain in plain words which entry check failed (SVM: hv/svm/explain.c,
+     * APM vol 2 15.5.1; VMX: SDM vol 3C 26.3). */
+    void (*dump_state)(const struct vcpu *vcpu);
+};
+
+/* The two backends (the vmx one may be absent while hv/vmx/ is written). */
+extern const struct backend svm_backend;
+extern const struct backend vmx_backend;
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * gmem.h - guest-physical memory: one contiguous block of host memory that
+ * the nested page tables (SVM NPT, APM vol 2 15.25; VMX EPT, SDM vol 3C 28.3)
+ * map at guest-physical address 0.
+ *
+ * Hosted (unit tests) the block is an ordinary heap buffer; in hv it is a
+ * physically contiguous range, and since hv identity-maps host memory its
+ * host-virtual address equals its host-physical address.
+ */
+#ifndef HV_CORE_GMEM_H
+#define HV_CORE_GMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct guest_mem {
+    uint8_t *host; /* host address of guest-physical 0 */
+    uint64_t size; /* bytes of guest RAM, a multiple of 2 MiB in hv */
+};
+
+/* True when [gpa, gpa + len) lies entirely inside guest RAM (overflow-safe). */
+static inline bool gmem_range_ok(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+    /* Written without gpa + len so that a huge len cannot wrap around. */
+    return gpa <= m->size && len <= m->size - gpa;
+}
+
+/* Host pointer for a guest-physical range, or NULL when it is not all RAM. */
+static inline void *gmem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+    return gmem_range_ok(m, gpa, len) ? m->host + gpa : NULL;
+}
+
+#endif

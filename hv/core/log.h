@@ -1,0 +1,26 @@
+/*
+ * log.h - hv's console: the outer machine's COM1, and the line protocol that
+ * bin/hvrun reads (include/hvkit/abi.h).
+ *
+ * Every message hv prints is one whole line starting with "[hv] ".  Guest
+ * console output (from the virtual UART or HC_PUTS) is passed through line
+ * by line with log_guest_line(), so hv and guest text never share a line.
+ */
+#ifndef HV_CORE_LOG_H
+#define HV_CORE_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Print one "[hv] " line; fmt is klib's printf format, no trailing newline. */
+void hv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hv_vlog(const char *fmt, va_list ap);
+
+/* Pass one line of guest console output through unchanged (a newline is
+ * added).  len bytes from s, which need not be NUL-terminated. */
+void log_guest_line(const char *s, size_t len);
+
+/* Set up the host serial port (hv/core/serial.c). */
+void serial_init(void);
+
+#endif

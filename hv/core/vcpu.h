@@ -1,0 +1,90 @@
+/*
+ * vcpu.h - the vendor-neutral state of the one virtual CPU.
+ *
+ * The core owns the guest's general-purpose registers, RIP and RFLAGS here,
+ * and the architectural control state it emulates.  The backend copies them
+ * into its VMCB / VMCS before each entry and back after each exit (see
+ * backend.h, run()), so core code reads and writes guest registers only
+ * through this structure.
+ *
+ * Plain definitions, compiled hosted too.
+ */
+#ifndef HV_CORE_VCPU_H
+#define HV_CORE_VCPU_H
+
+#include <stdint.h>
+
+#include "gmem.h"
+
+/*
+ * Guest general-purpose registers in a fixed order: the backends' assembly
+ * entry code (hv/svm/enter.S, hv/vmx/enter.S) loads and stores them by the
+ * offsets below, so do not reorder the fields.  RSP and RAX are here for the
+ * core's benefit; an SVM backend also keeps them in the VMCB (APM vol 2
+ * 15.5.1: VMRUN loads only RAX, RSP, RIP and RFLAGS), a VMX backend keeps RSP
+ * in the VMCS (SDM vol 3C 24.4.1).
+ */
+struct gprs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+/* Byte offsets of struct gprs for assembly (checked in vcpu.c). */
+#define GPRS_RAX 0
+#define GPRS_RBX 8
+#define GPRS_RCX 16
+#define GPRS_RDX 24
+#define GPRS_RSI 32
+#define GPRS_RDI 40
+#define GPRS_RBP 48
+#define GPRS_RSP 56
+#define GPRS_R8 64
+#define GPRS_R9 72
+#define GPRS_R10 80
+#define GPRS_R11 88
+#define GPRS_R12 96
+#define GPRS_R13 104
+#define GPRS_R14 112
+#define GPRS_R15 120
+
+struct vcpu {
+    /* General registers, RIP and RFLAGS: the core may change any of them
+     * during an exit (e.g. RAX for IN, RIP to skip an instruction); the
+     * backend loads them into the hardware before the next entry. */
+    struct gprs regs;
+    uint64_t rip;
+    uint64_t rflags;
+
+    /* Control state, copied out by the backend after every exit so the core
+     * (trace, string I/O address translation, crash reports) can read it.
+     * The core does not write cr0/cr3/cr4: the guest changes them itself. */
+    uint64_t cr0, cr2, cr3, cr4;
+
+    /* The EFER the guest sees (AMD APM vol 2 3.1.7, SDM vol 3A 2.2.1).  The
+     * core emulates RDMSR/WRMSR of EFER against this value; the backend
+     * derives the hardware value from it (SVM adds SVME, which VMRUN
+     * requires; VMX uses the VM-entry "load IA32_EFER" control) and copies
+     * back the bits the CPU changes itself (LMA) after each exit. */
+    uint64_t efer;
+
+    /* Guest PAT (MSR 0x277); emulated by the core, loaded by the backend
+     * (SVM: VMCB G_PAT; VMX: guest IA32_PAT field). */
+    uint64_t pat;
+
+    /* Guest CPL and code-segment mode, copied out after every exit, for the
+     * core's checks (e.g. hypercalls only from ring 0) and its string I/O. */
+    uint8_t cpl;
+    uint8_t cs_long; /* CS.L: 64-bit code */
+    uint8_t cs_db;   /* CS.D: 32-bit default operand size */
+
+    /* Number of VM exits so far (HC_EXIT_COUNT). */
+    uint64_t exit_count;
+
+    /* Guest-physical memory (one contiguous block, gmem.h). */
+    struct guest_mem mem;
+
+    /* The backend's private per-vCPU data (its VMCB or VMCS and tables). */
+    void *arch;
+};
+
+#endif
