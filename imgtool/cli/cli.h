@@ -1,0 +1,111 @@
+/*
+ * Shared declarations of the imgtool command-line front end.
+ *
+ * imgtool mimics qemu-img 7.2: same verbs, options, messages and exit codes,
+ * with the program name "imgtool" wherever qemu-img prints "qemu-img".  Each
+ * verb lives in its own file (verb_<name>.c) and is called with the argv that
+ * starts at the verb name, exactly as qemu-img's img_<name>() functions are.
+ */
+#ifndef IMGTOOL_CLI_H
+#define IMGTOOL_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The name used in every message, as qemu-img uses "qemu-img". */
+#define PROG "imgtool"
+
+/* One verb: its name and entry point (argv[0] is the verb name). */
+struct verb {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+};
+
+int verb_amend(int argc, char **argv);
+int verb_check(int argc, char **argv);
+int verb_commit(int argc, char **argv);
+int verb_compare(int argc, char **argv);
+int verb_convert(int argc, char **argv);
+int verb_create(int argc, char **argv);
+int verb_dd(int argc, char **argv);
+int verb_dump(int argc, char **argv);
+int verb_info(int argc, char **argv);
+int verb_map(int argc, char **argv);
+int verb_measure(int argc, char **argv);
+int verb_rebase(int argc, char **argv);
+int verb_resize(int argc, char **argv);
+int verb_snapshot(int argc, char **argv);
+
+/* ---- messages (util.c) ---- */
+
+/* Print "imgtool: <message>\n" on stderr, like QEMU's error_report(). */
+void error_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print qemu-img's hint after a usage error and return exit status 1. */
+int error_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The "Try 'imgtool --help'" line alone. */
+void help_hint(void);
+/* Print the message for a missing argument as getopt does and return 1. */
+int missing_argument(char opt);
+
+/* ---- numbers and sizes (size.c) ---- */
+
+/*
+ * qemu_strtosz(): a byte count with an optional binary suffix (b, k, M, G,
+ * T, P, E; case-insensitive), decimal fractions allowed before a suffix, and
+ * hexadecimal (0x...) without fraction or suffix.  Returns 0, -EINVAL
+ * (malformed) or -ERANGE (does not fit in 64 bits).
+ */
+int parse_size(const char *s, uint64_t *out);
+/*
+ * qemu-img's cvtnum_full(): parse a size named NAME in the message, within
+ * [min, max].  On error prints qemu-img's two-line or range message and
+ * returns a negative errno.
+ */
+int64_t cvtnum_full(const char *name, const char *value, int64_t min, int64_t max);
+int64_t cvtnum(const char *name, const char *value);
+/* QEMU's size_to_str(): "64 MiB", "1.5 GiB", "196 KiB", "512 B". */
+void size_to_str(char *buf, size_t len, uint64_t val);
+
+/* ---- "-o key=value,..." option lists (opts.c) ---- */
+
+#define OPTS_MAX 32
+struct kv {
+    char *key;
+    char *value; /* NULL when given as a bare key */
+};
+struct opts {
+    int n;
+    struct kv kv[OPTS_MAX];
+};
+/* Append one -o argument (commas escaped by doubling, as QemuOpts does);
+ * returns false with a message printed on a parse error. */
+bool opts_parse(struct opts *o, const char *arg);
+/* Value of KEY or NULL; marks the entry as used. */
+const char *opts_get(struct opts *o, const char *key);
+bool opts_has(const struct opts *o, const char *key);
+void opts_free(struct opts *o);
+/* Does the accumulated -o string ask for help ("help" or "?")? */
+bool opts_is_help(const char *arg);
+/* qemu-img merges repeated -o options: "a,b" + "c" -> "a,b,c". */
+char *opts_append(char *acc, const char *arg);
+
+/* ---- output format ---- */
+enum output_fmt { OFMT_HUMAN, OFMT_JSON, OFMT_DOT };
+/* Parse --output=..., accepting "dot" only when allow_dot; prints
+ * qemu-img's error and returns -1 on an unknown value. */
+int parse_output_format(const char *s, bool allow_dot);
+
+#endif
+
+/* ---- opening images (image.c) ---- */
+struct img;
+/* Is fmt a format imgtool knows ("raw", "qcow2")? */
+bool fmt_known(const char *fmt);
+/*
+ * Open filename (format fmt or NULL to probe) with IMG_OPEN_* flags.  On
+ * failure prints qemu-img's "Could not open 'F': reason" and returns NULL.
+ */
+struct img *open_image(const char *filename, const char *fmt, unsigned flags);
+/* Print "imgtool: <prefix>: <library message>" for a failed call on img. */
+void report_img_error(struct img *img, const char *prefix);

@@ -1,0 +1,64 @@
+/*
+ * Messages in qemu-img's wording.
+ *
+ * QEMU's error_report() prefixes every line with the program name and a
+ * colon; qemu-img's usage errors add the line "Try 'qemu-img --help' for
+ * more information" and exit with status 1 (qemu-img.c, error_exit()).
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+void error_report(const char *fmt, ...)
+{
+    va_list ap;
+    /* One fprintf per piece: stderr is unbuffered, and the message is
+     * short, so interleaving with other writers is not a concern. */
+    fputs(PROG ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void help_hint(void)
+{
+    fputs("Try '" PROG " --help' for more information\n", stderr);
+}
+
+int error_usage(const char *fmt, ...)
+{
+    va_list ap;
+    fputs(PROG ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    help_hint();
+    return 1;
+}
+
+int missing_argument(char opt)
+{
+    /* getopt already printed "option requires an argument -- 'x'". */
+    (void)opt;
+    help_hint();
+    return 1;
+}
+
+int parse_output_format(const char *s, bool allow_dot)
+{
+    if (!strcmp(s, "json")) {
+        return OFMT_JSON;
+    }
+    if (!strcmp(s, "human")) {
+        return OFMT_HUMAN;
+    }
+    if (allow_dot && !strcmp(s, "dot")) {
+        return OFMT_DOT;
+    }
+    /* qemu-img.c: "--output must be used with human or json as argument." */
+    error_report("--output must be used with human or json as argument.");
+    return -1;
+}

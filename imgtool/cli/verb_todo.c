@@ -1,0 +1,82 @@
+/*
+ * Verbs not written yet.  Each says so plainly and fails with status 1,
+ * so that nobody mistakes them for working commands.
+ */
+#include "cli.h"
+
+static int todo(const char *name)
+{
+    error_report("'%s' is not implemented in this version of imgtool", name);
+    return 1;
+}
+
+int verb_amend(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("amend");
+}
+int verb_commit(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("commit");
+}
+int verb_dd(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("dd");
+}
+int verb_measure(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("measure");
+}
+int verb_rebase(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("rebase");
+}
+int verb_resize(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("resize");
+}
+int verb_snapshot(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("snapshot");
+}
+int verb_dump(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("dump");
+}
+int verb_check(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("check");
+}
+int verb_compare(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("compare");
+}
+int verb_convert(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("convert");
+}
+int verb_create(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("create");
+}
+int verb_info(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("info");
+}
+int verb_map(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return todo("map");
+}
