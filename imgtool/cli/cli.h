@@ -14,7 +14,8 @@
 #include <stdio.h>
 
 /* The name used in every message, as qemu-img uses "qemu-img". */
-#define PROG "imgtool"
+#define PROG               "imgtool"
+#define KARRAY_SIZE_CLI(a) (sizeof(a) / sizeof((a)[0]))
 
 /* One verb: its name and entry point (argv[0] is the verb name). */
 struct verb {
@@ -45,8 +46,11 @@ void error_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int error_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The "Try 'imgtool --help'" line alone. */
 void help_hint(void);
-/* Print the message for a missing argument as getopt does and return 1. */
-int missing_argument(char opt);
+/* For getopt's ':' (missing argument) and '?' (unknown option) results:
+ * print qemu-img's message for argv[optind - 1] and return 1. */
+int bad_option(int c, char **argv);
+/* The full help text (main.c); "-h" of every verb prints it. */
+void print_help(void);
 
 /* ---- numbers and sizes (size.c) ---- */
 
@@ -109,3 +113,7 @@ bool fmt_known(const char *fmt);
 struct img *open_image(const char *filename, const char *fmt, unsigned flags);
 /* Print "imgtool: <prefix>: <library message>" for a failed call on img. */
 void report_img_error(struct img *img, const char *prefix);
+
+/* ---- paths (path.c) ---- */
+/* `name` relative to the directory of `base` (malloc'd). */
+char *path_combine(const char *base, const char *name);

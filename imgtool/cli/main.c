@@ -20,7 +20,7 @@ static const struct verb verbs[] = {
 
 /* The help text follows qemu-img's layout so that users can compare them;
  * options imgtool does not implement are left out. */
-static void help(void)
+void print_help(void)
 {
     printf("imgtool version 7.2 (hvkit, qemu-img compatible)\n"
            "usage: " PROG " [standard options] command [command options]\n"
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
-        help();
+        print_help();
         return 0;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {

@@ -39,12 +39,15 @@ int error_usage(const char *fmt, ...)
     return 1;
 }
 
-int missing_argument(char opt)
+int bad_option(int c, char **argv)
 {
-    /* getopt already printed "option requires an argument -- 'x'". */
-    (void)opt;
-    help_hint();
-    return 1;
+    /* qemu-img.c missing_argument() / unrecognized_option(); the option
+     * strings start with ':' so getopt itself stays quiet. */
+    extern int optind;
+    if (c == ':') {
+        return error_usage("missing argument for option '%s'", argv[optind - 1]);
+    }
+    return error_usage("unrecognized option '%s'", argv[optind - 1]);
 }
 
 int parse_output_format(const char *s, bool allow_dot)

@@ -1,0 +1,207 @@
+/*
+ * imgtool create: make a new raw or qcow2 image (qemu-img create).
+ *
+ *   imgtool create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u]
+ *                  [-o options] filename [size]
+ *
+ * The sequence follows qemu-img.c img_create() and block.c
+ * bdrv_img_create(): check the option names and types, resolve the size
+ * (from the backing file when none is given), print the "Formatting ..."
+ * line, then let the library validate and write the image.  Errors are
+ * prefixed by the file name ("imgtool: x.qcow2: ..."), exit status 1.
+ */
+#include "create_opts.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Size of the backing file (opened with its format), or -1 after
+ * printing QEMU's two-line message. */
+static int64_t backing_size(const char *filename, const char *backing, const char *bfmt)
+{
+    char *path = path_combine(filename, backing);
+    struct img_err err = {0};
+    struct img *b = NULL;
+    int64_t size = -1;
+    if (bfmt && !fmt_known(bfmt)) {
+        error_report("%s: Unknown driver '%s'\nCould not open backing image.", filename, bfmt);
+    } else if (img_open_file(path, bfmt, IMG_OPEN_NO_BACKING, &b, &err) < 0) {
+        error_report("%s: %s\nCould not open backing image.", filename, err.msg);
+    } else {
+        size = (int64_t)img_size(b);
+        img_close(b);
+    }
+    free(path);
+    return size;
+}
+
+/* The format the backing file would be probed as, for the hint after
+ * "Backing file specified without backing format". */
+static const char *probe_backing(const char *filename, const char *backing)
+{
+    char *path = path_combine(filename, backing);
+    struct img_err err = {0};
+    struct img *b = NULL;
+    const char *fmt = NULL;
+    if (img_open_file(path, NULL, IMG_OPEN_NO_BACKING, &b, &err) == 0) {
+        struct img_info info;
+        if (img_get_info(b, &info) == 0) {
+            fmt = info.format == IMG_FMT_QCOW2 ? "qcow2" : "raw";
+        }
+        img_close(b);
+    }
+    free(path);
+    return fmt;
+}
+
+int verb_create(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, 0, 'h'},
+        {"object", required_argument, 0, 'O'},
+        {0, 0, 0, 0},
+    };
+    const char *fmt = "raw", *base = NULL, *base_fmt = NULL;
+    char *options = NULL;
+    bool quiet = false, unsafe = false;
+    int c, ret = 1;
+    struct opts o = {0};
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":F:b:f:ho:qu", longopts, NULL)) != -1) {
+        switch (c) {
+        case ':':
+        case '?':
+            ret = bad_option(c, argv);
+            goto out;
+        case 'h':
+            print_help();
+            ret = 0;
+            goto out;
+        case 'F':
+            base_fmt = optarg;
+            break;
+        case 'b':
+            base = optarg;
+            break;
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'o':
+            options = opts_append(options, optarg);
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'u':
+            unsafe = true;
+            break;
+        case 'O':
+            error_report("--object is not supported by imgtool");
+            goto out;
+        }
+    }
+    if (optind >= argc) {
+        ret = error_usage("Expecting image file name");
+        goto out;
+    }
+    const char *filename = argv[optind++];
+    int64_t img_size = -1;
+    if (optind < argc) {
+        img_size = cvtnum("image size", argv[optind++]);
+        if (img_size < 0) {
+            goto out;
+        }
+    }
+    if (optind != argc) {
+        ret = error_usage("Unexpected argument: %s", argv[optind]);
+        goto out;
+    }
+    if (!fmt_known(fmt)) {
+        error_report("%s: Unknown file format '%s'", filename, fmt);
+        goto out;
+    }
+    int format = !strcmp(fmt, "qcow2") ? IMG_FMT_QCOW2 : IMG_FMT_RAW;
+    if (options && opts_is_help(options)) {
+        create_opts_help(format);
+        ret = 0;
+        goto out;
+    }
+    if (options && !opts_parse(&o, options)) {
+        goto out;
+    }
+    if (!create_opts_check(&o, format, filename)) {
+        goto out;
+    }
+    /* -b/-F override backing_file/backing_fmt given with -o. */
+    if (base) {
+        if (format == IMG_FMT_RAW) {
+            error_report("%s: Backing file not supported for file format 'raw'", filename);
+            goto out;
+        }
+        opts_parse(&o, "backing_file=");
+        o.kv[o.n - 1].value = realloc(o.kv[o.n - 1].value, strlen(base) + 1);
+        strcpy(o.kv[o.n - 1].value, base);
+    }
+    if (base_fmt) {
+        if (format == IMG_FMT_RAW) {
+            error_report("%s: Backing file not supported for file format 'raw'", filename);
+            goto out;
+        }
+        opts_parse(&o, "backing_fmt=");
+        o.kv[o.n - 1].value = realloc(o.kv[o.n - 1].value, strlen(base_fmt) + 1);
+        strcpy(o.kv[o.n - 1].value, base_fmt);
+    }
+    if (img_size >= 0) {
+        char num[32];
+        snprintf(num, sizeof(num), "size=%lld", (long long)img_size);
+        opts_parse(&o, num);
+    }
+    const char *bfile = opts_get(&o, "backing_file");
+    const char *bfmt = opts_get(&o, "backing_fmt");
+    if (bfile && !bfmt) {
+        /* QEMU 7.2 insists on an explicit backing format (probing a
+         * backing file's format is a security hazard), and hints at what
+         * the probe would have found. */
+        const char *probed = probe_backing(filename, bfile);
+        error_report("%s: Backing file specified without backing format", filename);
+        if (probed) {
+            fprintf(stderr, "Detected format of %s.", probed);
+        }
+        goto out;
+    }
+    if (bfile && !unsafe) {
+        /* The backing file must open; its size is the default size. */
+        int64_t bsize = backing_size(filename, bfile, bfmt);
+        if (bsize < 0) {
+            goto out;
+        }
+        if (!opts_has(&o, "size")) {
+            char num[32];
+            snprintf(num, sizeof(num), "size=%lld", (long long)bsize);
+            opts_parse(&o, num);
+        }
+    }
+    if (!opts_has(&o, "size")) {
+        error_report("%s: Image creation needs a size parameter", filename);
+        goto out;
+    }
+    if (!quiet) {
+        create_opts_print_formatting(&o, format, filename);
+    }
+    struct img_create_opts copts;
+    if (!create_opts_to_img(&o, format, &copts, filename)) {
+        goto out;
+    }
+    struct img_err err = {0};
+    if (img_create_file(filename, &copts, &err) < 0) {
+        error_report("%s: %s", filename, err.msg);
+        goto out;
+    }
+    ret = 0;
+out:
+    opts_free(&o);
+    free(options);
+    return ret;
+}
