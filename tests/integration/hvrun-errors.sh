@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# bin/hvrun's error handling: every mistake a user (or a broken guest image)
+# can make ends with a clear message and the exit status include/hvkit/abi.h
+# promises, and nothing is left running.
+#   125  missing guest file, unknown option, missing hv
+#   126  hv refuses the image: not an ELF, no Multiboot header, truncated
+#   124  a guest that never ends, killed at --timeout
+# plus --trace: hv logs each exit and prints its statistics table.
+. "$(dirname "$0")/lib.bash"
+
+HVRUN=(env "$TOP/bin/hvrun" --hv "$HV")
+W=$IT_WORK
+
+# expect_status NAME WANT OUTFILE ERRFILE STATUSFILE: PASS/FAIL on the status.
+# Prints nothing and returns 1 on a mismatch after reporting it.
+expect_status() {
+    local name=$1 want=$2 err=$4 got
+    got=$(cat "$5")
+    if [ "$got" != "$want" ]; then
+        fail "$name" "exit status $got, expected $want"
+        show_log "$err"
+        return 1
+    fi
+}
+
+# expect_msg NAME ERRFILE REGEX WHAT: stderr must match the extended REGEX.
+expect_msg() {
+    if ! grep -qiE -e "$3" "$2"; then
+        fail "$1" "no message about $4 on stderr"
+        show_log "$2"
+        return 1
+    fi
+}
+
+# ---- Usage errors: no emulator needed. -------------------------------------
+case_missing_guest() {
+    local n=missing-guest-file
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" -kernel "$W/no-such-guest.elf"
+    expect_status $n 125 "$W/$n.out" "$W/$n.err" "$W/$n.st" &&
+        expect_msg $n "$W/$n.err" "no-such-guest.elf.*(does not exist|no such file)" "the missing file" &&
+        pass $n
+}
+
+case_unknown_option() {
+    local n=unknown-option
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" --frobnicate -kernel "$TOP/bin/hvrun"
+    expect_status $n 125 "$W/$n.out" "$W/$n.err" "$W/$n.st" &&
+        expect_msg $n "$W/$n.err" "unknown option.*--frobnicate" "the unknown option" &&
+        expect_msg $n "$W/$n.err" "--help" "where to get help" &&
+        pass $n
+}
+
+case_missing_hv() {
+    local n=missing-hv
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" --hv "$W/no-hv.elf" -kernel "$TOP/bin/hvrun"
+    expect_status $n 125 "$W/$n.out" "$W/$n.err" "$W/$n.st" &&
+        expect_msg $n "$W/$n.err" "no-hv.elf.*does not exist" "the missing hv image" &&
+        pass $n
+}
+
+case_bad_memory() {
+    local n=bad-memory-size
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" -m 12X -kernel "$TOP/bin/hvrun"
+    expect_status $n 125 "$W/$n.out" "$W/$n.err" "$W/$n.st" &&
+        expect_msg $n "$W/$n.err" "memory size.*12X" "the bad size" &&
+        pass $n
+}
+
+# ---- Images hv must refuse (126, with hv's reason). -----------------------
+
+# hv_refuses NAME IMAGE REGEX WHAT: hvrun exits 126, hv's last line is
+# "[hv] exit: error (REASON)" and REASON names the problem (REGEX).
+hv_refuses() {
+    local n=$1 img=$2 re=$3 what=$4 reason
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" --timeout 60 -kernel "$img"
+    expect_status "$n" 126 "$W/$n.out" "$W/$n.err" "$W/$n.st" || return
+    reason=$(grep '^\[hv\] exit: error (' "$W/$n.err" | tail -n 1)
+    if [ -z "$reason" ]; then
+        fail "$n" "hv printed no '[hv] exit: error (...)' line"
+        show_log "$W/$n.err"
+    elif ! grep -qiE "$re" <<<"$reason"; then
+        fail "$n" "hv's reason does not name $what: $reason"
+    elif ! grep -q 'hvrun: hv could not run the guest' "$W/$n.err"; then
+        fail "$n" "hvrun did not say that hv could not run the guest"
+        show_log "$W/$n.err"
+    else
+        pass "$n"
+    fi
+}
+
+case_not_elf() {
+    # Plain text: neither an ELF file nor carrying a Multiboot header.
+    local img=$W/not-an-elf.txt
+    for _ in $(seq 200); do echo "this is not a kernel, just some text"; done >"$img"
+    hv_refuses not-an-elf "$img" "multiboot|elf|header" "the missing header"
+}
+
+case_no_multiboot() {
+    # A well-formed 32-bit ELF executable without a Multiboot header.
+    local n=elf-without-multiboot-header img=$W/plain.elf
+    if ! printf '.globl _start\n_start: jmp _start\n' | as --32 -o "$W/plain.o" - 2>"$W/$n.as.err" ||
+        ! ld -m elf_i386 -Ttext=0x100000 -o "$img" "$W/plain.o" 2>>"$W/$n.as.err"; then
+        skip $n "cannot build a 32-bit ELF here (binutils without i386 support)"
+        return
+    fi
+    hv_refuses $n "$img" "multiboot" "the missing Multiboot header"
+}
+
+case_truncated() {
+    # A real guest cut short inside its last loadable segment: the Multiboot
+    # header is intact but the image ends before the data it promises.
+    local n=truncated-image src img=$W/truncated.elf end cut
+    src=$BUILD/guestkit/hello.elf
+    if [ ! -f "$src" ]; then
+        skip $n "guest $src is not built"
+        return
+    fi
+    # End of the last LOAD segment's bytes in the file (readelf -lW columns:
+    # Type Offset VirtAddr PhysAddr FileSiz ...).
+    end=$(readelf -lW "$src" | awk '$1 == "LOAD" { e = strtonum($2) + strtonum($5); if (e > m) m = e } END { print m + 0 }')
+    if [ "$end" -lt 2 ]; then
+        skip $n "$src has no loadable segment to cut"
+        return
+    fi
+    cut=$((end - (end > 8192 ? 4096 : end / 4)))
+    head -c "$cut" "$src" >"$img"
+    hv_refuses $n "$img" "truncat|past the end|beyond|end of (the )?(file|image)|too short|outside" \
+        "the truncation"
+}
+
+# ---- A guest that never ends: 124 after --timeout, emulator gone. ---------
+case_timeout() {
+    local n=timeout-spinning-guest img=$W/spin.bin start took
+    # A 32-bit flat binary using the Multiboot a.out kludge (Multiboot spec
+    # 3.1.3, flags bit 16): the header gives the load and entry addresses
+    # itself.  magic, flags, checksum, header_addr, load_addr, load_end_addr
+    # (0 = whole file), bss_end_addr, entry_addr, then "jmp ." (EB FE).
+    # shellcheck disable=SC2059  # the format is built from hex digits only
+    le32() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))\\x$(printf %02x $((($1 >> 16) & 255)))\\x$(printf %02x $((($1 >> 24) & 255)))"; }
+    {
+        le32 0x1BADB002
+        le32 0x00010000
+        le32 $(((-(0x1BADB002 + 0x00010000)) & 0xffffffff))
+        le32 0x100000
+        le32 0x100000
+        le32 0
+        le32 0
+        le32 0x100020
+        printf '\xeb\xfe'
+    } >"$img"
+    start=$SECONDS
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" --timeout 4 -kernel "$img"
+    took=$((SECONDS - start))
+    expect_status $n 124 "$W/$n.out" "$W/$n.err" "$W/$n.st" || return
+    expect_msg $n "$W/$n.err" "timeout" "the timeout" || return
+    # The emulator must be gone: hvrun returned within the limit plus the
+    # kill grace time, and no QEMU of ours still holds the image open.
+    if [ "$took" -gt 12 ]; then
+        fail $n "hvrun took $took s to give up after a 4 s timeout"
+    elif pgrep -f -- "-initrd $img" >/dev/null; then
+        fail $n "the emulator is still running after hvrun returned"
+    else
+        pass $n
+    fi
+}
+
+# ---- --trace: every exit logged, statistics at the end. -------------------
+case_trace() {
+    local n=trace-exits-and-statistics g=$BUILD/guestkit/hello.elf
+    if [ ! -f "$g" ]; then
+        skip $n "guest $g is not built"
+        return
+    fi
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" --trace --timeout 60 -kernel "$g" -append world
+    expect_status $n 0 "$W/$n.out" "$W/$n.err" "$W/$n.st" || return
+    if grep -q '^\[hv\] ' "$W/$n.out"; then
+        fail $n "hv lines leaked into stdout"
+    elif ! grep -qE '^\[hv\] .*exit.*(IO|IOIO)' "$W/$n.err"; then
+        fail $n "no per-exit trace lines (an IO exit for the UART) on stderr"
+        show_log "$W/$n.err"
+    elif ! grep -qiE '^\[hv\] .*statistic' "$W/$n.err"; then
+        fail $n "no statistics table on stderr"
+        show_log "$W/$n.err"
+    else
+        pass $n
+    fi
+}
+
+run_case missing_guest case_missing_guest
+run_case unknown_option case_unknown_option
+run_case missing_hv case_missing_hv
+run_case bad_memory case_bad_memory
+finish_cases
+why=$(hv_missing)
+if [ -n "$why" ]; then
+    for n in not-an-elf elf-without-multiboot-header truncated-image timeout-spinning-guest \
+        trace-exits-and-statistics; do
+        skip $n "$why"
+    done
+    exit 0
+fi
+run_case not_elf case_not_elf
+run_case no_multiboot case_no_multiboot
+run_case truncated case_truncated
+run_case timeout case_timeout
+run_case trace case_trace
+finish_cases

@@ -1,0 +1,73 @@
+# shellcheck shell=bash
+# Helpers for the tests/integration/*.sh scripts (sourced; the .bash suffix
+# keeps tests/run from running it as a suite of its own).
+#
+# A script prints one line per case, "PASS: name", "FAIL: name: why" or
+# "SKIP: name: why" (tests/run counts them).  Anything else it prints, such as
+# the tail of a log after a failure, is indented so it can never be mistaken
+# for a result line.
+set -uo pipefail
+
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-$TOP/build}
+export TOP BUILD
+# The hypervisor under test (HV=... overrides, e.g. to try another build).
+HV=${HV:-$BUILD/hv/hv.elf}
+
+# Every script keeps its logs in its own directory under build/.
+IT_NAME=$(basename "$0" .sh)
+IT_WORK=$BUILD/tests/integration/$IT_NAME
+rm -rf "$IT_WORK"
+mkdir -p "$IT_WORK"
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; }
+skip() { echo "SKIP: $1: $2"; }
+
+# show_log FILE [LINES]: the last lines of a log, indented, after a failure.
+show_log() {
+    [ -s "$1" ] || return 0
+    echo "    --- ${1#"$TOP"/} (last ${2:-15} lines):"
+    tail -n "${2:-15}" "$1" | sed 's/^/    | /'
+}
+
+# Cases run in the background, at most IT_JOBS at once (the machine is shared:
+# two emulators at a time is the budget).  Each case's output is kept in a
+# file and printed in the order the cases were started.
+IT_JOBS=${IT_JOBS:-2}
+IT_CASES=()
+
+# run_case ID COMMAND...: start one case.
+run_case() {
+    local id=$1
+    shift
+    while [ "$(jobs -rp | wc -l)" -ge "$IT_JOBS" ]; do
+        wait -n
+    done
+    "$@" >"$IT_WORK/$id.result" 2>&1 &
+    IT_CASES+=("$id")
+}
+
+# finish_cases: wait for every case and print the results in order.
+finish_cases() {
+    local id
+    wait
+    for id in "${IT_CASES[@]}"; do
+        cat "$IT_WORK/$id.result"
+    done
+    IT_CASES=()
+}
+
+# run_logged OUT ERR STATUSFILE COMMAND...: run a launcher, keeping stdout,
+# stderr and the exit status in files.
+run_logged() {
+    local out=$1 err=$2 st=$3
+    shift 3
+    "$@" >"$out" 2>"$err" </dev/null
+    echo $? >"$st"
+}
+
+# hv_missing: why hv cannot be tested yet, or nothing.
+hv_missing() {
+    [ -f "$HV" ] || echo "hv is not built ($HV is missing; run make)"
+}
