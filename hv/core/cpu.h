@@ -15,7 +15,8 @@ struct cpuid_regs {
 static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 {
     struct cpuid_regs r;
-    __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+    __asm__ volatile("cpuid"
+                     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
                      : "a"(leaf), "c"(subleaf));
     return r;
 }
@@ -88,54 +89,54 @@ static inline __attribute__((noreturn)) void cpu_halt_forever(void)
 }
 
 /* Architectural MSR numbers used by the core and both backends. */
-#define MSR_TSC 0x10u
-#define MSR_APIC_BASE 0x1bu
+#define MSR_TSC             0x10u
+#define MSR_APIC_BASE       0x1bu
 #define MSR_FEATURE_CONTROL 0x3au
-#define MSR_SYSENTER_CS 0x174u
-#define MSR_SYSENTER_ESP 0x175u
-#define MSR_SYSENTER_EIP 0x176u
-#define MSR_PAT 0x277u
-#define MSR_EFER 0xc0000080u
-#define MSR_STAR 0xc0000081u
-#define MSR_LSTAR 0xc0000082u
-#define MSR_CSTAR 0xc0000083u
-#define MSR_SFMASK 0xc0000084u
-#define MSR_FS_BASE 0xc0000100u
-#define MSR_GS_BASE 0xc0000101u
-#define MSR_KERNEL_GS_BASE 0xc0000102u
-#define MSR_TSC_AUX 0xc0000103u
+#define MSR_SYSENTER_CS     0x174u
+#define MSR_SYSENTER_ESP    0x175u
+#define MSR_SYSENTER_EIP    0x176u
+#define MSR_PAT             0x277u
+#define MSR_EFER            0xc0000080u
+#define MSR_STAR            0xc0000081u
+#define MSR_LSTAR           0xc0000082u
+#define MSR_CSTAR           0xc0000083u
+#define MSR_SFMASK          0xc0000084u
+#define MSR_FS_BASE         0xc0000100u
+#define MSR_GS_BASE         0xc0000101u
+#define MSR_KERNEL_GS_BASE  0xc0000102u
+#define MSR_TSC_AUX         0xc0000103u
 
 /* EFER bits (AMD APM vol 2 3.1.7, SDM vol 3A 2.2.1). */
-#define EFER_SCE (1ull << 0)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
-#define EFER_SVME (1ull << 12)
+#define EFER_SCE   (1ull << 0)
+#define EFER_LME   (1ull << 8)
+#define EFER_LMA   (1ull << 10)
+#define EFER_NXE   (1ull << 11)
+#define EFER_SVME  (1ull << 12)
 #define EFER_LMSLE (1ull << 13)
 #define EFER_FFXSR (1ull << 14)
-#define EFER_TCE (1ull << 15)
+#define EFER_TCE   (1ull << 15)
 
 /* CR0 and CR4 bits (SDM vol 3A 2.5, APM vol 2 3.1). */
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_EM (1ull << 2)
-#define CR0_TS (1ull << 3)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_AM (1ull << 18)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define CR4_PGE (1ull << 7)
+#define CR0_PE     (1ull << 0)
+#define CR0_MP     (1ull << 1)
+#define CR0_EM     (1ull << 2)
+#define CR0_TS     (1ull << 3)
+#define CR0_ET     (1ull << 4)
+#define CR0_NE     (1ull << 5)
+#define CR0_WP     (1ull << 16)
+#define CR0_AM     (1ull << 18)
+#define CR0_NW     (1ull << 29)
+#define CR0_CD     (1ull << 30)
+#define CR0_PG     (1ull << 31)
+#define CR4_PSE    (1ull << 4)
+#define CR4_PAE    (1ull << 5)
+#define CR4_PGE    (1ull << 7)
 #define CR4_OSFXSR (1ull << 9)
-#define CR4_VMXE (1ull << 13)
+#define CR4_VMXE   (1ull << 13)
 
 /* RFLAGS bits. */
 #define RFLAGS_FIXED (1ull << 1) /* reserved, always 1 */
-#define RFLAGS_IF (1ull << 9)
-#define RFLAGS_DF (1ull << 10)
+#define RFLAGS_IF    (1ull << 9)
+#define RFLAGS_DF    (1ull << 10)
 
 #endif

@@ -38,8 +38,8 @@ struct gprs {
 #define GPRS_RDI 40
 #define GPRS_RBP 48
 #define GPRS_RSP 56
-#define GPRS_R8 64
-#define GPRS_R9 72
+#define GPRS_R8  64
+#define GPRS_R9  72
 #define GPRS_R10 80
 #define GPRS_R11 88
 #define GPRS_R12 96

@@ -1,0 +1,43 @@
+/*
+ * alloc.c - a bump allocator over host RAM (see alloc.h).
+ *
+ * The free region starts above everything the Multiboot loader left in
+ * memory that we still need (hv's image, the boot modules, their command
+ * lines) and ends where the loader says usable RAM ends (Multiboot 3.3:
+ * mem_upper is the KiB of RAM from 1 MiB up to the first hole).
+ */
+#include "klib.h"
+
+#include "alloc.h"
+#include "log.h"
+
+static uint64_t next_free, limit;
+
+void alloc_init(uint64_t start, uint64_t end)
+{
+    next_free = start;
+    limit = end;
+}
+
+uint64_t alloc_free_bytes(void)
+{
+    return limit > next_free ? limit - next_free : 0;
+}
+
+void *page_alloc(size_t bytes, size_t align)
+{
+    if (align < 4096)
+        align = 4096;
+    /* Round the start up to the alignment and the size up to whole pages. */
+    uint64_t start = (next_free + align - 1) & ~(uint64_t)(align - 1);
+    uint64_t size = (bytes + 4095) & ~(uint64_t)4095;
+    if (start > limit || size > limit - start) {
+        hv_log("out of host memory: %zu bytes wanted, %llu free", bytes,
+               (unsigned long long)alloc_free_bytes());
+        return NULL;
+    }
+    next_free = start + size;
+    /* Callers build hardware tables here: start from all zeroes. */
+    memset((void *)(uintptr_t)start, 0, size);
+    return (void *)(uintptr_t)start;
+}

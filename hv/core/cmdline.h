@@ -1,0 +1,46 @@
+/*
+ * cmdline.h - hv's own options, from its Multiboot command line
+ * (Multiboot 3.3: info->cmdline, when MB_INFO_CMDLINE is set).
+ *
+ *   mem=SIZE             guest RAM, e.g. 64M (suffixes K, M, G; default 64M)
+ *   trace                log every VM exit
+ *   vendor=svm|vmx|auto  which backend (default auto: whichever the CPU has)
+ *
+ * Compiled hosted too (tests/unit/test_hv_cmdline.c).
+ */
+#ifndef HV_CORE_CMDLINE_H
+#define HV_CORE_CMDLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum hv_vendor { VENDOR_AUTO, VENDOR_SVM, VENDOR_VMX };
+
+struct hv_options {
+    uint64_t mem; /* bytes of guest RAM */
+    bool trace;
+    enum hv_vendor vendor;
+};
+
+#define HV_MEM_DEFAULT (64ull << 20)
+/* Guest RAM must hold the 1 MiB of low memory plus something above it. */
+#define HV_MEM_MIN (2ull << 20)
+/* hv maps only the first 4 GiB of host memory, and guest RAM must fit in
+ * it next to hv: 3 GiB is the most we ever accept. */
+#define HV_MEM_MAX (3ull << 30)
+
+/*
+ * Parse `cmdline` into *opt (defaults first).  Multiboot loaders (QEMU,
+ * GRUB) put the kernel's file name first: skip_first_word says to ignore
+ * it.  Returns 0, or -1 with a one-line message in err.  Sizes are rounded
+ * up to a multiple of 2 MiB (the nested-paging page size hv uses).
+ */
+int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_options *opt, char *err,
+                     size_t err_len);
+
+/* Parse "64M"-style sizes: a decimal or 0x number, optional K/M/G suffix
+ * (either case).  Returns 0 or -1 on syntax error or overflow. */
+int hv_parse_size(const char *s, size_t len, uint64_t *out);
+
+#endif

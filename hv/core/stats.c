@@ -1,0 +1,53 @@
+/*
+ * stats.c - exit statistics and the names of the core exit reasons.
+ */
+#include "klib.h"
+
+#include "stats.h"
+
+/* Names indexed by enum exit_reason (exit.h). */
+static const char *const reason_names[EXIT_REASON_COUNT] = {
+    [EXIT_CPUID] = "CPUID",
+    [EXIT_IO] = "IO",
+    [EXIT_HLT] = "HLT",
+    [EXIT_MSR_READ] = "MSR_READ",
+    [EXIT_MSR_WRITE] = "MSR_WRITE",
+    [EXIT_HYPERCALL] = "HYPERCALL",
+    [EXIT_SHUTDOWN] = "SHUTDOWN",
+    [EXIT_NESTED_PAGE_FAULT] = "NESTED_PAGE_FAULT",
+    [EXIT_EXCEPTION] = "EXCEPTION",
+    [EXIT_INTERRUPT] = "INTERRUPT",
+    [EXIT_ENTRY_FAILED] = "ENTRY_FAILED",
+    [EXIT_UNHANDLED] = "UNHANDLED",
+};
+
+const char *exit_reason_name(enum exit_reason r)
+{
+    /* The cast catches negative values of a corrupted enum as well. */
+    if ((unsigned)r >= EXIT_REASON_COUNT || !reason_names[r])
+        return "?";
+    return reason_names[r];
+}
+
+void stats_record(struct exit_stats *s, enum exit_reason r)
+{
+    if ((unsigned)r >= EXIT_REASON_COUNT)
+        r = EXIT_UNHANDLED;
+    s->count[r]++;
+    s->total++;
+}
+
+void stats_report(const struct exit_stats *s, stats_line_fn line, void *ctx)
+{
+    char buf[80];
+    line(ctx, "exit statistics (reason, count):");
+    for (unsigned r = 0; r < EXIT_REASON_COUNT; r++) {
+        if (!s->count[r])
+            continue;
+        ksnprintf(buf, sizeof(buf), "  %-18s %llu", reason_names[r],
+                  (unsigned long long)s->count[r]);
+        line(ctx, buf);
+    }
+    ksnprintf(buf, sizeof(buf), "  %-18s %llu", "total", (unsigned long long)s->total);
+    line(ctx, buf);
+}

@@ -1,0 +1,26 @@
+/*
+ * stats.h - VM exit statistics per core exit reason, printed when the guest
+ * ends.  Compiled hosted too (tests/unit/test_hv_stats.c).
+ */
+#ifndef HV_CORE_STATS_H
+#define HV_CORE_STATS_H
+
+#include <stdint.h>
+
+#include "exit.h"
+
+struct exit_stats {
+    uint64_t count[EXIT_REASON_COUNT];
+    uint64_t total;
+};
+
+/* Count one exit (reasons out of range are counted as UNHANDLED). */
+void stats_record(struct exit_stats *s, enum exit_reason r);
+
+/* Emit the statistics as lines (without the "[hv] " prefix, which the
+ * caller's line function adds): a title, one line per reason that
+ * occurred, in enum order, "  NAME  COUNT", then "  total  N". */
+typedef void (*stats_line_fn)(void *ctx, const char *line);
+void stats_report(const struct exit_stats *s, stats_line_fn line, void *ctx);
+
+#endif
