@@ -1,0 +1,94 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the constants and EMU_NAME are used by the sourcing scripts
+# Helpers shared by bin/hvrun and bin/qemu-guest: option values and the
+# exit-status convention of include/hvkit/abi.h.  Sourced, never run.
+#
+# Exit statuses (abi.h, HVRUN_STATUS_*): the guest's own code 0..123, then
+#   124 timeout, 125 usage / missing file / missing emulator,
+#   126 hv (or the emulator) could not run the guest, 127 the guest crashed.
+
+HVKIT_STATUS_TIMEOUT=124
+HVKIT_STATUS_USAGE=125
+HVKIT_STATUS_HVERROR=126
+HVKIT_STATUS_CRASH=127
+
+# Print "PROG: MESSAGE" on stderr.  $HVKIT_PROG is set by the sourcing script.
+hvkit_say() {
+    printf '%s: %s\n' "$HVKIT_PROG" "$*" >&2
+}
+
+# A usage error: say what is wrong, point at --help, exit 125.
+hvkit_usage_error() {
+    hvkit_say "$*"
+    printf "Try '%s --help' for more information.\n" "$HVKIT_PROG" >&2
+    exit "$HVKIT_STATUS_USAGE"
+}
+
+# hvkit_mem_mib SIZE: print SIZE in MiB, accepting QEMU's -m syntax: a number
+# of MiB, or a number with a K, M, G or T suffix (also "size=..."), as in
+# qemu-system's "-m [size=]megs[M|G]".  Returns 1 for anything else.
+hvkit_mem_mib() {
+    local s=${1#size=} n unit
+    [[ $s =~ ^([0-9]+)([KkMmGgTt]?)[Bb]?$ ]] || return 1
+    n=$((10#${BASH_REMATCH[1]}))
+    unit=${BASH_REMATCH[2]}
+    case $unit in
+    K | k)
+        # QEMU rounds a size in KiB up to whole MiB as well.
+        n=$(((n + 1023) / 1024))
+        ;;
+    G | g) n=$((n * 1024)) ;;
+    T | t) n=$((n * 1024 * 1024)) ;;
+    esac
+    printf '%s\n' "$n"
+}
+
+# hvkit_check_timeout SECONDS: a positive number, as timeout(1) accepts it.
+hvkit_check_timeout() {
+    [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]] && [[ $1 =~ [1-9] ]]
+}
+
+# hvkit_guest_file PATH: the guest image must be a readable regular file; say
+# why not and exit 125 otherwise.
+hvkit_guest_file() {
+    local f=$1
+    if [ -z "$f" ]; then
+        hvkit_usage_error "no guest given: use -kernel GUEST"
+    elif [ ! -e "$f" ]; then
+        hvkit_say "guest '$f' does not exist"
+        exit "$HVKIT_STATUS_USAGE"
+    elif [ -d "$f" ]; then
+        hvkit_say "guest '$f' is a directory, not a kernel image"
+        exit "$HVKIT_STATUS_USAGE"
+    elif [ ! -r "$f" ]; then
+        hvkit_say "guest '$f' is not readable"
+        exit "$HVKIT_STATUS_USAGE"
+    fi
+}
+
+# hvkit_guest_status N: turn a guest exit code into our exit status.  Codes
+# 0..123 are passed on; larger ones would be mistaken for the launcher's own
+# statuses 124..127, so they are reported and mapped to 126.
+hvkit_guest_status() {
+    local n=$1
+    if [ "$n" -le 123 ]; then
+        return "$n"
+    fi
+    hvkit_say "the guest exited with code $n, which is outside 0..123 (124..127 are reserved" \
+        "for the launcher, see include/hvkit/abi.h)"
+    return "$HVKIT_STATUS_HVERROR"
+}
+
+# hvkit_quote ARGS...: print ARGS as one shell-readable line, quoting only
+# the words that need it (for "running: ..." lines students can copy).
+hvkit_quote() {
+    local a out=()
+    for a in "$@"; do
+        if [[ $a =~ ^[A-Za-z0-9_./=,:+@%-]+$ ]]; then
+            out+=("$a")
+        else
+            out+=("'${a//\'/\'\\\'\'}'")
+        fi
+    done
+    printf '%s\n' "${out[*]}"
+}
