@@ -1,41 +1,100 @@
 /*
- * JSON output in QEMU's exact pretty-printed layout (see json.h).
- *
- * The rules are those of qobject/json-writer.c in QEMU 7.2: before a value
- * comes a comma if a sibling precedes it, then (pretty) a newline and the
- * indentation of the current depth; a container closes on its own line at
- * the parent's indentation, so an empty object prints as "{" newline "}".
+ * QEMU-identical JSON output (see json.h for the two rules that matter).
  */
 #include "json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-void json_init(struct json *j, FILE *out, bool pretty)
+static struct jv *node(enum jv_type t)
 {
-    memset(j, 0, sizeof(*j));
-    j->out = out;
-    j->pretty = pretty;
-}
-
-static void newline(struct json *j)
-{
-    if (j->pretty) {
-        fprintf(j->out, "\n%*s", 4 * j->depth, "");
+    struct jv *v = calloc(1, sizeof(*v));
+    if (!v) {
+        abort(); /* a few hundred bytes: out of memory is not recoverable */
     }
+    v->type = t;
+    return v;
 }
 
-static void newline_or_space(struct json *j)
+struct jv *jv_obj(void)
 {
-    if (j->pretty) {
-        fprintf(j->out, "\n%*s", 4 * j->depth, "");
+    return node(JV_OBJ);
+}
+
+struct jv *jv_list(void)
+{
+    return node(JV_LIST);
+}
+
+struct jv *jv_int(int64_t i)
+{
+    struct jv *v = node(JV_INT);
+    v->i = i;
+    return v;
+}
+
+struct jv *jv_uint(uint64_t u)
+{
+    struct jv *v = node(JV_UINT);
+    v->u = u;
+    return v;
+}
+
+struct jv *jv_bool(bool b)
+{
+    struct jv *v = node(JV_BOOL);
+    v->b = b;
+    return v;
+}
+
+struct jv *jv_str(const char *s)
+{
+    struct jv *v = node(JV_STR);
+    v->s = strdup(s);
+    return v;
+}
+
+struct jv *jv_append(struct jv *list, struct jv *val)
+{
+    if (list->last) {
+        list->last->next = val;
     } else {
-        fputc(' ', j->out);
+        list->first = val;
+    }
+    list->last = val;
+    return val;
+}
+
+struct jv *jv_set(struct jv *obj, const char *key, struct jv *val)
+{
+    val->key = strdup(key);
+    return jv_append(obj, val);
+}
+
+void jv_free(struct jv *v)
+{
+    while (v) {
+        struct jv *next = v->next;
+        jv_free(v->first);
+        free(v->key);
+        free(v->s);
+        free(v);
+        v = next;
     }
 }
 
-/* Decode one UTF-8 sequence; returns its code point or -1 if invalid, and
- * advances *p past what it consumed (one byte on error, as QEMU's
- * mod_utf8_codepoint() does for the replacement character). */
+/* QEMU's tdb_hash() (qobject/qdict.c), reduced modulo QDICT_BUCKET_MAX. */
+static unsigned bucket(const char *name)
+{
+    uint32_t value = 0x238F13AFu * (uint32_t)strlen(name);
+    for (unsigned i = 0; name[i]; i++) {
+        value = value + ((uint32_t)(unsigned char)name[i] << (i * 5 % 24));
+    }
+    return (1103515243u * value + 12345u) % 512;
+}
+
+/* Decode one UTF-8 sequence; returns the code point or -1 when invalid,
+ * advancing *p past what was consumed (QEMU's mod_utf8_codepoint()). */
 static long utf8_next(const unsigned char **p)
 {
     const unsigned char *s = *p;
@@ -63,7 +122,7 @@ static long utf8_next(const unsigned char **p)
         cp = (cp << 6) | (s[i] & 0x3f);
     }
     *p = s + n + 1;
-    /* Reject overlong forms and surrogates like QEMU does. */
+    /* Overlong forms and surrogates are invalid too. */
     static const long min[] = {0, 0x80, 0x800, 0x10000};
     if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
         return -1;
@@ -117,84 +176,105 @@ void json_quoted(FILE *out, const char *str)
     fputc('"', out);
 }
 
-/* Separator and name before a value, as maybe_comma_name(). */
-static void prefix(struct json *j, const char *name)
+struct writer {
+    FILE *out;
+    bool pretty;
+    int depth;
+    bool need_comma;
+    bool started;
+};
+
+static void newline(struct writer *w, bool or_space)
 {
-    if (j->need_comma) {
-        fputc(',', j->out);
-        newline_or_space(j);
-    } else {
-        if (j->started) {
-            newline(j);
+    if (w->pretty) {
+        fprintf(w->out, "\n%*s", 4 * w->depth, "");
+    } else if (or_space) {
+        fputc(' ', w->out);
+    }
+}
+
+static void emit(struct writer *w, const struct jv *v, bool in_object);
+
+size_t jv_members_sorted(const struct jv *obj, const struct jv **m, size_t max)
+{
+    /* Members in QDict iteration order: by bucket, and within a bucket the
+     * most recently inserted first (QLIST_INSERT_HEAD in qdict_put_obj). */
+    size_t n = 0;
+    for (const struct jv *c = obj->first; c && n < max; c = c->next) {
+        const struct jv *mv = c;
+        unsigned bv = bucket(c->key);
+        size_t j = n++;
+        while (j > 0 && bucket(m[j - 1]->key) >= bv) {
+            m[j] = m[j - 1];
+            j--;
         }
-        j->need_comma = true;
+        m[j] = mv;
     }
-    j->started = true;
-    if (j->depth > 0 && !j->is_array[j->depth - 1]) {
-        json_quoted(j->out, name ? name : "");
-        fputs(": ", j->out);
+    return n;
+}
+
+static void emit_members(struct writer *w, const struct jv *obj)
+{
+    const struct jv *m[JV_MAX_MEMBERS];
+    size_t n = jv_members_sorted(obj, m, JV_MAX_MEMBERS);
+    for (size_t i = 0; i < n; i++) {
+        emit(w, m[i], true);
     }
 }
 
-static void start(struct json *j, const char *name, bool array)
+/* One value, preceded by its separator and name (maybe_comma_name()). */
+static void emit(struct writer *w, const struct jv *v, bool in_object)
 {
-    prefix(j, name);
-    fputc(array ? '[' : '{', j->out);
-    if (j->depth < JSON_MAX_DEPTH) {
-        j->is_array[j->depth] = array;
+    if (w->need_comma) {
+        fputc(',', w->out);
+        newline(w, true);
+    } else {
+        if (w->started) {
+            newline(w, false);
+        }
+        w->need_comma = true;
     }
-    j->depth++;
-    j->need_comma = false;
+    w->started = true;
+    if (in_object) {
+        json_quoted(w->out, v->key);
+        fputs(": ", w->out);
+    }
+    switch (v->type) {
+    case JV_OBJ:
+    case JV_LIST:
+        fputc(v->type == JV_OBJ ? '{' : '[', w->out);
+        w->depth++;
+        w->need_comma = false;
+        if (v->type == JV_OBJ) {
+            emit_members(w, v);
+        } else {
+            for (const struct jv *c = v->first; c; c = c->next) {
+                emit(w, c, false);
+            }
+        }
+        /* json_writer_end_object/list(): the closer on its own line. */
+        w->need_comma = true;
+        w->depth--;
+        newline(w, true);
+        fputc(v->type == JV_OBJ ? '}' : ']', w->out);
+        break;
+    case JV_INT:
+        fprintf(w->out, "%lld", (long long)v->i);
+        break;
+    case JV_UINT:
+        fprintf(w->out, "%llu", (unsigned long long)v->u);
+        break;
+    case JV_BOOL:
+        fputs(v->b ? "true" : "false", w->out);
+        break;
+    case JV_STR:
+        json_quoted(w->out, v->s);
+        break;
+    }
 }
 
-static void end(struct json *j, char c)
+void jv_print(FILE *out, const struct jv *v, bool pretty)
 {
-    j->need_comma = true;
-    j->depth--;
-    newline_or_space(j);
-    fputc(c, j->out);
-}
-
-void json_start_object(struct json *j, const char *name)
-{
-    start(j, name, false);
-}
-
-void json_end_object(struct json *j)
-{
-    end(j, '}');
-}
-
-void json_start_list(struct json *j, const char *name)
-{
-    start(j, name, true);
-}
-
-void json_end_list(struct json *j)
-{
-    end(j, ']');
-}
-
-void json_int(struct json *j, const char *name, int64_t v)
-{
-    prefix(j, name);
-    fprintf(j->out, "%lld", (long long)v);
-}
-
-void json_uint(struct json *j, const char *name, uint64_t v)
-{
-    prefix(j, name);
-    fprintf(j->out, "%llu", (unsigned long long)v);
-}
-
-void json_bool(struct json *j, const char *name, bool v)
-{
-    prefix(j, name);
-    fputs(v ? "true" : "false", j->out);
-}
-
-void json_str(struct json *j, const char *name, const char *s)
-{
-    prefix(j, name);
-    json_quoted(j->out, s);
+    struct writer w = {out, pretty, 0, false, false};
+    emit(&w, v, false);
 }

@@ -65,11 +65,6 @@ int verb_convert(int argc, char **argv)
     (void)argc, (void)argv;
     return todo("convert");
 }
-int verb_info(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return todo("info");
-}
 int verb_map(int argc, char **argv)
 {
     (void)argc, (void)argv;

@@ -1,0 +1,186 @@
+/*
+ * imgtool info: describe an image (qemu-img info).
+ *
+ *   imgtool info [-f fmt] [--output=human|json|dot] [--backing-chain] [-U] filename
+ *
+ * Like qemu-img, info opens the image without its backing file and, with
+ * --backing-chain, walks the chain itself: each backing file is opened by
+ * its resolved name with the recorded backing format, and a name seen
+ * twice is an infinite loop (qemu-img.c collect_image_info_list()).
+ * --output=dot (imgtool only) draws the chain as a Graphviz graph.
+ */
+#include "cli.h"
+#include "info_build.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_OUTPUT = 256, OPT_CHAIN, OPT_OBJECT, OPT_IMAGE_OPTS };
+
+/* Escape a label for a double-quoted Graphviz string. */
+static void dot_quoted(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') {
+            putchar('\\');
+        }
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+/* The chain as a Graphviz digraph: one box per image, top first, with an
+ * edge to its backing file labelled with the recorded format. */
+static void dump_dot(struct jv *list)
+{
+    int i = 0;
+    printf("digraph backing_chain {\n    rankdir=LR;\n    node [shape=box, "
+           "fontname=\"monospace\"];\n");
+    for (const struct jv *e = list->first; e; e = e->next, i++) {
+        char vs[64], ds[64], label[1024];
+        size_to_str(vs, sizeof(vs), jv_get(e, "virtual-size")->u);
+        size_to_str(ds, sizeof(ds), jv_get(e, "actual-size")->u);
+        snprintf(label, sizeof(label), "%s\\n%s, virtual %s, on disk %s", jv_get(e, "filename")->s,
+                 jv_get(e, "format")->s, vs, ds);
+        printf("    img%d [label=\"", i);
+        /* The file name may contain quotes; the \n separators may not be
+         * escaped, so escape only the name part. */
+        for (const char *p = jv_get(e, "filename")->s; *p; p++) {
+            if (*p == '"' || *p == '\\') {
+                putchar('\\');
+            }
+            putchar(*p);
+        }
+        printf("\\n%s, virtual %s, on disk %s\"];\n", jv_get(e, "format")->s, vs, ds);
+        if (e->next) {
+            const struct jv *bf = jv_get(e, "backing-filename-format");
+            printf("    img%d -> img%d [label=", i, i + 1);
+            dot_quoted(bf ? bf->s : "backing (format probed)");
+            printf("];\n");
+        }
+    }
+    printf("}\n");
+}
+
+int verb_info(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, 0, 'h'},
+        {"format", required_argument, 0, 'f'},
+        {"output", required_argument, 0, OPT_OUTPUT},
+        {"backing-chain", no_argument, 0, OPT_CHAIN},
+        {"object", required_argument, 0, OPT_OBJECT},
+        {"image-opts", no_argument, 0, OPT_IMAGE_OPTS},
+        {"force-share", no_argument, 0, 'U'},
+        {0, 0, 0, 0},
+    };
+    const char *fmt = NULL, *output = NULL;
+    bool chain = false;
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":f:hU", longopts, NULL)) != -1) {
+        switch (c) {
+        case ':':
+        case '?':
+            return bad_option(c, argv);
+        case 'h':
+            print_help();
+            return 0;
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'U':
+            /* Locking is not implemented, so there is nothing to force. */
+            break;
+        case OPT_OUTPUT:
+            output = optarg;
+            break;
+        case OPT_CHAIN:
+            chain = true;
+            break;
+        case OPT_OBJECT:
+        case OPT_IMAGE_OPTS:
+            error_report("%s is not supported by imgtool", argv[optind - 1]);
+            return 1;
+        }
+    }
+    if (optind != argc - 1) {
+        return error_usage("Expecting one image file name");
+    }
+    const char *filename = argv[optind];
+    int ofmt = OFMT_HUMAN;
+    if (output) {
+        ofmt = parse_output_format(output, true);
+        if (ofmt < 0) {
+            return 1;
+        }
+    }
+    if (ofmt == OFMT_DOT && !chain) {
+        error_report("--output=dot draws a backing chain: use it with --backing-chain");
+        return 1;
+    }
+
+    struct jv *list = jv_list();
+    char *name = strdup(filename), *curfmt = fmt ? strdup(fmt) : NULL;
+    char **seen = NULL;
+    int nseen = 0, ret = 0;
+    while (name) {
+        for (int i = 0; i < nseen; i++) {
+            if (!strcmp(seen[i], name)) {
+                error_report("Backing file '%s' creates an infinite loop.", name);
+                ret = 1;
+                goto out;
+            }
+        }
+        seen = realloc(seen, (nseen + 1) * sizeof(*seen));
+        seen[nseen++] = strdup(name);
+        struct img *img = open_image(name, curfmt, IMG_OPEN_NO_BACKING);
+        if (!img) {
+            ret = 1;
+            goto out;
+        }
+        char *backing, *bfmt;
+        struct jv *info = image_info_build(img, name, &backing, &bfmt);
+        if (!info) {
+            report_img_error(img, name);
+            img_close(img);
+            ret = 1;
+            goto out;
+        }
+        img_close(img);
+        jv_append(list, info);
+        free(name);
+        free(curfmt);
+        name = chain ? backing : NULL;
+        curfmt = bfmt;
+        if (!chain) {
+            free(backing);
+        }
+    }
+    if (ofmt == OFMT_JSON) {
+        /* A single image prints as an object, a chain as a list. */
+        jv_print(stdout, chain ? list : list->first, true);
+        printf("\n");
+    } else if (ofmt == OFMT_DOT) {
+        dump_dot(list);
+    } else {
+        for (const struct jv *e = list->first; e; e = e->next) {
+            if (e != list->first) {
+                printf("\n");
+            }
+            image_info_dump_human(e);
+        }
+    }
+out:
+    free(name);
+    free(curfmt);
+    for (int i = 0; i < nseen; i++) {
+        free(seen[i]);
+    }
+    free(seen);
+    jv_free(list);
+    return ret;
+}
