@@ -1,0 +1,34 @@
+/*
+ * The legacy interrupt hardware every PC has: the two cascaded 8259A PICs
+ * (Intel 8259A data sheet) and channel 0 of the 8254 PIT (Intel 82C54 data
+ * sheet).  Enough for a guest to get one timer interrupt.
+ */
+#ifndef GUESTKIT_PIC_H
+#define GUESTKIT_PIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The PIT's input clock in Hz. */
+#define PIT_HZ 1193182u
+
+/* Re-initialise both PICs with IRQ 0..15 on vectors 32..47 and every IRQ
+ * masked.  Re-initialisation also forgets edges latched before it. */
+void pic_init(void);
+/* Unmask (enable) or mask one IRQ line. */
+void pic_unmask(int irq);
+void pic_mask(int irq);
+/* Tell the PIC(s) the handler for irq is done. */
+void pic_eoi(int irq);
+
+/* Stop channel 0: mode 0 with no count loaded keeps its output low, so it
+ * raises no IRQ 0 edge (82C54 data sheet, "Mode 0"). */
+void pit_stop(void);
+/* Load channel 0 in mode 0 ("interrupt on terminal count") with `count`
+ * input clocks: IRQ 0 rises once when it reaches zero. */
+void pit_oneshot(uint16_t count);
+/* Read channel 0's OUT pin through the read-back command: true once the
+ * one-shot count has expired. */
+bool pit_out(void);
+
+#endif
