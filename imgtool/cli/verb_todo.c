@@ -50,11 +50,6 @@ int verb_dump(int argc, char **argv)
     (void)argc, (void)argv;
     return todo("dump");
 }
-int verb_check(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return todo("check");
-}
 int verb_compare(int argc, char **argv)
 {
     (void)argc, (void)argv;

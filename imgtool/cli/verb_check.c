@@ -1,0 +1,222 @@
+/*
+ * imgtool check: verify (and with -r repair) an image's metadata.
+ *
+ *   imgtool check [-q] [-f fmt] [--output=ofmt] [-r leaks|all] [-U] filename
+ *
+ * Output and exit statuses are those of qemu-img.c img_check(): 0 clean,
+ * 1 the check itself failed, 2 corruptions, 3 only leaked clusters, 63 the
+ * format has no consistency checks (raw).  After a repair the image is
+ * checked again and the second result is reported, carrying over the
+ * counts of what was fixed.  The library reports each finding on stderr
+ * ("Leaked cluster 5 refcount=1 reference=0") as QEMU's qcow2 check does.
+ */
+#include "cli.h"
+#include "json.h"
+#include "img.h"
+
+#include <getopt.h>
+#include <string.h>
+
+enum { OPT_OUTPUT = 256, OPT_OBJECT, OPT_IMAGE_OPTS };
+
+/* ImageCheck in qapi/block-core.json, with QEMU's has_* rules: counts
+ * that are zero are left out, except check-errors. */
+static struct jv *check_to_json(const struct img_check_result *r, const char *filename,
+                                const char *format)
+{
+    struct jv *o = jv_obj();
+    jv_set(o, "filename", jv_str(filename));
+    jv_set(o, "format", jv_str(format));
+    jv_set(o, "check-errors", jv_int(r->check_errors));
+    if (r->image_end_offset) {
+        jv_set(o, "image-end-offset", jv_uint(r->image_end_offset));
+    }
+    if (r->corruptions) {
+        jv_set(o, "corruptions", jv_int(r->corruptions));
+    }
+    if (r->leaks) {
+        jv_set(o, "leaks", jv_int(r->leaks));
+    }
+    if (r->corruptions_fixed) {
+        jv_set(o, "corruptions-fixed", jv_int(r->corruptions_fixed));
+    }
+    if (r->leaks_fixed) {
+        jv_set(o, "leaks-fixed", jv_int(r->leaks_fixed));
+    }
+    if (r->total_clusters) {
+        jv_set(o, "total-clusters", jv_uint(r->total_clusters));
+    }
+    if (r->allocated_clusters) {
+        jv_set(o, "allocated-clusters", jv_uint(r->allocated_clusters));
+    }
+    if (r->fragmented_clusters) {
+        jv_set(o, "fragmented-clusters", jv_uint(r->fragmented_clusters));
+    }
+    if (r->compressed_clusters) {
+        jv_set(o, "compressed-clusters", jv_uint(r->compressed_clusters));
+    }
+    return o;
+}
+
+/* dump_human_image_check() */
+static void dump_human(const struct img_check_result *r)
+{
+    if (!(r->corruptions || r->leaks || r->check_errors)) {
+        printf("No errors were found on the image.\n");
+    } else {
+        if (r->corruptions) {
+            printf("\n%d errors were found on the image.\n"
+                   "Data may be corrupted, or further writes to the image may corrupt it.\n",
+                   r->corruptions);
+        }
+        if (r->leaks) {
+            printf("\n%d leaked clusters were found on the image.\n"
+                   "This means waste of disk space, but no harm to data.\n",
+                   r->leaks);
+        }
+        if (r->check_errors) {
+            printf("\n%d internal errors have occurred during the check.\n", r->check_errors);
+        }
+    }
+    if (r->total_clusters != 0 && r->allocated_clusters != 0) {
+        printf("%llu/%llu = %0.2f%% allocated, %0.2f%% fragmented, %0.2f%% compressed "
+               "clusters\n",
+               (unsigned long long)r->allocated_clusters, (unsigned long long)r->total_clusters,
+               r->allocated_clusters * 100.0 / r->total_clusters,
+               r->fragmented_clusters * 100.0 / r->allocated_clusters,
+               r->compressed_clusters * 100.0 / r->allocated_clusters);
+    }
+    if (r->image_end_offset) {
+        printf("Image end offset: %llu\n", (unsigned long long)r->image_end_offset);
+    }
+}
+
+int verb_check(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, 0, 'h'},
+        {"format", required_argument, 0, 'f'},
+        {"repair", required_argument, 0, 'r'},
+        {"output", required_argument, 0, OPT_OUTPUT},
+        {"object", required_argument, 0, OPT_OBJECT},
+        {"image-opts", no_argument, 0, OPT_IMAGE_OPTS},
+        {"force-share", no_argument, 0, 'U'},
+        {0, 0, 0, 0},
+    };
+    const char *fmt = NULL, *output = NULL;
+    unsigned fix = 0;
+    bool quiet = false;
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":hf:r:T:qU", longopts, NULL)) != -1) {
+        switch (c) {
+        case ':':
+        case '?':
+            return bad_option(c, argv);
+        case 'h':
+            print_help();
+            return 0;
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'r':
+            if (!strcmp(optarg, "leaks")) {
+                fix = IMG_CHECK_FIX_LEAKS;
+            } else if (!strcmp(optarg, "all")) {
+                fix = IMG_CHECK_FIX_LEAKS | IMG_CHECK_FIX_ERRORS;
+            } else {
+                return error_usage("Unknown option value for -r "
+                                   "(expecting 'leaks' or 'all'): %s",
+                                   optarg);
+            }
+            break;
+        case 'T':
+            /* The cache mode of the source: imgtool has no cache modes. */
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'U':
+            break;
+        case OPT_OUTPUT:
+            output = optarg;
+            break;
+        case OPT_OBJECT:
+        case OPT_IMAGE_OPTS:
+            error_report("%s is not supported by imgtool", argv[optind - 1]);
+            return 1;
+        }
+    }
+    if (optind != argc - 1) {
+        return error_usage("Expecting one image file name");
+    }
+    const char *filename = argv[optind];
+    int ofmt = OFMT_HUMAN;
+    if (output && (ofmt = parse_output_format(output, false)) < 0) {
+        return 1;
+    }
+    /* Without -r the image is only read; a repair needs write access and
+     * must proceed even if the corrupt bit is set. */
+    unsigned flags = IMG_OPEN_NO_BACKING | IMG_OPEN_NO_REPAIR;
+    if (fix) {
+        flags |= IMG_OPEN_RW | IMG_OPEN_FORCE;
+    }
+    struct img *img = open_image(filename, fmt, flags);
+    if (!img) {
+        return 1;
+    }
+    struct img_info info;
+    if (img_get_info(img, &info) < 0 || info.format != IMG_FMT_QCOW2) {
+        /* qemu-img's answer for drivers without .bdrv_co_check. */
+        error_report("This image format does not support checks");
+        img_close(img);
+        return 63;
+    }
+    struct img_check_result r = {0};
+    int ret = img_check(img, fix, &r);
+    if (ret == 0 && (r.corruptions_fixed || r.leaks_fixed)) {
+        int cf = r.corruptions_fixed, lf = r.leaks_fixed;
+        if (ofmt == OFMT_HUMAN && !quiet) {
+            printf("The following inconsistencies were found and repaired:\n\n"
+                   "    %d leaked clusters\n"
+                   "    %d corruptions\n\n"
+                   "Double checking the fixed image now...\n",
+                   lf, cf);
+        }
+        memset(&r, 0, sizeof(r));
+        ret = img_check(img, 0, &r);
+        r.corruptions_fixed = cf;
+        r.leaks_fixed = lf;
+    }
+    if (ret == 0 && !quiet) {
+        if (ofmt == OFMT_JSON) {
+            struct jv *j = check_to_json(&r, filename, "qcow2");
+            jv_print(stdout, j, true);
+            printf("\n");
+            jv_free(j);
+        } else {
+            dump_human(&r);
+        }
+    }
+    int status;
+    if (ret < 0 || r.check_errors) {
+        if (ret < 0) {
+            error_report("Check failed: %s", img_strerror(img));
+        } else {
+            error_report("Check failed");
+        }
+        status = 1;
+    } else if (r.corruptions) {
+        status = 2;
+    } else if (r.leaks) {
+        status = 3;
+    } else {
+        status = 0;
+    }
+    if (img_close(img) < 0 && status == 0) {
+        error_report("%s: %s", filename, "could not flush the image");
+        status = 1;
+    }
+    return status;
+}
