@@ -50,6 +50,12 @@ enum exit_reason {
     /* Anything else the backend did not expect (an intercept we never set,
      * an instruction we do not emulate).  Ends the guest as a crash. */
     EXIT_UNHANDLED,
+    /* The guest executed one of the virtualization instructions hv hides
+     * from it (SVM: VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT; VMX: VMXON,
+     * VMPTRLD, ...).  The CPUID bits say the feature is absent, so the core
+     * injects #UD, as a CPU without the feature would (APM vol 3 / SDM vol
+     * 2: these instructions #UD when the feature is off). */
+    EXIT_VIRT_INSN,
     EXIT_REASON_COUNT
 };
 

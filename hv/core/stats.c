@@ -19,6 +19,7 @@ static const char *const reason_names[EXIT_REASON_COUNT] = {
     [EXIT_INTERRUPT] = "INTERRUPT",
     [EXIT_ENTRY_FAILED] = "ENTRY_FAILED",
     [EXIT_UNHANDLED] = "UNHANDLED",
+    [EXIT_VIRT_INSN] = "VIRT_INSN",
 };
 
 const char *exit_reason_name(enum exit_reason r)
