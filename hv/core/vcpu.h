@@ -12,10 +12,6 @@
 #ifndef HV_CORE_VCPU_H
 #define HV_CORE_VCPU_H
 
-#include <stdint.h>
-
-#include "gmem.h"
-
 /*
  * Guest general-purpose registers in a fixed order: the backends' assembly
  * entry code (hv/svm/enter.S, hv/vmx/enter.S) loads and stores them by the
@@ -24,12 +20,7 @@
  * 15.5.1: VMRUN loads only RAX, RSP, RIP and RFLAGS), a VMX backend keeps RSP
  * in the VMCS (SDM vol 3C 24.4.1).
  */
-struct gprs {
-    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
-    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-};
-
-/* Byte offsets of struct gprs for assembly (checked in vcpu.c). */
+/* Byte offsets of struct gprs for assembly (checked below). */
 #define GPRS_RAX 0
 #define GPRS_RBX 8
 #define GPRS_RCX 16
@@ -46,6 +37,18 @@ struct gprs {
 #define GPRS_R13 104
 #define GPRS_R14 112
 #define GPRS_R15 120
+
+/* The C part; enter.S includes this file only for the offsets above. */
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+#include "gmem.h"
+
+struct gprs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
 
 struct vcpu {
     /* General registers, RIP and RFLAGS: the core may change any of them
@@ -86,5 +89,11 @@ struct vcpu {
     /* The backend's private per-vCPU data (its VMCB or VMCS and tables). */
     void *arch;
 };
+
+_Static_assert(__builtin_offsetof(struct gprs, rsi) == GPRS_RSI, "GPRS_RSI");
+_Static_assert(__builtin_offsetof(struct gprs, r15) == GPRS_R15, "GPRS_R15");
+_Static_assert(sizeof(struct gprs) == 128, "struct gprs is 16 registers");
+
+#endif /* __ASSEMBLER__ */
 
 #endif

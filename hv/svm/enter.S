@@ -1,0 +1,108 @@
+/*
+ * enter.S - the SVM world switch.
+ *
+ *   void svm_enter(uint64_t vmcb_pa, struct gprs *regs, uint64_t host_save_pa)
+ *
+ * VMRUN (APM vol 2 15.5) saves the host's RIP, RSP, RAX, RFLAGS, segment and
+ * control registers into the host save area, loads the guest's from the
+ * VMCB and runs the guest.  At #VMEXIT it stores the guest's state into the
+ * VMCB and reloads the host's, continuing after VMRUN.  But only RAX, RSP,
+ * RIP and RFLAGS of the general registers live in the VMCB: the other
+ * fourteen keep whatever values they have, so we load the guest's before
+ * VMRUN and store them after it, and keep the host's (the C callee-saved
+ * ones) on the stack.
+ *
+ * VMRUN does not switch FS, GS, TR, LDTR, KernelGSBase, STAR/LSTAR/CSTAR/
+ * SFMASK and the SYSENTER MSRs: VMLOAD and VMSAVE do (15.5.2), so we save
+ * the host's with VMSAVE, VMLOAD the guest's before VMRUN, VMSAVE them after,
+ * and VMLOAD the host's back.  All four instructions take a VMCB physical
+ * address in RAX.
+ *
+ * CLGI/STGI (15.17): the global interrupt flag is cleared around the switch
+ * so that nothing interrupts the half-switched state; hv runs with IF=0
+ * anyway, and QEMU leaves GIF clear after #VMEXIT, so STGI at the end is
+ * needed.
+ */
+#include "core/vcpu.h"
+
+    .text
+    .globl svm_enter
+    .type svm_enter, @function
+svm_enter:
+    /* The System V ABI callee-saved registers: the guest will clobber them. */
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    /* Keep the arguments we need after VMRUN: regs, then the host area. */
+    pushq %rsi
+    pushq %rdx
+
+    /* No interrupts, NMIs or SMIs from here until the host is whole again. */
+    clgi
+    /* Save the host's hidden state (FS, GS, TR, LDTR and the syscall MSRs). */
+    movq %rdx, %rax
+    vmsave %rax
+
+    /* Load the guest's general registers (RAX and RSP come from the VMCB),
+     * RSI last because it points at them. */
+    movq %rdi, %rax
+    movq GPRS_RBX(%rsi), %rbx
+    movq GPRS_RCX(%rsi), %rcx
+    movq GPRS_RDX(%rsi), %rdx
+    movq GPRS_RDI(%rsi), %rdi
+    movq GPRS_RBP(%rsi), %rbp
+    movq GPRS_R8(%rsi), %r8
+    movq GPRS_R9(%rsi), %r9
+    movq GPRS_R10(%rsi), %r10
+    movq GPRS_R11(%rsi), %r11
+    movq GPRS_R12(%rsi), %r12
+    movq GPRS_R13(%rsi), %r13
+    movq GPRS_R14(%rsi), %r14
+    movq GPRS_R15(%rsi), %r15
+    movq GPRS_RSI(%rsi), %rsi
+
+    /* Guest hidden state in, run the guest, guest hidden state out.  After
+     * #VMEXIT, RAX holds the VMCB address again (the host's RAX at VMRUN). */
+    vmload %rax
+    vmrun %rax
+    vmsave %rax
+
+    /* The guest's RSI goes on the stack to free a register for the pointer:
+     * the stack is now [guest rsi][host area][regs]. */
+    pushq %rsi
+    movq 16(%rsp), %rsi
+    movq %rbx, GPRS_RBX(%rsi)
+    movq %rcx, GPRS_RCX(%rsi)
+    movq %rdx, GPRS_RDX(%rsi)
+    movq %rdi, GPRS_RDI(%rsi)
+    movq %rbp, GPRS_RBP(%rsi)
+    movq %r8, GPRS_R8(%rsi)
+    movq %r9, GPRS_R9(%rsi)
+    movq %r10, GPRS_R10(%rsi)
+    movq %r11, GPRS_R11(%rsi)
+    movq %r12, GPRS_R12(%rsi)
+    movq %r13, GPRS_R13(%rsi)
+    movq %r14, GPRS_R14(%rsi)
+    movq %r15, GPRS_R15(%rsi)
+    popq %rax
+    movq %rax, GPRS_RSI(%rsi)
+
+    /* The host's hidden state back, then interrupts may be taken again. */
+    popq %rax
+    vmload %rax
+    stgi
+
+    popq %rsi
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size svm_enter, . - svm_enter
+
+    .section .note.GNU-stack, "", @progbits

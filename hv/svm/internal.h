@@ -1,0 +1,50 @@
+/*
+ * internal.h - declarations shared by the SVM backend's own files.  The core
+ * never includes this: it sees only `svm_backend` (core/backend.h).
+ */
+#ifndef HV_SVM_INTERNAL_H
+#define HV_SVM_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "core/backend.h"
+#include "defs.h"
+
+/* What caps.c learned about the CPU (filled by probe()). */
+struct svm_caps {
+    bool nrips;         /* CPUID 0x8000000A EDX bit 3: VMCB next_rip is filled */
+    unsigned phys_bits; /* CPUID 0x80000008 EAX[7:0] */
+};
+extern struct svm_caps svm_caps;
+
+/* Per-vCPU backend data, vcpu->arch. */
+struct svm_vcpu {
+    struct vmcb *vmcb;      /* the guest's VMCB */
+    struct vmcb *host_save; /* VMSAVE/VMLOAD area for the host's hidden state */
+    uint8_t *iopm;          /* I/O permission map, 12 KiB */
+    uint8_t *msrpm;         /* MSR permission map, 8 KiB */
+    uint64_t *npt_root;     /* nested PML4 */
+    uint64_t rip_before;    /* guest RIP as we entered (see exit.c) */
+};
+
+/* caps.c */
+bool svm_probe(char *why, size_t why_len);
+int svm_enable(void);
+
+/* vcpu.c */
+int svm_vcpu_init(struct vcpu *vcpu);
+void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
+
+/* paging.c: build nested page tables mapping mem at guest-physical 0;
+ * returns the PML4 or NULL. */
+uint64_t *svm_npt_build(const struct guest_mem *mem);
+
+/* enter.S: load the guest GPRs, VMLOAD/VMRUN/VMSAVE, store them back. */
+void svm_enter(uint64_t vmcb_pa, struct gprs *regs, uint64_t host_save_pa);
+
+/* exit.c */
+void svm_run(struct vcpu *vcpu, struct exit_info *exit);
+void svm_dump_state(const struct vcpu *vcpu);
+const char *svm_exit_name(uint64_t code);
+
+#endif
