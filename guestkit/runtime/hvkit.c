@@ -36,6 +36,15 @@ bool under_hvkit(void)
            r.a >= HVKIT_CPUID_MAX_LEAF;
 }
 
+bool on_qemu_tcg(void)
+{
+    /* QEMU fills the hypervisor leaf with "TCGTCGTCGTCG" under TCG. */
+    if (!(cpuid(1).c & X86_CPUID1_ECX_HYPERVISOR))
+        return false;
+    struct cpuid_regs r = cpuid(HVKIT_CPUID_BASE);
+    return r.b == 0x54474354u && r.c == 0x43544743u && r.d == 0x47435447u;
+}
+
 long hypercall(unsigned long nr, unsigned long a1, unsigned long a2, unsigned long a3)
 {
     long ret;

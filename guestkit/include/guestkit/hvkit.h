@@ -13,6 +13,9 @@
 /* True when CPUID.1:ECX bit 31 is set and leaf 0x40000000 carries the
  * "hvkithvkithv" signature with a max leaf of at least 0x40000001. */
 bool under_hvkit(void);
+/* True when CPUID leaf 0x40000000 carries QEMU's "TCGTCGTCGTCG": plain
+ * QEMU without KVM, whose few deviations from hardware tests must know of. */
+bool on_qemu_tcg(void);
 /* The CPUID vendor string ("GenuineIntel", "AuthenticAMD", ...). */
 const char *cpu_vendor(void);
 /* True on CPUs whose hypercall instruction is VMMCALL (AMD, Hygon). */

@@ -1,0 +1,70 @@
+/*
+ * cpuid: what the CPU (or the hypervisor in front of it) says about itself
+ * through CPUID (SDM vol. 2A, "CPUID"; AMD APM vol. 3, appendix E), and the
+ * hypervisor leaves of include/hvkit/abi.h when hv is there.
+ */
+#include "guestkit/guestkit.h"
+
+static bool printable(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] > 0x7e)
+            return false;
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+
+    /* Leaf 0: the highest basic leaf and the vendor. */
+    struct cpuid_regs l0 = cpuid(0);
+    const char *vendor = cpu_vendor();
+    report(strlen(vendor) == 12 && printable(vendor, 12),
+           "vendor string \"%s\" is 12 printable characters", vendor);
+    report(l0.a >= 1, "max basic leaf %#x >= 1", l0.a);
+
+    /* Leaf 1: features any CPU that got us into long mode must have. */
+    struct cpuid_regs l1 = cpuid(1);
+    uint32_t need =
+        X86_CPUID1_EDX_FPU | X86_CPUID1_EDX_TSC | X86_CPUID1_EDX_MSR | X86_CPUID1_EDX_PAE;
+    report((l1.d & need) == need, "leaf 1 EDX %#010x has FPU, TSC, MSR and PAE", l1.d);
+    /* Family: the base family in bits 11:8, plus the extended family in
+     * bits 27:20 when the base is 15 (SDM vol. 2A, figure 3-6). */
+    uint32_t family = (l1.a >> 8) & 0xf;
+    if (family == 0xf)
+        family += (l1.a >> 20) & 0xff;
+    report(family >= 6, "family %u is a 64-bit capable one (>= 6)", family);
+
+    /* Extended leaves: long mode is there, since we run in it. */
+    struct cpuid_regs e0 = cpuid(0x80000000u);
+    report(e0.a >= 0x80000001u, "max extended leaf %#x >= 0x80000001", e0.a);
+    report(cpuid(0x80000001u).d & X86_CPUID_EXT1_EDX_LM, "leaf 0x80000001 reports long mode");
+
+    /* The hypervisor part only means something under hv. */
+    if (!under_hvkit()) {
+        const char *why = (l1.c & X86_CPUID1_ECX_HYPERVISOR)
+                              ? "the hypervisor bit is set but the signature is not hvkit's"
+                              : "the hypervisor bit is clear";
+        report_skip("hypervisor bit: not under hvkit (%s)", why);
+        report_skip("leaf 0x40000000 signature: not under hvkit");
+        report_skip("leaf 0x40000000 max leaf: not under hvkit");
+        report_skip("leaf 0x40000001 ABI version: not under hvkit");
+        return report_summary();
+    }
+    report(l1.c & X86_CPUID1_ECX_HYPERVISOR, "hypervisor bit (leaf 1 ECX bit 31) is set");
+    struct cpuid_regs h0 = cpuid(HVKIT_CPUID_BASE);
+    char sig[13];
+    memcpy(sig + 0, &h0.b, 4);
+    memcpy(sig + 4, &h0.c, 4);
+    memcpy(sig + 8, &h0.d, 4);
+    sig[12] = '\0';
+    report(strcmp(sig, HVKIT_CPUID_SIGNATURE) == 0, "leaf 0x40000000 signature is \"%s\"", sig);
+    report(h0.a >= HVKIT_CPUID_MAX_LEAF, "leaf 0x40000000 max leaf %#x >= %#x", h0.a,
+           HVKIT_CPUID_MAX_LEAF);
+    struct cpuid_regs h1 = cpuid(HVKIT_CPUID_BASE + 1);
+    report(h1.a == HVKIT_ABI_VERSION, "leaf 0x40000001 ABI version %u (expected %u)", h1.a,
+           HVKIT_ABI_VERSION);
+    return report_summary();
+}
