@@ -55,11 +55,6 @@ int verb_compare(int argc, char **argv)
     (void)argc, (void)argv;
     return todo("compare");
 }
-int verb_convert(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return todo("convert");
-}
 int verb_map(int argc, char **argv)
 {
     (void)argc, (void)argv;

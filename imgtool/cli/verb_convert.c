@@ -1,0 +1,457 @@
+/*
+ * imgtool convert: copy one or more images into a new one (qemu-img convert).
+ *
+ *   imgtool convert [-U] [-c] [-p] [-q] [-n] [-f fmt] [-O output_fmt]
+ *       [-B backing_file [-F backing_fmt]] [-o options] [-S sparse_size]
+ *       [-m num_coroutines] [-W] filename [filename2 [...]] output_filename
+ *
+ * Sources are concatenated.  The copy walks the source in chunks guided by
+ * block status: areas known to read as zeros are not written to a fresh
+ * target (it reads as zeros already), and with -S N (default 4 KiB) data
+ * blocks of N bytes that happen to be all zeros are skipped too, which
+ * keeps the target sparse (qemu-img.c convert_iteration_sectors() and
+ * is_allocated_sectors_min()).  With -B the target gets a backing file and
+ * only what the top source image itself allocates is copied.  With -c each
+ * cluster is compressed by a pool of worker threads and written in order
+ * (cpipe.c); all-zero clusters stay unallocated, as in QEMU.
+ * -m and -W are accepted for compatibility: imgtool always writes in order.
+ */
+#include "cli.h"
+#include "cpipe.h"
+#include "create_opts.h"
+#include "progress.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_OBJECT = 256,
+    OPT_IMAGE_OPTS,
+    OPT_TARGET_IMAGE_OPTS,
+    OPT_TARGET_IS_ZERO,
+    OPT_SALVAGE,
+    OPT_BITMAPS,
+    OPT_SKIP_BROKEN
+};
+
+/* Bytes handled per step of the copy loop (a multiple of every cluster
+ * size up to 2 MiB). */
+#define CHUNK (2u << 20)
+
+struct conv {
+    struct img *dst;
+    bool compress, target_has_backing, target_fresh, fully_allocate;
+    uint64_t sparse; /* -S in bytes, 0 = write everything */
+    uint32_t cluster;
+    struct cpipe *pipe;
+    unsigned char *buf;
+    uint64_t total, done;
+};
+
+static bool all_zero(const unsigned char *p, size_t n)
+{
+    /* Compare word-wise after the first byte: memcmp with itself shifted
+     * by one byte is a fast "all bytes equal to p[0]" test. */
+    return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+/* Make [off, off+len) of the target read as zeros. */
+static int write_zeros(struct conv *c, uint64_t off, uint64_t len)
+{
+    if (c->target_fresh && !c->target_has_backing && !c->fully_allocate) {
+        return 0; /* a new image without backing reads as zeros already */
+    }
+    if (c->fully_allocate) {
+        /* -S 0: allocate, so write real zero bytes. */
+        memset(c->buf, 0, CHUNK);
+        while (len) {
+            size_t n = len < CHUNK ? (size_t)len : CHUNK;
+            int r = img_write(c->dst, off, c->buf, n);
+            if (r < 0) {
+                return r;
+            }
+            off += n, len -= n;
+        }
+        return 0;
+    }
+    return img_write_zeroes(c->dst, off, len, IMG_ZERO_MAY_UNMAP);
+}
+
+/* Write a data chunk, leaving out zero blocks of -S bytes. */
+static int write_data(struct conv *c, uint64_t off, const unsigned char *p, size_t len)
+{
+    if (c->compress) {
+        /* Whole clusters; off is cluster aligned here. */
+        for (size_t pos = 0; pos < len; pos += c->cluster) {
+            size_t n = len - pos < c->cluster ? len - pos : c->cluster;
+            if (all_zero(p + pos, n)) {
+                int r = write_zeros(c, off + pos, n);
+                if (r < 0) {
+                    return r;
+                }
+                continue;
+            }
+            void *slot = cpipe_acquire(c->pipe, off + pos, n);
+            if (!slot) {
+                return -IMG_EIO; /* the pipe reports its own error */
+            }
+            memcpy(slot, p + pos, n);
+            cpipe_submit(c->pipe);
+        }
+        return 0;
+    }
+    if (!c->sparse) {
+        return img_write(c->dst, off, p, len);
+    }
+    /* Runs of all-zero or data blocks, block = -S bytes (aligned to the
+     * guest offset, as QEMU aligns to sectors). */
+    size_t pos = 0;
+    while (pos < len) {
+        size_t blk = c->sparse - ((off + pos) % c->sparse);
+        if (blk > len - pos) {
+            blk = len - pos;
+        }
+        bool zero = all_zero(p + pos, blk);
+        size_t end = pos + blk;
+        while (end < len) {
+            size_t b = c->sparse < len - end ? c->sparse : len - end;
+            if (all_zero(p + end, b) != zero) {
+                break;
+            }
+            end += b;
+        }
+        int r = zero ? write_zeros(c, off + pos, end - pos)
+                     : img_write(c->dst, off + pos, p + pos, end - pos);
+        if (r < 0) {
+            return r;
+        }
+        pos = end;
+    }
+    return 0;
+}
+
+static void progress_step(struct conv *c, uint64_t n)
+{
+    c->done += n;
+    if (c->total) {
+        progress_print((float)n * 100 / c->total, 100);
+    }
+}
+
+/* Copy one source to the target at offset base. */
+static int copy_source(struct conv *c, struct img *src, const char *name, uint64_t base)
+{
+    uint64_t size = img_size(src), off = 0;
+    while (off < size) {
+        uint64_t want = size - off < CHUNK ? size - off : CHUNK;
+        struct img_extent ext;
+        /* With a target backing file only the top layer's own data is
+         * copied; otherwise the whole chain is flattened. */
+        int r = img_block_status(src, off, want, !c->target_has_backing, &ext);
+        if (r < 0) {
+            error_report("error while reading block status at offset %llu: %s",
+                         (unsigned long long)off, img_strerror(src));
+            return 1;
+        }
+        uint64_t n = ext.length < want ? ext.length : want;
+        if (n == 0) {
+            n = want;
+        }
+        /* Keep compressed writes cluster-aligned: extend to the next
+         * cluster boundary and let the data read decide. */
+        if (c->compress && ((base + off + n) % c->cluster) && off + n < size) {
+            uint64_t end = (base + off + n + c->cluster - 1) / c->cluster * c->cluster - base;
+            n = (end > size ? size : end) - off;
+            ext.flags = IMG_BS_DATA;
+        }
+        if (c->target_has_backing && !(ext.flags & IMG_BS_ALLOCATED) &&
+            !(ext.flags & IMG_BS_DATA)) {
+            /* Left to the target's backing file. */
+        } else if ((ext.flags & IMG_BS_ZERO) && !(ext.flags & IMG_BS_DATA)) {
+            r = write_zeros(c, base + off, n);
+            if (r < 0) {
+                error_report("error while writing at byte %llu: %s",
+                             (unsigned long long)(base + off), img_strerror(c->dst));
+                return 1;
+            }
+        } else {
+            r = img_read(src, off, c->buf, n);
+            if (r < 0) {
+                error_report("error while reading at byte %llu: %s", (unsigned long long)off,
+                             img_strerror(src));
+                (void)name;
+                return 1;
+            }
+            r = write_data(c, base + off, c->buf, n);
+            if (r < 0) {
+                error_report("error while writing at byte %llu: %s",
+                             (unsigned long long)(base + off), img_strerror(c->dst));
+                return 1;
+            }
+        }
+        off += n;
+        progress_step(c, n);
+    }
+    return 0;
+}
+
+int verb_convert(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, 0, 'h'},
+        {"object", required_argument, 0, OPT_OBJECT},
+        {"image-opts", no_argument, 0, OPT_IMAGE_OPTS},
+        {"target-image-opts", no_argument, 0, OPT_TARGET_IMAGE_OPTS},
+        {"target-is-zero", no_argument, 0, OPT_TARGET_IS_ZERO},
+        {"salvage", no_argument, 0, OPT_SALVAGE},
+        {"bitmaps", no_argument, 0, OPT_BITMAPS},
+        {"skip-broken-bitmaps", no_argument, 0, OPT_SKIP_BROKEN},
+        {"force-share", no_argument, 0, 'U'},
+        {0, 0, 0, 0},
+    };
+    const char *fmt = NULL, *out_fmt = NULL, *out_base = NULL, *base_fmt = NULL;
+    const char *snapshot = NULL;
+    char *options = NULL;
+    bool compress = false, progress = false, quiet = false, skip_create = false;
+    bool target_is_zero = false;
+    int64_t sparse = 4096;
+    int c, ret = 1;
+    struct opts o = {0};
+    struct img **srcs = NULL;
+    int nsrc = 0;
+    struct conv cv = {0};
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":hf:O:B:Cco:l:s:S:pt:T:qnm:Wr:UF:", longopts, NULL)) !=
+           -1) {
+        switch (c) {
+        case ':':
+        case '?':
+            ret = bad_option(c, argv);
+            goto out;
+        case 'h':
+            print_help();
+            ret = 0;
+            goto out;
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'O':
+            out_fmt = optarg;
+            break;
+        case 'B':
+            out_base = optarg;
+            break;
+        case 'F':
+            base_fmt = optarg;
+            break;
+        case 'c':
+            compress = true;
+            break;
+        case 'o':
+            if (opts_is_help(optarg) || (options && opts_is_help(options))) {
+                options = opts_append(options, optarg);
+                break;
+            }
+            options = opts_append(options, optarg);
+            break;
+        case 'l':
+        case 's':
+            snapshot = optarg;
+            break;
+        case 'S': {
+            int64_t s = cvtnum("buffer size for sparse output", optarg);
+            if (s < 0) {
+                goto out;
+            }
+            if (s > 16 * 1024 * 1024 || s % 512) {
+                error_report("Invalid buffer size for sparse output specified. Valid sizes are "
+                             "multiples of 512 up to 16777216. Select 0 to disable sparse "
+                             "detection (fully allocates output).");
+                goto out;
+            }
+            sparse = s;
+            break;
+        }
+        case 'p':
+            progress = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'n':
+            skip_create = true;
+            break;
+        case 'm': {
+            char *end;
+            long m = strtol(optarg, &end, 10);
+            if (*end || m < 1 || m > 16) {
+                error_report("Invalid number of coroutines. Allowed number of coroutines is "
+                             "between 1 and 16");
+                goto out;
+            }
+            break;
+        }
+        case 'C':
+            error_report("Copy offloading (-C) is not supported by imgtool");
+            goto out;
+        case 'W':
+        case 't':
+        case 'T':
+        case 'U':
+        case 'r':
+            /* Out-of-order writes, cache modes, locking and rate limits do
+             * not change the result; imgtool accepts and ignores them. */
+            break;
+        case OPT_TARGET_IS_ZERO:
+            target_is_zero = true;
+            break;
+        default:
+            error_report("%s is not supported by imgtool", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (quiet) {
+        progress = false;
+    }
+    int bs_n = argc - optind - 1;
+    if (bs_n < 1) {
+        ret = error_usage("Must specify image file name");
+        goto out;
+    }
+    const char *out_filename = argv[argc - 1];
+    if (!out_fmt) {
+        out_fmt = "raw";
+    }
+    if (!fmt_known(out_fmt)) {
+        error_report("Unknown file format '%s'", out_fmt);
+        goto out;
+    }
+    int ofmt = !strcmp(out_fmt, "qcow2") ? IMG_FMT_QCOW2 : IMG_FMT_RAW;
+    if (options && opts_is_help(options)) {
+        create_opts_help(ofmt);
+        ret = 0;
+        goto out;
+    }
+    if (compress && ofmt != IMG_FMT_QCOW2) {
+        error_report("Compression not supported for this file format");
+        goto out;
+    }
+    if (target_is_zero && !skip_create) {
+        error_report("--target-is-zero requires use of -n flag");
+        goto out;
+    }
+    if (out_base && ofmt == IMG_FMT_RAW) {
+        error_report("Backing file not supported for file format 'raw'");
+        goto out;
+    }
+    if (out_base && !base_fmt) {
+        error_report("Use of backing file requires explicit backing format");
+        goto out;
+    }
+    if (snapshot) {
+        error_report("Converting an internal snapshot (-l/-s) is not supported by imgtool");
+        goto out;
+    }
+    if (options && !opts_parse(&o, options)) {
+        goto out;
+    }
+
+    /* Open every source and add up their sizes. */
+    srcs = calloc(bs_n, sizeof(*srcs));
+    for (int i = 0; i < bs_n; i++) {
+        srcs[i] = open_image(argv[optind + i], fmt, 0);
+        if (!srcs[i]) {
+            goto out;
+        }
+        nsrc++;
+        cv.total += img_size(srcs[i]);
+    }
+
+    if (!skip_create) {
+        if (!create_opts_check(&o, ofmt, out_filename)) {
+            goto out;
+        }
+        if (out_base) {
+            char kv[4096];
+            snprintf(kv, sizeof(kv), "backing_file=%s", out_base);
+            opts_parse(&o, kv);
+            snprintf(kv, sizeof(kv), "backing_fmt=%s", base_fmt);
+            opts_parse(&o, kv);
+        }
+        struct img_create_opts copts;
+        if (!create_opts_to_img(&o, ofmt, &copts, out_filename)) {
+            goto out;
+        }
+        /* The target is as large as all sources together. */
+        copts.size = cv.total;
+        struct img_err err = {0};
+        if (img_create_file(out_filename, &copts, &err) < 0) {
+            error_report("%s: error while converting %s: %s", out_filename, out_fmt, err.msg);
+            goto out;
+        }
+    }
+    /* A target with a backing file must open it, for copy-on-write of
+     * partially written clusters. */
+    unsigned dflags = IMG_OPEN_RW | (out_base ? 0 : IMG_OPEN_NO_BACKING);
+    cv.dst = open_image(out_filename, skip_create ? out_fmt : out_fmt, dflags);
+    if (!cv.dst) {
+        goto out;
+    }
+    if (skip_create && img_size(cv.dst) < cv.total) {
+        error_report("output file is smaller than input file");
+        goto out;
+    }
+    cv.compress = compress;
+    cv.target_has_backing = out_base != NULL || (skip_create && img_backing(cv.dst));
+    cv.target_fresh = !skip_create || target_is_zero;
+    cv.fully_allocate = sparse == 0;
+    cv.sparse = (uint64_t)sparse;
+    cv.cluster = img_cluster_size(cv.dst);
+    cv.buf = malloc(CHUNK);
+    if (compress) {
+        cv.pipe = cpipe_start(cv.dst, cpipe_default_threads(), cv.cluster);
+    }
+    progress_init(progress, 1.0f);
+    uint64_t base = 0;
+    int failed = 0;
+    for (int i = 0; i < nsrc && !failed; i++) {
+        failed = copy_source(&cv, srcs[i], argv[optind + i], base);
+        base += img_size(srcs[i]);
+    }
+    if (cv.pipe) {
+        uint64_t eoff = 0;
+        int r = cpipe_finish(cv.pipe, &eoff);
+        cv.pipe = NULL;
+        if (r < 0 && !failed) {
+            error_report("error while writing at byte %llu: %s", (unsigned long long)eoff,
+                         img_strerror(cv.dst));
+            failed = 1;
+        }
+    }
+    if (!failed && img_flush(cv.dst) < 0) {
+        error_report("error while flushing %s: %s", out_filename, img_strerror(cv.dst));
+        failed = 1;
+    }
+    if (!failed) {
+        progress_end();
+    }
+    ret = failed ? 1 : 0;
+out:
+    if (cv.pipe) {
+        cpipe_finish(cv.pipe, NULL);
+    }
+    if (cv.dst && img_close(cv.dst) < 0 && ret == 0) {
+        error_report("error while closing %s", out_filename);
+        ret = 1;
+    }
+    for (int i = 0; i < nsrc; i++) {
+        img_close(srcs[i]);
+    }
+    free(srcs);
+    free(cv.buf);
+    opts_free(&o);
+    free(options);
+    return ret;
+}
