@@ -19,6 +19,9 @@
 #define HVKIT_CPUID_SIG_EDX 0x76687469u /* "ithv" */
 #define HVKIT_CPUID_SIGNATURE "hvkithvkithv"
 #define HVKIT_ABI_VERSION 1u
+/* Leaf 0x40000001 ECX: feature bits.  Bit 0: hv injects external interrupts
+ * (PIC/PIT IRQs reach the guest's IDT); guests that need them skip otherwise. */
+#define HVKIT_FEATURE_IRQ (1u << 0)
 
 /* ---- Hypercalls ------------------------------------------------------------
  * Instruction: VMMCALL on AMD, VMCALL on Intel (a guest picks the one its CPU
