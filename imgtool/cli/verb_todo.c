@@ -50,11 +50,6 @@ int verb_dump(int argc, char **argv)
     (void)argc, (void)argv;
     return todo("dump");
 }
-int verb_compare(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return todo("compare");
-}
 int verb_map(int argc, char **argv)
 {
     (void)argc, (void)argv;
