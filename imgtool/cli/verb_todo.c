@@ -50,8 +50,3 @@ int verb_dump(int argc, char **argv)
     (void)argc, (void)argv;
     return todo("dump");
 }
-int verb_map(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return todo("map");
-}
