@@ -1,0 +1,119 @@
+/*
+ * ctls.c - allowed control settings and CR0/CR4 fixed bits (see ctls.h).
+ * Pure arithmetic over values caps.c read from the capability MSRs; compiled
+ * into hv and into the hosted unit tests.
+ */
+#include "ctls.h"
+
+#include "defs.h"
+
+uint32_t vmx_ctl_adjust(uint64_t cap, uint32_t want, uint32_t *missing)
+{
+    /* Bits we asked for that the CPU cannot set (allowed 1-setting is 0). */
+    uint32_t refused = want & ~vmx_ctl_may1(cap);
+    /* Tell the caller, who knows which of them it cannot do without. */
+    if (missing)
+        *missing = refused;
+    /* Add the bits the CPU insists on (allowed 0-setting is 1; SDM Vol. 3D
+     * A.3.1: "VM entry fails if bit X is 0 in the control word"), and drop
+     * the refused ones so that VM entry does not fail on them. */
+    return (want | vmx_ctl_must1(cap)) & vmx_ctl_may1(cap);
+}
+
+bool vmx_ctl_ok(uint64_t cap, uint32_t value)
+{
+    /* Every required bit present, and nothing outside the allowed 1-settings. */
+    return (value & vmx_ctl_must1(cap)) == vmx_ctl_must1(cap) && (value & ~vmx_ctl_may1(cap)) == 0;
+}
+
+uint64_t vmx_fixed_bad_bits(uint64_t value, uint64_t fixed0, uint64_t fixed1, uint64_t free)
+{
+    /* Bits that must be 1 but are 0, and bits that must be 0 but are 1. */
+    uint64_t bad = (fixed0 & ~value) | (value & ~fixed1);
+    /* Minus the bits the caller is allowed to choose freely. */
+    return bad & ~free;
+}
+
+uint64_t vmx_fixed_apply(uint64_t value, uint64_t fixed0, uint64_t fixed1, uint64_t free)
+{
+    /* Force the 1s and clear the 0s, except where the bit is free. */
+    uint64_t forced = (value | fixed0) & fixed1;
+    return (forced & ~free) | (value & free);
+}
+
+bool vmx_canonical(uint64_t addr, unsigned bits)
+{
+    /* Bits 63..bits-1 must all equal bit bits-1 (SDM Vol. 1 3.3.7.1). */
+    int64_t sign_extended = (int64_t)(addr << (64 - bits)) >> (64 - bits);
+    return (uint64_t)sign_extended == addr;
+}
+
+/* One control hv asks for: its bit, its name, and whether hv needs it. */
+struct wanted {
+    uint32_t bit;
+    const char *name;
+    bool required;
+};
+
+/* Adjust one control word; return the name of a required bit refused. */
+static const char *choose(uint64_t cap, const struct wanted *w, unsigned n, uint32_t *out)
+{
+    uint32_t want = 0, missing;
+    for (unsigned i = 0; i < n; i++)
+        want |= w[i].bit;
+    *out = vmx_ctl_adjust(cap, want, &missing);
+    for (unsigned i = 0; i < n; i++)
+        if (w[i].required && (missing & w[i].bit))
+            return w[i].name;
+    return 0;
+}
+
+const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out)
+{
+    /* Pin-based: nothing of our own (no interrupt sources yet); only the
+     * bits the CPU forces (SDM Vol. 3C 25.6.1). */
+    static const struct wanted pin[] = {{0, "none", false}};
+    /* Primary processor-based (25.6.2): exit on HLT, choose exits on port
+     * I/O and MSRs by bitmap, and turn on the secondary controls. */
+    static const struct wanted proc[] = {
+        {PROC_HLT_EXITING, "HLT exiting", true},
+        {PROC_USE_IO_BITMAPS, "use I/O bitmaps", true},
+        {PROC_USE_MSR_BITMAPS, "use MSR bitmaps", true},
+        {PROC_SECONDARY_CONTROLS, "activate secondary controls", true},
+    };
+    /* Secondary (25.6.2): EPT for guest-physical memory, and unrestricted
+     * guest so a Multiboot guest can start with paging off. */
+    static const struct wanted proc2[] = {
+        {PROC2_ENABLE_EPT, "enable EPT", true},
+        {PROC2_UNRESTRICTED_GUEST, "unrestricted guest", true},
+    };
+    /* VM-exit (25.7.1): come back in 64-bit mode; save the guest's EFER (LMA
+     * changes when it enables long mode) and PAT, load the host's. */
+    static const struct wanted exit[] = {
+        {EXIT_HOST_ADDR_SPACE_SIZE, "host address-space size", true},
+        {EXIT_SAVE_EFER, "save IA32_EFER", true},
+        {EXIT_LOAD_EFER, "load IA32_EFER", true},
+        {EXIT_SAVE_PAT, "save IA32_PAT", false},
+        {EXIT_LOAD_PAT, "load IA32_PAT", false},
+    };
+    /* VM-entry (25.8.1): load the guest's EFER and PAT.  "IA-32e mode
+     * guest" is not chosen here: it follows guest EFER.LMA at each entry. */
+    static const struct wanted entry[] = {
+        {ENTRY_LOAD_EFER, "load IA32_EFER (entry)", true},
+        {ENTRY_LOAD_PAT, "load IA32_PAT (entry)", false},
+    };
+    const char *miss;
+    if ((miss = choose(caps->pin, pin, 1, &out->pin)))
+        return miss;
+    if ((miss = choose(caps->proc, proc, sizeof(proc) / sizeof(proc[0]), &out->proc)))
+        return miss;
+    if ((miss = choose(caps->proc2, proc2, sizeof(proc2) / sizeof(proc2[0]), &out->proc2)))
+        return miss;
+    if ((miss = choose(caps->exit, exit, sizeof(exit) / sizeof(exit[0]), &out->exit)))
+        return miss;
+    if ((miss = choose(caps->entry, entry, sizeof(entry) / sizeof(entry[0]), &out->entry)))
+        return miss;
+    /* Entry must not start in IA-32e mode: a Multiboot guest starts 32-bit. */
+    out->entry &= ~ENTRY_IA32E_MODE_GUEST;
+    return 0;
+}

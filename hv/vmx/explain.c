@@ -1,0 +1,696 @@
+/*
+ * explain.c - the VM-entry checks of SDM Vol. 3C 27.2 and 27.3.1, re-run in
+ * software over a copy of the VMCS to say which one failed (see explain.h).
+ *
+ * The CPU reports a failed VM entry only as "invalid control field(s)"
+ * (VM-instruction error 7), "invalid host-state field(s)" (error 8) or
+ * "invalid guest state" (exit reason 33 | bit 31).  A student staring at
+ * that needs the rule that was broken: each check below is one rule from the
+ * SDM, in the SDM's order, and reports itself in one sentence.
+ *
+ * Compiled twice: into hv (hv/vmx/exit.c calls it after a failed entry) and
+ * hosted into tests/unit/test_hv_vmx_explain.c.  No VMREAD, no MSR: pure.
+ */
+#include "explain.h"
+
+#include <stdarg.h>
+
+#include "klib.h"
+
+/* What every check carries along: where to report and how many failed. */
+struct checker {
+    const struct vmx_state *s;
+    const struct vmx_caps *caps;
+    vmx_report_fn report;
+    void *ctx;
+    unsigned failed;
+};
+
+/* Report one failed check: format the sentence and count it. */
+static void __attribute__((format(printf, 3, 4)))
+fail(struct checker *c, const char *section, const char *fmt, ...)
+{
+    /* One sentence fits: the longest messages are about 200 characters. */
+    char text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    kvsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    c->failed++;
+    if (c->report)
+        c->report(c->ctx, section, text);
+}
+
+/* Names for the messages. */
+static const char *const seg_names[SEG_COUNT] = {"ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR"};
+
+static const char *const cr0_bit_names[32] = {
+    [0] = "PE",  [1] = "MP",  [2] = "EM",  [3] = "TS",  [4] = "ET", [5] = "NE",
+    [16] = "WP", [18] = "AM", [29] = "NW", [30] = "CD", [31] = "PG"};
+
+static const char *const cr4_bit_names[32] = {
+    [0] = "VME",         [1] = "PVI",    [2] = "TSD",      [3] = "DE",    [4] = "PSE",
+    [5] = "PAE",         [6] = "MCE",    [7] = "PGE",      [8] = "PCE",   [9] = "OSFXSR",
+    [10] = "OSXMMEXCPT", [11] = "UMIP",  [12] = "LA57",    [13] = "VMXE", [14] = "SMXE",
+    [16] = "FSGSBASE",   [17] = "PCIDE", [18] = "OSXSAVE", [20] = "SMEP", [21] = "SMAP",
+    [22] = "PKE",        [23] = "CET"};
+
+/* Lowest set bit of a non-zero value. */
+static unsigned lowest_bit(uint64_t v)
+{
+    unsigned n = 0;
+    while (!(v & 1)) {
+        v >>= 1;
+        n++;
+    }
+    return n;
+}
+
+/* Is the "IA-32e mode guest" VM-entry control set?  Many checks hinge on it. */
+static bool ia32e_guest(const struct vmx_state *s)
+{
+    return (s->entry_ctls & ENTRY_IA32E_MODE_GUEST) != 0;
+}
+
+/* Are the secondary controls active, and is one of them set? */
+static bool proc2_set(const struct vmx_state *s, uint32_t bit)
+{
+    return (s->proc & PROC_SECONDARY_CONTROLS) && (s->proc2 & bit);
+}
+
+/* Is a physical address within MAXPHYADDR? */
+static bool phys_ok(const struct checker *c, uint64_t addr)
+{
+    unsigned bits = c->caps->phys_bits ? c->caps->phys_bits : 36;
+    return bits >= 64 || (addr >> bits) == 0;
+}
+
+/* Canonical for this CPU's linear-address width. */
+static bool canonical(const struct checker *c, uint64_t addr)
+{
+    return vmx_canonical(addr, c->caps->lin_bits ? c->caps->lin_bits : 48);
+}
+
+/* ---- 27.2.1: VM-execution, VM-exit and VM-entry control fields ---------- */
+
+/* One control word against its capability MSR (27.2.1.1 first bullets, 27.2.1.2, 27.2.1.3). */
+static void check_ctl_word(struct checker *c, const char *section, const char *what,
+                           const char *msr, uint64_t cap, uint32_t value)
+{
+    /* Required bits that are clear. */
+    uint32_t need = vmx_ctl_must1(cap) & ~value;
+    /* Bits set that this CPU does not allow. */
+    uint32_t extra = value & ~vmx_ctl_may1(cap);
+    if (need)
+        fail(c, section,
+             "%s 0x%08x lacks bits 0x%08x (first: bit %u) that %s requires to be 1 (allowed "
+             "0-settings)",
+             what, value, need, lowest_bit(need), msr);
+    if (extra)
+        fail(c, section,
+             "%s 0x%08x sets bits 0x%08x (first: bit %u) that %s does not allow (allowed "
+             "1-settings)",
+             what, value, extra, lowest_bit(extra), msr);
+}
+
+/* A bitmap or table address: 4-KiB aligned and within MAXPHYADDR. */
+static void check_page_addr(struct checker *c, const char *section, const char *what, uint64_t a)
+{
+    if ((a & 0xfff) || !phys_ok(c, a))
+        fail(c, section,
+             "the %s address 0x%llx must be 4-KiB aligned and below 2^MAXPHYADDR (2^%u)", what,
+             (unsigned long long)a, c->caps->phys_bits);
+}
+
+/* The EPT pointer (27.2.1.1, 25.6.11). */
+static void check_eptp(struct checker *c)
+{
+    uint64_t eptp = c->s->eptp, cap = c->caps->ept_vpid;
+    unsigned type = eptp & 7, walk = (eptp >> 3) & 7;
+    /* Memory type: UC (0) if EPT_VPID_CAP bit 8, WB (6) if bit 14. */
+    if (!((type == 0 && (cap & (1ull << 8))) || (type == 6 && (cap & EPT_CAP_WB))))
+        fail(c, "27.2.1.1",
+             "EPT pointer 0x%llx has memory type %u in bits 2:0; this CPU allows %s%s%s",
+             (unsigned long long)eptp, type, (cap & (1ull << 8)) ? "0 (UC)" : "",
+             ((cap & (1ull << 8)) && (cap & EPT_CAP_WB)) ? " or " : "",
+             (cap & EPT_CAP_WB) ? "6 (WB)" : "");
+    /* Page-walk length minus one: 3 for 4-level EPT. */
+    if (!(walk == 3 && (cap & EPT_CAP_WALK4)) && !(walk == 4 && (cap & (1ull << 7))))
+        fail(c, "27.2.1.1",
+             "EPT pointer 0x%llx gives a page-walk length of %u (bits 5:3 hold the length minus "
+             "one: 3 for 4-level EPT)",
+             (unsigned long long)eptp, walk + 1);
+    /* Bit 6 (accessed/dirty flags) only where supported; bits 11:7 reserved. */
+    if (((eptp & (1ull << 6)) && !(cap & (1ull << 21))) || (eptp & 0xf80) || !phys_ok(c, eptp))
+        fail(c, "27.2.1.1",
+             "EPT pointer 0x%llx sets reserved bits (11:7, bit 6 without A/D support, or above "
+             "MAXPHYADDR)",
+             (unsigned long long)eptp);
+}
+
+/* VM-entry event injection (27.2.1.3, 25.8.3). */
+static void check_entry_injection(struct checker *c)
+{
+    const struct vmx_state *s = c->s;
+    uint32_t info = s->entry_intr_info;
+    unsigned vector = info & INTR_INFO_VECTOR_MASK, type = (info >> INTR_INFO_TYPE_SHIFT) & 7;
+    if (!(info & INTR_INFO_VALID))
+        return;
+    /* Type 1 is reserved; type 7 (other event) needs the monitor trap flag. */
+    if (type == 1 || (type == 7 && !(s->proc & PROC_MONITOR_TRAP_FLAG)))
+        fail(c, "27.2.1.3", "VM-entry interruption information 0x%08x has reserved type %u", info,
+             type);
+    /* NMI injection must use vector 2; hardware exceptions are vectors 0-31. */
+    if (type == INTR_TYPE_NMI && vector != 2)
+        fail(c, "27.2.1.3", "an injected NMI (type 2) must have vector 2, not %u", vector);
+    if (type == INTR_TYPE_HW_EXCEPTION && vector > 31)
+        fail(c, "27.2.1.3",
+             "an injected hardware exception (type 3) must have a vector 0-31, not "
+             "%u",
+             vector);
+    /* Deliver-error-code: exactly for #DF, #TS, #NP, #SS, #GP, #PF, #AC in protected mode. */
+    bool pe = (s->cr0 & CR0_PE_BIT) || !proc2_set(s, PROC2_UNRESTRICTED_GUEST);
+    bool errvec = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+    bool want_err = type == INTR_TYPE_HW_EXCEPTION && errvec && pe;
+    if (!!(info & INTR_INFO_DELIVER_ERROR) != want_err)
+        fail(c, "27.2.1.3",
+             "injected vector %u type %u %s an error code, but the deliver-error-code bit (11) is "
+             "%s",
+             vector, type, want_err ? "needs" : "takes no",
+             (info & INTR_INFO_DELIVER_ERROR) ? "1" : "0");
+    /* Bits 30:12 are reserved. */
+    if (info & 0x7ffff000u)
+        fail(c, "27.2.1.3", "VM-entry interruption information 0x%08x sets reserved bits 30:12",
+             info);
+    /* Software interrupts and exceptions need an instruction length. */
+    if ((type == INTR_TYPE_SW_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
+         type == INTR_TYPE_SW_EXCEPTION) &&
+        (s->entry_insn_len > 15 || (s->entry_insn_len == 0 && !(c->caps->misc & (1ull << 30)))))
+        fail(c, "27.2.1.3",
+             "injected software event type %u has VM-entry instruction length %u (must be 1-15%s)",
+             type, s->entry_insn_len, (c->caps->misc & (1ull << 30)) ? ", or 0 on this CPU" : "");
+}
+
+unsigned vmx_check_controls(const struct vmx_state *s, const struct vmx_caps *caps,
+                            vmx_report_fn report, void *ctx)
+{
+    struct checker c = {s, caps, report, ctx, 0};
+    /* 27.2.1.1: each control word within its allowed settings. */
+    check_ctl_word(&c, "27.2.1.1", "the pin-based VM-execution controls",
+                   (caps->basic & VMX_BASIC_TRUE_CTLS) ? "IA32_VMX_TRUE_PINBASED_CTLS"
+                                                       : "IA32_VMX_PINBASED_CTLS",
+                   caps->pin, s->pin);
+    check_ctl_word(&c, "27.2.1.1", "the primary processor-based VM-execution controls",
+                   (caps->basic & VMX_BASIC_TRUE_CTLS) ? "IA32_VMX_TRUE_PROCBASED_CTLS"
+                                                       : "IA32_VMX_PROCBASED_CTLS",
+                   caps->proc, s->proc);
+    /* The secondary controls count only when "activate secondary controls" is 1. */
+    if (s->proc & PROC_SECONDARY_CONTROLS)
+        check_ctl_word(&c, "27.2.1.1", "the secondary processor-based VM-execution controls",
+                       "IA32_VMX_PROCBASED_CTLS2", caps->proc2, s->proc2);
+    /* The CR3-target count may not exceed what IA32_VMX_MISC bits 24:16 allow. */
+    if (s->cr3_target_count > ((caps->misc >> 16) & 0x1ff))
+        fail(&c, "27.2.1.1", "the CR3-target count %u exceeds the %u this CPU supports",
+             s->cr3_target_count, (unsigned)((caps->misc >> 16) & 0x1ff));
+    /* Bitmap addresses. */
+    if (s->proc & PROC_USE_IO_BITMAPS) {
+        check_page_addr(&c, "27.2.1.1", "I/O bitmap A", s->io_bitmap_a);
+        check_page_addr(&c, "27.2.1.1", "I/O bitmap B", s->io_bitmap_b);
+    }
+    if (s->proc & PROC_USE_MSR_BITMAPS)
+        check_page_addr(&c, "27.2.1.1", "MSR bitmap", s->msr_bitmap);
+    /* Virtual NMIs need NMI exiting. */
+    if ((s->pin & PIN_VIRTUAL_NMIS) && !(s->pin & PIN_NMI_EXITING))
+        fail(&c, "27.2.1.1", "\"virtual NMIs\" is 1 but \"NMI exiting\" is 0");
+    /* VPID 0 is the host's own tag: a guest may not use it. */
+    if (proc2_set(s, PROC2_ENABLE_VPID) && s->vpid == 0)
+        fail(&c, "27.2.1.1", "\"enable VPID\" is 1 but the VPID is 0 (reserved for the host)");
+    if (proc2_set(s, PROC2_ENABLE_EPT))
+        check_eptp(&c);
+    /* A guest with paging or protection off must be translated by EPT. */
+    if (proc2_set(s, PROC2_UNRESTRICTED_GUEST) && !proc2_set(s, PROC2_ENABLE_EPT))
+        fail(&c, "27.2.1.1", "\"unrestricted guest\" is 1 but \"enable EPT\" is 0");
+
+    /* 27.2.1.2: VM-exit controls. */
+    check_ctl_word(&c, "27.2.1.2", "the VM-exit controls",
+                   (caps->basic & VMX_BASIC_TRUE_CTLS) ? "IA32_VMX_TRUE_EXIT_CTLS"
+                                                       : "IA32_VMX_EXIT_CTLS",
+                   caps->exit, s->exit_ctls);
+    /* "Save preemption timer" needs the timer itself. */
+    if ((s->exit_ctls & EXIT_SAVE_PREEMPTION_TIMER) && !(s->pin & PIN_PREEMPTION_TIMER))
+        fail(&c, "27.2.1.2",
+             "\"save VMX-preemption timer value\" is 1 but \"activate VMX-preemption timer\" is 0");
+
+    /* 27.2.1.3: VM-entry controls and event injection. */
+    check_ctl_word(&c, "27.2.1.3", "the VM-entry controls",
+                   (caps->basic & VMX_BASIC_TRUE_CTLS) ? "IA32_VMX_TRUE_ENTRY_CTLS"
+                                                       : "IA32_VMX_ENTRY_CTLS",
+                   caps->entry, s->entry_ctls);
+    check_entry_injection(&c);
+    return c.failed;
+}
+
+/* ---- 27.2.2 - 27.2.4: host-state area ------------------------------------ */
+
+unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
+                        vmx_report_fn report, void *ctx)
+{
+    struct checker c = {s, caps, report, ctx, 0};
+    uint64_t bad;
+    /* 27.2.2: host CR0 and CR4 obey the fixed bits (no exemptions here). */
+    bad = vmx_fixed_bad_bits(s->host_cr0, caps->cr0_fixed0, caps->cr0_fixed1, 0);
+    if (bad)
+        fail(&c, "27.2.2", "host CR0 0x%llx breaks IA32_VMX_CR0_FIXED0/1 at bit %u (%s)",
+             (unsigned long long)s->host_cr0, lowest_bit(bad),
+             lowest_bit(bad) < 32 && cr0_bit_names[lowest_bit(bad)] ? cr0_bit_names[lowest_bit(bad)]
+                                                                    : "?");
+    bad = vmx_fixed_bad_bits(s->host_cr4, caps->cr4_fixed0, caps->cr4_fixed1, 0);
+    if (bad)
+        fail(&c, "27.2.2", "host CR4 0x%llx breaks IA32_VMX_CR4_FIXED0/1 at bit %u (%s)",
+             (unsigned long long)s->host_cr4, lowest_bit(bad),
+             lowest_bit(bad) < 32 && cr4_bit_names[lowest_bit(bad)] ? cr4_bit_names[lowest_bit(bad)]
+                                                                    : "?");
+    if (!phys_ok(&c, s->host_cr3))
+        fail(&c, "27.2.2", "host CR3 0x%llx sets bits above MAXPHYADDR",
+             (unsigned long long)s->host_cr3);
+    if (!canonical(&c, s->host_sysenter_esp) || !canonical(&c, s->host_sysenter_eip))
+        fail(&c, "27.2.2", "host IA32_SYSENTER_ESP/EIP must be canonical");
+    /* A 64-bit host must come back in 64-bit mode: "host address-space size". */
+    if (!(s->exit_ctls & EXIT_HOST_ADDR_SPACE_SIZE))
+        fail(&c, "27.2.4",
+             "hv runs in 64-bit mode, so the VM-exit control \"host address-space "
+             "size\" (bit 9) must be 1");
+    else if (!(s->host_cr4 & CR4_PAE_BIT) || !canonical(&c, s->host_rip))
+        fail(&c, "27.2.4",
+             "with a 64-bit host, host CR4.PAE must be 1 and host RIP 0x%llx "
+             "canonical",
+             (unsigned long long)s->host_rip);
+    /* 27.2.3: selectors with RPL 0 and TI 0; CS and TR not null. */
+    for (int i = 0; i < SEG_COUNT; i++) {
+        if (i == SEG_LDTR)
+            continue;
+        if (s->host_sel[i] & 7)
+            fail(&c, "27.2.3", "host %s selector 0x%04x must have RPL 0 and TI 0 (bits 2:0 clear)",
+                 seg_names[i], s->host_sel[i]);
+    }
+    if (s->host_sel[SEG_CS] == 0)
+        fail(&c, "27.2.3", "the host CS selector must not be 0");
+    if (s->host_sel[SEG_TR] == 0)
+        fail(&c, "27.2.3", "the host TR selector must not be 0");
+    /* Bases that hold linear addresses must be canonical. */
+    if (!canonical(&c, s->host_fs_base) || !canonical(&c, s->host_gs_base) ||
+        !canonical(&c, s->host_tr_base) || !canonical(&c, s->host_gdtr_base) ||
+        !canonical(&c, s->host_idtr_base))
+        fail(&c, "27.2.3", "host FS, GS, TR, GDTR and IDTR bases must be canonical");
+    /* Loaded PAT and EFER must be valid values. */
+    if (s->exit_ctls & EXIT_LOAD_EFER) {
+        bool lma = (s->host_efer & EFER_LMA_BIT) != 0, lme = (s->host_efer & EFER_LME_BIT) != 0;
+        if (!lma || !lme)
+            fail(&c, "27.2.2", "host IA32_EFER 0x%llx: LMA and LME must be 1 for a 64-bit host",
+                 (unsigned long long)s->host_efer);
+    }
+    return c.failed;
+}
+
+/* ---- 27.3.1: guest-state area -------------------------------------------- */
+
+/* A PAT value: eight memory types, each 0, 1, 4, 5, 6 or 7. */
+static bool pat_ok(uint64_t pat)
+{
+    for (int i = 0; i < 8; i++) {
+        unsigned t = (pat >> (8 * i)) & 0xff;
+        if (t == 2 || t == 3 || t > 7)
+            return false;
+    }
+    return true;
+}
+
+/* 27.3.1.1: control registers, debug registers and MSRs. */
+static void check_guest_regs(struct checker *c)
+{
+    const struct vmx_state *s = c->s;
+    const struct vmx_caps *caps = c->caps;
+    /* An unrestricted guest may run with CR0.PE or CR0.PG clear (25.6.2). */
+    uint64_t free = proc2_set(s, PROC2_UNRESTRICTED_GUEST) ? (CR0_PE_BIT | CR0_PG_BIT) : 0;
+    uint64_t bad = vmx_fixed_bad_bits(s->cr0, caps->cr0_fixed0, caps->cr0_fixed1, free);
+    if (bad) {
+        unsigned b = lowest_bit(bad);
+        fail(c, "27.3.1.1",
+             "guest CR0 0x%llx has bit %u (%s) %s, but IA32_VMX_CR0_FIXED%u "
+             "requires it %s%s",
+             (unsigned long long)s->cr0, b, b < 32 && cr0_bit_names[b] ? cr0_bit_names[b] : "?",
+             (s->cr0 >> b) & 1 ? "set" : "clear", (s->cr0 >> b) & 1 ? 1 : 0,
+             (s->cr0 >> b) & 1 ? "clear" : "set",
+             (b == 0 || b == 31) ? " (it is free only with \"unrestricted guest\")" : "");
+    }
+    if ((s->cr0 & CR0_PG_BIT) && !(s->cr0 & CR0_PE_BIT))
+        fail(c, "27.3.1.1", "guest CR0 0x%llx has PG set but PE clear: paging needs protected mode",
+             (unsigned long long)s->cr0);
+    bad = vmx_fixed_bad_bits(s->cr4, caps->cr4_fixed0, caps->cr4_fixed1, 0);
+    if (bad) {
+        unsigned b = lowest_bit(bad);
+        fail(c, "27.3.1.1",
+             "guest CR4 0x%llx has bit %u (%s) %s, but IA32_VMX_CR4_FIXED%u "
+             "requires it %s",
+             (unsigned long long)s->cr4, b, b < 32 && cr4_bit_names[b] ? cr4_bit_names[b] : "?",
+             (s->cr4 >> b) & 1 ? "set" : "clear", (s->cr4 >> b) & 1 ? 1 : 0,
+             (s->cr4 >> b) & 1 ? "clear" : "set");
+    }
+    /* A 64-bit guest needs paging with PAE; a 32-bit one may not use PCIDs. */
+    if (ia32e_guest(s) && (!(s->cr0 & CR0_PG_BIT) || !(s->cr4 & CR4_PAE_BIT)))
+        fail(c, "27.3.1.1",
+             "the VM-entry control \"IA-32e mode guest\" is 1, so guest CR0.PG and "
+             "CR4.PAE must be 1 (CR0 0x%llx, CR4 0x%llx)",
+             (unsigned long long)s->cr0, (unsigned long long)s->cr4);
+    if (!ia32e_guest(s) && (s->cr4 & (1ull << 17)))
+        fail(c, "27.3.1.1", "guest CR4.PCIDE is 1 but \"IA-32e mode guest\" is 0");
+    if (!phys_ok(c, s->cr3))
+        fail(c, "27.3.1.1", "guest CR3 0x%llx sets bits above MAXPHYADDR",
+             (unsigned long long)s->cr3);
+    if ((s->entry_ctls & ENTRY_LOAD_DEBUG_CONTROLS) && (s->dr7 >> 32))
+        fail(c, "27.3.1.1", "guest DR7 0x%llx sets bits 63:32", (unsigned long long)s->dr7);
+    if (!canonical(c, s->sysenter_esp) || !canonical(c, s->sysenter_eip))
+        fail(c, "27.3.1.1", "guest IA32_SYSENTER_ESP/EIP must be canonical");
+    if ((s->entry_ctls & ENTRY_LOAD_PAT) && !pat_ok(s->pat))
+        fail(c, "27.3.1.1", "guest IA32_PAT 0x%016llx holds a memory type other than 0, 1, 4-7",
+             (unsigned long long)s->pat);
+    if (s->entry_ctls & ENTRY_LOAD_EFER) {
+        /* Intel defines only SCE, LME, LMA and NXE. */
+        uint64_t reserved = ~(EFER_SCE_BIT | EFER_LME_BIT | EFER_LMA_BIT | EFER_NXE_BIT);
+        bool lma = (s->efer & EFER_LMA_BIT) != 0, lme = (s->efer & EFER_LME_BIT) != 0;
+        if (s->efer & reserved)
+            fail(c, "27.3.1.1", "guest IA32_EFER 0x%llx sets reserved bits 0x%llx",
+                 (unsigned long long)s->efer, (unsigned long long)(s->efer & reserved));
+        if (lma != ia32e_guest(s))
+            fail(c, "27.3.1.1",
+                 "guest IA32_EFER.LMA is %d but the VM-entry control \"IA-32e mode guest\" is %d: "
+                 "they must be equal",
+                 lma, ia32e_guest(s));
+        if ((s->cr0 & CR0_PG_BIT) && lma != lme)
+            fail(c, "27.3.1.1", "guest CR0.PG is 1, so IA32_EFER.LMA (%d) must equal LME (%d)", lma,
+                 lme);
+    }
+}
+
+/* The granularity rule for one segment limit (27.3.1.2, last access-rights bullet). */
+static void check_granularity(struct checker *c, int i)
+{
+    const struct vmx_seg *g = &c->s->seg[i];
+    /* A limit not ending in 0xfff cannot be in 4-KiB units. */
+    if ((g->limit & 0xfff) != 0xfff && (g->ar & AR_G))
+        fail(c, "27.3.1.2",
+             "guest %s limit 0x%x has a bit of 11:0 clear, so its G bit must be 0 (access rights "
+             "0x%x)",
+             seg_names[i], g->limit, g->ar);
+    /* A limit above 1 MiB must be in 4-KiB units. */
+    if ((g->limit >> 20) && !(g->ar & AR_G))
+        fail(c, "27.3.1.2",
+             "guest %s limit 0x%x has a bit of 31:20 set, so its G bit must be 1 (access rights "
+             "0x%x)",
+             seg_names[i], g->limit, g->ar);
+}
+
+/* Virtual-8086 guests: every segment is a real-mode one (27.3.1.2). */
+static void check_v86_segments(struct checker *c)
+{
+    for (int i = SEG_ES; i <= SEG_GS; i++) {
+        const struct vmx_seg *g = &c->s->seg[i];
+        if (g->base != (uint64_t)g->sel << 4 || g->limit != 0xffff || g->ar != 0xf3)
+            fail(c, "27.3.1.2",
+                 "in virtual-8086 mode guest %s must have base = selector << 4, limit 0xffff and "
+                 "access rights 0xf3 (it has selector 0x%x base 0x%llx limit 0x%x ar 0x%x)",
+                 seg_names[i], g->sel, (unsigned long long)g->base, g->limit, g->ar);
+    }
+}
+
+/* 27.3.1.2: segment registers. */
+static void check_guest_segments(struct checker *c)
+{
+    const struct vmx_state *s = c->s;
+    const struct vmx_seg *cs = &s->seg[SEG_CS], *ss = &s->seg[SEG_SS];
+    const struct vmx_seg *tr = &s->seg[SEG_TR], *ldtr = &s->seg[SEG_LDTR];
+    bool unrestricted = proc2_set(s, PROC2_UNRESTRICTED_GUEST);
+    bool v86 = (s->rflags & (1ull << 17)) != 0;
+    unsigned cs_type = cs->ar & AR_TYPE_MASK, ss_type = ss->ar & AR_TYPE_MASK;
+
+    /* Selectors: TR and a usable LDTR come from the GDT (TI = 0). */
+    if (tr->sel & 4)
+        fail(c, "27.3.1.2", "guest TR selector 0x%x has TI set: TR must come from the GDT",
+             tr->sel);
+    if (!(ldtr->ar & AR_UNUSABLE) && (ldtr->sel & 4))
+        fail(c, "27.3.1.2", "guest LDTR selector 0x%x has TI set: the LDT must be in the GDT",
+             ldtr->sel);
+    if (!v86 && !unrestricted && (ss->sel & 3) != (cs->sel & 3))
+        fail(c, "27.3.1.2",
+             "guest SS.RPL (%u) must equal CS.RPL (%u) without \"unrestricted "
+             "guest\"",
+             ss->sel & 3, cs->sel & 3);
+
+    /* Bases. */
+    if (!canonical(c, tr->base) || !canonical(c, s->seg[SEG_FS].base) ||
+        !canonical(c, s->seg[SEG_GS].base))
+        fail(c, "27.3.1.2", "guest TR, FS and GS bases must be canonical");
+    if (!(ldtr->ar & AR_UNUSABLE) && !canonical(c, ldtr->base))
+        fail(c, "27.3.1.2", "guest LDTR base must be canonical");
+    if (cs->base >> 32)
+        fail(c, "27.3.1.2", "guest CS base 0x%llx must have bits 63:32 clear",
+             (unsigned long long)cs->base);
+    for (int i = SEG_ES; i <= SEG_DS; i++)
+        if (i != SEG_CS && !(s->seg[i].ar & AR_UNUSABLE) && (s->seg[i].base >> 32))
+            fail(c, "27.3.1.2", "guest %s base 0x%llx must have bits 63:32 clear", seg_names[i],
+                 (unsigned long long)s->seg[i].base);
+
+    if (v86) {
+        check_v86_segments(c);
+    } else {
+        /* CS: an accessed code segment; an accessed read/write data segment is
+         * allowed only for an unrestricted guest (real mode after reset). */
+        if (!(cs_type == 9 || cs_type == 11 || cs_type == 13 || cs_type == 15 ||
+              (unrestricted && cs_type == 3)))
+            fail(c, "27.3.1.2",
+                 "guest CS type %u is not an accessed code segment (9, 11, 13 or 15%s); access "
+                 "rights 0x%x",
+                 cs_type, unrestricted ? ", or 3" : "", cs->ar);
+        /* SS: a read/write data segment when usable. */
+        if (!(ss->ar & AR_UNUSABLE) && ss_type != 3 && ss_type != 7)
+            fail(c, "27.3.1.2",
+                 "guest SS type %u must be 3 or 7 (read/write data); access rights "
+                 "0x%x",
+                 ss_type, ss->ar);
+        /* DS, ES, FS, GS: accessed, and readable if code. */
+        for (int i = SEG_ES; i <= SEG_GS; i++) {
+            const struct vmx_seg *g = &s->seg[i];
+            unsigned t = g->ar & AR_TYPE_MASK;
+            if (i == SEG_CS || i == SEG_SS || (g->ar & AR_UNUSABLE))
+                continue;
+            if (!(t & AR_TYPE_ACCESSED) || ((t & AR_TYPE_CODE) && !(t & AR_TYPE_RW)))
+                fail(c, "27.3.1.2",
+                     "guest %s type %u must be accessed (bit 0) and, if code, "
+                     "readable; access rights 0x%x",
+                     seg_names[i], t, g->ar);
+        }
+        /* S = 1 (code/data), P = 1, reserved bits clear, granularity: for CS
+         * and every usable data segment. */
+        for (int i = SEG_ES; i <= SEG_GS; i++) {
+            const struct vmx_seg *g = &s->seg[i];
+            if (i != SEG_CS && (g->ar & AR_UNUSABLE))
+                continue;
+            if (!(g->ar & AR_S))
+                fail(c, "27.3.1.2",
+                     "guest %s access rights 0x%x have S = 0: must be a code or "
+                     "data segment",
+                     seg_names[i], g->ar);
+            if (!(g->ar & AR_P))
+                fail(c, "27.3.1.2", "guest %s access rights 0x%x have P = 0: segment not present",
+                     seg_names[i], g->ar);
+            if (g->ar & AR_RESERVED_MASK & ~AR_UNUSABLE)
+                fail(c, "27.3.1.2", "guest %s access rights 0x%x set reserved bits (11:8, 31:17)",
+                     seg_names[i], g->ar);
+            check_granularity(c, i);
+        }
+        /* DPL rules. */
+        if (cs_type == 3 && AR_DPL(cs->ar) != 0)
+            fail(c, "27.3.1.2", "guest CS type 3 (real-mode style) needs DPL 0, not %u",
+                 AR_DPL(cs->ar));
+        if ((cs_type == 9 || cs_type == 11) && AR_DPL(cs->ar) != AR_DPL(ss->ar))
+            fail(c, "27.3.1.2",
+                 "guest CS is non-conforming code, so CS.DPL (%u) must equal SS.DPL "
+                 "(%u)",
+                 AR_DPL(cs->ar), AR_DPL(ss->ar));
+        if ((cs_type == 13 || cs_type == 15) && AR_DPL(cs->ar) > AR_DPL(ss->ar))
+            fail(c, "27.3.1.2",
+                 "guest CS is conforming code, so CS.DPL (%u) may not exceed SS.DPL "
+                 "(%u)",
+                 AR_DPL(cs->ar), AR_DPL(ss->ar));
+        if (!unrestricted && AR_DPL(ss->ar) != (ss->sel & 3u))
+            fail(c, "27.3.1.2", "guest SS.DPL (%u) must equal SS.RPL (%u)", AR_DPL(ss->ar),
+                 ss->sel & 3u);
+        if ((cs_type == 3 || !(s->cr0 & CR0_PE_BIT)) && AR_DPL(ss->ar) != 0)
+            fail(c, "27.3.1.2",
+                 "guest SS.DPL must be 0 in real mode (CS type 3 or CR0.PE = 0), "
+                 "not %u",
+                 AR_DPL(ss->ar));
+        for (int i = SEG_ES; i <= SEG_GS; i++) {
+            const struct vmx_seg *g = &s->seg[i];
+            if (i == SEG_CS || i == SEG_SS || unrestricted || (g->ar & AR_UNUSABLE) ||
+                (g->ar & AR_TYPE_MASK) > 11)
+                continue;
+            if (AR_DPL(g->ar) < (g->sel & 3u))
+                fail(c, "27.3.1.2", "guest %s.DPL (%u) must not be below its RPL (%u)",
+                     seg_names[i], AR_DPL(g->ar), g->sel & 3u);
+        }
+        /* 64-bit code cannot also be 32-bit. */
+        if (ia32e_guest(s) && (cs->ar & AR_L) && (cs->ar & AR_DB))
+            fail(c, "27.3.1.2", "guest CS has both L and D/B set (access rights 0x%x)", cs->ar);
+    }
+
+    /* TR: a busy TSS, always usable. */
+    unsigned tr_type = tr->ar & AR_TYPE_MASK;
+    if (!(tr_type == 11 || (tr_type == 3 && !ia32e_guest(s))))
+        fail(c, "27.3.1.2",
+             "guest TR type %u must be 11 (busy 32/64-bit TSS)%s; access rights "
+             "0x%x",
+             tr_type, ia32e_guest(s) ? "" : " or 3 (busy 16-bit TSS)", tr->ar);
+    if ((tr->ar & AR_S) || !(tr->ar & AR_P) || (tr->ar & AR_UNUSABLE) ||
+        (tr->ar & AR_RESERVED_MASK & ~AR_UNUSABLE))
+        fail(c, "27.3.1.2",
+             "guest TR access rights 0x%x must have S = 0, P = 1, be usable and set no reserved "
+             "bits",
+             tr->ar);
+    check_granularity(c, SEG_TR);
+    /* LDTR, when usable: an LDT descriptor. */
+    if (!(ldtr->ar & AR_UNUSABLE)) {
+        if ((ldtr->ar & AR_TYPE_MASK) != 2 || (ldtr->ar & AR_S) || !(ldtr->ar & AR_P) ||
+            (ldtr->ar & AR_RESERVED_MASK))
+            fail(c, "27.3.1.2",
+                 "guest LDTR access rights 0x%x must be type 2, S = 0, P = 1 (or "
+                 "mark LDTR unusable, bit 16)",
+                 ldtr->ar);
+        check_granularity(c, SEG_LDTR);
+    }
+}
+
+/* 27.3.1.3: GDTR and IDTR. */
+static void check_guest_dtrs(struct checker *c)
+{
+    const struct vmx_state *s = c->s;
+    if (!canonical(c, s->gdtr_base) || !canonical(c, s->idtr_base))
+        fail(c, "27.3.1.3", "guest GDTR and IDTR bases must be canonical");
+    if ((s->gdtr_limit >> 16) || (s->idtr_limit >> 16))
+        fail(c, "27.3.1.3", "guest GDTR and IDTR limits must fit in 16 bits (0x%x, 0x%x)",
+             s->gdtr_limit, s->idtr_limit);
+}
+
+/* 27.3.1.4: RIP and RFLAGS. */
+static void check_guest_rip_rflags(struct checker *c)
+{
+    const struct vmx_state *s = c->s;
+    bool long_cs = ia32e_guest(s) && (s->seg[SEG_CS].ar & AR_L);
+    if (!long_cs && (s->rip >> 32))
+        fail(c, "27.3.1.4", "guest RIP 0x%llx has bits 63:32 set outside 64-bit code",
+             (unsigned long long)s->rip);
+    if (long_cs && !canonical(c, s->rip))
+        fail(c, "27.3.1.4", "guest RIP 0x%llx is not canonical", (unsigned long long)s->rip);
+    /* Reserved: 63:22, 15, 5, 3 must be 0; bit 1 must be 1. */
+    uint64_t reserved = ~((1ull << 22) - 1) | (1ull << 15) | (1ull << 5) | (1ull << 3);
+    if ((s->rflags & reserved) || !(s->rflags & 2))
+        fail(c, "27.3.1.4",
+             "guest RFLAGS 0x%llx: bit 1 must be 1 and bits 63:22, 15, 5, 3 must be 0",
+             (unsigned long long)s->rflags);
+    if ((s->rflags & (1ull << 17)) && (ia32e_guest(s) || !(s->cr0 & CR0_PE_BIT)))
+        fail(c, "27.3.1.4", "guest RFLAGS.VM is 1 in IA-32e mode or with CR0.PE = 0");
+    uint32_t info = s->entry_intr_info;
+    if ((info & INTR_INFO_VALID) && ((info >> INTR_INFO_TYPE_SHIFT) & 7) == INTR_TYPE_EXT_INTR &&
+        !(s->rflags & (1ull << 9)))
+        fail(c, "27.3.1.4", "an external interrupt is injected but guest RFLAGS.IF is 0");
+}
+
+/* 27.3.1.5: non-register state. */
+static void check_guest_nonreg(struct checker *c)
+{
+    const struct vmx_state *s = c->s;
+    uint32_t intr = s->interruptibility;
+    if (s->activity > ACTIVITY_WAIT_SIPI)
+        fail(c, "27.3.1.5", "guest activity state %u is not 0-3", s->activity);
+    if (s->activity == ACTIVITY_HLT && AR_DPL(s->seg[SEG_SS].ar) != 0)
+        fail(c, "27.3.1.5", "guest activity state HLT needs SS.DPL 0");
+    if (intr & ~0x1fu)
+        fail(c, "27.3.1.5", "guest interruptibility state 0x%x sets reserved bits 31:5", intr);
+    if ((intr & INTERRUPTIBILITY_STI) && (intr & INTERRUPTIBILITY_MOV_SS))
+        fail(c, "27.3.1.5", "guest interruptibility state blocks by both STI and MOV SS");
+    if ((intr & INTERRUPTIBILITY_STI) && !(s->rflags & (1ull << 9)))
+        fail(c, "27.3.1.5", "guest interruptibility state blocks by STI but RFLAGS.IF is 0");
+    /* hv uses no shadow VMCS: the link pointer must be all ones. */
+    if (s->link_pointer != ~0ull)
+        fail(c, "27.3.1.5",
+             "the VMCS link pointer is 0x%llx, not FFFFFFFF_FFFFFFFF: then it must point at a "
+             "VMCS with this CPU's revision identifier (hv uses none)",
+             (unsigned long long)s->link_pointer);
+}
+
+/* 27.3.1.6: PAE page-directory-pointer entries, loaded from the VMCS with EPT. */
+static void check_guest_pdptes(struct checker *c)
+{
+    const struct vmx_state *s = c->s;
+    if (!(s->cr0 & CR0_PG_BIT) || !(s->cr4 & CR4_PAE_BIT) || ia32e_guest(s) ||
+        !proc2_set(s, PROC2_ENABLE_EPT))
+        return;
+    for (int i = 0; i < 4; i++) {
+        uint64_t e = s->pdpte[i];
+        /* Bits 2:1 and 8:5 are reserved in a present PDPTE, as are those
+         * above MAXPHYADDR (SDM Vol. 3A 4.4.1). */
+        if ((e & 1) && ((e & 0x1e6) || !phys_ok(c, e & ~0xfffull & ~(1ull << 63))))
+            fail(c, "27.3.1.6", "guest PDPTE%d 0x%llx sets reserved bits", i,
+                 (unsigned long long)e);
+    }
+}
+
+unsigned vmx_check_guest(const struct vmx_state *s, const struct vmx_caps *caps,
+                         vmx_report_fn report, void *ctx)
+{
+    struct checker c = {s, caps, report, ctx, 0};
+    check_guest_regs(&c);
+    check_guest_segments(&c);
+    check_guest_dtrs(&c);
+    check_guest_rip_rflags(&c);
+    check_guest_nonreg(&c);
+    check_guest_pdptes(&c);
+    return c.failed;
+}
+
+/* ---- 31.4: VM-instruction error numbers ---------------------------------- */
+
+static const char *const insn_errors[VMXERR_MAX + 1] = {
+    [1] = "VMCALL executed in VMX root operation",
+    [2] = "VMCLEAR with invalid physical address",
+    [3] = "VMCLEAR with VMXON pointer",
+    [4] = "VMLAUNCH with non-clear VMCS",
+    [5] = "VMRESUME with non-launched VMCS",
+    [6] = "VMRESUME after VMXOFF",
+    [7] = "VM entry with invalid control field(s)",
+    [8] = "VM entry with invalid host-state field(s)",
+    [9] = "VMPTRLD with invalid physical address",
+    [10] = "VMPTRLD with VMXON pointer",
+    [11] = "VMPTRLD with incorrect VMCS revision identifier",
+    [12] = "VMREAD/VMWRITE from/to unsupported VMCS component",
+    [13] = "VMWRITE to read-only VMCS component",
+    [15] = "VMXON executed in VMX root operation",
+    [16] = "VM entry with invalid executive-VMCS pointer",
+    [17] = "VM entry with non-launched executive VMCS",
+    [18] = "VM entry with executive-VMCS pointer not VMXON pointer",
+    [19] = "VMCALL with non-clear VMCS",
+    [20] = "VMCALL with invalid VM-exit control fields",
+    [22] = "VMCALL with incorrect MSEG revision identifier",
+    [23] = "VMXOFF under dual-monitor treatment of SMIs and SMM",
+    [24] = "VMCALL with invalid SMM-monitor features",
+    [25] = "VM entry with invalid VM-execution control fields in executive VMCS",
+    [26] = "VM entry with events blocked by MOV SS",
+    [28] = "invalid operand to INVEPT/INVVPID",
+};
+
+const char *vmx_insn_error_name(uint32_t err)
+{
+    if (err <= VMXERR_MAX && insn_errors[err])
+        return insn_errors[err];
+    return "unknown VM-instruction error";
+}
