@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# imgtool and qemu-img agree on usage errors, messages and exit statuses.
+#
+# Each table line is one case: "name | command line".  The command runs in
+# two scratch directories holding the same fixture images (see setup), once
+# with qemu-img and once with imgtool; status, stdout and stderr must match
+# after the program name is normalised.  Add a case by adding a line.
+. "$(dirname "$0")/img-common.bash"
+need_tools
+
+# Fixtures every case can use.
+setup() { # DIR
+    "$QEMU_IMG" create -q -f raw "$1/r.img" 1M
+    "$QEMU_IMG" create -q -f qcow2 "$1/a.qcow2" 4M
+    "$QEMU_IO" -c 'write -P 7 64k 64k' "$1/a.qcow2" >/dev/null
+    "$QEMU_IMG" create -q -f qcow2 "$1/b.qcow2" 8M
+}
+FIX=$WORK/fixture
+mkdir -p "$FIX"
+setup "$FIX"
+
+run() { # name cmdline
+    local d
+    d=$(case_dir "$1")
+    cp -a "$FIX/." "$d/q/"
+    cp -a "$FIX/." "$d/i/"
+    # shellcheck disable=SC2086  # the table's command line is split on purpose
+    twin "$1" "$d" $2
+}
+
+table run <<'CASES'
+# --- the command line itself
+no-args              |
+unknown-command      | frobnicate
+unknown-option       | info -z r.img
+missing-opt-arg      | create -f
+# --- create: arguments and sizes
+create-no-file       | create -f qcow2
+create-extra-arg     | create -f qcow2 x.img 1M extra
+create-no-size       | create -f qcow2 x.img
+create-bad-size      | create -f raw x.img 12Q
+create-fraction-size | create -f raw x.img 1.5
+create-huge-size     | create -f raw x.img 9E
+create-unknown-fmt   | create -f vmdk x.img 1M
+create-raw-1.5k      | create -f raw x.img 1.5k
+create-raw-hex       | create -f raw x.img 0x1000
+create-raw-default   | create x.img 1M
+create-q             | create -q -f qcow2 x.img 1M
+# --- create: -o options and their checks
+create-o-unknown     | create -f qcow2 -o foo=bar x.img 1M
+create-o-raw-cluster | create -f raw -o cluster_size=4k x.img 1M
+create-o-bad-bool    | create -f qcow2 -o lazy_refcounts=maybe x.img 1M
+create-o-bad-size    | create -f qcow2 -o cluster_size=foo x.img 1M
+create-o-bad-num     | create -f qcow2 -o refcount_bits=foo x.img 1M
+create-o-compat      | create -f qcow2 -o compat=0.9 x.img 1M
+create-o-prealloc    | create -f qcow2 -o preallocation=bogus x.img 1M
+create-o-comp-type   | create -f qcow2 -o compression_type=lz4 x.img 1M
+create-o-size        | create -f qcow2 -o size=2M x.img
+create-o-all         | create -f qcow2 -o cluster_size=4k,compat=1.1,lazy_refcounts=on,refcount_bits=8,compression_type=zstd x.img 3M
+create-o-bare-bool   | create -f qcow2 -o lazy_refcounts x.img 1M
+create-o-repeated    | create -f qcow2 -o cluster_size=4k -o compat=0.10 x.img 1M
+create-o-help        | create -f qcow2 -o help x.img 1M
+# --- create: backing files
+create-b-no-F        | create -f qcow2 -b a.qcow2 x.img
+create-b-F           | create -f qcow2 -b a.qcow2 -F qcow2 x.img
+create-b-F-size      | create -f qcow2 -b a.qcow2 -F qcow2 x.img 8M
+create-b-missing     | create -f qcow2 -b nonexist -F qcow2 x.img 1M
+create-b-raw         | create -f raw -b a.qcow2 -F qcow2 x.img 1M
+create-b-u-no-size   | create -f qcow2 -u -b nonexist -F qcow2 x.img
+create-b-u           | create -f qcow2 -u -b nonexist -F qcow2 x.img 1M
+# --- info, check, map, compare: usage and exit statuses
+info-missing         | info nonexist
+info-two-files       | info r.img a.qcow2
+info-bad-output      | info --output=xml r.img
+info-unknown-driver  | info -f foo r.img
+check-raw            | check r.img
+check-bad-r          | check -r foo a.qcow2
+check-missing        | check nonexist
+compare-one          | compare a.qcow2
+compare-missing      | compare a.qcow2 nonexist
+compare-same         | compare a.qcow2 a.qcow2
+compare-differ       | compare a.qcow2 b.qcow2
+compare-strict-size  | compare -s a.qcow2 b.qcow2
+compare-q            | compare -q a.qcow2 b.qcow2
+compare-raw-qcow2    | compare -f raw -F qcow2 r.img b.qcow2
+map-missing          | map nonexist
+# --- convert: option checks before any work
+convert-no-target    | convert r.img
+convert-c-raw        | convert -c r.img x.img
+convert-bad-S        | convert -S 1000 r.img x.img
+convert-bad-S-unit   | convert -S foo r.img x.img
+convert-bad-m        | convert -m 20 r.img x.img
+convert-B-raw        | convert -B a.qcow2 -O raw r.img x.img
+convert-B-no-F       | convert -B a.qcow2 -O qcow2 r.img x.img
+convert-unknown-fmt  | convert -O vmdk r.img x.img
+convert-missing-src  | convert -O qcow2 nonexist x.img
+convert-n-missing    | convert -n -O qcow2 r.img x.img
+convert-bad-cluster  | convert -O qcow2 -o cluster_size=1000 r.img x.img
+CASES

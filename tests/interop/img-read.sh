@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Images written by qemu-img read identically through imgtool.
+#
+# Each table line is one image: "name | qemu-img create arguments (the file
+# is img, 4 MiB unless the arguments say otherwise) | qemu-io commands
+# separated by ';' | how to finish: '-' or 'compress' (qemu-img convert -c
+# of the result, with the same -o options) or 'snapshot' (an internal
+# snapshot, then more writes)".  For every image, in both tools:
+#   info, info --output=json, map, map --output=json, check,
+#   check --output=json (status and output byte for byte), and
+#   convert -O raw (the raw result must be identical).
+. "$(dirname "$0")/img-common.bash"
+need_tools
+
+# A pattern that touches many cases: plain data, a sub-cluster write, data
+# crossing a cluster boundary, explicit zeroes, a discard, and the last
+# byte of the disk.
+IO_MIX='write -P 0x11 0 64k; write -P 0x22 200k 3000; write -P 0x33 1020k 8k; write -z 2M 128k; write -P 0x44 3M 64k; discard 3M 64k; write -P 0x55 4194303 1'
+
+build() { # dir createargs io finish
+    local d=$1 cargs=$2 io=$3 finish=$4 cmds=() c
+    # shellcheck disable=SC2086
+    (cd "$d" && "$QEMU_IMG" create -q $cargs img 4M) || return 1
+    IFS=';' read -r -a cmds <<<"$io"
+    local args=()
+    for c in "${cmds[@]}"; do
+        c=$(sed -E 's/^ +| +$//g' <<<"$c")
+        [ -n "$c" ] && [ "$c" != - ] && args+=(-c "$c")
+    done
+    if [ ${#args[@]} -gt 0 ]; then
+        "$QEMU_IO" "${args[@]}" "$d/img" >/dev/null || return 1
+    fi
+    case $finish in
+    compress)
+        local o
+        o=$(grep -oE -- '-o [^ ]+' <<<"$cargs" | head -n1)
+        # shellcheck disable=SC2086
+        "$QEMU_IMG" convert -c -O qcow2 $o "$d/img" "$d/img.c" && mv "$d/img.c" "$d/img" ;;
+    snapshot)
+        "$QEMU_IMG" snapshot -c first "$d/img" &&
+            "$QEMU_IO" -c 'write -P 0x66 0 32k' -c 'write -P 0x77 1M 64k' "$d/img" >/dev/null ;;
+    esac
+}
+
+image() { # name createargs io finish
+    local name=$1 d
+    d=$(case_dir "$name")
+    if ! build "$d/q" "$2" "$3" "${4:--}"; then
+        fail "$name" "qemu-img could not build the image"
+        return
+    fi
+    cp -a "$d/q/." "$d/i/"
+    twin "$name/info" "$d" info img
+    twin "$name/info-json" "$d" info --output=json img
+    twin "$name/map" "$d" map img
+    twin "$name/map-json" "$d" map --output=json img
+    twin "$name/check" "$d" check img
+    twin "$name/check-json" "$d" check --output=json img
+    # Reading every byte: the raw images must be identical.
+    (cd "$d/q" && "$QEMU_IMG" convert -O raw img out.raw)
+    if (cd "$d/i" && "$IMGTOOL" convert -O raw img out.raw 2>"$d/conv.err") &&
+        cmp -s "$d/q/out.raw" "$d/i/out.raw"; then
+        pass "$name/convert-raw"
+    else
+        fail "$name/convert-raw" "imgtool convert -O raw differs from qemu-img's"
+        indent "$d/conv.err"
+    fi
+}
+
+table image <<CASES
+raw                | -f raw                                           | $IO_MIX
+qcow2-v3           | -f qcow2                                         | $IO_MIX
+qcow2-v2           | -f qcow2 -o compat=0.10                          | $IO_MIX
+qcow2-empty        | -f qcow2                                         | -
+cluster-512        | -f qcow2 -o cluster_size=512                     | $IO_MIX
+cluster-4k         | -f qcow2 -o cluster_size=4k                      | $IO_MIX
+cluster-2M         | -f qcow2 -o cluster_size=2M                      | $IO_MIX
+refcount-1         | -f qcow2 -o refcount_bits=1                      | $IO_MIX
+refcount-8         | -f qcow2 -o refcount_bits=8                      | $IO_MIX
+refcount-64        | -f qcow2 -o refcount_bits=64                     | $IO_MIX
+lazy-refcounts     | -f qcow2 -o lazy_refcounts=on                    | $IO_MIX
+extended-l2        | -f qcow2 -o extended_l2=on                       | $IO_MIX
+extended-l2-32k    | -f qcow2 -o extended_l2=on,cluster_size=32k      | $IO_MIX
+prealloc-metadata  | -f qcow2 -o preallocation=metadata               | $IO_MIX
+prealloc-full      | -f qcow2 -o preallocation=full                   | write -P 0x11 0 64k
+compressed-zlib    | -f qcow2 -o compression_type=zlib                | $IO_MIX | compress
+compressed-zstd    | -f qcow2 -o compression_type=zstd                | $IO_MIX | compress
+compressed-4k      | -f qcow2 -o cluster_size=4k                      | $IO_MIX | compress
+snapshot           | -f qcow2                                         | $IO_MIX | snapshot
+snapshot-v2        | -f qcow2 -o compat=0.10                          | $IO_MIX | snapshot
+CASES
+
+# Backing chains: a base, an overlay with its own writes, read through the
+# chain; info --backing-chain in both output formats.
+chain() {
+    local name=$1 d
+    d=$(case_dir "$name")
+    (cd "$d/q" && "$QEMU_IMG" create -q -f qcow2 base.qcow2 4M &&
+        "$QEMU_IO" -c 'write -P 1 0 1M' -c 'write -P 2 2M 64k' base.qcow2 >/dev/null &&
+        "$QEMU_IMG" create -q -f qcow2 $2 top.qcow2 &&
+        "$QEMU_IO" -c 'write -P 3 512k 64k' -c 'write -z 2M 4k' top.qcow2 >/dev/null) || {
+        fail "$name" "qemu-img could not build the chain"
+        return
+    }
+    cp -a "$d/q/." "$d/i/"
+    twin "$name/info-chain" "$d" info --backing-chain top.qcow2
+    twin "$name/info-chain-json" "$d" info --backing-chain --output=json top.qcow2
+    twin "$name/map" "$d" map top.qcow2
+    twin "$name/map-json" "$d" map --output=json top.qcow2
+    (cd "$d/q" && "$QEMU_IMG" convert -O raw top.qcow2 out.raw)
+    if (cd "$d/i" && "$IMGTOOL" convert -O raw top.qcow2 out.raw 2>"$d/conv.err") &&
+        cmp -s "$d/q/out.raw" "$d/i/out.raw"; then
+        pass "$name/convert-raw"
+    else
+        fail "$name/convert-raw" "imgtool convert -O raw differs from qemu-img's"
+        indent "$d/conv.err"
+    fi
+}
+table chain <<'CASES'
+chain-qcow2 | -b base.qcow2 -F qcow2
+chain-v2    | -o compat=0.10 -b base.qcow2 -F qcow2
+CASES
