@@ -20,8 +20,8 @@ int main(int argc, char **argv)
     printf("This is hello, a guestkit test guest: a 64-bit C program booted by a Multiboot\n");
     printf("loader, printing on COM1 and ending itself through the isa-debug-exit port.\n");
 
-    report(argc >= 1 && argv[0][0] != '\0', "argv[0] is the kernel's name (%s)",
-           argc >= 1 ? argv[0] : "(none)");
+    report_info("argv[0] = \"%s\"", argc >= 1 ? argv[0] : "(none)");
+    report(argc >= 1 && argv[0][0] != '\0', "argv[0] is the kernel's name");
     report(argv[argc] == NULL, "argv[argc] is NULL");
     /* The runtime switched to long mode: EFER.LMA says the CPU agrees. */
     report(rdmsr(MSR_EFER) & X86_EFER_LMA, "running in 64-bit long mode (EFER.LMA = 1)");

@@ -27,10 +27,11 @@ int main(int argc, char **argv)
     (void)argv;
 
     if (under_hvkit() && !(cpuid(HVKIT_CPUID_BASE + 1).c & HVKIT_FEATURE_IRQ)) {
-        report_skip("hlt with IF=1 woken by IRQ 0: this hv does not inject interrupts yet "
+        report_skip("IRQ held while IF=0: this hv does not inject interrupts yet "
                     "(CPUID 0x40000001 ECX bit 0 clear)");
-        report_skip("IRQ held while IF=0: needs interrupt injection");
-        report_skip("exactly one IRQ from a one-shot: needs interrupt injection");
+        report_skip("IRQ delivered after STI: needs interrupt injection");
+        report_skip("hlt with IF=1: needs interrupt injection");
+        report_skip("one-shot fires once: needs interrupt injection");
         return report_summary();
     }
 
@@ -49,17 +50,17 @@ int main(int argc, char **argv)
         spins++;
     bool expired = pit_out();
     unsigned before = ticks;
-    report(expired && before == 0, "IRQ 0 is held while IF=0 (OUT %d after %lu polls, %u IRQs)",
-           expired, spins, before);
+    report_info("PIT OUT %d after %lu polls, %u IRQs so far", expired, spins, before);
+    report(expired && before == 0, "IRQ held while IF=0: the expired one-shot delivered nothing");
     /* STI lets it in: it arrives right after the instruction following STI
      * (SDM vol. 2B, "STI"). */
     __asm__ volatile("sti; nop; cli" ::: "memory");
-    report(ticks == 1, "the held IRQ 0 is delivered after STI (%u IRQs)", ticks);
+    report(ticks == 1, "IRQ delivered after STI: exactly once (%u)", ticks);
 
     /* If IRQ 0 never arrived, a HLT would sleep forever: say so instead. */
     if (ticks != 1) {
         report_skip("hlt with IF=1: not attempted, IRQ 0 was not delivered above");
-        report_skip("exactly one IRQ from a one-shot: IRQ 0 delivery is broken");
+        report_skip("one-shot fires once: IRQ 0 delivery is broken");
         return report_summary();
     }
 
@@ -69,7 +70,7 @@ int main(int argc, char **argv)
     pit_oneshot(ONESHOT_COUNT);
     safe_halt();
     cli();
-    report(ticks == 1, "hlt with IF=1 returned after IRQ 0 (%u IRQs)", ticks);
+    report(ticks == 1, "hlt with IF=1: woken by IRQ 0 (%u IRQs)", ticks);
 
     /* 3. A mode-0 one-shot fires once: its OUT stays high afterwards, so
      * waiting a while with IF=1 brings no further IRQ. */
@@ -77,7 +78,7 @@ int main(int argc, char **argv)
     for (volatile unsigned long i = 0; i < 2000000ul; i++)
         ;
     cli();
-    report(ticks == 1, "a one-shot gives exactly one IRQ (%u)", ticks);
+    report(ticks == 1, "one-shot fires once: no second IRQ (%u)", ticks);
 
     pic_mask(0);
     set_irq_handler(0, NULL);

@@ -22,27 +22,26 @@ int main(int argc, char **argv)
     printf("hypercall: using %s\n", cpu_is_amd() ? "VMMCALL (AMD)" : "VMCALL (Intel)");
 
     long v = hypercall(HC_VERSION, 0, 0, 0);
-    report(v == (long)HVKIT_ABI_VERSION, "HC_VERSION returns %ld (expected %u)", v,
-           HVKIT_ABI_VERSION);
+    report(v == (long)HVKIT_ABI_VERSION, "HC_VERSION: returns %u (got %ld)", HVKIT_ABI_VERSION, v);
 
     /* Three distinct arguments, so a swapped or dropped register shows. */
     long e = hypercall(HC_ECHO, 0x1000, 0x20000, 0x300000000ul);
-    report(e == 0x300021000l, "HC_ECHO(0x1000, 0x20000, 0x300000000) returns %#lx", e);
+    report(e == 0x300021000l, "HC_ECHO: 0x1000 + 0x20000 + 0x300000000 (got %#lx)", e);
 
     static const char msg[] = "hypercall: this line came through HC_PUTS";
     long p = hypercall(HC_PUTS, (uintptr_t)msg, sizeof(msg) - 1, 0);
-    report(p >= 0, "HC_PUTS of %zu bytes returns %ld", sizeof(msg) - 1, p);
+    report(p >= 0, "HC_PUTS: %zu bytes accepted (got %ld)", sizeof(msg) - 1, p);
     /* A buffer outside guest RAM (above the 4 GiB we map, and far beyond
      * any -m a test uses) must be refused, not read. */
     p = hypercall(HC_PUTS, 0xfff00000000ul, 16, 0);
-    report(p == HC_EFAULT, "HC_PUTS with a buffer outside guest RAM returns HC_EFAULT (%ld)", p);
+    report(p == HC_EFAULT, "HC_PUTS bad address: HC_EFAULT for a buffer outside RAM (got %ld)", p);
 
     long u = hypercall(0x7fff, 0, 0, 0);
-    report(u == HC_ENOSYS, "unknown call 0x7fff returns HC_ENOSYS (%ld)", u);
+    report(u == HC_ENOSYS, "unknown call: 0x7fff returns HC_ENOSYS (got %ld)", u);
 
     /* Every hypercall is a VM exit, so the count grows between two reads. */
     long c1 = hypercall(HC_EXIT_COUNT, 0, 0, 0);
     long c2 = hypercall(HC_EXIT_COUNT, 0, 0, 0);
-    report(c1 > 0 && c2 > c1, "HC_EXIT_COUNT increases (%ld then %ld)", c1, c2);
+    report(c1 > 0 && c2 > c1, "HC_EXIT_COUNT: increases (%ld then %ld)", c1, c2);
     return report_summary();
 }

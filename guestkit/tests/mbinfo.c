@@ -65,14 +65,14 @@ int main(int argc, char **argv)
         ksnprintf(joined + len, sizeof(joined) - len, "%s%s", i ? " " : "", argv[i]);
     }
     squeeze(cmd, squeezed, sizeof(squeezed));
-    report(argc >= 1 && strcmp(joined, squeezed) == 0, "argv (%d words) matches the command line",
-           argc);
+    report(argc >= 1 && strcmp(joined, squeezed) == 0, "argv matches the command line");
 
     /* Conventional memory: 640 KiB on a PC, 639 when the BIOS keeps the
      * last KiB for its extended data area. */
     uint32_t lower = 0, upper = 0;
     bool have_mem = mb_mem(&lower, &upper);
-    report(have_mem && (lower == 639 || lower == 640), "mem_lower is 639 or 640 KiB (%u)", lower);
+    report_info("mem_lower %u KiB, mem_upper %u KiB", lower, upper);
+    report(have_mem && (lower == 639 || lower == 640), "mem_lower is 639 or 640 KiB");
 
     /* Walk the map: entries must be sorted by address and must not overlap. */
     int entries = 0, available = 0;
@@ -98,8 +98,8 @@ int main(int argc, char **argv)
         prev_end = e->addr + e->len;
         prev = e;
     }
-    report(entries > 0 && available > 0, "memory map has %d entries, %d available", entries,
-           available);
+    report_info("%d map entries, %d available", entries, available);
+    report(entries > 0 && available > 0, "memory map has available entries");
     report(sizes_ok, "every entry's size field is at least 20");
     report(sorted, "entries are sorted by address");
     report(disjoint, "entries do not overlap");

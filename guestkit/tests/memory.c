@@ -126,13 +126,13 @@ int main(int argc, char **argv)
         if (end > top && e->addr < FOUR_GIB)
             top = end;
     }
-    if (!report(top > 0x200000, "memory map reports RAM above 1 MiB (top %#llx)",
-                (unsigned long long)top))
+    report_info("top of RAM below 4 GiB: %#llx", (unsigned long long)top);
+    if (!report(top > 0x200000, "memory map reports RAM above 1 MiB"))
         return report_summary();
 
     uint32_t lower, upper;
     if (mb_mem(&lower, &upper))
-        report(upper_matches_map(upper), "mem_upper (%u KiB) matches the map", upper);
+        report(upper_matches_map(upper), "mem_upper matches the map's block at 1 MiB");
 
     /* Two passes with complementary patterns: all pages written, then all
      * read back, so a page aliased onto another would show the other's
@@ -143,14 +143,16 @@ int main(int argc, char **argv)
         pages = for_each_page(check_page, pass, &bad);
         if (bad)
             report_info("first page that did not read back: %#llx", (unsigned long long)bad);
-        report(bad == 0 && pages > 0, "pass %d: %llu pages (%llu MiB) read back what was written",
-               pass + 1, (unsigned long long)pages, (unsigned long long)(pages * PAGE >> 20));
+        report_info("pass %d: %llu pages (%llu MiB)", pass + 1, (unsigned long long)pages,
+                    (unsigned long long)(pages * PAGE >> 20));
+        report(bad == 0 && pages > 0, "pass %d: every free page reads back what was written",
+               pass + 1);
     }
 
     /* The very last page below the top must have been part of it. */
     uint64_t last = (top & ~(PAGE - 1)) - PAGE;
-    report(!page_busy(last) && check_page(last, 1), "last page %#llx holds its pattern",
-           (unsigned long long)last);
+    report_info("last page %#llx", (unsigned long long)last);
+    report(!page_busy(last) && check_page(last, 1), "the last page below the top was tested");
 
     if (above)
         report_skip("RAM above 4 GiB: outside guestkit's identity map, not tested");
