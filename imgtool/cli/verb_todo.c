@@ -35,16 +35,6 @@ int verb_rebase(int argc, char **argv)
     (void)argc, (void)argv;
     return todo("rebase");
 }
-int verb_resize(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return todo("resize");
-}
-int verb_snapshot(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return todo("snapshot");
-}
 int verb_dump(int argc, char **argv)
 {
     (void)argc, (void)argv;

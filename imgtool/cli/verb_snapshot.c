@@ -1,0 +1,136 @@
+/*
+ * imgtool snapshot: list, create, apply or delete internal snapshots
+ * (qemu-img snapshot).
+ *
+ *   imgtool snapshot [-U] [-q] [-l | -a snapshot | -c snapshot | -d snapshot] filename
+ *
+ * A qcow2 internal snapshot is a copy of the L1 table plus a reference on
+ * every cluster it points to; creating one is cheap, and later writes to a
+ * shared cluster copy it first (qcow2 spec, "Snapshots").  The messages and
+ * the list format are those of qemu-img.c img_snapshot() and
+ * block/qapi.c bdrv_snapshot_dump().
+ */
+#include "cli.h"
+#include "img.h"
+#include "info_build.h"
+
+#include <getopt.h>
+#include <time.h>
+
+enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS };
+enum { SN_NONE, SN_LIST, SN_APPLY, SN_CREATE, SN_DELETE };
+
+int verb_snapshot(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, 0, 'h'},
+        {"object", required_argument, 0, OPT_OBJECT},
+        {"image-opts", no_argument, 0, OPT_IMAGE_OPTS},
+        {"force-share", no_argument, 0, 'U'},
+        {0, 0, 0, 0},
+    };
+    const char *name = NULL;
+    bool quiet = false;
+    int action = SN_NONE, c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":la:c:d:hqU", longopts, NULL)) != -1) {
+        int want = SN_NONE;
+        switch (c) {
+        case ':':
+        case '?':
+            return bad_option(c, argv);
+        case 'h':
+            print_help();
+            return 0;
+        case 'l':
+            want = SN_LIST;
+            break;
+        case 'a':
+            want = SN_APPLY;
+            break;
+        case 'c':
+            want = SN_CREATE;
+            break;
+        case 'd':
+            want = SN_DELETE;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'U':
+            break;
+        default:
+            error_report("%s is not supported by imgtool", argv[optind - 1]);
+            return 1;
+        }
+        if (want != SN_NONE) {
+            if (action != SN_NONE) {
+                return error_usage("Cannot mix '-l', '-a', '-c', '-d'");
+            }
+            action = want;
+            name = optarg;
+        }
+    }
+    if (optind != argc - 1) {
+        return error_usage("Expecting one image file name");
+    }
+    const char *filename = argv[optind];
+    /* Listing reads; every other action writes the snapshot table. */
+    unsigned flags = IMG_OPEN_NO_BACKING;
+    if (action != SN_LIST && action != SN_NONE) {
+        flags |= IMG_OPEN_RW;
+    }
+    struct img *img = open_image(filename, NULL, flags);
+    if (!img) {
+        return 1;
+    }
+    int ret = 0;
+    switch (action) {
+    case SN_LIST: {
+        int n = img_snapshot_count(img);
+        if (n <= 0) {
+            break;
+        }
+        printf("Snapshot list:\n");
+        snapshot_dump(NULL);
+        printf("\n");
+        for (int i = 0; i < n; i++) {
+            struct img_snapshot_info sn;
+            if (img_snapshot_get(img, i, &sn) == 0) {
+                snapshot_dump(&sn);
+                printf("\n");
+            }
+        }
+        break;
+    }
+    case SN_CREATE: {
+        /* The core has no clock: the date comes from here. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        if (img_snapshot_create(img, name, (uint32_t)ts.tv_sec, (uint32_t)ts.tv_nsec) < 0) {
+            error_report("Could not create snapshot '%s': %s", name, img_strerror(img));
+            ret = 1;
+        }
+        break;
+    }
+    case SN_APPLY:
+        if (img_snapshot_apply(img, name) < 0) {
+            error_report("Could not apply snapshot '%s': %s", name, img_strerror(img));
+            ret = 1;
+        }
+        break;
+    case SN_DELETE:
+        if (img_snapshot_delete(img, name) < 0) {
+            error_report("Could not delete snapshot '%s': %s", name, img_strerror(img));
+            ret = 1;
+        }
+        break;
+    }
+    (void)quiet; /* snapshot prints nothing on success either way */
+    if (img_close(img) < 0 && ret == 0) {
+        error_report("%s: could not flush the image", filename);
+        ret = 1;
+    }
+    return ret;
+}
