@@ -2,7 +2,7 @@
  * img.h: the public interface of the imgtool disk-image library.
  *
  * The library reads and writes raw and qcow2 (version 2 and 3) images.  Its
- * core (imgtool/lib/*.c) is written so that it also compiles freestanding,
+ * core (the .c files directly in imgtool/lib) is written so that it also compiles freestanding,
  * without a libc: hv's virtio-blk device model links the same code.  For that
  * reason the core never calls malloc, stdio, threads or a compression library
  * itself.  Everything it needs from the outside world comes through two small

@@ -1,0 +1,211 @@
+/*
+ * qcow2_create.c: writing new raw and qcow2 images (qemu-img create).
+ *
+ * A new qcow2 image starts as QEMU 7.2 lays it out: the header in cluster
+ * 0, a one-cluster refcount table in cluster 1 and the first refcount block
+ * in cluster 2, describing clusters 0-2.  The image is then opened through
+ * the normal code and grown to its size, which allocates the L1 table with
+ * the ordinary allocator (so huge L1 tables with tiny clusters, which need
+ * more refcount blocks, take the same tested path as any other growth).
+ */
+#include "internal.h"
+
+int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink);
+
+void img_create_opts_init(struct img_create_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->format = IMG_FMT_QCOW2;
+    o->cluster_size = 65536;
+    o->compat = 3;
+    o->refcount_bits = 16;
+}
+
+/* QEMU 7.2's feature name table (spec, "Feature name table"). */
+static const struct {
+    uint8_t type, bit;
+    const char *name;
+} feature_names[] = {
+    {0, 0, "dirty bit"},        {0, 1, "corrupt bit"},         {0, 2, "external data file"},
+    {0, 3, "compression type"}, {0, 4, "extended L2 entries"}, {1, 0, "lazy refcounts"},
+    {2, 0, "bitmaps"},          {2, 1, "raw external data"},
+};
+
+static int validate(const struct img_create_opts *o, struct img_err *err)
+{
+    uint32_t cs = o->cluster_size ? o->cluster_size : 65536;
+    int compat = o->compat ? o->compat : 3;
+    int rb = o->refcount_bits ? o->refcount_bits : 16;
+    if (o->format != IMG_FMT_QCOW2)
+        return 0;
+    if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1)))
+        return err_set(err, IMG_EINVAL,
+                       "Cluster size must be a power of two between 512 and 2048k");
+    if (o->size % 512)
+        return err_set(err, IMG_EINVAL, "Image size must be a multiple of 512 bytes");
+    if (o->size >= QCOW_MAX_OFFSET)
+        return err_set(err, IMG_EINVAL, "Image size is too large");
+    if (compat < 3 && o->lazy_refcounts)
+        return err_set(err, IMG_EINVAL,
+                       "Lazy refcounts only supported with compatibility level 1.1 and above "
+                       "(use version=v3 or greater)");
+    if (rb < 1 || rb > 64 || (rb & (rb - 1)))
+        return err_set(err, IMG_EINVAL,
+                       "Refcount width must be a power of two and may not exceed 64 bits");
+    if (compat < 3 && rb != 16)
+        return err_set(err, IMG_EINVAL,
+                       "Different refcount widths than 16 bits require compatibility level 1.1 "
+                       "or above (use version=v3 or greater)");
+    if (o->extended_l2) {
+        if (compat < 3)
+            return err_set(err, IMG_EINVAL,
+                           "Extended L2 entries are only supported with compatibility level 1.1 "
+                           "and above (use version=v3 or greater)");
+        if (cs < 16384)
+            return err_set(err, IMG_EINVAL,
+                           "Extended L2 entries are only supported with cluster sizes of at "
+                           "least 16384 bytes");
+    }
+    if (o->compression_type != IMG_COMP_ZLIB && compat < 3)
+        return err_set(err, IMG_EINVAL,
+                       "Compression type selection is only supported with compatibility level "
+                       "1.1 and above (use version=v3 or greater)");
+    if (o->compression_type < 0 || o->compression_type > IMG_COMP_ZSTD)
+        return err_set(err, IMG_EINVAL, "Unknown compression type");
+    if (o->backing_fmt && !o->backing_file)
+        return err_set(err, IMG_EINVAL, "Backing format cannot be used without backing file");
+    if (o->backing_file && o->prealloc != IMG_PREALLOC_OFF && !o->extended_l2)
+        return err_set(err, IMG_EINVAL,
+                       "Backing file and preallocation can only be used at the same time if "
+                       "extended_l2 is on");
+    if (o->backing_file && strlen(o->backing_file) > 1023)
+        return err_set(err, IMG_EINVAL, "Backing file name too long");
+    if (o->prealloc < IMG_PREALLOC_OFF || o->prealloc > IMG_PREALLOC_FULL)
+        return err_set(err, IMG_EINVAL, "Invalid preallocation mode");
+    return 0;
+}
+
+static int create_raw(struct img_io *io, const struct img_create_opts *o, struct img_err *err)
+{
+    int r = 0;
+    static const uint8_t zero[4096];
+    if (io->truncate)
+        r = io->truncate(io->ctx, o->size);
+    else if (o->size)
+        r = io->write(io->ctx, o->size - 1, zero, 1);
+    if (r == 0 && o->prealloc == IMG_PREALLOC_FALLOC && io->allocate)
+        r = io->allocate(io->ctx, 0, o->size);
+    else if (r == 0 && o->prealloc >= IMG_PREALLOC_FALLOC)
+        for (uint64_t off = 0; off < o->size && r == 0; off += sizeof(zero))
+            r = io->write(io->ctx, off, zero,
+                          o->size - off < sizeof(zero) ? (size_t)(o->size - off) : sizeof(zero));
+    if (r < 0)
+        return err_set(err, -r, "Could not create the raw image");
+    return 0;
+}
+
+int img_create(const struct img_env *env, struct img_io *io, const struct img_create_opts *o,
+               struct img_err *err)
+{
+    uint32_t cs = o->cluster_size ? o->cluster_size : 65536;
+    int compat = o->compat ? o->compat : 3;
+    int rb = o->refcount_bits ? o->refcount_bits : 16, order = 0;
+    int cbits = 0;
+    uint8_t *b;
+    struct img *img;
+    int r;
+
+    if (err) {
+        err->code = 0;
+        err->msg[0] = 0;
+    }
+    r = validate(o, err);
+    if (r < 0)
+        return r;
+    if (o->format == IMG_FMT_RAW)
+        return create_raw(io, o, err);
+    while ((1u << cbits) < cs)
+        cbits++;
+    while ((1 << order) < rb)
+        order++;
+
+    /* Clusters 0..2: header, refcount table, first refcount block. */
+    b = img_alloc(env, (size_t)cs * 3);
+    if (!b)
+        return err_set(err, IMG_ENOMEM, "Out of memory");
+    put32(b + QH_MAGIC, QCOW2_MAGIC);
+    put32(b + QH_VERSION, (uint32_t)compat);
+    put32(b + QH_CLUSTER_BITS, (uint32_t)cbits);
+    put64(b + QH_RT_OFFSET, cs);
+    put32(b + QH_RT_CLUSTERS, 1);
+    if (compat >= 3) {
+        put32(b + QH_REFCOUNT_ORDER, (uint32_t)order);
+        put32(b + QH_HEADER_LENGTH, QH_V3_LENGTH);
+        put64(b + QH_INCOMPAT, (o->extended_l2 ? QF_INCOMPAT_EXTL2 : 0) |
+                                   (o->compression_type ? QF_INCOMPAT_COMPRESSION : 0));
+        put64(b + QH_COMPAT, o->lazy_refcounts ? QF_COMPAT_LAZY_REFCOUNTS : 0);
+        b[QH_COMPRESSION_TYPE] = (uint8_t)o->compression_type;
+    }
+    /* The extension area is all zeros: an immediate end marker. */
+    put64(b + cs, 2ull * cs);
+    /* Refcounts of 1 for clusters 0, 1 and 2 at the chosen width. */
+    for (int c = 0; c < 3; c++) {
+        uint64_t bit = (uint64_t)c * (uint64_t)rb;
+        uint8_t *p = b + 2 * cs + bit / 8;
+        if (rb < 8)
+            *p |= (uint8_t)(1u << (bit % 8));
+        else
+            p[rb / 8 - 1] = 1; /* big-endian 1 in an rb-bit field */
+    }
+    r = io->write(io->ctx, 0, b, (size_t)cs * 3);
+    img_free(env, b);
+    if (r < 0)
+        return err_set(err, -r, "Could not write the image header");
+    if (io->truncate && io->truncate(io->ctx, (uint64_t)cs * 3) < 0)
+        return err_set(err, IMG_EIO, "Could not truncate the image");
+
+    /* Open what we wrote and finish through the normal paths.  The handle
+     * must not close the caller's io, so it gets a copy without close(). */
+    {
+        struct img_io tmp = *io;
+        tmp.close = NULL;
+        r = img_open(env, &tmp, "", "qcow2", IMG_OPEN_RW | IMG_OPEN_NO_BACKING, &img, err);
+        if (r < 0)
+            return r;
+    }
+    struct qcow2 *q = img->q;
+    if (compat >= 3) {
+        uint32_t len = (uint32_t)KARRAY_SIZE(feature_names) * 48;
+        q->exts = img_alloc(env, sizeof(*q->exts));
+        uint8_t *f = q->exts ? img_alloc(env, len) : NULL;
+        if (!f) {
+            img_close(img);
+            return err_set(err, IMG_ENOMEM, "Out of memory");
+        }
+        for (unsigned i = 0; i < KARRAY_SIZE(feature_names); i++) {
+            f[i * 48] = feature_names[i].type;
+            f[i * 48 + 1] = feature_names[i].bit;
+            memcpy(f + i * 48 + 2, feature_names[i].name, strlen(feature_names[i].name));
+        }
+        q->exts[0].type = QEXT_FEATURE_NAME;
+        q->exts[0].len = len;
+        q->exts[0].data = f;
+        q->nb_exts = 1;
+    }
+    if (o->backing_file) {
+        ksnprintf(q->backing_file, sizeof(q->backing_file), "%s", o->backing_file);
+        if (o->backing_fmt)
+            ksnprintf(q->backing_fmt, sizeof(q->backing_fmt), "%s", o->backing_fmt);
+    }
+    r = qc_update_header(img);
+    if (r == 0)
+        r = qc_resize(img, o->size, o->prealloc, false);
+    if (r < 0)
+        err_set(err, -r, "%s", img->err);
+    {
+        int c = img_close(img);
+        if (r == 0 && c < 0)
+            r = err_set(err, -c, "Could not finish the new image");
+    }
+    return r;
+}

@@ -1,0 +1,90 @@
+/*
+ * qcow2_format.h: on-disk constants of the qcow2 format.
+ *
+ * Source: QEMU docs/interop/qcow2.txt (the qcow2 spec), as implemented by
+ * QEMU 7.2.  All multi-byte fields are big-endian.
+ */
+#ifndef IMGTOOL_QCOW2_FORMAT_H
+#define IMGTOOL_QCOW2_FORMAT_H
+
+#define QCOW2_MAGIC 0x514649fbu /* "QFI\xfb" */
+
+/* Header field offsets (spec, "Header"). */
+#define QH_MAGIC            0
+#define QH_VERSION          4
+#define QH_BACKING_OFFSET   8
+#define QH_BACKING_SIZE     16
+#define QH_CLUSTER_BITS     20
+#define QH_SIZE             24
+#define QH_CRYPT_METHOD     32
+#define QH_L1_SIZE          36
+#define QH_L1_OFFSET        40
+#define QH_RT_OFFSET        48
+#define QH_RT_CLUSTERS      56
+#define QH_NB_SNAPSHOTS     60
+#define QH_SNAPSHOTS_OFFSET 64
+#define QH_INCOMPAT         72
+#define QH_COMPAT           80
+#define QH_AUTOCLEAR        88
+#define QH_REFCOUNT_ORDER   96
+#define QH_HEADER_LENGTH    100
+#define QH_COMPRESSION_TYPE 104
+#define QH_V2_LENGTH        72
+#define QH_V3_MIN_LENGTH    104
+#define QH_V3_LENGTH        112 /* with compression_type and padding */
+
+/* Incompatible feature bits. */
+#define QF_INCOMPAT_DIRTY       (1ull << 0)
+#define QF_INCOMPAT_CORRUPT     (1ull << 1)
+#define QF_INCOMPAT_DATA_FILE   (1ull << 2)
+#define QF_INCOMPAT_COMPRESSION (1ull << 3)
+#define QF_INCOMPAT_EXTL2       (1ull << 4)
+#define QF_INCOMPAT_KNOWN       0x1full
+/* Compatible feature bits. */
+#define QF_COMPAT_LAZY_REFCOUNTS (1ull << 0)
+/* Autoclear feature bits. */
+#define QF_AUTOCLEAR_BITMAPS  (1ull << 0)
+#define QF_AUTOCLEAR_DATA_RAW (1ull << 1)
+
+/* Header extension types. */
+#define QEXT_END          0x00000000u
+#define QEXT_BACKING_FMT  0xe2792acau
+#define QEXT_FEATURE_NAME 0x6803f857u
+#define QEXT_BITMAPS      0x23852875u
+#define QEXT_CRYPTO       0x0537be77u
+#define QEXT_DATA_FILE    0x44415441u
+
+/* L1 and L2 entries (spec, "Cluster mapping"). */
+#define QE_COPIED     (1ull << 63)
+#define QE_COMPRESSED (1ull << 62)
+#define QE_ZERO       (1ull << 0)
+#define QE_OFFSET     0x00fffffffffffe00ull /* bits 9-55 */
+#define QL1_RESERVED  0x7f000000000001ffull
+#define QL2_RESERVED  0x3f000000000001feull
+
+/* Extended L2 bitmap: bit n = subcluster n allocated, bit 32+n = reads zero. */
+#define QSC_COUNT 32
+
+/* Limits applied by QEMU 7.2 (block/qcow2.h). */
+#define QCOW_MAX_CRYPT_CLUSTERS 32
+#define QCOW_MAX_SNAPSHOTS      65536
+#define QCOW_MAX_REFTABLE_SIZE  (8ull << 20)
+#define QCOW_MAX_L1_SIZE        (32ull << 20)
+#define QCOW_MAX_SNAPSHOT_EXTRA 1024
+#define QCOW_MIN_CLUSTER_BITS   9
+#define QCOW_MAX_CLUSTER_BITS   21
+#define QCOW_MAX_OFFSET         (1ull << 56)
+
+/* Snapshot table entry (spec, "Snapshots"). */
+#define QS_L1_OFFSET  0
+#define QS_L1_SIZE    8
+#define QS_ID_SIZE    12
+#define QS_NAME_SIZE  14
+#define QS_DATE_SEC   16
+#define QS_DATE_NSEC  20
+#define QS_VM_CLOCK   24
+#define QS_VM_STATE   32
+#define QS_EXTRA_SIZE 36
+#define QS_FIXED_LEN  40
+
+#endif

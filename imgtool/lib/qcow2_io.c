@@ -1,0 +1,378 @@
+/*
+ * qcow2_io.c: guest reads and writes through the two-level cluster map.
+ *
+ * A guest offset splits into an L1 index, an L2 index and an offset in the
+ * cluster (spec, "Cluster mapping").  An L2 entry is one of: unallocated
+ * (read from the backing file, or zeros), all-zero (bit 0, version 3),
+ * a normal cluster at a host offset, or a compressed cluster.  With
+ * extended L2 entries each of the 32 subclusters is itself allocated,
+ * zero or unallocated (spec, "Extended L2 Entries").
+ *
+ * Writes follow copy-on-write: a cluster is written in place only if the
+ * L2 entry has the COPIED flag (bit 63: refcount is exactly 1).  Otherwise
+ * a new cluster is allocated, the old contents merged in, and the L2 entry
+ * switched; the old cluster's refcount drops only after that.
+ */
+#include "internal.h"
+
+/* Find the L2 entry of guest cluster gi; *l2off = 0 if no L2 table. */
+static int lookup(struct img *img, uint64_t gi, uint64_t *l2off, uint64_t *e, uint64_t *bm)
+{
+    struct qcow2 *q = img->q;
+    uint64_t l1i = gi >> q->l2_bits;
+    uint8_t *t;
+    *e = 0;
+    *bm = 0;
+    *l2off = l1i < q->h.l1_size ? q->l1[l1i] & QE_OFFSET : 0;
+    if (!*l2off)
+        return 0;
+    if (qc_l2_load(img, *l2off, &t) < 0)
+        return -IMG_ECORRUPT;
+    qc_l2_entry(img, t, gi & (q->l2_entries - 1), e, bm);
+    return 0;
+}
+
+/* Read a compressed cluster into the one-cluster decompression cache. */
+static int load_compressed(struct img *img, uint64_t e)
+{
+    struct qcow2 *q = img->q;
+    uint64_t coff = qc_comp_off(q, e), clen = qc_comp_len(q, e);
+    int r;
+    if (q->dcache_off == e)
+        return 0;
+    /* The descriptor's length is at most a few sectors over 2 clusters;
+     * ctmp holds 2 clusters + 512 bytes. */
+    if (clen > (uint64_t)q->cluster_size * 2 + 512 || coff < q->cluster_size)
+        return img_fail(img, IMG_ECORRUPT, "Invalid compressed cluster descriptor %#llx",
+                        (unsigned long long)e);
+    if (io_read(img, coff, q->ctmp, (size_t)clen) < 0)
+        return -IMG_EIO;
+    if (!img->env->decompress)
+        return img_fail(img, IMG_ENOTSUP, "No decompressor available");
+    r = img->env->decompress(img->env->ctx, q->h.compression_type, q->dcache, q->cluster_size,
+                             q->ctmp, (size_t)clen);
+    if (r < 0) {
+        q->dcache_off = UINT64_MAX;
+        return img_fail(img, IMG_ECORRUPT,
+                        "Could not decompress the cluster at offset %#llx of '%s'",
+                        (unsigned long long)coff, img->name);
+    }
+    q->dcache_off = e;
+    return 0;
+}
+
+/* Read n bytes at offset `in` of guest cluster gi whose entry is e/bm. */
+static int read_part(struct img *img, uint64_t gi, uint64_t e, uint64_t bm, uint32_t in,
+                     uint8_t *buf, uint32_t n)
+{
+    struct qcow2 *q = img->q;
+    uint64_t goff = (gi << q->cluster_bits) + in;
+    uint64_t host = e & QE_OFFSET;
+
+    if (e & QE_COMPRESSED) {
+        if (q->ext_l2 && bm)
+            return img_fail(img, IMG_ECORRUPT, "Compressed cluster with subcluster bitmap");
+        int r = load_compressed(img, e);
+        if (r < 0)
+            return r;
+        memcpy(buf, q->dcache + in, n);
+        return 0;
+    }
+    if (host & (q->cluster_size - 1))
+        return img_fail(img, IMG_ECORRUPT, "Cluster allocation offset %#llx unaligned",
+                        (unsigned long long)host);
+    if (!q->ext_l2) {
+        if ((e & QE_ZERO) && q->h.version >= 3) {
+            memset(buf, 0, n);
+            return 0;
+        }
+        if (host)
+            return io_read(img, host + in, buf, n);
+        return img_read_backing(img, goff, buf, n);
+    }
+    /* Extended L2: walk subcluster by subcluster. */
+    while (n) {
+        uint32_t sc = in / q->sc_size;
+        uint32_t m = q->sc_size - in % q->sc_size;
+        int r;
+        if (m > n)
+            m = n;
+        bool alloc = (bm >> sc) & 1, zero = (bm >> (32 + sc)) & 1;
+        if (alloc && zero)
+            return img_fail(img, IMG_ECORRUPT, "Subcluster %u is both allocated and zero", sc);
+        if (alloc && !host)
+            return img_fail(img, IMG_ECORRUPT, "Allocated subcluster without host cluster");
+        if (zero)
+            memset(buf, 0, m), r = 0;
+        else if (alloc)
+            r = io_read(img, host + in, buf, m);
+        else
+            r = img_read_backing(img, (gi << q->cluster_bits) + in, buf, m);
+        if (r < 0)
+            return r;
+        buf += m;
+        in += m;
+        n -= m;
+    }
+    return 0;
+}
+
+int qc_read(struct img *img, uint64_t off, void *vbuf, size_t len)
+{
+    struct qcow2 *q = img->q;
+    uint8_t *buf = vbuf;
+    while (len) {
+        uint64_t gi = off >> q->cluster_bits, l2off, e, bm;
+        uint32_t in = (uint32_t)(off & (q->cluster_size - 1));
+        uint32_t n = q->cluster_size - in;
+        int r;
+        if (n > len)
+            n = (uint32_t)len;
+        r = lookup(img, gi, &l2off, &e, &bm);
+        if (r == 0)
+            r = read_part(img, gi, e, bm, in, buf, n);
+        if (r < 0)
+            return r;
+        buf += n;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* Make the L2 table for L1 index l1i exclusively ours (COPIED), allocating
+ * or copying it as needed; returns its offset. */
+int qc_l2_load_for_write(struct img *img, uint64_t l1i, uint64_t *out)
+{
+    struct qcow2 *q = img->q;
+    uint64_t old = q->l1[l1i] & QE_OFFSET, n;
+    uint8_t *t, b[8];
+    int r;
+    if (old && (q->l1[l1i] & QE_COPIED)) {
+        *out = old;
+        return 0;
+    }
+    r = qc_alloc_clusters(img, 1, &n);
+    if (r < 0)
+        return r;
+    /* Fill the new table first (a copy of the shared one, or zeros) ... */
+    if (old) {
+        r = qc_l2_load(img, old, &t);
+        if (r == 0) {
+            memcpy(q->tmp, t, q->cluster_size);
+            qc_cache_drop(img, q->l2c, n);
+            r = io_write(img, n, q->tmp, q->cluster_size);
+        }
+    } else {
+        memset(q->tmp, 0, q->cluster_size);
+        qc_cache_drop(img, q->l2c, n);
+        r = io_write(img, n, q->tmp, q->cluster_size);
+    }
+    if (r < 0)
+        return r;
+    /* ... then point the L1 entry at it (spec: COPIED since refcount 1) ... */
+    put64(b, n | QE_COPIED);
+    r = io_write(img, q->h.l1_table_offset + l1i * 8, b, 8);
+    if (r < 0)
+        return r;
+    q->l1[l1i] = n | QE_COPIED;
+    /* ... and only then drop our reference to the shared table. */
+    if (old) {
+        r = qc_rc_update(img, old >> q->cluster_bits, -1);
+        if (r < 0)
+            return r;
+    }
+    *out = n;
+    return 0;
+}
+
+/* Bytes of guest cluster gi that lie inside the virtual disk. */
+static uint32_t cluster_len(struct img *img, uint64_t gi)
+{
+    struct qcow2 *q = img->q;
+    uint64_t start = gi << q->cluster_bits;
+    uint64_t rest = img->size - start;
+    return rest < q->cluster_size ? (uint32_t)rest : q->cluster_size;
+}
+
+/* Whole cluster contents after merging [in, in+n) of src into the current
+ * contents (q->tmp receives them). */
+static int merged_cluster(struct img *img, uint64_t gi, uint32_t in, const uint8_t *src, uint32_t n)
+{
+    struct qcow2 *q = img->q;
+    uint32_t cl = cluster_len(img, gi);
+    int r;
+    memset(q->tmp, 0, q->cluster_size);
+    if (n < cl) {
+        r = qc_read(img, gi << q->cluster_bits, q->tmp, cl);
+        if (r < 0)
+            return r;
+    }
+    memcpy(q->tmp + in, src, n);
+    return 0;
+}
+
+/* Write n bytes at `in` of guest cluster gi. */
+static int write_part(struct img *img, uint64_t gi, uint32_t in, const uint8_t *src, uint32_t n)
+{
+    struct qcow2 *q = img->q;
+    uint64_t l1i = gi >> q->l2_bits, l2i = gi & (q->l2_entries - 1);
+    uint64_t l2off, e, bm, host, newc, nbm;
+    int r;
+
+    r = lookup(img, gi, &l2off, &e, &bm);
+    if (r < 0)
+        return r;
+    host = e & QE_OFFSET;
+    if (!(e & QE_COMPRESSED) && host && (e & QE_COPIED) && (q->l1[l1i] & QE_COPIED)) {
+        if (host & (q->cluster_size - 1))
+            return img_fail(img, IMG_ECORRUPT, "Cluster allocation offset %#llx unaligned",
+                            (unsigned long long)host);
+        /* Our own cluster: overwrite in place.  Cases that need the rest
+         * of the cluster (a zero flag, or extended-L2 subclusters that are
+         * not allocated and only partly written) merge first. */
+        bool need_merge = false;
+        if (!q->ext_l2) {
+            need_merge = (e & QE_ZERO) != 0;
+        } else {
+            for (uint32_t sc = in / q->sc_size; sc <= (in + n - 1) / q->sc_size; sc++) {
+                uint32_t s0 = sc * q->sc_size, s1 = s0 + q->sc_size;
+                bool full = in <= s0 && in + n >= s1;
+                if (!((bm >> sc) & 1) && !full)
+                    need_merge = true;
+            }
+        }
+        if (need_merge) {
+            r = merged_cluster(img, gi, in, src, n);
+            if (r == 0)
+                r = io_write(img, host, q->tmp, q->cluster_size);
+            nbm = 0xffffffffull;
+        } else {
+            r = io_write(img, host + in, src, n);
+            nbm = bm;
+            if (q->ext_l2)
+                for (uint32_t sc = in / q->sc_size; sc <= (in + n - 1) / q->sc_size; sc++)
+                    nbm = (nbm | (1ull << sc)) & ~(1ull << (32 + sc));
+        }
+        if (r < 0)
+            return r;
+        /* Data first, then the entry that makes it visible. */
+        if ((e & QE_ZERO) || nbm != bm)
+            return qc_l2_set(img, l2off, l2i, host | QE_COPIED, nbm);
+        return 0;
+    }
+
+    /* Copy-on-write into a fresh cluster. */
+    if (n < q->cluster_size) {
+        r = merged_cluster(img, gi, in, src, n);
+        if (r < 0)
+            return r;
+        src = q->tmp;
+    }
+    r = qc_alloc_clusters(img, 1, &newc);
+    if (r < 0)
+        return r;
+    r = io_write(img, newc, src, q->cluster_size);
+    if (r < 0)
+        return r;
+    r = qc_l2_load_for_write(img, l1i, &l2off);
+    if (r < 0)
+        return r;
+    /* Re-read the entry: copying a shared L2 table keeps it unchanged, but
+     * this keeps the code obviously right. */
+    {
+        uint8_t *t;
+        r = qc_l2_load(img, l2off, &t);
+        if (r < 0)
+            return r;
+        qc_l2_entry(img, t, l2i, &e, &bm);
+    }
+    r = qc_l2_set(img, l2off, l2i, newc | QE_COPIED, q->ext_l2 ? 0xffffffffull : 0);
+    if (r < 0)
+        return r;
+    /* The old cluster (shared, compressed, or zero-allocated) loses us. */
+    return qc_free_l2_entry_clusters(img, e);
+}
+
+int qc_write(struct img *img, uint64_t off, const void *vbuf, size_t len)
+{
+    struct qcow2 *q = img->q;
+    const uint8_t *buf = vbuf;
+    int r = qc_mark_dirty(img);
+    if (r < 0)
+        return r;
+    while (len) {
+        uint64_t gi = off >> q->cluster_bits;
+        uint32_t in = (uint32_t)(off & (q->cluster_size - 1));
+        uint32_t n = q->cluster_size - in;
+        if (n > len)
+            n = (uint32_t)len;
+        r = write_part(img, gi, in, buf, n);
+        if (r < 0)
+            return r;
+        buf += n;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/*
+ * Zero a range.  Whole clusters become zero clusters (version 3: the zero
+ * flag, or all "reads as zero" subcluster bits) or, without a backing file,
+ * simply unallocated; partial clusters are written with zeros.
+ */
+int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
+{
+    struct qcow2 *q = img->q;
+    int r = qc_mark_dirty(img);
+    (void)flags;
+    if (r < 0)
+        return r;
+    while (len) {
+        uint64_t gi = off >> q->cluster_bits, l2off, e, bm, ne, nbm;
+        uint32_t in = (uint32_t)(off & (q->cluster_size - 1));
+        uint32_t n = q->cluster_size - in;
+        uint32_t cl = cluster_len(img, gi);
+        if (n > len)
+            n = (uint32_t)len;
+        r = lookup(img, gi, &l2off, &e, &bm);
+        if (r < 0)
+            return r;
+        bool unalloc = !(e & (QE_OFFSET | QE_COMPRESSED)) && !(q->ext_l2 && bm);
+        if (unalloc && !img->backing && !(e & QE_ZERO)) {
+            /* Already reads as zeros and stays so. */
+        } else if (in == 0 && n >= cl && (q->h.version >= 3 || !img->backing)) {
+            if (q->ext_l2) {
+                ne = 0;
+                nbm = img->backing ? 0xffffffff00000000ull : 0;
+            } else {
+                ne = img->backing ? QE_ZERO : 0;
+                nbm = 0;
+            }
+            r = qc_l2_load_for_write(img, gi >> q->l2_bits, &l2off);
+            if (r == 0) {
+                uint8_t *t;
+                r = qc_l2_load(img, l2off, &t);
+                if (r == 0) {
+                    qc_l2_entry(img, t, gi & (q->l2_entries - 1), &e, &bm);
+                    r = qc_l2_set(img, l2off, gi & (q->l2_entries - 1), ne, nbm);
+                }
+            }
+            if (r == 0)
+                r = qc_free_l2_entry_clusters(img, e);
+        } else {
+            /* Partial cluster: write real zeros through the normal path. */
+            uint8_t *z = img_alloc(img->env, n);
+            if (!z)
+                return img_fail(img, IMG_ENOMEM, "Out of memory");
+            r = write_part(img, gi, in, z, n);
+            img_free(img->env, z);
+        }
+        if (r < 0)
+            return r;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}

@@ -1,0 +1,531 @@
+/*
+ * qcow2_open.c: reading and validating a qcow2 header, its extensions and
+ * the tables every access needs (active L1 table, refcount table).
+ *
+ * Every number in the header is checked before it is used: against the
+ * spec's limits, against QEMU 7.2's limits and against the file's size, so a
+ * hostile or truncated image produces a clear error instead of a huge
+ * allocation, a read far past the end or an out-of-bounds access.  Nothing
+ * is written to the image until all checks passed.
+ */
+#include "internal.h"
+
+int qc_snap_load(struct img *img);
+void qc_snap_free(struct img *img);
+int qc_repair_dirty(struct img *img);
+
+/* Is [off, off+len) a sane, cluster-aligned place inside the file? */
+static int check_table(struct img *img, uint64_t file_size, uint64_t off, uint64_t len,
+                       const char *what)
+{
+    struct qcow2 *q = img->q;
+    /* Tables start on a cluster boundary (spec, "Header": "Must be aligned
+     * to a cluster boundary"). */
+    if (off & (q->cluster_size - 1))
+        return img_fail(img, IMG_ECORRUPT, "Invalid %s offset %#llx: not aligned to a cluster",
+                        what, (unsigned long long)off);
+    /* The header occupies cluster 0; a table there would overlap it. */
+    if (len && off < q->cluster_size)
+        return img_fail(img, IMG_ECORRUPT, "Invalid %s offset %#llx: overlaps the header", what,
+                        (unsigned long long)off);
+    if (off >= QCOW_MAX_OFFSET || len > QCOW_MAX_OFFSET - off || off + len > file_size)
+        return img_fail(img, IMG_ECORRUPT,
+                        "Invalid %s: %llu bytes at offset %#llx lie beyond the end of the file "
+                        "(%llu bytes)",
+                        what, (unsigned long long)len, (unsigned long long)off,
+                        (unsigned long long)file_size);
+    return 0;
+}
+
+/* Parse the header extensions that follow the header in cluster 0 (spec,
+ * "Header extensions").  Unknown ones are kept so a rewrite preserves them. */
+static int parse_extensions(struct img *img, const uint8_t *c0, uint32_t start, uint32_t end)
+{
+    struct qcow2 *q = img->q;
+    uint32_t pos = start;
+    int n = 0;
+
+    /* First pass: count them, checking every length against the cluster. */
+    for (;;) {
+        uint32_t type, len;
+        if (end - pos < 8)
+            break; /* no room for another extension header: treat as end */
+        type = be32(c0 + pos);
+        len = be32(c0 + pos + 4);
+        if (type == QEXT_END)
+            break;
+        if (len > end - pos - 8)
+            return img_fail(img, IMG_ECORRUPT,
+                            "Header extension %#x at offset %u is too long (%u bytes)", type, pos,
+                            len);
+        n++;
+        pos += 8 + ((len + 7) & ~7u);
+        if (pos > end)
+            break;
+    }
+    q->exts = img_alloc(img->env, sizeof(*q->exts) * (size_t)(n ? n : 1));
+    if (!q->exts)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    pos = start;
+    for (int i = 0; i < n; i++) {
+        struct qc_ext *e = &q->exts[i];
+        e->type = be32(c0 + pos);
+        e->len = be32(c0 + pos + 4);
+        e->data = img_alloc(img->env, e->len);
+        if (!e->data)
+            return img_fail(img, IMG_ENOMEM, "Out of memory");
+        memcpy(e->data, c0 + pos + 8, e->len);
+        q->nb_exts = i + 1;
+        if (e->type == QEXT_BACKING_FMT) {
+            if (e->len >= sizeof(q->backing_fmt))
+                return img_fail(img, IMG_ECORRUPT, "Backing format name too long (%u bytes)",
+                                e->len);
+            memcpy(q->backing_fmt, e->data, e->len);
+            q->backing_fmt[e->len] = 0;
+        } else if (e->type == QEXT_DATA_FILE || e->type == QEXT_CRYPTO) {
+            return img_fail(img, IMG_ENOTSUP, "Image '%s' uses %s, which is not supported",
+                            img->name,
+                            e->type == QEXT_CRYPTO ? "encryption" : "an external data file");
+        }
+        pos += 8 + ((e->len + 7) & ~7u);
+    }
+    return 0;
+}
+
+/* Name an unknown incompatible feature using the feature name table, as
+ * QEMU's "Unsupported qcow2 feature(s)" message does. */
+static void unknown_features_msg(struct img *img, uint64_t bits)
+{
+    struct qcow2 *q = img->q;
+    char list[256] = "";
+    size_t used = 0;
+    for (int bit = 0; bit < 64; bit++) {
+        const char *name = NULL;
+        char tmp[64];
+        if (!(bits & (1ull << bit)))
+            continue;
+        for (int i = 0; i < q->nb_exts && !name; i++) {
+            if (q->exts[i].type != QEXT_FEATURE_NAME)
+                continue;
+            for (uint32_t o = 0; o + 48 <= q->exts[i].len; o += 48) {
+                const uint8_t *f = q->exts[i].data + o;
+                if (f[0] == 0 && f[1] == bit) {
+                    size_t l = strnlen((const char *)f + 2, 46);
+                    memcpy(tmp, f + 2, l);
+                    tmp[l] = 0;
+                    name = tmp;
+                    break;
+                }
+            }
+        }
+        if (!name) {
+            ksnprintf(tmp, sizeof(tmp), "Unknown incompatible feature: %llx",
+                      (unsigned long long)(1ull << bit));
+            name = tmp;
+        }
+        used += (size_t)ksnprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "", name);
+        if (used >= sizeof(list))
+            break;
+    }
+    img_fail(img, IMG_ENOTSUP, "Unsupported qcow2 feature(s): %s", list);
+}
+
+static void decode_header(struct img_qcow2_header *h, const uint8_t *b)
+{
+    h->magic = be32(b + QH_MAGIC);
+    h->version = be32(b + QH_VERSION);
+    h->backing_file_offset = be64(b + QH_BACKING_OFFSET);
+    h->backing_file_size = be32(b + QH_BACKING_SIZE);
+    h->cluster_bits = be32(b + QH_CLUSTER_BITS);
+    h->size = be64(b + QH_SIZE);
+    h->crypt_method = be32(b + QH_CRYPT_METHOD);
+    h->l1_size = be32(b + QH_L1_SIZE);
+    h->l1_table_offset = be64(b + QH_L1_OFFSET);
+    h->refcount_table_offset = be64(b + QH_RT_OFFSET);
+    h->refcount_table_clusters = be32(b + QH_RT_CLUSTERS);
+    h->nb_snapshots = be32(b + QH_NB_SNAPSHOTS);
+    h->snapshots_offset = be64(b + QH_SNAPSHOTS_OFFSET);
+    if (h->version >= 3) {
+        h->incompatible_features = be64(b + QH_INCOMPAT);
+        h->compatible_features = be64(b + QH_COMPAT);
+        h->autoclear_features = be64(b + QH_AUTOCLEAR);
+        h->refcount_order = be32(b + QH_REFCOUNT_ORDER);
+        h->header_length = be32(b + QH_HEADER_LENGTH);
+    } else {
+        /* Version 2 has none of these fields; the spec fixes their values. */
+        h->refcount_order = 4;
+        h->header_length = QH_V2_LENGTH;
+    }
+    /* compression_type exists only if the header is long enough for it. */
+    if (h->version >= 3 && h->header_length > QH_COMPRESSION_TYPE)
+        h->compression_type = b[QH_COMPRESSION_TYPE];
+}
+
+static int validate_header(struct img *img, uint64_t file_size)
+{
+    struct qcow2 *q = img->q;
+    struct img_qcow2_header *h = &q->h;
+    uint64_t l1_needed;
+
+    if (h->magic != QCOW2_MAGIC)
+        return img_fail(img, IMG_ECORRUPT, "Image '%s' is not in qcow2 format", img->name);
+    if (h->version != 2 && h->version != 3)
+        return img_fail(img, IMG_ENOTSUP, "Unsupported qcow2 version %u", h->version);
+    if (h->cluster_bits < QCOW_MIN_CLUSTER_BITS || h->cluster_bits > QCOW_MAX_CLUSTER_BITS)
+        return img_fail(img, IMG_ECORRUPT, "Unsupported cluster size: 2^%u", h->cluster_bits);
+    q->cluster_bits = (int)h->cluster_bits;
+    q->cluster_size = 1u << h->cluster_bits;
+    if (h->version >= 3) {
+        if (h->header_length < QH_V3_MIN_LENGTH)
+            return img_fail(img, IMG_ECORRUPT, "qcow2 header too short");
+        if (h->header_length > q->cluster_size)
+            return img_fail(img, IMG_ECORRUPT, "qcow2 header exceeds cluster size");
+    }
+    if (h->refcount_order > 6)
+        return img_fail(img, IMG_ECORRUPT,
+                        "Reference count entry width too large; may not exceed 64 bits");
+    if (h->crypt_method != 0)
+        return img_fail(img, IMG_ENOTSUP, "Encrypted images are not supported");
+    if (h->incompatible_features & QF_INCOMPAT_DATA_FILE)
+        return img_fail(img, IMG_ENOTSUP, "External data files are not supported");
+    /* compression_type must agree with its feature bit (spec, "Header",
+     * byte 104): non-zero types need the bit, zlib must not set it. */
+    if (h->compression_type > IMG_COMP_ZSTD)
+        return img_fail(img, IMG_ENOTSUP, "Unknown compression type %u", h->compression_type);
+    if ((h->compression_type != 0) != !!(h->incompatible_features & QF_INCOMPAT_COMPRESSION))
+        return img_fail(img, IMG_ECORRUPT,
+                        "Compression type %u does not match the compression type feature bit",
+                        h->compression_type);
+    if (h->backing_file_offset) {
+        if (h->backing_file_size > 1023)
+            return img_fail(img, IMG_ECORRUPT, "Backing file name too long");
+        if (h->backing_file_offset > q->cluster_size ||
+            h->backing_file_size > q->cluster_size - h->backing_file_offset)
+            return img_fail(img, IMG_ECORRUPT, "Invalid backing file offset");
+    }
+    if (h->nb_snapshots > QCOW_MAX_SNAPSHOTS)
+        return img_fail(img, IMG_ECORRUPT, "Too many snapshots");
+
+    /* Geometry derived from the header (spec, "Cluster mapping"). */
+    q->ext_l2 = (h->incompatible_features & QF_INCOMPAT_EXTL2) != 0;
+    q->l2_esize = q->ext_l2 ? 16 : 8;
+    q->l2_entries = q->cluster_size / (uint64_t)q->l2_esize;
+    q->l2_bits = q->cluster_bits - (q->ext_l2 ? 4 : 3);
+    q->sc_size = q->ext_l2 ? q->cluster_size / QSC_COUNT : q->cluster_size;
+    if (q->ext_l2 && q->cluster_bits < 14)
+        return img_fail(img, IMG_ECORRUPT, "Extended L2 entries need clusters of 16 KiB or more");
+    q->csize_shift = 62 - (q->cluster_bits - 8);
+    q->csize_mask = (1ull << (q->cluster_bits - 8)) - 1;
+    q->rc_bits = 1 << h->refcount_order;
+    q->rb_entries = (uint64_t)q->cluster_size * 8 / (uint64_t)q->rc_bits;
+    q->rc_max = q->rc_bits == 64 ? UINT64_MAX : (1ull << q->rc_bits) - 1;
+
+    /* Virtual size: offsets are at most 56 bits; QEMU caps sizes there. */
+    if (h->size >= QCOW_MAX_OFFSET)
+        return img_fail(img, IMG_ECORRUPT, "Image size %llu is too large",
+                        (unsigned long long)h->size);
+    l1_needed = div_up(h->size, (uint64_t)q->cluster_size << q->l2_bits);
+    if ((uint64_t)h->l1_size * 8 > QCOW_MAX_L1_SIZE)
+        return img_fail(img, IMG_ECORRUPT, "Active L1 table too large");
+    if (h->l1_size < l1_needed)
+        return img_fail(img, IMG_ECORRUPT, "L1 table is too small");
+    if (check_table(img, file_size, h->l1_table_offset, (uint64_t)h->l1_size * 8, "L1 table") < 0)
+        return -IMG_ECORRUPT;
+    if (h->refcount_table_clusters == 0 ||
+        (uint64_t)h->refcount_table_clusters * q->cluster_size > QCOW_MAX_REFTABLE_SIZE)
+        return img_fail(img, IMG_ECORRUPT, "Reference count table too large or empty");
+    if (check_table(img, file_size, h->refcount_table_offset,
+                    (uint64_t)h->refcount_table_clusters * q->cluster_size,
+                    "reference count table") < 0)
+        return -IMG_ECORRUPT;
+    if (h->nb_snapshots &&
+        check_table(img, file_size, h->snapshots_offset, (uint64_t)h->nb_snapshots * QS_FIXED_LEN,
+                    "snapshot table") < 0)
+        return -IMG_ECORRUPT;
+    return 0;
+}
+
+/* Load a table of big-endian 64-bit entries into host order. */
+static int load_table(struct img *img, uint64_t off, uint64_t n, uint64_t alloc, uint64_t **out)
+{
+    uint64_t *t = img_alloc(img->env, (size_t)(alloc ? alloc : 1) * 8);
+    if (!t)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    if (n && io_read(img, off, t, (size_t)n * 8) < 0) {
+        img_free(img->env, t);
+        return -IMG_EIO;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        t[i] = be64(&t[i]);
+    *out = t;
+    return 0;
+}
+
+int qc_open(struct img *img)
+{
+    struct qcow2 *q;
+    uint8_t *c0;
+    uint64_t file_size;
+    uint32_t ext_end;
+    int r;
+
+    q = img_alloc(img->env, sizeof(*q));
+    if (!q)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    img->q = q;
+    if (io_size(img, &file_size) < 0)
+        return -IMG_EIO;
+    if (file_size < QH_V2_LENGTH)
+        return img_fail(img, IMG_ECORRUPT, "Image '%s' is too short for a qcow2 header", img->name);
+    /* The header and its extensions live in cluster 0; read the largest
+     * possible cluster-0 prefix we might need once the cluster size is known. */
+    {
+        uint8_t hb[QH_V3_LENGTH];
+        if (io_read(img, 0, hb, sizeof(hb)) < 0)
+            return -IMG_EIO;
+        decode_header(&q->h, hb);
+    }
+    r = validate_header(img, file_size);
+    if (r < 0)
+        return r;
+    q->tmp = img_alloc(img->env, q->cluster_size);
+    q->dcache = img_alloc(img->env, q->cluster_size);
+    q->ctmp = img_alloc(img->env, (size_t)q->cluster_size * 2 + 512);
+    c0 = q->tmp;
+    if (!q->tmp || !q->dcache || !q->ctmp)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    q->dcache_off = UINT64_MAX;
+    if (io_read(img, 0, c0, q->cluster_size) < 0)
+        return -IMG_EIO;
+    /* Extensions end where the backing file name starts, or at the end of
+     * cluster 0 (spec, "Header extensions"). */
+    ext_end = q->cluster_size;
+    if (q->h.backing_file_offset && q->h.backing_file_offset >= q->h.header_length)
+        ext_end = (uint32_t)q->h.backing_file_offset;
+    r = parse_extensions(img, c0, q->h.header_length, ext_end);
+    if (r < 0)
+        return r;
+    if (q->h.incompatible_features & ~QF_INCOMPAT_KNOWN) {
+        unknown_features_msg(img, q->h.incompatible_features & ~QF_INCOMPAT_KNOWN);
+        return -IMG_ENOTSUP;
+    }
+    if ((q->h.incompatible_features & QF_INCOMPAT_CORRUPT) && img->rw &&
+        !(img->flags & IMG_OPEN_FORCE))
+        return img_fail(img, IMG_ECORRUPT, "qcow2: Image is corrupt; cannot be opened read/write");
+    if (q->h.backing_file_offset) {
+        memcpy(q->backing_file, c0 + q->h.backing_file_offset, q->h.backing_file_size);
+        q->backing_file[q->h.backing_file_size] = 0;
+        if (strlen(q->backing_file) != q->h.backing_file_size)
+            return img_fail(img, IMG_ECORRUPT, "Backing file name contains a NUL byte");
+    }
+    img->size = q->h.size;
+
+    q->l1_alloc = q->h.l1_size;
+    r = load_table(img, q->h.l1_table_offset, q->h.l1_size, q->l1_alloc, &q->l1);
+    if (r < 0)
+        return r;
+    q->rt_entries = (uint64_t)q->h.refcount_table_clusters * q->cluster_size / 8;
+    r = load_table(img, q->h.refcount_table_offset, q->rt_entries, q->rt_entries, &q->rt);
+    if (r < 0)
+        return r;
+    /* L1 and refcount-table entries must be aligned and inside the file,
+     * or later lookups would follow them anywhere. */
+    for (uint64_t i = 0; i < q->h.l1_size; i++) {
+        uint64_t o = q->l1[i] & QE_OFFSET;
+        if ((q->l1[i] & QL1_RESERVED) || (o && (o < q->cluster_size || o & (q->cluster_size - 1))))
+            return img_fail(img, IMG_ECORRUPT, "L1 entry %llu is invalid (%#llx)",
+                            (unsigned long long)i, (unsigned long long)q->l1[i]);
+    }
+    for (uint64_t i = 0; i < q->rt_entries; i++) {
+        uint64_t o = q->rt[i];
+        if (o & 0x1ff)
+            return img_fail(img, IMG_ECORRUPT, "Reference count table entry %llu is invalid",
+                            (unsigned long long)i);
+        o &= ~0x1ffull;
+        if (o && ((o & (q->cluster_size - 1)) || o < q->cluster_size || o >= file_size ||
+                  o >= QCOW_MAX_OFFSET))
+            return img_fail(img, IMG_ECORRUPT,
+                            "Reference count block %llu at %#llx is outside the image",
+                            (unsigned long long)i, (unsigned long long)o);
+    }
+    r = qc_snap_load(img);
+    if (r < 0)
+        return r;
+    q->alloc_end = div_up(file_size, q->cluster_size);
+
+    if (img->rw) {
+        /* Unknown autoclear bits mean "an extension you do not know is now
+         * stale"; we maintain none of them (not even bitmaps), so all are
+         * cleared before the first write (spec, "autoclear_features"). */
+        if (q->h.autoclear_features) {
+            q->h.autoclear_features = 0;
+            r = qc_update_header(img);
+            if (r < 0)
+                return r;
+        }
+        /* A dirty image (lazy refcounts, not closed cleanly) has refcounts
+         * that may be too low: rebuild them before allocating anything. */
+        if ((q->h.incompatible_features & QF_INCOMPAT_DIRTY) &&
+            !(img->flags & IMG_OPEN_NO_REPAIR)) {
+            r = qc_repair_dirty(img);
+            if (r < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+void qc_close(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    const struct img_env *env = img->env;
+    for (int i = 0; i < QC_CACHE_SLOTS; i++) {
+        img_free(env, q->l2c[i].data);
+        img_free(env, q->rbc[i].data);
+    }
+    for (int i = 0; i < q->nb_exts; i++)
+        img_free(env, q->exts[i].data);
+    img_free(env, q->exts);
+    qc_snap_free(img);
+    img_free(env, q->l1);
+    img_free(env, q->rt);
+    img_free(env, q->tmp);
+    img_free(env, q->ctmp);
+    img_free(env, q->dcache);
+    img_free(env, q);
+    img->q = NULL;
+}
+
+/*
+ * Rewrite cluster 0: the header, the extensions (backing format and all
+ * others we read, in their order) and the backing file name.  This is a
+ * single write of one buffer, so a crash leaves either the old or the new
+ * header in the page cache (spec: the header fits in cluster 0).
+ */
+int qc_update_header(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    struct img_qcow2_header *h = &q->h;
+    uint8_t *b;
+    uint32_t pos, hlen;
+    int r;
+
+    b = img_alloc(img->env, q->cluster_size);
+    if (!b)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    hlen = h->version >= 3 ? (h->header_length < QH_V3_LENGTH ? QH_V3_LENGTH : h->header_length)
+                           : QH_V2_LENGTH;
+    h->header_length = hlen;
+    if (h->version >= 3 && hlen > QH_V3_LENGTH) {
+        /* Keep any fields of a longer future header that we do not know. */
+        if (io_read(img, 0, b, hlen) < 0)
+            goto fail;
+    }
+    put32(b + QH_MAGIC, QCOW2_MAGIC);
+    put32(b + QH_VERSION, h->version);
+    put32(b + QH_CLUSTER_BITS, h->cluster_bits);
+    put64(b + QH_SIZE, h->size);
+    put32(b + QH_CRYPT_METHOD, 0);
+    put32(b + QH_L1_SIZE, h->l1_size);
+    put64(b + QH_L1_OFFSET, h->l1_table_offset);
+    put64(b + QH_RT_OFFSET, h->refcount_table_offset);
+    put32(b + QH_RT_CLUSTERS, h->refcount_table_clusters);
+    put32(b + QH_NB_SNAPSHOTS, h->nb_snapshots);
+    put64(b + QH_SNAPSHOTS_OFFSET, h->snapshots_offset);
+    if (h->version >= 3) {
+        put64(b + QH_INCOMPAT, h->incompatible_features);
+        put64(b + QH_COMPAT, h->compatible_features);
+        put64(b + QH_AUTOCLEAR, h->autoclear_features);
+        put32(b + QH_REFCOUNT_ORDER, h->refcount_order);
+        put32(b + QH_HEADER_LENGTH, hlen);
+        b[QH_COMPRESSION_TYPE] = h->compression_type;
+    }
+    pos = hlen;
+    /* The backing format extension comes first, as QEMU writes it. */
+    if (q->backing_fmt[0] && q->backing_file[0]) {
+        uint32_t l = (uint32_t)strlen(q->backing_fmt);
+        put32(b + pos, QEXT_BACKING_FMT);
+        put32(b + pos + 4, l);
+        memcpy(b + pos + 8, q->backing_fmt, l);
+        pos += 8 + ((l + 7) & ~7u);
+    }
+    for (int i = 0; i < q->nb_exts; i++) {
+        struct qc_ext *e = &q->exts[i];
+        if (e->type == QEXT_BACKING_FMT)
+            continue;
+        /* Version 2 images have no feature bits, so no feature names. */
+        if (e->type == QEXT_FEATURE_NAME && h->version < 3)
+            continue;
+        if ((uint64_t)pos + 8 + e->len + 8 > q->cluster_size)
+            goto toolong;
+        put32(b + pos, e->type);
+        put32(b + pos + 4, e->len);
+        memcpy(b + pos + 8, e->data, e->len);
+        pos += 8 + ((e->len + 7) & ~7u);
+    }
+    /* End-of-extensions marker. */
+    if (pos + 8 > q->cluster_size)
+        goto toolong;
+    put32(b + pos, QEXT_END);
+    put32(b + pos + 4, 0);
+    pos += 8;
+    if (q->backing_file[0]) {
+        uint32_t l = (uint32_t)strlen(q->backing_file);
+        if (pos + l > q->cluster_size)
+            goto toolong;
+        memcpy(b + pos, q->backing_file, l);
+        h->backing_file_offset = pos;
+        h->backing_file_size = l;
+        pos += l;
+    } else {
+        h->backing_file_offset = 0;
+        h->backing_file_size = 0;
+    }
+    put64(b + QH_BACKING_OFFSET, h->backing_file_offset);
+    put32(b + QH_BACKING_SIZE, h->backing_file_size);
+    r = io_write(img, 0, b, pos);
+    img_free(img->env, b);
+    return r;
+toolong:
+    img_free(img->env, b);
+    return img_fail(img, IMG_ENOSPC, "The image header does not fit in one cluster");
+fail:
+    img_free(img->env, b);
+    return -IMG_EIO;
+}
+
+/*
+ * With lazy refcounts (compatible bit 0) the dirty bit (incompatible bit 0)
+ * must be set before the first write, so that an unclean shutdown makes
+ * the next opener rebuild the refcounts (spec, "incompatible_features").
+ * We still keep refcounts exact; the bit only records the promise.
+ */
+int qc_mark_dirty(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    uint8_t b[8];
+    if (q->dirty_marked || q->h.version < 3 ||
+        !(q->h.compatible_features & QF_COMPAT_LAZY_REFCOUNTS))
+        return 0;
+    q->h.incompatible_features |= QF_INCOMPAT_DIRTY;
+    put64(b, q->h.incompatible_features);
+    q->dirty_marked = true;
+    return io_write(img, QH_INCOMPAT, b, 8);
+}
+
+int qc_flush(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    uint8_t b[8];
+    /* Everything is written through already; the only deferred state is
+     * the dirty bit, which is cleared once the data is stable. */
+    if (q->dirty_marked) {
+        if (img->io.flush && img->io.flush(img->io.ctx) < 0)
+            return img_fail(img, IMG_EIO, "Could not flush '%s'", img->name);
+        q->h.incompatible_features &= ~QF_INCOMPAT_DIRTY;
+        put64(b, q->h.incompatible_features);
+        q->dirty_marked = false;
+        return io_write(img, QH_INCOMPAT, b, 8);
+    }
+    return 0;
+}

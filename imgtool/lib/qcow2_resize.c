@@ -1,0 +1,221 @@
+/*
+ * qcow2_resize.c: changing the virtual size (qemu-img resize, and the last
+ * step of create) and preallocation.
+ *
+ * Growing may need a larger L1 table (spec, "Header": l1_size must cover
+ * the virtual size).  The new table is written to fresh clusters first;
+ * l1_size and l1_table_offset are adjacent header fields (bytes 36..47), so
+ * one 12-byte write switches to it; the old table is freed afterwards.
+ */
+#include "internal.h"
+
+static int grow_l1(struct img *img, uint64_t need)
+{
+    struct qcow2 *q = img->q;
+    uint64_t old_off = q->h.l1_table_offset, old_n = q->h.l1_size, off, bytes;
+    uint64_t *nl1;
+    uint8_t *b, hb[12];
+    int r;
+    if ((need * 8) > QCOW_MAX_L1_SIZE)
+        return img_fail(img, IMG_EINVAL, "The L1 table for this size would be too large");
+    bytes = div_up(need * 8, q->cluster_size) * q->cluster_size;
+    nl1 = img_alloc(img->env, (size_t)need * 8);
+    b = img_alloc(img->env, (size_t)bytes);
+    if (!nl1 || !b) {
+        img_free(img->env, nl1);
+        img_free(img->env, b);
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    }
+    memcpy(nl1, q->l1, (size_t)old_n * 8);
+    for (uint64_t i = 0; i < need; i++)
+        put64(b + i * 8, nl1[i]);
+    r = qc_alloc_clusters(img, bytes / q->cluster_size, &off);
+    if (r == 0)
+        r = io_write(img, off, b, (size_t)bytes);
+    if (r == 0) {
+        put32(hb, (uint32_t)need);
+        put64(hb + 4, off);
+        r = io_write(img, QH_L1_SIZE, hb, 12);
+    }
+    img_free(img->env, b);
+    if (r < 0) {
+        img_free(img->env, nl1);
+        return r;
+    }
+    img_free(img->env, q->l1);
+    q->l1 = nl1;
+    q->h.l1_size = (uint32_t)need;
+    q->h.l1_table_offset = off;
+    if (old_n)
+        r = qc_rc_update_range(img, old_off, old_n * 8, -1);
+    return r;
+}
+
+/* Allocate every unallocated cluster of [from, to) for preallocation. */
+static int preallocate(struct img *img, uint64_t from, uint64_t to, int mode)
+{
+    struct qcow2 *q = img->q;
+    uint64_t end = 0;
+    uint8_t *zero = NULL;
+    int r = 0;
+    if (mode == IMG_PREALLOC_FULL) {
+        zero = img_alloc(img->env, q->cluster_size);
+        if (!zero)
+            return img_fail(img, IMG_ENOMEM, "Out of memory");
+    }
+    for (uint64_t gi = from >> q->cluster_bits; (gi << q->cluster_bits) < to && r == 0; gi++) {
+        uint64_t l1i = gi >> q->l2_bits, l2i = gi & (q->l2_entries - 1), l2off, e, bm, host;
+        uint8_t *t;
+        r = qc_l2_load_for_write(img, l1i, &l2off);
+        if (r < 0)
+            break;
+        r = qc_l2_load(img, l2off, &t);
+        if (r < 0)
+            break;
+        qc_l2_entry(img, t, l2i, &e, &bm);
+        if (e & (QE_OFFSET | QE_COMPRESSED))
+            continue;
+        r = qc_alloc_clusters(img, 1, &host);
+        if (r < 0)
+            break;
+        if (zero)
+            r = io_write(img, host, zero, q->cluster_size);
+        else if (mode == IMG_PREALLOC_FALLOC && img->io.allocate)
+            r = img->io.allocate(img->io.ctx, host, q->cluster_size) < 0 ? -IMG_EIO : 0;
+        if (r == 0)
+            r = qc_l2_set(img, l2off, l2i, host | QE_COPIED, q->ext_l2 ? 0xffffffffull : 0);
+        if (host + q->cluster_size > end)
+            end = host + q->cluster_size;
+    }
+    img_free(img->env, zero);
+    /* Metadata-only preallocation leaves the data clusters as a sparse
+     * tail; extend the file so every referenced cluster lies inside it. */
+    if (r == 0 && end && img->io.truncate) {
+        uint64_t sz;
+        if (io_size(img, &sz) == 0 && sz < end)
+            r = img->io.truncate(img->io.ctx, end) < 0 ? -IMG_EIO : 0;
+    }
+    return r;
+}
+
+/* Drop every cluster at or past guest offset `from` (shrinking). */
+static int discard_tail(struct img *img, uint64_t from)
+{
+    struct qcow2 *q = img->q;
+    uint64_t first = div_up(from, q->cluster_size);
+    for (uint64_t l1i = first >> q->l2_bits; l1i < q->h.l1_size; l1i++) {
+        uint64_t l2off, e, bm;
+        uint8_t *t, b[8];
+        int r;
+        if (!(q->l1[l1i] & QE_OFFSET))
+            continue;
+        uint64_t i0 = l1i == (first >> q->l2_bits) ? first & (q->l2_entries - 1) : 0;
+        if (i0 == 0) {
+            /* The whole table goes: unhook it, then release what it held. */
+            l2off = q->l1[l1i] & QE_OFFSET;
+            put64(b, 0);
+            r = io_write(img, q->h.l1_table_offset + l1i * 8, b, 8);
+            if (r < 0)
+                return r;
+            q->l1[l1i] = 0;
+            for (uint64_t i = 0; i < q->l2_entries; i++) {
+                r = qc_l2_load(img, l2off, &t);
+                if (r < 0)
+                    return r;
+                qc_l2_entry(img, t, i, &e, &bm);
+                r = qc_free_l2_entry_clusters(img, e);
+                if (r < 0)
+                    return r;
+            }
+            r = qc_rc_update(img, l2off >> q->cluster_bits, -1);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        r = qc_l2_load_for_write(img, l1i, &l2off);
+        for (uint64_t i = i0; r == 0 && i < q->l2_entries; i++) {
+            r = qc_l2_load(img, l2off, &t);
+            if (r < 0)
+                return r;
+            qc_l2_entry(img, t, i, &e, &bm);
+            if (!e && !bm)
+                continue;
+            r = qc_l2_set(img, l2off, i, 0, 0);
+            if (r == 0)
+                r = qc_free_l2_entry_clusters(img, e);
+        }
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink)
+{
+    struct qcow2 *q = img->q;
+    uint64_t old = img->size, need;
+    uint8_t b[8];
+    int r;
+    if (new_size % 512)
+        return img_fail(img, IMG_EINVAL, "The new size must be a multiple of 512");
+    if (new_size >= QCOW_MAX_OFFSET)
+        return img_fail(img, IMG_EINVAL, "Image size is too large");
+    if (new_size < old) {
+        if (!allow_shrink)
+            return img_fail(img, IMG_EINVAL,
+                            "Use the --shrink option to perform a shrink "
+                            "operation.");
+        if (q->nb_snaps)
+            return img_fail(img, IMG_ENOTSUP, "Can't resize an image which has snapshots");
+        if (prealloc != IMG_PREALLOC_OFF)
+            return img_fail(img, IMG_ENOTSUP,
+                            "Preallocation can't be used for shrinking an "
+                            "image");
+    }
+    r = qc_mark_dirty(img);
+    if (r < 0)
+        return r;
+    need = div_up(new_size, (uint64_t)q->cluster_size << q->l2_bits);
+    if (need > q->h.l1_size) {
+        r = grow_l1(img, need);
+        if (r < 0)
+            return r;
+    }
+    if (new_size < old) {
+        r = discard_tail(img, new_size);
+        if (r < 0)
+            return r;
+    }
+    /* The new size becomes visible last: after it every new cluster can be
+     * addressed, and a crash before it just leaves an unused L1 table. */
+    put64(b, new_size);
+    r = io_write(img, QH_SIZE, b, 8);
+    if (r < 0)
+        return r;
+    q->h.size = new_size;
+    img->size = new_size;
+    if (new_size > old && prealloc != IMG_PREALLOC_OFF)
+        r = preallocate(img, old, new_size, prealloc);
+    return r;
+}
+
+int img_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink)
+{
+    if (!img->rw)
+        return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
+    if (img->q)
+        return qc_resize(img, new_size, prealloc, allow_shrink);
+    if (new_size < img->size && !allow_shrink)
+        return img_fail(img, IMG_EINVAL, "Use the --shrink option to perform a shrink operation.");
+    if (!img->io.truncate)
+        return img_fail(img, IMG_ENOTSUP, "Cannot resize '%s'", img->name);
+    if (img->io.truncate(img->io.ctx, new_size) < 0)
+        return img_fail(img, IMG_EIO, "Could not resize '%s'", img->name);
+    uint64_t old = img->size;
+    img->size = new_size;
+    if (new_size > old && prealloc == IMG_PREALLOC_FALLOC && img->io.allocate)
+        img->io.allocate(img->io.ctx, old, new_size - old);
+    else if (new_size > old && prealloc >= IMG_PREALLOC_FALLOC)
+        return img_write_zeroes(img, old, new_size - old, 0);
+    return 0;
+}

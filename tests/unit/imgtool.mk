@@ -1,0 +1,8 @@
+# Unit tests of the imgtool library (hosted build of imgtool/lib).
+IMGLIB_SRCS := $(sort $(wildcard $(TOP)/imgtool/lib/*.c) $(wildcard $(TOP)/imgtool/lib/hosted/*.c))
+
+UNIT_TESTS += img_basic
+img_basic_SRCS := $(TOP)/tests/unit/test_img_basic.c $(TOP)/tests/unit/test_img_util.c \
+                  $(IMGLIB_SRCS) $(KLIB_HOSTED_SRCS)
+img_basic_CFLAGS := -I$(TOP)/imgtool/lib -I$(TOP)/tests/unit
+img_basic_LIBS := -lz -llzma -lzstd
