@@ -4,6 +4,7 @@
  * physical addresses are usable pointers.  Each accessor checks the flag
  * that says whether a field is valid.
  */
+#include "guestkit/parse.h"
 #include "guestkit/runtime.h"
 
 extern const struct mb_info *gk_mb_info;
@@ -37,16 +38,7 @@ const struct mb_mmap_entry *mb_mmap_next(const struct mb_mmap_entry *prev)
     /* Flag bit 6: mmap_addr/mmap_length describe the memory map. */
     if (!gk_mb_info || !(gk_mb_info->flags & MB_INFO_MEM_MAP))
         return NULL;
-    uintptr_t start = gk_mb_info->mmap_addr;
-    uintptr_t end = start + gk_mb_info->mmap_length;
-    /* Entries vary in size: 'size' does not count itself, so the next one
-     * starts size + 4 bytes further on (spec 3.3, "mmap_*"). */
-    uintptr_t next = prev ? (uintptr_t)prev + prev->size + 4 : start;
-    /* Stop at the end, and also at an entry that would not fit: a broken
-     * map must not make us read beyond it. */
-    if (next + sizeof(struct mb_mmap_entry) > end)
-        return NULL;
-    return (const struct mb_mmap_entry *)next;
+    return gk_mmap_walk(gk_mb_info->mmap_addr, gk_mb_info->mmap_length, prev);
 }
 
 void image_range(uint64_t *start, uint64_t *end)

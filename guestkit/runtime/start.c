@@ -5,12 +5,13 @@
  */
 #include "klib.h"
 #include "guestkit/console.h"
+#include "guestkit/parse.h"
 #include "guestkit/runtime.h"
 #include "guestkit/trap.h"
 #include "guestkit/x86.h"
 #include "hvkit/abi.h"
 
-/* Set by mbinfo.c's accessors' owner (here) once the magic checked out. */
+/* The Multiboot information, set once the magic checked out (mbinfo.c reads it). */
 const struct mb_info *gk_mb_info;
 
 /* argv storage: a private copy of the command line, cut into words. */
@@ -19,38 +20,21 @@ const struct mb_info *gk_mb_info;
 static char cmdline_copy[MAX_CMDLINE];
 static char *argv_store[MAX_ARGS + 1];
 
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Split the Multiboot command line into words.  Multiboot does not define
- * quoting, and neither QEMU nor GRUB interprets any, so neither do we.  The
- * first word is the kernel's file name, as QEMU and GRUB give it. */
+/* Copy the Multiboot command line (which the guest may overwrite later)
+ * and cut it into words.  The first word is the kernel's file name, as QEMU
+ * and GRUB give it. */
 static int parse_args(const char *cmdline)
 {
     size_t len = strnlen(cmdline, MAX_CMDLINE - 1);
-    int argc = 0;
+    bool dropped;
 
     if (cmdline[len] != '\0')
         printf("guestkit: command line longer than %d bytes, truncated\n", MAX_CMDLINE - 1);
     memcpy(cmdline_copy, cmdline, len);
     cmdline_copy[len] = '\0';
-    for (char *p = cmdline_copy; *p;) {
-        /* Skip the spaces before a word, and end it with a NUL. */
-        while (is_space(*p))
-            *p++ = '\0';
-        if (!*p)
-            break;
-        if (argc == MAX_ARGS) {
-            printf("guestkit: more than %d arguments, ignoring the rest\n", MAX_ARGS);
-            break;
-        }
-        argv_store[argc++] = p;
-        while (*p && !is_space(*p))
-            p++;
-    }
-    argv_store[argc] = NULL;
+    int argc = gk_split_args(cmdline_copy, argv_store, MAX_ARGS, &dropped);
+    if (dropped)
+        printf("guestkit: more than %d arguments, ignoring the rest\n", MAX_ARGS);
     return argc;
 }
 
