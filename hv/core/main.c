@@ -1,14 +1,196 @@
-#include "klib.h"
+/*
+ * main.c - hv's start: read what the Multiboot loader gave us, pick and
+ * enable a backend, load the guest, then run it exit after exit.
+ *
+ * Multiboot 0.6.96 3.3: EBX points at the information structure; we use its
+ * command line (hv's options), the memory size (where our allocator may
+ * go) and the modules (the first one is the guest image, its string the
+ * guest's command line).
+ */
+#include "hvkit/abi.h"
 #include "hvkit/multiboot.h"
-#include "log.h"
+#include "klib.h"
+
+#include "alloc.h"
 #include "ending.h"
+#include "hv.h"
+#include "loader/mbload.h"
+#include "log.h"
+
+struct hv hv;
+
+/* The VT-x backend is linked in when hv/vmx/ provides it. */
+extern const struct backend vmx_backend __attribute__((weak));
+
+/* From the linker script: the end of hv's own image. */
+extern char hv_image_end[];
+
+void alloc_init(uint64_t start, uint64_t end);
+__attribute__((noreturn)) void hv_main(uint32_t magic, uint32_t info_pa);
+
+/* stats_report() callback: each statistics line as an hv line. */
+static void stats_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    hv_log("%s", line);
+}
+
 void hv_print_stats(void)
 {
+    if (hv.guest_started)
+        stats_report(&hv.stats, stats_line, NULL);
 }
-__attribute__((noreturn)) void hv_main(uint32_t magic, uint32_t info);
-void hv_main(uint32_t magic, uint32_t info)
+
+/* UART and bus callbacks: guest lines pass through, bus notes get "[hv] ". */
+static void guest_line(void *ctx, const char *line, size_t len)
+{
+    (void)ctx;
+    log_guest_line(line, len);
+}
+
+static void bus_note(void *ctx, const char *line)
+{
+    (void)ctx;
+    hv_log("%s", line);
+}
+
+/* Choose the backend as the vendor= option says.  Returns NULL after
+ * writing why into `why`. */
+static const struct backend *choose_backend(enum hv_vendor want, char *why, size_t why_len)
+{
+    const struct backend *cands[2] = {&svm_backend, &vmx_backend};
+    char reason[2][BACKEND_WHY_LEN];
+    for (unsigned i = 0; i < 2; i++) {
+        const struct backend *b = cands[i];
+        reason[i][0] = '\0';
+        if ((want == VENDOR_SVM && i != 0) || (want == VENDOR_VMX && i != 1))
+            continue;
+        /* A weak reference to an absent backend is NULL. */
+        if (!b) {
+            ksnprintf(reason[i], sizeof(reason[i]), "this hv was built without the %s backend",
+                      i ? "vmx" : "svm");
+            continue;
+        }
+        if (b->probe(reason[i], sizeof(reason[i])))
+            return b;
+    }
+    if (want == VENDOR_SVM)
+        ksnprintf(why, why_len, "no usable AMD SVM: %s", reason[0]);
+    else if (want == VENDOR_VMX)
+        ksnprintf(why, why_len, "no usable Intel VT-x: %s", reason[1]);
+    else
+        ksnprintf(why, why_len, "no hardware virtualization: svm: %s; vmx: %s", reason[0],
+                  reason[1]);
+    return NULL;
+}
+
+/* The end of everything the loader left that we still need: modules,
+ * their strings and our command line.  The allocator starts above it. */
+static uint64_t loader_data_end(const struct mb_info *info)
+{
+    uint64_t end = (uint64_t)(uintptr_t)hv_image_end;
+    if (info->flags & MB_INFO_CMDLINE) {
+        const char *c = (const char *)(uintptr_t)info->cmdline;
+        uint64_t e = info->cmdline + strlen(c) + 1;
+        end = e > end ? e : end;
+    }
+    if (info->flags & MB_INFO_MODS) {
+        const struct mb_module *m = (const struct mb_module *)(uintptr_t)info->mods_addr;
+        for (uint32_t i = 0; i < info->mods_count; i++) {
+            uint64_t e = m[i].mod_end;
+            if (m[i].string)
+                e = e > m[i].string + strlen((const char *)(uintptr_t)m[i].string) + 1
+                        ? e
+                        : m[i].string + strlen((const char *)(uintptr_t)m[i].string) + 1;
+            end = e > end ? e : end;
+        }
+    }
+    return end;
+}
+
+void hv_main(uint32_t magic, uint32_t info_pa)
 {
     serial_init();
-    hv_log("hvkit hv starting (magic %#x info %#x)", magic, info);
-    end_guest_exit(3);
+    hv_log("hvkit hv starting");
+    if (magic != MB_BOOTLOADER_MAGIC)
+        end_error("not started by a Multiboot loader (EAX = %#x, expected %#x)", magic,
+                  MB_BOOTLOADER_MAGIC);
+    const struct mb_info *info = (const struct mb_info *)(uintptr_t)info_pa;
+
+    /* Our options; the first word is our own file name (QEMU and GRUB put
+     * it there). */
+    const char *cmdline =
+        (info->flags & MB_INFO_CMDLINE) ? (const char *)(uintptr_t)info->cmdline : "";
+    char err[256];
+    if (hv_parse_cmdline(cmdline, true, &hv.opt, err, sizeof(err)) < 0)
+        end_error("bad hv option: %s", err);
+
+    /* Host memory: from our image's end to the end of RAM below 4 GiB
+     * (the boot code maps 4 GiB). */
+    if (!(info->flags & MB_INFO_MEMORY))
+        end_error("the boot loader gave no memory size (Multiboot info flag 0)");
+    uint64_t ram_end = 0x100000ull + (uint64_t)info->mem_upper * 1024;
+    if (ram_end > (4ull << 30))
+        ram_end = 4ull << 30;
+    alloc_init(loader_data_end(info), ram_end);
+
+    /* The guest image: the first module. */
+    if (!(info->flags & MB_INFO_MODS) || info->mods_count == 0)
+        end_error("no guest image: give one as a Multiboot module (QEMU: -initrd "
+                  "\"guest.elf args\")");
+    const struct mb_module *mod = (const struct mb_module *)(uintptr_t)info->mods_addr;
+    const char *guest_cmd = mod->string ? (const char *)(uintptr_t)mod->string : "";
+    if (info->mods_count > 1)
+        hv_log("%u modules given: only the first is used", info->mods_count);
+
+    /* The backend. */
+    const struct backend *be = choose_backend(hv.opt.vendor, err, sizeof(err));
+    if (!be)
+        end_error("%s", err);
+    hv.be = be;
+    hv_log("backend %s, guest RAM %llu MiB%s", be->name, (unsigned long long)(hv.opt.mem >> 20),
+           hv.opt.trace ? ", tracing every exit" : "");
+    if (be->enable() < 0)
+        end_error("could not enable %s", be->name);
+
+    /* Guest RAM: contiguous and 2 MiB aligned for 2 MiB nested pages. */
+    hv.vcpu.mem.host = page_alloc(hv.opt.mem, 2u << 20);
+    if (!hv.vcpu.mem.host)
+        end_error("not enough host memory for mem=%lluM of guest RAM: give the outer machine "
+                  "more (-m) or the guest less (mem=)",
+                  (unsigned long long)(hv.opt.mem >> 20));
+    hv.vcpu.mem.size = hv.opt.mem;
+
+    /* Load the guest.  Nothing runs if the image is refused. */
+    struct mb_load_result res;
+    if (mb_load(&hv.vcpu.mem, (const void *)(uintptr_t)mod->mod_start,
+                mod->mod_end - mod->mod_start, guest_cmd, &res, err, sizeof(err)) < 0)
+        end_error("bad guest image: %s", err);
+    hv_log("guest '%s': %u bytes loaded at %#x..%#x, entry %#x", guest_cmd,
+           mod->mod_end - mod->mod_start, res.load_lo, res.load_hi, res.entry);
+
+    /* The Multiboot entry state (Multiboot 3.2), the rest in vcpu_init. */
+    hv.vcpu.regs.rax = MB_BOOTLOADER_MAGIC;
+    hv.vcpu.regs.rbx = res.info_addr;
+    hv.vcpu.rip = res.entry;
+    hv.vcpu.rflags = 2; /* bit 1 is reserved and always 1; IF = 0 */
+    hv.vcpu.efer = 0;
+    if (be->vcpu_init(&hv.vcpu) < 0)
+        end_error("could not set up the %s vCPU", be->name);
+
+    /* The guest's devices. */
+    iobus_init(&hv.bus, bus_note, NULL);
+    uart_init(&hv.com1, HVKIT_PORT_COM1, guest_line, NULL);
+    debug_exit_init(&hv.dbg_exit, HVKIT_PORT_DEBUG_EXIT);
+    iobus_add(&hv.bus, &hv.com1.dev);
+    iobus_add(&hv.bus, &hv.dbg_exit.dev);
+
+    /* Run: one exit at a time, until dispatch() ends the guest. */
+    hv.guest_started = true;
+    for (;;) {
+        struct exit_info e;
+        be->run(&hv.vcpu, &e);
+        hv.vcpu.exit_count++;
+        dispatch(&hv, &e);
+    }
 }

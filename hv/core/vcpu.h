@@ -49,7 +49,6 @@ struct gprs {
     uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
 };
 
-
 struct vcpu {
     /* General registers, RIP and RFLAGS: the core may change any of them
      * during an exit (e.g. RAX for IN, RIP to skip an instruction); the

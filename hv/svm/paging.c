@@ -16,7 +16,7 @@
 
 /* Entry bits (APM vol 2 5.4.1).  Nested-page accesses are treated as user
  * accesses (15.25.5), so every level needs U/S = 1. */
-#define PTE_P (1ull << 0)
+#define PTE_P  (1ull << 0)
 #define PTE_RW (1ull << 1)
 #define PTE_US (1ull << 2)
 #define PTE_PS (1ull << 7) /* in a PDE: this maps a 2 MiB page */

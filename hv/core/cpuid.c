@@ -1,0 +1,45 @@
+/*
+ * cpuid.c - the guest's CPUID (see cpuid.h).  SDM vol 2A "CPUID" and AMD APM
+ * vol 3 appendix E list the bits named here.
+ */
+#include "hvkit/abi.h"
+
+#include "cpuid.h"
+
+void cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
+{
+    (void)subleaf;
+    /* The hypervisor range (the convention KVM, Xen and Hyper-V follow):
+     * these leaves are ours whatever the host says about them. */
+    if (leaf >= HVKIT_CPUID_BASE && leaf <= HVKIT_CPUID_BASE + 0xff) {
+        r->eax = r->ebx = r->ecx = r->edx = 0;
+        if (leaf == HVKIT_CPUID_BASE) {
+            r->eax = HVKIT_CPUID_MAX_LEAF;
+            r->ebx = HVKIT_CPUID_SIG_EBX;
+            r->ecx = HVKIT_CPUID_SIG_ECX;
+            r->edx = HVKIT_CPUID_SIG_EDX;
+        } else if (leaf == HVKIT_CPUID_BASE + 1) {
+            r->eax = HVKIT_ABI_VERSION;
+        }
+        return;
+    }
+    switch (leaf) {
+    case 1:
+        /* ECX bit 31: hypervisor present. */
+        r->ecx |= HVKIT_CPUID_HV_BIT;
+        /* ECX bit 5: VMX; bit 21: x2APIC.  EDX bit 9: on-chip APIC. */
+        r->ecx &= ~((1u << 5) | (1u << 21));
+        r->edx &= ~(1u << 9);
+        break;
+    case 0x80000001u:
+        /* ECX bit 2: SVM. */
+        r->ecx &= ~(1u << 2);
+        break;
+    case 0x8000000au:
+        /* SVM revision and features: none without SVM. */
+        r->eax = r->ebx = r->ecx = r->edx = 0;
+        break;
+    default:
+        break;
+    }
+}

@@ -1,0 +1,66 @@
+/*
+ * hypercall.c - hvkit's hypercalls (include/hvkit/abi.h): the guest puts the
+ * call number in RAX and arguments in RBX, RCX, RDX, executes VMMCALL (AMD)
+ * or VMCALL (Intel), and finds the result in RAX.
+ */
+#include "hvkit/abi.h"
+#include "klib.h"
+
+#include "ending.h"
+#include "hv.h"
+#include "log.h"
+
+/* HC_PUTS strings longer than this are refused (EINVAL): the call is for
+ * log messages, not bulk data. */
+#define HC_PUTS_MAX 4096u
+
+/* Print a guest string as whole lines, one per '\n'-separated piece (a
+ * final piece without '\n' is a line too).  Any partial UART line is
+ * passed on first so the two outputs do not mix within a line. */
+static long hc_puts(struct hv *h, uint64_t gpa, uint64_t len)
+{
+    if (len > HC_PUTS_MAX)
+        return HC_EINVAL;
+    const char *s = gmem_ptr(&h->vcpu.mem, gpa, len);
+    if (!s)
+        return HC_EFAULT;
+    uart_flush(&h->com1);
+    uint64_t start = 0;
+    for (uint64_t i = 0; i < len; i++) {
+        if (s[i] == '\n') {
+            log_guest_line(s + start, (size_t)(i - start));
+            start = i + 1;
+        }
+    }
+    if (start < len)
+        log_guest_line(s + start, (size_t)(len - start));
+    return HC_OK;
+}
+
+void hypercall(struct hv *h)
+{
+    struct gprs *r = &h->vcpu.regs;
+    long ret;
+    switch (r->rax) {
+    case HC_VERSION:
+        ret = HVKIT_ABI_VERSION;
+        break;
+    case HC_PUTS:
+        ret = hc_puts(h, r->rbx, r->rcx);
+        break;
+    case HC_EXIT:
+        uart_flush(&h->com1);
+        /* Same as a write to port 0xf4: the code is a 32-bit value. */
+        end_guest_exit((uint32_t)r->rbx);
+    case HC_EXIT_COUNT:
+        ret = (long)h->vcpu.exit_count;
+        break;
+    case HC_ECHO:
+        ret = (long)(r->rbx + r->rcx + r->rdx);
+        break;
+    default:
+        ret = HC_ENOSYS;
+        break;
+    }
+    r->rax = (uint64_t)ret;
+}

@@ -1,0 +1,41 @@
+/*
+ * debug_exit.c - port 0xf4 ends the guest (see debug_exit.h).  QEMU's device
+ * takes accesses of any size at its 4 ports (iosize=4); reads return all
+ * ones there, as here.
+ */
+#include "klib.h"
+
+#include "debug_exit.h"
+
+static uint32_t dx_read(void *ctx, uint16_t off, uint8_t size)
+{
+    (void)ctx;
+    (void)off;
+    return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+}
+
+static void dx_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
+{
+    struct debug_exit *d = ctx;
+    (void)off;
+    (void)size;
+    /* The first request wins; the core stops the guest right after it. */
+    if (!d->requested) {
+        d->requested = true;
+        d->code = value;
+    }
+}
+
+void debug_exit_init(struct debug_exit *d, uint16_t port)
+{
+    memset(d, 0, sizeof(*d));
+    d->dev = (struct io_device){
+        .name = "debug-exit",
+        .base = port,
+        .count = 4,
+        .wide = true,
+        .read = dx_read,
+        .write = dx_write,
+        .ctx = d,
+    };
+}

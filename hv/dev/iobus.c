@@ -1,0 +1,109 @@
+/*
+ * iobus.c - port dispatch (see iobus.h).
+ */
+#include "klib.h"
+
+#include "iobus.h"
+
+void iobus_init(struct iobus *bus, iobus_note_fn note, void *note_ctx)
+{
+    memset(bus, 0, sizeof(*bus));
+    bus->note = note;
+    bus->note_ctx = note_ctx;
+}
+
+int iobus_add(struct iobus *bus, const struct io_device *dev)
+{
+    if (bus->ndev >= IOBUS_MAX_DEVICES || dev->count == 0 ||
+        (uint32_t)dev->base + dev->count > 0x10000u)
+        return -1;
+    /* Two devices on one port would make the bus ambiguous. */
+    for (unsigned i = 0; i < bus->ndev; i++) {
+        const struct io_device *d = bus->dev[i];
+        if (dev->base < d->base + d->count && d->base < dev->base + dev->count)
+            return -1;
+    }
+    bus->dev[bus->ndev++] = dev;
+    return 0;
+}
+
+/* The device owning `port`, or NULL. */
+static const struct io_device *find(const struct iobus *bus, uint16_t port)
+{
+    for (unsigned i = 0; i < bus->ndev; i++) {
+        const struct io_device *d = bus->dev[i];
+        if (port >= d->base && port - d->base < d->count)
+            return d;
+    }
+    return NULL;
+}
+
+/* Report an access to an unknown port, the first time only. */
+static void report_unknown(struct iobus *bus, uint16_t port, bool in, uint8_t size, uint32_t value)
+{
+    if (bus->reported[port / 8] & (1u << (port % 8)))
+        return;
+    bus->reported[port / 8] |= (uint8_t)(1u << (port % 8));
+    if (!bus->note)
+        return;
+    char line[128];
+    if (in)
+        ksnprintf(line, sizeof(line),
+                  "io: guest read unknown port %#x (size %u): returns all ones "
+                  "(reported once per port)",
+                  port, size);
+    else
+        ksnprintf(line, sizeof(line),
+                  "io: guest wrote %#x to unknown port %#x (size %u): ignored "
+                  "(reported once per port)",
+                  value, port, size);
+    bus->note(bus->note_ctx, line);
+}
+
+/* True when a wide device takes the whole access itself. */
+static bool wide_fit(const struct io_device *d, uint16_t port, uint8_t size)
+{
+    return d && d->wide && (uint32_t)(port - d->base) + size <= d->count;
+}
+
+uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size)
+{
+    const struct io_device *d = find(bus, port);
+    if (wide_fit(d, port, size))
+        return d->read(d->ctx, (uint16_t)(port - d->base), size);
+    /* Otherwise byte by byte, as an 8-bit ISA bus splits a wider access
+     * into consecutive ports (little endian). */
+    uint32_t v = 0;
+    for (uint8_t i = 0; i < size; i++) {
+        uint16_t p = (uint16_t)(port + i);
+        const struct io_device *b = find(bus, p);
+        uint32_t byte;
+        if (b) {
+            byte = b->read(b->ctx, (uint16_t)(p - b->base), 1) & 0xff;
+        } else {
+            /* Nobody drives the bus: it floats high. */
+            byte = 0xff;
+            report_unknown(bus, p, true, size, 0);
+        }
+        v |= byte << (8 * i);
+    }
+    return v;
+}
+
+void iobus_out(struct iobus *bus, uint16_t port, uint8_t size, uint32_t value)
+{
+    const struct io_device *d = find(bus, port);
+    if (wide_fit(d, port, size)) {
+        d->write(d->ctx, (uint16_t)(port - d->base), size, value);
+        return;
+    }
+    for (uint8_t i = 0; i < size; i++) {
+        uint16_t p = (uint16_t)(port + i);
+        const struct io_device *b = find(bus, p);
+        uint32_t byte = (value >> (8 * i)) & 0xff;
+        if (b)
+            b->write(b->ctx, (uint16_t)(p - b->base), 1, byte);
+        else
+            report_unknown(bus, p, false, size, value);
+    }
+}

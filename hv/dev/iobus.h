@@ -1,0 +1,52 @@
+/*
+ * iobus.h - the guest's port-I/O bus.  Every IN/OUT of the guest exits (the
+ * backend's I/O bitmap intercepts all ports) and arrives here; the bus finds
+ * the device model that owns the port.  Ports nobody owns behave like an
+ * empty ISA bus: reads return all ones for the access size, writes vanish;
+ * each such port is reported once.  Compiled hosted too
+ * (tests/unit/test_hv_dev.c).
+ */
+#ifndef HV_DEV_IOBUS_H
+#define HV_DEV_IOBUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A device model on the bus.  Accesses arrive already split into single
+ * bytes unless `wide` is set (then size is 1, 2 or 4 and the whole access
+ * lies inside the device's ports). */
+struct io_device {
+    const char *name;
+    uint16_t base;  /* first port */
+    uint16_t count; /* number of ports */
+    bool wide;
+    uint32_t (*read)(void *ctx, uint16_t offset, uint8_t size);
+    void (*write)(void *ctx, uint16_t offset, uint8_t size, uint32_t value);
+    void *ctx;
+};
+
+#define IOBUS_MAX_DEVICES 16
+
+/* Receives the bus's messages (one line each, no prefix). */
+typedef void (*iobus_note_fn)(void *ctx, const char *line);
+
+struct iobus {
+    const struct io_device *dev[IOBUS_MAX_DEVICES];
+    unsigned ndev;
+    /* One bit per port: already reported as unknown. */
+    uint8_t reported[65536 / 8];
+    iobus_note_fn note;
+    void *note_ctx;
+};
+
+void iobus_init(struct iobus *bus, iobus_note_fn note, void *note_ctx);
+/* Add a device; returns -1 if the bus is full or the ports overlap another
+ * device's. */
+int iobus_add(struct iobus *bus, const struct io_device *dev);
+
+/* One guest IN (returns the value, zero-extended) or OUT of `size` bytes
+ * (1, 2 or 4) at `port`. */
+uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size);
+void iobus_out(struct iobus *bus, uint16_t port, uint8_t size, uint32_t value);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * uart16550.c - the 16550 model (see uart16550.h).  Register numbers and
+ * bits from the PC16550D datasheet, table II.
+ */
+#include "klib.h"
+
+#include "uart16550.h"
+
+/* Register offsets. */
+#define REG_RBR_THR 0 /* DLAB=0: receive / transmit; DLAB=1: divisor low */
+#define REG_IER     1 /* DLAB=0; DLAB=1: divisor high */
+#define REG_IIR_FCR 2 /* read: interrupt identification; write: FIFO control */
+#define REG_LCR     3
+#define REG_MCR     4
+#define REG_LSR     5
+#define REG_MSR     6
+#define REG_SCR     7
+
+#define LCR_DLAB  0x80
+#define MCR_LOOP  0x10
+#define LSR_DR    0x01
+#define LSR_THRE  0x20
+#define LSR_TEMT  0x40
+#define IER_ETBEI 0x02 /* enable transmitter holding register empty interrupt */
+#define IER_ERBFI 0x01 /* enable received data available interrupt */
+#define IIR_NONE  0x01
+#define IIR_THRE  0x02
+#define IIR_RDA   0x04
+#define IIR_FIFO  0xc0 /* both bits set when FCR bit 0 enabled the FIFOs */
+
+void uart_flush(struct uart16550 *u)
+{
+    if (u->len) {
+        u->out(u->out_ctx, u->line, u->len);
+        u->len = 0;
+    }
+}
+
+/* One transmitted byte: collect into lines.  A CR is dropped (terminals
+ * need "\r\n", hv's protocol is LF lines); LF ends the line. */
+static void transmit(struct uart16550 *u, uint8_t c)
+{
+    if (u->mcr & MCR_LOOP) {
+        /* Loopback: the transmitter feeds the receiver, nothing leaves. */
+        u->rx = c;
+        u->rx_full = true;
+        return;
+    }
+    if (c == '\r')
+        return;
+    if (c == '\n') {
+        u->out(u->out_ctx, u->line, u->len);
+        u->len = 0;
+        return;
+    }
+    u->line[u->len++] = (char)c;
+    if (u->len == sizeof(u->line))
+        uart_flush(u);
+}
+
+/* IIR: the highest-priority pending interrupt among those we model. */
+static uint8_t iir(const struct uart16550 *u)
+{
+    uint8_t fifo = (u->fcr & 1) ? IIR_FIFO : 0;
+    if ((u->ier & IER_ERBFI) && u->rx_full)
+        return IIR_RDA | fifo;
+    if ((u->ier & IER_ETBEI) && u->thre_pending)
+        return IIR_THRE | fifo;
+    return IIR_NONE | fifo;
+}
+
+static uint32_t uart_read(void *ctx, uint16_t reg, uint8_t size)
+{
+    struct uart16550 *u = ctx;
+    (void)size;
+    bool dlab = u->lcr & LCR_DLAB;
+    switch (reg) {
+    case REG_RBR_THR:
+        if (dlab)
+            return u->dll;
+        /* Reading RBR empties the receiver. */
+        if (u->rx_full) {
+            u->rx_full = false;
+            return u->rx;
+        }
+        return 0;
+    case REG_IER:
+        return dlab ? u->dlm : u->ier;
+    case REG_IIR_FCR: {
+        uint8_t v = iir(u);
+        /* Reading IIR when it reports THRE clears that interrupt. */
+        if ((v & 0x0f) == IIR_THRE)
+            u->thre_pending = false;
+        return v;
+    }
+    case REG_LCR:
+        return u->lcr;
+    case REG_MCR:
+        return u->mcr;
+    case REG_LSR:
+        /* Always ready to transmit; data ready only after loopback. */
+        return LSR_THRE | LSR_TEMT | (u->rx_full ? LSR_DR : 0);
+    case REG_MSR:
+        if (u->mcr & MCR_LOOP) {
+            /* Loopback wires DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD. */
+            return (uint32_t)(((u->mcr & 0x01) << 5) | ((u->mcr & 0x02) << 3) |
+                              ((u->mcr & 0x04) << 4) | ((u->mcr & 0x08) << 4));
+        }
+        /* A connected terminal: DCD, DSR, CTS. */
+        return 0xb0;
+    default: /* REG_SCR */
+        return u->scr;
+    }
+}
+
+static void uart_write(void *ctx, uint16_t reg, uint8_t size, uint32_t value)
+{
+    struct uart16550 *u = ctx;
+    (void)size;
+    uint8_t v = (uint8_t)value;
+    bool dlab = u->lcr & LCR_DLAB;
+    switch (reg) {
+    case REG_RBR_THR:
+        if (dlab) {
+            u->dll = v;
+            return;
+        }
+        transmit(u, v);
+        /* The byte left at once: THR is empty again. */
+        u->thre_pending = true;
+        return;
+    case REG_IER:
+        if (dlab) {
+            u->dlm = v;
+            return;
+        }
+        /* Enabling ETBEI with THR empty raises the THRE interrupt. */
+        if ((v & IER_ETBEI) && !(u->ier & IER_ETBEI))
+            u->thre_pending = true;
+        u->ier = v & 0x0f;
+        return;
+    case REG_IIR_FCR:
+        /* Bits 1 and 2 reset the FIFOs and clear themselves; keep enable
+         * and the trigger level. */
+        u->fcr = v & 0xc9;
+        if (v & 0x02)
+            u->rx_full = false;
+        return;
+    case REG_LCR:
+        u->lcr = v;
+        return;
+    case REG_MCR:
+        u->mcr = v & 0x1f;
+        return;
+    case REG_LSR:
+    case REG_MSR:
+        /* Status registers: writes have no defined effect here. */
+        return;
+    default:
+        u->scr = v;
+        return;
+    }
+}
+
+void uart_init(struct uart16550 *u, uint16_t base, uart_line_fn out, void *out_ctx)
+{
+    memset(u, 0, sizeof(*u));
+    u->out = out;
+    u->out_ctx = out_ctx;
+    u->dev = (struct io_device){
+        .name = "uart16550",
+        .base = base,
+        .count = 8,
+        .wide = false,
+        .read = uart_read,
+        .write = uart_write,
+        .ctx = u,
+    };
+}

@@ -1,0 +1,55 @@
+/*
+ * uart16550.h - a model of the National Semiconductor PC16550D UART on the
+ * guest's COM1, as far as a driver uses it (datasheet, "Register
+ * Description" and table II).  The transmitter is infinitely fast: the
+ * holding register is always empty (LSR.THRE and TEMT set), and every byte
+ * written goes to the host console, one whole line at a time.  There is no
+ * input: RBR reads 0 and LSR.DR stays 0, except in loopback mode (MCR bit
+ * 4), where a transmitted byte comes back to the receiver, as drivers use
+ * to probe the chip.  Compiled hosted too.
+ */
+#ifndef HV_DEV_UART16550_H
+#define HV_DEV_UART16550_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iobus.h"
+
+/* Longest guest line kept; a longer one is passed on in pieces. */
+#define UART_LINE_MAX 256
+
+/* Receives each complete line of guest output (without the newline). */
+typedef void (*uart_line_fn)(void *ctx, const char *line, size_t len);
+
+struct uart16550 {
+    /* Registers (offsets from the base port). */
+    uint8_t ier;      /* +1: interrupt enable, bits 0-3 */
+    uint8_t lcr;      /* +3: line control; bit 7 = DLAB */
+    uint8_t mcr;      /* +4: modem control, bits 0-4 */
+    uint8_t scr;      /* +7: scratch */
+    uint8_t fcr;      /* +2 on write: FIFO control (bit 0 kept) */
+    uint8_t dll, dlm; /* divisor latch, reached with DLAB = 1 */
+    /* A pending "transmitter holding register empty" interrupt (IIR 0x2),
+     * raised when THRE is enabled or a byte is sent, cleared by reading IIR
+     * or writing THR (datasheet table IV). */
+    bool thre_pending;
+    /* Loopback receive buffer (one byte, as without FIFO). */
+    bool rx_full;
+    uint8_t rx;
+    /* The output line being collected. */
+    char line[UART_LINE_MAX];
+    size_t len;
+    uart_line_fn out;
+    void *out_ctx;
+    /* The bus device for this UART. */
+    struct io_device dev;
+};
+
+/* Reset state (datasheet table III "UART reset configuration") at `base`. */
+void uart_init(struct uart16550 *u, uint16_t base, uart_line_fn out, void *out_ctx);
+/* Pass on a partial last line (when the guest ends). */
+void uart_flush(struct uart16550 *u);
+
+#endif

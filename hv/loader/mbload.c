@@ -1,0 +1,326 @@
+/*
+ * mbload.c - the Multiboot guest loader (see mbload.h).
+ *
+ * Two passes: plan_*() reads the image and builds a list of copies, checking
+ * each against the file and guest RAM; only when the whole plan is valid
+ * does apply_plan() write guest memory.  References: Multiboot 0.6.96
+ * sections 3.1 (the header) and 3.3 (the information structure); the
+ * System V ABI ELF format (e_ident, Elf32_Ehdr, Elf32_Phdr, PT_LOAD).
+ */
+#include "hvkit/multiboot.h"
+#include "klib.h"
+
+#include "mbload.h"
+
+/* The ELF structures we read (System V gABI, chapter 4 "Object Files"). */
+struct elf32_ehdr {
+    uint8_t ident[16];
+    uint16_t type, machine;
+    uint32_t version, entry, phoff, shoff, flags;
+    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+} __attribute__((packed));
+
+struct elf32_phdr {
+    uint32_t type, offset, vaddr, paddr, filesz, memsz, flags, align;
+} __attribute__((packed));
+
+#define ELFCLASS32  1
+#define ELFCLASS64  2
+#define ELFDATA2LSB 1
+#define EM_386      3
+#define PT_LOAD     1
+
+/* Flag bits 0-15 of the header are requirements (3.1.2): we support page
+ * alignment (0: there are no modules to align) and memory info (1). */
+#define MB_SUPPORTED_REQUIRED (MB_HF_PAGE_ALIGN | MB_HF_MEMORY_INFO)
+
+/* One copy into guest memory: filesz bytes from the image, then zeroes up to
+ * memsz (the bss). */
+struct segment {
+    uint32_t dst, off, filesz, memsz;
+};
+
+#define MAX_SEGMENTS 16
+
+struct plan {
+    struct segment seg[MAX_SEGMENTS];
+    unsigned n;
+    uint32_t entry;
+};
+
+/* printf into the caller's error buffer; always returns -1. */
+static int fail(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t err_len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    kvsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Find the Multiboot header (3.1.1): 32-bit aligned in the first 8 KiB,
+ * magic followed by flags and a checksum that sums to zero.  Returns its
+ * offset, or -1 (with err) when there is none or it is broken. */
+static long find_header(const uint8_t *img, size_t size, char *err, size_t err_len)
+{
+    size_t limit = size < MB_HEADER_SEARCH_LEN ? size : MB_HEADER_SEARCH_LEN;
+    for (size_t off = 0; off + 12 <= limit; off += 4) {
+        struct mb_header h;
+        memcpy(&h, img + off, 12);
+        if (h.magic != MB_HEADER_MAGIC)
+            continue;
+        if ((uint32_t)(h.magic + h.flags + h.checksum) != 0)
+            return fail(err, err_len,
+                        "Multiboot header at offset %#zx has a bad checksum (magic + flags + "
+                        "checksum = %#x, must be 0)",
+                        off, (uint32_t)(h.magic + h.flags + h.checksum));
+        return (long)off;
+    }
+    return fail(err, err_len,
+                "no Multiboot header (magic 0x1BADB002) in the first 8 KiB: not a Multiboot "
+                "image");
+}
+
+/* Check one copy against the file, guest RAM, the hole and the info area,
+ * and add it to the plan. */
+static int add_segment(struct plan *p, const struct guest_mem *mem, size_t size, uint32_t dst,
+                       uint32_t off, uint32_t filesz, uint32_t memsz, char *err, size_t err_len)
+{
+    if (p->n >= MAX_SEGMENTS)
+        return fail(err, err_len, "more than %d loadable segments", MAX_SEGMENTS);
+    if (filesz > memsz)
+        return fail(err, err_len,
+                    "segment at %#x has a file size %#x larger than its memory "
+                    "size %#x",
+                    dst, filesz, memsz);
+    /* 64-bit arithmetic: 32-bit fields cannot overflow it. */
+    if ((uint64_t)off + filesz > size)
+        return fail(err, err_len,
+                    "truncated image: segment at %#x needs file bytes %#x..%#llx, the file "
+                    "has %#zx",
+                    dst, off, (unsigned long long)off + filesz, size);
+    uint64_t end = (uint64_t)dst + memsz;
+    if (!gmem_range_ok(mem, dst, memsz))
+        return fail(err, err_len,
+                    "segment %#x..%#llx lies outside guest RAM (%llu MiB; use hv's mem= "
+                    "option for more)",
+                    dst, (unsigned long long)end, (unsigned long long)(mem->size >> 20));
+    if (memsz && dst < MB_INFO_AREA + MB_INFO_AREA_SIZE && end > MB_INFO_AREA)
+        return fail(err, err_len,
+                    "segment %#x..%#llx overlaps the Multiboot information area %#x..%#x", dst,
+                    (unsigned long long)end, MB_INFO_AREA, MB_INFO_AREA + MB_INFO_AREA_SIZE);
+    if (memsz && dst < MB_HOLE_END && end > MB_HOLE_START)
+        return fail(err, err_len, "segment %#x..%#llx overlaps the reserved 640 KiB-1 MiB hole",
+                    dst, (unsigned long long)end);
+    p->seg[p->n++] = (struct segment){.dst = dst, .off = off, .filesz = filesz, .memsz = memsz};
+    return 0;
+}
+
+/* Multiboot 3.1.3: the a.out kludge.  header_addr is where the header
+ * itself is loaded, so the file offset of load_addr is hdr_off -
+ * (header_addr - load_addr); load_end_addr 0 means "to the end of the
+ * file", bss_end_addr 0 means "no bss". */
+static int plan_kludge(struct plan *p, const struct guest_mem *mem, const uint8_t *img, size_t size,
+                       long hdr_off, char *err, size_t err_len)
+{
+    struct mb_header h;
+    if ((size_t)hdr_off + 32 > size)
+        return fail(err, err_len,
+                    "truncated image: the a.out kludge fields of the Multiboot "
+                    "header are cut off");
+    memcpy(&h, img + hdr_off, 32);
+    if (h.load_addr > h.header_addr)
+        return fail(err, err_len, "a.out kludge: load_addr %#x is above header_addr %#x",
+                    h.load_addr, h.header_addr);
+    uint32_t before = h.header_addr - h.load_addr;
+    if (before > (uint32_t)hdr_off)
+        return fail(err, err_len,
+                    "a.out kludge: load_addr %#x would start %#x bytes before the file begins",
+                    h.load_addr, before - (uint32_t)hdr_off);
+    uint32_t file_off = (uint32_t)hdr_off - before;
+    uint64_t filesz;
+    if (h.load_end_addr == 0)
+        filesz = size - file_off;
+    else if (h.load_end_addr < h.load_addr)
+        return fail(err, err_len, "a.out kludge: load_end_addr %#x is below load_addr %#x",
+                    h.load_end_addr, h.load_addr);
+    else
+        filesz = h.load_end_addr - h.load_addr;
+    if (filesz > UINT32_MAX)
+        return fail(err, err_len, "a.out kludge: image too large");
+    uint64_t memsz = filesz;
+    if (h.bss_end_addr) {
+        if (h.bss_end_addr < h.load_addr + filesz)
+            return fail(err, err_len,
+                        "a.out kludge: bss_end_addr %#x is below the loaded "
+                        "data's end %#llx",
+                        h.bss_end_addr, (unsigned long long)(h.load_addr + filesz));
+        memsz = h.bss_end_addr - h.load_addr;
+    }
+    if (add_segment(p, mem, size, h.load_addr, file_off, (uint32_t)filesz, (uint32_t)memsz, err,
+                    err_len) < 0)
+        return -1;
+    p->entry = h.entry_addr;
+    return 0;
+}
+
+/* An ELF32 executable: every PT_LOAD segment at its physical address. */
+static int plan_elf32(struct plan *p, const struct guest_mem *mem, const uint8_t *img, size_t size,
+                      char *err, size_t err_len)
+{
+    struct elf32_ehdr eh;
+    if (size < sizeof(eh))
+        return fail(err, err_len, "truncated image: %zu bytes is too short for an ELF header",
+                    size);
+    memcpy(&eh, img, sizeof(eh));
+    if (eh.ident[5] != ELFDATA2LSB || eh.machine != EM_386)
+        return fail(err, err_len, "ELF32 image is not for i386 (machine %u)", eh.machine);
+    if (eh.phentsize < sizeof(struct elf32_phdr) || eh.phnum == 0)
+        return fail(err, err_len, "ELF image has no usable program headers");
+    if ((uint64_t)eh.phoff + (uint64_t)eh.phnum * eh.phentsize > size)
+        return fail(err, err_len, "truncated image: the ELF program headers end past the file");
+    for (unsigned i = 0; i < eh.phnum; i++) {
+        struct elf32_phdr ph;
+        memcpy(&ph, img + eh.phoff + (size_t)i * eh.phentsize, sizeof(ph));
+        if (ph.type != PT_LOAD || ph.memsz == 0)
+            continue;
+        if (add_segment(p, mem, size, ph.paddr, ph.offset, ph.filesz, ph.memsz, err, err_len) < 0)
+            return -1;
+    }
+    if (p->n == 0)
+        return fail(err, err_len, "ELF image has no loadable segment");
+    p->entry = eh.entry;
+    return 0;
+}
+
+/* The entry point must be inside something we load. */
+static int check_entry(const struct plan *p, char *err, size_t err_len)
+{
+    for (unsigned i = 0; i < p->n; i++)
+        if (p->entry >= p->seg[i].dst && p->entry - p->seg[i].dst < p->seg[i].memsz)
+            return 0;
+    return fail(err, err_len, "entry point %#x is outside every loaded segment", p->entry);
+}
+
+/* Multiboot information (3.3), written into the info area: the structure
+ * itself, the memory map, the boot loader name and the command line. */
+static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info_addr, char *err,
+                      size_t err_len)
+{
+    static const char loader_name[] = "hvkit hv";
+    size_t cmd_len = cmdline ? strlen(cmdline) : 0;
+    uint32_t info_at = MB_INFO_AREA;
+    uint32_t mmap_at = info_at + (uint32_t)sizeof(struct mb_info);
+    uint32_t name_at = mmap_at + 3 * (uint32_t)sizeof(struct mb_mmap_entry);
+    uint32_t cmd_at = name_at + (uint32_t)sizeof(loader_name);
+    if (cmd_len + 1 > MB_INFO_AREA + MB_INFO_AREA_SIZE - cmd_at)
+        return fail(err, err_len, "guest command line too long (%zu bytes, at most %u)", cmd_len,
+                    MB_INFO_AREA + MB_INFO_AREA_SIZE - cmd_at - 1);
+    uint8_t *area = gmem_ptr(mem, MB_INFO_AREA, MB_INFO_AREA_SIZE);
+    if (!area)
+        return fail(err, err_len, "guest RAM too small for the Multiboot information");
+
+    struct mb_info info;
+    memset(&info, 0, sizeof(info));
+    info.flags = MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MEM_MAP | MB_INFO_BOOT_LOADER_NAME;
+    /* mem_lower: KiB from 0; mem_upper: KiB from 1 MiB to the end of RAM. */
+    info.mem_lower = MB_MEM_LOWER_KB;
+    info.mem_upper = (uint32_t)((mem->size - MB_HOLE_END) >> 10);
+    info.cmdline = cmd_at;
+    info.mmap_addr = mmap_at;
+    info.mmap_length = 3 * (uint32_t)sizeof(struct mb_mmap_entry);
+    info.boot_loader_name = name_at;
+
+    /* The memory map: conventional memory, the reserved area up to 1 MiB
+     * (EBDA, video memory, ROMs), then the rest of RAM.  'size' excludes
+     * the size field itself (3.3). */
+    struct mb_mmap_entry map[3] = {
+        {.size = 20, .addr = 0, .len = MB_MEM_LOWER_KB * 1024ull, .type = MB_MEMORY_AVAILABLE},
+        {.size = 20,
+         .addr = MB_MEM_LOWER_KB * 1024ull,
+         .len = MB_HOLE_END - MB_MEM_LOWER_KB * 1024ull,
+         .type = MB_MEMORY_RESERVED},
+        {.size = 20,
+         .addr = MB_HOLE_END,
+         .len = mem->size - MB_HOLE_END,
+         .type = MB_MEMORY_AVAILABLE},
+    };
+    memset(area, 0, MB_INFO_AREA_SIZE);
+    memcpy(area + (info_at - MB_INFO_AREA), &info, sizeof(info));
+    memcpy(area + (mmap_at - MB_INFO_AREA), map, sizeof(map));
+    memcpy(area + (name_at - MB_INFO_AREA), loader_name, sizeof(loader_name));
+    if (cmd_len)
+        memcpy(area + (cmd_at - MB_INFO_AREA), cmdline, cmd_len);
+    area[cmd_at - MB_INFO_AREA + cmd_len] = '\0';
+    *info_addr = info_at;
+    return 0;
+}
+
+int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *cmdline,
+            struct mb_load_result *res, char *err, size_t err_len)
+{
+    const uint8_t *img = image;
+    struct plan plan;
+    memset(&plan, 0, sizeof(plan));
+    if (mem->size <= MB_HOLE_END)
+        return fail(err, err_len, "guest RAM (%llu KiB) must be larger than 1 MiB",
+                    (unsigned long long)(mem->size >> 10));
+    /* Images larger than 4 GiB cannot be addressed by the 32-bit Multiboot
+     * fields: refuse them before any arithmetic. */
+    if ((uint64_t)size > UINT32_MAX)
+        return fail(err, err_len, "image too large (%zu bytes)", size);
+    long hdr = find_header(img, size, err, err_len);
+    if (hdr < 0)
+        return -1;
+    struct mb_header h;
+    memcpy(&h, img + hdr, 12);
+    /* Bits 2-15 are requirements we cannot meet (2: a video mode). */
+    uint32_t unsupported = h.flags & 0xffffu & ~MB_SUPPORTED_REQUIRED;
+    if (unsupported)
+        return fail(err, err_len,
+                    "the Multiboot header requires features hv does not provide (flags %#x%s)",
+                    unsupported, (unsupported & MB_HF_VIDEO_MODE) ? ": a video mode" : "");
+    bool is_elf = size >= 16 && img[0] == 0x7f && img[1] == 'E' && img[2] == 'L' && img[3] == 'F';
+    int rc;
+    if (h.flags & MB_HF_AOUT_KLUDGE)
+        rc = plan_kludge(&plan, mem, img, size, hdr, err, err_len);
+    else if (is_elf && img[4] == ELFCLASS32)
+        rc = plan_elf32(&plan, mem, img, size, err, err_len);
+    else if (is_elf && img[4] == ELFCLASS64)
+        return fail(err, err_len,
+                    "64-bit ELF without the Multiboot a.out kludge (header flag bit 16): "
+                    "link it as ELF32 (objcopy -O elf32-i386) or set the address fields");
+    else if (is_elf)
+        return fail(err, err_len, "unknown ELF class %u", img[4]);
+    else
+        return fail(err, err_len,
+                    "not an ELF file, and the Multiboot header has no a.out kludge (flag bit 16) "
+                    "saying where to load it");
+    if (rc < 0 || check_entry(&plan, err, err_len) < 0)
+        return -1;
+
+    /* Everything checked: now write guest memory.  The info first, because
+     * it can still fail (a command line too long) and must leave RAM as it
+     * was; it only touches the info area, which no segment overlaps. */
+    uint32_t info_addr;
+    if (build_info(mem, cmdline, &info_addr, err, err_len) < 0)
+        return -1;
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (unsigned i = 0; i < plan.n; i++) {
+        const struct segment *s = &plan.seg[i];
+        memcpy(mem->host + s->dst, img + s->off, s->filesz);
+        memset(mem->host + s->dst + s->filesz, 0, s->memsz - s->filesz);
+        if (s->dst < lo)
+            lo = s->dst;
+        if (s->dst + s->memsz > hi)
+            hi = s->dst + s->memsz;
+    }
+    res->entry = plan.entry;
+    res->info_addr = info_addr;
+    res->load_lo = lo;
+    res->load_hi = hi;
+    return 0;
+}

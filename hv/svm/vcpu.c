@@ -1,0 +1,159 @@
+/*
+ * vcpu.c - building the VMCB for the guest: intercepts, permission maps,
+ * nested paging and the Multiboot entry state; and exception injection.
+ *
+ * APM vol 2 15.5 "VMRUN Instruction" and appendix B describe the VMCB; 15.9
+ * to 15.13 the intercepts; 15.10.1 the I/O permission map; 15.11 the MSR
+ * permission map.
+ */
+#include "klib.h"
+
+#include "core/alloc.h"
+#include "core/cpu.h"
+#include "core/log.h"
+#include "internal.h"
+
+/* Let the guest access one MSR directly: clear its read and write bits in
+ * the MSR permission map.  The map has three 2 KiB parts, for MSRs
+ * 0000_0000-0000_1FFF, C000_0000-C000_1FFF and C001_0000-C001_1FFF, with two
+ * bits per MSR (even bit: read, odd bit: write); all others always exit
+ * (15.11). */
+static void msrpm_pass(uint8_t *msrpm, uint32_t msr)
+{
+    uint32_t base;
+    if (msr <= 0x1fffu)
+        base = 0;
+    else if (msr >= 0xc0000000u && msr <= 0xc0001fffu)
+        base = 0x800;
+    else if (msr >= 0xc0010000u && msr <= 0xc0011fffu)
+        base = 0x1000;
+    else
+        return;
+    uint32_t bit = (msr & 0x1fffu) * 2;
+    msrpm[base + bit / 8] &= (uint8_t) ~(3u << (bit % 8));
+}
+
+/*
+ * MSRs whose guest values live in the VMCB save area and are switched by
+ * VMLOAD/VMSAVE (15.5.2) or VMRUN itself: the guest may use them directly,
+ * exactly as on a real CPU, and the core need not emulate them.  TSC_AUX
+ * is not in the VMCB, but hv never uses it (nor RDTSCP), so the guest may
+ * own the real one.  Every other MSR exits and is emulated by core/msr.c.
+ */
+static const uint32_t passthrough_msrs[] = {
+    MSR_FS_BASE, MSR_GS_BASE,     MSR_KERNEL_GS_BASE, MSR_STAR,         MSR_LSTAR,   MSR_CSTAR,
+    MSR_SFMASK,  MSR_SYSENTER_CS, MSR_SYSENTER_ESP,   MSR_SYSENTER_EIP, MSR_TSC_AUX,
+};
+
+/* A flat 4 GiB segment as Multiboot 3.2 wants: base 0, limit 0xFFFFFFFF,
+ * granularity 4 KiB, 32-bit (D/B = 1), present, DPL 0, the given type. */
+static struct vmcb_seg flat_seg(uint16_t selector, unsigned type)
+{
+    return (struct vmcb_seg){
+        .selector = selector,
+        .attrib = SEG_ATTR_TYPE(type) | SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_DB | SEG_ATTR_G,
+        .limit = 0xffffffffu,
+        .base = 0,
+    };
+}
+
+/* The guest's state on entry (Multiboot 0.6.96 section 3.2, backend.h). */
+static void set_entry_state(struct vmcb_save *s)
+{
+    /* CS: execute/read code, accessed (type 0xB); the others read/write
+     * data, accessed (type 0x3).  Selectors 0x08 / 0x10 as a typical GDT
+     * would have them; the guest loads its own GDT before reloading them. */
+    s->cs = flat_seg(0x08, 0xb);
+    s->ds = s->es = s->fs = s->gs = s->ss = flat_seg(0x10, 0x3);
+    /* GDTR and IDTR are undefined for Multiboot: an empty-looking IDT at 0
+     * with the real-mode limit, and a GDT limit that covers nothing useful. */
+    s->gdtr = (struct vmcb_seg){.limit = 0xffff};
+    s->idtr = (struct vmcb_seg){.limit = 0x3ff};
+    /* LDTR and TR must hold something loadable: an LDT (type 2) and a busy
+     * 32-bit TSS (type 0xB), both present, as after a CPU reset (APM vol 2
+     * 14.1.3). */
+    s->ldtr = (struct vmcb_seg){.attrib = SEG_ATTR_TYPE(2) | SEG_ATTR_P, .limit = 0xffff};
+    s->tr = (struct vmcb_seg){.attrib = SEG_ATTR_TYPE(0xb) | SEG_ATTR_P, .limit = 0xffff};
+    /* Ring 0; SS.DPL must agree with CPL. */
+    s->cpl = 0;
+    /* CR0: protection on, paging off; ET is always 1 on modern CPUs. */
+    s->cr0 = CR0_PE | CR0_ET;
+    s->cr3 = 0;
+    s->cr4 = 0;
+    /* Debug registers at their reset values (APM vol 2 13.1.1). */
+    s->dr6 = 0xffff0ff0u;
+    s->dr7 = 0x400u;
+    /* The guest PAT at its power-on value: WB, WT, UC-, UC, twice (7.8.1). */
+    s->g_pat = 0x0007040600070406ull;
+}
+
+int svm_vcpu_init(struct vcpu *vcpu)
+{
+    struct svm_vcpu *sv = page_alloc(sizeof(*sv), 4096);
+    if (!sv)
+        return -1;
+    /* The VMCB and the host's VMSAVE area: one 4 KiB-aligned page each. */
+    sv->vmcb = page_alloc(sizeof(struct vmcb), 4096);
+    sv->host_save = page_alloc(sizeof(struct vmcb), 4096);
+    /* The permission maps must be physically contiguous and 4 KiB aligned
+     * (15.10.1, 15.11). */
+    sv->iopm = page_alloc(IOPM_SIZE, 4096);
+    sv->msrpm = page_alloc(MSRPM_SIZE, 4096);
+    if (!sv->vmcb || !sv->host_save || !sv->iopm || !sv->msrpm)
+        return -1;
+    /* Intercept every port: all devices the guest sees are hv's models. */
+    memset(sv->iopm, 0xff, IOPM_SIZE);
+    /* Intercept every MSR except those the hardware switches for us. */
+    memset(sv->msrpm, 0xff, MSRPM_SIZE);
+    for (size_t i = 0; i < KARRAY_SIZE(passthrough_msrs); i++)
+        msrpm_pass(sv->msrpm, passthrough_msrs[i]);
+    /* Nested page tables for guest RAM. */
+    sv->npt_root = svm_npt_build(&vcpu->mem);
+    if (!sv->npt_root)
+        return -1;
+
+    struct vmcb_control *c = &sv->vmcb->control;
+    /* Instructions that exit (15.9-15.13): CPUID (the core filters what the
+     * guest learns), HLT, port I/O and MSRs through the maps, shutdown
+     * (triple fault: otherwise the outer machine would reset, 15.12). */
+    c->intercept_misc1 = ICPT_CPUID | ICPT_HLT | ICPT_IOIO_PROT | ICPT_MSR_PROT | ICPT_SHUTDOWN;
+    /* VMRUN must be intercepted or VMRUN fails (15.5.1).  VMMCALL is the
+     * hypercall.  The other SVM instructions exit so that the core can
+     * give the guest #UD: it must not use SVM, which CPUID hides. */
+    c->intercept_misc2 =
+        ICPT_VMRUN | ICPT_VMMCALL | ICPT_VMLOAD | ICPT_VMSAVE | ICPT_STGI | ICPT_CLGI | ICPT_SKINIT;
+    c->iopm_base_pa = virt_to_phys(sv->iopm);
+    c->msrpm_base_pa = virt_to_phys(sv->msrpm);
+    /* ASID 0 is the host's; the guest gets 1 (15.16).  Flush its TLB entries
+     * before the first run. */
+    c->guest_asid = 1;
+    c->tlb_control = TLB_CONTROL_FLUSH_ALL;
+    /* V_INTR_MASKING: the guest's RFLAGS.IF masks only virtual interrupts,
+     * physical ones stay under the host's control (15.21.1). */
+    c->v_intr = V_INTR_MASKING;
+    /* Nested paging on, rooted at our table (15.25.3). */
+    c->np_enable = NP_ENABLE;
+    c->n_cr3 = virt_to_phys(sv->npt_root);
+
+    set_entry_state(&sv->vmcb->save);
+    vcpu->pat = sv->vmcb->save.g_pat;
+    vcpu->cr0 = sv->vmcb->save.cr0;
+    vcpu->arch = sv;
+    hv_log("svm: VMCB at %#llx, nested CR3 %#llx, %llu MiB of guest RAM at host %#llx",
+           (unsigned long long)virt_to_phys(sv->vmcb), (unsigned long long)c->n_cr3,
+           (unsigned long long)(vcpu->mem.size >> 20),
+           (unsigned long long)virt_to_phys(vcpu->mem.host));
+    return 0;
+}
+
+void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error)
+{
+    struct svm_vcpu *sv = vcpu->arch;
+    /* EVENTINJ (15.20): vector, type 3 = exception, EV when the exception
+     * pushes an error code, V = valid.  VMRUN delivers it through the
+     * guest's IDT before the guest's first instruction. */
+    uint64_t ev = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | EVENTINJ_VECTOR(vector);
+    if (has_error)
+        ev |= EVENTINJ_EV | EVENTINJ_ERROR(error);
+    sv->vmcb->control.eventinj = ev;
+}
