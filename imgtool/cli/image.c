@@ -28,6 +28,19 @@ struct img *open_image(const char *filename, const char *fmt, unsigned flags)
         error_report("Could not open '%s': %s", filename, err.msg[0] ? err.msg : "unknown error");
         return NULL;
     }
+    struct img_info info;
+    if (!fmt && (flags & IMG_OPEN_RW) && img_get_info(img, &info) == 0 &&
+        info.format == IMG_FMT_RAW) {
+        /* QEMU's warning (block.c bdrv_open_inherit) when a probe found
+         * raw for an image opened for writing: a guest could write a
+         * qcow2 header into block 0 and change what the next probe sees. */
+        fprintf(stderr,
+                "WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
+                "         Automatically detecting the format is dangerous for raw images, "
+                "write operations on block 0 will be restricted.\n"
+                "         Specify the 'raw' format explicitly to remove the restrictions.\n",
+                filename);
+    }
     return img;
 }
 

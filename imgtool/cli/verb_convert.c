@@ -317,7 +317,7 @@ int verb_convert(int argc, char **argv)
     }
     int bs_n = argc - optind - 1;
     if (bs_n < 1) {
-        ret = error_usage("Must specify image file name");
+        error_report("Must specify image file name");
         goto out;
     }
     const char *out_filename = argv[argc - 1];

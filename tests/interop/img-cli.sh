@@ -25,7 +25,7 @@ run() { # name cmdline
     cp -a "$FIX/." "$d/q/"
     cp -a "$FIX/." "$d/i/"
     # shellcheck disable=SC2086  # the table's command line is split on purpose
-    twin "$1" "$d" $2
+    twin "$1" "$d" ${2:-}
 }
 
 table run <<'CASES'
@@ -41,7 +41,7 @@ create-no-size       | create -f qcow2 x.img
 create-bad-size      | create -f raw x.img 12Q
 create-fraction-size | create -f raw x.img 1.5
 create-huge-size     | create -f raw x.img 9E
-create-unknown-fmt   | create -f vmdk x.img 1M
+create-unknown-fmt   | create -f foo x.img 1M
 create-raw-1.5k      | create -f raw x.img 1.5k
 create-raw-hex       | create -f raw x.img 0x1000
 create-raw-default   | create x.img 1M
@@ -59,7 +59,6 @@ create-o-size        | create -f qcow2 -o size=2M x.img
 create-o-all         | create -f qcow2 -o cluster_size=4k,compat=1.1,lazy_refcounts=on,refcount_bits=8,compression_type=zstd x.img 3M
 create-o-bare-bool   | create -f qcow2 -o lazy_refcounts x.img 1M
 create-o-repeated    | create -f qcow2 -o cluster_size=4k -o compat=0.10 x.img 1M
-create-o-help        | create -f qcow2 -o help x.img 1M
 # --- create: backing files
 create-b-no-F        | create -f qcow2 -b a.qcow2 x.img
 create-b-F           | create -f qcow2 -b a.qcow2 -F qcow2 x.img
@@ -92,8 +91,28 @@ convert-bad-S-unit   | convert -S foo r.img x.img
 convert-bad-m        | convert -m 20 r.img x.img
 convert-B-raw        | convert -B a.qcow2 -O raw r.img x.img
 convert-B-no-F       | convert -B a.qcow2 -O qcow2 r.img x.img
-convert-unknown-fmt  | convert -O vmdk r.img x.img
+convert-unknown-fmt  | convert -O foo r.img x.img
 convert-missing-src  | convert -O qcow2 nonexist x.img
 convert-n-missing    | convert -n -O qcow2 r.img x.img
 convert-bad-cluster  | convert -O qcow2 -o cluster_size=1000 r.img x.img
+CASES
+
+table run <<'CASES'
+# --- resize
+resize-no-size       | resize a.qcow2
+resize-shrink-refuse | resize a.qcow2 -1M
+resize-negative      | resize a.qcow2 -- -100M
+resize-zero          | resize a.qcow2 0
+resize-bad-size      | resize a.qcow2 foo
+resize-bad-prealloc  | resize --preallocation=bogus a.qcow2 8M
+resize-raw-probed    | resize r.img 512k
+resize-grow          | resize a.qcow2 +1M
+resize-grow-q        | resize -q a.qcow2 16M
+resize-shrink        | resize --shrink a.qcow2 2M
+resize-raw           | resize -f raw r.img 3M
+# --- snapshot
+snapshot-mix         | snapshot -l -c x a.qcow2
+snapshot-list-raw    | snapshot -l r.img
+snapshot-list-empty  | snapshot -l a.qcow2
+snapshot-no-file     | snapshot -l
 CASES
