@@ -105,8 +105,9 @@ int main(int argc, char **argv)
     report(disjoint, "entries do not overlap");
     /* Spec 3.3: mem_upper is the amount of memory from 1 MiB to the first
      * hole, in KiB: the length of that available block. */
+    report_info("available block at 1 MiB: %llu KiB",
+                (unsigned long long)(upper_region_len / 1024));
     report(have_mem && upper_region_len / 1024 == upper,
-           "mem_upper %u KiB equals the map's block at 1 MiB (%llu KiB)", upper,
-           (unsigned long long)(upper_region_len / 1024));
+           "mem_upper equals the map's available block at 1 MiB");
     return report_summary();
 }
