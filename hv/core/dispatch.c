@@ -85,9 +85,11 @@ static void handle_io(struct hv *h, const struct exit_info *e, struct trace *t)
     struct vcpu *v = &h->vcpu;
     const char *dir = e->io.in ? "in" : "out";
     if (e->io.string) {
-        ksnprintf(t->text, sizeof(t->text), "port %#x %s size %u string%s count %llu", e->io.port,
+        ksnprintf(t->text, sizeof(t->text),
+                  "port %#x %s size %u string%s count %llu address size %u (raw %#llx)", e->io.port,
                   dir, e->io.size, e->io.rep ? " rep" : "",
-                  (unsigned long long)(e->io.rep ? v->regs.rcx & addr_mask(e->io.addr_size) : 1));
+                  (unsigned long long)(e->io.rep ? v->regs.rcx & addr_mask(e->io.addr_size) : 1),
+                  e->io.addr_size, (unsigned long long)e->raw_info1);
         if (!string_io(h, e)) {
             h->be->dump_state(v);
             end_guest_crashed("string I/O (INS/OUTS) from an address outside guest RAM");

@@ -66,25 +66,32 @@ static bool wide_fit(const struct io_device *d, uint16_t port, uint8_t size)
     return d && d->wide && (uint32_t)(port - d->base) + size <= d->count;
 }
 
+/* True when no device owns any byte of [port, port + size). */
+static bool unbacked(const struct iobus *bus, uint16_t port, uint8_t size)
+{
+    for (uint8_t i = 0; i < size; i++)
+        if (find(bus, (uint16_t)(port + i)))
+            return false;
+    return true;
+}
+
 uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size)
 {
     const struct io_device *d = find(bus, port);
     if (wide_fit(d, port, size))
         return d->read(d->ctx, (uint16_t)(port - d->base), size);
+    /* Nobody drives the bus: it floats high, all ones for the size. */
+    if (unbacked(bus, port, size)) {
+        report_unknown(bus, port, true, size, 0);
+        return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+    }
     /* Otherwise byte by byte, as an 8-bit ISA bus splits a wider access
-     * into consecutive ports (little endian). */
+     * into consecutive ports (little endian); bytes nobody owns read 0xff. */
     uint32_t v = 0;
     for (uint8_t i = 0; i < size; i++) {
         uint16_t p = (uint16_t)(port + i);
         const struct io_device *b = find(bus, p);
-        uint32_t byte;
-        if (b) {
-            byte = b->read(b->ctx, (uint16_t)(p - b->base), 1) & 0xff;
-        } else {
-            /* Nobody drives the bus: it floats high. */
-            byte = 0xff;
-            report_unknown(bus, p, true, size, 0);
-        }
+        uint32_t byte = b ? b->read(b->ctx, (uint16_t)(p - b->base), 1) & 0xff : 0xff;
         v |= byte << (8 * i);
     }
     return v;
@@ -97,13 +104,14 @@ void iobus_out(struct iobus *bus, uint16_t port, uint8_t size, uint32_t value)
         d->write(d->ctx, (uint16_t)(port - d->base), size, value);
         return;
     }
+    if (unbacked(bus, port, size)) {
+        report_unknown(bus, port, false, size, value);
+        return;
+    }
     for (uint8_t i = 0; i < size; i++) {
         uint16_t p = (uint16_t)(port + i);
         const struct io_device *b = find(bus, p);
-        uint32_t byte = (value >> (8 * i)) & 0xff;
         if (b)
-            b->write(b->ctx, (uint16_t)(p - b->base), 1, byte);
-        else
-            report_unknown(bus, p, false, size, value);
+            b->write(b->ctx, (uint16_t)(p - b->base), 1, (value >> (8 * i)) & 0xff);
     }
 }

@@ -77,19 +77,30 @@ static uint32_t fixed_len(uint32_t code)
     }
 }
 
-/* Decode the IOIO EXITINFO1 word (15.10.2, figure 15-2). */
-static void decode_io(struct exit_info *e, uint64_t info1)
+/* Decode the IOIO EXITINFO1 word (15.10.2, figure 15-2).  `mode_addr` is
+ * the default address size of the guest's code segment, used when the CPU
+ * leaves the A16/A32/A64 bits all clear, as QEMU 7.2 does (seen: EXITINFO1
+ * 0x3f8001c for a 64-bit REP OUTSB).  An address-size prefix would be
+ * missed then; hv's guests use none. */
+static void decode_io(struct exit_info *e, uint64_t info1, uint8_t mode_addr)
 {
     e->io.port = IOIO_PORT(info1);
     e->io.in = info1 & IOIO_TYPE_IN;
     e->io.string = info1 & IOIO_STR;
     e->io.rep = info1 & IOIO_REP;
     e->io.size = (info1 & IOIO_SZ32) ? 4 : (info1 & IOIO_SZ16) ? 2 : 1;
-    e->io.addr_size = (info1 & IOIO_A64) ? 8 : (info1 & IOIO_A32) ? 4 : 2;
+    if (info1 & IOIO_A64)
+        e->io.addr_size = 8;
+    else if (info1 & IOIO_A32)
+        e->io.addr_size = 4;
+    else if (info1 & IOIO_A16)
+        e->io.addr_size = 2;
+    else
+        e->io.addr_size = mode_addr;
 }
 
 /* Fill *e from the VMCB after #VMEXIT. */
-static void decode_exit(const struct vmcb *v, uint64_t rip, struct exit_info *e)
+static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, struct exit_info *e)
 {
     const struct vmcb_control *c = &v->control;
     uint32_t code = (uint32_t)c->exitcode;
@@ -124,7 +135,7 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, struct exit_info *e)
         break;
     case VMEXIT_IOIO:
         e->reason = EXIT_IO;
-        decode_io(e, c->exitinfo1);
+        decode_io(e, c->exitinfo1, mode_addr);
         break;
     case VMEXIT_MSR:
         /* EXITINFO1 = 0 for RDMSR, 1 for WRMSR (15.11); the index is in
@@ -213,7 +224,10 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
      * which hv does not re-inject: it never intercepts exceptions). */
     v->control.eventinj = 0;
 
-    decode_exit(v, vcpu->rip, exit);
+    /* The code segment's default address size: 8 in 64-bit mode (CS.L),
+     * else 4 or 2 by CS.D (APM vol 1 2.2.3). */
+    uint8_t mode_addr = vcpu->cs_long ? 8 : vcpu->cs_db ? 4 : 2;
+    decode_exit(v, vcpu->rip, mode_addr, exit);
 }
 
 /* Log one segment register. */
