@@ -1,0 +1,15 @@
+/*
+ * backend.c - the VT-x backend's ops table (core/backend.h).  Compare
+ * hv/svm/backend.c: the same seven operations, another vendor.
+ */
+#include "internal.h"
+
+const struct backend vmx_backend = {
+    .name = "vmx",
+    .probe = vmx_probe,
+    .enable = vmx_enable,
+    .vcpu_init = vmx_vcpu_init,
+    .run = vmx_run,
+    .inject_exception = vmx_inject_exception,
+    .dump_state = vmx_dump_state,
+};

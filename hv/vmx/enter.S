@@ -1,0 +1,136 @@
+/*
+ * enter.S - the VMX world switch.
+ *
+ *   int vmx_enter(struct gprs *regs, int launched)
+ *   vmx_exit_entry: where every VM exit continues (the VMCS HOST_RIP)
+ *
+ * VMLAUNCH / VMRESUME (SDM Vol. 3C 31.3) load the guest's RIP, RSP, RFLAGS,
+ * segment and control registers from the VMCS and run the guest.  Unlike
+ * VMRUN they never return to the next instruction after success: a VM exit
+ * loads the host state from the VMCS instead (28.5), including RSP and RIP,
+ * so the host continues at vmx_exit_entry with RSP = HOST_RSP.  We therefore
+ * write HOST_RSP just before entering, so that the exit finds our stack
+ * exactly as we left it.  Like SVM, the guest's general registers other than
+ * RSP are not in the control structure: we load them before entering and
+ * store them after the exit, and keep the host's callee-saved registers on
+ * the stack.
+ *
+ * VMLAUNCH is for a VMCS in the "clear" launch state, VMRESUME for one
+ * already launched (25.11.3); using the wrong one fails with VM-instruction
+ * error 4 or 5.  A failing VMLAUNCH/VMRESUME falls through to the next
+ * instruction with CF = 1 (VMfailInvalid) or ZF = 1 (VMfailValid, error
+ * number in the VMCS) (31.2).
+ *
+ * Returns 0 after a VM exit, 1 for VMfailInvalid, 2 for VMfailValid.
+ */
+#include "core/vcpu.h"
+
+/* VMCS field encoding of HOST_RSP (Vol. 3D appendix B, defs.h). */
+#define VMCS_HOST_RSP 0x6c14
+
+    .text
+    .globl vmx_enter
+    .type vmx_enter, @function
+vmx_enter:
+    /* The System V ABI callee-saved registers: the guest will clobber them. */
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    /* Keep regs for after the exit: it is the top of the stack there. */
+    pushq %rdi
+
+    /* HOST_RSP = this stack pointer (VMWRITE takes the encoding in a register). */
+    movq $VMCS_HOST_RSP, %rax
+    vmwrite %rsp, %rax
+    /* Any VMWRITE failure here leaves the flags set; VMLAUNCH would then fail
+     * the same way and report it. */
+
+    /* Launched or not, decided now while we still have free registers:
+     * ZF stays as TEST sets it through the MOVs below (MOV changes no flags). */
+    testl %esi, %esi
+
+    /* Load the guest's general registers (RSP comes from the VMCS),
+     * RDI last because it points at them. */
+    movq GPRS_RAX(%rdi), %rax
+    movq GPRS_RBX(%rdi), %rbx
+    movq GPRS_RCX(%rdi), %rcx
+    movq GPRS_RDX(%rdi), %rdx
+    movq GPRS_RSI(%rdi), %rsi
+    movq GPRS_RBP(%rdi), %rbp
+    movq GPRS_R8(%rdi), %r8
+    movq GPRS_R9(%rdi), %r9
+    movq GPRS_R10(%rdi), %r10
+    movq GPRS_R11(%rdi), %r11
+    movq GPRS_R12(%rdi), %r12
+    movq GPRS_R13(%rdi), %r13
+    movq GPRS_R14(%rdi), %r14
+    movq GPRS_R15(%rdi), %r15
+    movq GPRS_RDI(%rdi), %rdi
+
+    jnz 1f
+    vmlaunch
+    jmp 2f
+1:  vmresume
+2:
+    /* Still here: the entry failed before loading any guest state.  Tell
+     * VMfailInvalid (CF) from VMfailValid (ZF) before touching the flags. */
+    movl $1, %eax
+    jc 3f
+    movl $2, %eax
+3:
+    /* Drop regs and restore the host's callee-saved registers (the guest's
+     * values were loaded into them). */
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size vmx_enter, . - vmx_enter
+
+/*
+ * A VM exit lands here with the host's RSP (our stack: [regs][r15]...), RIP,
+ * segments and control registers loaded, RFLAGS = 2 (interrupts off), and
+ * the guest's general registers other than RSP still in the registers.
+ */
+    .globl vmx_exit_entry
+    .type vmx_exit_entry, @function
+vmx_exit_entry:
+    /* Free RDI for the pointer: the guest's RDI goes on the stack. */
+    pushq %rdi
+    movq 8(%rsp), %rdi
+    movq %rax, GPRS_RAX(%rdi)
+    movq %rbx, GPRS_RBX(%rdi)
+    movq %rcx, GPRS_RCX(%rdi)
+    movq %rdx, GPRS_RDX(%rdi)
+    movq %rsi, GPRS_RSI(%rdi)
+    movq %rbp, GPRS_RBP(%rdi)
+    movq %r8, GPRS_R8(%rdi)
+    movq %r9, GPRS_R9(%rdi)
+    movq %r10, GPRS_R10(%rdi)
+    movq %r11, GPRS_R11(%rdi)
+    movq %r12, GPRS_R12(%rdi)
+    movq %r13, GPRS_R13(%rdi)
+    movq %r14, GPRS_R14(%rdi)
+    movq %r15, GPRS_R15(%rdi)
+    popq %rax
+    movq %rax, GPRS_RDI(%rdi)
+
+    /* Back to vmx_enter's caller with 0: a VM exit. */
+    xorl %eax, %eax
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size vmx_exit_entry, . - vmx_exit_entry
+
+    .section .note.GNU-stack, "", @progbits

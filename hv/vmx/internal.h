@@ -1,0 +1,138 @@
+/*
+ * internal.h - declarations shared by the VT-x backend's own files.  The core
+ * never includes this: it sees only `vmx_backend` (core/backend.h).
+ *
+ * Where SVM keeps the guest in a VMCB that is ordinary memory, VMX keeps it
+ * in a VMCS whose layout is the CPU's secret: software reads and writes its
+ * fields only with VMREAD and VMWRITE, by field encoding (SDM Vol. 3C 25.11.2,
+ * encodings in defs.h).  The wrappers for those and the other VMX
+ * instructions are here.
+ */
+#ifndef HV_VMX_INTERNAL_H
+#define HV_VMX_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/backend.h"
+#include "ctls.h"
+#include "defs.h"
+#include "explain.h"
+
+/* What caps.c learned about the CPU (filled by probe()). */
+extern struct vmx_caps vmx_caps;
+
+/* Per-vCPU backend data, vcpu->arch. */
+struct vmx_vcpu {
+    void *vmcs;             /* the guest's VMCS region (4 KiB) */
+    uint8_t *io_bitmaps;    /* I/O bitmaps A and B, 4 KiB each, contiguous */
+    uint8_t *msr_bitmap;    /* MSR bitmap, 4 KiB */
+    uint64_t *ept_root;     /* EPT PML4 */
+    bool launched;          /* VMLAUNCH done: the next entry is VMRESUME */
+    uint64_t cr0_shadow;    /* the CR0 the guest believes it has */
+    uint64_t cr4_shadow;    /* the CR4 the guest believes it has */
+    uint64_t cr0_mask;      /* CR0 bits hv owns (guest/host mask) */
+    uint64_t cr4_mask;      /* CR4 bits hv owns */
+    uint32_t entry_ctls;    /* VM-entry controls without "IA-32e mode guest" */
+    uint32_t insn_error;    /* VM-instruction error of the last failed entry */
+    uint32_t fail_kind;     /* 0, or the enter.S result of a failed VMLAUNCH/VMRESUME */
+    struct vmx_state saved; /* the VMCS as it was before a failed entry */
+};
+
+/* caps.c */
+bool vmx_probe(char *why, size_t why_len);
+int vmx_enable(void);
+/* The host TSS caps.c adds to hv's GDT (VM exits need a host TR). */
+#define VMX_HOST_TSS_SEL 0x18
+extern uint64_t vmx_host_tr_base;
+
+/* vcpu.c */
+int vmx_vcpu_init(struct vcpu *vcpu);
+void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
+/* Copy the current VMCS into a struct vmx_state, or a struct into it. */
+void vmx_read_state(struct vmx_state *s);
+void vmx_write_guest_state(const struct vmx_state *s);
+
+/* paging.c: build EPT tables mapping mem at guest-physical 0; returns the
+ * PML4 or NULL. */
+uint64_t *vmx_ept_build(const struct guest_mem *mem);
+
+/* enter.S: load the guest GPRs, VMLAUNCH (launched = 0) or VMRESUME, store
+ * them back.  Returns 0 after a VM exit, VMX_ENTER_FAIL_INVALID when the
+ * instruction failed without a current VMCS (CF = 1), VMX_ENTER_FAIL_VALID
+ * when it failed with an error number in the VMCS (ZF = 1; SDM Vol. 3C
+ * 31.2 "Conventions"). */
+#define VMX_ENTER_FAIL_INVALID 1
+#define VMX_ENTER_FAIL_VALID   2
+int vmx_enter(struct gprs *regs, int launched);
+/* The label VM exits continue at (HOST_RIP). */
+void vmx_exit_entry(void);
+
+/* exit.c */
+void vmx_run(struct vcpu *vcpu, struct exit_info *exit);
+void vmx_dump_state(const struct vcpu *vcpu);
+const char *vmx_exit_name(uint32_t reason);
+
+/* ---- The VMX instructions (SDM Vol. 3C chapter 31) ----
+ * Each one reports failure in RFLAGS: CF = 1 "VMfailInvalid" (no current
+ * VMCS), ZF = 1 "VMfailValid" (error number in the VM-instruction error
+ * field).  The wrappers return true on success. */
+
+/* VMXON: enter VMX root operation with the given VMXON region. */
+static inline bool vmxon(uint64_t pa)
+{
+    bool fail;
+    __asm__ volatile("vmxon %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
+    return !fail;
+}
+
+/* VMCLEAR: put a VMCS into the "clear" launch state and flush it to memory. */
+static inline bool vmclear(uint64_t pa)
+{
+    bool fail;
+    __asm__ volatile("vmclear %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
+    return !fail;
+}
+
+/* VMPTRLD: make a VMCS the current one (VMREAD/VMWRITE/VMLAUNCH act on it). */
+static inline bool vmptrld(uint64_t pa)
+{
+    bool fail;
+    __asm__ volatile("vmptrld %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
+    return !fail;
+}
+
+/* VMREAD of one field of the current VMCS (0 if the field does not exist). */
+static inline uint64_t vmread(uint32_t field)
+{
+    uint64_t v = 0;
+    __asm__ volatile("vmread %1, %0" : "+rm"(v) : "r"((uint64_t)field) : "cc");
+    return v;
+}
+
+/* VMWRITE of one field; false if the CPU has no such field or it is read-only. */
+static inline bool vmwrite(uint32_t field, uint64_t value)
+{
+    bool fail;
+    __asm__ volatile("vmwrite %1, %2; setbe %0"
+                     : "=qm"(fail)
+                     : "rm"(value), "r"((uint64_t)field)
+                     : "cc", "memory");
+    return !fail;
+}
+
+/* INVEPT type 2 ("all-context"): drop cached EPT translations (29.4.3.1). */
+static inline void invept_all(void)
+{
+    struct {
+        uint64_t eptp, zero;
+    } desc = {0, 0};
+    __asm__ volatile("invept %0, %1" : : "m"(desc), "r"(2ull) : "cc", "memory");
+}
+
+static inline void write_cr0(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+}
+
+#endif

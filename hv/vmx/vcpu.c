@@ -1,0 +1,295 @@
+/*
+ * vcpu.c - building the VMCS for the guest: controls, intercepts (I/O and
+ * MSR bitmaps), EPT, the host state VM exits return to, and the Multiboot
+ * entry state; and exception injection.
+ *
+ * SDM Vol. 3C chapter 25 describes the VMCS: 25.4 guest-state area, 25.5
+ * host-state area, 25.6 VM-execution controls (25.6.4 I/O bitmaps, 25.6.9
+ * MSR bitmaps, 25.6.6 CR0/CR4 guest/host masks and read shadows, 25.6.11
+ * the EPT pointer), 25.7 VM-exit and 25.8 VM-entry controls.
+ */
+#include "klib.h"
+
+#include "core/alloc.h"
+#include "core/cpu.h"
+#include "core/log.h"
+#include "gstate.h"
+#include "internal.h"
+
+/* Let the guest access one MSR directly: clear its read and write bits in
+ * the MSR bitmap.  The 4-KiB bitmap has four 1-KiB parts: reads of MSRs
+ * 0000_0000-0000_1FFF, reads of C000_0000-C000_1FFF, then writes of the same
+ * two ranges, one bit per MSR; MSRs outside both ranges always exit
+ * (25.6.9).  (SVM's map has two bits per MSR and three ranges instead.) */
+static void msr_bitmap_pass(uint8_t *bitmap, uint32_t msr)
+{
+    uint32_t base;
+    if (msr <= 0x1fffu)
+        base = 0;
+    else if (msr >= 0xc0000000u && msr <= 0xc0001fffu)
+        base = 0x400;
+    else
+        return;
+    uint32_t bit = msr & 0x1fffu;
+    /* The read bit, then the write bit 2 KiB further on. */
+    bitmap[base + bit / 8] &= (uint8_t) ~(1u << (bit % 8));
+    bitmap[base + 0x800 + bit / 8] &= (uint8_t) ~(1u << (bit % 8));
+}
+
+/*
+ * MSRs the guest may use directly.  FS/GS base and the SYSENTER MSRs live in
+ * the VMCS guest-state area and are switched by every entry and exit (25.4);
+ * the syscall MSRs and KernelGSBase are not switched by VMX (SVM switches
+ * them with VMLOAD/VMSAVE), but hv itself never uses them, so the guest may
+ * own the real ones.  TSC_AUX likewise.  Every other MSR exits and is
+ * emulated by the core, as under SVM.
+ */
+static const uint32_t passthrough_msrs[] = {
+    MSR_FS_BASE, MSR_GS_BASE,     MSR_KERNEL_GS_BASE, MSR_STAR,         MSR_LSTAR,   MSR_CSTAR,
+    MSR_SFMASK,  MSR_SYSENTER_CS, MSR_SYSENTER_ESP,   MSR_SYSENTER_EIP, MSR_TSC_AUX,
+};
+
+/* Segment fields step by 2 from ES in VMCS order (Vol. 3D appendix B). */
+#define SEG_FIELD(first, i) ((first) + 2u * (unsigned)(i))
+
+void vmx_read_state(struct vmx_state *s)
+{
+    /* Controls. */
+    s->pin = (uint32_t)vmread(VMCS_PIN_CONTROLS);
+    s->proc = (uint32_t)vmread(VMCS_PROC_CONTROLS);
+    s->proc2 = (uint32_t)vmread(VMCS_PROC_CONTROLS2);
+    s->exit_ctls = (uint32_t)vmread(VMCS_EXIT_CONTROLS);
+    s->entry_ctls = (uint32_t)vmread(VMCS_ENTRY_CONTROLS);
+    s->exception_bitmap = (uint32_t)vmread(VMCS_EXCEPTION_BITMAP);
+    s->cr3_target_count = (uint32_t)vmread(VMCS_CR3_TARGET_COUNT);
+    s->entry_intr_info = (uint32_t)vmread(VMCS_ENTRY_INTR_INFO);
+    s->entry_exception_error = (uint32_t)vmread(VMCS_ENTRY_EXCEPTION_ERROR);
+    s->entry_insn_len = (uint32_t)vmread(VMCS_ENTRY_INSN_LEN);
+    s->io_bitmap_a = vmread(VMCS_IO_BITMAP_A);
+    s->io_bitmap_b = vmread(VMCS_IO_BITMAP_B);
+    s->msr_bitmap = vmread(VMCS_MSR_BITMAP);
+    s->eptp = vmread(VMCS_EPT_POINTER);
+    s->vpid = (uint16_t)vmread(VMCS_VPID);
+    /* Host state. */
+    s->host_cr0 = vmread(VMCS_HOST_CR0);
+    s->host_cr3 = vmread(VMCS_HOST_CR3);
+    s->host_cr4 = vmread(VMCS_HOST_CR4);
+    s->host_rsp = vmread(VMCS_HOST_RSP);
+    s->host_rip = vmread(VMCS_HOST_RIP);
+    for (int i = 0; i < SEG_COUNT; i++)
+        s->host_sel[i] =
+            i == SEG_LDTR ? 0
+                          : (uint16_t)vmread(SEG_FIELD(VMCS_HOST_ES_SEL, i > SEG_LDTR ? i - 1 : i));
+    s->host_fs_base = vmread(VMCS_HOST_FS_BASE);
+    s->host_gs_base = vmread(VMCS_HOST_GS_BASE);
+    s->host_tr_base = vmread(VMCS_HOST_TR_BASE);
+    s->host_gdtr_base = vmread(VMCS_HOST_GDTR_BASE);
+    s->host_idtr_base = vmread(VMCS_HOST_IDTR_BASE);
+    s->host_sysenter_esp = vmread(VMCS_HOST_SYSENTER_ESP);
+    s->host_sysenter_eip = vmread(VMCS_HOST_SYSENTER_EIP);
+    s->host_efer = vmread(VMCS_HOST_EFER);
+    s->host_pat = vmread(VMCS_HOST_PAT);
+    /* Guest state. */
+    s->cr0 = vmread(VMCS_GUEST_CR0);
+    s->cr3 = vmread(VMCS_GUEST_CR3);
+    s->cr4 = vmread(VMCS_GUEST_CR4);
+    s->dr7 = vmread(VMCS_GUEST_DR7);
+    s->rsp = vmread(VMCS_GUEST_RSP);
+    s->rip = vmread(VMCS_GUEST_RIP);
+    s->rflags = vmread(VMCS_GUEST_RFLAGS);
+    for (int i = 0; i < SEG_COUNT; i++) {
+        s->seg[i].sel = (uint16_t)vmread(SEG_FIELD(VMCS_GUEST_ES_SEL, i));
+        s->seg[i].base = vmread(SEG_FIELD(VMCS_GUEST_ES_BASE, i));
+        s->seg[i].limit = (uint32_t)vmread(SEG_FIELD(VMCS_GUEST_ES_LIMIT, i));
+        s->seg[i].ar = (uint32_t)vmread(SEG_FIELD(VMCS_GUEST_ES_AR, i));
+    }
+    s->gdtr_base = vmread(VMCS_GUEST_GDTR_BASE);
+    s->idtr_base = vmread(VMCS_GUEST_IDTR_BASE);
+    s->gdtr_limit = (uint32_t)vmread(VMCS_GUEST_GDTR_LIMIT);
+    s->idtr_limit = (uint32_t)vmread(VMCS_GUEST_IDTR_LIMIT);
+    s->debugctl = vmread(VMCS_GUEST_DEBUGCTL);
+    s->pat = vmread(VMCS_GUEST_PAT);
+    s->efer = vmread(VMCS_GUEST_EFER);
+    s->sysenter_esp = vmread(VMCS_GUEST_SYSENTER_ESP);
+    s->sysenter_eip = vmread(VMCS_GUEST_SYSENTER_EIP);
+    s->interruptibility = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    s->activity = (uint32_t)vmread(VMCS_GUEST_ACTIVITY);
+    s->link_pointer = vmread(VMCS_LINK_POINTER);
+    for (int i = 0; i < 4; i++)
+        s->pdpte[i] = vmread(VMCS_GUEST_PDPTE0 + 2u * (unsigned)i);
+}
+
+void vmx_write_guest_state(const struct vmx_state *s)
+{
+    vmwrite(VMCS_GUEST_CR0, s->cr0);
+    vmwrite(VMCS_GUEST_CR3, s->cr3);
+    vmwrite(VMCS_GUEST_CR4, s->cr4);
+    vmwrite(VMCS_GUEST_DR7, s->dr7);
+    vmwrite(VMCS_GUEST_RSP, s->rsp);
+    vmwrite(VMCS_GUEST_RIP, s->rip);
+    vmwrite(VMCS_GUEST_RFLAGS, s->rflags);
+    for (int i = 0; i < SEG_COUNT; i++) {
+        vmwrite(SEG_FIELD(VMCS_GUEST_ES_SEL, i), s->seg[i].sel);
+        vmwrite(SEG_FIELD(VMCS_GUEST_ES_BASE, i), s->seg[i].base);
+        vmwrite(SEG_FIELD(VMCS_GUEST_ES_LIMIT, i), s->seg[i].limit);
+        vmwrite(SEG_FIELD(VMCS_GUEST_ES_AR, i), s->seg[i].ar);
+    }
+    vmwrite(VMCS_GUEST_GDTR_BASE, s->gdtr_base);
+    vmwrite(VMCS_GUEST_IDTR_BASE, s->idtr_base);
+    vmwrite(VMCS_GUEST_GDTR_LIMIT, s->gdtr_limit);
+    vmwrite(VMCS_GUEST_IDTR_LIMIT, s->idtr_limit);
+    vmwrite(VMCS_GUEST_DEBUGCTL, s->debugctl);
+    /* PAT exists only with the load/save PAT controls; a failed VMWRITE of a
+     * missing field changes nothing. */
+    vmwrite(VMCS_GUEST_PAT, s->pat);
+    vmwrite(VMCS_GUEST_EFER, s->efer);
+    vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_ESP, s->sysenter_esp);
+    vmwrite(VMCS_GUEST_SYSENTER_EIP, s->sysenter_eip);
+    vmwrite(VMCS_GUEST_INTERRUPTIBILITY, s->interruptibility);
+    vmwrite(VMCS_GUEST_ACTIVITY, s->activity);
+    vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+    vmwrite(VMCS_LINK_POINTER, s->link_pointer);
+    for (int i = 0; i < 4; i++)
+        vmwrite(VMCS_GUEST_PDPTE0 + 2u * (unsigned)i, s->pdpte[i]);
+}
+
+/* The host state every VM exit loads (25.5, 28.5 "Loading Host State"). */
+static void write_host_state(const struct vmx_controls *ctl)
+{
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } gdtr, idtr;
+    __asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
+    /* hv's control registers as they are now (VMXE and NE already set). */
+    vmwrite(VMCS_HOST_CR0, read_cr0());
+    vmwrite(VMCS_HOST_CR3, read_cr3());
+    vmwrite(VMCS_HOST_CR4, read_cr4());
+    /* hv's selectors (hv/boot/entry.S, and the TSS from caps.c); FS and GS
+     * are null in hv. */
+    vmwrite(VMCS_HOST_CS_SEL, 0x08);
+    vmwrite(VMCS_HOST_SS_SEL, 0x10);
+    vmwrite(VMCS_HOST_DS_SEL, 0x10);
+    vmwrite(VMCS_HOST_ES_SEL, 0x10);
+    vmwrite(VMCS_HOST_FS_SEL, 0);
+    vmwrite(VMCS_HOST_GS_SEL, 0);
+    vmwrite(VMCS_HOST_TR_SEL, VMX_HOST_TSS_SEL);
+    vmwrite(VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE));
+    vmwrite(VMCS_HOST_GS_BASE, rdmsr(MSR_GS_BASE));
+    vmwrite(VMCS_HOST_TR_BASE, vmx_host_tr_base);
+    vmwrite(VMCS_HOST_GDTR_BASE, gdtr.base);
+    vmwrite(VMCS_HOST_IDTR_BASE, idtr.base);
+    vmwrite(VMCS_HOST_SYSENTER_CS, rdmsr(MSR_SYSENTER_CS));
+    vmwrite(VMCS_HOST_SYSENTER_ESP, rdmsr(MSR_SYSENTER_ESP));
+    vmwrite(VMCS_HOST_SYSENTER_EIP, rdmsr(MSR_SYSENTER_EIP));
+    if (ctl->exit & EXIT_LOAD_EFER)
+        vmwrite(VMCS_HOST_EFER, rdmsr(MSR_EFER));
+    if (ctl->exit & EXIT_LOAD_PAT)
+        vmwrite(VMCS_HOST_PAT, rdmsr(MSR_PAT));
+    /* Exits continue in enter.S; HOST_RSP is written there before each
+     * entry, because it is the stack pointer of that moment. */
+    vmwrite(VMCS_HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_entry);
+}
+
+int vmx_vcpu_init(struct vcpu *vcpu)
+{
+    struct vmx_vcpu *vx = page_alloc(sizeof(*vx), 4096);
+    if (!vx)
+        return -1;
+    /* The VMCS region: 4 KiB aligned, starting with the revision identifier
+     * (25.2); the CPU owns the rest of it. */
+    vx->vmcs = page_alloc(4096, 4096);
+    /* I/O bitmaps A (ports 0-7FFF) and B (8000-FFFF), one bit per port
+     * (25.6.4), and the MSR bitmap (25.6.9): 4 KiB aligned each. */
+    vx->io_bitmaps = page_alloc(8192, 4096);
+    vx->msr_bitmap = page_alloc(4096, 4096);
+    if (!vx->vmcs || !vx->io_bitmaps || !vx->msr_bitmap)
+        return -1;
+    *(uint32_t *)vx->vmcs = (uint32_t)(vmx_caps.basic & VMX_BASIC_REVISION_MASK);
+    /* VMCLEAR initialises the region's launch state to "clear"; VMPTRLD
+     * makes it the current VMCS that VMREAD/VMWRITE/VMLAUNCH act on (25.11.3). */
+    if (!vmclear(virt_to_phys(vx->vmcs)) || !vmptrld(virt_to_phys(vx->vmcs))) {
+        hv_log("vmx: VMCLEAR/VMPTRLD of the VMCS at %#llx failed",
+               (unsigned long long)virt_to_phys(vx->vmcs));
+        return -1;
+    }
+    /* Intercept every port: all devices the guest sees are hv's models. */
+    memset(vx->io_bitmaps, 0xff, 8192);
+    /* Intercept every MSR except those listed above. */
+    memset(vx->msr_bitmap, 0xff, 4096);
+    for (size_t i = 0; i < KARRAY_SIZE(passthrough_msrs); i++)
+        msr_bitmap_pass(vx->msr_bitmap, passthrough_msrs[i]);
+    /* EPT for guest RAM. */
+    vx->ept_root = vmx_ept_build(&vcpu->mem);
+    if (!vx->ept_root)
+        return -1;
+
+    /* The controls (ctls.c chose them from the capability MSRs in probe()):
+     * HLT exits; port I/O and MSRs exit through the bitmaps; CPUID, VMCALL,
+     * the other VMX instructions and triple faults always exit on VMX
+     * (26.1.2), so they need no control bit, unlike SVM's intercepts. */
+    struct vmx_controls ctl;
+    if (vmx_choose_controls(&vmx_caps, &ctl))
+        return -1;
+    vmwrite(VMCS_PIN_CONTROLS, ctl.pin);
+    vmwrite(VMCS_PROC_CONTROLS, ctl.proc);
+    vmwrite(VMCS_PROC_CONTROLS2, ctl.proc2);
+    vmwrite(VMCS_EXIT_CONTROLS, ctl.exit);
+    vmwrite(VMCS_ENTRY_CONTROLS, ctl.entry);
+    vx->entry_ctls = ctl.entry;
+    /* No exceptions intercepted, no CR3-target values, nothing injected. */
+    vmwrite(VMCS_EXCEPTION_BITMAP, 0);
+    vmwrite(VMCS_CR3_TARGET_COUNT, 0);
+    vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+    vmwrite(VMCS_IO_BITMAP_A, virt_to_phys(vx->io_bitmaps));
+    vmwrite(VMCS_IO_BITMAP_B, virt_to_phys(vx->io_bitmaps) + 4096);
+    vmwrite(VMCS_MSR_BITMAP, virt_to_phys(vx->msr_bitmap));
+    /* The EPT pointer: PML4 address, write-back tables, 4-level walk (25.6.11). */
+    vmwrite(VMCS_EPT_POINTER, virt_to_phys(vx->ept_root) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4);
+
+    /* CR0 and CR4 bits that VMX forces (CR0.NE, CR4.VMXE) are owned by hv:
+     * set in the guest/host mask, the guest reads them from the read shadow
+     * as it left them, and a MOV that would change one exits (25.6.6).
+     * PE and PG are the guest's own under "unrestricted guest". */
+    vx->cr0_mask = (vmx_caps.cr0_fixed0 | ~vmx_caps.cr0_fixed1) & ~(CR0_PE | CR0_PG);
+    vx->cr4_mask = vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1;
+    vmwrite(VMCS_CR0_MASK, vx->cr0_mask);
+    vmwrite(VMCS_CR4_MASK, vx->cr4_mask);
+    write_host_state(&ctl);
+
+    /* The Multiboot entry state (gstate.c): the same starting point as the
+     * SVM backend's VMCB. */
+    struct vmx_state s;
+    memset(&s, 0, sizeof(s));
+    vmx_multiboot_state(&s, &vmx_caps, vcpu->rip, vcpu->rflags);
+    vmx_write_guest_state(&s);
+    /* The guest believes CR0 = PE | ET and CR4 = 0 (backend.h). */
+    vx->cr0_shadow = CR0_PE | CR0_ET;
+    vx->cr4_shadow = 0;
+    vmwrite(VMCS_CR0_SHADOW, vx->cr0_shadow);
+    vmwrite(VMCS_CR4_SHADOW, vx->cr4_shadow);
+    vcpu->pat = s.pat;
+    vcpu->cr0 = vx->cr0_shadow;
+    vcpu->arch = vx;
+    hv_log("vmx: VMCS at %#llx, EPT PML4 %#llx, %llu MiB of guest RAM at host %#llx",
+           (unsigned long long)virt_to_phys(vx->vmcs),
+           (unsigned long long)virt_to_phys(vx->ept_root),
+           (unsigned long long)(vcpu->mem.size >> 20),
+           (unsigned long long)virt_to_phys(vcpu->mem.host));
+    return 0;
+}
+
+void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error)
+{
+    (void)vcpu;
+    /* VM-entry interruption information (25.8.3): vector, type 3 = hardware
+     * exception, deliver-error-code, valid.  The next VM entry delivers it
+     * through the guest's IDT before the guest's first instruction (27.6). */
+    uint32_t info = INTR_INFO_VALID | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) | vector;
+    if (has_error) {
+        info |= INTR_INFO_DELIVER_ERROR;
+        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
+    }
+    vmwrite(VMCS_ENTRY_INTR_INFO, info);
+}
