@@ -111,6 +111,9 @@ bool fmt_known(const char *fmt);
  * failure prints qemu-img's "Could not open 'F': reason" and returns NULL.
  */
 struct img *open_image(const char *filename, const char *fmt, unsigned flags);
+/* The library's message for a failed call on img, or a generic one for
+ * the negative IMG_E* code if the library recorded none. */
+const char *img_msg(struct img *img, int code);
 /* Print "imgtool: <prefix>: <library message>" for a failed call on img. */
 void report_img_error(struct img *img, const char *prefix);
 

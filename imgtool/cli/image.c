@@ -44,6 +44,40 @@ struct img *open_image(const char *filename, const char *fmt, unsigned flags)
     return img;
 }
 
+const char *img_msg(struct img *img, int code)
+{
+    const char *msg = img ? img_strerror(img) : "";
+    if (msg[0]) {
+        return msg;
+    }
+    /* The library left no message: say at least what kind of failure. */
+    switch (-code) {
+    case IMG_EIO:
+        return "Input/output error";
+    case IMG_EINVAL:
+        return "Invalid argument";
+    case IMG_ENOMEM:
+        return "Cannot allocate memory";
+    case IMG_ECORRUPT:
+        return "Image is corrupt";
+    case IMG_ENOTSUP:
+        return "Operation not supported";
+    case IMG_ERANGE:
+        return "Offset outside the image";
+    case IMG_EROFS:
+        return "Read-only image";
+    case IMG_ENOENT:
+        return "No such file or directory";
+    case IMG_ELOOP:
+        return "Backing chain loop";
+    case IMG_EEXIST:
+        return "File exists";
+    case IMG_ENOSPC:
+        return "No space left on device";
+    }
+    return "unknown error";
+}
+
 void report_img_error(struct img *img, const char *prefix)
 {
     const char *msg = img ? img_strerror(img) : "";

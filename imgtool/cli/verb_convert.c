@@ -151,7 +151,7 @@ static int copy_source(struct conv *c, struct img *src, const char *name, uint64
         int r = img_block_status(src, off, want, !c->target_has_backing, &ext);
         if (r < 0) {
             error_report("error while reading block status at offset %llu: %s",
-                         (unsigned long long)off, img_strerror(src));
+                         (unsigned long long)off, img_msg(src, r));
             return 1;
         }
         uint64_t n = ext.length < want ? ext.length : want;
@@ -172,21 +172,21 @@ static int copy_source(struct conv *c, struct img *src, const char *name, uint64
             r = write_zeros(c, base + off, n);
             if (r < 0) {
                 error_report("error while writing at byte %llu: %s",
-                             (unsigned long long)(base + off), img_strerror(c->dst));
+                             (unsigned long long)(base + off), img_msg(c->dst, r));
                 return 1;
             }
         } else {
             r = img_read(src, off, c->buf, n);
             if (r < 0) {
                 error_report("error while reading at byte %llu: %s", (unsigned long long)off,
-                             img_strerror(src));
+                             img_msg(src, r));
                 (void)name;
                 return 1;
             }
             r = write_data(c, base + off, c->buf, n);
             if (r < 0) {
                 error_report("error while writing at byte %llu: %s",
-                             (unsigned long long)(base + off), img_strerror(c->dst));
+                             (unsigned long long)(base + off), img_msg(c->dst, r));
                 return 1;
             }
         }
@@ -426,7 +426,7 @@ int verb_convert(int argc, char **argv)
         cv.pipe = NULL;
         if (r < 0 && !failed) {
             error_report("error while writing at byte %llu: %s", (unsigned long long)eoff,
-                         img_strerror(cv.dst));
+                         img_msg(cv.dst, r));
             failed = 1;
         }
     }

@@ -35,8 +35,3 @@ int verb_rebase(int argc, char **argv)
     (void)argc, (void)argv;
     return todo("rebase");
 }
-int verb_dump(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return todo("dump");
-}

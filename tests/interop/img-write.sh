@@ -43,7 +43,14 @@ run() { # name cmdline reference
         indent "$d/out.log"
         return
     fi
-    if ! "$QEMU_IMG" check "$d/out.img" >"$d/check.log" 2>&1; then
+    # Raw has nothing to check: qemu-img says so with status 63.
+    "$QEMU_IMG" check "$d/out.img" >"$d/check.log" 2>&1
+    local st=$?
+    if [ $st = 63 ] && grep -q 'does not support checks' "$d/check.log" &&
+        [ "$("$QEMU_IMG" info --output=json "$d/out.img" | grep -c '"format": "raw"')" = 1 ]; then
+        st=0
+    fi
+    if [ $st != 0 ]; then
         fail "$name" "qemu-img check finds problems in the image imgtool wrote"
         indent "$d/check.log"
         return
