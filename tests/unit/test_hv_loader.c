@@ -1,0 +1,511 @@
+/*
+ * Unit tests for hv/loader/mbload.c: good Multiboot images (ELF32, a.out
+ * kludge, ELF64 with the kludge) load where they say and get a correct
+ * Multiboot information structure; crafted bad images are refused with a
+ * clear message and leave guest memory untouched.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hvkit/multiboot.h"
+#include "loader/mbload.h"
+
+#define RAM  (4u << 20) /* 4 MiB of guest RAM */
+#define FILL 0xa5       /* guest RAM's contents before loading */
+
+static struct guest_mem mem;
+static char err[256];
+static struct mb_load_result res;
+
+static void setup(void)
+{
+    mem.size = RAM;
+    mem.host = malloc(RAM);
+    memset(mem.host, FILL, RAM);
+    err[0] = '\0';
+    memset(&res, 0, sizeof(res));
+}
+
+static void teardown(void)
+{
+    free(mem.host);
+}
+
+/* True when guest RAM still holds only FILL (nothing was written). */
+static int untouched(void)
+{
+    for (size_t i = 0; i < RAM; i++)
+        if (mem.host[i] != FILL)
+            return 0;
+    return 1;
+}
+
+/* ---- Image builders ------------------------------------------------------ */
+
+struct elf32_ehdr {
+    uint8_t ident[16];
+    uint16_t type, machine;
+    uint32_t version, entry, phoff, shoff, flags;
+    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+} __attribute__((packed));
+
+struct elf32_phdr {
+    uint32_t type, offset, vaddr, paddr, filesz, memsz, flags, align;
+} __attribute__((packed));
+
+/* An image buffer of `size` bytes. */
+struct image {
+    uint8_t buf[16384];
+    size_t size;
+};
+
+static void put_mb_header(struct image *im, size_t off, uint32_t flags)
+{
+    struct mb_header h = {0};
+    h.magic = MB_HEADER_MAGIC;
+    h.flags = flags;
+    h.checksum = (uint32_t) - (MB_HEADER_MAGIC + flags);
+    memcpy(im->buf + off, &h, sizeof(h));
+}
+
+/* An ELF32 i386 executable: one segment at 1 MiB with 0x100 bytes of code
+ * (bytes 0..255) from file offset 0x1000 and 0x200 bytes of bss; the
+ * Multiboot header at 0x1000 right in the code (as real kernels do). */
+static struct image *elf32_image(void)
+{
+    struct image *im = calloc(1, sizeof(*im));
+    im->size = 0x1100;
+    struct elf32_ehdr eh = {0};
+    memcpy(eh.ident,
+           "\x7f"
+           "ELF",
+           4);
+    eh.ident[4] = 1; /* ELFCLASS32 */
+    eh.ident[5] = 1; /* little endian */
+    eh.ident[6] = 1;
+    eh.type = 2;
+    eh.machine = 3;
+    eh.version = 1;
+    eh.entry = 0x100020;
+    eh.phoff = sizeof(eh);
+    eh.ehsize = sizeof(eh);
+    eh.phentsize = sizeof(struct elf32_phdr);
+    eh.phnum = 1;
+    memcpy(im->buf, &eh, sizeof(eh));
+    struct elf32_phdr ph = {.type = 1,
+                            .offset = 0x1000,
+                            .vaddr = 0x100000,
+                            .paddr = 0x100000,
+                            .filesz = 0x100,
+                            .memsz = 0x300};
+    memcpy(im->buf + sizeof(eh), &ph, sizeof(ph));
+    for (int i = 0; i < 0x100; i++)
+        im->buf[0x1000 + i] = (uint8_t)i;
+    put_mb_header(im, 0x1000, MB_HF_PAGE_ALIGN | MB_HF_MEMORY_INFO);
+    return im;
+}
+
+static struct elf32_phdr *phdr(struct image *im)
+{
+    return (struct elf32_phdr *)(im->buf + sizeof(struct elf32_ehdr));
+}
+
+/* A raw image with the a.out kludge: the header at file offset 0x40,
+ * loaded at 0x200000 (file offset 0), 0x800 bytes of file, bss to
+ * 0x201000, entry 0x200100. */
+static struct image *kludge_image(void)
+{
+    struct image *im = calloc(1, sizeof(*im));
+    im->size = 0x800;
+    for (size_t i = 0; i < im->size; i++)
+        im->buf[i] = (uint8_t)(i * 7);
+    uint32_t flags = MB_HF_MEMORY_INFO | MB_HF_AOUT_KLUDGE;
+    struct mb_header h = {0};
+    h.magic = MB_HEADER_MAGIC;
+    h.flags = flags;
+    h.checksum = (uint32_t) - (MB_HEADER_MAGIC + flags);
+    h.header_addr = 0x200040;
+    h.load_addr = 0x200000;
+    h.load_end_addr = 0x200800;
+    h.bss_end_addr = 0x201000;
+    h.entry_addr = 0x200100;
+    memcpy(im->buf + 0x40, &h, 32);
+    return im;
+}
+
+static struct mb_header *kludge_header(struct image *im)
+{
+    return (struct mb_header *)(im->buf + 0x40);
+}
+
+static int load(struct image *im, const char *cmdline)
+{
+    return mb_load(&mem, im->buf, im->size, cmdline, &res, err, sizeof(err));
+}
+
+/* Assert a refusal whose message contains `needle`, memory untouched. */
+#define ck_refused(im, needle)                                                                     \
+    do {                                                                                           \
+        ck_assert_int_eq(load((im), "guest.elf"), -1);                                             \
+        ck_assert_msg(strstr(err, (needle)) != NULL, "message '%s' lacks '%s'", err, (needle));    \
+        ck_assert(untouched());                                                                    \
+    } while (0)
+
+/* ---- Good images --------------------------------------------------------- */
+
+START_TEST(elf32_loads_segments_and_bss)
+{
+    struct image *im = elf32_image();
+    ck_assert_int_eq(load(im, "guest.elf a b"), 0);
+    ck_assert_uint_eq(res.entry, 0x100020);
+    ck_assert_uint_eq(res.load_lo, 0x100000);
+    ck_assert_uint_eq(res.load_hi, 0x100300);
+    /* The file bytes (the Multiboot header, then bytes 12..255). */
+    ck_assert_int_eq(memcmp(mem.host + 0x100000, im->buf + 0x1000, 0x100), 0);
+    ck_assert_uint_eq(mem.host[0x1000ff], 0xff);
+    /* The bss is zeroed, and the byte after it untouched. */
+    for (int i = 0x100; i < 0x300; i++)
+        ck_assert_uint_eq(mem.host[0x100000 + i], 0);
+    ck_assert_uint_eq(mem.host[0x100300], FILL);
+    free(im);
+}
+END_TEST
+
+START_TEST(info_structure_is_complete)
+{
+    struct image *im = elf32_image();
+    ck_assert_int_eq(load(im, "guest.elf one two"), 0);
+    ck_assert_uint_eq(res.info_addr, MB_INFO_AREA);
+    struct mb_info info;
+    memcpy(&info, mem.host + res.info_addr, sizeof(info));
+    ck_assert_uint_eq(info.flags & (MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MEM_MAP),
+                      MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MEM_MAP);
+    ck_assert_uint_eq(info.mem_lower, 639);
+    ck_assert_uint_eq(info.mem_upper, (RAM - 0x100000) / 1024);
+    ck_assert_str_eq((char *)mem.host + info.cmdline, "guest.elf one two");
+    ck_assert(info.flags & MB_INFO_BOOT_LOADER_NAME);
+    ck_assert_str_eq((char *)mem.host + info.boot_loader_name, "hvkit hv");
+    /* The memory map: available low memory, the reserved hole, the rest. */
+    ck_assert_uint_eq(info.mmap_length, 3 * sizeof(struct mb_mmap_entry));
+    struct mb_mmap_entry m[3];
+    memcpy(m, mem.host + info.mmap_addr, sizeof(m));
+    ck_assert_uint_eq(m[0].size, 20);
+    ck_assert_uint_eq(m[0].addr, 0);
+    ck_assert_uint_eq(m[0].len, 639 * 1024);
+    ck_assert_uint_eq(m[0].type, MB_MEMORY_AVAILABLE);
+    ck_assert_uint_eq(m[1].addr, 639 * 1024);
+    ck_assert_uint_eq(m[1].addr + m[1].len, 0x100000);
+    ck_assert_uint_eq(m[1].type, MB_MEMORY_RESERVED);
+    ck_assert_uint_eq(m[2].addr, 0x100000);
+    ck_assert_uint_eq(m[2].len, RAM - 0x100000);
+    ck_assert_uint_eq(m[2].type, MB_MEMORY_AVAILABLE);
+    free(im);
+}
+END_TEST
+
+START_TEST(null_cmdline_is_empty_string)
+{
+    struct image *im = elf32_image();
+    ck_assert_int_eq(mb_load(&mem, im->buf, im->size, NULL, &res, err, sizeof(err)), 0);
+    struct mb_info info;
+    memcpy(&info, mem.host + res.info_addr, sizeof(info));
+    ck_assert_str_eq((char *)mem.host + info.cmdline, "");
+    free(im);
+}
+END_TEST
+
+START_TEST(aout_kludge_loads_by_header_addresses)
+{
+    struct image *im = kludge_image();
+    ck_assert_int_eq(load(im, "k"), 0);
+    ck_assert_uint_eq(res.entry, 0x200100);
+    ck_assert_uint_eq(res.load_lo, 0x200000);
+    ck_assert_uint_eq(res.load_hi, 0x201000);
+    ck_assert_int_eq(memcmp(mem.host + 0x200000, im->buf, 0x800), 0);
+    for (int i = 0x800; i < 0x1000; i++)
+        ck_assert_uint_eq(mem.host[0x200000 + i], 0);
+    ck_assert_uint_eq(mem.host[0x201000], FILL);
+    free(im);
+}
+END_TEST
+
+START_TEST(aout_kludge_load_end_zero_means_whole_file)
+{
+    struct image *im = kludge_image();
+    struct mb_header *h = kludge_header(im);
+    h->load_end_addr = 0;
+    h->bss_end_addr = 0;
+    ck_assert_int_eq(load(im, "k"), 0);
+    ck_assert_uint_eq(res.load_hi, 0x200800);
+    ck_assert_uint_eq(mem.host[0x200800], FILL);
+    free(im);
+}
+END_TEST
+
+START_TEST(elf64_with_kludge_loads)
+{
+    /* An ELF64 file whose Multiboot header carries the kludge: loaded by
+     * the header's addresses, as QEMU does. */
+    struct image *im = kludge_image();
+    memcpy(im->buf,
+           "\x7f"
+           "ELF\x02\x01\x01",
+           7);
+    ck_assert_int_eq(load(im, "k"), 0);
+    ck_assert_uint_eq(res.entry, 0x200100);
+    ck_assert_int_eq(memcmp(mem.host + 0x200000, im->buf, 0x800), 0);
+    free(im);
+}
+END_TEST
+
+/* ---- Bad images ---------------------------------------------------------- */
+
+START_TEST(no_header)
+{
+    struct image *im = elf32_image();
+    memset(im->buf + 0x1000, 0, 12);
+    ck_refused(im, "no Multiboot header");
+    free(im);
+}
+END_TEST
+
+START_TEST(header_beyond_8k)
+{
+    /* A valid header at 8 KiB is out of the search area (3.1.1). */
+    struct image *im = elf32_image();
+    memset(im->buf + 0x1000, 0, 12);
+    im->size = 0x2100;
+    put_mb_header(im, 0x2000, MB_HF_MEMORY_INFO);
+    ck_refused(im, "no Multiboot header");
+    free(im);
+}
+END_TEST
+
+START_TEST(bad_checksum)
+{
+    struct image *im = elf32_image();
+    im->buf[0x1008] ^= 1;
+    ck_refused(im, "bad checksum");
+    free(im);
+}
+END_TEST
+
+START_TEST(video_mode_required)
+{
+    struct image *im = elf32_image();
+    put_mb_header(im, 0x1000, MB_HF_MEMORY_INFO | MB_HF_VIDEO_MODE);
+    ck_refused(im, "video mode");
+    free(im);
+}
+END_TEST
+
+START_TEST(elf64_without_kludge)
+{
+    struct image *im = elf32_image();
+    im->buf[4] = 2;
+    ck_refused(im, "64-bit ELF without the Multiboot a.out kludge");
+    free(im);
+}
+END_TEST
+
+START_TEST(not_elf_without_kludge)
+{
+    struct image *im = elf32_image();
+    im->buf[1] = 'X';
+    ck_refused(im, "not an ELF file");
+    free(im);
+}
+END_TEST
+
+START_TEST(wrong_machine)
+{
+    struct image *im = elf32_image();
+    ((struct elf32_ehdr *)im->buf)->machine = 40; /* ARM */
+    ck_refused(im, "not for i386");
+    free(im);
+}
+END_TEST
+
+START_TEST(segment_outside_ram)
+{
+    struct image *im = elf32_image();
+    phdr(im)->paddr = RAM - 0x100;
+    ck_refused(im, "outside guest RAM");
+    free(im);
+}
+END_TEST
+
+START_TEST(huge_memsz)
+{
+    struct image *im = elf32_image();
+    phdr(im)->memsz = 0xffffffffu;
+    ck_refused(im, "outside guest RAM");
+    free(im);
+}
+END_TEST
+
+START_TEST(segment_over_info_area)
+{
+    struct image *im = elf32_image();
+    phdr(im)->paddr = MB_INFO_AREA - 0x10;
+    ((struct elf32_ehdr *)im->buf)->entry = MB_INFO_AREA - 0x10;
+    ck_refused(im, "Multiboot information area");
+    free(im);
+}
+END_TEST
+
+START_TEST(segment_in_hole)
+{
+    struct image *im = elf32_image();
+    phdr(im)->paddr = 0xb8000;
+    ((struct elf32_ehdr *)im->buf)->entry = 0xb8000;
+    ck_refused(im, "640 KiB-1 MiB hole");
+    free(im);
+}
+END_TEST
+
+START_TEST(truncated_segment)
+{
+    struct image *im = elf32_image();
+    im->size = 0x1080; /* the segment's 0x100 file bytes are cut short */
+    ck_refused(im, "truncated image");
+    free(im);
+}
+END_TEST
+
+START_TEST(truncated_program_headers)
+{
+    struct image *im = elf32_image();
+    ((struct elf32_ehdr *)im->buf)->phoff = 0x10f0;
+    ck_refused(im, "program headers end past the file");
+    free(im);
+}
+END_TEST
+
+START_TEST(filesz_above_memsz)
+{
+    struct image *im = elf32_image();
+    phdr(im)->memsz = 0x80;
+    ck_refused(im, "larger than its memory size");
+    free(im);
+}
+END_TEST
+
+START_TEST(entry_outside_segments)
+{
+    struct image *im = elf32_image();
+    ((struct elf32_ehdr *)im->buf)->entry = 0x300000;
+    ck_refused(im, "entry point 0x300000 is outside");
+    free(im);
+}
+END_TEST
+
+START_TEST(kludge_load_before_file)
+{
+    struct image *im = kludge_image();
+    kludge_header(im)->load_addr = 0x1ff000; /* 0x1040 bytes before offset 0x40 */
+    ck_refused(im, "before the file begins");
+    free(im);
+}
+END_TEST
+
+START_TEST(kludge_load_end_beyond_file)
+{
+    struct image *im = kludge_image();
+    kludge_header(im)->load_end_addr = 0x210000;
+    kludge_header(im)->bss_end_addr = 0;
+    ck_refused(im, "truncated image");
+    free(im);
+}
+END_TEST
+
+START_TEST(kludge_bss_below_data)
+{
+    struct image *im = kludge_image();
+    kludge_header(im)->bss_end_addr = 0x200400;
+    ck_refused(im, "bss_end_addr");
+    free(im);
+}
+END_TEST
+
+START_TEST(command_line_too_long)
+{
+    struct image *im = elf32_image();
+    char *cmd = malloc(MB_INFO_AREA_SIZE + 1);
+    memset(cmd, 'x', MB_INFO_AREA_SIZE);
+    cmd[MB_INFO_AREA_SIZE] = '\0';
+    ck_assert_int_eq(load(im, cmd), -1);
+    ck_assert(strstr(err, "command line too long") != NULL);
+    ck_assert(untouched());
+    free(cmd);
+    free(im);
+}
+END_TEST
+
+START_TEST(tiny_images)
+{
+    /* Empty and 3-byte files: no header, no crash. */
+    struct image *im = elf32_image();
+    im->size = 0;
+    ck_refused(im, "no Multiboot header");
+    im->size = 3;
+    ck_refused(im, "no Multiboot header");
+    free(im);
+}
+END_TEST
+
+START_TEST(ram_too_small)
+{
+    struct image *im = elf32_image();
+    mem.size = 0x100000;
+    ck_assert_int_eq(load(im, "x"), -1);
+    ck_assert(strstr(err, "larger than 1 MiB") != NULL);
+    mem.size = RAM;
+    ck_assert(untouched());
+    free(im);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("hv_loader");
+    TCase *good = tcase_create("good");
+    tcase_add_checked_fixture(good, setup, teardown);
+    tcase_add_test(good, elf32_loads_segments_and_bss);
+    tcase_add_test(good, info_structure_is_complete);
+    tcase_add_test(good, null_cmdline_is_empty_string);
+    tcase_add_test(good, aout_kludge_loads_by_header_addresses);
+    tcase_add_test(good, aout_kludge_load_end_zero_means_whole_file);
+    tcase_add_test(good, elf64_with_kludge_loads);
+    suite_add_tcase(s, good);
+    TCase *bad = tcase_create("bad");
+    tcase_add_checked_fixture(bad, setup, teardown);
+    tcase_add_test(bad, no_header);
+    tcase_add_test(bad, header_beyond_8k);
+    tcase_add_test(bad, bad_checksum);
+    tcase_add_test(bad, video_mode_required);
+    tcase_add_test(bad, elf64_without_kludge);
+    tcase_add_test(bad, not_elf_without_kludge);
+    tcase_add_test(bad, wrong_machine);
+    tcase_add_test(bad, segment_outside_ram);
+    tcase_add_test(bad, huge_memsz);
+    tcase_add_test(bad, segment_over_info_area);
+    tcase_add_test(bad, segment_in_hole);
+    tcase_add_test(bad, truncated_segment);
+    tcase_add_test(bad, truncated_program_headers);
+    tcase_add_test(bad, filesz_above_memsz);
+    tcase_add_test(bad, entry_outside_segments);
+    tcase_add_test(bad, kludge_load_before_file);
+    tcase_add_test(bad, kludge_load_end_beyond_file);
+    tcase_add_test(bad, kludge_bss_below_data);
+    tcase_add_test(bad, command_line_too_long);
+    tcase_add_test(bad, tiny_images);
+    tcase_add_test(bad, ram_too_small);
+    suite_add_tcase(s, bad);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
