@@ -1,0 +1,252 @@
+/*
+ * Unit tests for hv/dev: the port-I/O bus, the 16550 UART model and the
+ * debug-exit port, driven the way a guest driver drives them.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dev/debug_exit.h"
+#include "dev/iobus.h"
+#include "dev/uart16550.h"
+
+#define COM1 0x3f8
+
+/* Bus messages and UART lines, collected. */
+static char notes[8][160];
+static int nnotes;
+static char lines[8][300];
+static int nlines;
+
+static void note(void *ctx, const char *line)
+{
+    (void)ctx;
+    if (nnotes < 8)
+        strncpy(notes[nnotes], line, sizeof(notes[0]) - 1);
+    nnotes++;
+}
+
+static void line_out(void *ctx, const char *s, size_t len)
+{
+    (void)ctx;
+    if (nlines < 8) {
+        memcpy(lines[nlines], s, len);
+        lines[nlines][len] = '\0';
+    }
+    nlines++;
+}
+
+static struct iobus bus;
+static struct uart16550 uart;
+static struct debug_exit dx;
+
+static void setup(void)
+{
+    memset(notes, 0, sizeof(notes));
+    memset(lines, 0, sizeof(lines));
+    nnotes = nlines = 0;
+    iobus_init(&bus, note, NULL);
+    uart_init(&uart, COM1, line_out, NULL);
+    debug_exit_init(&dx, 0xf4);
+    ck_assert_int_eq(iobus_add(&bus, &uart.dev), 0);
+    ck_assert_int_eq(iobus_add(&bus, &dx.dev), 0);
+}
+
+static void puts_uart(const char *s)
+{
+    for (; *s; s++)
+        iobus_out(&bus, COM1, 1, (uint8_t)*s);
+}
+
+/* ---- bus ---- */
+
+START_TEST(unknown_port_reads_all_ones_and_reports_once)
+{
+    ck_assert_uint_eq(iobus_in(&bus, 0x2f0, 1), 0xff);
+    ck_assert_uint_eq(iobus_in(&bus, 0x2f0, 2), 0xffff);
+    ck_assert_uint_eq(iobus_in(&bus, 0x2f0, 4), 0xffffffffu);
+    ck_assert_int_eq(nnotes, 1);
+    ck_assert(strstr(notes[0], "unknown port 0x2f0") != NULL);
+    /* A write to an unknown port is ignored and reported once too. */
+    iobus_out(&bus, 0x80, 1, 0x12);
+    iobus_out(&bus, 0x80, 1, 0x34);
+    ck_assert_int_eq(nnotes, 2);
+    ck_assert(strstr(notes[1], "wrote 0x12 to unknown port 0x80") != NULL);
+}
+END_TEST
+
+START_TEST(overlapping_devices_refused)
+{
+    struct uart16550 u2;
+    uart_init(&u2, COM1 + 4, line_out, NULL);
+    ck_assert_int_eq(iobus_add(&bus, &u2.dev), -1);
+    uart_init(&u2, 0x2f8, line_out, NULL);
+    ck_assert_int_eq(iobus_add(&bus, &u2.dev), 0);
+}
+END_TEST
+
+START_TEST(wide_access_split_into_bytes)
+{
+    /* A 16-bit write at LCR (0x3fb) reaches LCR and MCR (0x3fc). */
+    iobus_out(&bus, COM1 + 3, 2, 0x0b03);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 3, 1), 0x03);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 4, 1), 0x0b);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 3, 2), 0x0b03);
+    /* Bytes beyond the device float high: 0x3ff is SCR, 0x400 unknown. */
+    iobus_out(&bus, COM1 + 7, 1, 0x5a);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 7, 2), 0xff5a);
+}
+END_TEST
+
+/* ---- UART ---- */
+
+START_TEST(uart_lines_pass_through)
+{
+    puts_uart("Hello\r\nworld\n");
+    ck_assert_int_eq(nlines, 2);
+    ck_assert_str_eq(lines[0], "Hello");
+    ck_assert_str_eq(lines[1], "world");
+    /* A partial line waits for its newline, or a flush. */
+    puts_uart("tail");
+    ck_assert_int_eq(nlines, 2);
+    uart_flush(&uart);
+    ck_assert_int_eq(nlines, 3);
+    ck_assert_str_eq(lines[2], "tail");
+    uart_flush(&uart);
+    ck_assert_int_eq(nlines, 3);
+}
+END_TEST
+
+START_TEST(uart_long_line_is_split)
+{
+    for (int i = 0; i < UART_LINE_MAX + 10; i++)
+        iobus_out(&bus, COM1, 1, 'a');
+    ck_assert_int_eq(nlines, 1);
+    ck_assert_uint_eq(strlen(lines[0]), UART_LINE_MAX);
+}
+END_TEST
+
+START_TEST(uart_lsr_msr_scratch)
+{
+    /* LSR: THRE | TEMT, no data ready. */
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 5, 1), 0x60);
+    /* Scratch register keeps any value. */
+    iobus_out(&bus, COM1 + 7, 1, 0xa5);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 7, 1), 0xa5);
+    /* MSR: DCD, DSR and CTS of a connected terminal. */
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 6, 1), 0xb0);
+    /* RBR with nothing received reads 0. */
+    ck_assert_uint_eq(iobus_in(&bus, COM1, 1), 0);
+}
+END_TEST
+
+START_TEST(uart_divisor_latch)
+{
+    /* DLAB = 1: offsets 0 and 1 are the divisor, not THR/IER. */
+    iobus_out(&bus, COM1 + 3, 1, 0x83);
+    iobus_out(&bus, COM1 + 0, 1, 0x0c);
+    iobus_out(&bus, COM1 + 1, 1, 0x00);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 0, 1), 0x0c);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 3, 1), 0x83);
+    ck_assert_int_eq(nlines, 0);
+    /* DLAB = 0: the divisor is kept, IER reads its own value. */
+    iobus_out(&bus, COM1 + 3, 1, 0x03);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 1, 1), 0);
+    iobus_out(&bus, COM1 + 3, 1, 0x83);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 0, 1), 0x0c);
+    iobus_out(&bus, COM1 + 3, 1, 0x03);
+    /* The divisor write did not print anything. */
+    puts_uart("x\n");
+    ck_assert_int_eq(nlines, 1);
+    ck_assert_str_eq(lines[0], "x");
+}
+END_TEST
+
+START_TEST(uart_iir_and_fifo)
+{
+    /* No interrupt pending, FIFOs off. */
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0x01);
+    /* FCR enables the FIFOs: IIR bits 7:6 set. */
+    iobus_out(&bus, COM1 + 2, 1, 0x07);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0xc1);
+    /* Enabling the THRE interrupt raises it; reading IIR clears it. */
+    iobus_out(&bus, COM1 + 1, 1, 0x02);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 1, 1), 0x02);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0xc2);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0xc1);
+    /* Sending a byte raises it again. */
+    iobus_out(&bus, COM1, 1, 'z');
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0xc2);
+    /* IER keeps only its four defined bits. */
+    iobus_out(&bus, COM1 + 1, 1, 0xff);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 1, 1), 0x0f);
+}
+END_TEST
+
+START_TEST(uart_loopback)
+{
+    /* MCR bit 4: a sent byte comes back, nothing is printed. */
+    iobus_out(&bus, COM1 + 4, 1, 0x1f);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 4, 1), 0x1f);
+    iobus_out(&bus, COM1, 1, 0xae);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 5, 1) & 1, 1);
+    ck_assert_uint_eq(iobus_in(&bus, COM1, 1), 0xae);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 5, 1) & 1, 0);
+    /* MSR mirrors the modem-control outputs. */
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 6, 1), 0xf0);
+    iobus_out(&bus, COM1 + 4, 1, 0x10);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 6, 1), 0x00);
+    iobus_out(&bus, COM1 + 4, 1, 0x03);
+    puts_uart("\n");
+    ck_assert_int_eq(nlines, 1);
+    ck_assert_str_eq(lines[0], "");
+}
+END_TEST
+
+/* ---- debug exit ---- */
+
+START_TEST(debug_exit_takes_the_code)
+{
+    ck_assert(!dx.requested);
+    iobus_out(&bus, 0xf4, 1, 42);
+    ck_assert(dx.requested);
+    ck_assert_uint_eq(dx.code, 42);
+    /* The first request wins. */
+    iobus_out(&bus, 0xf4, 4, 7);
+    ck_assert_uint_eq(dx.code, 42);
+}
+END_TEST
+
+START_TEST(debug_exit_wide_write)
+{
+    iobus_out(&bus, 0xf4, 4, 0x1234);
+    ck_assert(dx.requested);
+    ck_assert_uint_eq(dx.code, 0x1234);
+    ck_assert_uint_eq(iobus_in(&bus, 0xf4, 2), 0xffff);
+    ck_assert_int_eq(nnotes, 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("hv_dev");
+    TCase *tc = tcase_create("devices");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, unknown_port_reads_all_ones_and_reports_once);
+    tcase_add_test(tc, overlapping_devices_refused);
+    tcase_add_test(tc, wide_access_split_into_bytes);
+    tcase_add_test(tc, uart_lines_pass_through);
+    tcase_add_test(tc, uart_long_line_is_split);
+    tcase_add_test(tc, uart_lsr_msr_scratch);
+    tcase_add_test(tc, uart_divisor_latch);
+    tcase_add_test(tc, uart_iir_and_fifo);
+    tcase_add_test(tc, uart_loopback);
+    tcase_add_test(tc, debug_exit_takes_the_code);
+    tcase_add_test(tc, debug_exit_wide_write);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
