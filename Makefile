@@ -41,8 +41,5 @@ test:
 	@$(MAKE) --no-print-directory unit-tests
 	@bash tests/run
 
-docs:
-	@$(MAKE) --no-print-directory -C docs
-
 clean:
 	rm -rf $(BUILD)
