@@ -10,11 +10,6 @@ static int todo(const char *name)
     return 1;
 }
 
-int verb_amend(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return todo("amend");
-}
 int verb_commit(int argc, char **argv)
 {
     (void)argc, (void)argv;
@@ -24,11 +19,6 @@ int verb_dd(int argc, char **argv)
 {
     (void)argc, (void)argv;
     return todo("dd");
-}
-int verb_measure(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return todo("measure");
 }
 int verb_rebase(int argc, char **argv)
 {

@@ -1,0 +1,133 @@
+/*
+ * imgtool amend: change qcow2 options of an existing image (qemu-img amend).
+ *
+ *   imgtool amend [-p] [-q] [-f fmt] [--force] -o options filename
+ *
+ * compat (up- or downgrade), lazy_refcounts and backing_file/backing_fmt
+ * can change in place (img_amend); size goes through resize.  Options
+ * that fix the layout (cluster_size, refcount_bits here, compression_type,
+ * extended_l2, preallocation) are creation-only, as in QEMU 7.2's
+ * qcow2_amend_options().
+ */
+#include "cli.h"
+#include "create_opts.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS, OPT_FORCE };
+
+int verb_amend(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, 0, 'h'},
+        {"object", required_argument, 0, OPT_OBJECT},
+        {"image-opts", no_argument, 0, OPT_IMAGE_OPTS},
+        {"force", no_argument, 0, OPT_FORCE},
+        {0, 0, 0, 0},
+    };
+    const char *fmt = NULL;
+    char *options = NULL;
+    int c, ret = 1;
+    struct opts o = {0};
+    struct img *img = NULL;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":ho:f:t:pq", longopts, NULL)) != -1) {
+        switch (c) {
+        case ':':
+        case '?':
+            ret = bad_option(c, argv);
+            goto out;
+        case 'h':
+            print_help();
+            ret = 0;
+            goto out;
+        case 'o':
+            options = opts_append(options, optarg);
+            break;
+        case 'f':
+            fmt = optarg;
+            break;
+        case 't':
+        case 'p':
+        case 'q':
+        case OPT_FORCE:
+            break;
+        default:
+            error_report("%s is not supported by imgtool", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (!options) {
+        ret = error_usage("Must specify options (-o)");
+        goto out;
+    }
+    if (optind != argc - 1) {
+        ret = error_usage("Expecting one image file name");
+        goto out;
+    }
+    const char *filename = argv[optind];
+    img = open_image(filename, fmt, IMG_OPEN_RW);
+    if (!img) {
+        goto out;
+    }
+    struct img_info info;
+    img_get_info(img, &info);
+    if (info.format != IMG_FMT_QCOW2) {
+        error_report("Format driver 'raw' does not support option amendment");
+        goto out;
+    }
+    if (opts_is_help(options)) {
+        create_opts_help(IMG_FMT_QCOW2);
+        ret = 0;
+        goto out;
+    }
+    if (!opts_parse(&o, options) || !create_opts_check(&o, IMG_FMT_QCOW2, filename)) {
+        goto out;
+    }
+    static const char *const creation_only[] = {"cluster_size", "preallocation", "compression_type",
+                                                "extended_l2", "refcount_bits"};
+    for (size_t i = 0; i < KARRAY_SIZE_CLI(creation_only); i++) {
+        if (opts_has(&o, creation_only[i])) {
+            error_report("Invalid parameter '%s'\nThis option is only supported for image "
+                         "creation",
+                         creation_only[i]);
+            goto out;
+        }
+    }
+    struct img_create_opts copts;
+    if (!create_opts_to_img(&o, IMG_FMT_QCOW2, &copts, filename)) {
+        goto out;
+    }
+    /* Fields not given keep the image's values (img_amend ignores 0/NULL). */
+    if (!opts_has(&o, "compat")) {
+        copts.compat = 0;
+    }
+    if (!opts_has(&o, "lazy_refcounts")) {
+        copts.lazy_refcounts = info.lazy_refcounts;
+    }
+    copts.refcount_bits = 0;
+    copts.cluster_size = 0;
+    if (img_amend(img, &copts) < 0) {
+        report_img_error(img, NULL);
+        goto out;
+    }
+    if (opts_has(&o, "size") && copts.size != img_size(img)) {
+        /* Shrinking through amend is allowed, as in QEMU. */
+        if (img_resize(img, copts.size, IMG_PREALLOC_OFF, true) < 0) {
+            report_img_error(img, NULL);
+            goto out;
+        }
+    }
+    ret = 0;
+out:
+    if (img && img_close(img) < 0 && ret == 0) {
+        error_report("%s: could not flush the image", argv[argc - 1]);
+        ret = 1;
+    }
+    opts_free(&o);
+    free(options);
+    return ret;
+}

@@ -1,0 +1,191 @@
+/*
+ * imgtool measure: how big would a new image be (qemu-img measure)?
+ *
+ *   imgtool measure [--output=ofmt] [-O output_fmt] [-o options]
+ *                   [--size N | [-f fmt] filename]
+ *
+ * "required size" is what the image needs for the data it would hold now
+ * (metadata plus allocated clusters), "fully allocated size" what it needs
+ * once every cluster is written.  The data counted from a source image is
+ * QEMU's qcow2_measure() rule: every target-sized cluster that holds any
+ * allocated non-zero data counts whole.  The metadata arithmetic is the
+ * library's img_measure().  A raw target needs exactly the virtual size.
+ */
+#include "cli.h"
+#include "create_opts.h"
+#include "json.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_SIZE = 256, OPT_OUTPUT, OPT_OBJECT, OPT_IMAGE_OPTS };
+
+/* Bytes of allocated data in the source, rounded to whole clusters. */
+static int allocated_bytes(struct img *src, uint64_t cluster, uint64_t *out)
+{
+    uint64_t size = img_size(src), total = 0;
+    for (uint64_t off = 0; off < size;) {
+        struct img_extent e;
+        if (img_block_status(src, off, size - off, true, &e) < 0) {
+            return -1;
+        }
+        uint64_t pnum = e.length ? e.length : size - off;
+        if (e.flags & IMG_BS_ZERO) {
+            /* zero regions need no data clusters */
+        } else if (e.flags & IMG_BS_DATA) {
+            /* Extend to the end of the cluster and count what was seen. */
+            pnum = (off + pnum + cluster - 1) / cluster * cluster - off;
+            total += off % cluster + pnum;
+        }
+        off += pnum;
+    }
+    *out = total;
+    return 0;
+}
+
+int verb_measure(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, 0, 'h'},
+        {"size", required_argument, 0, OPT_SIZE},
+        {"output", required_argument, 0, OPT_OUTPUT},
+        {"object", required_argument, 0, OPT_OBJECT},
+        {"image-opts", no_argument, 0, OPT_IMAGE_OPTS},
+        {"force-share", no_argument, 0, 'U'},
+        {0, 0, 0, 0},
+    };
+    const char *fmt = NULL, *out_fmt = "raw", *output = NULL;
+    char *options = NULL;
+    int64_t size = -1;
+    int c, ret = 1;
+    struct opts o = {0};
+    struct img *src = NULL;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":hf:O:o:l:U", longopts, NULL)) != -1) {
+        switch (c) {
+        case ':':
+        case '?':
+            ret = bad_option(c, argv);
+            goto out;
+        case 'h':
+            print_help();
+            ret = 0;
+            goto out;
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'O':
+            out_fmt = optarg;
+            break;
+        case 'o':
+            options = opts_append(options, optarg);
+            break;
+        case 'l':
+            error_report("Measuring an internal snapshot (-l) is not supported by imgtool");
+            goto out;
+        case 'U':
+            break;
+        case OPT_SIZE:
+            size = cvtnum("image size", optarg);
+            if (size < 0) {
+                goto out;
+            }
+            break;
+        case OPT_OUTPUT:
+            output = optarg;
+            break;
+        default:
+            error_report("%s is not supported by imgtool", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (argc - optind > 1) {
+        error_report("At most one filename argument is allowed.");
+        goto out;
+    }
+    const char *filename = optind < argc ? argv[optind] : NULL;
+    if (size != -1 && filename) {
+        error_report("--size N cannot be used together with a filename.");
+        goto out;
+    }
+    if (size == -1 && !filename) {
+        error_report("Either --size N or one filename must be specified.");
+        goto out;
+    }
+    int ofmt = OFMT_HUMAN;
+    if (output && (ofmt = parse_output_format(output, false)) < 0) {
+        goto out;
+    }
+    if (!fmt_known(out_fmt)) {
+        error_report("Unknown file format '%s'", out_fmt);
+        goto out;
+    }
+    int tfmt = !strcmp(out_fmt, "qcow2") ? IMG_FMT_QCOW2 : IMG_FMT_RAW;
+    if (options && opts_is_help(options)) {
+        create_opts_help(tfmt);
+        ret = 0;
+        goto out;
+    }
+    if (options && (!opts_parse(&o, options) || !create_opts_check(&o, tfmt, out_fmt))) {
+        goto out;
+    }
+    struct img_create_opts copts;
+    if (!create_opts_to_img(&o, tfmt, &copts, out_fmt)) {
+        goto out;
+    }
+    uint64_t allocated = 0, required, fully;
+    if (filename) {
+        src = open_image(filename, fmt, 0);
+        if (!src) {
+            goto out;
+        }
+        size = (int64_t)img_size(src);
+    }
+    copts.size = (uint64_t)size;
+    if (tfmt == IMG_FMT_RAW) {
+        required = fully = (uint64_t)size;
+    } else {
+        uint32_t cl = copts.cluster_size ? copts.cluster_size : 65536;
+        if (src && allocated_bytes(src, cl, &allocated) < 0) {
+            error_report("Unable to get block status: %s", img_strerror(src));
+            goto out;
+        }
+        if (!src) {
+            allocated = 0;
+        }
+        struct img_err err = {0};
+        if (img_measure(&copts, allocated, &required, &fully, &err) < 0) {
+            error_report("%s", err.msg);
+            goto out;
+        }
+    }
+    /* BlockMeasureInfo: "bitmaps" only for a qcow2 target with a source. */
+    bool bitmaps = src && tfmt == IMG_FMT_QCOW2;
+    if (ofmt == OFMT_JSON) {
+        struct jv *j = jv_obj();
+        jv_set(j, "required", jv_uint(required));
+        jv_set(j, "fully-allocated", jv_uint(fully));
+        if (bitmaps) {
+            jv_set(j, "bitmaps", jv_uint(0));
+        }
+        jv_print(stdout, j, true);
+        printf("\n");
+        jv_free(j);
+    } else {
+        printf("required size: %llu\n", (unsigned long long)required);
+        printf("fully allocated size: %llu\n", (unsigned long long)fully);
+        if (bitmaps) {
+            printf("bitmaps size: 0\n");
+        }
+    }
+    ret = 0;
+out:
+    if (src) {
+        img_close(src);
+    }
+    opts_free(&o);
+    free(options);
+    return ret;
+}
