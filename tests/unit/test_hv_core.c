@@ -1,0 +1,271 @@
+/*
+ * Unit tests for the hosted parts of hv/core: the command-line parser, the
+ * exit statistics, the CPUID policy and the emulated MSRs.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hvkit/abi.h"
+#include "core/cmdline.h"
+#include "core/cpuid.h"
+#include "core/msr.h"
+#include "core/stats.h"
+
+static struct hv_options opt;
+static char err[256];
+
+/* ---- cmdline ---- */
+
+START_TEST(defaults_and_file_name_skipped)
+{
+    ck_assert_int_eq(hv_parse_cmdline("build/hv/hv.elf", true, &opt, err, sizeof(err)), 0);
+    ck_assert_uint_eq(opt.mem, 64ull << 20);
+    ck_assert(!opt.trace);
+    ck_assert_int_eq(opt.vendor, VENDOR_AUTO);
+    ck_assert_int_eq(hv_parse_cmdline(NULL, true, &opt, err, sizeof(err)), 0);
+    ck_assert_int_eq(hv_parse_cmdline("", true, &opt, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(all_options)
+{
+    ck_assert_int_eq(
+        hv_parse_cmdline("hv.elf  trace\tmem=128M vendor=svm", true, &opt, err, sizeof(err)), 0);
+    ck_assert(opt.trace);
+    ck_assert_uint_eq(opt.mem, 128ull << 20);
+    ck_assert_int_eq(opt.vendor, VENDOR_SVM);
+    ck_assert_int_eq(hv_parse_cmdline("vendor=vmx mem=1g", false, &opt, err, sizeof(err)), 0);
+    ck_assert_int_eq(opt.vendor, VENDOR_VMX);
+    ck_assert_uint_eq(opt.mem, 1ull << 30);
+    ck_assert_int_eq(hv_parse_cmdline("x vendor=auto", true, &opt, err, sizeof(err)), 0);
+    ck_assert_int_eq(opt.vendor, VENDOR_AUTO);
+}
+END_TEST
+
+START_TEST(sizes)
+{
+    uint64_t v;
+    ck_assert_int_eq(hv_parse_size("65536K", 6, &v), 0);
+    ck_assert_uint_eq(v, 64ull << 20);
+    ck_assert_int_eq(hv_parse_size("0x4000000", 9, &v), 0);
+    ck_assert_uint_eq(v, 64ull << 20);
+    ck_assert_int_eq(hv_parse_size("3G", 2, &v), 0);
+    ck_assert_uint_eq(v, 3ull << 30);
+    ck_assert_int_eq(hv_parse_size("", 0, &v), -1);
+    ck_assert_int_eq(hv_parse_size("M", 1, &v), -1);
+    ck_assert_int_eq(hv_parse_size("12MB", 4, &v), -1);
+    ck_assert_int_eq(hv_parse_size("12T", 3, &v), -1);
+    ck_assert_int_eq(hv_parse_size("99999999999999999999", 20, &v), -1);
+    ck_assert_int_eq(hv_parse_size("17179869184G", 12, &v), -1);
+}
+END_TEST
+
+START_TEST(mem_rounded_and_ranged)
+{
+    /* Rounded up to whole 2 MiB pages. */
+    ck_assert_int_eq(hv_parse_cmdline("mem=3M", false, &opt, err, sizeof(err)), 0);
+    ck_assert_uint_eq(opt.mem, 4ull << 20);
+    ck_assert_int_eq(hv_parse_cmdline("mem=1M", false, &opt, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "out of range") != NULL);
+    ck_assert_int_eq(hv_parse_cmdline("mem=4G", false, &opt, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "out of range") != NULL);
+    ck_assert_int_eq(hv_parse_cmdline("mem=lots", false, &opt, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "bad size in 'mem=lots'") != NULL);
+}
+END_TEST
+
+START_TEST(unknown_and_bad_options)
+{
+    ck_assert_int_eq(hv_parse_cmdline("hv.elf trace tarce", true, &opt, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "unknown option 'tarce'") != NULL);
+    ck_assert(strstr(err, "mem=SIZE") != NULL);
+    ck_assert_int_eq(hv_parse_cmdline("vendor=arm", false, &opt, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "bad vendor in 'vendor=arm'") != NULL);
+    /* Without skipping, the file name is an unknown option. */
+    ck_assert_int_eq(hv_parse_cmdline("hv.elf", false, &opt, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "'hv.elf'") != NULL);
+    /* "tracer" and "trac" are not "trace". */
+    ck_assert_int_eq(hv_parse_cmdline("tracer", false, &opt, err, sizeof(err)), -1);
+    ck_assert_int_eq(hv_parse_cmdline("trac", false, &opt, err, sizeof(err)), -1);
+}
+END_TEST
+
+/* ---- stats ---- */
+
+static char report[16][80];
+static int nreport;
+
+static void report_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    if (nreport < 16)
+        strncpy(report[nreport], line, sizeof(report[0]) - 1);
+    nreport++;
+}
+
+START_TEST(stats_count_and_report)
+{
+    struct exit_stats s;
+    memset(&s, 0, sizeof(s));
+    for (int i = 0; i < 5; i++)
+        stats_record(&s, EXIT_IO);
+    stats_record(&s, EXIT_CPUID);
+    stats_record(&s, EXIT_HLT);
+    stats_record(&s, EXIT_HLT);
+    stats_record(&s, (enum exit_reason)999);
+    ck_assert_uint_eq(s.total, 9);
+    ck_assert_uint_eq(s.count[EXIT_IO], 5);
+    ck_assert_uint_eq(s.count[EXIT_UNHANDLED], 1);
+    nreport = 0;
+    memset(report, 0, sizeof(report));
+    stats_report(&s, report_line, NULL);
+    /* Title, CPUID, IO, HLT, UNHANDLED (enum order), total. */
+    ck_assert_int_eq(nreport, 6);
+    ck_assert(strstr(report[1], "CPUID") && strstr(report[1], " 1"));
+    ck_assert(strstr(report[2], "IO") && strstr(report[2], " 5"));
+    ck_assert(strstr(report[3], "HLT") && strstr(report[3], " 2"));
+    ck_assert(strstr(report[4], "UNHANDLED"));
+    ck_assert(strstr(report[5], "total") && strstr(report[5], " 9"));
+}
+END_TEST
+
+START_TEST(reason_names)
+{
+    ck_assert_str_eq(exit_reason_name(EXIT_IO), "IO");
+    ck_assert_str_eq(exit_reason_name(EXIT_NESTED_PAGE_FAULT), "NESTED_PAGE_FAULT");
+    ck_assert_str_eq(exit_reason_name(EXIT_VIRT_INSN), "VIRT_INSN");
+    ck_assert_str_eq(exit_reason_name(EXIT_REASON_COUNT), "?");
+    /* Every reason has a name. */
+    for (int r = 0; r < EXIT_REASON_COUNT; r++)
+        ck_assert_str_ne(exit_reason_name((enum exit_reason)r), "?");
+}
+END_TEST
+
+/* ---- CPUID policy ---- */
+
+START_TEST(cpuid_leaf1)
+{
+    struct cpuid_regs r = {
+        .eax = 0x800f11, .ebx = 1, .ecx = (1u << 5) | (1u << 21) | 1, .edx = ~0u};
+    cpuid_policy(1, 0, &r);
+    ck_assert_uint_eq(r.eax, 0x800f11);
+    ck_assert_uint_eq(r.ecx, HVKIT_CPUID_HV_BIT | 1);
+    ck_assert_uint_eq(r.edx, ~(1u << 9));
+}
+END_TEST
+
+START_TEST(cpuid_svm_hidden)
+{
+    struct cpuid_regs r = {.ecx = 0xffffffffu, .edx = 0x2};
+    cpuid_policy(0x80000001u, 0, &r);
+    ck_assert_uint_eq(r.ecx, ~(1u << 2));
+    ck_assert_uint_eq(r.edx, 0x2);
+    r = (struct cpuid_regs){1, 2, 3, 4};
+    cpuid_policy(0x8000000au, 0, &r);
+    ck_assert_uint_eq(r.eax | r.ebx | r.ecx | r.edx, 0);
+}
+END_TEST
+
+START_TEST(cpuid_hypervisor_leaves)
+{
+    struct cpuid_regs r = {9, 9, 9, 9};
+    cpuid_policy(HVKIT_CPUID_BASE, 0, &r);
+    ck_assert_uint_eq(r.eax, HVKIT_CPUID_MAX_LEAF);
+    char sig[13];
+    memcpy(sig, &r.ebx, 4);
+    memcpy(sig + 4, &r.ecx, 4);
+    memcpy(sig + 8, &r.edx, 4);
+    sig[12] = '\0';
+    ck_assert_str_eq(sig, HVKIT_CPUID_SIGNATURE);
+    r = (struct cpuid_regs){9, 9, 9, 9};
+    cpuid_policy(HVKIT_CPUID_BASE + 1, 0, &r);
+    ck_assert_uint_eq(r.eax, HVKIT_ABI_VERSION);
+    ck_assert_uint_eq(r.ebx | r.ecx | r.edx, 0);
+    r = (struct cpuid_regs){9, 9, 9, 9};
+    cpuid_policy(HVKIT_CPUID_BASE + 0x42, 0, &r);
+    ck_assert_uint_eq(r.eax | r.ebx | r.ecx | r.edx, 0);
+    /* Other leaves pass through unchanged. */
+    r = (struct cpuid_regs){5, 6, 7, 8};
+    cpuid_policy(0x7, 0, &r);
+    ck_assert_uint_eq(r.eax, 5);
+    ck_assert_uint_eq(r.edx, 8);
+}
+END_TEST
+
+/* ---- MSRs ---- */
+
+START_TEST(efer_rules)
+{
+    struct vcpu v;
+    memset(&v, 0, sizeof(v));
+    uint64_t val;
+    /* LME and NXE may be set with paging off. */
+    ck_assert(msr_write(&v, MSR_EFER, EFER_LME | EFER_NXE));
+    ck_assert(msr_read(&v, MSR_EFER, &val));
+    ck_assert_uint_eq(val, EFER_LME | EFER_NXE);
+    /* SVME is reserved for a guest that has no SVM; so are bits 1-7. */
+    ck_assert(!msr_write(&v, MSR_EFER, EFER_LME | EFER_SVME));
+    ck_assert(!msr_write(&v, MSR_EFER, 1ull << 3));
+    ck_assert_uint_eq(v.efer, EFER_LME | EFER_NXE);
+    /* LMA comes from the CPU: a write neither sets nor clears it. */
+    v.cr0 = CR0_PE | CR0_PG;
+    v.efer |= EFER_LMA;
+    ck_assert(msr_write(&v, MSR_EFER, EFER_LME | EFER_SCE));
+    ck_assert_uint_eq(v.efer, EFER_LME | EFER_SCE | EFER_LMA);
+    /* LME cannot change while paging is on. */
+    ck_assert(!msr_write(&v, MSR_EFER, EFER_SCE));
+    ck_assert_uint_eq(v.efer, EFER_LME | EFER_SCE | EFER_LMA);
+}
+END_TEST
+
+START_TEST(pat_and_unknown)
+{
+    struct vcpu v;
+    memset(&v, 0, sizeof(v));
+    uint64_t val;
+    ck_assert(msr_write(&v, MSR_PAT, 0x0007040600070406ull));
+    ck_assert(msr_read(&v, MSR_PAT, &val));
+    ck_assert_uint_eq(val, 0x0007040600070406ull);
+    /* Type 2 is reserved: #GP, value kept. */
+    ck_assert(!msr_write(&v, MSR_PAT, 0x0007040600070402ull));
+    ck_assert_uint_eq(v.pat, 0x0007040600070406ull);
+    ck_assert(!msr_read(&v, 0x12345678u, &val));
+    ck_assert(!msr_write(&v, 0x12345678u, 0));
+    /* The TSC reads and keeps counting. */
+    uint64_t t1, t2;
+    ck_assert(msr_read(&v, MSR_TSC, &t1));
+    ck_assert(msr_read(&v, MSR_TSC, &t2));
+    ck_assert_uint_ge(t2, t1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("hv_core");
+    TCase *tc = tcase_create("cmdline");
+    tcase_add_test(tc, defaults_and_file_name_skipped);
+    tcase_add_test(tc, all_options);
+    tcase_add_test(tc, sizes);
+    tcase_add_test(tc, mem_rounded_and_ranged);
+    tcase_add_test(tc, unknown_and_bad_options);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("stats");
+    tcase_add_test(tc, stats_count_and_report);
+    tcase_add_test(tc, reason_names);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cpuid");
+    tcase_add_test(tc, cpuid_leaf1);
+    tcase_add_test(tc, cpuid_svm_hidden);
+    tcase_add_test(tc, cpuid_hypervisor_leaves);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("msr");
+    tcase_add_test(tc, efer_rules);
+    tcase_add_test(tc, pat_and_unknown);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
