@@ -124,3 +124,380 @@ int img_snapshot_get(struct img *img, int index, struct img_snapshot_info *info)
     info->disk_size = s->disk_size;
     return 0;
 }
+
+/* Find a snapshot by id first, then by name (QEMU's find_snapshot_by_id_or_name). */
+static int find_snap(struct qcow2 *q, const char *key)
+{
+    for (int i = 0; i < q->nb_snaps; i++)
+        if (!strcmp(q->snaps[i].id, key))
+            return i;
+    for (int i = 0; i < q->nb_snaps; i++)
+        if (!strcmp(q->snaps[i].name, key))
+            return i;
+    return -1;
+}
+
+/* Serialize the snapshot table (spec, "Snapshots"; entries 8-aligned). */
+static uint64_t table_size(struct qcow2 *q)
+{
+    uint64_t sz = 0;
+    for (int i = 0; i < q->nb_snaps; i++)
+        sz = (sz + QS_FIXED_LEN + q->snaps[i].extra_size + strlen(q->snaps[i].id) +
+              strlen(q->snaps[i].name) + 7) &
+             ~7ull;
+    return sz;
+}
+
+/*
+ * Write the in-memory snapshot list as a new table in fresh clusters, switch
+ * the header to it (nb_snapshots and snapshots_offset are adjacent, bytes
+ * 60..71: one write), then free the old table.
+ */
+static int write_table(struct img *img, uint64_t old_off, uint64_t old_size)
+{
+    struct qcow2 *q = img->q;
+    uint64_t sz = table_size(q), off = 0, pos = 0;
+    uint8_t *b = NULL, hb[12];
+    int r = 0;
+    if (sz) {
+        b = img_alloc(img->env, (size_t)sz);
+        if (!b)
+            return img_fail(img, IMG_ENOMEM, "Out of memory");
+        for (int i = 0; i < q->nb_snaps; i++) {
+            struct qc_snapshot *s = &q->snaps[i];
+            uint32_t idl = (uint32_t)strlen(s->id), nl = (uint32_t)strlen(s->name);
+            uint8_t *e = b + pos;
+            put64(e + QS_L1_OFFSET, s->l1_offset);
+            put32(e + QS_L1_SIZE, s->l1_size);
+            put16(e + QS_ID_SIZE, (uint16_t)idl);
+            put16(e + QS_NAME_SIZE, (uint16_t)nl);
+            put32(e + QS_DATE_SEC, s->date_sec);
+            put32(e + QS_DATE_NSEC, s->date_nsec);
+            put64(e + QS_VM_CLOCK, s->vm_clock_nsec);
+            put32(e + QS_VM_STATE, s->vm_state_size > UINT32_MAX ? 0 : (uint32_t)s->vm_state_size);
+            put32(e + QS_EXTRA_SIZE, s->extra_size);
+            memcpy(e + QS_FIXED_LEN, s->extra, s->extra_size);
+            memcpy(e + QS_FIXED_LEN + s->extra_size, s->id, idl);
+            memcpy(e + QS_FIXED_LEN + s->extra_size + idl, s->name, nl);
+            pos = (pos + QS_FIXED_LEN + s->extra_size + idl + nl + 7) & ~7ull;
+        }
+        r = qc_alloc_clusters(img, div_up(sz, q->cluster_size), &off);
+        if (r == 0)
+            r = io_write(img, off, b, (size_t)sz);
+        img_free(img->env, b);
+        if (r < 0)
+            return r;
+    }
+    put32(hb, (uint32_t)q->nb_snaps);
+    put64(hb + 4, off);
+    r = io_write(img, QH_NB_SNAPSHOTS, hb, 12);
+    if (r < 0)
+        return r;
+    q->h.nb_snapshots = (uint32_t)q->nb_snaps;
+    q->h.snapshots_offset = off;
+    if (old_size)
+        r = qc_rc_update_range(img, old_off, old_size, -1);
+    return r;
+}
+
+/*
+ * Add delta to the refcount of every cluster reachable from an L1 table
+ * (its L2 tables and their data clusters), like QEMU's
+ * qcow2_update_snapshot_refcount.  The L1 table's own clusters are not
+ * included.
+ */
+static int tree_update(struct img *img, const uint64_t *l1, uint64_t l1n, int64_t delta)
+{
+    struct qcow2 *q = img->q;
+    for (uint64_t i = 0; i < l1n; i++) {
+        uint64_t l2 = l1[i] & QE_OFFSET;
+        uint8_t *t;
+        int r;
+        if (!l2)
+            continue;
+        for (uint64_t j = 0; j < q->l2_entries; j++) {
+            uint64_t e, bm;
+            r = qc_l2_load(img, l2, &t);
+            if (r < 0)
+                return r;
+            qc_l2_entry(img, t, j, &e, &bm);
+            if (e & QE_COMPRESSED)
+                r = qc_rc_update_range(img, qc_comp_off(q, e) & ~511ull,
+                                       qc_comp_len(q, e) + (qc_comp_off(q, e) & 511), delta);
+            else if (e & QE_OFFSET)
+                r = qc_rc_update(img, (e & QE_OFFSET) >> q->cluster_bits, delta);
+            if (r < 0)
+                return r;
+        }
+        r = qc_rc_update(img, l2 >> q->cluster_bits, delta);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Set COPIED in the active tree exactly where the refcount is 1. */
+static int fix_copied(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    for (uint64_t i = 0; i < q->h.l1_size; i++) {
+        uint64_t l2 = q->l1[i] & QE_OFFSET, rc;
+        uint8_t *t, b[8];
+        int r;
+        if (!l2)
+            continue;
+        r = qc_rc_get(img, l2 >> q->cluster_bits, &rc);
+        if (r < 0)
+            return r;
+        {
+            /* Data entries get COPIED only in a table that is ours alone;
+             * in a shared table the flags are cleared (this changes no
+             * mapping, so the other users of the table are unaffected). */
+            for (uint64_t j = 0; j < q->l2_entries; j++) {
+                uint64_t e, bm, drc, ne;
+                r = qc_l2_load(img, l2, &t);
+                if (r < 0)
+                    return r;
+                qc_l2_entry(img, t, j, &e, &bm);
+                if ((e & QE_COMPRESSED) || !(e & QE_OFFSET))
+                    continue;
+                r = qc_rc_get(img, (e & QE_OFFSET) >> q->cluster_bits, &drc);
+                if (r < 0)
+                    return r;
+                ne = (rc == 1 && drc == 1) ? e | QE_COPIED : e & ~QE_COPIED;
+                if (ne != e && (r = qc_l2_set(img, l2, j, ne, bm)) < 0)
+                    return r;
+            }
+        }
+        uint64_t ne = rc == 1 ? q->l1[i] | QE_COPIED : q->l1[i] & ~QE_COPIED;
+        if (ne != q->l1[i]) {
+            put64(b, ne);
+            r = io_write(img, q->h.l1_table_offset + i * 8, b, 8);
+            if (r < 0)
+                return r;
+            q->l1[i] = ne;
+        }
+    }
+    return 0;
+}
+
+static int read_l1(struct img *img, uint64_t off, uint32_t n, uint64_t **out)
+{
+    uint64_t *t = img_alloc(img->env, (size_t)(n ? n : 1) * 8);
+    if (!t)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    if (n && io_read(img, off, t, (size_t)n * 8) < 0) {
+        img_free(img->env, t);
+        return -IMG_EIO;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        t[i] = be64(&t[i]);
+        uint64_t o = t[i] & QE_OFFSET;
+        if (o && qc_check_meta_offset(img, o, img->q->cluster_size, "snapshot L2 table") < 0) {
+            img_free(img->env, t);
+            return -IMG_ECORRUPT;
+        }
+    }
+    *out = t;
+    return 0;
+}
+
+int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, uint32_t date_nsec)
+{
+    struct qcow2 *q = img->q;
+    struct qc_snapshot *ns, *s;
+    uint64_t l1off = 0, old_off, old_size, maxid = 0;
+    uint8_t *b;
+    char idbuf[24];
+    int r;
+    if (!q)
+        return img_fail(img, IMG_ENOTSUP, "Only qcow2 images support snapshots");
+    if (!img->rw)
+        return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
+    if (find_snap(q, name) >= 0)
+        return img_fail(img, IMG_EEXIST, "Snapshot '%s' already exists", name);
+    if (strlen(name) > 65535)
+        return img_fail(img, IMG_EINVAL, "Snapshot name too long");
+    if (q->nb_snaps >= QCOW_MAX_SNAPSHOTS)
+        return img_fail(img, IMG_ENOSPC, "Too many snapshots");
+    if (q->rc_bits < 2)
+        return img_fail(img, IMG_ENOTSUP,
+                        "Snapshots need refcount_bits of at least 2 (this image uses 1)");
+    /* The new id is one more than the largest numeric id, as QEMU does. */
+    for (int i = 0; i < q->nb_snaps; i++) {
+        uint64_t v = kstrtoull(q->snaps[i].id, NULL, 10);
+        if (v > maxid)
+            maxid = v;
+    }
+    ksnprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)(maxid + 1));
+    r = qc_mark_dirty(img);
+    if (r < 0)
+        return r;
+
+    /* 1. A copy of the active L1 table in new clusters. */
+    if (q->h.l1_size) {
+        uint64_t bytes = (uint64_t)q->h.l1_size * 8;
+        r = qc_alloc_clusters(img, div_up(bytes, q->cluster_size), &l1off);
+        if (r < 0)
+            return r;
+        b = img_alloc(img->env, (size_t)bytes);
+        if (!b)
+            return img_fail(img, IMG_ENOMEM, "Out of memory");
+        for (uint32_t i = 0; i < q->h.l1_size; i++)
+            put64(b + i * 8, q->l1[i]);
+        r = io_write(img, l1off, b, (size_t)bytes);
+        img_free(img->env, b);
+        if (r < 0)
+            return r;
+    }
+    /* 2. One more reference on everything the tree reaches; the active
+     * tree's COPIED flags no longer hold. */
+    r = tree_update(img, q->l1, q->h.l1_size, 1);
+    if (r == 0)
+        r = fix_copied(img);
+    if (r < 0)
+        return r;
+    /* 3. The new table entry. */
+    ns = img_alloc(img->env, sizeof(*ns) * (size_t)(q->nb_snaps + 1));
+    if (!ns)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    memcpy(ns, q->snaps, sizeof(*ns) * (size_t)q->nb_snaps);
+    s = &ns[q->nb_snaps];
+    s->l1_offset = l1off;
+    s->l1_size = q->h.l1_size;
+    s->id = img_strdup(img->env, idbuf);
+    s->name = img_strdup(img->env, name);
+    s->date_sec = date_sec;
+    s->date_nsec = date_nsec;
+    s->disk_size = img->size;
+    s->icount = UINT64_MAX;
+    /* Extra data as QEMU 7.2 writes it: vm_state_size_large, disk_size,
+     * icount (-1: not recorded).  Version 3 requires at least 16 bytes. */
+    s->extra_size = 24;
+    s->extra = img_alloc(img->env, 24);
+    if (!s->id || !s->name || !s->extra) {
+        img_free(img->env, ns);
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    }
+    put64(s->extra, 0);
+    put64(s->extra + 8, img->size);
+    put64(s->extra + 16, UINT64_MAX);
+    old_off = q->h.snapshots_offset;
+    old_size = table_size(q);
+    img_free(img->env, q->snaps);
+    q->snaps = ns;
+    q->nb_snaps++;
+    return write_table(img, old_off, old_size);
+}
+
+int img_snapshot_apply(struct img *img, const char *key)
+{
+    struct qcow2 *q = img->q;
+    uint64_t *sl1 = NULL, *old = NULL;
+    uint32_t old_n;
+    int i, r;
+    if (!q)
+        return img_fail(img, IMG_ENOTSUP, "Only qcow2 images support snapshots");
+    if (!img->rw)
+        return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
+    i = find_snap(q, key);
+    if (i < 0)
+        return img_fail(img, IMG_ENOENT, "Can't find snapshot '%s'", key);
+    struct qc_snapshot *s = &q->snaps[i];
+    r = qc_mark_dirty(img);
+    if (r == 0)
+        r = read_l1(img, s->l1_offset, s->l1_size, &sl1);
+    if (r < 0)
+        return r;
+    /* The active L1 table must be able to hold the snapshot's. */
+    if (s->l1_size > q->h.l1_size) {
+        r = qc_resize(img, s->disk_size > img->size ? s->disk_size : img->size, IMG_PREALLOC_OFF,
+                      false);
+        if (r == 0 && s->l1_size > q->h.l1_size)
+            r = img_fail(img, IMG_ECORRUPT, "Snapshot L1 table larger than the disk needs");
+        if (r < 0)
+            goto out;
+    }
+    old_n = q->h.l1_size;
+    old = img_alloc(img->env, (size_t)(old_n ? old_n : 1) * 8);
+    if (!old) {
+        r = img_fail(img, IMG_ENOMEM, "Out of memory");
+        goto out;
+    }
+    memcpy(old, q->l1, (size_t)old_n * 8);
+    /* 1. References for the snapshot's tree, which becomes active ... */
+    r = tree_update(img, sl1, s->l1_size, 1);
+    if (r < 0)
+        goto out;
+    /* 2. ... the active L1 table now holds the snapshot's entries ... */
+    {
+        uint8_t *b = img_alloc(img->env, (size_t)old_n * 8 + 8);
+        if (!b) {
+            r = img_fail(img, IMG_ENOMEM, "Out of memory");
+            goto out;
+        }
+        for (uint32_t k = 0; k < old_n; k++) {
+            q->l1[k] = k < s->l1_size ? sl1[k] : 0;
+            put64(b + k * 8, q->l1[k]);
+        }
+        r = old_n ? io_write(img, q->h.l1_table_offset, b, (size_t)old_n * 8) : 0;
+        img_free(img->env, b);
+        if (r < 0)
+            goto out;
+    }
+    /* ... 3. and the previous active tree loses its references. */
+    r = tree_update(img, old, old_n, -1);
+    if (r == 0)
+        r = fix_copied(img);
+    /* The disk size is the snapshot's (QEMU restores it too). */
+    if (r == 0 && s->disk_size != img->size) {
+        uint8_t b8[8];
+        put64(b8, s->disk_size);
+        r = io_write(img, QH_SIZE, b8, 8);
+        if (r == 0)
+            img->size = q->h.size = s->disk_size;
+    }
+out:
+    img_free(img->env, sl1);
+    img_free(img->env, old);
+    return r;
+}
+
+int img_snapshot_delete(struct img *img, const char *key)
+{
+    struct qcow2 *q = img->q;
+    uint64_t *sl1 = NULL, old_off, old_size;
+    int i, r;
+    if (!q)
+        return img_fail(img, IMG_ENOTSUP, "Only qcow2 images support snapshots");
+    if (!img->rw)
+        return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
+    i = find_snap(q, key);
+    if (i < 0)
+        return img_fail(img, IMG_ENOENT, "Can't find the snapshot '%s'", key);
+    struct qc_snapshot s = q->snaps[i];
+    r = qc_mark_dirty(img);
+    if (r == 0)
+        r = read_l1(img, s.l1_offset, s.l1_size, &sl1);
+    if (r < 0)
+        return r;
+    /* 1. Unlist the snapshot (after this nothing refers to its tree) ... */
+    old_off = q->h.snapshots_offset;
+    old_size = table_size(q);
+    memmove(&q->snaps[i], &q->snaps[i + 1], sizeof(s) * (size_t)(q->nb_snaps - i - 1));
+    q->nb_snaps--;
+    r = write_table(img, old_off, old_size);
+    /* 2. ... then release its references and its L1 table ... */
+    if (r == 0)
+        r = tree_update(img, sl1, s.l1_size, -1);
+    if (r == 0 && s.l1_size)
+        r = qc_rc_update_range(img, s.l1_offset, (uint64_t)s.l1_size * 8, -1);
+    /* 3. ... and clusters now used by the active tree alone get COPIED. */
+    if (r == 0)
+        r = fix_copied(img);
+    img_free(img->env, s.id);
+    img_free(img->env, s.name);
+    img_free(img->env, s.extra);
+    img_free(img->env, sl1);
+    return r;
+}

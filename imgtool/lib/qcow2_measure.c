@@ -1,0 +1,141 @@
+/*
+ * qcow2_measure.c: space estimates (qemu-img measure) and in-place option
+ * changes (qemu-img amend).
+ *
+ * The estimate follows QEMU 7.2's formulas (block/qcow2.c,
+ * qcow2_calc_prealloc_size and qcow2_refcount_metadata_size) so that the
+ * numbers agree byte for byte.
+ */
+#include "internal.h"
+
+/* Refcount blocks and table clusters needed to count `clusters` clusters
+ * plus themselves: iterate to the fixed point. */
+static uint64_t refcount_metadata_size(uint64_t clusters, uint64_t cs, int order)
+{
+    uint64_t per_table = cs / 8, per_block = cs * 8 / (1ull << order);
+    uint64_t table = 0, blocks = 0, n = 0, last;
+    do {
+        last = n;
+        blocks = div_up(clusters + table + blocks, per_block);
+        table = div_up(blocks, per_table);
+        n = clusters + blocks + table;
+    } while (n != last);
+    return (blocks + table) * cs;
+}
+
+static uint64_t round_up(uint64_t v, uint64_t a)
+{
+    return div_up(v, a) * a;
+}
+
+/* Metadata plus data of a fully allocated image. */
+static uint64_t prealloc_size(uint64_t size, uint64_t cs, int order, bool extl2)
+{
+    uint64_t meta = cs, aligned = round_up(size, cs), esz = extl2 ? 16 : 8;
+    uint64_t nl2e = round_up(aligned / cs, cs / esz);
+    meta += nl2e * esz;
+    uint64_t nl1e = round_up(nl2e * esz / cs, cs / 8);
+    meta += nl1e * 8;
+    meta += refcount_metadata_size((meta + aligned) / cs, cs, order);
+    return meta + aligned;
+}
+
+int img_measure(const struct img_create_opts *o, uint64_t allocated, uint64_t *required,
+                uint64_t *fully_allocated, struct img_err *err)
+{
+    uint64_t cs = o->cluster_size ? o->cluster_size : 65536, vsize;
+    int rb = o->refcount_bits ? o->refcount_bits : 16, order = 0;
+    if (o->format == IMG_FMT_RAW) {
+        /* raw needs exactly the virtual size, or what is allocated. */
+        *fully_allocated = o->size;
+        *required = o->prealloc >= IMG_PREALLOC_FALLOC ? o->size : allocated;
+        return 0;
+    }
+    if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1)))
+        return err_set(err, IMG_EINVAL,
+                       "Cluster size must be a power of two between 512 and 2048k");
+    if (rb < 1 || rb > 64 || (rb & (rb - 1)))
+        return err_set(err, IMG_EINVAL,
+                       "Refcount width must be a power of two and may not exceed 64 bits");
+    while ((1 << order) < rb)
+        order++;
+    vsize = round_up(o->size, cs);
+    if (o->prealloc == IMG_PREALLOC_FULL || o->prealloc == IMG_PREALLOC_FALLOC)
+        allocated = vsize;
+    *fully_allocated = prealloc_size(vsize, cs, order, o->extended_l2);
+    /* QEMU: "Remove data clusters that are not required." */
+    *required = *fully_allocated - vsize + allocated;
+    return 0;
+}
+
+/*
+ * amend: version changes (1.1 <-> 0.10), lazy_refcounts, backing file.
+ * Downgrading to 0.10 needs an image using no version-3 feature: 16-bit
+ * refcounts, no extended L2, zlib, and no zero clusters (version 2 has no
+ * zero flag; we refuse rather than expand them).
+ */
+int img_amend(struct img *img, const struct img_create_opts *o)
+{
+    struct qcow2 *q = img->q;
+    int r;
+    if (!q)
+        return img_fail(img, IMG_ENOTSUP, "Format driver 'raw' does not support option amendment");
+    if (!img->rw)
+        return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
+    if (o->cluster_size && o->cluster_size != q->cluster_size)
+        return img_fail(img, IMG_ENOTSUP, "Changing the cluster size is not supported");
+    if (o->refcount_bits && o->refcount_bits != q->rc_bits)
+        return img_fail(img, IMG_ENOTSUP, "Changing the refcount width is not supported");
+    if (o->extended_l2 && !q->ext_l2)
+        return img_fail(img, IMG_ENOTSUP, "Toggling extended L2 entries is not supported");
+    int compat = o->compat ? o->compat : (int)q->h.version;
+    bool lazy =
+        o->lazy_refcounts || (!o->compat && (q->h.compatible_features & QF_COMPAT_LAZY_REFCOUNTS));
+    if (compat < 3) {
+        if (lazy)
+            return img_fail(img, IMG_EINVAL,
+                            "Lazy refcounts only supported with compatibility level 1.1 and "
+                            "above (use version=v3 or greater)");
+        if (q->rc_bits != 16 || q->ext_l2 || q->h.compression_type)
+            return img_fail(img, IMG_EINVAL,
+                            "Cannot downgrade an image with refcount_bits != 16, extended L2 "
+                            "entries or zstd compression to compat=0.10");
+        /* Zero clusters cannot be expressed in version 2. */
+        for (uint64_t i = 0; i < q->h.l1_size; i++) {
+            uint64_t l2 = q->l1[i] & QE_OFFSET;
+            uint8_t *t;
+            if (!l2)
+                continue;
+            for (uint64_t j = 0; j < q->l2_entries; j++) {
+                uint64_t e, bm;
+                if (qc_l2_load(img, l2, &t) < 0)
+                    return -IMG_ECORRUPT;
+                qc_l2_entry(img, t, j, &e, &bm);
+                if ((e & QE_ZERO) && !(e & QE_COMPRESSED))
+                    return img_fail(img, IMG_ENOTSUP,
+                                    "Cannot downgrade: the image contains zero clusters");
+            }
+        }
+        if (q->h.incompatible_features & ~QF_INCOMPAT_DIRTY)
+            return img_fail(img, IMG_EINVAL,
+                            "Cannot downgrade an image with incompatible "
+                            "features set");
+        q->h.incompatible_features = 0;
+        q->h.compatible_features = 0;
+        q->h.autoclear_features = 0;
+        q->dirty_marked = false;
+    } else {
+        if (lazy)
+            q->h.compatible_features |= QF_COMPAT_LAZY_REFCOUNTS;
+        else
+            q->h.compatible_features &= ~QF_COMPAT_LAZY_REFCOUNTS;
+    }
+    q->h.version = (uint32_t)compat;
+    if (o->backing_file) {
+        ksnprintf(q->backing_file, sizeof(q->backing_file), "%s", o->backing_file);
+        ksnprintf(q->backing_fmt, sizeof(q->backing_fmt), "%s",
+                  o->backing_fmt ? o->backing_fmt : "");
+    }
+    r = qc_update_header(img);
+    return r;
+}
