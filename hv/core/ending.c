@@ -20,6 +20,11 @@ void hv_print_stats(void);
 
 static __attribute__((noreturn)) void outer_exit(uint32_t code)
 {
+    /* Let COM1 finish sending the last line first (LSR bit 6, TEMT: FIFO and
+     * shift register empty): Bochs's shutdown port ends the emulator at once
+     * and drops what the UART still holds.  Bounded, like serial_putc(). */
+    for (int i = 0; i < 1000000 && !(inb(HVKIT_PORT_COM1 + 5) & 0x40); i++)
+        ;
     /* QEMU isa-debug-exit: a 32-bit write ends the emulator. */
     outl(HVKIT_PORT_DEBUG_EXIT, code);
     /* Still here: no isa-debug-exit.  Try Bochs's shutdown port. */
