@@ -26,6 +26,7 @@ extern const struct backend vmx_backend __attribute__((weak));
 extern char hv_image_end[];
 
 void alloc_init(uint64_t start, uint64_t end);
+void trap_init(void);
 __attribute__((noreturn)) void hv_main(uint32_t magic, uint32_t info_pa);
 
 /* stats_report() callback: each statistics line as an hv line. */
@@ -111,6 +112,8 @@ static uint64_t loader_data_end(const struct mb_info *info)
 void hv_main(uint32_t magic, uint32_t info_pa)
 {
     serial_init();
+    /* From here on a fault in hv is reported, not a silent reset. */
+    trap_init();
     hv_log("hvkit hv starting");
     if (magic != MB_BOOTLOADER_MAGIC)
         end_error("not started by a Multiboot loader (EAX = %#x, expected %#x)", magic,

@@ -1,0 +1,84 @@
+/*
+ * traps.S - entry stubs for exceptions taken by hv itself (not by the
+ * guest: a guest's exceptions go through the guest's own IDT).  They exist
+ * so that a bug in hv ends with a clear "[hv] exit: error (...)" line
+ * instead of a silent triple fault, which QEMU with -no-reboot would turn
+ * into exit status 0, the same as a guest that succeeded.
+ *
+ * In 64-bit mode the CPU pushes SS, RSP, RFLAGS, CS, RIP and, for vectors
+ * 8, 10-14, 17 and 21, an error code (SDM vol 3A 6.14.1-6.14.2, AMD APM vol 2
+ * 8.9.3).  Each stub pushes a zero error code where the CPU does not, then
+ * the vector, so that hv_trap() always sees the same frame (core/trap.c).
+ */
+    .text
+
+/* Stub for a vector without an error code. */
+.macro TRAP_NOERR vec
+    .align 16
+trap_stub_\vec:
+    pushq $0
+    pushq $\vec
+    jmp trap_common
+.endm
+
+/* Stub for a vector where the CPU pushed an error code. */
+.macro TRAP_ERR vec
+    .align 16
+trap_stub_\vec:
+    pushq $\vec
+    jmp trap_common
+.endm
+
+    TRAP_NOERR 0
+    TRAP_NOERR 1
+    TRAP_NOERR 2
+    TRAP_NOERR 3
+    TRAP_NOERR 4
+    TRAP_NOERR 5
+    TRAP_NOERR 6
+    TRAP_NOERR 7
+    TRAP_ERR 8
+    TRAP_NOERR 9
+    TRAP_ERR 10
+    TRAP_ERR 11
+    TRAP_ERR 12
+    TRAP_ERR 13
+    TRAP_ERR 14
+    TRAP_NOERR 15
+    TRAP_NOERR 16
+    TRAP_ERR 17
+    TRAP_NOERR 18
+    TRAP_NOERR 19
+    TRAP_NOERR 20
+    TRAP_ERR 21
+    TRAP_NOERR 22
+    TRAP_NOERR 23
+    TRAP_NOERR 24
+    TRAP_NOERR 25
+    TRAP_NOERR 26
+    TRAP_NOERR 27
+    TRAP_NOERR 28
+    TRAP_NOERR 29
+    TRAP_NOERR 30
+    TRAP_NOERR 31
+
+/* The frame is now: vector, error code, RIP, CS, RFLAGS, RSP, SS.  Pass its
+ * address to C; hv_trap() never returns (hv cannot go on after a fault). */
+trap_common:
+    movq %rsp, %rdi
+    andq $-16, %rsp
+    call hv_trap
+1:  cli
+    hlt
+    jmp 1b
+
+/* The stubs' addresses, for building the IDT in C. */
+    .section .rodata
+    .align 8
+    .globl trap_stubs
+trap_stubs:
+    .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .quad trap_stub_\v
+    .endr
+
+    .section .note.GNU-stack, "", @progbits

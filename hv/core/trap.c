@@ -1,0 +1,65 @@
+/*
+ * trap.c - hv's own IDT, for exceptions in hv itself (see boot/traps.S).
+ * A fault in hv is a bug: report it on the console as the final
+ * "[hv] exit: error (...)" line and end the outer machine.
+ */
+#include "klib.h"
+
+#include "cpu.h"
+#include "ending.h"
+#include "log.h"
+
+/* The frame traps.S builds (lowest address first). */
+struct trap_frame {
+    uint64_t vector, error, rip, cs, rflags, rsp, ss;
+};
+
+/* A 64-bit IDT gate descriptor (SDM vol 3A 6.14.1, figure 6-8). */
+struct idt_gate {
+    uint16_t offset_lo;
+    uint16_t selector;
+    uint8_t ist;
+    uint8_t type_attr; /* P, DPL, type (0xE = 64-bit interrupt gate) */
+    uint16_t offset_mid;
+    uint32_t offset_hi;
+    uint32_t reserved;
+} __attribute__((packed));
+
+extern const uint64_t trap_stubs[32];
+static struct idt_gate idt[32] __attribute__((aligned(16)));
+
+__attribute__((noreturn)) void hv_trap(const struct trap_frame *f);
+
+void trap_init(void)
+{
+    for (unsigned v = 0; v < 32; v++) {
+        uint64_t a = trap_stubs[v];
+        /* Interrupt gate, present, DPL 0, hv's 64-bit code segment 0x08
+         * (boot/entry.S GDT). */
+        idt[v] = (struct idt_gate){
+            .offset_lo = (uint16_t)a,
+            .selector = 0x08,
+            .ist = 0,
+            .type_attr = 0x8e,
+            .offset_mid = (uint16_t)(a >> 16),
+            .offset_hi = (uint32_t)(a >> 32),
+        };
+    }
+    /* LIDT takes a 10-byte limit:base pseudo-descriptor. */
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) idtr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void hv_trap(const struct trap_frame *f)
+{
+    hv_log("hv itself took exception %llu (error code %#llx) at RIP %#llx, RSP %#llx, "
+           "RFLAGS %#llx, CR2 %#llx",
+           (unsigned long long)f->vector, (unsigned long long)f->error, (unsigned long long)f->rip,
+           (unsigned long long)f->rsp, (unsigned long long)f->rflags,
+           (unsigned long long)read_cr2());
+    end_error("hv crashed: exception %llu at RIP %#llx (a bug in hv)",
+              (unsigned long long)f->vector, (unsigned long long)f->rip);
+}
