@@ -189,16 +189,20 @@ void dispatch(struct hv *h, struct exit_info *e)
     case EXIT_MSR_WRITE:
         handle_msr(h, e, &t);
         break;
-    case EXIT_HYPERCALL:
-        ksnprintf(t.text, sizeof(t.text), "nr %llu args %#llx %#llx %#llx",
-                  (unsigned long long)v->regs.rax, (unsigned long long)v->regs.rbx,
-                  (unsigned long long)v->regs.rcx, (unsigned long long)v->regs.rdx);
-        if (h->opt.trace)
+    case EXIT_HYPERCALL: {
+        int n = ksnprintf(t.text, sizeof(t.text), "nr %llu args %#llx %#llx %#llx",
+                          (unsigned long long)v->regs.rax, (unsigned long long)v->regs.rbx,
+                          (unsigned long long)v->regs.rcx, (unsigned long long)v->regs.rdx);
+        /* HC_EXIT does not return: trace it first. */
+        if (h->opt.trace && v->regs.rax == HC_EXIT)
             trace_exit(h, e, &t);
-        /* Advance first: HC_EXIT does not return. */
+        /* Advance first, so the guest resumes after VMMCALL/VMCALL. */
         advance(v, e);
         hypercall(h);
-        return;
+        if (n > 0 && (size_t)n < sizeof(t.text))
+            ksnprintf(t.text + n, sizeof(t.text) - (size_t)n, " -> %lld", (long long)v->regs.rax);
+        break;
+    }
     case EXIT_HLT:
         /* No interrupt source exists yet: with IF=0 nothing can ever wake
          * the guest; with IF=1 we let HLT complete at once, as if an
