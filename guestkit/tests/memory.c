@@ -16,13 +16,21 @@
 struct range {
     uint64_t start, end;
 };
-static struct range busy[8];
+/* Room for the image, the info, its strings and map, and a few modules. */
+static struct range busy[32];
 static int nbusy;
 
 static void add_busy(uint64_t start, uint64_t len)
 {
-    if (len && nbusy < (int)KARRAY_SIZE(busy))
-        busy[nbusy++] = (struct range){start, start + len};
+    if (!len)
+        return;
+    /* More in-use ranges than we can track: refuse to test rather than
+     * risk overwriting one of them. */
+    if (nbusy == (int)KARRAY_SIZE(busy)) {
+        report(false, "in-use ranges: more than %d, not testing", (int)KARRAY_SIZE(busy));
+        exit(report_summary());
+    }
+    busy[nbusy++] = (struct range){start, start + len};
 }
 
 static bool page_busy(uint64_t page)
@@ -107,8 +115,16 @@ int main(int argc, char **argv)
     add_busy(mb->cmdline, strlen(mb_cmdline()) + 1);
     if (mb->flags & MB_INFO_MEM_MAP)
         add_busy(mb->mmap_addr, mb->mmap_length);
-    if (mb->flags & MB_INFO_MODS)
+    if (mb->flags & MB_INFO_MODS) {
+        /* The module list, each module's contents and its command line. */
         add_busy(mb->mods_addr, mb->mods_count * sizeof(struct mb_module));
+        const struct mb_module *m = (const struct mb_module *)(uintptr_t)mb->mods_addr;
+        for (uint32_t i = 0; i < mb->mods_count; i++) {
+            add_busy(m[i].mod_start, m[i].mod_end - m[i].mod_start);
+            if (m[i].string)
+                add_busy(m[i].string, strlen((const char *)(uintptr_t)m[i].string) + 1);
+        }
+    }
     if (mb->flags & MB_INFO_BOOT_LOADER_NAME)
         add_busy(mb->boot_loader_name, strlen((const char *)(uintptr_t)mb->boot_loader_name) + 1);
 
