@@ -12,51 +12,37 @@
 #include "explain.h"
 #include "internal.h"
 
-/* Names of the exit codes we may see (appendix C), for the trace. */
+/* Names of the exit codes hv may see (APM vol 2 appendix C), for the trace
+ * and crash reports.  Exceptions 0x40-0x5f share one name. */
+static const struct {
+    uint32_t code;
+    const char *name;
+} exit_names[] = {
+    {VMEXIT_INTR, "VMEXIT_INTR"},       {VMEXIT_NMI, "VMEXIT_NMI"},
+    {VMEXIT_VINTR, "VMEXIT_VINTR"},     {VMEXIT_CPUID, "VMEXIT_CPUID"},
+    {VMEXIT_HLT, "VMEXIT_HLT"},         {VMEXIT_IOIO, "VMEXIT_IOIO"},
+    {VMEXIT_MSR, "VMEXIT_MSR"},         {VMEXIT_SHUTDOWN, "VMEXIT_SHUTDOWN"},
+    {VMEXIT_VMRUN, "VMEXIT_VMRUN"},     {VMEXIT_VMMCALL, "VMEXIT_VMMCALL"},
+    {VMEXIT_VMLOAD, "VMEXIT_VMLOAD"},   {VMEXIT_VMSAVE, "VMEXIT_VMSAVE"},
+    {VMEXIT_STGI, "VMEXIT_STGI"},       {VMEXIT_CLGI, "VMEXIT_CLGI"},
+    {VMEXIT_SKINIT, "VMEXIT_SKINIT"},   {VMEXIT_NPF, "VMEXIT_NPF"},
+    {VMEXIT_INVALID, "VMEXIT_INVALID"},
+};
+
 const char *svm_exit_name(uint64_t code)
 {
-    /* Compare the low 32 bits: QEMU stores VMEXIT_INVALID as 0xffffffff. */
+    /* Compare the low 32 bits: QEMU stores VMEXIT_INVALID as 0xffffffff
+     * rather than the 64-bit -1 the APM specifies. */
     uint32_t c = (uint32_t)code;
+    /* Intercepted exceptions: 0x40 + vector. */
     if (c >= VMEXIT_EXCP_BASE && c < VMEXIT_EXCP_BASE + 32)
         return "VMEXIT_EXCP";
-    switch (c) {
-    case VMEXIT_INTR:
-        return "VMEXIT_INTR";
-    case VMEXIT_NMI:
-        return "VMEXIT_NMI";
-    case VMEXIT_VINTR:
-        return "VMEXIT_VINTR";
-    case VMEXIT_CPUID:
-        return "VMEXIT_CPUID";
-    case VMEXIT_HLT:
-        return "VMEXIT_HLT";
-    case VMEXIT_IOIO:
-        return "VMEXIT_IOIO";
-    case VMEXIT_MSR:
-        return "VMEXIT_MSR";
-    case VMEXIT_SHUTDOWN:
-        return "VMEXIT_SHUTDOWN";
-    case VMEXIT_VMRUN:
-        return "VMEXIT_VMRUN";
-    case VMEXIT_VMMCALL:
-        return "VMEXIT_VMMCALL";
-    case VMEXIT_VMLOAD:
-        return "VMEXIT_VMLOAD";
-    case VMEXIT_VMSAVE:
-        return "VMEXIT_VMSAVE";
-    case VMEXIT_STGI:
-        return "VMEXIT_STGI";
-    case VMEXIT_CLGI:
-        return "VMEXIT_CLGI";
-    case VMEXIT_SKINIT:
-        return "VMEXIT_SKINIT";
-    case VMEXIT_NPF:
-        return "VMEXIT_NPF";
-    case VMEXIT_INVALID:
-        return "VMEXIT_INVALID";
-    default:
-        return "VMEXIT_?";
-    }
+    /* A short table: a linear search costs nothing next to a world switch. */
+    for (size_t i = 0; i < KARRAY_SIZE(exit_names); i++)
+        if (exit_names[i].code == c)
+            return exit_names[i].name;
+    /* An exit hv never asked for. */
+    return "VMEXIT_?";
 }
 
 /* Fixed lengths of the instructions we skip, for CPUs without NRIPS
@@ -99,67 +85,49 @@ static void decode_io(struct exit_info *e, uint64_t info1, uint8_t mode_addr)
         e->io.addr_size = mode_addr;
 }
 
-/* Fill *e from the VMCB after #VMEXIT. */
-static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, struct exit_info *e)
-{
-    const struct vmcb_control *c = &v->control;
-    uint32_t code = (uint32_t)c->exitcode;
-    memset(e, 0, sizeof(*e));
-    e->rip = rip;
-    e->raw_code = code;
-    e->raw_name = svm_exit_name(code);
-    e->raw_info1 = c->exitinfo1;
-    e->raw_info2 = c->exitinfo2;
-    /* The instruction length: from NRIPS when the CPU provides it (15.7.1),
-     * else our table.  For IOIO, EXITINFO2 always holds the next RIP. */
-    if (code == VMEXIT_IOIO)
-        e->insn_len = (uint32_t)(c->exitinfo2 - rip);
-    else if (svm_caps.nrips && c->next_rip > rip)
-        e->insn_len = (uint32_t)(c->next_rip - rip);
-    else
-        e->insn_len = fixed_len(code);
+/* Exit codes that map one-to-one onto a core reason with no details to
+ * decode (the detail lives in guest registers the core reads itself). */
+static const struct {
+    uint32_t code;
+    enum exit_reason reason;
+} simple_exits[] = {
+    /* CPUID: the leaf is in the guest's EAX/ECX (15.9). */
+    {VMEXIT_CPUID, EXIT_CPUID},
+    /* HLT (15.9). */
+    {VMEXIT_HLT, EXIT_HLT},
+    /* VMMCALL: the hypercall number and arguments are in RAX..RDX. */
+    {VMEXIT_VMMCALL, EXIT_HYPERCALL},
+    /* Shutdown, e.g. a triple fault (15.12 "Intercepting Shutdown"). */
+    {VMEXIT_SHUTDOWN, EXIT_SHUTDOWN},
+    /* Physical interrupts while the guest ran (15.21.3). */
+    {VMEXIT_INTR, EXIT_INTERRUPT},
+    {VMEXIT_NMI, EXIT_INTERRUPT},
+    /* SVM instructions the guest may not use: CPUID hides SVM (15.5-15.7,
+     * 15.17, 15.27). */
+    {VMEXIT_VMRUN, EXIT_VIRT_INSN},
+    {VMEXIT_VMLOAD, EXIT_VIRT_INSN},
+    {VMEXIT_VMSAVE, EXIT_VIRT_INSN},
+    {VMEXIT_STGI, EXIT_VIRT_INSN},
+    {VMEXIT_CLGI, EXIT_VIRT_INSN},
+    {VMEXIT_SKINIT, EXIT_VIRT_INSN},
+};
 
-    if (code >= VMEXIT_EXCP_BASE && code < VMEXIT_EXCP_BASE + 32) {
-        /* Exception intercepts (15.12): EXITINFO1 holds the error code. */
-        e->reason = EXIT_EXCEPTION;
-        e->exc.vector = (uint8_t)(code - VMEXIT_EXCP_BASE);
-        e->exc.error = (uint32_t)c->exitinfo1;
-        return;
-    }
+/* Decode the exits that carry details in EXITINFO1/EXITINFO2; returns false
+ * for an exit code this function does not know. */
+static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t mode_addr,
+                            struct exit_info *e)
+{
     switch (code) {
-    case VMEXIT_CPUID:
-        e->reason = EXIT_CPUID;
-        break;
-    case VMEXIT_HLT:
-        e->reason = EXIT_HLT;
-        break;
     case VMEXIT_IOIO:
+        /* Port, size, direction, string/REP in EXITINFO1 (15.10.2). */
         e->reason = EXIT_IO;
         decode_io(e, c->exitinfo1, mode_addr);
-        break;
+        return true;
     case VMEXIT_MSR:
         /* EXITINFO1 = 0 for RDMSR, 1 for WRMSR (15.11); the index is in
          * the guest's ECX, which the core reads from vcpu->regs. */
         e->reason = c->exitinfo1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
-        break;
-    case VMEXIT_VMMCALL:
-        e->reason = EXIT_HYPERCALL;
-        break;
-    case VMEXIT_SHUTDOWN:
-        e->reason = EXIT_SHUTDOWN;
-        break;
-    case VMEXIT_INTR:
-    case VMEXIT_NMI:
-        e->reason = EXIT_INTERRUPT;
-        break;
-    case VMEXIT_VMRUN:
-    case VMEXIT_VMLOAD:
-    case VMEXIT_VMSAVE:
-    case VMEXIT_STGI:
-    case VMEXIT_CLGI:
-    case VMEXIT_SKINIT:
-        e->reason = EXIT_VIRT_INSN;
-        break;
+        return true;
     case VMEXIT_NPF:
         /* EXITINFO1 is a page-fault error code plus bits 32/33, EXITINFO2
          * the guest-physical address (15.25.6). */
@@ -169,16 +137,63 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
         e->npf.write = c->exitinfo1 & NPF_RW;
         e->npf.fetch = c->exitinfo1 & NPF_ID;
         e->npf.during_walk = c->exitinfo1 & NPF_IN_WALK;
-        break;
+        return true;
     case VMEXIT_INVALID:
+        /* VMRUN refused the VMCB (15.5.1): dump_state() explains why. */
         e->reason = EXIT_ENTRY_FAILED;
         e->why = "VMRUN failed: invalid guest state (VMEXIT_INVALID)";
-        break;
+        return true;
     default:
-        e->reason = EXIT_UNHANDLED;
-        e->why = "unexpected SVM exit";
-        break;
+        return false;
     }
+}
+
+/* Fill *e from the VMCB after #VMEXIT. */
+static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, struct exit_info *e)
+{
+    const struct vmcb_control *c = &v->control;
+    /* Only the low 32 bits are meaningful (VMEXIT_INVALID, see above). */
+    uint32_t code = (uint32_t)c->exitcode;
+    /* Start from zero: fields that do not apply must read 0 (exit.h). */
+    memset(e, 0, sizeof(*e));
+    e->rip = rip;
+    /* The raw vendor view, for the trace line and crash reports. */
+    e->raw_code = code;
+    e->raw_name = svm_exit_name(code);
+    e->raw_info1 = c->exitinfo1;
+    e->raw_info2 = c->exitinfo2;
+    /* The instruction length: for IOIO, EXITINFO2 always holds the next
+     * RIP (15.10.2); otherwise from NRIPS when the CPU provides it
+     * (15.7.1), else our table of fixed lengths. */
+    if (code == VMEXIT_IOIO)
+        e->insn_len = (uint32_t)(c->exitinfo2 - rip);
+    else if (svm_caps.nrips && c->next_rip > rip)
+        e->insn_len = (uint32_t)(c->next_rip - rip);
+    else
+        e->insn_len = fixed_len(code);
+
+    /* Exception intercepts (15.12): EXITINFO1 holds the error code.  hv
+     * sets none today, but the decoding belongs here when one is added. */
+    if (code >= VMEXIT_EXCP_BASE && code < VMEXIT_EXCP_BASE + 32) {
+        e->reason = EXIT_EXCEPTION;
+        e->exc.vector = (uint8_t)(code - VMEXIT_EXCP_BASE);
+        e->exc.error = (uint32_t)c->exitinfo1;
+        return;
+    }
+    /* Exits whose details are in the guest's registers. */
+    for (size_t i = 0; i < KARRAY_SIZE(simple_exits); i++) {
+        if (simple_exits[i].code == code) {
+            e->reason = simple_exits[i].reason;
+            return;
+        }
+    }
+    /* Exits with details in EXITINFO1/2. */
+    if (decode_detailed(c, code, mode_addr, e))
+        return;
+    /* Anything else: an intercept hv never set, so a bug or a CPU quirk;
+     * the core ends the guest and dumps its state. */
+    e->reason = EXIT_UNHANDLED;
+    e->why = "unexpected SVM exit";
 }
 
 void svm_run(struct vcpu *vcpu, struct exit_info *exit)
@@ -230,7 +245,8 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     decode_exit(v, vcpu->rip, mode_addr, exit);
 }
 
-/* Log one segment register. */
+/* Log one segment register as the VMCB holds it (selector, the packed
+ * attribute word of 15.5.1, limit, base). */
 static void log_seg(const char *name, const struct vmcb_seg *s)
 {
     hv_log("  %-4s sel %04x attr %03x limit %08x base %016llx", name, s->selector, s->attrib,
@@ -244,12 +260,19 @@ static void explain_line(void *ctx, const char *problem)
     hv_log("  VMRUN check failed: %s", problem);
 }
 
+/*
+ * Log the guest's state after a crash or a failed entry: the general
+ * registers from the core's copy (enter.S saved them), everything else
+ * straight from the VMCB save area, which #VMEXIT filled (15.6).  Each
+ * line is an "[hv] " line so bin/hvrun can show it with the verdict.
+ */
 void svm_dump_state(const struct vcpu *vcpu)
 {
     const struct svm_vcpu *sv = vcpu->arch;
     const struct vmcb *v = sv->vmcb;
     const struct gprs *r = &vcpu->regs;
     hv_log("guest state (SVM):");
+    /* General registers, four per line. */
     hv_log("  rax %016llx rbx %016llx rcx %016llx rdx %016llx", (unsigned long long)r->rax,
            (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
     hv_log("  rsi %016llx rdi %016llx rbp %016llx rsp %016llx", (unsigned long long)r->rsi,
@@ -258,14 +281,18 @@ void svm_dump_state(const struct vcpu *vcpu)
            (unsigned long long)r->r9, (unsigned long long)r->r10, (unsigned long long)r->r11);
     hv_log("  r12 %016llx r13 %016llx r14 %016llx r15 %016llx", (unsigned long long)r->r12,
            (unsigned long long)r->r13, (unsigned long long)r->r14, (unsigned long long)r->r15);
+    /* Where the guest was and at which privilege (CPL from the VMCB). */
     hv_log("  rip %016llx rflags %08llx cpl %u", (unsigned long long)vcpu->rip,
            (unsigned long long)vcpu->rflags, v->save.cpl);
+    /* Control registers: paging mode and the last page-fault address. */
     hv_log("  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx", (unsigned long long)v->save.cr0,
            (unsigned long long)v->save.cr2, (unsigned long long)v->save.cr3,
            (unsigned long long)v->save.cr4);
+    /* The hardware EFER has SVME; the guest's view does not. */
     hv_log("  efer %016llx (guest view %016llx) dr6 %llx dr7 %llx",
            (unsigned long long)v->save.efer, (unsigned long long)vcpu->efer,
            (unsigned long long)v->save.dr6, (unsigned long long)v->save.dr7);
+    /* The segments that matter for "which mode was it in". */
     log_seg("cs", &v->save.cs);
     log_seg("ss", &v->save.ss);
     log_seg("ds", &v->save.ds);
@@ -273,6 +300,9 @@ void svm_dump_state(const struct vcpu *vcpu)
     log_seg("gdtr", &v->save.gdtr);
     log_seg("idtr", &v->save.idtr);
     log_seg("tr", &v->save.tr);
+    /* The exit that brought us here, with EXITINTINFO: an event being
+     * delivered when the exit happened (15.7.2), e.g. the #DF of a triple
+     * fault. */
     hv_log("  last exit %s (%#llx) exitinfo1 %#llx exitinfo2 %#llx exitintinfo %#llx",
            svm_exit_name(v->control.exitcode), (unsigned long long)v->control.exitcode,
            (unsigned long long)v->control.exitinfo1, (unsigned long long)v->control.exitinfo2,
