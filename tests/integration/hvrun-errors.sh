@@ -117,7 +117,12 @@ case_truncated() {
     fi
     # End of the last LOAD segment's bytes in the file (readelf -lW columns:
     # Type Offset VirtAddr PhysAddr FileSiz ...).
-    end=$(readelf -lW "$src" | awk '$1 == "LOAD" { e = strtonum($2) + strtonum($5); if (e > m) m = e } END { print m + 0 }')
+    local off size e
+    end=0
+    while read -r off size; do
+        e=$((off + size))
+        [ "$e" -gt "$end" ] && end=$e
+    done < <(readelf -lW "$src" | awk '$1 == "LOAD" { print $2, $5 }')
     if [ "$end" -lt 2 ]; then
         skip $n "$src has no loadable segment to cut"
         return
@@ -171,13 +176,22 @@ case_trace() {
         skip $n "guest $g is not built"
         return
     fi
+    # Once without --trace, once with: the per-exit lines ("[hv] exit 5: IO
+    # VMEXIT_IOIO 0x7b rip ... port 0x3f8 ...") must appear only when asked.
+    run_logged "$W/$n.quiet.out" "$W/$n.quiet.err" "$W/$n.quiet.st" "${HVRUN[@]}" --timeout 60 \
+        -kernel "$g" -append world
     run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" --trace --timeout 60 -kernel "$g" -append world
     expect_status $n 0 "$W/$n.out" "$W/$n.err" "$W/$n.st" || return
+    expect_status $n 0 "$W/$n.quiet.out" "$W/$n.quiet.err" "$W/$n.quiet.st" || return
     if grep -q '^\[hv\] ' "$W/$n.out"; then
         fail $n "hv lines leaked into stdout"
-    elif ! grep -qE '^\[hv\] .*exit.*(IO|IOIO)' "$W/$n.err"; then
-        fail $n "no per-exit trace lines (an IO exit for the UART) on stderr"
+    elif grep -qE '^\[hv\] exit [0-9]+: ' "$W/$n.quiet.err"; then
+        fail $n "hv traced exits without --trace"
+    elif ! grep -qE '^\[hv\] exit [0-9]+: IO .*port 0x3f8' "$W/$n.err"; then
+        fail $n "no per-exit trace line for the guest's OUT to COM1 on stderr"
         show_log "$W/$n.err"
+    elif ! diff -q "$W/$n.quiet.out" "$W/$n.out" >/dev/null; then
+        fail $n "--trace changed the guest's own output"
     elif ! grep -qiE '^\[hv\] .*statistic' "$W/$n.err"; then
         fail $n "no statistics table on stderr"
         show_log "$W/$n.err"
