@@ -1,0 +1,161 @@
+/*
+ * imgtool rebase: change an image's backing file (qemu-img rebase).
+ *
+ *   imgtool rebase [-U] [-q] [-f fmt] [-p] [-u] -b backing_file [-F backing_fmt] filename
+ *
+ * Safe mode (the default) keeps what the guest sees: wherever the image
+ * does not allocate a range itself, the old backing chain's content is
+ * compared with the new backing file's, and differing ranges are copied
+ * into the image before the header is changed.  -u only rewrites the
+ * header (for renamed or moved backing files).  -b "" removes the backing
+ * file, copying everything it provided.  QEMU 7.2 insists on -F.
+ */
+#include "cli.h"
+#include "img.h"
+#include "progress.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REBASE_CHUNK (64u << 10)
+
+int verb_rebase(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, 0, 'h'},
+        {"force-share", no_argument, 0, 'U'},
+        {0, 0, 0, 0},
+    };
+    const char *fmt = NULL, *out_base = NULL, *base_fmt = NULL;
+    bool quiet = false, progress = false, unsafe = false;
+    int c, ret = 1;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":hf:F:b:upt:T:qU", longopts, NULL)) != -1) {
+        switch (c) {
+        case ':':
+        case '?':
+            return bad_option(c, argv);
+        case 'h':
+            print_help();
+            return 0;
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'F':
+            base_fmt = optarg;
+            break;
+        case 'b':
+            out_base = optarg;
+            break;
+        case 'u':
+            unsafe = true;
+            break;
+        case 'p':
+            progress = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 't':
+        case 'T':
+        case 'U':
+            break;
+        }
+    }
+    if (quiet) {
+        progress = false;
+    }
+    if (optind != argc - 1) {
+        return error_usage("Expecting one image file name");
+    }
+    if (!unsafe && !out_base) {
+        return error_usage("Must specify backing file (-b) or use unsafe mode (-u)");
+    }
+    const char *filename = argv[optind];
+    if (out_base && !*out_base) {
+        out_base = NULL; /* -b "": no backing file any more */
+    }
+    struct img *img = open_image(filename, fmt, IMG_OPEN_RW | (unsafe ? IMG_OPEN_NO_BACKING : 0));
+    struct img *nb = NULL;
+    unsigned char *a = malloc(REBASE_CHUNK), *b = malloc(REBASE_CHUNK);
+    char *npath = NULL;
+    if (!img) {
+        goto out;
+    }
+    if (out_base && !base_fmt) {
+        error_report("Could not change the backing file to '%s': backing format must be "
+                     "specified",
+                     out_base);
+        goto out;
+    }
+    if (!unsafe) {
+        if (out_base) {
+            npath = path_combine(filename, out_base);
+            struct img_err err = {0};
+            if (!fmt_known(base_fmt)) {
+                error_report("Could not open new backing file '%s': Unknown driver '%s'", out_base,
+                             base_fmt);
+                goto out;
+            }
+            if (img_open_file(npath, base_fmt, 0, &nb, &err) < 0) {
+                error_report("Could not open new backing file '%s': %s", out_base, err.msg);
+                goto out;
+            }
+        }
+        uint64_t size = img_size(img), nsize = nb ? img_size(nb) : 0;
+        progress_init(progress, 1.0f);
+        for (uint64_t off = 0; off < size;) {
+            struct img_extent e;
+            uint64_t want = size - off < REBASE_CHUNK ? size - off : REBASE_CHUNK;
+            int r = img_block_status(img, off, want, false, &e);
+            if (r < 0) {
+                error_report("error while reading image metadata: %s", img_msg(img, r));
+                goto out;
+            }
+            uint64_t n = e.length && e.length < want ? e.length : want;
+            if (!(e.flags & IMG_BS_ALLOCATED)) {
+                /* Old view (through the old chain) against the new one. */
+                if ((r = img_read(img, off, a, n)) < 0) {
+                    error_report("error while reading from old backing file: %s", img_msg(img, r));
+                    goto out;
+                }
+                memset(b, 0, n);
+                if (nb && off < nsize) {
+                    size_t k = nsize - off < n ? (size_t)(nsize - off) : (size_t)n;
+                    if ((r = img_read(nb, off, b, k)) < 0) {
+                        error_report("error while reading from new backing file: %s",
+                                     img_msg(nb, r));
+                        goto out;
+                    }
+                }
+                if (memcmp(a, b, n) && (r = img_write(img, off, a, n)) < 0) {
+                    error_report("error while writing to COW image: %s", img_msg(img, r));
+                    goto out;
+                }
+            }
+            off += n;
+            progress_print((float)n * 100 / size, 100);
+        }
+        progress_end();
+    }
+    int r = img_set_backing(img, out_base, out_base ? base_fmt : NULL);
+    if (r < 0) {
+        error_report("Could not change the backing file to '%s': %s", out_base ? out_base : "",
+                     img_msg(img, r));
+        goto out;
+    }
+    ret = 0;
+out:
+    free(a);
+    free(b);
+    free(npath);
+    if (nb) {
+        img_close(nb);
+    }
+    if (img && img_close(img) < 0 && ret == 0) {
+        ret = 1;
+    }
+    return ret;
+}
