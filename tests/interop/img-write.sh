@@ -31,6 +31,18 @@ mkdir -p "$FIX"
     "$QEMU_IO" -c 'write -P 0x99 0 1M' base.qcow2 >/dev/null
 ) || { fail "$SUITE" "could not build the fixture"; exit 0; }
 
+# check_ok IMAGE LOG: qemu-img check is clean.  Raw has nothing to check:
+# qemu-img says so with status 63, which counts as clean for a raw file.
+check_ok() {
+    "$QEMU_IMG" check "$1" >"$2" 2>&1
+    local st=$?
+    if [ $st = 63 ] && grep -q 'does not support checks' "$2" &&
+        "$QEMU_IMG" info --output=json "$1" | grep -q '"format": "raw"'; then
+        st=0
+    fi
+    [ $st = 0 ]
+}
+
 run() { # name cmdline reference
     local name=$1 d ref=$3
     d=$WORK/$name
@@ -43,14 +55,7 @@ run() { # name cmdline reference
         indent "$d/out.log"
         return
     fi
-    # Raw has nothing to check: qemu-img says so with status 63.
-    "$QEMU_IMG" check "$d/out.img" >"$d/check.log" 2>&1
-    local st=$?
-    if [ $st = 63 ] && grep -q 'does not support checks' "$d/check.log" &&
-        [ "$("$QEMU_IMG" info --output=json "$d/out.img" | grep -c '"format": "raw"')" = 1 ]; then
-        st=0
-    fi
-    if [ $st != 0 ]; then
+    if ! check_ok "$d/out.img" "$d/check.log"; then
         fail "$name" "qemu-img check finds problems in the image imgtool wrote"
         indent "$d/check.log"
         return
@@ -122,3 +127,55 @@ if [ "$ri" = 0 ] && [ "$rq" = 0 ]; then pass "compare-identical-status"; else fa
 "$IMGTOOL" compare "$d/a.img" "$d/src.raw" >/dev/null 2>&1; ri=$?
 "$QEMU_IMG" compare "$d/a.img" "$d/src.raw" >/dev/null 2>&1; rq=$?
 if [ "$ri" = 1 ] && [ "$rq" = 1 ]; then pass "compare-differ-status"; else fail "compare-differ-status" "imgtool $ri, qemu-img $rq (want 1)"; fi
+
+# Verbs that change images in place.  Each line: "name | shell commands that
+# leave out.img (imgtool is $I, qemu-img $Q, qemu-io $QIO) | shell commands
+# that leave ref.img, made with qemu-img only" (no '|' inside commands: it
+# separates the fields).  out.img must pass qemu-img
+# check and compare equal to ref.img.
+verb() { # name out-commands ref-commands
+    local name=$1 d
+    d=$WORK/$name
+    rm -rf "$d"
+    mkdir -p "$d"
+    cp -a "$FIX/." "$d/"
+    if ! (cd "$d" && I=$IMGTOOL Q=$QEMU_IMG QIO=$QEMU_IO bash -ec "$2") >"$d/out.log" 2>&1; then
+        fail "$name" "the imgtool commands failed"
+        indent "$d/out.log"
+        return
+    fi
+    if ! (cd "$d" && Q=$QEMU_IMG QIO=$QEMU_IO bash -ec "$3") >"$d/ref.log" 2>&1; then
+        fail "$name" "the qemu-img reference commands failed"
+        indent "$d/ref.log"
+        return
+    fi
+    if ! check_ok "$d/out.img" "$d/check.log"; then
+        fail "$name" "qemu-img check finds problems in out.img"
+        indent "$d/check.log"
+        return
+    fi
+    if ! "$QEMU_IMG" compare "$d/ref.img" "$d/out.img" >"$d/cmp.log" 2>&1; then
+        fail "$name" "out.img differs from qemu-img's ref.img"
+        indent "$d/cmp.log"
+        return
+    fi
+    pass "$name"
+}
+
+table verb <<'CASES'
+resize-grow      | cp src.qcow2 out.img; $I resize -q out.img +1M                 | cp src.qcow2 ref.img; $Q resize -q ref.img +1M
+resize-shrink    | cp src.qcow2 out.img; $I resize -q --shrink out.img 1M         | cp src.qcow2 ref.img; $Q resize -q --shrink ref.img 1M
+resize-raw       | cp src.raw out.img; $I resize -q -f raw out.img 5M             | cp src.raw ref.img; $Q resize -q -f raw ref.img 5M
+snapshot-apply   | cp src.qcow2 out.img; $I snapshot -c s1 out.img; $QIO -c 'write -P 0xab 0 1M' out.img >/dev/null; $I snapshot -a s1 out.img | cp src.qcow2 ref.img
+snapshot-delete  | cp src.qcow2 out.img; $I snapshot -c s1 out.img; $QIO -c 'write -P 0xab 0 1M' out.img >/dev/null; $I snapshot -d s1 out.img; ! grep -q s1 <($Q snapshot -l out.img) | cp src.qcow2 ref.img; $QIO -c 'write -P 0xab 0 1M' ref.img >/dev/null
+snapshot-qemu    | cp src.qcow2 out.img; $Q snapshot -c s1 out.img; $QIO -c 'write -P 0xab 0 1M' out.img >/dev/null; $I snapshot -a s1 out.img | cp src.qcow2 ref.img
+commit           | $Q create -q -f qcow2 -b base.qcow2 -F qcow2 top.img; $QIO -c 'write -P 0x33 512k 1M' top.img >/dev/null; $Q convert -O raw top.img view.raw; $I commit -q top.img; cp base.qcow2 out.img; $Q compare view.raw top.img >/dev/null | $Q create -q -f qcow2 -b base.qcow2 -F qcow2 t.img; $QIO -c 'write -P 0x33 512k 1M' t.img >/dev/null; $Q convert -O raw t.img ref.img
+rebase-flatten   | $Q create -q -f qcow2 -b base.qcow2 -F qcow2 out.img; $QIO -c 'write -P 0x33 512k 64k' out.img >/dev/null; $I rebase -b '' out.img | $Q create -q -f qcow2 -b base.qcow2 -F qcow2 ref.img; $QIO -c 'write -P 0x33 512k 64k' ref.img >/dev/null; $Q rebase -b '' ref.img
+rebase-other     | $Q create -q -f qcow2 -b base.qcow2 -F qcow2 out.img; $QIO -c 'write -P 0x33 512k 64k' out.img >/dev/null; $Q convert -O raw out.img view.raw; $I rebase -b src.qcow2 -F qcow2 out.img; $Q compare view.raw out.img >/dev/null | $Q create -q -f qcow2 -b base.qcow2 -F qcow2 ref.img; $QIO -c 'write -P 0x33 512k 64k' ref.img >/dev/null
+rebase-unsafe    | $Q create -q -f qcow2 -b base.qcow2 -F qcow2 out.img; cp base.qcow2 moved.qcow2; $I rebase -u -b moved.qcow2 -F qcow2 out.img; grep -q 'backing file: moved.qcow2' <($Q info out.img) | cp base.qcow2 ref.img
+amend-v2         | cp src.qcow2 out.img; $I amend -o compat=0.10 out.img; grep -q 'compat: 0.10' <($Q info out.img) | cp src.qcow2 ref.img
+amend-lazy       | cp src.qcow2 out.img; $I amend -o lazy_refcounts=on out.img; grep -q 'lazy refcounts: true' <($Q info out.img) | cp src.qcow2 ref.img
+dd-qcow2         | $I dd -O qcow2 bs=64k count=20 skip=3 if=src.qcow2 of=out.img | $Q dd -O qcow2 bs=64k count=20 skip=3 if=src.qcow2 of=ref.img
+dd-raw           | $I dd bs=4k if=src.qcow2 of=out.img                             | $Q dd bs=4k if=src.qcow2 of=ref.img
+multi-source     | $I convert -O qcow2 src.raw base.qcow2 out.img                   | $Q convert -O qcow2 src.raw base.qcow2 ref.img
+CASES
