@@ -112,6 +112,10 @@ static int add_segment(struct plan *p, const struct guest_mem *mem, size_t size,
         return fail(err, err_len,
                     "segment %#x..%#llx overlaps the Multiboot information area %#x..%#x", dst,
                     (unsigned long long)end, MB_INFO_AREA, MB_INFO_AREA + MB_INFO_AREA_SIZE);
+    if (memsz && end > mem->size - MB_TOP_RESERVED)
+        return fail(err, err_len,
+                    "segment %#x..%#llx overlaps the reserved top 128 KiB of guest RAM", dst,
+                    (unsigned long long)end);
     if (memsz && dst < MB_HOLE_END && end > MB_HOLE_START)
         return fail(err, err_len, "segment %#x..%#llx overlaps the reserved 640 KiB-1 MiB hole",
                     dst, (unsigned long long)end);
@@ -214,7 +218,7 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
     size_t cmd_len = cmdline ? strlen(cmdline) : 0;
     uint32_t info_at = MB_INFO_AREA;
     uint32_t mmap_at = info_at + (uint32_t)sizeof(struct mb_info);
-    uint32_t name_at = mmap_at + 3 * (uint32_t)sizeof(struct mb_mmap_entry);
+    uint32_t name_at = mmap_at + 4 * (uint32_t)sizeof(struct mb_mmap_entry);
     uint32_t cmd_at = name_at + (uint32_t)sizeof(loader_name);
     if (cmd_len + 1 > MB_INFO_AREA + MB_INFO_AREA_SIZE - cmd_at)
         return fail(err, err_len, "guest command line too long (%zu bytes, at most %u)", cmd_len,
@@ -226,27 +230,27 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
     struct mb_info info;
     memset(&info, 0, sizeof(info));
     info.flags = MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MEM_MAP | MB_INFO_BOOT_LOADER_NAME;
-    /* mem_lower: KiB from 0; mem_upper: KiB from 1 MiB to the end of RAM. */
+    /* mem_lower: KiB from 0; mem_upper: KiB from 1 MiB to the first hole,
+     * here the reserved top of RAM. */
+    uint64_t top = mem->size - MB_TOP_RESERVED;
     info.mem_lower = MB_MEM_LOWER_KB;
-    info.mem_upper = (uint32_t)((mem->size - MB_HOLE_END) >> 10);
+    info.mem_upper = (uint32_t)((top - MB_HOLE_END) >> 10);
     info.cmdline = cmd_at;
     info.mmap_addr = mmap_at;
-    info.mmap_length = 3 * (uint32_t)sizeof(struct mb_mmap_entry);
+    info.mmap_length = 4 * (uint32_t)sizeof(struct mb_mmap_entry);
     info.boot_loader_name = name_at;
 
     /* The memory map: conventional memory, the reserved area up to 1 MiB
-     * (EBDA, video memory, ROMs), then the rest of RAM.  'size' excludes
-     * the size field itself (3.3). */
-    struct mb_mmap_entry map[3] = {
+     * (EBDA, video memory, ROMs), the RAM above 1 MiB, and its reserved
+     * top.  'size' excludes the size field itself (3.3). */
+    struct mb_mmap_entry map[4] = {
         {.size = 20, .addr = 0, .len = MB_MEM_LOWER_KB * 1024ull, .type = MB_MEMORY_AVAILABLE},
         {.size = 20,
          .addr = MB_MEM_LOWER_KB * 1024ull,
          .len = MB_HOLE_END - MB_MEM_LOWER_KB * 1024ull,
          .type = MB_MEMORY_RESERVED},
-        {.size = 20,
-         .addr = MB_HOLE_END,
-         .len = mem->size - MB_HOLE_END,
-         .type = MB_MEMORY_AVAILABLE},
+        {.size = 20, .addr = MB_HOLE_END, .len = top - MB_HOLE_END, .type = MB_MEMORY_AVAILABLE},
+        {.size = 20, .addr = top, .len = MB_TOP_RESERVED, .type = MB_MEMORY_RESERVED},
     };
     memset(area, 0, MB_INFO_AREA_SIZE);
     memcpy(area + (info_at - MB_INFO_AREA), &info, sizeof(info));
@@ -265,9 +269,11 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
     const uint8_t *img = image;
     struct plan plan;
     memset(&plan, 0, sizeof(plan));
-    if (mem->size <= MB_HOLE_END)
-        return fail(err, err_len, "guest RAM (%llu KiB) must be larger than 1 MiB",
-                    (unsigned long long)(mem->size >> 10));
+    if (mem->size <= MB_HOLE_END + MB_TOP_RESERVED)
+        return fail(
+            err, err_len,
+            "guest RAM (%llu KiB) is too small: it must exceed 1 MiB plus the reserved top 128 KiB",
+            (unsigned long long)(mem->size >> 10));
     /* Images larger than 4 GiB cannot be addressed by the 32-bit Multiboot
      * fields: refuse them before any arithmetic. */
     if ((uint64_t)size > UINT32_MAX)

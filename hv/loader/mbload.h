@@ -39,6 +39,12 @@
 #define MB_HOLE_START 0xa0000u
 #define MB_HOLE_END   0x100000u
 
+/* The top 128 KiB of RAM are reserved, as on QEMU's PC machine (where the
+ * firmware keeps its ACPI tables and the like): a guest then sees the same
+ * memory map, mem_upper and free memory under hv as on plain QEMU with the
+ * same amount of RAM.  Image segments may not overlap it either. */
+#define MB_TOP_RESERVED 0x20000u
+
 struct mb_load_result {
     uint32_t entry;     /* guest EIP at start */
     uint32_t info_addr; /* guest EBX at start */

@@ -182,13 +182,13 @@ START_TEST(info_structure_is_complete)
     ck_assert_uint_eq(info.flags & (MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MEM_MAP),
                       MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MEM_MAP);
     ck_assert_uint_eq(info.mem_lower, 639);
-    ck_assert_uint_eq(info.mem_upper, (RAM - 0x100000) / 1024);
+    ck_assert_uint_eq(info.mem_upper, (RAM - 0x100000 - MB_TOP_RESERVED) / 1024);
     ck_assert_str_eq((char *)mem.host + info.cmdline, "guest.elf one two");
     ck_assert(info.flags & MB_INFO_BOOT_LOADER_NAME);
     ck_assert_str_eq((char *)mem.host + info.boot_loader_name, "hvkit hv");
     /* The memory map: available low memory, the reserved hole, the rest. */
-    ck_assert_uint_eq(info.mmap_length, 3 * sizeof(struct mb_mmap_entry));
-    struct mb_mmap_entry m[3];
+    ck_assert_uint_eq(info.mmap_length, 4 * sizeof(struct mb_mmap_entry));
+    struct mb_mmap_entry m[4];
     memcpy(m, mem.host + info.mmap_addr, sizeof(m));
     ck_assert_uint_eq(m[0].size, 20);
     ck_assert_uint_eq(m[0].addr, 0);
@@ -198,8 +198,12 @@ START_TEST(info_structure_is_complete)
     ck_assert_uint_eq(m[1].addr + m[1].len, 0x100000);
     ck_assert_uint_eq(m[1].type, MB_MEMORY_RESERVED);
     ck_assert_uint_eq(m[2].addr, 0x100000);
-    ck_assert_uint_eq(m[2].len, RAM - 0x100000);
+    ck_assert_uint_eq(m[2].len, RAM - 0x100000 - MB_TOP_RESERVED);
     ck_assert_uint_eq(m[2].type, MB_MEMORY_AVAILABLE);
+    /* The top 128 KiB are reserved, as on QEMU's PC machine. */
+    ck_assert_uint_eq(m[3].addr, RAM - MB_TOP_RESERVED);
+    ck_assert_uint_eq(m[3].len, MB_TOP_RESERVED);
+    ck_assert_uint_eq(m[3].type, MB_MEMORY_RESERVED);
     free(im);
 }
 END_TEST
@@ -336,6 +340,18 @@ START_TEST(segment_outside_ram)
 }
 END_TEST
 
+START_TEST(segment_in_reserved_top)
+{
+    struct image *im = elf32_image();
+    phdr(im)->paddr = RAM - 0x1000;
+    phdr(im)->memsz = 0x800;
+    phdr(im)->filesz = 0x100;
+    ((struct elf32_ehdr *)im->buf)->entry = RAM - 0x1000;
+    ck_refused(im, "reserved top 128 KiB");
+    free(im);
+}
+END_TEST
+
 START_TEST(huge_memsz)
 {
     struct image *im = elf32_image();
@@ -460,7 +476,7 @@ START_TEST(ram_too_small)
     struct image *im = elf32_image();
     mem.size = 0x100000;
     ck_assert_int_eq(load(im, "x"), -1);
-    ck_assert(strstr(err, "larger than 1 MiB") != NULL);
+    ck_assert(strstr(err, "too small") != NULL);
     mem.size = RAM;
     ck_assert(untouched());
     free(im);
@@ -490,6 +506,7 @@ int main(void)
     tcase_add_test(bad, wrong_machine);
     tcase_add_test(bad, segment_outside_ram);
     tcase_add_test(bad, huge_memsz);
+    tcase_add_test(bad, segment_in_reserved_top);
     tcase_add_test(bad, segment_over_info_area);
     tcase_add_test(bad, segment_in_hole);
     tcase_add_test(bad, truncated_segment);
