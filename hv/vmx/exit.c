@@ -398,9 +398,13 @@ void vmx_dump_state(const struct vcpu *vcpu)
            (unsigned long long)now.gdtr_base, now.gdtr_limit, (unsigned long long)now.idtr_base,
            now.idtr_limit);
     uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
-    hv_log("  last exit %s (%u%s) qualification %#llx", vmx_exit_name(reason), reason & 0xffff,
-           (reason & VMX_EXIT_REASON_ENTRY_FAILED) ? ", entry failed" : "",
-           (unsigned long long)vmread(VMCS_EXIT_QUALIFICATION));
+    /* Before the first VM exit the exit fields hold nothing. */
+    if (vx->launched)
+        hv_log("  last exit %s (%u%s) qualification %#llx", vmx_exit_name(reason), reason & 0xffff,
+               (reason & VMX_EXIT_REASON_ENTRY_FAILED) ? ", entry failed" : "",
+               (unsigned long long)vmread(VMCS_EXIT_QUALIFICATION));
+    else
+        hv_log("  no VM exit yet: the first VM entry (VMLAUNCH) did not happen");
 
     /* After a failed entry, say which check failed, on the state we tried
      * to enter with. */

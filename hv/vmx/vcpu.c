@@ -269,6 +269,22 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     vx->cr4_shadow = 0;
     vmwrite(VMCS_CR0_SHADOW, vx->cr0_shadow);
     vmwrite(VMCS_CR4_SHADOW, vx->cr4_shadow);
+#ifdef HV_VMX_BREAK
+    /* Test builds only (tests/integration/bochs-explain.sh): break one rule
+     * of SDM Vol. 3C 27.2/27.3.1 on purpose, to see the explainer name it. */
+    switch (HV_VMX_BREAK) {
+    case 1: /* guest state: TR unusable (27.3.1.2), exit reason 33 */
+        vmwrite(VMCS_GUEST_ES_AR + 2u * SEG_TR, AR_UNUSABLE);
+        break;
+    case 2: /* controls: unrestricted guest without EPT (27.2.1.1), error 7 */
+        vmwrite(VMCS_PROC_CONTROLS2, ctl.proc2 & ~PROC2_ENABLE_EPT);
+        break;
+    case 3: /* host state: null TR selector (27.2.3), error 8 */
+        vmwrite(VMCS_HOST_TR_SEL, 0);
+        break;
+    }
+    hv_log("vmx: test build: VMCS deliberately broken (HV_VMX_BREAK=%d)", HV_VMX_BREAK);
+#endif
     vcpu->pat = s.pat;
     vcpu->cr0 = vx->cr0_shadow;
     vcpu->arch = vx;
