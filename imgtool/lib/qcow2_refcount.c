@@ -101,21 +101,48 @@ static int rb_store(struct img *img, uint64_t blk, uint64_t cluster, uint64_t v)
     return io_write(img, (q->rt[blk] & ~0x1ffull) + boff, b + boff, blen);
 }
 
+/* Does cluster c hold the header or one of the tables the header points
+ * to?  A damaged image may claim refcount 0 for them; allocating them
+ * would overwrite live metadata (QEMU's "metadata overlap" check). */
+static bool is_core_metadata(struct qcow2 *q, uint64_t c)
+{
+    uint64_t off = c << q->cluster_bits;
+    struct {
+        uint64_t start, len;
+    } t[] = {
+        {0, q->cluster_size},
+        {q->h.l1_table_offset, (uint64_t)q->h.l1_size * 8},
+        {q->h.refcount_table_offset, (uint64_t)q->h.refcount_table_clusters << q->cluster_bits},
+    };
+    for (unsigned i = 0; i < KARRAY_SIZE(t); i++)
+        if (t[i].len && off + q->cluster_size > t[i].start && off < t[i].start + t[i].len)
+            return true;
+    return false;
+}
+
 /* First index >= from whose refcount is 0 (clusters past the table's
  * reach have no refcount block and are therefore free). */
 static int find_free(struct img *img, uint64_t from, uint64_t n, uint64_t *out)
 {
     struct qcow2 *q = img->q;
-    uint64_t c = from, run = 0, rc;
+    uint64_t c = from ? from : 1, run = 0, rc;
     for (;;) {
         if (c >= (uint64_t)QCOW_MAX_OFFSET >> q->cluster_bits)
             return img_fail(img, IMG_ENOSPC, "Image '%s' is full (56-bit offsets)", img->name);
-        if (c / q->rb_entries >= q->rt_entries) {
+        /* Past the refcount table's reach, or past the end of the file and
+         * of everything allocated in this session, nothing is in use (a
+         * refcount claiming otherwise is at most a leak; trusting it could
+         * make a hostile image scan billions of clusters). */
+        if (c / q->rb_entries >= q->rt_entries || c >= q->alloc_end) {
             *out = c - run;
-            return 0; /* everything from here on is unreferenced */
+            return 0;
         }
         if (qc_rc_get(img, c, &rc) < 0)
             return -IMG_ECORRUPT;
+        if (rc == 0 && is_core_metadata(q, c))
+            return img_fail(img, IMG_ECORRUPT,
+                            "Metadata cluster %llu of '%s' has refcount 0; run check -r all",
+                            (unsigned long long)c, img->name);
         run = rc == 0 ? run + 1 : 0;
         c++;
         if (run == n) {
