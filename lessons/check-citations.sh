@@ -8,7 +8,8 @@
 # (path from the top of the repository).  It is true when the file exists
 # and defines that function:
 #   .c/.h  a line that starts a definition: "NAME(" at the start of a line,
-#          or a return type then "NAME(", not ending in ';' (a declaration)
+#          or a return type (qualifiers, attributes) then "NAME(", not ending
+#          in ";" (a declaration)
 #          and not a macro;
 #   .S     a label "NAME:";
 #   .sh / bash scripts / Makefiles  "NAME()" at the start of a line, or a
@@ -37,7 +38,7 @@ defines() {
     *.c | *.h)
         # A definition begins at the start of a line (after an optional
         # return type and qualifiers) and does not end with ';'.
-        grep -E "^([A-Za-z_][A-Za-z0-9_ *]*[ *])?${name}[[:space:]]*\(" "$f" | grep -qvE ';[[:space:]]*$'
+        grep -E "^([A-Za-z_][A-Za-z0-9_ *()]*[ *])?${name}[[:space:]]*\(" "$f" | grep -qvE ';[[:space:]]*$'
         ;;
     *.S | *.s)
         grep -qE "^[[:space:]]*$name:" "$f"
