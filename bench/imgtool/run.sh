@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# imgtool vs qemu-img: speed ratios (a benchmark, not a test).
+#
+# Usage: bench/imgtool/run.sh [ROUNDS] [SIZE_MIB]   (defaults: 3 rounds, 256 MiB)
+#
+# Every case runs qemu-img and imgtool alternately (which one goes first
+# alternates too, so cache warmth and background load hit both alike),
+# ROUNDS times each; the table shows the median wall time of each tool and
+# the ratio qemu-img/imgtool (above 1.00 means imgtool is faster).
+# Targets from the issue: compressed converts >= 1.8 at defaults on 2 cores,
+# everything else >= 1.0.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+IMGTOOL=${IMGTOOL:-$BUILD/imgtool/imgtool}
+QEMU_IMG=${QEMU_IMG:-qemu-img}
+ROUNDS=${1:-3}
+SIZE=${2:-256}
+W=$BUILD/bench/imgtool
+[ -x "$IMGTOOL" ] || { echo "imgtool is not built: run make -C imgtool" >&2; exit 1; }
+command -v "$QEMU_IMG" >/dev/null || { echo "qemu-img is not installed" >&2; exit 1; }
+mkdir -p "$W"
+cd "$W"
+
+# Test data: a disk-like mix of incompressible data (a quarter), text-like
+# compressible data (a quarter) and zeros (the rest, left as holes).
+if [ ! -f data.raw ] || [ "$(stat -c %s data.raw)" != $((SIZE << 20)) ]; then
+    echo "preparing ${SIZE} MiB of test data in ${W#"$TOP"/} ..." >&2
+    rm -f data.raw
+    truncate -s "${SIZE}M" data.raw
+    q=$((SIZE / 4))
+    head -c $((q << 20)) /dev/urandom | dd of=data.raw conv=notrunc status=none
+    # (yes dies of SIGPIPE when head has enough: not an error here)
+    { yes 'The quick brown fox jumps over the lazy dog; hvkit imgtool benchmark 0123456789' ||
+        true; } | head -c $((q << 20)) | dd of=data.raw bs=1M seek=$q conv=notrunc status=none
+    "$QEMU_IMG" convert -O qcow2 data.raw data.qcow2
+    # A large sparse raw image with a little data scattered over 4 GiB.
+    rm -f sparse.raw
+    truncate -s 4G sparse.raw
+    for i in 0 1 2 3; do
+        head -c 4M /dev/urandom | dd of=sparse.raw bs=1M seek=$((i * 1024)) conv=notrunc status=none
+    done
+    "$QEMU_IMG" convert -O qcow2 sparse.raw sparse.qcow2
+fi
+
+# Wall time of one command, in seconds.
+timeit() {
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }
+    t1=$(date +%s.%N)
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }'
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# case NAME TARGET ARGS...: "TOOL ARGS..." with the output file name last.
+printf '%-26s %10s %10s %8s %s\n' case qemu-img imgtool ratio target
+run_case() {
+    local name=$1 target=$2
+    shift 2
+    local tq=() ti=() r
+    for ((r = 0; r < ROUNDS; r++)); do
+        rm -f out.*
+        if ((r % 2 == 0)); then
+            tq+=("$(timeit "$QEMU_IMG" "$@")")
+            rm -f out.*
+            ti+=("$(timeit "$IMGTOOL" "$@")")
+        else
+            ti+=("$(timeit "$IMGTOOL" "$@")")
+            rm -f out.*
+            tq+=("$(timeit "$QEMU_IMG" "$@")")
+        fi
+    done
+    local mq mi
+    mq=$(printf '%s\n' "${tq[@]}" | median)
+    mi=$(printf '%s\n' "${ti[@]}" | median)
+    printf '%-26s %9.3fs %9.3fs %8.2f >= %s\n' "$name" "$mq" "$mi" "$(awk -v a="$mq" -v b="$mi" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$target"
+}
+
+run_case "raw->qcow2" 1.0 convert -O qcow2 data.raw out.qcow2
+run_case "raw->qcow2 -c zlib" 1.8 convert -c -O qcow2 data.raw out.qcow2
+run_case "raw->qcow2 -c zstd" 1.8 convert -c -O qcow2 -o compression_type=zstd data.raw out.qcow2
+run_case "qcow2->raw" 1.0 convert -O raw data.qcow2 out.raw
+run_case "sparse 4G raw->qcow2" 1.0 convert -O qcow2 sparse.raw out.qcow2
+run_case "check (4G qcow2)" 1.0 check sparse.qcow2
+run_case "map (4G qcow2)" 1.0 map --output=json sparse.qcow2
+rm -f out.*
