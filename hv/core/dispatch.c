@@ -1,8 +1,13 @@
 /*
- * dispatch.c - the one exit dispatcher.  The backend has already turned its
- * vendor exit into a struct exit_info (exit.h) and copied the guest's
- * registers into the vcpu; here we emulate what the guest asked for, advance
- * its RIP past the instruction, and decide whether it goes on.
+ * dispatch.c - the one exit dispatcher.
+ *
+ * The backend has already turned its vendor exit into a struct exit_info
+ * (exit.h) and copied the guest's registers into the vcpu.  Here the core
+ * emulates what the guest asked for, the way the real instruction would
+ * have done it, then moves the guest's RIP past the instruction and lets it
+ * go on; or it decides the guest has ended, crashed or cannot run.  The
+ * same code serves AMD SVM and Intel VT-x: nothing here knows a VMCB or a
+ * VMCS.
  */
 #include "hvkit/abi.h"
 #include "klib.h"
@@ -14,25 +19,36 @@
 #include "log.h"
 #include "msr.h"
 
-/* Exception vectors we inject (SDM vol 3A 6.15). */
+/* Exception vectors the core injects (SDM vol 3A 6.15, APM vol 2 8.2). */
 #define VEC_UD 6
 #define VEC_GP 13
 
-/* Details for the trace line, filled while handling the exit. */
+/* RFLAGS.RF, the resume flag (SDM vol 3A 18.3.1.1). */
+#define RFLAGS_RF (1ull << 16)
+
+/* The details part of a trace line, filled while the exit is handled (so
+ * that it can show results, e.g. the value an IN returned). */
 struct trace {
     char text[160];
 };
 
-/* Skip the instruction that exited: it has been emulated.  RF is cleared
- * as after any completed instruction (SDM vol 3A 18.3.1.1). */
+/* Skip the instruction that exited: it has been emulated.  RF is cleared,
+ * as the CPU does after any instruction that completes. */
 static void advance(struct vcpu *v, const struct exit_info *e)
 {
     v->rip += e->insn_len;
-    v->rflags &= ~(1ull << 16);
+    v->rflags &= ~RFLAGS_RF;
 }
 
-/* Replace the low `size` bytes of a register: IN AL/AX keep the upper bits;
- * IN EAX zero-extends into RAX like every 32-bit write in long mode. */
+/* The value of an access of `size` bytes taken from a register. */
+static uint32_t low_bytes(uint64_t reg, uint8_t size)
+{
+    return (uint32_t)(size == 4 ? reg & 0xffffffffu : size == 2 ? reg & 0xffffu : reg & 0xffu);
+}
+
+/* Replace the low `size` bytes of a register the way IN does: IN AL and IN
+ * AX keep the upper bits, IN EAX zero-extends into RAX like every 32-bit
+ * register write in 64-bit mode (SDM vol 1 3.4.1.1). */
 static uint64_t merge(uint64_t old, uint32_t val, uint8_t size)
 {
     if (size == 4)
@@ -41,68 +57,84 @@ static uint64_t merge(uint64_t old, uint32_t val, uint8_t size)
     return (old & ~mask) | (val & mask);
 }
 
-/* Address-size mask for string I/O registers. */
+/* The part of RSI/RDI/RCX a string instruction uses: its address size. */
 static uint64_t addr_mask(uint8_t addr_size)
 {
     return addr_size == 8 ? ~0ull : addr_size == 4 ? 0xffffffffull : 0xffffull;
 }
 
-/* INS/OUTS, with or without REP (SDM vol 2 "INS", "OUTS"; APM vol 3):
- * data moves between the port and memory at ES:RDI (INS) or DS:RSI (OUTS),
- * the pointer steps by the size, backwards if RFLAGS.DF; REP repeats RCX
- * times.  Segments are flat in hv's guests. */
+/* Step a string register by `step` within its address size, leaving the
+ * bits above it alone (as the CPU does with a 16- or 32-bit address). */
+static uint64_t step_reg(uint64_t reg, int64_t step, uint64_t mask)
+{
+    return (reg & ~mask) | ((reg + (uint64_t)step) & mask);
+}
+
+/*
+ * INS/OUTS, with or without REP (SDM vol 2 "INS", "OUTS", "REP"; APM vol 3):
+ * data moves between the port and guest memory at ES:RDI (INS) or DS:RSI
+ * (OUTS); the pointer steps by the access size, backwards when RFLAGS.DF is
+ * set; REP repeats RCX times, counting RCX down.  Segments are flat in hv's
+ * guests, so the register value is the linear address.  Returns false when
+ * the memory is not mapped or outside guest RAM.
+ */
 static bool string_io(struct hv *h, const struct exit_info *e)
 {
     struct vcpu *v = &h->vcpu;
     struct gprs *r = &v->regs;
     uint64_t mask = addr_mask(e->io.addr_size);
+    /* Without REP the instruction moves one item. */
     uint64_t count = e->io.rep ? (r->rcx & mask) : 1;
     int64_t step = (v->rflags & RFLAGS_DF) ? -(int64_t)e->io.size : e->io.size;
     for (; count; count--) {
         uint32_t val = 0;
         if (e->io.in) {
+            /* Port to memory at RDI. */
             val = iobus_in(&h->bus, e->io.port, e->io.size);
             if (guest_write_linear(v, r->rdi & mask, &val, e->io.size) < 0)
                 return false;
-            r->rdi = (r->rdi & ~mask) | ((r->rdi + (uint64_t)step) & mask);
+            r->rdi = step_reg(r->rdi, step, mask);
         } else {
+            /* Memory at RSI to the port. */
             if (guest_read_linear(v, r->rsi & mask, &val, e->io.size) < 0)
                 return false;
             iobus_out(&h->bus, e->io.port, e->io.size, val);
-            r->rsi = (r->rsi & ~mask) | ((r->rsi + (uint64_t)step) & mask);
+            r->rsi = step_reg(r->rsi, step, mask);
         }
         if (e->io.rep)
-            r->rcx = (r->rcx & ~mask) | ((r->rcx - 1) & mask);
-        /* Stop at once when the guest asked to end. */
+            r->rcx = step_reg(r->rcx, -1, mask);
+        /* The guest asked to end (port 0xf4): stop right there. */
         if (h->dbg_exit.requested)
             break;
     }
     return true;
 }
 
+/* IN, OUT, INS, OUTS: through the port bus to the device models. */
 static void handle_io(struct hv *h, const struct exit_info *e, struct trace *t)
 {
     struct vcpu *v = &h->vcpu;
     const char *dir = e->io.in ? "in" : "out";
     if (e->io.string) {
-        ksnprintf(t->text, sizeof(t->text),
-                  "port %#x %s size %u string%s count %llu address size %u (raw %#llx)", e->io.port,
+        ksnprintf(t->text, sizeof(t->text), "port %#x %s size %u string%s count %llu", e->io.port,
                   dir, e->io.size, e->io.rep ? " rep" : "",
-                  (unsigned long long)(e->io.rep ? v->regs.rcx & addr_mask(e->io.addr_size) : 1),
-                  e->io.addr_size, (unsigned long long)e->raw_info1);
+                  (unsigned long long)(e->io.rep ? v->regs.rcx & addr_mask(e->io.addr_size) : 1));
         if (!string_io(h, e)) {
+            /* A real CPU would raise #PF or #GP; a guest that does string
+             * I/O on unmapped memory is broken, so say so plainly. */
+            uart_flush(&h->com1);
             h->be->dump_state(v);
-            end_guest_crashed("string I/O (INS/OUTS) from an address outside guest RAM");
+            end_guest_crashed("string I/O (INS/OUTS) on memory that is not mapped guest RAM");
         }
     } else if (e->io.in) {
+        /* IN: the device's value into AL/AX/EAX. */
         uint32_t val = iobus_in(&h->bus, e->io.port, e->io.size);
         v->regs.rax = merge(v->regs.rax, val, e->io.size);
         ksnprintf(t->text, sizeof(t->text), "port %#x in size %u value %#x", e->io.port, e->io.size,
                   val);
     } else {
-        uint32_t val = (uint32_t)(v->regs.rax & (e->io.size == 4   ? 0xffffffffu
-                                                 : e->io.size == 2 ? 0xffffu
-                                                                   : 0xffu));
+        /* OUT: AL/AX/EAX to the device. */
+        uint32_t val = low_bytes(v->regs.rax, e->io.size);
         ksnprintf(t->text, sizeof(t->text), "port %#x out size %u value %#x", e->io.port,
                   e->io.size, val);
         iobus_out(&h->bus, e->io.port, e->io.size, val);
@@ -110,11 +142,12 @@ static void handle_io(struct hv *h, const struct exit_info *e, struct trace *t)
     advance(v, e);
 }
 
+/* CPUID: the real CPU's answer, filtered by hv's policy (cpuid.h). */
 static void handle_cpuid(struct hv *h, const struct exit_info *e, struct trace *t)
 {
     struct gprs *r = &h->vcpu.regs;
+    /* The leaf is EAX, the subleaf ECX (SDM vol 2A "CPUID"). */
     uint32_t leaf = (uint32_t)r->rax, sub = (uint32_t)r->rcx;
-    /* Ask the real CPU, then apply hv's policy (cpuid.h). */
     struct cpuid_regs c = cpuid(leaf, sub);
     cpuid_policy(leaf, sub, &c);
     /* CPUID writes the 32-bit registers, which zero-extends in long mode. */
@@ -127,16 +160,19 @@ static void handle_cpuid(struct hv *h, const struct exit_info *e, struct trace *
     advance(&h->vcpu, e);
 }
 
+/* RDMSR / WRMSR of an MSR the backend does not let through (msr.h). */
 static void handle_msr(struct hv *h, const struct exit_info *e, struct trace *t)
 {
     struct vcpu *v = &h->vcpu;
+    /* The index is ECX; the value EDX:EAX (SDM vol 2B "RDMSR", "WRMSR"). */
     uint32_t index = (uint32_t)v->regs.rcx;
-    bool ok;
+    bool read = e->reason == EXIT_MSR_READ;
     uint64_t val = 0;
-    if (e->reason == EXIT_MSR_READ) {
+    bool ok;
+    if (read) {
         ok = msr_read(v, index, &val);
         if (ok) {
-            /* RDMSR: EDX:EAX, each zero-extended. */
+            /* EDX:EAX, each zero-extended into its 64-bit register. */
             v->regs.rax = (uint32_t)val;
             v->regs.rdx = val >> 32;
         }
@@ -144,18 +180,37 @@ static void handle_msr(struct hv *h, const struct exit_info *e, struct trace *t)
         val = ((v->regs.rdx & 0xffffffffu) << 32) | (v->regs.rax & 0xffffffffu);
         ok = msr_write(v, index, val);
     }
-    ksnprintf(t->text, sizeof(t->text), "msr %#x %s %#llx%s", index,
-              e->reason == EXIT_MSR_READ ? "read" : "write", (unsigned long long)val,
-              ok ? "" : " -> #GP(0)");
-    if (ok) {
+    ksnprintf(t->text, sizeof(t->text), "msr %#x %s %#llx%s", index, read ? "read" : "write",
+              (unsigned long long)val, ok ? "" : " -> #GP(0)");
+    if (ok)
         advance(v, e);
-    } else {
-        /* As a real CPU: #GP(0), RIP stays on the faulting instruction. */
+    else
+        /* As a real CPU does for an MSR it lacks or a bad value: #GP(0),
+         * with RIP still on the faulting instruction. */
         h->be->inject_exception(v, VEC_GP, true, 0);
-    }
 }
 
-/* Log one trace line (the `trace` option). */
+/* VMMCALL/VMCALL: hvkit's hypercalls (hypercall.c, include/hvkit/abi.h). */
+static void handle_hypercall(struct hv *h, const struct exit_info *e, struct trace *t)
+{
+    struct vcpu *v = &h->vcpu;
+    int n = ksnprintf(t->text, sizeof(t->text), "nr %llu args %#llx %#llx %#llx",
+                      (unsigned long long)v->regs.rax, (unsigned long long)v->regs.rbx,
+                      (unsigned long long)v->regs.rcx, (unsigned long long)v->regs.rdx);
+    /* HC_EXIT does not return: trace it now. */
+    if (h->opt.trace && v->regs.rax == HC_EXIT)
+        hv_log("exit %llu: %s %s %#llx rip %#llx %s", (unsigned long long)v->exit_count,
+               exit_reason_name(e->reason), e->raw_name, (unsigned long long)e->raw_code,
+               (unsigned long long)e->rip, t->text);
+    /* The guest resumes after the instruction, with the result in RAX. */
+    advance(v, e);
+    hypercall(h);
+    if (n > 0 && (size_t)n < sizeof(t->text))
+        ksnprintf(t->text + n, sizeof(t->text) - (size_t)n, " -> %lld", (long long)v->regs.rax);
+}
+
+/* Log one trace line (the `trace` option): the core reason, the vendor's
+ * name and code, the guest RIP and the decoded details. */
 static void trace_exit(const struct hv *h, const struct exit_info *e, const struct trace *t)
 {
     hv_log("exit %llu: %s %s %#llx rip %#llx %s", (unsigned long long)h->vcpu.exit_count,
@@ -163,20 +218,55 @@ static void trace_exit(const struct hv *h, const struct exit_info *e, const stru
            (unsigned long long)e->raw_code, (unsigned long long)e->rip, t->text);
 }
 
-/* The guest cannot go on: log why (and its state), end as crashed. */
-static __attribute__((noreturn)) void crash(struct hv *h, const char *why)
+/*
+ * Exits after which the guest cannot go on.  The guest's last console line
+ * goes out first, then its state (registers, control registers: the
+ * backend's dump_state), then the final protocol line.  Entry failures are
+ * hv's error ("exit: error"), the rest the guest's crash.
+ */
+static __attribute__((noreturn)) void fatal_exit(struct hv *h, const struct exit_info *e)
 {
+    const struct vcpu *v = &h->vcpu;
+    char why[192];
+    if (h->opt.trace)
+        trace_exit(h, e, &(struct trace){.text = "(fatal)"});
     uart_flush(&h->com1);
-    h->be->dump_state(&h->vcpu);
-    end_guest_crashed(why);
+    h->be->dump_state(v);
+    switch (e->reason) {
+    case EXIT_SHUTDOWN:
+        /* A fault while delivering #DF: the CPU shuts down (SDM vol 3A
+         * 6.15, interrupt 8). */
+        end_guest_crashed("triple fault: the guest shut down");
+    case EXIT_HLT:
+        /* Nothing can ever wake a CPU halted with IF=0 (no NMI source). */
+        end_guest_crashed("guest halted with interrupts disabled (HLT with IF=0): nothing can "
+                          "wake it");
+    case EXIT_NESTED_PAGE_FAULT:
+        ksnprintf(why, sizeof(why),
+                  "%s guest-physical %#llx, outside its %llu MiB of RAM (nested page fault)",
+                  e->npf.fetch   ? "executed at"
+                  : e->npf.write ? "wrote to"
+                                 : "read from",
+                  (unsigned long long)e->npf.gpa, (unsigned long long)(v->mem.size >> 20));
+        end_guest_crashed(why);
+    case EXIT_EXCEPTION:
+        ksnprintf(why, sizeof(why), "unexpected intercepted exception %u", e->exc.vector);
+        end_guest_crashed(why);
+    case EXIT_ENTRY_FAILED:
+        end_error("%s", e->why ? e->why : "guest entry failed");
+    default:
+        ksnprintf(why, sizeof(why), "unhandled exit %s %#llx: %s", e->raw_name ? e->raw_name : "?",
+                  (unsigned long long)e->raw_code, e->why ? e->why : "hv does not emulate it");
+        end_guest_crashed(why);
+    }
 }
 
 void dispatch(struct hv *h, struct exit_info *e)
 {
     struct vcpu *v = &h->vcpu;
     struct trace t = {.text = ""};
-    char why[160];
 
+    /* Every exit counts, including the last one. */
     stats_record(&h->stats, e->reason);
     switch (e->reason) {
     case EXIT_CPUID:
@@ -189,77 +279,34 @@ void dispatch(struct hv *h, struct exit_info *e)
     case EXIT_MSR_WRITE:
         handle_msr(h, e, &t);
         break;
-    case EXIT_HYPERCALL: {
-        int n = ksnprintf(t.text, sizeof(t.text), "nr %llu args %#llx %#llx %#llx",
-                          (unsigned long long)v->regs.rax, (unsigned long long)v->regs.rbx,
-                          (unsigned long long)v->regs.rcx, (unsigned long long)v->regs.rdx);
-        /* HC_EXIT does not return: trace it first. */
-        if (h->opt.trace && v->regs.rax == HC_EXIT)
-            trace_exit(h, e, &t);
-        /* Advance first, so the guest resumes after VMMCALL/VMCALL. */
-        advance(v, e);
-        hypercall(h);
-        if (n > 0 && (size_t)n < sizeof(t.text))
-            ksnprintf(t.text + n, sizeof(t.text) - (size_t)n, " -> %lld", (long long)v->regs.rax);
+    case EXIT_HYPERCALL:
+        handle_hypercall(h, e, &t);
         break;
-    }
     case EXIT_HLT:
         /* No interrupt source exists yet: with IF=0 nothing can ever wake
-         * the guest; with IF=1 we let HLT complete at once, as if an
-         * interrupt had arrived (hv/README.md, "Decisions"). */
-        if (!(v->rflags & RFLAGS_IF)) {
-            if (h->opt.trace)
-                trace_exit(h, e, &t);
-            crash(h, "guest halted with interrupts disabled (HLT with IF=0): nothing can wake "
-                     "it");
-        }
+         * the guest; with IF=1 HLT completes at once, as if an interrupt
+         * had arrived (hv/README.md, "Decisions"). */
+        if (!(v->rflags & RFLAGS_IF))
+            fatal_exit(h, e);
         ksnprintf(t.text, sizeof(t.text), "IF=1: treated as a no-op");
         advance(v, e);
         break;
     case EXIT_VIRT_INSN:
-        /* The guest was told it has no SVM/VMX: #UD, as such a CPU gives. */
+        /* The guest was told it has no SVM/VMX: #UD, as such a CPU gives
+         * (the instruction is not skipped: #UD is a fault). */
         ksnprintf(t.text, sizeof(t.text), "-> #UD");
         h->be->inject_exception(v, VEC_UD, false, 0);
         break;
     case EXIT_INTERRUPT:
         /* A host interrupt: nothing to emulate, just run the guest again. */
         break;
-    case EXIT_SHUTDOWN:
-        if (h->opt.trace)
-            trace_exit(h, e, &t);
-        crash(h, "triple fault: the guest shut down");
-    case EXIT_NESTED_PAGE_FAULT:
-        if (h->opt.trace)
-            trace_exit(h, e, &t);
-        ksnprintf(why, sizeof(why),
-                  "%s guest-physical %#llx, outside its %llu MiB of RAM (nested page fault)",
-                  e->npf.fetch   ? "executed at"
-                  : e->npf.write ? "wrote to"
-                                 : "read from",
-                  (unsigned long long)e->npf.gpa, (unsigned long long)(v->mem.size >> 20));
-        crash(h, why);
-    case EXIT_EXCEPTION:
-        if (h->opt.trace)
-            trace_exit(h, e, &t);
-        ksnprintf(why, sizeof(why), "unexpected intercepted exception %u", e->exc.vector);
-        crash(h, why);
-    case EXIT_ENTRY_FAILED:
-        if (h->opt.trace)
-            trace_exit(h, e, &t);
-        uart_flush(&h->com1);
-        h->be->dump_state(v);
-        end_error("%s", e->why ? e->why : "guest entry failed");
-    case EXIT_UNHANDLED:
     default:
-        if (h->opt.trace)
-            trace_exit(h, e, &t);
-        ksnprintf(why, sizeof(why), "unhandled exit %s %#llx: %s", e->raw_name ? e->raw_name : "?",
-                  (unsigned long long)e->raw_code, e->why ? e->why : "hv does not emulate it");
-        crash(h, why);
+        /* Shutdown, nested page fault, failed entry, anything unexpected. */
+        fatal_exit(h, e);
     }
     if (h->opt.trace)
         trace_exit(h, e, &t);
-    /* The guest wrote its exit code to port 0xf4. */
+    /* The guest wrote its exit code to port 0xf4: pass it on. */
     if (h->dbg_exit.requested) {
         uart_flush(&h->com1);
         end_guest_exit(h->dbg_exit.code);
