@@ -6,3 +6,9 @@ img_basic_SRCS := $(TOP)/tests/unit/test_img_basic.c $(TOP)/tests/unit/test_img_
                   $(IMGLIB_SRCS) $(KLIB_HOSTED_SRCS)
 img_basic_CFLAGS := -I$(TOP)/imgtool/lib -I$(TOP)/tests/unit
 img_basic_LIBS := -lz -llzma -lzstd
+
+UNIT_TESTS += img_features
+img_features_SRCS := $(TOP)/tests/unit/test_img_features.c $(TOP)/tests/unit/test_img_util.c \
+                     $(IMGLIB_SRCS) $(KLIB_HOSTED_SRCS)
+img_features_CFLAGS := -I$(TOP)/imgtool/lib -I$(TOP)/tests/unit
+img_features_LIBS := -lz -llzma -lzstd
