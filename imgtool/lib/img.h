@@ -83,6 +83,13 @@ struct img_io {
     void (*close)(void *ctx);
     /* Bytes the file really occupies on disk (for "disk size"); may be NULL. */
     int (*allocated_size)(void *ctx, uint64_t *size);
+    /*
+     * Optional (may be NULL): is [off, ...) a hole or data, and for how many
+     * bytes (at most max)?  Sparse files answer with SEEK_HOLE/SEEK_DATA;
+     * raw images use it so map and convert see holes as zeros, as qemu-img
+     * does.  Without it everything counts as data.
+     */
+    int (*extent)(void *ctx, uint64_t off, uint64_t max, uint64_t *len, bool *hole);
 };
 
 /* ---- Environment ----------------------------------------------------------- */

@@ -20,9 +20,13 @@ static int unit_status(struct img *img, uint64_t off, uint64_t max, bool follow,
     x->offset = 0;
     x->flags = 0;
     if (!q) {
-        /* raw: every byte is data at the same offset in the file. */
+        /* raw: every byte is at the same offset in the file; holes of a
+         * sparse file read as zeros and are not data. */
+        bool hole = false;
         x->length = max;
-        x->flags = IMG_BS_DATA | IMG_BS_ALLOCATED | IMG_BS_OFFSET_VALID;
+        if (img->io.extent && img->io.extent(img->io.ctx, off, max, &x->length, &hole) < 0)
+            return img_fail(img, IMG_EIO, "Could not get the block status of '%s'", img->name);
+        x->flags = (hole ? IMG_BS_ZERO : IMG_BS_DATA) | IMG_BS_ALLOCATED | IMG_BS_OFFSET_VALID;
         x->offset = off;
         return 0;
     }

@@ -104,6 +104,32 @@ static int file_allocated(void *ctx, uint64_t *size)
     return 0;
 }
 
+/* Holes of a sparse file (lseek SEEK_DATA/SEEK_HOLE, as QEMU's
+ * file-posix block status does). */
+static int file_extent(void *ctx, uint64_t off, uint64_t max, uint64_t *len, bool *hole)
+{
+    int fd = fd_of(ctx);
+    off_t data = lseek(fd, (off_t)off, SEEK_DATA);
+    if (data < 0 && errno != ENXIO) {
+        /* No SEEK_DATA support: call it all data. */
+        *len = max;
+        *hole = false;
+        return 0;
+    }
+    if (data < 0 || (uint64_t)data > off) {
+        /* A hole up to the next data (or to the end of the file). */
+        *hole = true;
+        *len = data < 0 ? max : (uint64_t)data - off;
+    } else {
+        off_t h = lseek(fd, (off_t)off, SEEK_HOLE);
+        *hole = false;
+        *len = h < 0 ? max : (uint64_t)h - off;
+    }
+    if (*len > max || *len == 0)
+        *len = max;
+    return 0;
+}
+
 static void file_close(void *ctx)
 {
     close(fd_of(ctx));
@@ -120,6 +146,7 @@ static void fd_io(int fd, struct img_io *io)
     io->truncate = file_truncate;
     io->allocate = file_allocate;
     io->allocated_size = file_allocated;
+    io->extent = file_extent;
     io->close = file_close;
 }
 
