@@ -20,6 +20,7 @@
 #include "cpipe.h"
 #include "create_opts.h"
 #include "progress.h"
+#include "xzout.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -321,6 +322,18 @@ int verb_convert(int argc, char **argv)
         goto out;
     }
     const char *out_filename = argv[argc - 1];
+    /* An output name ending in ".xz" (imgtool only): convert into a
+     * temporary file next to it, then compress that into the name. */
+    const char *final_name = out_filename;
+    char tmp_name[4096] = "";
+    if (xz_wanted(out_filename)) {
+        if (skip_create) {
+            error_report("%s: -n cannot write into an xz-compressed image", out_filename);
+            goto out;
+        }
+        snprintf(tmp_name, sizeof(tmp_name), "%s.imgtool-tmp", out_filename);
+        out_filename = tmp_name;
+    }
     if (!out_fmt) {
         out_fmt = "raw";
     }
@@ -438,7 +451,22 @@ int verb_convert(int argc, char **argv)
         progress_end();
     }
     ret = failed ? 1 : 0;
+    if (tmp_name[0] && !failed) {
+        /* Close first so the temporary file is complete on disk. */
+        int r = img_close(cv.dst);
+        cv.dst = NULL;
+        if (r < 0 || xz_compress_file(tmp_name, final_name, cpipe_default_threads()) < 0) {
+            ret = 1;
+        }
+    }
 out:
+    if (tmp_name[0]) {
+        if (cv.dst) {
+            img_close(cv.dst);
+            cv.dst = NULL;
+        }
+        remove(tmp_name);
+    }
     if (cv.pipe) {
         cpipe_finish(cv.pipe, NULL);
     }

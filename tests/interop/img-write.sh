@@ -178,4 +178,7 @@ amend-lazy       | cp src.qcow2 out.img; $I amend -o lazy_refcounts=on out.img; 
 dd-qcow2         | $I dd -O qcow2 bs=64k count=20 skip=3 if=src.qcow2 of=out.img | $Q dd -O qcow2 bs=64k count=20 skip=3 if=src.qcow2 of=ref.img
 dd-raw           | $I dd bs=4k if=src.qcow2 of=out.img                             | $Q dd bs=4k if=src.qcow2 of=ref.img
 multi-source     | $I convert -O qcow2 src.raw base.qcow2 out.img                   | $Q convert -O qcow2 src.raw base.qcow2 ref.img
+# --- xz: written by convert to a .xz name, read by every reading command
+xz-write-qcow2   | $I convert -O qcow2 src.raw o.qcow2.xz; xz -dc o.qcow2.xz >out.img  | cp src.raw ref.img
+xz-write-raw     | $I convert -c -O qcow2 src.qcow2 c.qcow2; $I convert -O raw c.qcow2 o.raw.xz; xz -dc o.raw.xz >out.img | cp src.raw ref.img
 CASES
