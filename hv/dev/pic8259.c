@@ -1,0 +1,193 @@
+/*
+ * pic8259.c - the 8259A pair (see pic8259.h).  Register and command bits
+ * from the Intel 8259A data sheet, "Programming the 8259A".
+ */
+#include "klib.h"
+
+#include "pic8259.h"
+
+/* The master's input that the slave's output drives (ICW3 on a PC). */
+#define CASCADE_IRQ 2
+
+/* Requests of one chip, plus the slave's output on the master's IR2. */
+static uint8_t requests(const struct pic8259 *p, const struct pic_chip *c);
+
+/* The highest-priority IR (lowest number) of a chip that may interrupt:
+ * requested, unmasked, and of higher priority than everything in service
+ * (fixed priority, data sheet "Fully Nested Mode").  -1 if none. */
+static int chip_pending(const struct pic8259 *p, const struct pic_chip *c)
+{
+    uint8_t req = requests(p, c) & (uint8_t)~c->imr;
+    for (int ir = 0; ir < 8; ir++) {
+        /* An in-service IR of equal or higher priority blocks the rest. */
+        if (c->isr & (1u << ir))
+            return -1;
+        if (req & (1u << ir))
+            return ir;
+    }
+    return -1;
+}
+
+static uint8_t requests(const struct pic8259 *p, const struct pic_chip *c)
+{
+    uint8_t req = c->irr;
+    /* The slave's INT output is a level on the master's IR2. */
+    if (c == &p->master && chip_pending(p, &p->slave) >= 0)
+        req |= 1u << CASCADE_IRQ;
+    return req;
+}
+
+void pic_set_irq(struct pic8259 *p, unsigned irq, bool high)
+{
+    struct pic_chip *c = irq < 8 ? &p->master : &p->slave;
+    uint8_t bit = (uint8_t)(1u << (irq & 7));
+    /* Edge triggered: only a rising edge latches a request in IRR. */
+    if (high && !(c->level & bit))
+        c->irr |= bit;
+    if (high)
+        c->level |= bit;
+    else
+        c->level &= (uint8_t)~bit;
+}
+
+int pic_pending(const struct pic8259 *p)
+{
+    int ir = chip_pending(p, &p->master);
+    if (ir < 0)
+        return -1;
+    if (ir == CASCADE_IRQ) {
+        /* The slave supplies the vector (data sheet, "Cascading"). */
+        int sir = chip_pending(p, &p->slave);
+        return p->slave.base + sir;
+    }
+    return p->master.base + ir;
+}
+
+/* Acknowledge IR `ir` on one chip: IRR -> ISR (unless automatic EOI). */
+static void ack_chip(struct pic_chip *c, int ir)
+{
+    c->irr &= (uint8_t) ~(1u << ir);
+    if (!c->auto_eoi)
+        c->isr |= (uint8_t)(1u << ir);
+}
+
+int pic_acknowledge(struct pic8259 *p)
+{
+    int ir = chip_pending(p, &p->master);
+    if (ir < 0)
+        return -1;
+    if (ir == CASCADE_IRQ) {
+        int sir = chip_pending(p, &p->slave);
+        /* Both chips take part: the master puts IR2 in service, the slave
+         * its own IR. */
+        ack_chip(&p->slave, sir);
+        ack_chip(&p->master, CASCADE_IRQ);
+        return p->slave.base + sir;
+    }
+    ack_chip(&p->master, ir);
+    return p->master.base + ir;
+}
+
+/* OCW2 (command port, bits 4:3 = 00): end of interrupt. */
+static void ocw2(struct pic_chip *c, uint8_t v)
+{
+    unsigned op = v >> 5;
+    if (op == 1 || op == 5) {
+        /* Non-specific EOI (with or without rotation): the highest-priority
+         * IR in service is done. */
+        for (int ir = 0; ir < 8; ir++) {
+            if (c->isr & (1u << ir)) {
+                c->isr &= (uint8_t) ~(1u << ir);
+                break;
+            }
+        }
+    } else if (op == 3 || op == 7) {
+        /* Specific EOI: bits 2:0 name the IR. */
+        c->isr &= (uint8_t) ~(1u << (v & 7));
+    }
+    /* Other codes set priorities or rotation modes: not modelled. */
+}
+
+static void chip_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
+{
+    struct pic_chip *c = ctx;
+    uint8_t v = (uint8_t)value;
+    (void)size;
+    if (off == 0) {
+        if (v & 0x10) {
+            /* ICW1: start initialization.  The mask and requests are
+             * cleared; a line already high must go low and high again to
+             * be seen (data sheet, "Initialization Command Words"). */
+            c->irr = c->isr = c->imr = 0;
+            c->read_isr = false;
+            c->auto_eoi = false;
+            c->need_icw3 = !(v & 0x02);
+            c->need_icw4 = v & 0x01;
+            c->init_step = 2;
+        } else if (v & 0x08) {
+            /* OCW3: bits 1:0 = 10 read IRR, 11 read ISR next. */
+            if (v & 0x02)
+                c->read_isr = v & 0x01;
+        } else {
+            ocw2(c, v);
+        }
+        return;
+    }
+    /* The data port: the next ICW during initialization, else OCW1. */
+    switch (c->init_step) {
+    case 2:
+        /* ICW2: the vector base (in 8086 mode the low 3 bits are the IR). */
+        c->base = v & 0xf8;
+        c->init_step = c->need_icw3 ? 3 : c->need_icw4 ? 4 : 0;
+        return;
+    case 3:
+        /* ICW3: the cascade wiring, fixed on a PC: nothing to keep. */
+        c->init_step = c->need_icw4 ? 4 : 0;
+        return;
+    case 4:
+        /* ICW4: bit 1 = automatic EOI. */
+        c->auto_eoi = v & 0x02;
+        c->init_step = 0;
+        return;
+    default:
+        /* OCW1: the interrupt mask. */
+        c->imr = v;
+        return;
+    }
+}
+
+static uint32_t chip_read(void *ctx, uint16_t off, uint8_t size)
+{
+    const struct pic_chip *c = ctx;
+    (void)size;
+    /* Data port: the mask.  Command port: IRR or ISR, as OCW3 chose. */
+    if (off == 1)
+        return c->imr;
+    return c->read_isr ? c->isr : c->irr;
+}
+
+static void chip_init(struct pic_chip *c, uint16_t port)
+{
+    memset(c, 0, sizeof(*c));
+    /* Until the guest programs it, nothing gets through. */
+    c->imr = 0xff;
+    c->dev = (struct io_device){
+        .name = "pic8259",
+        .base = port,
+        .count = 2,
+        .wide = false,
+        .read = chip_read,
+        .write = chip_write,
+        .ctx = c,
+    };
+}
+
+void pic_init_state(struct pic8259 *p)
+{
+    chip_init(&p->master, 0x20);
+    chip_init(&p->slave, 0xa0);
+    /* The BIOS's vectors on a PC (8 and 0x70), in case a guest unmasks
+     * without initializing. */
+    p->master.base = 0x08;
+    p->slave.base = 0x70;
+}

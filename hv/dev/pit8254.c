@@ -1,0 +1,226 @@
+/*
+ * pit8254.c - the 8254 timer (see pit8254.h).  Bits from the 82C54 data
+ * sheet, "Control Word Format" and "Read-Back Command".
+ */
+#include "klib.h"
+
+#include "pit8254.h"
+
+/* The period of a channel in clocks: a count of 0 means 65536. */
+static uint64_t period(const struct pit_channel *c)
+{
+    return c->reload ? c->reload : 65536u;
+}
+
+/* Number of rising edges of OUT from loading the count until `elapsed`
+ * clocks later.  Mode 0 rises once, at terminal count; modes 2 and 3 rise
+ * at the start of every period after the first (mode 2 drops OUT for one
+ * clock at the end of each period, mode 3 for the second half). */
+static uint64_t edges(const struct pit_channel *c, uint64_t elapsed)
+{
+    uint64_t n = period(c);
+    if (c->mode == 2 || c->mode == 3)
+        return elapsed / n;
+    return elapsed >= n ? 1 : 0;
+}
+
+bool pit_out_at(const struct pit8254 *p, unsigned idx, uint64_t now)
+{
+    const struct pit_channel *c = &p->ch[idx];
+    /* Mode 0 holds OUT low after the control word until terminal count;
+     * modes 2 and 3 hold it high until counting starts. */
+    if (!c->counting)
+        return c->mode == 2 || c->mode == 3;
+    uint64_t elapsed = now - c->start, n = period(c);
+    if (c->mode == 2)
+        return elapsed % n != n - 1;
+    if (c->mode == 3)
+        return elapsed % n < (n + 1) / 2;
+    return elapsed >= n;
+}
+
+bool pit_irq0_edge(struct pit8254 *p, uint64_t now)
+{
+    struct pit_channel *c = &p->ch[0];
+    if (!c->counting)
+        return false;
+    uint64_t e = edges(c, now - c->start);
+    /* Several edges since the last look still make one request: the PIC
+     * latches edges, it does not count them. */
+    bool rose = e > c->edges_seen;
+    c->edges_seen = e;
+    return rose;
+}
+
+uint64_t pit_next_edge(const struct pit8254 *p, uint64_t now)
+{
+    const struct pit_channel *c = &p->ch[0];
+    if (!c->counting)
+        return UINT64_MAX;
+    uint64_t elapsed = now - c->start, n = period(c);
+    if (c->mode == 2 || c->mode == 3)
+        return n - elapsed % n;
+    return elapsed >= n ? UINT64_MAX : n - elapsed;
+}
+
+/* The value the counting element holds at `now`: counting down from the
+ * reload value (mode 3 counts by two, twice per period; shown here as one
+ * sweep, close enough for reading elapsed time). */
+static uint16_t current_count(const struct pit_channel *c, uint64_t now)
+{
+    if (!c->counting)
+        return (uint16_t)c->reload;
+    uint64_t elapsed = now - c->start, n = period(c);
+    if (c->mode == 2 || c->mode == 3)
+        return (uint16_t)(n - elapsed % n);
+    /* Mode 0 wraps past zero and keeps counting down (data sheet). */
+    return (uint16_t)(n - elapsed);
+}
+
+/* Read-back status byte: OUT (bit 7), null count (bit 6: a count was
+ * written but not yet loaded, never the case here), then the channel's
+ * control word bits 5:0 (access, mode, BCD). */
+static uint8_t status_byte(const struct pit8254 *p, unsigned idx, uint64_t now)
+{
+    const struct pit_channel *c = &p->ch[idx];
+    return (uint8_t)((pit_out_at(p, idx, now) ? 0x80 : 0) | (c->access << 4) | (c->mode << 1));
+}
+
+/* The control word at port 0x43. */
+static void control(struct pit8254 *p, uint8_t v, uint64_t now)
+{
+    unsigned sel = v >> 6;
+    if (sel == 3) {
+        /* Read-back: bit 5 = 0 latch counts, bit 4 = 0 latch status, bits
+         * 3:1 select channels 2..0. */
+        for (unsigned i = 0; i < 3; i++) {
+            if (!(v & (2u << i)))
+                continue;
+            struct pit_channel *c = &p->ch[i];
+            if (!(v & 0x10) && !c->status_latched) {
+                c->status = status_byte(p, i, now);
+                c->status_latched = true;
+            }
+            if (!(v & 0x20) && !c->latched) {
+                c->latch = current_count(c, now);
+                c->latched = true;
+            }
+        }
+        return;
+    }
+    struct pit_channel *c = &p->ch[sel];
+    unsigned access = (v >> 4) & 3;
+    if (access == 0) {
+        /* Counter latch command: freeze the count until it is read. */
+        if (!c->latched) {
+            c->latch = current_count(c, now);
+            c->latched = true;
+        }
+        return;
+    }
+    /* A new control word: new mode and access; counting stops until a new
+     * count arrives (mode 0 drives OUT low at once). */
+    c->access = (uint8_t)access;
+    c->mode = (v >> 1) & 7;
+    /* Modes 6 and 7 are aliases of 2 and 3. */
+    if (c->mode > 5)
+        c->mode -= 4;
+    c->counting = false;
+    c->write_msb = false;
+    c->read_msb = false;
+    c->latched = false;
+    c->edges_seen = 0;
+}
+
+/* A count byte for channel `idx`: loading the full count starts it. */
+static void write_count(struct pit8254 *p, unsigned idx, uint8_t v, uint64_t now)
+{
+    struct pit_channel *c = &p->ch[idx];
+    if (c->access == 3 && !c->write_msb) {
+        /* LSB first; the MSB completes the count. */
+        c->lsb = v;
+        c->write_msb = true;
+        /* Mode 0: writing the first byte stops the count (data sheet). */
+        if (c->mode == 0)
+            c->counting = false;
+        return;
+    }
+    if (c->access == 3)
+        c->reload = (uint32_t)c->lsb | ((uint32_t)v << 8);
+    else if (c->access == 2)
+        c->reload = (uint32_t)v << 8;
+    else
+        c->reload = v;
+    c->write_msb = false;
+    c->start = now;
+    c->counting = true;
+    c->edges_seen = 0;
+}
+
+/* A read at a channel's port: latched status first, then a latched or the
+ * live count, byte by byte as the access mode says. */
+static uint8_t read_count(struct pit8254 *p, unsigned idx, uint64_t now)
+{
+    struct pit_channel *c = &p->ch[idx];
+    if (c->status_latched) {
+        c->status_latched = false;
+        return c->status;
+    }
+    uint16_t count = c->latched ? c->latch : current_count(c, now);
+    uint8_t v;
+    if (c->access == 1) {
+        v = (uint8_t)count;
+        c->latched = false;
+    } else if (c->access == 2) {
+        v = (uint8_t)(count >> 8);
+        c->latched = false;
+    } else if (!c->read_msb) {
+        v = (uint8_t)count;
+        c->read_msb = true;
+    } else {
+        v = (uint8_t)(count >> 8);
+        c->read_msb = false;
+        c->latched = false;
+    }
+    return v;
+}
+
+static void pit_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
+{
+    struct pit8254 *p = ctx;
+    (void)size;
+    uint64_t now = p->clock(p->clock_ctx);
+    if (off == 3)
+        control(p, (uint8_t)value, now);
+    else
+        write_count(p, off, (uint8_t)value, now);
+}
+
+static uint32_t pit_read(void *ctx, uint16_t off, uint8_t size)
+{
+    struct pit8254 *p = ctx;
+    (void)size;
+    /* The control register cannot be read (the 8254 floats the bus). */
+    if (off == 3)
+        return 0xff;
+    return read_count(p, off, p->clock(p->clock_ctx));
+}
+
+void pit_init_state(struct pit8254 *p, pit_clock_fn clock, void *clock_ctx)
+{
+    memset(p, 0, sizeof(*p));
+    p->clock = clock;
+    p->clock_ctx = clock_ctx;
+    /* Before programming: mode 0, LSB-then-MSB, no count: OUT low. */
+    for (unsigned i = 0; i < 3; i++)
+        p->ch[i].access = 3;
+    p->dev = (struct io_device){
+        .name = "pit8254",
+        .base = 0x40,
+        .count = 4,
+        .wide = false,
+        .read = pit_read,
+        .write = pit_write,
+        .ctx = p,
+    };
+}
