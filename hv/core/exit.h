@@ -56,6 +56,12 @@ enum exit_reason {
      * injects #UD, as a CPU without the feature would (APM vol 3 / SDM vol
      * 2: these instructions #UD when the feature is off). */
     EXIT_VIRT_INSN,
+    /* The guest can take an interrupt now: the interrupt window the core
+     * asked for with backend->irq_window() opened (SVM VINTR 0x64, APM vol
+     * 2 15.21.4; VMX interrupt-window exiting, reason 7, SDM vol 3C
+     * 26.7.5).  The core injects the pending interrupt before the next
+     * entry. */
+    EXIT_IRQ_WINDOW,
     EXIT_REASON_COUNT
 };
 

@@ -20,6 +20,7 @@ static const char *const reason_names[EXIT_REASON_COUNT] = {
     [EXIT_ENTRY_FAILED] = "ENTRY_FAILED",
     [EXIT_UNHANDLED] = "UNHANDLED",
     [EXIT_VIRT_INSN] = "VIRT_INSN",
+    [EXIT_IRQ_WINDOW] = "IRQ_WINDOW",
 };
 
 const char *exit_reason_name(enum exit_reason r)

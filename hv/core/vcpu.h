@@ -79,6 +79,19 @@ struct vcpu {
     uint8_t cs_long; /* CS.L: 64-bit code */
     uint8_t cs_db;   /* CS.D: 32-bit default operand size */
 
+    /* Interrupt delivery state, for the core's interrupt injection:
+     * int_shadow is 1 while the guest is in the one-instruction interrupt
+     * shadow after STI or MOV SS (SVM VMCB INTERRUPT_SHADOW, APM vol 2
+     * 15.21.5; VMX interruptibility state bits 0-1, SDM vol 3C 24.4.2).
+     * The backend copies it out after each exit and back in before each
+     * entry (the core clears it when it skips an instruction).
+     * event_pending is set by the backend while an event is queued for the
+     * next entry (an injected exception or interrupt, or one whose delivery
+     * an exit interrupted and which must be re-injected), so that the core
+     * never queues a second one. */
+    uint8_t int_shadow;
+    uint8_t event_pending;
+
     /* Number of VM exits so far (HC_EXIT_COUNT). */
     uint64_t exit_count;
 
