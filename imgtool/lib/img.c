@@ -343,7 +343,7 @@ int img_flush(struct img *img)
         if (r < 0)
             return r;
     }
-    if (img->io.flush && img->io.flush(img->io.ctx) < 0)
+    if (img->io.flush && !(img->flags & IMG_OPEN_NO_FLUSH) && img->io.flush(img->io.ctx) < 0)
         return img_fail(img, IMG_EIO, "Could not flush '%s'", img->name);
     return 0;
 }

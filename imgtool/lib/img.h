@@ -151,6 +151,11 @@ enum {
                                      on a read-write open (check does that) */
     IMG_OPEN_FORCE = 1 << 3,      /* open even if the corrupt bit is set
                                      (used by check -r) */
+    IMG_OPEN_NO_FLUSH = 1 << 4,   /* cache=unsafe, qemu-img convert's default:
+                                     img_flush/img_close never ask the backend
+                                     to sync (io->flush).  Metadata stays
+                                     ordered, so killing the process is still
+                                     safe; a power loss is not. */
 };
 
 /*

@@ -129,8 +129,36 @@ int qc_read(struct img *img, uint64_t off, void *vbuf, size_t len)
         if (n > len)
             n = (uint32_t)len;
         r = lookup(img, gi, &l2off, &e, &bm);
-        if (r == 0)
-            r = read_part(img, gi, e, bm, in, buf, n);
+        if (r < 0)
+            return r;
+        /* Normal clusters that follow each other on the host are read
+         * with one request (sequential reads of a converted image). */
+        uint64_t host = e & QE_OFFSET;
+        if (!q->ext_l2 && host && !(e & (QE_COMPRESSED | QE_ZERO)) && n < len &&
+            !(host & (q->cluster_size - 1))) {
+            uint8_t *t;
+            uint64_t j = gi & (q->l2_entries - 1), total = n;
+            if (qc_l2_load(img, l2off, &t) == 0) {
+                while (len - total >= 1 && j + 1 < q->l2_entries && total < (8u << 20)) {
+                    uint64_t ne, nbm;
+                    qc_l2_entry(img, t, j + 1, &ne, &nbm);
+                    if ((ne & (QE_COMPRESSED | QE_ZERO)) || (ne & QE_OFFSET) != host + in + total)
+                        break;
+                    j++;
+                    total += len - total < q->cluster_size ? len - total : q->cluster_size;
+                }
+                if (total > n) {
+                    r = io_read(img, host + in, buf, (size_t)total);
+                    if (r < 0)
+                        return r;
+                    buf += total;
+                    off += total;
+                    len -= total;
+                    continue;
+                }
+            }
+        }
+        r = read_part(img, gi, e, bm, in, buf, n);
         if (r < 0)
             return r;
         buf += n;
@@ -294,6 +322,64 @@ static int write_part(struct img *img, uint64_t gi, uint32_t in, const uint8_t *
     return qc_free_l2_entry_clusters(img, e);
 }
 
+/*
+ * Fast path for large writes: a run of whole, unallocated clusters in one
+ * L2 table gets contiguous host clusters, one data write, one refcount
+ * write per block and one L2 write, in the same safe order as the
+ * cluster-by-cluster path.  Returns the bytes written (0 = not applicable).
+ */
+static int write_run(struct img *img, uint64_t gi, const uint8_t *buf, size_t len, size_t *done)
+{
+    struct qcow2 *q = img->q;
+    uint64_t l1i = gi >> q->l2_bits, l2i = gi & (q->l2_entries - 1), l2off, host, k = 0, kmax;
+    uint8_t *t = NULL, *ents;
+    int r;
+    *done = 0;
+    kmax = len >> q->cluster_bits;
+    if (kmax > q->l2_entries - l2i)
+        kmax = q->l2_entries - l2i;
+    l2off = l1i < q->h.l1_size ? q->l1[l1i] & QE_OFFSET : 0;
+    if (l2off && (r = qc_l2_load(img, l2off, &t)) < 0)
+        return r;
+    for (; k < kmax; k++) {
+        uint64_t e = 0, bm = 0;
+        if (t)
+            qc_l2_entry(img, t, l2i + k, &e, &bm);
+        if (e & (QE_OFFSET | QE_COMPRESSED))
+            break;
+    }
+    if (k < 2)
+        return 0;
+    r = qc_alloc_clusters(img, k, &host);
+    if (r < 0)
+        return r;
+    r = io_write(img, host, buf, (size_t)(k << q->cluster_bits));
+    if (r < 0)
+        return r;
+    r = qc_l2_load_for_write(img, l1i, &l2off);
+    if (r < 0)
+        return r;
+    ents = img_alloc(img->env, (size_t)k * (size_t)q->l2_esize);
+    if (!ents)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    for (uint64_t j = 0; j < k; j++) {
+        put64(ents + j * (uint64_t)q->l2_esize, (host + (j << q->cluster_bits)) | QE_COPIED);
+        if (q->ext_l2)
+            put64(ents + j * 16 + 8, 0xffffffffull);
+    }
+    r = io_write(img, l2off + l2i * (uint64_t)q->l2_esize, ents, (size_t)k * (size_t)q->l2_esize);
+    if (r == 0) {
+        /* Keep a cached copy of the table in step with the file. */
+        for (int i = 0; i < QC_CACHE_SLOTS; i++)
+            if (q->l2c[i].off == l2off)
+                memcpy(q->l2c[i].data + l2i * (uint64_t)q->l2_esize, ents,
+                       (size_t)k * (size_t)q->l2_esize);
+        *done = (size_t)(k << q->cluster_bits);
+    }
+    img_free(img->env, ents);
+    return r;
+}
+
 int qc_write(struct img *img, uint64_t off, const void *vbuf, size_t len)
 {
     struct qcow2 *q = img->q;
@@ -302,6 +388,18 @@ int qc_write(struct img *img, uint64_t off, const void *vbuf, size_t len)
     if (r < 0)
         return r;
     while (len) {
+        if (!(off & (q->cluster_size - 1)) && len >= 2ull * q->cluster_size) {
+            size_t done;
+            r = write_run(img, off >> q->cluster_bits, buf, len, &done);
+            if (r < 0)
+                return r;
+            if (done) {
+                buf += done;
+                off += done;
+                len -= done;
+                continue;
+            }
+        }
         uint64_t gi = off >> q->cluster_bits;
         uint32_t in = (uint32_t)(off & (q->cluster_size - 1));
         uint32_t n = q->cluster_size - in;

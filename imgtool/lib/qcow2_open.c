@@ -520,7 +520,7 @@ int qc_flush(struct img *img)
     /* Everything is written through already; the only deferred state is
      * the dirty bit, which is cleared once the data is stable. */
     if (q->dirty_marked) {
-        if (img->io.flush && img->io.flush(img->io.ctx) < 0)
+        if (img->io.flush && !(img->flags & IMG_OPEN_NO_FLUSH) && img->io.flush(img->io.ctx) < 0)
             return img_fail(img, IMG_EIO, "Could not flush '%s'", img->name);
         q->h.incompatible_features &= ~QF_INCOMPAT_DIRTY;
         put64(b, q->h.incompatible_features);

@@ -310,7 +310,7 @@ static int grow_table(struct img *img, uint64_t need_entries)
         if (r < 0)
             goto out;
     }
-    if (img->io.flush)
+    if (img->io.flush && !(img->flags & IMG_OPEN_NO_FLUSH))
         img->io.flush(img->io.ctx);
     /* Switch: refcount_table_offset and _clusters are adjacent (bytes
      * 48..59), so one write moves both. */
@@ -417,11 +417,26 @@ int qc_alloc_clusters(struct img *img, uint64_t n, uint64_t *off)
         if (!moved)
             break;
     }
-    for (uint64_t i = 0; i < n; i++) {
-        r = qc_rc_set(img, c + i, 1);
+    /* Refcount 1 for the whole run: one write per refcount block touched
+     * (all the run's blocks exist now; the entries were 0). */
+    for (uint64_t i = 0; i < n;) {
+        uint64_t blk = (c + i) / q->rb_entries, lo = UINT64_MAX, hi = 0, boff;
+        size_t blen;
+        uint8_t *b;
+        r = qc_rb_load(img, q->rt[blk] & ~0x1ffull, &b);
+        if (r < 0)
+            return r;
+        for (; i < n && (c + i) / q->rb_entries == blk; i++) {
+            rb_put(q, b, (c + i) % q->rb_entries, 1, &boff, &blen);
+            lo = boff < lo ? boff : lo;
+            hi = boff + blen > hi ? boff + blen : hi;
+        }
+        r = io_write(img, (q->rt[blk] & ~0x1ffull) + lo, b + lo, (size_t)(hi - lo));
         if (r < 0)
             return r;
     }
+    if (c + n > q->alloc_end)
+        q->alloc_end = c + n;
     if (n == 1 || c == q->free_hint)
         q->free_hint = c + n;
     *off = c << q->cluster_bits;
