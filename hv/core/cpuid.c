@@ -6,7 +6,7 @@
 
 #include "cpuid.h"
 
-void cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
+void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t features, struct cpuid_regs *r)
 {
     (void)subleaf;
     /* The hypervisor range (the convention KVM, Xen and Hyper-V follow):
@@ -20,6 +20,7 @@ void cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
             r->edx = HVKIT_CPUID_SIG_EDX;
         } else if (leaf == HVKIT_CPUID_BASE + 1) {
             r->eax = HVKIT_ABI_VERSION;
+            r->ecx = features;
         }
         return;
     }

@@ -18,8 +18,9 @@
  *    features) all zero: the guest cannot nest;
  *  - leaves 0x40000000-0x400000FF: hv's own (include/hvkit/abi.h):
  *    0x40000000 = highest leaf and the "hvkithvkithv" signature,
- *    0x40000001 EAX = HVKIT_ABI_VERSION, the rest zero.
+ *    0x40000001 EAX = HVKIT_ABI_VERSION, ECX = `features` (HVKIT_FEATURE_*),
+ *    the rest zero.
  */
-void cpuid_policy(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r);
+void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t features, struct cpuid_regs *r);
 
 #endif

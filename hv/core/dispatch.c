@@ -38,6 +38,9 @@ static void advance(struct vcpu *v, const struct exit_info *e)
 {
     v->rip += e->insn_len;
     v->rflags &= ~RFLAGS_RF;
+    /* An STI/MOV SS shadow covers only the next instruction, which this
+     * was (SDM vol 2B "STI"). */
+    v->int_shadow = 0;
 }
 
 /* The value of an access of `size` bytes taken from a register. */
@@ -149,7 +152,7 @@ static void handle_cpuid(struct hv *h, const struct exit_info *e, struct trace *
     /* The leaf is EAX, the subleaf ECX (SDM vol 2A "CPUID"). */
     uint32_t leaf = (uint32_t)r->rax, sub = (uint32_t)r->rcx;
     struct cpuid_regs c = cpuid(leaf, sub);
-    cpuid_policy(leaf, sub, &c);
+    cpuid_policy(leaf, sub, h->irq ? HVKIT_FEATURE_IRQ : 0, &c);
     /* CPUID writes the 32-bit registers, which zero-extends in long mode. */
     r->rax = c.eax;
     r->rbx = c.ebx;
@@ -283,13 +286,22 @@ void dispatch(struct hv *h, struct exit_info *e)
         handle_hypercall(h, e, &t);
         break;
     case EXIT_HLT:
-        /* No interrupt source exists yet: with IF=0 nothing can ever wake
-         * the guest; with IF=1 HLT completes at once, as if an interrupt
-         * had arrived (hv/README.md, "Decisions"). */
+        /* With IF=0 nothing can ever wake the guest (hv has no NMI
+         * source).  With IF=1 the CPU sleeps until an interrupt: irq_halt()
+         * waits for the PIT's next tick if one is programmed; with no
+         * source at all HLT completes at once, as if an interrupt had come
+         * (hv/README.md, "Decisions"). */
         if (!(v->rflags & RFLAGS_IF))
             fatal_exit(h, e);
-        ksnprintf(t.text, sizeof(t.text), "IF=1: treated as a no-op");
+        irq_halt(h);
+        ksnprintf(t.text, sizeof(t.text), "IF=1: resumes (interrupt %s)",
+                  pic_pending(&h->pic) >= 0 ? "pending" : "none, treated as a no-op");
         advance(v, e);
+        break;
+    case EXIT_IRQ_WINDOW:
+        /* The guest can take an interrupt now: irq_before_entry() injects
+         * it before the next entry. */
+        ksnprintf(t.text, sizeof(t.text), "guest interruptible");
         break;
     case EXIT_VIRT_INSN:
         /* The guest was told it has no SVM/VMX: #UD, as such a CPU gives

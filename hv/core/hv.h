@@ -8,6 +8,8 @@
 #include "cmdline.h"
 #include "dev/debug_exit.h"
 #include "dev/iobus.h"
+#include "dev/pic8259.h"
+#include "dev/pit8254.h"
 #include "dev/uart16550.h"
 #include "stats.h"
 #include "vcpu.h"
@@ -19,6 +21,12 @@ struct hv {
     struct iobus bus;
     struct uart16550 com1;
     struct debug_exit dbg_exit;
+    struct pic8259 pic;
+    struct pit8254 pit;
+    /* The backend can inject interrupts (HVKIT_FEATURE_IRQ advertised). */
+    bool irq;
+    /* An interrupt window is being asked for (backend->irq_window). */
+    bool irq_window;
     struct exit_stats stats;
     /* Set once the guest has started: statistics are printed only then. */
     bool guest_started;
@@ -31,6 +39,15 @@ void dispatch(struct hv *h, struct exit_info *e);
 
 /* hypercall.c: the VMMCALL/VMCALL ABI of include/hvkit/abi.h. */
 void hypercall(struct hv *h);
+
+/* irq.c: the guest's interrupt controller and timer, and delivery.
+ * irq_init() adds the PIC and PIT to the bus and calibrates the clock;
+ * irq_before_entry() injects a pending interrupt (or asks for a window)
+ * before each VM entry; irq_halt() waits, for a HLT with IF=1, until an
+ * interrupt is pending or nothing can wake the guest. */
+void irq_init(struct hv *h);
+void irq_before_entry(struct hv *h);
+void irq_halt(struct hv *h);
 
 /* gva.c: copy between hv and the guest's linear address space, walking the
  * guest's own page tables when it has paging on.  Returns 0, or -1 when a

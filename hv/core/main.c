@@ -187,11 +187,15 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     debug_exit_init(&hv.dbg_exit, HVKIT_PORT_DEBUG_EXIT);
     iobus_add(&hv.bus, &hv.com1.dev);
     iobus_add(&hv.bus, &hv.dbg_exit.dev);
+    /* The PIC and the PIT, and interrupt delivery if the backend can. */
+    irq_init(&hv);
 
     /* Run: one exit at a time, until dispatch() ends the guest. */
     hv.guest_started = true;
     for (;;) {
         struct exit_info e;
+        /* Deliver a pending interrupt, or ask to hear when it can be. */
+        irq_before_entry(&hv);
         be->run(&hv.vcpu, &e);
         hv.vcpu.exit_count++;
         dispatch(&hv, &e);

@@ -10,5 +10,7 @@ const struct backend svm_backend = {
     .vcpu_init = svm_vcpu_init,
     .run = svm_run,
     .inject_exception = svm_inject_exception,
+    .inject_interrupt = svm_inject_interrupt,
+    .irq_window = svm_irq_window,
     .dump_state = svm_dump_state,
 };

@@ -70,8 +70,16 @@
 #define TLB_CONTROL_DO_NOTHING 0u
 #define TLB_CONTROL_FLUSH_ALL  1u
 
-/* V_INTR (offset 0x060). */
+/* V_INTR (offset 0x060, APM vol 2 15.21.4): a virtual interrupt request
+ * (V_IRQ), its priority and "ignore the TPR", and V_INTR_MASKING. */
+#define V_IRQ          (1ull << 8)
+#define V_INTR_PRIO(p) ((uint64_t)((p)&0xf) << 16)
+#define V_IGN_TPR      (1ull << 20)
 #define V_INTR_MASKING (1ull << 24)
+
+/* INTERRUPT_SHADOW (offset 0x068, 15.21.5): bit 0 = the guest is in the
+ * shadow of STI or MOV SS. */
+#define INT_STATE_SHADOW (1ull << 0)
 
 /* NP_ENABLE (offset 0x090). */
 #define NP_ENABLE (1ull << 0)

@@ -102,6 +102,8 @@ static const struct {
     /* Physical interrupts while the guest ran (15.21.3). */
     {VMEXIT_INTR, EXIT_INTERRUPT},
     {VMEXIT_NMI, EXIT_INTERRUPT},
+    /* The interrupt window the core asked for opened (15.21.4). */
+    {VMEXIT_VINTR, EXIT_IRQ_WINDOW},
     /* SVM instructions the guest may not use: CPUID hides SVM (15.5-15.7,
      * 15.17, 15.27). */
     {VMEXIT_VMRUN, EXIT_VIRT_INSN},
@@ -210,6 +212,10 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
      * fails; the guest never sees SVME (core/msr.c hides it). */
     v->save.efer = vcpu->efer | EFER_SVME;
     v->save.g_pat = vcpu->pat;
+    /* The interrupt shadow: the core clears it when it skips an
+     * instruction (15.21.5). */
+    v->control.int_state =
+        (v->control.int_state & ~INT_STATE_SHADOW) | (vcpu->int_shadow ? INT_STATE_SHADOW : 0);
     /* QEMU corrupts the saved RIP when VMRUN fails on a bad EVENTINJ
      * (events.md): remember where we entered. */
     sv->rip_before = vcpu->rip;
@@ -235,9 +241,16 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     vcpu->cpl = v->save.cpl;
     vcpu->cs_long = !!(v->save.cs.attrib & SEG_ATTR_L);
     vcpu->cs_db = !!(v->save.cs.attrib & SEG_ATTR_DB);
-    /* An event hv injected was delivered (or is reported in EXITINTINFO,
-     * which hv does not re-inject: it never intercepts exceptions). */
+    vcpu->int_shadow = (v->control.int_state & INT_STATE_SHADOW) ? 1 : 0;
+    /* An event VMRUN injected has been delivered, unless the exit came in
+     * the middle of delivering it (or a guest event): then EXITINTINFO holds
+     * it, in EVENTINJ's format, and it must be injected again (15.7.2). */
     v->control.eventinj = 0;
+    vcpu->event_pending = 0;
+    if (!failed && (v->control.exitintinfo & EVENTINJ_VALID)) {
+        v->control.eventinj = v->control.exitintinfo;
+        vcpu->event_pending = 1;
+    }
 
     /* The code segment's default address size: 8 in 64-bit mode (CS.L),
      * else 4 or 2 by CS.D (APM vol 1 2.2.3). */

@@ -34,6 +34,8 @@ int svm_enable(void);
 /* vcpu.c */
 int svm_vcpu_init(struct vcpu *vcpu);
 void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
+void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
+void svm_irq_window(struct vcpu *vcpu, bool on);
 
 /* paging.c: build nested page tables mapping mem at guest-physical 0;
  * returns the PML4 or NULL. */

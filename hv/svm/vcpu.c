@@ -156,4 +156,31 @@ void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uin
     if (has_error)
         ev |= EVENTINJ_EV | EVENTINJ_ERROR(error);
     sv->vmcb->control.eventinj = ev;
+    vcpu->event_pending = 1;
+}
+
+void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
+{
+    struct svm_vcpu *sv = vcpu->arch;
+    /* EVENTINJ type 0 = external interrupt (15.20).  The CPU delivers it
+     * whatever the guest's IF says (QEMU does too, events.md): the core
+     * calls this only when the guest can take it. */
+    sv->vmcb->control.eventinj = EVENTINJ_VALID | EVENTINJ_TYPE_INTR | EVENTINJ_VECTOR(vector);
+    vcpu->event_pending = 1;
+}
+
+void svm_irq_window(struct vcpu *vcpu, bool on)
+{
+    struct vmcb_control *c = &((struct svm_vcpu *)vcpu->arch)->vmcb->control;
+    if (on) {
+        /* A virtual interrupt request the guest takes as soon as RFLAGS.IF
+         * allows, outside an interrupt shadow (15.21.4); the VINTR
+         * intercept turns "takes it" into an exit instead, so the core can
+         * inject the real vector then.  Highest priority, TPR ignored. */
+        c->v_intr |= V_IRQ | V_INTR_PRIO(0xf) | V_IGN_TPR;
+        c->intercept_misc1 |= ICPT_VINTR;
+    } else {
+        c->v_intr &= ~(V_IRQ | V_INTR_PRIO(0xf) | V_IGN_TPR);
+        c->intercept_misc1 &= ~ICPT_VINTR;
+    }
 }

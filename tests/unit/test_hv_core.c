@@ -148,7 +148,7 @@ START_TEST(cpuid_leaf1)
 {
     struct cpuid_regs r = {
         .eax = 0x800f11, .ebx = 1, .ecx = (1u << 5) | (1u << 21) | 1, .edx = ~0u};
-    cpuid_policy(1, 0, &r);
+    cpuid_policy(1, 0, 0, &r);
     ck_assert_uint_eq(r.eax, 0x800f11);
     ck_assert_uint_eq(r.ecx, HVKIT_CPUID_HV_BIT | 1);
     ck_assert_uint_eq(r.edx, ~(1u << 9));
@@ -158,11 +158,11 @@ END_TEST
 START_TEST(cpuid_svm_hidden)
 {
     struct cpuid_regs r = {.ecx = 0xffffffffu, .edx = 0x2};
-    cpuid_policy(0x80000001u, 0, &r);
+    cpuid_policy(0x80000001u, 0, 0, &r);
     ck_assert_uint_eq(r.ecx, ~(1u << 2));
     ck_assert_uint_eq(r.edx, 0x2);
     r = (struct cpuid_regs){1, 2, 3, 4};
-    cpuid_policy(0x8000000au, 0, &r);
+    cpuid_policy(0x8000000au, 0, 0, &r);
     ck_assert_uint_eq(r.eax | r.ebx | r.ecx | r.edx, 0);
 }
 END_TEST
@@ -170,7 +170,7 @@ END_TEST
 START_TEST(cpuid_hypervisor_leaves)
 {
     struct cpuid_regs r = {9, 9, 9, 9};
-    cpuid_policy(HVKIT_CPUID_BASE, 0, &r);
+    cpuid_policy(HVKIT_CPUID_BASE, 0, HVKIT_FEATURE_IRQ, &r);
     ck_assert_uint_eq(r.eax, HVKIT_CPUID_MAX_LEAF);
     char sig[13];
     memcpy(sig, &r.ebx, 4);
@@ -179,15 +179,18 @@ START_TEST(cpuid_hypervisor_leaves)
     sig[12] = '\0';
     ck_assert_str_eq(sig, HVKIT_CPUID_SIGNATURE);
     r = (struct cpuid_regs){9, 9, 9, 9};
-    cpuid_policy(HVKIT_CPUID_BASE + 1, 0, &r);
+    cpuid_policy(HVKIT_CPUID_BASE + 1, 0, 0, &r);
     ck_assert_uint_eq(r.eax, HVKIT_ABI_VERSION);
     ck_assert_uint_eq(r.ebx | r.ecx | r.edx, 0);
+    /* The feature bits go to ECX. */
+    cpuid_policy(HVKIT_CPUID_BASE + 1, 0, HVKIT_FEATURE_IRQ, &r);
+    ck_assert_uint_eq(r.ecx, HVKIT_FEATURE_IRQ);
     r = (struct cpuid_regs){9, 9, 9, 9};
-    cpuid_policy(HVKIT_CPUID_BASE + 0x42, 0, &r);
+    cpuid_policy(HVKIT_CPUID_BASE + 0x42, 0, HVKIT_FEATURE_IRQ, &r);
     ck_assert_uint_eq(r.eax | r.ebx | r.ecx | r.edx, 0);
     /* Other leaves pass through unchanged. */
     r = (struct cpuid_regs){5, 6, 7, 8};
-    cpuid_policy(0x7, 0, &r);
+    cpuid_policy(0x7, 0, HVKIT_FEATURE_IRQ, &r);
     ck_assert_uint_eq(r.eax, 5);
     ck_assert_uint_eq(r.edx, 8);
 }

@@ -1,0 +1,154 @@
+/*
+ * irq.c - interrupts for the guest: the PC's 8259A PIC pair and 8254 PIT
+ * (hv/dev/), a clock for the PIT, and delivery of the PIC's interrupts into
+ * the guest through the backend.
+ *
+ * Delivery follows the rules of the CPU (SDM vol 3A 6.8.1, APM vol 2 8.5):
+ * an external interrupt is taken only at an instruction boundary with
+ * RFLAGS.IF = 1 and outside the one-instruction shadow of STI or MOV SS.
+ * Before every VM entry hv looks at the PIC; if it has an interrupt and the
+ * guest can take it now, the backend injects it (EVENTINJ / VM-entry
+ * interruption information) and the PIC is acknowledged, as the CPU's
+ * INTA cycle would; if the guest cannot, hv asks for an interrupt window
+ * exit (VINTR / interrupt-window exiting) and injects at that exit.
+ *
+ * The guest's time only advances when hv looks: interrupts arrive at VM
+ * exits (port I/O, HLT, ...).  A guest spinning without exits sees its
+ * timer interrupt at its next exit.
+ */
+#include "hvkit/abi.h"
+#include "klib.h"
+
+#include "cpu.h"
+#include "hv.h"
+#include "log.h"
+
+/* The TSC rate, measured at start-up, and the TSC at time 0 of the PIT. */
+static uint64_t tsc_hz, tsc_zero;
+
+/* Outer machine ports used to measure the TSC: PIT channel 2, whose gate
+ * and OUT are in port 0x61 (bit 0 gate, bit 1 speaker, bit 5 OUT2). */
+#define OUTER_PIT_CH2 0x42
+#define OUTER_PIT_CMD 0x43
+#define PORT_B        0x61
+
+/* Count of about 10 ms at 1.193182 MHz. */
+#define CAL_COUNT 11932u
+
+/* Measure the TSC against the outer machine's PIT channel 2 in mode 0: the
+ * TSC ticks between loading the count and OUT2 rising give its rate. */
+static uint64_t measure_tsc_hz(void)
+{
+    uint8_t saved = inb(PORT_B);
+    /* Gate on, speaker off. */
+    outb(PORT_B, (uint8_t)((saved & ~0x02) | 0x01));
+    /* Channel 2, LSB then MSB, mode 0, binary. */
+    outb(OUTER_PIT_CMD, 0xb0);
+    outb(OUTER_PIT_CH2, CAL_COUNT & 0xff);
+    outb(OUTER_PIT_CH2, CAL_COUNT >> 8);
+    uint64_t t0 = rdtsc(), t1 = t0;
+    /* Bounded: a machine without a PIT must not hang hv here. */
+    for (unsigned long i = 0; i < 100000000ul; i++) {
+        if (inb(PORT_B) & 0x20) {
+            t1 = rdtsc();
+            break;
+        }
+    }
+    outb(PORT_B, saved);
+    if (t1 == t0)
+        return 0;
+    return (t1 - t0) * PIT_HZ / CAL_COUNT;
+}
+
+/* The PIT's clock: TSC ticks since start-up in PIT input clocks, split so
+ * that the multiplication cannot overflow 64 bits. */
+static uint64_t pit_clock(void *ctx)
+{
+    (void)ctx;
+    uint64_t d = rdtsc() - tsc_zero;
+    return d / tsc_hz * PIT_HZ + d % tsc_hz * PIT_HZ / tsc_hz;
+}
+
+void irq_init(struct hv *h)
+{
+    tsc_hz = measure_tsc_hz();
+    if (tsc_hz == 0) {
+        /* No outer PIT answered: guess 1 GHz so guest time still moves. */
+        tsc_hz = 1000000000ull;
+        hv_log("irq: could not measure the TSC; assuming 1 GHz for the guest's timer");
+    }
+    tsc_zero = rdtsc();
+    pic_init_state(&h->pic);
+    pit_init_state(&h->pit, pit_clock, NULL);
+    iobus_add(&h->bus, &h->pic.master.dev);
+    iobus_add(&h->bus, &h->pic.slave.dev);
+    iobus_add(&h->bus, &h->pit.dev);
+    /* Delivery needs both optional backend operations. */
+    h->irq = h->be->inject_interrupt && h->be->irq_window;
+    hv_log("irq: 8259A PIC pair and 8254 PIT at the PC ports, TSC %llu kHz; interrupts %s",
+           (unsigned long long)(tsc_hz / 1000),
+           h->irq ? "delivered" : "not delivered (the backend cannot inject them)");
+}
+
+/* Let the PIT's OUT 0 reach IRQ 0: a rising edge since the last look is
+ * latched by the PIC (edge triggered). */
+static void update_timer(struct hv *h)
+{
+    if (pit_irq0_edge(&h->pit, pit_clock(NULL))) {
+        pic_set_irq(&h->pic, 0, true);
+        pic_set_irq(&h->pic, 0, false);
+    }
+}
+
+/* Turn the interrupt-window request on or off, calling the backend only
+ * when it changes. */
+static void want_window(struct hv *h, bool on)
+{
+    if (h->irq_window != on) {
+        h->be->irq_window(&h->vcpu, on);
+        h->irq_window = on;
+    }
+}
+
+void irq_before_entry(struct hv *h)
+{
+    struct vcpu *v = &h->vcpu;
+    if (!h->irq)
+        return;
+    update_timer(h);
+    if (pic_pending(&h->pic) < 0) {
+        want_window(h, false);
+        return;
+    }
+    /* Can the guest take it at this instruction boundary? */
+    if ((v->rflags & RFLAGS_IF) && !v->int_shadow && !v->event_pending) {
+        /* The CPU's interrupt acknowledge: the PIC names the vector and
+         * puts the IRQ in service. */
+        int vector = pic_acknowledge(&h->pic);
+        h->be->inject_interrupt(v, (uint8_t)vector);
+        want_window(h, false);
+        if (h->opt.trace)
+            hv_log("inject: external interrupt vector %d at rip %#llx", vector,
+                   (unsigned long long)v->rip);
+    } else {
+        /* Not now: exit as soon as it can. */
+        want_window(h, true);
+    }
+}
+
+void irq_halt(struct hv *h)
+{
+    if (!h->irq)
+        return;
+    update_timer(h);
+    if (pic_pending(&h->pic) >= 0)
+        return;
+    /* Sleep until the PIT's next rising edge, if it will have one. */
+    uint64_t now = pit_clock(NULL);
+    uint64_t wait = pit_next_edge(&h->pit, now);
+    if (wait == UINT64_MAX)
+        return;
+    while (pit_clock(NULL) - now < wait)
+        __asm__ volatile("pause");
+    update_timer(h);
+}
