@@ -6,6 +6,26 @@
 #include "internal.h"
 
 /*
+ * A data unit at host offset `host`: data, and also known zero where the
+ * image file itself has a hole there (preallocation=metadata leaves the
+ * data clusters sparse; QEMU's map asks the file the same question).
+ */
+static int data_status(struct img *img, uint64_t host, struct img_extent *x)
+{
+    bool hole = false;
+    uint64_t n = x->length;
+    x->flags = IMG_BS_DATA | IMG_BS_ALLOCATED | IMG_BS_OFFSET_VALID;
+    x->offset = host;
+    if (img->io.extent && img->io.extent(img->io.ctx, host, x->length, &n, &hole) == 0) {
+        if (hole)
+            x->flags |= IMG_BS_ZERO;
+        if (n && n < x->length)
+            x->length = n;
+    }
+    return 0;
+}
+
+/*
  * Status of the unit (cluster, or subcluster with extended L2) holding off,
  * limited to `max` bytes.  For unallocated units of an image with a backing
  * file the backing chain decides, one level deeper.
@@ -49,24 +69,23 @@ static int unit_status(struct img *img, uint64_t off, uint64_t max, bool follow,
         x->flags = IMG_BS_DATA | IMG_BS_ALLOCATED | IMG_BS_COMPRESSED;
         return 0;
     }
+    /* Zero clusters (and subclusters) that keep a host cluster report its
+     * offset, as QEMU's map does. */
     if (q->ext_l2) {
         uint32_t sc = in / q->sc_size;
         if ((bm >> (32 + sc)) & 1) {
-            x->flags = IMG_BS_ZERO | IMG_BS_ALLOCATED;
+            x->flags = IMG_BS_ZERO | IMG_BS_ALLOCATED | (host ? IMG_BS_OFFSET_VALID : 0);
+            x->offset = host ? host + in : 0;
             return 0;
         }
-        if ((bm >> sc) & 1) {
-            x->flags = IMG_BS_DATA | IMG_BS_ALLOCATED | IMG_BS_OFFSET_VALID;
-            x->offset = host + in;
-            return 0;
-        }
+        if ((bm >> sc) & 1)
+            return data_status(img, host + in, x);
     } else if ((e & QE_ZERO) && q->h.version >= 3) {
-        x->flags = IMG_BS_ZERO | IMG_BS_ALLOCATED;
+        x->flags = IMG_BS_ZERO | IMG_BS_ALLOCATED | (host ? IMG_BS_OFFSET_VALID : 0);
+        x->offset = host ? host + in : 0;
         return 0;
     } else if (host) {
-        x->flags = IMG_BS_DATA | IMG_BS_ALLOCATED | IMG_BS_OFFSET_VALID;
-        x->offset = host + in;
-        return 0;
+        return data_status(img, host + in, x);
     }
     /* Unallocated here. */
     if (follow && img->backing) {
