@@ -219,6 +219,11 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     /* QEMU corrupts the saved RIP when VMRUN fails on a bad EVENTINJ
      * (events.md): remember where we entered. */
     sv->rip_before = vcpu->rip;
+    /* Keep what VMRUN is about to check, for explaining a failure: the
+     * control area up to the instruction bytes and the save area up to the
+     * last field hv sets (a full 4 KiB copy per exit would cost more). */
+    memcpy(&sv->before->control, &v->control, offsetof(struct vmcb_control, insn_len));
+    memcpy(&sv->before->save, &v->save, offsetof(struct vmcb_save, dbgctl));
 
     svm_enter(virt_to_phys(v), &vcpu->regs, virt_to_phys(sv->host_save));
 
@@ -242,14 +247,17 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     vcpu->cs_long = !!(v->save.cs.attrib & SEG_ATTR_L);
     vcpu->cs_db = !!(v->save.cs.attrib & SEG_ATTR_DB);
     vcpu->int_shadow = (v->control.int_state & INT_STATE_SHADOW) ? 1 : 0;
-    /* An event VMRUN injected has been delivered, unless the exit came in
-     * the middle of delivering it (or a guest event): then EXITINTINFO holds
-     * it, in EVENTINJ's format, and it must be injected again (15.7.2). */
-    v->control.eventinj = 0;
-    vcpu->event_pending = 0;
-    if (!failed && (v->control.exitintinfo & EVENTINJ_VALID)) {
-        v->control.eventinj = v->control.exitintinfo;
-        vcpu->event_pending = 1;
+    if (!failed) {
+        /* An event VMRUN injected has been delivered, unless the exit came
+         * in the middle of delivering it (or a guest event): then
+         * EXITINTINFO holds it, in EVENTINJ's format, and it must be
+         * injected again (15.7.2). */
+        v->control.eventinj = 0;
+        vcpu->event_pending = 0;
+        if (v->control.exitintinfo & EVENTINJ_VALID) {
+            v->control.eventinj = v->control.exitintinfo;
+            vcpu->event_pending = 1;
+        }
     }
 
     /* The code segment's default address size: 8 in 64-bit mode (CS.L),
@@ -320,9 +328,19 @@ void svm_dump_state(const struct vcpu *vcpu)
            svm_exit_name(v->control.exitcode), (unsigned long long)v->control.exitcode,
            (unsigned long long)v->control.exitinfo1, (unsigned long long)v->control.exitinfo2,
            (unsigned long long)v->control.exitintinfo);
-    /* After VMEXIT_INVALID, say which consistency check failed. */
+    /* Pending event and virtual-interrupt state (15.20, 15.21). */
+    hv_log("  eventinj %#llx v_intr %#llx int_state %#llx", (unsigned long long)v->control.eventinj,
+           (unsigned long long)v->control.v_intr, (unsigned long long)v->control.int_state);
+    /* After VMEXIT_INVALID, say which consistency check failed, on the
+     * copy of the state that VMRUN was given. */
     if ((uint32_t)v->control.exitcode == VMEXIT_INVALID) {
-        if (svm_explain_invalid(v, svm_caps.phys_bits, explain_line, NULL) == 0)
+        const struct vmcb *b = sv->before;
+        hv_log("  VMRUN was given: cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx rip %#llx eventinj "
+               "%#llx",
+               (unsigned long long)b->save.cr0, (unsigned long long)b->save.cr3,
+               (unsigned long long)b->save.cr4, (unsigned long long)b->save.efer,
+               (unsigned long long)b->save.rip, (unsigned long long)b->control.eventinj);
+        if (svm_explain_invalid(b, svm_caps.phys_bits, explain_line, NULL) == 0)
             hv_log("  no VMRUN consistency check (APM vol 2 15.5.1) explains the failure");
     }
 }

@@ -25,6 +25,11 @@ struct svm_vcpu {
     uint8_t *msrpm;         /* MSR permission map, 8 KiB */
     uint64_t *npt_root;     /* nested PML4 */
     uint64_t rip_before;    /* guest RIP as we entered (see exit.c) */
+    /* The VMCB as it was just before the last VMRUN (exit.c): after a
+     * failed VMRUN the VMCB itself may hold a half-loaded state (QEMU
+     * writes its CPU state back on VMEXIT_INVALID), so the explainer looks
+     * at this copy. */
+    struct vmcb *before;
 };
 
 /* caps.c */

@@ -95,11 +95,12 @@ int svm_vcpu_init(struct vcpu *vcpu)
     /* The VMCB and the host's VMSAVE area: one 4 KiB-aligned page each. */
     sv->vmcb = page_alloc(sizeof(struct vmcb), 4096);
     sv->host_save = page_alloc(sizeof(struct vmcb), 4096);
+    sv->before = page_alloc(sizeof(struct vmcb), 4096);
     /* The permission maps must be physically contiguous and 4 KiB aligned
      * (15.10.1, 15.11). */
     sv->iopm = page_alloc(IOPM_SIZE, 4096);
     sv->msrpm = page_alloc(MSRPM_SIZE, 4096);
-    if (!sv->vmcb || !sv->host_save || !sv->iopm || !sv->msrpm)
+    if (!sv->vmcb || !sv->host_save || !sv->before || !sv->iopm || !sv->msrpm)
         return -1;
     /* Intercept every port: all devices the guest sees are hv's models. */
     memset(sv->iopm, 0xff, IOPM_SIZE);
