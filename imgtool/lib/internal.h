@@ -76,6 +76,7 @@ struct qcow2 {
     bool dirty_marked;   /* we set the dirty bit in this session */
     uint8_t *tmp;        /* scratch cluster */
     uint8_t *ctmp;       /* scratch for compressed data (2 clusters) */
+    int meta_prealloc;   /* block status looks at file holes: -1 = not known yet */
     uint64_t dcache_off; /* L2 descriptor of the cached decompressed cluster */
     uint8_t *dcache;
 };

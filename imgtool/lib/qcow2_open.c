@@ -295,6 +295,7 @@ int qc_open(struct img *img)
     if (!q->tmp || !q->dcache || !q->ctmp)
         return img_fail(img, IMG_ENOMEM, "Out of memory");
     q->dcache_off = UINT64_MAX;
+    q->meta_prealloc = -1;
     if (io_read(img, 0, c0, q->cluster_size) < 0)
         return -IMG_EIO;
     /* Extensions end where the backing file name starts, or at the end of

@@ -10,13 +10,40 @@
  * image file itself has a hole there (preallocation=metadata leaves the
  * data clusters sparse; QEMU's map asks the file the same question).
  */
+/*
+ * QEMU only asks the file when the image looks metadata-preallocated
+ * (qcow2_detect_metadata_preallocation): more clusters have a refcount than
+ * the file really occupies on disk, by a margin of 10% (at least 2).
+ */
+static bool metadata_preallocated(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    uint64_t flen, real, thr, count = 0, rc;
+    if (q->meta_prealloc >= 0)
+        return q->meta_prealloc;
+    q->meta_prealloc = 0;
+    if (!img->io.allocated_size || io_size(img, &flen) < 0 ||
+        img->io.allocated_size(img->io.ctx, &real) < 0)
+        return false;
+    real /= q->cluster_size;
+    thr = real * 10 / 9 > real + 2 ? real * 10 / 9 : real + 2;
+    for (uint64_t i = 0; i < div_up(flen, q->cluster_size) && count <= thr; i++) {
+        if (qc_rc_get(img, i, &rc) < 0)
+            return false;
+        count += rc != 0;
+    }
+    q->meta_prealloc = count > thr;
+    return q->meta_prealloc;
+}
+
 static int data_status(struct img *img, uint64_t host, struct img_extent *x)
 {
     bool hole = false;
     uint64_t n = x->length;
     x->flags = IMG_BS_DATA | IMG_BS_ALLOCATED | IMG_BS_OFFSET_VALID;
     x->offset = host;
-    if (img->io.extent && img->io.extent(img->io.ctx, host, x->length, &n, &hole) == 0) {
+    if (img->io.extent && metadata_preallocated(img) &&
+        img->io.extent(img->io.ctx, host, x->length, &n, &hole) == 0) {
         if (hole)
             x->flags |= IMG_BS_ZERO;
         if (n && n < x->length)
