@@ -12,6 +12,7 @@
 #include "klib.h"
 
 #include "alloc.h"
+#include "cpu.h"
 #include "ending.h"
 #include "hv.h"
 #include "loader/mbload.h"
@@ -114,6 +115,12 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     serial_init();
     /* From here on a fault in hv is reported, not a silent reset. */
     trap_init();
+    /* hv polls and never takes the outer machine's interrupts: mask both
+     * legacy PICs (8259A OCW1) so the firmware's timer tick cannot reach a
+     * guest running with IF = 1 (Bochs delivered it to the guest under both
+     * SVM and VMX). */
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
     hv_log("hvkit hv starting");
     if (magic != MB_BOOTLOADER_MAGIC)
         end_error("not started by a Multiboot loader (EAX = %#x, expected %#x)", magic,
