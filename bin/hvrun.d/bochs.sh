@@ -181,10 +181,11 @@ emu_run() {
     status=$?
     # timeout(1): 124 when the limit expired, 137 when SIGKILL was needed.
     [ "$status" -eq 137 ] && status=124
-    # Bochs's own complaints (a panic, a bad bochsrc) are worth showing; its
+    # Bochs's own complaints (a bad bochsrc, a triple fault of the whole
+    # machine) are worth showing, once each, without the log's prefix; its
     # "panic" on hv's write to the shutdown port (hv/core/ending.c) is not.
-    grep -E '>>PANIC<<|(not available|cannot|could not)' "$dir/bochs.out" 2>/dev/null |
-        grep -v 'Shutdown port' | sed 's/^/hvrun: bochs: /' >&2
+    grep -h '>>PANIC<<' "$dir/bochs.out" "$dir/bochs.log" 2>/dev/null | grep -v 'Shutdown port' |
+        sed 's/^.*>>PANIC<< *//' | awk '!seen[$0]++' | sed 's/^/hvrun: bochs panicked: /' >&2
     return "$status"
 }
 
@@ -197,9 +198,8 @@ emu_describe_status() {
     local s=$1
     if [ -f "$HVRUN_TMP/failed" ]; then
         echo "the boot ISO could not be built (see the message above)"
-    elif grep -q 'triple fault' "$HVRUN_TMP/bochs.log" 2>/dev/null; then
-        echo "the outer machine triple-faulted (Bochs log: $(grep -m1 -i 'triple fault' \
-            "$HVRUN_TMP/bochs.log" | cut -c1-120))"
+    elif grep -q '3rd (.*) exception with no resolution' "$HVRUN_TMP/bochs.log" 2>/dev/null; then
+        echo "the outer machine triple-faulted (Bochs stopped it: reset_on_triple_fault=0)"
     else
         echo "Bochs exited with status $s"
     fi

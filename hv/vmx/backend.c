@@ -11,5 +11,7 @@ const struct backend vmx_backend = {
     .vcpu_init = vmx_vcpu_init,
     .run = vmx_run,
     .inject_exception = vmx_inject_exception,
+    .inject_interrupt = vmx_inject_interrupt,
+    .irq_window = vmx_irq_window,
     .dump_state = vmx_dump_state,
 };

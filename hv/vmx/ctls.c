@@ -70,13 +70,16 @@ static const char *choose(uint64_t cap, const struct wanted *w, unsigned n, uint
 
 const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out)
 {
-    /* Pin-based: nothing of our own (no interrupt sources yet); only the
-     * bits the CPU forces (SDM Vol. 3C 25.6.1). */
-    static const struct wanted pin[] = {{0, "none", false}};
+    /* Pin-based (SDM Vol. 3C 25.6.1): physical interrupts exit to hv
+     * instead of going through the guest's IDT, as SVM's V_INTR_MASKING
+     * keeps them for the host (hv masks the outer PIC, so none come). */
+    static const struct wanted pin[] = {{PIN_EXTINT_EXITING, "external-interrupt exiting", false}};
     /* Primary processor-based (25.6.2): exit on HLT, choose exits on port
      * I/O and MSRs by bitmap, and turn on the secondary controls. */
     static const struct wanted proc[] = {
         {PROC_HLT_EXITING, "HLT exiting", true},
+        /* Not set now, but irq_window() sets it later: check it is allowed. */
+        {PROC_INTR_WINDOW_EXITING, "interrupt-window exiting", true},
         {PROC_USE_IO_BITMAPS, "use I/O bitmaps", true},
         {PROC_USE_MSR_BITMAPS, "use MSR bitmaps", true},
         {PROC_SECONDARY_CONTROLS, "activate secondary controls", true},
@@ -107,6 +110,9 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
         return miss;
     if ((miss = choose(caps->proc, proc, sizeof(proc) / sizeof(proc[0]), &out->proc)))
         return miss;
+    /* Interrupt-window exiting stays off until the core asks for a window,
+     * unless the CPU insists on it. */
+    out->proc &= ~(PROC_INTR_WINDOW_EXITING & ~vmx_ctl_must1(caps->proc));
     if ((miss = choose(caps->proc2, proc2, sizeof(proc2) / sizeof(proc2[0]), &out->proc2)))
         return miss;
     if ((miss = choose(caps->exit, exit, sizeof(exit) / sizeof(exit[0]), &out->exit)))

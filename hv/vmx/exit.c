@@ -175,6 +175,11 @@ static void decode_exit(uint32_t reason, const struct vcpu *vcpu, struct exit_in
         e->reason = EXIT_INTERRUPT;
         e->insn_len = 0;
         break;
+    case VMX_EXIT_INTERRUPT_WINDOW:
+        /* The window the core asked for with irq_window() is open (26.7.5). */
+        e->reason = EXIT_IRQ_WINDOW;
+        e->insn_len = 0;
+        break;
     case 19:
     case 20:
     case 21:
@@ -268,6 +273,12 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
     vmwrite(VMCS_GUEST_RFLAGS, vcpu->rflags);
     vmwrite(VMCS_GUEST_EFER, vcpu->efer);
     vmwrite(VMCS_GUEST_PAT, vcpu->pat);
+    /* The interrupt shadow (interruptibility state bits 0-1, 25.4.2): the
+     * core clears it when it skips an instruction. */
+    uint32_t intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    if (!vcpu->int_shadow)
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+                intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
     sync_entry_controls(vcpu, vx);
     /* Keep a copy of what we are about to enter with: after a failed entry
      * the explainer checks exactly this. */
@@ -324,6 +335,9 @@ static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
     vcpu->cpl = (uint8_t)AR_DPL(ss_ar);
     vcpu->cs_long = !!(cs_ar & AR_L);
     vcpu->cs_db = !!(cs_ar & AR_DB);
+    /* Blocking by STI or MOV SS: the one-instruction interrupt shadow. */
+    vcpu->int_shadow = (vmread(VMCS_GUEST_INTERRUPTIBILITY) &
+                        (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) != 0;
 }
 
 void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
@@ -334,11 +348,24 @@ void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
         if (!enter_once(vcpu, vx, exit, &reason))
             return;
         copy_out(vcpu, vx);
-        /* An event hv injected has been delivered: do not deliver it again.
+        /* An event hv injected has been delivered: do not deliver it again
          * (VM exits clear the valid bit themselves, 25.8.3; after a failed
-         * entry we keep it for the explainer.) */
-        if (!(reason & VMX_EXIT_REASON_ENTRY_FAILED))
+         * entry we keep it for the explainer).  But if the exit interrupted
+         * the delivery of an event (an injected one, or the guest's own), the
+         * IDT-vectoring information holds it and it must be injected again
+         * (28.2.4, 29.3.3.1: SVM's EXITINTINFO). */
+        vcpu->event_pending = 0;
+        if (!(reason & VMX_EXIT_REASON_ENTRY_FAILED)) {
+            uint32_t idt = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
             vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+            if (idt & INTR_INFO_VALID) {
+                /* Same layout as the entry field, minus the undefined bits 30:12. */
+                vmwrite(VMCS_ENTRY_INTR_INFO, idt & (INTR_INFO_VALID | 0xfffu));
+                vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
+                vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
+                vcpu->event_pending = 1;
+            }
+        }
         /* CR0/CR4 shadow updates are VMX's own business: the core has no
          * such exit (SVM does not need one), so handle them here and go on. */
         if ((reason & 0xffff) == VMX_EXIT_CR_ACCESS && !(reason & VMX_EXIT_REASON_ENTRY_FAILED)) {

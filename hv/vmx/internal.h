@@ -49,6 +49,8 @@ extern uint64_t vmx_host_tr_base;
 /* vcpu.c */
 int vmx_vcpu_init(struct vcpu *vcpu);
 void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
+void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
+void vmx_irq_window(struct vcpu *vcpu, bool on);
 /* Copy the current VMCS into a struct vmx_state, or a struct into it. */
 void vmx_read_state(struct vmx_state *s);
 void vmx_write_guest_state(const struct vmx_state *s);

@@ -298,7 +298,6 @@ int vmx_vcpu_init(struct vcpu *vcpu)
 
 void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error)
 {
-    (void)vcpu;
     /* VM-entry interruption information (25.8.3): vector, type 3 = hardware
      * exception, deliver-error-code, valid.  The next VM entry delivers it
      * through the guest's IDT before the guest's first instruction (27.6). */
@@ -308,4 +307,29 @@ void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uin
         vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
     }
     vmwrite(VMCS_ENTRY_INTR_INFO, info);
+    vcpu->event_pending = 1;
+}
+
+void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
+{
+    /* Type 0 = external interrupt (25.8.3).  Unlike SVM's EVENTINJ, VM entry
+     * checks that the guest can take it: RFLAGS.IF = 1 and no blocking by
+     * STI or MOV SS (27.3.1.4, 27.3.1.5), else the entry fails; the core
+     * calls this only in that case (events.md saw the same in Bochs). */
+    vmwrite(VMCS_ENTRY_INTR_INFO,
+            INTR_INFO_VALID | (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT) | vector);
+    vcpu->event_pending = 1;
+}
+
+void vmx_irq_window(struct vcpu *vcpu, bool on)
+{
+    (void)vcpu;
+    /* "Interrupt-window exiting" (primary control bit 2, 25.6.2): exit with
+     * reason 7 at the first instruction boundary where RFLAGS.IF = 1 and
+     * nothing blocks interrupts (26.7.5).  SVM reaches the same with a
+     * virtual interrupt request and the VINTR intercept.  probe() checked
+     * that this CPU allows the bit. */
+    uint32_t proc = (uint32_t)vmread(VMCS_PROC_CONTROLS);
+    proc = on ? proc | PROC_INTR_WINDOW_EXITING : proc & ~PROC_INTR_WINDOW_EXITING;
+    vmwrite(VMCS_PROC_CONTROLS, proc);
 }
