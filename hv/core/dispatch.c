@@ -14,6 +14,7 @@
 
 #include "cpu.h"
 #include "cpuid.h"
+#include "cr.h"
 #include "ending.h"
 #include "hv.h"
 #include "log.h"
@@ -193,6 +194,80 @@ static void handle_msr(struct hv *h, const struct exit_info *e, struct trace *t)
         h->be->inject_exception(v, VEC_GP, true, 0);
 }
 
+/* A general register by its x86 encoding number (SDM vol 2A table 2-2):
+ * 0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15. */
+static uint64_t gpr_by_number(const struct gprs *r, unsigned n)
+{
+    const uint64_t *by_number[16] = {&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
+                                     &r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
+                                     &r->r12, &r->r13, &r->r14, &r->r15};
+    return *by_number[n & 15];
+}
+
+/* The CR0 value a decoded instruction would write. */
+static uint64_t cr0_from_insn(const struct vcpu *v, const struct cr_insn *in)
+{
+    uint64_t src = gpr_by_number(&v->regs, in->gpr);
+    switch (in->kind) {
+    case CR_INSN_CLTS:
+        /* CLTS clears TS and nothing else. */
+        return v->cr0 & ~CR0_TS;
+    case CR_INSN_LMSW:
+        /* LMSW loads PE, MP, EM and TS, but cannot clear PE. */
+        return (v->cr0 & ~0xeull) | (src & 0xe) | ((v->cr0 | src) & CR0_PE);
+    default:
+        /* MOV to CR0: the whole register in 64-bit mode, its low 32 bits
+         * otherwise. */
+        return v->cs_long ? src : (uint32_t)src;
+    }
+}
+
+/*
+ * A write to CR0 (EXIT_CR_WRITE, cr.h): decode it if the backend could not,
+ * check it as the CPU would, and either apply it or raise #GP(0).  Applying
+ * includes what the CPU does on its own: CR0.ET reads as 1, and turning
+ * paging on with EFER.LME set activates long mode (EFER.LMA, SDM vol 3A
+ * 10.8.5, APM vol 2 14.6.1).
+ */
+static void handle_cr_write(struct hv *h, const struct exit_info *e, struct trace *t)
+{
+    struct vcpu *v = &h->vcpu;
+    uint64_t val = e->cr.value;
+    uint32_t len = e->insn_len;
+    if (!e->cr.has_value) {
+        /* Fetch the instruction (at most 15 bytes, fewer at the end of a
+         * mapping) and decode it. */
+        uint8_t bytes[15];
+        size_t n = 0;
+        while (n < sizeof(bytes) && guest_read_linear(v, v->rip + n, &bytes[n], 1) == 0)
+            n++;
+        struct cr_insn in;
+        if (cr_decode(bytes, n, v->cs_long, &in) < 0 || in.cr != 0) {
+            uart_flush(&h->com1);
+            h->be->dump_state(v);
+            end_guest_crashed("a CR0 write by an instruction hv cannot decode");
+        }
+        val = cr0_from_insn(v, &in);
+        len = in.len;
+    }
+    bool ok = cr0_write_ok(v->cr0, val, v->efer, v->cr4, v->cs_long);
+    ksnprintf(t->text, sizeof(t->text), "cr0 %#llx -> %#llx%s", (unsigned long long)v->cr0,
+              (unsigned long long)val, ok ? "" : " -> #GP(0)");
+    if (!ok) {
+        h->be->inject_exception(v, VEC_GP, true, 0);
+        return;
+    }
+    v->cr0 = val | CR0_ET;
+    /* EFER.LMA follows CR0.PG while EFER.LME is set. */
+    if ((val & CR0_PG) && (v->efer & EFER_LME))
+        v->efer |= EFER_LMA;
+    else if (!(val & CR0_PG))
+        v->efer &= ~EFER_LMA;
+    v->rip += len;
+    v->rflags &= ~RFLAGS_RF;
+    v->int_shadow = 0;
+}
+
 /* VMMCALL/VMCALL: hvkit's hypercalls (hypercall.c, include/hvkit/abi.h). */
 static void handle_hypercall(struct hv *h, const struct exit_info *e, struct trace *t)
 {
@@ -297,6 +372,9 @@ void dispatch(struct hv *h, struct exit_info *e)
         ksnprintf(t.text, sizeof(t.text), "IF=1: resumes (interrupt %s)",
                   pic_pending(&h->pic) >= 0 ? "pending" : "none, treated as a no-op");
         advance(v, e);
+        break;
+    case EXIT_CR_WRITE:
+        handle_cr_write(h, e, &t);
         break;
     case EXIT_IRQ_WINDOW:
         /* The guest can take an interrupt now: irq_before_entry() injects

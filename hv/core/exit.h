@@ -62,6 +62,10 @@ enum exit_reason {
      * 26.7.5).  The core injects the pending interrupt before the next
      * entry. */
     EXIT_IRQ_WINDOW,
+    /* The guest wrote a control register hv intercepts (SVM CR0 write
+     * 0x10, APM vol 2 15.9; VMX control-register access, reason 28).  See
+     * exit_info.cr; the core checks the value as a CPU would (cr.h). */
+    EXIT_CR_WRITE,
     EXIT_REASON_COUNT
 };
 
@@ -86,6 +90,15 @@ struct exit_npf {
     bool fetch;       /* the access was an instruction fetch */
     bool present;     /* a translation existed but forbade the access */
     bool during_walk; /* the fault hit while the CPU walked the guest's own page tables */
+};
+
+/* Decoded control-register write.  A backend that knows the value (VMX:
+ * exit qualification + register) sets has_value; otherwise (SVM without
+ * decode assists) the core decodes the instruction at RIP itself. */
+struct exit_cr {
+    uint8_t cr;
+    bool has_value;
+    uint64_t value;
 };
 
 /* Decoded intercepted exception. */
@@ -123,6 +136,7 @@ struct exit_info {
     uint32_t msr;              /* EXIT_MSR_READ/WRITE: the index from ECX */
     struct exit_npf npf;       /* EXIT_NESTED_PAGE_FAULT */
     struct exit_exception exc; /* EXIT_EXCEPTION */
+    struct exit_cr cr;         /* EXIT_CR_WRITE */
     /* EXIT_ENTRY_FAILED / EXIT_UNHANDLED: a short plain-words reason that
      * ends up in "[hv] exit: guest crashed (...)" or "error (...)". */
     const char *why;

@@ -59,7 +59,8 @@ struct vcpu {
 
     /* Control state, copied out by the backend after every exit so the core
      * (trace, string I/O address translation, crash reports) can read it.
-     * The core does not write cr0/cr3/cr4: the guest changes them itself. */
+     * The core writes cr0 only when it emulates an EXIT_CR_WRITE; a backend
+     * that produces EXIT_CR_WRITE loads cr0 back at the next entry. */
     uint64_t cr0, cr2, cr3, cr4;
 
     /* The EFER the guest sees (AMD APM vol 2 3.1.7, SDM vol 3A 2.2.1).  The

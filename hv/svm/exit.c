@@ -18,14 +18,23 @@ static const struct {
     uint32_t code;
     const char *name;
 } exit_names[] = {
-    {VMEXIT_INTR, "VMEXIT_INTR"},       {VMEXIT_NMI, "VMEXIT_NMI"},
-    {VMEXIT_VINTR, "VMEXIT_VINTR"},     {VMEXIT_CPUID, "VMEXIT_CPUID"},
-    {VMEXIT_HLT, "VMEXIT_HLT"},         {VMEXIT_IOIO, "VMEXIT_IOIO"},
-    {VMEXIT_MSR, "VMEXIT_MSR"},         {VMEXIT_SHUTDOWN, "VMEXIT_SHUTDOWN"},
-    {VMEXIT_VMRUN, "VMEXIT_VMRUN"},     {VMEXIT_VMMCALL, "VMEXIT_VMMCALL"},
-    {VMEXIT_VMLOAD, "VMEXIT_VMLOAD"},   {VMEXIT_VMSAVE, "VMEXIT_VMSAVE"},
-    {VMEXIT_STGI, "VMEXIT_STGI"},       {VMEXIT_CLGI, "VMEXIT_CLGI"},
-    {VMEXIT_SKINIT, "VMEXIT_SKINIT"},   {VMEXIT_NPF, "VMEXIT_NPF"},
+    {VMEXIT_CR0_WRITE, "VMEXIT_CR0_WRITE"},
+    {VMEXIT_INTR, "VMEXIT_INTR"},
+    {VMEXIT_NMI, "VMEXIT_NMI"},
+    {VMEXIT_VINTR, "VMEXIT_VINTR"},
+    {VMEXIT_CPUID, "VMEXIT_CPUID"},
+    {VMEXIT_HLT, "VMEXIT_HLT"},
+    {VMEXIT_IOIO, "VMEXIT_IOIO"},
+    {VMEXIT_MSR, "VMEXIT_MSR"},
+    {VMEXIT_SHUTDOWN, "VMEXIT_SHUTDOWN"},
+    {VMEXIT_VMRUN, "VMEXIT_VMRUN"},
+    {VMEXIT_VMMCALL, "VMEXIT_VMMCALL"},
+    {VMEXIT_VMLOAD, "VMEXIT_VMLOAD"},
+    {VMEXIT_VMSAVE, "VMEXIT_VMSAVE"},
+    {VMEXIT_STGI, "VMEXIT_STGI"},
+    {VMEXIT_CLGI, "VMEXIT_CLGI"},
+    {VMEXIT_SKINIT, "VMEXIT_SKINIT"},
+    {VMEXIT_NPF, "VMEXIT_NPF"},
     {VMEXIT_INVALID, "VMEXIT_INVALID"},
 };
 
@@ -140,6 +149,12 @@ static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t
         e->npf.fetch = c->exitinfo1 & NPF_ID;
         e->npf.during_walk = c->exitinfo1 & NPF_IN_WALK;
         return true;
+    case VMEXIT_CR0_WRITE:
+        /* Without decode assists (QEMU) EXITINFO1 says nothing about the
+         * source: the core decodes the instruction (15.33.1). */
+        e->reason = EXIT_CR_WRITE;
+        e->cr.cr = 0;
+        return true;
     case VMEXIT_INVALID:
         /* VMRUN refused the VMCB (15.5.1): dump_state() explains why. */
         e->reason = EXIT_ENTRY_FAILED;
@@ -211,6 +226,13 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     /* The hardware EFER is the guest's plus SVME, without which VMRUN
      * fails; the guest never sees SVME (core/msr.c hides it). */
     v->save.efer = vcpu->efer | EFER_SVME;
+    /* CR0, which the core changes when it emulates a CR0 write; a change
+     * of paging mode needs the guest's TLB flushed, as the real MOV to CR0
+     * would have done. */
+    if (v->save.cr0 != vcpu->cr0) {
+        v->save.cr0 = vcpu->cr0;
+        v->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+    }
     v->save.g_pat = vcpu->pat;
     /* The interrupt shadow: the core clears it when it skips an
      * instruction (15.21.5). */

@@ -114,6 +114,10 @@ int svm_vcpu_init(struct vcpu *vcpu)
         return -1;
 
     struct vmcb_control *c = &sv->vmcb->control;
+    /* Writes to CR0 exit (15.9, bit 0 of the CR write intercepts): QEMU
+     * accepts some values a real CPU refuses with #GP, which would then
+     * fail VMRUN; the core checks them (core/cr.h). */
+    c->intercept_cr_write = 1u << 0;
     /* Instructions that exit (15.9-15.13): CPUID (the core filters what the
      * guest learns), HLT, port I/O and MSRs through the maps, shutdown
      * (triple fault: otherwise the outer machine would reset, 15.12). */

@@ -9,6 +9,7 @@
 #include "hvkit/abi.h"
 #include "core/cmdline.h"
 #include "core/cpuid.h"
+#include "core/cr.h"
 #include "core/msr.h"
 #include "core/stats.h"
 
@@ -243,6 +244,66 @@ START_TEST(pat_and_unknown)
 }
 END_TEST
 
+/* ---- CR0 writes ---- */
+
+START_TEST(decode_cr_writes)
+{
+    struct cr_insn in;
+    /* mov %eax, %cr0 */
+    ck_assert_int_eq(cr_decode((const uint8_t *)"\x0f\x22\xc0", 3, false, &in), 0);
+    ck_assert_int_eq(in.kind, CR_INSN_MOV);
+    ck_assert_uint_eq(in.cr, 0);
+    ck_assert_uint_eq(in.gpr, 0);
+    ck_assert_uint_eq(in.len, 3);
+    /* mov %rbx, %cr0 (ModRM rm = 3) */
+    ck_assert_int_eq(cr_decode((const uint8_t *)"\x0f\x22\xc3", 3, true, &in), 0);
+    ck_assert_uint_eq(in.gpr, 3);
+    /* mov %r9, %cr0: REX.B */
+    ck_assert_int_eq(cr_decode((const uint8_t *)"\x41\x0f\x22\xc1", 4, true, &in), 0);
+    ck_assert_uint_eq(in.gpr, 9);
+    ck_assert_uint_eq(in.len, 4);
+    /* mov %rax, %cr4 (reg = 4) */
+    ck_assert_int_eq(cr_decode((const uint8_t *)"\x0f\x22\xe0", 3, true, &in), 0);
+    ck_assert_uint_eq(in.cr, 4);
+    /* A REX byte outside 64-bit mode is INC/DEC, not a prefix. */
+    ck_assert_int_eq(cr_decode((const uint8_t *)"\x41\x0f\x22\xc1", 4, false, &in), -1);
+    /* clts */
+    ck_assert_int_eq(cr_decode((const uint8_t *)"\x0f\x06", 2, false, &in), 0);
+    ck_assert_int_eq(in.kind, CR_INSN_CLTS);
+    ck_assert_uint_eq(in.len, 2);
+    /* lmsw %dx (0F 01 F2: mod 3, /6, rm 2) */
+    ck_assert_int_eq(cr_decode((const uint8_t *)"\x0f\x01\xf2", 3, false, &in), 0);
+    ck_assert_int_eq(in.kind, CR_INSN_LMSW);
+    ck_assert_uint_eq(in.gpr, 2);
+    /* lmsw from memory, other opcodes, truncated bytes: refused. */
+    ck_assert_int_eq(cr_decode((const uint8_t *)"\x0f\x01\x30", 3, false, &in), -1);
+    ck_assert_int_eq(cr_decode((const uint8_t *)"\x0f\x20\xc0", 3, false, &in), -1);
+    ck_assert_int_eq(cr_decode((const uint8_t *)"\x0f\x22", 2, false, &in), -1);
+    ck_assert_int_eq(cr_decode((const uint8_t *)"\x90", 1, false, &in), -1);
+}
+END_TEST
+
+START_TEST(cr0_rules)
+{
+    uint64_t pe = CR0_PE | CR0_ET, paged = pe | CR0_PG;
+    /* Legal: enable paging in 32-bit mode, long mode with PAE, toggle WP. */
+    ck_assert(cr0_write_ok(pe, paged, 0, 0, false));
+    ck_assert(cr0_write_ok(pe, paged, EFER_LME, CR4_PAE, false));
+    ck_assert(cr0_write_ok(paged, paged | CR0_WP, EFER_LME | EFER_LMA, CR4_PAE, true));
+    /* CD and NW together are legal; NW alone is not. */
+    ck_assert(cr0_write_ok(pe, pe | CR0_CD | CR0_NW, 0, 0, false));
+    ck_assert(!cr0_write_ok(pe, pe | CR0_NW, 0, 0, false));
+    /* Reserved high bits, PG without PE. */
+    ck_assert(!cr0_write_ok(pe, pe | (1ull << 40), 0, 0, true));
+    ck_assert(!cr0_write_ok(pe, CR0_PG | CR0_ET, 0, 0, false));
+    /* Long mode without PAE. */
+    ck_assert(!cr0_write_ok(pe, paged, EFER_LME, 0, false));
+    /* Leaving paging from 64-bit code, but fine from compatibility mode. */
+    ck_assert(!cr0_write_ok(paged, pe, EFER_LME | EFER_LMA, CR4_PAE, true));
+    ck_assert(cr0_write_ok(paged, pe, EFER_LME | EFER_LMA, CR4_PAE, false));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hv_core");
@@ -261,6 +322,10 @@ int main(void)
     tcase_add_test(tc, cpuid_leaf1);
     tcase_add_test(tc, cpuid_svm_hidden);
     tcase_add_test(tc, cpuid_hypervisor_leaves);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cr");
+    tcase_add_test(tc, decode_cr_writes);
+    tcase_add_test(tc, cr0_rules);
     suite_add_tcase(s, tc);
     tc = tcase_create("msr");
     tcase_add_test(tc, efer_rules);

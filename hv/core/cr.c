@@ -1,0 +1,66 @@
+/*
+ * cr.c - CR0 write decoding and checking (see cr.h).
+ */
+#include "cpu.h"
+#include "cr.h"
+
+int cr_decode(const uint8_t *b, size_t n, bool long_mode, struct cr_insn *out)
+{
+    size_t i = 0;
+    uint8_t rex = 0;
+    /* A REX prefix (40-4F) exists only in 64-bit mode; its B bit (bit 0)
+     * extends the ModRM r/m field and R (bit 2) the reg field (SDM vol 2A
+     * 2.2.1). */
+    if (long_mode && n > 0 && (b[0] & 0xf0) == 0x40)
+        rex = b[i++];
+    /* All three are two-byte opcodes: 0F xx. */
+    if (n < i + 2 || b[i] != 0x0f)
+        return -1;
+    uint8_t op = b[i + 1];
+    if (op == 0x06) {
+        /* CLTS: no operands. */
+        *out = (struct cr_insn){.kind = CR_INSN_CLTS, .len = (uint8_t)(i + 2)};
+        return 0;
+    }
+    if (n < i + 3)
+        return -1;
+    uint8_t modrm = b[i + 2];
+    unsigned mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
+    if (op == 0x22) {
+        /* MOV CRn, r: ModRM.reg (+ REX.R) names the control register,
+         * ModRM.r/m (+ REX.B) the source; mod is ignored and treated as 3. */
+        *out = (struct cr_insn){.kind = CR_INSN_MOV,
+                                .cr = (uint8_t)(reg | ((rex & 4) << 1)),
+                                .gpr = (uint8_t)(rm | ((rex & 1) << 3)),
+                                .len = (uint8_t)(i + 3)};
+        (void)mod;
+        return 0;
+    }
+    if (op == 0x01 && reg == 6 && mod == 3) {
+        /* LMSW r16: group 7, /6, register form only. */
+        *out = (struct cr_insn){
+            .kind = CR_INSN_LMSW, .gpr = (uint8_t)(rm | ((rex & 1) << 3)), .len = (uint8_t)(i + 3)};
+        return 0;
+    }
+    return -1;
+}
+
+bool cr0_write_ok(uint64_t old, uint64_t val, uint64_t efer, uint64_t cr4, bool cs_long)
+{
+    /* Bits 63:32 are reserved. */
+    if (val >> 32)
+        return false;
+    /* Paging needs protection. */
+    if ((val & CR0_PG) && !(val & CR0_PE))
+        return false;
+    /* "Not write-through" without "cache disable" is undefined. */
+    if ((val & CR0_NW) && !(val & CR0_CD))
+        return false;
+    /* Entering long mode (LME set, PG turning on) needs PAE paging. */
+    if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME) && !(cr4 & CR4_PAE))
+        return false;
+    /* Leaving paging from 64-bit code is not possible. */
+    if (cs_long && (old & CR0_PG) && !(val & CR0_PG))
+        return false;
+    return true;
+}
