@@ -99,9 +99,11 @@ emu_run() {
 
 # qemu_failed_to_start: QEMU exits with status 1 both when a guest writes 0
 # to isa-debug-exit and when QEMU itself refuses to start (bad kernel image,
-# bad option).  In the second case it has printed an error on stderr.
+# bad option).  In the second case it has printed an error on stderr, as
+# "qemu-system-x86_64: ..." or, from some loaders, "qemu: ..." (a text file
+# as -kernel gives "qemu: invalid kernel header").  Warnings do not count.
 qemu_failed_to_start() {
-    grep -v 'warning:' "$HVRUN_TMP/qemu.err" 2>/dev/null | grep -q "^qemu-system-[a-z0-9_]*: "
+    grep -v 'warning:' "$HVRUN_TMP/qemu.err" 2>/dev/null | grep -qE '^qemu(-system-[a-z0-9_]+)?: '
 }
 
 emu_guest_status() {

@@ -91,7 +91,6 @@ hv_refuses() {
 case_not_elf() {
     # Plain text: neither an ELF file nor carrying a Multiboot header.
     local img=$W/not-an-elf.txt
-    for _ in $(seq 200); do echo "this is not a kernel, just some text"; done >"$img"
     hv_refuses not-an-elf "$img" "multiboot|elf|header" "the missing header"
 }
 
@@ -134,12 +133,13 @@ case_truncated() {
 }
 
 # ---- A guest that never ends: 124 after --timeout, emulator gone. ---------
-case_timeout() {
-    local n=timeout-spinning-guest img=$W/spin.bin start took
-    # A 32-bit flat binary using the Multiboot a.out kludge (Multiboot spec
-    # 3.1.3, flags bit 16): the header gives the load and entry addresses
-    # itself.  magic, flags, checksum, header_addr, load_addr, load_end_addr
-    # (0 = whole file), bss_end_addr, entry_addr, then "jmp ." (EB FE).
+
+# make_spin FILE: a guest that spins forever without a single VM exit.  A
+# 32-bit flat binary using the Multiboot a.out kludge (Multiboot spec 3.1.3,
+# flags bit 16): the header gives the load and entry addresses itself.
+# magic, flags, checksum, header_addr, load_addr, load_end_addr (0 = whole
+# file), bss_end_addr, entry_addr, then "jmp ." (EB FE).
+make_spin() {
     # shellcheck disable=SC2059  # the format is built from hex digits only
     le32() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))\\x$(printf %02x $((($1 >> 16) & 255)))\\x$(printf %02x $((($1 >> 24) & 255)))"; }
     {
@@ -152,7 +152,11 @@ case_timeout() {
         le32 0
         le32 0x100020
         printf '\xeb\xfe'
-    } >"$img"
+    } >"$1"
+}
+
+case_timeout() {
+    local n=timeout-spinning-guest img=$W/spin.bin start took
     start=$SECONDS
     run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" --timeout 4 -kernel "$img"
     took=$((SECONDS - start))
@@ -167,6 +171,35 @@ case_timeout() {
     else
         pass $n
     fi
+}
+
+# ---- bin/qemu-guest follows the same conventions. -------------------------
+case_qemu_guest_timeout() {
+    local n=qemu-guest-timeout
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "$TOP/bin/qemu-guest" --timeout 2 -kernel "$W/spin.bin"
+    expect_status $n 124 "$W/$n.out" "$W/$n.err" "$W/$n.st" &&
+        expect_msg $n "$W/$n.err" "timeout" "the timeout" &&
+        pass $n
+}
+
+case_qemu_guest_usage() {
+    local n=qemu-guest-usage-errors
+    run_logged "$W/$n.1.out" "$W/$n.1.err" "$W/$n.1.st" "$TOP/bin/qemu-guest" -kernel "$W/nothing.elf"
+    run_logged "$W/$n.2.out" "$W/$n.2.err" "$W/$n.2.st" "$TOP/bin/qemu-guest" --vendor svm -kernel "$W/spin.bin"
+    expect_status $n 125 "$W/$n.1.out" "$W/$n.1.err" "$W/$n.1.st" &&
+        expect_msg $n "$W/$n.1.err" "nothing.elf.*does not exist" "the missing file" &&
+        expect_status $n 125 "$W/$n.2.out" "$W/$n.2.err" "$W/$n.2.st" &&
+        expect_msg $n "$W/$n.2.err" "unknown option.*--vendor" "the unknown option" &&
+        pass $n
+}
+
+case_qemu_guest_not_multiboot() {
+    # QEMU itself refuses the image: 126, with QEMU's own message shown.
+    local n=qemu-guest-refused-image
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "$TOP/bin/qemu-guest" --timeout 30 -kernel "$W/not-an-elf.txt"
+    expect_status $n 126 "$W/$n.out" "$W/$n.err" "$W/$n.st" &&
+        expect_msg $n "$W/$n.err" "^qemu-system-x86_64: " "QEMU's own error" &&
+        pass $n
 }
 
 # ---- --trace: every exit logged, statistics at the end. -------------------
@@ -200,10 +233,15 @@ case_trace() {
     fi
 }
 
+make_spin "$W/spin.bin"
+for _ in $(seq 200); do echo "this is not a kernel, just some text"; done >"$W/not-an-elf.txt"
 run_case missing_guest case_missing_guest
 run_case unknown_option case_unknown_option
 run_case missing_hv case_missing_hv
 run_case bad_memory case_bad_memory
+run_case qemu_guest_timeout case_qemu_guest_timeout
+run_case qemu_guest_usage case_qemu_guest_usage
+run_case qemu_guest_refused case_qemu_guest_not_multiboot
 finish_cases
 why=$(hv_missing)
 if [ -n "$why" ]; then
