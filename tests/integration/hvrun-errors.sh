@@ -198,7 +198,7 @@ case_qemu_guest_not_multiboot() {
     local n=qemu-guest-refused-image
     run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "$TOP/bin/qemu-guest" --timeout 30 -kernel "$W/not-an-elf.txt"
     expect_status $n 126 "$W/$n.out" "$W/$n.err" "$W/$n.st" &&
-        expect_msg $n "$W/$n.err" "^qemu-system-x86_64: " "QEMU's own error" &&
+        expect_msg $n "$W/$n.err" "^qemu(-system-x86_64)?: " "QEMU's own error" &&
         pass $n
 }
 
