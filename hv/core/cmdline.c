@@ -1,10 +1,50 @@
 /*
- * cmdline.c - parse hv's command line (see cmdline.h).  Hosted and
- * freestanding: only klib.
+ * cmdline.c - parse hv's command line (see cmdline.h).
+ *
+ * The Multiboot loader hands hv one string (Multiboot 0.6.96 3.3, the
+ * cmdline field): the kernel's file name, then whatever followed it on the
+ * loader's command line (QEMU -append, GRUB's multiboot line).  hv's options
+ * are blank-separated words.  Every mistake gets a message that names the
+ * word and says what would be accepted, because the user sees nothing else:
+ * hv stops before the guest runs.
+ *
+ * Hosted and freestanding: only klib, no allocation.
  */
 #include "klib.h"
 
 #include "cmdline.h"
+
+/* The value of one digit in `base`, or -1 if c is not one. */
+static int digit_value(char c, unsigned base)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    /* Letters only count as digits in hexadecimal. */
+    if (base == 16 && c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (base == 16 && c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The shift for a size suffix letter, or -1 if it is not one: K, M, G as
+ * powers of 1024 (as QEMU's -m reads them). */
+static int suffix_shift(char c)
+{
+    switch (c) {
+    case 'k':
+    case 'K':
+        return 10;
+    case 'm':
+    case 'M':
+        return 20;
+    case 'g':
+    case 'G':
+        return 30;
+    default:
+        return -1;
+    }
+}
 
 int hv_parse_size(const char *s, size_t len, uint64_t *out)
 {
@@ -16,48 +56,27 @@ int hv_parse_size(const char *s, size_t len, uint64_t *out)
         base = 16;
         i = 2;
     }
-    size_t digits = 0;
-    for (; i < len; i++, digits++) {
-        char c = s[i];
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = (unsigned)(c - '0');
-        else if (base == 16 && c >= 'a' && c <= 'f')
-            d = (unsigned)(c - 'a' + 10);
-        else if (base == 16 && c >= 'A' && c <= 'F')
-            d = (unsigned)(c - 'A' + 10);
-        else
+    /* The digits: at least one, and never more than 64 bits hold. */
+    size_t first = i;
+    for (; i < len; i++) {
+        int d = digit_value(s[i], base);
+        if (d < 0)
             break;
-        /* Refuse values that would wrap around 64 bits. */
-        if (v > (UINT64_MAX - d) / base)
+        if (v > (UINT64_MAX - (unsigned)d) / base)
             return -1;
-        v = v * base + d;
+        v = v * base + (unsigned)d;
     }
-    if (digits == 0)
+    if (i == first)
         return -1;
-    /* At most one suffix letter, and nothing after it. */
-    unsigned shift = 0;
+    /* At most one suffix letter, and it must end the word. */
+    int shift = 0;
     if (i < len) {
-        switch (s[i]) {
-        case 'k':
-        case 'K':
-            shift = 10;
-            break;
-        case 'm':
-        case 'M':
-            shift = 20;
-            break;
-        case 'g':
-        case 'G':
-            shift = 30;
-            break;
-        default:
-            return -1;
-        }
-        if (++i != len)
+        shift = suffix_shift(s[i]);
+        if (shift < 0 || i + 1 != len)
             return -1;
     }
-    if (shift && v > (UINT64_MAX >> shift))
+    /* The suffix may not push the value past 64 bits either. */
+    if (v > (UINT64_MAX >> shift))
         return -1;
     *out = v << shift;
     return 0;
@@ -69,45 +88,64 @@ static bool word_is(const char *s, size_t len, const char *w)
     return strlen(w) == len && memcmp(s, w, len) == 0;
 }
 
-/* Parse one option word; 0 or -1 with err filled. */
+/* True when the word starts with `prefix` and has something after it. */
+static bool word_has_prefix(const char *s, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return len > n && memcmp(s, prefix, n) == 0;
+}
+
+/* mem=SIZE: guest RAM, checked against HV_MEM_MIN..HV_MEM_MAX and rounded
+ * up to whole 2 MiB pages (the nested page size). */
+static int parse_mem(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
+{
+    uint64_t v;
+    if (hv_parse_size(s + 4, len - 4, &v) < 0) {
+        ksnprintf(err, err_len, "bad size in '%.*s' (want e.g. mem=64M; suffixes K, M, G)",
+                  (int)len, s);
+        return -1;
+    }
+    /* Check the range before rounding, so the rounding cannot overflow. */
+    if (v < HV_MEM_MIN || v > HV_MEM_MAX) {
+        ksnprintf(err, err_len, "'%.*s' out of range (guest RAM must be 2M..3G)", (int)len, s);
+        return -1;
+    }
+    opt->mem = (v + (2u << 20) - 1) & ~(uint64_t)((2u << 20) - 1);
+    return 0;
+}
+
+/* vendor=svm|vmx|auto: which backend to use. */
+static int parse_vendor(const char *s, size_t len, struct hv_options *opt, char *err,
+                        size_t err_len)
+{
+    const char *v = s + 7;
+    size_t vl = len - 7;
+    if (word_is(v, vl, "svm"))
+        opt->vendor = VENDOR_SVM;
+    else if (word_is(v, vl, "vmx"))
+        opt->vendor = VENDOR_VMX;
+    else if (word_is(v, vl, "auto"))
+        opt->vendor = VENDOR_AUTO;
+    else {
+        ksnprintf(err, err_len, "bad vendor in '%.*s' (want vendor=svm, vmx or auto)", (int)len, s);
+        return -1;
+    }
+    return 0;
+}
+
+/* One option word; 0, or -1 with err filled. */
 static int parse_word(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
 {
     if (word_is(s, len, "trace")) {
         opt->trace = true;
         return 0;
     }
-    if (len > 4 && memcmp(s, "mem=", 4) == 0) {
-        uint64_t v;
-        if (hv_parse_size(s + 4, len - 4, &v) < 0) {
-            ksnprintf(err, err_len, "bad size in '%.*s' (want e.g. mem=64M; suffixes K, M, G)",
-                      (int)len, s);
-            return -1;
-        }
-        /* Round up to whole 2 MiB pages, checking the range first so the
-         * rounding cannot overflow. */
-        if (v < HV_MEM_MIN || v > HV_MEM_MAX) {
-            ksnprintf(err, err_len, "'%.*s' out of range (guest RAM must be 2M..3G)", (int)len, s);
-            return -1;
-        }
-        opt->mem = (v + (2u << 20) - 1) & ~(uint64_t)((2u << 20) - 1);
-        return 0;
-    }
-    if (len > 7 && memcmp(s, "vendor=", 7) == 0) {
-        const char *v = s + 7;
-        size_t vl = len - 7;
-        if (word_is(v, vl, "svm"))
-            opt->vendor = VENDOR_SVM;
-        else if (word_is(v, vl, "vmx"))
-            opt->vendor = VENDOR_VMX;
-        else if (word_is(v, vl, "auto"))
-            opt->vendor = VENDOR_AUTO;
-        else {
-            ksnprintf(err, err_len, "bad vendor in '%.*s' (want vendor=svm, vmx or auto)", (int)len,
-                      s);
-            return -1;
-        }
-        return 0;
-    }
+    if (word_has_prefix(s, len, "mem="))
+        return parse_mem(s, len, opt, err, err_len);
+    if (word_has_prefix(s, len, "vendor="))
+        return parse_vendor(s, len, opt, err, err_len);
+    /* Anything else is a mistake worth stopping for: a misspelt "trace"
+     * silently ignored would cost the user more than this message. */
     ksnprintf(err, err_len, "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto)",
               (int)len, s);
     return -1;
@@ -116,11 +154,13 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
 int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_options *opt, char *err,
                      size_t err_len)
 {
+    /* Defaults first, so a caller always gets a complete set. */
     opt->mem = HV_MEM_DEFAULT;
     opt->trace = false;
     opt->vendor = VENDOR_AUTO;
     if (err_len)
         err[0] = '\0';
+    /* No command line at all (Multiboot info flag 2 clear) is fine. */
     if (!cmdline)
         return 0;
     const char *p = cmdline;
@@ -134,6 +174,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
         const char *w = p;
         while (*p && *p != ' ' && *p != '\t')
             p++;
+        /* The loader's copy of our file name is not an option. */
         if (first && skip_first_word) {
             first = false;
             continue;
