@@ -1,5 +1,12 @@
 /*
  * iobus.c - port dispatch (see iobus.h).
+ *
+ * The x86 I/O address space has 65536 byte-wide ports (SDM vol 1 chapter
+ * 19).  A 16- or 32-bit IN/OUT touches 2 or 4 consecutive ports; on the PC's
+ * ISA bus such an access is split into byte cycles, which is what this bus
+ * does unless the device takes wide accesses itself.  A port nobody drives
+ * reads as all ones, because the bus lines are pulled up: that is what a
+ * driver probing for absent hardware expects to see.
  */
 #include "klib.h"
 
@@ -12,6 +19,8 @@ void iobus_init(struct iobus *bus, iobus_note_fn note, void *note_ctx)
     bus->note_ctx = note_ctx;
 }
 
+/* Register a device.  A handful of devices makes a linear search the
+ * simplest correct lookup; the bus is consulted once per exit. */
 int iobus_add(struct iobus *bus, const struct io_device *dev)
 {
     if (bus->ndev >= IOBUS_MAX_DEVICES || dev->count == 0 ||
@@ -44,6 +53,7 @@ static void report_unknown(struct iobus *bus, uint16_t port, bool in, uint8_t si
     if (bus->reported[port / 8] & (1u << (port % 8)))
         return;
     bus->reported[port / 8] |= (uint8_t)(1u << (port % 8));
+    /* Hosted tests may run without a message sink. */
     if (!bus->note)
         return;
     char line[128];
@@ -75,8 +85,10 @@ static bool unbacked(const struct iobus *bus, uint16_t port, uint8_t size)
     return true;
 }
 
+/* IN of `size` bytes at `port`. */
 uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size)
 {
+    /* A wide device that covers the whole access answers it at once. */
     const struct io_device *d = find(bus, port);
     if (wide_fit(d, port, size))
         return d->read(d->ctx, (uint16_t)(port - d->base), size);
@@ -97,17 +109,21 @@ uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size)
     return v;
 }
 
+/* OUT of `size` bytes of `value` at `port`. */
 void iobus_out(struct iobus *bus, uint16_t port, uint8_t size, uint32_t value)
 {
+    /* A wide device that covers the whole access takes it at once. */
     const struct io_device *d = find(bus, port);
     if (wide_fit(d, port, size)) {
         d->write(d->ctx, (uint16_t)(port - d->base), size, value);
         return;
     }
+    /* Nobody listens: the write is lost, as on a real bus. */
     if (unbacked(bus, port, size)) {
         report_unknown(bus, port, false, size, value);
         return;
     }
+    /* Byte cycles to whichever device owns each port. */
     for (uint8_t i = 0; i < size; i++) {
         uint16_t p = (uint16_t)(port + i);
         const struct io_device *b = find(bus, p);
