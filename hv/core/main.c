@@ -56,8 +56,13 @@ static void bus_note(void *ctx, const char *line)
     hv_log("%s", line);
 }
 
-/* Choose the backend as the vendor= option says.  Returns NULL after
- * writing why into `why`. */
+/*
+ * Choose the backend as the vendor= option says: the one asked for, or with
+ * vendor=auto the first whose probe() succeeds (SVM, then VT-x).  When none
+ * can run, `why` gets every backend's own reason, since "no
+ * virtualization" alone would not tell the user what to change (a CPU
+ * model, a BIOS setting, the emulator).  Returns NULL then.
+ */
 static const struct backend *choose_backend(enum hv_vendor want, char *why, size_t why_len)
 {
     const struct backend *cands[2] = {&svm_backend, &vmx_backend};
@@ -65,6 +70,7 @@ static const struct backend *choose_backend(enum hv_vendor want, char *why, size
     for (unsigned i = 0; i < 2; i++) {
         const struct backend *b = cands[i];
         reason[i][0] = '\0';
+        /* Skip the one not asked for. */
         if ((want == VENDOR_SVM && i != 0) || (want == VENDOR_VMX && i != 1))
             continue;
         /* A weak reference to an absent backend is NULL. */
@@ -73,9 +79,11 @@ static const struct backend *choose_backend(enum hv_vendor want, char *why, size
                       i ? "vmx" : "svm");
             continue;
         }
+        /* probe() changes nothing: trying one and then the other is safe. */
         if (b->probe(reason[i], sizeof(reason[i])))
             return b;
     }
+    /* Nothing usable: one message with the reasons that apply. */
     if (want == VENDOR_SVM)
         ksnprintf(why, why_len, "no usable AMD SVM: %s", reason[0]);
     else if (want == VENDOR_VMX)
@@ -86,30 +94,48 @@ static const struct backend *choose_backend(enum hv_vendor want, char *why, size
     return NULL;
 }
 
-/* The end of everything the loader left that we still need: modules,
- * their strings and our command line.  The allocator starts above it. */
+/* One past the NUL of the string at physical address `pa`. */
+static uint64_t string_end(uint32_t pa)
+{
+    return (uint64_t)pa + strlen((const char *)(uintptr_t)pa) + 1;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+/*
+ * The end of everything the loader left in memory that hv still needs: its
+ * own image, its command line, the modules and their strings.  Multiboot
+ * says where each is (3.3) but not that they are in any order, so take the
+ * highest end.  The allocator starts above it.  (The info structure itself
+ * sits in low memory, below hv, where QEMU and GRUB put it.)
+ */
 static uint64_t loader_data_end(const struct mb_info *info)
 {
     uint64_t end = (uint64_t)(uintptr_t)hv_image_end;
-    if (info->flags & MB_INFO_CMDLINE) {
-        const char *c = (const char *)(uintptr_t)info->cmdline;
-        uint64_t e = info->cmdline + strlen(c) + 1;
-        end = e > end ? e : end;
-    }
+    if (info->flags & MB_INFO_CMDLINE)
+        end = max_u64(end, string_end(info->cmdline));
     if (info->flags & MB_INFO_MODS) {
         const struct mb_module *m = (const struct mb_module *)(uintptr_t)info->mods_addr;
         for (uint32_t i = 0; i < info->mods_count; i++) {
-            uint64_t e = m[i].mod_end;
+            end = max_u64(end, m[i].mod_end);
             if (m[i].string)
-                e = e > m[i].string + strlen((const char *)(uintptr_t)m[i].string) + 1
-                        ? e
-                        : m[i].string + strlen((const char *)(uintptr_t)m[i].string) + 1;
-            end = e > end ? e : end;
+                end = max_u64(end, string_end(m[i].string));
         }
     }
     return end;
 }
 
+/*
+ * hv's C entry point, called by boot/entry.S in 64-bit mode with the
+ * Multiboot magic and info address the loader left in EAX and EBX.  It
+ * never returns: every way out ends the outer machine (ending.c).  The
+ * order matters: the console first (so every later failure can be told),
+ * then options, memory, the backend, the guest image, the vCPU, the
+ * devices, and the run loop.
+ */
 void hv_main(uint32_t magic, uint32_t info_pa)
 {
     serial_init();
@@ -197,7 +223,9 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     /* The PIC and the PIT, and interrupt delivery if the backend can. */
     irq_init(&hv);
 
-    /* Run: one exit at a time, until dispatch() ends the guest. */
+    /* Run: one exit at a time, until dispatch() ends the guest.  This loop
+     * is the whole life of a hypervisor: enter the guest, come back on an
+     * exit, emulate, enter again. */
     hv.guest_started = true;
     for (;;) {
         struct exit_info e;
