@@ -17,6 +17,7 @@ struct chk {
     struct img_check_result *res;
     uint32_t *ref; /* recomputed reference count per host cluster */
     uint64_t nb;   /* clusters in the file */
+    bool stats;    /* collect the allocation statistics (first pass only) */
 };
 
 static void report(struct img *img, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -200,11 +201,242 @@ static int check_copied(struct chk *c, unsigned fix)
     return 0;
 }
 
+/* Recount every reference into c->ref (sized for the file). */
+static int calculate(struct chk *c)
+{
+    struct img *img = c->img;
+    struct qcow2 *q = img->q;
+    uint64_t fsz;
+    if (io_size(img, &fsz) < 0)
+        return -IMG_EIO;
+    img_free(img->env, c->ref);
+    c->nb = div_up(fsz, q->cluster_size);
+    c->ref = img_alloc(img->env, (size_t)(c->nb ? c->nb : 1) * sizeof(uint32_t));
+    if (!c->ref)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    inc_range(c, 0, q->cluster_size);
+    walk_l1(c, q->h.l1_table_offset, q->h.l1_size, q->l1, c->stats);
+    for (int i = 0; i < q->nb_snaps; i++)
+        walk_l1(c, q->snaps[i].l1_offset, q->snaps[i].l1_size, NULL, false);
+    if (q->nb_snaps)
+        inc_range(c, q->h.snapshots_offset, snap_table_size(q));
+    inc_range(c, q->h.refcount_table_offset,
+              (uint64_t)q->h.refcount_table_clusters << q->cluster_bits);
+    for (uint64_t i = 0; i < q->rt_entries; i++)
+        if (q->rt[i] & ~0x1ffull)
+            inc_range(c, q->rt[i] & ~0x1ffull, q->cluster_size);
+    return 0;
+}
+
+/*
+ * Compare stored and recounted refcounts (QEMU's compare_refcounts).  A
+ * stored 0 for a cluster in use cannot be fixed by updating one entry
+ * safely (its refcount block may be missing or itself be the problem):
+ * that asks for a rebuild of the whole refcount structure.
+ */
+static void compare(struct chk *c, unsigned fix, bool *rebuild, uint64_t *highest)
+{
+    struct img *img = c->img;
+    struct img_check_result *res = c->res;
+    for (uint64_t i = 0; i < c->nb; i++) {
+        uint64_t rc, ref = c->ref[i];
+        if (qc_rc_get(img, i, &rc) < 0) {
+            res->check_errors++;
+            continue;
+        }
+        if (rc || ref)
+            *highest = i;
+        if (rc == ref)
+            continue;
+        bool can = false;
+        if (rc == 0)
+            *rebuild = true;
+        else if (rc > ref && (fix & IMG_CHECK_FIX_LEAKS))
+            can = true;
+        else if (rc < ref && (fix & IMG_CHECK_FIX_ERRORS))
+            can = true;
+        report(img, "%s cluster %llu refcount=%llu reference=%llu",
+               can        ? "Repairing"
+               : rc < ref ? "ERROR"
+                          : "Leaked",
+               (unsigned long long)i, (unsigned long long)rc, (unsigned long long)ref);
+        if (can && qc_rc_set(img, i, ref) == 0) {
+            if (rc > ref)
+                res->leaks_fixed++;
+            else
+                res->corruptions_fixed++;
+            continue;
+        }
+        if (can)
+            res->check_errors++;
+        else if (rc < ref)
+            res->corruptions++;
+        else
+            res->leaks++;
+    }
+}
+
+/* First run of n clusters with no reference at or after *first (growing
+ * the array past the end of the file as needed); marks them used. */
+static int claim(struct chk *c, uint64_t n, uint64_t *first, uint64_t *out)
+{
+    uint64_t i = *first, run = 0;
+    for (;; i++) {
+        if (i >= c->nb) {
+            /* Past the end: extend the array. */
+            uint64_t nn = c->nb * 2 + n + 16;
+            uint32_t *nr = img_alloc(c->img->env, (size_t)nn * sizeof(uint32_t));
+            if (!nr)
+                return img_fail(c->img, IMG_ENOMEM, "Out of memory");
+            memcpy(nr, c->ref, (size_t)c->nb * sizeof(uint32_t));
+            img_free(c->img->env, c->ref);
+            c->ref = nr;
+            c->nb = nn;
+        }
+        run = c->ref[i] ? 0 : run + 1;
+        if (run == n)
+            break;
+    }
+    *out = i + 1 - n;
+    for (uint64_t k = *out; k <= i; k++)
+        c->ref[k] = 1;
+    if (*out == *first)
+        *first = i + 1;
+    return 0;
+}
+
+/*
+ * Write a new refcount structure from the recounted references (QEMU's
+ * rebuild_refcount_structure): refcount blocks in the first free clusters,
+ * then the table, then one header write switches to them.  The old
+ * structure becomes leaked clusters, which the caller then frees.
+ */
+static int rebuild_structure(struct chk *c)
+{
+    struct img *img = c->img;
+    struct qcow2 *q = img->q;
+    uint64_t first = 0, nblk, *rt = NULL, tclusters = 0, toff = 0, used_end;
+    uint8_t *b = NULL, hb[12];
+    int r;
+    /* The recount may have looked past the file end; only the real part
+     * matters.  Find the last used cluster. */
+    used_end = 0;
+    for (uint64_t i = 0; i < c->nb; i++)
+        if (c->ref[i])
+            used_end = i + 1;
+    c->nb = used_end;
+    for (;;) {
+        nblk = div_up(c->nb, q->rb_entries);
+        img_free(img->env, rt);
+        rt = img_alloc(img->env, (size_t)(nblk ? nblk : 1) * 8);
+        if (!rt)
+            return img_fail(img, IMG_ENOMEM, "Out of memory");
+        first = 0;
+        bool grew = false;
+        /* One block per range with any reference in it. */
+        for (uint64_t bl = 0; bl < nblk && !grew; bl++) {
+            bool any = false;
+            for (uint64_t i = bl * q->rb_entries; i < (bl + 1) * q->rb_entries && i < c->nb; i++)
+                any |= c->ref[i] != 0;
+            if (!any)
+                continue;
+            uint64_t at, before = c->nb;
+            if ((r = claim(c, 1, &first, &at)) < 0)
+                goto out;
+            rt[bl] = at << q->cluster_bits;
+            if (at >= before) {
+                c->nb = at + 1;
+                grew = div_up(c->nb, q->rb_entries) > nblk;
+            }
+        }
+        if (grew)
+            continue;
+        tclusters = div_up(nblk * 8, q->cluster_size);
+        uint64_t at, before = c->nb;
+        if ((r = claim(c, tclusters, &first, &at)) < 0)
+            goto out;
+        toff = at << q->cluster_bits;
+        if (at + tclusters > before)
+            c->nb = at + tclusters;
+        if (div_up(c->nb, q->rb_entries) == nblk) {
+            bool covered = true;
+            for (uint64_t k = at; k < at + tclusters; k++)
+                covered &= rt[k / q->rb_entries] != 0;
+            if (covered)
+                break;
+        }
+        /* The table landed where no block was planned: plan again with
+         * the table's clusters counted (they stay claimed). */
+    }
+    b = img_alloc(img->env, q->cluster_size);
+    if (!b) {
+        r = img_fail(img, IMG_ENOMEM, "Out of memory");
+        goto out;
+    }
+    for (uint64_t bl = 0; bl < nblk; bl++) {
+        uint64_t boff;
+        size_t blen;
+        if (!rt[bl])
+            continue;
+        memset(b, 0, q->cluster_size);
+        for (uint64_t i = 0; i < q->rb_entries && bl * q->rb_entries + i < c->nb; i++) {
+            uint64_t v = c->ref[bl * q->rb_entries + i];
+            if (v > q->rc_max) {
+                r = img_fail(img, IMG_ERANGE, "Reference count overflow while rebuilding");
+                goto out;
+            }
+            qc_rb_put_entry(q, b, i, v, &boff, &blen);
+        }
+        if ((r = io_write(img, rt[bl], b, q->cluster_size)) < 0)
+            goto out;
+    }
+    {
+        uint64_t tbytes = tclusters << q->cluster_bits;
+        uint8_t *t = img_alloc(img->env, (size_t)tbytes);
+        if (!t) {
+            r = img_fail(img, IMG_ENOMEM, "Out of memory");
+            goto out;
+        }
+        for (uint64_t bl = 0; bl < nblk; bl++)
+            put64(t + bl * 8, rt[bl]);
+        r = io_write(img, toff, t, (size_t)tbytes);
+        img_free(img->env, t);
+        if (r < 0)
+            goto out;
+    }
+    put64(hb, toff);
+    put32(hb + 8, (uint32_t)tclusters);
+    if ((r = io_write(img, QH_RT_OFFSET, hb, 12)) < 0)
+        goto out;
+    /* Switch the in-memory state to the new structure. */
+    img_free(img->env, q->rt);
+    q->rt_entries = tclusters * q->cluster_size / 8;
+    q->rt = img_alloc(img->env, (size_t)q->rt_entries * 8);
+    if (!q->rt) {
+        r = img_fail(img, IMG_ENOMEM, "Out of memory");
+        goto out;
+    }
+    memcpy(q->rt, rt, (size_t)nblk * 8);
+    q->h.refcount_table_offset = toff;
+    q->h.refcount_table_clusters = (uint32_t)tclusters;
+    for (int i = 0; i < QC_CACHE_SLOTS; i++)
+        q->rbc[i].off = 0;
+    if (c->nb > q->alloc_end)
+        q->alloc_end = c->nb;
+    r = 0;
+out:
+    img_free(img->env, rt);
+    img_free(img->env, b);
+    return r;
+}
+
 int img_check(struct img *img, unsigned fix, struct img_check_result *res)
 {
     struct qcow2 *q = img->q;
+    struct img_check_result pre;
     struct chk c;
-    uint64_t fsz, highest = 0;
+    uint64_t highest = 0;
+    bool rebuild = false;
     int r = 0;
 
     memset(res, 0, sizeof(*res));
@@ -213,70 +445,92 @@ int img_check(struct img *img, unsigned fix, struct img_check_result *res)
     if (fix && !img->rw)
         return img_fail(img, IMG_EROFS, "Image '%s' must be opened read-write to repair it",
                         img->name);
-    if (io_size(img, &fsz) < 0)
-        return -IMG_EIO;
+    memset(&c, 0, sizeof(c));
     c.img = img;
     c.res = res;
-    c.nb = div_up(fsz, q->cluster_size);
-    c.ref = img_alloc(img->env, (size_t)(c.nb ? c.nb : 1) * sizeof(uint32_t));
-    if (!c.ref)
-        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    c.stats = true;
     res->total_clusters = div_up(img->size, q->cluster_size);
 
     /* 1. Count every reference. */
-    inc_range(&c, 0, q->cluster_size);
-    walk_l1(&c, q->h.l1_table_offset, q->h.l1_size, q->l1, true);
-    for (int i = 0; i < q->nb_snaps; i++)
-        walk_l1(&c, q->snaps[i].l1_offset, q->snaps[i].l1_size, NULL, false);
-    if (q->nb_snaps)
-        inc_range(&c, q->h.snapshots_offset, snap_table_size(q));
-    inc_range(&c, q->h.refcount_table_offset,
-              (uint64_t)q->h.refcount_table_clusters << q->cluster_bits);
-    for (uint64_t i = 0; i < q->rt_entries; i++)
-        if (q->rt[i] & ~0x1ffull)
-            inc_range(&c, q->rt[i] & ~0x1ffull, q->cluster_size);
+    r = calculate(&c);
+    if (r < 0)
+        return r;
+    c.stats = false;
 
-    /* 2. Compare with the stored counts.  While repairing, new refcount
-     * blocks must not land on clusters that are in use but recorded as
-     * free, so allocation is pushed past the end of the file. */
+    /* 2. Compare without fixing first (this reports every finding); when
+     * repairing, compare again from the same starting point with the fix
+     * flags, as QEMU's qcow2_check_refcounts does.  New refcount blocks
+     * must not land on clusters in use but recorded as free, so
+     * allocation is pushed past the end of the file meanwhile. */
+    pre = *res;
+    compare(&c, 0, &rebuild, &highest);
     if (fix)
         q->free_hint = c.nb > q->alloc_end ? c.nb : q->alloc_end;
-    for (uint64_t i = 0; i < c.nb; i++) {
-        uint64_t rc, ref = c.ref[i];
-        if (qc_rc_get(img, i, &rc) < 0) {
+    if (rebuild && (fix & IMG_CHECK_FIX_ERRORS)) {
+        struct img_check_result old = *res, saved;
+        int fresh = 0;
+        report(img, "Rebuilding refcount structure");
+        r = rebuild_structure(&c);
+        if (r < 0) {
             res->check_errors++;
-            continue;
+            goto out;
         }
-        if (rc || ref)
-            highest = i;
-        if (rc == ref)
-            continue;
-        bool can =
-            (rc > ref && (fix & IMG_CHECK_FIX_LEAKS)) || (rc < ref && (fix & IMG_CHECK_FIX_ERRORS));
-        report(img, "%s cluster %llu refcount=%llu reference=%llu",
-               can        ? "Repairing"
-               : rc < ref ? "ERROR"
-                          : "Leaked",
-               (unsigned long long)i, (unsigned long long)rc, (unsigned long long)ref);
-        if (can) {
-            if (qc_rc_set(img, i, ref) < 0) {
-                res->check_errors++;
-                continue;
-            }
-            if (rc > ref)
-                res->leaks_fixed++;
-            else
-                res->corruptions_fixed++;
-        } else if (rc < ref) {
-            res->corruptions++;
-        } else {
-            res->leaks++;
+        res->corruptions = 0;
+        res->leaks = 0;
+        /* The old structure is now unreferenced: recount and free it. */
+        r = calculate(&c);
+        if (r < 0)
+            goto out;
+        if (fix & IMG_CHECK_FIX_LEAKS) {
+            bool again = false;
+            saved = *res;
+            memset(res, 0, sizeof(*res));
+            compare(&c, IMG_CHECK_FIX_LEAKS, &again, &highest);
+            if (again)
+                report(img, "ERROR rebuilt refcount structure is still broken");
+            fresh = res->leaks;
+            *res = saved;
+        }
+        if (res->corruptions < old.corruptions)
+            res->corruptions_fixed += old.corruptions - res->corruptions;
+        if (res->leaks < old.leaks)
+            res->leaks_fixed += old.leaks - res->leaks;
+        res->leaks += fresh;
+    } else if (fix) {
+        if (rebuild) {
+            report(img, "ERROR need to rebuild refcount structures");
+            res->check_errors++;
+            r = img_fail(img, IMG_EIO, "Input/output error");
+            goto out;
+        }
+        if (res->leaks || res->corruptions) {
+            *res = pre;
+            compare(&c, fix, &rebuild, &highest);
         }
     }
-    /* 3. The COPIED flags of the active tree. */
-    if (check_copied(&c, fix) < 0)
-        res->check_errors++;
+    /* 3. The COPIED flags of the active tree.  With only leaks to fix,
+     * QEMU repairs them only if the refcounts are now trustworthy. */
+    {
+        unsigned cfix = 0;
+        if (fix & IMG_CHECK_FIX_ERRORS)
+            cfix = IMG_CHECK_FIX_ERRORS;
+        else if ((fix & IMG_CHECK_FIX_LEAKS) && !res->check_errors && !res->corruptions &&
+                 !res->leaks)
+            cfix = IMG_CHECK_FIX_ERRORS;
+        if (check_copied(&c, cfix) < 0)
+            res->check_errors++;
+    }
+    /* Recompute the end from the stored refcounts after any repair. */
+    if (fix) {
+        highest = 0;
+        for (uint64_t i = 0; i < c.nb; i++) {
+            uint64_t rc;
+            if (qc_rc_get(img, i, &rc) == 0 && (rc || c.ref[i]))
+                highest = i;
+        }
+    }
     res->image_end_offset = (highest + 1) << q->cluster_bits;
+out:
     if (fix)
         q->free_hint = 0;
     img_free(img->env, c.ref);

@@ -73,6 +73,12 @@ static void rb_put(const struct qcow2 *q, uint8_t *b, uint64_t i, uint64_t v, ui
     }
 }
 
+void qc_rb_put_entry(const struct qcow2 *q, uint8_t *b, uint64_t i, uint64_t v, uint64_t *boff,
+                     size_t *blen)
+{
+    rb_put(q, b, i, v, boff, blen);
+}
+
 int qc_rc_get(struct img *img, uint64_t cluster, uint64_t *rc)
 {
     struct qcow2 *q = img->q;
