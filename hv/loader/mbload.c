@@ -175,17 +175,23 @@ static int plan_kludge(struct plan *p, const struct guest_mem *mem, const uint8_
 static int plan_elf32(struct plan *p, const struct guest_mem *mem, const uint8_t *img, size_t size,
                       char *err, size_t err_len)
 {
+    /* The ELF header: copied out, since the image need not be aligned. */
     struct elf32_ehdr eh;
     if (size < sizeof(eh))
         return fail(err, err_len, "truncated image: %zu bytes is too short for an ELF header",
                     size);
     memcpy(&eh, img, sizeof(eh));
+    /* Little-endian i386 code: what a Multiboot loader can start. */
     if (eh.ident[5] != ELFDATA2LSB || eh.machine != EM_386)
         return fail(err, err_len, "ELF32 image is not for i386 (machine %u)", eh.machine);
     if (eh.phentsize < sizeof(struct elf32_phdr) || eh.phnum == 0)
         return fail(err, err_len, "ELF image has no usable program headers");
+    /* The whole program header table must be inside the file. */
     if ((uint64_t)eh.phoff + (uint64_t)eh.phnum * eh.phentsize > size)
         return fail(err, err_len, "truncated image: the ELF program headers end past the file");
+    /* Each program header; only PT_LOAD segments with memory matter.  The
+     * physical address (p_paddr) is where a Multiboot loader puts them, as
+     * GRUB and QEMU do. */
     for (unsigned i = 0; i < eh.phnum; i++) {
         struct elf32_phdr ph;
         memcpy(&ph, img + eh.phoff + (size_t)i * eh.phentsize, sizeof(ph));
@@ -227,6 +233,10 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
     if (!area)
         return fail(err, err_len, "guest RAM too small for the Multiboot information");
 
+    /* The structure, with a flag for each field group that is valid (3.3):
+     * memory sizes, command line, memory map, boot loader name.  No
+     * modules, boot device, symbols, drives or video: their flags stay 0
+     * and their fields 0. */
     struct mb_info info;
     memset(&info, 0, sizeof(info));
     info.flags = MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MEM_MAP | MB_INFO_BOOT_LOADER_NAME;
@@ -252,6 +262,7 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
         {.size = 20, .addr = MB_HOLE_END, .len = top - MB_HOLE_END, .type = MB_MEMORY_AVAILABLE},
         {.size = 20, .addr = top, .len = MB_TOP_RESERVED, .type = MB_MEMORY_RESERVED},
     };
+    /* Write the area in one go: structure, map, name, command line. */
     memset(area, 0, MB_INFO_AREA_SIZE);
     memcpy(area + (info_at - MB_INFO_AREA), &info, sizeof(info));
     memcpy(area + (mmap_at - MB_INFO_AREA), map, sizeof(map));
@@ -269,6 +280,7 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
     const uint8_t *img = image;
     struct plan plan;
     memset(&plan, 0, sizeof(plan));
+    /* A guest needs some RAM above 1 MiB, where Multiboot images load. */
     if (mem->size <= MB_HOLE_END + MB_TOP_RESERVED)
         return fail(
             err, err_len,
@@ -278,6 +290,7 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
      * fields: refuse them before any arithmetic. */
     if ((uint64_t)size > UINT32_MAX)
         return fail(err, err_len, "image too large (%zu bytes)", size);
+    /* Pass 1: read and check; nothing is written to guest RAM yet. */
     long hdr = find_header(img, size, err, err_len);
     if (hdr < 0)
         return -1;
@@ -289,6 +302,9 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
         return fail(err, err_len,
                     "the Multiboot header requires features hv does not provide (flags %#x%s)",
                     unsupported, (unsupported & MB_HF_VIDEO_MODE) ? ": a video mode" : "");
+    /* Choose how to load, as QEMU's Multiboot loader does: the a.out
+     * kludge wins when present (whatever the file format), otherwise the
+     * file must be an ELF32 executable. */
     bool is_elf = size >= 16 && img[0] == 0x7f && img[1] == 'E' && img[2] == 'L' && img[3] == 'F';
     int rc;
     if (h.flags & MB_HF_AOUT_KLUDGE)
@@ -314,6 +330,8 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
     uint32_t info_addr;
     if (build_info(mem, cmdline, &info_addr, err, err_len) < 0)
         return -1;
+    /* Pass 2: copy each segment's file bytes and zero the rest of it
+     * (the bss), noting the lowest and highest address for the log. */
     uint32_t lo = UINT32_MAX, hi = 0;
     for (unsigned i = 0; i < plan.n; i++) {
         const struct segment *s = &plan.seg[i];
