@@ -92,3 +92,48 @@ hvkit_quote() {
     done
     printf '%s\n' "${out[*]}"
 }
+
+# hvkit_catch_interrupt: remember a ^C (SIGINT) or SIGTERM instead of dying
+# at once, so that the launcher can stop the emulator it started and say
+# what happened, rather than take the emulator's status for an outcome of
+# the guest.  Used around a pipeline run in the background and waited for
+# (a shell runs traps only once a foreground command has finished, but
+# interrupts "wait" at once).
+HVKIT_INTERRUPTED=''
+hvkit_catch_interrupt() {
+    trap 'HVKIT_INTERRUPTED=INT' INT
+    trap 'HVKIT_INTERRUPTED=TERM' TERM
+}
+
+# hvkit_stop_children: send SIGTERM to every process this launcher started
+# (its descendants, found by parent PID), e.g. the emulator and timeout(1).
+hvkit_stop_children() {
+    local pids=()
+    hvkit_descendants() {
+        local c
+        for c in $(pgrep -P "$1"); do
+            pids+=("$c")
+            hvkit_descendants "$c"
+        done
+    }
+    hvkit_descendants $$
+    [ ${#pids[@]} -eq 0 ] || kill -TERM "${pids[@]}" 2>/dev/null
+}
+
+# hvkit_exit_if_interrupted: if a signal arrived, stop what is left of the
+# run and exit 130 (INT) or 143 (TERM), the shell's statuses for them.
+hvkit_exit_if_interrupted() {
+    [ -n "$HVKIT_INTERRUPTED" ] || return 0
+    hvkit_stop_children
+    wait
+    case $HVKIT_INTERRUPTED in
+    INT)
+        hvkit_say "interrupted"
+        exit 130
+        ;;
+    *)
+        hvkit_say "terminated"
+        exit 143
+        ;;
+    esac
+}
