@@ -105,10 +105,12 @@ hvkit_catch_interrupt() {
     trap 'HVKIT_INTERRUPTED=TERM' TERM
 }
 
-# hvkit_stop_children: send SIGTERM to every process this launcher started
-# (its descendants, found by parent PID), e.g. the emulator and timeout(1).
+# hvkit_stop_children: stop every process this launcher started (its
+# descendants, found by parent PID), e.g. the emulator and timeout(1):
+# SIGINT and SIGTERM first (Bochs ignores SIGTERM but quits on SIGINT),
+# SIGKILL for whatever is still there 5 seconds later.
 hvkit_stop_children() {
-    local pids=()
+    local pids=() i
     hvkit_descendants() {
         local c
         for c in $(pgrep -P "$1"); do
@@ -117,7 +119,14 @@ hvkit_stop_children() {
         done
     }
     hvkit_descendants $$
-    [ ${#pids[@]} -eq 0 ] || kill -TERM "${pids[@]}" 2>/dev/null
+    [ ${#pids[@]} -gt 0 ] || return 0
+    kill -INT "${pids[@]}" 2>/dev/null
+    kill -TERM "${pids[@]}" 2>/dev/null
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        kill -0 "${pids[@]}" 2>/dev/null || return 0
+        sleep 0.5
+    done
+    kill -KILL "${pids[@]}" 2>/dev/null
 }
 
 # hvkit_exit_if_interrupted: if a signal arrived, stop what is left of the
