@@ -106,8 +106,57 @@ static void decode_io(struct exit_info *e, uint64_t q, const struct vcpu *vcpu)
     }
 }
 
+/*
+ * The general register an exit qualification names (tables 28-3 and 28-5):
+ * numbered in the instruction encoding's order, RAX, RCX, RDX, RBX, RSP,
+ * RBP, RSI, RDI, R8..R15, which is not struct gprs's order.
+ */
+static uint64_t *gpr_by_number(struct vcpu *vcpu, unsigned n)
+{
+    struct gprs *r = &vcpu->regs;
+    uint64_t *const regs[16] = {&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
+                                &r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
+                                &r->r12, &r->r13, &r->r14, &r->r15};
+    return regs[n & 15];
+}
+
+/*
+ * Control-register accesses (exit reason 28, exit qualification table 28-3).
+ *
+ * CR0: every bit is in the guest/host mask (vcpu.c), so every write that
+ * changes CR0 exits, as SVM's CR0 write intercept does; the core checks and
+ * applies it (core/cr.h, EXIT_CR_WRITE).  Unlike SVM without decode assists,
+ * VMX says which instruction it was and which register it used, so the new
+ * value is known here (has_value).  Returns false if the access is not a CR0
+ * write.
+ */
+static bool decode_cr0_write(struct vcpu *vcpu, uint64_t q, struct exit_info *e)
+{
+    uint64_t value;
+    if (CRQ_CR(q) != 0)
+        return false;
+    switch (CRQ_TYPE(q)) {
+    case 0: /* MOV to CR0: from a general register */
+        value = *gpr_by_number(vcpu, CRQ_GPR(q));
+        break;
+    case 2: /* CLTS: clears CR0.TS */
+        value = vcpu->cr0 & ~CR0_TS;
+        break;
+    case 3: /* LMSW: loads PE, MP, EM, TS, but cannot clear PE (SDM Vol. 2A) */
+        value = (vcpu->cr0 & ~0xeull) | (CRQ_LMSW_DATA(q) & 0xf);
+        break;
+    default: /* MOV from CR0 never exits */
+        return false;
+    }
+    e->reason = EXIT_CR_WRITE;
+    e->cr.cr = 0;
+    e->cr.has_value = true;
+    e->cr.value = value;
+    return true;
+}
+
 /* Fill *e from the VMCS after a VM exit. */
-static void decode_exit(uint32_t reason, const struct vcpu *vcpu, struct exit_info *e)
+static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
 {
     uint32_t basic = reason & 0xffff;
     uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
@@ -167,6 +216,12 @@ static void decode_exit(uint32_t reason, const struct vcpu *vcpu, struct exit_in
     case VMX_EXIT_VMCALL:
         e->reason = EXIT_HYPERCALL;
         break;
+    case VMX_EXIT_CR_ACCESS:
+        if (!decode_cr0_write(vcpu, q, e)) {
+            e->reason = EXIT_UNHANDLED;
+            e->why = "a control-register access hv does not intercept";
+        }
+        break;
     case VMX_EXIT_TRIPLE_FAULT:
         e->reason = EXIT_SHUTDOWN;
         e->insn_len = 0;
@@ -217,40 +272,44 @@ static void decode_exit(uint32_t reason, const struct vcpu *vcpu, struct exit_in
 }
 
 /*
- * MOV to CR0 or CR4 that would change a bit hv owns (the guest/host mask,
- * vcpu.c) exits with reason 28 (25.6.6).  hv does what the CPU would: the
- * guest sees its value in the read shadow, and the real register gets the
- * value with VMX's fixed bits forced.  If the guest turns paging on with
- * EFER.LME set this way, hv also performs what the CPU does on such a MOV:
- * EFER.LMA = 1 (SDM Vol. 3A 10.8.5).  Returns false for accesses hv does not
- * emulate (they end the guest as unhandled).
+ * CR4: only the bits VMX forces (VMXE) are hv's; a MOV that would change one
+ * exits.  The core has no CR4 emulation (SVM does not intercept CR4), so the
+ * backend does what the CPU would: the guest sees its value in the read
+ * shadow, the register gets it with the fixed bits forced.
  */
-static bool handle_cr_access(struct vcpu *vcpu, struct vmx_vcpu *vx, uint64_t q)
+static bool handle_cr4_write(struct vcpu *vcpu, struct vmx_vcpu *vx, uint64_t q)
 {
-    uint64_t *gpr = &vcpu->regs.rax;
-    /* Only "MOV to CR" (access type 0) to CR0 or CR4 can reach us. */
-    if (CRQ_TYPE(q) != 0 || (CRQ_CR(q) != 0 && CRQ_CR(q) != 4))
+    if (CRQ_CR(q) != 4 || CRQ_TYPE(q) != 0)
         return false;
-    /* The source register, numbered as in struct gprs (RAX..R15). */
-    uint64_t value = gpr[CRQ_GPR(q)];
-    if (CRQ_CR(q) == 0) {
-        vx->cr0_shadow = value;
-        uint64_t real =
-            vmx_fixed_apply(value, vmx_caps.cr0_fixed0, vmx_caps.cr0_fixed1, CR0_PE | CR0_PG);
-        vmwrite(VMCS_GUEST_CR0, real);
-        vmwrite(VMCS_CR0_SHADOW, value);
-        /* Paging on with LME: long mode becomes active. */
-        if ((value & CR0_PG) && (vcpu->efer & EFER_LME))
-            vcpu->efer |= EFER_LMA;
-        else if (!(value & CR0_PG))
-            vcpu->efer &= ~EFER_LMA;
-    } else {
-        vx->cr4_shadow = value;
-        vmwrite(VMCS_GUEST_CR4,
-                vmx_fixed_apply(value, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1, 0));
-        vmwrite(VMCS_CR4_SHADOW, value);
-    }
+    uint64_t value = *gpr_by_number(vcpu, CRQ_GPR(q));
+    vx->cr4_shadow = value;
+    vmwrite(VMCS_GUEST_CR4, vmx_fixed_apply(value, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1, 0));
+    vmwrite(VMCS_CR4_SHADOW, value);
+    vcpu->cr4 = value;
     return true;
+}
+
+/*
+ * The guest's CR0 for the next entry: the core's (it may have emulated a
+ * write) in the read shadow, and with VMX's fixed bits in the register
+ * (PE and PG are free under "unrestricted guest").  If that turned on PAE
+ * paging outside long mode, VM entry loads the four PDPTEs from the VMCS
+ * (27.3.2.4) rather than from memory, as MOV to CR0 itself would have:
+ * fetch them from the guest's CR3 (SDM Vol. 3A 4.4.1).
+ */
+static void load_cr0(struct vcpu *vcpu, struct vmx_vcpu *vx)
+{
+    if (vcpu->cr0 == vx->cr0_shadow)
+        return;
+    vx->cr0_shadow = vcpu->cr0;
+    vmwrite(VMCS_CR0_SHADOW, vcpu->cr0);
+    vmwrite(VMCS_GUEST_CR0,
+            vmx_fixed_apply(vcpu->cr0, vmx_caps.cr0_fixed0, vmx_caps.cr0_fixed1, CR0_PE | CR0_PG));
+    if ((vcpu->cr0 & CR0_PG) && (vcpu->cr4 & CR4_PAE) && !(vcpu->efer & EFER_LMA)) {
+        const uint64_t *pdpte = gmem_ptr(&vcpu->mem, vcpu->cr3 & 0xffffffe0u, 32);
+        for (unsigned i = 0; i < 4; i++)
+            vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, pdpte ? pdpte[i] : 0);
+    }
 }
 
 /* The entry controls for this entry: "IA-32e mode guest" must equal the
@@ -273,6 +332,7 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
     vmwrite(VMCS_GUEST_RFLAGS, vcpu->rflags);
     vmwrite(VMCS_GUEST_EFER, vcpu->efer);
     vmwrite(VMCS_GUEST_PAT, vcpu->pat);
+    load_cr0(vcpu, vx);
     /* The interrupt shadow (interruptibility state bits 0-1, 25.4.2): the
      * core clears it when it skips an instruction. */
     uint32_t intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
@@ -317,10 +377,10 @@ static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
     vcpu->regs.rsp = vmread(VMCS_GUEST_RSP);
     vcpu->rip = vmread(VMCS_GUEST_RIP);
     vcpu->rflags = vmread(VMCS_GUEST_RFLAGS);
-    /* CR0 and CR4 as the guest sees them: its own bits from the register,
-     * hv's from the read shadow. */
-    uint64_t cr0 = vmread(VMCS_GUEST_CR0), cr4 = vmread(VMCS_GUEST_CR4);
-    vcpu->cr0 = (cr0 & ~vx->cr0_mask) | (vx->cr0_shadow & vx->cr0_mask);
+    /* CR0 as the guest sees it is the read shadow (hv owns every bit);
+     * CR4: the guest's own bits from the register, hv's from the shadow. */
+    vcpu->cr0 = vx->cr0_shadow;
+    uint64_t cr4 = vmread(VMCS_GUEST_CR4);
     vcpu->cr4 = (cr4 & ~vx->cr4_mask) | (vx->cr4_shadow & vx->cr4_mask);
     vcpu->cr3 = vmread(VMCS_GUEST_CR3);
     /* CR2 is not in the VMCS: VMX leaves it alone, so the register still
@@ -366,14 +426,13 @@ void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
                 vcpu->event_pending = 1;
             }
         }
-        /* CR0/CR4 shadow updates are VMX's own business: the core has no
-         * such exit (SVM does not need one), so handle them here and go on. */
-        if ((reason & 0xffff) == VMX_EXIT_CR_ACCESS && !(reason & VMX_EXIT_REASON_ENTRY_FAILED)) {
-            uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
-            if (handle_cr_access(vcpu, vx, q)) {
-                vcpu->rip += vmread(VMCS_EXIT_INSN_LEN);
-                continue;
-            }
+        /* A CR4 write touching VMXE is VMX's own business (the core has no
+         * CR4 exit: SVM does not need one): handle it here and go on. */
+        if ((reason & 0xffff) == VMX_EXIT_CR_ACCESS && !(reason & VMX_EXIT_REASON_ENTRY_FAILED) &&
+            handle_cr4_write(vcpu, vx, vmread(VMCS_EXIT_QUALIFICATION))) {
+            vcpu->rip += vmread(VMCS_EXIT_INSN_LEN);
+            vcpu->int_shadow = 0;
+            continue;
         }
         decode_exit(reason, vcpu, exit);
         return;

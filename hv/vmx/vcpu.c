@@ -248,11 +248,12 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     /* The EPT pointer: PML4 address, write-back tables, 4-level walk (25.6.11). */
     vmwrite(VMCS_EPT_POINTER, virt_to_phys(vx->ept_root) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4);
 
-    /* CR0 and CR4 bits that VMX forces (CR0.NE, CR4.VMXE) are owned by hv:
-     * set in the guest/host mask, the guest reads them from the read shadow
-     * as it left them, and a MOV that would change one exits (25.6.6).
-     * PE and PG are the guest's own under "unrestricted guest". */
-    vx->cr0_mask = (vmx_caps.cr0_fixed0 | ~vmx_caps.cr0_fixed1) & ~(CR0_PE | CR0_PG);
+    /* The CR0/CR4 guest/host masks and read shadows (25.6.6): for a bit
+     * set in the mask the guest reads the shadow's value, and a write that
+     * would change it exits.  hv owns all of CR0, so that every CR0 write
+     * exits and the core checks it (core/cr.h), as under SVM; and the CR4
+     * bits VMX forces (VMXE), so the guest keeps seeing CR4 as it left it. */
+    vx->cr0_mask = ~0ull;
     vx->cr4_mask = vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1;
     vmwrite(VMCS_CR0_MASK, vx->cr0_mask);
     vmwrite(VMCS_CR4_MASK, vx->cr4_mask);
