@@ -89,6 +89,12 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
     static const struct wanted proc2[] = {
         {PROC2_ENABLE_EPT, "enable EPT", true},
         {PROC2_UNRESTRICTED_GUEST, "unrestricted guest", true},
+        /* Without these three, RDTSCP, INVPCID and XSAVES/XRSTORS raise #UD
+         * in the guest even where CPUID says they exist (table 25-7); SVM
+         * has no such switches.  Where the CPU lacks them, so does CPUID. */
+        {PROC2_ENABLE_RDTSCP, "enable RDTSCP", false},
+        {PROC2_ENABLE_INVPCID, "enable INVPCID", false},
+        {PROC2_ENABLE_XSAVES, "enable XSAVES/XRSTORS", false},
     };
     /* VM-exit (25.7.1): come back in 64-bit mode; save the guest's EFER (LMA
      * changes when it enables long mode) and PAT, load the host's. */
