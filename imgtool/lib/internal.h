@@ -166,6 +166,7 @@ int qc_l2_load_for_write(struct img *img, uint64_t l1i, uint64_t *l2off);
 int qc_rb_load(struct img *img, uint64_t rb_off, uint8_t **block);
 int qc_snap_load(struct img *img);
 void qc_snap_free(struct img *img);
+int qc_snap_upgrade(struct img *img);
 int qc_repair_dirty(struct img *img);
 int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink);
 void qc_cache_drop(struct img *img, struct qc_cache_slot *c, uint64_t off);

@@ -418,13 +418,13 @@ int qc_write(struct img *img, uint64_t off, const void *vbuf, size_t len)
 /*
  * Zero a range.  Whole clusters become zero clusters (version 3: the zero
  * flag, or all "reads as zero" subcluster bits) or, without a backing file,
- * simply unallocated; partial clusters are written with zeros.
+ * simply unallocated; without IMG_ZERO_MAY_UNMAP a cluster of our own keeps
+ * its host cluster (marked zero).  Partial clusters are written with zeros.
  */
 int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
 {
     struct qcow2 *q = img->q;
     int r = qc_mark_dirty(img);
-    (void)flags;
     if (r < 0)
         return r;
     while (len) {
@@ -440,6 +440,15 @@ int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
         bool unalloc = !(e & (QE_OFFSET | QE_COMPRESSED)) && !(q->ext_l2 && bm);
         if (unalloc && !img->backing && !(e & QE_ZERO)) {
             /* Already reads as zeros and stays so. */
+        } else if (in == 0 && n >= cl && !(flags & IMG_ZERO_MAY_UNMAP) && q->h.version >= 3 &&
+                   (e & QE_OFFSET) && !(e & QE_COMPRESSED) && (e & QE_COPIED) &&
+                   (q->l1[gi >> q->l2_bits] & QE_COPIED)) {
+            /* Keep the allocation, mark it zero (spec: an allocated zero
+             * cluster, "ZERO_ALLOC" in QEMU): later writes go in place. */
+            if (q->ext_l2)
+                r = qc_l2_set(img, l2off, gi & (q->l2_entries - 1), e, 0xffffffff00000000ull);
+            else
+                r = qc_l2_set(img, l2off, gi & (q->l2_entries - 1), e | QE_ZERO, 0);
         } else if (in == 0 && n >= cl && (q->h.version >= 3 || !img->backing)) {
             if (q->ext_l2) {
                 ne = 0;

@@ -130,6 +130,13 @@ int img_amend(struct img *img, const struct img_create_opts *o)
         else
             q->h.compatible_features &= ~QF_COMPAT_LAZY_REFCOUNTS;
     }
+    if (compat >= 3 && q->h.version < 3) {
+        /* Snapshot entries need their version-3 extra data first. */
+        q->h.version = 3;
+        r = qc_snap_upgrade(img);
+        if (r < 0)
+            return r;
+    }
     q->h.version = (uint32_t)compat;
     if (o->backing_file) {
         ksnprintf(q->backing_file, sizeof(q->backing_file), "%s", o->backing_file);

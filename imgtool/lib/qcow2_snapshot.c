@@ -501,3 +501,32 @@ int img_snapshot_delete(struct img *img, const char *key)
     img_free(img->env, sl1);
     return r;
 }
+
+/*
+ * Version 3 requires at least 16 bytes of extra data per snapshot (spec,
+ * "Snapshots": vm_state_size_large and disk_size).  An upgrade from
+ * version 2 (amend compat=1.1) extends shorter entries and rewrites the
+ * table, as QEMU's qcow2_upgrade does.
+ */
+int qc_snap_upgrade(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    uint64_t old_off = q->h.snapshots_offset, old_size = table_size(q);
+    bool need = false;
+    for (int i = 0; i < q->nb_snaps; i++) {
+        struct qc_snapshot *s = &q->snaps[i];
+        if (s->extra_size >= 16)
+            continue;
+        uint8_t *e = img_alloc(img->env, 24);
+        if (!e)
+            return img_fail(img, IMG_ENOMEM, "Out of memory");
+        put64(e, s->vm_state_size);
+        put64(e + 8, s->disk_size);
+        put64(e + 16, UINT64_MAX);
+        img_free(img->env, s->extra);
+        s->extra = e;
+        s->extra_size = 24;
+        need = true;
+    }
+    return need ? write_table(img, old_off, old_size) : 0;
+}
