@@ -37,12 +37,20 @@ static long hc_puts(struct hv *h, uint64_t gpa, uint64_t len)
     return HC_OK;
 }
 
+/*
+ * Run the call the guest asked for.  The dispatcher has already moved RIP
+ * past VMMCALL/VMCALL, so the guest resumes after it with the result in
+ * RAX.  Arguments come from the registers; guest addresses are
+ * guest-physical and checked against guest RAM, so a bad pointer gets
+ * HC_EFAULT, never a fault in hv.
+ */
 void hypercall(struct hv *h)
 {
     struct gprs *r = &h->vcpu.regs;
     long ret;
     switch (r->rax) {
     case HC_VERSION:
+        /* The ABI the guest is talking to (include/hvkit/abi.h). */
         ret = HVKIT_ABI_VERSION;
         break;
     case HC_PUTS:
@@ -53,12 +61,17 @@ void hypercall(struct hv *h)
         /* Same as a write to port 0xf4: the code is a 32-bit value. */
         end_guest_exit((uint32_t)r->rbx);
     case HC_EXIT_COUNT:
+        /* Exits so far, including this one: lets a guest measure what an
+         * operation costs in world switches. */
         ret = (long)h->vcpu.exit_count;
         break;
     case HC_ECHO:
+        /* Proves the three argument registers arrive intact. */
         ret = (long)(r->rbx + r->rcx + r->rdx);
         break;
     default:
+        /* An unknown call is an error result, not a fault: like a system
+         * call, the caller can probe for newer calls. */
         ret = HC_ENOSYS;
         break;
     }

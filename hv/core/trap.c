@@ -30,6 +30,9 @@ static struct idt_gate idt[32] __attribute__((aligned(16)));
 
 __attribute__((noreturn)) void hv_trap(const struct trap_frame *f);
 
+/* Fill the IDT's first 32 vectors (the CPU exceptions) and load it.  hv
+ * runs with interrupts off and the outer PICs masked, so vectors 32 and
+ * up are never used. */
 void trap_init(void)
 {
     for (unsigned v = 0; v < 32; v++) {
@@ -53,6 +56,8 @@ void trap_init(void)
     __asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
+/* Report a fault in hv with what the CPU saved, then end: after a fault
+ * hv's own state cannot be trusted, so it does not try to go on. */
 void hv_trap(const struct trap_frame *f)
 {
     hv_log("hv itself took exception %llu (error code %#llx) at RIP %#llx, RSP %#llx, "

@@ -7,6 +7,8 @@
 
 #include "debug_exit.h"
 
+/* Reads: all ones of the access size, as on QEMU, where the device has
+ * nothing to say. */
 static uint32_t dx_read(void *ctx, uint16_t off, uint8_t size)
 {
     (void)ctx;
@@ -14,6 +16,8 @@ static uint32_t dx_read(void *ctx, uint16_t off, uint8_t size)
     return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
 }
 
+/* A write of any size at any of the 4 ports: the value is the exit code.
+ * The core sees `requested` after the OUT and ends the guest with it. */
 static void dx_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
 {
     struct debug_exit *d = ctx;

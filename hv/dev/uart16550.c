@@ -1,6 +1,14 @@
 /*
  * uart16550.c - the 16550 model (see uart16550.h).  Register numbers and
  * bits from the PC16550D datasheet, table II.
+ *
+ * A driver talks to a 16550 through eight ports.  Two of them mean two
+ * things each: with LCR.DLAB = 1, offsets 0 and 1 reach the baud-rate
+ * divisor instead of THR/RBR and IER, and offset 2 is IIR when read and
+ * FCR when written.  The model keeps every register a driver may read back
+ * (so a probe that writes and reads the scratch register or LCR sees a real
+ * chip) and makes transmission instantaneous, so that the line status
+ * always says "ready" and a polling driver never waits.
  */
 #include "klib.h"
 
@@ -28,6 +36,7 @@
 #define IIR_RDA   0x04
 #define IIR_FIFO  0xc0 /* both bits set when FCR bit 0 enabled the FIFOs */
 
+/* Pass on what the guest printed since its last newline, as a line. */
 void uart_flush(struct uart16550 *u)
 {
     if (u->len) {
@@ -69,6 +78,7 @@ static uint8_t iir(const struct uart16550 *u)
     return IIR_NONE | fifo;
 }
 
+/* A read of register `reg` (offset from the base port). */
 static uint32_t uart_read(void *ctx, uint16_t reg, uint8_t size)
 {
     struct uart16550 *u = ctx;
@@ -113,6 +123,7 @@ static uint32_t uart_read(void *ctx, uint16_t reg, uint8_t size)
     }
 }
 
+/* A write of `value` to register `reg`. */
 static void uart_write(void *ctx, uint16_t reg, uint8_t size, uint32_t value)
 {
     struct uart16550 *u = ctx;
@@ -162,6 +173,9 @@ static void uart_write(void *ctx, uint16_t reg, uint8_t size, uint32_t value)
     }
 }
 
+/* Reset values (datasheet table III): every register 0 except IIR (no
+ * interrupt pending, 0x01) and LSR (transmitter empty, 0x60), which the
+ * read functions compute. */
 void uart_init(struct uart16550 *u, uint16_t base, uart_line_fn out, void *out_ctx)
 {
     memset(u, 0, sizeof(*u));
