@@ -23,7 +23,8 @@
 #       stderr.  Stops the emulator after SECONDS and then returns 124;
 #       otherwise returns the emulator's exit status.  With HVRUN_TRACE=1 it
 #       first prints the command it runs on stderr ("hvrun: running: ...").
-#       It may use the private directory $HVRUN_TMP, which hvrun removes.
+#       It may use the private directory $HVRUN_TMP, which hvrun removes,
+#       and $TOP, the repository (e.g. for mk/iso/mkiso.sh).
 #
 #   emu_guest_status STATUS
 #       Given emu_run's status, prints the guest's exit code N if the
