@@ -178,6 +178,8 @@ int qc_rc_set(struct img *img, uint64_t cluster, uint64_t rc);
 int qc_rc_update(struct img *img, uint64_t cluster, int64_t delta);
 int qc_rc_update_range(struct img *img, uint64_t off, uint64_t len, int64_t delta);
 int qc_alloc_clusters(struct img *img, uint64_t n, uint64_t *off);
+/* Does host cluster c hold the header, the L1 table or the refcount table? */
+bool qc_is_core_metadata(struct qcow2 *q, uint64_t c);
 /* Store refcount v as entry i of an in-memory refcount block. */
 void qc_rb_put_entry(const struct qcow2 *q, uint8_t *b, uint64_t i, uint64_t v, uint64_t *boff,
                      size_t *blen);

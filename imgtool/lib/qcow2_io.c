@@ -240,6 +240,33 @@ static int merged_cluster(struct img *img, uint64_t gi, uint32_t in, const uint8
     return 0;
 }
 
+/*
+ * Before data is written in place at a host cluster taken from an L2
+ * entry, make sure the cluster is not metadata: a damaged or hostile image
+ * could point a data entry at its own header or tables, and the write would
+ * destroy them (QEMU's "metadata overlap" check).
+ */
+static int check_overlap(struct img *img, uint64_t host)
+{
+    struct qcow2 *q = img->q;
+    uint64_t c = host >> q->cluster_bits;
+    bool bad = qc_is_core_metadata(q, c);
+    for (uint64_t i = 0; !bad && i < q->rt_entries; i++)
+        bad = (q->rt[i] & ~0x1ffull) == host;
+    for (uint64_t i = 0; !bad && i < q->h.l1_size; i++)
+        bad = (q->l1[i] & QE_OFFSET) == host;
+    if (q->nb_snaps && !bad) {
+        uint64_t s = q->h.snapshots_offset;
+        bad = host + q->cluster_size > s && host < s + (uint64_t)q->nb_snaps * QS_FIXED_LEN;
+    }
+    if (bad)
+        return img_fail(img, IMG_ECORRUPT,
+                        "Data cluster at offset %#llx of '%s' overlaps metadata; refusing to "
+                        "write (run check)",
+                        (unsigned long long)host, img->name);
+    return 0;
+}
+
 /* Write n bytes at `in` of guest cluster gi. */
 static int write_part(struct img *img, uint64_t gi, uint32_t in, const uint8_t *src, uint32_t n)
 {
@@ -256,6 +283,9 @@ static int write_part(struct img *img, uint64_t gi, uint32_t in, const uint8_t *
         if (host & (q->cluster_size - 1))
             return img_fail(img, IMG_ECORRUPT, "Cluster allocation offset %#llx unaligned",
                             (unsigned long long)host);
+        r = check_overlap(img, host);
+        if (r < 0)
+            return r;
         /* Our own cluster: overwrite in place.  Cases that need the rest
          * of the cluster (a zero flag, or extended-L2 subclusters that are
          * not allocated and only partly written) merge first. */

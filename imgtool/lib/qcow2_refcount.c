@@ -110,7 +110,7 @@ static int rb_store(struct img *img, uint64_t blk, uint64_t cluster, uint64_t v)
 /* Does cluster c hold the header or one of the tables the header points
  * to?  A damaged image may claim refcount 0 for them; allocating them
  * would overwrite live metadata (QEMU's "metadata overlap" check). */
-static bool is_core_metadata(struct qcow2 *q, uint64_t c)
+bool qc_is_core_metadata(struct qcow2 *q, uint64_t c)
 {
     uint64_t off = c << q->cluster_bits;
     struct {
@@ -145,7 +145,7 @@ static int find_free(struct img *img, uint64_t from, uint64_t n, uint64_t *out)
         }
         if (qc_rc_get(img, c, &rc) < 0)
             return -IMG_ECORRUPT;
-        if (rc == 0 && is_core_metadata(q, c))
+        if (rc == 0 && qc_is_core_metadata(q, c))
             return img_fail(img, IMG_ECORRUPT,
                             "Metadata cluster %llu of '%s' has refcount 0; run check -r all",
                             (unsigned long long)c, img->name);

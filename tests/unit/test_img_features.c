@@ -354,6 +354,31 @@ START_TEST(test_bad_l2_offset_read_fails_cleanly)
 }
 END_TEST
 
+START_TEST(test_overlap_write_refused)
+{
+    struct img *img = fresh(1 << 20, 65536);
+    uint8_t a[512] = {1};
+    ck_assert_int_eq(img_write(img, 0, a, sizeof(a)), 0);
+    uint64_t len, l1;
+    const struct img_qcow2_header *h = img_qcow2_get_header(img);
+    uint64_t l1off = h->l1_table_offset;
+    ck_assert_int_eq(img_qcow2_l1_entry(img, 0, &l1), 0);
+    uint8_t *m = mem_bytes(img, &len);
+    /* The data entry claims the L1 table's cluster as its own. */
+    put_be(m + (l1 & 0x00fffffffffffe00ull), 8, (1ull << 63) | l1off);
+    img = mem_reopen(img, IMG_OPEN_RW);
+    m = mem_bytes(img, &len);
+    uint8_t *before = malloc(len);
+    memcpy(before, m, len);
+    ck_assert_int_eq(img_write(img, 0, a, sizeof(a)), -IMG_ECORRUPT);
+    ck_assert(strstr(img_strerror(img), "overlaps metadata"));
+    m = mem_bytes(img, &len);
+    ck_assert(memcmp(before, m, len) == 0);
+    free(before);
+    mem_free(img);
+}
+END_TEST
+
 /* ---- header extensions ---- */
 
 START_TEST(test_unknown_extension_preserved_autoclear_cleared)
@@ -600,6 +625,7 @@ Suite *features_suite(void)
     tcase_add_test(t, test_hostile_headers);
     tcase_add_test(t, test_corrupt_bit_refuses_rw);
     tcase_add_test(t, test_bad_l2_offset_read_fails_cleanly);
+    tcase_add_test(t, test_overlap_write_refused);
     tcase_add_test(t, test_unknown_extension_preserved_autoclear_cleared);
     tcase_add_test(t, test_backing_chain);
     tcase_add_test(t, test_xz_images);
