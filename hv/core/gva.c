@@ -102,11 +102,13 @@ static int copy_linear(const struct vcpu *v, uint64_t gva, uint8_t *buf, uint64_
     return 0;
 }
 
+/* Guest memory at a linear address into hv's buffer. */
 int guest_read_linear(const struct vcpu *v, uint64_t gva, void *buf, uint64_t len)
 {
     return copy_linear(v, gva, buf, len, false);
 }
 
+/* hv's buffer into guest memory at a linear address. */
 int guest_write_linear(const struct vcpu *v, uint64_t gva, const void *buf, uint64_t len)
 {
     return copy_linear(v, gva, (uint8_t *)(uintptr_t)buf, len, true);

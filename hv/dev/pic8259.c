@@ -37,6 +37,8 @@ static uint8_t requests(const struct pic8259 *p, const struct pic_chip *c)
     return req;
 }
 
+/* A device drives its IRQ line; the chip that owns it latches rising
+ * edges into IRR (data sheet, "Edge Triggered Mode"). */
 void pic_set_irq(struct pic8259 *p, unsigned irq, bool high)
 {
     struct pic_chip *c = irq < 8 ? &p->master : &p->slave;
@@ -50,6 +52,8 @@ void pic_set_irq(struct pic8259 *p, unsigned irq, bool high)
         c->level &= (uint8_t)~bit;
 }
 
+/* What the PICs' INT output says: the vector the CPU would receive if it
+ * acknowledged now (the core asks this before every guest entry). */
 int pic_pending(const struct pic8259 *p)
 {
     int ir = chip_pending(p, &p->master);
@@ -108,6 +112,9 @@ static void ocw2(struct pic_chip *c, uint8_t v)
     /* Other codes set priorities or rotation modes: not modelled. */
 }
 
+/* Port writes of one chip: the command port (offset 0) takes ICW1, OCW2
+ * and OCW3, told apart by bits 4 and 3; the data port (offset 1) takes
+ * ICW2-4 during initialization and OCW1 (the mask) after it. */
 static void chip_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
 {
     struct pic_chip *c = ctx;
@@ -156,6 +163,7 @@ static void chip_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
     }
 }
 
+/* Port reads of one chip. */
 static uint32_t chip_read(void *ctx, uint16_t off, uint8_t size)
 {
     const struct pic_chip *c = ctx;
@@ -166,6 +174,7 @@ static uint32_t chip_read(void *ctx, uint16_t off, uint8_t size)
     return c->read_isr ? c->isr : c->irr;
 }
 
+/* One chip at its two ports. */
 static void chip_init(struct pic_chip *c, uint16_t port)
 {
     memset(c, 0, sizeof(*c));

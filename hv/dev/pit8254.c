@@ -24,6 +24,8 @@ static uint64_t edges(const struct pit_channel *c, uint64_t elapsed)
     return elapsed >= n ? 1 : 0;
 }
 
+/* The OUT pin as a function of time since the count was loaded (data
+ * sheet, "Mode Definitions" and figure 15, the waveforms of each mode). */
 bool pit_out_at(const struct pit8254 *p, unsigned idx, uint64_t now)
 {
     const struct pit_channel *c = &p->ch[idx];
@@ -39,6 +41,8 @@ bool pit_out_at(const struct pit8254 *p, unsigned idx, uint64_t now)
     return elapsed >= n;
 }
 
+/* IRQ 0 is OUT 0 through the PIC's edge detector: what matters is whether
+ * OUT rose since the core last asked. */
 bool pit_irq0_edge(struct pit8254 *p, uint64_t now)
 {
     struct pit_channel *c = &p->ch[0];
@@ -52,6 +56,7 @@ bool pit_irq0_edge(struct pit8254 *p, uint64_t now)
     return rose;
 }
 
+/* When OUT 0 next rises: how long a halted guest must sleep. */
 uint64_t pit_next_edge(const struct pit8254 *p, uint64_t now)
 {
     const struct pit_channel *c = &p->ch[0];
@@ -185,6 +190,8 @@ static uint8_t read_count(struct pit8254 *p, unsigned idx, uint64_t now)
     return v;
 }
 
+/* Port writes: 0x43 is the control word, 0x40-0x42 the channels' counts.
+ * Each access reads the clock once, so one instruction sees one instant. */
 static void pit_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
 {
     struct pit8254 *p = ctx;
@@ -196,6 +203,7 @@ static void pit_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
         write_count(p, off, (uint8_t)value, now);
 }
 
+/* Port reads: a channel's status or count. */
 static uint32_t pit_read(void *ctx, uint16_t off, uint8_t size)
 {
     struct pit8254 *p = ctx;
@@ -206,6 +214,9 @@ static uint32_t pit_read(void *ctx, uint16_t off, uint8_t size)
     return read_count(p, off, p->clock(p->clock_ctx));
 }
 
+/* Power-on state.  A PC BIOS would have started channel 0 at 18.2 Hz;
+ * hv's guests start without a BIOS, so the timer is idle until the guest
+ * programs it and no interrupt arrives unasked. */
 void pit_init_state(struct pit8254 *p, pit_clock_fn clock, void *clock_ctx)
 {
     memset(p, 0, sizeof(*p));
