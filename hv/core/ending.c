@@ -55,6 +55,8 @@ void end_error(const char *fmt, ...)
     va_start(ap, fmt);
     kvsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
+    /* Statistics only exist once the guest ran (e.g. a failed VMRUN). */
+    hv_print_stats();
     hv_log("exit: error (%s)", why);
     outer_exit(HVKIT_OUTER_EXIT_FAILURE);
 }
