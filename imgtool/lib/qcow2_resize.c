@@ -82,8 +82,12 @@ static int preallocate(struct img *img, uint64_t from, uint64_t to, int mode)
             r = io_write(img, host, zero, q->cluster_size);
         else if (mode == IMG_PREALLOC_FALLOC && img->io.allocate)
             r = img->io.allocate(img->io.ctx, host, q->cluster_size) < 0 ? -IMG_EIO : 0;
+        /* With a backing file (allowed only with extended L2) the clusters
+         * are reserved but their subclusters stay unallocated, so reads
+         * still come from the backing file (QEMU's "unallocated_alloc"). */
+        uint64_t bm2 = q->ext_l2 && !q->backing_file[0] ? 0xffffffffull : 0;
         if (r == 0)
-            r = qc_l2_set(img, l2off, l2i, host | QE_COPIED, q->ext_l2 ? 0xffffffffull : 0);
+            r = qc_l2_set(img, l2off, l2i, host | QE_COPIED, bm2);
         if (host + q->cluster_size > end)
             end = host + q->cluster_size;
     }
