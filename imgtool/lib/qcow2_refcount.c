@@ -465,7 +465,9 @@ int qc_alloc_bytes(struct img *img, uint64_t size, uint64_t *off)
         r = qc_rc_get(img, cur >> q->cluster_bits, &rc);
         if (r < 0)
             return r;
-        if (rc > 0) {
+        /* A cluster whose refcount is at its maximum (1- and 2-bit
+         * refcounts) takes no more users: start a new one, as QEMU does. */
+        if (rc > 0 && rc < q->rc_max) {
             r = qc_rc_update(img, cur >> q->cluster_bits, 1);
             if (r < 0)
                 return r;

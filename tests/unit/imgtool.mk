@@ -12,3 +12,9 @@ img_features_SRCS := $(TOP)/tests/unit/test_img_features.c $(TOP)/tests/unit/tes
                      $(IMGLIB_SRCS) $(KLIB_HOSTED_SRCS)
 img_features_CFLAGS := -I$(TOP)/imgtool/lib -I$(TOP)/tests/unit
 img_features_LIBS := -lz -llzma -lzstd
+
+UNIT_TESTS += img_interop
+img_interop_SRCS := $(TOP)/tests/unit/test_img_interop.c $(TOP)/tests/unit/test_img_util.c \
+                    $(IMGLIB_SRCS) $(KLIB_HOSTED_SRCS)
+img_interop_CFLAGS := -I$(TOP)/imgtool/lib -I$(TOP)/tests/unit
+img_interop_LIBS := -lz -llzma -lzstd

@@ -1,0 +1,219 @@
+/*
+ * Library-level interoperability with QEMU: images the library writes
+ * (every create option, random writes and zeroing, compressed clusters,
+ * snapshots, overlays) must pass `qemu-img check` and compare equal to a
+ * raw shadow copy with `qemu-img compare`; snapshots the library takes
+ * must read back through `qemu-img convert -l`.  Needs qemu-img (qemu-utils).
+ */
+#include "test_img_util.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdarg.h>
+#include <unistd.h>
+#include <klib.h>
+
+static char dir[64];
+static bool have_qemu;
+
+static void setup(void)
+{
+    strcpy(dir, "/tmp/test_img_interop_XXXXXX");
+    ck_assert(mkdtemp(dir) != NULL);
+    have_qemu = system("qemu-img --version >/dev/null 2>&1") == 0;
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+/* Write random data and zeros into the image, mirrored into shadow. */
+static void scribble(struct img *img, uint8_t *shadow, uint64_t size, unsigned seed, int n)
+{
+    uint8_t *buf = malloc(300000);
+    srand(seed);
+    for (int i = 0; i < n; i++) {
+        uint64_t off = ((uint64_t)rand() * 7919) % size, len = (uint64_t)rand() % 300000 + 1;
+        if (len > size - off)
+            len = size - off;
+        if (i % 5 == 4) {
+            ck_assert_msg(img_write_zeroes(img, off, len, i % 2 ? IMG_ZERO_MAY_UNMAP : 0) == 0,
+                          "%s", img_strerror(img));
+            memset(shadow + off, 0, len);
+        } else {
+            pattern(buf, len, (uint64_t)seed * 1000 + (uint64_t)i);
+            ck_assert_msg(img_write(img, off, buf, len) == 0, "%s", img_strerror(img));
+            memcpy(shadow + off, buf, len);
+        }
+    }
+    free(buf);
+}
+
+static void save(const char *path, const uint8_t *b, uint64_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert(f && fwrite(b, 1, len, f) == len);
+    fclose(f);
+}
+
+/* qemu-img agrees: no errors and the same contents as the shadow. */
+static void qemu_agrees(const char *img, const uint8_t *shadow, uint64_t size)
+{
+    char raw[128];
+    snprintf(raw, sizeof(raw), "%s/shadow.raw", dir);
+    save(raw, shadow, size);
+    ck_assert_msg(sh("qemu-img check -q %s", img) == 0, "qemu-img check failed on %s", img);
+    ck_assert_msg(sh("qemu-img compare -q %s %s", img, raw) == 0, "qemu-img compare differs");
+}
+
+static const struct {
+    uint32_t cs;
+    int rb, compat, extl2, lazy, prealloc, ctype;
+} variants[] = {
+    {65536, 16, 3, 0, 0, IMG_PREALLOC_OFF, 0},  {512, 1, 3, 0, 0, IMG_PREALLOC_OFF, 0},
+    {512, 64, 3, 0, 0, IMG_PREALLOC_OFF, 0},    {4096, 8, 3, 0, 1, IMG_PREALLOC_OFF, 0},
+    {65536, 16, 2, 0, 0, IMG_PREALLOC_OFF, 0},  {2097152, 32, 3, 0, 0, IMG_PREALLOC_OFF, 1},
+    {16384, 16, 3, 1, 0, IMG_PREALLOC_OFF, 0},  {65536, 16, 3, 1, 0, IMG_PREALLOC_METADATA, 0},
+    {65536, 16, 3, 0, 0, IMG_PREALLOC_FULL, 0}, {4096, 2, 3, 0, 0, IMG_PREALLOC_FALLOC, 0},
+};
+
+START_TEST(test_written_images_pass_qemu)
+{
+    ck_assert_msg(have_qemu, "qemu-img is not installed (see mk/deps.sh)");
+    char path[128];
+    struct img_create_opts o;
+    struct img_err err;
+    struct img *img;
+    uint64_t size = 12 << 20;
+    uint8_t *shadow = calloc(1, size);
+    snprintf(path, sizeof(path), "%s/v%d.qcow2", dir, _i);
+    img_create_opts_init(&o);
+    o.size = size;
+    o.cluster_size = variants[_i].cs;
+    o.refcount_bits = variants[_i].rb;
+    o.compat = variants[_i].compat;
+    o.extended_l2 = variants[_i].extl2;
+    o.lazy_refcounts = variants[_i].lazy;
+    o.prealloc = variants[_i].prealloc;
+    o.compression_type = variants[_i].ctype;
+    ck_assert_msg(img_create_file(path, &o, &err) == 0, "%s", err.msg);
+    ck_assert_msg(sh("qemu-img check -q %s", path) == 0, "fresh image fails qemu-img check");
+    ck_assert_int_eq(img_open_file(path, NULL, IMG_OPEN_RW, &img, &err), 0);
+    scribble(img, shadow, size, (unsigned)_i + 1, 60);
+    /* A few compressed clusters too (whole, unallocated or not). */
+    for (uint64_t c = 0; c < 6; c++) {
+        uint64_t off = c * 3 * o.cluster_size;
+        size_t n = o.cluster_size;
+        if (off + n > size)
+            break;
+        memset(shadow + off, (int)c + 'a', n);
+        ck_assert_msg(img_write_compressed(img, off, shadow + off, n) == 0, "%s",
+                      img_strerror(img));
+    }
+    ck_assert_int_eq(img_close(img), 0);
+    qemu_agrees(path, shadow, size);
+    free(shadow);
+}
+END_TEST
+
+START_TEST(test_snapshots_read_by_qemu)
+{
+    ck_assert_msg(have_qemu, "qemu-img is not installed (see mk/deps.sh)");
+    char path[128], raw[128];
+    struct img_create_opts o;
+    struct img_err err;
+    struct img *img;
+    uint64_t size = 8 << 20;
+    uint8_t *shadow = calloc(1, size), *snap = malloc(size);
+    snprintf(path, sizeof(path), "%s/snap.qcow2", dir);
+    snprintf(raw, sizeof(raw), "%s/snap.raw", dir);
+    img_create_opts_init(&o);
+    o.size = size;
+    o.cluster_size = _i ? 4096 : 65536;
+    ck_assert_int_eq(img_create_file(path, &o, &err), 0);
+    ck_assert_int_eq(img_open_file(path, NULL, IMG_OPEN_RW, &img, &err), 0);
+    scribble(img, shadow, size, 11, 30);
+    memcpy(snap, shadow, size);
+    ck_assert_int_eq(img_snapshot_create(img, "one", 1700000000, 0), 0);
+    scribble(img, shadow, size, 12, 30);
+    ck_assert_int_eq(img_close(img), 0);
+    qemu_agrees(path, shadow, size);
+    save(raw, snap, size);
+    ck_assert(sh("qemu-img convert -l one -O raw %s %s/out.raw && cmp -s %s/out.raw %s", path, dir,
+                 dir, raw) == 0);
+    /* And a snapshot QEMU takes, applied by the library. */
+    ck_assert(sh("qemu-img snapshot -c two %s", path) == 0);
+    ck_assert_int_eq(img_open_file(path, NULL, IMG_OPEN_RW, &img, &err), 0);
+    uint8_t *later = malloc(size);
+    memcpy(later, shadow, size);
+    scribble(img, shadow, size, 13, 20);
+    ck_assert_int_eq(img_snapshot_apply(img, "two"), 0);
+    ck_assert_int_eq(img_snapshot_delete(img, "one"), 0);
+    ck_assert_int_eq(img_close(img), 0);
+    qemu_agrees(path, later, size);
+    free(later);
+    free(shadow);
+    free(snap);
+}
+END_TEST
+
+START_TEST(test_overlay_on_qemu_base)
+{
+    ck_assert_msg(have_qemu, "qemu-img is not installed (see mk/deps.sh)");
+    char base[128], top[128];
+    struct img_err err;
+    struct img *img;
+    uint64_t size = 8 << 20;
+    uint8_t *shadow = malloc(size);
+    snprintf(base, sizeof(base), "%s/base.qcow2", dir);
+    snprintf(top, sizeof(top), "%s/top.qcow2", dir);
+    pattern(shadow, size, 77);
+    save(top, shadow, size); /* temporary raw source */
+    ck_assert(sh("qemu-img convert -f raw -O qcow2 %s %s", top, base) == 0);
+    ck_assert(sh("qemu-img create -q -f qcow2 -o cluster_size=%d%s -b base.qcow2 -F qcow2 %s",
+                 _i ? 16384 : 65536, _i ? ",extended_l2=on" : "", top) == 0);
+    ck_assert_msg(img_open_file(top, NULL, IMG_OPEN_RW, &img, &err) == 0, "%s", err.msg);
+    scribble(img, shadow, size, 21, 50);
+    ck_assert_int_eq(img_close(img), 0);
+    qemu_agrees(top, shadow, size);
+    free(shadow);
+}
+END_TEST
+
+Suite *interop_suite(void)
+{
+    Suite *s = suite_create("img_interop");
+    TCase *t = tcase_create("qemu-img");
+    tcase_set_timeout(t, 300);
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_loop_test(t, test_written_images_pass_qemu, 0, (int)KARRAY_SIZE(variants));
+    tcase_add_loop_test(t, test_snapshots_read_by_qemu, 0, 2);
+    tcase_add_loop_test(t, test_overlay_on_qemu_base, 0, 2);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(interop_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
