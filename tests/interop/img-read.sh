@@ -232,3 +232,23 @@ bad-cluster-bits   | -f qcow2                      | 23 | \x08
 huge-l1-size       | -f qcow2                      | 36 | \x7f\xff\xff\xff
 truncated          | -f qcow2                      | truncate:200000 | | info info-json
 CASES
+
+# A backing chain that loops: info --backing-chain gives qemu-img's answer;
+# commands that read through the chain must refuse it quickly and clearly
+# (qemu-img 7.2 itself spins forever in map, so there is no twin for those).
+d=$(case_dir backing-loop)
+(cd "$d/q" && "$QEMU_IMG" create -q -f qcow2 -u -b l2.qcow2 -F qcow2 l1.qcow2 1M &&
+    "$QEMU_IMG" create -q -f qcow2 -u -b l1.qcow2 -F qcow2 l2.qcow2 1M)
+rmdir "$d/i" && ln -s q "$d/i"
+twin "backing-loop/info-chain" "$d" info --backing-chain l1.qcow2
+for cmd in "map l1.qcow2" "convert -O raw l1.qcow2 out.raw" "compare l1.qcow2 l2.qcow2"; do
+    # shellcheck disable=SC2086
+    (cd "$d/q" && timeout 20 "$IMGTOOL" $cmd >"$d/loop.out" 2>"$d/loop.err")
+    st=$?
+    if [ "$st" != 0 ] && [ "$st" != 124 ] && grep -q 'loop' "$d/loop.err"; then
+        pass "backing-loop/${cmd%% *}"
+    else
+        fail "backing-loop/${cmd%% *}" "status $st, no clear loop message"
+        indent "$d/loop.err"
+    fi
+done
