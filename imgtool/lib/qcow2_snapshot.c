@@ -236,6 +236,54 @@ static int tree_update(struct img *img, const uint64_t *l1, uint64_t l1n, int64_
     return 0;
 }
 
+/*
+ * Would one more reference on everything an L1 table reaches overflow a
+ * refcount?  Checked before a snapshot is taken or applied, so a small
+ * refcount width fails cleanly instead of half way.  A tree holds at most
+ * rc references to a cluster whose refcount is rc, so rc * 2 must fit.
+ */
+static int tree_can_add(struct img *img, const uint64_t *l1, uint64_t l1n)
+{
+    struct qcow2 *q = img->q;
+    for (uint64_t i = 0; i < l1n; i++) {
+        uint64_t l2 = l1[i] & QE_OFFSET, rc;
+        uint8_t *t;
+        int r;
+        if (!l2)
+            continue;
+        if ((r = qc_rc_get(img, l2 >> q->cluster_bits, &rc)) < 0)
+            return r;
+        if (rc > q->rc_max / 2)
+            goto overflow;
+        for (uint64_t j = 0; j < q->l2_entries; j++) {
+            uint64_t e, bm, c0, c1;
+            if ((r = qc_l2_load(img, l2, &t)) < 0)
+                return r;
+            qc_l2_entry(img, t, j, &e, &bm);
+            if (e & QE_COMPRESSED) {
+                c0 = qc_comp_off(q, e) >> q->cluster_bits;
+                c1 = (qc_comp_off(q, e) + qc_comp_len(q, e) - 1) >> q->cluster_bits;
+            } else if (e & QE_OFFSET) {
+                c0 = c1 = (e & QE_OFFSET) >> q->cluster_bits;
+            } else {
+                continue;
+            }
+            for (uint64_t c = c0; c <= c1; c++) {
+                if ((r = qc_rc_get(img, c, &rc)) < 0)
+                    return r;
+                if (rc > q->rc_max / 2)
+                    goto overflow;
+            }
+        }
+    }
+    return 0;
+overflow:
+    return img_fail(img, IMG_ERANGE,
+                    "refcount_bits=%d is too small for another reference to the image's "
+                    "clusters",
+                    q->rc_bits);
+}
+
 /* Set COPIED in the active tree exactly where the refcount is 1. */
 static int fix_copied(struct img *img)
 {
@@ -330,6 +378,9 @@ int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, ui
             maxid = v;
     }
     ksnprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)(maxid + 1));
+    r = tree_can_add(img, q->l1, q->h.l1_size);
+    if (r < 0)
+        return r;
     r = qc_mark_dirty(img);
     if (r < 0)
         return r;
@@ -407,8 +458,12 @@ int img_snapshot_apply(struct img *img, const char *key)
     r = qc_mark_dirty(img);
     if (r == 0)
         r = read_l1(img, s->l1_offset, s->l1_size, &sl1);
-    if (r < 0)
+    if (r == 0)
+        r = tree_can_add(img, sl1, s->l1_size);
+    if (r < 0) {
+        img_free(img->env, sl1);
         return r;
+    }
     /* The active L1 table must be able to hold the snapshot's. */
     if (s->l1_size > q->h.l1_size) {
         r = qc_resize(img, s->disk_size > img->size ? s->disk_size : img->size, IMG_PREALLOC_OFF,

@@ -130,6 +130,27 @@ START_TEST(test_snapshots)
 }
 END_TEST
 
+START_TEST(test_snapshot_refcount_overflow_refused_cleanly)
+{
+    /* 2-bit refcounts hold at most 3: the active image and one snapshot
+     * fit (2), a second snapshot would need 3 for L2 tables shared by all
+     * three trees plus copies, and is refused before anything changes. */
+    struct img_create_opts o;
+    img_create_opts_init(&o);
+    o.size = 1 << 20;
+    o.refcount_bits = 2;
+    struct img *img = mem_qcow2(&o);
+    uint8_t a[4096] = {3};
+    ck_assert_int_eq(img_write(img, 0, a, sizeof(a)), 0);
+    ck_assert_int_eq(img_snapshot_create(img, "s1", 0, 0), 0);
+    ck_assert_int_eq(img_snapshot_create(img, "s2", 0, 0), -IMG_ERANGE);
+    ck_assert(strstr(img_strerror(img), "refcount_bits=2"));
+    ck_assert_int_eq(img_snapshot_count(img), 1);
+    assert_clean(img);
+    mem_free(img);
+}
+END_TEST
+
 START_TEST(test_snapshot_needs_refcount_bits)
 {
     struct img_create_opts o;
@@ -620,6 +641,7 @@ Suite *features_suite(void)
     tcase_add_loop_test(t, test_compressed, 9, 22);
     tcase_add_loop_test(t, test_snapshots, 0, 2);
     tcase_add_test(t, test_snapshot_needs_refcount_bits);
+    tcase_add_test(t, test_snapshot_refcount_overflow_refused_cleanly);
     tcase_add_test(t, test_check_repairs_leak_and_corruption);
     tcase_add_test(t, test_dirty_image_repaired_on_open);
     tcase_add_test(t, test_hostile_headers);
