@@ -8,6 +8,8 @@
 #   - the module string is "GUEST-PATH ARGS", as -initrd "GUEST-PATH ARGS"
 #     makes it (hv logs it: "guest '...'");
 #   - the guest's verdicts equal those on plain QEMU (lib/guests.bash).
+# The same ISO path in Bochs, without vendor= on hv's command line: hv must
+# pick its backend by CPUID, VT-x on an Intel model and SVM on an AMD one.
 # And mkiso.sh refuses what it cannot pass through GRUB, with a message.
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/lib/guests.bash"
@@ -93,3 +95,47 @@ elif ! grep -q 'guest RAM 32 MiB' "$W/iso.err"; then
 else
     guests_judge "$name" 0 "$W/plain" "$W/iso"
 fi
+
+# auto_vendor VENDOR: boot hv in Bochs with the CPU model for VENDOR but no
+# vendor= option (bin/hvrun.d/bochs.sh's emu_run, given hv's command line
+# directly); hv must choose VENDOR's backend and run the guest.
+auto_vendor() {
+    local v=$1 name="hv picks $1 by CPUID in Bochs" st
+    (
+        HVKIT_PROG=bochs-iso HVRUN_TMP=$W/auto-$v
+        mkdir -p "$HVRUN_TMP"
+        . "$TOP/bin/hvrun.d/common.sh"
+        . "$TOP/bin/hvrun.d/bochs.sh"
+        emu_check "$v" || exit 125
+        emu_run "$HV" "mem=16M" "$BUILD/guestkit/hello.elf auto" 80 60
+    ) >"$W/auto-$v.com1" 2>"$W/auto-$v.stderr"
+    st=$?
+    if [ "$st" = 124 ]; then
+        fail "$name" "timeout"
+    elif ! grep -q "^\[hv\] backend $v," "$W/auto-$v.com1"; then
+        fail "$name" "hv did not choose the $v backend"
+        show_log "$W/auto-$v.com1"
+        show_log "$W/auto-$v.stderr"
+    elif ! grep -q '^\[hv\] exit: guest code=0' "$W/auto-$v.com1" ||
+        ! grep -q '^Hello, auto!' "$W/auto-$v.com1"; then
+        fail "$name" "the guest did not run to the end"
+        show_log "$W/auto-$v.com1"
+    else
+        pass "$name"
+    fi
+}
+
+bochs_why=$(
+    HVKIT_PROG=bochs-iso
+    . "$TOP/bin/hvrun.d/bochs.sh"
+    emu_check vmx 2>&1 >/dev/null
+)
+[ -f "$BUILD/guestkit/hello.elf" ] || bochs_why="the hello guest is not built"
+for v in vmx svm; do
+    if [ -n "$bochs_why" ]; then
+        skip "hv picks $v by CPUID in Bochs" "$bochs_why"
+    else
+        run_case "auto-$v" auto_vendor "$v"
+    fi
+done
+finish_cases
