@@ -65,23 +65,26 @@ int parse_size(const char *s, uint64_t *out)
     if (errno == ERANGE) {
         return -ERANGE;
     }
+    bool hex = false;
     if (val == 0 && (*end == 'x' || *end == 'X')) {
-        /* Hexadecimal: reparse, and insist on no fraction or suffix. */
+        /* Hexadecimal: reparse, and insist on no fraction.  QEMU 7.2 still
+         * accepts a suffix after it, with a deprecation warning. */
         errno = 0;
         val = strtoull(p, &end, 16);
         if (errno == ERANGE) {
             return -ERANGE;
         }
-        if (*end == '.' || suffix_mul(*end)) {
+        if (*end == '.') {
             return -EINVAL;
         }
+        hex = true;
     } else if (*end == '.') {
         /* A fraction: parsed as a double, without exponent, and kept as a
          * 64-bit fixed-point number so the product below is exact. */
         char *fend;
         double fraction = strtod(end, &fend);
-        if (fend == end + 1 && !isdigit((unsigned char)end[1])) {
-            /* "1.k": a lone dot counts as a zero fraction. */
+        if (fend == end) {
+            /* "1." or "1.k": a lone dot counts as a zero fraction. */
             fend = end + 1;
             fraction = 0;
         }
@@ -95,6 +98,9 @@ int parse_size(const char *s, uint64_t *out)
     }
     uint64_t mul = suffix_mul(*end);
     if (mul) {
+        if (hex) {
+            error_report("warning: Using a multiplier suffix on hex numbers is deprecated: %s", s);
+        }
         end++;
     } else {
         mul = 1; /* the default suffix is 'B' */

@@ -45,6 +45,24 @@ create-unknown-fmt   | create -f foo x.img 1M
 create-raw-1.5k      | create -f raw x.img 1.5k
 create-raw-hex       | create -f raw x.img 0x1000
 create-raw-default   | create x.img 1M
+size-suffix-b        | create -f raw x.img 1536b
+size-suffix-lower-m  | create -f raw x.img 2m
+size-fraction-M      | create -f raw x.img 1.5M
+size-half-k          | create -f raw x.img 0.5k
+size-lone-dot        | create -f raw x.img 1.k
+size-exponent        | create -f raw x.img 1e3
+size-fraction-exp    | create -f raw x.img 1.5e3k
+size-hex-suffix      | create -f raw x.img 0x10k
+size-negative        | create -f raw x.img -- -1
+size-16E             | create -f raw x.img 16E
+size-8E              | create -f raw x.img 8E
+size-plus            | create -f raw x.img +5
+size-trailing-junk   | create -f raw x.img 5kb
+size-lone-dot-only   | create -f raw x.img 1.
+size-hex-fraction    | create -f raw x.img 0x1.8k
+size-hex-empty       | create -f raw x.img 0x
+size-octal-looking   | create -f raw x.img 010
+size-fraction-b      | create -f raw x.img 1.5b
 create-q             | create -q -f qcow2 x.img 1M
 # --- create: -o options and their checks
 create-o-unknown     | create -f qcow2 -o foo=bar x.img 1M
