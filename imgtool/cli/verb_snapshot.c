@@ -105,10 +105,12 @@ int verb_snapshot(int argc, char **argv)
         break;
     }
     case SN_CREATE: {
-        /* The core has no clock: the date comes from here. */
+        /* The core has no clock: the date comes from here, with the
+         * microsecond precision qemu-img uses (gettimeofday). */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        if (img_snapshot_create(img, name, (uint32_t)ts.tv_sec, (uint32_t)ts.tv_nsec) < 0) {
+        if (img_snapshot_create(img, name, (uint32_t)ts.tv_sec,
+                                (uint32_t)(ts.tv_nsec / 1000 * 1000)) < 0) {
             error_report("Could not create snapshot '%s': %s", name, img_strerror(img));
             ret = 1;
         }

@@ -67,6 +67,9 @@ image() { # name createargs io finish
     fi
     twin "$name/check" "$d" check img
     twin "$name/check-json" "$d" check --output=json img
+    if [ "${4:-}" = snapshot ]; then
+        twin "$name/snapshot-list" "$d" snapshot -l img
+    fi
     # Reading every byte: the raw images must be identical.
     (cd "$d/q" && "$QEMU_IMG" convert -O raw img out-q.raw)
     if (cd "$d/q" && "$IMGTOOL" convert -O raw img out-i.raw 2>"$d/conv.err") &&
@@ -157,6 +160,9 @@ damaged() { # name cluster value
     rmdir "$d/i" && ln -s q "$d/i"
     twin "$name/check" "$d" check img
     twin "$name/check-json" "$d" check --output=json img
+    if [ "${4:-}" = snapshot ]; then
+        twin "$name/snapshot-list" "$d" snapshot -l img
+    fi
     # Repairs: separate copies.
     local r
     r=$(case_dir "$name-repair")
