@@ -521,6 +521,16 @@ bool img_file_is_xz(const char *path);
  */
 int img_make_empty(struct img *img);
 
+/*
+ * REQUEST(cli): qemu-img convert -l (bdrv_snapshot_load_tmp): make a
+ * read-only handle read the virtual disk as it was when the snapshot was
+ * taken (found by id, then by name, as img_snapshot_apply), without
+ * changing the file.  Returns 0, -IMG_ENOENT if there is no such snapshot,
+ * -IMG_EINVAL on a writable handle; -IMG_ENOTSUP until implemented.
+ * `id` and `name` may each be NULL (at least one is given).
+ */
+int img_snapshot_load_tmp(struct img *img, const char *id, const char *name);
+
 #ifdef __cplusplus
 }
 #endif
