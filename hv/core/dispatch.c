@@ -268,6 +268,32 @@ static void handle_cr_write(struct hv *h, const struct exit_info *e, struct trac
     v->int_shadow = 0;
 }
 
+/* Vectors of the exceptions the core reasons about. */
+#define VEC_DF 8
+
+/*
+ * An intercepted double fault.  The CPU raises #DF when delivering one
+ * exception causes another (SDM vol 3A 6.15, interrupt 8); if delivering
+ * the #DF fails too, the CPU shuts down: a triple fault.  hv intercepts #DF
+ * to look at the guest's IDT first: if gate 8 is beyond the IDT limit, or
+ * not present, or cannot be read, delivery would fail, so hv reports the
+ * triple fault itself; otherwise it delivers the #DF (error code 0) as the
+ * CPU would have.  Gates are 16 bytes in long mode, 8 bytes otherwise; the
+ * present bit is bit 7 of byte 5 in both (SDM vol 3A 6.11, 6.14.1).
+ */
+static bool double_fault_deliverable(const struct vcpu *v)
+{
+    unsigned gate_size = (v->efer & EFER_LMA) ? 16 : 8;
+    uint64_t offset = (uint64_t)VEC_DF * gate_size;
+    uint8_t gate[16];
+    /* The whole gate must lie within the limit (the last byte's offset). */
+    if (offset + gate_size - 1 > v->idtr_limit)
+        return false;
+    if (guest_read_linear(v, v->idtr_base + offset, gate, gate_size) < 0)
+        return false;
+    return (gate[5] & 0x80) != 0;
+}
+
 /* VMMCALL/VMCALL: hvkit's hypercalls (hypercall.c, include/hvkit/abi.h). */
 static void handle_hypercall(struct hv *h, const struct exit_info *e, struct trace *t)
 {
@@ -328,6 +354,9 @@ static __attribute__((noreturn)) void fatal_exit(struct hv *h, const struct exit
                   (unsigned long long)e->npf.gpa, (unsigned long long)(v->mem.size >> 20));
         end_guest_crashed(why);
     case EXIT_EXCEPTION:
+        if (e->exc.vector == VEC_DF)
+            end_guest_crashed("triple fault: the guest shut down (a double fault with no usable "
+                              "IDT gate 8)");
         ksnprintf(why, sizeof(why), "unexpected intercepted exception %u", e->exc.vector);
         end_guest_crashed(why);
     case EXIT_ENTRY_FAILED:
@@ -375,6 +404,14 @@ void dispatch(struct hv *h, struct exit_info *e)
         break;
     case EXIT_CR_WRITE:
         handle_cr_write(h, e, &t);
+        break;
+    case EXIT_EXCEPTION:
+        /* Only #DF is intercepted; a double fault the guest can take is
+         * delivered, one it cannot is its triple fault. */
+        if (e->exc.vector != VEC_DF || !double_fault_deliverable(v))
+            fatal_exit(h, e);
+        ksnprintf(t.text, sizeof(t.text), "#DF: delivered to the guest");
+        h->be->inject_exception(v, VEC_DF, true, 0);
         break;
     case EXIT_IRQ_WINDOW:
         /* The guest can take an interrupt now: irq_before_entry() injects

@@ -74,6 +74,12 @@ struct vcpu {
      * (SVM: VMCB G_PAT; VMX: guest IA32_PAT field). */
     uint64_t pat;
 
+    /* The guest's IDTR, copied out after every exit by backends that
+     * intercept #DF (EXIT_EXCEPTION vector 8): the core looks at the IDT to
+     * tell whether the double fault can still be delivered. */
+    uint64_t idtr_base;
+    uint16_t idtr_limit;
+
     /* Guest CPL and code-segment mode, copied out after every exit, for the
      * core's checks (e.g. hypercalls only from ring 0) and its string I/O. */
     uint8_t cpl;

@@ -266,6 +266,8 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
      * itself when the guest turns paging on with LME (APM vol 2 14.6.2). */
     vcpu->efer = v->save.efer & ~EFER_SVME;
     vcpu->cpl = v->save.cpl;
+    vcpu->idtr_base = v->save.idtr.base;
+    vcpu->idtr_limit = (uint16_t)v->save.idtr.limit;
     vcpu->cs_long = !!(v->save.cs.attrib & SEG_ATTR_L);
     vcpu->cs_db = !!(v->save.cs.attrib & SEG_ATTR_DB);
     vcpu->int_shadow = (v->control.int_state & INT_STATE_SHADOW) ? 1 : 0;

@@ -118,6 +118,11 @@ int svm_vcpu_init(struct vcpu *vcpu)
      * accepts some values a real CPU refuses with #GP, which would then
      * fail VMRUN; the core checks them (core/cr.h). */
     c->intercept_cr_write = 1u << 0;
+    /* #DF exits (15.12): a double fault the guest cannot deliver becomes a
+     * triple fault, which Bochs's SVM turns into stopping the whole machine
+     * instead of the shutdown exit; looking first lets hv report it the
+     * same way everywhere.  Other exceptions stay the guest's business. */
+    c->intercept_exceptions = 1u << 8;
     /* Instructions that exit (15.9-15.13): CPUID (the core filters what the
      * guest learns), HLT, port I/O and MSRs through the maps, shutdown
      * (triple fault: otherwise the outer machine would reset, 15.12). */
