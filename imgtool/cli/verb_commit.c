@@ -21,13 +21,6 @@
 
 #define COMMIT_CHUNK (1u << 20)
 
-/* Until the library provides it (REQUEST(cli) in img.h). */
-__attribute__((weak)) int img_make_empty(struct img *img)
-{
-    (void)img;
-    return -IMG_ENOTSUP;
-}
-
 int verb_commit(int argc, char **argv)
 {
     static const struct option longopts[] = {

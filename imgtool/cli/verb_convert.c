@@ -363,8 +363,34 @@ int verb_convert(int argc, char **argv)
         error_report("Use of backing file requires explicit backing format");
         goto out;
     }
-    if (snapshot) {
-        error_report("Converting an internal snapshot (-l/-s) is not supported by imgtool");
+    /* -l takes "snapshot.id=ID,snapshot.name=NAME" or an id-or-name, -s
+     * (the older spelling) an id-or-name (qemu-img.c img_convert()). */
+    char *sn_id = NULL, *sn_name = NULL;
+    if (snapshot && !strncmp(snapshot, "snapshot.", 9)) {
+        struct opts so = {0};
+        bool ok = opts_parse(&so, snapshot);
+        for (int i = 0; ok && i < so.n; i++) {
+            if (!strcmp(so.kv[i].key, "snapshot.id")) {
+                sn_id = strdup(so.kv[i].value);
+            } else if (!strcmp(so.kv[i].key, "snapshot.name")) {
+                sn_name = strdup(so.kv[i].value);
+            } else {
+                error_report("Invalid parameter '%s'", so.kv[i].key);
+                ok = false;
+            }
+        }
+        opts_free(&so);
+        if (!ok) {
+            error_report("Failed in parsing snapshot param '%s'", snapshot);
+            free(sn_id);
+            free(sn_name);
+            goto out;
+        }
+    }
+    if (snapshot && bs_n > 1) {
+        error_report("No support for concatenating multiple snapshot");
+        free(sn_id);
+        free(sn_name);
         goto out;
     }
     if (options && !opts_parse(&o, options)) {
@@ -379,6 +405,23 @@ int verb_convert(int argc, char **argv)
             goto out;
         }
         nsrc++;
+        if (snapshot) {
+            /* Read the disk as it was in the snapshot; the id-or-name form
+             * tries the id first, then the name. */
+            int r = sn_id || sn_name ? img_snapshot_load_tmp(srcs[i], sn_id, sn_name)
+                                     : img_snapshot_load_tmp(srcs[i], snapshot, NULL);
+            if (r == -IMG_ENOENT && !sn_id && !sn_name) {
+                r = img_snapshot_load_tmp(srcs[i], NULL, snapshot);
+            }
+            free(sn_id);
+            free(sn_name);
+            sn_id = sn_name = NULL;
+            if (r < 0) {
+                error_report("Failed to load snapshot: %s",
+                             r == -IMG_ENOENT ? "Can't find snapshot" : img_msg(srcs[i], r));
+                goto out;
+            }
+        }
         cv.total += img_size(srcs[i]);
     }
 

@@ -113,6 +113,8 @@ convert-unknown-fmt  | convert -O foo r.img x.img
 convert-missing-src  | convert -O qcow2 nonexist x.img
 convert-n-missing    | convert -n -O qcow2 r.img x.img
 convert-bad-cluster  | convert -O qcow2 -o cluster_size=1000 r.img x.img
+convert-l-bad-param  | convert -l snapshot.foo=1 -O raw a.qcow2 x.img
+convert-l-multiple   | convert -l 1 -O raw a.qcow2 r.img x.img
 CASES
 
 table run <<'CASES'
