@@ -253,23 +253,26 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     v->control.tlb_control = TLB_CONTROL_DO_NOTHING;
     bool failed = (uint32_t)v->control.exitcode == VMEXIT_INVALID;
 
-    /* VMCB -> core: the guest's state as #VMEXIT saved it. */
-    vcpu->regs.rax = v->save.rax;
-    vcpu->regs.rsp = v->save.rsp;
-    vcpu->rip = failed ? sv->rip_before : v->save.rip;
-    vcpu->rflags = v->save.rflags;
-    vcpu->cr0 = v->save.cr0;
-    vcpu->cr2 = v->save.cr2;
-    vcpu->cr3 = v->save.cr3;
-    vcpu->cr4 = v->save.cr4;
+    /* VMCB -> core: the guest's state as #VMEXIT saved it.  After a failed
+     * VMRUN nothing ran and the save area may hold a half-loaded state
+     * (QEMU writes one back), so take the copy made before the attempt. */
+    const struct vmcb_save *s = failed ? &sv->before->save : &v->save;
+    vcpu->regs.rax = s->rax;
+    vcpu->regs.rsp = s->rsp;
+    vcpu->rip = failed ? sv->rip_before : s->rip;
+    vcpu->rflags = s->rflags;
+    vcpu->cr0 = s->cr0;
+    vcpu->cr2 = s->cr2;
+    vcpu->cr3 = s->cr3;
+    vcpu->cr4 = s->cr4;
     /* The guest may not change EFER without an exit, but the CPU sets LMA
      * itself when the guest turns paging on with LME (APM vol 2 14.6.2). */
-    vcpu->efer = v->save.efer & ~EFER_SVME;
-    vcpu->cpl = v->save.cpl;
-    vcpu->idtr_base = v->save.idtr.base;
-    vcpu->idtr_limit = (uint16_t)v->save.idtr.limit;
-    vcpu->cs_long = !!(v->save.cs.attrib & SEG_ATTR_L);
-    vcpu->cs_db = !!(v->save.cs.attrib & SEG_ATTR_DB);
+    vcpu->efer = s->efer & ~EFER_SVME;
+    vcpu->cpl = s->cpl;
+    vcpu->idtr_base = s->idtr.base;
+    vcpu->idtr_limit = (uint16_t)s->idtr.limit;
+    vcpu->cs_long = !!(s->cs.attrib & SEG_ATTR_L);
+    vcpu->cs_db = !!(s->cs.attrib & SEG_ATTR_DB);
     vcpu->int_shadow = (v->control.int_state & INT_STATE_SHADOW) ? 1 : 0;
     if (!failed) {
         /* An event VMRUN injected has been delivered, unless the exit came
@@ -314,9 +317,12 @@ static void explain_line(void *ctx, const char *problem)
 void svm_dump_state(const struct vcpu *vcpu)
 {
     const struct svm_vcpu *sv = vcpu->arch;
-    const struct vmcb *v = sv->vmcb;
+    const struct vmcb *real = sv->vmcb;
+    /* After a failed VMRUN show the state it was given (see svm_run()). */
+    bool failed = (uint32_t)real->control.exitcode == VMEXIT_INVALID;
+    const struct vmcb *v = failed ? sv->before : real;
     const struct gprs *r = &vcpu->regs;
-    hv_log("guest state (SVM):");
+    hv_log("guest state (SVM)%s:", failed ? ", as given to the failed VMRUN" : "");
     /* General registers, four per line. */
     hv_log("  rax %016llx rbx %016llx rcx %016llx rdx %016llx", (unsigned long long)r->rax,
            (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
@@ -349,22 +355,16 @@ void svm_dump_state(const struct vcpu *vcpu)
      * delivered when the exit happened (15.7.2), e.g. the #DF of a triple
      * fault. */
     hv_log("  last exit %s (%#llx) exitinfo1 %#llx exitinfo2 %#llx exitintinfo %#llx",
-           svm_exit_name(v->control.exitcode), (unsigned long long)v->control.exitcode,
-           (unsigned long long)v->control.exitinfo1, (unsigned long long)v->control.exitinfo2,
-           (unsigned long long)v->control.exitintinfo);
+           svm_exit_name(real->control.exitcode), (unsigned long long)real->control.exitcode,
+           (unsigned long long)real->control.exitinfo1, (unsigned long long)real->control.exitinfo2,
+           (unsigned long long)real->control.exitintinfo);
     /* Pending event and virtual-interrupt state (15.20, 15.21). */
     hv_log("  eventinj %#llx v_intr %#llx int_state %#llx", (unsigned long long)v->control.eventinj,
            (unsigned long long)v->control.v_intr, (unsigned long long)v->control.int_state);
     /* After VMEXIT_INVALID, say which consistency check failed, on the
      * copy of the state that VMRUN was given. */
-    if ((uint32_t)v->control.exitcode == VMEXIT_INVALID) {
-        const struct vmcb *b = sv->before;
-        hv_log("  VMRUN was given: cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx rip %#llx eventinj "
-               "%#llx",
-               (unsigned long long)b->save.cr0, (unsigned long long)b->save.cr3,
-               (unsigned long long)b->save.cr4, (unsigned long long)b->save.efer,
-               (unsigned long long)b->save.rip, (unsigned long long)b->control.eventinj);
-        if (svm_explain_invalid(b, svm_caps.phys_bits, explain_line, NULL) == 0)
+    if (failed) {
+        if (svm_explain_invalid(sv->before, svm_caps.phys_bits, explain_line, NULL) == 0)
             hv_log("  no VMRUN consistency check (APM vol 2 15.5.1) explains the failure");
     }
 }
