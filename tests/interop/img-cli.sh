@@ -130,6 +130,18 @@ resize-grow          | resize a.qcow2 +1M
 resize-grow-q        | resize -q a.qcow2 16M
 resize-shrink        | resize --shrink a.qcow2 2M
 resize-raw           | resize -f raw r.img 3M
+# --- measure
+measure-size-qcow2   | measure --size 1G -O qcow2
+measure-size-json    | measure --output=json --size 1G -O qcow2
+measure-size-4k      | measure -O qcow2 -o cluster_size=4k --size 100M
+measure-size-v2      | measure -O qcow2 -o compat=0.10 --size 10G
+measure-size-raw     | measure --size 1G
+measure-file-qcow2   | measure -O qcow2 a.qcow2
+measure-file-json    | measure --output=json -O qcow2 a.qcow2
+measure-file-raw     | measure -O raw a.qcow2
+measure-file-512     | measure -O qcow2 -o cluster_size=512 a.qcow2
+measure-nothing      | measure
+measure-both         | measure --size 1G a.qcow2
 # --- snapshot
 snapshot-mix         | snapshot -l -c x a.qcow2
 snapshot-list-raw    | snapshot -l r.img
