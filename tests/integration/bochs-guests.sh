@@ -45,15 +45,6 @@ one_guest() {
         run_logged "$W/$id.$v.out" "$W/$id.$v.err" "$W/$id.$v.st" \
             "$TOP/bin/hvrun" --emulator bochs --vendor "$v" --hv "$HV" --timeout "$TIMEOUT" \
             -m "$MEM" -kernel "$img" "${app[@]}"
-        # Bochs 2.7's SVM does not turn a guest's triple fault into
-        # #VMEXIT(SHUTDOWN) although hv intercepts it: it stops the whole
-        # machine ("3rd (13) exception with no resolution").  Seen 2026-11;
-        # VMX's triple-fault exit works, as does SVM's under QEMU.
-        if [ "$v" = svm ] && [ "$want" = triple ] &&
-            grep -q 'exception with no resolution' "$W/$id.$v.err"; then
-            skip "$v: $label" "Bochs's SVM stops the outer machine on a guest triple fault instead of exiting to hv (QEMU's SVM does exit: guests-qemu-svm.sh)"
-            continue
-        fi
         guests_judge "$v: $label" "$want" "$W/$id.plain" "$W/$id.$v"
     done
 }
