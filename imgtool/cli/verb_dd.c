@@ -50,12 +50,9 @@ int verb_dd(int argc, char **argv)
         size_t klen = eq ? (size_t)(eq - arg) : strlen(arg);
         const char *v = eq ? eq + 1 : "";
         if (klen == 2 && !strncmp(arg, "bs", 2)) {
-            bs = cvtnum("bs", v);
+            /* qemu-img: cvtnum_full("bs", arg, 1, INT_MAX). */
+            bs = cvtnum_full("bs", v, 1, 0x7fffffff);
             if (bs < 0) {
-                return 1;
-            }
-            if (bs == 0 || bs > 0x7fffffff) {
-                error_report("invalid number: '%s'", v);
                 return 1;
             }
         } else if (klen == 5 && !strncmp(arg, "count", 5)) {
@@ -71,7 +68,8 @@ int verb_dd(int argc, char **argv)
         } else if (klen == 2 && !strncmp(arg, "of", 2)) {
             out_name = v;
         } else {
-            error_report("unrecognized operand %s", arg);
+            /* qemu-img names the operand without its value. */
+            error_report("unrecognized operand %.*s", (int)klen, arg);
             return 1;
         }
     }

@@ -142,6 +142,18 @@ measure-file-raw     | measure -O raw a.qcow2
 measure-file-512     | measure -O qcow2 -o cluster_size=512 a.qcow2
 measure-nothing      | measure
 measure-both         | measure --size 1G a.qcow2
+# --- amend, commit, rebase, dd: usage and errors
+amend-no-o           | amend a.qcow2
+amend-creation-only  | amend -o cluster_size=4k a.qcow2
+amend-raw            | amend -f raw -o size=1M r.img
+commit-no-backing    | commit a.qcow2
+rebase-no-b          | rebase a.qcow2
+rebase-no-F          | rebase -b b.qcow2 a.qcow2
+dd-no-of             | dd if=a.qcow2
+dd-bad-bs            | dd bs=foo if=a.qcow2 of=x.img
+dd-zero-bs           | dd bs=0 if=a.qcow2 of=x.img
+dd-bad-operand       | dd foo=1 if=a.qcow2 of=x.img
+dd-skip-too-far      | dd skip=100000 if=r.img of=x.img
 # --- snapshot
 snapshot-mix         | snapshot -l -c x a.qcow2
 snapshot-list-raw    | snapshot -l r.img
