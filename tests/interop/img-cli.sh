@@ -101,6 +101,11 @@ compare-strict-size  | compare -s a.qcow2 b.qcow2
 compare-q            | compare -q a.qcow2 b.qcow2
 compare-raw-qcow2    | compare -f raw -F qcow2 r.img b.qcow2
 map-missing          | map nonexist
+map-range            | map --start-offset=64k --max-length=96k a.qcow2
+map-range-json       | map --output=json --start-offset=100k --max-length=1M a.qcow2
+map-bad-start        | map --start-offset=foo a.qcow2
+map-bad-output       | map --output=xml a.qcow2
+check-q              | check -q a.qcow2
 # --- convert: option checks before any work
 convert-no-target    | convert r.img
 convert-c-raw        | convert -c r.img x.img
