@@ -115,6 +115,8 @@ static bool string_io(struct hv *h, const struct exit_info *e)
 }
 
 /* IN, OUT, INS, OUTS: through the port bus to the device models. */
+/* The port I/O exit is the one a teaching guest causes most: every byte it
+ * prints is an OUT to the UART, and every poll of the line status an IN. */
 static void handle_io(struct hv *h, const struct exit_info *e, struct trace *t)
 {
     struct vcpu *v = &h->vcpu;
@@ -368,6 +370,14 @@ static __attribute__((noreturn)) void fatal_exit(struct hv *h, const struct exit
     }
 }
 
+/*
+ * Handle one exit.  This is "trap and emulate" in one switch: each case
+ * does what the real instruction or device would have done, with the
+ * guest's registers in h->vcpu, and either moves RIP past the instruction
+ * (it completed), leaves RIP alone and injects an exception (it faulted,
+ * as on a real CPU), or ends the guest.  The trace line, if asked for, is
+ * written after the handling so it can show results.
+ */
 void dispatch(struct hv *h, struct exit_info *e)
 {
     struct vcpu *v = &h->vcpu;

@@ -69,6 +69,9 @@ static uint64_t pit_clock(void *ctx)
     return d / tsc_hz * PIT_HZ + d % tsc_hz * PIT_HZ / tsc_hz;
 }
 
+/* Set up the guest's interrupt hardware: measure the clock, reset the PIC
+ * and PIT models, put them on the bus, and decide whether interrupts can
+ * be delivered at all with this backend. */
 void irq_init(struct hv *h)
 {
     tsc_hz = measure_tsc_hz();
@@ -110,6 +113,7 @@ static void want_window(struct hv *h, bool on)
     }
 }
 
+/* Called before every VM entry: the one place interrupts reach the guest. */
 void irq_before_entry(struct hv *h)
 {
     struct vcpu *v = &h->vcpu;
@@ -136,6 +140,8 @@ void irq_before_entry(struct hv *h)
     }
 }
 
+/* HLT with IF=1: sleep (spinning in hv) until an interrupt is pending, as
+ * the halted CPU would; return at once when nothing could ever come. */
 void irq_halt(struct hv *h)
 {
     if (!h->irq)
