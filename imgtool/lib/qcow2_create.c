@@ -174,7 +174,9 @@ int img_create(const struct img_env *env, struct img_io *io, const struct img_cr
             return r;
     }
     struct qcow2 *q = img->q;
-    if (compat >= 3) {
+    /* QEMU 7.2 writes the feature name table only for clusters larger than
+     * 4 KiB (observed with qemu-img create; new images stay byte-identical). */
+    if (compat >= 3 && cs > 4096) {
         uint32_t len = (uint32_t)KARRAY_SIZE(feature_names) * 48;
         q->exts = img_alloc(env, sizeof(*q->exts));
         uint8_t *f = q->exts ? img_alloc(env, len) : NULL;

@@ -30,8 +30,11 @@ static int grow_l1(struct img *img, uint64_t need)
     for (uint64_t i = 0; i < need; i++)
         put64(b + i * 8, nl1[i]);
     r = qc_alloc_clusters(img, bytes / q->cluster_size, &off);
+    /* Only the entries are written (QEMU does the same, so a new image's
+     * file ends right after its L1 table); the rest of the last cluster is
+     * never read. */
     if (r == 0)
-        r = io_write(img, off, b, (size_t)bytes);
+        r = io_write(img, off, b, (size_t)need * 8);
     if (r == 0) {
         put32(hb, (uint32_t)need);
         put64(hb + 4, off);
