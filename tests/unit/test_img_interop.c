@@ -196,6 +196,51 @@ START_TEST(test_overlay_on_qemu_base)
 }
 END_TEST
 
+/* New images are byte for byte what qemu-img 7.2 creates. */
+static const struct {
+    const char *qemu_opts;
+    uint32_t cs;
+    int rb, compat, extl2, lazy, ctype, prealloc;
+    const char *backing;
+} twins[] = {
+    {"cluster_size=65536", 65536, 16, 3, 0, 0, 0, 0, NULL},
+    {"cluster_size=512", 512, 16, 3, 0, 0, 0, 0, NULL},
+    {"cluster_size=4096,refcount_bits=1", 4096, 1, 3, 0, 0, 0, 0, NULL},
+    {"cluster_size=2M,refcount_bits=64", 2 << 20, 64, 3, 0, 0, 0, 0, NULL},
+    {"compat=0.10", 65536, 16, 2, 0, 0, 0, 0, NULL},
+    {"extended_l2=on", 65536, 16, 3, 1, 0, 0, 0, NULL},
+    {"lazy_refcounts=on,compression_type=zstd", 65536, 16, 3, 0, 1, 1, 0, NULL},
+    {"preallocation=metadata", 65536, 16, 3, 0, 0, 0, IMG_PREALLOC_METADATA, NULL},
+    {"backing_file=base.raw,backing_fmt=raw", 65536, 16, 3, 0, 0, 0, 0, "base.raw"},
+};
+
+START_TEST(test_create_byte_identical)
+{
+    ck_assert_msg(have_qemu, "qemu-img is not installed (see mk/deps.sh)");
+    char q[128], m[128];
+    struct img_create_opts o;
+    struct img_err err;
+    snprintf(q, sizeof(q), "%s/q.qcow2", dir);
+    snprintf(m, sizeof(m), "%s/m.qcow2", dir);
+    ck_assert(sh("cd %s && qemu-img create -q -f qcow2 -u -o %s q.qcow2 64M", dir,
+                 twins[_i].qemu_opts) == 0);
+    img_create_opts_init(&o);
+    o.size = 64 << 20;
+    o.cluster_size = twins[_i].cs;
+    o.refcount_bits = twins[_i].rb;
+    o.compat = twins[_i].compat;
+    o.extended_l2 = twins[_i].extl2;
+    o.lazy_refcounts = twins[_i].lazy;
+    o.compression_type = twins[_i].ctype;
+    o.prealloc = twins[_i].prealloc;
+    o.backing_file = twins[_i].backing;
+    o.backing_fmt = twins[_i].backing ? "raw" : NULL;
+    ck_assert_msg(img_create_file(m, &o, &err) == 0, "%s", err.msg);
+    ck_assert_msg(sh("cmp -s %s %s", q, m) == 0, "differs from qemu-img create -o %s",
+                  twins[_i].qemu_opts);
+}
+END_TEST
+
 Suite *interop_suite(void)
 {
     Suite *s = suite_create("img_interop");
@@ -205,6 +250,7 @@ Suite *interop_suite(void)
     tcase_add_loop_test(t, test_written_images_pass_qemu, 0, (int)KARRAY_SIZE(variants));
     tcase_add_loop_test(t, test_snapshots_read_by_qemu, 0, 2);
     tcase_add_loop_test(t, test_overlay_on_qemu_base, 0, 2);
+    tcase_add_loop_test(t, test_create_byte_identical, 0, (int)KARRAY_SIZE(twins));
     suite_add_tcase(s, t);
     return s;
 }
