@@ -299,13 +299,18 @@ static bool handle_cr4_write(struct vcpu *vcpu, struct vmx_vcpu *vx, uint64_t q)
  */
 static void load_cr0(struct vcpu *vcpu, struct vmx_vcpu *vx)
 {
+    /* Nothing changed since the last entry: the VMCS is up to date. */
     if (vcpu->cr0 == vx->cr0_shadow)
         return;
+    /* What the guest reads back with MOV from CR0 (every bit is masked). */
     vx->cr0_shadow = vcpu->cr0;
     vmwrite(VMCS_CR0_SHADOW, vcpu->cr0);
+    /* What the processor really runs the guest with. */
     vmwrite(VMCS_GUEST_CR0,
             vmx_fixed_apply(vcpu->cr0, vmx_caps.cr0_fixed0, vmx_caps.cr0_fixed1, CR0_PE | CR0_PG));
     if ((vcpu->cr0 & CR0_PG) && (vcpu->cr4 & CR4_PAE) && !(vcpu->efer & EFER_LMA)) {
+        /* CR3 bits 31:5 locate the 32-byte table of four PDPTEs; outside
+         * guest RAM the entries read as not present. */
         const uint64_t *pdpte = gmem_ptr(&vcpu->mem, vcpu->cr3 & 0xffffffe0u, 32);
         for (unsigned i = 0; i < 4; i++)
             vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, pdpte ? pdpte[i] : 0);
@@ -316,6 +321,9 @@ static void load_cr0(struct vcpu *vcpu, struct vmx_vcpu *vx)
  * guest's EFER.LMA (27.3.1.1), which the guest changes itself. */
 static void sync_entry_controls(const struct vcpu *vcpu, const struct vmx_vcpu *vx)
 {
+    /* The controls probe() chose, plus the one bit that follows the guest;
+     * Bochs also stores LMA into this control at every exit (28.2), but the
+     * core may have changed EFER since, so hv decides itself. */
     uint32_t entry = vx->entry_ctls;
     if (vcpu->efer & EFER_LMA)
         entry |= ENTRY_IA32E_MODE_GUEST;
@@ -348,18 +356,22 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
     if (r != 0) {
         /* VMLAUNCH/VMRESUME failed before entering (31.2): nothing of the
          * guest state changed. */
+        /* The reason must outlive this call: the core prints it last. */
         static char why[160];
+        /* Remember how it failed for dump_state(). */
         vx->fail_kind = (uint32_t)r;
         memset(e, 0, sizeof(*e));
         e->reason = EXIT_ENTRY_FAILED;
         e->rip = vcpu->rip;
         e->raw_name = vx->launched ? "VMRESUME" : "VMLAUNCH";
         if (r == VMX_ENTER_FAIL_VALID) {
+            /* VMfailValid: the VMCS holds an error number (31.4). */
             vx->insn_error = (uint32_t)vmread(VMCS_VM_INSN_ERROR);
             e->raw_code = vx->insn_error;
             ksnprintf(why, sizeof(why), "%s failed: VM-instruction error %u, %s (SDM Vol. 3C 31.4)",
                       e->raw_name, vx->insn_error, vmx_insn_error_name(vx->insn_error));
         } else {
+            /* VMfailInvalid: no current VMCS, so no error number either. */
             ksnprintf(why, sizeof(why), "%s failed: no current VMCS (VMfailInvalid)", e->raw_name);
         }
         e->why = why;
@@ -374,6 +386,8 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
 /* VMCS -> core: the guest's state as the VM exit saved it (28.3). */
 static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
 {
+    /* RSP, RIP and RFLAGS live in the VMCS; the other GPRs were stored by
+     * enter.S straight into vcpu->regs. */
     vcpu->regs.rsp = vmread(VMCS_GUEST_RSP);
     vcpu->rip = vmread(VMCS_GUEST_RIP);
     vcpu->rflags = vmread(VMCS_GUEST_RFLAGS);
@@ -389,6 +403,7 @@ static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
     /* The CPU sets EFER.LMA itself when the guest enables paging with LME
      * (saved by "save IA32_EFER", 28.3.1). */
     vcpu->efer = vmread(VMCS_GUEST_EFER);
+    /* The code and stack segments' access rights tell the mode and ring. */
     uint32_t cs_ar = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2u * SEG_CS);
     uint32_t ss_ar = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2u * SEG_SS);
     /* The CPL is SS.DPL (25.4.1). */
@@ -403,8 +418,10 @@ static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
 void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
 {
     struct vmx_vcpu *vx = vcpu->arch;
+    /* Usually one round trip; more only for exits the backend absorbs. */
     for (;;) {
         uint32_t reason;
+        /* A failed VMLAUNCH/VMRESUME has filled *exit already. */
         if (!enter_once(vcpu, vx, exit, &reason))
             return;
         copy_out(vcpu, vx);

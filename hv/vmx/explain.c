@@ -332,6 +332,8 @@ static void check_guest_regs(struct checker *c)
     const struct vmx_caps *caps = c->caps;
     /* An unrestricted guest may run with CR0.PE or CR0.PG clear (25.6.2). */
     uint64_t free = proc2_set(s, PROC2_UNRESTRICTED_GUEST) ? (CR0_PE_BIT | CR0_PG_BIT) : 0;
+    /* CR0 must obey IA32_VMX_CR0_FIXED0/1 (24.8), minus those free bits.
+     * Only the first bad bit is named: fixing it usually reveals the rest. */
     uint64_t bad = vmx_fixed_bad_bits(s->cr0, caps->cr0_fixed0, caps->cr0_fixed1, free);
     if (bad) {
         unsigned b = lowest_bit(bad);
@@ -343,9 +345,11 @@ static void check_guest_regs(struct checker *c)
              (s->cr0 >> b) & 1 ? "clear" : "set",
              (b == 0 || b == 31) ? " (it is free only with \"unrestricted guest\")" : "");
     }
+    /* Even an unrestricted guest cannot page without protection. */
     if ((s->cr0 & CR0_PG_BIT) && !(s->cr0 & CR0_PE_BIT))
         fail(c, "27.3.1.1", "guest CR0 0x%llx has PG set but PE clear: paging needs protected mode",
              (unsigned long long)s->cr0);
+    /* CR4 must obey IA32_VMX_CR4_FIXED0/1 with no exemption (VMXE stays 1). */
     bad = vmx_fixed_bad_bits(s->cr4, caps->cr4_fixed0, caps->cr4_fixed1, 0);
     if (bad) {
         unsigned b = lowest_bit(bad);
@@ -364,13 +368,17 @@ static void check_guest_regs(struct checker *c)
              (unsigned long long)s->cr0, (unsigned long long)s->cr4);
     if (!ia32e_guest(s) && (s->cr4 & (1ull << 17)))
         fail(c, "27.3.1.1", "guest CR4.PCIDE is 1 but \"IA-32e mode guest\" is 0");
+    /* CR3 is a physical address: nothing above MAXPHYADDR. */
     if (!phys_ok(c, s->cr3))
         fail(c, "27.3.1.1", "guest CR3 0x%llx sets bits above MAXPHYADDR",
              (unsigned long long)s->cr3);
+    /* Loaded DR7 must fit in 32 bits. */
     if ((s->entry_ctls & ENTRY_LOAD_DEBUG_CONTROLS) && (s->dr7 >> 32))
         fail(c, "27.3.1.1", "guest DR7 0x%llx sets bits 63:32", (unsigned long long)s->dr7);
+    /* The SYSENTER targets are linear addresses, loaded on every entry. */
     if (!canonical(c, s->sysenter_esp) || !canonical(c, s->sysenter_eip))
         fail(c, "27.3.1.1", "guest IA32_SYSENTER_ESP/EIP must be canonical");
+    /* A loaded PAT holds eight valid memory types (SDM Vol. 3A 13.12.2). */
     if ((s->entry_ctls & ENTRY_LOAD_PAT) && !pat_ok(s->pat))
         fail(c, "27.3.1.1", "guest IA32_PAT 0x%016llx holds a memory type other than 0, 1, 4-7",
              (unsigned long long)s->pat);
@@ -378,14 +386,17 @@ static void check_guest_regs(struct checker *c)
         /* Intel defines only SCE, LME, LMA and NXE. */
         uint64_t reserved = ~(EFER_SCE_BIT | EFER_LME_BIT | EFER_LMA_BIT | EFER_NXE_BIT);
         bool lma = (s->efer & EFER_LMA_BIT) != 0, lme = (s->efer & EFER_LME_BIT) != 0;
+        /* Reserved EFER bits (SVME included: that is AMD's). */
         if (s->efer & reserved)
             fail(c, "27.3.1.1", "guest IA32_EFER 0x%llx sets reserved bits 0x%llx",
                  (unsigned long long)s->efer, (unsigned long long)(s->efer & reserved));
+        /* The control and the register must tell the same story. */
         if (lma != ia32e_guest(s))
             fail(c, "27.3.1.1",
                  "guest IA32_EFER.LMA is %d but the VM-entry control \"IA-32e mode guest\" is %d: "
                  "they must be equal",
                  lma, ia32e_guest(s));
+        /* With paging on, long mode is active exactly when enabled. */
         if ((s->cr0 & CR0_PG_BIT) && lma != lme)
             fail(c, "27.3.1.1", "guest CR0.PG is 1, so IA32_EFER.LMA (%d) must equal LME (%d)", lma,
                  lme);

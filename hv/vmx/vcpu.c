@@ -52,9 +52,17 @@ static const uint32_t passthrough_msrs[] = {
 /* Segment fields step by 2 from ES in VMCS order (Vol. 3D appendix B). */
 #define SEG_FIELD(first, i) ((first) + 2u * (unsigned)(i))
 
+/*
+ * The whole VMCS as a struct vmx_state, field by field.  The entry-failure
+ * explainer (explain.c) is a pure function over this copy, so that the unit
+ * tests can hand it a state of their own; exit.c takes the copy just before
+ * each entry, because after a failed entry the state we tried matters, not
+ * whatever the CPU left.  A field this CPU lacks (e.g. no PAT controls)
+ * reads as 0: VMREAD fails and the wrapper returns its initial value.
+ */
 void vmx_read_state(struct vmx_state *s)
 {
-    /* Controls. */
+    /* Controls (25.6 - 25.8): what exits, what is loaded and saved. */
     s->pin = (uint32_t)vmread(VMCS_PIN_CONTROLS);
     s->proc = (uint32_t)vmread(VMCS_PROC_CONTROLS);
     s->proc2 = (uint32_t)vmread(VMCS_PROC_CONTROLS2);
@@ -70,7 +78,9 @@ void vmx_read_state(struct vmx_state *s)
     s->msr_bitmap = vmread(VMCS_MSR_BITMAP);
     s->eptp = vmread(VMCS_EPT_POINTER);
     s->vpid = (uint16_t)vmread(VMCS_VPID);
-    /* Host state. */
+    /* Host state (25.5): what a VM exit loads.  The host area has no LDTR
+     * field (a VM exit leaves LDTR null), so the TR selector comes right
+     * after GS in the encodings: hence the index shift below. */
     s->host_cr0 = vmread(VMCS_HOST_CR0);
     s->host_cr3 = vmread(VMCS_HOST_CR3);
     s->host_cr4 = vmread(VMCS_HOST_CR4);
@@ -89,7 +99,8 @@ void vmx_read_state(struct vmx_state *s)
     s->host_sysenter_eip = vmread(VMCS_HOST_SYSENTER_EIP);
     s->host_efer = vmread(VMCS_HOST_EFER);
     s->host_pat = vmread(VMCS_HOST_PAT);
-    /* Guest state. */
+    /* Guest state (25.4): registers first, then the segment registers, each
+     * as four fields (selector, base, limit, access rights). */
     s->cr0 = vmread(VMCS_GUEST_CR0);
     s->cr3 = vmread(VMCS_GUEST_CR3);
     s->cr4 = vmread(VMCS_GUEST_CR4);
@@ -103,15 +114,19 @@ void vmx_read_state(struct vmx_state *s)
         s->seg[i].limit = (uint32_t)vmread(SEG_FIELD(VMCS_GUEST_ES_LIMIT, i));
         s->seg[i].ar = (uint32_t)vmread(SEG_FIELD(VMCS_GUEST_ES_AR, i));
     }
+    /* Descriptor tables have a base and a limit only. */
     s->gdtr_base = vmread(VMCS_GUEST_GDTR_BASE);
     s->idtr_base = vmread(VMCS_GUEST_IDTR_BASE);
     s->gdtr_limit = (uint32_t)vmread(VMCS_GUEST_GDTR_LIMIT);
     s->idtr_limit = (uint32_t)vmread(VMCS_GUEST_IDTR_LIMIT);
+    /* MSRs that VMX switches through the VMCS (25.4.1). */
     s->debugctl = vmread(VMCS_GUEST_DEBUGCTL);
     s->pat = vmread(VMCS_GUEST_PAT);
     s->efer = vmread(VMCS_GUEST_EFER);
     s->sysenter_esp = vmread(VMCS_GUEST_SYSENTER_ESP);
     s->sysenter_eip = vmread(VMCS_GUEST_SYSENTER_EIP);
+    /* Non-register state (25.4.2): blocking, activity, the link pointer,
+     * and the PAE PDPTEs that EPT makes VM entry load from here. */
     s->interruptibility = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
     s->activity = (uint32_t)vmread(VMCS_GUEST_ACTIVITY);
     s->link_pointer = vmread(VMCS_LINK_POINTER);
@@ -119,8 +134,11 @@ void vmx_read_state(struct vmx_state *s)
         s->pdpte[i] = vmread(VMCS_GUEST_PDPTE0 + 2u * (unsigned)i);
 }
 
+/* The guest-state part of *s into the VMCS (the reverse of the above, for
+ * the entry state gstate.c computes). */
 void vmx_write_guest_state(const struct vmx_state *s)
 {
+    /* Control registers, DR7, and where the guest starts. */
     vmwrite(VMCS_GUEST_CR0, s->cr0);
     vmwrite(VMCS_GUEST_CR3, s->cr3);
     vmwrite(VMCS_GUEST_CR4, s->cr4);
@@ -128,6 +146,8 @@ void vmx_write_guest_state(const struct vmx_state *s)
     vmwrite(VMCS_GUEST_RSP, s->rsp);
     vmwrite(VMCS_GUEST_RIP, s->rip);
     vmwrite(VMCS_GUEST_RFLAGS, s->rflags);
+    /* Every segment register with its hidden part: VM entry loads the
+     * descriptor caches from here, not from a GDT (27.3.2.2). */
     for (int i = 0; i < SEG_COUNT; i++) {
         vmwrite(SEG_FIELD(VMCS_GUEST_ES_SEL, i), s->seg[i].sel);
         vmwrite(SEG_FIELD(VMCS_GUEST_ES_BASE, i), s->seg[i].base);
@@ -143,11 +163,14 @@ void vmx_write_guest_state(const struct vmx_state *s)
      * missing field changes nothing. */
     vmwrite(VMCS_GUEST_PAT, s->pat);
     vmwrite(VMCS_GUEST_EFER, s->efer);
+    /* SYSENTER_CS is not in struct vmx_state (no check reads it): 0, its
+     * reset value (SDM Vol. 3A 10.1.1), like the two below. */
     vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
     vmwrite(VMCS_GUEST_SYSENTER_ESP, s->sysenter_esp);
     vmwrite(VMCS_GUEST_SYSENTER_EIP, s->sysenter_eip);
     vmwrite(VMCS_GUEST_INTERRUPTIBILITY, s->interruptibility);
     vmwrite(VMCS_GUEST_ACTIVITY, s->activity);
+    /* No debug exception pending at the first entry. */
     vmwrite(VMCS_GUEST_PENDING_DBG, 0);
     vmwrite(VMCS_LINK_POINTER, s->link_pointer);
     for (int i = 0; i < 4; i++)
@@ -161,6 +184,8 @@ static void write_host_state(const struct vmx_controls *ctl)
         uint16_t limit;
         uint64_t base;
     } gdtr, idtr;
+    /* Where hv's descriptor tables are: a VM exit reloads only their bases
+     * (their limits become 0xFFFF, 28.5.2), so the tables must stay put. */
     __asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
     /* hv's control registers as they are now (VMXE and NE already set). */
     vmwrite(VMCS_HOST_CR0, read_cr0());
@@ -175,14 +200,20 @@ static void write_host_state(const struct vmx_controls *ctl)
     vmwrite(VMCS_HOST_FS_SEL, 0);
     vmwrite(VMCS_HOST_GS_SEL, 0);
     vmwrite(VMCS_HOST_TR_SEL, VMX_HOST_TSS_SEL);
+    /* Segment bases that matter in 64-bit mode: FS, GS (hv uses neither,
+     * but the guest may change the real MSRs) and TR. */
     vmwrite(VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE));
     vmwrite(VMCS_HOST_GS_BASE, rdmsr(MSR_GS_BASE));
     vmwrite(VMCS_HOST_TR_BASE, vmx_host_tr_base);
     vmwrite(VMCS_HOST_GDTR_BASE, gdtr.base);
     vmwrite(VMCS_HOST_IDTR_BASE, idtr.base);
+    /* The SYSENTER MSRs are switched on every exit whether hv uses them or
+     * not (28.5.1): give the host its own values back. */
     vmwrite(VMCS_HOST_SYSENTER_CS, rdmsr(MSR_SYSENTER_CS));
     vmwrite(VMCS_HOST_SYSENTER_ESP, rdmsr(MSR_SYSENTER_ESP));
     vmwrite(VMCS_HOST_SYSENTER_EIP, rdmsr(MSR_SYSENTER_EIP));
+    /* With "load IA32_EFER/PAT" on exit, hv's own EFER (LME, LMA, NXE) and
+     * PAT come back from here; the guest may have changed the real ones. */
     if (ctl->exit & EXIT_LOAD_EFER)
         vmwrite(VMCS_HOST_EFER, rdmsr(MSR_EFER));
     if (ctl->exit & EXIT_LOAD_PAT)
@@ -194,6 +225,7 @@ static void write_host_state(const struct vmx_controls *ctl)
 
 int vmx_vcpu_init(struct vcpu *vcpu)
 {
+    /* Our per-vCPU data; page_alloc() zero-fills, so launched = false. */
     struct vmx_vcpu *vx = page_alloc(sizeof(*vx), 4096);
     if (!vx)
         return -1;
@@ -206,6 +238,8 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     vx->msr_bitmap = page_alloc(4096, 4096);
     if (!vx->vmcs || !vx->io_bitmaps || !vx->msr_bitmap)
         return -1;
+    /* The revision identifier must match IA32_VMX_BASIC or VMPTRLD fails
+     * (VM-instruction error 11); bit 31 clear: not a shadow VMCS. */
     *(uint32_t *)vx->vmcs = (uint32_t)(vmx_caps.basic & VMX_BASIC_REVISION_MASK);
     /* VMCLEAR initialises the region's launch state to "clear"; VMPTRLD
      * makes it the current VMCS that VMREAD/VMWRITE/VMLAUNCH act on (25.11.3). */
@@ -220,7 +254,7 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     memset(vx->msr_bitmap, 0xff, 4096);
     for (size_t i = 0; i < KARRAY_SIZE(passthrough_msrs); i++)
         msr_bitmap_pass(vx->msr_bitmap, passthrough_msrs[i]);
-    /* EPT for guest RAM. */
+    /* EPT for guest RAM (paging.c): the same layout as SVM's NPT. */
     vx->ept_root = vmx_ept_build(&vcpu->mem);
     if (!vx->ept_root)
         return -1;
@@ -232,6 +266,8 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     struct vmx_controls ctl;
     if (vmx_choose_controls(&vmx_caps, &ctl))
         return -1;
+    /* Write the five control words; the entry controls are rewritten before
+     * every entry with "IA-32e mode guest" set as EFER.LMA says (exit.c). */
     vmwrite(VMCS_PIN_CONTROLS, ctl.pin);
     vmwrite(VMCS_PROC_CONTROLS, ctl.proc);
     vmwrite(VMCS_PROC_CONTROLS2, ctl.proc2);
