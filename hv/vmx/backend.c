@@ -1,6 +1,6 @@
 /*
  * backend.c - the VT-x backend's ops table (core/backend.h).  Compare
- * hv/svm/backend.c: the same seven operations, another vendor.
+ * hv/svm/backend.c: the same operations, another vendor.
  */
 #include "internal.h"
 

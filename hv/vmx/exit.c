@@ -456,18 +456,18 @@ void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
     }
 }
 
-/* explain.c callback: one log line per broken rule. */
-static void explain_line(void *ctx, const char *section, const char *text)
-{
-    (void)ctx;
-    hv_log("  VM-entry check failed (SDM Vol. 3C %s): %s", section, text);
-}
-
 /* Log one segment register. */
 static void log_seg(const char *name, const struct vmx_seg *s)
 {
     hv_log("  %-4s sel %04x ar %05x limit %08x base %016llx", name, s->sel, s->ar, s->limit,
            (unsigned long long)s->base);
+}
+
+/* explain.c callback: one log line per broken rule. */
+static void explain_line(void *ctx, const char *section, const char *text)
+{
+    (void)ctx;
+    hv_log("  VM-entry check failed (SDM Vol. 3C %s): %s", section, text);
 }
 
 void vmx_dump_state(const struct vcpu *vcpu)
