@@ -494,22 +494,12 @@ bool img_file_is_xz(const char *path);
 /* ---- requested by cli ------------------------------------------------ */
 
 /*
- * REQUEST(cli): host holes in block status.  QEMU's qemu-img map (and the
- * zero detection of convert) ask the image file itself whether allocated
- * host clusters are holes (bdrv_co_block_status with BDRV_BLOCK_RECURSE;
- * file-posix uses lseek SEEK_DATA/SEEK_HOLE).  A raw file's holes then map
- * as "zero": true, and qcow2 clusters only partly written by QEMU (the rest
- * of the host cluster is a hole) map as DATA|ZERO with runs split at the
- * hole boundaries.  Proposed: an optional backend callback, NULL meaning
- * "all data", implemented in the hosted file backend with SEEK_DATA/HOLE,
- * and img_block_status() using it for raw images and for the host range of
- * standard qcow2 clusters:
- *
- *   int img_io_data_status(struct img_io *io, uint64_t off, uint64_t len,
- *                          bool *is_data, uint64_t *run);
- *
- * Until then imgtool map differs from qemu-img on such files; the interop
- * suite marks those cases SKIP.
+ * REQUEST(cli), done: host holes in block status (struct img_io.extent).
+ * One difference from qemu-img map remains: for an unallocated subcluster
+ * of an allocated cluster (extended L2), QEMU reports the host offset the
+ * subcluster would have ("offset" in map's JSON) and splits runs there;
+ * img_block_status() reports no offset.  The interop suite skips map for
+ * extended-L2 images until then.
  */
 
 /*

@@ -69,15 +69,16 @@ int img_write_compressed_raw(struct img *img, uint64_t off, const void *comp, si
     if (r < 0)
         return r;
     gi = off >> q->cluster_bits;
-    /* 1. Space (with its refcount), 2. the data, 3. the L2 entry, 4. the
-     * release of whatever the entry pointed at before. */
+    /* 1. The L2 table (as QEMU, so layouts match), 2. space (with its
+     * refcount), 3. the data, 4. the L2 entry, 5. the release of whatever
+     * the entry pointed at before. */
+    r = qc_l2_load_for_write(img, gi >> q->l2_bits, &l2off);
+    if (r < 0)
+        return r;
     r = qc_alloc_bytes(img, comp_len, &coff);
     if (r < 0)
         return r;
     r = io_write(img, coff, comp, comp_len);
-    if (r < 0)
-        return r;
-    r = qc_l2_load_for_write(img, gi >> q->l2_bits, &l2off);
     if (r < 0)
         return r;
     r = qc_l2_load(img, l2off, &t);

@@ -320,20 +320,23 @@ static int write_part(struct img *img, uint64_t gi, uint32_t in, const uint8_t *
         return 0;
     }
 
-    /* Copy-on-write into a fresh cluster. */
+    /* Copy-on-write into a fresh cluster: the L2 table first (allocated or
+     * made ours; it uses q->tmp as scratch, so before the merge) ... */
+    r = qc_l2_load_for_write(img, l1i, &l2off);
+    if (r < 0)
+        return r;
+    /* ... the merged contents of the whole cluster ... */
     if (n < q->cluster_size) {
         r = merged_cluster(img, gi, in, src, n);
         if (r < 0)
             return r;
         src = q->tmp;
     }
+    /* ... then the data cluster. */
     r = qc_alloc_clusters(img, 1, &newc);
     if (r < 0)
         return r;
     r = io_write(img, newc, src, q->cluster_size);
-    if (r < 0)
-        return r;
-    r = qc_l2_load_for_write(img, l1i, &l2off);
     if (r < 0)
         return r;
     /* Re-read the entry: copying a shared L2 table keeps it unchanged, but
@@ -380,13 +383,15 @@ static int write_run(struct img *img, uint64_t gi, const uint8_t *buf, size_t le
     }
     if (k < 2)
         return 0;
+    /* The L2 table first (an empty table hooked into L1 is harmless if we
+     * stop here), as QEMU allocates, so layouts match qemu-img's. */
+    r = qc_l2_load_for_write(img, l1i, &l2off);
+    if (r < 0)
+        return r;
     r = qc_alloc_clusters(img, k, &host);
     if (r < 0)
         return r;
     r = io_write(img, host, buf, (size_t)(k << q->cluster_bits));
-    if (r < 0)
-        return r;
-    r = qc_l2_load_for_write(img, l1i, &l2off);
     if (r < 0)
         return r;
     ents = img_alloc(img->env, (size_t)k * (size_t)q->l2_esize);
