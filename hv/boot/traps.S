@@ -12,11 +12,15 @@
  */
     .text
 
-/* Stub for a vector without an error code. */
+/* Stub for a vector without an error code.  Each stub is a few bytes; the
+ * alignment only keeps them easy to find in a disassembly. */
 .macro TRAP_NOERR vec
     .align 16
 trap_stub_\vec:
+    /* A dummy error code, so the frame has the same shape as for #GP. */
     pushq $0
+    /* The vector number: the CPU does not tell the handler which gate it
+     * came through, so each stub records its own. */
     pushq $\vec
     jmp trap_common
 .endm
@@ -25,10 +29,16 @@ trap_stub_\vec:
 .macro TRAP_ERR vec
     .align 16
 trap_stub_\vec:
+    /* The CPU's error code is already on the stack, below this. */
     pushq $\vec
     jmp trap_common
 .endm
 
+    /* The 32 architectural exception vectors (SDM vol 3A 6.15, "Exception
+     * and Interrupt Reference"; APM vol 2 8.2).  Whether a vector pushes an
+     * error code is fixed by the architecture: 8 #DF, 10 #TS, 11 #NP,
+     * 12 #SS, 13 #GP, 14 #PF, 17 #AC and 21 #CP do.  hv takes no external
+     * interrupts (IF stays 0), so vectors 32-255 are never used. */
     TRAP_NOERR 0
     TRAP_NOERR 1
     TRAP_NOERR 2
@@ -65,14 +75,20 @@ trap_stub_\vec:
 /* The frame is now: vector, error code, RIP, CS, RFLAGS, RSP, SS.  Pass its
  * address to C; hv_trap() never returns (hv cannot go on after a fault). */
 trap_common:
+    /* First argument of hv_trap(): a pointer to the frame. */
     movq %rsp, %rdi
+    /* The CPU aligned RSP to 16 before pushing its 5 qwords (SDM vol 3A
+     * 6.14.2); with our pushes the alignment varies, so force it for the
+     * C code, as the System V ABI wants at a CALL. */
     andq $-16, %rsp
     call hv_trap
+    /* Never reached; stop for good if it ever is. */
 1:  cli
     hlt
     jmp 1b
 
 /* The stubs' addresses, for building the IDT in C. */
+    /* core/trap.c reads this table to fill hv's IDT, gate i -> stub i. */
     .section .rodata
     .align 8
     .globl trap_stubs
@@ -81,4 +97,5 @@ trap_stubs:
     .quad trap_stub_\v
     .endr
 
+    /* No executable stack needed (see entry.S). */
     .section .note.GNU-stack, "", @progbits
