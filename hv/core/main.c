@@ -18,14 +18,21 @@
 #include "loader/mbload.h"
 #include "log.h"
 
+/* The one hypervisor instance: options, backend, vCPU, devices and
+ * statistics.  hv runs one guest on one CPU, so a single global is the
+ * honest shape; everything else receives a pointer to it. */
 struct hv hv;
 
 /* The VT-x backend is linked in when hv/vmx/ provides it. */
+/* A weak reference resolves to NULL when nothing defines the symbol, so
+ * `make NO_VMX=1` links without hv/vmx/ and choose_backend() says why. */
 extern const struct backend vmx_backend __attribute__((weak));
 
 /* From the linker script: the end of hv's own image. */
 extern char hv_image_end[];
 
+/* Declared here rather than in a header: only hv_main() calls them, once,
+ * and entry.S calls hv_main() by name. */
 void alloc_init(uint64_t start, uint64_t end);
 void trap_init(void);
 __attribute__((noreturn)) void hv_main(uint32_t magic, uint32_t info_pa);
@@ -37,6 +44,11 @@ static void stats_line(void *ctx, const char *line)
     hv_log("%s", line);
 }
 
+/*
+ * Print the exit statistics, for ending.c just before the last line.
+ * Before the guest has run there is nothing to count, and a start-up error
+ * should end with its own message, not with a table of zeros.
+ */
 void hv_print_stats(void)
 {
     if (hv.guest_started)
@@ -50,6 +62,8 @@ static void guest_line(void *ctx, const char *line, size_t len)
     log_guest_line(line, len);
 }
 
+/* The port bus's notes (an unknown port, once per port) are hv's words
+ * about the guest, so they get the "[hv] " prefix. */
 static void bus_note(void *ctx, const char *line)
 {
     (void)ctx;
@@ -66,6 +80,7 @@ static void bus_note(void *ctx, const char *line)
 static const struct backend *choose_backend(enum hv_vendor want, char *why, size_t why_len)
 {
     const struct backend *cands[2] = {&svm_backend, &vmx_backend};
+    /* One reason per candidate, kept until we know none of them works. */
     char reason[2][BACKEND_WHY_LEN];
     for (unsigned i = 0; i < 2; i++) {
         const struct backend *b = cands[i];
@@ -94,12 +109,15 @@ static const struct backend *choose_backend(enum hv_vendor want, char *why, size
     return NULL;
 }
 
-/* One past the NUL of the string at physical address `pa`. */
+/* One past the NUL of the string at physical address `pa`: the first byte
+ * the allocator may hand out without overwriting that string.  The boot
+ * code's identity map makes the physical address a usable pointer. */
 static uint64_t string_end(uint32_t pa)
 {
     return (uint64_t)pa + strlen((const char *)(uintptr_t)pa) + 1;
 }
 
+/* The larger of two addresses (klib has no MAX for 64-bit values). */
 static uint64_t max_u64(uint64_t a, uint64_t b)
 {
     return a > b ? a : b;
@@ -114,10 +132,15 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
  */
 static uint64_t loader_data_end(const struct mb_info *info)
 {
+    /* hv's image, including .bss (its stack and page tables). */
     uint64_t end = (uint64_t)(uintptr_t)hv_image_end;
+    /* Each info field is valid only when its flag is set (Multiboot 3.3). */
     if (info->flags & MB_INFO_CMDLINE)
         end = max_u64(end, string_end(info->cmdline));
     if (info->flags & MB_INFO_MODS) {
+        /* mods_addr points at mods_count module descriptors; each module
+         * occupies mod_start..mod_end (end exclusive) and has an optional
+         * string, which for us is the guest's command line. */
         const struct mb_module *m = (const struct mb_module *)(uintptr_t)info->mods_addr;
         for (uint32_t i = 0; i < info->mods_count; i++) {
             end = max_u64(end, m[i].mod_end);
@@ -138,6 +161,7 @@ static uint64_t loader_data_end(const struct mb_info *info)
  */
 void hv_main(uint32_t magic, uint32_t info_pa)
 {
+    /* COM1 first: every message below, including errors, goes there. */
     serial_init();
     /* From here on a fault in hv is reported, not a silent reset. */
     trap_init();
@@ -148,15 +172,22 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     outb(0x21, 0xff);
     outb(0xa1, 0xff);
     hv_log("hvkit hv starting");
+    /* Multiboot 3.2: EAX = 0x2BADB002 tells us a Multiboot loader started
+     * us.  Anything else means EBX is not an info pointer, and reading it
+     * would give garbage options and a garbage memory map. */
     if (magic != MB_BOOTLOADER_MAGIC)
         end_error("not started by a Multiboot loader (EAX = %#x, expected %#x)", magic,
                   MB_BOOTLOADER_MAGIC);
+    /* Physical = virtual below 4 GiB (boot/entry.S), so the loader's
+     * physical address is our pointer. */
     const struct mb_info *info = (const struct mb_info *)(uintptr_t)info_pa;
 
     /* Our options; the first word is our own file name (QEMU and GRUB put
      * it there). */
     const char *cmdline =
         (info->flags & MB_INFO_CMDLINE) ? (const char *)(uintptr_t)info->cmdline : "";
+    /* One buffer for every "why" below; each failure ends hv, so it is
+     * never needed twice.  `true`: skip the first word (our file name). */
     char err[256];
     if (hv_parse_cmdline(cmdline, true, &hv.opt, err, sizeof(err)) < 0)
         end_error("bad hv option: %s", err);
@@ -165,7 +196,10 @@ void hv_main(uint32_t magic, uint32_t info_pa)
      * (the boot code maps 4 GiB). */
     if (!(info->flags & MB_INFO_MEMORY))
         end_error("the boot loader gave no memory size (Multiboot info flag 0)");
+    /* mem_upper is the KiB of memory starting at 1 MiB, up to the first
+     * hole (Multiboot 3.3), so this is a contiguous range hv may use. */
     uint64_t ram_end = 0x100000ull + (uint64_t)info->mem_upper * 1024;
+    /* Beyond 4 GiB our identity map ends: a pointer there would fault. */
     if (ram_end > (4ull << 30))
         ram_end = 4ull << 30;
     alloc_init(loader_data_end(info), ram_end);
@@ -174,8 +208,12 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     if (!(info->flags & MB_INFO_MODS) || info->mods_count == 0)
         end_error("no guest image: give one as a Multiboot module (QEMU: -initrd "
                   "\"guest.elf args\")");
+    /* The module was loaded by the outer loader as raw bytes: mb_load()
+     * below reads the ELF or a.out-kludge image from there. */
     const struct mb_module *mod = (const struct mb_module *)(uintptr_t)info->mods_addr;
+    /* A module without a string gets an empty guest command line. */
     const char *guest_cmd = mod->string ? (const char *)(uintptr_t)mod->string : "";
+    /* hv runs one guest; say so rather than silently ignore the rest. */
     if (info->mods_count > 1)
         hv_log("%u modules given: only the first is used", info->mods_count);
 
@@ -183,13 +221,19 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     const struct backend *be = choose_backend(hv.opt.vendor, err, sizeof(err));
     if (!be)
         end_error("%s", err);
+    /* The core calls the backend only through this ops table. */
     hv.be = be;
     hv_log("backend %s, guest RAM %llu MiB%s", be->name, (unsigned long long)(hv.opt.mem >> 20),
            hv.opt.trace ? ", tracing every exit" : "");
+    /* Turn the extension on: EFER.SVME and VM_HSAVE_PA, or CR4.VMXE and
+     * VMXON.  Until now nothing about the CPU has been changed. */
     if (be->enable() < 0)
         end_error("could not enable %s", be->name);
 
     /* Guest RAM: contiguous and 2 MiB aligned for 2 MiB nested pages. */
+    /* Contiguous means guest-physical X is host-physical base + X, so the
+     * nested page tables are a simple linear map and gmem.h can translate
+     * with one addition. */
     hv.vcpu.mem.host = page_alloc(hv.opt.mem, 2u << 20);
     if (!hv.vcpu.mem.host)
         end_error("not enough host memory for mem=%lluM of guest RAM: give the outer machine "
@@ -197,7 +241,10 @@ void hv_main(uint32_t magic, uint32_t info_pa)
                   (unsigned long long)(hv.opt.mem >> 20));
     hv.vcpu.mem.size = hv.opt.mem;
 
-    /* Load the guest.  Nothing runs if the image is refused. */
+    /* Load the guest.  Nothing runs if the image is refused.  mb_load()
+     * does what a Multiboot loader does for us (Multiboot 3.1-3.3): it
+     * checks the header, copies the segments into guest RAM and builds the
+     * info structure, command line and memory map there. */
     struct mb_load_result res;
     if (mb_load(&hv.vcpu.mem, (const void *)(uintptr_t)mod->mod_start,
                 mod->mod_end - mod->mod_start, guest_cmd, &res, err, sizeof(err)) < 0)
@@ -206,17 +253,28 @@ void hv_main(uint32_t magic, uint32_t info_pa)
            mod->mod_end - mod->mod_start, res.load_lo, res.load_hi, res.entry);
 
     /* The Multiboot entry state (Multiboot 3.2), the rest in vcpu_init. */
+    /* The same EAX/EBX contract hv itself was started with. */
     hv.vcpu.regs.rax = MB_BOOTLOADER_MAGIC;
     hv.vcpu.regs.rbx = res.info_addr;
+    /* The entry point from the ELF header or the a.out-kludge field. */
     hv.vcpu.rip = res.entry;
     hv.vcpu.rflags = 2; /* bit 1 is reserved and always 1; IF = 0 */
+    /* The guest starts in 32-bit protected mode without long mode. */
     hv.vcpu.efer = 0;
+    /* The backend fills its control structure: segments (flat 4 GiB, CS
+     * 32-bit), CR0 = PE|ET, intercepts and nested paging. */
     if (be->vcpu_init(&hv.vcpu) < 0)
         end_error("could not set up the %s vCPU", be->name);
 
     /* The guest's devices. */
+    /* The port bus routes each guest IN/OUT to the device owning the
+     * port; unclaimed ports read all ones, as on an ISA bus with nothing
+     * driving the lines. */
     iobus_init(&hv.bus, bus_note, NULL);
+    /* COM1: the guest's console; its output lines reach our serial log. */
     uart_init(&hv.com1, HVKIT_PORT_COM1, guest_line, NULL);
+    /* Port 0xf4: the guest's way to end with an exit code, as QEMU's
+     * isa-debug-exit device gives a kernel on plain QEMU. */
     debug_exit_init(&hv.dbg_exit, HVKIT_PORT_DEBUG_EXIT);
     iobus_add(&hv.bus, &hv.com1.dev);
     iobus_add(&hv.bus, &hv.dbg_exit.dev);
@@ -226,13 +284,18 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     /* Run: one exit at a time, until dispatch() ends the guest.  This loop
      * is the whole life of a hypervisor: enter the guest, come back on an
      * exit, emulate, enter again. */
+    /* From now on an ending prints the exit statistics. */
     hv.guest_started = true;
     for (;;) {
+        /* The vendor-neutral description of one exit (core/exit.h). */
         struct exit_info e;
         /* Deliver a pending interrupt, or ask to hear when it can be. */
         irq_before_entry(&hv);
+        /* Copy the vCPU in, VMRUN/VMRESUME, copy it out, decode the exit. */
         be->run(&hv.vcpu, &e);
+        /* The count HC_EXIT_COUNT reports and the trace numbers lines by. */
         hv.vcpu.exit_count++;
+        /* Emulate what caused the exit; may end hv and never return. */
         dispatch(&hv, &e);
     }
 }
