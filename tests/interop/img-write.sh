@@ -166,6 +166,10 @@ table verb <<'CASES'
 resize-grow      | cp src.qcow2 out.img; $I resize -q out.img +1M                 | cp src.qcow2 ref.img; $Q resize -q ref.img +1M
 resize-shrink    | cp src.qcow2 out.img; $I resize -q --shrink out.img 1M         | cp src.qcow2 ref.img; $Q resize -q --shrink ref.img 1M
 resize-raw       | cp src.raw out.img; $I resize -q -f raw out.img 5M             | cp src.raw ref.img; $Q resize -q -f raw ref.img 5M
+resize-raw-shrink | cp src.raw out.img; $I resize -q -f raw --shrink out.img 1M   | cp src.raw ref.img; $Q resize -q -f raw --shrink ref.img 1M
+resize-prealloc  | cp src.qcow2 out.img; $I resize -q --preallocation=full out.img 6M | cp src.qcow2 ref.img; $Q resize -q --preallocation=full ref.img 6M
+resize-prealloc-meta | cp src.qcow2 out.img; $I resize -q --preallocation=metadata out.img 6M | cp src.qcow2 ref.img; $Q resize -q --preallocation=metadata ref.img 6M
+resize-raw-falloc | cp src.raw out.img; $I resize -q -f raw --preallocation=falloc out.img 6M | cp src.raw ref.img; $Q resize -q -f raw --preallocation=falloc ref.img 6M
 snapshot-apply   | cp src.qcow2 out.img; $I snapshot -c s1 out.img; $QIO -c 'write -P 0xab 0 1M' out.img >/dev/null; $I snapshot -a s1 out.img | cp src.qcow2 ref.img
 snapshot-delete  | cp src.qcow2 out.img; $I snapshot -c s1 out.img; $QIO -c 'write -P 0xab 0 1M' out.img >/dev/null; $I snapshot -d s1 out.img; ! grep -q s1 <($Q snapshot -l out.img) | cp src.qcow2 ref.img; $QIO -c 'write -P 0xab 0 1M' ref.img >/dev/null
 snapshot-qemu    | cp src.qcow2 out.img; $Q snapshot -c s1 out.img; $QIO -c 'write -P 0xab 0 1M' out.img >/dev/null; $I snapshot -a s1 out.img | cp src.qcow2 ref.img
