@@ -186,3 +186,22 @@ multi-source     | $I convert -O qcow2 src.raw base.qcow2 out.img               
 xz-write-qcow2   | $I convert -O qcow2 src.raw o.qcow2.xz; xz -dc o.qcow2.xz >out.img  | cp src.raw ref.img
 xz-write-raw     | $I convert -c -O qcow2 src.qcow2 c.qcow2; $I convert -O raw c.qcow2 o.raw.xz; xz -dc o.raw.xz >out.img | cp src.raw ref.img
 CASES
+
+# -p: qemu-img's progress line on stdout: it starts at 0.00, is redrawn in
+# place with carriage returns and ends at 100.00 with a newline.  (The
+# steps in between depend on each tool's chunk sizes.)
+d=$WORK/progress
+mkdir -p "$d"
+cp -a "$FIX/." "$d/"
+for tool in "$QEMU_IMG" "$IMGTOOL"; do
+    # One state per line: the \r separators become newlines.
+    (cd "$d" && "$tool" convert -p -O qcow2 src.raw p.img | tr '\r' '\n') >"$d/$(basename "$tool").txt"
+done
+ends() { sed -n '1p' "$1"; tail -n 3 "$1"; }
+if [ "$(ends "$d/qemu-img.txt")" = "$(ends "$d/imgtool.txt")" ] &&
+    grep -qx '    (0.00/100%)' "$d/imgtool.txt"; then
+    pass "progress-format"
+else
+    fail "progress-format" "the -p line does not start and end like qemu-img's"
+    indent "$d/qemu-img.txt" "$d/imgtool.txt"
+fi
