@@ -3,6 +3,10 @@
  */
 #include "internal.h"
 
+/* main.c tries this table first (vendor=auto) and calls it only through
+ * these pointers; the optional interrupt operations are present, so the
+ * core advertises HVKIT_FEATURE_IRQ under SVM.  `const`: the table is
+ * fixed at build time and lives in .rodata. */
 const struct backend svm_backend = {
     .name = "svm",
     .probe = svm_probe,

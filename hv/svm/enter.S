@@ -23,12 +23,17 @@
  * anyway, and QEMU leaves GIF clear after #VMEXIT, so STGI at the end is
  * needed.
  */
+/* GPRS_* are the byte offsets of the fields of struct gprs, checked against
+ * the C layout by static assertions in vcpu.h. */
 #include "core/vcpu.h"
 
     .text
     .globl svm_enter
     .type svm_enter, @function
 svm_enter:
+    /* On entry (System V ABI): RDI = vmcb_pa, RSI = regs, RDX = host_save_pa.
+     * hv runs with IF=0 in ring 0, in 64-bit mode, as VMRUN requires
+     * (it raises #GP outside CPL 0 or with EFER.SVME clear). */
     /* The System V ABI callee-saved registers: the guest will clobber them. */
     pushq %rbp
     pushq %rbx
@@ -42,12 +47,15 @@ svm_enter:
 
     /* No interrupts, NMIs or SMIs from here until the host is whole again. */
     clgi
+    /* VMSAVE/VMLOAD read their operand from RAX (implicitly; the %rax
+     * written here is only the assembler's syntax for it). */
     /* Save the host's hidden state (FS, GS, TR, LDTR and the syscall MSRs). */
     movq %rdx, %rax
     vmsave %rax
 
     /* Load the guest's general registers (RAX and RSP come from the VMCB),
      * RSI last because it points at them. */
+    /* VMRUN's operand: the guest VMCB's physical address. */
     movq %rdi, %rax
     movq GPRS_RBX(%rsi), %rbx
     movq GPRS_RCX(%rsi), %rcx
@@ -67,12 +75,19 @@ svm_enter:
     /* Guest hidden state in, run the guest, guest hidden state out.  After
      * #VMEXIT, RAX holds the VMCB address again (the host's RAX at VMRUN). */
     vmload %rax
+    /* The world switch.  The guest runs until an intercepted event; then
+     * #VMEXIT writes the guest state and exit code into the VMCB and the
+     * CPU continues at the next instruction with the host's RSP, RAX and
+     * RFLAGS back (15.6).  Our stack is intact: the guest has its own RSP. */
     vmrun %rax
+    /* Must come before the host's VMLOAD below, which would overwrite the
+     * guest's FS/GS/TR/LDTR and syscall MSRs still live in the CPU. */
     vmsave %rax
 
     /* The guest's RSI goes on the stack to free a register for the pointer:
      * the stack is now [guest rsi][host area][regs]. */
     pushq %rsi
+    /* RSI = regs again (pushed third from the top at the start). */
     movq 16(%rsp), %rsi
     movq %rbx, GPRS_RBX(%rsi)
     movq %rcx, GPRS_RCX(%rsi)
@@ -87,14 +102,21 @@ svm_enter:
     movq %r13, GPRS_R13(%rsi)
     movq %r14, GPRS_R14(%rsi)
     movq %r15, GPRS_R15(%rsi)
+    /* The guest's RSI, parked on the stack above, into its slot; RAX is
+     * free: its guest value is in the VMCB, which exit.c reads. */
     popq %rax
     movq %rax, GPRS_RSI(%rsi)
 
     /* The host's hidden state back, then interrupts may be taken again. */
+    /* Pop host_save_pa (pushed from RDX) into RAX for VMLOAD. */
     popq %rax
     vmload %rax
+    /* GIF = 1 again.  hv's IF stays 0, so this lets nothing in; it only
+     * undoes CLGI, which QEMU's #VMEXIT leaves in force. */
     stgi
 
+    /* Drop the saved regs pointer (RSI is caller-saved, its value is not
+     * needed), then restore the callee-saved registers in reverse order. */
     popq %rsi
     popq %r15
     popq %r14
@@ -102,7 +124,9 @@ svm_enter:
     popq %r12
     popq %rbx
     popq %rbp
+    /* Back to svm_run() in exit.c, which reads the exit from the VMCB. */
     ret
+    /* The symbol size lets gdb and objdump show the whole function. */
     .size svm_enter, . - svm_enter
 
     .section .note.GNU-stack, "", @progbits

@@ -32,11 +32,11 @@ struct svm_vcpu {
     struct vmcb *before;
 };
 
-/* caps.c */
+/* caps.c: backend.probe and backend.enable. */
 bool svm_probe(char *why, size_t why_len);
 int svm_enable(void);
 
-/* vcpu.c */
+/* vcpu.c: the VMCB, its intercepts and the event-injection operations. */
 int svm_vcpu_init(struct vcpu *vcpu);
 void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
 void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
@@ -49,7 +49,8 @@ uint64_t *svm_npt_build(const struct guest_mem *mem);
 /* enter.S: load the guest GPRs, VMLOAD/VMRUN/VMSAVE, store them back. */
 void svm_enter(uint64_t vmcb_pa, struct gprs *regs, uint64_t host_save_pa);
 
-/* exit.c */
+/* exit.c: one world switch with its bookkeeping, the exit decoder, the
+ * exit-code names for the trace and the state dump for a crashed guest. */
 void svm_run(struct vcpu *vcpu, struct exit_info *exit);
 void svm_dump_state(const struct vcpu *vcpu);
 const char *svm_exit_name(uint64_t code);

@@ -20,6 +20,7 @@
  * (15.11). */
 static void msrpm_pass(uint8_t *msrpm, uint32_t msr)
 {
+    /* Byte offset of the part of the map that covers this MSR. */
     uint32_t base;
     if (msr <= 0x1fffu)
         base = 0;
@@ -27,9 +28,13 @@ static void msrpm_pass(uint8_t *msrpm, uint32_t msr)
         base = 0x800;
     else if (msr >= 0xc0010000u && msr <= 0xc0011fffu)
         base = 0x1000;
+    /* An MSR outside the three ranges always exits: nothing to clear. */
     else
         return;
+    /* Two bits per MSR, counted from the start of its range. */
     uint32_t bit = (msr & 0x1fffu) * 2;
+    /* Both bits of the pair sit in one byte (the pair starts at an even
+     * bit), so one AND clears read and write interception together. */
     msrpm[base + bit / 8] &= (uint8_t) ~(3u << (bit % 8));
 }
 
@@ -49,6 +54,11 @@ static const uint32_t passthrough_msrs[] = {
  * granularity 4 KiB, 32-bit (D/B = 1), present, DPL 0, the given type. */
 static struct vmcb_seg flat_seg(uint16_t selector, unsigned type)
 {
+    /* The VMCB keeps each segment's hidden part (base, limit, attributes)
+     * explicitly (appendix B): VMRUN loads these as they are, without
+     * reading any descriptor table, which is why the guest can start with
+     * no GDT of its own.  The attribute word is the descriptor's bits
+     * 55:52 and 47:40 packed into 12 bits. */
     return (struct vmcb_seg){
         .selector = selector,
         .attrib = SEG_ATTR_TYPE(type) | SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_DB | SEG_ATTR_G,
@@ -76,8 +86,12 @@ static void set_entry_state(struct vmcb_save *s)
     s->tr = (struct vmcb_seg){.attrib = SEG_ATTR_TYPE(0xb) | SEG_ATTR_P, .limit = 0xffff};
     /* Ring 0; SS.DPL must agree with CPL. */
     s->cpl = 0;
+    /* Protected mode without paging: with nested paging the guest's own
+     * CR0/CR3/CR4 are used as they are for its own translation, then the
+     * result goes through our nested tables (15.25). */
     /* CR0: protection on, paging off; ET is always 1 on modern CPUs. */
     s->cr0 = CR0_PE | CR0_ET;
+    /* No guest page tables yet, no PAE/PSE: the guest enables its own. */
     s->cr3 = 0;
     s->cr4 = 0;
     /* Debug registers at their reset values (APM vol 2 13.1.1). */
@@ -87,22 +101,36 @@ static void set_entry_state(struct vmcb_save *s)
     s->g_pat = 0x0007040600070406ull;
 }
 
+/*
+ * backend.vcpu_init for SVM: allocate and fill everything the guest's
+ * VMRUN needs, for the core (main.c) once before the first entry.  The
+ * core has already loaded the image and set RAX/RBX/RIP/RFLAGS/EFER in
+ * `vcpu`; exit.c copies those in before every VMRUN, so only the state the
+ * core does not own is set here.  Returns 0, or -1 when host memory runs
+ * out (main.c reports it).
+ */
 int svm_vcpu_init(struct vcpu *vcpu)
 {
+    /* page_alloc() returns zeroed memory, so every VMCB field not set
+     * below is 0: no intercept, no event, no optional feature. */
     struct svm_vcpu *sv = page_alloc(sizeof(*sv), 4096);
     if (!sv)
         return -1;
     /* The VMCB and the host's VMSAVE area: one 4 KiB-aligned page each. */
     sv->vmcb = page_alloc(sizeof(struct vmcb), 4096);
     sv->host_save = page_alloc(sizeof(struct vmcb), 4096);
+    /* The pre-VMRUN copy the failure explainer reads (internal.h). */
     sv->before = page_alloc(sizeof(struct vmcb), 4096);
     /* The permission maps must be physically contiguous and 4 KiB aligned
      * (15.10.1, 15.11). */
     sv->iopm = page_alloc(IOPM_SIZE, 4096);
     sv->msrpm = page_alloc(MSRPM_SIZE, 4096);
+    /* Nothing is freed on failure: hv ends right after (alloc.h). */
     if (!sv->vmcb || !sv->host_save || !sv->before || !sv->iopm || !sv->msrpm)
         return -1;
     /* Intercept every port: all devices the guest sees are hv's models. */
+    /* A set bit means "intercept"; the map has one bit per port, plus
+     * spare bits so that a multi-byte access at port 0xFFFF is checked. */
     memset(sv->iopm, 0xff, IOPM_SIZE);
     /* Intercept every MSR except those the hardware switches for us. */
     memset(sv->msrpm, 0xff, MSRPM_SIZE);
@@ -132,6 +160,8 @@ int svm_vcpu_init(struct vcpu *vcpu)
      * give the guest #UD: it must not use SVM, which CPUID hides. */
     c->intercept_misc2 =
         ICPT_VMRUN | ICPT_VMMCALL | ICPT_VMLOAD | ICPT_VMSAVE | ICPT_STGI | ICPT_CLGI | ICPT_SKINIT;
+    /* The maps only take effect with IOIO_PROT / MSR_PROT set above; the
+     * CPU reads them by physical address, bypassing our page tables. */
     c->iopm_base_pa = virt_to_phys(sv->iopm);
     c->msrpm_base_pa = virt_to_phys(sv->msrpm);
     /* ASID 0 is the host's; the guest gets 1 (15.16).  Flush its TLB entries
@@ -146,8 +176,12 @@ int svm_vcpu_init(struct vcpu *vcpu)
     c->n_cr3 = virt_to_phys(sv->npt_root);
 
     set_entry_state(&sv->vmcb->save);
+    /* The core owns the guest-visible PAT and CR0 (core/msr.c, core/cr.c);
+     * give it the values the guest starts with, which exit.c copies back
+     * into the VMCB before each entry. */
     vcpu->pat = sv->vmcb->save.g_pat;
     vcpu->cr0 = sv->vmcb->save.cr0;
+    /* The core never looks inside: it only hands this back to us. */
     vcpu->arch = sv;
     hv_log("svm: VMCB at %#llx, nested CR3 %#llx, %llu MiB of guest RAM at host %#llx",
            (unsigned long long)virt_to_phys(sv->vmcb), (unsigned long long)c->n_cr3,
@@ -156,6 +190,12 @@ int svm_vcpu_init(struct vcpu *vcpu)
     return 0;
 }
 
+/*
+ * backend.inject_exception for SVM: make the next VMRUN deliver exception
+ * `vector` to the guest, for the core's emulation (#GP for a bad MSR or
+ * CR0 value, #UD for SVM instructions, a re-delivered #DF).  The guest's
+ * RIP must still point at the faulting instruction, as for a real fault.
+ */
 void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error)
 {
     struct svm_vcpu *sv = vcpu->arch;
@@ -166,9 +206,16 @@ void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uin
     if (has_error)
         ev |= EVENTINJ_EV | EVENTINJ_ERROR(error);
     sv->vmcb->control.eventinj = ev;
+    /* Tell the core's interrupt logic that the injection slot is taken:
+     * only one event can be injected per VMRUN. */
     vcpu->event_pending = 1;
 }
 
+/*
+ * backend.inject_interrupt for SVM: deliver external interrupt `vector`
+ * (from the emulated PIC) at the next VMRUN, for core/irq.c, which has
+ * already checked that the guest has IF=1 and no interrupt shadow.
+ */
 void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
 {
     struct svm_vcpu *sv = vcpu->arch;
@@ -176,9 +223,17 @@ void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
      * whatever the guest's IF says (QEMU does too, events.md): the core
      * calls this only when the guest can take it. */
     sv->vmcb->control.eventinj = EVENTINJ_VALID | EVENTINJ_TYPE_INTR | EVENTINJ_VECTOR(vector);
+    /* As above: the slot is taken until the CPU has delivered it. */
     vcpu->event_pending = 1;
 }
 
+/*
+ * backend.irq_window for SVM: with on=true, exit as soon as the guest can
+ * take an interrupt; with on=false, stop asking.  For core/irq.c, when the
+ * PIC has an interrupt but the guest has IF=0 or is in an interrupt
+ * shadow.  SVM has no "interrupt window" control as VT-x does: the usual
+ * trick is a dummy virtual interrupt plus the VINTR intercept.
+ */
 void svm_irq_window(struct vcpu *vcpu, bool on)
 {
     struct vmcb_control *c = &((struct svm_vcpu *)vcpu->arch)->vmcb->control;
@@ -190,6 +245,8 @@ void svm_irq_window(struct vcpu *vcpu, bool on)
         c->v_intr |= V_IRQ | V_INTR_PRIO(0xf) | V_IGN_TPR;
         c->intercept_misc1 |= ICPT_VINTR;
     } else {
+        /* Withdraw the dummy request too, or the guest would take it
+         * through vector 0 of its IDT (V_INTR_VECTOR is 0). */
         c->v_intr &= ~(V_IRQ | V_INTR_PRIO(0xf) | V_IGN_TPR);
         c->intercept_misc1 &= ~ICPT_VINTR;
     }
