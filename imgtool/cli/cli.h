@@ -85,7 +85,10 @@ struct opts {
 /* Append one -o argument (commas escaped by doubling, as QemuOpts does);
  * returns false with a message printed on a parse error. */
 bool opts_parse(struct opts *o, const char *arg);
-/* Value of KEY or NULL; marks the entry as used. */
+/* Set KEY to a copy of VALUE (no ",," unescaping); false if the list is
+ * full (message printed) or memory ran out. */
+bool opts_set(struct opts *o, const char *key, const char *value);
+/* Value of KEY or NULL. */
 const char *opts_get(struct opts *o, const char *key);
 bool opts_has(const struct opts *o, const char *key);
 void opts_free(struct opts *o);

@@ -116,6 +116,34 @@ bool opts_parse(struct opts *o, const char *arg)
     return true;
 }
 
+bool opts_set(struct opts *o, const char *key, const char *value)
+{
+    for (int i = 0; i < o->n; i++) {
+        if (!strcmp(o->kv[i].key, key)) {
+            char *v = strdup(value);
+            if (!v) {
+                return false;
+            }
+            free(o->kv[i].value);
+            o->kv[i].value = v;
+            return true;
+        }
+    }
+    if (o->n == OPTS_MAX) {
+        error_report("Too many options");
+        return false;
+    }
+    o->kv[o->n].key = strdup(key);
+    o->kv[o->n].value = strdup(value);
+    if (!o->kv[o->n].key || !o->kv[o->n].value) {
+        free(o->kv[o->n].key);
+        free(o->kv[o->n].value);
+        return false;
+    }
+    o->n++;
+    return true;
+}
+
 const char *opts_get(struct opts *o, const char *key)
 {
     for (int i = 0; i < o->n; i++) {

@@ -430,11 +430,9 @@ int verb_convert(int argc, char **argv)
             goto out;
         }
         if (out_base) {
-            char kv[4096];
-            snprintf(kv, sizeof(kv), "backing_file=%s", out_base);
-            opts_parse(&o, kv);
-            snprintf(kv, sizeof(kv), "backing_fmt=%s", base_fmt);
-            opts_parse(&o, kv);
+            if (!opts_set(&o, "backing_file", out_base) || !opts_set(&o, "backing_fmt", base_fmt)) {
+                goto out;
+            }
         }
         struct img_create_opts copts;
         if (!create_opts_to_img(&o, ofmt, &copts, out_filename)) {

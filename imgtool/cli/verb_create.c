@@ -140,23 +140,25 @@ int verb_create(int argc, char **argv)
             error_report("%s: Backing file not supported for file format 'raw'", filename);
             goto out;
         }
-        opts_parse(&o, "backing_file=");
-        o.kv[o.n - 1].value = realloc(o.kv[o.n - 1].value, strlen(base) + 1);
-        strcpy(o.kv[o.n - 1].value, base);
+        if (!opts_set(&o, "backing_file", base)) {
+            goto out;
+        }
     }
     if (base_fmt) {
         if (format == IMG_FMT_RAW) {
             error_report("%s: Backing file not supported for file format 'raw'", filename);
             goto out;
         }
-        opts_parse(&o, "backing_fmt=");
-        o.kv[o.n - 1].value = realloc(o.kv[o.n - 1].value, strlen(base_fmt) + 1);
-        strcpy(o.kv[o.n - 1].value, base_fmt);
+        if (!opts_set(&o, "backing_fmt", base_fmt)) {
+            goto out;
+        }
     }
     if (img_size >= 0) {
         char num[32];
-        snprintf(num, sizeof(num), "size=%lld", (long long)img_size);
-        opts_parse(&o, num);
+        snprintf(num, sizeof(num), "%lld", (long long)img_size);
+        if (!opts_set(&o, "size", num)) {
+            goto out;
+        }
     }
     const char *bfile = opts_get(&o, "backing_file");
     const char *bfmt = opts_get(&o, "backing_fmt");
@@ -179,8 +181,10 @@ int verb_create(int argc, char **argv)
         }
         if (!opts_has(&o, "size")) {
             char num[32];
-            snprintf(num, sizeof(num), "size=%lld", (long long)bsize);
-            opts_parse(&o, num);
+            snprintf(num, sizeof(num), "%lld", (long long)bsize);
+            if (!opts_set(&o, "size", num)) {
+                goto out;
+            }
         }
     }
     if (!opts_has(&o, "size")) {
