@@ -38,6 +38,10 @@ static const struct {
     {VMEXIT_INVALID, "VMEXIT_INVALID"},
 };
 
+/*
+ * The name of SVM exit code `code`, for the core's trace line, the crash
+ * report and dump_state().  Never NULL: an unknown code gets "VMEXIT_?".
+ */
 const char *svm_exit_name(uint64_t code)
 {
     /* Compare the low 32 bits: QEMU stores VMEXIT_INVALID as 0xffffffff
@@ -59,6 +63,8 @@ const char *svm_exit_name(uint64_t code)
  * A prefix would make the real instruction longer; hv's guests use none. */
 static uint32_t fixed_len(uint32_t code)
 {
+    /* 0 means "not an instruction hv skips": the core then never advances
+     * RIP by it (it only does for the exits listed here and for IOIO). */
     switch (code) {
     case VMEXIT_CPUID:
     case VMEXIT_MSR:
@@ -79,11 +85,17 @@ static uint32_t fixed_len(uint32_t code)
  * missed then; hv's guests use none. */
 static void decode_io(struct exit_info *e, uint64_t info1, uint8_t mode_addr)
 {
+    /* Bits 31:16: the port, from DX or the immediate operand. */
     e->io.port = IOIO_PORT(info1);
+    /* Bit 0: 1 for IN/INS, 0 for OUT/OUTS. */
     e->io.in = info1 & IOIO_TYPE_IN;
+    /* Bits 2 and 3: INS/OUTS, and a REP prefix (the count is in RCX). */
     e->io.string = info1 & IOIO_STR;
     e->io.rep = info1 & IOIO_REP;
+    /* Bits 6:4 are one-hot operand sizes SZ32/SZ16/SZ8. */
     e->io.size = (info1 & IOIO_SZ32) ? 4 : (info1 & IOIO_SZ16) ? 2 : 1;
+    /* Bits 9:7, one-hot too: the address size a string instruction uses
+     * for RSI/RDI and RCX, which core/gva.c needs to walk the buffer. */
     if (info1 & IOIO_A64)
         e->io.addr_size = 8;
     else if (info1 & IOIO_A32)
@@ -128,6 +140,8 @@ static const struct {
 static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t mode_addr,
                             struct exit_info *e)
 {
+    /* Every case fills e->reason and only the union member of that reason
+     * (exit.h), so the core never reads details of another exit kind. */
     switch (code) {
     case VMEXIT_IOIO:
         /* Port, size, direction, string/REP in EXITINFO1 (15.10.2). */
@@ -144,9 +158,13 @@ static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t
          * the guest-physical address (15.25.6). */
         e->reason = EXIT_NESTED_PAGE_FAULT;
         e->npf.gpa = c->exitinfo2;
+        /* P=0: no translation at all (hv's case: outside guest RAM);
+         * P=1 would be a permission fault, which hv's RWX maps never give. */
         e->npf.present = c->exitinfo1 & NPF_P;
         e->npf.write = c->exitinfo1 & NPF_RW;
         e->npf.fetch = c->exitinfo1 & NPF_ID;
+        /* Bit 33: the address was one of the guest's own page-table
+         * entries, e.g. a CR3 pointing outside RAM. */
         e->npf.during_walk = c->exitinfo1 & NPF_IN_WALK;
         return true;
     case VMEXIT_CR0_WRITE:
@@ -165,7 +183,10 @@ static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t
     }
 }
 
-/* Fill *e from the VMCB after #VMEXIT. */
+/* Fill *e from the VMCB after #VMEXIT, for svm_run(): this is the one place
+ * where SVM exit codes become the core's vendor-neutral reasons.  `rip` is
+ * the guest RIP of the exiting instruction, `mode_addr` its default
+ * address size (for string I/O). */
 static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, struct exit_info *e)
 {
     const struct vmcb_control *c = &v->control;
@@ -190,7 +211,8 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
         e->insn_len = fixed_len(code);
 
     /* Exception intercepts (15.12): EXITINFO1 holds the error code.  hv
-     * sets none today, but the decoding belongs here when one is added. */
+     * intercepts only #DF (vcpu.c), whose error code is always 0; the core
+     * decides whether the guest can still take it. */
     if (code >= VMEXIT_EXCP_BASE && code < VMEXIT_EXCP_BASE + 32) {
         e->reason = EXIT_EXCEPTION;
         e->exc.vector = (uint8_t)(code - VMEXIT_EXCP_BASE);
@@ -213,6 +235,14 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
     e->why = "unexpected SVM exit";
 }
 
+/*
+ * backend.run for SVM: one trip into the guest and back, for the core's run
+ * loop (main.c).  On return the core's `vcpu` holds the guest's state as
+ * the exit left it and `exit` says why it stopped.  A failed VMRUN is an
+ * exit too (EXIT_ENTRY_FAILED), so this always returns.  The core owns the
+ * state it reads and changes between exits (GPRs, RIP, RFLAGS, EFER, PAT,
+ * CR0, interrupt shadow); everything else stays in the VMCB.
+ */
 void svm_run(struct vcpu *vcpu, struct exit_info *exit)
 {
     struct svm_vcpu *sv = vcpu->arch;
@@ -233,6 +263,8 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
         v->save.cr0 = vcpu->cr0;
         v->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
     }
+    /* The guest's PAT, as the core's MSR emulation last set it: with nested
+     * paging, G_PAT is what the guest's own page tables index into. */
     v->save.g_pat = vcpu->pat;
     /* The interrupt shadow: the core clears it when it skips an
      * instruction (15.21.5). */
@@ -247,6 +279,8 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     memcpy(&sv->before->control, &v->control, offsetof(struct vmcb_control, insn_len));
     memcpy(&sv->before->save, &v->save, offsetof(struct vmcb_save, dbgctl));
 
+    /* The world switch itself (enter.S): the other 14 GPRs go in and out
+     * through vcpu->regs; the CPU wants physical addresses. */
     svm_enter(virt_to_phys(v), &vcpu->regs, virt_to_phys(sv->host_save));
 
     /* A TLB flush is needed only once (the nested tables never change). */
@@ -261,6 +295,8 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     vcpu->regs.rsp = s->rsp;
     vcpu->rip = failed ? sv->rip_before : s->rip;
     vcpu->rflags = s->rflags;
+    /* The guest writes CR2-CR4 without exits; the core reads them to walk
+     * the guest's page tables (core/gva.c) and to check CR0 writes. */
     vcpu->cr0 = s->cr0;
     vcpu->cr2 = s->cr2;
     vcpu->cr3 = s->cr3;
@@ -268,12 +304,18 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     /* The guest may not change EFER without an exit, but the CPU sets LMA
      * itself when the guest turns paging on with LME (APM vol 2 14.6.2). */
     vcpu->efer = s->efer & ~EFER_SVME;
+    /* CPL completes the core's picture of the guest (vcpu.h); IDTR is what
+     * the #DF check in dispatch.c reads gate 8 from. */
     vcpu->cpl = s->cpl;
     vcpu->idtr_base = s->idtr.base;
     vcpu->idtr_limit = (uint16_t)s->idtr.limit;
+    /* CS.L and CS.D/B give the guest's operating mode (16/32/64-bit). */
     vcpu->cs_long = !!(s->cs.attrib & SEG_ATTR_L);
     vcpu->cs_db = !!(s->cs.attrib & SEG_ATTR_DB);
+    /* Set when the guest exited right after STI or MOV SS: an interrupt
+     * may not be injected before the next instruction has run. */
     vcpu->int_shadow = (v->control.int_state & INT_STATE_SHADOW) ? 1 : 0;
+    /* A failed VMRUN injected nothing: keep EVENTINJ as it was. */
     if (!failed) {
         /* An event VMRUN injected has been delivered, unless the exit came
          * in the middle of delivering it (or a guest event): then
