@@ -52,6 +52,9 @@ struct explain_ctx {
 static void problem(struct explain_ctx *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Format one finding and hand it to the caller's callback.  A fixed buffer
+ * is enough: every message is one short sentence with a few numbers, and
+ * kvsnprintf truncates rather than overflows. */
 static void problem(struct explain_ctx *e, const char *fmt, ...)
 {
     char buf[200];
@@ -73,6 +76,8 @@ static uint64_t above_phys(unsigned phys_bits)
 }
 
 /* A [base, base + size) table that must lie below the physical width. */
+/* The second test catches a base so high that base + size wraps around
+ * zero, which would otherwise look like a small, legal address. */
 static bool table_too_high(uint64_t base, uint64_t size, unsigned phys_bits)
 {
     return ((base + size - 1) & above_phys(phys_bits)) != 0 || base + size < base;
@@ -81,8 +86,10 @@ static bool table_too_high(uint64_t base, uint64_t size, unsigned phys_bits)
 /* APM vol 2 15.20 "Event Injection": which EVENTINJ values are illegal. */
 static void check_eventinj(struct explain_ctx *e, uint64_t ev)
 {
+    /* V=0: nothing is injected and the other bits are ignored. */
     if (!(ev & EVENTINJ_VALID))
         return;
+    /* Bits 10:8 the type, 7:0 the vector. */
     uint64_t type = (ev & EVENTINJ_TYPE_MASK) >> 8;
     unsigned vector = (unsigned)(ev & 0xff);
     /* Types 1, 5, 6 and 7 are reserved. */
@@ -105,6 +112,8 @@ int svm_explain_invalid(const struct vmcb *vmcb, unsigned phys_bits, svm_explain
     struct explain_ctx e = {.report = report, .ctx = ctx, .count = 0};
     const struct vmcb_save *s = &vmcb->save;
     const struct vmcb_control *c = &vmcb->control;
+    /* The three bits most rules combine: long mode is active only with
+     * LME and PG both set, and then needs PAE. */
     bool lme = s->efer & X_EFER_LME, pg = s->cr0 & X_CR0_PG;
     bool pae = s->cr4 & X_CR4_PAE;
 
@@ -114,25 +123,33 @@ int svm_explain_invalid(const struct vmcb *vmcb, unsigned phys_bits, svm_explain
     /* "Not write-through but caching disabled" is an illegal CR0 combination. */
     if (!(s->cr0 & X_CR0_CD) && (s->cr0 & X_CR0_NW))
         problem(&e, "CR0.NW (bit 29) is set while CR0.CD (bit 30) is clear: illegal cache mode");
+    /* CR0 is a 32-bit register padded to 64 bits: the upper half is MBZ. */
     if (s->cr0 >> 32)
         problem(&e, "CR0 bits 63:32 are not zero (CR0 = %#llx)", (unsigned long long)s->cr0);
     /* CR3 holds a physical address in long mode: no bits above the width. */
     if (lme && pg && (s->cr3 & above_phys(phys_bits)))
         problem(&e, "CR3 = %#llx sets bits above the %u-bit physical address width",
                 (unsigned long long)s->cr3, phys_bits);
+    /* Reserved CR4 bits would raise #GP on a MOV to CR4 (APM vol 2 3.1.3):
+     * VMRUN refuses them instead. */
     if (s->cr4 & CR4_MBZ)
         problem(&e, "CR4 = %#llx sets reserved bits %#llx", (unsigned long long)s->cr4,
                 (unsigned long long)(s->cr4 & CR4_MBZ));
+    /* DR6 and DR7 keep their status and control bits in the low 32 bits;
+     * the upper halves are MBZ (APM vol 2 13.1.1). */
     if (s->dr6 >> 32)
         problem(&e, "DR6 bits 63:32 are not zero (DR6 = %#llx)", (unsigned long long)s->dr6);
     if (s->dr7 >> 32)
         problem(&e, "DR7 bits 63:32 are not zero (DR7 = %#llx)", (unsigned long long)s->dr7);
+    /* Reserved EFER bits (3.1.7): WRMSR would #GP, VMRUN fails. */
     if (s->efer & EFER_MBZ)
         problem(&e, "EFER = %#llx sets reserved bits %#llx", (unsigned long long)s->efer,
                 (unsigned long long)(s->efer & EFER_MBZ));
     /* Long mode paging is PAE paging (APM vol 2 14.6.1). */
     if (lme && pg && !pae)
         problem(&e, "EFER.LME and CR0.PG are set but CR4.PAE is 0: long mode needs PAE");
+    /* Paging needs protected mode: PG=1 with PE=0 is illegal in any mode,
+     * and VMRUN checks it at least for long mode. */
     if (lme && pg && !(s->cr0 & X_CR0_PE))
         problem(&e, "EFER.LME and CR0.PG are set but CR0.PE is 0: long mode needs protection");
     /* A 64-bit code segment (L=1) must have D=0 (APM vol 2 4.8.1). */
@@ -142,6 +159,8 @@ int svm_explain_invalid(const struct vmcb *vmcb, unsigned phys_bits, svm_explain
     /* The hypervisor must intercept VMRUN itself (15.5.1). */
     if (!(c->intercept_misc2 & ICPT_VMRUN))
         problem(&e, "the VMRUN intercept (vector 4 bit 0) is clear: it must always be set");
+    /* The CPU reads the permission maps by physical address on every MSR
+     * and I/O access, so all of each map must be addressable. */
     if (table_too_high(c->msrpm_base_pa, MSRPM_SIZE, phys_bits))
         problem(&e,
                 "the MSR permission map at %#llx extends beyond the %u-bit physical "
@@ -152,6 +171,7 @@ int svm_explain_invalid(const struct vmcb *vmcb, unsigned phys_bits, svm_explain
                 "the I/O permission map at %#llx extends beyond the %u-bit physical "
                 "address width",
                 (unsigned long long)c->iopm_base_pa, phys_bits);
+    /* The event VMRUN would inject on entry (15.20). */
     check_eventinj(&e, c->eventinj);
     /* ASID 0 belongs to the host (15.16). */
     if (c->guest_asid == 0)
@@ -162,11 +182,16 @@ int svm_explain_invalid(const struct vmcb *vmcb, unsigned phys_bits, svm_explain
         if (c->n_cr3 & above_phys(phys_bits))
             problem(&e, "the nested CR3 %#llx sets bits above the %u-bit physical address width",
                     (unsigned long long)c->n_cr3, phys_bits);
+        /* G_PAT has eight one-byte entries PA0..PA7, each a memory type;
+         * 2 and 3 are reserved, as is anything above 7 (SDM vol 3A 12.12.2
+         * and APM vol 2 7.8.1 share the encoding). */
         for (unsigned i = 0; i < 8; i++) {
             unsigned t = (unsigned)(s->g_pat >> (i * 8)) & 0xff;
             if (t == 2 || t == 3 || t > 7)
                 problem(&e, "G_PAT entry PA%u holds memory type %u, which is not valid", i, t);
         }
     }
+    /* 0 means none of the documented checks failed: dump_state() then
+     * says so, and the cause must be something the APM does not list. */
     return e.count;
 }
