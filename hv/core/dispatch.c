@@ -30,6 +30,8 @@
 /* The details part of a trace line, filled while the exit is handled (so
  * that it can show results, e.g. the value an IN returned). */
 struct trace {
+    /* One line's worth; ksnprintf truncates a longer detail rather than
+     * overflow, and a truncated trace line is still useful. */
     char text[160];
 };
 
@@ -37,6 +39,8 @@ struct trace {
  * as the CPU does after any instruction that completes. */
 static void advance(struct vcpu *v, const struct exit_info *e)
 {
+    /* The backend measured the instruction (NRIPS, EXITINFO2 or VT-x's
+     * exit instruction length), so prefixes are counted when it could. */
     v->rip += e->insn_len;
     v->rflags &= ~RFLAGS_RF;
     /* An STI/MOV SS shadow covers only the next instruction, which this
@@ -45,6 +49,8 @@ static void advance(struct vcpu *v, const struct exit_info *e)
 }
 
 /* The value of an access of `size` bytes taken from a register. */
+/* OUT AL/AX/EAX sends only the low 1, 2 or 4 bytes of RAX; the device
+ * models must never see the bits above. */
 static uint32_t low_bytes(uint64_t reg, uint8_t size)
 {
     return (uint32_t)(size == 4 ? reg & 0xffffffffu : size == 2 ? reg & 0xffffu : reg & 0xffu);
@@ -55,8 +61,10 @@ static uint32_t low_bytes(uint64_t reg, uint8_t size)
  * register write in 64-bit mode (SDM vol 1 3.4.1.1). */
 static uint64_t merge(uint64_t old, uint32_t val, uint8_t size)
 {
+    /* A 32-bit destination: the upper half of RAX becomes 0. */
     if (size == 4)
         return val;
+    /* 8- and 16-bit destinations: only AL or AX changes. */
     uint64_t mask = size == 2 ? 0xffffull : 0xffull;
     return (old & ~mask) | (val & mask);
 }
@@ -69,6 +77,8 @@ static uint64_t addr_mask(uint8_t addr_size)
 
 /* Step a string register by `step` within its address size, leaving the
  * bits above it alone (as the CPU does with a 16- or 32-bit address). */
+/* Example: with a 16-bit address, SI = 0xFFFF plus 1 wraps to 0 and the
+ * upper bits of RSI are untouched. */
 static uint64_t step_reg(uint64_t reg, int64_t step, uint64_t mask)
 {
     return (reg & ~mask) | ((reg + (uint64_t)step) & mask);
@@ -86,11 +96,18 @@ static bool string_io(struct hv *h, const struct exit_info *e)
 {
     struct vcpu *v = &h->vcpu;
     struct gprs *r = &v->regs;
+    /* RSI, RDI and RCX are used at the instruction's address size. */
     uint64_t mask = addr_mask(e->io.addr_size);
     /* Without REP the instruction moves one item. */
     uint64_t count = e->io.rep ? (r->rcx & mask) : 1;
+    /* DF=1 walks the buffer downwards (STD), DF=0 upwards (CLD). */
     int64_t step = (v->rflags & RFLAGS_DF) ? -(int64_t)e->io.size : e->io.size;
+    /* hv does the whole REP at once, in one exit: the guest cannot tell,
+     * since no interrupt of ours can arrive in the middle.  Registers are
+     * updated item by item, so a fault halfway leaves them as the CPU
+     * would (RCX = items left, RSI/RDI at the faulting item). */
     for (; count; count--) {
+        /* The unused upper bytes of a 1- or 2-byte item stay 0. */
         uint32_t val = 0;
         if (e->io.in) {
             /* Port to memory at RDI. */
@@ -105,6 +122,7 @@ static bool string_io(struct hv *h, const struct exit_info *e)
             iobus_out(&h->bus, e->io.port, e->io.size, val);
             r->rsi = step_reg(r->rsi, step, mask);
         }
+        /* RCX counts down at the address size too (REP uses CX/ECX/RCX). */
         if (e->io.rep)
             r->rcx = step_reg(r->rcx, -1, mask);
         /* The guest asked to end (port 0xf4): stop right there. */
@@ -122,12 +140,16 @@ static void handle_io(struct hv *h, const struct exit_info *e, struct trace *t)
     struct vcpu *v = &h->vcpu;
     const char *dir = e->io.in ? "in" : "out";
     if (e->io.string) {
+        /* The trace line is written first here: it shows the count the
+         * guest asked for, which string_io() then counts down to zero. */
         ksnprintf(t->text, sizeof(t->text), "port %#x %s size %u string%s count %llu", e->io.port,
                   dir, e->io.size, e->io.rep ? " rep" : "",
                   (unsigned long long)(e->io.rep ? v->regs.rcx & addr_mask(e->io.addr_size) : 1));
         if (!string_io(h, e)) {
             /* A real CPU would raise #PF or #GP; a guest that does string
              * I/O on unmapped memory is broken, so say so plainly. */
+            /* The guest's unfinished last line first, then its state, so
+             * the reader sees what it printed before it went wrong. */
             uart_flush(&h->com1);
             h->be->dump_state(v);
             end_guest_crashed("string I/O (INS/OUTS) on memory that is not mapped guest RAM");
@@ -145,6 +167,8 @@ static void handle_io(struct hv *h, const struct exit_info *e, struct trace *t)
                   e->io.size, val);
         iobus_out(&h->bus, e->io.port, e->io.size, val);
     }
+    /* Port I/O never faults in hv's model (no I/O permission checks for
+     * a ring-0 guest), so the instruction always completes. */
     advance(v, e);
 }
 
@@ -154,6 +178,9 @@ static void handle_cpuid(struct hv *h, const struct exit_info *e, struct trace *
     struct gprs *r = &h->vcpu.regs;
     /* The leaf is EAX, the subleaf ECX (SDM vol 2A "CPUID"). */
     uint32_t leaf = (uint32_t)r->rax, sub = (uint32_t)r->rcx;
+    /* Ask the real CPU, then edit the answer: the guest sees the host's
+     * model and features minus what hv cannot give it, plus hv's own
+     * leaves (HVKIT_FEATURE_IRQ only when interrupts are delivered). */
     struct cpuid_regs c = cpuid(leaf, sub);
     cpuid_policy(leaf, sub, h->irq ? HVKIT_FEATURE_IRQ : 0, &c);
     /* CPUID writes the 32-bit registers, which zero-extends in long mode. */
@@ -173,6 +200,8 @@ static void handle_msr(struct hv *h, const struct exit_info *e, struct trace *t)
     /* The index is ECX; the value EDX:EAX (SDM vol 2B "RDMSR", "WRMSR"). */
     uint32_t index = (uint32_t)v->regs.rcx;
     bool read = e->reason == EXIT_MSR_READ;
+    /* 0 for the trace of a failed read; the guest's RAX/RDX stay as they
+     * were, since a faulting RDMSR writes nothing. */
     uint64_t val = 0;
     bool ok;
     if (read) {
@@ -183,6 +212,7 @@ static void handle_msr(struct hv *h, const struct exit_info *e, struct trace *t)
             v->regs.rdx = val >> 32;
         }
     } else {
+        /* WRMSR ignores the upper halves of RDX and RAX. */
         val = ((v->regs.rdx & 0xffffffffu) << 32) | (v->regs.rax & 0xffffffffu);
         ok = msr_write(v, index, val);
     }
@@ -200,15 +230,20 @@ static void handle_msr(struct hv *h, const struct exit_info *e, struct trace *t)
  * 0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15. */
 static uint64_t gpr_by_number(const struct gprs *r, unsigned n)
 {
+    /* A table of pointers, since struct gprs is in a different order. */
     const uint64_t *by_number[16] = {&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
                                      &r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
                                      &r->r12, &r->r13, &r->r14, &r->r15};
+    /* The decoder yields 0-15 (REX.R adds 8); the mask keeps a bad value
+     * from ever indexing outside the table. */
     return *by_number[n & 15];
 }
 
 /* The CR0 value a decoded instruction would write. */
 static uint64_t cr0_from_insn(const struct vcpu *v, const struct cr_insn *in)
 {
+    /* The source register (MOV) or the operand register (LMSW r16); for
+     * CLTS it is unused. */
     uint64_t src = gpr_by_number(&v->regs, in->gpr);
     switch (in->kind) {
     case CR_INSN_CLTS:
@@ -234,6 +269,8 @@ static uint64_t cr0_from_insn(const struct vcpu *v, const struct cr_insn *in)
 static void handle_cr_write(struct hv *h, const struct exit_info *e, struct trace *t)
 {
     struct vcpu *v = &h->vcpu;
+    /* VT-x's exit qualification names the register, so its backend gives
+     * the value; SVM without decode assists (QEMU) gives nothing. */
     uint64_t val = e->cr.value;
     uint32_t len = e->insn_len;
     if (!e->cr.has_value) {
@@ -244,6 +281,8 @@ static void handle_cr_write(struct hv *h, const struct exit_info *e, struct trac
         while (n < sizeof(bytes) && guest_read_linear(v, v->rip + n, &bytes[n], 1) == 0)
             n++;
         struct cr_insn in;
+        /* Only CR0 writes are intercepted, so anything else decoded here
+         * means the bytes are not what exited (e.g. self-modifying code). */
         if (cr_decode(bytes, n, v->cs_long, &in) < 0 || in.cr != 0) {
             uart_flush(&h->com1);
             h->be->dump_state(v);
@@ -252,19 +291,24 @@ static void handle_cr_write(struct hv *h, const struct exit_info *e, struct trac
         val = cr0_from_insn(v, &in);
         len = in.len;
     }
+    /* The #GP(0) conditions of MOV to CR0 (SDM vol 2B "MOV-Move to/from
+     * Control Registers"), which QEMU's TCG does not all enforce. */
     bool ok = cr0_write_ok(v->cr0, val, v->efer, v->cr4, v->cs_long);
     ksnprintf(t->text, sizeof(t->text), "cr0 %#llx -> %#llx%s", (unsigned long long)v->cr0,
               (unsigned long long)val, ok ? "" : " -> #GP(0)");
     if (!ok) {
+        /* A fault: RIP stays on the instruction, CR0 unchanged. */
         h->be->inject_exception(v, VEC_GP, true, 0);
         return;
     }
+    /* The backend loads this into the guest's CR0 at the next entry. */
     v->cr0 = val | CR0_ET;
     /* EFER.LMA follows CR0.PG while EFER.LME is set. */
     if ((val & CR0_PG) && (v->efer & EFER_LME))
         v->efer |= EFER_LMA;
     else if (!(val & CR0_PG))
         v->efer &= ~EFER_LMA;
+    /* advance() by hand: the length may come from our own decoder. */
     v->rip += len;
     v->rflags &= ~RFLAGS_RF;
     v->int_shadow = 0;
@@ -285,14 +329,19 @@ static void handle_cr_write(struct hv *h, const struct exit_info *e, struct trac
  */
 static bool double_fault_deliverable(const struct vcpu *v)
 {
+    /* The gate format follows the mode the CPU is in (EFER.LMA), not the
+     * code segment: a compatibility-mode guest still has a 64-bit IDT. */
     unsigned gate_size = (v->efer & EFER_LMA) ? 16 : 8;
     uint64_t offset = (uint64_t)VEC_DF * gate_size;
     uint8_t gate[16];
     /* The whole gate must lie within the limit (the last byte's offset). */
     if (offset + gate_size - 1 > v->idtr_limit)
         return false;
+    /* IDTR.base is a linear address: read through the guest's paging. */
     if (guest_read_linear(v, v->idtr_base + offset, gate, gate_size) < 0)
         return false;
+    /* Other gate errors (a bad selector or type) would fault the delivery
+     * too; hv leaves those to the CPU, which then shuts down with an exit. */
     return (gate[5] & 0x80) != 0;
 }
 
@@ -300,6 +349,8 @@ static bool double_fault_deliverable(const struct vcpu *v)
 static void handle_hypercall(struct hv *h, const struct exit_info *e, struct trace *t)
 {
     struct vcpu *v = &h->vcpu;
+    /* Arguments first, before hypercall() overwrites RAX with the result;
+     * n is where " -> result" goes afterwards. */
     int n = ksnprintf(t->text, sizeof(t->text), "nr %llu args %#llx %#llx %#llx",
                       (unsigned long long)v->regs.rax, (unsigned long long)v->regs.rbx,
                       (unsigned long long)v->regs.rcx, (unsigned long long)v->regs.rdx);
@@ -311,12 +362,15 @@ static void handle_hypercall(struct hv *h, const struct exit_info *e, struct tra
     /* The guest resumes after the instruction, with the result in RAX. */
     advance(v, e);
     hypercall(h);
+    /* Append the result only if the arguments fitted. */
     if (n > 0 && (size_t)n < sizeof(t->text))
         ksnprintf(t->text + n, sizeof(t->text) - (size_t)n, " -> %lld", (long long)v->regs.rax);
 }
 
 /* Log one trace line (the `trace` option): the core reason, the vendor's
  * name and code, the guest RIP and the decoded details. */
+/* The format is documented in hv/README.md and matched by the integration
+ * tests: change both together. */
 static void trace_exit(const struct hv *h, const struct exit_info *e, const struct trace *t)
 {
     hv_log("exit %llu: %s %s %#llx rip %#llx %s", (unsigned long long)h->vcpu.exit_count,
@@ -333,7 +387,9 @@ static void trace_exit(const struct hv *h, const struct exit_info *e, const stru
 static __attribute__((noreturn)) void fatal_exit(struct hv *h, const struct exit_info *e)
 {
     const struct vcpu *v = &h->vcpu;
+    /* The reason text of the last line, where it needs numbers in it. */
     char why[192];
+    /* The fatal exit gets its trace line too, so a trace ends with it. */
     if (h->opt.trace)
         trace_exit(h, e, &(struct trace){.text = "(fatal)"});
     uart_flush(&h->com1);
@@ -348,6 +404,8 @@ static __attribute__((noreturn)) void fatal_exit(struct hv *h, const struct exit
         end_guest_crashed("guest halted with interrupts disabled (HLT with IF=0): nothing can "
                           "wake it");
     case EXIT_NESTED_PAGE_FAULT:
+        /* The nested tables map all of guest RAM, so a nested page fault
+         * always means an access beyond it: name the address and kind. */
         ksnprintf(why, sizeof(why),
                   "%s guest-physical %#llx, outside its %llu MiB of RAM (nested page fault)",
                   e->npf.fetch   ? "executed at"
@@ -356,14 +414,19 @@ static __attribute__((noreturn)) void fatal_exit(struct hv *h, const struct exit
                   (unsigned long long)e->npf.gpa, (unsigned long long)(v->mem.size >> 20));
         end_guest_crashed(why);
     case EXIT_EXCEPTION:
+        /* Reached for #DF only when double_fault_deliverable() said no. */
         if (e->exc.vector == VEC_DF)
             end_guest_crashed("triple fault: the guest shut down (a double fault with no usable "
                               "IDT gate 8)");
         ksnprintf(why, sizeof(why), "unexpected intercepted exception %u", e->exc.vector);
         end_guest_crashed(why);
     case EXIT_ENTRY_FAILED:
+        /* hv built a state the CPU refused: hv's fault, not the guest's
+         * (dump_state above has explained which check failed). */
         end_error("%s", e->why ? e->why : "guest entry failed");
     default:
+        /* An exit hv does not know: name the vendor code so that the
+         * reader can look it up in the manual's exit-code table. */
         ksnprintf(why, sizeof(why), "unhandled exit %s %#llx: %s", e->raw_name ? e->raw_name : "?",
                   (unsigned long long)e->raw_code, e->why ? e->why : "hv does not emulate it");
         end_guest_crashed(why);
@@ -381,6 +444,7 @@ static __attribute__((noreturn)) void fatal_exit(struct hv *h, const struct exit
 void dispatch(struct hv *h, struct exit_info *e)
 {
     struct vcpu *v = &h->vcpu;
+    /* Empty unless a handler fills in details. */
     struct trace t = {.text = ""};
 
     /* Every exit counts, including the last one. */
@@ -421,6 +485,7 @@ void dispatch(struct hv *h, struct exit_info *e)
         if (e->exc.vector != VEC_DF || !double_fault_deliverable(v))
             fatal_exit(h, e);
         ksnprintf(t.text, sizeof(t.text), "#DF: delivered to the guest");
+        /* #DF always pushes an error code of 0 (SDM vol 3A 6.15). */
         h->be->inject_exception(v, VEC_DF, true, 0);
         break;
     case EXIT_IRQ_WINDOW:
@@ -435,16 +500,19 @@ void dispatch(struct hv *h, struct exit_info *e)
         h->be->inject_exception(v, VEC_UD, false, 0);
         break;
     case EXIT_INTERRUPT:
-        /* A host interrupt: nothing to emulate, just run the guest again. */
+        /* A host interrupt: nothing to emulate, just run the guest again
+         * (hv masks the outer PICs, so in practice this is rare). */
         break;
     default:
         /* Shutdown, nested page fault, failed entry, anything unexpected. */
         fatal_exit(h, e);
     }
+    /* After the handler, so the line can show the result. */
     if (h->opt.trace)
         trace_exit(h, e, &t);
     /* The guest wrote its exit code to port 0xf4: pass it on. */
     if (h->dbg_exit.requested) {
+        /* A last line without its newline is still shown. */
         uart_flush(&h->com1);
         end_guest_exit(h->dbg_exit.code);
     }
