@@ -222,6 +222,9 @@ int verb_convert(int argc, char **argv)
     struct img **srcs = NULL;
     int nsrc = 0;
     struct conv cv = {0};
+    /* Set before any "goto out", which looks at them. */
+    const char *out_filename = NULL, *final_name = NULL;
+    char tmp_name[4096] = "";
 
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hf:O:B:Cco:l:s:S:pt:T:qnm:Wr:UF:", longopts, NULL)) !=
@@ -321,11 +324,10 @@ int verb_convert(int argc, char **argv)
         error_report("Must specify image file name");
         goto out;
     }
-    const char *out_filename = argv[argc - 1];
+    out_filename = argv[argc - 1];
     /* An output name ending in ".xz" (imgtool only): convert into a
      * temporary file next to it, then compress that into the name. */
-    const char *final_name = out_filename;
-    char tmp_name[4096] = "";
+    final_name = out_filename;
     if (xz_wanted(out_filename)) {
         if (skip_create) {
             error_report("%s: -n cannot write into an xz-compressed image", out_filename);
