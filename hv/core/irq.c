@@ -24,6 +24,7 @@
 #include "log.h"
 
 /* The TSC rate, measured at start-up, and the TSC at time 0 of the PIT. */
+/* Set once by irq_init() and only read afterwards. */
 static uint64_t tsc_hz, tsc_zero;
 
 /* Outer machine ports used to measure the TSC: PIT channel 2, whose gate
@@ -39,11 +40,15 @@ static uint64_t tsc_hz, tsc_zero;
  * TSC ticks between loading the count and OUT2 rising give its rate. */
 static uint64_t measure_tsc_hz(void)
 {
+    /* Port 0x61 also drives the speaker and NMI masks: put it back after. */
     uint8_t saved = inb(PORT_B);
     /* Gate on, speaker off. */
     outb(PORT_B, (uint8_t)((saved & ~0x02) | 0x01));
     /* Channel 2, LSB then MSB, mode 0, binary. */
     outb(OUTER_PIT_CMD, 0xb0);
+    /* In mode 0 the count starts when its second byte is written and OUT
+     * goes high when it reaches zero (8254 datasheet, "Mode 0: Interrupt
+     * on Terminal Count"), so t0 is taken right after that write. */
     outb(OUTER_PIT_CH2, CAL_COUNT & 0xff);
     outb(OUTER_PIT_CH2, CAL_COUNT >> 8);
     uint64_t t0 = rdtsc(), t1 = t0;
@@ -55,8 +60,12 @@ static uint64_t measure_tsc_hz(void)
         }
     }
     outb(PORT_B, saved);
+    /* OUT2 never rose: no outer PIT, or an emulator that does not model
+     * port 0x61 bit 5. */
     if (t1 == t0)
         return 0;
+    /* TSC ticks per PIT tick, times PIT ticks per second.  The product
+     * fits: 10 ms of a 10 GHz TSC times 1.19 MHz is about 1.2e14. */
     return (t1 - t0) * PIT_HZ / CAL_COUNT;
 }
 
@@ -65,7 +74,9 @@ static uint64_t measure_tsc_hz(void)
 static uint64_t pit_clock(void *ctx)
 {
     (void)ctx;
+    /* The TSC is monotonic on the CPUs and emulators hv runs on. */
     uint64_t d = rdtsc() - tsc_zero;
+    /* Whole seconds times the rate, plus the fraction of the last one. */
     return d / tsc_hz * PIT_HZ + d % tsc_hz * PIT_HZ / tsc_hz;
 }
 
@@ -80,14 +91,22 @@ void irq_init(struct hv *h)
         tsc_hz = 1000000000ull;
         hv_log("irq: could not measure the TSC; assuming 1 GHz for the guest's timer");
     }
+    /* The guest's PIT time 0 is now, just before it can program one. */
     tsc_zero = rdtsc();
+    /* Both models start as a guest could find them after the firmware:
+     * the PICs fully masked (with the BIOS's vectors 8 and 0x70), the
+     * PIT's counters unprogrammed. */
     pic_init_state(&h->pic);
     pit_init_state(&h->pit, pit_clock, NULL);
+    /* The guest reaches them at the PC's standard ports (0x20/0x21,
+     * 0xa0/0xa1, 0x40-0x43). */
     iobus_add(&h->bus, &h->pic.master.dev);
     iobus_add(&h->bus, &h->pic.slave.dev);
     iobus_add(&h->bus, &h->pit.dev);
     /* Delivery needs both optional backend operations. */
     h->irq = h->be->inject_interrupt && h->be->irq_window;
+    /* The models exist either way (a guest may program them and poll);
+     * only delivery depends on the backend. */
     hv_log("irq: 8259A PIC pair and 8254 PIT at the PC ports, TSC %llu kHz; interrupts %s",
            (unsigned long long)(tsc_hz / 1000),
            h->irq ? "delivered" : "not delivered (the backend cannot inject them)");
@@ -98,6 +117,9 @@ void irq_init(struct hv *h)
 static void update_timer(struct hv *h)
 {
     if (pit_irq0_edge(&h->pit, pit_clock(NULL))) {
+        /* Raise then lower the line: the PIC latches the edge in its IRR;
+         * several ticks missed between two looks give one interrupt, as
+         * a real PIC would give while the CPU had interrupts off. */
         pic_set_irq(&h->pic, 0, true);
         pic_set_irq(&h->pic, 0, false);
     }
@@ -107,6 +129,8 @@ static void update_timer(struct hv *h)
  * when it changes. */
 static void want_window(struct hv *h, bool on)
 {
+    /* The backend's operation edits its control structure (VMCB V_IRQ or
+     * the VMCS controls); skipping redundant calls keeps exits cheap. */
     if (h->irq_window != on) {
         h->be->irq_window(&h->vcpu, on);
         h->irq_window = on;
@@ -117,19 +141,27 @@ static void want_window(struct hv *h, bool on)
 void irq_before_entry(struct hv *h)
 {
     struct vcpu *v = &h->vcpu;
+    /* Without the backend's operations the PIC's IRQs stay pending. */
     if (!h->irq)
         return;
+    /* Let time catch up first: a tick may have passed since the exit. */
     update_timer(h);
+    /* Nothing requested, or everything masked or lower priority than the
+     * interrupt in service: no window needed either. */
     if (pic_pending(&h->pic) < 0) {
         want_window(h, false);
         return;
     }
     /* Can the guest take it at this instruction boundary? */
+    /* event_pending: an exception (or an interrupted delivery) already
+     * occupies the one injection slot of this entry; the interrupt waits
+     * for the window exit, which comes after that event is delivered. */
     if ((v->rflags & RFLAGS_IF) && !v->int_shadow && !v->event_pending) {
         /* The CPU's interrupt acknowledge: the PIC names the vector and
          * puts the IRQ in service. */
         int vector = pic_acknowledge(&h->pic);
         h->be->inject_interrupt(v, (uint8_t)vector);
+        /* Other IRQs may still be pending; the next entry looks again. */
         want_window(h, false);
         if (h->opt.trace)
             hv_log("inject: external interrupt vector %d at rip %#llx", vector,
@@ -144,17 +176,24 @@ void irq_before_entry(struct hv *h)
  * the halted CPU would; return at once when nothing could ever come. */
 void irq_halt(struct hv *h)
 {
+    /* Without delivery nothing could wake the guest: treat HLT as done. */
     if (!h->irq)
         return;
     update_timer(h);
+    /* Already something to deliver: irq_before_entry() injects it. */
     if (pic_pending(&h->pic) >= 0)
         return;
     /* Sleep until the PIT's next rising edge, if it will have one. */
     uint64_t now = pit_clock(NULL);
     uint64_t wait = pit_next_edge(&h->pit, now);
+    /* Channel 0 not counting, or a one-shot count that already ended:
+     * nothing will come, so HLT completes at once (README "Decisions"). */
     if (wait == UINT64_MAX)
         return;
+    /* PAUSE tells the CPU (or the outer hypervisor) that this is a spin
+     * loop; hv has nothing else to do in the meantime. */
     while (pit_clock(NULL) - now < wait)
         __asm__ volatile("pause");
+    /* The edge has come: latch it so the entry injects it. */
     update_timer(h);
 }
