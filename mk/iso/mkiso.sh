@@ -11,6 +11,10 @@
 # the same argv whichever way they were booted.  The kernel's own command line
 # starts with its path, as under QEMU.
 #
+# One difference remains: GRUB splits the arguments into words and joins them
+# with single spaces, so a run of blanks inside GUEST ARGS arrives as one
+# blank (the guest's argv is the same; its raw command line is not).
+#
 # The menu has timeout 0 and GRUB talks to the first serial port as well as
 # the screen, so the same ISO boots headless (Bochs with com1 to a file,
 # `qemu-system-x86_64 -cdrom OUT.iso -serial stdio`) and on a real machine.

@@ -54,6 +54,24 @@ mkiso_refuses "mkiso: quote in an argument" "quotes and backslashes" "$BUILD/hv/
     "$BUILD/hv/hv.elf" "it's" "" "$W/refused.iso"
 mkiso_refuses "mkiso: usage" "usage:" "$BUILD/hv/hv.elf"
 
+# Without Bochs, hvrun --emulator bochs names the package and exits 125.
+name="hvrun --emulator bochs without Bochs"
+if [ -f "$HV" ] && [ -f "$BUILD/guestkit/hello.elf" ]; then
+    HVRUN_BOCHS=/nonexistent/bochs "$TOP/bin/hvrun" --emulator bochs --vendor vmx \
+        -kernel "$BUILD/guestkit/hello.elf" >"$W/nobochs.out" 2>"$W/nobochs.err"
+    st=$?
+    if [ "$st" != 125 ]; then
+        fail "$name" "status $st, expected 125"
+    elif ! grep -q 'needs the Debian packages: bochs' "$W/nobochs.err"; then
+        fail "$name" "no message naming the package"
+        show_log "$W/nobochs.err"
+    else
+        pass "$name"
+    fi
+else
+    skip "$name" "hv or the hello guest is not built"
+fi
+
 why=$(hv_missing)
 [ -n "$why" ] || [ -f "$GUEST" ] || why="the mbinfo guest is not built ($GUEST)"
 if [ -z "$why" ] && ! command -v "${HVRUN_QEMU:-qemu-system-x86_64}" >/dev/null; then
