@@ -4,8 +4,17 @@
 #include "cpu.h"
 #include "cr.h"
 
+/*
+ * Decode the instruction bytes b[0..n) at the guest's RIP as one of the
+ * three instructions that write CR0 (MOV to CR, CLTS, LMSW), for the
+ * dispatcher when the backend could not say (SVM without decode assists).
+ * Returns 0 with *out filled, or -1 for anything else.  Legacy prefixes
+ * before the opcode are not accepted: hv's guests write CR0 without them,
+ * and refusing is safer than guessing.  Pure: unit tested hosted.
+ */
 int cr_decode(const uint8_t *b, size_t n, bool long_mode, struct cr_insn *out)
 {
+    /* i: the index of the next byte to decode. */
     size_t i = 0;
     uint8_t rex = 0;
     /* A REX prefix (40-4F) exists only in 64-bit mode; its B bit (bit 0)
@@ -22,9 +31,11 @@ int cr_decode(const uint8_t *b, size_t n, bool long_mode, struct cr_insn *out)
         *out = (struct cr_insn){.kind = CR_INSN_CLTS, .len = (uint8_t)(i + 2)};
         return 0;
     }
+    /* MOV and LMSW have a ModRM byte after the opcode. */
     if (n < i + 3)
         return -1;
     uint8_t modrm = b[i + 2];
+    /* ModRM: mod (7:6), reg (5:3), r/m (2:0) (SDM vol 2A 2.1.5). */
     unsigned mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
     if (op == 0x22) {
         /* MOV CRn, r: ModRM.reg (+ REX.R) names the control register,
@@ -45,6 +56,13 @@ int cr_decode(const uint8_t *b, size_t n, bool long_mode, struct cr_insn *out)
     return -1;
 }
 
+/*
+ * Would a CPU accept `val` as the new CR0 (the old value being `old`)?
+ * The #GP(0) conditions of MOV to CR0 (SDM vol 2B "MOV-Move to/from Control
+ * Registers", APM vol 2 3.1.1), checked here because QEMU's TCG lets some
+ * through and the following VMRUN then fails with VMEXIT_INVALID, which
+ * would look like hv's error rather than the guest's.
+ */
 bool cr0_write_ok(uint64_t old, uint64_t val, uint64_t efer, uint64_t cr4, bool cs_long)
 {
     /* Bits 63:32 are reserved. */
@@ -59,7 +77,9 @@ bool cr0_write_ok(uint64_t old, uint64_t val, uint64_t efer, uint64_t cr4, bool 
     /* Entering long mode (LME set, PG turning on) needs PAE paging. */
     if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME) && !(cr4 & CR4_PAE))
         return false;
-    /* Leaving paging from 64-bit code is not possible. */
+    /* Leaving paging from 64-bit code is not possible: the code doing it
+     * would lose its own mapping; software must first go to compatibility
+     * mode (APM vol 2 14.7, SDM vol 3A 10.8.5.4). */
     if (cs_long && (old & CR0_PG) && !(val & CR0_PG))
         return false;
     return true;

@@ -13,6 +13,7 @@
  * reserved and writing them raises #GP (SDM vol 3A 12.12.2). */
 static bool pat_valid(uint64_t pat)
 {
+    /* Entries PA0..PA7, one byte each, PA0 in the lowest byte. */
     for (unsigned i = 0; i < 8; i++) {
         uint8_t t = (uint8_t)(pat >> (8 * i));
         if (t == 2 || t == 3 || t > 7)
@@ -21,13 +22,20 @@ static bool pat_valid(uint64_t pat)
     return true;
 }
 
+/*
+ * RDMSR of `index` by the guest, for the dispatcher: true with *value set,
+ * or false for "no such MSR", which the dispatcher turns into #GP(0) as a
+ * CPU without that MSR would.  Only MSRs the backend intercepts come here.
+ */
 bool msr_read(struct vcpu *v, uint32_t index, uint64_t *value)
 {
     switch (index) {
     case MSR_EFER:
+        /* The guest's view: LMA as the CPU set it, never SVME. */
         *value = v->efer;
         return true;
     case MSR_PAT:
+        /* The value the backend loads as the guest PAT (G_PAT / VMCS). */
         *value = v->pat;
         return true;
     case MSR_TSC:
@@ -40,6 +48,13 @@ bool msr_read(struct vcpu *v, uint32_t index, uint64_t *value)
     }
 }
 
+/*
+ * WRMSR of `value` to `index` by the guest, for the dispatcher: true when
+ * it was applied, false when a CPU would raise #GP(0) (unknown MSR,
+ * reserved bit, illegal transition); then nothing is changed.  The backend
+ * copies EFER and PAT into its structure before the next entry.  A write
+ * to the TSC is refused: hv does not offset the guest's TSC.
+ */
 bool msr_write(struct vcpu *v, uint32_t index, uint64_t value)
 {
     switch (index) {
@@ -52,10 +67,13 @@ bool msr_write(struct vcpu *v, uint32_t index, uint64_t value)
          * 14.6.1, SDM vol 3A 10.8.5). */
         if ((v->cr0 & CR0_PG) && ((value ^ v->efer) & EFER_LME))
             return false;
+        /* A later CR0.PG=1 with LME=1 sets LMA (dispatch.c), as the CPU
+         * does (APM vol 2 14.6.2). */
         v->efer = (value & EFER_GUEST_WRITABLE) | (v->efer & EFER_LMA);
         return true;
     }
     case MSR_PAT:
+        /* A reserved memory type in any entry refuses the whole write. */
         if (!pat_valid(value))
             return false;
         v->pat = value;
