@@ -178,6 +178,9 @@ int qc_rc_set(struct img *img, uint64_t cluster, uint64_t rc);
 int qc_rc_update(struct img *img, uint64_t cluster, int64_t delta);
 int qc_rc_update_range(struct img *img, uint64_t off, uint64_t len, int64_t delta);
 int qc_alloc_clusters(struct img *img, uint64_t n, uint64_t *off);
+/* Refcount metadata needed for `clusters` clusters (QEMU's formula). */
+uint64_t qc_refcount_metadata_size(uint64_t clusters, uint64_t cs, int order, bool generous,
+                                   uint64_t *blocks_out);
 /* Does host cluster c hold the header, the L1 table or the refcount table? */
 bool qc_is_core_metadata(struct qcow2 *q, uint64_t c);
 /* Store refcount v as entry i of an in-memory refcount block. */

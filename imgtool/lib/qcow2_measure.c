@@ -8,21 +8,6 @@
  */
 #include "internal.h"
 
-/* Refcount blocks and table clusters needed to count `clusters` clusters
- * plus themselves: iterate to the fixed point. */
-static uint64_t refcount_metadata_size(uint64_t clusters, uint64_t cs, int order)
-{
-    uint64_t per_table = cs / 8, per_block = cs * 8 / (1ull << order);
-    uint64_t table = 0, blocks = 0, n = 0, last;
-    do {
-        last = n;
-        blocks = div_up(clusters + table + blocks, per_block);
-        table = div_up(blocks, per_table);
-        n = clusters + blocks + table;
-    } while (n != last);
-    return (blocks + table) * cs;
-}
-
 static uint64_t round_up(uint64_t v, uint64_t a)
 {
     return div_up(v, a) * a;
@@ -36,7 +21,7 @@ static uint64_t prealloc_size(uint64_t size, uint64_t cs, int order, bool extl2)
     meta += nl2e * esz;
     uint64_t nl1e = round_up(nl2e * esz / cs, cs / 8);
     meta += nl1e * 8;
-    meta += refcount_metadata_size((meta + aligned) / cs, cs, order);
+    meta += qc_refcount_metadata_size((meta + aligned) / cs, cs, order, false, NULL);
     return meta + aligned;
 }
 

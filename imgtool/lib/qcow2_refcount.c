@@ -176,174 +176,202 @@ static int write_zero_cluster_with(struct img *img, uint64_t off, uint64_t idx, 
     return r;
 }
 
-static int grow_table(struct img *img, uint64_t need_entries);
+/*
+ * Refcount blocks and table clusters needed to count `clusters` clusters
+ * plus themselves: the fixed point of blocks = ceil((clusters + blocks +
+ * table) / per_block), table = ceil(blocks / per_table).  With `generous`
+ * the count is raised once by half the table, for growth (QEMU's
+ * qcow2_refcount_metadata_size, whose results measure and refcount-table
+ * growth must reproduce for byte-identical images).
+ */
+uint64_t qc_refcount_metadata_size(uint64_t clusters, uint64_t cs, int order, bool generous,
+                                   uint64_t *blocks_out)
+{
+    uint64_t per_table = cs / 8, per_block = cs * 8 / (1ull << order);
+    uint64_t table = 0, blocks = 0, n = 0, last;
+    do {
+        last = n;
+        blocks = div_up(clusters + table + blocks, per_block);
+        table = div_up(blocks, per_table);
+        n = clusters + blocks + table;
+        if (n == last && generous) {
+            clusters += div_up(table, 2);
+            n = 0; /* force another round */
+            generous = false;
+        }
+    } while (n != last);
+    if (blocks_out)
+        *blocks_out = blocks;
+    return (blocks + table) * cs;
+}
 
-/* Make sure the refcount block for `blk` exists (spec: a new block is
- * itself a cluster that needs a refcount). */
+/*
+ * Build a new refcount table, plus refcount blocks for the area starting at
+ * `start` (a cluster-aligned offset past everything in use), large enough for
+ * `additional` more clusters (QEMU's qcow2_refcount_area):
+ *
+ *   [start] new refcount blocks ... [table_offset] new table ... [end]
+ *
+ * The blocks get refcount 1 for every new structure in their range, the
+ * table is written, one 12-byte header write (refcount_table_offset and
+ * _clusters are adjacent, bytes 48..59) switches to it, and only then the
+ * old table is freed.  `new_idx`/`new_off` hook up a block the caller has
+ * just written.  *end_out receives the first byte after the new table.
+ */
+static int refcount_area(struct img *img, uint64_t start, uint64_t additional, bool exact,
+                         uint64_t new_idx, uint64_t new_off, uint64_t *end_out)
+{
+    struct qcow2 *q = img->q;
+    uint64_t total, table_size, table_clusters, area_idx, extra = 0, table_off, end, boff;
+    uint64_t old_off = q->h.refcount_table_offset, old_clusters = q->h.refcount_table_clusters;
+    uint64_t *nt;
+    uint8_t *b, hb[12];
+    int r = 0;
+
+    qc_refcount_metadata_size((start >> q->cluster_bits) + additional, q->cluster_size,
+                              (int)q->h.refcount_order, !exact, &total);
+    area_idx = (start >> q->cluster_bits) / q->rb_entries;
+    table_size = exact ? total : total + div_up(total, 2);
+    table_size = div_up(table_size, q->cluster_size / 8) * (q->cluster_size / 8);
+    table_clusters = table_size * 8 / q->cluster_size;
+    if (table_size * 8 > QCOW_MAX_REFTABLE_SIZE)
+        return img_fail(img, IMG_ENOSPC, "Reference count table of '%s' cannot grow further",
+                        img->name);
+    nt = img_alloc(img->env, (size_t)table_size * 8);
+    b = img_alloc(img->env, (size_t)table_size * 8 > q->cluster_size ? (size_t)table_size * 8
+                                                                     : q->cluster_size);
+    if (!nt || !b) {
+        img_free(img->env, nt);
+        img_free(img->env, b);
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    }
+    memcpy(nt, q->rt, (size_t)(q->rt_entries < table_size ? q->rt_entries : table_size) * 8);
+    if (new_off)
+        nt[new_idx] = new_off;
+    for (uint64_t i = area_idx; i < total; i++)
+        if (!(nt[i] & ~0x1ffull))
+            extra++;
+    table_off = start + extra * q->cluster_size;
+    end = table_off + table_clusters * q->cluster_size;
+
+    /* Refcount blocks: reuse existing ones, create the missing ones; set
+     * refcount 1 for every new structure (blocks and table) they cover. */
+    boff = start;
+    for (uint64_t i = area_idx; i < total && r == 0; i++) {
+        uint64_t first = i * q->rb_entries * q->cluster_size, j, jend, bo;
+        size_t bl;
+        uint8_t *blk;
+        bool fresh = !(nt[i] & ~0x1ffull);
+        if (fresh) {
+            memset(b, 0, q->cluster_size);
+            blk = b;
+            nt[i] = boff;
+            boff += q->cluster_size;
+        } else if ((r = qc_rb_load(img, nt[i] & ~0x1ffull, &blk)) < 0) {
+            break;
+        }
+        if (first < end) {
+            j = first < start ? (start - first) >> q->cluster_bits : 0;
+            jend = (end - first) >> q->cluster_bits;
+            if (jend > q->rb_entries)
+                jend = q->rb_entries;
+            for (; j < jend; j++)
+                rb_put(q, blk, j, 1, &bo, &bl);
+        }
+        qc_cache_drop(img, q->rbc, nt[i] & ~0x1ffull);
+        r = io_write(img, nt[i] & ~0x1ffull, blk, q->cluster_size);
+    }
+    if (r == 0) {
+        for (uint64_t i = 0; i < table_size; i++)
+            put64(b + i * 8, nt[i]);
+        r = io_write(img, table_off, b, (size_t)table_size * 8);
+    }
+    if (r == 0 && img->io.flush && !(img->flags & IMG_OPEN_NO_FLUSH))
+        img->io.flush(img->io.ctx);
+    if (r == 0) {
+        put64(hb, table_off);
+        put32(hb + 8, (uint32_t)table_clusters);
+        r = io_write(img, QH_RT_OFFSET, hb, 12);
+    }
+    img_free(img->env, b);
+    if (r < 0) {
+        img_free(img->env, nt);
+        return r;
+    }
+    img_free(img->env, q->rt);
+    q->rt = nt;
+    q->rt_entries = table_size;
+    q->h.refcount_table_offset = table_off;
+    q->h.refcount_table_clusters = (uint32_t)table_clusters;
+    if ((end >> q->cluster_bits) > q->alloc_end)
+        q->alloc_end = end >> q->cluster_bits;
+    /* Release the old table. */
+    for (uint64_t c = 0; c < old_clusters && r == 0; c++)
+        r = qc_rc_update(img, (old_off >> q->cluster_bits) + c, -1);
+    if (end_out)
+        *end_out = end;
+    return r;
+}
+
+/*
+ * Make sure the refcount block for `blk` exists (QEMU's
+ * alloc_refcount_block).  The new block goes to the first free cluster; if
+ * that cluster lies in the block's own range the block describes itself,
+ * otherwise its refcount is kept by the block of its own range.  When the
+ * table has no entry for `blk`, a new table (and blocks for it) is built
+ * right after the last range in use.
+ */
 static int ensure_block(struct img *img, uint64_t blk)
 {
     struct qcow2 *q = img->q;
-    uint64_t f, fb;
+    uint64_t f, fb, rc;
     uint8_t e[8];
     int r;
-    if (blk >= q->rt_entries) {
-        r = grow_table(img, blk + 1);
-        if (r < 0)
-            return r;
-    }
-    while (!(q->rt[blk] & ~0x1ffull)) {
+    while (blk >= q->rt_entries || !(q->rt[blk] & ~0x1ffull)) {
         r = find_free(img, q->free_hint, 1, &f);
         if (r < 0)
             return r;
+        /* Like QEMU's free_cluster_index: the search goes on after it. */
+        q->free_hint = f + 1;
         fb = f / q->rb_entries;
         if (fb == blk) {
-            /* The block describes its own cluster: write it with its own
-             * refcount of 1, then hook it into the table. */
+            /* The block describes its own cluster: refcount 1 in itself. */
             r = write_zero_cluster_with(img, f << q->cluster_bits, f % q->rb_entries, 1);
-        } else if (fb >= q->rt_entries || !(q->rt[fb] & ~0x1ffull)) {
-            r = ensure_block(img, fb); /* places that block inside its own range */
+        } else {
+            /* Counted by the block of its own range (created first if
+             * needed, which may itself take cluster f: then look again). */
+            r = ensure_block(img, fb);
             if (r < 0)
                 return r;
-            continue;
-        } else {
-            /* Claim f through its existing block, then fill it with zeros. */
+            r = qc_rc_get(img, f, &rc);
+            if (r < 0)
+                return r;
+            if (rc)
+                continue;
             r = rb_store(img, fb, f, 1);
             if (r == 0)
                 r = write_zero_cluster_with(img, f << q->cluster_bits, 0, 0);
         }
         if (r < 0)
             return r;
-        put64(e, f << q->cluster_bits);
-        r = io_write(img, q->h.refcount_table_offset + blk * 8, e, 8);
-        if (r < 0)
-            return r;
-        q->rt[blk] = f << q->cluster_bits;
         if (f + 1 > q->alloc_end)
             q->alloc_end = f + 1;
+        if (blk < q->rt_entries) {
+            /* Hook it up: the block is written, now the table entry. */
+            put64(e, f << q->cluster_bits);
+            r = io_write(img, q->h.refcount_table_offset + blk * 8, e, 8);
+            if (r < 0)
+                return r;
+            q->rt[blk] = f << q->cluster_bits;
+        } else {
+            uint64_t used = (blk > fb ? blk : fb) + 1;
+            r = refcount_area(img, (used * q->rb_entries) << q->cluster_bits, 0, false, blk,
+                              f << q->cluster_bits, NULL);
+            if (r < 0)
+                return r;
+        }
     }
     return 0;
-}
-
-/*
- * Grow the refcount table to at least need_entries.  The new table and the
- * refcount blocks describing it go to fresh clusters at the end of the
- * image; the header is switched to the new table with one write, and only
- * then the old table's clusters are released.
- */
-static int grow_table(struct img *img, uint64_t need_entries)
-{
-    struct qcow2 *q = img->q;
-    uint64_t per = q->cluster_size / 8, entries, tclusters, start, nb, first_blk, last_blk;
-    uint64_t old_off = q->h.refcount_table_offset, old_clusters = q->h.refcount_table_clusters;
-    uint64_t *nt;
-    uint8_t *buf, hb[12];
-    int r;
-
-    entries = need_entries > q->rt_entries * 2 ? need_entries : q->rt_entries * 2;
-    start = q->alloc_end;
-    {
-        uint64_t fsz;
-        if (io_size(img, &fsz) < 0)
-            return -IMG_EIO;
-        if (div_up(fsz, q->cluster_size) > start)
-            start = div_up(fsz, q->cluster_size);
-    }
-    /* New blocks go at [start, start+nb), the table right after them; the
-     * count converges because one block covers many clusters. */
-    nb = 0;
-    for (;;) {
-        entries = div_up(entries, per) * per;
-        tclusters = entries / per;
-        first_blk = start / q->rb_entries;
-        last_blk = (start + nb + tclusters - 1) / q->rb_entries;
-        uint64_t want = 0;
-        for (uint64_t b = first_blk; b <= last_blk; b++)
-            if (b >= q->rt_entries || !(q->rt[b] & ~0x1ffull))
-                want++;
-        if (last_blk >= entries) {
-            entries = last_blk + 1;
-            continue;
-        }
-        if (want == nb)
-            break;
-        nb = want;
-    }
-    if (tclusters * q->cluster_size > QCOW_MAX_REFTABLE_SIZE)
-        return img_fail(img, IMG_ENOSPC, "Reference count table of '%s' cannot grow further",
-                        img->name);
-    nt = img_alloc(img->env, (size_t)entries * 8);
-    buf = img_alloc(img->env, q->cluster_size);
-    if (!nt || !buf) {
-        img_free(img->env, nt);
-        img_free(img->env, buf);
-        return img_fail(img, IMG_ENOMEM, "Out of memory");
-    }
-    memcpy(nt, q->rt, (size_t)q->rt_entries * 8);
-    /* Write the new blocks: each holds refcount 1 for every new metadata
-     * cluster (blocks and table) that falls in its range. */
-    {
-        uint64_t k = 0;
-        for (uint64_t b = first_blk; b <= last_blk; b++) {
-            if (b < q->rt_entries && (q->rt[b] & ~0x1ffull))
-                continue;
-            uint64_t boff_unused;
-            size_t blen_unused;
-            memset(buf, 0, q->cluster_size);
-            for (uint64_t c = start; c < start + nb + tclusters; c++)
-                if (c / q->rb_entries == b)
-                    rb_put(q, buf, c % q->rb_entries, 1, &boff_unused, &blen_unused);
-            nt[b] = (start + k) << q->cluster_bits;
-            r = io_write(img, nt[b], buf, q->cluster_size);
-            if (r < 0)
-                goto out;
-            k++;
-        }
-    }
-    /* New metadata clusters that fall under already existing blocks. */
-    for (uint64_t c = start; c < start + nb + tclusters; c++) {
-        uint64_t b = c / q->rb_entries;
-        if (b < q->rt_entries && (q->rt[b] & ~0x1ffull)) {
-            r = rb_store(img, b, c, 1);
-            if (r < 0)
-                goto out;
-        }
-    }
-    /* The table itself, big-endian, cluster by cluster. */
-    for (uint64_t t = 0; t < tclusters; t++) {
-        for (uint64_t i = 0; i < per; i++)
-            put64(buf + i * 8, nt[t * per + i]);
-        r = io_write(img, (start + nb + t) << q->cluster_bits, buf, q->cluster_size);
-        if (r < 0)
-            goto out;
-    }
-    if (img->io.flush && !(img->flags & IMG_OPEN_NO_FLUSH))
-        img->io.flush(img->io.ctx);
-    /* Switch: refcount_table_offset and _clusters are adjacent (bytes
-     * 48..59), so one write moves both. */
-    put64(hb, (start + nb) << q->cluster_bits);
-    put32(hb + 8, (uint32_t)tclusters);
-    r = io_write(img, QH_RT_OFFSET, hb, 12);
-    if (r < 0)
-        goto out;
-    img_free(img->env, q->rt);
-    q->rt = nt;
-    nt = NULL;
-    q->rt_entries = entries;
-    q->h.refcount_table_offset = (start + nb) << q->cluster_bits;
-    q->h.refcount_table_clusters = (uint32_t)tclusters;
-    if (start + nb + tclusters > q->alloc_end)
-        q->alloc_end = start + nb + tclusters;
-    /* Release the old table. */
-    for (uint64_t c = 0; c < old_clusters; c++) {
-        r = qc_rc_update(img, (old_off >> q->cluster_bits) + c, -1);
-        if (r < 0)
-            goto out;
-    }
-    r = 0;
-out:
-    img_free(img->env, nt);
-    img_free(img->env, buf);
-    return r;
 }
 
 int qc_rc_set(struct img *img, uint64_t cluster, uint64_t v)
@@ -404,19 +432,29 @@ int qc_alloc_clusters(struct img *img, uint64_t n, uint64_t *off)
     struct qcow2 *q = img->q;
     uint64_t c;
     int r;
+    /*
+     * QEMU's placement, step for step (qcow2_alloc_clusters): the search
+     * index moves past the run found; if a refcount block is missing for
+     * a cluster of the run, the block goes to the first free cluster after
+     * the run, the refcounts already raised in the run are rolled back
+     * (which lowers the index to the run's start again, if there were
+     * any), and the search restarts.  Matching this keeps images
+     * byte-identical to qemu-img's.
+     */
     for (;;) {
         bool moved = false;
         r = find_free(img, q->free_hint, n, &c);
         if (r < 0)
             return r;
-        /* Creating a missing refcount block may take a cluster of our run:
-         * then search again. */
+        q->free_hint = c + n;
         for (uint64_t i = 0; i < n && !moved; i++) {
             uint64_t blk = (c + i) / q->rb_entries;
             if (blk >= q->rt_entries || !(q->rt[blk] & ~0x1ffull)) {
                 r = ensure_block(img, blk);
                 if (r < 0)
                     return r;
+                if (i > 0 && c < q->free_hint)
+                    q->free_hint = c;
                 moved = true;
             }
         }
@@ -443,44 +481,65 @@ int qc_alloc_clusters(struct img *img, uint64_t n, uint64_t *off)
     }
     if (c + n > q->alloc_end)
         q->alloc_end = c + n;
-    if (n == 1 || c == q->free_hint)
-        q->free_hint = c + n;
     *off = c << q->cluster_bits;
     return 0;
 }
 
 /*
- * Space for one compressed cluster: compressed clusters are packed at byte
- * granularity (qcow2 stores their offset and length in 512-byte sectors),
- * and every host cluster they touch counts one reference per user.
+ * Space for one compressed cluster (QEMU's qcow2_alloc_bytes): compressed
+ * clusters are packed at byte granularity (qcow2 stores their offset and
+ * length in 512-byte sectors), continuing into the next cluster when that
+ * one is free and adjacent; every host cluster they touch counts one
+ * reference per compressed cluster.  A cluster whose refcount is at its
+ * maximum (1- and 2-bit refcounts) takes no more users.
  */
 int qc_alloc_bytes(struct img *img, uint64_t size, uint64_t *off)
 {
     struct qcow2 *q = img->q;
-    uint64_t cur = q->comp_next, rc, c;
+    uint64_t o = q->comp_next, rc, free_in, nc;
     int r;
-    if (cur && (cur & (q->cluster_size - 1)) &&
-        size <= q->cluster_size - (cur & (q->cluster_size - 1))) {
-        /* Still room in the current cluster, which must still be ours. */
-        r = qc_rc_get(img, cur >> q->cluster_bits, &rc);
+    if (o) {
+        r = qc_rc_get(img, o >> q->cluster_bits, &rc);
         if (r < 0)
             return r;
-        /* A cluster whose refcount is at its maximum (1- and 2-bit
-         * refcounts) takes no more users: start a new one, as QEMU does. */
-        if (rc > 0 && rc < q->rc_max) {
-            r = qc_rc_update(img, cur >> q->cluster_bits, 1);
+        if (rc == 0 || rc >= q->rc_max)
+            o = 0;
+    }
+    free_in = q->cluster_size - (o & (q->cluster_size - 1));
+    for (;;) {
+        bool moved = false;
+        if (!o || free_in < size) {
+            r = find_free(img, q->free_hint, 1, &nc);
             if (r < 0)
                 return r;
-            *off = cur;
-            q->comp_next = cur + size;
-            return 0;
+            q->free_hint = nc + 1;
+            nc <<= q->cluster_bits;
+            if (!o || div_up(o, q->cluster_size) * q->cluster_size != nc) {
+                o = nc;
+                free_in = q->cluster_size;
+            } else {
+                free_in += q->cluster_size;
+            }
         }
+        /* Missing refcount blocks are created first; then start over. */
+        for (uint64_t c = o >> q->cluster_bits; c <= (o + size - 1) >> q->cluster_bits; c++) {
+            uint64_t blk = c / q->rb_entries;
+            if (blk >= q->rt_entries || !(q->rt[blk] & ~0x1ffull)) {
+                r = ensure_block(img, blk);
+                if (r < 0)
+                    return r;
+                moved = true;
+            }
+        }
+        if (!moved)
+            break;
+        o = 0;
     }
-    r = qc_alloc_clusters(img, div_up(size, q->cluster_size), &c);
+    r = qc_rc_update_range(img, o, size, 1);
     if (r < 0)
         return r;
-    *off = c;
-    q->comp_next = c + size;
+    *off = o;
+    q->comp_next = (o + size) & (q->cluster_size - 1) ? o + size : 0;
     return 0;
 }
 
