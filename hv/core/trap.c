@@ -11,6 +11,7 @@
 
 /* The frame traps.S builds (lowest address first). */
 struct trap_frame {
+    /* Pushed by the stub, then by the CPU (SDM vol 3A 6.14.2). */
     uint64_t vector, error, rip, cs, rflags, rsp, ss;
 };
 
@@ -25,9 +26,13 @@ struct idt_gate {
     uint32_t reserved;
 } __attribute__((packed));
 
+/* The stub addresses from traps.S, one per vector. */
 extern const uint64_t trap_stubs[32];
+/* Only 32 gates: the IDT limit makes any higher vector a #GP, which then
+ * arrives here through gate 13 and is reported. */
 static struct idt_gate idt[32] __attribute__((aligned(16)));
 
+/* Called from traps.S only; declared here to give it its noreturn. */
 __attribute__((noreturn)) void hv_trap(const struct trap_frame *f);
 
 /* Fill the IDT's first 32 vectors (the CPU exceptions) and load it.  hv
@@ -36,12 +41,16 @@ __attribute__((noreturn)) void hv_trap(const struct trap_frame *f);
 void trap_init(void)
 {
     for (unsigned v = 0; v < 32; v++) {
+        /* The 64-bit handler address is split over three gate fields. */
         uint64_t a = trap_stubs[v];
         /* Interrupt gate, present, DPL 0, hv's 64-bit code segment 0x08
          * (boot/entry.S GDT). */
         idt[v] = (struct idt_gate){
             .offset_lo = (uint16_t)a,
             .selector = 0x08,
+            /* No IST: hv has no TSS, so faults use the current stack.  A
+             * stack overflow would then triple-fault; hv's stack use is
+             * small and bounded, so we accept that. */
             .ist = 0,
             .type_attr = 0x8e,
             .offset_mid = (uint16_t)(a >> 16),
@@ -53,6 +62,7 @@ void trap_init(void)
         uint16_t limit;
         uint64_t base;
     } __attribute__((packed)) idtr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
+    /* From here on any exception in hv reaches hv_trap(). */
     __asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
@@ -60,6 +70,8 @@ void trap_init(void)
  * hv's own state cannot be trusted, so it does not try to go on. */
 void hv_trap(const struct trap_frame *f)
 {
+    /* Everything the CPU gave us, plus CR2 (the address of a #PF), so that
+     * the line plus hv64.elf and addr2line point at the faulting code. */
     hv_log("hv itself took exception %llu (error code %#llx) at RIP %#llx, RSP %#llx, "
            "RFLAGS %#llx, CR2 %#llx",
            (unsigned long long)f->vector, (unsigned long long)f->error, (unsigned long long)f->rip,
