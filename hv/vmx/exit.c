@@ -275,18 +275,27 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
  * CR4: only the bits VMX forces (VMXE) are hv's; a MOV that would change one
  * exits.  The core has no CR4 emulation (SVM does not intercept CR4), so the
  * backend does what the CPU would: the guest sees its value in the read
- * shadow, the register gets it with the fixed bits forced.
+ * shadow, the register gets it with the fixed bits forced.  Setting VMXE, or
+ * a bit this CPU does not have (clear in IA32_VMX_CR4_FIXED1), raises #GP(0)
+ * as on a CPU without VMX, which is what CPUID tells the guest (SDM Vol. 2B
+ * "MOV-Move to/from Control Registers": reserved CR4 bits).
  */
-static bool handle_cr4_write(struct vcpu *vcpu, struct vmx_vcpu *vx, uint64_t q)
+enum cr4_result { CR4_NOT_MINE, CR4_DONE, CR4_FAULT };
+
+static enum cr4_result handle_cr4_write(struct vcpu *vcpu, struct vmx_vcpu *vx, uint64_t q)
 {
+    /* Only MOV to CR4 reaches here; CR0 goes to the core. */
     if (CRQ_CR(q) != 4 || CRQ_TYPE(q) != 0)
-        return false;
+        return CR4_NOT_MINE;
     uint64_t value = *gpr_by_number(vcpu, CRQ_GPR(q));
+    /* VMX is hidden from the guest, and unsupported bits are reserved. */
+    if ((value & CR4_VMXE) || (value & ~vmx_caps.cr4_fixed1))
+        return CR4_FAULT;
     vx->cr4_shadow = value;
     vmwrite(VMCS_GUEST_CR4, vmx_fixed_apply(value, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1, 0));
     vmwrite(VMCS_CR4_SHADOW, value);
     vcpu->cr4 = value;
-    return true;
+    return CR4_DONE;
 }
 
 /*
@@ -445,11 +454,19 @@ void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
         }
         /* A CR4 write touching VMXE is VMX's own business (the core has no
          * CR4 exit: SVM does not need one): handle it here and go on. */
-        if ((reason & 0xffff) == VMX_EXIT_CR_ACCESS && !(reason & VMX_EXIT_REASON_ENTRY_FAILED) &&
-            handle_cr4_write(vcpu, vx, vmread(VMCS_EXIT_QUALIFICATION))) {
-            vcpu->rip += vmread(VMCS_EXIT_INSN_LEN);
-            vcpu->int_shadow = 0;
-            continue;
+        if ((reason & 0xffff) == VMX_EXIT_CR_ACCESS && !(reason & VMX_EXIT_REASON_ENTRY_FAILED)) {
+            enum cr4_result r = handle_cr4_write(vcpu, vx, vmread(VMCS_EXIT_QUALIFICATION));
+            if (r == CR4_DONE) {
+                /* Applied: on to the next instruction. */
+                vcpu->rip += vmread(VMCS_EXIT_INSN_LEN);
+                vcpu->int_shadow = 0;
+                continue;
+            }
+            if (r == CR4_FAULT) {
+                /* Refused: #GP(0) with RIP on the MOV, as a fault does. */
+                vmx_inject_exception(vcpu, 13, true, 0);
+                continue;
+            }
         }
         decode_exit(reason, vcpu, exit);
         return;
