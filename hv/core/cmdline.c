@@ -46,6 +46,12 @@ static int suffix_shift(char c)
     }
 }
 
+/*
+ * Parse the size s[0..len) (not NUL-terminated: a piece of the command
+ * line): decimal or 0x-hexadecimal digits and an optional K/M/G suffix.
+ * Returns 0 with *out in bytes, or -1 for anything malformed or too big.
+ * Used by parse_mem() and by the unit test directly.
+ */
 int hv_parse_size(const char *s, size_t len, uint64_t *out)
 {
     uint64_t v = 0;
@@ -60,12 +66,16 @@ int hv_parse_size(const char *s, size_t len, uint64_t *out)
     size_t first = i;
     for (; i < len; i++) {
         int d = digit_value(s[i], base);
+        /* The first non-digit ends the number; it may be the suffix. */
         if (d < 0)
             break;
+        /* v * base + d must not exceed UINT64_MAX: check before doing it,
+         * since unsigned overflow would wrap silently. */
         if (v > (UINT64_MAX - (unsigned)d) / base)
             return -1;
         v = v * base + (unsigned)d;
     }
+    /* "0x" alone, "K" alone or an empty value. */
     if (i == first)
         return -1;
     /* At most one suffix letter, and it must end the word. */
@@ -100,6 +110,7 @@ static bool word_has_prefix(const char *s, size_t len, const char *prefix)
 static int parse_mem(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
 {
     uint64_t v;
+    /* The value after "mem=" (4 characters; parse_word() checked them). */
     if (hv_parse_size(s + 4, len - 4, &v) < 0) {
         ksnprintf(err, err_len, "bad size in '%.*s' (want e.g. mem=64M; suffixes K, M, G)",
                   (int)len, s);
@@ -110,6 +121,8 @@ static int parse_mem(const char *s, size_t len, struct hv_options *opt, char *er
         ksnprintf(err, err_len, "'%.*s' out of range (guest RAM must be 2M..3G)", (int)len, s);
         return -1;
     }
+    /* Round up to 2 MiB: the nested tables map whole 2 MiB pages, and a
+     * partial last page would map host memory that is not the guest's. */
     opt->mem = (v + (2u << 20) - 1) & ~(uint64_t)((2u << 20) - 1);
     return 0;
 }
@@ -118,6 +131,7 @@ static int parse_mem(const char *s, size_t len, struct hv_options *opt, char *er
 static int parse_vendor(const char *s, size_t len, struct hv_options *opt, char *err,
                         size_t err_len)
 {
+    /* The value after "vendor=" (7 characters). */
     const char *v = s + 7;
     size_t vl = len - 7;
     if (word_is(v, vl, "svm"))
@@ -151,6 +165,14 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
     return -1;
 }
 
+/*
+ * Parse a whole command line into *opt, for hv_main() (with
+ * skip_first_word = true, as the loader puts our file name first) and for
+ * the unit test.  Returns 0, or -1 with a one-line reason in err at the
+ * first bad word; later words are then not looked at.  A later option
+ * overrides an earlier one ("mem=8M mem=16M" gives 16 MiB), as on most
+ * command lines.
+ */
 int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_options *opt, char *err,
                      size_t err_len)
 {
@@ -163,14 +185,17 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     /* No command line at all (Multiboot info flag 2 clear) is fine. */
     if (!cmdline)
         return 0;
+    /* p walks the string; each pass of the loop takes one word. */
     const char *p = cmdline;
     bool first = true;
     for (;;) {
         /* Words are separated by blanks (spaces or tabs). */
         while (*p == ' ' || *p == '\t')
             p++;
+        /* The end of the string after the last word: all parsed. */
         if (!*p)
             return 0;
+        /* w..p is the word: up to the next blank or the end. */
         const char *w = p;
         while (*p && *p != ' ' && *p != '\t')
             p++;

@@ -18,6 +18,8 @@
 /* Provided by the core: print the exit statistics before the last line. */
 void hv_print_stats(void);
 
+/* End the outer machine with `code` for its exit status, by whichever of
+ * the three means works here; the common tail of the three endings below. */
 static __attribute__((noreturn)) void outer_exit(uint32_t code)
 {
     /* Let COM1 finish sending the last line first (LSR bit 6, TEMT: FIFO and
@@ -34,6 +36,8 @@ static __attribute__((noreturn)) void outer_exit(uint32_t code)
     cpu_halt_forever();
 }
 
+/* The guest ended itself (port 0xf4 or HC_EXIT) with `code`: the outer
+ * status carries the guest's code, so bin/hvrun can return it as its own. */
 void end_guest_exit(uint32_t code)
 {
     hv_print_stats();
@@ -41,6 +45,8 @@ void end_guest_exit(uint32_t code)
     outer_exit(code);
 }
 
+/* The guest cannot go on (triple fault, HLT with IF=0, access outside
+ * RAM): the last line says why and the status is hv's failure value. */
 void end_guest_crashed(const char *why)
 {
     hv_print_stats();
@@ -48,6 +54,10 @@ void end_guest_crashed(const char *why)
     outer_exit(HVKIT_OUTER_EXIT_FAILURE);
 }
 
+/* hv itself cannot go on (bad option or image, no SVM/VMX, failed entry,
+ * fault in hv): a printf-style reason on the last line.  The message is
+ * formatted into a buffer first because it goes inside the parentheses
+ * of one protocol line. */
 void end_error(const char *fmt, ...)
 {
     char why[256];

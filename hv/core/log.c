@@ -8,6 +8,8 @@
 
 #include "log.h"
 
+/* serial.c: one byte to the host's COM1.  Not in log.h: only this file
+ * writes to the console, so that every byte goes out as part of a line. */
 void serial_putc(char c);
 
 /* Longest line hv prints; longer messages are cut (never split, so that a
@@ -20,6 +22,7 @@ struct line_buf {
     size_t len;
 };
 
+/* Append one character of a formatted message to the line buffer. */
 static void line_putc(char c, void *ctx)
 {
     struct line_buf *b = ctx;
@@ -27,10 +30,15 @@ static void line_putc(char c, void *ctx)
      * show it as a space instead. */
     if (c == '\n' || c == '\r')
         c = ' ';
+    /* Past the end: drop the rest of the message (the line is still
+     * complete, just cut short). */
     if (b->len < sizeof(b->text))
         b->text[b->len++] = c;
 }
 
+/* Send len bytes and the end of line.  The line is built completely before
+ * the first byte goes out, so a fault while formatting cannot leave half a
+ * line on the console. */
 static void put_line(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -39,8 +47,12 @@ static void put_line(const char *s, size_t len)
     serial_putc('\n');
 }
 
+/* hv_log() with a va_list, for callers that format their own variadic
+ * messages.  Not reentrant and not needed to be: hv has one CPU and takes
+ * no interrupts. */
 void hv_vlog(const char *fmt, va_list ap)
 {
+    /* On the stack: 512 bytes, well within hv's 64 KiB stack. */
     struct line_buf b = {.len = 0};
     /* Prefix first, then the message, so every hv line is recognisable. */
     kformat(line_putc, &b, "%s", HVKIT_LOG_PREFIX);
@@ -48,6 +60,7 @@ void hv_vlog(const char *fmt, va_list ap)
     put_line(b.text, b.len);
 }
 
+/* One "[hv] " line, printf-style (klib's format engine), for all of hv. */
 void hv_log(const char *fmt, ...)
 {
     va_list ap;
@@ -56,6 +69,9 @@ void hv_log(const char *fmt, ...)
     va_end(ap);
 }
 
+/* One line of guest output, exactly as the guest wrote it (without its
+ * newline), for the UART model and HC_PUTS.  No prefix: the protocol says
+ * every line without "[hv] " is the guest's. */
 void log_guest_line(const char *s, size_t len)
 {
     put_line(s, len);

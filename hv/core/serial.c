@@ -11,8 +11,17 @@
 #include "cpu.h"
 #include "log.h"
 
+/* The outer machine's COM1 is at the same port as the guest's (0x3f8):
+ * hv uses the real one with IN/OUT, the guest's are intercepted and go to
+ * the model in dev/uart16550.c, so the two never meet. */
 #define COM1 HVKIT_PORT_COM1
 
+/*
+ * Program the host's COM1 for 115200 8N1 with FIFOs, for hv_main() before
+ * anything is logged.  QEMU and Bochs ignore the speed (their serial goes
+ * to a file or pipe), but real hardware and a terminal on the other end
+ * need a defined setting.
+ */
 void serial_init(void)
 {
     /* No UART interrupts: hv polls. */
@@ -21,6 +30,7 @@ void serial_init(void)
     outb(COM1 + 3, 0x80);
     /* Divisor 1 = 115200 baud (1.8432 MHz clock / 16 / 1). */
     outb(COM1 + 0, 0x01);
+    /* Divisor high byte 0 (port +1 is DLM while DLAB = 1). */
     outb(COM1 + 1, 0x00);
     /* LCR: 8 data bits, no parity, 1 stop bit, DLAB back to 0. */
     outb(COM1 + 3, 0x03);
@@ -37,5 +47,6 @@ void serial_putc(char c)
      * never spins forever on a machine without COM1. */
     for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++)
         ;
+    /* Port +0 with DLAB = 0 is the transmitter holding register. */
     outb(COM1, (uint8_t)c);
 }

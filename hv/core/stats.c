@@ -31,6 +31,8 @@ static const char *const reason_names[EXIT_REASON_COUNT] = {
     [EXIT_CR_WRITE] = "CR_WRITE",
 };
 
+/* The short name of a core exit reason, for the trace and the statistics;
+ * never NULL, so callers can print it unchecked. */
 const char *exit_reason_name(enum exit_reason r)
 {
     /* The cast catches negative values of a corrupted enum as well. */
@@ -45,6 +47,7 @@ void stats_record(struct exit_stats *s, enum exit_reason r)
 {
     if ((unsigned)r >= EXIT_REASON_COUNT)
         r = EXIT_UNHANDLED;
+    /* 64-bit counters: no guest runs long enough to wrap them. */
     s->count[r]++;
     s->total++;
 }
@@ -54,6 +57,7 @@ void stats_record(struct exit_stats *s, enum exit_reason r)
  * that hv can prefix them with "[hv] " and a unit test can collect them. */
 void stats_report(const struct exit_stats *s, stats_line_fn line, void *ctx)
 {
+    /* One line: an 18-column name and a 20-digit count fit easily. */
     char buf[80];
     line(ctx, "exit statistics (reason, count):");
     for (unsigned r = 0; r < EXIT_REASON_COUNT; r++) {
@@ -64,6 +68,8 @@ void stats_report(const struct exit_stats *s, stats_line_fn line, void *ctx)
                   (unsigned long long)s->count[r]);
         line(ctx, buf);
     }
+    /* The total equals the sum of the lines above, and the guest's
+     * HC_EXIT_COUNT at the moment it ended. */
     ksnprintf(buf, sizeof(buf), "  %-18s %llu", "total", (unsigned long long)s->total);
     line(ctx, buf);
 }
