@@ -15,23 +15,33 @@
 #include "vcpu.h"
 
 struct hv {
+    /* hv's command-line options (mem=, trace, vendor=). */
     struct hv_options opt;
+    /* The backend chosen at start-up: SVM or VT-x. */
     const struct backend *be;
+    /* The guest CPU as the core sees it, and its memory. */
     struct vcpu vcpu;
+    /* The guest's port space, and the devices on it. */
     struct iobus bus;
+    /* COM1 at 0x3f8: the guest's console. */
     struct uart16550 com1;
+    /* Port 0xf4: the guest's exit code. */
     struct debug_exit dbg_exit;
+    /* The 8259A pair (IRQ 0-15) and the 8254 timer, driven by irq.c. */
     struct pic8259 pic;
     struct pit8254 pit;
     /* The backend can inject interrupts (HVKIT_FEATURE_IRQ advertised). */
     bool irq;
     /* An interrupt window is being asked for (backend->irq_window). */
     bool irq_window;
+    /* Exits counted per reason, printed when the guest ends. */
     struct exit_stats stats;
     /* Set once the guest has started: statistics are printed only then. */
     bool guest_started;
 };
 
+/* Defined in main.c.  Most code takes a `struct hv *` instead, so that it
+ * does not depend on there being exactly one. */
 extern struct hv hv;
 
 /* dispatch.c: handle one exit; returns only if the guest goes on. */
