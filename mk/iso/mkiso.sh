@@ -66,10 +66,10 @@ grub_quote() {
 # Split an argument string on blanks into quoted words, the way a Multiboot
 # command line is split into argv; GRUB joins them back with single spaces.
 grub_words() {
-    local w out=() words
+    local w quoted=() words
     read -r -a words <<<"$1" || true
-    for w in "${words[@]}"; do out+=("$(grub_quote "$w")"); done
-    echo "${out[*]}"
+    for w in "${words[@]}"; do quoted+=("$(grub_quote "$w")"); done
+    echo "${quoted[*]}"
 }
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/hvkit-iso.XXXXXX")

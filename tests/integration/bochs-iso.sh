@@ -90,6 +90,7 @@ if ! "$MKISO" "$HV" "$GUEST" "$ARGS" "mem=32M vendor=svm" "$W/boot.iso" 2>"$W/mk
 fi
 # The machine hvrun nests hv in (bin/hvrun.d/qemu.sh), from a CD this time.
 (
+    # shellcheck disable=SC2034  # read by the sourced back end
     HVKIT_PROG=bochs-iso
     . "$TOP/bin/hvrun.d/qemu.sh"
     qemu_machine_args
@@ -120,6 +121,7 @@ fi
 auto_vendor() {
     local v=$1 name="hv picks $1 by CPUID in Bochs" st
     (
+        # shellcheck disable=SC2034  # read by the sourced back end
         HVKIT_PROG=bochs-iso HVRUN_TMP=$W/auto-$v
         mkdir -p "$HVRUN_TMP"
         . "$TOP/bin/hvrun.d/common.sh"
@@ -144,8 +146,10 @@ auto_vendor() {
 }
 
 bochs_why=$(
+    # shellcheck disable=SC2034  # read by the sourced back end
     HVKIT_PROG=bochs-iso
     . "$TOP/bin/hvrun.d/bochs.sh"
+    # shellcheck disable=SC2069  # the message into the capture, stdout away
     emu_check vmx 2>&1 >/dev/null
 )
 [ -f "$BUILD/guestkit/hello.elf" ] || bochs_why="the hello guest is not built"
