@@ -178,6 +178,9 @@ int qc_rc_set(struct img *img, uint64_t cluster, uint64_t rc);
 int qc_rc_update(struct img *img, uint64_t cluster, int64_t delta);
 int qc_rc_update_range(struct img *img, uint64_t off, uint64_t len, int64_t delta);
 int qc_alloc_clusters(struct img *img, uint64_t n, uint64_t *off);
+int qc_alloc_clusters_at(struct img *img, uint64_t c, uint64_t n);
+int qc_refcount_area(struct img *img, uint64_t start, uint64_t additional, bool exact,
+                     uint64_t new_idx, uint64_t new_off, uint64_t *end_out);
 /* Refcount metadata needed for `clusters` clusters (QEMU's formula). */
 uint64_t qc_refcount_metadata_size(uint64_t clusters, uint64_t cs, int order, bool generous,
                                    uint64_t *blocks_out);

@@ -218,8 +218,8 @@ uint64_t qc_refcount_metadata_size(uint64_t clusters, uint64_t cs, int order, bo
  * old table is freed.  `new_idx`/`new_off` hook up a block the caller has
  * just written.  *end_out receives the first byte after the new table.
  */
-static int refcount_area(struct img *img, uint64_t start, uint64_t additional, bool exact,
-                         uint64_t new_idx, uint64_t new_off, uint64_t *end_out)
+int qc_refcount_area(struct img *img, uint64_t start, uint64_t additional, bool exact,
+                     uint64_t new_idx, uint64_t new_off, uint64_t *end_out)
 {
     struct qcow2 *q = img->q;
     uint64_t total, table_size, table_clusters, area_idx, extra = 0, table_off, end, boff;
@@ -365,8 +365,8 @@ static int ensure_block(struct img *img, uint64_t blk)
             q->rt[blk] = f << q->cluster_bits;
         } else {
             uint64_t used = (blk > fb ? blk : fb) + 1;
-            r = refcount_area(img, (used * q->rb_entries) << q->cluster_bits, 0, false, blk,
-                              f << q->cluster_bits, NULL);
+            r = qc_refcount_area(img, (used * q->rb_entries) << q->cluster_bits, 0, false, blk,
+                                 f << q->cluster_bits, NULL);
             if (r < 0)
                 return r;
         }
@@ -427,6 +427,8 @@ int qc_rc_update_range(struct img *img, uint64_t off, uint64_t len, int64_t delt
     return 0;
 }
 
+static int set_run_one(struct img *img, uint64_t c, uint64_t n);
+
 int qc_alloc_clusters(struct img *img, uint64_t n, uint64_t *off)
 {
     struct qcow2 *q = img->q;
@@ -461,8 +463,19 @@ int qc_alloc_clusters(struct img *img, uint64_t n, uint64_t *off)
         if (!moved)
             break;
     }
-    /* Refcount 1 for the whole run: one write per refcount block touched
-     * (all the run's blocks exist now; the entries were 0). */
+    r = set_run_one(img, c, n);
+    if (r < 0)
+        return r;
+    *off = c << q->cluster_bits;
+    return 0;
+}
+
+/* Refcount 1 for a whole run whose blocks exist and whose entries are 0:
+ * one write per refcount block touched. */
+static int set_run_one(struct img *img, uint64_t c, uint64_t n)
+{
+    struct qcow2 *q = img->q;
+    int r;
     for (uint64_t i = 0; i < n;) {
         uint64_t blk = (c + i) / q->rb_entries, lo = UINT64_MAX, hi = 0, boff;
         size_t blen;
@@ -481,8 +494,31 @@ int qc_alloc_clusters(struct img *img, uint64_t n, uint64_t *off)
     }
     if (c + n > q->alloc_end)
         q->alloc_end = c + n;
-    *off = c << q->cluster_bits;
     return 0;
+}
+
+/* Claim the n clusters at c, known to be free (QEMU's
+ * qcow2_alloc_clusters_at, after qcow2_refcount_area made room). */
+int qc_alloc_clusters_at(struct img *img, uint64_t c, uint64_t n)
+{
+    struct qcow2 *q = img->q;
+    uint64_t rc;
+    int r;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t blk = (c + i) / q->rb_entries;
+        if ((blk >= q->rt_entries || !(q->rt[blk] & ~0x1ffull)) && (r = ensure_block(img, blk)) < 0)
+            return r;
+        if ((i == 0 || (c + i) % q->rb_entries == 0) && (r = qc_rc_get(img, c + i, &rc)) < 0)
+            return r;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        if ((r = qc_rc_get(img, c + i, &rc)) < 0)
+            return r;
+        if (rc)
+            return img_fail(img, IMG_ECORRUPT, "Cluster %llu is unexpectedly in use",
+                            (unsigned long long)(c + i));
+    }
+    return set_run_one(img, c, n);
 }
 
 /*

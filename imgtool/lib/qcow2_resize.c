@@ -54,45 +54,59 @@ static int grow_l1(struct img *img, uint64_t need)
     return r;
 }
 
-/* Allocate every unallocated cluster of [from, to) for preallocation. */
+/*
+ * Allocate every unallocated cluster of [from, to) (preallocation=metadata,
+ * and the fallback for the other modes).  As QEMU's preallocate_co does,
+ * each L2 table is made ready first, then its unallocated entries get one
+ * contiguous run of host clusters, so layouts match qemu-img's.
+ */
 static int preallocate(struct img *img, uint64_t from, uint64_t to, int mode)
 {
     struct qcow2 *q = img->q;
-    uint64_t end = 0;
+    uint64_t end = 0, gi = from >> q->cluster_bits, gend = div_up(to, q->cluster_size);
     uint8_t *zero = NULL;
     int r = 0;
+    /* With a backing file (allowed only with extended L2) the clusters are
+     * reserved but their subclusters stay unallocated, so reads still come
+     * from the backing file (QEMU's "unallocated_alloc"). */
+    uint64_t bm2 = q->ext_l2 && !q->backing_file[0] ? 0xffffffffull : 0;
     if (mode == IMG_PREALLOC_FULL) {
         zero = img_alloc(img->env, q->cluster_size);
         if (!zero)
             return img_fail(img, IMG_ENOMEM, "Out of memory");
     }
-    for (uint64_t gi = from >> q->cluster_bits; (gi << q->cluster_bits) < to && r == 0; gi++) {
-        uint64_t l1i = gi >> q->l2_bits, l2i = gi & (q->l2_entries - 1), l2off, e, bm, host;
+    while (gi < gend && r == 0) {
+        uint64_t l1i = gi >> q->l2_bits, l2i = gi & (q->l2_entries - 1), l2off, e, bm, host, k;
         uint8_t *t;
         r = qc_l2_load_for_write(img, l1i, &l2off);
-        if (r < 0)
-            break;
-        r = qc_l2_load(img, l2off, &t);
+        if (r == 0)
+            r = qc_l2_load(img, l2off, &t);
         if (r < 0)
             break;
         qc_l2_entry(img, t, l2i, &e, &bm);
-        if (e & (QE_OFFSET | QE_COMPRESSED))
+        if (e & (QE_OFFSET | QE_COMPRESSED)) {
+            gi++;
             continue;
-        r = qc_alloc_clusters(img, 1, &host);
-        if (r < 0)
-            break;
-        if (zero)
-            r = io_write(img, host, zero, q->cluster_size);
-        else if (mode == IMG_PREALLOC_FALLOC && img->io.allocate)
-            r = img->io.allocate(img->io.ctx, host, q->cluster_size) < 0 ? -IMG_EIO : 0;
-        /* With a backing file (allowed only with extended L2) the clusters
-         * are reserved but their subclusters stay unallocated, so reads
-         * still come from the backing file (QEMU's "unallocated_alloc"). */
-        uint64_t bm2 = q->ext_l2 && !q->backing_file[0] ? 0xffffffffull : 0;
-        if (r == 0)
-            r = qc_l2_set(img, l2off, l2i, host | QE_COPIED, bm2);
-        if (host + q->cluster_size > end)
-            end = host + q->cluster_size;
+        }
+        /* The run of unallocated entries in this table. */
+        for (k = 1; l2i + k < q->l2_entries && gi + k < gend; k++) {
+            qc_l2_entry(img, t, l2i + k, &e, &bm);
+            if (e & (QE_OFFSET | QE_COMPRESSED))
+                break;
+        }
+        r = qc_alloc_clusters(img, k, &host);
+        for (uint64_t j = 0; j < k && r == 0; j++) {
+            uint64_t h = host + (j << q->cluster_bits);
+            if (zero)
+                r = io_write(img, h, zero, q->cluster_size);
+            else if (mode == IMG_PREALLOC_FALLOC && img->io.allocate)
+                r = img->io.allocate(img->io.ctx, h, q->cluster_size) < 0 ? -IMG_EIO : 0;
+            if (r == 0)
+                r = qc_l2_set(img, l2off, l2i + j, h | QE_COPIED, bm2);
+        }
+        if (r == 0 && host + (k << q->cluster_bits) > end)
+            end = host + (k << q->cluster_bits);
+        gi += k;
     }
     img_free(img->env, zero);
     /* Metadata-only preallocation leaves the data clusters as a sparse
@@ -103,6 +117,80 @@ static int preallocate(struct img *img, uint64_t from, uint64_t to, int mode)
             r = img->io.truncate(img->io.ctx, end) < 0 ? -IMG_EIO : 0;
     }
     return r;
+}
+
+/*
+ * preallocation=falloc/full as QEMU 7.2 lays it out (qcow2_co_truncate):
+ * a fresh refcount structure right after the last cluster in use, sized
+ * for all new data clusters and L2 tables; then the data clusters as one
+ * contiguous run after it (zeroed or fallocated); then the L2 entries, with
+ * L2 tables from the normal allocator.  Order: refcounts, data, L2, L1.
+ */
+static int preallocate_data(struct img *img, uint64_t from, uint64_t to, int mode)
+{
+    struct qcow2 *q = img->q;
+    uint64_t fsz, last = 0, rc, start, ndata, nl2, astart, g0 = from >> q->cluster_bits;
+    bool found = false;
+    int r;
+    if (io_size(img, &fsz) < 0)
+        return -IMG_EIO;
+    for (uint64_t c = div_up(fsz, q->cluster_size); c-- > 0;) {
+        if ((r = qc_rc_get(img, c, &rc)) < 0)
+            return r;
+        if (rc) {
+            last = c;
+            found = true;
+            break;
+        }
+    }
+    start = found ? (last + 1) << q->cluster_bits : div_up(fsz, q->cluster_size) * q->cluster_size;
+    ndata = div_up(to, q->cluster_size) - g0;
+    nl2 = div_up(ndata, q->l2_entries) + 1;
+    r = qc_refcount_area(img, start, ndata + nl2, true, 0, 0, &astart);
+    if (r < 0)
+        return r;
+    r = qc_alloc_clusters_at(img, astart >> q->cluster_bits, ndata);
+    if (r < 0)
+        return r;
+    /* The data area itself. */
+    if (mode == IMG_PREALLOC_FALLOC && img->io.allocate) {
+        if (img->io.allocate(img->io.ctx, astart, ndata << q->cluster_bits) < 0)
+            return img_fail(img, IMG_EIO, "Could not preallocate space for '%s'", img->name);
+    } else {
+        static const uint8_t zero[65536];
+        for (uint64_t o = 0; o < ndata << q->cluster_bits; o += sizeof(zero)) {
+            uint64_t n = (ndata << q->cluster_bits) - o;
+            if ((r = io_write(img, astart + o, zero, n < sizeof(zero) ? (size_t)n : sizeof(zero))) <
+                0)
+                return r;
+        }
+    }
+    /* L2 entries, a table at a time. */
+    for (uint64_t i = 0; i < ndata;) {
+        uint64_t gi = g0 + i, l2off, l2i = gi & (q->l2_entries - 1), k = q->l2_entries - l2i;
+        uint8_t *ents;
+        if (k > ndata - i)
+            k = ndata - i;
+        if ((r = qc_l2_load_for_write(img, gi >> q->l2_bits, &l2off)) < 0)
+            return r;
+        ents = img_alloc(img->env, (size_t)(k * (uint64_t)q->l2_esize));
+        if (!ents)
+            return img_fail(img, IMG_ENOMEM, "Out of memory");
+        for (uint64_t j = 0; j < k; j++) {
+            put64(ents + j * (uint64_t)q->l2_esize,
+                  (astart + ((i + j) << q->cluster_bits)) | QE_COPIED);
+            if (q->ext_l2)
+                put64(ents + j * 16 + 8, q->backing_file[0] ? 0 : 0xffffffffull);
+        }
+        r = io_write(img, l2off + l2i * (uint64_t)q->l2_esize, ents,
+                     (size_t)(k * (uint64_t)q->l2_esize));
+        img_free(img->env, ents);
+        if (r < 0)
+            return r;
+        qc_cache_drop(img, q->l2c, l2off);
+        i += k;
+    }
+    return 0;
 }
 
 /* Drop every cluster at or past guest offset `from` (shrinking). */
@@ -202,7 +290,9 @@ int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrin
     q->h.size = new_size;
     img->size = new_size;
     if (new_size > old && prealloc != IMG_PREALLOC_OFF)
-        r = preallocate(img, old, new_size, prealloc);
+        r = (prealloc != IMG_PREALLOC_METADATA && !(old & (q->cluster_size - 1)))
+                ? preallocate_data(img, old, new_size, prealloc)
+                : preallocate(img, old, new_size, prealloc);
     return r;
 }
 
