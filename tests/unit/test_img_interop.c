@@ -212,6 +212,9 @@ static const struct {
     {"lazy_refcounts=on,compression_type=zstd", 65536, 16, 3, 0, 1, 1, 0, NULL},
     {"preallocation=metadata", 65536, 16, 3, 0, 0, 0, IMG_PREALLOC_METADATA, NULL},
     {"backing_file=base.raw,backing_fmt=raw", 65536, 16, 3, 0, 0, 0, 0, "base.raw"},
+    {"cluster_size=4096,preallocation=metadata", 4096, 16, 3, 0, 0, 0, IMG_PREALLOC_METADATA, NULL},
+    {"cluster_size=512,preallocation=full", 512, 16, 3, 0, 0, 0, IMG_PREALLOC_FULL, NULL},
+    {"preallocation=falloc", 65536, 16, 3, 0, 0, 0, IMG_PREALLOC_FALLOC, NULL},
 };
 
 START_TEST(test_create_byte_identical)
