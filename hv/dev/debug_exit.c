@@ -21,6 +21,8 @@ static uint32_t dx_read(void *ctx, uint16_t off, uint8_t size)
 static void dx_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
 {
     struct debug_exit *d = ctx;
+    /* QEMU's device ignores the offset and uses the value as written,
+     * zero-extended: an OUTB of 3 is code 3, like an OUTL of 3. */
     (void)off;
     (void)size;
     /* The first request wins; the core stops the guest right after it. */
@@ -30,13 +32,19 @@ static void dx_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
     }
 }
 
+/* Set up the device at `port` (0xf4 in hv, from abi.h), not yet requested;
+ * the caller puts d->dev on the bus. */
 void debug_exit_init(struct debug_exit *d, uint16_t port)
 {
+    /* requested = false, code = 0. */
     memset(d, 0, sizeof(*d));
     d->dev = (struct io_device){
         .name = "debug-exit",
         .base = port,
+        /* iosize=4 as in the README's QEMU command line. */
         .count = 4,
+        /* Wide: a 16- or 32-bit OUT is one write with the whole value, not
+         * byte cycles that would each set a different "code". */
         .wide = true,
         .read = dx_read,
         .write = dx_write,

@@ -12,8 +12,11 @@
 
 #include "iobus.h"
 
+/* Start an empty bus.  `note` receives hv's one-line remarks about unknown
+ * ports (main.c logs them; a unit test may collect them or pass NULL). */
 void iobus_init(struct iobus *bus, iobus_note_fn note, void *note_ctx)
 {
+    /* No devices and no port reported yet. */
     memset(bus, 0, sizeof(*bus));
     bus->note = note;
     bus->note_ctx = note_ctx;
@@ -23,15 +26,21 @@ void iobus_init(struct iobus *bus, iobus_note_fn note, void *note_ctx)
  * simplest correct lookup; the bus is consulted once per exit. */
 int iobus_add(struct iobus *bus, const struct io_device *dev)
 {
+    /* Refuse a full table, an empty range, or a range past port 0xFFFF:
+     * find() relies on every range being inside the port space. */
     if (bus->ndev >= IOBUS_MAX_DEVICES || dev->count == 0 ||
         (uint32_t)dev->base + dev->count > 0x10000u)
         return -1;
     /* Two devices on one port would make the bus ambiguous. */
     for (unsigned i = 0; i < bus->ndev; i++) {
         const struct io_device *d = bus->dev[i];
+        /* Two half-open ranges overlap iff each starts before the other
+         * ends. */
         if (dev->base < d->base + d->count && d->base < dev->base + dev->count)
             return -1;
     }
+    /* The bus keeps the pointer: the device must outlive it (in hv both
+     * live in struct hv for the whole run). */
     bus->dev[bus->ndev++] = dev;
     return 0;
 }
@@ -41,6 +50,7 @@ static const struct io_device *find(const struct iobus *bus, uint16_t port)
 {
     for (unsigned i = 0; i < bus->ndev; i++) {
         const struct io_device *d = bus->dev[i];
+        /* Written as a difference so that base + count cannot overflow. */
         if (port >= d->base && port - d->base < d->count)
             return d;
     }
@@ -50,12 +60,16 @@ static const struct io_device *find(const struct iobus *bus, uint16_t port)
 /* Report an access to an unknown port, the first time only. */
 static void report_unknown(struct iobus *bus, uint16_t port, bool in, uint8_t size, uint32_t value)
 {
+    /* One bit per port (8 KiB for all 65536): a guest probing a port in a
+     * loop would otherwise flood the log, one line per exit. */
     if (bus->reported[port / 8] & (1u << (port % 8)))
         return;
     bus->reported[port / 8] |= (uint8_t)(1u << (port % 8));
     /* Hosted tests may run without a message sink. */
     if (!bus->note)
         return;
+    /* The message says what the guest will see, so the reader of the log
+     * can tell whether the guest's driver was merely probing. */
     char line[128];
     if (in)
         ksnprintf(line, sizeof(line),
@@ -71,6 +85,9 @@ static void report_unknown(struct iobus *bus, uint16_t port, bool in, uint8_t si
 }
 
 /* True when a wide device takes the whole access itself. */
+/* A "wide" device decodes 16- and 32-bit accesses itself (e.g. the
+ * debug-exit port, whose 32-bit OUT carries one value); a narrow one is an
+ * 8-bit ISA device that only ever sees byte cycles. */
 static bool wide_fit(const struct io_device *d, uint16_t port, uint8_t size)
 {
     return d && d->wide && (uint32_t)(port - d->base) + size <= d->count;
@@ -95,14 +112,17 @@ uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size)
     /* Nobody drives the bus: it floats high, all ones for the size. */
     if (unbacked(bus, port, size)) {
         report_unknown(bus, port, true, size, 0);
+        /* 1u << 32 would be undefined behaviour, hence the special case. */
         return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
     }
     /* Otherwise byte by byte, as an 8-bit ISA bus splits a wider access
      * into consecutive ports (little endian); bytes nobody owns read 0xff. */
     uint32_t v = 0;
     for (uint8_t i = 0; i < size; i++) {
+        /* The uint16_t cast wraps at 0xFFFF as the 16-bit port space does. */
         uint16_t p = (uint16_t)(port + i);
         const struct io_device *b = find(bus, p);
+        /* Each device is asked for one byte at its own offset. */
         uint32_t byte = b ? b->read(b->ctx, (uint16_t)(p - b->base), 1) & 0xff : 0xff;
         v |= byte << (8 * i);
     }
@@ -127,6 +147,8 @@ void iobus_out(struct iobus *bus, uint16_t port, uint8_t size, uint32_t value)
     for (uint8_t i = 0; i < size; i++) {
         uint16_t p = (uint16_t)(port + i);
         const struct io_device *b = find(bus, p);
+        /* Bytes for ports nobody owns are dropped, without a report: part
+         * of the access did reach a device, so it was not a stray probe. */
         if (b)
             b->write(b->ctx, (uint16_t)(p - b->base), 1, (value >> (8 * i)) & 0xff);
     }

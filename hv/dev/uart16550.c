@@ -37,8 +37,12 @@
 #define IIR_FIFO  0xc0 /* both bits set when FCR bit 0 enabled the FIFOs */
 
 /* Pass on what the guest printed since its last newline, as a line. */
+/* For the core before anything hv prints itself (a crash report, the last
+ * line): the guest's unfinished line must come out first and whole, or it
+ * would be glued to the front of an "[hv] " line. */
 void uart_flush(struct uart16550 *u)
 {
+    /* An empty partial line is not a line: print nothing. */
     if (u->len) {
         u->out(u->out_ctx, u->line, u->len);
         u->len = 0;
@@ -57,12 +61,15 @@ static void transmit(struct uart16550 *u, uint8_t c)
     }
     if (c == '\r')
         return;
+    /* An empty line (two LFs in a row) is a line too: pass it on. */
     if (c == '\n') {
         u->out(u->out_ctx, u->line, u->len);
         u->len = 0;
         return;
     }
     u->line[u->len++] = (char)c;
+    /* A line longer than the buffer is passed on in pieces, each a line
+     * of its own: nothing is lost, and hv's memory use stays fixed. */
     if (u->len == sizeof(u->line))
         uart_flush(u);
 }
@@ -70,7 +77,11 @@ static void transmit(struct uart16550 *u, uint8_t c)
 /* IIR: the highest-priority pending interrupt among those we model. */
 static uint8_t iir(const struct uart16550 *u)
 {
+    /* Bits 7:6 tell a driver whether the FIFOs are on: this is how Linux
+     * tells a 16550A from an 8250 (they read 11 after FCR bit 0 = 1). */
     uint8_t fifo = (u->fcr & 1) ? IIR_FIFO : 0;
+    /* Received data outranks THR empty (datasheet table IV); line and
+     * modem status interrupts are not modelled (they never occur). */
     if ((u->ier & IER_ERBFI) && u->rx_full)
         return IIR_RDA | fifo;
     if ((u->ier & IER_ETBEI) && u->thre_pending)
@@ -82,7 +93,9 @@ static uint8_t iir(const struct uart16550 *u)
 static uint32_t uart_read(void *ctx, uint16_t reg, uint8_t size)
 {
     struct uart16550 *u = ctx;
+    /* Always 1: the device is narrow, the bus splits wider accesses. */
     (void)size;
+    /* DLAB (LCR bit 7) switches offsets 0 and 1 to the divisor latch. */
     bool dlab = u->lcr & LCR_DLAB;
     switch (reg) {
     case REG_RBR_THR:
@@ -93,6 +106,7 @@ static uint32_t uart_read(void *ctx, uint16_t reg, uint8_t size)
             u->rx_full = false;
             return u->rx;
         }
+        /* Nothing received (there is no input source but loopback). */
         return 0;
     case REG_IER:
         return dlab ? u->dlm : u->ier;
@@ -103,6 +117,7 @@ static uint32_t uart_read(void *ctx, uint16_t reg, uint8_t size)
             u->thre_pending = false;
         return v;
     }
+    /* LCR and MCR read back as written (MCR's unused top bits as 0). */
     case REG_LCR:
         return u->lcr;
     case REG_MCR:
@@ -119,6 +134,8 @@ static uint32_t uart_read(void *ctx, uint16_t reg, uint8_t size)
         /* A connected terminal: DCD, DSR, CTS. */
         return 0xb0;
     default: /* REG_SCR */
+        /* The scratch register: plain storage, used by drivers to tell a
+         * 16450/16550 (which has it) from an 8250 (which does not). */
         return u->scr;
     }
 }
@@ -128,10 +145,13 @@ static void uart_write(void *ctx, uint16_t reg, uint8_t size, uint32_t value)
 {
     struct uart16550 *u = ctx;
     (void)size;
+    /* Registers are 8 bits wide. */
     uint8_t v = (uint8_t)value;
     bool dlab = u->lcr & LCR_DLAB;
     switch (reg) {
     case REG_RBR_THR:
+        /* The divisor only sets a baud rate, which has no meaning for a
+         * model that transmits instantly; it is kept for reading back. */
         if (dlab) {
             u->dll = v;
             return;
@@ -148,19 +168,24 @@ static void uart_write(void *ctx, uint16_t reg, uint8_t size, uint32_t value)
         /* Enabling ETBEI with THR empty raises the THRE interrupt. */
         if ((v & IER_ETBEI) && !(u->ier & IER_ETBEI))
             u->thre_pending = true;
+        /* Only the four low bits exist in IER. */
         u->ier = v & 0x0f;
         return;
     case REG_IIR_FCR:
         /* Bits 1 and 2 reset the FIFOs and clear themselves; keep enable
          * and the trigger level. */
         u->fcr = v & 0xc9;
+        /* Bit 1: clear the receive FIFO, i.e. our one received byte. */
         if (v & 0x02)
             u->rx_full = false;
         return;
     case REG_LCR:
+        /* Word length, stop bits and parity change nothing in the model;
+         * DLAB does, and is read from here. */
         u->lcr = v;
         return;
     case REG_MCR:
+        /* DTR, RTS, OUT1, OUT2 and LOOP; bits 7:5 are always 0. */
         u->mcr = v & 0x1f;
         return;
     case REG_LSR:
@@ -168,6 +193,7 @@ static void uart_write(void *ctx, uint16_t reg, uint8_t size, uint32_t value)
         /* Status registers: writes have no defined effect here. */
         return;
     default:
+        /* REG_SCR. */
         u->scr = v;
         return;
     }
@@ -178,9 +204,12 @@ static void uart_write(void *ctx, uint16_t reg, uint8_t size, uint32_t value)
  * read functions compute. */
 void uart_init(struct uart16550 *u, uint16_t base, uart_line_fn out, void *out_ctx)
 {
+    /* All registers 0, no partial line, nothing received. */
     memset(u, 0, sizeof(*u));
+    /* Where finished lines go (main.c: the host log). */
     u->out = out;
     u->out_ctx = out_ctx;
+    /* Eight consecutive ports from `base`, byte-wide like the real chip. */
     u->dev = (struct io_device){
         .name = "uart16550",
         .base = base,
