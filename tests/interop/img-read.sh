@@ -78,6 +78,13 @@ image() { # name createargs io finish
         fail "$name/convert-raw" "imgtool convert -O raw differs from qemu-img's"
         indent "$d/conv.err"
     fi
+    # compare against the raw copy, and against a copy with one byte changed.
+    twin "$name/compare" "$d" compare img out-q.raw
+    cp "$d/q/out-q.raw" "$d/q/changed.raw"
+    printf '\x5a' | dd of="$d/q/changed.raw" bs=1 seek=1049000 conv=notrunc status=none
+    local fmt
+    fmt=$(awk '{ print $2 }' <<<"$2") # the table's arguments start "-f FMT"
+    twin "$name/compare-changed" "$d" compare -f "$fmt" -F raw img changed.raw
 }
 
 table image <<CASES
