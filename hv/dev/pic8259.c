@@ -17,7 +17,10 @@ static uint8_t requests(const struct pic8259 *p, const struct pic_chip *c);
  * (fixed priority, data sheet "Fully Nested Mode").  -1 if none. */
 static int chip_pending(const struct pic8259 *p, const struct pic_chip *c)
 {
+    /* OCW1's mask hides a request from the priority logic but leaves it
+     * latched in IRR: unmasking later delivers it. */
     uint8_t req = requests(p, c) & (uint8_t)~c->imr;
+    /* IR0 has the highest priority, IR7 the lowest (no rotation). */
     for (int ir = 0; ir < 8; ir++) {
         /* An in-service IR of equal or higher priority blocks the rest. */
         if (c->isr & (1u << ir))
@@ -28,6 +31,8 @@ static int chip_pending(const struct pic8259 *p, const struct pic_chip *c)
     return -1;
 }
 
+/* The two functions call each other only one level deep: the slave's
+ * requests never include a cascade input, so the recursion ends. */
 static uint8_t requests(const struct pic8259 *p, const struct pic_chip *c)
 {
     uint8_t req = c->irr;
@@ -41,11 +46,13 @@ static uint8_t requests(const struct pic8259 *p, const struct pic_chip *c)
  * edges into IRR (data sheet, "Edge Triggered Mode"). */
 void pic_set_irq(struct pic8259 *p, unsigned irq, bool high)
 {
+    /* IRQ 0-7 are the master's inputs, 8-15 the slave's. */
     struct pic_chip *c = irq < 8 ? &p->master : &p->slave;
     uint8_t bit = (uint8_t)(1u << (irq & 7));
     /* Edge triggered: only a rising edge latches a request in IRR. */
     if (high && !(c->level & bit))
         c->irr |= bit;
+    /* Remember the line's level, to see the next edge. */
     if (high)
         c->level |= bit;
     else
@@ -56,6 +63,8 @@ void pic_set_irq(struct pic8259 *p, unsigned irq, bool high)
  * acknowledged now (the core asks this before every guest entry). */
 int pic_pending(const struct pic8259 *p)
 {
+    /* Everything goes through the master: its priority logic decides,
+     * with the slave's output as one of its inputs. */
     int ir = chip_pending(p, &p->master);
     if (ir < 0)
         return -1;
@@ -70,11 +79,17 @@ int pic_pending(const struct pic8259 *p)
 /* Acknowledge IR `ir` on one chip: IRR -> ISR (unless automatic EOI). */
 static void ack_chip(struct pic_chip *c, int ir)
 {
+    /* The request is consumed: a new edge is needed for another one. */
     c->irr &= (uint8_t) ~(1u << ir);
+    /* In service until the guest's EOI; with AEOI the chip ends it by
+     * itself at the end of the acknowledge cycle. */
     if (!c->auto_eoi)
         c->isr |= (uint8_t)(1u << ir);
 }
 
+/* The CPU's interrupt-acknowledge cycle (two INTA pulses on a PC), done by
+ * the core when it injects: returns the vector and moves the request into
+ * service, or -1 when nothing is pending.  Must agree with pic_pending(). */
 int pic_acknowledge(struct pic8259 *p)
 {
     int ir = chip_pending(p, &p->master);
@@ -95,6 +110,7 @@ int pic_acknowledge(struct pic8259 *p)
 /* OCW2 (command port, bits 4:3 = 00): end of interrupt. */
 static void ocw2(struct pic_chip *c, uint8_t v)
 {
+    /* Bits 7:5 are R, SL and EOI (data sheet, "Operation Command Words"). */
     unsigned op = v >> 5;
     if (op == 1 || op == 5) {
         /* Non-specific EOI (with or without rotation): the highest-priority
@@ -119,8 +135,10 @@ static void chip_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
 {
     struct pic_chip *c = ctx;
     uint8_t v = (uint8_t)value;
+    /* A narrow device: always one byte. */
     (void)size;
     if (off == 0) {
+        /* Bit 4 set marks ICW1, whatever else the byte holds. */
         if (v & 0x10) {
             /* ICW1: start initialization.  The mask and requests are
              * cleared; a line already high must go low and high again to
@@ -128,14 +146,18 @@ static void chip_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
             c->irr = c->isr = c->imr = 0;
             c->read_isr = false;
             c->auto_eoi = false;
+            /* Bit 1 SNGL: no cascade, so no ICW3.  Bit 0 IC4: ICW4 follows
+             * (a PC's BIOS and every OS send it, for 8086 mode). */
             c->need_icw3 = !(v & 0x02);
             c->need_icw4 = v & 0x01;
+            /* The next data-port write is ICW2. */
             c->init_step = 2;
         } else if (v & 0x08) {
             /* OCW3: bits 1:0 = 10 read IRR, 11 read ISR next. */
             if (v & 0x02)
                 c->read_isr = v & 0x01;
         } else {
+            /* Bits 4:3 = 00: OCW2, the EOI commands. */
             ocw2(c, v);
         }
         return;
@@ -166,6 +188,7 @@ static void chip_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
 /* Port reads of one chip. */
 static uint32_t chip_read(void *ctx, uint16_t off, uint8_t size)
 {
+    /* Reads change nothing (the poll command of OCW3 is not modelled). */
     const struct pic_chip *c = ctx;
     (void)size;
     /* Data port: the mask.  Command port: IRR or ISR, as OCW3 chose. */
@@ -177,6 +200,7 @@ static uint32_t chip_read(void *ctx, uint16_t off, uint8_t size)
 /* One chip at its two ports. */
 static void chip_init(struct pic_chip *c, uint16_t port)
 {
+    /* No requests, nothing in service, IRR selected for reads. */
     memset(c, 0, sizeof(*c));
     /* Until the guest programs it, nothing gets through. */
     c->imr = 0xff;
@@ -191,8 +215,11 @@ static void chip_init(struct pic_chip *c, uint16_t port)
     };
 }
 
+/* Both chips in their power-on state, for irq_init(); the caller puts
+ * p->master.dev and p->slave.dev on the bus. */
 void pic_init_state(struct pic8259 *p)
 {
+    /* The PC/AT's ports: master 0x20/0x21, slave 0xa0/0xa1. */
     chip_init(&p->master, 0x20);
     chip_init(&p->slave, 0xa0);
     /* The BIOS's vectors on a PC (8 and 0x70), in case a guest unmasks
