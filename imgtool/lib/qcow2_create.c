@@ -169,7 +169,10 @@ int img_create(const struct img_env *env, struct img_io *io, const struct img_cr
     {
         struct img_io tmp = *io;
         tmp.close = NULL;
-        r = img_open(env, &tmp, "", "qcow2", IMG_OPEN_RW | IMG_OPEN_NO_BACKING, &img, err);
+        /* No sync to disk for a new image (qemu-img's convert creates its
+         * target with cache=unsafe; the caller may flush). */
+        r = img_open(env, &tmp, "", "qcow2", IMG_OPEN_RW | IMG_OPEN_NO_BACKING | IMG_OPEN_NO_FLUSH,
+                     &img, err);
         if (r < 0)
             return r;
     }

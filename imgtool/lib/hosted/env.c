@@ -180,8 +180,6 @@ int img_create_file(const char *path, const struct img_create_opts *o, struct im
     if (r < 0)
         return r;
     r = img_create(&hosted_env, &io, o, err);
-    if (io.flush)
-        io.flush(io.ctx);
     io.close(io.ctx);
     return r;
 }
