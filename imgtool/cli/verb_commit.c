@@ -4,11 +4,12 @@
  *
  *   imgtool commit [-q] [-f fmt] [-t cache] [-b base] [-d] [-p] filename
  *
- * Every range the top image allocates itself is read from it and written
- * into the base, the top's direct backing file (-b may name it; deeper
- * bases are not supported yet).  The top is opened without its chain, so
- * that reading it never looks at the base while the base is being
- * written through its own handle.  Then, unless -d, the top image is
+ * Every range that the top image, or any image between it and the base,
+ * allocates itself is read through the top (so the newest data wins) and
+ * written into the base: by default the top's direct backing file, or the
+ * deeper image named with -b.  The base is written through a handle of its
+ * own; the chain's read-only handle of it is never read, since only ranges
+ * allocated above the base are copied.  Then, unless -d, the top image is
  * emptied so that it reads through to the base again (img_make_empty).
  */
 #include "cli.h"
@@ -67,23 +68,46 @@ int verb_commit(int argc, char **argv)
         return error_usage("Expecting one image file name");
     }
     const char *filename = argv[optind];
-    struct img *top = open_image(filename, fmt, IMG_OPEN_RW | IMG_OPEN_NO_BACKING), *dst = NULL;
+    /* The top is opened with its chain so that data allocated in images
+     * between the top and the base is found too. */
+    struct img *top = open_image(filename, fmt, IMG_OPEN_RW), *dst = NULL;
     unsigned char *buf = malloc(COMMIT_CHUNK);
-    char *bpath = NULL;
+    struct img *chain[IMG_MAX_CHAIN + 1];
+    int depth = 0, base_depth = -1;
     if (!top) {
         goto out;
     }
-    struct img_info info;
-    if (img_get_info(top, &info) < 0 || !info.has_backing) {
+    for (struct img *l = top; l && depth <= IMG_MAX_CHAIN; l = img_backing(l)) {
+        chain[depth++] = l;
+    }
+    if (depth < 2) {
         error_report("Image does not have a backing file");
         goto out;
     }
-    bpath = path_combine(filename, info.backing_file);
-    if (base && strcmp(base, bpath) && strcmp(base, info.backing_file)) {
-        error_report("Did not find '%s' in the backing chain of '%s'", base, filename);
-        goto out;
+    if (!base) {
+        base_depth = 1;
+    } else {
+        /* -b names the base as given or as the chain resolved it. */
+        char *want = realpath(base, NULL);
+        for (int i = 1; i < depth && base_depth < 0; i++) {
+            char *have = realpath(img_name(chain[i]), NULL);
+            if (!strcmp(img_name(chain[i]), base) || (want && have && !strcmp(want, have))) {
+                base_depth = i;
+            }
+            free(have);
+        }
+        free(want);
+        if (base_depth < 0) {
+            error_report("Did not find '%s' in the backing chain of '%s'", base, filename);
+            goto out;
+        }
     }
-    dst = open_image(bpath, info.backing_fmt[0] ? info.backing_fmt : NULL, IMG_OPEN_RW);
+    /* The base gets its own writable handle; the chain's handle of it is
+     * read-only and never read here (only ranges allocated above it). */
+    struct img_info binfo;
+    img_get_info(chain[base_depth], &binfo);
+    dst = open_image(img_name(chain[base_depth]), binfo.format == IMG_FMT_QCOW2 ? "qcow2" : "raw",
+                     IMG_OPEN_RW | IMG_OPEN_NO_BACKING);
     if (!dst) {
         goto out;
     }
@@ -95,14 +119,30 @@ int verb_commit(int argc, char **argv)
     }
     progress_init(progress, 1.0f);
     for (uint64_t off = 0; off < size;) {
-        struct img_extent e;
-        int r = img_block_status(top, off, size - off, false, &e);
-        if (r < 0) {
-            error_report("%s", img_msg(top, r));
-            goto out;
+        /* Allocated in any image above the base? */
+        uint64_t n = size - off;
+        bool allocated = false;
+        for (int i = 0; i < base_depth; i++) {
+            struct img_extent e;
+            uint64_t lsize = img_size(chain[i]);
+            if (off >= lsize) {
+                continue; /* a shorter intermediate image */
+            }
+            int r = img_block_status(chain[i], off, n < lsize - off ? n : lsize - off, false, &e);
+            if (r < 0) {
+                error_report("%s", img_msg(chain[i], r));
+                goto out;
+            }
+            if (e.length && e.length < n) {
+                n = e.length;
+            }
+            if (e.flags & IMG_BS_ALLOCATED) {
+                allocated = true;
+                break;
+            }
         }
-        uint64_t n = e.length ? e.length : size - off;
-        if (e.flags & IMG_BS_ALLOCATED) {
+        int r;
+        if (allocated) {
             for (uint64_t p = 0; p < n; p += COMMIT_CHUNK) {
                 size_t k = n - p < COMMIT_CHUNK ? (size_t)(n - p) : COMMIT_CHUNK;
                 if ((r = img_read(top, off + p, buf, k)) < 0) {
@@ -142,7 +182,6 @@ int verb_commit(int argc, char **argv)
     ret = 0;
 out:
     free(buf);
-    free(bpath);
     if (dst && img_close(dst) < 0 && ret == 0) {
         ret = 1;
     }
