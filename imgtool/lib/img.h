@@ -135,6 +135,11 @@ struct img_env {
 
 /* ---- Images ---------------------------------------------------------------- */
 
+/*
+ * An open image.  A handle is not thread-safe: one thread at a time calls
+ * into it.  The exception is img_compress_cluster, which touches no image
+ * state and may run on many threads while another writes.
+ */
 struct img; /* opaque handle */
 
 enum img_format {
@@ -368,6 +373,15 @@ struct img_check_result {
  * Returns 0 if the check itself could run (even with findings), else an
  * error.  The CLI maps findings to qemu-img's exit codes (2 corruptions,
  * 3 leaks, 1 check not completed, 63 not supported for raw).
+ *
+ * As in QEMU, every finding is reported first ("Leaked cluster ...",
+ * "ERROR cluster ..."), then, when fixing, reported again as "Repairing
+ * ...".  A stored refcount of 0 for a cluster in use needs the refcount
+ * structure rebuilt: with IMG_CHECK_FIX_ERRORS that happens ("Rebuilding
+ * refcount structure"); with only IMG_CHECK_FIX_LEAKS the check reports
+ * "ERROR need to rebuild refcount structures", counts a check error and
+ * returns -IMG_EIO with the message "Input/output error" (qemu-img then
+ * prints "Check failed: Input/output error" and exits with 1).
  */
 int img_check(struct img *img, unsigned fix, struct img_check_result *res);
 
