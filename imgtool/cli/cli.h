@@ -123,3 +123,5 @@ void report_img_error(struct img *img, const char *prefix);
 /* ---- paths (path.c) ---- */
 /* `name` relative to the directory of `base` (malloc'd). */
 char *path_combine(const char *base, const char *name);
+/* Do two existing paths name the same file (device and inode)? */
+bool same_file(const char *a, const char *b);

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 char *path_combine(const char *base, const char *name)
 {
@@ -22,4 +23,12 @@ char *path_combine(const char *base, const char *name)
         strcpy(r + dirlen, name);
     }
     return r;
+}
+
+bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    /* Both must exist; a new output file cannot be an input. */
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }

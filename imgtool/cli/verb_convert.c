@@ -427,6 +427,16 @@ int verb_convert(int argc, char **argv)
         cv.total += img_size(srcs[i]);
     }
 
+    /* Creating the target truncates it: never when it is a source.  QEMU
+     * refuses through its image locking, with this message. */
+    for (int i = 0; i < bs_n; i++) {
+        if (same_file(argv[optind + i], final_name)) {
+            error_report("%s: error while converting %s: Failed to get \"write\" lock\n"
+                         "Is another process using the image [%s]?",
+                         final_name, out_fmt, final_name);
+            goto out;
+        }
+    }
     if (!skip_create) {
         if (!create_opts_check(&o, ofmt, out_filename)) {
             goto out;

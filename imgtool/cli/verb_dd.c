@@ -81,6 +81,13 @@ int verb_dd(int argc, char **argv)
         error_report("Unknown file format '%s'", out_fmt);
         return 1;
     }
+    if (same_file(in_name, out_name)) {
+        /* QEMU's image locking refuses this; so do we, before truncating. */
+        error_report("%s: error while creating output image: Failed to get \"write\" lock\n"
+                     "Is another process using the image [%s]?",
+                     out_name, out_name);
+        return 1;
+    }
     struct img *in = open_image(in_name, fmt, 0), *out = NULL;
     unsigned char *buf = NULL;
     if (!in) {

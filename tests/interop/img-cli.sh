@@ -118,6 +118,9 @@ convert-unknown-fmt  | convert -O foo r.img x.img
 convert-missing-src  | convert -O qcow2 nonexist x.img
 convert-n-missing    | convert -n -O qcow2 r.img x.img
 convert-bad-cluster  | convert -O qcow2 -o cluster_size=1000 r.img x.img
+convert-onto-source  | convert -O qcow2 a.qcow2 a.qcow2
+convert-onto-source2 | convert -O raw r.img a.qcow2 a.qcow2
+dd-onto-source       | dd if=a.qcow2 of=a.qcow2
 convert-l-bad-param  | convert -l snapshot.foo=1 -O raw a.qcow2 x.img
 convert-l-multiple   | convert -l 1 -O raw a.qcow2 r.img x.img
 CASES
