@@ -13,6 +13,10 @@
 #include "mbload.h"
 
 /* The ELF structures we read (System V gABI, chapter 4 "Object Files"). */
+/* Only the fields the loader reads are named for what they are used for:
+ * ident (magic, class, byte order), machine, entry, phoff/phentsize/phnum
+ * (where the program header table is).  `packed` makes the layout exactly
+ * the file's, with no padding the compiler might add. */
 struct elf32_ehdr {
     uint8_t ident[16];
     uint16_t type, machine;
@@ -20,10 +24,13 @@ struct elf32_ehdr {
     uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
 } __attribute__((packed));
 
+/* One program header: a segment to load (PT_LOAD) from `offset` in the
+ * file, `filesz` bytes, into `memsz` bytes of memory at paddr. */
 struct elf32_phdr {
     uint32_t type, offset, vaddr, paddr, filesz, memsz, flags, align;
 } __attribute__((packed));
 
+/* e_ident[4] (class), e_ident[5] (byte order), e_machine, p_type values. */
 #define ELFCLASS32  1
 #define ELFCLASS64  2
 #define ELFDATA2LSB 1
@@ -40,8 +47,11 @@ struct segment {
     uint32_t dst, off, filesz, memsz;
 };
 
+/* Real kernels have two to four PT_LOAD segments (text, rodata, data);
+ * a fixed bound keeps the plan on the stack in a freestanding build. */
 #define MAX_SEGMENTS 16
 
+/* Everything pass 1 decided: the copies to make and where to start. */
 struct plan {
     struct segment seg[MAX_SEGMENTS];
     unsigned n;
@@ -52,6 +62,9 @@ struct plan {
 static int fail(char *err, size_t err_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Every refusal goes through here, so each check is one `return fail()`
+ * and every message reaches the user whole (main.c prints it in the
+ * "exit: error (bad guest image: ...)" line). */
 static int fail(char *err, size_t err_len, const char *fmt, ...)
 {
     va_list ap;
@@ -66,12 +79,17 @@ static int fail(char *err, size_t err_len, const char *fmt, ...)
  * offset, or -1 (with err) when there is none or it is broken. */
 static long find_header(const uint8_t *img, size_t size, char *err, size_t err_len)
 {
+    /* A file shorter than 8 KiB is searched to its end. */
     size_t limit = size < MB_HEADER_SEARCH_LEN ? size : MB_HEADER_SEARCH_LEN;
+    /* The three mandatory fields (12 bytes) must all be within the limit. */
     for (size_t off = 0; off + 12 <= limit; off += 4) {
         struct mb_header h;
+        /* memcpy: the image buffer need not be 4-byte aligned in memory. */
         memcpy(&h, img + off, 12);
         if (h.magic != MB_HEADER_MAGIC)
             continue;
+        /* The first magic found is the header: a bad checksum there is an
+         * error, not a reason to search on (GRUB and QEMU do the same). */
         if ((uint32_t)(h.magic + h.flags + h.checksum) != 0)
             return fail(err, err_len,
                         "Multiboot header at offset %#zx has a bad checksum (magic + flags + "
@@ -91,6 +109,8 @@ static int add_segment(struct plan *p, const struct guest_mem *mem, size_t size,
 {
     if (p->n >= MAX_SEGMENTS)
         return fail(err, err_len, "more than %d loadable segments", MAX_SEGMENTS);
+    /* A segment's file part is a prefix of its memory part; the reverse
+     * would mean copying more than the segment's own space. */
     if (filesz > memsz)
         return fail(err, err_len,
                     "segment at %#x has a file size %#x larger than its memory "
@@ -102,20 +122,30 @@ static int add_segment(struct plan *p, const struct guest_mem *mem, size_t size,
                     "truncated image: segment at %#x needs file bytes %#x..%#llx, the file "
                     "has %#zx",
                     dst, off, (unsigned long long)off + filesz, size);
+    /* One past the segment's last byte, in 64 bits for the same reason. */
     uint64_t end = (uint64_t)dst + memsz;
+    /* All of it must be guest RAM: the copy in pass 2 writes through the
+     * host pointer without further checks. */
     if (!gmem_range_ok(mem, dst, memsz))
         return fail(err, err_len,
                     "segment %#x..%#llx lies outside guest RAM (%llu MiB; use hv's mem= "
                     "option for more)",
                     dst, (unsigned long long)end, (unsigned long long)(mem->size >> 20));
+    /* The remaining checks are overlap tests of two half-open ranges; an
+     * empty segment overlaps nothing.  The info area first: loading over
+     * it would destroy the command line the guest is about to read. */
     if (memsz && dst < MB_INFO_AREA + MB_INFO_AREA_SIZE && end > MB_INFO_AREA)
         return fail(err, err_len,
                     "segment %#x..%#llx overlaps the Multiboot information area %#x..%#x", dst,
                     (unsigned long long)end, MB_INFO_AREA, MB_INFO_AREA + MB_INFO_AREA_SIZE);
+    /* The memory map calls the top 128 KiB reserved: an image there would
+     * live in memory the guest was told not to use. */
     if (memsz && end > mem->size - MB_TOP_RESERVED)
         return fail(err, err_len,
                     "segment %#x..%#llx overlaps the reserved top 128 KiB of guest RAM", dst,
                     (unsigned long long)end);
+    /* The same for the PC hole, which a real machine fills with video
+     * memory and ROMs, where a loaded image could not be stored. */
     if (memsz && dst < MB_HOLE_END && end > MB_HOLE_START)
         return fail(err, err_len, "segment %#x..%#llx overlaps the reserved 640 KiB-1 MiB hole",
                     dst, (unsigned long long)end);
@@ -131,20 +161,29 @@ static int plan_kludge(struct plan *p, const struct guest_mem *mem, const uint8_
                        long hdr_off, char *err, size_t err_len)
 {
     struct mb_header h;
+    /* The kludge adds five fields (header_addr .. entry_addr) to the
+     * first three: 32 bytes in all must be in the file. */
     if ((size_t)hdr_off + 32 > size)
         return fail(err, err_len,
                     "truncated image: the a.out kludge fields of the Multiboot "
                     "header are cut off");
     memcpy(&h, img + hdr_off, 32);
+    /* The header is part of the loaded text, so the text must start at or
+     * before it (3.1.3, load_addr). */
     if (h.load_addr > h.header_addr)
         return fail(err, err_len, "a.out kludge: load_addr %#x is above header_addr %#x",
                     h.load_addr, h.header_addr);
+    /* How many bytes of the image precede the header in memory; the same
+     * number must precede it in the file. */
     uint32_t before = h.header_addr - h.load_addr;
     if (before > (uint32_t)hdr_off)
         return fail(err, err_len,
                     "a.out kludge: load_addr %#x would start %#x bytes before the file begins",
                     h.load_addr, before - (uint32_t)hdr_off);
+    /* The file offset that goes to load_addr. */
     uint32_t file_off = (uint32_t)hdr_off - before;
+    /* 64 bits: size - file_off cannot wrap (file_off <= hdr_off < size)
+     * and the UINT32_MAX check below stays meaningful. */
     uint64_t filesz;
     if (h.load_end_addr == 0)
         filesz = size - file_off;
@@ -155,6 +194,7 @@ static int plan_kludge(struct plan *p, const struct guest_mem *mem, const uint8_
         filesz = h.load_end_addr - h.load_addr;
     if (filesz > UINT32_MAX)
         return fail(err, err_len, "a.out kludge: image too large");
+    /* Without bss_end_addr there is no bss: memory size = file size. */
     uint64_t memsz = filesz;
     if (h.bss_end_addr) {
         if (h.bss_end_addr < h.load_addr + filesz)
@@ -164,9 +204,13 @@ static int plan_kludge(struct plan *p, const struct guest_mem *mem, const uint8_
                         h.bss_end_addr, (unsigned long long)(h.load_addr + filesz));
         memsz = h.bss_end_addr - h.load_addr;
     }
+    /* One segment: text, data and bss are contiguous in this format.
+     * add_segment() checks it against the file and guest RAM. */
     if (add_segment(p, mem, size, h.load_addr, file_off, (uint32_t)filesz, (uint32_t)memsz, err,
                     err_len) < 0)
         return -1;
+    /* entry_addr, not the ELF header's e_entry, even for an ELF file: with
+     * the kludge the header's fields are the whole truth (3.1.3). */
     p->entry = h.entry_addr;
     return 0;
 }
@@ -194,7 +238,10 @@ static int plan_elf32(struct plan *p, const struct guest_mem *mem, const uint8_t
      * GRUB and QEMU do. */
     for (unsigned i = 0; i < eh.phnum; i++) {
         struct elf32_phdr ph;
+        /* phentsize may exceed our struct (a newer ABI); the fields we
+         * read are always at the start of each entry. */
         memcpy(&ph, img + eh.phoff + (size_t)i * eh.phentsize, sizeof(ph));
+        /* PT_NOTE, PT_GNU_STACK and the like describe, they do not load. */
         if (ph.type != PT_LOAD || ph.memsz == 0)
             continue;
         if (add_segment(p, mem, size, ph.paddr, ph.offset, ph.filesz, ph.memsz, err, err_len) < 0)
@@ -202,13 +249,19 @@ static int plan_elf32(struct plan *p, const struct guest_mem *mem, const uint8_t
     }
     if (p->n == 0)
         return fail(err, err_len, "ELF image has no loadable segment");
+    /* e_entry is used as a physical address: Multiboot guests start with
+     * paging off, so there is no other kind. */
     p->entry = eh.entry;
     return 0;
 }
 
 /* The entry point must be inside something we load. */
+/* Starting the guest at an address where nothing was loaded would run
+ * zeroes or garbage and fail far from the cause; refuse it here instead. */
 static int check_entry(const struct plan *p, char *err, size_t err_len)
 {
+    /* Inside segment i: dst <= entry < dst + memsz, written without the
+     * addition so that it cannot overflow. */
     for (unsigned i = 0; i < p->n; i++)
         if (p->entry >= p->seg[i].dst && p->entry - p->seg[i].dst < p->seg[i].memsz)
             return 0;
@@ -220,8 +273,14 @@ static int check_entry(const struct plan *p, char *err, size_t err_len)
 static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info_addr, char *err,
                       size_t err_len)
 {
+    /* What the guest finds at boot_loader_name (GRUB and QEMU put their
+     * own names there): lets a guest print what started it. */
     static const char loader_name[] = "hvkit hv";
+    /* No command line gives an empty string, which is still valid. */
     size_t cmd_len = cmdline ? strlen(cmdline) : 0;
+    /* The layout of the area, in this order: the structure, the four map
+     * entries, the loader name, the command line (the only variable part,
+     * so it goes last and is the only thing that can run out of room). */
     uint32_t info_at = MB_INFO_AREA;
     uint32_t mmap_at = info_at + (uint32_t)sizeof(struct mb_info);
     uint32_t name_at = mmap_at + 4 * (uint32_t)sizeof(struct mb_mmap_entry);
@@ -229,6 +288,8 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
     if (cmd_len + 1 > MB_INFO_AREA + MB_INFO_AREA_SIZE - cmd_at)
         return fail(err, err_len, "guest command line too long (%zu bytes, at most %u)", cmd_len,
                     MB_INFO_AREA + MB_INFO_AREA_SIZE - cmd_at - 1);
+    /* mb_load() has checked RAM exceeds 1 MiB, so this cannot fail in hv;
+     * the check keeps the function safe on its own. */
     uint8_t *area = gmem_ptr(mem, MB_INFO_AREA, MB_INFO_AREA_SIZE);
     if (!area)
         return fail(err, err_len, "guest RAM too small for the Multiboot information");
@@ -243,8 +304,12 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
     /* mem_lower: KiB from 0; mem_upper: KiB from 1 MiB to the first hole,
      * here the reserved top of RAM. */
     uint64_t top = mem->size - MB_TOP_RESERVED;
+    /* 639 KiB: conventional memory below the EBDA, which takes the last
+     * KiB under 640 KiB on a PC. */
     info.mem_lower = MB_MEM_LOWER_KB;
     info.mem_upper = (uint32_t)((top - MB_HOLE_END) >> 10);
+    /* Addresses in the structure are guest-physical, as the guest sees
+     * them with paging off. */
     info.cmdline = cmd_at;
     info.mmap_addr = mmap_at;
     info.mmap_length = 4 * (uint32_t)sizeof(struct mb_mmap_entry);
@@ -263,13 +328,16 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
         {.size = 20, .addr = top, .len = MB_TOP_RESERVED, .type = MB_MEMORY_RESERVED},
     };
     /* Write the area in one go: structure, map, name, command line. */
+    /* Zero first: unused bytes of the area are 0, not stale memory. */
     memset(area, 0, MB_INFO_AREA_SIZE);
     memcpy(area + (info_at - MB_INFO_AREA), &info, sizeof(info));
     memcpy(area + (mmap_at - MB_INFO_AREA), map, sizeof(map));
     memcpy(area + (name_at - MB_INFO_AREA), loader_name, sizeof(loader_name));
     if (cmd_len)
         memcpy(area + (cmd_at - MB_INFO_AREA), cmdline, cmd_len);
+    /* Multiboot strings are NUL-terminated C strings (3.3). */
     area[cmd_at - MB_INFO_AREA + cmd_len] = '\0';
+    /* The guest's EBX at entry (3.2). */
     *info_addr = info_at;
     return 0;
 }
@@ -277,6 +345,7 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
 int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *cmdline,
             struct mb_load_result *res, char *err, size_t err_len)
 {
+    /* Bytes, for offsets; the image is only read, never modified. */
     const uint8_t *img = image;
     struct plan plan;
     memset(&plan, 0, sizeof(plan));
@@ -294,6 +363,7 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
     long hdr = find_header(img, size, err, err_len);
     if (hdr < 0)
         return -1;
+    /* Re-read the mandatory fields: find_header() only returned where. */
     struct mb_header h;
     memcpy(&h, img + hdr, 12);
     /* Bits 2-15 are requirements we cannot meet (2: a video mode). */
@@ -305,12 +375,16 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
     /* Choose how to load, as QEMU's Multiboot loader does: the a.out
      * kludge wins when present (whatever the file format), otherwise the
      * file must be an ELF32 executable. */
+    /* The ELF magic 0x7f 'E' 'L' 'F' at the start of e_ident. */
     bool is_elf = size >= 16 && img[0] == 0x7f && img[1] == 'E' && img[2] == 'L' && img[3] == 'F';
+    /* The plan's result; the refusals below return directly. */
     int rc;
     if (h.flags & MB_HF_AOUT_KLUDGE)
         rc = plan_kludge(&plan, mem, img, size, hdr, err, err_len);
     else if (is_elf && img[4] == ELFCLASS32)
         rc = plan_elf32(&plan, mem, img, size, err, err_len);
+    /* The same refusal QEMU gives (emulators.md): a Multiboot loader
+     * starts 32-bit code and cannot load an ELF64 on its own. */
     else if (is_elf && img[4] == ELFCLASS64)
         return fail(err, err_len,
                     "64-bit ELF without the Multiboot a.out kludge (header flag bit 16): "
@@ -321,6 +395,7 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
         return fail(err, err_len,
                     "not an ELF file, and the Multiboot header has no a.out kludge (flag bit 16) "
                     "saying where to load it");
+    /* A plan that failed has already filled err. */
     if (rc < 0 || check_entry(&plan, err, err_len) < 0)
         return -1;
 
@@ -335,13 +410,19 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
     uint32_t lo = UINT32_MAX, hi = 0;
     for (unsigned i = 0; i < plan.n; i++) {
         const struct segment *s = &plan.seg[i];
+        /* Safe without further checks: add_segment() verified both the
+         * source range (in the file) and the destination (in RAM). */
         memcpy(mem->host + s->dst, img + s->off, s->filesz);
+        /* The bss must be zero: C code relies on it.  hv's guest RAM
+         * starts zeroed, but the loader does not count on its caller
+         * (a hosted caller's buffer may hold anything). */
         memset(mem->host + s->dst + s->filesz, 0, s->memsz - s->filesz);
         if (s->dst < lo)
             lo = s->dst;
         if (s->dst + s->memsz > hi)
             hi = s->dst + s->memsz;
     }
+    /* What main.c needs to start the guest and to log the load. */
     res->entry = plan.entry;
     res->info_addr = info_addr;
     res->load_lo = lo;
