@@ -14,6 +14,9 @@
 
 /* Names of the exit codes hv may see (APM vol 2 appendix C), for the trace
  * and crash reports.  Exceptions 0x40-0x5f share one name. */
+/* Only the codes of intercepts hv enables, plus INTR/NMI (which any SVM
+ * guest can cause) and INVALID: a name missing here prints as "VMEXIT_?",
+ * which itself says "hv did not expect this". */
 static const struct {
     uint32_t code;
     const char *name;
@@ -66,11 +69,14 @@ static uint32_t fixed_len(uint32_t code)
     /* 0 means "not an instruction hv skips": the core then never advances
      * RIP by it (it only does for the exits listed here and for IOIO). */
     switch (code) {
+    /* 0F A2 and 0F 32 / 0F 30. */
     case VMEXIT_CPUID:
     case VMEXIT_MSR:
         return 2;
+    /* 0F 01 D9. */
     case VMEXIT_VMMCALL:
         return 3;
+    /* F4. */
     case VMEXIT_HLT:
         return 1;
     default:
@@ -102,6 +108,7 @@ static void decode_io(struct exit_info *e, uint64_t info1, uint8_t mode_addr)
         e->io.addr_size = 4;
     else if (info1 & IOIO_A16)
         e->io.addr_size = 2;
+    /* None set: QEMU's omission, fall back on the code segment. */
     else
         e->io.addr_size = mode_addr;
 }
@@ -157,10 +164,12 @@ static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t
         /* EXITINFO1 is a page-fault error code plus bits 32/33, EXITINFO2
          * the guest-physical address (15.25.6). */
         e->reason = EXIT_NESTED_PAGE_FAULT;
+        /* The guest-physical address that had no nested translation. */
         e->npf.gpa = c->exitinfo2;
         /* P=0: no translation at all (hv's case: outside guest RAM);
          * P=1 would be a permission fault, which hv's RWX maps never give. */
         e->npf.present = c->exitinfo1 & NPF_P;
+        /* Bit 1: a write; bit 4: an instruction fetch (else a read). */
         e->npf.write = c->exitinfo1 & NPF_RW;
         e->npf.fetch = c->exitinfo1 & NPF_ID;
         /* Bit 33: the address was one of the guest's own page-table
@@ -171,6 +180,7 @@ static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t
         /* Without decode assists (QEMU) EXITINFO1 says nothing about the
          * source: the core decodes the instruction (15.33.1). */
         e->reason = EXIT_CR_WRITE;
+        /* Only CR0 writes are intercepted (vcpu.c). */
         e->cr.cr = 0;
         return true;
     case VMEXIT_INVALID:
@@ -178,6 +188,7 @@ static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t
         e->reason = EXIT_ENTRY_FAILED;
         e->why = "VMRUN failed: invalid guest state (VMEXIT_INVALID)";
         return true;
+    /* Not an exit with details: decode_exit() reports it as unhandled. */
     default:
         return false;
     }
@@ -194,6 +205,7 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
     uint32_t code = (uint32_t)c->exitcode;
     /* Start from zero: fields that do not apply must read 0 (exit.h). */
     memset(e, 0, sizeof(*e));
+    /* The RIP of the instruction that exited (the trace prints it). */
     e->rip = rip;
     /* The raw vendor view, for the trace line and crash reports. */
     e->raw_code = code;
@@ -215,6 +227,7 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
      * decides whether the guest can still take it. */
     if (code >= VMEXIT_EXCP_BASE && code < VMEXIT_EXCP_BASE + 32) {
         e->reason = EXIT_EXCEPTION;
+        /* Exit code 0x40 + n is an intercepted exception with vector n. */
         e->exc.vector = (uint8_t)(code - VMEXIT_EXCP_BASE);
         e->exc.error = (uint32_t)c->exitinfo1;
         return;
@@ -222,6 +235,8 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
     /* Exits whose details are in the guest's registers. */
     for (size_t i = 0; i < KARRAY_SIZE(simple_exits); i++) {
         if (simple_exits[i].code == code) {
+            /* Nothing more to decode: the core reads what it needs from
+             * the guest's registers in struct vcpu. */
             e->reason = simple_exits[i].reason;
             return;
         }
@@ -245,10 +260,13 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
  */
 void svm_run(struct vcpu *vcpu, struct exit_info *exit)
 {
+    /* Our own data, which the core handed back untouched. */
     struct svm_vcpu *sv = vcpu->arch;
     struct vmcb *v = sv->vmcb;
 
     /* Core -> VMCB: the registers VMRUN loads from the VMCB (15.5.1). */
+    /* RAX and RSP live in the VMCB, not in registers across VMRUN:
+     * VMRUN needs RAX for the VMCB address and RSP for the host's stack. */
     v->save.rax = vcpu->regs.rax;
     v->save.rsp = vcpu->regs.rsp;
     v->save.rip = vcpu->rip;
@@ -285,14 +303,18 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
 
     /* A TLB flush is needed only once (the nested tables never change). */
     v->control.tlb_control = TLB_CONTROL_DO_NOTHING;
+    /* VMEXIT_INVALID: the guest never ran; everything below must cope. */
     bool failed = (uint32_t)v->control.exitcode == VMEXIT_INVALID;
 
     /* VMCB -> core: the guest's state as #VMEXIT saved it.  After a failed
      * VMRUN nothing ran and the save area may hold a half-loaded state
      * (QEMU writes one back), so take the copy made before the attempt. */
     const struct vmcb_save *s = failed ? &sv->before->save : &v->save;
+    /* The other GPRs were stored into vcpu->regs by enter.S. */
     vcpu->regs.rax = s->rax;
     vcpu->regs.rsp = s->rsp;
+    /* On a normal exit, RIP is the intercepted instruction itself (SVM
+     * reports the instruction's address, not the next one). */
     vcpu->rip = failed ? sv->rip_before : s->rip;
     vcpu->rflags = s->rflags;
     /* The guest writes CR2-CR4 without exits; the core reads them to walk
@@ -332,6 +354,7 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     /* The code segment's default address size: 8 in 64-bit mode (CS.L),
      * else 4 or 2 by CS.D (APM vol 1 2.2.3). */
     uint8_t mode_addr = vcpu->cs_long ? 8 : vcpu->cs_db ? 4 : 2;
+    /* Last: the decoder needs the RIP and mode copied back above. */
     decode_exit(v, vcpu->rip, mode_addr, exit);
 }
 
@@ -339,11 +362,14 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
  * attribute word of 15.5.1, limit, base). */
 static void log_seg(const char *name, const struct vmcb_seg *s)
 {
+    /* attr is the 12-bit packed form: type, S, DPL, P in the low byte,
+     * AVL, L, D/B, G in bits 11:8. */
     hv_log("  %-4s sel %04x attr %03x limit %08x base %016llx", name, s->selector, s->attrib,
            s->limit, (unsigned long long)s->base);
 }
 
 /* svm_explain_invalid() callback: one log line per broken rule. */
+/* Indented under the state dump, so a reader sees it as part of it. */
 static void explain_line(void *ctx, const char *problem)
 {
     (void)ctx;
@@ -363,6 +389,7 @@ void svm_dump_state(const struct vcpu *vcpu)
     /* After a failed VMRUN show the state it was given (see svm_run()). */
     bool failed = (uint32_t)real->control.exitcode == VMEXIT_INVALID;
     const struct vmcb *v = failed ? sv->before : real;
+    /* The GPRs as enter.S and svm_run() left them in the core's copy. */
     const struct gprs *r = &vcpu->regs;
     hv_log("guest state (SVM)%s:", failed ? ", as given to the failed VMRUN" : "");
     /* General registers, four per line. */
