@@ -84,7 +84,7 @@ struct backend {
     /* Arrange for the guest to take exception `vector` (with error code
      * `error` when has_error) at its next entry, as the hardware would have
      * (SVM EVENTINJ, APM vol 2 15.20; VMX VM-entry interruption
-     * information, SDM vol 3C 24.8.3).  RIP must still point at the faulting
+     * information, SDM vol 3C 25.8.3).  RIP must still point at the faulting
      * instruction, as for any fault.  Sets vcpu->event_pending. */
     void (*inject_exception)(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
 
@@ -92,7 +92,7 @@ struct backend {
      * HVKIT_FEATURE_IRQ and the guest gets no interrupts): deliver external
      * interrupt `vector` at the next entry (SVM EVENTINJ type 0, APM vol 2
      * 15.20; VMX VM-entry interruption information type 0, SDM vol 3C
-     * 24.8.3).  The core calls it only when the guest can take it:
+     * 25.8.3).  The core calls it only when the guest can take it:
      * RFLAGS.IF = 1, int_shadow = 0 and no event_pending.  Sets
      * event_pending. */
     void (*inject_interrupt)(struct vcpu *vcpu, uint8_t vector);
@@ -107,7 +107,7 @@ struct backend {
     /* Log (as "[hv] " lines) the guest's full state: registers, segments,
      * control registers, EFER, the last exit.  After EXIT_ENTRY_FAILED, also
      * explain in plain words which entry check failed (SVM: hv/svm/explain.c,
-     * APM vol 2 15.5.1; VMX: SDM vol 3C 26.3). */
+     * APM vol 2 15.5.1; VMX: SDM vol 3C 27.3). */
     void (*dump_state)(const struct vcpu *vcpu);
 };
 

@@ -59,7 +59,7 @@ enum exit_reason {
     /* The guest can take an interrupt now: the interrupt window the core
      * asked for with backend->irq_window() opened (SVM VINTR 0x64, APM vol
      * 2 15.21.4; VMX interrupt-window exiting, reason 7, SDM vol 3C
-     * 26.7.5).  The core injects the pending interrupt before the next
+     * 25.6.2).  The core injects the pending interrupt before the next
      * entry. */
     EXIT_IRQ_WINDOW,
     /* The guest wrote a control register hv intercepts (SVM CR0 write

@@ -18,7 +18,7 @@
  * offsets below, so do not reorder the fields.  RSP and RAX are here for the
  * core's benefit; an SVM backend also keeps them in the VMCB (APM vol 2
  * 15.5.1: VMRUN loads only RAX, RSP, RIP and RFLAGS), a VMX backend keeps RSP
- * in the VMCS (SDM vol 3C 24.4.1).
+ * in the VMCS (SDM vol 3C 25.4.1).
  */
 /* Byte offsets of struct gprs for assembly (checked below). */
 #define GPRS_RAX 0
@@ -89,7 +89,7 @@ struct vcpu {
     /* Interrupt delivery state, for the core's interrupt injection:
      * int_shadow is 1 while the guest is in the one-instruction interrupt
      * shadow after STI or MOV SS (SVM VMCB INTERRUPT_SHADOW, APM vol 2
-     * 15.21.5; VMX interruptibility state bits 0-1, SDM vol 3C 24.4.2).
+     * 15.21.5; VMX interruptibility state bits 0-1, SDM vol 3C 25.4.2).
      * The backend copies it out after each exit and back in before each
      * entry (the core clears it when it skips an instruction).
      * event_pending is set by the backend while an event is queued for the
