@@ -57,11 +57,11 @@ _start:
     /* Build the page tables: PML4[0] -> PDPT, PDPT[0..3] -> 4 page
      * directories, each with 512 2 MiB pages (APM vol 2 5.3.4, 2-Mbyte page
      * translation; PS = bit 7 in the PDE).  Flags 0x83 = present, writable,
-     * page size; 0x03 = present, writable. */
-    /* PML4 entry 0 covers 0..512 GiB: point it at the one PDPT.  The
-     * tables are in .bss, which the loader zero-filled (the part of an ELF
-     * segment beyond its file size is zeroed on loading), so every other
-     * entry is "not present" and the high dwords are already zero. */
+     * page size; 0x03 = present, writable.  PML4 entry 0 covers 0..512 GiB:
+     * point it at the one PDPT.  The tables are in .bss, which the loader
+     * zero-filled (the part of an ELF segment beyond its file size is zeroed
+     * on loading), so every other entry is "not present" and the high dwords
+     * are already zero. */
     movl $pdpt, %eax
     orl $0x3, %eax
     movl %eax, pml4
@@ -89,8 +89,8 @@ _start:
     addl $8, %ebx
     loop 2b
 
-    /* CR4.PAE = 1: long mode uses the PAE page-table format. */
-    /* Read-modify-write keeps whatever else the loader left in CR4. */
+    /* CR4.PAE = 1: long mode uses the PAE page-table format.
+     * Read-modify-write keeps whatever else the loader left in CR4. */
     movl %cr4, %eax
     orl $(1 << 5), %eax
     movl %eax, %cr4
@@ -98,17 +98,17 @@ _start:
      * tables are; the CPU reads them once CR0.PG is set below. */
     movl $pml4, %eax
     movl %eax, %cr3
-    /* EFER.LME = 1 (MSR 0xC0000080 bit 8): long mode enable. */
-    /* RDMSR/WRMSR take the MSR number in ECX and the value in EDX:EAX;
-     * we only change bit 8 of the low half and write EDX back unchanged. */
+    /* EFER.LME = 1 (MSR 0xC0000080 bit 8): long mode enable.  RDMSR/WRMSR take
+     * the MSR number in ECX and the value in EDX:EAX; we only change bit 8 of
+     * the low half and write EDX back unchanged. */
     movl $0xc0000080, %ecx
     rdmsr
     orl $(1 << 8), %eax
     wrmsr
     /* CR0.PG = 1 (with PE already 1): the CPU activates long mode and sets
-     * EFER.LMA.  We are now in compatibility mode. */
-    /* The instruction after this MOV is fetched through the new page
-     * tables: the identity map makes its address mean the same thing. */
+     * EFER.LMA.  We are now in compatibility mode.  The instruction after this
+     * MOV is fetched through the new page tables: the identity map makes its
+     * address mean the same thing. */
     movl %cr0, %eax
     orl $(1 << 31), %eax
     movl %eax, %cr0
@@ -123,9 +123,9 @@ _start:
 
     .code64
 long_mode:
-    /* Data segment registers: base and limit are ignored in 64-bit mode,
-     * but SS must hold a valid selector or null, and VMRUN saves them. */
-    /* Selector 0x10 = GDT entry 2, the flat data segment. */
+    /* Data segment registers: base and limit are ignored in 64-bit mode, but
+     * SS must hold a valid selector or null, and VMRUN saves them.  Selector
+     * 0x10 = GDT entry 2, the flat data segment. */
     movw $0x10, %ax
     movw %ax, %ds
     movw %ax, %es
@@ -145,8 +145,8 @@ long_mode:
      * RSP is 16-byte aligned here (boot_stack_top is .align 16), as the
      * ABI requires before a CALL. */
     call hv_main
-    /* hv_main does not return; if it does, stop here. */
-    /* HLT would resume after an NMI or SMI: loop so we stay stopped. */
+    /* hv_main does not return; if it does, stop here.  HLT would resume after
+     * an NMI or SMI: loop so we stay stopped. */
 3:  cli
     hlt
     jmp 3b

@@ -41,10 +41,10 @@ void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t features, struct cpu
     case 1:
         /* ECX bit 31: hypervisor present. */
         r->ecx |= HVKIT_CPUID_HV_BIT;
-        /* Hidden: VMX and SVM because a guest's VMXON/VMRUN would get #UD
-         * (hv does not nest); the APIC because there is none at
-         * 0xfee00000 (an access there is a nested page fault). */
-        /* ECX bit 5: VMX; bit 21: x2APIC.  EDX bit 9: on-chip APIC. */
+        /* Hidden: VMX and SVM because a guest's VMXON/VMRUN would get #UD (hv
+         * does not nest); the APIC because there is none at 0xfee00000 (an
+         * access there is a nested page fault).  ECX bit 5: VMX; bit 21:
+         * x2APIC.  EDX bit 9: on-chip APIC. */
         r->ecx &= ~((1u << 5) | (1u << 21));
         r->edx &= ~(1u << 9);
         break;

@@ -48,9 +48,9 @@ static void advance(struct vcpu *v, const struct exit_info *e)
     v->int_shadow = 0;
 }
 
-/* The value of an access of `size` bytes taken from a register. */
-/* OUT AL/AX/EAX sends only the low 1, 2 or 4 bytes of RAX; the device
- * models must never see the bits above. */
+/* The value of an access of `size` bytes taken from a register.  OUT AL/AX/EAX
+ * sends only the low 1, 2 or 4 bytes of RAX; the device models must never see
+ * the bits above. */
 static uint32_t low_bytes(uint64_t reg, uint8_t size)
 {
     return (uint32_t)(size == 4 ? reg & 0xffffffffu : size == 2 ? reg & 0xffffu : reg & 0xffu);
@@ -75,10 +75,10 @@ static uint64_t addr_mask(uint8_t addr_size)
     return addr_size == 8 ? ~0ull : addr_size == 4 ? 0xffffffffull : 0xffffull;
 }
 
-/* Step a string register by `step` within its address size, leaving the
- * bits above it alone (as the CPU does with a 16- or 32-bit address). */
-/* Example: with a 16-bit address, SI = 0xFFFF plus 1 wraps to 0 and the
- * upper bits of RSI are untouched. */
+/* Step a string register by `step` within its address size, leaving the bits
+ * above it alone (as the CPU does with a 16- or 32-bit address).  Example:
+ * with a 16-bit address, SI = 0xFFFF plus 1 wraps to 0 and the upper bits of
+ * RSI are untouched. */
 static uint64_t step_reg(uint64_t reg, int64_t step, uint64_t mask)
 {
     return (reg & ~mask) | ((reg + (uint64_t)step) & mask);
@@ -132,9 +132,9 @@ static bool string_io(struct hv *h, const struct exit_info *e)
     return true;
 }
 
-/* IN, OUT, INS, OUTS: through the port bus to the device models. */
-/* The port I/O exit is the one a teaching guest causes most: every byte it
- * prints is an OUT to the UART, and every poll of the line status an IN. */
+/* IN, OUT, INS, OUTS: through the port bus to the device models.  The port I/O
+ * exit is the one a teaching guest causes most: every byte it prints is an OUT
+ * to the UART, and every poll of the line status an IN. */
 static void handle_io(struct hv *h, const struct exit_info *e, struct trace *t)
 {
     struct vcpu *v = &h->vcpu;
@@ -146,10 +146,10 @@ static void handle_io(struct hv *h, const struct exit_info *e, struct trace *t)
                   dir, e->io.size, e->io.rep ? " rep" : "",
                   (unsigned long long)(e->io.rep ? v->regs.rcx & addr_mask(e->io.addr_size) : 1));
         if (!string_io(h, e)) {
-            /* A real CPU would raise #PF or #GP; a guest that does string
-             * I/O on unmapped memory is broken, so say so plainly. */
-            /* The guest's unfinished last line first, then its state, so
-             * the reader sees what it printed before it went wrong. */
+            /* A real CPU would raise #PF or #GP; a guest that does string I/O
+             * on unmapped memory is broken, so say so plainly.  The guest's
+             * unfinished last line first, then its state, so the reader sees
+             * what it printed before it went wrong. */
             uart_flush(&h->com1);
             h->be->dump_state(v);
             end_guest_crashed("string I/O (INS/OUTS) on memory that is not mapped guest RAM");
@@ -367,10 +367,9 @@ static void handle_hypercall(struct hv *h, const struct exit_info *e, struct tra
         ksnprintf(t->text + n, sizeof(t->text) - (size_t)n, " -> %lld", (long long)v->regs.rax);
 }
 
-/* Log one trace line (the `trace` option): the core reason, the vendor's
- * name and code, the guest RIP and the decoded details. */
-/* The format is documented in hv/README.md and matched by the integration
- * tests: change both together. */
+/* Log one trace line (the `trace` option): the core reason, the vendor's name
+ * and code, the guest RIP and the decoded details.  The format is documented
+ * in hv/README.md and matched by the integration tests: change both together. */
 static void trace_exit(const struct hv *h, const struct exit_info *e, const struct trace *t)
 {
     hv_log("exit %llu: %s %s %#llx rip %#llx %s", (unsigned long long)h->vcpu.exit_count,

@@ -17,9 +17,9 @@
 #define PTE_PS    (1ull << 7)
 #define ADDR_MASK 0x000ffffffffff000ull
 
-/* Read a page-table entry of `size` bytes at guest-physical `gpa`. */
-/* Returns false when the entry is outside guest RAM (the CPU would take a
- * nested page fault there) or not present (the CPU would raise #PF). */
+/* Read a page-table entry of `size` bytes at guest-physical `gpa`.  Returns
+ * false when the entry is outside guest RAM (the CPU would take a nested page
+ * fault there) or not present (the CPU would raise #PF). */
 static bool read_pte(const struct vcpu *v, uint64_t gpa, unsigned size, uint64_t *pte)
 {
     /* The guest's tables are in guest-physical memory: no second walk is
@@ -34,9 +34,9 @@ static bool read_pte(const struct vcpu *v, uint64_t gpa, unsigned size, uint64_t
     return (*pte & PTE_P) != 0;
 }
 
-/* Translate one linear address; false when it is not mapped. */
-/* The mode is chosen exactly as the CPU chooses it: CR0.PG, then
- * EFER.LMA (4-level), then CR4.PAE (3-level), else 2-level 32-bit paging. */
+/* Translate one linear address; false when it is not mapped.  The mode is
+ * chosen exactly as the CPU chooses it: CR0.PG, then EFER.LMA (4-level), then
+ * CR4.PAE (3-level), else 2-level 32-bit paging. */
 static bool translate(const struct vcpu *v, uint64_t gva, uint64_t *gpa)
 {
     /* The entry read at the current level. */
@@ -86,9 +86,9 @@ static bool translate(const struct vcpu *v, uint64_t gva, uint64_t *gpa)
         *gpa = (e & ADDR_MASK) | (gva & 0xfff);
         return true;
     }
-    /* Legacy 32-bit paging: 1024 4-byte entries per level, 4 MiB pages
-     * when CR4.PSE is set. */
-    /* The page directory at CR3[31:12], indexed by bits 31:22. */
+    /* Legacy 32-bit paging: 1024 4-byte entries per level, 4 MiB pages when
+     * CR4.PSE is set.  The page directory at CR3[31:12], indexed by bits
+     * 31:22. */
     if (!read_pte(v, (v->cr3 & 0xfffff000u) + ((gva >> 22) & 0x3ff) * 4, 4, &e))
         return false;
     /* Without CR4.PSE the PS bit is ignored: the entry is a table. */

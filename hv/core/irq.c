@@ -23,8 +23,8 @@
 #include "hv.h"
 #include "log.h"
 
-/* The TSC rate, measured at start-up, and the TSC at time 0 of the PIT. */
-/* Set once by irq_init() and only read afterwards. */
+/* The TSC rate, measured at start-up, and the TSC at time 0 of the PIT.  Set
+ * once by irq_init() and only read afterwards. */
 static uint64_t tsc_hz, tsc_zero;
 
 /* Outer machine ports used to measure the TSC: PIT channel 2, whose gate
@@ -152,10 +152,10 @@ void irq_before_entry(struct hv *h)
         want_window(h, false);
         return;
     }
-    /* Can the guest take it at this instruction boundary? */
-    /* event_pending: an exception (or an interrupted delivery) already
-     * occupies the one injection slot of this entry; the interrupt waits
-     * for the window exit, which comes after that event is delivered. */
+    /* Can the guest take it at this instruction boundary?.  event_pending: an
+     * exception (or an interrupted delivery) already occupies the one
+     * injection slot of this entry; the interrupt waits for the window exit,
+     * which comes after that event is delivered. */
     if ((v->rflags & RFLAGS_IF) && !v->int_shadow && !v->event_pending) {
         /* The CPU's interrupt acknowledge: the PIC names the vector and
          * puts the IRQ in service. */

@@ -23,9 +23,9 @@
  * honest shape; everything else receives a pointer to it. */
 struct hv hv;
 
-/* The VT-x backend is linked in when hv/vmx/ provides it. */
-/* A weak reference resolves to NULL when nothing defines the symbol, so
- * `make NO_VMX=1` links without hv/vmx/ and choose_backend() says why. */
+/* The VT-x backend is linked in when hv/vmx/ provides it.  A weak reference
+ * resolves to NULL when nothing defines the symbol, so `make NO_VMX=1` links
+ * without hv/vmx/ and choose_backend() says why. */
 extern const struct backend vmx_backend __attribute__((weak));
 
 /* From the linker script: the end of hv's own image. */
@@ -230,10 +230,10 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     if (be->enable() < 0)
         end_error("could not enable %s", be->name);
 
-    /* Guest RAM: contiguous and 2 MiB aligned for 2 MiB nested pages. */
-    /* Contiguous means guest-physical X is host-physical base + X, so the
-     * nested page tables are a simple linear map and gmem.h can translate
-     * with one addition. */
+    /* Guest RAM: contiguous and 2 MiB aligned for 2 MiB nested pages.
+     * Contiguous means guest-physical X is host-physical base + X, so the
+     * nested page tables are a simple linear map and gmem.h can translate with
+     * one addition. */
     hv.vcpu.mem.host = page_alloc(hv.opt.mem, 2u << 20);
     if (!hv.vcpu.mem.host)
         end_error("not enough host memory for mem=%lluM of guest RAM: give the outer machine "
@@ -252,8 +252,8 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     hv_log("guest '%s': %u bytes loaded at %#x..%#x, entry %#x", guest_cmd,
            mod->mod_end - mod->mod_start, res.load_lo, res.load_hi, res.entry);
 
-    /* The Multiboot entry state (Multiboot 3.2), the rest in vcpu_init. */
-    /* The same EAX/EBX contract hv itself was started with. */
+    /* The Multiboot entry state (Multiboot 3.2), the rest in vcpu_init.  The
+     * same EAX/EBX contract hv itself was started with. */
     hv.vcpu.regs.rax = MB_BOOTLOADER_MAGIC;
     hv.vcpu.regs.rbx = res.info_addr;
     /* The entry point from the ELF header or the a.out-kludge field. */
@@ -266,10 +266,9 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     if (be->vcpu_init(&hv.vcpu) < 0)
         end_error("could not set up the %s vCPU", be->name);
 
-    /* The guest's devices. */
-    /* The port bus routes each guest IN/OUT to the device owning the
-     * port; unclaimed ports read all ones, as on an ISA bus with nothing
-     * driving the lines. */
+    /* The guest's devices.  The port bus routes each guest IN/OUT to the
+     * device owning the port; unclaimed ports read all ones, as on an ISA bus
+     * with nothing driving the lines. */
     iobus_init(&hv.bus, bus_note, NULL);
     /* COM1: the guest's console; its output lines reach our serial log. */
     uart_init(&hv.com1, HVKIT_PORT_COM1, guest_line, NULL);
@@ -281,10 +280,9 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     /* The PIC and the PIT, and interrupt delivery if the backend can. */
     irq_init(&hv);
 
-    /* Run: one exit at a time, until dispatch() ends the guest.  This loop
-     * is the whole life of a hypervisor: enter the guest, come back on an
-     * exit, emulate, enter again. */
-    /* From now on an ending prints the exit statistics. */
+    /* Run: one exit at a time, until dispatch() ends the guest.  This loop is
+     * the whole life of a hypervisor: enter the guest, come back on an exit,
+     * emulate, enter again.  From now on an ending prints the exit statistics. */
     hv.guest_started = true;
     for (;;) {
         /* The vendor-neutral description of one exit (core/exit.h). */

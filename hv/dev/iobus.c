@@ -84,10 +84,10 @@ static void report_unknown(struct iobus *bus, uint16_t port, bool in, uint8_t si
     bus->note(bus->note_ctx, line);
 }
 
-/* True when a wide device takes the whole access itself. */
-/* A "wide" device decodes 16- and 32-bit accesses itself (e.g. the
- * debug-exit port, whose 32-bit OUT carries one value); a narrow one is an
- * 8-bit ISA device that only ever sees byte cycles. */
+/* True when a wide device takes the whole access itself.  A "wide" device
+ * decodes 16- and 32-bit accesses itself (e.g. the debug-exit port, whose
+ * 32-bit OUT carries one value); a narrow one is an 8-bit ISA device that only
+ * ever sees byte cycles. */
 static bool wide_fit(const struct io_device *d, uint16_t port, uint8_t size)
 {
     return d && d->wide && (uint32_t)(port - d->base) + size <= d->count;

@@ -6,8 +6,8 @@
 
 #include "pit8254.h"
 
-/* The period of a channel in clocks: a count of 0 means 65536. */
-/* (The counter is 16 bits wide; 0 is its largest count, not "stop".) */
+/* The period of a channel in clocks: a count of 0 means 65536.  (The counter
+ * is 16 bits wide; 0 is its largest count, not "stop".) */
 static uint64_t period(const struct pit_channel *c)
 {
     return c->reload ? c->reload : 65536u;
@@ -67,9 +67,9 @@ bool pit_irq0_edge(struct pit8254 *p, uint64_t now)
     return rose;
 }
 
-/* When OUT 0 next rises: how long a halted guest must sleep. */
-/* Returns PIT clocks from `now`, or UINT64_MAX for "never" (irq.c then
- * lets HLT complete at once instead of sleeping forever). */
+/* When OUT 0 next rises: how long a halted guest must sleep.  Returns PIT
+ * clocks from `now`, or UINT64_MAX for "never" (irq.c then lets HLT complete
+ * at once instead of sleeping forever). */
 uint64_t pit_next_edge(const struct pit8254 *p, uint64_t now)
 {
     const struct pit_channel *c = &p->ch[0];

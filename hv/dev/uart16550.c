@@ -14,7 +14,9 @@
 
 #include "uart16550.h"
 
-/* Register offsets. */
+/* Register offsets from the base port (datasheet table II).  Three of the
+ * eight offsets are shared by two registers, chosen by DLAB or by the
+ * direction of the access. */
 #define REG_RBR_THR 0 /* DLAB=0: receive / transmit; DLAB=1: divisor low */
 #define REG_IER     1 /* DLAB=0; DLAB=1: divisor high */
 #define REG_IIR_FCR 2 /* read: interrupt identification; write: FIFO control */
@@ -24,6 +26,8 @@
 #define REG_MSR     6
 #define REG_SCR     7
 
+/* The register bits the model acts on; the rest are stored and read back
+ * (or ignored) without meaning anything here. */
 #define LCR_DLAB  0x80
 #define MCR_LOOP  0x10
 #define LSR_DR    0x01
@@ -36,8 +40,8 @@
 #define IIR_RDA   0x04
 #define IIR_FIFO  0xc0 /* both bits set when FCR bit 0 enabled the FIFOs */
 
-/* Pass on what the guest printed since its last newline, as a line. */
-/* For the core before anything hv prints itself (a crash report, the last
+/* Pass on what the guest printed since its last newline, as a line.  For
+ * the core before anything hv prints itself (a crash report, the last
  * line): the guest's unfinished line must come out first and whole, or it
  * would be glued to the front of an "[hv] " line. */
 void uart_flush(struct uart16550 *u)
@@ -54,7 +58,11 @@ void uart_flush(struct uart16550 *u)
 static void transmit(struct uart16550 *u, uint8_t c)
 {
     if (u->mcr & MCR_LOOP) {
-        /* Loopback: the transmitter feeds the receiver, nothing leaves. */
+        /* Loopback: the transmitter feeds the receiver, nothing leaves.
+         * Drivers use this as a self-test (Linux does at probe time), so
+         * the byte must come back at RBR with LSR.DR set.  One byte of
+         * receive buffer: a second byte overwrites the first, as an
+         * overrun would on the chip (without the OE bit). */
         u->rx = c;
         u->rx_full = true;
         return;
@@ -63,6 +71,7 @@ static void transmit(struct uart16550 *u, uint8_t c)
         return;
     /* An empty line (two LFs in a row) is a line too: pass it on. */
     if (c == '\n') {
+        /* Not uart_flush(): that one drops empty lines on purpose. */
         u->out(u->out_ctx, u->line, u->len);
         u->len = 0;
         return;
@@ -84,8 +93,11 @@ static uint8_t iir(const struct uart16550 *u)
      * modem status interrupts are not modelled (they never occur). */
     if ((u->ier & IER_ERBFI) && u->rx_full)
         return IIR_RDA | fifo;
+    /* THR empty: only after the driver enabled the interrupt and until it
+     * reads IIR or writes THR again (datasheet table IV, reset column). */
     if ((u->ier & IER_ETBEI) && u->thre_pending)
         return IIR_THRE | fifo;
+    /* Bit 0 = 1: no interrupt pending. */
     return IIR_NONE | fifo;
 }
 
@@ -109,8 +121,10 @@ static uint32_t uart_read(void *ctx, uint16_t reg, uint8_t size)
         /* Nothing received (there is no input source but loopback). */
         return 0;
     case REG_IER:
+        /* The divisor's high byte shares this offset under DLAB. */
         return dlab ? u->dlm : u->ier;
     case REG_IIR_FCR: {
+        /* Read: IIR.  FCR is write-only and cannot be read back. */
         uint8_t v = iir(u);
         /* Reading IIR when it reports THRE clears that interrupt. */
         if ((v & 0x0f) == IIR_THRE)
@@ -157,10 +171,13 @@ static void uart_write(void *ctx, uint16_t reg, uint8_t size, uint32_t value)
             return;
         }
         transmit(u, v);
-        /* The byte left at once: THR is empty again. */
+        /* The byte left at once: THR is empty again.  Writing THR clears
+         * a pending THRE interrupt and the emptied THR raises it anew, so
+         * the net effect is "pending". */
         u->thre_pending = true;
         return;
     case REG_IER:
+        /* Under DLAB: the divisor's high byte, kept for reading back. */
         if (dlab) {
             u->dlm = v;
             return;

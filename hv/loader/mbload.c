@@ -12,11 +12,11 @@
 
 #include "mbload.h"
 
-/* The ELF structures we read (System V gABI, chapter 4 "Object Files"). */
-/* Only the fields the loader reads are named for what they are used for:
- * ident (magic, class, byte order), machine, entry, phoff/phentsize/phnum
- * (where the program header table is).  `packed` makes the layout exactly
- * the file's, with no padding the compiler might add. */
+/* The ELF structures we read (System V gABI, chapter 4 "Object Files").  Only
+ * the fields the loader reads are named for what they are used for: ident
+ * (magic, class, byte order), machine, entry, phoff/phentsize/phnum (where the
+ * program header table is).  `packed` makes the layout exactly the file's,
+ * with no padding the compiler might add. */
 struct elf32_ehdr {
     uint8_t ident[16];
     uint16_t type, machine;
@@ -255,9 +255,9 @@ static int plan_elf32(struct plan *p, const struct guest_mem *mem, const uint8_t
     return 0;
 }
 
-/* The entry point must be inside something we load. */
-/* Starting the guest at an address where nothing was loaded would run
- * zeroes or garbage and fail far from the cause; refuse it here instead. */
+/* The entry point must be inside something we load.  Starting the guest at an
+ * address where nothing was loaded would run zeroes or garbage and fail far
+ * from the cause; refuse it here instead. */
 static int check_entry(const struct plan *p, char *err, size_t err_len)
 {
     /* Inside segment i: dst <= entry < dst + memsz, written without the
@@ -327,8 +327,8 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
         {.size = 20, .addr = MB_HOLE_END, .len = top - MB_HOLE_END, .type = MB_MEMORY_AVAILABLE},
         {.size = 20, .addr = top, .len = MB_TOP_RESERVED, .type = MB_MEMORY_RESERVED},
     };
-    /* Write the area in one go: structure, map, name, command line. */
-    /* Zero first: unused bytes of the area are 0, not stale memory. */
+    /* Write the area in one go: structure, map, name, command line.  Zero
+     * first: unused bytes of the area are 0, not stale memory. */
     memset(area, 0, MB_INFO_AREA_SIZE);
     memcpy(area + (info_at - MB_INFO_AREA), &info, sizeof(info));
     memcpy(area + (mmap_at - MB_INFO_AREA), map, sizeof(map));
@@ -372,10 +372,10 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
         return fail(err, err_len,
                     "the Multiboot header requires features hv does not provide (flags %#x%s)",
                     unsupported, (unsupported & MB_HF_VIDEO_MODE) ? ": a video mode" : "");
-    /* Choose how to load, as QEMU's Multiboot loader does: the a.out
-     * kludge wins when present (whatever the file format), otherwise the
-     * file must be an ELF32 executable. */
-    /* The ELF magic 0x7f 'E' 'L' 'F' at the start of e_ident. */
+    /* Choose how to load, as QEMU's Multiboot loader does: the a.out kludge
+     * wins when present (whatever the file format), otherwise the file must be
+     * an ELF32 executable.  The ELF magic 0x7f 'E' 'L' 'F' at the start of
+     * e_ident. */
     bool is_elf = size >= 16 && img[0] == 0x7f && img[1] == 'E' && img[2] == 'L' && img[3] == 'F';
     /* The plan's result; the refusals below return directly. */
     int rc;

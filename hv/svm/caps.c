@@ -30,9 +30,9 @@ struct svm_caps svm_caps;
  */
 bool svm_probe(char *why, size_t why_len)
 {
-    /* Highest extended leaf: we need 0x8000000A. */
-    /* Reading a leaf above the maximum returns another leaf's data on Intel
-     * CPUs, so every extended leaf is checked against this first. */
+    /* Highest extended leaf: we need 0x8000000A.  Reading a leaf above the
+     * maximum returns another leaf's data on Intel CPUs, so every extended
+     * leaf is checked against this first. */
     uint32_t max_ext = cpuid(0x80000000u, 0).eax;
     /* Bit 2 of 0x80000001 ECX: "SVM: secure virtual machine". */
     if (max_ext < 0x80000001u || !(cpuid(0x80000001u, 0).ecx & CPUID_80000001_ECX_SVM)) {
@@ -69,9 +69,9 @@ bool svm_probe(char *why, size_t why_len)
     }
     /* Without NRIPS (QEMU) the exit code computes the next RIP itself. */
     svm_caps.nrips = features & CPUID_8000000A_EDX_NRIPS;
-    /* Physical address width, for the explainer's range checks. */
-    /* Leaf 0x80000008 EAX[7:0]; 40 bits is the value the APM's examples
-     * assume when the leaf is missing, and only the explainer uses it. */
+    /* Physical address width, for the explainer's range checks.  Leaf
+     * 0x80000008 EAX[7:0]; 40 bits is the value the APM's examples assume when
+     * the leaf is missing, and only the explainer uses it. */
     svm_caps.phys_bits =
         max_ext >= 0x80000008u ? CPUID_80000008_EAX_PHYSBITS(cpuid(0x80000008u, 0).eax) : 40;
     return true;
@@ -85,8 +85,8 @@ bool svm_probe(char *why, size_t why_len)
  */
 int svm_enable(void)
 {
-    /* EFER.SVME = 1 makes the SVM instructions legal (15.4). */
-    /* Read-modify-write: LME/LMA/NXE of our own long mode must stay. */
+    /* EFER.SVME = 1 makes the SVM instructions legal (15.4).
+     * Read-modify-write: LME/LMA/NXE of our own long mode must stay. */
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
     /* VMRUN saves host state into this page and #VMEXIT reloads it
      * (15.5.1, 15.30.4): 4 KiB, 4 KiB aligned, never touched by us. */

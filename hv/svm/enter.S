@@ -32,9 +32,9 @@
     .type svm_enter, @function
 svm_enter:
     /* On entry (System V ABI): RDI = vmcb_pa, RSI = regs, RDX = host_save_pa.
-     * hv runs with IF=0 in ring 0, in 64-bit mode, as VMRUN requires
-     * (it raises #GP outside CPL 0 or with EFER.SVME clear). */
-    /* The System V ABI callee-saved registers: the guest will clobber them. */
+     * hv runs with IF=0 in ring 0, in 64-bit mode, as VMRUN requires (it
+     * raises #GP outside CPL 0 or with EFER.SVME clear).  The System V ABI
+     * callee-saved registers: the guest will clobber them. */
     pushq %rbp
     pushq %rbx
     pushq %r12
@@ -47,15 +47,15 @@ svm_enter:
 
     /* No interrupts, NMIs or SMIs from here until the host is whole again. */
     clgi
-    /* VMSAVE/VMLOAD read their operand from RAX (implicitly; the %rax
-     * written here is only the assembler's syntax for it). */
-    /* Save the host's hidden state (FS, GS, TR, LDTR and the syscall MSRs). */
+    /* VMSAVE/VMLOAD read their operand from RAX (implicitly; the %rax written
+     * here is only the assembler's syntax for it).  Save the host's hidden
+     * state (FS, GS, TR, LDTR and the syscall MSRs). */
     movq %rdx, %rax
     vmsave %rax
 
-    /* Load the guest's general registers (RAX and RSP come from the VMCB),
-     * RSI last because it points at them. */
-    /* VMRUN's operand: the guest VMCB's physical address. */
+    /* Load the guest's general registers (RAX and RSP come from the VMCB), RSI
+     * last because it points at them.  VMRUN's operand: the guest VMCB's
+     * physical address. */
     movq %rdi, %rax
     movq GPRS_RBX(%rsi), %rbx
     movq GPRS_RCX(%rsi), %rcx
@@ -107,8 +107,8 @@ svm_enter:
     popq %rax
     movq %rax, GPRS_RSI(%rsi)
 
-    /* The host's hidden state back, then interrupts may be taken again. */
-    /* Pop host_save_pa (pushed from RDX) into RAX for VMLOAD. */
+    /* The host's hidden state back, then interrupts may be taken again.  Pop
+     * host_save_pa (pushed from RDX) into RAX for VMLOAD. */
     popq %rax
     vmload %rax
     /* GIF = 1 again.  hv's IF stays 0, so this lets nothing in; it only

@@ -12,11 +12,11 @@
 #include "explain.h"
 #include "internal.h"
 
-/* Names of the exit codes hv may see (APM vol 2 appendix C), for the trace
- * and crash reports.  Exceptions 0x40-0x5f share one name. */
-/* Only the codes of intercepts hv enables, plus INTR/NMI (which any SVM
- * guest can cause) and INVALID: a name missing here prints as "VMEXIT_?",
- * which itself says "hv did not expect this". */
+/* Names of the exit codes hv may see (APM vol 2 appendix C), for the trace and
+ * crash reports.  Exceptions 0x40-0x5f share one name.  Only the codes of
+ * intercepts hv enables, plus INTR/NMI (which any SVM guest can cause) and
+ * INVALID: a name missing here prints as "VMEXIT_?", which itself says "hv did
+ * not expect this". */
 static const struct {
     uint32_t code;
     const char *name;
@@ -264,9 +264,9 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     struct svm_vcpu *sv = vcpu->arch;
     struct vmcb *v = sv->vmcb;
 
-    /* Core -> VMCB: the registers VMRUN loads from the VMCB (15.5.1). */
-    /* RAX and RSP live in the VMCB, not in registers across VMRUN:
-     * VMRUN needs RAX for the VMCB address and RSP for the host's stack. */
+    /* Core -> VMCB: the registers VMRUN loads from the VMCB (15.5.1).  RAX and
+     * RSP live in the VMCB, not in registers across VMRUN: VMRUN needs RAX for
+     * the VMCB address and RSP for the host's stack. */
     v->save.rax = vcpu->regs.rax;
     v->save.rsp = vcpu->regs.rsp;
     v->save.rip = vcpu->rip;
@@ -368,8 +368,8 @@ static void log_seg(const char *name, const struct vmcb_seg *s)
            s->limit, (unsigned long long)s->base);
 }
 
-/* svm_explain_invalid() callback: one log line per broken rule. */
-/* Indented under the state dump, so a reader sees it as part of it. */
+/* svm_explain_invalid() callback: one log line per broken rule.  Indented
+ * under the state dump, so a reader sees it as part of it. */
 static void explain_line(void *ctx, const char *problem)
 {
     (void)ctx;

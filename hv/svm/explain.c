@@ -75,9 +75,9 @@ static uint64_t above_phys(unsigned phys_bits)
     return ~((1ull << phys_bits) - 1);
 }
 
-/* A [base, base + size) table that must lie below the physical width. */
-/* The second test catches a base so high that base + size wraps around
- * zero, which would otherwise look like a small, legal address. */
+/* A [base, base + size) table that must lie below the physical width.  The
+ * second test catches a base so high that base + size wraps around zero, which
+ * would otherwise look like a small, legal address. */
 static bool table_too_high(uint64_t base, uint64_t size, unsigned phys_bits)
 {
     return ((base + size - 1) & above_phys(phys_bits)) != 0 || base + size < base;

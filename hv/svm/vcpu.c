@@ -88,8 +88,8 @@ static void set_entry_state(struct vmcb_save *s)
     s->cpl = 0;
     /* Protected mode without paging: with nested paging the guest's own
      * CR0/CR3/CR4 are used as they are for its own translation, then the
-     * result goes through our nested tables (15.25). */
-    /* CR0: protection on, paging off; ET is always 1 on modern CPUs. */
+     * result goes through our nested tables (15.25).  CR0: protection on,
+     * paging off; ET is always 1 on modern CPUs. */
     s->cr0 = CR0_PE | CR0_ET;
     /* No guest page tables yet, no PAE/PSE: the guest enables its own. */
     s->cr3 = 0;
@@ -128,9 +128,9 @@ int svm_vcpu_init(struct vcpu *vcpu)
     /* Nothing is freed on failure: hv ends right after (alloc.h). */
     if (!sv->vmcb || !sv->host_save || !sv->before || !sv->iopm || !sv->msrpm)
         return -1;
-    /* Intercept every port: all devices the guest sees are hv's models. */
-    /* A set bit means "intercept"; the map has one bit per port, plus
-     * spare bits so that a multi-byte access at port 0xFFFF is checked. */
+    /* Intercept every port: all devices the guest sees are hv's models.  A set
+     * bit means "intercept"; the map has one bit per port, plus spare bits so
+     * that a multi-byte access at port 0xFFFF is checked. */
     memset(sv->iopm, 0xff, IOPM_SIZE);
     /* Intercept every MSR except those the hardware switches for us. */
     memset(sv->msrpm, 0xff, MSRPM_SIZE);
