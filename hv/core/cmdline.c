@@ -31,6 +31,8 @@ static int digit_value(char c, unsigned base)
  * powers of 1024 (as QEMU's -m reads them). */
 static int suffix_shift(char c)
 {
+    /* Either case, as QEMU accepts "-m 64m" as well as "-m 64M".  No "T":
+     * guest RAM is limited to 3 GiB anyway. */
     switch (c) {
     case 'k':
     case 'K':
@@ -54,6 +56,7 @@ static int suffix_shift(char c)
  */
 int hv_parse_size(const char *s, size_t len, uint64_t *out)
 {
+    /* v: the value so far; i: the next character; base: 10 or 16. */
     uint64_t v = 0;
     size_t i = 0;
     unsigned base = 10;
@@ -79,6 +82,7 @@ int hv_parse_size(const char *s, size_t len, uint64_t *out)
     if (i == first)
         return -1;
     /* At most one suffix letter, and it must end the word. */
+    /* No suffix: plain bytes. */
     int shift = 0;
     if (i < len) {
         shift = suffix_shift(s[i]);
@@ -112,6 +116,8 @@ static int parse_mem(const char *s, size_t len, struct hv_options *opt, char *er
     uint64_t v;
     /* The value after "mem=" (4 characters; parse_word() checked them). */
     if (hv_parse_size(s + 4, len - 4, &v) < 0) {
+        /* The whole word in the message, as the user typed it ("%.*s":
+         * the word is not NUL-terminated). */
         ksnprintf(err, err_len, "bad size in '%.*s' (want e.g. mem=64M; suffixes K, M, G)",
                   (int)len, s);
         return -1;
@@ -134,6 +140,8 @@ static int parse_vendor(const char *s, size_t len, struct hv_options *opt, char 
     /* The value after "vendor=" (7 characters). */
     const char *v = s + 7;
     size_t vl = len - 7;
+    /* Exact, lower-case words: "vendor=SVM" is refused with the list of
+     * accepted values rather than guessed at. */
     if (word_is(v, vl, "svm"))
         opt->vendor = VENDOR_SVM;
     else if (word_is(v, vl, "vmx"))
@@ -150,10 +158,13 @@ static int parse_vendor(const char *s, size_t len, struct hv_options *opt, char 
 /* One option word; 0, or -1 with err filled. */
 static int parse_word(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
 {
+    /* `trace`: a flag, no value. */
     if (word_is(s, len, "trace")) {
         opt->trace = true;
         return 0;
     }
+    /* The others are NAME=VALUE; the prefix test requires a value after
+     * the '=' ("mem=" alone is an unknown option, not mem=0). */
     if (word_has_prefix(s, len, "mem="))
         return parse_mem(s, len, opt, err, err_len);
     if (word_has_prefix(s, len, "vendor="))
@@ -180,6 +191,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->mem = HV_MEM_DEFAULT;
     opt->trace = false;
     opt->vendor = VENDOR_AUTO;
+    /* An empty message on success, so a caller may print err blindly. */
     if (err_len)
         err[0] = '\0';
     /* No command line at all (Multiboot info flag 2 clear) is fine. */
@@ -204,6 +216,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
             first = false;
             continue;
         }
+        /* Only the very first word can be the file name. */
         first = false;
         if (parse_word(w, (size_t)(p - w), opt, err, err_len) < 0)
             return -1;

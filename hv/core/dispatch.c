@@ -111,6 +111,8 @@ static bool string_io(struct hv *h, const struct exit_info *e)
         uint32_t val = 0;
         if (e->io.in) {
             /* Port to memory at RDI. */
+            /* The device is read before the memory check, as the CPU does
+             * (INS performs the input, then the store faults). */
             val = iobus_in(&h->bus, e->io.port, e->io.size);
             if (guest_write_linear(v, r->rdi & mask, &val, e->io.size) < 0)
                 return false;
@@ -278,6 +280,9 @@ static void handle_cr_write(struct hv *h, const struct exit_info *e, struct trac
          * mapping) and decode it. */
         uint8_t bytes[15];
         size_t n = 0;
+        /* Byte by byte through the guest's paging: the instruction may
+         * cross into an unmapped page, and the decoder only needs the
+         * bytes it can get. */
         while (n < sizeof(bytes) && guest_read_linear(v, v->rip + n, &bytes[n], 1) == 0)
             n++;
         struct cr_insn in;
@@ -289,6 +294,7 @@ static void handle_cr_write(struct hv *h, const struct exit_info *e, struct trac
             end_guest_crashed("a CR0 write by an instruction hv cannot decode");
         }
         val = cr0_from_insn(v, &in);
+        /* Our decoder's length: SVM without NRIPS gives none for CR0. */
         len = in.len;
     }
     /* The #GP(0) conditions of MOV to CR0 (SDM vol 2B "MOV-Move to/from
@@ -354,7 +360,8 @@ static void handle_hypercall(struct hv *h, const struct exit_info *e, struct tra
     int n = ksnprintf(t->text, sizeof(t->text), "nr %llu args %#llx %#llx %#llx",
                       (unsigned long long)v->regs.rax, (unsigned long long)v->regs.rbx,
                       (unsigned long long)v->regs.rcx, (unsigned long long)v->regs.rdx);
-    /* HC_EXIT does not return: trace it now. */
+    /* HC_EXIT does not return: trace it now, in the same format as
+     * trace_exit() (which would otherwise never run for it). */
     if (h->opt.trace && v->regs.rax == HC_EXIT)
         hv_log("exit %llu: %s %s %#llx rip %#llx %s", (unsigned long long)v->exit_count,
                exit_reason_name(e->reason), e->raw_name, (unsigned long long)e->raw_code,
@@ -393,6 +400,7 @@ static __attribute__((noreturn)) void fatal_exit(struct hv *h, const struct exit
         trace_exit(h, e, &(struct trace){.text = "(fatal)"});
     uart_flush(&h->com1);
     h->be->dump_state(v);
+    /* Each case ends the outer machine and does not return. */
     switch (e->reason) {
     case EXIT_SHUTDOWN:
         /* A fault while delivering #DF: the CPU shuts down (SDM vol 3A
@@ -448,6 +456,8 @@ void dispatch(struct hv *h, struct exit_info *e)
 
     /* Every exit counts, including the last one. */
     stats_record(&h->stats, e->reason);
+    /* The common exits first, in roughly the order a guest causes them;
+     * the order does not matter to the compiler's jump table. */
     switch (e->reason) {
     case EXIT_CPUID:
         handle_cpuid(h, e, &t);
@@ -470,9 +480,12 @@ void dispatch(struct hv *h, struct exit_info *e)
          * (hv/README.md, "Decisions"). */
         if (!(v->rflags & RFLAGS_IF))
             fatal_exit(h, e);
+        /* May spin until the next timer tick: hv has nothing else to do. */
         irq_halt(h);
         ksnprintf(t.text, sizeof(t.text), "IF=1: resumes (interrupt %s)",
                   pic_pending(&h->pic) >= 0 ? "pending" : "none, treated as a no-op");
+        /* HLT completes: the guest resumes after it, which is also where
+         * the injected interrupt's IRET returns to. */
         advance(v, e);
         break;
     case EXIT_CR_WRITE:
