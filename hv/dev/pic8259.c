@@ -69,10 +69,14 @@ int pic_pending(const struct pic8259 *p)
     if (ir < 0)
         return -1;
     if (ir == CASCADE_IRQ) {
-        /* The slave supplies the vector (data sheet, "Cascading"). */
+        /* The slave supplies the vector (data sheet, "Cascading").  Its
+         * request is what made IR2 pending, so sir is a valid IR here as
+         * long as nothing raises the master's IRQ 2 line directly (hv
+         * never does: on a PC that line is the cascade). */
         int sir = chip_pending(p, &p->slave);
         return p->slave.base + sir;
     }
+    /* ICW2 gave the upper five bits, the IR number is the lower three. */
     return p->master.base + ir;
 }
 
@@ -96,6 +100,7 @@ int pic_acknowledge(struct pic8259 *p)
     if (ir < 0)
         return -1;
     if (ir == CASCADE_IRQ) {
+        /* The same choice pic_pending() made. */
         int sir = chip_pending(p, &p->slave);
         /* Both chips take part: the master puts IR2 in service, the slave
          * its own IR. */
@@ -117,6 +122,9 @@ static void ocw2(struct pic_chip *c, uint8_t v)
          * IR in service is done. */
         for (int ir = 0; ir < 8; ir++) {
             if (c->isr & (1u << ir)) {
+                /* With fixed priority that is the lowest set ISR bit.  A
+                 * guest's handler for a slave IRQ sends this to both chips:
+                 * the slave's IR and the master's IR2. */
                 c->isr &= (uint8_t) ~(1u << ir);
                 break;
             }
@@ -167,6 +175,8 @@ static void chip_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
     case 2:
         /* ICW2: the vector base (in 8086 mode the low 3 bits are the IR). */
         c->base = v & 0xf8;
+        /* Which ICW comes next depends on what ICW1 announced; 0 means
+         * initialization is complete and the data port is OCW1 again. */
         c->init_step = c->need_icw3 ? 3 : c->need_icw4 ? 4 : 0;
         return;
     case 3:
@@ -176,6 +186,9 @@ static void chip_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
     case 4:
         /* ICW4: bit 1 = automatic EOI. */
         c->auto_eoi = v & 0x02;
+        /* Bit 0 (8086 mode) is assumed; the 8080 mode's CALL vectors make
+         * no sense on an x86 CPU.  Buffered and special fully nested modes
+         * (bits 2-4) change nothing visible here. */
         c->init_step = 0;
         return;
     default:
@@ -204,6 +217,7 @@ static void chip_init(struct pic_chip *c, uint16_t port)
     memset(c, 0, sizeof(*c));
     /* Until the guest programs it, nothing gets through. */
     c->imr = 0xff;
+    /* Two ports per chip: command (even) and data (odd). */
     c->dev = (struct io_device){
         .name = "pic8259",
         .base = port,

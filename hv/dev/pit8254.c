@@ -119,6 +119,7 @@ static void control(struct pit8254 *p, uint8_t v, uint64_t now)
         /* Read-back: bit 5 = 0 latch counts, bit 4 = 0 latch status, bits
          * 3:1 select channels 2..0. */
         for (unsigned i = 0; i < 3; i++) {
+            /* Channel i is selected by bit i + 1. */
             if (!(v & (2u << i)))
                 continue;
             struct pit_channel *c = &p->ch[i];
@@ -128,6 +129,8 @@ static void control(struct pit8254 *p, uint8_t v, uint64_t now)
                 c->status = status_byte(p, i, now);
                 c->status_latched = true;
             }
+            /* The count latch is the same as a counter latch command's:
+             * both read back in the channel's access mode. */
             if (!(v & 0x20) && !c->latched) {
                 c->latch = current_count(c, now);
                 c->latched = true;
@@ -140,6 +143,7 @@ static void control(struct pit8254 *p, uint8_t v, uint64_t now)
     unsigned access = (v >> 4) & 3;
     if (access == 0) {
         /* Counter latch command: freeze the count until it is read. */
+        /* The mode and access bits are left as they are. */
         if (!c->latched) {
             c->latch = current_count(c, now);
             c->latched = true;
@@ -178,8 +182,10 @@ static void write_count(struct pit8254 *p, unsigned idx, uint8_t v, uint64_t now
     /* The count is complete: assemble it from the byte(s) written. */
     if (c->access == 3)
         c->reload = (uint32_t)c->lsb | ((uint32_t)v << 8);
+    /* MSB only: the low byte is 0 (a count of 0x100 * v). */
     else if (c->access == 2)
         c->reload = (uint32_t)v << 8;
+    /* LSB only: the high byte is 0. */
     else
         c->reload = v;
     c->write_msb = false;
@@ -209,15 +215,19 @@ static uint8_t read_count(struct pit8254 *p, unsigned idx, uint64_t now)
     /* One-byte access modes release the latch after that byte; the
      * LSB-then-MSB mode after the second. */
     if (c->access == 1) {
+        /* LSB only. */
         v = (uint8_t)count;
         c->latched = false;
     } else if (c->access == 2) {
+        /* MSB only. */
         v = (uint8_t)(count >> 8);
         c->latched = false;
     } else if (!c->read_msb) {
+        /* LSB then MSB: the first read gives the low byte... */
         v = (uint8_t)count;
         c->read_msb = true;
     } else {
+        /* ...the second the high byte, and only then is the latch free. */
         v = (uint8_t)(count >> 8);
         c->read_msb = false;
         c->latched = false;
@@ -233,6 +243,7 @@ static void pit_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
     /* A narrow device: the bus gives it bytes only. */
     (void)size;
     uint64_t now = p->clock(p->clock_ctx);
+    /* Offsets 0-2 are channels 0-2, 3 the control word. */
     if (off == 3)
         control(p, (uint8_t)value, now);
     else
@@ -261,6 +272,8 @@ void pit_init_state(struct pit8254 *p, pit_clock_fn clock, void *clock_ctx)
     p->clock = clock;
     p->clock_ctx = clock_ctx;
     /* Before programming: mode 0, LSB-then-MSB, no count: OUT low. */
+    /* LSB-then-MSB is what every PC driver programs, and a sane default
+     * for a read before any control word. */
     for (unsigned i = 0; i < 3; i++)
         p->ch[i].access = 3;
     /* Ports 0x40-0x42 the channels, 0x43 the control word. */
