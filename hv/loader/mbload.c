@@ -90,6 +90,7 @@ static long find_header(const uint8_t *img, size_t size, char *err, size_t err_l
             continue;
         /* The first magic found is the header: a bad checksum there is an
          * error, not a reason to search on (GRUB and QEMU do the same). */
+        /* The sum is taken modulo 2^32: the cast drops the carry. */
         if ((uint32_t)(h.magic + h.flags + h.checksum) != 0)
             return fail(err, err_len,
                         "Multiboot header at offset %#zx has a bad checksum (magic + flags + "
@@ -97,6 +98,7 @@ static long find_header(const uint8_t *img, size_t size, char *err, size_t err_l
                         off, (uint32_t)(h.magic + h.flags + h.checksum));
         return (long)off;
     }
+    /* Most often a plain ELF kernel or a file given by mistake. */
     return fail(err, err_len,
                 "no Multiboot header (magic 0x1BADB002) in the first 8 KiB: not a Multiboot "
                 "image");
@@ -185,6 +187,7 @@ static int plan_kludge(struct plan *p, const struct guest_mem *mem, const uint8_
     /* 64 bits: size - file_off cannot wrap (file_off <= hdr_off < size)
      * and the UINT32_MAX check below stays meaningful. */
     uint64_t filesz;
+    /* load_end_addr 0: the text and data run to the end of the file. */
     if (h.load_end_addr == 0)
         filesz = size - file_off;
     else if (h.load_end_addr < h.load_addr)
@@ -221,6 +224,7 @@ static int plan_elf32(struct plan *p, const struct guest_mem *mem, const uint8_t
 {
     /* The ELF header: copied out, since the image need not be aligned. */
     struct elf32_ehdr eh;
+    /* 52 bytes: anything shorter cannot be an ELF32 executable. */
     if (size < sizeof(eh))
         return fail(err, err_len, "truncated image: %zu bytes is too short for an ELF header",
                     size);
@@ -228,6 +232,7 @@ static int plan_elf32(struct plan *p, const struct guest_mem *mem, const uint8_t
     /* Little-endian i386 code: what a Multiboot loader can start. */
     if (eh.ident[5] != ELFDATA2LSB || eh.machine != EM_386)
         return fail(err, err_len, "ELF32 image is not for i386 (machine %u)", eh.machine);
+    /* An object file (.o) has no program headers: it was never linked. */
     if (eh.phentsize < sizeof(struct elf32_phdr) || eh.phnum == 0)
         return fail(err, err_len, "ELF image has no usable program headers");
     /* The whole program header table must be inside the file. */
@@ -298,6 +303,7 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
      * memory sizes, command line, memory map, boot loader name.  No
      * modules, boot device, symbols, drives or video: their flags stay 0
      * and their fields 0. */
+    /* Built on the stack and copied in below with the rest of the area. */
     struct mb_info info;
     memset(&info, 0, sizeof(info));
     info.flags = MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MEM_MAP | MB_INFO_BOOT_LOADER_NAME;
@@ -312,6 +318,7 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
      * them with paging off. */
     info.cmdline = cmd_at;
     info.mmap_addr = mmap_at;
+    /* The map's length in bytes, not entries (3.3). */
     info.mmap_length = 4 * (uint32_t)sizeof(struct mb_mmap_entry);
     info.boot_loader_name = name_at;
 
@@ -367,6 +374,8 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
     struct mb_header h;
     memcpy(&h, img + hdr, 12);
     /* Bits 2-15 are requirements we cannot meet (2: a video mode). */
+    /* Bits 16-31 are optional features a loader may ignore; only the
+     * kludge (bit 16) is used, below. */
     uint32_t unsupported = h.flags & 0xffffu & ~MB_SUPPORTED_REQUIRED;
     if (unsupported)
         return fail(err, err_len,
@@ -408,6 +417,8 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
     /* Pass 2: copy each segment's file bytes and zero the rest of it
      * (the bss), noting the lowest and highest address for the log. */
     uint32_t lo = UINT32_MAX, hi = 0;
+    /* Segments are copied in program-header order; of two overlapping
+     * segments (which linkers do not produce) the later one wins. */
     for (unsigned i = 0; i < plan.n; i++) {
         const struct segment *s = &plan.seg[i];
         /* Safe without further checks: add_segment() verified both the
@@ -417,6 +428,7 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
          * starts zeroed, but the loader does not count on its caller
          * (a hosted caller's buffer may hold anything). */
         memset(mem->host + s->dst + s->filesz, 0, s->memsz - s->filesz);
+        /* The load range for the log line in main.c. */
         if (s->dst < lo)
             lo = s->dst;
         if (s->dst + s->memsz > hi)
