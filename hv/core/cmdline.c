@@ -81,8 +81,8 @@ int hv_parse_size(const char *s, size_t len, uint64_t *out)
     /* "0x" alone, "K" alone or an empty value. */
     if (i == first)
         return -1;
-    /* At most one suffix letter, and it must end the word. */
-    /* No suffix: plain bytes. */
+    /* At most one suffix letter, and it must end the word.  No suffix: plain
+     * bytes. */
     int shift = 0;
     if (i < len) {
         shift = suffix_shift(s[i]);

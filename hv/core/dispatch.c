@@ -110,9 +110,9 @@ static bool string_io(struct hv *h, const struct exit_info *e)
         /* The unused upper bytes of a 1- or 2-byte item stay 0. */
         uint32_t val = 0;
         if (e->io.in) {
-            /* Port to memory at RDI. */
-            /* The device is read before the memory check, as the CPU does
-             * (INS performs the input, then the store faults). */
+            /* Port to memory at RDI.  The device is read before the memory
+             * check, as the CPU does (INS performs the input, then the store
+             * faults). */
             val = iobus_in(&h->bus, e->io.port, e->io.size);
             if (guest_write_linear(v, r->rdi & mask, &val, e->io.size) < 0)
                 return false;

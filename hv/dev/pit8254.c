@@ -142,8 +142,8 @@ static void control(struct pit8254 *p, uint8_t v, uint64_t now)
     /* Bits 5:4 RW: 1 LSB only, 2 MSB only, 3 LSB then MSB; 0 = latch. */
     unsigned access = (v >> 4) & 3;
     if (access == 0) {
-        /* Counter latch command: freeze the count until it is read. */
-        /* The mode and access bits are left as they are. */
+        /* Counter latch command: freeze the count until it is read.  The mode
+         * and access bits are left as they are. */
         if (!c->latched) {
             c->latch = current_count(c, now);
             c->latched = true;
@@ -271,9 +271,9 @@ void pit_init_state(struct pit8254 *p, pit_clock_fn clock, void *clock_ctx)
      * the test advances by hand in the unit test. */
     p->clock = clock;
     p->clock_ctx = clock_ctx;
-    /* Before programming: mode 0, LSB-then-MSB, no count: OUT low. */
-    /* LSB-then-MSB is what every PC driver programs, and a sane default
-     * for a read before any control word. */
+    /* Before programming: mode 0, LSB-then-MSB, no count: OUT low.
+     * LSB-then-MSB is what every PC driver programs, and a sane default for a
+     * read before any control word. */
     for (unsigned i = 0; i < 3; i++)
         p->ch[i].access = 3;
     /* Ports 0x40-0x42 the channels, 0x43 the control word. */

@@ -88,9 +88,11 @@ static long find_header(const uint8_t *img, size_t size, char *err, size_t err_l
         memcpy(&h, img + off, 12);
         if (h.magic != MB_HEADER_MAGIC)
             continue;
-        /* The first magic found is the header: a bad checksum there is an
-         * error, not a reason to search on (GRUB and QEMU do the same). */
-        /* The sum is taken modulo 2^32: the cast drops the carry. */
+        /* hv takes the first magic found as the header and reports a bad
+         * checksum there, since that is almost always a build mistake.
+         * (QEMU's loader instead skips such a match and searches on, so an
+         * image with a stray magic before its real header boots there.)
+         * The sum is taken modulo 2^32: the cast drops the carry. */
         if ((uint32_t)(h.magic + h.flags + h.checksum) != 0)
             return fail(err, err_len,
                         "Multiboot header at offset %#zx has a bad checksum (magic + flags + "
@@ -300,10 +302,10 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
         return fail(err, err_len, "guest RAM too small for the Multiboot information");
 
     /* The structure, with a flag for each field group that is valid (3.3):
-     * memory sizes, command line, memory map, boot loader name.  No
-     * modules, boot device, symbols, drives or video: their flags stay 0
-     * and their fields 0. */
-    /* Built on the stack and copied in below with the rest of the area. */
+     * memory sizes, command line, memory map, boot loader name.  No modules,
+     * boot device, symbols, drives or video: their flags stay 0 and their
+     * fields 0.  Built on the stack and copied in below with the rest of the
+     * area. */
     struct mb_info info;
     memset(&info, 0, sizeof(info));
     info.flags = MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MEM_MAP | MB_INFO_BOOT_LOADER_NAME;
@@ -373,9 +375,9 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
     /* Re-read the mandatory fields: find_header() only returned where. */
     struct mb_header h;
     memcpy(&h, img + hdr, 12);
-    /* Bits 2-15 are requirements we cannot meet (2: a video mode). */
-    /* Bits 16-31 are optional features a loader may ignore; only the
-     * kludge (bit 16) is used, below. */
+    /* Bits 2-15 are requirements we cannot meet (2: a video mode).  Bits 16-31
+     * are optional features a loader may ignore; only the kludge (bit 16) is
+     * used, below. */
     uint32_t unsupported = h.flags & 0xffffu & ~MB_SUPPORTED_REQUIRED;
     if (unsupported)
         return fail(err, err_len,
