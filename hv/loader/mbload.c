@@ -90,8 +90,9 @@ static long find_header(const uint8_t *img, size_t size, char *err, size_t err_l
             continue;
         /* hv takes the first magic found as the header and reports a bad
          * checksum there, since that is almost always a build mistake.
-         * (QEMU's loader instead skips such a match and searches on, so an
-         * image with a stray magic before its real header boots there.)
+         * (QEMU's loader and GRUB Legacy instead skip such a match and
+         * search on, so an image with a stray magic before its real header
+         * boots there.)
          * The sum is taken modulo 2^32: the cast drops the carry. */
         if ((uint32_t)(h.magic + h.flags + h.checksum) != 0)
             return fail(err, err_len,
