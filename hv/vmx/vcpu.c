@@ -7,6 +7,18 @@
  * host-state area, 25.6 VM-execution controls (25.6.4 I/O bitmaps, 25.6.9
  * MSR bitmaps, 25.6.6 CR0/CR4 guest/host masks and read shadows, 25.6.11
  * the EPT pointer), 25.7 VM-exit and 25.8 VM-entry controls.
+ *
+ * Read it beside hv/svm/vcpu.c.  The job is the same: describe the guest
+ * to the CPU, say what should bring control back to hv, and give the guest
+ * its Multiboot starting state.  The means differ.  SVM's VMCB is a plain
+ * 4-KiB structure at documented offsets: hv fills it with ordinary stores,
+ * and VMRUN reads it.  The VMCS is opaque: after VMCLEAR and VMPTRLD make
+ * it current, every field is written with VMWRITE by its encoding
+ * (defs.h), and the CPU may cache it anywhere, so stores to the region
+ * itself would be ignored or worse.  SVM also saves and loads the host's
+ * state itself (in the VM_HSAVE_PA area); VT-x loads the host state from
+ * the VMCS on every exit, so hv must write a host-state area too, and that
+ * is write_host_state() below.
  */
 #include "klib.h"
 
@@ -23,13 +35,17 @@
  * (25.6.9).  (SVM's map has two bits per MSR and three ranges instead.) */
 static void msr_bitmap_pass(uint8_t *bitmap, uint32_t msr)
 {
+    /* Byte offset of the read-bitmap part that covers this MSR: the low
+     * range first, the high range 1 KiB further on. */
     uint32_t base;
     if (msr <= 0x1fffu)
         base = 0;
     else if (msr >= 0xc0000000u && msr <= 0xc0001fffu)
         base = 0x400;
+    /* Any other MSR exits whatever the bitmap says: nothing to clear. */
     else
         return;
+    /* One bit per MSR, counted from the start of its range. */
     uint32_t bit = msr & 0x1fffu;
     /* The read bit, then the write bit 2 KiB further on. */
     bitmap[base + bit / 8] &= (uint8_t) ~(1u << (bit % 8));
@@ -49,7 +65,11 @@ static const uint32_t passthrough_msrs[] = {
     MSR_SFMASK,  MSR_SYSENTER_CS, MSR_SYSENTER_ESP,   MSR_SYSENTER_EIP, MSR_TSC_AUX,
 };
 
-/* Segment fields step by 2 from ES in VMCS order (Vol. 3D appendix B). */
+/* Segment fields step by 2 from ES in VMCS order (Vol. 3D appendix B).  The
+ * order ES, CS, SS, DS, FS, GS, LDTR, TR is the same as the segment-register
+ * encoding of the instruction set, which is also the order of enum seg in
+ * explain.h, so one index serves both.  (Bit 0 of an encoding selects the
+ * high half of a 64-bit field, hence the step of 2, not 1.) */
 #define SEG_FIELD(first, i) ((first) + 2u * (unsigned)(i))
 
 /*
@@ -63,20 +83,30 @@ static const uint32_t passthrough_msrs[] = {
 void vmx_read_state(struct vmx_state *s)
 {
     /* Controls (25.6 - 25.8): what exits, what is loaded and saved. */
+    /* The three execution-control words: pin-based (external interrupts,
+     * NMIs), primary processor-based (HLT, I/O, MSR exiting), secondary
+     * (EPT, unrestricted guest).  32-bit fields, read as 64 and truncated. */
     s->pin = (uint32_t)vmread(VMCS_PIN_CONTROLS);
     s->proc = (uint32_t)vmread(VMCS_PROC_CONTROLS);
     s->proc2 = (uint32_t)vmread(VMCS_PROC_CONTROLS2);
     s->exit_ctls = (uint32_t)vmread(VMCS_EXIT_CONTROLS);
     s->entry_ctls = (uint32_t)vmread(VMCS_ENTRY_CONTROLS);
+    /* Which exceptions exit, and how many CR3-target values there are. */
     s->exception_bitmap = (uint32_t)vmread(VMCS_EXCEPTION_BITMAP);
     s->cr3_target_count = (uint32_t)vmread(VMCS_CR3_TARGET_COUNT);
+    /* The event to inject at this entry, if any: the entry checks of 27.2.1.3
+     * look at all three fields together. */
     s->entry_intr_info = (uint32_t)vmread(VMCS_ENTRY_INTR_INFO);
     s->entry_exception_error = (uint32_t)vmread(VMCS_ENTRY_EXCEPTION_ERROR);
     s->entry_insn_len = (uint32_t)vmread(VMCS_ENTRY_INSN_LEN);
+    /* Physical addresses of the bitmaps and the EPT PML4: each must be
+     * 4-KiB aligned and within the physical-address width (27.2.1.1). */
     s->io_bitmap_a = vmread(VMCS_IO_BITMAP_A);
     s->io_bitmap_b = vmread(VMCS_IO_BITMAP_B);
     s->msr_bitmap = vmread(VMCS_MSR_BITMAP);
     s->eptp = vmread(VMCS_EPT_POINTER);
+    /* hv does not enable VPID, so this reads 0; the explainer still checks
+     * it, since "enable VPID" with VPID 0 is a classic entry failure. */
     s->vpid = (uint16_t)vmread(VMCS_VPID);
     /* Host state (25.5): what a VM exit loads.  The host area has no LDTR
      * field (a VM exit leaves LDTR null), so the TR selector comes right
@@ -84,30 +114,43 @@ void vmx_read_state(struct vmx_state *s)
     s->host_cr0 = vmread(VMCS_HOST_CR0);
     s->host_cr3 = vmread(VMCS_HOST_CR3);
     s->host_cr4 = vmread(VMCS_HOST_CR4);
+    /* Where the exit continues: enter.S's label and stack. */
     s->host_rsp = vmread(VMCS_HOST_RSP);
     s->host_rip = vmread(VMCS_HOST_RIP);
+    /* Host selectors only; a VM exit builds the hidden parts itself
+     * (flat, 28.5.2), so the host area has no limit or access-rights fields. */
     for (int i = 0; i < SEG_COUNT; i++)
         s->host_sel[i] =
             i == SEG_LDTR ? 0
                           : (uint16_t)vmread(SEG_FIELD(VMCS_HOST_ES_SEL, i > SEG_LDTR ? i - 1 : i));
+    /* The only host bases 64-bit mode uses; all must be canonical (27.2.3). */
     s->host_fs_base = vmread(VMCS_HOST_FS_BASE);
     s->host_gs_base = vmread(VMCS_HOST_GS_BASE);
     s->host_tr_base = vmread(VMCS_HOST_TR_BASE);
     s->host_gdtr_base = vmread(VMCS_HOST_GDTR_BASE);
     s->host_idtr_base = vmread(VMCS_HOST_IDTR_BASE);
+    /* Host MSRs a VM exit loads: SYSENTER always, EFER and PAT only with
+     * the matching VM-exit controls (28.5.1). */
     s->host_sysenter_esp = vmread(VMCS_HOST_SYSENTER_ESP);
     s->host_sysenter_eip = vmread(VMCS_HOST_SYSENTER_EIP);
     s->host_efer = vmread(VMCS_HOST_EFER);
     s->host_pat = vmread(VMCS_HOST_PAT);
     /* Guest state (25.4): registers first, then the segment registers, each
      * as four fields (selector, base, limit, access rights). */
+    /* The real CR0/CR4 the guest runs with, including the bits VMX forces
+     * (the guest reads the shadows instead, see vmx_vcpu_init()). */
     s->cr0 = vmread(VMCS_GUEST_CR0);
     s->cr3 = vmread(VMCS_GUEST_CR3);
     s->cr4 = vmread(VMCS_GUEST_CR4);
     s->dr7 = vmread(VMCS_GUEST_DR7);
+    /* RSP, RIP and RFLAGS are VMCS fields; the other GPRs are not in the
+     * VMCS at all (enter.S switches them).  SVM's VMCB likewise holds RAX
+     * too, and only those four. */
     s->rsp = vmread(VMCS_GUEST_RSP);
     s->rip = vmread(VMCS_GUEST_RIP);
     s->rflags = vmread(VMCS_GUEST_RFLAGS);
+    /* Where SVM has one struct vmcb_seg per register in the save area, VT-x
+     * has four separate fields per register, each read with VMREAD. */
     for (int i = 0; i < SEG_COUNT; i++) {
         s->seg[i].sel = (uint16_t)vmread(SEG_FIELD(VMCS_GUEST_ES_SEL, i));
         s->seg[i].base = vmread(SEG_FIELD(VMCS_GUEST_ES_BASE, i));
@@ -129,7 +172,10 @@ void vmx_read_state(struct vmx_state *s)
      * and the PAE PDPTEs that EPT makes VM entry load from here. */
     s->interruptibility = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
     s->activity = (uint32_t)vmread(VMCS_GUEST_ACTIVITY);
+    /* All ones means "no linked VMCS"; anything else must point at a valid
+     * shadow VMCS (27.3.1.5), which hv never uses. */
     s->link_pointer = vmread(VMCS_LINK_POINTER);
+    /* The four PDPTE fields are 64-bit, so their encodings also step by 2. */
     for (int i = 0; i < 4; i++)
         s->pdpte[i] = vmread(VMCS_GUEST_PDPTE0 + 2u * (unsigned)i);
 }
@@ -154,32 +200,46 @@ void vmx_write_guest_state(const struct vmx_state *s)
         vmwrite(SEG_FIELD(VMCS_GUEST_ES_LIMIT, i), s->seg[i].limit);
         vmwrite(SEG_FIELD(VMCS_GUEST_ES_AR, i), s->seg[i].ar);
     }
+    /* GDTR and IDTR: a base and a limit, nothing else (no selector). */
     vmwrite(VMCS_GUEST_GDTR_BASE, s->gdtr_base);
     vmwrite(VMCS_GUEST_IDTR_BASE, s->idtr_base);
     vmwrite(VMCS_GUEST_GDTR_LIMIT, s->gdtr_limit);
     vmwrite(VMCS_GUEST_IDTR_LIMIT, s->idtr_limit);
+    /* IA32_DEBUGCTL is loaded by VM entry when "load debug controls" is on,
+     * a default1 entry control most CPUs force to 1 (A.2): give it 0. */
     vmwrite(VMCS_GUEST_DEBUGCTL, s->debugctl);
     /* PAT exists only with the load/save PAT controls; a failed VMWRITE of a
      * missing field changes nothing. */
     vmwrite(VMCS_GUEST_PAT, s->pat);
+    /* EFER as VM entry loads it ("load IA32_EFER"); exit.c rewrites it from
+     * the core's value before every entry, as SVM's VMCB EFER is. */
     vmwrite(VMCS_GUEST_EFER, s->efer);
     /* SYSENTER_CS is not in struct vmx_state (no check reads it): 0, its
      * reset value (SDM Vol. 3A 10.1.1), like the two below. */
     vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
     vmwrite(VMCS_GUEST_SYSENTER_ESP, s->sysenter_esp);
     vmwrite(VMCS_GUEST_SYSENTER_EIP, s->sysenter_eip);
+    /* No STI/MOV SS blocking, activity state "active" (25.4.2): the guest
+     * starts executing at once, as after a Multiboot loader's jump. */
     vmwrite(VMCS_GUEST_INTERRUPTIBILITY, s->interruptibility);
     vmwrite(VMCS_GUEST_ACTIVITY, s->activity);
     /* No debug exception pending at the first entry. */
     vmwrite(VMCS_GUEST_PENDING_DBG, 0);
     vmwrite(VMCS_LINK_POINTER, s->link_pointer);
+    /* Used only by a PAE guest under EPT; harmless zeros otherwise. */
     for (int i = 0; i < 4; i++)
         vmwrite(VMCS_GUEST_PDPTE0 + 2u * (unsigned)i, s->pdpte[i]);
 }
 
-/* The host state every VM exit loads (25.5, 28.5 "Loading Host State"). */
+/* The host state every VM exit loads (25.5, 28.5 "Loading Host State").
+ * SVM has no counterpart: VMRUN stores the host's state in the VM_HSAVE_PA
+ * area by itself and #VMEXIT reloads it, so the host is wherever it was.
+ * A VM exit instead puts the CPU into the state described here, and hv
+ * must describe itself accurately: a wrong CR3 or GDTR base here does not
+ * fail at entry but crashes hv at the first exit. */
 static void write_host_state(const struct vmx_controls *ctl)
 {
+    /* The SGDT/SIDT pseudo-descriptors (SDM Vol. 3A 3.5.1). */
     struct __attribute__((packed)) {
         uint16_t limit;
         uint64_t base;
@@ -204,6 +264,8 @@ static void write_host_state(const struct vmx_controls *ctl)
      * but the guest may change the real MSRs) and TR. */
     vmwrite(VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE));
     vmwrite(VMCS_HOST_GS_BASE, rdmsr(MSR_GS_BASE));
+    /* TR's base comes from caps.c, not from the GDT: a VM exit does not
+     * read the descriptor, it takes the base from here. */
     vmwrite(VMCS_HOST_TR_BASE, vmx_host_tr_base);
     vmwrite(VMCS_HOST_GDTR_BASE, gdtr.base);
     vmwrite(VMCS_HOST_IDTR_BASE, idtr.base);
@@ -223,6 +285,13 @@ static void write_host_state(const struct vmx_controls *ctl)
     vmwrite(VMCS_HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_entry);
 }
 
+/*
+ * backend.vcpu_init for VT-x: build and load the VMCS for the guest that
+ * core/main.c has loaded into vcpu->mem, with vcpu->rip and vcpu->rflags
+ * its Multiboot entry point.  Returns 0, or -1 after logging why.  On
+ * return the VMCS is current (VMPTRLD), which the rest of the backend
+ * relies on: hv has one guest and never loads another VMCS.
+ */
 int vmx_vcpu_init(struct vcpu *vcpu)
 {
     /* Our per-vCPU data; page_alloc() zero-fills, so launched = false. */
@@ -256,6 +325,7 @@ int vmx_vcpu_init(struct vcpu *vcpu)
         msr_bitmap_pass(vx->msr_bitmap, passthrough_msrs[i]);
     /* EPT for guest RAM (paging.c): the same layout as SVM's NPT. */
     vx->ept_root = vmx_ept_build(&vcpu->mem);
+    /* Out of memory for the tables: page_alloc() has already logged it. */
     if (!vx->ept_root)
         return -1;
 
@@ -264,6 +334,7 @@ int vmx_vcpu_init(struct vcpu *vcpu)
      * the other VMX instructions and triple faults always exit on VMX
      * (26.1.2), so they need no control bit, unlike SVM's intercepts. */
     struct vmx_controls ctl;
+    /* Cannot fail here: probe() ran the same function on the same MSRs. */
     if (vmx_choose_controls(&vmx_caps, &ctl))
         return -1;
     /* Write the five control words; the entry controls are rewritten before
@@ -273,11 +344,19 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     vmwrite(VMCS_PROC_CONTROLS2, ctl.proc2);
     vmwrite(VMCS_EXIT_CONTROLS, ctl.exit);
     vmwrite(VMCS_ENTRY_CONTROLS, ctl.entry);
+    /* Kept for exit.c, which ORs "IA-32e mode guest" in when needed. */
     vx->entry_ctls = ctl.entry;
-    /* No exceptions intercepted, no CR3-target values, nothing injected. */
+    /* No exceptions intercepted, no CR3-target values, nothing injected.
+     * (SVM hv intercepts #DF to spot a coming triple fault; VT-x needs no
+     * such trick, because a guest triple fault is itself a VM exit,
+     * reason 2.)  CR3-target values matter only with "CR3-load exiting",
+     * which hv does not ask for: with EPT, guest CR3 is harmless to hv. */
     vmwrite(VMCS_EXCEPTION_BITMAP, 0);
     vmwrite(VMCS_CR3_TARGET_COUNT, 0);
     vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+    /* The VMCS holds physical addresses: the CPU reads the bitmaps without
+     * going through hv's page tables.  SVM's VMCB has one IOPM address for
+     * a 12-KiB map; VT-x has two independent 4-KiB bitmaps. */
     vmwrite(VMCS_IO_BITMAP_A, virt_to_phys(vx->io_bitmaps));
     vmwrite(VMCS_IO_BITMAP_B, virt_to_phys(vx->io_bitmaps) + 4096);
     vmwrite(VMCS_MSR_BITMAP, virt_to_phys(vx->msr_bitmap));
@@ -290,15 +369,20 @@ int vmx_vcpu_init(struct vcpu *vcpu)
      * exits and the core checks it (core/cr.h), as under SVM; and the CR4
      * bits VMX forces (VMXE), so the guest keeps seeing CR4 as it left it. */
     vx->cr0_mask = ~0ull;
+    /* CR4: the bits that must be 1 (FIXED0) and those that must be 0 (not
+     * in FIXED1).  The guest may change every other bit without an exit. */
     vx->cr4_mask = vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1;
     vmwrite(VMCS_CR0_MASK, vx->cr0_mask);
     vmwrite(VMCS_CR4_MASK, vx->cr4_mask);
+    /* Now hv's own state, for the exits to come. */
     write_host_state(&ctl);
 
     /* The Multiboot entry state (gstate.c): the same starting point as the
      * SVM backend's VMCB. */
     struct vmx_state s;
     memset(&s, 0, sizeof(s));
+    /* A pure function computes the state (gstate.c), so the unit test can
+     * run the entry checks over exactly what hv writes here. */
     vmx_multiboot_state(&s, &vmx_caps, vcpu->rip, vcpu->rflags);
     vmx_write_guest_state(&s);
     /* The guest believes CR0 = PE | ET and CR4 = 0 (backend.h). */
@@ -322,9 +406,12 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     }
     hv_log("vmx: test build: VMCS deliberately broken (HV_VMX_BREAK=%d)", HV_VMX_BREAK);
 #endif
+    /* Tell the core what the guest starts with: the PAT gstate.c chose
+     * and the CR0 the guest sees (the shadow, not the forced real value). */
     vcpu->pat = s.pat;
     vcpu->cr0 = vx->cr0_shadow;
     vcpu->arch = vx;
+    /* The addresses help when reading a Bochs log or a crash dump. */
     hv_log("vmx: VMCS at %#llx, EPT PML4 %#llx, %llu MiB of guest RAM at host %#llx",
            (unsigned long long)virt_to_phys(vx->vmcs),
            (unsigned long long)virt_to_phys(vx->ept_root),
@@ -333,20 +420,30 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     return 0;
 }
 
+/* backend.inject_exception for VT-x: the counterpart of writing SVM's
+ * EVENTINJ field.  The event stays in the VMCS until the next entry
+ * consumes it; exit.c reads IDT-vectoring information after each exit in
+ * case delivery itself was interrupted by an exit. */
 void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error)
 {
     /* VM-entry interruption information (25.8.3): vector, type 3 = hardware
      * exception, deliver-error-code, valid.  The next VM entry delivers it
      * through the guest's IDT before the guest's first instruction (27.6). */
     uint32_t info = INTR_INFO_VALID | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) | vector;
+    /* The error code has a field of its own (SVM packs it into the upper
+     * half of EVENTINJ).  Entry fails if deliver-error-code disagrees with
+     * the vector, so the core passes has_error as the SDM lists it. */
     if (has_error) {
         info |= INTR_INFO_DELIVER_ERROR;
         vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
     }
     vmwrite(VMCS_ENTRY_INTR_INFO, info);
+    /* The core must not inject a second event before this one is taken. */
     vcpu->event_pending = 1;
 }
 
+/* backend.inject_interrupt for VT-x: deliver an external interrupt (the
+ * PIC's vector) at the next entry. */
 void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
 {
     /* Type 0 = external interrupt (25.8.3).  Unlike SVM's EVENTINJ, VM entry
@@ -355,17 +452,24 @@ void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
      * calls this only in that case (events.md saw the same in Bochs). */
     vmwrite(VMCS_ENTRY_INTR_INFO,
             INTR_INFO_VALID | (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT) | vector);
+    /* As above: one event at a time. */
     vcpu->event_pending = 1;
 }
 
+/* backend.irq_window for VT-x: ask for (on) or stop asking for (off) an
+ * exit as soon as the guest can take an interrupt. */
 void vmx_irq_window(struct vcpu *vcpu, bool on)
 {
+    /* The VMCS is current and hv has one vCPU, so vcpu is not needed. */
     (void)vcpu;
     /* "Interrupt-window exiting" (primary control bit 2, 25.6.2): exit with
      * reason 7 at the first instruction boundary where RFLAGS.IF = 1 and
-     * nothing blocks interrupts (26.7.5).  SVM reaches the same with a
+     * nothing blocks interrupts (27.7.5, "Interrupt-Window Exiting and
+     * Virtual-Interrupt Delivery").  SVM reaches the same with a
      * virtual interrupt request and the VINTR intercept.  probe() checked
      * that this CPU allows the bit. */
+    /* Read-modify-write: the other primary controls stay as vcpu_init()
+     * chose them.  The change takes effect at the next VM entry. */
     uint32_t proc = (uint32_t)vmread(VMCS_PROC_CONTROLS);
     proc = on ? proc | PROC_INTR_WINDOW_EXITING : proc & ~PROC_INTR_WINDOW_EXITING;
     vmwrite(VMCS_PROC_CONTROLS, proc);
