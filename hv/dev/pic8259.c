@@ -46,6 +46,16 @@ static uint8_t requests(const struct pic8259 *p, const struct pic_chip *c)
  * edges into IRR (data sheet, "Edge Triggered Mode"). */
 void pic_set_irq(struct pic8259 *p, unsigned irq, bool high)
 {
+    /* Only 16 lines exist. */
+    if (irq > 15)
+        return;
+    /* The master's IR2 is driven by the slave's INT output and nothing
+     * else: on the PC/AT the ISA bus's IRQ 2 line was rewired to the
+     * slave's IR1, so a device on IRQ 2 arrives as IRQ 9.  Latching it on
+     * the master's IR2 would make the master ask the slave for a vector
+     * it does not have. */
+    if (irq == CASCADE_IRQ)
+        irq = 9;
     /* IRQ 0-7 are the master's inputs, 8-15 the slave's. */
     struct pic_chip *c = irq < 8 ? &p->master : &p->slave;
     uint8_t bit = (uint8_t)(1u << (irq & 7));

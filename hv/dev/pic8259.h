@@ -44,7 +44,8 @@ struct pic8259 {
 void pic_init_state(struct pic8259 *p);
 
 /* Drive IRQ line `irq` (0..15) to `high`; a low-to-high transition latches
- * the request (edge triggered). */
+ * the request (edge triggered).  IRQ 2 is the PC/AT's IRQ 9 (the master's
+ * IR2 is the cascade); numbers above 15 are ignored. */
 void pic_set_irq(struct pic8259 *p, unsigned irq, bool high);
 
 /* The vector the PICs would deliver now, or -1 when no unmasked request

@@ -138,6 +138,23 @@ START_TEST(slave_through_cascade)
 }
 END_TEST
 
+/* On a PC/AT the master's IR2 is the cascade input: the ISA bus's IRQ 2
+ * line is wired to the slave's IR1 and arrives as IRQ 9. */
+START_TEST(irq2_arrives_as_irq9)
+{
+    pic_program(0x01);
+    /* Unmask master IR2 (the cascade) and slave IR1. */
+    iobus_out(&bus, 0x21, 1, 0xfb);
+    iobus_out(&bus, 0xa1, 1, 0xfd);
+    pulse(2);
+    /* Latched by the slave (IRR read through OCW3's default), as IR1. */
+    ck_assert_uint_eq(iobus_in(&bus, 0xa0, 1), 0x02);
+    ck_assert_int_eq(pic_pending(&pic), 41);
+    ck_assert_int_eq(pic_acknowledge(&pic), 41);
+    ck_assert_int_eq(pic_pending(&pic), -1);
+}
+END_TEST
+
 START_TEST(auto_eoi_and_reinit)
 {
     pic_program(0x03);
@@ -253,6 +270,7 @@ int main(void)
     tcase_add_test(tc, edges_not_levels);
     tcase_add_test(tc, priority_and_nesting);
     tcase_add_test(tc, slave_through_cascade);
+    tcase_add_test(tc, irq2_arrives_as_irq9);
     tcase_add_test(tc, auto_eoi_and_reinit);
     suite_add_tcase(s, tc);
     tc = tcase_create("pit");
