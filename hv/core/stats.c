@@ -13,6 +13,8 @@
 #include "stats.h"
 
 /* Names indexed by enum exit_reason (exit.h). */
+/* Designated initializers keep each name next to its reason whatever the
+ * enum's order; a reason added to exit.h without a name here reads "?". */
 static const char *const reason_names[EXIT_REASON_COUNT] = {
     [EXIT_CPUID] = "CPUID",
     [EXIT_IO] = "IO",
@@ -64,6 +66,7 @@ void stats_report(const struct exit_stats *s, stats_line_fn line, void *ctx)
         /* Reasons that never happened would only add noise. */
         if (!s->count[r])
             continue;
+        /* The name left-aligned in a column, so the counts line up. */
         ksnprintf(buf, sizeof(buf), "  %-18s %llu", reason_names[r],
                   (unsigned long long)s->count[r]);
         line(ctx, buf);

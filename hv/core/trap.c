@@ -17,12 +17,17 @@ struct trap_frame {
 
 /* A 64-bit IDT gate descriptor (SDM vol 3A 6.14.1, figure 6-8). */
 struct idt_gate {
+    /* Handler address bits 15:0. */
     uint16_t offset_lo;
+    /* The code segment the handler runs in. */
     uint16_t selector;
+    /* Bits 2:0: interrupt stack table index, 0 = no stack switch. */
     uint8_t ist;
     uint8_t type_attr; /* P, DPL, type (0xE = 64-bit interrupt gate) */
+    /* Handler address bits 31:16 and 63:32. */
     uint16_t offset_mid;
     uint32_t offset_hi;
+    /* Must be zero. */
     uint32_t reserved;
 } __attribute__((packed));
 
@@ -58,6 +63,7 @@ void trap_init(void)
         };
     }
     /* LIDT takes a 10-byte limit:base pseudo-descriptor. */
+    /* Packed: the base must follow the 2-byte limit directly. */
     struct {
         uint16_t limit;
         uint64_t base;
@@ -77,6 +83,7 @@ void hv_trap(const struct trap_frame *f)
            (unsigned long long)f->vector, (unsigned long long)f->error, (unsigned long long)f->rip,
            (unsigned long long)f->rsp, (unsigned long long)f->rflags,
            (unsigned long long)read_cr2());
+    /* The protocol's last line; the outer machine ends here. */
     end_error("hv crashed: exception %llu at RIP %#llx (a bug in hv)",
               (unsigned long long)f->vector, (unsigned long long)f->rip);
 }

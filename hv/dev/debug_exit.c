@@ -11,6 +11,7 @@
  * nothing to say. */
 static uint32_t dx_read(void *ctx, uint16_t off, uint8_t size)
 {
+    /* No state is read: every port of the device reads the same. */
     (void)ctx;
     (void)off;
     return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
@@ -39,6 +40,7 @@ void debug_exit_init(struct debug_exit *d, uint16_t port)
     /* requested = false, code = 0. */
     memset(d, 0, sizeof(*d));
     d->dev = (struct io_device){
+        /* The name the bus uses in its messages. */
         .name = "debug-exit",
         .base = port,
         /* iosize=4 as in the README's QEMU command line. */

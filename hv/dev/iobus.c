@@ -96,6 +96,8 @@ static bool wide_fit(const struct io_device *d, uint16_t port, uint8_t size)
 /* True when no device owns any byte of [port, port + size). */
 static bool unbacked(const struct iobus *bus, uint16_t port, uint8_t size)
 {
+    /* A wide access that only partly hits a device is not "unknown": the
+     * device's bytes are served and the rest float high. */
     for (uint8_t i = 0; i < size; i++)
         if (find(bus, (uint16_t)(port + i)))
             return false;
@@ -134,6 +136,7 @@ void iobus_out(struct iobus *bus, uint16_t port, uint8_t size, uint32_t value)
 {
     /* A wide device that covers the whole access takes it at once. */
     const struct io_device *d = find(bus, port);
+    /* The device gets the value and size as the guest wrote them. */
     if (wide_fit(d, port, size)) {
         d->write(d->ctx, (uint16_t)(port - d->base), size, value);
         return;

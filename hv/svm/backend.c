@@ -8,12 +8,15 @@
  * core advertises HVKIT_FEATURE_IRQ under SVM.  `const`: the table is
  * fixed at build time and lives in .rodata. */
 const struct backend svm_backend = {
+    /* The name in hv's log lines, the same word as in vendor=svm. */
     .name = "svm",
     .probe = svm_probe,
     .enable = svm_enable,
     .vcpu_init = svm_vcpu_init,
     .run = svm_run,
     .inject_exception = svm_inject_exception,
+    /* The two optional operations of core/backend.h: with both present
+     * the core delivers the PIC's interrupts. */
     .inject_interrupt = svm_inject_interrupt,
     .irq_window = svm_irq_window,
     .dump_state = svm_dump_state,

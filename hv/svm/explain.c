@@ -44,8 +44,10 @@
 
 /* Collects sentences into the caller's callback and counts them. */
 struct explain_ctx {
+    /* Where each sentence goes, with its context pointer. */
     svm_explain_fn report;
     void *ctx;
+    /* How many checks failed so far: the function's result. */
     int count;
 };
 
@@ -62,6 +64,7 @@ static void problem(struct explain_ctx *e, const char *fmt, ...)
     va_start(ap, fmt);
     kvsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    /* Count even if the callback ignores the text (the unit test counts). */
     e->count++;
     e->report(e->ctx, buf);
 }
@@ -72,6 +75,7 @@ static uint64_t above_phys(unsigned phys_bits)
 {
     if (phys_bits == 0 || phys_bits > 52)
         phys_bits = 52;
+    /* Bits phys_bits..63 set: an address with any of them is too high. */
     return ~((1ull << phys_bits) - 1);
 }
 
@@ -93,6 +97,7 @@ static void check_eventinj(struct explain_ctx *e, uint64_t ev)
     uint64_t type = (ev & EVENTINJ_TYPE_MASK) >> 8;
     unsigned vector = (unsigned)(ev & 0xff);
     /* Types 1, 5, 6 and 7 are reserved. */
+    /* (Type 1 was never defined; 5-7 are reserved for the future.) */
     if (type == 1 || type > 4)
         problem(e,
                 "EVENTINJ uses the reserved event type %llu (legal: 0 INTR, 2 NMI, "
@@ -179,6 +184,7 @@ int svm_explain_invalid(const struct vmcb *vmcb, unsigned phys_bits, svm_explain
     /* Nested paging (15.25.4): the nested CR3 is a physical address and the
      * guest PAT must hold only valid memory types (0, 1, 4, 5, 6, 7). */
     if (c->np_enable & NP_ENABLE) {
+        /* The nested tables' root, a host-physical address. */
         if (c->n_cr3 & above_phys(phys_bits))
             problem(&e, "the nested CR3 %#llx sets bits above the %u-bit physical address width",
                     (unsigned long long)c->n_cr3, phys_bits);
