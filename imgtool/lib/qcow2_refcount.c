@@ -395,6 +395,10 @@ int qc_rc_set(struct img *img, uint64_t cluster, uint64_t v)
         qc_cache_drop(img, q->rbc, cluster << q->cluster_bits);
         if (cluster < q->free_hint)
             q->free_hint = cluster;
+        /* The cluster that compressed data was being packed into is gone:
+         * it may come back as anything, so never append to it again. */
+        if (q->comp_next && (q->comp_next >> q->cluster_bits) == cluster)
+            q->comp_next = 0;
     } else if (cluster + 1 > q->alloc_end) {
         q->alloc_end = cluster + 1;
     }

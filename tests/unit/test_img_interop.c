@@ -196,6 +196,127 @@ START_TEST(test_overlay_on_qemu_base)
 }
 END_TEST
 
+/*
+ * A random mix of every write-side operation against a model: writes,
+ * zeroing (with and without unmap), compressed clusters, snapshots taken,
+ * applied and deleted, growing and shrinking.  After each step the image
+ * must read like the model; at the end qemu-img must agree.
+ */
+START_TEST(test_random_operations)
+{
+    ck_assert_msg(have_qemu, "qemu-img is not installed (see mk/deps.sh)");
+    static const uint32_t sizes[] = {512, 4096, 65536, 16384};
+    char path[128];
+    struct img_create_opts o;
+    struct img_err err;
+    struct img *img;
+    uint32_t cs = sizes[_i % 4];
+    uint64_t size = 4 << 20, cap = 8 << 20;
+    uint8_t *model = calloc(1, cap), *buf = malloc(cap), *snaps[4] = {0};
+    uint64_t snap_size[4] = {0};
+    int nsnap = 0;
+    snprintf(path, sizeof(path), "%s/rand%d.qcow2", dir, _i);
+    img_create_opts_init(&o);
+    o.size = size;
+    o.cluster_size = cs;
+    o.extended_l2 = _i == 3;
+    o.refcount_bits = _i == 1 ? 4 : 16;
+    ck_assert_int_eq(img_create_file(path, &o, &err), 0);
+    ck_assert_int_eq(img_open_file(path, NULL, IMG_OPEN_RW, &img, &err), 0);
+    srand(1000 + (unsigned)_i);
+    for (int step = 0; step < 150; step++) {
+        int op = rand() % 20;
+        uint64_t off = (uint64_t)rand() % size, len = (uint64_t)rand() % 100000 + 1;
+        if (len > size - off)
+            len = size - off;
+        if (op < 8) {
+            pattern(buf, len, (uint64_t)step);
+            ck_assert_msg(img_write(img, off, buf, len) == 0, "%s", img_strerror(img));
+            memcpy(model + off, buf, len);
+        } else if (op < 11) {
+            ck_assert_msg(img_write_zeroes(img, off, len, op == 8 ? 0 : IMG_ZERO_MAY_UNMAP) == 0,
+                          "%s", img_strerror(img));
+            memset(model + off, 0, len);
+        } else if (op < 13) {
+            uint64_t c = off / cs * cs, n = size - c < cs ? size - c : cs;
+            for (uint64_t i = 0; i < n; i++)
+                buf[i] = (uint8_t)("abc"[i % 3] + step);
+            ck_assert_msg(img_write_compressed(img, c, buf, n) == 0, "%s", img_strerror(img));
+            memcpy(model + c, buf, n);
+        } else if (op == 13 && nsnap < 4) {
+            char name[16];
+            snprintf(name, sizeof(name), "s%d", nsnap);
+            int r = img_snapshot_create(img, name, 0, 0);
+            /* Narrow refcounts may refuse (compressed clusters share host
+             * clusters, which then hold many references). */
+            if (r == -IMG_ERANGE && o.refcount_bits < 16)
+                continue;
+            ck_assert_msg(r == 0, "%s", img_strerror(img));
+            snaps[nsnap] = malloc(cap);
+            memcpy(snaps[nsnap], model, cap);
+            snap_size[nsnap++] = size;
+        } else if (op == 14 && nsnap) {
+            char name[16];
+            int k = rand() % nsnap;
+            snprintf(name, sizeof(name), "s%d", k);
+            ck_assert_msg(img_snapshot_apply(img, name) == 0, "%s", img_strerror(img));
+            memcpy(model, snaps[k], cap);
+            size = snap_size[k];
+        } else if (op == 15 && nsnap) {
+            /* Delete the newest snapshot (names stay unique). */
+            char name[16];
+            snprintf(name, sizeof(name), "s%d", nsnap - 1);
+            ck_assert_msg(img_snapshot_delete(img, name) == 0, "%s", img_strerror(img));
+            free(snaps[--nsnap]);
+            snaps[nsnap] = NULL;
+        } else if (op == 16) {
+            uint64_t ns = ((uint64_t)rand() % (cap / 512 - 1) + 1) * 512;
+            if (ns < size && nsnap)
+                continue; /* shrinking is refused with snapshots */
+            ck_assert_msg(img_resize(img, ns, IMG_PREALLOC_OFF, true) == 0, "%s",
+                          img_strerror(img));
+            if (ns < size)
+                memset(model + ns, 0, cap - ns);
+            size = ns;
+        }
+        if (step % 5 == 4 || op >= 11) {
+            ck_assert_uint_eq(img_size(img), size);
+            ck_assert_int_eq(img_read(img, 0, buf, size), 0);
+            uint64_t d = 0;
+            while (d < size && buf[d] == model[d])
+                d++;
+            if (d < size)
+                fprintf(stderr, "first diff at %llu (cluster %llu): got %02x want %02x\n",
+                        (unsigned long long)d, (unsigned long long)(d / cs), buf[d], model[d]);
+            ck_assert_msg(
+                memcmp(buf, model, size) == 0,
+                "contents differ after step %d (op %d off %llu len %llu size %llu nsnap %d)", step,
+                op, (unsigned long long)off, (unsigned long long)len, (unsigned long long)size,
+                nsnap);
+        }
+    }
+    assert_clean(img);
+    ck_assert_int_eq(img_close(img), 0);
+    qemu_agrees(path, model, size);
+    for (int i = 0; i < nsnap; i++) {
+        char raw[128];
+        snprintf(raw, sizeof(raw), "%s/snap%d.raw", dir, i);
+        save(raw, snaps[i], snap_size[i]);
+        /* qemu-img reads a snapshot with the image's current size: compare
+         * what both lengths cover. */
+        ck_assert_msg(sh("qemu-img convert -l s%d -O raw %s %s/out.raw && cmp -s -n %llu "
+                         "%s/out.raw %s",
+                         i, path, dir,
+                         (unsigned long long)(snap_size[i] < size ? snap_size[i] : size), dir,
+                         raw) == 0,
+                      "snapshot s%d differs", i);
+        free(snaps[i]);
+    }
+    free(model);
+    free(buf);
+}
+END_TEST
+
 /* New images are byte for byte what qemu-img 7.2 creates. */
 static const struct {
     const char *qemu_opts;
@@ -254,6 +375,7 @@ Suite *interop_suite(void)
     tcase_add_loop_test(t, test_snapshots_read_by_qemu, 0, 2);
     tcase_add_loop_test(t, test_overlay_on_qemu_base, 0, 2);
     tcase_add_loop_test(t, test_create_byte_identical, 0, (int)KARRAY_SIZE(twins));
+    tcase_add_loop_test(t, test_random_operations, 0, 8);
     suite_add_tcase(s, t);
     return s;
 }
