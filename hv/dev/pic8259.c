@@ -20,7 +20,9 @@ static int chip_pending(const struct pic8259 *p, const struct pic_chip *c)
     /* OCW1's mask hides a request from the priority logic but leaves it
      * latched in IRR: unmasking later delivers it. */
     uint8_t req = requests(p, c) & (uint8_t)~c->imr;
-    /* IR0 has the highest priority, IR7 the lowest (no rotation). */
+    /* IR0 has the highest priority, IR7 the lowest (no rotation).  Fully
+     * nested mode: an IR may interrupt only if it outranks every IR in
+     * service, so scan from the top priority down. */
     for (int ir = 0; ir < 8; ir++) {
         /* An in-service IR of equal or higher priority blocks the rest. */
         if (c->isr & (1u << ir))

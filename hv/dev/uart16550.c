@@ -57,6 +57,7 @@ void uart_flush(struct uart16550 *u)
  * need "\r\n", hv's protocol is LF lines); LF ends the line. */
 static void transmit(struct uart16550 *u, uint8_t c)
 {
+    /* MCR bit 4 (LOOP) diverts the transmitter, whatever the byte is. */
     if (u->mcr & MCR_LOOP) {
         /* Loopback: the transmitter feeds the receiver, nothing leaves.
          * Drivers use this as a self-test (Linux does at probe time), so
@@ -67,6 +68,8 @@ static void transmit(struct uart16550 *u, uint8_t c)
         u->rx_full = true;
         return;
     }
+    /* A guest written for a terminal sends "\r\n": dropping the CR makes
+     * its lines identical to those of a guest that sends "\n" alone. */
     if (c == '\r')
         return;
     /* An empty line (two LFs in a row) is a line too: pass it on. */

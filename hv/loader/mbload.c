@@ -18,9 +18,13 @@
  * program header table is).  `packed` makes the layout exactly the file's,
  * with no padding the compiler might add. */
 struct elf32_ehdr {
+    /* "\x7fELF", class, byte order, version, OS ABI, padding. */
     uint8_t ident[16];
+    /* File type (executable, object, ...) and target architecture. */
     uint16_t type, machine;
+    /* Entry point and the file offsets of the two header tables. */
     uint32_t version, entry, phoff, shoff, flags;
+    /* Sizes and counts of the table entries; sections are not used. */
     uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
 } __attribute__((packed));
 
@@ -290,9 +294,12 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
      * entries, the loader name, the command line (the only variable part,
      * so it goes last and is the only thing that can run out of room). */
     uint32_t info_at = MB_INFO_AREA;
+    /* Each part starts where the previous one ends; the structures have
+     * only 4- and 8-byte fields, so every part stays 4-byte aligned. */
     uint32_t mmap_at = info_at + (uint32_t)sizeof(struct mb_info);
     uint32_t name_at = mmap_at + 4 * (uint32_t)sizeof(struct mb_mmap_entry);
     uint32_t cmd_at = name_at + (uint32_t)sizeof(loader_name);
+    /* The command line and its NUL must fit before the end of the area. */
     if (cmd_len + 1 > MB_INFO_AREA + MB_INFO_AREA_SIZE - cmd_at)
         return fail(err, err_len, "guest command line too long (%zu bytes, at most %u)", cmd_len,
                     MB_INFO_AREA + MB_INFO_AREA_SIZE - cmd_at - 1);
@@ -329,12 +336,16 @@ static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info
      * (EBDA, video memory, ROMs), the RAM above 1 MiB, and its reserved
      * top.  'size' excludes the size field itself (3.3). */
     struct mb_mmap_entry map[4] = {
+        /* 0 .. 639 KiB: usable low memory (where the info area lives). */
         {.size = 20, .addr = 0, .len = MB_MEM_LOWER_KB * 1024ull, .type = MB_MEMORY_AVAILABLE},
+        /* 639 KiB .. 1 MiB: EBDA, VGA window and ROMs on a real PC. */
         {.size = 20,
          .addr = MB_MEM_LOWER_KB * 1024ull,
          .len = MB_HOLE_END - MB_MEM_LOWER_KB * 1024ull,
          .type = MB_MEMORY_RESERVED},
+        /* 1 MiB .. top: the RAM the guest's kernel is loaded into. */
         {.size = 20, .addr = MB_HOLE_END, .len = top - MB_HOLE_END, .type = MB_MEMORY_AVAILABLE},
+        /* The last 128 KiB, reserved as on QEMU's PC machine. */
         {.size = 20, .addr = top, .len = MB_TOP_RESERVED, .type = MB_MEMORY_RESERVED},
     };
     /* Write the area in one go: structure, map, name, command line.  Zero
