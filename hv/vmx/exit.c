@@ -4,6 +4,18 @@
  * translate the VMX exit reason (SDM Vol. 3D appendix C) into the core's
  * struct exit_info.  Also the names of the exit reasons (for the trace) and
  * dump_state(), which explains a failed VM entry (explain.c).
+ *
+ * The shape is hv/svm/exit.c's: state in, enter, state out, decode.  What
+ * differs is where the state lives.  SVM's VMRUN writes the whole guest
+ * state back into the VMCB, so svm_run() reads it with ordinary loads;
+ * here every field that the core needs is fetched with VMREAD after each
+ * exit, and every field the core may have changed is pushed with VMWRITE
+ * before each entry.  SVM describes an exit with EXITCODE and two
+ * EXITINFO words; VT-x with an exit reason, an exit qualification, and a
+ * handful of other read-only fields (28.2), whose meaning depends on the
+ * reason.  And VT-x forces some control-register bits on the guest, so
+ * this file also keeps CR0 and CR4 looking, to the guest, the way the
+ * guest set them.
  */
 #include "klib.h"
 
@@ -12,7 +24,12 @@
 #include "explain.h"
 #include "internal.h"
 
-/* Names of the basic exit reasons (appendix C), for the trace. */
+/* Names of the basic exit reasons (appendix C), for the trace.  They are the
+ * SDM's names, shortened and in capitals, so that a trace line can be looked
+ * up in appendix C directly.  Reasons 35, 38 and 42 are unused and stay NULL,
+ * which vmx_exit_name() turns into "EXIT_?".  Most of these never occur
+ * under hv: they would need a control hv leaves off (RDTSC exiting, MONITOR
+ * exiting, ...), but the trace should never print a number without a name. */
 static const char *const exit_names[VMX_EXIT_REASON_MAX + 1] = {
     [0] = "EXCEPTION_NMI",
     [1] = "EXTERNAL_INTERRUPT",
@@ -78,6 +95,7 @@ static const char *const exit_names[VMX_EXIT_REASON_MAX + 1] = {
     [64] = "XRSTORS",
 };
 
+/* The name of a raw exit reason, for the core's trace and dump_state(). */
 const char *vmx_exit_name(uint32_t reason)
 {
     /* Bits 15:0 are the basic reason; bit 31 marks a failed entry. */
@@ -93,15 +111,24 @@ const char *vmx_exit_name(uint32_t reason)
  * segment, as it does without an address-size prefix. */
 static void decode_io(struct exit_info *e, uint64_t q, const struct vcpu *vcpu)
 {
+    /* The qualification packs everything SVM spreads over EXITINFO1:
+     * port in bits 31:16, direction in bit 3, string in bit 4, REP in
+     * bit 5, size minus one in bits 2:0.  The value for OUT is not here:
+     * it is still in the guest's RAX, which the core reads. */
     e->io.port = (uint16_t)(q >> IOQ_PORT_SHIFT);
     e->io.in = q & IOQ_IN;
     e->io.string = q & IOQ_STRING;
     e->io.rep = q & IOQ_REP;
     e->io.size = (uint8_t)((q & IOQ_SIZE_MASK) + 1);
     if (e->io.string && (vmx_caps.basic & (1ull << 54))) {
+        /* Instruction information bits 9:7: 0 = 16-bit, 1 = 32-bit,
+         * 2 = 64-bit addresses, hence 2 << n bytes. */
         uint32_t info = (uint32_t)vmread(VMCS_EXIT_INSN_INFO);
         e->io.addr_size = (uint8_t)(2u << ((info >> 7) & 7));
     } else {
+        /* No address-size prefix assumed: 64-bit code uses 8-byte
+         * addresses, otherwise CS.D/B chooses 4 or 2 (the same fallback
+         * svm/exit.c uses for QEMU's missing IOIO address-size bits). */
         e->io.addr_size = vcpu->cs_long ? 8 : vcpu->cs_db ? 4 : 2;
     }
 }
@@ -114,9 +141,12 @@ static void decode_io(struct exit_info *e, uint64_t q, const struct vcpu *vcpu)
 static uint64_t *gpr_by_number(struct vcpu *vcpu, unsigned n)
 {
     struct gprs *r = &vcpu->regs;
+    /* RSP is included: the core keeps the guest's RSP in vcpu->regs too
+     * (copy_out() fetched it from the VMCS), so MOV CR0, RSP works. */
     uint64_t *const regs[16] = {&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
                                 &r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
                                 &r->r12, &r->r13, &r->r14, &r->r15};
+    /* The field is 4 bits wide; the mask only keeps a bad value in bounds. */
     return regs[n & 15];
 }
 
@@ -133,8 +163,11 @@ static uint64_t *gpr_by_number(struct vcpu *vcpu, unsigned n)
 static bool decode_cr0_write(struct vcpu *vcpu, uint64_t q, struct exit_info *e)
 {
     uint64_t value;
+    /* Qualification bits 3:0: which control register (0, 3, 4 or 8). */
     if (CRQ_CR(q) != 0)
         return false;
+    /* Bits 5:4: the access type, 0 MOV to CR, 1 MOV from CR, 2 CLTS,
+     * 3 LMSW.  Each gives the would-be new CR0 a different way. */
     switch (CRQ_TYPE(q)) {
     case 0: /* MOV to CR0: from a general register */
         value = *gpr_by_number(vcpu, CRQ_GPR(q));
@@ -148,6 +181,9 @@ static bool decode_cr0_write(struct vcpu *vcpu, uint64_t q, struct exit_info *e)
     default: /* MOV from CR0 never exits */
         return false;
     }
+    /* The core validates the value (core/cr.c), injects #GP(0) if a CPU
+     * would, or stores it in vcpu->cr0, which load_cr0() brings back into
+     * the VMCS before the next entry. */
     e->reason = EXIT_CR_WRITE;
     e->cr.cr = 0;
     e->cr.has_value = true;
@@ -155,12 +191,19 @@ static bool decode_cr0_write(struct vcpu *vcpu, uint64_t q, struct exit_info *e)
     return true;
 }
 
-/* Fill *e from the VMCS after a VM exit. */
+/* Fill *e from the VMCS after a VM exit: the vendor-neutral reason the core
+ * dispatches on (core/exit.h), with the decoded details, and the raw vendor
+ * values for the trace.  The counterpart of decode_exit() in svm/exit.c. */
 static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
 {
+    /* Bits 15:0 of the exit-reason field are the basic reason. */
     uint32_t basic = reason & 0xffff;
+    /* Read once even for reasons that do not define it (then it is 0 or
+     * undefined, and only the trace shows it). */
     uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
     memset(e, 0, sizeof(*e));
+    /* RIP of the instruction that exited (faults and fault-like exits
+     * leave RIP on it; hv has no trap-like exits enabled). */
     e->rip = vcpu->rip;
     e->raw_code = reason;
     e->raw_name = vmx_exit_name(reason);
@@ -169,8 +212,10 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
     e->raw_info2 = (basic == VMX_EXIT_EPT_VIOLATION || basic == VMX_EXIT_EPT_MISCONFIG)
                        ? vmread(VMCS_GUEST_PHYS_ADDR)
                        : vmread(VMCS_GUEST_LINEAR_ADDR);
-    /* Exits caused by an instruction report its length (28.2.4): no table of
-     * fixed lengths as on QEMU's SVM without NRIPS. */
+    /* Exits caused by an instruction report its length (28.2.5, "Information
+     * for VM Exits Due to Instruction Execution"): no table of fixed lengths
+     * as on QEMU's SVM without NRIPS.  For other exits the field is
+     * undefined, so the cases below that are not instructions set it to 0. */
     e->insn_len = (uint32_t)vmread(VMCS_EXIT_INSN_LEN);
 
     /* Bit 31: the VM entry itself failed, after loading part of the guest
@@ -178,6 +223,8 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
     if (reason & VMX_EXIT_REASON_ENTRY_FAILED) {
         e->reason = EXIT_ENTRY_FAILED;
         e->insn_len = 0;
+        /* Only the class is known here; vmx_dump_state() runs the checks of
+         * explain.c on the saved state to say which rule was broken. */
         e->why = basic == VMX_EXIT_INVALID_GUEST_STATE
                      ? "VM entry failed: invalid guest state (exit reason 33, SDM Vol. 3C 27.3.1)"
                  : basic == VMX_EXIT_MSR_LOADING
@@ -186,6 +233,9 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         return;
     }
     switch (basic) {
+    /* An exception the exception bitmap intercepts (hv's is 0, so this
+     * should not happen) or an NMI: hand it to the core as SVM's
+     * exception intercepts are. */
     case VMX_EXIT_EXCEPTION_NMI: {
         /* VM-exit interruption information (25.9.2): vector, error code valid. */
         uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
@@ -196,12 +246,16 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         e->insn_len = 0;
         break;
     }
+    /* CPUID exits unconditionally in VMX non-root operation (26.1.2); SVM
+     * needs the CPUID intercept bit for the same result. */
     case VMX_EXIT_CPUID:
         e->reason = EXIT_CPUID;
         break;
+    /* "HLT exiting" is on (ctls.c). */
     case VMX_EXIT_HLT:
         e->reason = EXIT_HLT;
         break;
+    /* Every port is set in I/O bitmaps A and B (vcpu.c). */
     case VMX_EXIT_IO:
         e->reason = EXIT_IO;
         decode_io(e, q, vcpu);
@@ -213,25 +267,35 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         e->reason = basic == VMX_EXIT_RDMSR ? EXIT_MSR_READ : EXIT_MSR_WRITE;
         e->msr = (uint32_t)vcpu->regs.rcx;
         break;
+    /* VMCALL always exits (26.1.2): hv's hypercall, SVM's VMMCALL.  The
+     * guest must use the instruction of the CPU it runs on; the other
+     * vendor's is #UD (include/hvkit/abi.h). */
     case VMX_EXIT_VMCALL:
         e->reason = EXIT_HYPERCALL;
         break;
+    /* CR4 writes were handled in vmx_run() before this; what reaches here
+     * is CR0 (for the core) or an access nothing should have caused. */
     case VMX_EXIT_CR_ACCESS:
         if (!decode_cr0_write(vcpu, q, e)) {
             e->reason = EXIT_UNHANDLED;
             e->why = "a control-register access hv does not intercept";
         }
         break;
+    /* A guest triple fault always exits (26.2): the same as SVM's
+     * SHUTDOWN intercept, which the core reports as a crash. */
     case VMX_EXIT_TRIPLE_FAULT:
         e->reason = EXIT_SHUTDOWN;
         e->insn_len = 0;
         break;
+    /* A physical interrupt, with "external-interrupt exiting" on.  hv
+     * keeps the outer PIC masked, so this is rare; the core just re-enters. */
     case VMX_EXIT_EXTERNAL_INTERRUPT:
         e->reason = EXIT_INTERRUPT;
         e->insn_len = 0;
         break;
     case VMX_EXIT_INTERRUPT_WINDOW:
-        /* The window the core asked for with irq_window() is open (26.7.5). */
+        /* The window the core asked for with irq_window() is open (27.7.5,
+         * "Interrupt-Window Exiting and Virtual-Interrupt Delivery"). */
         e->reason = EXIT_IRQ_WINDOW;
         e->insn_len = 0;
         break;
@@ -261,9 +325,17 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         e->npf.gpa = e->raw_info2;
         e->npf.write = q & EPTQ_WRITE;
         e->npf.fetch = q & EPTQ_FETCH;
+        /* "Present" in NPT terms: the EPT entry allowed some access (bits
+         * 5:3 of the qualification).  A misconfiguration has no such bits:
+         * it means hv built a bad entry, which should never happen. */
         e->npf.present = basic == VMX_EXIT_EPT_VIOLATION && (q & EPTQ_PERMS_MASK);
+        /* Bit 7: the guest-linear address field is valid; bit 8 clear with
+         * it: the access was to one of the guest's own paging structures,
+         * like bit 33 of SVM's NPF EXITINFO1. */
         e->npf.during_walk = (q & EPTQ_LINEAR_VALID) && !(q & EPTQ_FINAL);
         break;
+    /* Anything else means a control hv did not ask for was forced on, or
+     * an emulator bug: the core ends the guest and dumps its state. */
     default:
         e->reason = EXIT_UNHANDLED;
         e->why = "unexpected VMX exit";
@@ -287,13 +359,17 @@ static enum cr4_result handle_cr4_write(struct vcpu *vcpu, struct vmx_vcpu *vx, 
     /* Only MOV to CR4 reaches here; CR0 goes to the core. */
     if (CRQ_CR(q) != 4 || CRQ_TYPE(q) != 0)
         return CR4_NOT_MINE;
+    /* Qualification bits 11:8: the source register of the MOV. */
     uint64_t value = *gpr_by_number(vcpu, CRQ_GPR(q));
     /* VMX is hidden from the guest, and unsupported bits are reserved. */
     if ((value & CR4_VMXE) || (value & ~vmx_caps.cr4_fixed1))
         return CR4_FAULT;
+    /* The guest reads back exactly what it wrote ... */
     vx->cr4_shadow = value;
+    /* ... while the CPU runs it with VMXE forced on. */
     vmwrite(VMCS_GUEST_CR4, vmx_fixed_apply(value, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1, 0));
     vmwrite(VMCS_CR4_SHADOW, value);
+    /* The core's copy, for the page-walk code in core/gva.c. */
     vcpu->cr4 = value;
     return CR4_DONE;
 }
@@ -317,10 +393,13 @@ static void load_cr0(struct vcpu *vcpu, struct vmx_vcpu *vx)
     /* What the processor really runs the guest with. */
     vmwrite(VMCS_GUEST_CR0,
             vmx_fixed_apply(vcpu->cr0, vmx_caps.cr0_fixed0, vmx_caps.cr0_fixed1, CR0_PE | CR0_PG));
+    /* PAE paging without long mode is the only mode with PDPTE registers;
+     * in long mode the CPU walks from CR3 itself. */
     if ((vcpu->cr0 & CR0_PG) && (vcpu->cr4 & CR4_PAE) && !(vcpu->efer & EFER_LMA)) {
         /* CR3 bits 31:5 locate the 32-byte table of four PDPTEs; outside
          * guest RAM the entries read as not present. */
         const uint64_t *pdpte = gmem_ptr(&vcpu->mem, vcpu->cr3 & 0xffffffe0u, 32);
+        /* PDPTE fields are 64 bits wide, so their encodings step by 2. */
         for (unsigned i = 0; i < 4; i++)
             vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, pdpte ? pdpte[i] : 0);
     }
@@ -334,25 +413,37 @@ static void sync_entry_controls(const struct vcpu *vcpu, const struct vmx_vcpu *
      * Bochs also stores LMA into this control at every exit (28.2), but the
      * core may have changed EFER since, so hv decides itself. */
     uint32_t entry = vx->entry_ctls;
+    /* SVM has no such control: VMRUN takes the mode from the guest's EFER,
+     * CR0 and CS in the VMCB.  VT-x wants it said twice, and checks that
+     * both agree. */
     if (vcpu->efer & EFER_LMA)
         entry |= ENTRY_IA32E_MODE_GUEST;
     vmwrite(VMCS_ENTRY_CONTROLS, entry);
 }
 
-/* Enter once; returns the exit reason, or fills *e for a failed instruction. */
+/* Enter once: true with *reason after a VM exit, or false with *e filled in
+ * when VMLAUNCH/VMRESUME itself failed. */
 static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info *e,
                        uint32_t *reason)
 {
-    /* Core -> VMCS: the registers VM entry loads from the VMCS (27.3.2). */
+    /* Core -> VMCS: the registers VM entry loads from the VMCS (27.3.2).
+     * The core may have changed any of them while handling the last exit
+     * (advanced RIP, emulated a WRMSR to EFER or PAT, delivered an
+     * interrupt), so all are written every time; SVM's backend does the
+     * same with plain stores into the VMCB. */
     vmwrite(VMCS_GUEST_RSP, vcpu->regs.rsp);
     vmwrite(VMCS_GUEST_RIP, vcpu->rip);
     vmwrite(VMCS_GUEST_RFLAGS, vcpu->rflags);
     vmwrite(VMCS_GUEST_EFER, vcpu->efer);
     vmwrite(VMCS_GUEST_PAT, vcpu->pat);
+    /* CR0 only when the core changed it (load_cr0() checks). */
     load_cr0(vcpu, vx);
     /* The interrupt shadow (interruptibility state bits 0-1, 25.4.2): the
      * core clears it when it skips an instruction. */
     uint32_t intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    /* Only ever cleared here: the core never creates a shadow, it only
+     * ends one by moving past the STI or MOV SS.  The other bits (NMI and
+     * SMI blocking) are left as the CPU saved them. */
     if (!vcpu->int_shadow)
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
                 intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
@@ -361,6 +452,7 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
      * the explainer checks exactly this. */
     vmx_read_state(&vx->saved);
 
+    /* enter.S: the guest runs until the next VM exit. */
     int r = vmx_enter(&vcpu->regs, vx->launched);
     if (r != 0) {
         /* VMLAUNCH/VMRESUME failed before entering (31.2): nothing of the
@@ -388,6 +480,8 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
     }
     /* A VM exit: from now on VMRESUME (25.11.3). */
     vx->launched = true;
+    /* Exit reason (28.2.1): basic reason in bits 15:0, bit 31 for an entry
+     * that failed after VMLAUNCH/VMRESUME had already committed to it. */
     *reason = (uint32_t)vmread(VMCS_EXIT_REASON);
     return true;
 }
@@ -412,7 +506,9 @@ static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
     /* The CPU sets EFER.LMA itself when the guest enables paging with LME
      * (saved by "save IA32_EFER", 28.3.1). */
     vcpu->efer = vmread(VMCS_GUEST_EFER);
-    /* The code and stack segments' access rights tell the mode and ring. */
+    /* The code and stack segments' access rights tell the mode and ring
+     * (the core uses them for string I/O and for CPL checks); SVM's VMCB
+     * has the same in its CS and SS attribute words and its CPL byte. */
     uint32_t cs_ar = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2u * SEG_CS);
     uint32_t ss_ar = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2u * SEG_SS);
     /* The CPL is SS.DPL (25.4.1). */
@@ -424,6 +520,12 @@ static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
                         (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) != 0;
 }
 
+/*
+ * backend.run for VT-x: run the guest until an exit the core must see, and
+ * describe it in *exit.  An exit that only VMX causes (a CR4 write touching
+ * a bit VMX forces) is handled here and the guest re-entered, so the core
+ * sees the same set of reasons from both backends.
+ */
 void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
 {
     struct vmx_vcpu *vx = vcpu->arch;
@@ -439,14 +541,21 @@ void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
          * entry we keep it for the explainer).  But if the exit interrupted
          * the delivery of an event (an injected one, or the guest's own), the
          * IDT-vectoring information holds it and it must be injected again
-         * (28.2.4, 29.3.3.1: SVM's EXITINTINFO). */
+         * (28.2.4, "Information for VM Exits During Event Delivery"; SVM's
+         * EXITINTINFO).  Without that, an EPT violation in the middle of an
+         * interrupt's delivery would lose the interrupt. */
         vcpu->event_pending = 0;
         if (!(reason & VMX_EXIT_REASON_ENTRY_FAILED)) {
             uint32_t idt = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
+            /* Redundant after a VM exit, which clears the valid bit, but it
+             * keeps the rule simple: the field now holds exactly the event
+             * to re-inject, or nothing. */
             vmwrite(VMCS_ENTRY_INTR_INFO, 0);
             if (idt & INTR_INFO_VALID) {
                 /* Same layout as the entry field, minus the undefined bits 30:12. */
                 vmwrite(VMCS_ENTRY_INTR_INFO, idt & (INTR_INFO_VALID | 0xfffu));
+                /* The error code and, for software interrupts, the length of
+                 * the INT n, which delivery needs to push the return RIP. */
                 vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
                 vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
                 vcpu->event_pending = 1;
@@ -473,7 +582,9 @@ void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
     }
 }
 
-/* Log one segment register. */
+/* Log one segment register.  The access rights are printed in VMX's format
+ * (25.4.1: the descriptor's type/S/DPL/P in bits 7:0, AVL/L/D/G in 15:12,
+ * "unusable" in bit 16), which is not SVM's packed 12-bit attribute. */
 static void log_seg(const char *name, const struct vmx_seg *s)
 {
     hv_log("  %-4s sel %04x ar %05x limit %08x base %016llx", name, s->sel, s->ar, s->limit,
@@ -483,16 +594,27 @@ static void log_seg(const char *name, const struct vmx_seg *s)
 /* explain.c callback: one log line per broken rule. */
 static void explain_line(void *ctx, const char *section, const char *text)
 {
+    /* Unused: hv_log needs no context.  The unit tests pass one to collect
+     * the lines instead of printing them. */
     (void)ctx;
     hv_log("  VM-entry check failed (SDM Vol. 3C %s): %s", section, text);
 }
 
+/*
+ * backend.dump_state for VT-x: log the guest's registers after a crash or a
+ * failed entry, then, for a failed entry, which rule was broken.  The
+ * general-register and RIP lines are those of svm_dump_state(), so that
+ * the two logs can be compared; the rest shows what only VMX has.
+ */
 void vmx_dump_state(const struct vcpu *vcpu)
 {
     const struct vmx_vcpu *vx = vcpu->arch;
     const struct gprs *r = &vcpu->regs;
+    /* The VMCS as it is now (after the exit or the failed entry), for the
+     * registers that only the VMCS holds. */
     struct vmx_state now;
     vmx_read_state(&now);
+    /* The general registers, from the core's copy (enter.S stored them). */
     hv_log("guest state (VMX):");
     hv_log("  rax %016llx rbx %016llx rcx %016llx rdx %016llx", (unsigned long long)r->rax,
            (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
@@ -502,13 +624,18 @@ void vmx_dump_state(const struct vcpu *vcpu)
            (unsigned long long)r->r9, (unsigned long long)r->r10, (unsigned long long)r->r11);
     hv_log("  r12 %016llx r13 %016llx r14 %016llx r15 %016llx", (unsigned long long)r->r12,
            (unsigned long long)r->r13, (unsigned long long)r->r14, (unsigned long long)r->r15);
+    /* RIP, RFLAGS and the privilege level copy_out() derived from SS. */
     hv_log("  rip %016llx rflags %08llx cpl %u", (unsigned long long)vcpu->rip,
            (unsigned long long)vcpu->rflags, vcpu->cpl);
+    /* Both values of CR0 and CR4: the real one in the VMCS, with VMX's
+     * forced bits, and the one the guest reads (the core's copy). */
     hv_log("  cr0 %016llx (guest view %016llx) cr3 %016llx cr4 %016llx (guest view %016llx)",
            (unsigned long long)now.cr0, (unsigned long long)vcpu->cr0, (unsigned long long)now.cr3,
            (unsigned long long)now.cr4, (unsigned long long)vcpu->cr4);
     hv_log("  efer %016llx dr7 %llx entry controls %08x", (unsigned long long)now.efer,
            (unsigned long long)now.dr7, now.entry_ctls);
+    /* The segments a teaching guest uses; FS, GS and LDTR are rarely the
+     * culprit, and the explainer names them when they are. */
     log_seg("cs", &now.seg[SEG_CS]);
     log_seg("ss", &now.seg[SEG_SS]);
     log_seg("ds", &now.seg[SEG_DS]);
@@ -517,6 +644,7 @@ void vmx_dump_state(const struct vcpu *vcpu)
     hv_log("  gdtr base %016llx limit %04x idtr base %016llx limit %04x",
            (unsigned long long)now.gdtr_base, now.gdtr_limit, (unsigned long long)now.idtr_base,
            now.idtr_limit);
+    /* The last exit, raw, for a reader who has appendix C open. */
     uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
     /* Before the first VM exit the exit fields hold nothing. */
     if (vx->launched)
@@ -529,6 +657,8 @@ void vmx_dump_state(const struct vcpu *vcpu)
     /* After a failed entry, say which check failed, on the state we tried
      * to enter with. */
     unsigned n = 0;
+    /* VMfailValid: the error number says which of the first two groups of
+     * checks failed (27.2), so only that group is run. */
     if (vx->fail_kind == VMX_ENTER_FAIL_VALID) {
         hv_log("  VM-instruction error %u: %s", vx->insn_error,
                vmx_insn_error_name(vx->insn_error));
@@ -540,10 +670,15 @@ void vmx_dump_state(const struct vcpu *vcpu)
             n = 1; /* the error number is the whole story */
     } else if ((reason & VMX_EXIT_REASON_ENTRY_FAILED) &&
                (reason & 0xffff) == VMX_EXIT_INVALID_GUEST_STATE) {
+        /* Exit reason 33: the controls and host state passed, the guest
+         * state did not (27.3.1). */
         n = vmx_check_guest(&vx->saved, &vmx_caps, explain_line, NULL);
     } else {
+        /* Not a failed entry (a crash): the register dump is all. */
         return;
     }
+    /* The CPU refused the state but none of hv's checks did: say so rather
+     * than stay silent, since the explainer covers only part of the SDM. */
     if (n == 0)
         hv_log("  no check of SDM Vol. 3C 27.2/27.3.1 that hv knows explains the failure");
 }
