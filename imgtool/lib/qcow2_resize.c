@@ -277,6 +277,17 @@ int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrin
             return r;
     }
     if (new_size < old) {
+        /* The part of the new last cluster past the new end is zeroed, so
+         * growing again later shows zeros there, as a raw file would (QEMU
+         * leaves the old bytes, which then reappear). */
+        uint64_t tail = div_up(new_size, q->cluster_size) * q->cluster_size;
+        if (tail > old)
+            tail = old;
+        if (tail > new_size) {
+            r = qc_write_zeroes(img, new_size, tail - new_size, 0);
+            if (r < 0)
+                return r;
+        }
         r = discard_tail(img, new_size);
         if (r < 0)
             return r;

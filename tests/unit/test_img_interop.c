@@ -219,8 +219,13 @@ START_TEST(test_random_operations)
     img_create_opts_init(&o);
     o.size = size;
     o.cluster_size = cs;
-    o.extended_l2 = _i == 3;
-    o.refcount_bits = _i == 1 ? 4 : 16;
+    o.extended_l2 = _i == 3 || _i == 10;
+    o.refcount_bits = _i == 1 ? 4 : _i == 11 ? 64 : 16;
+    o.compat = _i == 8 ? 2 : 3;
+    o.lazy_refcounts = _i == 9;
+    o.compression_type = _i == 5 ? IMG_COMP_ZSTD : IMG_COMP_ZLIB;
+    if (_i == 10)
+        o.cluster_size = cs = 32768;
     ck_assert_int_eq(img_create_file(path, &o, &err), 0);
     ck_assert_int_eq(img_open_file(path, NULL, IMG_OPEN_RW, &img, &err), 0);
     srand(1000 + (unsigned)_i);
@@ -375,7 +380,7 @@ Suite *interop_suite(void)
     tcase_add_loop_test(t, test_snapshots_read_by_qemu, 0, 2);
     tcase_add_loop_test(t, test_overlay_on_qemu_base, 0, 2);
     tcase_add_loop_test(t, test_create_byte_identical, 0, (int)KARRAY_SIZE(twins));
-    tcase_add_loop_test(t, test_random_operations, 0, 8);
+    tcase_add_loop_test(t, test_random_operations, 0, 12);
     suite_add_tcase(s, t);
     return s;
 }
