@@ -80,11 +80,15 @@ static int fail(char *err, size_t err_len, const char *fmt, ...)
 
 /* Find the Multiboot header (3.1.1): 32-bit aligned in the first 8 KiB,
  * magic followed by flags and a checksum that sums to zero.  Returns its
- * offset, or -1 (with err) when there is none or it is broken. */
+ * offset, or -1 (with err) when there is none. */
 static long find_header(const uint8_t *img, size_t size, char *err, size_t err_len)
 {
     /* A file shorter than 8 KiB is searched to its end. */
     size_t limit = size < MB_HEADER_SEARCH_LEN ? size : MB_HEADER_SEARCH_LEN;
+    /* Remember the first magic whose checksum failed, to name it if no valid
+     * header follows: that is almost always a build mistake worth pointing at. */
+    long bad_off = -1;
+    uint32_t bad_sum = 0;
     /* The three mandatory fields (12 bytes) must all be within the limit. */
     for (size_t off = 0; off + 12 <= limit; off += 4) {
         struct mb_header h;
@@ -92,19 +96,23 @@ static long find_header(const uint8_t *img, size_t size, char *err, size_t err_l
         memcpy(&h, img + off, 12);
         if (h.magic != MB_HEADER_MAGIC)
             continue;
-        /* hv takes the first magic found as the header and reports a bad
-         * checksum there, since that is almost always a build mistake.
-         * (QEMU's loader and GRUB Legacy instead skip such a match and
-         * search on, so an image with a stray magic before its real header
-         * boots there.)
-         * The sum is taken modulo 2^32: the cast drops the carry. */
-        if ((uint32_t)(h.magic + h.flags + h.checksum) != 0)
-            return fail(err, err_len,
-                        "Multiboot header at offset %#zx has a bad checksum (magic + flags + "
-                        "checksum = %#x, must be 0)",
-                        off, (uint32_t)(h.magic + h.flags + h.checksum));
-        return (long)off;
+        /* The sum is taken modulo 2^32: the cast drops the carry.  A match
+         * whose checksum fails is not a header: like QEMU's Multiboot loader
+         * and GRUB, hv skips it and searches on, so an image with the magic
+         * value stored as data before its real header boots here as there. */
+        uint32_t sum = (uint32_t)(h.magic + h.flags + h.checksum);
+        if (sum == 0)
+            return (long)off;
+        if (bad_off < 0) {
+            bad_off = (long)off;
+            bad_sum = sum;
+        }
     }
+    if (bad_off >= 0)
+        return fail(err, err_len,
+                    "Multiboot header at offset %#lx has a bad checksum (magic + flags + "
+                    "checksum = %#x, must be 0), and no valid header follows it",
+                    bad_off, bad_sum);
     /* Most often a plain ELF kernel or a file given by mistake. */
     return fail(err, err_len,
                 "no Multiboot header (magic 0x1BADB002) in the first 8 KiB: not a Multiboot "

@@ -295,6 +295,19 @@ START_TEST(bad_checksum)
 }
 END_TEST
 
+START_TEST(stray_magic_before_header_is_skipped)
+{
+    /* The magic stored as data (bad checksum) before the real header: QEMU
+     * and GRUB search on past it, and so must hv. */
+    struct image *im = elf32_image();
+    uint32_t stray[3] = {MB_HEADER_MAGIC, 0x12345678, 0};
+    memcpy(im->buf + 0x800, stray, sizeof stray);
+    ck_assert_int_eq(load(im, "guest.elf"), 0);
+    ck_assert_uint_eq(res.entry, 0x100020);
+    free(im);
+}
+END_TEST
+
 START_TEST(video_mode_required)
 {
     struct image *im = elf32_image();
@@ -500,6 +513,7 @@ int main(void)
     tcase_add_test(bad, no_header);
     tcase_add_test(bad, header_beyond_8k);
     tcase_add_test(bad, bad_checksum);
+    tcase_add_test(good, stray_magic_before_header_is_skipped);
     tcase_add_test(bad, video_mode_required);
     tcase_add_test(bad, elf64_without_kludge);
     tcase_add_test(bad, not_elf_without_kludge);
