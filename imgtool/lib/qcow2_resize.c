@@ -300,6 +300,15 @@ int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrin
         return r;
     q->h.size = new_size;
     img->size = new_size;
+    /* Growing over a longer backing file must not make the backing file's
+     * bytes appear in the new area: it is zeroed (QEMU's block layer does
+     * the same, BDRV_REQ_ZERO_WRITE in bdrv_co_truncate). */
+    if (new_size > old && img->backing && img->backing->size > old) {
+        uint64_t zend = img->backing->size < new_size ? img->backing->size : new_size;
+        r = qc_write_zeroes(img, old, zend - old, IMG_ZERO_MAY_UNMAP);
+        if (r < 0)
+            return r;
+    }
     if (new_size > old && prealloc != IMG_PREALLOC_OFF)
         r = (prealloc != IMG_PREALLOC_METADATA && !(old & (q->cluster_size - 1)))
                 ? preallocate_data(img, old, new_size, prealloc)

@@ -226,7 +226,25 @@ START_TEST(test_random_operations)
     o.compression_type = _i == 5 ? IMG_COMP_ZSTD : IMG_COMP_ZLIB;
     if (_i == 10)
         o.cluster_size = cs = 32768;
-    ck_assert_int_eq(img_create_file(path, &o, &err), 0);
+    if (_i >= 12) {
+        /* Over a backing file (raw, 3 MiB: shorter than the overlay). */
+        char base[128];
+        snprintf(base, sizeof(base), "%s/rbase%d.raw", dir, _i);
+        pattern(model, 3 << 20, 4242);
+        save(base, model, 3 << 20);
+        snprintf(base, sizeof(base), "rbase%d.raw", _i);
+        o.backing_file = base;
+        o.backing_fmt = "raw";
+        if (_i == 13)
+            o.compat = 2;
+        if (_i == 14) {
+            o.extended_l2 = true;
+            o.cluster_size = cs = 16384;
+        }
+        ck_assert_int_eq(img_create_file(path, &o, &err), 0);
+        o.backing_file = NULL;
+    } else
+        ck_assert_int_eq(img_create_file(path, &o, &err), 0);
     ck_assert_int_eq(img_open_file(path, NULL, IMG_OPEN_RW, &img, &err), 0);
     srand(1000 + (unsigned)_i);
     for (int step = 0; step < 150; step++) {
@@ -380,7 +398,7 @@ Suite *interop_suite(void)
     tcase_add_loop_test(t, test_snapshots_read_by_qemu, 0, 2);
     tcase_add_loop_test(t, test_overlay_on_qemu_base, 0, 2);
     tcase_add_loop_test(t, test_create_byte_identical, 0, (int)KARRAY_SIZE(twins));
-    tcase_add_loop_test(t, test_random_operations, 0, 12);
+    tcase_add_loop_test(t, test_random_operations, 0, 15);
     suite_add_tcase(s, t);
     return s;
 }
