@@ -10,6 +10,22 @@
  *
  * Compiled twice: into hv (hv/vmx/exit.c calls it after a failed entry) and
  * hosted into tests/unit/test_hv_vmx_explain.c.  No VMREAD, no MSR: pure.
+ *
+ * hv/svm/explain.c does the same for VMRUN's consistency checks (APM vol 2
+ * 15.5.1), and is much shorter: AMD lists a short set of illegal state
+ * combinations, all in the guest's state.  Intel's list is long because the VMCS describes more
+ * (host state, five control words, event injection) and because a VM entry
+ * loads segment registers from their hidden parts without the checks a
+ * segment load would make, so the SDM spells those checks out instead.
+ * The sections are checked in the CPU's order: controls and host state
+ * first (their failures are VMfailValid with error 7 or 8, and the guest
+ * has not been touched), then the guest state (its failure looks like a VM
+ * exit with reason 33 and bit 31 set).
+ *
+ * Not every rule is here: only those a hypervisor like hv can plausibly
+ * break, plus the ones a student is likely to break while experimenting.
+ * When the CPU refuses a state that passes every check below, exit.c says
+ * so rather than guessing.
  */
 #include "explain.h"
 
@@ -17,7 +33,9 @@
 
 #include "klib.h"
 
-/* What every check carries along: where to report and how many failed. */
+/* What every check carries along: where to report and how many failed.
+ * Every check runs even after one failed, so a single failed entry lists
+ * every broken rule at once, as a compiler lists every error. */
 struct checker {
     const struct vmx_state *s;
     const struct vmx_caps *caps;
@@ -41,8 +59,12 @@ fail(struct checker *c, const char *section, const char *fmt, ...)
         c->report(c->ctx, section, text);
 }
 
-/* Names for the messages. */
+/* Names for the messages, in the VMCS order of enum seg (explain.h). */
 static const char *const seg_names[SEG_COUNT] = {"ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR"};
+
+/* The architectural bit names (SDM Vol. 3A 2.5), so that a message can say
+ * "bit 5 (NE)" instead of leaving the reader to count bits.  Bits without a
+ * name are reserved and print as "?". */
 
 static const char *const cr0_bit_names[32] = {
     [0] = "PE",  [1] = "MP",  [2] = "EM",  [3] = "TS",  [4] = "ET", [5] = "NE",
@@ -55,7 +77,7 @@ static const char *const cr4_bit_names[32] = {
     [16] = "FSGSBASE",   [17] = "PCIDE", [18] = "OSXSAVE", [20] = "SMEP", [21] = "SMAP",
     [22] = "PKE",        [23] = "CET"};
 
-/* Lowest set bit of a non-zero value. */
+/* Lowest set bit of a non-zero value (callers only pass a failed mask). */
 static unsigned lowest_bit(uint64_t v)
 {
     unsigned n = 0;
@@ -81,19 +103,27 @@ static bool proc2_set(const struct vmx_state *s, uint32_t bit)
 /* Is a physical address within MAXPHYADDR? */
 static bool phys_ok(const struct checker *c, uint64_t addr)
 {
+    /* A test may leave phys_bits 0; 36 is the architectural minimum. */
     unsigned bits = c->caps->phys_bits ? c->caps->phys_bits : 36;
+    /* The shift is undefined for 64, hence the first test. */
     return bits >= 64 || (addr >> bits) == 0;
 }
 
 /* Canonical for this CPU's linear-address width. */
 static bool canonical(const struct checker *c, uint64_t addr)
 {
+    /* 48 bits (4-level paging) unless the CPU reports 57 (LA57). */
     return vmx_canonical(addr, c->caps->lin_bits ? c->caps->lin_bits : 48);
 }
 
 /* ---- 27.2.1: VM-execution, VM-exit and VM-entry control fields ---------- */
 
-/* One control word against its capability MSR (27.2.1.1 first bullets, 27.2.1.2, 27.2.1.3). */
+/* One control word against its capability MSR (27.2.1.1 first bullets, 27.2.1.2, 27.2.1.3).
+ * This is the check SVM has no counterpart for: SVM's intercept bits may
+ * all be set or clear on any CPU with SVM, while each VMX control word is
+ * constrained bit by bit by its MSR (ctls.h explains the two halves).  The
+ * message names the MSR, so the reader can look its value up in the log of
+ * vmx_enable() or in Bochs's configuration. */
 static void check_ctl_word(struct checker *c, const char *section, const char *what,
                            const char *msr, uint64_t cap, uint32_t value)
 {
@@ -101,6 +131,7 @@ static void check_ctl_word(struct checker *c, const char *section, const char *w
     uint32_t need = vmx_ctl_must1(cap) & ~value;
     /* Bits set that this CPU does not allow. */
     uint32_t extra = value & ~vmx_ctl_may1(cap);
+    /* Two messages, not one: a word can break both rules at once. */
     if (need)
         fail(c, section,
              "%s 0x%08x lacks bits 0x%08x (first: bit %u) that %s requires to be 1 (allowed "
@@ -116,6 +147,9 @@ static void check_ctl_word(struct checker *c, const char *section, const char *w
 /* A bitmap or table address: 4-KiB aligned and within MAXPHYADDR. */
 static void check_page_addr(struct checker *c, const char *section, const char *what, uint64_t a)
 {
+    /* The CPU reads these pages by physical address, in 4-KiB units, so the
+     * low 12 bits would be meaningless and an address above the physical
+     * width could not exist. */
     if ((a & 0xfff) || !phys_ok(c, a))
         fail(c, section,
              "the %s address 0x%llx must be 4-KiB aligned and below 2^MAXPHYADDR (2^%u)", what,
@@ -126,6 +160,9 @@ static void check_page_addr(struct checker *c, const char *section, const char *
 static void check_eptp(struct checker *c)
 {
     uint64_t eptp = c->s->eptp, cap = c->caps->ept_vpid;
+    /* Bits 2:0 the memory type of the EPT tables themselves, bits 5:3 the
+     * walk length minus one; the PML4 address starts at bit 12.  NPT's
+     * N_CR3 has no such fields: it is a plain CR3 value. */
     unsigned type = eptp & 7, walk = (eptp >> 3) & 7;
     /* Memory type: UC (0) if EPT_VPID_CAP bit 8, WB (6) if bit 14. */
     if (!((type == 0 && (cap & (1ull << 8))) || (type == 6 && (cap & EPT_CAP_WB))))
@@ -134,7 +171,8 @@ static void check_eptp(struct checker *c)
              (unsigned long long)eptp, type, (cap & (1ull << 8)) ? "0 (UC)" : "",
              ((cap & (1ull << 8)) && (cap & EPT_CAP_WB)) ? " or " : "",
              (cap & EPT_CAP_WB) ? "6 (WB)" : "");
-    /* Page-walk length minus one: 3 for 4-level EPT. */
+    /* Page-walk length minus one: 3 for 4-level EPT, 4 for 5-level EPT where
+     * EPT_VPID_CAP bit 7 allows it. */
     if (!(walk == 3 && (cap & EPT_CAP_WALK4)) && !(walk == 4 && (cap & (1ull << 7))))
         fail(c, "27.2.1.1",
              "EPT pointer 0x%llx gives a page-walk length of %u (bits 5:3 hold the length minus "
@@ -153,7 +191,11 @@ static void check_entry_injection(struct checker *c)
 {
     const struct vmx_state *s = c->s;
     uint32_t info = s->entry_intr_info;
+    /* Bits 7:0 vector, 10:8 type, 11 deliver-error-code, 31 valid: the same
+     * layout as SVM's EVENTINJ low word, which makes a side-by-side read
+     * easy; only the error code lives in a separate field here. */
     unsigned vector = info & INTR_INFO_VECTOR_MASK, type = (info >> INTR_INFO_TYPE_SHIFT) & 7;
+    /* Nothing to inject, nothing to check. */
     if (!(info & INTR_INFO_VALID))
         return;
     /* Type 1 is reserved; type 7 (other event) needs the monitor trap flag. */
@@ -169,6 +211,8 @@ static void check_entry_injection(struct checker *c)
              "%u",
              vector);
     /* Deliver-error-code: exactly for #DF, #TS, #NP, #SS, #GP, #PF, #AC in protected mode. */
+    /* Real mode pushes no error codes, and only an unrestricted guest can
+     * be in real mode, so "protected mode" is PE = 1 or not unrestricted. */
     bool pe = (s->cr0 & CR0_PE_BIT) || !proc2_set(s, PROC2_UNRESTRICTED_GUEST);
     bool errvec = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
     bool want_err = type == INTR_TYPE_HW_EXCEPTION && errvec && pe;
@@ -191,10 +235,14 @@ static void check_entry_injection(struct checker *c)
              type, s->entry_insn_len, (c->caps->misc & (1ull << 30)) ? ", or 0 on this CPU" : "");
 }
 
+/* The checks behind VM-instruction error 7 (explain.h). */
 unsigned vmx_check_controls(const struct vmx_state *s, const struct vmx_caps *caps,
                             vmx_report_fn report, void *ctx)
 {
     struct checker c = {s, caps, report, ctx, 0};
+    /* Each word is checked against the TRUE_* MSR when BASIC bit 55 says
+     * those exist, since that is what the CPU itself checks against; the
+     * message names whichever MSR applied. */
     /* 27.2.1.1: each control word within its allowed settings. */
     check_ctl_word(&c, "27.2.1.1", "the pin-based VM-execution controls",
                    (caps->basic & VMX_BASIC_TRUE_CTLS) ? "IA32_VMX_TRUE_PINBASED_CTLS"
@@ -208,11 +256,14 @@ unsigned vmx_check_controls(const struct vmx_state *s, const struct vmx_caps *ca
     if (s->proc & PROC_SECONDARY_CONTROLS)
         check_ctl_word(&c, "27.2.1.1", "the secondary processor-based VM-execution controls",
                        "IA32_VMX_PROCBASED_CTLS2", caps->proc2, s->proc2);
-    /* The CR3-target count may not exceed what IA32_VMX_MISC bits 24:16 allow. */
+    /* The CR3-target count may not exceed what IA32_VMX_MISC bits 24:16 allow
+     * (typically 4 values, which is why the field exists at all: a VMM can
+     * let a guest switch between a few known CR3s without exits). */
     if (s->cr3_target_count > ((caps->misc >> 16) & 0x1ff))
         fail(&c, "27.2.1.1", "the CR3-target count %u exceeds the %u this CPU supports",
              s->cr3_target_count, (unsigned)((caps->misc >> 16) & 0x1ff));
-    /* Bitmap addresses. */
+    /* Bitmap addresses, checked only when the bitmaps are in use: an
+     * unused field may hold anything. */
     if (s->proc & PROC_USE_IO_BITMAPS) {
         check_page_addr(&c, "27.2.1.1", "I/O bitmap A", s->io_bitmap_a);
         check_page_addr(&c, "27.2.1.1", "I/O bitmap B", s->io_bitmap_b);
@@ -227,11 +278,13 @@ unsigned vmx_check_controls(const struct vmx_state *s, const struct vmx_caps *ca
         fail(&c, "27.2.1.1", "\"enable VPID\" is 1 but the VPID is 0 (reserved for the host)");
     if (proc2_set(s, PROC2_ENABLE_EPT))
         check_eptp(&c);
-    /* A guest with paging or protection off must be translated by EPT. */
+    /* A guest with paging or protection off must be translated by EPT:
+     * without guest paging, EPT is the only translation left to protect hv.
+     * This is the rule HV_VMX_BREAK=2 breaks on purpose (vcpu.c). */
     if (proc2_set(s, PROC2_UNRESTRICTED_GUEST) && !proc2_set(s, PROC2_ENABLE_EPT))
         fail(&c, "27.2.1.1", "\"unrestricted guest\" is 1 but \"enable EPT\" is 0");
 
-    /* 27.2.1.2: VM-exit controls. */
+    /* 27.2.1.2: VM-exit controls, against the exit-controls MSR. */
     check_ctl_word(&c, "27.2.1.2", "the VM-exit controls",
                    (caps->basic & VMX_BASIC_TRUE_CTLS) ? "IA32_VMX_TRUE_EXIT_CTLS"
                                                        : "IA32_VMX_EXIT_CTLS",
@@ -241,7 +294,10 @@ unsigned vmx_check_controls(const struct vmx_state *s, const struct vmx_caps *ca
         fail(&c, "27.2.1.2",
              "\"save VMX-preemption timer value\" is 1 but \"activate VMX-preemption timer\" is 0");
 
-    /* 27.2.1.3: VM-entry controls and event injection. */
+    /* 27.2.1.3: VM-entry controls and event injection.  A word that is
+     * wrong only in "IA-32e mode guest" is not caught here: that bit is
+     * allowed either way, and its agreement with EFER.LMA is a guest-state
+     * check (27.3.1.1). */
     check_ctl_word(&c, "27.2.1.3", "the VM-entry controls",
                    (caps->basic & VMX_BASIC_TRUE_CTLS) ? "IA32_VMX_TRUE_ENTRY_CTLS"
                                                        : "IA32_VMX_ENTRY_CTLS",
@@ -252,10 +308,15 @@ unsigned vmx_check_controls(const struct vmx_state *s, const struct vmx_caps *ca
 
 /* ---- 27.2.2 - 27.2.4: host-state area ------------------------------------ */
 
+/* The checks behind VM-instruction error 8 (explain.h).  The host state is
+ * what hv itself runs with after each exit, so these failures are hv's
+ * bugs, never the guest's; SVM has no such checks, because VMRUN saves the
+ * host state as it is instead of loading it from a description. */
 unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
                         vmx_report_fn report, void *ctx)
 {
     struct checker c = {s, caps, report, ctx, 0};
+    /* Reused for each fixed-bits test: the bits that break the rule. */
     uint64_t bad;
     /* 27.2.2: host CR0 and CR4 obey the fixed bits (no exemptions here). */
     bad = vmx_fixed_bad_bits(s->host_cr0, caps->cr0_fixed0, caps->cr0_fixed1, 0);
@@ -270,9 +331,11 @@ unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
              (unsigned long long)s->host_cr4, lowest_bit(bad),
              lowest_bit(bad) < 32 && cr4_bit_names[lowest_bit(bad)] ? cr4_bit_names[lowest_bit(bad)]
                                                                     : "?");
+    /* CR3 holds the physical address of hv's PML4. */
     if (!phys_ok(&c, s->host_cr3))
         fail(&c, "27.2.2", "host CR3 0x%llx sets bits above MAXPHYADDR",
              (unsigned long long)s->host_cr3);
+    /* Loaded on every exit (28.5.1), so they must be loadable. */
     if (!canonical(&c, s->host_sysenter_esp) || !canonical(&c, s->host_sysenter_eip))
         fail(&c, "27.2.2", "host IA32_SYSENTER_ESP/EIP must be canonical");
     /* A 64-bit host must come back in 64-bit mode: "host address-space size". */
@@ -287,6 +350,7 @@ unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
              (unsigned long long)s->host_rip);
     /* 27.2.3: selectors with RPL 0 and TI 0; CS and TR not null. */
     for (int i = 0; i < SEG_COUNT; i++) {
+        /* The host area has no LDTR (a VM exit leaves LDTR null). */
         if (i == SEG_LDTR)
             continue;
         if (s->host_sel[i] & 7)
@@ -295,6 +359,7 @@ unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
     }
     if (s->host_sel[SEG_CS] == 0)
         fail(&c, "27.2.3", "the host CS selector must not be 0");
+    /* The reason caps.c gives hv a TSS; HV_VMX_BREAK=3 breaks it. */
     if (s->host_sel[SEG_TR] == 0)
         fail(&c, "27.2.3", "the host TR selector must not be 0");
     /* Bases that hold linear addresses must be canonical. */
@@ -302,7 +367,9 @@ unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
         !canonical(&c, s->host_tr_base) || !canonical(&c, s->host_gdtr_base) ||
         !canonical(&c, s->host_idtr_base))
         fail(&c, "27.2.3", "host FS, GS, TR, GDTR and IDTR bases must be canonical");
-    /* Loaded PAT and EFER must be valid values. */
+    /* Loaded PAT and EFER must be valid values.  For EFER with a 64-bit host
+     * that means long mode on, LME and LMA both 1 (27.2.2).  hv's own PAT
+     * is the one the CPU holds, which WRMSR already validated: not checked. */
     if (s->exit_ctls & EXIT_LOAD_EFER) {
         bool lma = (s->host_efer & EFER_LMA_BIT) != 0, lme = (s->host_efer & EFER_LME_BIT) != 0;
         if (!lma || !lme)
@@ -314,9 +381,12 @@ unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
 
 /* ---- 27.3.1: guest-state area -------------------------------------------- */
 
-/* A PAT value: eight memory types, each 0, 1, 4, 5, 6 or 7. */
+/* A PAT value: eight memory types, each 0, 1, 4, 5, 6 or 7.  Types 2 and 3
+ * are reserved, as is anything above 7 (SDM Vol. 3A 12.12.2); a WRMSR of
+ * such a value raises #GP, and a VM entry refuses to load one. */
 static bool pat_ok(uint64_t pat)
 {
+    /* One byte per PAT entry, PA0 in the lowest byte. */
     for (int i = 0; i < 8; i++) {
         unsigned t = (pat >> (8 * i)) & 0xff;
         if (t == 2 || t == 3 || t > 7)
@@ -366,6 +436,7 @@ static void check_guest_regs(struct checker *c)
              "the VM-entry control \"IA-32e mode guest\" is 1, so guest CR0.PG and "
              "CR4.PAE must be 1 (CR0 0x%llx, CR4 0x%llx)",
              (unsigned long long)s->cr0, (unsigned long long)s->cr4);
+    /* CR4 bit 17 is PCIDE, usable only in IA-32e mode. */
     if (!ia32e_guest(s) && (s->cr4 & (1ull << 17)))
         fail(c, "27.3.1.1", "guest CR4.PCIDE is 1 but \"IA-32e mode guest\" is 0");
     /* CR3 is a physical address: nothing above MAXPHYADDR. */
@@ -378,10 +449,12 @@ static void check_guest_regs(struct checker *c)
     /* The SYSENTER targets are linear addresses, loaded on every entry. */
     if (!canonical(c, s->sysenter_esp) || !canonical(c, s->sysenter_eip))
         fail(c, "27.3.1.1", "guest IA32_SYSENTER_ESP/EIP must be canonical");
-    /* A loaded PAT holds eight valid memory types (SDM Vol. 3A 13.12.2). */
+    /* A loaded PAT holds eight valid memory types (SDM Vol. 3A 12.12.2). */
     if ((s->entry_ctls & ENTRY_LOAD_PAT) && !pat_ok(s->pat))
         fail(c, "27.3.1.1", "guest IA32_PAT 0x%016llx holds a memory type other than 0, 1, 4-7",
              (unsigned long long)s->pat);
+    /* EFER is checked only if VM entry loads it; otherwise the guest keeps
+     * the host's EFER, which is hv's problem, not the guest's. */
     if (s->entry_ctls & ENTRY_LOAD_EFER) {
         /* Intel defines only SCE, LME, LMA and NXE. */
         uint64_t reserved = ~(EFER_SCE_BIT | EFER_LME_BIT | EFER_LMA_BIT | EFER_NXE_BIT);
@@ -406,6 +479,10 @@ static void check_guest_regs(struct checker *c)
 /* The granularity rule for one segment limit (27.3.1.2, last access-rights bullet). */
 static void check_granularity(struct checker *c, int i)
 {
+    /* The VMCS holds the limit in bytes, already scaled; G says whether the
+     * descriptor it came from counted in 4-KiB units.  The two must agree:
+     * with G = 1 the low 12 bits are all ones, with G = 0 the limit fits
+     * in 20 bits. */
     const struct vmx_seg *g = &c->s->seg[i];
     /* A limit not ending in 0xfff cannot be in 4-KiB units. */
     if ((g->limit & 0xfff) != 0xfff && (g->ar & AR_G))
@@ -424,6 +501,10 @@ static void check_granularity(struct checker *c, int i)
 /* Virtual-8086 guests: every segment is a real-mode one (27.3.1.2). */
 static void check_v86_segments(struct checker *c)
 {
+    /* Virtual-8086 mode computes every address as selector * 16 + offset
+     * within 64 KiB, ring 3; the hidden parts must say exactly that, since
+     * VM entry loads them as given (0xf3: present, DPL 3, accessed
+     * read/write data). */
     for (int i = SEG_ES; i <= SEG_GS; i++) {
         const struct vmx_seg *g = &c->s->seg[i];
         if (g->base != (uint64_t)g->sel << 4 || g->limit != 0xffff || g->ar != 0xf3)
@@ -437,11 +518,17 @@ static void check_v86_segments(struct checker *c)
 /* 27.3.1.2: segment registers. */
 static void check_guest_segments(struct checker *c)
 {
+    /* The longest section of the SDM's checks, because a VM entry loads all
+     * eight registers' hidden parts straight from the VMCS: the checks a
+     * MOV to a segment register or a far jump would make must be made here
+     * instead, or the guest could run with a descriptor no CPU could load. */
     const struct vmx_state *s = c->s;
     const struct vmx_seg *cs = &s->seg[SEG_CS], *ss = &s->seg[SEG_SS];
     const struct vmx_seg *tr = &s->seg[SEG_TR], *ldtr = &s->seg[SEG_LDTR];
     bool unrestricted = proc2_set(s, PROC2_UNRESTRICTED_GUEST);
+    /* RFLAGS bit 17 is VM: the guest will run in virtual-8086 mode. */
     bool v86 = (s->rflags & (1ull << 17)) != 0;
+    /* Access-rights bits 3:0: the descriptor type (SDM Vol. 3A 3.4.5.1). */
     unsigned cs_type = cs->ar & AR_TYPE_MASK, ss_type = ss->ar & AR_TYPE_MASK;
 
     /* Selectors: TR and a usable LDTR come from the GDT (TI = 0). */
@@ -457,7 +544,10 @@ static void check_guest_segments(struct checker *c)
              "guest\"",
              ss->sel & 3, cs->sel & 3);
 
-    /* Bases. */
+    /* Bases.  FS, GS, TR and LDTR may hold 64-bit bases (their descriptors
+     * or MSRs can), so they need only be canonical; CS, SS, DS and ES
+     * bases come from 32-bit descriptor fields, so their upper halves must
+     * be zero. */
     if (!canonical(c, tr->base) || !canonical(c, s->seg[SEG_FS].base) ||
         !canonical(c, s->seg[SEG_GS].base))
         fail(c, "27.3.1.2", "guest TR, FS and GS bases must be canonical");
@@ -471,6 +561,8 @@ static void check_guest_segments(struct checker *c)
             fail(c, "27.3.1.2", "guest %s base 0x%llx must have bits 63:32 clear", seg_names[i],
                  (unsigned long long)s->seg[i].base);
 
+    /* Either every segment follows the virtual-8086 rule, or the normal
+     * rules apply; hv's guests never start in virtual-8086 mode. */
     if (v86) {
         check_v86_segments(c);
     } else {
@@ -519,7 +611,8 @@ static void check_guest_segments(struct checker *c)
                      seg_names[i], g->ar);
             check_granularity(c, i);
         }
-        /* DPL rules. */
+        /* DPL rules: CS.DPL is the privilege level the guest will run at,
+         * and SS.DPL must agree with it, as after any far transfer. */
         if (cs_type == 3 && AR_DPL(cs->ar) != 0)
             fail(c, "27.3.1.2", "guest CS type 3 (real-mode style) needs DPL 0, not %u",
                  AR_DPL(cs->ar));
@@ -541,6 +634,8 @@ static void check_guest_segments(struct checker *c)
                  "guest SS.DPL must be 0 in real mode (CS type 3 or CR0.PE = 0), "
                  "not %u",
                  AR_DPL(ss->ar));
+        /* Data segments and non-conforming code (types up to 11) must not be
+         * more privileged than the selector that names them. */
         for (int i = SEG_ES; i <= SEG_GS; i++) {
             const struct vmx_seg *g = &s->seg[i];
             if (i == SEG_CS || i == SEG_SS || unrestricted || (g->ar & AR_UNUSABLE) ||
@@ -555,7 +650,8 @@ static void check_guest_segments(struct checker *c)
             fail(c, "27.3.1.2", "guest CS has both L and D/B set (access rights 0x%x)", cs->ar);
     }
 
-    /* TR: a busy TSS, always usable. */
+    /* TR: a busy TSS, always usable.  Even a guest that never switches tasks
+     * needs one; gstate.c gives the Multiboot guest a dummy. */
     unsigned tr_type = tr->ar & AR_TYPE_MASK;
     if (!(tr_type == 11 || (tr_type == 3 && !ia32e_guest(s))))
         fail(c, "27.3.1.2",
@@ -584,6 +680,7 @@ static void check_guest_segments(struct checker *c)
 /* 27.3.1.3: GDTR and IDTR. */
 static void check_guest_dtrs(struct checker *c)
 {
+    /* LGDT and LIDT take a 16-bit limit; the VMCS fields are 32 bits. */
     const struct vmx_state *s = c->s;
     if (!canonical(c, s->gdtr_base) || !canonical(c, s->idtr_base))
         fail(c, "27.3.1.3", "guest GDTR and IDTR bases must be canonical");
@@ -596,6 +693,8 @@ static void check_guest_dtrs(struct checker *c)
 static void check_guest_rip_rflags(struct checker *c)
 {
     const struct vmx_state *s = c->s;
+    /* 64-bit code: IA-32e mode and CS.L = 1.  Compatibility-mode code (L = 0)
+     * runs with 32-bit RIP like protected mode. */
     bool long_cs = ia32e_guest(s) && (s->seg[SEG_CS].ar & AR_L);
     if (!long_cs && (s->rip >> 32))
         fail(c, "27.3.1.4", "guest RIP 0x%llx has bits 63:32 set outside 64-bit code",
@@ -610,6 +709,9 @@ static void check_guest_rip_rflags(struct checker *c)
              (unsigned long long)s->rflags);
     if ((s->rflags & (1ull << 17)) && (ia32e_guest(s) || !(s->cr0 & CR0_PE_BIT)))
         fail(c, "27.3.1.4", "guest RFLAGS.VM is 1 in IA-32e mode or with CR0.PE = 0");
+    /* The rule that makes VMX different from SVM for interrupt injection:
+     * an external interrupt may only be injected when the guest could take
+     * it (vcpu.c's vmx_inject_interrupt() explains how hv respects it). */
     uint32_t info = s->entry_intr_info;
     if ((info & INTR_INFO_VALID) && ((info >> INTR_INFO_TYPE_SHIFT) & 7) == INTR_TYPE_EXT_INTR &&
         !(s->rflags & (1ull << 9)))
@@ -621,14 +723,19 @@ static void check_guest_nonreg(struct checker *c)
 {
     const struct vmx_state *s = c->s;
     uint32_t intr = s->interruptibility;
+    /* Activity states: 0 active, 1 HLT, 2 shutdown, 3 wait-for-SIPI.  hv
+     * always enters with 0 and handles HLT itself (HLT exiting). */
     if (s->activity > ACTIVITY_WAIT_SIPI)
         fail(c, "27.3.1.5", "guest activity state %u is not 0-3", s->activity);
     if (s->activity == ACTIVITY_HLT && AR_DPL(s->seg[SEG_SS].ar) != 0)
         fail(c, "27.3.1.5", "guest activity state HLT needs SS.DPL 0");
     if (intr & ~0x1fu)
         fail(c, "27.3.1.5", "guest interruptibility state 0x%x sets reserved bits 31:5", intr);
+    /* STI and MOV SS shadows cannot both be active: one instruction cannot
+     * be both. */
     if ((intr & INTERRUPTIBILITY_STI) && (intr & INTERRUPTIBILITY_MOV_SS))
         fail(c, "27.3.1.5", "guest interruptibility state blocks by both STI and MOV SS");
+    /* An STI shadow follows an STI that set IF, so IF must be 1. */
     if ((intr & INTERRUPTIBILITY_STI) && !(s->rflags & (1ull << 9)))
         fail(c, "27.3.1.5", "guest interruptibility state blocks by STI but RFLAGS.IF is 0");
     /* hv uses no shadow VMCS: the link pointer must be all ones. */
@@ -643,6 +750,9 @@ static void check_guest_nonreg(struct checker *c)
 static void check_guest_pdptes(struct checker *c)
 {
     const struct vmx_state *s = c->s;
+    /* Only PAE paging outside IA-32e mode has PDPTE registers, and only
+     * with EPT does VM entry take them from the VMCS (without EPT it reads
+     * them from guest memory through CR3, and checks them there). */
     if (!(s->cr0 & CR0_PG_BIT) || !(s->cr4 & CR4_PAE_BIT) || ia32e_guest(s) ||
         !proc2_set(s, PROC2_ENABLE_EPT))
         return;
@@ -656,6 +766,8 @@ static void check_guest_pdptes(struct checker *c)
     }
 }
 
+/* The checks behind exit reason 33 (explain.h), in the order of 27.3.1's
+ * subsections. */
 unsigned vmx_check_guest(const struct vmx_state *s, const struct vmx_caps *caps,
                          vmx_report_fn report, void *ctx)
 {
@@ -671,6 +783,11 @@ unsigned vmx_check_guest(const struct vmx_state *s, const struct vmx_caps *caps,
 
 /* ---- 31.4: VM-instruction error numbers ---------------------------------- */
 
+/* The SDM's table of VM-instruction error numbers, in its words, so that a
+ * log line can be matched with the table.  Numbers without an entry (14,
+ * 21, 27) are not assigned.  Most of these cannot happen to hv (it never
+ * runs VMCALL in root operation, nor uses SMM); the full list is kept
+ * because the name is printed for whatever number the CPU reports. */
 static const char *const insn_errors[VMXERR_MAX + 1] = {
     [1] = "VMCALL executed in VMX root operation",
     [2] = "VMCLEAR with invalid physical address",
@@ -699,6 +816,7 @@ static const char *const insn_errors[VMXERR_MAX + 1] = {
     [28] = "invalid operand to INVEPT/INVVPID",
 };
 
+/* The SDM's words for VM-instruction error `err`. */
 const char *vmx_insn_error_name(uint32_t err)
 {
     if (err <= VMXERR_MAX && insn_errors[err])
