@@ -2,11 +2,18 @@
  * ctls.c - allowed control settings and CR0/CR4 fixed bits (see ctls.h).
  * Pure arithmetic over values caps.c read from the capability MSRs; compiled
  * into hv and into the hosted unit tests.
+ *
+ * There is no SVM counterpart: an SVM intercept bit is either implemented
+ * (CPUID says so) or not, and every implemented bit may be 0 or 1.  VT-x
+ * instead lets each CPU model insist on some control bits ("default1" bits
+ * that were always 1 on early processors) and refuse others, so every
+ * control word hv writes goes through vmx_ctl_adjust() first.
  */
 #include "ctls.h"
 
 #include "defs.h"
 
+/* See ctls.h.  The core of the arithmetic is one line; the rest reports. */
 uint32_t vmx_ctl_adjust(uint64_t cap, uint32_t want, uint32_t *missing)
 {
     /* Bits we asked for that the CPU cannot set (allowed 1-setting is 0). */
@@ -20,12 +27,16 @@ uint32_t vmx_ctl_adjust(uint64_t cap, uint32_t want, uint32_t *missing)
     return (want | vmx_ctl_must1(cap)) & vmx_ctl_may1(cap);
 }
 
+/* See ctls.h; explain.c's check_ctl_word() is the same test with messages. */
 bool vmx_ctl_ok(uint64_t cap, uint32_t value)
 {
     /* Every required bit present, and nothing outside the allowed 1-settings. */
     return (value & vmx_ctl_must1(cap)) == vmx_ctl_must1(cap) && (value & ~vmx_ctl_may1(cap)) == 0;
 }
 
+/* See ctls.h: the CR0/CR4 version of vmx_ctl_ok(), with exemptions.  Note
+ * the reversed sense of the names: FIXED0 lists the bits fixed to 1 (a 1
+ * there means "must be 1"), FIXED1 the bits allowed to be 1. */
 uint64_t vmx_fixed_bad_bits(uint64_t value, uint64_t fixed0, uint64_t fixed1, uint64_t free)
 {
     /* Bits that must be 1 but are 0, and bits that must be 0 but are 1. */
@@ -34,21 +45,30 @@ uint64_t vmx_fixed_bad_bits(uint64_t value, uint64_t fixed0, uint64_t fixed1, ui
     return bad & ~free;
 }
 
+/* See ctls.h: used by caps.c on hv's own CR0/CR4 before VMXON, by gstate.c
+ * on the guest's initial CR0/CR4, and by exit.c on each guest CR0/CR4 write. */
 uint64_t vmx_fixed_apply(uint64_t value, uint64_t fixed0, uint64_t fixed1, uint64_t free)
 {
     /* Force the 1s and clear the 0s, except where the bit is free. */
     uint64_t forced = (value | fixed0) & fixed1;
+    /* A free bit keeps the caller's value, whatever FIXED0/1 say. */
     return (forced & ~free) | (value & free);
 }
 
+/* See ctls.h.  Lives here, not in explain.c, because it is arithmetic that
+ * the unit tests exercise on its own. */
 bool vmx_canonical(uint64_t addr, unsigned bits)
 {
     /* Bits 63..bits-1 must all equal bit bits-1 (SDM Vol. 1 3.3.7.1). */
+    /* Shift the top bit of the address into bit 63, then back with an
+     * arithmetic shift, which copies it into every bit above. */
     int64_t sign_extended = (int64_t)(addr << (64 - bits)) >> (64 - bits);
     return (uint64_t)sign_extended == addr;
 }
 
-/* One control hv asks for: its bit, its name, and whether hv needs it. */
+/* One control hv asks for: its bit, its name, and whether hv needs it.  A
+ * table of these per control word keeps the choice readable, and gives
+ * probe() the SDM's name of a missing control for its message. */
 struct wanted {
     uint32_t bit;
     const char *name;
@@ -59,15 +79,22 @@ struct wanted {
 static const char *choose(uint64_t cap, const struct wanted *w, unsigned n, uint32_t *out)
 {
     uint32_t want = 0, missing;
+    /* Everything in the table, required or not, is asked for. */
     for (unsigned i = 0; i < n; i++)
         want |= w[i].bit;
+    /* The CPU's verdict: the word to use, and what it refused. */
     *out = vmx_ctl_adjust(cap, want, &missing);
+    /* A refused optional bit is simply left out; a refused required one
+     * ends the choice (the first in table order is named). */
     for (unsigned i = 0; i < n; i++)
         if (w[i].required && (missing & w[i].bit))
             return w[i].name;
     return 0;
 }
 
+/* See ctls.h.  The tables below are the whole of hv's VT-x policy: what
+ * exits, what is translated, what is switched.  Each one corresponds to a
+ * group of SVM intercept bits or VMCB settings in svm/vcpu.c. */
 const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out)
 {
     /* Pin-based (SDM Vol. 3C 25.6.1): physical interrupts exit to hv
@@ -111,6 +138,7 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
         {ENTRY_LOAD_EFER, "load IA32_EFER (entry)", true},
         {ENTRY_LOAD_PAT, "load IA32_PAT (entry)", false},
     };
+    /* The five words in the SDM's order; the first refusal ends it. */
     const char *miss;
     if ((miss = choose(caps->pin, pin, 1, &out->pin)))
         return miss;
