@@ -22,7 +22,11 @@
 /* What caps.c learned about the CPU (filled by probe()). */
 extern struct vmx_caps vmx_caps;
 
-/* Per-vCPU backend data, vcpu->arch. */
+/* Per-vCPU backend data, vcpu->arch.  Compared with struct svm_vcpu it
+ * holds more: the CR0/CR4 shadows and masks (SVM has no forced bits to
+ * hide), the launch state (SVM's VMRUN has no launch/resume distinction),
+ * and a saved copy of the VMCS for the explainer (SVM keeps a copy of the
+ * VMCB for the same reason). */
 struct vmx_vcpu {
     void *vmcs;             /* the guest's VMCS region (4 KiB) */
     uint8_t *io_bitmaps;    /* I/O bitmaps A and B, 4 KiB each, contiguous */
@@ -39,14 +43,15 @@ struct vmx_vcpu {
     struct vmx_state saved; /* the VMCS as it was before a failed entry */
 };
 
-/* caps.c */
+/* caps.c: backend.probe and backend.enable. */
 bool vmx_probe(char *why, size_t why_len);
 int vmx_enable(void);
-/* The host TSS caps.c adds to hv's GDT (VM exits need a host TR). */
+/* The host TSS caps.c adds to hv's GDT (VM exits need a host TR): slot 3,
+ * after hv's null, code and data descriptors, so selector 3 * 8. */
 #define VMX_HOST_TSS_SEL 0x18
 extern uint64_t vmx_host_tr_base;
 
-/* vcpu.c */
+/* vcpu.c: backend.vcpu_init and the event operations. */
 int vmx_vcpu_init(struct vcpu *vcpu);
 void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
 void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
@@ -70,7 +75,7 @@ int vmx_enter(struct gprs *regs, int launched);
 /* The label VM exits continue at (HOST_RIP). */
 void vmx_exit_entry(void);
 
-/* exit.c */
+/* exit.c: backend.run and backend.dump_state, and the exit names. */
 void vmx_run(struct vcpu *vcpu, struct exit_info *exit);
 void vmx_dump_state(const struct vcpu *vcpu);
 const char *vmx_exit_name(uint32_t reason);
@@ -84,6 +89,9 @@ const char *vmx_exit_name(uint32_t reason);
 static inline bool vmxon(uint64_t pa)
 {
     bool fail;
+    /* The operand is a memory location holding the physical address, not
+     * the address itself.  SETBE is true if CF = 1 or ZF = 1: either kind
+     * of failure.  "memory": the CPU takes over the region. */
     __asm__ volatile("vmxon %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
     return !fail;
 }
@@ -92,6 +100,7 @@ static inline bool vmxon(uint64_t pa)
 static inline bool vmclear(uint64_t pa)
 {
     bool fail;
+    /* The same operand form and failure test as VMXON. */
     __asm__ volatile("vmclear %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
     return !fail;
 }
@@ -100,6 +109,7 @@ static inline bool vmclear(uint64_t pa)
 static inline bool vmptrld(uint64_t pa)
 {
     bool fail;
+    /* Fails with error 11 if the region's revision identifier is wrong. */
     __asm__ volatile("vmptrld %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
     return !fail;
 }
@@ -107,7 +117,11 @@ static inline bool vmptrld(uint64_t pa)
 /* VMREAD of one field of the current VMCS (0 if the field does not exist). */
 static inline uint64_t vmread(uint32_t field)
 {
+    /* On failure VMREAD leaves the destination alone, so the 0 stands. */
     uint64_t v = 0;
+    /* AT&T order: encoding (register) first, destination second.  No
+     * failure test: callers treat a missing field as 0, which is what the
+     * explainer and the dump want.  The SVM side reads a struct field. */
     __asm__ volatile("vmread %1, %0" : "+rm"(v) : "r"((uint64_t)field) : "cc");
     return v;
 }
@@ -116,6 +130,8 @@ static inline uint64_t vmread(uint32_t field)
 static inline bool vmwrite(uint32_t field, uint64_t value)
 {
     bool fail;
+    /* AT&T order: value first, encoding second.  Writing a 16- or 32-bit
+     * field with a 64-bit value is fine: the CPU keeps the low bits. */
     __asm__ volatile("vmwrite %1, %2; setbe %0"
                      : "=qm"(fail)
                      : "rm"(value), "r"((uint64_t)field)
@@ -126,12 +142,17 @@ static inline bool vmwrite(uint32_t field, uint64_t value)
 /* INVEPT type 2 ("all-context"): drop cached EPT translations (29.4.3.1). */
 static inline void invept_all(void)
 {
+    /* The 128-bit INVEPT descriptor: an EPTP (ignored by type 2) and a
+     * reserved quadword that must be 0.  hv does not call this today (its
+     * EPT never changes, see paging.c); it is here for labs that remap. */
     struct {
         uint64_t eptp, zero;
     } desc = {0, 0};
     __asm__ volatile("invept %0, %1" : : "m"(desc), "r"(2ull) : "cc", "memory");
 }
 
+/* MOV to CR0, for caps.c's fixed bits (CR0.NE).  core/cpu.h has a CR4 write
+ * but no CR0 write: only VT-x makes hv change its own CR0. */
 static inline void write_cr0(uint64_t v)
 {
     __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
