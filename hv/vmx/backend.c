@@ -4,13 +4,22 @@
  */
 #include "internal.h"
 
+/* main.c uses this table when vendor=vmx, or with vendor=auto when SVM's
+ * probe says no.  Every operation is present, including the two optional
+ * interrupt operations, so the core advertises HVKIT_FEATURE_IRQ under
+ * VT-x as under SVM.  `const`: fixed at build time, in .rodata.  With
+ * `make -C hv NO_VMX=1` this file is left out and main.c's weak reference
+ * to vmx_backend is NULL. */
 const struct backend vmx_backend = {
+    /* The name in hv's log lines, the same word as in vendor=vmx. */
     .name = "vmx",
     .probe = vmx_probe,
     .enable = vmx_enable,
     .vcpu_init = vmx_vcpu_init,
     .run = vmx_run,
     .inject_exception = vmx_inject_exception,
+    /* The optional pair: VM-entry injection of type 0 and the
+     * interrupt-window exiting control (vcpu.c). */
     .inject_interrupt = vmx_inject_interrupt,
     .irq_window = vmx_irq_window,
     .dump_state = vmx_dump_state,
