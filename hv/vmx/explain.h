@@ -9,6 +9,13 @@
  * over a copy of the VMCS fields and name each one that fails, with its SDM
  * section.  They are pure functions (no VMREAD, no MSR access), so hv and the
  * hosted unit tests (tests/unit/test_hv_vmx_explain.c) run the same code.
+ *
+ * The SVM counterpart (hv/svm/explain.h) takes a copy of the VMCB itself,
+ * because the VMCB is a C struct hv can copy.  The VMCS cannot be copied
+ * as memory (its layout is the CPU's secret), so struct vmx_state below
+ * lists the fields the checks read, and vcpu.c's vmx_read_state() fills
+ * it with one VMREAD per field.  The same struct also carries the entry
+ * state gstate.c computes, so the unit test can check hv's own choices.
  */
 #ifndef HV_VMX_EXPLAIN_H
 #define HV_VMX_EXPLAIN_H
@@ -21,13 +28,19 @@
 
 /* One segment register as the VMCS holds it (SDM Vol. 3C 25.4.1). */
 struct vmx_seg {
+    /* The visible part: what a MOV to the register would load. */
     uint16_t sel;
+    /* The hidden part, which VM entry loads as given. */
     uint64_t base;
+    /* In bytes, already scaled by G (0xffffffff for a flat segment). */
     uint32_t limit;
     uint32_t ar; /* access rights, table 25-2; AR_UNUSABLE = bit 16 */
 };
 
-/* A copy of every VMCS field the checks read. */
+/* A copy of every VMCS field the checks read.  Grouped as the VMCS is
+ * (SDM Vol. 3C 25.3 "Organization of VMCS Data"): controls, host state,
+ * guest state.  Not every field of a real VMCS is here, only those a check
+ * or the dump looks at; 16- and 32-bit fields keep their natural width. */
 struct vmx_state {
     /* VM-execution, VM-exit and VM-entry controls (25.6 - 25.8). */
     uint32_t pin, proc, proc2, exit_ctls, entry_ctls;
@@ -54,19 +67,24 @@ struct vmx_state {
 };
 
 /* Called once per failed check: `section` is the SDM section ("27.3.1.2"),
- * `text` one sentence saying what is wrong and what the rule is. */
+ * `text` one sentence saying what is wrong and what the rule is.  hv logs
+ * the pair (exit.c); the unit test collects them to compare with its own. */
 typedef void (*vmx_report_fn)(void *ctx, const char *section, const char *text);
 
 /* The checks of SDM Vol. 3C 27.2.1 on the VM-execution, VM-exit and VM-entry
- * control fields.  Returns the number of failed checks. */
+ * control fields.  Returns the number of failed checks: 0 means hv found
+ * nothing, not that the CPU agrees.  The caller runs it after
+ * VM-instruction error 7. */
 unsigned vmx_check_controls(const struct vmx_state *s, const struct vmx_caps *caps,
                             vmx_report_fn report, void *ctx);
 
-/* The checks of 27.2.2 - 27.2.4 on the host-state area, for a 64-bit host. */
+/* The checks of 27.2.2 - 27.2.4 on the host-state area, for a 64-bit host
+ * (hv is always one).  After VM-instruction error 8. */
 unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
                         vmx_report_fn report, void *ctx);
 
-/* The checks of 27.3.1 on the guest-state area. */
+/* The checks of 27.3.1 on the guest-state area.  After a VM exit with basic
+ * reason 33 and bit 31 set: the controls and host state passed by then. */
 unsigned vmx_check_guest(const struct vmx_state *s, const struct vmx_caps *caps,
                          vmx_report_fn report, void *ctx);
 
