@@ -32,7 +32,10 @@ struct vmx_caps {
     unsigned lin_bits;  /* linear-address width, CPUID 0x80000008 EAX[15:8] */
 };
 
-/* Bits that must be 1 / may be 1 in a control word, from its capability MSR. */
+/* Bits that must be 1 / may be 1 in a control word, from its capability MSR.
+ * The names say what the bits mean for software, which the SDM's "allowed
+ * 0-settings" / "allowed 1-settings" wording hides: a 1 in the low half
+ * means 0 is NOT allowed, a 1 in the high half means 1 IS allowed. */
 static inline uint32_t vmx_ctl_must1(uint64_t cap)
 {
     return (uint32_t)cap;
