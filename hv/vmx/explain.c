@@ -44,7 +44,8 @@ struct checker {
     unsigned failed;
 };
 
-/* Report one failed check: format the sentence and count it. */
+/* Report one failed check: format the sentence and count it.  The format
+ * attribute lets the compiler check every message's arguments. */
 static void __attribute__((format(printf, 3, 4)))
 fail(struct checker *c, const char *section, const char *fmt, ...)
 {
@@ -55,6 +56,7 @@ fail(struct checker *c, const char *section, const char *fmt, ...)
     kvsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     c->failed++;
+    /* A NULL callback only counts (the unit tests use that for "passes"). */
     if (c->report)
         c->report(c->ctx, section, text);
 }
@@ -88,13 +90,17 @@ static unsigned lowest_bit(uint64_t v)
     return n;
 }
 
-/* Is the "IA-32e mode guest" VM-entry control set?  Many checks hinge on it. */
+/* Is the "IA-32e mode guest" VM-entry control set?  Many checks hinge on it:
+ * it is how VT-x learns, before loading anything, which mode the guest will
+ * be in (SVM works it out from the loaded EFER, CR0 and CS). */
 static bool ia32e_guest(const struct vmx_state *s)
 {
     return (s->entry_ctls & ENTRY_IA32E_MODE_GUEST) != 0;
 }
 
-/* Are the secondary controls active, and is one of them set? */
+/* Are the secondary controls active, and is one of them set?  With
+ * "activate secondary controls" clear, the CPU treats the whole secondary
+ * word as 0 whatever the field holds (25.6.2), and so must the checks. */
 static bool proc2_set(const struct vmx_state *s, uint32_t bit)
 {
     return (s->proc & PROC_SECONDARY_CONTROLS) && (s->proc2 & bit);
@@ -164,7 +170,8 @@ static void check_eptp(struct checker *c)
      * walk length minus one; the PML4 address starts at bit 12.  NPT's
      * N_CR3 has no such fields: it is a plain CR3 value. */
     unsigned type = eptp & 7, walk = (eptp >> 3) & 7;
-    /* Memory type: UC (0) if EPT_VPID_CAP bit 8, WB (6) if bit 14. */
+    /* Memory type: UC (0) if EPT_VPID_CAP bit 8, WB (6) if bit 14.  The
+     * message lists what this CPU allows, so the fix is in the text. */
     if (!((type == 0 && (cap & (1ull << 8))) || (type == 6 && (cap & EPT_CAP_WB))))
         fail(c, "27.2.1.1",
              "EPT pointer 0x%llx has memory type %u in bits 2:0; this CPU allows %s%s%s",
@@ -178,7 +185,8 @@ static void check_eptp(struct checker *c)
              "EPT pointer 0x%llx gives a page-walk length of %u (bits 5:3 hold the length minus "
              "one: 3 for 4-level EPT)",
              (unsigned long long)eptp, walk + 1);
-    /* Bit 6 (accessed/dirty flags) only where supported; bits 11:7 reserved. */
+    /* Bit 6 (accessed/dirty flags) only where supported (EPT_VPID_CAP bit
+     * 21); bits 11:7 reserved; the PML4 address within MAXPHYADDR. */
     if (((eptp & (1ull << 6)) && !(cap & (1ull << 21))) || (eptp & 0xf80) || !phys_ok(c, eptp))
         fail(c, "27.2.1.1",
              "EPT pointer 0x%llx sets reserved bits (11:7, bit 6 without A/D support, or above "
@@ -198,7 +206,10 @@ static void check_entry_injection(struct checker *c)
     /* Nothing to inject, nothing to check. */
     if (!(info & INTR_INFO_VALID))
         return;
-    /* Type 1 is reserved; type 7 (other event) needs the monitor trap flag. */
+    /* Types (25.8.3): 0 external interrupt, 2 NMI, 3 hardware exception,
+     * 4 software interrupt, 5 privileged software exception, 6 software
+     * exception, 7 other event.  Type 1 is reserved; type 7 needs the
+     * monitor trap flag. */
     if (type == 1 || (type == 7 && !(s->proc & PROC_MONITOR_TRAP_FLAG)))
         fail(c, "27.2.1.3", "VM-entry interruption information 0x%08x has reserved type %u", info,
              type);
@@ -210,7 +221,10 @@ static void check_entry_injection(struct checker *c)
              "an injected hardware exception (type 3) must have a vector 0-31, not "
              "%u",
              vector);
-    /* Deliver-error-code: exactly for #DF, #TS, #NP, #SS, #GP, #PF, #AC in protected mode. */
+    /* Deliver-error-code: exactly for #DF, #TS, #NP, #SS, #GP, #PF, #AC in protected mode.
+     * The CPU would push an error code for these vectors and only these, so
+     * VM entry insists that the injector agrees (SVM's EVENTINJ has the
+     * same bit, EV). */
     /* Real mode pushes no error codes, and only an unrestricted guest can
      * be in real mode, so "protected mode" is PE = 1 or not unrestricted. */
     bool pe = (s->cr0 & CR0_PE_BIT) || !proc2_set(s, PROC2_UNRESTRICTED_GUEST);
@@ -226,7 +240,9 @@ static void check_entry_injection(struct checker *c)
     if (info & 0x7ffff000u)
         fail(c, "27.2.1.3", "VM-entry interruption information 0x%08x sets reserved bits 30:12",
              info);
-    /* Software interrupts and exceptions need an instruction length. */
+    /* Software interrupts and exceptions need an instruction length: their
+     * delivery pushes the address of the next instruction, which the CPU
+     * computes as RIP plus this length. */
     if ((type == INTR_TYPE_SW_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
          type == INTR_TYPE_SW_EXCEPTION) &&
         (s->entry_insn_len > 15 || (s->entry_insn_len == 0 && !(c->caps->misc & (1ull << 30)))))
@@ -243,7 +259,8 @@ unsigned vmx_check_controls(const struct vmx_state *s, const struct vmx_caps *ca
     /* Each word is checked against the TRUE_* MSR when BASIC bit 55 says
      * those exist, since that is what the CPU itself checks against; the
      * message names whichever MSR applied. */
-    /* 27.2.1.1: each control word within its allowed settings. */
+    /* 27.2.1.1: each control word within its allowed settings.  This is the
+     * rule a hypervisor ported from one CPU to another breaks first. */
     check_ctl_word(&c, "27.2.1.1", "the pin-based VM-execution controls",
                    (caps->basic & VMX_BASIC_TRUE_CTLS) ? "IA32_VMX_TRUE_PINBASED_CTLS"
                                                        : "IA32_VMX_PINBASED_CTLS",
@@ -270,10 +287,13 @@ unsigned vmx_check_controls(const struct vmx_state *s, const struct vmx_caps *ca
     }
     if (s->proc & PROC_USE_MSR_BITMAPS)
         check_page_addr(&c, "27.2.1.1", "MSR bitmap", s->msr_bitmap);
-    /* Virtual NMIs need NMI exiting. */
+    /* Virtual NMIs need NMI exiting: virtual NMI blocking only makes sense
+     * when real NMIs go to the hypervisor. */
     if ((s->pin & PIN_VIRTUAL_NMIS) && !(s->pin & PIN_NMI_EXITING))
         fail(&c, "27.2.1.1", "\"virtual NMIs\" is 1 but \"NMI exiting\" is 0");
-    /* VPID 0 is the host's own tag: a guest may not use it. */
+    /* VPID 0 is the host's own tag: a guest may not use it, or its TLB
+     * entries would be mistaken for the host's.  (SVM's ASID 0 has the same
+     * rule, which svm/explain.c checks.) */
     if (proc2_set(s, PROC2_ENABLE_VPID) && s->vpid == 0)
         fail(&c, "27.2.1.1", "\"enable VPID\" is 1 but the VPID is 0 (reserved for the host)");
     if (proc2_set(s, PROC2_ENABLE_EPT))
@@ -289,7 +309,8 @@ unsigned vmx_check_controls(const struct vmx_state *s, const struct vmx_caps *ca
                    (caps->basic & VMX_BASIC_TRUE_CTLS) ? "IA32_VMX_TRUE_EXIT_CTLS"
                                                        : "IA32_VMX_EXIT_CTLS",
                    caps->exit, s->exit_ctls);
-    /* "Save preemption timer" needs the timer itself. */
+    /* "Save preemption timer" needs the timer itself, or there would be no
+     * value to save. */
     if ((s->exit_ctls & EXIT_SAVE_PREEMPTION_TIMER) && !(s->pin & PIN_PREEMPTION_TIMER))
         fail(&c, "27.2.1.2",
              "\"save VMX-preemption timer value\" is 1 but \"activate VMX-preemption timer\" is 0");
@@ -318,7 +339,9 @@ unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
     struct checker c = {s, caps, report, ctx, 0};
     /* Reused for each fixed-bits test: the bits that break the rule. */
     uint64_t bad;
-    /* 27.2.2: host CR0 and CR4 obey the fixed bits (no exemptions here). */
+    /* 27.2.2: host CR0 and CR4 obey the fixed bits (no exemptions here: the
+     * host is never "unrestricted").  hv's own CR0/CR4 were made to obey
+     * them in vmx_enable() before VMXON, which checks the same. */
     bad = vmx_fixed_bad_bits(s->host_cr0, caps->cr0_fixed0, caps->cr0_fixed1, 0);
     if (bad)
         fail(&c, "27.2.2", "host CR0 0x%llx breaks IA32_VMX_CR0_FIXED0/1 at bit %u (%s)",
@@ -338,7 +361,8 @@ unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
     /* Loaded on every exit (28.5.1), so they must be loadable. */
     if (!canonical(&c, s->host_sysenter_esp) || !canonical(&c, s->host_sysenter_eip))
         fail(&c, "27.2.2", "host IA32_SYSENTER_ESP/EIP must be canonical");
-    /* A 64-bit host must come back in 64-bit mode: "host address-space size". */
+    /* A 64-bit host must come back in 64-bit mode: "host address-space size".
+     * The SDM puts this among the address-space-size checks (27.2.4). */
     if (!(s->exit_ctls & EXIT_HOST_ADDR_SPACE_SIZE))
         fail(&c, "27.2.4",
              "hv runs in 64-bit mode, so the VM-exit control \"host address-space "
@@ -348,7 +372,9 @@ unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
              "with a 64-bit host, host CR4.PAE must be 1 and host RIP 0x%llx "
              "canonical",
              (unsigned long long)s->host_rip);
-    /* 27.2.3: selectors with RPL 0 and TI 0; CS and TR not null. */
+    /* 27.2.3: selectors with RPL 0 and TI 0; CS and TR not null.  The exit
+     * loads the selectors without reading the GDT, so they must be the
+     * kind of selector the host could have loaded itself in ring 0. */
     for (int i = 0; i < SEG_COUNT; i++) {
         /* The host area has no LDTR (a VM exit leaves LDTR null). */
         if (i == SEG_LDTR)
@@ -362,7 +388,8 @@ unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
     /* The reason caps.c gives hv a TSS; HV_VMX_BREAK=3 breaks it. */
     if (s->host_sel[SEG_TR] == 0)
         fail(&c, "27.2.3", "the host TR selector must not be 0");
-    /* Bases that hold linear addresses must be canonical. */
+    /* Bases that hold linear addresses must be canonical: the CPU would
+     * fault on the first use of a non-canonical one, in the middle of hv. */
     if (!canonical(&c, s->host_fs_base) || !canonical(&c, s->host_gs_base) ||
         !canonical(&c, s->host_tr_base) || !canonical(&c, s->host_gdtr_base) ||
         !canonical(&c, s->host_idtr_base))
@@ -415,11 +442,13 @@ static void check_guest_regs(struct checker *c)
              (s->cr0 >> b) & 1 ? "clear" : "set",
              (b == 0 || b == 31) ? " (it is free only with \"unrestricted guest\")" : "");
     }
-    /* Even an unrestricted guest cannot page without protection. */
+    /* Even an unrestricted guest cannot page without protection: the same
+     * combination makes MOV to CR0 raise #GP outside VMX. */
     if ((s->cr0 & CR0_PG_BIT) && !(s->cr0 & CR0_PE_BIT))
         fail(c, "27.3.1.1", "guest CR0 0x%llx has PG set but PE clear: paging needs protected mode",
              (unsigned long long)s->cr0);
-    /* CR4 must obey IA32_VMX_CR4_FIXED0/1 with no exemption (VMXE stays 1). */
+    /* CR4 must obey IA32_VMX_CR4_FIXED0/1 with no exemption (VMXE stays 1).
+     * That is why hv hides VMXE with the CR4 read shadow (vcpu.c). */
     bad = vmx_fixed_bad_bits(s->cr4, caps->cr4_fixed0, caps->cr4_fixed1, 0);
     if (bad) {
         unsigned b = lowest_bit(bad);
@@ -430,7 +459,8 @@ static void check_guest_regs(struct checker *c)
              (s->cr4 >> b) & 1 ? "set" : "clear", (s->cr4 >> b) & 1 ? 1 : 0,
              (s->cr4 >> b) & 1 ? "clear" : "set");
     }
-    /* A 64-bit guest needs paging with PAE; a 32-bit one may not use PCIDs. */
+    /* A 64-bit guest needs paging with PAE, since long mode is defined only
+     * with 4- or 5-level paging; a 32-bit one may not use PCIDs. */
     if (ia32e_guest(s) && (!(s->cr0 & CR0_PG_BIT) || !(s->cr4 & CR4_PAE_BIT)))
         fail(c, "27.3.1.1",
              "the VM-entry control \"IA-32e mode guest\" is 1, so guest CR0.PG and "
@@ -443,10 +473,11 @@ static void check_guest_regs(struct checker *c)
     if (!phys_ok(c, s->cr3))
         fail(c, "27.3.1.1", "guest CR3 0x%llx sets bits above MAXPHYADDR",
              (unsigned long long)s->cr3);
-    /* Loaded DR7 must fit in 32 bits. */
+    /* Loaded DR7 must fit in 32 bits: its upper half is reserved. */
     if ((s->entry_ctls & ENTRY_LOAD_DEBUG_CONTROLS) && (s->dr7 >> 32))
         fail(c, "27.3.1.1", "guest DR7 0x%llx sets bits 63:32", (unsigned long long)s->dr7);
-    /* The SYSENTER targets are linear addresses, loaded on every entry. */
+    /* The SYSENTER targets are linear addresses, loaded on every entry (no
+     * control turns that off, unlike EFER and PAT). */
     if (!canonical(c, s->sysenter_esp) || !canonical(c, s->sysenter_eip))
         fail(c, "27.3.1.1", "guest IA32_SYSENTER_ESP/EIP must be canonical");
     /* A loaded PAT holds eight valid memory types (SDM Vol. 3A 12.12.2). */
@@ -459,11 +490,14 @@ static void check_guest_regs(struct checker *c)
         /* Intel defines only SCE, LME, LMA and NXE. */
         uint64_t reserved = ~(EFER_SCE_BIT | EFER_LME_BIT | EFER_LMA_BIT | EFER_NXE_BIT);
         bool lma = (s->efer & EFER_LMA_BIT) != 0, lme = (s->efer & EFER_LME_BIT) != 0;
-        /* Reserved EFER bits (SVME included: that is AMD's). */
+        /* Reserved EFER bits (SVME included: that is AMD's).  The core keeps
+         * the guest's EFER free of them (core/msr.c), so this fires only on
+         * a bug. */
         if (s->efer & reserved)
             fail(c, "27.3.1.1", "guest IA32_EFER 0x%llx sets reserved bits 0x%llx",
                  (unsigned long long)s->efer, (unsigned long long)(s->efer & reserved));
-        /* The control and the register must tell the same story. */
+        /* The control and the register must tell the same story: the rule
+         * exit.c's sync_entry_controls() exists for. */
         if (lma != ia32e_guest(s))
             fail(c, "27.3.1.1",
                  "guest IA32_EFER.LMA is %d but the VM-entry control \"IA-32e mode guest\" is %d: "
@@ -531,7 +565,8 @@ static void check_guest_segments(struct checker *c)
     /* Access-rights bits 3:0: the descriptor type (SDM Vol. 3A 3.4.5.1). */
     unsigned cs_type = cs->ar & AR_TYPE_MASK, ss_type = ss->ar & AR_TYPE_MASK;
 
-    /* Selectors: TR and a usable LDTR come from the GDT (TI = 0). */
+    /* Selectors: TR and a usable LDTR come from the GDT (TI = 0), since an
+     * LDT cannot describe a TSS or another LDT. */
     if (tr->sel & 4)
         fail(c, "27.3.1.2", "guest TR selector 0x%x has TI set: TR must come from the GDT",
              tr->sel);
@@ -567,14 +602,16 @@ static void check_guest_segments(struct checker *c)
         check_v86_segments(c);
     } else {
         /* CS: an accessed code segment; an accessed read/write data segment is
-         * allowed only for an unrestricted guest (real mode after reset). */
+         * allowed only for an unrestricted guest (real mode after reset).
+         * Types 9/11 are non-conforming, 13/15 conforming code. */
         if (!(cs_type == 9 || cs_type == 11 || cs_type == 13 || cs_type == 15 ||
               (unrestricted && cs_type == 3)))
             fail(c, "27.3.1.2",
                  "guest CS type %u is not an accessed code segment (9, 11, 13 or 15%s); access "
                  "rights 0x%x",
                  cs_type, unrestricted ? ", or 3" : "", cs->ar);
-        /* SS: a read/write data segment when usable. */
+        /* SS: a read/write data segment when usable (a stack must be
+         * writable; 7 is the expand-down variant). */
         if (!(ss->ar & AR_UNUSABLE) && ss_type != 3 && ss_type != 7)
             fail(c, "27.3.1.2",
                  "guest SS type %u must be 3 or 7 (read/write data); access rights "
@@ -593,7 +630,8 @@ static void check_guest_segments(struct checker *c)
                      seg_names[i], t, g->ar);
         }
         /* S = 1 (code/data), P = 1, reserved bits clear, granularity: for CS
-         * and every usable data segment. */
+         * and every usable data segment.  CS is checked even if marked
+         * unusable: the guest fetches its first instruction through it. */
         for (int i = SEG_ES; i <= SEG_GS; i++) {
             const struct vmx_seg *g = &s->seg[i];
             if (i != SEG_CS && (g->ar & AR_UNUSABLE))
@@ -645,7 +683,8 @@ static void check_guest_segments(struct checker *c)
                 fail(c, "27.3.1.2", "guest %s.DPL (%u) must not be below its RPL (%u)",
                      seg_names[i], AR_DPL(g->ar), g->sel & 3u);
         }
-        /* 64-bit code cannot also be 32-bit. */
+        /* 64-bit code cannot also be 32-bit: with L = 1 the D bit must be
+         * clear (SDM Vol. 3A 3.4.5). */
         if (ia32e_guest(s) && (cs->ar & AR_L) && (cs->ar & AR_DB))
             fail(c, "27.3.1.2", "guest CS has both L and D/B set (access rights 0x%x)", cs->ar);
     }
@@ -665,7 +704,8 @@ static void check_guest_segments(struct checker *c)
              "bits",
              tr->ar);
     check_granularity(c, SEG_TR);
-    /* LDTR, when usable: an LDT descriptor. */
+    /* LDTR, when usable: an LDT descriptor (type 2), a system segment (S =
+     * 0), present.  Marking it unusable is how a VMM says "no LDT". */
     if (!(ldtr->ar & AR_UNUSABLE)) {
         if ((ldtr->ar & AR_TYPE_MASK) != 2 || (ldtr->ar & AR_S) || !(ldtr->ar & AR_P) ||
             (ldtr->ar & AR_RESERVED_MASK))
@@ -682,6 +722,7 @@ static void check_guest_dtrs(struct checker *c)
 {
     /* LGDT and LIDT take a 16-bit limit; the VMCS fields are 32 bits. */
     const struct vmx_state *s = c->s;
+    /* Their bases are linear addresses. */
     if (!canonical(c, s->gdtr_base) || !canonical(c, s->idtr_base))
         fail(c, "27.3.1.3", "guest GDTR and IDTR bases must be canonical");
     if ((s->gdtr_limit >> 16) || (s->idtr_limit >> 16))
@@ -696,6 +737,7 @@ static void check_guest_rip_rflags(struct checker *c)
     /* 64-bit code: IA-32e mode and CS.L = 1.  Compatibility-mode code (L = 0)
      * runs with 32-bit RIP like protected mode. */
     bool long_cs = ia32e_guest(s) && (s->seg[SEG_CS].ar & AR_L);
+    /* Outside 64-bit code the CPU has only EIP. */
     if (!long_cs && (s->rip >> 32))
         fail(c, "27.3.1.4", "guest RIP 0x%llx has bits 63:32 set outside 64-bit code",
              (unsigned long long)s->rip);
@@ -707,6 +749,7 @@ static void check_guest_rip_rflags(struct checker *c)
         fail(c, "27.3.1.4",
              "guest RFLAGS 0x%llx: bit 1 must be 1 and bits 63:22, 15, 5, 3 must be 0",
              (unsigned long long)s->rflags);
+    /* Virtual-8086 mode exists only in protected mode outside IA-32e mode. */
     if ((s->rflags & (1ull << 17)) && (ia32e_guest(s) || !(s->cr0 & CR0_PE_BIT)))
         fail(c, "27.3.1.4", "guest RFLAGS.VM is 1 in IA-32e mode or with CR0.PE = 0");
     /* The rule that makes VMX different from SVM for interrupt injection:
@@ -727,8 +770,10 @@ static void check_guest_nonreg(struct checker *c)
      * always enters with 0 and handles HLT itself (HLT exiting). */
     if (s->activity > ACTIVITY_WAIT_SIPI)
         fail(c, "27.3.1.5", "guest activity state %u is not 0-3", s->activity);
+    /* HLT is a ring-0 instruction, so a halted guest is at CPL 0. */
     if (s->activity == ACTIVITY_HLT && AR_DPL(s->seg[SEG_SS].ar) != 0)
         fail(c, "27.3.1.5", "guest activity state HLT needs SS.DPL 0");
+    /* Bits 4:0: blocking by STI, MOV SS, SMI, NMI, and enclave interruption. */
     if (intr & ~0x1fu)
         fail(c, "27.3.1.5", "guest interruptibility state 0x%x sets reserved bits 31:5", intr);
     /* STI and MOV SS shadows cannot both be active: one instruction cannot
