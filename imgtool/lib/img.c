@@ -185,6 +185,13 @@ static int img_open_depth(const struct img_env *env, struct img_io *io, const ch
         else if (r < 0)
             err_set(err, -r, "%s", img->err);
     }
+    /* Writes only once the whole chain opened (a refused image is never
+     * modified). */
+    if (r == 0 && img->q && img->rw) {
+        r = qc_open_rw(img);
+        if (r < 0)
+            err_set(err, -r, "%s", img->err);
+    }
     if (r < 0) {
         if (err && !err->msg[0])
             err_set(err, -r, "%s", img->err);

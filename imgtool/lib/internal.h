@@ -149,6 +149,7 @@ static inline uint64_t div_up(uint64_t a, uint64_t b)
 
 /* ---- qcow2 (qcow2_*.c) ---- */
 int qc_open(struct img *img);
+int qc_open_rw(struct img *img);
 void qc_close(struct img *img);
 int qc_read(struct img *img, uint64_t off, void *buf, size_t len);
 int qc_write(struct img *img, uint64_t off, const void *buf, size_t len);

@@ -430,7 +430,18 @@ out:
     return r;
 }
 
+static int check_impl(struct img *img, unsigned fix, struct img_check_result *res, int *structural);
+
 int img_check(struct img *img, unsigned fix, struct img_check_result *res)
+{
+    int structural;
+    return check_impl(img, fix, res, &structural);
+}
+
+/* `structural` counts the problems found while walking the metadata
+ * (bad offsets, references past the end of the file): refcount repairs
+ * cannot fix those. */
+static int check_impl(struct img *img, unsigned fix, struct img_check_result *res, int *structural)
 {
     struct qcow2 *q = img->q;
     struct img_check_result pre;
@@ -456,6 +467,7 @@ int img_check(struct img *img, unsigned fix, struct img_check_result *res)
     if (r < 0)
         return r;
     c.stats = false;
+    *structural = res->corruptions;
 
     /* 2. Compare without fixing first (this reports every finding); when
      * repairing, compare again from the same starting point with the fix
@@ -548,10 +560,22 @@ int qc_repair_dirty(struct img *img)
     struct img_env quiet = *img->env;
     const struct img_env *saved = img->env;
     uint8_t b[8];
-    int r;
+    int r, structural = 0;
     quiet.report = NULL;
     img->env = &quiet;
-    r = img_check(img, IMG_CHECK_FIX_LEAKS | IMG_CHECK_FIX_ERRORS, &res);
+    /* A dry run first: if the metadata itself is damaged, a refcount
+     * repair cannot help, and the image is refused before anything is
+     * written. */
+    r = check_impl(img, 0, &res, &structural);
+    if (r == 0 && (structural || res.check_errors)) {
+        img->env = saved;
+        return img_fail(img, IMG_ECORRUPT,
+                        "Image '%s' was not closed cleanly and its metadata is damaged; "
+                        "run 'check -r all' on it",
+                        img->name);
+    }
+    if (r == 0)
+        r = img_check(img, IMG_CHECK_FIX_LEAKS | IMG_CHECK_FIX_ERRORS, &res);
     img->env = saved;
     if (r < 0)
         return r;

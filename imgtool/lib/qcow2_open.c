@@ -354,24 +354,34 @@ int qc_open(struct img *img)
         return r;
     q->alloc_end = div_up(file_size, q->cluster_size);
 
-    if (img->rw) {
-        /* Unknown autoclear bits mean "an extension you do not know is now
-         * stale"; we maintain none of them (not even bitmaps), so all are
-         * cleared before the first write (spec, "autoclear_features"). */
-        if (q->h.autoclear_features) {
-            q->h.autoclear_features = 0;
-            r = qc_update_header(img);
-            if (r < 0)
-                return r;
-        }
-        /* A dirty image (lazy refcounts, not closed cleanly) has refcounts
-         * that may be too low: rebuild them before allocating anything. */
-        if ((q->h.incompatible_features & QF_INCOMPAT_DIRTY) &&
-            !(img->flags & IMG_OPEN_NO_REPAIR)) {
-            r = qc_repair_dirty(img);
-            if (r < 0)
-                return r;
-        }
+    return 0;
+}
+
+/*
+ * The first writes of a read-write open, done only once everything else
+ * (including the backing chain) opened, so a refused image is never
+ * modified: repair a dirty image, then clear autoclear bits.
+ */
+int qc_open_rw(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    int r;
+    /* A dirty image (lazy refcounts, not closed cleanly) has refcounts
+     * that may be too low: rebuild them before allocating anything.  This
+     * comes first: it refuses damaged images before any write. */
+    if ((q->h.incompatible_features & QF_INCOMPAT_DIRTY) && !(img->flags & IMG_OPEN_NO_REPAIR)) {
+        r = qc_repair_dirty(img);
+        if (r < 0)
+            return r;
+    }
+    /* Unknown autoclear bits mean "an extension you do not know is now
+     * stale"; we maintain none of them (not even bitmaps), so all are
+     * cleared before the first write (spec, "autoclear_features"). */
+    if (q->h.autoclear_features) {
+        q->h.autoclear_features = 0;
+        r = qc_update_header(img);
+        if (r < 0)
+            return r;
     }
     return 0;
 }
