@@ -400,6 +400,47 @@ START_TEST(test_overlap_write_refused)
 }
 END_TEST
 
+START_TEST(test_refused_open_writes_nothing)
+{
+    /* Autoclear bits would be cleared on a read-write open, but the
+     * backing file is missing: the open fails and the file is unchanged.
+     * Likewise a dirty image whose metadata is damaged. */
+    struct img *img = fresh(1 << 20, 65536);
+    uint8_t a[4096] = {1};
+    ck_assert_int_eq(img_write(img, 0, a, sizeof(a)), 0);
+    ck_assert_int_eq(img_set_backing(img, "/nonexistent/base.raw", "raw"), 0);
+    img = mem_reopen(img, 0 | IMG_OPEN_NO_BACKING);
+    uint64_t len, l1;
+    uint8_t *m = mem_bytes(img, &len);
+    put_be(m + 88, 8, 1); /* autoclear: bitmaps */
+    for (int pass = 0; pass < 2; pass++) {
+        uint8_t *copy = malloc(len), *after = malloc(len);
+        struct img_io io;
+        struct img_err err;
+        struct img *h;
+        memcpy(copy, m, len);
+        if (pass == 1) {
+            /* Dirty, and the L2 entry points past the end of the file. */
+            ck_assert_int_eq(img_qcow2_l1_entry(img, 0, &l1), 0);
+            put_be(copy + 72, 8, 1);
+            put_be(copy + 80, 8, 1);
+            put_be(copy + (l1 & 0x00fffffffffffe00ull), 8, (1ull << 63) | (1ull << 40));
+        }
+        ck_assert_int_eq(img_io_mem(&io), 0);
+        ck_assert_int_eq(io.write(io.ctx, 0, copy, len), 0);
+        int r = img_open(img_hosted_env(), &io, "m", "qcow2",
+                         IMG_OPEN_RW | (pass ? IMG_OPEN_NO_BACKING : 0), &h, &err);
+        ck_assert_msg(r < 0, "pass %d: open should fail", pass);
+        io.read(io.ctx, 0, after, len);
+        ck_assert_msg(memcmp(after, copy, len) == 0, "pass %d: refused image was modified", pass);
+        io.close(io.ctx);
+        free(copy);
+        free(after);
+    }
+    mem_free(img);
+}
+END_TEST
+
 /* ---- header extensions ---- */
 
 START_TEST(test_unknown_extension_preserved_autoclear_cleared)
@@ -648,6 +689,7 @@ Suite *features_suite(void)
     tcase_add_test(t, test_corrupt_bit_refuses_rw);
     tcase_add_test(t, test_bad_l2_offset_read_fails_cleanly);
     tcase_add_test(t, test_overlap_write_refused);
+    tcase_add_test(t, test_refused_open_writes_nothing);
     tcase_add_test(t, test_unknown_extension_preserved_autoclear_cleared);
     tcase_add_test(t, test_backing_chain);
     tcase_add_test(t, test_xz_images);
