@@ -352,6 +352,8 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
  * as on a CPU without VMX, which is what CPUID tells the guest (SDM Vol. 2B
  * "MOV-Move to/from Control Registers": reserved CR4 bits).
  */
+/* What handle_cr4_write() did: not a CR4 write (decode_exit() takes it),
+ * applied (skip the MOV), or refused (inject #GP, RIP stays on the MOV). */
 enum cr4_result { CR4_NOT_MINE, CR4_DONE, CR4_FAULT };
 
 static enum cr4_result handle_cr4_write(struct vcpu *vcpu, struct vmx_vcpu *vx, uint64_t q)
@@ -387,7 +389,9 @@ static void load_cr0(struct vcpu *vcpu, struct vmx_vcpu *vx)
     /* Nothing changed since the last entry: the VMCS is up to date. */
     if (vcpu->cr0 == vx->cr0_shadow)
         return;
-    /* What the guest reads back with MOV from CR0 (every bit is masked). */
+    /* What the guest reads back with MOV from CR0 (every bit is masked).
+     * The real CR0 differs at least in NE, which VMX forces to 1 even when
+     * the guest wants the old external x87 error reporting. */
     vx->cr0_shadow = vcpu->cr0;
     vmwrite(VMCS_CR0_SHADOW, vcpu->cr0);
     /* What the processor really runs the guest with. */
@@ -434,6 +438,8 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
     vmwrite(VMCS_GUEST_RSP, vcpu->regs.rsp);
     vmwrite(VMCS_GUEST_RIP, vcpu->rip);
     vmwrite(VMCS_GUEST_RFLAGS, vcpu->rflags);
+    /* EFER and PAT are emulated by the core (core/msr.c) because the MSR
+     * bitmap makes their RDMSR/WRMSR exit; VM entry loads the result. */
     vmwrite(VMCS_GUEST_EFER, vcpu->efer);
     vmwrite(VMCS_GUEST_PAT, vcpu->pat);
     /* CR0 only when the core changed it (load_cr0() checks). */
@@ -447,9 +453,12 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
     if (!vcpu->int_shadow)
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
                 intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+    /* After the EFER write above, so that the two agree. */
     sync_entry_controls(vcpu, vx);
     /* Keep a copy of what we are about to enter with: after a failed entry
-     * the explainer checks exactly this. */
+     * the explainer checks exactly this.  It costs about a hundred VMREADs
+     * per entry, which a teaching hypervisor can afford; svm/exit.c makes
+     * the same copy of the VMCB with plain memcpy. */
     vmx_read_state(&vx->saved);
 
     /* enter.S: the guest runs until the next VM exit. */
@@ -461,9 +470,13 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
         static char why[160];
         /* Remember how it failed for dump_state(). */
         vx->fail_kind = (uint32_t)r;
+        /* A failed entry looks to the core like an exit of its own kind,
+         * EXIT_ENTRY_FAILED, which ends the guest as "exit: error". */
         memset(e, 0, sizeof(*e));
         e->reason = EXIT_ENTRY_FAILED;
         e->rip = vcpu->rip;
+        /* Which of the two instructions failed: the error numbers differ
+         * (4 for VMLAUNCH on a launched VMCS, 5 for VMRESUME on a clear one). */
         e->raw_name = vx->launched ? "VMRESUME" : "VMLAUNCH";
         if (r == VMX_ENTER_FAIL_VALID) {
             /* VMfailValid: the VMCS holds an error number (31.4). */
@@ -492,6 +505,8 @@ static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
     /* RSP, RIP and RFLAGS live in the VMCS; the other GPRs were stored by
      * enter.S straight into vcpu->regs. */
     vcpu->regs.rsp = vmread(VMCS_GUEST_RSP);
+    /* RIP still points at the instruction that exited; the core adds
+     * exit->insn_len when it emulates the instruction. */
     vcpu->rip = vmread(VMCS_GUEST_RIP);
     vcpu->rflags = vmread(VMCS_GUEST_RFLAGS);
     /* CR0 as the guest sees it is the read shadow (hv owns every bit);
@@ -499,6 +514,7 @@ static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
     vcpu->cr0 = vx->cr0_shadow;
     uint64_t cr4 = vmread(VMCS_GUEST_CR4);
     vcpu->cr4 = (cr4 & ~vx->cr4_mask) | (vx->cr4_shadow & vx->cr4_mask);
+    /* CR3 is the guest's own: with EPT, MOV to CR3 need not exit. */
     vcpu->cr3 = vmread(VMCS_GUEST_CR3);
     /* CR2 is not in the VMCS: VMX leaves it alone, so the register still
      * holds the guest's value (hv itself takes no page faults). */
@@ -513,6 +529,7 @@ static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
     uint32_t ss_ar = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2u * SEG_SS);
     /* The CPL is SS.DPL (25.4.1). */
     vcpu->cpl = (uint8_t)AR_DPL(ss_ar);
+    /* CS.L: 64-bit code; CS.D/B: 32-bit default operand and address size. */
     vcpu->cs_long = !!(cs_ar & AR_L);
     vcpu->cs_db = !!(cs_ar & AR_DB);
     /* Blocking by STI or MOV SS: the one-instruction interrupt shadow. */
@@ -535,6 +552,8 @@ void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
         /* A failed VMLAUNCH/VMRESUME has filled *exit already. */
         if (!enter_once(vcpu, vx, exit, &reason))
             return;
+        /* Copied out even after a failed entry with reason bit 31: the core
+         * prints RIP and the registers from struct vcpu. */
         copy_out(vcpu, vx);
         /* An event hv injected has been delivered: do not deliver it again
          * (VM exits clear the valid bit themselves, 25.8.3; after a failed
