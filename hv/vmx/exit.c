@@ -31,6 +31,8 @@
  * under hv: they would need a control hv leaves off (RDTSC exiting, MONITOR
  * exiting, ...), but the trace should never print a number without a name. */
 static const char *const exit_names[VMX_EXIT_REASON_MAX + 1] = {
+    /* 0-9: events rather than instructions.  hv sees 2 (a guest triple
+     * fault, SVM's SHUTDOWN) and 7 (the interrupt window it asked for). */
     [0] = "EXCEPTION_NMI",
     [1] = "EXTERNAL_INTERRUPT",
     [2] = "TRIPLE_FAULT",
@@ -41,6 +43,8 @@ static const char *const exit_names[VMX_EXIT_REASON_MAX + 1] = {
     [7] = "INTERRUPT_WINDOW",
     [8] = "NMI_WINDOW",
     [9] = "TASK_SWITCH",
+    /* 10-17: instructions.  CPUID, GETSEC and INVD exit unconditionally
+     * (26.1.2); HLT, INVLPG, RDPMC and RDTSC only if their control is on. */
     [10] = "CPUID",
     [11] = "GETSEC",
     [12] = "HLT",
@@ -49,6 +53,8 @@ static const char *const exit_names[VMX_EXIT_REASON_MAX + 1] = {
     [15] = "RDPMC",
     [16] = "RDTSC",
     [17] = "RSM",
+    /* 18-27: the VMX instructions, which always exit in a guest.  VMCALL
+     * is hv's hypercall; the rest get #UD, since CPUID hides VMX. */
     [18] = "VMCALL",
     [19] = "VMCLEAR",
     [20] = "VMLAUNCH",
@@ -59,11 +65,13 @@ static const char *const exit_names[VMX_EXIT_REASON_MAX + 1] = {
     [25] = "VMWRITE",
     [26] = "VMXOFF",
     [27] = "VMXON",
+    /* 28-32: the exits hv lives on: CR0 writes, port I/O, RDMSR/WRMSR. */
     [28] = "CR_ACCESS",
     [29] = "DR_ACCESS",
     [30] = "IO_INSTRUCTION",
     [31] = "RDMSR",
     [32] = "WRMSR",
+    /* 33, 34 and 41 are not exits at all but failed entries (bit 31 set). */
     [33] = "ENTRY_FAIL_GUEST_STATE",
     [34] = "ENTRY_FAIL_MSR_LOADING",
     [36] = "MWAIT",
@@ -71,13 +79,16 @@ static const char *const exit_names[VMX_EXIT_REASON_MAX + 1] = {
     [39] = "MONITOR",
     [40] = "PAUSE",
     [41] = "ENTRY_FAIL_MACHINE_CHECK",
+    /* 43-47: APIC virtualization and descriptor-table exiting, all off. */
     [43] = "TPR_BELOW_THRESHOLD",
     [44] = "APIC_ACCESS",
     [45] = "VIRTUALIZED_EOI",
     [46] = "GDTR_IDTR_ACCESS",
     [47] = "LDTR_TR_ACCESS",
+    /* 48-49: EPT, the counterpart of SVM's nested page fault (0x400). */
     [48] = "EPT_VIOLATION",
     [49] = "EPT_MISCONFIG",
+    /* 50-64: later additions, each behind a control or a CPUID feature. */
     [50] = "INVEPT",
     [51] = "RDTSCP",
     [52] = "PREEMPTION_TIMER",
