@@ -221,9 +221,11 @@ int vmx_enable(void)
     vmxon_region[0] = (uint32_t)(vmx_caps.basic & VMX_BASIC_REVISION_MASK);
     /* VMXON takes the region's physical address; hv's identity map makes it
      * equal to the virtual one.  It fails (CF = 1, VMfailInvalid) on a wrong
-     * revision, a misaligned address, or CR0/CR4 outside the fixed bits
-     * (SDM Vol. 3C 31.3 "VMXON"); those are all checked above, so failure
-     * means an emulator or CPU that disagrees with its own MSRs. */
+     * revision identifier or a misaligned or too-wide address; CR0/CR4
+     * outside the fixed bits or an unlocked IA32_FEATURE_CONTROL would
+     * instead raise #GP (SDM Vol. 3C 31.3 "VMXON").  All of that is taken
+     * care of above, so a failure here means an emulator or CPU that
+     * disagrees with its own MSRs. */
     if (!vmxon(virt_to_phys(vmxon_region))) {
         hv_log("vmx: VMXON failed (CR0 %#llx, CR4 %#llx, IA32_FEATURE_CONTROL %#llx)",
                (unsigned long long)read_cr0(), (unsigned long long)read_cr4(),
