@@ -105,8 +105,9 @@ void vmx_read_state(struct vmx_state *s)
     s->io_bitmap_b = vmread(VMCS_IO_BITMAP_B);
     s->msr_bitmap = vmread(VMCS_MSR_BITMAP);
     s->eptp = vmread(VMCS_EPT_POINTER);
-    /* hv does not enable VPID, so this reads 0; the explainer still checks
-     * it, since "enable VPID" with VPID 0 is a classic entry failure. */
+    /* hv does not enable VPID and never writes this field; the explainer
+     * still checks it, since "enable VPID" with VPID 0 is a classic entry
+     * failure for a student who turns VPID on. */
     s->vpid = (uint16_t)vmread(VMCS_VPID);
     /* Host state (25.5): what a VM exit loads.  The host area has no LDTR
      * field (a VM exit leaves LDTR null), so the TR selector comes right
