@@ -104,6 +104,13 @@ static int start_block(struct xz *x, uint64_t off)
         return -IMG_EIO;
     if (lzma_block_header_decode(&blk, NULL, hdr) != LZMA_OK)
         return -IMG_EIO;
+    /* A hostile file could ask for a huge LZMA2 dictionary; xz itself
+     * never uses more than 64 MiB (preset 9), so refuse beyond 256 MiB. */
+    for (int i = 0; x->filters[i].id != LZMA_VLI_UNKNOWN && i < LZMA_FILTERS_MAX; i++)
+        if ((x->filters[i].id == LZMA_FILTER_LZMA2 || x->filters[i].id == LZMA_FILTER_LZMA1) &&
+            x->filters[i].options &&
+            ((lzma_options_lzma *)x->filters[i].options)->dict_size > (256u << 20))
+            return -IMG_EIO;
     memset(&x->strm, 0, sizeof(x->strm));
     if (lzma_block_decoder(&x->strm, &blk) != LZMA_OK)
         return -IMG_EIO;
@@ -249,7 +256,8 @@ static int read_index(struct xz *x)
     lzma_stream s = LZMA_STREAM_INIT;
     off_t fsz = lseek(x->fd, 0, SEEK_END);
     uint64_t pos = 0;
-    if (fsz < 0 || lzma_file_info_decoder(&s, &x->idx, UINT64_MAX, (uint64_t)fsz) != LZMA_OK)
+    /* The index of even a huge image is small; 256 MiB bounds a hostile one. */
+    if (fsz < 0 || lzma_file_info_decoder(&s, &x->idx, 256u << 20, (uint64_t)fsz) != LZMA_OK)
         return -1;
     for (;;) {
         if (!s.avail_in) {
