@@ -4,6 +4,7 @@
 #   make run     boot the demo guest under hv, nested in QEMU
 #   make test    build and run every test; ends with "N passed, N failed"
 #   make docs    render the Graphviz diagrams in docs/
+#   make iso     a bootable GRUB ISO of hv with the demo guest (build/hvkit-demo.iso)
 #   make clean   remove build/
 #
 # Each component has its own Makefile (hv/, guestkit/, imgtool/, tests/) that
@@ -15,7 +16,7 @@ export BUILD
 
 COMPONENTS := guestkit hv imgtool docs
 
-.PHONY: all deps run test docs clean $(COMPONENTS) unit-tests check-format
+.PHONY: all deps run test docs iso clean $(COMPONENTS) unit-tests
 
 all: deps
 	@$(MAKE) --no-print-directory build-all
@@ -40,6 +41,11 @@ test:
 	@$(MAKE) --no-print-directory build-all
 	@$(MAKE) --no-print-directory unit-tests
 	@bash tests/run
+
+iso: all
+	@bash mk/deps.sh iso
+	@bash mk/iso/mkiso.sh build/hv/hv.elf build/guestkit/hello.elf "world" "" $(BUILD)/hvkit-demo.iso
+	@echo "hvkit: wrote build/hvkit-demo.iso"
 
 clean:
 	rm -rf $(BUILD)
