@@ -585,3 +585,149 @@ int qc_snap_upgrade(struct img *img)
     }
     return need ? write_table(img, old_off, old_size) : 0;
 }
+
+/*
+ * Read a snapshot in place of the active disk (qemu-img convert -l; QEMU's
+ * qcow2_snapshot_load_tmp): only the in-memory L1 table is switched, so the
+ * handle must be read-only and the file is never touched.  As in QEMU the
+ * virtual size stays the image's current size.
+ */
+int img_snapshot_load_tmp(struct img *img, const char *id, const char *name)
+{
+    struct qcow2 *q = img->q;
+    uint64_t *sl1;
+    int i, r;
+    if (!q)
+        return img_fail(img, IMG_ENOTSUP, "Only qcow2 images support snapshots");
+    if (img->rw)
+        return img_fail(img, IMG_EINVAL, "Snapshots can only be loaded into a read-only handle");
+    if (!id && !name)
+        return img_fail(img, IMG_EINVAL, "No snapshot given");
+    /* Both given: both must match (find_snapshot_by_id_and_name). */
+    for (i = 0; i < q->nb_snaps; i++)
+        if ((!id || !strcmp(q->snaps[i].id, id)) && (!name || !strcmp(q->snaps[i].name, name)))
+            break;
+    if (i == q->nb_snaps)
+        return img_fail(img, IMG_ENOENT, "Can't find snapshot");
+    r = read_l1(img, q->snaps[i].l1_offset, q->snaps[i].l1_size, &sl1);
+    if (r < 0)
+        return r;
+    img_free(img->env, q->l1);
+    q->l1 = sl1;
+    q->h.l1_size = q->snaps[i].l1_size;
+    q->h.l1_table_offset = q->snaps[i].l1_offset;
+    q->dcache_off = UINT64_MAX;
+    return 0;
+}
+
+/*
+ * Drop every cluster of the active disk, so all reads fall through to the
+ * backing file again (qemu-img commit; QEMU's qcow2_make_empty).  A version
+ * 3 image without snapshots is rebuilt from scratch as QEMU's
+ * make_completely_empty does: header, refcount table (cluster 1), one
+ * refcount block (cluster 2), a zeroed L1 table (cluster 3 on), with the
+ * dirty bit set meanwhile so an interruption is repaired on the next open.
+ * Otherwise every active cluster is released one by one.
+ */
+int img_make_empty(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    uint64_t l1_bytes, l1_clusters;
+    uint8_t *b, hb[8];
+    int r;
+    if (!q)
+        return img_fail(img, IMG_ENOTSUP, "Only qcow2 images can be emptied");
+    if (!img->rw)
+        return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
+    l1_bytes = (uint64_t)q->h.l1_size * 8;
+    l1_clusters = div_up(l1_bytes, q->cluster_size);
+    if (q->h.version >= 3 && !q->nb_snaps && 3 + l1_clusters <= q->rb_entries && img->io.truncate) {
+        uint64_t sz = (3 + l1_clusters) * q->cluster_size;
+        /* 1. Dirty: until the end the refcounts do not describe the file. */
+        q->h.incompatible_features |= QF_INCOMPAT_DIRTY;
+        put64(hb, q->h.incompatible_features);
+        if ((r = io_write(img, QH_INCOMPAT, hb, 8)) < 0)
+            return r;
+        b = img_alloc(img->env, (size_t)sz);
+        if (!b)
+            return img_fail(img, IMG_ENOMEM, "Out of memory");
+        /* 2. Empty L1 table and refcount structures at clusters 1..3+. */
+        put64(b + q->cluster_size, 2ull * q->cluster_size);
+        for (int c = 0; c < 3 + (int)l1_clusters; c++) {
+            uint64_t bo;
+            size_t bl;
+            qc_rb_put_entry(q, b + 2 * q->cluster_size, (uint64_t)c, 1, &bo, &bl);
+        }
+        r = io_write(img, q->cluster_size, b + q->cluster_size, (size_t)(sz - q->cluster_size));
+        img_free(img->env, b);
+        if (r < 0)
+            return r;
+        /* 3. Point the header at them, drop everything past them. */
+        memset(q->l1, 0, (size_t)l1_bytes);
+        q->h.l1_table_offset = 3ull * q->cluster_size;
+        q->h.refcount_table_offset = q->cluster_size;
+        q->h.refcount_table_clusters = 1;
+        q->h.incompatible_features &= ~QF_INCOMPAT_DIRTY;
+        q->dirty_marked = false;
+        /* (qc_update_header keeps the dirty bit clear: the new structures
+         * are complete once this write lands.) */
+        if ((r = qc_update_header(img)) < 0)
+            return r;
+        if (img->io.truncate(img->io.ctx, sz) < 0)
+            return img_fail(img, IMG_EIO, "Could not truncate '%s'", img->name);
+        img_free(img->env, q->rt);
+        q->rt_entries = q->cluster_size / 8;
+        q->rt = img_alloc(img->env, q->cluster_size);
+        if (!q->rt)
+            return img_fail(img, IMG_ENOMEM, "Out of memory");
+        q->rt[0] = 2ull * q->cluster_size;
+        for (int i = 0; i < QC_CACHE_SLOTS; i++)
+            q->l2c[i].off = q->rbc[i].off = 0;
+        q->free_hint = 0;
+        q->alloc_end = 3 + l1_clusters;
+        q->comp_next = 0;
+        q->dcache_off = UINT64_MAX;
+        return 0;
+    }
+    /* General case (QEMU's fallback, a full discard of the whole disk):
+     * every L2 table is emptied in one write, then the clusters its
+     * entries pointed at are released; the tables themselves stay. */
+    r = qc_mark_dirty(img);
+    b = img_alloc(img->env, q->cluster_size);
+    if (!b)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    for (uint64_t i = 0; i < q->h.l1_size && r == 0; i++) {
+        uint64_t l2off;
+        uint8_t *t;
+        bool any = false;
+        if (!(q->l1[i] & QE_OFFSET))
+            continue;
+        if ((r = qc_l2_load(img, q->l1[i] & QE_OFFSET, &t)) < 0)
+            break;
+        for (uint64_t j = 0; j < q->cluster_size && !any; j++)
+            any = t[j] != 0;
+        if (!any)
+            continue;
+        if ((r = qc_l2_load_for_write(img, i, &l2off)) < 0 || (r = qc_l2_load(img, l2off, &t)) < 0)
+            break;
+        memcpy(b, t, q->cluster_size);
+        {
+            uint8_t *z = img_alloc(img->env, q->cluster_size);
+            if (!z) {
+                r = img_fail(img, IMG_ENOMEM, "Out of memory");
+                break;
+            }
+            r = io_write(img, l2off, z, q->cluster_size);
+            img_free(img->env, z);
+        }
+        qc_cache_drop(img, q->l2c, l2off);
+        for (uint64_t j = 0; j < q->l2_entries && r == 0; j++) {
+            uint64_t e, bm;
+            qc_l2_entry(img, b, j, &e, &bm);
+            r = qc_free_l2_entry_clusters(img, e);
+        }
+    }
+    img_free(img->env, b);
+    q->dcache_off = UINT64_MAX;
+    return r;
+}
