@@ -151,6 +151,61 @@ START_TEST(test_snapshot_refcount_overflow_refused_cleanly)
 }
 END_TEST
 
+START_TEST(test_snapshot_load_tmp)
+{
+    struct img *img = fresh(1 << 20, 4096);
+    uint8_t a[8192], b[8192], out[8192];
+    pattern(a, sizeof(a), 1);
+    pattern(b, sizeof(b), 2);
+    ck_assert_int_eq(img_write(img, 0, a, sizeof(a)), 0);
+    ck_assert_int_eq(img_snapshot_create(img, "old", 0, 0), 0);
+    ck_assert_int_eq(img_write(img, 0, b, sizeof(b)), 0);
+    ck_assert_int_eq(img_snapshot_load_tmp(img, NULL, "old"), -IMG_EINVAL);
+    img = mem_reopen(img, 0);
+    ck_assert_int_eq(img_snapshot_load_tmp(img, NULL, "nope"), -IMG_ENOENT);
+    ck_assert_int_eq(img_snapshot_load_tmp(img, "1", "new"), -IMG_ENOENT);
+    ck_assert_int_eq(img_snapshot_load_tmp(img, "1", "old"), 0);
+    ck_assert_int_eq(img_read(img, 0, out, sizeof(out)), 0);
+    ck_assert(memcmp(out, a, sizeof(a)) == 0);
+    img = mem_reopen(img, 0);
+    ck_assert_int_eq(img_read(img, 0, out, sizeof(out)), 0);
+    ck_assert(memcmp(out, b, sizeof(b)) == 0);
+    mem_free(img);
+}
+END_TEST
+
+START_TEST(test_make_empty)
+{
+    /* _i = 0: version 3 (rebuilt from scratch), 1: version 2 (discard). */
+    struct img_create_opts o;
+    img_create_opts_init(&o);
+    o.size = 4 << 20;
+    o.cluster_size = 4096;
+    o.compat = _i ? 2 : 3;
+    struct img *img = mem_qcow2(&o);
+    uint8_t a[100000], out[100000];
+    pattern(a, sizeof(a), 5);
+    ck_assert_int_eq(img_write(img, 12345, a, sizeof(a)), 0);
+    ck_assert_int_eq(img_write_compressed(img, 1 << 20, a, 4096), 0);
+    ck_assert_int_eq(img_make_empty(img), 0);
+    assert_clean(img);
+    ck_assert_int_eq(img_read(img, 12345, out, sizeof(out)), 0);
+    for (size_t i = 0; i < sizeof(out); i++)
+        ck_assert_int_eq(out[i], 0);
+    struct img_extent e;
+    ck_assert_int_eq(img_block_status(img, 0, o.size, false, &e), 0);
+    ck_assert(!(e.flags & IMG_BS_ALLOCATED));
+    ck_assert_uint_eq(e.length, o.size);
+    /* Still fully usable afterwards. */
+    ck_assert_int_eq(img_write(img, 0, a, sizeof(a)), 0);
+    img = mem_reopen(img, IMG_OPEN_RW);
+    ck_assert_int_eq(img_read(img, 0, out, sizeof(out)), 0);
+    ck_assert(memcmp(out, a, sizeof(a)) == 0);
+    assert_clean(img);
+    mem_free(img);
+}
+END_TEST
+
 START_TEST(test_snapshot_needs_refcount_bits)
 {
     struct img_create_opts o;
@@ -682,6 +737,8 @@ Suite *features_suite(void)
     tcase_add_loop_test(t, test_compressed, 9, 22);
     tcase_add_loop_test(t, test_snapshots, 0, 2);
     tcase_add_test(t, test_snapshot_needs_refcount_bits);
+    tcase_add_test(t, test_snapshot_load_tmp);
+    tcase_add_loop_test(t, test_make_empty, 0, 2);
     tcase_add_test(t, test_snapshot_refcount_overflow_refused_cleanly);
     tcase_add_test(t, test_check_repairs_leak_and_corruption);
     tcase_add_test(t, test_dirty_image_repaired_on_open);
