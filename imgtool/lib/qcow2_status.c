@@ -133,6 +133,13 @@ static int unit_status(struct img *img, uint64_t off, uint64_t max, bool follow,
         return 0;
     }
     x->flags = img->backing ? 0 : IMG_BS_ZERO;
+    /* An unallocated subcluster of an allocated cluster (extended L2)
+     * still has a host offset reserved for it, which QEMU reports
+     * (QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC). */
+    if (q->ext_l2 && host) {
+        x->flags |= IMG_BS_OFFSET_VALID;
+        x->offset = host + in;
+    }
     return 0;
 }
 
