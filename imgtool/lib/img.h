@@ -509,15 +509,13 @@ bool img_file_is_xz(const char *path);
 
 /*
  * REQUEST(cli), done: host holes in block status (struct img_io.extent).
- * One difference from qemu-img map remains: for an unallocated subcluster
- * of an allocated cluster (extended L2), QEMU reports the host offset the
- * subcluster would have ("offset" in map's JSON) and splits runs there;
- * img_block_status() reports no offset.  The interop suite skips map for
- * extended-L2 images until then.
+ * Done too: for an unallocated subcluster of an allocated cluster
+ * (extended L2), img_block_status() reports the reserved host offset
+ * (IMG_BS_OFFSET_VALID) and splits runs there, as qemu-img map does.
  */
 
 /*
- * REQUEST(cli): qemu-img commit empties the top image after copying its
+ * REQUEST(cli), done: qemu-img commit empties the top image after copying its
  * data down (bdrv_make_empty): every L1 entry dropped, clusters freed, so
  * all reads fall through to the backing file again.  Returns 0 or a
  * negative IMG_E* code; -IMG_ENOTSUP until implemented (the CLI then keeps
@@ -526,7 +524,7 @@ bool img_file_is_xz(const char *path);
 int img_make_empty(struct img *img);
 
 /*
- * REQUEST(cli): qemu-img convert -l (bdrv_snapshot_load_tmp): make a
+ * REQUEST(cli), done: qemu-img convert -l (bdrv_snapshot_load_tmp): make a
  * read-only handle read the virtual disk as it was when the snapshot was
  * taken (found by id, then by name, as img_snapshot_apply), without
  * changing the file.  Returns 0, -IMG_ENOENT if there is no such snapshot,
