@@ -52,6 +52,23 @@ int bad_option(int c, char **argv);
 /* The full help text (main.c); "-h" of every verb prints it. */
 void print_help(void);
 
+/* ---- steps every verb shares (verb_common.c) ---- */
+
+/*
+ * The default arm of every verb's getopt switch: ':' and '?' (qemu-img's
+ * missing-argument and unrecognized-option messages, status 1), 'h' (the
+ * help text, status 0), and any other option the verb accepts by name but
+ * imgtool does not implement ("X is not supported by imgtool", status
+ * unsupported_status).  Returns the verb's exit status.
+ */
+int verb_other_option(int c, char **argv, int unsupported_status);
+/* argv[optind] if it is the only operand left, else NULL after qemu-img's
+ * "Expecting one image file name" usage error (exit status 1). */
+const char *verb_one_filename(int argc, char **argv);
+/* IMG_FMT_* of a format to create, or -1 after qemu-img's "Unknown file
+ * format 'F'" (as "PREFIX: Unknown ..." when prefix is not NULL). */
+int target_format(const char *fmt, const char *prefix);
+
 /* ---- numbers and sizes (size.c) ---- */
 
 /*
@@ -99,8 +116,9 @@ char *opts_append(char *acc, const char *arg);
 
 /* ---- output format ---- */
 enum output_fmt { OFMT_HUMAN, OFMT_JSON, OFMT_DOT };
-/* Parse --output=..., accepting "dot" only when allow_dot; prints
- * qemu-img's error and returns -1 on an unknown value. */
+/* Parse --output=..., accepting "dot" only when allow_dot; NULL (no
+ * --output) is OFMT_HUMAN.  Prints qemu-img's error and returns -1 on an
+ * unknown value. */
 int parse_output_format(const char *s, bool allow_dot);
 
 #endif

@@ -28,6 +28,9 @@ struct create_args {
 bool create_opts_check(struct opts *o, int format, const char *prefix);
 /* Print "Supported options:" for -o help, as qemu-img does. */
 void create_opts_help(int format);
+/* If the merged -o list (NULL when no -o was given) asks for help, print
+ * the options of `format` and return true (verb_common.c). */
+bool create_opts_want_help(const char *options, int format);
 /*
  * Fill img_create_opts from the checked list (string values become enum
  * values); returns false with a message on a bad string value.  Called

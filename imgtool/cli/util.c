@@ -10,16 +10,22 @@
 #include <stdarg.h>
 #include <string.h>
 
-void error_report(const char *fmt, ...)
+/* "imgtool: <message>\n" on stderr, the body of both reporters below. */
+static void vreport(const char *fmt, va_list ap)
 {
-    va_list ap;
     /* One fprintf per piece: stderr is unbuffered, and the message is
      * short, so interleaving with other writers is not a concern. */
     fputs(PROG ": ", stderr);
-    va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
-    va_end(ap);
     fputc('\n', stderr);
+}
+
+void error_report(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(fmt, ap);
+    va_end(ap);
 }
 
 void help_hint(void)
@@ -30,11 +36,9 @@ void help_hint(void)
 int error_usage(const char *fmt, ...)
 {
     va_list ap;
-    fputs(PROG ": ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vreport(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     help_hint();
     return 1;
 }
@@ -52,6 +56,9 @@ int bad_option(int c, char **argv)
 
 int parse_output_format(const char *s, bool allow_dot)
 {
+    if (!s) {
+        return OFMT_HUMAN; /* qemu-img's default without --output */
+    }
     if (!strcmp(s, "json")) {
         return OFMT_JSON;
     }

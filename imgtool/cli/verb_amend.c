@@ -36,14 +36,6 @@ int verb_amend(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:f:t:pq", longopts, NULL)) != -1) {
         switch (c) {
-        case ':':
-        case '?':
-            ret = bad_option(c, argv);
-            goto out;
-        case 'h':
-            print_help();
-            ret = 0;
-            goto out;
         case 'o':
             options = opts_append(options, optarg);
             break;
@@ -56,7 +48,7 @@ int verb_amend(int argc, char **argv)
         case OPT_FORCE:
             break;
         default:
-            error_report("%s is not supported by imgtool", argv[optind - 1]);
+            ret = verb_other_option(c, argv, 1);
             goto out;
         }
     }
@@ -64,11 +56,10 @@ int verb_amend(int argc, char **argv)
         ret = error_usage("Must specify options (-o)");
         goto out;
     }
-    if (optind != argc - 1) {
-        ret = error_usage("Expecting one image file name");
+    const char *filename = verb_one_filename(argc, argv);
+    if (!filename) {
         goto out;
     }
-    const char *filename = argv[optind];
     img = open_image(filename, fmt, IMG_OPEN_RW);
     if (!img) {
         goto out;
@@ -79,8 +70,7 @@ int verb_amend(int argc, char **argv)
         error_report("Format driver 'raw' does not support option amendment");
         goto out;
     }
-    if (opts_is_help(options)) {
-        create_opts_help(IMG_FMT_QCOW2);
+    if (create_opts_want_help(options, IMG_FMT_QCOW2)) {
         ret = 0;
         goto out;
     }

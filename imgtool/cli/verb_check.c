@@ -111,12 +111,6 @@ int verb_check(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hf:r:T:qU", longopts, NULL)) != -1) {
         switch (c) {
-        case ':':
-        case '?':
-            return bad_option(c, argv);
-        case 'h':
-            print_help();
-            return 0;
         case 'f':
             fmt = optarg;
             break;
@@ -142,18 +136,17 @@ int verb_check(int argc, char **argv)
         case OPT_OUTPUT:
             output = optarg;
             break;
-        case OPT_OBJECT:
-        case OPT_IMAGE_OPTS:
-            error_report("%s is not supported by imgtool", argv[optind - 1]);
-            return 1;
+        default:
+            /* --object, --image-opts and getopt's errors. */
+            return verb_other_option(c, argv, 1);
         }
     }
-    if (optind != argc - 1) {
-        return error_usage("Expecting one image file name");
+    const char *filename = verb_one_filename(argc, argv);
+    if (!filename) {
+        return 1;
     }
-    const char *filename = argv[optind];
-    int ofmt = OFMT_HUMAN;
-    if (output && (ofmt = parse_output_format(output, false)) < 0) {
+    int ofmt = parse_output_format(output, false);
+    if (ofmt < 0) {
         return 1;
     }
     /* Without -r the image is only read; a repair needs write access and

@@ -35,12 +35,6 @@ int verb_commit(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":f:ht:b:dpqr:", longopts, NULL)) != -1) {
         switch (c) {
-        case ':':
-        case '?':
-            return bad_option(c, argv);
-        case 'h':
-            print_help();
-            return 0;
         case 'f':
             fmt = optarg;
             break;
@@ -59,15 +53,17 @@ int verb_commit(int argc, char **argv)
         case 't':
         case 'r':
             break;
+        default:
+            return verb_other_option(c, argv, 1);
         }
     }
     if (quiet) {
         progress = false;
     }
-    if (optind != argc - 1) {
-        return error_usage("Expecting one image file name");
+    const char *filename = verb_one_filename(argc, argv);
+    if (!filename) {
+        return 1;
     }
-    const char *filename = argv[optind];
     /* The top is opened with its chain so that data allocated in images
      * between the top and the base is found too. */
     struct img *top = open_image(filename, fmt, IMG_OPEN_RW), *dst = NULL;

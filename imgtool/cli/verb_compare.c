@@ -89,12 +89,6 @@ int verb_compare(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hf:F:T:pqsU", longopts, NULL)) != -1) {
         switch (c) {
-        case ':':
-        case '?':
-            return bad_option(c, argv);
-        case 'h':
-            print_help();
-            return 0;
         case 'f':
             fmt1 = optarg;
             break;
@@ -114,8 +108,9 @@ int verb_compare(int argc, char **argv)
         case 'U':
             break;
         default:
-            error_report("%s is not supported by imgtool", argv[optind - 1]);
-            return 2;
+            /* Usage errors exit 1; an unsupported option is an error of
+             * the comparison itself, status 2 like qemu-img compare's. */
+            return verb_other_option(c, argv, 2);
         }
     }
     if (quiet) {

@@ -230,14 +230,6 @@ int verb_convert(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":hf:O:B:Cco:l:s:S:pt:T:qnm:Wr:UF:", longopts, NULL)) !=
            -1) {
         switch (c) {
-        case ':':
-        case '?':
-            ret = bad_option(c, argv);
-            goto out;
-        case 'h':
-            print_help();
-            ret = 0;
-            goto out;
         case 'f':
             fmt = optarg;
             break;
@@ -312,7 +304,7 @@ int verb_convert(int argc, char **argv)
             target_is_zero = true;
             break;
         default:
-            error_report("%s is not supported by imgtool", argv[optind - 1]);
+            ret = verb_other_option(c, argv, 1);
             goto out;
         }
     }
@@ -339,13 +331,11 @@ int verb_convert(int argc, char **argv)
     if (!out_fmt) {
         out_fmt = "raw";
     }
-    if (!fmt_known(out_fmt)) {
-        error_report("Unknown file format '%s'", out_fmt);
+    int ofmt = target_format(out_fmt, NULL);
+    if (ofmt < 0) {
         goto out;
     }
-    int ofmt = !strcmp(out_fmt, "qcow2") ? IMG_FMT_QCOW2 : IMG_FMT_RAW;
-    if (options && opts_is_help(options)) {
-        create_opts_help(ofmt);
+    if (create_opts_want_help(options, ofmt)) {
         ret = 0;
         goto out;
     }

@@ -71,14 +71,6 @@ int verb_create(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":F:b:f:ho:qu", longopts, NULL)) != -1) {
         switch (c) {
-        case ':':
-        case '?':
-            ret = bad_option(c, argv);
-            goto out;
-        case 'h':
-            print_help();
-            ret = 0;
-            goto out;
         case 'F':
             base_fmt = optarg;
             break;
@@ -100,6 +92,9 @@ int verb_create(int argc, char **argv)
         case 'O':
             error_report("--object is not supported by imgtool");
             goto out;
+        default:
+            ret = verb_other_option(c, argv, 1);
+            goto out;
         }
     }
     if (optind >= argc) {
@@ -118,13 +113,11 @@ int verb_create(int argc, char **argv)
         ret = error_usage("Unexpected argument: %s", argv[optind]);
         goto out;
     }
-    if (!fmt_known(fmt)) {
-        error_report("%s: Unknown file format '%s'", filename, fmt);
+    int format = target_format(fmt, filename);
+    if (format < 0) {
         goto out;
     }
-    int format = !strcmp(fmt, "qcow2") ? IMG_FMT_QCOW2 : IMG_FMT_RAW;
-    if (options && opts_is_help(options)) {
-        create_opts_help(format);
+    if (create_opts_want_help(options, format)) {
         ret = 0;
         goto out;
     }

@@ -29,12 +29,6 @@ int verb_dd(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hf:O:U", longopts, NULL)) != -1) {
         switch (c) {
-        case ':':
-        case '?':
-            return bad_option(c, argv);
-        case 'h':
-            print_help();
-            return 0;
         case 'f':
             fmt = optarg;
             break;
@@ -43,6 +37,8 @@ int verb_dd(int argc, char **argv)
             break;
         case 'U':
             break;
+        default:
+            return verb_other_option(c, argv, 1);
         }
     }
     for (int i = optind; i < argc; i++) {
@@ -77,8 +73,8 @@ int verb_dd(int argc, char **argv)
         error_report("Must specify both input and output files");
         return 1;
     }
-    if (!fmt_known(out_fmt)) {
-        error_report("Unknown file format '%s'", out_fmt);
+    int out_format = target_format(out_fmt, NULL);
+    if (out_format < 0) {
         return 1;
     }
     if (same_file(in_name, out_name)) {
@@ -107,7 +103,7 @@ int verb_dd(int argc, char **argv)
     }
     struct img_create_opts o;
     img_create_opts_init(&o);
-    o.format = !strcmp(out_fmt, "qcow2") ? IMG_FMT_QCOW2 : IMG_FMT_RAW;
+    o.format = out_format;
     o.size = size - in_pos;
     struct img_err err = {0};
     if (img_create_file(out_name, &o, &err) < 0) {

@@ -302,24 +302,20 @@ int verb_dump(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":f:ha", longopts, NULL)) != -1) {
         switch (c) {
-        case ':':
-        case '?':
-            return bad_option(c, argv);
-        case 'h':
-            print_help();
-            return 0;
         case 'f':
             fmt = optarg;
             break;
         case 'a':
             all = true;
             break;
+        default:
+            return verb_other_option(c, argv, 1);
         }
     }
-    if (optind != argc - 1) {
-        return error_usage("Expecting one image file name");
+    const char *filename = verb_one_filename(argc, argv);
+    if (!filename) {
+        return 1;
     }
-    const char *filename = argv[optind];
     struct img *img = open_image(filename, fmt, IMG_OPEN_NO_BACKING);
     if (!img) {
         return 1;

@@ -163,12 +163,6 @@ int verb_map(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":f:hU", longopts, NULL)) != -1) {
         switch (c) {
-        case ':':
-        case '?':
-            return bad_option(c, argv);
-        case 'h':
-            print_help();
-            return 0;
         case 'f':
             fmt = optarg;
             break;
@@ -190,16 +184,15 @@ int verb_map(int argc, char **argv)
             }
             break;
         default:
-            error_report("%s is not supported by imgtool", argv[optind - 1]);
-            return 1;
+            return verb_other_option(c, argv, 1);
         }
     }
-    if (optind != argc - 1) {
-        return error_usage("Expecting one image file name");
+    const char *filename = verb_one_filename(argc, argv);
+    if (!filename) {
+        return 1;
     }
-    const char *filename = argv[optind];
-    int ofmt = OFMT_HUMAN;
-    if (output && (ofmt = parse_output_format(output, true)) < 0) {
+    int ofmt = parse_output_format(output, true);
+    if (ofmt < 0) {
         return 1;
     }
     struct img *img = open_image(filename, fmt, 0);

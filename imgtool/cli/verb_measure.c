@@ -65,14 +65,6 @@ int verb_measure(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hf:O:o:l:U", longopts, NULL)) != -1) {
         switch (c) {
-        case ':':
-        case '?':
-            ret = bad_option(c, argv);
-            goto out;
-        case 'h':
-            print_help();
-            ret = 0;
-            goto out;
         case 'f':
             fmt = optarg;
             break;
@@ -97,7 +89,7 @@ int verb_measure(int argc, char **argv)
             output = optarg;
             break;
         default:
-            error_report("%s is not supported by imgtool", argv[optind - 1]);
+            ret = verb_other_option(c, argv, 1);
             goto out;
         }
     }
@@ -114,17 +106,15 @@ int verb_measure(int argc, char **argv)
         error_report("Either --size N or one filename must be specified.");
         goto out;
     }
-    int ofmt = OFMT_HUMAN;
-    if (output && (ofmt = parse_output_format(output, false)) < 0) {
+    int ofmt = parse_output_format(output, false);
+    if (ofmt < 0) {
         goto out;
     }
-    if (!fmt_known(out_fmt)) {
-        error_report("Unknown file format '%s'", out_fmt);
+    int tfmt = target_format(out_fmt, NULL);
+    if (tfmt < 0) {
         goto out;
     }
-    int tfmt = !strcmp(out_fmt, "qcow2") ? IMG_FMT_QCOW2 : IMG_FMT_RAW;
-    if (options && opts_is_help(options)) {
-        create_opts_help(tfmt);
+    if (create_opts_want_help(options, tfmt)) {
         ret = 0;
         goto out;
     }

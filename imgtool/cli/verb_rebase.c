@@ -34,12 +34,6 @@ int verb_rebase(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hf:F:b:upt:T:qU", longopts, NULL)) != -1) {
         switch (c) {
-        case ':':
-        case '?':
-            return bad_option(c, argv);
-        case 'h':
-            print_help();
-            return 0;
         case 'f':
             fmt = optarg;
             break;
@@ -62,18 +56,20 @@ int verb_rebase(int argc, char **argv)
         case 'T':
         case 'U':
             break;
+        default:
+            return verb_other_option(c, argv, 1);
         }
     }
     if (quiet) {
         progress = false;
     }
-    if (optind != argc - 1) {
-        return error_usage("Expecting one image file name");
+    const char *filename = verb_one_filename(argc, argv);
+    if (!filename) {
+        return 1;
     }
     if (!unsafe && !out_base) {
         return error_usage("Must specify backing file (-b) or use unsafe mode (-u)");
     }
-    const char *filename = argv[optind];
     if (out_base && !*out_base) {
         out_base = NULL; /* -b "": no backing file any more */
     }

@@ -39,12 +39,6 @@ int verb_resize(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":f:hq", longopts, NULL)) != -1) {
         switch (c) {
-        case ':':
-        case '?':
-            return bad_option(c, argv);
-        case 'h':
-            print_help();
-            return 0;
         case 'f':
             fmt = optarg;
             break;
@@ -62,8 +56,7 @@ int verb_resize(int argc, char **argv)
             shrink = true;
             break;
         default:
-            error_report("%s is not supported by imgtool", argv[optind - 1]);
-            return 1;
+            return verb_other_option(c, argv, 1);
         }
     }
     if (optind != argc - 1) {

@@ -37,12 +37,6 @@ int verb_snapshot(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":la:c:d:hqU", longopts, NULL)) != -1) {
         int want = SN_NONE;
         switch (c) {
-        case ':':
-        case '?':
-            return bad_option(c, argv);
-        case 'h':
-            print_help();
-            return 0;
         case 'l':
             want = SN_LIST;
             break;
@@ -61,8 +55,7 @@ int verb_snapshot(int argc, char **argv)
         case 'U':
             break;
         default:
-            error_report("%s is not supported by imgtool", argv[optind - 1]);
-            return 1;
+            return verb_other_option(c, argv, 1);
         }
         if (want != SN_NONE) {
             if (action != SN_NONE) {
@@ -72,10 +65,10 @@ int verb_snapshot(int argc, char **argv)
             name = optarg;
         }
     }
-    if (optind != argc - 1) {
-        return error_usage("Expecting one image file name");
+    const char *filename = verb_one_filename(argc, argv);
+    if (!filename) {
+        return 1;
     }
-    const char *filename = argv[optind];
     /* Listing reads; every other action writes the snapshot table. */
     unsigned flags = IMG_OPEN_NO_BACKING;
     if (action != SN_LIST && action != SN_NONE) {

@@ -1,0 +1,70 @@
+/*
+ * What the verbs share between parsing their options and doing their work.
+ *
+ * qemu-img.c repeats these steps in every img_<verb>() function; here each
+ * is written once: the getopt results that every verb treats alike, the
+ * single file name most verbs take, the target format of the verbs that
+ * create images, and the "-o help" request they all answer.
+ */
+#include "cli.h"
+#include "create_opts.h"
+
+#include <getopt.h>
+#include <string.h>
+
+int verb_other_option(int c, char **argv, int unsupported_status)
+{
+    switch (c) {
+    case ':':
+    case '?':
+        /* A missing argument or an unknown option: qemu-img's usage
+         * error, whatever the verb (qemu-img.c error_exit() exits 1). */
+        return bad_option(c, argv);
+    case 'h':
+        /* "-h" after the verb prints the whole help and succeeds, as
+         * qemu-img's help() does. */
+        print_help();
+        return 0;
+    default:
+        /* An option the verb knows by name (--object, --image-opts...)
+         * but imgtool does not implement: say so rather than ignore it. */
+        error_report("%s is not supported by imgtool", argv[optind - 1]);
+        return unsupported_status;
+    }
+}
+
+const char *verb_one_filename(int argc, char **argv)
+{
+    /* qemu-img's check of "exactly one operand after the options". */
+    if (optind != argc - 1) {
+        error_usage("Expecting one image file name");
+        return NULL;
+    }
+    return argv[optind];
+}
+
+int target_format(const char *fmt, const char *prefix)
+{
+    /* Only the drivers imgtool has can be created; qemu-img's message is
+     * "Unknown file format 'F'", prefixed by the file name in create. */
+    if (!fmt_known(fmt)) {
+        if (prefix) {
+            error_report("%s: Unknown file format '%s'", prefix, fmt);
+        } else {
+            error_report("Unknown file format '%s'", fmt);
+        }
+        return -1;
+    }
+    return !strcmp(fmt, "qcow2") ? IMG_FMT_QCOW2 : IMG_FMT_RAW;
+}
+
+bool create_opts_want_help(const char *options, int format)
+{
+    /* "-o help" (or "?") anywhere in the merged -o list lists the
+     * options of the target format instead of doing the work. */
+    if (options && opts_is_help(options)) {
+        create_opts_help(format);
+        return true;
+    }
+    return false;
+}
