@@ -11,9 +11,9 @@ const char *cpu_vendor(void)
      * (SDM vol. 2A, "CPUID", leaf 0). */
     static char vendor[13];
     struct cpuid_regs r = cpuid(0);
-    memcpy(vendor + 0, &r.b, 4);
-    memcpy(vendor + 4, &r.d, 4);
-    memcpy(vendor + 8, &r.c, 4);
+    memcpy(vendor + 0, &r.ebx, 4);
+    memcpy(vendor + 4, &r.edx, 4);
+    memcpy(vendor + 8, &r.ecx, 4);
     vendor[12] = '\0';
     return vendor;
 }
@@ -29,20 +29,20 @@ bool under_hvkit(void)
 {
     /* Leaf 1 ECX bit 31 is reserved for hypervisors to say "I am here";
      * only then is the 0x40000000 range meaningful. */
-    if (!(cpuid(1).c & X86_CPUID1_ECX_HYPERVISOR))
+    if (!(cpuid(1).ecx & X86_CPUID1_ECX_HYPERVISOR))
         return false;
     struct cpuid_regs r = cpuid(HVKIT_CPUID_BASE);
-    return r.b == HVKIT_CPUID_SIG_EBX && r.c == HVKIT_CPUID_SIG_ECX && r.d == HVKIT_CPUID_SIG_EDX &&
-           r.a >= HVKIT_CPUID_MAX_LEAF;
+    return r.ebx == HVKIT_CPUID_SIG_EBX && r.ecx == HVKIT_CPUID_SIG_ECX &&
+           r.edx == HVKIT_CPUID_SIG_EDX && r.eax >= HVKIT_CPUID_MAX_LEAF;
 }
 
 bool on_qemu_tcg(void)
 {
     /* QEMU fills the hypervisor leaf with "TCGTCGTCGTCG" under TCG. */
-    if (!(cpuid(1).c & X86_CPUID1_ECX_HYPERVISOR))
+    if (!(cpuid(1).ecx & X86_CPUID1_ECX_HYPERVISOR))
         return false;
     struct cpuid_regs r = cpuid(HVKIT_CPUID_BASE);
-    return r.b == 0x54474354u && r.c == 0x43544743u && r.d == 0x47435447u;
+    return r.ebx == 0x54474354u && r.ecx == 0x43544743u && r.edx == 0x47435447u;
 }
 
 long hypercall(unsigned long nr, unsigned long a1, unsigned long a2, unsigned long a3)

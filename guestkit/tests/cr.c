@@ -111,7 +111,7 @@ int main(int argc, char **argv)
     bool tsd_flipped = (read_cr4() ^ cr4) == CR4_TSD;
     write_cr4(cr4);
     report(tsd_flipped && read_cr4() == cr4, "CR4.TSD can be flipped and restored");
-    if (cpuid(1).d & (1u << 13)) {
+    if (cpuid(1).edx & (1u << 13)) {
         write_cr4(cr4 ^ CR4_PGE);
         bool pge_flipped = (read_cr4() ^ cr4) == CR4_PGE;
         write_cr4(cr4);

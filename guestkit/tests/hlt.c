@@ -26,7 +26,7 @@ int main(int argc, char **argv)
     (void)argc;
     (void)argv;
 
-    if (under_hvkit() && !(cpuid(HVKIT_CPUID_BASE + 1).c & HVKIT_FEATURE_IRQ)) {
+    if (under_hvkit() && !(cpuid(HVKIT_CPUID_BASE + 1).ecx & HVKIT_FEATURE_IRQ)) {
         report_skip("IRQ held while IF=0: this hv does not inject interrupts yet "
                     "(CPUID 0x40000001 ECX bit 0 clear)");
         report_skip("IRQ delivered after STI: needs interrupt injection");

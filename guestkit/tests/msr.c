@@ -32,7 +32,8 @@ int main(int argc, char **argv)
 
     /* TSC_AUX: software-defined, returned by RDTSCP in ECX; exists when
      * CPUID.80000001h:EDX bit 27 (RDTSCP) is set. */
-    if (cpuid(0x80000000u).a >= 0x80000001u && (cpuid(0x80000001u).d & X86_CPUID_EXT1_EDX_RDTSCP)) {
+    if (cpuid(0x80000000u).eax >= 0x80000001u &&
+        (cpuid(0x80000001u).edx & X86_CPUID_EXT1_EDX_RDTSCP)) {
         bool wrote = wrmsr_safe(MSR_TSC_AUX, 0xabcd);
         v = 0;
         bool read = rdmsr_safe(MSR_TSC_AUX, &v);

@@ -1,48 +1,19 @@
 /*
- * cpu.h - thin wrappers around privileged x86 instructions, for hv (never
- * compiled hosted).  SDM vol 2 / AMD APM vol 3 describe each instruction.
+ * cpu.h - thin wrappers around privileged x86 instructions, for hv.  The
+ * ones guests use too (CPUID, RDMSR/WRMSR, port I/O, reading CR0-CR4) are
+ * in include/hvkit/x86.h; here are those only hv needs.  SDM vol 2 / AMD
+ * APM vol 3 describe each instruction.  Compiled hosted as well (through
+ * cpuid.h, for the unit tests), where nothing here is called.
  */
 #ifndef HV_CORE_CPU_H
 #define HV_CORE_CPU_H
 
 #include <stdint.h>
 
-/* All wrappers use `asm volatile`: each instruction has effects the
- * compiler cannot see (it talks to a device, the CPU's state or its
- * clock), so it must never be removed, merged or moved across another. */
+#include "hvkit/x86.h"
 
-/* The four registers CPUID returns, as one value. */
-struct cpuid_regs {
-    uint32_t eax, ebx, ecx, edx;
-};
-
-/* CPUID with a leaf in EAX and a subleaf in ECX. */
-static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
-{
-    struct cpuid_regs r;
-    /* Leaves that ignore ECX still get a defined value: some leaves (4,
-     * 7, 0xB, 0xD) return different data per subleaf. */
-    __asm__ volatile("cpuid"
-                     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
-                     : "a"(leaf), "c"(subleaf));
-    return r;
-}
-
-/* RDMSR / WRMSR: EDX:EAX <-> MSR[ECX]. */
-static inline uint64_t rdmsr(uint32_t msr)
-{
-    /* RDMSR fills EDX:EAX even in 64-bit mode (upper halves zeroed); an
-     * MSR the CPU lacks raises #GP, which in hv is reported by trap.c. */
-    uint32_t lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return ((uint64_t)hi << 32) | lo;
-}
-
-/* The 64-bit value is split into EDX:EAX, as WRMSR expects. */
-static inline void wrmsr(uint32_t msr, uint64_t v)
-{
-    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
+/* asm volatile, as in include/hvkit/x86.h: each instruction has effects
+ * the compiler cannot see, so it must never be removed or moved. */
 
 /* The time-stamp counter (SDM vol 3B "Time-Stamp Counter"), hv's clock for
  * the guest's PIT; not serializing, which is fine at PIT resolution. */
@@ -52,47 +23,6 @@ static inline uint64_t rdtsc(void)
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
     return ((uint64_t)hi << 32) | lo;
 }
-
-/* Port output of 1, 2 or 4 bytes.  "Nd": the port is an 8-bit immediate
- * when the compiler can (ports below 0x100), otherwise DX, the two forms
- * OUT has; the value must be in AL/AX/EAX. */
-static inline void outb(uint16_t port, uint8_t v)
-{
-    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outw(uint16_t port, uint16_t v)
-{
-    __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outl(uint16_t port, uint32_t v)
-{
-    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-/* Port input of one byte into AL.  Only bytes: hv reads nothing wider. */
-static inline uint8_t inb(uint16_t port)
-{
-    uint8_t v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-
-/* read_cr0(), read_cr2(), ...: MOV from a control register needs the
- * register number in the instruction, so each gets its own function. */
-#define DEFINE_READ_CR(n)                                                                          \
-    static inline uint64_t read_cr##n(void)                                                        \
-    {                                                                                              \
-        uint64_t v;                                                                                \
-        __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));                                          \
-        return v;                                                                                  \
-    }
-DEFINE_READ_CR(0)
-DEFINE_READ_CR(2)
-DEFINE_READ_CR(3)
-DEFINE_READ_CR(4)
-#undef DEFINE_READ_CR
 
 /* The "memory" clobber: a CR4 change (e.g. VMXE) must not be reordered
  * with the memory accesses around it. */

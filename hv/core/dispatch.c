@@ -183,7 +183,7 @@ static void handle_cpuid(struct hv *h, const struct exit_info *e, struct trace *
     /* Ask the real CPU, then edit the answer: the guest sees the host's
      * model and features minus what hv cannot give it, plus hv's own
      * leaves (HVKIT_FEATURE_IRQ only when interrupts are delivered). */
-    struct cpuid_regs c = cpuid(leaf, sub);
+    struct cpuid_regs c = cpuid_count(leaf, sub);
     cpuid_policy(leaf, sub, h->irq ? HVKIT_FEATURE_IRQ : 0, &c);
     /* CPUID writes the 32-bit registers, which zero-extends in long mode. */
     r->rax = c.eax;

@@ -33,9 +33,9 @@ bool svm_probe(char *why, size_t why_len)
     /* Highest extended leaf: we need 0x8000000A.  Reading a leaf above the
      * maximum returns another leaf's data on Intel CPUs, so every extended
      * leaf is checked against this first. */
-    uint32_t max_ext = cpuid(0x80000000u, 0).eax;
+    uint32_t max_ext = cpuid(0x80000000u).eax;
     /* Bit 2 of 0x80000001 ECX: "SVM: secure virtual machine". */
-    if (max_ext < 0x80000001u || !(cpuid(0x80000001u, 0).ecx & CPUID_80000001_ECX_SVM)) {
+    if (max_ext < 0x80000001u || !(cpuid(0x80000001u).ecx & CPUID_80000001_ECX_SVM)) {
         ksnprintf(why, why_len,
                   "CPUID 0x80000001 ECX bit 2 (SVM) is 0: this CPU has no AMD-V "
                   "(under QEMU use -accel tcg -cpu max)");
@@ -58,7 +58,7 @@ bool svm_probe(char *why, size_t why_len)
         return false;
     }
     /* EDX of 0x8000000A: one bit per optional SVM feature. */
-    uint32_t features = cpuid(0x8000000au, 0).edx;
+    uint32_t features = cpuid(0x8000000au).edx;
     /* hv maps guest memory only with nested paging (15.25): without it a
      * hypervisor needs shadow page tables, which hv does not have. */
     if (!(features & CPUID_8000000A_EDX_NP)) {
@@ -73,7 +73,7 @@ bool svm_probe(char *why, size_t why_len)
      * 0x80000008 EAX[7:0]; 40 bits is the value the APM's examples assume when
      * the leaf is missing, and only the explainer uses it. */
     svm_caps.phys_bits =
-        max_ext >= 0x80000008u ? CPUID_80000008_EAX_PHYSBITS(cpuid(0x80000008u, 0).eax) : 40;
+        max_ext >= 0x80000008u ? CPUID_80000008_EAX_PHYSBITS(cpuid(0x80000008u).eax) : 40;
     return true;
 }
 

@@ -72,8 +72,8 @@ static void read_caps(void)
      * be canonical for the linear-address width.  CPUID 0x80000008 EAX gives
      * both (SDM Vol. 2A "CPUID"); a CPU without the leaf is assumed to have
      * 36 physical and 48 linear bits (0x3024), the smallest 64-bit values. */
-    uint32_t max_ext = cpuid(0x80000000u, 0).eax;
-    uint32_t sizes = max_ext >= 0x80000008u ? cpuid(0x80000008u, 0).eax : 0x3024;
+    uint32_t max_ext = cpuid(0x80000000u).eax;
+    uint32_t sizes = max_ext >= 0x80000008u ? cpuid(0x80000008u).eax : 0x3024;
     /* EAX bits 7:0 are the physical width, bits 15:8 the linear width. */
     c->phys_bits = sizes & 0xff;
     c->lin_bits = (sizes >> 8) & 0xff;
@@ -92,7 +92,7 @@ static void read_caps(void)
 bool vmx_probe(char *why, size_t why_len)
 {
     /* CPUID.1:ECX bit 5: "VMX: virtual machine extensions". */
-    if (!(cpuid(1, 0).ecx & CPUID_1_ECX_VMX)) {
+    if (!(cpuid(1).ecx & CPUID_1_ECX_VMX)) {
         ksnprintf(why, why_len,
                   "CPUID 1 ECX bit 5 (VMX) is 0: this CPU has no Intel VT-x "
                   "(QEMU's TCG emulates none: use Bochs, bin/hvrun --emulator bochs)");

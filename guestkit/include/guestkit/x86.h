@@ -1,100 +1,19 @@
 /*
- * Thin wrappers around the x86 instructions a guest needs: port I/O, CPUID,
- * MSRs, control registers and interrupt-flag control.  Each is one
- * instruction; the names follow the instruction so that a reader who knows
- * the Intel SDM (vol. 2) or AMD APM (vol. 3) recognises them at once.
+ * The x86 instructions a guest needs.  Port I/O, CPUID, MSRs and reading
+ * the control registers are shared with hv in include/hvkit/x86.h; what is
+ * here only a guest does: read RFLAGS and control the interrupt flag.
+ * Each is one instruction, named after it, so that a reader who knows the
+ * Intel SDM (vol. 2) or AMD APM (vol. 3) recognises them at once.
  */
 #ifndef GUESTKIT_X86_H
 #define GUESTKIT_X86_H
 
 #include <stdint.h>
 
-/* ---- Port I/O (SDM vol. 1, 19.2 "I/O Port Addressing") ------------------- */
-static inline void outb(uint16_t port, uint8_t v)
-{
-    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-static inline void outw(uint16_t port, uint16_t v)
-{
-    __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-static inline void outl(uint16_t port, uint32_t v)
-{
-    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-static inline uint8_t inb(uint16_t port)
-{
-    uint8_t v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-static inline uint16_t inw(uint16_t port)
-{
-    uint16_t v;
-    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-static inline uint32_t inl(uint16_t port)
-{
-    uint32_t v;
-    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
+#include "hvkit/x86.h"
 
-/* ---- CPUID (SDM vol. 2A, "CPUID") ---------------------------------------- */
-struct cpuid_regs {
-    uint32_t a, b, c, d;
-};
-static inline struct cpuid_regs cpuid_count(uint32_t leaf, uint32_t subleaf)
-{
-    struct cpuid_regs r;
-    __asm__ volatile("cpuid"
-                     : "=a"(r.a), "=b"(r.b), "=c"(r.c), "=d"(r.d)
-                     : "a"(leaf), "c"(subleaf));
-    return r;
-}
-static inline struct cpuid_regs cpuid(uint32_t leaf)
-{
-    return cpuid_count(leaf, 0);
-}
-
-/* ---- MSRs (SDM vol. 2B, "RDMSR"/"WRMSR"); see msr.h for the safe forms ---- */
-static inline uint64_t rdmsr(uint32_t msr)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return ((uint64_t)hi << 32) | lo;
-}
-static inline void wrmsr(uint32_t msr, uint64_t v)
-{
-    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
-}
-
-/* ---- Control registers ---------------------------------------------------- */
-static inline uint64_t read_cr0(void)
-{
-    uint64_t v;
-    __asm__ volatile("mov %%cr0, %0" : "=r"(v));
-    return v;
-}
-static inline uint64_t read_cr2(void)
-{
-    uint64_t v;
-    __asm__ volatile("mov %%cr2, %0" : "=r"(v));
-    return v;
-}
-static inline uint64_t read_cr3(void)
-{
-    uint64_t v;
-    __asm__ volatile("mov %%cr3, %0" : "=r"(v));
-    return v;
-}
-static inline uint64_t read_cr4(void)
-{
-    uint64_t v;
-    __asm__ volatile("mov %%cr4, %0" : "=r"(v));
-    return v;
-}
+/* RFLAGS has no MOV form: push it and pop it into a register (SDM vol. 2B
+ * "PUSHF/PUSHFD/PUSHFQ"). */
 static inline uint64_t read_rflags(void)
 {
     uint64_t v;
