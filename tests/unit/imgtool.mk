@@ -18,3 +18,9 @@ img_interop_SRCS := $(TOP)/tests/unit/test_img_interop.c $(TOP)/tests/unit/test_
                     $(IMGLIB_SRCS) $(KLIB_HOSTED_SRCS)
 img_interop_CFLAGS := -I$(TOP)/imgtool/lib -I$(TOP)/tests/unit
 img_interop_LIBS := -lz -llzma -lzstd
+
+UNIT_TESTS += img_crash
+img_crash_SRCS := $(TOP)/tests/unit/test_img_crash.c $(TOP)/tests/unit/test_img_util.c \
+                  $(IMGLIB_SRCS) $(KLIB_HOSTED_SRCS)
+img_crash_CFLAGS := -I$(TOP)/imgtool/lib -I$(TOP)/tests/unit
+img_crash_LIBS := -lz -llzma -lzstd
