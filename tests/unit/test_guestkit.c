@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "guestkit/parse.h"
+#include "check_main.h"
 
 START_TEST(split_plain_words)
 {
@@ -153,9 +154,5 @@ static Suite *guestkit_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(guestkit_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_main(guestkit_suite());
 }

@@ -12,6 +12,7 @@
 #include "core/cr.h"
 #include "core/msr.h"
 #include "core/stats.h"
+#include "check_main.h"
 
 static struct hv_options opt;
 static char err[256];
@@ -331,9 +332,5 @@ int main(void)
     tcase_add_test(tc, efer_rules);
     tcase_add_test(tc, pat_and_unknown);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main(s);
 }

@@ -9,6 +9,7 @@
 #include "dev/debug_exit.h"
 #include "dev/iobus.h"
 #include "dev/uart16550.h"
+#include "check_main.h"
 
 #define COM1 0x3f8
 
@@ -244,9 +245,5 @@ int main(void)
     tcase_add_test(tc, debug_exit_takes_the_code);
     tcase_add_test(tc, debug_exit_wide_write);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main(s);
 }

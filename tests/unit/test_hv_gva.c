@@ -10,6 +10,7 @@
 
 #include "core/cpu.h"
 #include "core/hv.h"
+#include "check_main.h"
 
 #define RAM (8u << 20)
 
@@ -158,9 +159,5 @@ int main(void)
     tcase_add_test(tc, long_mode_paging);
     tcase_add_test(tc, access_across_pages);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main(s);
 }

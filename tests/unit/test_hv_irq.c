@@ -9,6 +9,7 @@
 #include "dev/iobus.h"
 #include "dev/pic8259.h"
 #include "dev/pit8254.h"
+#include "check_main.h"
 
 static struct iobus bus;
 static struct pic8259 pic;
@@ -280,9 +281,5 @@ int main(void)
     tcase_add_test(tc, periodic_mode2);
     tcase_add_test(tc, square_wave_mode3_and_lsb_only);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main(s);
 }

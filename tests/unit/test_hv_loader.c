@@ -10,6 +10,7 @@
 
 #include "hvkit/multiboot.h"
 #include "loader/mbload.h"
+#include "check_main.h"
 
 #define RAM  (4u << 20) /* 4 MiB of guest RAM */
 #define FILL 0xa5       /* guest RAM's contents before loading */
@@ -534,9 +535,5 @@ int main(void)
     tcase_add_test(bad, tiny_images);
     tcase_add_test(bad, ram_too_small);
     suite_add_tcase(s, bad);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "svm/explain.h"
+#include "check_main.h"
 
 /* Reports collected by the checker. */
 struct reports {
@@ -236,9 +237,5 @@ int main(void)
     tcase_add_test(tc, illegal_event_injection);
     tcase_add_test(tc, nested_paging_rules);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main(s);
 }

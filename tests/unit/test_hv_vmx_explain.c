@@ -15,6 +15,7 @@
 #include "defs.h"
 #include "explain.h"
 #include "gstate.h"
+#include "check_main.h"
 
 /* Capability MSRs: low half = must-be-1 bits, high half = may-be-1 bits. */
 static struct vmx_caps test_caps(void)
@@ -476,9 +477,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return check_main(suite());
 }

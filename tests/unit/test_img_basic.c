@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
+
 /* Random writes mirrored into a shadow buffer, then read back before and
  * after a reopen, and the metadata checked. */
 static void roundtrip(uint32_t cluster, int rbits, int compat, bool extl2)
@@ -233,9 +235,5 @@ Suite *basic_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(basic_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_main(basic_suite());
 }

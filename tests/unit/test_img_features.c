@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
+
 static struct img *fresh(uint64_t size, uint32_t cs)
 {
     struct img_create_opts o;
@@ -757,9 +759,5 @@ Suite *features_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(features_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_main(features_suite());
 }

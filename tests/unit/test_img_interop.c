@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <klib.h>
 
+#include "check_main.h"
+
 static char dir[64];
 static bool have_qemu;
 
@@ -405,9 +407,5 @@ Suite *interop_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(interop_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_main(interop_suite());
 }

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <klib.h>
 
+#include "check_main.h"
+
 #pragma GCC diagnostic ignored "-Wformat"
 
 #define SAME_AS_LIBC(...)                                                                          \
@@ -77,9 +79,5 @@ int main(void)
     tcase_add_test(tc, test_truncation);
     tcase_add_test(tc, test_strtoull);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_main(s);
 }
