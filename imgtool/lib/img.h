@@ -293,8 +293,8 @@ uint32_t img_cluster_size(const struct img *img);
  * Write one whole cluster compressed (qcow2 only).  off must be cluster
  * aligned and len == cluster size (or the rest of the disk for the last
  * cluster).  If the data does not shrink, it is stored uncompressed, as QEMU
- * does.  The target cluster must not be allocated yet (as in qemu-img
- * convert -c).
+ * does.  An already allocated target cluster is replaced (its old clusters
+ * are released after the new entry is written).
  */
 int img_write_compressed(struct img *img, uint64_t off, const void *buf, size_t len);
 
