@@ -27,7 +27,12 @@ static int cache_get(struct img *img, struct qc_cache_slot *c, uint64_t off, uin
 {
     struct qcow2 *q = img->q;
     int victim = 0;
-    for (int i = 0; i < QC_CACHE_SLOTS; i++) {
+    /* At most about 1 MiB per cache: 16 slots of 64 KiB clusters, but only
+     * 2 of 2 MiB ones (this code also runs inside hv, where memory is
+     * scarce).  Slots past the limit stay empty. */
+    int slots = (int)((1u << 20) / q->cluster_size);
+    slots = slots < 2 ? 2 : slots > QC_CACHE_SLOTS ? QC_CACHE_SLOTS : slots;
+    for (int i = 0; i < slots; i++) {
         if (c[i].off == off && c[i].data) {
             c[i].used = ++q->lru;
             *out = c[i].data;
