@@ -54,6 +54,18 @@ void print_help(void);
 
 /* ---- steps every verb shares (verb_common.c) ---- */
 
+/* The options that mean the same in every verb that accepts them. */
+struct verb_common {
+    const char *fmt; /* -f: the image's format, NULL to probe it */
+    bool quiet;      /* -q: print nothing but errors */
+    bool progress;   /* -p: show progress; never together with -q */
+};
+/*
+ * Take getopt's result c if it is -f, -q or -p, or an option whose value
+ * cannot change what imgtool does (-U, -t, -T); false for any other c.
+ * Only letters in the verb's own option string ever reach it.
+ */
+bool verb_common_option(int c, struct verb_common *vc);
 /*
  * The default arm of every verb's getopt switch: ':' and '?' (qemu-img's
  * missing-argument and unrecognized-option messages, status 1), 'h' (the

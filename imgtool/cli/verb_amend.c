@@ -27,7 +27,7 @@ int verb_amend(int argc, char **argv)
         {"force", no_argument, 0, OPT_FORCE},
         {0, 0, 0, 0},
     };
-    const char *fmt = NULL;
+    struct verb_common vc = {0};
     char *options = NULL;
     int c, ret = 1;
     struct opts o = {0};
@@ -35,17 +35,15 @@ int verb_amend(int argc, char **argv)
 
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:f:t:pq", longopts, NULL)) != -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         switch (c) {
         case 'o':
             options = opts_append(options, optarg);
             break;
-        case 'f':
-            fmt = optarg;
-            break;
-        case 't':
-        case 'p':
-        case 'q':
         case OPT_FORCE:
+            /* -p, -q and --force change nothing imgtool does. */
             break;
         default:
             ret = verb_other_option(c, argv, 1);
@@ -60,7 +58,7 @@ int verb_amend(int argc, char **argv)
     if (!filename) {
         goto out;
     }
-    img = open_image(filename, fmt, IMG_OPEN_RW);
+    img = open_image(filename, vc.fmt, IMG_OPEN_RW);
     if (!img) {
         goto out;
     }

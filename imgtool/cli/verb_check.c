@@ -103,17 +103,17 @@ int verb_check(int argc, char **argv)
         {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
-    const char *fmt = NULL, *output = NULL;
+    struct verb_common vc = {0};
+    const char *output = NULL;
     unsigned fix = 0;
-    bool quiet = false;
     int c;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hf:r:T:qU", longopts, NULL)) != -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
         case 'r':
             if (!strcmp(optarg, "leaks")) {
                 fix = IMG_CHECK_FIX_LEAKS;
@@ -124,14 +124,6 @@ int verb_check(int argc, char **argv)
                                    "(expecting 'leaks' or 'all'): %s",
                                    optarg);
             }
-            break;
-        case 'T':
-            /* The cache mode of the source: imgtool has no cache modes. */
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'U':
             break;
         case OPT_OUTPUT:
             output = optarg;
@@ -155,7 +147,7 @@ int verb_check(int argc, char **argv)
     if (fix) {
         flags |= IMG_OPEN_RW | IMG_OPEN_FORCE;
     }
-    struct img *img = open_image(filename, fmt, flags);
+    struct img *img = open_image(filename, vc.fmt, flags);
     if (!img) {
         return 1;
     }
@@ -170,7 +162,7 @@ int verb_check(int argc, char **argv)
     int ret = img_check(img, fix, &r);
     if (ret == 0 && (r.corruptions_fixed || r.leaks_fixed)) {
         int cf = r.corruptions_fixed, lf = r.leaks_fixed;
-        if (ofmt == OFMT_HUMAN && !quiet) {
+        if (ofmt == OFMT_HUMAN && !vc.quiet) {
             printf("The following inconsistencies were found and repaired:\n\n"
                    "    %d leaked clusters\n"
                    "    %d corruptions\n\n"
@@ -182,7 +174,7 @@ int verb_check(int argc, char **argv)
         r.corruptions_fixed = cf;
         r.leaks_fixed = lf;
     }
-    if (ret == 0 && !quiet) {
+    if (ret == 0 && !vc.quiet) {
         if (ofmt == OFMT_JSON) {
             struct jv *j = check_to_json(&r, filename, "qcow2");
             jv_print(stdout, j, true);

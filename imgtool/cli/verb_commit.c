@@ -28,37 +28,29 @@ int verb_commit(int argc, char **argv)
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *fmt = NULL, *base = NULL;
-    bool quiet = false, progress = false, drop = false;
+    struct verb_common vc = {0};
+    const char *base = NULL;
+    bool drop = false;
     int c, ret = 1;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, ":f:ht:b:dpqr:", longopts, NULL)) != -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
         case 'b':
             base = optarg;
             break;
         case 'd':
             drop = true;
             break;
-        case 'p':
-            progress = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 't':
         case 'r':
+            /* A rate limit: the result is the same without one. */
             break;
         default:
             return verb_other_option(c, argv, 1);
         }
-    }
-    if (quiet) {
-        progress = false;
     }
     const char *filename = verb_one_filename(argc, argv);
     if (!filename) {
@@ -66,7 +58,7 @@ int verb_commit(int argc, char **argv)
     }
     /* The top is opened with its chain so that data allocated in images
      * between the top and the base is found too. */
-    struct img *top = open_image(filename, fmt, IMG_OPEN_RW), *dst = NULL;
+    struct img *top = open_image(filename, vc.fmt, IMG_OPEN_RW), *dst = NULL;
     unsigned char *buf = malloc(COMMIT_CHUNK);
     struct img *chain[IMG_MAX_CHAIN + 1];
     int depth = 0, base_depth = -1;
@@ -113,7 +105,7 @@ int verb_commit(int argc, char **argv)
         error_report("Could not resize the base image: %s", img_strerror(dst));
         goto out;
     }
-    progress_init(progress, 1.0f);
+    progress_init(vc.progress, 1.0f);
     for (uint64_t off = 0; off < size;) {
         /* Allocated in any image above the base? */
         uint64_t n = size - off;
@@ -172,7 +164,7 @@ int verb_commit(int argc, char **argv)
         }
     }
     progress_end();
-    if (!quiet) {
+    if (!vc.quiet) {
         printf("Image committed.\n");
     }
     ret = 0;

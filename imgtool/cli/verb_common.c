@@ -12,6 +12,32 @@
 #include <getopt.h>
 #include <string.h>
 
+bool verb_common_option(int c, struct verb_common *vc)
+{
+    switch (c) {
+    case 'f':
+        /* -f names the format of the image the verb opens. */
+        vc->fmt = optarg;
+        return true;
+    case 'q':
+        /* qemu-img: "-q" wins over "-p" whatever their order. */
+        vc->quiet = true;
+        vc->progress = false;
+        return true;
+    case 'p':
+        vc->progress = !vc->quiet;
+        return true;
+    case 'U':
+    case 't':
+    case 'T':
+        /* --force-share (-U) overrides image locking, -t and -T choose
+         * cache modes: imgtool has neither, so the result is the same. */
+        return true;
+    default:
+        return false;
+    }
+}
+
 int verb_other_option(int c, char **argv, int unsupported_status)
 {
     switch (c) {

@@ -82,30 +82,22 @@ int verb_compare(int argc, char **argv)
         {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
-    const char *fmt1 = NULL, *fmt2 = NULL;
-    bool progress = false, quiet = false, strict = false;
+    struct verb_common vc = {0}; /* -f is the first image's format */
+    const char *fmt2 = NULL;
+    bool strict = false;
     int c, ret = 2;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hf:F:T:pqsU", longopts, NULL)) != -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         switch (c) {
-        case 'f':
-            fmt1 = optarg;
-            break;
         case 'F':
             fmt2 = optarg;
             break;
-        case 'p':
-            progress = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
         case 's':
             strict = true;
-            break;
-        case 'T':
-        case 'U':
             break;
         default:
             /* Usage errors exit 1; an unsupported option is an error of
@@ -113,14 +105,11 @@ int verb_compare(int argc, char **argv)
             return verb_other_option(c, argv, 2);
         }
     }
-    if (quiet) {
-        progress = false;
-    }
     if (optind != argc - 2) {
         return error_usage("Expecting two image file names");
     }
     const char *name1 = argv[optind], *name2 = argv[optind + 1];
-    struct img *img1 = open_image(name1, fmt1, 0), *img2 = NULL;
+    struct img *img1 = open_image(name1, vc.fmt, 0), *img2 = NULL;
     unsigned char *buf1 = malloc(CMP_CHUNK), *buf2 = malloc(CMP_CHUNK);
     if (!img1 || !(img2 = open_image(name2, fmt2, 0))) {
         goto out;
@@ -128,13 +117,13 @@ int verb_compare(int argc, char **argv)
     uint64_t size1 = img_size(img1), size2 = img_size(img2);
     uint64_t common = size1 < size2 ? size1 : size2;
     if (strict && size1 != size2) {
-        if (!quiet) {
+        if (!vc.quiet) {
             printf("Strict mode: Image size mismatch!\n");
         }
         ret = 1;
         goto out;
     }
-    progress_init(progress, 2.0f);
+    progress_init(vc.progress, 2.0f);
     uint64_t off = 0, biggest = size1 > size2 ? size1 : size2;
     ret = 0;
     while (off < common && ret == 0) {
@@ -151,7 +140,7 @@ int verb_compare(int argc, char **argv)
         n = e1.length && e1.length < n ? e1.length : n;
         n = e2.length && e2.length < n ? e2.length : n;
         if (strict && (e1.flags & STRICT_MASK) != (e2.flags & STRICT_MASK)) {
-            if (!quiet) {
+            if (!vc.quiet) {
                 printf("Strict mode: Offset %llu block status mismatch!\n",
                        (unsigned long long)off);
             }
@@ -164,8 +153,8 @@ int verb_compare(int argc, char **argv)
             /* Both read as zeros: nothing to compare. */
         } else if (zero1 || zero2) {
             /* Only one side has data: it must be zeros. */
-            ret = zero1 ? check_empty(img2, name2, off, n, buf1, quiet)
-                        : check_empty(img1, name1, off, n, buf1, quiet);
+            ret = zero1 ? check_empty(img2, name2, off, n, buf1, vc.quiet)
+                        : check_empty(img1, name1, off, n, buf1, vc.quiet);
         } else {
             if (img_read(img1, off, buf1, n) < 0 || img_read(img2, off, buf2, n) < 0) {
                 error_report("Error while reading offset %llu: %s", (unsigned long long)off,
@@ -175,7 +164,7 @@ int verb_compare(int argc, char **argv)
             }
             size_t d = first_diff(buf1, buf2, n);
             if (d < n) {
-                if (!quiet) {
+                if (!vc.quiet) {
                     printf("Content mismatch at offset %llu!\n", (unsigned long long)(off + d));
                 }
                 ret = 1;
@@ -190,12 +179,12 @@ int verb_compare(int argc, char **argv)
         /* The excess of the larger image must read as zeros. */
         struct img *over = size1 > size2 ? img1 : img2;
         const char *oname = size1 > size2 ? name1 : name2;
-        if (!quiet) {
+        if (!vc.quiet) {
             printf("Warning: Image size mismatch!\n");
         }
-        ret = check_empty(over, oname, common, biggest - common, buf1, quiet);
+        ret = check_empty(over, oname, common, biggest - common, buf1, vc.quiet);
     }
-    if (ret == 0 && !quiet) {
+    if (ret == 0 && !vc.quiet) {
         printf("Images are identical.\n");
     }
     progress_end();

@@ -211,10 +211,11 @@ int verb_convert(int argc, char **argv)
         {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
-    const char *fmt = NULL, *out_fmt = NULL, *out_base = NULL, *base_fmt = NULL;
+    struct verb_common vc = {0};
+    const char *out_fmt = NULL, *out_base = NULL, *base_fmt = NULL;
     const char *snapshot = NULL;
     char *options = NULL;
-    bool compress = false, progress = false, quiet = false, skip_create = false;
+    bool compress = false, skip_create = false;
     bool target_is_zero = false;
     int64_t sparse = 4096;
     int c, ret = 1;
@@ -229,10 +230,10 @@ int verb_convert(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hf:O:B:Cco:l:s:S:pt:T:qnm:Wr:UF:", longopts, NULL)) !=
            -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
         case 'O':
             out_fmt = optarg;
             break;
@@ -270,12 +271,6 @@ int verb_convert(int argc, char **argv)
             sparse = s;
             break;
         }
-        case 'p':
-            progress = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
         case 'n':
             skip_create = true;
             break;
@@ -293,12 +288,9 @@ int verb_convert(int argc, char **argv)
             error_report("Copy offloading (-C) is not supported by imgtool");
             goto out;
         case 'W':
-        case 't':
-        case 'T':
-        case 'U':
         case 'r':
-            /* Out-of-order writes, cache modes, locking and rate limits do
-             * not change the result; imgtool accepts and ignores them. */
+            /* Out-of-order writes and rate limits do not change the
+             * result; imgtool accepts and ignores them. */
             break;
         case OPT_TARGET_IS_ZERO:
             target_is_zero = true;
@@ -307,9 +299,6 @@ int verb_convert(int argc, char **argv)
             ret = verb_other_option(c, argv, 1);
             goto out;
         }
-    }
-    if (quiet) {
-        progress = false;
     }
     int bs_n = argc - optind - 1;
     if (bs_n < 1) {
@@ -392,7 +381,7 @@ int verb_convert(int argc, char **argv)
     /* Open every source and add up their sizes. */
     srcs = calloc(bs_n, sizeof(*srcs));
     for (int i = 0; i < bs_n; i++) {
-        srcs[i] = open_image(argv[optind + i], fmt, 0);
+        srcs[i] = open_image(argv[optind + i], vc.fmt, 0);
         if (!srcs[i]) {
             goto out;
         }
@@ -469,7 +458,7 @@ int verb_convert(int argc, char **argv)
     if (compress) {
         cv.pipe = cpipe_start(cv.dst, cpipe_default_threads(), cv.cluster);
     }
-    progress_init(progress, 1.0f);
+    progress_init(vc.progress, 1.0f);
     uint64_t base = 0;
     int failed = 0;
     for (int i = 0; i < nsrc && !failed; i++) {

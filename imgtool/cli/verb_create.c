@@ -62,14 +62,18 @@ int verb_create(int argc, char **argv)
         {"object", required_argument, 0, 'O'},
         {0, 0, 0, 0},
     };
-    const char *fmt = "raw", *base = NULL, *base_fmt = NULL;
+    struct verb_common vc = {0}; /* -f is the format to create */
+    const char *base = NULL, *base_fmt = NULL;
     char *options = NULL;
-    bool quiet = false, unsafe = false;
+    bool unsafe = false;
     int c, ret = 1;
     struct opts o = {0};
 
     optind = 1;
     while ((c = getopt_long(argc, argv, ":F:b:f:ho:qu", longopts, NULL)) != -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         switch (c) {
         case 'F':
             base_fmt = optarg;
@@ -77,14 +81,8 @@ int verb_create(int argc, char **argv)
         case 'b':
             base = optarg;
             break;
-        case 'f':
-            fmt = optarg;
-            break;
         case 'o':
             options = opts_append(options, optarg);
-            break;
-        case 'q':
-            quiet = true;
             break;
         case 'u':
             unsafe = true;
@@ -113,7 +111,7 @@ int verb_create(int argc, char **argv)
         ret = error_usage("Unexpected argument: %s", argv[optind]);
         goto out;
     }
-    int format = target_format(fmt, filename);
+    int format = target_format(vc.fmt ? vc.fmt : "raw", filename);
     if (format < 0) {
         goto out;
     }
@@ -184,7 +182,7 @@ int verb_create(int argc, char **argv)
         error_report("%s: Image creation needs a size parameter", filename);
         goto out;
     }
-    if (!quiet) {
+    if (!vc.quiet) {
         create_opts_print_formatting(&o, format, filename);
     }
     struct img_create_opts copts;

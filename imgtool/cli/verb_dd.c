@@ -22,20 +22,19 @@ int verb_dd(int argc, char **argv)
         {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
-    const char *fmt = NULL, *out_fmt = "raw", *in_name = NULL, *out_name = NULL;
+    struct verb_common vc = {0};
+    const char *out_fmt = "raw", *in_name = NULL, *out_name = NULL;
     int64_t bs = 512, count = -1, skip = 0;
     int c, ret = 1;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hf:O:U", longopts, NULL)) != -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
         case 'O':
             out_fmt = optarg;
-            break;
-        case 'U':
             break;
         default:
             return verb_other_option(c, argv, 1);
@@ -84,7 +83,7 @@ int verb_dd(int argc, char **argv)
                      out_name, out_name);
         return 1;
     }
-    struct img *in = open_image(in_name, fmt, 0), *out = NULL;
+    struct img *in = open_image(in_name, vc.fmt, 0), *out = NULL;
     unsigned char *buf = NULL;
     if (!in) {
         return 1;

@@ -296,15 +296,15 @@ int verb_dump(int argc, char **argv)
         {"all", no_argument, 0, 'a'},
         {0, 0, 0, 0},
     };
-    const char *fmt = NULL;
+    struct verb_common vc = {0};
     bool all = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":f:ha", longopts, NULL)) != -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
         case 'a':
             all = true;
             break;
@@ -316,7 +316,7 @@ int verb_dump(int argc, char **argv)
     if (!filename) {
         return 1;
     }
-    struct img *img = open_image(filename, fmt, IMG_OPEN_NO_BACKING);
+    struct img *img = open_image(filename, vc.fmt, IMG_OPEN_NO_BACKING);
     if (!img) {
         return 1;
     }

@@ -76,19 +76,17 @@ int verb_info(int argc, char **argv)
         {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
-    const char *fmt = NULL, *output = NULL;
+    struct verb_common vc = {0};
+    const char *output = NULL;
     bool chain = false;
     int c;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, ":f:hU", longopts, NULL)) != -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
-        case 'U':
-            /* Locking is not implemented, so there is nothing to force. */
-            break;
         case OPT_OUTPUT:
             output = optarg;
             break;
@@ -114,7 +112,7 @@ int verb_info(int argc, char **argv)
     }
 
     struct jv *list = jv_list();
-    char *name = strdup(filename), *curfmt = fmt ? strdup(fmt) : NULL;
+    char *name = strdup(filename), *curfmt = vc.fmt ? strdup(vc.fmt) : NULL;
     char **seen = NULL;
     int nseen = 0, ret = 0;
     while (name) {

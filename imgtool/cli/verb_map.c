@@ -156,18 +156,17 @@ int verb_map(int argc, char **argv)
         {"max-length", required_argument, 0, OPT_MAXLEN},
         {0, 0, 0, 0},
     };
-    const char *fmt = NULL, *output = NULL;
+    struct verb_common vc = {0};
+    const char *output = NULL;
     int64_t start = 0, max_length = -1;
     int c;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, ":f:hU", longopts, NULL)) != -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
-        case 'U':
-            break;
         case OPT_OUTPUT:
             output = optarg;
             break;
@@ -195,7 +194,7 @@ int verb_map(int argc, char **argv)
     if (ofmt < 0) {
         return 1;
     }
-    struct img *img = open_image(filename, fmt, 0);
+    struct img *img = open_image(filename, vc.fmt, 0);
     if (!img) {
         return 1;
     }

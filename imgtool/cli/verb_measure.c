@@ -55,7 +55,8 @@ int verb_measure(int argc, char **argv)
         {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
-    const char *fmt = NULL, *out_fmt = "raw", *output = NULL;
+    struct verb_common vc = {0};
+    const char *out_fmt = "raw", *output = NULL;
     char *options = NULL;
     int64_t size = -1;
     int c, ret = 1;
@@ -64,10 +65,10 @@ int verb_measure(int argc, char **argv)
 
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hf:O:o:l:U", longopts, NULL)) != -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
         case 'O':
             out_fmt = optarg;
             break;
@@ -77,8 +78,6 @@ int verb_measure(int argc, char **argv)
         case 'l':
             error_report("Measuring an internal snapshot (-l) is not supported by imgtool");
             goto out;
-        case 'U':
-            break;
         case OPT_SIZE:
             size = cvtnum("image size", optarg);
             if (size < 0) {
@@ -127,7 +126,7 @@ int verb_measure(int argc, char **argv)
     }
     uint64_t allocated = 0, required, fully;
     if (filename) {
-        src = open_image(filename, fmt, 0);
+        src = open_image(filename, vc.fmt, 0);
         if (!src) {
             goto out;
         }

@@ -27,16 +27,17 @@ int verb_rebase(int argc, char **argv)
         {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
-    const char *fmt = NULL, *out_base = NULL, *base_fmt = NULL;
-    bool quiet = false, progress = false, unsafe = false;
+    struct verb_common vc = {0};
+    const char *out_base = NULL, *base_fmt = NULL;
+    bool unsafe = false;
     int c, ret = 1;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hf:F:b:upt:T:qU", longopts, NULL)) != -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
         case 'F':
             base_fmt = optarg;
             break;
@@ -46,22 +47,9 @@ int verb_rebase(int argc, char **argv)
         case 'u':
             unsafe = true;
             break;
-        case 'p':
-            progress = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 't':
-        case 'T':
-        case 'U':
-            break;
         default:
             return verb_other_option(c, argv, 1);
         }
-    }
-    if (quiet) {
-        progress = false;
     }
     const char *filename = verb_one_filename(argc, argv);
     if (!filename) {
@@ -73,7 +61,8 @@ int verb_rebase(int argc, char **argv)
     if (out_base && !*out_base) {
         out_base = NULL; /* -b "": no backing file any more */
     }
-    struct img *img = open_image(filename, fmt, IMG_OPEN_RW | (unsafe ? IMG_OPEN_NO_BACKING : 0));
+    struct img *img =
+        open_image(filename, vc.fmt, IMG_OPEN_RW | (unsafe ? IMG_OPEN_NO_BACKING : 0));
     struct img *nb = NULL;
     unsigned char *a = malloc(REBASE_CHUNK), *b = malloc(REBASE_CHUNK);
     char *npath = NULL;
@@ -101,7 +90,7 @@ int verb_rebase(int argc, char **argv)
             }
         }
         uint64_t size = img_size(img), nsize = nb ? img_size(nb) : 0;
-        progress_init(progress, 1.0f);
+        progress_init(vc.progress, 1.0f);
         for (uint64_t off = 0; off < size;) {
             struct img_extent e;
             uint64_t want = size - off < REBASE_CHUNK ? size - off : REBASE_CHUNK;

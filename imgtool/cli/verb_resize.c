@@ -27,8 +27,8 @@ int verb_resize(int argc, char **argv)
         {"shrink", no_argument, 0, OPT_SHRINK},
         {0, 0, 0, 0},
     };
-    const char *fmt = NULL;
-    bool quiet = false, shrink = false;
+    struct verb_common vc = {0};
+    bool shrink = false;
     int prealloc = IMG_PREALLOC_OFF, c;
 
     /* Remove the size first, so that "-2G" is not taken as an option. */
@@ -38,13 +38,10 @@ int verb_resize(int argc, char **argv)
     const char *size = argv[--argc];
     optind = 1;
     while ((c = getopt_long(argc, argv, ":f:hq", longopts, NULL)) != -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         switch (c) {
-        case 'f':
-            fmt = optarg;
-            break;
-        case 'q':
-            quiet = true;
-            break;
         case OPT_PREALLOC:
             prealloc = img_prealloc_parse(optarg);
             if (prealloc < 0) {
@@ -77,7 +74,7 @@ int verb_resize(int argc, char **argv)
                      "peta-\nand exabytes, respectively.");
         return 1;
     }
-    struct img *img = open_image(filename, fmt, IMG_OPEN_RW);
+    struct img *img = open_image(filename, vc.fmt, IMG_OPEN_RW);
     if (!img) {
         return 1;
     }
@@ -108,7 +105,7 @@ int verb_resize(int argc, char **argv)
         goto out;
     }
     ret = 0;
-    if (!quiet) {
+    if (!vc.quiet) {
         printf("Image resized.\n");
     }
 out:

@@ -29,12 +29,15 @@ int verb_snapshot(int argc, char **argv)
         {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
+    struct verb_common vc = {0};
     const char *name = NULL;
-    bool quiet = false;
     int action = SN_NONE, c;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, ":la:c:d:hqU", longopts, NULL)) != -1) {
+        if (verb_common_option(c, &vc)) {
+            continue;
+        }
         int want = SN_NONE;
         switch (c) {
         case 'l':
@@ -48,11 +51,6 @@ int verb_snapshot(int argc, char **argv)
             break;
         case 'd':
             want = SN_DELETE;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'U':
             break;
         default:
             return verb_other_option(c, argv, 1);
@@ -122,7 +120,7 @@ int verb_snapshot(int argc, char **argv)
         }
         break;
     }
-    (void)quiet; /* snapshot prints nothing on success either way */
+    /* -q changes nothing: snapshot prints nothing on success either way. */
     if (img_close(img) < 0 && ret == 0) {
         error_report("%s: could not flush the image", filename);
         ret = 1;
