@@ -8,10 +8,15 @@
  * report or hang is a bug; so is a failed read-write open that changed the
  * file: hostile images must get an error with nothing written.
  */
+#define _GNU_SOURCE
 #include "img.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int img_io_open_xz(int fd, struct img_io *io, struct img_err *err);
 
 /* A fixed-size memory file; writes past the end are refused (the image
  * may grow a little, so the buffer has slack). */
@@ -105,6 +110,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         env = *img_hosted_env();
         env.open_backing = NULL;
         env.report = NULL;
+    }
+    /* An .xz input goes through the xz backend (index parsing, block
+     * decoding) from a memory file, then through the same walk. */
+    if (size >= 6 && !memcmp(data,
+                             "\xfd"
+                             "7zXZ",
+                             6)) {
+        int fd = memfd_create("fuzz.xz", 0);
+        if (fd < 0)
+            return 0;
+        if (write(fd, data, size) != (ssize_t)size) {
+            close(fd);
+            return 0;
+        }
+        /* The backend owns fd from here on, also when it fails. */
+        if (img_io_open_xz(fd, &io, &err) == 0) {
+            if (img_open(&env, &io, "fuzz.xz", NULL, 0, &img, &err) == 0) {
+                walk(img);
+                img_close(img);
+            } else {
+                io.close(io.ctx);
+            }
+        }
+        return 0;
     }
     /* Read-only pass over a private copy. */
     b.len = size;

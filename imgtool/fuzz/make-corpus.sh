@@ -29,3 +29,6 @@ qemu-img convert -f raw -O qcow2 -o cluster_size=512 "$tmp/data" "$out/seed-snap
 qemu-img snapshot -c snap1 "$out/seed-snap.qcow2"
 qemu-io -c "write -P 9 0 4k" -c "write -z 8k 4k" "$out/seed-snap.qcow2" >/dev/null
 cp "$tmp/data" "$out/seed-raw.img"
+# xz: a single-block raw image and a multi-block qcow2 image.
+xz -c "$tmp/data" >"$out/seed-raw.img.xz"
+xz -c --block-size=16KiB "$out/seed1.qcow2" >"$out/seed-qcow2.xz"
