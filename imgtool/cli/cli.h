@@ -60,12 +60,16 @@ struct verb_common {
     bool quiet;      /* -q: print nothing but errors */
     bool progress;   /* -p: show progress; never together with -q */
 };
+struct option;
 /*
- * Take getopt's result c if it is -f, -q or -p, or an option whose value
- * cannot change what imgtool does (-U, -t, -T); false for any other c.
- * Only letters in the verb's own option string ever reach it.
+ * getopt_long() for a verb: the next option that is not one of the common
+ * ones, or -1 at the end of the options.  -f, -q and -p are stored in vc;
+ * -U, -t and -T are accepted and ignored, since neither locking nor cache
+ * modes change what imgtool does.  Only the letters in the verb's own
+ * optstring are ever taken.  The caller sets optind = 1 first.
  */
-bool verb_common_option(int c, struct verb_common *vc);
+int verb_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+                struct verb_common *vc);
 /*
  * The default arm of every verb's getopt switch: ':' and '?' (qemu-img's
  * missing-argument and unrecognized-option messages, status 1), 'h' (the

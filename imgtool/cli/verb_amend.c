@@ -34,10 +34,7 @@ int verb_amend(int argc, char **argv)
     struct img *img = NULL;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":ho:f:t:pq", longopts, NULL)) != -1) {
-        if (verb_common_option(c, &vc)) {
-            continue;
-        }
+    while ((c = verb_getopt(argc, argv, ":ho:f:t:pq", longopts, &vc)) != -1) {
         switch (c) {
         case 'o':
             options = opts_append(options, optarg);

@@ -109,10 +109,7 @@ int verb_check(int argc, char **argv)
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":hf:r:T:qU", longopts, NULL)) != -1) {
-        if (verb_common_option(c, &vc)) {
-            continue;
-        }
+    while ((c = verb_getopt(argc, argv, ":hf:r:T:qU", longopts, &vc)) != -1) {
         switch (c) {
         case 'r':
             if (!strcmp(optarg, "leaks")) {

@@ -34,10 +34,7 @@ int verb_commit(int argc, char **argv)
     int c, ret = 1;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":f:ht:b:dpqr:", longopts, NULL)) != -1) {
-        if (verb_common_option(c, &vc)) {
-            continue;
-        }
+    while ((c = verb_getopt(argc, argv, ":f:ht:b:dpqr:", longopts, &vc)) != -1) {
         switch (c) {
         case 'b':
             base = optarg;

@@ -12,7 +12,7 @@
 #include <getopt.h>
 #include <string.h>
 
-bool verb_common_option(int c, struct verb_common *vc)
+static bool verb_common_option(int c, struct verb_common *vc)
 {
     switch (c) {
     case 'f':
@@ -36,6 +36,18 @@ bool verb_common_option(int c, struct verb_common *vc)
     default:
         return false;
     }
+}
+
+int verb_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+                struct verb_common *vc)
+{
+    /* Options with the same meaning in every verb are taken here; the
+     * verb's switch sees only its own options and getopt's errors. */
+    int c;
+    do {
+        c = getopt_long(argc, argv, optstring, longopts, NULL);
+    } while (c != -1 && verb_common_option(c, vc));
+    return c;
 }
 
 int verb_other_option(int c, char **argv, int unsupported_status)

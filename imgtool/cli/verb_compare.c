@@ -88,10 +88,7 @@ int verb_compare(int argc, char **argv)
     int c, ret = 2;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":hf:F:T:pqsU", longopts, NULL)) != -1) {
-        if (verb_common_option(c, &vc)) {
-            continue;
-        }
+    while ((c = verb_getopt(argc, argv, ":hf:F:T:pqsU", longopts, &vc)) != -1) {
         switch (c) {
         case 'F':
             fmt2 = optarg;

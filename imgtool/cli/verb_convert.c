@@ -228,11 +228,8 @@ int verb_convert(int argc, char **argv)
     char tmp_name[4096] = "";
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":hf:O:B:Cco:l:s:S:pt:T:qnm:Wr:UF:", longopts, NULL)) !=
+    while ((c = verb_getopt(argc, argv, ":hf:O:B:Cco:l:s:S:pt:T:qnm:Wr:UF:", longopts, &vc)) !=
            -1) {
-        if (verb_common_option(c, &vc)) {
-            continue;
-        }
         switch (c) {
         case 'O':
             out_fmt = optarg;

@@ -70,10 +70,7 @@ int verb_create(int argc, char **argv)
     struct opts o = {0};
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":F:b:f:ho:qu", longopts, NULL)) != -1) {
-        if (verb_common_option(c, &vc)) {
-            continue;
-        }
+    while ((c = verb_getopt(argc, argv, ":F:b:f:ho:qu", longopts, &vc)) != -1) {
         switch (c) {
         case 'F':
             base_fmt = optarg;

@@ -28,10 +28,7 @@ int verb_dd(int argc, char **argv)
     int c, ret = 1;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":hf:O:U", longopts, NULL)) != -1) {
-        if (verb_common_option(c, &vc)) {
-            continue;
-        }
+    while ((c = verb_getopt(argc, argv, ":hf:O:U", longopts, &vc)) != -1) {
         switch (c) {
         case 'O':
             out_fmt = optarg;

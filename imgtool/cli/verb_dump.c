@@ -300,10 +300,7 @@ int verb_dump(int argc, char **argv)
     bool all = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":f:ha", longopts, NULL)) != -1) {
-        if (verb_common_option(c, &vc)) {
-            continue;
-        }
+    while ((c = verb_getopt(argc, argv, ":f:ha", longopts, &vc)) != -1) {
         switch (c) {
         case 'a':
             all = true;

@@ -162,10 +162,7 @@ int verb_map(int argc, char **argv)
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":f:hU", longopts, NULL)) != -1) {
-        if (verb_common_option(c, &vc)) {
-            continue;
-        }
+    while ((c = verb_getopt(argc, argv, ":f:hU", longopts, &vc)) != -1) {
         switch (c) {
         case OPT_OUTPUT:
             output = optarg;

@@ -64,10 +64,7 @@ int verb_measure(int argc, char **argv)
     struct img *src = NULL;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":hf:O:o:l:U", longopts, NULL)) != -1) {
-        if (verb_common_option(c, &vc)) {
-            continue;
-        }
+    while ((c = verb_getopt(argc, argv, ":hf:O:o:l:U", longopts, &vc)) != -1) {
         switch (c) {
         case 'O':
             out_fmt = optarg;

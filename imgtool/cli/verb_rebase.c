@@ -33,10 +33,7 @@ int verb_rebase(int argc, char **argv)
     int c, ret = 1;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":hf:F:b:upt:T:qU", longopts, NULL)) != -1) {
-        if (verb_common_option(c, &vc)) {
-            continue;
-        }
+    while ((c = verb_getopt(argc, argv, ":hf:F:b:upt:T:qU", longopts, &vc)) != -1) {
         switch (c) {
         case 'F':
             base_fmt = optarg;

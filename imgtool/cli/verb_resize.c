@@ -37,10 +37,7 @@ int verb_resize(int argc, char **argv)
     }
     const char *size = argv[--argc];
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":f:hq", longopts, NULL)) != -1) {
-        if (verb_common_option(c, &vc)) {
-            continue;
-        }
+    while ((c = verb_getopt(argc, argv, ":f:hq", longopts, &vc)) != -1) {
         switch (c) {
         case OPT_PREALLOC:
             prealloc = img_prealloc_parse(optarg);

@@ -34,10 +34,7 @@ int verb_snapshot(int argc, char **argv)
     int action = SN_NONE, c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":la:c:d:hqU", longopts, NULL)) != -1) {
-        if (verb_common_option(c, &vc)) {
-            continue;
-        }
+    while ((c = verb_getopt(argc, argv, ":la:c:d:hqU", longopts, &vc)) != -1) {
         int want = SN_NONE;
         switch (c) {
         case 'l':
