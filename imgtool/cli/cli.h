@@ -137,8 +137,6 @@ enum output_fmt { OFMT_HUMAN, OFMT_JSON, OFMT_DOT };
  * unknown value. */
 int parse_output_format(const char *s, bool allow_dot);
 
-#endif
-
 /* ---- opening images (image.c) ---- */
 struct img;
 /* Is fmt a format imgtool knows ("raw", "qcow2")? */
@@ -159,3 +157,5 @@ void report_img_error(struct img *img, const char *prefix);
 char *path_combine(const char *base, const char *name);
 /* Do two existing paths name the same file (device and inode)? */
 bool same_file(const char *a, const char *b);
+
+#endif
