@@ -14,23 +14,26 @@ int qc_snap_load(struct img *img);
 void qc_snap_free(struct img *img);
 int qc_repair_dirty(struct img *img);
 
-/* Is [off, off+len) a sane, cluster-aligned place inside the file? */
+/*
+ * Is [off, off+len) a sane, cluster-aligned place inside the file?  The
+ * first two checks and their wording are QEMU's qcow2_validate_table
+ * ("<what> offset invalid"); the overlap and end-of-file checks are ours
+ * (QEMU would read zeros there).
+ */
 static int check_table(struct img *img, uint64_t file_size, uint64_t off, uint64_t len,
                        const char *what)
 {
     struct qcow2 *q = img->q;
     /* Tables start on a cluster boundary (spec, "Header": "Must be aligned
-     * to a cluster boundary"). */
-    if (off & (q->cluster_size - 1))
-        return img_fail(img, IMG_ECORRUPT, "Invalid %s offset %#llx: not aligned to a cluster",
-                        what, (unsigned long long)off);
+     * to a cluster boundary"), and their end must be representable. */
+    if ((off & (q->cluster_size - 1)) || off >= QCOW_MAX_OFFSET || len > QCOW_MAX_OFFSET - off)
+        return img_fail(img, IMG_ECORRUPT, "%s offset invalid", what);
     /* The header occupies cluster 0; a table there would overlap it. */
     if (len && off < q->cluster_size)
-        return img_fail(img, IMG_ECORRUPT, "Invalid %s offset %#llx: overlaps the header", what,
-                        (unsigned long long)off);
-    if (off >= QCOW_MAX_OFFSET || len > QCOW_MAX_OFFSET - off || off + len > file_size)
+        return img_fail(img, IMG_ECORRUPT, "%s offset invalid: overlaps the header", what);
+    if (off + len > file_size)
         return img_fail(img, IMG_ECORRUPT,
-                        "Invalid %s: %llu bytes at offset %#llx lie beyond the end of the file "
+                        "%s: %llu bytes at offset %#llx lie beyond the end of the file "
                         "(%llu bytes)",
                         what, (unsigned long long)len, (unsigned long long)off,
                         (unsigned long long)file_size);
@@ -191,11 +194,14 @@ static int validate_header(struct img *img, uint64_t file_size)
     /* compression_type must agree with its feature bit (spec, "Header",
      * byte 104): non-zero types need the bit, zlib must not set it. */
     if (h->compression_type > IMG_COMP_ZSTD)
-        return img_fail(img, IMG_ENOTSUP, "Unknown compression type %u", h->compression_type);
-    if ((h->compression_type != 0) != !!(h->incompatible_features & QF_INCOMPAT_COMPRESSION))
-        return img_fail(img, IMG_ECORRUPT,
-                        "Compression type %u does not match the compression type feature bit",
+        return img_fail(img, IMG_ENOTSUP, "qcow2: unknown compression type: %u",
                         h->compression_type);
+    if (h->compression_type != 0 && !(h->incompatible_features & QF_INCOMPAT_COMPRESSION))
+        return img_fail(img, IMG_ECORRUPT,
+                        "qcow2: Compression type incompatible feature bit must be set");
+    if (h->compression_type == 0 && (h->incompatible_features & QF_INCOMPAT_COMPRESSION))
+        return img_fail(img, IMG_ECORRUPT,
+                        "qcow2: Compression type incompatible feature bit must not be set");
     if (h->backing_file_offset) {
         if (h->backing_file_size > 1023)
             return img_fail(img, IMG_ECORRUPT, "Backing file name too long");
@@ -204,7 +210,7 @@ static int validate_header(struct img *img, uint64_t file_size)
             return img_fail(img, IMG_ECORRUPT, "Invalid backing file offset");
     }
     if (h->nb_snapshots > QCOW_MAX_SNAPSHOTS)
-        return img_fail(img, IMG_ECORRUPT, "Too many snapshots");
+        return img_fail(img, IMG_ECORRUPT, "Snapshot table too large");
 
     /* Geometry derived from the header (spec, "Cluster mapping"). */
     q->ext_l2 = (h->incompatible_features & QF_INCOMPAT_EXTL2) != 0;
@@ -222,25 +228,26 @@ static int validate_header(struct img *img, uint64_t file_size)
 
     /* Virtual size: offsets are at most 56 bits; QEMU caps sizes there. */
     if (h->size >= QCOW_MAX_OFFSET)
-        return img_fail(img, IMG_ECORRUPT, "Image size %llu is too large",
-                        (unsigned long long)h->size);
+        return img_fail(img, IMG_ECORRUPT, "Image is too big");
     l1_needed = div_up(h->size, (uint64_t)q->cluster_size << q->l2_bits);
     if ((uint64_t)h->l1_size * 8 > QCOW_MAX_L1_SIZE)
         return img_fail(img, IMG_ECORRUPT, "Active L1 table too large");
     if (h->l1_size < l1_needed)
         return img_fail(img, IMG_ECORRUPT, "L1 table is too small");
-    if (check_table(img, file_size, h->l1_table_offset, (uint64_t)h->l1_size * 8, "L1 table") < 0)
+    if (check_table(img, file_size, h->l1_table_offset, (uint64_t)h->l1_size * 8,
+                    "Active L1 table") < 0)
         return -IMG_ECORRUPT;
-    if (h->refcount_table_clusters == 0 ||
-        (uint64_t)h->refcount_table_clusters * q->cluster_size > QCOW_MAX_REFTABLE_SIZE)
-        return img_fail(img, IMG_ECORRUPT, "Reference count table too large or empty");
+    if ((uint64_t)h->refcount_table_clusters * q->cluster_size > QCOW_MAX_REFTABLE_SIZE)
+        return img_fail(img, IMG_ECORRUPT, "Reference count table too large");
+    if (h->refcount_table_clusters == 0)
+        return img_fail(img, IMG_ECORRUPT, "Image does not contain a reference count table");
     if (check_table(img, file_size, h->refcount_table_offset,
                     (uint64_t)h->refcount_table_clusters * q->cluster_size,
-                    "reference count table") < 0)
+                    "Reference count table") < 0)
         return -IMG_ECORRUPT;
-    if (h->nb_snapshots &&
-        check_table(img, file_size, h->snapshots_offset, (uint64_t)h->nb_snapshots * QS_FIXED_LEN,
-                    "snapshot table") < 0)
+    /* QEMU validates the snapshot table's offset even without snapshots. */
+    if (check_table(img, h->nb_snapshots ? file_size : QCOW_MAX_OFFSET, h->snapshots_offset,
+                    (uint64_t)h->nb_snapshots * QS_FIXED_LEN, "Snapshot table") < 0)
         return -IMG_ECORRUPT;
     return 0;
 }

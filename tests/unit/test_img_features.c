@@ -376,25 +376,27 @@ START_TEST(test_hostile_headers)
     hostile(4, 4, 4, -IMG_ENOTSUP, "Unsupported qcow2 version 4");
     hostile(20, 4, 8, -IMG_ECORRUPT, "Unsupported cluster size");
     hostile(20, 4, 40, -IMG_ECORRUPT, "Unsupported cluster size");
-    hostile(24, 8, 1ull << 62, -IMG_ECORRUPT, "too large");
+    hostile(24, 8, 1ull << 62, -IMG_ECORRUPT, "Image is too big");
     hostile(24, 8, 1ull << 40, -IMG_ECORRUPT, "L1 table is too small");
     hostile(32, 4, 1, -IMG_ENOTSUP, "Encrypted");
     hostile(36, 4, 0xffffffff, -IMG_ECORRUPT, "Active L1 table too large");
-    hostile(40, 8, 0x7fffffffff0000ull, -IMG_ECORRUPT, "L1 table");
-    hostile(40, 8, 0x10001, -IMG_ECORRUPT, "not aligned");
+    hostile(40, 8, 0x7fffffffff0000ull, -IMG_ECORRUPT, "Active L1 table");
+    hostile(40, 8, 0x10001, -IMG_ECORRUPT, "Active L1 table offset invalid");
     hostile(40, 8, 0, -IMG_ECORRUPT, "overlaps the header");
-    hostile(48, 8, 1ull << 50, -IMG_ECORRUPT, "reference count table");
-    hostile(56, 4, 0x10000000, -IMG_ECORRUPT, "Reference count table");
-    hostile(60, 4, 1000000, -IMG_ECORRUPT, "Too many snapshots");
-    hostile(60, 4, 60000, -IMG_ECORRUPT, "snapshot table");
-    hostile(64, 8, 1ull << 45, -IMG_ECORRUPT, "snapshot table");
+    hostile(48, 8, 1ull << 50, -IMG_ECORRUPT, "Reference count table");
+    hostile(56, 4, 0x10000000, -IMG_ECORRUPT, "Reference count table too large");
+    hostile(56, 4, 0, -IMG_ECORRUPT, "does not contain a reference count table");
+    hostile(60, 4, 1000000, -IMG_ECORRUPT, "Snapshot table too large");
+    hostile(60, 4, 60000, -IMG_ECORRUPT, "Snapshot table");
+    hostile(64, 8, 1ull << 45, -IMG_ECORRUPT, "Snapshot table");
+    hostile(64, 8, 0x10001, -IMG_ECORRUPT, "Snapshot table offset invalid");
     hostile(72, 8, 1ull << 40, -IMG_ENOTSUP, "Unknown incompatible feature: 10000000000");
     hostile(72, 8, 1ull << 2, -IMG_ENOTSUP, "External data files");
     hostile(96, 4, 7, -IMG_ECORRUPT, "may not exceed 64 bits");
     hostile(100, 4, 50, -IMG_ECORRUPT, "header too short");
     hostile(100, 4, 1 << 20, -IMG_ECORRUPT, "exceeds cluster size");
-    hostile(104, 1, 2, -IMG_ENOTSUP, "Unknown compression type");
-    hostile(104, 1, 1, -IMG_ECORRUPT, "feature bit");
+    hostile(104, 1, 2, -IMG_ENOTSUP, "qcow2: unknown compression type: 2");
+    hostile(104, 1, 1, -IMG_ECORRUPT, "Compression type incompatible feature bit must be set");
     hostile(8, 8, 70000, -IMG_ECORRUPT, "backing file");
 }
 END_TEST
