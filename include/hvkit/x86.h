@@ -57,7 +57,8 @@ static inline struct cpuid_regs cpuid(uint32_t leaf)
 /*
  * RDMSR: EDX:EAX = MSR[ECX].  The value comes in two 32-bit halves even in
  * 64-bit mode (the upper halves of RAX and RDX are zeroed).  An MSR the CPU
- * does not have raises #GP(0); guestkit's msr.h has forms that catch it.
+ * does not have raises #GP(0): in hv, hv/core/trap.c reports it; a guest
+ * that wants to survive it uses guestkit's msr.h.
  */
 static inline uint64_t rdmsr(uint32_t msr)
 {
