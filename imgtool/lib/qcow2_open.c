@@ -283,7 +283,7 @@ int qc_open(struct img *img)
     if (io_size(img, &file_size) < 0)
         return -IMG_EIO;
     if (file_size < QH_V2_LENGTH)
-        return img_fail(img, IMG_ECORRUPT, "Image '%s' is too short for a qcow2 header", img->name);
+        return img_fail(img, IMG_ECORRUPT, "qcow2 header too short");
     /* The header and its extensions live in cluster 0; read the largest
      * possible cluster-0 prefix we might need once the cluster size is known. */
     {
