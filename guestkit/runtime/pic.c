@@ -56,6 +56,15 @@ void pic_mask(int irq)
         outb(PIC2_DATA, inb(PIC2_DATA) | (1u << (irq - 8)));
 }
 
+uint8_t pic_irr(void)
+{
+    /* OCW3 with RR=1, RIS=0 selects the interrupt request register for the
+     * next read of the command port (8259A data sheet, "Operation Command
+     * Words", OCW3).  The selection sticks, so this is cheap to repeat. */
+    outb(PIC1_CMD, 0x0a);
+    return inb(PIC1_CMD);
+}
+
 void pic_eoi(int irq)
 {
     /* A slave IRQ needs an EOI on both chips: the master saw it as IR2. */

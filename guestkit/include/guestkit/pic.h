@@ -18,6 +18,9 @@ void pic_init(void);
 /* Unmask (enable) or mask one IRQ line. */
 void pic_unmask(int irq);
 void pic_mask(int irq);
+/* The master PIC's interrupt request register: bit N is set while IRQ N is
+ * requested and not yet acknowledged by the CPU. */
+uint8_t pic_irr(void);
 /* Tell the PIC(s) the handler for irq is done. */
 void pic_eoi(int irq);
 
