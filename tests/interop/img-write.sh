@@ -186,6 +186,16 @@ multi-source     | $I convert -O qcow2 src.raw base.qcow2 out.img               
 # --- xz: written by convert to a .xz name, read by every reading command
 xz-write-qcow2   | $I convert -O qcow2 src.raw o.qcow2.xz; xz -dc o.qcow2.xz >out.img  | cp src.raw ref.img
 xz-write-raw     | $I convert -c -O qcow2 src.qcow2 c.qcow2; $I convert -O raw c.qcow2 o.raw.xz; xz -dc o.raw.xz >out.img | cp src.raw ref.img
+# --- xz read back by imgtool: its own output, and files xz itself wrote in
+# blocks of 64 KiB, of an odd size (so blocks start inside imgtool's 64 KiB
+# read chunks and reads cross block boundaries), and as one block.
+xz-read-qcow2    | $I convert -O qcow2 src.raw o.qcow2.xz; $I convert -O qcow2 o.qcow2.xz out.img | cp src.raw ref.img
+xz-read-raw      | $I convert -O raw src.qcow2 o.raw.xz; $I convert -O raw o.raw.xz out.img  | cp src.raw ref.img
+xz-raw-64k       | xz -k -T2 --block-size=64KiB src.raw; $I convert -O qcow2 src.raw.xz out.img | cp src.raw ref.img
+xz-raw-odd       | xz -k -T2 --block-size=100000 src.raw; $I convert -O qcow2 src.raw.xz out.img | cp src.raw ref.img
+xz-qcow2-single  | xz -k -T1 src.qcow2; $I convert -O raw src.qcow2.xz out.img; $I compare src.qcow2.xz src.raw | cp src.raw ref.img
+xz-qcow2-odd     | xz -k -T2 --block-size=100000 src.qcow2; $I convert -O qcow2 src.qcow2.xz out.img; $I compare src.qcow2.xz src.qcow2 | cp src.raw ref.img
+xz-two-streams   | head -c 1000000 src.raw >a.raw; tail -c +1000001 src.raw >b.raw; xz -T1 a.raw; xz -T1 --block-size=70000 b.raw; cat a.raw.xz b.raw.xz >t.raw.xz; $I convert -O raw t.raw.xz out.img | cp src.raw ref.img
 CASES
 
 # -p: qemu-img's progress line on stdout: it starts at 0.00, is redrawn in

@@ -632,7 +632,10 @@ END_TEST
 
 /* ---- xz ---- */
 
-static void write_xz(const char *out, const uint8_t *data, size_t len, uint64_t block)
+/* Compress data into out (appended as a further stream if append) in
+ * blocks of `block` bytes (0: one block), as xz --block-size does. */
+static void write_xz_stream(const char *out, const uint8_t *data, size_t len, uint64_t block,
+                            bool append)
 {
     lzma_mt mt;
     memset(&mt, 0, sizeof(mt));
@@ -649,12 +652,87 @@ static void write_xz(const char *out, const uint8_t *data, size_t len, uint64_t 
     s.next_out = buf;
     s.avail_out = cap;
     ck_assert_int_eq(lzma_code(&s, LZMA_FINISH), LZMA_STREAM_END);
-    FILE *f = fopen(out, "wb");
+    FILE *f = fopen(out, append ? "ab" : "wb");
     fwrite(buf, 1, cap - s.avail_out, f);
     fclose(f);
     lzma_end(&s);
     free(buf);
 }
+
+static void write_xz(const char *out, const uint8_t *data, size_t len, uint64_t block)
+{
+    write_xz_stream(out, data, len, block, false);
+}
+
+/* Block layouts for test_xz_blocks: blocks as large as the backend's
+ * 64 KiB read chunks, blocks of an odd size (so they start inside a chunk
+ * and every chunk near a boundary spans two blocks), tiny odd blocks (many
+ * blocks per chunk), one block, and two concatenated streams whose second
+ * one starts at an odd offset. */
+static const struct {
+    uint64_t block, split, block2;
+} xz_layouts[] = {
+    {65536, 0, 0}, {100000, 0, 0}, {4097, 0, 0}, {0, 0, 0}, {0, 1000001, 70000},
+};
+
+START_TEST(test_xz_blocks)
+{
+    char xz[256];
+    struct img_err err;
+    struct img *img;
+    size_t size = (3 << 20) + 12345;
+    uint64_t block = xz_layouts[_i].block, split = xz_layouts[_i].split;
+    uint8_t *data = malloc(size), *out = malloc(size);
+    mkdir_tmp();
+    path(xz, "b.raw.xz");
+    pattern(data, size, 7);
+    if (split) {
+        write_xz_stream(xz, data, split, block, false);
+        write_xz_stream(xz, data + split, size - split, xz_layouts[_i].block2, true);
+    } else {
+        write_xz(xz, data, size, block);
+    }
+    ck_assert_msg(img_open_file(xz, NULL, 0, &img, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(img_size(img), size);
+    /* The whole image at once. */
+    ck_assert_int_eq(img_read(img, 0, out, size), 0);
+    ck_assert(memcmp(out, data, size) == 0);
+    /* The backend caches what it decoded: open again before each phase so
+     * the reads below really decode, in their own order. */
+    img_close(img);
+    ck_assert_int_eq(img_open_file(xz, NULL, 0, &img, &err), 0);
+    /* Around every block boundary (and stream boundary): a few bytes and
+     * a long read on each side, taken from the end backwards so each one
+     * starts a block again. */
+    uint64_t step = block ? block : 1000001;
+    for (uint64_t b = (size / step) * step; b > 0; b -= step) {
+        uint64_t lo = b > 70000 ? b - 70000 : 0, hi = b + 70000 < size ? b + 70000 : size;
+        ck_assert_int_eq(img_read(img, b - 7, out, 14), 0);
+        ck_assert_msg(memcmp(out, data + b - 7, 14) == 0, "boundary %llu", (unsigned long long)b);
+        ck_assert_int_eq(img_read(img, lo, out, hi - lo), 0);
+        ck_assert_msg(memcmp(out, data + lo, hi - lo) == 0, "around %llu", (unsigned long long)b);
+    }
+    img_close(img);
+    ck_assert_int_eq(img_open_file(xz, NULL, 0, &img, &err), 0);
+    /* Random reads, in no order, then the last bytes of the last block. */
+    uint64_t r = 12345;
+    for (int i = 0; i < 300; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t off = (r >> 20) % size, len = (r >> 8) % 200000;
+        if (off + len > size)
+            len = size - off;
+        ck_assert_int_eq(img_read(img, off, out, len), 0);
+        ck_assert_msg(memcmp(out, data + off, len) == 0, "read %llu+%llu", (unsigned long long)off,
+                      (unsigned long long)len);
+    }
+    ck_assert_int_eq(img_read(img, size - 100, out, 100), 0);
+    ck_assert(memcmp(out, data + size - 100, 100) == 0);
+    img_close(img);
+    free(data);
+    free(out);
+    rm_tmp();
+}
+END_TEST
 
 START_TEST(test_xz_images)
 {
@@ -754,6 +832,7 @@ Suite *features_suite(void)
     tcase_add_test(t, test_unknown_extension_preserved_autoclear_cleared);
     tcase_add_test(t, test_backing_chain);
     tcase_add_test(t, test_xz_images);
+    tcase_add_loop_test(t, test_xz_blocks, 0, (int)(sizeof(xz_layouts) / sizeof(xz_layouts[0])));
     tcase_add_test(t, test_measure_matches_qemu);
     suite_add_tcase(s, t);
     return s;

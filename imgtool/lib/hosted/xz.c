@@ -32,6 +32,11 @@ struct xz {
     bool active;
     uint64_t blk_ustart, blk_usize, upos, cpos;
     lzma_filter filters[LZMA_FILTERS_MAX + 1];
+    /* liblzma's block decoder keeps a pointer to this lzma_block and
+     * writes the sizes and check into it as the block ends (liblzma
+     * block_decoder.c), so it must live as long as the decoder does, not
+     * on start_block()'s stack. */
+    lzma_block blk;
     struct {
         uint64_t k;
         uint64_t used;
@@ -40,6 +45,8 @@ struct xz {
     } cache[NB_CHUNKS];
     uint64_t lru;
     uint8_t inbuf[CHUNK];
+    /* Where the part of a chunk before the current block is decoded. */
+    uint8_t scratch[CHUNK];
 };
 
 static uint8_t *cache_find(struct xz *x, uint64_t k)
@@ -86,23 +93,23 @@ static void end_block(struct xz *x)
 static int start_block(struct xz *x, uint64_t off)
 {
     lzma_index_iter it;
-    lzma_block blk;
+    lzma_block *blk = &x->blk;
     uint8_t hdr[LZMA_BLOCK_HEADER_SIZE_MAX];
     end_block(x);
     lzma_index_iter_init(&it, x->idx);
     if (lzma_index_iter_locate(&it, off))
         return -IMG_EIO;
-    memset(&blk, 0, sizeof(blk));
+    memset(blk, 0, sizeof(*blk));
     if (pread(x->fd, hdr, 1, (off_t)it.block.compressed_file_offset) != 1)
         return -IMG_EIO;
-    blk.version = 1;
-    blk.header_size = lzma_block_header_size_decode(hdr[0]);
-    blk.check = it.stream.flags->check;
-    blk.filters = x->filters;
-    if (pread(x->fd, hdr, blk.header_size, (off_t)it.block.compressed_file_offset) !=
-        (ssize_t)blk.header_size)
+    blk->version = 1;
+    blk->header_size = lzma_block_header_size_decode(hdr[0]);
+    blk->check = it.stream.flags->check;
+    blk->filters = x->filters;
+    if (pread(x->fd, hdr, blk->header_size, (off_t)it.block.compressed_file_offset) !=
+        (ssize_t)blk->header_size)
         return -IMG_EIO;
-    if (lzma_block_header_decode(&blk, NULL, hdr) != LZMA_OK)
+    if (lzma_block_header_decode(blk, NULL, hdr) != LZMA_OK)
         return -IMG_EIO;
     /* A hostile file could ask for a huge LZMA2 dictionary; xz itself
      * never uses more than 64 MiB (preset 9), so refuse beyond 256 MiB. */
@@ -112,13 +119,13 @@ static int start_block(struct xz *x, uint64_t off)
             ((lzma_options_lzma *)x->filters[i].options)->dict_size > (256u << 20))
             return -IMG_EIO;
     memset(&x->strm, 0, sizeof(x->strm));
-    if (lzma_block_decoder(&x->strm, &blk) != LZMA_OK)
+    if (lzma_block_decoder(&x->strm, blk) != LZMA_OK)
         return -IMG_EIO;
     x->active = true;
     x->blk_ustart = it.block.uncompressed_file_offset;
     x->blk_usize = it.block.uncompressed_size;
     x->upos = x->blk_ustart;
-    x->cpos = it.block.compressed_file_offset + blk.header_size;
+    x->cpos = it.block.compressed_file_offset + blk->header_size;
     x->strm.avail_in = 0;
     return 0;
 }
@@ -156,13 +163,23 @@ static uint8_t *get_chunk(struct xz *x, uint64_t k)
         if (start_block(x, start) < 0)
             return NULL;
     }
-    /* Decode forward chunk by chunk (caching each) until chunk k is done;
-     * chunks may straddle blocks only at file ends, since 64 KiB divides
-     * common block sizes, so a straddling chunk is decoded piecewise. */
+    /* Decode forward chunk by chunk until chunk k is done.  A chunk is
+     * cached only when it was decoded from its first byte: a block need not
+     * start on a 64 KiB boundary (xz --block-size=100000, or the last
+     * block of each stream of a concatenated file), and the part of a
+     * chunk that lies before the block we started in was never decoded,
+     * so such a leading piece goes to a scratch buffer and is thrown
+     * away.  A chunk that runs past its block's end continues in the next
+     * block, whose start is located through the index again (xz file
+     * format 1.0.4, section 4: blocks follow each other in uncompressed
+     * order). */
     for (;;) {
         uint64_t ck = x->upos / CHUNK, cs = ck * CHUNK;
         uint64_t end = cs + CHUNK < x->usize ? cs + CHUNK : x->usize;
-        d = cache_find(x, ck);
+        bool whole = x->upos == cs;
+        if (!whole && ck == k)
+            return NULL; /* cannot happen: start_block() located k's start */
+        d = whole ? cache_find(x, ck) : x->scratch;
         if (!d) {
             d = cache_slot(x, ck);
             if (!d)
@@ -179,8 +196,12 @@ static uint8_t *get_chunk(struct xz *x, uint64_t k)
                 end_block(x);
                 return NULL;
             }
-            if (x->upos == bend && x->upos < x->usize && start_block(x, x->upos) < 0)
+            if (x->upos == bend && x->upos < x->usize && start_block(x, x->upos) < 0) {
+                for (int i = 0; i < NB_CHUNKS; i++)
+                    if (x->cache[i].data == d)
+                        x->cache[i].valid = false;
                 return NULL;
+            }
         }
         if (ck == k)
             return d;
