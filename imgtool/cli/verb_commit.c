@@ -6,11 +6,13 @@
  *
  * Every range that the top image, or any image between it and the base,
  * allocates itself is read through the top (so the newest data wins) and
- * written into the base: by default the top's direct backing file, or the
+ * written into the base (ranges that read as zeros are written as zeroes,
+ * which may unmap): by default the top's direct backing file, or the
  * deeper image named with -b.  The base is written through a handle of its
  * own; the chain's read-only handle of it is never read, since only ranges
- * allocated above the base are copied.  Then, unless -d, the top image is
- * emptied so that it reads through to the base again (img_make_empty).
+ * allocated above the base are copied.  Then, unless -d or -b (which
+ * implies -d, as in qemu-img), the top image is emptied so that it reads
+ * through to the base again (img_make_empty).
  */
 #include "cli.h"
 #include "img.h"
@@ -38,6 +40,10 @@ int verb_commit(int argc, char **argv)
         switch (c) {
         case 'b':
             base = optarg;
+            /* As in qemu-img 7.2 (img_commit: "-b implies -d"): emptying
+             * the top would hide the data of the images between it and a
+             * deeper base, so an explicit base keeps the top as it is. */
+            drop = true;
             break;
         case 'd':
             drop = true;
@@ -106,7 +112,7 @@ int verb_commit(int argc, char **argv)
     for (uint64_t off = 0; off < size;) {
         /* Allocated in any image above the base? */
         uint64_t n = size - off;
-        bool allocated = false;
+        bool allocated = false, zero = false;
         for (int i = 0; i < base_depth; i++) {
             struct img_extent e;
             uint64_t lsize = img_size(chain[i]);
@@ -123,11 +129,24 @@ int verb_commit(int argc, char **argv)
             }
             if (e.flags & IMG_BS_ALLOCATED) {
                 allocated = true;
+                /* The newest image that allocates the range decides what
+                 * it holds; one that reads as zeros without data is
+                 * committed as zeros, not copied. */
+                zero = (e.flags & IMG_BS_ZERO) && !(e.flags & IMG_BS_DATA);
                 break;
             }
         }
         int r;
-        if (allocated) {
+        if (allocated && zero) {
+            /* QEMU's commit job (a mirror, block/mirror.c) writes zeroes
+             * with BDRV_REQ_MAY_UNMAP where the source reads as zeros
+             * without data, so the base gets zero clusters (qcow2 v3) or
+             * holes rather than clusters full of zeros. */
+            if ((r = img_write_zeroes(dst, off, n, IMG_ZERO_MAY_UNMAP)) < 0) {
+                error_report("%s", img_msg(dst, r));
+                goto out;
+            }
+        } else if (allocated) {
             for (uint64_t p = 0; p < n; p += COMMIT_CHUNK) {
                 size_t k = n - p < COMMIT_CHUNK ? (size_t)(n - p) : COMMIT_CHUNK;
                 if ((r = img_read(top, off + p, buf, k)) < 0) {
@@ -148,14 +167,10 @@ int verb_commit(int argc, char **argv)
         goto out;
     }
     if (!drop) {
+        /* Empty the top so that it reads through to the base, which now
+         * holds the data (bdrv_make_empty in qemu-img's img_commit). */
         int r = img_make_empty(top);
-        if (r == -IMG_ENOTSUP) {
-            /* The data is committed; the top still holds the same data, so
-             * every read still returns what it returned before. */
-            error_report("warning: %s was not emptied (not supported yet); its clusters "
-                         "still hold the committed data",
-                         filename);
-        } else if (r < 0) {
+        if (r < 0) {
             error_report("Could not empty %s: %s", filename, img_msg(top, r));
             goto out;
         }

@@ -228,7 +228,7 @@ int verb_convert(int argc, char **argv)
     char tmp_name[4096] = "";
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":hf:O:B:Cco:l:s:S:pt:T:qnm:Wr:UF:", longopts, &vc)) !=
+    while ((c = verb_getopt(argc, argv, ":hf:O:B:Cco:l:S:pt:T:qnm:Wr:UF:", longopts, &vc)) !=
            -1) {
         switch (c) {
         case 'O':
@@ -251,7 +251,9 @@ int verb_convert(int argc, char **argv)
             options = opts_append(options, optarg);
             break;
         case 'l':
-        case 's':
+            /* qemu-img 7.2 no longer has the old "-s snapshot_id" (its
+             * getopt string lacks it): -s is an unrecognized option here
+             * too, and -l is the one way to name a snapshot. */
             snapshot = optarg;
             break;
         case 'S': {
@@ -341,8 +343,8 @@ int verb_convert(int argc, char **argv)
         error_report("Use of backing file requires explicit backing format");
         goto out;
     }
-    /* -l takes "snapshot.id=ID,snapshot.name=NAME" or an id-or-name, -s
-     * (the older spelling) an id-or-name (qemu-img.c img_convert()). */
+    /* -l takes "snapshot.id=ID,snapshot.name=NAME" or an id-or-name
+     * (qemu-img.c img_convert()). */
     char *sn_id = NULL, *sn_name = NULL;
     if (snapshot && !strncmp(snapshot, "snapshot.", 9)) {
         struct opts so = {0};
