@@ -56,17 +56,18 @@ void print_help(void);
 
 /* The options that mean the same in every verb that accepts them. */
 struct verb_common {
-    const char *fmt; /* -f: the image's format, NULL to probe it */
-    bool quiet;      /* -q: print nothing but errors */
-    bool progress;   /* -p: show progress; never together with -q */
+    const char *fmt;   /* -f: the image's format, NULL to probe it */
+    bool quiet;        /* -q: print nothing but errors */
+    bool progress;     /* -p: show progress; never together with -q */
+    const char *cache; /* -t: the written image's cache mode, NULL if not given */
 };
 struct option;
 /*
  * getopt_long() for a verb: the next option that is not one of the common
- * ones, or -1 at the end of the options.  -f, -q and -p are stored in vc;
- * -U, -t and -T are accepted and ignored, since neither locking nor cache
- * modes change what imgtool does.  Only the letters in the verb's own
- * optstring are ever taken.  The caller sets optind = 1 first.
+ * ones, or -1 at the end of the options.  -f, -q, -p and -t are stored in
+ * vc; -U and -T are accepted and ignored, since neither locking nor the
+ * source's cache mode change what imgtool does.  Only the letters in the
+ * verb's own optstring are ever taken.  The caller sets optind = 1 first.
  */
 int verb_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
                 struct verb_common *vc);

@@ -27,11 +27,16 @@ static bool verb_common_option(int c, struct verb_common *vc)
     case 'p':
         vc->progress = !vc->quiet;
         return true;
-    case 'U':
     case 't':
+        /* -t chooses the cache mode of the image the verb writes; only
+         * convert looks at it (its default, "unsafe", never syncs). */
+        vc->cache = optarg;
+        return true;
+    case 'U':
     case 'T':
-        /* --force-share (-U) overrides image locking, -t and -T choose
-         * cache modes: imgtool has neither, so the result is the same. */
+        /* --force-share (-U) overrides image locking and -T chooses the
+         * source's cache mode: imgtool has neither, so the result is the
+         * same. */
         return true;
     default:
         return false;

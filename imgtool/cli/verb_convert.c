@@ -228,8 +228,7 @@ int verb_convert(int argc, char **argv)
     char tmp_name[4096] = "";
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":hf:O:B:Cco:l:S:pt:T:qnm:Wr:UF:", longopts, &vc)) !=
-           -1) {
+    while ((c = verb_getopt(argc, argv, ":hf:O:B:Cco:l:S:pt:T:qnm:Wr:UF:", longopts, &vc)) != -1) {
         switch (c) {
         case 'O':
             out_fmt = optarg;
@@ -439,6 +438,13 @@ int verb_convert(int argc, char **argv)
     /* A target with a backing file must open it, for copy-on-write of
      * partially written clusters. */
     unsigned dflags = IMG_OPEN_RW | (out_base ? 0 : IMG_OPEN_NO_BACKING);
+    /* qemu-img convert writes its target with cache=unsafe unless -t says
+     * otherwise (img_convert: cache = "unsafe"): no sync to the disk, not
+     * even at the end.  The library keeps metadata ordered all the same,
+     * so a killed convert still leaves a consistent image. */
+    if (!vc.cache || !strcmp(vc.cache, "unsafe")) {
+        dflags |= IMG_OPEN_NO_FLUSH;
+    }
     cv.dst = open_image(out_filename, skip_create ? out_fmt : out_fmt, dflags);
     if (!cv.dst) {
         goto out;
