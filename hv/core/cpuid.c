@@ -22,6 +22,12 @@ void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t features, struct cpu
     if (leaf >= HVKIT_CPUID_BASE && leaf <= HVKIT_CPUID_BASE + 0xff) {
         /* Leaves of the range hv does not define read as zeros. */
         r->eax = r->ebx = r->ecx = r->edx = 0;
+        /* LAB 01: BEGIN cpuid-signature (labs/01-trap-and-emulate, exercise 2) */
+        /* LAB 01: HINT Leaf HVKIT_CPUID_BASE answers the highest hypervisor
+         * leaf in EAX and the signature "hvkithvkithv" in EBX, ECX, EDX;
+         * leaf HVKIT_CPUID_BASE + 1 the ABI version in EAX and `features`
+         * in ECX (include/hvkit/abi.h has every constant). */
+        /* LAB 01: STUB (void)features; */
         if (leaf == HVKIT_CPUID_BASE) {
             /* EAX: the highest hypervisor leaf; EBX, ECX, EDX: the 12-byte
              * signature "hvkithvkithv" a guest checks before using hv's
@@ -35,6 +41,7 @@ void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t features, struct cpu
             r->eax = HVKIT_ABI_VERSION;
             r->ecx = features;
         }
+        /* LAB 01: END */
         return;
     }
     switch (leaf) {

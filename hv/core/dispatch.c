@@ -39,6 +39,13 @@ struct trace {
  * as the CPU does after any instruction that completes. */
 static void advance(struct vcpu *v, const struct exit_info *e)
 {
+    /* LAB 01: BEGIN advance-rip (labs/01-trap-and-emulate, exercise 1) */
+    /* LAB 01: HINT The exit left the guest's RIP on the instruction hv has
+     * just emulated; move it past (the backend measured the length into
+     * e->insn_len), clear RFLAGS.RF as the CPU does after an instruction
+     * completes, and end any STI/MOV SS interrupt shadow (v->int_shadow). */
+    /* LAB 01: STUB (void)v; */
+    /* LAB 01: STUB (void)e; */
     /* The backend measured the instruction (NRIPS, EXITINFO2 or VT-x's
      * exit instruction length), so prefixes are counted when it could. */
     v->rip += e->insn_len;
@@ -46,6 +53,7 @@ static void advance(struct vcpu *v, const struct exit_info *e)
     /* An STI/MOV SS shadow covers only the next instruction, which this
      * was (SDM vol 2B "STI"). */
     v->int_shadow = 0;
+    /* LAB 01: END */
 }
 
 /* The value of an access of `size` bytes taken from a register.  OUT AL/AX/EAX

@@ -153,7 +153,12 @@ static uint32_t uart_read(void *ctx, uint16_t reg, uint8_t size)
     default: /* REG_SCR */
         /* The scratch register: plain storage, used by drivers to tell a
          * 16450/16550 (which has it) from an 8250 (which does not). */
+        /* LAB 01: BEGIN uart-scratch (labs/01-trap-and-emulate, exercise 3) */
+        /* LAB 01: HINT Read back the byte the guest last wrote to the
+         * scratch register (keep it in struct uart16550). */
+        /* LAB 01: STUB return 0; */
         return u->scr;
+        /* LAB 01: END */
     }
 }
 
@@ -214,7 +219,11 @@ static void uart_write(void *ctx, uint16_t reg, uint8_t size, uint32_t value)
         return;
     default:
         /* REG_SCR. */
+        /* LAB 01: BEGIN uart-scratch */
+        /* LAB 01: HINT Keep the byte: a driver reads it back to tell a
+         * 16450/16550 from an 8250, which has no scratch register. */
         u->scr = v;
+        /* LAB 01: END */
         return;
     }
 }
