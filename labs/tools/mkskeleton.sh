@@ -41,14 +41,16 @@ usage() {
 lab=$1 out=$2
 shift 2
 [[ $lab =~ ^[0-9][0-9]$ ]] || { echo "mkskeleton.sh: LAB must be two digits, not '$lab'" >&2; exit 2; }
-top=$(cd "$(dirname "$0")/../.." && pwd)
+# The tree the paths are taken from: the repository, unless LAB_SRC_TOP
+# names another (the tests use it to feed in broken markers).
+top=${LAB_SRC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 
 # The awk program that cuts one file's regions.  It reads the file once and
 # prints the skeleton; on a marker error it prints FILE:LINE: message on
 # stderr and exits 1.
 read -r -d '' CUT <<'AWK' || true
-function fail(msg) {
-    printf "%s:%d: %s\n", FILENAME, FNR, msg > "/dev/stderr"
+function fail(msg, at) {
+    printf "%s:%d: %s\n", shown, (at ? at : FNR), msg > "/dev/stderr"
     failed = 1
     exit 1
 }
@@ -124,7 +126,7 @@ BEGIN { inside = 0; inhint = 0; mark = "LAB " lab ": " }
 }
 END {
     if (!failed && inside)
-        fail("LAB " lab ": BEGIN of '" name "' (line " begun ") has no END")
+        fail("LAB " lab ": BEGIN of '" name "' has no END", begun)
 }
 AWK
 
@@ -138,16 +140,17 @@ for p in "$@"; do
     mkdir -p "$tmp/$(dirname "$p")"
     cp -a "$top/$p" "$tmp/$p"
 done
-# Only text files can hold markers; grep -l finds the ones that do.
+# Every file with a marker of this lab (an END or HINT alone is an error
+# the awk program reports, so those files are cut too).
 while IFS= read -r f; do
-    awk -v lab="$lab" "$CUT" "$f" >"$f.cut" || exit 1
+    awk -v lab="$lab" -v shown="${f#"$tmp"/}" "$CUT" "$f" >"$f.cut" || exit 1
     n=$(grep -c "LAB $lab: BEGIN " "$f")
     regions=$((regions + n))
     # Keep the file's mode (scripts stay executable).
     cat "$f.cut" >"$f"
     rm -f "$f.cut"
     echo "mkskeleton.sh: ${f#"$tmp"/}: $n region(s) removed" >&2
-done < <(grep -rl -e "LAB $lab: BEGIN " "$tmp" || true)
+done < <(grep -rlE -e "LAB $lab: (BEGIN|END|HINT|STUB)" "$tmp" || true)
 if [ "$regions" -eq 0 ]; then
     echo "mkskeleton.sh: no 'LAB $lab: BEGIN' region in ${*}: nothing to remove" >&2
     exit 1
