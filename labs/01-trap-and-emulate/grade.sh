@@ -36,7 +36,8 @@ built=1
 if ! make -j"$jobs" -C "$src/hv" BUILD="$out" >"$logs/build-hv.log" 2>&1; then
     built=0
     echo "lab 01: hv does not build; the compiler said (full log $logs/build-hv.log):" >&2
-    grep -E 'error|Error' "$logs/build-hv.log" | head -n 20 | sed 's/^/    /' >&2
+    grep -E ': (fatal )?error:|undefined reference|\*\*\*' "$logs/build-hv.log" | head -n 20 |
+        sed 's/^/    /' >&2
     for n in "${names[@]}"; do fail "$n" "hv does not build"; done
 fi
 guest_elfs=("$out/guestkit/hello.elf" "$out/guestkit/cpuid.elf" "$out/guestkit/portio.elf")
@@ -83,8 +84,11 @@ ended() { [ "${status[$1]:-x}" = 0 ]; }
 # Check's normal output names each failing test (FILE:LINE:F:TCASE:TEST:0:
 # message, E for a crash); the summary line proves the program ran at all.
 unit() {
-    [ "$units_ok" = 1 ] || return 1
     local log=$logs/unit-$3.log
+    if [ "$units_ok" != 1 ]; then
+        echo "not run: the unit tests did not build (see $logs/build-units.log)" >"$log"
+        return 1
+    fi
     CK_FORK=yes CK_RUN_CASE=$2 "$out/tests/unit/$1" >"$log" 2>&1
     grep -q -E '^[0-9]+%: Checks: [1-9][0-9]*, ' "$log" &&
         ! grep -q -E "^[^:]+:[0-9]+:[FE]:$2:$3:" "$log"
