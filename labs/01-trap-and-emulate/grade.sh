@@ -21,7 +21,7 @@ timeout=${GRADE_TIMEOUT:-20}
 jobs=${GRADE_JOBS:-2}
 logs=$out/logs
 mkdir -p "$logs"
-rm -f "$logs"/*.log
+rm -f "$logs"/*
 
 names=(advance-rip cpuid-signature uart-scratch)
 declare -A why=()

@@ -102,3 +102,21 @@ for n in advance-rip cpuid-signature uart-scratch; do
         show_log "$IT_WORK/skeleton.out"
     fi
 done
+
+# The skeleton with exercise 1 solved (the reference's advance(), whole file)
+# runs every guest to its end: exercises 2 and 3 must then fail in the guests
+# too, not only in the unit tests, and exercise 1 must pass on its own.
+S1=$T/solved1-src
+rm -rf "$S1"
+cp -a "$SK" "$S1"
+cp "$TOP/hv/core/dispatch.c" "$S1/hv/core/dispatch.c"
+TOP=$TOP bash "$LAB/grade.sh" "$S1" "$T/solved1" >"$IT_WORK/solved1.out" 2>"$IT_WORK/solved1.err"
+if grep -q '^PASS: 1 advance-rip$' "$IT_WORK/solved1.out" &&
+    grep -q '^FAIL: 2 cpuid-signature: .*the cpuid guest did not find the signature' "$IT_WORK/solved1.out" &&
+    grep -q "^FAIL: 3 uart-scratch: .*the portio guest's scratch register did not keep" "$IT_WORK/solved1.out"; then
+    pass "labs: lab 01 with only exercise 1 solved scores exactly it, the guests catch 2 and 3"
+else
+    fail "labs: lab 01 with only exercise 1 solved scores exactly it, the guests catch 2 and 3" \
+        "unexpected grade"
+    show_log "$IT_WORK/solved1.out"
+fi
