@@ -181,6 +181,12 @@ int img_create(const struct img_env *env, struct img_io *io, const struct img_cr
      * 4 KiB (observed with qemu-img create; new images stay byte-identical). */
     if (compat >= 3 && cs > 4096) {
         uint32_t len = (uint32_t)KARRAY_SIZE(feature_names) * 48;
+        /* Opening the new image gave it an (empty) extension array of its
+         * own (parse_extensions); replace it rather than leak it. */
+        for (int i = 0; i < q->nb_exts; i++)
+            img_free(env, q->exts[i].data);
+        img_free(env, q->exts);
+        q->nb_exts = 0;
         q->exts = img_alloc(env, sizeof(*q->exts));
         uint8_t *f = q->exts ? img_alloc(env, len) : NULL;
         if (!f) {

@@ -412,7 +412,10 @@ int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, ui
     ns = img_alloc(img->env, sizeof(*ns) * (size_t)(q->nb_snaps + 1));
     if (!ns)
         return img_fail(img, IMG_ENOMEM, "Out of memory");
-    memcpy(ns, q->snaps, sizeof(*ns) * (size_t)q->nb_snaps);
+    /* An image without snapshots has no table (q->snaps is NULL), and
+     * memcpy's source must be valid even for zero bytes (C11 7.24.1). */
+    if (q->nb_snaps)
+        memcpy(ns, q->snaps, sizeof(*ns) * (size_t)q->nb_snaps);
     s = &ns[q->nb_snaps];
     s->l1_offset = l1off;
     s->l1_size = q->h.l1_size;
