@@ -37,7 +37,7 @@ run: all
 	@bin/hvrun -kernel build/guestkit/hello.elf -append "world"
 
 test:
-	@bash mk/deps.sh build run test iso bochs
+	@bash mk/deps.sh build run test iso bochs fuzz
 	@$(MAKE) --no-print-directory build-all
 	@$(MAKE) --no-print-directory unit-tests
 	@bash tests/run
