@@ -13,11 +13,15 @@
  * is_allocated_sectors_min()).  With -B the target gets a backing file and
  * only what the top source image itself allocates is copied.  With -c each
  * cluster is compressed by a pool of worker threads and written in order
- * (cpipe.c); all-zero clusters stay unallocated, as in QEMU.
+ * (cpipe.c); all-zero clusters stay unallocated, as in QEMU.  Reading
+ * runs ahead in a thread of its own (prefetch.c), so reads and writes
+ * overlap as in qemu-img's thread pool; the target is still written in
+ * source order by this thread alone.
  * -m and -W are accepted for compatibility: imgtool always writes in order.
  */
 #include "cli.h"
 #include "cpipe.h"
+#include "prefetch.h"
 #include "create_opts.h"
 #include "progress.h"
 #include "xzout.h"
@@ -140,61 +144,52 @@ static void progress_step(struct conv *c, uint64_t n)
     }
 }
 
-/* Copy one source to the target at offset base. */
+/* Copy one source to the target at offset base.  A reader thread
+ * (prefetch.c) does the block status calls and the reads a few chunks
+ * ahead; this thread writes, in source order. */
 static int copy_source(struct conv *c, struct img *src, const char *name, uint64_t base)
 {
-    uint64_t size = img_size(src), off = 0;
-    while (off < size) {
-        uint64_t want = size - off < CHUNK ? size - off : CHUNK;
-        struct img_extent ext;
-        /* With a target backing file only the top layer's own data is
-         * copied; otherwise the whole chain is flattened. */
-        int r = img_block_status(src, off, want, !c->target_has_backing, &ext);
+    struct pf_params pp = {
+        .chunk = CHUNK,
+        .base = base,
+        .cluster = c->cluster,
+        .compress = c->compress,
+        .target_has_backing = c->target_has_backing,
+    };
+    struct prefetch *pf = prefetch_start(src, &pp);
+    int ret = 1;
+    (void)name;
+    if (!pf) {
+        error_report("Could not start reading %s: out of memory", name);
+        return 1;
+    }
+    for (;;) {
+        struct pf_item *it = prefetch_next(pf);
+        int r = 0;
+        if (it->kind == PF_END) {
+            ret = 0;
+            break;
+        }
+        if (it->kind == PF_ERROR) {
+            error_report("%s", it->msg);
+            break;
+        }
+        if (it->kind == PF_ZERO) {
+            r = write_zeros(c, base + it->off, it->n);
+        } else if (it->kind == PF_DATA) {
+            r = write_data(c, base + it->off, it->buf, (size_t)it->n);
+        }
         if (r < 0) {
-            error_report("error while reading block status at offset %llu: %s",
-                         (unsigned long long)off, img_msg(src, r));
-            return 1;
+            error_report("error while writing at byte %llu: %s",
+                         (unsigned long long)(base + it->off), img_msg(c->dst, r));
+            break;
         }
-        uint64_t n = ext.length < want ? ext.length : want;
-        if (n == 0) {
-            n = want;
-        }
-        /* Keep compressed writes cluster-aligned: extend to the next
-         * cluster boundary and let the data read decide. */
-        if (c->compress && ((base + off + n) % c->cluster) && off + n < size) {
-            uint64_t end = (base + off + n + c->cluster - 1) / c->cluster * c->cluster - base;
-            n = (end > size ? size : end) - off;
-            ext.flags = IMG_BS_DATA;
-        }
-        if (c->target_has_backing && !(ext.flags & IMG_BS_ALLOCATED) &&
-            !(ext.flags & IMG_BS_DATA)) {
-            /* Left to the target's backing file. */
-        } else if ((ext.flags & IMG_BS_ZERO) && !(ext.flags & IMG_BS_DATA)) {
-            r = write_zeros(c, base + off, n);
-            if (r < 0) {
-                error_report("error while writing at byte %llu: %s",
-                             (unsigned long long)(base + off), img_msg(c->dst, r));
-                return 1;
-            }
-        } else {
-            r = img_read(src, off, c->buf, n);
-            if (r < 0) {
-                error_report("error while reading at byte %llu: %s", (unsigned long long)off,
-                             img_msg(src, r));
-                (void)name;
-                return 1;
-            }
-            r = write_data(c, base + off, c->buf, n);
-            if (r < 0) {
-                error_report("error while writing at byte %llu: %s",
-                             (unsigned long long)(base + off), img_msg(c->dst, r));
-                return 1;
-            }
-        }
-        off += n;
+        uint64_t n = it->n;
+        prefetch_release(pf);
         progress_step(c, n);
     }
-    return 0;
+    prefetch_stop(pf);
+    return ret;
 }
 
 int verb_convert(int argc, char **argv)
