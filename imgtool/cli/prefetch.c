@@ -53,6 +53,16 @@ static void publish(struct prefetch *pf)
     pthread_mutex_unlock(&pf->lock);
 }
 
+/* What the writer does with a run of the given status. */
+static enum pf_kind kind_of(const struct pf_params *p, const struct img_extent *e)
+{
+    if (p->target_has_backing && !(e->flags & IMG_BS_ALLOCATED) && !(e->flags & IMG_BS_DATA))
+        return PF_SKIP;
+    if ((e->flags & IMG_BS_ZERO) && !(e->flags & IMG_BS_DATA))
+        return PF_ZERO;
+    return PF_DATA;
+}
+
 static void *reader(void *arg)
 {
     struct prefetch *pf = arg;
@@ -63,10 +73,26 @@ static void *reader(void *arg)
         if (!(it = free_slot(pf)))
             return NULL;
         uint64_t want = size - off < p->chunk ? size - off : p->chunk;
-        struct img_extent ext;
+        struct img_extent ext = {0};
         /* With a target backing file only the top layer's own data is
          * copied; otherwise the whole chain is flattened. */
         int r = img_block_status(pf->src, off, want, !p->target_has_backing, &ext);
+        uint64_t n = ext.length < want ? ext.length : want;
+        if (r == 0 && n == 0)
+            n = want;
+        it->kind = r < 0 ? PF_ERROR : kind_of(p, &ext);
+        /* A run of zeros or of space left to the backing file that fills
+         * the whole chunk is followed to its end with one more call (for
+         * exactly what the run covers, so the walk stays linear): a 4 GiB
+         * hole is one item, not 2048 hand-overs between the threads.
+         * Compressed output keeps chunk-sized steps. */
+        while (r == 0 && it->kind != PF_DATA && !p->compress && n == want && off + n < size) {
+            struct img_extent more;
+            r = img_block_status(pf->src, off + n, size - off - n, !p->target_has_backing, &more);
+            if (r < 0 || !more.length || kind_of(p, &more) != it->kind)
+                break;
+            n += more.length;
+        }
         if (r < 0) {
             it->kind = PF_ERROR;
             snprintf(it->msg, sizeof(it->msg),
@@ -75,25 +101,16 @@ static void *reader(void *arg)
             publish(pf);
             return NULL;
         }
-        uint64_t n = ext.length < want ? ext.length : want;
-        if (n == 0)
-            n = want;
         /* Keep compressed writes cluster-aligned: extend to the next
          * cluster boundary and let the data read decide. */
         if (p->compress && ((p->base + off + n) % p->cluster) && off + n < size) {
             uint64_t end = (p->base + off + n + p->cluster - 1) / p->cluster * p->cluster - p->base;
             n = (end > size ? size : end) - off;
-            ext.flags = IMG_BS_DATA;
+            it->kind = PF_DATA;
         }
         it->off = off;
         it->n = n;
-        if (p->target_has_backing && !(ext.flags & IMG_BS_ALLOCATED) &&
-            !(ext.flags & IMG_BS_DATA)) {
-            it->kind = PF_SKIP;
-        } else if ((ext.flags & IMG_BS_ZERO) && !(ext.flags & IMG_BS_DATA)) {
-            it->kind = PF_ZERO;
-        } else {
-            it->kind = PF_DATA;
+        if (it->kind == PF_DATA) {
             r = img_read(pf->src, off, it->buf, n);
             if (r < 0) {
                 it->kind = PF_ERROR;
