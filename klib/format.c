@@ -179,8 +179,7 @@ int kvformat(kputc_fn out, void *ctx, const char *fmt, va_list ap)
             else if (len == -2)
                 v = (signed char)v;
             bool neg = v < 0;
-            put_num(&s, &sp, neg ? -(unsigned long long)v : (unsigned long long)v, neg, 10,
-                    false);
+            put_num(&s, &sp, neg ? -(unsigned long long)v : (unsigned long long)v, neg, 10, false);
             break;
         }
         case 'u':

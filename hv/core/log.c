@@ -69,10 +69,19 @@ void hv_log(const char *fmt, ...)
     va_end(ap);
 }
 
-/* One line of guest output, exactly as the guest wrote it (without its
- * newline), for the UART model and HC_PUTS.  No prefix: the protocol says
- * every line without "[hv] " is the guest's. */
+/* One line of guest output, as the guest wrote it (without its newline),
+ * for the UART model and HC_PUTS.  No prefix: the protocol says every line
+ * without "[hv] " is the guest's.  That makes a line the guest starts with
+ * "[hv]" a forgery, to bin/hvrun and to a reader alike: a hostile guest could
+ * print a fake "[hv] exit: guest code=0" and then hang.  Such a line, and
+ * only such a line, goes out with HVKIT_GUEST_ESCAPE in front of it. */
 void log_guest_line(const char *s, size_t len)
 {
+    /* "[hv]" without the space: a prefix check in any reader that trims
+     * blanks must not be fooled either. */
+    static const char hv_mark[] = "[hv]";
+    if (len >= sizeof(hv_mark) - 1 && memcmp(s, hv_mark, sizeof(hv_mark) - 1) == 0)
+        for (const char *e = HVKIT_GUEST_ESCAPE; *e; e++)
+            serial_putc(*e);
     put_line(s, len);
 }

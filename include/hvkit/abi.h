@@ -11,14 +11,14 @@
  * AMD for this use).  Leaf 0x40000000 returns the highest hypervisor leaf in
  * EAX and the signature "hvkithvkithv" in EBX, ECX, EDX (the convention
  * Xen, KVM and Hyper-V follow).  Leaf 0x40000001 EAX = HVKIT_ABI_VERSION. */
-#define HVKIT_CPUID_HV_BIT (1u << 31)
-#define HVKIT_CPUID_BASE 0x40000000u
-#define HVKIT_CPUID_MAX_LEAF 0x40000001u
-#define HVKIT_CPUID_SIG_EBX 0x696b7668u /* "hvki" */
-#define HVKIT_CPUID_SIG_ECX 0x6b766874u /* "thvk" */
-#define HVKIT_CPUID_SIG_EDX 0x76687469u /* "ithv" */
+#define HVKIT_CPUID_HV_BIT    (1u << 31)
+#define HVKIT_CPUID_BASE      0x40000000u
+#define HVKIT_CPUID_MAX_LEAF  0x40000001u
+#define HVKIT_CPUID_SIG_EBX   0x696b7668u /* "hvki" */
+#define HVKIT_CPUID_SIG_ECX   0x6b766874u /* "thvk" */
+#define HVKIT_CPUID_SIG_EDX   0x76687469u /* "ithv" */
 #define HVKIT_CPUID_SIGNATURE "hvkithvkithv"
-#define HVKIT_ABI_VERSION 1u
+#define HVKIT_ABI_VERSION     1u
 /* Leaf 0x40000001 ECX: feature bits.  Bit 0: hv injects external interrupts
  * (PIC/PIT IRQs reach the guest's IDT); guests that need them skip otherwise. */
 #define HVKIT_FEATURE_IRQ (1u << 0)
@@ -27,19 +27,19 @@
  * Instruction: VMMCALL on AMD, VMCALL on Intel (a guest picks the one its CPU
  * has; hv treats both the same).  RAX = call number, RBX, RCX, RDX = arguments;
  * the result comes back in RAX (negative values are errors). */
-#define HC_VERSION 0u     /* -> HVKIT_ABI_VERSION */
-#define HC_PUTS 1u        /* RBX = guest-physical address, RCX = length: log a string */
-#define HC_EXIT 2u        /* RBX = exit code: end the guest as port 0xf4 would */
-#define HC_EXIT_COUNT 3u  /* -> number of VM exits so far for this vCPU */
-#define HC_ECHO 4u        /* -> RBX + RCX + RDX (tests argument passing) */
+#define HC_VERSION    0u /* -> HVKIT_ABI_VERSION */
+#define HC_PUTS       1u /* RBX = guest-physical address, RCX = length: log a string */
+#define HC_EXIT       2u /* RBX = exit code: end the guest as port 0xf4 would */
+#define HC_EXIT_COUNT 3u /* -> number of VM exits so far for this vCPU */
+#define HC_ECHO       4u /* -> RBX + RCX + RDX (tests argument passing) */
 
-#define HC_OK 0
+#define HC_OK     0
 #define HC_ENOSYS (-38L) /* unknown call number (same value as Linux's ENOSYS) */
 #define HC_EFAULT (-14L) /* a buffer outside guest RAM */
 #define HC_EINVAL (-22L)
 
 /* ---- Ports -------------------------------------------------------------- */
-#define HVKIT_PORT_COM1 0x3f8
+#define HVKIT_PORT_COM1       0x3f8
 #define HVKIT_PORT_DEBUG_EXIT 0xf4 /* QEMU isa-debug-exit: status = (value << 1) | 1 */
 
 /* ---- hv's serial protocol (read by bin/hvrun) ------------------------------
@@ -52,12 +52,17 @@
  * so a launcher can recover the outcome even where the emulator's own exit
  * status cannot carry it (Bochs). */
 #define HVKIT_LOG_PREFIX "[hv] "
+/* A guest line that itself begins with "[hv]" would pass for one of hv's
+ * (a guest could forge hv's verdict line): hv prints such a line with this
+ * in front.  It is the one place where hv changes what a guest printed. */
+#define HVKIT_GUEST_ESCAPE "[guest] "
 
 /* bin/hvrun exit statuses beyond the guest's own 0..123. */
 #define HVRUN_STATUS_TIMEOUT 124
-#define HVRUN_STATUS_USAGE 125   /* bad option, missing file, missing emulator */
-#define HVRUN_STATUS_HVERROR 126 /* hv could not run the guest (no SVM/VMX, bad image, entry failure) */
-#define HVRUN_STATUS_CRASH 127   /* the guest crashed (triple fault, unhandled exit) */
+#define HVRUN_STATUS_USAGE   125 /* bad option, missing file, missing emulator */
+#define HVRUN_STATUS_HVERROR                                                                       \
+    126 /* hv could not run the guest (no SVM/VMX, bad image, entry failure) */
+#define HVRUN_STATUS_CRASH 127 /* the guest crashed (triple fault, unhandled exit) */
 
 /* When hv itself must end the outer machine after a crash or error, it writes
  * this to the outer isa-debug-exit port (QEMU status (0x7e << 1) | 1 = 253). */

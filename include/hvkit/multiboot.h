@@ -14,9 +14,9 @@
 #define MB_HEADER_SEARCH_LEN 8192u
 
 /* 3.1.2: header flags. */
-#define MB_HF_PAGE_ALIGN (1u << 0)  /* modules page aligned */
+#define MB_HF_PAGE_ALIGN  (1u << 0) /* modules page aligned */
 #define MB_HF_MEMORY_INFO (1u << 1) /* mem_* and mmap_* wanted */
-#define MB_HF_VIDEO_MODE (1u << 2)
+#define MB_HF_VIDEO_MODE  (1u << 2)
 #define MB_HF_AOUT_KLUDGE (1u << 16) /* the address fields below are valid */
 
 /* 3.2: EAX holds this on entry to the OS image. */
@@ -40,15 +40,15 @@ struct mb_header {
 } __attribute__((packed));
 
 /* 3.3: info flags. */
-#define MB_INFO_MEMORY (1u << 0)  /* mem_lower, mem_upper */
-#define MB_INFO_BOOTDEV (1u << 1)
-#define MB_INFO_CMDLINE (1u << 2)
-#define MB_INFO_MODS (1u << 3)
-#define MB_INFO_AOUT_SYMS (1u << 4)
-#define MB_INFO_ELF_SHDR (1u << 5)
-#define MB_INFO_MEM_MAP (1u << 6)
-#define MB_INFO_DRIVE_INFO (1u << 7)
-#define MB_INFO_CONFIG_TABLE (1u << 8)
+#define MB_INFO_MEMORY           (1u << 0) /* mem_lower, mem_upper */
+#define MB_INFO_BOOTDEV          (1u << 1)
+#define MB_INFO_CMDLINE          (1u << 2)
+#define MB_INFO_MODS             (1u << 3)
+#define MB_INFO_AOUT_SYMS        (1u << 4)
+#define MB_INFO_ELF_SHDR         (1u << 5)
+#define MB_INFO_MEM_MAP          (1u << 6)
+#define MB_INFO_DRIVE_INFO       (1u << 7)
+#define MB_INFO_CONFIG_TABLE     (1u << 8)
 #define MB_INFO_BOOT_LOADER_NAME (1u << 9)
 
 struct mb_info {
@@ -91,10 +91,10 @@ struct mb_mmap_entry {
     uint32_t type;
 } __attribute__((packed));
 
-#define MB_MEMORY_AVAILABLE 1
-#define MB_MEMORY_RESERVED 2
+#define MB_MEMORY_AVAILABLE        1
+#define MB_MEMORY_RESERVED         2
 #define MB_MEMORY_ACPI_RECLAIMABLE 3
-#define MB_MEMORY_NVS 4
-#define MB_MEMORY_BADRAM 5
+#define MB_MEMORY_NVS              4
+#define MB_MEMORY_BADRAM           5
 
 #endif
