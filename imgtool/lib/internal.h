@@ -58,6 +58,7 @@ struct qcow2 {
     uint64_t l1_alloc; /* entries allocated in memory (>= h.l1_size) */
     uint64_t *rt;      /* refcount table, host byte order */
     uint64_t rt_entries;
+    bool rt_damaged; /* an entry has reserved bits or points past the file */
     int rc_bits;
     uint64_t rb_entries; /* refcounts per refcount block */
     uint64_t rc_max;

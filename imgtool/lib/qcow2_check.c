@@ -18,6 +18,8 @@ struct chk {
     uint32_t *ref; /* recomputed reference count per host cluster */
     uint64_t nb;   /* clusters in the file */
     bool stats;    /* collect the allocation statistics (first pass only) */
+    unsigned fix;  /* repairs allowed while counting (first pass only) */
+    bool rebuild;  /* the refcount structure must be rebuilt */
 };
 
 static void report(struct img *img, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -201,6 +203,86 @@ static int check_copied(struct chk *c, unsigned fix)
     return 0;
 }
 
+/*
+ * Give the recounted references room for clusters up to n (the file grew).
+ */
+static int grow_ref(struct chk *c, uint64_t n)
+{
+    uint32_t *nr;
+    if (n <= c->nb)
+        return 0;
+    nr = img_alloc(c->img->env, (size_t)n * sizeof(uint32_t));
+    if (!nr)
+        return img_fail(c->img, IMG_ENOMEM, "Out of memory");
+    memcpy(nr, c->ref, (size_t)c->nb * sizeof(uint32_t));
+    img_free(c->img->env, c->ref);
+    c->ref = nr;
+    c->nb = n;
+    return 0;
+}
+
+/*
+ * Count the refcount blocks themselves, checking each table entry (QEMU's
+ * check_refblocks, same order and wording).  An entry with reserved bits
+ * set (spec, "Refcount table entry": bits 0..8) is not trusted and its
+ * block not counted; either way the structure must be rebuilt.  A block
+ * past the end of the file is, when repairing errors, made real by growing
+ * the file to hold it (its refcounts then read as the zeroes they already
+ * read as), so the rebuild sees one more cluster in use and frees it as
+ * a leak once the new structure no longer points to it.
+ */
+static int check_refblocks(struct chk *c)
+{
+    struct img *img = c->img;
+    struct qcow2 *q = img->q;
+    for (uint64_t i = 0; i < q->rt_entries; i++) {
+        uint64_t off = q->rt[i] & ~0x1ffull, cl = off >> q->cluster_bits;
+        if (q->rt[i] & 0x1ff) {
+            report(img, "ERROR refcount table entry %llu has reserved bits set",
+                   (unsigned long long)i);
+            c->res->corruptions++;
+            c->rebuild = true;
+            continue;
+        }
+        /* The open refused unaligned entries, so only the end remains. */
+        if (cl >= c->nb) {
+            bool fix = c->fix & IMG_CHECK_FIX_ERRORS;
+            int r = -IMG_ENOTSUP;
+            c->res->corruptions++;
+            report(img, "%s refcount block %llu is outside image", fix ? "Repairing" : "ERROR",
+                   (unsigned long long)i);
+            if (!fix)
+                continue;
+            if (img->io.truncate)
+                r = img->io.truncate(img->io.ctx, off + q->cluster_size);
+            if (r == 0)
+                r = grow_ref(c, cl + 1);
+            if (r < 0) {
+                c->rebuild = true;
+                report(img, "ERROR could not resize image: %s",
+                       r == -IMG_ENOMEM ? "Cannot allocate memory" : "Input/output error");
+                continue;
+            }
+            if (cl + 1 > q->alloc_end)
+                q->alloc_end = cl + 1;
+            c->res->corruptions--;
+            c->res->corruptions_fixed++;
+            inc_range(c, off, q->cluster_size);
+            continue;
+        }
+        if (!off)
+            continue;
+        inc_range(c, off, q->cluster_size);
+        if (c->ref[cl] != 1) {
+            report(img, "ERROR refcount block %llu refcount=%llu", (unsigned long long)i,
+                   (unsigned long long)c->ref[cl]);
+            c->res->corruptions++;
+            c->rebuild = true;
+        }
+    }
+    return 0;
+}
+
 /* Recount every reference into c->ref (sized for the file). */
 static int calculate(struct chk *c)
 {
@@ -222,10 +304,33 @@ static int calculate(struct chk *c)
         inc_range(c, q->h.snapshots_offset, snap_table_size(q));
     inc_range(c, q->h.refcount_table_offset,
               (uint64_t)q->h.refcount_table_clusters << q->cluster_bits);
-    for (uint64_t i = 0; i < q->rt_entries; i++)
-        if (q->rt[i] & ~0x1ffull)
-            inc_range(c, q->rt[i] & ~0x1ffull, q->cluster_size);
-    return 0;
+    return check_refblocks(c);
+}
+
+/*
+ * A cluster whose leaked refcount was just repaired to 0: QEMU frees it
+ * with QCOW2_DISCARD_ALWAYS (qcow2-refcount.c, compare_refcounts), which
+ * punches a hole in the file, so it reads as zeroes afterwards.  The
+ * library's backends have no discard, so the same contents are produced
+ * by writing zeroes (only if the cluster is not all zeroes already).  The
+ * caches may hold the cluster as an old table: they forget it first.
+ */
+static int zap_cluster(struct img *img, uint64_t cluster)
+{
+    struct qcow2 *q = img->q;
+    uint64_t off = cluster << q->cluster_bits;
+    bool zero = true;
+    int r;
+    qc_cache_drop(img, q->rbc, off);
+    qc_cache_drop(img, q->l2c, off);
+    if ((r = io_read(img, off, q->tmp, q->cluster_size)) < 0)
+        return r;
+    for (uint32_t i = 0; i < q->cluster_size && zero; i++)
+        zero = q->tmp[i] == 0;
+    if (zero)
+        return 0;
+    memset(q->tmp, 0, q->cluster_size);
+    return io_write(img, off, q->tmp, q->cluster_size);
 }
 
 /*
@@ -260,7 +365,7 @@ static void compare(struct chk *c, unsigned fix, bool *rebuild, uint64_t *highes
                : rc < ref ? "ERROR"
                           : "Leaked",
                (unsigned long long)i, (unsigned long long)rc, (unsigned long long)ref);
-        if (can && qc_rc_set(img, i, ref) == 0) {
+        if (can && qc_rc_set(img, i, ref) == 0 && (ref || zap_cluster(img, i) == 0)) {
             if (rc > ref)
                 res->leaks_fixed++;
             else
@@ -460,13 +565,17 @@ static int check_impl(struct img *img, unsigned fix, struct img_check_result *re
     c.img = img;
     c.res = res;
     c.stats = true;
+    c.fix = fix;
     res->total_clusters = div_up(img->size, q->cluster_size);
 
-    /* 1. Count every reference. */
+    /* 1. Count every reference (this pass may already repair a refcount
+     * block outside the image, as QEMU's does). */
     r = calculate(&c);
     if (r < 0)
-        return r;
+        goto out;
     c.stats = false;
+    c.fix = 0;
+    rebuild = c.rebuild;
     *structural = res->corruptions;
 
     /* 2. Compare without fixing first (this reports every finding); when
@@ -489,6 +598,7 @@ static int check_impl(struct img *img, unsigned fix, struct img_check_result *re
         }
         res->corruptions = 0;
         res->leaks = 0;
+        q->rt_damaged = false;
         /* The old structure is now unreferenced: recount and free it. */
         r = calculate(&c);
         if (r < 0)

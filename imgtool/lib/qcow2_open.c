@@ -344,18 +344,30 @@ int qc_open(struct img *img)
             return img_fail(img, IMG_ECORRUPT, "L1 entry %llu is invalid (%#llx)",
                             (unsigned long long)i, (unsigned long long)q->l1[i]);
     }
+    /* A refcount table entry with reserved bits set (bits 0..8, spec
+     * "Refcount table entry") or pointing past the end of the file is
+     * damage QEMU accepts on open: reads never consult refcounts, and check
+     * reports it (qcow2-refcount.c, check_refblocks).  Such an image is
+     * opened read-only, or read-write only by check -r (IMG_OPEN_FORCE),
+     * which rebuilds the structure; any other write through it could
+     * allocate clusters that are in use.  An entry that is not cluster
+     * aligned or is past the 56-bit offset limit is refused outright. */
     for (uint64_t i = 0; i < q->rt_entries; i++) {
-        uint64_t o = q->rt[i];
-        if (o & 0x1ff)
-            return img_fail(img, IMG_ECORRUPT, "Reference count table entry %llu is invalid",
-                            (unsigned long long)i);
-        o &= ~0x1ffull;
-        if (o && ((o & (q->cluster_size - 1)) || o < q->cluster_size || o >= file_size ||
-                  o >= QCOW_MAX_OFFSET))
+        uint64_t o = q->rt[i] & ~0x1ffull;
+        if (q->rt[i] & 0x1ff)
+            q->rt_damaged = true;
+        if (o && ((o & (q->cluster_size - 1)) || o < q->cluster_size || o >= QCOW_MAX_OFFSET))
             return img_fail(img, IMG_ECORRUPT,
                             "Reference count block %llu at %#llx is outside the image",
                             (unsigned long long)i, (unsigned long long)o);
+        if (o >= file_size)
+            q->rt_damaged = true;
     }
+    if (q->rt_damaged && img->rw && !(img->flags & IMG_OPEN_FORCE))
+        return img_fail(img, IMG_ECORRUPT,
+                        "The refcount table of '%s' is damaged; it can only be opened "
+                        "read-only until 'check -r all' rebuilds it",
+                        img->name);
     r = qc_snap_load(img);
     if (r < 0)
         return r;

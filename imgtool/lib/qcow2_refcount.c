@@ -88,6 +88,17 @@ int qc_rc_get(struct img *img, uint64_t cluster, uint64_t *rc)
         *rc = 0;
         return 0;
     }
+    /* In a damaged table a block may lie past the end of the file: QEMU
+     * reads zeroes there, so every refcount it would hold is 0. */
+    if (q->rt_damaged) {
+        uint64_t fsz;
+        if (io_size(img, &fsz) < 0)
+            return -IMG_EIO;
+        if ((q->rt[blk] & ~0x1ffull) >= fsz) {
+            *rc = 0;
+            return 0;
+        }
+    }
     if (qc_rb_load(img, q->rt[blk] & ~0x1ffull, &b) < 0)
         return -IMG_ECORRUPT;
     *rc = rb_get(q, b, cluster % q->rb_entries);

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# check and check -r on damaged qcow2 images: imgtool must find, word and
+# repair every damage as qemu-img 7.2 does.
+#
+# Every case starts from the same image: qemu-img create -f qcow2 img 4M,
+# then 128 KiB written at 0.  Its clusters (64 KiB each) are 0 header,
+# 1 refcount table, 2 refcount block, 3 L1 table, 4 L2 table, 5 and 6 data.
+# Each table line is "name | damage | what to compare after check -r all".
+# The damage is a list of WHERE=HEX pokes: WHERE is rt, rb, l1 or l2 (the
+# start of that structure, read from the image) plus a byte offset, HEX the
+# big-endian bytes written there; "grow=N" first extends the file to N
+# clusters.  For every case, in both tools:
+#   info and convert -O raw (reading must work as in qemu-img),
+#   check, check --output=json, check -r leaks, check -r all: status,
+#   stdout and stderr byte for byte (after normalising the program name),
+# and the image repaired by imgtool must pass qemu-img check and hold the
+# same data.  The last field says how the repaired files compare:
+#   same   the two repaired files are byte-identical (same layout);
+#   data   only the guest data is compared (qemu-img compare);
+#   qfail  qemu-img 7.2 itself fails to repair (it marks the image corrupt
+#          with "Preventing invalid write on metadata"): imgtool must
+#          repair it instead, so only imgtool's result is checked.
+. "$(dirname "$0")/img-common.bash"
+need_tools
+
+be64() { od -An -t x1 -j "$2" -N 8 "$1" | tr -d ' \n' | sed 's/^/0x/'; }
+
+# damage FILE SPEC...: apply the pokes of one table line.
+damage() {
+    local f=$1 p where hex base off esc
+    shift
+    local rt rb l1 l2
+    rt=$(($(be64 "$f" 48)))
+    rb=$(($(be64 "$f" "$rt") & ~0x1ff))
+    l1=$(($(be64 "$f" 40)))
+    l2=$(($(be64 "$f" "$l1") & 0x00fffffffffffe00))
+    for p in "$@"; do
+        case $p in
+        grow=*)
+            truncate -s $((${p#grow=} * 65536)) "$f"
+            continue
+            ;;
+        esac
+        where=${p%%=*}
+        hex=${p#*=}
+        base=${where%%+*}
+        off=0
+        [ "$base" != "$where" ] && off=$((${where#*+}))
+        case $base in
+        rt) off=$((rt + off)) ;;
+        rb) off=$((rb + off)) ;;
+        l1) off=$((l1 + off)) ;;
+        l2) off=$((l2 + off)) ;;
+        *) return 1 ;;
+        esac
+        esc=$(sed -E 's/(..)/\\x\1/g' <<<"$hex")
+        printf "$esc" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none || return 1
+    done
+}
+
+repair_case() { # name damage compare
+    local name=$1 spec=$2 how=$3 d
+    d=$(case_dir "$name")
+    # shellcheck disable=SC2086  # the pokes are split on purpose
+    (cd "$d/q" && "$QEMU_IMG" create -q -f qcow2 img 4M &&
+        "$QEMU_IO" -c 'write -P 0x11 0 128k' img >/dev/null && damage img $spec) || {
+        fail "$name" "could not build the damaged image"
+        return
+    }
+    cp "$d/q/img" "$d/orig.img"
+    # Reading: both tools look at the very same file.
+    rmdir "$d/i" && ln -s q "$d/i"
+    twin "$name/info" "$d" info img
+    twin "$name/check" "$d" check img
+    twin "$name/check-json" "$d" check --output=json img
+    (cd "$d/q" && "$QEMU_IMG" convert -O raw img out-q.raw 2>/dev/null)
+    if (cd "$d/q" && "$IMGTOOL" convert -O raw img out-i.raw 2>"$d/conv.err") &&
+        cmp -s "$d/q/out-q.raw" "$d/q/out-i.raw"; then
+        pass "$name/convert-raw"
+    else
+        fail "$name/convert-raw" "imgtool convert -O raw differs from qemu-img's"
+        indent "$d/conv.err"
+    fi
+    # Repairs change the file: each tool gets its own copy.
+    local mode r
+    for mode in leaks all; do
+        r=$(case_dir "$name-r-$mode")
+        cp "$d/orig.img" "$r/q/img"
+        cp "$d/orig.img" "$r/i/img"
+        if [ "$mode" = all ] && [ "$how" = qfail ]; then
+            (cd "$r/i" && "$IMGTOOL" check -r all img >"$r/i.out" 2>"$r/i.err")
+            local st=$?
+            if [ "$st" = 0 ]; then
+                pass "$name/check-r-all-repairs"
+            else
+                fail "$name/check-r-all-repairs" "imgtool check -r all exits $st"
+                indent "$r/i.err"
+            fi
+        else
+            twin "$name/check-r-$mode" "$r" check -r "$mode" img
+        fi
+        [ "$mode" = all ] || continue
+        if "$QEMU_IMG" check "$r/i/img" >"$r/recheck.out" 2>&1; then
+            pass "$name/repaired-clean"
+        else
+            fail "$name/repaired-clean" "qemu-img check finds problems after imgtool check -r all"
+            indent "$r/recheck.out"
+        fi
+        if "$QEMU_IMG" compare -q "$d/orig.img" "$r/i/img" 2>/dev/null; then
+            pass "$name/repaired-data"
+        else
+            fail "$name/repaired-data" "the guest data changed in the repair"
+        fi
+        if [ "$how" = same ]; then
+            if cmp -s "$r/q/img" "$r/i/img"; then
+                pass "$name/repaired-layout"
+            else
+                fail "$name/repaired-layout" "the repaired files differ from qemu-img's"
+                cmp "$r/q/img" "$r/i/img" | indent
+            fi
+        fi
+    done
+}
+
+# A damaged refcount table is accepted read-only, but nothing else may
+# write through it: imgtool refuses with a clear message, before any write.
+refuse_write() { # name damage
+    local name=$1 d
+    d=$(case_dir "$name")
+    # shellcheck disable=SC2086
+    (cd "$d/i" && "$QEMU_IMG" create -q -f qcow2 img 4M &&
+        "$QEMU_IO" -c 'write -P 0x11 0 128k' img >/dev/null && damage img $2) || {
+        fail "$name" "could not build the damaged image"
+        return
+    }
+    cp "$d/i/img" "$d/orig.img"
+    (cd "$d/i" && "$IMGTOOL" resize img 8M >"$d/out" 2>"$d/err")
+    local st=$?
+    if [ "$st" = 1 ] && grep -q "check -r all" "$d/err" && cmp -s "$d/orig.img" "$d/i/img"; then
+        pass "$name"
+    else
+        fail "$name" "resize exits $st (want 1 with a message naming check -r all, file unchanged)"
+        indent "$d/err"
+    fi
+}
+
+table repair_case <<'CASES'
+# Refcount table entries (QEMU's check_refblocks).
+rt-reserved-bits   | rt+7=01                            | qfail
+rt-block-outside   | rt=0000000010000000                | same
+CASES
+
+table refuse_write <<'CASES'
+rt-reserved-bits/resize-refused | rt+7=01
+rt-block-outside/resize-refused | rt=0000000010000000
+CASES
