@@ -16,7 +16,8 @@ struct chk {
     struct img *img;
     struct img_check_result *res;
     uint32_t *ref; /* recomputed reference count per host cluster */
-    uint64_t nb;   /* clusters in the file */
+    uint64_t nb;   /* clusters in the file (or counted past its end) */
+    uint64_t flen; /* bytes in the file */
     bool stats;    /* collect the allocation statistics (first pass only) */
     unsigned fix;  /* repairs allowed while counting (first pass only) */
     bool rebuild;  /* the refcount structure must be rebuilt */
@@ -35,17 +36,30 @@ static void report(struct img *img, const char *fmt, ...)
     img->env->report(img->env->ctx, line);
 }
 
-/* Count one more reference to every cluster of [off, off+len). */
+static int grow_ref(struct chk *c, uint64_t n);
+
+/*
+ * Count one more reference to every cluster of [off, off+len) (QEMU's
+ * qcow2_inc_refcounts_imrt).  The last cluster of an image may be only
+ * partly written, so a range may end less than one cluster past the end
+ * of the file; anything further is a corruption and counts nothing.
+ */
 static void inc_range(struct chk *c, uint64_t off, uint64_t len)
 {
     struct qcow2 *q = c->img->q;
     if (!len)
         return;
+    if (off + len > c->flen && off + len - c->flen >= q->cluster_size) {
+        report(c->img,
+               "ERROR: counting reference for region exceeding the end of the file by one "
+               "cluster or more: offset 0x%llx size 0x%llx",
+               (unsigned long long)off, (unsigned long long)len);
+        c->res->corruptions++;
+        return;
+    }
     for (uint64_t i = off >> q->cluster_bits; i <= (off + len - 1) >> q->cluster_bits; i++) {
-        if (i >= c->nb) {
-            report(c->img, "ERROR: cluster %llu is beyond the end of the image file",
-                   (unsigned long long)i);
-            c->res->corruptions++;
+        if (i >= c->nb && grow_ref(c, i + 1) < 0) {
+            c->res->check_errors++;
             return;
         }
         if (c->ref[i] != UINT32_MAX)
@@ -85,12 +99,31 @@ static int walk_l2(struct chk *c, uint64_t l2off, bool active)
         uint64_t host = e & QE_OFFSET;
         if (!host)
             continue;
+        /* An unaligned offset is reported; QEMU still counts the
+         * clusters the misplaced cluster overlaps (qcow2-refcount.c,
+         * check_refcounts_l2).  A preallocated zero cluster holds no data,
+         * so -r all turns it into a plain zero cluster instead. */
         if (host & (q->cluster_size - 1)) {
-            report(c->img,
-                   "ERROR offset=%llx: Cluster is not properly aligned; L2 entry corrupted.",
-                   (unsigned long long)host);
+            bool data = q->ext_l2 ? (bm & 0xffffffffull) != 0 : !(e & QE_ZERO);
             c->res->corruptions++;
-            continue;
+            if (data) {
+                report(c->img,
+                       "ERROR offset=%llx: Data cluster is not properly aligned; L2 entry "
+                       "corrupted.",
+                       (unsigned long long)host);
+            } else {
+                bool fix = c->fix & IMG_CHECK_FIX_ERRORS;
+                report(c->img,
+                       "%s offset=%llx: Preallocated cluster is not properly aligned; L2 "
+                       "entry corrupted.",
+                       fix ? "Repairing" : "ERROR", (unsigned long long)host);
+                if (fix && qc_l2_set(c->img, l2off, i, q->ext_l2 ? 0 : QE_ZERO,
+                                     q->ext_l2 ? 0xffffffff00000000ull : 0) == 0) {
+                    c->res->corruptions--;
+                    c->res->corruptions_fixed++;
+                    continue;
+                }
+            }
         }
         if (active) {
             c->res->allocated_clusters++;
@@ -155,7 +188,7 @@ static int check_copied(struct chk *c, unsigned fix)
     for (uint64_t i = 0; i < q->h.l1_size; i++) {
         uint64_t l2 = q->l1[i] & QE_OFFSET, rc;
         uint8_t *t;
-        if (!l2 || (l2 >> q->cluster_bits) >= c->nb || (l2 & (q->cluster_size - 1)))
+        if (!l2)
             continue;
         if (qc_rc_get(img, l2 >> q->cluster_bits, &rc) < 0)
             return -1;
@@ -175,14 +208,19 @@ static int check_copied(struct chk *c, unsigned fix)
                 c->res->corruptions++;
             }
         }
+        /* A table outside the file reads as zeroes in QEMU: no entries.
+         * An unaligned one was reported by the walk; it is not read. */
+        if ((l2 >> q->cluster_bits) >= c->nb || (l2 & (q->cluster_size - 1)))
+            continue;
         for (uint64_t j = 0; j < q->l2_entries; j++) {
             uint64_t e, bm;
             if (qc_l2_load(img, l2, &t) < 0)
                 return -1;
             qc_l2_entry(img, t, j, &e, &bm);
             uint64_t host = e & QE_OFFSET;
-            if ((e & QE_COMPRESSED) || !host || (host & (q->cluster_size - 1)) ||
-                (host >> q->cluster_bits) >= c->nb)
+            /* Every allocated entry, even one pointing past the end or
+             * unaligned, as QEMU's check_oflag_copied does. */
+            if ((e & QE_COMPRESSED) || !host)
                 continue;
             if (qc_rc_get(img, host >> q->cluster_bits, &rc) < 0)
                 return -1;
@@ -263,6 +301,7 @@ static int check_refblocks(struct chk *c)
                        r == -IMG_ENOMEM ? "Cannot allocate memory" : "Input/output error");
                 continue;
             }
+            c->flen = off + q->cluster_size;
             if (cl + 1 > q->alloc_end)
                 q->alloc_end = cl + 1;
             c->res->corruptions--;
@@ -293,6 +332,7 @@ static int calculate(struct chk *c)
         return -IMG_EIO;
     img_free(img->env, c->ref);
     c->nb = div_up(fsz, q->cluster_size);
+    c->flen = fsz;
     c->ref = img_alloc(img->env, (size_t)(c->nb ? c->nb : 1) * sizeof(uint32_t));
     if (!c->ref)
         return img_fail(img, IMG_ENOMEM, "Out of memory");

@@ -96,6 +96,12 @@ static int unit_status(struct img *img, uint64_t off, uint64_t max, bool follow,
         x->flags = IMG_BS_DATA | IMG_BS_ALLOCATED | IMG_BS_COMPRESSED;
         return 0;
     }
+    /* A host offset must be cluster aligned, zero cluster or not: QEMU's
+     * qcow2_get_host_offset refuses both kinds (spec, "Standard Cluster
+     * Descriptor": bits 9-55 with the low bits of a cluster zero). */
+    if (host & (q->cluster_size - 1))
+        return img_fail(img, IMG_ECORRUPT, "Cluster allocation offset %#llx unaligned",
+                        (unsigned long long)host);
     /* Zero clusters (and subclusters) that keep a host cluster report its
      * offset, as QEMU's map does. */
     if (q->ext_l2) {
