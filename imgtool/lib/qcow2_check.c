@@ -228,7 +228,10 @@ static int check_copied(struct chk *c, unsigned fix)
                 report(img, "%s OFLAG_COPIED data cluster: l2_entry=%llx refcount=%llu",
                        (fix & IMG_CHECK_FIX_ERRORS) ? "Repairing" : "ERROR", (unsigned long long)e,
                        (unsigned long long)rc);
-                if ((fix & IMG_CHECK_FIX_ERRORS) && (q->l1[i] & QE_COPIED)) {
+                /* Also in an L2 table shared with a snapshot, as QEMU's
+                 * check_oflag_copied: the flag describes the data
+                 * cluster's refcount, the same for every table. */
+                if (fix & IMG_CHECK_FIX_ERRORS) {
                     if (qc_l2_set(img, l2, j, rc == 1 ? e | QE_COPIED : e & ~QE_COPIED, bm) < 0)
                         return -1;
                     c->res->corruptions_fixed++;

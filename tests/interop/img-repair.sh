@@ -5,7 +5,8 @@
 # Every case starts from the same image: qemu-img create -f qcow2 img 4M,
 # then 128 KiB written at 0.  Its clusters (64 KiB each) are 0 header,
 # 1 refcount table, 2 refcount block, 3 L1 table, 4 L2 table, 5 and 6 data.
-# Each table line is "name | damage | what to compare after check -r all".
+# Each table line is "name | damage | what to compare after check -r all |
+# snapshot (optional: an internal snapshot is taken before the damage)".
 # The damage is a list of WHERE=HEX pokes: WHERE is rt, rb, l1 or l2 (the
 # start of that structure, read from the image) plus a byte offset, HEX the
 # big-endian bytes written there; "grow=N" first extends the file to N
@@ -60,12 +61,14 @@ damage() {
     done
 }
 
-repair_case() { # name damage compare
-    local name=$1 spec=$2 how=$3 d
+repair_case() { # name damage compare [snapshot]
+    local name=$1 spec=$2 how=$3 extra=${4:-} d
     d=$(case_dir "$name")
     # shellcheck disable=SC2086  # the pokes are split on purpose
     (cd "$d/q" && "$QEMU_IMG" create -q -f qcow2 img 4M &&
-        "$QEMU_IO" -c 'write -P 0x11 0 128k' img >/dev/null && damage img $spec) || {
+        "$QEMU_IO" -c 'write -P 0x11 0 128k' img >/dev/null &&
+        if [ "$extra" = snapshot ]; then "$QEMU_IMG" snapshot -c s1 img; fi &&
+        damage img $spec) || {
         fail "$name" "could not build the damaged image"
         return
     }
@@ -190,6 +193,13 @@ copied-set-shared  | rb+10=0002 l2+8=0000000000000000   | same
 l2-past-end        | l2+16=8000000010000000             | unfixed
 l2-unaligned       | l2+16=8000000000058000             | unfixed
 l2-unaligned-zero  | l2+16=8000000000058001             | same
+# With an internal snapshot (no writes after it): the L2 table and the
+# data are shared, refcount 2, COPIED clear.
+snap-leak-data     | rb+10=0003                         | same | snapshot
+snap-low-data      | rb+10=0001                         | same | snapshot
+snap-zero-data     | rb+10=0000                         | same | snapshot
+snap-copied-set    | l2+0=8000000000050000              | same | snapshot
+snap-copied-set-l1 | l1+0=8000000000040000              | same | snapshot
 CASES
 
 table refuse_write <<'CASES'
