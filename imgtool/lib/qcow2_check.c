@@ -96,6 +96,14 @@ static int walk_l2(struct chk *c, uint64_t l2off, bool active)
             }
             continue;
         }
+        /* Bits 1..8 and 56..61 of a standard descriptor are reserved
+         * (spec, "Standard Cluster Descriptor"); QEMU reports them for
+         * every entry, allocated or not, and repairs nothing. */
+        if (e & QL2_RESERVED) {
+            report(c->img, "ERROR found l2 entry with reserved bits set: %llx",
+                   (unsigned long long)e);
+            c->res->corruptions++;
+        }
         uint64_t host = e & QE_OFFSET;
         if (!host)
             continue;

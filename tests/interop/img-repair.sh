@@ -193,6 +193,9 @@ copied-set-shared  | rb+10=0002 l2+8=0000000000000000   | same
 l2-past-end        | l2+16=8000000010000000             | unfixed
 l2-unaligned       | l2+16=8000000000058000             | unfixed
 l2-unaligned-zero  | l2+16=8000000000058001             | same
+l1-past-end        | l1+8=8000000010000000              | unfixed
+l1-unaligned       | l1+8=8000000000048000              | unfixed
+l2-reserved-bits   | l2+16=8000000000070002             | unfixed
 # With an internal snapshot (no writes after it): the L2 table and the
 # data are shared, refcount 2, COPIED clear.
 snap-leak-data     | rb+10=0003                         | same | snapshot
