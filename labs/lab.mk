@@ -29,7 +29,7 @@ LAB_BUILD ?= $(BUILD)/labs/$(LAB_NAME)
 skeleton:
 	@if [ -e '$(WORK)' ] && [ -z '$(FORCE)' ]; then \
 	    echo 'labs: $(WORK) already exists: it may hold your work.' >&2; \
-	    echo 'labs: move it away, or run "make skeleton FORCE=1" to replace it.' >&2; \
+	    echo 'labs: move it away, or run "make -C labs/$(LAB_NAME) skeleton FORCE=1" to replace it.' >&2; \
 	    exit 1; \
 	fi
 	@bash $(TOP)/labs/tools/mkskeleton.sh $(LAB) '$(WORK)' $(LAB_PATHS)
