@@ -62,8 +62,19 @@ static void inc_range(struct chk *c, uint64_t off, uint64_t len)
             c->res->check_errors++;
             return;
         }
-        if (c->ref[i] != UINT32_MAX)
-            c->ref[i]++;
+        /* A count the image's refcount width cannot hold (1-bit
+         * refcounts and a cluster referenced twice): reported per
+         * cluster, with QEMU's advice, and not counted further. */
+        if (c->ref[i] >= q->rc_max || c->ref[i] == UINT32_MAX) {
+            report(c->img, "ERROR: overflow cluster offset=0x%llx",
+                   (unsigned long long)(i << q->cluster_bits));
+            report(c->img, "Use imgtool amend to increase the refcount entry width or imgtool "
+                           "convert to create a clean copy if the image cannot be opened for "
+                           "writing");
+            c->res->corruptions++;
+            continue;
+        }
+        c->ref[i]++;
     }
 }
 

@@ -6,7 +6,8 @@
 # then 128 KiB written at 0.  Its clusters (64 KiB each) are 0 header,
 # 1 refcount table, 2 refcount block, 3 L1 table, 4 L2 table, 5 and 6 data.
 # Each table line is "name | damage | what to compare after check -r all |
-# snapshot (optional: an internal snapshot is taken before the damage)".
+# snapshot or - (optional: an internal snapshot is taken before the
+# damage) | qemu-img create options (optional)".
 # The damage is a list of WHERE=HEX pokes: WHERE is rt, rb, l1 or l2 (the
 # start of that structure, read from the image) plus a byte offset, HEX the
 # big-endian bytes written there; "grow=N" first extends the file to N
@@ -61,11 +62,11 @@ damage() {
     done
 }
 
-repair_case() { # name damage compare [snapshot]
-    local name=$1 spec=$2 how=$3 extra=${4:-} d
+repair_case() { # name damage compare [snapshot|-] [create options]
+    local name=$1 spec=$2 how=$3 extra=${4:-} opts=${5:-} d
     d=$(case_dir "$name")
-    # shellcheck disable=SC2086  # the pokes are split on purpose
-    (cd "$d/q" && "$QEMU_IMG" create -q -f qcow2 img 4M &&
+    # shellcheck disable=SC2086  # the pokes and options are split on purpose
+    (cd "$d/q" && "$QEMU_IMG" create -q -f qcow2 $opts img 4M &&
         "$QEMU_IO" -c 'write -P 0x11 0 128k' img >/dev/null &&
         if [ "$extra" = snapshot ]; then "$QEMU_IMG" snapshot -c s1 img; fi &&
         damage img $spec) || {
@@ -203,6 +204,19 @@ snap-low-data      | rb+10=0001                         | same | snapshot
 snap-zero-data     | rb+10=0000                         | same | snapshot
 snap-copied-set    | l2+0=8000000000050000              | same | snapshot
 snap-copied-set-l1 | l1+0=8000000000040000              | same | snapshot
+# Other refcount widths (1 bit: clusters 0..7 in byte 0, least significant
+# bit first), cluster sizes and extended L2 entries (16 bytes each).
+rc1-zero-data      | rb+0=5f                            | same | - | -o refcount_bits=1
+rc1-overflow       | l2+8=8000000000050000              | unfixed | - | -o refcount_bits=1
+rc8-leak-data      | rb+5=02                            | same | - | -o refcount_bits=8
+rc8-zero-l2        | rb+4=00                            | same | - | -o refcount_bits=8
+rc64-leak-data     | rb+40=0000000000000003             | same | - | -o refcount_bits=64
+cs4k-zero-data     | rb+20=0000                         | same | - | -o cluster_size=4096
+cs4k-twice         | l2+8=8000000000005000              | same | - | -o cluster_size=4096
+extl2-zero-data    | rb+10=0000                         | same | - | -o extended_l2=on
+extl2-copied-clear | l2+0=0000000000050000              | same | - | -o extended_l2=on
+extl2-twice        | l2+16=8000000000050000             | same | - | -o extended_l2=on
+v2-zero-data       | rb+10=0000                         | same | - | -o compat=0.10
 CASES
 
 table refuse_write <<'CASES'
