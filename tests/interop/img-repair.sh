@@ -6,14 +6,16 @@
 # then 128 KiB written at 0.  Its clusters (64 KiB each) are 0 header,
 # 1 refcount table, 2 refcount block, 3 L1 table, 4 L2 table, 5 and 6 data.
 # Each table line is "name | damage | what to compare after check -r all |
-# snapshot or - (optional: an internal snapshot is taken before the
-# damage) | qemu-img create options (optional)".
+# snapshot, compress or - (optional: an internal snapshot is taken, or the
+# image is recompressed, before the damage) | qemu-img create options
+# (optional)".
 # The damage is a list of WHERE=HEX pokes: WHERE is rt, rb, l1 or l2 (the
 # start of that structure, read from the image) plus a byte offset, HEX the
 # big-endian bytes written there; "grow=N" first extends the file to N
 # clusters.  For every case, in both tools:
 #   info and convert -O raw (reading must work as in qemu-img),
-#   check, check --output=json, check -r leaks, check -r all: status,
+#   check, check --output=json, check -r leaks, check -r all (human and
+#   json, on separate copies): status,
 #   stdout and stderr byte for byte (after normalising the program name),
 # and the image repaired by imgtool must pass qemu-img check and hold the
 # same data.  The last field says how the repaired files compare:
@@ -68,7 +70,10 @@ repair_case() { # name damage compare [snapshot|-] [create options]
     # shellcheck disable=SC2086  # the pokes and options are split on purpose
     (cd "$d/q" && "$QEMU_IMG" create -q -f qcow2 $opts img 4M &&
         "$QEMU_IO" -c 'write -P 0x11 0 128k' img >/dev/null &&
-        if [ "$extra" = snapshot ]; then "$QEMU_IMG" snapshot -c s1 img; fi &&
+        case $extra in
+        snapshot) "$QEMU_IMG" snapshot -c s1 img ;;
+        compress) "$QEMU_IMG" convert -c -O qcow2 img img.c && mv img.c img ;;
+        esac &&
         damage img $spec) || {
         fail "$name" "could not build the damaged image"
         return
@@ -95,10 +100,14 @@ repair_case() { # name damage compare [snapshot|-] [create options]
     fi
     # Repairs change the file: each tool gets its own copy.
     local mode r
-    for mode in leaks all; do
+    for mode in leaks all all-json; do
         r=$(case_dir "$name-r-$mode")
         cp "$d/orig.img" "$r/q/img"
         cp "$d/orig.img" "$r/i/img"
+        if [ "$mode" = all-json ]; then
+            [ "$how" = qfail ] || twin "$name/check-r-all-json" "$r" check -r all --output=json img
+            continue
+        fi
         if [ "$mode" = all ] && [ "$how" = qfail ]; then
             (cd "$r/i" && "$IMGTOOL" check -r all img >"$r/i.out" 2>"$r/i.err")
             local st=$?
@@ -217,6 +226,13 @@ extl2-zero-data    | rb+10=0000                         | same | - | -o extended
 extl2-copied-clear | l2+0=0000000000050000              | same | - | -o extended_l2=on
 extl2-twice        | l2+16=8000000000050000             | same | - | -o extended_l2=on
 v2-zero-data       | rb+10=0000                         | same | - | -o compat=0.10
+# Compressed clusters (qemu-img convert -c: both 64 KiB of 0x11 are packed
+# into cluster 5).
+comp-leak          | rb+10=0002                         | same | compress
+comp-zero          | rb+10=0000                         | same | compress
+comp-unreferenced  | l2+0=0000000000000000              | same | compress
+# The snapshot table (cluster 8 after a snapshot) counted as free.
+snap-zero-table    | rb+16=0000                         | same | snapshot
 CASES
 
 table refuse_write <<'CASES'
