@@ -281,6 +281,72 @@ START_TEST(test_check_repairs_leak_and_corruption)
 }
 END_TEST
 
+/*
+ * A refcount table entry with reserved bits set, then one pointing past the
+ * end of the file: the image opens read-only and reads, a plain read-write
+ * open is refused without a write, and check -r all rebuilds the structure.
+ */
+START_TEST(test_damaged_refcount_table)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        struct img *img = fresh(1 << 20, 65536);
+        uint8_t a[4096], out[4096];
+        struct img_check_result r;
+        uint64_t len, len2;
+        pattern(a, sizeof(a), 7);
+        ck_assert_int_eq(img_write(img, 0, a, sizeof(a)), 0);
+        img = mem_reopen(img, 0);
+        uint8_t *m = mem_bytes(img, &len);
+        uint64_t rt = img_qcow2_get_header(img)->refcount_table_offset;
+        if (kind == 0)
+            m[rt + 7] |= 1; /* reserved bit 0 */
+        else
+            m[rt + 4] = 0x10; /* block at 0x10000000 + its old offset */
+        uint8_t *copy = malloc(len);
+        ck_assert_ptr_nonnull(copy);
+        memcpy(copy, m, len);
+        img = mem_reopen(img, 0);
+        ck_assert_ptr_nonnull(img);
+        ck_assert_int_eq(img_read(img, 0, out, sizeof(out)), 0);
+        ck_assert(memcmp(a, out, sizeof(a)) == 0);
+        ck_assert_int_eq(img_check(img, 0, &r), 0);
+        ck_assert_int_ge(r.corruptions, 1);
+        /* Writing through it is refused, and nothing was written. */
+        {
+            struct img_io io;
+            struct img_err err;
+            struct img *h;
+            uint8_t *after = malloc(len);
+            ck_assert_ptr_nonnull(after);
+            ck_assert_int_eq(img_io_mem(&io), 0);
+            ck_assert_int_eq(io.write(io.ctx, 0, copy, len), 0);
+            ck_assert_int_eq(img_open(img_hosted_env(), &io, "m", "qcow2", IMG_OPEN_RW, &h, &err),
+                             -IMG_ECORRUPT);
+            ck_assert_msg(strstr(err.msg, "check -r all") != NULL, "%s", err.msg);
+            ck_assert_int_eq(io.size(io.ctx, &len2), 0);
+            ck_assert_uint_eq(len, len2);
+            ck_assert_int_eq(io.read(io.ctx, 0, after, len), 0);
+            ck_assert(memcmp(copy, after, len) == 0);
+            io.close(io.ctx);
+            free(after);
+        }
+        img = mem_reopen(img, IMG_OPEN_RW | IMG_OPEN_FORCE | IMG_OPEN_NO_REPAIR);
+        ck_assert_int_eq(img_check(img, IMG_CHECK_FIX_LEAKS, &r), -IMG_EIO);
+        ck_assert_int_eq(img_check(img, IMG_CHECK_FIX_LEAKS | IMG_CHECK_FIX_ERRORS, &r), 0);
+        ck_assert_int_ge(r.corruptions_fixed, 1);
+        assert_clean(img);
+        /* Rebuilt: an ordinary read-write open works again. */
+        img = mem_reopen(img, IMG_OPEN_RW);
+        ck_assert_int_eq(img_write(img, 65536, a, sizeof(a)), 0);
+        assert_clean(img);
+        ck_assert_int_eq(img_read(img, 0, out, sizeof(out)), 0);
+        ck_assert(memcmp(a, out, sizeof(a)) == 0);
+        free(copy);
+        mem_free(img);
+    }
+}
+END_TEST
+
 START_TEST(test_dirty_image_repaired_on_open)
 {
     struct img_create_opts o;
@@ -829,6 +895,7 @@ Suite *features_suite(void)
     tcase_add_test(t, test_bad_l2_offset_read_fails_cleanly);
     tcase_add_test(t, test_overlap_write_refused);
     tcase_add_test(t, test_refused_open_writes_nothing);
+    tcase_add_test(t, test_damaged_refcount_table);
     tcase_add_test(t, test_unknown_extension_preserved_autoclear_cleared);
     tcase_add_test(t, test_backing_chain);
     tcase_add_test(t, test_xz_images);
