@@ -183,6 +183,8 @@ table repair_case <<'CASES'
 # Refcount table entries (QEMU's check_refblocks).
 rt-reserved-bits   | rt+7=01                            | qfail
 rt-block-outside   | rt=0000000010000000                | same
+rt-block-twice     | rt+8=0000000000020000              | same
+rt-block-on-data   | rt+8=0000000000050000              | same
 # Stored refcounts (16-bit entries at rb + 2 * cluster).
 leak-header        | rb+0=0002                          | same
 leak-data          | rb+10=0003                         | same
