@@ -154,7 +154,8 @@ enum {
                                      unallocated clusters then return zeros) */
     IMG_OPEN_NO_REPAIR = 1 << 2,  /* do not replay a dirty lazy-refcount image
                                      on a read-write open (check does that) */
-    IMG_OPEN_FORCE = 1 << 3,      /* open even if the corrupt bit is set
+    IMG_OPEN_FORCE = 1 << 3,      /* open read-write even if the corrupt bit
+                                     is set or the refcount table is damaged
                                      (used by check -r) */
     IMG_OPEN_NO_FLUSH = 1 << 4,   /* cache=unsafe, qemu-img convert's default:
                                      img_flush/img_close never ask the backend
