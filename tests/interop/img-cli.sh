@@ -14,6 +14,10 @@ setup() { # DIR
     "$QEMU_IMG" create -q -f qcow2 "$1/a.qcow2" 4M
     "$QEMU_IO" -c 'write -P 7 64k 64k' "$1/a.qcow2" >/dev/null
     "$QEMU_IMG" create -q -f qcow2 "$1/b.qcow2" 8M
+    # Not images: a directory, a 6-byte text file, a zero-filled 100 bytes.
+    mkdir "$1/d"
+    echo hello >"$1/t.txt"
+    head -c 100 /dev/zero >"$1/z100"
 }
 FIX=$WORK/fixture
 mkdir -p "$FIX"
@@ -106,6 +110,15 @@ map-range-json       | map --output=json --start-offset=100k --max-length=1M a.q
 map-bad-start        | map --start-offset=foo a.qcow2
 map-bad-output       | map --output=xml a.qcow2
 check-q              | check -q a.qcow2
+# --- a directory is no image (read-only opens stat it; read-write fail open)
+dir-info             | info d
+dir-info-raw         | info -f raw d
+dir-check            | check d
+dir-map              | map d
+dir-compare          | compare d t.txt
+dir-convert          | convert -O raw d x.img
+dir-check-r          | check -r all d
+dir-resize           | resize d 1M
 # --- convert: option checks before any work
 convert-no-target    | convert r.img
 convert-c-raw        | convert -c r.img x.img

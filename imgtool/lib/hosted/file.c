@@ -194,6 +194,21 @@ int img_io_open_file(const char *path, bool writable, struct img_io *io, struct 
     fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0)
         return open_err(err, path);
+    /* A directory opens read-only but is no image.  QEMU's file driver
+     * (block/file-posix.c, raw_open_common) refuses anything that is not a
+     * regular file, while /dev nodes go to its host_device driver; so
+     * block and character devices stay allowed here. */
+    struct stat st;
+    if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) &&
+        !S_ISCHR(st.st_mode)) {
+        close(fd);
+        if (err) {
+            snprintf(err->msg, sizeof(err->msg), "'file' driver requires '%s' to be a regular file",
+                     path);
+            err->code = -IMG_EINVAL;
+        }
+        return -IMG_EINVAL;
+    }
     fd_io(fd, io);
     return 0;
 }
