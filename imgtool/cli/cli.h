@@ -147,6 +147,8 @@ bool fmt_known(const char *fmt);
  * failure prints qemu-img's "Could not open 'F': reason" and returns NULL.
  */
 struct img *open_image(const char *filename, const char *fmt, unsigned flags);
+/* Print QEMU's warning for a read-write open whose format was probed as raw. */
+void warn_probed_raw(const char *filename);
 /* The library's message for a failed call on img, or a generic one for
  * the negative IMG_E* code if the library recorded none. */
 const char *img_msg(struct img *img, int code);

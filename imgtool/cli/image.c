@@ -31,17 +31,22 @@ struct img *open_image(const char *filename, const char *fmt, unsigned flags)
     struct img_info info;
     if (!fmt && (flags & IMG_OPEN_RW) && img_get_info(img, &info) == 0 &&
         info.format == IMG_FMT_RAW) {
-        /* QEMU's warning (block.c bdrv_open_inherit) when a probe found
-         * raw for an image opened for writing: a guest could write a
-         * qcow2 header into block 0 and change what the next probe sees. */
-        fprintf(stderr,
-                "WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
-                "         Automatically detecting the format is dangerous for raw images, "
-                "write operations on block 0 will be restricted.\n"
-                "         Specify the 'raw' format explicitly to remove the restrictions.\n",
-                filename);
+        warn_probed_raw(filename);
     }
     return img;
+}
+
+/* QEMU's warning (block.c bdrv_open_inherit) when a probe found raw for an
+ * image opened for writing: a guest could write a qcow2 header into block 0
+ * and change what the next probe sees. */
+void warn_probed_raw(const char *filename)
+{
+    fprintf(stderr,
+            "WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
+            "         Automatically detecting the format is dangerous for raw images, "
+            "write operations on block 0 will be restricted.\n"
+            "         Specify the 'raw' format explicitly to remove the restrictions.\n",
+            filename);
 }
 
 const char *img_msg(struct img *img, int code)

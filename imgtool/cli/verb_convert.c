@@ -390,6 +390,15 @@ int verb_convert(int argc, char **argv)
             free(sn_id);
             free(sn_name);
             sn_id = sn_name = NULL;
+            struct img_info sinfo;
+            if (r < 0 && img_get_info(srcs[i], &sinfo) == 0 && sinfo.format == IMG_FMT_RAW) {
+                /* QEMU's bdrv_snapshot_load_tmp() names the format that
+                 * lacks the callback; qemu-img's block backends have no
+                 * device name, hence the empty quotes. */
+                error_report("Failed to load snapshot: Block format 'raw' used by device '' "
+                             "does not support temporarily loading internal snapshots");
+                goto out;
+            }
             if (r < 0) {
                 error_report("Failed to load snapshot: %s",
                              r == -IMG_ENOENT ? "Can't find snapshot" : img_msg(srcs[i], r));

@@ -20,6 +20,36 @@
 enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS };
 enum { SN_NONE, SN_LIST, SN_APPLY, SN_CREATE, SN_DELETE };
 
+/*
+ * A raw image has no snapshot table, and qemu-img says so in a different
+ * way for each action, because each goes through a different block-layer
+ * call (qemu-img.c img_snapshot()): -c reports bdrv_snapshot_create()'s
+ * -ENOTSUP as a number and strerror text, -a reports
+ * bdrv_snapshot_goto()'s "Block driver does not support snapshots", -d
+ * first looks the name up with bdrv_snapshot_find(), which finds nothing
+ * in an empty list, and -l prints nothing at all (handled by the list code,
+ * which sees zero snapshots).  Nothing is written in any case.
+ */
+static int snapshot_raw(int action, const char *name, const char *filename)
+{
+    switch (action) {
+    case SN_CREATE:
+        error_report("Could not create snapshot '%s': -95 (Operation not supported)", name);
+        break;
+    case SN_APPLY:
+        /* bdrv_snapshot_goto() (block/snapshot.c) closes the raw node, tries
+         * its file child, then reopens the raw node; raw_open() warns again. */
+        warn_probed_raw(filename);
+        error_report("Could not apply snapshot '%s': Block driver does not support snapshots",
+                     name);
+        break;
+    default:
+        error_report("Could not delete snapshot '%s': snapshot not found", name);
+        break;
+    }
+    return 1;
+}
+
 int verb_snapshot(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -74,6 +104,13 @@ int verb_snapshot(int argc, char **argv)
         return 1;
     }
     int ret = 0;
+    struct img_info info;
+    if (img_get_info(img, &info) == 0 && info.format == IMG_FMT_RAW && action != SN_LIST &&
+        action != SN_NONE) {
+        ret = snapshot_raw(action, name, filename);
+        img_close(img);
+        return ret;
+    }
     switch (action) {
     case SN_LIST: {
         int n = img_snapshot_count(img);

@@ -180,4 +180,11 @@ snapshot-mix         | snapshot -l -c x a.qcow2
 snapshot-list-raw    | snapshot -l r.img
 snapshot-list-empty  | snapshot -l a.qcow2
 snapshot-no-file     | snapshot -l
+snapshot-raw-create  | snapshot -c s t.txt
+snapshot-raw-apply   | snapshot -a s t.txt
+snapshot-raw-delete  | snapshot -d s t.txt
+snapshot-raw-list    | snapshot -l t.txt
+snapshot-raw-create2 | snapshot -c s r.img
+convert-l-raw        | convert -l s -O raw t.txt x.img
+convert-l-raw-id     | convert -l snapshot.id=1 -O raw r.img x.img
 CASES
