@@ -170,8 +170,9 @@ static int validate_header(struct img *img, uint64_t file_size)
     struct img_qcow2_header *h = &q->h;
     uint64_t l1_needed;
 
+    /* QEMU's words (block/qcow2.c qcow2_do_open), without the file name. */
     if (h->magic != QCOW2_MAGIC)
-        return img_fail(img, IMG_ECORRUPT, "Image '%s' is not in qcow2 format", img->name);
+        return img_fail(img, IMG_ECORRUPT, "Image is not in qcow2 format");
     if (h->version != 2 && h->version != 3)
         return img_fail(img, IMG_ENOTSUP, "Unsupported qcow2 version %u", h->version);
     if (h->cluster_bits < QCOW_MIN_CLUSTER_BITS || h->cluster_bits > QCOW_MAX_CLUSTER_BITS)
@@ -229,14 +230,6 @@ static int validate_header(struct img *img, uint64_t file_size)
     /* Virtual size: offsets are at most 56 bits; QEMU caps sizes there. */
     if (h->size >= QCOW_MAX_OFFSET)
         return img_fail(img, IMG_ECORRUPT, "Image is too big");
-    l1_needed = div_up(h->size, (uint64_t)q->cluster_size << q->l2_bits);
-    if ((uint64_t)h->l1_size * 8 > QCOW_MAX_L1_SIZE)
-        return img_fail(img, IMG_ECORRUPT, "Active L1 table too large");
-    if (h->l1_size < l1_needed)
-        return img_fail(img, IMG_ECORRUPT, "L1 table is too small");
-    if (check_table(img, file_size, h->l1_table_offset, (uint64_t)h->l1_size * 8,
-                    "Active L1 table") < 0)
-        return -IMG_ECORRUPT;
     if ((uint64_t)h->refcount_table_clusters * q->cluster_size > QCOW_MAX_REFTABLE_SIZE)
         return img_fail(img, IMG_ECORRUPT, "Reference count table too large");
     if (h->refcount_table_clusters == 0)
@@ -248,6 +241,16 @@ static int validate_header(struct img *img, uint64_t file_size)
     /* QEMU validates the snapshot table's offset even without snapshots. */
     if (check_table(img, h->nb_snapshots ? file_size : QCOW_MAX_OFFSET, h->snapshots_offset,
                     (uint64_t)h->nb_snapshots * QS_FIXED_LEN, "Snapshot table") < 0)
+        return -IMG_ECORRUPT;
+    /* The active L1 table comes last, as in qcow2_do_open(): a header cut
+     * short (read zero-padded) then fails on the refcount table first. */
+    l1_needed = div_up(h->size, (uint64_t)q->cluster_size << q->l2_bits);
+    if ((uint64_t)h->l1_size * 8 > QCOW_MAX_L1_SIZE)
+        return img_fail(img, IMG_ECORRUPT, "Active L1 table too large");
+    if (h->l1_size < l1_needed)
+        return img_fail(img, IMG_ECORRUPT, "L1 table is too small");
+    if (check_table(img, file_size, h->l1_table_offset, (uint64_t)h->l1_size * 8,
+                    "Active L1 table") < 0)
         return -IMG_ECORRUPT;
     return 0;
 }
@@ -282,13 +285,17 @@ int qc_open(struct img *img)
     img->q = q;
     if (io_size(img, &file_size) < 0)
         return -IMG_EIO;
-    if (file_size < QH_V2_LENGTH)
-        return img_fail(img, IMG_ECORRUPT, "qcow2 header too short");
     /* The header and its extensions live in cluster 0; read the largest
-     * possible cluster-0 prefix we might need once the cluster size is known. */
+     * possible cluster-0 prefix we might need once the cluster size is known.
+     * A file shorter than that is read zero-padded, as QEMU's file protocol
+     * does past the end of file, and the header is then validated as it
+     * stands: a 6-byte text file fails the magic check, a qcow2 file cut
+     * inside its header fails on whichever field came out zero. */
     {
         uint8_t hb[QH_V3_LENGTH];
-        if (io_read(img, 0, hb, sizeof(hb)) < 0)
+        size_t have = file_size < sizeof(hb) ? (size_t)file_size : sizeof(hb);
+        memset(hb, 0, sizeof(hb));
+        if (have && io_read(img, 0, hb, have) < 0)
             return -IMG_EIO;
         decode_header(&q->h, hb);
     }

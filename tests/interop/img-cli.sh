@@ -18,6 +18,11 @@ setup() { # DIR
     mkdir "$1/d"
     echo hello >"$1/t.txt"
     head -c 100 /dev/zero >"$1/z100"
+    : >"$1/empty"
+    # qcow2 headers cut at 50 bytes: QEMU reads them zero-padded.
+    head -c 50 "$1/a.qcow2" >"$1/cut3.qcow2"
+    "$QEMU_IMG" create -q -f qcow2 -o compat=0.10 "$1/v2.qcow2" 1M
+    head -c 50 "$1/v2.qcow2" >"$1/cut2.qcow2"
 }
 FIX=$WORK/fixture
 mkdir -p "$FIX"
@@ -110,6 +115,14 @@ map-range-json       | map --output=json --start-offset=100k --max-length=1M a.q
 map-bad-start        | map --start-offset=foo a.qcow2
 map-bad-output       | map --output=xml a.qcow2
 check-q              | check -q a.qcow2
+# --- short files opened as qcow2
+qcow2-short-text     | info -f qcow2 t.txt
+qcow2-short-zeros    | info -f qcow2 z100
+qcow2-empty          | info -f qcow2 empty
+qcow2-cut-v3         | info cut3.qcow2
+qcow2-cut-v2         | info cut2.qcow2
+qcow2-cut-v2-json    | info --output=json cut2.qcow2
+qcow2-cut-v2-map     | map cut2.qcow2
 # --- a directory is no image (read-only opens stat it; read-write fail open)
 dir-info             | info d
 dir-info-raw         | info -f raw d
