@@ -147,8 +147,13 @@ int verb_measure(int argc, char **argv)
             goto out;
         }
     }
-    /* BlockMeasureInfo: "bitmaps" only for a qcow2 target with a source. */
-    bool bitmaps = src && tfmt == IMG_FMT_QCOW2;
+    /* BlockMeasureInfo: "bitmaps" only for a qcow2 v3 target measured from
+     * a source that can hold persistent bitmaps, i.e. a qcow2 one
+     * (block/qcow2.c qcow2_measure: version >= 3 &&
+     * bdrv_supports_persistent_dirty_bitmap(in_bs)). */
+    struct img_info sinfo;
+    bool bitmaps = src && tfmt == IMG_FMT_QCOW2 && copts.compat != 2 &&
+                   img_get_info(src, &sinfo) == 0 && sinfo.format == IMG_FMT_QCOW2;
     if (ofmt == OFMT_JSON) {
         struct jv *j = jv_obj();
         jv_set(j, "required", jv_uint(required));
