@@ -176,7 +176,11 @@ static int img_open_depth(const struct img_env *env, struct img_io *io, const ch
     }
 
     if (img->format == IMG_FMT_RAW) {
-        r = io_size(img, &img->size);
+        /* QEMU's block layer counts whole sectors (block.c
+         * bdrv_refresh_total_sectors), so a 6-byte raw file is a 512-byte
+         * disk whose tail reads as zeros. */
+        r = io_size(img, &img->file_size);
+        img->size = (img->file_size + 511) & ~(uint64_t)511;
     } else {
         r = qc_open(img);
         if (r == 0 && img->q->backing_file[0] && !(flags & IMG_OPEN_NO_BACKING))
@@ -306,8 +310,13 @@ int img_write(struct img *img, uint64_t off, const void *buf, size_t len)
         return r;
     if (!img->rw)
         return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
-    if (img->format == IMG_FMT_RAW)
-        return io_write(img, off, buf, len);
+    if (img->format == IMG_FMT_RAW) {
+        r = io_write(img, off, buf, len);
+        /* A write into the zero-padded tail makes the file longer. */
+        if (r == 0 && off + len > img->file_size)
+            img->file_size = off + len;
+        return r;
+    }
     return qc_write(img, off, buf, len);
 }
 
@@ -328,6 +337,8 @@ int img_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags
             r = io_write(img, off, zero, n);
             if (r < 0)
                 return r;
+            if (off + n > img->file_size)
+                img->file_size = off + n;
             off += n;
             len -= n;
         }

@@ -90,6 +90,10 @@ struct img {
     unsigned flags;
     bool rw;
     uint64_t size;
+    /* Raw only: the file's own length.  The virtual size is this rounded up
+     * to a 512-byte sector, as QEMU's raw driver reports it; the bytes in
+     * between read as zeros (the file protocol pads reads past EOF). */
+    uint64_t file_size;
     struct img *backing;
     struct qcow2 *q;
     char err[512];

@@ -330,6 +330,7 @@ int img_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shri
         return img_fail(img, IMG_EIO, "Could not resize '%s'", img->name);
     uint64_t old = img->size;
     img->size = new_size;
+    img->file_size = new_size;
     if (new_size > old && prealloc == IMG_PREALLOC_FALLOC && img->io.allocate)
         img->io.allocate(img->io.ctx, old, new_size - old);
     else if (new_size > old && prealloc >= IMG_PREALLOC_FALLOC)

@@ -71,6 +71,15 @@ static int unit_status(struct img *img, uint64_t off, uint64_t max, bool follow,
          * sparse file read as zeros and are not data. */
         bool hole = false;
         x->length = max;
+        if (off >= img->file_size) {
+            /* The sector tail past the end of the file reads as zeros, at
+             * the same offset (QEMU's file-posix reports it as a hole). */
+            x->flags = IMG_BS_ZERO | IMG_BS_ALLOCATED | IMG_BS_OFFSET_VALID;
+            x->offset = off;
+            return 0;
+        }
+        if (max > img->file_size - off)
+            max = x->length = img->file_size - off;
         if (img->io.extent && img->io.extent(img->io.ctx, off, max, &x->length, &hole) < 0)
             return img_fail(img, IMG_EIO, "Could not get the block status of '%s'", img->name);
         x->flags = (hole ? IMG_BS_ZERO : IMG_BS_DATA) | IMG_BS_ALLOCATED | IMG_BS_OFFSET_VALID;

@@ -115,6 +115,22 @@ map-range-json       | map --output=json --start-offset=100k --max-length=1M a.q
 map-bad-start        | map --start-offset=foo a.qcow2
 map-bad-output       | map --output=xml a.qcow2
 check-q              | check -q a.qcow2
+# --- a raw file of 6 bytes: one 512-byte sector whose tail reads as zeros
+odd-info             | info t.txt
+odd-info-json        | info --output=json t.txt
+odd-map              | map t.txt
+odd-map-json         | map --output=json t.txt
+odd-map-range        | map --output=json --start-offset=4 t.txt
+odd-check            | check t.txt
+odd-compare-zeros    | compare t.txt z100
+odd-compare-self     | compare -s t.txt t.txt
+odd-compare-padded   | compare -f raw -F raw t.txt z100
+odd-measure          | measure -O qcow2 t.txt
+odd-measure-json     | measure --output=json -O qcow2 t.txt
+odd-convert-qcow2    | convert -O qcow2 t.txt x.img
+odd-convert-raw      | convert -O raw t.txt x.img
+odd-dd               | dd if=t.txt of=x.img
+odd-dd-bs            | dd bs=4 count=1 skip=1 if=t.txt of=x.img
 # --- short files opened as qcow2
 qcow2-short-text     | info -f qcow2 t.txt
 qcow2-short-zeros    | info -f qcow2 z100

@@ -180,6 +180,10 @@ rebase-other     | $Q create -q -f qcow2 -b base.qcow2 -F qcow2 out.img; $QIO -c
 rebase-unsafe    | $Q create -q -f qcow2 -b base.qcow2 -F qcow2 out.img; cp base.qcow2 moved.qcow2; $I rebase -u -b moved.qcow2 -F qcow2 out.img; grep -q 'backing file: moved.qcow2' <($Q info out.img) | cp base.qcow2 ref.img
 amend-v2         | cp src.qcow2 out.img; $I amend -o compat=0.10 out.img; grep -q 'compat: 0.10' <($Q info out.img) | cp src.qcow2 ref.img
 amend-lazy       | cp src.qcow2 out.img; $I amend -o lazy_refcounts=on out.img; grep -q 'lazy refcounts: true' <($Q info out.img) | cp src.qcow2 ref.img
+odd-raw-convert  | echo hello >t.txt; $Q convert -O raw t.txt q.raw; $I convert -O raw t.txt out.img; cmp q.raw out.img | echo hello >ref.img
+odd-raw-qcow2    | echo hello >t.txt; $Q convert -O qcow2 t.txt q.qcow2; $I convert -O qcow2 t.txt out.img; $Q compare t.txt out.img; $Q compare -s q.qcow2 out.img | echo hello >ref.img
+odd-raw-dd       | echo hello >t.txt; $Q dd if=t.txt of=q.raw; $I dd if=t.txt of=out.img; cmp q.raw out.img | echo hello >ref.img
+odd-raw-resize   | echo hello >out.img; $I resize -q -f raw out.img 1k | echo hello >ref.img; $Q resize -q -f raw ref.img 1k
 dd-qcow2         | $I dd -O qcow2 bs=64k count=20 skip=3 if=src.qcow2 of=out.img | $Q dd -O qcow2 bs=64k count=20 skip=3 if=src.qcow2 of=ref.img
 dd-raw           | $I dd bs=4k if=src.qcow2 of=out.img                             | $Q dd bs=4k if=src.qcow2 of=ref.img
 multi-source     | $I convert -O qcow2 src.raw base.qcow2 out.img                   | $Q convert -O qcow2 src.raw base.qcow2 ref.img
