@@ -22,8 +22,8 @@ static const struct verb verbs[] = {
  * options imgtool does not implement are left out. */
 void print_help(void)
 {
-    printf("imgtool version 7.2 (hvkit, qemu-img compatible)\n"
-           "usage: " PROG " [standard options] command [command options]\n"
+    printf("%s version 7.2 (hvkit imgtool, qemu-img compatible)\n"
+           "usage: %s [standard options] command [command options]\n"
            "QEMU disk image utility (hvkit reimplementation)\n"
            "\n"
            "    '-h', '--help'       display this help and exit\n"
@@ -58,7 +58,8 @@ void print_help(void)
            "1024); 'b' is ignored.  See docs/imgtool.md for every command.\n"
            "\n"
            "Supported formats: raw qcow2 (and .xz-compressed images of either for "
-           "reading)\n");
+           "reading)\n",
+           prog_name, prog_name);
 }
 
 int main(int argc, char **argv)
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
     /* Unbuffered stderr keeps messages ordered with stdout on a terminal;
      * stdout stays fully buffered when redirected, like QEMU's. */
     setvbuf(stderr, NULL, _IONBF, 0);
+    prog_name_init(argv[0]);
     if (argc < 2) {
         return error_usage("Not enough arguments");
     }
@@ -75,7 +77,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-        printf("imgtool version 7.2 (hvkit)\n");
+        printf("%s version 7.2 (hvkit imgtool)\n", prog_name);
         return 0;
     }
     if (cmd[0] == '-') {

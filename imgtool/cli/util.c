@@ -10,12 +10,30 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "img.h"
+
+const char *prog_name = "imgtool";
+
+void prog_name_init(const char *argv0)
+{
+    /* Only the last path component counts: "/usr/local/bin/qemu-img" and
+     * "qemu-img" both mean the drop-in name.  Any other name (imgtool,
+     * bin/imgtool, a renamed copy) keeps imgtool's own name. */
+    const char *base = argv0 ? strrchr(argv0, '/') : NULL;
+    base = base ? base + 1 : argv0;
+    if (base && !strcmp(base, "qemu-img")) {
+        prog_name = "qemu-img";
+    }
+    /* The library names the tool in advice lines ("Use imgtool amend"). */
+    img_hosted_set_tool_name(prog_name);
+}
+
 /* "imgtool: <message>\n" on stderr, the body of both reporters below. */
 static void vreport(const char *fmt, va_list ap)
 {
     /* One fprintf per piece: stderr is unbuffered, and the message is
      * short, so interleaving with other writers is not a concern. */
-    fputs(PROG ": ", stderr);
+    fprintf(stderr, "%s: ", prog_name);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
 }
@@ -30,7 +48,7 @@ void error_report(const char *fmt, ...)
 
 void help_hint(void)
 {
-    fputs("Try '" PROG " --help' for more information\n", stderr);
+    fprintf(stderr, "Try '%s --help' for more information\n", prog_name);
 }
 
 int error_usage(const char *fmt, ...)

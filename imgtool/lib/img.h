@@ -131,6 +131,10 @@ struct img_env {
                         struct img_io *io, struct img_err *err);
     /* Diagnostic messages (check's per-problem lines); may be NULL. */
     void (*report)(void *ctx, const char *line);
+    /* The program name that advice in messages names ("Use imgtool amend
+     * ..."): the CLI's own name, which is "qemu-img" when it runs under that
+     * name.  NULL means "imgtool". */
+    const char *tool_name;
 };
 
 /* ---- Images ---------------------------------------------------------------- */
@@ -484,6 +488,8 @@ int img_qcow2_refcount(struct img *img, uint64_t cluster_index, uint64_t *refcou
 #ifndef HVKIT_FREESTANDING
 /* malloc, zlib/zstd codecs, POSIX backing-file opener, report to stderr. */
 const struct img_env *img_hosted_env(void);
+/* Set the hosted env's tool_name (the CLI calls it once, at start-up). */
+void img_hosted_set_tool_name(const char *name);
 
 /*
  * Open a file as a block backend.  If it starts with the xz magic it is

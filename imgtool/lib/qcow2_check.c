@@ -68,9 +68,11 @@ static void inc_range(struct chk *c, uint64_t off, uint64_t len)
         if (c->ref[i] >= q->rc_max || c->ref[i] == UINT32_MAX) {
             report(c->img, "ERROR: overflow cluster offset=0x%llx",
                    (unsigned long long)(i << q->cluster_bits));
-            report(c->img, "Use imgtool amend to increase the refcount entry width or imgtool "
-                           "convert to create a clean copy if the image cannot be opened for "
-                           "writing");
+            const char *tool = c->img->env->tool_name ? c->img->env->tool_name : "imgtool";
+            report(c->img,
+                   "Use %s amend to increase the refcount entry width or %s convert to create "
+                   "a clean copy if the image cannot be opened for writing",
+                   tool, tool);
             c->res->corruptions++;
             continue;
         }

@@ -146,7 +146,8 @@ static void h_report(void *ctx, const char *line)
     fprintf(stderr, "%s\n", line);
 }
 
-static const struct img_env hosted_env = {
+/* Not const: img_hosted_set_tool_name() fills in the program name. */
+static struct img_env hosted_env = {
     .alloc = h_alloc,
     .free = h_free,
     .compress = h_compress,
@@ -158,6 +159,11 @@ static const struct img_env hosted_env = {
 const struct img_env *img_hosted_env(void)
 {
     return &hosted_env;
+}
+
+void img_hosted_set_tool_name(const char *name)
+{
+    hosted_env.tool_name = name;
 }
 
 int img_open_file(const char *path, const char *fmt, unsigned flags, struct img **out,
