@@ -47,8 +47,10 @@ int gk_call_catching(void (*fn)(void *), void *arg, struct gk_catch *c);
 
 static void (*irq_handlers[IRQ_COUNT])(int irq);
 
-/* The code segment entry.S loaded (64-bit code, GDT index 1). */
+/* The code and data segments entry.S loaded (64-bit code, GDT index 1;
+ * data, index 2). */
 #define KERNEL_CS 0x08
+#define KERNEL_DS 0x10
 /* Present, DPL 0, type 0xE = 64-bit interrupt gate: the CPU clears IF on
  * entry, so handlers run with interrupts off (SDM vol. 3A, 6.12.1.3). */
 #define GATE_INTERRUPT 0x8e
@@ -176,6 +178,10 @@ void trap_dispatch(struct trap_frame *f)
     c->info.cr2 = v == PF_VECTOR ? read_cr2() : 0;
     f->rip = c->resume;
     f->rsp = c->rsp;
+    /* gk_call_catching runs in ring 0, so IRETQ must land there even when
+     * the exception came from ring 3 (run_in_ring3(), user.c). */
+    f->cs = KERNEL_CS;
+    f->ss = KERNEL_DS;
     f->rax = (uint64_t)v;
 }
 

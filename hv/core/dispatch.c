@@ -365,12 +365,13 @@ static void handle_hypercall(struct hv *h, const struct exit_info *e, struct tra
     struct vcpu *v = &h->vcpu;
     /* Arguments first, before hypercall() overwrites RAX with the result;
      * n is where " -> result" goes afterwards. */
-    int n = ksnprintf(t->text, sizeof(t->text), "nr %llu args %#llx %#llx %#llx",
-                      (unsigned long long)v->regs.rax, (unsigned long long)v->regs.rbx,
-                      (unsigned long long)v->regs.rcx, (unsigned long long)v->regs.rdx);
-    /* HC_EXIT does not return: trace it now, in the same format as
-     * trace_exit() (which would otherwise never run for it). */
-    if (h->opt.trace && v->regs.rax == HC_EXIT)
+    int n = ksnprintf(t->text, sizeof(t->text), "nr %llu (%s) cpl %u args %#llx %#llx %#llx",
+                      (unsigned long long)v->regs.rax, hypercall_name(v->regs.rax), v->cpl,
+                      (unsigned long long)v->regs.rbx, (unsigned long long)v->regs.rcx,
+                      (unsigned long long)v->regs.rdx);
+    /* An HC_EXIT that is allowed does not return: trace it now, in the same
+     * format as trace_exit() (which would otherwise never run for it). */
+    if (h->opt.trace && hypercall_ends_guest(h))
         hv_log("exit %llu: %s %s %#llx rip %#llx %s", (unsigned long long)v->exit_count,
                exit_reason_name(e->reason), e->raw_name, (unsigned long long)e->raw_code,
                (unsigned long long)e->rip, t->text);

@@ -47,8 +47,14 @@ extern struct hv hv;
 /* dispatch.c: handle one exit; returns only if the guest goes on. */
 void dispatch(struct hv *h, struct exit_info *e);
 
-/* hypercall.c: the VMMCALL/VMCALL ABI of include/hvkit/abi.h. */
+/* hypercall.c: the VMMCALL/VMCALL ABI of include/hvkit/abi.h.  hypercall()
+ * runs the call in RAX (or refuses it: HC_EPERM from a ring without the
+ * call's privilege, HC_ENOSYS for an unknown number); hypercall_ends_guest()
+ * says beforehand whether it will end the guest (HC_EXIT, allowed), and
+ * hypercall_name() names a call number for the trace. */
 void hypercall(struct hv *h);
+bool hypercall_ends_guest(const struct hv *h);
+const char *hypercall_name(uint64_t nr);
 
 /* irq.c: the guest's interrupt controller and timer, and delivery.
  * irq_init() adds the PIC and PIT to the bus and calibrates the clock;

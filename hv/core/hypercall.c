@@ -2,6 +2,14 @@
  * hypercall.c - hvkit's hypercalls (include/hvkit/abi.h): the guest puts the
  * call number in RAX and arguments in RBX, RCX, RDX, executes VMMCALL (AMD)
  * or VMCALL (Intel), and finds the result in RAX.
+ *
+ * Every call is one row of the table below: its number, its name, the least
+ * privileged ring allowed to make it, and the function that does it.  A
+ * call from a ring with less privilege is refused with HC_EPERM before its
+ * handler runs, as KVM and Xen refuse hypercalls from ring 3: VMMCALL and
+ * VMCALL exit to the hypervisor from any ring (neither checks CPL before
+ * the exit), so the check is hv's to make, and without it a guest's user
+ * programs could end the guest (HC_EXIT) or write to hv's log (HC_PUTS).
  */
 #include "hvkit/abi.h"
 #include "klib.h"
@@ -14,11 +22,35 @@
  * log messages, not bulk data. */
 #define HC_PUTS_MAX 4096u
 
-/* Print a guest string as whole lines, one per '\n'-separated piece (a
- * final piece without '\n' is a line too).  Any partial UART line is
- * passed on first so the two outputs do not mix within a line. */
-static long hc_puts(struct hv *h, uint64_t gpa, uint64_t len)
+/* The kernel's ring: the only one allowed to make hvkit's calls today. */
+#define RING_KERNEL 0
+
+/* One hypercall.  The handler takes the arguments from the guest's
+ * registers and returns the result for RAX (negative = error, abi.h). */
+struct hypercall {
+    uint64_t nr;
+    const char *name;
+    /* The highest CPL (least privilege) allowed to call: 0 = ring 0 only,
+     * 3 = any ring. */
+    uint8_t max_cpl;
+    long (*handler)(struct hv *h, const struct gprs *r);
+};
+
+/* HC_VERSION: the ABI the guest is talking to (include/hvkit/abi.h). */
+static long hc_version(struct hv *h, const struct gprs *r)
 {
+    (void)h;
+    (void)r;
+    return HVKIT_ABI_VERSION;
+}
+
+/* HC_PUTS: RBX = guest-physical address of the text, RCX = its length.
+ * Print it as whole lines, one per '\n'-separated piece (a final piece
+ * without '\n' is a line too).  Any partial UART line is passed on first so
+ * the two outputs do not mix within a line. */
+static long hc_puts(struct hv *h, const struct gprs *r)
+{
+    uint64_t gpa = r->rbx, len = r->rcx;
     /* Checked before the address, so a huge length cannot make the range
      * check below wrap around. */
     if (len > HC_PUTS_MAX)
@@ -43,50 +75,91 @@ static long hc_puts(struct hv *h, uint64_t gpa, uint64_t len)
     return HC_OK;
 }
 
+/* HC_EXIT: RBX = exit code.  Does not return. */
+static long hc_exit(struct hv *h, const struct gprs *r)
+{
+    /* The guest's unfinished UART line goes out before the last line. */
+    uart_flush(&h->com1);
+    /* Same as a write to port 0xf4: the code is a 32-bit value. */
+    end_guest_exit((uint32_t)r->rbx);
+}
+
+/* HC_EXIT_COUNT: exits so far, including this one.  Lets a guest measure
+ * what an operation costs in world switches. */
+static long hc_exit_count(struct hv *h, const struct gprs *r)
+{
+    (void)r;
+    return (long)h->vcpu.exit_count;
+}
+
+/* HC_ECHO: proves the three argument registers arrive intact. */
+static long hc_echo(struct hv *h, const struct gprs *r)
+{
+    (void)h;
+    return (long)(r->rbx + r->rcx + r->rdx);
+}
+
+/* The calls.  Adding one means a number in abi.h and a row here. */
+static const struct hypercall calls[] = {
+    {HC_VERSION, "HC_VERSION", RING_KERNEL, hc_version},
+    {HC_PUTS, "HC_PUTS", RING_KERNEL, hc_puts},
+    {HC_EXIT, "HC_EXIT", RING_KERNEL, hc_exit},
+    {HC_EXIT_COUNT, "HC_EXIT_COUNT", RING_KERNEL, hc_exit_count},
+    {HC_ECHO, "HC_ECHO", RING_KERNEL, hc_echo},
+};
+
+/* The row for a call number, or NULL for an unknown one.  The full 64-bit
+ * RAX is the number: hv starts the guest with the upper halves at 0 and
+ * 32-bit code has no way to write them, so for a 32-bit guest this is
+ * simply EAX. */
+static const struct hypercall *lookup(uint64_t nr)
+{
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+        if (calls[i].nr == nr)
+            return &calls[i];
+    return NULL;
+}
+
+/* The result of the call in RAX, before any handler runs: HC_EPERM for a
+ * caller without the privilege, HC_ENOSYS for an unknown number, HC_OK if
+ * the handler may run.  An unknown number is held to ring 0 too, so a
+ * user program cannot even learn which calls exist (KVM answers ring 3
+ * the same way, whatever the number). */
+static long admit(const struct hypercall *c, uint8_t cpl)
+{
+    if (cpl > (c ? c->max_cpl : RING_KERNEL))
+        return HC_EPERM;
+    return c ? HC_OK : HC_ENOSYS;
+}
+
+const char *hypercall_name(uint64_t nr)
+{
+    const struct hypercall *c = lookup(nr);
+    return c ? c->name : "unknown";
+}
+
+bool hypercall_ends_guest(const struct hv *h)
+{
+    const struct hypercall *c = lookup(h->vcpu.regs.rax);
+    return c && c->handler == hc_exit && admit(c, h->vcpu.cpl) == HC_OK;
+}
+
 /*
  * Run the call the guest asked for.  The dispatcher has already moved RIP
  * past VMMCALL/VMCALL, so the guest resumes after it with the result in
  * RAX.  Arguments come from the registers; guest addresses are
  * guest-physical and checked against guest RAM, so a bad pointer gets
- * HC_EFAULT, never a fault in hv.
+ * HC_EFAULT, never a fault in hv.  A refused call changes nothing but RAX:
+ * like a system call, the caller can probe for newer calls.
  */
 void hypercall(struct hv *h)
 {
     struct gprs *r = &h->vcpu.regs;
+    const struct hypercall *c = lookup(r->rax);
     /* Results are signed: errors are small negative numbers (abi.h). */
-    long ret;
-    /* The full 64-bit RAX is the number.  hv starts the guest with the
-     * upper halves at 0 and 32-bit code has no way to write them, so for
-     * a 32-bit guest this is simply EAX. */
-    switch (r->rax) {
-    case HC_VERSION:
-        /* The ABI the guest is talking to (include/hvkit/abi.h). */
-        ret = HVKIT_ABI_VERSION;
-        break;
-    case HC_PUTS:
-        /* RBX = guest-physical address of the text, RCX = its length. */
-        ret = hc_puts(h, r->rbx, r->rcx);
-        break;
-    case HC_EXIT:
-        /* The guest's unfinished UART line goes out before the last line. */
-        uart_flush(&h->com1);
-        /* Same as a write to port 0xf4: the code is a 32-bit value. */
-        end_guest_exit((uint32_t)r->rbx);
-    case HC_EXIT_COUNT:
-        /* Exits so far, including this one: lets a guest measure what an
-         * operation costs in world switches. */
-        ret = (long)h->vcpu.exit_count;
-        break;
-    case HC_ECHO:
-        /* Proves the three argument registers arrive intact. */
-        ret = (long)(r->rbx + r->rcx + r->rdx);
-        break;
-    default:
-        /* An unknown call is an error result, not a fault: like a system
-         * call, the caller can probe for newer calls. */
-        ret = HC_ENOSYS;
-        break;
-    }
+    long ret = admit(c, h->vcpu.cpl);
+    if (ret == HC_OK)
+        ret = c->handler(h, r);
     /* Sign-extended: -1 reads as -1 in RAX and in EAX alike. */
     r->rax = (uint64_t)ret;
 }

@@ -81,7 +81,7 @@ struct vcpu {
     uint16_t idtr_limit;
 
     /* Guest CPL and code-segment mode, copied out after every exit, for the
-     * core's checks (e.g. hypercalls only from ring 0) and its string I/O. */
+     * core's checks (hypercalls only from ring 0, hypercall.c) and its string I/O. */
     uint8_t cpl;
     uint8_t cs_long; /* CS.L: 64-bit code */
     uint8_t cs_db;   /* CS.D: 32-bit default operand size */

@@ -26,7 +26,12 @@
 /* ---- Hypercalls ------------------------------------------------------------
  * Instruction: VMMCALL on AMD, VMCALL on Intel (a guest picks the one its CPU
  * has; hv treats both the same).  RAX = call number, RBX, RCX, RDX = arguments;
- * the result comes back in RAX (negative values are errors). */
+ * the result comes back in RAX (negative values are errors).
+ * Privilege: every call below is for the guest's kernel, ring 0 (CPL 0).  From
+ * any other ring, whatever the number, the call does nothing and returns
+ * HC_EPERM in RAX; the guest goes on after the instruction (no exception),
+ * as KVM and Xen answer ring 3.  hv/core/hypercall.c's table gives each
+ * call's ring. */
 #define HC_VERSION    0u /* -> HVKIT_ABI_VERSION */
 #define HC_PUTS       1u /* RBX = guest-physical address, RCX = length: log a string */
 #define HC_EXIT       2u /* RBX = exit code: end the guest as port 0xf4 would */
@@ -34,6 +39,7 @@
 #define HC_ECHO       4u /* -> RBX + RCX + RDX (tests argument passing) */
 
 #define HC_OK     0
+#define HC_EPERM  (-1L)  /* called from a ring without the privilege (Linux's EPERM) */
 #define HC_ENOSYS (-38L) /* unknown call number (same value as Linux's ENOSYS) */
 #define HC_EFAULT (-14L) /* a buffer outside guest RAM */
 #define HC_EINVAL (-22L)

@@ -10,5 +10,6 @@
 #include "guestkit/trap.h"
 #include "guestkit/msr.h"
 #include "guestkit/hvkit.h"
+#include "guestkit/user.h"
 
 #endif
