@@ -155,6 +155,22 @@ static int parse_vendor(const char *s, size_t len, struct hv_options *opt, char 
     return 0;
 }
 
+/* max-exits=N: a budget of VM exits, a plain decimal or 0x number (no
+ * suffix: "1M exits" would read as a size).  0 means no limit. */
+static int parse_max_exits(const char *s, size_t len, struct hv_options *opt, char *err,
+                           size_t err_len)
+{
+    /* The value after "max-exits=" (10 characters). */
+    const char *v = s + 10;
+    size_t vl = len - 10;
+    /* hv_parse_size() reads the number; a suffix letter is refused here. */
+    if (suffix_shift(v[vl - 1]) >= 0 || hv_parse_size(v, vl, &opt->max_exits) < 0) {
+        ksnprintf(err, err_len, "bad count in '%.*s' (want e.g. max-exits=100000)", (int)len, s);
+        return -1;
+    }
+    return 0;
+}
+
 /* One option word; 0, or -1 with err filled. */
 static int parse_word(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
 {
@@ -169,9 +185,12 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         return parse_mem(s, len, opt, err, err_len);
     if (word_has_prefix(s, len, "vendor="))
         return parse_vendor(s, len, opt, err, err_len);
+    if (word_has_prefix(s, len, "max-exits="))
+        return parse_max_exits(s, len, opt, err, err_len);
     /* Anything else is a mistake worth stopping for: a misspelt "trace"
      * silently ignored would cost the user more than this message. */
-    ksnprintf(err, err_len, "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto)",
+    ksnprintf(err, err_len,
+              "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N)",
               (int)len, s);
     return -1;
 }
@@ -191,6 +210,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->mem = HV_MEM_DEFAULT;
     opt->trace = false;
     opt->vendor = VENDOR_AUTO;
+    opt->max_exits = 0;
     /* An empty message on success, so a caller may print err blindly. */
     if (err_len)
         err[0] = '\0';

@@ -5,6 +5,9 @@
  *   mem=SIZE             guest RAM, e.g. 64M (suffixes K, M, G; default 64M)
  *   trace                log every VM exit
  *   vendor=svm|vmx|auto  which backend (default auto: whichever the CPU has)
+ *   max-exits=N          end the guest as crashed at its N+1st VM exit
+ *                        (default 0: no limit), so that a guest stuck in a
+ *                        loop of exits fails fast (the lab grader uses it)
  *
  * Compiled hosted too (tests/unit/test_hv_cmdline.c).
  */
@@ -21,6 +24,7 @@ struct hv_options {
     uint64_t mem; /* bytes of guest RAM */
     bool trace;
     enum hv_vendor vendor;
+    uint64_t max_exits; /* 0: no limit */
 };
 
 #define HV_MEM_DEFAULT (64ull << 20)

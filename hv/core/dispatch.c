@@ -449,6 +449,20 @@ static __attribute__((noreturn)) void fatal_exit(struct hv *h, const struct exit
     }
 }
 
+/* The guest used up its max-exits budget: end it as crashed, naming the
+ * exit and where the guest was, which is where a loop shows itself. */
+static __attribute__((noreturn)) void exit_budget_spent(struct hv *h, const struct exit_info *e)
+{
+    char why[192];
+    uart_flush(&h->com1);
+    ksnprintf(why, sizeof(why),
+              "exit budget spent: %llu VM exits (max-exits=%llu), the last a %s at rip %#llx; "
+              "is the guest stuck in a loop?",
+              (unsigned long long)h->vcpu.exit_count, (unsigned long long)h->opt.max_exits,
+              exit_reason_name(e->reason), (unsigned long long)e->rip);
+    end_guest_crashed(why);
+}
+
 /*
  * Handle one exit.  This is "trap and emulate" in one switch: each case
  * does what the real instruction or device would have done, with the
@@ -465,6 +479,11 @@ void dispatch(struct hv *h, struct exit_info *e)
 
     /* Every exit counts, including the last one. */
     stats_record(&h->stats, e->reason);
+    /* A budget of exits (max-exits=N) turns a guest that loops through
+     * exits forever, e.g. one whose RIP is never moved past an emulated
+     * instruction, into a crash report at once instead of a timeout. */
+    if (h->opt.max_exits && v->exit_count > h->opt.max_exits)
+        exit_budget_spent(h, e);
     /* The common exits first, in roughly the order a guest causes them;
      * the order does not matter to the compiler's jump table. */
     switch (e->reason) {

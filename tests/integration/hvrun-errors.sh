@@ -5,6 +5,7 @@
 #   125  missing guest file, unknown option, missing hv
 #   126  hv refuses the image: not an ELF, no Multiboot header, truncated
 #   124  a guest that never ends, killed at --timeout
+#   127  a guest looping through VM exits, stopped by --max-exits at once
 # plus --trace: hv logs each exit and prints its statistics table.
 . "$(dirname "$0")/lib.bash"
 
@@ -134,11 +135,12 @@ case_truncated() {
 
 # ---- A guest that never ends: 124 after --timeout, emulator gone. ---------
 
-# make_spin FILE: a guest that spins forever without a single VM exit.  A
-# 32-bit flat binary using the Multiboot a.out kludge (Multiboot spec 3.1.3,
-# flags bit 16): the header gives the load and entry addresses itself.
-# magic, flags, checksum, header_addr, load_addr, load_end_addr (0 = whole
-# file), bss_end_addr, entry_addr, then "jmp ." (EB FE).
+# make_spin FILE [CODE]: a guest that spins forever, by default without a
+# single VM exit.  A 32-bit flat binary using the Multiboot a.out kludge
+# (Multiboot spec 3.1.3, flags bit 16): the header gives the load and entry
+# addresses itself.  magic, flags, checksum, header_addr, load_addr,
+# load_end_addr (0 = whole file), bss_end_addr, entry_addr, then CODE as
+# printf escapes (default "jmp .", EB FE).
 make_spin() {
     # shellcheck disable=SC2059  # the format is built from hex digits only
     le32() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))\\x$(printf %02x $((($1 >> 16) & 255)))\\x$(printf %02x $((($1 >> 24) & 255)))"; }
@@ -151,7 +153,8 @@ make_spin() {
         le32 0
         le32 0
         le32 0x100020
-        printf '\xeb\xfe'
+        # shellcheck disable=SC2059  # CODE is escapes of our own choosing
+        printf "${2:-\\xeb\\xfe}"
     } >"$1"
 }
 
@@ -171,6 +174,26 @@ case_timeout() {
     else
         pass $n
     fi
+}
+
+# ---- A guest looping through exits: --max-exits ends it at once. ----------
+case_max_exits() {
+    local n=max-exits-looping-guest
+    # "cpuid; jmp back to it" (0F A2, EB FC): one VM exit per round, forever.
+    make_spin "$W/cpuid-loop.bin" '\x0f\xa2\xeb\xfc'
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" --max-exits 1000 -kernel "$W/cpuid-loop.bin"
+    expect_status $n 127 "$W/$n.out" "$W/$n.err" "$W/$n.st" &&
+        expect_msg $n "$W/$n.err" '^\[hv\] exit: guest crashed \(exit budget spent: 1001 VM exits \(max-exits=1000\), the last a CPUID at rip 0x100020' "the spent budget" &&
+        expect_msg $n "$W/$n.err" '^\[hv\]   CPUID +1001$' "1001 CPUID exits in the statistics" &&
+        pass $n
+}
+
+case_max_exits_usage() {
+    local n=max-exits-bad-count
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" --max-exits 10k -kernel "$TOP/bin/hvrun"
+    expect_status $n 125 "$W/$n.out" "$W/$n.err" "$W/$n.st" &&
+        expect_msg $n "$W/$n.err" "bad --max-exits '10k'" "the bad count" &&
+        pass $n
 }
 
 # ---- bin/qemu-guest follows the same conventions. -------------------------
@@ -239,6 +262,7 @@ run_case missing_guest case_missing_guest
 run_case unknown_option case_unknown_option
 run_case missing_hv case_missing_hv
 run_case bad_memory case_bad_memory
+run_case max_exits_usage case_max_exits_usage
 run_case qemu_guest_timeout case_qemu_guest_timeout
 run_case qemu_guest_usage case_qemu_guest_usage
 run_case qemu_guest_refused case_qemu_guest_not_multiboot
@@ -246,7 +270,7 @@ finish_cases
 why=$(hv_missing)
 if [ -n "$why" ]; then
     for n in not-an-elf elf-without-multiboot-header truncated-image timeout-spinning-guest \
-        trace-exits-and-statistics; do
+        max-exits-looping-guest trace-exits-and-statistics; do
         skip $n "$why"
     done
     exit 0
@@ -255,5 +279,6 @@ run_case not_elf case_not_elf
 run_case no_multiboot case_no_multiboot
 run_case truncated case_truncated
 run_case timeout case_timeout
+run_case max_exits case_max_exits
 run_case trace case_trace
 finish_cases

@@ -25,6 +25,7 @@ START_TEST(defaults_and_file_name_skipped)
     ck_assert_uint_eq(opt.mem, 64ull << 20);
     ck_assert(!opt.trace);
     ck_assert_int_eq(opt.vendor, VENDOR_AUTO);
+    ck_assert_uint_eq(opt.max_exits, 0);
     ck_assert_int_eq(hv_parse_cmdline(NULL, true, &opt, err, sizeof(err)), 0);
     ck_assert_int_eq(hv_parse_cmdline("", true, &opt, err, sizeof(err)), 0);
 }
@@ -42,6 +43,10 @@ START_TEST(all_options)
     ck_assert_uint_eq(opt.mem, 1ull << 30);
     ck_assert_int_eq(hv_parse_cmdline("x vendor=auto", true, &opt, err, sizeof(err)), 0);
     ck_assert_int_eq(opt.vendor, VENDOR_AUTO);
+    ck_assert_int_eq(hv_parse_cmdline("max-exits=100000", false, &opt, err, sizeof(err)), 0);
+    ck_assert_uint_eq(opt.max_exits, 100000);
+    ck_assert_int_eq(hv_parse_cmdline("max-exits=0x10", false, &opt, err, sizeof(err)), 0);
+    ck_assert_uint_eq(opt.max_exits, 16);
 }
 END_TEST
 
@@ -84,6 +89,10 @@ START_TEST(unknown_and_bad_options)
     ck_assert(strstr(err, "mem=SIZE") != NULL);
     ck_assert_int_eq(hv_parse_cmdline("vendor=arm", false, &opt, err, sizeof(err)), -1);
     ck_assert(strstr(err, "bad vendor in 'vendor=arm'") != NULL);
+    /* A count, not a size: no suffix, no words. */
+    ck_assert_int_eq(hv_parse_cmdline("max-exits=1M", false, &opt, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "bad count in 'max-exits=1M'") != NULL);
+    ck_assert_int_eq(hv_parse_cmdline("max-exits=many", false, &opt, err, sizeof(err)), -1);
     /* Without skipping, the file name is an unknown option. */
     ck_assert_int_eq(hv_parse_cmdline("hv.elf", false, &opt, err, sizeof(err)), -1);
     ck_assert(strstr(err, "'hv.elf'") != NULL);
