@@ -276,13 +276,12 @@ static uint64_t cr0_from_insn(const struct vcpu *v, const struct cr_insn *in)
  * paging on with EFER.LME set activates long mode (EFER.LMA, SDM vol 3A
  * 10.8.5, APM vol 2 14.6.1).
  */
-static void handle_cr_write(struct hv *h, const struct exit_info *e, struct trace *t)
+static void handle_cr_write(struct hv *h, struct exit_info *e, struct trace *t)
 {
     struct vcpu *v = &h->vcpu;
     /* VT-x's exit qualification names the register, so its backend gives
      * the value; SVM without decode assists (QEMU) gives nothing. */
     uint64_t val = e->cr.value;
-    uint32_t len = e->insn_len;
     if (!e->cr.has_value) {
         /* Fetch the instruction (at most 15 bytes, fewer at the end of a
          * mapping) and decode it. */
@@ -302,8 +301,10 @@ static void handle_cr_write(struct hv *h, const struct exit_info *e, struct trac
             end_guest_crashed("a CR0 write by an instruction hv cannot decode");
         }
         val = cr0_from_insn(v, &in);
-        /* Our decoder's length: SVM without NRIPS gives none for CR0. */
-        len = in.len;
+        /* Our decoder's length: SVM without NRIPS gives none for CR0.  It
+         * goes into the exit's record, so that advance() below skips the
+         * instruction like every other one that completes. */
+        e->insn_len = in.len;
     }
     /* The #GP(0) conditions of MOV to CR0 (SDM vol 2B "MOV-Move to/from
      * Control Registers"), which QEMU's TCG does not all enforce. */
@@ -322,10 +323,8 @@ static void handle_cr_write(struct hv *h, const struct exit_info *e, struct trac
         v->efer |= EFER_LMA;
     else if (!(val & CR0_PG))
         v->efer &= ~EFER_LMA;
-    /* advance() by hand: the length may come from our own decoder. */
-    v->rip += len;
-    v->rflags &= ~RFLAGS_RF;
-    v->int_shadow = 0;
+    /* The MOV completed: skip it. */
+    advance(v, e);
 }
 
 /* Vectors of the exceptions the core reasons about. */

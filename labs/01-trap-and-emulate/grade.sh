@@ -9,15 +9,19 @@
 # exercise, "PASS: N name" or "FAIL: N name: why", then the score.  Exit
 # status 0 only when all three exercises pass.
 #
-# Environment: TOP (the repository, for bin/hvrun), GRADE_TIMEOUT (seconds a
-# guest may run, default 20: a guest whose instructions are never skipped
-# loops until then), GRADE_JOBS (make -j, default 2).
+# Environment: TOP (the repository, for bin/hvrun), GRADE_MAX_EXITS (VM exits
+# a guest may cause, default 100000, about a hundred times what each guest
+# needs: a guest whose instructions are never skipped traps on the same one
+# forever, and hv ends it after that many exits, in a second or two),
+# GRADE_TIMEOUT (seconds a guest may run, default 20, for a guest that hangs
+# without exits), GRADE_JOBS (make -j, default 2).
 set -uo pipefail
 
 src=${1:?usage: grade.sh SRC OUT}
 out=${2:?usage: grade.sh SRC OUT}
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 timeout=${GRADE_TIMEOUT:-20}
+max_exits=${GRADE_MAX_EXITS:-100000}
 jobs=${GRADE_JOBS:-2}
 logs=$out/logs
 mkdir -p "$logs"
@@ -54,20 +58,25 @@ if ! make -j"$jobs" -C "$src/tests" BUILD="$out" "$out/tests/unit/hv_core" \
     echo "lab 01: the unit tests do not build (log $logs/build-units.log)" >&2
 fi
 
-# 2. The guests, under the student's hv.  hello first: when it does not end,
-# no guest will (every guest starts with a CPUID), so the others are not run
-# and the grading takes one timeout, not three.
+# 2. The guests, under the student's hv, with hv's exit budget (max-exits).
+# hello first: when it does not end, no guest will (every guest starts with
+# a CPUID), so the others are not run.
 declare -A status=()
 run_guest() { # name append
     local name=$1 append=$2
-    "$TOP/bin/hvrun" --hv "$out/hv/hv.elf" --timeout "$timeout" -kernel "$out/guestkit/$name.elf" \
-        -append "$append" >"$logs/$name.out" 2>"$logs/$name.err"
+    "$TOP/bin/hvrun" --hv "$out/hv/hv.elf" --timeout "$timeout" --max-exits "$max_exits" \
+        -kernel "$out/guestkit/$name.elf" -append "$append" >"$logs/$name.out" 2>"$logs/$name.err"
     status[$name]=$?
+}
+# stuck GUEST: the guest never finished: killed at the timeout, or ended by
+# hv when it used up its exit budget.
+stuck() {
+    [ "${status[$1]}" = 124 ] || grep -q '^\[hv\] exit: guest crashed (exit budget spent' "$logs/$1.err"
 }
 if [ "$built" = 1 ]; then
     run_guest hello lab
-    if [ "${status[hello]}" = 124 ]; then
-        fail advance-rip "hello did not finish in ${timeout} s: is the guest's RIP moved past each emulated instruction? (see $logs/hello.err)"
+    if stuck hello; then
+        fail advance-rip "hello did not finish ($(grep -o -m1 -E 'exit budget spent: [0-9]+ VM exits|timeout' "$logs/hello.err" || echo "status ${status[hello]}")): is the guest's RIP moved past each emulated instruction? (see $logs/hello.err)"
         fail cpuid-signature "the cpuid guest was not run: hello did not finish"
         fail uart-scratch "the portio guest was not run: hello did not finish"
     else
