@@ -99,9 +99,10 @@ void irq_init(struct hv *h)
     pic_init_state(&h->pic);
     pit_init_state(&h->pit, pit_clock, NULL);
     /* The guest reaches them at the PC's standard ports (0x20/0x21,
-     * 0xa0/0xa1, 0x40-0x43). */
+     * 0xa0/0xa1, the ELCRs at 0x4d0/0x4d1, 0x40-0x43). */
     iobus_add(&h->bus, &h->pic.master.dev);
     iobus_add(&h->bus, &h->pic.slave.dev);
+    iobus_add(&h->bus, &h->pic.elcr_dev);
     iobus_add(&h->bus, &h->pit.dev);
     /* Delivery needs both optional backend operations. */
     h->irq = h->be->inject_interrupt && h->be->irq_window;

@@ -61,9 +61,14 @@ void pic_set_irq(struct pic8259 *p, unsigned irq, bool high)
     /* IRQ 0-7 are the master's inputs, 8-15 the slave's. */
     struct pic_chip *c = irq < 8 ? &p->master : &p->slave;
     uint8_t bit = (uint8_t)(1u << (irq & 7));
-    /* Edge triggered: only a rising edge latches a request in IRR. */
-    if (high && !(c->level & bit))
+    if (c->elcr & bit) {
+        /* Level triggered: the request is the line itself, and goes
+         * away with it (data sheet, "Edge and Level Triggered Modes"). */
+        c->irr = high ? c->irr | bit : c->irr & (uint8_t)~bit;
+    } else if (high && !(c->level & bit)) {
+        /* Edge triggered: only a rising edge latches a request in IRR. */
         c->irr |= bit;
+    }
     /* Remember the line's level, to see the next edge. */
     if (high)
         c->level |= bit;
@@ -95,8 +100,11 @@ int pic_pending(const struct pic8259 *p)
 /* Acknowledge IR `ir` on one chip: IRR -> ISR (unless automatic EOI). */
 static void ack_chip(struct pic_chip *c, int ir)
 {
-    /* The request is consumed: a new edge is needed for another one. */
-    c->irr &= (uint8_t) ~(1u << ir);
+    /* An edge request is consumed: a new edge is needed for another one.
+     * A level request stays while the line is high, so after the EOI a
+     * device that still asserts it interrupts again. */
+    if (!(c->elcr & (1u << ir)))
+        c->irr &= (uint8_t) ~(1u << ir);
     /* In service until the guest's EOI; with AEOI the chip ends it by
      * itself at the end of the acknowledge cycle. */
     if (!c->auto_eoi)
@@ -163,7 +171,9 @@ static void chip_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
             /* ICW1: start initialization.  The mask and requests are
              * cleared; a line already high must go low and high again to
              * be seen (data sheet, "Initialization Command Words"). */
-            c->irr = c->isr = c->imr = 0;
+            c->isr = c->imr = 0;
+            /* Level-triggered lines that are high still request. */
+            c->irr = c->level & c->elcr;
             c->read_isr = false;
             c->auto_eoi = false;
             /* Bit 1 SNGL: no cascade, so no ICW3.  Bit 0 IC4: ICW4 follows
@@ -222,6 +232,30 @@ static uint32_t chip_read(void *ctx, uint16_t off, uint8_t size)
     return c->read_isr ? c->isr : c->irr;
 }
 
+/* The ELCRs: port 0x4d0 for IRQ 0-7, 0x4d1 for IRQ 8-15.  The bits of the
+ * timer, keyboard, cascade, RTC and FPU lines (IRQ 0, 1, 2, 8, 13) are
+ * fixed at 0, edge (PIIX4 data sheet, ELCR1 and ELCR2). */
+static struct pic_chip *elcr_chip(struct pic8259 *p, uint16_t off)
+{
+    return off == 0 ? &p->master : &p->slave;
+}
+
+static void elcr_write(void *ctx, uint16_t off, uint8_t size, uint32_t value)
+{
+    struct pic_chip *c = elcr_chip(ctx, off);
+    (void)size;
+    c->elcr = (uint8_t)value & c->elcr_mask;
+    /* A line switched to level mode requests at once if it is high; one
+     * switched to edge keeps only what it already latched. */
+    c->irr |= c->level & c->elcr;
+}
+
+static uint32_t elcr_read(void *ctx, uint16_t off, uint8_t size)
+{
+    (void)size;
+    return elcr_chip(ctx, off)->elcr;
+}
+
 /* One chip at its two ports. */
 static void chip_init(struct pic_chip *c, uint16_t port)
 {
@@ -252,4 +286,16 @@ void pic_init_state(struct pic8259 *p)
      * without initializing. */
     p->master.base = 0x08;
     p->slave.base = 0x70;
+    /* Every line edge-triggered at reset; which may be level. */
+    p->master.elcr_mask = 0xf8;
+    p->slave.elcr_mask = 0xde;
+    p->elcr_dev = (struct io_device){
+        .name = "elcr",
+        .base = 0x4d0,
+        .count = 2,
+        .wide = false,
+        .read = elcr_read,
+        .write = elcr_write,
+        .ctx = p,
+    };
 }

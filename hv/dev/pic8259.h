@@ -7,9 +7,14 @@
  *     (vector base), ICW3, ICW4 (8086 mode, normal or automatic EOI);
  *   - OCW1 (the interrupt mask), OCW2 (non-specific and specific EOI),
  *     OCW3 (read IRR or ISR at the command port);
- *   - fixed priority, IR0 highest.
- * Not modelled: level-triggered mode, rotation, special mask and poll
- * modes, buffered mode (commands for them are accepted and ignored).
+ *   - fixed priority, IR0 highest;
+ *   - edge or level triggering per IRQ, chosen by the PC's edge/level
+ *     control registers (ELCR) at ports 0x4d0 (IRQ 0-7) and 0x4d1 (IRQ
+ *     8-15), so that devices can share a line (Intel 82371AB PIIX4 data
+ *     sheet, "ELCR1/ELCR2--Edge/Level Control Registers").
+ * Not modelled: ICW1's LTIM bit (on a PC the ELCR decides; QEMU ignores
+ * LTIM too), rotation, special mask and poll modes, buffered mode
+ * (commands for them are accepted and ignored).
  * Compiled hosted too (tests/unit/test_hv_irq.c).
  */
 #ifndef HV_DEV_PIC8259_H
@@ -32,20 +37,27 @@ struct pic_chip {
     bool need_icw4;    /* ICW1 IC4 = 1 */
     bool auto_eoi;     /* ICW4 AEOI */
     bool read_isr;     /* OCW3: the command port reads ISR, else IRR */
+    uint8_t elcr;      /* ELCR: 1 = level-triggered IR */
+    uint8_t elcr_mask; /* the IRs that can be level-triggered */
     struct io_device dev;
 };
 
 struct pic8259 {
     struct pic_chip master, slave;
+    /* The two ELCRs at 0x4d0/0x4d1. */
+    struct io_device elcr_dev;
 };
 
-/* Power-on state at ports 0x20/0x21 and 0xa0/0xa1: everything masked
- * until the guest initializes the chips. */
+/* Power-on state at ports 0x20/0x21 and 0xa0/0xa1 (ELCRs at 0x4d0/0x4d1,
+ * every line edge-triggered): everything masked until the guest
+ * initializes the chips.  The caller puts master.dev, slave.dev and
+ * elcr_dev on the bus. */
 void pic_init_state(struct pic8259 *p);
 
-/* Drive IRQ line `irq` (0..15) to `high`; a low-to-high transition latches
- * the request (edge triggered).  IRQ 2 is the PC/AT's IRQ 9 (the master's
- * IR2 is the cascade); numbers above 15 are ignored. */
+/* Drive IRQ line `irq` (0..15) to `high`.  Edge-triggered lines latch a
+ * request on a low-to-high transition; level-triggered ones request while
+ * high and stop when the line goes low.  IRQ 2 is the PC/AT's IRQ 9 (the
+ * master's IR2 is the cascade); numbers above 15 are ignored. */
 void pic_set_irq(struct pic8259 *p, unsigned irq, bool high);
 
 /* The vector the PICs would deliver now, or -1 when no unmasked request

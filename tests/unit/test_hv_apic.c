@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dev/ioapic.h"
 #include "dev/lapic.h"
 #include "check_main.h"
 
@@ -430,6 +431,151 @@ START_TEST(lint_pins)
 }
 END_TEST
 
+/* ---- I/O APIC, wired to the local APIC as hv wires them ---- */
+
+static struct ioapic io;
+static int sent; /* messages the I/O APIC sent */
+
+static void to_lapic(void *ctx, const struct apic_msg *m)
+{
+    (void)ctx;
+    sent++;
+    lapic_bus_deliver(&apic, m);
+}
+
+static void io_setup(void)
+{
+    setup();
+    sent = 0;
+    ioapic_init_state(&io, to_lapic, NULL);
+    apic.eoi = ioapic_eoi;
+    apic.eoi_ctx = &io;
+    enable();
+}
+
+static uint32_t io_rd(uint32_t reg)
+{
+    ioapic_mmio_write(&io, IOAPIC_IOREGSEL, 4, reg);
+    return (uint32_t)ioapic_mmio_read(&io, IOAPIC_IOWIN, 4);
+}
+
+static void io_wr(uint32_t reg, uint32_t v)
+{
+    ioapic_mmio_write(&io, IOAPIC_IOREGSEL, 4, reg);
+    ioapic_mmio_write(&io, IOAPIC_IOWIN, 4, v);
+}
+
+/* Entry `pin`: low half `lo`, destination `dest`. */
+static void route(unsigned pin, uint32_t lo, uint8_t dest)
+{
+    io_wr(IOAPIC_REG_REDTBL + 2 * pin + 1, (uint32_t)dest << 24);
+    io_wr(IOAPIC_REG_REDTBL + 2 * pin, lo);
+}
+
+START_TEST(ioapic_registers)
+{
+    /* QEMU's I/O APIC: version 0x20, 24 entries, all masked. */
+    ck_assert_uint_eq(io_rd(IOAPIC_REG_VER), 0x00170020u);
+    ck_assert_uint_eq(io_rd(IOAPIC_REG_ID), 0);
+    for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+        ck_assert_uint_eq(io_rd(IOAPIC_REG_REDTBL + 2 * pin), 0x10000u);
+        ck_assert_uint_eq(io_rd(IOAPIC_REG_REDTBL + 2 * pin + 1), 0);
+    }
+    io_wr(IOAPIC_REG_ID, 0x0f000000u | 0x123);
+    ck_assert_uint_eq(io_rd(IOAPIC_REG_ID), 0x0f000000u);
+    ck_assert_uint_eq(io_rd(IOAPIC_REG_ARB), 0x0f000000u);
+    /* The version is read-only; the read-only entry bits stay 0. */
+    io_wr(IOAPIC_REG_VER, 0);
+    ck_assert_uint_eq(io_rd(IOAPIC_REG_VER), 0x00170020u);
+    io_wr(IOAPIC_REG_REDTBL + 4, 0xffffffffu);
+    ck_assert_uint_eq(io_rd(IOAPIC_REG_REDTBL + 4), 0x1afffu);
+    io_wr(IOAPIC_REG_REDTBL + 5, 0xffffffffu);
+    ck_assert_uint_eq(io_rd(IOAPIC_REG_REDTBL + 5), 0xff000000u);
+    /* IOREGSEL reads back; entries past 23 read 0. */
+    ck_assert_uint_eq(io_rd(0x40), 0);
+    ck_assert_uint_eq(ioapic_mmio_read(&io, IOAPIC_IOREGSEL, 4), 0x40);
+}
+END_TEST
+
+START_TEST(ioapic_edge)
+{
+    /* Pin 2 (the PIT on a PC) edge-triggered to vector 0x30, APIC 0. */
+    route(2, 0x30, 0);
+    ioapic_set_irq(&io, 2, true);
+    ioapic_set_irq(&io, 2, false);
+    ck_assert_int_eq(sent, 1);
+    ck_assert_int_eq(lapic_acknowledge(&apic), 0x30);
+    /* Edge: no Remote IRR, no EOI message. */
+    ck_assert_uint_eq(io_rd(IOAPIC_REG_REDTBL + 4) & (1u << 14), 0);
+    wr(LAPIC_EOI, 0);
+    ck_assert_int_eq(neoi, 0);
+    /* A masked pin loses its edges. */
+    route(2, 0x10030, 0);
+    ioapic_set_irq(&io, 2, true);
+    ioapic_set_irq(&io, 2, false);
+    route(2, 0x30, 0);
+    ck_assert_int_eq(sent, 1);
+    ck_assert_int_eq(lapic_pending(&apic), -1);
+    /* Another APIC's ID: sent, not accepted here. */
+    route(2, 0x30, 5);
+    ioapic_set_irq(&io, 2, true);
+    ck_assert_int_eq(sent, 2);
+    ck_assert_int_eq(lapic_pending(&apic), -1);
+}
+END_TEST
+
+START_TEST(ioapic_level_remote_irr)
+{
+    /* Pin 4 (the UART) level-triggered, vector 0x41. */
+    route(4, 0x8000 | 0x41, 0);
+    ioapic_set_irq(&io, 4, true);
+    ck_assert_int_eq(sent, 1);
+    ck_assert_uint_eq(io_rd(IOAPIC_REG_REDTBL + 8) & (1u << 14), 1u << 14);
+    ck_assert_uint_eq(rd(LAPIC_TMR + 0x20), 2u);
+    ck_assert_int_eq(lapic_acknowledge(&apic), 0x41);
+    /* Still asserted: nothing more until the EOI. */
+    ioapic_set_irq(&io, 4, true);
+    ck_assert_int_eq(sent, 1);
+    /* EOI while the line is still high: Remote IRR clears and the
+     * interrupt comes again. */
+    wr(LAPIC_EOI, 0);
+    ck_assert_int_eq(sent, 2);
+    ck_assert_int_eq(lapic_acknowledge(&apic), 0x41);
+    /* The device drops its line; EOI: Remote IRR clear, nothing sent. */
+    ioapic_set_irq(&io, 4, false);
+    wr(LAPIC_EOI, 0);
+    ck_assert_int_eq(sent, 2);
+    ck_assert_uint_eq(io_rd(IOAPIC_REG_REDTBL + 8) & (1u << 14), 0);
+    /* A level request held by the mask goes out when unmasked. */
+    route(4, 0x18000 | 0x41, 0);
+    ioapic_set_irq(&io, 4, true);
+    ck_assert_int_eq(sent, 2);
+    route(4, 0x8000 | 0x41, 0);
+    ck_assert_int_eq(sent, 3);
+    /* The EOI register (version 0x20) clears Remote IRR by vector. */
+    lapic_acknowledge(&apic);
+    ioapic_set_irq(&io, 4, false);
+    ioapic_mmio_write(&io, IOAPIC_EOI, 4, 0x41);
+    ck_assert_uint_eq(io_rd(IOAPIC_REG_REDTBL + 8) & (1u << 14), 0);
+}
+END_TEST
+
+START_TEST(ioapic_logical_destination)
+{
+    /* Flat logical mode: LDR bit 0, entry destination 0x01. */
+    wr(LAPIC_LDR, 0x01u << 24);
+    route(1, 0x800 | 0x51, 0x01);
+    ioapic_set_irq(&io, 1, true);
+    ck_assert_int_eq(lapic_pending(&apic), 0x51);
+    /* Lowest priority to destination 0xff (all): ours. */
+    lapic_acknowledge(&apic);
+    wr(LAPIC_EOI, 0);
+    route(3, 0x100 | 0x52, 0xff);
+    ioapic_set_irq(&io, 3, true);
+    ck_assert_int_eq(lapic_pending(&apic), 0x52);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("hv_apic");
@@ -448,6 +594,13 @@ static Suite *suite(void)
     tcase_add_test(tc, apic_base_msr);
     tcase_add_test(tc, x2apic_mode);
     tcase_add_test(tc, lint_pins);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("ioapic");
+    tcase_add_checked_fixture(tc, io_setup, NULL);
+    tcase_add_test(tc, ioapic_registers);
+    tcase_add_test(tc, ioapic_edge);
+    tcase_add_test(tc, ioapic_level_remote_irr);
+    tcase_add_test(tc, ioapic_logical_destination);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -182,6 +182,39 @@ static int pit_out(void)
     return (iobus_in(&bus, 0x40, 1) & 0x80) != 0;
 }
 
+START_TEST(level_mode_elcr)
+{
+    pic_program(0x01);
+    ck_assert_int_eq(iobus_add(&bus, &pic.elcr_dev), 0);
+    /* IRQ 0-2 and 8, 13 cannot be level-triggered. */
+    iobus_out(&bus, 0x4d0, 1, 0xff);
+    iobus_out(&bus, 0x4d1, 1, 0xff);
+    ck_assert_uint_eq(iobus_in(&bus, 0x4d0, 1), 0xf8);
+    ck_assert_uint_eq(iobus_in(&bus, 0x4d1, 1), 0xde);
+    iobus_out(&bus, 0x4d0, 1, 0x00);
+    iobus_out(&bus, 0x4d1, 1, 0x04); /* IRQ 10 level */
+    iobus_out(&bus, 0x21, 1, 0xfb);
+    iobus_out(&bus, 0xa1, 1, 0xfb);
+    /* Two devices share IRQ 10: the request lasts while the line is high. */
+    pic_set_irq(&pic, 10, true);
+    ck_assert_int_eq(pic_acknowledge(&pic), 42);
+    /* EOI to both chips while the line is still high: it comes again. */
+    iobus_out(&bus, 0xa0, 1, 0x20);
+    iobus_out(&bus, 0x20, 1, 0x20);
+    ck_assert_int_eq(pic_pending(&pic), 42);
+    ck_assert_int_eq(pic_acknowledge(&pic), 42);
+    iobus_out(&bus, 0xa0, 1, 0x20);
+    iobus_out(&bus, 0x20, 1, 0x20);
+    /* The line drops before the CPU takes it: no request any more. */
+    pic_set_irq(&pic, 10, false);
+    ck_assert_int_eq(pic_pending(&pic), -1);
+    /* Edge-triggered IRQ 11 beside it still latches. */
+    iobus_out(&bus, 0xa1, 1, 0xf3);
+    pulse(11);
+    ck_assert_int_eq(pic_pending(&pic), 43);
+}
+END_TEST
+
 START_TEST(oneshot_mode0)
 {
     /* guestkit's pit_oneshot(1000): control word 0x30, LSB, MSB. */
@@ -273,6 +306,7 @@ int main(void)
     tcase_add_test(tc, slave_through_cascade);
     tcase_add_test(tc, irq2_arrives_as_irq9);
     tcase_add_test(tc, auto_eoi_and_reinit);
+    tcase_add_test(tc, level_mode_elcr);
     suite_add_tcase(s, tc);
     tc = tcase_create("pit");
     tcase_add_checked_fixture(tc, setup, NULL);
