@@ -9,6 +9,7 @@
 
 #include "core/backend.h"
 #include "defs.h"
+#include "paging.h" /* the entry format for core/slat.c */
 
 /* What caps.c learned about the CPU (filled by probe()). */
 struct svm_caps {
@@ -23,7 +24,7 @@ struct svm_vcpu {
     struct vmcb *host_save; /* VMSAVE/VMLOAD area for the host's hidden state */
     uint8_t *iopm;          /* I/O permission map, 12 KiB */
     uint8_t *msrpm;         /* MSR permission map, 8 KiB */
-    uint64_t *npt_root;     /* nested PML4 */
+    struct slat npt;        /* nested page tables (core/slat.h) */
     uint64_t rip_before;    /* guest RIP as we entered (see exit.c) */
     /* The VMCB as it was just before the last VMRUN (exit.c): after a
      * failed VMRUN the VMCB itself may hold a half-loaded state (QEMU
@@ -41,10 +42,6 @@ int svm_vcpu_init(struct vcpu *vcpu);
 void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
 void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
 void svm_irq_window(struct vcpu *vcpu, bool on);
-
-/* paging.c: build nested page tables mapping mem at guest-physical 0;
- * returns the PML4 or NULL. */
-uint64_t *svm_npt_build(const struct guest_mem *mem);
 
 /* enter.S: load the guest GPRs, VMLOAD/VMRUN/VMSAVE, store them back. */
 void svm_enter(uint64_t vmcb_pa, struct gprs *regs, uint64_t host_save_pa);

@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/cpu.h"
+#include "core/guestmem.h"
 #include "core/log.h"
 #include "internal.h"
 
@@ -136,9 +137,9 @@ int svm_vcpu_init(struct vcpu *vcpu)
     memset(sv->msrpm, 0xff, MSRPM_SIZE);
     for (size_t i = 0; i < KARRAY_SIZE(passthrough_msrs); i++)
         msrpm_pass(sv->msrpm, passthrough_msrs[i]);
-    /* Nested page tables for guest RAM. */
-    sv->npt_root = svm_npt_build(&vcpu->mem);
-    if (!sv->npt_root)
+    /* Nested page tables for guest RAM, built by the core in NPT's entry
+     * format (paging.c).  No NX: hv leaves the host's EFER.NXE clear. */
+    if (guestmem_build(&sv->npt, &svm_npt_format, 0, &vcpu->mem) < 0)
         return -1;
 
     struct vmcb_control *c = &sv->vmcb->control;
@@ -173,7 +174,7 @@ int svm_vcpu_init(struct vcpu *vcpu)
     c->v_intr = V_INTR_MASKING;
     /* Nested paging on, rooted at our table (15.25.3). */
     c->np_enable = NP_ENABLE;
-    c->n_cr3 = virt_to_phys(sv->npt_root);
+    c->n_cr3 = virt_to_phys(sv->npt.root);
 
     set_entry_state(&sv->vmcb->save);
     /* The core owns the guest-visible PAT and CR0 (core/msr.c, core/cr.c);

@@ -18,6 +18,7 @@
 #include "ctls.h"
 #include "defs.h"
 #include "explain.h"
+#include "paging.h" /* the entry format for core/slat.c */
 
 /* What caps.c learned about the CPU (filled by probe()). */
 extern struct vmx_caps vmx_caps;
@@ -31,7 +32,7 @@ struct vmx_vcpu {
     void *vmcs;             /* the guest's VMCS region (4 KiB) */
     uint8_t *io_bitmaps;    /* I/O bitmaps A and B, 4 KiB each, contiguous */
     uint8_t *msr_bitmap;    /* MSR bitmap, 4 KiB */
-    uint64_t *ept_root;     /* EPT PML4 */
+    struct slat ept;        /* EPT tables (core/slat.h) */
     bool launched;          /* VMLAUNCH done: the next entry is VMRESUME */
     uint64_t cr0_shadow;    /* the CR0 the guest believes it has */
     uint64_t cr4_shadow;    /* the CR4 the guest believes it has */
@@ -59,10 +60,6 @@ void vmx_irq_window(struct vcpu *vcpu, bool on);
 /* Copy the current VMCS into a struct vmx_state, or a struct into it. */
 void vmx_read_state(struct vmx_state *s);
 void vmx_write_guest_state(const struct vmx_state *s);
-
-/* paging.c: build EPT tables mapping mem at guest-physical 0; returns the
- * PML4 or NULL. */
-uint64_t *vmx_ept_build(const struct guest_mem *mem);
 
 /* enter.S: load the guest GPRs, VMLAUNCH (launched = 0) or VMRESUME, store
  * them back.  Returns 0 after a VM exit, VMX_ENTER_FAIL_INVALID when the

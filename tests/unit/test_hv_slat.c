@@ -1,0 +1,350 @@
+/*
+ * Unit tests for hv/core/slat.c with both entry formats (hv/svm/paging.c
+ * NPT, hv/vmx/paging.c EPT): tables built, walked and changed hosted, with
+ * the raw entries checked against the manuals' formats (APM vol 2 5.4.1 and
+ * 15.25.5; SDM vol 3C 29.3.2 tables 29-1 to 29-6).  Each test runs once per
+ * format (a loop test: _i is 0 for NPT, 1 for EPT).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "core/slat.h"
+#include "svm/paging.h"
+#include "vmx/paging.h"
+
+#define MB (1ull << 20)
+
+/* Pages handed out and given back, and a budget to make allocation fail. */
+static int allocated, freed, budget;
+
+static void *page(void)
+{
+    if (budget >= 0 && allocated >= budget)
+        return NULL;
+    void *p;
+    if (posix_memalign(&p, 4096, 4096))
+        return NULL;
+    memset(p, 0, 4096);
+    allocated++;
+    return p;
+}
+
+static void unpage(void *p)
+{
+    freed++;
+    free(p);
+}
+
+static struct slat s;
+
+/* A tree in format i (0 NPT, 1 EPT) with the given capabilities. */
+static void fresh(int i, unsigned caps)
+{
+    allocated = freed = 0;
+    budget = -1;
+    const struct slat_format *f = i ? &vmx_ept_format : &svm_npt_format;
+    ck_assert_int_eq(slat_init(&s, f, caps, page, unpage), 0);
+}
+
+/* Free every table page left (a test's tree), so leaks show in the count. */
+static void free_tree(uint64_t *t, int level)
+{
+    for (int i = 0; i < 512 && level > 0; i++) {
+        uint64_t e = t[i];
+        bool leaf = (level == 1 || level == 2) && (e & 0x80);
+        if (s.fmt->perms(e) && !leaf)
+            free_tree((uint64_t *)(uintptr_t)(e & 0x000ffffffffff000ull), level - 1);
+    }
+    free(t);
+}
+
+static void done(void)
+{
+    free_tree(s.root, 3);
+}
+
+/* Walk gpa; check it maps to hpa with page size and permissions. */
+static void expect(uint64_t gpa, uint64_t hpa, uint64_t size, unsigned perms)
+{
+    struct slat_walk w;
+    ck_assert_msg(slat_walk(&s, gpa, &w), "%#llx not mapped", (unsigned long long)gpa);
+    ck_assert_uint_eq(w.hpa, hpa);
+    ck_assert_uint_eq(w.page_size, size);
+    ck_assert_uint_eq(w.perms, perms);
+}
+
+/* Walk gpa; check it is not mapped and the walk stopped at `level`. */
+static void expect_hole(uint64_t gpa, int level)
+{
+    struct slat_walk w;
+    ck_assert_msg(!slat_walk(&s, gpa, &w), "%#llx mapped", (unsigned long long)gpa);
+    ck_assert_int_eq(w.level, level);
+}
+
+START_TEST(map_uses_2m_pages_when_aligned)
+{
+    fresh(_i, 0);
+    /* 8 MiB of RAM at guest-physical 0, host block at 64 MiB. */
+    ck_assert_int_eq(slat_map(&s, 0, 64 * MB, 8 * MB, SLAT_RWX), 0);
+    expect(0, 64 * MB, SLAT_2M, SLAT_RWX);
+    expect(0x123456, 64 * MB + 0x123456, SLAT_2M, SLAT_RWX);
+    expect(8 * MB - 1, 72 * MB - 1, SLAT_2M, SLAT_RWX);
+    /* Past the end: the page directory has no entry there. */
+    expect_hole(8 * MB, 1);
+    /* Far away: not even a PDPT entry (level 2) or PML4 entry (level 3). */
+    expect_hole(1ull << 30, 2);
+    expect_hole(1ull << 39, 3);
+    /* PML4, PDPT, one page directory: no page tables were needed. */
+    ck_assert_int_eq(s.tables, 3);
+    done();
+}
+END_TEST
+
+START_TEST(map_uses_4k_pages_when_not_aligned)
+{
+    fresh(_i, 0);
+    /* The host side only 4 KiB aligned: every page is a 4 KiB page. */
+    ck_assert_int_eq(slat_map(&s, 0, 0x7001000, 2 * MB + 0x3000, SLAT_RWX), 0);
+    expect(0, 0x7001000, SLAT_4K, SLAT_RWX);
+    expect(2 * MB + 0x2fff, 0x7001000 + 2 * MB + 0x2fff, SLAT_4K, SLAT_RWX);
+    expect_hole(2 * MB + 0x3000, 0);
+    /* A 2 MiB-aligned range with a ragged end: one 2 MiB page, then 4 KiB. */
+    ck_assert_int_eq(slat_map(&s, 4 * MB, 4 * MB, 2 * MB + 0x1000, SLAT_RWX), 0);
+    expect(4 * MB, 4 * MB, SLAT_2M, SLAT_RWX);
+    expect(6 * MB, 6 * MB, SLAT_4K, SLAT_RWX);
+    done();
+}
+END_TEST
+
+START_TEST(protect_splits_a_2m_page)
+{
+    fresh(_i, SLAT_CAP_NOEXEC);
+    ck_assert_int_eq(slat_map(&s, 0, 64 * MB, 4 * MB, SLAT_RWX), 0);
+    int before = s.tables;
+    /* One 4 KiB page read-only inside the second 2 MiB page. */
+    ck_assert_int_eq(slat_protect(&s, 2 * MB + 0x5000, 0x1000, SLAT_R | SLAT_X), 0);
+    expect(2 * MB + 0x5000, 66 * MB + 0x5000, SLAT_4K, SLAT_R | SLAT_X);
+    /* Its neighbours keep their addresses and permissions, as 4 KiB pages. */
+    expect(2 * MB + 0x4fff, 66 * MB + 0x4fff, SLAT_4K, SLAT_RWX);
+    expect(2 * MB + 0x6000, 66 * MB + 0x6000, SLAT_4K, SLAT_RWX);
+    expect(4 * MB - 1, 68 * MB - 1, SLAT_4K, SLAT_RWX);
+    /* The first 2 MiB page is untouched; one page table was added. */
+    expect(0, 64 * MB, SLAT_2M, SLAT_RWX);
+    ck_assert_int_eq(s.tables, before + 1);
+    /* A whole 2 MiB page changes in its entry, without a split. */
+    ck_assert_int_eq(slat_protect(&s, 0, 2 * MB, SLAT_R), 0);
+    expect(0x1000, 64 * MB + 0x1000, SLAT_2M, SLAT_R);
+    ck_assert_int_eq(s.tables, before + 1);
+    done();
+}
+END_TEST
+
+START_TEST(protect_leaves_holes_alone)
+{
+    fresh(_i, 0);
+    ck_assert_int_eq(slat_map(&s, 2 * MB, 2 * MB, 0x2000, SLAT_RWX), 0);
+    /* Protect a range much larger than what is mapped. */
+    ck_assert_int_eq(slat_protect(&s, 0, 1ull << 32, SLAT_R | SLAT_X), 0);
+    expect(2 * MB + 0x1000, 2 * MB + 0x1000, SLAT_4K, SLAT_R | SLAT_X);
+    expect_hole(2 * MB + 0x2000, 0);
+    expect_hole(0, 1);
+    expect_hole(3ull << 30, 2);
+    done();
+}
+END_TEST
+
+START_TEST(unmap_pieces_and_whole_pages)
+{
+    fresh(_i, 0);
+    ck_assert_int_eq(slat_map(&s, 0, 64 * MB, 6 * MB, SLAT_RWX), 0);
+    /* A 4 KiB hole in a 2 MiB page splits it. */
+    ck_assert_int_eq(slat_unmap(&s, 0x3000, 0x1000), 0);
+    expect_hole(0x3000, 0);
+    expect(0x2000, 64 * MB + 0x2000, SLAT_4K, SLAT_RWX);
+    expect(0x4000, 64 * MB + 0x4000, SLAT_4K, SLAT_RWX);
+    /* A whole 2 MiB page goes with its entry; a split one with its table. */
+    int before = s.tables;
+    ck_assert_int_eq(slat_unmap(&s, 0, 4 * MB), 0);
+    expect_hole(0x2000, 1);
+    expect_hole(2 * MB, 1);
+    expect(4 * MB, 68 * MB, SLAT_2M, SLAT_RWX);
+    ck_assert_int_eq(s.tables, before - 1);
+    ck_assert_int_eq(freed, 1);
+    /* Unmapping what is not mapped is no error. */
+    ck_assert_int_eq(slat_unmap(&s, 1ull << 40, 1ull << 30), 0);
+    done();
+}
+END_TEST
+
+START_TEST(map_over_a_split_page_frees_its_table)
+{
+    fresh(_i, 0);
+    ck_assert_int_eq(slat_map(&s, 0, 0x1000, 2 * MB, SLAT_RWX), 0);
+    ck_assert_int_eq(s.tables, 4);
+    /* Now aligned on both sides: one 2 MiB leaf replaces the page table. */
+    ck_assert_int_eq(slat_map(&s, 0, 8 * MB, 2 * MB, SLAT_RWX), 0);
+    expect(0x1000, 8 * MB + 0x1000, SLAT_2M, SLAT_RWX);
+    ck_assert_int_eq(s.tables, 3);
+    ck_assert_int_eq(freed, 1);
+    done();
+}
+END_TEST
+
+START_TEST(permissions_the_format_cannot_express)
+{
+    fresh(_i, 0);
+    /* Write without read: never (NPT cannot, EPT misconfigures). */
+    ck_assert_int_eq(slat_map(&s, 0, 0, 0x1000, SLAT_W), SLAT_EPERM);
+    ck_assert_int_eq(slat_map(&s, 0, 0, 0x1000, SLAT_W | SLAT_X), SLAT_EPERM);
+    /* Without the capabilities: no execute-only, no read-without-execute. */
+    ck_assert_int_eq(slat_map(&s, 0, 0, 0x1000, SLAT_X), SLAT_EPERM);
+    ck_assert_int_eq(slat_map(&s, 0, 0, 0x1000, SLAT_R), SLAT_EPERM);
+    ck_assert_int_eq(slat_map(&s, 0, 0, 0x1000, 0), SLAT_EPERM);
+    ck_assert_int_eq(slat_map(&s, 0, 0, 0x1000, 8), SLAT_EPERM);
+    /* Nothing was mapped by the refusals. */
+    expect_hole(0, 3);
+    done();
+    /* With them: NPT never has execute-only (present means readable). */
+    fresh(_i, SLAT_CAP_NOEXEC | (_i ? SLAT_CAP_XONLY : 0));
+    if (_i) {
+        ck_assert_int_eq(slat_map(&s, 0, 0, 0x1000, SLAT_X), 0);
+        expect(0, 0, SLAT_4K, SLAT_X);
+    } else {
+        ck_assert_int_eq(slat_map(&s, 0, 0, 0x1000, SLAT_X), SLAT_EPERM);
+    }
+    ck_assert_int_eq(slat_map(&s, 0x1000, 0x1000, 0x1000, SLAT_R | SLAT_W), 0);
+    expect(0x1000, 0x1000, SLAT_4K, SLAT_R | SLAT_W);
+    done();
+}
+END_TEST
+
+START_TEST(invalid_ranges)
+{
+    fresh(_i, 0);
+    ck_assert_int_eq(slat_map(&s, 0x800, 0, 0x1000, SLAT_RWX), SLAT_EINVAL);
+    ck_assert_int_eq(slat_map(&s, 0, 0x800, 0x1000, SLAT_RWX), SLAT_EINVAL);
+    ck_assert_int_eq(slat_map(&s, 0, 0, 0x800, SLAT_RWX), SLAT_EINVAL);
+    ck_assert_int_eq(slat_map(&s, 0, 0, 0, SLAT_RWX), SLAT_EINVAL);
+    /* Beyond the 48 bits a 4-level walk covers, or wrapping. */
+    ck_assert_int_eq(slat_map(&s, 1ull << 48, 0, 0x1000, SLAT_RWX), SLAT_EINVAL);
+    ck_assert_int_eq(slat_map(&s, (1ull << 48) - 0x1000, 0, 0x2000, SLAT_RWX), SLAT_EINVAL);
+    ck_assert_int_eq(slat_unmap(&s, 0, ~0xfffull), SLAT_EINVAL);
+    /* A host address an entry cannot hold (above 52 bits). */
+    ck_assert_int_eq(slat_map(&s, 0, 1ull << 52, 0x1000, SLAT_RWX), SLAT_EINVAL);
+    ck_assert_str_eq(slat_strerror(SLAT_ENOMEM), "out of memory for second-level tables");
+    done();
+}
+END_TEST
+
+START_TEST(out_of_memory_is_reported)
+{
+    fresh(_i, 0);
+    /* Only the root exists; allow no more tables. */
+    budget = allocated;
+    ck_assert_int_eq(slat_map(&s, 0, 0, 0x1000, SLAT_RWX), SLAT_ENOMEM);
+    expect_hole(0, 3);
+    done();
+    /* Failing the split of a 2 MiB page leaves that page as it was. */
+    fresh(_i, 0);
+    ck_assert_int_eq(slat_map(&s, 0, 0, 2 * MB, SLAT_RWX), 0);
+    budget = allocated;
+    ck_assert_int_eq(slat_unmap(&s, 0x1000, 0x1000), SLAT_ENOMEM);
+    expect(0x1000, 0x1000, SLAT_2M, SLAT_RWX);
+    done();
+}
+END_TEST
+
+/* The raw bits, format by format. */
+START_TEST(npt_entries_have_us_everywhere)
+{
+    fresh(0, SLAT_CAP_NOEXEC);
+    ck_assert_int_eq(slat_map(&s, 0, 64 * MB, 2 * MB, SLAT_RWX), 0);
+    ck_assert_int_eq(slat_map(&s, 2 * MB, 0x1000, 0x1000, SLAT_R), 0);
+    struct slat_walk w;
+    ck_assert(slat_walk(&s, 0, &w));
+    /* Table pointers: P, R/W, U/S (APM vol 2 15.25.5: nested accesses are
+     * user accesses). */
+    ck_assert_uint_eq(w.entry[3] & 0xfff, 0x7);
+    ck_assert_uint_eq(w.entry[2] & 0xfff, 0x7);
+    /* The 2 MiB leaf: P, R/W, U/S, PS; PAT 0 (bits 3, 4, 12 clear); no NX. */
+    ck_assert_uint_eq(w.entry[1], 64 * MB | 0x87);
+    ck_assert(slat_walk(&s, 2 * MB, &w));
+    /* The 4 KiB read-only leaf: P and U/S, NX (bit 63), no R/W. */
+    ck_assert_uint_eq(w.entry[0], 0x1000 | 0x5 | (1ull << 63));
+    ck_assert_uint_eq(w.entry[1] & 0xfff, 0x7);
+    done();
+}
+END_TEST
+
+START_TEST(ept_entries_have_rwx_tables_and_wb_leaves)
+{
+    fresh(1, SLAT_CAP_NOEXEC | SLAT_CAP_XONLY);
+    ck_assert_int_eq(slat_map(&s, 0, 64 * MB, 2 * MB, SLAT_RWX), 0);
+    ck_assert_int_eq(slat_map(&s, 2 * MB, 0x1000, 0x1000, SLAT_X), 0);
+    struct slat_walk w;
+    ck_assert(slat_walk(&s, 0, &w));
+    /* Table pointers: read, write, execute (SDM vol 3C tables 29-1, 29-3). */
+    ck_assert_uint_eq(w.entry[3] & 0xfff, 0x7);
+    /* The 2 MiB leaf (table 29-4): RWX, memory type 6 (WB) in bits 5:3,
+     * bit 7; IPAT (bit 6) clear. */
+    ck_assert_uint_eq(w.entry[1], 64 * MB | 0x7 | (6 << 3) | 0x80);
+    ck_assert(slat_walk(&s, 2 * MB, &w));
+    /* Execute-only 4 KiB leaf (table 29-6): bits 2:0 = 100b. */
+    ck_assert_uint_eq(w.entry[0], 0x1000 | 0x4 | (6 << 3));
+    done();
+}
+END_TEST
+
+/* slat_visit: the leaves in order, joined into runs by the test. */
+static uint64_t visit_next, visit_bytes;
+static int visit_leaves;
+
+static void on_leaf(void *ctx, const struct slat_leaf *l)
+{
+    (void)ctx;
+    ck_assert_uint_ge(l->gpa, visit_next);
+    visit_next = l->gpa + l->size;
+    visit_bytes += l->size;
+    visit_leaves++;
+}
+
+START_TEST(visit_sees_every_leaf_in_order)
+{
+    fresh(_i, 0);
+    ck_assert_int_eq(slat_map(&s, 0, 0, 4 * MB, SLAT_RWX), 0);
+    ck_assert_int_eq(slat_map(&s, 1ull << 32, 0x5000, 0x3000, SLAT_RWX), 0);
+    ck_assert_int_eq(slat_unmap(&s, 0x1000, 0x1000), 0);
+    visit_next = visit_bytes = 0;
+    visit_leaves = 0;
+    slat_visit(&s, on_leaf, NULL);
+    /* 511 pages of the split first 2 MiB, one 2 MiB page, three pages. */
+    ck_assert_int_eq(visit_leaves, 511 + 1 + 3);
+    ck_assert_uint_eq(visit_bytes, 4 * MB - 0x1000 + 0x3000);
+    done();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *st = suite_create("hv_slat");
+    TCase *tc = tcase_create("both formats");
+    /* _i = 0: NPT, 1: EPT. */
+    tcase_add_loop_test(tc, map_uses_2m_pages_when_aligned, 0, 2);
+    tcase_add_loop_test(tc, map_uses_4k_pages_when_not_aligned, 0, 2);
+    tcase_add_loop_test(tc, protect_splits_a_2m_page, 0, 2);
+    tcase_add_loop_test(tc, protect_leaves_holes_alone, 0, 2);
+    tcase_add_loop_test(tc, unmap_pieces_and_whole_pages, 0, 2);
+    tcase_add_loop_test(tc, map_over_a_split_page_frees_its_table, 0, 2);
+    tcase_add_loop_test(tc, permissions_the_format_cannot_express, 0, 2);
+    tcase_add_loop_test(tc, invalid_ranges, 0, 2);
+    tcase_add_loop_test(tc, out_of_memory_is_reported, 0, 2);
+    tcase_add_loop_test(tc, visit_sees_every_leaf_in_order, 0, 2);
+    suite_add_tcase(st, tc);
+    TCase *raw = tcase_create("raw entries");
+    tcase_add_test(raw, npt_entries_have_us_everywhere);
+    tcase_add_test(raw, ept_entries_have_rwx_tables_and_wb_leaves);
+    suite_add_tcase(st, raw);
+    return check_main(st);
+}
