@@ -1,144 +1,260 @@
 /*
- * gva.c - guest-linear to guest-physical translation, in software, for the
- * few times hv must touch memory the way the guest sees it (string I/O:
- * INS/OUTS address memory through DS:RSI / ES:RDI).  hv's guests use flat
- * segments, so linear = the register's value; with paging on we walk the
- * guest's tables as the CPU would (AMD APM vol 2 5.3 long mode, 5.2 PAE and
- * legacy; SDM vol 3A 4.3-4.5).  Permissions are not checked: the guest is
- * at CPL 0 when it does port I/O with IOPL/TSS permission anyway.
+ * gva.c - guest memory as the guest sees it (gva.h): guest-linear to
+ * guest-physical translation in software, for the times hv must touch
+ * memory the way the guest does (INS/OUTS address memory through DS:RSI /
+ * ES:RDI; an instruction is fetched at CS:RIP; the monitor reads what a
+ * pointer points at).  hv's guests use flat segments, so linear = the
+ * register's value; with paging on we walk the guest's tables as the CPU
+ * would (AMD APM vol 2 5.3 "Long-Mode Page Translation" and 5.2 "Legacy-Mode
+ * Page Translation"; SDM vol 3A 4.3 "32-Bit Paging", 4.4 "PAE Paging", 4.5
+ * "4-Level Paging and 5-Level Paging").  Permissions are not checked.
+ *
+ * All four modes are one walk with different numbers: how many levels, how
+ * wide an entry, how many index bits per level, where large pages may be.
  */
 #include "klib.h"
 
 #include "cpu.h"
-#include "hv.h"
+#include "gva.h"
 
-/* Present, page size, and the address bits 51:12 of a 64-bit entry. */
-#define PTE_P     (1ull << 0)
-#define PTE_PS    (1ull << 7)
-#define ADDR_MASK 0x000ffffffffff000ull
+/* Entry bits every mode shares: present, page size, and the address bits
+ * 51:12 of a 64-bit entry (31:12 of a 32-bit one). */
+#define PTE_P        (1ull << 0)
+#define PTE_PS       (1ull << 7)
+#define ADDR_MASK_64 0x000ffffffffff000ull
+#define ADDR_MASK_32 0xfffff000ull
 
-/* Read a page-table entry of `size` bytes at guest-physical `gpa`.  Returns
- * false when the entry is outside guest RAM (the CPU would take a nested page
- * fault there) or not present (the CPU would raise #PF). */
-static bool read_pte(const struct vcpu *v, uint64_t gpa, unsigned size, uint64_t *pte)
+/* CR4.LA57 (SDM vol 3A 2.5 "Control Registers"): 5-level paging in long
+ * mode. */
+#define CR4_LA57 (1ull << 12)
+
+/* A paging mode's numbers (SDM vol 3A 4.1.1 "Four Paging Modes"). */
+struct mode {
+    const char *name;
+    int top;             /* the level CR3 points at */
+    unsigned entry_size; /* 4 or 8 bytes */
+    unsigned bits;       /* index bits per level: 10 (32-bit) or 9 */
+    uint64_t root;       /* guest-physical address of the top table */
+    uint64_t addr_mask;  /* an entry's address bits */
+    bool large1, large2; /* PS allowed at level 1 (4/2 MiB), level 2 (1 GiB) */
+};
+
+/* The mode is chosen exactly as the CPU chooses it: CR0.PG, then EFER.LMA
+ * (4 or, with CR4.LA57, 5 levels), then CR4.PAE (3 levels), else 2-level
+ * 32-bit paging.  Returns false with paging off. */
+static bool pick_mode(const struct gva_ctx *c, struct mode *m)
 {
-    /* The guest's tables are in guest-physical memory: no second walk is
-     * needed, guest RAM is one block at guest-physical 0 (gmem.h). */
-    const uint8_t *p = gmem_ptr(&v->mem, gpa, size);
-    if (!p)
+    if (!(c->cr0 & CR0_PG))
         return false;
-    /* A 4-byte legacy entry lands in the low half (x86 is little-endian);
-     * zeroing first leaves the high half 0. */
-    *pte = 0;
-    memcpy(pte, p, size);
-    return (*pte & PTE_P) != 0;
-}
-
-/* Translate one linear address; false when it is not mapped.  The mode is
- * chosen exactly as the CPU chooses it: CR0.PG, then EFER.LMA (4-level), then
- * CR4.PAE (3-level), else 2-level 32-bit paging. */
-static bool translate(const struct vcpu *v, uint64_t gva, uint64_t *gpa)
-{
-    /* The entry read at the current level. */
-    uint64_t e;
-    if (!(v->cr0 & CR0_PG)) {
-        /* No paging: linear = physical (32 bits outside long mode). */
-        *gpa = gva & 0xffffffffu;
-        return true;
+    if (c->efer & EFER_LMA) {
+        /* 512 8-byte entries a level; 2 MiB and 1 GiB pages. */
+        bool la57 = (c->cr4 & CR4_LA57) != 0;
+        *m = (struct mode){la57 ? "5-level" : "4-level", la57 ? 4 : 3, 8,    9,
+                           c->cr3 & ADDR_MASK_64,        ADDR_MASK_64, true, true};
+    } else if (c->cr4 & CR4_PAE) {
+        /* Four PDPTEs at CR3[31:5], then 512-entry PD and PT; PAE always
+         * allows 2 MiB pages. */
+        *m = (struct mode){"PAE", 2, 8, 9, c->cr3 & 0xffffffe0u, ADDR_MASK_64, true, false};
+    } else {
+        /* 1024 4-byte entries a level; 4 MiB pages only with CR4.PSE.
+         * PSE-36's address bits 39:32 (PDE bits 20:13) are not used: hv's
+         * guest RAM is below 4 GiB. */
+        *m = (struct mode){
+            "32-bit", 1, 4, 10, c->cr3 & ADDR_MASK_32, ADDR_MASK_32, (c->cr4 & CR4_PSE) != 0,
+            false};
     }
-    if (v->efer & EFER_LMA) {
-        /* Long mode: 4 levels of 512 8-byte entries, 9 bits each. */
-        uint64_t table = v->cr3 & ADDR_MASK;
-        /* level 3 = PML4, 2 = PDPT, 1 = PD, 0 = PT: the index of each is
-         * the 9 address bits above the 12 + 9 * level below it. */
-        for (int level = 3; level >= 0; level--) {
-            unsigned idx = (unsigned)(gva >> (12 + 9 * level)) & 0x1ff;
-            if (!read_pte(v, table + idx * 8, 8, &e))
-                return false;
-            /* A large page at the PDPT (1 GiB) or PD (2 MiB) level. */
-            if ((level == 2 || level == 1) && (e & PTE_PS)) {
-                uint64_t page = 1ull << (12 + 9 * level);
-                *gpa = (e & ADDR_MASK & ~(page - 1)) | (gva & (page - 1));
-                return true;
-            }
-            /* Not a large page: the entry points at the next table. */
-            table = e & ADDR_MASK;
-        }
-        /* After the PT, `table` is the 4 KiB page itself. */
-        *gpa = table | (gva & 0xfff);
-        return true;
-    }
-    if (v->cr4 & CR4_PAE) {
-        /* PAE: 4 PDPTEs at CR3[31:5], then 512-entry PD and PT. */
-        if (!read_pte(v, (v->cr3 & 0xffffffe0u) + ((gva >> 30) & 3) * 8, 8, &e))
-            return false;
-        /* The page directory, indexed by bits 29:21. */
-        if (!read_pte(v, (e & ADDR_MASK) + ((gva >> 21) & 0x1ff) * 8, 8, &e))
-            return false;
-        /* PS in a PAE PDE: a 2 MiB page (PAE always allows large pages). */
-        if (e & PTE_PS) {
-            *gpa = (e & ADDR_MASK & ~0x1fffffull) | (gva & 0x1fffff);
-            return true;
-        }
-        /* The page table, indexed by bits 20:12. */
-        if (!read_pte(v, (e & ADDR_MASK) + ((gva >> 12) & 0x1ff) * 8, 8, &e))
-            return false;
-        *gpa = (e & ADDR_MASK) | (gva & 0xfff);
-        return true;
-    }
-    /* Legacy 32-bit paging: 1024 4-byte entries per level, 4 MiB pages when
-     * CR4.PSE is set.  The page directory at CR3[31:12], indexed by bits
-     * 31:22. */
-    if (!read_pte(v, (v->cr3 & 0xfffff000u) + ((gva >> 22) & 0x3ff) * 4, 4, &e))
-        return false;
-    /* Without CR4.PSE the PS bit is ignored: the entry is a table. */
-    if ((v->cr4 & CR4_PSE) && (e & PTE_PS)) {
-        /* PSE-36's address bits 39:32 (PDE bits 20:13) are not used:
-         * hv's guest RAM is below 4 GiB. */
-        *gpa = (e & 0xffc00000u) | (gva & 0x3fffff);
-        return true;
-    }
-    /* The page table, indexed by bits 21:12. */
-    if (!read_pte(v, (e & 0xfffff000u) + ((gva >> 12) & 0x3ff) * 4, 4, &e))
-        return false;
-    *gpa = (e & 0xfffff000u) | (gva & 0xfff);
     return true;
 }
 
-/* Byte by byte, so that an access crossing a page boundary is translated
- * page by page (strings for port I/O are a few bytes at a time). */
-static int copy_linear(const struct vcpu *v, uint64_t gva, uint8_t *buf, uint64_t len, bool write)
+struct gva_ctx gva_ctx_of(const struct vcpu *v)
 {
-    /* A failure part way leaves the bytes before it copied, as a CPU's
-     * access that faults on its second page may; the caller reports it. */
-    for (uint64_t i = 0; i < len; i++) {
-        uint64_t gpa;
-        if (!translate(v, gva + i, &gpa))
-            return -1;
-        /* A guest page table may point outside guest RAM: refuse it here
-         * rather than let hv read or write host memory. */
-        uint8_t *p = gmem_ptr(&v->mem, gpa, 1);
+    return (struct gva_ctx){v->cr0, v->cr3, v->cr4, v->efer, &v->mem};
+}
+
+const char *gva_fault_name(enum gva_fault f)
+{
+    switch (f) {
+    case GVA_OK:
+        return "ok";
+    case GVA_NONCANONICAL:
+        return "non-canonical address";
+    case GVA_NOT_PRESENT:
+        return "not present";
+    case GVA_RESERVED_BIT:
+        return "reserved bit set";
+    case GVA_OUTSIDE_RAM:
+        return "outside guest RAM";
+    }
+    return "?";
+}
+
+/* Long mode: bits 63 down to the top translated bit (47, or 56 with five
+ * levels) must all be copies of that bit, or the CPU raises #GP (SDM vol 1
+ * 3.3.7.1 "Canonical Addressing"). */
+static bool canonical(uint64_t gva, int top)
+{
+    unsigned width = 12 + 9 * (unsigned)(top + 1);
+    return (uint64_t)((int64_t)(gva << (64 - width)) >> (64 - width)) == gva;
+}
+
+/* Is bit 7 (PS) of an entry at `level` reserved in this mode?  In a PML4E
+ * and a PML5E it must be 0; a PAE PDPTE has no PS either. */
+static bool ps_reserved(const struct mode *m, int level)
+{
+    return (m->entry_size == 8 && level >= 3) || (m->top == 2 && level == 2);
+}
+
+/* LAB 02: BEGIN gva-walk (labs/02-second-level-paging, exercise 4) */
+/* LAB 02: HINT At each level from m->top down: the index is the address bits
+ * above 12 + bits * level (only 2 bits for PAE's top level), the entry is at
+ * table + index * entry_size in guest RAM.  Stop at an entry without P, or
+ * with PS set where ps_reserved() says so.  A large page (PS where the mode
+ * allows it) or a level-0 entry maps the page: its base plus the offset. */
+/* LAB 02: STUB static enum gva_fault walk(const struct gva_ctx *c, const struct mode *m, */
+/* LAB 02: STUB                            uint64_t gva, struct gva_walk *w) */
+/* LAB 02: STUB { (void)c; (void)m; (void)gva; return w->fault = GVA_NOT_PRESENT; } */
+/* Walk the tables of mode m for gva, filling w.  Returns w->fault. */
+static enum gva_fault walk(const struct gva_ctx *c, const struct mode *m, uint64_t gva,
+                           struct gva_walk *w)
+{
+    uint64_t table = m->root;
+    for (int level = m->top; level >= 0; level--) {
+        unsigned shift = 12 + m->bits * (unsigned)level;
+        /* PAE's top table has only four entries (address bits 31:30). */
+        uint64_t mask = (m->top == 2 && level == 2) ? 3 : (1ull << m->bits) - 1;
+        w->level = level;
+        w->entry_gpa = table + ((gva >> shift) & mask) * m->entry_size;
+        /* The guest's tables are in guest-physical memory: the entry must be
+         * in RAM, or the CPU would take a nested page fault. */
+        const uint8_t *p = gmem_ptr(c->mem, w->entry_gpa, m->entry_size);
+        /* A 4-byte entry lands in the low half (x86 is little-endian). */
+        w->entry = 0;
         if (!p)
+            return w->fault = GVA_OUTSIDE_RAM;
+        memcpy(&w->entry, p, m->entry_size);
+        uint64_t e = w->entry;
+        if (!(e & PTE_P))
+            return w->fault = GVA_NOT_PRESENT;
+        bool ps = (e & PTE_PS) != 0;
+        if (ps && ps_reserved(m, level))
+            return w->fault = GVA_RESERVED_BIT;
+        /* A large page where the mode allows one, or the last level. */
+        if (level == 0 || (ps && ((level == 1 && m->large1) || (level == 2 && m->large2)))) {
+            w->page_size = 1ull << shift;
+            w->gpa = (e & m->addr_mask & ~(w->page_size - 1)) | (gva & (w->page_size - 1));
+            return w->fault = GVA_OK;
+        }
+        /* Not a page: the entry points at the next table. */
+        table = e & m->addr_mask;
+    }
+    /* Not reached: level 0 always returns. */
+    return w->fault = GVA_NOT_PRESENT;
+}
+/* LAB 02: END */
+
+enum gva_fault gva_translate(const struct gva_ctx *c, uint64_t gva, struct gva_walk *w)
+{
+    memset(w, 0, sizeof(*w));
+    struct mode m;
+    if (!pick_mode(c, &m)) {
+        /* No paging: linear = physical (32 bits outside long mode). */
+        w->mode = "none";
+        w->gpa = gva & 0xffffffffu;
+        return w->fault = GVA_OK;
+    }
+    w->mode = m.name;
+    w->level = m.top;
+    if (m.entry_size == 8 && m.top >= 3 && !canonical(gva, m.top))
+        return w->fault = GVA_NONCANONICAL;
+    return walk(c, &m, gva, w);
+}
+
+/* The table names of SDM vol 3A 4.5, by level; 32-bit and PAE use the
+ * lower ones too. */
+static const char *const level_names[] = {"PT", "PD", "PDPT", "PML4", "PML5"};
+
+void gva_explain(const struct gva_walk *w, char *buf, unsigned long len)
+{
+    if (w->fault == GVA_OK)
+        ksnprintf(buf, len, "%s paging: gpa %#llx in a %llu KiB page", w->mode,
+                  (unsigned long long)w->gpa, (unsigned long long)(w->page_size >> 10));
+    else if (w->fault == GVA_NONCANONICAL)
+        ksnprintf(buf, len, "%s paging: address not canonical", w->mode);
+    else if (w->fault == GVA_OUTSIDE_RAM && w->page_size)
+        ksnprintf(buf, len, "%s paging: maps gpa %#llx, outside guest RAM", w->mode,
+                  (unsigned long long)w->gpa);
+    else if (w->fault == GVA_OUTSIDE_RAM)
+        ksnprintf(buf, len, "%s paging: %s entry at gpa %#llx, outside guest RAM", w->mode,
+                  level_names[w->level], (unsigned long long)w->entry_gpa);
+    else
+        ksnprintf(buf, len, "%s: %s paging, %s entry at gpa %#llx is %#llx",
+                  gva_fault_name(w->fault), w->mode, level_names[w->level],
+                  (unsigned long long)w->entry_gpa, (unsigned long long)w->entry);
+}
+
+int guest_read_phys(const struct guest_mem *mem, uint64_t gpa, void *buf, uint64_t len)
+{
+    const uint8_t *p = gmem_ptr(mem, gpa, len);
+    if (!p)
+        return -1;
+    memcpy(buf, p, len);
+    return 0;
+}
+
+/*
+ * Copy between buf and the linear range [gva, gva + len), one piece per 4
+ * KiB page so that each piece is contiguous in guest-physical memory.  A
+ * failure part way leaves the pieces before it copied, as a CPU access
+ * that faults on its second page may; the caller reports it.
+ */
+static int copy_virt(const struct gva_ctx *c, uint64_t gva, uint8_t *buf, uint64_t len, bool write,
+                     struct gva_walk *why)
+{
+    struct gva_walk w;
+    while (len) {
+        /* The bytes left in this 4 KiB page. */
+        uint64_t piece = 0x1000 - (gva & 0xfff);
+        if (piece > len)
+            piece = len;
+        if (gva_translate(c, gva, &w) == GVA_OK) {
+            /* A guest page table may point outside guest RAM: refuse it
+             * here rather than let hv read or write host memory. */
+            uint8_t *p = gmem_ptr(c->mem, w.gpa, piece);
+            if (!p)
+                w.fault = GVA_OUTSIDE_RAM;
+            else if (write)
+                memcpy(p, buf, piece);
+            else
+                memcpy(buf, p, piece);
+        }
+        if (w.fault != GVA_OK) {
+            if (why)
+                *why = w;
             return -1;
-        if (write)
-            *p = buf[i];
-        else
-            buf[i] = *p;
+        }
+        gva += piece;
+        buf += piece;
+        len -= piece;
     }
     return 0;
 }
 
-/* Guest memory at a linear address into hv's buffer, for the dispatcher
- * (OUTS, fetching a CR0-writing instruction, reading IDT gate 8).  Returns
- * 0, or -1 when any byte is unmapped or outside guest RAM. */
-int guest_read_linear(const struct vcpu *v, uint64_t gva, void *buf, uint64_t len)
+int guest_read_virt(const struct gva_ctx *c, uint64_t gva, void *buf, uint64_t len,
+                    struct gva_walk *why)
 {
-    return copy_linear(v, gva, buf, len, false);
+    return copy_virt(c, gva, buf, len, false, why);
 }
 
-/* hv's buffer into guest memory at a linear address, for INS.  Returns 0
- * or -1 as guest_read_linear().  Write protection is not checked. */
+int guest_read_linear(const struct vcpu *v, uint64_t gva, void *buf, uint64_t len)
+{
+    struct gva_ctx c = gva_ctx_of(v);
+    return copy_virt(&c, gva, buf, len, false, NULL);
+}
+
+/* Write protection is not checked: the guest is at CPL 0 when hv writes
+ * for it (INS). */
 int guest_write_linear(const struct vcpu *v, uint64_t gva, const void *buf, uint64_t len)
 {
-    return copy_linear(v, gva, (uint8_t *)(uintptr_t)buf, len, true);
+    struct gva_ctx c = gva_ctx_of(v);
+    return copy_virt(&c, gva, (uint8_t *)(uintptr_t)buf, len, true, NULL);
 }

@@ -11,6 +11,7 @@
 #include "dev/pic8259.h"
 #include "dev/pit8254.h"
 #include "dev/uart16550.h"
+#include "gva.h" /* guest memory by linear and physical address */
 #include "stats.h"
 #include "vcpu.h"
 
@@ -64,11 +65,5 @@ const char *hypercall_name(uint64_t nr);
 void irq_init(struct hv *h);
 void irq_before_entry(struct hv *h);
 void irq_halt(struct hv *h);
-
-/* gva.c: copy between hv and the guest's linear address space, walking the
- * guest's own page tables when it has paging on.  Returns 0, or -1 when a
- * byte is not mapped or not in guest RAM. */
-int guest_read_linear(const struct vcpu *v, uint64_t gva, void *buf, uint64_t len);
-int guest_write_linear(const struct vcpu *v, uint64_t gva, const void *buf, uint64_t len);
 
 #endif

@@ -2,14 +2,15 @@
  * Unit tests for hv/core/gva.c: guest-linear addresses translated through
  * page tables built in guest memory, in each paging mode the guest may use
  * (none, 32-bit with 4 KiB and 4 MiB pages, PAE, long mode with 4 KiB,
- * 2 MiB and 1 GiB pages), and refusals for unmapped or out-of-RAM pages.
+ * 2 MiB and 1 GiB pages, 5-level), and refusals for unmapped or out-of-RAM
+ * pages with the reason the walk gives (gva_translate, gva_explain).
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/cpu.h"
-#include "core/hv.h"
+#include "core/gva.h"
 #include "check_main.h"
 
 #define RAM (8u << 20)
@@ -148,6 +149,139 @@ START_TEST(access_across_pages)
 }
 END_TEST
 
+/* Translate through v's current state; returns the fault. */
+static enum gva_fault tr(uint64_t gva, struct gva_walk *w)
+{
+    struct gva_ctx c = gva_ctx_of(&v);
+    return gva_translate(&c, gva, w);
+}
+
+/* Long mode with tables at 0x10000.. (see long_mode_paging). */
+static void long_mode(void)
+{
+    v.cr0 = CR0_PE | CR0_PG;
+    v.cr4 = CR4_PAE;
+    v.efer = EFER_LME | EFER_LMA;
+    v.cr3 = 0x10000;
+}
+
+START_TEST(walk_reports_level_and_page_size)
+{
+    long_mode();
+    put64(0x10000 + 0 * 8, 0x11000 | 3);
+    put64(0x11000 + 0 * 8, 0x12000 | 3);
+    put64(0x12000 + 2 * 8, 0x13000 | 3);
+    put64(0x13000 + 7 * 8, 0x345000 | 3);
+    put64(0x12000 + 3 * 8, 0x600000 | 0x80 | 3);
+    put64(0x11000 + 1 * 8, 0x40000000 | 0x80 | 3);
+    struct gva_walk w;
+    ck_assert_int_eq(tr(0x407123, &w), GVA_OK);
+    ck_assert_uint_eq(w.gpa, 0x345123);
+    ck_assert_uint_eq(w.page_size, 0x1000);
+    ck_assert_int_eq(w.level, 0);
+    ck_assert_str_eq(w.mode, "4-level");
+    ck_assert_int_eq(tr(0x6abcde, &w), GVA_OK);
+    ck_assert_uint_eq(w.gpa, 0x6abcde);
+    ck_assert_uint_eq(w.page_size, 2u << 20);
+    ck_assert_int_eq(tr(0x40000000 + 0x1234567, &w), GVA_OK);
+    ck_assert_uint_eq(w.gpa, 0x41234567);
+    ck_assert_uint_eq(w.page_size, 1u << 30);
+    /* Not present in the page directory: entry 4 at 0x12020. */
+    ck_assert_int_eq(tr(0x800000, &w), GVA_NOT_PRESENT);
+    ck_assert_int_eq(w.level, 1);
+    ck_assert_uint_eq(w.entry_gpa, 0x12020);
+    char why[120];
+    gva_explain(&w, why, sizeof(why));
+    ck_assert_str_eq(why, "not present: 4-level paging, PD entry at gpa 0x12020 is 0");
+    /* Not canonical: bit 47 set, bits 63:48 clear. */
+    ck_assert_int_eq(tr(0x0000800000000000ull, &w), GVA_NONCANONICAL);
+    ck_assert_int_eq(tr(0xffff800000000000ull, &w), GVA_NOT_PRESENT);
+    ck_assert_int_eq(w.level, 3);
+    /* PS in a PML4 entry is reserved. */
+    put64(0x10000 + 2 * 8, 0x11000 | 0x80 | 3);
+    ck_assert_int_eq(tr(2ull << 39, &w), GVA_RESERVED_BIT);
+    ck_assert_int_eq(w.level, 3);
+    /* A page table outside guest RAM. */
+    put64(0x12000 + 5 * 8, 0x40000000 | 3);
+    ck_assert_int_eq(tr(0xa00000, &w), GVA_OUTSIDE_RAM);
+    ck_assert_uint_eq(w.entry_gpa, 0x40000000);
+    gva_explain(&w, why, sizeof(why));
+    ck_assert_str_eq(why, "4-level paging: PT entry at gpa 0x40000000, outside guest RAM");
+}
+END_TEST
+
+START_TEST(five_level_paging)
+{
+    long_mode();
+    v.cr4 |= 1ull << 12; /* CR4.LA57 */
+    /* PML5 0x10000, PML4 0x11000, PDPT 0x12000, PD 0x13000 (2 MiB page). */
+    put64(0x10000 + 1 * 8, 0x11000 | 3); /* PML5[1]: from 2^48 */
+    put64(0x11000 + 0 * 8, 0x12000 | 3);
+    put64(0x12000 + 0 * 8, 0x13000 | 3);
+    put64(0x13000 + 0 * 8, 0x200000 | 0x80 | 3);
+    put32(0x200000 + 0x88, 0x5555);
+    struct gva_walk w;
+    ck_assert_int_eq(tr((1ull << 48) + 0x88, &w), GVA_OK);
+    ck_assert_str_eq(w.mode, "5-level");
+    ck_assert_uint_eq(w.gpa, 0x200088);
+    ck_assert_int_eq(rd((1ull << 48) + 0x88), 0x5555);
+    /* With 57 bits, bit 47 alone is canonical; bit 56 alone is not. */
+    ck_assert_int_eq(tr(1ull << 47, &w), GVA_NOT_PRESENT);
+    ck_assert_int_eq(w.level, 4);
+    ck_assert_int_eq(tr(1ull << 56, &w), GVA_NONCANONICAL);
+    /* PS in a PML5 entry is reserved. */
+    put64(0x10000 + 2 * 8, 0x11000 | 0x80 | 3);
+    ck_assert_int_eq(tr(2ull << 48, &w), GVA_RESERVED_BIT);
+}
+END_TEST
+
+START_TEST(pae_pdpte_ps_is_reserved)
+{
+    v.cr0 = CR0_PE | CR0_PG;
+    v.cr4 = CR4_PAE;
+    v.cr3 = 0x10000;
+    put64(0x10000, 0x11000 | 0x80 | 1);
+    struct gva_walk w;
+    ck_assert_int_eq(tr(0x1000, &w), GVA_RESERVED_BIT);
+    ck_assert_int_eq(w.level, 2);
+    ck_assert_str_eq(w.mode, "PAE");
+}
+END_TEST
+
+START_TEST(read_virt_and_phys)
+{
+    long_mode();
+    put64(0x10000, 0x11000 | 3);
+    put64(0x11000, 0x12000 | 3);
+    put64(0x12000, 0x13000 | 3);
+    put64(0x13000 + 1 * 8, 0x300000 | 3);
+    put64(0x13000 + 2 * 8, 0x7ff000 | 3);      /* the last page of RAM */
+    put64(0x13000 + 3 * 8, (uint64_t)RAM | 3); /* just past RAM */
+    memcpy(v.mem.host + 0x300ffc, "abcd", 4);
+    memcpy(v.mem.host + 0x7ff000, "efgh", 4);
+    struct gva_ctx c = gva_ctx_of(&v);
+    char buf[9] = {0};
+    struct gva_walk why;
+    ck_assert_int_eq(guest_read_virt(&c, 0x1ffc, buf, 8, &why), 0);
+    ck_assert_str_eq(buf, "abcdefgh");
+    /* The third page maps past RAM: the walk succeeded, the access not. */
+    ck_assert_int_eq(guest_read_virt(&c, 0x2ffe, buf, 4, &why), -1);
+    ck_assert_int_eq(why.fault, GVA_OUTSIDE_RAM);
+    ck_assert_uint_eq(why.gpa, RAM);
+    char text[100];
+    gva_explain(&why, text, sizeof(text));
+    ck_assert_str_eq(text, "4-level paging: maps gpa 0x800000, outside guest RAM");
+    /* The fourth page is not mapped. */
+    ck_assert_int_eq(guest_read_virt(&c, 0x4000, buf, 1, &why), -1);
+    ck_assert_int_eq(why.fault, GVA_NOT_PRESENT);
+    /* By physical address: RAM only. */
+    ck_assert_int_eq(guest_read_phys(&v.mem, 0x7ff000, buf, 4), 0);
+    ck_assert_int_eq(memcmp(buf, "efgh", 4), 0);
+    ck_assert_int_eq(guest_read_phys(&v.mem, RAM - 2, buf, 4), -1);
+    ck_assert_int_eq(guest_read_phys(&v.mem, ~0ull, buf, 2), -1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hv_gva");
@@ -158,6 +292,10 @@ int main(void)
     tcase_add_test(tc, pae_paging);
     tcase_add_test(tc, long_mode_paging);
     tcase_add_test(tc, access_across_pages);
+    tcase_add_test(tc, walk_reports_level_and_page_size);
+    tcase_add_test(tc, five_level_paging);
+    tcase_add_test(tc, pae_pdpte_ps_is_reserved);
+    tcase_add_test(tc, read_virt_and_phys);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
