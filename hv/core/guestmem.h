@@ -5,8 +5,19 @@
 #ifndef HV_CORE_GUESTMEM_H
 #define HV_CORE_GUESTMEM_H
 
+#include <stddef.h>
+
 #include "gmem.h"
+#include "memmap.h"
 #include "slat.h"
+
+/*
+ * The guest's memory map: the PC layout of memmap_pc() for `ram` bytes, with
+ * AMD's HyperTransport window when the guest sees an AMD CPU with 40 or more
+ * physical address bits, as QEMU's PC machine reports it then.  Returns 0,
+ * or -1 with the reason in err.
+ */
+int guestmem_layout(struct memmap *m, uint64_t ram, char *err, size_t err_len);
 
 /*
  * Build second-level tables in `s`, in the backend's entry format `fmt`

@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "cpu.h"
 #include "ending.h"
+#include "guestmem.h"
 #include "hv.h"
 #include "loader/mbload.h"
 #include "log.h"
@@ -241,12 +242,18 @@ void hv_main(uint32_t magic, uint32_t info_pa)
                   (unsigned long long)(hv.opt.mem >> 20));
     hv.vcpu.mem.size = hv.opt.mem;
 
+    /* What lies where in the guest's physical address space: the PC
+     * layout (core/memmap.h), from which the guest's memory map comes. */
+    static struct memmap map;
+    if (guestmem_layout(&map, hv.opt.mem, err, sizeof(err)) < 0)
+        end_error("%s", err);
+
     /* Load the guest.  Nothing runs if the image is refused.  mb_load()
      * does what a Multiboot loader does for us (Multiboot 3.1-3.3): it
      * checks the header, copies the segments into guest RAM and builds the
      * info structure, command line and memory map there. */
     struct mb_load_result res;
-    if (mb_load(&hv.vcpu.mem, (const void *)(uintptr_t)mod->mod_start,
+    if (mb_load(&hv.vcpu.mem, &map, (const void *)(uintptr_t)mod->mod_start,
                 mod->mod_end - mod->mod_start, guest_cmd, &res, err, sizeof(err)) < 0)
         end_error("bad guest image: %s", err);
     hv_log("guest '%s': %u bytes loaded at %#x..%#x, entry %#x", guest_cmd,

@@ -119,10 +119,24 @@ static long find_header(const uint8_t *img, size_t size, char *err, size_t err_l
                 "image");
 }
 
-/* Check one copy against the file, guest RAM, the hole and the info area,
- * and add it to the plan. */
-static int add_segment(struct plan *p, const struct guest_mem *mem, size_t size, uint32_t dst,
-                       uint32_t off, uint32_t filesz, uint32_t memsz, char *err, size_t err_len)
+/* The first range of the map that [dst, end) overlaps and that is not
+ * available RAM, to name in a refusal; NULL when there is none. */
+static const struct mem_range *first_unavailable(const struct memmap *map, uint64_t dst,
+                                                 uint64_t end)
+{
+    for (unsigned i = 0; i < map->n; i++) {
+        const struct mem_range *r = &map->r[i];
+        if (r->report != MEM_REPORT_AVAILABLE && r->base < end && r->base + r->size > dst)
+            return r;
+    }
+    return NULL;
+}
+
+/* Check one copy against the file, guest RAM and the memory map, and add
+ * it to the plan. */
+static int add_segment(struct plan *p, const struct guest_mem *mem, const struct memmap *map,
+                       size_t size, uint32_t dst, uint32_t off, uint32_t filesz, uint32_t memsz,
+                       char *err, size_t err_len)
 {
     if (p->n >= MAX_SEGMENTS)
         return fail(err, err_len, "more than %d loadable segments", MAX_SEGMENTS);
@@ -148,24 +162,18 @@ static int add_segment(struct plan *p, const struct guest_mem *mem, size_t size,
                     "segment %#x..%#llx lies outside guest RAM (%llu MiB; use hv's mem= "
                     "option for more)",
                     dst, (unsigned long long)end, (unsigned long long)(mem->size >> 20));
-    /* The remaining checks are overlap tests of two half-open ranges; an
-     * empty segment overlaps nothing.  The info area first: loading over
-     * it would destroy the command line the guest is about to read. */
-    if (memsz && dst < MB_INFO_AREA + MB_INFO_AREA_SIZE && end > MB_INFO_AREA)
+    /* And RAM the guest is told it may use: an image in the EBDA, the
+     * legacy window or the firmware's tables would live where a real
+     * machine keeps firmware data, ROMs or nothing at all. */
+    if (memsz && !memmap_reported_as(map, dst, memsz, MEM_REPORT_AVAILABLE)) {
+        const struct mem_range *r = first_unavailable(map, dst, end);
         return fail(err, err_len,
-                    "segment %#x..%#llx overlaps the Multiboot information area %#x..%#x", dst,
-                    (unsigned long long)end, MB_INFO_AREA, MB_INFO_AREA + MB_INFO_AREA_SIZE);
-    /* The memory map calls the top 128 KiB reserved: an image there would
-     * live in memory the guest was told not to use. */
-    if (memsz && end > mem->size - MB_TOP_RESERVED)
-        return fail(err, err_len,
-                    "segment %#x..%#llx overlaps the reserved top 128 KiB of guest RAM", dst,
-                    (unsigned long long)end);
-    /* The same for the PC hole, which a real machine fills with video
-     * memory and ROMs, where a loaded image could not be stored. */
-    if (memsz && dst < MB_HOLE_END && end > MB_HOLE_START)
-        return fail(err, err_len, "segment %#x..%#llx overlaps the reserved 640 KiB-1 MiB hole",
-                    dst, (unsigned long long)end);
+                    "segment %#x..%#llx overlaps the %s %#llx..%#llx, which is not "
+                    "available RAM",
+                    dst, (unsigned long long)end, r ? r->name : "unmapped space",
+                    (unsigned long long)(r ? r->base : dst),
+                    (unsigned long long)(r ? r->base + r->size : end));
+    }
     p->seg[p->n++] = (struct segment){.dst = dst, .off = off, .filesz = filesz, .memsz = memsz};
     return 0;
 }
@@ -174,8 +182,8 @@ static int add_segment(struct plan *p, const struct guest_mem *mem, size_t size,
  * itself is loaded, so the file offset of load_addr is hdr_off -
  * (header_addr - load_addr); load_end_addr 0 means "to the end of the
  * file", bss_end_addr 0 means "no bss". */
-static int plan_kludge(struct plan *p, const struct guest_mem *mem, const uint8_t *img, size_t size,
-                       long hdr_off, char *err, size_t err_len)
+static int plan_kludge(struct plan *p, const struct guest_mem *mem, const struct memmap *map,
+                       const uint8_t *img, size_t size, long hdr_off, char *err, size_t err_len)
 {
     struct mb_header h;
     /* The kludge adds five fields (header_addr .. entry_addr) to the
@@ -224,8 +232,8 @@ static int plan_kludge(struct plan *p, const struct guest_mem *mem, const uint8_
     }
     /* One segment: text, data and bss are contiguous in this format.
      * add_segment() checks it against the file and guest RAM. */
-    if (add_segment(p, mem, size, h.load_addr, file_off, (uint32_t)filesz, (uint32_t)memsz, err,
-                    err_len) < 0)
+    if (add_segment(p, mem, map, size, h.load_addr, file_off, (uint32_t)filesz, (uint32_t)memsz,
+                    err, err_len) < 0)
         return -1;
     /* entry_addr, not the ELF header's e_entry, even for an ELF file: with
      * the kludge the header's fields are the whole truth (3.1.3). */
@@ -234,8 +242,8 @@ static int plan_kludge(struct plan *p, const struct guest_mem *mem, const uint8_
 }
 
 /* An ELF32 executable: every PT_LOAD segment at its physical address. */
-static int plan_elf32(struct plan *p, const struct guest_mem *mem, const uint8_t *img, size_t size,
-                      char *err, size_t err_len)
+static int plan_elf32(struct plan *p, const struct guest_mem *mem, const struct memmap *map,
+                      const uint8_t *img, size_t size, char *err, size_t err_len)
 {
     /* The ELF header: copied out, since the image need not be aligned. */
     struct elf32_ehdr eh;
@@ -264,7 +272,8 @@ static int plan_elf32(struct plan *p, const struct guest_mem *mem, const uint8_t
         /* PT_NOTE, PT_GNU_STACK and the like describe, they do not load. */
         if (ph.type != PT_LOAD || ph.memsz == 0)
             continue;
-        if (add_segment(p, mem, size, ph.paddr, ph.offset, ph.filesz, ph.memsz, err, err_len) < 0)
+        if (add_segment(p, mem, map, size, ph.paddr, ph.offset, ph.filesz, ph.memsz, err, err_len) <
+            0)
             return -1;
     }
     if (p->n == 0)
@@ -288,102 +297,125 @@ static int check_entry(const struct plan *p, char *err, size_t err_len)
     return fail(err, err_len, "entry point %#x is outside every loaded segment", p->entry);
 }
 
-/* Multiboot information (3.3), written into the info area: the structure
- * itself, the memory map, the boot loader name and the command line. */
-static int build_info(struct guest_mem *mem, const char *cmdline, uint32_t *info_addr, char *err,
-                      size_t err_len)
+/* Does [at, at + MB_INFO_AREA_SIZE) overlap a segment of the plan? */
+static bool over_segment(const struct plan *p, uint64_t at)
+{
+    for (unsigned i = 0; i < p->n; i++)
+        if (p->seg[i].memsz && at < (uint64_t)p->seg[i].dst + p->seg[i].memsz &&
+            p->seg[i].dst < at + MB_INFO_AREA_SIZE)
+            return true;
+    return false;
+}
+
+/* A place for the info area that the guest is told is available RAM and no
+ * segment overlaps: MB_INFO_AREA first, where it always was, then just
+ * above each segment (4 KiB aligned), as QEMU puts its information after
+ * the kernel.  Returns 0 with *at, or -1 when no candidate fits. */
+static int place_info(const struct plan *p, const struct memmap *map, uint32_t *at)
+{
+    for (unsigned i = 0; i <= p->n; i++) {
+        /* Candidate 0 is the usual place, candidate i the end of segment i-1. */
+        uint64_t c = i == 0
+                         ? MB_INFO_AREA
+                         : ((uint64_t)p->seg[i - 1].dst + p->seg[i - 1].memsz + 0xfff) & ~0xfffull;
+        /* The info is found through 32-bit addresses (3.3). */
+        if (c + MB_INFO_AREA_SIZE > UINT32_MAX)
+            continue;
+        if (memmap_reported_as(map, c, MB_INFO_AREA_SIZE, MEM_REPORT_AVAILABLE) &&
+            !over_segment(p, c)) {
+            *at = (uint32_t)c;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Multiboot 3.3: mem_lower is the KiB of memory from 0, mem_upper the KiB
+ * from 1 MiB up to the first hole: the lengths of the available entries of
+ * the map that start at 0 and at 1 MiB (0 when there are none). */
+static uint32_t available_kib_at(const struct memmap_report_entry *e, unsigned n, uint64_t addr)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (e[i].addr == addr && e[i].type == MEM_REPORT_AVAILABLE)
+            return (uint32_t)(e[i].len >> 10);
+    return 0;
+}
+
+/* Multiboot information (3.3), written into the info area at `info_at`: the
+ * structure itself, the memory map, the boot loader name and the command
+ * line. */
+static int build_info(struct guest_mem *mem, const struct memmap *map, uint32_t info_at,
+                      const char *cmdline, char *err, size_t err_len)
 {
     /* What the guest finds at boot_loader_name (GRUB and QEMU put their
      * own names there): lets a guest print what started it. */
     static const char loader_name[] = "hvkit hv";
     /* No command line gives an empty string, which is still valid. */
     size_t cmd_len = cmdline ? strlen(cmdline) : 0;
-    /* The layout of the area, in this order: the structure, the four map
-     * entries, the loader name, the command line (the only variable part,
-     * so it goes last and is the only thing that can run out of room). */
-    uint32_t info_at = MB_INFO_AREA;
-    /* Each part starts where the previous one ends; the structures have
-     * only 4- and 8-byte fields, so every part stays 4-byte aligned. */
+    /* The memory map as the firmware of a PC reports it (memmap.h). */
+    struct memmap_report_entry rep[MEMMAP_MAX];
+    unsigned n = memmap_report(map, rep, MEMMAP_MAX);
+    /* The layout of the area, in this order: the structure, the map
+     * entries, the loader name, the command line (the only part of
+     * unbounded size, so it goes last and is the only thing that can run
+     * out of room).  The structures have only 4- and 8-byte fields, so
+     * every part stays 4-byte aligned. */
     uint32_t mmap_at = info_at + (uint32_t)sizeof(struct mb_info);
-    uint32_t name_at = mmap_at + 4 * (uint32_t)sizeof(struct mb_mmap_entry);
+    uint32_t name_at = mmap_at + n * (uint32_t)sizeof(struct mb_mmap_entry);
     uint32_t cmd_at = name_at + (uint32_t)sizeof(loader_name);
     /* The command line and its NUL must fit before the end of the area. */
-    if (cmd_len + 1 > MB_INFO_AREA + MB_INFO_AREA_SIZE - cmd_at)
+    if (cmd_len + 1 > info_at + MB_INFO_AREA_SIZE - cmd_at)
         return fail(err, err_len, "guest command line too long (%zu bytes, at most %u)", cmd_len,
-                    MB_INFO_AREA + MB_INFO_AREA_SIZE - cmd_at - 1);
-    /* mb_load() has checked RAM exceeds 1 MiB, so this cannot fail in hv;
-     * the check keeps the function safe on its own. */
-    uint8_t *area = gmem_ptr(mem, MB_INFO_AREA, MB_INFO_AREA_SIZE);
+                    info_at + MB_INFO_AREA_SIZE - cmd_at - 1);
+    /* place_info() chose available RAM, so this cannot fail; the check
+     * keeps the function safe on its own. */
+    uint8_t *area = gmem_ptr(mem, info_at, MB_INFO_AREA_SIZE);
     if (!area)
-        return fail(err, err_len, "guest RAM too small for the Multiboot information");
+        return fail(err, err_len, "no guest RAM for the Multiboot information at %#x", info_at);
 
     /* The structure, with a flag for each field group that is valid (3.3):
      * memory sizes, command line, memory map, boot loader name.  No modules,
      * boot device, symbols, drives or video: their flags stay 0 and their
      * fields 0.  Built on the stack and copied in below with the rest of the
-     * area. */
+     * area.  Addresses in it are guest-physical, as the guest sees them with
+     * paging off. */
     struct mb_info info;
     memset(&info, 0, sizeof(info));
     info.flags = MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MEM_MAP | MB_INFO_BOOT_LOADER_NAME;
-    /* mem_lower: KiB from 0; mem_upper: KiB from 1 MiB to the first hole,
-     * here the reserved top of RAM. */
-    uint64_t top = mem->size - MB_TOP_RESERVED;
-    /* 639 KiB: conventional memory below the EBDA, which takes the last
-     * KiB under 640 KiB on a PC. */
-    info.mem_lower = MB_MEM_LOWER_KB;
-    info.mem_upper = (uint32_t)((top - MB_HOLE_END) >> 10);
-    /* Addresses in the structure are guest-physical, as the guest sees
-     * them with paging off. */
+    info.mem_lower = available_kib_at(rep, n, 0);
+    info.mem_upper = available_kib_at(rep, n, 0x100000);
     info.cmdline = cmd_at;
     info.mmap_addr = mmap_at;
     /* The map's length in bytes, not entries (3.3). */
-    info.mmap_length = 4 * (uint32_t)sizeof(struct mb_mmap_entry);
+    info.mmap_length = n * (uint32_t)sizeof(struct mb_mmap_entry);
     info.boot_loader_name = name_at;
 
-    /* The memory map: conventional memory, the reserved area up to 1 MiB
-     * (EBDA, video memory, ROMs), the RAM above 1 MiB, and its reserved
-     * top.  'size' excludes the size field itself (3.3). */
-    struct mb_mmap_entry map[4] = {
-        /* 0 .. 639 KiB: usable low memory (where the info area lives). */
-        {.size = 20, .addr = 0, .len = MB_MEM_LOWER_KB * 1024ull, .type = MB_MEMORY_AVAILABLE},
-        /* 639 KiB .. 1 MiB: EBDA, VGA window and ROMs on a real PC. */
-        {.size = 20,
-         .addr = MB_MEM_LOWER_KB * 1024ull,
-         .len = MB_HOLE_END - MB_MEM_LOWER_KB * 1024ull,
-         .type = MB_MEMORY_RESERVED},
-        /* 1 MiB .. top: the RAM the guest's kernel is loaded into. */
-        {.size = 20, .addr = MB_HOLE_END, .len = top - MB_HOLE_END, .type = MB_MEMORY_AVAILABLE},
-        /* The last 128 KiB, reserved as on QEMU's PC machine. */
-        {.size = 20, .addr = top, .len = MB_TOP_RESERVED, .type = MB_MEMORY_RESERVED},
-    };
-    /* Write the area in one go: structure, map, name, command line.  Zero
-     * first: unused bytes of the area are 0, not stale memory. */
+    /* Write the area in one go.  Zero first: unused bytes of the area are
+     * 0, not stale memory. */
     memset(area, 0, MB_INFO_AREA_SIZE);
-    memcpy(area + (info_at - MB_INFO_AREA), &info, sizeof(info));
-    memcpy(area + (mmap_at - MB_INFO_AREA), map, sizeof(map));
-    memcpy(area + (name_at - MB_INFO_AREA), loader_name, sizeof(loader_name));
+    memcpy(area, &info, sizeof(info));
+    for (unsigned i = 0; i < n; i++) {
+        /* 'size' excludes the size field itself (3.3); the types are the
+         * map's report types, which are Multiboot's numbers. */
+        struct mb_mmap_entry e = {
+            .size = 20, .addr = rep[i].addr, .len = rep[i].len, .type = (uint32_t)rep[i].type};
+        memcpy(area + (mmap_at - info_at) + i * sizeof(e), &e, sizeof(e));
+    }
+    memcpy(area + (name_at - info_at), loader_name, sizeof(loader_name));
     if (cmd_len)
-        memcpy(area + (cmd_at - MB_INFO_AREA), cmdline, cmd_len);
+        memcpy(area + (cmd_at - info_at), cmdline, cmd_len);
     /* Multiboot strings are NUL-terminated C strings (3.3). */
-    area[cmd_at - MB_INFO_AREA + cmd_len] = '\0';
-    /* The guest's EBX at entry (3.2). */
-    *info_addr = info_at;
+    area[cmd_at - info_at + cmd_len] = '\0';
     return 0;
 }
 
-int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *cmdline,
-            struct mb_load_result *res, char *err, size_t err_len)
+int mb_load(struct guest_mem *mem, const struct memmap *map, const void *image, size_t size,
+            const char *cmdline, struct mb_load_result *res, char *err, size_t err_len)
 {
     /* Bytes, for offsets; the image is only read, never modified. */
     const uint8_t *img = image;
     struct plan plan;
     memset(&plan, 0, sizeof(plan));
-    /* A guest needs some RAM above 1 MiB, where Multiboot images load. */
-    if (mem->size <= MB_HOLE_END + MB_TOP_RESERVED)
-        return fail(
-            err, err_len,
-            "guest RAM (%llu KiB) is too small: it must exceed 1 MiB plus the reserved top 128 KiB",
-            (unsigned long long)(mem->size >> 10));
     /* Images larger than 4 GiB cannot be addressed by the 32-bit Multiboot
      * fields: refuse them before any arithmetic. */
     if ((uint64_t)size > UINT32_MAX)
@@ -411,9 +443,9 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
     /* The plan's result; the refusals below return directly. */
     int rc;
     if (h.flags & MB_HF_AOUT_KLUDGE)
-        rc = plan_kludge(&plan, mem, img, size, hdr, err, err_len);
+        rc = plan_kludge(&plan, mem, map, img, size, hdr, err, err_len);
     else if (is_elf && img[4] == ELFCLASS32)
-        rc = plan_elf32(&plan, mem, img, size, err, err_len);
+        rc = plan_elf32(&plan, mem, map, img, size, err, err_len);
     /* The same refusal QEMU gives (emulators.md): a Multiboot loader
      * starts 32-bit code and cannot load an ELF64 on its own. */
     else if (is_elf && img[4] == ELFCLASS64)
@@ -430,11 +462,17 @@ int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *c
     if (rc < 0 || check_entry(&plan, err, err_len) < 0)
         return -1;
 
+    /* A place for the information that no segment overlaps. */
+    uint32_t info_addr;
+    if (place_info(&plan, map, &info_addr) < 0)
+        return fail(err, err_len,
+                    "no room for the Multiboot information (%u bytes) in available RAM "
+                    "beside the image",
+                    MB_INFO_AREA_SIZE);
     /* Everything checked: now write guest memory.  The info first, because
      * it can still fail (a command line too long) and must leave RAM as it
      * was; it only touches the info area, which no segment overlaps. */
-    uint32_t info_addr;
-    if (build_info(mem, cmdline, &info_addr, err, err_len) < 0)
+    if (build_info(mem, map, info_addr, cmdline, err, err_len) < 0)
         return -1;
     /* Pass 2: copy each segment's file bytes and zero the rest of it
      * (the bss), noting the lowest and highest address for the log. */

@@ -14,7 +14,10 @@
  *      are loaded, as QEMU does); otherwise the image must be an ELF32
  *      (i386) and its PT_LOAD segments are loaded at their physical
  *      addresses;
- *   3. write the Multiboot information (3.3) into the info area.
+ *   3. write the Multiboot information (3.3) into the info area, placed in
+ *      available RAM where no segment lies; its memory map and
+ *      mem_lower/mem_upper are the guest's memory map (core/memmap.h) as a
+ *      PC firmware reports it.
  *
  * Compiled hosted too (tests/unit/test_hv_loader.c).
  */
@@ -25,25 +28,15 @@
 #include <stdint.h>
 
 #include "core/gmem.h"
+#include "core/memmap.h"
 
-/* Where the loader puts the Multiboot information, the guest's command line,
- * the memory map and the boot loader name: [MB_INFO_AREA, +MB_INFO_AREA_SIZE),
- * in conventional memory below the EBDA, like real loaders (QEMU uses
- * 0x9000-0x9fff).  Image segments may not overlap it. */
+/* The Multiboot information, the guest's command line, the memory map and
+ * the boot loader name share one area of MB_INFO_AREA_SIZE bytes.  It goes
+ * at MB_INFO_AREA when no image segment lies there (as it always did; QEMU
+ * uses 0x9000-0x9fff), otherwise in the first 4 KiB-aligned place just
+ * above a segment; always in RAM the map reports available. */
 #define MB_INFO_AREA      0x8000u
 #define MB_INFO_AREA_SIZE 0x2000u
-
-/* Conventional memory the guest is told about (KiB, 3.3 mem_lower). */
-#define MB_MEM_LOWER_KB 639u
-/* The hole between 640 KiB and 1 MiB: video memory and ROMs on a PC. */
-#define MB_HOLE_START 0xa0000u
-#define MB_HOLE_END   0x100000u
-
-/* The top 128 KiB of RAM are reserved, as on QEMU's PC machine (where the
- * firmware keeps its ACPI tables and the like): a guest then sees the same
- * memory map, mem_upper and free memory under hv as on plain QEMU with the
- * same amount of RAM.  Image segments may not overlap it either. */
-#define MB_TOP_RESERVED 0x20000u
 
 struct mb_load_result {
     uint32_t entry;     /* guest EIP at start */
@@ -53,11 +46,12 @@ struct mb_load_result {
 };
 
 /*
- * Load `image` (size bytes) into guest memory `mem` with command line
+ * Load `image` (size bytes) into guest memory `mem`, laid out as `map`
+ * says (segments may only go to RAM reported available), with command line
  * `cmdline` (may be NULL).  Returns 0 and fills *res, or -1 with a
  * one-line reason in err and guest memory unchanged.
  */
-int mb_load(struct guest_mem *mem, const void *image, size_t size, const char *cmdline,
-            struct mb_load_result *res, char *err, size_t err_len);
+int mb_load(struct guest_mem *mem, const struct memmap *map, const void *image, size_t size,
+            const char *cmdline, struct mb_load_result *res, char *err, size_t err_len);
 
 #endif

@@ -2,7 +2,8 @@
  * Unit tests for hv/loader/mbload.c: good Multiboot images (ELF32, a.out
  * kludge, ELF64 with the kludge) load where they say and get a correct
  * Multiboot information structure; crafted bad images are refused with a
- * clear message and leave guest memory untouched.
+ * clear message and leave guest memory untouched.  Guest RAM is laid out as
+ * a PC (core/memmap.c), as in hv.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #define FILL 0xa5       /* guest RAM's contents before loading */
 
 static struct guest_mem mem;
+static struct memmap map;
 static char err[256];
 static struct mb_load_result res;
 
@@ -23,6 +25,7 @@ static void setup(void)
 {
     mem.size = RAM;
     mem.host = malloc(RAM);
+    ck_assert_int_eq(memmap_pc(&map, RAM, false, err, sizeof(err)), 0);
     memset(mem.host, FILL, RAM);
     err[0] = '\0';
     memset(&res, 0, sizeof(res));
@@ -142,7 +145,7 @@ static struct mb_header *kludge_header(struct image *im)
 
 static int load(struct image *im, const char *cmdline)
 {
-    return mb_load(&mem, im->buf, im->size, cmdline, &res, err, sizeof(err));
+    return mb_load(&mem, &map, im->buf, im->size, cmdline, &res, err, sizeof(err));
 }
 
 /* Assert a refusal whose message contains `needle`, memory untouched. */
@@ -183,28 +186,30 @@ START_TEST(info_structure_is_complete)
     ck_assert_uint_eq(info.flags & (MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MEM_MAP),
                       MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MEM_MAP);
     ck_assert_uint_eq(info.mem_lower, 639);
-    ck_assert_uint_eq(info.mem_upper, (RAM - 0x100000 - MB_TOP_RESERVED) / 1024);
+    ck_assert_uint_eq(info.mem_upper, (RAM - 0x100000 - 0x20000) / 1024);
     ck_assert_str_eq((char *)mem.host + info.cmdline, "guest.elf one two");
     ck_assert(info.flags & MB_INFO_BOOT_LOADER_NAME);
     ck_assert_str_eq((char *)mem.host + info.boot_loader_name, "hvkit hv");
-    /* The memory map: available low memory, the reserved hole, the rest. */
-    ck_assert_uint_eq(info.mmap_length, 4 * sizeof(struct mb_mmap_entry));
-    struct mb_mmap_entry m[4];
+    /* The memory map: the guest's map as a PC's firmware reports it
+     * (memmap.c; the unit test there compares it with QEMU's). */
+    struct memmap_report_entry want[8];
+    unsigned n = memmap_report(&map, want, 8);
+    ck_assert_uint_eq(n, 6);
+    ck_assert_uint_eq(info.mmap_length, n * sizeof(struct mb_mmap_entry));
+    struct mb_mmap_entry m[6];
     memcpy(m, mem.host + info.mmap_addr, sizeof(m));
-    ck_assert_uint_eq(m[0].size, 20);
+    for (unsigned i = 0; i < n; i++) {
+        ck_assert_uint_eq(m[i].size, 20);
+        ck_assert_uint_eq(m[i].addr, want[i].addr);
+        ck_assert_uint_eq(m[i].len, want[i].len);
+        ck_assert_uint_eq(m[i].type, want[i].type);
+    }
+    /* mem_lower and mem_upper are the available blocks at 0 and 1 MiB. */
     ck_assert_uint_eq(m[0].addr, 0);
     ck_assert_uint_eq(m[0].len, 639 * 1024);
     ck_assert_uint_eq(m[0].type, MB_MEMORY_AVAILABLE);
-    ck_assert_uint_eq(m[1].addr, 639 * 1024);
-    ck_assert_uint_eq(m[1].addr + m[1].len, 0x100000);
-    ck_assert_uint_eq(m[1].type, MB_MEMORY_RESERVED);
-    ck_assert_uint_eq(m[2].addr, 0x100000);
-    ck_assert_uint_eq(m[2].len, RAM - 0x100000 - MB_TOP_RESERVED);
-    ck_assert_uint_eq(m[2].type, MB_MEMORY_AVAILABLE);
-    /* The top 128 KiB are reserved, as on QEMU's PC machine. */
-    ck_assert_uint_eq(m[3].addr, RAM - MB_TOP_RESERVED);
-    ck_assert_uint_eq(m[3].len, MB_TOP_RESERVED);
-    ck_assert_uint_eq(m[3].type, MB_MEMORY_RESERVED);
+    ck_assert_uint_eq(m[3].addr, 0x100000);
+    ck_assert_uint_eq(m[3].len, info.mem_upper * 1024ull);
     free(im);
 }
 END_TEST
@@ -212,7 +217,7 @@ END_TEST
 START_TEST(null_cmdline_is_empty_string)
 {
     struct image *im = elf32_image();
-    ck_assert_int_eq(mb_load(&mem, im->buf, im->size, NULL, &res, err, sizeof(err)), 0);
+    ck_assert_int_eq(mb_load(&mem, &map, im->buf, im->size, NULL, &res, err, sizeof(err)), 0);
     struct mb_info info;
     memcpy(&info, mem.host + res.info_addr, sizeof(info));
     ck_assert_str_eq((char *)mem.host + info.cmdline, "");
@@ -361,7 +366,7 @@ START_TEST(segment_in_reserved_top)
     phdr(im)->memsz = 0x800;
     phdr(im)->filesz = 0x100;
     ((struct elf32_ehdr *)im->buf)->entry = RAM - 0x1000;
-    ck_refused(im, "reserved top 128 KiB");
+    ck_refused(im, "overlaps the firmware tables 0x3e0000..0x400000, which is not available RAM");
     free(im);
 }
 END_TEST
@@ -375,12 +380,40 @@ START_TEST(huge_memsz)
 }
 END_TEST
 
-START_TEST(segment_over_info_area)
+START_TEST(info_area_moves_away_from_segments)
 {
+    /* A guest loaded where the information usually goes (0x8000): the
+     * information moves to just above its last byte, 4 KiB aligned. */
     struct image *im = elf32_image();
     phdr(im)->paddr = MB_INFO_AREA - 0x10;
     ((struct elf32_ehdr *)im->buf)->entry = MB_INFO_AREA - 0x10;
-    ck_refused(im, "Multiboot information area");
+    ck_assert_int_eq(load(im, "low one"), 0);
+    ck_assert_uint_eq(res.info_addr, 0x9000);
+    struct mb_info info;
+    memcpy(&info, mem.host + res.info_addr, sizeof(info));
+    ck_assert_str_eq((char *)mem.host + info.cmdline, "low one");
+    /* The image is intact: its code, then its zeroed bss up to 0x82f0. */
+    ck_assert_int_eq(memcmp(mem.host + MB_INFO_AREA - 0x10, im->buf + 0x1000, 0x100), 0);
+    ck_assert_uint_eq(mem.host[0x82ef], 0);
+    ck_assert_uint_eq(mem.host[0x82f0], FILL);
+    free(im);
+}
+END_TEST
+
+START_TEST(no_room_for_the_info_area)
+{
+    /* Two segments covering low memory from 4 KiB and all RAM above 1
+     * MiB: neither 0x8000 nor the space above a segment is free. */
+    struct image *im = elf32_image();
+    struct elf32_ehdr *eh = (struct elf32_ehdr *)im->buf;
+    eh->phnum = 2;
+    eh->entry = 0x100000;
+    phdr(im)[1] = *phdr(im);
+    phdr(im)->paddr = 0x1000;
+    phdr(im)->memsz = 0x9e000;
+    phdr(im)[1].filesz = 0;
+    phdr(im)[1].memsz = RAM - 0x100000 - 0x20000;
+    ck_refused(im, "no room for the Multiboot information (8192 bytes)");
     free(im);
 }
 END_TEST
@@ -390,7 +423,8 @@ START_TEST(segment_in_hole)
     struct image *im = elf32_image();
     phdr(im)->paddr = 0xb8000;
     ((struct elf32_ehdr *)im->buf)->entry = 0xb8000;
-    ck_refused(im, "640 KiB-1 MiB hole");
+    ck_refused(im,
+               "overlaps the legacy VGA/ROM window 0xa0000..0xf0000, which is not available RAM");
     free(im);
 }
 END_TEST
@@ -485,14 +519,12 @@ START_TEST(tiny_images)
 }
 END_TEST
 
-START_TEST(ram_too_small)
+START_TEST(segment_in_ebda)
 {
     struct image *im = elf32_image();
-    mem.size = 0x100000;
-    ck_assert_int_eq(load(im, "x"), -1);
-    ck_assert(strstr(err, "too small") != NULL);
-    mem.size = RAM;
-    ck_assert(untouched());
+    phdr(im)->paddr = 0x9fb00;
+    ((struct elf32_ehdr *)im->buf)->entry = 0x9fb00;
+    ck_refused(im, "overlaps the EBDA 0x9fc00..0xa0000");
     free(im);
 }
 END_TEST
@@ -508,6 +540,7 @@ int main(void)
     tcase_add_test(good, aout_kludge_loads_by_header_addresses);
     tcase_add_test(good, aout_kludge_load_end_zero_means_whole_file);
     tcase_add_test(good, elf64_with_kludge_loads);
+    tcase_add_test(good, info_area_moves_away_from_segments);
     suite_add_tcase(s, good);
     TCase *bad = tcase_create("bad");
     tcase_add_checked_fixture(bad, setup, teardown);
@@ -522,7 +555,6 @@ int main(void)
     tcase_add_test(bad, segment_outside_ram);
     tcase_add_test(bad, huge_memsz);
     tcase_add_test(bad, segment_in_reserved_top);
-    tcase_add_test(bad, segment_over_info_area);
     tcase_add_test(bad, segment_in_hole);
     tcase_add_test(bad, truncated_segment);
     tcase_add_test(bad, truncated_program_headers);
@@ -533,7 +565,8 @@ int main(void)
     tcase_add_test(bad, kludge_bss_below_data);
     tcase_add_test(bad, command_line_too_long);
     tcase_add_test(bad, tiny_images);
-    tcase_add_test(bad, ram_too_small);
+    tcase_add_test(bad, segment_in_ebda);
+    tcase_add_test(bad, no_room_for_the_info_area);
     suite_add_tcase(s, bad);
     return check_main(s);
 }
