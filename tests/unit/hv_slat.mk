@@ -8,3 +8,8 @@ hv_slat_CFLAGS := -I$(TOP)/hv
 UNIT_TESTS += hv_memmap
 hv_memmap_SRCS := $(TOP)/tests/unit/test_hv_memmap.c $(TOP)/hv/core/memmap.c $(KLIB_HOSTED_SRCS)
 hv_memmap_CFLAGS := -I$(TOP)/hv
+UNIT_TESTS += hv_dirty
+hv_dirty_SRCS := $(TOP)/tests/unit/test_hv_dirty.c $(TOP)/hv/core/dirty.c $(TOP)/hv/core/slat.c \
+                 $(TOP)/hv/core/memmap.c $(TOP)/hv/svm/paging.c $(TOP)/hv/vmx/paging.c \
+                 $(KLIB_HOSTED_SRCS)
+hv_dirty_CFLAGS := -I$(TOP)/hv
