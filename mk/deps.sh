@@ -10,7 +10,7 @@
 set -euo pipefail
 
 declare -A group=(
-    [build]="gcc binutils make pkg-config check zlib1g-dev liblzma-dev libzstd-dev graphviz"
+    [build]="gcc binutils make pkg-config check zlib1g-dev libdeflate-dev libisal-dev liblzma-dev libzstd-dev graphviz"
     [run]="qemu-system-x86"
     [test]="qemu-system-x86 qemu-utils clang-format"
     [iso]="grub-pc-bin grub-common xorriso mtools"

@@ -8,10 +8,12 @@
  * data of a slot belongs to whoever moved it into its current state, so
  * compression and writing run without the lock.
  */
+#define _GNU_SOURCE
 #include "cpipe.h"
 #include "img.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -43,7 +45,11 @@ struct cpipe {
 
 int cpipe_default_threads(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    /* The cores this process may run on (taskset, cgroup cpusets), which
+     * can be fewer than the machine has. */
+    cpu_set_t set;
+    long n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+                                                          : sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 

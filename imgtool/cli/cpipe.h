@@ -32,7 +32,7 @@ void cpipe_submit(struct cpipe *p);
 /* Write what is left, stop the workers and free everything.  Returns 0 or
  * the first error (a negative IMG_E* code); *err_off gets its offset. */
 int cpipe_finish(struct cpipe *p, uint64_t *err_off);
-/* Number of worker threads to use: the online cores. */
+/* Number of worker threads to use: the cores this process may run on. */
 int cpipe_default_threads(void);
 
 #endif

@@ -17,7 +17,9 @@
  * runs ahead in a thread of its own (prefetch.c), so reads and writes
  * overlap as in qemu-img's thread pool; the target is still written in
  * source order by this thread alone.
- * -m and -W are accepted for compatibility: imgtool always writes in order.
+ * -m N caps the compression threads at N (qemu-img's number of parallel
+ * requests); -W is accepted for compatibility: imgtool always writes in
+ * order.
  */
 #include "cli.h"
 #include "cpipe.h"
@@ -211,6 +213,7 @@ int verb_convert(int argc, char **argv)
     const char *snapshot = NULL;
     char *options = NULL;
     bool compress = false, skip_create = false;
+    int max_threads = 64; /* -m: at most this many compression threads */
     bool target_is_zero = false;
     int64_t sparse = 4096;
     int c, ret = 1;
@@ -275,6 +278,7 @@ int verb_convert(int argc, char **argv)
                              "between 1 and 16");
                 goto out;
             }
+            max_threads = (int)m;
             break;
         }
         case 'C':
@@ -465,7 +469,8 @@ int verb_convert(int argc, char **argv)
     cv.cluster = img_cluster_size(cv.dst);
     cv.buf = malloc(CHUNK);
     if (compress) {
-        cv.pipe = cpipe_start(cv.dst, cpipe_default_threads(), cv.cluster);
+        int nthreads = cpipe_default_threads();
+        cv.pipe = cpipe_start(cv.dst, nthreads < max_threads ? nthreads : max_threads, cv.cluster);
     }
     progress_init(vc.progress, 1.0f);
     uint64_t base = 0;

@@ -29,6 +29,11 @@ mkdir -p "$FIX"
     "$QEMU_IMG" convert -O qcow2 src.raw src.qcow2
     "$QEMU_IMG" create -q -f qcow2 base.qcow2 4M
     "$QEMU_IO" -c 'write -P 0x99 0 1M' base.qcow2 >/dev/null
+    # An 8 KiB random block repeated over 256 KiB: only deflate matches
+    # reaching back further than zlib's 4 KiB window can shrink it.
+    head -c 8192 /dev/urandom >r8.bin
+    for _ in $(seq 32); do cat r8.bin; done >rep.raw
+    truncate -s 1M rep.raw
 ) || { fail "$SUITE" "could not build the fixture"; exit 0; }
 
 # check_ok IMAGE LOG: qemu-img check is clean.  Raw has nothing to check:
@@ -104,7 +109,8 @@ compress-progress      | convert -p -c -O qcow2 src.qcow2 out.img               
 with-backing           | convert -O qcow2 -B base.qcow2 -F qcow2 src.raw out.img            | src.raw
 CASES
 
-# The same bytes every time: compression is parallel, the output must not be.
+# The same bytes every time: compression is parallel, the output must not
+# be, whatever the number of threads (-m caps it; by default one per core).
 d=$WORK/deterministic
 mkdir -p "$d"
 cp -a "$FIX/." "$d/"
@@ -113,6 +119,40 @@ if (cd "$d" && "$IMGTOOL" convert -c -O qcow2 src.raw a.img && "$IMGTOOL" conver
     pass "compress-deterministic"
 else
     fail "compress-deterministic" "two runs of convert -c wrote different files"
+fi
+if (cd "$d" && "$IMGTOOL" convert -c -m 1 -O qcow2 src.raw t1.img &&
+    "$IMGTOOL" convert -c -m 2 -O qcow2 src.raw t2.img) && cmp -s "$d/t1.img" "$d/t2.img" &&
+    cmp -s "$d/a.img" "$d/t1.img"; then
+    pass "compress-threads-1-2"
+else
+    fail "compress-threads-1-2" "convert -c with 1 and with 2 threads wrote different files"
+fi
+
+# Compressed clusters whose deflate matches reach back more than 4 KiB
+# (imgtool's deflate may, zlib's with QEMU's window bits -12 never does):
+# QEMU reads them back (qemu-img compare, qemu-io read -P of the repeated
+# block's first bytes), qemu-img check is clean, and they really are
+# compressed (qemu-img itself cannot shrink them).
+d=$WORK/long-matches
+mkdir -p "$d"
+cp -a "$FIX/." "$d/"
+if ! (cd "$d" && "$IMGTOOL" convert -c -O qcow2 rep.raw out.img) >"$d/out.log" 2>&1; then
+    fail "compress-long-matches" "imgtool convert -c failed"
+    indent "$d/out.log"
+elif ! "$QEMU_IMG" compare "$d/rep.raw" "$d/out.img" >"$d/cmp.log" 2>&1; then
+    fail "compress-long-matches" "qemu-img compare: content differs"
+    indent "$d/cmp.log"
+elif ! "$QEMU_IMG" check "$d/out.img" >"$d/check.log" 2>&1 ||
+    ! grep -q '100.00% compressed clusters' "$d/check.log"; then
+    fail "compress-long-matches" "qemu-img check: not clean, or the clusters are not compressed"
+    indent "$d/check.log"
+elif ! pat=$(od -A n -t u1 -N 1 "$d/r8.bin" | tr -d ' ') ||
+    ! "$QEMU_IO" -r -c "read -P $pat 8192 1" -c "read -P $pat 253952 1" "$d/out.img" \
+        >"$d/io.log" 2>&1 || grep -q -i 'mismatch\|fail' "$d/io.log"; then
+    fail "compress-long-matches" "qemu-io read back the wrong bytes"
+    indent "$d/io.log"
+else
+    pass "compress-long-matches"
 fi
 
 # Exit statuses of check and compare on images imgtool wrote.
