@@ -7,8 +7,8 @@
 #
 # Why Bochs: QEMU's TCG emulates AMD SVM but not Intel VT-x.  Bochs 2.7
 # emulates both: VT-x with EPT and unrestricted guest (cpu model
-# corei7_skylake_x) and SVM with nested paging (cpu model ryzen).  What was
-# learnt getting it to run headless is in /work/shared/notes/emulators.md.
+# corei7_skylake_x) and SVM with nested paging (cpu model ryzen).  How it
+# behaves, and what it takes to run it headless, is in docs/emulators.md.
 #
 # How a run goes:
 #  1. Bochs has no Multiboot loader, so mk/iso/mkiso.sh puts hv and the guest

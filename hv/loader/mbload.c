@@ -446,7 +446,7 @@ int mb_load(struct guest_mem *mem, const struct memmap *map, const void *image, 
         rc = plan_kludge(&plan, mem, map, img, size, hdr, err, err_len);
     else if (is_elf && img[4] == ELFCLASS32)
         rc = plan_elf32(&plan, mem, map, img, size, err, err_len);
-    /* The same refusal QEMU gives (emulators.md): a Multiboot loader
+    /* The same refusal QEMU gives (docs/emulators.md): a Multiboot loader
      * starts 32-bit code and cannot load an ELF64 on its own. */
     else if (is_elf && img[4] == ELFCLASS64)
         return fail(err, err_len,

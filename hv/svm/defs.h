@@ -159,7 +159,7 @@
 #define VMEXIT_XSETBV        0x8du
 #define VMEXIT_NPF           0x400u
 /* VMEXIT_INVALID is -1; QEMU stores it as 32-bit 0xffffffff, so compare the
- * low 32 bits only (see /work/shared/notes/emulators.md). */
+ * low 32 bits only (docs/emulators.md). */
 #define VMEXIT_INVALID 0xffffffffu
 
 /* Segment attribute bits, the VMCB's compressed form of the descriptor's

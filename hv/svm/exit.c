@@ -289,7 +289,7 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     v->control.int_state =
         (v->control.int_state & ~INT_STATE_SHADOW) | (vcpu->int_shadow ? INT_STATE_SHADOW : 0);
     /* QEMU corrupts the saved RIP when VMRUN fails on a bad EVENTINJ
-     * (events.md): remember where we entered. */
+     * (docs/emulators.md): remember where we entered. */
     sv->rip_before = vcpu->rip;
     /* Keep what VMRUN is about to check, for explaining a failure: the
      * control area up to the instruction bytes and the save area up to the

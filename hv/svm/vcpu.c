@@ -221,7 +221,7 @@ void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
 {
     struct svm_vcpu *sv = vcpu->arch;
     /* EVENTINJ type 0 = external interrupt (15.20).  The CPU delivers it
-     * whatever the guest's IF says (QEMU does too, events.md): the core
+     * whatever the guest's IF says (QEMU does too, docs/emulators.md): the core
      * calls this only when the guest can take it. */
     sv->vmcb->control.eventinj = EVENTINJ_VALID | EVENTINJ_TYPE_INTR | EVENTINJ_VECTOR(vector);
     /* As above: the slot is taken until the CPU has delivered it. */

@@ -453,7 +453,7 @@ void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
     /* Type 0 = external interrupt (25.8.3).  Unlike SVM's EVENTINJ, VM entry
      * checks that the guest can take it: RFLAGS.IF = 1 and no blocking by
      * STI or MOV SS (27.3.1.4, 27.3.1.5), else the entry fails; the core
-     * calls this only in that case (events.md saw the same in Bochs). */
+     * calls this only in that case (Bochs does the same, docs/emulators.md). */
     vmwrite(VMCS_ENTRY_INTR_INFO,
             INTR_INFO_VALID | (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT) | vector);
     /* As above: one event at a time. */
