@@ -1,16 +1,87 @@
 #!/usr/bin/env bash
-# Lesson 01 shows output; the output must still look like that.  Runs the
-# lesson's own command (lessons/01-trap-and-emulate/run) and the triple-fault
-# example, and checks the lines the chapter quotes and explains (exit names
-# and codes, the UART bytes, the statistics, the verdicts).  Addresses and
-# counts are not compared: the chapter says they may differ.
+# Lesson 01 and the top README quote output; it must be what the commands
+# print.  Every quoted output block of lessons/01-trap-and-emulate/README.md
+# and of README.md's "What you see" is compared line by line with a fresh run
+# of the command named in the comment above it, except for the numbers that
+# comment says vary (lib/outputs.pl), and the quoted statistics table must
+# add up.  Then the lesson's own command (lessons/01-trap-and-emulate/run)
+# and the triple-fault example are checked for the lines the chapter
+# explains (exit names and codes, the UART bytes, the verdicts).
 . "$(dirname "$0")/lib.bash"
+
+OUTPUTS=(perl "$TOP/tests/integration/lib/outputs.pl")
 
 W=$IT_WORK
 L=$TOP/lessons/01-trap-and-emulate
+
+# The output checker itself: a true block passes, a changed line, lines
+# quoted as consecutive that are not, and an unmarked output block fail.
+outputs_probe() {
+    local n="lesson01: the output checker catches a wrong quote" probe=$W/probe.md out status
+    cat >"$probe" <<'MD'
+<!-- output of printf 'a\nb 12 0x1f\nc\nd\n' (stdout); vary: b # -->
+```
+a
+b 99 0x1f
+...
+d
+```
+<!-- output of printf 'a\nb 12 0x1f\nc\nd\n' (stdout); vary: b # -->
+```
+b 12 0x2f
+```
+<!-- output of printf 'a\nb 12 0x1f\nc\nd\n' (stdout) -->
+```
+a
+d
+```
+```
+[hv] exit: guest code=0
+```
+MD
+    out=$("${OUTPUTS[@]}" "$probe")
+    status=$?
+    if [ "$status" -eq 1 ] && [ "$(grep -c ': ok ' <<<"$out")" -eq 1 ] &&
+        [ "$(grep -c ': MISMATCH' <<<"$out")" -eq 3 ] && grep -q 'printed: b 12 0x1f' <<<"$out" &&
+        grep -q 'without an' <<<"$out"; then
+        pass "$n"
+    else
+        fail "$n" "status $status, output: $(tr '\n' '|' <<<"$out")"
+    fi
+}
+
+# quoted_blocks DOC NAME [SKIP-REGEX]: every output block of DOC matches.
+quoted_blocks() {
+    local doc=$1 n=$2 out
+    if out=$("${OUTPUTS[@]}" ${3:+--skip "$3"} "$doc"); then
+        pass "$n ($(grep -c ': ok ' <<<"$out") blocks$(grep -q ': SKIP ' <<<"$out" &&
+            echo ", $(grep -c ': SKIP ' <<<"$out") skipped: $4"))"
+    else
+        fail "$n" "$(grep -c ': MISMATCH' <<<"$out") block(s) differ from a fresh run"
+        sed 's/^/    /' <<<"$out"
+    fi
+}
+
+# The statistics table the lesson quotes adds up: its rows sum to its total.
+stats_add_up() {
+    local n="lesson01: the quoted statistics add up" sum total
+    read -r sum total < <(awk '
+        /^\[hv\] exit statistics/ { on = 1; next }
+        on && /^\[hv\]   total / { print s, $NF; exit }
+        on && /^\[hv\]   [A-Z_]+ +[0-9]+$/ { s += $NF }' "$L/README.md")
+    if [ -n "$total" ] && [ "$sum" = "$total" ]; then
+        pass "$n ($total)"
+    else
+        fail "$n" "the rows sum to ${sum:-nothing}, the total line says ${total:-nothing}"
+    fi
+}
+
+outputs_probe
+stats_add_up
 why=$(hv_missing)
 if [ -n "$why" ] || [ ! -f "$BUILD/guestkit/hello.elf" ]; then
-    for n in "lesson01: run" "lesson01: triple fault"; do
+    for n in "lesson01: run" "lesson01: triple fault" "lesson01: quoted output is a fresh run's" \
+        "README: \"What you see\" is a fresh run's"; do
         skip "$n" "${why:-the guests are not built}"
     done
     exit 0
@@ -69,6 +140,21 @@ lesson_triple() {
         pass "$n"
 }
 
+# The Bochs (VT-x) block needs Bochs; without it that block alone is skipped.
+bochs_missing() {
+    (
+        # shellcheck source=../../bin/hvrun.d/bochs.sh
+        . "$TOP/bin/hvrun.d/bochs.sh"
+        # shellcheck disable=SC2069  # the message into the capture, stdout away
+        emu_check vmx 2>&1 >/dev/null
+    )
+}
+nobochs=$(bochs_missing)
+
 run_case run lesson_run
 run_case triple lesson_triple
 finish_cases
+# One after the other: each runs emulators of its own.
+quoted_blocks "$L/README.md" "lesson01: quoted output is a fresh run's" \
+    ${nobochs:+--emulator bochs} "$nobochs"
+quoted_blocks "$TOP/README.md" "README: \"What you see\" is a fresh run's"
