@@ -1,4 +1,5 @@
 UNIT_TESTS += hv_dev
 hv_dev_SRCS := $(TOP)/tests/unit/test_hv_dev.c $(TOP)/hv/dev/iobus.c $(TOP)/hv/dev/uart16550.c \
-               $(TOP)/hv/dev/debug_exit.c $(KLIB_HOSTED_SRCS)
+               $(TOP)/hv/dev/debug_exit.c $(TOP)/hv/dev/fwcfg.c $(TOP)/hv/dev/port92.c \
+               $(KLIB_HOSTED_SRCS)
 hv_dev_CFLAGS := -I$(TOP)/hv

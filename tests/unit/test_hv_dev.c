@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "dev/debug_exit.h"
+#include "dev/fwcfg.h"
 #include "dev/iobus.h"
+#include "dev/port92.h"
 #include "dev/uart16550.h"
 #include "check_main.h"
 
@@ -228,6 +230,93 @@ START_TEST(debug_exit_wide_write)
 }
 END_TEST
 
+/* ---- fw_cfg and port 0x92 ---- */
+
+static struct fwcfg fw;
+static struct port92 p92;
+
+static void fw_setup(void)
+{
+    setup();
+    fwcfg_init(&fw, 1, 64ull << 20);
+    port92_init(&p92);
+    ck_assert_int_eq(iobus_add(&bus, &fw.dev), 0);
+    ck_assert_int_eq(iobus_add(&bus, &p92.dev), 0);
+}
+
+/* Read `n` bytes of item `key` as a little-endian number, the way
+ * guests written for QEMU do: outw(key, 0x510), then inb(0x511). */
+static uint64_t fw_get(uint16_t key, unsigned n)
+{
+    uint64_t v = 0;
+    iobus_out(&bus, 0x510, 2, key);
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)iobus_in(&bus, 0x511, 1) << (8 * i);
+    return v;
+}
+
+START_TEST(fwcfg_items)
+{
+    ck_assert_uint_eq(fw_get(FW_CFG_SIGNATURE, 4), 0x554d4551u); /* "QEMU" */
+    ck_assert_uint_eq(fw_get(FW_CFG_ID, 4), 1);
+    ck_assert_uint_eq(fw_get(FW_CFG_RAM_SIZE, 8), 64ull << 20);
+    ck_assert_uint_eq(fw_get(FW_CFG_NB_CPUS, 2), 1);
+    ck_assert_uint_eq(fw_get(FW_CFG_MAX_CPUS, 2), 1);
+    /* Past the end of an item, and an absent item: zeros. */
+    ck_assert_uint_eq(fw_get(FW_CFG_NB_CPUS, 4), 1);
+    ck_assert_uint_eq(fw_get(0x0d, 8), 0);
+    /* A byte read at 0x510 reads data too (QEMU's port pair). */
+    iobus_out(&bus, 0x510, 2, FW_CFG_SIGNATURE);
+    ck_assert_uint_eq(iobus_in(&bus, 0x510, 1), 'Q');
+    ck_assert_uint_eq(iobus_in(&bus, 0x511, 1), 'E');
+    /* A byte write is a data write: ignored, selection unchanged. */
+    iobus_out(&bus, 0x510, 1, FW_CFG_ID);
+    ck_assert_uint_eq(iobus_in(&bus, 0x511, 1), 'M');
+    ck_assert_int_eq(nnotes, 0);
+}
+END_TEST
+
+START_TEST(fwcfg_file_dir)
+{
+    uint8_t d[4 + 64];
+    iobus_out(&bus, 0x510, 2, FW_CFG_FILE_DIR);
+    for (unsigned i = 0; i < sizeof(d); i++)
+        d[i] = (uint8_t)iobus_in(&bus, 0x511, 1);
+    /* Big-endian: one file of 20 bytes at key 0x20, "etc/e820". */
+    ck_assert_uint_eq((d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3], 1);
+    ck_assert_uint_eq((d[4] << 24) | (d[5] << 16) | (d[6] << 8) | d[7], 20);
+    ck_assert_uint_eq((d[8] << 8) | d[9], 0x20);
+    ck_assert_str_eq((const char *)d + 12, "etc/e820");
+    iobus_out(&bus, 0x510, 2, 0x20);
+    uint64_t base = 0, len = 0, type = 0;
+    for (unsigned i = 0; i < 20; i++) {
+        uint64_t b = iobus_in(&bus, 0x511, 1);
+        if (i < 8)
+            base |= b << (8 * i);
+        else if (i < 16)
+            len |= b << (8 * (i - 8));
+        else
+            type |= b << (8 * (i - 16));
+    }
+    ck_assert_uint_eq(base, 0);
+    ck_assert_uint_eq(len, 64ull << 20);
+    ck_assert_uint_eq(type, 1);
+}
+END_TEST
+
+START_TEST(port92_a20_and_reset)
+{
+    /* A20 on, as the firmware leaves it. */
+    ck_assert_uint_eq(iobus_in(&bus, 0x92, 1), 0x02);
+    iobus_out(&bus, 0x92, 1, 0x00);
+    ck_assert_uint_eq(iobus_in(&bus, 0x92, 1), 0x00);
+    ck_assert(!p92.reset_requested);
+    /* Bit 0 from 0 to 1: reset. */
+    iobus_out(&bus, 0x92, 1, 0x03);
+    ck_assert(p92.reset_requested);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hv_dev");
@@ -244,6 +333,12 @@ int main(void)
     tcase_add_test(tc, uart_loopback);
     tcase_add_test(tc, debug_exit_takes_the_code);
     tcase_add_test(tc, debug_exit_wide_write);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("firmware");
+    tcase_add_checked_fixture(tc, fw_setup, NULL);
+    tcase_add_test(tc, fwcfg_items);
+    tcase_add_test(tc, fwcfg_file_dir);
+    tcase_add_test(tc, port92_a20_and_reset);
     suite_add_tcase(s, tc);
     return check_main(s);
 }

@@ -1,0 +1,54 @@
+/*
+ * fwcfg.h - QEMU's firmware configuration device ("fw_cfg", QEMU's
+ * docs/specs/fw_cfg.rst) at ports 0x510/0x511, the legacy I/O interface
+ * of the PC machine: a 16-bit write to 0x510 selects an item, byte reads
+ * (at 0x511, or at 0x510 as QEMU also answers) return the item's bytes
+ * one after another, and 0 past its end.  Guests written for QEMU read
+ * the CPU count and the RAM size here (e.g. to know how many CPUs to wait
+ * for), so hv answers them as QEMU would for the same machine.
+ *
+ * Items: the signature "QEMU" (key 0x00), the interface ID (0x01: 1,
+ * the traditional interface only -- hv has no DMA interface, QEMU's bit
+ * 1), the UUID (0x02, zero), RAM size (0x03, 64-bit), CPU count (0x05,
+ * 16-bit), max CPUs (0x0f, 16-bit) and the file directory (0x19) with one
+ * file, "etc/e820" (the RAM as one e820 entry, as QEMU's PC machine
+ * gives it).  Every other key reads as zeros, as QEMU's absent items do;
+ * writes to the data port are ignored, as QEMU 7.2 ignores them.
+ * Compiled hosted too (tests/unit/test_hv_dev.c).
+ */
+#ifndef HV_DEV_FWCFG_H
+#define HV_DEV_FWCFG_H
+
+#include <stdint.h>
+
+#include "iobus.h"
+
+#define FWCFG_PORT 0x510
+
+/* Selector keys (QEMU's include/standard-headers/linux/qemu_fw_cfg.h). */
+#define FW_CFG_SIGNATURE  0x00
+#define FW_CFG_ID         0x01
+#define FW_CFG_UUID       0x02
+#define FW_CFG_RAM_SIZE   0x03
+#define FW_CFG_NB_CPUS    0x05
+#define FW_CFG_MAX_CPUS   0x0f
+#define FW_CFG_FILE_DIR   0x19
+#define FW_CFG_FILE_FIRST 0x20
+
+/* One file directory entry: size and key big-endian, a 56-byte name. */
+#define FWCFG_DIR_ENTRY 64
+
+struct fwcfg {
+    uint16_t selector;
+    uint32_t offset; /* next byte of the selected item */
+    uint8_t ram_size[8], nb_cpus[2], max_cpus[2];
+    uint8_t e820[20];                 /* base, length (64-bit), type (32-bit) */
+    uint8_t dir[4 + FWCFG_DIR_ENTRY]; /* count (big-endian) and the entries */
+    struct io_device dev;
+};
+
+/* The device at ports 0x510-0x511 for a machine with `cpus` CPUs and
+ * `ram_bytes` of RAM at guest-physical 0. */
+void fwcfg_init(struct fwcfg *f, uint16_t cpus, uint64_t ram_bytes);
+
+#endif
