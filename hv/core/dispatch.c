@@ -549,6 +549,15 @@ void dispatch(struct hv *h, struct exit_info *e)
     /* After the handler, so the line can show the result. */
     if (h->opt.trace)
         trace_exit(h, e, &t);
+    /* The guest reset the machine through port 0x92: hv does not restart
+     * guests, so this ends it, as QEMU run with -no-reboot powers off
+     * (bin/qemu-guest and bin/hvrun both report 127 then). */
+    if (h->port92.reset_requested) {
+        uart_flush(&h->com1);
+        h->be->dump_state(v);
+        end_guest_crashed("the guest reset the machine (port 0x92 fast reset); hv does not "
+                          "restart guests");
+    }
     /* The guest wrote its exit code to port 0xf4: pass it on. */
     if (h->dbg_exit.requested) {
         /* A last line without its newline is still shown. */

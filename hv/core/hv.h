@@ -7,9 +7,11 @@
 #include "backend.h"
 #include "cmdline.h"
 #include "dev/debug_exit.h"
+#include "dev/fwcfg.h"
 #include "dev/iobus.h"
 #include "dev/pic8259.h"
 #include "dev/pit8254.h"
+#include "dev/port92.h"
 #include "dev/uart16550.h"
 #include "gva.h" /* guest memory by linear and physical address */
 #include "stats.h"
@@ -28,6 +30,9 @@ struct hv {
     struct uart16550 com1;
     /* Port 0xf4: the guest's exit code. */
     struct debug_exit dbg_exit;
+    /* QEMU's fw_cfg at 0x510/0x511 and System Control Port A at 0x92. */
+    struct fwcfg fwcfg;
+    struct port92 port92;
     /* The 8259A pair (IRQ 0-15) and the 8254 timer, driven by irq.c. */
     struct pic8259 pic;
     struct pit8254 pit;

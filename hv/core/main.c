@@ -160,6 +160,25 @@ static uint64_t loader_data_end(const struct mb_info *info)
  * then options, memory, the backend, the guest image, the vCPU, the
  * devices, and the run loop.
  */
+/* CPUID 0 EBX of AMD CPUs: "Auth" of "AuthenticAMD". */
+#define CPUID_AMD_EBX 0x68747541u
+
+/* The firmware-facing devices of a PC: fw_cfg describes one CPU and the
+ * guest's RAM as QEMU describes the same machine (QEMU adds its AMD
+ * HyperTransport hole when the CPU, which the guest sees as it is, is an
+ * AMD one with 40 or more physical address bits: CPUID 0x80000008 EAX
+ * bits 7:0), and port 0x92. */
+static void firmware_devices(struct hv *h)
+{
+    bool amd = cpuid(0).ebx == CPUID_AMD_EBX;
+    bool wide = cpuid(0x80000000u).eax >= 0x80000008u && (cpuid(0x80000008u).eax & 0xff) >= 40;
+    fwcfg_init(&h->fwcfg, &(struct fwcfg_machine){
+                              .cpus = 1, .ram_bytes = h->opt.mem, .amd_ht_hole = amd && wide});
+    port92_init(&h->port92);
+    iobus_add(&h->bus, &h->fwcfg.dev);
+    iobus_add(&h->bus, &h->port92.dev);
+}
+
 void hv_main(uint32_t magic, uint32_t info_pa)
 {
     /* COM1 first: every message below, including errors, goes there. */
@@ -284,6 +303,9 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     debug_exit_init(&hv.dbg_exit, HVKIT_PORT_DEBUG_EXIT);
     iobus_add(&hv.bus, &hv.com1.dev);
     iobus_add(&hv.bus, &hv.dbg_exit.dev);
+    /* What guests written for QEMU's PC machine ask the firmware device
+     * (hv/dev/fwcfg.h) and the fast-reset/A20 port. */
+    firmware_devices(&hv);
     /* The PIC and the PIT, and interrupt delivery if the backend can. */
     irq_init(&hv);
 

@@ -9,6 +9,17 @@
 
 /* The key "etc/e820" gets: the first file key. */
 #define KEY_E820 FW_CFG_FILE_FIRST
+/* e820 type 2: reserved. */
+#define E820_RESERVED 2
+/* QEMU's AMD HyperTransport hole: 12 GiB below 1 TiB. */
+#define AMD_HT_START 0xfd00000000ull
+#define AMD_HT_SIZE  0x300000000ull
+/* The i440fx machine's RAM split: with 3.5 GiB of RAM or more, only 3 GiB
+ * stay below 4 GiB (the rest is relocated above 4 GiB). */
+#define LOWMEM_SPLIT 0xe0000000ull
+#define LOWMEM_LIMIT 0xc0000000ull
+#define FOUR_GIB     0x100000000ull
+
 /* e820 type 1: usable RAM (AddressRangeMemory in the ACPI specification's
  * "System Address Map Interfaces" chapter). */
 #define E820_RAM 1
@@ -55,7 +66,7 @@ static const uint8_t *item(const struct fwcfg *f, uint16_t key, uint32_t *len)
         *len = sizeof(f->dir);
         return f->dir;
     case KEY_E820:
-        *len = sizeof(f->e820);
+        *len = f->e820_len;
         return f->e820;
     default:
         *len = 0;
@@ -103,23 +114,44 @@ static void build_dir(struct fwcfg *f)
 {
     uint8_t *e = f->dir + 4;
     put_be(f->dir, 1, 4);
-    put_be(e, sizeof(f->e820), 4);
+    put_be(e, f->e820_len, 4);
     put_be(e + 4, KEY_E820, 2);
     memcpy(e + 8, "etc/e820", sizeof("etc/e820"));
 }
 
-void fwcfg_init(struct fwcfg *f, uint16_t cpus, uint64_t ram_bytes)
+/* Append one e820 entry: 64-bit base and length, 32-bit type. */
+static void add_e820(struct fwcfg *f, uint64_t base, uint64_t len, uint32_t type)
+{
+    uint8_t *e = f->e820 + f->e820_len;
+    put_le(e, base, 8);
+    put_le(e + 8, len, 8);
+    put_le(e + 16, type, 4);
+    f->e820_len += 20;
+}
+
+/* QEMU 7.2's pc_memory_init() order: the AMD hole, RAM below 4 GiB, RAM
+ * above 4 GiB. */
+static void build_e820(struct fwcfg *f, const struct fwcfg_machine *m)
+{
+    uint64_t below = m->ram_bytes;
+    if (m->ram_bytes >= LOWMEM_SPLIT)
+        below = LOWMEM_LIMIT;
+    if (m->amd_ht_hole)
+        add_e820(f, AMD_HT_START, AMD_HT_SIZE, E820_RESERVED);
+    add_e820(f, 0, below, E820_RAM);
+    if (m->ram_bytes > below)
+        add_e820(f, FOUR_GIB, m->ram_bytes - below, E820_RAM);
+}
+
+void fwcfg_init(struct fwcfg *f, const struct fwcfg_machine *m)
 {
     memset(f, 0, sizeof(*f));
-    put_le(f->ram_size, ram_bytes, 8);
-    put_le(f->nb_cpus, cpus, 2);
+    put_le(f->ram_size, m->ram_bytes, 8);
+    put_le(f->nb_cpus, m->cpus, 2);
     /* QEMU's "max CPUs" on a PC is the APIC ID limit: the CPU count when
      * no more can be hot-plugged. */
-    put_le(f->max_cpus, cpus, 2);
-    /* All RAM as one range, as QEMU's PC machine lists RAM below 4 GiB. */
-    put_le(f->e820, 0, 8);
-    put_le(f->e820 + 8, ram_bytes, 8);
-    put_le(f->e820 + 16, E820_RAM, 4);
+    put_le(f->max_cpus, m->cpus, 2);
+    build_e820(f, m);
     build_dir(f);
     f->dev = (struct io_device){
         .name = "fw_cfg",

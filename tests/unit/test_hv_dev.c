@@ -238,7 +238,7 @@ static struct port92 p92;
 static void fw_setup(void)
 {
     setup();
-    fwcfg_init(&fw, 1, 64ull << 20);
+    fwcfg_init(&fw, &(struct fwcfg_machine){.cpus = 1, .ram_bytes = 64ull << 20});
     port92_init(&p92);
     ck_assert_int_eq(iobus_add(&bus, &fw.dev), 0);
     ck_assert_int_eq(iobus_add(&bus, &p92.dev), 0);
@@ -304,6 +304,36 @@ START_TEST(fwcfg_file_dir)
 }
 END_TEST
 
+/* Item `key` from `off`, `n` bytes, little-endian. */
+static uint64_t fw_at(uint16_t key, unsigned off, unsigned n)
+{
+    iobus_out(&bus, 0x510, 2, key);
+    for (unsigned i = 0; i < off; i++)
+        iobus_in(&bus, 0x511, 1);
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)iobus_in(&bus, 0x511, 1) << (8 * i);
+    return v;
+}
+
+START_TEST(fwcfg_e820_like_qemu)
+{
+    /* An AMD CPU with 40+ physical bits and 5000 MiB: what QEMU 7.2
+     * answers (the HT hole, 3 GiB low, the rest above 4 GiB). */
+    fwcfg_init(&fw,
+               &(struct fwcfg_machine){.cpus = 1, .ram_bytes = 5000ull << 20, .amd_ht_hole = true});
+    ck_assert_uint_eq(fw_at(FW_CFG_FILE_DIR, 4, 4), 60u << 24); /* big-endian 60 */
+    ck_assert_uint_eq(fw_at(0x20, 0, 8), 0xfd00000000ull);
+    ck_assert_uint_eq(fw_at(0x20, 8, 8), 0x300000000ull);
+    ck_assert_uint_eq(fw_at(0x20, 16, 4), 2);
+    ck_assert_uint_eq(fw_at(0x20, 20, 8), 0);
+    ck_assert_uint_eq(fw_at(0x20, 28, 8), 0xc0000000ull);
+    ck_assert_uint_eq(fw_at(0x20, 40, 8), 0x100000000ull);
+    ck_assert_uint_eq(fw_at(0x20, 48, 8), (5000ull << 20) - 0xc0000000ull);
+    ck_assert_uint_eq(fw_at(0x20, 56, 4), 1);
+}
+END_TEST
+
 START_TEST(port92_a20_and_reset)
 {
     /* A20 on, as the firmware leaves it. */
@@ -338,6 +368,7 @@ int main(void)
     tcase_add_checked_fixture(tc, fw_setup, NULL);
     tcase_add_test(tc, fwcfg_items);
     tcase_add_test(tc, fwcfg_file_dir);
+    tcase_add_test(tc, fwcfg_e820_like_qemu);
     tcase_add_test(tc, port92_a20_and_reset);
     suite_add_tcase(s, tc);
     return check_main(s);
