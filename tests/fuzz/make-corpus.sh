@@ -10,7 +10,7 @@ seed() { # control-byte instruction-bytes (hex, space separated)
     n=$((n + 1))
     local hex
     hex=$(printf '\\x%s' "$@")
-    printf "$hex" >"$out/seed$n"
+    printf '%b' "$hex" >"$out/seed$n"
 }
 # 64-bit code (control 0x02): MOV store/load, imm, moffs, RIP-relative,
 # SIB with REX, ALU, TEST, XCHG, MOVZX/MOVSX, BT, strings with REP.

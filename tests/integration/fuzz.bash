@@ -42,9 +42,11 @@ fuzz_suite() {
     timeout $((seconds + 120)) "$bin" -max_total_time="$seconds" -max_len="$max_len" \
         -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 -artifact_prefix="$log/" \
         "$log/new" "$corpus" >"$log/fuzz.log" 2>&1
-    local st=$? runs finding
+    local st=$? runs finding='' f
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log/fuzz.log")
-    finding=$(ls "$log" | grep -E '^(crash|leak|timeout|oom|slow-unit)-' | head -n 1)
+    for f in "$log"/{crash,leak,timeout,oom,slow-unit}-*; do
+        [ -e "$f" ] && finding=${f##*/} && break
+    done
     if [ "$st" = 0 ] && [ -z "$finding" ] && [ "${runs:-0}" -gt 0 ]; then
         echo "PASS: $name/run: $runs inputs in $seconds s, no finding"
     else
