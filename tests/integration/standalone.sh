@@ -16,14 +16,15 @@ cat >"$probe" <<'MD'
 Run -kernel /home/someone/hvkit/build/hv/hv.elf.
 Notes in ../../../../../elsewhere/notes.txt and in shared/notes/x.
 See [the guide](no-such-guide.md) and missing-notes.md.
+![figure](../../../../build/docs/layers.svg)
 Fine: /usr/share/bochs/BIOS-bochs-latest, "$TOP"/docs, [lessons](../../../../lessons/check-citations.sh), README.md.
 MD
 out=$("${CHECK[@]}" "$probe")
 status=$?
-if [ "$status" -eq 1 ] && [ "$(grep -c . <<<"$out")" -eq 6 ] &&
+if [ "$status" -eq 1 ] && [ "$(grep -c . <<<"$out")" -eq 7 ] &&
     grep -q "absolute path '/home/someone" <<<"$out" && grep -q "climbs out" <<<"$out" &&
     grep -q "shared/notes" <<<"$out" && grep -q "link to 'no-such-guide.md'" <<<"$out" &&
-    grep -q "mentions 'missing-notes.md'" <<<"$out"; then
+    grep -q "mentions 'missing-notes.md'" <<<"$out" && grep -q "inside build/" <<<"$out"; then
     pass "standalone: the checker finds machine paths and outside references"
 else
     fail "standalone: the checker finds machine paths and outside references" \

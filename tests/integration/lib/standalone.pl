@@ -8,7 +8,7 @@
 #     from the file's own directory;
 #   - the steering notes of the machine the kit was written on
 #     (shared/notes);
-#   - a Markdown link to a local file that does not exist;
+#   - a Markdown link to a local file that does not exist, or into build/;
 #   - a name.md mentioned in the text that the repository does not have
 #     (placeholders such as FILE.md aside).
 # Paths are taken relative to $TOP (the repository), which must be set.
@@ -34,8 +34,9 @@ sub depth { my $d = shift; return $d eq '.' ? 0 : scalar(split m{/}, $d); }
 for my $file (@ARGV) {
     my $rel = File::Spec->abs2rel(File::Spec->rel2abs($file), $top);
     my $dir = dirname($rel);
-    # Binary files (images, test data) have no text to point anywhere.
-    next if -B $file;
+    # Binary files (images, test data) have no text to point anywhere, and
+    # an SVG is rendered from its .dot, which is checked instead.
+    next if -B $file || $file =~ /\.svg$/;
     open(my $fh, '<', $file) or die "standalone.pl: $file: $!\n";
     while (my $line = <$fh>) {
         my $n = $.;
@@ -63,6 +64,9 @@ for my $file (@ARGV) {
             next if $target =~ m{^[a-z]+:};
             my $path = File::Spec->catfile($top, $dir, $target);
             report($rel, $n, "link to '$target', which does not exist") unless -e $path;
+            # build/ is made by make: a fresh checkout or a web view lacks it.
+            report($rel, $n, "link to '$target', inside build/, which a fresh checkout does not have")
+                if $target =~ m{(?:^|/)build/};
         }
         # NAME.md mentioned anywhere (a file the reader is sent to).
         while ($line =~ m{(?<![\w./:-])([\w./-]*\w\.md)\b}g) {
