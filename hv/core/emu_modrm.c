@@ -48,6 +48,19 @@ static int sib(struct emu_fetcher *f, unsigned *pos, unsigned mod, uint8_t rex, 
     uint8_t s;
     if (emu_fetch_byte(f, (*pos)++, &s) != 0)
         return -1;
+    /* LAB 02: BEGIN sib (lab 02, the SIB byte) */
+    /* LAB 02: HINT Split the SIB byte `s` into scale (bits 7:6, a factor of
+     * 1, 2, 4 or 8), index (5:3) and base (2:0) and fill m->scale,
+     * m->index and m->base; REX.X (rex bit 1) and REX.B (bit 0) are the
+     * fourth bit of index and base.  Two special cases, SDM vol 2A tables
+     * 2-3 and 2-5: an index of 100b without REX.X means no index (-1),
+     * and a base of 101b with mod 0 means no base but a disp32
+     * (*no_base), whatever REX.B says.  tests/unit/test_hv_emu.c checks
+     * every combination against the CPU. */
+    /* LAB 02: STUB (void)mod; */
+    /* LAB 02: STUB (void)rex; */
+    /* LAB 02: STUB (void)m; */
+    /* LAB 02: STUB *no_base = false; */
     m->scale = (uint8_t)(1u << (s >> 6));
     /* Index 100b without REX.X means "no index": RSP cannot be an index.
      * With REX.X it is R12, which can. */
@@ -58,6 +71,7 @@ static int sib(struct emu_fetcher *f, unsigned *pos, unsigned mod, uint8_t rex, 
      * does not change this (SDM vol 2A table 2-5 "Special Cases of REX
      * Encodings": R13 needs mod 1 or 2 as RBP does). */
     *no_base = (s & 7) == 5 && mod == 0;
+    /* LAB 02: END */
     return 0;
 }
 
