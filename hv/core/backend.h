@@ -8,13 +8,14 @@
  *     enable()              turn it on for the host CPU (EFER.SVME + host
  *                           save area; or CR4.VMXE + VMXON)
  *     vcpu_init(vcpu)       build the control structure (VMCB / VMCS), the
- *                           nested page tables for vcpu->mem, the intercepts,
- *                           and the guest's Multiboot entry state
- *     loop:
+ *                           nested page tables for the domain's memory
+ *                           (vcpu->dom->mem), the intercepts, and the
+ *                           guest's Multiboot entry state
+ *     loop (hv/core/run.c), over the vCPUs of the running domains:
  *         run(vcpu, exit)   load vcpu into the hardware, enter the guest,
  *                           come back at the next exit, copy the guest state
  *                           back into vcpu and describe the exit in *exit
- *         dispatch(exit)    the core emulates (hv/core/dispatch.c)
+ *         dispatch(vcpu, exit)  the core emulates (hv/core/dispatch.c)
  *         inject_exception  if the emulation decided the guest faults
  *     dump_state(vcpu)      on a crash or failed entry: log the full guest
  *                           state and, for a failed entry, explain it
@@ -30,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "domain.h"
 #include "exit.h"
 #include "vcpu.h"
 
@@ -67,7 +69,7 @@ struct backend {
     int (*enable)(void);
 
     /* Prepare vcpu to enter the guest: allocate and fill the control
-     * structure and the nested page tables mapping vcpu->mem at
+     * structure and the nested page tables mapping vcpu->dom->mem at
      * guest-physical 0 (read/write/execute, write-back), set the intercepts
      * (all I/O ports, CPUID, HLT, the MSRs of msr.c, hypercalls, shutdown /
      * triple fault) and the Multiboot entry state described above.  Stores

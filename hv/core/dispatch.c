@@ -15,7 +15,6 @@
 #include "cpu.h"
 #include "cpuid.h"
 #include "cr.h"
-#include "ending.h"
 #include "hv.h"
 #include "log.h"
 #include "msr.h"
@@ -54,6 +53,17 @@ static void advance(struct vcpu *v, const struct exit_info *e)
      * was (SDM vol 2B "STI"). */
     v->int_shadow = 0;
     /* LAB 01: END */
+}
+
+/* The guest cannot go on (an exit hv handles, but whose emulation shows
+ * the guest is broken): its unfinished last console line first, then its
+ * state, so the reader sees what it printed before it went wrong; then the
+ * domain stops and the exit returns to the run loop. */
+static void guest_crashed(struct vcpu *v, const char *why)
+{
+    uart_flush(&v->dom->com1);
+    vcpu_backend(v)->dump_state(v);
+    domain_crash(v->dom, "%s", why);
 }
 
 /* The value of an access of `size` bytes taken from a register.  OUT AL/AX/EAX
@@ -100,9 +110,9 @@ static uint64_t step_reg(uint64_t reg, int64_t step, uint64_t mask)
  * guests, so the register value is the linear address.  Returns false when
  * the memory is not mapped or outside guest RAM.
  */
-static bool string_io(struct hv *h, const struct exit_info *e)
+static bool string_io(struct vcpu *v, const struct exit_info *e)
 {
-    struct vcpu *v = &h->vcpu;
+    struct domain *d = v->dom;
     struct gprs *r = &v->regs;
     /* RSI, RDI and RCX are used at the instruction's address size. */
     uint64_t mask = addr_mask(e->io.addr_size);
@@ -121,7 +131,7 @@ static bool string_io(struct hv *h, const struct exit_info *e)
             /* Port to memory at RDI.  The device is read before the memory
              * check, as the CPU does (INS performs the input, then the store
              * faults). */
-            val = iobus_in(&h->bus, e->io.port, e->io.size);
+            val = iobus_in(&d->io, e->io.port, e->io.size);
             if (guest_write_linear(v, r->rdi & mask, &val, e->io.size) < 0)
                 return false;
             r->rdi = step_reg(r->rdi, step, mask);
@@ -129,14 +139,14 @@ static bool string_io(struct hv *h, const struct exit_info *e)
             /* Memory at RSI to the port. */
             if (guest_read_linear(v, r->rsi & mask, &val, e->io.size) < 0)
                 return false;
-            iobus_out(&h->bus, e->io.port, e->io.size, val);
+            iobus_out(&d->io, e->io.port, e->io.size, val);
             r->rsi = step_reg(r->rsi, step, mask);
         }
         /* RCX counts down at the address size too (REP uses CX/ECX/RCX). */
         if (e->io.rep)
             r->rcx = step_reg(r->rcx, -1, mask);
         /* The guest asked to end (port 0xf4): stop right there. */
-        if (h->dbg_exit.requested)
+        if (d->dbg_exit.requested)
             break;
     }
     return true;
@@ -145,9 +155,9 @@ static bool string_io(struct hv *h, const struct exit_info *e)
 /* IN, OUT, INS, OUTS: through the port bus to the device models.  The port I/O
  * exit is the one a teaching guest causes most: every byte it prints is an OUT
  * to the UART, and every poll of the line status an IN. */
-static void handle_io(struct hv *h, const struct exit_info *e, struct trace *t)
+static void handle_io(struct vcpu *v, const struct exit_info *e, struct trace *t)
 {
-    struct vcpu *v = &h->vcpu;
+    struct domain *d = v->dom;
     const char *dir = e->io.in ? "in" : "out";
     if (e->io.string) {
         /* The trace line is written first here: it shows the count the
@@ -155,18 +165,15 @@ static void handle_io(struct hv *h, const struct exit_info *e, struct trace *t)
         ksnprintf(t->text, sizeof(t->text), "port %#x %s size %u string%s count %llu", e->io.port,
                   dir, e->io.size, e->io.rep ? " rep" : "",
                   (unsigned long long)(e->io.rep ? v->regs.rcx & addr_mask(e->io.addr_size) : 1));
-        if (!string_io(h, e)) {
+        if (!string_io(v, e)) {
             /* A real CPU would raise #PF or #GP; a guest that does string I/O
-             * on unmapped memory is broken, so say so plainly.  The guest's
-             * unfinished last line first, then its state, so the reader sees
-             * what it printed before it went wrong. */
-            uart_flush(&h->com1);
-            h->be->dump_state(v);
-            end_guest_crashed("string I/O (INS/OUTS) on memory that is not mapped guest RAM");
+             * on unmapped memory is broken, so say so plainly. */
+            guest_crashed(v, "string I/O (INS/OUTS) on memory that is not mapped guest RAM");
+            return;
         }
     } else if (e->io.in) {
         /* IN: the device's value into AL/AX/EAX. */
-        uint32_t val = iobus_in(&h->bus, e->io.port, e->io.size);
+        uint32_t val = iobus_in(&d->io, e->io.port, e->io.size);
         v->regs.rax = merge(v->regs.rax, val, e->io.size);
         ksnprintf(t->text, sizeof(t->text), "port %#x in size %u value %#x", e->io.port, e->io.size,
                   val);
@@ -175,7 +182,7 @@ static void handle_io(struct hv *h, const struct exit_info *e, struct trace *t)
         uint32_t val = low_bytes(v->regs.rax, e->io.size);
         ksnprintf(t->text, sizeof(t->text), "port %#x out size %u value %#x", e->io.port,
                   e->io.size, val);
-        iobus_out(&h->bus, e->io.port, e->io.size, val);
+        iobus_out(&d->io, e->io.port, e->io.size, val);
     }
     /* Port I/O never faults in hv's model (no I/O permission checks for
      * a ring-0 guest), so the instruction always completes. */
@@ -183,16 +190,16 @@ static void handle_io(struct hv *h, const struct exit_info *e, struct trace *t)
 }
 
 /* CPUID: the real CPU's answer, filtered by hv's policy (cpuid.h). */
-static void handle_cpuid(struct hv *h, const struct exit_info *e, struct trace *t)
+static void handle_cpuid(struct vcpu *v, const struct exit_info *e, struct trace *t)
 {
-    struct gprs *r = &h->vcpu.regs;
+    struct gprs *r = &v->regs;
     /* The leaf is EAX, the subleaf ECX (SDM vol 2A "CPUID"). */
     uint32_t leaf = (uint32_t)r->rax, sub = (uint32_t)r->rcx;
     /* Ask the real CPU, then edit the answer: the guest sees the host's
      * model and features minus what hv cannot give it, plus hv's own
      * leaves (HVKIT_FEATURE_IRQ only when interrupts are delivered). */
     struct cpuid_regs c = cpuid_count(leaf, sub);
-    cpuid_policy(leaf, sub, h->irq ? HVKIT_FEATURE_IRQ : 0, &c);
+    cpuid_policy(leaf, sub, v->dom->host->irq ? HVKIT_FEATURE_IRQ : 0, &c);
     /* CPUID writes the 32-bit registers, which zero-extends in long mode. */
     r->rax = c.eax;
     r->rbx = c.ebx;
@@ -200,13 +207,12 @@ static void handle_cpuid(struct hv *h, const struct exit_info *e, struct trace *
     r->rdx = c.edx;
     ksnprintf(t->text, sizeof(t->text), "leaf %#x sub %#x -> %08x %08x %08x %08x", leaf, sub, c.eax,
               c.ebx, c.ecx, c.edx);
-    advance(&h->vcpu, e);
+    advance(v, e);
 }
 
 /* RDMSR / WRMSR of an MSR the backend does not let through (msr.h). */
-static void handle_msr(struct hv *h, const struct exit_info *e, struct trace *t)
+static void handle_msr(struct vcpu *v, const struct exit_info *e, struct trace *t)
 {
-    struct vcpu *v = &h->vcpu;
     /* The index is ECX; the value EDX:EAX (SDM vol 2B "RDMSR", "WRMSR"). */
     uint32_t index = (uint32_t)v->regs.rcx;
     bool read = e->reason == EXIT_MSR_READ;
@@ -233,7 +239,7 @@ static void handle_msr(struct hv *h, const struct exit_info *e, struct trace *t)
     else
         /* As a real CPU does for an MSR it lacks or a bad value: #GP(0),
          * with RIP still on the faulting instruction. */
-        h->be->inject_exception(v, VEC_GP, true, 0);
+        vcpu_backend(v)->inject_exception(v, VEC_GP, true, 0);
 }
 
 /* A general register by its x86 encoding number (SDM vol 2A table 2-2):
@@ -276,9 +282,8 @@ static uint64_t cr0_from_insn(const struct vcpu *v, const struct cr_insn *in)
  * paging on with EFER.LME set activates long mode (EFER.LMA, SDM vol 3A
  * 10.8.5, APM vol 2 14.6.1).
  */
-static void handle_cr_write(struct hv *h, struct exit_info *e, struct trace *t)
+static void handle_cr_write(struct vcpu *v, struct exit_info *e, struct trace *t)
 {
-    struct vcpu *v = &h->vcpu;
     /* VT-x's exit qualification names the register, so its backend gives
      * the value; SVM without decode assists (QEMU) gives nothing. */
     uint64_t val = e->cr.value;
@@ -296,9 +301,8 @@ static void handle_cr_write(struct hv *h, struct exit_info *e, struct trace *t)
         /* Only CR0 writes are intercepted, so anything else decoded here
          * means the bytes are not what exited (e.g. self-modifying code). */
         if (cr_decode(bytes, n, v->cs_long, &in) < 0 || in.cr != 0) {
-            uart_flush(&h->com1);
-            h->be->dump_state(v);
-            end_guest_crashed("a CR0 write by an instruction hv cannot decode");
+            guest_crashed(v, "a CR0 write by an instruction hv cannot decode");
+            return;
         }
         val = cr0_from_insn(v, &in);
         /* Our decoder's length: SVM without NRIPS gives none for CR0.  It
@@ -313,7 +317,7 @@ static void handle_cr_write(struct hv *h, struct exit_info *e, struct trace *t)
               (unsigned long long)val, ok ? "" : " -> #GP(0)");
     if (!ok) {
         /* A fault: RIP stays on the instruction, CR0 unchanged. */
-        h->be->inject_exception(v, VEC_GP, true, 0);
+        vcpu_backend(v)->inject_exception(v, VEC_GP, true, 0);
         return;
     }
     /* The backend loads this into the guest's CR0 at the next entry. */
@@ -359,24 +363,24 @@ static bool double_fault_deliverable(const struct vcpu *v)
 }
 
 /* VMMCALL/VMCALL: hvkit's hypercalls (hypercall.c, include/hvkit/abi.h). */
-static void handle_hypercall(struct hv *h, const struct exit_info *e, struct trace *t)
+static void handle_hypercall(struct vcpu *v, const struct exit_info *e, struct trace *t)
 {
-    struct vcpu *v = &h->vcpu;
     /* Arguments first, before hypercall() overwrites RAX with the result;
      * n is where " -> result" goes afterwards. */
     int n = ksnprintf(t->text, sizeof(t->text), "nr %llu (%s) cpl %u args %#llx %#llx %#llx",
                       (unsigned long long)v->regs.rax, hypercall_name(v->regs.rax), v->cpl,
                       (unsigned long long)v->regs.rbx, (unsigned long long)v->regs.rcx,
                       (unsigned long long)v->regs.rdx);
-    /* An HC_EXIT that is allowed does not return: trace it now, in the same
-     * format as trace_exit() (which would otherwise never run for it). */
-    if (h->opt.trace && hypercall_ends_guest(h))
+    /* An HC_EXIT that is allowed stops the domain, and dispatch() writes
+     * no trace line for an exit that stopped its domain: trace it now, in
+     * the same format as trace_exit(), with the arguments only. */
+    if (v->dom->host->opt.trace && hypercall_ends_guest(v))
         hv_log("exit %llu: %s %s %#llx rip %#llx %s", (unsigned long long)v->exit_count,
                exit_reason_name(e->reason), e->raw_name, (unsigned long long)e->raw_code,
                (unsigned long long)e->rip, t->text);
     /* The guest resumes after the instruction, with the result in RAX. */
     advance(v, e);
-    hypercall(h);
+    hypercall(v);
     /* Append the result only if the arguments fitted. */
     if (n > 0 && (size_t)n < sizeof(t->text))
         ksnprintf(t->text + n, sizeof(t->text) - (size_t)n, " -> %lld", (long long)v->regs.rax);
@@ -385,9 +389,9 @@ static void handle_hypercall(struct hv *h, const struct exit_info *e, struct tra
 /* Log one trace line (the `trace` option): the core reason, the vendor's name
  * and code, the guest RIP and the decoded details.  The format is documented
  * in hv/README.md and matched by the integration tests: change both together. */
-static void trace_exit(const struct hv *h, const struct exit_info *e, const struct trace *t)
+static void trace_exit(const struct vcpu *v, const struct exit_info *e, const struct trace *t)
 {
-    hv_log("exit %llu: %s %s %#llx rip %#llx %s", (unsigned long long)h->vcpu.exit_count,
+    hv_log("exit %llu: %s %s %#llx rip %#llx %s", (unsigned long long)v->exit_count,
            exit_reason_name(e->reason), e->raw_name ? e->raw_name : "?",
            (unsigned long long)e->raw_code, (unsigned long long)e->rip, t->text);
 }
@@ -395,109 +399,113 @@ static void trace_exit(const struct hv *h, const struct exit_info *e, const stru
 /*
  * Exits after which the guest cannot go on.  The guest's last console line
  * goes out first, then its state (registers, control registers: the
- * backend's dump_state), then the final protocol line.  Entry failures are
- * hv's error ("exit: error"), the rest the guest's crash.
+ * backend's dump_state), then the domain stops with the reason that ends
+ * up in the final protocol line.  Entry failures are hv's failure ("exit:
+ * error"), the rest the guest's crash.
  */
-static __attribute__((noreturn)) void fatal_exit(struct hv *h, const struct exit_info *e)
+static void fatal_exit(struct vcpu *v, const struct exit_info *e)
 {
-    const struct vcpu *v = &h->vcpu;
-    /* The reason text of the last line, where it needs numbers in it. */
-    char why[192];
+    struct domain *d = v->dom;
     /* The fatal exit gets its trace line too, so a trace ends with it. */
-    if (h->opt.trace)
-        trace_exit(h, e, &(struct trace){.text = "(fatal)"});
-    uart_flush(&h->com1);
-    h->be->dump_state(v);
-    /* Each case ends the outer machine and does not return. */
+    if (d->host->opt.trace)
+        trace_exit(v, e, &(struct trace){.text = "(fatal)"});
+    uart_flush(&d->com1);
+    vcpu_backend(v)->dump_state(v);
     switch (e->reason) {
     case EXIT_SHUTDOWN:
         /* A fault while delivering #DF: the CPU shuts down (SDM vol 3A
          * 6.15, interrupt 8). */
-        end_guest_crashed("triple fault: the guest shut down");
+        domain_crash(d, "triple fault: the guest shut down");
+        break;
     case EXIT_HLT:
         /* Nothing can ever wake a CPU halted with IF=0 (no NMI source). */
-        end_guest_crashed("guest halted with interrupts disabled (HLT with IF=0): nothing can "
-                          "wake it");
+        domain_crash(d, "guest halted with interrupts disabled (HLT with IF=0): nothing can "
+                        "wake it");
+        break;
     case EXIT_NESTED_PAGE_FAULT:
         /* The nested tables map all of guest RAM, so a nested page fault
          * always means an access beyond it: name the address and kind. */
-        ksnprintf(why, sizeof(why),
-                  "%s guest-physical %#llx, outside its %llu MiB of RAM (nested page fault)",
-                  e->npf.fetch   ? "executed at"
-                  : e->npf.write ? "wrote to"
-                                 : "read from",
-                  (unsigned long long)e->npf.gpa, (unsigned long long)(v->mem.size >> 20));
-        end_guest_crashed(why);
+        domain_crash(d, "%s guest-physical %#llx, outside its %llu MiB of RAM (nested page fault)",
+                     e->npf.fetch   ? "executed at"
+                     : e->npf.write ? "wrote to"
+                                    : "read from",
+                     (unsigned long long)e->npf.gpa, (unsigned long long)(d->mem.size >> 20));
+        break;
     case EXIT_EXCEPTION:
         /* Reached for #DF only when double_fault_deliverable() said no. */
         if (e->exc.vector == VEC_DF)
-            end_guest_crashed("triple fault: the guest shut down (a double fault with no usable "
-                              "IDT gate 8)");
-        ksnprintf(why, sizeof(why), "unexpected intercepted exception %u", e->exc.vector);
-        end_guest_crashed(why);
+            domain_crash(d, "triple fault: the guest shut down (a double fault with no usable "
+                            "IDT gate 8)");
+        else
+            domain_crash(d, "unexpected intercepted exception %u", e->exc.vector);
+        break;
     case EXIT_ENTRY_FAILED:
         /* hv built a state the CPU refused: hv's fault, not the guest's
          * (dump_state above has explained which check failed). */
-        end_error("%s", e->why ? e->why : "guest entry failed");
+        domain_fail(d, "%s", e->why ? e->why : "guest entry failed");
+        break;
     default:
         /* An exit hv does not know: name the vendor code so that the
          * reader can look it up in the manual's exit-code table. */
-        ksnprintf(why, sizeof(why), "unhandled exit %s %#llx: %s", e->raw_name ? e->raw_name : "?",
-                  (unsigned long long)e->raw_code, e->why ? e->why : "hv does not emulate it");
-        end_guest_crashed(why);
+        domain_crash(d, "unhandled exit %s %#llx: %s", e->raw_name ? e->raw_name : "?",
+                     (unsigned long long)e->raw_code, e->why ? e->why : "hv does not emulate it");
+        break;
     }
 }
 
 /* The guest used up its max-exits budget: end it as crashed, naming the
  * exit and where the guest was, which is where a loop shows itself. */
-static __attribute__((noreturn)) void exit_budget_spent(struct hv *h, const struct exit_info *e)
+static void exit_budget_spent(struct vcpu *v, const struct exit_info *e)
 {
-    char why[192];
-    uart_flush(&h->com1);
-    ksnprintf(why, sizeof(why),
-              "exit budget spent: %llu VM exits (max-exits=%llu), the last a %s at rip %#llx; "
-              "is the guest stuck in a loop?",
-              (unsigned long long)h->vcpu.exit_count, (unsigned long long)h->opt.max_exits,
-              exit_reason_name(e->reason), (unsigned long long)e->rip);
-    end_guest_crashed(why);
+    struct domain *d = v->dom;
+    uart_flush(&d->com1);
+    domain_crash(d,
+                 "exit budget spent: %llu VM exits (max-exits=%llu), the last a %s at rip %#llx; "
+                 "is the guest stuck in a loop?",
+                 (unsigned long long)v->exit_count, (unsigned long long)d->host->opt.max_exits,
+                 exit_reason_name(e->reason), (unsigned long long)e->rip);
 }
 
 /*
- * Handle one exit.  This is "trap and emulate" in one switch: each case
- * does what the real instruction or device would have done, with the
- * guest's registers in h->vcpu, and either moves RIP past the instruction
- * (it completed), leaves RIP alone and injects an exception (it faulted,
- * as on a real CPU), or ends the guest.  The trace line, if asked for, is
- * written after the handling so it can show results.
+ * Handle one exit of vCPU `v`.  This is "trap and emulate" in one switch:
+ * each case does what the real instruction or device would have done, with
+ * the guest's registers in v, and either moves RIP past the instruction (it
+ * completed), leaves RIP alone and injects an exception (it faulted, as on
+ * a real CPU), or ends the guest by changing its domain's run state
+ * (domain.h).  Either way it returns to the run loop.  The trace line, if
+ * asked for, is written after the handling so it can show results; an exit
+ * that stopped the domain wrote its own, before the guest's last words.
  */
-void dispatch(struct hv *h, struct exit_info *e)
+void dispatch(struct vcpu *v, struct exit_info *e)
 {
-    struct vcpu *v = &h->vcpu;
+    struct domain *d = v->dom;
     /* Empty unless a handler fills in details. */
     struct trace t = {.text = ""};
 
     /* Every exit counts, including the last one. */
-    stats_record(&h->stats, e->reason);
+    stats_record(&d->stats, e->reason);
     /* A budget of exits (max-exits=N) turns a guest that loops through
      * exits forever, e.g. one whose RIP is never moved past an emulated
      * instruction, into a crash report at once instead of a timeout. */
-    if (h->opt.max_exits && v->exit_count > h->opt.max_exits)
-        exit_budget_spent(h, e);
+    if (d->host->opt.max_exits && v->exit_count > d->host->opt.max_exits) {
+        exit_budget_spent(v, e);
+        return;
+    }
     /* The common exits first, in roughly the order a guest causes them;
      * the order does not matter to the compiler's jump table. */
     switch (e->reason) {
     case EXIT_CPUID:
-        handle_cpuid(h, e, &t);
+        handle_cpuid(v, e, &t);
         break;
     case EXIT_IO:
-        handle_io(h, e, &t);
+        handle_io(v, e, &t);
         break;
     case EXIT_MSR_READ:
     case EXIT_MSR_WRITE:
-        handle_msr(h, e, &t);
+        handle_msr(v, e, &t);
         break;
     case EXIT_HYPERCALL:
-        handle_hypercall(h, e, &t);
+        handle_hypercall(v, e, &t);
         break;
     case EXIT_HLT:
         /* With IF=0 nothing can ever wake the guest (hv has no NMI
@@ -505,27 +513,31 @@ void dispatch(struct hv *h, struct exit_info *e)
          * waits for the PIT's next tick if one is programmed; with no
          * source at all HLT completes at once, as if an interrupt had come
          * (hv/README.md, "Decisions"). */
-        if (!(v->rflags & RFLAGS_IF))
-            fatal_exit(h, e);
+        if (!(v->rflags & RFLAGS_IF)) {
+            fatal_exit(v, e);
+            break;
+        }
         /* May spin until the next timer tick: hv has nothing else to do. */
-        irq_halt(h);
+        irq_halt(v);
         ksnprintf(t.text, sizeof(t.text), "IF=1: resumes (interrupt %s)",
-                  pic_pending(&h->pic) >= 0 ? "pending" : "none, treated as a no-op");
+                  pic_pending(&d->pic) >= 0 ? "pending" : "none, treated as a no-op");
         /* HLT completes: the guest resumes after it, which is also where
          * the injected interrupt's IRET returns to. */
         advance(v, e);
         break;
     case EXIT_CR_WRITE:
-        handle_cr_write(h, e, &t);
+        handle_cr_write(v, e, &t);
         break;
     case EXIT_EXCEPTION:
         /* Only #DF is intercepted; a double fault the guest can take is
          * delivered, one it cannot is its triple fault. */
-        if (e->exc.vector != VEC_DF || !double_fault_deliverable(v))
-            fatal_exit(h, e);
+        if (e->exc.vector != VEC_DF || !double_fault_deliverable(v)) {
+            fatal_exit(v, e);
+            break;
+        }
         ksnprintf(t.text, sizeof(t.text), "#DF: delivered to the guest");
         /* #DF always pushes an error code of 0 (SDM vol 3A 6.15). */
-        h->be->inject_exception(v, VEC_DF, true, 0);
+        vcpu_backend(v)->inject_exception(v, VEC_DF, true, 0);
         break;
     case EXIT_IRQ_WINDOW:
         /* The guest can take an interrupt now: irq_before_entry() injects
@@ -536,7 +548,7 @@ void dispatch(struct hv *h, struct exit_info *e)
         /* The guest was told it has no SVM/VMX: #UD, as such a CPU gives
          * (the instruction is not skipped: #UD is a fault). */
         ksnprintf(t.text, sizeof(t.text), "-> #UD");
-        h->be->inject_exception(v, VEC_UD, false, 0);
+        vcpu_backend(v)->inject_exception(v, VEC_UD, false, 0);
         break;
     case EXIT_INTERRUPT:
         /* A host interrupt: nothing to emulate, just run the guest again
@@ -544,24 +556,27 @@ void dispatch(struct hv *h, struct exit_info *e)
         break;
     default:
         /* Shutdown, nested page fault, failed entry, anything unexpected. */
-        fatal_exit(h, e);
+        fatal_exit(v, e);
+        break;
     }
+    /* The exit ended the domain: its trace line and last words are out. */
+    if (domain_stopped(d))
+        return;
     /* After the handler, so the line can show the result. */
-    if (h->opt.trace)
-        trace_exit(h, e, &t);
+    if (d->host->opt.trace)
+        trace_exit(v, e, &t);
     /* The guest reset the machine through port 0x92: hv does not restart
      * guests, so this ends it, as QEMU run with -no-reboot powers off
      * (bin/qemu-guest and bin/hvrun both report 127 then). */
-    if (h->port92.reset_requested) {
-        uart_flush(&h->com1);
-        h->be->dump_state(v);
-        end_guest_crashed("the guest reset the machine (port 0x92 fast reset); hv does not "
-                          "restart guests");
+    if (d->port92.reset_requested) {
+        guest_crashed(v, "the guest reset the machine (port 0x92 fast reset); hv does not "
+                         "restart guests");
+        return;
     }
     /* The guest wrote its exit code to port 0xf4: pass it on. */
-    if (h->dbg_exit.requested) {
+    if (d->dbg_exit.requested) {
         /* A last line without its newline is still shown. */
-        uart_flush(&h->com1);
-        end_guest_exit(h->dbg_exit.code);
+        uart_flush(&d->com1);
+        domain_shutdown(d, d->dbg_exit.code);
     }
 }

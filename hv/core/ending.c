@@ -1,8 +1,10 @@
 /*
  * ending.c - ending the outer machine.
  *
- * Under QEMU with `-device isa-debug-exit,iobase=0xf4,iosize=4`, writing N to
- * port 0xf4 ends QEMU with status (N << 1) | 1, so hv passes the guest's own
+ * hv ends when every domain has stopped (host_end), or when hv itself
+ * cannot go on (end_error).  Under QEMU with
+ * `-device isa-debug-exit,iobase=0xf4,iosize=4`, writing N to port 0xf4
+ * ends QEMU with status (N << 1) | 1, so hv passes the guest's own
  * code on and hv's status equals the guest's alone.  Bochs and real hardware
  * have no such port: the write is ignored and we fall back to the Bochs
  * shutdown port 0x8900 (writing the string "Shutdown" there makes Bochs
@@ -13,13 +15,15 @@
 
 #include "cpu.h"
 #include "ending.h"
+#include "hv.h"
 #include "log.h"
 
-/* Provided by the core: print the exit statistics before the last line. */
+/* main.c: print the exit statistics, if any guest has run (for end_error,
+ * which may come from anywhere, even a fault in hv). */
 void hv_print_stats(void);
 
 /* End the outer machine with `code` for its exit status, by whichever of
- * the three means works here; the common tail of the three endings below. */
+ * the three means works here; the common tail of the endings below. */
 static __attribute__((noreturn)) void outer_exit(uint32_t code)
 {
     /* Let COM1 finish sending the last line first (LSR bit 6, TEMT: FIFO and
@@ -36,22 +40,61 @@ static __attribute__((noreturn)) void outer_exit(uint32_t code)
     cpu_halt_forever();
 }
 
-/* The guest ended itself (port 0xf4 or HC_EXIT) with `code`: the outer
- * status carries the guest's code, so bin/hvrun can return it as its own. */
-void end_guest_exit(uint32_t code)
+/* stats_report() callback: each statistics line as an hv line. */
+static void stats_line(void *ctx, const char *line)
 {
-    hv_print_stats();
-    hv_log("exit: guest code=%u", code);
-    outer_exit(code);
+    (void)ctx;
+    hv_log("%s", line);
 }
 
-/* The guest cannot go on (triple fault, HLT with IF=0, access outside
- * RAM): the last line says why and the status is hv's failure value. */
-void end_guest_crashed(const char *why)
+/*
+ * Print the exit statistics of every domain that has run, for the endings
+ * below just before the last line.  Before a guest has run there is
+ * nothing to count, and a start-up error should end with its own message,
+ * not with a table of zeros.  With several domains each table is headed by
+ * the domain's number and how it ended; with one, the table stands alone,
+ * as bin/hvrun expects.
+ */
+void host_print_stats(const struct host *h)
 {
-    hv_print_stats();
-    hv_log("exit: guest crashed (%s)", why);
-    outer_exit(HVKIT_OUTER_EXIT_FAILURE);
+    for (const struct domain *d = h->domains; d; d = d->next) {
+        if (d->state == DOMAIN_CREATED)
+            continue;
+        if (h->nr_domains > 1)
+            hv_log("domain %u: %s", d->id, domain_state_name(d->state));
+        stats_report(&d->stats, stats_line, NULL);
+    }
+}
+
+/*
+ * Every domain has stopped: print the statistics, then the protocol's last
+ * line for the first domain (the guest of the first boot module, the one
+ * bin/hvrun runs), and end the outer machine with its status.
+ *   DOMAIN_SHUTDOWN  "exit: guest code=N"; the outer status carries N, so
+ *                    bin/hvrun can return it as its own;
+ *   DOMAIN_CRASHED   "exit: guest crashed (why)"; hv's failure status;
+ *   DOMAIN_FAILED    "exit: error (why)"; hv could not run the guest.
+ */
+void host_end(const struct host *h)
+{
+    const struct domain *d = h->domains;
+    host_print_stats(h);
+    /* No domain, or one that never stopped: a bug in the run loop. */
+    if (!d || !domain_stopped(d)) {
+        hv_log("exit: error (the run loop ended with no stopped domain)");
+        outer_exit(HVKIT_OUTER_EXIT_FAILURE);
+    }
+    switch (d->state) {
+    case DOMAIN_SHUTDOWN:
+        hv_log("exit: guest code=%u", d->exit_code);
+        outer_exit(d->exit_code);
+    case DOMAIN_CRASHED:
+        hv_log("exit: guest crashed (%s)", d->why);
+        outer_exit(HVKIT_OUTER_EXIT_FAILURE);
+    default:
+        hv_log("exit: error (%s)", d->why);
+        outer_exit(HVKIT_OUTER_EXIT_FAILURE);
+    }
 }
 
 /* hv itself cannot go on (bad option or image, no SVM/VMX, failed entry,

@@ -15,6 +15,7 @@
 #include "klib.h"
 
 #include "cpu.h"
+#include "domain.h"
 #include "gva.h"
 
 /* Entry bits every mode shares: present, page size, and the address bits
@@ -68,7 +69,7 @@ static bool pick_mode(const struct gva_ctx *c, struct mode *m)
 
 struct gva_ctx gva_ctx_of(const struct vcpu *v)
 {
-    return (struct gva_ctx){v->cr0, v->cr3, v->cr4, v->efer, &v->mem};
+    return (struct gva_ctx){v->cr0, v->cr3, v->cr4, v->efer, &v->dom->mem};
 }
 
 const char *gva_fault_name(enum gva_fault f)

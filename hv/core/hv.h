@@ -1,74 +1,74 @@
 /*
- * hv.h - the state of the one running guest, shared by the core's files.
+ * hv.h - the host, hv's state that exists once, and the core's functions
+ * that exit handling calls.
+ *
+ * hv's state has three layers (domain.h explains them): the host (here),
+ * the domains (domain.h), and their vCPUs (vcpu.h).  Exit handlers take a
+ * vCPU and reach its domain as vcpu->dom and the host as
+ * vcpu->dom->host.
  */
 #ifndef HV_CORE_HV_H
 #define HV_CORE_HV_H
 
 #include "backend.h"
 #include "cmdline.h"
-#include "dev/debug_exit.h"
-#include "dev/fwcfg.h"
-#include "dev/iobus.h"
-#include "dev/pic8259.h"
-#include "dev/pit8254.h"
-#include "dev/port92.h"
-#include "dev/uart16550.h"
+#include "domain.h"
 #include "gva.h" /* guest memory by linear and physical address */
-#include "stats.h"
 #include "vcpu.h"
 
-struct hv {
+struct host {
     /* hv's command-line options (mem=, trace, vendor=). */
     struct hv_options opt;
     /* The backend chosen at start-up: SVM or VT-x. */
     const struct backend *be;
-    /* The guest CPU as the core sees it, and its memory. */
-    struct vcpu vcpu;
-    /* The guest's port space, and the devices on it. */
-    struct iobus bus;
-    /* COM1 at 0x3f8: the guest's console. */
-    struct uart16550 com1;
-    /* Port 0xf4: the guest's exit code. */
-    struct debug_exit dbg_exit;
-    /* QEMU's fw_cfg at 0x510/0x511 and System Control Port A at 0x92. */
-    struct fwcfg fwcfg;
-    struct port92 port92;
-    /* The 8259A pair (IRQ 0-15) and the 8254 timer, driven by irq.c. */
-    struct pic8259 pic;
-    struct pit8254 pit;
     /* The backend can inject interrupts (HVKIT_FEATURE_IRQ advertised). */
     bool irq;
-    /* An interrupt window is being asked for (backend->irq_window). */
-    bool irq_window;
-    /* Exits counted per reason, printed when the guest ends. */
-    struct exit_stats stats;
-    /* Set once the guest has started: statistics are printed only then. */
-    bool guest_started;
+    /* Every domain, in the order they were created; the first one's end
+     * is hv's final "exit:" line (ending.c). */
+    struct domain *domains;
+    unsigned nr_domains;
+    /* The vCPU whose state the CPU has loaded (backend->vcpu_load), or
+     * NULL: run.c loads another one only when it changes. */
+    struct vcpu *loaded;
 };
 
-/* Defined in main.c.  Most code takes a `struct hv *` instead, so that it
- * does not depend on there being exactly one. */
-extern struct hv hv;
+/* The backend of a vCPU's host: the operations table handlers call. */
+static inline const struct backend *vcpu_backend(const struct vcpu *v)
+{
+    return v->dom->host->be;
+}
 
-/* dispatch.c: handle one exit; returns only if the guest goes on. */
-void dispatch(struct hv *h, struct exit_info *e);
+/* run.c: add a domain to the host's list; enter the vCPUs of all running
+ * domains, one exit at a time, until every domain has stopped. */
+void host_add_domain(struct host *h, struct domain *d);
+void host_run(struct host *h);
+
+/* ending.c: report how the domains ended (statistics, the last line) and
+ * end the outer machine.  Never returns. */
+__attribute__((noreturn)) void host_end(const struct host *h);
+
+/* dispatch.c: handle one exit of `v`.  Returns to the run loop whether the
+ * guest goes on or its domain has stopped (domain.h). */
+void dispatch(struct vcpu *v, struct exit_info *e);
 
 /* hypercall.c: the VMMCALL/VMCALL ABI of include/hvkit/abi.h.  hypercall()
  * runs the call in RAX (or refuses it: HC_EPERM from a ring without the
  * call's privilege, HC_ENOSYS for an unknown number); hypercall_ends_guest()
  * says beforehand whether it will end the guest (HC_EXIT, allowed), and
  * hypercall_name() names a call number for the trace. */
-void hypercall(struct hv *h);
-bool hypercall_ends_guest(const struct hv *h);
+void hypercall(struct vcpu *v);
+bool hypercall_ends_guest(const struct vcpu *v);
 const char *hypercall_name(uint64_t nr);
 
 /* irq.c: the guest's interrupt controller and timer, and delivery.
- * irq_init() adds the PIC and PIT to the bus and calibrates the clock;
+ * irq_clock_init() measures the host's TSC once, for every domain's PIT;
+ * irq_domain_init() adds the domain's PIC and PIT to its port bus;
  * irq_before_entry() injects a pending interrupt (or asks for a window)
- * before each VM entry; irq_halt() waits, for a HLT with IF=1, until an
- * interrupt is pending or nothing can wake the guest. */
-void irq_init(struct hv *h);
-void irq_before_entry(struct hv *h);
-void irq_halt(struct hv *h);
+ * before each VM entry of `v`; irq_halt() waits, for a HLT with IF=1,
+ * until an interrupt is pending or nothing can wake the guest. */
+void irq_clock_init(struct host *h);
+void irq_domain_init(struct domain *d);
+void irq_before_entry(struct vcpu *v);
+void irq_halt(struct vcpu *v);
 
 #endif

@@ -14,7 +14,6 @@
 #include "hvkit/abi.h"
 #include "klib.h"
 
-#include "ending.h"
 #include "hv.h"
 #include "log.h"
 
@@ -33,13 +32,13 @@ struct hypercall {
     /* The highest CPL (least privilege) allowed to call: 0 = ring 0 only,
      * 3 = any ring. */
     uint8_t max_cpl;
-    long (*handler)(struct hv *h, const struct gprs *r);
+    long (*handler)(struct vcpu *v, const struct gprs *r);
 };
 
 /* HC_VERSION: the ABI the guest is talking to (include/hvkit/abi.h). */
-static long hc_version(struct hv *h, const struct gprs *r)
+static long hc_version(struct vcpu *v, const struct gprs *r)
 {
-    (void)h;
+    (void)v;
     (void)r;
     return HVKIT_ABI_VERSION;
 }
@@ -48,8 +47,9 @@ static long hc_version(struct hv *h, const struct gprs *r)
  * Print it as whole lines, one per '\n'-separated piece (a final piece
  * without '\n' is a line too).  Any partial UART line is passed on first so
  * the two outputs do not mix within a line. */
-static long hc_puts(struct hv *h, const struct gprs *r)
+static long hc_puts(struct vcpu *v, const struct gprs *r)
 {
+    struct domain *d = v->dom;
     uint64_t gpa = r->rbx, len = r->rcx;
     /* Checked before the address, so a huge length cannot make the range
      * check below wrap around. */
@@ -57,10 +57,10 @@ static long hc_puts(struct hv *h, const struct gprs *r)
         return HC_EINVAL;
     /* The whole range [gpa, gpa + len) must be guest RAM; the pointer is
      * hv's view of it (guest RAM is one contiguous host block, gmem.h). */
-    const char *s = gmem_ptr(&h->vcpu.mem, gpa, len);
+    const char *s = gmem_ptr(&d->mem, gpa, len);
     if (!s)
         return HC_EFAULT;
-    uart_flush(&h->com1);
+    uart_flush(&d->com1);
     /* The string is not NUL-terminated: len says where it ends, and a NUL
      * inside it is printed like any other byte. */
     uint64_t start = 0;
@@ -75,27 +75,29 @@ static long hc_puts(struct hv *h, const struct gprs *r)
     return HC_OK;
 }
 
-/* HC_EXIT: RBX = exit code.  Does not return. */
-static long hc_exit(struct hv *h, const struct gprs *r)
+/* HC_EXIT: RBX = exit code.  The domain stops (domain.h); RAX gets
+ * HC_OK, which nobody will read. */
+static long hc_exit(struct vcpu *v, const struct gprs *r)
 {
     /* The guest's unfinished UART line goes out before the last line. */
-    uart_flush(&h->com1);
+    uart_flush(&v->dom->com1);
     /* Same as a write to port 0xf4: the code is a 32-bit value. */
-    end_guest_exit((uint32_t)r->rbx);
+    domain_shutdown(v->dom, (uint32_t)r->rbx);
+    return HC_OK;
 }
 
 /* HC_EXIT_COUNT: exits so far, including this one.  Lets a guest measure
  * what an operation costs in world switches. */
-static long hc_exit_count(struct hv *h, const struct gprs *r)
+static long hc_exit_count(struct vcpu *v, const struct gprs *r)
 {
     (void)r;
-    return (long)h->vcpu.exit_count;
+    return (long)v->exit_count;
 }
 
 /* HC_ECHO: proves the three argument registers arrive intact. */
-static long hc_echo(struct hv *h, const struct gprs *r)
+static long hc_echo(struct vcpu *v, const struct gprs *r)
 {
-    (void)h;
+    (void)v;
     return (long)(r->rbx + r->rcx + r->rdx);
 }
 
@@ -138,10 +140,10 @@ const char *hypercall_name(uint64_t nr)
     return c ? c->name : "unknown";
 }
 
-bool hypercall_ends_guest(const struct hv *h)
+bool hypercall_ends_guest(const struct vcpu *v)
 {
-    const struct hypercall *c = lookup(h->vcpu.regs.rax);
-    return c && c->handler == hc_exit && admit(c, h->vcpu.cpl) == HC_OK;
+    const struct hypercall *c = lookup(v->regs.rax);
+    return c && c->handler == hc_exit && admit(c, v->cpl) == HC_OK;
 }
 
 /*
@@ -152,14 +154,14 @@ bool hypercall_ends_guest(const struct hv *h)
  * HC_EFAULT, never a fault in hv.  A refused call changes nothing but RAX:
  * like a system call, the caller can probe for newer calls.
  */
-void hypercall(struct hv *h)
+void hypercall(struct vcpu *v)
 {
-    struct gprs *r = &h->vcpu.regs;
+    struct gprs *r = &v->regs;
     const struct hypercall *c = lookup(r->rax);
     /* Results are signed: errors are small negative numbers (abi.h). */
-    long ret = admit(c, h->vcpu.cpl);
+    long ret = admit(c, v->cpl);
     if (ret == HC_OK)
-        ret = c->handler(h, r);
+        ret = c->handler(v, r);
     /* Sign-extended: -1 reads as -1 in RAX and in EAX alike. */
     r->rax = (uint64_t)ret;
 }

@@ -80,10 +80,10 @@ static uint64_t pit_clock(void *ctx)
     return d / tsc_hz * PIT_HZ + d % tsc_hz * PIT_HZ / tsc_hz;
 }
 
-/* Set up the guest's interrupt hardware: measure the clock, reset the PIC
- * and PIT models, put them on the bus, and decide whether interrupts can
- * be delivered at all with this backend. */
-void irq_init(struct hv *h)
+/* The host's part, once for all domains: measure the clock every guest
+ * PIT counts with, and decide whether interrupts can be delivered at all
+ * with this backend. */
+void irq_clock_init(struct host *h)
 {
     tsc_hz = measure_tsc_hz();
     if (tsc_hz == 0) {
@@ -91,19 +91,8 @@ void irq_init(struct hv *h)
         tsc_hz = 1000000000ull;
         hv_log("irq: could not measure the TSC; assuming 1 GHz for the guest's timer");
     }
-    /* The guest's PIT time 0 is now, just before it can program one. */
+    /* The guests' PIT time 0 is now, just before one can program a PIT. */
     tsc_zero = rdtsc();
-    /* Both models start as a guest could find them after the firmware:
-     * the PICs fully masked (with the BIOS's vectors 8 and 0x70), the
-     * PIT's counters unprogrammed. */
-    pic_init_state(&h->pic);
-    pit_init_state(&h->pit, pit_clock, NULL);
-    /* The guest reaches them at the PC's standard ports (0x20/0x21,
-     * 0xa0/0xa1, the ELCRs at 0x4d0/0x4d1, 0x40-0x43). */
-    iobus_add(&h->bus, &h->pic.master.dev);
-    iobus_add(&h->bus, &h->pic.slave.dev);
-    iobus_add(&h->bus, &h->pic.elcr_dev);
-    iobus_add(&h->bus, &h->pit.dev);
     /* Delivery needs both optional backend operations. */
     h->irq = h->be->inject_interrupt && h->be->irq_window;
     /* The models exist either way (a guest may program them and poll);
@@ -113,44 +102,62 @@ void irq_init(struct hv *h)
            h->irq ? "delivered" : "not delivered (the backend cannot inject them)");
 }
 
+/* A domain's part: reset its PIC and PIT models and put them on its port
+ * bus. */
+void irq_domain_init(struct domain *d)
+{
+    /* Both models start as a guest could find them after the firmware:
+     * the PICs fully masked (with the BIOS's vectors 8 and 0x70), the
+     * PIT's counters unprogrammed. */
+    pic_init_state(&d->pic);
+    pit_init_state(&d->pit, pit_clock, NULL);
+    /* The guest reaches them at the PC's standard ports (0x20/0x21,
+     * 0xa0/0xa1, the ELCRs at 0x4d0/0x4d1, 0x40-0x43). */
+    iobus_add(&d->io, &d->pic.master.dev);
+    iobus_add(&d->io, &d->pic.slave.dev);
+    iobus_add(&d->io, &d->pic.elcr_dev);
+    iobus_add(&d->io, &d->pit.dev);
+}
+
 /* Let the PIT's OUT 0 reach IRQ 0: a rising edge since the last look is
  * latched by the PIC (edge triggered). */
-static void update_timer(struct hv *h)
+static void update_timer(struct domain *d)
 {
-    if (pit_irq0_edge(&h->pit, pit_clock(NULL))) {
+    if (pit_irq0_edge(&d->pit, pit_clock(NULL))) {
         /* Raise then lower the line: the PIC latches the edge in its IRR;
          * several ticks missed between two looks give one interrupt, as
          * a real PIC would give while the CPU had interrupts off. */
-        pic_set_irq(&h->pic, 0, true);
-        pic_set_irq(&h->pic, 0, false);
+        pic_set_irq(&d->pic, 0, true);
+        pic_set_irq(&d->pic, 0, false);
     }
 }
 
 /* Turn the interrupt-window request on or off, calling the backend only
  * when it changes. */
-static void want_window(struct hv *h, bool on)
+static void want_window(struct vcpu *v, bool on)
 {
     /* The backend's operation edits its control structure (VMCB V_IRQ or
      * the VMCS controls); skipping redundant calls keeps exits cheap. */
-    if (h->irq_window != on) {
-        h->be->irq_window(&h->vcpu, on);
-        h->irq_window = on;
+    if (v->irq_window != on) {
+        vcpu_backend(v)->irq_window(v, on);
+        v->irq_window = on;
     }
 }
 
 /* Called before every VM entry: the one place interrupts reach the guest. */
-void irq_before_entry(struct hv *h)
+void irq_before_entry(struct vcpu *v)
 {
-    struct vcpu *v = &h->vcpu;
-    /* Without the backend's operations the PIC's IRQs stay pending. */
-    if (!h->irq)
+    struct domain *d = v->dom;
+    /* Without the backend's operations the PIC's IRQs stay pending; the
+     * PIC's output is wired to the domain's first vCPU only (domain.h). */
+    if (!d->host->irq || v->id != 0)
         return;
     /* Let time catch up first: a tick may have passed since the exit. */
-    update_timer(h);
+    update_timer(d);
     /* Nothing requested, or everything masked or lower priority than the
      * interrupt in service: no window needed either. */
-    if (pic_pending(&h->pic) < 0) {
-        want_window(h, false);
+    if (pic_pending(&d->pic) < 0) {
+        want_window(v, false);
         return;
     }
     /* Can the guest take it at this instruction boundary?.  event_pending: an
@@ -160,33 +167,35 @@ void irq_before_entry(struct hv *h)
     if ((v->rflags & RFLAGS_IF) && !v->int_shadow && !v->event_pending) {
         /* The CPU's interrupt acknowledge: the PIC names the vector and
          * puts the IRQ in service. */
-        int vector = pic_acknowledge(&h->pic);
-        h->be->inject_interrupt(v, (uint8_t)vector);
+        int vector = pic_acknowledge(&d->pic);
+        vcpu_backend(v)->inject_interrupt(v, (uint8_t)vector);
         /* Other IRQs may still be pending; the next entry looks again. */
-        want_window(h, false);
-        if (h->opt.trace)
+        want_window(v, false);
+        if (d->host->opt.trace)
             hv_log("inject: external interrupt vector %d at rip %#llx", vector,
                    (unsigned long long)v->rip);
     } else {
         /* Not now: exit as soon as it can. */
-        want_window(h, true);
+        want_window(v, true);
     }
 }
 
 /* HLT with IF=1: sleep (spinning in hv) until an interrupt is pending, as
  * the halted CPU would; return at once when nothing could ever come. */
-void irq_halt(struct hv *h)
+void irq_halt(struct vcpu *v)
 {
-    /* Without delivery nothing could wake the guest: treat HLT as done. */
-    if (!h->irq)
+    struct domain *d = v->dom;
+    /* Without delivery nothing could wake the guest: treat HLT as done.
+     * Only vCPU 0 receives the PIC's interrupts (domain.h). */
+    if (!d->host->irq || v->id != 0)
         return;
-    update_timer(h);
+    update_timer(d);
     /* Already something to deliver: irq_before_entry() injects it. */
-    if (pic_pending(&h->pic) >= 0)
+    if (pic_pending(&d->pic) >= 0)
         return;
     /* Sleep until the PIT's next rising edge, if it will have one. */
     uint64_t now = pit_clock(NULL);
-    uint64_t wait = pit_next_edge(&h->pit, now);
+    uint64_t wait = pit_next_edge(&d->pit, now);
     /* Channel 0 not counting, or a one-shot count that already ended:
      * nothing will come, so HLT completes at once (README "Decisions"). */
     if (wait == UINT64_MAX)
@@ -196,5 +205,5 @@ void irq_halt(struct hv *h)
     while (pit_clock(NULL) - now < wait)
         __asm__ volatile("pause");
     /* The edge has come: latch it so the entry injects it. */
-    update_timer(h);
+    update_timer(d);
 }

@@ -19,10 +19,13 @@
 #include "loader/mbload.h"
 #include "log.h"
 
-/* The one hypervisor instance: options, backend, vCPU, devices and
- * statistics.  hv runs one guest on one CPU, so a single global is the
- * honest shape; everything else receives a pointer to it. */
-struct hv hv;
+/* The host, and the one domain hv makes today (from the first boot module)
+ * with its one vCPU.  Only start-up code here and end_error's statistics
+ * use these names; everything else receives a pointer (handlers reach the
+ * domain and host through vcpu->dom). */
+static struct host host;
+static struct domain dom0;
+static struct vcpu dom0_vcpu0;
 
 /* The VT-x backend is linked in when hv/vmx/ provides it.  A weak reference
  * resolves to NULL when nothing defines the symbol, so `make NO_VMX=1` links
@@ -38,25 +41,14 @@ void alloc_init(uint64_t start, uint64_t end);
 void trap_init(void);
 __attribute__((noreturn)) void hv_main(uint32_t magic, uint32_t info_pa);
 
-/* stats_report() callback: each statistics line as an hv line. */
-static void stats_line(void *ctx, const char *line)
-{
-    (void)ctx;
-    hv_log("%s", line);
-}
-
-/*
- * Print the exit statistics, for ending.c just before the last line.
- * Before the guest has run there is nothing to count, and a start-up error
- * should end with its own message, not with a table of zeros.
- */
+/* For ending.c's end_error(): the statistics of whatever has run. */
 void hv_print_stats(void)
 {
-    if (hv.guest_started)
-        stats_report(&hv.stats, stats_line, NULL);
+    host_print_stats(&host);
 }
 
-/* UART and bus callbacks: guest lines pass through, bus notes get "[hv] ". */
+/* UART and bus callbacks: guest lines pass through, bus notes get "[hv] ".
+ * The context is the domain; with one domain, lines need no name. */
 static void guest_line(void *ctx, const char *line, size_t len)
 {
     (void)ctx;
@@ -152,14 +144,6 @@ static uint64_t loader_data_end(const struct mb_info *info)
     return end;
 }
 
-/*
- * hv's C entry point, called by boot/entry.S in 64-bit mode with the
- * Multiboot magic and info address the loader left in EAX and EBX.  It
- * never returns: every way out ends the outer machine (ending.c).  The
- * order matters: the console first (so every later failure can be told),
- * then options, memory, the backend, the guest image, the vCPU, the
- * devices, and the run loop.
- */
 /* CPUID 0 EBX of AMD CPUs: "Auth" of "AuthenticAMD". */
 #define CPUID_AMD_EBX 0x68747541u
 
@@ -168,16 +152,26 @@ static uint64_t loader_data_end(const struct mb_info *info)
  * HyperTransport hole when the CPU, which the guest sees as it is, is an
  * AMD one with 40 or more physical address bits: CPUID 0x80000008 EAX
  * bits 7:0), and port 0x92. */
-static void firmware_devices(struct hv *h)
+static void firmware_devices(struct domain *d)
 {
     bool amd = cpuid(0).ebx == CPUID_AMD_EBX;
     bool wide = cpuid(0x80000000u).eax >= 0x80000008u && (cpuid(0x80000008u).eax & 0xff) >= 40;
-    fwcfg_init(&h->fwcfg, &(struct fwcfg_machine){
-                              .cpus = 1, .ram_bytes = h->opt.mem, .amd_ht_hole = amd && wide});
-    port92_init(&h->port92);
-    iobus_add(&h->bus, &h->fwcfg.dev);
-    iobus_add(&h->bus, &h->port92.dev);
+    fwcfg_init(&d->fwcfg, &(struct fwcfg_machine){.cpus = d->nr_vcpus,
+                                                  .ram_bytes = d->mem.size,
+                                                  .amd_ht_hole = amd && wide});
+    port92_init(&d->port92);
+    iobus_add(&d->io, &d->fwcfg.dev);
+    iobus_add(&d->io, &d->port92.dev);
 }
+
+/*
+ * hv's C entry point, called by boot/entry.S in 64-bit mode with the
+ * Multiboot magic and info address the loader left in EAX and EBX.  It
+ * never returns: every way out ends the outer machine (ending.c).  The
+ * order matters: the console first (so every later failure can be told),
+ * then options, memory, the backend, the guest image, the vCPU, the
+ * devices, and the run loop.
+ */
 
 void hv_main(uint32_t magic, uint32_t info_pa)
 {
@@ -209,7 +203,7 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     /* One buffer for every "why" below; each failure ends hv, so it is
      * never needed twice.  `true`: skip the first word (our file name). */
     char err[256];
-    if (hv_parse_cmdline(cmdline, true, &hv.opt, err, sizeof(err)) < 0)
+    if (hv_parse_cmdline(cmdline, true, &host.opt, err, sizeof(err)) < 0)
         end_error("bad hv option: %s", err);
 
     /* Host memory: from our image's end to the end of RAM below 4 GiB
@@ -238,33 +232,41 @@ void hv_main(uint32_t magic, uint32_t info_pa)
         hv_log("%u modules given: only the first is used", info->mods_count);
 
     /* The backend. */
-    const struct backend *be = choose_backend(hv.opt.vendor, err, sizeof(err));
+    const struct backend *be = choose_backend(host.opt.vendor, err, sizeof(err));
     if (!be)
         end_error("%s", err);
     /* The core calls the backend only through this ops table. */
-    hv.be = be;
-    hv_log("backend %s, guest RAM %llu MiB%s", be->name, (unsigned long long)(hv.opt.mem >> 20),
-           hv.opt.trace ? ", tracing every exit" : "");
+    host.be = be;
+    hv_log("backend %s, guest RAM %llu MiB%s", be->name, (unsigned long long)(host.opt.mem >> 20),
+           host.opt.trace ? ", tracing every exit" : "");
     /* Turn the extension on: EFER.SVME and VM_HSAVE_PA, or CR4.VMXE and
      * VMXON.  Until now nothing about the CPU has been changed. */
     if (be->enable() < 0)
         end_error("could not enable %s", be->name);
 
+    /* Domain 0: an empty guest machine with its console and exit port
+     * (domain.c), then its one vCPU. */
+    struct domain *d = &dom0;
+    domain_init(d, &host, 0, bus_note, guest_line);
+    host_add_domain(&host, d);
+    /* Cannot fail: the domain is empty. */
+    domain_add_vcpu(d, &dom0_vcpu0);
+    struct vcpu *v = d->vcpu[0];
+
     /* Guest RAM: contiguous and 2 MiB aligned for 2 MiB nested pages.
      * Contiguous means guest-physical X is host-physical base + X, so the
      * nested page tables are a simple linear map and gmem.h can translate with
      * one addition. */
-    hv.vcpu.mem.host = page_alloc(hv.opt.mem, 2u << 20);
-    if (!hv.vcpu.mem.host)
+    d->mem.host = page_alloc(host.opt.mem, 2u << 20);
+    if (!d->mem.host)
         end_error("not enough host memory for mem=%lluM of guest RAM: give the outer machine "
                   "more (-m) or the guest less (mem=)",
-                  (unsigned long long)(hv.opt.mem >> 20));
-    hv.vcpu.mem.size = hv.opt.mem;
+                  (unsigned long long)(host.opt.mem >> 20));
+    d->mem.size = host.opt.mem;
 
     /* What lies where in the guest's physical address space: the PC
      * layout (core/memmap.h), from which the guest's memory map comes. */
-    static struct memmap map;
-    if (guestmem_layout(&map, hv.opt.mem, err, sizeof(err)) < 0)
+    if (guestmem_layout(&d->map, host.opt.mem, err, sizeof(err)) < 0)
         end_error("%s", err);
 
     /* Load the guest.  Nothing runs if the image is refused.  mb_load()
@@ -272,7 +274,7 @@ void hv_main(uint32_t magic, uint32_t info_pa)
      * checks the header, copies the segments into guest RAM and builds the
      * info structure, command line and memory map there. */
     struct mb_load_result res;
-    if (mb_load(&hv.vcpu.mem, &map, (const void *)(uintptr_t)mod->mod_start,
+    if (mb_load(&d->mem, &d->map, (const void *)(uintptr_t)mod->mod_start,
                 mod->mod_end - mod->mod_start, guest_cmd, &res, err, sizeof(err)) < 0)
         end_error("bad guest image: %s", err);
     hv_log("guest '%s': %u bytes loaded at %#x..%#x, entry %#x", guest_cmd,
@@ -280,49 +282,28 @@ void hv_main(uint32_t magic, uint32_t info_pa)
 
     /* The Multiboot entry state (Multiboot 3.2), the rest in vcpu_init.  The
      * same EAX/EBX contract hv itself was started with. */
-    hv.vcpu.regs.rax = MB_BOOTLOADER_MAGIC;
-    hv.vcpu.regs.rbx = res.info_addr;
+    v->regs.rax = MB_BOOTLOADER_MAGIC;
+    v->regs.rbx = res.info_addr;
     /* The entry point from the ELF header or the a.out-kludge field. */
-    hv.vcpu.rip = res.entry;
-    hv.vcpu.rflags = 2; /* bit 1 is reserved and always 1; IF = 0 */
+    v->rip = res.entry;
+    v->rflags = 2; /* bit 1 is reserved and always 1; IF = 0 */
     /* The guest starts in 32-bit protected mode without long mode. */
-    hv.vcpu.efer = 0;
+    v->efer = 0;
     /* The backend fills its control structure: segments (flat 4 GiB, CS
      * 32-bit), CR0 = PE|ET, intercepts and nested paging. */
-    if (be->vcpu_init(&hv.vcpu) < 0)
+    if (be->vcpu_init(v) < 0)
         end_error("could not set up the %s vCPU", be->name);
 
-    /* The guest's devices.  The port bus routes each guest IN/OUT to the
-     * device owning the port; unclaimed ports read all ones, as on an ISA bus
-     * with nothing driving the lines. */
-    iobus_init(&hv.bus, bus_note, NULL);
-    /* COM1: the guest's console; its output lines reach our serial log. */
-    uart_init(&hv.com1, HVKIT_PORT_COM1, guest_line, NULL);
-    /* Port 0xf4: the guest's way to end with an exit code, as QEMU's
-     * isa-debug-exit device gives a kernel on plain QEMU. */
-    debug_exit_init(&hv.dbg_exit, HVKIT_PORT_DEBUG_EXIT);
-    iobus_add(&hv.bus, &hv.com1.dev);
-    iobus_add(&hv.bus, &hv.dbg_exit.dev);
     /* What guests written for QEMU's PC machine ask the firmware device
      * (hv/dev/fwcfg.h) and the fast-reset/A20 port. */
-    firmware_devices(&hv);
-    /* The PIC and the PIT, and interrupt delivery if the backend can. */
-    irq_init(&hv);
+    firmware_devices(d);
+    /* The PIC and the PIT: the host's clock for them (measured once), and
+     * interrupt delivery if the backend can; then the domain's models. */
+    irq_clock_init(&host);
+    irq_domain_init(d);
 
-    /* Run: one exit at a time, until dispatch() ends the guest.  This loop is
-     * the whole life of a hypervisor: enter the guest, come back on an exit,
-     * emulate, enter again.  From now on an ending prints the exit statistics. */
-    hv.guest_started = true;
-    for (;;) {
-        /* The vendor-neutral description of one exit (core/exit.h). */
-        struct exit_info e;
-        /* Deliver a pending interrupt, or ask to hear when it can be. */
-        irq_before_entry(&hv);
-        /* Copy the vCPU in, VMRUN/VMRESUME, copy it out, decode the exit. */
-        be->run(&hv.vcpu, &e);
-        /* The count HC_EXIT_COUNT reports and the trace numbers lines by. */
-        hv.vcpu.exit_count++;
-        /* Emulate what caused the exit; may end hv and never return. */
-        dispatch(&hv, &e);
-    }
+    /* Run every domain until all have stopped (run.c), then report how
+     * they ended and end the outer machine (ending.c). */
+    host_run(&host);
+    host_end(&host);
 }

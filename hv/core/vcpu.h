@@ -1,5 +1,5 @@
 /*
- * vcpu.h - the vendor-neutral state of the one virtual CPU.
+ * vcpu.h - the vendor-neutral state of one virtual CPU of a domain.
  *
  * The core owns the guest's general-purpose registers, RIP and RFLAGS here,
  * and the architectural control state it emulates.  The backend copies them
@@ -40,9 +40,10 @@
 
 /* The C part; enter.S includes this file only for the offsets above. */
 #ifndef __ASSEMBLER__
+#include <stdbool.h>
 #include <stdint.h>
 
-#include "gmem.h"
+struct domain;
 
 struct gprs {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
@@ -99,11 +100,18 @@ struct vcpu {
     uint8_t int_shadow;
     uint8_t event_pending;
 
-    /* Number of VM exits so far (HC_EXIT_COUNT). */
+    /* An interrupt window is being asked for (backend->irq_window): kept
+     * so that irq.c calls the backend only when the request changes. */
+    bool irq_window;
+
+    /* Number of VM exits of this vCPU so far (HC_EXIT_COUNT). */
     uint64_t exit_count;
 
-    /* Guest-physical memory (one contiguous block, gmem.h). */
-    struct guest_mem mem;
+    /* The domain this vCPU belongs to (domain.h): its memory, buses,
+     * devices and run state.  Handlers reach all of those through here. */
+    struct domain *dom;
+    /* The vCPU's number within its domain (0 = the bootstrap processor). */
+    unsigned id;
 
     /* The backend's private per-vCPU data (its VMCB or VMCS and tables). */
     void *arch;

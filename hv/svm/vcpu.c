@@ -139,7 +139,7 @@ int svm_vcpu_init(struct vcpu *vcpu)
         msrpm_pass(sv->msrpm, passthrough_msrs[i]);
     /* Nested page tables for guest RAM, built by the core in NPT's entry
      * format (paging.c).  No NX: hv leaves the host's EFER.NXE clear. */
-    if (guestmem_build(&sv->npt, &svm_npt_format, 0, &vcpu->mem) < 0)
+    if (guestmem_build(&sv->npt, &svm_npt_format, 0, &vcpu->dom->mem) < 0)
         return -1;
 
     struct vmcb_control *c = &sv->vmcb->control;
@@ -186,8 +186,8 @@ int svm_vcpu_init(struct vcpu *vcpu)
     vcpu->arch = sv;
     hv_log("svm: VMCB at %#llx, nested CR3 %#llx, %llu MiB of guest RAM at host %#llx",
            (unsigned long long)virt_to_phys(sv->vmcb), (unsigned long long)c->n_cr3,
-           (unsigned long long)(vcpu->mem.size >> 20),
-           (unsigned long long)virt_to_phys(vcpu->mem.host));
+           (unsigned long long)(vcpu->dom->mem.size >> 20),
+           (unsigned long long)virt_to_phys(vcpu->dom->mem.host));
     return 0;
 }
 

@@ -413,7 +413,7 @@ static void load_cr0(struct vcpu *vcpu, struct vmx_vcpu *vx)
     if ((vcpu->cr0 & CR0_PG) && (vcpu->cr4 & CR4_PAE) && !(vcpu->efer & EFER_LMA)) {
         /* CR3 bits 31:5 locate the 32-byte table of four PDPTEs; outside
          * guest RAM the entries read as not present. */
-        const uint64_t *pdpte = gmem_ptr(&vcpu->mem, vcpu->cr3 & 0xffffffe0u, 32);
+        const uint64_t *pdpte = gmem_ptr(&vcpu->dom->mem, vcpu->cr3 & 0xffffffe0u, 32);
         /* PDPTE fields are 64 bits wide, so their encodings step by 2. */
         for (unsigned i = 0; i < 4; i++)
             vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, pdpte ? pdpte[i] : 0);

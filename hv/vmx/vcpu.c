@@ -289,7 +289,7 @@ static void write_host_state(const struct vmx_controls *ctl)
 
 /*
  * backend.vcpu_init for VT-x: build and load the VMCS for the guest that
- * core/main.c has loaded into vcpu->mem, with vcpu->rip and vcpu->rflags
+ * core/main.c has loaded into vcpu->dom->mem, with vcpu->rip and vcpu->rflags
  * its Multiboot entry point.  Returns 0, or -1 after logging why.  On
  * return the VMCS is current (VMPTRLD), which the rest of the backend
  * relies on: hv has one guest and never loads another VMCS.
@@ -330,7 +330,7 @@ int vmx_vcpu_init(struct vcpu *vcpu)
      * execution; execute-only pages need IA32_VMX_EPT_VPID_CAP bit 0 (SDM
      * vol 3D A.10 "VPID and EPT Capabilities"). */
     unsigned caps = SLAT_CAP_NOEXEC | ((vmx_caps.ept_vpid & EPT_CAP_XONLY) ? SLAT_CAP_XONLY : 0);
-    if (guestmem_build(&vx->ept, &vmx_ept_format, caps, &vcpu->mem) < 0)
+    if (guestmem_build(&vx->ept, &vmx_ept_format, caps, &vcpu->dom->mem) < 0)
         return -1;
 
     /* The controls (ctls.c chose them from the capability MSRs in probe()):
@@ -419,8 +419,8 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     hv_log("vmx: VMCS at %#llx, EPT PML4 %#llx, %llu MiB of guest RAM at host %#llx",
            (unsigned long long)virt_to_phys(vx->vmcs),
            (unsigned long long)virt_to_phys(vx->ept.root),
-           (unsigned long long)(vcpu->mem.size >> 20),
-           (unsigned long long)virt_to_phys(vcpu->mem.host));
+           (unsigned long long)(vcpu->dom->mem.size >> 20),
+           (unsigned long long)virt_to_phys(vcpu->dom->mem.host));
     return 0;
 }
 

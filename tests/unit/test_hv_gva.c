@@ -10,33 +10,38 @@
 #include <string.h>
 
 #include "core/cpu.h"
+#include "core/domain.h"
 #include "core/gva.h"
 #include "check_main.h"
 
 #define RAM (8u << 20)
 
+/* One vCPU in a domain that owns the RAM (gva.c reads v->dom->mem). */
+static struct domain d;
 static struct vcpu v;
 
 static void setup(void)
 {
+    memset(&d, 0, sizeof(d));
     memset(&v, 0, sizeof(v));
-    v.mem.size = RAM;
-    v.mem.host = calloc(1, RAM);
+    d.mem.size = RAM;
+    d.mem.host = calloc(1, RAM);
+    v.dom = &d;
 }
 
 static void teardown(void)
 {
-    free(v.mem.host);
+    free(d.mem.host);
 }
 
 static void put64(uint64_t gpa, uint64_t val)
 {
-    memcpy(v.mem.host + gpa, &val, 8);
+    memcpy(d.mem.host + gpa, &val, 8);
 }
 
 static void put32(uint64_t gpa, uint32_t val)
 {
-    memcpy(v.mem.host + gpa, &val, 4);
+    memcpy(d.mem.host + gpa, &val, 4);
 }
 
 /* Read 4 bytes at a linear address, -1 on failure. */
@@ -138,10 +143,10 @@ START_TEST(access_across_pages)
     put32(0x10000, 0x11000 | 1);
     put32(0x11000 + 1 * 4, 0x300000 | 1);
     put32(0x11000 + 2 * 4, 0x100000 | 1);
-    v.mem.host[0x300ffe] = 0x11;
-    v.mem.host[0x300fff] = 0x22;
-    v.mem.host[0x100000] = 0x33;
-    v.mem.host[0x100001] = 0x44;
+    d.mem.host[0x300ffe] = 0x11;
+    d.mem.host[0x300fff] = 0x22;
+    d.mem.host[0x100000] = 0x33;
+    d.mem.host[0x100001] = 0x44;
     ck_assert_int_eq(rd(0x1ffe), 0x44332211);
     /* The second page missing: the whole access fails. */
     put32(0x11000 + 2 * 4, 0);
@@ -257,8 +262,8 @@ START_TEST(read_virt_and_phys)
     put64(0x13000 + 1 * 8, 0x300000 | 3);
     put64(0x13000 + 2 * 8, 0x7ff000 | 3);      /* the last page of RAM */
     put64(0x13000 + 3 * 8, (uint64_t)RAM | 3); /* just past RAM */
-    memcpy(v.mem.host + 0x300ffc, "abcd", 4);
-    memcpy(v.mem.host + 0x7ff000, "efgh", 4);
+    memcpy(d.mem.host + 0x300ffc, "abcd", 4);
+    memcpy(d.mem.host + 0x7ff000, "efgh", 4);
     struct gva_ctx c = gva_ctx_of(&v);
     char buf[9] = {0};
     struct gva_walk why;
@@ -275,10 +280,10 @@ START_TEST(read_virt_and_phys)
     ck_assert_int_eq(guest_read_virt(&c, 0x4000, buf, 1, &why), -1);
     ck_assert_int_eq(why.fault, GVA_NOT_PRESENT);
     /* By physical address: RAM only. */
-    ck_assert_int_eq(guest_read_phys(&v.mem, 0x7ff000, buf, 4), 0);
+    ck_assert_int_eq(guest_read_phys(&d.mem, 0x7ff000, buf, 4), 0);
     ck_assert_int_eq(memcmp(buf, "efgh", 4), 0);
-    ck_assert_int_eq(guest_read_phys(&v.mem, RAM - 2, buf, 4), -1);
-    ck_assert_int_eq(guest_read_phys(&v.mem, ~0ull, buf, 2), -1);
+    ck_assert_int_eq(guest_read_phys(&d.mem, RAM - 2, buf, 4), -1);
+    ck_assert_int_eq(guest_read_phys(&d.mem, ~0ull, buf, 2), -1);
 }
 END_TEST
 

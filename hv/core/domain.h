@@ -1,0 +1,156 @@
+/*
+ * domain.h - one guest: its memory, its buses and devices, its vCPUs, its
+ * exit statistics and its run state.
+ *
+ * hv's state has three layers, as in Xen and KVM:
+ *   host    (hv.h, struct host)  what hv has once: the options, the backend,
+ *                                the list of domains, the vCPU the CPU has
+ *                                loaded;
+ *   domain  (this file)          one guest machine: everything its vCPUs
+ *                                share;
+ *   vCPU    (vcpu.h)             one virtual processor of a domain; it points
+ *                                at its domain (vcpu->dom).
+ * Exit handlers receive the vCPU and the exit and reach everything else
+ * through vcpu->dom (and vcpu->dom->host), never through a global, so
+ * nothing in the core assumes there is one guest.
+ *
+ * A guest's end is a change of its run state, not a function that never
+ * returns: a handler calls domain_shutdown() or domain_crash(), returns,
+ * and the run loop (run.c) stops running that domain.  Only when every
+ * domain has stopped does hv print the statistics and its final "exit:"
+ * line (ending.c).
+ *
+ * Plain definitions plus the state changes of domain.c, compiled hosted
+ * too (tests/unit/test_hv_domain.c).
+ */
+#ifndef HV_CORE_DOMAIN_H
+#define HV_CORE_DOMAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dev/debug_exit.h"
+#include "dev/fwcfg.h"
+#include "dev/iobus.h"
+#include "dev/pic8259.h"
+#include "dev/pit8254.h"
+#include "dev/port92.h"
+#include "dev/uart16550.h"
+#include "gmem.h"
+#include "memmap.h"
+#include "stats.h"
+#include "vcpu.h"
+
+struct host;
+
+/* The life of a domain.  It is created (CREATED), runs until one of its
+ * vCPUs causes its end, and then stays in the state that ended it: the
+ * first end wins, later ones are ignored (domain.c). */
+enum domain_state {
+    /* Set up, not entered yet: statistics are printed only after this. */
+    DOMAIN_CREATED,
+    /* The run loop enters its vCPUs. */
+    DOMAIN_RUNNING,
+    /* The guest ended itself with an exit code (port 0xf4 or HC_EXIT):
+     * domain->exit_code. */
+    DOMAIN_SHUTDOWN,
+    /* The guest cannot go on (triple fault, HLT with IF=0, an access
+     * outside its memory, an exit hv does not handle): domain->why. */
+    DOMAIN_CRASHED,
+    /* hv could not run it (the CPU refused hv's guest state on entry):
+     * domain->why.  hv's failure, not the guest's. */
+    DOMAIN_FAILED,
+};
+
+/* The most vCPUs a domain can have.  hv creates one per domain today; the
+ * array is here so that nothing in the core has to change for more. */
+#define DOMAIN_MAX_VCPUS 8
+
+/* Room for the reason of a crash or failure ("exit: guest crashed (...)"). */
+#define DOMAIN_WHY_LEN 192
+
+struct domain {
+    /* 0 for the first domain; the SVM backend derives the domain's ASID
+     * from it, and multi-domain log lines name it. */
+    unsigned id;
+    /* What hv has once: the options and the backend's operations. */
+    struct host *host;
+    /* The next domain in the host's list (NULL at the end). */
+    struct domain *next;
+
+    /* Where the domain is in its life, and how it ended. */
+    enum domain_state state;
+    /* DOMAIN_SHUTDOWN: the guest's exit code. */
+    uint32_t exit_code;
+    /* DOMAIN_CRASHED / DOMAIN_FAILED: why, in plain words. */
+    char why[DOMAIN_WHY_LEN];
+    /* The run loop has logged the end (only done with several domains). */
+    bool end_logged;
+
+    /* Guest-physical memory: one RAM block (gmem.h), and the map of what
+     * lies at each guest-physical address (RAM, MMIO, reserved: memmap.h),
+     * from which the second-level tables and the guest's Multiboot memory
+     * map come. */
+    struct guest_mem mem;
+    struct memmap map;
+
+    /* The guest's port space and the devices on it. */
+    struct iobus io;
+    /* COM1 at 0x3f8: the guest's console. */
+    struct uart16550 com1;
+    /* Port 0xf4: the guest's exit code. */
+    struct debug_exit dbg_exit;
+    /* QEMU's fw_cfg at 0x510/0x511 and System Control Port A at 0x92. */
+    struct fwcfg fwcfg;
+    struct port92 port92;
+    /* The 8259A pair (IRQ 0-15) and the 8254 timer, driven by irq.c.  Their
+     * output goes to vcpu[0], as a PC wires the 8259's INTR to the
+     * bootstrap processor. */
+    struct pic8259 pic;
+    struct pit8254 pit;
+
+    /* Exits of all its vCPUs, counted per reason, printed at the end. */
+    struct exit_stats stats;
+
+    /* Its virtual processors; each points back here (vcpu->dom). */
+    struct vcpu *vcpu[DOMAIN_MAX_VCPUS];
+    unsigned nr_vcpus;
+};
+
+/* Make `d` an empty domain of host `h` with number `id`: no vCPUs, state
+ * CREATED, an empty port bus whose notes (unknown ports) go to `note`, and
+ * COM1 and the debug-exit port on it, COM1's lines going to `line`.  Memory
+ * and the interrupt devices are added by the caller. */
+void domain_init(struct domain *d, struct host *h, unsigned id, iobus_note_fn note,
+                 uart_line_fn line);
+
+/* Attach `v` as the domain's next vCPU (v->dom = d).  Returns 0, or -1 when
+ * the domain already has DOMAIN_MAX_VCPUS. */
+int domain_add_vcpu(struct domain *d, struct vcpu *v);
+
+/* True while the run loop should enter the domain's vCPUs. */
+static inline bool domain_running(const struct domain *d)
+{
+    return d->state == DOMAIN_RUNNING;
+}
+
+/* True once the domain has ended, however it ended. */
+static inline bool domain_stopped(const struct domain *d)
+{
+    return d->state >= DOMAIN_SHUTDOWN;
+}
+
+/* The guest asked to end with `code`.  Ignored if the domain has already
+ * stopped (the first end is the one reported). */
+void domain_shutdown(struct domain *d, uint32_t code);
+
+/* The guest cannot go on; printf-style reason.  Ignored if stopped. */
+void domain_crash(struct domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* hv could not run the guest; printf-style reason.  Ignored if stopped. */
+void domain_fail(struct domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* "created", "running", "shut down", "crashed", "failed" (never NULL). */
+const char *domain_state_name(enum domain_state s);
+
+#endif

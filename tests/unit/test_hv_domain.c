@@ -1,0 +1,154 @@
+/*
+ * Unit tests for hv/core/domain.c: a new domain has its console and exit
+ * port on its own port bus, vCPUs attach to it and point back, and the
+ * run state changes as domain.h promises: the first end of a domain is the
+ * one kept, with its code or its formatted reason.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/domain.h"
+#include "hvkit/abi.h"
+#include "check_main.h"
+
+/* The lines COM1 passed on, with the domain each came from. */
+static char lines[4][64];
+static const void *line_ctx[4];
+static int nlines;
+
+static void line_out(void *ctx, const char *s, size_t len)
+{
+    if (nlines < 4) {
+        memcpy(lines[nlines], s, len < 63 ? len : 63);
+        lines[nlines][len < 63 ? len : 63] = '\0';
+        line_ctx[nlines] = ctx;
+    }
+    nlines++;
+}
+
+/* Two domains, to show that nothing is shared between them. */
+static struct domain a, b;
+
+static void setup(void)
+{
+    nlines = 0;
+    domain_init(&a, NULL, 0, NULL, line_out);
+    domain_init(&b, NULL, 1, NULL, line_out);
+}
+
+START_TEST(new_domain_is_created_and_empty)
+{
+    ck_assert_int_eq(a.state, DOMAIN_CREATED);
+    ck_assert_uint_eq(a.id, 0);
+    ck_assert_uint_eq(b.id, 1);
+    ck_assert_uint_eq(a.nr_vcpus, 0);
+    ck_assert_uint_eq(a.stats.total, 0);
+    ck_assert(!domain_running(&a));
+    ck_assert(!domain_stopped(&a));
+}
+END_TEST
+
+START_TEST(console_and_exit_port_are_per_domain)
+{
+    /* "hi\n" to domain a's COM1 arrives as one line from domain a. */
+    iobus_out(&a.io, HVKIT_PORT_COM1, 1, 'h');
+    iobus_out(&a.io, HVKIT_PORT_COM1, 1, 'i');
+    iobus_out(&a.io, HVKIT_PORT_COM1, 1, '\n');
+    ck_assert_int_eq(nlines, 1);
+    ck_assert_str_eq(lines[0], "hi");
+    ck_assert_ptr_eq(line_ctx[0], &a);
+    /* Domain b's exit port is its own: a's stays untouched. */
+    iobus_out(&b.io, HVKIT_PORT_DEBUG_EXIT, 4, 7);
+    ck_assert(b.dbg_exit.requested);
+    ck_assert_uint_eq(b.dbg_exit.code, 7);
+    ck_assert(!a.dbg_exit.requested);
+}
+END_TEST
+
+START_TEST(vcpus_attach_and_point_back)
+{
+    static struct vcpu v[DOMAIN_MAX_VCPUS + 1];
+    for (unsigned i = 0; i < DOMAIN_MAX_VCPUS; i++) {
+        ck_assert_int_eq(domain_add_vcpu(&a, &v[i]), 0);
+        ck_assert_ptr_eq(v[i].dom, &a);
+        ck_assert_uint_eq(v[i].id, i);
+        ck_assert_ptr_eq(a.vcpu[i], &v[i]);
+    }
+    /* One too many is refused and left alone. */
+    v[DOMAIN_MAX_VCPUS].dom = NULL;
+    ck_assert_int_eq(domain_add_vcpu(&a, &v[DOMAIN_MAX_VCPUS]), -1);
+    ck_assert_ptr_null(v[DOMAIN_MAX_VCPUS].dom);
+    ck_assert_uint_eq(a.nr_vcpus, DOMAIN_MAX_VCPUS);
+}
+END_TEST
+
+START_TEST(shutdown_keeps_code_and_wins)
+{
+    a.state = DOMAIN_RUNNING;
+    domain_shutdown(&a, 42);
+    ck_assert_int_eq(a.state, DOMAIN_SHUTDOWN);
+    ck_assert_uint_eq(a.exit_code, 42);
+    ck_assert(domain_stopped(&a) && !domain_running(&a));
+    /* A later crash or second shutdown does not rewrite history. */
+    domain_crash(&a, "late %d", 1);
+    domain_shutdown(&a, 3);
+    ck_assert_int_eq(a.state, DOMAIN_SHUTDOWN);
+    ck_assert_uint_eq(a.exit_code, 42);
+    ck_assert_str_eq(a.why, "");
+    /* The other domain runs on. */
+    ck_assert_int_eq(b.state, DOMAIN_CREATED);
+}
+END_TEST
+
+START_TEST(crash_formats_reason_and_wins)
+{
+    a.state = DOMAIN_RUNNING;
+    domain_crash(&a, "read from guest-physical %#llx", 0xfee00000ull);
+    ck_assert_int_eq(a.state, DOMAIN_CRASHED);
+    ck_assert_str_eq(a.why, "read from guest-physical 0xfee00000");
+    domain_fail(&a, "later");
+    domain_shutdown(&a, 1);
+    ck_assert_int_eq(a.state, DOMAIN_CRASHED);
+    ck_assert_str_eq(a.why, "read from guest-physical 0xfee00000");
+}
+END_TEST
+
+START_TEST(fail_and_long_reason_truncated)
+{
+    char big[400];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    domain_fail(&b, "%s", big);
+    ck_assert_int_eq(b.state, DOMAIN_FAILED);
+    /* Cut to the buffer, still a string. */
+    ck_assert_uint_eq(strlen(b.why), DOMAIN_WHY_LEN - 1);
+}
+END_TEST
+
+START_TEST(state_names)
+{
+    ck_assert_str_eq(domain_state_name(DOMAIN_CREATED), "created");
+    ck_assert_str_eq(domain_state_name(DOMAIN_RUNNING), "running");
+    ck_assert_str_eq(domain_state_name(DOMAIN_SHUTDOWN), "shut down");
+    ck_assert_str_eq(domain_state_name(DOMAIN_CRASHED), "crashed");
+    ck_assert_str_eq(domain_state_name(DOMAIN_FAILED), "failed");
+    ck_assert_str_eq(domain_state_name((enum domain_state)99), "?");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("hv_domain");
+    TCase *tc = tcase_create("domain");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, new_domain_is_created_and_empty);
+    tcase_add_test(tc, console_and_exit_port_are_per_domain);
+    tcase_add_test(tc, vcpus_attach_and_point_back);
+    tcase_add_test(tc, shutdown_keeps_code_and_wins);
+    tcase_add_test(tc, crash_formats_reason_and_wins);
+    tcase_add_test(tc, fail_and_long_reason_truncated);
+    tcase_add_test(tc, state_names);
+    suite_add_tcase(s, tc);
+    return check_main(s);
+}
