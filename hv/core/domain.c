@@ -26,6 +26,8 @@ void domain_init(struct domain *d, struct host *h, unsigned id, iobus_note_fn no
     iobus_init(&d->io, note, d);
     /* COM1: the guest's console; its output lines reach hv's log. */
     uart_init(&d->com1, HVKIT_PORT_COM1, line, d);
+    /* No memory-mapped device yet: device models add themselves. */
+    mmio_bus_init(&d->mmio);
     /* Port 0xf4: the guest's way to end with an exit code, as QEMU's
      * isa-debug-exit device gives a kernel on plain QEMU. */
     debug_exit_init(&d->dbg_exit, HVKIT_PORT_DEBUG_EXIT);

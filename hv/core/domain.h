@@ -32,6 +32,7 @@
 #include "dev/debug_exit.h"
 #include "dev/fwcfg.h"
 #include "dev/iobus.h"
+#include "dev/mmiobus.h"
 #include "dev/pic8259.h"
 #include "dev/pit8254.h"
 #include "dev/port92.h"
@@ -96,6 +97,10 @@ struct domain {
 
     /* The guest's port space and the devices on it. */
     struct iobus io;
+    /* Its memory-mapped devices (local APIC, I/O APIC, virtio-mmio...):
+     * guest-physical ranges that are not RAM and belong to a device model;
+     * a violation exit there is emulated against the device (violation.c). */
+    struct mmio_bus mmio;
     /* COM1 at 0x3f8: the guest's console. */
     struct uart16550 com1;
     /* Port 0xf4: the guest's exit code. */
@@ -119,7 +124,8 @@ struct domain {
 
 /* Make `d` an empty domain of host `h` with number `id`: no vCPUs, state
  * CREATED, an empty port bus whose notes (unknown ports) go to `note`, and
- * COM1 and the debug-exit port on it, COM1's lines going to `line`.  Memory
+ * COM1 and the debug-exit port on it, COM1's lines going to `line`; an
+ * empty MMIO bus.  The context of both callbacks is the domain.  Memory
  * and the interrupt devices are added by the caller. */
 void domain_init(struct domain *d, struct host *h, unsigned id, iobus_note_fn note,
                  uart_line_fn line);

@@ -24,32 +24,31 @@ void iobus_init(struct iobus *bus, iobus_note_fn note, void *note_ctx)
 
 /* Register a device.  A handful of devices makes a linear search the
  * simplest correct lookup; the bus is consulted once per exit. */
-int iobus_add(struct iobus *bus, const struct io_device *dev)
+int iobus_add(struct iobus *bus, struct io_device *dev)
 {
-    /* Refuse a full table, an empty range, or a range past port 0xFFFF:
-     * find() relies on every range being inside the port space. */
-    if (bus->ndev >= IOBUS_MAX_DEVICES || dev->count == 0 ||
-        (uint32_t)dev->base + dev->count > 0x10000u)
+    /* Refuse an empty range, or a range past port 0xFFFF: find() relies
+     * on every range being inside the port space. */
+    if (dev->count == 0 || (uint32_t)dev->base + dev->count > 0x10000u)
         return -1;
     /* Two devices on one port would make the bus ambiguous. */
-    for (unsigned i = 0; i < bus->ndev; i++) {
-        const struct io_device *d = bus->dev[i];
+    for (const struct io_device *d = bus->head; d; d = d->next) {
         /* Two half-open ranges overlap iff each starts before the other
          * ends. */
         if (dev->base < d->base + d->count && d->base < dev->base + dev->count)
             return -1;
     }
-    /* The bus keeps the pointer: the device must outlive it (in hv both
-     * live in struct hv for the whole run). */
-    bus->dev[bus->ndev++] = dev;
+    /* The bus links the device in: it must outlive the bus (in hv both
+     * live in the domain for the whole run). */
+    dev->next = bus->head;
+    bus->head = dev;
+    bus->ndev++;
     return 0;
 }
 
 /* The device owning `port`, or NULL. */
 static const struct io_device *find(const struct iobus *bus, uint16_t port)
 {
-    for (unsigned i = 0; i < bus->ndev; i++) {
-        const struct io_device *d = bus->dev[i];
+    for (const struct io_device *d = bus->head; d; d = d->next) {
         /* Written as a difference so that base + count cannot overflow. */
         if (port >= d->base && port - d->base < d->count)
             return d;

@@ -14,7 +14,9 @@
 
 /* A device model on the bus.  Accesses arrive already split into single
  * bytes unless `wide` is set (then size is 1, 2 or 4 and the whole access
- * lies inside the device's ports). */
+ * lies inside the device's ports).  The device is linked into the bus
+ * through `next`, so a bus holds any number of devices without
+ * allocating; it must outlive the bus (in hv both live in the domain). */
 struct io_device {
     const char *name;
     uint16_t base;  /* first port */
@@ -23,15 +25,16 @@ struct io_device {
     uint32_t (*read)(void *ctx, uint16_t offset, uint8_t size);
     void (*write)(void *ctx, uint16_t offset, uint8_t size, uint32_t value);
     void *ctx;
+    /* The bus's link; set by iobus_add(). */
+    struct io_device *next;
 };
-
-#define IOBUS_MAX_DEVICES 16
 
 /* Receives the bus's messages (one line each, no prefix). */
 typedef void (*iobus_note_fn)(void *ctx, const char *line);
 
 struct iobus {
-    const struct io_device *dev[IOBUS_MAX_DEVICES];
+    /* The devices, most recently added first. */
+    struct io_device *head;
     unsigned ndev;
     /* One bit per port: already reported as unknown. */
     uint8_t reported[65536 / 8];
@@ -40,9 +43,9 @@ struct iobus {
 };
 
 void iobus_init(struct iobus *bus, iobus_note_fn note, void *note_ctx);
-/* Add a device; returns -1 if the bus is full or the ports overlap another
- * device's. */
-int iobus_add(struct iobus *bus, const struct io_device *dev);
+/* Add a device; returns -1 if its range is empty, runs past port 0xFFFF or
+ * overlaps another device's. */
+int iobus_add(struct iobus *bus, struct io_device *dev);
 
 /* One guest IN (returns the value, zero-extended) or OUT of `size` bytes
  * (1, 2 or 4) at `port`. */

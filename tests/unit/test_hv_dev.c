@@ -88,6 +88,55 @@ START_TEST(overlapping_devices_refused)
 }
 END_TEST
 
+/* A device that answers its port number's low byte plus one, and keeps
+ * the last byte written to it. */
+static uint32_t echo_read(void *ctx, uint16_t offset, uint8_t size)
+{
+    (void)size;
+    return (uint32_t)(uintptr_t)ctx + offset + 1;
+}
+
+static uint8_t echo_written[64];
+
+static void echo_write(void *ctx, uint16_t offset, uint8_t size, uint32_t value)
+{
+    (void)offset;
+    (void)size;
+    echo_written[(uintptr_t)ctx] = (uint8_t)value;
+}
+
+START_TEST(any_number_of_devices)
+{
+    /* 64 one-port devices at 0x100..0x13f, far more than a fixed table of
+     * 16 would hold, each reached at its own port. */
+    static struct io_device d[64];
+    for (unsigned i = 0; i < 64; i++) {
+        d[i] = (struct io_device){.name = "echo",
+                                  .base = (uint16_t)(0x100 + i),
+                                  .count = 1,
+                                  .read = echo_read,
+                                  .write = echo_write,
+                                  .ctx = (void *)(uintptr_t)i};
+        ck_assert_int_eq(iobus_add(&bus, &d[i]), 0);
+    }
+    for (unsigned i = 0; i < 64; i++) {
+        ck_assert_uint_eq(iobus_in(&bus, (uint16_t)(0x100 + i), 1), i + 1);
+        iobus_out(&bus, (uint16_t)(0x100 + i), 1, 0x80 + i);
+        ck_assert_uint_eq(echo_written[i], 0x80 + i);
+    }
+    /* Still one owner per port: a second device on 0x120 is refused. */
+    struct io_device dup = d[0x20];
+    ck_assert_int_eq(iobus_add(&bus, &dup), -1);
+    /* An empty range and one past 0xFFFF are refused too. */
+    struct io_device bad = {
+        .name = "bad", .base = 0xfff0, .count = 0x20, .read = echo_read, .write = echo_write};
+    ck_assert_int_eq(iobus_add(&bus, &bad), -1);
+    bad.base = 0x200;
+    bad.count = 0;
+    ck_assert_int_eq(iobus_add(&bus, &bad), -1);
+}
+END_TEST
+
 START_TEST(wide_access_split_into_bytes)
 {
     /* A 16-bit write at LCR (0x3fb) reaches LCR and MCR (0x3fc). */
@@ -354,6 +403,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, unknown_port_reads_all_ones_and_reports_once);
     tcase_add_test(tc, overlapping_devices_refused);
+    tcase_add_test(tc, any_number_of_devices);
     tcase_add_test(tc, wide_access_split_into_bytes);
     tcase_add_test(tc, uart_lines_pass_through);
     tcase_add_test(tc, uart_long_line_is_split);

@@ -44,6 +44,8 @@ START_TEST(new_domain_is_created_and_empty)
     ck_assert_uint_eq(b.id, 1);
     ck_assert_uint_eq(a.nr_vcpus, 0);
     ck_assert_uint_eq(a.stats.total, 0);
+    ck_assert_uint_eq(a.mmio.ndev, 0);
+    ck_assert_ptr_null(a.mmio.head);
     ck_assert(!domain_running(&a));
     ck_assert(!domain_stopped(&a));
 }
