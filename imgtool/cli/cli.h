@@ -135,8 +135,10 @@ bool opts_has(const struct opts *o, const char *key);
 void opts_free(struct opts *o);
 /* Does the accumulated -o string ask for help ("help" or "?")? */
 bool opts_is_help(const char *arg);
-/* qemu-img merges repeated -o options: "a,b" + "c" -> "a,b,c". */
-char *opts_append(char *acc, const char *arg);
+/* qemu-img merges repeated -o options: "a,b" + "c" -> "a,b,c".  Returns
+ * false after qemu-img's "Invalid option list: ARG" (an empty list, a
+ * leading comma, an odd number of trailing commas) or on no memory. */
+bool opts_append(char **acc, const char *arg);
 
 /* ---- output format ---- */
 enum output_fmt { OFMT_HUMAN, OFMT_JSON, OFMT_DOT };

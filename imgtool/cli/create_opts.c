@@ -49,25 +49,76 @@ static const struct opt_desc qcow2_print_order[] = {
 /* The raw format's own order: size nocow preallocation extent_size_hint. */
 static const char *const raw_print_order[] = {"size", "nocow", "preallocation", "extent_size_hint"};
 
-/* "-o help" lists options alphabetically, with QEMU's descriptions. */
-static const struct opt_desc help_qcow2[] = {
-    {"backing_file", T_STR, 0, 0, 0, 0, "File name of a base image"},
-    {"backing_fmt", T_STR, 0, 0, 0, 0, "Image format of the base image"},
-    {"cluster_size", T_SIZE, 0, 0, 0, 0, "qcow2 cluster size"},
-    {"compat", T_STR, 0, 0, 0, 0, "Compatibility level (v2 [0.10] or v3 [1.1])"},
-    {"compression_type", T_STR, 0, 0, 0, 0,
-     "Compression method used for image cluster compression"},
-    {"extended_l2", T_BOOL, 0, 0, 0, 0, "Extended L2 tables"},
-    {"lazy_refcounts", T_BOOL, 0, 0, 0, 0, "Postpone refcount updates"},
-    {"preallocation", T_STR, 0, 0, 0, 0,
-     "Preallocation mode (allowed values: off, metadata, falloc, full)"},
-    {"refcount_bits", T_NUM, 0, 0, 0, 0, "Width of a reference count entry in bits"},
-    {"size", T_SIZE, 0, 0, 0, 0, "Virtual disk size"},
+/*
+ * "-o help" lists options alphabetically (qemu_opts_print_help() sorts
+ * them), with QEMU's descriptions and type names.  Which options appear
+ * depends on where the list comes from, as in qemu-img.c
+ * print_block_option_help() and print_amend_option_help(): the format's
+ * creation options, plus the file protocol's (nocow, extent_size_hint,
+ * and raw's preallocation) when a target file name is known, or the
+ * format's amend options.  Options imgtool refuses (encryption) are still
+ * listed, since the list is QEMU's interface.
+ */
+enum { H_QCOW2 = 1, H_RAW = 2, H_FILE = 4, H_AMEND = 8 };
+struct help_desc {
+    const char *name, *type, *help;
+    unsigned where; /* H_* */
 };
-static const struct opt_desc help_raw[] = {
-    {"preallocation", T_STR, 0, 0, 0, 0, "Preallocation mode (allowed values: off, falloc, full)"},
-    {"size", T_SIZE, 0, 0, 0, 0, "Virtual disk size"},
+static const struct help_desc help_list[] = {
+    {"backing_file", "str", "File name of a base image", H_QCOW2 | H_AMEND},
+    {"backing_fmt", "str", "Image format of the base image", H_QCOW2 | H_AMEND},
+    {"cluster_size", "size", "qcow2 cluster size", H_QCOW2},
+    {"compat", "str", "Compatibility level (v2 [0.10] or v3 [1.1])", H_QCOW2 | H_AMEND},
+    {"compression_type", "str", "Compression method used for image cluster compression", H_QCOW2},
+    {"data_file", "str", "File name of an external data file", H_QCOW2 | H_AMEND},
+    {"data_file_raw", "bool (on/off)", "The external data file must stay valid as a raw image",
+     H_QCOW2 | H_AMEND},
+    {"encrypt.cipher-alg", "str", "Name of encryption cipher algorithm", H_QCOW2},
+    {"encrypt.cipher-mode", "str", "Name of encryption cipher mode", H_QCOW2},
+    {"encrypt.format", "str", "Encrypt the image, format choices: 'aes', 'luks'", H_QCOW2},
+    {"encrypt.hash-alg", "str", "Name of encryption hash algorithm", H_QCOW2},
+    {"encrypt.iter-time", "num", "Time to spend in PBKDF in milliseconds", H_QCOW2 | H_AMEND},
+    {"encrypt.ivgen-alg", "str", "Name of IV generator algorithm", H_QCOW2},
+    {"encrypt.ivgen-hash-alg", "str", "Name of IV generator hash algorithm", H_QCOW2},
+    {"encrypt.key-secret", "str", "ID of secret providing qcow AES key or LUKS passphrase",
+     H_QCOW2},
+    {"encrypt.keyslot", "num", "Select a single keyslot to modify explicitly", H_AMEND},
+    {"encrypt.new-secret", "str",
+     "New secret to set in the matching keyslots. Empty string to erase", H_AMEND},
+    {"encrypt.old-secret", "str", "Select all keyslots that match this password", H_AMEND},
+    {"encrypt.state", "str", "Select new state of affected keyslots (active/inactive)", H_AMEND},
+    {"encryption", "bool (on/off)",
+     "Encrypt the image with format 'aes'. (Deprecated in favor of encrypt.format=aes)", H_QCOW2},
+    {"extended_l2", "bool (on/off)", "Extended L2 tables", H_QCOW2},
+    {"extent_size_hint", "size", "Extent size hint for the image file, 0 to disable", H_FILE},
+    {"lazy_refcounts", "bool (on/off)", "Postpone refcount updates", H_QCOW2 | H_AMEND},
+    {"nocow", "bool (on/off)", "Turn off copy-on-write (valid only on btrfs)", H_FILE},
+    /* Two descriptions: qcow2's has "metadata", the file protocol's (which
+     * raw targets see) does not; a merged list keeps the format's. */
+    {"preallocation", "str", "Preallocation mode (allowed values: off, metadata, falloc, full)",
+     H_QCOW2},
+    {"preallocation", "str", "Preallocation mode (allowed values: off, falloc, full)", H_FILE},
+    {"refcount_bits", "num", "Width of a reference count entry in bits", H_QCOW2 | H_AMEND},
+    {"size", "size", "Virtual disk size", H_QCOW2 | H_RAW | H_FILE | H_AMEND},
 };
+
+/* Print the entries of help_list selected by `mask`, each name once (the
+ * first entry wins, as qemu_opts_append() keeps the format's). */
+static void print_help_list(unsigned mask)
+{
+    const char *last = "";
+    for (size_t i = 0; i < KARRAY_SIZE_CLI(help_list); i++) {
+        const struct help_desc *h = &help_list[i];
+        if (!(h->where & mask) || !strcmp(h->name, last)) {
+            continue;
+        }
+        char left[64];
+        snprintf(left, sizeof(left), "%s=<%s>", h->name, h->type);
+        /* QEMU pads the name column to 22 characters. */
+        printf("  %-22s - %s\n", left, h->help);
+        last = h->name;
+    }
+}
 
 static const struct opt_desc *find(const char *name, int format)
 {
@@ -107,6 +158,18 @@ static bool parse_num(const char *s, uint64_t *v)
     return !*end && errno == 0;
 }
 
+/* "PREFIX: " before a message, or nothing when prefix is NULL (measure's
+ * option errors name no file). */
+static const char *pfx(const char *prefix)
+{
+    static char buf[4200];
+    if (!prefix) {
+        return "";
+    }
+    snprintf(buf, sizeof(buf), "%s: ", prefix);
+    return buf;
+}
+
 bool create_opts_check(struct opts *o, int format, const char *prefix)
 {
     for (int i = 0; i < o->n; i++) {
@@ -114,29 +177,29 @@ bool create_opts_check(struct opts *o, int format, const char *prefix)
         const struct opt_desc *d = find(name, format);
         uint64_t v;
         if (!d) {
-            error_report("%s: Invalid parameter '%s'", prefix, name);
+            error_report("%sInvalid parameter '%s'", pfx(prefix), name);
             return false;
         }
         switch (d->type) {
         case T_SIZE:
             if (parse_size(val, &v) < 0) {
                 /* QemuOpts' size message, continued on two more lines. */
-                error_report("%s: Parameter '%s' expects a non-negative number below 2^64\n"
+                error_report("%sParameter '%s' expects a non-negative number below 2^64\n"
                              "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, "
                              "tera-, peta-\nand exabytes, respectively.",
-                             prefix, name);
+                             pfx(prefix), name);
                 return false;
             }
             break;
         case T_NUM:
             if (!parse_num(val, &v)) {
-                error_report("%s: Parameter '%s' expects a number", prefix, name);
+                error_report("%sParameter '%s' expects a number", pfx(prefix), name);
                 return false;
             }
             break;
         case T_BOOL:
             if (parse_bool(val) < 0) {
-                error_report("%s: Parameter '%s' expects 'on' or 'off'", prefix, name);
+                error_report("%sParameter '%s' expects 'on' or 'off'", pfx(prefix), name);
                 return false;
             }
             break;
@@ -144,25 +207,33 @@ bool create_opts_check(struct opts *o, int format, const char *prefix)
             break;
         }
         if (d->unsupported) {
-            error_report("%s: Parameter '%s' is not supported by imgtool", prefix, name);
+            error_report("%sParameter '%s' is not supported by imgtool", pfx(prefix), name);
             return false;
         }
     }
     return true;
 }
 
-void create_opts_help(int format)
+void create_opts_help(int format, const char *filename)
 {
-    const struct opt_desc *h = format == IMG_FMT_QCOW2 ? help_qcow2 : help_raw;
-    size_t n = format == IMG_FMT_QCOW2 ? KARRAY_SIZE_CLI(help_qcow2) : KARRAY_SIZE_CLI(help_raw);
-    static const char *const tname[] = {"size", "num", "bool (on/off)", "str"};
-    printf("Supported options:\n");
-    for (size_t i = 0; i < n; i++) {
-        char left[64];
-        snprintf(left, sizeof(left), "%s=<%s>", h[i].name, tname[h[i].type]);
-        /* QEMU pads the name column to 22 characters. */
-        printf("  %-22s - %s\n", left, h[i].help);
+    unsigned mask = format == IMG_FMT_QCOW2 ? H_QCOW2 : H_RAW;
+    if (filename) {
+        /* With a target name, the protocol's options join the list. */
+        printf("Supported options:\n");
+        print_help_list(mask | H_FILE);
+        return;
     }
+    printf("Supported %s options:\n", format == IMG_FMT_QCOW2 ? "qcow2" : "raw");
+    print_help_list(mask);
+    printf("\nThe protocol level may support further options.\n"
+           "Specify the target filename to include those options.\n");
+}
+
+void create_opts_amend_help(void)
+{
+    /* qcow2 is the only format with amend options. */
+    printf("Amend options for 'qcow2':\n");
+    print_help_list(H_AMEND);
 }
 
 static void print_one(struct opts *o, const struct opt_desc *d)
@@ -182,7 +253,12 @@ static void print_one(struct opts *o, const struct opt_desc *d)
     } else if (d->type == T_BOOL) {
         printf(" %s=%s", d->name, parse_bool(v) ? "on" : "off");
     } else {
-        printf(" %s=%s", d->name, v);
+        /* QEMU's qemu_opts_print() escapes string values as they are
+         * typed: a comma is printed doubled. */
+        printf(" %s=", d->name);
+        for (; *v; v++) {
+            fputs(*v == ',' ? ",," : (char[]){*v, 0}, stdout);
+        }
     }
 }
 
@@ -216,7 +292,7 @@ bool create_opts_to_img(struct opts *o, int format, struct img_create_opts *c, c
         int p = img_prealloc_parse(v);
         /* raw has no "metadata" mode in QEMU (file-posix's PreallocMode). */
         if (p < 0 || (format == IMG_FMT_RAW && p == IMG_PREALLOC_METADATA)) {
-            error_report("%s: Parameter 'preallocation' does not accept value '%s'", prefix, v);
+            error_report("%sParameter 'preallocation' does not accept value '%s'", pfx(prefix), v);
             return false;
         }
         c->prealloc = p;
@@ -238,7 +314,7 @@ bool create_opts_to_img(struct opts *o, int format, struct img_create_opts *c, c
         } else if (!strcmp(v, "1.1") || !strcmp(v, "v3")) {
             c->compat = 3;
         } else {
-            error_report("%s: Parameter 'version' does not accept value '%s'", prefix, v);
+            error_report("%sParameter 'version' does not accept value '%s'", pfx(prefix), v);
             return false;
         }
     }
@@ -248,7 +324,8 @@ bool create_opts_to_img(struct opts *o, int format, struct img_create_opts *c, c
         } else if (!strcmp(v, "zstd")) {
             c->compression_type = IMG_COMP_ZSTD;
         } else {
-            error_report("%s: Parameter 'compression-type' does not accept value '%s'", prefix, v);
+            error_report("%sParameter 'compression-type' does not accept value '%s'", pfx(prefix),
+                         v);
             return false;
         }
     }

@@ -26,11 +26,12 @@ struct create_args {
  * message.  Returns false after printing the error.
  */
 bool create_opts_check(struct opts *o, int format, const char *prefix);
-/* Print "Supported options:" for -o help, as qemu-img does. */
-void create_opts_help(int format);
-/* If the merged -o list (NULL when no -o was given) asks for help, print
- * the options of `format` and return true (verb_common.c). */
-bool create_opts_want_help(const char *options, int format);
+/* Print the creation options of `format` for -o help, as qemu-img does:
+ * "Supported options:" with the file protocol's options when the target
+ * file name is known, else "Supported qcow2 options:" and a note. */
+void create_opts_help(int format, const char *filename);
+/* The amend options (qemu-img amend -o help): "Amend options for 'qcow2':". */
+void create_opts_amend_help(void);
 /*
  * Fill img_create_opts from the checked list (string values become enum
  * values); returns false with a message on a bad string value.  Called

@@ -10,58 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool opts_is_help(const char *arg)
+/* Copy a value up to an unescaped comma, undoing the ",," escape (QEMU's
+ * get_opt_value()); returns the position of that comma or of the end. */
+static const char *value_token(const char *p, char **out)
 {
-    /* qemu-img treats "help" or "?" anywhere in the list as a help request
-     * (is_help_option() applied to each comma-separated entry). */
-    const char *p = arg;
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        if ((n == 4 && !strncmp(p, "help", 4)) || (n == 1 && *p == '?')) {
-            return true;
-        }
-        if (!e) {
-            break;
-        }
-        p = e + 1;
-    }
-    return false;
-}
-
-char *opts_append(char *acc, const char *arg)
-{
-    if (!acc) {
-        return strdup(arg);
-    }
-    size_t a = strlen(acc), b = strlen(arg);
-    char *n = realloc(acc, a + b + 2);
-    if (!n) {
-        free(acc);
-        return NULL;
-    }
-    n[a] = ',';
-    memcpy(n + a + 1, arg, b + 1);
-    return n;
-}
-
-/* Copy one token up to an unescaped comma (or, for names, '='), undoing
- * the ",," escape; returns the position after the token. */
-static const char *token(const char *p, bool stop_at_eq, char **out)
-{
-    size_t cap = strlen(p) + 1, n = 0;
-    char *buf = malloc(cap);
+    char *buf = malloc(strlen(p) + 1);
+    size_t n = 0;
     while (*p) {
         if (*p == ',') {
-            if (p[1] == ',') {
-                buf[n++] = ',';
-                p += 2;
-                continue;
+            if (p[1] != ',') {
+                break;
             }
-            break;
-        }
-        if (stop_at_eq && *p == '=') {
-            break;
+            p++; /* ",," is one literal comma */
         }
         buf[n++] = *p++;
     }
@@ -70,48 +30,103 @@ static const char *token(const char *p, bool stop_at_eq, char **out)
     return p;
 }
 
-bool opts_parse(struct opts *o, const char *arg)
+bool opts_is_help(const char *arg)
 {
+    /* qemu-img's has_help_option(): any whole comma-separated entry that
+     * is "help" or "?", entries split as values are (",," does not split). */
     const char *p = arg;
     while (*p) {
-        char *key, *value = NULL;
-        p = token(p, true, &key);
+        char *v;
+        p = value_token(p, &v);
+        bool help = !strcmp(v, "help") || !strcmp(v, "?");
+        free(v);
+        if (help) {
+            return true;
+        }
+        if (*p) {
+            p++;
+        }
+    }
+    return false;
+}
+
+bool opts_append(char **acc, const char *arg)
+{
+    /* qemu-img.c is_valid_option_list(): not empty, no leading comma, and
+     * not ending in an odd number of commas (a lone trailing comma would
+     * escape the comma qemu-img puts between two -o arguments). */
+    size_t len = strlen(arg), i = len;
+    while (i > 0 && arg[i - 1] == ',') {
+        i--;
+    }
+    if (!arg[0] || arg[0] == ',' || (len - i) % 2) {
+        error_report("Invalid option list: %s", arg);
+        return false;
+    }
+    if (!*acc) {
+        *acc = strdup(arg);
+        return *acc != NULL;
+    }
+    /* Repeated -o arguments are joined with a comma, so later ones win. */
+    size_t a = strlen(*acc);
+    char *n = realloc(*acc, a + len + 2);
+    if (!n) {
+        return false;
+    }
+    n[a] = ',';
+    memcpy(n + a + 1, arg, len + 1);
+    *acc = n;
+    return true;
+}
+
+/* Store KEY=VALUE (taking both strings); a later entry of the same name
+ * replaces an earlier one, since QEMU's qemu_opt_get() finds the last. */
+static bool opts_store(struct opts *o, char *key, char *value)
+{
+    for (int i = 0; i < o->n; i++) {
+        if (!strcmp(o->kv[i].key, key)) {
+            free(o->kv[i].value);
+            free(key);
+            o->kv[i].value = value;
+            return true;
+        }
+    }
+    if (o->n == OPTS_MAX) {
+        error_report("Too many options");
+        free(key);
+        free(value);
+        return false;
+    }
+    o->kv[o->n].key = key;
+    o->kv[o->n].value = value;
+    o->n++;
+    return true;
+}
+
+bool opts_parse(struct opts *o, const char *arg)
+{
+    /* QEMU's get_opt_name_value(): a name runs to the first '=' or ','
+     * (names are not unescaped); "name=value" takes a value with ",,"
+     * escapes; a bare "name" means name=on and a bare "noname" name=off. */
+    const char *p = arg;
+    while (*p) {
+        size_t len = strcspn(p, "=,");
+        char *key = strndup(p, len), *value;
+        p += len;
         if (*p == '=') {
-            p = token(p + 1, false, &value);
+            p = value_token(p + 1, &value);
+        } else if (!strncmp(key, "no", 2)) {
+            memmove(key, key + 2, strlen(key + 2) + 1);
+            value = strdup("off");
         } else {
-            /* A bare name means "on", like QemuOpts' implied boolean. */
             value = strdup("on");
         }
         if (*p == ',') {
             p++;
         }
-        if (!*key) {
-            free(key);
-            free(value);
-            continue;
-        }
-        /* A later entry overrides an earlier one of the same name. */
-        int i;
-        for (i = 0; i < o->n; i++) {
-            if (!strcmp(o->kv[i].key, key)) {
-                break;
-            }
-        }
-        if (i < o->n) {
-            free(o->kv[i].value);
-            free(key);
-            o->kv[i].value = value;
-            continue;
-        }
-        if (o->n == OPTS_MAX) {
-            error_report("Too many options");
-            free(key);
-            free(value);
+        if (!opts_store(o, key, value)) {
             return false;
         }
-        o->kv[o->n].key = key;
-        o->kv[o->n].value = value;
-        o->n++;
     }
     return true;
 }

@@ -53,46 +53,95 @@ static void publish(struct prefetch *pf)
     pthread_mutex_unlock(&pf->lock);
 }
 
-/* What the writer does with a run of the given status. */
-static enum pf_kind kind_of(const struct pf_params *p, const struct img_extent *e)
+/*
+ * What the writer does with a run of the given status at source offset
+ * off, as qemu-img.c convert_iteration_sectors() decides: zeros are
+ * written as zeros, even where the source's top image merely has nothing
+ * and no backing file (it reads as zeros, the target's backing file may
+ * not), except past the end of the target's backing file, where the
+ * target reads zeros anyway; what the source leaves to its own backing
+ * file is left to the target's.
+ */
+static enum pf_kind kind_of(const struct pf_params *p, const struct img_extent *e, uint64_t off)
 {
+    if ((e->flags & IMG_BS_ZERO) && !(e->flags & IMG_BS_DATA))
+        return p->target_has_backing && p->base + off >= p->backing_end ? PF_SKIP : PF_ZERO;
     if (p->target_has_backing && !(e->flags & IMG_BS_ALLOCATED) && !(e->flags & IMG_BS_DATA))
         return PF_SKIP;
-    if ((e->flags & IMG_BS_ZERO) && !(e->flags & IMG_BS_DATA))
-        return PF_ZERO;
     return PF_DATA;
+}
+
+/*
+ * The run that starts at off: its kind and length (at most one chunk of
+ * data; zeros and space left to the backing file as far as they go).
+ * Returns 0 or the library's negative code.
+ */
+static int next_run(struct img *src, const struct pf_params *p, uint64_t off, uint64_t size,
+                    enum pf_kind *kind, uint64_t *len)
+{
+    uint64_t want = size - off < p->chunk ? size - off : p->chunk;
+    struct img_extent ext = {0};
+    /* With a target backing file only the top layer's own data is
+     * copied; otherwise the whole chain is flattened. */
+    int r = img_block_status(src, off, want, !p->target_has_backing, &ext);
+    uint64_t n = ext.length < want ? ext.length : want;
+    if (r < 0)
+        return r;
+    if (n == 0)
+        n = want;
+    *kind = kind_of(p, &ext, off);
+    /* A run of zeros or of space left to the backing file that fills
+     * the whole chunk is followed to its end with one more call (for
+     * exactly what the run covers, so the walk stays linear): a 4 GiB
+     * hole is one item, not 2048 hand-overs between the threads.
+     * Compressed output keeps chunk-sized steps. */
+    while (*kind != PF_DATA && !p->compress && !(p->split_zeros && *kind == PF_ZERO) && n == want &&
+           off + n < size) {
+        struct img_extent more;
+        r = img_block_status(src, off + n, size - off - n, !p->target_has_backing, &more);
+        if (r < 0)
+            return r;
+        if (!more.length || kind_of(p, &more, off + n) != *kind)
+            break;
+        n += more.length;
+    }
+    /* Keep compressed writes cluster-aligned: extend to the next
+     * cluster boundary and let the data read decide. */
+    if (p->compress && ((p->base + off + n) % p->cluster) && off + n < size) {
+        uint64_t end = (p->base + off + n + p->cluster - 1) / p->cluster * p->cluster - p->base;
+        n = (end > size ? size : end) - off;
+        *kind = PF_DATA;
+    }
+    *len = n;
+    return 0;
+}
+
+int prefetch_count(struct img *src, const struct pf_params *p, bool with_zeros, uint64_t *bytes)
+{
+    uint64_t size = img_size(src), off = 0, n;
+    enum pf_kind kind;
+    *bytes = 0;
+    while (off < size) {
+        int r = next_run(src, p, off, size, &kind, &n);
+        if (r < 0)
+            return r;
+        if (kind == PF_DATA || (with_zeros && kind == PF_ZERO))
+            *bytes += n;
+        off += n;
+    }
+    return 0;
 }
 
 static void *reader(void *arg)
 {
     struct prefetch *pf = arg;
     const struct pf_params *p = &pf->p;
-    uint64_t size = img_size(pf->src), off = 0;
+    uint64_t size = img_size(pf->src), off = 0, n = 0;
     struct pf_item *it;
     while (off < size) {
         if (!(it = free_slot(pf)))
             return NULL;
-        uint64_t want = size - off < p->chunk ? size - off : p->chunk;
-        struct img_extent ext = {0};
-        /* With a target backing file only the top layer's own data is
-         * copied; otherwise the whole chain is flattened. */
-        int r = img_block_status(pf->src, off, want, !p->target_has_backing, &ext);
-        uint64_t n = ext.length < want ? ext.length : want;
-        if (r == 0 && n == 0)
-            n = want;
-        it->kind = r < 0 ? PF_ERROR : kind_of(p, &ext);
-        /* A run of zeros or of space left to the backing file that fills
-         * the whole chunk is followed to its end with one more call (for
-         * exactly what the run covers, so the walk stays linear): a 4 GiB
-         * hole is one item, not 2048 hand-overs between the threads.
-         * Compressed output keeps chunk-sized steps. */
-        while (r == 0 && it->kind != PF_DATA && !p->compress && n == want && off + n < size) {
-            struct img_extent more;
-            r = img_block_status(pf->src, off + n, size - off - n, !p->target_has_backing, &more);
-            if (r < 0 || !more.length || kind_of(p, &more) != it->kind)
-                break;
-            n += more.length;
-        }
+        int r = next_run(pf->src, p, off, size, &it->kind, &n);
         if (r < 0) {
             it->kind = PF_ERROR;
             snprintf(it->msg, sizeof(it->msg),
@@ -100,13 +149,6 @@ static void *reader(void *arg)
                      img_msg(pf->src, r));
             publish(pf);
             return NULL;
-        }
-        /* Keep compressed writes cluster-aligned: extend to the next
-         * cluster boundary and let the data read decide. */
-        if (p->compress && ((p->base + off + n) % p->cluster) && off + n < size) {
-            uint64_t end = (p->base + off + n + p->cluster - 1) / p->cluster * p->cluster - p->base;
-            n = (end > size ? size : end) - off;
-            it->kind = PF_DATA;
         }
         it->off = off;
         it->n = n;

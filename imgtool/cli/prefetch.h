@@ -42,8 +42,14 @@ struct pf_params {
     uint64_t chunk, base;
     uint32_t cluster;
     bool compress, target_has_backing;
+    uint64_t backing_end; /* the target's backing file's size (target offsets) */
+    bool split_zeros;     /* zero runs in chunks too, not as one item */
 };
 
+/* The bytes of src that will come as PF_DATA items (and PF_ZERO ones if
+ * with_zeros): qemu-img convert's "allocated sectors", the 100 % of its
+ * progress.  Returns 0 or the library's negative code. */
+int prefetch_count(struct img *src, const struct pf_params *p, bool with_zeros, uint64_t *bytes);
 /* Start reading src; NULL if out of memory or no thread could start. */
 struct prefetch *prefetch_start(struct img *src, const struct pf_params *p);
 /* The next item, waiting for the reader if need be; valid until

@@ -36,8 +36,9 @@ void progress_print(float delta, int max)
     if (!state.enabled) {
         return;
     }
-    /* qemu_progress_print(): delta is a share of `max` percent. */
-    float current = state.current + delta / 100 * max;
+    /* qemu_progress_print(): delta is a share of `max` percent, or with
+     * max 0 the new absolute value. */
+    float current = max == 0 ? delta : state.current + delta / 100 * max;
     if (current > 100) {
         current = 100;
     }
@@ -52,6 +53,17 @@ void progress_end(void)
 {
     if (state.enabled) {
         draw();
+        printf("\n");
+        fflush(stdout);
+    }
+}
+
+void progress_done(void)
+{
+    /* qemu-img convert ends with qemu_progress_print(100, 0), which always
+     * draws at 100 %, then qemu_progress_end(), which adds the newline. */
+    if (state.enabled) {
+        progress_print(100, 0);
         printf("\n");
         fflush(stdout);
     }

@@ -10,8 +10,11 @@
 #include <stdbool.h>
 
 void progress_init(bool enabled, float min_skip);
-/* Add done_percent (scaled by the current weight, as QEMU does). */
+/* Add delta percent of `max` (as QEMU does), or with max 0 set the
+ * progress to delta percent. */
 void progress_print(float delta, int max);
 void progress_end(void);
+/* Jump to 100 % (always drawn) and end the line, as qemu-img convert does. */
+void progress_done(void);
 
 #endif

@@ -18,6 +18,21 @@
 
 enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS, OPT_FORCE };
 
+/* qemu-img.c print_amend_option_help(): only qcow2 has amend options. */
+static int amend_help(const char *fmt)
+{
+    if (!fmt_known(fmt)) {
+        error_report("Unknown file format '%s'", fmt);
+        return 1;
+    }
+    if (strcmp(fmt, "qcow2")) {
+        error_report("Format driver '%s' does not support option amendment", fmt);
+        return 1;
+    }
+    create_opts_amend_help();
+    return 0;
+}
+
 int verb_amend(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -37,7 +52,9 @@ int verb_amend(int argc, char **argv)
     while ((c = verb_getopt(argc, argv, ":ho:f:t:pq", longopts, &vc)) != -1) {
         switch (c) {
         case 'o':
-            options = opts_append(options, optarg);
+            if (!opts_append(&options, optarg)) {
+                goto out;
+            }
             break;
         case OPT_FORCE:
             /* -p, -q and --force change nothing imgtool does. */
@@ -51,22 +68,29 @@ int verb_amend(int argc, char **argv)
         ret = error_usage("Must specify options (-o)");
         goto out;
     }
-    const char *filename = verb_one_filename(argc, argv);
-    if (!filename) {
+    /* With -f, "-o help" needs no image (qemu-img.c img_amend()). */
+    if (vc.fmt && opts_is_help(options)) {
+        ret = amend_help(vc.fmt);
         goto out;
     }
+    if (optind != argc - 1) {
+        error_report("Expecting one image file name");
+        goto out;
+    }
+    const char *filename = argv[optind];
     img = open_image(filename, vc.fmt, IMG_OPEN_RW);
     if (!img) {
         goto out;
     }
     struct img_info info;
     img_get_info(img, &info);
-    if (info.format != IMG_FMT_QCOW2) {
-        error_report("Format driver 'raw' does not support option amendment");
+    if (opts_is_help(options)) {
+        /* The probed format's help, after the image opened. */
+        ret = amend_help(info.format == IMG_FMT_QCOW2 ? "qcow2" : "raw");
         goto out;
     }
-    if (create_opts_want_help(options, IMG_FMT_QCOW2)) {
-        ret = 0;
+    if (info.format != IMG_FMT_QCOW2) {
+        error_report("Format driver 'raw' does not support option amendment");
         goto out;
     }
     if (!opts_parse(&o, options) || !create_opts_check(&o, IMG_FMT_QCOW2, filename)) {

@@ -3,11 +3,11 @@
  *
  * qemu-img.c repeats these steps in every img_<verb>() function; here each
  * is written once: the getopt results that every verb treats alike, the
- * single file name most verbs take, the target format of the verbs that
- * create images, and the "-o help" request they all answer.
+ * single file name most verbs take and the target format of the verbs that
+ * create images.
  */
 #include "cli.h"
-#include "create_opts.h"
+#include "img.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -99,15 +99,4 @@ int target_format(const char *fmt, const char *prefix)
         return -1;
     }
     return !strcmp(fmt, "qcow2") ? IMG_FMT_QCOW2 : IMG_FMT_RAW;
-}
-
-bool create_opts_want_help(const char *options, int format)
-{
-    /* "-o help" (or "?") anywhere in the merged -o list lists the
-     * options of the target format instead of doing the work. */
-    if (options && opts_is_help(options)) {
-        create_opts_help(format);
-        return true;
-    }
-    return false;
 }

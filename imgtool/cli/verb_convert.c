@@ -53,7 +53,9 @@ struct conv {
     uint32_t cluster;
     struct cpipe *pipe;
     unsigned char *buf;
-    uint64_t total, done;
+    uint64_t total;         /* the sources' size together */
+    uint64_t ptotal, pdone; /* progress: bytes to copy, bytes copied */
+    uint64_t backing_end;   /* the target backing file's size, or UINT64_MAX */
 };
 
 static bool all_zero(const unsigned char *p, size_t n)
@@ -138,18 +140,29 @@ static int write_data(struct conv *c, uint64_t off, const unsigned char *p, size
     return 0;
 }
 
-static void progress_step(struct conv *c, uint64_t n)
+/*
+ * Progress as qemu-img convert counts it (convert_do_copy()): 100 % is the
+ * data that will be copied, counted by a first walk over the sources'
+ * block status, and only data steps advance it (zero steps too with -S 0,
+ * which writes them); skipped zeros and backing-file areas do not.
+ */
+static void progress_step(struct conv *c, enum pf_kind kind, uint64_t n)
 {
-    c->done += n;
-    if (c->total) {
-        progress_print((float)n * 100 / c->total, 100);
+    if (kind != PF_DATA && !(c->fully_allocate && kind == PF_ZERO)) {
+        return;
+    }
+    /* qemu-img copies compressed targets one cluster per step. */
+    uint64_t step = c->compress ? c->cluster : n;
+    while (n) {
+        uint64_t k = n < step ? n : step;
+        c->pdone += k;
+        n -= k;
+        progress_print(100.0f * (float)c->pdone / (float)c->ptotal, 0);
     }
 }
 
-/* Copy one source to the target at offset base.  A reader thread
- * (prefetch.c) does the block status calls and the reads a few chunks
- * ahead; this thread writes, in source order. */
-static int copy_source(struct conv *c, struct img *src, const char *name, uint64_t base)
+/* How convert walks a source placed at target offset base. */
+static struct pf_params walk_params(const struct conv *c, uint64_t base)
 {
     struct pf_params pp = {
         .chunk = CHUNK,
@@ -157,7 +170,19 @@ static int copy_source(struct conv *c, struct img *src, const char *name, uint64
         .cluster = c->cluster,
         .compress = c->compress,
         .target_has_backing = c->target_has_backing,
+        .backing_end = c->backing_end,
+        /* With -S 0 zeros are written and counted, in chunks as data. */
+        .split_zeros = c->fully_allocate,
     };
+    return pp;
+}
+
+/* Copy one source to the target at offset base.  A reader thread
+ * (prefetch.c) does the block status calls and the reads a few chunks
+ * ahead; this thread writes, in source order. */
+static int copy_source(struct conv *c, struct img *src, const char *name, uint64_t base)
+{
+    struct pf_params pp = walk_params(c, base);
     struct prefetch *pf = prefetch_start(src, &pp);
     int ret = 1;
     (void)name;
@@ -187,11 +212,43 @@ static int copy_source(struct conv *c, struct img *src, const char *name, uint64
             break;
         }
         uint64_t n = it->n;
+        enum pf_kind kind = it->kind;
         prefetch_release(pf);
-        progress_step(c, n);
+        progress_step(c, kind, n);
     }
     prefetch_stop(pf);
     return ret;
+}
+
+/*
+ * The target's backing file, as qemu-img.c img_convert() settles it once
+ * the sources are open: -B and -F are stored as the creation options
+ * backing_file and backing_fmt (add_old_style_options(), overriding -o),
+ * then a backing file from either source needs a backing format from
+ * either source.  Checks the option names and types first.  Updates
+ * *base and *base_fmt; returns false after the message.
+ */
+static bool target_backing(struct opts *o, int ofmt, const char **base, const char **base_fmt)
+{
+    const char *fmt = ofmt == IMG_FMT_QCOW2 ? "qcow2" : "raw";
+    if (!create_opts_check(o, ofmt, NULL)) {
+        return false;
+    }
+    if (*base && (ofmt == IMG_FMT_RAW || !opts_set(o, "backing_file", *base))) {
+        error_report("Backing file not supported for file format '%s'", fmt);
+        return false;
+    }
+    if (*base_fmt && (ofmt == IMG_FMT_RAW || !opts_set(o, "backing_fmt", *base_fmt))) {
+        error_report("Backing file format not supported for file format '%s'", fmt);
+        return false;
+    }
+    *base = opts_get(o, "backing_file");
+    *base_fmt = opts_get(o, "backing_fmt");
+    if (*base && !*base_fmt) {
+        error_report("Use of backing file requires explicit backing format");
+        return false;
+    }
+    return true;
 }
 
 int verb_convert(int argc, char **argv)
@@ -241,11 +298,9 @@ int verb_convert(int argc, char **argv)
             compress = true;
             break;
         case 'o':
-            if (opts_is_help(optarg) || (options && opts_is_help(options))) {
-                options = opts_append(options, optarg);
-                break;
+            if (!opts_append(&options, optarg)) {
+                goto out;
             }
-            options = opts_append(options, optarg);
             break;
         case 'l':
             /* qemu-img 7.2 no longer has the old "-s snapshot_id" (its
@@ -298,6 +353,21 @@ int verb_convert(int argc, char **argv)
         }
     }
     int bs_n = argc - optind - 1;
+    if (skip_create && options) {
+        /* qemu-img.c img_convert(): the options would be silently lost. */
+        error_report("-o has no effect when skipping image creation");
+        goto out;
+    }
+    if (options && opts_is_help(options)) {
+        /* Before the operands are checked: the target name is known only
+         * when there is at least one source as well. */
+        int hfmt = target_format(out_fmt ? out_fmt : "raw", NULL);
+        if (hfmt >= 0) {
+            create_opts_help(hfmt, bs_n >= 1 ? argv[argc - 1] : NULL);
+            ret = 0;
+        }
+        goto out;
+    }
     if (bs_n < 1) {
         error_report("Must specify image file name");
         goto out;
@@ -321,24 +391,12 @@ int verb_convert(int argc, char **argv)
     if (ofmt < 0) {
         goto out;
     }
-    if (create_opts_want_help(options, ofmt)) {
-        ret = 0;
-        goto out;
-    }
     if (compress && ofmt != IMG_FMT_QCOW2) {
         error_report("Compression not supported for this file format");
         goto out;
     }
     if (target_is_zero && !skip_create) {
         error_report("--target-is-zero requires use of -n flag");
-        goto out;
-    }
-    if (out_base && ofmt == IMG_FMT_RAW) {
-        error_report("Backing file not supported for file format 'raw'");
-        goto out;
-    }
-    if (out_base && !base_fmt) {
-        error_report("Use of backing file requires explicit backing format");
         goto out;
     }
     /* -l takes "snapshot.id=ID,snapshot.name=NAME" or an id-or-name
@@ -412,6 +470,14 @@ int verb_convert(int argc, char **argv)
         cv.total += img_size(srcs[i]);
     }
 
+    if (!skip_create && !target_backing(&o, ofmt, &out_base, &base_fmt)) {
+        goto out;
+    }
+    if (bs_n > 1 && out_base) {
+        error_report("Having a backing file for the target makes no sense when concatenating "
+                     "multiple input images");
+        goto out;
+    }
     /* Creating the target truncates it: never when it is a source.  QEMU
      * refuses through its image locking, with this message. */
     for (int i = 0; i < bs_n; i++) {
@@ -423,14 +489,6 @@ int verb_convert(int argc, char **argv)
         }
     }
     if (!skip_create) {
-        if (!create_opts_check(&o, ofmt, out_filename)) {
-            goto out;
-        }
-        if (out_base) {
-            if (!opts_set(&o, "backing_file", out_base) || !opts_set(&o, "backing_fmt", base_fmt)) {
-                goto out;
-            }
-        }
         struct img_create_opts copts;
         if (!create_opts_to_img(&o, ofmt, &copts, out_filename)) {
             goto out;
@@ -464,6 +522,7 @@ int verb_convert(int argc, char **argv)
     cv.compress = compress;
     cv.target_has_backing = out_base != NULL || (skip_create && img_backing(cv.dst));
     cv.target_fresh = !skip_create || target_is_zero;
+    cv.backing_end = img_backing(cv.dst) ? img_size(img_backing(cv.dst)) : UINT64_MAX;
     cv.fully_allocate = sparse == 0;
     cv.sparse = (uint64_t)sparse;
     cv.cluster = img_cluster_size(cv.dst);
@@ -475,6 +534,19 @@ int verb_convert(int argc, char **argv)
     progress_init(vc.progress, 1.0f);
     uint64_t base = 0;
     int failed = 0;
+    /* The progress total: the bytes that will be copied (progress_step). */
+    for (int i = 0; i < nsrc && vc.progress; i++) {
+        struct pf_params pp = walk_params(&cv, base);
+        uint64_t n = 0;
+        int r = prefetch_count(srcs[i], &pp, cv.fully_allocate, &n);
+        if (r < 0) {
+            error_report("error while reading block status at offset 0: %s", img_msg(srcs[i], r));
+            failed = 1;
+        }
+        cv.ptotal += n;
+        base += img_size(srcs[i]);
+    }
+    base = 0;
     for (int i = 0; i < nsrc && !failed; i++) {
         failed = copy_source(&cv, srcs[i], argv[optind + i], base);
         base += img_size(srcs[i]);
@@ -494,7 +566,7 @@ int verb_convert(int argc, char **argv)
         failed = 1;
     }
     if (!failed) {
-        progress_end();
+        progress_done();
     }
     ret = failed ? 1 : 0;
     if (tmp_name[0] && !failed) {

@@ -16,43 +16,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Size of the backing file (opened with its format), or -1 after
- * printing QEMU's two-line message. */
+/*
+ * Open the backing file as block.c bdrv_img_create() does, with its format
+ * or probed, and return its size; or -1 after printing QEMU's message.
+ * The order of the checks is QEMU's: a backing file that does not open is
+ * reported before a missing backing format, which is reported with the
+ * format the probe found.
+ */
 static int64_t backing_size(const char *filename, const char *backing, const char *bfmt)
 {
     char *path = path_combine(filename, backing);
     struct img_err err = {0};
     struct img *b = NULL;
     int64_t size = -1;
+    struct img_info info;
     if (bfmt && !fmt_known(bfmt)) {
         error_report("%s: Unknown driver '%s'\nCould not open backing image.", filename, bfmt);
     } else if (img_open_file(path, bfmt, IMG_OPEN_NO_BACKING, &b, &err) < 0) {
         error_report("%s: %s\nCould not open backing image.", filename, err.msg);
+    } else if (!bfmt) {
+        /* QEMU 7.2 insists on an explicit backing format (probing a
+         * backing file's format is a security hazard); the hint that
+         * follows has no newline in QEMU either. */
+        img_get_info(b, &info);
+        error_report("%s: Backing file specified without backing format", filename);
+        fprintf(stderr, "Detected format of %s.", info.format == IMG_FMT_QCOW2 ? "qcow2" : "raw");
     } else {
         size = (int64_t)img_size(b);
+    }
+    if (b) {
         img_close(b);
     }
     free(path);
     return size;
-}
-
-/* The format the backing file would be probed as, for the hint after
- * "Backing file specified without backing format". */
-static const char *probe_backing(const char *filename, const char *backing)
-{
-    char *path = path_combine(filename, backing);
-    struct img_err err = {0};
-    struct img *b = NULL;
-    const char *fmt = NULL;
-    if (img_open_file(path, NULL, IMG_OPEN_NO_BACKING, &b, &err) == 0) {
-        struct img_info info;
-        if (img_get_info(b, &info) == 0) {
-            fmt = info.format == IMG_FMT_QCOW2 ? "qcow2" : "raw";
-        }
-        img_close(b);
-    }
-    free(path);
-    return fmt;
 }
 
 int verb_create(int argc, char **argv)
@@ -79,7 +75,9 @@ int verb_create(int argc, char **argv)
             base = optarg;
             break;
         case 'o':
-            options = opts_append(options, optarg);
+            if (!opts_append(&options, optarg)) {
+                goto out;
+            }
             break;
         case 'u':
             unsafe = true;
@@ -91,6 +89,17 @@ int verb_create(int argc, char **argv)
             ret = verb_other_option(c, argv, 1);
             goto out;
         }
+    }
+    /* "-o help" comes before the operands are checked, as in qemu-img's
+     * img_create(): it needs no file name, and with one it also lists the
+     * file protocol's options. */
+    if (options && opts_is_help(options)) {
+        int hfmt = target_format(vc.fmt ? vc.fmt : "raw", NULL);
+        if (hfmt >= 0) {
+            create_opts_help(hfmt, optind < argc ? argv[optind] : NULL);
+            ret = 0;
+        }
+        goto out;
     }
     if (optind >= argc) {
         ret = error_usage("Expecting image file name");
@@ -110,10 +119,6 @@ int verb_create(int argc, char **argv)
     }
     int format = target_format(vc.fmt ? vc.fmt : "raw", filename);
     if (format < 0) {
-        goto out;
-    }
-    if (create_opts_want_help(options, format)) {
-        ret = 0;
         goto out;
     }
     if (options && !opts_parse(&o, options)) {
@@ -141,6 +146,11 @@ int verb_create(int argc, char **argv)
             goto out;
         }
     }
+    if (img_size >= 0 && opts_has(&o, "size")) {
+        /* block.c bdrv_img_create(): -o size= and a size operand. */
+        error_report("%s: The image size must be specified only once", filename);
+        goto out;
+    }
     if (img_size >= 0) {
         char num[32];
         snprintf(num, sizeof(num), "%lld", (long long)img_size);
@@ -150,15 +160,14 @@ int verb_create(int argc, char **argv)
     }
     const char *bfile = opts_get(&o, "backing_file");
     const char *bfmt = opts_get(&o, "backing_fmt");
-    if (bfile && !bfmt) {
-        /* QEMU 7.2 insists on an explicit backing format (probing a
-         * backing file's format is a security hazard), and hints at what
-         * the probe would have found. */
-        const char *probed = probe_backing(filename, bfile);
-        error_report("%s: Backing file specified without backing format", filename);
-        if (probed) {
-            fprintf(stderr, "Detected format of %s.", probed);
-        }
+    if (bfile && !strcmp(bfile, filename)) {
+        error_report("%s: Error: Trying to create an image with the same filename as the "
+                     "backing file",
+                     filename);
+        goto out;
+    }
+    if (bfile && !bfile[0]) {
+        error_report("%s: Expected backing file name, got empty string", filename);
         goto out;
     }
     if (bfile && !unsafe) {
@@ -174,6 +183,10 @@ int verb_create(int argc, char **argv)
                 goto out;
             }
         }
+    } else if (bfile && !bfmt) {
+        /* -u: nothing is opened, so there is no format to suggest. */
+        error_report("%s: Backing file specified without backing format", filename);
+        goto out;
     }
     if (!opts_has(&o, "size")) {
         error_report("%s: Image creation needs a size parameter", filename);

@@ -44,6 +44,44 @@ static int allocated_bytes(struct img *src, uint64_t cluster, uint64_t *out)
     return 0;
 }
 
+/*
+ * qcow2_measure() reads the option values itself, with messages of its own
+ * and in its own order: the cluster size (and extended L2's minimum, in
+ * the library), the version, the preallocation mode; it never looks at
+ * compression_type, so any value is accepted.  Returns false after the
+ * message.
+ */
+static bool measure_qcow2_values(struct opts *o)
+{
+    const char *v = opts_get(o, "cluster_size");
+    uint64_t cs = 65536;
+    if (v) {
+        parse_size(v, &cs);
+    }
+    if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1))) {
+        error_report("Cluster size must be a power of two between 512 and 2048k");
+        return false;
+    }
+    v = opts_get(o, "extended_l2");
+    if (v && parse_bool(v) == 1 && cs < 16384) {
+        error_report("Extended L2 entries are only supported with cluster sizes of at least "
+                     "16384 bytes");
+        return false;
+    }
+    /* qcow2_opt_get_version_del() knows only the numeric spellings. */
+    v = opts_get(o, "compat");
+    if (v && strcmp(v, "0.10") && strcmp(v, "1.1")) {
+        error_report("Invalid compatibility level: '%s'", v);
+        return false;
+    }
+    v = opts_get(o, "preallocation");
+    if (v && img_prealloc_parse(v) < 0) {
+        error_report("invalid parameter value: %s", v);
+        return false;
+    }
+    return opts_set(o, "compression_type", "zlib");
+}
+
 int verb_measure(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -70,7 +108,9 @@ int verb_measure(int argc, char **argv)
             out_fmt = optarg;
             break;
         case 'o':
-            options = opts_append(options, optarg);
+            if (!opts_append(&options, optarg)) {
+                goto out;
+            }
             break;
         case 'l':
             error_report("Measuring an internal snapshot (-l) is not supported by imgtool");
@@ -110,11 +150,17 @@ int verb_measure(int argc, char **argv)
     if (tfmt < 0) {
         goto out;
     }
-    if (create_opts_want_help(options, tfmt)) {
-        ret = 0;
+    if (options && (!opts_parse(&o, options) || !create_opts_check(&o, tfmt, NULL))) {
+        /* qemu-img.c img_measure() adds a line naming the format. */
+        error_report("Invalid options for file format '%s'", out_fmt);
         goto out;
     }
-    if (options && (!opts_parse(&o, options) || !create_opts_check(&o, tfmt, out_fmt))) {
+    if (tfmt == IMG_FMT_QCOW2 && !measure_qcow2_values(&o)) {
+        goto out;
+    }
+    /* raw_measure() ignores the preallocation mode, whatever its value:
+     * a raw image needs its whole size either way. */
+    if (tfmt == IMG_FMT_RAW && !opts_set(&o, "preallocation", "off")) {
         goto out;
     }
     struct img_create_opts copts;

@@ -20,6 +20,42 @@
 
 #define REBASE_CHUNK (64u << 10)
 
+/*
+ * Write into the image the 512-byte sectors of [off, off+n) where the old
+ * view `a` and the new backing file's `b` differ, run by run, as
+ * qemu-img.c img_rebase() does with compare_buffers().  Past the end of
+ * the old backing file the old view is zeros, and qemu-img then writes
+ * zeroes (blk_pwrite_zeroes: a v3 image gets zero clusters, no data
+ * clusters); elsewhere it writes the old data.
+ */
+static int write_differences(struct img *img, uint64_t off, const unsigned char *a,
+                             const unsigned char *b, uint64_t n, bool old_is_zero)
+{
+    uint64_t pos = 0;
+    while (pos < n) {
+        uint64_t len = n - pos < 512 ? n - pos : 512;
+        bool differ = memcmp(a + pos, b + pos, len) != 0;
+        uint64_t end = pos + len;
+        /* Extend the run while sectors keep the same state. */
+        while (end < n) {
+            uint64_t l = n - end < 512 ? n - end : 512;
+            if ((memcmp(a + end, b + end, l) != 0) != differ) {
+                break;
+            }
+            end += l;
+        }
+        if (differ) {
+            int r = old_is_zero ? img_write_zeroes(img, off + pos, end - pos, IMG_ZERO_RECORD)
+                                : img_write(img, off + pos, a + pos, end - pos);
+            if (r < 0) {
+                return r;
+            }
+        }
+        pos = end;
+    }
+    return 0;
+}
+
 int verb_rebase(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -87,6 +123,8 @@ int verb_rebase(int argc, char **argv)
             }
         }
         uint64_t size = img_size(img), nsize = nb ? img_size(nb) : 0;
+        struct img *ob = img_backing(img);
+        uint64_t osize = ob ? img_size(ob) : 0;
         progress_init(vc.progress, 1.0f);
         for (uint64_t off = 0; off < size;) {
             struct img_extent e;
@@ -97,6 +135,11 @@ int verb_rebase(int argc, char **argv)
                 goto out;
             }
             uint64_t n = e.length && e.length < want ? e.length : want;
+            /* A chunk stops at the old backing file's end, as in
+             * qemu-img.c img_rebase(): past it the old view is zeros. */
+            if (off < osize && n > osize - off) {
+                n = osize - off;
+            }
             if (!(e.flags & IMG_BS_ALLOCATED)) {
                 /* Old view (through the old chain) against the new one. */
                 if ((r = img_read(img, off, a, n)) < 0) {
@@ -112,7 +155,7 @@ int verb_rebase(int argc, char **argv)
                         goto out;
                     }
                 }
-                if (memcmp(a, b, n) && (r = img_write(img, off, a, n)) < 0) {
+                if ((r = write_differences(img, off, a, b, n, off >= osize)) < 0) {
                     error_report("error while writing to COW image: %s", img_msg(img, r));
                     goto out;
                 }

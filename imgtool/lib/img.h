@@ -288,7 +288,13 @@ int img_write(struct img *img, uint64_t off, const void *buf, size_t len);
  * written.  On raw images zeros are written (or a hole punched if
  * MAY_UNMAP and the backend can).
  */
-enum { IMG_ZERO_MAY_UNMAP = 1 };
+/*
+ * IMG_ZERO_RECORD: also where the image already reads as zeros only because
+ * it has no backing file, record the zeros in the image (v3 zero clusters,
+ * v2 zero data), as QEMU's write-zeroes does, so that a backing file
+ * attached afterwards (rebase) cannot show through.
+ */
+enum { IMG_ZERO_MAY_UNMAP = 1, IMG_ZERO_RECORD = 2 };
 int img_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags);
 
 /* qcow2: the cluster size; raw: 512. */

@@ -43,8 +43,16 @@ static int validate(const struct img_create_opts *o, struct img_err *err)
                        "Cluster size must be a power of two between 512 and 2048k");
     if (o->size % 512)
         return err_set(err, IMG_EINVAL, "Image size must be a multiple of 512 bytes");
-    if (o->size >= QCOW_MAX_OFFSET)
-        return err_set(err, IMG_EINVAL, "Image size is too large");
+    /* The one limit on the virtual size is the L1 table's: it may not
+     * exceed QCOW_MAX_L1_SIZE (32 MiB, QEMU's cap), and one L1 entry maps
+     * one L2 table of cluster_size / entry-size clusters (spec, "Cluster
+     * mapping").  QEMU fails such a create with -EFBIG, which
+     * bdrv_img_create() words this way, hinting at the cluster size. */
+    uint64_t l2_span = (uint64_t)cs * (cs / (o->extended_l2 ? 16 : 8));
+    if ((o->size / l2_span + (o->size % l2_span != 0)) * 8 > QCOW_MAX_L1_SIZE)
+        return err_set(err, IMG_EINVAL,
+                       "The image size is too large for file format 'qcow2' (try using a "
+                       "larger cluster size)");
     if (compat < 3 && o->lazy_refcounts)
         return err_set(err, IMG_EINVAL,
                        "Lazy refcounts only supported with compatibility level 1.1 and above "

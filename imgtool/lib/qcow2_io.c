@@ -473,7 +473,10 @@ int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
         if (r < 0)
             return r;
         bool unalloc = !(e & (QE_OFFSET | QE_COMPRESSED)) && !(q->ext_l2 && bm);
-        if (unalloc && !img->backing && !(e & QE_ZERO)) {
+        /* Zeros that must be in the image itself, not merely read as
+         * zeros for lack of a backing file (IMG_ZERO_RECORD). */
+        bool record = (flags & IMG_ZERO_RECORD) != 0;
+        if (unalloc && !img->backing && !(e & QE_ZERO) && !record) {
             /* Already reads as zeros and stays so. */
         } else if (in == 0 && n >= cl && !(flags & IMG_ZERO_MAY_UNMAP) && q->h.version >= 3 &&
                    (e & QE_OFFSET) && !(e & QE_COMPRESSED) && (e & QE_COPIED) &&
@@ -484,12 +487,17 @@ int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
                 r = qc_l2_set(img, l2off, gi & (q->l2_entries - 1), e, 0xffffffff00000000ull);
             else
                 r = qc_l2_set(img, l2off, gi & (q->l2_entries - 1), e | QE_ZERO, 0);
-        } else if (in == 0 && n >= cl && (q->h.version >= 3 || !img->backing)) {
+        } else if (in == 0 && n >= cl && (q->h.version >= 3 || (!img->backing && !record))) {
+            /* A whole cluster: unallocated if nothing can show through,
+             * else the zero flag (spec, "Standard Cluster Descriptor" bit
+             * 0, v3 only; with extended L2 the "reads as zeros" half of the
+             * subcluster bitmap, spec "Extended L2 Entries"). */
+            bool flag = img->backing || record;
             if (q->ext_l2) {
                 ne = 0;
-                nbm = img->backing ? 0xffffffff00000000ull : 0;
+                nbm = flag ? 0xffffffff00000000ull : 0;
             } else {
-                ne = img->backing ? QE_ZERO : 0;
+                ne = flag ? QE_ZERO : 0;
                 nbm = 0;
             }
             r = qc_l2_load_for_write(img, gi >> q->l2_bits, &l2off);

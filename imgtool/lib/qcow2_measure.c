@@ -39,11 +39,24 @@ int img_measure(const struct img_create_opts *o, uint64_t allocated, uint64_t *r
     if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1)))
         return err_set(err, IMG_EINVAL,
                        "Cluster size must be a power of two between 512 and 2048k");
+    /* Extended L2 entries split a cluster into 32 subclusters of at least
+     * 512 bytes (spec, "Extended L2 Entries"), so clusters must be at
+     * least 16 KiB; QEMU's validate_cluster_size() checks it here too. */
+    if (o->extended_l2 && cs < 16384)
+        return err_set(err, IMG_EINVAL,
+                       "Extended L2 entries are only supported with cluster sizes of at least "
+                       "16384 bytes");
     if (rb < 1 || rb > 64 || (rb & (rb - 1)))
         return err_set(err, IMG_EINVAL,
                        "Refcount width must be a power of two and may not exceed 64 bits");
     while ((1 << order) < rb)
         order++;
+    /* The L1 table may not exceed QEMU's 32 MiB cap; qcow2_measure()
+     * counts whole data clusters (rounded down) per L2 table. */
+    uint64_t l2_tables = div_up(o->size / cs, cs / (o->extended_l2 ? 16 : 8));
+    if (l2_tables * 8 > QCOW_MAX_L1_SIZE)
+        return err_set(err, IMG_EINVAL,
+                       "The image size is too large (try using a larger cluster size)");
     vsize = round_up(o->size, cs);
     if (o->prealloc == IMG_PREALLOC_FULL || o->prealloc == IMG_PREALLOC_FALLOC)
         allocated = vsize;

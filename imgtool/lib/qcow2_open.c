@@ -95,41 +95,43 @@ static int parse_extensions(struct img *img, const uint8_t *c0, uint32_t start, 
     return 0;
 }
 
-/* Name an unknown incompatible feature using the feature name table, as
- * QEMU's "Unsupported qcow2 feature(s)" message does. */
-static void unknown_features_msg(struct img *img, uint64_t bits)
+/*
+ * "Unsupported qcow2 feature(s): ..." for the incompatible feature bits
+ * this library does not know (spec, "Header": a reader must refuse an
+ * image with an unknown incompatible bit).  As QEMU's
+ * report_unsupported_feature(): the image's own feature name table (spec,
+ * "Feature name table"; the last such extension if there are several)
+ * names the bits it lists, in table order, each bit once and up to the
+ * first entry with an empty name; whatever is left is reported as ONE
+ * hexadecimal mask, "Unknown incompatible feature: 60".
+ */
+static void unknown_features_msg(struct img *img, uint64_t mask)
 {
     struct qcow2 *q = img->q;
-    char list[256] = "";
+    const struct qc_ext *table = NULL;
+    char list[512] = "";
     size_t used = 0;
-    for (int bit = 0; bit < 64; bit++) {
-        const char *name = NULL;
-        char tmp[64];
-        if (!(bits & (1ull << bit)))
-            continue;
-        for (int i = 0; i < q->nb_exts && !name; i++) {
-            if (q->exts[i].type != QEXT_FEATURE_NAME)
-                continue;
-            for (uint32_t o = 0; o + 48 <= q->exts[i].len; o += 48) {
-                const uint8_t *f = q->exts[i].data + o;
-                if (f[0] == 0 && f[1] == bit) {
-                    size_t l = strnlen((const char *)f + 2, 46);
-                    memcpy(tmp, f + 2, l);
-                    tmp[l] = 0;
-                    name = tmp;
-                    break;
-                }
-            }
-        }
-        if (!name) {
-            ksnprintf(tmp, sizeof(tmp), "Unknown incompatible feature: %llx",
-                      (unsigned long long)(1ull << bit));
-            name = tmp;
-        }
-        used += (size_t)ksnprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "", name);
-        if (used >= sizeof(list))
+    for (int i = 0; i < q->nb_exts; i++)
+        if (q->exts[i].type == QEXT_FEATURE_NAME)
+            table = &q->exts[i];
+    /* Entries are 48 bytes: type, bit number, 46 bytes of name; a partial
+     * last entry reads zero-padded, as QEMU copies the table into a zeroed
+     * buffer. */
+    for (uint32_t o = 0; table && o < table->len && used < sizeof(list); o += 48) {
+        uint8_t f[48] = {0};
+        uint32_t n = table->len - o < 48 ? table->len - o : 48;
+        memcpy(f, table->data + o, n);
+        if (f[2] == 0)
             break;
+        if (f[0] != 0 || f[1] >= 64 || !(mask & (1ull << f[1])))
+            continue;
+        used += (size_t)ksnprintf(list + used, sizeof(list) - used, "%s%.46s", used ? ", " : "",
+                                  (const char *)f + 2);
+        mask &= ~(1ull << f[1]);
     }
+    if (mask && used < sizeof(list))
+        ksnprintf(list + used, sizeof(list) - used, "%sUnknown incompatible feature: %llx",
+                  used ? ", " : "", (unsigned long long)mask);
     img_fail(img, IMG_ENOTSUP, "Unsupported qcow2 feature(s): %s", list);
 }
 
@@ -227,8 +229,12 @@ static int validate_header(struct img *img, uint64_t file_size)
     q->rb_entries = (uint64_t)q->cluster_size * 8 / (uint64_t)q->rc_bits;
     q->rc_max = q->rc_bits == 64 ? UINT64_MAX : (1ull << q->rc_bits) - 1;
 
-    /* Virtual size: offsets are at most 56 bits; QEMU caps sizes there. */
-    if (h->size >= QCOW_MAX_OFFSET)
+    /* Virtual size: QEMU's qcow2_do_open() refuses a size whose L1 index
+     * does not fit in an int; a larger size than the L1 table covers is
+     * refused below.  The virtual size may exceed the 56 bits of host
+     * offsets: with 2 MiB clusters an L1 table of the maximum size maps
+     * 2^61 bytes. */
+    if (div_up(h->size, (uint64_t)q->cluster_size << q->l2_bits) > 0x7fffffffull)
         return img_fail(img, IMG_ECORRUPT, "Image is too big");
     if ((uint64_t)h->refcount_table_clusters * q->cluster_size > QCOW_MAX_REFTABLE_SIZE)
         return img_fail(img, IMG_ECORRUPT, "Reference count table too large");
@@ -520,7 +526,10 @@ int qc_update_header(struct img *img)
     }
     put64(b + QH_BACKING_OFFSET, h->backing_file_offset);
     put32(b + QH_BACKING_SIZE, h->backing_file_size);
-    r = io_write(img, 0, b, pos);
+    /* The whole of cluster 0, zeros after the last byte used, as QEMU's
+     * qcow2_update_header() writes it: a shorter backing file name or
+     * fewer extensions leave no stale bytes of the old ones behind. */
+    r = io_write(img, 0, b, q->cluster_size);
     img_free(img->env, b);
     return r;
 toolong:

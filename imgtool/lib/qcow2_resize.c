@@ -17,7 +17,7 @@ static int grow_l1(struct img *img, uint64_t need)
     uint8_t *b, hb[12];
     int r;
     if ((need * 8) > QCOW_MAX_L1_SIZE)
-        return img_fail(img, IMG_EINVAL, "The L1 table for this size would be too large");
+        return img_fail(img, IMG_EINVAL, "Failed to grow the L1 table: File too large");
     bytes = div_up(need * 8, q->cluster_size) * q->cluster_size;
     nl1 = img_alloc(img->env, (size_t)need * 8);
     b = img_alloc(img->env, (size_t)bytes);
@@ -253,8 +253,8 @@ int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrin
     int r;
     if (new_size % 512)
         return img_fail(img, IMG_EINVAL, "The new size must be a multiple of 512");
-    if (new_size >= QCOW_MAX_OFFSET)
-        return img_fail(img, IMG_EINVAL, "Image size is too large");
+    /* The virtual size is limited by the L1 table only (grow_l1), as in
+     * QEMU; it may exceed the 56 bits of host offsets. */
     if (new_size < old) {
         if (!allow_shrink)
             return img_fail(img, IMG_EINVAL,

@@ -35,6 +35,23 @@ setup() { # DIR
     l1=$(($(be64 "$1/rc1.qcow2" 40)))
     l2=$(($(be64 "$1/rc1.qcow2" "$l1") & 0x00fffffffffffe00))
     poke "$1/rc1.qcow2" $((l2 + 8)) "$(od -An -t x1 -j "$l2" -N 8 "$1/rc1.qcow2" | tr -d ' \n')"
+    # Unknown incompatible feature bits 5, 6 and 40, and the image's own
+    # feature name table renamed so that its first entry names bit 6.
+    "$QEMU_IMG" create -q -f qcow2 "$1/feat.qcow2" 1M
+    poke "$1/feat.qcow2" 72 0000010000000060
+    local ft
+    ft=$(grep -obUaP '\x68\x03\xf8\x57' "$1/feat.qcow2" | head -n 1 | cut -d: -f1)
+    poke "$1/feat.qcow2" $((ft + 8)) "0006$(printf 'frobnicator' | od -An -t x1 | tr -d ' \n')00"
+    # Bits 5 and 40 only, none of them in the table: one mask.
+    "$QEMU_IMG" create -q -f qcow2 "$1/feat2.qcow2" 1M
+    poke "$1/feat2.qcow2" 72 0000010000000020
+    # For progress: data, zeros, data, a partial cluster, unallocated.
+    "$QEMU_IMG" create -q -f qcow2 "$1/p.qcow2" 10M
+    "$QEMU_IO" -c 'write -P 1 0 3M' -c 'write -z 3M 1M' -c 'write -P 2 5M 1M' \
+        -c 'write -P 3 7M 100k' "$1/p.qcow2" >/dev/null
+    "$QEMU_IMG" create -q -f qcow2 -b p.qcow2 -F qcow2 "$1/ov.qcow2"
+    "$QEMU_IO" -c 'write -P 4 64k 64k' "$1/ov.qcow2" >/dev/null
+    "$QEMU_IMG" create -q -f qcow2 "$1/e.qcow2" 1M
 }
 FIX=$WORK/fixture
 mkdir -p "$FIX"
@@ -99,4 +116,162 @@ if [ "$qu" = "$iu" ] && [ "$ou" = "${qu//qemu-img/imgtool}" ]; then
     pass name-help-usage
 else
     fail name-help-usage "usage lines: qemu-img '$qu', as qemu-img '$iu', as imgtool '$ou'"
+fi
+
+# --- part 2: qemu-img 7.2's messages ---------------------------------------
+run() { # name cmdline: program name normalised
+    local d
+    d=$(prepare "$1")
+    # shellcheck disable=SC2086  # the table's command line is split on purpose
+    twin "$1" "$d" ${2:-}
+}
+table run <<'CASES'
+# -o size= and a size operand; sizes the L1 table cannot map
+size-twice           | create -f qcow2 -o size=1M x.qcow2 2M
+size-twice-o         | create -f qcow2 -o size=1M -o size=2M x.qcow2 3M
+size-too-large-512   | create -f qcow2 -o cluster_size=512 x.qcow2 1T
+size-too-large-64k   | create -f qcow2 x.qcow2 300P
+size-huge-2M         | create -q -f qcow2 -o cluster_size=2M x.qcow2 1E
+size-too-large-2M    | create -f qcow2 -o cluster_size=2M x.qcow2 4E
+size-extl2-64k       | create -f qcow2 -o extended_l2=on x.qcow2 128T
+# backing files: empty names, same name, missing file before missing format
+backing-empty        | create -f qcow2 -b "" -F qcow2 x.qcow2 1M
+backing-empty-nofmt  | create -f qcow2 -b "" x.qcow2 1M
+backing-self         | create -f qcow2 -b x.qcow2 -F qcow2 x.qcow2 1M
+backing-missing      | create -f qcow2 -b nosuch x.qcow2 1M
+backing-missing-fmt  | create -f qcow2 -b nosuch -F qcow2 x.qcow2 1M
+backing-nofmt-probe  | create -f qcow2 -b a.qcow2 x.qcow2
+backing-nofmt-raw    | create -f qcow2 -b r.img x.qcow2
+backing-nofmt-u      | create -f qcow2 -b nosuch -u x.qcow2 1M
+backing-o-fmt        | create -f qcow2 -b a.qcow2 -o backing_fmt=qcow2 x.qcow2
+# unknown incompatible feature bits
+features-named       | info feat.qcow2
+features-mask        | info feat2.qcow2
+features-check       | check feat2.qcow2
+# -o help: the whole list, per format, command and target name
+help-create-qcow2    | create -f qcow2 -o help
+help-create-file     | create -f qcow2 -o help x.qcow2
+help-create-raw      | create -o help
+help-create-raw-file | create -f raw -o ?,size=1M x.img
+help-create-badfmt   | create -f foo -o help
+help-convert         | convert -O qcow2 -o help x
+help-convert-file    | convert -o help a b
+help-amend-fmt       | amend -f qcow2 -o help
+help-amend-file      | amend -o help a.qcow2
+help-amend-raw       | amend -o help r.img
+help-amend-raw-fmt   | amend -f raw -o help
+help-amend-nofile    | amend -o help
+help-measure         | measure -O qcow2 -o help --size 1M
+help-escaped         | create -f qcow2 -o backing_file=help,,x -u x.qcow2 1M
+# -o lists: ",," escapes, bare names, invalid lists
+escape-comma         | create -f qcow2 -o backing_file=a,,b,backing_fmt=raw -u x.qcow2 1M
+bare-flag            | create -f qcow2 -o lazy_refcounts x.qcow2 1M
+bare-no-flag         | create -f qcow2 -o nolazy_refcounts x.qcow2 1M
+empty-name           | create -f qcow2 -o =foo x.qcow2 1M
+list-comma           | create -f qcow2 -o , x.qcow2 1M
+list-leading-comma   | create -f qcow2 -o ,size=1M x.qcow2
+list-trailing-comma  | create -f qcow2 -o size=1M, x.qcow2
+list-trailing-2      | create -f qcow2 -o size=1M,, x.qcow2
+list-trailing-3      | create -f qcow2 -o size=1M,,, x.qcow2
+list-convert         | convert -O qcow2 -o , a.qcow2 x.qcow2
+list-amend           | amend -o compat=1.1, a.qcow2
+list-measure         | measure -O qcow2 -o , --size 1M
+# convert: -B with -o backing_fmt, -o backing_file needs a format, -n and -o
+convert-B-o-fmt      | convert -O qcow2 -B a.qcow2 -o backing_fmt=qcow2 a.qcow2 x.qcow2
+convert-o-backing    | convert -O qcow2 -o backing_file=a.qcow2 a.qcow2 x.qcow2
+convert-B-nofmt      | convert -O qcow2 -B a.qcow2 a.qcow2 x.qcow2
+convert-B-raw        | convert -O raw -B a.qcow2 a.qcow2 x.img
+convert-F-raw        | convert -O raw -F qcow2 a.qcow2 x.img
+convert-B-concat     | convert -O qcow2 -B a.qcow2 -F qcow2 a.qcow2 a.qcow2 x.qcow2
+convert-n-o          | convert -n -o cluster_size=4k a.qcow2 e.qcow2
+convert-n-o-help     | convert -n -O qcow2 -o help a.qcow2 e.qcow2
+convert-o-measure-ty | convert -O qcow2 -o cluster_size=big a.qcow2 x.qcow2
+# convert -p: qemu-img's steps (data only, a cluster at a time with -c)
+progress-plain       | convert -p -O qcow2 p.qcow2 x.qcow2
+progress-compressed  | convert -p -c -O qcow2 p.qcow2 x.qcow2
+progress-S0          | convert -p -S 0 -O raw p.qcow2 x.img
+progress-backing     | convert -p -O qcow2 -B p.qcow2 -F qcow2 ov.qcow2 x.qcow2
+progress-concat      | convert -p -O raw p.qcow2 a.qcow2 x.img
+progress-empty       | convert -p -O qcow2 e.qcow2 x.qcow2
+progress-4k          | convert -p -c -O qcow2 -o cluster_size=4k p.qcow2 x.qcow2
+# measure: extended L2 and qcow2_measure's own value checks
+measure-extl2-4k     | measure -O qcow2 -o extended_l2=on,cluster_size=4k --size 1M
+measure-extl2-file   | measure -O qcow2 -o extended_l2=on,cluster_size=8k a.qcow2
+measure-too-large    | measure -O qcow2 -o cluster_size=512 --size 1025T
+measure-largest      | measure -O qcow2 -o cluster_size=512 --size 1024T
+measure-extl2-large  | measure -O qcow2 -o extended_l2=on --size 129T
+measure-compat-v2    | measure -O qcow2 -o compat=v2 --size 1M
+measure-prealloc-bad | measure -O qcow2 -o preallocation=foo --size 1M
+measure-ctype-any    | measure -O qcow2 -o compression_type=foo --size 1M
+measure-unknown      | measure -O qcow2 -o foo=1 --size 1M
+measure-raw-prealloc | measure -O raw -o preallocation=metadata --size 1M
+CASES
+
+# The images that the successful cases above wrote are the same files.
+for c in size-huge-2M escape-comma convert-B-o-fmt progress-plain \
+    progress-backing; do
+    d=$WORK/$c
+    for f in x.qcow2 x.img; do
+        [ -e "$d/q/$f" ] || continue
+        if cmp -s "$d/q/$f" "$d/i/$f"; then
+            pass "$c-file"
+        else
+            fail "$c-file" "$f differs from qemu-img's"
+        fi
+    done
+done
+
+# rebase: where the old backing file ends (or there is none), qemu-img
+# writes zeroes (zero clusters in v3), not zero-filled data clusters.
+rebase_case() { # name overlay-create-args
+    local name=$1 d
+    shift
+    d=$(prepare "$name")
+    for t in q i; do
+        (
+            cd "$d/$t" || exit 1
+            "$QEMU_IMG" create -q -f qcow2 short.qcow2 1M
+            "$QEMU_IMG" create -q -f qcow2 new.qcow2 2M
+            "$QEMU_IO" -c 'write -P 2 0 2M' -c 'write -P 1 0 1k' -c 'write -P 4 1500k 1k' \
+                new.qcow2 >/dev/null
+            "$QEMU_IMG" create -q -f qcow2 "$@" top.qcow2 2M
+            "$QEMU_IMG" convert -O raw top.qcow2 before.raw
+        )
+    done
+    twin "$name" "$d" rebase -b new.qcow2 -F qcow2 top.qcow2 || return
+    if ! "$QEMU_IMG" compare -q "$d/i/before.raw" "$d/i/top.qcow2"; then
+        fail "$name-data" "the guest view changed"
+    elif cmp -s "$d/q/top.qcow2" "$d/i/top.qcow2"; then
+        pass "$name-file"
+    else
+        fail "$name-file" "top.qcow2 differs from qemu-img's"
+        diff <("$QEMU_IMG" map --output=json "$d/q/top.qcow2") \
+            <("$QEMU_IMG" map --output=json "$d/i/top.qcow2") | indent
+    fi
+}
+rebase_case rebase-past-old-end -b short.qcow2 -F qcow2
+rebase_case rebase-no-old-backing
+rebase_case rebase-extl2-no-old -o extended_l2=on
+rebase_case rebase-v2-past-old-end -o compat=0.10 -b short.qcow2 -F qcow2
+
+# A v2 image without a backing file: qemu-img 7.2 "writes" the zeroes by
+# leaving the clusters unallocated, so the new backing file shows through
+# and the guest's data changes.  imgtool writes zero data instead: same
+# status and messages, and the guest view is kept.
+d=$(prepare rebase-v2-no-old)
+for t in q i; do
+    (
+        cd "$d/$t" || exit 1
+        "$QEMU_IMG" create -q -f qcow2 new.qcow2 2M
+        "$QEMU_IO" -c 'write -P 2 0 2M' new.qcow2 >/dev/null
+        "$QEMU_IMG" create -q -f qcow2 -o compat=0.10 top.qcow2 2M
+    )
+done
+if twin rebase-v2-no-old "$d" rebase -b new.qcow2 -F qcow2 top.qcow2; then
+    head -c 2M /dev/zero >"$d/zero.raw"
+    if "$QEMU_IMG" compare -q "$d/zero.raw" "$d/i/top.qcow2"; then
+        pass rebase-v2-no-old-data
+    else
+        fail rebase-v2-no-old-data "the new backing file shows through"
+    fi
 fi
