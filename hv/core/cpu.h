@@ -31,6 +31,13 @@ static inline void write_cr4(uint64_t v)
     __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
 }
 
+/* Load extended control register `index` (XCR0 for 0) from EDX:EAX (SDM
+ * vol 2D "XSETBV"); needs CR4.OSXSAVE, which hv_main() sets. */
+static inline void xsetbv(uint32_t index, uint64_t v)
+{
+    __asm__ volatile("xsetbv" : : "c"(index), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
 /* Stop this CPU for good (interrupts are off in hv). */
 static inline __attribute__((noreturn)) void cpu_halt_forever(void)
 {
@@ -68,22 +75,23 @@ static inline __attribute__((noreturn)) void cpu_halt_forever(void)
 #define EFER_TCE   (1ull << 15)
 
 /* CR0 and CR4 bits (SDM vol 3A 2.5, APM vol 2 3.1). */
-#define CR0_PE     (1ull << 0)
-#define CR0_MP     (1ull << 1)
-#define CR0_EM     (1ull << 2)
-#define CR0_TS     (1ull << 3)
-#define CR0_ET     (1ull << 4)
-#define CR0_NE     (1ull << 5)
-#define CR0_WP     (1ull << 16)
-#define CR0_AM     (1ull << 18)
-#define CR0_NW     (1ull << 29)
-#define CR0_CD     (1ull << 30)
-#define CR0_PG     (1ull << 31)
-#define CR4_PSE    (1ull << 4)
-#define CR4_PAE    (1ull << 5)
-#define CR4_PGE    (1ull << 7)
-#define CR4_OSFXSR (1ull << 9)
-#define CR4_VMXE   (1ull << 13)
+#define CR0_PE      (1ull << 0)
+#define CR0_MP      (1ull << 1)
+#define CR0_EM      (1ull << 2)
+#define CR0_TS      (1ull << 3)
+#define CR0_ET      (1ull << 4)
+#define CR0_NE      (1ull << 5)
+#define CR0_WP      (1ull << 16)
+#define CR0_AM      (1ull << 18)
+#define CR0_NW      (1ull << 29)
+#define CR0_CD      (1ull << 30)
+#define CR0_PG      (1ull << 31)
+#define CR4_PSE     (1ull << 4)
+#define CR4_PAE     (1ull << 5)
+#define CR4_PGE     (1ull << 7)
+#define CR4_OSFXSR  (1ull << 9)
+#define CR4_VMXE    (1ull << 13)
+#define CR4_OSXSAVE (1ull << 18)
 
 /* RFLAGS bits. */
 #define RFLAGS_FIXED (1ull << 1) /* reserved, always 1 */

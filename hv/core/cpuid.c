@@ -15,8 +15,6 @@
  */
 void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t features, struct cpuid_regs *r)
 {
-    /* No leaf hv edits has subleaves. */
-    (void)subleaf;
     /* The hypervisor range (the convention KVM, Xen and Hyper-V follow):
      * these leaves are ours whatever the host says about them. */
     if (leaf >= HVKIT_CPUID_BASE && leaf <= HVKIT_CPUID_BASE + 0xff) {
@@ -48,16 +46,30 @@ void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t features, struct cpu
     case 1:
         /* ECX bit 31: hypervisor present. */
         r->ecx |= HVKIT_CPUID_HV_BIT;
-        /* Hidden: VMX and SVM because a guest's VMXON/VMRUN would get #UD (hv
-         * does not nest); the APIC because there is none at 0xfee00000 (an
-         * access there is a nested page fault).  ECX bit 5: VMX; bit 21:
-         * x2APIC.  EDX bit 9: on-chip APIC. */
-        r->ecx &= ~((1u << 5) | (1u << 21));
-        r->edx &= ~(1u << 9);
+        /* Hidden: VMX because a guest's VMXON would get #UD (hv does not
+         * nest), and PDCM (IA32_PERF_CAPABILITIES) because the guest has no
+         * performance counters.  ECX bit 5: VMX; bit 15: PDCM. */
+        r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_PDCM);
+        /* hv's local APIC (dev/lapic.h) has x2APIC mode and the
+         * TSC-deadline timer: ECX bit 21 and bit 24.  EDX bit 9 (the APIC
+         * itself) follows IA32_APIC_BASE: cpuid_guest_state(). */
+        r->ecx |= CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE;
+        break;
+    case 7:
+        /* Subleaf 0 ECX bit 31: PKS, protection keys for supervisor pages,
+         * whose IA32_PKRS (0x6e1) hv does not switch for the guest. */
+        if (subleaf == 0)
+            r->ecx &= ~CPUID7_ECX_PKS;
+        break;
+    case 0xa:
+        /* Architectural performance monitoring: none (version 0), as on
+         * QEMU's TCG; the counter MSRs read 0 (core/msr.c). */
+        r->eax = r->ebx = r->ecx = r->edx = 0;
         break;
     case 0x80000001u:
-        /* ECX bit 2: SVM. */
-        r->ecx &= ~(1u << 2);
+        /* ECX bit 2: SVM; bits 23, 24, 28: the extended core, northbridge
+         * and L3 performance counters (AMD: no counters either). */
+        r->ecx &= ~((1u << 2) | (1u << 23) | (1u << 24) | (1u << 28));
         break;
     case 0x8000000au:
         /* SVM revision and features: none without SVM. */
@@ -65,5 +77,27 @@ void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t features, struct cpu
         break;
     default:
         break;
+    }
+}
+
+/*
+ * The bits that follow the guest's own state, for the dispatcher's CPUID
+ * exit after cpuid_policy().  Pure: compiled hosted and unit tested.
+ */
+void cpuid_guest_state(uint32_t leaf, const struct cpuid_state *s, struct cpuid_regs *r)
+{
+    if (leaf == 1) {
+        /* ECX bit 27, OSXSAVE, is a copy of CR4.OSXSAVE (SDM vol 2A "CPUID",
+         * table 3-10): the host CPU answered with hv's own CR4. */
+        r->ecx = (r->ecx & ~CPUID1_ECX_OSXSAVE) | (s->osxsave ? CPUID1_ECX_OSXSAVE : 0);
+        /* EDX bit 9: an APIC, present while IA32_APIC_BASE.EN is set (SDM
+         * vol 3A 11.4.3 "Enabling or Disabling the Local APIC"); EBX bits
+         * 31:24: the initial APIC ID. */
+        r->edx = (r->edx & ~CPUID_EDX_APIC) | (s->apic ? CPUID_EDX_APIC : 0);
+        r->ebx = (r->ebx & 0x00ffffffu) | (s->apic_id << 24);
+    } else if (leaf == 0x80000001u) {
+        /* AMD repeats the APIC bit in the extended leaf (APM vol 3
+         * appendix E.4.2). */
+        r->edx = (r->edx & ~CPUID_EDX_APIC) | (s->apic ? CPUID_EDX_APIC : 0);
     }
 }

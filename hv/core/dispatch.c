@@ -18,6 +18,7 @@
 #include "hv.h"
 #include "log.h"
 #include "msr.h"
+#include "xcr.h"
 
 /* Exception vectors the core injects (SDM vol 3A 6.15, APM vol 2 8.2). */
 #define VEC_UD 6
@@ -200,6 +201,14 @@ static void handle_cpuid(struct vcpu *v, const struct exit_info *e, struct trace
      * leaves (HVKIT_FEATURE_IRQ only when interrupts are delivered). */
     struct cpuid_regs c = cpuid_count(leaf, sub);
     cpuid_policy(leaf, sub, v->dom->host->irq ? HVKIT_FEATURE_IRQ : 0, &c);
+    /* Then the bits that follow the guest's own state: OSXSAVE its CR4,
+     * the APIC bit and ID its local APIC. */
+    struct cpuid_state st = {
+        .osxsave = v->cr4 & CR4_OSXSAVE,
+        .apic = v->lapic.base_msr & APIC_BASE_EN,
+        .apic_id = v->lapic.id,
+    };
+    cpuid_guest_state(leaf, &st, &c);
     /* CPUID writes the 32-bit registers, which zero-extends in long mode. */
     r->rax = c.eax;
     r->rbx = c.ebx;
@@ -221,7 +230,9 @@ static void handle_msr(struct vcpu *v, const struct exit_info *e, struct trace *
     uint64_t val = 0;
     bool ok;
     if (read) {
-        ok = msr_read(v, index, &val);
+        /* The local APIC's MSRs belong to its model (dev/lapic.h). */
+        ok = lapic_msr_owned(index) ? lapic_msr_read(&v->lapic, index, &val)
+                                    : msr_read(v, index, &val);
         if (ok) {
             /* EDX:EAX, each zero-extended into its 64-bit register. */
             v->regs.rax = (uint32_t)val;
@@ -230,7 +241,12 @@ static void handle_msr(struct vcpu *v, const struct exit_info *e, struct trace *
     } else {
         /* WRMSR ignores the upper halves of RDX and RAX. */
         val = ((v->regs.rdx & 0xffffffffu) << 32) | (v->regs.rax & 0xffffffffu);
-        ok = msr_write(v, index, val);
+        ok = lapic_msr_owned(index) ? lapic_msr_write(&v->lapic, index, val)
+                                    : msr_write(v, index, val);
+        /* A new APIC base moves the register page (SDM vol 3A 11.4.5
+         * "Relocating the Local APIC Registers"). */
+        if (ok && index == MSR_IA32_APIC_BASE)
+            irq_apic_base_changed(v);
     }
     ksnprintf(t->text, sizeof(t->text), "msr %#x %s %#llx%s", index, read ? "read" : "write",
               (unsigned long long)val, ok ? "" : " -> #GP(0)");
@@ -240,6 +256,37 @@ static void handle_msr(struct vcpu *v, const struct exit_info *e, struct trace *
         /* As a real CPU does for an MSR it lacks or a bad value: #GP(0),
          * with RIP still on the faulting instruction. */
         vcpu_backend(v)->inject_exception(v, VEC_GP, true, 0);
+}
+
+/*
+ * XSETBV (VT-x only: SVM lets the CPU run it).  The checks of SDM vol 2D
+ * "XSETBV", in its order: #UD without CR4.OSXSAVE; #GP(0) outside ring 0,
+ * for an XCR other than XCR0 (ECX = 0), or for an XCR0 the CPU refuses
+ * (xcr.h).  A valid value is loaded into the real XCR0, which VT-x does
+ * not switch between hv and the guest: hv itself never uses XSAVE state.
+ */
+static void handle_xsetbv(struct vcpu *v, const struct exit_info *e, struct trace *t)
+{
+    uint32_t index = (uint32_t)v->regs.rcx;
+    /* EDX:EAX, the upper halves of RDX and RAX ignored. */
+    uint64_t val = ((v->regs.rdx & 0xffffffffu) << 32) | (v->regs.rax & 0xffffffffu);
+    /* The components this CPU supports: CPUID.(EAX=0DH,ECX=0):EDX:EAX. */
+    struct cpuid_regs d = cpuid_count(0xd, 0);
+    uint64_t supported = ((uint64_t)d.edx << 32) | d.eax;
+    const char *verdict = "";
+    if (!(v->cr4 & CR4_OSXSAVE)) {
+        verdict = " -> #UD";
+        vcpu_backend(v)->inject_exception(v, VEC_UD, false, 0);
+    } else if (v->cpl != 0 || index != 0 || !xcr0_valid(val, supported)) {
+        verdict = " -> #GP(0)";
+        vcpu_backend(v)->inject_exception(v, VEC_GP, true, 0);
+    } else {
+        xsetbv(0, val);
+        v->xcr0 = val;
+        advance(v, e);
+    }
+    ksnprintf(t->text, sizeof(t->text), "xcr%u %#llx (supported %#llx)%s", index,
+              (unsigned long long)val, (unsigned long long)supported, verdict);
 }
 
 /* A general register by its x86 encoding number (SDM vol 2A table 2-2):
@@ -520,10 +567,13 @@ void dispatch(struct vcpu *v, struct exit_info *e)
         /* May spin until the next timer tick: hv has nothing else to do. */
         irq_halt(v);
         ksnprintf(t.text, sizeof(t.text), "IF=1: resumes (interrupt %s)",
-                  pic_pending(&d->pic) >= 0 ? "pending" : "none, treated as a no-op");
+                  irq_pending(v) >= 0 ? "pending" : "none, treated as a no-op");
         /* HLT completes: the guest resumes after it, which is also where
          * the injected interrupt's IRET returns to. */
         advance(v, e);
+        break;
+    case EXIT_XSETBV:
+        handle_xsetbv(v, e, &t);
         break;
     case EXIT_CR_WRITE:
         handle_cr_write(v, e, &t);

@@ -31,6 +31,7 @@
 
 #include "dev/debug_exit.h"
 #include "dev/fwcfg.h"
+#include "dev/ioapic.h"
 #include "dev/iobus.h"
 #include "dev/mmiobus.h"
 #include "dev/pic8259.h"
@@ -113,6 +114,13 @@ struct domain {
      * bootstrap processor. */
     struct pic8259 pic;
     struct pit8254 pit;
+    /* The I/O APIC at 0xfec00000 (the PIT on pin 2), whose messages go to
+     * the vCPUs' local APICs; both on the MMIO bus (irq.c). */
+    struct ioapic ioapic;
+    struct mmio_device ioapic_mmio;
+    /* The local APIC's page at its IA32_APIC_BASE: vCPU 0's APIC (with
+     * more vCPUs, each would see its own APIC at the same address). */
+    struct mmio_device lapic_mmio;
 
     /* Exits of all its vCPUs, counted per reason, printed at the end. */
     struct exit_stats stats;

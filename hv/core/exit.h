@@ -66,6 +66,10 @@ enum exit_reason {
      * 0x10, APM vol 2 15.9; VMX control-register access, reason 28).  See
      * exit_info.cr; the core checks the value as a CPU would (cr.h). */
     EXIT_CR_WRITE,
+    /* The guest executed XSETBV (VMX reason 55, which always exits, SDM
+     * vol 3C 26.1.2; SVM leaves it to the CPU).  The core checks the new
+     * XCR0 as the CPU would (xcr.h) and loads it. */
+    EXIT_XSETBV,
     EXIT_REASON_COUNT
 };
 

@@ -70,5 +70,12 @@ void irq_clock_init(struct host *h);
 void irq_domain_init(struct domain *d);
 void irq_before_entry(struct vcpu *v);
 void irq_halt(struct vcpu *v);
+/* irq_vcpu_init(): the vCPU's local APIC, once it belongs to its domain
+ * (after irq_domain_init()); irq_pending(): the vector the vCPU would take
+ * next (the 8259's through LINT0, or its APIC's), or -1, for the trace. */
+void irq_vcpu_init(struct vcpu *v);
+/* After a write to IA32_APIC_BASE: move the APIC's page on the MMIO bus. */
+void irq_apic_base_changed(struct vcpu *v);
+int irq_pending(struct vcpu *v);
 
 #endif

@@ -1,16 +1,27 @@
 /*
- * irq.c - interrupts for the guest: the PC's 8259A PIC pair and 8254 PIT
- * (hv/dev/), a clock for the PIT, and delivery of the PIC's interrupts into
- * the guest through the backend.
+ * irq.c - interrupts for the guest: the PC's 8259A PIC pair and 8254 PIT,
+ * each vCPU's local APIC and the I/O APIC (hv/dev/), clocks for the
+ * timers, and delivery into the guest through the backend.
+ *
+ * The wiring is a PC's: the PIT's OUT 0 drives the 8259's IRQ 0 and the
+ * I/O APIC's pin 2 (ISA IRQ 0 arrives on pin 2, as QEMU's PC machine wires
+ * it); the 8259's output reaches vCPU 0 through its local APIC's LINT0 in
+ * ExtINT mode, which the firmware leaves on (virtual-wire mode), so a guest
+ * that uses the 8259 alone still gets its interrupts; the I/O APIC's
+ * messages and the APIC timer go to the local APIC, whose priority rules
+ * (the PPR) decide what it hands the CPU.  When both have one, the 8259's
+ * ExtINT is taken first: it bypasses the APIC's priorities (SDM vol 3A
+ * 11.5.1 "Local Vector Table", delivery mode ExtINT), as on QEMU.
  *
  * Delivery follows the rules of the CPU (SDM vol 3A 6.8.1, APM vol 2 8.5):
  * an external interrupt is taken only at an instruction boundary with
  * RFLAGS.IF = 1 and outside the one-instruction shadow of STI or MOV SS.
- * Before every VM entry hv looks at the PIC; if it has an interrupt and the
- * guest can take it now, the backend injects it (EVENTINJ / VM-entry
- * interruption information) and the PIC is acknowledged, as the CPU's
- * INTA cycle would; if the guest cannot, hv asks for an interrupt window
- * exit (VINTR / interrupt-window exiting) and injects at that exit.
+ * Before every VM entry hv looks at the controllers; if one has an
+ * interrupt and the guest can take it now, the backend injects it
+ * (EVENTINJ / VM-entry interruption information) and the controller is
+ * acknowledged, as the CPU's INTA cycle would; if the guest cannot, hv asks
+ * for an interrupt window exit (VINTR / interrupt-window exiting) and
+ * injects at that exit.
  *
  * The guest's time only advances when hv looks: interrupts arrive at VM
  * exits (port I/O, HLT, ...).  A guest spinning without exits sees its
@@ -97,13 +108,73 @@ void irq_clock_init(struct host *h)
     h->irq = h->be->inject_interrupt && h->be->irq_window;
     /* The models exist either way (a guest may program them and poll);
      * only delivery depends on the backend. */
-    hv_log("irq: 8259A PIC pair and 8254 PIT at the PC ports, TSC %llu kHz; interrupts %s",
+    hv_log("irq: 8259A PIC pair and 8254 PIT at the PC ports, local and I/O APIC, TSC %llu kHz; "
+           "interrupts %s",
            (unsigned long long)(tsc_hz / 1000),
            h->irq ? "delivered" : "not delivered (the backend cannot inject them)");
 }
 
-/* A domain's part: reset its PIC and PIT models and put them on its port
- * bus. */
+/* The local APIC's input clock: 1 GHz, as QEMU's APIC runs, so a guest
+ * calibrating the APIC timer against the PIT measures the same rate on
+ * both: nanoseconds of TSC time, split like pit_clock(). */
+static uint64_t apic_bus_clock(void *ctx)
+{
+    (void)ctx;
+    uint64_t d = rdtsc() - tsc_zero;
+    return d / tsc_hz * 1000000000ull + d % tsc_hz * 1000000000ull / tsc_hz;
+}
+
+/* The guest's TSC, for the TSC-deadline timer: the host's plus the offset
+ * a guest WRMSR to the TSC set (core/msr.c). */
+static uint64_t guest_tsc(void *ctx)
+{
+    const struct vcpu *v = ctx;
+    return rdtsc() + v->tsc_offset;
+}
+
+/* The I/O APIC's messages go over the APIC bus to every local APIC, each
+ * of which accepts those addressed to it. */
+static void apic_bus_send(void *ctx, const struct apic_msg *m)
+{
+    struct domain *d = ctx;
+    for (unsigned i = 0; i < d->nr_vcpus; i++)
+        lapic_bus_deliver(&d->vcpu[i]->lapic, m);
+}
+
+/* MAXPHYADDR (CPUID 0x80000008 EAX bits 7:0, 36 without the leaf): the
+ * bits of IA32_APIC_BASE above it are reserved. */
+static uint8_t phys_bits(void)
+{
+    if (cpuid(0x80000000u).eax < 0x80000008u)
+        return 36;
+    return (uint8_t)cpuid(0x80000008u).eax;
+}
+
+/* Put a device's page on the domain's MMIO bus and in its memory map, so
+ * that the guest's accesses there exit to the model (memmap.h). */
+static void add_mmio_page(struct domain *d, struct mmio_device *m, const char *name, uint64_t base,
+                          uint64_t (*rd)(void *, uint64_t, uint8_t),
+                          void (*wr)(void *, uint64_t, uint8_t, uint64_t), void *ctx)
+{
+    char err[128];
+    *m = (struct mmio_device){
+        .name = name, .base = base, .size = 0x1000, .read = rd, .write = wr, .ctx = ctx};
+    /* Neither can fail on a PC layout: nothing else lives at the APICs'
+     * addresses, and the map has room (say so if that ever changes). */
+    if (mmio_add(&d->mmio, m) < 0)
+        hv_log("irq: %s page at %#llx overlaps another device", name, (unsigned long long)base);
+    struct mem_range r = {.base = base,
+                          .size = 0x1000,
+                          .kind = MEM_MMIO,
+                          .report = MEM_REPORT_NONE,
+                          .name = name,
+                          .owner = m};
+    if (memmap_add(&d->map, &r, err, sizeof(err)) < 0)
+        hv_log("irq: %s page not in the memory map: %s", name, err);
+}
+
+/* A domain's part: reset its PIC, PIT and I/O APIC models and put them on
+ * its buses. */
 void irq_domain_init(struct domain *d)
 {
     /* Both models start as a guest could find them after the firmware:
@@ -117,19 +188,96 @@ void irq_domain_init(struct domain *d)
     iobus_add(&d->io, &d->pic.slave.dev);
     iobus_add(&d->io, &d->pic.elcr_dev);
     iobus_add(&d->io, &d->pit.dev);
+    /* The I/O APIC: every pin masked, as the firmware leaves it (QEMU's
+     * SeaBIOS does not program it). */
+    ioapic_init_state(&d->ioapic, apic_bus_send, d);
+    add_mmio_page(d, &d->ioapic_mmio, "I/O APIC", IOAPIC_DEFAULT_BASE, ioapic_mmio_read,
+                  ioapic_mmio_write, &d->ioapic);
 }
 
-/* Let the PIT's OUT 0 reach IRQ 0: a rising edge since the last look is
- * latched by the PIC (edge triggered). */
-static void update_timer(struct domain *d)
+/* A vCPU's local APIC, as the firmware leaves the boot CPU's (enabled at
+ * 0xfee00000, software-enabled, virtual-wire mode) and an application
+ * processor's (enabled, no BSP flag); its EOIs of level-triggered vectors
+ * go to the domain's I/O APIC.  vCPU 0's page goes on the MMIO bus. */
+void irq_vcpu_init(struct vcpu *v)
 {
+    struct domain *d = v->dom;
+    lapic_init_state(&v->lapic, v->id, v->id == 0, phys_bits(), apic_bus_clock, guest_tsc, v);
+    lapic_firmware_setup(&v->lapic);
+    v->lapic.eoi = ioapic_eoi;
+    v->lapic.eoi_ctx = &d->ioapic;
+    if (v->id == 0)
+        add_mmio_page(d, &d->lapic_mmio, "local APIC", lapic_base(&v->lapic), lapic_mmio_read,
+                      lapic_mmio_write, &v->lapic);
+}
+
+/* The guest moved its APIC (IA32_APIC_BASE bits 12 and up): the page
+ * follows on the MMIO bus.  The memory map keeps the page at its first
+ * address (memmap.h has no removal): the second-level tables never map
+ * RAM there, which is all it decides. */
+void irq_apic_base_changed(struct vcpu *v)
+{
+    struct domain *d = v->dom;
+    uint64_t base = lapic_base(&v->lapic);
+    if (v->id != 0 || d->lapic_mmio.base == base)
+        return;
+    mmio_remove(&d->mmio, &d->lapic_mmio);
+    d->lapic_mmio.base = base;
+    /* A base on top of another device (or RAM the guest gave up) leaves
+     * the APIC unreachable by MMIO, as overlapping decoders would. */
+    if (mmio_add(&d->mmio, &d->lapic_mmio) < 0)
+        hv_log("irq: the guest moved its local APIC to %#llx, over another device: the page is "
+               "not reachable there",
+               (unsigned long long)base);
+}
+
+/* Let time pass for the timers vCPU `v` sees.  The PIT's OUT 0 reaches the
+ * 8259's IRQ 0 and the I/O APIC's pin 2: a rising edge since the last look
+ * is latched (both edge triggered as a PC programs them).  Returns true
+ * when a timer fired, whether or not its interrupt got past a mask. */
+static bool update_timers(struct vcpu *v)
+{
+    struct domain *d = v->dom;
+    bool fired = false;
     if (pit_irq0_edge(&d->pit, pit_clock(NULL))) {
         /* Raise then lower the line: the PIC latches the edge in its IRR;
          * several ticks missed between two looks give one interrupt, as
          * a real PIC would give while the CPU had interrupts off. */
         pic_set_irq(&d->pic, 0, true);
         pic_set_irq(&d->pic, 0, false);
+        ioapic_set_irq(&d->ioapic, 2, true);
+        ioapic_set_irq(&d->ioapic, 2, false);
+        fired = true;
     }
+    /* The APIC timer raises its vector in the local APIC's IRR. */
+    if (lapic_update_timer(&v->lapic))
+        fired = true;
+    return fired;
+}
+
+/* Does the 8259's INTR output reach `v`?  Only vCPU 0's LINT0 is wired to
+ * it (domain.h), and only while LINT0 passes ExtINT (or the APIC is off). */
+static bool pic_reaches(const struct vcpu *v)
+{
+    return v->id == 0 && lapic_extint_open(&v->lapic) && pic_pending(&v->dom->pic) >= 0;
+}
+
+/* What the CPU's INTR input says: the 8259's vector through LINT0, else
+ * the local APIC's. */
+int irq_pending(struct vcpu *v)
+{
+    if (pic_reaches(v))
+        return pic_pending(&v->dom->pic);
+    return lapic_pending(&v->lapic);
+}
+
+/* The CPU's interrupt acknowledge, from the source irq_pending() chose:
+ * the 8259's INTA cycle, or the APIC moving IRR to ISR. */
+static int irq_acknowledge(struct vcpu *v)
+{
+    if (pic_reaches(v))
+        return pic_acknowledge(&v->dom->pic);
+    return lapic_acknowledge(&v->lapic);
 }
 
 /* Turn the interrupt-window request on or off, calling the backend only
@@ -148,15 +296,14 @@ static void want_window(struct vcpu *v, bool on)
 void irq_before_entry(struct vcpu *v)
 {
     struct domain *d = v->dom;
-    /* Without the backend's operations the PIC's IRQs stay pending; the
-     * PIC's output is wired to the domain's first vCPU only (domain.h). */
-    if (!d->host->irq || v->id != 0)
+    /* Without the backend's operations the interrupts stay pending. */
+    if (!d->host->irq)
         return;
     /* Let time catch up first: a tick may have passed since the exit. */
-    update_timer(d);
+    update_timers(v);
     /* Nothing requested, or everything masked or lower priority than the
      * interrupt in service: no window needed either. */
-    if (pic_pending(&d->pic) < 0) {
+    if (irq_pending(v) < 0) {
         want_window(v, false);
         return;
     }
@@ -165,9 +312,9 @@ void irq_before_entry(struct vcpu *v)
      * injection slot of this entry; the interrupt waits for the window exit,
      * which comes after that event is delivered. */
     if ((v->rflags & RFLAGS_IF) && !v->int_shadow && !v->event_pending) {
-        /* The CPU's interrupt acknowledge: the PIC names the vector and
-         * puts the IRQ in service. */
-        int vector = pic_acknowledge(&d->pic);
+        /* The CPU's interrupt acknowledge: the PIC or the APIC names the
+         * vector and puts it in service. */
+        int vector = irq_acknowledge(v);
         vcpu_backend(v)->inject_interrupt(v, (uint8_t)vector);
         /* Other IRQs may still be pending; the next entry looks again. */
         want_window(v, false);
@@ -185,25 +332,30 @@ void irq_before_entry(struct vcpu *v)
 void irq_halt(struct vcpu *v)
 {
     struct domain *d = v->dom;
-    /* Without delivery nothing could wake the guest: treat HLT as done.
-     * Only vCPU 0 receives the PIC's interrupts (domain.h). */
-    if (!d->host->irq || v->id != 0)
+    /* Without delivery nothing could wake the guest: treat HLT as done. */
+    if (!d->host->irq)
         return;
-    update_timer(d);
+    update_timers(v);
     /* Already something to deliver: irq_before_entry() injects it. */
-    if (pic_pending(&d->pic) >= 0)
+    if (irq_pending(v) >= 0)
         return;
-    /* Sleep until the PIT's next rising edge, if it will have one. */
+    /* Sleep until the PIT's next rising edge or the APIC timer's expiry,
+     * if either will come. */
     uint64_t now = pit_clock(NULL);
     uint64_t wait = pit_next_edge(&d->pit, now);
-    /* Channel 0 not counting, or a one-shot count that already ended:
-     * nothing will come, so HLT completes at once (README "Decisions"). */
-    if (wait == UINT64_MAX)
+    /* Neither timer will fire (channel 0 idle or a spent one-shot, the
+     * APIC timer stopped or masked): HLT completes at once (README
+     * "Decisions"). */
+    if (wait == UINT64_MAX && !lapic_timer_armed(&v->lapic))
         return;
     /* PAUSE tells the CPU (or the outer hypervisor) that this is a spin
-     * loop; hv has nothing else to do in the meantime. */
-    while (pit_clock(NULL) - now < wait)
+     * loop; hv has nothing else to do in the meantime.  The first timer to
+     * fire ends the wait, even if a mask or the APIC's priorities then
+     * hold its interrupt back (a real CPU would sleep on; a guest's HLT
+     * loop cannot tell the difference). */
+    while (!update_timers(v)) {
+        if (wait != UINT64_MAX && pit_clock(NULL) - now >= wait)
+            break;
         __asm__ volatile("pause");
-    /* The edge has come: latch it so the entry injects it. */
-    update_timer(d);
+    }
 }

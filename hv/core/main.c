@@ -17,7 +17,9 @@
 #include "guestmem.h"
 #include "hv.h"
 #include "loader/mbload.h"
+#include "cpuid.h"
 #include "log.h"
+#include "msr.h"
 
 /* The host, and the one domain hv makes today (from the first boot module)
  * with its one vCPU.  Only start-up code here and end_error's statistics
@@ -291,6 +293,15 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     v->efer = 0;
     /* The backend fills its control structure: segments (flat 4 GiB, CS
      * 32-bit), CR0 = PE|ET, intercepts and nested paging. */
+    /* IA32_MISC_ENABLE as QEMU resets it (core/msr.c), and XCR0's reset
+     * value: x87 state only (SDM vol 1 13.3). */
+    v->misc_enable = msr_misc_enable_reset(cpuid(1).ecx);
+    v->xcr0 = 1;
+    /* hv executes XSETBV for a VT-x guest (dispatch.c), which needs
+     * CR4.OSXSAVE in hv's own CR4, the one VT-x loads at every exit
+     * (vcpu_init copies it into the VMCS). */
+    if (cpuid(1).ecx & CPUID1_ECX_XSAVE)
+        write_cr4(read_cr4() | CR4_OSXSAVE);
     if (be->vcpu_init(v) < 0)
         end_error("could not set up the %s vCPU", be->name);
 
@@ -301,6 +312,7 @@ void hv_main(uint32_t magic, uint32_t info_pa)
      * interrupt delivery if the backend can; then the domain's models. */
     irq_clock_init(&host);
     irq_domain_init(d);
+    irq_vcpu_init(v);
 
     /* Run every domain until all have stopped (run.c), then report how
      * they ended and end the outer machine (ending.c). */

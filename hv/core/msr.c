@@ -1,9 +1,55 @@
 /*
  * msr.c - emulated MSRs (see msr.h).  EFER: AMD APM vol 2 3.1.7 and SDM vol
- * 3A 2.2.1; PAT: SDM vol 3A 12.12.
+ * 3A 2.2.1; PAT: SDM vol 3A 12.12; the others: SDM vol 4 chapter 2
+ * "Model-Specific Registers (MSRs)".
  */
 #include "cpu.h"
 #include "msr.h"
+
+/* MSRs emulated here besides EFER, PAT and the TSC (SDM vol 4 table 2-2
+ * "IA-32 Architectural MSRs"). */
+#define MSR_TSC_ADJUST  0x3bu
+#define MSR_MISC_ENABLE 0x1a0u
+#define MSR_DS_AREA     0x600u
+
+/* IA32_MISC_ENABLE bits QEMU sets at reset: fast strings (bit 0) and, when
+ * CPUID offers MONITOR/MWAIT, "ENABLE MONITOR FSM" (bit 18). */
+#define MISC_ENABLE_FAST_STRINGS (1ull << 0)
+#define MISC_ENABLE_MWAIT        (1ull << 18)
+/* CPUID.1:ECX bit 3: MONITOR/MWAIT. */
+#define CPUID1_ECX_MONITOR (1u << 3)
+
+/*
+ * The performance-monitoring MSRs: hv gives the guest no counters (CPUID
+ * leaf 0xA reads 0, PDCM is hidden), but guests written for QEMU program
+ * them anyway -- AMD's legacy four counters exist on every AMD64 CPU
+ * without a CPUID bit (APM vol 2 13.2 "Performance Monitoring Counters").
+ * They behave as under QEMU's TCG: reads return 0, writes are ignored, so
+ * the counters simply never count.
+ */
+static bool pmu_msr(uint32_t i)
+{
+    return (i >= 0xc1u && i <= 0xc8u) ||             /* IA32_PMC0-7 */
+           (i >= 0x186u && i <= 0x18du) ||           /* IA32_PERFEVTSEL0-7 */
+           (i >= 0x309u && i <= 0x30bu) ||           /* IA32_FIXED_CTR0-2 */
+           i == 0x345u ||                            /* IA32_PERF_CAPABILITIES */
+           (i >= 0x38du && i <= 0x390u) ||           /* FIXED_CTR_CTRL, GLOBAL_* */
+           (i >= 0x4c1u && i <= 0x4c8u) ||           /* IA32_A_PMC0-7 */
+           (i >= 0xc0010000u && i <= 0xc0010007u) || /* AMD PerfEvtSel0-3, PerfCtr0-3 */
+           (i >= 0xc0010200u && i <= 0xc001020bu);   /* AMD PerfEvtSel/PerfCtr 0-5 */
+}
+
+/* A 64-bit linear address is canonical when bits 63:47 are all equal
+ * (SDM vol 1 3.3.7.1 "Canonical Addressing"). */
+static bool canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+uint64_t msr_misc_enable_reset(uint32_t cpuid1_ecx)
+{
+    return MISC_ENABLE_FAST_STRINGS | (cpuid1_ecx & CPUID1_ECX_MONITOR ? MISC_ENABLE_MWAIT : 0);
+}
 
 /* EFER bits a guest may set: SCE, LME, NXE.  LMA is set by the CPU, not by
  * software; SVME would need SVM, which the guest is told it lacks. */
@@ -39,11 +85,26 @@ bool msr_read(struct vcpu *v, uint32_t index, uint64_t *value)
         *value = v->pat;
         return true;
     case MSR_TSC:
-        /* RDTSC is not intercepted, so the guest sees the host TSC: RDMSR
-         * of the TSC must agree with it. */
-        *value = rdtsc();
+        /* RDTSC is not intercepted: the guest sees the host TSC plus the
+         * offset the backend loads, and RDMSR of the TSC must agree. */
+        *value = rdtsc() + v->tsc_offset;
+        return true;
+    case MSR_TSC_ADJUST:
+        /* What the guest has added to its TSC so far (18.17.3). */
+        *value = v->tsc_offset;
+        return true;
+    case MSR_MISC_ENABLE:
+        *value = v->misc_enable;
+        return true;
+    case MSR_DS_AREA:
+        *value = v->ds_area;
         return true;
     default:
+        /* The counters that never count read 0. */
+        if (pmu_msr(index)) {
+            *value = 0;
+            return true;
+        }
         return false;
     }
 }
@@ -52,8 +113,8 @@ bool msr_read(struct vcpu *v, uint32_t index, uint64_t *value)
  * WRMSR of `value` to `index` by the guest, for the dispatcher: true when
  * it was applied, false when a CPU would raise #GP(0) (unknown MSR,
  * reserved bit, illegal transition); then nothing is changed.  The backend
- * copies EFER and PAT into its structure before the next entry.  A write
- * to the TSC is refused: hv does not offset the guest's TSC.
+ * copies EFER, PAT and the TSC offset into its structure before the next
+ * entry.
  */
 bool msr_write(struct vcpu *v, uint32_t index, uint64_t value)
 {
@@ -78,7 +139,31 @@ bool msr_write(struct vcpu *v, uint32_t index, uint64_t value)
             return false;
         v->pat = value;
         return true;
+    case MSR_TSC:
+        /* Setting the TSC to `value` moves it by value - now, and
+         * IA32_TSC_ADJUST by the same amount (SDM vol 3B 18.17.3
+         * "Time-Stamp Counter Adjustment"): both are the offset. */
+        v->tsc_offset = value - rdtsc();
+        return true;
+    case MSR_TSC_ADJUST:
+        /* Writing IA32_TSC_ADJUST moves the TSC by the difference: the
+         * offset is the new value. */
+        v->tsc_offset = value;
+        return true;
+    case MSR_MISC_ENABLE:
+        /* Kept as written, as QEMU does; no bit changes hv's behaviour
+         * (fast strings are always on, MONITOR stays as CPUID says). */
+        v->misc_enable = value;
+        return true;
+    case MSR_DS_AREA:
+        /* A linear address: a non-canonical one raises #GP (SDM vol 2B
+         * "WRMSR"); nothing uses it, since the guest has no BTS/PEBS. */
+        if (!canonical(value))
+            return false;
+        v->ds_area = value;
+        return true;
     default:
-        return false;
+        /* Writes to the counters vanish, as under QEMU's TCG. */
+        return pmu_msr(index);
     }
 }

@@ -31,6 +31,7 @@ static const char *const reason_names[EXIT_REASON_COUNT] = {
     [EXIT_VIRT_INSN] = "VIRT_INSN",
     [EXIT_IRQ_WINDOW] = "IRQ_WINDOW",
     [EXIT_CR_WRITE] = "CR_WRITE",
+    [EXIT_XSETBV] = "XSETBV",
 };
 
 /* The short name of a core exit reason, for the trace and the statistics;

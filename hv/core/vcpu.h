@@ -43,6 +43,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dev/lapic.h"
+
 struct domain;
 
 struct gprs {
@@ -74,6 +76,29 @@ struct vcpu {
     /* Guest PAT (MSR 0x277); emulated by the core, loaded by the backend
      * (SVM: VMCB G_PAT; VMX: guest IA32_PAT field). */
     uint64_t pat;
+
+    /* The guest's TSC is the host's plus tsc_offset, which the backend
+     * loads into its TSC offset field (SVM: VMCB offset 0x50, APM vol 2
+     * appendix B "Layout of VMCB"; VMX: "use TSC offsetting" and the
+     * TSC-offset field, SDM vol 3C 25.6.5 "Time-Stamp Counter Offset and
+     * Multiplier").  A guest WRMSR to the TSC or to IA32_TSC_ADJUST changes
+     * it; it is also the guest's IA32_TSC_ADJUST, since both start at 0
+     * and move together (SDM vol 3B 18.17.3 "Time-Stamp Counter
+     * Adjustment"). */
+    uint64_t tsc_offset;
+
+    /* MSRs the core emulates as plain registers (core/msr.c):
+     * IA32_MISC_ENABLE (0x1a0), IA32_DS_AREA (0x600). */
+    uint64_t misc_enable;
+    uint64_t ds_area;
+
+    /* The guest's XCR0, as its last XSETBV set it (dispatch.c; on SVM the
+     * CPU executes XSETBV itself and this stays at its reset value). */
+    uint64_t xcr0;
+
+    /* The vCPU's local APIC (dev/lapic.h): its registers, timer and
+     * interrupt requests; irq.c delivers what it hands the CPU. */
+    struct lapic lapic;
 
     /* The guest's IDTR, copied out after every exit by backends that
      * intercept #DF (EXIT_EXCEPTION vector 8): the core looks at the IDT to

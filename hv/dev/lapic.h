@@ -183,8 +183,9 @@ void lapic_set_lint(struct lapic *l, unsigned pin, bool level);
 bool lapic_extint_open(const struct lapic *l);
 
 /* Let time pass: expire the timer (one-shot, periodic or deadline) up to
- * the clocks' `now`, raising the timer vector. */
-void lapic_update_timer(struct lapic *l);
+ * the clocks' `now`, raising the timer vector.  True when it expired (even
+ * if masked), so that a halted CPU can stop waiting. */
+bool lapic_update_timer(struct lapic *l);
 /* True when the timer will fire again without guest action (for HLT). */
 bool lapic_timer_armed(const struct lapic *l);
 

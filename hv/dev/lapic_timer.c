@@ -96,7 +96,7 @@ void lapic_timer_set_lvt(struct lapic *l, uint32_t lvt)
     }
 }
 
-void lapic_update_timer(struct lapic *l)
+bool lapic_update_timer(struct lapic *l)
 {
     if (deadline_mode(l)) {
         /* Fires once when the TSC reaches the deadline, which then reads
@@ -104,11 +104,12 @@ void lapic_update_timer(struct lapic *l)
         if (l->tsc_deadline && l->tsc && l->tsc(l->clock_ctx) >= l->tsc_deadline) {
             l->tsc_deadline = 0;
             lapic_local_deliver(l, LVT_TIMER);
+            return true;
         }
-        return;
+        return false;
     }
     if (l->timer_initial == 0)
-        return;
+        return false;
     /* Expiries since the load: one for a one-shot, one per period for a
      * periodic timer.  Several missed ones make one interrupt (the IRR
      * holds one request per vector). */
@@ -118,7 +119,9 @@ void lapic_update_timer(struct lapic *l)
         l->timer_fired = n;
         /* A masked timer counts on but interrupts nobody (11.5.4). */
         lapic_local_deliver(l, LVT_TIMER);
+        return true;
     }
+    return false;
 }
 
 bool lapic_timer_armed(const struct lapic *l)

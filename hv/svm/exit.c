@@ -284,6 +284,9 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     /* The guest's PAT, as the core's MSR emulation last set it: with nested
      * paging, G_PAT is what the guest's own page tables index into. */
     v->save.g_pat = vcpu->pat;
+    /* The guest's TSC offset (RDTSC, RDTSCP and RDMSR of the TSC add it),
+     * as the core's WRMSR emulation of the TSC last set it. */
+    v->control.tsc_offset = vcpu->tsc_offset;
     /* The interrupt shadow: the core clears it when it skips an
      * instruction (15.21.5). */
     v->control.int_state =

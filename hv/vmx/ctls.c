@@ -105,6 +105,9 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
      * I/O and MSRs by bitmap, and turn on the secondary controls. */
     static const struct wanted proc[] = {
         {PROC_HLT_EXITING, "HLT exiting", true},
+        /* The guest's TSC is the host's plus the core's offset (WRMSR to
+         * the TSC), as SVM's VMCB TSC_OFFSET does unconditionally. */
+        {PROC_TSC_OFFSETTING, "use TSC offsetting", true},
         /* Not set now, but irq_window() sets it later: check it is allowed. */
         {PROC_INTR_WINDOW_EXITING, "interrupt-window exiting", true},
         {PROC_USE_IO_BITMAPS, "use I/O bitmaps", true},

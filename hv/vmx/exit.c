@@ -292,6 +292,11 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
             e->why = "a control-register access hv does not intercept";
         }
         break;
+    /* XSETBV always exits (26.1.2); the core checks the new XCR0 and
+     * loads it (SVM lets the CPU execute XSETBV itself). */
+    case VMX_EXIT_XSETBV:
+        e->reason = EXIT_XSETBV;
+        break;
     /* A guest triple fault always exits (26.2): the same as SVM's
      * SHUTDOWN intercept, which the core reports as a crash. */
     case VMX_EXIT_TRIPLE_FAULT:
@@ -453,6 +458,10 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
      * bitmap makes their RDMSR/WRMSR exit; VM entry loads the result. */
     vmwrite(VMCS_GUEST_EFER, vcpu->efer);
     vmwrite(VMCS_GUEST_PAT, vcpu->pat);
+    /* The guest's TSC offset, added to RDTSC, RDTSCP and RDMSR of the TSC
+     * with "use TSC offsetting" (SDM vol 3C 26.3 "Changes to Instruction
+     * Behavior in VMX Non-Root Operation"). */
+    vmwrite(VMCS_TSC_OFFSET, vcpu->tsc_offset);
     /* CR0 only when the core changed it (load_cr0() checks). */
     load_cr0(vcpu, vx);
     /* The interrupt shadow (interruptibility state bits 0-1, 25.4.2): the

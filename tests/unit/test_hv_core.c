@@ -12,6 +12,7 @@
 #include "core/cr.h"
 #include "core/msr.h"
 #include "core/stats.h"
+#include "core/xcr.h"
 #include "check_main.h"
 
 static struct hv_options opt;
@@ -158,11 +159,47 @@ END_TEST
 START_TEST(cpuid_leaf1)
 {
     struct cpuid_regs r = {
-        .eax = 0x800f11, .ebx = 1, .ecx = (1u << 5) | (1u << 21) | 1, .edx = ~0u};
+        .eax = 0x800f11, .ebx = 1, .ecx = (1u << 5) | (1u << 15) | 1, .edx = ~0u};
     cpuid_policy(1, 0, 0, &r);
     ck_assert_uint_eq(r.eax, 0x800f11);
-    ck_assert_uint_eq(r.ecx, HVKIT_CPUID_HV_BIT | 1);
+    /* VMX and PDCM hidden; x2APIC and the TSC-deadline timer offered. */
+    ck_assert_uint_eq(r.ecx, HVKIT_CPUID_HV_BIT | (1u << 21) | (1u << 24) | 1);
+    ck_assert_uint_eq(r.edx, ~0u);
+}
+END_TEST
+
+START_TEST(cpuid_follows_guest_state)
+{
+    struct cpuid_regs r = {.ebx = 0x12345678u, .ecx = 1u << 26, .edx = 1u << 9};
+    struct cpuid_state st = {.osxsave = true, .apic = true, .apic_id = 0};
+    cpuid_guest_state(1, &st, &r);
+    /* OSXSAVE is the guest's CR4.OSXSAVE; EBX[31:24] the APIC ID. */
+    ck_assert_uint_eq(r.ecx, (1u << 26) | (1u << 27));
+    ck_assert_uint_eq(r.edx, 1u << 9);
+    ck_assert_uint_eq(r.ebx, 0x00345678u);
+    /* A disabled APIC disappears from both leaves. */
+    st = (struct cpuid_state){.osxsave = false, .apic = false};
+    cpuid_guest_state(1, &st, &r);
+    ck_assert_uint_eq(r.ecx, 1u << 26);
+    ck_assert_uint_eq(r.edx, 0);
+    r = (struct cpuid_regs){.edx = ~0u};
+    cpuid_guest_state(0x80000001u, &st, &r);
     ck_assert_uint_eq(r.edx, ~(1u << 9));
+}
+END_TEST
+
+START_TEST(cpuid_no_pmu_no_pks)
+{
+    struct cpuid_regs r = {0x07300403u, 1, 2, 3};
+    cpuid_policy(0xa, 0, 0, &r);
+    ck_assert_uint_eq(r.eax | r.ebx | r.ecx | r.edx, 0);
+    r = (struct cpuid_regs){.ecx = 0x8001020cu};
+    cpuid_policy(7, 0, 0, &r);
+    ck_assert_uint_eq(r.ecx, 0x0001020cu);
+    /* Other subleaves of 7 are left alone. */
+    r = (struct cpuid_regs){.ecx = 0x80000000u};
+    cpuid_policy(7, 1, 0, &r);
+    ck_assert_uint_eq(r.ecx, 0x80000000u);
 }
 END_TEST
 
@@ -170,7 +207,8 @@ START_TEST(cpuid_svm_hidden)
 {
     struct cpuid_regs r = {.ecx = 0xffffffffu, .edx = 0x2};
     cpuid_policy(0x80000001u, 0, 0, &r);
-    ck_assert_uint_eq(r.ecx, ~(1u << 2));
+    /* SVM and the extended performance counters. */
+    ck_assert_uint_eq(r.ecx, ~((1u << 2) | (1u << 23) | (1u << 24) | (1u << 28)));
     ck_assert_uint_eq(r.edx, 0x2);
     r = (struct cpuid_regs){1, 2, 3, 4};
     cpuid_policy(0x8000000au, 0, 0, &r);
@@ -254,6 +292,69 @@ START_TEST(pat_and_unknown)
 }
 END_TEST
 
+START_TEST(tsc_misc_ds_and_pmu)
+{
+    struct vcpu v;
+    memset(&v, 0, sizeof(v));
+    uint64_t val, t;
+    /* Writing the TSC moves it and IA32_TSC_ADJUST by the same amount. */
+    ck_assert(msr_write(&v, MSR_TSC, 1ull << 62));
+    ck_assert(msr_read(&v, MSR_TSC, &t));
+    ck_assert_uint_ge(t, 1ull << 62);
+    ck_assert_uint_lt(t, (1ull << 62) + (1ull << 40));
+    ck_assert(msr_read(&v, 0x3b, &val));
+    ck_assert_uint_eq(val, v.tsc_offset);
+    /* Writing IA32_TSC_ADJUST back to 0 takes the TSC back. */
+    ck_assert(msr_write(&v, 0x3b, 0));
+    ck_assert(msr_read(&v, MSR_TSC, &t));
+    ck_assert_uint_lt(t, 1ull << 62);
+    /* MISC_ENABLE as QEMU resets it, kept as written. */
+    ck_assert_uint_eq(msr_misc_enable_reset(1u << 3), 0x40001u);
+    ck_assert_uint_eq(msr_misc_enable_reset(0), 1u);
+    ck_assert(msr_write(&v, 0x1a0, 0x40001u));
+    ck_assert(msr_read(&v, 0x1a0, &val));
+    ck_assert_uint_eq(val, 0x40001u);
+    /* DS_AREA: canonical addresses only. */
+    ck_assert(msr_write(&v, 0x600, 0xffff800000001000ull));
+    ck_assert(!msr_write(&v, 0x600, 0x0000800000000000ull));
+    ck_assert(msr_read(&v, 0x600, &val));
+    ck_assert_uint_eq(val, 0xffff800000001000ull);
+    /* Performance counters read 0 and ignore writes (QEMU TCG). */
+    const uint32_t pmu[] = {0xc1,  0x186,       0x187,       0x345,
+                            0x38f, 0xc0010000u, 0xc0010007u, 0xc0010200u};
+    for (unsigned i = 0; i < sizeof(pmu) / sizeof(pmu[0]); i++) {
+        ck_assert(msr_write(&v, pmu[i], 0x12345));
+        val = 1;
+        ck_assert(msr_read(&v, pmu[i], &val));
+        ck_assert_uint_eq(val, 0);
+    }
+    /* Just outside the ranges: still unknown. */
+    ck_assert(!msr_read(&v, 0xc0010008u, &val));
+    ck_assert(!msr_read(&v, 0x6e1, &val));
+}
+END_TEST
+
+/* ---- XCR0 ---- */
+
+START_TEST(xcr0_rules)
+{
+    /* x87, SSE, AVX, MPX, AVX-512 (7 << 5), AMX (17, 18) supported. */
+    uint64_t sup = 0x600ffull;
+    ck_assert(xcr0_valid(1, sup));
+    ck_assert(xcr0_valid(7, sup));
+    ck_assert(xcr0_valid(0xe7, sup));
+    ck_assert(xcr0_valid(0x60007ull, sup));
+    ck_assert(!xcr0_valid(0, sup));       /* x87 off */
+    ck_assert(!xcr0_valid(5, sup));       /* AVX without SSE */
+    ck_assert(!xcr0_valid(0xb, sup));     /* BNDREGS without BNDCSR */
+    ck_assert(xcr0_valid(0x1b, 0x1f));    /* both MPX components */
+    ck_assert(!xcr0_valid(0x67, sup));    /* two of the three AVX-512 bits */
+    ck_assert(!xcr0_valid(0xe3, sup));    /* AVX-512 without AVX */
+    ck_assert(!xcr0_valid(0x20007, sup)); /* TILECFG without TILEDATA */
+    ck_assert(!xcr0_valid(7, 3));         /* AVX not supported */
+}
+END_TEST
+
 /* ---- CR0 writes ---- */
 
 START_TEST(decode_cr_writes)
@@ -332,6 +433,8 @@ int main(void)
     tcase_add_test(tc, cpuid_leaf1);
     tcase_add_test(tc, cpuid_svm_hidden);
     tcase_add_test(tc, cpuid_hypervisor_leaves);
+    tcase_add_test(tc, cpuid_follows_guest_state);
+    tcase_add_test(tc, cpuid_no_pmu_no_pks);
     suite_add_tcase(s, tc);
     tc = tcase_create("cr");
     tcase_add_test(tc, decode_cr_writes);
@@ -340,6 +443,8 @@ int main(void)
     tc = tcase_create("msr");
     tcase_add_test(tc, efer_rules);
     tcase_add_test(tc, pat_and_unknown);
+    tcase_add_test(tc, tsc_misc_ds_and_pmu);
+    tcase_add_test(tc, xcr0_rules);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
