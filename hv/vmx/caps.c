@@ -148,25 +148,26 @@ bool vmx_probe(char *why, size_t why_len)
 
 /*
  * VM exits load the host's TR from the VMCS, and VM entry refuses a null TR
- * selector (SDM Vol. 3C 27.2.3).  hv's boot GDT (hv/boot/entry.S) has no TSS,
- * so the VMX backend gives the host one: a copy of the boot GDT with a
- * 64-bit TSS descriptor added (SDM Vol. 3A 8.2.3), loaded with LTR.  SVM
- * does not need this: VMRUN saves and restores TR as it finds it.
+ * selector (SDM Vol. 3C 27.2.3 "Checks on Host Segment and Descriptor-Table Registers").  hv's boot
+ * GDT (hv/boot/entry.S) has no TSS, so the VMX backend gives the host one: a copy of the boot GDT
+ * with a 64-bit TSS descriptor added (SDM Vol. 3A 8.2.3 "TSS Descriptor in 64-bit mode"), loaded
+ * with LTR.  SVM does not need this: VMRUN saves and restores TR as it finds it.
  */
 /* Null, code, data, then the 16-byte TSS descriptor in slots 3 and 4. */
 static uint64_t host_gdt[5] __attribute__((aligned(16)));
 /* The TSS's address, which vcpu.c writes to the HOST_TR_BASE field: the
  * VMCS keeps the base itself, not a descriptor the CPU would look up. */
 uint64_t vmx_host_tr_base;
-/* A 64-bit TSS is 104 bytes (SDM Vol. 3A 8.7).  hv never switches stacks
- * through it (no IST, no ring 3), so it stays all zeros. */
+/* A 64-bit TSS is 104 bytes (SDM Vol. 3A 8.7 "Task Management in 64-bit Mode").  hv never switches
+ * stacks through it (no IST, no ring 3), so it stays all zeros. */
 static uint8_t host_tss[104] __attribute__((aligned(16)));
 
 /* Build host_gdt, switch to it and load TR (see the comment above). */
 static void load_host_tss(void)
 {
     /* The pseudo-descriptor SGDT stores and LGDT loads: a 16-bit limit
-     * followed by a 64-bit base, with no padding (SDM Vol. 3A 3.5.1). */
+     * followed by a 64-bit base, with no padding (SDM Vol. 3A 3.5.1 "Segment Descriptor Tables").
+     */
     struct __attribute__((packed)) {
         uint16_t limit;
         uint64_t base;
@@ -197,8 +198,8 @@ static void load_host_tss(void)
  * backend.enable for VT-x: enter VMX root operation.  Called once, after a
  * successful vmx_probe().  Returns 0, or -1 after logging why (main.c then
  * ends with "exit: error").  The SVM counterpart sets EFER.SVME and
- * VM_HSAVE_PA; here the steps are those of SDM Vol. 3C 24.7: feature
- * control, the fixed CR0/CR4 bits, CR4.VMXE, then VMXON.
+ * VM_HSAVE_PA; here the steps are those of SDM Vol. 3C 24.7 "Enabling and Entering VMX Operation":
+ * feature control, the fixed CR0/CR4 bits, CR4.VMXE, then VMXON.
  */
 int vmx_enable(void)
 {

@@ -22,8 +22,8 @@ uint32_t vmx_ctl_adjust(uint64_t cap, uint32_t want, uint32_t *missing)
     if (missing)
         *missing = refused;
     /* Add the bits the CPU insists on (allowed 0-setting is 1; SDM Vol. 3D
-     * A.3.1: "VM entry fails if bit X is 0 in the control word"), and drop
-     * the refused ones so that VM entry does not fail on them. */
+     * A.3.1 "Pin-Based VM-Execution Controls": "VM entry fails if bit X is 0 in the control word"),
+     * and drop the refused ones so that VM entry does not fail on them. */
     return (want | vmx_ctl_must1(cap)) & vmx_ctl_may1(cap);
 }
 
@@ -59,7 +59,7 @@ uint64_t vmx_fixed_apply(uint64_t value, uint64_t fixed0, uint64_t fixed1, uint6
  * the unit tests exercise on its own. */
 bool vmx_canonical(uint64_t addr, unsigned bits)
 {
-    /* Bits 63..bits-1 must all equal bit bits-1 (SDM Vol. 1 3.3.7.1). */
+    /* Bits 63..bits-1 must all equal bit bits-1 (SDM Vol. 1 3.3.7.1 "Canonical Addressing"). */
     /* Shift the top bit of the address into bit 63, then back with an
      * arithmetic shift, which copies it into every bit above. */
     int64_t sign_extended = (int64_t)(addr << (64 - bits)) >> (64 - bits);
@@ -97,9 +97,9 @@ static const char *choose(uint64_t cap, const struct wanted *w, unsigned n, uint
  * group of SVM intercept bits or VMCB settings in svm/vcpu.c. */
 const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *out)
 {
-    /* Pin-based (SDM Vol. 3C 25.6.1): physical interrupts exit to hv
-     * instead of going through the guest's IDT, as SVM's V_INTR_MASKING
-     * keeps them for the host (hv masks the outer PIC, so none come). */
+    /* Pin-based (SDM Vol. 3C 25.6.1 "Pin-Based VM-Execution Controls"): physical interrupts exit to
+     * hv instead of going through the guest's IDT, as SVM's V_INTR_MASKING keeps them for the host
+     * (hv masks the outer PIC, so none come). */
     static const struct wanted pin[] = {{PIN_EXTINT_EXITING, "external-interrupt exiting", false}};
     /* Primary processor-based (25.6.2): exit on HLT, choose exits on port
      * I/O and MSRs by bitmap, and turn on the secondary controls. */

@@ -4,9 +4,9 @@
  * Which VMX controls a CPU supports is never hard-coded: each control word
  * has a capability MSR whose low 32 bits are the "allowed 0-settings" (a bit
  * set there must be 1) and whose high 32 bits are the "allowed 1-settings" (a
- * bit clear there must be 0) (SDM Vol. 3D A.3 - A.5).  When IA32_VMX_BASIC
- * bit 55 is set, the TRUE_* MSRs replace the original ones for the pin-based,
- * primary processor-based, exit and entry controls (A.2): they allow some
+ * bit clear there must be 0) (SDM Vol. 3D A.3 "VM-Execution Controls", A.4 "VM-Exit Controls", A.5
+ * "VM-Entry Controls").  When IA32_VMX_BASIC bit 55 is set, the TRUE_* MSRs replace the original
+ * ones for the pin-based, primary processor-based, exit and entry controls (A.2): they allow some
  * "default1" bits to be 0.  CR0 and CR4 have FIXED0/FIXED1 MSRs with the
  * same meaning (A.7, A.8).  caps.c reads the MSRs into struct vmx_caps; the
  * rest is arithmetic, compiled hosted too for the unit tests.

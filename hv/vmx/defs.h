@@ -12,7 +12,8 @@
 
 #include <stdint.h>
 
-/* ---- CPUID and capability MSRs (SDM Vol. 3C 24.6 / 25.x, Vol. 3D appendix A) ---- */
+/* ---- CPUID and capability MSRs (SDM vol 3C 24.6 "Discovering Support for VMX", vol 3D appendix A)
+ * ---- */
 #define CPUID_1_ECX_VMX (1u << 5)
 
 #define FEATURE_CONTROL_LOCK            (1ull << 0)
@@ -50,7 +51,8 @@
 #define EPT_CAP_WB    (1ull << 14) /* write-back EPT paging structures */
 #define EPT_CAP_2M    (1ull << 16) /* 2-MiB EPT pages */
 
-/* ---- Pin-based VM-execution controls (SDM Vol. 3C 25.6.1) ---- */
+/* ---- Pin-based VM-execution controls (SDM Vol. 3C 25.6.1 "Pin-Based VM-Execution Controls") ----
+ */
 #define PIN_EXTINT_EXITING   (1u << 0)
 #define PIN_NMI_EXITING      (1u << 3)
 #define PIN_VIRTUAL_NMIS     (1u << 5)
@@ -314,7 +316,8 @@ enum vmx_seg_index { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, S
 #define VMX_EXIT_REASON_MAX          77u
 #define VMX_EXIT_REASON_ENTRY_FAILED (1u << 31) /* the exit reason field's bit 31 */
 
-/* ---- VM-instruction errors (SDM Vol. 3C 31.4, table 31-1) ---- */
+/* ---- VM-instruction errors (SDM Vol. 3C 31.4 "VM Instruction Error Numbers", table 31-1
+ * "VM-Instruction Error Numbers") ---- */
 #define VMXERR_VMENTRY_INVALID_CONTROLS   7u
 #define VMXERR_VMENTRY_INVALID_HOST_STATE 8u
 #define VMXERR_MAX                        28u

@@ -4,7 +4,7 @@
  *   int vmx_enter(struct gprs *regs, int launched)
  *   vmx_exit_entry: where every VM exit continues (the VMCS HOST_RIP)
  *
- * VMLAUNCH / VMRESUME (SDM Vol. 3C 31.3) load the guest's RIP, RSP, RFLAGS,
+ * VMLAUNCH / VMRESUME (SDM Vol. 3C 31.3 "VMX Instructions") load the guest's RIP, RSP, RFLAGS,
  * segment and control registers from the VMCS and run the guest.  Unlike
  * VMRUN they never return to the next instruction after success: a VM exit
  * loads the host state from the VMCS instead (28.5), including RSP and RIP,

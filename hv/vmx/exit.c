@@ -1,7 +1,7 @@
 /*
  * exit.c - one trip into the guest and back: copy the core's vCPU state into
  * the VMCS, VMLAUNCH/VMRESUME (enter.S), copy the guest state back, and
- * translate the VMX exit reason (SDM Vol. 3D appendix C) into the core's
+ * translate the VMX exit reason (SDM Vol. 3D appendix C "VMX Basic Exit Reasons") into the core's
  * struct exit_info.  Also the names of the exit reasons (for the trace) and
  * dump_state(), which explains a failed VM entry (explain.c).
  *
@@ -237,9 +237,11 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         /* Only the class is known here; vmx_dump_state() runs the checks of
          * explain.c on the saved state to say which rule was broken. */
         e->why = basic == VMX_EXIT_INVALID_GUEST_STATE
-                     ? "VM entry failed: invalid guest state (exit reason 33, SDM Vol. 3C 27.3.1)"
+                     ? "VM entry failed: invalid guest state (exit reason 33, SDM vol 3C 27.3.1 "
+                       "\"Checks on the Guest State Area\")"
                  : basic == VMX_EXIT_MSR_LOADING
-                     ? "VM entry failed while loading MSRs (exit reason 34, SDM Vol. 3C 27.4)"
+                     ? "VM entry failed while loading MSRs (exit reason 34, SDM vol 3C 27.4 "
+                       "\"Loading MSRs\")"
                      : "VM entry failed (machine-check event, exit reason 41)";
         return;
     }
@@ -398,7 +400,7 @@ static enum cr4_result handle_cr4_write(struct vcpu *vcpu, struct vmx_vcpu *vx, 
  * (PE and PG are free under "unrestricted guest").  If that turned on PAE
  * paging outside long mode, VM entry loads the four PDPTEs from the VMCS
  * (27.3.2.4) rather than from memory, as MOV to CR0 itself would have:
- * fetch them from the guest's CR3 (SDM Vol. 3A 4.4.1).
+ * fetch them from the guest's CR3 (SDM Vol. 3A 4.4.1 "PDPTE Registers").
  */
 static void load_cr0(struct vcpu *vcpu, struct vmx_vcpu *vx)
 {
@@ -502,7 +504,9 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
             /* VMfailValid: the VMCS holds an error number (31.4). */
             vx->insn_error = (uint32_t)vmread(VMCS_VM_INSN_ERROR);
             e->raw_code = vx->insn_error;
-            ksnprintf(why, sizeof(why), "%s failed: VM-instruction error %u, %s (SDM Vol. 3C 31.4)",
+            ksnprintf(why, sizeof(why),
+                      "%s failed: VM-instruction error %u, %s (SDM vol 3C 31.4 \"VM "
+                      "Instruction Error Numbers\")",
                       e->raw_name, vx->insn_error, vmx_insn_error_name(vx->insn_error));
         } else {
             /* VMfailInvalid: no current VMCS, so no error number either. */
@@ -636,7 +640,8 @@ static void explain_line(void *ctx, const char *section, const char *text)
     /* Unused: hv_log needs no context.  The unit tests pass one to collect
      * the lines instead of printing them. */
     (void)ctx;
-    hv_log("  VM-entry check failed (SDM Vol. 3C %s): %s", section, text);
+    hv_log("  VM-entry check failed (SDM vol 3C %s \"%s\"): %s", section, vmx_check_title(section),
+           text);
 }
 
 /*
@@ -719,5 +724,7 @@ void vmx_dump_state(const struct vcpu *vcpu)
     /* The CPU refused the state but none of hv's checks did: say so rather
      * than stay silent, since the explainer covers only part of the SDM. */
     if (n == 0)
-        hv_log("  no check of SDM Vol. 3C 27.2/27.3.1 that hv knows explains the failure");
+        hv_log("  no check of SDM vol 3C 27.2 \"Checks on VMX Controls and Host-State Area\" "
+               "or 27.3.1 \"Checks on the Guest State Area\" that hv knows explains the "
+               "failure");
 }

@@ -1,6 +1,7 @@
 /*
- * explain.c - the VM-entry checks of SDM Vol. 3C 27.2 and 27.3.1, re-run in
- * software over a copy of the VMCS to say which one failed (see explain.h).
+ * explain.c - the VM-entry checks of SDM Vol. 3C 27.2 "Checks on VMX Controls and Host-State Area"
+ * and 27.3.1 "Checks on the Guest State Area", re-run in software over a copy of the VMCS to say
+ * which one failed (see explain.h).
  *
  * The CPU reports a failed VM entry only as "invalid control field(s)"
  * (VM-instruction error 7), "invalid host-state field(s)" (error 8) or
@@ -12,7 +13,7 @@
  * hosted into tests/unit/test_hv_vmx_explain.c.  No VMREAD, no MSR: pure.
  *
  * hv/svm/explain.c does the same for VMRUN's consistency checks (APM vol 2
- * 15.5.1), and is much shorter: AMD lists a short set of illegal state
+ * 15.5.1 "Basic Operation"), and is much shorter: AMD lists a short set of illegal state
  * combinations, all in the guest's state.  Intel's list is long because the VMCS describes more
  * (host state, five control words, event injection) and because a VM entry
  * loads segment registers from their hidden parts without the checks a
@@ -64,7 +65,7 @@ fail(struct checker *c, const char *section, const char *fmt, ...)
 /* Names for the messages, in the VMCS order of enum seg (explain.h). */
 static const char *const seg_names[SEG_COUNT] = {"ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR"};
 
-/* The architectural bit names (SDM Vol. 3A 2.5), so that a message can say
+/* The architectural bit names (SDM Vol. 3A 2.5 "Control Registers"), so that a message can say
  * "bit 5 (NE)" instead of leaving the reader to count bits.  Bits without a
  * name are reserved and print as "?". */
 
@@ -409,7 +410,7 @@ unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
 /* ---- 27.3.1: guest-state area -------------------------------------------- */
 
 /* A PAT value: eight memory types, each 0, 1, 4, 5, 6 or 7.  Types 2 and 3
- * are reserved, as is anything above 7 (SDM Vol. 3A 12.12.2); a WRMSR of
+ * are reserved, as is anything above 7 (SDM Vol. 3A 12.12.2 "IA32_PAT MSR"); a WRMSR of
  * such a value raises #GP, and a VM entry refuses to load one. */
 static bool pat_ok(uint64_t pat)
 {
@@ -480,7 +481,7 @@ static void check_guest_regs(struct checker *c)
      * control turns that off, unlike EFER and PAT). */
     if (!canonical(c, s->sysenter_esp) || !canonical(c, s->sysenter_eip))
         fail(c, "27.3.1.1", "guest IA32_SYSENTER_ESP/EIP must be canonical");
-    /* A loaded PAT holds eight valid memory types (SDM Vol. 3A 12.12.2). */
+    /* A loaded PAT holds eight valid memory types (SDM Vol. 3A 12.12.2 "IA32_PAT MSR"). */
     if ((s->entry_ctls & ENTRY_LOAD_PAT) && !pat_ok(s->pat))
         fail(c, "27.3.1.1", "guest IA32_PAT 0x%016llx holds a memory type other than 0, 1, 4-7",
              (unsigned long long)s->pat);
@@ -562,7 +563,8 @@ static void check_guest_segments(struct checker *c)
     bool unrestricted = proc2_set(s, PROC2_UNRESTRICTED_GUEST);
     /* RFLAGS bit 17 is VM: the guest will run in virtual-8086 mode. */
     bool v86 = (s->rflags & (1ull << 17)) != 0;
-    /* Access-rights bits 3:0: the descriptor type (SDM Vol. 3A 3.4.5.1). */
+    /* Access-rights bits 3:0: the descriptor type (SDM Vol. 3A 3.4.5.1 "Code- and Data-Segment
+     * Descriptor Types"). */
     unsigned cs_type = cs->ar & AR_TYPE_MASK, ss_type = ss->ar & AR_TYPE_MASK;
 
     /* Selectors: TR and a usable LDTR come from the GDT (TI = 0), since an
@@ -684,7 +686,7 @@ static void check_guest_segments(struct checker *c)
                      seg_names[i], AR_DPL(g->ar), g->sel & 3u);
         }
         /* 64-bit code cannot also be 32-bit: with L = 1 the D bit must be
-         * clear (SDM Vol. 3A 3.4.5). */
+         * clear (SDM Vol. 3A 3.4.5 "Segment Descriptors"). */
         if (ia32e_guest(s) && (cs->ar & AR_L) && (cs->ar & AR_DB))
             fail(c, "27.3.1.2", "guest CS has both L and D/B set (access rights 0x%x)", cs->ar);
     }
@@ -804,7 +806,7 @@ static void check_guest_pdptes(struct checker *c)
     for (int i = 0; i < 4; i++) {
         uint64_t e = s->pdpte[i];
         /* Bits 2:1 and 8:5 are reserved in a present PDPTE, as are those
-         * above MAXPHYADDR (SDM Vol. 3A 4.4.1). */
+         * above MAXPHYADDR (SDM Vol. 3A 4.4.1 "PDPTE Registers"). */
         if ((e & 1) && ((e & 0x1e6) || !phys_ok(c, e & ~0xfffull & ~(1ull << 63))))
             fail(c, "27.3.1.6", "guest PDPTE%d 0x%llx sets reserved bits", i,
                  (unsigned long long)e);
@@ -867,4 +869,33 @@ const char *vmx_insn_error_name(uint32_t err)
     if (err <= VMXERR_MAX && insn_errors[err])
         return insn_errors[err];
     return "unknown VM-instruction error";
+}
+
+/* The sections the checks above cite, in the 2023 numbering (hv/README.md),
+ * with their titles. */
+static const struct {
+    const char *section;
+    const char *title;
+} check_titles[] = {
+    {"27.2.1.1", "VM-Execution Control Fields"},
+    {"27.2.1.2", "VM-Exit Control Fields"},
+    {"27.2.1.3", "VM-Entry Control Fields"},
+    {"27.2.2", "Checks on Host Control Registers, MSRs, and SSP"},
+    {"27.2.3", "Checks on Host Segment and Descriptor-Table Registers"},
+    {"27.2.4", "Checks Related to Address-Space Size"},
+    {"27.3.1.1", "Checks on Guest Control Registers, Debug Registers, and MSRs"},
+    {"27.3.1.2", "Checks on Guest Segment Registers"},
+    {"27.3.1.3", "Checks on Guest Descriptor-Table Registers"},
+    {"27.3.1.4", "Checks on Guest RIP, RSP, RFLAGS, and SSP"},
+    {"27.3.1.5", "Checks on Guest Non-Register State"},
+    {"27.3.1.6", "Checks on Guest Page-Directory-Pointer-Table Entries"},
+};
+
+const char *vmx_check_title(const char *section)
+{
+    for (size_t i = 0; i < sizeof(check_titles) / sizeof(check_titles[0]); i++)
+        if (strcmp(check_titles[i].section, section) == 0)
+            return check_titles[i].title;
+    /* A section added above without its title: still a usable message. */
+    return "see the manual's contents";
 }

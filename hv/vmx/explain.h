@@ -26,7 +26,7 @@
 #include "ctls.h"
 #include "defs.h"
 
-/* One segment register as the VMCS holds it (SDM Vol. 3C 25.4.1). */
+/* One segment register as the VMCS holds it (SDM Vol. 3C 25.4.1 "Guest Register State"). */
 struct vmx_seg {
     /* The visible part: what a MOV to the register would load. */
     uint16_t sel;
@@ -71,10 +71,9 @@ struct vmx_state {
  * the pair (exit.c); the unit test collects them to compare with its own. */
 typedef void (*vmx_report_fn)(void *ctx, const char *section, const char *text);
 
-/* The checks of SDM Vol. 3C 27.2.1 on the VM-execution, VM-exit and VM-entry
- * control fields.  Returns the number of failed checks: 0 means hv found
- * nothing, not that the CPU agrees.  The caller runs it after
- * VM-instruction error 7. */
+/* The checks of SDM Vol. 3C 27.2.1 "Checks on VMX Controls" on the VM-execution, VM-exit and
+ * VM-entry control fields.  Returns the number of failed checks: 0 means hv found nothing, not that
+ * the CPU agrees.  The caller runs it after VM-instruction error 7. */
 unsigned vmx_check_controls(const struct vmx_state *s, const struct vmx_caps *caps,
                             vmx_report_fn report, void *ctx);
 
@@ -88,8 +87,14 @@ unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
 unsigned vmx_check_guest(const struct vmx_state *s, const struct vmx_caps *caps,
                          vmx_report_fn report, void *ctx);
 
-/* The name of a VM-instruction error number (SDM Vol. 3C 31.4, table 31-1),
- * e.g. 7 -> "VM entry with invalid control field(s)"; never NULL. */
+/* The name of a VM-instruction error number (SDM Vol. 3C 31.4 "VM Instruction Error Numbers", table
+ * 31-1 "VM-Instruction Error Numbers"), e.g. 7 -> "VM entry with invalid control field(s)"; never
+ * NULL. */
 const char *vmx_insn_error_name(uint32_t err);
+
+/* The title of the SDM vol 3C section that a report names ("27.3.1.2" ->
+ * "Checks on Guest Segment Registers"), so that hv's message can be looked
+ * up in any edition of the manual; never NULL. */
+const char *vmx_check_title(const char *section);
 
 #endif

@@ -6,10 +6,10 @@
  * Multiboot 0.6.96 section 3.2 "Machine state": 32-bit protected mode with
  * paging off, flat 4-GiB code and data segments, EFLAGS.IF = 0, EAX =
  * 0x2BADB002, EBX = the info structure.  Paging off is only possible inside
- * VMX with "unrestricted guest" (SDM Vol. 3C 25.6.2, table 25-7 bit 7),
- * which exempts CR0.PE and CR0.PG from the CR0 fixed bits; EPT then
- * translates guest-physical addresses.  This is the same starting point the
- * SVM backend gives the guest through its VMCB.
+ * VMX with "unrestricted guest" (SDM Vol. 3C 25.6.2 "Processor-Based VM-Execution Controls", table
+ * 25-7 "Definitions of Secondary Processor-Based VM-Execution Controls" bit 7), which exempts
+ * CR0.PE and CR0.PG from the CR0 fixed bits; EPT then translates guest-physical addresses.  This is
+ * the same starting point the SVM backend gives the guest through its VMCB.
  *
  * Compare svm/vcpu.c, which writes the same state straight into the VMCB
  * save area.  SVM needs no "unrestricted guest": VMRUN accepts any mode the
@@ -22,8 +22,8 @@
 
 #include "klib.h"
 
-/* Access rights of a flat segment (SDM Vol. 3C 25.4.1, table 25-2): the
- * descriptor's type in bits 3:0, S (code/data) in bit 4, P in bit 7, D/B in
+/* Access rights of a flat segment (SDM Vol. 3C 25.4.1 "Guest Register State", table 25-2 "Format of
+ * Access Rights"): the descriptor's type in bits 3:0, S (code/data) in bit 4, P in bit 7, D/B in
  * bit 14, G in bit 15.  The same bits SVM packs into its 12-bit attribute
  * word; VT-x keeps the descriptor's own layout with the limit bits cut out. */
 #define AR_CODE32     (11u | AR_S | AR_P | AR_DB | AR_G) /* execute/read, accessed */
@@ -54,8 +54,8 @@ void vmx_multiboot_state(struct vmx_state *s, const struct vmx_caps *caps, uint6
     s->seg[SEG_TR] = (struct vmx_seg){0, 0, 0xffff, AR_TSS32_BUSY};
     /* GDTR and IDTR are undefined at Multiboot entry: empty tables. */
     s->gdtr_base = s->idtr_base = 0;
-    /* 0xffff, the value a reset leaves (SDM Vol. 3A 10.1.1); the limit field
-     * must fit in 16 bits (27.3.1.3), and any 16-bit value passes. */
+    /* 0xffff, the value a reset leaves (SDM Vol. 3A 10.1.1 "Processor State After Reset"); the
+     * limit field must fit in 16 bits (27.3.1.3), and any 16-bit value passes. */
     s->gdtr_limit = s->idtr_limit = 0xffff;
 
     /* CR0 = PE | ET as Multiboot specifies, plus whatever FIXED0 forces
@@ -69,14 +69,14 @@ void vmx_multiboot_state(struct vmx_state *s, const struct vmx_caps *caps, uint6
     s->cr4 = vmx_fixed_apply(0, caps->cr4_fixed0, caps->cr4_fixed1, 0);
     /* Paging is off, so CR3 is unused until the guest loads it. */
     s->cr3 = 0;
-    /* DR7's reset value (SDM Vol. 3A 18.2.4): bit 10 reads as 1. */
+    /* DR7's reset value (SDM vol 3B 18.2.4 "Debug Control Register (DR7)"): bit 10 reads as 1. */
     s->dr7 = 0x400;
     /* The loader's entry point, and the core's RFLAGS (IF = 0). */
     s->rip = rip;
     s->rflags = rflags | 2; /* bit 1 is reserved and reads as 1 */
     /* Multiboot leaves ESP undefined: the guest sets up its own stack. */
     s->rsp = 0;
-    /* EFER 0 (no long mode yet), the power-on PAT (SDM Vol. 3A 12.12.4). */
+    /* EFER 0 (no long mode yet), the power-on PAT (SDM Vol. 3A 12.12.4 "Programming the PAT"). */
     s->efer = 0;
     s->pat = 0x0007040600070406ull;
     /* Reset values: no branch tracing, no SYSENTER target. */

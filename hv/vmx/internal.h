@@ -4,8 +4,8 @@
  *
  * Where SVM keeps the guest in a VMCB that is ordinary memory, VMX keeps it
  * in a VMCS whose layout is the CPU's secret: software reads and writes its
- * fields only with VMREAD and VMWRITE, by field encoding (SDM Vol. 3C 25.11.2,
- * encodings in defs.h).  The wrappers for those and the other VMX
+ * fields only with VMREAD and VMWRITE, by field encoding (SDM Vol. 3C 25.11.2 "VMREAD, VMWRITE, and
+ * Encodings of VMCS Fields", encodings in defs.h).  The wrappers for those and the other VMX
  * instructions are here.
  */
 #ifndef HV_VMX_INTERNAL_H
@@ -77,7 +77,7 @@ void vmx_run(struct vcpu *vcpu, struct exit_info *exit);
 void vmx_dump_state(const struct vcpu *vcpu);
 const char *vmx_exit_name(uint32_t reason);
 
-/* ---- The VMX instructions (SDM Vol. 3C chapter 31) ----
+/* ---- The VMX instructions (SDM Vol. 3C chapter 31 "VMX Instruction Reference") ----
  * Each one reports failure in RFLAGS: CF = 1 "VMfailInvalid" (no current
  * VMCS), ZF = 1 "VMfailValid" (error number in the VM-instruction error
  * field).  The wrappers return true on success. */

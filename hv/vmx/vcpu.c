@@ -3,10 +3,10 @@
  * MSR bitmaps), EPT, the host state VM exits return to, and the Multiboot
  * entry state; and exception injection.
  *
- * SDM Vol. 3C chapter 25 describes the VMCS: 25.4 guest-state area, 25.5
- * host-state area, 25.6 VM-execution controls (25.6.4 I/O bitmaps, 25.6.9
- * MSR bitmaps, 25.6.6 CR0/CR4 guest/host masks and read shadows, 25.6.11
- * the EPT pointer), 25.7 VM-exit and 25.8 VM-entry controls.
+ * SDM Vol. 3C chapter 25 "Virtual Machine Control Structures" describes the VMCS: 25.4 guest-state
+ * area, 25.5 host-state area, 25.6 VM-execution controls (25.6.4 I/O bitmaps, 25.6.9 MSR
+ * bitmaps, 25.6.6 CR0/CR4 guest/host masks and read shadows, 25.6.11 the EPT pointer), 25.7 VM-exit
+ * and 25.8 VM-entry controls.
  *
  * Read it beside hv/svm/vcpu.c.  The job is the same: describe the guest
  * to the CPU, say what should bring control back to hv, and give the guest
@@ -217,7 +217,7 @@ void vmx_write_guest_state(const struct vmx_state *s)
      * the core's value before every entry, as SVM's VMCB EFER is. */
     vmwrite(VMCS_GUEST_EFER, s->efer);
     /* SYSENTER_CS is not in struct vmx_state (no check reads it): 0, its
-     * reset value (SDM Vol. 3A 10.1.1), like the two below. */
+     * reset value (SDM Vol. 3A 10.1.1 "Processor State After Reset"), like the two below. */
     vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
     vmwrite(VMCS_GUEST_SYSENTER_ESP, s->sysenter_esp);
     vmwrite(VMCS_GUEST_SYSENTER_EIP, s->sysenter_eip);
@@ -241,7 +241,7 @@ void vmx_write_guest_state(const struct vmx_state *s)
  * fail at entry but crashes hv at the first exit. */
 static void write_host_state(const struct vmx_controls *ctl)
 {
-    /* The SGDT/SIDT pseudo-descriptors (SDM Vol. 3A 3.5.1). */
+    /* The SGDT/SIDT pseudo-descriptors (SDM Vol. 3A 3.5.1 "Segment Descriptor Tables"). */
     struct __attribute__((packed)) {
         uint16_t limit;
         uint64_t base;
@@ -396,7 +396,8 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     vmwrite(VMCS_CR4_SHADOW, vx->cr4_shadow);
 #ifdef HV_VMX_BREAK
     /* Test builds only (tests/integration/bochs-explain.sh): break one rule
-     * of SDM Vol. 3C 27.2/27.3.1 on purpose, to see the explainer name it. */
+     * of SDM Vol. 3C 27.2 "Checks on VMX Controls and Host-State Area"/27.3.1 "Checks on the Guest
+     * State Area" on purpose, to see the explainer name it. */
     switch (HV_VMX_BREAK) {
     case 1: /* guest state: TR unusable (27.3.1.2), exit reason 33 */
         vmwrite(VMCS_GUEST_ES_AR + 2u * SEG_TR, AR_UNUSABLE);

@@ -2,10 +2,12 @@
 # A failed VMX VM entry is explained in plain words (hv/vmx/explain.c).
 #
 # hv is built three more times with HV_VMX_BREAK=N (hv/vmx/vcpu.c), each
-# breaking one rule of SDM Vol. 3C chapter 27 in the VMCS on purpose, and run
+# breaking one rule of SDM Vol. 3C chapter 27 "VM Entries" in the VMCS on
+# purpose, and run
 # with the hello guest in Bochs (VT-x).  Each run must end with "[hv] exit:
 # error (...)", hvrun status 126, the CPU's own verdict (exit reason 33, or
-# the VM-instruction error number and its name from SDM 31.4) and a line
+# the VM-instruction error number and its name from SDM vol 3C 31.4 "VM
+# Instruction Error Numbers") and a line
 # naming the broken check with its SDM section.  The hosted unit test
 # tests/unit/test_hv_vmx_explain.c covers the checks one by one; this suite
 # shows that the CPU (Bochs) and hv's explainer agree on real VM entries.
@@ -18,9 +20,9 @@ BREAK_BUILD=$BUILD/tests/hv-vmx-break
 
 # case N NAME CPU-VERDICT CHECK: what each broken build must report.
 CASES=(
-    "1|guest TR unusable|[hv] exit: error (VM entry failed: invalid guest state (exit reason 33|VM-entry check failed (SDM Vol. 3C 27.3.1.2): guest TR type 0 must be 11"
-    "2|unrestricted guest without EPT|VM-instruction error 7: VM entry with invalid control field(s)|VM-entry check failed (SDM Vol. 3C 27.2.1.1): \"unrestricted guest\" is 1 but \"enable EPT\" is 0"
-    "3|null host TR selector|VM-instruction error 8: VM entry with invalid host-state field(s)|VM-entry check failed (SDM Vol. 3C 27.2.3): the host TR selector must not be 0"
+    "1|guest TR unusable|[hv] exit: error (VM entry failed: invalid guest state (exit reason 33|VM-entry check failed (SDM vol 3C 27.3.1.2 \"Checks on Guest Segment Registers\"): guest TR type 0 must be 11"
+    "2|unrestricted guest without EPT|VM-instruction error 7: VM entry with invalid control field(s)|VM-entry check failed (SDM vol 3C 27.2.1.1 \"VM-Execution Control Fields\"): \"unrestricted guest\" is 1 but \"enable EPT\" is 0"
+    "3|null host TR selector|VM-instruction error 8: VM entry with invalid host-state field(s)|VM-entry check failed (SDM vol 3C 27.2.3 \"Checks on Host Segment and Descriptor-Table Registers\"): the host TR selector must not be 0"
 )
 
 # bochs_missing: why Bochs cannot run here, or nothing.

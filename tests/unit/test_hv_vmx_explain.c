@@ -68,6 +68,9 @@ static void collect(void *ctx, const char *section, const char *text)
 {
     struct log *l = ctx;
     size_t n = strlen(l->text);
+    /* Every section a report names has its title, for hv's message. */
+    ck_assert_msg(strcmp(vmx_check_title(section), "see the manual's contents") != 0,
+                  "section %s has no title in explain.c's check_titles", section);
     snprintf(l->text + n, sizeof(l->text) - n, "[%s] %s\n", section, text);
     l->calls++;
 }
