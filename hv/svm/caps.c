@@ -25,7 +25,7 @@ struct svm_caps svm_caps;
  * and fills svm_caps when it can; otherwise false with the reason in `why`
  * (main.c shows it to the user).  It only reads CPUID and VM_CR, changing
  * nothing, so main.c may probe SVM and then VT-x.  The checks are in the
- * order of APM vol 2 15.4: feature bit, firmware lock, then the features
+ * order of APM vol 2 15.4 "Enabling SVM": feature bit, firmware lock, then the features
  * hv itself needs.
  */
 bool svm_probe(char *why, size_t why_len)

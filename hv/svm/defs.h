@@ -1,5 +1,5 @@
 /*
- * defs.h - AMD SVM definitions: the VMCB layout (AMD64 APM vol 2 appendix B),
+ * defs.h - AMD SVM definitions: the VMCB layout (AMD64 APM vol 2 appendix B "Layout of VMCB"),
  * exit codes (appendix C), intercept bits, and the SVM MSRs and CPUID bits.
  * Plain definitions only; compiled hosted too (the explain.c unit test).
  */
@@ -8,7 +8,8 @@
 
 #include <stdint.h>
 
-/* ---- CPUID (APM vol 3 appendix E) ---- */
+/* ---- CPUID (APM vol 3 appendix E "Obtaining Processor Information Via the CPUID Instruction")
+ * ---- */
 #define CPUID_80000001_ECX_SVM           (1u << 2)
 #define CPUID_8000000A_EDX_NP            (1u << 0)
 #define CPUID_8000000A_EDX_LBRV          (1u << 1)
@@ -16,13 +17,13 @@
 #define CPUID_8000000A_EDX_NRIPS         (1u << 3)
 #define CPUID_80000008_EAX_PHYSBITS(eax) ((eax)&0xffu)
 
-/* ---- MSRs (APM vol 2 15.30) ---- */
+/* ---- MSRs (APM vol 2 15.30 "SVM Related MSRs") ---- */
 #define MSR_VM_CR       0xc0010114u
 #define VM_CR_LOCK      (1ull << 3)
 #define VM_CR_SVMDIS    (1ull << 4)
 #define MSR_VM_HSAVE_PA 0xc0010117u
 
-/* ---- VMCB control area (APM vol 2 table B-1), offset 0x000 ---- */
+/* ---- VMCB control area (APM vol 2 table B-1 "VMCB Layout, Control Area"), offset 0x000 ---- */
 
 /* Intercept vector 3 (offset 0x00c). */
 #define ICPT_INTR          (1u << 0)
@@ -70,8 +71,8 @@
 #define TLB_CONTROL_DO_NOTHING 0u
 #define TLB_CONTROL_FLUSH_ALL  1u
 
-/* V_INTR (offset 0x060, APM vol 2 15.21.4): a virtual interrupt request
- * (V_IRQ), its priority and "ignore the TPR", and V_INTR_MASKING. */
+/* V_INTR (offset 0x060, APM vol 2 15.21.4 "Injecting Virtual (INTR) Interrupts"): a virtual
+ * interrupt request (V_IRQ), its priority and "ignore the TPR", and V_INTR_MASKING. */
 #define V_IRQ          (1ull << 8)
 #define V_INTR_PRIO(p) ((uint64_t)((p)&0xf) << 16)
 #define V_IGN_TPR      (1ull << 20)
@@ -84,7 +85,7 @@
 /* NP_ENABLE (offset 0x090). */
 #define NP_ENABLE (1ull << 0)
 
-/* EVENTINJ (offset 0x0a8, APM vol 2 15.20). */
+/* EVENTINJ (offset 0x0a8, APM vol 2 15.20 "Event Injection"). */
 #define EVENTINJ_VECTOR(v)      ((uint64_t)(v)&0xff)
 #define EVENTINJ_TYPE_INTR      (0ull << 8)
 #define EVENTINJ_TYPE_NMI       (2ull << 8)
@@ -95,7 +96,8 @@
 #define EVENTINJ_VALID          (1ull << 31)
 #define EVENTINJ_ERROR(e)       ((uint64_t)(uint32_t)(e) << 32)
 
-/* IOIO EXITINFO1 (APM vol 2 figure 15-2, 15.10.2). */
+/* IOIO EXITINFO1 (APM vol 2 figure 15-2 "EXITINFO1 for IOIO Intercept", 15.10.2 "IN and OUT
+ * Behavior"). */
 #define IOIO_TYPE_IN     (1ull << 0)
 #define IOIO_STR         (1ull << 2)
 #define IOIO_REP         (1ull << 3)
@@ -107,7 +109,8 @@
 #define IOIO_A64         (1ull << 9)
 #define IOIO_PORT(info1) ((uint16_t)((info1) >> 16))
 
-/* NPF EXITINFO1 (APM vol 2 15.25.6): a #PF-style error code plus two bits. */
+/* NPF EXITINFO1 (APM vol 2 15.25.6 "Nested versus Guest Page Faults, Fault Ordering"): a #PF-style
+ * error code plus two bits. */
 #define NPF_P       (1ull << 0)
 #define NPF_RW      (1ull << 1)
 #define NPF_US      (1ull << 2)
@@ -116,7 +119,7 @@
 #define NPF_FINAL   (1ull << 32)
 #define NPF_IN_WALK (1ull << 33)
 
-/* ---- Exit codes (APM vol 2 appendix C) ---- */
+/* ---- Exit codes (APM vol 2 appendix C "SVM Intercept Exit Codes") ---- */
 #define VMEXIT_CR0_WRITE     0x10u /* CRn writes are 0x10 + n */
 #define VMEXIT_EXCP_BASE     0x40u /* 0x40 + vector, up to 0x5f */
 #define VMEXIT_INTR          0x60u
@@ -182,7 +185,7 @@ struct vmcb_seg {
     uint64_t base;
 };
 
-/* The control area, APM vol 2 table B-1. */
+/* The control area, APM vol 2 table B-1 "VMCB Layout, Control Area". */
 struct vmcb_control {
     uint16_t intercept_cr_read;    /* 0x000 */
     uint16_t intercept_cr_write;   /* 0x002 */
@@ -221,7 +224,7 @@ struct vmcb_control {
     uint8_t reserved_0e0[0x400 - 0x0e0];
 };
 
-/* The state save area, APM vol 2 table B-2, at VMCB offset 0x400. */
+/* The state save area, APM vol 2 table B-2 "VMCB Layout, State Save Area", at VMCB offset 0x400. */
 struct vmcb_save {
     struct vmcb_seg es, cs, ss, ds, fs, gs; /* 0x000 .. 0x05f */
     struct vmcb_seg gdtr, ldtr, idtr, tr;   /* 0x060 .. 0x09f */
@@ -260,7 +263,7 @@ struct vmcb_save {
     uint8_t reserved_298[0xc00 - 0x298];
 };
 
-/* The whole VMCB: one 4 KiB page, 4 KiB aligned (APM vol 2 15.5.1). */
+/* The whole VMCB: one 4 KiB page, 4 KiB aligned (APM vol 2 15.5.1 "Basic Operation"). */
 struct vmcb {
     struct vmcb_control control;
     struct vmcb_save save;
@@ -280,8 +283,8 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, rax) == 0x1f8, "RAX");
 _Static_assert(__builtin_offsetof(struct vmcb_save, cr2) == 0x240, "CR2");
 _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "G_PAT");
 
-/* Sizes of the permission maps (APM vol 2 15.10.1 and 15.11): the I/O map
- * is 12 KiB (one bit per port, plus bits for accesses that straddle port
+/* Sizes of the permission maps (APM vol 2 15.10.1 "I/O Permissions Map" and 15.11 "MSR
+ * Intercepts"): the I/O map is 12 KiB (one bit per port, plus bits for accesses that straddle port
  * 0xffff), the MSR map 8 KiB (two bits per MSR in three ranges). */
 #define IOPM_SIZE  (12 * 1024)
 #define MSRPM_SIZE (8 * 1024)

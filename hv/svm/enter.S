@@ -3,7 +3,7 @@
  *
  *   void svm_enter(uint64_t vmcb_pa, struct gprs *regs, uint64_t host_save_pa)
  *
- * VMRUN (APM vol 2 15.5) saves the host's RIP, RSP, RAX, RFLAGS, segment and
+ * VMRUN (APM vol 2 15.5 "VMRUN Instruction") saves the host's RIP, RSP, RAX, RFLAGS, segment and
  * control registers into the host save area, loads the guest's from the
  * VMCB and runs the guest.  At #VMEXIT it stores the guest's state into the
  * VMCB and reloads the host's, continuing after VMRUN.  But only RAX, RSP,

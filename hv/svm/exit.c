@@ -1,7 +1,7 @@
 /*
  * exit.c - one trip into the guest and back: copy the core's vCPU state into
  * the VMCB, VMRUN (enter.S), copy the guest state back, and translate the
- * SVM exit code (APM vol 2 appendix C) into the core's struct exit_info.
+ * SVM exit code (APM vol 2 appendix C "SVM Intercept Exit Codes") into the core's struct exit_info.
  * Also the names of the exit codes (for the trace) and dump_state().
  */
 #include "klib.h"
@@ -12,11 +12,10 @@
 #include "explain.h"
 #include "internal.h"
 
-/* Names of the exit codes hv may see (APM vol 2 appendix C), for the trace and
- * crash reports.  Exceptions 0x40-0x5f share one name.  Only the codes of
- * intercepts hv enables, plus INTR/NMI (which any SVM guest can cause) and
- * INVALID: a name missing here prints as "VMEXIT_?", which itself says "hv did
- * not expect this". */
+/* Names of the exit codes hv may see (APM vol 2 appendix C "SVM Intercept Exit Codes"), for the
+ * trace and crash reports.  Exceptions 0x40-0x5f share one name.  Only the codes of intercepts hv
+ * enables, plus INTR/NMI (which any SVM guest can cause) and INVALID: a name missing here prints as
+ * "VMEXIT_?", which itself says "hv did not expect this". */
 static const struct {
     uint32_t code;
     const char *name;
@@ -327,7 +326,7 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     vcpu->cr3 = s->cr3;
     vcpu->cr4 = s->cr4;
     /* The guest may not change EFER without an exit, but the CPU sets LMA
-     * itself when the guest turns paging on with LME (APM vol 2 14.6.2). */
+     * itself when the guest turns paging on with LME (APM vol 2 14.6.2 "Consistency Checks"). */
     vcpu->efer = s->efer & ~EFER_SVME;
     /* CPL completes the core's picture of the guest (vcpu.h); IDTR is what
      * the #DF check in dispatch.c reads gate 8 from. */
@@ -355,7 +354,7 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     }
 
     /* The code segment's default address size: 8 in 64-bit mode (CS.L),
-     * else 4 or 2 by CS.D (APM vol 1 2.2.3). */
+     * else 4 or 2 by CS.D (APM vol 3 1.2.3 "Address-Size Override Prefix"). */
     uint8_t mode_addr = vcpu->cs_long ? 8 : vcpu->cs_db ? 4 : 2;
     /* Last: the decoder needs the RIP and mode copied back above. */
     decode_exit(v, vcpu->rip, mode_addr, exit);
@@ -437,6 +436,7 @@ void svm_dump_state(const struct vcpu *vcpu)
      * copy of the state that VMRUN was given. */
     if (failed) {
         if (svm_explain_invalid(sv->before, svm_caps.phys_bits, explain_line, NULL) == 0)
-            hv_log("  no VMRUN consistency check (APM vol 2 15.5.1) explains the failure");
+            hv_log("  no VMRUN consistency check (APM vol 2 15.5.1 \"Basic Operation\") "
+                   "explains the failure");
     }
 }

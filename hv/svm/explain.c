@@ -1,5 +1,5 @@
 /*
- * explain.c - the VMRUN consistency checks of AMD APM vol 2 15.5.1, re-done
+ * explain.c - the VMRUN consistency checks of AMD APM vol 2 15.5.1 "Basic Operation", re-done
  * in software so that a VMEXIT_INVALID can be explained (see explain.h).
  *
  * The APM lists these conditions as making VMRUN fail with VMEXIT_INVALID:
@@ -23,7 +23,7 @@
 
 #include "explain.h"
 
-/* The few architectural bits this file needs (APM vol 2 3.1). */
+/* The few architectural bits this file needs (APM vol 2 3.1 "System-Control Registers"). */
 #define X_CR0_PE    (1ull << 0)
 #define X_CR0_NW    (1ull << 29)
 #define X_CR0_CD    (1ull << 30)
@@ -33,7 +33,7 @@
 #define X_EFER_SVME (1ull << 12)
 
 /*
- * Must-be-zero bits.  CR4 (APM vol 2 3.1.3): bits 0-12 and 16-18, 20-23 are
+ * Must-be-zero bits.  CR4 (APM vol 2 3.1.3 "CR4 Register"): bits 0-12 and 16-18, 20-23 are
  * defined on current AMD CPUs; 13 (VMXE) and 14 (SMXE) are Intel-only and
  * reserved here; everything from 24 up is reserved.  EFER (3.1.7): SCE(0),
  * LME(8), LMA(10), NXE(11), SVME(12), LMSLE(13), FFXSR(14), TCE(15),
@@ -135,13 +135,13 @@ int svm_explain_invalid(const struct vmcb *vmcb, unsigned phys_bits, svm_explain
     if (lme && pg && (s->cr3 & above_phys(phys_bits)))
         problem(&e, "CR3 = %#llx sets bits above the %u-bit physical address width",
                 (unsigned long long)s->cr3, phys_bits);
-    /* Reserved CR4 bits would raise #GP on a MOV to CR4 (APM vol 2 3.1.3):
+    /* Reserved CR4 bits would raise #GP on a MOV to CR4 (APM vol 2 3.1.3 "CR4 Register"):
      * VMRUN refuses them instead. */
     if (s->cr4 & CR4_MBZ)
         problem(&e, "CR4 = %#llx sets reserved bits %#llx", (unsigned long long)s->cr4,
                 (unsigned long long)(s->cr4 & CR4_MBZ));
     /* DR6 and DR7 keep their status and control bits in the low 32 bits;
-     * the upper halves are MBZ (APM vol 2 13.1.1). */
+     * the upper halves are MBZ (APM vol 2 13.1.1 "Debug Registers"). */
     if (s->dr6 >> 32)
         problem(&e, "DR6 bits 63:32 are not zero (DR6 = %#llx)", (unsigned long long)s->dr6);
     if (s->dr7 >> 32)
@@ -150,14 +150,14 @@ int svm_explain_invalid(const struct vmcb *vmcb, unsigned phys_bits, svm_explain
     if (s->efer & EFER_MBZ)
         problem(&e, "EFER = %#llx sets reserved bits %#llx", (unsigned long long)s->efer,
                 (unsigned long long)(s->efer & EFER_MBZ));
-    /* Long mode paging is PAE paging (APM vol 2 14.6.1). */
+    /* Long mode paging is PAE paging (APM vol 2 14.6.1 "Activating Long Mode"). */
     if (lme && pg && !pae)
         problem(&e, "EFER.LME and CR0.PG are set but CR4.PAE is 0: long mode needs PAE");
     /* Paging needs protected mode: PG=1 with PE=0 is illegal in any mode,
      * and VMRUN checks it at least for long mode. */
     if (lme && pg && !(s->cr0 & X_CR0_PE))
         problem(&e, "EFER.LME and CR0.PG are set but CR0.PE is 0: long mode needs protection");
-    /* A 64-bit code segment (L=1) must have D=0 (APM vol 2 4.8.1). */
+    /* A 64-bit code segment (L=1) must have D=0 (APM vol 2 4.8.1 "Code-Segment Descriptors"). */
     if (lme && pg && pae && (s->cs.attrib & SEG_ATTR_L) && (s->cs.attrib & SEG_ATTR_DB))
         problem(&e, "in long mode CS has both L and D set (attrib %#x): L=1 requires D=0",
                 s->cs.attrib);
@@ -189,8 +189,8 @@ int svm_explain_invalid(const struct vmcb *vmcb, unsigned phys_bits, svm_explain
             problem(&e, "the nested CR3 %#llx sets bits above the %u-bit physical address width",
                     (unsigned long long)c->n_cr3, phys_bits);
         /* G_PAT has eight one-byte entries PA0..PA7, each a memory type;
-         * 2 and 3 are reserved, as is anything above 7 (SDM vol 3A 12.12.2
-         * and APM vol 2 7.8.1 share the encoding). */
+         * 2 and 3 are reserved, as is anything above 7 (SDM vol 3A 12.12.2 "IA32_PAT MSR"
+         * and APM vol 2 7.8.1 "PAT Register" share the encoding). */
         for (unsigned i = 0; i < 8; i++) {
             unsigned t = (unsigned)(s->g_pat >> (i * 8)) & 0xff;
             if (t == 2 || t == 3 || t > 7)

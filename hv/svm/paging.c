@@ -22,7 +22,7 @@
 
 /* LAB 02: BEGIN npt-entry (labs/02-second-level-paging, exercise 3) */
 /* LAB 02: HINT Every nested access counts as a user access (APM vol 2
- * 15.25.5), so every entry needs U/S as well as P.  A table pointer allows
+ * 15.25.5 "Nested Table Walk"), so every entry needs U/S as well as P.  A table pointer allows
  * everything (R/W set, NX clear); a leaf sets R/W only for SLAT_W, NX when
  * there is no SLAT_X, and PS for a 2 MiB page. */
 /* LAB 02: STUB static uint64_t npt_table(uint64_t pa) { return pa; } */

@@ -2,7 +2,7 @@
  * vcpu.c - building the VMCB for the guest: intercepts, permission maps,
  * nested paging and the Multiboot entry state; and exception injection.
  *
- * APM vol 2 15.5 "VMRUN Instruction" and appendix B describe the VMCB; 15.9
+ * APM vol 2 15.5 "VMRUN Instruction" and appendix B "Layout of VMCB" describe the VMCB; 15.9
  * to 15.13 the intercepts; 15.10.1 the I/O permission map; 15.11 the MSR
  * permission map.
  */
@@ -82,7 +82,7 @@ static void set_entry_state(struct vmcb_save *s)
     s->idtr = (struct vmcb_seg){.limit = 0x3ff};
     /* LDTR and TR must hold something loadable: an LDT (type 2) and a busy
      * 32-bit TSS (type 0xB), both present, as after a CPU reset (APM vol 2
-     * 14.1.3). */
+     * 14.1.3 "Processor Initialization State"). */
     s->ldtr = (struct vmcb_seg){.attrib = SEG_ATTR_TYPE(2) | SEG_ATTR_P, .limit = 0xffff};
     s->tr = (struct vmcb_seg){.attrib = SEG_ATTR_TYPE(0xb) | SEG_ATTR_P, .limit = 0xffff};
     /* Ring 0; SS.DPL must agree with CPL. */
@@ -95,7 +95,7 @@ static void set_entry_state(struct vmcb_save *s)
     /* No guest page tables yet, no PAE/PSE: the guest enables its own. */
     s->cr3 = 0;
     s->cr4 = 0;
-    /* Debug registers at their reset values (APM vol 2 13.1.1). */
+    /* Debug registers at their reset values (APM vol 2 13.1.1 "Debug Registers"). */
     s->dr6 = 0xffff0ff0u;
     s->dr7 = 0x400u;
     /* The guest PAT at its power-on value: WB, WT, UC-, UC, twice (7.8.1). */
