@@ -5,7 +5,8 @@
  * Multiboot 0.6.96 section 3.2: we arrive in 32-bit protected mode with
  * paging off, EAX = 0x2BADB002 and EBX = the physical address of the
  * Multiboot information structure; the stack, GDT and IDT are undefined.
- * Long mode needs (AMD APM vol 2 14.6.1 / SDM vol 3A 10.8.5): CR4.PAE,
+ * Long mode needs (AMD APM vol 2 14.6.1 "Activating Long Mode" / SDM vol 3A
+ * 10.8.5 "Initializing IA-32e Mode"): CR4.PAE,
  * a 4-level page table in CR3, EFER.LME, then CR0.PG, then a far jump into a
  * 64-bit code segment.  We identity-map the first 4 GiB with 2 MiB pages,
  * which covers all host RAM we use and lets hv treat a pointer as a
@@ -55,7 +56,8 @@ _start:
     movl $boot_stack_top, %esp
 
     /* Build the page tables: PML4[0] -> PDPT, PDPT[0..3] -> 4 page
-     * directories, each with 512 2 MiB pages (APM vol 2 5.3.4, 2-Mbyte page
+     * directories, each with 512 2 MiB pages (APM vol 2 5.3.4 "2-Mbyte Page
+     * Translation", 2-Mbyte page
      * translation; PS = bit 7 in the PDE).  Flags 0x83 = present, writable,
      * page size; 0x03 = present, writable.  PML4 entry 0 covers 0..512 GiB:
      * point it at the one PDPT.  The tables are in .bss, which the loader
@@ -115,7 +117,7 @@ _start:
     /* Load a GDT with a 64-bit code segment and jump into it.  The
      * loader's GDT is undefined (Multiboot 3.2), and only a far jump to a
      * descriptor with L=1 leaves compatibility mode for 64-bit mode (APM
-     * vol 2 14.6.1).  In compatibility mode LGDT reads a 32-bit base; the
+     * vol 2 14.6.1 "Activating Long Mode").  In compatibility mode LGDT reads a 32-bit base; the
      * .quad below is zero above bit 31, so either reading is the same. */
     lgdt gdt_ptr
     /* Selector 0x08 = GDT entry 1, the 64-bit code segment, RPL 0. */
@@ -153,7 +155,7 @@ long_mode:
 
     .section .rodata
     .align 16
-    /* GDT (SDM vol 3A 3.4.5): null, 64-bit code (L=1, P=1, DPL 0, type
+    /* GDT (SDM vol 3A 3.4.5 "Segment Descriptors"): null, 64-bit code (L=1, P=1, DPL 0, type
      * execute/read), data (P=1, type read/write). */
 gdt:
     /* Entry 0 is the null descriptor the CPU never uses. */
@@ -169,7 +171,7 @@ gdt_ptr:
     .quad gdt
 
     /* Page tables must be 4 KiB aligned: an entry holds only bits 51:12
-     * of the next table's address (APM vol 2 5.3). */
+     * of the next table's address (APM vol 2 5.3 "Long-Mode Page Translation"). */
     .section .bss
     .align 4096
 pml4:

@@ -6,8 +6,9 @@
  * into exit status 0, the same as a guest that succeeded.
  *
  * In 64-bit mode the CPU pushes SS, RSP, RFLAGS, CS, RIP and, for vectors
- * 8, 10-14, 17 and 21, an error code (SDM vol 3A 6.14.1-6.14.2, AMD APM vol 2
- * 8.9.3).  Each stub pushes a zero error code where the CPU does not, then
+ * 8, 10-14, 17 and 21, an error code (SDM vol 3A 6.14.1 "64-Bit Mode IDT",
+ * 6.14.2 "64-Bit Mode Stack Frame", AMD APM vol 2
+ * 8.9.3 "Interrupt Stack Frame").  Each stub pushes a zero error code where the CPU does not, then
  * the vector, so that hv_trap() always sees the same frame (core/trap.c).
  */
     .text
@@ -34,8 +35,8 @@ trap_stub_\vec:
     jmp trap_common
 .endm
 
-    /* The 32 architectural exception vectors (SDM vol 3A 6.15, "Exception
-     * and Interrupt Reference"; APM vol 2 8.2).  Whether a vector pushes an
+    /* The 32 architectural exception vectors (SDM vol 3A 6.15 "Exception
+     * and Interrupt Reference"; APM vol 2 8.2 "Vectors").  Whether a vector pushes an
      * error code is fixed by the architecture: 8 #DF, 10 #TS, 11 #NP,
      * 12 #SS, 13 #GP, 14 #PF, 17 #AC and 21 #CP do.  hv takes no external
      * interrupts (IF stays 0), so vectors 32-255 are never used. */
@@ -78,7 +79,7 @@ trap_common:
     /* First argument of hv_trap(): a pointer to the frame. */
     movq %rsp, %rdi
     /* The CPU aligned RSP to 16 before pushing its 5 qwords (SDM vol 3A
-     * 6.14.2); with our pushes the alignment varies, so force it for the
+     * 6.14.2 "64-Bit Mode Stack Frame"); with our pushes the alignment varies, so force it for the
      * C code, as the System V ABI wants at a CALL. */
     andq $-16, %rsp
     call hv_trap

@@ -38,7 +38,8 @@ uint64_t alloc_free_bytes(void)
 void *page_alloc(size_t bytes, size_t align)
 {
     /* Every hardware structure hv allocates needs at least 4 KiB alignment
-     * (APM vol 2 appendix B, SDM vol 3C 25.2), so make it the minimum. */
+     * (APM vol 2 appendix B "Layout of VMCB", SDM vol 3C 25.2 "Format of the VMCS Region"), so make
+     * it the minimum. */
     if (align < 4096)
         align = 4096;
     /* Round the start up to the alignment and the size up to whole pages. */

@@ -85,31 +85,31 @@ struct backend {
 
     /* Arrange for the guest to take exception `vector` (with error code
      * `error` when has_error) at its next entry, as the hardware would have
-     * (SVM EVENTINJ, APM vol 2 15.20; VMX VM-entry interruption
-     * information, SDM vol 3C 25.8.3).  RIP must still point at the faulting
-     * instruction, as for any fault.  Sets vcpu->event_pending. */
+     * (SVM EVENTINJ, APM vol 2 15.20 "Event Injection"; VMX VM-entry interruption
+     * information, SDM vol 3C 25.8.3 "VM-Entry Controls for Event Injection").  RIP must still
+     * point at the faulting instruction, as for any fault.  Sets vcpu->event_pending. */
     void (*inject_exception)(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
 
     /* Optional (NULL if the backend cannot; hv then does not advertise
      * HVKIT_FEATURE_IRQ and the guest gets no interrupts): deliver external
      * interrupt `vector` at the next entry (SVM EVENTINJ type 0, APM vol 2
-     * 15.20; VMX VM-entry interruption information type 0, SDM vol 3C
-     * 25.8.3).  The core calls it only when the guest can take it:
-     * RFLAGS.IF = 1, int_shadow = 0 and no event_pending.  Sets
-     * event_pending. */
+     * 15.20 "Event Injection"; VMX VM-entry interruption information type 0, SDM vol 3C
+     * 25.8.3 "VM-Entry Controls for Event Injection").  The core calls it only when the guest can
+     * take it: RFLAGS.IF = 1, int_shadow = 0 and no event_pending.  Sets event_pending. */
     void (*inject_interrupt)(struct vcpu *vcpu, uint8_t vector);
 
     /* Optional (with inject_interrupt): on = true asks for an
      * EXIT_IRQ_WINDOW as soon as the guest can take an interrupt (SVM:
-     * V_IRQ with the VINTR intercept, APM vol 2 15.21.4; VMX:
-     * interrupt-window exiting, SDM vol 3C 25.6.2); on = false stops
-     * asking. */
+     * V_IRQ with the VINTR intercept, APM vol 2 15.21.4 "Injecting Virtual (INTR) Interrupts"; VMX:
+     * interrupt-window exiting, SDM vol 3C 25.6.2 "Processor-Based VM-Execution Controls"); on =
+     * false stops asking. */
     void (*irq_window)(struct vcpu *vcpu, bool on);
 
     /* Log (as "[hv] " lines) the guest's full state: registers, segments,
      * control registers, EFER, the last exit.  After EXIT_ENTRY_FAILED, also
      * explain in plain words which entry check failed (SVM: hv/svm/explain.c,
-     * APM vol 2 15.5.1; VMX: SDM vol 3C 27.3). */
+     * APM vol 2 15.5.1 "Basic Operation"; VMX: SDM vol 3C 27.3 "Checking and Loading Guest State").
+     */
     void (*dump_state)(const struct vcpu *vcpu);
 };
 

@@ -64,7 +64,8 @@ static inline __attribute__((noreturn)) void cpu_halt_forever(void)
 #define MSR_KERNEL_GS_BASE  0xc0000102u
 #define MSR_TSC_AUX         0xc0000103u
 
-/* EFER bits (AMD APM vol 2 3.1.7, SDM vol 3A 2.2.1). */
+/* EFER bits (AMD APM vol 2 3.1.7 "Extended Feature Enable Register (EFER)", SDM vol 3A 2.2.1
+ * "Extended Feature Enable Register"). */
 #define EFER_SCE   (1ull << 0)
 #define EFER_LME   (1ull << 8)
 #define EFER_LMA   (1ull << 10)
@@ -74,7 +75,8 @@ static inline __attribute__((noreturn)) void cpu_halt_forever(void)
 #define EFER_FFXSR (1ull << 14)
 #define EFER_TCE   (1ull << 15)
 
-/* CR0 and CR4 bits (SDM vol 3A 2.5, APM vol 2 3.1). */
+/* CR0 and CR4 bits (SDM vol 3A 2.5 "Control Registers", APM vol 2 3.1 "System-Control Registers").
+ */
 #define CR0_PE      (1ull << 0)
 #define CR0_MP      (1ull << 1)
 #define CR0_EM      (1ull << 2)

@@ -1,6 +1,7 @@
 /*
  * cpuid.c - the guest's CPUID (see cpuid.h).  SDM vol 2A "CPUID" and AMD APM
- * vol 3 appendix E list the bits named here.
+ * vol 3 appendix E "Obtaining Processor Information Via the CPUID Instruction" list the bits named
+ * here.
  */
 #include "hvkit/abi.h"
 

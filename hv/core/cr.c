@@ -19,7 +19,7 @@ int cr_decode(const uint8_t *b, size_t n, bool long_mode, struct cr_insn *out)
     uint8_t rex = 0;
     /* A REX prefix (40-4F) exists only in 64-bit mode; its B bit (bit 0)
      * extends the ModRM r/m field and R (bit 2) the reg field (SDM vol 2A
-     * 2.2.1). */
+     * 2.2.1 "REX Prefixes"). */
     if (long_mode && n > 0 && (b[0] & 0xf0) == 0x40)
         rex = b[i++];
     /* All three are two-byte opcodes: 0F xx. */
@@ -35,7 +35,8 @@ int cr_decode(const uint8_t *b, size_t n, bool long_mode, struct cr_insn *out)
     if (n < i + 3)
         return -1;
     uint8_t modrm = b[i + 2];
-    /* ModRM: mod (7:6), reg (5:3), r/m (2:0) (SDM vol 2A 2.1.5). */
+    /* ModRM: mod (7:6), reg (5:3), r/m (2:0) (SDM vol 2A 2.1.5 "Addressing-Mode Encoding of ModR/M
+     * and SIB Bytes"). */
     unsigned mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
     if (op == 0x22) {
         /* MOV CRn, r: ModRM.reg (+ REX.R) names the control register,
@@ -59,7 +60,7 @@ int cr_decode(const uint8_t *b, size_t n, bool long_mode, struct cr_insn *out)
 /*
  * Would a CPU accept `val` as the new CR0 (the old value being `old`)?
  * The #GP(0) conditions of MOV to CR0 (SDM vol 2B "MOV-Move to/from Control
- * Registers", APM vol 2 3.1.1), checked here because QEMU's TCG lets some
+ * Registers", APM vol 2 3.1.1 "CR0 Register"), checked here because QEMU's TCG lets some
  * through and the following VMRUN then fails with VMEXIT_INVALID, which
  * would look like hv's error rather than the guest's.
  */
@@ -79,7 +80,8 @@ bool cr0_write_ok(uint64_t old, uint64_t val, uint64_t efer, uint64_t cr4, bool 
         return false;
     /* Leaving paging from 64-bit code is not possible: the code doing it
      * would lose its own mapping; software must first go to compatibility
-     * mode (APM vol 2 14.7, SDM vol 3A 10.8.5.4). */
+     * mode (APM vol 2 14.7 "Leaving Long Mode", SDM vol 3A 10.8.5.4 "Switching Out of IA-32e Mode
+     * Operation"). */
     if (cs_long && (old & CR0_PG) && !(val & CR0_PG))
         return false;
     return true;

@@ -35,7 +35,7 @@ int cr_decode(const uint8_t *bytes, size_t n, bool long_mode, struct cr_insn *ou
 /* Would a CPU accept `val` as the new CR0?  false means #GP(0): bits 63:32
  * set, PG without PE, NW without CD, PG with EFER.LME but not CR4.PAE, or
  * clearing PG in 64-bit mode (SDM vol 2B "MOV" protected-mode and 64-bit
- * mode exceptions; APM vol 2 3.1.1). */
+ * mode exceptions; APM vol 2 3.1.1 "CR0 Register"). */
 bool cr0_write_ok(uint64_t old, uint64_t val, uint64_t efer, uint64_t cr4, bool cs_long);
 
 #endif

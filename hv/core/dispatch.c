@@ -20,11 +20,12 @@
 #include "msr.h"
 #include "xcr.h"
 
-/* Exception vectors the core injects (SDM vol 3A 6.15, APM vol 2 8.2). */
+/* Exception vectors the core injects (SDM vol 3A 6.15 "Exception and Interrupt Reference", APM vol
+ * 2 8.2 "Vectors"). */
 #define VEC_UD 6
 #define VEC_GP 13
 
-/* RFLAGS.RF, the resume flag (SDM vol 3A 18.3.1.1). */
+/* RFLAGS.RF, the resume flag (SDM vol 3B 18.3.1.1 "Instruction-Breakpoint Exception Condition"). */
 #define RFLAGS_RF (1ull << 16)
 
 /* The details part of a trace line, filled while the exit is handled (so
@@ -77,7 +78,7 @@ static uint32_t low_bytes(uint64_t reg, uint8_t size)
 
 /* Replace the low `size` bytes of a register the way IN does: IN AL and IN
  * AX keep the upper bits, IN EAX zero-extends into RAX like every 32-bit
- * register write in 64-bit mode (SDM vol 1 3.4.1.1). */
+ * register write in 64-bit mode (SDM vol 1 3.4.1.1 "General-Purpose Registers in 64-Bit Mode"). */
 static uint64_t merge(uint64_t old, uint32_t val, uint8_t size)
 {
     /* A 32-bit destination: the upper half of RAX becomes 0. */
@@ -289,8 +290,8 @@ static void handle_xsetbv(struct vcpu *v, const struct exit_info *e, struct trac
               (unsigned long long)val, (unsigned long long)supported, verdict);
 }
 
-/* A general register by its x86 encoding number (SDM vol 2A table 2-2):
- * 0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15. */
+/* A general register by its x86 encoding number (SDM vol 2A table 2-2 "32-Bit Addressing Forms with
+ * the ModR/M Byte"): 0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15. */
 static uint64_t gpr_by_number(const struct gprs *r, unsigned n)
 {
     /* A table of pointers, since struct gprs is in a different order. */
@@ -327,7 +328,7 @@ static uint64_t cr0_from_insn(const struct vcpu *v, const struct cr_insn *in)
  * check it as the CPU would, and either apply it or raise #GP(0).  Applying
  * includes what the CPU does on its own: CR0.ET reads as 1, and turning
  * paging on with EFER.LME set activates long mode (EFER.LMA, SDM vol 3A
- * 10.8.5, APM vol 2 14.6.1).
+ * 10.8.5 "Initializing IA-32e Mode", APM vol 2 14.6.1 "Activating Long Mode").
  */
 static void handle_cr_write(struct vcpu *v, struct exit_info *e, struct trace *t)
 {
@@ -383,13 +384,12 @@ static void handle_cr_write(struct vcpu *v, struct exit_info *e, struct trace *t
 
 /*
  * An intercepted double fault.  The CPU raises #DF when delivering one
- * exception causes another (SDM vol 3A 6.15, interrupt 8); if delivering
- * the #DF fails too, the CPU shuts down: a triple fault.  hv intercepts #DF
- * to look at the guest's IDT first: if gate 8 is beyond the IDT limit, or
- * not present, or cannot be read, delivery would fail, so hv reports the
- * triple fault itself; otherwise it delivers the #DF (error code 0) as the
- * CPU would have.  Gates are 16 bytes in long mode, 8 bytes otherwise; the
- * present bit is bit 7 of byte 5 in both (SDM vol 3A 6.11, 6.14.1).
+ * exception causes another (SDM vol 3A 6.15 "Exception and Interrupt Reference", interrupt 8); if
+ * delivering the #DF fails too, the CPU shuts down: a triple fault.  hv intercepts #DF to look at
+ * the guest's IDT first: if gate 8 is beyond the IDT limit, or not present, or cannot be read,
+ * delivery would fail, so hv reports the triple fault itself; otherwise it delivers the #DF (error
+ * code 0) as the CPU would have.  Gates are 16 bytes in long mode, 8 bytes otherwise; the present
+ * bit is bit 7 of byte 5 in both (SDM vol 3A 6.11 "IDT Descriptors", 6.14.1 "64-Bit Mode IDT").
  */
 static bool double_fault_deliverable(const struct vcpu *v)
 {
@@ -461,7 +461,7 @@ static void fatal_exit(struct vcpu *v, const struct exit_info *e)
     switch (e->reason) {
     case EXIT_SHUTDOWN:
         /* A fault while delivering #DF: the CPU shuts down (SDM vol 3A
-         * 6.15, interrupt 8). */
+         * 6.15 "Exception and Interrupt Reference", interrupt 8). */
         domain_crash(d, "triple fault: the guest shut down");
         break;
     case EXIT_HLT:
@@ -586,7 +586,8 @@ void dispatch(struct vcpu *v, struct exit_info *e)
             break;
         }
         ksnprintf(t.text, sizeof(t.text), "#DF: delivered to the guest");
-        /* #DF always pushes an error code of 0 (SDM vol 3A 6.15). */
+        /* #DF always pushes an error code of 0 (SDM vol 3A 6.15 "Exception and Interrupt
+         * Reference"). */
         vcpu_backend(v)->inject_exception(v, VEC_DF, true, 0);
         break;
     case EXIT_IRQ_WINDOW:

@@ -61,9 +61,9 @@ static int prefixes(const struct emu_cpu *cpu, struct emu_fetcher *f, struct emu
 
 /* Operand and address sizes from the mode and the 66/67 prefixes (SDM vol
  * 1 3.6 "Operand-Size and Address-Size Attributes", 3.6.1 "Operand Size
- * and Address Size in 64-Bit Mode", table 3-4): 66 and 67 switch between
- * 16 and 32 bits; in 64-bit mode REX.W makes the operand 64 bits (and wins
- * over 66), and 67 makes the address 32 bits. */
+ * and Address Size in 64-Bit Mode", table 3-4 "Effective Operand- and Address-Size Attributes in
+ * 64-Bit Mode"): 66 and 67 switch between 16 and 32 bits; in 64-bit mode REX.W makes the operand 64
+ * bits (and wins over 66), and 67 makes the address 32 bits. */
 static void sizes(const struct emu_cpu *cpu, struct emu_insn *in, bool p66, bool p67)
 {
     if (cpu->mode == 64) {
@@ -138,7 +138,7 @@ static int moffs(struct emu_fetcher *f, unsigned *pos, struct emu_insn *in, uint
 
 /* One-byte opcodes with a ModRM operand (ModRM already decoded; the
  * immediate, if any, is still to come at *pos).  SDM vol 2D A.3 "One,
- * Two, and Three-Byte Opcode Maps", table A-2. */
+ * Two, and Three-Byte Opcode Maps", table A-2 "One-byte Opcode Map". */
 static int one_byte(const struct emu_cpu *cpu, struct emu_fetcher *f, unsigned *pos,
                     struct emu_insn *in, uint8_t op)
 {
@@ -228,7 +228,8 @@ static int one_byte(const struct emu_cpu *cpu, struct emu_fetcher *f, unsigned *
     return DEC_REFUSE;
 }
 
-/* Two-byte opcodes 0F xx with a ModRM operand (SDM vol 2D table A-3). */
+/* Two-byte opcodes 0F xx with a ModRM operand (SDM vol 2D table A-3 "Two-byte Opcode Map: 00H - 77H
+ * (First Byte is 0FH)"). */
 static int two_byte(struct emu_fetcher *f, unsigned *pos, struct emu_insn *in, uint8_t op)
 {
     unsigned ext = (in->modrm >> 3) & 7;

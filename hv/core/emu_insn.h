@@ -51,7 +51,8 @@ enum emu_op {
 };
 
 /* A memory operand as encoded: seg:[base + index * scale + disp], or
- * [RIP + disp] (SDM vol 2A 2.1.5, 2.2.1.6 "RIP-Relative Addressing"). */
+ * [RIP + disp] (SDM vol 2A 2.1.5 "Addressing-Mode Encoding of ModR/M and SIB Bytes", 2.2.1.6
+ * "RIP-Relative Addressing"). */
 struct emu_mem {
     int8_t base;  /* enum emu_reg, or -1 for none */
     int8_t index; /* enum emu_reg, or -1 for none */

@@ -9,7 +9,8 @@
  * index registers, and 32/64-bit addressing, where r/m = 4 brings in a SIB
  * byte (scale, index, base) and REX.X/REX.B extend index and base to 16
  * registers (SDM vol 2A 2.1.5 "Addressing-Mode Encoding of ModR/M and SIB
- * Bytes", tables 2-1 to 2-3, and 2.2.1 "REX Prefixes").
+ * Bytes", tables 2-1 "16-Bit Addressing Forms with the ModR/M Byte" to 2-3, and 2.2.1 "REX
+ * Prefixes").
  */
 #include "emu_insn.h"
 
@@ -52,8 +53,9 @@ static int sib(struct emu_fetcher *f, unsigned *pos, unsigned mod, uint8_t rex, 
     /* LAB 02: HINT Split the SIB byte `s` into scale (bits 7:6, a factor of
      * 1, 2, 4 or 8), index (5:3) and base (2:0) and fill m->scale,
      * m->index and m->base; REX.X (rex bit 1) and REX.B (bit 0) are the
-     * fourth bit of index and base.  Two special cases, SDM vol 2A tables
-     * 2-3 and 2-5: an index of 100b without REX.X means no index (-1),
+     * fourth bit of index and base.  Two special cases, SDM vol 2A table
+     * 2-3 "32-Bit Addressing Forms with the SIB Byte" and table 2-5
+     * "Special Cases of REX Encodings": an index of 100b without REX.X means no index (-1),
      * and a base of 101b with mod 0 means no base but a disp32
      * (*no_base), whatever REX.B says.  tests/unit/test_hv_emu.c checks
      * every combination against the CPU. */

@@ -12,7 +12,7 @@
 
 /* Instructions with a memory operand that drivers or compilers might aim
  * at device memory, and that hv does not emulate (mnemonics from SDM vol
- * 2; the opcode maps are SDM vol 2D tables A-2, A-3 and A-6).  ext is the
+ * 2; the opcode maps are SDM vol 2D tables A-2 "One-byte Opcode Map", A-3 and A-6).  ext is the
  * ModRM.reg extension of a group, or -1 when the opcode alone says it. */
 static const struct {
     bool twobyte;

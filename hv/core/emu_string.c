@@ -6,8 +6,8 @@
  * (destination, always ES), step both by the operand size, forwards with
  * RFLAGS.DF = 0 and backwards with DF = 1, and with REP repeat while rCX
  * is not 0, counting it down.  rSI, rDI and rCX are the registers of the
- * address size: SI, DI, CX with 16 bits (SDM vol 2B "MOVS/MOVSB/MOVSW
- * /MOVSD/MOVSQ-Move Data From String to String", "STOS...", "LODS...",
+ * address size: SI, DI, CX with 16 bits (SDM vol 2B
+ * "MOVS/MOVSB/MOVSW/MOVSD/MOVSQ-Move Data From String to String", "STOS...", "LODS...",
  * "REP/REPE/REPZ/REPNE/REPNZ-Repeat String Operation Prefix").  For these
  * three instructions F2 repeats as F3 does.
  */
@@ -56,7 +56,8 @@ int emu_exec_string(struct emu_env *e, const struct emu_insn *in)
     if (!in->rep)
         return iteration(e, in, step);
     /* With TF set the CPU takes the single-step trap after each iteration
-     * (SDM vol 3B 18.3.1.4), so do one; otherwise up to EMU_REP_MAX. */
+     * (SDM vol 3B 18.3.1.4 "Single-Step Exception Condition"), so do one; otherwise up to
+     * EMU_REP_MAX. */
     unsigned max = (c->rflags & EMU_TF) ? 1 : EMU_REP_MAX;
     for (unsigned i = 0; (c->gpr[EMU_RCX] & cm) != 0; i++) {
         /* Iterations left: RIP stays, the guest executes it again. */

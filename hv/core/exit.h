@@ -2,12 +2,11 @@
  * exit.h - the vendor-neutral description of one VM exit.
  *
  * Both backends (hv/svm/ for AMD, hv/vmx/ for Intel) translate their own exit
- * codes (an SVM EXITCODE from the VMCB, APM vol 2 appendix C; a VMX basic exit
- * reason from the VMCS, SDM vol 3C appendix C) into one of the reasons below
- * and fill a struct exit_info.  The core dispatcher (hv/core/dispatch.c) only
- * ever looks at this structure: it never sees a VMCB or a VMCS, which is what
- * lets one emulation of CPUID, port I/O, MSRs and hypercalls serve both
- * vendors.
+ * codes (an SVM EXITCODE from the VMCB, APM vol 2 appendix C "SVM Intercept Exit Codes"; a VMX
+ * basic exit reason from the VMCS, SDM vol 3D appendix C "VMX Basic Exit Reasons") into one of the
+ * reasons below and fill a struct exit_info.  The core dispatcher (hv/core/dispatch.c) only ever
+ * looks at this structure: it never sees a VMCB or a VMCS, which is what lets one emulation of
+ * CPUID, port I/O, MSRs and hypercalls serve both vendors.
  *
  * This header is plain definitions and is compiled hosted too (unit tests).
  */
@@ -58,12 +57,12 @@ enum exit_reason {
     EXIT_VIRT_INSN,
     /* The guest can take an interrupt now: the interrupt window the core
      * asked for with backend->irq_window() opened (SVM VINTR 0x64, APM vol
-     * 2 15.21.4; VMX interrupt-window exiting, reason 7, SDM vol 3C
-     * 25.6.2).  The core injects the pending interrupt before the next
-     * entry. */
+     * 2 15.21.4 "Injecting Virtual (INTR) Interrupts"; VMX interrupt-window exiting, reason 7, SDM
+     * vol 3C 25.6.2 "Processor-Based VM-Execution Controls").  The core injects the pending
+     * interrupt before the next entry. */
     EXIT_IRQ_WINDOW,
     /* The guest wrote a control register hv intercepts (SVM CR0 write
-     * 0x10, APM vol 2 15.9; VMX control-register access, reason 28).  See
+     * 0x10, APM vol 2 15.9 "Instruction Intercepts"; VMX control-register access, reason 28).  See
      * exit_info.cr; the core checks the value as a CPU would (cr.h). */
     EXIT_CR_WRITE,
     /* The guest executed XSETBV (VMX reason 55, which always exits, SDM
@@ -77,7 +76,7 @@ enum exit_reason {
 const char *exit_reason_name(enum exit_reason r);
 
 /* Decoded port I/O (APM vol 2 15.10.2 "IN and OUT Behavior", SDM vol 3C
- * 28.2.1 table 28-5 "Exit Qualification for I/O Instructions"). */
+ * 28.2.1 "Basic VM-Exit Information" table 28-5 "Exit Qualification for I/O Instructions"). */
 struct exit_io {
     uint16_t port;
     uint8_t size;      /* access width in bytes: 1, 2 or 4 */
@@ -87,7 +86,8 @@ struct exit_io {
     uint8_t addr_size; /* for string I/O: address size in bytes (2, 4, 8) */
 };
 
-/* Decoded nested page fault (APM vol 2 15.25.6, SDM vol 3C 28.2.1 table 28-7). */
+/* Decoded nested page fault (APM vol 2 15.25.6 "Nested versus Guest Page Faults, Fault Ordering",
+ * SDM vol 3C 28.2.1 "Basic VM-Exit Information" table 28-7). */
 struct exit_npf {
     uint64_t gpa;     /* the guest-physical address that faulted */
     bool write;       /* the access was a write */

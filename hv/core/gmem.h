@@ -1,7 +1,7 @@
 /*
  * gmem.h - guest-physical memory: one contiguous block of host memory that
- * the nested page tables (SVM NPT, APM vol 2 15.25; VMX EPT, SDM vol 3C 29.3)
- * map at guest-physical address 0.
+ * the nested page tables (SVM NPT, APM vol 2 15.25 "Nested Paging"; VMX EPT, SDM vol 3C 29.3 "The
+ * Extended Page Table Mechanism (EPT)") map at guest-physical address 0.
  *
  * Hosted (unit tests) the block is an ordinary heap buffer; in hv it is a
  * physically contiguous range, and since hv identity-maps host memory its

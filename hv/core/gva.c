@@ -170,8 +170,8 @@ enum gva_fault gva_translate(const struct gva_ctx *c, uint64_t gva, struct gva_w
     return walk(c, &m, gva, w);
 }
 
-/* The table names of SDM vol 3A 4.5, by level; 32-bit and PAE use the
- * lower ones too. */
+/* The table names of SDM vol 3A 4.5 "4-Level Paging and 5-Level Paging", by level; 32-bit and PAE
+ * use the lower ones too. */
 static const char *const level_names[] = {"PT", "PD", "PDPT", "PML4", "PML5"};
 
 void gva_explain(const struct gva_walk *w, char *buf, unsigned long len)

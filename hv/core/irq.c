@@ -13,8 +13,8 @@
  * ExtINT is taken first: it bypasses the APIC's priorities (SDM vol 3A
  * 11.5.1 "Local Vector Table", delivery mode ExtINT), as on QEMU.
  *
- * Delivery follows the rules of the CPU (SDM vol 3A 6.8.1, APM vol 2 8.5):
- * an external interrupt is taken only at an instruction boundary with
+ * Delivery follows the rules of the CPU (SDM vol 3A 6.8.1 "Masking Maskable Hardware Interrupts",
+ * APM vol 2 8.5 "Priorities"): an external interrupt is taken only at an instruction boundary with
  * RFLAGS.IF = 1 and outside the one-instruction shadow of STI or MOV SS.
  * Before every VM entry hv looks at the controllers; if one has an
  * interrupt and the guest can take it now, the backend injects it

@@ -1,7 +1,7 @@
 /*
- * msr.c - emulated MSRs (see msr.h).  EFER: AMD APM vol 2 3.1.7 and SDM vol
- * 3A 2.2.1; PAT: SDM vol 3A 12.12; the others: SDM vol 4 chapter 2
- * "Model-Specific Registers (MSRs)".
+ * msr.c - emulated MSRs (see msr.h).  EFER: AMD APM vol 2 3.1.7 "Extended Feature Enable Register
+ * (EFER)" and SDM vol 3A 2.2.1 "Extended Feature Enable Register"; PAT: SDM vol 3A 12.12 "Page
+ * Attribute Table (PAT)"; the others: SDM vol 4 chapter 2 "Model-Specific Registers (MSRs)".
  */
 #include "cpu.h"
 #include "msr.h"
@@ -56,7 +56,7 @@ uint64_t msr_misc_enable_reset(uint32_t cpuid1_ecx)
 #define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
 
 /* PAT: each of the 8 bytes holds a memory type; 2, 3 and >= 8 are
- * reserved and writing them raises #GP (SDM vol 3A 12.12.2). */
+ * reserved and writing them raises #GP (SDM vol 3A 12.12.2 "IA32_PAT MSR"). */
 static bool pat_valid(uint64_t pat)
 {
     /* Entries PA0..PA7, one byte each, PA0 in the lowest byte. */
@@ -125,11 +125,11 @@ bool msr_write(struct vcpu *v, uint32_t index, uint64_t value)
         if (value & ~(EFER_GUEST_WRITABLE | EFER_LMA))
             return false;
         /* Changing LME while paging is enabled raises #GP (APM vol 2
-         * 14.6.1, SDM vol 3A 10.8.5). */
+         * 14.6.1 "Activating Long Mode", SDM vol 3A 10.8.5 "Initializing IA-32e Mode"). */
         if ((v->cr0 & CR0_PG) && ((value ^ v->efer) & EFER_LME))
             return false;
         /* A later CR0.PG=1 with LME=1 sets LMA (dispatch.c), as the CPU
-         * does (APM vol 2 14.6.2). */
+         * does (APM vol 2 14.6.2 "Consistency Checks"). */
         v->efer = (value & EFER_GUEST_WRITABLE) | (v->efer & EFER_LMA);
         return true;
     }

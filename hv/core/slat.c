@@ -13,9 +13,9 @@
 
 #include "slat.h"
 
-/* Bits both formats share (APM vol 2 5.4.1 for NPT, which uses long-mode
+/* Bits both formats share (APM vol 2 5.4.1 "Field Definitions" for NPT, which uses long-mode
  * entries (15.25.5 "Nested Table Walk"); SDM vol 3C 29.3.2 "EPT
- * Translation Mechanism", tables 29-1 to 29-6 for EPT): the next table's or
+ * Translation Mechanism" and its entry tables for EPT): the next table's or
  * the page's host-physical address in bits 51:12, and bit 7, which in a
  * level-1 or level-2 entry makes it a leaf mapping a 2 MiB or 1 GiB page. */
 #define ENTRY_ADDR  0x000ffffffffff000ull
@@ -86,7 +86,7 @@ bool slat_perms_ok(const struct slat *s, unsigned perms)
         return (s->caps & SLAT_CAP_XONLY) != 0;
     /* Readable but not executable: EPT's X bit, or NPT's NX bit, which
      * needs the host's EFER.NXE (the nested walk uses the host's paging
-     * mode, APM vol 2 15.25.5). */
+     * mode, APM vol 2 15.25.5 "Nested Table Walk"). */
     if (!(perms & SLAT_X))
         return (s->caps & SLAT_CAP_NOEXEC) != 0;
     return true;

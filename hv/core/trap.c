@@ -11,11 +11,12 @@
 
 /* The frame traps.S builds (lowest address first). */
 struct trap_frame {
-    /* Pushed by the stub, then by the CPU (SDM vol 3A 6.14.2). */
+    /* Pushed by the stub, then by the CPU (SDM vol 3A 6.14.2 "64-Bit Mode Stack Frame"). */
     uint64_t vector, error, rip, cs, rflags, rsp, ss;
 };
 
-/* A 64-bit IDT gate descriptor (SDM vol 3A 6.14.1, figure 6-8). */
+/* A 64-bit IDT gate descriptor (SDM vol 3A 6.14.1 "64-Bit Mode IDT", figure 6-8 "64-Bit IDT Gate
+ * Descriptors"). */
 struct idt_gate {
     /* Handler address bits 15:0. */
     uint16_t offset_lo;

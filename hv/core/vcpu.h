@@ -17,8 +17,8 @@
  * entry code (hv/svm/enter.S, hv/vmx/enter.S) loads and stores them by the
  * offsets below, so do not reorder the fields.  RSP and RAX are here for the
  * core's benefit; an SVM backend also keeps them in the VMCB (APM vol 2
- * 15.5.1: VMRUN loads only RAX, RSP, RIP and RFLAGS), a VMX backend keeps RSP
- * in the VMCS (SDM vol 3C 25.4.1).
+ * 15.5.1 "Basic Operation": VMRUN loads only RAX, RSP, RIP and RFLAGS), a VMX backend keeps RSP
+ * in the VMCS (SDM vol 3C 25.4.1 "Guest Register State").
  */
 /* Byte offsets of struct gprs for assembly (checked below). */
 #define GPRS_RAX 0
@@ -66,11 +66,11 @@ struct vcpu {
      * that produces EXIT_CR_WRITE loads cr0 back at the next entry. */
     uint64_t cr0, cr2, cr3, cr4;
 
-    /* The EFER the guest sees (AMD APM vol 2 3.1.7, SDM vol 3A 2.2.1).  The
-     * core emulates RDMSR/WRMSR of EFER against this value; the backend
-     * derives the hardware value from it (SVM adds SVME, which VMRUN
-     * requires; VMX uses the VM-entry "load IA32_EFER" control) and copies
-     * back the bits the CPU changes itself (LMA) after each exit. */
+    /* The EFER the guest sees (AMD APM vol 2 3.1.7 "Extended Feature Enable Register (EFER)", SDM
+     * vol 3A 2.2.1 "Extended Feature Enable Register").  The core emulates RDMSR/WRMSR of EFER
+     * against this value; the backend derives the hardware value from it (SVM adds SVME, which
+     * VMRUN requires; VMX uses the VM-entry "load IA32_EFER" control) and copies back the bits the
+     * CPU changes itself (LMA) after each exit. */
     uint64_t efer;
 
     /* Guest PAT (MSR 0x277); emulated by the core, loaded by the backend
@@ -115,13 +115,12 @@ struct vcpu {
     /* Interrupt delivery state, for the core's interrupt injection:
      * int_shadow is 1 while the guest is in the one-instruction interrupt
      * shadow after STI or MOV SS (SVM VMCB INTERRUPT_SHADOW, APM vol 2
-     * 15.21.5; VMX interruptibility state bits 0-1, SDM vol 3C 25.4.2).
-     * The backend copies it out after each exit and back in before each
-     * entry (the core clears it when it skips an instruction).
-     * event_pending is set by the backend while an event is queued for the
-     * next entry (an injected exception or interrupt, or one whose delivery
-     * an exit interrupted and which must be re-injected), so that the core
-     * never queues a second one. */
+     * 15.21.5 "Interrupt Shadows"; VMX interruptibility state bits 0-1, SDM vol 3C 25.4.2 "Guest
+     * Non-Register State"). The backend copies it out after each exit and back in before each entry
+     * (the core clears it when it skips an instruction). event_pending is set by the backend while
+     * an event is queued for the next entry (an injected exception or interrupt, or one whose
+     * delivery an exit interrupted and which must be re-injected), so that the core never queues a
+     * second one. */
     uint8_t int_shadow;
     uint8_t event_pending;
 

@@ -2,7 +2,7 @@
  * iobus.c - port dispatch (see iobus.h).
  *
  * The x86 I/O address space has 65536 byte-wide ports (SDM vol 1 chapter
- * 19).  A 16- or 32-bit IN/OUT touches 2 or 4 consecutive ports; on the PC's
+ * 19 "Input/Output").  A 16- or 32-bit IN/OUT touches 2 or 4 consecutive ports; on the PC's
  * ISA bus such an access is split into byte cycles, which is what this bus
  * does unless the device takes wide accesses itself.  A port nobody drives
  * reads as all ones, because the bus lines are pulled up: that is what a

@@ -221,9 +221,9 @@ void lapic_send_ipi(struct lapic *l, uint32_t lo, uint32_t dest)
 
 /* ---- registers ---- */
 
-/* Writable bits per register (SDM vol 3A figures 11-7 to 11-12, 11-18,
- * 11-23); 0 for read-only registers.  Bit 18 of the timer LVT selects the
- * TSC-deadline mode, which CPUID advertises. */
+/* Writable bits per register (SDM vol 3A chapter 11 "Advanced Programmable Interrupt Controller
+ * (APIC)", in its register figures 11-7 to 11-12, 11-18 and 11-23); 0 for read-only registers.  Bit
+ * 18 of the timer LVT selects the TSC-deadline mode, which CPUID advertises. */
 uint32_t lapic_writable(const struct lapic *l, uint32_t offset)
 {
     (void)l;
