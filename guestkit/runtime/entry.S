@@ -55,7 +55,8 @@ gk_entry:
         /* A stack: ESP is undefined on entry (Multiboot spec 3.2). */
         movl    $boot_stack_top, %esp
 
-        /* Long mode needs CPUID.80000001h:EDX bit 29 (SDM vol. 3A, 9.8.5).
+        /* Long mode needs CPUID.80000001h:EDX bit 29 (SDM vol 3A 10.8.5
+         * "Initializing IA-32e Mode").
          * First make sure the extended leaf exists at all. */
         movl    $0x80000000, %eax
         cpuid
@@ -66,7 +67,8 @@ gk_entry:
         btl     $29, %edx
         jnc     no_long_mode
 
-        /* Identity map the first 4 GiB with 2 MiB pages (SDM vol. 3A, 4.5):
+        /* Identity map the first 4 GiB with 2 MiB pages (SDM vol. 3A, 4.5
+         * "4-Level Paging and 5-Level Paging"):
          * PML4[0] -> PDPT, PDPT[0..3] -> four page directories, each with 512
          * entries of 2 MiB.  Bits: 0 = present, 1 = writable, 7 = page size. */
         movl    $pdpt, %eax
@@ -92,7 +94,7 @@ gk_entry:
         cmpl    $2048, %ecx
         jb      2b
 
-        /* The switch itself, in the order SDM vol. 3A, 9.8.5 prescribes:
+        /* The switch itself, in the order SDM vol 3A 10.8.5 "Initializing IA-32e Mode" prescribes:
          * CR4.PAE, CR3, EFER.LME, then CR0.PG, which activates long mode
          * (compatibility mode until we load a 64-bit CS). */
         movl    %cr4, %eax
@@ -163,7 +165,7 @@ long_mode_entry:
 no_lm_msg:
         .asciz  "guestkit: this CPU has no long mode (CPUID.80000001h:EDX bit 29); cannot run a 64-bit guest\n"
 
-/* The GDT (SDM vol. 3A, 3.4.5): null, 64-bit code (L=1, D=0, present, DPL 0,
+/* The GDT (SDM vol. 3A, 3.4.5 "Segment Descriptors"): null, 64-bit code (L=1, D=0, present, DPL 0,
  * execute/read), flat data (present, DPL 0, read/write, 4 GiB). */
         .balign 16
 gdt:

@@ -1,8 +1,11 @@
 /*
- * Interrupt and exception entry stubs (SDM vol. 3A, 6.12 and 6.14).
+ * Interrupt and exception entry stubs (SDM vol. 3A, 6.12 "Exception and
+ * Interrupt Handling" and 6.14 "Exception and Interrupt Handling in 64-bit
+ * Mode").
  *
  * In 64-bit mode the CPU pushes SS, RSP, RFLAGS, CS and RIP, and for some
- * exceptions an error code (SDM vol. 3A, 6.13 and table 6-1: vectors 8,
+ * exceptions an error code (SDM vol. 3A, 6.13 "Error Code" and table 6-1
+ * "Protected-Mode Exceptions and Interrupts": vectors 8,
  * 10-14, 17 and 21).  Each stub below makes the frame uniform: it pushes a
  * zero where the CPU pushed no error code, then its vector number, then jumps
  * to isr_common, which saves the general registers and calls
@@ -71,7 +74,8 @@ STUB_NOERR \vec
 /*
  * Common path.  On entry the stack holds (lowest first): vector, error code,
  * RIP, CS, RFLAGS, RSP, SS.  The CPU aligned RSP to 16 bytes before pushing
- * (SDM vol. 3A, 6.14.2), the 7 quadwords plus the 15 registers below make 22,
+ * (SDM vol. 3A, 6.14.2 "64-Bit Mode Stack Frame"), the 7 quadwords plus the 15
+ * registers below make 22,
  * an even number, so RSP is 16-byte aligned again at the call as the System V
  * ABI requires.
  */

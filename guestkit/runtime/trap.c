@@ -1,6 +1,6 @@
 /*
  * The IDT and the C side of exception and interrupt handling.
- * SDM vol. 3A, chapter 6 ("Interrupt and Exception Handling").
+ * SDM vol. 3A, chapter 6 "Interrupt and Exception Handling".
  */
 #include "klib.h"
 #include "guestkit/console.h"
@@ -11,7 +11,8 @@
 
 #define IDT_VECTORS (IRQ_BASE_VECTOR + IRQ_COUNT)
 
-/* A 64-bit IDT gate descriptor (SDM vol. 3A, 6.14.1, figure 6-8). */
+/* A 64-bit IDT gate descriptor (SDM vol. 3A, 6.14.1 "64-Bit Mode IDT", figure 6-8 "64-Bit IDT Gate
+ * Descriptors"). */
 struct idt_gate {
     uint16_t offset_low;
     uint16_t selector;
@@ -29,7 +30,8 @@ struct idt_pointer {
 } __attribute__((packed));
 
 /* 256 gates: vectors without a stub stay not-present, so using one raises
- * #GP (SDM vol. 3A, 6.12.1.2), which we do report. */
+ * #GP (SDM vol. 3A, 6.12.1.2 "Protection of Exception- and Interrupt-Handler Procedures"), which we
+ * do report. */
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
 /* Stub addresses from runtime/isr.S, one per vector 0..47. */
@@ -52,7 +54,8 @@ static void (*irq_handlers[IRQ_COUNT])(int irq);
 #define KERNEL_CS 0x08
 #define KERNEL_DS 0x10
 /* Present, DPL 0, type 0xE = 64-bit interrupt gate: the CPU clears IF on
- * entry, so handlers run with interrupts off (SDM vol. 3A, 6.12.1.3). */
+ * entry, so handlers run with interrupts off (SDM vol. 3A, 6.12.1.3 "Flag Usage By Exception- or
+ * Interrupt-Handler Procedure"). */
 #define GATE_INTERRUPT 0x8e
 
 void idt_init(void)
@@ -141,7 +144,8 @@ __attribute__((noreturn)) static void unexpected_exception(const struct trap_fra
     int v = (int)f->vector;
     printf("guestkit: unexpected exception %s (vector %d, %s), error code %#llx\n",
            exception_mnemonic(v), v, exception_name(v), (unsigned long long)f->error_code);
-    /* For #PF, CR2 holds the linear address that faulted (SDM vol. 3A, 4.7). */
+    /* For #PF, CR2 holds the linear address that faulted (SDM vol. 3A, 4.7 "Page-Fault
+     * Exceptions"). */
     if (v == PF_VECTOR)
         printf("  page fault at address %#llx\n", (unsigned long long)read_cr2());
     dump_trap_frame(f);

@@ -17,9 +17,9 @@
 #include "guestkit/user.h"
 #include "guestkit/x86.h"
 
-/* The 64-bit TSS (SDM vol 3A 8.7): only RSP0 and the I/O map base matter
- * here; the map base past the end means "no I/O permission bitmap", so
- * ring 3 gets #GP for every port (IOPL is 0). */
+/* The 64-bit TSS (SDM vol 3A 8.7 "Task Management in 64-bit Mode"): only RSP0 and the I/O map base
+ * matter here; the map base past the end means "no I/O permission bitmap", so ring 3 gets #GP for
+ * every port (IOPL is 0). */
 struct tss64 {
     uint32_t reserved0;
     uint64_t rsp[3];

@@ -1,7 +1,7 @@
 /*
  * cpuid: what the CPU (or the hypervisor in front of it) says about itself
- * through CPUID (SDM vol. 2A, "CPUID"; AMD APM vol. 3, appendix E), and the
- * hypervisor leaves of include/hvkit/abi.h when hv is there.
+ * through CPUID (SDM vol. 2A, "CPUID"; AMD APM vol. 3, appendix E "Obtaining Processor Information
+ * Via the CPUID Instruction"), and the hypervisor leaves of include/hvkit/abi.h when hv is there.
  */
 #include "guestkit/guestkit.h"
 
@@ -33,7 +33,8 @@ int main(int argc, char **argv)
     report_info("leaf 1: EAX %#010x ECX %#010x EDX %#010x", l1.eax, l1.ecx, l1.edx);
     report((l1.edx & need) == need, "leaf 1 EDX has FPU, TSC, MSR and PAE");
     /* Family: the base family in bits 11:8, plus the extended family in
-     * bits 27:20 when the base is 15 (SDM vol. 2A, figure 3-6). */
+     * bits 27:20 when the base is 15 (SDM vol. 2A, figure 3-6 "Version Information Returned by
+     * CPUID in EAX"). */
     uint32_t family = (l1.eax >> 8) & 0xf;
     if (family == 0xf)
         family += (l1.eax >> 20) & 0xff;

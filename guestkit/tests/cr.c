@@ -2,9 +2,9 @@
  * cr: control registers read and written as the CPU defines them
  * (SDM vol. 3A, 2.5 "Control Registers"; MOV to/from CRn in vol. 2B).  Under
  * hv some of these moves exit or are shadowed (VMX CR0/CR4 guest/host masks
- * and read shadows, SDM vol. 3C, 25.6.6; SVM CR intercepts, AMD APM vol. 2,
- * 15.9): the guest must still see exactly what it wrote, and the same #GP
- * for illegal values.
+ * and read shadows, SDM vol. 3C, 25.6.6 "Guest/Host Masks and Read Shadows for CR0 and CR4"; SVM CR
+ * intercepts, AMD APM vol. 2, 15.9 "Instruction Intercepts"): the guest must still see exactly what
+ * it wrote, and the same #GP for illegal values.
  */
 #include "guestkit/guestkit.h"
 
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
     struct exception_info ex;
 
     /* CR0 as the runtime left it: protected mode, paging, ET hard-wired to 1
-     * on every CPU since the 486 (SDM vol. 3A, 2.5). */
+     * on every CPU since the 486 (SDM vol. 3A, 2.5 "Control Registers"). */
     uint64_t cr0 = read_cr0();
     report_info("CR0 = %#llx, CR4 = %#llx", (unsigned long long)cr0,
                 (unsigned long long)read_cr4());
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 
     /* NW = 1 with CD = 0 is an invalid combination: #GP(0) (SDM vol. 2B,
      * "MOV-Move to/from Control Registers", protected-mode exceptions; AMD
-     * APM vol. 2, 3.1.1).  QEMU 7.2's TCG does not check it and takes the
+     * APM vol. 2, 3.1.1 "CR0 Register").  QEMU 7.2's TCG does not check it and takes the
      * value, which is harmless there (no caches are emulated) but not what
      * hardware does, so it is skipped on TCG.  Under a hypervisor such a CR0
      * must never reach the VMCB/VMCS: the SVM consistency checks refuse it. */
@@ -119,8 +119,8 @@ int main(int argc, char **argv)
     } else {
         report_skip("CR4.PGE: not supported by this CPU");
     }
-    /* CR8 is the task-priority register in 64-bit mode (SDM vol. 3A,
-     * 10.8.6.1): bits 3:0 read back. */
+    /* CR8 is the task-priority register in 64-bit mode (SDM vol 3A
+     * 11.8.6.1 "Interaction of Task Priorities between CR8 and APIC"): bits 3:0 read back. */
     uint64_t cr8 = read_cr8();
     write_cr8(5);
     uint64_t tpr = read_cr8();

@@ -1,7 +1,7 @@
 /*
  * exceptions: the CPU delivers exceptions through our IDT with the right
  * vector, error code and saved RIP, and a test survives them
- * (SDM vol. 3A, chapter 6; catch_exception() in runtime/trap.c).
+ * (SDM vol. 3A, chapter 6 "Interrupt and Exception Handling"; catch_exception() in runtime/trap.c).
  */
 #include "guestkit/guestkit.h"
 
@@ -38,14 +38,14 @@ static void do_bad_selector(void *arg)
     (void)arg;
     /* Selector 0x28 = GDT index 5, beyond our three-entry GDT: loading it
      * into DS raises #GP with the selector as error code (SDM vol. 3A,
-     * 6.13 and "MOV" in vol. 2B). */
+     * 6.13 "Error Code" and "MOV" in vol. 2B). */
     __asm__ volatile("movw $0x28, %%ax; movw %%ax, %%ds" : : : "rax");
 }
 
 static void do_noncanonical(void *arg)
 {
     (void)arg;
-    /* A non-canonical address raises #GP(0), not #PF (SDM vol. 3A, 3.3.7.1). */
+    /* A non-canonical address raises #GP(0), not #PF (SDM vol 1 3.3.7.1 "Canonical Addressing"). */
     volatile uint64_t *p = (volatile uint64_t *)0x8000000000000000ull;
     (void)*p;
 }
@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     report(ok && ex.error_code == 0, "non-canonical access raises #GP(0)");
 
     ok = expect_exception(PF_VECTOR, do_unmapped, NULL, &ex);
-    /* Error code bits (SDM vol. 3A, 4.7): P = 0 (not present), W/R = 0
+    /* Error code bits (SDM vol. 3A, 4.7 "Page-Fault Exceptions"): P = 0 (not present), W/R = 0
      * (read), U/S = 0 (supervisor). */
     report(ok && ex.cr2 == 0x0000100000000000ull && (ex.error_code & 7) == 0,
            "read of an unmapped page raises #PF, CR2 %#llx, error code %#llx",

@@ -2,7 +2,7 @@
  * memory: every page of RAM the memory map reports between 1 MiB and 4 GiB
  * (the runtime's identity map) holds what was written to it, and no two
  * addresses share storage.  Under hv this checks the nested page tables
- * (AMD APM vol. 2, 15.25; SDM vol. 3C, 29.3 "EPT"): a wrong or missing
+ * (AMD APM vol. 2, 15.25 "Nested Paging"; SDM vol. 3C, 29.3 "EPT"): a wrong or missing
  * mapping shows up as a fault, a mismatch or aliasing.
  *
  * Pages in use are left alone: this image (code, stack, page tables) and

@@ -48,7 +48,7 @@ int main(int argc, char **argv)
         report_skip("RDTSCP: not supported");
     }
 
-    /* RDTSC counts up (SDM vol. 3B, 18.17).  (The IA32_TSC MSR itself is
+    /* RDTSC counts up (SDM vol. 3B, 18.17 "Time-Stamp Counter").  (The IA32_TSC MSR itself is
      * not compared: QEMU 7.2 TCG returns 0 for RDMSR 0x10.) */
     uint32_t lo1, hi1, lo2, hi2;
     __asm__ volatile("rdtsc" : "=a"(lo1), "=d"(hi1));

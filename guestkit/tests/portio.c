@@ -1,8 +1,8 @@
 /*
  * portio: port I/O the way a 16550 UART and an empty ISA bus answer it.
- * Under hv every access here is an I/O exit (SDM vol. 3C, 28.1.3 / AMD APM
- * vol. 2, 15.10.2) that hv must emulate or forward exactly like the
- * hardware: sizes, string forms and the value of an unbacked port.
+ * Under hv every access here is an I/O exit (SDM vol 3C 26.1.3 "Instructions That Cause VM Exits
+ * Conditionally" / AMD APM vol. 2, 15.10.2 "IN and OUT Behavior") that hv must emulate or forward
+ * exactly like the hardware: sizes, string forms and the value of an unbacked port.
  */
 #include "guestkit/guestkit.h"
 

@@ -2,8 +2,8 @@
  * triple: a must-fail guest that triple-faults on purpose.  With an empty
  * IDT (limit 0) the #UD from ud2 cannot be delivered, so the CPU raises #GP;
  * that cannot be delivered either, so #DF; when #DF fails too the processor
- * shuts down (SDM vol. 3A, 6.15, "Interrupt 8 - Double Fault Exception").
- * Plain QEMU with -no-reboot then exits; hv must report "guest crashed".
+ * shuts down (SDM vol. 3A, 6.15 "Exception and Interrupt Reference", "Interrupt 8 - Double Fault
+ * Exception"). Plain QEMU with -no-reboot then exits; hv must report "guest crashed".
  */
 #include "guestkit/guestkit.h"
 

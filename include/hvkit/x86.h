@@ -33,8 +33,9 @@ struct cpuid_regs {
  * CPUID with the leaf in EAX and the subleaf in ECX.  Some leaves (4, 7,
  * 0xB, 0xD) answer differently per subleaf; the others ignore ECX.  Under
  * hv, CPUID always exits to the hypervisor (VMX: unconditionally, SDM vol.
- * 3C 26.1.2; SVM: hv sets the intercept, APM vol. 2 15.9), which answers
- * with the host's values filtered by hv/core/cpuid.c.
+ * 3C 26.1.2 "Instructions That Cause VM Exits Unconditionally"; SVM: hv sets the intercept, APM
+ * vol. 2 15.9 "Instruction Intercepts"), which answers with the host's values filtered by
+ * hv/core/cpuid.c.
  */
 static inline struct cpuid_regs cpuid_count(uint32_t leaf, uint32_t subleaf)
 {

@@ -1,6 +1,6 @@
 /*
  * Exceptions and interrupts.  The runtime installs an IDT with a handler for
- * each of the 32 exception vectors (SDM vol. 3A, 6.3.1) and for the 16 legacy
+ * each of the 32 exception vectors (SDM vol. 3A, 6.3.1 "External Interrupts") and for the 16 legacy
  * PIC IRQs remapped to vectors 32..47.  An exception nobody expected prints
  * its name, error code and all registers, then ends the guest with
  * GK_EXIT_EXCEPTION.  A test that wants an exception says so with

@@ -59,7 +59,7 @@ static inline void safe_halt(void)
 #define X86_CPUID_EXT1_EDX_RDTSCP (1u << 27)
 #define X86_CPUID_EXT1_EDX_LM     (1u << 29)
 
-/* Exception vectors (SDM vol. 3A, table 6-1). */
+/* Exception vectors (SDM vol. 3A, table 6-1 "Protected-Mode Exceptions and Interrupts"). */
 #define DE_VECTOR  0
 #define DB_VECTOR  1
 #define NMI_VECTOR 2
