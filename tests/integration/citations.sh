@@ -40,3 +40,38 @@ for doc in "$TOP"/lessons/*/README.md "$TOP"/docs/*.md; do
         pass "citations in $name ($n)"
     fi
 done
+
+# Every citation of the Intel SDM or the AMD APM carries its section's title
+# in double quotes, e.g. SDM vol 3C 27.3.1 "Checks on the Guest State Area"
+# (lib/manual-cites.pl gives the accepted form), so that a reader with
+# another edition than hv/README.md's finds it.  The checker must catch a
+# citation without its title, and pass one with it.
+MCHECK=(perl "$TOP/tests/integration/lib/manual-cites.pl")
+mprobe=$IT_WORK/manual-probe.c
+cat >"$mprobe" <<'C'
+/* Good: SDM vol 3C 27.3.1 "Checks on the Guest State Area", APM vol 2
+ * 15.5.1 "Basic Operation", 15.14 "VMCB State Caching"; SDM vol 2B "STI";
+ * the SDM's order.  Bad: SDM vol 3A 6.15, and APM vol 2 15.20 "Event
+ * Injection", 15.21, and wrapped: SDM vol 3D appendix
+ * C. */
+C
+out=$("${MCHECK[@]}" "$mprobe")
+status=$?
+if [ "$status" -eq 1 ] && [ "$(grep -c . <<<"$out")" -eq 3 ] && grep -q 'SDM vol 3A 6.15 without' <<<"$out" &&
+    grep -q 'APM vol 2 15.21 without' <<<"$out" && grep -q 'SDM vol 3D appendix C without' <<<"$out"; then
+    pass "manual citations: the checker finds a citation without its title"
+else
+    fail "manual citations: the checker finds a citation without its title" \
+        "status $status, output: $(tr '\n' '|' <<<"$out")"
+fi
+cd "$TOP" || exit 1
+mapfile -t mfiles < <(git ls-files hv imgtool guestkit bin mk klib include lessons labs docs tests README.md |
+    grep -vE '\.(svg|json|qcow2|raw|bin|img|gz|xz|zst)$' |
+    grep -vxE 'tests/integration/(citations\.sh|lib/manual-cites\.pl)')
+count=$("${MCHECK[@]}" -l "${mfiles[@]}" | grep -c .)
+if out=$("${MCHECK[@]}" "${mfiles[@]}"); then
+    pass "manual citations: $count SDM/APM citations carry their section titles"
+else
+    fail "manual citations" "$(grep -c . <<<"$out") SDM/APM citations without their section title"
+    sed 's/^/    /' <<<"$out" | head -n 30
+fi

@@ -1,7 +1,8 @@
 /*
  * Unit tests for hv/dev/lapic*.c and hv/dev/ioapic.c: the registers
  * programmed as a guest driver programs them, with fake clocks, checked
- * against the rules of SDM vol 3A chapter 11 and the 82093AA data sheet.
+ * against the rules of SDM vol 3A chapter 11 "Advanced Programmable Interrupt Controller (APIC)"
+ * and the 82093AA data sheet.
  */
 #include <check.h>
 #include <stdlib.h>

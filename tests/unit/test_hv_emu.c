@@ -13,8 +13,8 @@
  * string instructions with REP and DF = 0/1, and instructions and data that
  * cross a page.  16- and 32-bit code cannot run natively here, so those
  * cases check the addresses the emulator computes against SDM vol 2A table
- * 2-1/2-2 worked out by hand.  Refusals, #UD/#GP and faults are checked by
- * status and message.
+ * 2-1 "16-Bit Addressing Forms with the ModR/M Byte"/2-2 worked out by hand.  Refusals, #UD/#GP and
+ * faults are checked by status and message.
  */
 #include <check.h>
 #include <stdio.h>
@@ -196,8 +196,8 @@ static void small_regs(struct native_regs *r)
 }
 
 /* Append a 32/64-bit-addressing memory operand [base + index*scale + disp]
- * with ModRM.reg = `reg` to k (SDM vol 2A tables 2-2, 2-3), adding the
- * REX bits it needs to *rex.  dsize 0, 1 or 4; base or index -1 for none;
+ * with ModRM.reg = `reg` to k (SDM vol 2A tables 2-2 "32-Bit Addressing Forms with the ModR/M
+ * Byte", 2-3), adding the REX bits it needs to *rex.  dsize 0, 1 or 4; base or index -1 for none;
  * sib forces a SIB byte.  Returns 0, or -1 if not encodable so. */
 static int enc_mem(struct kase *k, unsigned reg, int base, int index, unsigned scale, int32_t disp,
                    unsigned dsize, int sib, uint8_t *rex)
@@ -810,9 +810,9 @@ END_TEST
 
 /*
  * 16- and 32-bit code: the emulator alone, against addresses worked out by
- * hand from SDM vol 2A table 2-1 (16-bit) and 2-2 (32-bit).  The code sits
- * at linear FLAT_CODE; memory reads return a fixed pattern and every access
- * is logged.
+ * hand from SDM vol 2A table 2-1 "16-Bit Addressing Forms with the ModR/M Byte" (16-bit) and 2-2
+ * (32-bit).  The code sits at linear FLAT_CODE; memory reads return a fixed pattern and every
+ * access is logged.
  */
 #define FLAT_CODE 0x9000u
 static uint8_t flat_code[64];

@@ -1,9 +1,9 @@
 /*
  * Unit tests for hv/core/slat.c with both entry formats (hv/svm/paging.c
  * NPT, hv/vmx/paging.c EPT): tables built, walked and changed hosted, with
- * the raw entries checked against the manuals' formats (APM vol 2 5.4.1 and
- * 15.25.5; SDM vol 3C 29.3.2 tables 29-1 to 29-6).  Each test runs once per
- * format (a loop test: _i is 0 for NPT, 1 for EPT).
+ * the raw entries checked against the manuals' formats (APM vol 2 5.4.1 "Field Definitions" and
+ * 15.25.5 "Nested Table Walk"; SDM vol 3C 29.3.2 "EPT Translation Mechanism").  Each test runs once
+ * per format (a loop test: _i is 0 for NPT, 1 for EPT).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -264,7 +264,7 @@ START_TEST(npt_entries_have_us_everywhere)
     ck_assert_int_eq(slat_map(&s, 2 * MB, 0x1000, 0x1000, SLAT_R), 0);
     struct slat_walk w;
     ck_assert(slat_walk(&s, 0, &w));
-    /* Table pointers: P, R/W, U/S (APM vol 2 15.25.5: nested accesses are
+    /* Table pointers: P, R/W, U/S (APM vol 2 15.25.5 "Nested Table Walk": nested accesses are
      * user accesses). */
     ck_assert_uint_eq(w.entry[3] & 0xfff, 0x7);
     ck_assert_uint_eq(w.entry[2] & 0xfff, 0x7);
@@ -285,7 +285,7 @@ START_TEST(ept_entries_have_rwx_tables_and_wb_leaves)
     ck_assert_int_eq(slat_map(&s, 2 * MB, 0x1000, 0x1000, SLAT_X), 0);
     struct slat_walk w;
     ck_assert(slat_walk(&s, 0, &w));
-    /* Table pointers: read, write, execute (SDM vol 3C tables 29-1, 29-3). */
+    /* Table pointers: read, write, execute (SDM vol 3C 29.3.2 "EPT Translation Mechanism"). */
     ck_assert_uint_eq(w.entry[3] & 0xfff, 0x7);
     /* The 2 MiB leaf (table 29-4): RWX, memory type 6 (WB) in bits 5:3,
      * bit 7; IPAT (bit 6) clear. */

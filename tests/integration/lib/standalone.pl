@@ -20,8 +20,9 @@ use File::Spec;
 my $top = $ENV{TOP} or die "standalone.pl: TOP is not set\n";
 # First directories of absolute paths that mean the same on every machine:
 # the system's own (Debian packages install there), and /DISCARD/, which a
-# linker script names.
-my %system = map { $_ => 1 } qw(dev usr proc sys etc tmp bin sbin lib lib64 boot DISCARD);
+# linker script names, and "/digit", the opcode notation of Intel's manual
+# that a wrapped comment line may begin with.
+my %system = map { $_ => 1 } qw(dev usr proc sys etc tmp bin sbin lib lib64 boot DISCARD digit);
 # Every .md the repository tracks, by name, for "NAME.md" mentions.
 my %md_names = map { chomp; (basename($_) => 1) } `git -C '$top' ls-files '*.md'`;
 
@@ -48,6 +49,9 @@ for my $file (@ARGV) {
             my $pos = $-[0];
             next if $pos >= 2 && substr($line, $pos - 2, 2) =~ /^[\w}]"$/;
             next if $system{substr($first, 1)};
+            # Capitals only: an instruction list such as MOVSW/MOVSD wrapped
+            # onto a new comment line, not a directory of any machine.
+            next if $first =~ m{^/[A-Z0-9]+(?:-|$)} && $first !~ /[a-z]/;
             report($rel, $n, "absolute path '$first$rest'");
         }
         # ../ climbing out of the repository.
