@@ -98,7 +98,8 @@ void cpuid_guest_state(uint32_t leaf, const struct cpuid_state *s, struct cpuid_
         r->ebx = (r->ebx & 0x00ffffffu) | (s->apic_id << 24);
     } else if (leaf == 0x80000001u) {
         /* AMD repeats the APIC bit in the extended leaf (APM vol 3
-         * appendix E.4.2). */
+         * appendix E.4.2 "Function 8000_0001h - Extended Processor and
+         * Processor Feature Identifiers"). */
         r->edx = (r->edx & ~CPUID_EDX_APIC) | (s->apic ? CPUID_EDX_APIC : 0);
     }
 }

@@ -66,8 +66,8 @@ enum exit_reason {
      * exit_info.cr; the core checks the value as a CPU would (cr.h). */
     EXIT_CR_WRITE,
     /* The guest executed XSETBV (VMX reason 55, which always exits, SDM
-     * vol 3C 26.1.2; SVM leaves it to the CPU).  The core checks the new
-     * XCR0 as the CPU would (xcr.h) and loads it. */
+     * vol 3C 26.1.2 "Instructions That Cause VM Exits Unconditionally"; SVM leaves it to the CPU).
+     * The core checks the new XCR0 as the CPU would (xcr.h) and loads it. */
     EXIT_XSETBV,
     EXIT_REASON_COUNT
 };

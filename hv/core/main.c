@@ -294,7 +294,8 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     /* The backend fills its control structure: segments (flat 4 GiB, CS
      * 32-bit), CR0 = PE|ET, intercepts and nested paging. */
     /* IA32_MISC_ENABLE as QEMU resets it (core/msr.c), and XCR0's reset
-     * value: x87 state only (SDM vol 1 13.3). */
+     * value: x87 state only (SDM vol 1 13.3 "Enabling the XSAVE
+     * Feature Set and XSAVE-Enabled Features"). */
     v->misc_enable = msr_misc_enable_reset(cpuid(1).ecx);
     v->xcr0 = 1;
     /* hv executes XSETBV for a VT-x guest (dispatch.c), which needs
