@@ -112,6 +112,12 @@ struct vcpu {
     uint8_t cs_long; /* CS.L: 64-bit code */
     uint8_t cs_db;   /* CS.D: 32-bit default operand size */
 
+    /* The segment bases ES, CS, SS, DS, FS, GS (in the SDM's Sreg order,
+     * emu.h enum emu_seg), copied out after every exit, for the MMIO
+     * emulator's linear addresses: real-mode and 16/32-bit guests address
+     * memory through them, 64-bit guests through FS and GS. */
+    uint64_t seg_base[6];
+
     /* Interrupt delivery state, for the core's interrupt injection:
      * int_shadow is 1 while the guest is in the one-instruction interrupt
      * shadow after STI or MOV SS (SVM VMCB INTERRUPT_SHADOW, APM vol 2

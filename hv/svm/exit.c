@@ -336,6 +336,11 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     /* CS.L and CS.D/B give the guest's operating mode (16/32/64-bit). */
     vcpu->cs_long = !!(s->cs.attrib & SEG_ATTR_L);
     vcpu->cs_db = !!(s->cs.attrib & SEG_ATTR_DB);
+    /* The segment bases, for the MMIO emulator.  FS and GS are current
+     * here because enter.S VMSAVEs the guest's after VMRUN (15.5.2). */
+    const struct vmcb_seg *segs[6] = {&s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs};
+    for (unsigned i = 0; i < 6; i++)
+        vcpu->seg_base[i] = segs[i]->base;
     /* Set when the guest exited right after STI or MOV SS: an interrupt
      * may not be injected before the next instruction has run. */
     vcpu->int_shadow = (v->control.int_state & INT_STATE_SHADOW) ? 1 : 0;

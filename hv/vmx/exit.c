@@ -556,6 +556,11 @@ static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
     /* CS.L: 64-bit code; CS.D/B: 32-bit default operand and address size. */
     vcpu->cs_long = !!(cs_ar & AR_L);
     vcpu->cs_db = !!(cs_ar & AR_DB);
+    /* The segment bases, for the MMIO emulator: ES..GS are SEG_ES..SEG_GS,
+     * their base fields two encodings apart (SDM vol 3C appendix B.4.3
+     * "Natural-Width Guest-State Fields"). */
+    for (unsigned i = SEG_ES; i <= SEG_GS; i++)
+        vcpu->seg_base[i] = vmread(VMCS_GUEST_ES_BASE + 2u * i);
     /* Blocking by STI or MOV SS: the one-instruction interrupt shadow. */
     vcpu->int_shadow = (vmread(VMCS_GUEST_INTERRUPTIBILITY) &
                         (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) != 0;
