@@ -167,6 +167,10 @@ void report_img_error(struct img *img, const char *prefix);
 /* ---- paths (path.c) ---- */
 /* `name` relative to the directory of `base` (malloc'd). */
 char *path_combine(const char *base, const char *name);
+/* Does path exist (any kind of file)? */
+bool file_exists(const char *path);
+/* After a failed command: remove path if it did not exist before. */
+void remove_if_new(const char *path, bool existed);
 /* Do two existing paths name the same file (device and inode)? */
 bool same_file(const char *a, const char *b);
 

@@ -6,6 +6,7 @@
  * (QEMU's bdrv_get_full_backing_filename_from_filename()).
  */
 #include "cli.h"
+#include "img.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +14,12 @@
 
 char *path_combine(const char *base, const char *name)
 {
-    if (name[0] == '/' || !strchr(base, '/')) {
-        return strdup(name);
-    }
-    size_t dirlen = (size_t)(strrchr(base, '/') - base) + 1;
-    char *r = malloc(dirlen + strlen(name) + 1);
-    if (r) {
-        memcpy(r, base, dirlen);
-        strcpy(r + dirlen, name);
+    /* The library's rule (img_backing_path), in a buffer of the right size. */
+    size_t len = strlen(base) + strlen(name) + 1;
+    char *r = malloc(len);
+    if (r && !img_backing_path(base, name, r, len)) {
+        free(r);
+        r = NULL;
     }
     return r;
 }
@@ -31,4 +30,19 @@ bool same_file(const char *a, const char *b)
     /* Both must exist; a new output file cannot be an input. */
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
            sa.st_ino == sb.st_ino;
+}
+
+bool file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+void remove_if_new(const char *path, bool existed)
+{
+    /* A failed command leaves no new file behind; a file that was there
+     * before (and that the command overwrote) is not removed. */
+    if (!existed) {
+        remove(path);
+    }
 }

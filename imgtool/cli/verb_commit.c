@@ -78,16 +78,23 @@ int verb_commit(int argc, char **argv)
     if (!base) {
         base_depth = 1;
     } else {
-        /* -b names the base as given or as the chain resolved it. */
-        char *want = realpath(base, NULL);
+        /* -b names the base as the image above it names it, or as a
+         * file name relative to that image's directory (QEMU's
+         * bdrv_find_backing_image()): never relative to the current
+         * directory, unless it is absolute. */
         for (int i = 1; i < depth && base_depth < 0; i++) {
+            struct img_info above;
+            img_get_info(chain[i - 1], &above);
+            char *full = path_combine(img_name(chain[i - 1]), base);
+            char *want = full ? realpath(full, NULL) : NULL;
             char *have = realpath(img_name(chain[i]), NULL);
-            if (!strcmp(img_name(chain[i]), base) || (want && have && !strcmp(want, have))) {
+            if (!strcmp(above.backing_file, base) || (want && have && !strcmp(want, have))) {
                 base_depth = i;
             }
             free(have);
+            free(want);
+            free(full);
         }
-        free(want);
         if (base_depth < 0) {
             error_report("Did not find '%s' in the backing chain of '%s'", base, filename);
             goto out;

@@ -208,22 +208,54 @@ fail:
     return r;
 }
 
+bool img_backing_path(const char *referrer, const char *name, char *out, size_t len)
+{
+    const char *slash = strrchr(referrer, '/');
+    size_t dir = 0, n = strlen(name);
+    /* The referrer's directory, slash included, goes in front of a
+     * relative name; "/" starts an absolute one. */
+    if (name[0] != '/' && slash)
+        dir = (size_t)(slash - referrer) + 1;
+    if (dir + n + 1 > len)
+        return false;
+    memcpy(out, referrer, dir);
+    memcpy(out + dir, name, n + 1);
+    return true;
+}
+
+/* Put "Could not open backing file: " in front of err's message, as QEMU
+ * does for every level of the chain that fails to open below it. */
+static void err_prefix_backing(struct img_err *err)
+{
+    char inner[sizeof(err->msg)];
+    if (!err)
+        return;
+    ksnprintf(inner, sizeof(inner), "%s", err->msg);
+    ksnprintf(err->msg, sizeof(err->msg), "Could not open backing file: %s", inner);
+}
+
 static int open_chain(struct img *img, const char *bname, const char *bfmt, int depth,
                       const char *const *names, struct img_err *err)
 {
     const char *chain[IMG_MAX_CHAIN + 1];
+    char path[1024 + 4096];
     struct img_io bio;
     int i, r;
 
     if (depth + 1 >= IMG_MAX_CHAIN)
         return err_set(err, IMG_ELOOP, "Backing chain of '%s' is too deep (more than %d images)",
                        img->name, IMG_MAX_CHAIN);
+    /* The backing image is known by its name relative to this image's
+     * directory: the next level resolves against that, and map, commit
+     * and messages show the file actually used, as QEMU's do. */
+    if (!img_backing_path(img->name, bname, path, sizeof(path)))
+        return err_set(err, IMG_EINVAL, "Backing file name '%s' is too long", bname);
     /* A name that already appears above us is a loop (a.qcow2 -> b -> a). */
     for (i = 0; i < depth; i++)
-        if (!strcmp(names[i], bname))
+        if (!strcmp(names[i], path))
             return err_set(err, IMG_ELOOP, "Backing file '%s' of '%s' forms a loop", bname,
                            img->name);
-    if (!strcmp(bname, img->name))
+    if (!strcmp(path, img->name))
         return err_set(err, IMG_ELOOP, "Image '%s' uses itself as backing file", img->name);
     if (!img->env->open_backing)
         return err_set(err, IMG_ENOTSUP, "Cannot open backing file '%s'", bname);
@@ -231,17 +263,20 @@ static int open_chain(struct img *img, const char *bname, const char *bfmt, int 
     r = img->env->open_backing(img->env->ctx, img->name, bname, false, &bio, err);
     if (r < 0) {
         if (err && !err->msg[0])
-            err_set(err, -r, "Could not open backing file '%s'", bname);
+            err_set(err, -r, "Could not open '%s'", path);
+        err_prefix_backing(err);
         return r;
     }
     for (i = 0; i < depth; i++)
         chain[i] = names[i];
     chain[depth] = img->name;
-    r = img_open_depth(img->env, &bio, bname, bfmt, img->flags & ~IMG_OPEN_RW, depth + 1, chain,
+    r = img_open_depth(img->env, &bio, path, bfmt, img->flags & ~IMG_OPEN_RW, depth + 1, chain,
                        &img->backing, err);
     if (r < 0) {
         if (bio.close)
             bio.close(bio.ctx);
+        if (r != -IMG_ELOOP)
+            err_prefix_backing(err);
         return r;
     }
     return 0;

@@ -180,6 +180,18 @@ enum {
 int img_open(const struct img_env *env, struct img_io *io, const char *name, const char *fmt,
              unsigned flags, struct img **out, struct img_err *err);
 
+/*
+ * The file name of backing file `name` as named in the header of the image
+ * file `referrer`: a relative name is relative to the directory of the
+ * referrer, not to the current directory (QEMU's
+ * bdrv_get_full_backing_filename_from_filename); an absolute one, or any
+ * name when the referrer has no directory part, stays as it is.  Writes at
+ * most `len` bytes including the NUL; returns false if it did not fit.
+ * Backing images are opened (and named in img_name and messages) under
+ * this name, so a chain of any depth resolves level by level.
+ */
+bool img_backing_path(const char *referrer, const char *name, char *out, size_t len);
+
 /* Flush and close; also closes the backing chain.  Returns the flush status. */
 int img_close(struct img *img);
 
@@ -227,6 +239,9 @@ void img_create_opts_init(struct img_create_opts *o);
  */
 int img_create(const struct img_env *env, struct img_io *io, const struct img_create_opts *o,
                struct img_err *err);
+/* Only the option checks of img_create (nothing is written): lets a caller
+ * refuse bad options before it creates or truncates a file. */
+int img_create_validate(const struct img_create_opts *o, struct img_err *err);
 
 /*
  * Space a qcow2 image with these options needs (qemu-img measure):
@@ -322,6 +337,10 @@ long img_compress_cluster(struct img *img, const void *in, size_t in_len, void *
  * `plain` uncompressed if comp_len == 0.  Same rules as img_write_compressed. */
 int img_write_compressed_raw(struct img *img, uint64_t off, const void *comp, size_t comp_len,
                              const void *plain, size_t plain_len);
+/* After the last compressed write of a convert: make the file a whole
+ * number of 512-byte sectors long, as qemu-img does (its zero-length
+ * compressed write "signals EOF to align"). */
+int img_compressed_end(struct img *img);
 
 int img_flush(struct img *img);
 
@@ -441,9 +460,11 @@ int img_snapshot_delete(struct img *img, const char *id_or_name);
 
 /*
  * Change qcow2 options in place (qemu-img amend): compat (2/3; downgrading
- * needs no v3-only features in use), lazy_refcounts, backing_file/fmt.
- * Fields of o equal to the image's current values or left 0/NULL are
- * ignored; size is handled via img_resize.
+ * expands zero clusters and refuses what QEMU refuses), lazy_refcounts,
+ * backing_file/fmt.  compat, cluster_size, refcount_bits and backing_file
+ * left 0/NULL keep the image's values; lazy_refcounts is always the wanted
+ * state (pass the image's current one to keep it).  size is handled via
+ * img_resize.
  */
 int img_amend(struct img *img, const struct img_create_opts *o);
 

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void *h_alloc(void *ctx, size_t size)
 {
@@ -28,13 +30,10 @@ static void h_free(void *ctx, void *p)
 static int h_open_backing(void *ctx, const char *referrer, const char *name, bool writable,
                           struct img_io *io, struct img_err *err)
 {
-    char path[4096];
-    const char *slash = strrchr(referrer, '/');
+    char path[4096 + 1024];
     (void)ctx;
-    if (name[0] == '/' || !slash)
-        snprintf(path, sizeof(path), "%s", name);
-    else
-        snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - referrer), referrer, name);
+    if (!img_backing_path(referrer, name, path, sizeof(path)))
+        return -IMG_EINVAL;
     return img_io_open_file(path, writable, io, err);
 }
 
@@ -80,10 +79,20 @@ int img_open_file(const char *path, const char *fmt, unsigned flags, struct img 
 int img_create_file(const char *path, const struct img_create_opts *o, struct img_err *err)
 {
     struct img_io io;
-    int r = img_io_create_file(path, &io, err);
+    struct stat st;
+    /* A failed create leaves nothing behind: bad options are refused
+     * before the file is created or truncated, and a file this call
+     * created is removed again if writing the image fails. */
+    int r = img_create_validate(o, err);
+    if (r < 0)
+        return r;
+    bool existed = stat(path, &st) == 0;
+    r = img_io_create_file(path, &io, err);
     if (r < 0)
         return r;
     r = img_create(&hosted_env, &io, o, err);
     io.close(io.ctx);
+    if (r < 0 && !existed)
+        unlink(path);
     return r;
 }
