@@ -22,6 +22,7 @@
  * order.
  */
 #include "cli.h"
+#include "cjoin.h"
 #include "cpipe.h"
 #include "prefetch.h"
 #include "create_opts.h"
@@ -52,6 +53,7 @@ struct conv {
     uint64_t sparse; /* -S in bytes, 0 = write everything */
     uint32_t cluster;
     struct cpipe *pipe;
+    struct cjoin join; /* -c: pieces collected into whole clusters */
     unsigned char *buf;
     uint64_t total;         /* the sources' size together */
     uint64_t ptotal, pdone; /* progress: bytes to copy, bytes copied */
@@ -87,28 +89,38 @@ static int write_zeros(struct conv *c, uint64_t off, uint64_t len)
     return img_write_zeroes(c->dst, off, len, IMG_ZERO_MAY_UNMAP);
 }
 
+/* -c: whole clusters from cjoin (p NULL: zeros); each is compressed, or
+ * left out if it is all zeros. */
+static int emit_clusters(void *ctx, uint64_t off, const unsigned char *p, uint64_t len)
+{
+    struct conv *c = ctx;
+    if (!p) {
+        return write_zeros(c, off, len);
+    }
+    for (uint64_t pos = 0; pos < len; pos += c->cluster) {
+        size_t n = len - pos < c->cluster ? (size_t)(len - pos) : c->cluster;
+        if (all_zero(p + pos, n)) {
+            int r = write_zeros(c, off + pos, n);
+            if (r < 0) {
+                return r;
+            }
+            continue;
+        }
+        void *slot = cpipe_acquire(c->pipe, off + pos, n);
+        if (!slot) {
+            return -IMG_EIO; /* the pipe reports its own error */
+        }
+        memcpy(slot, p + pos, n);
+        cpipe_submit(c->pipe);
+    }
+    return 0;
+}
+
 /* Write a data chunk, leaving out zero blocks of -S bytes. */
 static int write_data(struct conv *c, uint64_t off, const unsigned char *p, size_t len)
 {
     if (c->compress) {
-        /* Whole clusters; off is cluster aligned here. */
-        for (size_t pos = 0; pos < len; pos += c->cluster) {
-            size_t n = len - pos < c->cluster ? len - pos : c->cluster;
-            if (all_zero(p + pos, n)) {
-                int r = write_zeros(c, off + pos, n);
-                if (r < 0) {
-                    return r;
-                }
-                continue;
-            }
-            void *slot = cpipe_acquire(c->pipe, off + pos, n);
-            if (!slot) {
-                return -IMG_EIO; /* the pipe reports its own error */
-            }
-            memcpy(slot, p + pos, n);
-            cpipe_submit(c->pipe);
-        }
-        return 0;
+        return cjoin_put(&c->join, off, p, len);
     }
     if (!c->sparse) {
         return img_write(c->dst, off, p, len);
@@ -202,7 +214,8 @@ static int copy_source(struct conv *c, struct img *src, const char *name, uint64
             break;
         }
         if (it->kind == PF_ZERO) {
-            r = write_zeros(c, base + it->off, it->n);
+            r = c->compress ? cjoin_put(&c->join, base + it->off, NULL, it->n)
+                            : write_zeros(c, base + it->off, it->n);
         } else if (it->kind == PF_DATA) {
             r = write_data(c, base + it->off, it->buf, (size_t)it->n);
         }
@@ -281,6 +294,7 @@ int verb_convert(int argc, char **argv)
     /* Set before any "goto out", which looks at them. */
     const char *out_filename = NULL, *final_name = NULL;
     char tmp_name[4096] = "";
+    bool created = false, out_existed = false;
 
     optind = 1;
     while ((c = verb_getopt(argc, argv, ":hf:O:B:Cco:l:S:pt:T:qnm:Wr:UF:", longopts, &vc)) != -1) {
@@ -496,14 +510,19 @@ int verb_convert(int argc, char **argv)
         /* The target is as large as all sources together. */
         copts.size = cv.total;
         struct img_err err = {0};
+        out_existed = file_exists(final_name);
+        created = true;
         if (img_create_file(out_filename, &copts, &err) < 0) {
             error_report("%s: error while converting %s: %s", out_filename, out_fmt, err.msg);
             goto out;
         }
     }
     /* A target with a backing file must open it, for copy-on-write of
-     * partially written clusters. */
-    unsigned dflags = IMG_OPEN_RW | (out_base ? 0 : IMG_OPEN_NO_BACKING);
+     * partially written clusters; an existing target (-n) may have one
+     * too, and then the source's zero areas must be written as zeroes so
+     * the backing file's data does not show through (qemu-img opens the
+     * target with its backing chain in both cases). */
+    unsigned dflags = IMG_OPEN_RW | (out_base || skip_create ? 0 : IMG_OPEN_NO_BACKING);
     /* qemu-img convert writes its target with cache=unsafe unless -t says
      * otherwise (img_convert: cache = "unsafe"): no sync to the disk, not
      * even at the end.  The library keeps metadata ordered all the same,
@@ -520,7 +539,11 @@ int verb_convert(int argc, char **argv)
         goto out;
     }
     cv.compress = compress;
-    cv.target_has_backing = out_base != NULL || (skip_create && img_backing(cv.dst));
+    /* Only -B makes convert copy just the source's top layer
+     * (qemu-img.c: s.target_has_backing = out_baseimg); a backing file
+     * that an existing target happens to have changes nothing about what
+     * is copied, the whole source is still flattened into it. */
+    cv.target_has_backing = out_base != NULL;
     cv.target_fresh = !skip_create || target_is_zero;
     cv.backing_end = img_backing(cv.dst) ? img_size(img_backing(cv.dst)) : UINT64_MAX;
     cv.fully_allocate = sparse == 0;
@@ -530,6 +553,10 @@ int verb_convert(int argc, char **argv)
     if (compress) {
         int nthreads = cpipe_default_threads();
         cv.pipe = cpipe_start(cv.dst, nthreads < max_threads ? nthreads : max_threads, cv.cluster);
+        if (!cjoin_init(&cv.join, cv.cluster, emit_clusters, &cv)) {
+            error_report("Out of memory");
+            goto out;
+        }
     }
     progress_init(vc.progress, 1.0f);
     uint64_t base = 0;
@@ -551,6 +578,15 @@ int verb_convert(int argc, char **argv)
         failed = copy_source(&cv, srcs[i], argv[optind + i], base);
         base += img_size(srcs[i]);
     }
+    if (cv.pipe && !failed) {
+        /* The last cluster of the disk may be a partial one. */
+        int r = cjoin_flush(&cv.join);
+        if (r < 0) {
+            error_report("error while writing at byte %llu: %s", (unsigned long long)cv.join.start,
+                         img_msg(cv.dst, r));
+            failed = 1;
+        }
+    }
     if (cv.pipe) {
         uint64_t eoff = 0;
         int r = cpipe_finish(cv.pipe, &eoff);
@@ -560,6 +596,11 @@ int verb_convert(int argc, char **argv)
                          img_msg(cv.dst, r));
             failed = 1;
         }
+    }
+    if (!failed && compress && !out_base && img_compressed_end(cv.dst) < 0) {
+        error_report("error while writing at byte %llu: %s", (unsigned long long)cv.total,
+                     img_strerror(cv.dst));
+        failed = 1;
     }
     if (!failed && img_flush(cv.dst) < 0) {
         error_report("error while flushing %s: %s", out_filename, img_strerror(cv.dst));
@@ -595,8 +636,13 @@ out:
     for (int i = 0; i < nsrc; i++) {
         img_close(srcs[i]);
     }
+    if (ret != 0 && created) {
+        /* A failed convert leaves no partial image behind. */
+        remove_if_new(final_name, out_existed);
+    }
     free(srcs);
     free(cv.buf);
+    cjoin_free(&cv.join);
     opts_free(&o);
     free(options);
     return ret;

@@ -80,6 +80,7 @@ int verb_dd(int argc, char **argv)
                      out_name, out_name);
         return 1;
     }
+    bool created = false, out_existed = false;
     struct img *in = open_image(in_name, vc.fmt, 0), *out = NULL;
     unsigned char *buf = NULL;
     if (!in) {
@@ -102,6 +103,8 @@ int verb_dd(int argc, char **argv)
     o.format = out_format;
     o.size = size - in_pos;
     struct img_err err = {0};
+    out_existed = file_exists(out_name);
+    created = true;
     if (img_create_file(out_name, &o, &err) < 0) {
         error_report("%s: error while creating output image: %s", out_name, err.msg);
         goto out;
@@ -133,5 +136,9 @@ out:
         ret = 1;
     }
     img_close(in);
+    if (ret != 0 && created) {
+        /* A failed dd leaves no partial image behind. */
+        remove_if_new(out_name, out_existed);
+    }
     return ret;
 }

@@ -107,3 +107,19 @@ int img_write_compressed(struct img *img, uint64_t off, const void *buf, size_t 
         return img_fail(img, (int)-n, "Could not compress data for '%s'", img->name);
     return img_write_compressed_raw(img, off, q->ctmp, (size_t)n, buf, len);
 }
+
+int img_compressed_end(struct img *img)
+{
+    uint64_t len;
+    /* Compressed clusters are packed to the byte (spec, "Compressed
+     * Clusters Descriptor": the data "does not necessarily occupy all of
+     * the bytes in the final sector"), so the file may end inside a
+     * sector; QEMU's qcow2 driver rounds it up for sector-based readers. */
+    if (!img->q || !img->io.truncate)
+        return 0;
+    if (io_size(img, &len) < 0)
+        return -IMG_EIO;
+    if (len % 512 && img->io.truncate(img->io.ctx, (len + 511) & ~(uint64_t)511) < 0)
+        return img_fail(img, IMG_EIO, "Could not extend '%s'", img->name);
+    return 0;
+}

@@ -41,8 +41,6 @@ static int validate(const struct img_create_opts *o, struct img_err *err)
     if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1)))
         return err_set(err, IMG_EINVAL,
                        "Cluster size must be a power of two between 512 and 2048k");
-    if (o->size % 512)
-        return err_set(err, IMG_EINVAL, "Image size must be a multiple of 512 bytes");
     /* The one limit on the virtual size is the L1 table's: it may not
      * exceed QCOW_MAX_L1_SIZE (32 MiB, QEMU's cap), and one L1 entry maps
      * one L2 table of cluster_size / entry-size clusters (spec, "Cluster
@@ -93,10 +91,23 @@ static int validate(const struct img_create_opts *o, struct img_err *err)
     return 0;
 }
 
-static int create_raw(struct img_io *io, const struct img_create_opts *o, struct img_err *err)
+int img_create_validate(const struct img_create_opts *o, struct img_err *err)
+{
+    if (err) {
+        err->code = 0;
+        err->msg[0] = 0;
+    }
+    return validate(o, err);
+}
+
+static int create_raw(struct img_io *io, const struct img_create_opts *in, struct img_err *err)
 {
     int r = 0;
     static const uint8_t zero[4096];
+    /* Whole sectors, as QEMU's file driver creates them
+     * (raw_co_create_opts rounds the size up to 512 bytes). */
+    struct img_create_opts rounded = *in, *o = &rounded;
+    rounded.size = (in->size + 511) & ~(uint64_t)511;
     if (io->truncate)
         r = io->truncate(io->ctx, o->size);
     else if (o->size)
@@ -217,8 +228,11 @@ int img_create(const struct img_env *env, struct img_io *io, const struct img_cr
             ksnprintf(q->backing_fmt, sizeof(q->backing_fmt), "%s", o->backing_fmt);
     }
     r = qc_update_header(img);
+    /* The virtual size counts whole 512-byte sectors: QEMU's qcow2 driver
+     * rounds the requested size up (qcow2_co_create_opts), so 1234 bytes
+     * make a 1536-byte disk rather than an error. */
     if (r == 0)
-        r = qc_resize(img, o->size, o->prealloc, false);
+        r = qc_resize(img, (o->size + 511) & ~(uint64_t)511, o->prealloc, false);
     if (r < 0)
         err_set(err, -r, "%s", img->err);
     {
