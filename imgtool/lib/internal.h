@@ -175,6 +175,8 @@ void qc_snap_free(struct img *img);
 int qc_snap_upgrade(struct img *img);
 int qc_repair_dirty(struct img *img);
 int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink);
+/* amend -o compat=0.10 (qcow2_downgrade.c). */
+int qc_downgrade(struct img *img);
 void qc_cache_drop(struct img *img, struct qc_cache_slot *c, uint64_t off);
 int qc_check_meta_offset(struct img *img, uint64_t off, uint64_t len, const char *what);
 

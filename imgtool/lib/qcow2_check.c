@@ -120,10 +120,22 @@ static int walk_l2(struct chk *c, uint64_t l2off, bool active)
         uint64_t host = e & QE_OFFSET;
         if (!host)
             continue;
+        /* A subcluster cannot be both allocated and "reads as zeros"
+         * (spec, "Extended L2 Entries": "In this case the allocation
+         * status bit must be unset").  QEMU reports it and repairs nothing:
+         * which of the two bits is wrong cannot be known. */
+        if (q->ext_l2 && ((bm >> 32) & bm & 0xffffffffull)) {
+            report(c->img,
+                   "ERROR offset=%llx: Allocated cluster has corrupted subcluster allocation "
+                   "bitmap",
+                   (unsigned long long)host);
+            c->res->corruptions++;
+        }
         /* An unaligned offset is reported; QEMU still counts the
          * clusters the misplaced cluster overlaps (qcow2-refcount.c,
          * check_refcounts_l2).  A preallocated zero cluster holds no data,
-         * so -r all turns it into a plain zero cluster instead. */
+         * so -r all turns it into a plain zero cluster instead (with
+         * extended L2: an unallocated one whose zero bits stay). */
         if (host & (q->cluster_size - 1)) {
             bool data = q->ext_l2 ? (bm & 0xffffffffull) != 0 : !(e & QE_ZERO);
             c->res->corruptions++;
@@ -138,8 +150,11 @@ static int walk_l2(struct chk *c, uint64_t l2off, bool active)
                        "%s offset=%llx: Preallocated cluster is not properly aligned; L2 "
                        "entry corrupted.",
                        fix ? "Repairing" : "ERROR", (unsigned long long)host);
-                if (fix && qc_l2_set(c->img, l2off, i, q->ext_l2 ? 0 : QE_ZERO,
-                                     q->ext_l2 ? 0xffffffff00000000ull : 0) == 0) {
+                /* Only the bad offset goes: with extended L2 the bitmap
+                 * stays as it is (its zero bits still say which
+                 * subclusters read as zeros, the others keep reading from
+                 * the backing file), as QEMU repairs it. */
+                if (fix && qc_l2_set(c->img, l2off, i, q->ext_l2 ? 0 : QE_ZERO, bm) == 0) {
                     c->res->corruptions--;
                     c->res->corruptions_fixed++;
                     continue;
@@ -601,6 +616,20 @@ out:
 
 static int check_impl(struct img *img, unsigned fix, struct img_check_result *res, int *structural);
 
+/* Clear the dirty and corrupt bits of a repaired image. */
+static int mark_clean(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    uint64_t bits = QF_INCOMPAT_DIRTY | QF_INCOMPAT_CORRUPT;
+    uint8_t b[8];
+    q->dirty_marked = false;
+    if (!(q->h.incompatible_features & bits))
+        return 0;
+    q->h.incompatible_features &= ~bits;
+    put64(b, q->h.incompatible_features);
+    return io_write(img, QH_INCOMPAT, b, 8);
+}
+
 int img_check(struct img *img, unsigned fix, struct img_check_result *res)
 {
     int structural;
@@ -716,6 +745,12 @@ static int check_impl(struct img *img, unsigned fix, struct img_check_result *re
         }
     }
     res->image_end_offset = (highest + 1) << q->cluster_bits;
+    /* 4. A repair that left no corruption behind makes the refcounts
+     * trustworthy again: the dirty bit (lazy refcounts not yet written
+     * back) and the corrupt bit go, as in QEMU's qcow2_co_check_locked()
+     * (spec, "Header", incompatible_features bits 0 and 1). */
+    if (fix && !res->check_errors && !res->corruptions)
+        r = mark_clean(img);
 out:
     if (fix)
         q->free_hint = 0;
@@ -725,7 +760,7 @@ out:
 
 /*
  * Opening a dirty lazy-refcounts image read-write: the refcounts may be
- * stale, so they are repaired silently before use, then the dirty bit is
+ * stale, so they are repaired before use, then the dirty bit is
  * cleared (spec, "incompatible_features" bit 0).
  */
 int qc_repair_dirty(struct img *img)
@@ -748,9 +783,11 @@ int qc_repair_dirty(struct img *img)
                         "run 'check -r all' on it",
                         img->name);
     }
+    /* The repair itself reports what it finds and mends, as QEMU's
+     * automatic repair of a dirty image does on every read-write open. */
+    img->env = saved;
     if (r == 0)
         r = img_check(img, IMG_CHECK_FIX_LEAKS | IMG_CHECK_FIX_ERRORS, &res);
-    img->env = saved;
     if (r < 0)
         return r;
     if (res.corruptions)

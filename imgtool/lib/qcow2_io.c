@@ -459,6 +459,13 @@ int qc_write(struct img *img, uint64_t off, const void *vbuf, size_t len)
 int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
 {
     struct qcow2 *q = img->q;
+    /* What matters is whether the image names a backing file, not whether
+     * this handle opened it (IMG_OPEN_NO_BACKING): an unallocated cluster
+     * of such an image reads from the backing file once QEMU opens it, so
+     * it never counts as zeros (spec, "Cluster mapping": "If a cluster is
+     * unallocated, read requests shall read the data from the backing
+     * file"). */
+    bool backed = img->backing || q->backing_file[0];
     int r = qc_mark_dirty(img);
     if (r < 0)
         return r;
@@ -476,7 +483,7 @@ int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
         /* Zeros that must be in the image itself, not merely read as
          * zeros for lack of a backing file (IMG_ZERO_RECORD). */
         bool record = (flags & IMG_ZERO_RECORD) != 0;
-        if (unalloc && !img->backing && !(e & QE_ZERO) && !record) {
+        if (unalloc && !backed && !(e & QE_ZERO) && !record) {
             /* Already reads as zeros and stays so. */
         } else if (in == 0 && n >= cl && !(flags & IMG_ZERO_MAY_UNMAP) && q->h.version >= 3 &&
                    (e & QE_OFFSET) && !(e & QE_COMPRESSED) && (e & QE_COPIED) &&
@@ -487,12 +494,12 @@ int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
                 r = qc_l2_set(img, l2off, gi & (q->l2_entries - 1), e, 0xffffffff00000000ull);
             else
                 r = qc_l2_set(img, l2off, gi & (q->l2_entries - 1), e | QE_ZERO, 0);
-        } else if (in == 0 && n >= cl && (q->h.version >= 3 || (!img->backing && !record))) {
+        } else if (in == 0 && n >= cl && (q->h.version >= 3 || (!backed && !record))) {
             /* A whole cluster: unallocated if nothing can show through,
              * else the zero flag (spec, "Standard Cluster Descriptor" bit
              * 0, v3 only; with extended L2 the "reads as zeros" half of the
              * subcluster bitmap, spec "Extended L2 Entries"). */
-            bool flag = img->backing || record;
+            bool flag = backed || record;
             if (q->ext_l2) {
                 ne = 0;
                 nbm = flag ? 0xffffffff00000000ull : 0;
@@ -511,6 +518,24 @@ int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
             }
             if (r == 0)
                 r = qc_free_l2_entry_clusters(img, e);
+        } else if (q->ext_l2 && !(e & QE_COMPRESSED) && in % q->sc_size == 0 &&
+                   ((in + n) % q->sc_size == 0 || off + n == img->size)) {
+            /* Whole subclusters of an extended L2 entry: set their "reads
+             * as zeros" bits and clear their allocation bits (spec,
+             * "Extended L2 Entries"), as QEMU's zero_l2_subclusters does;
+             * the host cluster, if any, stays. */
+            uint32_t s0 = in / q->sc_size, s1 = (uint32_t)div_up(in + n, q->sc_size);
+            uint64_t mask = ((1ull << (s1 - s0)) - 1) << s0;
+            r = qc_l2_load_for_write(img, gi >> q->l2_bits, &l2off);
+            if (r == 0) {
+                uint8_t *t;
+                r = qc_l2_load(img, l2off, &t);
+                if (r == 0) {
+                    qc_l2_entry(img, t, gi & (q->l2_entries - 1), &e, &bm);
+                    r = qc_l2_set(img, l2off, gi & (q->l2_entries - 1), e,
+                                  (bm | mask << 32) & ~mask);
+                }
+            }
         } else {
             /* Partial cluster: write real zeros through the normal path. */
             uint8_t *z = img_alloc(img->env, n);

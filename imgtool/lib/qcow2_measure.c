@@ -67,10 +67,10 @@ int img_measure(const struct img_create_opts *o, uint64_t allocated, uint64_t *r
 }
 
 /*
- * amend: version changes (1.1 <-> 0.10), lazy_refcounts, backing file.
- * Downgrading to 0.10 needs an image using no version-3 feature: 16-bit
- * refcounts, no extended L2, zlib, and no zero clusters (version 2 has no
- * zero flag; we refuse rather than expand them).
+ * amend: version changes (1.1 <-> 0.10), lazy_refcounts, backing file, in
+ * QEMU 7.2's order (qcow2_amend_options): upgrade first, then the backing
+ * file and lazy refcounts, the downgrade last (qcow2_downgrade.c), so an
+ * option that needs version 3 is dealt with before the version goes.
  */
 int img_amend(struct img *img, const struct img_create_opts *o)
 {
@@ -87,47 +87,15 @@ int img_amend(struct img *img, const struct img_create_opts *o)
     if (o->extended_l2 && !q->ext_l2)
         return img_fail(img, IMG_ENOTSUP, "Toggling extended L2 entries is not supported");
     int compat = o->compat ? o->compat : (int)q->h.version;
-    bool lazy =
-        o->lazy_refcounts || (!o->compat && (q->h.compatible_features & QF_COMPAT_LAZY_REFCOUNTS));
-    if (compat < 3) {
-        if (lazy)
-            return img_fail(img, IMG_EINVAL,
-                            "Lazy refcounts only supported with compatibility level 1.1 and "
-                            "above (use version=v3 or greater)");
-        if (q->rc_bits != 16 || q->ext_l2 || q->h.compression_type)
-            return img_fail(img, IMG_EINVAL,
-                            "Cannot downgrade an image with refcount_bits != 16, extended L2 "
-                            "entries or zstd compression to compat=0.10");
-        /* Zero clusters cannot be expressed in version 2. */
-        for (uint64_t i = 0; i < q->h.l1_size; i++) {
-            uint64_t l2 = q->l1[i] & QE_OFFSET;
-            uint8_t *t;
-            if (!l2)
-                continue;
-            for (uint64_t j = 0; j < q->l2_entries; j++) {
-                uint64_t e, bm;
-                if (qc_l2_load(img, l2, &t) < 0)
-                    return -IMG_ECORRUPT;
-                qc_l2_entry(img, t, j, &e, &bm);
-                if ((e & QE_ZERO) && !(e & QE_COMPRESSED))
-                    return img_fail(img, IMG_ENOTSUP,
-                                    "Cannot downgrade: the image contains zero clusters");
-            }
-        }
-        if (q->h.incompatible_features & ~QF_INCOMPAT_DIRTY)
-            return img_fail(img, IMG_EINVAL,
-                            "Cannot downgrade an image with incompatible "
-                            "features set");
-        q->h.incompatible_features = 0;
-        q->h.compatible_features = 0;
-        q->h.autoclear_features = 0;
-        q->dirty_marked = false;
-    } else {
-        if (lazy)
-            q->h.compatible_features |= QF_COMPAT_LAZY_REFCOUNTS;
-        else
-            q->h.compatible_features &= ~QF_COMPAT_LAZY_REFCOUNTS;
-    }
+    /* The lazy refcounts bit lives in the compatible features (spec,
+     * "Header", compatible_features bit 0), which version 2 lacks.
+     * o->lazy_refcounts is the wanted state; only a change is checked. */
+    bool was_lazy = (q->h.compatible_features & QF_COMPAT_LAZY_REFCOUNTS) != 0;
+    bool lazy = o->lazy_refcounts;
+    if (lazy && !was_lazy && compat < 3)
+        return img_fail(img, IMG_EINVAL,
+                        "Lazy refcounts only supported with compatibility level 1.1 and "
+                        "above (use compat=1.1 or greater)");
     if (compat >= 3 && q->h.version < 3) {
         /* Snapshot entries need their version-3 extra data first. */
         q->h.version = 3;
@@ -135,12 +103,25 @@ int img_amend(struct img *img, const struct img_create_opts *o)
         if (r < 0)
             return r;
     }
-    q->h.version = (uint32_t)compat;
     if (o->backing_file) {
         ksnprintf(q->backing_file, sizeof(q->backing_file), "%s", o->backing_file);
         ksnprintf(q->backing_fmt, sizeof(q->backing_fmt), "%s",
                   o->backing_fmt ? o->backing_fmt : "");
     }
+    if (lazy != was_lazy) {
+        /* Switching lazy refcounts off needs a clean image first; ours
+         * are exact (a dirty image was repaired at open), so clearing the
+         * dirty bit along with the feature is enough. */
+        if (lazy) {
+            q->h.compatible_features |= QF_COMPAT_LAZY_REFCOUNTS;
+        } else {
+            q->h.compatible_features &= ~QF_COMPAT_LAZY_REFCOUNTS;
+            q->h.incompatible_features &= ~QF_INCOMPAT_DIRTY;
+            q->dirty_marked = false;
+        }
+    }
     r = qc_update_header(img);
+    if (r == 0 && compat < (int)q->h.version)
+        r = qc_downgrade(img);
     return r;
 }

@@ -459,6 +459,8 @@ int qc_update_header(struct img *img)
     hlen = h->version >= 3 ? (h->header_length < QH_V3_LENGTH ? QH_V3_LENGTH : h->header_length)
                            : QH_V2_LENGTH;
     h->header_length = hlen;
+    /* Zero-padded (env->alloc need not zero): see the write below. */
+    memset(b, 0, q->cluster_size);
     if (h->version >= 3 && hlen > QH_V3_LENGTH) {
         /* Keep any fields of a longer future header that we do not know. */
         if (io_read(img, 0, b, hlen) < 0)

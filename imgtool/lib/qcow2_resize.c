@@ -60,16 +60,50 @@ static int grow_l1(struct img *img, uint64_t need)
  * each L2 table is made ready first, then its unallocated entries get one
  * contiguous run of host clusters, so layouts match qemu-img's.
  */
+/*
+ * Growing from a size inside a cluster over a backing file: the head of
+ * that cluster, [cluster start, from), reads from the backing file, the
+ * rest is new and must read as zeros.  Allocating the cluster as zeros
+ * would lose the head, so it is written whole, head copied up from the
+ * backing file (QEMU's copy-on-write of the preallocated cluster).  With
+ * extended L2 and metadata preallocation the subclusters stay unallocated
+ * instead, so nothing needs copying.
+ */
+static int cow_head(struct img *img, uint64_t from, uint64_t to, int mode)
+{
+    struct qcow2 *q = img->q;
+    uint64_t cstart = from & ~(uint64_t)(q->cluster_size - 1);
+    uint64_t cend = cstart + q->cluster_size < to ? cstart + q->cluster_size : to;
+    uint8_t *b;
+    int r;
+    if (from == cstart || !img->backing || (q->ext_l2 && mode == IMG_PREALLOC_METADATA))
+        return 0;
+    b = img_alloc(img->env, q->cluster_size);
+    if (!b)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    memset(b, 0, q->cluster_size);
+    r = qc_read(img, cstart, b, (size_t)(from - cstart));
+    if (r == 0)
+        r = qc_write(img, cstart, b, (size_t)(cend - cstart));
+    img_free(img->env, b);
+    return r;
+}
+
 static int preallocate(struct img *img, uint64_t from, uint64_t to, int mode)
 {
     struct qcow2 *q = img->q;
     uint64_t end = 0, gi = from >> q->cluster_bits, gend = div_up(to, q->cluster_size);
     uint8_t *zero = NULL;
-    int r = 0;
-    /* With a backing file (allowed only with extended L2) the clusters are
-     * reserved but their subclusters stay unallocated, so reads still come
-     * from the backing file (QEMU's "unallocated_alloc"). */
-    uint64_t bm2 = q->ext_l2 && !q->backing_file[0] ? 0xffffffffull : 0;
+    int r = cow_head(img, from, to, mode);
+    if (r < 0)
+        return r;
+    /* With a backing file (allowed only with extended L2) metadata
+     * preallocation reserves the clusters but leaves their subclusters
+     * unallocated, so reads still come from the backing file (QEMU's
+     * "unallocated_alloc"); falloc and full put zeros there, which the
+     * subclusters then hold (spec, "Extended L2 Entries", bits 0-31). */
+    uint64_t bm2 =
+        q->ext_l2 && (!q->backing_file[0] || mode != IMG_PREALLOC_METADATA) ? 0xffffffffull : 0;
     if (mode == IMG_PREALLOC_FULL) {
         zero = img_alloc(img->env, q->cluster_size);
         if (!zero)
@@ -179,8 +213,10 @@ static int preallocate_data(struct img *img, uint64_t from, uint64_t to, int mod
         for (uint64_t j = 0; j < k; j++) {
             put64(ents + j * (uint64_t)q->l2_esize,
                   (astart + ((i + j) << q->cluster_bits)) | QE_COPIED);
+            /* The data area holds zeros: every subcluster is allocated,
+             * backing file or not. */
             if (q->ext_l2)
-                put64(ents + j * 16 + 8, q->backing_file[0] ? 0 : 0xffffffffull);
+                put64(ents + j * 16 + 8, 0xffffffffull);
         }
         r = io_write(img, l2off + l2i * (uint64_t)q->l2_esize, ents,
                      (size_t)(k * (uint64_t)q->l2_esize));
@@ -245,6 +281,34 @@ static int discard_tail(struct img *img, uint64_t from)
     return 0;
 }
 
+/*
+ * Growing over a longer backing file must not make the backing file's
+ * bytes appear in the new area (it was past the end of the disk, so it
+ * read as zeros).  As QEMU does (BDRV_REQ_ZERO_WRITE in bdrv_co_truncate,
+ * then qcow2_co_truncate), after any preallocation the new area becomes
+ * zero clusters from the first subcluster boundary on, keeping preallocated
+ * host clusters (spec, "Extended L2 Entries": a subcluster can be "reads
+ * as zeros" while its cluster stays allocated), with real zeros written
+ * for the unaligned head.  falloc and full preallocation already made the
+ * area allocated zeros, so nothing is left to do for them.
+ */
+static int zero_new_area(struct img *img, uint64_t old, uint64_t new_size, int prealloc)
+{
+    struct qcow2 *q = img->q;
+    uint64_t zstart = div_up(old, q->sc_size) * q->sc_size;
+    int r = 0;
+    if (!img->backing || img->backing->size <= old || prealloc == IMG_PREALLOC_FALLOC ||
+        prealloc == IMG_PREALLOC_FULL)
+        return 0;
+    if (zstart > new_size)
+        zstart = new_size;
+    if (new_size > zstart)
+        r = qc_write_zeroes(img, zstart, new_size - zstart, 0);
+    if (r == 0 && zstart > old)
+        r = qc_write_zeroes(img, old, zstart - old, 0);
+    return r;
+}
+
 int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink)
 {
     struct qcow2 *q = img->q;
@@ -255,6 +319,13 @@ int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrin
         return img_fail(img, IMG_EINVAL, "The new size must be a multiple of 512");
     /* The virtual size is limited by the L1 table only (grow_l1), as in
      * QEMU; it may exceed the 56 bits of host offsets. */
+    /* A snapshot records the disk size it was taken at in its extra data,
+     * which only version 3 requires (spec, "Snapshots": "Version 3 images
+     * must include extra data at least up to byte 55").  A v2 snapshot may
+     * lack it and would then take the new size when applied, so QEMU
+     * refuses to resize such an image at all, growing included. */
+    if (q->nb_snaps && q->h.version < 3)
+        return img_fail(img, IMG_ENOTSUP, "Can't resize a v2 image which has snapshots");
     if (new_size < old) {
         if (!allow_shrink)
             return img_fail(img, IMG_EINVAL,
@@ -300,19 +371,12 @@ int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrin
         return r;
     q->h.size = new_size;
     img->size = new_size;
-    /* Growing over a longer backing file must not make the backing file's
-     * bytes appear in the new area: it is zeroed (QEMU's block layer does
-     * the same, BDRV_REQ_ZERO_WRITE in bdrv_co_truncate). */
-    if (new_size > old && img->backing && img->backing->size > old) {
-        uint64_t zend = img->backing->size < new_size ? img->backing->size : new_size;
-        r = qc_write_zeroes(img, old, zend - old, IMG_ZERO_MAY_UNMAP);
-        if (r < 0)
-            return r;
-    }
     if (new_size > old && prealloc != IMG_PREALLOC_OFF)
         r = (prealloc != IMG_PREALLOC_METADATA && !(old & (q->cluster_size - 1)))
                 ? preallocate_data(img, old, new_size, prealloc)
                 : preallocate(img, old, new_size, prealloc);
+    if (r == 0 && new_size > old)
+        r = zero_new_area(img, old, new_size, prealloc);
     return r;
 }
 

@@ -424,9 +424,14 @@ int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, ui
     s->date_sec = date_sec;
     s->date_nsec = date_nsec;
     s->disk_size = img->size;
-    s->icount = UINT64_MAX;
+    /* The spec ("Snapshots", snapshot table entry, extra data bytes
+     * 56-63) reserves -1 for "icount was disabled", but qemu-img 7.2 stores
+     * what replay_get_current_icount() returns outside record/replay,
+     * which is 0, and `snapshot -l` then shows 0 in the ICOUNT column.
+     * imgtool writes the same bytes. */
+    s->icount = 0;
     /* Extra data as QEMU 7.2 writes it: vm_state_size_large, disk_size,
-     * icount (-1: not recorded).  Version 3 requires at least 16 bytes. */
+     * icount.  Version 3 requires at least 16 bytes. */
     s->extra_size = 24;
     s->extra = img_alloc(img->env, 24);
     if (!s->id || !s->name || !s->extra) {
@@ -435,7 +440,7 @@ int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, ui
     }
     put64(s->extra, 0);
     put64(s->extra + 8, img->size);
-    put64(s->extra + 16, UINT64_MAX);
+    put64(s->extra + 16, s->icount);
     old_off = q->h.snapshots_offset;
     old_size = table_size(q);
     img_free(img->env, q->snaps);
