@@ -210,12 +210,14 @@ fail:
 
 bool img_backing_path(const char *referrer, const char *name, char *out, size_t len)
 {
-    const char *slash = strrchr(referrer, '/');
     size_t dir = 0, n = strlen(name);
-    /* The referrer's directory, slash included, goes in front of a
-     * relative name; "/" starts an absolute one. */
-    if (name[0] != '/' && slash)
-        dir = (size_t)(slash - referrer) + 1;
+    /* The referrer's directory, up to and including its last slash, goes
+     * in front of a relative name; "/" starts an absolute one.  (klib has
+     * no strrchr: the core stays freestanding.) */
+    if (name[0] != '/')
+        for (size_t i = 0; referrer[i]; i++)
+            if (referrer[i] == '/')
+                dir = i + 1;
     if (dir + n + 1 > len)
         return false;
     memcpy(out, referrer, dir);
