@@ -204,9 +204,10 @@ convert-read-error-raw  | $Q create -q -f qcow2 s.qcow2 1M; $QIO -c 'write -P 1 
 dd-read-error           | $Q create -q -f qcow2 s.qcow2 1M; $QIO -c 'write -P 1 0 256k' s.qcow2 >/dev/null; poke s.qcow2 262152 8000000000050200 | dd bs=64k if=s.qcow2 of=o.raw | gone o.raw
 
 # --- convert -c of several sources whose ends fall inside a cluster:
-# the clusters across the joins are compressed whole, as qemu-img does.
-convert-c-multi | head -c 98304 /dev/urandom >a.raw; head -c 40960 /dev/zero >b.raw; head -c 70000 /dev/urandom >c.raw; $Q create -q -f qcow2 d.qcow2 1M; $QIO -c 'write -P 6 100k 300k' d.qcow2 >/dev/null | convert -c -O qcow2 a.raw b.raw c.raw d.qcow2 o.qcow2 | cmp o.qcow2 | $Q check o.qcow2
-convert-c-multi-4k | head -c 5000 /dev/urandom >a.raw; head -c 3000 /dev/urandom >b.raw | convert -c -O qcow2 -o cluster_size=4k a.raw b.raw a.raw o.qcow2 | cmp o.qcow2 | $Q check o.qcow2
+# the clusters across the joins are compressed whole, as qemu-img does
+# (the same data; libdeflate compresses to other bytes than zlib).
+convert-c-multi | head -c 98304 /dev/urandom >a.raw; head -c 40960 /dev/zero >b.raw; head -c 70000 /dev/urandom >c.raw; $Q create -q -f qcow2 d.qcow2 1M; $QIO -c 'write -P 6 100k 300k' d.qcow2 >/dev/null | convert -c -O qcow2 a.raw b.raw c.raw d.qcow2 o.qcow2 | data o.qcow2 | $Q check o.qcow2
+convert-c-multi-4k | head -c 5000 /dev/urandom >a.raw; head -c 3000 /dev/urandom >b.raw | convert -c -O qcow2 -o cluster_size=4k a.raw b.raw a.raw o.qcow2 | data o.qcow2 | $Q check o.qcow2
 CASES
 
 # --- extended L2 over a backing file longer than the image: growing with
