@@ -71,6 +71,21 @@ STUB_NOERR 31
 STUB_NOERR \vec
 .endr
 
+/* Vectors 48-255, for interrupts a local APIC delivers: the same stub 208
+ * times, each in its own 16-byte slot (2 + 5 + 5 bytes of code), so that
+ * vector v's stub is at isr_apic_stubs + 16 * (v - 48). */
+        .balign 16
+        .globl isr_apic_stubs
+isr_apic_stubs:
+        .set    vec, 48
+.rept 208
+        .balign 16
+        pushq   $0
+        pushq   $vec
+        jmp     isr_common
+        .set    vec, vec + 1
+.endr
+
 /*
  * Common path.  On entry the stack holds (lowest first): vector, error code,
  * RIP, CS, RFLAGS, RSP, SS.  The CPU aligned RSP to 16 bytes before pushing

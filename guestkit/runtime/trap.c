@@ -10,6 +10,8 @@
 #include "guestkit/x86.h"
 
 #define IDT_VECTORS (IRQ_BASE_VECTOR + IRQ_COUNT)
+/* The first vector above the PIC's, for the local APIC's interrupts. */
+#define APIC_FIRST_VECTOR IDT_VECTORS
 
 /* A 64-bit IDT gate descriptor (SDM vol. 3A, 6.14.1 "64-Bit Mode IDT", figure 6-8 "64-Bit IDT Gate
  * Descriptors"). */
@@ -29,13 +31,14 @@ struct idt_pointer {
     uint64_t base;
 } __attribute__((packed));
 
-/* 256 gates: vectors without a stub stay not-present, so using one raises
- * #GP (SDM vol. 3A, 6.12.1.2 "Protection of Exception- and Interrupt-Handler Procedures"), which we
- * do report. */
+/* 256 gates, every one with a stub: exceptions, the PIC's IRQs, and the
+ * vectors a local APIC delivers. */
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
-/* Stub addresses from runtime/isr.S, one per vector 0..47. */
+/* Stub addresses from runtime/isr.S, one per vector 0..47, and the first
+ * of the 16-byte stubs for vectors 48..255. */
 extern const uint64_t isr_stubs[IDT_VECTORS];
+extern const char isr_apic_stubs[];
 
 /* What catch.S and trap_dispatch() share; the first two fields' offsets are
  * used by catch.S. */
@@ -48,6 +51,7 @@ struct gk_catch *volatile gk_active_catch;
 int gk_call_catching(void (*fn)(void *), void *arg, struct gk_catch *c);
 
 static void (*irq_handlers[IRQ_COUNT])(int irq);
+static void (*vector_handlers[256 - APIC_FIRST_VECTOR])(int vector);
 
 /* The code and data segments entry.S loaded (64-bit code, GDT index 1;
  * data, index 2). */
@@ -60,8 +64,11 @@ static void (*irq_handlers[IRQ_COUNT])(int irq);
 
 void idt_init(void)
 {
-    for (int v = 0; v < IDT_VECTORS; v++) {
-        uint64_t addr = isr_stubs[v];
+    for (int v = 0; v < 256; v++) {
+        /* Exceptions and PIC IRQs have named stubs, the APIC's vectors a
+         * run of equal 16-byte ones. */
+        uint64_t addr = v < IDT_VECTORS ? isr_stubs[v]
+                                        : (uintptr_t)isr_apic_stubs + 16u * (v - APIC_FIRST_VECTOR);
         idt[v].offset_low = (uint16_t)addr;
         idt[v].selector = KERNEL_CS;
         idt[v].ist = 0;
@@ -157,6 +164,14 @@ void trap_dispatch(struct trap_frame *f)
 {
     int v = (int)f->vector;
 
+    if (v >= APIC_FIRST_VECTOR) {
+        /* A local APIC interrupt: its handler sends the APIC's EOI. */
+        if (vector_handlers[v - APIC_FIRST_VECTOR])
+            vector_handlers[v - APIC_FIRST_VECTOR](v);
+        else
+            printf("guestkit: interrupt vector %d arrived with no handler; ignoring it\n", v);
+        return;
+    }
     if (v >= IRQ_BASE_VECTOR) {
         int irq = v - IRQ_BASE_VECTOR;
         if (irq_handlers[irq])
@@ -217,6 +232,12 @@ bool expect_exception(int vector, void (*fn)(void *), void *arg, struct exceptio
         return false;
     }
     return true;
+}
+
+void set_vector_handler(int vector, void (*handler)(int vector))
+{
+    if (vector >= APIC_FIRST_VECTOR && vector < 256)
+        vector_handlers[vector - APIC_FIRST_VECTOR] = handler;
 }
 
 void set_irq_handler(int irq, void (*handler)(int irq))

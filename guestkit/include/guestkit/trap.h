@@ -1,7 +1,8 @@
 /*
  * Exceptions and interrupts.  The runtime installs an IDT with a handler for
- * each of the 32 exception vectors (SDM vol. 3A, 6.3.1 "External Interrupts") and for the 16 legacy
- * PIC IRQs remapped to vectors 32..47.  An exception nobody expected prints
+ * each of the 32 exception vectors (SDM vol. 3A, 6.3.1 "External Interrupts"), for the
+ * 16 legacy PIC IRQs remapped to vectors 32..47, and for vectors 48..255, which
+ * a local APIC delivers.  An exception nobody expected prints
  * its name, error code and all registers, then ends the guest with
  * GK_EXIT_EXCEPTION.  A test that wants an exception says so with
  * catch_exception() or expect_exception().
@@ -55,6 +56,11 @@ const char *exception_name(int vector);
 /* Call handler(irq) when IRQ `irq` (0..15) arrives; the runtime sends the
  * PIC its end-of-interrupt afterwards.  NULL removes the handler. */
 void set_irq_handler(int irq, void (*handler)(int irq));
+
+/* Call handler(vector) when interrupt `vector` (48..255) arrives: a local
+ * APIC's vector, which the handler ends with the APIC's EOI itself.  NULL
+ * removes the handler; a vector without one is reported and ignored. */
+void set_vector_handler(int vector, void (*handler)(int vector));
 
 /* Print every register of a frame (used for unexpected exceptions). */
 void dump_trap_frame(const struct trap_frame *f);
