@@ -31,6 +31,7 @@ struct verb {
 };
 
 int verb_amend(int argc, char **argv);
+int verb_bitmap(int argc, char **argv);
 int verb_check(int argc, char **argv);
 int verb_commit(int argc, char **argv);
 int verb_compare(int argc, char **argv);

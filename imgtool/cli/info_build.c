@@ -93,6 +93,26 @@ struct jv *image_info_build(struct img *img, const char *filename, char **backin
         jv_set(d, "refcount-bits", jv_int(info.refcount_bits));
         jv_set(d, "compression-type",
                jv_str(info.compression_type == IMG_COMP_ZSTD ? "zstd" : "zlib"));
+        /* Qcow2BitmapInfo, in directory order (qcow2_get_bitmap_info_list),
+         * only when there are bitmaps; flags "in-use" before "auto". */
+        int nbm = img_bitmap_count(img);
+        struct jv *bl = nbm > 0 ? jv_set(d, "bitmaps", jv_list()) : NULL;
+        for (int i = 0; i < nbm; i++) {
+            struct img_bitmap_info bi;
+            if (img_bitmap_get(img, i, &bi) < 0) {
+                continue;
+            }
+            struct jv *b = jv_append(bl, jv_obj());
+            struct jv *fl = jv_set(b, "flags", jv_list());
+            if (bi.in_use) {
+                jv_append(fl, jv_str("in-use"));
+            }
+            if (bi.enabled) {
+                jv_append(fl, jv_str("auto"));
+            }
+            jv_set(b, "name", jv_str(bi.name));
+            jv_set(b, "granularity", jv_uint(bi.granularity));
+        }
     }
     return o;
 }

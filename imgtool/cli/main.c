@@ -11,11 +11,11 @@
 #include <string.h>
 
 static const struct verb verbs[] = {
-    {"amend", verb_amend},     {"check", verb_check},       {"commit", verb_commit},
-    {"compare", verb_compare}, {"convert", verb_convert},   {"create", verb_create},
-    {"dd", verb_dd},           {"dump", verb_dump},         {"info", verb_info},
-    {"map", verb_map},         {"measure", verb_measure},   {"rebase", verb_rebase},
-    {"resize", verb_resize},   {"snapshot", verb_snapshot},
+    {"amend", verb_amend},   {"bitmap", verb_bitmap},   {"check", verb_check},
+    {"commit", verb_commit}, {"compare", verb_compare}, {"convert", verb_convert},
+    {"create", verb_create}, {"dd", verb_dd},           {"dump", verb_dump},
+    {"info", verb_info},     {"map", verb_map},         {"measure", verb_measure},
+    {"rebase", verb_rebase}, {"resize", verb_resize},   {"snapshot", verb_snapshot},
 };
 
 /* The help text follows qemu-img's layout so that users can compare them;
@@ -31,6 +31,9 @@ void print_help(void)
            "\n"
            "Command syntax:\n"
            "  amend [-p] [-q] [-f fmt] [--force] -o options filename\n"
+           "  bitmap (--merge SOURCE | --add | --remove | --clear | --enable | --disable)... "
+           "[-b source_file [-F source_fmt]] [-g granularity] [--object objectdef] "
+           "[--image-opts | -f fmt] filename bitmap\n"
            "  check [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-U] filename\n"
            "  commit [-q] [-f fmt] [-t cache] [-b base] [-d] [-p] filename\n"
            "  compare [-f fmt] [-F fmt] [-p] [-q] [-s] [-U] filename1 filename2\n"

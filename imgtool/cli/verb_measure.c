@@ -82,6 +82,30 @@ static bool measure_qcow2_values(struct opts *o)
     return opts_set(o, "compression_type", "zlib");
 }
 
+/*
+ * Room the source's persistent bitmaps take in a target with clusters of
+ * cs bytes, as qcow2_measure counts it: each bitmap's data as if all of
+ * it were allocated, plus its bitmap table, plus the bitmap directory
+ * (24 bytes and the name per entry, 8-byte aligned), each rounded up to
+ * whole clusters (spec, "Bitmap directory", "Bitmap table").
+ */
+static uint64_t bitmaps_size(struct img *src, uint64_t cs)
+{
+    uint64_t total = 0, dir = 0, size = img_size(src);
+    int n = img_bitmap_count(src);
+    for (int i = 0; i < n; i++) {
+        struct img_bitmap_info b;
+        if (img_bitmap_get(src, i, &b) < 0) {
+            continue;
+        }
+        uint64_t bits = (size + b.granularity - 1) / b.granularity;
+        uint64_t clusters = ((bits + 7) / 8 + cs - 1) / cs;
+        total += clusters * cs + (clusters * 8 + cs - 1) / cs * cs;
+        dir += (24 + strlen(b.name) + 7) & ~7ull;
+    }
+    return total + (dir + cs - 1) / cs * cs;
+}
+
 int verb_measure(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -200,12 +224,14 @@ int verb_measure(int argc, char **argv)
     struct img_info sinfo;
     bool bitmaps = src && tfmt == IMG_FMT_QCOW2 && copts.compat != 2 &&
                    img_get_info(src, &sinfo) == 0 && sinfo.format == IMG_FMT_QCOW2;
+    uint64_t bm_size =
+        bitmaps ? bitmaps_size(src, copts.cluster_size ? copts.cluster_size : 65536) : 0;
     if (ofmt == OFMT_JSON) {
         struct jv *j = jv_obj();
         jv_set(j, "required", jv_uint(required));
         jv_set(j, "fully-allocated", jv_uint(fully));
         if (bitmaps) {
-            jv_set(j, "bitmaps", jv_uint(0));
+            jv_set(j, "bitmaps", jv_uint(bm_size));
         }
         jv_print(stdout, j, true);
         printf("\n");
@@ -214,7 +240,7 @@ int verb_measure(int argc, char **argv)
         printf("required size: %llu\n", (unsigned long long)required);
         printf("fully allocated size: %llu\n", (unsigned long long)fully);
         if (bitmaps) {
-            printf("bitmaps size: 0\n");
+            printf("bitmaps size: %llu\n", (unsigned long long)bm_size);
         }
     }
     ret = 0;

@@ -295,8 +295,13 @@ int img_close(struct img *img)
     int r = 0;
     if (!img)
         return 0;
-    if (img->rw)
-        r = img_flush(img);
+    /* Bitmaps that recorded this session's writes are stored first. */
+    if (img->rw && img->q)
+        r = qc_bitmaps_close(img);
+    if (img->rw) {
+        int f = img_flush(img);
+        r = r < 0 ? r : f;
+    }
     img_destroy(img, true);
     return r;
 }
@@ -354,7 +359,8 @@ int img_write(struct img *img, uint64_t off, const void *buf, size_t len)
             img->file_size = off + len;
         return r;
     }
-    return qc_write(img, off, buf, len);
+    r = qc_bitmaps_dirty(img, off, len);
+    return r < 0 ? r : qc_write(img, off, buf, len);
 }
 
 int img_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
@@ -364,8 +370,10 @@ int img_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags
         return r;
     if (!img->rw)
         return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
-    if (img->format == IMG_FMT_QCOW2)
-        return qc_write_zeroes(img, off, len, flags);
+    if (img->format == IMG_FMT_QCOW2) {
+        r = qc_bitmaps_dirty(img, off, len);
+        return r < 0 ? r : qc_write_zeroes(img, off, len, flags);
+    }
     /* Raw: write zeros in bounded chunks from a zeroed buffer. */
     {
         static const uint8_t zero[4096];

@@ -456,6 +456,35 @@ int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, ui
 int img_snapshot_apply(struct img *img, const char *id_or_name);
 int img_snapshot_delete(struct img *img, const char *id_or_name);
 
+/* ---- Persistent dirty bitmaps (qcow2 version 3) ------------------------ */
+
+/*
+ * A bitmap records which parts of the disk were written since it was made
+ * (one bit per `granularity` bytes).  Enabled bitmaps ("auto") follow every
+ * write made through this library; an "in-use" bitmap was not stored
+ * cleanly and can only be removed.  Changes are kept in memory and stored
+ * when the image is closed, except remove, which is immediate (as QEMU).
+ * Errors carry QEMU 7.2's messages (img_strerror), with the hint QEMU
+ * prints after some of them on a second line.
+ */
+struct img_bitmap_info {
+    const char *name; /* valid until the bitmaps change or the image closes */
+    uint32_t granularity;
+    bool in_use;  /* flag "in-use": inconsistent */
+    bool enabled; /* flag "auto": records writes */
+};
+
+int img_bitmap_count(struct img *img);
+int img_bitmap_get(struct img *img, int index, struct img_bitmap_info *info);
+/* QEMU's default granularity: the cluster size, within 4 KiB .. 64 KiB. */
+uint32_t img_bitmap_default_granularity(struct img *img);
+int img_bitmap_add(struct img *img, const char *name, uint32_t granularity, bool enabled);
+int img_bitmap_remove(struct img *img, const char *name);
+int img_bitmap_clear(struct img *img, const char *name);
+int img_bitmap_enable(struct img *img, const char *name, bool enabled);
+/* dst's bitmap |= src's bitmap (src may be dst; sizes must match). */
+int img_bitmap_merge(struct img *dst, const char *dst_name, struct img *src, const char *src_name);
+
 /* ---- Amend ------------------------------------------------------------ */
 
 /*

@@ -43,6 +43,21 @@ struct qc_snapshot {
     uint8_t *extra;      /* extra data bytes as read (unknown fields kept) */
 };
 
+/* A persistent dirty bitmap (spec, "Bitmap directory"), as in the
+ * directory, plus its bits once loaded. */
+struct qc_bitmap {
+    char *name;
+    uint32_t flags; /* QBM_FLAG_* as on disk */
+    uint8_t type;
+    uint8_t gran_bits;
+    uint32_t extra_size;
+    uint8_t *extra;      /* extra data, kept as read */
+    uint64_t table_off;  /* bitmap table on disk (0: not stored yet) */
+    uint32_t table_size; /* its entries */
+    uint8_t *bits;       /* loaded bits: bit n is byte n / 8, bit n % 8 */
+    bool bits_changed;   /* bits differ from the stored table */
+};
+
 struct qcow2 {
     struct img_qcow2_header h;
     uint32_t cluster_size;
@@ -80,6 +95,13 @@ struct qcow2 {
     int meta_prealloc;   /* block status looks at file holes: -1 = not known yet */
     uint64_t dcache_off; /* L2 descriptor of the cached decompressed cluster */
     uint8_t *dcache;
+    /* Persistent bitmaps, valid only with the autoclear bitmaps bit. */
+    struct qc_bitmap *bms;
+    int nb_bms;
+    bool bm_valid;       /* the directory was read and is maintained */
+    uint64_t bm_dir_off; /* bitmap directory on disk */
+    uint64_t bm_dir_size;
+    bool bm_tracking; /* this session marked enabled bitmaps in use */
 };
 
 struct img {
@@ -96,7 +118,7 @@ struct img {
     uint64_t file_size;
     struct img *backing;
     struct qcow2 *q;
-    char err[512];
+    char err[2560]; /* room for a 1023-byte bitmap name and more */
 };
 
 /* ---- helpers (img.c) ---- */
@@ -180,6 +202,18 @@ int qc_downgrade(struct img *img);
 void qc_cache_drop(struct img *img, struct qc_cache_slot *c, uint64_t off);
 int qc_check_meta_offset(struct img *img, uint64_t off, uint64_t len, const char *what);
 
+/* persistent bitmaps (qcow2_bitmap.c) */
+int qc_bitmaps_load(struct img *img);
+void qc_bitmaps_free(struct img *img);
+int qc_bitmaps_open_rw(struct img *img);
+int qc_bitmaps_dirty(struct img *img, uint64_t off, uint64_t len);
+int qc_bitmaps_close(struct img *img);
+/* Around a resize: load every consistent bitmap, then fit it to the new
+ * size (from old_size) so that close stores it with a table to match. */
+int qc_bitmaps_load_all(struct img *img);
+int qc_bitmaps_resize(struct img *img, uint64_t old_size);
+/* Call inc(ctx, off, len) for every cluster range the bitmaps use. */
+int qc_bitmaps_refs(struct img *img, void (*inc)(void *ctx, uint64_t off, uint64_t len), void *ctx);
 /* refcounts (qcow2_refcount.c) */
 int qc_rc_get(struct img *img, uint64_t cluster, uint64_t *rc);
 int qc_rc_set(struct img *img, uint64_t cluster, uint64_t rc);

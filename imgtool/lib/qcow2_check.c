@@ -362,6 +362,12 @@ static int check_refblocks(struct chk *c)
 }
 
 /* Recount every reference into c->ref (sized for the file). */
+/* inc_range for qc_bitmaps_refs. */
+static void inc_cb(void *ctx, uint64_t off, uint64_t len)
+{
+    inc_range(ctx, off, len);
+}
+
 static int calculate(struct chk *c)
 {
     struct img *img = c->img;
@@ -383,6 +389,10 @@ static int calculate(struct chk *c)
         inc_range(c, q->h.snapshots_offset, snap_table_size(q));
     inc_range(c, q->h.refcount_table_offset,
               (uint64_t)q->h.refcount_table_clusters << q->cluster_bits);
+    /* The bitmap directory, tables and data (qcow2_check_bitmaps_refcounts). */
+    int r = qc_bitmaps_refs(img, inc_cb, c);
+    if (r < 0)
+        return r;
     return check_refblocks(c);
 }
 

@@ -63,6 +63,9 @@ int img_write_compressed_raw(struct img *img, uint64_t off, const void *comp, si
                         (unsigned long long)cl);
     if (comp_len == 0)
         return img_write(img, off, plain, plain_len);
+    r = qc_bitmaps_dirty(img, off, plain_len);
+    if (r < 0)
+        return r;
     if (comp_len >= q->cluster_size)
         return img_fail(img, IMG_EINVAL, "Compressed data larger than a cluster");
     r = qc_mark_dirty(img);

@@ -75,6 +75,25 @@
 #define QCOW_MAX_CLUSTER_BITS   21
 #define QCOW_MAX_OFFSET         (1ull << 56)
 
+/* Bitmaps (spec, "Bitmaps extension", "Bitmap directory", "Bitmap table"),
+ * with QEMU 7.2's limits (block/qcow2.h, block/qcow2-bitmap.c). */
+#define QBM_EXT_LEN         24 /* nb_bitmaps, reserved, directory size, offset */
+#define QBM_MAX_BITMAPS     65535
+#define QBM_MAX_DIR_SIZE    (1024ull * QBM_MAX_BITMAPS)
+#define QBM_ENTRY_FIXED     24 /* directory entry before extra data and name */
+#define QBM_MAX_NAME        1023
+#define QBM_MAX_TABLE_SIZE  0x8000000ull
+#define QBM_MAX_PHYS_SIZE   0x20000000ull
+#define QBM_MIN_GRAN_BITS   9
+#define QBM_MAX_GRAN_BITS   31
+#define QBM_FLAG_IN_USE     (1u << 0)
+#define QBM_FLAG_AUTO       (1u << 1)
+#define QBM_FLAG_EXTRA_COMP (1u << 2)
+#define QBM_TYPE_DIRTY      1
+#define QBM_TE_OFFSET       0x00fffffffffffe00ull /* bits 9-55 */
+#define QBM_TE_RESERVED     0xff000000000001feull /* bits 1-8 and 56-63 */
+#define QBM_TE_ALL_ONES     1ull                  /* bit 0, with offset 0 */
+
 /* Snapshot table entry (spec, "Snapshots"). */
 #define QS_L1_OFFSET  0
 #define QS_L1_SIZE    8

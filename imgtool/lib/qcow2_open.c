@@ -384,6 +384,9 @@ int qc_open(struct img *img)
     r = qc_snap_load(img);
     if (r < 0)
         return r;
+    r = qc_bitmaps_load(img);
+    if (r < 0)
+        return r;
     q->alloc_end = div_up(file_size, q->cluster_size);
 
     return 0;
@@ -407,15 +410,16 @@ int qc_open_rw(struct img *img)
             return r;
     }
     /* Unknown autoclear bits mean "an extension you do not know is now
-     * stale"; we maintain none of them (not even bitmaps), so all are
-     * cleared before the first write (spec, "autoclear_features"). */
-    if (q->h.autoclear_features) {
-        q->h.autoclear_features = 0;
+     * stale"; we maintain only the bitmaps (qcow2_bitmap.c), so all other
+     * bits are cleared before the first write (spec, "autoclear_features"). */
+    uint64_t keep = q->bm_valid ? QF_AUTOCLEAR_BITMAPS : 0;
+    if (q->h.autoclear_features & ~keep) {
+        q->h.autoclear_features &= keep;
         r = qc_update_header(img);
         if (r < 0)
             return r;
     }
-    return 0;
+    return qc_bitmaps_open_rw(img);
 }
 
 void qc_close(struct img *img)
@@ -430,6 +434,7 @@ void qc_close(struct img *img)
         img_free(env, q->exts[i].data);
     img_free(env, q->exts);
     qc_snap_free(img);
+    qc_bitmaps_free(img);
     img_free(env, q->l1);
     img_free(env, q->rt);
     img_free(env, q->tmp);

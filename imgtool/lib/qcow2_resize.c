@@ -384,8 +384,17 @@ int img_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shri
 {
     if (!img->rw)
         return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
-    if (img->q)
-        return qc_resize(img, new_size, prealloc, allow_shrink);
+    if (img->q) {
+        /* Bitmaps follow the disk's size: loaded at the old size, then
+         * cut or zero-extended (QEMU's bdrv_dirty_bitmap_truncate). */
+        uint64_t old = img->size;
+        int r = qc_bitmaps_load_all(img);
+        if (r == 0)
+            r = qc_resize(img, new_size, prealloc, allow_shrink);
+        if (r == 0)
+            r = qc_bitmaps_resize(img, old);
+        return r;
+    }
     if (new_size < img->size && !allow_shrink)
         return img_fail(img, IMG_EINVAL, "Use the --shrink option to perform a shrink operation.");
     if (!img->io.truncate)
