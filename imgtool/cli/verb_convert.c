@@ -23,6 +23,7 @@
  */
 #include "cli.h"
 #include "cjoin.h"
+#include "convert_bitmaps.h"
 #include "cpipe.h"
 #include "prefetch.h"
 #include "create_opts.h"
@@ -284,6 +285,7 @@ int verb_convert(int argc, char **argv)
     char *options = NULL;
     bool compress = false, skip_create = false;
     int max_threads = 64; /* -m: at most this many compression threads */
+    bool bitmaps = false, skip_broken = false;
     bool target_is_zero = false;
     int64_t sparse = 4096;
     int c, ret = 1;
@@ -353,6 +355,12 @@ int verb_convert(int argc, char **argv)
         case 'C':
             error_report("Copy offloading (-C) is not supported by imgtool");
             goto out;
+        case OPT_BITMAPS:
+            bitmaps = true;
+            break;
+        case OPT_SKIP_BROKEN:
+            skip_broken = true;
+            break;
         case 'W':
         case 'r':
             /* Out-of-order writes and rate limits do not change the
@@ -492,6 +500,9 @@ int verb_convert(int argc, char **argv)
                      "multiple input images");
         goto out;
     }
+    if (bitmaps && !convert_bitmaps_check_source(srcs, nsrc, skip_broken)) {
+        goto out;
+    }
     /* Creating the target truncates it: never when it is a source.  QEMU
      * refuses through its image locking, with this message. */
     for (int i = 0; i < bs_n; i++) {
@@ -505,6 +516,9 @@ int verb_convert(int argc, char **argv)
     if (!skip_create) {
         struct img_create_opts copts;
         if (!create_opts_to_img(&o, ofmt, &copts, out_filename)) {
+            goto out;
+        }
+        if (bitmaps && !convert_bitmaps_check_target(ofmt, copts.compat)) {
             goto out;
         }
         /* The target is as large as all sources together. */
@@ -533,6 +547,13 @@ int verb_convert(int argc, char **argv)
     cv.dst = open_image(out_filename, skip_create ? out_fmt : out_fmt, dflags);
     if (!cv.dst) {
         goto out;
+    }
+    if (bitmaps && skip_create) {
+        struct img_info dinfo;
+        if (img_get_info(cv.dst, &dinfo) < 0 ||
+            !convert_bitmaps_check_target(dinfo.format, dinfo.qcow2_version)) {
+            goto out;
+        }
     }
     if (skip_create && img_size(cv.dst) < cv.total) {
         error_report("output file is smaller than input file");
@@ -600,6 +621,10 @@ int verb_convert(int argc, char **argv)
     if (!failed && compress && !out_base && img_compressed_end(cv.dst) < 0) {
         error_report("error while writing at byte %llu: %s", (unsigned long long)cv.total,
                      img_strerror(cv.dst));
+        failed = 1;
+    }
+    /* The bitmaps go last, after the data, so the copy sets no bits. */
+    if (!failed && bitmaps && !convert_bitmaps_copy(srcs[0], cv.dst, skip_broken)) {
         failed = 1;
     }
     if (!failed && img_flush(cv.dst) < 0) {
