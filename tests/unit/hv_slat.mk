@@ -2,8 +2,9 @@
 # formats (hv/svm/paging.c, hv/vmx/paging.c), and the guest-physical memory
 # map (hv/core/memmap.c), compiled hosted.
 UNIT_TESTS += hv_slat
-hv_slat_SRCS := $(TOP)/tests/unit/test_hv_slat.c $(TOP)/hv/core/slat.c $(TOP)/hv/svm/paging.c \
-                $(TOP)/hv/vmx/paging.c $(KLIB_HOSTED_SRCS)
+hv_slat_SRCS := $(TOP)/tests/unit/test_hv_slat.c $(TOP)/hv/core/slat.c $(TOP)/hv/core/slatdot.c \
+                $(TOP)/hv/core/memmap.c $(TOP)/hv/svm/paging.c $(TOP)/hv/vmx/paging.c \
+                $(KLIB_HOSTED_SRCS)
 hv_slat_CFLAGS := -I$(TOP)/hv
 UNIT_TESTS += hv_memmap
 hv_memmap_SRCS := $(TOP)/tests/unit/test_hv_memmap.c $(TOP)/hv/core/memmap.c $(KLIB_HOSTED_SRCS)

@@ -11,6 +11,7 @@
 
 #include "check_main.h"
 #include "core/slat.h"
+#include "core/slatdot.h"
 #include "svm/paging.h"
 #include "vmx/paging.h"
 
@@ -326,6 +327,60 @@ START_TEST(visit_sees_every_leaf_in_order)
 }
 END_TEST
 
+/* slat_dot: the lines, joined with newlines, for strstr. */
+static char dot[8192];
+
+static void on_dot(void *ctx, const char *text)
+{
+    (void)ctx;
+    ck_assert_ptr_null(strchr(text, '\n'));
+    strncat(dot, text, sizeof(dot) - strlen(dot) - 2);
+    strcat(dot, "\n");
+}
+
+START_TEST(dot_shows_runs_holes_and_mmio)
+{
+    fresh(_i, SLAT_CAP_NOEXEC);
+    struct memmap m;
+    char err[100];
+    ck_assert_int_eq(memmap_pc(&m, 8 * MB, false, err, sizeof(err)), 0);
+    struct mem_range apic = {0xfee00000, 0x1000, MEM_MMIO, MEM_REPORT_NONE, "local APIC", NULL};
+    ck_assert_int_eq(memmap_add(&m, &apic, err, sizeof(err)), 0);
+    /* RAM as hv maps it: everything but the legacy window; one page of the
+     * high RAM read-only. */
+    ck_assert_int_eq(slat_map(&s, 0, 64 * MB, 0xa0000, SLAT_RWX), 0);
+    ck_assert_int_eq(slat_map(&s, 0xf0000, 64 * MB + 0xf0000, 8 * MB - 0xf0000, SLAT_RWX), 0);
+    ck_assert_int_eq(slat_protect(&s, 3 * MB, 0x1000, SLAT_R), 0);
+    dot[0] = '\0';
+    slat_dot(&s, &m, on_dot, NULL);
+    ck_assert_msg(strstr(dot, _i ? "label=\"EPT: guest" : "label=\"NPT: guest"), "%s", dot);
+    /* Low memory: 4 KiB pages (its 2 MiB page was split by the hole), one
+     * run to host 64 MiB. */
+    ck_assert_msg(strstr(dot, "g0 [label=\"0-0x9fbff\\nlow memory\\nRAM, available\\n"
+                              "639 of 639 KiB mapped\"];"),
+                  "%s", dot);
+    ck_assert(strstr(dot, "h0 [label=\"host 0x4000000-0x409fbff\"];"));
+    ck_assert(strstr(dot, "g0 -> h0 [label=\"0-0x9fbff\\n639 KiB in 4 KiB pages, RWX\"];"));
+    /* The hole and the MMIO range: dashed, no arrows. */
+    ck_assert(strstr(dot, "g2 [label=\"0xa0000-0xeffff\\nlegacy VGA/ROM window\\nreserved: "
+                          "nothing there, an access ends the guest\", style=dashed];"));
+    ck_assert(strstr(dot, "local APIC\\nMMIO: every access exits to its device\", style=dashed"));
+    ck_assert_ptr_null(strstr(dot, "g2 ->"));
+    /* High RAM: 4 KiB pages up to 3 MiB (two split 2 MiB pages), the
+     * read-only page, 4 KiB pages to 4 MiB, then 2 MiB pages to the
+     * reserved top. */
+    ck_assert(strstr(dot, "g4 -> h3 [label=\"0x100000-0x2fffff\\n2 MiB in 4 KiB pages, RWX\"];"));
+    ck_assert(strstr(dot, "g4 -> h4 [label=\"0x300000-0x300fff\\n4 KiB in 4 KiB pages, R--\"];"));
+    ck_assert(
+        strstr(dot, "g4 -> h5 [label=\"0x301000-0x3fffff\\n1020 KiB in 4 KiB pages, RWX\"];"));
+    ck_assert(
+        strstr(dot, "g4 -> h6 [label=\"0x400000-0x7dffff\\n3968 KiB in 2 MiB pages, RWX\"];"));
+    ck_assert(strstr(dot, "h6 [label=\"host 0x4400000-0x47dffff\"];"));
+    ck_assert(strstr(dot, "}\n"));
+    done();
+}
+END_TEST
+
 int main(void)
 {
     Suite *st = suite_create("hv_slat");
@@ -341,6 +396,7 @@ int main(void)
     tcase_add_loop_test(tc, invalid_ranges, 0, 2);
     tcase_add_loop_test(tc, out_of_memory_is_reported, 0, 2);
     tcase_add_loop_test(tc, visit_sees_every_leaf_in_order, 0, 2);
+    tcase_add_loop_test(tc, dot_shows_runs_holes_and_mmio, 0, 2);
     suite_add_tcase(st, tc);
     TCase *raw = tcase_create("raw entries");
     tcase_add_test(raw, npt_entries_have_us_everywhere);
