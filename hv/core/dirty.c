@@ -39,8 +39,8 @@ void dirty_init(struct dirty_log *d, uint64_t ram_size, uint64_t *dirty, uint64_
 
 /* Take write away from one page if it has it, and remember that the log
  * did.  Pages that are not mapped (lazy mode) or already read-only are left
- * alone: the lazy mapper asks the log before it maps a page writable. */
-static int guard(struct dirty_log *d, struct slat *s, uint64_t page)
+ * alone: the lazy mapper guards each page it maps while the log runs. */
+int dirty_guard(struct dirty_log *d, struct slat *s, uint64_t page)
 {
     struct slat_walk w;
     uint64_t gpa = page * SLAT_4K;
@@ -63,7 +63,7 @@ int dirty_start(struct dirty_log *d, struct slat *s, const struct memmap *m)
         if (r->kind != MEM_RAM)
             continue;
         for (uint64_t gpa = r->base; gpa < r->base + r->size; gpa += SLAT_4K) {
-            int rc = guard(d, s, gpa / SLAT_4K);
+            int rc = dirty_guard(d, s, gpa / SLAT_4K);
             if (rc)
                 return rc;
         }
@@ -102,10 +102,12 @@ uint64_t dirty_harvest(struct dirty_log *d, struct slat *s, uint64_t first, uint
             continue;
         set_bit(out, i);
         count++;
-        /* Start over for this page: the next write is caught again. */
+        /* Start over for this page: the next write is caught again.  The
+         * page is a 4 KiB page by now (dirty_start split RAM), so guarding
+         * it needs no table and cannot fail. */
         if (clear && d->on) {
             clear_bit(d->dirty, page);
-            guard(d, s, page);
+            dirty_guard(d, s, page);
         }
     }
     return count;

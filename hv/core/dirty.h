@@ -65,6 +65,11 @@ bool dirty_write_fault(struct dirty_log *d, struct slat *s, uint64_t gpa);
 uint64_t dirty_harvest(struct dirty_log *d, struct slat *s, uint64_t first, uint64_t n,
                        uint64_t *out, bool clear);
 
+/* Write-protect one page for the log (if it is mapped and writable), for
+ * a page mapped while the log runs (lazy mode).  Returns 0 or a SLAT_E*
+ * error. */
+int dirty_guard(struct dirty_log *d, struct slat *s, uint64_t page);
+
 /* Stop logging: every page the log protected is writable again. */
 void dirty_stop(struct dirty_log *d, struct slat *s);
 

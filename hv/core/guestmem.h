@@ -1,15 +1,42 @@
 /*
- * guestmem.h - the guest's memory as hv manages it at run time: the
- * second-level tables (slat.h) built over guest RAM.
+ * guestmem.h - a guest's memory as hv manages it while the guest runs: its
+ * RAM block, its memory map (memmap.h), the second-level tables built from
+ * the map (slat.h), demand paging and dirty logging (dirty.h).
+ *
+ * The core owns all of it; a backend only supplies the entry format and
+ * flushes.  Reading order: guestmem_init() builds the tables (or, in lazy
+ * mode, leaves them empty); guestmem_violation() is the core's answer to a
+ * nested page fault / EPT violation that is about RAM; guestmem_protect()
+ * changes a page's permissions at run time.
+ *
+ * Pure code over memory the caller hands in, compiled hosted too
+ * (tests/unit/test_hv_guestmem.c).
  */
 #ifndef HV_CORE_GUESTMEM_H
 #define HV_CORE_GUESTMEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "dirty.h"
 #include "gmem.h"
 #include "memmap.h"
 #include "slat.h"
+
+struct guestmem {
+    struct guest_mem ram; /* the RAM block, at guest-physical 0 */
+    struct memmap map;    /* what lies where */
+    struct slat slat;     /* the second-level tables */
+    /* npt=lazy: RAM is mapped a page at a time, on first touch. */
+    bool lazy;
+    /* Pages mapped on first touch so far (the statistics show them). */
+    uint64_t lazy_maps;
+    /* Dirty logging; its bitmaps come from `alloc` when first started. */
+    struct dirty_log dirty;
+    /* Zeroed memory of `bytes` (a multiple of 4 KiB), 4 KiB aligned, or
+     * NULL: for tables (one page) and the dirty bitmaps. */
+    void *(*alloc)(size_t bytes);
+};
 
 /*
  * The guest's memory map: the PC layout of memmap_pc() for `ram` bytes, with
@@ -20,13 +47,49 @@
 int guestmem_layout(struct memmap *m, uint64_t ram, char *err, size_t err_len);
 
 /*
- * Build second-level tables in `s`, in the backend's entry format `fmt`
- * with the CPU's capabilities `caps` (SLAT_CAP_*), mapping all of `mem` at
- * guest-physical 0, readable, writable and executable, with 2 MiB pages
- * where the host block's alignment allows.  Returns 0, or -1 after logging
- * why (out of memory).
+ * Set up g for the RAM block `ram`: the PC memory map and second-level
+ * tables in the backend's entry format `fmt` with the CPU's capabilities
+ * `caps` (SLAT_CAP_*).  Eager (lazy = false): every RAM range of the map is
+ * mapped now, read/write/execute, with 2 MiB pages where the alignment
+ * allows.  Lazy: nothing is mapped; guestmem_violation() maps each page when
+ * the guest first touches it.  Returns 0, or -1 with the reason in err.
  */
-int guestmem_build(struct slat *s, const struct slat_format *fmt, unsigned caps,
-                   const struct guest_mem *mem);
+int guestmem_init(struct guestmem *g, const struct guest_mem *ram, bool lazy,
+                  const struct slat_format *fmt, unsigned caps, void *(*alloc)(size_t bytes),
+                  char *err, size_t err_len);
+
+/* What guestmem_violation() did. */
+enum guestmem_verdict {
+    GM_NOT_RAM,     /* not RAM's business: MMIO, a hole, or a real violation */
+    GM_LAZY_MAPPED, /* the page was mapped on first touch: retry */
+    GM_DIRTY,       /* the first write to a page, logged and allowed: retry */
+};
+
+/*
+ * A second-level violation at gpa (write: the access was a write; present:
+ * a translation existed but forbade the access).  Maps a lazy page or logs a
+ * dirty one and returns what it did, with the page to flush in *flush (the
+ * caller flushes it from the TLB before the guest retries); GM_NOT_RAM when
+ * neither applies, and the core decides (MMIO, or the guest is ended).
+ */
+enum guestmem_verdict guestmem_violation(struct guestmem *g, uint64_t gpa, bool write, bool present,
+                                         uint64_t *flush);
+
+/*
+ * Give the RAM pages of [gpa, gpa + len) (4 KiB aligned) the permissions
+ * perms (SLAT_R/W/X; not 0) from now on: a read-only or no-execute page for
+ * a teaching guest.  The caller flushes the range.  Returns 0 or a SLAT_E*
+ * error.
+ */
+int guestmem_protect(struct guestmem *g, uint64_t gpa, uint64_t len, unsigned perms);
+
+/* Dirty logging (dirty.h): start (allocating the bitmaps the first time),
+ * harvest pages [first, first + n) into out, stop.  The caller flushes all
+ * second-level translations after start, a harvest with clear, and stop.
+ * Start returns 0 or a SLAT_E* error. */
+int guestmem_dirty_start(struct guestmem *g);
+uint64_t guestmem_dirty_harvest(struct guestmem *g, uint64_t first, uint64_t n, uint64_t *out,
+                                bool clear);
+void guestmem_dirty_stop(struct guestmem *g);
 
 #endif

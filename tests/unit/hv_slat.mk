@@ -14,3 +14,8 @@ hv_dirty_SRCS := $(TOP)/tests/unit/test_hv_dirty.c $(TOP)/hv/core/dirty.c $(TOP)
                  $(TOP)/hv/core/memmap.c $(TOP)/hv/svm/paging.c $(TOP)/hv/vmx/paging.c \
                  $(KLIB_HOSTED_SRCS)
 hv_dirty_CFLAGS := -I$(TOP)/hv
+UNIT_TESTS += hv_guestmem
+hv_guestmem_SRCS := $(TOP)/tests/unit/test_hv_guestmem.c $(TOP)/hv/core/guestmem.c \
+                    $(TOP)/hv/core/dirty.c $(TOP)/hv/core/slat.c $(TOP)/hv/core/memmap.c \
+                    $(TOP)/hv/svm/paging.c $(TOP)/hv/vmx/paging.c $(KLIB_HOSTED_SRCS)
+hv_guestmem_CFLAGS := -I$(TOP)/hv
