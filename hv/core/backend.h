@@ -7,9 +7,10 @@
  *     probe(why)            does this CPU have the feature, usable now?
  *     enable()              turn it on for the host CPU (EFER.SVME + host
  *                           save area; or CR4.VMXE + VMXON)
- *     vcpu_init(vcpu)       build the control structure (VMCB / VMCS), the
- *                           nested page tables for the domain's memory
- *                           (vcpu->dom->mem), the intercepts, and the
+ *     vcpu_init(vcpu)       build the control structure (VMCB / VMCS) around
+ *                           the second-level tables the core built for the
+ *                           domain in the backend's slat_format
+ *                           (vcpu->slat_root), the intercepts, and the
  *                           guest's Multiboot entry state
  *     loop (hv/core/run.c), over the vCPUs of the running domains:
  *         run(vcpu, exit)   load vcpu into the hardware, enter the guest,
@@ -33,6 +34,7 @@
 
 #include "domain.h"
 #include "exit.h"
+#include "slat.h"
 #include "vcpu.h"
 
 /*
@@ -68,9 +70,24 @@ struct backend {
      * logging why (a log line, not the final "exit:" line). */
     int (*enable)(void);
 
+    /* The second-level table entry format (svm/paging.c: NPT, vmx/paging.c:
+     * EPT).  The core builds, walks and changes the tables (core/slat.h,
+     * core/guestmem.h); the backend only says how an entry looks. */
+    const struct slat_format *slat_format;
+
+    /* What the format can express on this CPU (SLAT_CAP_*), asked after
+     * enable(): no-execute pages, execute-only pages. */
+    unsigned (*slat_caps)(void);
+
+    /* The core changed the second-level tables for [gpa, gpa + len): drop
+     * the CPU's cached translations before the guest runs again (SVM: the
+     * VMCB's TLB control, APM vol 2 15.16.1; VMX: INVEPT, SDM vol 3C
+     * 29.4.3.1). */
+    void (*flush_slat)(struct vcpu *vcpu, uint64_t gpa, uint64_t len);
+
     /* Prepare vcpu to enter the guest: allocate and fill the control
-     * structure and the nested page tables mapping vcpu->dom->mem at
-     * guest-physical 0 (read/write/execute, write-back), set the intercepts
+     * structure around the second-level tables at vcpu->slat_root (N_CR3 /
+     * the EPT pointer; the core built them), set the intercepts
      * (all I/O ports, CPUID, HLT, the MSRs of msr.c, hypercalls, shutdown /
      * triple fault) and the Multiboot entry state described above.  Stores
      * its private data in vcpu->arch.  Returns 0, or -1 after logging. */

@@ -171,12 +171,35 @@ static int parse_max_exits(const char *s, size_t len, struct hv_options *opt, ch
     return 0;
 }
 
+/* npt=eager|lazy: how guest RAM gets into the second-level tables (the
+ * option says npt for both vendors, as the lesson does). */
+static int parse_npt(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
+{
+    /* The value after "npt=" (4 characters). */
+    const char *v = s + 4;
+    size_t vl = len - 4;
+    if (word_is(v, vl, "eager"))
+        opt->lazy = false;
+    else if (word_is(v, vl, "lazy"))
+        opt->lazy = true;
+    else {
+        ksnprintf(err, err_len, "bad mode in '%.*s' (want npt=eager or npt=lazy)", (int)len, s);
+        return -1;
+    }
+    return 0;
+}
+
 /* One option word; 0, or -1 with err filled. */
 static int parse_word(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
 {
     /* `trace`: a flag, no value. */
     if (word_is(s, len, "trace")) {
         opt->trace = true;
+        return 0;
+    }
+    /* `slat-dot`: print the second-level tables as a graph at the end. */
+    if (word_is(s, len, "slat-dot")) {
+        opt->slat_dot = true;
         return 0;
     }
     /* The others are NAME=VALUE; the prefix test requires a value after
@@ -187,10 +210,13 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         return parse_vendor(s, len, opt, err, err_len);
     if (word_has_prefix(s, len, "max-exits="))
         return parse_max_exits(s, len, opt, err, err_len);
+    if (word_has_prefix(s, len, "npt="))
+        return parse_npt(s, len, opt, err, err_len);
     /* Anything else is a mistake worth stopping for: a misspelt "trace"
      * silently ignored would cost the user more than this message. */
     ksnprintf(err, err_len,
-              "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N)",
+              "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
+              "npt=eager|lazy, slat-dot)",
               (int)len, s);
     return -1;
 }
@@ -211,6 +237,8 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->trace = false;
     opt->vendor = VENDOR_AUTO;
     opt->max_exits = 0;
+    opt->lazy = false;
+    opt->slat_dot = false;
     /* An empty message on success, so a caller may print err blindly. */
     if (err_len)
         err[0] = '\0';

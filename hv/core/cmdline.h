@@ -8,6 +8,13 @@
  *   max-exits=N          end the guest as crashed at its N+1st VM exit
  *                        (default 0: no limit), so that a guest stuck in a
  *                        loop of exits fails fast (the lab grader uses it)
+ *   npt=eager|lazy       eager (default): all guest RAM is in the second-level
+ *                        tables from the start; lazy: each page is mapped when
+ *                        the guest first touches it (a teaching mode: the
+ *                        trace and statistics show the faults)
+ *   slat-dot             when the guest ends, print its second-level tables as
+ *                        a Graphviz graph ("[hv] dot: " lines;
+ *                        docs/slatgraph.sh draws them)
  *
  * Compiled hosted too (tests/unit/test_hv_cmdline.c).
  */
@@ -25,6 +32,8 @@ struct hv_options {
     bool trace;
     enum hv_vendor vendor;
     uint64_t max_exits; /* 0: no limit */
+    bool lazy;          /* npt=lazy */
+    bool slat_dot;      /* print the tables as a graph at the end */
 };
 
 #define HV_MEM_DEFAULT (64ull << 20)

@@ -433,6 +433,30 @@ static void handle_hypercall(struct vcpu *v, const struct exit_info *e, struct t
         ksnprintf(t->text + n, sizeof(t->text) - (size_t)n, " -> %lld", (long long)v->regs.rax);
 }
 
+/*
+ * A nested page fault / EPT violation about RAM (core/guestmem.c): the
+ * first touch of a page in npt=lazy mode, or the first write to a page the
+ * dirty log protects.  The tables were changed: flush the page and let the
+ * guest retry the access (RIP stays).  False when it is not RAM's business.
+ */
+static bool handle_ram_violation(struct vcpu *v, const struct exit_info *e, struct trace *t)
+{
+    uint64_t page = 0;
+    enum guestmem_verdict verdict =
+        guestmem_violation(&v->dom->guestmem, e->npf.gpa, e->npf.write, e->npf.present, &page);
+    if (verdict == GM_NOT_RAM)
+        return false;
+    vcpu_backend(v)->flush_slat(v, page, SLAT_4K);
+    ksnprintf(t->text, sizeof(t->text), "gpa %#llx %s: %s page %#llx",
+              (unsigned long long)e->npf.gpa,
+              e->npf.fetch   ? "fetch"
+              : e->npf.write ? "write"
+                             : "read",
+              verdict == GM_LAZY_MAPPED ? "first touch, mapped" : "first write, logged dirty",
+              (unsigned long long)page);
+    return true;
+}
+
 /* Log one trace line (the `trace` option): the core reason, the vendor's name
  * and code, the guest RIP and the decoded details.  The format is documented
  * in hv/README.md and matched by the integration tests: change both together. */
@@ -469,15 +493,22 @@ static void fatal_exit(struct vcpu *v, const struct exit_info *e)
         domain_crash(d, "guest halted with interrupts disabled (HLT with IF=0): nothing can "
                         "wake it");
         break;
-    case EXIT_NESTED_PAGE_FAULT:
-        /* The nested tables map all of guest RAM, so a nested page fault
-         * always means an access beyond it: name the address and kind. */
-        domain_crash(d, "%s guest-physical %#llx, outside its %llu MiB of RAM (nested page fault)",
+    case EXIT_NESTED_PAGE_FAULT: {
+        /* Not RAM's business (handle_ram_violation said no): name the
+         * address, the access and what the memory map has there. */
+        const struct mem_range *r = memmap_find(&d->map, e->npf.gpa);
+        domain_crash(d, "%s guest-physical %#llx: %s%s%s (nested page fault)",
                      e->npf.fetch   ? "executed at"
                      : e->npf.write ? "wrote to"
                                     : "read from",
-                     (unsigned long long)e->npf.gpa, (unsigned long long)(d->mem.size >> 20));
+                     (unsigned long long)e->npf.gpa,
+                     !r                    ? "nothing there, outside the memory map"
+                     : r->kind == MEM_RAM  ? "a RAM page that does not allow it, in the "
+                     : r->kind == MEM_MMIO ? "MMIO that hv does not emulate, the "
+                                           : "nothing there, the reserved ",
+                     r ? r->name : "", r && r->kind == MEM_RAM ? " range" : "");
         break;
+    }
     case EXIT_EXCEPTION:
         /* Reached for #DF only when double_fault_deliverable() said no. */
         if (e->exc.vector == VEC_DF)
@@ -600,6 +631,12 @@ void dispatch(struct vcpu *v, struct exit_info *e)
          * (the instruction is not skipped: #UD is a fault). */
         ksnprintf(t.text, sizeof(t.text), "-> #UD");
         vcpu_backend(v)->inject_exception(v, VEC_UD, false, 0);
+        break;
+    case EXIT_NESTED_PAGE_FAULT:
+        /* RAM faulted in or logged dirty: the guest retries; anything else
+         * (MMIO, a hole, a forbidden access) ends it. */
+        if (!handle_ram_violation(v, e, &t))
+            fatal_exit(v, e);
         break;
     case EXIT_INTERRUPT:
         /* A host interrupt: nothing to emulate, just run the guest again

@@ -39,6 +39,7 @@
 #include "dev/port92.h"
 #include "dev/uart16550.h"
 #include "gmem.h"
+#include "guestmem.h"
 #include "memmap.h"
 #include "stats.h"
 #include "vcpu.h"
@@ -95,6 +96,9 @@ struct domain {
      * map come. */
     struct guest_mem mem;
     struct memmap map;
+    /* The second-level tables built from the map over that RAM, with
+     * demand paging, run-time permissions and the dirty log (guestmem.h). */
+    struct guestmem guestmem;
 
     /* The guest's port space and the devices on it. */
     struct iobus io;

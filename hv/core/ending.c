@@ -17,6 +17,7 @@
 #include "ending.h"
 #include "hv.h"
 #include "log.h"
+#include "slatdot.h"
 
 /* main.c: print the exit statistics, if any guest has run (for end_error,
  * which may come from anywhere, even a fault in hv). */
@@ -47,6 +48,28 @@ static void stats_line(void *ctx, const char *line)
     hv_log("%s", line);
 }
 
+/* slat_dot() callback: each line of the graph, marked for
+ * docs/slatgraph.sh to pick out of the log. */
+static void dot_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    hv_log("dot: %s", line);
+}
+
+/* What a domain's second-level tables did besides the exits counted:
+ * pages mapped on first touch (npt=lazy), first writes the dirty log
+ * caught; and with slat-dot the tables as they are at the end, as a
+ * Graphviz graph. */
+static void guestmem_report(const struct guestmem *g, bool dot)
+{
+    if (g->lazy)
+        hv_log("npt=lazy: %llu pages mapped on first touch", (unsigned long long)g->lazy_maps);
+    if (g->dirty.writes_caught)
+        hv_log("dirty log: %llu first writes caught", (unsigned long long)g->dirty.writes_caught);
+    if (dot)
+        slat_dot(&g->slat, g->map, dot_line, NULL);
+}
+
 /*
  * Print the exit statistics of every domain that has run, for the endings
  * below just before the last line.  Before a guest has run there is
@@ -63,6 +86,7 @@ void host_print_stats(const struct host *h)
         if (h->nr_domains > 1)
             hv_log("domain %u: %s", d->id, domain_state_name(d->state));
         stats_report(&d->stats, stats_line, NULL);
+        guestmem_report(&d->guestmem, h->opt.slat_dot);
     }
 }
 

@@ -33,7 +33,7 @@ int guestmem_layout(struct memmap *m, uint64_t ram, char *err, size_t err_len)
  * (alloc.h). */
 static uint64_t host_of(const struct guestmem *g, uint64_t gpa)
 {
-    return (uint64_t)(uintptr_t)g->ram.host + gpa;
+    return (uint64_t)(uintptr_t)g->ram->host + gpa;
 }
 
 /* Map every RAM range of the map, joining neighbours (the EBDA starts at
@@ -41,7 +41,7 @@ static uint64_t host_of(const struct guestmem *g, uint64_t gpa)
  * stretch of RAM is one slat_map() with as many 2 MiB pages as fit. */
 static int map_all_ram(struct guestmem *g)
 {
-    const struct memmap *m = &g->map;
+    const struct memmap *m = g->map;
     for (unsigned i = 0; i < m->n;) {
         if (m->r[i].kind != MEM_RAM) {
             i++;
@@ -58,16 +58,15 @@ static int map_all_ram(struct guestmem *g)
     return 0;
 }
 
-int guestmem_init(struct guestmem *g, const struct guest_mem *ram, bool lazy,
-                  const struct slat_format *fmt, unsigned caps, void *(*alloc)(size_t bytes),
-                  char *err, size_t err_len)
+int guestmem_init(struct guestmem *g, const struct guest_mem *ram, const struct memmap *map,
+                  bool lazy, const struct slat_format *fmt, unsigned caps,
+                  void *(*alloc)(size_t bytes), char *err, size_t err_len)
 {
     memset(g, 0, sizeof(*g));
-    g->ram = *ram;
+    g->ram = ram;
+    g->map = map;
     g->lazy = lazy;
     g->alloc = alloc;
-    if (guestmem_layout(&g->map, ram->size, err, err_len) < 0)
-        return -1;
     /* hv's allocator never frees (alloc.h), so tables are never given back. */
     table_alloc = alloc;
     int rc = slat_init(&g->slat, fmt, caps, table_page, NULL);
@@ -109,7 +108,7 @@ static enum guestmem_verdict lazy_map(struct guestmem *g, uint64_t gpa, uint64_t
 enum guestmem_verdict guestmem_violation(struct guestmem *g, uint64_t gpa, bool write, bool present,
                                          uint64_t *flush)
 {
-    const struct mem_range *r = memmap_find(&g->map, gpa);
+    const struct mem_range *r = memmap_find(g->map, gpa);
     /* Only RAM is this file's business: MMIO and holes go back to the core. */
     if (!r || r->kind != MEM_RAM)
         return GM_NOT_RAM;
@@ -128,10 +127,10 @@ int guestmem_protect(struct guestmem *g, uint64_t gpa, uint64_t len, unsigned pe
 {
     /* Only RAM is mapped; a range running into anything else is refused
      * rather than half done. */
-    if (len == 0 || gpa + len < gpa || gpa + len > g->ram.size)
+    if (len == 0 || gpa + len < gpa || gpa + len > g->ram->size)
         return SLAT_EINVAL;
     for (uint64_t a = gpa; a < gpa + len; a += SLAT_4K) {
-        const struct mem_range *r = memmap_find(&g->map, a);
+        const struct mem_range *r = memmap_find(g->map, a);
         if (!r || r->kind != MEM_RAM)
             return SLAT_EINVAL;
     }
@@ -149,13 +148,13 @@ int guestmem_dirty_start(struct guestmem *g)
     /* The bitmaps, the first time: hv never frees, so they are kept for
      * every later start. */
     if (!g->dirty.dirty) {
-        size_t bytes = (dirty_bitmap_bytes(g->ram.size) + SLAT_4K - 1) & ~(SLAT_4K - 1);
+        size_t bytes = (dirty_bitmap_bytes(g->ram->size) + SLAT_4K - 1) & ~(SLAT_4K - 1);
         uint64_t *a = g->alloc(bytes), *b = g->alloc(bytes);
         if (!a || !b)
             return SLAT_ENOMEM;
-        dirty_init(&g->dirty, g->ram.size, a, b);
+        dirty_init(&g->dirty, g->ram->size, a, b);
     }
-    return dirty_start(&g->dirty, &g->slat, &g->map);
+    return dirty_start(&g->dirty, &g->slat, g->map);
 }
 
 uint64_t guestmem_dirty_harvest(struct guestmem *g, uint64_t first, uint64_t n, uint64_t *out,

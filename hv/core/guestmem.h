@@ -1,7 +1,8 @@
 /*
- * guestmem.h - a guest's memory as hv manages it while the guest runs: its
- * RAM block, its memory map (memmap.h), the second-level tables built from
- * the map (slat.h), demand paging and dirty logging (dirty.h).
+ * guestmem.h - a guest's memory as hv manages it while the guest runs: the
+ * second-level tables (slat.h) built from the domain's memory map
+ * (memmap.h) over its RAM block (gmem.h), demand paging and dirty logging
+ * (dirty.h).
  *
  * The core owns all of it; a backend only supplies the entry format and
  * flushes.  Reading order: guestmem_init() builds the tables (or, in lazy
@@ -24,9 +25,9 @@
 #include "slat.h"
 
 struct guestmem {
-    struct guest_mem ram; /* the RAM block, at guest-physical 0 */
-    struct memmap map;    /* what lies where */
-    struct slat slat;     /* the second-level tables */
+    const struct guest_mem *ram; /* the domain's RAM block, at guest-physical 0 */
+    const struct memmap *map;    /* the domain's memory map: what lies where */
+    struct slat slat;            /* the second-level tables */
     /* npt=lazy: RAM is mapped a page at a time, on first touch. */
     bool lazy;
     /* Pages mapped on first touch so far (the statistics show them). */
@@ -47,16 +48,16 @@ struct guestmem {
 int guestmem_layout(struct memmap *m, uint64_t ram, char *err, size_t err_len);
 
 /*
- * Set up g for the RAM block `ram`: the PC memory map and second-level
- * tables in the backend's entry format `fmt` with the CPU's capabilities
- * `caps` (SLAT_CAP_*).  Eager (lazy = false): every RAM range of the map is
- * mapped now, read/write/execute, with 2 MiB pages where the alignment
- * allows.  Lazy: nothing is mapped; guestmem_violation() maps each page when
- * the guest first touches it.  Returns 0, or -1 with the reason in err.
+ * Set up g for the RAM block `ram` laid out as `map` (both stay the
+ * caller's, e.g. the domain's): second-level tables in the backend's entry
+ * format `fmt` with the CPU's capabilities `caps` (SLAT_CAP_*).  Eager (lazy = false): every RAM
+ * range of the map is mapped now, read/write/execute, with 2 MiB pages where the alignment allows.
+ * Lazy: nothing is mapped; guestmem_violation() maps each page when the guest first touches it.
+ * Returns 0, or -1 with the reason in err.
  */
-int guestmem_init(struct guestmem *g, const struct guest_mem *ram, bool lazy,
-                  const struct slat_format *fmt, unsigned caps, void *(*alloc)(size_t bytes),
-                  char *err, size_t err_len);
+int guestmem_init(struct guestmem *g, const struct guest_mem *ram, const struct memmap *map,
+                  bool lazy, const struct slat_format *fmt, unsigned caps,
+                  void *(*alloc)(size_t bytes), char *err, size_t err_len);
 
 /* What guestmem_violation() did. */
 enum guestmem_verdict {

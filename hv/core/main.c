@@ -49,6 +49,13 @@ void hv_print_stats(void)
     host_print_stats(&host);
 }
 
+/* guestmem.h's allocator: zeroed pages from hv's allocator, 4 KiB
+ * aligned, identity-mapped (alloc.h). */
+static void *guest_alloc(size_t bytes)
+{
+    return page_alloc(bytes, 4096);
+}
+
 /* UART and bus callbacks: guest lines pass through, bus notes get "[hv] ".
  * The context is the domain; with one domain, lines need no name. */
 static void guest_line(void *ctx, const char *line, size_t len)
@@ -270,6 +277,13 @@ void hv_main(uint32_t magic, uint32_t info_pa)
      * layout (core/memmap.h), from which the guest's memory map comes. */
     if (guestmem_layout(&d->map, host.opt.mem, err, sizeof(err)) < 0)
         end_error("%s", err);
+    /* The second-level tables, built from the map in the backend's entry
+     * format: all RAM now, or with npt=lazy each page at its first touch
+     * (core/guestmem.h).  The vCPU's control structure points at them. */
+    if (guestmem_init(&d->guestmem, &d->mem, &d->map, host.opt.lazy, be->slat_format,
+                      be->slat_caps(), guest_alloc, err, sizeof(err)) < 0)
+        end_error("%s", err);
+    v->slat_root = virt_to_phys(d->guestmem.slat.root);
 
     /* Load the guest.  Nothing runs if the image is refused.  mb_load()
      * does what a Multiboot loader does for us (Multiboot 3.1-3.3): it

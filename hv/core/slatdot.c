@@ -37,7 +37,6 @@ static void size_text(uint64_t bytes, char *buf, unsigned len)
 struct printer {
     void (*line)(void *ctx, const char *text);
     void *ctx;
-    unsigned hosts;  /* host nodes so far: their names are h0, h1, ... */
     unsigned arrows; /* arrows from the current range */
     unsigned more;   /* runs past SLATDOT_MAX_RUNS in the current range */
 };
@@ -62,23 +61,24 @@ static void emit_run(struct printer *p, unsigned from, const struct run *r)
         p->more++;
         return;
     }
-    p->arrows++;
+    /* The host node is named after its range and its place in it: h4_0
+     * is the first run of range 4. */
+    unsigned k = p->arrows++;
     char perms[4];
     perm_text(r->perms, perms);
-    unsigned h = p->hosts++;
-    out(p, "  h%u [label=\"host %#llx-%#llx\"];", h, (unsigned long long)r->hpa,
+    out(p, "  h%u_%u [label=\"host %#llx-%#llx\"];", from, k, (unsigned long long)r->hpa,
         (unsigned long long)(r->hpa + r->len - 1));
     char len[24], page[24];
     size_text(r->len, len, sizeof(len));
     size_text(r->page, page, sizeof(page));
-    out(p, "  g%u -> h%u [label=\"%#llx-%#llx\\n%s in %s pages, %s\"];", from, h,
+    out(p, "  g%u -> h%u_%u [label=\"%#llx-%#llx\\n%s in %s pages, %s\"];", from, from, k,
         (unsigned long long)r->gpa, (unsigned long long)(r->gpa + r->len - 1), len, page, perms);
 }
 
-/* Walk one RAM range page by page, emitting its runs; returns the bytes
- * that are mapped. */
+/* Walk one RAM range page by page, emitting its runs when `emit` is set;
+ * returns the bytes that are mapped. */
 static uint64_t ram_runs(struct printer *p, const struct slat *s, unsigned node,
-                         const struct mem_range *m)
+                         const struct mem_range *m, bool emit)
 {
     struct run r = {0};
     uint64_t mapped = 0, end = m->base + m->size;
@@ -96,7 +96,8 @@ static uint64_t ram_runs(struct printer *p, const struct slat *s, unsigned node,
         bool joins = ok && r.len && r.gpa + r.len == gpa && r.hpa + r.len == w.hpa &&
                      r.page == w.page_size && r.perms == w.perms;
         if (!joins && r.len) {
-            emit_run(p, node, &r);
+            if (emit)
+                emit_run(p, node, &r);
             r.len = 0;
         }
         if (ok) {
@@ -107,7 +108,7 @@ static uint64_t ram_runs(struct printer *p, const struct slat *s, unsigned node,
         }
         gpa += step;
     }
-    if (r.len)
+    if (r.len && emit)
         emit_run(p, node, &r);
     return mapped;
 }
@@ -121,16 +122,21 @@ void slat_dot(const struct slat *s, const struct memmap *m,
     out(&p, "  label=\"%s: guest-physical (left) to host-physical (right)\";", s->fmt->name);
     out(&p, "  node [shape=box, fontname=\"monospace\", fontsize=10];");
     out(&p, "  edge [fontname=\"monospace\", fontsize=9];");
-    for (unsigned i = 0; i < m->n; i++) {
+    /* Highest range first: with rankdir=LR, Graphviz stacks a column's
+     * nodes bottom-up in the order they appear, so low addresses come out
+     * on top, as in a memory map. */
+    for (unsigned i = m->n; i-- > 0;) {
         const struct mem_range *r = &m->r[i];
         unsigned long long first = r->base, last = r->base + (r->size - 1);
         static const char *const report[] = {"not reported", "available", "reserved"};
         if (r->kind == MEM_RAM) {
+            /* The node first, with what is mapped of it; then its runs. */
             p.arrows = p.more = 0;
-            uint64_t mapped = ram_runs(&p, s, i, r);
+            uint64_t mapped = ram_runs(&p, s, i, r, false);
             out(&p, "  g%u [label=\"%#llx-%#llx\\n%s\\nRAM, %s\\n%llu of %llu KiB mapped\"];", i,
                 first, last, r->name, report[r->report], (unsigned long long)(mapped >> 10),
                 (unsigned long long)(r->size >> 10));
+            ram_runs(&p, s, i, r, true);
             if (p.more)
                 out(&p, "  g%u -> more%u [label=\"%u more runs\"]; more%u [label=\"...\"];", i, i,
                     p.more, i);

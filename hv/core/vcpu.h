@@ -143,6 +143,11 @@ struct vcpu {
     /* The vCPU's number within its domain (0 = the bootstrap processor). */
     unsigned id;
 
+    /* Host-physical address of the second-level tables' root, which the
+     * core builds (core/guestmem.h) before vcpu_init: N_CR3 / the EPT
+     * pointer's address. */
+    uint64_t slat_root;
+
     /* The backend's private per-vCPU data (its VMCB or VMCS and tables). */
     void *arch;
 };

@@ -13,6 +13,10 @@ const struct backend svm_backend = {
     .probe = svm_probe,
     .enable = svm_enable,
     .vcpu_init = svm_vcpu_init,
+    /* Nested page tables in the host's long-mode entry format (paging.c). */
+    .slat_format = &svm_npt_format,
+    .slat_caps = svm_slat_caps,
+    .flush_slat = svm_flush_slat,
     .run = svm_run,
     .inject_exception = svm_inject_exception,
     /* The two optional operations of core/backend.h: with both present

@@ -86,8 +86,16 @@ bool svm_probe(char *why, size_t why_len)
 int svm_enable(void)
 {
     /* EFER.SVME = 1 makes the SVM instructions legal (15.4).
-     * Read-modify-write: LME/LMA/NXE of our own long mode must stay. */
-    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+     * Read-modify-write: LME/LMA/NXE of our own long mode must stay.
+     * EFER.NXE too, when the CPU has it (CPUID 0x80000001 EDX bit 20): the
+     * nested walk uses the host's paging mode (15.25.5), so the NX bit of
+     * a nested page table entry means "no execute" only with the host's
+     * NXE set, and is a reserved bit otherwise.  hv's own page tables set
+     * no NX bit, so nothing else changes. */
+    uint64_t efer = rdmsr(MSR_EFER) | EFER_SVME;
+    if (cpuid(0x80000001).edx & (1u << 20))
+        efer |= EFER_NXE;
+    wrmsr(MSR_EFER, efer);
     /* VMRUN saves host state into this page and #VMEXIT reloads it
      * (15.5.1, 15.30.4): 4 KiB, 4 KiB aligned, never touched by us. */
     void *hsave = page_alloc(4096, 4096);
@@ -102,4 +110,13 @@ int svm_enable(void)
            (unsigned long long)virt_to_phys(hsave), svm_caps.nrips ? "yes" : "no",
            svm_caps.phys_bits);
     return 0;
+}
+
+/* backend.slat_caps for SVM: what nested page table entries can express.
+ * A present entry is always readable, so there are no execute-only pages;
+ * no-execute pages need the host's EFER.NXE, which svm_enable() sets when
+ * the CPU has NX. */
+unsigned svm_slat_caps(void)
+{
+    return (rdmsr(MSR_EFER) & EFER_NXE) ? SLAT_CAP_NOEXEC : 0;
 }

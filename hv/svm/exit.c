@@ -303,7 +303,8 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
      * through vcpu->regs; the CPU wants physical addresses. */
     svm_enter(virt_to_phys(v), &vcpu->regs, virt_to_phys(sv->host_save));
 
-    /* A TLB flush is needed only once (the nested tables never change). */
+    /* One flush per request: the first VMRUN's, a change of CR0 (above) or
+     * of the nested tables (vcpu.c: svm_flush_slat). */
     v->control.tlb_control = TLB_CONTROL_DO_NOTHING;
     /* VMEXIT_INVALID: the guest never ran; everything below must cope. */
     bool failed = (uint32_t)v->control.exitcode == VMEXIT_INVALID;

@@ -24,7 +24,6 @@ struct svm_vcpu {
     struct vmcb *host_save; /* VMSAVE/VMLOAD area for the host's hidden state */
     uint8_t *iopm;          /* I/O permission map, 12 KiB */
     uint8_t *msrpm;         /* MSR permission map, 8 KiB */
-    struct slat npt;        /* nested page tables (core/slat.h) */
     uint64_t rip_before;    /* guest RIP as we entered (see exit.c) */
     /* The VMCB as it was just before the last VMRUN (exit.c): after a
      * failed VMRUN the VMCB itself may hold a half-loaded state (QEMU
@@ -36,12 +35,14 @@ struct svm_vcpu {
 /* caps.c: backend.probe and backend.enable. */
 bool svm_probe(char *why, size_t why_len);
 int svm_enable(void);
+unsigned svm_slat_caps(void);
 
 /* vcpu.c: the VMCB, its intercepts and the event-injection operations. */
 int svm_vcpu_init(struct vcpu *vcpu);
 void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
 void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
 void svm_irq_window(struct vcpu *vcpu, bool on);
+void svm_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len);
 
 /* enter.S: load the guest GPRs, VMLOAD/VMRUN/VMSAVE, store them back. */
 void svm_enter(uint64_t vmcb_pa, struct gprs *regs, uint64_t host_save_pa);

@@ -10,7 +10,6 @@
 
 #include "core/alloc.h"
 #include "core/cpu.h"
-#include "core/guestmem.h"
 #include "core/log.h"
 #include "internal.h"
 
@@ -137,10 +136,6 @@ int svm_vcpu_init(struct vcpu *vcpu)
     memset(sv->msrpm, 0xff, MSRPM_SIZE);
     for (size_t i = 0; i < KARRAY_SIZE(passthrough_msrs); i++)
         msrpm_pass(sv->msrpm, passthrough_msrs[i]);
-    /* Nested page tables for guest RAM, built by the core in NPT's entry
-     * format (paging.c).  No NX: hv leaves the host's EFER.NXE clear. */
-    if (guestmem_build(&sv->npt, &svm_npt_format, 0, &vcpu->dom->mem) < 0)
-        return -1;
 
     struct vmcb_control *c = &sv->vmcb->control;
     /* Writes to CR0 exit (15.9, bit 0 of the CR write intercepts): QEMU
@@ -174,7 +169,7 @@ int svm_vcpu_init(struct vcpu *vcpu)
     c->v_intr = V_INTR_MASKING;
     /* Nested paging on, rooted at our table (15.25.3). */
     c->np_enable = NP_ENABLE;
-    c->n_cr3 = virt_to_phys(sv->npt.root);
+    c->n_cr3 = vcpu->slat_root;
 
     set_entry_state(&sv->vmcb->save);
     /* The core owns the guest-visible PAT and CR0 (core/msr.c, core/cr.c);
@@ -251,4 +246,18 @@ void svm_irq_window(struct vcpu *vcpu, bool on)
         c->v_intr &= ~(V_IRQ | V_INTR_PRIO(0xf) | V_IGN_TPR);
         c->intercept_misc1 &= ~ICPT_VINTR;
     }
+}
+
+/* backend.flush_slat for SVM: the core changed the nested page tables.  The
+ * next VMRUN flushes the TLB (TLB_CONTROL 1, APM vol 2 15.16.1 "TLB Flush"),
+ * and exit.c sets it back to "do nothing" after it.  Flushing the guest's
+ * ASID only (TLB_CONTROL 3) would do, but QEMU does not implement
+ * flush-by-ASID, and one guest has the TLB to itself anyway; the range is
+ * not needed for a full flush. */
+void svm_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len)
+{
+    (void)gpa;
+    (void)len;
+    struct svm_vcpu *sv = vcpu->arch;
+    sv->vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
 }

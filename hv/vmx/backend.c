@@ -16,6 +16,10 @@ const struct backend vmx_backend = {
     .probe = vmx_probe,
     .enable = vmx_enable,
     .vcpu_init = vmx_vcpu_init,
+    /* EPT, with its own entry format (paging.c). */
+    .slat_format = &vmx_ept_format,
+    .slat_caps = vmx_slat_caps,
+    .flush_slat = vmx_flush_slat,
     .run = vmx_run,
     .inject_exception = vmx_inject_exception,
     /* The optional pair: VM-entry injection of type 0 and the

@@ -131,15 +131,17 @@ bool vmx_probe(char *why, size_t why_len)
                   missing);
         return false;
     }
-    /* EPT the way paging.c builds it: 4 levels, write-back, 2-MiB pages.
+    /* EPT the way the core builds it: 4 levels, write-back, 2-MiB pages,
+     * and INVEPT of all contexts to flush it after a change (vcpu.c).
      * IA32_VMX_EPT_VPID_CAP (A.10) lists the page-walk lengths, memory types
      * and page sizes the CPU supports for EPT; SVM's nested paging instead
      * reuses the ordinary page-table format, so it has no such list. */
     uint64_t ept = vmx_caps.ept_vpid;
-    if (!(ept & EPT_CAP_WALK4) || !(ept & EPT_CAP_WB) || !(ept & EPT_CAP_2M)) {
+    if (!(ept & EPT_CAP_WALK4) || !(ept & EPT_CAP_WB) || !(ept & EPT_CAP_2M) ||
+        !(ept & EPT_CAP_INVEPT) || !(ept & EPT_CAP_INVEPT_ALL)) {
         ksnprintf(why, why_len,
-                  "EPT lacks 4-level walks, write-back tables or 2-MiB pages "
-                  "(IA32_VMX_EPT_VPID_CAP = %#llx)",
+                  "EPT lacks 4-level walks, write-back tables, 2-MiB pages or all-context "
+                  "INVEPT (IA32_VMX_EPT_VPID_CAP = %#llx)",
                   (unsigned long long)ept);
         return false;
     }
@@ -243,4 +245,12 @@ int vmx_enable(void)
            (unsigned long long)virt_to_phys(vmxon_region), vmxon_region[0],
            (vmx_caps.basic & VMX_BASIC_TRUE_CTLS) ? "TRUE_*" : "original", vmx_caps.phys_bits);
     return 0;
+}
+
+/* backend.slat_caps for VT-x: EPT can always forbid execution (bit 2 of an
+ * entry); execute-only pages need IA32_VMX_EPT_VPID_CAP bit 0 (SDM vol 3D
+ * A.10 "VPID and EPT Capabilities"). */
+unsigned vmx_slat_caps(void)
+{
+    return SLAT_CAP_NOEXEC | ((vmx_caps.ept_vpid & EPT_CAP_XONLY) ? SLAT_CAP_XONLY : 0);
 }

@@ -46,10 +46,12 @@
 #define VMX_BASIC_TRUE_CTLS     (1ull << 55)        /* the TRUE_* MSRs exist */
 
 /* IA32_VMX_EPT_VPID_CAP (Vol. 3D A.10). */
-#define EPT_CAP_XONLY (1ull << 0)  /* execute-only entries (bits 2:0 = 100b) */
-#define EPT_CAP_WALK4 (1ull << 6)  /* page-walk length 4 */
-#define EPT_CAP_WB    (1ull << 14) /* write-back EPT paging structures */
-#define EPT_CAP_2M    (1ull << 16) /* 2-MiB EPT pages */
+#define EPT_CAP_XONLY      (1ull << 0)  /* execute-only entries (bits 2:0 = 100b) */
+#define EPT_CAP_WALK4      (1ull << 6)  /* page-walk length 4 */
+#define EPT_CAP_WB         (1ull << 14) /* write-back EPT paging structures */
+#define EPT_CAP_2M         (1ull << 16) /* 2-MiB EPT pages */
+#define EPT_CAP_INVEPT     (1ull << 20) /* the INVEPT instruction */
+#define EPT_CAP_INVEPT_ALL (1ull << 26) /* INVEPT type 2, all contexts */
 
 /* ---- Pin-based VM-execution controls (SDM Vol. 3C 25.6.1 "Pin-Based VM-Execution Controls") ----
  */

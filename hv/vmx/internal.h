@@ -32,7 +32,6 @@ struct vmx_vcpu {
     void *vmcs;             /* the guest's VMCS region (4 KiB) */
     uint8_t *io_bitmaps;    /* I/O bitmaps A and B, 4 KiB each, contiguous */
     uint8_t *msr_bitmap;    /* MSR bitmap, 4 KiB */
-    struct slat ept;        /* EPT tables (core/slat.h) */
     bool launched;          /* VMLAUNCH done: the next entry is VMRESUME */
     uint64_t cr0_shadow;    /* the CR0 the guest believes it has */
     uint64_t cr4_shadow;    /* the CR4 the guest believes it has */
@@ -47,6 +46,7 @@ struct vmx_vcpu {
 /* caps.c: backend.probe and backend.enable. */
 bool vmx_probe(char *why, size_t why_len);
 int vmx_enable(void);
+unsigned vmx_slat_caps(void);
 /* The host TSS caps.c adds to hv's GDT (VM exits need a host TR): slot 3,
  * after hv's null, code and data descriptors, so selector 3 * 8. */
 #define VMX_HOST_TSS_SEL 0x18
@@ -57,6 +57,7 @@ int vmx_vcpu_init(struct vcpu *vcpu);
 void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
 void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
 void vmx_irq_window(struct vcpu *vcpu, bool on);
+void vmx_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len);
 /* Copy the current VMCS into a struct vmx_state, or a struct into it. */
 void vmx_read_state(struct vmx_state *s);
 void vmx_write_guest_state(const struct vmx_state *s);
@@ -140,8 +141,9 @@ static inline bool vmwrite(uint32_t field, uint64_t value)
 static inline void invept_all(void)
 {
     /* The 128-bit INVEPT descriptor: an EPTP (ignored by type 2) and a
-     * reserved quadword that must be 0.  hv does not call this today (its
-     * EPT never changes, see paging.c); it is here for labs that remap. */
+     * reserved quadword that must be 0.  vcpu.c's vmx_flush_slat() calls
+     * it after the core changed the tables (lazy mode, dirty logging,
+     * run-time permissions). */
     struct {
         uint64_t eptp, zero;
     } desc = {0, 0};

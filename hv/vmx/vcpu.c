@@ -24,7 +24,6 @@
 
 #include "core/alloc.h"
 #include "core/cpu.h"
-#include "core/guestmem.h"
 #include "core/log.h"
 #include "gstate.h"
 #include "internal.h"
@@ -325,13 +324,6 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     memset(vx->msr_bitmap, 0xff, 4096);
     for (size_t i = 0; i < KARRAY_SIZE(passthrough_msrs); i++)
         msr_bitmap_pass(vx->msr_bitmap, passthrough_msrs[i]);
-    /* EPT for guest RAM, built by the core in EPT's entry format
-     * (paging.c): the same layout as SVM's NPT.  EPT can always forbid
-     * execution; execute-only pages need IA32_VMX_EPT_VPID_CAP bit 0 (SDM
-     * vol 3D A.10 "VPID and EPT Capabilities"). */
-    unsigned caps = SLAT_CAP_NOEXEC | ((vmx_caps.ept_vpid & EPT_CAP_XONLY) ? SLAT_CAP_XONLY : 0);
-    if (guestmem_build(&vx->ept, &vmx_ept_format, caps, &vcpu->dom->mem) < 0)
-        return -1;
 
     /* The controls (ctls.c chose them from the capability MSRs in probe()):
      * HLT exits; port I/O and MSRs exit through the bitmaps; CPUID, VMCALL,
@@ -365,7 +357,7 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     vmwrite(VMCS_IO_BITMAP_B, virt_to_phys(vx->io_bitmaps) + 4096);
     vmwrite(VMCS_MSR_BITMAP, virt_to_phys(vx->msr_bitmap));
     /* The EPT pointer: PML4 address, write-back tables, 4-level walk (25.6.11). */
-    vmwrite(VMCS_EPT_POINTER, virt_to_phys(vx->ept.root) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4);
+    vmwrite(VMCS_EPT_POINTER, vcpu->slat_root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4);
 
     /* The CR0/CR4 guest/host masks and read shadows (25.6.6): for a bit
      * set in the mask the guest reads the shadow's value, and a write that
@@ -418,8 +410,7 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     vcpu->arch = vx;
     /* The addresses help when reading a Bochs log or a crash dump. */
     hv_log("vmx: VMCS at %#llx, EPT PML4 %#llx, %llu MiB of guest RAM at host %#llx",
-           (unsigned long long)virt_to_phys(vx->vmcs),
-           (unsigned long long)virt_to_phys(vx->ept.root),
+           (unsigned long long)virt_to_phys(vx->vmcs), (unsigned long long)vcpu->slat_root,
            (unsigned long long)(vcpu->dom->mem.size >> 20),
            (unsigned long long)virt_to_phys(vcpu->dom->mem.host));
     return 0;
@@ -478,4 +469,17 @@ void vmx_irq_window(struct vcpu *vcpu, bool on)
     uint32_t proc = (uint32_t)vmread(VMCS_PROC_CONTROLS);
     proc = on ? proc | PROC_INTR_WINDOW_EXITING : proc & ~PROC_INTR_WINDOW_EXITING;
     vmwrite(VMCS_PROC_CONTROLS, proc);
+}
+
+/* backend.flush_slat for VT-x: the core changed the EPT tables.  INVEPT
+ * drops the translations the CPU derived from them (SDM vol 3C 29.4.3.1
+ * "Operations that Invalidate Cached Mappings"); there is no per-address
+ * form, so the range is not used, and the all-context type (probe()
+ * checked the CPU has it) also covers the one EPTP hv uses. */
+void vmx_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len)
+{
+    (void)vcpu;
+    (void)gpa;
+    (void)len;
+    invept_all();
 }

@@ -83,6 +83,23 @@ START_TEST(mem_rounded_and_ranged)
 }
 END_TEST
 
+START_TEST(paging_options)
+{
+    ck_assert_int_eq(hv_parse_cmdline("mem=8M", false, &opt, err, sizeof(err)), 0);
+    ck_assert(!opt.lazy);
+    ck_assert(!opt.slat_dot);
+    ck_assert_int_eq(hv_parse_cmdline("npt=lazy slat-dot", false, &opt, err, sizeof(err)), 0);
+    ck_assert(opt.lazy);
+    ck_assert(opt.slat_dot);
+    ck_assert_int_eq(hv_parse_cmdline("npt=lazy npt=eager", false, &opt, err, sizeof(err)), 0);
+    ck_assert(!opt.lazy);
+    ck_assert_int_eq(hv_parse_cmdline("npt=sloppy", false, &opt, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "bad mode in 'npt=sloppy' (want npt=eager or npt=lazy)");
+    ck_assert_int_eq(hv_parse_cmdline("npt=", false, &opt, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "unknown option 'npt='") != NULL);
+}
+END_TEST
+
 START_TEST(unknown_and_bad_options)
 {
     ck_assert_int_eq(hv_parse_cmdline("hv.elf trace tarce", true, &opt, err, sizeof(err)), -1);
@@ -424,6 +441,7 @@ int main(void)
     tcase_add_test(tc, sizes);
     tcase_add_test(tc, mem_rounded_and_ranged);
     tcase_add_test(tc, unknown_and_bad_options);
+    tcase_add_test(tc, paging_options);
     suite_add_tcase(s, tc);
     tc = tcase_create("stats");
     tcase_add_test(tc, stats_count_and_report);

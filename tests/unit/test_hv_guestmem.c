@@ -24,8 +24,16 @@ static void *zalloc(size_t bytes)
     return p;
 }
 
+/* Zeroed memory for the first request only. */
+static int one_page_given;
+static void *one_page(size_t bytes)
+{
+    return one_page_given++ ? NULL : zalloc(bytes);
+}
+
 static struct guestmem g;
 static struct guest_mem ram;
+static struct memmap map;
 static char err[200];
 
 /* 64 MiB of guest RAM (never touched: only its address is used). */
@@ -34,8 +42,9 @@ static void init(int i, bool lazy)
     ram.size = 64 * MB;
     ram.host = (uint8_t *)(uintptr_t)(512 * MB);
     const struct slat_format *f = i ? &vmx_ept_format : &svm_npt_format;
-    ck_assert_int_eq(guestmem_init(&g, &ram, lazy, f, SLAT_CAP_NOEXEC, zalloc, err, sizeof(err)),
-                     0);
+    ck_assert_int_eq(guestmem_layout(&map, ram.size, err, sizeof(err)), 0);
+    ck_assert_int_eq(
+        guestmem_init(&g, &ram, &map, lazy, f, SLAT_CAP_NOEXEC, zalloc, err, sizeof(err)), 0);
 }
 
 /* What gpa maps to: its host address, or 0 when not mapped. */
@@ -148,11 +157,21 @@ END_TEST
 
 START_TEST(too_little_ram_is_refused)
 {
-    ram.size = MB;
-    ram.host = (uint8_t *)(uintptr_t)(512 * MB);
-    ck_assert_int_eq(guestmem_init(&g, &ram, false, &svm_npt_format, 0, zalloc, err, sizeof(err)),
-                     -1);
+    ck_assert_int_eq(guestmem_layout(&map, MB, err, sizeof(err)), -1);
     ck_assert(strstr(err, "does not fit a PC"));
+}
+END_TEST
+
+START_TEST(out_of_table_memory_is_reported)
+{
+    /* An allocator that gives the root and nothing more. */
+    ram.size = 64 * MB;
+    ram.host = (uint8_t *)(uintptr_t)(512 * MB);
+    ck_assert_int_eq(guestmem_layout(&map, ram.size, err, sizeof(err)), 0);
+    ck_assert_int_eq(
+        guestmem_init(&g, &ram, &map, false, &svm_npt_format, 0, one_page, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "NPT: cannot map 64 MiB of guest RAM: out of memory for second-level "
+                          "tables");
 }
 END_TEST
 
@@ -165,6 +184,7 @@ int main(void)
     tcase_add_loop_test(tc, protect_makes_violations_real, 0, 2);
     tcase_add_loop_test(tc, dirty_log_in_lazy_mode, 0, 2);
     tcase_add_test(tc, too_little_ram_is_refused);
+    tcase_add_test(tc, out_of_table_memory_is_reported);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
