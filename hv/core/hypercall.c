@@ -101,6 +101,60 @@ static long hc_echo(struct vcpu *v, const struct gprs *r)
     return (long)(r->rbx + r->rcx + r->rdx);
 }
 
+/* HC_DIRTY_START: log the first write to every page of guest RAM from now
+ * on (core/dirty.h): all RAM is write-protected in the second-level tables,
+ * so the translations the CPU holds must go. */
+static long hc_dirty_start(struct hv *h, const struct gprs *r)
+{
+    (void)r;
+    int rc = guestmem_dirty_start(&h->guestmem);
+    h->be->flush_slat(&h->vcpu, 0, h->vcpu.mem.size);
+    return rc ? HC_ENOMEM : HC_OK;
+}
+
+/* HC_DIRTY_HARVEST: RBX = first page's guest-physical address, RCX =
+ * pages, RDX = where the bitmap goes (abi.h).  The pages reported are
+ * write-protected again, so their next write is recorded anew; hv also
+ * names them in its log, for tests to compare with what the guest saw. */
+static long hc_dirty_harvest(struct hv *h, const struct gprs *r)
+{
+    uint64_t gpa = r->rbx, n = r->rcx;
+    if ((gpa & 0xfff) || n == 0 || n > HC_DIRTY_MAX_PAGES)
+        return HC_EINVAL;
+    /* The bitmap is built here and copied out whole: the guest's buffer
+     * need not be 8-byte aligned. */
+    uint64_t bits[HC_DIRTY_MAX_PAGES / 64];
+    size_t bytes = (size_t)((n + 63) / 64 * 8);
+    uint8_t *out = gmem_ptr(&h->vcpu.mem, r->rdx, bytes);
+    if (!out)
+        return HC_EFAULT;
+    uint64_t count = guestmem_dirty_harvest(&h->guestmem, gpa / 4096, n, bits, true);
+    memcpy(out, bits, bytes);
+    h->be->flush_slat(&h->vcpu, gpa, n * 4096);
+    /* The first few pages by address, enough for a test to check. */
+    char list[200] = "";
+    size_t len = 0;
+    for (uint64_t i = 0, shown = 0; i < n && shown < 8; i++)
+        if ((bits[i / 64] >> (i % 64)) & 1) {
+            len += (size_t)ksnprintf(list + len, sizeof(list) - len, " %#llx",
+                                     (unsigned long long)(gpa + i * 4096));
+            shown++;
+        }
+    hv_log("dirty log: %llu of %llu pages from %#llx written:%s%s", (unsigned long long)count,
+           (unsigned long long)n, (unsigned long long)gpa, count ? list : " none",
+           count > 8 ? " ..." : "");
+    return (long)count;
+}
+
+/* HC_DIRTY_STOP: every page is writable again; nothing more is recorded. */
+static long hc_dirty_stop(struct hv *h, const struct gprs *r)
+{
+    (void)r;
+    guestmem_dirty_stop(&h->guestmem);
+    h->be->flush_slat(&h->vcpu, 0, h->vcpu.mem.size);
+    return HC_OK;
+}
+
 /* The calls.  Adding one means a number in abi.h and a row here. */
 static const struct hypercall calls[] = {
     {HC_VERSION, "HC_VERSION", RING_KERNEL, hc_version},
@@ -108,6 +162,9 @@ static const struct hypercall calls[] = {
     {HC_EXIT, "HC_EXIT", RING_KERNEL, hc_exit},
     {HC_EXIT_COUNT, "HC_EXIT_COUNT", RING_KERNEL, hc_exit_count},
     {HC_ECHO, "HC_ECHO", RING_KERNEL, hc_echo},
+    {HC_DIRTY_START, "HC_DIRTY_START", RING_KERNEL, hc_dirty_start},
+    {HC_DIRTY_HARVEST, "HC_DIRTY_HARVEST", RING_KERNEL, hc_dirty_harvest},
+    {HC_DIRTY_STOP, "HC_DIRTY_STOP", RING_KERNEL, hc_dirty_stop},
 };
 
 /* The row for a call number, or NULL for an unknown one.  The full 64-bit

@@ -37,10 +37,22 @@
 #define HC_EXIT       2u /* RBX = exit code: end the guest as port 0xf4 would */
 #define HC_EXIT_COUNT 3u /* -> number of VM exits so far for this vCPU */
 #define HC_ECHO       4u /* -> RBX + RCX + RDX (tests argument passing) */
+/* Dirty-page tracking (hv/core/dirty.h): after HC_DIRTY_START, hv records
+ * every page of guest RAM the guest writes; HC_DIRTY_HARVEST reports and
+ * forgets them (RBX = guest-physical address of the first page, 4 KiB
+ * aligned; RCX = number of pages, 1..HC_DIRTY_MAX_PAGES; RDX =
+ * guest-physical address of a bitmap of (RCX + 63) / 64 64-bit words, bit i
+ * for page i) and returns how many were written; HC_DIRTY_STOP ends it.
+ * hv's own writes to guest memory (the bitmap, INS) are not recorded. */
+#define HC_DIRTY_START     5u
+#define HC_DIRTY_HARVEST   6u
+#define HC_DIRTY_STOP      7u
+#define HC_DIRTY_MAX_PAGES 4096u
 
 #define HC_OK     0
 #define HC_EPERM  (-1L)  /* called from a ring without the privilege (Linux's EPERM) */
 #define HC_ENOSYS (-38L) /* unknown call number (same value as Linux's ENOSYS) */
+#define HC_ENOMEM (-12L) /* hv ran out of memory for the request (Linux's ENOMEM) */
 #define HC_EFAULT (-14L) /* a buffer outside guest RAM */
 #define HC_EINVAL (-22L)
 
