@@ -134,6 +134,15 @@ int guestmem_protect(struct guestmem *g, uint64_t gpa, uint64_t len, unsigned pe
         if (!r || r->kind != MEM_RAM)
             return SLAT_EINVAL;
     }
+    /* In lazy mode, pages not touched yet are mapped now: otherwise their
+     * first touch would map them with every permission. */
+    for (uint64_t a = gpa; g->lazy && a < gpa + len; a += SLAT_4K) {
+        struct slat_walk w;
+        if (!slat_walk(&g->slat, a, &w) &&
+            slat_map(&g->slat, a & ~(SLAT_4K - 1), host_of(g, a & ~(SLAT_4K - 1)), SLAT_4K,
+                     SLAT_RWX))
+            return SLAT_ENOMEM;
+    }
     int rc = slat_protect(&g->slat, gpa, len, perms);
     /* A page made read-only here must stay so when the dirty log would
      * otherwise give write back on its next write. */

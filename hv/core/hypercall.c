@@ -155,6 +155,23 @@ static long hc_dirty_stop(struct hv *h, const struct gprs *r)
     return HC_OK;
 }
 
+/* HC_MEM_PROTECT: RBX = address, RCX = length, RDX = HC_PROT_* (abi.h).
+ * The bits are slat.h's SLAT_R/W/X, so they pass straight through. */
+static long hc_mem_protect(struct hv *h, const struct gprs *r)
+{
+    _Static_assert(HC_PROT_R == SLAT_R && HC_PROT_W == SLAT_W && HC_PROT_X == SLAT_X,
+                   "HC_PROT_* are SLAT_*");
+    if (r->rdx == 0 || r->rdx > SLAT_RWX)
+        return HC_EINVAL;
+    int rc = guestmem_protect(&h->guestmem, r->rbx, r->rcx, (unsigned)r->rdx);
+    if (rc == SLAT_EPERM)
+        return HC_ENOTSUP;
+    if (rc)
+        return HC_EINVAL;
+    h->be->flush_slat(&h->vcpu, r->rbx, r->rcx);
+    return HC_OK;
+}
+
 /* The calls.  Adding one means a number in abi.h and a row here. */
 static const struct hypercall calls[] = {
     {HC_VERSION, "HC_VERSION", RING_KERNEL, hc_version},
@@ -165,6 +182,7 @@ static const struct hypercall calls[] = {
     {HC_DIRTY_START, "HC_DIRTY_START", RING_KERNEL, hc_dirty_start},
     {HC_DIRTY_HARVEST, "HC_DIRTY_HARVEST", RING_KERNEL, hc_dirty_harvest},
     {HC_DIRTY_STOP, "HC_DIRTY_STOP", RING_KERNEL, hc_dirty_stop},
+    {HC_MEM_PROTECT, "HC_MEM_PROTECT", RING_KERNEL, hc_mem_protect},
 };
 
 /* The row for a call number, or NULL for an unknown one.  The full 64-bit

@@ -48,13 +48,25 @@
 #define HC_DIRTY_HARVEST   6u
 #define HC_DIRTY_STOP      7u
 #define HC_DIRTY_MAX_PAGES 4096u
+/* Per-page permissions, for teaching guests: RBX = guest-physical address
+ * (4 KiB aligned), RCX = length (a multiple of 4 KiB), RDX = what the pages
+ * allow from now on, HC_PROT_* bits (not 0).  Every page must be guest RAM
+ * (HC_EINVAL otherwise); permissions the CPU's second-level tables cannot
+ * express give HC_ENOTSUP (write without read never; execute-only only on
+ * EPT that supports it).  A forbidden access then ends the guest as crashed,
+ * naming the address, the access and RIP. */
+#define HC_MEM_PROTECT 8u
+#define HC_PROT_R      1u
+#define HC_PROT_W      2u
+#define HC_PROT_X      4u
 
-#define HC_OK     0
-#define HC_EPERM  (-1L)  /* called from a ring without the privilege (Linux's EPERM) */
-#define HC_ENOSYS (-38L) /* unknown call number (same value as Linux's ENOSYS) */
-#define HC_ENOMEM (-12L) /* hv ran out of memory for the request (Linux's ENOMEM) */
-#define HC_EFAULT (-14L) /* a buffer outside guest RAM */
-#define HC_EINVAL (-22L)
+#define HC_OK      0
+#define HC_EPERM   (-1L)  /* called from a ring without the privilege (Linux's EPERM) */
+#define HC_ENOSYS  (-38L) /* unknown call number (same value as Linux's ENOSYS) */
+#define HC_ENOMEM  (-12L) /* hv ran out of memory for the request (Linux's ENOMEM) */
+#define HC_EFAULT  (-14L) /* a buffer outside guest RAM */
+#define HC_EINVAL  (-22L)
+#define HC_ENOTSUP (-95L) /* not possible on this CPU (Linux's EOPNOTSUPP) */
 
 /* ---- Ports -------------------------------------------------------------- */
 #define HVKIT_PORT_COM1       0x3f8
