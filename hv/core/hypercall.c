@@ -104,11 +104,11 @@ static long hc_echo(struct vcpu *v, const struct gprs *r)
 /* HC_DIRTY_START: log the first write to every page of guest RAM from now
  * on (core/dirty.h): all RAM is write-protected in the second-level tables,
  * so the translations the CPU holds must go. */
-static long hc_dirty_start(struct hv *h, const struct gprs *r)
+static long hc_dirty_start(struct vcpu *v, const struct gprs *r)
 {
     (void)r;
-    int rc = guestmem_dirty_start(&h->guestmem);
-    h->be->flush_slat(&h->vcpu, 0, h->vcpu.mem.size);
+    int rc = guestmem_dirty_start(&v->dom->guestmem);
+    vcpu_backend(v)->flush_slat(v, 0, v->dom->mem.size);
     return rc ? HC_ENOMEM : HC_OK;
 }
 
@@ -116,7 +116,7 @@ static long hc_dirty_start(struct hv *h, const struct gprs *r)
  * pages, RDX = where the bitmap goes (abi.h).  The pages reported are
  * write-protected again, so their next write is recorded anew; hv also
  * names them in its log, for tests to compare with what the guest saw. */
-static long hc_dirty_harvest(struct hv *h, const struct gprs *r)
+static long hc_dirty_harvest(struct vcpu *v, const struct gprs *r)
 {
     uint64_t gpa = r->rbx, n = r->rcx;
     if ((gpa & 0xfff) || n == 0 || n > HC_DIRTY_MAX_PAGES)
@@ -125,12 +125,12 @@ static long hc_dirty_harvest(struct hv *h, const struct gprs *r)
      * need not be 8-byte aligned. */
     uint64_t bits[HC_DIRTY_MAX_PAGES / 64];
     size_t bytes = (size_t)((n + 63) / 64 * 8);
-    uint8_t *out = gmem_ptr(&h->vcpu.mem, r->rdx, bytes);
+    uint8_t *out = gmem_ptr(&v->dom->mem, r->rdx, bytes);
     if (!out)
         return HC_EFAULT;
-    uint64_t count = guestmem_dirty_harvest(&h->guestmem, gpa / 4096, n, bits, true);
+    uint64_t count = guestmem_dirty_harvest(&v->dom->guestmem, gpa / 4096, n, bits, true);
     memcpy(out, bits, bytes);
-    h->be->flush_slat(&h->vcpu, gpa, n * 4096);
+    vcpu_backend(v)->flush_slat(v, gpa, n * 4096);
     /* The first few pages by address, enough for a test to check. */
     char list[200] = "";
     size_t len = 0;
@@ -147,28 +147,28 @@ static long hc_dirty_harvest(struct hv *h, const struct gprs *r)
 }
 
 /* HC_DIRTY_STOP: every page is writable again; nothing more is recorded. */
-static long hc_dirty_stop(struct hv *h, const struct gprs *r)
+static long hc_dirty_stop(struct vcpu *v, const struct gprs *r)
 {
     (void)r;
-    guestmem_dirty_stop(&h->guestmem);
-    h->be->flush_slat(&h->vcpu, 0, h->vcpu.mem.size);
+    guestmem_dirty_stop(&v->dom->guestmem);
+    vcpu_backend(v)->flush_slat(v, 0, v->dom->mem.size);
     return HC_OK;
 }
 
 /* HC_MEM_PROTECT: RBX = address, RCX = length, RDX = HC_PROT_* (abi.h).
  * The bits are slat.h's SLAT_R/W/X, so they pass straight through. */
-static long hc_mem_protect(struct hv *h, const struct gprs *r)
+static long hc_mem_protect(struct vcpu *v, const struct gprs *r)
 {
     _Static_assert(HC_PROT_R == SLAT_R && HC_PROT_W == SLAT_W && HC_PROT_X == SLAT_X,
                    "HC_PROT_* are SLAT_*");
     if (r->rdx == 0 || r->rdx > SLAT_RWX)
         return HC_EINVAL;
-    int rc = guestmem_protect(&h->guestmem, r->rbx, r->rcx, (unsigned)r->rdx);
+    int rc = guestmem_protect(&v->dom->guestmem, r->rbx, r->rcx, (unsigned)r->rdx);
     if (rc == SLAT_EPERM)
         return HC_ENOTSUP;
     if (rc)
         return HC_EINVAL;
-    h->be->flush_slat(&h->vcpu, r->rbx, r->rcx);
+    vcpu_backend(v)->flush_slat(v, r->rbx, r->rcx);
     return HC_OK;
 }
 
