@@ -81,14 +81,6 @@ int guestmem_init(struct guestmem *g, const struct guest_mem *ram, const struct 
     return 0;
 }
 
-/* LAB 02: BEGIN lazy-map (labs/02-second-level-paging, exercise 5) */
-/* LAB 02: HINT A guest touching RAM that is not mapped yet: map the 4 KiB
- * page that holds gpa (read, write, execute; without write while the dirty
- * log runs, so that the page's first write is logged too), count it, tell
- * the caller which page to flush, and return GM_LAZY_MAPPED. */
-/* LAB 02: STUB static enum guestmem_verdict lazy_map(struct guestmem *g, uint64_t gpa, */
-/* LAB 02: STUB                                       uint64_t *flush) */
-/* LAB 02: STUB { (void)g; (void)gpa; (void)flush; return GM_NOT_RAM; } */
 /* Demand paging: the first touch of a RAM page maps it. */
 static enum guestmem_verdict lazy_map(struct guestmem *g, uint64_t gpa, uint64_t *flush)
 {
@@ -103,7 +95,6 @@ static enum guestmem_verdict lazy_map(struct guestmem *g, uint64_t gpa, uint64_t
     *flush = page;
     return GM_LAZY_MAPPED;
 }
-/* LAB 02: END */
 
 enum guestmem_verdict guestmem_violation(struct guestmem *g, uint64_t gpa, bool write, bool present,
                                          uint64_t *flush)

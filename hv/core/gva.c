@@ -105,15 +105,6 @@ static bool ps_reserved(const struct mode *m, int level)
     return (m->entry_size == 8 && level >= 3) || (m->top == 2 && level == 2);
 }
 
-/* LAB 02: BEGIN gva-walk (labs/02-second-level-paging, exercise 4) */
-/* LAB 02: HINT At each level from m->top down: the index is the address bits
- * above 12 + bits * level (only 2 bits for PAE's top level), the entry is at
- * table + index * entry_size in guest RAM.  Stop at an entry without P, or
- * with PS set where ps_reserved() says so.  A large page (PS where the mode
- * allows it) or a level-0 entry maps the page: its base plus the offset. */
-/* LAB 02: STUB static enum gva_fault walk(const struct gva_ctx *c, const struct mode *m, */
-/* LAB 02: STUB                            uint64_t gva, struct gva_walk *w) */
-/* LAB 02: STUB { (void)c; (void)m; (void)gva; return w->fault = GVA_NOT_PRESENT; } */
 /* Walk the tables of mode m for gva, filling w.  Returns w->fault. */
 static enum gva_fault walk(const struct gva_ctx *c, const struct mode *m, uint64_t gva,
                            struct gva_walk *w)
@@ -151,7 +142,6 @@ static enum gva_fault walk(const struct gva_ctx *c, const struct mode *m, uint64
     /* Not reached: level 0 always returns. */
     return w->fault = GVA_NOT_PRESENT;
 }
-/* LAB 02: END */
 
 enum gva_fault gva_translate(const struct gva_ctx *c, uint64_t gva, struct gva_walk *w)
 {

@@ -23,13 +23,6 @@
 /* One past the highest host-physical address bits 51:12 can hold. */
 #define HPA_LIMIT (1ull << 52)
 
-/* LAB 02: BEGIN slat-geometry (labs/02-second-level-paging, exercise 1) */
-/* LAB 02: HINT An entry at level L covers 2^(12 + 9L) bytes, and the index
- * into a level-L table is the 9 guest-physical address bits just above the
- * 12 + 9L bits that entry covers. */
-/* LAB 02: STUB static uint64_t span(int level) { (void)level; return 0; } */
-/* LAB 02: STUB static unsigned index_of(uint64_t gpa, int level) */
-/* LAB 02: STUB { (void)gpa; (void)level; return 0; } */
 /* The bytes one entry at `level` covers. */
 static uint64_t span(int level)
 {
@@ -41,7 +34,6 @@ static unsigned index_of(uint64_t gpa, int level)
 {
     return (unsigned)(gpa >> (12 + 9 * level)) & 511;
 }
-/* LAB 02: END */
 
 /* The table an entry points at.  Entries hold host-physical addresses;
  * hv's identity map makes that number a pointer (alloc.h). */
@@ -286,7 +278,7 @@ int slat_protect(struct slat *s, uint64_t gpa, uint64_t len, unsigned perms)
     return apply(s, OP_PROTECT, gpa, 0, len, perms);
 }
 
-/* LAB 02: BEGIN slat-walk (labs/02-second-level-paging, exercise 2) */
+/* LAB 02: BEGIN slat-walk (lab 02, walking the second-level tables) */
 /* LAB 02: HINT Start at the root; at each level read the entry for gpa.
  * Not present: record the level and stop.  A leaf (level 0, or bit 7 at
  * level 1 or 2): the page's base is the entry's address bits without the
