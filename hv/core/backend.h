@@ -81,8 +81,8 @@ struct backend {
 
     /* The core changed the second-level tables for [gpa, gpa + len): drop
      * the CPU's cached translations before the guest runs again (SVM: the
-     * VMCB's TLB control, APM vol 2 15.16.1; VMX: INVEPT, SDM vol 3C
-     * 29.4.3.1). */
+     * VMCB's TLB control, APM vol 2 15.16.1 "TLB Flush"; VMX: INVEPT, SDM
+     * vol 3C 29.4.3.1 "Operations that Invalidate Cached Mappings"). */
     void (*flush_slat)(struct vcpu *vcpu, uint64_t gpa, uint64_t len);
 
     /* Prepare vcpu to enter the guest: allocate and fill the control
