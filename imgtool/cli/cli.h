@@ -80,6 +80,16 @@ struct option;
 int verb_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
                 struct verb_common *vc);
 /*
+ * Long options every verb that takes them handles alike (in verb_getopt):
+ * --object (checked, then dropped: object.c) and --image-opts (image
+ * arguments are option strings: image.c).  OPT_DONE_FAIL and OPT_DONE_OK
+ * come back from verb_getopt when --object failed or printed its help;
+ * verb_other_option turns them into exit statuses 1 and 0.
+ */
+enum { OPT_COMMON_OBJECT = 0x1000, OPT_COMMON_IMAGE_OPTS, OPT_DONE_FAIL, OPT_DONE_OK };
+/* --image-opts was given: open_image() reads option strings. */
+extern bool cli_image_opts;
+/*
  * The default arm of every verb's getopt switch: ':' and '?' (qemu-img's
  * missing-argument and unrecognized-option messages, status 1), 'h' (the
  * help text, status 0), and any other option the verb accepts by name but
@@ -157,6 +167,12 @@ bool fmt_known(const char *fmt);
  * failure prints qemu-img's "Could not open 'F': reason" and returns NULL.
  */
 struct img *open_image(const char *filename, const char *fmt, unsigned flags);
+/* The same for an image written as a target (convert, dd, commit): never
+ * an --image-opts string. */
+struct img *open_target(const char *filename, const char *fmt, unsigned flags);
+/* The same for a path that is a file name whatever it looks like (the
+ * resolved names of a backing chain). */
+struct img *open_file_path(const char *path, const char *fmt, unsigned flags);
 /* Print QEMU's warning for a read-write open whose format was probed as raw. */
 void warn_probed_raw(const char *filename);
 /* The library's message for a failed call on img, or a generic one for

@@ -7,7 +7,8 @@
  * protocol option lists), observed with qemu-img 7.2.  Options QEMU knows
  * but imgtool does not implement (encryption, external data files) are
  * listed so that they are refused with a clear message rather than as
- * unknown parameters.
+ * unknown parameters (encryption with the words QEMU uses for an unknown
+ * encryption format).
  */
 #include "create_opts.h"
 
@@ -28,7 +29,8 @@ struct opt_desc {
 
 /* Printing order of the qcow2 "Formatting" line (see the file comment). */
 static const struct opt_desc qcow2_print_order[] = {
-    {"encrypt.format", T_STR, NULL, true, false, true, NULL},
+    {"encryption", T_BOOL, NULL, true, false, false, NULL},
+    {"encrypt.format", T_STR, NULL, true, false, false, NULL},
     {"cluster_size", T_SIZE, "65536", true, false, false, NULL},
     {"extended_l2", T_BOOL, "off", true, false, false, NULL},
     {"preallocation", T_STR, NULL, true, true, false, NULL},
@@ -41,9 +43,8 @@ static const struct opt_desc qcow2_print_order[] = {
     {"data_file_raw", T_BOOL, NULL, true, false, true, NULL},
     {"lazy_refcounts", T_BOOL, "off", true, false, false, NULL},
     {"refcount_bits", T_NUM, "16", true, false, false, NULL},
-    {"nocow", T_BOOL, NULL, true, true, true, NULL},
-    {"extent_size_hint", T_SIZE, NULL, true, true, true, NULL},
-    {"encryption", T_BOOL, NULL, true, false, true, NULL},
+    {"nocow", T_BOOL, NULL, true, true, false, NULL},
+    {"extent_size_hint", T_SIZE, NULL, true, true, false, NULL},
 };
 
 /* The raw format's own order: size nocow preallocation extent_size_hint. */
@@ -288,6 +289,15 @@ bool create_opts_to_img(struct opts *o, int format, struct img_create_opts *c, c
         parse_size(v, &n);
         c->size = n;
     }
+    /* The file protocol's options (file-posix), for both formats. */
+    if ((v = opts_get(o, "extent_size_hint"))) {
+        parse_size(v, &n);
+        c->has_extent_size_hint = true;
+        c->extent_size_hint = n;
+    }
+    if ((v = opts_get(o, "nocow"))) {
+        c->nocow = parse_bool(v) == 1;
+    }
     if ((v = opts_get(o, "preallocation"))) {
         int p = img_prealloc_parse(v);
         /* raw has no "metadata" mode in QEMU (file-posix's PreallocMode). */
@@ -299,6 +309,22 @@ bool create_opts_to_img(struct opts *o, int format, struct img_create_opts *c, c
     }
     if (format == IMG_FMT_RAW) {
         return true;
+    }
+    /* Encryption (LUKS, and the old AES) is out of imgtool's scope: a
+     * format named for it is refused as QEMU refuses a format it does not
+     * know; "encryption=on" is the old spelling of encrypt.format=aes. */
+    const char *enc = opts_get(o, "encrypt.format");
+    if (enc && opts_has(o, "encryption")) {
+        error_report("%s'encrypt.format' and its alias 'encryption' can't be used at the same time",
+                     pfx(prefix));
+        return false;
+    }
+    if (!enc && (v = opts_get(o, "encryption")) && parse_bool(v) == 1) {
+        enc = "aes";
+    }
+    if (enc) {
+        error_report("%sParameter 'format' does not accept value '%s'", pfx(prefix), enc);
+        return false;
     }
     if ((v = opts_get(o, "cluster_size"))) {
         parse_size(v, &n);

@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 #include "img.h"
+#include "imgspec.h"
 
 #include <string.h>
 
@@ -16,15 +17,35 @@ bool fmt_known(const char *fmt)
     return !strcmp(fmt, "raw") || !strcmp(fmt, "qcow2");
 }
 
-struct img *open_image(const char *filename, const char *fmt, unsigned flags)
+bool cli_image_opts;
+
+/* Open an image argument, read as an option string if image_opts, or
+ * as a plain path if `path`. */
+static struct img *open_spec(const char *filename, const char *fmt, unsigned flags, bool image_opts,
+                             bool path)
 {
     struct img_err err = {0};
     struct img *img = NULL;
+    struct imgspec spec;
+    if (image_opts && fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
+        return NULL;
+    }
     if (fmt && !fmt_known(fmt)) {
         error_report("Could not open '%s': Unknown driver '%s'", filename, fmt);
         return NULL;
     }
-    if (img_open_file(filename, fmt, flags, &img, &err) < 0) {
+    if (path) {
+        snprintf(spec.path, sizeof(spec.path), "%s", filename);
+        spec.fmt[0] = 0;
+    } else if (!imgspec_parse(filename, image_opts, &spec)) {
+        error_report("Could not open '%s': %s", filename, spec.msg);
+        return NULL;
+    }
+    if (!fmt && spec.fmt[0]) {
+        fmt = spec.fmt;
+    }
+    if (img_open_file(spec.path, fmt, flags, &img, &err) < 0) {
         error_report("Could not open '%s': %s", filename, err.msg[0] ? err.msg : "unknown error");
         return NULL;
     }
@@ -34,6 +55,21 @@ struct img *open_image(const char *filename, const char *fmt, unsigned flags)
         warn_probed_raw(filename);
     }
     return img;
+}
+
+struct img *open_image(const char *filename, const char *fmt, unsigned flags)
+{
+    return open_spec(filename, fmt, flags, cli_image_opts, false);
+}
+
+struct img *open_target(const char *filename, const char *fmt, unsigned flags)
+{
+    return open_spec(filename, fmt, flags, false, false);
+}
+
+struct img *open_file_path(const char *path, const char *fmt, unsigned flags)
+{
+    return open_spec(path, fmt, flags, false, true);
 }
 
 /* QEMU's warning (block.c bdrv_open_inherit) when a probe found raw for an

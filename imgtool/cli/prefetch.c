@@ -64,7 +64,9 @@ static void publish(struct prefetch *pf)
  */
 static enum pf_kind kind_of(const struct pf_params *p, const struct img_extent *e, uint64_t off)
 {
-    if ((e->flags & IMG_BS_ZERO) && !(e->flags & IMG_BS_DATA))
+    /* Known zeros count as zeros even where data is allocated (a data
+     * cluster over a hole of the host file): BDRV_BLOCK_ZERO wins. */
+    if (e->flags & IMG_BS_ZERO)
         return p->target_has_backing && p->base + off >= p->backing_end ? PF_SKIP : PF_ZERO;
     if (p->target_has_backing && !(e->flags & IMG_BS_ALLOCATED) && !(e->flags & IMG_BS_DATA))
         return PF_SKIP;

@@ -37,8 +37,8 @@ int verb_amend(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, OPT_OBJECT},
-        {"image-opts", no_argument, 0, OPT_IMAGE_OPTS},
+        {"object", required_argument, 0, OPT_COMMON_OBJECT},
+        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
         {"force", no_argument, 0, OPT_FORCE},
         {0, 0, 0, 0},
     };
@@ -93,7 +93,18 @@ int verb_amend(int argc, char **argv)
         error_report("Format driver 'raw' does not support option amendment");
         goto out;
     }
-    if (!opts_parse(&o, options) || !create_opts_check(&o, IMG_FMT_QCOW2, filename)) {
+    if (!opts_parse(&o, options)) {
+        goto out;
+    }
+    /* The file protocol's creation options are no amend options at all. */
+    static const char *const file_only[] = {"nocow", "extent_size_hint"};
+    for (size_t i = 0; i < KARRAY_SIZE_CLI(file_only); i++) {
+        if (opts_has(&o, file_only[i])) {
+            error_report("Invalid parameter '%s'", file_only[i]);
+            goto out;
+        }
+    }
+    if (!create_opts_check(&o, IMG_FMT_QCOW2, filename)) {
         goto out;
     }
     static const char *const creation_only[] = {"cluster_size", "preallocation", "compression_type",

@@ -28,6 +28,8 @@ int verb_commit(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", no_argument, 0, 'h'},
+        {"object", required_argument, 0, OPT_COMMON_OBJECT},
+        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
         {0, 0, 0, 0},
     };
     struct verb_common vc = {0};
@@ -104,8 +106,9 @@ int verb_commit(int argc, char **argv)
      * read-only and never read here (only ranges allocated above it). */
     struct img_info binfo;
     img_get_info(chain[base_depth], &binfo);
-    dst = open_image(img_name(chain[base_depth]), binfo.format == IMG_FMT_QCOW2 ? "qcow2" : "raw",
-                     IMG_OPEN_RW | IMG_OPEN_NO_BACKING);
+    dst =
+        open_file_path(img_name(chain[base_depth]), binfo.format == IMG_FMT_QCOW2 ? "qcow2" : "raw",
+                       IMG_OPEN_RW | IMG_OPEN_NO_BACKING);
     if (!dst) {
         goto out;
     }

@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 #include "img.h"
+#include "imgspec.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -49,10 +50,24 @@ int verb_getopt(int argc, char **argv, const char *optstring, const struct optio
     /* Options with the same meaning in every verb are taken here; the
      * verb's switch sees only its own options and getopt's errors. */
     int c;
-    do {
+    for (;;) {
         c = getopt_long(argc, argv, optstring, longopts, NULL);
-    } while (c != -1 && verb_common_option(c, vc));
-    return c;
+        if (c == OPT_COMMON_IMAGE_OPTS) {
+            cli_image_opts = true;
+            continue;
+        }
+        if (c == OPT_COMMON_OBJECT) {
+            /* qemu-img creates the objects as it parses the options. */
+            int r = object_add(optarg);
+            if (r) {
+                return r == 2 ? OPT_DONE_OK : OPT_DONE_FAIL;
+            }
+            continue;
+        }
+        if (c == -1 || !verb_common_option(c, vc)) {
+            return c;
+        }
+    }
 }
 
 int verb_other_option(int c, char **argv, int unsupported_status)
@@ -67,6 +82,10 @@ int verb_other_option(int c, char **argv, int unsupported_status)
         /* "-h" after the verb prints the whole help and succeeds, as
          * qemu-img's help() does. */
         print_help();
+        return 0;
+    case OPT_DONE_FAIL:
+        return 1; /* the message is out already */
+    case OPT_DONE_OK:
         return 0;
     default:
         /* An option the verb knows by name (--object, --image-opts...)

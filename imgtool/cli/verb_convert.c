@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "cjoin.h"
 #include "convert_bitmaps.h"
+#include "imgspec.h"
 #include "cpipe.h"
 #include "prefetch.h"
 #include "create_opts.h"
@@ -269,8 +270,8 @@ int verb_convert(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, OPT_OBJECT},
-        {"image-opts", no_argument, 0, OPT_IMAGE_OPTS},
+        {"object", required_argument, 0, OPT_COMMON_OBJECT},
+        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
         {"target-image-opts", no_argument, 0, OPT_TARGET_IMAGE_OPTS},
         {"target-is-zero", no_argument, 0, OPT_TARGET_IS_ZERO},
         {"salvage", no_argument, 0, OPT_SALVAGE},
@@ -288,6 +289,7 @@ int verb_convert(int argc, char **argv)
     bool bitmaps = false, skip_broken = false;
     bool target_is_zero = false;
     int64_t sparse = 4096;
+    bool explicit_sparse = false, copy_offload = false;
     int c, ret = 1;
     struct opts o = {0};
     struct img **srcs = NULL;
@@ -336,6 +338,7 @@ int verb_convert(int argc, char **argv)
                 goto out;
             }
             sparse = s;
+            explicit_sparse = true;
             break;
         }
         case 'n':
@@ -353,8 +356,12 @@ int verb_convert(int argc, char **argv)
             break;
         }
         case 'C':
-            error_report("Copy offloading (-C) is not supported by imgtool");
-            goto out;
+            /* Copy offloading asks the host to copy without the data
+             * passing through the process (copy_file_range); where that
+             * cannot be done qemu-img falls back to reading and writing,
+             * and imgtool always does: the result is the same image. */
+            copy_offload = true;
+            break;
         case OPT_BITMAPS:
             bitmaps = true;
             break;
@@ -373,6 +380,16 @@ int verb_convert(int argc, char **argv)
             ret = verb_other_option(c, argv, 1);
             goto out;
         }
+    }
+    /* Offloaded copies are plain copies of whole ranges: they cannot
+     * compress, or leave out zero blocks inside data (qemu-img.c). */
+    if (copy_offload && compress) {
+        error_report("Cannot enable copy offloading when -c is used");
+        goto out;
+    }
+    if (copy_offload && explicit_sparse) {
+        error_report("Cannot enable copy offloading when -S is used");
+        goto out;
     }
     int bs_n = argc - optind - 1;
     if (skip_create && options) {
@@ -492,6 +509,14 @@ int verb_convert(int argc, char **argv)
         cv.total += img_size(srcs[i]);
     }
 
+    /* The file a new target is created as: the protocol is found first
+     * (bdrv_find_protocol() in img_convert()). */
+    char out_path[4096], pmsg[640];
+    if (!skip_create &&
+        !imgspec_target(out_filename, out_path, sizeof(out_path), pmsg, sizeof(pmsg))) {
+        error_report("%s", pmsg);
+        goto out;
+    }
     if (!skip_create && !target_backing(&o, ofmt, &out_base, &base_fmt)) {
         goto out;
     }
@@ -526,9 +551,12 @@ int verb_convert(int argc, char **argv)
         struct img_err err = {0};
         out_existed = file_exists(final_name);
         created = true;
-        if (img_create_file(out_filename, &copts, &err) < 0) {
+        if (img_create_file(out_path, &copts, &err) < 0) {
             error_report("%s: error while converting %s: %s", out_filename, out_fmt, err.msg);
             goto out;
+        }
+        if (err.msg[0]) {
+            error_report("warning: %s", err.msg);
         }
     }
     /* A target with a backing file must open it, for copy-on-write of
@@ -544,7 +572,7 @@ int verb_convert(int argc, char **argv)
     if (!vc.cache || !strcmp(vc.cache, "unsafe")) {
         dflags |= IMG_OPEN_NO_FLUSH;
     }
-    cv.dst = open_image(out_filename, skip_create ? out_fmt : out_fmt, dflags);
+    cv.dst = open_target(out_filename, out_fmt, dflags);
     if (!cv.dst) {
         goto out;
     }
@@ -567,8 +595,11 @@ int verb_convert(int argc, char **argv)
     cv.target_has_backing = out_base != NULL;
     cv.target_fresh = !skip_create || target_is_zero;
     cv.backing_end = img_backing(cv.dst) ? img_size(img_backing(cv.dst)) : UINT64_MAX;
-    cv.fully_allocate = sparse == 0;
-    cv.sparse = (uint64_t)sparse;
+    /* -C copies the data ranges whole (no zero blocks left out of them,
+     * as a host-side copy cannot look at the data); ranges the source
+     * reports as zeros are still skipped, as by qemu-img -C. */
+    cv.fully_allocate = sparse == 0 && !copy_offload;
+    cv.sparse = copy_offload ? 0 : (uint64_t)sparse;
     cv.cluster = img_cluster_size(cv.dst);
     cv.buf = malloc(CHUNK);
     if (compress) {

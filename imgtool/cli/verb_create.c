@@ -11,6 +11,7 @@
  * prefixed by the file name ("imgtool: x.qcow2: ..."), exit status 1.
  */
 #include "create_opts.h"
+#include "imgspec.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -55,7 +56,7 @@ int verb_create(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, 'O'},
+        {"object", required_argument, 0, OPT_COMMON_OBJECT},
         {0, 0, 0, 0},
     };
     struct verb_common vc = {0}; /* -f is the format to create */
@@ -82,9 +83,6 @@ int verb_create(int argc, char **argv)
         case 'u':
             unsafe = true;
             break;
-        case 'O':
-            error_report("--object is not supported by imgtool");
-            goto out;
         default:
             ret = verb_other_option(c, argv, 1);
             goto out;
@@ -119,6 +117,13 @@ int verb_create(int argc, char **argv)
     }
     int format = target_format(vc.fmt ? vc.fmt : "raw", filename);
     if (format < 0) {
+        goto out;
+    }
+    /* The protocol comes right after the format (bdrv_img_create()):
+     * "file:" names the file after it, other prefixes are unknown. */
+    char path[4096], pmsg[640];
+    if (!imgspec_target(filename, path, sizeof(path), pmsg, sizeof(pmsg))) {
+        error_report("%s: %s", filename, pmsg);
         goto out;
     }
     if (options && !opts_parse(&o, options)) {
@@ -200,9 +205,13 @@ int verb_create(int argc, char **argv)
         goto out;
     }
     struct img_err err = {0};
-    if (img_create_file(filename, &copts, &err) < 0) {
+    if (img_create_file(path, &copts, &err) < 0) {
         error_report("%s: %s", filename, err.msg);
         goto out;
+    }
+    if (err.msg[0]) {
+        /* QEMU's warn_report(): the extent size hint could not be set. */
+        error_report("warning: %s", err.msg);
     }
     ret = 0;
 out:

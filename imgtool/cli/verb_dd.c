@@ -9,6 +9,7 @@
  * input start offset, bs-sized blocks), then copied block by block.
  */
 #include "cli.h"
+#include "imgspec.h"
 #include "create_opts.h"
 
 #include <getopt.h>
@@ -19,6 +20,8 @@ int verb_dd(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", no_argument, 0, 'h'},
+        {"object", required_argument, 0, OPT_COMMON_OBJECT},
+        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
         {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
@@ -103,13 +106,18 @@ int verb_dd(int argc, char **argv)
     o.format = out_format;
     o.size = size - in_pos;
     struct img_err err = {0};
+    char path[4096];
+    if (!imgspec_target(out_name, path, sizeof(path), err.msg, sizeof(err.msg))) {
+        error_report("%s", err.msg);
+        goto out;
+    }
     out_existed = file_exists(out_name);
     created = true;
-    if (img_create_file(out_name, &o, &err) < 0) {
+    if (img_create_file(path, &o, &err) < 0) {
         error_report("%s: error while creating output image: %s", out_name, err.msg);
         goto out;
     }
-    out = open_image(out_name, out_fmt, IMG_OPEN_RW | IMG_OPEN_NO_BACKING);
+    out = open_target(out_name, out_fmt, IMG_OPEN_RW | IMG_OPEN_NO_BACKING);
     if (!out) {
         goto out;
     }

@@ -71,8 +71,8 @@ int verb_info(int argc, char **argv)
         {"format", required_argument, 0, 'f'},
         {"output", required_argument, 0, OPT_OUTPUT},
         {"backing-chain", no_argument, 0, OPT_CHAIN},
-        {"object", required_argument, 0, OPT_OBJECT},
-        {"image-opts", no_argument, 0, OPT_IMAGE_OPTS},
+        {"object", required_argument, 0, OPT_COMMON_OBJECT},
+        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
         {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
@@ -122,13 +122,16 @@ int verb_info(int argc, char **argv)
         }
         seen = realloc(seen, (nseen + 1) * sizeof(*seen));
         seen[nseen++] = strdup(name);
-        struct img *img = open_image(name, curfmt, IMG_OPEN_NO_BACKING);
+        /* The argument may be a json:, file: or --image-opts name; the
+         * backing files after it are file names. */
+        struct img *img = nseen == 1 ? open_image(name, curfmt, IMG_OPEN_NO_BACKING)
+                                     : open_file_path(name, curfmt, IMG_OPEN_NO_BACKING);
         if (!img) {
             ret = 1;
             goto out;
         }
         char *backing, *bfmt;
-        struct jv *info = image_info_build(img, name, &backing, &bfmt);
+        struct jv *info = image_info_build(img, img_name(img), &backing, &bfmt);
         if (!info) {
             report_img_error(img, name);
             img_close(img);

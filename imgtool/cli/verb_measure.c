@@ -112,8 +112,8 @@ int verb_measure(int argc, char **argv)
         {"help", no_argument, 0, 'h'},
         {"size", required_argument, 0, OPT_SIZE},
         {"output", required_argument, 0, OPT_OUTPUT},
-        {"object", required_argument, 0, OPT_OBJECT},
-        {"image-opts", no_argument, 0, OPT_IMAGE_OPTS},
+        {"object", required_argument, 0, OPT_COMMON_OBJECT},
+        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
         {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };

@@ -21,8 +21,8 @@ int verb_resize(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, OPT_OBJECT},
-        {"image-opts", no_argument, 0, OPT_IMAGE_OPTS},
+        {"object", required_argument, 0, OPT_COMMON_OBJECT},
+        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
         {"preallocation", required_argument, 0, OPT_PREALLOC},
         {"shrink", no_argument, 0, OPT_SHRINK},
         {0, 0, 0, 0},

@@ -228,6 +228,11 @@ struct img_create_opts {
     int compression_type;    /* enum img_compression; zstd needs compat 3 */
     bool extended_l2;        /* needs compat 3, cluster_size >= 16 KiB */
     int refcount_bits;       /* 1,2,4,...,64 (default 16); != 16 needs compat 3 */
+    /* For the hosted file backend only (QEMU's file-posix creation
+     * options), ignored by img_create(): */
+    bool has_extent_size_hint; /* extent_size_hint given (else 1 MiB) */
+    uint64_t extent_size_hint; /* XFS extent size hint, 0 to disable */
+    bool nocow;                /* btrfs: no copy-on-write for the file */
 };
 
 /* Defaults as qemu-img 7.2: 64 KiB clusters, compat 1.1, 16-bit refcounts. */
@@ -561,8 +566,14 @@ int img_io_mem(struct img_io *io);
 /* img_io_open_file + img_open with the hosted env. */
 int img_open_file(const char *path, const char *fmt, unsigned flags, struct img **out,
                   struct img_err *err);
-/* img_io_create_file + img_create with the hosted env. */
+/* img_io_create_file + img_create with the hosted env.  The file gets
+ * o's extent size hint and nocow flag first, where the file system has
+ * them; a hint that was asked for and could not be set leaves a warning
+ * in err->msg with err->code 0 on success. */
 int img_create_file(const char *path, const struct img_create_opts *o, struct img_err *err);
+/* Apply the hints (file backends from img_io_create_file only); returns 0
+ * or the errno of setting an explicitly given extent size hint. */
+int img_io_create_hints(struct img_io *io, const struct img_create_opts *o);
 
 /* True if the file at path starts with the xz magic. */
 bool img_file_is_xz(const char *path);

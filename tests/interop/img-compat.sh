@@ -52,6 +52,9 @@ setup() { # DIR
     "$QEMU_IMG" create -q -f qcow2 -b p.qcow2 -F qcow2 "$1/ov.qcow2"
     "$QEMU_IO" -c 'write -P 4 64k 64k' "$1/ov.qcow2" >/dev/null
     "$QEMU_IMG" create -q -f qcow2 "$1/e.qcow2" 1M
+    # Data that is zeros: -C copies it as data, a plain convert leaves it out.
+    "$QEMU_IMG" create -q -f qcow2 "$1/zc.qcow2" 4M
+    "$QEMU_IO" -c 'write -P 0 0 1M' -c 'write -P 5 1M 64k' "$1/zc.qcow2" >/dev/null
 }
 FIX=$WORK/fixture
 mkdir -p "$FIX"
@@ -275,3 +278,124 @@ if twin rebase-v2-no-old "$d" rebase -b new.qcow2 -F qcow2 top.qcow2; then
         fail rebase-v2-no-old-data "the new backing file shows through"
     fi
 fi
+
+# --- part 3: qemu-img 7.2 features ----------------------------------------
+table run <<'CASES'
+# -C (copy offloading): a plain copy with qemu-img's result; its conflicts
+copy-offload         | convert -C -O qcow2 zc.qcow2 x.qcow2
+copy-offload-raw     | convert -C -O raw zc.qcow2 x.img
+copy-offload-p       | convert -C -p -O qcow2 p.qcow2 x.qcow2
+copy-offload-c       | convert -C -c -O qcow2 p.qcow2 x.qcow2
+copy-offload-S       | convert -C -S 4k -O qcow2 p.qcow2 x.qcow2
+# file: prefix, unknown protocols (blkdebug and other debug drivers too)
+file-prefix-info     | info file:a.qcow2
+file-prefix-create   | create -f qcow2 file:x.qcow2 1M
+file-prefix-convert  | convert -O qcow2 file:a.qcow2 file:x.qcow2
+proto-unknown        | info foo:bar
+proto-convert-target | convert -O qcow2 a.qcow2 foo:x.qcow2
+# json: filenames
+json-qcow2           | info json:{"driver":"qcow2","file":{"driver":"file","filename":"a.qcow2"}}
+json-flat            | info json:{"file.filename":"a.qcow2"}
+json-raw-view        | info json:{"driver":"raw","file":{"filename":"a.qcow2"}}
+json-options         | info json:{"driver":"qcow2","read-only":true,"file":{"filename":"a.qcow2","locking":"off"}}
+json-bad-option      | info json:{"driver":"qcow2","file":{"filename":"a.qcow2","foo":"off"}}
+json-file-string     | info json:{"driver":"raw","file":"a.qcow2"}
+json-no-file         | info json:{"driver":"qcow2"}
+json-not-object      | info json:[]
+json-bad-keyword     | info json:{bad
+json-missing         | info json:{"driver":"qcow2","file":{"filename":"nosuch"}}
+json-chain           | info --backing-chain json:{"driver":"qcow2","file":{"filename":"ov.qcow2"}}
+json-map             | map json:{"driver":"qcow2","file":{"filename":"a.qcow2"}}
+# --image-opts
+iopts-info           | info --image-opts driver=qcow2,file.filename=a.qcow2
+iopts-probe          | info --image-opts file.filename=a.qcow2
+iopts-file-driver    | info --image-opts driver=qcow2,file.driver=file,file.filename=a.qcow2
+iopts-with-f         | info --image-opts -f qcow2 driver=qcow2,file.filename=a.qcow2
+iopts-bare           | info --image-opts a.qcow2
+iopts-bad-option     | info --image-opts driver=qcow2,foo=bar,file.filename=a.qcow2
+iopts-missing        | info --image-opts driver=qcow2,file.filename=nosuch
+iopts-check          | check --image-opts driver=qcow2,file.filename=a.qcow2
+iopts-map            | map --output=json --image-opts driver=qcow2,file.filename=p.qcow2
+iopts-compare        | compare --image-opts driver=qcow2,file.filename=a.qcow2 driver=raw,file.filename=a.qcow2
+iopts-convert        | convert --image-opts -O raw driver=qcow2,file.filename=a.qcow2 x.img
+iopts-snapshot       | snapshot -l --image-opts driver=qcow2,file.filename=a.qcow2
+iopts-dd             | dd --image-opts -O raw if=driver=qcow2,file.filename=a.qcow2 of=x.img
+# --object: checked as qemu-img checks it, then unused
+object-secret        | info --object secret,id=s0,data=x a.qcow2
+object-qom-type      | info --object qom-type=secret,id=s0,file=r.img a.qcow2
+object-throttle      | info --object throttle-group,id=t0 a.qcow2
+object-no-id         | info --object secret a.qcow2
+object-no-data       | info --object secret,id=s0 a.qcow2
+object-no-type       | info --object id=s0 a.qcow2
+object-unknown       | info --object frob,id=s0 a.qcow2
+object-emulator      | info --object iothread,id=s0 a.qcow2
+object-help          | info --object help
+object-secret-help   | info --object secret,help
+object-create        | create --object secret,id=s0,data=x -f qcow2 x.qcow2 1M
+object-convert       | convert --object secret,id=s0,data=x -O raw a.qcow2 x.img
+object-commit        | commit --object secret,id=s0,data=x ov.qcow2
+# extent_size_hint and nocow (file-posix's creation options)
+hint-qcow2           | create -f qcow2 -o extent_size_hint=2M x.qcow2 1M
+hint-raw             | create -f raw -o extent_size_hint=64k,nocow=on x.img 1M
+hint-zero            | create -f qcow2 -o extent_size_hint=0 x.qcow2 1M
+hint-too-large       | create -f raw -o extent_size_hint=5G x.img 1M
+hint-convert         | convert -O qcow2 -o extent_size_hint=1M,nocow=on a.qcow2 x.qcow2
+hint-convert-large   | convert -O qcow2 -o extent_size_hint=5G a.qcow2 x.qcow2
+hint-measure         | measure -O qcow2 -o extent_size_hint=1M --size 1M
+hint-amend           | amend -o extent_size_hint=1M a.qcow2
+nocow-amend          | amend -o nocow=on a.qcow2
+CASES
+
+for c in copy-offload copy-offload-raw copy-offload-p file-prefix-create file-prefix-convert \
+    iopts-convert hint-qcow2 hint-convert; do
+    d=$WORK/$c
+    for f in x.qcow2 x.img; do
+        [ -e "$d/q/$f" ] || continue
+        if cmp -s "$d/q/$f" "$d/i/$f"; then
+            pass "$c-file"
+        else
+            fail "$c-file" "$f differs from qemu-img's"
+        fi
+    done
+done
+
+# Out of scope: QEMU's debug drivers (blkdebug, blkverify, ...), LUKS, the
+# network protocols.  imgtool refuses them with the words qemu-img uses
+# for a driver, format or protocol it does not know at all; the oracle is
+# qemu-img given a name that no QEMU has (frobdrv), renamed afterwards.
+refused() { # name real-name cmdline-with-FROB
+    local name=$1 real=$2 d
+    d=$(prepare "$name")
+    # shellcheck disable=SC2086  # the command line is split on purpose
+    (cd "$d/q" && "$QEMU_IMG" ${3//FROB/frobdrv} >../q.out 2>../q.err)
+    local rq=$?
+    # shellcheck disable=SC2086
+    (cd "$d/i" && "$IMGTOOL" ${3//FROB/$real} >../i.out 2>../i.err)
+    local ri=$?
+    sed -i "s/qemu-img/imgtool/g; s/frobdrv/$real/g" "$d/q.out" "$d/q.err"
+    if [ "$rq" = "$ri" ] && cmp -s "$d/q.out" "$d/i.out" && cmp -s "$d/q.err" "$d/i.err"; then
+        pass "$name"
+    else
+        fail "$name" "status $ri (oracle $rq), or output differs"
+        diff "$d/q.err" "$d/i.err" | indent
+    fi
+}
+refused refuse-blkdebug-fmt   blkdebug  "info -f FROB a.qcow2"
+refused refuse-blkverify-fmt  blkverify "info -f FROB a.qcow2"
+refused refuse-luks-fmt       luks      "info -f FROB a.qcow2"
+refused refuse-luks-create    luks      "create -f FROB x.img 1M"
+refused refuse-luks-convert   luks      "convert -O FROB a.qcow2 x.img"
+refused refuse-blkdebug-proto blkdebug  "info FROB::a.qcow2"
+refused refuse-nbd-create     nbd       "create -f qcow2 FROB:x 1M"
+refused refuse-blkdebug-json  blkdebug  'info json:{"driver":"FROB","image":{"filename":"a.qcow2"}}'
+refused refuse-blkdebug-iopts blkdebug  "info --image-opts driver=FROB,image.filename=a.qcow2"
+refused refuse-qcow2-encrypt  luks      "create -f qcow2 -o encrypt.format=FROB x.qcow2 1M"
+
+# A refused target leaves no file behind.
+for c in proto-convert-target hint-too-large hint-convert-large refuse-nbd-create; do
+    if ls "$WORK/$c/i" | grep -q '^x\.\|^foo\|^nbd'; then
+        fail "$c-nofile" "a file was left behind: $(ls "$WORK/$c/i" | grep '^x\.\|^foo\|^nbd')"
+    else
+        pass "$c-nofile"
+    fi
+done

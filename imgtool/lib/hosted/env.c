@@ -86,13 +86,28 @@ int img_create_file(const char *path, const struct img_create_opts *o, struct im
     int r = img_create_validate(o, err);
     if (r < 0)
         return r;
+    /* file-posix checks the hint before it creates the file. */
+    if (o->has_extent_size_hint && o->extent_size_hint > UINT32_MAX) {
+        if (err) {
+            err->code = -IMG_EINVAL;
+            snprintf(err->msg, sizeof(err->msg), "Extent size hint is too large");
+        }
+        return -IMG_EINVAL;
+    }
     bool existed = stat(path, &st) == 0;
     r = img_io_create_file(path, &io, err);
     if (r < 0)
         return r;
+    int hint_err = img_io_create_hints(&io, o);
     r = img_create(&hosted_env, &io, o, err);
     io.close(io.ctx);
     if (r < 0 && !existed)
         unlink(path);
+    if (r == 0 && hint_err && err) {
+        /* Not fatal, as in QEMU: a warning for the caller to print. */
+        err->code = 0;
+        snprintf(err->msg, sizeof(err->msg), "Failed to set extent size hint: %s",
+                 strerror(hint_err));
+    }
     return r;
 }

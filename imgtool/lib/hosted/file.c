@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -220,6 +222,31 @@ int img_io_create_file(const char *path, struct img_io *io, struct img_err *err)
         return open_err(err, path);
     fd_io(fd, io);
     return 0;
+}
+
+int img_io_create_hints(struct img_io *io, const struct img_create_opts *o)
+{
+    int fd = (int)(intptr_t)io->ctx, attr, ret = 0;
+    struct fsxattr fa;
+    /* btrfs: copy-on-write makes image files fragment; QEMU sets
+     * FS_NOCOW_FL while the file is still empty and ignores failures. */
+    if (o->nocow && ioctl(fd, FS_IOC_GETFLAGS, &attr) == 0) {
+        attr |= FS_NOCOW_FL;
+        (void)ioctl(fd, FS_IOC_SETFLAGS, &attr);
+    }
+    /* XFS: allocate in extents of this size (QEMU's default 1 MiB); it can
+     * only be set before the file has data.  Other file systems refuse or
+     * ignore it; QEMU warns only about a hint that was given. */
+    uint64_t hint = o->has_extent_size_hint ? o->extent_size_hint : 1u << 20;
+    int r = ioctl(fd, FS_IOC_FSGETXATTR, &fa);
+    if (r == 0) {
+        fa.fsx_xflags |= FS_XFLAG_EXTSIZE;
+        fa.fsx_extsize = (uint32_t)hint;
+        r = ioctl(fd, FS_IOC_FSSETXATTR, &fa);
+    }
+    if (r < 0 && o->has_extent_size_hint && hint)
+        ret = errno;
+    return ret;
 }
 
 /* ---- in-memory backend ---- */
