@@ -86,3 +86,74 @@ bool cr0_write_ok(uint64_t old, uint64_t val, uint64_t efer, uint64_t cr4, bool 
         return false;
     return true;
 }
+
+/* CR4 bits and the CPUID bit that makes each one exist (SDM vol 3A 2.5
+ * "Control Registers", and the CPUID tables of vol 2A "CPUID"): bits 0-10
+ * exist on every CPU hv runs on; the others only where the guest's CPUID
+ * says so. */
+struct cr4_feature {
+    uint8_t bit;   /* the CR4 bit */
+    uint8_t leaf;  /* 1 or 7 (subleaf 0) */
+    uint8_t reg;   /* 'b', 'c' or 'd': EBX, ECX, EDX */
+    uint8_t cpuid; /* the bit in that register */
+};
+
+static const struct cr4_feature cr4_features[] = {
+    {11, 7, 'c', 2},  /* UMIP */
+    {12, 7, 'c', 16}, /* LA57 */
+    {13, 1, 'c', 5},  /* VMXE: VMX */
+    {14, 1, 'c', 6},  /* SMXE: SMX */
+    {16, 7, 'b', 0},  /* FSGSBASE */
+    {17, 1, 'c', 17}, /* PCIDE: PCID */
+    {18, 1, 'c', 26}, /* OSXSAVE: XSAVE */
+    {19, 7, 'c', 23}, /* KL: Key Locker */
+    {20, 7, 'b', 7},  /* SMEP */
+    {21, 7, 'b', 20}, /* SMAP */
+    {22, 7, 'c', 3},  /* PKE: PKU */
+    {23, 7, 'c', 7},  /* CET: CET_SS */
+    {24, 7, 'c', 31}, /* PKS */
+    {25, 7, 'd', 5},  /* UINTR */
+};
+
+/* The CR4 bits a guest with this CPUID (leaf 1 ECX, leaf 7 subleaf 0
+ * EBX/ECX/EDX, as the guest sees them) may set. */
+uint64_t cr4_valid_bits(uint32_t l1_ecx, uint32_t l7_ebx, uint32_t l7_ecx, uint32_t l7_edx)
+{
+    /* VME, PVI, TSD, DE, PSE, PAE, MCE, PGE, PCE, OSFXSR, OSXMMEXCPT. */
+    uint64_t valid = 0x7ff;
+    for (unsigned i = 0; i < sizeof(cr4_features) / sizeof(cr4_features[0]); i++) {
+        const struct cr4_feature *f = &cr4_features[i];
+        uint32_t r = f->leaf == 1    ? l1_ecx
+                     : f->reg == 'b' ? l7_ebx
+                     : f->reg == 'c' ? l7_ecx
+                                     : l7_edx;
+        if (r & (1u << f->cpuid))
+            valid |= 1ull << f->bit;
+    }
+    return valid;
+}
+
+/*
+ * Would a CPU accept `val` as the new CR4?  The #GP(0) conditions of MOV to
+ * CR4 (SDM vol 2B "MOV-Move to/from Control Registers"): a reserved bit
+ * (one the guest's CPUID does not offer), clearing PAE in IA-32e mode,
+ * setting PCIDE outside IA-32e mode or with CR3[11:0] not 0, changing LA57
+ * in IA-32e mode, setting CET while CR0.WP is 0.
+ */
+bool cr4_write_ok(uint64_t old, uint64_t val, uint64_t valid, uint64_t efer, uint64_t cr0,
+                  uint64_t cr3)
+{
+    const uint64_t pcide = 1ull << 17, la57 = 1ull << 12, cet = 1ull << 23;
+    bool ia32e = efer & EFER_LMA;
+    if (val & ~valid)
+        return false;
+    if (ia32e && !(val & CR4_PAE))
+        return false;
+    if ((val & pcide) && !(old & pcide) && (!ia32e || (cr3 & 0xfff)))
+        return false;
+    if (ia32e && ((val ^ old) & la57))
+        return false;
+    if ((val & cet) && !(cr0 & CR0_WP))
+        return false;
+    return true;
+}

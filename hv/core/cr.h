@@ -1,5 +1,5 @@
 /*
- * cr.h - emulating writes to CR0.
+ * cr.h - emulating writes to CR0 and CR4.
  *
  * On SVM hv intercepts every write to CR0 (MOV to CR0, CLTS, LMSW): QEMU's
  * TCG accepts some illegal CR0 values that real CPUs refuse with #GP (for
@@ -37,5 +37,20 @@ int cr_decode(const uint8_t *bytes, size_t n, bool long_mode, struct cr_insn *ou
  * clearing PG in 64-bit mode (SDM vol 2B "MOV" protected-mode and 64-bit
  * mode exceptions; APM vol 2 3.1.1 "CR0 Register"). */
 bool cr0_write_ok(uint64_t old, uint64_t val, uint64_t efer, uint64_t cr4, bool cs_long);
+
+/* The CR4 bits that exist for a guest whose CPUID leaf 1 ECX and leaf 7
+ * (subleaf 0) EBX, ECX, EDX are these: VME..OSXMMEXCPT always, UMIP, LA57,
+ * VMXE, SMXE, FSGSBASE, PCIDE, OSXSAVE, KL, SMEP, SMAP, PKE, CET, PKS,
+ * UINTR as CPUID offers them (SDM vol 3A 2.5 "Control Registers"). */
+uint64_t cr4_valid_bits(uint32_t l1_ecx, uint32_t l7_ebx, uint32_t l7_ecx, uint32_t l7_edx);
+
+/* Would a CPU accept `val` as the new CR4 (old value `old`)?  false means
+ * #GP(0): a bit outside `valid`, PAE cleared or LA57 changed in IA-32e
+ * mode, PCIDE set outside IA-32e mode or with CR3[11:0] != 0, CET set with
+ * CR0.WP clear (SDM vol 2B "MOV-Move to/from Control Registers").  SVM
+ * intercepts CR4 writes for this: QEMU's TCG lets reserved bits into a
+ * guest's CR4 and the next VMRUN then fails. */
+bool cr4_write_ok(uint64_t old, uint64_t val, uint64_t valid, uint64_t efer, uint64_t cr0,
+                  uint64_t cr3);
 
 #endif

@@ -323,6 +323,36 @@ static uint64_t cr0_from_insn(const struct vcpu *v, const struct cr_insn *in)
     }
 }
 
+/* The CR4 bits the guest may set: those its own CPUID offers (after hv's
+ * policy, so VMXE and PKS stay reserved). */
+static uint64_t guest_cr4_valid(const struct vcpu *v)
+{
+    uint32_t features = v->dom->host->irq ? HVKIT_FEATURE_IRQ : 0;
+    struct cpuid_regs l1 = cpuid_count(1, 0), l7 = {0, 0, 0, 0};
+    cpuid_policy(1, 0, features, &l1);
+    if (cpuid(0).eax >= 7) {
+        l7 = cpuid_count(7, 0);
+        cpuid_policy(7, 0, features, &l7);
+    }
+    return cr4_valid_bits(l1.ecx, l7.ebx, l7.ecx, l7.edx);
+}
+
+/* A write to CR4 (SVM only: VT-x's CR4 writes stay in its backend), value
+ * decoded: check it as the CPU would, then apply it or raise #GP(0). */
+static void handle_cr4_write(struct vcpu *v, struct exit_info *e, uint64_t val, struct trace *t)
+{
+    bool ok = cr4_write_ok(v->cr4, val, guest_cr4_valid(v), v->efer, v->cr0, v->cr3);
+    ksnprintf(t->text, sizeof(t->text), "cr4 %#llx -> %#llx%s", (unsigned long long)v->cr4,
+              (unsigned long long)val, ok ? "" : " -> #GP(0)");
+    if (!ok) {
+        vcpu_backend(v)->inject_exception(v, VEC_GP, true, 0);
+        return;
+    }
+    /* The backend loads it at the next entry (and flushes the TLB). */
+    v->cr4 = val;
+    advance(v, e);
+}
+
 /*
  * A write to CR0 (EXIT_CR_WRITE, cr.h): decode it if the backend could not,
  * check it as the CPU would, and either apply it or raise #GP(0).  Applying
@@ -346,10 +376,12 @@ static void handle_cr_write(struct vcpu *v, struct exit_info *e, struct trace *t
         while (n < sizeof(bytes) && guest_read_linear(v, v->rip + n, &bytes[n], 1) == 0)
             n++;
         struct cr_insn in;
-        /* Only CR0 writes are intercepted, so anything else decoded here
-         * means the bytes are not what exited (e.g. self-modifying code). */
-        if (cr_decode(bytes, n, v->cs_long, &in) < 0 || in.cr != 0) {
-            guest_crashed(v, "a CR0 write by an instruction hv cannot decode");
+        /* Only CR0 and CR4 writes are intercepted, so anything else decoded
+         * here means the bytes are not what exited (e.g. self-modifying
+         * code). */
+        if (cr_decode(bytes, n, v->cs_long, &in) < 0 || in.cr != e->cr.cr ||
+            (in.cr == 4 && in.kind != CR_INSN_MOV)) {
+            guest_crashed(v, "a CR0 or CR4 write by an instruction hv cannot decode");
             return;
         }
         val = cr0_from_insn(v, &in);
@@ -357,6 +389,10 @@ static void handle_cr_write(struct vcpu *v, struct exit_info *e, struct trace *t
          * goes into the exit's record, so that advance() below skips the
          * instruction like every other one that completes. */
         e->insn_len = in.len;
+    }
+    if (e->cr.cr == 4) {
+        handle_cr4_write(v, e, val, t);
+        return;
     }
     /* The #GP(0) conditions of MOV to CR0 (SDM vol 2B "MOV-Move to/from
      * Control Registers"), which QEMU's TCG does not all enforce. */

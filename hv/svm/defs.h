@@ -121,6 +121,7 @@
 
 /* ---- Exit codes (APM vol 2 appendix C "SVM Intercept Exit Codes") ---- */
 #define VMEXIT_CR0_WRITE     0x10u /* CRn writes are 0x10 + n */
+#define VMEXIT_CR4_WRITE     0x14u
 #define VMEXIT_EXCP_BASE     0x40u /* 0x40 + vector, up to 0x5f */
 #define VMEXIT_INTR          0x60u
 #define VMEXIT_NMI           0x61u

@@ -21,6 +21,7 @@ static const struct {
     const char *name;
 } exit_names[] = {
     {VMEXIT_CR0_WRITE, "VMEXIT_CR0_WRITE"},
+    {VMEXIT_CR4_WRITE, "VMEXIT_CR4_WRITE"},
     {VMEXIT_INTR, "VMEXIT_INTR"},
     {VMEXIT_NMI, "VMEXIT_NMI"},
     {VMEXIT_VINTR, "VMEXIT_VINTR"},
@@ -176,11 +177,12 @@ static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t
         e->npf.during_walk = c->exitinfo1 & NPF_IN_WALK;
         return true;
     case VMEXIT_CR0_WRITE:
+    case VMEXIT_CR4_WRITE:
         /* Without decode assists (QEMU) EXITINFO1 says nothing about the
          * source: the core decodes the instruction (15.33.1). */
         e->reason = EXIT_CR_WRITE;
-        /* Only CR0 writes are intercepted (vcpu.c). */
-        e->cr.cr = 0;
+        /* CR0 and CR4 writes are intercepted (vcpu.c). */
+        e->cr.cr = code == VMEXIT_CR4_WRITE ? 4 : 0;
         return true;
     case VMEXIT_INVALID:
         /* VMRUN refused the VMCB (15.5.1): dump_state() explains why. */
@@ -276,6 +278,11 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     /* CR0, which the core changes when it emulates a CR0 write; a change
      * of paging mode needs the guest's TLB flushed, as the real MOV to CR0
      * would have done. */
+    /* CR4 likewise (a change of paging features needs the flush too). */
+    if (v->save.cr4 != vcpu->cr4) {
+        v->save.cr4 = vcpu->cr4;
+        v->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+    }
     if (v->save.cr0 != vcpu->cr0) {
         v->save.cr0 = vcpu->cr0;
         v->control.tlb_control = TLB_CONTROL_FLUSH_ALL;

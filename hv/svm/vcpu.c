@@ -138,10 +138,11 @@ int svm_vcpu_init(struct vcpu *vcpu)
         msrpm_pass(sv->msrpm, passthrough_msrs[i]);
 
     struct vmcb_control *c = &sv->vmcb->control;
-    /* Writes to CR0 exit (15.9, bit 0 of the CR write intercepts): QEMU
-     * accepts some values a real CPU refuses with #GP, which would then
-     * fail VMRUN; the core checks them (core/cr.h). */
-    c->intercept_cr_write = 1u << 0;
+    /* Writes to CR0 and CR4 exit (15.9, bits 0 and 4 of the CR write
+     * intercepts): QEMU accepts some values a real CPU refuses with #GP
+     * (reserved CR4 bits among them), which would then fail VMRUN; the
+     * core checks them (core/cr.h). */
+    c->intercept_cr_write = (1u << 0) | (1u << 4);
     /* #DF exits (15.12): a double fault the guest cannot deliver becomes a
      * triple fault, which Bochs's SVM turns into stopping the whole machine
      * instead of the shutdown exit; looking first lets hv report it the

@@ -351,6 +351,33 @@ START_TEST(tsc_misc_ds_and_pmu)
 }
 END_TEST
 
+START_TEST(cr4_rules)
+{
+    /* No CPUID features: bits 0-10 only. */
+    ck_assert_uint_eq(cr4_valid_bits(0, 0, 0, 0), 0x7ffu);
+    /* PCID (1.ECX 17), XSAVE (1.ECX 26), SMEP (7.EBX 7), LA57 (7.ECX 16). */
+    uint64_t valid = cr4_valid_bits((1u << 17) | (1u << 26), 1u << 7, 1u << 16, 0);
+    ck_assert_uint_eq(valid, 0x7ffu | (1u << 17) | (1u << 18) | (1u << 20) | (1u << 12));
+    uint64_t pae = CR4_PAE, lma = EFER_LMA | EFER_LME;
+    ck_assert(cr4_write_ok(pae, pae | (1u << 18), valid, lma, CR0_PG | CR0_PE, 0));
+    /* Reserved: bit 15 always, VMXE (13) when CPUID does not offer VMX. */
+    ck_assert(!cr4_write_ok(pae, pae | (1u << 15), valid, lma, CR0_PG, 0));
+    ck_assert(!cr4_write_ok(pae, pae | (1u << 13), valid, lma, CR0_PG, 0));
+    /* PAE cannot go in long mode; LA57 cannot change there. */
+    ck_assert(!cr4_write_ok(pae, 0, valid, lma, CR0_PG, 0));
+    ck_assert(cr4_write_ok(pae, 0, valid, 0, 0, 0));
+    ck_assert(!cr4_write_ok(pae, pae | (1u << 12), valid, lma, CR0_PG, 0));
+    /* PCIDE: only in IA-32e mode with CR3[11:0] = 0. */
+    ck_assert(cr4_write_ok(pae, pae | (1u << 17), valid, lma, CR0_PG, 0x1000));
+    ck_assert(!cr4_write_ok(pae, pae | (1u << 17), valid, lma, CR0_PG, 0x1001));
+    ck_assert(!cr4_write_ok(0, 1u << 17, valid, 0, 0, 0));
+    /* CET needs CR0.WP. */
+    valid = cr4_valid_bits(0, 0, 1u << 7, 0);
+    ck_assert(!cr4_write_ok(0, 1u << 23, valid, 0, 0, 0));
+    ck_assert(cr4_write_ok(0, 1u << 23, valid, 0, CR0_WP, 0));
+}
+END_TEST
+
 /* ---- XCR0 ---- */
 
 START_TEST(xcr0_rules)
@@ -463,6 +490,7 @@ int main(void)
     tcase_add_test(tc, pat_and_unknown);
     tcase_add_test(tc, tsc_misc_ds_and_pmu);
     tcase_add_test(tc, xcr0_rules);
+    tcase_add_test(tc, cr4_rules);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
