@@ -4,7 +4,8 @@
 #   - npt=lazy: the guest's output is the same as eager, and every first
 #     touch is one nested page fault, mapped and counted ("npt=lazy: N pages
 #     mapped", N = the NESTED_PAGE_FAULT count = the trace's "first touch"
-#     lines);
+#     lines); the memory guest, which writes every free page, passes with
+#     all of its RAM faulted in page by page;
 #   - dirty log: the pages hv names in its "dirty log:" line are the ones
 #     the dirty guest wrote (its buffer's pages 1 5 17 42 63, then 5 7),
 #     eager on QEMU+SVM and lazy on Bochs+VMX;
@@ -17,10 +18,10 @@
 
 W=$IT_WORK
 G=$BUILD/guestkit
-cases=(lazy-qemu-svm dirty-qemu-svm dirty-lazy-bochs-vmx protect-write-qemu-svm
+cases=(lazy-qemu-svm lazy-memory-qemu-svm dirty-qemu-svm dirty-lazy-bochs-vmx protect-write-qemu-svm
     protect-exec-qemu-svm protect-exec-bochs-vmx slat-dot)
 why=$(hv_missing)
-for f in hello dirty protect; do
+for f in hello memory dirty protect; do
     [ -n "$why" ] || [ -f "$G/$f.elf" ] || why="the $f guest is not built ($G/$f.elf)"
 done
 if [ -n "$why" ]; then
@@ -63,6 +64,22 @@ lazy_qemu_svm() {
         fail $n "$mapped pages mapped, but $faults nested page faults and $touches trace lines"
     elif [ "$(stat_of "$W/$n.eager.err" NESTED_PAGE_FAULT)" != 0 ]; then
         fail $n "eager mode took nested page faults"
+    else
+        pass $n
+    fi
+}
+
+lazy_memory_qemu_svm() {
+    local n=lazy-memory-qemu-svm mapped
+    hvrun_case $n --npt lazy -m 64M -kernel "$G/memory.elf"
+    mapped=$(sed -nE 's/^\[hv\] npt=lazy: ([0-9]+) pages mapped on first touch$/\1/p' "$W/$n.err")
+    # The free RAM above 1 MiB (64 MiB less 1 MiB and the reserved 128 KiB)
+    # is 15840 pages; the guest's own image and low memory come on top.
+    if [ "$(cat "$W/$n.st")" != 0 ] || grep -q '^FAIL' "$W/$n.out"; then
+        fail $n "the memory guest failed in lazy mode (status $(cat "$W/$n.st"))"
+        show_log "$W/$n.err"
+    elif [ -z "$mapped" ] || [ "$mapped" -lt 15840 ] || [ "$mapped" -gt 16384 ]; then
+        fail $n "want 15840..16384 pages mapped on first touch, got '$mapped'"
     else
         pass $n
     fi
@@ -163,6 +180,7 @@ slat_dot() {
 }
 
 run_case lazy-qemu-svm lazy_qemu_svm
+run_case lazy-memory-qemu-svm lazy_memory_qemu_svm
 run_case dirty-qemu-svm dirty_qemu_svm
 run_case dirty-lazy-bochs-vmx dirty_lazy_bochs_vmx
 run_case protect-write-qemu-svm protect_write_qemu_svm
