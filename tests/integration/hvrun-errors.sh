@@ -196,6 +196,14 @@ case_max_exits_usage() {
         pass $n
 }
 
+case_npt_usage() {
+    local n=npt-bad-mode
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" --npt sloppy -kernel "$TOP/bin/hvrun"
+    expect_status $n 125 "$W/$n.out" "$W/$n.err" "$W/$n.st" &&
+        expect_msg $n "$W/$n.err" "unknown --npt mode 'sloppy' \\(eager or lazy\\)" "the bad mode" &&
+        pass $n
+}
+
 # ---- bin/qemu-guest follows the same conventions. -------------------------
 case_qemu_guest_timeout() {
     local n=qemu-guest-timeout
@@ -263,6 +271,7 @@ run_case unknown_option case_unknown_option
 run_case missing_hv case_missing_hv
 run_case bad_memory case_bad_memory
 run_case max_exits_usage case_max_exits_usage
+run_case npt_usage case_npt_usage
 run_case qemu_guest_timeout case_qemu_guest_timeout
 run_case qemu_guest_usage case_qemu_guest_usage
 run_case qemu_guest_refused case_qemu_guest_not_multiboot
