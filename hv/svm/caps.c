@@ -5,9 +5,9 @@
  * Fn8000_0001_ECX[SVM] (bit 2) and then VM_CR.SVMDIS (MSR C001_0114h bit 4):
  * if SVMDIS is set and VM_CR.LOCK is set, the BIOS disabled SVM and only
  * the BIOS (or a key, with SVM_LOCK) can re-enable it.  The SVM features
- * are in CPUID Fn8000_000A (15.5.1 and appendix E of vol 3).  SVM is then
- * enabled by setting EFER.SVME (15.4), and VMRUN needs a host state-save
- * area whose physical address is in VM_HSAVE_PA (15.30.4).
+ * are in CPUID Fn8000_000A (15.5.1 "Basic Operation" and appendix E of vol 3).  SVM is then
+ * enabled by setting EFER.SVME (15.4 "Enabling SVM"), and VMRUN needs a host state-save
+ * area whose physical address is in VM_HSAVE_PA (15.30.4 "VM_HSAVE_PA MSR").
  */
 #include "klib.h"
 
@@ -44,7 +44,7 @@ bool svm_probe(char *why, size_t why_len)
     /* VM_CR exists on every CPU with SVM; read it only now, since on an
      * Intel CPU the MSR does not exist and RDMSR would fault. */
     uint64_t vm_cr = rdmsr(MSR_VM_CR);
-    /* With SVMDIS set, setting EFER.SVME would raise #GP (15.4): report it
+    /* With SVMDIS set, setting EFER.SVME would raise #GP (15.4 "Enabling SVM"): report it
      * here, in words, rather than fault in svm_enable(). */
     if (vm_cr & VM_CR_SVMDIS) {
         ksnprintf(why, why_len, "SVM is disabled by the firmware (VM_CR.SVMDIS = 1%s)",
@@ -59,7 +59,7 @@ bool svm_probe(char *why, size_t why_len)
     }
     /* EDX of 0x8000000A: one bit per optional SVM feature. */
     uint32_t features = cpuid(0x8000000au).edx;
-    /* hv maps guest memory only with nested paging (15.25): without it a
+    /* hv maps guest memory only with nested paging (15.25 "Nested Paging"): without it a
      * hypervisor needs shadow page tables, which hv does not have. */
     if (!(features & CPUID_8000000A_EDX_NP)) {
         ksnprintf(why, why_len,
@@ -85,10 +85,10 @@ bool svm_probe(char *why, size_t why_len)
  */
 int svm_enable(void)
 {
-    /* EFER.SVME = 1 makes the SVM instructions legal (15.4).
+    /* EFER.SVME = 1 makes the SVM instructions legal (15.4 "Enabling SVM").
      * Read-modify-write: LME/LMA/NXE of our own long mode must stay.
      * EFER.NXE too, when the CPU has it (CPUID 0x80000001 EDX bit 20): the
-     * nested walk uses the host's paging mode (15.25.5), so the NX bit of
+     * nested walk uses the host's paging mode (15.25.5 "Nested Table Walk"), so the NX bit of
      * a nested page table entry means "no execute" only with the host's
      * NXE set, and is a reserved bit otherwise.  hv's own page tables set
      * no NX bit, so nothing else changes. */
@@ -97,7 +97,7 @@ int svm_enable(void)
         efer |= EFER_NXE;
     wrmsr(MSR_EFER, efer);
     /* VMRUN saves host state into this page and #VMEXIT reloads it
-     * (15.5.1, 15.30.4): 4 KiB, 4 KiB aligned, never touched by us. */
+     * (15.5.1 "Basic Operation", 15.30.4): 4 KiB, 4 KiB aligned, never touched by us. */
     void *hsave = page_alloc(4096, 4096);
     if (!hsave)
         return -1;

@@ -18,8 +18,9 @@
  * and VMLOAD the host's back.  All four instructions take a VMCB physical
  * address in RAX.
  *
- * CLGI/STGI (15.17): the global interrupt flag is cleared around the switch
- * so that nothing interrupts the half-switched state; hv runs with IF=0
+ * CLGI/STGI (15.17 "Global Interrupt Flag, STGI and CLGI Instructions"):
+ * the global interrupt flag is cleared around the switch so that nothing
+ * interrupts the half-switched state; hv runs with IF=0
  * anyway, and QEMU leaves GIF clear after #VMEXIT, so STGI at the end is
  * needed.
  */
@@ -78,7 +79,7 @@ svm_enter:
     /* The world switch.  The guest runs until an intercepted event; then
      * #VMEXIT writes the guest state and exit code into the VMCB and the
      * CPU continues at the next instruction with the host's RSP, RAX and
-     * RFLAGS back (15.6).  Our stack is intact: the guest has its own RSP. */
+     * RFLAGS back (15.6 "#VMEXIT").  Our stack is intact: the guest has its own RSP. */
     vmrun %rax
     /* Must come before the host's VMLOAD below, which would overwrite the
      * guest's FS/GS/TR/LDTR and syscall MSRs still live in the CPU. */

@@ -84,7 +84,7 @@ static uint32_t fixed_len(uint32_t code)
     }
 }
 
-/* Decode the IOIO EXITINFO1 word (15.10.2, figure 15-2).  `mode_addr` is
+/* Decode the IOIO EXITINFO1 word (15.10.2 "IN and OUT Behavior", figure 15-2).  `mode_addr` is
  * the default address size of the guest's code segment, used when the CPU
  * leaves the A16/A32/A64 bits all clear, as QEMU 7.2 does (seen: EXITINFO1
  * 0x3f8001c for a 64-bit REP OUTSB).  An address-size prefix would be
@@ -119,9 +119,9 @@ static const struct {
     uint32_t code;
     enum exit_reason reason;
 } simple_exits[] = {
-    /* CPUID: the leaf is in the guest's EAX/ECX (15.9). */
+    /* CPUID: the leaf is in the guest's EAX/ECX (15.9 "Instruction Intercepts"). */
     {VMEXIT_CPUID, EXIT_CPUID},
-    /* HLT (15.9). */
+    /* HLT (15.9 "Instruction Intercepts"). */
     {VMEXIT_HLT, EXIT_HLT},
     /* VMMCALL: the hypercall number and arguments are in RAX..RDX. */
     {VMEXIT_VMMCALL, EXIT_HYPERCALL},
@@ -151,12 +151,12 @@ static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t
      * (exit.h), so the core never reads details of another exit kind. */
     switch (code) {
     case VMEXIT_IOIO:
-        /* Port, size, direction, string/REP in EXITINFO1 (15.10.2). */
+        /* Port, size, direction, string/REP in EXITINFO1 (15.10.2 "IN and OUT Behavior"). */
         e->reason = EXIT_IO;
         decode_io(e, c->exitinfo1, mode_addr);
         return true;
     case VMEXIT_MSR:
-        /* EXITINFO1 = 0 for RDMSR, 1 for WRMSR (15.11); the index is in
+        /* EXITINFO1 = 0 for RDMSR, 1 for WRMSR (15.11 "MSR Intercepts"); the index is in
          * the guest's ECX, which the core reads from vcpu->regs. */
         e->reason = c->exitinfo1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
         return true;
@@ -185,7 +185,7 @@ static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t
         e->cr.cr = code == VMEXIT_CR4_WRITE ? 4 : 0;
         return true;
     case VMEXIT_INVALID:
-        /* VMRUN refused the VMCB (15.5.1): dump_state() explains why. */
+        /* VMRUN refused the VMCB (15.5.1 "Basic Operation"): dump_state() explains why. */
         e->reason = EXIT_ENTRY_FAILED;
         e->why = "VMRUN failed: invalid guest state (VMEXIT_INVALID)";
         return true;
@@ -214,8 +214,8 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
     e->raw_info1 = c->exitinfo1;
     e->raw_info2 = c->exitinfo2;
     /* The instruction length: for IOIO, EXITINFO2 always holds the next
-     * RIP (15.10.2); otherwise from NRIPS when the CPU provides it
-     * (15.7.1), else our table of fixed lengths. */
+     * RIP (15.10.2 "IN and OUT Behavior"); otherwise from NRIPS when the CPU provides it
+     * (15.7.1 "State Saved on Exit"), else our table of fixed lengths. */
     if (code == VMEXIT_IOIO)
         e->insn_len = (uint32_t)(c->exitinfo2 - rip);
     else if (svm_caps.nrips && c->next_rip > rip)
@@ -223,7 +223,7 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
     else
         e->insn_len = fixed_len(code);
 
-    /* Exception intercepts (15.12): EXITINFO1 holds the error code.  hv
+    /* Exception intercepts (15.12 "Exception Intercepts"): EXITINFO1 holds the error code.  hv
      * intercepts only #DF (vcpu.c), whose error code is always 0; the core
      * decides whether the guest can still take it. */
     if (code >= VMEXIT_EXCP_BASE && code < VMEXIT_EXCP_BASE + 32) {
@@ -265,7 +265,7 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     struct svm_vcpu *sv = vcpu->arch;
     struct vmcb *v = sv->vmcb;
 
-    /* Core -> VMCB: the registers VMRUN loads from the VMCB (15.5.1).  RAX and
+    /* Core -> VMCB: the registers VMRUN loads from the VMCB (15.5.1 "Basic Operation").  RAX and
      * RSP live in the VMCB, not in registers across VMRUN: VMRUN needs RAX for
      * the VMCB address and RSP for the host's stack. */
     v->save.rax = vcpu->regs.rax;
@@ -394,7 +394,7 @@ static void explain_line(void *ctx, const char *problem)
 /*
  * Log the guest's state after a crash or a failed entry: the general
  * registers from the core's copy (enter.S saved them), everything else
- * straight from the VMCB save area, which #VMEXIT filled (15.6).  Each
+ * straight from the VMCB save area, which #VMEXIT filled (15.6 "#VMEXIT").  Each
  * line is an "[hv] " line so bin/hvrun can show it with the verdict.
  */
 void svm_dump_state(const struct vcpu *vcpu)
@@ -442,7 +442,7 @@ void svm_dump_state(const struct vcpu *vcpu)
            svm_exit_name(real->control.exitcode), (unsigned long long)real->control.exitcode,
            (unsigned long long)real->control.exitinfo1, (unsigned long long)real->control.exitinfo2,
            (unsigned long long)real->control.exitintinfo);
-    /* Pending event and virtual-interrupt state (15.20, 15.21). */
+    /* Pending event and virtual-interrupt state (15.20 "Event Injection", 15.21). */
     hv_log("  eventinj %#llx v_intr %#llx int_state %#llx", (unsigned long long)v->control.eventinj,
            (unsigned long long)v->control.v_intr, (unsigned long long)v->control.int_state);
     /* After VMEXIT_INVALID, say which consistency check failed, on the

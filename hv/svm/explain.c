@@ -13,7 +13,7 @@
  *  - the VMRUN intercept bit is clear;
  *  - the MSR or I/O permission map extends beyond the physical address
  *    width;
- *  - an illegal event injection (15.20);
+ *  - an illegal event injection (15.20 "Event Injection");
  *  - ASID is zero.
  * With nested paging (15.25.4) the nested CR3 and the guest PAT must also be
  * well formed.  Each rule below is one `if`, named as the APM names it.
@@ -35,9 +35,9 @@
 /*
  * Must-be-zero bits.  CR4 (APM vol 2 3.1.3 "CR4 Register"): bits 0-12 and 16-18, 20-23 are
  * defined on current AMD CPUs; 13 (VMXE) and 14 (SMXE) are Intel-only and
- * reserved here; everything from 24 up is reserved.  EFER (3.1.7): SCE(0),
- * LME(8), LMA(10), NXE(11), SVME(12), LMSLE(13), FFXSR(14), TCE(15),
- * MCOMMIT(17), INTWB(18) and the bits 20-21 are defined; the rest is MBZ.
+ * reserved here; everything from 24 up is reserved.  EFER (3.1.7 "Extended Feature Enable Register
+ * (EFER)"): SCE(0), LME(8), LMA(10), NXE(11), SVME(12), LMSLE(13), FFXSR(14), TCE(15), MCOMMIT(17),
+ * INTWB(18) and the bits 20-21 are defined; the rest is MBZ.
  */
 #define CR4_MBZ  (~0x00f71fffull)
 #define EFER_MBZ (~0x0036fd01ull)
@@ -146,7 +146,8 @@ int svm_explain_invalid(const struct vmcb *vmcb, unsigned phys_bits, svm_explain
         problem(&e, "DR6 bits 63:32 are not zero (DR6 = %#llx)", (unsigned long long)s->dr6);
     if (s->dr7 >> 32)
         problem(&e, "DR7 bits 63:32 are not zero (DR7 = %#llx)", (unsigned long long)s->dr7);
-    /* Reserved EFER bits (3.1.7): WRMSR would #GP, VMRUN fails. */
+    /* Reserved EFER bits (3.1.7 "Extended Feature Enable Register (EFER)"): WRMSR would #GP, VMRUN
+     * fails. */
     if (s->efer & EFER_MBZ)
         problem(&e, "EFER = %#llx sets reserved bits %#llx", (unsigned long long)s->efer,
                 (unsigned long long)(s->efer & EFER_MBZ));
@@ -161,7 +162,7 @@ int svm_explain_invalid(const struct vmcb *vmcb, unsigned phys_bits, svm_explain
     if (lme && pg && pae && (s->cs.attrib & SEG_ATTR_L) && (s->cs.attrib & SEG_ATTR_DB))
         problem(&e, "in long mode CS has both L and D set (attrib %#x): L=1 requires D=0",
                 s->cs.attrib);
-    /* The hypervisor must intercept VMRUN itself (15.5.1). */
+    /* The hypervisor must intercept VMRUN itself (15.5.1 "Basic Operation"). */
     if (!(c->intercept_misc2 & ICPT_VMRUN))
         problem(&e, "the VMRUN intercept (vector 4 bit 0) is clear: it must always be set");
     /* The CPU reads the permission maps by physical address on every MSR
@@ -176,9 +177,9 @@ int svm_explain_invalid(const struct vmcb *vmcb, unsigned phys_bits, svm_explain
                 "the I/O permission map at %#llx extends beyond the %u-bit physical "
                 "address width",
                 (unsigned long long)c->iopm_base_pa, phys_bits);
-    /* The event VMRUN would inject on entry (15.20). */
+    /* The event VMRUN would inject on entry (15.20 "Event Injection"). */
     check_eventinj(&e, c->eventinj);
-    /* ASID 0 belongs to the host (15.16). */
+    /* ASID 0 belongs to the host (15.16 "TLB Control"). */
     if (c->guest_asid == 0)
         problem(&e, "the guest ASID is 0, which is reserved for the host");
     /* Nested paging (15.25.4): the nested CR3 is a physical address and the

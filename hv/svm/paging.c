@@ -29,7 +29,7 @@
 /* LAB 02: STUB static uint64_t npt_leaf(uint64_t pa, unsigned perms, bool large) */
 /* LAB 02: STUB { (void)perms; (void)large; return pa; } */
 /* A table pointer: present, writable, user.  Nested-page accesses are
- * treated as user accesses (15.25.5), so every level needs U/S = 1 or the
+ * treated as user accesses (15.25.5 "Nested Table Walk"), so every level needs U/S = 1 or the
  * guest faults on everything; the restrictions live in the leaves. */
 static uint64_t npt_table(uint64_t pa)
 {

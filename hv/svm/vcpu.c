@@ -17,7 +17,7 @@
  * the MSR permission map.  The map has three 2 KiB parts, for MSRs
  * 0000_0000-0000_1FFF, C000_0000-C000_1FFF and C001_0000-C001_1FFF, with two
  * bits per MSR (even bit: read, odd bit: write); all others always exit
- * (15.11). */
+ * (15.11 "MSR Intercepts"). */
 static void msrpm_pass(uint8_t *msrpm, uint32_t msr)
 {
     /* Byte offset of the part of the map that covers this MSR. */
@@ -88,7 +88,7 @@ static void set_entry_state(struct vmcb_save *s)
     s->cpl = 0;
     /* Protected mode without paging: with nested paging the guest's own
      * CR0/CR3/CR4 are used as they are for its own translation, then the
-     * result goes through our nested tables (15.25).  CR0: protection on,
+     * result goes through our nested tables (15.25 "Nested Paging").  CR0: protection on,
      * paging off; ET is always 1 on modern CPUs. */
     s->cr0 = CR0_PE | CR0_ET;
     /* No guest page tables yet, no PAE/PSE: the guest enables its own. */
@@ -97,7 +97,7 @@ static void set_entry_state(struct vmcb_save *s)
     /* Debug registers at their reset values (APM vol 2 13.1.1 "Debug Registers"). */
     s->dr6 = 0xffff0ff0u;
     s->dr7 = 0x400u;
-    /* The guest PAT at its power-on value: WB, WT, UC-, UC, twice (7.8.1). */
+    /* The guest PAT at its power-on value: WB, WT, UC-, UC, twice (7.8.1 "PAT Register"). */
     s->g_pat = 0x0007040600070406ull;
 }
 
@@ -122,7 +122,7 @@ int svm_vcpu_init(struct vcpu *vcpu)
     /* The pre-VMRUN copy the failure explainer reads (internal.h). */
     sv->before = page_alloc(sizeof(struct vmcb), 4096);
     /* The permission maps must be physically contiguous and 4 KiB aligned
-     * (15.10.1, 15.11). */
+     * (15.10.1 "I/O Permissions Map", 15.11). */
     sv->iopm = page_alloc(IOPM_SIZE, 4096);
     sv->msrpm = page_alloc(MSRPM_SIZE, 4096);
     /* Nothing is freed on failure: hv ends right after (alloc.h). */
@@ -138,12 +138,12 @@ int svm_vcpu_init(struct vcpu *vcpu)
         msrpm_pass(sv->msrpm, passthrough_msrs[i]);
 
     struct vmcb_control *c = &sv->vmcb->control;
-    /* Writes to CR0 and CR4 exit (15.9, bits 0 and 4 of the CR write
+    /* Writes to CR0 and CR4 exit (15.9 "Instruction Intercepts", bits 0 and 4 of the CR write
      * intercepts): QEMU accepts some values a real CPU refuses with #GP
      * (reserved CR4 bits among them), which would then fail VMRUN; the
      * core checks them (core/cr.h). */
     c->intercept_cr_write = (1u << 0) | (1u << 4);
-    /* #DF exits (15.12): a double fault the guest cannot deliver becomes a
+    /* #DF exits (15.12 "Exception Intercepts"): a double fault the guest cannot deliver becomes a
      * triple fault, which Bochs's SVM turns into stopping the whole machine
      * instead of the shutdown exit; looking first lets hv report it the
      * same way everywhere.  Other exceptions stay the guest's business. */
@@ -152,7 +152,7 @@ int svm_vcpu_init(struct vcpu *vcpu)
      * guest learns), HLT, port I/O and MSRs through the maps, shutdown
      * (triple fault: otherwise the outer machine would reset, 15.12). */
     c->intercept_misc1 = ICPT_CPUID | ICPT_HLT | ICPT_IOIO_PROT | ICPT_MSR_PROT | ICPT_SHUTDOWN;
-    /* VMRUN must be intercepted or VMRUN fails (15.5.1).  VMMCALL is the
+    /* VMRUN must be intercepted or VMRUN fails (15.5.1 "Basic Operation").  VMMCALL is the
      * hypercall.  The other SVM instructions exit so that the core can
      * give the guest #UD: it must not use SVM, which CPUID hides. */
     c->intercept_misc2 =
@@ -161,7 +161,7 @@ int svm_vcpu_init(struct vcpu *vcpu)
      * CPU reads them by physical address, bypassing our page tables. */
     c->iopm_base_pa = virt_to_phys(sv->iopm);
     c->msrpm_base_pa = virt_to_phys(sv->msrpm);
-    /* ASID 0 is the host's; the guest gets 1 (15.16).  Flush its TLB entries
+    /* ASID 0 is the host's; the guest gets 1 (15.16 "TLB Control").  Flush its TLB entries
      * before the first run. */
     c->guest_asid = 1;
     c->tlb_control = TLB_CONTROL_FLUSH_ALL;
@@ -196,7 +196,7 @@ int svm_vcpu_init(struct vcpu *vcpu)
 void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error)
 {
     struct svm_vcpu *sv = vcpu->arch;
-    /* EVENTINJ (15.20): vector, type 3 = exception, EV when the exception
+    /* EVENTINJ (15.20 "Event Injection"): vector, type 3 = exception, EV when the exception
      * pushes an error code, V = valid.  VMRUN delivers it through the
      * guest's IDT before the guest's first instruction. */
     uint64_t ev = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | EVENTINJ_VECTOR(vector);
@@ -216,7 +216,7 @@ void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uin
 void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
 {
     struct svm_vcpu *sv = vcpu->arch;
-    /* EVENTINJ type 0 = external interrupt (15.20).  The CPU delivers it
+    /* EVENTINJ type 0 = external interrupt (15.20 "Event Injection").  The CPU delivers it
      * whatever the guest's IF says (QEMU does too, docs/emulators.md): the core
      * calls this only when the guest can take it. */
     sv->vmcb->control.eventinj = EVENTINJ_VALID | EVENTINJ_TYPE_INTR | EVENTINJ_VECTOR(vector);
