@@ -5,10 +5,10 @@
  * 24.7 "Enabling and Entering VMX Operation": IA32_FEATURE_CONTROL must
  * allow VMXON outside SMX (bit 2) and be locked (bit 0); firmware usually
  * locks it, and if it locked it with bit 2 clear only the firmware setup can
- * change that.  Then CR4.VMXE = 1, CR0 and CR4 obeying the FIXED MSRs (24.8),
- * and VMXON with a 4-KiB region that starts with the VMCS revision
- * identifier from IA32_VMX_BASIC (25.11.5).  What VMX can do is read from
- * the capability MSRs of Vol. 3D appendix A, never assumed.
+ * change that.  Then CR4.VMXE = 1, CR0 and CR4 obeying the FIXED MSRs (24.8 "Restrictions on VMX
+ * Operation"), and VMXON with a 4-KiB region that starts with the VMCS revision identifier from
+ * IA32_VMX_BASIC (25.11.5 "VMXON Region").  What VMX can do is read from the capability MSRs of
+ * Vol. 3D appendix A, never assumed.
  *
  * Compare hv/svm/caps.c: SVM's whole discovery is a CPUID bit, one MSR
  * (VM_CR) and a CPUID leaf of feature bits, and turning it on is one bit in
@@ -84,10 +84,10 @@ static void read_caps(void)
  * and fills vmx_caps when it can; otherwise false with the reason in `why`,
  * which main.c shows to the user.  Like svm_probe() it changes nothing (it
  * only reads CPUID and MSRs), so main.c may try one vendor and then the
- * other.  The order follows the SDM: the feature bit (24.6), the firmware
- * lock (24.7), then every capability hv depends on, so that a missing
- * feature is named here in words instead of failing later as an obscure
- * VM-entry error.
+ * other.  The order follows the SDM: the feature bit (24.6 "Discovering Support for VMX"), the
+ * firmware lock (24.7 "Enabling and Entering VMX Operation"), then every capability hv depends on,
+ * so that a missing feature is named here in words instead of failing later as an obscure VM-entry
+ * error.
  */
 bool vmx_probe(char *why, size_t why_len)
 {
@@ -206,16 +206,16 @@ static void load_host_tss(void)
 int vmx_enable(void)
 {
     /* Unlocked (a bare emulator, no firmware setup): allow VMXON outside SMX
-     * and lock the MSR, as firmware would (24.7). */
+     * and lock the MSR, as firmware would (24.7 "Enabling and Entering VMX Operation"). */
     uint64_t fc = rdmsr(MSR_FEATURE_CONTROL);
     if (!(fc & FEATURE_CONTROL_LOCK))
         wrmsr(MSR_FEATURE_CONTROL, fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
-    /* CR0 and CR4 must obey the FIXED MSRs in VMX operation (24.8): this sets
-     * CR0.NE, which hv's boot code leaves clear, and CR4.VMXE. */
+    /* CR0 and CR4 must obey the FIXED MSRs in VMX operation (24.8 "Restrictions on VMX Operation"):
+     * this sets CR0.NE, which hv's boot code leaves clear, and CR4.VMXE. */
     write_cr0(vmx_fixed_apply(read_cr0(), vmx_caps.cr0_fixed0, vmx_caps.cr0_fixed1, 0));
     write_cr4(vmx_fixed_apply(read_cr4() | CR4_VMXE, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1, 0));
     /* The VMXON region: 4 KiB aligned, revision identifier in its first 31
-     * bits, the rest the CPU's own (25.11.5). */
+     * bits, the rest the CPU's own (25.11.5 "VMXON Region"). */
     uint32_t *vmxon_region = page_alloc(4096, 4096);
     if (!vmxon_region)
         return -1;

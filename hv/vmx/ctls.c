@@ -101,8 +101,8 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
      * hv instead of going through the guest's IDT, as SVM's V_INTR_MASKING keeps them for the host
      * (hv masks the outer PIC, so none come). */
     static const struct wanted pin[] = {{PIN_EXTINT_EXITING, "external-interrupt exiting", false}};
-    /* Primary processor-based (25.6.2): exit on HLT, choose exits on port
-     * I/O and MSRs by bitmap, and turn on the secondary controls. */
+    /* Primary processor-based (25.6.2 "Processor-Based VM-Execution Controls"): exit on HLT, choose
+     * exits on port I/O and MSRs by bitmap, and turn on the secondary controls. */
     static const struct wanted proc[] = {
         {PROC_HLT_EXITING, "HLT exiting", true},
         /* The guest's TSC is the host's plus the core's offset (WRMSR to
@@ -114,8 +114,8 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
         {PROC_USE_MSR_BITMAPS, "use MSR bitmaps", true},
         {PROC_SECONDARY_CONTROLS, "activate secondary controls", true},
     };
-    /* Secondary (25.6.2): EPT for guest-physical memory, and unrestricted
-     * guest so a Multiboot guest can start with paging off. */
+    /* Secondary (25.6.2 "Processor-Based VM-Execution Controls"): EPT for guest-physical memory,
+     * and unrestricted guest so a Multiboot guest can start with paging off. */
     static const struct wanted proc2[] = {
         {PROC2_ENABLE_EPT, "enable EPT", true},
         {PROC2_UNRESTRICTED_GUEST, "unrestricted guest", true},
@@ -126,7 +126,7 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
         {PROC2_ENABLE_INVPCID, "enable INVPCID", false},
         {PROC2_ENABLE_XSAVES, "enable XSAVES/XRSTORS", false},
     };
-    /* VM-exit (25.7.1): come back in 64-bit mode; save the guest's EFER (LMA
+    /* VM-exit (25.7.1 "VM-Exit Controls"): come back in 64-bit mode; save the guest's EFER (LMA
      * changes when it enables long mode) and PAT, load the host's. */
     static const struct wanted exit[] = {
         {EXIT_HOST_ADDR_SPACE_SIZE, "host address-space size", true},
@@ -135,7 +135,7 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
         {EXIT_SAVE_PAT, "save IA32_PAT", false},
         {EXIT_LOAD_PAT, "load IA32_PAT", false},
     };
-    /* VM-entry (25.8.1): load the guest's EFER and PAT.  "IA-32e mode
+    /* VM-entry (25.8.1 "VM-Entry Controls"): load the guest's EFER and PAT.  "IA-32e mode
      * guest" is not chosen here: it follows guest EFER.LMA at each entry. */
     static const struct wanted entry[] = {
         {ENTRY_LOAD_EFER, "load IA32_EFER (entry)", true},

@@ -60,7 +60,8 @@
 #define PIN_VIRTUAL_NMIS     (1u << 5)
 #define PIN_PREEMPTION_TIMER (1u << 6)
 
-/* ---- Primary processor-based controls (25.6.2, table 25-6) ---- */
+/* ---- Primary processor-based controls (25.6.2 "Processor-Based VM-Execution Controls", table
+ * 25-6) ---- */
 #define PROC_INTR_WINDOW_EXITING (1u << 2)
 #define PROC_TSC_OFFSETTING      (1u << 3)
 #define PROC_HLT_EXITING         (1u << 7)
@@ -83,7 +84,8 @@
 #define PROC_PAUSE_EXITING       (1u << 30)
 #define PROC_SECONDARY_CONTROLS  (1u << 31)
 
-/* ---- Secondary processor-based controls (25.6.2, table 25-7) ---- */
+/* ---- Secondary processor-based controls (25.6.2 "Processor-Based VM-Execution Controls", table
+ * 25-7) ---- */
 #define PROC2_VIRT_APIC_ACCESS   (1u << 0)
 #define PROC2_ENABLE_EPT         (1u << 1)
 #define PROC2_DESC_TABLE_EXITING (1u << 2)
@@ -95,7 +97,7 @@
 #define PROC2_ENABLE_INVPCID     (1u << 12)
 #define PROC2_ENABLE_XSAVES      (1u << 20)
 
-/* ---- VM-exit controls (25.7.1, table 25-13) ---- */
+/* ---- VM-exit controls (25.7.1 "VM-Exit Controls", table 25-13) ---- */
 #define EXIT_SAVE_DEBUG_CONTROLS   (1u << 2)
 #define EXIT_HOST_ADDR_SPACE_SIZE  (1u << 9) /* the host is 64-bit */
 #define EXIT_LOAD_PERF_GLOBAL      (1u << 12)
@@ -106,7 +108,7 @@
 #define EXIT_LOAD_EFER             (1u << 21)
 #define EXIT_SAVE_PREEMPTION_TIMER (1u << 22)
 
-/* ---- VM-entry controls (25.8.1, table 25-15) ---- */
+/* ---- VM-entry controls (25.8.1 "VM-Entry Controls", table 25-15) ---- */
 #define ENTRY_LOAD_DEBUG_CONTROLS (1u << 2)
 #define ENTRY_IA32E_MODE_GUEST    (1u << 9)
 #define ENTRY_TO_SMM              (1u << 10)
@@ -115,7 +117,8 @@
 #define ENTRY_LOAD_PAT            (1u << 14)
 #define ENTRY_LOAD_EFER           (1u << 15)
 
-/* VM-entry interruption information (25.8.3, table 25-16). */
+/* VM-entry interruption information (25.8.3 "VM-Entry Controls for Event Injection", table 25-16).
+ */
 #define INTR_INFO_VECTOR_MASK       0xffu
 #define INTR_INFO_TYPE_SHIFT        8
 #define INTR_TYPE_EXT_INTR          0u
@@ -234,7 +237,7 @@
 /* Segment registers in VMCS order (the encodings step by 2 in this order). */
 enum vmx_seg_index { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COUNT };
 
-/* Segment access rights as the VMCS stores them (25.4.1, table 25-2). */
+/* Segment access rights as the VMCS stores them (25.4.1 "Guest Register State", table 25-2). */
 #define AR_TYPE_MASK     0xfu
 #define AR_TYPE_ACCESSED (1u << 0)
 #define AR_TYPE_RW       (1u << 1) /* writable data / readable code */
@@ -250,7 +253,8 @@ enum vmx_seg_index { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, S
 #define AR_UNUSABLE      (1u << 16)
 #define AR_RESERVED_MASK 0xfffe0f00u /* bits 11:8 and 31:17 */
 
-/* Guest interruptibility state (25.4.2, table 25-3) and activity state. */
+/* Guest interruptibility state (25.4.2 "Guest Non-Register State", table 25-3) and activity state.
+ */
 #define INTERRUPTIBILITY_STI    (1u << 0)
 #define INTERRUPTIBILITY_MOV_SS (1u << 1)
 #define INTERRUPTIBILITY_SMI    (1u << 2)
@@ -260,7 +264,7 @@ enum vmx_seg_index { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, S
 #define ACTIVITY_SHUTDOWN       2u
 #define ACTIVITY_WAIT_SIPI      3u
 
-/* ---- EPT (29.3) ---- */
+/* ---- EPT (29.3 "The Extended Page Table Mechanism (EPT)") ---- */
 #define EPT_READ           (1ull << 0)
 #define EPT_WRITE          (1ull << 1)
 #define EPT_EXEC           (1ull << 2)
@@ -270,7 +274,7 @@ enum vmx_seg_index { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, S
 #define EPTP_MEMTYPE_WB    6ull
 #define EPTP_WALK_LENGTH_4 (3ull << 3) /* page-walk length minus one */
 
-/* ---- Exit qualifications (28.2.1) ---- */
+/* ---- Exit qualifications (28.2.1 "Basic VM-Exit Information") ---- */
 /* I/O instructions (table 28-5). */
 #define IOQ_SIZE_MASK  0x7u /* size minus one */
 #define IOQ_IN         (1u << 3)

@@ -7,7 +7,7 @@
  * VMLAUNCH / VMRESUME (SDM Vol. 3C 31.3 "VMX Instructions") load the guest's RIP, RSP, RFLAGS,
  * segment and control registers from the VMCS and run the guest.  Unlike
  * VMRUN they never return to the next instruction after success: a VM exit
- * loads the host state from the VMCS instead (28.5), including RSP and RIP,
+ * loads the host state from the VMCS instead (28.5 "Loading Host State"), including RSP and RIP,
  * so the host continues at vmx_exit_entry with RSP = HOST_RSP.  We therefore
  * write HOST_RSP just before entering, so that the exit finds our stack
  * exactly as we left it.  Like SVM, the guest's general registers other than
@@ -16,10 +16,10 @@
  * the stack.
  *
  * VMLAUNCH is for a VMCS in the "clear" launch state, VMRESUME for one
- * already launched (25.11.3); using the wrong one fails with VM-instruction
+ * already launched (25.11.3 "Initializing a VMCS"); using the wrong one fails with VM-instruction
  * error 4 or 5.  A failing VMLAUNCH/VMRESUME falls through to the next
  * instruction with CF = 1 (VMfailInvalid) or ZF = 1 (VMfailValid, error
- * number in the VMCS) (31.2).
+ * number in the VMCS) (31.2 "Conventions").
  *
  * Returns 0 after a VM exit, 1 for VMfailInvalid, 2 for VMfailValid.
  *

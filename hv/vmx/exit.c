@@ -12,10 +12,10 @@
  * exit, and every field the core may have changed is pushed with VMWRITE
  * before each entry.  SVM describes an exit with EXITCODE and two
  * EXITINFO words; VT-x with an exit reason, an exit qualification, and a
- * handful of other read-only fields (28.2), whose meaning depends on the
- * reason.  And VT-x forces some control-register bits on the guest, so
- * this file also keeps CR0 and CR4 looking, to the guest, the way the
- * guest set them.
+ * handful of other read-only fields (28.2 "Recording VM-Exit Information and Updating VM-Entry
+ * Control Fields"), whose meaning depends on the reason.  And VT-x forces some control-register
+ * bits on the guest, so this file also keeps CR0 and CR4 looking, to the guest, the way the guest
+ * set them.
  */
 #include "klib.h"
 
@@ -44,7 +44,8 @@ static const char *const exit_names[VMX_EXIT_REASON_MAX + 1] = {
     [8] = "NMI_WINDOW",
     [9] = "TASK_SWITCH",
     /* 10-17: instructions.  CPUID, GETSEC and INVD exit unconditionally
-     * (26.1.2); HLT, INVLPG, RDPMC and RDTSC only if their control is on. */
+     * (26.1.2 "Instructions That Cause VM Exits Unconditionally"); HLT, INVLPG, RDPMC and RDTSC
+     * only if their control is on. */
     [10] = "CPUID",
     [11] = "GETSEC",
     [12] = "HLT",
@@ -116,10 +117,10 @@ const char *vmx_exit_name(uint32_t reason)
     return "EXIT_?";
 }
 
-/* Decode the I/O exit qualification (28.2.1, table 28-5).  The address size
- * of INS/OUTS is in the VM-exit instruction-information field where the CPU
- * reports it (IA32_VMX_BASIC bit 54, 28.2.5); otherwise it follows the code
- * segment, as it does without an address-size prefix. */
+/* Decode the I/O exit qualification (28.2.1 "Basic VM-Exit Information", table 28-5).  The address
+ * size of INS/OUTS is in the VM-exit instruction-information field where the CPU reports it
+ * (IA32_VMX_BASIC bit 54, 28.2.5); otherwise it follows the code segment, as it does without an
+ * address-size prefix. */
 static void decode_io(struct exit_info *e, uint64_t q, const struct vcpu *vcpu)
 {
     /* The qualification packs everything SVM spreads over EXITINFO1:
@@ -230,7 +231,8 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
     e->insn_len = (uint32_t)vmread(VMCS_EXIT_INSN_LEN);
 
     /* Bit 31: the VM entry itself failed, after loading part of the guest
-     * state (27.8); the basic reason says which class of check. */
+     * state (27.8 "VM-Entry Failures During or After Loading Guest State"); the basic reason says
+     * which class of check. */
     if (reason & VMX_EXIT_REASON_ENTRY_FAILED) {
         e->reason = EXIT_ENTRY_FAILED;
         e->insn_len = 0;
@@ -250,7 +252,8 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
      * should not happen) or an NMI: hand it to the core as SVM's
      * exception intercepts are. */
     case VMX_EXIT_EXCEPTION_NMI: {
-        /* VM-exit interruption information (25.9.2): vector, error code valid. */
+        /* VM-exit interruption information (25.9.2 "Information for VM Exits Due to Vectored
+         * Events"): vector, error code valid. */
         uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
         e->reason = EXIT_EXCEPTION;
         e->exc.vector = (uint8_t)(info & INTR_INFO_VECTOR_MASK);
@@ -259,8 +262,8 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         e->insn_len = 0;
         break;
     }
-    /* CPUID exits unconditionally in VMX non-root operation (26.1.2); SVM
-     * needs the CPUID intercept bit for the same result. */
+    /* CPUID exits unconditionally in VMX non-root operation (26.1.2 "Instructions That Cause VM
+     * Exits Unconditionally"); SVM needs the CPUID intercept bit for the same result. */
     case VMX_EXIT_CPUID:
         e->reason = EXIT_CPUID;
         break;
@@ -280,9 +283,9 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         e->reason = basic == VMX_EXIT_RDMSR ? EXIT_MSR_READ : EXIT_MSR_WRITE;
         e->msr = (uint32_t)vcpu->regs.rcx;
         break;
-    /* VMCALL always exits (26.1.2): hv's hypercall, SVM's VMMCALL.  The
-     * guest must use the instruction of the CPU it runs on; the other
-     * vendor's is #UD (include/hvkit/abi.h). */
+    /* VMCALL always exits (26.1.2 "Instructions That Cause VM Exits Unconditionally"): hv's
+     * hypercall, SVM's VMMCALL.  The guest must use the instruction of the CPU it runs on; the
+     * other vendor's is #UD (include/hvkit/abi.h). */
     case VMX_EXIT_VMCALL:
         e->reason = EXIT_HYPERCALL;
         break;
@@ -294,12 +297,12 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
             e->why = "a control-register access hv does not intercept";
         }
         break;
-    /* XSETBV always exits (26.1.2); the core checks the new XCR0 and
-     * loads it (SVM lets the CPU execute XSETBV itself). */
+    /* XSETBV always exits (26.1.2 "Instructions That Cause VM Exits Unconditionally"); the core
+     * checks the new XCR0 and loads it (SVM lets the CPU execute XSETBV itself). */
     case VMX_EXIT_XSETBV:
         e->reason = EXIT_XSETBV;
         break;
-    /* A guest triple fault always exits (26.2): the same as SVM's
+    /* A guest triple fault always exits (26.2 "Other Causes of VM Exits"): the same as SVM's
      * SHUTDOWN intercept, which the core reports as a crash. */
     case VMX_EXIT_TRIPLE_FAULT:
         e->reason = EXIT_SHUTDOWN;
@@ -312,8 +315,9 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         e->insn_len = 0;
         break;
     case VMX_EXIT_INTERRUPT_WINDOW:
-        /* The window the core asked for with irq_window() is open (27.7.5,
-         * "Interrupt-Window Exiting and Virtual-Interrupt Delivery"). */
+        /* The window the core asked for with irq_window() is open (27.7.5 "Interrupt-Window Exiting
+         * and Virtual-Interrupt Delivery", "Interrupt-Window Exiting and Virtual-Interrupt
+         * Delivery"). */
         e->reason = EXIT_IRQ_WINDOW;
         e->insn_len = 0;
         break;
@@ -330,7 +334,8 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
     case 53:
     case 59: /* INVEPT, INVVPID, VMFUNC */
         /* The VMX instructions always exit in VMX non-root operation
-         * (26.1.2); the core answers with #UD, as CPUID hides VMX. */
+         * (26.1.2 "Instructions That Cause VM Exits Unconditionally"); the core answers with #UD,
+         * as CPUID hides VMX. */
         e->reason = EXIT_VIRT_INSN;
         break;
     case VMX_EXIT_EPT_VIOLATION:
@@ -399,8 +404,8 @@ static enum cr4_result handle_cr4_write(struct vcpu *vcpu, struct vmx_vcpu *vx, 
  * write) in the read shadow, and with VMX's fixed bits in the register
  * (PE and PG are free under "unrestricted guest").  If that turned on PAE
  * paging outside long mode, VM entry loads the four PDPTEs from the VMCS
- * (27.3.2.4) rather than from memory, as MOV to CR0 itself would have:
- * fetch them from the guest's CR3 (SDM Vol. 3A 4.4.1 "PDPTE Registers").
+ * (27.3.2.4 "Loading Page-Directory-Pointer-Table Entries") rather than from memory, as MOV to CR0
+ * itself would have: fetch them from the guest's CR3 (SDM Vol. 3A 4.4.1 "PDPTE Registers").
  */
 static void load_cr0(struct vcpu *vcpu, struct vmx_vcpu *vx)
 {
@@ -428,12 +433,14 @@ static void load_cr0(struct vcpu *vcpu, struct vmx_vcpu *vx)
 }
 
 /* The entry controls for this entry: "IA-32e mode guest" must equal the
- * guest's EFER.LMA (27.3.1.1), which the guest changes itself. */
+ * guest's EFER.LMA (27.3.1.1 "Checks on Guest Control Registers, Debug Registers, and MSRs"), which
+ * the guest changes itself. */
 static void sync_entry_controls(const struct vcpu *vcpu, const struct vmx_vcpu *vx)
 {
     /* The controls probe() chose, plus the one bit that follows the guest;
-     * Bochs also stores LMA into this control at every exit (28.2), but the
-     * core may have changed EFER since, so hv decides itself. */
+     * Bochs also stores LMA into this control at every exit (28.2 "Recording VM-Exit Information
+     * and Updating VM-Entry Control Fields"), but the core may have changed EFER since, so hv
+     * decides itself. */
     uint32_t entry = vx->entry_ctls;
     /* SVM has no such control: VMRUN takes the mode from the guest's EFER,
      * CR0 and CS in the VMCB.  VT-x wants it said twice, and checks that
@@ -448,7 +455,7 @@ static void sync_entry_controls(const struct vcpu *vcpu, const struct vmx_vcpu *
 static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info *e,
                        uint32_t *reason)
 {
-    /* Core -> VMCS: the registers VM entry loads from the VMCS (27.3.2).
+    /* Core -> VMCS: the registers VM entry loads from the VMCS (27.3.2 "Loading Guest State").
      * The core may have changed any of them while handling the last exit
      * (advanced RIP, emulated a WRMSR to EFER or PAT, delivered an
      * interrupt), so all are written every time; SVM's backend does the
@@ -486,7 +493,7 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
     /* enter.S: the guest runs until the next VM exit. */
     int r = vmx_enter(&vcpu->regs, vx->launched);
     if (r != 0) {
-        /* VMLAUNCH/VMRESUME failed before entering (31.2): nothing of the
+        /* VMLAUNCH/VMRESUME failed before entering (31.2 "Conventions"): nothing of the
          * guest state changed. */
         /* The reason must outlive this call: the core prints it last. */
         static char why[160];
@@ -501,7 +508,7 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
          * (4 for VMLAUNCH on a launched VMCS, 5 for VMRESUME on a clear one). */
         e->raw_name = vx->launched ? "VMRESUME" : "VMLAUNCH";
         if (r == VMX_ENTER_FAIL_VALID) {
-            /* VMfailValid: the VMCS holds an error number (31.4). */
+            /* VMfailValid: the VMCS holds an error number (31.4 "VM Instruction Error Numbers"). */
             vx->insn_error = (uint32_t)vmread(VMCS_VM_INSN_ERROR);
             e->raw_code = vx->insn_error;
             ksnprintf(why, sizeof(why),
@@ -515,15 +522,15 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
         e->why = why;
         return false;
     }
-    /* A VM exit: from now on VMRESUME (25.11.3). */
+    /* A VM exit: from now on VMRESUME (25.11.3 "Initializing a VMCS"). */
     vx->launched = true;
-    /* Exit reason (28.2.1): basic reason in bits 15:0, bit 31 for an entry
-     * that failed after VMLAUNCH/VMRESUME had already committed to it. */
+    /* Exit reason (28.2.1 "Basic VM-Exit Information"): basic reason in bits 15:0, bit 31 for an
+     * entry that failed after VMLAUNCH/VMRESUME had already committed to it. */
     *reason = (uint32_t)vmread(VMCS_EXIT_REASON);
     return true;
 }
 
-/* VMCS -> core: the guest's state as the VM exit saved it (28.3). */
+/* VMCS -> core: the guest's state as the VM exit saved it (28.3 "Saving Guest State"). */
 static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
 {
     /* RSP, RIP and RFLAGS live in the VMCS; the other GPRs were stored by
@@ -551,7 +558,7 @@ static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
      * has the same in its CS and SS attribute words and its CPL byte. */
     uint32_t cs_ar = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2u * SEG_CS);
     uint32_t ss_ar = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2u * SEG_SS);
-    /* The CPL is SS.DPL (25.4.1). */
+    /* The CPL is SS.DPL (25.4.1 "Guest Register State"). */
     vcpu->cpl = (uint8_t)AR_DPL(ss_ar);
     /* CS.L: 64-bit code; CS.D/B: 32-bit default operand and address size. */
     vcpu->cs_long = !!(cs_ar & AR_L);
@@ -631,7 +638,7 @@ void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
 }
 
 /* Log one segment register.  The access rights are printed in VMX's format
- * (25.4.1: the descriptor's type/S/DPL/P in bits 7:0, AVL/L/D/G in 15:12,
+ * (25.4.1 "Guest Register State": the descriptor's type/S/DPL/P in bits 7:0, AVL/L/D/G in 15:12,
  * "unusable" in bit 16), which is not SVM's packed 12-bit attribute. */
 static void log_seg(const char *name, const struct vmx_seg *s)
 {
@@ -707,7 +714,8 @@ void vmx_dump_state(const struct vcpu *vcpu)
      * to enter with. */
     unsigned n = 0;
     /* VMfailValid: the error number says which of the first two groups of
-     * checks failed (27.2), so only that group is run. */
+     * checks failed (27.2 "Checks on VMX Controls and Host-State Area"), so only that group is run.
+     */
     if (vx->fail_kind == VMX_ENTER_FAIL_VALID) {
         hv_log("  VM-instruction error %u: %s", vx->insn_error,
                vmx_insn_error_name(vx->insn_error));
@@ -720,7 +728,7 @@ void vmx_dump_state(const struct vcpu *vcpu)
     } else if ((reason & VMX_EXIT_REASON_ENTRY_FAILED) &&
                (reason & 0xffff) == VMX_EXIT_INVALID_GUEST_STATE) {
         /* Exit reason 33: the controls and host state passed, the guest
-         * state did not (27.3.1). */
+         * state did not (27.3.1 "Checks on the Guest State Area"). */
         n = vmx_check_guest(&vx->saved, &vmx_caps, explain_line, NULL);
     } else {
         /* Not a failed entry (a crash): the register dump is all. */

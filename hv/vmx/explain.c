@@ -101,7 +101,8 @@ static bool ia32e_guest(const struct vmx_state *s)
 
 /* Are the secondary controls active, and is one of them set?  With
  * "activate secondary controls" clear, the CPU treats the whole secondary
- * word as 0 whatever the field holds (25.6.2), and so must the checks. */
+ * word as 0 whatever the field holds (25.6.2 "Processor-Based VM-Execution Controls"), and so must
+ * the checks. */
 static bool proc2_set(const struct vmx_state *s, uint32_t bit)
 {
     return (s->proc & PROC_SECONDARY_CONTROLS) && (s->proc2 & bit);
@@ -163,7 +164,7 @@ static void check_page_addr(struct checker *c, const char *section, const char *
              (unsigned long long)a, c->caps->phys_bits);
 }
 
-/* The EPT pointer (27.2.1.1, 25.6.11). */
+/* The EPT pointer (27.2.1.1 "VM-Execution Control Fields", 25.6.11). */
 static void check_eptp(struct checker *c)
 {
     uint64_t eptp = c->s->eptp, cap = c->caps->ept_vpid;
@@ -195,7 +196,7 @@ static void check_eptp(struct checker *c)
              (unsigned long long)eptp);
 }
 
-/* VM-entry event injection (27.2.1.3, 25.8.3). */
+/* VM-entry event injection (27.2.1.3 "VM-Entry Control Fields", 25.8.3). */
 static void check_entry_injection(struct checker *c)
 {
     const struct vmx_state *s = c->s;
@@ -207,8 +208,8 @@ static void check_entry_injection(struct checker *c)
     /* Nothing to inject, nothing to check. */
     if (!(info & INTR_INFO_VALID))
         return;
-    /* Types (25.8.3): 0 external interrupt, 2 NMI, 3 hardware exception,
-     * 4 software interrupt, 5 privileged software exception, 6 software
+    /* Types (25.8.3 "VM-Entry Controls for Event Injection"): 0 external interrupt, 2 NMI, 3
+     * hardware exception, 4 software interrupt, 5 privileged software exception, 6 software
      * exception, 7 other event.  Type 1 is reserved; type 7 needs the
      * monitor trap flag. */
     if (type == 1 || (type == 7 && !(s->proc & PROC_MONITOR_TRAP_FLAG)))
@@ -319,7 +320,7 @@ unsigned vmx_check_controls(const struct vmx_state *s, const struct vmx_caps *ca
     /* 27.2.1.3: VM-entry controls and event injection.  A word that is
      * wrong only in "IA-32e mode guest" is not caught here: that bit is
      * allowed either way, and its agreement with EFER.LMA is a guest-state
-     * check (27.3.1.1). */
+     * check (27.3.1.1 "Checks on Guest Control Registers, Debug Registers, and MSRs"). */
     check_ctl_word(&c, "27.2.1.3", "the VM-entry controls",
                    (caps->basic & VMX_BASIC_TRUE_CTLS) ? "IA32_VMX_TRUE_ENTRY_CTLS"
                                                        : "IA32_VMX_ENTRY_CTLS",
@@ -359,11 +360,13 @@ unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
     if (!phys_ok(&c, s->host_cr3))
         fail(&c, "27.2.2", "host CR3 0x%llx sets bits above MAXPHYADDR",
              (unsigned long long)s->host_cr3);
-    /* Loaded on every exit (28.5.1), so they must be loadable. */
+    /* Loaded on every exit (28.5.1 "Loading Host Control Registers, Debug Registers, MSRs"), so
+     * they must be loadable. */
     if (!canonical(&c, s->host_sysenter_esp) || !canonical(&c, s->host_sysenter_eip))
         fail(&c, "27.2.2", "host IA32_SYSENTER_ESP/EIP must be canonical");
     /* A 64-bit host must come back in 64-bit mode: "host address-space size".
-     * The SDM puts this among the address-space-size checks (27.2.4). */
+     * The SDM puts this among the address-space-size checks (27.2.4 "Checks Related to
+     * Address-Space Size"). */
     if (!(s->exit_ctls & EXIT_HOST_ADDR_SPACE_SIZE))
         fail(&c, "27.2.4",
              "hv runs in 64-bit mode, so the VM-exit control \"host address-space "
@@ -396,8 +399,9 @@ unsigned vmx_check_host(const struct vmx_state *s, const struct vmx_caps *caps,
         !canonical(&c, s->host_idtr_base))
         fail(&c, "27.2.3", "host FS, GS, TR, GDTR and IDTR bases must be canonical");
     /* Loaded PAT and EFER must be valid values.  For EFER with a 64-bit host
-     * that means long mode on, LME and LMA both 1 (27.2.2).  hv's own PAT
-     * is the one the CPU holds, which WRMSR already validated: not checked. */
+     * that means long mode on, LME and LMA both 1 (27.2.2 "Checks on Host Control Registers, MSRs,
+     * and SSP").  hv's own PAT is the one the CPU holds, which WRMSR already validated: not
+     * checked. */
     if (s->exit_ctls & EXIT_LOAD_EFER) {
         bool lma = (s->host_efer & EFER_LMA_BIT) != 0, lme = (s->host_efer & EFER_LME_BIT) != 0;
         if (!lma || !lme)
@@ -428,10 +432,11 @@ static void check_guest_regs(struct checker *c)
 {
     const struct vmx_state *s = c->s;
     const struct vmx_caps *caps = c->caps;
-    /* An unrestricted guest may run with CR0.PE or CR0.PG clear (25.6.2). */
+    /* An unrestricted guest may run with CR0.PE or CR0.PG clear (25.6.2 "Processor-Based
+     * VM-Execution Controls"). */
     uint64_t free = proc2_set(s, PROC2_UNRESTRICTED_GUEST) ? (CR0_PE_BIT | CR0_PG_BIT) : 0;
-    /* CR0 must obey IA32_VMX_CR0_FIXED0/1 (24.8), minus those free bits.
-     * Only the first bad bit is named: fixing it usually reveals the rest. */
+    /* CR0 must obey IA32_VMX_CR0_FIXED0/1 (24.8 "Restrictions on VMX Operation"), minus those free
+     * bits. Only the first bad bit is named: fixing it usually reveals the rest. */
     uint64_t bad = vmx_fixed_bad_bits(s->cr0, caps->cr0_fixed0, caps->cr0_fixed1, free);
     if (bad) {
         unsigned b = lowest_bit(bad);
@@ -511,7 +516,8 @@ static void check_guest_regs(struct checker *c)
     }
 }
 
-/* The granularity rule for one segment limit (27.3.1.2, last access-rights bullet). */
+/* The granularity rule for one segment limit (27.3.1.2 "Checks on Guest Segment Registers", last
+ * access-rights bullet). */
 static void check_granularity(struct checker *c, int i)
 {
     /* The VMCS holds the limit in bytes, already scaled; G says whether the
@@ -533,7 +539,8 @@ static void check_granularity(struct checker *c, int i)
              seg_names[i], g->limit, g->ar);
 }
 
-/* Virtual-8086 guests: every segment is a real-mode one (27.3.1.2). */
+/* Virtual-8086 guests: every segment is a real-mode one (27.3.1.2 "Checks on Guest Segment
+ * Registers"). */
 static void check_v86_segments(struct checker *c)
 {
     /* Virtual-8086 mode computes every address as selector * 16 + offset

@@ -49,13 +49,13 @@ struct vmx_state {
     uint64_t io_bitmap_a, io_bitmap_b, msr_bitmap, eptp;
     uint16_t vpid;
 
-    /* Host-state area (25.5). */
+    /* Host-state area (25.5 "Host-State Area"). */
     uint64_t host_cr0, host_cr3, host_cr4, host_rsp, host_rip;
     uint16_t host_sel[SEG_COUNT]; /* ES..GS and TR (the LDTR slot is unused) */
     uint64_t host_fs_base, host_gs_base, host_tr_base, host_gdtr_base, host_idtr_base;
     uint64_t host_sysenter_esp, host_sysenter_eip, host_efer, host_pat;
 
-    /* Guest-state area (25.4). */
+    /* Guest-state area (25.4 "Guest-State Area"). */
     uint64_t cr0, cr3, cr4, dr7, rsp, rip, rflags;
     struct vmx_seg seg[SEG_COUNT];
     uint64_t gdtr_base, idtr_base;

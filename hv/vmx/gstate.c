@@ -49,13 +49,14 @@ void vmx_multiboot_state(struct vmx_state *s, const struct vmx_caps *caps, uint6
     /* No LDT: mark it unusable (bit 16), which skips its checks. */
     s->seg[SEG_LDTR] = (struct vmx_seg){0, 0, 0, AR_UNUSABLE};
     /* VM entry insists on a usable busy TSS even though the guest has none
-     * yet (27.3.1.2): a minimal one at 0 that nothing will use before the
-     * guest loads its own TR. */
+     * yet (27.3.1.2 "Checks on Guest Segment Registers"): a minimal one at 0 that nothing will use
+     * before the guest loads its own TR. */
     s->seg[SEG_TR] = (struct vmx_seg){0, 0, 0xffff, AR_TSS32_BUSY};
     /* GDTR and IDTR are undefined at Multiboot entry: empty tables. */
     s->gdtr_base = s->idtr_base = 0;
     /* 0xffff, the value a reset leaves (SDM Vol. 3A 10.1.1 "Processor State After Reset"); the
-     * limit field must fit in 16 bits (27.3.1.3), and any 16-bit value passes. */
+     * limit field must fit in 16 bits (27.3.1.3 "Checks on Guest Descriptor-Table Registers"), and
+     * any 16-bit value passes. */
     s->gdtr_limit = s->idtr_limit = 0xffff;
 
     /* CR0 = PE | ET as Multiboot specifies, plus whatever FIXED0 forces

@@ -32,7 +32,7 @@
  * the MSR bitmap.  The 4-KiB bitmap has four 1-KiB parts: reads of MSRs
  * 0000_0000-0000_1FFF, reads of C000_0000-C000_1FFF, then writes of the same
  * two ranges, one bit per MSR; MSRs outside both ranges always exit
- * (25.6.9).  (SVM's map has two bits per MSR and three ranges instead.) */
+ * (25.6.9 "MSR-Bitmap Address").  (SVM's map has two bits per MSR and three ranges instead.) */
 static void msr_bitmap_pass(uint8_t *bitmap, uint32_t msr)
 {
     /* Byte offset of the read-bitmap part that covers this MSR: the low
@@ -54,7 +54,7 @@ static void msr_bitmap_pass(uint8_t *bitmap, uint32_t msr)
 
 /*
  * MSRs the guest may use directly.  FS/GS base and the SYSENTER MSRs live in
- * the VMCS guest-state area and are switched by every entry and exit (25.4);
+ * the VMCS guest-state area and are switched by every entry and exit (25.4 "Guest-State Area");
  * the syscall MSRs and KernelGSBase are not switched by VMX (SVM switches
  * them with VMLOAD/VMSAVE), but hv itself never uses them, so the guest may
  * own the real ones.  TSC_AUX likewise.  Every other MSR exits and is
@@ -100,7 +100,8 @@ void vmx_read_state(struct vmx_state *s)
     s->entry_exception_error = (uint32_t)vmread(VMCS_ENTRY_EXCEPTION_ERROR);
     s->entry_insn_len = (uint32_t)vmread(VMCS_ENTRY_INSN_LEN);
     /* Physical addresses of the bitmaps and the EPT PML4: each must be
-     * 4-KiB aligned and within the physical-address width (27.2.1.1). */
+     * 4-KiB aligned and within the physical-address width (27.2.1.1 "VM-Execution Control Fields").
+     */
     s->io_bitmap_a = vmread(VMCS_IO_BITMAP_A);
     s->io_bitmap_b = vmread(VMCS_IO_BITMAP_B);
     s->msr_bitmap = vmread(VMCS_MSR_BITMAP);
@@ -109,7 +110,7 @@ void vmx_read_state(struct vmx_state *s)
      * still checks it, since "enable VPID" with VPID 0 is a classic entry
      * failure for a student who turns VPID on. */
     s->vpid = (uint16_t)vmread(VMCS_VPID);
-    /* Host state (25.5): what a VM exit loads.  The host area has no LDTR
+    /* Host state (25.5 "Host-State Area"): what a VM exit loads.  The host area has no LDTR
      * field (a VM exit leaves LDTR null), so the TR selector comes right
      * after GS in the encodings: hence the index shift below. */
     s->host_cr0 = vmread(VMCS_HOST_CR0);
@@ -124,19 +125,21 @@ void vmx_read_state(struct vmx_state *s)
         s->host_sel[i] =
             i == SEG_LDTR ? 0
                           : (uint16_t)vmread(SEG_FIELD(VMCS_HOST_ES_SEL, i > SEG_LDTR ? i - 1 : i));
-    /* The only host bases 64-bit mode uses; all must be canonical (27.2.3). */
+    /* The only host bases 64-bit mode uses; all must be canonical (27.2.3 "Checks on Host Segment
+     * and Descriptor-Table Registers"). */
     s->host_fs_base = vmread(VMCS_HOST_FS_BASE);
     s->host_gs_base = vmread(VMCS_HOST_GS_BASE);
     s->host_tr_base = vmread(VMCS_HOST_TR_BASE);
     s->host_gdtr_base = vmread(VMCS_HOST_GDTR_BASE);
     s->host_idtr_base = vmread(VMCS_HOST_IDTR_BASE);
     /* Host MSRs a VM exit loads: SYSENTER always, EFER and PAT only with
-     * the matching VM-exit controls (28.5.1). */
+     * the matching VM-exit controls (28.5.1 "Loading Host Control Registers, Debug Registers,
+     * MSRs"). */
     s->host_sysenter_esp = vmread(VMCS_HOST_SYSENTER_ESP);
     s->host_sysenter_eip = vmread(VMCS_HOST_SYSENTER_EIP);
     s->host_efer = vmread(VMCS_HOST_EFER);
     s->host_pat = vmread(VMCS_HOST_PAT);
-    /* Guest state (25.4): registers first, then the segment registers, each
+    /* Guest state (25.4 "Guest-State Area"): registers first, then the segment registers, each
      * as four fields (selector, base, limit, access rights). */
     /* The real CR0/CR4 the guest runs with, including the bits VMX forces
      * (the guest reads the shadows instead, see vmx_vcpu_init()). */
@@ -163,18 +166,18 @@ void vmx_read_state(struct vmx_state *s)
     s->idtr_base = vmread(VMCS_GUEST_IDTR_BASE);
     s->gdtr_limit = (uint32_t)vmread(VMCS_GUEST_GDTR_LIMIT);
     s->idtr_limit = (uint32_t)vmread(VMCS_GUEST_IDTR_LIMIT);
-    /* MSRs that VMX switches through the VMCS (25.4.1). */
+    /* MSRs that VMX switches through the VMCS (25.4.1 "Guest Register State"). */
     s->debugctl = vmread(VMCS_GUEST_DEBUGCTL);
     s->pat = vmread(VMCS_GUEST_PAT);
     s->efer = vmread(VMCS_GUEST_EFER);
     s->sysenter_esp = vmread(VMCS_GUEST_SYSENTER_ESP);
     s->sysenter_eip = vmread(VMCS_GUEST_SYSENTER_EIP);
-    /* Non-register state (25.4.2): blocking, activity, the link pointer,
+    /* Non-register state (25.4.2 "Guest Non-Register State"): blocking, activity, the link pointer,
      * and the PAE PDPTEs that EPT makes VM entry load from here. */
     s->interruptibility = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
     s->activity = (uint32_t)vmread(VMCS_GUEST_ACTIVITY);
     /* All ones means "no linked VMCS"; anything else must point at a valid
-     * shadow VMCS (27.3.1.5), which hv never uses. */
+     * shadow VMCS (27.3.1.5 "Checks on Guest Non-Register State"), which hv never uses. */
     s->link_pointer = vmread(VMCS_LINK_POINTER);
     /* The four PDPTE fields are 64-bit, so their encodings also step by 2. */
     for (int i = 0; i < 4; i++)
@@ -194,7 +197,8 @@ void vmx_write_guest_state(const struct vmx_state *s)
     vmwrite(VMCS_GUEST_RIP, s->rip);
     vmwrite(VMCS_GUEST_RFLAGS, s->rflags);
     /* Every segment register with its hidden part: VM entry loads the
-     * descriptor caches from here, not from a GDT (27.3.2.2). */
+     * descriptor caches from here, not from a GDT (27.3.2.2 "Loading Guest Segment Registers and
+     * Descriptor-Table Registers"). */
     for (int i = 0; i < SEG_COUNT; i++) {
         vmwrite(SEG_FIELD(VMCS_GUEST_ES_SEL, i), s->seg[i].sel);
         vmwrite(SEG_FIELD(VMCS_GUEST_ES_BASE, i), s->seg[i].base);
@@ -220,8 +224,8 @@ void vmx_write_guest_state(const struct vmx_state *s)
     vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
     vmwrite(VMCS_GUEST_SYSENTER_ESP, s->sysenter_esp);
     vmwrite(VMCS_GUEST_SYSENTER_EIP, s->sysenter_eip);
-    /* No STI/MOV SS blocking, activity state "active" (25.4.2): the guest
-     * starts executing at once, as after a Multiboot loader's jump. */
+    /* No STI/MOV SS blocking, activity state "active" (25.4.2 "Guest Non-Register State"): the
+     * guest starts executing at once, as after a Multiboot loader's jump. */
     vmwrite(VMCS_GUEST_INTERRUPTIBILITY, s->interruptibility);
     vmwrite(VMCS_GUEST_ACTIVITY, s->activity);
     /* No debug exception pending at the first entry. */
@@ -232,7 +236,7 @@ void vmx_write_guest_state(const struct vmx_state *s)
         vmwrite(VMCS_GUEST_PDPTE0 + 2u * (unsigned)i, s->pdpte[i]);
 }
 
-/* The host state every VM exit loads (25.5, 28.5 "Loading Host State").
+/* The host state every VM exit loads (25.5 "Host-State Area", 28.5 "Loading Host State").
  * SVM has no counterpart: VMRUN stores the host's state in the VM_HSAVE_PA
  * area by itself and #VMEXIT reloads it, so the host is wherever it was.
  * A VM exit instead puts the CPU into the state described here, and hv
@@ -271,7 +275,8 @@ static void write_host_state(const struct vmx_controls *ctl)
     vmwrite(VMCS_HOST_GDTR_BASE, gdtr.base);
     vmwrite(VMCS_HOST_IDTR_BASE, idtr.base);
     /* The SYSENTER MSRs are switched on every exit whether hv uses them or
-     * not (28.5.1): give the host its own values back. */
+     * not (28.5.1 "Loading Host Control Registers, Debug Registers, MSRs"): give the host its own
+     * values back. */
     vmwrite(VMCS_HOST_SYSENTER_CS, rdmsr(MSR_SYSENTER_CS));
     vmwrite(VMCS_HOST_SYSENTER_ESP, rdmsr(MSR_SYSENTER_ESP));
     vmwrite(VMCS_HOST_SYSENTER_EIP, rdmsr(MSR_SYSENTER_EIP));
@@ -300,10 +305,11 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     if (!vx)
         return -1;
     /* The VMCS region: 4 KiB aligned, starting with the revision identifier
-     * (25.2); the CPU owns the rest of it. */
+     * (25.2 "Format of the VMCS Region"); the CPU owns the rest of it. */
     vx->vmcs = page_alloc(4096, 4096);
     /* I/O bitmaps A (ports 0-7FFF) and B (8000-FFFF), one bit per port
-     * (25.6.4), and the MSR bitmap (25.6.9): 4 KiB aligned each. */
+     * (25.6.4 "I/O-Bitmap Addresses"), and the MSR bitmap (25.6.9 "MSR-Bitmap Address"): 4 KiB
+     * aligned each. */
     vx->io_bitmaps = page_alloc(8192, 4096);
     vx->msr_bitmap = page_alloc(4096, 4096);
     if (!vx->vmcs || !vx->io_bitmaps || !vx->msr_bitmap)
@@ -312,7 +318,8 @@ int vmx_vcpu_init(struct vcpu *vcpu)
      * (VM-instruction error 11); bit 31 clear: not a shadow VMCS. */
     *(uint32_t *)vx->vmcs = (uint32_t)(vmx_caps.basic & VMX_BASIC_REVISION_MASK);
     /* VMCLEAR initialises the region's launch state to "clear"; VMPTRLD
-     * makes it the current VMCS that VMREAD/VMWRITE/VMLAUNCH act on (25.11.3). */
+     * makes it the current VMCS that VMREAD/VMWRITE/VMLAUNCH act on (25.11.3 "Initializing a
+     * VMCS"). */
     if (!vmclear(virt_to_phys(vx->vmcs)) || !vmptrld(virt_to_phys(vx->vmcs))) {
         hv_log("vmx: VMCLEAR/VMPTRLD of the VMCS at %#llx failed",
                (unsigned long long)virt_to_phys(vx->vmcs));
@@ -328,7 +335,8 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     /* The controls (ctls.c chose them from the capability MSRs in probe()):
      * HLT exits; port I/O and MSRs exit through the bitmaps; CPUID, VMCALL,
      * the other VMX instructions and triple faults always exit on VMX
-     * (26.1.2), so they need no control bit, unlike SVM's intercepts. */
+     * (26.1.2 "Instructions That Cause VM Exits Unconditionally"), so they need no control bit,
+     * unlike SVM's intercepts. */
     struct vmx_controls ctl;
     /* Cannot fail here: probe() ran the same function on the same MSRs. */
     if (vmx_choose_controls(&vmx_caps, &ctl))
@@ -356,11 +364,12 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     vmwrite(VMCS_IO_BITMAP_A, virt_to_phys(vx->io_bitmaps));
     vmwrite(VMCS_IO_BITMAP_B, virt_to_phys(vx->io_bitmaps) + 4096);
     vmwrite(VMCS_MSR_BITMAP, virt_to_phys(vx->msr_bitmap));
-    /* The EPT pointer: PML4 address, write-back tables, 4-level walk (25.6.11). */
+    /* The EPT pointer: PML4 address, write-back tables, 4-level walk (25.6.11 "Extended-Page-Table
+     * Pointer (EPTP)"). */
     vmwrite(VMCS_EPT_POINTER, vcpu->slat_root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4);
 
-    /* The CR0/CR4 guest/host masks and read shadows (25.6.6): for a bit
-     * set in the mask the guest reads the shadow's value, and a write that
+    /* The CR0/CR4 guest/host masks and read shadows (25.6.6 "Guest/Host Masks and Read Shadows for
+     * CR0 and CR4"): for a bit set in the mask the guest reads the shadow's value, and a write that
      * would change it exits.  hv owns all of CR0, so that every CR0 write
      * exits and the core checks it (core/cr.h), as under SVM; and the CR4
      * bits VMX forces (VMXE), so the guest keeps seeing CR4 as it left it. */
@@ -391,13 +400,16 @@ int vmx_vcpu_init(struct vcpu *vcpu)
      * of SDM Vol. 3C 27.2 "Checks on VMX Controls and Host-State Area"/27.3.1 "Checks on the Guest
      * State Area" on purpose, to see the explainer name it. */
     switch (HV_VMX_BREAK) {
-    case 1: /* guest state: TR unusable (27.3.1.2), exit reason 33 */
+    case 1: /* guest state: TR unusable (27.3.1.2 "Checks on Guest Segment Registers"), exit reason
+               33 */
         vmwrite(VMCS_GUEST_ES_AR + 2u * SEG_TR, AR_UNUSABLE);
         break;
-    case 2: /* controls: unrestricted guest without EPT (27.2.1.1), error 7 */
+    case 2: /* controls: unrestricted guest without EPT (27.2.1.1 "VM-Execution Control Fields"),
+               error 7 */
         vmwrite(VMCS_PROC_CONTROLS2, ctl.proc2 & ~PROC2_ENABLE_EPT);
         break;
-    case 3: /* host state: null TR selector (27.2.3), error 8 */
+    case 3: /* host state: null TR selector (27.2.3 "Checks on Host Segment and Descriptor-Table
+               Registers"), error 8 */
         vmwrite(VMCS_HOST_TR_SEL, 0);
         break;
     }
@@ -422,9 +434,9 @@ int vmx_vcpu_init(struct vcpu *vcpu)
  * case delivery itself was interrupted by an exit. */
 void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error)
 {
-    /* VM-entry interruption information (25.8.3): vector, type 3 = hardware
-     * exception, deliver-error-code, valid.  The next VM entry delivers it
-     * through the guest's IDT before the guest's first instruction (27.6). */
+    /* VM-entry interruption information (25.8.3 "VM-Entry Controls for Event Injection"): vector,
+     * type 3 = hardware exception, deliver-error-code, valid.  The next VM entry delivers it
+     * through the guest's IDT before the guest's first instruction (27.6 "Event Injection"). */
     uint32_t info = INTR_INFO_VALID | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) | vector;
     /* The error code has a field of its own (SVM packs it into the upper
      * half of EVENTINJ).  Entry fails if deliver-error-code disagrees with
@@ -442,10 +454,10 @@ void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uin
  * PIC's vector) at the next entry. */
 void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
 {
-    /* Type 0 = external interrupt (25.8.3).  Unlike SVM's EVENTINJ, VM entry
-     * checks that the guest can take it: RFLAGS.IF = 1 and no blocking by
-     * STI or MOV SS (27.3.1.4, 27.3.1.5), else the entry fails; the core
-     * calls this only in that case (Bochs does the same, docs/emulators.md). */
+    /* Type 0 = external interrupt (25.8.3 "VM-Entry Controls for Event Injection").  Unlike SVM's
+     * EVENTINJ, VM entry checks that the guest can take it: RFLAGS.IF = 1 and no blocking by STI or
+     * MOV SS (27.3.1.4 "Checks on Guest RIP, RSP, RFLAGS, and SSP", 27.3.1.5), else the entry
+     * fails; the core calls this only in that case (Bochs does the same, docs/emulators.md). */
     vmwrite(VMCS_ENTRY_INTR_INFO,
             INTR_INFO_VALID | (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT) | vector);
     /* As above: one event at a time. */
@@ -460,8 +472,8 @@ void vmx_irq_window(struct vcpu *vcpu, bool on)
     (void)vcpu;
     /* "Interrupt-window exiting" (primary control bit 2, 25.6.2): exit with
      * reason 7 at the first instruction boundary where RFLAGS.IF = 1 and
-     * nothing blocks interrupts (27.7.5, "Interrupt-Window Exiting and
-     * Virtual-Interrupt Delivery").  SVM reaches the same with a
+     * nothing blocks interrupts (27.7.5 "Interrupt-Window Exiting and Virtual-Interrupt Delivery",
+     * "Interrupt-Window Exiting and Virtual-Interrupt Delivery").  SVM reaches the same with a
      * virtual interrupt request and the VINTR intercept.  probe() checked
      * that this CPU allows the bit. */
     /* Read-modify-write: the other primary controls stay as vcpu_init()
