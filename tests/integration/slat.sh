@@ -136,8 +136,9 @@ protect_check() {
         show_log "$W/$n.out"
         show_log "$W/$n.err"
     elif addr=$(printf '%#x' $((page + off))) &&
-        ! grep -qF "[hv] exit: guest crashed ($access guest-physical $addr: a RAM page that does not allow it" "$W/$n.err"; then
-        fail "$n" "hv's crash line does not name '$access' at $addr"
+        ! grep -F "[hv] exit: guest crashed ($access guest-physical $addr" "$W/$n.err" |
+        grep -qF "a RAM page that does not allow it"; then
+        fail "$n" "hv's crash line does not name '$access' at $addr in a RAM page that forbids it"
         grep '^\[hv\] exit:' "$W/$n.err" | sed 's/^/    /'
     else
         pass "$n"
