@@ -90,6 +90,9 @@ struct img_io {
      * does.  Without it everything counts as data.
      */
     int (*extent)(void *ctx, uint64_t off, uint64_t max, uint64_t *len, bool *hole);
+    /* Optional (may be NULL): give [off, off+len) back to the host file
+     * system (punch a hole); the range then reads as zeros. */
+    int (*discard)(void *ctx, uint64_t off, uint64_t len);
 };
 
 /* ---- Environment ----------------------------------------------------------- */

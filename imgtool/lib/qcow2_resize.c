@@ -160,7 +160,8 @@ static int preallocate(struct img *img, uint64_t from, uint64_t to, int mode)
  * contiguous run after it (zeroed or fallocated); then the L2 entries, with
  * L2 tables from the normal allocator.  Order: refcounts, data, L2, L1.
  */
-static int preallocate_data(struct img *img, uint64_t from, uint64_t to, int mode)
+static int preallocate_run(struct img *img, uint64_t from, uint64_t to, int mode,
+                           const uint8_t *head, uint32_t head_len)
 {
     struct qcow2 *q = img->q;
     uint64_t fsz, last = 0, rc, start, ndata, nl2, astart, g0 = from >> q->cluster_bits;
@@ -199,6 +200,10 @@ static int preallocate_data(struct img *img, uint64_t from, uint64_t to, int mod
                 return r;
         }
     }
+    /* The part of the first cluster below the old end, copied up before
+     * any entry points at the new cluster. */
+    if (head_len && (r = io_write(img, astart, head, head_len)) < 0)
+        return r;
     /* L2 entries, a table at a time. */
     for (uint64_t i = 0; i < ndata;) {
         uint64_t gi = g0 + i, l2off, l2i = gi & (q->l2_entries - 1), k = q->l2_entries - l2i;
@@ -227,6 +232,39 @@ static int preallocate_data(struct img *img, uint64_t from, uint64_t to, int mod
         i += k;
     }
     return 0;
+}
+
+/*
+ * falloc/full growth.  When the old size ends inside a cluster, that
+ * cluster is replaced too, as QEMU does: a new host cluster in the
+ * preallocated run gets the old head (read through the current mapping,
+ * backing file included) and zeros or preallocated space after it, so
+ * writes to the rest of the cluster no longer grow the file; the old host
+ * cluster is released once no entry points at it.
+ */
+static int preallocate_data(struct img *img, uint64_t from, uint64_t to, int mode)
+{
+    struct qcow2 *q = img->q;
+    uint32_t head_len = (uint32_t)(from & (q->cluster_size - 1));
+    uint64_t gi = from >> q->cluster_bits, l1e = q->l1[gi >> q->l2_bits], old = 0, bm;
+    uint8_t *head, *t;
+    int r;
+    if (!head_len)
+        return preallocate_run(img, from, to, mode, NULL, 0);
+    head = img_alloc(img->env, head_len);
+    if (!head)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    r = qc_read(img, from - head_len, head, head_len);
+    if (r == 0 && (l1e & QE_OFFSET) && (r = qc_l2_load(img, l1e & QE_OFFSET, &t)) == 0)
+        qc_l2_entry(img, t, gi & (q->l2_entries - 1), &old, &bm);
+    if (r == 0)
+        r = preallocate_run(img, from, to, mode, head, head_len);
+    img_free(img->env, head);
+    /* The old host cluster (or compressed data) loses the reference the
+     * replaced entry held. */
+    if (r == 0)
+        r = qc_free_l2_entry_clusters(img, old);
+    return r;
 }
 
 /* Drop every cluster at or past guest offset `from` (shrinking). */
@@ -309,6 +347,90 @@ static int zero_new_area(struct img *img, uint64_t old, uint64_t new_size, int p
     return r;
 }
 
+/*
+ * After a shrink: a refcount block whose entries are all 0 (apart from its
+ * own, when it counts itself) counts nothing any more; it is unhooked from
+ * the refcount table and freed, as QEMU's qcow2_shrink_reftable() does
+ * (spec, "Host cluster management": a refcount table entry of 0 means
+ * "all refcounts managed by this refcount block are 0").
+ */
+static int drop_empty_refblocks(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    uint8_t *tmp = img_alloc(img->env, q->cluster_size), *b, zero8[8] = {0};
+    int r = 0;
+    if (!tmp)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    for (uint64_t i = 0; i < q->rt_entries && r == 0; i++) {
+        uint64_t rb = q->rt[i] & QE_OFFSET, c = rb >> q->cluster_bits, boff;
+        size_t blen;
+        bool self = c / q->rb_entries == i, empty = true;
+        if (!rb || (r = qc_rb_load(img, rb, &b)) < 0)
+            continue;
+        memcpy(tmp, b, q->cluster_size);
+        if (self)
+            qc_rb_put_entry(q, tmp, c % q->rb_entries, 0, &boff, &blen);
+        for (uint32_t k = 0; k < q->cluster_size && empty; k++)
+            empty = tmp[k] == 0;
+        if (!empty)
+            continue;
+        /* Unhook first; then the block's own cluster is free (a block
+         * that counted itself took its count with it). */
+        r = io_write(img, q->h.refcount_table_offset + i * 8, zero8, 8);
+        if (r < 0)
+            break;
+        q->rt[i] = 0;
+        qc_cache_drop(img, q->rbc, rb);
+        if (!self)
+            r = qc_rc_update(img, c, -1);
+    }
+    img_free(img->env, tmp);
+    return r;
+}
+
+/*
+ * After a shrink, give the space back to the host: the file is cut after
+ * the last cluster still in use (QEMU: qcow2_get_last_cluster, then a
+ * truncate of the file), and free clusters before that become holes, as
+ * QEMU's discards of the freed clusters (QCOW2_DISCARD_ALWAYS) do.
+ */
+static int give_back_space(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    uint64_t fsz, nclus, last = 0, rc, run = 0;
+    int r;
+    if ((r = io_size(img, &fsz)) < 0)
+        return r;
+    nclus = div_up(fsz, q->cluster_size);
+    for (uint64_t c = nclus; c-- > 0;) {
+        if ((r = qc_rc_get(img, c, &rc)) < 0)
+            return r;
+        if (rc) {
+            last = c;
+            break;
+        }
+    }
+    if (img->io.truncate && (last + 1) << q->cluster_bits < fsz) {
+        if (img->io.truncate(img->io.ctx, (last + 1) << q->cluster_bits) < 0)
+            return img_fail(img, IMG_EIO, "Could not truncate '%s'", img->name);
+        q->alloc_end = last + 1;
+    }
+    if (!img->io.discard)
+        return 0;
+    /* Runs of free clusters below the end become holes. */
+    for (uint64_t c = 1; c <= last + 1; c++) {
+        bool free_c = c <= last && qc_rc_get(img, c, &rc) == 0 && rc == 0;
+        if (free_c) {
+            run++;
+            continue;
+        }
+        if (run)
+            img->io.discard(img->io.ctx, (c - run) << q->cluster_bits, run << q->cluster_bits);
+        run = 0;
+    }
+    return 0;
+}
+
 int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink)
 {
     struct qcow2 *q = img->q;
@@ -371,10 +493,15 @@ int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrin
         return r;
     q->h.size = new_size;
     img->size = new_size;
+    if (new_size < old) {
+        r = drop_empty_refblocks(img);
+        if (r == 0)
+            r = give_back_space(img);
+        return r;
+    }
     if (new_size > old && prealloc != IMG_PREALLOC_OFF)
-        r = (prealloc != IMG_PREALLOC_METADATA && !(old & (q->cluster_size - 1)))
-                ? preallocate_data(img, old, new_size, prealloc)
-                : preallocate(img, old, new_size, prealloc);
+        r = prealloc != IMG_PREALLOC_METADATA ? preallocate_data(img, old, new_size, prealloc)
+                                              : preallocate(img, old, new_size, prealloc);
     if (r == 0 && new_size > old)
         r = zero_new_area(img, old, new_size, prealloc);
     return r;

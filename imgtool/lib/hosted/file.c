@@ -97,6 +97,16 @@ static int file_allocate(void *ctx, uint64_t off, uint64_t len)
     return posix_fallocate(fd_of(ctx), (off_t)off, (off_t)len) ? -IMG_EIO : 0;
 }
 
+static int file_discard(void *ctx, uint64_t off, uint64_t len)
+{
+    /* As QEMU's file-posix discard: a hole of the same length, so the file
+     * keeps its size and the range reads as zeros. */
+    return fallocate(fd_of(ctx), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+                     (off_t)len) < 0
+               ? -IMG_EIO
+               : 0;
+}
+
 static int file_allocated(void *ctx, uint64_t *size)
 {
     struct stat st;
@@ -149,6 +159,7 @@ static void fd_io(int fd, struct img_io *io)
     io->allocate = file_allocate;
     io->allocated_size = file_allocated;
     io->extent = file_extent;
+    io->discard = file_discard;
     io->close = file_close;
 }
 
