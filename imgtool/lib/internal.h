@@ -193,6 +193,9 @@ int qc_l2_set(struct img *img, uint64_t l2_off, uint64_t idx, uint64_t e, uint64
 int qc_l2_load_for_write(struct img *img, uint64_t l1i, uint64_t *l2off);
 int qc_rb_load(struct img *img, uint64_t rb_off, uint8_t **block);
 int qc_snap_load(struct img *img);
+/* QEMU's qcow2_validate_table for a snapshot's L1 table: 0, or a
+ * refusal with QEMU's words ("Snapshot L1 table offset invalid"). */
+int qc_snap_l1_usable(struct img *img, const struct qc_snapshot *s);
 void qc_snap_free(struct img *img);
 int qc_snap_upgrade(struct img *img);
 int qc_repair_dirty(struct img *img);

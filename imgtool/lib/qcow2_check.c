@@ -383,8 +383,29 @@ static int calculate(struct chk *c)
         return img_fail(img, IMG_ENOMEM, "Out of memory");
     inc_range(c, 0, q->cluster_size);
     walk_l1(c, q->h.l1_table_offset, q->h.l1_size, q->l1, c->stats);
-    for (int i = 0; i < q->nb_snaps; i++)
-        walk_l1(c, q->snaps[i].l1_offset, q->snaps[i].l1_size, NULL, false);
+    for (int i = 0; i < q->nb_snaps; i++) {
+        const struct qc_snapshot *s = &q->snaps[i];
+        /* A snapshot entry whose L1 table cannot be followed is itself the
+         * corruption (QEMU's qcow2_check_refcounts, same words); its tree
+         * is not counted. */
+        if (s->l1_offset & (q->cluster_size - 1)) {
+            report(c->img,
+                   "ERROR snapshot %s (%s) l1_offset=%#llx: L1 table is not cluster aligned; "
+                   "snapshot table entry corrupted",
+                   s->id, s->name, (unsigned long long)s->l1_offset);
+            c->res->corruptions++;
+            continue;
+        }
+        if ((uint64_t)s->l1_size * 8 > QCOW_MAX_L1_SIZE) {
+            report(c->img,
+                   "ERROR snapshot %s (%s) l1_size=%#x: L1 table is too large; snapshot table "
+                   "entry corrupted",
+                   s->id, s->name, (unsigned)s->l1_size);
+            c->res->corruptions++;
+            continue;
+        }
+        walk_l1(c, s->l1_offset, s->l1_size, NULL, false);
+    }
     if (q->nb_snaps)
         inc_range(c, q->h.snapshots_offset, snap_table_size(q));
     inc_range(c, q->h.refcount_table_offset,
@@ -670,6 +691,18 @@ static int check_impl(struct img *img, unsigned fix, struct img_check_result *re
     c.stats = true;
     c.fix = fix;
     res->total_clusters = div_up(img->size, q->cluster_size);
+    /* 0. Version 3 snapshot entries need at least 16 bytes of extra data
+     * (spec, "Snapshots": "Version 3 images must include extra data at
+     * least up to byte 55"); QEMU's qcow2_check_read_snapshot_table
+     * reports each short entry first and rewrites the table last. */
+    int incomplete = 0;
+    for (int i = 0; q->h.version >= 3 && i < q->nb_snaps; i++) {
+        if (q->snaps[i].extra_size >= 16)
+            continue;
+        report(img, "%s snapshot table entry %d is incomplete",
+               (fix & IMG_CHECK_FIX_ERRORS) ? "Repairing" : "ERROR", i);
+        incomplete++;
+    }
 
     /* 1. Count every reference (this pass may already repair a refcount
      * block outside the image, as QEMU's does). */
@@ -755,15 +788,26 @@ static int check_impl(struct img *img, unsigned fix, struct img_check_result *re
         }
     }
     res->image_end_offset = (highest + 1) << q->cluster_bits;
+out:
+    if (fix)
+        q->free_hint = 0;
+    /* The short snapshot entries, rewritten with full extra data once the
+     * refcounts are right (qcow2_check_fix_snapshot_table). */
+    if (r == 0 && incomplete && (fix & IMG_CHECK_FIX_ERRORS)) {
+        r = qc_snap_upgrade(img);
+        if (r < 0)
+            res->check_errors++;
+        else
+            res->corruptions_fixed += incomplete;
+    } else if (r == 0) {
+        res->corruptions += incomplete;
+    }
     /* 4. A repair that left no corruption behind makes the refcounts
      * trustworthy again: the dirty bit (lazy refcounts not yet written
      * back) and the corrupt bit go, as in QEMU's qcow2_co_check_locked()
      * (spec, "Header", incompatible_features bits 0 and 1). */
-    if (fix && !res->check_errors && !res->corruptions)
+    if (r == 0 && fix && !res->check_errors && !res->corruptions)
         r = mark_clean(img);
-out:
-    if (fix)
-        q->free_hint = 0;
     img_free(img->env, c.ref);
     return r;
 }

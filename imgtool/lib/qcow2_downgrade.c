@@ -108,9 +108,13 @@ static int expand_l1(struct img *img, const uint64_t *l1, uint64_t l1_size, cons
 /* Read a snapshot's L1 table (host byte order) into a new buffer. */
 static int load_snap_l1(struct img *img, const struct qc_snapshot *s, uint64_t **out)
 {
-    uint64_t *l1 = img_alloc(img->env, (size_t)s->l1_size * 8 + 8);
-    uint8_t *raw = img_alloc(img->env, (size_t)s->l1_size * 8 + 8);
-    int r = 0;
+    uint64_t *l1;
+    uint8_t *raw;
+    int r = qc_snap_l1_usable(img, s);
+    if (r < 0)
+        return r;
+    l1 = img_alloc(img->env, (size_t)s->l1_size * 8 + 8);
+    raw = img_alloc(img->env, (size_t)s->l1_size * 8 + 8);
     if (!l1 || !raw)
         r = img_fail(img, IMG_ENOMEM, "Out of memory");
     if (r == 0 && s->l1_size)

@@ -244,8 +244,11 @@ static int validate_header(struct img *img, uint64_t file_size)
                     (uint64_t)h->refcount_table_clusters * q->cluster_size,
                     "Reference count table") < 0)
         return -IMG_ECORRUPT;
-    /* QEMU validates the snapshot table's offset even without snapshots. */
-    if (check_table(img, h->nb_snapshots ? file_size : QCOW_MAX_OFFSET, h->snapshots_offset,
+    /* QEMU validates the snapshot table's offset even without snapshots,
+     * but not against the file's length (qcow2_validate_table): entries
+     * past the end read as zeros, so that check can report them as
+     * incomplete and -r all can rewrite the table. */
+    if (check_table(img, QCOW_MAX_OFFSET, h->snapshots_offset,
                     (uint64_t)h->nb_snapshots * QS_FIXED_LEN, "Snapshot table") < 0)
         return -IMG_ECORRUPT;
     /* The active L1 table comes last, as in qcow2_do_open(): a header cut

@@ -40,12 +40,10 @@ static char *read_str(struct img *img, uint64_t off, uint32_t len)
 int qc_snap_load(struct img *img)
 {
     struct qcow2 *q = img->q;
-    uint64_t off = q->h.snapshots_offset, fsz;
+    uint64_t off = q->h.snapshots_offset;
     uint32_t n = q->h.nb_snapshots;
     if (!n)
         return 0;
-    if (io_size(img, &fsz) < 0)
-        return -IMG_EIO;
     q->snaps = img_alloc(img->env, sizeof(*q->snaps) * n);
     if (!q->snaps)
         return img_fail(img, IMG_ENOMEM, "Out of memory");
@@ -53,8 +51,11 @@ int qc_snap_load(struct img *img)
         struct qc_snapshot *s = &q->snaps[i];
         uint8_t f[QS_FIXED_LEN];
         uint32_t idl, nl;
-        if (off - q->h.snapshots_offset > SNAP_TABLE_MAX || off + QS_FIXED_LEN > fsz)
-            return img_fail(img, IMG_ECORRUPT, "Snapshot table is truncated or too large");
+        /* Past the end of the file the table reads as zeros (the
+         * backend's rule, and QEMU's): such entries are "incomplete" for
+         * check, not a reason to refuse the image. */
+        if (off - q->h.snapshots_offset > SNAP_TABLE_MAX)
+            return img_fail(img, IMG_ECORRUPT, "Snapshot table exceeds the maximum size");
         if (io_read(img, off, f, sizeof(f)) < 0)
             return -IMG_EIO;
         q->nb_snaps = (int)i + 1;
@@ -74,11 +75,11 @@ int qc_snap_load(struct img *img)
                             "Too much extra metadata in snapshot table "
                             "entry %u",
                             i);
-        /* Every offset and size is checked before anything follows it. */
-        if ((s->l1_offset & (q->cluster_size - 1)) || s->l1_offset < q->cluster_size ||
-            (uint64_t)s->l1_size * 8 > QCOW_MAX_L1_SIZE ||
-            s->l1_offset + (uint64_t)s->l1_size * 8 > fsz)
-            return img_fail(img, IMG_ECORRUPT, "Snapshot L1 table of entry %u is invalid", i);
+        /* A damaged L1 table reference does not stop the image from
+         * opening, as in QEMU (qcow2_read_snapshots checks it only when
+         * the snapshot is used), so that check can report it and
+         * snapshot -d can remove other snapshots; every use of its tree
+         * goes through qc_snap_l1_usable() first. */
         off += QS_FIXED_LEN;
         s->extra = img_alloc(img->env, s->extra_size);
         if (!s->extra || (s->extra_size && io_read(img, off, s->extra, s->extra_size) < 0))
@@ -90,8 +91,6 @@ int qc_snap_load(struct img *img)
         if (s->extra_size >= 24)
             s->icount = be64(s->extra + 16);
         off += s->extra_size;
-        if (off + idl + nl > fsz)
-            return img_fail(img, IMG_ECORRUPT, "Snapshot table is truncated");
         s->id = read_str(img, off, idl);
         s->name = read_str(img, off + idl, nl);
         if (!s->id || !s->name)
@@ -329,6 +328,18 @@ static int fix_copied(struct img *img)
     return 0;
 }
 
+int qc_snap_l1_usable(struct img *img, const struct qc_snapshot *s)
+{
+    /* The checks of QEMU's qcow2_validate_table(), in its order: a size
+     * past the L1 limit, then an offset that is not cluster aligned (spec,
+     * "Snapshots": the L1 table "Must be aligned to a cluster boundary"). */
+    if ((uint64_t)s->l1_size * 8 > QCOW_MAX_L1_SIZE)
+        return img_fail(img, IMG_ECORRUPT, "Snapshot L1 table too large");
+    if (s->l1_offset & (img->q->cluster_size - 1))
+        return img_fail(img, IMG_ECORRUPT, "Snapshot L1 table offset invalid");
+    return 0;
+}
+
 static int read_l1(struct img *img, uint64_t off, uint32_t n, uint64_t **out)
 {
     uint64_t *t = img_alloc(img->env, (size_t)(n ? n : 1) * 8);
@@ -463,7 +474,9 @@ int img_snapshot_apply(struct img *img, const char *key)
     if (i < 0)
         return img_fail(img, IMG_ENOENT, "Can't find snapshot '%s'", key);
     struct qc_snapshot *s = &q->snaps[i];
-    r = qc_mark_dirty(img);
+    r = qc_snap_l1_usable(img, s);
+    if (r == 0)
+        r = qc_mark_dirty(img);
     if (r == 0)
         r = read_l1(img, s->l1_offset, s->l1_size, &sl1);
     if (r == 0)
@@ -539,7 +552,9 @@ int img_snapshot_delete(struct img *img, const char *key)
     if (i < 0)
         return img_fail(img, IMG_ENOENT, "Can't find the snapshot '%s'", key);
     struct qc_snapshot s = q->snaps[i];
-    r = qc_mark_dirty(img);
+    r = qc_snap_l1_usable(img, &s);
+    if (r == 0)
+        r = qc_mark_dirty(img);
     if (r == 0)
         r = read_l1(img, s.l1_offset, s.l1_size, &sl1);
     if (r < 0)
@@ -553,7 +568,12 @@ int img_snapshot_delete(struct img *img, const char *key)
     /* 2. ... then release its references and its L1 table ... */
     if (r == 0)
         r = tree_update(img, sl1, s.l1_size, -1);
-    if (r == 0 && s.l1_size)
+    /* An L1 table recorded past the end of the file (a damaged entry)
+     * has no clusters to release: QEMU reports its failed free and goes
+     * on, so the entry can be removed; imgtool skips it quietly. */
+    uint64_t fsz = 0;
+    if (r == 0 && s.l1_size && io_size(img, &fsz) == 0 &&
+        s.l1_offset + (uint64_t)s.l1_size * 8 <= fsz)
         r = qc_rc_update_range(img, s.l1_offset, (uint64_t)s.l1_size * 8, -1);
     /* 3. ... and clusters now used by the active tree alone get COPIED. */
     if (r == 0)
@@ -617,7 +637,9 @@ int img_snapshot_load_tmp(struct img *img, const char *id, const char *name)
             break;
     if (i == q->nb_snaps)
         return img_fail(img, IMG_ENOENT, "Can't find snapshot");
-    r = read_l1(img, q->snaps[i].l1_offset, q->snaps[i].l1_size, &sl1);
+    r = qc_snap_l1_usable(img, &q->snaps[i]);
+    if (r == 0)
+        r = read_l1(img, q->snaps[i].l1_offset, q->snaps[i].l1_size, &sl1);
     if (r < 0)
         return r;
     img_free(img->env, q->l1);
