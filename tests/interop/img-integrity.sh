@@ -13,6 +13,7 @@
 #               the messages may differ) and FILE does not exist in i/:
 #               a failed command leaves no new file behind
 #   none        only the command's output is compared
+# ("nostderr " in front of any of them: the messages may differ.)
 # and finally runs the "after" commands in i/ (they must succeed; qemu-io
 # reads with -P check the guest data itself).  In the commands $Q is
 # qemu-img, $QIO qemu-io and $I imgtool; '|' separates the fields.
@@ -60,6 +61,10 @@ run_case() { # name setup command verify after
     eval "set -- $cmd"
     local stderr=yes
     [[ $verify == gone\ * ]] && stderr=no
+    if [[ $verify == nostderr\ * ]]; then
+        stderr=no
+        verify=${verify#nostderr }
+    fi
     TWIN_STDERR=$stderr twin "$name" "$d" "$@" >"$d/twin.log"
     if ! grep -q '^PASS' "$d/twin.log"; then
         cat "$d/twin.log"
@@ -234,5 +239,39 @@ plain-resize-unaligned-off | @XL2U@; $Q create -q -f qcow2 -b b.qcow2 -F qcow2 a
 xl2-check-unaligned-zero | @XBAD@; @XBAD1@ | check -r all a.qcow2 | cmp a.qcow2 | qread a.qcow2 -c 'read -P 1 0 64k' -c 'read -P 0 64k 8k' -c 'read -P 7 72k 56k'
 xl2-check-alloc-and-zero | @XBAD@; @XBAD2@ | check -r all a.qcow2 | cmp a.qcow2
 xl2-check-alloc-and-zero-ro | @XBAD@; @XBAD2@ | check a.qcow2 | cmp a.qcow2
+CASES
+
+# --- damaged snapshot entries: the image still opens, check reports the
+# entry as qemu-img does, the damaged snapshot cannot be used, the others
+# can be deleted.  Snapshot 1's table entry is at 0x1a0000 (1703936).
+SNAP="\$Q create -q -f qcow2 a.qcow2 4M; \$QIO -c 'write -P 1 0 1M' a.qcow2 >/dev/null; \$Q snapshot -c s1 a.qcow2; \$QIO -c 'write -P 2 0 64k' a.qcow2 >/dev/null; \$Q snapshot -c s2 a.qcow2"
+sed -e "s|@SNAP@|$SNAP|g" <<'CASES' | table run_case
+snap-table-past-eof-list   | @SNAP@; poke a.qcow2 60 00000005 | snapshot -l a.qcow2 | none
+snap-table-past-eof-check  | @SNAP@; poke a.qcow2 60 00000005 | check a.qcow2 | cmp a.qcow2
+snap-table-past-eof-repair | @SNAP@; poke a.qcow2 60 00000005 | check -r all a.qcow2 | none | $Q check a.qcow2; diff <($Q snapshot -l a.qcow2) <($Q snapshot -l ../q/a.qcow2); cmp <(head -c 1703936 a.qcow2) <(head -c 1703936 ../q/a.qcow2)
+snap-table-past-eof-delete | @SNAP@; poke a.qcow2 60 00000005 | snapshot -d s1 a.qcow2 | nostderr none
+snap-l1-unaligned-check    | @SNAP@; poke a.qcow2 1703936 0000000000170200 | check a.qcow2 | cmp a.qcow2
+snap-l1-unaligned-list     | @SNAP@; poke a.qcow2 1703936 0000000000170200 | snapshot -l a.qcow2 | none
+snap-l1-unaligned-delete   | @SNAP@; poke a.qcow2 1703936 0000000000170200 | snapshot -d s1 a.qcow2 | cmp a.qcow2
+snap-l1-unaligned-apply    | @SNAP@; poke a.qcow2 1703936 0000000000170200 | snapshot -a s1 a.qcow2 | nostderr cmp a.qcow2
+snap-l1-unaligned-repair   | @SNAP@; poke a.qcow2 1703936 0000000000170200 | check -r all a.qcow2 | cmp a.qcow2
+snap-l1-past-eof-check     | @SNAP@; poke a.qcow2 1703936 0000000010000000 | check a.qcow2 | cmp a.qcow2
+snap-l1-past-eof-delete    | @SNAP@; poke a.qcow2 1703936 0000000010000000 | snapshot -d s1 a.qcow2 | nostderr none | diff <($Q check a.qcow2 2>&1) <($Q check ../q/a.qcow2 2>&1); qread a.qcow2 -c 'read -P 2 0 64k' -c 'read -P 1 64k 960k'
+CASES
+
+# --- --shrink gives the space back: the file ends after the last cluster
+# in use, refcount blocks that count nothing are dropped (512-byte
+# clusters: one block per 256 clusters), the data that stays is intact.
+table run_case <<'CASES'
+shrink-truncates      | $Q create -q -f qcow2 a.qcow2 64M; $QIO -c 'write -P 1 0 60M' a.qcow2 >/dev/null | resize --shrink a.qcow2 8M | cmp a.qcow2 | qread a.qcow2 -c 'read -P 1 0 8M'
+shrink-refblocks      | $Q create -q -f qcow2 -o cluster_size=512 a.qcow2 8M; $QIO -c 'write -P 1 0 8M' a.qcow2 >/dev/null | resize --shrink a.qcow2 1M | data a.qcow2 | cmp <(od -An -tx1 -j 8520192 -N 1024 a.qcow2) <(od -An -tx1 -j 8520192 -N 1024 ../q/a.qcow2); qread a.qcow2 -c 'read -P 1 0 1M'
+shrink-holes          | $Q create -q -f qcow2 a.qcow2 64M; $QIO -c 'write -P 1 0 60M' -c 'write -P 2 63M 1M' a.qcow2 >/dev/null | resize --shrink a.qcow2 8M | data a.qcow2 | test $(stat -c %b a.qcow2) -le $(stat -c %b ../q/a.qcow2)
+
+# --- preallocation=metadata, then growing with falloc/full: the new area
+# inside the old last cluster is preallocated too, so writing there does
+# not grow the file.
+prealloc-last-cluster-falloc | $Q create -q -f qcow2 -o preallocation=metadata a.qcow2 100k; $QIO -c 'write -P 1 0 100k' a.qcow2 >/dev/null | resize --preallocation=falloc a.qcow2 300k | cmp a.qcow2 | s=$(stat -c %s a.qcow2); $QIO -c 'write -P 2 100k 28k' a.qcow2 >/dev/null; test $(stat -c %s a.qcow2) = $s; qread a.qcow2 -c 'read -P 1 0 100k' -c 'read -P 2 100k 28k' -c 'read -P 0 128k 172k'
+prealloc-last-cluster-full | $Q create -q -f qcow2 -o preallocation=metadata a.qcow2 100k; $QIO -c 'write -P 1 0 100k' a.qcow2 >/dev/null | resize --preallocation=full a.qcow2 300k | cmp a.qcow2 | s=$(stat -c %s a.qcow2); $QIO -c 'write -P 2 100k 28k' a.qcow2 >/dev/null; test $(stat -c %s a.qcow2) = $s; qread a.qcow2 -c 'read -P 1 0 100k' -c 'read -P 2 100k 28k' -c 'read -P 0 128k 172k'
+prealloc-last-cluster-snapshot | $Q create -q -f qcow2 -o preallocation=metadata a.qcow2 100k; $QIO -c 'write -P 1 0 100k' a.qcow2 >/dev/null; $Q snapshot -c s a.qcow2 | resize --preallocation=full a.qcow2 300k | data a.qcow2 | qread a.qcow2 -c 'read -P 1 0 100k' -c 'read -P 0 100k 200k'
 CASES
 
