@@ -215,6 +215,27 @@ START_TEST(test_create_option_errors)
 }
 END_TEST
 
+/* A relative backing name is relative to the directory of the image that
+ * names it; the resolved name of one level is the referrer of the next. */
+START_TEST(test_backing_path)
+{
+    char b[64];
+    ck_assert(img_backing_path("w/c.qcow2", "d1/b.qcow2", b, sizeof(b)));
+    ck_assert_str_eq(b, "w/d1/b.qcow2");
+    ck_assert(img_backing_path(b, "d2/a.qcow2", b + 32, 32));
+    ck_assert_str_eq(b + 32, "w/d1/d2/a.qcow2");
+    ck_assert(img_backing_path("c.qcow2", "b.qcow2", b, sizeof(b)));
+    ck_assert_str_eq(b, "b.qcow2");
+    ck_assert(img_backing_path("/x/c.qcow2", "../b.qcow2", b, sizeof(b)));
+    ck_assert_str_eq(b, "/x/../b.qcow2");
+    ck_assert(img_backing_path("w/c.qcow2", "/abs/b.qcow2", b, sizeof(b)));
+    ck_assert_str_eq(b, "/abs/b.qcow2");
+    /* Too long for the buffer: refused, not cut. */
+    ck_assert(!img_backing_path("w/c.qcow2", "b.qcow2", b, 9));
+    ck_assert(img_backing_path("w/c.qcow2", "b.qcow2", b, 10));
+}
+END_TEST
+
 Suite *basic_suite(void)
 {
     Suite *s = suite_create("img_basic");
@@ -229,6 +250,7 @@ Suite *basic_suite(void)
     tcase_add_test(t, test_prealloc_metadata);
     tcase_add_test(t, test_lazy_refcounts_dirty_bit);
     tcase_add_test(t, test_create_option_errors);
+    tcase_add_test(t, test_backing_path);
     suite_add_tcase(s, t);
     return s;
 }

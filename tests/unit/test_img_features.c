@@ -453,8 +453,10 @@ START_TEST(test_hostile_headers)
     hostile(56, 4, 0x10000000, -IMG_ECORRUPT, "Reference count table too large");
     hostile(56, 4, 0, -IMG_ECORRUPT, "does not contain a reference count table");
     hostile(60, 4, 1000000, -IMG_ECORRUPT, "Snapshot table too large");
-    hostile(60, 4, 60000, -IMG_ECORRUPT, "Snapshot table");
-    hostile(64, 8, 1ull << 45, -IMG_ECORRUPT, "Snapshot table");
+    /* More entries than the file holds: as in QEMU the missing ones read
+     * as zeros, the image opens, and check reports them as incomplete. */
+    hostile(60, 4, 60000, 0, NULL);
+    hostile(64, 8, 1ull << 45, 0, NULL); /* past the end: zeros, as above */
     hostile(64, 8, 0x10001, -IMG_ECORRUPT, "Snapshot table offset invalid");
     hostile(72, 8, 1ull << 40, -IMG_ENOTSUP, "Unknown incompatible feature: 10000000000");
     hostile(72, 8, 1ull << 2, -IMG_ENOTSUP, "External data files");
