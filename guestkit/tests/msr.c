@@ -57,6 +57,40 @@ int main(int argc, char **argv)
     report_info("RDTSC: %llu then %llu", (unsigned long long)t1, (unsigned long long)t2);
     report(t2 > t1, "RDTSC advances");
 
+    /* MSRs guests written for QEMU touch at start-up (SDM vol 4 table 2-2
+     * "IA-32 Architectural MSRs"; APM vol 2 13.2 "Performance Monitoring
+     * Counters"). */
+    ok = rdmsr_safe(MSR_IA32_MISC_ENABLE, &v);
+    report_info("IA32_MISC_ENABLE = %#llx", (unsigned long long)v);
+    report(ok && (v & 1), "IA32_MISC_ENABLE: readable, fast strings on");
+    /* The first performance counters and their event selects, AMD's
+     * legacy four (which exist without a CPUID bit) or Intel's PMC0-1 and
+     * PERFEVTSEL0-1: with no counting (QEMU's TCG, hv) they read 0 after
+     * any write. */
+    const uint32_t amd_pmu[] = {0xc0010000u, 0xc0010001u, 0xc0010002u, 0xc0010003u,
+                                0xc0010004u, 0xc0010005u, 0xc0010006u, 0xc0010007u};
+    const uint32_t intel_pmu[] = {0xc1u, 0xc2u, 0x186u, 0x187u};
+    const uint32_t *pmu = cpu_is_amd() ? amd_pmu : intel_pmu;
+    unsigned npmu = cpu_is_amd() ? 8 : 4;
+    bool all = true;
+    for (unsigned i = 0; i < npmu; i++)
+        all = all && wrmsr_safe(pmu[i], 0) && rdmsr_safe(pmu[i], &v) && v == 0;
+    report(all, "PMU counters: take writes, read 0");
+    /* A write to the TSC sets it (SDM vol 3B 18.17 "Time-Stamp Counter").
+     * QEMU 7.2's TCG ignores the write for RDTSC (and reads back 0). */
+    if (on_qemu_tcg()) {
+        report_skip("TSC write: QEMU TCG does not apply it to RDTSC");
+    } else {
+        uint64_t target = 1ull << 50;
+        ok = wrmsr_safe(MSR_IA32_TSC, target);
+        __asm__ volatile("rdtsc" : "=a"(lo1), "=d"(hi1));
+        t1 = ((uint64_t)hi1 << 32) | lo1;
+        report_info("RDTSC %llu after writing %llu", (unsigned long long)t1,
+                    (unsigned long long)target);
+        report(ok && t1 >= target && t1 - target < (1ull << 40),
+               "TSC write: RDTSC continues from the written value");
+    }
+
     /* Hardware raises #GP for MSRs it does not implement and for reserved
      * bits.  QEMU's TCG (which names itself "TCGTCGTCGTCG" in CPUID leaf
      * 0x40000000) does not: it reads 0 and ignores writes.  Skip there,
