@@ -290,25 +290,12 @@ static void handle_xsetbv(struct vcpu *v, const struct exit_info *e, struct trac
               (unsigned long long)val, (unsigned long long)supported, verdict);
 }
 
-/* A general register by its x86 encoding number (SDM vol 2A table 2-2 "32-Bit Addressing Forms with
- * the ModR/M Byte"): 0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15. */
-static uint64_t gpr_by_number(const struct gprs *r, unsigned n)
-{
-    /* A table of pointers, since struct gprs is in a different order. */
-    const uint64_t *by_number[16] = {&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
-                                     &r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
-                                     &r->r12, &r->r13, &r->r14, &r->r15};
-    /* The decoder yields 0-15 (REX.R adds 8); the mask keeps a bad value
-     * from ever indexing outside the table. */
-    return *by_number[n & 15];
-}
-
 /* The CR0 value a decoded instruction would write. */
-static uint64_t cr0_from_insn(const struct vcpu *v, const struct cr_insn *in)
+static uint64_t cr0_from_insn(struct vcpu *v, const struct cr_insn *in)
 {
     /* The source register (MOV) or the operand register (LMSW r16); for
-     * CLTS it is unused. */
-    uint64_t src = gpr_by_number(&v->regs, in->gpr);
+     * CLTS it is unused.  The decoder yields 0-15 (REX.R adds 8). */
+    uint64_t src = *gpr_by_number(&v->regs, in->gpr);
     switch (in->kind) {
     case CR_INSN_CLTS:
         /* CLTS clears TS and nothing else. */
@@ -469,30 +456,6 @@ static void handle_hypercall(struct vcpu *v, const struct exit_info *e, struct t
         ksnprintf(t->text + n, sizeof(t->text) - (size_t)n, " -> %lld", (long long)v->regs.rax);
 }
 
-/*
- * A nested page fault / EPT violation about RAM (core/guestmem.c): the
- * first touch of a page in npt=lazy mode, or the first write to a page the
- * dirty log protects.  The tables were changed: flush the page and let the
- * guest retry the access (RIP stays).  False when it is not RAM's business.
- */
-static bool handle_ram_violation(struct vcpu *v, const struct exit_info *e, struct trace *t)
-{
-    uint64_t page = 0;
-    enum guestmem_verdict verdict =
-        guestmem_violation(&v->dom->guestmem, e->npf.gpa, e->npf.write, e->npf.present, &page);
-    if (verdict == GM_NOT_RAM)
-        return false;
-    vcpu_backend(v)->flush_slat(v, page, SLAT_4K);
-    ksnprintf(t->text, sizeof(t->text), "gpa %#llx %s: %s page %#llx",
-              (unsigned long long)e->npf.gpa,
-              e->npf.fetch   ? "fetch"
-              : e->npf.write ? "write"
-                             : "read",
-              verdict == GM_LAZY_MAPPED ? "first touch, mapped" : "first write, logged dirty",
-              (unsigned long long)page);
-    return true;
-}
-
 /* Log one trace line (the `trace` option): the core reason, the vendor's name
  * and code, the guest RIP and the decoded details.  The format is documented
  * in hv/README.md and matched by the integration tests: change both together. */
@@ -508,9 +471,10 @@ static void trace_exit(const struct vcpu *v, const struct exit_info *e, const st
  * goes out first, then its state (registers, control registers: the
  * backend's dump_state), then the domain stops with the reason that ends
  * up in the final protocol line.  Entry failures are hv's failure ("exit:
- * error"), the rest the guest's crash.
+ * error"), the rest the guest's crash.  `why` is the reason a handler has
+ * already worked out (a memory violation's), else NULL.
  */
-static void fatal_exit(struct vcpu *v, const struct exit_info *e)
+static void fatal_exit(struct vcpu *v, const struct exit_info *e, const char *why)
 {
     struct domain *d = v->dom;
     /* The fatal exit gets its trace line too, so a trace ends with it. */
@@ -529,22 +493,10 @@ static void fatal_exit(struct vcpu *v, const struct exit_info *e)
         domain_crash(d, "guest halted with interrupts disabled (HLT with IF=0): nothing can "
                         "wake it");
         break;
-    case EXIT_NESTED_PAGE_FAULT: {
-        /* Not RAM's business (handle_ram_violation said no): name the
-         * address, the access and what the memory map has there. */
-        const struct mem_range *r = memmap_find(&d->map, e->npf.gpa);
-        domain_crash(d, "%s guest-physical %#llx: %s%s%s (nested page fault)",
-                     e->npf.fetch   ? "executed at"
-                     : e->npf.write ? "wrote to"
-                                    : "read from",
-                     (unsigned long long)e->npf.gpa,
-                     !r                    ? "nothing there, outside the memory map"
-                     : r->kind == MEM_RAM  ? "a RAM page that does not allow it, in the "
-                     : r->kind == MEM_MMIO ? "MMIO that hv does not emulate, the "
-                                           : "nothing there, the reserved ",
-                     r ? r->name : "", r && r->kind == MEM_RAM ? " range" : "");
+    case EXIT_MEM_VIOLATION:
+        /* handle_mem_violation() said what was wrong (violation.c). */
+        domain_crash(d, "%s", why);
         break;
-    }
     case EXIT_EXCEPTION:
         /* Reached for #DF only when double_fault_deliverable() said no. */
         if (e->exc.vector == VEC_DF)
@@ -628,7 +580,7 @@ void dispatch(struct vcpu *v, struct exit_info *e)
          * source at all HLT completes at once, as if an interrupt had come
          * (hv/README.md, "Decisions"). */
         if (!(v->rflags & RFLAGS_IF)) {
-            fatal_exit(v, e);
+            fatal_exit(v, e, NULL);
             break;
         }
         /* May spin until the next timer tick: hv has nothing else to do. */
@@ -649,7 +601,7 @@ void dispatch(struct vcpu *v, struct exit_info *e)
         /* Only #DF is intercepted; a double fault the guest can take is
          * delivered, one it cannot is its triple fault. */
         if (e->exc.vector != VEC_DF || !double_fault_deliverable(v)) {
-            fatal_exit(v, e);
+            fatal_exit(v, e, NULL);
             break;
         }
         ksnprintf(t.text, sizeof(t.text), "#DF: delivered to the guest");
@@ -668,19 +620,21 @@ void dispatch(struct vcpu *v, struct exit_info *e)
         ksnprintf(t.text, sizeof(t.text), "-> #UD");
         vcpu_backend(v)->inject_exception(v, VEC_UD, false, 0);
         break;
-    case EXIT_NESTED_PAGE_FAULT:
-        /* RAM faulted in or logged dirty: the guest retries; anything else
-         * (MMIO, a hole, a forbidden access) ends it. */
-        if (!handle_ram_violation(v, e, &t))
-            fatal_exit(v, e);
+    case EXIT_MEM_VIOLATION: {
+        /* RAM faulted in or logged dirty, MMIO emulated, or the guest's
+         * end: violation.c decides, for both vendors. */
+        char why[DOMAIN_WHY_LEN];
+        if (handle_mem_violation(v, e, t.text, sizeof(t.text), why, sizeof(why)) < 0)
+            fatal_exit(v, e, why);
         break;
+    }
     case EXIT_INTERRUPT:
         /* A host interrupt: nothing to emulate, just run the guest again
          * (hv masks the outer PICs, so in practice this is rare). */
         break;
     default:
         /* Shutdown, nested page fault, failed entry, anything unexpected. */
-        fatal_exit(v, e);
+        fatal_exit(v, e, NULL);
         break;
     }
     /* The exit ended the domain: its trace line and last words are out. */

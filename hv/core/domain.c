@@ -47,6 +47,33 @@ int domain_add_vcpu(struct domain *d, struct vcpu *v)
     return 0;
 }
 
+/* A device model's range into the map and onto the bus, both or neither. */
+int domain_add_mmio(struct domain *d, struct mmio_device *dev, char *err, size_t err_len)
+{
+    /* Not reported to the guest: a PC's firmware does not list its APICs
+     * in the memory map either (memmap.h). */
+    struct mem_range r = {.base = dev->base,
+                          .size = dev->size,
+                          .kind = MEM_MMIO,
+                          .report = MEM_REPORT_NONE,
+                          .name = dev->name,
+                          .owner = dev};
+    /* The bus first, since it can take the device back out: it refuses
+     * only an empty or wrapping range or another device's addresses. */
+    if (mmio_add(&d->mmio, dev) < 0) {
+        ksnprintf(err, err_len, "%s at %#llx..%#llx: an empty range or another device's", dev->name,
+                  (unsigned long long)dev->base, (unsigned long long)(dev->base + dev->size - 1));
+        return -1;
+    }
+    /* The map checks the range against everything else in the guest's
+     * address space, RAM and holes included, and says what is wrong. */
+    if (memmap_add(&d->map, &r, err, err_len) < 0) {
+        mmio_remove(&d->mmio, dev);
+        return -1;
+    }
+    return 0;
+}
+
 /* The guest's own end with an exit code. */
 void domain_shutdown(struct domain *d, uint32_t code)
 {

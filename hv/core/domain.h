@@ -70,7 +70,7 @@ enum domain_state {
 #define DOMAIN_MAX_VCPUS 8
 
 /* Room for the reason of a crash or failure ("exit: guest crashed (...)"). */
-#define DOMAIN_WHY_LEN 192
+#define DOMAIN_WHY_LEN 256
 
 struct domain {
     /* 0 for the first domain; the SVM backend derives the domain's ASID
@@ -145,6 +145,13 @@ void domain_init(struct domain *d, struct host *h, unsigned id, iobus_note_fn no
 /* Attach `v` as the domain's next vCPU (v->dom = d).  Returns 0, or -1 when
  * the domain already has DOMAIN_MAX_VCPUS. */
 int domain_add_vcpu(struct domain *d, struct vcpu *v);
+
+/* Put a memory-mapped device model into the domain: its range goes into
+ * the memory map as MMIO owned by it (so messages and the guest's view
+ * agree) and onto the MMIO bus (so violation exits there reach it).
+ * Returns 0, or -1 with the reason in err when the range is bad or
+ * overlaps RAM, a hole or another device; nothing is changed then. */
+int domain_add_mmio(struct domain *d, struct mmio_device *dev, char *err, size_t err_len);
 
 /* True while the run loop should enter the domain's vCPUs. */
 static inline bool domain_running(const struct domain *d)

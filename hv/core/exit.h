@@ -34,9 +34,13 @@ enum exit_reason {
     EXIT_HYPERCALL,
     /* The guest shut down: a triple fault (SVM SHUTDOWN 0x7f, VMX reason 2). */
     EXIT_SHUTDOWN,
-    /* A guest-physical access missed the nested page tables (SVM NPF 0x400,
-     * VMX EPT violation 48 or misconfiguration 49); see exit_info.npf. */
-    EXIT_NESTED_PAGE_FAULT,
+    /* A guest-physical access the second-level tables did not allow: SVM
+     * VMEXIT_NPF (0x400, APM vol 2 15.25.6 "Nested versus Guest Page
+     * Faults, Fault Ordering"), VMX EPT violation (48) or EPT
+     * misconfiguration (49) (SDM vol 3C 29.3.3 "EPT-Induced VM Exits").
+     * One core exit for both vendors; the core decides what it is (RAM,
+     * MMIO, nothing) in violation.c.  See exit_info.mem. */
+    EXIT_MEM_VIOLATION,
     /* An intercepted guest exception (SVM 0x40..0x5f, VMX reason 0). */
     EXIT_EXCEPTION,
     /* A physical interrupt arrived while the guest ran (SVM INTR 0x60, VMX
@@ -86,15 +90,28 @@ struct exit_io {
     uint8_t addr_size; /* for string I/O: address size in bytes (2, 4, 8) */
 };
 
-/* Decoded nested page fault (APM vol 2 15.25.6 "Nested versus Guest Page Faults, Fault Ordering",
- * SDM vol 3C 28.2.1 "Basic VM-Exit Information" table 28-7). */
-struct exit_npf {
-    uint64_t gpa;     /* the guest-physical address that faulted */
-    bool write;       /* the access was a write */
-    bool fetch;       /* the access was an instruction fetch */
-    bool present;     /* a translation existed but forbade the access */
-    bool during_walk; /* the fault hit while the CPU walked the guest's own page tables */
+/* The kind of a memory access, as both vendors report it. */
+enum mem_access { MEM_ACCESS_READ, MEM_ACCESS_WRITE, MEM_ACCESS_FETCH };
+
+/* Decoded second-level violation (SVM: EXITINFO1/EXITINFO2, APM vol 2
+ * 15.25.6 "Nested versus Guest Page Faults, Fault Ordering"; VMX: exit
+ * qualification and guest-physical/linear address fields, SDM vol 3C
+ * 28.2.1 "Basic VM-Exit Information" table 28-7). */
+struct exit_mem_violation {
+    uint64_t gpa;           /* the guest-physical address that faulted */
+    enum mem_access access; /* read, write or instruction fetch */
+    bool present;           /* a translation existed but forbade the access */
+    bool misconfig;         /* VMX: an EPT entry hv built is invalid (reason 49) */
+    bool during_walk;       /* hit while the CPU walked the guest's own page tables */
+    bool gla_valid;         /* the CPU gave the guest-linear address (VMX only) */
+    uint64_t gla;           /* that address, when gla_valid */
 };
+
+/* "read", "write" or "fetch", for messages and the trace. */
+static inline const char *mem_access_name(enum mem_access a)
+{
+    return a == MEM_ACCESS_WRITE ? "write" : a == MEM_ACCESS_FETCH ? "fetch" : "read";
+}
 
 /* Decoded control-register write.  A backend that knows the value (VMX:
  * exit qualification + register) sets has_value; otherwise (SVM without
@@ -136,11 +153,11 @@ struct exit_info {
     uint64_t raw_info1;
     uint64_t raw_info2;
     /* Per-reason details (valid only for the matching reason). */
-    struct exit_io io;         /* EXIT_IO */
-    uint32_t msr;              /* EXIT_MSR_READ/WRITE: the index from ECX */
-    struct exit_npf npf;       /* EXIT_NESTED_PAGE_FAULT */
-    struct exit_exception exc; /* EXIT_EXCEPTION */
-    struct exit_cr cr;         /* EXIT_CR_WRITE */
+    struct exit_io io;             /* EXIT_IO */
+    uint32_t msr;                  /* EXIT_MSR_READ/WRITE: the index from ECX */
+    struct exit_mem_violation mem; /* EXIT_MEM_VIOLATION */
+    struct exit_exception exc;     /* EXIT_EXCEPTION */
+    struct exit_cr cr;             /* EXIT_CR_WRITE */
     /* EXIT_ENTRY_FAILED / EXIT_UNHANDLED: a short plain-words reason that
      * ends up in "[hv] exit: guest crashed (...)" or "error (...)". */
     const char *why;

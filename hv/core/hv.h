@@ -60,6 +60,13 @@ void hypercall(struct vcpu *v);
 bool hypercall_ends_guest(const struct vcpu *v);
 const char *hypercall_name(uint64_t nr);
 
+/* violation.c: EXIT_MEM_VIOLATION, the core's one decision for both
+ * vendors (RAM, MMIO, nothing).  Returns 0 when the guest goes on (a few
+ * words for the trace in text), -1 when it must end (the reason, naming
+ * the access, the address and RIP, in why). */
+int handle_mem_violation(struct vcpu *v, const struct exit_info *e, char *text, size_t text_len,
+                         char *why, size_t why_len);
+
 /* irq.c: the guest's interrupt controller and timer, and delivery.
  * irq_clock_init() measures the host's TSC once, for every domain's PIT;
  * irq_domain_init() adds the domain's PIC and PIT to its port bus;

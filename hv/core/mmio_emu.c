@@ -24,16 +24,6 @@ struct env {
     char why[96];
 };
 
-/* The emulator's registers are in encoding order (emu.h); struct gprs is
- * in hv's own order: map one onto the other. */
-static uint64_t *gpr_slot(struct gprs *r, unsigned n)
-{
-    uint64_t *slots[EMU_NREGS] = {&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
-                                  &r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
-                                  &r->r12, &r->r13, &r->r14, &r->r15};
-    return slots[n];
-}
-
 void emu_cpu_of(const struct vcpu *v, struct emu_cpu *c)
 {
     *c = (struct emu_cpu){0};
@@ -44,9 +34,10 @@ void emu_cpu_of(const struct vcpu *v, struct emu_cpu *c)
         c->mode = 64;
     else
         c->mode = v->cs_db ? 32 : 16;
+    /* A copy: gpr_by_number() hands out writable slots. */
     struct gprs r = v->regs;
     for (unsigned i = 0; i < EMU_NREGS; i++)
-        c->gpr[i] = *gpr_slot(&r, i);
+        c->gpr[i] = *gpr_by_number(&r, i);
     c->rip = v->rip;
     c->rflags = v->rflags;
     for (unsigned s = 0; s < EMU_NSEGS; s++)
@@ -57,7 +48,7 @@ void emu_cpu_of(const struct vcpu *v, struct emu_cpu *c)
 static void write_back(struct vcpu *v, const struct emu_cpu *c)
 {
     for (unsigned i = 0; i < EMU_NREGS; i++)
-        *gpr_slot(&v->regs, i) = c->gpr[i];
+        *gpr_by_number(&v->regs, i) = c->gpr[i];
     v->rip = c->rip;
     v->rflags = c->rflags;
 }

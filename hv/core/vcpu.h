@@ -152,6 +152,21 @@ struct vcpu {
     void *arch;
 };
 
+/* A general register by its x86 encoding number (SDM vol 2A 2.1.5
+ * "Addressing-Mode Encoding of ModR/M and SIB Bytes"): 0 RAX, 1 RCX,
+ * 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15.  For the
+ * core's decoders (CR0 writes, the MMIO emulator) and VT-x's exit
+ * qualifications, since struct gprs is in the assembly's order instead.
+ * RSP is there too: backends copy the guest's RSP into regs at every exit. */
+static inline uint64_t *gpr_by_number(struct gprs *r, unsigned n)
+{
+    uint64_t *by_number[16] = {&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
+                               &r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
+                               &r->r12, &r->r13, &r->r14, &r->r15};
+    /* The mask keeps a bad number from ever indexing outside the table. */
+    return by_number[n & 15];
+}
+
 _Static_assert(__builtin_offsetof(struct gprs, rsi) == GPRS_RSI, "GPRS_RSI");
 _Static_assert(__builtin_offsetof(struct gprs, r15) == GPRS_R15, "GPRS_R15");
 _Static_assert(sizeof(struct gprs) == 128, "struct gprs is 16 registers");

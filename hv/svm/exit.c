@@ -163,18 +163,20 @@ static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t
     case VMEXIT_NPF:
         /* EXITINFO1 is a page-fault error code plus bits 32/33, EXITINFO2
          * the guest-physical address (15.25.6). */
-        e->reason = EXIT_NESTED_PAGE_FAULT;
+        e->reason = EXIT_MEM_VIOLATION;
         /* The guest-physical address that had no nested translation. */
-        e->npf.gpa = c->exitinfo2;
-        /* P=0: no translation at all (hv's case: outside guest RAM);
-         * P=1 would be a permission fault, which hv's RWX maps never give. */
-        e->npf.present = c->exitinfo1 & NPF_P;
-        /* Bit 1: a write; bit 4: an instruction fetch (else a read). */
-        e->npf.write = c->exitinfo1 & NPF_RW;
-        e->npf.fetch = c->exitinfo1 & NPF_ID;
+        e->mem.gpa = c->exitinfo2;
+        /* P=0: no translation at all; P=1: one that forbade the access. */
+        e->mem.present = c->exitinfo1 & NPF_P;
+        /* Bit 4: an instruction fetch; bit 1: a write; else a read. */
+        e->mem.access = (c->exitinfo1 & NPF_ID)   ? MEM_ACCESS_FETCH
+                        : (c->exitinfo1 & NPF_RW) ? MEM_ACCESS_WRITE
+                                                  : MEM_ACCESS_READ;
         /* Bit 33: the address was one of the guest's own page-table
          * entries, e.g. a CR3 pointing outside RAM. */
-        e->npf.during_walk = c->exitinfo1 & NPF_IN_WALK;
+        e->mem.during_walk = c->exitinfo1 & NPF_IN_WALK;
+        /* SVM gives no guest-linear address (decode assists give the
+         * instruction bytes, not the address), so gla_valid stays 0. */
         return true;
     case VMEXIT_CR0_WRITE:
     case VMEXIT_CR4_WRITE:

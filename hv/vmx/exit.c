@@ -146,23 +146,6 @@ static void decode_io(struct exit_info *e, uint64_t q, const struct vcpu *vcpu)
 }
 
 /*
- * The general register an exit qualification names (tables 28-3 and 28-5):
- * numbered in the instruction encoding's order, RAX, RCX, RDX, RBX, RSP,
- * RBP, RSI, RDI, R8..R15, which is not struct gprs's order.
- */
-static uint64_t *gpr_by_number(struct vcpu *vcpu, unsigned n)
-{
-    struct gprs *r = &vcpu->regs;
-    /* RSP is included: the core keeps the guest's RSP in vcpu->regs too
-     * (copy_out() fetched it from the VMCS), so MOV CR0, RSP works. */
-    uint64_t *const regs[16] = {&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
-                                &r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
-                                &r->r12, &r->r13, &r->r14, &r->r15};
-    /* The field is 4 bits wide; the mask only keeps a bad value in bounds. */
-    return regs[n & 15];
-}
-
-/*
  * Control-register accesses (exit reason 28, exit qualification table 28-3).
  *
  * CR0: every bit is in the guest/host mask (vcpu.c), so every write that
@@ -182,7 +165,7 @@ static bool decode_cr0_write(struct vcpu *vcpu, uint64_t q, struct exit_info *e)
      * 3 LMSW.  Each gives the would-be new CR0 a different way. */
     switch (CRQ_TYPE(q)) {
     case 0: /* MOV to CR0: from a general register */
-        value = *gpr_by_number(vcpu, CRQ_GPR(q));
+        value = *gpr_by_number(&vcpu->regs, CRQ_GPR(q));
         break;
     case 2: /* CLTS: clears CR0.TS */
         value = vcpu->cr0 & ~CR0_TS;
@@ -343,19 +326,23 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         /* Exit qualification (table 28-7): the access that faulted, what the
          * entry allowed, and whether the address was the final translation
          * of a guest-linear address or one of the guest's own page tables. */
-        e->reason = EXIT_NESTED_PAGE_FAULT;
+        e->reason = EXIT_MEM_VIOLATION;
         e->insn_len = 0;
-        e->npf.gpa = e->raw_info2;
-        e->npf.write = q & EPTQ_WRITE;
-        e->npf.fetch = q & EPTQ_FETCH;
+        e->mem.gpa = e->raw_info2;
+        e->mem.access = (q & EPTQ_FETCH)   ? MEM_ACCESS_FETCH
+                        : (q & EPTQ_WRITE) ? MEM_ACCESS_WRITE
+                                           : MEM_ACCESS_READ;
         /* "Present" in NPT terms: the EPT entry allowed some access (bits
          * 5:3 of the qualification).  A misconfiguration has no such bits:
          * it means hv built a bad entry, which should never happen. */
-        e->npf.present = basic == VMX_EXIT_EPT_VIOLATION && (q & EPTQ_PERMS_MASK);
+        e->mem.present = basic == VMX_EXIT_EPT_VIOLATION && (q & EPTQ_PERMS_MASK);
+        e->mem.misconfig = basic == VMX_EXIT_EPT_MISCONFIG;
         /* Bit 7: the guest-linear address field is valid; bit 8 clear with
          * it: the access was to one of the guest's own paging structures,
          * like bit 33 of SVM's NPF EXITINFO1. */
-        e->npf.during_walk = (q & EPTQ_LINEAR_VALID) && !(q & EPTQ_FINAL);
+        e->mem.gla_valid = basic == VMX_EXIT_EPT_VIOLATION && (q & EPTQ_LINEAR_VALID);
+        e->mem.gla = e->mem.gla_valid ? vmread(VMCS_GUEST_LINEAR_ADDR) : 0;
+        e->mem.during_walk = (q & EPTQ_LINEAR_VALID) && !(q & EPTQ_FINAL);
         break;
     /* Anything else means a control hv did not ask for was forced on, or
      * an emulator bug: the core ends the guest and dumps its state. */
@@ -385,7 +372,7 @@ static enum cr4_result handle_cr4_write(struct vcpu *vcpu, struct vmx_vcpu *vx, 
     if (CRQ_CR(q) != 4 || CRQ_TYPE(q) != 0)
         return CR4_NOT_MINE;
     /* Qualification bits 11:8: the source register of the MOV. */
-    uint64_t value = *gpr_by_number(vcpu, CRQ_GPR(q));
+    uint64_t value = *gpr_by_number(&vcpu->regs, CRQ_GPR(q));
     /* VMX is hidden from the guest, and unsupported bits are reserved. */
     if ((value & CR4_VMXE) || (value & ~vmx_caps.cr4_fixed1))
         return CR4_FAULT;

@@ -3,7 +3,7 @@
 # real runs under QEMU+SVM and Bochs+VMX:
 #   - npt=lazy: the guest's output is the same as eager, and every first
 #     touch is one nested page fault, mapped and counted ("npt=lazy: N pages
-#     mapped", N = the NESTED_PAGE_FAULT count = the trace's "first touch"
+#     mapped", N = the MEM_VIOLATION count = the trace's "first touch"
 #     lines); the memory guest, which writes every free page, passes with
 #     all of its RAM faulted in page by page;
 #   - dirty log: the pages hv names in its "dirty log:" line are the ones
@@ -53,7 +53,7 @@ lazy_qemu_svm() {
     hvrun_case $n --npt lazy --trace -kernel "$G/hello.elf" -append world
     local mapped faults touches
     mapped=$(sed -nE 's/^\[hv\] npt=lazy: ([0-9]+) pages mapped on first touch$/\1/p' "$W/$n.err")
-    faults=$(stat_of "$W/$n.err" NESTED_PAGE_FAULT)
+    faults=$(stat_of "$W/$n.err" MEM_VIOLATION)
     touches=$(grep -c 'first touch, mapped page' "$W/$n.err")
     if [ "$(cat "$W/$n.st")" != 0 ] || ! cmp -s "$W/$n.out" "$W/$n.eager.out"; then
         fail $n "the guest did not run as in eager mode (status $(cat "$W/$n.st"))"
@@ -62,7 +62,7 @@ lazy_qemu_svm() {
         fail $n "no 'npt=lazy: N pages mapped' line with N >= 10 (got '$mapped')"
     elif [ "$faults" != "$mapped" ] || [ "$touches" != "$mapped" ]; then
         fail $n "$mapped pages mapped, but $faults nested page faults and $touches trace lines"
-    elif [ "$(stat_of "$W/$n.eager.err" NESTED_PAGE_FAULT)" != 0 ]; then
+    elif [ "$(stat_of "$W/$n.eager.err" MEM_VIOLATION)" != 0 ]; then
         fail $n "eager mode took nested page faults"
     else
         pass $n

@@ -162,7 +162,7 @@ END_TEST
 START_TEST(reason_names)
 {
     ck_assert_str_eq(exit_reason_name(EXIT_IO), "IO");
-    ck_assert_str_eq(exit_reason_name(EXIT_NESTED_PAGE_FAULT), "NESTED_PAGE_FAULT");
+    ck_assert_str_eq(exit_reason_name(EXIT_MEM_VIOLATION), "MEM_VIOLATION");
     ck_assert_str_eq(exit_reason_name(EXIT_VIRT_INSN), "VIRT_INSN");
     ck_assert_str_eq(exit_reason_name(EXIT_REASON_COUNT), "?");
     /* Every reason has a name. */

@@ -128,6 +128,54 @@ START_TEST(fail_and_long_reason_truncated)
 }
 END_TEST
 
+static uint64_t zero_read(void *ctx, uint64_t off, uint8_t size)
+{
+    (void)ctx;
+    (void)off;
+    (void)size;
+    return 0;
+}
+
+static void no_write(void *ctx, uint64_t off, uint8_t size, uint64_t val)
+{
+    (void)ctx;
+    (void)off;
+    (void)size;
+    (void)val;
+}
+
+START_TEST(mmio_devices_go_into_map_and_bus)
+{
+    char err[160];
+    ck_assert_int_eq(memmap_pc(&a.map, 64ull << 20, false, err, sizeof(err)), 0);
+    struct mmio_device lapic = {.name = "local APIC",
+                                .base = 0xfee00000,
+                                .size = 0x1000,
+                                .read = zero_read,
+                                .write = no_write};
+    ck_assert_int_eq(domain_add_mmio(&a, &lapic, err, sizeof(err)), 0);
+    /* Both know it: the map names it as the device's MMIO, the bus finds it. */
+    const struct mem_range *r = memmap_find(&a.map, 0xfee00fff);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->kind, MEM_MMIO);
+    ck_assert_str_eq(r->name, "local APIC");
+    ck_assert_ptr_eq(r->owner, &lapic);
+    ck_assert_ptr_eq(mmio_find(&a.mmio, 0xfee00800), &lapic);
+    /* Over RAM: the map refuses, and the bus is left as it was. */
+    struct mmio_device bad = {
+        .name = "bad", .base = 0x100000, .size = 0x1000, .read = zero_read, .write = no_write};
+    ck_assert_int_eq(domain_add_mmio(&a, &bad, err, sizeof(err)), -1);
+    ck_assert_ptr_null(mmio_find(&a.mmio, 0x100000));
+    ck_assert_uint_eq(a.mmio.ndev, 1);
+    /* Over another device: the bus refuses, the map is untouched. */
+    struct mmio_device twin = lapic;
+    unsigned n = a.map.n;
+    ck_assert_int_eq(domain_add_mmio(&a, &twin, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "another device") != NULL);
+    ck_assert_uint_eq(a.map.n, n);
+}
+END_TEST
+
 START_TEST(state_names)
 {
     ck_assert_str_eq(domain_state_name(DOMAIN_CREATED), "created");
@@ -150,6 +198,7 @@ int main(void)
     tcase_add_test(tc, shutdown_keeps_code_and_wins);
     tcase_add_test(tc, crash_formats_reason_and_wins);
     tcase_add_test(tc, fail_and_long_reason_truncated);
+    tcase_add_test(tc, mmio_devices_go_into_map_and_bus);
     tcase_add_test(tc, state_names);
     suite_add_tcase(s, tc);
     return check_main(s);
