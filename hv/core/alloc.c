@@ -1,5 +1,6 @@
 /*
- * alloc.c - a bump allocator over host RAM (see alloc.h).
+ * alloc.c - hv's memory: one heap (heap.h) over the host RAM hv may use,
+ * behind the page and object allocators of alloc.h.
  *
  * The free region starts above everything the Multiboot loader left in
  * memory that we still need (hv's image, the boot modules, their command
@@ -9,51 +10,74 @@
 #include "klib.h"
 
 #include "alloc.h"
+#include "heap.h"
 #include "log.h"
 
-/* [next_free, limit): the memory not handed out yet.  Addresses are
- * physical and, by the boot identity map, also pointers. */
-static uint64_t next_free, limit;
+/* All of hv's free memory.  Addresses are physical and, by the boot
+ * identity map, also pointers. */
+static struct heap heap;
 
 /* Set the free region, for hv_main() once before the first allocation. */
 void alloc_init(uint64_t start, uint64_t end)
 {
-    next_free = start;
-    limit = end;
+    heap_init(&heap);
+    if (end > start)
+        heap_add(&heap, (void *)(uintptr_t)start, (size_t)(end - start));
 }
 
-/* What is left, for the out-of-memory message. */
-uint64_t alloc_free_bytes(void)
+/* The allocation behind every function below: zeroed, or NULL after one
+ * log line saying how much was wanted and what is free. */
+static void *zalloc(size_t bytes, size_t align)
 {
-    return limit > next_free ? limit - next_free : 0;
+    void *p = heap_alloc(&heap, bytes, align);
+    if (!p) {
+        struct heap_stats s;
+        heap_stats(&heap, &s);
+        hv_log("out of host memory: %zu bytes wanted (alignment %zu), %zu free, the largest "
+               "free block %zu",
+               bytes, align, s.free_bytes, s.largest_free);
+        return NULL;
+    }
+    /* Callers build hardware tables here: start from all zeroes. */
+    memset(p, 0, bytes);
+    return p;
 }
 
 /*
- * `bytes` of zeroed memory at a multiple of `align` (a power of two, at
- * least a page), for everything hv allocates: VMCB/VMCS, permission maps,
- * nested page tables and guest RAM.  NULL when memory runs out (logged).
- * Nothing is ever freed: hv allocates a fixed set at start-up and then
- * only runs, so a bump pointer is all it needs and cannot fragment.
+ * `bytes` rounded up to whole pages of zeroed memory at a multiple of
+ * `align` (a power of two, at least a page), for hardware structures and
+ * guest RAM: VMCB/VMCS, permission maps, second-level tables.
  */
 void *page_alloc(size_t bytes, size_t align)
 {
     /* Every hardware structure hv allocates needs at least 4 KiB alignment
-     * (APM vol 2 appendix B "Layout of VMCB", SDM vol 3C 25.2 "Format of the VMCS Region"), so make
-     * it the minimum. */
+     * (APM vol 2 appendix B "Layout of VMCB", SDM vol 3C 25.2 "Format of
+     * the VMCS Region"), so make it the minimum. */
     if (align < 4096)
         align = 4096;
-    /* Round the start up to the alignment and the size up to whole pages. */
-    uint64_t start = (next_free + align - 1) & ~(uint64_t)(align - 1);
-    uint64_t size = (bytes + 4095) & ~(uint64_t)4095;
-    /* Written so that nothing can overflow: start is compared first, then
-     * the size against the room left. */
-    if (start > limit || size > limit - start) {
-        hv_log("out of host memory: %zu bytes wanted, %llu free", bytes,
-               (unsigned long long)alloc_free_bytes());
+    /* Whole pages, so that nothing else shares a table's page. */
+    if (bytes > SIZE_MAX - 4095)
         return NULL;
-    }
-    next_free = start + size;
-    /* Callers build hardware tables here: start from all zeroes. */
-    memset((void *)(uintptr_t)start, 0, size);
-    return (void *)(uintptr_t)start;
+    return zalloc((bytes + 4095) & ~(size_t)4095, align);
+}
+
+/* Give back memory from page_alloc (NULL is ignored). */
+void page_free(void *p)
+{
+    kfree(p);
+}
+
+/* Zeroed memory for an object of `bytes`, 16-byte aligned. */
+void *kzalloc(size_t bytes)
+{
+    return zalloc(bytes, HEAP_ALIGN);
+}
+
+/* Give back memory from kzalloc or page_alloc.  A pointer the heap did not
+ * hand out (or already took back) is a bug in hv: it is logged and the
+ * heap is left as it was. */
+void kfree(void *p)
+{
+    if (heap_free(&heap, p) < 0)
+        hv_log("kfree(%p): not an allocated block (a double free?); ignored", p);
 }

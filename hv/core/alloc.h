@@ -1,10 +1,12 @@
 /*
- * alloc.h - hv's memory: a bump allocator over the host RAM that the
- * Multiboot loader reported, above hv's own image and its boot modules.
+ * alloc.h - hv's memory: the host RAM the Multiboot loader reported, above
+ * hv's own image and its boot modules, as one heap with free (heap.h).
  *
- * hv never frees: it sets up one guest and ends.  Since hv identity-maps the
- * first 4 GiB (hv/boot/entry.S), a returned pointer is also the physical
- * address to put into a VMCB, VMCS or page-table entry.
+ * Since hv identity-maps the first 4 GiB (hv/boot/entry.S), a returned
+ * pointer is also the physical address to put into a VMCB, VMCS or
+ * page-table entry.  Everything can be given back: the qcow2 library
+ * allocates and frees per request, and a domain's memory and tables go
+ * back when it is torn down.
  */
 #ifndef HV_CORE_ALLOC_H
 #define HV_CORE_ALLOC_H
@@ -13,8 +15,15 @@
 #include <stdint.h>
 
 /* `bytes` rounded up to 4 KiB, aligned to `align` (a power of two, at least
- * 4096), zero-filled.  Returns NULL (after logging) when memory runs out. */
+ * 4096), zero-filled.  Returns NULL (after logging) when memory runs out.
+ * Give it back with page_free(). */
 void *page_alloc(size_t bytes, size_t align);
+void page_free(void *p);
+
+/* A zeroed object of `bytes`, 16-byte aligned, or NULL (after logging).
+ * Give it back with kfree(), which takes NULL too. */
+void *kzalloc(size_t bytes);
+void kfree(void *p);
 
 /* Physical address of memory from page_alloc (identity mapping). */
 static inline uint64_t virt_to_phys(const void *p)
