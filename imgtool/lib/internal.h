@@ -102,6 +102,7 @@ struct qcow2 {
     uint64_t bm_dir_off; /* bitmap directory on disk */
     uint64_t bm_dir_size;
     bool bm_tracking; /* this session marked enabled bitmaps in use */
+    uint64_t bm_size; /* the disk size the bitmaps are sized for */
 };
 
 struct img {
@@ -212,9 +213,10 @@ int qc_bitmaps_open_rw(struct img *img);
 int qc_bitmaps_dirty(struct img *img, uint64_t off, uint64_t len);
 int qc_bitmaps_close(struct img *img);
 /* Around a resize: load every consistent bitmap, then fit it to the new
- * size (from old_size) so that close stores it with a table to match. */
+ * size: before the resize when growing (the larger tables are stored at
+ * once), after it when shrinking (stored at close). */
 int qc_bitmaps_load_all(struct img *img);
-int qc_bitmaps_resize(struct img *img, uint64_t old_size);
+int qc_bitmaps_resize(struct img *img, uint64_t new_size);
 /* Call inc(ctx, off, len) for every cluster range the bitmaps use. */
 int qc_bitmaps_refs(struct img *img, void (*inc)(void *ctx, uint64_t off, uint64_t len), void *ctx);
 /* refcounts (qcow2_refcount.c) */

@@ -27,10 +27,12 @@
 
 /* ---- sizes ---------------------------------------------------------------- */
 
-/* Bytes of bitmap data for the disk at a granularity of 2^gran_bits. */
+/* Bytes of bitmap data at a granularity of 2^gran_bits for a disk of the
+ * size the bitmaps follow (q->bm_size: the disk's, except in the middle of
+ * a resize). */
 static uint64_t bits_bytes(const struct img *img, int gran_bits)
 {
-    return div_up(div_up(img->size, (uint64_t)1 << gran_bits), 8);
+    return div_up(div_up(img->q->bm_size, (uint64_t)1 << gran_bits), 8);
 }
 
 /* Directory entry size: fixed part, extra data, name, padded to 8 bytes
@@ -69,8 +71,15 @@ static int parse_entry(struct img *img, const uint8_t *p, uint64_t len, struct q
     if (sz > len || name_len == 0 || name_len > QBM_MAX_NAME || b->type != QBM_TYPE_DIRTY ||
         b->gran_bits < QBM_MIN_GRAN_BITS || b->gran_bits > QBM_MAX_GRAN_BITS ||
         (b->flags & ~(QBM_FLAG_IN_USE | QBM_FLAG_AUTO | QBM_FLAG_EXTRA_COMP)) || !b->table_off ||
-        (b->table_off & (q->cluster_size - 1)) || b->table_size > QBM_MAX_TABLE_SIZE ||
-        b->table_size != div_up(bits_bytes(img, b->gran_bits), q->cluster_size))
+        (b->table_off & (q->cluster_size - 1)) || b->table_size == 0 ||
+        b->table_size > QBM_MAX_TABLE_SIZE ||
+        (uint64_t)b->table_size * q->cluster_size > QBM_MAX_PHYS_SIZE)
+        return img_fail(img, IMG_ECORRUPT, "Bitmap directory is corrupted");
+    /* The table must cover the disk; a larger one is fine (a resize that
+     * grew the tables first and then was interrupted leaves one).  Only
+     * an inconsistent bitmap may fall short: it is never read. */
+    if ((uint64_t)b->table_size * q->cluster_size < bits_bytes(img, b->gran_bits) &&
+        !(b->flags & QBM_FLAG_IN_USE))
         return img_fail(img, IMG_ECORRUPT, "Bitmap directory is corrupted");
     /* Extra data we do not understand makes the bitmap read-only, unless
      * the entry says it may be ignored (spec, "extra_data_compatible");
@@ -126,6 +135,7 @@ int qc_bitmaps_load(struct img *img)
             e = &q->exts[i];
     /* Without the autoclear bit the extension is stale: QEMU ignores it
      * (and the clusters it points at are leaks for check to find). */
+    q->bm_size = img->size;
     if (!e || q->h.version < 3 || !(q->h.autoclear_features & QF_AUTOCLEAR_BITMAPS))
         return 0;
     r = parse_ext(img, e, &nb);
@@ -216,7 +226,7 @@ static int load_bits(struct img *img, struct qc_bitmap *b)
     }
     img_free(img->env, tb);
     /* Bits past the end of the disk mean nothing: keep them clear. */
-    uint64_t nbits = div_up(img->size, (uint64_t)1 << b->gran_bits);
+    uint64_t nbits = div_up(q->bm_size, (uint64_t)1 << b->gran_bits);
     if (nbits % 8)
         b->bits[nbytes - 1] &= (uint8_t)((1u << (nbits % 8)) - 1);
     return 0;
@@ -378,11 +388,14 @@ static int commit(struct img *img, uint64_t *old, int nold)
         uint64_t toff = 0;
         if (!b->bits_changed)
             continue;
+        /* The old table, with its own size (the new one may differ after a
+         * resize), is freed once the new directory is in place. */
+        uint64_t old_off = b->table_off, old_size = b->table_size;
         r = store_bits(img, b, &toff);
         if (r < 0)
             break;
-        prev[2 * nprev] = b->table_off;
-        prev[2 * nprev + 1] = b->table_size;
+        prev[2 * nprev] = old_off;
+        prev[2 * nprev + 1] = old_size;
         nprev++;
         b->table_off = toff;
         b->bits_changed = false;
@@ -507,9 +520,11 @@ int qc_bitmaps_load_all(struct img *img)
     return 0;
 }
 
-int qc_bitmaps_resize(struct img *img, uint64_t old_size)
+int qc_bitmaps_resize(struct img *img, uint64_t new_size)
 {
     struct qcow2 *q = img->q;
+    uint64_t old_size = q->bm_size;
+    q->bm_size = new_size;
     for (int i = 0; q->bm_valid && i < q->nb_bms; i++) {
         struct qc_bitmap *b = &q->bms[i];
         if (!b->bits)
@@ -522,12 +537,17 @@ int qc_bitmaps_resize(struct img *img, uint64_t old_size)
         memcpy(nb, b->bits, obytes < nbytes ? obytes : nbytes);
         img_free(img->env, b->bits);
         b->bits = nb;
-        uint64_t nbits = div_up(img->size, (uint64_t)1 << b->gran_bits);
+        uint64_t nbits = div_up(new_size, (uint64_t)1 << b->gran_bits);
         if (nbits % 8)
             b->bits[nbytes - 1] &= (uint8_t)((1u << (nbits % 8)) - 1);
         b->bits_changed = true;
         q->bm_tracking = true;
     }
+    /* Growing: the larger tables are stored before the header says the
+     * disk is larger, so a crash in between leaves tables that still
+     * cover the disk.  Shrinking: stored at close (larger tables are fine). */
+    if (q->bm_valid && new_size > old_size)
+        return commit(img, NULL, 0);
     return 0;
 }
 
@@ -624,10 +644,10 @@ int img_bitmap_add(struct img *img, const char *name, uint32_t granularity, bool
     /* qcow2_co_can_store_new_dirty_bitmap, check_constraints_on_bitmap. */
     const char *why = NULL;
     char buf[96];
-    uint64_t nbytes = bits_bytes(img, gb);
     if (!q)
         return img_fail(img, IMG_ENOTSUP,
                         "Can't store persistent bitmaps to %s: Operation not supported", img->name);
+    uint64_t nbytes = bits_bytes(img, gb);
     if (q->h.version < 3)
         why = "Cannot store dirty bitmaps in qcow2 v2 files";
     else if (gb > QBM_MAX_GRAN_BITS) {

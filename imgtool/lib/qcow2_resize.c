@@ -513,13 +513,22 @@ int img_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shri
         return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
     if (img->q) {
         /* Bitmaps follow the disk's size: loaded at the old size, then
-         * cut or zero-extended (QEMU's bdrv_dirty_bitmap_truncate). */
+         * cut or zero-extended (QEMU's bdrv_dirty_bitmap_truncate).  A
+         * grow stores the larger tables first (see qc_bitmaps_resize); if
+         * the grow itself then fails, the bitmaps go back to the old size
+         * and are stored so at close. */
         uint64_t old = img->size;
+        bool grow = new_size > old;
         int r = qc_bitmaps_load_all(img);
-        if (r == 0)
+        if (r == 0 && grow)
+            r = qc_bitmaps_resize(img, new_size);
+        if (r == 0) {
             r = qc_resize(img, new_size, prealloc, allow_shrink);
-        if (r == 0)
-            r = qc_bitmaps_resize(img, old);
+            if (r < 0 && grow)
+                qc_bitmaps_resize(img, old);
+        }
+        if (r == 0 && !grow)
+            r = qc_bitmaps_resize(img, new_size);
         return r;
     }
     if (new_size < img->size && !allow_shrink)

@@ -61,6 +61,31 @@ same_state() {
     [ $ok = 1 ] && pass "$name"
 }
 
+# be FILE OFFSET LEN: the big-endian number at OFFSET.
+be() {
+    od -A n -t u1 -j "$2" -N "$3" "$1" |
+        awk '{ for (i = 1; i <= NF; i++) v = v * 256 + $i } END { printf "%d", v }'
+}
+
+# set_in_use FILE: flag the first bitmap "in use" (flags auto + in-use), as
+# a QEMU killed while the image was open leaves it: walk the header
+# extensions (spec, "Header extensions") to the bitmaps extension, whose
+# directory offset is at byte 16 of its data; the flags are bytes 12-15 of
+# the entry (spec, "Bitmap directory").
+set_in_use() {
+    local f=$1 pos type len dir
+    pos=$(be "$f" 100 4)
+    while :; do
+        type=$(be "$f" "$pos" 4)
+        len=$(be "$f" $((pos + 4)) 4)
+        [ "$type" = 0 ] && return 1
+        [ "$type" = $((0x23852875)) ] && break
+        pos=$((pos + 8 + (len + 7) / 8 * 8))
+    done
+    dir=$(be "$f" $((pos + 8 + 16)) 8)
+    printf '\003' | dd of="$f" bs=1 seek=$((dir + 15)) conv=notrunc status=none
+}
+
 # A 16 MiB image with two bitmaps made and dirtied by QEMU: b0 (enabled,
 # 64 KiB) saw two writes, b1 (disabled, 128 KiB) none; then b2 (4 KiB).
 FIX=$WORK/fixture
@@ -75,7 +100,8 @@ mkdir -p "$FIX"
         "$QEMU_IO" -c 'write 12M 5k' a.qcow2 >/dev/null &&
         "$QEMU_IMG" create -q -f qcow2 plain.qcow2 16M &&
         "$QEMU_IMG" create -q -f qcow2 -o compat=0.10 v2.qcow2 16M &&
-        "$QEMU_IMG" create -q -f raw r.raw 16M
+        "$QEMU_IMG" create -q -f raw r.raw 16M &&
+        cp a.qcow2 inuse.qcow2 && set_in_use inuse.qcow2
 ) || {
     fail "$SUITE" "could not build the fixture"
     exit 0
@@ -98,6 +124,10 @@ rd measure measure -O qcow2 a.qcow2
 rd measure-4k measure -O qcow2 -o cluster_size=4k a.qcow2
 rd measure-json measure --output=json -O qcow2 a.qcow2
 rd measure-v2 measure -O qcow2 -o compat=0.10 a.qcow2
+# b0 "in use" (inconsistent): shown so, counted by check
+rd inuse-info info inuse.qcow2
+rd inuse-info-json info --output=json inuse.qcow2
+rd inuse-check check inuse.qcow2
 
 # --- the bitmap command: messages and statuses, then the images.
 cmd() { # name | imgtool/qemu-img arguments (split on spaces)
@@ -142,6 +172,15 @@ merge            | bitmap --merge b0 a.qcow2 b1                         | a.qcow
 merge-finer      | bitmap --merge b1 --merge b0 a.qcow2 b2              | a.qcow2     | b0 b1 b2
 merge-from-file  | bitmap --add --merge b2 -b a.qcow2 -F qcow2 plain.qcow2 n0 | plain.qcow2 | n0
 merge-no-target  | bitmap --merge b2 -b a.qcow2 plain.qcow2 b2
+# an inconsistent bitmap can only be removed, or skipped by convert
+inuse-clear      | bitmap --clear inuse.qcow2 b0
+inuse-enable     | bitmap --disable inuse.qcow2 b0
+inuse-merge-from | bitmap --merge b0 inuse.qcow2 b1
+inuse-merge-into | bitmap --merge b1 inuse.qcow2 b0
+inuse-remove     | bitmap --remove inuse.qcow2 b0                       | inuse.qcow2 | b1 b2
+inuse-others     | bitmap --clear inuse.qcow2 b2                        | inuse.qcow2 | b1 b2
+inuse-convert    | convert --bitmaps -O qcow2 inuse.qcow2 out.qcow2
+inuse-skip       | convert --bitmaps --skip-broken-bitmaps -O qcow2 inuse.qcow2 out.qcow2 | out.qcow2 | b1 b2
 # convert --bitmaps copies them after the data (in imgtool the refused
 # cases create no target; qemu-img leaves one, so only messages count)
 convert          | convert --bitmaps -O qcow2 a.qcow2 out.qcow2          | out.qcow2   | b0 b1 b2

@@ -170,6 +170,19 @@ static int op_big_write(struct img *img)
     return img_write(img, 0, b, sizeof(b));
 }
 
+static int op_bitmap_add(struct img *img)
+{
+    return img_bitmap_add(img, "new", 512, true);
+}
+static int op_bitmap_remove(struct img *img)
+{
+    return img_bitmap_remove(img, "b0");
+}
+static int op_bitmap_merge(struct img *img)
+{
+    return img_bitmap_merge(img, "b1", img, "b0");
+}
+
 static const struct {
     const char *name;
     op_fn fn;
@@ -177,17 +190,24 @@ static const struct {
     bool flags_may_lag; /* a crash may leave stale COPIED flags */
     uint32_t cs;
     int rbits;
+    bool with_bitmaps; /* base image has bitmaps b0 (enabled, dirty) and b1 */
 } ops[] = {
-    {"snapshot create", op_snap_create, true, true, 4096, 16},
-    {"snapshot apply", op_snap_apply, true, true, 4096, 16},
-    {"snapshot delete", op_snap_delete, true, true, 4096, 16},
-    {"grow (L1 moves)", op_grow, false, false, 4096, 16},
-    {"shrink", op_shrink, false, false, 4096, 16},
-    {"make empty", op_make_empty, false, false, 4096, 16},
-    {"write over snapshot (COW)", op_cow_write, true, false, 4096, 16},
-    {"compressed over data", op_compressed, false, false, 4096, 16},
-    {"zero with unmap", op_zero, true, false, 4096, 16},
-    {"big write, refcount table grows", op_big_write, false, false, 512, 64},
+    {"snapshot create", op_snap_create, true, true, 4096, 16, false},
+    {"snapshot apply", op_snap_apply, true, true, 4096, 16, false},
+    {"snapshot delete", op_snap_delete, true, true, 4096, 16, false},
+    {"grow (L1 moves)", op_grow, false, false, 4096, 16, false},
+    {"shrink", op_shrink, false, false, 4096, 16, false},
+    {"make empty", op_make_empty, false, false, 4096, 16, false},
+    {"write over snapshot (COW)", op_cow_write, true, false, 4096, 16, false},
+    {"compressed over data", op_compressed, false, false, 4096, 16, false},
+    {"zero with unmap", op_zero, true, false, 4096, 16, false},
+    {"big write, refcount table grows", op_big_write, false, false, 512, 64, false},
+    /* Bitmaps are stored at close: new tables, directory, header, frees. */
+    {"bitmap add", op_bitmap_add, false, false, 512, 16, true},
+    {"bitmap remove", op_bitmap_remove, false, false, 512, 16, true},
+    {"bitmap merge", op_bitmap_merge, false, false, 512, 16, true},
+    {"write recorded by bitmaps", op_cow_write, false, false, 512, 16, true},
+    {"grow with bitmaps", op_grow, false, false, 4096, 16, true},
 };
 
 /* The base image: data everywhere in the first 1 MiB, maybe a snapshot. */
@@ -208,6 +228,15 @@ static struct crashy make_base(int k)
     uint8_t *b = malloc(SIZE / 2);
     pattern(b, SIZE / 2, 7);
     ck_assert_int_eq(img_write(img, 0, b, SIZE / 2), 0);
+    if (ops[k].with_bitmaps) {
+        ck_assert_int_eq(img_bitmap_add(img, "b0", 512, true), 0);
+        ck_assert_int_eq(img_bitmap_add(img, "b1", 4096, false), 0);
+        ck_assert_int_eq(img_close(img), 0);
+        img = open_c(&c, IMG_OPEN_RW);
+        ck_assert(img);
+        pattern(b, 70000, 9);
+        ck_assert_int_eq(img_write(img, 300000, b, 70000), 0);
+    }
     if (ops[k].with_snapshot) {
         ck_assert_int_eq(img_snapshot_create(img, "base", 0, 0), 0);
         pattern(b, 65536, 8);
@@ -244,7 +273,8 @@ START_TEST(test_every_crash_point)
     struct img *img = open_c(&c, IMG_OPEN_RW);
     ck_assert(img);
     ck_assert_msg(ops[_i].fn(img) == 0, "%s: %s", ops[_i].name, img_strerror(img));
-    ck_assert_int_eq(img_close(img), 0);
+    int rc = img_close(img);
+    ck_assert_msg(rc == 0, "%s: close: %d", ops[_i].name, rc);
     long total = c.writes;
     after = contents(&c, &sz_after);
     free(c.p);
