@@ -217,7 +217,8 @@ int qc_bitmaps_close(struct img *img);
  * once), after it when shrinking (stored at close). */
 int qc_bitmaps_load_all(struct img *img);
 int qc_bitmaps_resize(struct img *img, uint64_t new_size);
-/* Call inc(ctx, off, len) for every cluster range the bitmaps use. */
+/* Call inc(ctx, off, len) for every cluster range the bitmaps use; a
+ * damaged bitmap table is an error (-IMG_EINVAL). */
 int qc_bitmaps_refs(struct img *img, void (*inc)(void *ctx, uint64_t off, uint64_t len), void *ctx);
 /* refcounts (qcow2_refcount.c) */
 int qc_rc_get(struct img *img, uint64_t cluster, uint64_t *rc);

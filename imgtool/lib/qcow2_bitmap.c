@@ -122,6 +122,37 @@ static int parse_ext(struct img *img, const struct qc_ext *e, uint32_t *nb)
     return 0;
 }
 
+/* A bitmap table entry QEMU accepts (qcow2-bitmap.c, check_table_entry):
+ * no reserved bits; with an offset, a cluster-aligned one without the
+ * all-ones bit (spec, "Bitmap table"). */
+static bool table_entry_ok(const struct qcow2 *q, uint64_t e)
+{
+    uint64_t off = e & QBM_TE_OFFSET;
+    return !(e & QBM_TE_RESERVED) &&
+           !(off && ((e & QBM_TE_ALL_ONES) || (off & (q->cluster_size - 1))));
+}
+
+/* A bitmap's table, read and checked; *out is freed by the caller. */
+static int read_table(struct img *img, const struct qc_bitmap *b, uint8_t **out)
+{
+    uint8_t *tb = img_alloc(img->env, (size_t)b->table_size * 8);
+    if (!tb)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    int r = io_read(img, b->table_off, tb, (size_t)b->table_size * 8) < 0 ? -IMG_EIO : 0;
+    for (uint32_t i = 0; r == 0 && i < b->table_size; i++)
+        if (!table_entry_ok(img->q, be64(tb + 8 * i)))
+            r = img_fail(img, IMG_ECORRUPT,
+                         "Could not read bitmap_table table from image for bitmap '%s': "
+                         "Invalid argument",
+                         b->name);
+    if (r < 0) {
+        img_free(img->env, tb);
+        return r;
+    }
+    *out = tb;
+    return 0;
+}
+
 int qc_bitmaps_load(struct img *img)
 {
     struct qcow2 *q = img->q;
@@ -166,6 +197,17 @@ int qc_bitmaps_load(struct img *img)
     img_free(img->env, dir);
     if (r == 0 && pos != q->bm_dir_size)
         r = img_fail(img, IMG_ECORRUPT, "Bitmap directory is corrupted");
+    /* QEMU loads every consistent bitmap when it opens an image, so a
+     * damaged table makes the open fail; an inconsistent bitmap is not
+     * read (check counts its damaged entries). */
+    for (int i = 0; r == 0 && i < q->nb_bms; i++) {
+        uint8_t *tb;
+        if (q->bms[i].flags & QBM_FLAG_IN_USE)
+            continue;
+        r = read_table(img, &q->bms[i], &tb);
+        if (r == 0)
+            img_free(img->env, tb);
+    }
     if (r == 0)
         q->bm_valid = true;
     return r;
@@ -190,6 +232,7 @@ static int load_bits(struct img *img, struct qc_bitmap *b)
     struct qcow2 *q = img->q;
     uint64_t nbytes = bits_bytes(img, b->gran_bits);
     uint8_t *tb;
+    int r;
     if (b->bits)
         return 0;
     b->bits = img_alloc(img->env, nbytes ? nbytes : 1);
@@ -197,32 +240,24 @@ static int load_bits(struct img *img, struct qc_bitmap *b)
         return img_fail(img, IMG_ENOMEM, "Out of memory");
     if (!b->table_off)
         return 0;
-    tb = img_alloc(img->env, (size_t)b->table_size * 8);
-    if (!tb)
-        return img_fail(img, IMG_ENOMEM, "Out of memory");
-    if (io_read(img, b->table_off, tb, (size_t)b->table_size * 8) < 0) {
-        img_free(img->env, tb);
-        return -IMG_EIO;
-    }
+    r = read_table(img, b, &tb);
     /* A table may have entries past the disk's end (QEMU checks only
      * that it covers the disk); they are ignored. */
     uint32_t used = (uint32_t)div_up(nbytes, q->cluster_size);
-    for (uint32_t i = 0; i < used && i < b->table_size; i++) {
+    for (uint32_t i = 0; r == 0 && i < used && i < b->table_size; i++) {
         uint64_t e = be64(tb + 8 * i), off = e & QBM_TE_OFFSET;
         uint64_t at = (uint64_t)i * q->cluster_size;
         uint64_t n = nbytes - at < q->cluster_size ? nbytes - at : q->cluster_size;
-        int r = 0;
-        if ((e & QBM_TE_RESERVED) || (off && (e & QBM_TE_ALL_ONES)) ||
-            (off & (q->cluster_size - 1)))
-            r = img_fail(img, IMG_ECORRUPT, "Bitmap '%s' has an invalid table entry", b->name);
-        else if (off)
+        if (off)
             r = io_read(img, off, b->bits + at, n) < 0 ? -IMG_EIO : 0;
         else if (e & QBM_TE_ALL_ONES)
             memset(b->bits + at, 0xff, n);
-        if (r < 0) {
-            img_free(img->env, tb);
-            return r;
-        }
+    }
+    if (r < 0) {
+        /* Not loaded after all: a later call tries again. */
+        img_free(img->env, b->bits);
+        b->bits = NULL;
+        return r;
     }
     img_free(img->env, tb);
     /* Bits past the end of the disk mean nothing: keep them clear. */
@@ -561,16 +596,16 @@ int qc_bitmaps_refs(struct img *img, void (*inc)(void *ctx, uint64_t off, uint64
     inc(ctx, q->bm_dir_off, q->bm_dir_size);
     for (int i = 0; i < q->nb_bms; i++) {
         struct qc_bitmap *b = &q->bms[i];
-        uint8_t *tb = img_alloc(img->env, (size_t)b->table_size * 8);
-        if (!tb)
-            return img_fail(img, IMG_ENOMEM, "Out of memory");
+        uint8_t *tb;
         inc(ctx, b->table_off, (uint64_t)b->table_size * 8);
-        if (io_read(img, b->table_off, tb, (size_t)b->table_size * 8) == 0) {
-            for (uint32_t k = 0; k < b->table_size; k++) {
-                uint64_t off = be64(tb + 8 * k) & QBM_TE_OFFSET;
-                if (off)
-                    inc(ctx, off, q->cluster_size);
-            }
+        /* A damaged table stops the check, as bitmap_table_load's error
+         * stops qcow2_check_bitmaps_refcounts: "Check failed". */
+        if (read_table(img, b, &tb) < 0)
+            return img_fail(img, IMG_EINVAL, "Invalid argument");
+        for (uint32_t k = 0; k < b->table_size; k++) {
+            uint64_t off = be64(tb + 8 * k) & QBM_TE_OFFSET;
+            if (off)
+                inc(ctx, off, q->cluster_size);
         }
         img_free(img->env, tb);
     }

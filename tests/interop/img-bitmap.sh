@@ -67,13 +67,11 @@ be() {
         awk '{ for (i = 1; i <= NF; i++) v = v * 256 + $i } END { printf "%d", v }'
 }
 
-# set_in_use FILE: flag the first bitmap "in use" (flags auto + in-use), as
-# a QEMU killed while the image was open leaves it: walk the header
+# bitmap_dir FILE: the offset of the bitmap directory: walk the header
 # extensions (spec, "Header extensions") to the bitmaps extension, whose
-# directory offset is at byte 16 of its data; the flags are bytes 12-15 of
-# the entry (spec, "Bitmap directory").
-set_in_use() {
-    local f=$1 pos type len dir
+# directory offset is at byte 16 of its data.
+bitmap_dir() {
+    local f=$1 pos type len
     pos=$(be "$f" 100 4)
     while :; do
         type=$(be "$f" "$pos" 4)
@@ -82,8 +80,25 @@ set_in_use() {
         [ "$type" = $((0x23852875)) ] && break
         pos=$((pos + 8 + (len + 7) / 8 * 8))
     done
-    dir=$(be "$f" $((pos + 8 + 16)) 8)
-    printf '\003' | dd of="$f" bs=1 seek=$((dir + 15)) conv=notrunc status=none
+    be "$f" $((pos + 8 + 16)) 8
+}
+
+# set_in_use FILE: flag the first bitmap "in use" (flags auto + in-use), as
+# a QEMU killed while the image was open leaves it; the flags are bytes
+# 12-15 of the directory entry (spec, "Bitmap directory").
+set_in_use() {
+    local dir
+    dir=$(bitmap_dir "$1") || return 1
+    printf '\003' | dd of="$1" bs=1 seek=$((dir + 15)) conv=notrunc status=none
+}
+
+# damage_table FILE: set reserved bit 1 in the first entry of the first
+# bitmap's table (its offset is bytes 0-7 of the directory entry).
+damage_table() {
+    local dir tb
+    dir=$(bitmap_dir "$1") || return 1
+    tb=$(be "$1" "$dir" 8)
+    printf '\002' | dd of="$1" bs=1 seek=$((tb + 7)) conv=notrunc status=none
 }
 
 # A 16 MiB image with two bitmaps made and dirtied by QEMU: b0 (enabled,
@@ -101,7 +116,9 @@ mkdir -p "$FIX"
         "$QEMU_IMG" create -q -f qcow2 plain.qcow2 16M &&
         "$QEMU_IMG" create -q -f qcow2 -o compat=0.10 v2.qcow2 16M &&
         "$QEMU_IMG" create -q -f raw r.raw 16M &&
-        cp a.qcow2 inuse.qcow2 && set_in_use inuse.qcow2
+        cp a.qcow2 inuse.qcow2 && set_in_use inuse.qcow2 &&
+        cp a.qcow2 badtable.qcow2 && damage_table badtable.qcow2 &&
+        cp badtable.qcow2 badinuse.qcow2 && set_in_use badinuse.qcow2
 ) || {
     fail "$SUITE" "could not build the fixture"
     exit 0
@@ -128,6 +145,13 @@ rd measure-v2 measure -O qcow2 -o compat=0.10 a.qcow2
 rd inuse-info info inuse.qcow2
 rd inuse-info-json info --output=json inuse.qcow2
 rd inuse-check check inuse.qcow2
+# a bitmap table entry with a reserved bit: QEMU reads the tables of
+# consistent bitmaps at open and refuses the image; in an inconsistent
+# bitmap it is a corruption for check (and its data cluster a leak)
+rd badtable-info info badtable.qcow2
+rd badtable-check check badtable.qcow2
+rd badinuse-check check badinuse.qcow2
+rd badinuse-check-json check --output=json badinuse.qcow2
 
 # --- the bitmap command: messages and statuses, then the images.
 cmd() { # name | imgtool/qemu-img arguments (split on spaces)
