@@ -135,6 +135,56 @@ static void strings(void)
            (unsigned long)(TPR - src));
 }
 
+/* Encodings the CPU itself refuses: the same exception with or without a
+ * hypervisor in between (SDM vol. 2A "LOCK" raises #UD on MOV; 2.3.11
+ * "AVX Instruction Length": more than 15 bytes is #GP(0)). */
+static void lock_mov(void *arg)
+{
+    (void)arg;
+    __asm__ volatile(".byte 0xf0\n\tmovl %%eax, (%0)" : : "r"(TPR), "a"(0) : "memory");
+}
+
+static void too_long(void *arg)
+{
+    (void)arg;
+    /* 14 operand-size prefixes, then C7 /0 with its ModRM and imm16: 18 bytes. */
+    __asm__ volatile(".byte 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, "
+                     "0x66, 0x66, 0x66, 0xc7, 0x03, 0x11, 0x00"
+                     :
+                     : "b"(TPR)
+                     : "memory");
+}
+
+/* An instruction whose bytes straddle two pages: copied to the end of a
+ * page and called there (guestkit maps RAM executable). */
+static uint8_t code_pages[2 * 4096] __attribute__((aligned(4096)));
+
+static void refused_encodings(void)
+{
+    struct exception_info ex;
+    /* QEMU 7.2's TCG executes both (it checks neither LOCK on MOV nor the
+     * length), so plain QEMU cannot be the reference here; hv must do what
+     * the hardware does. */
+    if (on_qemu_tcg()) {
+        report_skip("lock mov: QEMU TCG executes it instead of raising #UD");
+        report_skip("18-byte mov: QEMU TCG executes it instead of raising #GP");
+    } else {
+        *tpr = 0x11;
+        bool ud = expect_exception(UD_VECTOR, lock_mov, NULL, &ex);
+        report(ud && *tpr == 0x11, "lock mov: raises #UD, tpr stays %#x", *tpr);
+        bool gp = expect_exception(GP_VECTOR, too_long, NULL, &ex);
+        report(gp && *tpr == 0x11, "18-byte mov: raises #GP, tpr stays %#x", *tpr);
+    }
+    /* mov dword [rbx+0x80], imm32 (c7 83 80 00 00 00 imm32: 10 bytes),
+     * then ret, placed so that the page boundary falls after byte 3. */
+    static const uint8_t insn[] = {0xc7, 0x83, 0x80, 0x00, 0x00, 0x00,
+                                   0x3f, 0x00, 0x00, 0x00, 0xc3};
+    uint8_t *at = code_pages + 4096 - 3;
+    memcpy(at, insn, sizeof(insn));
+    __asm__ volatile("call *%0" : : "r"(at), "b"(APIC_BASE) : "memory");
+    report(*tpr == 0x3f, "mov across a page boundary of the code: tpr %#x", *tpr);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -147,6 +197,7 @@ int main(int argc, char **argv)
     read_modify_write();
     exchange_and_bits();
     strings();
+    refused_encodings();
     /* Leave the TPR as the firmware did: accept every interrupt. */
     *tpr = 0;
     return report_summary();
