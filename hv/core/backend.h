@@ -122,6 +122,15 @@ struct backend {
      * false stops asking. */
     void (*irq_window)(struct vcpu *vcpu, bool on);
 
+    /* Optional (NULL: no trap, the guest steps over what hv emulates): the
+     * core has just emulated an instruction the guest ran with RFLAGS.TF =
+     * 1 and moved RIP past it; make the guest take the single-step trap the
+     * CPU would have raised, #DB with DR6.BS set, at the next entry (SDM
+     * vol 3B 18.3.1.4 "Single-Step Exception Condition", 18.2.3 "Debug
+     * Status Register (DR6)").  The core calls it only with no event
+     * pending.  Sets event_pending. */
+    void (*single_step)(struct vcpu *vcpu);
+
     /* Log (as "[hv] " lines) the guest's full state: registers, segments,
      * control registers, EFER, the last exit.  After EXIT_ENTRY_FAILED, also
      * explain in plain words which entry check failed (SVM: hv/svm/explain.c,

@@ -38,6 +38,21 @@ static inline void xsetbv(uint32_t index, uint64_t v)
     __asm__ volatile("xsetbv" : : "c"(index), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
+/* DR6, the debug status register (SDM vol 3B 18.2.3 "Debug Status
+ * Register (DR6)"): VT-x leaves the guest's in the processor, where the
+ * VT-x backend sets BS for a single-step trap (vmx/vcpu.c). */
+static inline uint64_t read_dr6(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%dr6, %0" : "=r"(v));
+    return v;
+}
+
+static inline void write_dr6(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%dr6" : : "r"(v));
+}
+
 /* Stop this CPU for good (interrupts are off in hv). */
 static inline __attribute__((noreturn)) void cpu_halt_forever(void)
 {
@@ -97,7 +112,14 @@ static inline __attribute__((noreturn)) void cpu_halt_forever(void)
 
 /* RFLAGS bits. */
 #define RFLAGS_FIXED (1ull << 1) /* reserved, always 1 */
+#define RFLAGS_TF    (1ull << 8) /* trap flag: single-step */
 #define RFLAGS_IF    (1ull << 9)
 #define RFLAGS_DF    (1ull << 10)
+
+/* DR6.BS: the #DB came from single-stepping (SDM vol 3B 18.2.3). */
+#define DR6_BS (1ull << 14)
+/* The debug exception's vector (SDM vol 3A 6.15 "Exception and Interrupt
+ * Reference", "Interrupt 1-Debug Exception (#DB)"). */
+#define VEC_DB 1
 
 #endif

@@ -23,5 +23,6 @@ const struct backend svm_backend = {
      * the core delivers the PIC's interrupts. */
     .inject_interrupt = svm_inject_interrupt,
     .irq_window = svm_irq_window,
+    .single_step = svm_single_step,
     .dump_state = svm_dump_state,
 };

@@ -42,6 +42,7 @@ int svm_vcpu_init(struct vcpu *vcpu);
 void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
 void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
 void svm_irq_window(struct vcpu *vcpu, bool on);
+void svm_single_step(struct vcpu *vcpu);
 void svm_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len);
 
 /* enter.S: load the guest GPRs, VMLOAD/VMRUN/VMSAVE, store them back. */

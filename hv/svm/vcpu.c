@@ -209,6 +209,20 @@ void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uin
 }
 
 /*
+ * backend.single_step for SVM: the trap the guest would have taken after an
+ * instruction hv emulated with RFLAGS.TF = 1.  The guest's DR6 is in the
+ * VMCB (VMRUN loads it, APM vol 2 15.5.1 "Basic Operation"): BS goes
+ * there, as the CPU sets it, and #DB, a trap, is injected with RIP
+ * already on the next instruction.
+ */
+void svm_single_step(struct vcpu *vcpu)
+{
+    struct svm_vcpu *sv = vcpu->arch;
+    sv->vmcb->save.dr6 |= DR6_BS;
+    svm_inject_exception(vcpu, VEC_DB, false, 0);
+}
+
+/*
  * backend.inject_interrupt for SVM: deliver external interrupt `vector`
  * (from the emulated PIC) at the next VMRUN, for core/irq.c, which has
  * already checked that the guest has IF=1 and no interrupt shadow.

@@ -26,5 +26,6 @@ const struct backend vmx_backend = {
      * interrupt-window exiting control (vcpu.c). */
     .inject_interrupt = vmx_inject_interrupt,
     .irq_window = vmx_irq_window,
+    .single_step = vmx_single_step,
     .dump_state = vmx_dump_state,
 };

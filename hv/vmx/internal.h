@@ -57,6 +57,7 @@ int vmx_vcpu_init(struct vcpu *vcpu);
 void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
 void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
 void vmx_irq_window(struct vcpu *vcpu, bool on);
+void vmx_single_step(struct vcpu *vcpu);
 void vmx_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len);
 /* Copy the current VMCS into a struct vmx_state, or a struct into it. */
 void vmx_read_state(struct vmx_state *s);

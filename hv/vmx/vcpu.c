@@ -450,6 +450,17 @@ void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uin
     vcpu->event_pending = 1;
 }
 
+/* backend.single_step for VT-x: as svm_single_step().  The VMCS has no
+ * DR6: VM entries and exits leave the register alone (SDM vol 3C 27.3.2.1
+ * "Loading Guest Control Registers, Debug Registers, and MSRs" loads only
+ * DR7), so the guest's DR6 is the processor's own while hv runs, and hv,
+ * which uses no debug registers, sets BS in it directly. */
+void vmx_single_step(struct vcpu *vcpu)
+{
+    write_dr6(read_dr6() | DR6_BS);
+    vmx_inject_exception(vcpu, VEC_DB, false, 0);
+}
+
 /* backend.inject_interrupt for VT-x: deliver an external interrupt (the
  * PIC's vector) at the next entry. */
 void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
