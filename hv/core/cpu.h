@@ -116,7 +116,8 @@ static inline __attribute__((noreturn)) void cpu_halt_forever(void)
 #define RFLAGS_IF    (1ull << 9)
 #define RFLAGS_DF    (1ull << 10)
 
-/* DR6.BS: the #DB came from single-stepping (SDM vol 3B 18.2.3). */
+/* DR6.BS: the #DB came from single-stepping (SDM vol 3B 18.2.3 "Debug
+ * Status Register (DR6)"). */
 #define DR6_BS (1ull << 14)
 /* The debug exception's vector (SDM vol 3A 6.15 "Exception and Interrupt
  * Reference", "Interrupt 1-Debug Exception (#DB)"). */

@@ -347,7 +347,8 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     vcpu->cs_long = !!(s->cs.attrib & SEG_ATTR_L);
     vcpu->cs_db = !!(s->cs.attrib & SEG_ATTR_DB);
     /* The segment bases, for the MMIO emulator.  FS and GS are current
-     * here because enter.S VMSAVEs the guest's after VMRUN (15.5.2). */
+     * here because enter.S VMSAVEs the guest's after VMRUN (15.5.2 "VMSAVE and
+     * VMLOAD Instructions"). */
     const struct vmcb_seg *segs[6] = {&s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs};
     for (unsigned i = 0; i < 6; i++)
         vcpu->seg_base[i] = segs[i]->base;
