@@ -17,6 +17,8 @@
  * Only MOVs (which change no flag) run between loading RFLAGS and the
  * instruction, and between the instruction and saving RFLAGS.
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -120,4 +122,34 @@ void native_run(const uint8_t *insn, unsigned len, unsigned pos, const struct na
     byte(&e, 0xc3);
     ((void (*)(void))(base + OFF_STUB))();
     *out = *rout;
+}
+
+/* Where a faulting instruction's signal handler goes back to. */
+static sigjmp_buf fault_env;
+
+static void on_fault(int sig)
+{
+    siglongjmp(fault_env, sig);
+}
+
+int native_try(const uint8_t *insn, unsigned len, unsigned pos, const struct native_regs *in,
+               struct native_regs *out)
+{
+    /* The handler's own stack: the instruction's RSP is the test's value. */
+    static uint8_t altstack[64 * 1024];
+    stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
+    sigaltstack(&ss, NULL);
+    struct sigaction sa = {.sa_handler = on_fault, .sa_flags = SA_ONSTACK | SA_NODEFER};
+    sigemptyset(&sa.sa_mask);
+    static const int sigs[] = {SIGILL, SIGSEGV, SIGBUS, SIGFPE};
+    struct sigaction old[4];
+    for (int i = 0; i < 4; i++)
+        sigaction(sigs[i], &sa, &old[i]);
+    /* volatile: it must survive the siglongjmp. */
+    volatile int sig = sigsetjmp(fault_env, 1);
+    if (sig == 0)
+        native_run(insn, len, pos, in, out);
+    for (int i = 0; i < 4; i++)
+        sigaction(sigs[i], &old[i], NULL);
+    return sig;
 }

@@ -34,4 +34,12 @@ uint8_t *native_init(void);
 void native_run(const uint8_t *insn, unsigned len, unsigned pos, const struct native_regs *in,
                 struct native_regs *out);
 
+/* native_run() for an instruction that may fault: returns 0 when it ran
+ * (with *out filled), or the signal the kernel turned its exception into:
+ * SIGILL for #UD, SIGSEGV for #GP(0) (SIGBUS, SIGFPE for others).  The
+ * signal is taken on a stack of its own, since the instruction runs with
+ * the test's RSP. */
+int native_try(const uint8_t *insn, unsigned len, unsigned pos, const struct native_regs *in,
+               struct native_regs *out);
+
 #endif

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 #include "core/emu.h"
@@ -1103,6 +1104,71 @@ START_TEST(refusals_and_exceptions)
 }
 END_TEST
 
+/* The exceptions the emulator claims the CPU raises, and the refusals it
+ * claims are valid instructions, checked against this CPU: each encoding
+ * runs natively (with [rbx] in the arena) and must raise #UD (SIGILL) or
+ * #GP (SIGSEGV) exactly when the emulator says so. */
+START_TEST(exceptions_match_the_cpu)
+{
+    static const struct {
+        uint8_t b[17];
+        unsigned len;
+        int vector; /* 0: a valid instruction */
+    } t[] = {
+        {{0xf0, 0x89, 0x03}, 3, 6},             /* lock mov */
+        {{0xf0, 0x39, 0x03}, 3, 6},             /* lock cmp */
+        {{0xf0, 0x85, 0x03}, 3, 6},             /* lock test */
+        {{0xf0, 0x0f, 0xb6, 0x03}, 4, 6},       /* lock movzx */
+        {{0xf0, 0x0f, 0xa3, 0x03}, 4, 6},       /* lock bt */
+        {{0xf0, 0x03, 0x03}, 3, 6},             /* lock add r, m */
+        {{0xf0, 0xab}, 2, 6},                   /* lock stos */
+        {{0x66, 0x0f, 0xc3, 0x03}, 4, 6},       /* movnti with 66 */
+        {{0x66, 0x48, 0x0f, 0xc3, 0x03}, 5, 6}, /* ... and REX.W */
+        {{0x82, 0x03, 0x01}, 3, 6},             /* 82 in 64-bit mode */
+        {{0xfe, 0x13}, 2, 6},                   /* fe /2 */
+        {{0xc6, 0x0b, 0x00}, 3, 6},             /* c6 /1 */
+        {{0xc7, 0x0b, 0, 0, 0, 0}, 6, 6},       /* c7 /1 */
+        {{0x0f, 0xba, 0x03, 0x01}, 4, 6},       /* 0f ba /0 */
+        {{0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x89,
+          0x03},
+         16,
+         13}, /* 16 bytes */
+        {{0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x89, 0x03},
+         15,
+         0},                              /* 15 bytes: still fine */
+        {{0xf0, 0x01, 0x03}, 3, 0},       /* lock add m, r */
+        {{0xf0, 0x0f, 0xab, 0x03}, 4, 0}, /* lock bts */
+        {{0xf0, 0xf7, 0x1b}, 3, 0},       /* lock neg */
+        {{0xf0, 0x87, 0x03}, 3, 0},       /* lock xchg */
+        {{0x0f, 0xae, 0x3b}, 3, 0},       /* clflush: valid, refused by name */
+    };
+    for (unsigned i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct kase k = {.pos = 0x2800, .len = t[i].len};
+        memcpy(k.b, t[i].b, t[i].len);
+        small_regs(&k.in);
+        k.in.gpr[EMU_RBX] = A(DEV_OFF + 0x100);
+        k.in.gpr[EMU_RDI] = A(DEV_OFF + 0x200);
+        memcpy(arena, initial, ARENA_SIZE);
+        struct native_regs out;
+        int sig = native_try(k.b, k.len, k.pos, &k.in, &out);
+        int want_sig = t[i].vector == 6 ? SIGILL : t[i].vector == 13 ? SIGSEGV : 0;
+        ck_assert_msg(sig == want_sig, "case %u: the CPU gave signal %d, expected %d", i, sig,
+                      want_sig);
+        struct emu_cpu cpu = {.mode = 64, .rip = (uint64_t)(uintptr_t)code + k.pos};
+        memcpy(cpu.gpr, k.in.gpr, sizeof(cpu.gpr));
+        memcpy(shadow, initial, ARENA_SIZE);
+        struct emu_result res;
+        enum emu_status st = emu_run(&cpu, &ops, NULL, &res);
+        if (t[i].vector)
+            ck_assert_msg(st == EMU_EXCEPTION && res.vector == t[i].vector,
+                          "case %u: emulator says %d (%s)", i, st, res.reason);
+        else
+            ck_assert_msg(st != EMU_EXCEPTION, "case %u: emulator raised %u (%s)", i, res.vector,
+                          res.reason);
+    }
+}
+END_TEST
+
 /* Single-step: TF set reports the #DB trap to the caller; a REP string
  * does one iteration per step. RF is cleared. */
 START_TEST(single_step)
@@ -1187,6 +1253,7 @@ int main(void)
     tcase_add_test(tc, mode16_prefixes_and_strings);
     tcase_add_test(tc, mode32_addressing);
     tcase_add_test(tc, refusals_and_exceptions);
+    tcase_add_test(tc, exceptions_match_the_cpu);
     tcase_add_test(tc, single_step);
     tcase_add_test(tc, faults);
     suite_add_tcase(s, tc);
