@@ -6,7 +6,8 @@
 # Every case runs qemu-img and imgtool alternately (which one goes first
 # alternates too, so cache warmth and background load hit both alike),
 # ROUNDS times each; the table shows the median wall time of each tool and
-# the ratio qemu-img/imgtool (above 1.00 means imgtool is faster).  Cases
+# the ratio qemu-img/imgtool (above 1.00 means imgtool is faster), and the
+# same ratio of the CPU time both spent (user + system, median).  Cases
 # that write an image also show its size from each tool and how much
 # larger imgtool's is (negative: smaller).
 #
@@ -61,13 +62,14 @@ fi
 # The binaries compressed by qemu-img, to time decompression.
 [ -f bin-c.qcow2 ] || "$QEMU_IMG" convert -c -O qcow2 bin.raw bin-c.qcow2
 
-# Wall time of one command, in seconds.
+# Wall time and CPU time (user + system, all threads) of one command, in
+# seconds: "WALL CPU".  The CPU time does not depend on what else the
+# machine runs, so its ratio shows the work each tool does even when the
+# wall times are blurred by other load.
 timeit() {
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }
-    t1=$(date +%s.%N)
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }'
+    local TIMEFORMAT='%R %U %S' t
+    t=$({ time "$@" >/dev/null 2>&1; } 2>&1) || { echo "FAILED: $*" >&2; return 1; }
+    awk '{ printf "%.6f %.6f\n", $1, $2 + $3 }' <<<"$t"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -95,9 +97,12 @@ out_size() {
     echo -
 }
 
+# Other programs' load blurs the wall times (the "idle" cases need an idle
+# machine): say how busy the machine was.
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 # case NAME TARGET ARGS...: "TOOL ARGS..." with the output file name last.
-printf '%-30s %10s %10s %7s %-8s %11s %11s %7s\n' case qemu-img imgtool ratio target \
-    "q-size" "i-size" "larger"
+printf '%-30s %10s %10s %7s %-8s %9s %11s %11s %7s\n' case qemu-img imgtool ratio target \
+    "cpu-ratio" "q-size" "i-size" "larger"
 run_case() {
     local name=$1 target=$2
     shift 2
@@ -118,15 +123,17 @@ run_case() {
             sq=$(out_size)
         fi
     done
-    local mq mi larger=-
-    mq=$(printf '%s\n' "${tq[@]}" | median)
-    mi=$(printf '%s\n' "${ti[@]}" | median)
+    local mq mi cq ci larger=-
+    mq=$(printf '%s\n' "${tq[@]}" | cut -d' ' -f1 | median)
+    mi=$(printf '%s\n' "${ti[@]}" | cut -d' ' -f1 | median)
+    cq=$(printf '%s\n' "${tq[@]}" | cut -d' ' -f2 | median)
+    ci=$(printf '%s\n' "${ti[@]}" | cut -d' ' -f2 | median)
     if [ "$sq" != - ] && [ "$si" != - ]; then
         larger=$(awk -v q="$sq" -v i="$si" 'BEGIN { printf "%+.1f%%", (i - q) * 100 / q }')
     fi
-    printf '%-30s %9.3fs %9.3fs %7.2f >= %-5s %11s %11s %7s\n' "$name" "$mq" "$mi" \
+    printf '%-30s %9.3fs %9.3fs %7.2f >= %-5s %9.2f %11s %11s %7s\n' "$name" "$mq" "$mi" \
         "$(awk -v a="$mq" -v b="$mi" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$target" \
-        "$sq" "$si" "$larger"
+        "$(awk -v a="$cq" -v b="$ci" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$sq" "$si" "$larger"
 }
 
 run_case "raw->qcow2" 1.0 convert -O qcow2 data.raw out.qcow2
@@ -143,3 +150,4 @@ run_case "sparse 4G raw->qcow2" 1.0 convert -O qcow2 sparse.raw out.qcow2
 run_case "check (4G qcow2)" 1.0 check sparse.qcow2
 run_case "map (4G qcow2)" 1.0 map --output=json sparse.qcow2
 rm -f out.*
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
