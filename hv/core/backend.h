@@ -93,6 +93,18 @@ struct backend {
      * its private data in vcpu->arch.  Returns 0, or -1 after logging. */
     int (*vcpu_init)(struct vcpu *vcpu);
 
+    /* Optional (NULL when the backend needs neither): vcpu_load makes vcpu
+     * the one the CPU's virtualization instructions act on; vcpu_put ends
+     * that, so that its state could move to another CPU or be freed (VMX:
+     * VMPTRLD and VMCLEAR, SDM vol 3C 25.11.1 "Software Use of
+     * Virtual-Machine Control Structures"; SVM needs neither, as VMRUN
+     * names its VMCB).  The run loop (core/run.c) calls put on the vCPU it
+     * leaves and load on the next one whenever it switches between vCPUs;
+     * vcpu_init leaves the new vCPU loaded.  Every other operation on a
+     * vCPU is called while it is loaded. */
+    void (*vcpu_load)(struct vcpu *vcpu);
+    void (*vcpu_put)(struct vcpu *vcpu);
+
     /* Enter the guest with the state in vcpu and run it until the next VM
      * exit; then copy the guest's registers, RIP, RFLAGS, CR0/2/3/4, EFER
      * (guest view), CPL and CS mode back into vcpu and fill *exit (every

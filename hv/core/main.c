@@ -319,6 +319,8 @@ void hv_main(uint32_t magic, uint32_t info_pa)
         write_cr4(read_cr4() | CR4_OSXSAVE);
     if (be->vcpu_init(v) < 0)
         end_error("could not set up the %s vCPU", be->name);
+    /* vcpu_init leaves it loaded (backend.h): the run loop knows. */
+    host.loaded = v;
 
     /* What guests written for QEMU's PC machine ask the firmware device
      * (hv/dev/fwcfg.h) and the fast-reset/A20 port. */

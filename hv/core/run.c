@@ -27,11 +27,26 @@ void host_add_domain(struct host *h, struct domain *d)
     h->nr_domains++;
 }
 
+/* Make `v` the vCPU the CPU runs (backend->vcpu_load), putting away the
+ * one that was, when they differ: with one vCPU this happens once. */
+static void switch_to(struct host *h, struct vcpu *v)
+{
+    if (h->loaded == v)
+        return;
+    if (h->loaded && h->be->vcpu_put)
+        h->be->vcpu_put(h->loaded);
+    if (h->be->vcpu_load)
+        h->be->vcpu_load(v);
+    h->loaded = v;
+}
+
 /* One world switch of `v` and the handling of its exit. */
 static void run_one_exit(struct host *h, struct vcpu *v)
 {
     /* The vendor-neutral description of one exit (core/exit.h). */
     struct exit_info e;
+    /* Its control structure current, before anything edits it. */
+    switch_to(h, v);
     /* Deliver a pending interrupt, or ask to hear when it can be. */
     irq_before_entry(v);
     /* Copy the vCPU in, VMRUN/VMRESUME, copy it out, decode the exit. */

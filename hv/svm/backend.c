@@ -17,6 +17,8 @@ const struct backend svm_backend = {
     .slat_format = &svm_npt_format,
     .slat_caps = svm_slat_caps,
     .flush_slat = svm_flush_slat,
+    /* No vcpu_load/vcpu_put: VMRUN names its VMCB in RAX, so nothing
+     * has to be made current when the core switches vCPUs. */
     .run = svm_run,
     .inject_exception = svm_inject_exception,
     /* The two optional operations of core/backend.h: with both present

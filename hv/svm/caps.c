@@ -69,6 +69,10 @@ bool svm_probe(char *why, size_t why_len)
     }
     /* Without NRIPS (QEMU) the exit code computes the next RIP itself. */
     svm_caps.nrips = features & CPUID_8000000A_EDX_NRIPS;
+    /* EBX of the leaf: how many ASIDs the TLB can tell apart (APM vol 3
+     * E.4.15 "Function 8000_000Ah-SVM Revision and Feature
+     * Identification"); each domain takes one (vcpu.c). */
+    svm_caps.nasid = cpuid(0x8000000au).ebx;
     /* Physical address width, for the explainer's range checks.  Leaf
      * 0x80000008 EAX[7:0]; 40 bits is the value the APM's examples assume when
      * the leaf is missing, and only the explainer uses it. */

@@ -15,6 +15,7 @@
 struct svm_caps {
     bool nrips;         /* CPUID 0x8000000A EDX bit 3: VMCB next_rip is filled */
     unsigned phys_bits; /* CPUID 0x80000008 EAX[7:0] */
+    uint32_t nasid;     /* CPUID 0x8000000A EBX: ASIDs, including the host's 0 */
 };
 extern struct svm_caps svm_caps;
 

@@ -161,9 +161,16 @@ int svm_vcpu_init(struct vcpu *vcpu)
      * CPU reads them by physical address, bypassing our page tables. */
     c->iopm_base_pa = virt_to_phys(sv->iopm);
     c->msrpm_base_pa = virt_to_phys(sv->msrpm);
-    /* ASID 0 is the host's; the guest gets 1 (15.16 "TLB Control").  Flush its TLB entries
-     * before the first run. */
-    c->guest_asid = 1;
+    /* ASID 0 is the host's (15.16 "TLB Control"); each domain gets its
+     * own, 1 + its number, so that its vCPUs share TLB entries and no other
+     * domain's can be used for them.  Flush its TLB entries before the
+     * first run. */
+    uint32_t asid = vcpu->dom->id + 1;
+    if (asid >= svm_caps.nasid) {
+        hv_log("svm: domain %u needs ASID %u, the CPU has %u", vcpu->dom->id, asid, svm_caps.nasid);
+        return -1;
+    }
+    c->guest_asid = asid;
     c->tlb_control = TLB_CONTROL_FLUSH_ALL;
     /* V_INTR_MASKING: the guest's RFLAGS.IF masks only virtual interrupts,
      * physical ones stay under the host's control (15.21.1). */

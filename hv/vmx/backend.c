@@ -20,6 +20,9 @@ const struct backend vmx_backend = {
     .slat_format = &vmx_ept_format,
     .slat_caps = vmx_slat_caps,
     .flush_slat = vmx_flush_slat,
+    /* Another vCPU's VMCS becomes current with VMPTRLD (vcpu.c). */
+    .vcpu_load = vmx_vcpu_load,
+    .vcpu_put = vmx_vcpu_put,
     .run = vmx_run,
     .inject_exception = vmx_inject_exception,
     /* The optional pair: VM-entry injection of type 0 and the

@@ -59,6 +59,8 @@ void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
 void vmx_irq_window(struct vcpu *vcpu, bool on);
 void vmx_single_step(struct vcpu *vcpu);
 void vmx_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len);
+void vmx_vcpu_load(struct vcpu *vcpu);
+void vmx_vcpu_put(struct vcpu *vcpu);
 /* Copy the current VMCS into a struct vmx_state, or a struct into it. */
 void vmx_read_state(struct vmx_state *s);
 void vmx_write_guest_state(const struct vmx_state *s);

@@ -479,7 +479,8 @@ void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
  * exit as soon as the guest can take an interrupt. */
 void vmx_irq_window(struct vcpu *vcpu, bool on)
 {
-    /* The VMCS is current and hv has one vCPU, so vcpu is not needed. */
+    /* The core loaded vcpu's VMCS before asking (backend->vcpu_load), so
+     * the current VMCS is the one to change. */
     (void)vcpu;
     /* "Interrupt-window exiting" (primary control bit 2, 25.6.2): exit with
      * reason 7 at the first instruction boundary where RFLAGS.IF = 1 and
@@ -492,6 +493,37 @@ void vmx_irq_window(struct vcpu *vcpu, bool on)
     uint32_t proc = (uint32_t)vmread(VMCS_PROC_CONTROLS);
     proc = on ? proc | PROC_INTR_WINDOW_EXITING : proc & ~PROC_INTR_WINDOW_EXITING;
     vmwrite(VMCS_PROC_CONTROLS, proc);
+}
+
+/*
+ * backend.vcpu_load for VT-x: make vcpu's VMCS the current one, which
+ * VMREAD, VMWRITE and VMLAUNCH/VMRESUME act on (SDM vol 3C 25.11.1
+ * "Software Use of Virtual-Machine Control Structures").  The core calls it
+ * when it switches to another vCPU; with one vCPU, once.
+ */
+void vmx_vcpu_load(struct vcpu *vcpu)
+{
+    struct vmx_vcpu *vx = vcpu->arch;
+    if (!vmptrld(virt_to_phys(vx->vmcs)))
+        hv_log("vmx: VMPTRLD of the VMCS at %#llx failed",
+               (unsigned long long)virt_to_phys(vx->vmcs));
+}
+
+/*
+ * backend.vcpu_put for VT-x: vcpu stops being current.  VMCLEAR writes the
+ * CPU's cached copy of the VMCS back to memory and puts it in the "clear"
+ * launch state (SDM vol 3C 25.11.3 "Initializing a VMCS"), so the next
+ * entry on it is a VMLAUNCH again; a VMCS must be clear before it may be
+ * loaded on another CPU or its memory given back.
+ */
+void vmx_vcpu_put(struct vcpu *vcpu)
+{
+    struct vmx_vcpu *vx = vcpu->arch;
+    if (vmclear(virt_to_phys(vx->vmcs)))
+        vx->launched = false;
+    else
+        hv_log("vmx: VMCLEAR of the VMCS at %#llx failed",
+               (unsigned long long)virt_to_phys(vx->vmcs));
 }
 
 /* backend.flush_slat for VT-x: the core changed the EPT tables.  INVEPT
