@@ -189,6 +189,24 @@ static int parse_npt(const char *s, size_t len, struct hv_options *opt, char *er
     return 0;
 }
 
+/* domains=N: how many copies of the guest hv runs, 1..HV_DOMAINS_MAX. */
+static int parse_domains(const char *s, size_t len, struct hv_options *opt, char *err,
+                         size_t err_len)
+{
+    /* The value after "domains=" (8 characters). */
+    const char *v = s + 8;
+    size_t vl = len - 8;
+    uint64_t n;
+    if (suffix_shift(v[vl - 1]) >= 0 || hv_parse_size(v, vl, &n) < 0 || n < 1 ||
+        n > HV_DOMAINS_MAX) {
+        ksnprintf(err, err_len, "bad count in '%.*s' (want domains=1 to domains=%u)", (int)len, s,
+                  HV_DOMAINS_MAX);
+        return -1;
+    }
+    opt->domains = (unsigned)n;
+    return 0;
+}
+
 /* One option word; 0, or -1 with err filled. */
 static int parse_word(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
 {
@@ -212,11 +230,13 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         return parse_max_exits(s, len, opt, err, err_len);
     if (word_has_prefix(s, len, "npt="))
         return parse_npt(s, len, opt, err, err_len);
+    if (word_has_prefix(s, len, "domains="))
+        return parse_domains(s, len, opt, err, err_len);
     /* Anything else is a mistake worth stopping for: a misspelt "trace"
      * silently ignored would cost the user more than this message. */
     ksnprintf(err, err_len,
               "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
-              "npt=eager|lazy, slat-dot)",
+              "npt=eager|lazy, slat-dot, domains=N)",
               (int)len, s);
     return -1;
 }
@@ -238,6 +258,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->vendor = VENDOR_AUTO;
     opt->max_exits = 0;
     opt->lazy = false;
+    opt->domains = 1;
     opt->slat_dot = false;
     /* An empty message on success, so a caller may print err blindly. */
     if (err_len)

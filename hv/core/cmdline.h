@@ -12,6 +12,10 @@
  *                        tables from the start; lazy: each page is mapped when
  *                        the guest first touches it (a teaching mode: the
  *                        trace and statistics show the faults)
+ *   domains=N            run N copies of the guest, each in a domain of its
+ *                        own with mem= of RAM (default 1, at most
+ *                        HV_DOMAINS_MAX): a demonstration that hv's core
+ *                        runs several guests; domain 0's end is the last line
  *   slat-dot             when the guest ends, print its second-level tables as
  *                        a Graphviz graph ("[hv] dot: " lines;
  *                        docs/slatgraph.sh draws them)
@@ -34,7 +38,11 @@ struct hv_options {
     uint64_t max_exits; /* 0: no limit */
     bool lazy;          /* npt=lazy */
     bool slat_dot;      /* print the tables as a graph at the end */
+    unsigned domains;   /* domains=N: copies of the guest, 1 by default */
 };
+
+/* The most domains domains=N accepts. */
+#define HV_DOMAINS_MAX 4
 
 #define HV_MEM_DEFAULT (64ull << 20)
 /* Guest RAM must hold the 1 MiB of low memory plus something above it. */

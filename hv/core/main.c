@@ -21,13 +21,13 @@
 #include "log.h"
 #include "msr.h"
 
-/* The host, and the one domain hv makes today (from the first boot module)
- * with its one vCPU.  Only start-up code here and end_error's statistics
- * use these names; everything else receives a pointer (handlers reach the
- * domain and host through vcpu->dom). */
+/* The host, and the domains hv makes (from the first boot module; more
+ * than one with domains=N), each with one vCPU.  Only start-up code here
+ * and end_error's statistics use these names; everything else receives a
+ * pointer (handlers reach the domain and host through vcpu->dom). */
 static struct host host;
-static struct domain dom0;
-static struct vcpu dom0_vcpu0;
+static struct domain doms[HV_DOMAINS_MAX];
+static struct vcpu vcpus[HV_DOMAINS_MAX];
 
 /* The VT-x backend is linked in when hv/vmx/ provides it.  A weak reference
  * resolves to NULL when nothing defines the symbol, so `make NO_VMX=1` links
@@ -60,8 +60,17 @@ static void *guest_alloc(size_t bytes)
  * The context is the domain; with one domain, lines need no name. */
 static void guest_line(void *ctx, const char *line, size_t len)
 {
-    (void)ctx;
-    log_guest_line(line, len);
+    const struct domain *d = ctx;
+    /* Domain 0's lines are the guest's console as bin/hvrun knows it;
+     * another domain's get its number in front, so the two can be told
+     * apart (the guest cannot forge the prefix of domain 0: it has none). */
+    if (d->id == 0) {
+        log_guest_line(line, len);
+        return;
+    }
+    char buf[UART_LINE_MAX + 16];
+    int n = ksnprintf(buf, sizeof(buf), "[d%u] %.*s", d->id, (int)len, line);
+    log_guest_line(buf, n < 0 ? 0 : (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 /* The port bus's notes (an unknown port, once per port) are hv's words
@@ -174,6 +183,90 @@ static void firmware_devices(struct domain *d)
 }
 
 /*
+ * Make domain `id` in d with its vCPU v: RAM, memory map and second-level
+ * tables, the guest image from boot module `mod` with command line
+ * `guest_cmd`, the vCPU's control structure, the firmware-facing devices.
+ * Any failure ends hv (end_error): a domain is all or nothing.
+ */
+static void make_domain(struct domain *d, struct vcpu *v, unsigned id, const struct mb_module *mod,
+                        const char *guest_cmd)
+{
+    /* An empty guest machine with its console and exit port (domain.c),
+     * then its one vCPU. */
+    domain_init(d, &host, id, bus_note, guest_line);
+    host_add_domain(&host, d);
+    /* Cannot fail: the domain is empty. */
+    domain_add_vcpu(d, v);
+    const struct backend *be = host.be;
+    /* One buffer for every "why" below; each failure ends hv. */
+    char err[256];
+
+    /* Guest RAM: contiguous and 2 MiB aligned for 2 MiB nested pages.
+     * Contiguous means guest-physical X is host-physical base + X, so the
+     * nested page tables are a simple linear map and gmem.h can translate with
+     * one addition. */
+    d->mem.host = page_alloc(host.opt.mem, 2u << 20);
+    if (!d->mem.host)
+        end_error("not enough host memory for mem=%lluM of guest RAM: give the outer machine "
+                  "more (-m) or the guest less (mem=)",
+                  (unsigned long long)(host.opt.mem >> 20));
+    d->mem.size = host.opt.mem;
+
+    /* What lies where in the guest's physical address space: the PC
+     * layout (core/memmap.h), from which the guest's memory map comes. */
+    if (guestmem_layout(&d->map, host.opt.mem, err, sizeof(err)) < 0)
+        end_error("%s", err);
+    /* The second-level tables, built from the map in the backend's entry
+     * format: all RAM now, or with npt=lazy each page at its first touch
+     * (core/guestmem.h).  The vCPU's control structure points at them. */
+    if (guestmem_init(&d->guestmem, &d->mem, &d->map, host.opt.lazy, be->slat_format,
+                      be->slat_caps(), guest_alloc, err, sizeof(err)) < 0)
+        end_error("%s", err);
+    v->slat_root = virt_to_phys(d->guestmem.slat.root);
+
+    /* Load the guest.  Nothing runs if the image is refused.  mb_load()
+     * does what a Multiboot loader does for us (Multiboot 3.1-3.3): it
+     * checks the header, copies the segments into guest RAM and builds the
+     * info structure, command line and memory map there. */
+    struct mb_load_result res;
+    if (mb_load(&d->mem, &d->map, (const void *)(uintptr_t)mod->mod_start,
+                mod->mod_end - mod->mod_start, guest_cmd, &res, err, sizeof(err)) < 0)
+        end_error("bad guest image: %s", err);
+    hv_log("guest '%s': %u bytes loaded at %#x..%#x, entry %#x", guest_cmd,
+           mod->mod_end - mod->mod_start, res.load_lo, res.load_hi, res.entry);
+
+    /* The Multiboot entry state (Multiboot 3.2), the rest in vcpu_init.  The
+     * same EAX/EBX contract hv itself was started with. */
+    v->regs.rax = MB_BOOTLOADER_MAGIC;
+    v->regs.rbx = res.info_addr;
+    /* The entry point from the ELF header or the a.out-kludge field. */
+    v->rip = res.entry;
+    v->rflags = 2; /* bit 1 is reserved and always 1; IF = 0 */
+    /* The guest starts in 32-bit protected mode without long mode. */
+    v->efer = 0;
+    /* The backend fills its control structure: segments (flat 4 GiB, CS
+     * 32-bit), CR0 = PE|ET, intercepts and nested paging. */
+    /* IA32_MISC_ENABLE as QEMU resets it (core/msr.c), and XCR0's reset
+     * value: x87 state only (SDM vol 1 13.3 "Enabling the XSAVE
+     * Feature Set and XSAVE-Enabled Features"). */
+    v->misc_enable = msr_misc_enable_reset(cpuid(1).ecx);
+    v->xcr0 = 1;
+    /* hv executes XSETBV for a VT-x guest (dispatch.c), which needs
+     * CR4.OSXSAVE in hv's own CR4, the one VT-x loads at every exit
+     * (vcpu_init copies it into the VMCS). */
+    if (cpuid(1).ecx & CPUID1_ECX_XSAVE)
+        write_cr4(read_cr4() | CR4_OSXSAVE);
+    if (be->vcpu_init(v) < 0)
+        end_error("could not set up the %s vCPU", be->name);
+    /* vcpu_init leaves it loaded (backend.h): the run loop knows. */
+    host.loaded = v;
+
+    /* What guests written for QEMU's PC machine ask the firmware device
+     * (hv/dev/fwcfg.h) and the fast-reset/A20 port. */
+    firmware_devices(d);
+}
+
+/*
  * hv's C entry point, called by boot/entry.S in 64-bit mode with the
  * Multiboot magic and info address the loader left in EAX and EBX.  It
  * never returns: every way out ends the outer machine (ending.c).  The
@@ -253,83 +346,17 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     if (be->enable() < 0)
         end_error("could not enable %s", be->name);
 
-    /* Domain 0: an empty guest machine with its console and exit port
-     * (domain.c), then its one vCPU. */
-    struct domain *d = &dom0;
-    domain_init(d, &host, 0, bus_note, guest_line);
-    host_add_domain(&host, d);
-    /* Cannot fail: the domain is empty. */
-    domain_add_vcpu(d, &dom0_vcpu0);
-    struct vcpu *v = d->vcpu[0];
-
-    /* Guest RAM: contiguous and 2 MiB aligned for 2 MiB nested pages.
-     * Contiguous means guest-physical X is host-physical base + X, so the
-     * nested page tables are a simple linear map and gmem.h can translate with
-     * one addition. */
-    d->mem.host = page_alloc(host.opt.mem, 2u << 20);
-    if (!d->mem.host)
-        end_error("not enough host memory for mem=%lluM of guest RAM: give the outer machine "
-                  "more (-m) or the guest less (mem=)",
-                  (unsigned long long)(host.opt.mem >> 20));
-    d->mem.size = host.opt.mem;
-
-    /* What lies where in the guest's physical address space: the PC
-     * layout (core/memmap.h), from which the guest's memory map comes. */
-    if (guestmem_layout(&d->map, host.opt.mem, err, sizeof(err)) < 0)
-        end_error("%s", err);
-    /* The second-level tables, built from the map in the backend's entry
-     * format: all RAM now, or with npt=lazy each page at its first touch
-     * (core/guestmem.h).  The vCPU's control structure points at them. */
-    if (guestmem_init(&d->guestmem, &d->mem, &d->map, host.opt.lazy, be->slat_format,
-                      be->slat_caps(), guest_alloc, err, sizeof(err)) < 0)
-        end_error("%s", err);
-    v->slat_root = virt_to_phys(d->guestmem.slat.root);
-
-    /* Load the guest.  Nothing runs if the image is refused.  mb_load()
-     * does what a Multiboot loader does for us (Multiboot 3.1-3.3): it
-     * checks the header, copies the segments into guest RAM and builds the
-     * info structure, command line and memory map there. */
-    struct mb_load_result res;
-    if (mb_load(&d->mem, &d->map, (const void *)(uintptr_t)mod->mod_start,
-                mod->mod_end - mod->mod_start, guest_cmd, &res, err, sizeof(err)) < 0)
-        end_error("bad guest image: %s", err);
-    hv_log("guest '%s': %u bytes loaded at %#x..%#x, entry %#x", guest_cmd,
-           mod->mod_end - mod->mod_start, res.load_lo, res.load_hi, res.entry);
-
-    /* The Multiboot entry state (Multiboot 3.2), the rest in vcpu_init.  The
-     * same EAX/EBX contract hv itself was started with. */
-    v->regs.rax = MB_BOOTLOADER_MAGIC;
-    v->regs.rbx = res.info_addr;
-    /* The entry point from the ELF header or the a.out-kludge field. */
-    v->rip = res.entry;
-    v->rflags = 2; /* bit 1 is reserved and always 1; IF = 0 */
-    /* The guest starts in 32-bit protected mode without long mode. */
-    v->efer = 0;
-    /* The backend fills its control structure: segments (flat 4 GiB, CS
-     * 32-bit), CR0 = PE|ET, intercepts and nested paging. */
-    /* IA32_MISC_ENABLE as QEMU resets it (core/msr.c), and XCR0's reset
-     * value: x87 state only (SDM vol 1 13.3 "Enabling the XSAVE
-     * Feature Set and XSAVE-Enabled Features"). */
-    v->misc_enable = msr_misc_enable_reset(cpuid(1).ecx);
-    v->xcr0 = 1;
-    /* hv executes XSETBV for a VT-x guest (dispatch.c), which needs
-     * CR4.OSXSAVE in hv's own CR4, the one VT-x loads at every exit
-     * (vcpu_init copies it into the VMCS). */
-    if (cpuid(1).ecx & CPUID1_ECX_XSAVE)
-        write_cr4(read_cr4() | CR4_OSXSAVE);
-    if (be->vcpu_init(v) < 0)
-        end_error("could not set up the %s vCPU", be->name);
-    /* vcpu_init leaves it loaded (backend.h): the run loop knows. */
-    host.loaded = v;
-
-    /* What guests written for QEMU's PC machine ask the firmware device
-     * (hv/dev/fwcfg.h) and the fast-reset/A20 port. */
-    firmware_devices(d);
+    /* The domains: domain 0, and more with domains=N, each the same guest
+     * in a machine of its own. */
+    for (unsigned id = 0; id < host.opt.domains; id++)
+        make_domain(&doms[id], &vcpus[id], id, mod, guest_cmd);
     /* The PIC and the PIT: the host's clock for them (measured once), and
-     * interrupt delivery if the backend can; then the domain's models. */
+     * interrupt delivery if the backend can; then each domain's models. */
     irq_clock_init(&host);
-    irq_domain_init(d);
-    irq_vcpu_init(v);
+    for (struct domain *d = host.domains; d; d = d->next) {
+        irq_domain_init(d);
+        irq_vcpu_init(d->vcpu[0]);
+    }
 
     /* Run every domain until all have stopped (run.c), then report how
      * they ended and end the outer machine (ending.c). */

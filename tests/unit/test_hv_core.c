@@ -48,6 +48,15 @@ START_TEST(all_options)
     ck_assert_uint_eq(opt.max_exits, 100000);
     ck_assert_int_eq(hv_parse_cmdline("max-exits=0x10", false, &opt, err, sizeof(err)), 0);
     ck_assert_uint_eq(opt.max_exits, 16);
+    ck_assert_uint_eq(opt.domains, 1);
+    ck_assert_int_eq(hv_parse_cmdline("domains=3", false, &opt, err, sizeof(err)), 0);
+    ck_assert_uint_eq(opt.domains, 3);
+    /* Out of range, a size suffix, not a number: refused by name. */
+    ck_assert_int_eq(hv_parse_cmdline("domains=0", false, &opt, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "bad count in 'domains=0' (want domains=1 to domains=4)") != NULL);
+    ck_assert_int_eq(hv_parse_cmdline("domains=5", false, &opt, err, sizeof(err)), -1);
+    ck_assert_int_eq(hv_parse_cmdline("domains=2K", false, &opt, err, sizeof(err)), -1);
+    ck_assert_int_eq(hv_parse_cmdline("domains=two", false, &opt, err, sizeof(err)), -1);
 }
 END_TEST
 
