@@ -391,8 +391,10 @@ static int drop_empty_refblocks(struct img *img)
 /*
  * After a shrink, give the space back to the host: the file is cut after
  * the last cluster still in use (QEMU: qcow2_get_last_cluster, then a
- * truncate of the file), and free clusters before that become holes, as
- * QEMU's discards of the freed clusters (QCOW2_DISCARD_ALWAYS) do.
+ * truncate of the file), and free clusters before that become holes.
+ * QEMU discards the clusters the shrink freed (QCOW2_DISCARD_ALWAYS);
+ * imgtool punches every free cluster, which differs only in the bytes of
+ * clusters nothing refers to.
  */
 static int give_back_space(struct img *img)
 {
