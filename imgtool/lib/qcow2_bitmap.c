@@ -752,49 +752,51 @@ int img_bitmap_remove(struct img *img, const char *name)
     return commit(img, old, 1);
 }
 
+/* A consistent bitmap of a writable image, loaded, to be changed and
+ * stored at close. */
+static int to_change(struct img *img, const char *name, struct qc_bitmap **out)
+{
+    int r = need_rw(img);
+    if (r == 0)
+        r = usable(img, name, false, out);
+    if (r == 0)
+        r = load_bits(img, *out);
+    if (r == 0) {
+        (*out)->bits_changed = true;
+        img->q->bm_tracking = true;
+    }
+    return r;
+}
+
 int img_bitmap_clear(struct img *img, const char *name)
 {
     struct qc_bitmap *b;
-    int r = need_rw(img);
+    int r = to_change(img, name, &b);
     if (r == 0)
-        r = usable(img, name, false, &b);
-    if (r == 0)
-        r = load_bits(img, b);
-    if (r < 0)
-        return r;
-    memset(b->bits, 0, bits_bytes(img, b->gran_bits));
-    b->bits_changed = true;
-    img->q->bm_tracking = true;
-    return 0;
+        memset(b->bits, 0, bits_bytes(img, b->gran_bits));
+    return r;
 }
 
 int img_bitmap_enable(struct img *img, const char *name, bool enabled)
 {
     struct qc_bitmap *b;
-    int r = need_rw(img);
+    int r = to_change(img, name, &b);
     if (r == 0)
-        r = usable(img, name, false, &b);
-    if (r == 0)
-        r = load_bits(img, b);
-    if (r < 0)
-        return r;
-    b->flags = enabled ? b->flags | QBM_FLAG_AUTO : b->flags & ~QBM_FLAG_AUTO;
-    b->bits_changed = true;
-    img->q->bm_tracking = true;
-    return 0;
+        b->flags = enabled ? b->flags | QBM_FLAG_AUTO : b->flags & ~QBM_FLAG_AUTO;
+    return r;
 }
 
 int img_bitmap_merge(struct img *dst, const char *dst_name, struct img *src, const char *src_name)
 {
     struct qc_bitmap *d, *s;
-    int r = need_rw(dst);
+    int r = to_change(dst, dst_name, &d);
+    if (r < 0)
+        return r;
+    r = usable(src, src_name, false, &s);
     if (r == 0)
-        r = usable(dst, dst_name, false, &d);
-    if (r == 0 && (r = usable(src, src_name, false, &s)) < 0)
-        img_fail(dst, -r, "%s", src->err);
-    if (r == 0)
-        r = load_bits(dst, d);
-    if (r == 0 && (r = load_bits(src, s)) < 0)
+        r = load_bits(src, s);
+    /* The message is the source's; the caller reads the destination's. */
+    if (r < 0 && src != dst)
         img_fail(dst, -r, "%s", src->err);
     if (r < 0)
         return r;
@@ -815,7 +817,5 @@ int img_bitmap_merge(struct img *dst, const char *dst_name, struct img *src, con
             end = dst->size;
         set_bits(d, start >> d->gran_bits, (end - 1) >> d->gran_bits);
     }
-    d->bits_changed = true;
-    dst->q->bm_tracking = true;
     return 0;
 }
