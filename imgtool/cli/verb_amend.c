@@ -5,7 +5,7 @@
  *
  * compat (up- or downgrade), lazy_refcounts and backing_file/backing_fmt
  * can change in place (img_amend); size goes through resize.  Options
- * that fix the layout (cluster_size, refcount_bits here, compression_type,
+ * that fix the layout (cluster_size, compression_type,
  * extended_l2, preallocation) are creation-only, as in QEMU 7.2's
  * qcow2_amend_options().
  */
@@ -108,7 +108,7 @@ int verb_amend(int argc, char **argv)
         goto out;
     }
     static const char *const creation_only[] = {"cluster_size", "preallocation", "compression_type",
-                                                "extended_l2", "refcount_bits"};
+                                                "extended_l2"};
     for (size_t i = 0; i < KARRAY_SIZE_CLI(creation_only); i++) {
         if (opts_has(&o, creation_only[i])) {
             error_report("Invalid parameter '%s'\nThis option is only supported for image "
@@ -128,7 +128,12 @@ int verb_amend(int argc, char **argv)
     if (!opts_has(&o, "lazy_refcounts")) {
         copts.lazy_refcounts = info.lazy_refcounts;
     }
-    copts.refcount_bits = 0;
+    /* refcount_bits: only a given value is a change (0 keeps the width). */
+    if (!opts_has(&o, "refcount_bits")) {
+        copts.refcount_bits = 0;
+    } else if (copts.refcount_bits == 0) {
+        copts.refcount_bits = -1; /* "refcount_bits=0" is invalid, not "keep" */
+    }
     copts.cluster_size = 0;
     if (img_amend(img, &copts) < 0) {
         report_img_error(img, NULL);

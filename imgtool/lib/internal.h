@@ -203,6 +203,9 @@ int qc_repair_dirty(struct img *img);
 int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink);
 /* amend -o compat=0.10 (qcow2_downgrade.c). */
 int qc_downgrade(struct img *img);
+/* Rewrite the refcount structure with entries new_bits wide (amend
+ * refcount_bits; qcow2_reorder.c). */
+int qc_change_refcount_order(struct img *img, int new_bits);
 void qc_cache_drop(struct img *img, struct qc_cache_slot *c, uint64_t off);
 int qc_check_meta_offset(struct img *img, uint64_t off, uint64_t len, const char *what);
 

@@ -82,8 +82,10 @@ int img_amend(struct img *img, const struct img_create_opts *o)
         return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
     if (o->cluster_size && o->cluster_size != q->cluster_size)
         return img_fail(img, IMG_ENOTSUP, "Changing the cluster size is not supported");
-    if (o->refcount_bits && o->refcount_bits != q->rc_bits)
-        return img_fail(img, IMG_ENOTSUP, "Changing the refcount width is not supported");
+    if (o->refcount_bits && (o->refcount_bits < 1 || o->refcount_bits > 64 ||
+                             (o->refcount_bits & (o->refcount_bits - 1))))
+        return img_fail(img, IMG_EINVAL,
+                        "Refcount width must be a power of two and may not exceed 64 bits");
     if (o->extended_l2 && !q->ext_l2)
         return img_fail(img, IMG_ENOTSUP, "Toggling extended L2 entries is not supported");
     int compat = o->compat ? o->compat : (int)q->h.version;
@@ -100,6 +102,18 @@ int img_amend(struct img *img, const struct img_create_opts *o)
         /* Snapshot entries need their version-3 extra data first. */
         q->h.version = 3;
         r = qc_snap_upgrade(img);
+        if (r < 0)
+            return r;
+    }
+    /* A new refcount width after an upgrade and before a downgrade, as in
+     * QEMU's qcow2_amend_options(); version 2 knows only 16 bits (spec,
+     * "Header": refcount_order is a version 3 field). */
+    if (o->refcount_bits && o->refcount_bits != q->rc_bits) {
+        if (compat < 3 && o->refcount_bits != 16)
+            return img_fail(img, IMG_EINVAL,
+                            "Refcount widths other than 16 bits require compatibility level 1.1 "
+                            "or above (use compat=1.1 or greater)");
+        r = qc_change_refcount_order(img, o->refcount_bits);
         if (r < 0)
             return r;
     }

@@ -55,6 +55,14 @@ setup() { # DIR
     # Data that is zeros: -C copies it as data, a plain convert leaves it out.
     "$QEMU_IMG" create -q -f qcow2 "$1/zc.qcow2" 4M
     "$QEMU_IO" -c 'write -P 0 0 1M' -c 'write -P 5 1M 64k' "$1/zc.qcow2" >/dev/null
+    # For amend -o refcount_bits: data, a snapshot sharing clusters (so a
+    # refcount of 2), then data written after it.
+    "$QEMU_IMG" create -q -f qcow2 "$1/rb.qcow2" 64M
+    "$QEMU_IO" -c 'write -P 1 0 3M' -c 'write -P 2 40M 1M' "$1/rb.qcow2" >/dev/null
+    "$QEMU_IMG" snapshot -c s1 "$1/rb.qcow2"
+    "$QEMU_IO" -c 'write -P 3 0 1M' "$1/rb.qcow2" >/dev/null
+    "$QEMU_IMG" create -q -f qcow2 -o refcount_bits=8 "$1/r8.qcow2" 1M
+    "$QEMU_IMG" create -q -f qcow2 -o compat=0.10 "$1/v2.qcow2" 1M
 }
 FIX=$WORK/fixture
 mkdir -p "$FIX"
@@ -358,6 +366,48 @@ for c in copy-offload copy-offload-raw copy-offload-p file-prefix-create file-pr
         fi
     done
 done
+
+# amend -o refcount_bits=N: same status and messages; the image passes
+# qemu-img check, has the new width, and holds the same data as
+# qemu-img's, now and in its snapshot.
+amend_rc() { # name image options
+    local d
+    d=$(prepare "$1")
+    twin "$1" "$d" amend -o "$3" "$2" || return
+    local q=$d/q/$2 i=$d/i/$2 why=
+    if ! "$QEMU_IMG" check "$i" >"$d/check.log" 2>&1; then
+        why="qemu-img check finds problems"
+    elif [ "$("$QEMU_IMG" info "$q" | grep -E '^ +(refcount bits|compat):')" != \
+        "$("$QEMU_IMG" info "$i" | grep -E '^ +(refcount bits|compat):')" ]; then
+        why="refcount bits or compat differ"
+    elif ! "$QEMU_IMG" compare -q "$q" "$i"; then
+        why="the data differs"
+    elif "$QEMU_IMG" snapshot -l "$q" | grep -q s1; then
+        "$QEMU_IMG" snapshot -a s1 "$q" && "$QEMU_IMG" snapshot -a s1 "$i" &&
+            "$QEMU_IMG" compare -q "$q" "$i" || why="the snapshot's data differs"
+    fi
+    if [ -z "$why" ]; then
+        pass "$1-image"
+    else
+        fail "$1-image" "$why"
+        indent "$d/check.log"
+    fi
+}
+amend_rc amend-rc-1        rb.qcow2 refcount_bits=1
+amend_rc amend-rc-2        rb.qcow2 refcount_bits=2
+amend_rc amend-rc-8        rb.qcow2 refcount_bits=8
+amend_rc amend-rc-32       rb.qcow2 refcount_bits=32
+amend_rc amend-rc-64       rb.qcow2 refcount_bits=64
+amend_rc amend-rc-16       rb.qcow2 refcount_bits=16
+amend_rc amend-rc-3        rb.qcow2 refcount_bits=3
+amend_rc amend-rc-0        rb.qcow2 refcount_bits=0
+amend_rc amend-rc-128      rb.qcow2 refcount_bits=128
+amend_rc amend-rc-8-to-1   r8.qcow2 refcount_bits=1
+amend_rc amend-rc-v2       v2.qcow2 refcount_bits=8
+amend_rc amend-rc-v2-up    v2.qcow2 refcount_bits=8,compat=1.1
+amend_rc amend-rc-down     rb.qcow2 refcount_bits=8,compat=0.10
+amend_rc amend-rc-down-16  r8.qcow2 refcount_bits=16,compat=0.10
+amend_rc amend-rc-keep-v2  r8.qcow2 compat=0.10
 
 # Out of scope: QEMU's debug drivers (blkdebug, blkverify, ...), LUKS, the
 # network protocols.  imgtool refuses them with the words qemu-img uses
