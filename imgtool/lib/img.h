@@ -377,6 +377,10 @@ struct img_extent {
  * With follow_backing false, the backing chain is not consulted (depth 0
  * only; unallocated areas report flags 0 or ZERO if there is no backing).
  * Runs never span a status change, or a change in host-offset contiguity.
+ * Host holes of the file (struct img_io.extent) split runs as in qemu-img
+ * map.  An unallocated subcluster of an allocated cluster (extended L2)
+ * reports the host offset reserved for it (IMG_BS_OFFSET_VALID), as QEMU
+ * does.
  */
 int img_block_status(struct img *img, uint64_t off, uint64_t maxlen, bool follow_backing,
                      struct img_extent *ext);
@@ -463,6 +467,23 @@ int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, ui
 /* Revert to / delete a snapshot by id or name (id first, as QEMU). */
 int img_snapshot_apply(struct img *img, const char *id_or_name);
 int img_snapshot_delete(struct img *img, const char *id_or_name);
+/*
+ * qemu-img convert -l (QEMU's bdrv_snapshot_load_tmp): make a read-only
+ * handle read the virtual disk as it was when the snapshot was taken,
+ * without changing the file.  `id` and `name` may each be NULL (at least
+ * one is given); when both are given both must match.  Returns 0,
+ * -IMG_ENOENT if there is no such snapshot, -IMG_EINVAL on a writable
+ * handle or with neither given, -IMG_ENOTSUP for raw.
+ */
+int img_snapshot_load_tmp(struct img *img, const char *id, const char *name);
+/*
+ * qemu-img commit empties the top image after copying its data down
+ * (QEMU's bdrv_make_empty): every cluster of the active disk is dropped,
+ * so all reads fall through to the backing file again; snapshots keep
+ * theirs.  Returns 0 or a negative IMG_E* code (-IMG_EROFS on a read-only
+ * handle, -IMG_ENOTSUP for raw).
+ */
+int img_make_empty(struct img *img);
 
 /* ---- Persistent dirty bitmaps (qcow2 version 3) ------------------------ */
 
@@ -581,34 +602,6 @@ int img_io_create_hints(struct img_io *io, const struct img_create_opts *o);
 /* True if the file at path starts with the xz magic. */
 bool img_file_is_xz(const char *path);
 #endif
-
-/* ---- requested by cli ------------------------------------------------ */
-
-/*
- * REQUEST(cli), done: host holes in block status (struct img_io.extent).
- * Done too: for an unallocated subcluster of an allocated cluster
- * (extended L2), img_block_status() reports the reserved host offset
- * (IMG_BS_OFFSET_VALID) and splits runs there, as qemu-img map does.
- */
-
-/*
- * REQUEST(cli), done: qemu-img commit empties the top image after copying its
- * data down (bdrv_make_empty): every L1 entry dropped, clusters freed, so
- * all reads fall through to the backing file again.  Returns 0 or a
- * negative IMG_E* code; -IMG_ENOTSUP until implemented (the CLI then keeps
- * the top image's data, which reads the same, and says so).
- */
-int img_make_empty(struct img *img);
-
-/*
- * REQUEST(cli), done: qemu-img convert -l (bdrv_snapshot_load_tmp): make a
- * read-only handle read the virtual disk as it was when the snapshot was
- * taken (found by id, then by name, as img_snapshot_apply), without
- * changing the file.  Returns 0, -IMG_ENOENT if there is no such snapshot,
- * -IMG_EINVAL on a writable handle; -IMG_ENOTSUP until implemented.
- * `id` and `name` may each be NULL (at least one is given).
- */
-int img_snapshot_load_tmp(struct img *img, const char *id, const char *name);
 
 #ifdef __cplusplus
 }
