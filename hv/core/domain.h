@@ -122,6 +122,8 @@ struct domain {
      * the vCPUs' local APICs; both on the MMIO bus (irq.c). */
     struct ioapic ioapic;
     struct mmio_device ioapic_mmio;
+    /* COM1's interrupt line as irq.c last drove IRQ 4 / I/O APIC pin 4. */
+    bool com1_irq;
     /* The local APIC's page at its IA32_APIC_BASE: vCPU 0's APIC (with
      * more vCPUs, each would see its own APIC at the same address). */
     struct mmio_device lapic_mmio;

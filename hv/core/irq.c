@@ -255,6 +255,20 @@ static bool update_timers(struct vcpu *v)
     return fired;
 }
 
+/* COM1's interrupt output is ISA IRQ 4: the 8259's IR4 and the I/O APIC's
+ * pin 4.  Both are driven when it changes (edge-triggered inputs latch its
+ * rising edge); the UART changes only on port accesses, so looking before
+ * each entry is enough. */
+static void update_uart(struct domain *d)
+{
+    bool line = uart_irq(&d->com1);
+    if (line == d->com1_irq)
+        return;
+    d->com1_irq = line;
+    pic_set_irq(&d->pic, 4, line);
+    ioapic_set_irq(&d->ioapic, 4, line);
+}
+
 /* Does the 8259's INTR output reach `v`?  Only vCPU 0's LINT0 is wired to
  * it (domain.h), and only while LINT0 passes ExtINT (or the APIC is off). */
 static bool pic_reaches(const struct vcpu *v)
@@ -299,8 +313,10 @@ void irq_before_entry(struct vcpu *v)
     /* Without the backend's operations the interrupts stay pending. */
     if (!d->host->irq)
         return;
-    /* Let time catch up first: a tick may have passed since the exit. */
+    /* Let time catch up first: a tick may have passed since the exit; and
+     * the UART may have raised or dropped its line. */
     update_timers(v);
+    update_uart(d);
     /* Nothing requested, or everything masked or lower priority than the
      * interrupt in service: no window needed either. */
     if (irq_pending(v) < 0) {

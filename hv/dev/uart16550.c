@@ -104,6 +104,12 @@ static uint8_t iir(const struct uart16550 *u)
     return IIR_NONE | fifo;
 }
 
+bool uart_irq(const struct uart16550 *u)
+{
+    /* IIR bit 0 is 0 exactly when an interrupt is pending. */
+    return !(iir(u) & IIR_NONE);
+}
+
 /* A read of register `reg` (offset from the base port). */
 static uint32_t uart_read(void *ctx, uint16_t reg, uint8_t size)
 {

@@ -52,4 +52,10 @@ void uart_init(struct uart16550 *u, uint16_t base, uart_line_fn out, void *out_c
 /* Pass on a partial last line (when the guest ends). */
 void uart_flush(struct uart16550 *u);
 
+/* The UART's interrupt output (the 16550's INTRPT pin): high while IIR
+ * reports a pending interrupt, i.e. one the driver enabled in IER is due.
+ * On a PC it reaches IRQ 4 (COM1); hv, like QEMU, does not gate it with
+ * MCR.OUT2. */
+bool uart_irq(const struct uart16550 *u);
+
 #endif

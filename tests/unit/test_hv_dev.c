@@ -221,14 +221,22 @@ START_TEST(uart_iir_and_fifo)
     /* FCR enables the FIFOs: IIR bits 7:6 set. */
     iobus_out(&bus, COM1 + 2, 1, 0x07);
     ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0xc1);
-    /* Enabling the THRE interrupt raises it; reading IIR clears it. */
+    /* Enabling the THRE interrupt raises it (and the INTR output); reading
+     * IIR clears it. */
+    ck_assert(!uart_irq(&uart));
     iobus_out(&bus, COM1 + 1, 1, 0x02);
+    ck_assert(uart_irq(&uart));
     ck_assert_uint_eq(iobus_in(&bus, COM1 + 1, 1), 0x02);
     ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0xc2);
+    ck_assert(!uart_irq(&uart));
     ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0xc1);
-    /* Sending a byte raises it again. */
+    /* Sending a byte raises it again; disabling IER drops the output. */
     iobus_out(&bus, COM1, 1, 'z');
+    ck_assert(uart_irq(&uart));
     ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0xc2);
+    iobus_out(&bus, COM1, 1, 'z');
+    iobus_out(&bus, COM1 + 1, 1, 0x00);
+    ck_assert(!uart_irq(&uart));
     /* IER keeps only its four defined bits. */
     iobus_out(&bus, COM1 + 1, 1, 0xff);
     ck_assert_uint_eq(iobus_in(&bus, COM1 + 1, 1), 0x0f);
