@@ -25,18 +25,6 @@ CASES=(
     "3|null host TR selector|VM-instruction error 8: VM entry with invalid host-state field(s)|VM-entry check failed (SDM vol 3C 27.2.3 \"Checks on Host Segment and Descriptor-Table Registers\"): the host TR selector must not be 0"
 )
 
-# bochs_missing: why Bochs cannot run here, or nothing.
-bochs_missing() {
-    (
-        # shellcheck disable=SC2034  # read by the sourced back end
-        HVKIT_PROG=bochs-explain
-        # shellcheck source=../../bin/hvrun.d/bochs.sh
-        . "$TOP/bin/hvrun.d/bochs.sh"
-        # shellcheck disable=SC2069  # the message into the capture, stdout away
-    emu_check vmx 2>&1 >/dev/null
-    )
-}
-
 # one_case N NAME VERDICT CHECK
 one_case() {
     local n=$1 name="broken VMCS: $2" verdict=$3 check=$4 hv=$BREAK_BUILD/$1/hv/hv.elf st

@@ -19,19 +19,6 @@ TIMEOUT=${GUEST_TIMEOUT:-90}
 MEM=32M
 VENDORS=(vmx svm)
 
-# bochs_missing: why Bochs cannot run here, or nothing (the same test as
-# bin/hvrun.d/bochs.sh's emu_check, which names the packages).
-bochs_missing() {
-    (
-        # shellcheck disable=SC2034  # read by the sourced back end
-        HVKIT_PROG=bochs-guests
-        # shellcheck source=../../bin/hvrun.d/bochs.sh
-        . "$TOP/bin/hvrun.d/bochs.sh"
-        # shellcheck disable=SC2069  # the message into the capture, stdout away
-    emu_check vmx 2>&1 >/dev/null
-    )
-}
-
 # one_guest ID LABEL GUEST ARGS EXPECTED: plain QEMU once, then hv in Bochs
 # with each vendor, judged one by one.
 one_guest() {

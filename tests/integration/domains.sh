@@ -12,18 +12,6 @@ W=$IT_WORK
 G=$BUILD/guestkit/hello.elf
 TIMEOUT=${GUEST_TIMEOUT:-120}
 
-# bochs_missing: why Bochs cannot run here, or nothing (bochs-guests.sh).
-bochs_missing() {
-    (
-        # shellcheck disable=SC2034  # read by the sourced back end
-        HVKIT_PROG=domains
-        # shellcheck source=../../bin/hvrun.d/bochs.sh
-        . "$TOP/bin/hvrun.d/bochs.sh"
-        # shellcheck disable=SC2069  # the message into the capture, stdout away
-        emu_check vmx 2>&1 >/dev/null
-    )
-}
-
 # two_domains ID EMULATOR VENDOR: hello twice; compare with a run alone.
 two_domains() {
     local id=$1 emu=$2 vendor=$3

@@ -141,14 +141,6 @@ lesson_triple() {
 }
 
 # The Bochs (VT-x) block needs Bochs; without it that block alone is skipped.
-bochs_missing() {
-    (
-        # shellcheck source=../../bin/hvrun.d/bochs.sh
-        . "$TOP/bin/hvrun.d/bochs.sh"
-        # shellcheck disable=SC2069  # the message into the capture, stdout away
-        emu_check vmx 2>&1 >/dev/null
-    )
-}
 nobochs=$(bochs_missing)
 
 run_case run lesson_run

@@ -67,6 +67,20 @@ run_logged() {
     echo $? >"$st"
 }
 
+# bochs_missing: why Bochs cannot run hv here, or nothing (the same test as
+# bin/hvrun.d/bochs.sh's emu_check, which names the packages), for the
+# scripts that run hv in Bochs.
+bochs_missing() {
+    (
+        # shellcheck disable=SC2034  # read by the sourced back end
+        HVKIT_PROG=$IT_NAME
+        # shellcheck source=../../bin/hvrun.d/bochs.sh
+        . "$TOP/bin/hvrun.d/bochs.sh"
+        # shellcheck disable=SC2069  # the message into the capture, stdout away
+        emu_check vmx 2>&1 >/dev/null
+    )
+}
+
 # hv_missing: why hv cannot be tested yet, or nothing.
 hv_missing() {
     [ -f "$HV" ] || echo "hv is not built ($HV is missing; run make)"

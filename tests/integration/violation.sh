@@ -13,18 +13,6 @@ W=$IT_WORK
 G=$BUILD/guestkit/poke.elf
 TIMEOUT=${GUEST_TIMEOUT:-60}
 
-# bochs_missing: why Bochs cannot run here, or nothing (bochs-guests.sh).
-bochs_missing() {
-    (
-        # shellcheck disable=SC2034  # read by the sourced back end
-        HVKIT_PROG=violation
-        # shellcheck source=../../bin/hvrun.d/bochs.sh
-        . "$TOP/bin/hvrun.d/bochs.sh"
-        # shellcheck disable=SC2069  # the message into the capture, stdout away
-        emu_check vmx 2>&1 >/dev/null
-    )
-}
-
 # poke_case ID EMULATOR VENDOR OP ADDR VERB WHAT: run "poke OP ADDR" under
 # hv and expect "[hv] exit: guest crashed (VERB guest-physical ADDR at rip
 # RIP: WHAT)", RIP being what the guest printed.
