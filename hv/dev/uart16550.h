@@ -6,7 +6,9 @@
  * written goes to the host console, one whole line at a time.  There is no
  * input: RBR reads 0 and LSR.DR stays 0, except in loopback mode (MCR bit
  * 4), where a transmitted byte comes back to the receiver, as drivers use
- * to probe the chip.  Compiled hosted too.
+ * to probe the chip.  The interrupt output follows IIR (THR-empty and,
+ * in loopback, received-data interrupts the driver enabled in IER): irq.c
+ * wires it to IRQ 4.  Compiled hosted too.
  */
 #ifndef HV_DEV_UART16550_H
 #define HV_DEV_UART16550_H
