@@ -175,6 +175,9 @@ struct img *open_target(const char *filename, const char *fmt, unsigned flags);
 struct img *open_file_path(const char *path, const char *fmt, unsigned flags);
 /* Print QEMU's warning for a read-write open whose format was probed as raw. */
 void warn_probed_raw(const char *filename);
+/* Print QEMU's warning for stale bitmaps (an extension without its
+ * autoclear bit), if img has them. */
+void warn_stale_bitmaps(struct img *img);
 /* The library's message for a failed call on img, or a generic one for
  * the negative IMG_E* code if the library recorded none. */
 const char *img_msg(struct img *img, int code);

@@ -54,7 +54,37 @@ static struct img *open_spec(const char *filename, const char *fmt, unsigned fla
         info.format == IMG_FMT_RAW) {
         warn_probed_raw(filename);
     }
+    warn_stale_bitmaps(img);
     return img;
+}
+
+/*
+ * QEMU's warning (block/qcow2.c qcow2_read_extensions) for a bitmaps
+ * extension without autoclear bit 0: a program that did not know bitmaps
+ * wrote the image, so they are stale, and their clusters leaked.  (A
+ * read-write open also drops the extension, in the library.)
+ */
+void warn_stale_bitmaps(struct img *img)
+{
+    struct img_info info;
+    if (img_get_info(img, &info) < 0 || !info.bitmaps_stale) {
+        return;
+    }
+    if (info.qcow2_version < 3) {
+        fprintf(stderr,
+                "%s: warning: This qcow2 v2 image contains bitmaps, but they may have "
+                "been modified by a program without persistent bitmap support; so now "
+                "they must all be considered inconsistent\n",
+                prog_name);
+    } else {
+        fprintf(stderr,
+                "%s: warning: a program lacking bitmap support modified this file, so "
+                "all bitmaps are now considered inconsistent\n",
+                prog_name);
+    }
+    /* (QEMU ends this line without a newline.) */
+    fprintf(stderr, "Some clusters may be leaked, run '%s check -r' on the image file to fix.",
+            prog_name);
 }
 
 struct img *open_image(const char *filename, const char *fmt, unsigned flags)

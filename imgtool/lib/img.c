@@ -438,6 +438,7 @@ int img_get_info(struct img *img, struct img_info *info)
         info->incompatible_features = q->h.incompatible_features;
         info->compatible_features = q->h.compatible_features;
         info->autoclear_features = q->h.autoclear_features;
+        info->bitmaps_stale = q->bm_stale;
     }
     return 0;
 }

@@ -282,6 +282,9 @@ struct img_info {
     uint64_t incompatible_features;
     uint64_t compatible_features;
     uint64_t autoclear_features;
+    /* The image had a bitmaps extension without autoclear bit 0 when it
+     * was opened: the bitmaps are stale (a read-write open drops it). */
+    bool bitmaps_stale;
 };
 
 int img_get_info(struct img *img, struct img_info *info);

@@ -103,6 +103,7 @@ struct qcow2 {
     uint64_t bm_dir_size;
     bool bm_tracking; /* this session marked enabled bitmaps in use */
     uint64_t bm_size; /* the disk size the bitmaps are sized for */
+    bool bm_stale;    /* a bitmaps extension without autoclear bit 0 */
 };
 
 struct img {

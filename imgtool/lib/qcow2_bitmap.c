@@ -167,8 +167,12 @@ int qc_bitmaps_load(struct img *img)
     /* Without the autoclear bit the extension is stale: QEMU ignores it
      * (and the clusters it points at are leaks for check to find). */
     q->bm_size = img->size;
-    if (!e || q->h.version < 3 || !(q->h.autoclear_features & QF_AUTOCLEAR_BITMAPS))
+    if (!e)
         return 0;
+    if (q->h.version < 3 || !(q->h.autoclear_features & QF_AUTOCLEAR_BITMAPS)) {
+        q->bm_stale = true;
+        return 0;
+    }
     r = parse_ext(img, e, &nb);
     if (r < 0)
         return r;
@@ -470,8 +474,15 @@ int qc_bitmaps_open_rw(struct img *img)
     uint64_t len;
     uint8_t *d;
     int r;
-    if (!q->bm_valid)
+    /* A stale extension (autoclear bit 0 clear: a program that did not
+     * know bitmaps wrote the image) is dropped, as QEMU drops it; its
+     * clusters are leaks for check -r. */
+    if (!q->bm_valid) {
+        for (int i = 0; i < q->nb_exts; i++)
+            if (q->exts[i].type == QEXT_BITMAPS)
+                return set_ext(img, 0, 0);
         return 0;
+    }
     /* Mark every enabled, consistent bitmap in use before anything else is
      * written, rewriting the directory in place (only flags change), and
      * load its bits to record this session's writes. */

@@ -439,8 +439,13 @@ static int zap_cluster(struct img *img, uint64_t cluster)
         zero = q->tmp[i] == 0;
     if (zero)
         return 0;
+    /* A hole punched in the last, partial cluster does not make the file
+     * longer: zero only what the file holds. */
+    uint64_t fsz, n = q->cluster_size;
+    if (io_size(img, &fsz) == 0 && off < fsz && fsz - off < n)
+        n = fsz - off;
     memset(q->tmp, 0, q->cluster_size);
-    return io_write(img, off, q->tmp, q->cluster_size);
+    return io_write(img, off, q->tmp, (size_t)n);
 }
 
 /*
