@@ -7,13 +7,20 @@
 #include "cpu.h"
 #include "guestmem.h"
 
-/* The allocator of the guestmem being set up, for slat.h's page source
- * (which takes no context): hv sets up one guest memory at a time. */
+/* The allocator of the guestmem being set up, for slat.h's page source and
+ * sink (which take no context): every domain's tables come from the same
+ * heap, so the last one set up speaks for all. */
 static void *(*table_alloc)(size_t bytes);
+static void (*table_free)(void *p);
 
 static void *table_page(void)
 {
     return table_alloc(SLAT_4K);
+}
+
+static void table_unpage(void *p)
+{
+    table_free(p);
 }
 
 int guestmem_layout(struct memmap *m, uint64_t ram, char *err, size_t err_len)
@@ -60,16 +67,18 @@ static int map_all_ram(struct guestmem *g)
 
 int guestmem_init(struct guestmem *g, const struct guest_mem *ram, const struct memmap *map,
                   bool lazy, const struct slat_format *fmt, unsigned caps,
-                  void *(*alloc)(size_t bytes), char *err, size_t err_len)
+                  void *(*alloc)(size_t bytes), void (*free)(void *p), char *err, size_t err_len)
 {
     memset(g, 0, sizeof(*g));
     g->ram = ram;
     g->map = map;
     g->lazy = lazy;
     g->alloc = alloc;
-    /* hv's allocator never frees (alloc.h), so tables are never given back. */
+    g->free = free;
+    /* A page table that a 2 MiB page replaces goes back, when it can. */
     table_alloc = alloc;
-    int rc = slat_init(&g->slat, fmt, caps, table_page, NULL);
+    table_free = free;
+    int rc = slat_init(&g->slat, fmt, caps, table_page, free ? table_unpage : NULL);
     /* Lazy: the tables stay empty, and every first touch of a page exits. */
     if (!rc && !lazy)
         rc = map_all_ram(g);

@@ -35,8 +35,10 @@ struct guestmem {
     /* Dirty logging; its bitmaps come from `alloc` when first started. */
     struct dirty_log dirty;
     /* Zeroed memory of `bytes` (a multiple of 4 KiB), 4 KiB aligned, or
-     * NULL: for tables (one page) and the dirty bitmaps. */
+     * NULL: for tables (one page) and the dirty bitmaps; and its way back,
+     * for a page table a 2 MiB page replaces (may be NULL: kept then). */
     void *(*alloc)(size_t bytes);
+    void (*free)(void *p);
 };
 
 /*
@@ -57,7 +59,7 @@ int guestmem_layout(struct memmap *m, uint64_t ram, char *err, size_t err_len);
  */
 int guestmem_init(struct guestmem *g, const struct guest_mem *ram, const struct memmap *map,
                   bool lazy, const struct slat_format *fmt, unsigned caps,
-                  void *(*alloc)(size_t bytes), char *err, size_t err_len);
+                  void *(*alloc)(size_t bytes), void (*free)(void *p), char *err, size_t err_len);
 
 /* What guestmem_violation() did. */
 enum guestmem_verdict {

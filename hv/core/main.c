@@ -220,7 +220,7 @@ static void make_domain(struct domain *d, struct vcpu *v, unsigned id, const str
      * format: all RAM now, or with npt=lazy each page at its first touch
      * (core/guestmem.h).  The vCPU's control structure points at them. */
     if (guestmem_init(&d->guestmem, &d->mem, &d->map, host.opt.lazy, be->slat_format,
-                      be->slat_caps(), guest_alloc, err, sizeof(err)) < 0)
+                      be->slat_caps(), guest_alloc, page_free, err, sizeof(err)) < 0)
         end_error("%s", err);
     v->slat_root = virt_to_phys(d->guestmem.slat.root);
 

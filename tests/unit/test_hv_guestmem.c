@@ -44,7 +44,7 @@ static void init(int i, bool lazy)
     const struct slat_format *f = i ? &vmx_ept_format : &svm_npt_format;
     ck_assert_int_eq(guestmem_layout(&map, ram.size, err, sizeof(err)), 0);
     ck_assert_int_eq(
-        guestmem_init(&g, &ram, &map, lazy, f, SLAT_CAP_NOEXEC, zalloc, err, sizeof(err)), 0);
+        guestmem_init(&g, &ram, &map, lazy, f, SLAT_CAP_NOEXEC, zalloc, free, err, sizeof(err)), 0);
 }
 
 /* What gpa maps to: its host address, or 0 when not mapped. */
@@ -169,7 +169,8 @@ START_TEST(out_of_table_memory_is_reported)
     ram.host = (uint8_t *)(uintptr_t)(512 * MB);
     ck_assert_int_eq(guestmem_layout(&map, ram.size, err, sizeof(err)), 0);
     ck_assert_int_eq(
-        guestmem_init(&g, &ram, &map, false, &svm_npt_format, 0, one_page, err, sizeof(err)), -1);
+        guestmem_init(&g, &ram, &map, false, &svm_npt_format, 0, one_page, NULL, err, sizeof(err)),
+        -1);
     ck_assert_str_eq(err, "NPT: cannot map 64 MiB of guest RAM: out of memory for second-level "
                           "tables");
 }

@@ -266,7 +266,7 @@ START_TEST(lazy_ram_is_mapped_and_retried)
      * asks for its flush and leaves RIP for the retry. */
     char err[160];
     ck_assert_int_eq(guestmem_init(&d.guestmem, &d.mem, &d.map, true, &svm_npt_format, 0, zalloc,
-                                   err, sizeof(err)),
+                                   NULL, err, sizeof(err)),
                      0);
     struct exit_info e = violation(0x201234, MEM_ACCESS_WRITE);
     ck_assert_int_eq(handle_mem_violation(&v, &e, text, sizeof(text), why, sizeof(why)), 0);
