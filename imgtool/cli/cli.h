@@ -143,6 +143,8 @@ bool opts_set(struct opts *o, const char *key, const char *value);
 /* Value of KEY or NULL. */
 const char *opts_get(struct opts *o, const char *key);
 bool opts_has(const struct opts *o, const char *key);
+/* Remove KEY if present (the order of the others may change). */
+void opts_del(struct opts *o, const char *key);
 void opts_free(struct opts *o);
 /* Does the accumulated -o string ask for help ("help" or "?")? */
 bool opts_is_help(const char *arg);

@@ -187,3 +187,15 @@ void opts_free(struct opts *o)
     }
     o->n = 0;
 }
+
+void opts_del(struct opts *o, const char *key)
+{
+    for (int i = 0; i < o->n; i++) {
+        if (!strcmp(o->kv[i].key, key)) {
+            free(o->kv[i].key);
+            free(o->kv[i].value);
+            o->kv[i] = o->kv[--o->n];
+            return;
+        }
+    }
+}

@@ -104,6 +104,21 @@ int verb_amend(int argc, char **argv)
             goto out;
         }
     }
+    /* imgtool opens no image with an external data file (spec, "Header",
+     * incompatible bit 2), so every image here has none, and QEMU's
+     * qcow2_amend_options() refuses both data file options for such. */
+    const char *dfr = opts_get(&o, "data_file_raw");
+    if (opts_has(&o, "data_file")) {
+        error_report("data-file can only be set for images that use an external data file");
+        goto out;
+    }
+    if (dfr && parse_bool(dfr) == 1) {
+        error_report("data-file-raw cannot be set on existing images");
+        goto out;
+    }
+    if (dfr && parse_bool(dfr) == 0) {
+        opts_del(&o, "data_file_raw"); /* "off" is what the image has */
+    }
     if (!create_opts_check(&o, IMG_FMT_QCOW2, filename)) {
         goto out;
     }

@@ -105,6 +105,20 @@ int verb_rebase(int argc, char **argv)
         goto out;
     }
     if (out_base && !base_fmt) {
+        /* qemu-img opens the new backing file (probing its format) before
+         * it finds the format missing, so a file that does not open is
+         * reported first.  It then copies data and fails only when it
+         * writes the header; imgtool fails before changing anything. */
+        if (!unsafe) {
+            struct img_err err = {0};
+            struct img *probe = NULL;
+            npath = path_combine(filename, out_base);
+            if (img_open_file(npath, NULL, 0, &probe, &err) < 0) {
+                error_report("Could not open new backing file '%s': %s", out_base, err.msg);
+                goto out;
+            }
+            img_close(probe);
+        }
         error_report("Could not change the backing file to '%s': backing format must be "
                      "specified",
                      out_base);

@@ -409,6 +409,19 @@ amend_rc amend-rc-down     rb.qcow2 refcount_bits=8,compat=0.10
 amend_rc amend-rc-down-16  r8.qcow2 refcount_bits=16,compat=0.10
 amend_rc amend-rc-keep-v2  r8.qcow2 compat=0.10
 
+table run <<'CASES'
+# rebase: a new backing file that does not open comes before a missing -F
+rebase-missing-nofmt | rebase -b nosuch ov.qcow2
+rebase-nofmt         | rebase -b a.qcow2 ov.qcow2
+rebase-nofmt-u       | rebase -u -b nosuch ov.qcow2
+rebase-missing-fmt   | rebase -b nosuch -F qcow2 ov.qcow2
+# amend and external data files, on images that have none
+amend-data-file      | amend -o data_file=d.raw a.qcow2
+amend-data-file-raw  | amend -o data_file_raw=on a.qcow2
+amend-data-raw-off   | amend -o data_file_raw=off a.qcow2
+amend-data-both      | amend -o data_file=d.raw,data_file_raw=on a.qcow2
+CASES
+
 # Out of scope: QEMU's debug drivers (blkdebug, blkverify, ...), LUKS, the
 # network protocols.  imgtool refuses them with the words qemu-img uses
 # for a driver, format or protocol it does not know at all; the oracle is
