@@ -159,18 +159,11 @@ static void add_mmio_page(struct domain *d, struct mmio_device *m, const char *n
     char err[128];
     *m = (struct mmio_device){
         .name = name, .base = base, .size = 0x1000, .read = rd, .write = wr, .ctx = ctx};
-    /* Neither can fail on a PC layout: nothing else lives at the APICs'
-     * addresses, and the map has room (say so if that ever changes). */
-    if (mmio_add(&d->mmio, m) < 0)
-        hv_log("irq: %s page at %#llx overlaps another device", name, (unsigned long long)base);
-    struct mem_range r = {.base = base,
-                          .size = 0x1000,
-                          .kind = MEM_MMIO,
-                          .report = MEM_REPORT_NONE,
-                          .name = name,
-                          .owner = m};
-    if (memmap_add(&d->map, &r, err, sizeof(err)) < 0)
-        hv_log("irq: %s page not in the memory map: %s", name, err);
+    /* Onto the MMIO bus and into the memory map as the device's MMIO, both
+     * or neither (domain.c).  Cannot fail on a PC layout: nothing else
+     * lives at the APICs' addresses (say so if that ever changes). */
+    if (domain_add_mmio(d, m, err, sizeof(err)) < 0)
+        hv_log("irq: %s page at %#llx: %s", name, (unsigned long long)base, err);
 }
 
 /* A domain's part: reset its PIC, PIT and I/O APIC models and put them on
