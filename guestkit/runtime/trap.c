@@ -197,6 +197,9 @@ void trap_dispatch(struct trap_frame *f)
     c->info.cr2 = v == PF_VECTOR ? read_cr2() : 0;
     f->rip = c->resume;
     f->rsp = c->rsp;
+    /* Resume without single-stepping: a #DB from RFLAGS.TF (a test that
+     * single-steps) would otherwise trap again after every instruction. */
+    f->rflags &= ~(uint64_t)X86_RFLAGS_TF;
     /* gk_call_catching runs in ring 0, so IRETQ must land there even when
      * the exception came from ring 3 (run_in_ring3(), user.c). */
     f->cs = KERNEL_CS;

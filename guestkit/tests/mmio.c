@@ -185,6 +185,58 @@ static void refused_encodings(void)
     report(*tpr == 0x3f, "mov across a page boundary of the code: tpr %#x", *tpr);
 }
 
+/*
+ * Single-stepping over an instruction hv emulates: with RFLAGS.TF = 1 the
+ * CPU raises #DB, with DR6.BS set, after the instruction completes, RIP on
+ * the next one (SDM vol. 3B 18.3.1.4 "Single-Step Exception Condition").
+ * POPF sets TF, the instruction after it runs, then the trap comes.
+ */
+static uint64_t step_label;
+
+static void step_over_mmio(void *arg)
+{
+    (void)arg;
+    __asm__ volatile("leaq 1f(%%rip), %%rcx\n\tmovq %%rcx, %0\n\t"
+                     "pushfq\n\torq $0x100, (%%rsp)\n\tpopfq\n\t"
+                     "movl $0x29, (%1)\n"
+                     "1:\tnop\n\tnop"
+                     : "=m"(step_label)
+                     : "r"(TPR)
+                     : "rcx", "memory", "cc");
+}
+
+static void step_over_cpuid(void *arg)
+{
+    (void)arg;
+    __asm__ volatile("leaq 1f(%%rip), %%rcx\n\tmovq %%rcx, %0\n\t"
+                     "pushfq\n\torq $0x100, (%%rsp)\n\tpopfq\n\t"
+                     "cpuid\n"
+                     "1:\tnop\n\tnop"
+                     : "=m"(step_label)
+                     : "a"(0)
+                     : "rbx", "rcx", "rdx", "memory", "cc");
+}
+
+static void single_step(void)
+{
+    struct exception_info ex;
+    static const struct {
+        const char *name;
+        void (*fn)(void *);
+    } cases[] = {{"an MMIO store", step_over_mmio}, {"cpuid", step_over_cpuid}};
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        /* DR6 as after reset, so that BS is the trap's own. */
+        __asm__ volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ul));
+        bool db = expect_exception(DB_VECTOR, cases[i].fn, NULL, &ex);
+        uint64_t dr6;
+        __asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+        report(db && ex.rip == step_label && (dr6 & (1u << 14)),
+               "single-step over %s: #DB after it (rip at the next instruction: %s), DR6.BS %u",
+               cases[i].name, ex.rip == step_label ? "yes" : "no", (unsigned)((dr6 >> 14) & 1));
+    }
+    report(*tpr == 0x29, "the single-stepped store wrote tpr: %#x", *tpr);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -198,6 +250,7 @@ int main(int argc, char **argv)
     exchange_and_bits();
     strings();
     refused_encodings();
+    single_step();
     /* Leave the TPR as the firmware did: accept every interrupt. */
     *tpr = 0;
     return report_summary();

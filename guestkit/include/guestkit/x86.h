@@ -38,6 +38,7 @@ static inline void safe_halt(void)
 }
 
 /* ---- Bit names ------------------------------------------------------------ */
+#define X86_RFLAGS_TF (1ull << 8)
 #define X86_RFLAGS_IF (1ull << 9)
 #define X86_CR0_PE    (1ull << 0)
 #define X86_CR0_PG    (1ull << 31)
