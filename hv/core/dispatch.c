@@ -55,6 +55,8 @@ static void advance(struct vcpu *v, const struct exit_info *e)
      * was (SDM vol 2B "STI"). */
     v->int_shadow = 0;
     /* LAB 01: END */
+    /* TF is the guest's own: an emulated instruction never changes it. */
+    single_step_trap(v, (v->rflags & RFLAGS_TF) != 0);
 }
 
 /* The guest cannot go on (an exit hv handles, but whose emulation shows

@@ -38,6 +38,19 @@ static inline const struct backend *vcpu_backend(const struct vcpu *v)
     return v->dom->host->be;
 }
 
+/* After an instruction hv carried out in the guest's place (advance() in
+ * dispatch.c, an MMIO access in violation.c): if the guest ran it with
+ * RFLAGS.TF = 1 (`tf`), the CPU would have raised the single-step #DB trap
+ * after it (SDM vol 3B 18.3.1.4 "Single-Step Exception Condition"), so the
+ * backend delivers one.  An event already queued for the next entry goes
+ * first, as the CPU delivers a fault before the trap it preempts. */
+static inline void single_step_trap(struct vcpu *v, bool tf)
+{
+    const struct backend *be = vcpu_backend(v);
+    if (tf && be->single_step && !v->event_pending)
+        be->single_step(v);
+}
+
 /* run.c: add a domain to the host's list; enter the vCPUs of all running
  * domains, one exit at a time, until every domain has stopped. */
 void host_add_domain(struct host *h, struct domain *d);

@@ -47,6 +47,9 @@ static int emulate_mmio(struct vcpu *v, const struct exit_info *e, const char *d
         /* A completed instruction ends any STI/MOV SS shadow (SDM vol 2B
          * "STI"), as advance() does for the other emulated instructions. */
         v->int_shadow = 0;
+        /* With TF set the guest takes the single-step trap after it (after
+         * each iteration of a REP string instruction). */
+        single_step_trap(v, res.single_step);
         ksnprintf(text, text_len, "mmio %s %s gpa %#llx: emulated (%u bytes)", dev,
                   mem_access_name(e->mem.access), (unsigned long long)e->mem.gpa, res.len);
         return 0;
