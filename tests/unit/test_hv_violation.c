@@ -2,7 +2,8 @@
  * Unit tests for hv/core/violation.c (with mmio_emu.c and the emulator): a second-level violation
  * at a device's address is emulated against the device (registers, RIP and
  * the device's registers change as the CPU and the device would have
- * changed them), the exception the CPU would raise is injected, and every
+ * changed them), the exception the CPU would raise is injected, the
+ * single-step trap follows when the guest runs with RFLAGS.TF, and every
  * other violation ends the guest with the access, the address, RIP and
  * what the memory map has there named.  The guest runs in 32-bit protected
  * mode with paging off, so linear = guest-physical addresses; the backend
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "core/hv.h"
 #include "svm/paging.h"
 #include "check_main.h"
@@ -41,8 +43,19 @@ static void fake_flush(struct vcpu *v, uint64_t gpa, uint64_t len)
     flushed = gpa;
 }
 
-static const struct backend fake = {
-    .name = "fake", .inject_exception = fake_inject, .flush_slat = fake_flush};
+/* Single-step traps the core asked for. */
+static int stepped;
+
+static void fake_step(struct vcpu *v)
+{
+    (void)v;
+    stepped++;
+}
+
+static const struct backend fake = {.name = "fake",
+                                    .inject_exception = fake_inject,
+                                    .flush_slat = fake_flush,
+                                    .single_step = fake_step};
 
 /* A device of 32-bit registers, like a local APIC's page. */
 static uint32_t regs[1024];
@@ -91,6 +104,7 @@ static void setup(void)
     memset(regs, 0, sizeof(regs));
     accesses = 0;
     injected = -1;
+    stepped = 0;
     flushed = ~0ull;
     h.be = &fake;
     domain_init(&d, &h, 0, NULL, NULL);
@@ -279,6 +293,38 @@ START_TEST(lazy_ram_is_mapped_and_retried)
 }
 END_TEST
 
+/* RFLAGS.TF: the single-step trap after the emulated instruction, and
+ * after each iteration of a REP string instruction (RIP stays on it until
+ * the count runs out); none without TF. */
+START_TEST(single_step_after_mmio)
+{
+    code("\x89\x03", 2); /* mov [ebx], eax */
+    v.regs.rbx = 0xfee00010;
+    struct exit_info e = violation(0xfee00010, MEM_ACCESS_WRITE);
+    ck_assert_int_eq(handle_mem_violation(&v, &e, text, sizeof(text), why, sizeof(why)), 0);
+    ck_assert_int_eq(stepped, 0);
+    v.rip = CODE;
+    v.rflags = 2 | RFLAGS_TF;
+    ck_assert_int_eq(handle_mem_violation(&v, &e, text, sizeof(text), why, sizeof(why)), 0);
+    ck_assert_int_eq(stepped, 1);
+    ck_assert_uint_eq(v.rip, CODE + 2);
+    /* rep stosd, ECX = 2: one dword per exit while TF is set. */
+    code("\xf3\xab", 2);
+    v.rip = CODE;
+    v.regs.rcx = 2;
+    v.regs.rdi = 0xfee00040;
+    e = violation(0xfee00040, MEM_ACCESS_WRITE);
+    ck_assert_int_eq(handle_mem_violation(&v, &e, text, sizeof(text), why, sizeof(why)), 0);
+    ck_assert_int_eq(stepped, 2);
+    ck_assert_uint_eq(v.rip, CODE);
+    ck_assert_uint_eq(v.regs.rcx, 1);
+    ck_assert_int_eq(handle_mem_violation(&v, &e, text, sizeof(text), why, sizeof(why)), 0);
+    ck_assert_int_eq(stepped, 3);
+    ck_assert_uint_eq(v.rip, CODE + 2);
+    ck_assert_uint_eq(v.regs.rcx, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hv_violation");
@@ -293,6 +339,7 @@ int main(void)
     tcase_add_test(tc, outside_everything_names_the_place);
     tcase_add_test(tc, fetch_reported_as_read_is_a_fetch);
     tcase_add_test(tc, lazy_ram_is_mapped_and_retried);
+    tcase_add_test(tc, single_step_after_mmio);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
