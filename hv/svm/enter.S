@@ -81,6 +81,10 @@ svm_enter:
      * CPU continues at the next instruction with the host's RSP, RAX and
      * RFLAGS back (15.6 "#VMEXIT").  Our stack is intact: the guest has its own RSP. */
     vmrun %rax
+    /* The first instruction after #VMEXIT; boot/traps.S recognises a #DB
+     * that Bochs delivers here (docs/emulators.md). */
+    .globl svm_vmrun_done
+svm_vmrun_done:
     /* Must come before the host's VMLOAD below, which would overwrite the
      * guest's FS/GS/TR/LDTR and syscall MSRs still live in the CPU. */
     vmsave %rax
