@@ -34,7 +34,8 @@ for doc in "$TOP"/lessons/*/README.md "$TOP"/docs/*.md; do
         fail "citations in $name" "$(grep -c . <<<"$out") false: $(head -n 3 <<<"$out" | tr '\n' ' ')"
         # shellcheck disable=SC2001  # indent every line
         sed 's/^/    /' <<<"$out" | head -n 20
-    elif [[ $name == lessons/* ]] && [ "$n" -eq 0 ]; then
+    elif [[ $name == lessons/* || $name == docs/imgtool.md ]] && [ "$n" -eq 0 ]; then
+        # docs/imgtool.md's "Reading the code" is a path through the code.
         fail "citations in $name" "the chapter cites no code (\`file: function()\`)"
     else
         pass "citations in $name ($n)"
@@ -73,5 +74,51 @@ if out=$("${MCHECK[@]}" "${mfiles[@]}"); then
     pass "manual citations: $count SDM/APM citations carry their section titles"
 else
     fail "manual citations" "$(grep -c . <<<"$out") SDM/APM citations without their section title"
+    sed 's/^/    /' <<<"$out" | head -n 30
+fi
+
+# Citations of QEMU's qcow2 specification (docs/interop/qcow2.txt) name a
+# section by its heading, or a table by its caption, exactly as the
+# specification spells it: qcow2.txt "Cluster mapping".  The list is the
+# specification's own headings and table captions.
+qcow2_titles=(
+    "General" "Header" "Additional fields (version 3 and higher)" "Header padding"
+    "Header extensions" "String header extensions" "Feature name table" "Bitmaps extension"
+    "Full disk encryption header pointer" "Data encryption" "Host cluster management"
+    "Cluster mapping" "L1 table entry" "L2 table entry" "Standard Cluster Descriptor"
+    "Compressed Clusters Descriptor" "Refcount table entry" "Refcount block entry"
+    "Extended L2 Entries" "Subcluster Allocation Bitmap" "Snapshots" "Snapshot table entry" "Bitmaps"
+    "Bitmap directory" "Bitmap table" "Bitmap data" "Dirty tracking bitmaps"
+)
+# qcow2_bad FILE...: "FILE:LINE: title" for every cited title not in the
+# list.  A citation may wrap across lines, even across comment leaders.
+qcow2_bad() {
+    QCOW2_TITLES="$(printf '%s\n' "${qcow2_titles[@]}")" perl -0777 -ne '
+        BEGIN { %ok = map { $_ => 1 } split /\n/, $ENV{QCOW2_TITLES} }
+        while (/qcow2\.txt\s+"([^"]+)"/g) {
+            my ($title, $at) = ($1, $-[0]);
+            $title =~ s{\s*\n\s*(?:\*|//|#)?\s*}{ }g;
+            next if $ok{$title};
+            my $line = 1 + (substr($_, 0, $at) =~ tr/\n//);
+            print "$ARGV:$line: qcow2.txt \"$title\"\n";
+        }' "$@"
+}
+qprobe=$IT_WORK/qcow2-probe.c
+printf '%s\n' '/* Good: qcow2.txt "Cluster mapping", qcow2.txt "Host cluster' \
+    ' * management".  Bad: qcow2.txt "L2 tables". */' >"$qprobe"
+out=$(qcow2_bad "$qprobe")
+if [ "$(grep -c . <<<"$out")" -eq 1 ] && grep -q '"L2 tables"' <<<"$out"; then
+    pass "qcow2.txt citations: the checker finds a title the specification does not have"
+else
+    fail "qcow2.txt citations: the checker finds a title the specification does not have" \
+        "output: $(tr '\n' '|' <<<"$out")"
+fi
+mapfile -t qfiles < <(git ls-files imgtool docs | grep -E '\.(c|h|md)$')
+qcount=$(cat "${qfiles[@]}" | grep -o 'qcow2\.txt "' | wc -l)
+out=$(qcow2_bad "${qfiles[@]}")
+if [ -z "$out" ]; then
+    pass "qcow2.txt citations: $qcount name a real section or table of the specification"
+else
+    fail "qcow2.txt citations" "$(grep -c . <<<"$out") name no section of the specification"
     sed 's/^/    /' <<<"$out" | head -n 30
 fi
