@@ -105,7 +105,7 @@ struct img *img_backing(struct img *img)
 
 int img_probe(const void *buf, size_t len)
 {
-    /* qcow2 is recognised by its magic and a version we know (spec,
+    /* qcow2 is recognised by its magic and a version we know (qcow2.txt
      * "Header"); everything else is raw, as qemu-img's probing does. */
     if (len >= 8 && be32(buf) == QCOW2_MAGIC)
         return IMG_FMT_QCOW2;

@@ -43,7 +43,7 @@ struct qc_snapshot {
     uint8_t *extra;      /* extra data bytes as read (unknown fields kept) */
 };
 
-/* A persistent dirty bitmap (spec, "Bitmap directory"), as in the
+/* A persistent dirty bitmap (qcow2.txt "Bitmap directory"), as in the
  * directory, plus its bits once loaded. */
 struct qc_bitmap {
     char *name;
@@ -136,7 +136,7 @@ int io_size(struct img *img, uint64_t *size);
 /* Read from the backing chain (or zeros past its end / without one). */
 int img_read_backing(struct img *img, uint64_t off, void *buf, size_t len);
 
-/* ---- byte order: qcow2 is big-endian throughout (spec, "General") ---- */
+/* ---- byte order: qcow2 is big-endian throughout (qcow2.txt "General") ---- */
 static inline uint16_t be16(const void *p)
 {
     const uint8_t *b = p;

@@ -9,10 +9,10 @@
  * "Bitmap table".  Each table entry stands for one cluster of bitmap data:
  * an offset, or 0 for a cluster of all zeros (or all ones with bit 0 set).
  * Bit n of the data is byte n / 8, bit n % 8, and covers the guest bytes
- * [n * granularity, (n + 1) * granularity) (spec, "Bitmap table").
+ * [n * granularity, (n + 1) * granularity) (qcow2.txt "Bitmap table").
  *
- * The extension counts only while autoclear bit 0 is set (spec,
- * "autoclear_features"): a program that does not know bitmaps clears it
+ * The extension counts only while autoclear bit 0 is set (qcow2.txt
+ * "Header", autoclear_features): a program that does not know bitmaps clears it
  * when it writes, which tells everyone that the bitmaps are stale.
  *
  * As QEMU does (block/qcow2-bitmap.c), an enabled ("auto") bitmap is
@@ -36,7 +36,7 @@ static uint64_t bits_bytes(const struct img *img, int gran_bits)
 }
 
 /* Directory entry size: fixed part, extra data, name, padded to 8 bytes
- * (spec, "Bitmap directory"). */
+ * (qcow2.txt "Bitmap directory"). */
 static uint64_t entry_size(uint64_t name_len, uint64_t extra)
 {
     return (QBM_ENTRY_FIXED + extra + name_len + 7) & ~7ull;
@@ -82,7 +82,7 @@ static int parse_entry(struct img *img, const uint8_t *p, uint64_t len, struct q
         !(b->flags & QBM_FLAG_IN_USE))
         return img_fail(img, IMG_ECORRUPT, "Bitmap directory is corrupted");
     /* Extra data we do not understand makes the bitmap read-only, unless
-     * the entry says it may be ignored (spec, "extra_data_compatible");
+     * the entry says it may be ignored (qcow2.txt "Bitmap directory", flag extra_data_compatible);
      * we keep it as read either way and refuse only changes. */
     b->extra = img_alloc(img->env, b->extra_size ? b->extra_size : 1);
     b->name = img_alloc(img->env, name_len + 1);
@@ -124,7 +124,7 @@ static int parse_ext(struct img *img, const struct qc_ext *e, uint32_t *nb)
 
 /* A bitmap table entry QEMU accepts (qcow2-bitmap.c, check_table_entry):
  * no reserved bits; with an offset, a cluster-aligned one without the
- * all-ones bit (spec, "Bitmap table"). */
+ * all-ones bit (qcow2.txt "Bitmap table"). */
 static bool table_entry_ok(const struct qcow2 *q, uint64_t e)
 {
     uint64_t off = e & QBM_TE_OFFSET;

@@ -2,7 +2,7 @@
  * qcow2_check.c: consistency check and repair (qemu-img check [-r]).
  *
  * The check recomputes every host cluster's reference count from scratch by
- * walking everything that can point at a cluster (spec, "Host cluster
+ * walking everything that can point at a cluster (qcow2.txt "Host cluster
  * management"): the header cluster, the active L1 table and its L2 tables
  * and data clusters, each snapshot's L1 table with its tree, the snapshot
  * table, the refcount table and its blocks.  The recomputed counts are then
@@ -110,7 +110,7 @@ static int walk_l2(struct chk *c, uint64_t l2off, bool active)
             continue;
         }
         /* Bits 1..8 and 56..61 of a standard descriptor are reserved
-         * (spec, "Standard Cluster Descriptor"); QEMU reports them for
+         * (qcow2.txt "Standard Cluster Descriptor"); QEMU reports them for
          * every entry, allocated or not, and repairs nothing. */
         if (e & QL2_RESERVED) {
             report(c->img, "ERROR found l2 entry with reserved bits set: %llx",
@@ -121,7 +121,7 @@ static int walk_l2(struct chk *c, uint64_t l2off, bool active)
         if (!host)
             continue;
         /* A subcluster cannot be both allocated and "reads as zeros"
-         * (spec, "Extended L2 Entries": "In this case the allocation
+         * (qcow2.txt "Extended L2 Entries": "In this case the allocation
          * status bit must be unset").  QEMU reports it and repairs nothing:
          * which of the two bits is wrong cannot be known. */
         if (q->ext_l2 && ((bm >> 32) & bm & 0xffffffffull)) {
@@ -301,7 +301,7 @@ static int grow_ref(struct chk *c, uint64_t n)
 /*
  * Count the refcount blocks themselves, checking each table entry (QEMU's
  * check_refblocks, same order and wording).  An entry with reserved bits
- * set (spec, "Refcount table entry": bits 0..8) is not trusted and its
+ * set (qcow2.txt "Refcount table entry": bits 0..8) is not trusted and its
  * block not counted; either way the structure must be rebuilt.  A block
  * past the end of the file is, when repairing errors, made real by growing
  * the file to hold it (its refcounts then read as the zeroes they already
@@ -697,7 +697,7 @@ static int check_impl(struct img *img, unsigned fix, struct img_check_result *re
     c.fix = fix;
     res->total_clusters = div_up(img->size, q->cluster_size);
     /* 0. Version 3 snapshot entries need at least 16 bytes of extra data
-     * (spec, "Snapshots": "Version 3 images must include extra data at
+     * (qcow2.txt "Snapshots": "Version 3 images must include extra data at
      * least up to byte 55"); QEMU's qcow2_check_read_snapshot_table
      * reports each short entry first and rewrites the table last. */
     int incomplete = 0;
@@ -810,7 +810,7 @@ out:
     /* 4. A repair that left no corruption behind makes the refcounts
      * trustworthy again: the dirty bit (lazy refcounts not yet written
      * back) and the corrupt bit go, as in QEMU's qcow2_co_check_locked()
-     * (spec, "Header", incompatible_features bits 0 and 1). */
+     * (qcow2.txt "Header", incompatible_features bits 0 and 1). */
     if (r == 0 && fix && !res->check_errors && !res->corruptions)
         r = mark_clean(img);
     img_free(img->env, c.ref);
@@ -820,7 +820,7 @@ out:
 /*
  * Opening a dirty lazy-refcounts image read-write: the refcounts may be
  * stale, so they are repaired before use, then the dirty bit is
- * cleared (spec, "incompatible_features" bit 0).
+ * cleared (qcow2.txt "Header", incompatible_features bit 0).
  */
 int qc_repair_dirty(struct img *img)
 {

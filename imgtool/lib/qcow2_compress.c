@@ -2,7 +2,7 @@
  * qcow2_compress.c: writing compressed clusters (qemu-img convert -c).
  *
  * A compressed cluster's L2 entry holds a host byte offset and a length in
- * 512-byte sectors instead of a cluster offset (spec, "Compressed Clusters
+ * 512-byte sectors instead of a cluster offset (qcow2.txt "Compressed Clusters
  * Descriptor"): bits 0..x-1 are the offset and bits x..61 the number of
  * additional sectors, with x = 62 - (cluster_bits - 8).  The entry never
  * has the COPIED flag.  Compressed data is packed back to back, so several
@@ -114,7 +114,7 @@ int img_write_compressed(struct img *img, uint64_t off, const void *buf, size_t 
 int img_compressed_end(struct img *img)
 {
     uint64_t len;
-    /* Compressed clusters are packed to the byte (spec, "Compressed
+    /* Compressed clusters are packed to the byte (qcow2.txt "Compressed
      * Clusters Descriptor": the data "does not necessarily occupy all of
      * the bytes in the final sector"), so the file may end inside a
      * sector; QEMU's qcow2 driver rounds it up for sector-based readers. */

@@ -21,7 +21,7 @@ void img_create_opts_init(struct img_create_opts *o)
     o->refcount_bits = 16;
 }
 
-/* QEMU 7.2's feature name table (spec, "Feature name table"). */
+/* QEMU 7.2's feature name table (qcow2.txt "Feature name table"). */
 static const struct {
     uint8_t type, bit;
     const char *name;
@@ -43,7 +43,7 @@ static int validate(const struct img_create_opts *o, struct img_err *err)
                        "Cluster size must be a power of two between 512 and 2048k");
     /* The one limit on the virtual size is the L1 table's: it may not
      * exceed QCOW_MAX_L1_SIZE (32 MiB, QEMU's cap), and one L1 entry maps
-     * one L2 table of cluster_size / entry-size clusters (spec, "Cluster
+     * one L2 table of cluster_size / entry-size clusters (qcow2.txt "Cluster
      * mapping").  QEMU fails such a create with -EFBIG, which
      * bdrv_img_create() words this way, hinting at the cluster size. */
     uint64_t l2_span = (uint64_t)cs * (cs / (o->extended_l2 ? 16 : 8));

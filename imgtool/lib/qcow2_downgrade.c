@@ -4,7 +4,7 @@
  *
  * Version 2 lacks everything the spec ("Header") adds in version 3: the
  * feature bit fields, refcount widths other than 16, and the "reads as
- * zeros" flag of a cluster (spec, "Cluster mapping", Standard Cluster
+ * zeros" flag of a cluster (qcow2.txt "Cluster mapping", Standard Cluster
  * Descriptor bit 0: "With version 2 ..., this is always 0").  So the
  * image's zero clusters must be turned into something version 2 can say,
  * in the active L2 tables AND in every table only a snapshot reaches:
@@ -24,7 +24,7 @@ static bool zero_entry(uint64_t e)
  * `l2rc` is the refcount of the L2 table itself: every L1 table that
  * shares the table also shares the new cluster, so the cluster gets that
  * many references (QEMU does the same), and COPIED only when that is 1
- * (spec, "Cluster mapping", L2 table entry bit 63).
+ * (qcow2.txt "Cluster mapping", L2 table entry bit 63).
  */
 static int fill_zero_entry(struct img *img, uint64_t l2off, uint64_t j, uint64_t e, uint64_t l2rc,
                            const uint8_t *zeros)
@@ -71,7 +71,7 @@ static int expand_l1(struct img *img, const uint64_t *l1, uint64_t l1_size, cons
 {
     struct qcow2 *q = img->q;
     /* Without a backing file an unallocated cluster reads as zeros too
-     * (spec, "Cluster mapping": "If there is no backing file ... they
+     * (qcow2.txt "Cluster mapping": "If there is no backing file ... they
      * shall read zeros"), so a zero entry without a host cluster simply
      * becomes unallocated.  The image's own backing name decides, not
      * whether this handle opened the backing file. */
@@ -201,12 +201,12 @@ int qc_downgrade(struct img *img)
     uint8_t b[8];
     bool comp;
     int r;
-    /* Version 2 knows only 16-bit refcounts (spec, "Header",
+    /* Version 2 knows only 16-bit refcounts (qcow2.txt "Header",
      * refcount_order: "For version 2 images, the order is always 4"). */
     if (q->rc_bits != 16)
         return img_fail(img, IMG_ENOTSUP, "compat=0.10 requires refcount_bits=16");
     /* A v2 reader takes the disk size of a snapshot from the header and
-     * its VM state size from the 32-bit field (spec, "Snapshots": the
+     * its VM state size from the 32-bit field (qcow2.txt "Snapshots": the
      * 64-bit size and the disk size are version 3 extra data). */
     for (int i = 0; i < q->nb_snaps; i++)
         if (q->snaps[i].vm_state_size > 0xffffffffull || q->snaps[i].disk_size != img->size)

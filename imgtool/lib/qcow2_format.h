@@ -9,7 +9,7 @@
 
 #define QCOW2_MAGIC 0x514649fbu /* "QFI\xfb" */
 
-/* Header field offsets (spec, "Header"). */
+/* Header field offsets (qcow2.txt "Header"). */
 #define QH_MAGIC            0
 #define QH_VERSION          4
 #define QH_BACKING_OFFSET   8
@@ -54,7 +54,7 @@
 #define QEXT_CRYPTO       0x0537be77u
 #define QEXT_DATA_FILE    0x44415441u
 
-/* L1 and L2 entries (spec, "Cluster mapping"). */
+/* L1 and L2 entries (qcow2.txt "Cluster mapping"). */
 #define QE_COPIED     (1ull << 63)
 #define QE_COMPRESSED (1ull << 62)
 #define QE_ZERO       (1ull << 0)
@@ -75,7 +75,7 @@
 #define QCOW_MAX_CLUSTER_BITS   21
 #define QCOW_MAX_OFFSET         (1ull << 56)
 
-/* Bitmaps (spec, "Bitmaps extension", "Bitmap directory", "Bitmap table"),
+/* Bitmaps (qcow2.txt "Bitmaps extension", "Bitmap directory", "Bitmap table"),
  * with QEMU 7.2's limits (block/qcow2.h, block/qcow2-bitmap.c). */
 #define QBM_EXT_LEN         24 /* nb_bitmaps, reserved, directory size, offset */
 #define QBM_MAX_BITMAPS     65535
@@ -94,7 +94,7 @@
 #define QBM_TE_RESERVED     0xff000000000001feull /* bits 1-8 and 56-63 */
 #define QBM_TE_ALL_ONES     1ull                  /* bit 0, with offset 0 */
 
-/* Snapshot table entry (spec, "Snapshots"). */
+/* Snapshot table entry (qcow2.txt "Snapshots"). */
 #define QS_L1_OFFSET  0
 #define QS_L1_SIZE    8
 #define QS_ID_SIZE    12

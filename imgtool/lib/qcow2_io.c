@@ -2,11 +2,11 @@
  * qcow2_io.c: guest reads and writes through the two-level cluster map.
  *
  * A guest offset splits into an L1 index, an L2 index and an offset in the
- * cluster (spec, "Cluster mapping").  An L2 entry is one of: unallocated
+ * cluster (qcow2.txt "Cluster mapping").  An L2 entry is one of: unallocated
  * (read from the backing file, or zeros), all-zero (bit 0, version 3),
  * a normal cluster at a host offset, or a compressed cluster.  With
  * extended L2 entries each of the 32 subclusters is itself allocated,
- * zero or unallocated (spec, "Extended L2 Entries").
+ * zero or unallocated (qcow2.txt "Extended L2 Entries").
  *
  * Writes follow copy-on-write: a cluster is written in place only if the
  * L2 entry has the COPIED flag (bit 63: refcount is exactly 1).  Otherwise
@@ -462,7 +462,7 @@ int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
     /* What matters is whether the image names a backing file, not whether
      * this handle opened it (IMG_OPEN_NO_BACKING): an unallocated cluster
      * of such an image reads from the backing file once QEMU opens it, so
-     * it never counts as zeros (spec, "Cluster mapping": "If a cluster is
+     * it never counts as zeros (qcow2.txt "Cluster mapping": "If a cluster is
      * unallocated, read requests shall read the data from the backing
      * file"). */
     bool backed = img->backing || q->backing_file[0];
@@ -496,7 +496,7 @@ int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
                 r = qc_l2_set(img, l2off, gi & (q->l2_entries - 1), e | QE_ZERO, 0);
         } else if (in == 0 && n >= cl && (q->h.version >= 3 || (!backed && !record))) {
             /* A whole cluster: unallocated if nothing can show through,
-             * else the zero flag (spec, "Standard Cluster Descriptor" bit
+             * else the zero flag (qcow2.txt "Standard Cluster Descriptor" bit
              * 0, v3 only; with extended L2 the "reads as zeros" half of the
              * subcluster bitmap, spec "Extended L2 Entries"). */
             bool flag = backed || record;
@@ -521,7 +521,7 @@ int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
         } else if (q->ext_l2 && !(e & QE_COMPRESSED) && in % q->sc_size == 0 &&
                    ((in + n) % q->sc_size == 0 || off + n == img->size)) {
             /* Whole subclusters of an extended L2 entry: set their "reads
-             * as zeros" bits and clear their allocation bits (spec,
+             * as zeros" bits and clear their allocation bits (qcow2.txt
              * "Extended L2 Entries"), as QEMU's zero_l2_subclusters does;
              * the host cluster, if any, stays. */
             uint32_t s0 = in / q->sc_size, s1 = (uint32_t)div_up(in + n, q->sc_size);

@@ -3,7 +3,7 @@
  * blocks, and access to single L2 entries.
  *
  * An L2 table is one cluster of 8-byte entries, or 16-byte entries with
- * extended L2 (spec, "Cluster mapping" and "Extended L2 Entries").  The
+ * extended L2 (qcow2.txt "Cluster mapping" and "Extended L2 Entries").  The
  * cache only saves reads: every change goes to the file immediately, so the
  * on-disk order of metadata updates is exactly the order of the calls.
  */

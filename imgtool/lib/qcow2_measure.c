@@ -40,7 +40,7 @@ int img_measure(const struct img_create_opts *o, uint64_t allocated, uint64_t *r
         return err_set(err, IMG_EINVAL,
                        "Cluster size must be a power of two between 512 and 2048k");
     /* Extended L2 entries split a cluster into 32 subclusters of at least
-     * 512 bytes (spec, "Extended L2 Entries"), so clusters must be at
+     * 512 bytes (qcow2.txt "Extended L2 Entries"), so clusters must be at
      * least 16 KiB; QEMU's validate_cluster_size() checks it here too. */
     if (o->extended_l2 && cs < 16384)
         return err_set(err, IMG_EINVAL,
@@ -89,7 +89,7 @@ int img_amend(struct img *img, const struct img_create_opts *o)
     if (o->extended_l2 && !q->ext_l2)
         return img_fail(img, IMG_ENOTSUP, "Toggling extended L2 entries is not supported");
     int compat = o->compat ? o->compat : (int)q->h.version;
-    /* The lazy refcounts bit lives in the compatible features (spec,
+    /* The lazy refcounts bit lives in the compatible features (qcow2.txt
      * "Header", compatible_features bit 0), which version 2 lacks.
      * o->lazy_refcounts is the wanted state; only a change is checked. */
     bool was_lazy = (q->h.compatible_features & QF_COMPAT_LAZY_REFCOUNTS) != 0;
@@ -106,7 +106,7 @@ int img_amend(struct img *img, const struct img_create_opts *o)
             return r;
     }
     /* A new refcount width after an upgrade and before a downgrade, as in
-     * QEMU's qcow2_amend_options(); version 2 knows only 16 bits (spec,
+     * QEMU's qcow2_amend_options(); version 2 knows only 16 bits (qcow2.txt
      * "Header": refcount_order is a version 3 field). */
     if (o->refcount_bits && o->refcount_bits != q->rc_bits) {
         if (compat < 3 && o->refcount_bits != 16)

@@ -24,7 +24,7 @@ static int check_table(struct img *img, uint64_t file_size, uint64_t off, uint64
                        const char *what)
 {
     struct qcow2 *q = img->q;
-    /* Tables start on a cluster boundary (spec, "Header": "Must be aligned
+    /* Tables start on a cluster boundary (qcow2.txt "Header": "Must be aligned
      * to a cluster boundary"), and their end must be representable. */
     if ((off & (q->cluster_size - 1)) || off >= QCOW_MAX_OFFSET || len > QCOW_MAX_OFFSET - off)
         return img_fail(img, IMG_ECORRUPT, "%s offset invalid", what);
@@ -40,7 +40,7 @@ static int check_table(struct img *img, uint64_t file_size, uint64_t off, uint64
     return 0;
 }
 
-/* Parse the header extensions that follow the header in cluster 0 (spec,
+/* Parse the header extensions that follow the header in cluster 0 (qcow2.txt
  * "Header extensions").  Unknown ones are kept so a rewrite preserves them. */
 static int parse_extensions(struct img *img, const uint8_t *c0, uint32_t start, uint32_t end)
 {
@@ -97,9 +97,9 @@ static int parse_extensions(struct img *img, const uint8_t *c0, uint32_t start, 
 
 /*
  * "Unsupported qcow2 feature(s): ..." for the incompatible feature bits
- * this library does not know (spec, "Header": a reader must refuse an
+ * this library does not know (qcow2.txt "Header": a reader must refuse an
  * image with an unknown incompatible bit).  As QEMU's
- * report_unsupported_feature(): the image's own feature name table (spec,
+ * report_unsupported_feature(): the image's own feature name table (qcow2.txt
  * "Feature name table"; the last such extension if there are several)
  * names the bits it lists, in table order, each bit once and up to the
  * first entry with an empty name; whatever is left is reported as ONE
@@ -194,7 +194,7 @@ static int validate_header(struct img *img, uint64_t file_size)
         return img_fail(img, IMG_ENOTSUP, "Encrypted images are not supported");
     if (h->incompatible_features & QF_INCOMPAT_DATA_FILE)
         return img_fail(img, IMG_ENOTSUP, "External data files are not supported");
-    /* compression_type must agree with its feature bit (spec, "Header",
+    /* compression_type must agree with its feature bit (qcow2.txt "Header",
      * byte 104): non-zero types need the bit, zlib must not set it. */
     if (h->compression_type > IMG_COMP_ZSTD)
         return img_fail(img, IMG_ENOTSUP, "qcow2: unknown compression type: %u",
@@ -215,7 +215,7 @@ static int validate_header(struct img *img, uint64_t file_size)
     if (h->nb_snapshots > QCOW_MAX_SNAPSHOTS)
         return img_fail(img, IMG_ECORRUPT, "Snapshot table too large");
 
-    /* Geometry derived from the header (spec, "Cluster mapping"). */
+    /* Geometry derived from the header (qcow2.txt "Cluster mapping"). */
     q->ext_l2 = (h->incompatible_features & QF_INCOMPAT_EXTL2) != 0;
     q->l2_esize = q->ext_l2 ? 16 : 8;
     q->l2_entries = q->cluster_size / (uint64_t)q->l2_esize;
@@ -322,7 +322,7 @@ int qc_open(struct img *img)
     if (io_read(img, 0, c0, q->cluster_size) < 0)
         return -IMG_EIO;
     /* Extensions end where the backing file name starts, or at the end of
-     * cluster 0 (spec, "Header extensions"). */
+     * cluster 0 (qcow2.txt "Header extensions"). */
     ext_end = q->cluster_size;
     if (q->h.backing_file_offset && q->h.backing_file_offset >= q->h.header_length)
         ext_end = (uint32_t)q->h.backing_file_offset;
@@ -414,7 +414,7 @@ int qc_open_rw(struct img *img)
     }
     /* Unknown autoclear bits mean "an extension you do not know is now
      * stale"; we maintain only the bitmaps (qcow2_bitmap.c), so all other
-     * bits are cleared before the first write (spec, "autoclear_features"). */
+     * bits are cleared before the first write (qcow2.txt "Header", autoclear_features). */
     uint64_t keep = q->bm_valid ? QF_AUTOCLEAR_BITMAPS : 0;
     if (q->h.autoclear_features & ~keep) {
         q->h.autoclear_features &= keep;
@@ -553,7 +553,7 @@ fail:
 /*
  * With lazy refcounts (compatible bit 0) the dirty bit (incompatible bit 0)
  * must be set before the first write, so that an unclean shutdown makes
- * the next opener rebuild the refcounts (spec, "incompatible_features").
+ * the next opener rebuild the refcounts (qcow2.txt "Header", incompatible_features).
  * We still keep refcounts exact; the bit only records the promise.
  */
 int qc_mark_dirty(struct img *img)

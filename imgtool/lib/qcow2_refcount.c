@@ -1,7 +1,7 @@
 /*
  * qcow2_refcount.c: reference counts and cluster allocation.
  *
- * Every host cluster has a reference count (spec, "Host cluster
+ * Every host cluster has a reference count (qcow2.txt "Host cluster
  * management"): a two-level structure of a refcount table whose entries
  * point to refcount blocks, each a cluster of refcount_bits-wide entries.
  * Widths below 8 bits are packed least significant bits first within a

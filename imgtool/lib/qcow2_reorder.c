@@ -2,14 +2,14 @@
  * qcow2_reorder.c: changing the refcount width of an image in place
  * (qemu-img amend -o refcount_bits=N, QEMU's qcow2_change_refcount_order).
  *
- * A reference count is refcount_bits = 1 << refcount_order wide (spec,
+ * A reference count is refcount_bits = 1 << refcount_order wide (qcow2.txt
  * "Header", refcount_order; "Host cluster management": a refcount block
  * holds cluster_size * 8 / refcount_bits entries).  The whole refcount
  * structure is written anew with the new width next to the old one: new
  * refcount blocks and a new refcount table at the end of the file, holding
  * every cluster's current count, 1 for the new structure's own clusters and
  * 0 for the old structure's.  Then one header write switches refcount_order
- * and the table together (spec, "Header": refcount_table_offset,
+ * and the table together (qcow2.txt "Header": refcount_table_offset,
  * refcount_table_clusters).  A crash before that write leaves the old
  * structure in force and the new clusters as leaks; after it, the old
  * structure's clusters are free and nothing leaks.
@@ -104,7 +104,7 @@ int qc_change_refcount_order(struct img *img, int new_bits)
             goto out;
         rt[bl] = (used + bl) << q->cluster_bits;
     }
-    /* The table, big-endian (spec, "Host cluster management"). */
+    /* The table, big-endian (qcow2.txt "Host cluster management"). */
     for (uint64_t bl = 0; bl < nblk; bl++)
         put64((uint8_t *)rt + bl * 8, rt[bl]);
     r = io_write(img, (used + nblk) << q->cluster_bits, rt, (size_t)(tcl * q->cluster_size));

@@ -2,7 +2,7 @@
  * qcow2_resize.c: changing the virtual size (qemu-img resize, and the last
  * step of create) and preallocation.
  *
- * Growing may need a larger L1 table (spec, "Header": l1_size must cover
+ * Growing may need a larger L1 table (qcow2.txt "Header": l1_size must cover
  * the virtual size).  The new table is written to fresh clusters first;
  * l1_size and l1_table_offset are adjacent header fields (bytes 36..47), so
  * one 12-byte write switches to it; the old table is freed afterwards.
@@ -101,7 +101,7 @@ static int preallocate(struct img *img, uint64_t from, uint64_t to, int mode)
      * preallocation reserves the clusters but leaves their subclusters
      * unallocated, so reads still come from the backing file (QEMU's
      * "unallocated_alloc"); falloc and full put zeros there, which the
-     * subclusters then hold (spec, "Extended L2 Entries", bits 0-31). */
+     * subclusters then hold (qcow2.txt "Extended L2 Entries", bits 0-31). */
     uint64_t bm2 =
         q->ext_l2 && (!q->backing_file[0] || mode != IMG_PREALLOC_METADATA) ? 0xffffffffull : 0;
     if (mode == IMG_PREALLOC_FULL) {
@@ -325,7 +325,7 @@ static int discard_tail(struct img *img, uint64_t from)
  * read as zeros).  As QEMU does (BDRV_REQ_ZERO_WRITE in bdrv_co_truncate,
  * then qcow2_co_truncate), after any preallocation the new area becomes
  * zero clusters from the first subcluster boundary on, keeping preallocated
- * host clusters (spec, "Extended L2 Entries": a subcluster can be "reads
+ * host clusters (qcow2.txt "Extended L2 Entries": a subcluster can be "reads
  * as zeros" while its cluster stays allocated), with real zeros written
  * for the unaligned head.  falloc and full preallocation already made the
  * area allocated zeros, so nothing is left to do for them.
@@ -351,7 +351,7 @@ static int zero_new_area(struct img *img, uint64_t old, uint64_t new_size, int p
  * After a shrink: a refcount block whose entries are all 0 (apart from its
  * own, when it counts itself) counts nothing any more; it is unhooked from
  * the refcount table and freed, as QEMU's qcow2_shrink_reftable() does
- * (spec, "Host cluster management": a refcount table entry of 0 means
+ * (qcow2.txt "Host cluster management": a refcount table entry of 0 means
  * "all refcounts managed by this refcount block are 0").
  */
 static int drop_empty_refblocks(struct img *img)
@@ -444,7 +444,7 @@ int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrin
     /* The virtual size is limited by the L1 table only (grow_l1), as in
      * QEMU; it may exceed the 56 bits of host offsets. */
     /* A snapshot records the disk size it was taken at in its extra data,
-     * which only version 3 requires (spec, "Snapshots": "Version 3 images
+     * which only version 3 requires (qcow2.txt "Snapshots": "Version 3 images
      * must include extra data at least up to byte 55").  A v2 snapshot may
      * lack it and would then take the new size when applied, so QEMU
      * refuses to resize such an image at all, growing included. */

@@ -2,7 +2,7 @@
  * qcow2_snapshot.c: internal snapshots (qemu-img snapshot -l/-c/-a/-d).
  *
  * A snapshot is a saved copy of the L1 table plus one extra reference on
- * every cluster reachable from it (spec, "Snapshots").  Taking one copies
+ * every cluster reachable from it (qcow2.txt "Snapshots").  Taking one copies
  * the active L1 table and raises the refcount of every L2 table and data
  * cluster it reaches; from then on writes to those clusters copy them
  * (their COPIED flags are cleared, since their refcount is now above 1).
@@ -136,7 +136,7 @@ static int find_snap(struct qcow2 *q, const char *key)
     return -1;
 }
 
-/* Serialize the snapshot table (spec, "Snapshots"; entries 8-aligned). */
+/* Serialize the snapshot table (qcow2.txt "Snapshots"; entries 8-aligned). */
 static uint64_t table_size(struct qcow2 *q)
 {
     uint64_t sz = 0;
@@ -331,7 +331,7 @@ static int fix_copied(struct img *img)
 int qc_snap_l1_usable(struct img *img, const struct qc_snapshot *s)
 {
     /* The checks of QEMU's qcow2_validate_table(), in its order: a size
-     * past the L1 limit, then an offset that is not cluster aligned (spec,
+     * past the L1 limit, then an offset that is not cluster aligned (qcow2.txt
      * "Snapshots": the L1 table "Must be aligned to a cluster boundary"). */
     if ((uint64_t)s->l1_size * 8 > QCOW_MAX_L1_SIZE)
         return img_fail(img, IMG_ECORRUPT, "Snapshot L1 table too large");
@@ -586,7 +586,7 @@ int img_snapshot_delete(struct img *img, const char *key)
 }
 
 /*
- * Version 3 requires at least 16 bytes of extra data per snapshot (spec,
+ * Version 3 requires at least 16 bytes of extra data per snapshot (qcow2.txt
  * "Snapshots": vm_state_size_large and disk_size).  An upgrade from
  * version 2 (amend compat=1.1) extends shorter entries and rewrites the
  * table, as QEMU's qcow2_upgrade does.

@@ -106,7 +106,7 @@ static int unit_status(struct img *img, uint64_t off, uint64_t max, bool follow,
         return 0;
     }
     /* A host offset must be cluster aligned, zero cluster or not: QEMU's
-     * qcow2_get_host_offset refuses both kinds (spec, "Standard Cluster
+     * qcow2_get_host_offset refuses both kinds (qcow2.txt "Standard Cluster
      * Descriptor": bits 9-55 with the low bits of a cluster zero). */
     if (host & (q->cluster_size - 1))
         return img_fail(img, IMG_ECORRUPT, "Cluster allocation offset %#llx unaligned",
