@@ -265,8 +265,41 @@ static bool target_backing(struct opts *o, int ofmt, const char **base, const ch
     }
     return true;
 }
+/* What a step's return value means: carry on, or stop with this status. */
+#define CONVERT_GO (-1)
 
-int verb_convert(int argc, char **argv)
+/*
+ * One convert run: what the command line asks for, then what the run
+ * holds (sources, target, copy state), all released by convert_cleanup().
+ * The steps of verb_convert() below fill it in order.
+ */
+struct convert_job {
+    struct verb_common vc;
+    const char *out_fmt, *out_base, *base_fmt;
+    const char *snapshot;  /* -l as given */
+    char *sn_id, *sn_name; /* -l snapshot.id=ID,snapshot.name=NAME */
+    char *options;         /* -o, all of them joined */
+    struct opts o;         /* -o, parsed */
+    bool compress, skip_create, bitmaps, skip_broken, target_is_zero;
+    bool explicit_sparse, copy_offload;
+    int max_threads; /* -m: at most this many compression threads */
+    int64_t sparse;  /* -S in bytes */
+    int ofmt;        /* IMG_FMT_* of the target */
+    int nnames;      /* how many sources the operands name */
+    char **names;    /* their names */
+    /* The name written to, and the name the user gave: they differ for
+     * an ".xz" target, converted into tmp_name first. */
+    const char *out_filename, *final_name;
+    char tmp_name[4096];
+    char out_path[4096]; /* the file a new target is created as */
+    struct img **srcs;
+    int nsrc; /* sources opened so far */
+    struct conv cv;
+    bool created, out_existed;
+};
+
+/* The command line's options, one by one (qemu-img's getopt string). */
+static int convert_parse_options(int argc, char **argv, struct convert_job *j)
 {
     static const struct option longopts[] = {
         {"help", no_argument, 0, 'h'},
@@ -280,69 +313,51 @@ int verb_convert(int argc, char **argv)
         {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
-    struct verb_common vc = {0};
-    const char *out_fmt = NULL, *out_base = NULL, *base_fmt = NULL;
-    const char *snapshot = NULL;
-    char *options = NULL;
-    bool compress = false, skip_create = false;
-    int max_threads = 64; /* -m: at most this many compression threads */
-    bool bitmaps = false, skip_broken = false;
-    bool target_is_zero = false;
-    int64_t sparse = 4096;
-    bool explicit_sparse = false, copy_offload = false;
-    int c, ret = 1;
-    struct opts o = {0};
-    struct img **srcs = NULL;
-    int nsrc = 0;
-    struct conv cv = {0};
-    /* Set before any "goto out", which looks at them. */
-    const char *out_filename = NULL, *final_name = NULL;
-    char tmp_name[4096] = "";
-    bool created = false, out_existed = false;
-
+    int c;
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":hf:O:B:Cco:l:S:pt:T:qnm:Wr:UF:", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":hf:O:B:Cco:l:S:pt:T:qnm:Wr:UF:", longopts, &j->vc)) !=
+           -1) {
         switch (c) {
         case 'O':
-            out_fmt = optarg;
+            j->out_fmt = optarg;
             break;
         case 'B':
-            out_base = optarg;
+            j->out_base = optarg;
             break;
         case 'F':
-            base_fmt = optarg;
+            j->base_fmt = optarg;
             break;
         case 'c':
-            compress = true;
+            j->compress = true;
             break;
         case 'o':
-            if (!opts_append(&options, optarg)) {
-                goto out;
+            if (!opts_append(&j->options, optarg)) {
+                return 1;
             }
             break;
         case 'l':
             /* qemu-img 7.2 no longer has the old "-s snapshot_id" (its
              * getopt string lacks it): -s is an unrecognized option here
              * too, and -l is the one way to name a snapshot. */
-            snapshot = optarg;
+            j->snapshot = optarg;
             break;
         case 'S': {
             int64_t s = cvtnum("buffer size for sparse output", optarg);
             if (s < 0) {
-                goto out;
+                return 1;
             }
             if (s > 16 * 1024 * 1024 || s % 512) {
                 error_report("Invalid buffer size for sparse output specified. Valid sizes are "
                              "multiples of 512 up to 16777216. Select 0 to disable sparse "
                              "detection (fully allocates output).");
-                goto out;
+                return 1;
             }
-            sparse = s;
-            explicit_sparse = true;
+            j->sparse = s;
+            j->explicit_sparse = true;
             break;
         }
         case 'n':
-            skip_create = true;
+            j->skip_create = true;
             break;
         case 'm': {
             char *end;
@@ -350,9 +365,9 @@ int verb_convert(int argc, char **argv)
             if (*end || m < 1 || m > 16) {
                 error_report("Invalid number of coroutines. Allowed number of coroutines is "
                              "between 1 and 16");
-                goto out;
+                return 1;
             }
-            max_threads = (int)m;
+            j->max_threads = (int)m;
             break;
         }
         case 'C':
@@ -360,13 +375,13 @@ int verb_convert(int argc, char **argv)
              * passing through the process (copy_file_range); where that
              * cannot be done qemu-img falls back to reading and writing,
              * and imgtool always does: the result is the same image. */
-            copy_offload = true;
+            j->copy_offload = true;
             break;
         case OPT_BITMAPS:
-            bitmaps = true;
+            j->bitmaps = true;
             break;
         case OPT_SKIP_BROKEN:
-            skip_broken = true;
+            j->skip_broken = true;
             break;
         case 'W':
         case 'r':
@@ -374,81 +389,95 @@ int verb_convert(int argc, char **argv)
              * result; imgtool accepts and ignores them. */
             break;
         case OPT_TARGET_IS_ZERO:
-            target_is_zero = true;
+            j->target_is_zero = true;
             break;
         default:
-            ret = verb_other_option(c, argv, 1);
-            goto out;
+            return verb_other_option(c, argv, 1);
         }
     }
+    j->nnames = argc - optind - 1;
+    j->names = argv + optind;
+    return CONVERT_GO;
+}
+
+/*
+ * Options that contradict each other, -o help, the operands and the
+ * target's name and format, in the order qemu-img.c img_convert() checks
+ * them (so the first message is the same).
+ */
+static int convert_check_options(int argc, char **argv, struct convert_job *j)
+{
     /* Offloaded copies are plain copies of whole ranges: they cannot
      * compress, or leave out zero blocks inside data (qemu-img.c). */
-    if (copy_offload && compress) {
+    if (j->copy_offload && j->compress) {
         error_report("Cannot enable copy offloading when -c is used");
-        goto out;
+        return 1;
     }
-    if (copy_offload && explicit_sparse) {
+    if (j->copy_offload && j->explicit_sparse) {
         error_report("Cannot enable copy offloading when -S is used");
-        goto out;
+        return 1;
     }
-    int bs_n = argc - optind - 1;
-    if (skip_create && options) {
+    if (j->skip_create && j->options) {
         /* qemu-img.c img_convert(): the options would be silently lost. */
         error_report("-o has no effect when skipping image creation");
-        goto out;
+        return 1;
     }
-    if (options && opts_is_help(options)) {
+    if (j->options && opts_is_help(j->options)) {
         /* Before the operands are checked: the target name is known only
          * when there is at least one source as well. */
-        int hfmt = target_format(out_fmt ? out_fmt : "raw", NULL);
-        if (hfmt >= 0) {
-            create_opts_help(hfmt, bs_n >= 1 ? argv[argc - 1] : NULL);
-            ret = 0;
+        int hfmt = target_format(j->out_fmt ? j->out_fmt : "raw", NULL);
+        if (hfmt < 0) {
+            return 1;
         }
-        goto out;
+        create_opts_help(hfmt, j->nnames >= 1 ? argv[argc - 1] : NULL);
+        return 0;
     }
-    if (bs_n < 1) {
+    if (j->nnames < 1) {
         error_report("Must specify image file name");
-        goto out;
+        return 1;
     }
-    out_filename = argv[argc - 1];
+    j->out_filename = argv[argc - 1];
     /* An output name ending in ".xz" (imgtool only): convert into a
      * temporary file next to it, then compress that into the name. */
-    final_name = out_filename;
-    if (xz_wanted(out_filename)) {
-        if (skip_create) {
-            error_report("%s: -n cannot write into an xz-compressed image", out_filename);
-            goto out;
+    j->final_name = j->out_filename;
+    if (xz_wanted(j->out_filename)) {
+        if (j->skip_create) {
+            error_report("%s: -n cannot write into an xz-compressed image", j->out_filename);
+            return 1;
         }
-        snprintf(tmp_name, sizeof(tmp_name), "%s.imgtool-tmp", out_filename);
-        out_filename = tmp_name;
+        snprintf(j->tmp_name, sizeof(j->tmp_name), "%s.imgtool-tmp", j->out_filename);
+        j->out_filename = j->tmp_name;
     }
-    if (!out_fmt) {
-        out_fmt = "raw";
+    if (!j->out_fmt) {
+        j->out_fmt = "raw";
     }
-    int ofmt = target_format(out_fmt, NULL);
-    if (ofmt < 0) {
-        goto out;
+    j->ofmt = target_format(j->out_fmt, NULL);
+    if (j->ofmt < 0) {
+        return 1;
     }
-    if (compress && ofmt != IMG_FMT_QCOW2) {
+    if (j->compress && j->ofmt != IMG_FMT_QCOW2) {
         error_report("Compression not supported for this file format");
-        goto out;
+        return 1;
     }
-    if (target_is_zero && !skip_create) {
+    if (j->target_is_zero && !j->skip_create) {
         error_report("--target-is-zero requires use of -n flag");
-        goto out;
+        return 1;
     }
-    /* -l takes "snapshot.id=ID,snapshot.name=NAME" or an id-or-name
-     * (qemu-img.c img_convert()). */
-    char *sn_id = NULL, *sn_name = NULL;
-    if (snapshot && !strncmp(snapshot, "snapshot.", 9)) {
+    return CONVERT_GO;
+}
+
+/* -l takes "snapshot.id=ID,snapshot.name=NAME" or an id-or-name
+ * (qemu-img.c img_convert()); then the -o list is parsed. */
+static int convert_parse_snapshot_and_o(struct convert_job *j)
+{
+    if (j->snapshot && !strncmp(j->snapshot, "snapshot.", 9)) {
         struct opts so = {0};
-        bool ok = opts_parse(&so, snapshot);
+        bool ok = opts_parse(&so, j->snapshot);
         for (int i = 0; ok && i < so.n; i++) {
             if (!strcmp(so.kv[i].key, "snapshot.id")) {
-                sn_id = strdup(so.kv[i].value);
+                j->sn_id = strdup(so.kv[i].value);
             } else if (!strcmp(so.kv[i].key, "snapshot.name")) {
-                sn_name = strdup(so.kv[i].value);
+                j->sn_name = strdup(so.kv[i].value);
             } else {
                 error_report("Invalid parameter '%s'", so.kv[i].key);
                 ok = false;
@@ -456,250 +485,349 @@ int verb_convert(int argc, char **argv)
         }
         opts_free(&so);
         if (!ok) {
-            error_report("Failed in parsing snapshot param '%s'", snapshot);
-            free(sn_id);
-            free(sn_name);
-            goto out;
+            error_report("Failed in parsing snapshot param '%s'", j->snapshot);
+            return 1;
         }
     }
-    if (snapshot && bs_n > 1) {
+    if (j->snapshot && j->nnames > 1) {
         error_report("No support for concatenating multiple snapshot");
-        free(sn_id);
-        free(sn_name);
-        goto out;
+        return 1;
     }
-    if (options && !opts_parse(&o, options)) {
-        goto out;
+    if (j->options && !opts_parse(&j->o, j->options)) {
+        return 1;
     }
+    return CONVERT_GO;
+}
 
-    /* Open every source and add up their sizes. */
-    srcs = calloc(bs_n, sizeof(*srcs));
-    for (int i = 0; i < bs_n; i++) {
-        srcs[i] = open_image(argv[optind + i], vc.fmt, 0);
-        if (!srcs[i]) {
-            goto out;
-        }
-        nsrc++;
-        if (snapshot) {
-            /* Read the disk as it was in the snapshot; the id-or-name form
-             * tries the id first, then the name. */
-            int r = sn_id || sn_name ? img_snapshot_load_tmp(srcs[i], sn_id, sn_name)
-                                     : img_snapshot_load_tmp(srcs[i], snapshot, NULL);
-            if (r == -IMG_ENOENT && !sn_id && !sn_name) {
-                r = img_snapshot_load_tmp(srcs[i], NULL, snapshot);
-            }
-            free(sn_id);
-            free(sn_name);
-            sn_id = sn_name = NULL;
-            struct img_info sinfo;
-            if (r < 0 && img_get_info(srcs[i], &sinfo) == 0 && sinfo.format == IMG_FMT_RAW) {
-                /* QEMU's bdrv_snapshot_load_tmp() names the format that
-                 * lacks the callback; qemu-img's block backends have no
-                 * device name, hence the empty quotes. */
-                error_report("Failed to load snapshot: Block format 'raw' used by device '' "
-                             "does not support temporarily loading internal snapshots");
-                goto out;
-            }
-            if (r < 0) {
-                error_report("Failed to load snapshot: %s",
-                             r == -IMG_ENOENT ? "Can't find snapshot" : img_msg(srcs[i], r));
-                goto out;
-            }
-        }
-        cv.total += img_size(srcs[i]);
+/* Make a source read the disk as it was in the -l snapshot; the
+ * id-or-name form tries the id first, then the name. */
+static int convert_load_snapshot(struct convert_job *j, struct img *src)
+{
+    int r = j->sn_id || j->sn_name ? img_snapshot_load_tmp(src, j->sn_id, j->sn_name)
+                                   : img_snapshot_load_tmp(src, j->snapshot, NULL);
+    if (r == -IMG_ENOENT && !j->sn_id && !j->sn_name) {
+        r = img_snapshot_load_tmp(src, NULL, j->snapshot);
     }
+    struct img_info sinfo;
+    if (r < 0 && img_get_info(src, &sinfo) == 0 && sinfo.format == IMG_FMT_RAW) {
+        /* QEMU's bdrv_snapshot_load_tmp() names the format that
+         * lacks the callback; qemu-img's block backends have no
+         * device name, hence the empty quotes. */
+        error_report("Failed to load snapshot: Block format 'raw' used by device '' "
+                     "does not support temporarily loading internal snapshots");
+        return 1;
+    }
+    if (r < 0) {
+        error_report("Failed to load snapshot: %s",
+                     r == -IMG_ENOENT ? "Can't find snapshot" : img_msg(src, r));
+        return 1;
+    }
+    return CONVERT_GO;
+}
 
+/* Open every source (at the -l snapshot if one is named) and add up
+ * their sizes: the target is as large as all of them together. */
+static int convert_open_sources(struct convert_job *j)
+{
+    j->srcs = calloc(j->nnames, sizeof(*j->srcs));
+    for (int i = 0; i < j->nnames; i++) {
+        j->srcs[i] = open_image(j->names[i], j->vc.fmt, 0);
+        if (!j->srcs[i]) {
+            return 1;
+        }
+        j->nsrc++;
+        if (j->snapshot && convert_load_snapshot(j, j->srcs[i]) != CONVERT_GO) {
+            return 1;
+        }
+        j->cv.total += img_size(j->srcs[i]);
+    }
+    return CONVERT_GO;
+}
+
+/* What must hold before a target is created: its protocol, its backing
+ * file, the bitmaps the sources carry, and that it is no source. */
+static int convert_check_target(struct convert_job *j)
+{
     /* The file a new target is created as: the protocol is found first
      * (bdrv_find_protocol() in img_convert()). */
-    char out_path[4096], pmsg[640];
-    if (!skip_create &&
-        !imgspec_target(out_filename, out_path, sizeof(out_path), pmsg, sizeof(pmsg))) {
+    char pmsg[640];
+    if (!j->skip_create &&
+        !imgspec_target(j->out_filename, j->out_path, sizeof(j->out_path), pmsg, sizeof(pmsg))) {
         error_report("%s", pmsg);
-        goto out;
+        return 1;
     }
-    if (!skip_create && !target_backing(&o, ofmt, &out_base, &base_fmt)) {
-        goto out;
+    if (!j->skip_create && !target_backing(&j->o, j->ofmt, &j->out_base, &j->base_fmt)) {
+        return 1;
     }
-    if (bs_n > 1 && out_base) {
+    if (j->nnames > 1 && j->out_base) {
         error_report("Having a backing file for the target makes no sense when concatenating "
                      "multiple input images");
-        goto out;
+        return 1;
     }
-    if (bitmaps && !convert_bitmaps_check_source(srcs, nsrc, skip_broken)) {
-        goto out;
+    if (j->bitmaps && !convert_bitmaps_check_source(j->srcs, j->nsrc, j->skip_broken)) {
+        return 1;
     }
     /* Creating the target truncates it: never when it is a source.  QEMU
      * refuses through its image locking, with this message. */
-    for (int i = 0; i < bs_n; i++) {
-        if (same_file(argv[optind + i], final_name)) {
+    for (int i = 0; i < j->nnames; i++) {
+        if (same_file(j->names[i], j->final_name)) {
             error_report("%s: error while converting %s: Failed to get \"write\" lock\n"
                          "Is another process using the image [%s]?",
-                         final_name, out_fmt, final_name);
-            goto out;
+                         j->final_name, j->out_fmt, j->final_name);
+            return 1;
         }
     }
-    if (!skip_create) {
-        struct img_create_opts copts;
-        if (!create_opts_to_img(&o, ofmt, &copts, out_filename)) {
-            goto out;
-        }
-        if (bitmaps && !convert_bitmaps_check_target(ofmt, copts.compat)) {
-            goto out;
-        }
-        /* The target is as large as all sources together. */
-        copts.size = cv.total;
-        struct img_err err = {0};
-        out_existed = file_exists(final_name);
-        created = true;
-        if (img_create_file(out_path, &copts, &err) < 0) {
-            error_report("%s: error while converting %s: %s", out_filename, out_fmt, err.msg);
-            goto out;
-        }
-        if (err.msg[0]) {
-            error_report("warning: %s", err.msg);
-        }
+    return CONVERT_GO;
+}
+
+/* Create the target file (not with -n), as large as the sources. */
+static int convert_create_target(struct convert_job *j)
+{
+    struct img_create_opts copts;
+    if (!create_opts_to_img(&j->o, j->ofmt, &copts, j->out_filename)) {
+        return 1;
     }
+    if (j->bitmaps && !convert_bitmaps_check_target(j->ofmt, copts.compat)) {
+        return 1;
+    }
+    copts.size = j->cv.total;
+    struct img_err err = {0};
+    j->out_existed = file_exists(j->final_name);
+    j->created = true;
+    if (img_create_file(j->out_path, &copts, &err) < 0) {
+        error_report("%s: error while converting %s: %s", j->out_filename, j->out_fmt, err.msg);
+        return 1;
+    }
+    if (err.msg[0]) {
+        error_report("warning: %s", err.msg);
+    }
+    return CONVERT_GO;
+}
+
+/* Open the target for writing and check that an existing one (-n) can
+ * take the sources. */
+static int convert_open_target(struct convert_job *j)
+{
     /* A target with a backing file must open it, for copy-on-write of
      * partially written clusters; an existing target (-n) may have one
      * too, and then the source's zero areas must be written as zeroes so
      * the backing file's data does not show through (qemu-img opens the
      * target with its backing chain in both cases). */
-    unsigned dflags = IMG_OPEN_RW | (out_base || skip_create ? 0 : IMG_OPEN_NO_BACKING);
+    unsigned dflags = IMG_OPEN_RW | (j->out_base || j->skip_create ? 0 : IMG_OPEN_NO_BACKING);
     /* qemu-img convert writes its target with cache=unsafe unless -t says
      * otherwise (img_convert: cache = "unsafe"): no sync to the disk, not
      * even at the end.  The library keeps metadata ordered all the same,
      * so a killed convert still leaves a consistent image. */
-    if (!vc.cache || !strcmp(vc.cache, "unsafe")) {
+    if (!j->vc.cache || !strcmp(j->vc.cache, "unsafe")) {
         dflags |= IMG_OPEN_NO_FLUSH;
     }
-    cv.dst = open_target(out_filename, out_fmt, dflags);
-    if (!cv.dst) {
-        goto out;
+    j->cv.dst = open_target(j->out_filename, j->out_fmt, dflags);
+    if (!j->cv.dst) {
+        return 1;
     }
-    if (bitmaps && skip_create) {
+    if (j->bitmaps && j->skip_create) {
         struct img_info dinfo;
-        if (img_get_info(cv.dst, &dinfo) < 0 ||
+        if (img_get_info(j->cv.dst, &dinfo) < 0 ||
             !convert_bitmaps_check_target(dinfo.format, dinfo.qcow2_version)) {
-            goto out;
+            return 1;
         }
     }
-    if (skip_create && img_size(cv.dst) < cv.total) {
+    if (j->skip_create && img_size(j->cv.dst) < j->cv.total) {
         error_report("output file is smaller than input file");
-        goto out;
+        return 1;
     }
-    cv.compress = compress;
+    return CONVERT_GO;
+}
+
+/* Settle how the copy writes (struct conv) and start the compression
+ * threads for -c. */
+static int convert_setup_copy(struct convert_job *j)
+{
+    struct conv *cv = &j->cv;
+    cv->compress = j->compress;
     /* Only -B makes convert copy just the source's top layer
      * (qemu-img.c: s.target_has_backing = out_baseimg); a backing file
      * that an existing target happens to have changes nothing about what
      * is copied, the whole source is still flattened into it. */
-    cv.target_has_backing = out_base != NULL;
-    cv.target_fresh = !skip_create || target_is_zero;
-    cv.backing_end = img_backing(cv.dst) ? img_size(img_backing(cv.dst)) : UINT64_MAX;
+    cv->target_has_backing = j->out_base != NULL;
+    cv->target_fresh = !j->skip_create || j->target_is_zero;
+    cv->backing_end = img_backing(cv->dst) ? img_size(img_backing(cv->dst)) : UINT64_MAX;
     /* -C copies the data ranges whole (no zero blocks left out of them,
      * as a host-side copy cannot look at the data); ranges the source
      * reports as zeros are still skipped, as by qemu-img -C. */
-    cv.fully_allocate = sparse == 0 && !copy_offload;
-    cv.sparse = copy_offload ? 0 : (uint64_t)sparse;
-    cv.cluster = img_cluster_size(cv.dst);
-    cv.buf = malloc(CHUNK);
-    if (compress) {
+    cv->fully_allocate = j->sparse == 0 && !j->copy_offload;
+    cv->sparse = j->copy_offload ? 0 : (uint64_t)j->sparse;
+    cv->cluster = img_cluster_size(cv->dst);
+    cv->buf = malloc(CHUNK);
+    if (j->compress) {
         int nthreads = cpipe_default_threads();
-        cv.pipe = cpipe_start(cv.dst, nthreads < max_threads ? nthreads : max_threads, cv.cluster);
-        if (!cjoin_init(&cv.join, cv.cluster, emit_clusters, &cv)) {
+        cv->pipe = cpipe_start(cv->dst, nthreads < j->max_threads ? nthreads : j->max_threads,
+                               cv->cluster);
+        if (!cjoin_init(&cv->join, cv->cluster, emit_clusters, cv)) {
             error_report("Out of memory");
-            goto out;
+            return 1;
         }
     }
-    progress_init(vc.progress, 1.0f);
+    return CONVERT_GO;
+}
+
+/* The progress total: the bytes that will be copied (progress_step).
+ * Returns 1 if a source's block status failed. */
+static int convert_count_progress(struct convert_job *j)
+{
     uint64_t base = 0;
     int failed = 0;
-    /* The progress total: the bytes that will be copied (progress_step). */
-    for (int i = 0; i < nsrc && vc.progress; i++) {
-        struct pf_params pp = walk_params(&cv, base);
+    for (int i = 0; i < j->nsrc && j->vc.progress; i++) {
+        struct pf_params pp = walk_params(&j->cv, base);
         uint64_t n = 0;
-        int r = prefetch_count(srcs[i], &pp, cv.fully_allocate, &n);
+        int r = prefetch_count(j->srcs[i], &pp, j->cv.fully_allocate, &n);
         if (r < 0) {
-            error_report("error while reading block status at offset 0: %s", img_msg(srcs[i], r));
+            error_report("error while reading block status at offset 0: %s",
+                         img_msg(j->srcs[i], r));
             failed = 1;
         }
-        cv.ptotal += n;
-        base += img_size(srcs[i]);
+        j->cv.ptotal += n;
+        base += img_size(j->srcs[i]);
     }
-    base = 0;
-    for (int i = 0; i < nsrc && !failed; i++) {
-        failed = copy_source(&cv, srcs[i], argv[optind + i], base);
-        base += img_size(srcs[i]);
+    return failed;
+}
+
+/* Copy the sources one after the other, then drain the -c pipeline.
+ * Returns 1 after the message on a failure. */
+static int convert_copy_sources(struct convert_job *j)
+{
+    struct conv *cv = &j->cv;
+    uint64_t base = 0;
+    int failed = 0;
+    for (int i = 0; i < j->nsrc && !failed; i++) {
+        failed = copy_source(cv, j->srcs[i], j->names[i], base);
+        base += img_size(j->srcs[i]);
     }
-    if (cv.pipe && !failed) {
+    if (cv->pipe && !failed) {
         /* The last cluster of the disk may be a partial one. */
-        int r = cjoin_flush(&cv.join);
+        int r = cjoin_flush(&cv->join);
         if (r < 0) {
-            error_report("error while writing at byte %llu: %s", (unsigned long long)cv.join.start,
-                         img_msg(cv.dst, r));
+            error_report("error while writing at byte %llu: %s", (unsigned long long)cv->join.start,
+                         img_msg(cv->dst, r));
             failed = 1;
         }
     }
-    if (cv.pipe) {
+    if (cv->pipe) {
         uint64_t eoff = 0;
-        int r = cpipe_finish(cv.pipe, &eoff);
-        cv.pipe = NULL;
+        int r = cpipe_finish(cv->pipe, &eoff);
+        cv->pipe = NULL;
         if (r < 0 && !failed) {
             error_report("error while writing at byte %llu: %s", (unsigned long long)eoff,
-                         img_msg(cv.dst, r));
+                         img_msg(cv->dst, r));
             failed = 1;
         }
     }
-    if (!failed && compress && !out_base && img_compressed_end(cv.dst) < 0) {
-        error_report("error while writing at byte %llu: %s", (unsigned long long)cv.total,
-                     img_strerror(cv.dst));
-        failed = 1;
+    return failed;
+}
+
+/* After the data: the end of the compressed area, the bitmaps, the
+ * flush, and for an ".xz" name the compression of the finished image.
+ * Returns 1 after the message on a failure. */
+static int convert_finish_target(struct convert_job *j)
+{
+    struct conv *cv = &j->cv;
+    if (j->compress && !j->out_base && img_compressed_end(cv->dst) < 0) {
+        error_report("error while writing at byte %llu: %s", (unsigned long long)cv->total,
+                     img_strerror(cv->dst));
+        return 1;
     }
     /* The bitmaps go last, after the data, so the copy sets no bits. */
-    if (!failed && bitmaps && !convert_bitmaps_copy(srcs[0], cv.dst, skip_broken)) {
-        failed = 1;
+    if (j->bitmaps && !convert_bitmaps_copy(j->srcs[0], cv->dst, j->skip_broken)) {
+        return 1;
     }
-    if (!failed && img_flush(cv.dst) < 0) {
-        error_report("error while flushing %s: %s", out_filename, img_strerror(cv.dst));
-        failed = 1;
+    if (img_flush(cv->dst) < 0) {
+        error_report("error while flushing %s: %s", j->out_filename, img_strerror(cv->dst));
+        return 1;
     }
-    if (!failed) {
-        progress_done();
-    }
-    ret = failed ? 1 : 0;
-    if (tmp_name[0] && !failed) {
+    progress_done();
+    if (j->tmp_name[0]) {
         /* Close first so the temporary file is complete on disk. */
-        int r = img_close(cv.dst);
-        cv.dst = NULL;
-        if (r < 0 || xz_compress_file(tmp_name, final_name, cpipe_default_threads()) < 0) {
-            ret = 1;
+        int r = img_close(cv->dst);
+        cv->dst = NULL;
+        if (r < 0 || xz_compress_file(j->tmp_name, j->final_name, cpipe_default_threads()) < 0) {
+            return 1;
         }
     }
-out:
-    if (tmp_name[0]) {
-        if (cv.dst) {
-            img_close(cv.dst);
-            cv.dst = NULL;
+    return 0;
+}
+
+/* Release what the run holds; a failed run (ret != 0) removes the target
+ * it created, so a failed convert leaves no partial image behind. */
+static int convert_cleanup(struct convert_job *j, int ret)
+{
+    struct conv *cv = &j->cv;
+    if (j->tmp_name[0]) {
+        if (cv->dst) {
+            img_close(cv->dst);
+            cv->dst = NULL;
         }
-        remove(tmp_name);
+        remove(j->tmp_name);
     }
-    if (cv.pipe) {
-        cpipe_finish(cv.pipe, NULL);
+    if (cv->pipe) {
+        cpipe_finish(cv->pipe, NULL);
     }
-    if (cv.dst && img_close(cv.dst) < 0 && ret == 0) {
-        error_report("error while closing %s", out_filename);
+    if (cv->dst && img_close(cv->dst) < 0 && ret == 0) {
+        error_report("error while closing %s", j->out_filename);
         ret = 1;
     }
-    for (int i = 0; i < nsrc; i++) {
-        img_close(srcs[i]);
+    for (int i = 0; i < j->nsrc; i++) {
+        img_close(j->srcs[i]);
     }
-    if (ret != 0 && created) {
-        /* A failed convert leaves no partial image behind. */
-        remove_if_new(final_name, out_existed);
+    if (ret != 0 && j->created) {
+        remove_if_new(j->final_name, j->out_existed);
     }
-    free(srcs);
-    free(cv.buf);
-    cjoin_free(&cv.join);
-    opts_free(&o);
-    free(options);
+    free(j->srcs);
+    free(cv->buf);
+    cjoin_free(&cv->join);
+    opts_free(&j->o);
+    free(j->options);
+    free(j->sn_id);
+    free(j->sn_name);
     return ret;
+}
+
+/*
+ * qemu-img convert, step by step: read and check the command line, open
+ * the sources, check and create the target, open it, copy, finish.  Each
+ * step prints its own message and returns CONVERT_GO or the exit status.
+ */
+int verb_convert(int argc, char **argv)
+{
+    struct convert_job j = {.max_threads = 64, .sparse = 4096};
+    int ret = convert_parse_options(argc, argv, &j);
+    if (ret == CONVERT_GO) {
+        ret = convert_check_options(argc, argv, &j);
+    }
+    if (ret == CONVERT_GO) {
+        ret = convert_parse_snapshot_and_o(&j);
+    }
+    if (ret == CONVERT_GO) {
+        ret = convert_open_sources(&j);
+    }
+    if (ret == CONVERT_GO) {
+        ret = convert_check_target(&j);
+    }
+    if (ret == CONVERT_GO && !j.skip_create) {
+        ret = convert_create_target(&j);
+    }
+    if (ret == CONVERT_GO) {
+        ret = convert_open_target(&j);
+    }
+    if (ret == CONVERT_GO) {
+        ret = convert_setup_copy(&j);
+    }
+    if (ret == CONVERT_GO) {
+        progress_init(j.vc.progress, 1.0f);
+        int failed = convert_count_progress(&j);
+        if (!failed) {
+            failed = convert_copy_sources(&j);
+        }
+        ret = failed ? 1 : convert_finish_target(&j);
+    }
+    return convert_cleanup(&j, ret);
 }
