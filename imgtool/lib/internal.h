@@ -189,8 +189,10 @@ int qc_mark_dirty(struct img *img);
 
 /* L2 access (qcow2_l2.c) */
 int qc_l2_load(struct img *img, uint64_t l2_off, uint8_t **table);
-void qc_l2_entry(struct img *img, const uint8_t *table, uint64_t idx, uint64_t *e, uint64_t *bm);
-int qc_l2_set(struct img *img, uint64_t l2_off, uint64_t idx, uint64_t e, uint64_t bm);
+void qc_l2_entry(struct img *img, const uint8_t *table, uint64_t idx, uint64_t *entry,
+                 uint64_t *subcluster_bitmap);
+int qc_l2_set(struct img *img, uint64_t l2_off, uint64_t idx, uint64_t entry,
+              uint64_t subcluster_bitmap);
 /* Make the L2 table of L1 index l1i writable (COPIED), allocating it. */
 int qc_l2_load_for_write(struct img *img, uint64_t l1i, uint64_t *l2off);
 int qc_rb_load(struct img *img, uint64_t rb_off, uint8_t **block);
@@ -207,7 +209,7 @@ int qc_downgrade(struct img *img);
 /* Rewrite the refcount structure with entries new_bits wide (amend
  * refcount_bits; qcow2_reorder.c). */
 int qc_change_refcount_order(struct img *img, int new_bits);
-void qc_cache_drop(struct img *img, struct qc_cache_slot *c, uint64_t off);
+void qc_cache_drop(struct img *img, struct qc_cache_slot *slots, uint64_t table_offset);
 int qc_check_meta_offset(struct img *img, uint64_t off, uint64_t len, const char *what);
 
 /* persistent bitmaps (qcow2_bitmap.c) */
@@ -238,9 +240,10 @@ uint64_t qc_refcount_metadata_size(uint64_t clusters, uint64_t cs, int order, bo
                                    uint64_t *blocks_out);
 /* Does host cluster c hold the header, the L1 table or the refcount table? */
 bool qc_is_core_metadata(struct qcow2 *q, uint64_t c);
-/* Store refcount v as entry i of an in-memory refcount block. */
-void qc_rb_put_entry(const struct qcow2 *q, uint8_t *b, uint64_t i, uint64_t v, uint64_t *boff,
-                     size_t *blen);
+/* Store a refcount as entry `index` of an in-memory refcount block;
+ * *touched_off and *touched_len say which bytes changed. */
+void qc_rb_put_entry(const struct qcow2 *q, uint8_t *block, uint64_t index, uint64_t value,
+                     uint64_t *touched_off, size_t *touched_len);
 int qc_alloc_bytes(struct img *img, uint64_t size, uint64_t *off);
 /* Free the clusters a (non-zero) L2 entry points at. */
 int qc_free_l2_entry_clusters(struct img *img, uint64_t e);

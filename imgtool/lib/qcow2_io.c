@@ -15,150 +15,223 @@
  */
 #include "internal.h"
 
-/* Find the L2 entry of guest cluster gi; *l2off = 0 if no L2 table. */
-static int lookup(struct img *img, uint64_t gi, uint64_t *l2off, uint64_t *e, uint64_t *bm)
+/*
+ * Find the L2 entry of guest cluster guest_cluster (qcow2.txt "Cluster
+ * mapping": l1_index = guest cluster / l2_entries, l2_index = guest
+ * cluster % l2_entries).  *l2_offset is the host offset of the L2 table,
+ * 0 if the L1 entry is empty or lies past the L1 table (the guest cluster
+ * is then unallocated, and so are its neighbours in the same table);
+ * *entry and *subcluster_bitmap are 0 in that case too.
+ */
+static int lookup(struct img *img, uint64_t guest_cluster, uint64_t *l2_offset, uint64_t *entry,
+                  uint64_t *subcluster_bitmap)
 {
     struct qcow2 *q = img->q;
-    uint64_t l1i = gi >> q->l2_bits;
-    uint8_t *t;
-    *e = 0;
-    *bm = 0;
-    *l2off = l1i < q->h.l1_size ? q->l1[l1i] & QE_OFFSET : 0;
-    if (!*l2off)
+    uint64_t l1_index = guest_cluster >> q->l2_bits;
+    uint8_t *l2_table;
+    *entry = 0;
+    *subcluster_bitmap = 0;
+    /* A virtual disk that grew past its L1 table (or a table shorter than
+     * the disk in a damaged image) reads the missing part as unallocated,
+     * as QEMU does. */
+    *l2_offset = l1_index < q->h.l1_size ? q->l1[l1_index] & QE_OFFSET : 0;
+    if (!*l2_offset)
         return 0;
-    if (qc_l2_load(img, *l2off, &t) < 0)
+    if (qc_l2_load(img, *l2_offset, &l2_table) < 0)
         return -IMG_ECORRUPT;
-    qc_l2_entry(img, t, gi & (q->l2_entries - 1), e, bm);
+    qc_l2_entry(img, l2_table, guest_cluster & (q->l2_entries - 1), entry, subcluster_bitmap);
     return 0;
 }
 
-/* Read a compressed cluster into the one-cluster decompression cache. */
-static int load_compressed(struct img *img, uint64_t e)
+/*
+ * Read a compressed cluster into the one-cluster decompression cache.
+ *
+ * The entry is a "Compressed Clusters Descriptor" (qcow2.txt "Cluster
+ * mapping"): a host byte offset and a count of 512-byte sectors, decoded
+ * by qc_comp_off() and qc_comp_len().  The whole cluster is decompressed
+ * even for a 512-byte read, because a deflate or zstd stream cannot be
+ * entered in the middle; the cache (keyed by the descriptor itself) makes
+ * the next read of the same cluster, the usual case for sequential I/O,
+ * free.
+ */
+static int load_compressed(struct img *img, uint64_t entry)
 {
     struct qcow2 *q = img->q;
-    uint64_t coff = qc_comp_off(q, e), clen = qc_comp_len(q, e);
+    uint64_t stream_offset = qc_comp_off(q, entry), stream_len = qc_comp_len(q, entry);
     int r;
-    if (q->dcache_off == e)
+    if (q->dcache_off == entry)
         return 0;
     /* The descriptor's length is at most a few sectors over 2 clusters;
-     * ctmp holds 2 clusters + 512 bytes. */
-    if (clen > (uint64_t)q->cluster_size * 2 + 512 || coff < q->cluster_size)
+     * ctmp holds 2 clusters + 512 bytes.  A stream inside cluster 0 would
+     * be the header: both are signs of a damaged descriptor, refused
+     * before anything is read. */
+    if (stream_len > (uint64_t)q->cluster_size * 2 + 512 || stream_offset < q->cluster_size)
         return img_fail(img, IMG_ECORRUPT, "Invalid compressed cluster descriptor %#llx",
-                        (unsigned long long)e);
-    if (io_read(img, coff, q->ctmp, (size_t)clen) < 0)
+                        (unsigned long long)entry);
+    if (io_read(img, stream_offset, q->ctmp, (size_t)stream_len) < 0)
         return -IMG_EIO;
+    /* The codecs come from the environment: the hosted build has them
+     * (hosted/codec.c), a freestanding build may not. */
     if (!img->env->decompress)
         return img_fail(img, IMG_ENOTSUP, "No decompressor available");
     r = img->env->decompress(img->env->ctx, q->h.compression_type, q->dcache, q->cluster_size,
-                             q->ctmp, (size_t)clen);
+                             q->ctmp, (size_t)stream_len);
     if (r < 0) {
+        /* The cache may hold a partly written cluster now: forget it. */
         q->dcache_off = UINT64_MAX;
         return img_fail(img, IMG_ECORRUPT,
                         "Could not decompress the cluster at offset %#llx of '%s'",
-                        (unsigned long long)coff, img->name);
+                        (unsigned long long)stream_offset, img->name);
     }
-    q->dcache_off = e;
+    q->dcache_off = entry;
     return 0;
 }
 
-/* Read n bytes at offset `in` of guest cluster gi whose entry is e/bm. */
-static int read_part(struct img *img, uint64_t gi, uint64_t e, uint64_t bm, uint32_t in,
-                     uint8_t *buf, uint32_t n)
+/*
+ * Read n bytes at offset in_cluster of guest cluster guest_cluster, whose
+ * L2 entry is entry/subcluster_bitmap.  The entry decides where the bytes
+ * come from (qcow2.txt "Cluster mapping", "Extended L2 Entries"):
+ *   compressed   the decompressed cluster (load_compressed);
+ *   zero flag    zeros (version 3 only; in version 2 bit 0 is reserved);
+ *   host offset  the host cluster, at the same offset within it;
+ *   nothing      the backing file, or zeros without one (img_read_backing).
+ * With extended L2 entries the same choice is made per subcluster, from
+ * its "allocated" and "reads as zero" bits.
+ */
+static int read_part(struct img *img, uint64_t guest_cluster, uint64_t entry,
+                     uint64_t subcluster_bitmap, uint32_t in_cluster, uint8_t *buf, uint32_t n)
 {
     struct qcow2 *q = img->q;
-    uint64_t goff = (gi << q->cluster_bits) + in;
-    uint64_t host = e & QE_OFFSET;
+    uint64_t guest_offset = (guest_cluster << q->cluster_bits) + in_cluster;
+    uint64_t host_cluster = entry & QE_OFFSET;
 
-    if (e & QE_COMPRESSED) {
-        if (q->ext_l2 && bm)
+    if (entry & QE_COMPRESSED) {
+        /* "Compressed clusters don't have subclusters": their bitmap is
+         * reserved and must be 0 (qcow2.txt "Subcluster Allocation
+         * Bitmap"). */
+        if (q->ext_l2 && subcluster_bitmap)
             return img_fail(img, IMG_ECORRUPT, "Compressed cluster with subcluster bitmap");
-        int r = load_compressed(img, e);
+        int r = load_compressed(img, entry);
         if (r < 0)
             return r;
-        memcpy(buf, q->dcache + in, n);
+        memcpy(buf, q->dcache + in_cluster, n);
         return 0;
     }
-    if (host & (q->cluster_size - 1))
+    /* A standard descriptor's offset "Must be aligned to a cluster
+     * boundary" (qcow2.txt "Standard Cluster Descriptor"); QEMU refuses
+     * the read the same way. */
+    if (host_cluster & (q->cluster_size - 1))
         return img_fail(img, IMG_ECORRUPT, "Cluster allocation offset %#llx unaligned",
-                        (unsigned long long)host);
+                        (unsigned long long)host_cluster);
     if (!q->ext_l2) {
-        if ((e & QE_ZERO) && q->h.version >= 3) {
+        if ((entry & QE_ZERO) && q->h.version >= 3) {
             memset(buf, 0, n);
             return 0;
         }
-        if (host)
-            return io_read(img, host + in, buf, n);
-        return img_read_backing(img, goff, buf, n);
+        if (host_cluster)
+            return io_read(img, host_cluster + in_cluster, buf, n);
+        return img_read_backing(img, guest_offset, buf, n);
     }
     /* Extended L2: walk subcluster by subcluster. */
     while (n) {
-        uint32_t sc = in / q->sc_size;
-        uint32_t m = q->sc_size - in % q->sc_size;
+        uint32_t subcluster = in_cluster / q->sc_size;
+        uint32_t chunk = q->sc_size - in_cluster % q->sc_size;
         int r;
-        if (m > n)
-            m = n;
-        bool alloc = (bm >> sc) & 1, zero = (bm >> (32 + sc)) & 1;
-        if (alloc && zero)
-            return img_fail(img, IMG_ECORRUPT, "Subcluster %u is both allocated and zero", sc);
-        if (alloc && !host)
+        if (chunk > n)
+            chunk = n;
+        /* Bits 0-31 say "allocated", bits 32-63 "reads as zeros"; both at
+         * once is forbidden by the specification. */
+        bool allocated = (subcluster_bitmap >> subcluster) & 1;
+        bool reads_zero = (subcluster_bitmap >> (32 + subcluster)) & 1;
+        if (allocated && reads_zero)
+            return img_fail(img, IMG_ECORRUPT, "Subcluster %u is both allocated and zero",
+                            subcluster);
+        if (allocated && !host_cluster)
             return img_fail(img, IMG_ECORRUPT, "Allocated subcluster without host cluster");
-        if (zero)
-            memset(buf, 0, m), r = 0;
-        else if (alloc)
-            r = io_read(img, host + in, buf, m);
+        if (reads_zero)
+            memset(buf, 0, chunk), r = 0;
+        else if (allocated)
+            r = io_read(img, host_cluster + in_cluster, buf, chunk);
         else
-            r = img_read_backing(img, (gi << q->cluster_bits) + in, buf, m);
+            r = img_read_backing(img, (guest_cluster << q->cluster_bits) + in_cluster, buf, chunk);
         if (r < 0)
             return r;
-        buf += m;
-        in += m;
-        n -= m;
+        buf += chunk;
+        in_cluster += chunk;
+        n -= chunk;
     }
     return 0;
 }
 
+/*
+ * Sequential reads of a converted image meet runs of normal clusters that
+ * also follow each other in the file; reading such a run with one request
+ * instead of one per cluster is what makes convert and dd fast.  Starting
+ * at a normal cluster whose data is at host_cluster + in_cluster, count
+ * how many of the next L2 entries of the same table continue the run
+ * (at most 8 MiB, and no more than len bytes), and return the run's length
+ * in bytes; first is the length of the part in the first cluster.  A
+ * returned length equal to first means no run: the caller reads the
+ * cluster alone.
+ */
+static uint64_t contiguous_run(struct img *img, uint64_t l2_offset, uint64_t guest_cluster,
+                               uint64_t host_cluster, uint32_t in_cluster, uint32_t first,
+                               size_t len)
+{
+    struct qcow2 *q = img->q;
+    uint8_t *l2_table;
+    uint64_t l2_index = guest_cluster & (q->l2_entries - 1), total = first;
+    if (qc_l2_load(img, l2_offset, &l2_table) < 0)
+        return first;
+    while (len - total >= 1 && l2_index + 1 < q->l2_entries && total < (8u << 20)) {
+        uint64_t next_entry, next_bitmap;
+        qc_l2_entry(img, l2_table, l2_index + 1, &next_entry, &next_bitmap);
+        if ((next_entry & (QE_COMPRESSED | QE_ZERO)) ||
+            (next_entry & QE_OFFSET) != host_cluster + in_cluster + total)
+            break;
+        l2_index++;
+        total += len - total < q->cluster_size ? len - total : q->cluster_size;
+    }
+    return total;
+}
+
+/*
+ * Guest read of [off, off + len): cluster by cluster, each through its L2
+ * entry (lookup, then read_part), except that runs of normal clusters
+ * stored back to back in the file are read in one request
+ * (contiguous_run).  Extended L2 images always take the per-cluster path,
+ * because their subclusters may mix allocated and unallocated data.
+ */
 int qc_read(struct img *img, uint64_t off, void *vbuf, size_t len)
 {
     struct qcow2 *q = img->q;
     uint8_t *buf = vbuf;
     while (len) {
-        uint64_t gi = off >> q->cluster_bits, l2off, e, bm;
-        uint32_t in = (uint32_t)(off & (q->cluster_size - 1));
-        uint32_t n = q->cluster_size - in;
+        uint64_t guest_cluster = off >> q->cluster_bits, l2_offset, entry, subcluster_bitmap;
+        uint32_t in_cluster = (uint32_t)(off & (q->cluster_size - 1));
+        uint32_t n = q->cluster_size - in_cluster;
         int r;
         if (n > len)
             n = (uint32_t)len;
-        r = lookup(img, gi, &l2off, &e, &bm);
+        r = lookup(img, guest_cluster, &l2_offset, &entry, &subcluster_bitmap);
         if (r < 0)
             return r;
-        /* Normal clusters that follow each other on the host are read
-         * with one request (sequential reads of a converted image). */
-        uint64_t host = e & QE_OFFSET;
-        if (!q->ext_l2 && host && !(e & (QE_COMPRESSED | QE_ZERO)) && n < len &&
-            !(host & (q->cluster_size - 1))) {
-            uint8_t *t;
-            uint64_t j = gi & (q->l2_entries - 1), total = n;
-            if (qc_l2_load(img, l2off, &t) == 0) {
-                while (len - total >= 1 && j + 1 < q->l2_entries && total < (8u << 20)) {
-                    uint64_t ne, nbm;
-                    qc_l2_entry(img, t, j + 1, &ne, &nbm);
-                    if ((ne & (QE_COMPRESSED | QE_ZERO)) || (ne & QE_OFFSET) != host + in + total)
-                        break;
-                    j++;
-                    total += len - total < q->cluster_size ? len - total : q->cluster_size;
-                }
-                if (total > n) {
-                    r = io_read(img, host + in, buf, (size_t)total);
-                    if (r < 0)
-                        return r;
-                    buf += total;
-                    off += total;
-                    len -= total;
-                    continue;
-                }
+        uint64_t host_cluster = entry & QE_OFFSET;
+        if (!q->ext_l2 && host_cluster && !(entry & (QE_COMPRESSED | QE_ZERO)) && n < len &&
+            !(host_cluster & (q->cluster_size - 1))) {
+            uint64_t total =
+                contiguous_run(img, l2_offset, guest_cluster, host_cluster, in_cluster, n, len);
+            if (total > n) {
+                r = io_read(img, host_cluster + in_cluster, buf, (size_t)total);
+                if (r < 0)
+                    return r;
+                buf += total;
+                off += total;
+                len -= total;
+                continue;
             }
         }
-        r = read_part(img, gi, e, bm, in, buf, n);
+        r = read_part(img, guest_cluster, entry, subcluster_bitmap, in_cluster, buf, n);
         if (r < 0)
             return r;
         buf += n;
