@@ -18,104 +18,137 @@
 
 int qc_rb_load(struct img *img, uint64_t rb_off, uint8_t **block);
 
-static uint64_t rb_get(const struct qcow2 *q, const uint8_t *b, uint64_t i)
+/* A refcount table entry's bits 9-63 are the refcount block's offset; bits
+ * 0-8 are reserved (qcow2.txt "Refcount table entry"). */
+#define RT_BLOCK_OFFSET (~0x1ffull)
+
+/*
+ * Entry `index` of a refcount block held in memory.  Entries are
+ * refcount_bits wide (1 << refcount_order, qcow2.txt "Header"); widths of
+ * a byte or more are big-endian like every qcow2 number, narrower ones are
+ * packed into bytes starting at the least significant bit (qcow2.txt
+ * "Refcount block entry": "bit 0 means the least significant bit").
+ */
+static uint64_t rb_get(const struct qcow2 *q, const uint8_t *block, uint64_t index)
 {
     switch (q->rc_bits) {
     case 8:
-        return b[i];
+        return block[index];
     case 16:
-        return be16(b + i * 2);
+        return be16(block + index * 2);
     case 32:
-        return be32(b + i * 4);
+        return be32(block + index * 4);
     case 64:
-        return be64(b + i * 8);
+        return be64(block + index * 8);
     default: {
         /* 1, 2 or 4 bits: entry i lives in byte i*bits/8 at bit (i*bits)%8. */
-        uint64_t bit = i * (uint64_t)q->rc_bits;
-        return (uint64_t)(b[bit / 8] >> (bit % 8)) & ((1u << q->rc_bits) - 1);
+        uint64_t bit = index * (uint64_t)q->rc_bits;
+        return (uint64_t)(block[bit / 8] >> (bit % 8)) & ((1u << q->rc_bits) - 1);
     }
     }
 }
 
-/* Store entry i into the in-memory block; returns the byte range touched. */
-static void rb_put(const struct qcow2 *q, uint8_t *b, uint64_t i, uint64_t v, uint64_t *boff,
-                   size_t *blen)
+/*
+ * Store entry `index` into the in-memory block; *touched_off and *touched_len
+ * receive the byte range that changed, so the caller writes just those
+ * bytes through to the file (one entry, or the byte holding it for
+ * widths below 8 bits) instead of the whole block.
+ */
+static void rb_put(const struct qcow2 *q, uint8_t *block, uint64_t index, uint64_t value,
+                   uint64_t *touched_off, size_t *touched_len)
 {
     switch (q->rc_bits) {
     case 8:
-        b[i] = (uint8_t)v;
-        *boff = i;
-        *blen = 1;
+        block[index] = (uint8_t)value;
+        *touched_off = index;
+        *touched_len = 1;
         return;
     case 16:
-        put16(b + i * 2, (uint16_t)v);
-        *boff = i * 2;
-        *blen = 2;
+        put16(block + index * 2, (uint16_t)value);
+        *touched_off = index * 2;
+        *touched_len = 2;
         return;
     case 32:
-        put32(b + i * 4, (uint32_t)v);
-        *boff = i * 4;
-        *blen = 4;
+        put32(block + index * 4, (uint32_t)value);
+        *touched_off = index * 4;
+        *touched_len = 4;
         return;
     case 64:
-        put64(b + i * 8, v);
-        *boff = i * 8;
-        *blen = 8;
+        put64(block + index * 8, value);
+        *touched_off = index * 8;
+        *touched_len = 8;
         return;
     default: {
-        uint64_t bit = i * (uint64_t)q->rc_bits;
+        /* Read-modify-write of the one byte: the neighbours sharing it
+         * keep their counts. */
+        uint64_t bit = index * (uint64_t)q->rc_bits;
         uint8_t mask = (uint8_t)(((1u << q->rc_bits) - 1) << (bit % 8));
-        b[bit / 8] = (uint8_t)((b[bit / 8] & ~mask) | ((v << (bit % 8)) & mask));
-        *boff = bit / 8;
-        *blen = 1;
+        block[bit / 8] = (uint8_t)((block[bit / 8] & ~mask) | ((value << (bit % 8)) & mask));
+        *touched_off = bit / 8;
+        *touched_len = 1;
         return;
     }
     }
 }
 
-void qc_rb_put_entry(const struct qcow2 *q, uint8_t *b, uint64_t i, uint64_t v, uint64_t *boff,
-                     size_t *blen)
+/* rb_put for the other files that build refcount blocks in memory (new
+ * images, make_empty, the check's rebuild, refcount width changes). */
+void qc_rb_put_entry(const struct qcow2 *q, uint8_t *block, uint64_t index, uint64_t value,
+                     uint64_t *touched_off, size_t *touched_len)
 {
-    rb_put(q, b, i, v, boff, blen);
+    rb_put(q, block, index, value, touched_off, touched_len);
 }
 
+/*
+ * The refcount of host cluster `cluster` (qcow2.txt "Host cluster
+ * management": refcount_table_index = cluster / refcount_block_entries,
+ * refcount_block_index = cluster % refcount_block_entries).  A cluster
+ * past the refcount table, or under a table entry of 0, has refcount 0:
+ * "All refcounts managed by this refcount block are 0."
+ */
 int qc_rc_get(struct img *img, uint64_t cluster, uint64_t *rc)
 {
     struct qcow2 *q = img->q;
-    uint64_t blk = cluster / q->rb_entries;
-    uint8_t *b;
-    if (blk >= q->rt_entries || !(q->rt[blk] & ~0x1ffull)) {
+    uint64_t table_index = cluster / q->rb_entries;
+    uint8_t *block;
+    if (table_index >= q->rt_entries || !(q->rt[table_index] & RT_BLOCK_OFFSET)) {
         *rc = 0;
         return 0;
     }
     /* In a damaged table a block may lie past the end of the file: QEMU
      * reads zeroes there, so every refcount it would hold is 0. */
     if (q->rt_damaged) {
-        uint64_t fsz;
-        if (io_size(img, &fsz) < 0)
+        uint64_t file_size;
+        if (io_size(img, &file_size) < 0)
             return -IMG_EIO;
-        if ((q->rt[blk] & ~0x1ffull) >= fsz) {
+        if ((q->rt[table_index] & RT_BLOCK_OFFSET) >= file_size) {
             *rc = 0;
             return 0;
         }
     }
-    if (qc_rb_load(img, q->rt[blk] & ~0x1ffull, &b) < 0)
+    if (qc_rb_load(img, q->rt[table_index] & RT_BLOCK_OFFSET, &block) < 0)
         return -IMG_ECORRUPT;
-    *rc = rb_get(q, b, cluster % q->rb_entries);
+    *rc = rb_get(q, block, cluster % q->rb_entries);
     return 0;
 }
 
-/* Write one refcount into an existing block (write-through). */
-static int rb_store(struct img *img, uint64_t blk, uint64_t cluster, uint64_t v)
+/*
+ * Write one refcount into an existing block (write-through): the cached
+ * block is changed and only the touched bytes are written, so the file
+ * and the cache agree after every call, and a crash loses at most this
+ * one update.
+ */
+static int rb_store(struct img *img, uint64_t table_index, uint64_t cluster, uint64_t value)
 {
     struct qcow2 *q = img->q;
-    uint64_t boff;
-    size_t blen;
-    uint8_t *b;
-    if (qc_rb_load(img, q->rt[blk] & ~0x1ffull, &b) < 0)
+    uint64_t touched_off;
+    size_t touched_len;
+    uint8_t *block;
+    uint64_t block_offset = q->rt[table_index] & RT_BLOCK_OFFSET;
+    if (qc_rb_load(img, block_offset, &block) < 0)
         return -IMG_ECORRUPT;
-    rb_put(q, b, cluster % q->rb_entries, v, &boff, &blen);
-    return io_write(img, (q->rt[blk] & ~0x1ffull) + boff, b + boff, blen);
+    rb_put(q, block, cluster % q->rb_entries, value, &touched_off, &touched_len);
+    return io_write(img, block_offset + touched_off, block + touched_off, touched_len);
 }
 
 /* Does cluster c hold the header or one of the tables the header points
@@ -169,21 +202,29 @@ static int find_free(struct img *img, uint64_t from, uint64_t n, uint64_t *out)
     }
 }
 
-static int write_zero_cluster_with(struct img *img, uint64_t off, uint64_t idx, uint64_t v)
+/*
+ * Write a new, zeroed refcount block at host offset `off`, with entry
+ * `index` set to `value` if value is not 0 (a block that sits in its own
+ * range counts itself).  The block is written whole before any table
+ * entry points at it, so a crash leaves at worst an unused cluster.  The
+ * cluster may have been anything before (an L2 table, another block), so
+ * both caches forget it.
+ */
+static int write_zero_cluster_with(struct img *img, uint64_t off, uint64_t index, uint64_t value)
 {
     struct qcow2 *q = img->q;
-    uint64_t boff;
-    size_t blen;
-    uint8_t *b = img_alloc(img->env, q->cluster_size);
+    uint64_t touched_off;
+    size_t touched_len;
+    uint8_t *block = img_alloc(img->env, q->cluster_size);
     int r;
-    if (!b)
+    if (!block)
         return img_fail(img, IMG_ENOMEM, "Out of memory");
-    if (v)
-        rb_put(q, b, idx, v, &boff, &blen);
+    if (value)
+        rb_put(q, block, index, value, &touched_off, &touched_len);
     qc_cache_drop(img, q->rbc, off);
     qc_cache_drop(img, q->l2c, off);
-    r = io_write(img, off, b, q->cluster_size);
-    img_free(img->env, b);
+    r = io_write(img, off, block, q->cluster_size);
+    img_free(img->env, block);
     return r;
 }
 
@@ -385,22 +426,30 @@ static int ensure_block(struct img *img, uint64_t blk)
     return 0;
 }
 
-int qc_rc_set(struct img *img, uint64_t cluster, uint64_t v)
+/*
+ * Set the refcount of host cluster `cluster` to `value`, making its
+ * refcount block first if it has none (ensure_block), and keep the
+ * allocator's hints true: free_hint (no free cluster below it) moves down
+ * when a cluster is freed, alloc_end (nothing in use at or above it) moves
+ * up when one is taken.  A value the refcount width cannot hold (1-bit
+ * refcounts allow only 0 and 1) is refused before anything is written.
+ */
+int qc_rc_set(struct img *img, uint64_t cluster, uint64_t value)
 {
     struct qcow2 *q = img->q;
-    uint64_t blk = cluster / q->rb_entries;
+    uint64_t table_index = cluster / q->rb_entries;
     int r;
-    if (v > q->rc_max)
+    if (value > q->rc_max)
         return img_fail(img, IMG_ERANGE,
                         "Reference count overflow on cluster %llu (refcount_bits=%d)",
                         (unsigned long long)cluster, q->rc_bits);
-    r = ensure_block(img, blk);
+    r = ensure_block(img, table_index);
     if (r < 0)
         return r;
-    r = rb_store(img, blk, cluster, v);
+    r = rb_store(img, table_index, cluster, value);
     if (r < 0)
         return r;
-    if (v == 0) {
+    if (value == 0) {
         /* A freed cluster may be reused for anything: forget cached copies. */
         qc_cache_drop(img, q->l2c, cluster << q->cluster_bits);
         qc_cache_drop(img, q->rbc, cluster << q->cluster_bits);
@@ -416,6 +465,12 @@ int qc_rc_set(struct img *img, uint64_t cluster, uint64_t v)
     return 0;
 }
 
+/*
+ * Add delta (positive or negative) to one cluster's refcount.  A count
+ * that would go below zero means the image's refcounts are already wrong
+ * (a cluster referenced more often than counted): refused as corruption,
+ * since going on could free a cluster still in use.
+ */
 int qc_rc_update(struct img *img, uint64_t cluster, int64_t delta)
 {
     uint64_t rc;
@@ -429,6 +484,8 @@ int qc_rc_update(struct img *img, uint64_t cluster, int64_t delta)
     return qc_rc_set(img, cluster, rc + (uint64_t)delta);
 }
 
+/* qc_rc_update for every host cluster that [off, off + len) touches:
+ * a compressed stream may span two clusters, a table several. */
 int qc_rc_update_range(struct img *img, uint64_t off, uint64_t len, int64_t delta)
 {
     struct qcow2 *q = img->q;
@@ -444,6 +501,13 @@ int qc_rc_update_range(struct img *img, uint64_t off, uint64_t len, int64_t delt
 
 static int set_run_one(struct img *img, uint64_t c, uint64_t n);
 
+/*
+ * Allocate n contiguous free host clusters, give each refcount 1, and
+ * return the offset of the first in *off.  The refcounts are written
+ * before the caller makes anything point at the clusters (the crash rule
+ * of this file's header comment); the clusters' contents are the
+ * caller's to write.
+ */
 int qc_alloc_clusters(struct img *img, uint64_t n, uint64_t *off)
 {
     struct qcow2 *q = img->q;

@@ -209,26 +209,34 @@ static int tree_update(struct img *img, const uint64_t *l1, uint64_t l1n, int64_
 {
     struct qcow2 *q = img->q;
     for (uint64_t i = 0; i < l1n; i++) {
-        uint64_t l2 = l1[i] & QE_OFFSET;
-        uint8_t *t;
+        uint64_t l2_offset = l1[i] & QE_OFFSET;
+        uint8_t *l2_table;
         int r;
-        if (!l2)
+        if (!l2_offset)
             continue;
         for (uint64_t j = 0; j < q->l2_entries; j++) {
-            uint64_t e, bm;
-            r = qc_l2_load(img, l2, &t);
+            uint64_t entry, subcluster_bitmap;
+            /* Loaded again for every entry: the refcount updates below go
+             * through the same small caches and may evict the table. */
+            r = qc_l2_load(img, l2_offset, &l2_table);
             if (r < 0)
                 return r;
-            qc_l2_entry(img, t, j, &e, &bm);
-            if (e & QE_COMPRESSED)
-                r = qc_rc_update_range(img, qc_comp_off(q, e) & ~511ull,
-                                       qc_comp_len(q, e) + (qc_comp_off(q, e) & 511), delta);
-            else if (e & QE_OFFSET)
-                r = qc_rc_update(img, (e & QE_OFFSET) >> q->cluster_bits, delta);
+            qc_l2_entry(img, l2_table, j, &entry, &subcluster_bitmap);
+            if (entry & QE_COMPRESSED) {
+                /* A compressed stream holds one reference on every host
+                 * cluster its sectors touch (qcow2.txt "Compressed
+                 * Clusters Descriptor": it may run into the next cluster). */
+                uint64_t stream_offset = qc_comp_off(q, entry);
+                r = qc_rc_update_range(img, stream_offset & ~511ull,
+                                       qc_comp_len(q, entry) + (stream_offset & 511), delta);
+            } else if (entry & QE_OFFSET) {
+                r = qc_rc_update(img, (entry & QE_OFFSET) >> q->cluster_bits, delta);
+            }
             if (r < 0)
                 return r;
         }
-        r = qc_rc_update(img, l2 >> q->cluster_bits, delta);
+        /* The L2 table itself is shared by the snapshot as well. */
+        r = qc_rc_update(img, l2_offset >> q->cluster_bits, delta);
         if (r < 0)
             return r;
     }
@@ -245,29 +253,30 @@ static int tree_can_add(struct img *img, const uint64_t *l1, uint64_t l1n)
 {
     struct qcow2 *q = img->q;
     for (uint64_t i = 0; i < l1n; i++) {
-        uint64_t l2 = l1[i] & QE_OFFSET, rc;
-        uint8_t *t;
+        uint64_t l2_offset = l1[i] & QE_OFFSET, rc;
+        uint8_t *l2_table;
         int r;
-        if (!l2)
+        if (!l2_offset)
             continue;
-        if ((r = qc_rc_get(img, l2 >> q->cluster_bits, &rc)) < 0)
+        if ((r = qc_rc_get(img, l2_offset >> q->cluster_bits, &rc)) < 0)
             return r;
         if (rc > q->rc_max / 2)
             goto overflow;
         for (uint64_t j = 0; j < q->l2_entries; j++) {
-            uint64_t e, bm, c0, c1;
-            if ((r = qc_l2_load(img, l2, &t)) < 0)
+            uint64_t entry, subcluster_bitmap, first_cluster, last_cluster;
+            if ((r = qc_l2_load(img, l2_offset, &l2_table)) < 0)
                 return r;
-            qc_l2_entry(img, t, j, &e, &bm);
-            if (e & QE_COMPRESSED) {
-                c0 = qc_comp_off(q, e) >> q->cluster_bits;
-                c1 = (qc_comp_off(q, e) + qc_comp_len(q, e) - 1) >> q->cluster_bits;
-            } else if (e & QE_OFFSET) {
-                c0 = c1 = (e & QE_OFFSET) >> q->cluster_bits;
+            qc_l2_entry(img, l2_table, j, &entry, &subcluster_bitmap);
+            if (entry & QE_COMPRESSED) {
+                uint64_t stream_offset = qc_comp_off(q, entry);
+                first_cluster = stream_offset >> q->cluster_bits;
+                last_cluster = (stream_offset + qc_comp_len(q, entry) - 1) >> q->cluster_bits;
+            } else if (entry & QE_OFFSET) {
+                first_cluster = last_cluster = (entry & QE_OFFSET) >> q->cluster_bits;
             } else {
                 continue;
             }
-            for (uint64_t c = c0; c <= c1; c++) {
+            for (uint64_t c = first_cluster; c <= last_cluster; c++) {
                 if ((r = qc_rc_get(img, c, &rc)) < 0)
                     return r;
                 if (rc > q->rc_max / 2)
@@ -283,46 +292,58 @@ overflow:
                     q->rc_bits);
 }
 
-/* Set COPIED in the active tree exactly where the refcount is 1. */
+/*
+ * Set COPIED in the active tree exactly where the refcount is 1.
+ *
+ * COPIED (bit 63 of L1 and L2 entries) promises "refcount is exactly one",
+ * which is what lets a write go in place instead of copying.  The promise
+ * "is only accurate in the active L1 table" (qcow2.txt "Cluster mapping"),
+ * and "When loading a snapshot, bit 63 of all entries in the new active L1
+ * table and all L2 tables referenced by it must be reconstructed from the
+ * refcount table" (qcow2.txt "Snapshots"): after every create, apply and
+ * delete the refcounts have moved, so the flags are recomputed here.
+ */
 static int fix_copied(struct img *img)
 {
     struct qcow2 *q = img->q;
     for (uint64_t i = 0; i < q->h.l1_size; i++) {
-        uint64_t l2 = q->l1[i] & QE_OFFSET, rc;
-        uint8_t *t, b[8];
+        uint64_t l2_offset = q->l1[i] & QE_OFFSET, table_rc;
+        uint8_t *l2_table, raw[8];
         int r;
-        if (!l2)
+        if (!l2_offset)
             continue;
-        r = qc_rc_get(img, l2 >> q->cluster_bits, &rc);
+        r = qc_rc_get(img, l2_offset >> q->cluster_bits, &table_rc);
         if (r < 0)
             return r;
-        {
-            /* Data entries get COPIED only in a table that is ours alone;
-             * in a shared table the flags are cleared (this changes no
-             * mapping, so the other users of the table are unaffected). */
-            for (uint64_t j = 0; j < q->l2_entries; j++) {
-                uint64_t e, bm, drc, ne;
-                r = qc_l2_load(img, l2, &t);
-                if (r < 0)
-                    return r;
-                qc_l2_entry(img, t, j, &e, &bm);
-                if ((e & QE_COMPRESSED) || !(e & QE_OFFSET))
-                    continue;
-                r = qc_rc_get(img, (e & QE_OFFSET) >> q->cluster_bits, &drc);
-                if (r < 0)
-                    return r;
-                ne = (rc == 1 && drc == 1) ? e | QE_COPIED : e & ~QE_COPIED;
-                if (ne != e && (r = qc_l2_set(img, l2, j, ne, bm)) < 0)
-                    return r;
-            }
-        }
-        uint64_t ne = rc == 1 ? q->l1[i] | QE_COPIED : q->l1[i] & ~QE_COPIED;
-        if (ne != q->l1[i]) {
-            put64(b, ne);
-            r = io_write(img, q->h.l1_table_offset + i * 8, b, 8);
+        /* Data entries get COPIED only in a table that is ours alone; in a
+         * shared table the flags are cleared (this changes no mapping, so
+         * the other users of the table are unaffected). */
+        for (uint64_t j = 0; j < q->l2_entries; j++) {
+            uint64_t entry, subcluster_bitmap, data_rc, new_entry;
+            r = qc_l2_load(img, l2_offset, &l2_table);
             if (r < 0)
                 return r;
-            q->l1[i] = ne;
+            qc_l2_entry(img, l2_table, j, &entry, &subcluster_bitmap);
+            /* Compressed entries never carry COPIED: they are never
+             * written in place. */
+            if ((entry & QE_COMPRESSED) || !(entry & QE_OFFSET))
+                continue;
+            r = qc_rc_get(img, (entry & QE_OFFSET) >> q->cluster_bits, &data_rc);
+            if (r < 0)
+                return r;
+            new_entry = (table_rc == 1 && data_rc == 1) ? entry | QE_COPIED : entry & ~QE_COPIED;
+            if (new_entry != entry &&
+                (r = qc_l2_set(img, l2_offset, j, new_entry, subcluster_bitmap)) < 0)
+                return r;
+        }
+        uint64_t new_l1_entry = table_rc == 1 ? q->l1[i] | QE_COPIED : q->l1[i] & ~QE_COPIED;
+        if (new_l1_entry != q->l1[i]) {
+            /* One 8-byte write per changed L1 entry, as for L2 entries. */
+            put64(raw, new_l1_entry);
+            r = io_write(img, q->h.l1_table_offset + i * 8, raw, 8);
+            if (r < 0)
+                return r;
+            q->l1[i] = new_l1_entry;
         }
     }
     return 0;
