@@ -675,10 +675,130 @@ int img_check(struct img *img, unsigned fix, struct img_check_result *res)
 /* `structural` counts the problems found while walking the metadata
  * (bad offsets, references past the end of the file): refcount repairs
  * cannot fix those. */
+/*
+ * Step 0 of a check: version 3 snapshot entries need at least 16 bytes of
+ * extra data (qcow2.txt "Snapshots": "Version 3 images must include extra
+ * data at least up to byte 55"); QEMU's qcow2_check_read_snapshot_table
+ * reports each short entry first and rewrites the table last.  Returns
+ * how many entries are short.
+ */
+static int report_incomplete_snapshots(struct img *img, unsigned fix)
+{
+    struct qcow2 *q = img->q;
+    int incomplete = 0;
+    for (int i = 0; q->h.version >= 3 && i < q->nb_snaps; i++) {
+        if (q->snaps[i].extra_size >= 16)
+            continue;
+        report(img, "%s snapshot table entry %d is incomplete",
+               (fix & IMG_CHECK_FIX_ERRORS) ? "Repairing" : "ERROR", i);
+        incomplete++;
+    }
+    return incomplete;
+}
+
+/*
+ * Repair by rebuilding (check -r all on a refcount structure that cannot
+ * be repaired entry by entry): write a new structure from the counted
+ * references, then count again, which finds the old structure as leaked
+ * clusters and, with IMG_CHECK_FIX_LEAKS, frees them.  The result reports
+ * what the rebuild fixed, as QEMU's does.
+ */
+static int rebuild_and_recount(struct chk *c, unsigned fix, uint64_t *highest)
+{
+    struct img *img = c->img;
+    struct img_check_result *res = c->res;
+    struct img_check_result old = *res, saved;
+    int fresh = 0, r;
+    report(img, "Rebuilding refcount structure");
+    r = rebuild_structure(c);
+    if (r < 0) {
+        res->check_errors++;
+        return r;
+    }
+    res->corruptions = 0;
+    res->leaks = 0;
+    img->q->rt_damaged = false;
+    /* The old structure is now unreferenced: recount and free it. */
+    r = calculate(c);
+    if (r < 0)
+        return r;
+    if (fix & IMG_CHECK_FIX_LEAKS) {
+        bool again = false;
+        saved = *res;
+        memset(res, 0, sizeof(*res));
+        compare(c, IMG_CHECK_FIX_LEAKS, &again, highest);
+        if (again)
+            report(img, "ERROR rebuilt refcount structure is still broken");
+        fresh = res->leaks;
+        *res = saved;
+    }
+    if (res->corruptions < old.corruptions)
+        res->corruptions_fixed += old.corruptions - res->corruptions;
+    if (res->leaks < old.leaks)
+        res->leaks_fixed += old.leaks - res->leaks;
+    res->leaks += fresh;
+    return 0;
+}
+
+/*
+ * Repair in place (check -r leaks, or -r all when no rebuild is needed):
+ * compare again from the result before the first compare (`before`), this
+ * time with the fix flags, so every finding is reported once and fixed.
+ * A structure that needs a rebuild cannot be repaired with -r leaks alone:
+ * QEMU fails with EIO then, and so do we.
+ */
+static int repair_in_place(struct chk *c, unsigned fix, const struct img_check_result *before,
+                           bool *rebuild, uint64_t *highest)
+{
+    struct img_check_result *res = c->res;
+    if (*rebuild) {
+        report(c->img, "ERROR need to rebuild refcount structures");
+        res->check_errors++;
+        return img_fail(c->img, IMG_EIO, "Input/output error");
+    }
+    if (res->leaks || res->corruptions) {
+        *res = *before;
+        compare(c, fix, rebuild, highest);
+    }
+    return 0;
+}
+
+/* Step 3's fix mode for the COPIED flags of the active tree.  With only
+ * leaks to fix, QEMU repairs them only if the refcounts are now
+ * trustworthy. */
+static unsigned copied_fix_mode(unsigned fix, const struct img_check_result *res)
+{
+    if (fix & IMG_CHECK_FIX_ERRORS)
+        return IMG_CHECK_FIX_ERRORS;
+    if ((fix & IMG_CHECK_FIX_LEAKS) && !res->check_errors && !res->corruptions && !res->leaks)
+        return IMG_CHECK_FIX_ERRORS;
+    return 0;
+}
+
+/* The last cluster in use after a repair, from the stored refcounts and
+ * the counted references ("Image end offset" in check's report). */
+static uint64_t last_cluster_in_use(struct chk *c)
+{
+    uint64_t highest = 0;
+    for (uint64_t i = 0; i < c->nb; i++) {
+        uint64_t rc;
+        if (qc_rc_get(c->img, i, &rc) == 0 && (rc || c->ref[i]))
+            highest = i;
+    }
+    return highest;
+}
+
+/*
+ * The check, in QEMU's steps (qcow2_check_refcounts and
+ * qcow2_co_check_locked): 0. short snapshot entries; 1. count every
+ * reference (calculate); 2. compare counts with references, then repair
+ * by rebuilding or in place; 3. the COPIED flags; 4. the rewritten
+ * snapshot table and the cleared dirty and corrupt bits.
+ */
 static int check_impl(struct img *img, unsigned fix, struct img_check_result *res, int *structural)
 {
     struct qcow2 *q = img->q;
-    struct img_check_result pre;
+    struct img_check_result before;
     struct chk c;
     uint64_t highest = 0;
     bool rebuild = false;
@@ -696,18 +816,7 @@ static int check_impl(struct img *img, unsigned fix, struct img_check_result *re
     c.stats = true;
     c.fix = fix;
     res->total_clusters = div_up(img->size, q->cluster_size);
-    /* 0. Version 3 snapshot entries need at least 16 bytes of extra data
-     * (qcow2.txt "Snapshots": "Version 3 images must include extra data at
-     * least up to byte 55"); QEMU's qcow2_check_read_snapshot_table
-     * reports each short entry first and rewrites the table last. */
-    int incomplete = 0;
-    for (int i = 0; q->h.version >= 3 && i < q->nb_snaps; i++) {
-        if (q->snaps[i].extra_size >= 16)
-            continue;
-        report(img, "%s snapshot table entry %d is incomplete",
-               (fix & IMG_CHECK_FIX_ERRORS) ? "Repairing" : "ERROR", i);
-        incomplete++;
-    }
+    int incomplete = report_incomplete_snapshots(img, fix);
 
     /* 1. Count every reference (this pass may already repair a refcount
      * block outside the image, as QEMU's does). */
@@ -724,74 +833,22 @@ static int check_impl(struct img *img, unsigned fix, struct img_check_result *re
      * flags, as QEMU's qcow2_check_refcounts does.  New refcount blocks
      * must not land on clusters in use but recorded as free, so
      * allocation is pushed past the end of the file meanwhile. */
-    pre = *res;
+    before = *res;
     compare(&c, 0, &rebuild, &highest);
     if (fix)
         q->free_hint = c.nb > q->alloc_end ? c.nb : q->alloc_end;
-    if (rebuild && (fix & IMG_CHECK_FIX_ERRORS)) {
-        struct img_check_result old = *res, saved;
-        int fresh = 0;
-        report(img, "Rebuilding refcount structure");
-        r = rebuild_structure(&c);
-        if (r < 0) {
-            res->check_errors++;
-            goto out;
-        }
-        res->corruptions = 0;
-        res->leaks = 0;
-        q->rt_damaged = false;
-        /* The old structure is now unreferenced: recount and free it. */
-        r = calculate(&c);
-        if (r < 0)
-            goto out;
-        if (fix & IMG_CHECK_FIX_LEAKS) {
-            bool again = false;
-            saved = *res;
-            memset(res, 0, sizeof(*res));
-            compare(&c, IMG_CHECK_FIX_LEAKS, &again, &highest);
-            if (again)
-                report(img, "ERROR rebuilt refcount structure is still broken");
-            fresh = res->leaks;
-            *res = saved;
-        }
-        if (res->corruptions < old.corruptions)
-            res->corruptions_fixed += old.corruptions - res->corruptions;
-        if (res->leaks < old.leaks)
-            res->leaks_fixed += old.leaks - res->leaks;
-        res->leaks += fresh;
-    } else if (fix) {
-        if (rebuild) {
-            report(img, "ERROR need to rebuild refcount structures");
-            res->check_errors++;
-            r = img_fail(img, IMG_EIO, "Input/output error");
-            goto out;
-        }
-        if (res->leaks || res->corruptions) {
-            *res = pre;
-            compare(&c, fix, &rebuild, &highest);
-        }
-    }
-    /* 3. The COPIED flags of the active tree.  With only leaks to fix,
-     * QEMU repairs them only if the refcounts are now trustworthy. */
-    {
-        unsigned cfix = 0;
-        if (fix & IMG_CHECK_FIX_ERRORS)
-            cfix = IMG_CHECK_FIX_ERRORS;
-        else if ((fix & IMG_CHECK_FIX_LEAKS) && !res->check_errors && !res->corruptions &&
-                 !res->leaks)
-            cfix = IMG_CHECK_FIX_ERRORS;
-        if (check_copied(&c, cfix) < 0)
-            res->check_errors++;
-    }
+    if (rebuild && (fix & IMG_CHECK_FIX_ERRORS))
+        r = rebuild_and_recount(&c, fix, &highest);
+    else if (fix)
+        r = repair_in_place(&c, fix, &before, &rebuild, &highest);
+    if (r < 0)
+        goto out;
+    /* 3. The COPIED flags of the active tree. */
+    if (check_copied(&c, copied_fix_mode(fix, res)) < 0)
+        res->check_errors++;
     /* Recompute the end from the stored refcounts after any repair. */
-    if (fix) {
-        highest = 0;
-        for (uint64_t i = 0; i < c.nb; i++) {
-            uint64_t rc;
-            if (qc_rc_get(img, i, &rc) == 0 && (rc || c.ref[i]))
-                highest = i;
-        }
-    }
+    if (fix)
+        highest = last_cluster_in_use(&c);
     res->image_end_offset = (highest + 1) << q->cluster_bits;
 out:
     if (fix)
