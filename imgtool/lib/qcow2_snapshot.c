@@ -382,6 +382,17 @@ static int read_l1(struct img *img, uint64_t off, uint32_t n, uint64_t **out)
     return 0;
 }
 
+/*
+ * qemu-img snapshot -c (QEMU's qcow2_snapshot_create).  What qcow2.txt
+ * "Snapshots" asks for: "the L1 table should be copied and the refcount of
+ * all L2 tables and clusters reachable from this L1 table must be
+ * increased, so that a write causes a COW and isn't visible in other
+ * snapshots."  The steps go in crash-safe order: the copy of the L1 table
+ * and the raised refcounts come first (a crash there leaves leaks), the
+ * snapshot table that makes the snapshot visible last, switched with one
+ * header write (write_table).  Everything that can be refused (name,
+ * count, refcount width, overflow) is checked before the first write.
+ */
 int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, uint32_t date_nsec)
 {
     struct qcow2 *q = img->q;
@@ -481,6 +492,16 @@ int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, ui
     return write_table(img, old_off, old_size);
 }
 
+/*
+ * qemu-img snapshot -a (QEMU's qcow2_snapshot_goto): the snapshot's tree
+ * becomes the active one.  The snapshot keeps its own copy of the L1
+ * table, so the active table gets the snapshot's entries written into it
+ * (grown first if the snapshot's table is larger), with references taken
+ * on the snapshot's tree before the active tree's references are dropped:
+ * at no point can a cluster still reachable have its refcount reach 0.
+ * The COPIED flags are then recomputed, as qcow2.txt "Snapshots" requires
+ * "When loading a snapshot".
+ */
 int img_snapshot_apply(struct img *img, const char *key)
 {
     struct qcow2 *q = img->q;
@@ -560,6 +581,12 @@ out:
     return r;
 }
 
+/*
+ * qemu-img snapshot -d (QEMU's qcow2_snapshot_delete): the snapshot is
+ * taken out of the table first, so nothing refers to its tree any more,
+ * and only then are its references dropped and its L1 table freed.  A
+ * crash in between leaks clusters but never frees one still in use.
+ */
 int img_snapshot_delete(struct img *img, const char *key)
 {
     struct qcow2 *q = img->q;
