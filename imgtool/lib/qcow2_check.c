@@ -526,35 +526,32 @@ static int claim(struct chk *c, uint64_t n, uint64_t *first, uint64_t *out)
 }
 
 /*
- * Write a new refcount structure from the recounted references (QEMU's
- * rebuild_refcount_structure): refcount blocks in the first free clusters,
- * then the table, then one header write switches to them.  The old
- * structure becomes leaked clusters, which the caller then frees.
+ * Where the rebuilt structure goes (the planning half of QEMU's
+ * rebuild_refcount_structure): one refcount block for every range of
+ * clusters with any reference in it, then the table, each in the first
+ * free clusters (claim).  Placing a block or the table past the last
+ * cluster in use can make the structure need one more block, so the plan
+ * is redone until the blocks cover everything, the table's own clusters
+ * included.  *rt receives the new table's entries (nblk of them), *toff
+ * and *tclusters the table's place and size.
  */
-static int rebuild_structure(struct chk *c)
+static int plan_structure(struct chk *c, uint64_t **rt, uint64_t *nblk, uint64_t *toff,
+                          uint64_t *tclusters)
 {
     struct img *img = c->img;
     struct qcow2 *q = img->q;
-    uint64_t first = 0, nblk, *rt = NULL, tclusters = 0, toff = 0, used_end;
-    uint8_t *b = NULL, hb[12];
+    uint64_t first = 0;
     int r;
-    /* The recount may have looked past the file end; only the real part
-     * matters.  Find the last used cluster. */
-    used_end = 0;
-    for (uint64_t i = 0; i < c->nb; i++)
-        if (c->ref[i])
-            used_end = i + 1;
-    c->nb = used_end;
     for (;;) {
-        nblk = div_up(c->nb, q->rb_entries);
-        img_free(img->env, rt);
-        rt = img_alloc(img->env, (size_t)(nblk ? nblk : 1) * 8);
-        if (!rt)
+        *nblk = div_up(c->nb, q->rb_entries);
+        img_free(img->env, *rt);
+        *rt = img_alloc(img->env, (size_t)(*nblk ? *nblk : 1) * 8);
+        if (!*rt)
             return img_fail(img, IMG_ENOMEM, "Out of memory");
         first = 0;
         bool grew = false;
         /* One block per range with any reference in it. */
-        for (uint64_t bl = 0; bl < nblk && !grew; bl++) {
+        for (uint64_t bl = 0; bl < *nblk && !grew; bl++) {
             bool any = false;
             for (uint64_t i = bl * q->rb_entries; i < (bl + 1) * q->rb_entries && i < c->nb; i++)
                 any |= c->ref[i] != 0;
@@ -562,80 +559,96 @@ static int rebuild_structure(struct chk *c)
                 continue;
             uint64_t at, before = c->nb;
             if ((r = claim(c, 1, &first, &at)) < 0)
-                goto out;
-            rt[bl] = at << q->cluster_bits;
+                return r;
+            (*rt)[bl] = at << q->cluster_bits;
             if (at >= before) {
                 c->nb = at + 1;
-                grew = div_up(c->nb, q->rb_entries) > nblk;
+                grew = div_up(c->nb, q->rb_entries) > *nblk;
             }
         }
         if (grew)
             continue;
-        tclusters = div_up(nblk * 8, q->cluster_size);
+        *tclusters = div_up(*nblk * 8, q->cluster_size);
         uint64_t at, before = c->nb;
-        if ((r = claim(c, tclusters, &first, &at)) < 0)
-            goto out;
-        toff = at << q->cluster_bits;
-        if (at + tclusters > before)
-            c->nb = at + tclusters;
-        if (div_up(c->nb, q->rb_entries) == nblk) {
+        if ((r = claim(c, *tclusters, &first, &at)) < 0)
+            return r;
+        *toff = at << q->cluster_bits;
+        if (at + *tclusters > before)
+            c->nb = at + *tclusters;
+        if (div_up(c->nb, q->rb_entries) == *nblk) {
             bool covered = true;
-            for (uint64_t k = at; k < at + tclusters; k++)
-                covered &= rt[k / q->rb_entries] != 0;
+            for (uint64_t k = at; k < at + *tclusters; k++)
+                covered &= (*rt)[k / q->rb_entries] != 0;
             if (covered)
-                break;
+                return 0;
         }
         /* The table landed where no block was planned: plan again with
          * the table's clusters counted (they stay claimed). */
     }
-    b = img_alloc(img->env, q->cluster_size);
-    if (!b) {
-        r = img_fail(img, IMG_ENOMEM, "Out of memory");
-        goto out;
-    }
-    for (uint64_t bl = 0; bl < nblk; bl++) {
-        uint64_t boff;
-        size_t blen;
+}
+
+/* Write the planned refcount blocks, each filled from the recounted
+ * references of its range (a count the width cannot hold is refused). */
+static int write_rebuilt_blocks(struct chk *c, const uint64_t *rt, uint64_t nblk)
+{
+    struct img *img = c->img;
+    struct qcow2 *q = img->q;
+    uint8_t *block = img_alloc(img->env, q->cluster_size);
+    int r = 0;
+    if (!block)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    for (uint64_t bl = 0; bl < nblk && r == 0; bl++) {
+        uint64_t touched_off;
+        size_t touched_len;
         if (!rt[bl])
             continue;
-        memset(b, 0, q->cluster_size);
+        memset(block, 0, q->cluster_size);
         for (uint64_t i = 0; i < q->rb_entries && bl * q->rb_entries + i < c->nb; i++) {
             uint64_t v = c->ref[bl * q->rb_entries + i];
             if (v > q->rc_max) {
                 r = img_fail(img, IMG_ERANGE, "Reference count overflow while rebuilding");
-                goto out;
+                break;
             }
-            qc_rb_put_entry(q, b, i, v, &boff, &blen);
+            qc_rb_put_entry(q, block, i, v, &touched_off, &touched_len);
         }
-        if ((r = io_write(img, rt[bl], b, q->cluster_size)) < 0)
-            goto out;
+        if (r == 0)
+            r = io_write(img, rt[bl], block, q->cluster_size);
     }
-    {
-        uint64_t tbytes = tclusters << q->cluster_bits;
-        uint8_t *t = img_alloc(img->env, (size_t)tbytes);
-        if (!t) {
-            r = img_fail(img, IMG_ENOMEM, "Out of memory");
-            goto out;
-        }
-        for (uint64_t bl = 0; bl < nblk; bl++)
-            put64(t + bl * 8, rt[bl]);
-        r = io_write(img, toff, t, (size_t)tbytes);
-        img_free(img->env, t);
-        if (r < 0)
-            goto out;
-    }
-    put64(hb, toff);
-    put32(hb + 8, (uint32_t)tclusters);
-    if ((r = io_write(img, QH_RT_OFFSET, hb, 12)) < 0)
-        goto out;
+    img_free(img->env, block);
+    return r;
+}
+
+/*
+ * Write the new table, switch the header to it with one 12-byte write
+ * (refcount_table_offset and refcount_table_clusters are adjacent,
+ * qcow2.txt "Header" bytes 48-59), then the in-memory state.
+ */
+static int switch_to_rebuilt_table(struct chk *c, const uint64_t *rt, uint64_t nblk, uint64_t toff,
+                                   uint64_t tclusters)
+{
+    struct img *img = c->img;
+    struct qcow2 *q = img->q;
+    uint64_t tbytes = tclusters << q->cluster_bits;
+    uint8_t *table = img_alloc(img->env, (size_t)tbytes), header[12];
+    int r;
+    if (!table)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    for (uint64_t bl = 0; bl < nblk; bl++)
+        put64(table + bl * 8, rt[bl]);
+    r = io_write(img, toff, table, (size_t)tbytes);
+    img_free(img->env, table);
+    if (r < 0)
+        return r;
+    put64(header, toff);
+    put32(header + 8, (uint32_t)tclusters);
+    if ((r = io_write(img, QH_RT_OFFSET, header, 12)) < 0)
+        return r;
     /* Switch the in-memory state to the new structure. */
     img_free(img->env, q->rt);
     q->rt_entries = tclusters * q->cluster_size / 8;
     q->rt = img_alloc(img->env, (size_t)q->rt_entries * 8);
-    if (!q->rt) {
-        r = img_fail(img, IMG_ENOMEM, "Out of memory");
-        goto out;
-    }
+    if (!q->rt)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
     memcpy(q->rt, rt, (size_t)nblk * 8);
     q->h.refcount_table_offset = toff;
     q->h.refcount_table_clusters = (uint32_t)tclusters;
@@ -643,10 +656,31 @@ static int rebuild_structure(struct chk *c)
         q->rbc[i].off = 0;
     if (c->nb > q->alloc_end)
         q->alloc_end = c->nb;
-    r = 0;
-out:
-    img_free(img->env, rt);
-    img_free(img->env, b);
+    return 0;
+}
+
+/*
+ * Write a new refcount structure from the recounted references (QEMU's
+ * rebuild_refcount_structure): refcount blocks in the first free clusters,
+ * then the table, then one header write switches to them.  The old
+ * structure becomes leaked clusters, which the caller then frees.
+ */
+static int rebuild_structure(struct chk *c)
+{
+    uint64_t nblk = 0, *rt = NULL, tclusters = 0, toff = 0, used_end = 0;
+    int r;
+    /* The recount may have looked past the file end; only the real part
+     * matters.  Find the last used cluster. */
+    for (uint64_t i = 0; i < c->nb; i++)
+        if (c->ref[i])
+            used_end = i + 1;
+    c->nb = used_end;
+    r = plan_structure(c, &rt, &nblk, &toff, &tclusters);
+    if (r == 0)
+        r = write_rebuilt_blocks(c, rt, nblk);
+    if (r == 0)
+        r = switch_to_rebuilt_table(c, rt, nblk, toff, tclusters);
+    img_free(c->img->env, rt);
     return r;
 }
 
