@@ -373,52 +373,61 @@ int qc_refcount_area(struct img *img, uint64_t start, uint64_t additional, bool 
  * table has no entry for `blk`, a new table (and blocks for it) is built
  * right after the last range in use.
  */
-static int ensure_block(struct img *img, uint64_t blk)
+static int ensure_block(struct img *img, uint64_t table_index)
 {
     struct qcow2 *q = img->q;
-    uint64_t f, fb, rc;
-    uint8_t e[8];
+    uint64_t new_cluster, its_table_index, rc;
+    uint8_t raw[8];
     int r;
-    while (blk >= q->rt_entries || !(q->rt[blk] & ~0x1ffull)) {
-        r = find_free(img, q->free_hint, 1, &f);
+    /* "If this is 0, the corresponding refcount block has not yet been
+     * allocated" (qcow2.txt "Refcount table entry"); a table_index past
+     * the table needs a larger table as well. */
+    while (table_index >= q->rt_entries || !(q->rt[table_index] & RT_BLOCK_OFFSET)) {
+        r = find_free(img, q->free_hint, 1, &new_cluster);
         if (r < 0)
             return r;
         /* Like QEMU's free_cluster_index: the search goes on after it. */
-        q->free_hint = f + 1;
-        fb = f / q->rb_entries;
-        if (fb == blk) {
+        q->free_hint = new_cluster + 1;
+        its_table_index = new_cluster / q->rb_entries;
+        if (its_table_index == table_index) {
             /* The block describes its own cluster: refcount 1 in itself. */
-            r = write_zero_cluster_with(img, f << q->cluster_bits, f % q->rb_entries, 1);
+            r = write_zero_cluster_with(img, new_cluster << q->cluster_bits,
+                                        new_cluster % q->rb_entries, 1);
         } else {
             /* Counted by the block of its own range (created first if
-             * needed, which may itself take cluster f: then look again). */
-            r = ensure_block(img, fb);
+             * needed, which may itself take the cluster: then look again). */
+            r = ensure_block(img, its_table_index);
             if (r < 0)
                 return r;
-            r = qc_rc_get(img, f, &rc);
+            r = qc_rc_get(img, new_cluster, &rc);
             if (r < 0)
                 return r;
             if (rc)
                 continue;
-            r = rb_store(img, fb, f, 1);
+            /* Its refcount first, then its contents: a crash in between
+             * leaks one cluster and points at nothing. */
+            r = rb_store(img, its_table_index, new_cluster, 1);
             if (r == 0)
-                r = write_zero_cluster_with(img, f << q->cluster_bits, 0, 0);
+                r = write_zero_cluster_with(img, new_cluster << q->cluster_bits, 0, 0);
         }
         if (r < 0)
             return r;
-        if (f + 1 > q->alloc_end)
-            q->alloc_end = f + 1;
-        if (blk < q->rt_entries) {
-            /* Hook it up: the block is written, now the table entry. */
-            put64(e, f << q->cluster_bits);
-            r = io_write(img, q->h.refcount_table_offset + blk * 8, e, 8);
+        if (new_cluster + 1 > q->alloc_end)
+            q->alloc_end = new_cluster + 1;
+        if (table_index < q->rt_entries) {
+            /* Hook it up: the block is written, now the table entry (one
+             * 8-byte write, so the entry is either 0 or the block). */
+            put64(raw, new_cluster << q->cluster_bits);
+            r = io_write(img, q->h.refcount_table_offset + table_index * 8, raw, 8);
             if (r < 0)
                 return r;
-            q->rt[blk] = f << q->cluster_bits;
+            q->rt[table_index] = new_cluster << q->cluster_bits;
         } else {
-            uint64_t used = (blk > fb ? blk : fb) + 1;
-            r = qc_refcount_area(img, (used * q->rb_entries) << q->cluster_bits, 0, false, blk,
-                                 f << q->cluster_bits, NULL);
+            /* No table entry for it: build a larger table (and blocks for
+             * it) after every range in use, with this block hooked in. */
+            uint64_t used = (table_index > its_table_index ? table_index : its_table_index) + 1;
+            r = qc_refcount_area(img, (used * q->rb_entries) << q->cluster_bits, 0, false,
+                                 table_index, new_cluster << q->cluster_bits, NULL);
             if (r < 0)
                 return r;
         }
