@@ -8,6 +8,7 @@
  */
 #include "hvkit/abi.h"
 
+#include "benchcount.h"
 #include "cpu.h"
 #include "log.h"
 
@@ -45,8 +46,9 @@ void serial_putc(char c)
 {
     /* Bounded wait: a missing UART reads 0xff, which has THRE set, so this
      * never spins forever on a machine without COM1. */
-    for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++)
+    for (int i = 0; i < 100000 && (BENCH_COUNT(outer_io), !(inb(COM1 + 5) & 0x20)); i++)
         ;
     /* Port +0 with DLAB = 0 is the transmitter holding register. */
+    BENCH_COUNT(outer_io);
     outb(COM1, (uint8_t)c);
 }

@@ -310,7 +310,12 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
 
     /* The world switch itself (enter.S): the other 14 GPRs go in and out
      * through vcpu->regs; the CPU wants physical addresses. */
+#ifdef HV_BENCH_FLOOR
+    /* The benchmark's reference image: CPUID exits never leave floor.c. */
+    svm_floor_enter(v, &vcpu->regs, virt_to_phys(sv->host_save));
+#else
     svm_enter(virt_to_phys(v), &vcpu->regs, virt_to_phys(sv->host_save));
+#endif
 
     /* One flush per request: the first VMRUN's, a change of CR0 (above) or
      * of the nested tables (vcpu.c: svm_flush_slat). */

@@ -49,6 +49,10 @@ void svm_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len);
 /* enter.S: load the guest GPRs, VMLOAD/VMRUN/VMSAVE, store them back. */
 void svm_enter(uint64_t vmcb_pa, struct gprs *regs, uint64_t host_save_pa);
 
+/* floor.c: svm_enter() in a loop that handles CPUID exits itself, the
+ * benchmark's reference host (only in an image built with BENCH_FLOOR=1). */
+void svm_floor_enter(struct vmcb *v, struct gprs *regs, uint64_t host_save_pa);
+
 /* exit.c: one world switch with its bookkeeping, the exit decoder, the
  * exit-code names for the trace and the state dump for a crashed guest. */
 void svm_run(struct vcpu *vcpu, struct exit_info *exit);
