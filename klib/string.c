@@ -1,14 +1,30 @@
 /*
  * The string and memory routines of klib (freestanding builds only; hosted
- * builds use libc's).  Plain byte loops: this code is for reading, and no
- * routine here is on a path where speed matters.
+ * builds use libc's).  Plain loops, written for reading.  memcpy and memset
+ * move eight bytes at a time where both ends allow it: hv calls them on
+ * every VM exit (svm/exit.c copies part of the VMCB, the exit record is
+ * cleared), where a byte loop cost more than the exit's own emulation.
  */
 #include <klib.h>
+
+/* True when p is a multiple of 8, so it can be accessed as a uint64_t. */
+static bool aligned8(const void *p)
+{
+    return ((uintptr_t)p & 7) == 0;
+}
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
     unsigned char *d = dst;
     const unsigned char *s = src;
+    /* Whole words while both pointers are aligned; may_alias tells the
+     * compiler these accesses may overlap objects of any type. */
+    typedef uint64_t __attribute__((may_alias)) word;
+    if (aligned8(d) && aligned8(s)) {
+        for (; n >= 8; n -= 8, d += 8, s += 8)
+            *(word *)d = *(const word *)s;
+    }
+    /* The rest (or everything, when unaligned) byte by byte. */
     while (n--)
         *d++ = *s++;
     return dst;
@@ -32,6 +48,13 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
     unsigned char *d = dst;
+    /* The byte repeated in all eight bytes of a word. */
+    typedef uint64_t __attribute__((may_alias)) word;
+    uint64_t w = (unsigned char)c * 0x0101010101010101ull;
+    if (aligned8(d)) {
+        for (; n >= 8; n -= 8, d += 8)
+            *(word *)d = w;
+    }
     while (n--)
         *d++ = (unsigned char)c;
     return dst;

@@ -36,6 +36,22 @@ struct trace {
     char text[160];
 };
 
+/* Fill in the details of this exit's trace line, when tracing.  Without
+ * `trace` nothing is formatted: turning numbers into text costs more than
+ * emulating most exits (bench/hv/README.md measures it).  Returns what
+ * kvsnprintf returns, or 0. */
+static int __attribute__((format(printf, 3, 4)))
+note(const struct vcpu *v, struct trace *t, const char *fmt, ...)
+{
+    if (!v->dom->host->opt.trace)
+        return 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = kvsnprintf(t->text, sizeof(t->text), fmt, ap);
+    va_end(ap);
+    return n;
+}
+
 /* Skip the instruction that exited: it has been emulated.  RF is cleared,
  * as the CPU does after any instruction that completes. */
 static void advance(struct vcpu *v, const struct exit_info *e)
@@ -166,9 +182,9 @@ static void handle_io(struct vcpu *v, const struct exit_info *e, struct trace *t
     if (e->io.string) {
         /* The trace line is written first here: it shows the count the
          * guest asked for, which string_io() then counts down to zero. */
-        ksnprintf(t->text, sizeof(t->text), "port %#x %s size %u string%s count %llu", e->io.port,
-                  dir, e->io.size, e->io.rep ? " rep" : "",
-                  (unsigned long long)(e->io.rep ? v->regs.rcx & addr_mask(e->io.addr_size) : 1));
+        note(v, t, "port %#x %s size %u string%s count %llu", e->io.port, dir, e->io.size,
+             e->io.rep ? " rep" : "",
+             (unsigned long long)(e->io.rep ? v->regs.rcx & addr_mask(e->io.addr_size) : 1));
         if (!string_io(v, e)) {
             /* A real CPU would raise #PF or #GP; a guest that does string I/O
              * on unmapped memory is broken, so say so plainly. */
@@ -179,13 +195,11 @@ static void handle_io(struct vcpu *v, const struct exit_info *e, struct trace *t
         /* IN: the device's value into AL/AX/EAX. */
         uint32_t val = iobus_in(&d->io, e->io.port, e->io.size);
         v->regs.rax = merge(v->regs.rax, val, e->io.size);
-        ksnprintf(t->text, sizeof(t->text), "port %#x in size %u value %#x", e->io.port, e->io.size,
-                  val);
+        note(v, t, "port %#x in size %u value %#x", e->io.port, e->io.size, val);
     } else {
         /* OUT: AL/AX/EAX to the device. */
         uint32_t val = low_bytes(v->regs.rax, e->io.size);
-        ksnprintf(t->text, sizeof(t->text), "port %#x out size %u value %#x", e->io.port,
-                  e->io.size, val);
+        note(v, t, "port %#x out size %u value %#x", e->io.port, e->io.size, val);
         iobus_out(&d->io, e->io.port, e->io.size, val);
     }
     /* Port I/O never faults in hv's model (no I/O permission checks for
@@ -217,8 +231,7 @@ static void handle_cpuid(struct vcpu *v, const struct exit_info *e, struct trace
     r->rbx = c.ebx;
     r->rcx = c.ecx;
     r->rdx = c.edx;
-    ksnprintf(t->text, sizeof(t->text), "leaf %#x sub %#x -> %08x %08x %08x %08x", leaf, sub, c.eax,
-              c.ebx, c.ecx, c.edx);
+    note(v, t, "leaf %#x sub %#x -> %08x %08x %08x %08x", leaf, sub, c.eax, c.ebx, c.ecx, c.edx);
     advance(v, e);
 }
 
@@ -251,8 +264,8 @@ static void handle_msr(struct vcpu *v, const struct exit_info *e, struct trace *
         if (ok && index == MSR_IA32_APIC_BASE)
             irq_apic_base_changed(v);
     }
-    ksnprintf(t->text, sizeof(t->text), "msr %#x %s %#llx%s", index, read ? "read" : "write",
-              (unsigned long long)val, ok ? "" : " -> #GP(0)");
+    note(v, t, "msr %#x %s %#llx%s", index, read ? "read" : "write", (unsigned long long)val,
+         ok ? "" : " -> #GP(0)");
     if (ok)
         advance(v, e);
     else
@@ -288,8 +301,8 @@ static void handle_xsetbv(struct vcpu *v, const struct exit_info *e, struct trac
         v->xcr0 = val;
         advance(v, e);
     }
-    ksnprintf(t->text, sizeof(t->text), "xcr%u %#llx (supported %#llx)%s", index,
-              (unsigned long long)val, (unsigned long long)supported, verdict);
+    note(v, t, "xcr%u %#llx (supported %#llx)%s", index, (unsigned long long)val,
+         (unsigned long long)supported, verdict);
 }
 
 /* The CR0 value a decoded instruction would write. */
@@ -331,8 +344,8 @@ static uint64_t guest_cr4_valid(const struct vcpu *v)
 static void handle_cr4_write(struct vcpu *v, struct exit_info *e, uint64_t val, struct trace *t)
 {
     bool ok = cr4_write_ok(v->cr4, val, guest_cr4_valid(v), v->efer, v->cr0, v->cr3);
-    ksnprintf(t->text, sizeof(t->text), "cr4 %#llx -> %#llx%s", (unsigned long long)v->cr4,
-              (unsigned long long)val, ok ? "" : " -> #GP(0)");
+    note(v, t, "cr4 %#llx -> %#llx%s", (unsigned long long)v->cr4, (unsigned long long)val,
+         ok ? "" : " -> #GP(0)");
     if (!ok) {
         vcpu_backend(v)->inject_exception(v, VEC_GP, true, 0);
         return;
@@ -386,8 +399,8 @@ static void handle_cr_write(struct vcpu *v, struct exit_info *e, struct trace *t
     /* The #GP(0) conditions of MOV to CR0 (SDM vol 2B "MOV-Move to/from
      * Control Registers"), which QEMU's TCG does not all enforce. */
     bool ok = cr0_write_ok(v->cr0, val, v->efer, v->cr4, v->cs_long);
-    ksnprintf(t->text, sizeof(t->text), "cr0 %#llx -> %#llx%s", (unsigned long long)v->cr0,
-              (unsigned long long)val, ok ? "" : " -> #GP(0)");
+    note(v, t, "cr0 %#llx -> %#llx%s", (unsigned long long)v->cr0, (unsigned long long)val,
+         ok ? "" : " -> #GP(0)");
     if (!ok) {
         /* A fault: RIP stays on the instruction, CR0 unchanged. */
         vcpu_backend(v)->inject_exception(v, VEC_GP, true, 0);
@@ -439,10 +452,10 @@ static void handle_hypercall(struct vcpu *v, const struct exit_info *e, struct t
 {
     /* Arguments first, before hypercall() overwrites RAX with the result;
      * n is where " -> result" goes afterwards. */
-    int n = ksnprintf(t->text, sizeof(t->text), "nr %llu (%s) cpl %u args %#llx %#llx %#llx",
-                      (unsigned long long)v->regs.rax, hypercall_name(v->regs.rax), v->cpl,
-                      (unsigned long long)v->regs.rbx, (unsigned long long)v->regs.rcx,
-                      (unsigned long long)v->regs.rdx);
+    int n =
+        note(v, t, "nr %llu (%s) cpl %u args %#llx %#llx %#llx", (unsigned long long)v->regs.rax,
+             hypercall_name(v->regs.rax), v->cpl, (unsigned long long)v->regs.rbx,
+             (unsigned long long)v->regs.rcx, (unsigned long long)v->regs.rdx);
     /* An HC_EXIT that is allowed stops the domain, and dispatch() writes
      * no trace line for an exit that stopped its domain: trace it now, in
      * the same format as trace_exit(), with the arguments only. */
@@ -587,8 +600,8 @@ void dispatch(struct vcpu *v, struct exit_info *e)
         }
         /* May spin until the next timer tick: hv has nothing else to do. */
         irq_halt(v);
-        ksnprintf(t.text, sizeof(t.text), "IF=1: resumes (interrupt %s)",
-                  irq_pending(v) >= 0 ? "pending" : "none, treated as a no-op");
+        note(v, &t, "IF=1: resumes (interrupt %s)",
+             irq_pending(v) >= 0 ? "pending" : "none, treated as a no-op");
         /* HLT completes: the guest resumes after it, which is also where
          * the injected interrupt's IRET returns to. */
         advance(v, e);
@@ -606,7 +619,7 @@ void dispatch(struct vcpu *v, struct exit_info *e)
             fatal_exit(v, e, NULL);
             break;
         }
-        ksnprintf(t.text, sizeof(t.text), "#DF: delivered to the guest");
+        note(v, &t, "#DF: delivered to the guest");
         /* #DF always pushes an error code of 0 (SDM vol 3A 6.15 "Exception and Interrupt
          * Reference"). */
         vcpu_backend(v)->inject_exception(v, VEC_DF, true, 0);
@@ -614,12 +627,12 @@ void dispatch(struct vcpu *v, struct exit_info *e)
     case EXIT_IRQ_WINDOW:
         /* The guest can take an interrupt now: irq_before_entry() injects
          * it before the next entry. */
-        ksnprintf(t.text, sizeof(t.text), "guest interruptible");
+        note(v, &t, "guest interruptible");
         break;
     case EXIT_VIRT_INSN:
         /* The guest was told it has no SVM/VMX: #UD, as such a CPU gives
          * (the instruction is not skipped: #UD is a fault). */
-        ksnprintf(t.text, sizeof(t.text), "-> #UD");
+        note(v, &t, "-> #UD");
         vcpu_backend(v)->inject_exception(v, VEC_UD, false, 0);
         break;
     case EXIT_MEM_VIOLATION: {

@@ -419,10 +419,21 @@ static void load_cr0(struct vcpu *vcpu, struct vmx_vcpu *vx)
     }
 }
 
+/* VMWRITE `value` to `field` unless the VMCS holds it already (*held, kept
+ * by copy_out() and by this function).  Each VMWRITE the core did not need
+ * is work on every exit: Bochs, an interpreter, pays for every one. */
+static void write_changed(const struct vmx_vcpu *vx, uint32_t field, uint64_t *held, uint64_t value)
+{
+    if (vx->held_valid && *held == value)
+        return;
+    vmwrite(field, value);
+    *held = value;
+}
+
 /* The entry controls for this entry: "IA-32e mode guest" must equal the
  * guest's EFER.LMA (27.3.1.1 "Checks on Guest Control Registers, Debug Registers, and MSRs"), which
  * the guest changes itself. */
-static void sync_entry_controls(const struct vcpu *vcpu, const struct vmx_vcpu *vx)
+static void sync_entry_controls(const struct vcpu *vcpu, struct vmx_vcpu *vx)
 {
     /* The controls probe() chose, plus the one bit that follows the guest;
      * Bochs also stores LMA into this control at every exit (28.2 "Recording VM-Exit Information
@@ -434,7 +445,7 @@ static void sync_entry_controls(const struct vcpu *vcpu, const struct vmx_vcpu *
      * both agree. */
     if (vcpu->efer & EFER_LMA)
         entry |= ENTRY_IA32E_MODE_GUEST;
-    vmwrite(VMCS_ENTRY_CONTROLS, entry);
+    write_changed(vx, VMCS_ENTRY_CONTROLS, &vx->held.entry_ctls, entry);
 }
 
 /* Enter once: true with *reason after a VM exit, or false with *e filled in
@@ -447,45 +458,47 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
      * (advanced RIP, emulated a WRMSR to EFER or PAT, delivered an
      * interrupt), so all are written every time; SVM's backend does the
      * same with plain stores into the VMCB. */
-    vmwrite(VMCS_GUEST_RSP, vcpu->regs.rsp);
-    vmwrite(VMCS_GUEST_RIP, vcpu->rip);
-    vmwrite(VMCS_GUEST_RFLAGS, vcpu->rflags);
+    write_changed(vx, VMCS_GUEST_RSP, &vx->held.rsp, vcpu->regs.rsp);
+    write_changed(vx, VMCS_GUEST_RIP, &vx->held.rip, vcpu->rip);
+    write_changed(vx, VMCS_GUEST_RFLAGS, &vx->held.rflags, vcpu->rflags);
     /* EFER and PAT are emulated by the core (core/msr.c) because the MSR
      * bitmap makes their RDMSR/WRMSR exit; VM entry loads the result. */
-    vmwrite(VMCS_GUEST_EFER, vcpu->efer);
-    vmwrite(VMCS_GUEST_PAT, vcpu->pat);
+    write_changed(vx, VMCS_GUEST_EFER, &vx->held.efer, vcpu->efer);
+    write_changed(vx, VMCS_GUEST_PAT, &vx->held.pat, vcpu->pat);
     /* The guest's TSC offset, added to RDTSC, RDTSCP and RDMSR of the TSC
      * with "use TSC offsetting" (SDM vol 3C 26.3 "Changes to Instruction
      * Behavior in VMX Non-Root Operation"). */
-    vmwrite(VMCS_TSC_OFFSET, vcpu->tsc_offset);
+    write_changed(vx, VMCS_TSC_OFFSET, &vx->held.tsc_offset, vcpu->tsc_offset);
     /* CR0 only when the core changed it (load_cr0() checks). */
     load_cr0(vcpu, vx);
     /* The interrupt shadow (interruptibility state bits 0-1, 25.4.2): the
      * core clears it when it skips an instruction. */
-    uint32_t intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
     /* Only ever cleared here: the core never creates a shadow, it only
      * ends one by moving past the STI or MOV SS.  The other bits (NMI and
-     * SMI blocking) are left as the CPU saved them. */
+     * SMI blocking) are left as the CPU saved them (copy_out() read them). */
     if (!vcpu->int_shadow)
-        vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
-                intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+        write_changed(vx, VMCS_GUEST_INTERRUPTIBILITY, &vx->held.intr,
+                      vx->held.intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
     /* After the EFER write above, so that the two agree. */
     sync_entry_controls(vcpu, vx);
-    /* Keep a copy of what we are about to enter with: after a failed entry
-     * the explainer checks exactly this.  It costs about a hundred VMREADs
-     * per entry, which a teaching hypervisor can afford; svm/exit.c makes
-     * the same copy of the VMCB with plain memcpy. */
-    vmx_read_state(&vx->saved);
 
     /* enter.S: the guest runs until the next VM exit. */
+#ifdef HV_BENCH_FLOOR
+    /* The benchmark's reference image: CPUID exits never leave floor.c. */
+    int r = vmx_floor_enter(&vcpu->regs, vx->launched);
+#else
     int r = vmx_enter(&vcpu->regs, vx->launched);
+#endif
     if (r != 0) {
         /* VMLAUNCH/VMRESUME failed before entering (31.2 "Conventions"): nothing of the
          * guest state changed. */
         /* The reason must outlive this call: the core prints it last. */
         static char why[160];
-        /* Remember how it failed for dump_state(). */
+        /* Remember how it failed for dump_state(), and the state it was
+         * given, for the explainer: a VMLAUNCH/VMRESUME that fails changes
+         * nothing in the VMCS but its error field. */
         vx->fail_kind = (uint32_t)r;
+        vmx_read_state(&vx->saved);
         /* A failed entry looks to the core like an exit of its own kind,
          * EXIT_ENTRY_FAILED, which ends the guest as "exit: error". */
         memset(e, 0, sizeof(*e));
@@ -514,19 +527,26 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
     /* Exit reason (28.2.1 "Basic VM-Exit Information"): basic reason in bits 15:0, bit 31 for an
      * entry that failed after VMLAUNCH/VMRESUME had already committed to it. */
     *reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+    /* Such a failed entry saves no guest state (28.3 "Saving Guest State"
+     * is a step of VM exits that are not entry failures): the VMCS still
+     * holds what we tried to enter with, and the explainer checks a copy of
+     * it.  Copying it here, only after a failure, rather than before every
+     * entry, saves about a hundred VMREADs per exit. */
+    if (*reason & VMX_EXIT_REASON_ENTRY_FAILED)
+        vmx_read_state(&vx->saved);
     return true;
 }
 
 /* VMCS -> core: the guest's state as the VM exit saved it (28.3 "Saving Guest State"). */
-static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
+static void copy_out(struct vcpu *vcpu, struct vmx_vcpu *vx)
 {
     /* RSP, RIP and RFLAGS live in the VMCS; the other GPRs were stored by
      * enter.S straight into vcpu->regs. */
-    vcpu->regs.rsp = vmread(VMCS_GUEST_RSP);
+    vcpu->regs.rsp = vx->held.rsp = vmread(VMCS_GUEST_RSP);
     /* RIP still points at the instruction that exited; the core adds
      * exit->insn_len when it emulates the instruction. */
-    vcpu->rip = vmread(VMCS_GUEST_RIP);
-    vcpu->rflags = vmread(VMCS_GUEST_RFLAGS);
+    vcpu->rip = vx->held.rip = vmread(VMCS_GUEST_RIP);
+    vcpu->rflags = vx->held.rflags = vmread(VMCS_GUEST_RFLAGS);
     /* CR0 as the guest sees it is the read shadow (hv owns every bit);
      * CR4: the guest's own bits from the register, hv's from the shadow. */
     vcpu->cr0 = vx->cr0_shadow;
@@ -539,7 +559,7 @@ static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
     vcpu->cr2 = read_cr2();
     /* The CPU sets EFER.LMA itself when the guest enables paging with LME
      * (saved by "save IA32_EFER", 28.3.1). */
-    vcpu->efer = vmread(VMCS_GUEST_EFER);
+    vcpu->efer = vx->held.efer = vmread(VMCS_GUEST_EFER);
     /* The code and stack segments' access rights tell the mode and ring
      * (the core uses them for string I/O and for CPL checks); SVM's VMCB
      * has the same in its CS and SS attribute words and its CPL byte. */
@@ -556,8 +576,14 @@ static void copy_out(struct vcpu *vcpu, const struct vmx_vcpu *vx)
     for (unsigned i = SEG_ES; i <= SEG_GS; i++)
         vcpu->seg_base[i] = vmread(VMCS_GUEST_ES_BASE + 2u * i);
     /* Blocking by STI or MOV SS: the one-instruction interrupt shadow. */
-    vcpu->int_shadow = (vmread(VMCS_GUEST_INTERRUPTIBILITY) &
-                        (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) != 0;
+    vx->held.intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    vcpu->int_shadow = (vx->held.intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) != 0;
+    /* The VM exit may have changed the fields above and the "IA-32e mode
+     * guest" entry control (set to EFER.LMA, SDM vol 3C 28.2 "Recording
+     * VM-Exit Information and Updating VM-Entry Control Fields"); the rest
+     * of vx->held is hv's alone. */
+    vx->held.entry_ctls = vmread(VMCS_ENTRY_CONTROLS);
+    vx->held_valid = true;
 }
 
 /*
@@ -589,10 +615,9 @@ void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
         vcpu->event_pending = 0;
         if (!(reason & VMX_EXIT_REASON_ENTRY_FAILED)) {
             uint32_t idt = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
-            /* Redundant after a VM exit, which clears the valid bit, but it
-             * keeps the rule simple: the field now holds exactly the event
-             * to re-inject, or nothing. */
-            vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+            /* The VM exit cleared the valid bit of the entry field (SDM vol
+             * 3C 28.2 "Recording VM-Exit Information and Updating VM-Entry
+             * Control Fields"): it holds nothing unless we re-inject here. */
             if (idt & INTR_INFO_VALID) {
                 /* Same layout as the entry field, minus the undefined bits 30:12. */
                 vmwrite(VMCS_ENTRY_INTR_INFO, idt & (INTR_INFO_VALID | 0xfffu));

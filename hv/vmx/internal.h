@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "core/backend.h"
+#include "core/benchcount.h"
 #include "ctls.h"
 #include "defs.h"
 #include "explain.h"
@@ -41,6 +42,13 @@ struct vmx_vcpu {
     uint32_t insn_error;    /* VM-instruction error of the last failed entry */
     uint32_t fail_kind;     /* 0, or the enter.S result of a failed VMLAUNCH/VMRESUME */
     struct vmx_state saved; /* the VMCS as it was before a failed entry */
+    /* What some VMCS fields hold, as last read or written by exit.c, so
+     * that an entry writes only what the core changed (held_valid: the
+     * copy is complete, from the first exit on). */
+    bool held_valid;
+    struct {
+        uint64_t rsp, rip, rflags, efer, pat, tsc_offset, entry_ctls, intr;
+    } held;
 };
 
 /* caps.c: backend.probe and backend.enable. */
@@ -73,6 +81,10 @@ void vmx_write_guest_state(const struct vmx_state *s);
 #define VMX_ENTER_FAIL_INVALID 1
 #define VMX_ENTER_FAIL_VALID   2
 int vmx_enter(struct gprs *regs, int launched);
+
+/* floor.c: vmx_enter() in a loop that handles CPUID exits itself, the
+ * benchmark's reference host (only in an image built with BENCH_FLOOR=1). */
+int vmx_floor_enter(struct gprs *regs, int launched);
 /* The label VM exits continue at (HOST_RIP). */
 void vmx_exit_entry(void);
 
@@ -124,12 +136,15 @@ static inline uint64_t vmread(uint32_t field)
      * failure test: callers treat a missing field as 0, which is what the
      * explainer and the dump want.  The SVM side reads a struct field. */
     __asm__ volatile("vmread %1, %0" : "+rm"(v) : "r"((uint64_t)field) : "cc");
+    BENCH_COUNT(vmreads);
     return v;
 }
 
 /* VMWRITE of one field; false if the CPU has no such field or it is read-only. */
 static inline bool vmwrite(uint32_t field, uint64_t value)
 {
+    BENCH_COUNT(vmwrites);
+
     bool fail;
     /* AT&T order: value first, encoding second.  Writing a 16- or 32-bit
      * field with a 64-bit value is fine: the CPU keeps the low bits. */
