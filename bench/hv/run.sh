@@ -123,7 +123,7 @@ for p in "${platform_list[@]}"; do
                 (x[8] - y[8]) / n }')
         awk -v k="$k" -v us="$us" -v f="$floor_us" -v r="$ref_us" -v per="$per" 'BEGIN {
             printf "| %-10s | %11.2f | %11.0f | %13s | %18.0f | %5.2f | %49s |\n", k, us,
-                us > 0 ? 1e6 / us : 0, r, f > 0 ? 1e6 / f : 0, f > 0 ? us / f : 0, per }'
+                (us > 0 ? 1e6 / us : 0), r, (f > 0 ? 1e6 / f : 0), (f > 0 ? us / f : 0), per }'
     done
     unset times
 done
