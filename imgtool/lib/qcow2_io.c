@@ -241,8 +241,18 @@ int qc_read(struct img *img, uint64_t off, void *vbuf, size_t len)
     return 0;
 }
 
-/* Make the L2 table for L1 index l1i exclusively ours (COPIED), allocating
- * or copying it as needed; returns its offset. */
+/*
+ * Make the L2 table for L1 index l1i exclusively ours (COPIED), allocating
+ * or copying it as needed; returns its offset.
+ *
+ * A table without COPIED in its L1 entry is shared with a snapshot
+ * (qcow2.txt "L1 table entry": bit 63 is set only when the refcount is
+ * exactly one), so changing it in place would change the snapshot too.
+ * The copy keeps pointing at the same data clusters without raising their
+ * refcounts: taking the snapshot already counted one reference per tree,
+ * and the active tree still makes one, now through the copy.  Only the
+ * old table loses the active tree's reference, at the very end.
+ */
 int qc_l2_load_for_write(struct img *img, uint64_t l1i, uint64_t *out)
 {
     struct qcow2 *q = img->q;
@@ -271,7 +281,7 @@ int qc_l2_load_for_write(struct img *img, uint64_t l1i, uint64_t *out)
     }
     if (r < 0)
         return r;
-    /* ... then point the L1 entry at it (spec: COPIED since refcount 1) ... */
+    /* ... then point the L1 entry at it (COPIED: its refcount is 1) ... */
     put64(b, n | QE_COPIED);
     r = io_write(img, q->h.l1_table_offset + l1i * 8, b, 8);
     if (r < 0)
