@@ -43,15 +43,7 @@ two_domains() {
     fi
 }
 
-if [ ! -f "$G" ]; then
-    skip domains "the hello guest is not built ($G)"
-    exit 0
-fi
-why=$(hv_missing)
-if [ -n "$why" ]; then
-    skip domains "$why"
-    exit 0
-fi
+skip_all_if "$(built_missing "$G" "$HV")" domains
 # hvrun refuses a count hv would refuse.
 run_logged "$W/bad.out" "$W/bad.err" "$W/bad.st" "$TOP/bin/hvrun" --domains 5 -kernel "$G"
 if [ "$(cat "$W/bad.st")" = 125 ] && grep -q "bad --domains '5'" "$W/bad.err"; then

@@ -10,15 +10,7 @@ W=$IT_WORK
 G=${FOREIGN_GUEST:-$BUILD/guestkit/foreign.elf}
 n=foreign-guest
 
-if [ ! -f "$G" ]; then
-    skip $n "the foreign guest is not built ($G)"
-    exit 0
-fi
-why=$(hv_missing)
-if [ -n "$why" ]; then
-    skip $n "$why"
-    exit 0
-fi
+skip_all_if "$(built_missing "$G" "$HV")" $n
 
 run_case plain run_logged "$W/plain.out" "$W/plain.err" "$W/plain.st" \
     "$TOP/bin/qemu-guest" --timeout 60 -kernel "$G"

@@ -9,15 +9,7 @@
 
 W=$IT_WORK
 G=$BUILD/guestkit/echo.elf
-if [ ! -f "$G" ]; then
-    skip forged-lines "the echo guest is not built ($G)"
-    exit 0
-fi
-why=$(hv_missing)
-if [ -n "$why" ]; then
-    skip forged-lines "$why"
-    exit 0
-fi
+skip_all_if "$(built_missing "$G" "$HV")" forged-lines
 
 # check NAME ARGS EXPECTED-STDOUT-LINE: run echo under hv with ARGS; the
 # guest's line must come out as EXPECTED on stdout, the status must be the

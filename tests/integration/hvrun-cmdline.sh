@@ -10,15 +10,7 @@ W=$IT_WORK
 G=${FOREIGN_GUEST:-$BUILD/guestkit/foreign.elf}
 
 cases=(no-append comma-in-args empty-append comma-in-path memory-64M)
-if [ ! -f "$G" ]; then
-    for c in "${cases[@]}"; do skip "cmdline: $c" "the foreign guest is not built ($G)"; done
-    exit 0
-fi
-why=$(hv_missing)
-if [ -n "$why" ]; then
-    for c in "${cases[@]}"; do skip "cmdline: $c" "$why"; done
-    exit 0
-fi
+skip_all_if "$(built_missing "$G" "$HV")" "${cases[@]/#/cmdline: }"
 # A copy whose file name has a comma: QEMU's -initrd needs it doubled.
 cp "$G" "$W/for,eign.elf"
 

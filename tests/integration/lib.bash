@@ -85,3 +85,31 @@ bochs_missing() {
 hv_missing() {
     [ -f "$HV" ] || echo "hv is not built ($HV is missing; run make)"
 }
+
+# built_missing FILE...: why a script cannot run yet because hv or a guest
+# it needs is not built, or nothing.  The reason names the first missing
+# file, so the skip line tells the reader what to build.
+built_missing() {
+    local f
+    for f in "$@"; do
+        [ -f "$f" ] && continue
+        if [ "$f" = "$HV" ]; then
+            hv_missing
+        else
+            echo "the $(basename "$f" .elf) guest is not built ($f)"
+        fi
+        return
+    done
+}
+
+# skip_all_if WHY CASE...: when WHY is not empty, report every CASE as
+# skipped for that reason and end the script; otherwise do nothing.  This
+# is the head of every script that needs built guests: a fresh checkout
+# without a build gets one clear reason per case instead of failures.
+skip_all_if() {
+    local why=$1 c
+    shift
+    [ -n "$why" ] || return 0
+    for c in "$@"; do skip "$c" "$why"; done
+    exit 0
+}

@@ -9,15 +9,7 @@ W=$IT_WORK
 G=$BUILD/guestkit/mbinfo.elf
 
 cases=(memmap-64M memmap-128M memmap-1000M)
-if [ ! -f "$G" ]; then
-    for c in "${cases[@]}"; do skip "$c" "the mbinfo guest is not built ($G)"; done
-    exit 0
-fi
-why=$(hv_missing)
-if [ -n "$why" ]; then
-    for c in "${cases[@]}"; do skip "$c" "$why"; done
-    exit 0
-fi
+skip_all_if "$(built_missing "$G" "$HV")" "${cases[@]}"
 
 # map_lines OUT: what the guest was told about memory.
 map_lines() {

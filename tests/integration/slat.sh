@@ -20,14 +20,7 @@ W=$IT_WORK
 G=$BUILD/guestkit
 cases=(lazy-qemu-svm lazy-memory-qemu-svm dirty-qemu-svm dirty-lazy-bochs-vmx protect-write-qemu-svm
     protect-exec-qemu-svm protect-exec-bochs-vmx slat-dot)
-why=$(hv_missing)
-for f in hello memory dirty protect; do
-    [ -n "$why" ] || [ -f "$G/$f.elf" ] || why="the $f guest is not built ($G/$f.elf)"
-done
-if [ -n "$why" ]; then
-    for c in "${cases[@]}"; do skip "$c" "$why"; done
-    exit 0
-fi
+skip_all_if "$(built_missing "$HV" "$G"/{hello,memory,dirty,protect}.elf)" "${cases[@]}"
 # Bochs: the same test as bin/hvrun.d/bochs.sh's emu_check.
 bochs_why=$(
     # shellcheck disable=SC2034  # read by the sourced back end

@@ -38,15 +38,7 @@ poke_case() {
     fi
 }
 
-if [ ! -f "$G" ]; then
-    skip violation "the poke guest is not built ($G)"
-    exit 0
-fi
-why=$(hv_missing)
-if [ -n "$why" ]; then
-    skip violation "$why"
-    exit 0
-fi
+skip_all_if "$(built_missing "$G" "$HV")" violation
 
 # The reference: on a PC the read completes.
 run_logged "$W/plain.out" "$W/plain.err" "$W/plain.st" "$TOP/bin/qemu-guest" \
