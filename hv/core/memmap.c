@@ -9,8 +9,8 @@
 /* The PC layout's fixed addresses (memmap_pc).  SeaBIOS keeps the top KiB
  * of conventional memory for its extended BIOS data area, so conventional
  * memory ends at 639 KiB; the legacy window starts at 640 KiB (VGA memory
- * 0xa0000-0xbffff, option ROMs 0xc0000-0xeffff) and the BIOS sits in the
- * last 64 KiB below 1 MiB. */
+ * 0xa0000-0xbffff, option ROMs 0xc0000-0xeffff, see legacy_window below)
+ * and the BIOS sits in the last 64 KiB below 1 MiB. */
 #define PC_EBDA   0x9fc00ull
 #define PC_LEGACY 0xa0000ull
 #define PC_BIOS   0xf0000ull
@@ -140,13 +140,46 @@ static int pc_range(struct memmap *m, uint64_t base, uint64_t end, enum mem_kind
 }
 
 /*
+ * The legacy window, 640 KiB .. 960 KiB: what a PC guest finds there, and
+ * why hv backs it with RAM that the firmware's map does not list.
+ *
+ * On a PC the window is not memory the firmware reports: ACPI 6.4 15.2
+ * "E820 Assumptions and Limitations" says the standard PC ranges, video
+ * memory at 0xa0000-0xbffff for one, are not described, and option ROMs
+ * are not either.  But guests do touch it.  A PC-guest writer puts text on
+ * the screen by storing into the VGA text buffer at 0xb8000, and looks for
+ * the ACPI RSDP in 0xe0000-0xfffff (ACPI 6.4 5.2.5.1 "Finding the RSDP on
+ * IA-PC Systems") or for option ROM signatures at 0xc0000 and up; ending
+ * the guest there would punish ordinary code.
+ *
+ * What plain QEMU's PC machine (7.2, i440FX with SeaBIOS, -nodefaults: no
+ * VGA card) has there, read by the legacy guest (guestkit/tests/legacy.c):
+ *   0xa0000-0xbffff  behaves as RAM: a store reads back (without a VGA
+ *                    card the chipset lets the range through to the RAM
+ *                    beneath; with one, text mode memory behaves the same);
+ *   0xc0000-0xeffff  option ROMs and SeaBIOS, shadowed in RAM: parts read
+ *                    back stores, parts drop them (read-only shadow), the
+ *                    rest reads zeroes;
+ *   0xf0000-0xfffff  the BIOS, read-only.
+ *
+ * hv has no VGA card, no option ROMs and no BIOS, so it gives the window
+ * RAM that is mapped but not reported: a text-mode writer's stores land and
+ * read back as on QEMU, and a scan for ROM signatures or the RSDP finds
+ * zeroes (no ROM, no ACPI), as on a PC without them.  An emulated device
+ * instead would cost an exit per access for nothing a guest could see,
+ * except that a store to the ROM area would stick here where QEMU drops
+ * some; no guest depends on writing its ROMs.  Nobody ends up reading the
+ * text buffer out: hv's console is COM1.
+ */
+
+/*
  * The PC layout, as a guest on QEMU's PC machine with SeaBIOS finds it (a
  * Multiboot guest gets SeaBIOS's INT 15h E820 table as its memory map):
  *
  *   0 .. 639 KiB              RAM, available ("conventional memory")
  *   639 KiB .. 640 KiB        RAM, reserved (SeaBIOS's EBDA)
- *   640 KiB .. 960 KiB        nothing, not reported (VGA window, option
- *                             ROMs; hv has neither)
+ *   640 KiB .. 960 KiB        RAM, not reported (VGA memory, option ROMs:
+ *                             the legacy window above)
  *   960 KiB .. 1 MiB          RAM, reserved (where the BIOS lives)
  *   1 MiB .. top - 128 KiB    RAM, available
  *   top - 128 KiB .. top      RAM, reserved (SeaBIOS's ACPI/SMBIOS tables)
@@ -154,8 +187,9 @@ static int pc_range(struct memmap *m, uint64_t base, uint64_t end, enum mem_kind
  *   1 TiB - 12 GiB .. 1 TiB   nothing, reserved (AMD HyperTransport, only
  *                             with amd_ht_hole)
  *
- * The RAM the guest is told is reserved is still there and mapped: a guest
- * reading the BIOS area finds zeroes, as it would find SeaBIOS's data.
+ * The RAM the guest is told is reserved or is not told of is still there
+ * and mapped: a guest reading the BIOS area finds zeroes, as it would find
+ * SeaBIOS's data.
  */
 int memmap_pc(struct memmap *m, uint64_t ram_size, bool amd_ht_hole, char *err, size_t err_len)
 {
@@ -171,7 +205,7 @@ int memmap_pc(struct memmap *m, uint64_t ram_size, bool amd_ht_hole, char *err, 
     uint64_t top = ram_size - PC_TOP_TABLES;
     if (pc_range(m, 0, PC_EBDA, MEM_RAM, MEM_REPORT_AVAILABLE, "low memory", err, err_len) ||
         pc_range(m, PC_EBDA, PC_LEGACY, MEM_RAM, MEM_REPORT_RESERVED, "EBDA", err, err_len) ||
-        pc_range(m, PC_LEGACY, PC_BIOS, MEM_RESERVED, MEM_REPORT_NONE, "legacy VGA/ROM window", err,
+        pc_range(m, PC_LEGACY, PC_BIOS, MEM_RAM, MEM_REPORT_NONE, "legacy VGA/ROM window", err,
                  err_len) ||
         pc_range(m, PC_BIOS, PC_HIGH, MEM_RAM, MEM_REPORT_RESERVED, "BIOS area", err, err_len) ||
         pc_range(m, PC_HIGH, top, MEM_RAM, MEM_REPORT_AVAILABLE, "RAM", err, err_len) ||

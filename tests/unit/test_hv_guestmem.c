@@ -64,12 +64,13 @@ START_TEST(eager_maps_ram_and_nothing_else)
 {
     init(_i, false);
     uint64_t page;
-    /* Low memory and the EBDA share the first 2 MiB with the legacy
-     * window, which is a hole: 4 KiB pages there. */
+    /* Low memory, the EBDA, the legacy window (RAM the map does not
+     * report) and the BIOS area make the first 2 MiB one RAM stretch: one
+     * 2 MiB page. */
     ck_assert_uint_eq(where(0x1000, &page, NULL), 512 * MB + 0x1000);
-    ck_assert_uint_eq(page, 0x1000);
+    ck_assert_uint_eq(page, 2 * MB);
     ck_assert_uint_eq(where(0x9fc10, NULL, NULL), 512 * MB + 0x9fc10);
-    ck_assert_uint_eq(where(0xb8000, NULL, NULL), 0);
+    ck_assert_uint_eq(where(0xb8000, NULL, NULL), 512 * MB + 0xb8000);
     ck_assert_uint_eq(where(0xf0000, NULL, NULL), 512 * MB + 0xf0000);
     /* Above 2 MiB: 2 MiB pages up to the top, the reserved top included. */
     ck_assert_uint_eq(where(0x200000, &page, NULL), 512 * MB + 0x200000);
@@ -80,6 +81,7 @@ START_TEST(eager_maps_ram_and_nothing_else)
     /* Nothing for the violation handler to do in eager mode. */
     uint64_t flush = 0;
     ck_assert_int_eq(guestmem_violation(&g, 0xb8000, false, false, &flush), GM_NOT_RAM);
+    ck_assert_int_eq(guestmem_violation(&g, 0xfffc0000, false, false, &flush), GM_NOT_RAM);
     ck_assert_int_eq(guestmem_violation(&g, 64 * MB, true, false, &flush), GM_NOT_RAM);
 }
 END_TEST
@@ -95,12 +97,13 @@ START_TEST(lazy_maps_on_first_touch)
     ck_assert_uint_eq(page, 0x1000);
     /* Only that page. */
     ck_assert_uint_eq(where(0x124000, NULL, NULL), 0);
-    /* The EBDA and the BIOS area are RAM too; holes and MMIO are not. */
+    /* The EBDA and the legacy window are RAM too; holes and MMIO are not. */
     ck_assert_int_eq(guestmem_violation(&g, 0x9fc00, true, false, &flush), GM_LAZY_MAPPED);
-    ck_assert_int_eq(guestmem_violation(&g, 0xa0000, false, false, &flush), GM_NOT_RAM);
+    ck_assert_int_eq(guestmem_violation(&g, 0xb8000, true, false, &flush), GM_LAZY_MAPPED);
+    ck_assert_int_eq(guestmem_violation(&g, 0xfffc0000, false, false, &flush), GM_NOT_RAM);
     ck_assert_int_eq(guestmem_violation(&g, 0xfee00000, true, false, &flush), GM_NOT_RAM);
     ck_assert_int_eq(guestmem_violation(&g, 64 * MB, false, false, &flush), GM_NOT_RAM);
-    ck_assert_uint_eq(g.lazy_maps, 2);
+    ck_assert_uint_eq(g.lazy_maps, 3);
     /* A present translation that forbade the access is no first touch. */
     ck_assert_int_eq(guestmem_violation(&g, 0x123456, true, true, &flush), GM_NOT_RAM);
 }
@@ -125,8 +128,9 @@ START_TEST(protect_makes_violations_real)
     ck_assert_int_eq(guestmem_dirty_start(&g), 0);
     ck_assert_int_eq(guestmem_violation(&g, 0x300010, true, true, &flush), GM_NOT_RAM);
     ck_assert_int_eq(guestmem_violation(&g, 0x302000, true, true, &flush), GM_DIRTY);
-    /* Ranges that are not all RAM are refused. */
-    ck_assert_int_eq(guestmem_protect(&g, 0x9f000, 0x2000, SLAT_R | SLAT_X), SLAT_EINVAL);
+    /* The EBDA and the legacy window are RAM: a range across them is
+     * taken; ranges that are not all RAM are refused. */
+    ck_assert_int_eq(guestmem_protect(&g, 0x9f000, 0x2000, SLAT_R | SLAT_X), 0);
     ck_assert_int_eq(guestmem_protect(&g, 64 * MB - 0x1000, 0x2000, SLAT_R | SLAT_X), SLAT_EINVAL);
     ck_assert_int_eq(guestmem_protect(&g, 0x1000, 0x1000, SLAT_W), SLAT_EPERM);
 }

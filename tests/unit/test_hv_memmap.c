@@ -94,8 +94,10 @@ START_TEST(pc_layout_matches_qemu)
     ck_assert_int_eq(memmap_pc(&m, 64 * MB, false, err, sizeof(err)), 0);
     ck_assert_uint_eq(memmap_report(&m, e, 2), 6);
     ck_assert_uint_eq(e[1].addr, 0x9fc00);
-    /* What lies where: the legacy window is a hole behind nothing. */
-    ck_assert_int_eq(memmap_find(&m, 0xb8000)->kind, MEM_RESERVED);
+    /* What lies where: the legacy window is RAM the map does not report
+     * (memmap.c: a VGA text buffer writer must not be ended). */
+    ck_assert_int_eq(memmap_find(&m, 0xb8000)->kind, MEM_RAM);
+    ck_assert_int_eq(memmap_find(&m, 0xb8000)->report, MEM_REPORT_NONE);
     ck_assert_int_eq(memmap_find(&m, 0x9fc00)->kind, MEM_RAM);
     ck_assert_int_eq(memmap_find(&m, 64 * MB - 1)->kind, MEM_RAM);
     ck_assert_ptr_null(memmap_find(&m, 64 * MB));
@@ -120,8 +122,9 @@ START_TEST(reported_as_joins_adjacent_ranges)
     ck_assert(!memmap_reported_as(&m, MB, 63 * MB, MEM_REPORT_AVAILABLE));
     ck_assert(memmap_reported_as(&m, 0x9fc00, 0x400, MEM_REPORT_RESERVED));
     ck_assert(!memmap_reported_as(&m, 0x9f000, 0x1000, MEM_REPORT_AVAILABLE));
-    /* Holes are not "not reported" RAM: the legacy window is no RAM. */
+    /* The legacy window is RAM the guest is not told of: never available. */
     ck_assert(!memmap_reported_as(&m, 0xa0000, 0x1000, MEM_REPORT_AVAILABLE));
+    ck_assert(memmap_reported_as(&m, 0xa0000, 0x50000, MEM_REPORT_NONE));
     ck_assert(!memmap_reported_as(&m, 64 * MB, 0x1000, MEM_REPORT_NONE));
     /* Two touching available ranges count as one. */
     memmap_init(&m, 16 * MB);
