@@ -123,16 +123,126 @@ static int create_raw(struct img_io *io, const struct img_create_opts *in, struc
     return 0;
 }
 
+/*
+ * Write clusters 0 to 2 of a new qcow2 image as QEMU 7.2 lays them out
+ * (qcow2.txt "Header", "Host cluster management"): the header in cluster 0,
+ * a refcount table of one cluster in cluster 1 whose only entry points at
+ * cluster 2, and in cluster 2 the first refcount block, which counts one
+ * reference for each of these three clusters.  This is the smallest image
+ * the normal open path accepts; everything else is added through it.
+ */
+static int write_initial_clusters(const struct img_env *env, struct img_io *io,
+                                  const struct img_create_opts *o, struct img_err *err)
+{
+    uint32_t cluster_size = o->cluster_size ? o->cluster_size : 65536;
+    int compat = o->compat ? o->compat : 3;
+    int refcount_bits = o->refcount_bits ? o->refcount_bits : 16;
+    int cluster_bits = 0, refcount_order = 0;
+    uint8_t *clusters;
+    int r;
+
+    /* validate() made both powers of two; the header stores their logs. */
+    while ((1u << cluster_bits) < cluster_size)
+        cluster_bits++;
+    while ((1 << refcount_order) < refcount_bits)
+        refcount_order++;
+    /* img_alloc() returns zeroed memory (struct img_env's contract), so
+     * every field and byte not set below is 0 on disk, as QEMU writes it. */
+    clusters = img_alloc(env, (size_t)cluster_size * 3);
+    if (!clusters)
+        return err_set(err, IMG_ENOMEM, "Out of memory");
+    put32(clusters + QH_MAGIC, QCOW2_MAGIC);
+    put32(clusters + QH_VERSION, (uint32_t)compat);
+    put32(clusters + QH_CLUSTER_BITS, (uint32_t)cluster_bits);
+    put64(clusters + QH_RT_OFFSET, cluster_size);
+    put32(clusters + QH_RT_CLUSTERS, 1);
+    /* Version 2 headers end before the feature fields (qcow2.txt
+     * "Additional fields (version 3 and higher)"). */
+    if (compat >= 3) {
+        put32(clusters + QH_REFCOUNT_ORDER, (uint32_t)refcount_order);
+        put32(clusters + QH_HEADER_LENGTH, QH_V3_LENGTH);
+        put64(clusters + QH_INCOMPAT, (o->extended_l2 ? QF_INCOMPAT_EXTL2 : 0) |
+                                          (o->compression_type ? QF_INCOMPAT_COMPRESSION : 0));
+        put64(clusters + QH_COMPAT, o->lazy_refcounts ? QF_COMPAT_LAZY_REFCOUNTS : 0);
+        clusters[QH_COMPRESSION_TYPE] = (uint8_t)o->compression_type;
+    }
+    /* The extension area is all zeros: an immediate end marker.  The
+     * refcount table's first entry points at the refcount block. */
+    put64(clusters + cluster_size, 2ull * cluster_size);
+    /* Refcounts of 1 for clusters 0, 1 and 2 at the chosen width
+     * (qcow2.txt "Refcount block entry": entries narrower than a byte fill
+     * it from the least significant bit, wider ones are big-endian). */
+    for (int c = 0; c < 3; c++) {
+        uint64_t bit = (uint64_t)c * (uint64_t)refcount_bits;
+        uint8_t *entry = clusters + 2 * cluster_size + bit / 8;
+        if (refcount_bits < 8)
+            *entry |= (uint8_t)(1u << (bit % 8));
+        else
+            entry[refcount_bits / 8 - 1] = 1;
+    }
+    r = io->write(io->ctx, 0, clusters, (size_t)cluster_size * 3);
+    img_free(env, clusters);
+    if (r < 0)
+        return err_set(err, -r, "Could not write the image header");
+    /* Reusing a file: anything after the three clusters is stale. */
+    if (io->truncate && io->truncate(io->ctx, (uint64_t)cluster_size * 3) < 0)
+        return err_set(err, IMG_EIO, "Could not truncate the image");
+    return 0;
+}
+
+/*
+ * QEMU 7.2 writes the feature name table (qcow2.txt "Feature name table")
+ * into every version 3 image whose clusters are larger than 4 KiB (observed
+ * with qemu-img create); we do the same so that new images are
+ * byte-identical to qemu-img's.  Each entry is 48 bytes: type, bit number
+ * and a 46-byte name padded with zeros.
+ */
+static int add_feature_name_table(struct img *img)
+{
+    const struct img_env *env = img->env;
+    struct qcow2 *q = img->q;
+    uint32_t len = (uint32_t)KARRAY_SIZE(feature_names) * 48;
+    uint8_t *table;
+
+    /* Opening the new image gave it an (empty) extension array of its own
+     * (parse_extensions); replace it rather than leak it. */
+    for (int i = 0; i < q->nb_exts; i++)
+        img_free(env, q->exts[i].data);
+    img_free(env, q->exts);
+    q->nb_exts = 0;
+    q->exts = img_alloc(env, sizeof(*q->exts));
+    table = q->exts ? img_alloc(env, len) : NULL;
+    if (!table)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    for (unsigned i = 0; i < KARRAY_SIZE(feature_names); i++) {
+        table[i * 48] = feature_names[i].type;
+        table[i * 48 + 1] = feature_names[i].bit;
+        memcpy(table + i * 48 + 2, feature_names[i].name, strlen(feature_names[i].name));
+    }
+    q->exts[0].type = QEXT_FEATURE_NAME;
+    q->exts[0].len = len;
+    q->exts[0].data = table;
+    q->nb_exts = 1;
+    return 0;
+}
+
+/*
+ * Create a raw or qcow2 image on io.  A qcow2 image is written in two
+ * steps: the three clusters of an empty image, then through an ordinary
+ * read-write open, its header extensions and backing file name and its
+ * growth to the requested size.  Growing allocates the L1 table (and for a
+ * large image with tiny clusters, more refcount blocks) with the same
+ * allocator as any resize, so creation takes no path of its own.
+ */
 int img_create(const struct img_env *env, struct img_io *io, const struct img_create_opts *o,
                struct img_err *err)
 {
-    uint32_t cs = o->cluster_size ? o->cluster_size : 65536;
+    uint32_t cluster_size = o->cluster_size ? o->cluster_size : 65536;
     int compat = o->compat ? o->compat : 3;
-    int rb = o->refcount_bits ? o->refcount_bits : 16, order = 0;
-    int cbits = 0;
-    uint8_t *b;
+    struct img_io io_kept_open;
     struct img *img;
-    int r;
+    struct qcow2 *q;
+    int r, close_r;
 
     if (err) {
         err->code = 0;
@@ -143,91 +253,29 @@ int img_create(const struct img_env *env, struct img_io *io, const struct img_cr
         return r;
     if (o->format == IMG_FMT_RAW)
         return create_raw(io, o, err);
-    while ((1u << cbits) < cs)
-        cbits++;
-    while ((1 << order) < rb)
-        order++;
-
-    /* Clusters 0..2: header, refcount table, first refcount block. */
-    b = img_alloc(env, (size_t)cs * 3);
-    if (!b)
-        return err_set(err, IMG_ENOMEM, "Out of memory");
-    put32(b + QH_MAGIC, QCOW2_MAGIC);
-    put32(b + QH_VERSION, (uint32_t)compat);
-    put32(b + QH_CLUSTER_BITS, (uint32_t)cbits);
-    put64(b + QH_RT_OFFSET, cs);
-    put32(b + QH_RT_CLUSTERS, 1);
-    if (compat >= 3) {
-        put32(b + QH_REFCOUNT_ORDER, (uint32_t)order);
-        put32(b + QH_HEADER_LENGTH, QH_V3_LENGTH);
-        put64(b + QH_INCOMPAT, (o->extended_l2 ? QF_INCOMPAT_EXTL2 : 0) |
-                                   (o->compression_type ? QF_INCOMPAT_COMPRESSION : 0));
-        put64(b + QH_COMPAT, o->lazy_refcounts ? QF_COMPAT_LAZY_REFCOUNTS : 0);
-        b[QH_COMPRESSION_TYPE] = (uint8_t)o->compression_type;
-    }
-    /* The extension area is all zeros: an immediate end marker. */
-    put64(b + cs, 2ull * cs);
-    /* Refcounts of 1 for clusters 0, 1 and 2 at the chosen width. */
-    for (int c = 0; c < 3; c++) {
-        uint64_t bit = (uint64_t)c * (uint64_t)rb;
-        uint8_t *p = b + 2 * cs + bit / 8;
-        if (rb < 8)
-            *p |= (uint8_t)(1u << (bit % 8));
-        else
-            p[rb / 8 - 1] = 1; /* big-endian 1 in an rb-bit field */
-    }
-    r = io->write(io->ctx, 0, b, (size_t)cs * 3);
-    img_free(env, b);
+    r = write_initial_clusters(env, io, o, err);
     if (r < 0)
-        return err_set(err, -r, "Could not write the image header");
-    if (io->truncate && io->truncate(io->ctx, (uint64_t)cs * 3) < 0)
-        return err_set(err, IMG_EIO, "Could not truncate the image");
-
+        return r;
     /* Open what we wrote and finish through the normal paths.  The handle
-     * must not close the caller's io, so it gets a copy without close(). */
-    {
-        struct img_io tmp = *io;
-        tmp.close = NULL;
-        /* No sync to disk for a new image (qemu-img's convert creates its
-         * target with cache=unsafe; the caller may flush). */
-        r = img_open(env, &tmp, "", "qcow2", IMG_OPEN_RW | IMG_OPEN_NO_BACKING | IMG_OPEN_NO_FLUSH,
-                     &img, err);
-        if (r < 0)
-            return r;
-    }
-    struct qcow2 *q = img->q;
-    /* QEMU 7.2 writes the feature name table only for clusters larger than
-     * 4 KiB (observed with qemu-img create; new images stay byte-identical). */
-    if (compat >= 3 && cs > 4096) {
-        uint32_t len = (uint32_t)KARRAY_SIZE(feature_names) * 48;
-        /* Opening the new image gave it an (empty) extension array of its
-         * own (parse_extensions); replace it rather than leak it. */
-        for (int i = 0; i < q->nb_exts; i++)
-            img_free(env, q->exts[i].data);
-        img_free(env, q->exts);
-        q->nb_exts = 0;
-        q->exts = img_alloc(env, sizeof(*q->exts));
-        uint8_t *f = q->exts ? img_alloc(env, len) : NULL;
-        if (!f) {
-            img_close(img);
-            return err_set(err, IMG_ENOMEM, "Out of memory");
-        }
-        for (unsigned i = 0; i < KARRAY_SIZE(feature_names); i++) {
-            f[i * 48] = feature_names[i].type;
-            f[i * 48 + 1] = feature_names[i].bit;
-            memcpy(f + i * 48 + 2, feature_names[i].name, strlen(feature_names[i].name));
-        }
-        q->exts[0].type = QEXT_FEATURE_NAME;
-        q->exts[0].len = len;
-        q->exts[0].data = f;
-        q->nb_exts = 1;
-    }
-    if (o->backing_file) {
+     * must not close the caller's io, so it gets a copy without close().
+     * No sync to disk for a new image (qemu-img's convert creates its
+     * target with cache=unsafe; the caller may flush). */
+    io_kept_open = *io;
+    io_kept_open.close = NULL;
+    r = img_open(env, &io_kept_open, "", "qcow2",
+                 IMG_OPEN_RW | IMG_OPEN_NO_BACKING | IMG_OPEN_NO_FLUSH, &img, err);
+    if (r < 0)
+        return r;
+    q = img->q;
+    if (compat >= 3 && cluster_size > 4096)
+        r = add_feature_name_table(img);
+    if (r == 0 && o->backing_file) {
         ksnprintf(q->backing_file, sizeof(q->backing_file), "%s", o->backing_file);
         if (o->backing_fmt)
             ksnprintf(q->backing_fmt, sizeof(q->backing_fmt), "%s", o->backing_fmt);
     }
-    r = qc_update_header(img);
+    if (r == 0)
+        r = qc_update_header(img);
     /* The virtual size counts whole 512-byte sectors: QEMU's qcow2 driver
      * rounds the requested size up (qcow2_co_create_opts), so 1234 bytes
      * make a 1536-byte disk rather than an error. */
@@ -235,10 +283,8 @@ int img_create(const struct img_env *env, struct img_io *io, const struct img_cr
         r = qc_resize(img, (o->size + 511) & ~(uint64_t)511, o->prealloc, false);
     if (r < 0)
         err_set(err, -r, "%s", img->err);
-    {
-        int c = img_close(img);
-        if (r == 0 && c < 0)
-            r = err_set(err, -c, "Could not finish the new image");
-    }
+    close_r = img_close(img);
+    if (r == 0 && close_r < 0)
+        r = err_set(err, -close_r, "Could not finish the new image");
     return r;
 }

@@ -280,69 +280,158 @@ static int load_table(struct img *img, uint64_t off, uint64_t n, uint64_t alloc,
     return 0;
 }
 
-int qc_open(struct img *img)
+/*
+ * Read the fixed part of the header and check it (decode_header(),
+ * validate_header()).  The header and its extensions live in cluster 0, but
+ * the cluster size is not known before the header is decoded, so this reads
+ * the largest header this library understands.  A file shorter than that is
+ * read zero-padded, as QEMU's file protocol reads past the end of a file,
+ * and the header is then validated as it stands: a 6-byte text file fails
+ * the magic check, a qcow2 file cut inside its header fails on whichever
+ * field came out zero.
+ */
+static int read_header(struct img *img, uint64_t file_size)
 {
-    struct qcow2 *q;
-    uint8_t *c0;
-    uint64_t file_size;
-    uint32_t ext_end;
-    int r;
+    uint8_t header_bytes[QH_V3_LENGTH];
+    size_t have = file_size < sizeof(header_bytes) ? (size_t)file_size : sizeof(header_bytes);
 
-    q = img_alloc(img->env, sizeof(*q));
-    if (!q)
-        return img_fail(img, IMG_ENOMEM, "Out of memory");
-    img->q = q;
-    if (io_size(img, &file_size) < 0)
+    memset(header_bytes, 0, sizeof(header_bytes));
+    if (have && io_read(img, 0, header_bytes, have) < 0)
         return -IMG_EIO;
-    /* The header and its extensions live in cluster 0; read the largest
-     * possible cluster-0 prefix we might need once the cluster size is known.
-     * A file shorter than that is read zero-padded, as QEMU's file protocol
-     * does past the end of file, and the header is then validated as it
-     * stands: a 6-byte text file fails the magic check, a qcow2 file cut
-     * inside its header fails on whichever field came out zero. */
-    {
-        uint8_t hb[QH_V3_LENGTH];
-        size_t have = file_size < sizeof(hb) ? (size_t)file_size : sizeof(hb);
-        memset(hb, 0, sizeof(hb));
-        if (have && io_read(img, 0, hb, have) < 0)
-            return -IMG_EIO;
-        decode_header(&q->h, hb);
-    }
-    r = validate_header(img, file_size);
-    if (r < 0)
-        return r;
+    decode_header(&img->q->h, header_bytes);
+    return validate_header(img, file_size);
+}
+
+/*
+ * The per-image scratch buffers, sized by the cluster size the header gave:
+ * one cluster for metadata work, one for the last decompressed cluster, and
+ * two clusters plus a sector for compressed data: a compressed descriptor's
+ * sector count has cluster_bits - 8 bits, so it can cover up to two clusters
+ * of 512-byte sectors, and its first byte may lie anywhere in its first
+ * sector (qcow2.txt "Compressed Clusters Descriptor").
+ */
+static int alloc_scratch(struct img *img)
+{
+    struct qcow2 *q = img->q;
+
     q->tmp = img_alloc(img->env, q->cluster_size);
     q->dcache = img_alloc(img->env, q->cluster_size);
     q->ctmp = img_alloc(img->env, (size_t)q->cluster_size * 2 + 512);
-    c0 = q->tmp;
     if (!q->tmp || !q->dcache || !q->ctmp)
         return img_fail(img, IMG_ENOMEM, "Out of memory");
+    /* No cluster is decompressed yet, and whether the file has holes for
+     * block status is found out on first use (qcow2_status.c). */
     q->dcache_off = UINT64_MAX;
     q->meta_prealloc = -1;
-    if (io_read(img, 0, c0, q->cluster_size) < 0)
+    return 0;
+}
+
+/*
+ * Read all of cluster 0 and take from it what follows the fixed header:
+ * the header extensions, then the backing file name.  Only then are the
+ * incompatible feature bits judged, because the feature name table that
+ * names the unknown ones is itself an extension.
+ */
+static int read_cluster0_tail(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    uint8_t *cluster0 = q->tmp;
+    uint32_t ext_end;
+    int r;
+
+    if (io_read(img, 0, cluster0, q->cluster_size) < 0)
         return -IMG_EIO;
     /* Extensions end where the backing file name starts, or at the end of
      * cluster 0 (qcow2.txt "Header extensions"). */
     ext_end = q->cluster_size;
     if (q->h.backing_file_offset && q->h.backing_file_offset >= q->h.header_length)
         ext_end = (uint32_t)q->h.backing_file_offset;
-    r = parse_extensions(img, c0, q->h.header_length, ext_end);
+    r = parse_extensions(img, cluster0, q->h.header_length, ext_end);
     if (r < 0)
         return r;
     if (q->h.incompatible_features & ~QF_INCOMPAT_KNOWN) {
         unknown_features_msg(img, q->h.incompatible_features & ~QF_INCOMPAT_KNOWN);
         return -IMG_ENOTSUP;
     }
+    /* The corrupt bit (qcow2.txt "Header", incompatible bit 1) forbids
+     * writes until the image is repaired; check -r opens with
+     * IMG_OPEN_FORCE to do that repair, as QEMU's check does. */
     if ((q->h.incompatible_features & QF_INCOMPAT_CORRUPT) && img->rw &&
         !(img->flags & IMG_OPEN_FORCE))
         return img_fail(img, IMG_ECORRUPT, "qcow2: Image is corrupt; cannot be opened read/write");
     if (q->h.backing_file_offset) {
-        memcpy(q->backing_file, c0 + q->h.backing_file_offset, q->h.backing_file_size);
+        /* validate_header() checked that the name lies inside cluster 0
+         * and fits the buffer; it is not NUL-terminated on disk. */
+        memcpy(q->backing_file, cluster0 + q->h.backing_file_offset, q->h.backing_file_size);
         q->backing_file[q->h.backing_file_size] = 0;
         if (strlen(q->backing_file) != q->h.backing_file_size)
             return img_fail(img, IMG_ECORRUPT, "Backing file name contains a NUL byte");
     }
-    img->size = q->h.size;
+    return 0;
+}
+
+/*
+ * L1 entries must be cluster aligned, point past the header and have no
+ * reserved bits set (qcow2.txt "L1 table entry"), or later lookups would
+ * follow them anywhere.
+ */
+static int check_l1_entries(struct img *img)
+{
+    struct qcow2 *q = img->q;
+
+    for (uint64_t i = 0; i < q->h.l1_size; i++) {
+        uint64_t l2_table_off = q->l1[i] & QE_OFFSET;
+        if ((q->l1[i] & QL1_RESERVED) || (l2_table_off && (l2_table_off < q->cluster_size ||
+                                                           l2_table_off & (q->cluster_size - 1))))
+            return img_fail(img, IMG_ECORRUPT, "L1 entry %llu is invalid (%#llx)",
+                            (unsigned long long)i, (unsigned long long)q->l1[i]);
+    }
+    return 0;
+}
+
+/*
+ * A refcount table entry with reserved bits set (bits 0..8, qcow2.txt
+ * "Refcount table entry") or pointing past the end of the file is damage
+ * QEMU accepts on open: reads never consult refcounts, and check reports it
+ * (qcow2-refcount.c, check_refblocks).  Such an image is opened read-only,
+ * or read-write only by check -r (IMG_OPEN_FORCE), which rebuilds the
+ * structure; any other write through it could allocate clusters that are in
+ * use.  An entry that is not cluster aligned or is past the 56-bit offset
+ * limit is refused outright.
+ */
+static int check_refcount_table(struct img *img, uint64_t file_size)
+{
+    struct qcow2 *q = img->q;
+
+    for (uint64_t i = 0; i < q->rt_entries; i++) {
+        uint64_t block_off = q->rt[i] & ~0x1ffull;
+        if (q->rt[i] & 0x1ff)
+            q->rt_damaged = true;
+        if (block_off && ((block_off & (q->cluster_size - 1)) || block_off < q->cluster_size ||
+                          block_off >= QCOW_MAX_OFFSET))
+            return img_fail(img, IMG_ECORRUPT,
+                            "Reference count block %llu at %#llx is outside the image",
+                            (unsigned long long)i, (unsigned long long)block_off);
+        if (block_off >= file_size)
+            q->rt_damaged = true;
+    }
+    if (q->rt_damaged && img->rw && !(img->flags & IMG_OPEN_FORCE))
+        return img_fail(img, IMG_ECORRUPT,
+                        "The refcount table of '%s' is damaged; it can only be opened "
+                        "read-only until 'check -r all' rebuilds it",
+                        img->name);
+    return 0;
+}
+
+/*
+ * Load the two tables every access needs, the active L1 table (qcow2.txt
+ * "Cluster mapping") and the refcount table (qcow2.txt "Host cluster
+ * management"), and check their entries before anything follows them.
+ */
+static int load_core_tables(struct img *img, uint64_t file_size)
+{
+    struct qcow2 *q = img->q;
+    int r;
 
     q->l1_alloc = q->h.l1_size;
     r = load_table(img, q->h.l1_table_offset, q->h.l1_size, q->l1_alloc, &q->l1);
@@ -352,46 +441,51 @@ int qc_open(struct img *img)
     r = load_table(img, q->h.refcount_table_offset, q->rt_entries, q->rt_entries, &q->rt);
     if (r < 0)
         return r;
-    /* L1 and refcount-table entries must be aligned and inside the file,
-     * or later lookups would follow them anywhere. */
-    for (uint64_t i = 0; i < q->h.l1_size; i++) {
-        uint64_t o = q->l1[i] & QE_OFFSET;
-        if ((q->l1[i] & QL1_RESERVED) || (o && (o < q->cluster_size || o & (q->cluster_size - 1))))
-            return img_fail(img, IMG_ECORRUPT, "L1 entry %llu is invalid (%#llx)",
-                            (unsigned long long)i, (unsigned long long)q->l1[i]);
-    }
-    /* A refcount table entry with reserved bits set (bits 0..8, spec
-     * "Refcount table entry") or pointing past the end of the file is
-     * damage QEMU accepts on open: reads never consult refcounts, and check
-     * reports it (qcow2-refcount.c, check_refblocks).  Such an image is
-     * opened read-only, or read-write only by check -r (IMG_OPEN_FORCE),
-     * which rebuilds the structure; any other write through it could
-     * allocate clusters that are in use.  An entry that is not cluster
-     * aligned or is past the 56-bit offset limit is refused outright. */
-    for (uint64_t i = 0; i < q->rt_entries; i++) {
-        uint64_t o = q->rt[i] & ~0x1ffull;
-        if (q->rt[i] & 0x1ff)
-            q->rt_damaged = true;
-        if (o && ((o & (q->cluster_size - 1)) || o < q->cluster_size || o >= QCOW_MAX_OFFSET))
-            return img_fail(img, IMG_ECORRUPT,
-                            "Reference count block %llu at %#llx is outside the image",
-                            (unsigned long long)i, (unsigned long long)o);
-        if (o >= file_size)
-            q->rt_damaged = true;
-    }
-    if (q->rt_damaged && img->rw && !(img->flags & IMG_OPEN_FORCE))
-        return img_fail(img, IMG_ECORRUPT,
-                        "The refcount table of '%s' is damaged; it can only be opened "
-                        "read-only until 'check -r all' rebuilds it",
-                        img->name);
+    r = check_l1_entries(img);
+    if (r < 0)
+        return r;
+    return check_refcount_table(img, file_size);
+}
+
+/*
+ * Open a qcow2 image read-only in effect: every step below only reads, so an
+ * image refused at any step is left exactly as it was.  The first writes of
+ * a read-write open happen later, in qc_open_rw().  On failure img->q holds
+ * whatever was allocated so far, and qc_close() frees it.
+ */
+int qc_open(struct img *img)
+{
+    struct qcow2 *q;
+    uint64_t file_size;
+    int r;
+
+    q = img_alloc(img->env, sizeof(*q));
+    if (!q)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    img->q = q;
+    if (io_size(img, &file_size) < 0)
+        return -IMG_EIO;
+    r = read_header(img, file_size);
+    if (r < 0)
+        return r;
+    r = alloc_scratch(img);
+    if (r < 0)
+        return r;
+    r = read_cluster0_tail(img);
+    if (r < 0)
+        return r;
+    img->size = q->h.size;
+    r = load_core_tables(img, file_size);
+    if (r < 0)
+        return r;
     r = qc_snap_load(img);
     if (r < 0)
         return r;
     r = qc_bitmaps_load(img);
     if (r < 0)
         return r;
+    /* Clusters at or past the end of the file are free for allocation. */
     q->alloc_end = div_up(file_size, q->cluster_size);
-
     return 0;
 }
 
