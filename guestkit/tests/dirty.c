@@ -3,8 +3,11 @@
  * include/hvkit/abi.h).  The guest writes a known set of pages of a buffer
  * of its own and asks hv which pages of the buffer were written: exactly
  * those, each once, however often it wrote them; after a harvest only the
- * pages written since; after stop none.  Outside hv there is nobody to
- * ask, so everything is skipped there.
+ * pages written since; after stop none.  Stores hv makes for the guest
+ * count too: INS into the area, a MOVS from the local APIC into it (hv
+ * emulates it and stores the result), and the harvest's own bitmap when
+ * the guest puts it inside the area.  Outside hv there is nobody to ask,
+ * so everything is skipped there.
  */
 #include "guestkit/guestkit.h"
 
@@ -17,6 +20,24 @@ static uint8_t area[PAGES][4096] __attribute__((aligned(4096)));
 static long harvest(uint64_t *bits)
 {
     return hypercall(HC_DIRTY_HARVEST, (uintptr_t)area, PAGES, (uintptr_t)bits);
+}
+
+/* The local APIC's version register (SDM vol 3A 11.4.8 "Local APIC Version
+ * Register"), a register any MOVS may read. */
+#define APIC_VERSION 0xfee00030ul
+/* A port nothing answers: INS from it stores all ones. */
+#define PORT_NOBODY 0x2f0
+
+/* Stores hv makes on the guest's behalf: REP INSB of 4 bytes into page 11,
+ * and a MOVSD from the APIC into page 13. */
+static void hv_stores(void)
+{
+    void *dst = &area[11][100];
+    unsigned long count = 4;
+    __asm__ volatile("cld; rep insb" : "+D"(dst), "+c"(count) : "d"(PORT_NOBODY) : "memory");
+    const void *src = (const void *)APIC_VERSION;
+    dst = &area[13][8];
+    __asm__ volatile("movsl" : "+S"(src), "+D"(dst) : : "memory");
 }
 
 /* The set written, as a bitmap of the area's pages. */
@@ -33,8 +54,8 @@ int main(int argc, char **argv)
     (void)argc;
     (void)argv;
     static const char *const names[] = {
-        "nothing written yet", "first writes", "harvest re-arms",
-        "stop ends logging",   "bad harvests",
+        "nothing written yet", "first writes",      "harvest re-arms",
+        "hv's stores",         "stop ends logging", "bad harvests",
     };
     if (!under_hvkit()) {
         for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -73,6 +94,18 @@ int main(int argc, char **argv)
     report(n == 2 && bits == set_of(second, 2),
            "harvest re-arms: pages 5 7 dirty after the harvest (got %ld, %#llx)", n,
            (unsigned long long)bits);
+
+    /* hv's own stores: pages 11 and 13; the harvest's bitmap goes into
+     * page 20, which the next harvest must name. */
+    hv_stores();
+    uint64_t *in_area = (uint64_t *)&area[20][0];
+    long n1 = hypercall(HC_DIRTY_HARVEST, (uintptr_t)area, PAGES, (uintptr_t)in_area);
+    uint64_t bits1 = *in_area;
+    long n2 = harvest(&bits);
+    report(n1 == 2 && bits1 == ((1ull << 11) | (1ull << 13)) && n2 == 1 && bits == 1ull << 20,
+           "hv's stores: INS, an emulated MOVS and a harvest's bitmap dirty pages 11 13, then 20 "
+           "(got %ld %#llx, %ld %#llx)",
+           n1, (unsigned long long)bits1, n2, (unsigned long long)bits);
 
     rc = hypercall(HC_DIRTY_STOP, 0, 0, 0);
     area[9][0] = 1;

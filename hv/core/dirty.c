@@ -126,6 +126,12 @@ void dirty_stop(struct dirty_log *d, struct slat *s)
     d->on = false;
 }
 
+void dirty_mark(struct dirty_log *d, uint64_t page)
+{
+    if (d->on && page < d->pages)
+        set_bit(d->dirty, page);
+}
+
 void dirty_forget(struct dirty_log *d, uint64_t page)
 {
     if (page < d->pages)

@@ -20,8 +20,10 @@
  * second-level TLB (the CPU may still hold writable translations); after a
  * caught write it flushes that page.
  *
- * hv writes into guest memory behind the tables' back (INS, the loader):
- * those writes are not logged.
+ * hv's own stores into a running guest's memory (INS, emulated MMIO
+ * instructions, hypercall results) do not pass the tables: they are
+ * recorded by dirty_mark (guestmem.c: guestmem_hv_write).  The loader's,
+ * made before the guest runs, need no log.
  *
  * Pure code over caller-provided bitmaps, compiled hosted too
  * (tests/unit/test_hv_dirty.c).
@@ -72,6 +74,12 @@ int dirty_guard(struct dirty_log *d, struct slat *s, uint64_t page);
 
 /* Stop logging: every page the log protected is writable again. */
 void dirty_stop(struct dirty_log *d, struct slat *s);
+
+/* hv itself stored into page `page` for the guest (an emulated store,
+ * INS, a hypercall's result): record it as the guest's own write would be.
+ * The page stays guarded, so the guest's next write exits once more and
+ * changes nothing. */
+void dirty_mark(struct dirty_log *d, uint64_t page);
 
 /* The core made page `page` read-only for another reason: the log must
  * not make it writable on the next write. */

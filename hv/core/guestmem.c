@@ -152,6 +152,46 @@ int guestmem_protect(struct guestmem *g, uint64_t gpa, uint64_t len, unsigned pe
     return rc;
 }
 
+/* Is the page at gpa one the guest may write?  Mapped without write and
+ * not by the dirty log: read-only by the guest's request.  Not mapped yet
+ * (npt=lazy): its first touch will map it with every permission. */
+static bool guest_may_write(struct guestmem *g, uint64_t gpa)
+{
+    struct slat_walk w;
+    if (!slat_walk(&g->slat, gpa, &w) || (w.perms & SLAT_W))
+        return true;
+    uint64_t page = gpa / SLAT_4K;
+    return g->dirty.on && page < g->dirty.pages &&
+           ((g->dirty.guarded[page / 64] >> (page % 64)) & 1);
+}
+
+bool guestmem_hv_may_write(struct guestmem *g, uint64_t gpa, uint64_t len)
+{
+    if (len == 0)
+        return true;
+    if (!gmem_range_ok(g->ram, gpa, len))
+        return false;
+    /* Every page of the range, from the first to the one holding the last
+     * byte. */
+    for (uint64_t a = gpa & ~(SLAT_4K - 1); a <= gpa + len - 1; a += SLAT_4K) {
+        const struct mem_range *r = memmap_find(g->map, a);
+        if (!r || r->kind != MEM_RAM || !guest_may_write(g, a))
+            return false;
+    }
+    return true;
+}
+
+bool guestmem_hv_write(void *ctx, uint64_t gpa, uint64_t len)
+{
+    struct guestmem *g = ctx;
+    /* Check every page first: a refused store changes nothing. */
+    if (!guestmem_hv_may_write(g, gpa, len))
+        return false;
+    for (uint64_t a = gpa & ~(SLAT_4K - 1); len && a <= gpa + len - 1; a += SLAT_4K)
+        dirty_mark(&g->dirty, a / SLAT_4K);
+    return true;
+}
+
 int guestmem_dirty_start(struct guestmem *g)
 {
     /* The bitmaps, the first time: hv never frees, so they are kept for

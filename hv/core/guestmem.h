@@ -86,6 +86,19 @@ enum guestmem_verdict guestmem_violation(struct guestmem *g, uint64_t gpa, bool 
  */
 int guestmem_protect(struct guestmem *g, uint64_t gpa, uint64_t len, unsigned perms);
 
+/*
+ * hv is about to store into [gpa, gpa + len) of guest RAM for the guest
+ * (gmem.h: before_write).  Refuses (false) when a page is not RAM or is a
+ * page the guest made read-only (guestmem_protect): the guest's own store
+ * would have faulted.  Otherwise records the pages in the dirty log when
+ * it runs, and returns true.  ctx is the guestmem.
+ */
+bool guestmem_hv_write(void *ctx, uint64_t gpa, uint64_t len);
+
+/* The check alone, recording nothing: for a caller that must know before
+ * it does something it cannot undo (a harvest that clears the log). */
+bool guestmem_hv_may_write(struct guestmem *g, uint64_t gpa, uint64_t len);
+
 /* Dirty logging (dirty.h): start (allocating the bitmaps the first time),
  * harvest pages [first, first + n) into out, stop.  The caller flushes all
  * second-level translations after start, a harvest with clear, and stop.

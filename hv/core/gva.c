@@ -85,6 +85,8 @@ const char *gva_fault_name(enum gva_fault f)
         return "reserved bit set";
     case GVA_OUTSIDE_RAM:
         return "outside guest RAM";
+    case GVA_WRITE_PROTECTED:
+        return "write-protected";
     }
     return "?";
 }
@@ -174,6 +176,9 @@ void gva_explain(const struct gva_walk *w, char *buf, unsigned long len)
     else if (w->fault == GVA_OUTSIDE_RAM && w->page_size)
         ksnprintf(buf, len, "%s paging: maps gpa %#llx, outside guest RAM", w->mode,
                   (unsigned long long)w->gpa);
+    else if (w->fault == GVA_WRITE_PROTECTED)
+        ksnprintf(buf, len, "%s paging: maps gpa %#llx, a page the guest may not write", w->mode,
+                  (unsigned long long)w->gpa);
     else if (w->fault == GVA_OUTSIDE_RAM)
         ksnprintf(buf, len, "%s paging: %s entry at gpa %#llx, outside guest RAM", w->mode,
                   level_names[w->level], (unsigned long long)w->entry_gpa);
@@ -209,10 +214,14 @@ static int copy_virt(const struct gva_ctx *c, uint64_t gva, uint8_t *buf, uint64
             piece = len;
         if (gva_translate(c, gva, &w) == GVA_OK) {
             /* A guest page table may point outside guest RAM: refuse it
-             * here rather than let hv read or write host memory. */
-            uint8_t *p = gmem_ptr(c->mem, w.gpa, piece);
+             * here rather than let hv read or write host memory.  A store
+             * asks gmem_write_ptr, which also keeps read-only pages so and
+             * tells the dirty log. */
+            uint8_t *p =
+                write ? gmem_write_ptr(c->mem, w.gpa, piece) : gmem_ptr(c->mem, w.gpa, piece);
             if (!p)
-                w.fault = GVA_OUTSIDE_RAM;
+                w.fault =
+                    gmem_range_ok(c->mem, w.gpa, piece) ? GVA_WRITE_PROTECTED : GVA_OUTSIDE_RAM;
             else if (write)
                 memcpy(p, buf, piece);
             else

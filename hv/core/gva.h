@@ -37,6 +37,9 @@ enum gva_fault {
      * take a nested page fault there; hv refuses rather than read or
      * write host memory. */
     GVA_OUTSIDE_RAM,
+    /* hv was to store into a page the guest may not write (gmem.h,
+     * gmem_write_ptr): the guest's own store would have faulted too. */
+    GVA_WRITE_PROTECTED,
 };
 
 /* One translation, level by level, for the trace and the monitor. */

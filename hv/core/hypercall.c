@@ -125,10 +125,16 @@ static long hc_dirty_harvest(struct vcpu *v, const struct gprs *r)
      * need not be 8-byte aligned. */
     uint64_t bits[HC_DIRTY_MAX_PAGES / 64];
     size_t bytes = (size_t)((n + 63) / 64 * 8);
-    uint8_t *out = gmem_ptr(&v->dom->mem, r->rdx, bytes);
-    if (!out)
+    /* The bitmap's place must take hv's store (RAM, not made read-only)
+     * before the harvest clears the log: a refusal then loses nothing. */
+    if (!guestmem_hv_may_write(&v->dom->guestmem, r->rdx, bytes))
         return HC_EFAULT;
     uint64_t count = guestmem_dirty_harvest(&v->dom->guestmem, gpa / 4096, n, bits, true);
+    /* hv's own store into the guest, made after the harvest: logged dirty
+     * like the guest's, so the next harvest names the bitmap's page. */
+    uint8_t *out = gmem_write_ptr(&v->dom->mem, r->rdx, bytes);
+    if (!out)
+        return HC_EFAULT;
     memcpy(out, bits, bytes);
     vcpu_backend(v)->flush_slat(v, gpa, n * 4096);
     /* The first few pages by address, enough for a test to check. */

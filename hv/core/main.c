@@ -223,6 +223,10 @@ static void make_domain(struct domain *d, struct vcpu *v, unsigned id, const str
                       be->slat_caps(), guest_alloc, page_free, err, sizeof(err)) < 0)
         end_error("%s", err);
     v->slat_root = virt_to_phys(d->guestmem.slat.root);
+    /* From now on hv's own stores into the guest's RAM keep its read-only
+     * pages so and reach the dirty log, as the guest's stores do. */
+    d->mem.before_write = guestmem_hv_write;
+    d->mem.write_ctx = &d->guestmem;
 
     /* Load the guest.  Nothing runs if the image is refused.  mb_load()
      * does what a Multiboot loader does for us (Multiboot 3.1-3.3): it

@@ -94,10 +94,17 @@ static int data_access(struct env *e, uint64_t la, unsigned size, bool write, ui
     if (mmio_find(&d->mmio, w.gpa))
         return bus_access(&d->mmio, w.gpa, size, write, val) ? 0 : -1;
     const struct mem_range *r = memmap_find(&d->map, w.gpa);
-    uint8_t *p = r && r->kind == MEM_RAM ? gmem_ptr(&d->mem, w.gpa, size) : NULL;
+    bool ram = r && r->kind == MEM_RAM;
+    /* A store asks gmem_write_ptr: a page the guest made read-only stays
+     * so (its own store would fault there), and the dirty log sees it. */
+    uint8_t *p = !ram    ? NULL
+                 : write ? gmem_write_ptr(&d->mem, w.gpa, size)
+                         : gmem_ptr(&d->mem, w.gpa, size);
     if (!p) {
         ksnprintf(e->why, sizeof(e->why), "guest-physical %#llx (%s)", (unsigned long long)w.gpa,
-                  r ? r->name : "nothing there");
+                  !r                                           ? "nothing there"
+                  : ram && gmem_range_ok(&d->mem, w.gpa, size) ? "write-protected"
+                                                               : r->name);
         return -1;
     }
     if (write)

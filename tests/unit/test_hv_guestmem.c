@@ -159,6 +159,40 @@ START_TEST(dirty_log_in_lazy_mode)
 }
 END_TEST
 
+/* hv's own stores into guest RAM (gmem_write_ptr -> guestmem_hv_write):
+ * logged dirty like the guest's, refused on a page the guest made
+ * read-only and outside RAM, allowed on a page the log guards. */
+START_TEST(hv_writes_are_logged_and_checked)
+{
+    init(_i, false);
+    ram.before_write = guestmem_hv_write;
+    ram.write_ctx = &g;
+    uint64_t out[1];
+    /* Log off: allowed, nothing recorded. */
+    ck_assert(gmem_write_ptr(&ram, 0x3000, 8) == ram.host + 0x3000);
+    ck_assert_int_eq(guestmem_dirty_start(&g), 0);
+    /* A store across two pages dirties both; the log's guard stays. */
+    ck_assert(gmem_write_ptr(&ram, 0x7ffc, 8) == ram.host + 0x7ffc);
+    ck_assert(guestmem_hv_write(&g, 0x9000, 1));
+    ck_assert_uint_eq(guestmem_dirty_harvest(&g, 0, 64, out, true), 3);
+    ck_assert_uint_eq(out[0], (1ull << 7) | (1ull << 8) | (1ull << 9));
+    unsigned perms;
+    where(0x7000, NULL, &perms);
+    ck_assert_uint_eq(perms, SLAT_R | SLAT_X);
+    /* A read-only page (HC_MEM_PROTECT) is refused, and so is a store
+     * running into it; nothing is recorded then. */
+    ck_assert_int_eq(guestmem_protect(&g, 0x20000, 0x1000, SLAT_R | SLAT_X), 0);
+    ck_assert_ptr_null(gmem_write_ptr(&ram, 0x20010, 4));
+    ck_assert_ptr_null(gmem_write_ptr(&ram, 0x1fffe, 4));
+    ck_assert_uint_eq(guestmem_dirty_harvest(&g, 0, 64, out, true), 0);
+    /* Beyond RAM: refused before anything else. */
+    ck_assert_ptr_null(gmem_write_ptr(&ram, 64 * MB - 4, 8));
+    ck_assert(!guestmem_hv_write(&g, 64 * MB - 4, 8));
+    guestmem_dirty_stop(&g);
+    ram.before_write = NULL;
+}
+END_TEST
+
 START_TEST(too_little_ram_is_refused)
 {
     ck_assert_int_eq(guestmem_layout(&map, MB, err, sizeof(err)), -1);
@@ -188,6 +222,7 @@ int main(void)
     tcase_add_loop_test(tc, lazy_maps_on_first_touch, 0, 2);
     tcase_add_loop_test(tc, protect_makes_violations_real, 0, 2);
     tcase_add_loop_test(tc, dirty_log_in_lazy_mode, 0, 2);
+    tcase_add_loop_test(tc, hv_writes_are_logged_and_checked, 0, 2);
     tcase_add_test(tc, too_little_ram_is_refused);
     tcase_add_test(tc, out_of_table_memory_is_reported);
     suite_add_tcase(s, tc);
