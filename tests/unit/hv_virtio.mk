@@ -6,3 +6,14 @@ UNIT_TESTS += hv_virtio
 hv_virtio_SRCS := $(TOP)/tests/unit/test_hv_virtio.c $(TOP)/tests/unit/virtio_harness.c \
                   $(VIRTIO_CORE_SRCS) $(KLIB_HOSTED_SRCS)
 hv_virtio_CFLAGS := -I$(TOP)/hv -I$(TOP)/tests/unit
+
+# The devices (console, blk) over the transport; blk's disk is imgtool's
+# library, hosted (IMGLIB_SRCS from imgtool.mk, included after this file:
+# hence "=" rather than ":="), with its memory images.
+UNIT_TESTS += hv_virtio_dev
+hv_virtio_dev_SRCS = $(TOP)/tests/unit/test_hv_virtio_dev.c $(TOP)/tests/unit/virtio_harness.c \
+                      $(TOP)/tests/unit/test_img_util.c $(VIRTIO_CORE_SRCS) \
+                      $(TOP)/hv/dev/virtio/console.c $(TOP)/hv/dev/virtio/blk.c \
+                      $(IMGLIB_SRCS) $(KLIB_HOSTED_SRCS)
+hv_virtio_dev_CFLAGS := -I$(TOP)/hv -I$(TOP)/tests/unit -I$(TOP)/imgtool/lib
+hv_virtio_dev_LIBS := -ldeflate -lisal -lz -llzma -lzstd

@@ -1,0 +1,267 @@
+/*
+ * blk.c - virtio-blk over an imgtool image (see blk.h).
+ */
+#include "klib.h"
+
+#include "blk.h"
+
+/* Kinds of refusals, each logged once until the driver resets the device. */
+enum {
+    LOG_READONLY = VIRTIO_LOG_DEVICE << 0,
+    LOG_RANGE = VIRTIO_LOG_DEVICE << 1,
+    LOG_LENGTH = VIRTIO_LOG_DEVICE << 2,
+    LOG_UNSUPP = VIRTIO_LOG_DEVICE << 3,
+    LOG_BACKEND = VIRTIO_LOG_DEVICE << 4,
+    LOG_FRAMING = VIRTIO_LOG_DEVICE << 5,
+    LOG_NO_STATUS = VIRTIO_LOG_DEVICE << 6,
+};
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    put_le16(p, (uint16_t)v);
+    put_le16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    put_le32(p, (uint32_t)v);
+    put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* ---- Checks shared by the request types ------------------------------------- */
+
+/* [sector, sector + count) lies inside the disk (computed without
+ * overflow: a hostile sector near 2^64 must not wrap). */
+static bool in_disk(const struct virtio_blk *b, uint64_t sector, uint64_t count)
+{
+    return sector <= b->sectors && count <= b->sectors - sector;
+}
+
+/* A refusal: log it once by kind and answer with `status`. */
+static uint8_t refuse(struct virtio_blk *b, uint32_t kind, uint8_t status, const char *what,
+                      uint64_t sector)
+{
+    virtio_mmio_log_once(b->t, kind, "%s (sector %llu of %llu) refused with %s", what,
+                         (unsigned long long)sector, (unsigned long long)b->sectors,
+                         status == VIRTIO_BLK_S_UNSUPP ? "VIRTIO_BLK_S_UNSUPP"
+                                                       : "VIRTIO_BLK_S_IOERR");
+    return status;
+}
+
+/* The image library failed: IOERR, with its message logged once. */
+static uint8_t backend_error(struct virtio_blk *b, const char *op, uint64_t sector)
+{
+    virtio_mmio_log_once(b->t, LOG_BACKEND, "%s at sector %llu failed: %s", op,
+                         (unsigned long long)sector, img_strerror(b->img));
+    return VIRTIO_BLK_S_IOERR;
+}
+
+/* ---- IN and OUT ---------------------------------------------------------------- */
+
+/* IN: the writable pieces but the status byte receive `len` bytes from
+ * the disk at `sector`, piece by piece straight from the image. */
+static uint8_t do_read(struct virtio_blk *b, const struct virtq_chain *c, uint64_t sector,
+                       uint64_t len)
+{
+    uint64_t off = sector * VIRTIO_BLK_SECTOR, left = len;
+    for (unsigned i = c->nread; i < c->nseg && left; i++) {
+        uint64_t piece = c->seg[i].len < left ? c->seg[i].len : left;
+        if (img_read(b->img, off, c->seg[i].host, piece) < 0)
+            return backend_error(b, "read", sector);
+        off += piece;
+        left -= piece;
+    }
+    return VIRTIO_BLK_S_OK;
+}
+
+/* OUT: the readable pieces after the 16-byte header go to the disk. */
+static uint8_t do_write(struct virtio_blk *b, const struct virtq_chain *c, uint64_t sector)
+{
+    uint64_t off = sector * VIRTIO_BLK_SECTOR, skip = 16;
+    for (unsigned i = 0; i < c->nread; i++) {
+        const struct virtq_seg *s = &c->seg[i];
+        if (skip >= s->len) {
+            skip -= s->len;
+            continue;
+        }
+        if (img_write(b->img, off, s->host + skip, s->len - skip) < 0)
+            return backend_error(b, "write", sector);
+        off += s->len - skip;
+        skip = 0;
+    }
+    return VIRTIO_BLK_S_OK;
+}
+
+/* IN or OUT: whole sectors, inside the disk; OUT not on a read-only one. */
+static uint8_t read_write(struct virtio_blk *b, const struct virtq_chain *c, bool out,
+                          uint64_t sector, uint32_t *written)
+{
+    uint64_t len = out ? c->read_len - 16 : c->write_len - 1;
+    if (out && b->readonly)
+        return refuse(b, LOG_READONLY, VIRTIO_BLK_S_IOERR, "write to a read-only disk", sector);
+    if (len % VIRTIO_BLK_SECTOR)
+        return refuse(b, LOG_LENGTH, VIRTIO_BLK_S_IOERR, "data that is not whole sectors", sector);
+    if (!in_disk(b, sector, len / VIRTIO_BLK_SECTOR))
+        return refuse(b, LOG_RANGE, VIRTIO_BLK_S_IOERR,
+                      out ? "write past the end of the disk" : "read past the end of the disk",
+                      sector);
+    if (out)
+        return do_write(b, c, sector);
+    uint8_t st = do_read(b, c, sector, len);
+    /* The device writes the data, then the status: both count. */
+    if (st == VIRTIO_BLK_S_OK)
+        *written += (uint32_t)len;
+    return st;
+}
+
+/* ---- The other request types --------------------------------------------------- */
+
+/* GET_ID: up to 20 bytes of the serial, NUL-padded (5.2.6: "not
+ * NUL-terminated if it is exactly 20 bytes"). */
+static uint8_t get_id(struct virtio_blk *b, const struct virtq_chain *c, uint32_t *written)
+{
+    uint64_t room = c->write_len - 1;
+    uint32_t n = room < VIRTIO_BLK_ID_BYTES ? (uint32_t)room : VIRTIO_BLK_ID_BYTES;
+    *written += (uint32_t)virtq_chain_write(c, 0, b->serial, n);
+    return VIRTIO_BLK_S_OK;
+}
+
+/* DISCARD and WRITE_ZEROES: one 16-byte segment after the header. */
+static uint8_t zero_range(struct virtio_blk *b, const struct virtq_chain *c, bool discard)
+{
+    uint8_t seg[16];
+    if (c->read_len - 16 != sizeof(seg) || virtq_chain_read(c, 16, seg, 16) != 16)
+        return refuse(b, LOG_UNSUPP, VIRTIO_BLK_S_UNSUPP,
+                      "discard/write-zeroes without exactly one segment", 0);
+    uint64_t sector = le64(seg);
+    uint32_t count = le32(seg + 8), flags = le32(seg + 12);
+    /* Only bit 0 (unmap) is defined; "the device MUST set the status byte
+     * to VIRTIO_BLK_S_UNSUPP for discard commands if the unmap flag is
+     * set" (5.2.6.1 "Device Requirements: Device Operation"). */
+    if ((flags & ~1u) || (discard && flags))
+        return refuse(b, LOG_UNSUPP, VIRTIO_BLK_S_UNSUPP, "discard/write-zeroes flags", sector);
+    if (b->readonly)
+        return refuse(b, LOG_READONLY, VIRTIO_BLK_S_IOERR,
+                      "discard/write-zeroes on a read-only disk", sector);
+    if (count > VIRTIO_BLK_ZERO_MAX || !in_disk(b, sector, count))
+        return refuse(b, LOG_RANGE, VIRTIO_BLK_S_IOERR,
+                      "discard/write-zeroes past the end or limit", sector);
+    /* Discarded sectors may read as anything; zeros let clusters go, as
+     * QEMU's qcow2 discard does. */
+    unsigned zflags = (discard || (flags & 1)) ? IMG_ZERO_MAY_UNMAP : 0;
+    if (img_write_zeroes(b->img, sector * VIRTIO_BLK_SECTOR, (uint64_t)count * VIRTIO_BLK_SECTOR,
+                         zflags) < 0)
+        return backend_error(b, discard ? "discard" : "write-zeroes", sector);
+    return VIRTIO_BLK_S_OK;
+}
+
+/* ---- One request ---------------------------------------------------------------- */
+
+/* Carry out the request in chain c; returns the status and adds the data
+ * bytes written to *written. */
+static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_t *written)
+{
+    uint8_t hdr[16];
+    if (virtq_chain_read(c, 0, hdr, sizeof(hdr)) != sizeof(hdr))
+        return refuse(b, LOG_FRAMING, VIRTIO_BLK_S_IOERR, "request shorter than its header", 0);
+    uint32_t type = le32(hdr);
+    uint64_t sector = le64(hdr + 8);
+    switch (type) {
+    case VIRTIO_BLK_T_IN:
+    case VIRTIO_BLK_T_OUT:
+        return read_write(b, c, type == VIRTIO_BLK_T_OUT, sector, written);
+    case VIRTIO_BLK_T_FLUSH:
+        if (img_flush(b->img) < 0)
+            return backend_error(b, "flush", 0);
+        return VIRTIO_BLK_S_OK;
+    case VIRTIO_BLK_T_GET_ID:
+        return get_id(b, c, written);
+    case VIRTIO_BLK_T_DISCARD:
+    case VIRTIO_BLK_T_WRITE_ZEROES:
+        return zero_range(b, c, type == VIRTIO_BLK_T_DISCARD);
+    default:
+        return refuse(b, LOG_UNSUPP, VIRTIO_BLK_S_UNSUPP, "unknown request type", sector);
+    }
+}
+
+static void blk_notify(void *ctx, struct virtio_mmio *t, unsigned q)
+{
+    struct virtio_blk *b = ctx;
+    b->t = t;
+    while (virtio_mmio_pop(t, q, &b->chain)) {
+        const struct virtq_chain *c = &b->chain;
+        uint32_t written = 0;
+        /* The status byte is the last writable byte: without one there is
+         * nowhere to answer, so the chain goes back with nothing written. */
+        if (c->write_len == 0) {
+            virtio_mmio_log_once(t, LOG_NO_STATUS, "request without room for its status byte");
+        } else {
+            uint8_t status = handle(b, c, &written);
+            virtq_chain_write(c, c->write_len - 1, &status, 1);
+            written++;
+        }
+        virtio_mmio_push(t, q, c->head, written);
+    }
+    virtio_mmio_notify_used(t, q);
+}
+
+/* ---- Set-up ----------------------------------------------------------------------- */
+
+/* The configuration space (5.2.4 "Device configuration layout"). */
+static void fill_config(struct virtio_blk *b)
+{
+    uint8_t *c = b->config;
+    put_le64(c + 0, b->sectors);           /* capacity */
+    put_le32(c + 8, VIRTIO_BLK_SIZE_MAX);  /* size_max */
+    put_le32(c + 12, VIRTIO_BLK_SEG_MAX);  /* seg_max */
+    put_le32(c + 20, VIRTIO_BLK_SECTOR);   /* blk_size */
+    put_le16(c + 34, 1);                   /* num_queues */
+    put_le32(c + 36, VIRTIO_BLK_ZERO_MAX); /* max_discard_sectors */
+    put_le32(c + 40, 1);                   /* max_discard_seg */
+    put_le32(c + 44, 1);                   /* discard_sector_alignment */
+    put_le32(c + 48, VIRTIO_BLK_ZERO_MAX); /* max_write_zeroes_sectors */
+    put_le32(c + 52, 1);                   /* max_write_zeroes_seg */
+    c[56] = 1;                             /* write_zeroes_may_unmap */
+}
+
+void virtio_blk_init(struct virtio_blk *b, const char *name, struct img *img, bool readonly)
+{
+    *b = (struct virtio_blk){.img = img, .readonly = readonly};
+    /* The capacity counts whole 512-byte sectors (a raw image's size is
+     * already rounded up to them by the library). */
+    b->sectors = img_size(img) / VIRTIO_BLK_SECTOR;
+    fill_config(b);
+    uint64_t features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_INDIRECT_DESC) |
+                        (1ull << VIRTIO_F_EVENT_IDX) | (1ull << VIRTIO_BLK_F_SIZE_MAX) |
+                        (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
+                        (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_DISCARD) |
+                        (1ull << VIRTIO_BLK_F_WRITE_ZEROES);
+    if (readonly)
+        features |= 1ull << VIRTIO_BLK_F_RO;
+    b->dev = (struct virtio_device){
+        .name = name,
+        .device_id = VIRTIO_ID_BLOCK,
+        .features = features,
+        .nqueues = 1,
+        .config = b->config,
+        .config_len = sizeof(b->config),
+        .notify = blk_notify,
+        .ctx = b,
+    };
+}

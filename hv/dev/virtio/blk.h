@@ -1,0 +1,88 @@
+/*
+ * blk.h - virtio-blk (virtio 1.2 5.2 "Block Device"), device ID 2, one
+ * request queue, whose disk is an image opened with imgtool's library
+ * (imgtool/lib/img.h: raw or qcow2, the same code as bin/imgtool).
+ *
+ * A request (5.2.6 "Device Operation") is one descriptor chain: a
+ * 16-byte header the device reads (le32 type, le32 reserved, le64 sector),
+ * then the data (read for OUT, written for IN), then one status byte the
+ * device writes last: VIRTIO_BLK_S_OK, _IOERR or _UNSUPP.  Handled:
+ *   IN, OUT          sectors of 512 bytes, whole ones, inside the disk;
+ *   FLUSH            img_flush(): everything written is on the image's
+ *                    backend when the status says OK;
+ *   GET_ID           the 20-byte serial (empty by default, as QEMU's);
+ *   DISCARD,         one segment each (max_discard_seg = 1) of
+ *   WRITE_ZEROES     {le64 sector, le32 num_sectors, le32 flags}: the
+ *                    range reads as zeros afterwards (img_write_zeroes;
+ *                    WRITE_ZEROES's unmap flag lets clusters go).
+ * A read-only disk (VIRTIO_BLK_F_RO) fails OUT, DISCARD and WRITE_ZEROES
+ * with IOERR, as QEMU does.  A request past the end of the disk, data that
+ * is not whole sectors, or a chain with no room for the status gets IOERR
+ * (or, without room for a status, is returned unanswered); each kind of
+ * refusal is logged once.
+ *
+ * Compiled into hv and hosted (tests/unit/test_hv_virtio_dev.c).
+ */
+#ifndef HV_DEV_VIRTIO_BLK_H
+#define HV_DEV_VIRTIO_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "img.h"
+#include "virtio_mmio.h"
+
+#define VIRTIO_ID_BLOCK 2
+
+/* Feature bits (5.2.3 "Feature bits"). */
+#define VIRTIO_BLK_F_SIZE_MAX     1
+#define VIRTIO_BLK_F_SEG_MAX      2
+#define VIRTIO_BLK_F_RO           5
+#define VIRTIO_BLK_F_BLK_SIZE     6
+#define VIRTIO_BLK_F_FLUSH        9
+#define VIRTIO_BLK_F_DISCARD      13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+/* Request types and status values (5.2.6). */
+#define VIRTIO_BLK_T_IN           0
+#define VIRTIO_BLK_T_OUT          1
+#define VIRTIO_BLK_T_FLUSH        4
+#define VIRTIO_BLK_T_GET_ID       8
+#define VIRTIO_BLK_T_DISCARD      11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+#define VIRTIO_BLK_S_OK           0
+#define VIRTIO_BLK_S_IOERR        1
+#define VIRTIO_BLK_S_UNSUPP       2
+
+#define VIRTIO_BLK_SECTOR   512u
+#define VIRTIO_BLK_ID_BYTES 20u
+
+/* The configuration space up to write_zeroes_may_unmap and its padding
+ * (5.2.4 "Device configuration layout"); the secure-erase fields after it
+ * belong to a feature not offered. */
+#define VIRTIO_BLK_CONFIG_LEN 60
+
+/* What the device tells the driver about its limits. */
+#define VIRTIO_BLK_SEG_MAX  (VIRTQ_MAX_SIZE - 2) /* a header and a status besides */
+#define VIRTIO_BLK_SIZE_MAX (1u << 20)           /* bytes in one data piece */
+#define VIRTIO_BLK_ZERO_MAX (1u << 22)           /* sectors per discard/write-zeroes */
+
+struct virtio_blk {
+    struct virtio_device dev;
+    uint8_t config[VIRTIO_BLK_CONFIG_LEN];
+    struct img *img;
+    bool readonly;
+    uint64_t sectors; /* the capacity in 512-byte sectors */
+    char serial[VIRTIO_BLK_ID_BYTES];
+    /* The transport, for its log (set at each notify). */
+    struct virtio_mmio *t;
+    /* The chain being worked on (big: kept here, not on hv's stack). */
+    struct virtq_chain chain;
+};
+
+/* A disk called `name` over the open image `img` (which must outlive the
+ * device); `readonly` offers VIRTIO_BLK_F_RO and refuses writes even if
+ * the image is writable. */
+void virtio_blk_init(struct virtio_blk *b, const char *name, struct img *img, bool readonly);
+
+#endif
