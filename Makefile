@@ -7,14 +7,14 @@
 #   make iso     a bootable GRUB ISO of hv with the demo guest (build/hvkit-demo.iso)
 #   make clean   remove build/
 #
-# Each component has its own Makefile (hv/, guestkit/, imgtool/, tests/) that
+# Each component has its own Makefile (hv/, guestkit/, imgtool/, mgmt/, tests/) that
 # includes mk/config.mk and writes only below build/.
 
 TOP   := $(CURDIR)
 BUILD := $(TOP)/build
 export BUILD
 
-COMPONENTS := guestkit hv imgtool docs
+COMPONENTS := guestkit hv imgtool mgmt docs
 
 .PHONY: all deps run test docs iso clean $(COMPONENTS) unit-tests
 
@@ -29,6 +29,9 @@ deps:
 
 $(COMPONENTS):
 	@$(MAKE) --no-print-directory -C $@
+
+# The management front-ends link imgtool's library.
+mgmt: imgtool
 
 unit-tests: guestkit hv imgtool
 	@$(MAKE) --no-print-directory -C tests
