@@ -7,11 +7,20 @@
 #include "klib.h"
 #include "guestkit/console.h"
 
-/* kvformat's output callback: one character to COM1. */
+/* Where characters go: COM1 unless a driver took the console over
+ * (console_set_output(), e.g. virtio_console_take_output()). */
+static void (*console_out)(char c) = serial_putc;
+
+void console_set_output(void (*out)(char c))
+{
+    console_out = out ? out : serial_putc;
+}
+
+/* kvformat's output callback: one character to the console. */
 static void console_putc(char c, void *ctx)
 {
     (void)ctx;
-    serial_putc(c);
+    console_out(c);
 }
 
 int vprintf(const char *fmt, va_list ap)
@@ -30,7 +39,7 @@ int printf(const char *fmt, ...)
 
 int putchar(int c)
 {
-    serial_putc((char)c);
+    console_out((char)c);
     return (unsigned char)c;
 }
 
@@ -38,7 +47,7 @@ int puts(const char *s)
 {
     int n = 0;
     while (s[n])
-        serial_putc(s[n++]);
-    serial_putc('\n');
+        console_out(s[n++]);
+    console_out('\n');
     return n + 1;
 }

@@ -35,6 +35,10 @@ void serial_putc(char c);
 /* Wait until everything sent has left the transmitter (LSR.TEMT). */
 void serial_flush(void);
 
+/* Send what printf, puts and putchar print to out(c) instead of COM1 (NULL:
+ * COM1 again).  A console driver such as virtio_console.h uses it. */
+void console_set_output(void (*out)(char c));
+
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int vprintf(const char *fmt, __builtin_va_list ap);
 /* Like libc: the string followed by a newline. */
