@@ -128,9 +128,10 @@ static uint64_t step_reg(uint64_t reg, int64_t step, uint64_t mask)
  * (OUTS); the pointer steps by the access size, backwards when RFLAGS.DF is
  * set; REP repeats RCX times, counting RCX down.  Segments are flat in hv's
  * guests, so the register value is the linear address.  Returns false when
- * the memory is not mapped or outside guest RAM.
+ * the memory is not mapped, outside guest RAM or (INS) a page the guest
+ * may not write, with that item's linear address in *bad.
  */
-static bool string_io(struct vcpu *v, const struct exit_info *e)
+static bool string_io(struct vcpu *v, const struct exit_info *e, uint64_t *bad)
 {
     struct domain *d = v->dom;
     struct gprs *r = &v->regs;
@@ -152,12 +153,14 @@ static bool string_io(struct vcpu *v, const struct exit_info *e)
              * check, as the CPU does (INS performs the input, then the store
              * faults). */
             val = iobus_in(&d->io, e->io.port, e->io.size);
-            if (guest_write_linear(v, r->rdi & mask, &val, e->io.size) < 0)
+            *bad = r->rdi & mask;
+            if (guest_write_linear(v, *bad, &val, e->io.size) < 0)
                 return false;
             r->rdi = step_reg(r->rdi, step, mask);
         } else {
             /* Memory at RSI to the port. */
-            if (guest_read_linear(v, r->rsi & mask, &val, e->io.size) < 0)
+            *bad = r->rsi & mask;
+            if (guest_read_linear(v, *bad, &val, e->io.size) < 0)
                 return false;
             iobus_out(&d->io, e->io.port, e->io.size, val);
             r->rsi = step_reg(r->rsi, step, mask);
@@ -185,10 +188,17 @@ static void handle_io(struct vcpu *v, const struct exit_info *e, struct trace *t
         note(v, t, "port %#x %s size %u string%s count %llu", e->io.port, dir, e->io.size,
              e->io.rep ? " rep" : "",
              (unsigned long long)(e->io.rep ? v->regs.rcx & addr_mask(e->io.addr_size) : 1));
-        if (!string_io(v, e)) {
+        uint64_t bad = 0;
+        if (!string_io(v, e, &bad)) {
             /* A real CPU would raise #PF or #GP; a guest that does string I/O
-             * on unmapped memory is broken, so say so plainly. */
-            guest_crashed(v, "string I/O (INS/OUTS) on memory that is not mapped guest RAM");
+             * on unmapped memory is broken, so say so plainly, naming the
+             * item's linear address and the instruction. */
+            char why[128];
+            ksnprintf(why, sizeof(why),
+                      "string I/O (%s) at linear %#llx, rip %#llx: not mapped guest RAM%s",
+                      e->io.in ? "INS" : "OUTS", (unsigned long long)bad,
+                      (unsigned long long)e->rip, e->io.in ? " the guest may write" : "");
+            guest_crashed(v, why);
             return;
         }
     } else if (e->io.in) {

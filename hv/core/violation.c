@@ -14,7 +14,8 @@
  *   2. An address a device model owns on the domain's MMIO bus: emulate the
  *      instruction against the device (mmio_emu.c), then the guest goes on
  *      after it.  Executing from a device is refused: no CPU fetches
- *      instructions from a local APIC either.
+ *      instructions from a local APIC either; so is a page-table walk that
+ *      reaches a device (the guest's tables point into it).
  *   3. Anything else: the guest is ended as crashed, and the reason names
  *      the access, the address, RIP and what the memory map has there.
  *
@@ -174,8 +175,18 @@ int handle_mem_violation(struct vcpu *v, const struct exit_info *exit, char *tex
     /* RAM faulted in or logged dirty: the guest retries. */
     if (ram_violation(v, e, text, text_len))
         return 0;
-    /* A device's range: emulate the load or store against it. */
+    /* A device's range: emulate the load or store against it.  Not when
+     * the CPU was walking the guest's own page tables there: the guest put
+     * a table on a device (a CPU would read register values as entries),
+     * and the instruction's own access has not even been made yet. */
     const struct mmio_device *dev = mmio_find(&d->mmio, e->mem.gpa);
+    if (dev && e->mem.during_walk) {
+        char detail[96];
+        ksnprintf(detail, sizeof(detail), "the guest's page tables point into the %s's MMIO",
+                  dev->name);
+        crash_reason(v, e, detail, why, why_len);
+        return -1;
+    }
     if (e->mem.access != MEM_ACCESS_FETCH && dev) {
         char refused[128];
         if (emulate_mmio(v, e, dev->name, text, text_len, refused, sizeof(refused)) == 0)

@@ -230,6 +230,20 @@ START_TEST(fetch_from_device_ends_guest)
 }
 END_TEST
 
+/* The guest's page tables point at the device: the walk's access is not
+ * the instruction's, and nothing is emulated. */
+START_TEST(walk_into_device_ends_guest)
+{
+    struct exit_info e = violation(0xfee00000, MEM_ACCESS_WRITE);
+    e.mem.during_walk = true;
+    ck_assert_int_eq(handle_mem_violation(&v, &e, text, sizeof(text), why, sizeof(why)), -1);
+    ck_assert_str_eq(why, "wrote to guest-physical 0xfee00000 at rip 0x100000: the guest's page "
+                          "tables point into the test device's MMIO (while walking the guest's "
+                          "page tables)");
+    ck_assert_int_eq(accesses, 0);
+}
+END_TEST
+
 START_TEST(outside_everything_names_the_place)
 {
     struct exit_info e = violation(0xd0000000, MEM_ACCESS_READ);
@@ -336,6 +350,7 @@ int main(void)
     tcase_add_test(tc, lock_mov_gets_ud);
     tcase_add_test(tc, unsupported_instruction_ends_guest_by_name);
     tcase_add_test(tc, fetch_from_device_ends_guest);
+    tcase_add_test(tc, walk_into_device_ends_guest);
     tcase_add_test(tc, outside_everything_names_the_place);
     tcase_add_test(tc, fetch_reported_as_read_is_a_fetch);
     tcase_add_test(tc, lazy_ram_is_mapped_and_retried);
