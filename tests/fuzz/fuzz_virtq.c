@@ -38,9 +38,10 @@ static void check(bool ok)
         __builtin_trap();
 }
 
-static uint8_t *fuzz_map(void *ctx, uint64_t gpa, uint64_t len)
+static uint8_t *fuzz_map(void *ctx, uint64_t gpa, uint64_t len, bool write)
 {
     (void)ctx;
+    (void)write;
     if (gpa > RAM || len > RAM - gpa)
         return NULL;
     if (gpa < HOLE_END && gpa + len > HOLE_BASE)

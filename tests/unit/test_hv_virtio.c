@@ -375,6 +375,12 @@ static void plant_into_mmio_hole(void)
     put_desc(Q0_DESC, 0, HOLE_BASE - 16, 32, VIRTQ_DESC_F_WRITE, 0);
 }
 
+static void plant_write_into_read_only(void)
+{
+    put_desc(Q0_DESC, 0, RO_PAGE, 4, VIRTQ_DESC_F_NEXT, 1);
+    put_desc(Q0_DESC, 1, RO_PAGE + 8, 4, VIRTQ_DESC_F_WRITE, 0);
+}
+
 static void plant_wrapping_length(void)
 {
     put_desc(Q0_DESC, 0, 0xffffffffffffff00ull, 0x1000, 0, 0);
@@ -435,6 +441,7 @@ START_TEST(hostile_chains)
         {0, plant_outside_ram, "not guest RAM"},
         {0, plant_into_mmio_hole, "not guest RAM"},
         {0, plant_wrapping_length, "not guest RAM"},
+        {0, plant_write_into_read_only, "not guest RAM"},
         {0, plant_read_after_write, "device-readable descriptor after"},
         {0, plant_indirect, "without VIRTIO_F_INDIRECT_DESC"},
         {INDIRECT, plant_indirect_with_next, "VIRTQ_DESC_F_NEXT"},

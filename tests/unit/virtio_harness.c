@@ -10,13 +10,16 @@ uint8_t guest[GUEST_RAM];
 struct recorder rec;
 
 /* The bounds-checked map the devices see: all of [gpa, gpa + len) inside
- * RAM and clear of the hole, computed without gpa + len overflowing. */
-static uint8_t *harness_map(void *ctx, uint64_t gpa, uint64_t len)
+ * RAM and clear of the hole (and of the read-only page for a write),
+ * computed without gpa + len overflowing. */
+static uint8_t *harness_map(void *ctx, uint64_t gpa, uint64_t len, bool write)
 {
     (void)ctx;
     if (gpa > GUEST_RAM || len > GUEST_RAM - gpa)
         return NULL;
     if (gpa < HOLE_END && gpa + len > HOLE_BASE)
+        return NULL;
+    if (write && gpa < RO_PAGE + 0x1000 && gpa + len > RO_PAGE)
         return NULL;
     return guest + gpa;
 }

@@ -19,6 +19,9 @@
 #define GUEST_RAM (1u << 20)
 #define HOLE_BASE 0xa0000u
 #define HOLE_END  0xc0000u
+/* A page the device may read but not write (as hv refuses stores into
+ * pages the guest made read-only). */
+#define RO_PAGE 0x80000u
 
 /* Where the harness puts queue 0 and 1's areas, and data buffers. */
 #define Q0_DESC  0x1000u

@@ -50,19 +50,20 @@ static void put_le32(uint8_t *p, uint32_t v)
 /* A guest-physical range as host bytes, or NULL when any byte of it is not
  * RAM.  gpa + off is computed here once, refusing a sum that wraps, so no
  * caller can build an address past 2^64. */
-static uint8_t *gmap(const struct virtq_mem *m, uint64_t gpa, uint64_t off, uint64_t len)
+static uint8_t *gmap(const struct virtq_mem *m, uint64_t gpa, uint64_t off, uint64_t len,
+                     bool write)
 {
     if (gpa > UINT64_MAX - off)
         return NULL;
-    return m->map(m->ctx, gpa + off, len);
+    return m->map(m->ctx, gpa + off, len, write);
 }
 
-/* One 16-bit field of a ring: false when it is not in RAM (the driver
- * moved nothing, but the memory map may not match what it configured if it
- * was checked against a different size; we never trust the earlier check). */
+/* One 16-bit field of a ring: false when it is not in RAM.  Checked on
+ * every access, not only when the queue was made ready: nothing else has
+ * to stay true for this code to be safe. */
 static bool ring16(const struct virtq_mem *m, uint64_t base, uint64_t off, uint16_t *v)
 {
-    const uint8_t *p = gmap(m, base, off, 2);
+    const uint8_t *p = gmap(m, base, off, 2, false);
     if (!p)
         return false;
     *v = le16(p);
@@ -71,7 +72,7 @@ static bool ring16(const struct virtq_mem *m, uint64_t base, uint64_t off, uint1
 
 static bool put_ring16(const struct virtq_mem *m, uint64_t base, uint64_t off, uint16_t v)
 {
-    uint8_t *p = gmap(m, base, off, 2);
+    uint8_t *p = gmap(m, base, off, 2, true);
     if (!p)
         return false;
     put_le16(p, v);
@@ -129,7 +130,7 @@ int virtq_check_layout(const struct virtq *q, const struct virtq_mem *m, char *w
     const uint64_t base[3] = {q->desc, q->avail, q->used};
     const uint64_t len[3] = {desc_bytes(q->size), avail_bytes(q->size), used_bytes(q->size)};
     for (int i = 0; i < 3; i++) {
-        if (!gmap(m, base[i], 0, len[i])) {
+        if (!gmap(m, base[i], 0, len[i], i == 2)) {
             ksnprintf(why, why_len, "%s at %#llx (%llu bytes) is not guest RAM", names[i],
                       (unsigned long long)base[i], (unsigned long long)len[i]);
             return -1;
@@ -160,7 +161,7 @@ struct walk {
 
 static bool read_desc(const struct virtq_mem *m, uint64_t table, uint32_t i, struct desc *d)
 {
-    const uint8_t *p = gmap(m, table, 16ull * i, 16);
+    const uint8_t *p = gmap(m, table, 16ull * i, 16, false);
     if (!p)
         return false;
     d->addr = le64(p);
@@ -197,7 +198,7 @@ static bool enter_indirect(const struct virtq *q, const struct virtq_mem *m, con
                   d->len, 16 * VIRTQ_MAX_SIZE);
         return false;
     }
-    if (!gmap(m, d->addr, 0, d->len)) {
+    if (!gmap(m, d->addr, 0, d->len, false)) {
         ksnprintf(why, why_len, "indirect table at %#llx (%u bytes) is not guest RAM",
                   (unsigned long long)d->addr, d->len);
         return false;
@@ -221,7 +222,7 @@ static bool add_segment(struct virtq_chain *c, const struct virtq_mem *m, const 
         ksnprintf(why, why_len, "chain of more than %u descriptors", VIRTQ_MAX_SIZE);
         return false;
     }
-    uint8_t *host = gmap(m, d->addr, 0, d->len);
+    uint8_t *host = gmap(m, d->addr, 0, d->len, writable);
     if (!host) {
         ksnprintf(why, why_len, "buffer at %#llx (%u bytes) is not guest RAM",
                   (unsigned long long)d->addr, d->len);
@@ -336,7 +337,7 @@ int virtq_push(struct virtq *q, const struct virtq_mem *m, uint16_t head, uint32
                char *why, size_t why_len)
 {
     uint16_t slot = q->used_idx & (uint16_t)(q->size - 1);
-    uint8_t *elem = gmap(m, q->used, 4 + 8ull * slot, 8);
+    uint8_t *elem = gmap(m, q->used, 4 + 8ull * slot, 8, true);
     if (q->size == 0 || !elem) {
         ksnprintf(why, why_len, "used ring at %#llx is not guest RAM", (unsigned long long)q->used);
         return -1;

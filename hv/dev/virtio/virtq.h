@@ -52,11 +52,12 @@
 
 /* Guest memory as the device may touch it.  map() returns the host address
  * of guest-physical [gpa, gpa + len) when all of it is guest RAM, else
- * NULL (MMIO, holes, past the end, a range that wraps).  A zero-length
- * range may return any non-NULL pointer for an address inside RAM. */
+ * NULL (MMIO, holes, past the end, a range that wraps).  `write` says the
+ * device will store there (the used ring, device-writable buffers), so
+ * that hv can log the pages dirty or refuse pages it keeps read-only. */
 struct virtq_mem {
     void *ctx;
-    uint8_t *(*map)(void *ctx, uint64_t gpa, uint64_t len);
+    uint8_t *(*map)(void *ctx, uint64_t gpa, uint64_t len, bool write);
 };
 
 /* One queue as the device keeps it. */
