@@ -7,16 +7,30 @@
  * Widths below 8 bits are packed least significant bits first within a
  * byte; wider ones are big-endian.  A cluster is free exactly when its
  * refcount is 0 (a missing refcount block means all its clusters are 0).
+ * A refcount of 2 or more means the cluster is shared (by snapshots, or
+ * by several compressed clusters packed into it), and "any write access
+ * must perform a COW (copy on write) operation" (same section).
  *
  * Crash ordering: a cluster's refcount is raised (and the refcount block
  * holding it written, and the table entry pointing to that block) before
  * anything points at the cluster; refcounts are lowered only after the
  * last pointer is gone.  An interruption therefore leaves at worst clusters
- * with a refcount and no user: leaks, which check -r leaks repairs.
+ * with a refcount and no user: leaks, which check -r leaks repairs.  The
+ * other way round would be worse: a pointer to a cluster whose refcount is
+ * 0 lets the allocator hand the cluster out again, and two users then
+ * overwrite each other's data.
+ *
+ * The refcount structure counts its own clusters too: a refcount block
+ * lies somewhere in the file, so some block (possibly itself) holds its
+ * refcount.  That is why creating a block can need another block first
+ * (ensure_block()), and why a table that has to grow is rebuilt together
+ * with blocks that cover it (qc_refcount_area()).
+ *
+ * Placement follows QEMU 7.2's allocator step for step, so that an image
+ * written by imgtool is byte for byte the one qemu-img writes (the interop
+ * tests compare them).
  */
 #include "internal.h"
-
-int qc_rb_load(struct img *img, uint64_t rb_off, uint8_t **block);
 
 /* A refcount table entry's bits 9-63 are the refcount block's offset; bits
  * 0-8 are reserved (qcow2.txt "Refcount table entry"). */
@@ -41,7 +55,9 @@ static uint64_t rb_get(const struct qcow2 *q, const uint8_t *block, uint64_t ind
     case 64:
         return be64(block + index * 8);
     default: {
-        /* 1, 2 or 4 bits: entry i lives in byte i*bits/8 at bit (i*bits)%8. */
+        /* 1, 2 or 4 bits: entry i lives in byte i*bits/8 at bit (i*bits)%8.
+         * With 4-bit refcounts, say, byte 0 holds cluster 0's count in its
+         * bits 0-3 and cluster 1's in bits 4-7. */
         uint64_t bit = index * (uint64_t)q->rc_bits;
         return (uint64_t)(block[bit / 8] >> (bit % 8)) & ((1u << q->rc_bits) - 1);
     }
@@ -111,6 +127,8 @@ int qc_rc_get(struct img *img, uint64_t cluster, uint64_t *rc)
     struct qcow2 *q = img->q;
     uint64_t table_index = cluster / q->rb_entries;
     uint8_t *block;
+    /* A cluster the table does not reach yet (the file grew past what the
+     * blocks cover) is free, like one under an entry of 0. */
     if (table_index >= q->rt_entries || !(q->rt[table_index] & RT_BLOCK_OFFSET)) {
         *rc = 0;
         return 0;
@@ -126,6 +144,9 @@ int qc_rc_get(struct img *img, uint64_t cluster, uint64_t *rc)
             return 0;
         }
     }
+    /* A block that cannot be loaded (its offset fails the cache's checks,
+     * or the read fails) leaves the count unknown: the caller must not
+     * guess, since a wrong 0 would let a used cluster be allocated. */
     if (qc_rb_load(img, q->rt[table_index] & RT_BLOCK_OFFSET, &block) < 0)
         return -IMG_ECORRUPT;
     *rc = rb_get(q, block, cluster % q->rb_entries);
@@ -136,7 +157,8 @@ int qc_rc_get(struct img *img, uint64_t cluster, uint64_t *rc)
  * Write one refcount into an existing block (write-through): the cached
  * block is changed and only the touched bytes are written, so the file
  * and the cache agree after every call, and a crash loses at most this
- * one update.
+ * one update.  A write of a few bytes is also atomic in practice (it lies
+ * within one sector), so an entry is never seen half written.
  */
 static int rb_store(struct img *img, uint64_t table_index, uint64_t cluster, uint64_t value)
 {
@@ -151,52 +173,69 @@ static int rb_store(struct img *img, uint64_t table_index, uint64_t cluster, uin
     return io_write(img, block_offset + touched_off, block + touched_off, touched_len);
 }
 
-/* Does cluster c hold the header or one of the tables the header points
+/*
+ * Does cluster c hold the header or one of the tables the header points
  * to?  A damaged image may claim refcount 0 for them; allocating them
- * would overwrite live metadata (QEMU's "metadata overlap" check). */
+ * would overwrite live metadata (QEMU's "metadata overlap" check).  Only
+ * what the header names directly is tested here, at no cost; an L2 table
+ * or refcount block whose count is wrong is check's to find.
+ */
 bool qc_is_core_metadata(struct qcow2 *q, uint64_t c)
 {
     uint64_t off = c << q->cluster_bits;
+    /* Byte ranges: the header cluster (qcow2.txt "Header": "The first
+     * cluster of a qcow2 image contains the file header"), the active L1
+     * table and the refcount table, both as the header gives them. */
     struct {
         uint64_t start, len;
-    } t[] = {
+    } areas[] = {
         {0, q->cluster_size},
         {q->h.l1_table_offset, (uint64_t)q->h.l1_size * 8},
         {q->h.refcount_table_offset, (uint64_t)q->h.refcount_table_clusters << q->cluster_bits},
     };
-    for (unsigned i = 0; i < KARRAY_SIZE(t); i++)
-        if (t[i].len && off + q->cluster_size > t[i].start && off < t[i].start + t[i].len)
+    for (unsigned i = 0; i < KARRAY_SIZE(areas); i++)
+        if (areas[i].len && off + q->cluster_size > areas[i].start &&
+            off < areas[i].start + areas[i].len)
             return true;
     return false;
 }
 
-/* First index >= from whose refcount is 0 (clusters past the table's
- * reach have no refcount block and are therefore free). */
-static int find_free(struct img *img, uint64_t from, uint64_t n, uint64_t *out)
+/*
+ * The first run of `count` clusters from cluster `from` on whose refcounts
+ * are 0; its first cluster goes to *out.  Clusters past the table's reach
+ * have no refcount block and are therefore free.  Cluster 0 is never
+ * returned: it holds the header, whatever its refcount says.
+ */
+static int find_free(struct img *img, uint64_t from, uint64_t count, uint64_t *out)
 {
     struct qcow2 *q = img->q;
-    uint64_t c = from ? from : 1, run = 0, rc;
+    uint64_t cluster = from ? from : 1, run = 0, rc;
     for (;;) {
-        if (c >= (uint64_t)QCOW_MAX_OFFSET >> q->cluster_bits)
+        /* Host offsets have 56 bits (qcow2.txt "Standard Cluster
+         * Descriptor": bits 9-55 of the host cluster offset); a cluster
+         * at or past 64 PB cannot be pointed at. */
+        if (cluster >= (uint64_t)QCOW_MAX_OFFSET >> q->cluster_bits)
             return img_fail(img, IMG_ENOSPC, "Image '%s' is full (56-bit offsets)", img->name);
         /* Past the refcount table's reach, or past the end of the file and
          * of everything allocated in this session, nothing is in use (a
          * refcount claiming otherwise is at most a leak; trusting it could
-         * make a hostile image scan billions of clusters). */
-        if (c / q->rb_entries >= q->rt_entries || c >= q->alloc_end) {
-            *out = c - run;
+         * make a hostile image scan billions of clusters).  The run found
+         * so far simply goes on there. */
+        if (cluster / q->rb_entries >= q->rt_entries || cluster >= q->alloc_end) {
+            *out = cluster - run;
             return 0;
         }
-        if (qc_rc_get(img, c, &rc) < 0)
+        if (qc_rc_get(img, cluster, &rc) < 0)
             return -IMG_ECORRUPT;
-        if (rc == 0 && qc_is_core_metadata(q, c))
+        if (rc == 0 && qc_is_core_metadata(q, cluster))
             return img_fail(img, IMG_ECORRUPT,
                             "Metadata cluster %llu of '%s' has refcount 0; run check -r all",
-                            (unsigned long long)c, img->name);
+                            (unsigned long long)cluster, img->name);
+        /* A used cluster breaks the run: the next one starts after it. */
         run = rc == 0 ? run + 1 : 0;
-        c++;
-        if (run == n) {
-            *out = c - n;
+        cluster++;
+        if (run == count) {
+            *out = cluster - count;
             return 0;
         }
     }
@@ -215,6 +254,7 @@ static int write_zero_cluster_with(struct img *img, uint64_t off, uint64_t index
     struct qcow2 *q = img->q;
     uint64_t touched_off;
     size_t touched_len;
+    /* img_alloc() returns zeroed memory: all other counts start at 0. */
     uint8_t *block = img_alloc(img->env, q->cluster_size);
     int r;
     if (!block)
@@ -239,22 +279,167 @@ static int write_zero_cluster_with(struct img *img, uint64_t off, uint64_t index
 uint64_t qc_refcount_metadata_size(uint64_t clusters, uint64_t cs, int order, bool generous,
                                    uint64_t *blocks_out)
 {
+    /* A table cluster holds cs / 8 entries of 8 bytes; a block holds
+     * cs * 8 / refcount_bits counts (qcow2.txt "Host cluster management":
+     * refcount_block_entries).  With 64 KiB clusters and 16-bit counts a
+     * block counts 32768 clusters, 2 GiB of file, and one table cluster
+     * points at 8192 blocks, 16 TiB of file. */
     uint64_t per_table = cs / 8, per_block = cs * 8 / (1ull << order);
-    uint64_t table = 0, blocks = 0, n = 0, last;
+    uint64_t table = 0, blocks = 0, total = 0, last;
+    /* Each round counts the blocks and table clusters needed for the
+     * clusters plus the structure found in the round before; the numbers
+     * only grow, and stop once a round adds nothing. */
     do {
-        last = n;
+        last = total;
         blocks = div_up(clusters + table + blocks, per_block);
         table = div_up(blocks, per_table);
-        n = clusters + blocks + table;
-        if (n == last && generous) {
+        total = clusters + blocks + table;
+        if (total == last && generous) {
             clusters += div_up(table, 2);
-            n = 0; /* force another round */
+            total = 0; /* force another round */
             generous = false;
         }
-    } while (n != last);
+    } while (total != last);
     if (blocks_out)
         *blocks_out = blocks;
     return (blocks + table) * cs;
+}
+
+/*
+ * The shape of a new refcount structure built by qc_refcount_area():
+ *
+ *   [start] new refcount blocks ... [table_off] new table ... [end]
+ */
+struct rc_area {
+    uint64_t start;          /* first byte: the new blocks begin here */
+    uint64_t first_index;    /* table index of the block covering `start` */
+    uint64_t blocks;         /* table entries the new structure must fill */
+    uint64_t table_entries;  /* entries of the new table, whole clusters */
+    uint64_t table_clusters; /* its size in clusters */
+    uint64_t table_off;      /* the new table, right after the new blocks */
+    uint64_t end;            /* first byte after the new table */
+};
+
+/*
+ * Size the new structure for everything up to `start` plus `additional`
+ * clusters, as QEMU's qcow2_refcount_area() sizes it: the blocks come from
+ * qc_refcount_metadata_size(), the table gets half again as many entries
+ * unless `exact` (room to grow before the next rebuild), rounded up to
+ * whole clusters.
+ */
+static int size_area(struct img *img, uint64_t start, uint64_t additional, bool exact,
+                     struct rc_area *area)
+{
+    struct qcow2 *q = img->q;
+    uint64_t entries_per_cluster = q->cluster_size / 8;
+    area->start = start;
+    qc_refcount_metadata_size((start >> q->cluster_bits) + additional, q->cluster_size,
+                              (int)q->h.refcount_order, !exact, &area->blocks);
+    area->first_index = (start >> q->cluster_bits) / q->rb_entries;
+    area->table_entries = exact ? area->blocks : area->blocks + div_up(area->blocks, 2);
+    area->table_entries = div_up(area->table_entries, entries_per_cluster) * entries_per_cluster;
+    area->table_clusters = area->table_entries * 8 / q->cluster_size;
+    /* QEMU's implementation limit of 8 MB for the refcount table
+     * (qcow2.txt "Host cluster management", the note on it). */
+    if (area->table_entries * 8 > QCOW_MAX_REFTABLE_SIZE)
+        return img_fail(img, IMG_ENOSPC, "Reference count table of '%s' cannot grow further",
+                        img->name);
+    return 0;
+}
+
+/*
+ * Place the new structure: one new block for every table entry from the
+ * area on that has none yet, packed from `start`, then the table.  Entries
+ * that already have a block keep it, so only the missing ones take space.
+ * The table goes after the blocks, at the far end: QEMU places it so, and
+ * matching it keeps the resulting file the same as qemu-img's.
+ */
+static void place_area(const uint64_t *new_table, struct rc_area *area, uint32_t cluster_size)
+{
+    uint64_t missing = 0;
+    for (uint64_t i = area->first_index; i < area->blocks; i++)
+        if (!(new_table[i] & RT_BLOCK_OFFSET))
+            missing++;
+    area->table_off = area->start + missing * cluster_size;
+    area->end = area->table_off + area->table_clusters * cluster_size;
+}
+
+/*
+ * Write the blocks of the area, new ones zeroed and hooked into the new
+ * table (in memory only: the table itself is written later), existing ones
+ * as they are; in each, refcount 1 for every cluster of the new structure
+ * it covers, [start, end).  `scratch` is a cluster for a new block.
+ *
+ * Nothing on disk points at a new block yet, and the old table still
+ * counts every cluster that was in use: a crash here leaves the old
+ * structure in force and the area's clusters as leaks.  An existing block
+ * gets 1 only for clusters of the area, which were free until now.
+ */
+static int write_area_blocks(struct img *img, uint64_t *new_table, const struct rc_area *area,
+                             uint8_t *scratch)
+{
+    struct qcow2 *q = img->q;
+    uint64_t next_block_off = area->start;
+    int r = 0;
+    for (uint64_t i = area->first_index; i < area->blocks && r == 0; i++) {
+        /* The first byte this block's range covers, and the part of
+         * [start, end) that falls in that range, as entry indexes: the
+         * block that covers `start` counts from there, later blocks from
+         * their first entry, and the last one up to `end`. */
+        uint64_t range_start = i * q->rb_entries * q->cluster_size, first, stop, touched_off;
+        size_t touched_len;
+        uint8_t *block;
+        bool fresh = !(new_table[i] & RT_BLOCK_OFFSET);
+        if (fresh) {
+            memset(scratch, 0, q->cluster_size);
+            block = scratch;
+            new_table[i] = next_block_off;
+            next_block_off += q->cluster_size;
+        } else if ((r = qc_rb_load(img, new_table[i] & RT_BLOCK_OFFSET, &block)) < 0) {
+            break;
+        }
+        if (range_start < area->end) {
+            first = range_start < area->start ? (area->start - range_start) >> q->cluster_bits : 0;
+            stop = (area->end - range_start) >> q->cluster_bits;
+            if (stop > q->rb_entries)
+                stop = q->rb_entries;
+            for (; first < stop; first++)
+                rb_put(q, block, first, 1, &touched_off, &touched_len);
+        }
+        /* An existing block was changed in the cache before the write: it
+         * is dropped, so a failed write leaves no cached copy that
+         * disagrees with the file (the data stays valid for the write). */
+        qc_cache_drop(img, q->rbc, new_table[i] & RT_BLOCK_OFFSET);
+        r = io_write(img, new_table[i] & RT_BLOCK_OFFSET, block, q->cluster_size);
+    }
+    return r;
+}
+
+/*
+ * Write the new table (big-endian, qcow2.txt "General"), make it durable,
+ * then switch the header to it: refcount_table_offset and
+ * refcount_table_clusters are adjacent (qcow2.txt "Header", bytes 48-59),
+ * so one 12-byte write moves both, and no reader ever sees the new offset
+ * with the old size or the reverse.  The flush orders the table and blocks
+ * before the switch on disk, not just in the page cache (skipped with
+ * IMG_OPEN_NO_FLUSH, which gives up power-loss safety on purpose).
+ */
+static int switch_table(struct img *img, const uint64_t *new_table, const struct rc_area *area,
+                        uint8_t *buf)
+{
+    uint8_t hdr_fields[12];
+    int r;
+    for (uint64_t i = 0; i < area->table_entries; i++)
+        put64(buf + i * 8, new_table[i]);
+    r = io_write(img, area->table_off, buf, (size_t)area->table_entries * 8);
+    if (r == 0 && img->io.flush && !(img->flags & IMG_OPEN_NO_FLUSH))
+        img->io.flush(img->io.ctx);
+    if (r == 0) {
+        put64(hdr_fields, area->table_off);
+        put32(hdr_fields + 8, (uint32_t)area->table_clusters);
+        r = io_write(img, QH_RT_OFFSET, hdr_fields, 12);
+    }
+    return r;
 }
 
 /*
@@ -269,109 +454,73 @@ uint64_t qc_refcount_metadata_size(uint64_t clusters, uint64_t cs, int order, bo
  * _clusters are adjacent, bytes 48..59) switches to it, and only then the
  * old table is freed.  `new_idx`/`new_off` hook up a block the caller has
  * just written.  *end_out receives the first byte after the new table.
+ *
+ * Two callers: ensure_block(), when the table has no entry left for a new
+ * block (`exact` false: room to grow is added, so this stays rare), and
+ * falloc/full preallocation (qcow2_resize.c), which asks for room for all
+ * its data clusters up front (`exact` true, as QEMU's truncate asks).
  */
 int qc_refcount_area(struct img *img, uint64_t start, uint64_t additional, bool exact,
                      uint64_t new_idx, uint64_t new_off, uint64_t *end_out)
 {
     struct qcow2 *q = img->q;
-    uint64_t total, table_size, table_clusters, area_idx, extra = 0, table_off, end, boff;
     uint64_t old_off = q->h.refcount_table_offset, old_clusters = q->h.refcount_table_clusters;
-    uint64_t *nt;
-    uint8_t *b, hb[12];
-    int r = 0;
+    struct rc_area area;
+    uint64_t *new_table;
+    uint8_t *buf;
+    int r;
 
-    qc_refcount_metadata_size((start >> q->cluster_bits) + additional, q->cluster_size,
-                              (int)q->h.refcount_order, !exact, &total);
-    area_idx = (start >> q->cluster_bits) / q->rb_entries;
-    table_size = exact ? total : total + div_up(total, 2);
-    table_size = div_up(table_size, q->cluster_size / 8) * (q->cluster_size / 8);
-    table_clusters = table_size * 8 / q->cluster_size;
-    if (table_size * 8 > QCOW_MAX_REFTABLE_SIZE)
-        return img_fail(img, IMG_ENOSPC, "Reference count table of '%s' cannot grow further",
-                        img->name);
-    nt = img_alloc(img->env, (size_t)table_size * 8);
-    b = img_alloc(img->env, (size_t)table_size * 8 > q->cluster_size ? (size_t)table_size * 8
-                                                                     : q->cluster_size);
-    if (!nt || !b) {
-        img_free(img->env, nt);
-        img_free(img->env, b);
+    if ((r = size_area(img, start, additional, exact, &area)) < 0)
+        return r;
+    new_table = img_alloc(img->env, (size_t)area.table_entries * 8);
+    /* One buffer serves as a new block and, later, as the table's bytes. */
+    buf = img_alloc(img->env, (size_t)area.table_entries * 8 > q->cluster_size
+                                  ? (size_t)area.table_entries * 8
+                                  : q->cluster_size);
+    if (!new_table || !buf) {
+        img_free(img->env, new_table);
+        img_free(img->env, buf);
         return img_fail(img, IMG_ENOMEM, "Out of memory");
     }
-    memcpy(nt, q->rt, (size_t)(q->rt_entries < table_size ? q->rt_entries : table_size) * 8);
+    /* The new table starts as a copy of the old one (the rest is zero:
+     * no block yet), plus the block the caller wants hooked in. */
+    memcpy(new_table, q->rt,
+           (size_t)(q->rt_entries < area.table_entries ? q->rt_entries : area.table_entries) * 8);
     if (new_off)
-        nt[new_idx] = new_off;
-    for (uint64_t i = area_idx; i < total; i++)
-        if (!(nt[i] & ~0x1ffull))
-            extra++;
-    table_off = start + extra * q->cluster_size;
-    end = table_off + table_clusters * q->cluster_size;
-
-    /* Refcount blocks: reuse existing ones, create the missing ones; set
-     * refcount 1 for every new structure (blocks and table) they cover. */
-    boff = start;
-    for (uint64_t i = area_idx; i < total && r == 0; i++) {
-        uint64_t first = i * q->rb_entries * q->cluster_size, j, jend, bo;
-        size_t bl;
-        uint8_t *blk;
-        bool fresh = !(nt[i] & ~0x1ffull);
-        if (fresh) {
-            memset(b, 0, q->cluster_size);
-            blk = b;
-            nt[i] = boff;
-            boff += q->cluster_size;
-        } else if ((r = qc_rb_load(img, nt[i] & ~0x1ffull, &blk)) < 0) {
-            break;
-        }
-        if (first < end) {
-            j = first < start ? (start - first) >> q->cluster_bits : 0;
-            jend = (end - first) >> q->cluster_bits;
-            if (jend > q->rb_entries)
-                jend = q->rb_entries;
-            for (; j < jend; j++)
-                rb_put(q, blk, j, 1, &bo, &bl);
-        }
-        qc_cache_drop(img, q->rbc, nt[i] & ~0x1ffull);
-        r = io_write(img, nt[i] & ~0x1ffull, blk, q->cluster_size);
-    }
-    if (r == 0) {
-        for (uint64_t i = 0; i < table_size; i++)
-            put64(b + i * 8, nt[i]);
-        r = io_write(img, table_off, b, (size_t)table_size * 8);
-    }
-    if (r == 0 && img->io.flush && !(img->flags & IMG_OPEN_NO_FLUSH))
-        img->io.flush(img->io.ctx);
-    if (r == 0) {
-        put64(hb, table_off);
-        put32(hb + 8, (uint32_t)table_clusters);
-        r = io_write(img, QH_RT_OFFSET, hb, 12);
-    }
-    img_free(img->env, b);
+        new_table[new_idx] = new_off;
+    place_area(new_table, &area, q->cluster_size);
+    r = write_area_blocks(img, new_table, &area, buf);
+    if (r == 0)
+        r = switch_table(img, new_table, &area, buf);
+    img_free(img->env, buf);
     if (r < 0) {
-        img_free(img->env, nt);
+        img_free(img->env, new_table);
         return r;
     }
+    /* The new table is in force: the in-memory state follows the file. */
     img_free(img->env, q->rt);
-    q->rt = nt;
-    q->rt_entries = table_size;
-    q->h.refcount_table_offset = table_off;
-    q->h.refcount_table_clusters = (uint32_t)table_clusters;
-    if ((end >> q->cluster_bits) > q->alloc_end)
-        q->alloc_end = end >> q->cluster_bits;
-    /* Release the old table. */
+    q->rt = new_table;
+    q->rt_entries = area.table_entries;
+    q->h.refcount_table_offset = area.table_off;
+    q->h.refcount_table_clusters = (uint32_t)area.table_clusters;
+    if ((area.end >> q->cluster_bits) > q->alloc_end)
+        q->alloc_end = area.end >> q->cluster_bits;
+    /* Release the old table: nothing points at it any more.  Its
+     * clusters were counted by the blocks, which the new table keeps. */
     for (uint64_t c = 0; c < old_clusters && r == 0; c++)
         r = qc_rc_update(img, (old_off >> q->cluster_bits) + c, -1);
     if (end_out)
-        *end_out = end;
+        *end_out = area.end;
     return r;
 }
 
 /*
- * Make sure the refcount block for `blk` exists (QEMU's
+ * Make sure the refcount block for table index `table_index` exists (QEMU's
  * alloc_refcount_block).  The new block goes to the first free cluster; if
  * that cluster lies in the block's own range the block describes itself,
  * otherwise its refcount is kept by the block of its own range.  When the
- * table has no entry for `blk`, a new table (and blocks for it) is built
- * right after the last range in use.
+ * table has no entry for `table_index`, a new table (and blocks for it) is
+ * built right after the last range in use.
  */
 static int ensure_block(struct img *img, uint64_t table_index)
 {
@@ -383,6 +532,9 @@ static int ensure_block(struct img *img, uint64_t table_index)
      * allocated" (qcow2.txt "Refcount table entry"); a table_index past
      * the table needs a larger table as well. */
     while (table_index >= q->rt_entries || !(q->rt[table_index] & RT_BLOCK_OFFSET)) {
+        /* The first free cluster from the hint on, a hole inside the file
+         * as readily as the end of it: the same cluster QEMU picks, which
+         * keeps the two tools' files identical. */
         r = find_free(img, q->free_hint, 1, &new_cluster);
         if (r < 0)
             return r;
@@ -424,7 +576,11 @@ static int ensure_block(struct img *img, uint64_t table_index)
             q->rt[table_index] = new_cluster << q->cluster_bits;
         } else {
             /* No table entry for it: build a larger table (and blocks for
-             * it) after every range in use, with this block hooked in. */
+             * it) after every range in use, with this block hooked in.
+             * "In use" covers both the range the block is for and the one
+             * it lies in, whichever comes later: the new structure starts
+             * at the first range past both, so it cannot land on a
+             * cluster an existing block already counts as used. */
             uint64_t used = (table_index > its_table_index ? table_index : its_table_index) + 1;
             r = qc_refcount_area(img, (used * q->rb_entries) << q->cluster_bits, 0, false,
                                  table_index, new_cluster << q->cluster_bits, NULL);
@@ -452,12 +608,16 @@ int qc_rc_set(struct img *img, uint64_t cluster, uint64_t value)
         return img_fail(img, IMG_ERANGE,
                         "Reference count overflow on cluster %llu (refcount_bits=%d)",
                         (unsigned long long)cluster, q->rc_bits);
+    /* A count of 0 where no block exists still creates the block; for a
+     * cluster that was counted before, the block exists already. */
     r = ensure_block(img, table_index);
     if (r < 0)
         return r;
     r = rb_store(img, table_index, cluster, value);
     if (r < 0)
         return r;
+    /* The hints move only after the count is on disk: a failed write
+     * leaves them as they were. */
     if (value == 0) {
         /* A freed cluster may be reused for anything: forget cached copies. */
         qc_cache_drop(img, q->l2c, cluster << q->cluster_bits);
@@ -494,7 +654,11 @@ int qc_rc_update(struct img *img, uint64_t cluster, int64_t delta)
 }
 
 /* qc_rc_update for every host cluster that [off, off + len) touches:
- * a compressed stream may span two clusters, a table several. */
+ * a compressed stream may span two clusters, a table several.  Stops at
+ * the first error: the clusters before it keep their new counts, which can
+ * only be leaks when delta is positive (the caller has not pointed at them
+ * yet) and leaks too when it is negative (the clusters after the error keep
+ * a count nothing needs any more). */
 int qc_rc_update_range(struct img *img, uint64_t off, uint64_t len, int64_t delta)
 {
     struct qcow2 *q = img->q;
@@ -508,7 +672,14 @@ int qc_rc_update_range(struct img *img, uint64_t off, uint64_t len, int64_t delt
     return 0;
 }
 
-static int set_run_one(struct img *img, uint64_t c, uint64_t n);
+static int set_run_one(struct img *img, uint64_t first, uint64_t count);
+
+/* Is there no refcount block yet for table index `rt_index` (past the
+ * table, or an entry of 0)? */
+static bool block_missing(const struct qcow2 *q, uint64_t rt_index)
+{
+    return rt_index >= q->rt_entries || !(q->rt[rt_index] & RT_BLOCK_OFFSET);
+}
 
 /*
  * Allocate n contiguous free host clusters, give each refcount 1, and
@@ -520,7 +691,7 @@ static int set_run_one(struct img *img, uint64_t c, uint64_t n);
 int qc_alloc_clusters(struct img *img, uint64_t n, uint64_t *off)
 {
     struct qcow2 *q = img->q;
-    uint64_t c;
+    uint64_t first;
     int r;
     /*
      * QEMU's placement, step for step (qcow2_alloc_clusters): the search
@@ -533,55 +704,69 @@ int qc_alloc_clusters(struct img *img, uint64_t n, uint64_t *off)
      */
     for (;;) {
         bool moved = false;
-        r = find_free(img, q->free_hint, n, &c);
+        r = find_free(img, q->free_hint, n, &first);
         if (r < 0)
             return r;
-        q->free_hint = c + n;
+        q->free_hint = first + n;
         for (uint64_t i = 0; i < n && !moved; i++) {
-            uint64_t blk = (c + i) / q->rb_entries;
-            if (blk >= q->rt_entries || !(q->rt[blk] & ~0x1ffull)) {
-                r = ensure_block(img, blk);
+            uint64_t rt_index = (first + i) / q->rb_entries;
+            if (block_missing(q, rt_index)) {
+                r = ensure_block(img, rt_index);
                 if (r < 0)
                     return r;
-                if (i > 0 && c < q->free_hint)
-                    q->free_hint = c;
+                /* QEMU would have raised the refcounts of the run's first
+                 * i clusters before finding the block missing, and lowered
+                 * them again, which moves its index back to the run. */
+                if (i > 0 && first < q->free_hint)
+                    q->free_hint = first;
                 moved = true;
             }
         }
+        /* Every block of the run exists: the run is final.  Otherwise the
+         * new block may have taken a cluster of it, so search again. */
         if (!moved)
             break;
     }
-    r = set_run_one(img, c, n);
+    /* The run's counts are written before the offset is returned: the
+     * caller's first pointer to it comes after this. */
+    r = set_run_one(img, first, n);
     if (r < 0)
         return r;
-    *off = c << q->cluster_bits;
+    *off = first << q->cluster_bits;
     return 0;
 }
 
-/* Refcount 1 for a whole run whose blocks exist and whose entries are 0:
- * one write per refcount block touched. */
-static int set_run_one(struct img *img, uint64_t c, uint64_t n)
+/*
+ * Refcount 1 for a whole run whose blocks exist and whose entries are 0:
+ * one write per refcount block touched, covering just the bytes of the
+ * run's entries (they are contiguous within a block).
+ */
+static int set_run_one(struct img *img, uint64_t first, uint64_t count)
 {
     struct qcow2 *q = img->q;
     int r;
-    for (uint64_t i = 0; i < n;) {
-        uint64_t blk = (c + i) / q->rb_entries, lo = UINT64_MAX, hi = 0, boff;
-        size_t blen;
-        uint8_t *b;
-        r = qc_rb_load(img, q->rt[blk] & ~0x1ffull, &b);
+    for (uint64_t i = 0; i < count;) {
+        uint64_t rt_index = (first + i) / q->rb_entries, dirty_lo = UINT64_MAX, dirty_hi = 0;
+        uint64_t touched_off;
+        size_t touched_len;
+        uint8_t *block;
+        r = qc_rb_load(img, q->rt[rt_index] & RT_BLOCK_OFFSET, &block);
         if (r < 0)
             return r;
-        for (; i < n && (c + i) / q->rb_entries == blk; i++) {
-            rb_put(q, b, (c + i) % q->rb_entries, 1, &boff, &blen);
-            lo = boff < lo ? boff : lo;
-            hi = boff + blen > hi ? boff + blen : hi;
+        /* Every entry of the run that this block holds, widening the
+         * byte range to write as it goes. */
+        for (; i < count && (first + i) / q->rb_entries == rt_index; i++) {
+            rb_put(q, block, (first + i) % q->rb_entries, 1, &touched_off, &touched_len);
+            dirty_lo = touched_off < dirty_lo ? touched_off : dirty_lo;
+            dirty_hi = touched_off + touched_len > dirty_hi ? touched_off + touched_len : dirty_hi;
         }
-        r = io_write(img, (q->rt[blk] & ~0x1ffull) + lo, b + lo, (size_t)(hi - lo));
+        r = io_write(img, (q->rt[rt_index] & RT_BLOCK_OFFSET) + dirty_lo, block + dirty_lo,
+                     (size_t)(dirty_hi - dirty_lo));
         if (r < 0)
             return r;
     }
-    if (c + n > q->alloc_end)
-        q->alloc_end = c + n;
+    if (first + count > q->alloc_end)
+        q->alloc_end = first + count;
     return 0;
 }
 
@@ -592,13 +777,19 @@ int qc_alloc_clusters_at(struct img *img, uint64_t c, uint64_t n)
     struct qcow2 *q = img->q;
     uint64_t rc;
     int r;
+    /* First the blocks: every missing one is created, and each block is
+     * read once (its first entry of the run), so a block that cannot be
+     * read fails the call before a later block is created. */
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t blk = (c + i) / q->rb_entries;
-        if ((blk >= q->rt_entries || !(q->rt[blk] & ~0x1ffull)) && (r = ensure_block(img, blk)) < 0)
+        uint64_t rt_index = (c + i) / q->rb_entries;
+        if (block_missing(q, rt_index) && (r = ensure_block(img, rt_index)) < 0)
             return r;
         if ((i == 0 || (c + i) % q->rb_entries == 0) && (r = qc_rc_get(img, c + i, &rc)) < 0)
             return r;
     }
+    /* Then the promise the caller made: every cluster of the run is free.
+     * A cluster in use would get a second owner, so it is refused as a
+     * corruption instead (a block created above may also have taken one). */
     for (uint64_t i = 0; i < n; i++) {
         if ((r = qc_rc_get(img, c + i, &rc)) < 0)
             return r;
@@ -620,36 +811,47 @@ int qc_alloc_clusters_at(struct img *img, uint64_t c, uint64_t n)
 int qc_alloc_bytes(struct img *img, uint64_t size, uint64_t *off)
 {
     struct qcow2 *q = img->q;
-    uint64_t o = q->comp_next, rc, free_in, nc;
+    /* pack_off: where the data will go; room: free bytes from there to the
+     * end of the cluster(s) available for it. */
+    uint64_t pack_off = q->comp_next, rc, room, new_cluster;
     int r;
-    if (o) {
-        r = qc_rc_get(img, o >> q->cluster_bits, &rc);
+    /* Go on packing where the last compressed cluster ended, unless that
+     * cluster has been freed since (refcount 0: it may be anything now)
+     * or cannot take one more reference: with 1-bit refcounts a cluster
+     * holds at most one compressed cluster, with 2-bit ones three. */
+    if (pack_off) {
+        r = qc_rc_get(img, pack_off >> q->cluster_bits, &rc);
         if (r < 0)
             return r;
         if (rc == 0 || rc >= q->rc_max)
-            o = 0;
+            pack_off = 0;
     }
-    free_in = q->cluster_size - (o & (q->cluster_size - 1));
+    room = q->cluster_size - (pack_off & (q->cluster_size - 1));
     for (;;) {
         bool moved = false;
-        if (!o || free_in < size) {
-            r = find_free(img, q->free_hint, 1, &nc);
+        if (!pack_off || room < size) {
+            /* Not enough room: take a free cluster.  If it directly
+             * follows the partly used one, the data may straddle both
+             * (qcow2.txt "Compressed Clusters Descriptor": "Some of these
+             * sectors may reside in the next contiguous host cluster");
+             * otherwise the data starts afresh at the new cluster. */
+            r = find_free(img, q->free_hint, 1, &new_cluster);
             if (r < 0)
                 return r;
-            q->free_hint = nc + 1;
-            nc <<= q->cluster_bits;
-            if (!o || div_up(o, q->cluster_size) * q->cluster_size != nc) {
-                o = nc;
-                free_in = q->cluster_size;
+            q->free_hint = new_cluster + 1;
+            new_cluster <<= q->cluster_bits;
+            if (!pack_off || div_up(pack_off, q->cluster_size) * q->cluster_size != new_cluster) {
+                pack_off = new_cluster;
+                room = q->cluster_size;
             } else {
-                free_in += q->cluster_size;
+                room += q->cluster_size;
             }
         }
         /* Missing refcount blocks are created first; then start over. */
-        for (uint64_t c = o >> q->cluster_bits; c <= (o + size - 1) >> q->cluster_bits; c++) {
-            uint64_t blk = c / q->rb_entries;
-            if (blk >= q->rt_entries || !(q->rt[blk] & ~0x1ffull)) {
-                r = ensure_block(img, blk);
+        for (uint64_t c = pack_off >> q->cluster_bits;
+             c <= (pack_off + size - 1) >> q->cluster_bits; c++) {
+            if (block_missing(q, c / q->rb_entries)) {
+                r = ensure_block(img, c / q->rb_entries);
                 if (r < 0)
                     return r;
                 moved = true;
@@ -657,23 +859,36 @@ int qc_alloc_bytes(struct img *img, uint64_t size, uint64_t *off)
         }
         if (!moved)
             break;
-        o = 0;
+        /* A block created above may sit right where the data was to go:
+         * the search starts again from a fresh cluster. */
+        pack_off = 0;
     }
-    r = qc_rc_update_range(img, o, size, 1);
+    /* One reference per host cluster the data touches, before the caller
+     * writes the data and the L2 entry that points at it. */
+    r = qc_rc_update_range(img, pack_off, size, 1);
     if (r < 0)
         return r;
-    *off = o;
-    q->comp_next = (o + size) & (q->cluster_size - 1) ? o + size : 0;
+    *off = pack_off;
+    /* The next compressed cluster goes on right after this one, unless
+     * this one ended exactly on a cluster boundary. */
+    q->comp_next = (pack_off + size) & (q->cluster_size - 1) ? pack_off + size : 0;
     return 0;
 }
 
-int qc_free_l2_entry_clusters(struct img *img, uint64_t e)
+/*
+ * Release what one L2 entry holds.  A compressed cluster holds one
+ * reference on every host cluster its sectors touch (its offset rounded
+ * down to the 512-byte sector, qcow2.txt "Compressed Clusters
+ * Descriptor"); a standard one, its host cluster; an unallocated or plain
+ * zero entry, nothing.
+ */
+int qc_free_l2_entry_clusters(struct img *img, uint64_t entry)
 {
     struct qcow2 *q = img->q;
-    if (e & QE_COMPRESSED)
-        return qc_rc_update_range(img, qc_comp_off(q, e) & ~511ull,
-                                  qc_comp_len(q, e) + (qc_comp_off(q, e) & 511), -1);
-    if (e & QE_OFFSET)
-        return qc_rc_update(img, (e & QE_OFFSET) >> q->cluster_bits, -1);
+    if (entry & QE_COMPRESSED)
+        return qc_rc_update_range(img, qc_comp_off(q, entry) & ~511ull,
+                                  qc_comp_len(q, entry) + (qc_comp_off(q, entry) & 511), -1);
+    if (entry & QE_OFFSET)
+        return qc_rc_update(img, (entry & QE_OFFSET) >> q->cluster_bits, -1);
     return 0;
 }
