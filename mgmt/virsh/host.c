@@ -56,7 +56,8 @@ static void help_all(void)
     static const struct {
         const char *title;
         const struct cmd_def *cmds;
-    } groups[] = {{"Storage Pool (help keyword 'pool')", pool_cmds},
+    } groups[] = {{"Domain Management (help keyword 'domain')", dom_cmds},
+                  {"Storage Pool (help keyword 'pool')", pool_cmds},
                   {"Storage Volume (help keyword 'volume')", vol_cmds},
                   {"Virsh itself (help keyword 'virsh')", host_cmds}};
     printf("Grouped commands:\n\n");

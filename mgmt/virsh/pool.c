@@ -7,6 +7,7 @@
 #include "virsh.h"
 
 #include "../common/size.h"
+#include "../common/text.h"
 #include "../common/vtable.h"
 
 #include <errno.h>
@@ -101,7 +102,7 @@ static bool define_as(const struct cmd_call *call)
     const char *target = unless_dash(opt_str(call, "target"));
     snprintf(p.name, sizeof(p.name), "%s", name);
     if (!opt_bool(call, "print-xml"))
-        store_new_uuid(p.uuid);
+        uuid_new(p.uuid);
     if (strcmp(type, "dir")) {
         verror("Failed to define pool %s", name);
         verror("unsupported configuration: hvkit implements only 'dir' storage pools, not '%s'",
@@ -140,8 +141,12 @@ static bool define(const struct cmd_call *call)
         verror("Failed to open file '%s': %s", file, strerror(errno));
         return false;
     }
-    if (!store_parse_xml(file, &p))
+    char why[512];
+    if (!store_parse_xml(file, &p, why, sizeof(why))) {
+        verror("%s", failed);
+        verror("%s", why);
         return false;
+    }
     if (!definable(&p, failed) || !store_save(&p))
         return false;
     vinfo("Pool %s defined from %s", p.name, file);

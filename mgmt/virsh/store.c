@@ -1,8 +1,11 @@
 /*
- * Pool definitions on disk (the layout is described in store.h).
+ * Definitions on disk (the layout is described in store.h).
  */
 #include "store.h"
 #include "virsh.h"
+
+#include "../common/text.h"
+#include "../common/xmlread.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,17 +17,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
 /* Room for a file name under the state directory: store_open() refuses a
  * directory so long that its files would not fit. */
 #define STORE_PATH (PATH_MAX + 512)
 
-/* The state directory's storage/ folder, set by store_open(). */
-static char storage_dir[PATH_MAX];
+/* The state directory, set by store_open(). */
+static char state[PATH_MAX - 512];
 
-/* mkdir -p for the few levels the store needs. */
+/* mkdir -p. */
 static bool make_dirs(const char *path)
 {
     char buf[STORE_PATH];
@@ -42,53 +42,52 @@ static bool make_dirs(const char *path)
 }
 
 /* The state directory, from the environment as store.h describes; false
- * when its name does not fit in `len`. */
-static bool state_dir(char *out, size_t len)
+ * when its name does not fit. */
+static bool find_state_dir(void)
 {
     const char *dir = getenv("HVKIT_STATE_DIR");
     const char *xdg = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
     int n;
-    if (dir && *dir) {
-        n = snprintf(out, len, "%s", dir);
-    } else if (xdg && *xdg) {
-        n = snprintf(out, len, "%s/hvkit", xdg);
-    } else {
-        n = snprintf(out, len, "%s/.local/state/hvkit", home ? home : "");
-    }
-    return n < (int)len;
+    if (dir && *dir)
+        n = snprintf(state, sizeof(state), "%s", dir);
+    else if (xdg && *xdg)
+        n = snprintf(state, sizeof(state), "%s/hvkit", xdg);
+    else
+        n = snprintf(state, sizeof(state), "%s/.local/state/hvkit", home ? home : "");
+    return n < (int)sizeof(state);
 }
 
 bool store_open(void)
 {
-    char dir[PATH_MAX - 512], sub[STORE_PATH];
-    if (!state_dir(dir, sizeof(dir))) {
+    static const char *const subs[] = {"storage/run", "storage/autostart", "domains/autostart"};
+    char path[STORE_PATH];
+    if (!find_state_dir()) {
         verror("the state directory's path is too long (HVKIT_STATE_DIR)");
         return false;
     }
-    snprintf(storage_dir, sizeof(storage_dir), "%s/storage", dir);
-    const char *const subs[] = {"run", "autostart"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(sub, sizeof(sub), "%s/%s", storage_dir, subs[i]);
-        if (!make_dirs(sub)) {
-            verror("cannot create state directory '%s': %s", sub, strerror(errno));
+    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", state, subs[i]);
+        if (!make_dirs(path)) {
+            verror("cannot create state directory '%s': %s", path, strerror(errno));
             return false;
         }
     }
     /* The lock is held until the process ends: one command at a time. */
-    snprintf(sub, sizeof(sub), "%s/lock", dir);
-    int fd = open(sub, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    snprintf(path, sizeof(path), "%s/lock", state);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 || flock(fd, LOCK_EX)) {
-        verror("cannot lock '%s': %s", sub, strerror(errno));
+        verror("cannot lock '%s': %s", path, strerror(errno));
         return false;
     }
     return true;
 }
 
-/* The path of a pool's file in the storage folder or one of its subfolders. */
-static void pool_path(char *out, size_t len, const char *sub, const char *name)
+/* The file of object `name` of a kind ("storage" or "domains"), in the
+ * kind's folder or its subfolder `sub` ("", "run" or "autostart"). */
+static void obj_path(char *out, size_t len, const char *kind, const char *sub, const char *name)
 {
-    snprintf(out, len, "%s%s%s/%s.xml", storage_dir, *sub ? "/" : "", sub, name);
+    snprintf(out, len, "%s/%s%s%s/%s.xml", state, kind, *sub ? "/" : "", sub, name);
 }
 
 static bool exists(const char *path)
@@ -97,115 +96,92 @@ static bool exists(const char *path)
     return !stat(path, &st);
 }
 
-/* The text of the first child element `name` of `node`, or NULL. */
-static xmlChar *child_text(xmlNode *node, const char *name)
+/* Write a file through a temporary one and a rename, so a reader sees the
+ * old file or the new one, never half of one. */
+static bool write_file(const char *path, void (*print)(const void *obj, FILE *out), const void *obj)
 {
-    for (xmlNode *c = node ? node->children : NULL; c; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE && !xmlStrcmp(c->name, BAD_CAST name))
-            return xmlNodeGetContent(c);
-    }
-    return NULL;
-}
-
-static xmlNode *child(xmlNode *node, const char *name)
-{
-    for (xmlNode *c = node ? node->children : NULL; c; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE && !xmlStrcmp(c->name, BAD_CAST name))
-            return c;
-    }
-    return NULL;
-}
-
-/* Check and copy the fields of a <pool> element; false after an error. */
-static bool pool_from_xml(xmlNode *root, struct pool *out)
-{
-    xmlChar *type = xmlGetProp(root, BAD_CAST "type");
-    bool dir = type && !xmlStrcmp(type, BAD_CAST "dir");
-    if (!dir) {
-        verror("unsupported configuration: hvkit implements only 'dir' storage pools, not '%s'",
-               type ? (const char *)type : "");
-        xmlFree(type);
+    char tmp[STORE_PATH + 8];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        verror("cannot write '%s': %s", tmp, strerror(errno));
         return false;
     }
-    xmlFree(type);
-    xmlChar *name = child_text(root, "name");
-    xmlChar *uuid = child_text(root, "uuid");
-    xmlChar *path = child_text(child(root, "target"), "path");
-    bool ok = false;
-    if (!name || !*name) {
-        verror("XML error: missing pool source name element");
-    } else if (!path || !*path) {
-        verror("XML error: missing storage pool target path");
-    } else if (strchr((const char *)name, '/')) {
-        verror("XML error: name %s cannot contain '/'", name);
-    } else {
-        snprintf(out->name, sizeof(out->name), "%s", name);
-        snprintf(out->target, sizeof(out->target), "%s", path);
-        if (uuid && strlen((const char *)uuid) == 36)
-            snprintf(out->uuid, sizeof(out->uuid), "%s", uuid);
-        else
-            store_new_uuid(out->uuid);
-        ok = true;
+    print(obj, f);
+    if (fclose(f) || rename(tmp, path)) {
+        verror("cannot write '%s': %s", path, strerror(errno));
+        unlink(tmp);
+        return false;
     }
-    xmlFree(name);
-    xmlFree(uuid);
-    xmlFree(path);
-    return ok;
+    return true;
 }
 
-bool store_parse_xml(const char *path, struct pool *out)
+/* Remove a file that may already be gone. */
+static bool remove_file(const char *path)
+{
+    if (unlink(path) && errno != ENOENT) {
+        verror("cannot remove '%s': %s", path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* ---- Pools ---- */
+
+/* Check and copy the fields of a <pool> element. */
+static bool pool_from_xml(xmlNode *root, struct pool *out, char *why, size_t len)
+{
+    char type[16] = "", uuid[64] = "";
+    if (!xml_attr(root, "type", type, sizeof(type)) || strcmp(type, "dir")) {
+        snprintf(why, len,
+                 "unsupported configuration: hvkit implements only 'dir' storage pools, not '%s'",
+                 type);
+        return false;
+    }
+    if (!xml_child_text(root, "name", out->name, sizeof(out->name)) || !out->name[0]) {
+        snprintf(why, len, "XML error: missing pool source name element");
+        return false;
+    }
+    if (!xml_child_text(xml_child(root, "target"), "path", out->target, sizeof(out->target)) ||
+        !out->target[0]) {
+        snprintf(why, len, "XML error: missing storage pool target path");
+        return false;
+    }
+    if (strchr(out->name, '/')) {
+        snprintf(why, len, "XML error: name %s cannot contain '/'", out->name);
+        return false;
+    }
+    /* A definition without a UUID gets a new one, as in libvirt. */
+    if (xml_child_text(root, "uuid", uuid, sizeof(uuid)) && uuid_valid(uuid))
+        memcpy(out->uuid, uuid, sizeof(out->uuid));
+    else
+        uuid_new(out->uuid);
+    return true;
+}
+
+bool store_parse_xml(const char *path, struct pool *out, char *why, size_t whylen)
 {
     memset(out, 0, sizeof(*out));
-    xmlDoc *doc =
-        xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!doc) {
-        const xmlError *e = xmlGetLastError();
-        verror("XML error: %s: %s", path, e && e->message ? e->message : "not well-formed");
+    xmlDoc *doc = xml_read(path, "pool_definition", why, whylen);
+    if (!doc)
         return false;
-    }
     xmlNode *root = xmlDocGetRootElement(doc);
     bool ok;
     if (!root || xmlStrcmp(root->name, BAD_CAST "pool")) {
-        verror("XML error: unexpected root element <%s>, expecting <pool>",
-               root ? (const char *)root->name : "");
+        snprintf(why, whylen, "XML error: expecting root element of 'pool', not '%s'",
+                 root ? (const char *)root->name : "");
         ok = false;
     } else {
-        ok = pool_from_xml(root, out);
+        ok = pool_from_xml(root, out, why, whylen);
     }
     xmlFreeDoc(doc);
     return ok;
 }
 
-/* Write text with XML's five special characters escaped. */
-static void put_escaped(FILE *out, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '\'':
-            fputs("&apos;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        default:
-            fputc(*s, out);
-        }
-    }
-}
-
 void store_print_def(const struct pool *p, FILE *out)
 {
     fputs("<pool type='dir'>\n  <name>", out);
-    put_escaped(out, p->name);
+    xml_put(out, p->name);
     fprintf(out, "</name>\n  <uuid>%s</uuid>\n", p->uuid);
     fprintf(out,
             "  <capacity unit='bytes'>%llu</capacity>\n"
@@ -214,7 +190,7 @@ void store_print_def(const struct pool *p, FILE *out)
             (unsigned long long)p->capacity, (unsigned long long)p->allocation,
             (unsigned long long)p->available);
     fputs("  <source>\n  </source>\n  <target>\n    <path>", out);
-    put_escaped(out, p->target);
+    xml_put(out, p->target);
     fputs("</path>\n", out);
     if (p->have_perms) {
         fprintf(out,
@@ -225,112 +201,85 @@ void store_print_def(const struct pool *p, FILE *out)
     fputs("  </target>\n</pool>\n", out);
 }
 
-/* Write a pool's definition to `path` through a temporary file and a rename,
- * so a reader sees the old file or the new one, never half of one. */
-static bool write_def(const struct pool *p, const char *path)
+/* A stored pool definition: no run-time sizes, as libvirt's files. */
+static void print_pool_def(const void *obj, FILE *out)
 {
-    char tmp[STORE_PATH + 8];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        verror("cannot write '%s': %s", tmp, strerror(errno));
-        return false;
-    }
-    /* A stored definition has no run-time sizes, as libvirt's files. */
-    struct pool def = *p;
+    struct pool def = *(const struct pool *)obj;
     def.capacity = def.allocation = def.available = 0;
     def.have_perms = false;
-    store_print_def(&def, f);
-    if (fclose(f) || rename(tmp, path)) {
-        verror("cannot write '%s': %s", path, strerror(errno));
-        unlink(tmp);
-        return false;
-    }
-    return true;
+    store_print_def(&def, out);
+}
+
+/* Write a pool's definition into a folder, or remove it from there. */
+static bool pool_mark(const struct pool *p, const char *sub, bool on)
+{
+    char path[STORE_PATH];
+    obj_path(path, sizeof(path), "storage", sub, p->name);
+    return on ? write_file(path, print_pool_def, p) : remove_file(path);
 }
 
 bool store_save(const struct pool *p)
 {
-    char path[STORE_PATH];
-    pool_path(path, sizeof(path), "", p->name);
-    return write_def(p, path);
+    return pool_mark(p, "", true);
 }
 
 bool store_set_active(const struct pool *p, bool active)
 {
-    char path[STORE_PATH];
-    pool_path(path, sizeof(path), "run", p->name);
-    if (active)
-        return write_def(p, path);
-    if (unlink(path) && errno != ENOENT) {
-        verror("cannot remove '%s': %s", path, strerror(errno));
-        return false;
-    }
-    return true;
+    return pool_mark(p, "run", active);
 }
 
 bool store_set_autostart(const struct pool *p, bool on)
 {
-    char path[STORE_PATH];
-    pool_path(path, sizeof(path), "autostart", p->name);
-    if (on)
-        return write_def(p, path);
-    if (unlink(path) && errno != ENOENT) {
-        verror("cannot remove '%s': %s", path, strerror(errno));
-        return false;
-    }
-    return true;
+    return pool_mark(p, "autostart", on);
 }
 
 bool store_undefine(const struct pool *p)
 {
-    char path[STORE_PATH];
-    if (!store_set_autostart(p, false))
+    return pool_mark(p, "autostart", false) && pool_mark(p, "", false);
+}
+
+/* The object name of a NAME.xml file name, or false for other files. */
+static bool file_to_name(const char *file, char *name, size_t len)
+{
+    size_t n = strlen(file);
+    if (file[0] == '.' || n < 5 || n - 4 >= len || strcmp(file + n - 4, ".xml"))
         return false;
-    pool_path(path, sizeof(path), "", p->name);
-    if (unlink(path)) {
-        verror("cannot remove '%s': %s", path, strerror(errno));
-        return false;
-    }
+    snprintf(name, len, "%.*s", (int)(n - 4), file);
     return true;
 }
 
-/* Load the pool named by file `name` (NAME.xml) in `sub`, with its state. */
-static bool load(const char *sub, const char *file, struct pool *out)
+/* Load the pool of file `file` in `sub`, with its state. */
+static bool load_pool(const char *sub, const char *file, struct pool *out)
 {
-    char path[STORE_PATH], name[256];
-    size_t len = strlen(file);
-    if (len < 5 || len - 4 >= sizeof(name) || strcmp(file + len - 4, ".xml"))
+    char path[STORE_PATH], name[256], why[512];
+    if (!file_to_name(file, name, sizeof(name)))
         return false;
-    snprintf(name, sizeof(name), "%.*s", (int)(len - 4), file);
-    pool_path(path, sizeof(path), sub, name);
-    if (!store_parse_xml(path, out))
+    obj_path(path, sizeof(path), "storage", sub, name);
+    if (!store_parse_xml(path, out, why, sizeof(why)))
         return false;
-    pool_path(path, sizeof(path), "run", name);
+    obj_path(path, sizeof(path), "storage", "run", name);
     out->active = exists(path);
-    pool_path(path, sizeof(path), "", name);
+    obj_path(path, sizeof(path), "storage", "", name);
     out->persistent = exists(path);
-    pool_path(path, sizeof(path), "autostart", name);
+    obj_path(path, sizeof(path), "storage", "autostart", name);
     out->autostart = exists(path);
     return true;
 }
 
-static int by_name(const void *a, const void *b)
+static int pool_by_name(const void *a, const void *b)
 {
     return strcasecmp(((const struct pool *)a)->name, ((const struct pool *)b)->name);
 }
 
 /* Add the pools whose files are in `sub` and not yet in the list. */
-static void scan(const char *sub, struct pool **list, int *count)
+static void scan_pools(const char *sub, struct pool **list, int *count)
 {
     char dir[STORE_PATH];
-    snprintf(dir, sizeof(dir), "%s%s%s", storage_dir, *sub ? "/" : "", sub);
+    snprintf(dir, sizeof(dir), "%s/storage%s%s", state, *sub ? "/" : "", sub);
     DIR *d = opendir(dir);
-    if (!d)
-        return;
-    for (struct dirent *e; (e = readdir(d));) {
+    for (struct dirent *e; d && (e = readdir(d));) {
         struct pool p;
-        if (e->d_name[0] == '.' || !load(sub, e->d_name, &p))
+        if (!load_pool(sub, e->d_name, &p))
             continue;
         bool seen = false;
         for (int i = 0; i < *count; i++)
@@ -342,7 +291,8 @@ static void scan(const char *sub, struct pool **list, int *count)
             abort();
         (*list)[(*count)++] = p;
     }
-    closedir(d);
+    if (d)
+        closedir(d);
 }
 
 struct pool *store_list(int *count)
@@ -351,10 +301,10 @@ struct pool *store_list(int *count)
     *count = 0;
     /* A started pool that was undefined lives only in run/ (a transient
      * pool, in libvirt's words), so both folders are read. */
-    scan("", &list, count);
-    scan("run", &list, count);
+    scan_pools("", &list, count);
+    scan_pools("run", &list, count);
     if (*count)
-        qsort(list, (size_t)*count, sizeof(*list), by_name);
+        qsort(list, (size_t)*count, sizeof(*list), pool_by_name);
     return list;
 }
 
@@ -366,8 +316,7 @@ bool store_find(const char *name_or_uuid, struct pool *out)
     /* Names first, as virsh tries a name before a UUID. */
     for (int pass = 0; pass < 2 && !found; pass++) {
         for (int i = 0; i < count && !found; i++) {
-            const char *key = pass ? list[i].uuid : list[i].name;
-            if (!strcmp(key, name_or_uuid)) {
+            if (!strcmp(pass ? list[i].uuid : list[i].name, name_or_uuid)) {
                 *out = list[i];
                 found = true;
             }
@@ -377,16 +326,80 @@ bool store_find(const char *name_or_uuid, struct pool *out)
     return found;
 }
 
-void store_new_uuid(char out[37])
+/* ---- Domains ---- */
+
+static void print_dom_def(const void *obj, FILE *out)
 {
-    unsigned char b[16] = {0};
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (!f || fread(b, 1, sizeof(b), f) != sizeof(b))
-        abort(); /* no randomness on a Linux host: nothing sensible to do */
-    fclose(f);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4: random */
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* the RFC 4122 variant */
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+    domxml_print(obj, out);
+}
+
+bool store_dom_save(const struct domain_def *d)
+{
+    char path[STORE_PATH];
+    obj_path(path, sizeof(path), "domains", "", d->name);
+    return write_file(path, print_dom_def, d);
+}
+
+bool store_dom_set_autostart(const struct domain_def *d, bool on)
+{
+    char path[STORE_PATH];
+    obj_path(path, sizeof(path), "domains", "autostart", d->name);
+    return on ? write_file(path, print_dom_def, d) : remove_file(path);
+}
+
+bool store_dom_undefine(const struct domain_def *d)
+{
+    char path[STORE_PATH];
+    obj_path(path, sizeof(path), "domains", "", d->name);
+    return store_dom_set_autostart(d, false) && remove_file(path);
+}
+
+static int dom_by_name(const void *a, const void *b)
+{
+    return strcasecmp(((const struct dom *)a)->def.name, ((const struct dom *)b)->def.name);
+}
+
+struct dom *store_dom_list(int *count)
+{
+    char dir[STORE_PATH], path[STORE_PATH], name[256], why[512];
+    struct dom *list = NULL;
+    *count = 0;
+    snprintf(dir, sizeof(dir), "%s/domains", state);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (!file_to_name(e->d_name, name, sizeof(name)))
+            continue;
+        list = realloc(list, sizeof(*list) * (size_t)(*count + 1));
+        if (!list)
+            abort();
+        struct dom *dom = &list[*count];
+        obj_path(path, sizeof(path), "domains", "", name);
+        if (!domxml_parse_file(path, &dom->def, why, sizeof(why)))
+            continue; /* a file someone broke by hand: skipped, as libvirtd does */
+        obj_path(path, sizeof(path), "domains", "autostart", name);
+        dom->autostart = exists(path);
+        (*count)++;
+    }
+    if (d)
+        closedir(d);
+    if (*count)
+        qsort(list, (size_t)*count, sizeof(*list), dom_by_name);
+    return list;
+}
+
+bool store_dom_find(const char *name_or_uuid, struct dom *out)
+{
+    int count;
+    struct dom *list = store_dom_list(&count);
+    bool found = false;
+    for (int pass = 0; pass < 2 && !found; pass++) {
+        for (int i = 0; i < count && !found; i++) {
+            if (!strcmp(pass ? list[i].def.uuid : list[i].def.name, name_or_uuid)) {
+                *out = list[i];
+                found = true;
+            }
+        }
+    }
+    free(list);
+    return found;
 }

@@ -1,15 +1,16 @@
 /*
- * Where storage pools live between two virsh commands.
+ * Where definitions live between two virsh commands.
  *
- * libvirt keeps a persistent pool's definition as XML in a configuration
- * directory (/etc/libvirt/storage/NAME.xml for the system instance), the
- * state of a started pool under /run, and autostart as a link.  hvkit has no
- * daemon, so virsh keeps the same three things in files under one state
- * directory, $HVKIT_STATE_DIR, or $XDG_STATE_HOME/hvkit (by default
+ * libvirt keeps a persistent object's definition as XML in its daemon's
+ * configuration directory (/etc/libvirt/storage/NAME.xml for a pool,
+ * /etc/libvirt/qemu/NAME.xml for a domain), the state of a started pool
+ * under /run, and autostart as a link.  hvkit's virsh has no daemon, so it
+ * keeps the same things in files under one state directory,
+ * $HVKIT_STATE_DIR, or $XDG_STATE_HOME/hvkit (by default
  * ~/.local/state/hvkit):
- *   storage/NAME.xml            the definition of a persistent pool;
- *   storage/run/NAME.xml        present while the pool is started (active);
- *   storage/autostart/NAME.xml  present when the pool is marked autostart.
+ *   storage/NAME.xml, domains/NAME.xml    a persistent definition;
+ *   storage/run/NAME.xml                  present while the pool is started;
+ *   KIND/autostart/NAME.xml               present when marked autostart.
  * Every command holds a lock on the directory from start to end, so two
  * front-ends run at once never see each other's half-done change, and files
  * are written under a temporary name and renamed into place, so one that
@@ -20,8 +21,10 @@
 
 #include <limits.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "../common/domxml.h"
 
 struct pool {
     char name[256];
@@ -36,9 +39,17 @@ struct pool {
     unsigned mode, uid, gid;
 };
 
-/* Take the state directory's lock, creating the directory if needed.
- * Prints libvirt-style errors and returns false when that fails. */
+/* A defined domain as the store knows it. */
+struct dom {
+    struct domain_def def;
+    bool autostart;
+};
+
+/* Take the state directory's lock, creating the directories if needed.
+ * Prints an error and returns false when that fails. */
 bool store_open(void);
+
+/* ---- Pools ---- */
 
 /* All pools, sorted by name as virsh sorts them; *count gets their number.
  * The array is the caller's to free. */
@@ -47,9 +58,9 @@ struct pool *store_list(int *count);
 /* Find a pool by name or UUID, as virsh's lookups do. */
 bool store_find(const char *name_or_uuid, struct pool *out);
 
-/* Read a pool definition from an XML file (pool-define, and the store's
- * own files).  On failure prints why (naming `path`) and returns false. */
-bool store_parse_xml(const char *path, struct pool *out);
+/* Read a pool definition from an XML file; on failure the reason is in
+ * `why` (libvirt's words). */
+bool store_parse_xml(const char *path, struct pool *out, char *why, size_t whylen);
 
 /* Write the pool's XML in libvirt's layout, with the sizes and the target's
  * permissions the struct holds (zeros and none in a stored definition). */
@@ -62,7 +73,17 @@ bool store_set_active(const struct pool *p, bool active);
 bool store_set_autostart(const struct pool *p, bool on);
 bool store_undefine(const struct pool *p);
 
-/* A fresh random (version 4) UUID in its text form. */
-void store_new_uuid(char out[37]);
+/* ---- Domains ---- */
+
+/* All defined domains, sorted by name; the array is the caller's. */
+struct dom *store_dom_list(int *count);
+
+/* Find a domain by name or UUID. */
+bool store_dom_find(const char *name_or_uuid, struct dom *out);
+
+/* Save a definition (new or changed), mark autostart, forget it. */
+bool store_dom_save(const struct domain_def *d);
+bool store_dom_set_autostart(const struct domain_def *d, bool on);
+bool store_dom_undefine(const struct domain_def *d);
 
 #endif

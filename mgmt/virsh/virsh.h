@@ -13,7 +13,9 @@
  *   main.c    global options, the command loop and the interactive shell;
  *   store.c   where storage pool definitions live between commands;
  *   pool.c    pool-* commands (a "dir" pool is a directory of image files);
- *   vol.c     vol-* commands, done with imgtool's library (imgtool/lib).
+ *   vol.c     vol-* commands, done with imgtool's library (imgtool/lib);
+ *   domain.c  commands on defined domains (define, dumpxml, dominfo, ...),
+ *             their XML read and written by mgmt/common/domxml.c.
  */
 #ifndef HVKIT_VIRSH_H
 #define HVKIT_VIRSH_H
@@ -73,6 +75,7 @@ const struct cmd_def *cmd_find(const char *name);
 /* The command tables of each group, ending with an entry whose name is NULL. */
 extern const struct cmd_def pool_cmds[];
 extern const struct cmd_def vol_cmds[];
+extern const struct cmd_def dom_cmds[];
 extern const struct cmd_def host_cmds[];
 
 /* Global state of one virsh run. */

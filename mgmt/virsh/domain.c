@@ -1,0 +1,459 @@
+/*
+ * Domain commands on defined domains: define, undefine, list, dominfo,
+ * domstate, dumpxml, edit, autostart, domblklist, the --config forms of
+ * setmem, setmaxmem and setvcpus, and vcpucount.  A defined domain is
+ * "shut off" until hv runs it; starting one comes with hv's management
+ * protocol.  Output lines and errors are virsh 9.0's.
+ */
+#include "store.h"
+#include "virsh.h"
+
+#include "../common/size.h"
+#include "../common/vtable.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Find the domain a command names, printing virsh's line if there is none. */
+static bool dom_lookup(const struct cmd_call *call, struct dom *out)
+{
+    const char *name = opt_str(call, "domain");
+    if (store_dom_find(name, out))
+        return true;
+    verror("failed to get domain '%s'", name);
+    return false;
+}
+
+/* The checks libvirt makes before it accepts a definition: a domain of the
+ * same name must have the same UUID, and a UUID belongs to one name. */
+static bool definable(const struct domain_def *d, const char *failed)
+{
+    int count;
+    struct dom *list = store_dom_list(&count);
+    bool ok = true;
+    for (int i = 0; i < count && ok; i++) {
+        const struct domain_def *o = &list[i].def;
+        if (!strcmp(o->name, d->name) && strcmp(o->uuid, d->uuid)) {
+            verror("%s", failed);
+            verror("operation failed: domain '%s' already exists with uuid %s", d->name, o->uuid);
+            ok = false;
+        } else if (strcmp(o->name, d->name) && !strcmp(o->uuid, d->uuid)) {
+            verror("%s", failed);
+            verror("operation failed: domain '%s' already exists with uuid %s", o->name, o->uuid);
+            ok = false;
+        }
+    }
+    free(list);
+    return ok;
+}
+
+/* Read, check and store a definition from a file. */
+static bool define_from(const char *file, struct domain_def *d)
+{
+    char why[1024], failed[PATH_MAX + 64];
+    snprintf(failed, sizeof(failed), "Failed to define domain from %s", file);
+    if (access(file, R_OK)) {
+        verror("Failed to open file '%s': %s", file, strerror(errno));
+        return false;
+    }
+    if (!domxml_parse_file(file, d, why, sizeof(why))) {
+        verror("%s", failed);
+        verror("%s", why);
+        return false;
+    }
+    return definable(d, failed) && store_dom_save(d);
+}
+
+static bool define(const struct cmd_call *call)
+{
+    struct domain_def d;
+    const char *file = opt_str(call, "file");
+    if (!define_from(file, &d))
+        return false;
+    vinfo("Domain '%s' defined from %s", d.name, file);
+    return true;
+}
+
+static bool undefine(const struct cmd_call *call)
+{
+    struct dom dom;
+    if (!dom_lookup(call, &dom) || !store_dom_undefine(&dom.def))
+        return false;
+    vinfo("Domain '%s' has been undefined", dom.def.name);
+    return true;
+}
+
+static bool list(const struct cmd_call *call)
+{
+    int count;
+    struct dom *doms = store_dom_list(&count);
+    bool all = opt_bool(call, "all"), inactive = opt_bool(call, "inactive");
+    bool title = opt_bool(call, "title");
+    static const char *const head[] = {"Id", "Name", "State", "Title"};
+    struct vtable *t = vtable_new(title ? 4 : 3, head);
+    /* Every domain here is defined and shut off, so the default listing
+     * (running domains) is empty, and --all equals --inactive. */
+    for (int i = 0; i < count && (all || inactive); i++) {
+        const struct domain_def *d = &doms[i].def;
+        if ((opt_bool(call, "autostart") && !doms[i].autostart) ||
+            (opt_bool(call, "no-autostart") && doms[i].autostart))
+            continue;
+        if (opt_bool(call, "name")) {
+            printf("%s\n", d->name);
+        } else if (opt_bool(call, "uuid")) {
+            printf("%s\n", d->uuid);
+        } else {
+            const char *row[] = {"-", d->name, "shut off", ""};
+            vtable_add(t, row);
+        }
+    }
+    if (!opt_bool(call, "name") && !opt_bool(call, "uuid"))
+        vtable_print(t, stdout, !virsh.quiet);
+    vtable_free(t);
+    free(doms);
+    return true;
+}
+
+static bool dominfo(const struct cmd_call *call)
+{
+    struct dom dom;
+    if (!dom_lookup(call, &dom))
+        return false;
+    const struct domain_def *d = &dom.def;
+    printf("%-15s %s\n", "Id:", "-");
+    printf("%-15s %s\n", "Name:", d->name);
+    printf("%-15s %s\n", "UUID:", d->uuid);
+    printf("%-15s %s\n", "OS Type:", d->os_type);
+    printf("%-15s %s\n", "State:", "shut off");
+    printf("%-15s %u\n", "CPU(s):", d->vcpus_current);
+    printf("%-15s %llu KiB\n", "Max memory:", (unsigned long long)d->memory_kib);
+    printf("%-15s %llu KiB\n", "Used memory:", (unsigned long long)d->current_kib);
+    printf("%-15s %s\n", "Persistent:", "yes");
+    printf("%-15s %s\n", "Autostart:", dom.autostart ? "enable" : "disable");
+    printf("%-15s %s\n", "Managed save:", "no");
+    /* hv confines a guest by hardware alone; no security driver labels it. */
+    printf("%-15s %s\n", "Security model:", "none");
+    printf("%-15s %s\n", "Security DOI:", "0");
+    return true;
+}
+
+static bool domstate(const struct cmd_call *call)
+{
+    struct dom dom;
+    if (!dom_lookup(call, &dom))
+        return false;
+    printf(opt_bool(call, "reason") ? "shut off (unknown)\n" : "shut off\n");
+    return true;
+}
+
+static bool domid(const struct cmd_call *call)
+{
+    struct dom dom;
+    if (!dom_lookup(call, &dom))
+        return false;
+    printf("-\n"); /* a domain has an id only while it runs */
+    return true;
+}
+
+static bool domname(const struct cmd_call *call)
+{
+    struct dom dom;
+    const char *key = opt_str(call, "domain");
+    /* domname turns an id or a UUID into a name; a name is not looked up,
+     * and a shut-off domain has no id. */
+    if (!store_dom_find(key, &dom) || strcmp(dom.def.uuid, key)) {
+        verror("failed to get domain '%s'", key);
+        return false;
+    }
+    printf("%s\n", dom.def.name);
+    return true;
+}
+
+static bool domuuid(const struct cmd_call *call)
+{
+    struct dom dom;
+    if (!dom_lookup(call, &dom))
+        return false;
+    printf("%s\n", dom.def.uuid);
+    return true;
+}
+
+static bool dumpxml(const struct cmd_call *call)
+{
+    struct dom dom;
+    if (!dom_lookup(call, &dom))
+        return false;
+    domxml_print(&dom.def, stdout);
+    return true;
+}
+
+static bool autostart(const struct cmd_call *call)
+{
+    struct dom dom;
+    bool off = opt_bool(call, "disable");
+    if (!dom_lookup(call, &dom) || !store_dom_set_autostart(&dom.def, !off))
+        return false;
+    vinfo("Domain '%s' %s as autostarted", dom.def.name, off ? "unmarked" : "marked");
+    return true;
+}
+
+static bool domblklist(const struct cmd_call *call)
+{
+    struct dom dom;
+    if (!dom_lookup(call, &dom))
+        return false;
+    bool details = opt_bool(call, "details");
+    static const char *const brief[] = {"Target", "Source"};
+    static const char *const full[] = {"Type", "Device", "Target", "Source"};
+    struct vtable *t = details ? vtable_new(4, full) : vtable_new(2, brief);
+    for (int i = 0; i < dom.def.ndisks; i++) {
+        const struct disk_def *k = &dom.def.disks[i];
+        const char *source = k->source[0] ? k->source : "-";
+        const char *row4[] = {k->type, k->device, k->target, source};
+        const char *row2[] = {k->target, source};
+        vtable_add(t, details ? row4 : row2);
+    }
+    vtable_print(t, stdout, !virsh.quiet);
+    vtable_free(t);
+    return true;
+}
+
+/* The live/config choice of the set* commands: a shut-off domain has only
+ * its configuration, so libvirt refuses --live and treats --current (the
+ * default) as --config. */
+static bool config_only(const struct cmd_call *call)
+{
+    if (!opt_bool(call, "live"))
+        return true;
+    verror("Requested operation is not valid: domain is not running");
+    return false;
+}
+
+/* A memory size option, in KiB by default as virsh reads it. */
+static bool kib_opt(const struct cmd_call *call, uint64_t *kib)
+{
+    const char *text = opt_str(call, "size");
+    char why[128];
+    uint64_t bytes;
+    if (!size_parse_scaled(text, 1024, &bytes, why, sizeof(why))) {
+        verror("invalid argument: %s", why[0] ? why : text);
+        return false;
+    }
+    *kib = bytes / 1024 + (bytes % 1024 != 0);
+    return true;
+}
+
+static bool setmem(const struct cmd_call *call)
+{
+    struct dom dom;
+    uint64_t kib;
+    if (!dom_lookup(call, &dom) || !config_only(call) || !kib_opt(call, &kib))
+        return false;
+    if (kib > dom.def.memory_kib) {
+        verror("invalid argument: cannot set memory higher than max memory");
+        return false;
+    }
+    dom.def.current_kib = kib;
+    return store_dom_save(&dom.def);
+}
+
+static bool setmaxmem(const struct cmd_call *call)
+{
+    struct dom dom;
+    uint64_t kib;
+    if (!dom_lookup(call, &dom) || !config_only(call) || !kib_opt(call, &kib))
+        return false;
+    /* Lowering the maximum lowers the current size with it, as libvirt does. */
+    dom.def.memory_kib = kib;
+    if (dom.def.current_kib > kib)
+        dom.def.current_kib = kib;
+    return store_dom_save(&dom.def);
+}
+
+static bool setvcpus(const struct cmd_call *call)
+{
+    struct dom dom;
+    char *end;
+    const char *text = opt_str(call, "count");
+    if (!dom_lookup(call, &dom) || !config_only(call))
+        return false;
+    unsigned long n = strtoul(text, &end, 10);
+    if (!*text || *end || n == 0) {
+        verror("Invalid number of virtual CPUs");
+        return false;
+    }
+    if (opt_bool(call, "maximum")) {
+        dom.def.vcpus = (unsigned)n;
+        if (dom.def.vcpus_current > n)
+            dom.def.vcpus_current = (unsigned)n;
+    } else if (n > dom.def.vcpus) {
+        verror("invalid argument: requested cpu amount exceeds maximum (%lu > %u)", n,
+               dom.def.vcpus);
+        return false;
+    } else {
+        dom.def.vcpus_current = (unsigned)n;
+    }
+    return store_dom_save(&dom.def);
+}
+
+static bool vcpucount(const struct cmd_call *call)
+{
+    struct dom dom;
+    if (!dom_lookup(call, &dom))
+        return false;
+    printf("%-12s %-12s %3u\n", "maximum", "config", dom.def.vcpus);
+    printf("%-12s %-12s %3u\n", "current", "config", dom.def.vcpus_current);
+    return true;
+}
+
+/* Run $VISUAL or $EDITOR (vi if neither) on a file, as virsh edit does. */
+static bool run_editor(const char *file)
+{
+    const char *editor = getenv("VISUAL");
+    if (!editor || !*editor)
+        editor = getenv("EDITOR");
+    if (!editor || !*editor)
+        editor = "vi";
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("sh", "sh", "-c", "exec $0 \"$1\"", editor, file, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+        verror("%s: command failed", editor);
+        return false;
+    }
+    return true;
+}
+
+/* Is the edited file byte for byte what was written out? */
+static bool unchanged(const char *file, const char *before, size_t len)
+{
+    FILE *f = fopen(file, "r");
+    char *after = malloc(len + 2);
+    bool same = f && after && fread(after, 1, len + 1, f) == len && !memcmp(after, before, len);
+    free(after);
+    if (f)
+        fclose(f);
+    return same;
+}
+
+static bool edit(const struct cmd_call *call)
+{
+    struct dom dom;
+    struct domain_def d;
+    char file[] = "/tmp/virshXXXXXX.xml";
+    char *text = NULL;
+    size_t len = 0;
+    if (!dom_lookup(call, &dom))
+        return false;
+    /* Write the XML to a temporary file, let the user edit it, and define
+     * the result unless nothing changed. */
+    FILE *mem = open_memstream(&text, &len);
+    domxml_print(&dom.def, mem);
+    fclose(mem);
+    int fd = mkstemps(file, 4);
+    bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len;
+    if (fd >= 0)
+        close(fd);
+    ok = ok && run_editor(file);
+    if (ok && unchanged(file, text, len)) {
+        vinfo("Domain '%s' XML configuration not changed.", dom.def.name);
+    } else if (ok && (ok = define_from(file, &d))) {
+        vinfo("Domain '%s' XML configuration edited.", d.name);
+    }
+    if (fd >= 0)
+        unlink(file);
+    free(text);
+    return ok;
+}
+
+#define DOM_ARG                                                                                    \
+    {                                                                                              \
+        "domain", OPT_STRING, true, "domain name, id or uuid"                                      \
+    }
+#define SET_FLAGS                                                                                  \
+    {"config", OPT_BOOL, false, "affect next boot"},                                               \
+        {"live", OPT_BOOL, false, "affect running domain"},                                        \
+    {                                                                                              \
+        "current", OPT_BOOL, false, "affect current domain"                                        \
+    }
+
+const struct cmd_def dom_cmds[] = {
+    {"autostart",
+     autostart,
+     "autostart a domain",
+     {DOM_ARG, {"disable", OPT_BOOL, false, "disable autostarting"}}},
+    {"define",
+     define,
+     "define (but don't start) a domain from an XML file",
+     {{"file", OPT_STRING, true, "file containing an XML domain description"},
+      {"validate", OPT_BOOL, false, "validate the XML against the schema"}}},
+    {"domblklist",
+     domblklist,
+     "list all domain blocks",
+     {DOM_ARG,
+      {"inactive", OPT_BOOL, false, "get inactive rather than running configuration"},
+      {"details", OPT_BOOL, false, "additionally display the type and device value"}}},
+    {"domid", domid, "convert a domain name or UUID to domain id", {DOM_ARG}},
+    {"dominfo", dominfo, "domain information", {DOM_ARG}},
+    {"domname",
+     domname,
+     "convert a domain id or UUID to domain name",
+     {{"domain", OPT_STRING, true, "domain id or uuid"}}},
+    {"domstate",
+     domstate,
+     "domain state",
+     {DOM_ARG, {"reason", OPT_BOOL, false, "also print reason for the state"}}},
+    {"domuuid", domuuid, "convert a domain name or id to domain UUID", {DOM_ARG}},
+    {"dumpxml",
+     dumpxml,
+     "domain information in XML",
+     {DOM_ARG, {"inactive", OPT_BOOL, false, "show inactive defined XML"}}},
+    {"edit", edit, "edit XML configuration for a domain", {DOM_ARG}},
+    {"list",
+     list,
+     "list domains",
+     {{"inactive", OPT_BOOL, false, "list inactive domains"},
+      {"all", OPT_BOOL, false, "list inactive & active domains"},
+      {"autostart", OPT_BOOL, false, "list domains with autostart enabled"},
+      {"no-autostart", OPT_BOOL, false, "list domains with autostart disabled"},
+      {"uuid", OPT_BOOL, false, "list uuid's only"},
+      {"name", OPT_BOOL, false, "list domain names only"},
+      {"table", OPT_BOOL, false, "list table (default)"},
+      {"title", OPT_BOOL, false, "show domain title"}}},
+    {"setmaxmem",
+     setmaxmem,
+     "change maximum memory limit",
+     {DOM_ARG,
+      {"size", OPT_STRING, true,
+       "new maximum memory size, as scaled integer (default "
+       "KiB)"},
+      SET_FLAGS}},
+    {"setmem",
+     setmem,
+     "change memory allocation",
+     {DOM_ARG,
+      {"size", OPT_STRING, true, "new memory size, as scaled integer (default KiB)"},
+      SET_FLAGS}},
+    {"setvcpus",
+     setvcpus,
+     "change number of virtual CPUs",
+     {DOM_ARG,
+      {"count", OPT_STRING, true, "number of virtual CPUs"},
+      {"maximum", OPT_BOOL, false, "set maximum limit on next boot"},
+      SET_FLAGS}},
+    {"undefine", undefine, "undefine a domain", {DOM_ARG}},
+    {"vcpucount",
+     vcpucount,
+     "domain vcpu counts",
+     {DOM_ARG,
+      {"maximum", OPT_BOOL, false, "get maximum count of vcpus"},
+      {"active", OPT_BOOL, false, "get number of currently active vcpus"},
+      SET_FLAGS}},
+    {NULL, NULL, NULL, {{0}}},
+};
