@@ -13,10 +13,13 @@
  *                           (vcpu->slat_root), the intercepts, and the
  *                           guest's Multiboot entry state
  *     loop (hv/core/run.c), over the vCPUs of the running domains:
- *         run(vcpu, exit)   load vcpu into the hardware, enter the guest,
- *                           come back at the next exit, copy the guest state
- *                           back into vcpu and describe the exit in *exit
- *         dispatch(vcpu, exit)  the core emulates (hv/core/dispatch.c)
+ *         run(vcpu, exit)   write the state the core changed into the
+ *                           hardware, enter the guest, come back at the
+ *                           next exit, copy RIP back into vcpu and
+ *                           describe the exit in *exit
+ *         dispatch(vcpu, exit)  the core emulates (hv/core/dispatch.c),
+ *                           asking load_state for the guest state it
+ *                           reads (through vcpu_need(), hv.h)
  *         inject_exception  if the emulation decided the guest faults
  *     dump_state(vcpu)      on a crash or failed entry: log the full guest
  *                           state and, for a failed entry, explain it
@@ -105,12 +108,22 @@ struct backend {
     void (*vcpu_load)(struct vcpu *vcpu);
     void (*vcpu_put)(struct vcpu *vcpu);
 
-    /* Enter the guest with the state in vcpu and run it until the next VM
-     * exit; then copy the guest's registers, RIP, RFLAGS, CR0/2/3/4, EFER
-     * (guest view), CPL and CS mode back into vcpu and fill *exit (every
-     * field, zeroing those that do not apply).  A failed entry is reported
-     * as EXIT_ENTRY_FAILED, never by not returning. */
+    /* Enter the guest and run it until the next VM exit.  Before the
+     * entry, write into the VMCB / VMCS the groups of guest state the core
+     * changed (vcpu->dirty, core/vcpu.h "Lazy guest state"); after the
+     * exit, copy back the general registers and RIP, set vcpu->loaded to
+     * VCPU_STATE_EAGER and vcpu->dirty to 0, and fill *exit (every field,
+     * zeroing those that do not apply).  A failed entry is reported as
+     * EXIT_ENTRY_FAILED, never by not returning. */
     void (*run)(struct vcpu *vcpu, struct exit_info *exit);
+
+    /* Copy the groups of guest state `what` (VCPU_* bits, core/vcpu.h)
+     * from the VMCB / VMCS into vcpu and add them to vcpu->loaded: RSP,
+     * RFLAGS, CR0/2/3/4, EFER (the guest's view), CPL, CS mode and segment
+     * bases, IDTR, the interrupt shadow.  The core calls it through
+     * vcpu_need() (hv.h) for the groups it reads and has not loaded since
+     * the exit; the backend's own code may call it too. */
+    void (*load_state)(struct vcpu *vcpu, unsigned what);
 
     /* Arrange for the guest to take exception `vector` (with error code
      * `error` when has_error) at its next entry, as the hardware would have
@@ -148,7 +161,7 @@ struct backend {
      * explain in plain words which entry check failed (SVM: hv/svm/explain.c,
      * APM vol 2 15.5.1 "Basic Operation"; VMX: SDM vol 3C 27.3 "Checking and Loading Guest State").
      */
-    void (*dump_state)(const struct vcpu *vcpu);
+    void (*dump_state)(struct vcpu *vcpu);
 };
 
 /* The two backends (the vmx one may be absent while hv/vmx/ is written). */

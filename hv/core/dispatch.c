@@ -56,6 +56,11 @@ note(const struct vcpu *v, struct trace *t, const char *fmt, ...)
  * as the CPU does after any instruction that completes. */
 static void advance(struct vcpu *v, const struct exit_info *e)
 {
+    /* What this reads and changes, for the lazy state bookkeeping (vcpu.h):
+     * loaded now, written back before the next entry (on VT-x only the
+     * fields whose value really changed). */
+    vcpu_need(v, VCPU_RFLAGS | VCPU_INT_SHADOW);
+    vcpu_changed(v, VCPU_RIP | VCPU_RFLAGS | VCPU_INT_SHADOW);
     /* LAB 01: BEGIN advance-rip (labs/01-trap-and-emulate, exercise 1) */
     /* LAB 01: HINT The exit left the guest's RIP on the instruction hv has
      * just emulated; move it past (the backend measured the length into
@@ -137,6 +142,8 @@ static bool string_io(struct vcpu *v, const struct exit_info *e, uint64_t *bad)
     struct gprs *r = &v->regs;
     /* RSI, RDI and RCX are used at the instruction's address size. */
     uint64_t mask = addr_mask(e->io.addr_size);
+    /* RFLAGS.DF below. */
+    vcpu_need(v, VCPU_RFLAGS);
     /* Without REP the instruction moves one item. */
     uint64_t count = e->io.rep ? (r->rcx & mask) : 1;
     /* DF=1 walks the buffer downwards (STD), DF=0 upwards (CLD). */
@@ -229,9 +236,12 @@ static void handle_cpuid(struct vcpu *v, const struct exit_info *e, struct trace
     struct cpuid_regs c = cpuid_count(leaf, sub);
     cpuid_policy(leaf, sub, v->dom->host->irq ? HVKIT_FEATURE_IRQ : 0, &c);
     /* Then the bits that follow the guest's own state: OSXSAVE its CR4,
-     * the APIC bit and ID its local APIC. */
+     * the APIC bit and ID its local APIC.  Only leaf 1 shows CR4, so only
+     * leaf 1 asks the backend for it (a VMREAD on VT-x). */
+    if (leaf == 1)
+        vcpu_need(v, VCPU_CR);
     struct cpuid_state st = {
-        .osxsave = v->cr4 & CR4_OSXSAVE,
+        .osxsave = leaf == 1 && (v->cr4 & CR4_OSXSAVE),
         .apic = v->lapic.base_msr & APIC_BASE_EN,
         .apic_id = v->lapic.id,
     };
@@ -300,6 +310,8 @@ static void handle_xsetbv(struct vcpu *v, const struct exit_info *e, struct trac
     struct cpuid_regs d = cpuid_count(0xd, 0);
     uint64_t supported = ((uint64_t)d.edx << 32) | d.eax;
     const char *verdict = "";
+    /* CR4.OSXSAVE and the CPL. */
+    vcpu_need(v, VCPU_CR | VCPU_SEGS);
     if (!(v->cr4 & CR4_OSXSAVE)) {
         verdict = " -> #UD";
         vcpu_backend(v)->inject_exception(v, VEC_UD, false, 0);
@@ -318,6 +330,8 @@ static void handle_xsetbv(struct vcpu *v, const struct exit_info *e, struct trac
 /* The CR0 value a decoded instruction would write. */
 static uint64_t cr0_from_insn(struct vcpu *v, const struct cr_insn *in)
 {
+    /* The source may be any register, RSP included. */
+    vcpu_need(v, VCPU_RSP);
     /* The source register (MOV) or the operand register (LMSW r16); for
      * CLTS it is unused.  The decoder yields 0-15 (REX.R adds 8). */
     uint64_t src = *gpr_by_number(&v->regs, in->gpr);
@@ -362,6 +376,7 @@ static void handle_cr4_write(struct vcpu *v, struct exit_info *e, uint64_t val, 
     }
     /* The backend loads it at the next entry (and flushes the TLB). */
     v->cr4 = val;
+    vcpu_changed(v, VCPU_CR);
     advance(v, e);
 }
 
@@ -374,6 +389,9 @@ static void handle_cr4_write(struct vcpu *v, struct exit_info *e, uint64_t val, 
  */
 static void handle_cr_write(struct vcpu *v, struct exit_info *e, struct trace *t)
 {
+    /* The control registers, EFER and the code segment's mode, which the
+     * checks below read. */
+    vcpu_need(v, VCPU_CR | VCPU_EFER | VCPU_SEGS);
     /* VT-x's exit qualification names the register, so its backend gives
      * the value; SVM without decode assists (QEMU) gives nothing. */
     uint64_t val = e->cr.value;
@@ -423,6 +441,7 @@ static void handle_cr_write(struct vcpu *v, struct exit_info *e, struct trace *t
         v->efer |= EFER_LMA;
     else if (!(val & CR0_PG))
         v->efer &= ~EFER_LMA;
+    vcpu_changed(v, VCPU_CR | VCPU_EFER);
     /* The MOV completed: skip it. */
     advance(v, e);
 }
@@ -439,10 +458,11 @@ static void handle_cr_write(struct vcpu *v, struct exit_info *e, struct trace *t
  * code 0) as the CPU would have.  Gates are 16 bytes in long mode, 8 bytes otherwise; the present
  * bit is bit 7 of byte 5 in both (SDM vol 3A 6.11 "IDT Descriptors", 6.14.1 "64-Bit Mode IDT").
  */
-static bool double_fault_deliverable(const struct vcpu *v)
+static bool double_fault_deliverable(struct vcpu *v)
 {
     /* The gate format follows the mode the CPU is in (EFER.LMA), not the
      * code segment: a compatibility-mode guest still has a 64-bit IDT. */
+    vcpu_need(v, VCPU_EFER | VCPU_IDTR);
     unsigned gate_size = (v->efer & EFER_LMA) ? 16 : 8;
     uint64_t offset = (uint64_t)VEC_DF * gate_size;
     uint8_t gate[16];
@@ -460,6 +480,8 @@ static bool double_fault_deliverable(const struct vcpu *v)
 /* VMMCALL/VMCALL: hvkit's hypercalls (hypercall.c, include/hvkit/abi.h). */
 static void handle_hypercall(struct vcpu *v, const struct exit_info *e, struct trace *t)
 {
+    /* The CPL, which decides which calls the guest may make. */
+    vcpu_need(v, VCPU_SEGS);
     /* Arguments first, before hypercall() overwrites RAX with the result;
      * n is where " -> result" goes afterwards. */
     int n =
@@ -604,6 +626,7 @@ void dispatch(struct vcpu *v, struct exit_info *e)
          * waits for the PIT's next tick if one is programmed; with no
          * source at all HLT completes at once, as if an interrupt had come
          * (hv/README.md, "Decisions"). */
+        vcpu_need(v, VCPU_RFLAGS);
         if (!(v->rflags & RFLAGS_IF)) {
             fatal_exit(v, e, NULL);
             break;

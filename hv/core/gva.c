@@ -17,6 +17,7 @@
 #include "cpu.h"
 #include "domain.h"
 #include "gva.h"
+#include "hv.h"
 
 /* Entry bits every mode shares: present, page size, and the address bits
  * 51:12 of a 64-bit entry (31:12 of a 32-bit one). */
@@ -67,8 +68,10 @@ static bool pick_mode(const struct gva_ctx *c, struct mode *m)
     return true;
 }
 
-struct gva_ctx gva_ctx_of(const struct vcpu *v)
+struct gva_ctx gva_ctx_of(struct vcpu *v)
 {
+    /* The paging mode and tables: control registers and EFER. */
+    vcpu_need(v, VCPU_CR | VCPU_EFER);
     return (struct gva_ctx){v->cr0, v->cr3, v->cr4, v->efer, &v->dom->mem};
 }
 
@@ -245,7 +248,7 @@ int guest_read_virt(const struct gva_ctx *c, uint64_t gva, void *buf, uint64_t l
     return copy_virt(c, gva, buf, len, false, why);
 }
 
-int guest_read_linear(const struct vcpu *v, uint64_t gva, void *buf, uint64_t len)
+int guest_read_linear(struct vcpu *v, uint64_t gva, void *buf, uint64_t len)
 {
     struct gva_ctx c = gva_ctx_of(v);
     return copy_virt(&c, gva, buf, len, false, NULL);
@@ -253,7 +256,7 @@ int guest_read_linear(const struct vcpu *v, uint64_t gva, void *buf, uint64_t le
 
 /* Write protection is not checked: the guest is at CPL 0 when hv writes
  * for it (INS). */
-int guest_write_linear(const struct vcpu *v, uint64_t gva, const void *buf, uint64_t len)
+int guest_write_linear(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len)
 {
     struct gva_ctx c = gva_ctx_of(v);
     return copy_virt(&c, gva, (uint8_t *)(uintptr_t)buf, len, true, NULL);

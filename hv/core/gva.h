@@ -60,7 +60,7 @@ struct gva_walk {
 };
 
 /* The context of a vCPU's current paging state. */
-struct gva_ctx gva_ctx_of(const struct vcpu *v);
+struct gva_ctx gva_ctx_of(struct vcpu *v);
 
 /* Translate one linear address as the CPU would (permissions are not
  * checked).  Returns w->fault. */
@@ -84,7 +84,7 @@ int guest_read_virt(const struct gva_ctx *c, uint64_t gva, void *buf, uint64_t l
 
 /* The same for a vCPU, for the dispatcher: string I/O, fetching the
  * instruction at RIP, reading IDT gate 8.  Returns 0 or -1. */
-int guest_read_linear(const struct vcpu *v, uint64_t gva, void *buf, uint64_t len);
-int guest_write_linear(const struct vcpu *v, uint64_t gva, const void *buf, uint64_t len);
+int guest_read_linear(struct vcpu *v, uint64_t gva, void *buf, uint64_t len);
+int guest_write_linear(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len);
 
 #endif

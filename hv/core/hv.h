@@ -38,6 +38,24 @@ static inline const struct backend *vcpu_backend(const struct vcpu *v)
     return v->dom->host->be;
 }
 
+/* Make the groups of guest state `what` (VCPU_* bits, vcpu.h "Lazy guest
+ * state") current in struct vcpu before the core reads them: the backend
+ * copies in those not loaded since the exit, and only those. */
+static inline void vcpu_need(struct vcpu *v, unsigned what)
+{
+    unsigned missing = what & ~v->loaded;
+    if (missing)
+        vcpu_backend(v)->load_state(v, missing);
+}
+
+/* The core changed fields of the groups `what` (loaded before, with
+ * vcpu_need()): the backend writes those groups back before the next
+ * entry, and nothing else. */
+static inline void vcpu_changed(struct vcpu *v, unsigned what)
+{
+    v->dirty |= what;
+}
+
 /* After an instruction hv carried out in the guest's place (advance() in
  * dispatch.c, an MMIO access in violation.c): if the guest ran it with
  * RFLAGS.TF = 1 (`tf`), the CPU would have raised the single-step #DB trap
@@ -70,7 +88,7 @@ void dispatch(struct vcpu *v, struct exit_info *e);
  * says beforehand whether it will end the guest (HC_EXIT, allowed), and
  * hypercall_name() names a call number for the trace. */
 void hypercall(struct vcpu *v);
-bool hypercall_ends_guest(const struct vcpu *v);
+bool hypercall_ends_guest(struct vcpu *v);
 const char *hypercall_name(uint64_t nr);
 
 /* violation.c: EXIT_MEM_VIOLATION, the core's one decision for both

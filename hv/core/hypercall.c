@@ -221,9 +221,10 @@ const char *hypercall_name(uint64_t nr)
     return c ? c->name : "unknown";
 }
 
-bool hypercall_ends_guest(const struct vcpu *v)
+bool hypercall_ends_guest(struct vcpu *v)
 {
     const struct hypercall *c = lookup(v->regs.rax);
+    vcpu_need(v, VCPU_SEGS);
     return c && c->handler == hc_exit && admit(c, v->cpl) == HC_OK;
 }
 
@@ -240,6 +241,7 @@ void hypercall(struct vcpu *v)
     struct gprs *r = &v->regs;
     const struct hypercall *c = lookup(r->rax);
     /* Results are signed: errors are small negative numbers (abi.h). */
+    vcpu_need(v, VCPU_SEGS);
     long ret = admit(c, v->cpl);
     if (ret == HC_OK)
         ret = c->handler(v, r);

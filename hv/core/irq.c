@@ -327,6 +327,7 @@ void irq_before_entry(struct vcpu *v)
      * exception (or an interrupted delivery) already occupies the one
      * injection slot of this entry; the interrupt waits for the window exit,
      * which comes after that event is delivered. */
+    vcpu_need(v, VCPU_RFLAGS | VCPU_INT_SHADOW);
     if ((v->rflags & RFLAGS_IF) && !v->int_shadow && !v->event_pending) {
         /* The CPU's interrupt acknowledge: the PIC or the APIC names the
          * vector and puts it in service. */

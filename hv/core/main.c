@@ -248,6 +248,10 @@ static void make_domain(struct domain *d, struct vcpu *v, unsigned id, const str
     v->rflags = 2; /* bit 1 is reserved and always 1; IF = 0 */
     /* The guest starts in 32-bit protected mode without long mode. */
     v->efer = 0;
+    /* The core's copy is the whole truth before the first entry, and all
+     * of it goes in then (core/vcpu.h "Lazy guest state"). */
+    v->loaded = VCPU_STATE_ALL;
+    v->dirty = VCPU_STATE_ALL;
     /* The backend fills its control structure: segments (flat 4 GiB, CS
      * 32-bit), CR0 = PE|ET, intercepts and nested paging. */
     /* IA32_MISC_ENABLE as QEMU resets it (core/msr.c), and XCR0's reset

@@ -12,6 +12,7 @@
 
 #include "cpu.h"
 #include "domain.h"
+#include "hv.h"
 #include "mmio_emu.h"
 #include "gva.h"
 
@@ -24,8 +25,10 @@ struct env {
     char why[96];
 };
 
-void emu_cpu_of(const struct vcpu *v, struct emu_cpu *c)
+void emu_cpu_of(struct vcpu *v, struct emu_cpu *c)
 {
+    /* The whole register file, the flags, the mode and the segment bases. */
+    vcpu_need(v, VCPU_RSP | VCPU_RFLAGS | VCPU_EFER | VCPU_SEGS);
     *c = (struct emu_cpu){0};
     /* 64-bit code is CS.L in long mode (EFER.LMA); otherwise CS.D picks
      * 32- or 16-bit (SDM vol 3A 3.4.5 "Segment Descriptors"; real mode
@@ -51,6 +54,7 @@ static void write_back(struct vcpu *v, const struct emu_cpu *c)
         *gpr_by_number(&v->regs, i) = c->gpr[i];
     v->rip = c->rip;
     v->rflags = c->rflags;
+    vcpu_changed(v, VCPU_RSP | VCPU_RIP | VCPU_RFLAGS);
 }
 
 static int fetch(void *ctx, uint64_t la, uint8_t *buf, unsigned len)

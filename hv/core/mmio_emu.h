@@ -15,7 +15,7 @@
 
 /* The emulator's view of `v` (mode, registers, RIP, RFLAGS, segment
  * bases). */
-void emu_cpu_of(const struct vcpu *v, struct emu_cpu *c);
+void emu_cpu_of(struct vcpu *v, struct emu_cpu *c);
 
 /* Emulate the instruction at v's RIP.  On EMU_OK, v's registers, RIP and
  * RFLAGS are the new state (RIP unchanged while a REP instruction has

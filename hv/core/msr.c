@@ -4,6 +4,7 @@
  * Attribute Table (PAT)"; the others: SDM vol 4 chapter 2 "Model-Specific Registers (MSRs)".
  */
 #include "cpu.h"
+#include "hv.h"
 #include "msr.h"
 
 /* MSRs emulated here besides EFER, PAT and the TSC (SDM vol 4 table 2-2
@@ -78,6 +79,7 @@ bool msr_read(struct vcpu *v, uint32_t index, uint64_t *value)
     switch (index) {
     case MSR_EFER:
         /* The guest's view: LMA as the CPU set it, never SVME. */
+        vcpu_need(v, VCPU_EFER);
         *value = v->efer;
         return true;
     case MSR_PAT:
@@ -124,6 +126,7 @@ bool msr_write(struct vcpu *v, uint32_t index, uint64_t value)
          * write and keeps the value the CPU gave it. */
         if (value & ~(EFER_GUEST_WRITABLE | EFER_LMA))
             return false;
+        vcpu_need(v, VCPU_CR | VCPU_EFER);
         /* Changing LME while paging is enabled raises #GP (APM vol 2
          * 14.6.1 "Activating Long Mode", SDM vol 3A 10.8.5 "Initializing IA-32e Mode"). */
         if ((v->cr0 & CR0_PG) && ((value ^ v->efer) & EFER_LME))
@@ -131,6 +134,7 @@ bool msr_write(struct vcpu *v, uint32_t index, uint64_t value)
         /* A later CR0.PG=1 with LME=1 sets LMA (dispatch.c), as the CPU
          * does (APM vol 2 14.6.2 "Consistency Checks"). */
         v->efer = (value & EFER_GUEST_WRITABLE) | (v->efer & EFER_LMA);
+        vcpu_changed(v, VCPU_EFER);
         return true;
     }
     case MSR_PAT:
@@ -138,17 +142,20 @@ bool msr_write(struct vcpu *v, uint32_t index, uint64_t value)
         if (!pat_valid(value))
             return false;
         v->pat = value;
+        vcpu_changed(v, VCPU_PAT);
         return true;
     case MSR_TSC:
         /* Setting the TSC to `value` moves it by value - now, and
          * IA32_TSC_ADJUST by the same amount (SDM vol 3B 18.17.3
          * "Time-Stamp Counter Adjustment"): both are the offset. */
         v->tsc_offset = value - rdtsc();
+        vcpu_changed(v, VCPU_TSC_OFFSET);
         return true;
     case MSR_TSC_ADJUST:
         /* Writing IA32_TSC_ADJUST moves the TSC by the difference: the
          * offset is the new value. */
         v->tsc_offset = value;
+        vcpu_changed(v, VCPU_TSC_OFFSET);
         return true;
     case MSR_MISC_ENABLE:
         /* Kept as written, as QEMU does; no bit changes hv's behaviour

@@ -1,11 +1,11 @@
 /*
  * vcpu.h - the vendor-neutral state of one virtual CPU of a domain.
  *
- * The core owns the guest's general-purpose registers, RIP and RFLAGS here,
- * and the architectural control state it emulates.  The backend copies them
- * into its VMCB / VMCS before each entry and back after each exit (see
- * backend.h, run()), so core code reads and writes guest registers only
- * through this structure.
+ * The core reads and writes the guest's registers only through this
+ * structure, never in a VMCB or VMCS.  Most of that state is copied lazily
+ * (see "Lazy guest state" below): after an exit struct vcpu holds the
+ * general registers and RIP; the rest comes from the VMCB / VMCS when the
+ * core asks for it, and goes back only when the core changed it.
  *
  * Plain definitions, compiled hosted too.
  */
@@ -47,23 +47,70 @@
 
 struct domain;
 
+/*
+ * Lazy guest state.  Copying the whole guest state out of the VMCB or VMCS
+ * after every exit and back before every entry is the slow way: on VT-x
+ * each field is a VMREAD or VMWRITE, an instruction the CPU (and, nested,
+ * the emulator) carries out with care, and a CPUID exit needs only RAX,
+ * RCX, RIP and RFLAGS.  So the state is split into the groups below and
+ * kept with two plain bit masks in struct vcpu:
+ *
+ *   loaded  the groups whose fields in struct vcpu hold the guest's
+ *           current values.  After an exit only VCPU_RIP (and the general
+ *           registers, which enter.S stores every time) is loaded.
+ *   dirty   the groups the core changed since the exit; before the next
+ *           entry the backend writes back exactly these, then clears both
+ *           masks.
+ *
+ * The core asks for a group with vcpu_need() before it reads one of its
+ * fields (which calls backend->load_state() for the groups not yet loaded)
+ * and says vcpu_changed() after it wrote one (both in hv.h).  A group is
+ * written only after it was loaded: the write-back stores the whole group.
+ * VCPU_PAT and VCPU_TSC_OFFSET are the core's own values, which the guest
+ * cannot change without an exit: they are always loaded and only ever
+ * dirty.
+ */
+enum vcpu_state {
+    VCPU_RIP = 1u << 0,        /* rip */
+    VCPU_RSP = 1u << 1,        /* regs.rsp (the VMCB / VMCS holds it, not enter.S) */
+    VCPU_RFLAGS = 1u << 2,     /* rflags */
+    VCPU_CR = 1u << 3,         /* cr0, cr2, cr3, cr4 */
+    VCPU_EFER = 1u << 4,       /* efer */
+    VCPU_SEGS = 1u << 5,       /* cpl, cs_long, cs_db, seg_base[] */
+    VCPU_IDTR = 1u << 6,       /* idtr_base, idtr_limit */
+    VCPU_INT_SHADOW = 1u << 7, /* int_shadow */
+    VCPU_PAT = 1u << 8,        /* pat */
+    VCPU_TSC_OFFSET = 1u << 9, /* tsc_offset */
+};
+/* Every group. */
+#define VCPU_STATE_ALL 0x3ffu
+/* What every exit brings into struct vcpu, besides the general registers,
+ * and the core's own groups, which are never out of date. */
+#define VCPU_STATE_EAGER (VCPU_RIP | VCPU_PAT | VCPU_TSC_OFFSET)
+
 struct gprs {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
     uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
 };
 
 struct vcpu {
+    /* Which groups of guest state (enum vcpu_state above) struct vcpu
+     * holds, and which of them the core changed since the last exit. */
+    unsigned loaded;
+    unsigned dirty;
+
     /* General registers, RIP and RFLAGS: the core may change any of them
      * during an exit (e.g. RAX for IN, RIP to skip an instruction); the
-     * backend loads them into the hardware before the next entry. */
+     * backend loads them into the hardware before the next entry.  regs
+     * (except RSP) and RIP are always loaded; RSP and RFLAGS on demand. */
     struct gprs regs;
     uint64_t rip;
     uint64_t rflags;
 
-    /* Control state, copied out by the backend after every exit so the core
-     * (trace, string I/O address translation, crash reports) can read it.
-     * The core writes cr0 only when it emulates an EXIT_CR_WRITE; a backend
-     * that produces EXIT_CR_WRITE loads cr0 back at the next entry. */
+    /* Control state (VCPU_CR), for the core's page walks (gva.c), CPUID's
+     * OSXSAVE bit and the CR0/CR4 write checks.  The core writes cr0 only
+     * when it emulates an EXIT_CR_WRITE (and cr4 on SVM); a backend that
+     * produces EXIT_CR_WRITE loads them back at the next entry. */
     uint64_t cr0, cr2, cr3, cr4;
 
     /* The EFER the guest sees (AMD APM vol 2 3.1.7 "Extended Feature Enable Register (EFER)", SDM
@@ -100,20 +147,20 @@ struct vcpu {
      * interrupt requests; irq.c delivers what it hands the CPU. */
     struct lapic lapic;
 
-    /* The guest's IDTR, copied out after every exit by backends that
-     * intercept #DF (EXIT_EXCEPTION vector 8): the core looks at the IDT to
-     * tell whether the double fault can still be delivered. */
+    /* The guest's IDTR (VCPU_IDTR): for an intercepted #DF (EXIT_EXCEPTION
+     * vector 8) the core looks at the IDT to tell whether the double fault
+     * can still be delivered. */
     uint64_t idtr_base;
     uint16_t idtr_limit;
 
-    /* Guest CPL and code-segment mode, copied out after every exit, for the
-     * core's checks (hypercalls only from ring 0, hypercall.c) and its string I/O. */
+    /* Guest CPL and code-segment mode (VCPU_SEGS), for the core's checks
+     * (hypercalls only from ring 0, hypercall.c) and its string I/O. */
     uint8_t cpl;
     uint8_t cs_long; /* CS.L: 64-bit code */
     uint8_t cs_db;   /* CS.D: 32-bit default operand size */
 
     /* The segment bases ES, CS, SS, DS, FS, GS (in the SDM's Sreg order,
-     * emu.h enum emu_seg), copied out after every exit, for the MMIO
+     * emu.h enum emu_seg; VCPU_SEGS), for the MMIO
      * emulator's linear addresses: real-mode and 16/32-bit guests address
      * memory through them, 64-bit guests through FS and GS. */
     uint64_t seg_base[6];
@@ -122,11 +169,10 @@ struct vcpu {
      * int_shadow is 1 while the guest is in the one-instruction interrupt
      * shadow after STI or MOV SS (SVM VMCB INTERRUPT_SHADOW, APM vol 2
      * 15.21.5 "Interrupt Shadows"; VMX interruptibility state bits 0-1, SDM vol 3C 25.4.2 "Guest
-     * Non-Register State"). The backend copies it out after each exit and back in before each entry
-     * (the core clears it when it skips an instruction). event_pending is set by the backend while
-     * an event is queued for the next entry (an injected exception or interrupt, or one whose
-     * delivery an exit interrupted and which must be re-injected), so that the core never queues a
-     * second one. */
+     * Non-Register State"); VCPU_INT_SHADOW (the core clears it when it skips an instruction).
+     * event_pending is set by the backend while an event is queued for the next entry (an injected
+     * exception or interrupt, or one whose delivery an exit interrupted and which must be
+     * re-injected), so that the core never queues a second one. */
     uint8_t int_shadow;
     uint8_t event_pending;
 

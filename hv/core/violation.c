@@ -47,7 +47,9 @@ static int emulate_mmio(struct vcpu *v, const struct exit_info *e, const char *d
     case EMU_OK:
         /* A completed instruction ends any STI/MOV SS shadow (SDM vol 2B
          * "STI"), as advance() does for the other emulated instructions. */
+        vcpu_need(v, VCPU_INT_SHADOW);
         v->int_shadow = 0;
+        vcpu_changed(v, VCPU_INT_SHADOW);
         /* With TF set the guest takes the single-step trap after it (after
          * each iteration of a REP string instruction). */
         single_step_trap(v, res.single_step);
@@ -140,7 +142,7 @@ static bool ram_violation(struct vcpu *v, const struct exit_info *e, char *text,
  * straddles two pages continues (a data read exactly there would be taken
  * for a fetch too: rare enough, and with NXE the CPU says which it was).
  */
-static enum mem_access access_of(const struct vcpu *v, const struct exit_info *e)
+static enum mem_access access_of(struct vcpu *v, const struct exit_info *e)
 {
     if (e->mem.access != MEM_ACCESS_READ || e->mem.during_walk)
         return e->mem.access;

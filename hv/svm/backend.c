@@ -20,6 +20,7 @@ const struct backend svm_backend = {
     /* No vcpu_load/vcpu_put: VMRUN names its VMCB in RAX, so nothing
      * has to be made current when the core switches vCPUs. */
     .run = svm_run,
+    .load_state = svm_load_state,
     .inject_exception = svm_inject_exception,
     /* The two optional operations of core/backend.h: with both present
      * the core delivers the PIC's interrupts. */

@@ -255,11 +255,11 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
 
 /*
  * backend.run for SVM: one trip into the guest and back, for the core's run
- * loop (main.c).  On return the core's `vcpu` holds the guest's state as
- * the exit left it and `exit` says why it stopped.  A failed VMRUN is an
- * exit too (EXIT_ENTRY_FAILED), so this always returns.  The core owns the
- * state it reads and changes between exits (GPRs, RIP, RFLAGS, EFER, PAT,
- * CR0, interrupt shadow); everything else stays in the VMCB.
+ * loop (run.c).  On return the core's `vcpu` holds the general registers
+ * and RIP as the exit left them, the rest of the guest state is in the
+ * VMCB for svm_load_state() (state.c) to copy when the core asks, and
+ * `exit` says why the guest stopped.  A failed VMRUN is an exit too
+ * (EXIT_ENTRY_FAILED), so this always returns.
  */
 void svm_run(struct vcpu *vcpu, struct exit_info *exit)
 {
@@ -267,38 +267,9 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     struct svm_vcpu *sv = vcpu->arch;
     struct vmcb *v = sv->vmcb;
 
-    /* Core -> VMCB: the registers VMRUN loads from the VMCB (15.5.1 "Basic Operation").  RAX and
-     * RSP live in the VMCB, not in registers across VMRUN: VMRUN needs RAX for
-     * the VMCB address and RSP for the host's stack. */
-    v->save.rax = vcpu->regs.rax;
-    v->save.rsp = vcpu->regs.rsp;
-    v->save.rip = vcpu->rip;
-    v->save.rflags = vcpu->rflags;
-    /* The hardware EFER is the guest's plus SVME, without which VMRUN
-     * fails; the guest never sees SVME (core/msr.c hides it). */
-    v->save.efer = vcpu->efer | EFER_SVME;
-    /* CR0, which the core changes when it emulates a CR0 write; a change
-     * of paging mode needs the guest's TLB flushed, as the real MOV to CR0
-     * would have done. */
-    /* CR4 likewise (a change of paging features needs the flush too). */
-    if (v->save.cr4 != vcpu->cr4) {
-        v->save.cr4 = vcpu->cr4;
-        v->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
-    }
-    if (v->save.cr0 != vcpu->cr0) {
-        v->save.cr0 = vcpu->cr0;
-        v->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
-    }
-    /* The guest's PAT, as the core's MSR emulation last set it: with nested
-     * paging, G_PAT is what the guest's own page tables index into. */
-    v->save.g_pat = vcpu->pat;
-    /* The guest's TSC offset (RDTSC, RDTSCP and RDMSR of the TSC add it),
-     * as the core's WRMSR emulation of the TSC last set it. */
-    v->control.tsc_offset = vcpu->tsc_offset;
-    /* The interrupt shadow: the core clears it when it skips an
-     * instruction (15.21.5). */
-    v->control.int_state =
-        (v->control.int_state & ~INT_STATE_SHADOW) | (vcpu->int_shadow ? INT_STATE_SHADOW : 0);
+    /* Core -> VMCB: RAX, and what the core changed since the last exit
+     * (state.c). */
+    svm_store_state(vcpu);
     /* QEMU corrupts the saved RIP when VMRUN fails on a bad EVENTINJ
      * (docs/emulators.md): remember where we entered. */
     sv->rip_before = vcpu->rip;
@@ -317,51 +288,28 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     svm_enter(virt_to_phys(v), &vcpu->regs, virt_to_phys(sv->host_save));
 #endif
 
-    /* One flush per request: the first VMRUN's, a change of CR0 (above) or
-     * of the nested tables (vcpu.c: svm_flush_slat). */
+    /* One flush per request: the first VMRUN's, a change of CR0 or CR4
+     * (state.c) or of the nested tables (vcpu.c: svm_flush_slat). */
     v->control.tlb_control = TLB_CONTROL_DO_NOTHING;
-    /* VMEXIT_INVALID: the guest never ran; everything below must cope. */
-    bool failed = (uint32_t)v->control.exitcode == VMEXIT_INVALID;
+    /* VMEXIT_INVALID: the guest never ran; everything below must cope.
+     * svm_load_state() then reads the copy made before the attempt. */
+    sv->entry_failed = (uint32_t)v->control.exitcode == VMEXIT_INVALID;
+    const struct vmcb_save *s = sv->entry_failed ? &sv->before->save : &v->save;
 
-    /* VMCB -> core: the guest's state as #VMEXIT saved it.  After a failed
-     * VMRUN nothing ran and the save area may hold a half-loaded state
-     * (QEMU writes one back), so take the copy made before the attempt. */
-    const struct vmcb_save *s = failed ? &sv->before->save : &v->save;
-    /* The other GPRs were stored into vcpu->regs by enter.S. */
+    /* VMCB -> core: what every exit needs.  RAX (the other GPRs were
+     * stored into vcpu->regs by enter.S), and RIP, on a normal exit the
+     * intercepted instruction itself (SVM reports the instruction's
+     * address, not the next one). */
     vcpu->regs.rax = s->rax;
-    vcpu->regs.rsp = s->rsp;
-    /* On a normal exit, RIP is the intercepted instruction itself (SVM
-     * reports the instruction's address, not the next one). */
-    vcpu->rip = failed ? sv->rip_before : s->rip;
-    vcpu->rflags = s->rflags;
-    /* The guest writes CR2-CR4 without exits; the core reads them to walk
-     * the guest's page tables (core/gva.c) and to check CR0 writes. */
-    vcpu->cr0 = s->cr0;
-    vcpu->cr2 = s->cr2;
-    vcpu->cr3 = s->cr3;
-    vcpu->cr4 = s->cr4;
-    /* The guest may not change EFER without an exit, but the CPU sets LMA
-     * itself when the guest turns paging on with LME (APM vol 2 14.6.2 "Consistency Checks"). */
-    vcpu->efer = s->efer & ~EFER_SVME;
-    /* CPL completes the core's picture of the guest (vcpu.h); IDTR is what
-     * the #DF check in dispatch.c reads gate 8 from. */
-    vcpu->cpl = s->cpl;
-    vcpu->idtr_base = s->idtr.base;
-    vcpu->idtr_limit = (uint16_t)s->idtr.limit;
-    /* CS.L and CS.D/B give the guest's operating mode (16/32/64-bit). */
-    vcpu->cs_long = !!(s->cs.attrib & SEG_ATTR_L);
-    vcpu->cs_db = !!(s->cs.attrib & SEG_ATTR_DB);
-    /* The segment bases, for the MMIO emulator.  FS and GS are current
-     * here because enter.S VMSAVEs the guest's after VMRUN (15.5.2 "VMSAVE and
-     * VMLOAD Instructions"). */
-    const struct vmcb_seg *segs[6] = {&s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs};
-    for (unsigned i = 0; i < 6; i++)
-        vcpu->seg_base[i] = segs[i]->base;
-    /* Set when the guest exited right after STI or MOV SS: an interrupt
-     * may not be injected before the next instruction has run. */
-    vcpu->int_shadow = (v->control.int_state & INT_STATE_SHADOW) ? 1 : 0;
+    vcpu->rip = sv->entry_failed ? sv->rip_before : s->rip;
+    /* Nothing else is loaded until the core asks (core/vcpu.h "Lazy guest
+     * state"), and the VMCB now holds everything the core had changed. */
+    vcpu->loaded = VCPU_STATE_EAGER;
+    vcpu->dirty = 0;
+    /* Still every group at once, as before the core asked by group. */
+    svm_load_state(vcpu, VCPU_STATE_ALL & ~VCPU_STATE_EAGER);
     /* A failed VMRUN injected nothing: keep EVENTINJ as it was. */
-    if (!failed) {
+    if (!sv->entry_failed) {
         /* An event VMRUN injected has been delivered, unless the exit came
          * in the middle of delivering it (or a guest event): then
          * EXITINTINFO holds it, in EVENTINJ's format, and it must be
@@ -374,10 +322,11 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
         }
     }
 
-    /* The code segment's default address size: 8 in 64-bit mode (CS.L),
-     * else 4 or 2 by CS.D (APM vol 3 1.2.3 "Address-Size Override Prefix"). */
-    uint8_t mode_addr = vcpu->cs_long ? 8 : vcpu->cs_db ? 4 : 2;
-    /* Last: the decoder needs the RIP and mode copied back above. */
+    /* The code segment's default address size, for string I/O: 8 in
+     * 64-bit mode (CS.L), else 4 or 2 by CS.D (APM vol 3 1.2.3
+     * "Address-Size Override Prefix"). */
+    uint8_t mode_addr = (s->cs.attrib & SEG_ATTR_L) ? 8 : (s->cs.attrib & SEG_ATTR_DB) ? 4 : 2;
+    /* Last: the decoder needs the RIP copied back above. */
     decode_exit(v, vcpu->rip, mode_addr, exit);
 }
 
@@ -405,9 +354,11 @@ static void explain_line(void *ctx, const char *problem)
  * straight from the VMCB save area, which #VMEXIT filled (15.6 "#VMEXIT").  Each
  * line is an "[hv] " line so bin/hvrun can show it with the verdict.
  */
-void svm_dump_state(const struct vcpu *vcpu)
+void svm_dump_state(struct vcpu *vcpu)
 {
     const struct svm_vcpu *sv = vcpu->arch;
+    /* RSP and RFLAGS below come from the core's copy: complete it. */
+    svm_load_state(vcpu, VCPU_STATE_ALL & ~vcpu->loaded);
     const struct vmcb *real = sv->vmcb;
     /* After a failed VMRUN show the state it was given (see svm_run()). */
     bool failed = (uint32_t)real->control.exitcode == VMEXIT_INVALID;

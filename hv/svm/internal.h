@@ -26,6 +26,7 @@ struct svm_vcpu {
     uint8_t *iopm;          /* I/O permission map, 12 KiB */
     uint8_t *msrpm;         /* MSR permission map, 8 KiB */
     uint64_t rip_before;    /* guest RIP as we entered (see exit.c) */
+    bool entry_failed;      /* the last VMRUN failed (VMEXIT_INVALID) */
     /* The VMCB as it was just before the last VMRUN (exit.c): after a
      * failed VMRUN the VMCB itself may hold a half-loaded state (QEMU
      * writes its CPU state back on VMEXIT_INVALID), so the explainer looks
@@ -53,10 +54,16 @@ void svm_enter(uint64_t vmcb_pa, struct gprs *regs, uint64_t host_save_pa);
  * benchmark's reference host (only in an image built with BENCH_FLOOR=1). */
 void svm_floor_enter(struct vmcb *v, struct gprs *regs, uint64_t host_save_pa);
 
+/* state.c: the guest state between the VMCB and struct vcpu, by group
+ * (core/vcpu.h "Lazy guest state"): backend.load_state, and the write-back
+ * of the changed groups before VMRUN. */
+void svm_load_state(struct vcpu *vcpu, unsigned what);
+void svm_store_state(struct vcpu *vcpu);
+
 /* exit.c: one world switch with its bookkeeping, the exit decoder, the
  * exit-code names for the trace and the state dump for a crashed guest. */
 void svm_run(struct vcpu *vcpu, struct exit_info *exit);
-void svm_dump_state(const struct vcpu *vcpu);
+void svm_dump_state(struct vcpu *vcpu);
 const char *svm_exit_name(uint64_t code);
 
 #endif

@@ -24,6 +24,7 @@ const struct backend vmx_backend = {
     .vcpu_load = vmx_vcpu_load,
     .vcpu_put = vmx_vcpu_put,
     .run = vmx_run,
+    .load_state = vmx_load_state,
     .inject_exception = vmx_inject_exception,
     /* The optional pair: VM-entry injection of type 0 and the
      * interrupt-window exiting control (vcpu.c). */

@@ -121,7 +121,7 @@ const char *vmx_exit_name(uint32_t reason)
  * size of INS/OUTS is in the VM-exit instruction-information field where the CPU reports it
  * (IA32_VMX_BASIC bit 54, 28.2.5); otherwise it follows the code segment, as it does without an
  * address-size prefix. */
-static void decode_io(struct exit_info *e, uint64_t q, const struct vcpu *vcpu)
+static void decode_io(struct exit_info *e, uint64_t q, struct vcpu *vcpu)
 {
     /* The qualification packs everything SVM spreads over EXITINFO1:
      * port in bits 31:16, direction in bit 3, string in bit 4, REP in
@@ -141,6 +141,7 @@ static void decode_io(struct exit_info *e, uint64_t q, const struct vcpu *vcpu)
         /* No address-size prefix assumed: 64-bit code uses 8-byte
          * addresses, otherwise CS.D/B chooses 4 or 2 (the same fallback
          * svm/exit.c uses for QEMU's missing IOIO address-size bits). */
+        vmx_load_state(vcpu, VCPU_SEGS & ~vcpu->loaded);
         e->io.addr_size = vcpu->cs_long ? 8 : vcpu->cs_db ? 4 : 2;
     }
 }
@@ -161,6 +162,8 @@ static bool decode_cr0_write(struct vcpu *vcpu, uint64_t q, struct exit_info *e)
     /* Qualification bits 3:0: which control register (0, 3, 4 or 8). */
     if (CRQ_CR(q) != 0)
         return false;
+    /* The old CR0 and the source register, which may be RSP. */
+    vmx_load_state(vcpu, (VCPU_CR | VCPU_RSP) & ~vcpu->loaded);
     /* Bits 5:4: the access type, 0 MOV to CR, 1 MOV from CR, 2 CLTS,
      * 3 LMSW.  Each gives the would-be new CR0 a different way. */
     switch (CRQ_TYPE(q)) {
@@ -371,7 +374,10 @@ static enum cr4_result handle_cr4_write(struct vcpu *vcpu, struct vmx_vcpu *vx, 
     /* Only MOV to CR4 reaches here; CR0 goes to the core. */
     if (CRQ_CR(q) != 4 || CRQ_TYPE(q) != 0)
         return CR4_NOT_MINE;
-    /* Qualification bits 11:8: the source register of the MOV. */
+    /* Qualification bits 11:8: the source register of the MOV, which may
+     * be RSP (in the VMCS, not in enter.S's registers). */
+    if (!(vcpu->loaded & VCPU_RSP))
+        vmx_load_state(vcpu, VCPU_RSP);
     uint64_t value = *gpr_by_number(&vcpu->regs, CRQ_GPR(q));
     /* VMX is hidden from the guest, and unsupported bits are reserved. */
     if ((value & CR4_VMXE) || (value & ~vmx_caps.cr4_fixed1))
@@ -386,101 +392,15 @@ static enum cr4_result handle_cr4_write(struct vcpu *vcpu, struct vmx_vcpu *vx, 
     return CR4_DONE;
 }
 
-/*
- * The guest's CR0 for the next entry: the core's (it may have emulated a
- * write) in the read shadow, and with VMX's fixed bits in the register
- * (PE and PG are free under "unrestricted guest").  If that turned on PAE
- * paging outside long mode, VM entry loads the four PDPTEs from the VMCS
- * (27.3.2.4 "Loading Page-Directory-Pointer-Table Entries") rather than from memory, as MOV to CR0
- * itself would have: fetch them from the guest's CR3 (SDM Vol. 3A 4.4.1 "PDPTE Registers").
- */
-static void load_cr0(struct vcpu *vcpu, struct vmx_vcpu *vx)
-{
-    /* Nothing changed since the last entry: the VMCS is up to date. */
-    if (vcpu->cr0 == vx->cr0_shadow)
-        return;
-    /* What the guest reads back with MOV from CR0 (every bit is masked).
-     * The real CR0 differs at least in NE, which VMX forces to 1 even when
-     * the guest wants the old external x87 error reporting. */
-    vx->cr0_shadow = vcpu->cr0;
-    vmwrite(VMCS_CR0_SHADOW, vcpu->cr0);
-    /* What the processor really runs the guest with. */
-    vmwrite(VMCS_GUEST_CR0,
-            vmx_fixed_apply(vcpu->cr0, vmx_caps.cr0_fixed0, vmx_caps.cr0_fixed1, CR0_PE | CR0_PG));
-    /* PAE paging without long mode is the only mode with PDPTE registers;
-     * in long mode the CPU walks from CR3 itself. */
-    if ((vcpu->cr0 & CR0_PG) && (vcpu->cr4 & CR4_PAE) && !(vcpu->efer & EFER_LMA)) {
-        /* CR3 bits 31:5 locate the 32-byte table of four PDPTEs; outside
-         * guest RAM the entries read as not present. */
-        const uint64_t *pdpte = gmem_ptr(&vcpu->dom->mem, vcpu->cr3 & 0xffffffe0u, 32);
-        /* PDPTE fields are 64 bits wide, so their encodings step by 2. */
-        for (unsigned i = 0; i < 4; i++)
-            vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, pdpte ? pdpte[i] : 0);
-    }
-}
-
-/* VMWRITE `value` to `field` unless the VMCS holds it already (*held, kept
- * by copy_out() and by this function).  Each VMWRITE the core did not need
- * is work on every exit: Bochs, an interpreter, pays for every one. */
-static void write_changed(const struct vmx_vcpu *vx, uint32_t field, uint64_t *held, uint64_t value)
-{
-    if (vx->held_valid && *held == value)
-        return;
-    vmwrite(field, value);
-    *held = value;
-}
-
-/* The entry controls for this entry: "IA-32e mode guest" must equal the
- * guest's EFER.LMA (27.3.1.1 "Checks on Guest Control Registers, Debug Registers, and MSRs"), which
- * the guest changes itself. */
-static void sync_entry_controls(const struct vcpu *vcpu, struct vmx_vcpu *vx)
-{
-    /* The controls probe() chose, plus the one bit that follows the guest;
-     * Bochs also stores LMA into this control at every exit (28.2 "Recording VM-Exit Information
-     * and Updating VM-Entry Control Fields"), but the core may have changed EFER since, so hv
-     * decides itself. */
-    uint32_t entry = vx->entry_ctls;
-    /* SVM has no such control: VMRUN takes the mode from the guest's EFER,
-     * CR0 and CS in the VMCB.  VT-x wants it said twice, and checks that
-     * both agree. */
-    if (vcpu->efer & EFER_LMA)
-        entry |= ENTRY_IA32E_MODE_GUEST;
-    write_changed(vx, VMCS_ENTRY_CONTROLS, &vx->held.entry_ctls, entry);
-}
-
 /* Enter once: true with *reason after a VM exit, or false with *e filled in
  * when VMLAUNCH/VMRESUME itself failed. */
 static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info *e,
                        uint32_t *reason)
 {
-    /* Core -> VMCS: the registers VM entry loads from the VMCS (27.3.2 "Loading Guest State").
-     * The core may have changed any of them while handling the last exit
-     * (advanced RIP, emulated a WRMSR to EFER or PAT, delivered an
-     * interrupt), so all are written every time; SVM's backend does the
-     * same with plain stores into the VMCB. */
-    write_changed(vx, VMCS_GUEST_RSP, &vx->held.rsp, vcpu->regs.rsp);
-    write_changed(vx, VMCS_GUEST_RIP, &vx->held.rip, vcpu->rip);
-    write_changed(vx, VMCS_GUEST_RFLAGS, &vx->held.rflags, vcpu->rflags);
-    /* EFER and PAT are emulated by the core (core/msr.c) because the MSR
-     * bitmap makes their RDMSR/WRMSR exit; VM entry loads the result. */
-    write_changed(vx, VMCS_GUEST_EFER, &vx->held.efer, vcpu->efer);
-    write_changed(vx, VMCS_GUEST_PAT, &vx->held.pat, vcpu->pat);
-    /* The guest's TSC offset, added to RDTSC, RDTSCP and RDMSR of the TSC
-     * with "use TSC offsetting" (SDM vol 3C 26.3 "Changes to Instruction
-     * Behavior in VMX Non-Root Operation"). */
-    write_changed(vx, VMCS_TSC_OFFSET, &vx->held.tsc_offset, vcpu->tsc_offset);
-    /* CR0 only when the core changed it (load_cr0() checks). */
-    load_cr0(vcpu, vx);
-    /* The interrupt shadow (interruptibility state bits 0-1, 25.4.2): the
-     * core clears it when it skips an instruction. */
-    /* Only ever cleared here: the core never creates a shadow, it only
-     * ends one by moving past the STI or MOV SS.  The other bits (NMI and
-     * SMI blocking) are left as the CPU saved them (copy_out() read them). */
-    if (!vcpu->int_shadow)
-        write_changed(vx, VMCS_GUEST_INTERRUPTIBILITY, &vx->held.intr,
-                      vx->held.intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-    /* After the EFER write above, so that the two agree. */
-    sync_entry_controls(vcpu, vx);
+    /* Core -> VMCS: the groups of guest state the core changed since the
+     * last exit (state.c), and only the fields among them whose value
+     * changed. */
+    vmx_store_state(vcpu);
 
     /* enter.S: the guest runs until the next VM exit. */
 #ifdef HV_BENCH_FLOOR
@@ -537,53 +457,19 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
     return true;
 }
 
-/* VMCS -> core: the guest's state as the VM exit saved it (28.3 "Saving Guest State"). */
+/* VMCS -> core: what every exit needs (the other GPRs were stored by
+ * enter.S straight into vcpu->regs).  The rest of the guest state stays in
+ * the VMCS until the core asks for it (state.c, core/vcpu.h "Lazy guest
+ * state"), and the VMCS now holds everything the core had changed. */
 static void copy_out(struct vcpu *vcpu, struct vmx_vcpu *vx)
 {
-    /* RSP, RIP and RFLAGS live in the VMCS; the other GPRs were stored by
-     * enter.S straight into vcpu->regs. */
-    vcpu->regs.rsp = vx->held.rsp = vmread(VMCS_GUEST_RSP);
     /* RIP still points at the instruction that exited; the core adds
      * exit->insn_len when it emulates the instruction. */
     vcpu->rip = vx->held.rip = vmread(VMCS_GUEST_RIP);
-    vcpu->rflags = vx->held.rflags = vmread(VMCS_GUEST_RFLAGS);
-    /* CR0 as the guest sees it is the read shadow (hv owns every bit);
-     * CR4: the guest's own bits from the register, hv's from the shadow. */
-    vcpu->cr0 = vx->cr0_shadow;
-    uint64_t cr4 = vmread(VMCS_GUEST_CR4);
-    vcpu->cr4 = (cr4 & ~vx->cr4_mask) | (vx->cr4_shadow & vx->cr4_mask);
-    /* CR3 is the guest's own: with EPT, MOV to CR3 need not exit. */
-    vcpu->cr3 = vmread(VMCS_GUEST_CR3);
-    /* CR2 is not in the VMCS: VMX leaves it alone, so the register still
-     * holds the guest's value (hv itself takes no page faults). */
-    vcpu->cr2 = read_cr2();
-    /* The CPU sets EFER.LMA itself when the guest enables paging with LME
-     * (saved by "save IA32_EFER", 28.3.1). */
-    vcpu->efer = vx->held.efer = vmread(VMCS_GUEST_EFER);
-    /* The code and stack segments' access rights tell the mode and ring
-     * (the core uses them for string I/O and for CPL checks); SVM's VMCB
-     * has the same in its CS and SS attribute words and its CPL byte. */
-    uint32_t cs_ar = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2u * SEG_CS);
-    uint32_t ss_ar = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2u * SEG_SS);
-    /* The CPL is SS.DPL (25.4.1 "Guest Register State"). */
-    vcpu->cpl = (uint8_t)AR_DPL(ss_ar);
-    /* CS.L: 64-bit code; CS.D/B: 32-bit default operand and address size. */
-    vcpu->cs_long = !!(cs_ar & AR_L);
-    vcpu->cs_db = !!(cs_ar & AR_DB);
-    /* The segment bases, for the MMIO emulator: ES..GS are SEG_ES..SEG_GS,
-     * their base fields two encodings apart (SDM vol 3C appendix B.4.3
-     * "Natural-Width Guest-State Fields"). */
-    for (unsigned i = SEG_ES; i <= SEG_GS; i++)
-        vcpu->seg_base[i] = vmread(VMCS_GUEST_ES_BASE + 2u * i);
-    /* Blocking by STI or MOV SS: the one-instruction interrupt shadow. */
-    vx->held.intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
-    vcpu->int_shadow = (vx->held.intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) != 0;
-    /* The VM exit may have changed the fields above and the "IA-32e mode
-     * guest" entry control (set to EFER.LMA, SDM vol 3C 28.2 "Recording
-     * VM-Exit Information and Updating VM-Entry Control Fields"); the rest
-     * of vx->held is hv's alone. */
-    vx->held.entry_ctls = vmread(VMCS_ENTRY_CONTROLS);
-    vx->held_valid = true;
+    vcpu->loaded = VCPU_STATE_EAGER;
+    vcpu->dirty = 0;
+    /* Still every group at once, as before the core asked by group. */
+    vmx_load_state(vcpu, VCPU_STATE_ALL & ~VCPU_STATE_EAGER);
 }
 
 /*
@@ -633,9 +519,13 @@ void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
         if ((reason & 0xffff) == VMX_EXIT_CR_ACCESS && !(reason & VMX_EXIT_REASON_ENTRY_FAILED)) {
             enum cr4_result r = handle_cr4_write(vcpu, vx, vmread(VMCS_EXIT_QUALIFICATION));
             if (r == CR4_DONE) {
-                /* Applied: on to the next instruction. */
+                /* Applied: on to the next instruction, which ends an STI
+                 * or MOV SS shadow, as advance() does in the core. */
+                if (!(vcpu->loaded & VCPU_INT_SHADOW))
+                    vmx_load_state(vcpu, VCPU_INT_SHADOW);
                 vcpu->rip += vmread(VMCS_EXIT_INSN_LEN);
                 vcpu->int_shadow = 0;
+                vcpu->dirty |= VCPU_RIP | VCPU_INT_SHADOW;
                 continue;
             }
             if (r == CR4_FAULT) {
@@ -674,9 +564,12 @@ static void explain_line(void *ctx, const char *section, const char *text)
  * general-register and RIP lines are those of svm_dump_state(), so that
  * the two logs can be compared; the rest shows what only VMX has.
  */
-void vmx_dump_state(const struct vcpu *vcpu)
+void vmx_dump_state(struct vcpu *vcpu)
 {
     const struct vmx_vcpu *vx = vcpu->arch;
+    /* RSP, RFLAGS and the CPL below come from the core's copy: complete
+     * it. */
+    vmx_load_state(vcpu, VCPU_STATE_ALL & ~vcpu->loaded);
     const struct gprs *r = &vcpu->regs;
     /* The VMCS as it is now (after the exit or the failed entry), for the
      * registers that only the VMCS holds. */

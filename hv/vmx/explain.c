@@ -503,7 +503,7 @@ static void check_guest_regs(struct checker *c)
             fail(c, "27.3.1.1", "guest IA32_EFER 0x%llx sets reserved bits 0x%llx",
                  (unsigned long long)s->efer, (unsigned long long)(s->efer & reserved));
         /* The control and the register must tell the same story: the rule
-         * exit.c's sync_entry_controls() exists for. */
+         * state.c's store_efer() exists for. */
         if (lma != ia32e_guest(s))
             fail(c, "27.3.1.1",
                  "guest IA32_EFER.LMA is %d but the VM-entry control \"IA-32e mode guest\" is %d: "

@@ -42,9 +42,9 @@ struct vmx_vcpu {
     uint32_t insn_error;    /* VM-instruction error of the last failed entry */
     uint32_t fail_kind;     /* 0, or the enter.S result of a failed VMLAUNCH/VMRESUME */
     struct vmx_state saved; /* the VMCS as it was before a failed entry */
-    /* What some VMCS fields hold, as last read or written by exit.c, so
-     * that an entry writes only what the core changed (held_valid: the
-     * copy is complete, from the first exit on). */
+    /* What some VMCS fields hold, as last read or written by state.c, so
+     * that an entry writes only the fields whose value the core changed
+     * (held_valid: the copy is complete, from the first entry on). */
     bool held_valid;
     struct {
         uint64_t rsp, rip, rflags, efer, pat, tsc_offset, entry_ctls, intr;
@@ -88,9 +88,15 @@ int vmx_floor_enter(struct gprs *regs, int launched);
 /* The label VM exits continue at (HOST_RIP). */
 void vmx_exit_entry(void);
 
+/* state.c: the guest state between the VMCS and struct vcpu, by group
+ * (core/vcpu.h "Lazy guest state"): backend.load_state, and the write-back
+ * of the changed groups before VM entry. */
+void vmx_load_state(struct vcpu *vcpu, unsigned what);
+void vmx_store_state(struct vcpu *vcpu);
+
 /* exit.c: backend.run and backend.dump_state, and the exit names. */
 void vmx_run(struct vcpu *vcpu, struct exit_info *exit);
-void vmx_dump_state(const struct vcpu *vcpu);
+void vmx_dump_state(struct vcpu *vcpu);
 const char *vmx_exit_name(uint32_t reason);
 
 /* ---- The VMX instructions (SDM Vol. 3C chapter 31 "VMX Instruction Reference") ----

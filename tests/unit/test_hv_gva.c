@@ -24,6 +24,8 @@ static void setup(void)
 {
     memset(&d, 0, sizeof(d));
     memset(&v, 0, sizeof(v));
+    /* Every group of guest state in struct vcpu (no backend to ask). */
+    v.loaded = VCPU_STATE_ALL;
     d.mem.size = RAM;
     d.mem.host = calloc(1, RAM);
     v.dom = &d;

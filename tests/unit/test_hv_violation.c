@@ -52,10 +52,33 @@ static void fake_step(struct vcpu *v)
     stepped++;
 }
 
+/* The guest state as the fake hardware holds it, and the groups the core
+ * asked the fake backend to load (vcpu.h "Lazy guest state"). */
+static struct vcpu hw;
+static unsigned asked, asks;
+
+static void fake_load(struct vcpu *vcpu, unsigned what)
+{
+    asked |= what;
+    asks++;
+    if (what & VCPU_RSP)
+        vcpu->regs.rsp = hw.regs.rsp;
+    if (what & VCPU_RFLAGS)
+        vcpu->rflags = hw.rflags;
+    if (what & VCPU_CR)
+        vcpu->cr0 = hw.cr0;
+    if (what & VCPU_SEGS)
+        vcpu->cs_db = hw.cs_db;
+    if (what & VCPU_INT_SHADOW)
+        vcpu->int_shadow = hw.int_shadow;
+    vcpu->loaded |= what;
+}
+
 static const struct backend fake = {.name = "fake",
                                     .inject_exception = fake_inject,
                                     .flush_slat = fake_flush,
-                                    .single_step = fake_step};
+                                    .single_step = fake_step,
+                                    .load_state = fake_load};
 
 /* A device of 32-bit registers, like a local APIC's page. */
 static uint32_t regs[1024];
@@ -102,6 +125,9 @@ static void setup(void)
     memset(&h, 0, sizeof(h));
     memset(&v, 0, sizeof(v));
     memset(regs, 0, sizeof(regs));
+    /* Every group of guest state in struct vcpu, unless a test says. */
+    v.loaded = VCPU_STATE_ALL;
+    asked = asks = 0;
     accesses = 0;
     injected = -1;
     stepped = 0;
@@ -339,6 +365,39 @@ START_TEST(single_step_after_mmio)
 }
 END_TEST
 
+/* After an exit struct vcpu holds only RIP and the general registers: the
+ * emulation asks the backend for what it reads, once, and marks what it
+ * changed for the write-back. */
+START_TEST(lazy_state_loaded_once_and_marked)
+{
+    code("\x89\x03", 2); /* mov [ebx], eax */
+    v.regs.rbx = 0xfee00010;
+    v.loaded = VCPU_STATE_EAGER;
+    v.cr0 = 0;
+    v.cs_db = 0;
+    hw.cr0 = 0x11;
+    hw.cs_db = 1;
+    hw.rflags = 2;
+    hw.int_shadow = 1;
+    struct exit_info e = violation(0xfee00010, MEM_ACCESS_WRITE);
+    ck_assert_int_eq(handle_mem_violation(&v, &e, text, sizeof(text), why, sizeof(why)), 0);
+    /* The 32-bit mode came from the "hardware": a 4-byte store. */
+    ck_assert_uint_eq(v.rip, CODE + 2);
+    ck_assert_uint_eq(v.int_shadow, 0);
+    ck_assert_uint_eq(
+        asked & (VCPU_RSP | VCPU_RFLAGS | VCPU_CR | VCPU_EFER | VCPU_SEGS | VCPU_INT_SHADOW),
+        VCPU_RSP | VCPU_RFLAGS | VCPU_CR | VCPU_EFER | VCPU_SEGS | VCPU_INT_SHADOW);
+    ck_assert_uint_eq(asked & (VCPU_IDTR | VCPU_RIP), 0);
+    ck_assert_uint_eq(v.dirty & (VCPU_RIP | VCPU_RFLAGS | VCPU_INT_SHADOW),
+                      VCPU_RIP | VCPU_RFLAGS | VCPU_INT_SHADOW);
+    /* Loaded groups are not asked for again before the next exit. */
+    unsigned before = asks;
+    v.rip = CODE;
+    ck_assert_int_eq(handle_mem_violation(&v, &e, text, sizeof(text), why, sizeof(why)), 0);
+    ck_assert_uint_eq(asks, before);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hv_violation");
@@ -355,6 +414,7 @@ int main(void)
     tcase_add_test(tc, fetch_reported_as_read_is_a_fetch);
     tcase_add_test(tc, lazy_ram_is_mapped_and_retried);
     tcase_add_test(tc, single_step_after_mmio);
+    tcase_add_test(tc, lazy_state_loaded_once_and_marked);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
