@@ -92,6 +92,7 @@ vgaromimage: file=$BOCHS_VGABIOS
 # timed waits (a boot in about 3 s of CPU instead of 12 s at 50 M).
 cpu: model=$(bochs_cpu_model "$vendor"), ips=4000000, reset_on_triple_fault=0
 ata0-master: type=cdrom, path=$iso, status=inserted
+$(outerdisk_bochs_lines)
 boot: cdrom
 com1: enabled=1, mode=file, dev=$dir/com1.out
 # Run as fast as the host allows; time inside the machine is instruction-based.

@@ -95,6 +95,8 @@ emu_run() {
     # ARGS"; a literal comma is written as two.  Its Multiboot loader passes
     # the whole "FILE ARGS" text as the module's string (Multiboot spec 3.3).
     QEMU_ARGS+=(-m "${mem}M" -kernel "$hv" -append "$cmdline" -initrd "${module//,/,,}")
+    # Files for hv's own disk driver (outerdisk.sh), if any.
+    QEMU_ARGS+=("${OUTERDISK_QEMU_ARGS[@]}")
     qemu_exec "$secs" "${QEMU_ARGS[@]}"
 }
 

@@ -220,6 +220,11 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         opt->slat_dot = true;
         return 0;
     }
+    /* `disk-test`: exercise the outer machine's disks before the guest. */
+    if (word_is(s, len, "disk-test")) {
+        opt->disk_test = true;
+        return 0;
+    }
     /* The others are NAME=VALUE; the prefix test requires a value after
      * the '=' ("mem=" alone is an unknown option, not mem=0). */
     if (word_has_prefix(s, len, "mem="))
@@ -236,7 +241,7 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
      * silently ignored would cost the user more than this message. */
     ksnprintf(err, err_len,
               "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
-              "npt=eager|lazy, slat-dot, domains=N)",
+              "npt=eager|lazy, slat-dot, domains=N, disk-test)",
               (int)len, s);
     return -1;
 }
@@ -260,6 +265,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->lazy = false;
     opt->domains = 1;
     opt->slat_dot = false;
+    opt->disk_test = false;
     /* An empty message on success, so a caller may print err blindly. */
     if (err_len)
         err[0] = '\0';

@@ -19,6 +19,9 @@
  *   slat-dot             when the guest ends, print its second-level tables as
  *                        a Graphviz graph ("[hv] dot: " lines;
  *                        docs/slatgraph.sh draws them)
+ *   disk-test            before the guest starts, exercise the driver of the
+ *                        outer machine's disks on every file the launcher
+ *                        attached (disk/outer.h: outer_disk_selftest)
  *
  * Compiled hosted too (tests/unit/test_hv_cmdline.c).
  */
@@ -39,6 +42,7 @@ struct hv_options {
     bool lazy;          /* npt=lazy */
     bool slat_dot;      /* print the tables as a graph at the end */
     unsigned domains;   /* domains=N: copies of the guest, 1 by default */
+    bool disk_test;     /* disk-test: exercise the outer disks first */
 };
 
 /* The most domains domains=N accepts. */

@@ -18,6 +18,7 @@
 #include "hv.h"
 #include "loader/mbload.h"
 #include "cpuid.h"
+#include "disk/outer.h"
 #include "log.h"
 #include "msr.h"
 
@@ -353,6 +354,10 @@ void hv_main(uint32_t magic, uint32_t info_pa)
      * VMXON.  Until now nothing about the CPU has been changed. */
     if (be->enable() < 0)
         end_error("could not enable %s", be->name);
+
+    /* disk-test: the outer disks' driver on its own, before any guest runs. */
+    if (host.opt.disk_test)
+        outer_disk_selftest();
 
     /* The domains: domain 0, and more with domains=N, each the same guest
      * in a machine of its own. */

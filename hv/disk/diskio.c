@@ -1,0 +1,274 @@
+/*
+ * diskio.c - an image file on a disk of the outer machine, as struct
+ * img_io (diskio.h explains the trailer and why the file is the disk).
+ */
+#include "klib.h"
+
+#include "diskio.h"
+
+/* Trailer field offsets (diskio.h). */
+#define T_MAGIC    0
+#define T_VERSION  8
+#define T_INDEX    12
+#define T_LENGTH   16
+#define T_LIMIT    24
+#define T_FLAGS    32
+#define T_NAME     40
+#define T_CHECKSUM 508
+
+/* Little-endian fields, byte by byte: the layout does not depend on the
+ * host's alignment rules. */
+static uint64_t get_le(const uint8_t *p, unsigned bytes)
+{
+    uint64_t v = 0;
+    for (unsigned i = bytes; i-- > 0;)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
+{
+    for (unsigned i = 0; i < bytes; i++, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* FNV-1a, 32 bits: a checksum the launcher computes in a few lines of perl. */
+static uint32_t fnv1a(const uint8_t *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+int diskio_trailer_decode(const uint8_t s[DISKIO_SECTOR], uint64_t sectors,
+                          struct diskio_trailer *t, const char **why)
+{
+    if (memcmp(s + T_MAGIC, DISKIO_MAGIC, 8) != 0) {
+        *why = "no hvkit trailer in the last sector";
+        return -1;
+    }
+    if (get_le(s + T_CHECKSUM, 4) != fnv1a(s, T_CHECKSUM)) {
+        *why = "the trailer's checksum is wrong";
+        return -1;
+    }
+    if (get_le(s + T_VERSION, 4) != DISKIO_VERSION) {
+        *why = "unknown trailer version";
+        return -1;
+    }
+    t->index = (uint32_t)get_le(s + T_INDEX, 4);
+    t->length = get_le(s + T_LENGTH, 8);
+    t->limit = get_le(s + T_LIMIT, 8);
+    t->flags = (uint32_t)get_le(s + T_FLAGS, 4);
+    /* The file must fit below the trailer, which is the last sector. */
+    if (sectors == 0 || t->limit != (sectors - 1) * DISKIO_SECTOR || t->length > t->limit) {
+        *why = "the trailer's length or limit does not fit the disk";
+        return -1;
+    }
+    memcpy(t->name, s + T_NAME, DISKIO_NAME_MAX);
+    t->name[DISKIO_NAME_MAX - 1] = '\0';
+    return 0;
+}
+
+void diskio_trailer_encode(const struct diskio_trailer *t, uint8_t s[DISKIO_SECTOR])
+{
+    memset(s, 0, DISKIO_SECTOR);
+    memcpy(s + T_MAGIC, DISKIO_MAGIC, 8);
+    put_le(s + T_VERSION, DISKIO_VERSION, 4);
+    put_le(s + T_INDEX, t->index, 4);
+    put_le(s + T_LENGTH, t->length, 8);
+    put_le(s + T_LIMIT, t->limit, 8);
+    put_le(s + T_FLAGS, t->flags, 4);
+    memcpy(s + T_NAME, t->name, strnlen(t->name, DISKIO_NAME_MAX - 1));
+    put_le(s + T_CHECKSUM, fnv1a(s, T_CHECKSUM), 4);
+}
+
+int diskio_open(struct diskio_file *f, const struct sector_dev *dev, const char **why)
+{
+    f->dev = *dev;
+    f->writable = false;
+    if (dev->sectors < 2) {
+        *why = "the disk is too small to hold a trailer";
+        return -1;
+    }
+    if (dev->read(dev->ctx, dev->sectors - 1, f->bounce, 1) < 0) {
+        *why = "the trailer sector cannot be read";
+        return -1;
+    }
+    return diskio_trailer_decode(f->bounce, dev->sectors, &f->t, why);
+}
+
+/* Write the trailer with the current length into the last sector. */
+static int store_trailer(struct diskio_file *f)
+{
+    diskio_trailer_encode(&f->t, f->bounce);
+    return f->dev.write(f->dev.ctx, f->dev.sectors - 1, f->bounce, 1) < 0 ? -IMG_EIO : 0;
+}
+
+/* ---- Reads ------------------------------------------------------------------- */
+
+/* Bytes [off, off + len) that lie inside one sector, through the bounce
+ * buffer. */
+static int read_partial(struct diskio_file *f, uint64_t off, uint8_t *buf, size_t len)
+{
+    if (f->dev.read(f->dev.ctx, off / DISKIO_SECTOR, f->bounce, 1) < 0)
+        return -IMG_EIO;
+    memcpy(buf, f->bounce + off % DISKIO_SECTOR, len);
+    return 0;
+}
+
+/* [off, off + len), all below the file's length: a partial head sector,
+ * whole sectors straight into the caller's buffer, a partial tail. */
+static int read_inside(struct diskio_file *f, uint64_t off, uint8_t *buf, size_t len)
+{
+    while (len) {
+        uint64_t in = off % DISKIO_SECTOR;
+        if (in || len < DISKIO_SECTOR) {
+            size_t n = DISKIO_SECTOR - in < len ? DISKIO_SECTOR - in : len;
+            if (read_partial(f, off, buf, n) < 0)
+                return -IMG_EIO;
+            off += n, buf += n, len -= n;
+            continue;
+        }
+        uint64_t whole = len / DISKIO_SECTOR;
+        uint32_t count = whole > 0xffffffffu ? 0xffffffffu : (uint32_t)whole;
+        if (f->dev.read(f->dev.ctx, off / DISKIO_SECTOR, buf, count) < 0)
+            return -IMG_EIO;
+        off += (uint64_t)count * DISKIO_SECTOR;
+        buf += (size_t)count * DISKIO_SECTOR;
+        len -= (size_t)count * DISKIO_SECTOR;
+    }
+    return 0;
+}
+
+static int io_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+    struct diskio_file *f = ctx;
+    /* Past the end the file reads as zeros (img.h: "like a sparse hole"):
+     * never the stale bytes of the extension. */
+    size_t inside = off >= f->t.length ? 0 : (f->t.length - off < len ? f->t.length - off : len);
+    memset((uint8_t *)buf + inside, 0, len - inside);
+    return inside ? read_inside(f, off, buf, inside) : 0;
+}
+
+/* ---- Writes ------------------------------------------------------------------ */
+
+/* Bytes inside one sector: read it, change them, write it back.  `old` is
+ * the file's length before this write began. */
+static int write_partial(struct diskio_file *f, uint64_t off, const uint8_t *buf, size_t len,
+                         uint64_t old)
+{
+    uint64_t lba = off / DISKIO_SECTOR;
+    /* A sector wholly beyond the old length holds stale bytes of the
+     * extension: it starts as zeros instead. */
+    if (lba * DISKIO_SECTOR >= old)
+        memset(f->bounce, 0, DISKIO_SECTOR);
+    else if (f->dev.read(f->dev.ctx, lba, f->bounce, 1) < 0)
+        return -IMG_EIO;
+    memcpy(f->bounce + off % DISKIO_SECTOR, buf, len);
+    return f->dev.write(f->dev.ctx, lba, f->bounce, 1) < 0 ? -IMG_EIO : 0;
+}
+
+/* Make the file `end` bytes long (growth only): zero the tail of the old
+ * last sector beyond the old length, then record the new length in the
+ * trailer before any data out there is written. */
+static int grow(struct diskio_file *f, uint64_t end)
+{
+    if (end > f->t.limit)
+        return -IMG_ENOSPC;
+    uint64_t old = f->t.length;
+    if (old % DISKIO_SECTOR) {
+        /* The bytes after the old end inside its sector must read as zeros
+         * once they are inside the file. */
+        static const uint8_t zeros[DISKIO_SECTOR];
+        uint64_t gap = DISKIO_SECTOR - old % DISKIO_SECTOR;
+        if (write_partial(f, old, zeros, (size_t)gap, old) < 0)
+            return -IMG_EIO;
+    }
+    f->t.length = end;
+    return store_trailer(f);
+}
+
+static int io_write(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+    struct diskio_file *f = ctx;
+    const uint8_t *p = buf;
+    if (!f->writable)
+        return -IMG_EROFS;
+    if (off + len < off || off + len > f->t.limit)
+        return -IMG_ENOSPC;
+    /* A gap between the old end and off must read as zeros, but the
+     * extension may hold stale bytes: grow() zeroes the rest of the old
+     * last sector, the loop below whole sectors in the gap, and
+     * write_partial() the rest of the sector off falls in. */
+    uint64_t old = f->t.length;
+    if (off + len > old) {
+        int rc = grow(f, off + len);
+        if (rc < 0)
+            return rc;
+    }
+    for (uint64_t gap = (old + DISKIO_SECTOR - 1) / DISKIO_SECTOR * DISKIO_SECTOR;
+         gap + DISKIO_SECTOR <= off; gap += DISKIO_SECTOR) {
+        static const uint8_t zeros[DISKIO_SECTOR];
+        if (f->dev.write(f->dev.ctx, gap / DISKIO_SECTOR, zeros, 1) < 0)
+            return -IMG_EIO;
+    }
+    while (len) {
+        uint64_t in = off % DISKIO_SECTOR;
+        if (in || len < DISKIO_SECTOR) {
+            size_t n = DISKIO_SECTOR - in < len ? DISKIO_SECTOR - in : len;
+            if (write_partial(f, off, p, n, old) < 0)
+                return -IMG_EIO;
+            off += n, p += n, len -= n;
+            continue;
+        }
+        uint64_t whole = len / DISKIO_SECTOR;
+        uint32_t count = whole > 0xffffffffu ? 0xffffffffu : (uint32_t)whole;
+        if (f->dev.write(f->dev.ctx, off / DISKIO_SECTOR, p, count) < 0)
+            return -IMG_EIO;
+        off += (uint64_t)count * DISKIO_SECTOR;
+        p += (size_t)count * DISKIO_SECTOR;
+        len -= (size_t)count * DISKIO_SECTOR;
+    }
+    return 0;
+}
+
+/* ---- The rest ------------------------------------------------------------------ */
+
+static int io_flush(void *ctx)
+{
+    struct diskio_file *f = ctx;
+    /* Durable means on the host's disk: the device's FLUSH CACHE. */
+    return f->dev.flush(f->dev.ctx) < 0 ? -IMG_EIO : 0;
+}
+
+static int io_size(void *ctx, uint64_t *size)
+{
+    struct diskio_file *f = ctx;
+    *size = f->t.length;
+    return 0;
+}
+
+static int io_truncate(void *ctx, uint64_t size)
+{
+    struct diskio_file *f = ctx;
+    if (!f->writable)
+        return -IMG_EROFS;
+    if (size > f->t.length)
+        return grow(f, size);
+    /* Shrinking: only the length changes; the launcher cuts the file. */
+    f->t.length = size;
+    return store_trailer(f);
+}
+
+void diskio_img_io(struct diskio_file *f, bool writable, struct img_io *io)
+{
+    f->writable = writable && !(f->t.flags & DISKIO_FLAG_RDONLY);
+    memset(io, 0, sizeof(*io));
+    io->ctx = f;
+    io->read = io_read;
+    io->write = io_write;
+    io->flush = io_flush;
+    io->size = io_size;
+    io->truncate = io_truncate;
+}

@@ -1,0 +1,185 @@
+/*
+ * outer.c - the launcher's files on the outer machine's ATA disks
+ * (outer.h): finding them, img_io on them, and the disk-test self-test.
+ */
+#include "klib.h"
+
+#include "core/log.h"
+
+#include "ata.h"
+#include "diskio.h"
+#include "outer.h"
+
+/* One attached file: its ATA drive and the file on it. */
+struct outer_disk {
+    struct ata_drive drive;
+    struct diskio_file file;
+    const char *why; /* the last ATA error, for the log */
+};
+
+static struct outer_disk disks[OUTER_DISKS_MAX];
+static int ndisks = -1;
+
+/* sector_dev callbacks over the ATA driver. */
+static int dev_read(void *ctx, uint64_t lba, void *buf, uint32_t count)
+{
+    struct outer_disk *d = ctx;
+    return ata_read(&d->drive, lba, buf, count, &d->why);
+}
+
+static int dev_write(void *ctx, uint64_t lba, const void *buf, uint32_t count)
+{
+    struct outer_disk *d = ctx;
+    return ata_write(&d->drive, lba, buf, count, &d->why);
+}
+
+static int dev_flush(void *ctx)
+{
+    struct outer_disk *d = ctx;
+    return ata_flush(&d->drive, &d->why);
+}
+
+/* The four positions: channel ports and unit. */
+static const struct {
+    uint16_t io, ctl;
+    uint8_t unit;
+    const char *name;
+} positions[OUTER_DISKS_MAX] = {
+    {ATA_PRIMARY_IO, ATA_PRIMARY_CTL, 0, "ata0 master"},
+    {ATA_PRIMARY_IO, ATA_PRIMARY_CTL, 1, "ata0 slave"},
+    {ATA_SECONDARY_IO, ATA_SECONDARY_CTL, 0, "ata1 master"},
+    {ATA_SECONDARY_IO, ATA_SECONDARY_CTL, 1, "ata1 slave"},
+};
+
+/* Is there an attached file at position p?  Fills disks[ndisks] if so. */
+static bool probe(unsigned p)
+{
+    struct outer_disk *d = &disks[ndisks];
+    const char *why;
+    if (ata_identify(&d->drive, positions[p].io, positions[p].ctl, positions[p].unit, &why) < 0)
+        return false;
+    struct sector_dev dev = {d, d->drive.sectors, dev_read, dev_write, dev_flush};
+    if (diskio_open(&d->file, &dev, &why) < 0) {
+        hv_log("outer disk at %s (%s): %s, not used", positions[p].name, d->drive.model, why);
+        return false;
+    }
+    hv_log("outer disk %u at %s: '%s', %llu bytes, room to grow to %llu%s",
+           (unsigned)d->file.t.index, positions[p].name, d->file.t.name,
+           (unsigned long long)d->file.t.length, (unsigned long long)d->file.t.limit,
+           d->file.t.flags & DISKIO_FLAG_RDONLY ? ", read-only" : "");
+    return true;
+}
+
+int outer_disks_scan(void)
+{
+    if (ndisks >= 0)
+        return ndisks;
+    ndisks = 0;
+    for (unsigned p = 0; p < OUTER_DISKS_MAX; p++)
+        if (probe(p))
+            ndisks++;
+    return ndisks;
+}
+
+static struct outer_disk *find(unsigned index)
+{
+    outer_disks_scan();
+    for (int i = 0; i < ndisks; i++)
+        if (disks[i].file.t.index == index)
+            return &disks[i];
+    return NULL;
+}
+
+int outer_disk_io(unsigned index, bool writable, struct img_io *io, const char **why)
+{
+    struct outer_disk *d = find(index);
+    if (!d) {
+        *why = "the launcher attached no such file to the outer machine";
+        return -1;
+    }
+    diskio_img_io(&d->file, writable, io);
+    return 0;
+}
+
+int outer_disk_by_name(const char *name)
+{
+    outer_disks_scan();
+    for (int i = 0; i < ndisks; i++)
+        if (strcmp(disks[i].file.t.name, name) == 0)
+            return (int)disks[i].file.t.index;
+    return -1;
+}
+
+/* ---- disk-test ------------------------------------------------------------------ */
+
+/* FNV-1a, 64 bits, continued over pieces (tests/integration/outer-disk.sh
+ * computes the same in perl). */
+static uint64_t fnv64(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Read the whole file through img_io in pieces of an odd size, so that
+ * most reads start and end inside a sector; its FNV-1a 64. */
+static int checksum(struct img_io *io, uint64_t *out)
+{
+    static uint8_t buf[61 * 1024 + 7];
+    uint64_t size, h = 0xcbf29ce484222325ull;
+    if (io->size(io->ctx, &size) < 0)
+        return -1;
+    for (uint64_t off = 0; off < size; off += sizeof(buf)) {
+        size_t n = size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
+        if (io->read(io->ctx, off, buf, n) < 0)
+            return -1;
+        h = fnv64(h, buf, n);
+    }
+    *out = h;
+    return 0;
+}
+
+/* The writes of the test: a text at offset 1000 across sector
+ * boundaries, and 600 bytes starting 100 bytes past the end (the file
+ * grows, the gap reads as zeros). */
+static int test_writes(struct img_io *io, uint64_t length)
+{
+    static char text[3000];
+    static const char line[] = "hvkit outer disk test\n";
+    for (size_t i = 0; i < sizeof(text); i++)
+        text[i] = line[i % (sizeof(line) - 1)];
+    if (io->write(io->ctx, 1000, text, sizeof(text)) < 0 ||
+        io->write(io->ctx, length + 100, text, 600) < 0)
+        return -1;
+    return io->flush(io->ctx);
+}
+
+static void selftest_one(struct outer_disk *d)
+{
+    struct img_io io;
+    unsigned n = (unsigned)d->file.t.index;
+    diskio_img_io(&d->file, true, &io);
+    uint64_t size, h;
+    if (io.size(io.ctx, &size) < 0 || checksum(&io, &h) < 0) {
+        hv_log("disk-test: disk %u: read failed: %s", n, d->why ? d->why : "?");
+        return;
+    }
+    hv_log("disk-test: disk %u: length %llu fnv1a64 %016llx", n, (unsigned long long)size,
+           (unsigned long long)h);
+    if (!d->file.writable)
+        return;
+    if (test_writes(&io, size) < 0 || io.size(io.ctx, &size) < 0 || checksum(&io, &h) < 0) {
+        hv_log("disk-test: disk %u: write failed: %s", n, d->why ? d->why : "?");
+        return;
+    }
+    hv_log("disk-test: disk %u: written, flushed: length %llu fnv1a64 %016llx", n,
+           (unsigned long long)size, (unsigned long long)h);
+}
+
+void outer_disk_selftest(void)
+{
+    if (outer_disks_scan() == 0)
+        hv_log("disk-test: no attached files found on the outer machine's ATA disks");
+    for (int i = 0; i < ndisks; i++)
+        selftest_one(&disks[i]);
+}

@@ -1,0 +1,43 @@
+/*
+ * outer.h - the image files the launcher attached to the outer machine
+ * (bin/hvrun.d/outerdisk.sh), found on its ATA disks and offered to
+ * imgtool's library as struct img_io (diskio.h says how a file lives on a
+ * disk and why).  hv's virtio-blk devices open their images through
+ * outer_disk_io().
+ *
+ * The launcher numbers the files it attaches (0, 1, ...) and writes the
+ * number into each file's trailer, so hv needs no map of which ATA
+ * position holds which file: it looks at all four (primary and secondary
+ * channel, master and slave; Bochs boots from a CD on the primary master,
+ * which is skipped as a packet device).
+ */
+#ifndef HV_DISK_OUTER_H
+#define HV_DISK_OUTER_H
+
+#include <stdbool.h>
+
+#include "img.h"
+
+#define OUTER_DISKS_MAX 4
+
+/* Look at the four ATA positions once (later calls return the same
+ * answer) and log each attached file found: how many were found. */
+int outer_disks_scan(void);
+
+/* An img_io on the launcher's file number `index`: 0, or -1 with *why.
+ * `writable` false (or a file attached read-only) refuses writes. */
+int outer_disk_io(unsigned index, bool writable, struct img_io *io, const char **why);
+
+/* The number of the attached file called `name` (as the launcher was
+ * given it), or -1: for opening a backing file by the name an image's
+ * header gives. */
+int outer_disk_by_name(const char *name);
+
+/* disk-test (hv's command line): read every attached file through
+ * img_io at odd offsets and log a checksum of its bytes, then (if it is
+ * writable) write a known text at offset 1000 and past its end, flush, and
+ * log the new length and checksum.  tests/integration/outer-disk.sh
+ * compares both with the host file. */
+void outer_disk_selftest(void);
+
+#endif
