@@ -177,6 +177,7 @@ static bool read_disk(xmlNode *node, struct disk_def *k, char *why, size_t len)
 static bool read_devices(xmlNode *root, struct domain_def *d, char *why, size_t len)
 {
     xmlNode *devices = xml_child(root, "devices");
+    d->console = xml_child(devices, "console") || xml_child(devices, "serial");
     for (xmlNode *c = devices ? devices->children : NULL; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE || xmlStrcmp(c->name, BAD_CAST "disk"))
             continue;
@@ -214,23 +215,25 @@ bool domxml_validate(const struct domain_def *d, char *why, size_t len)
     return true;
 }
 
+bool domxml_parse_node(xmlNode *root, struct domain_def *d, char *why, size_t len)
+{
+    memset(d, 0, sizeof(*d));
+    if (!root || xmlStrcmp(root->name, BAD_CAST "domain"))
+        return refuse(why, len, "XML error: expecting root element of 'domain', not '%s'",
+                      root ? (const char *)root->name : "");
+    /* In libvirt's order, so the first mistake reported is the same. */
+    return read_identity(root, d, why, len) && read_os(root, d, why, len) &&
+           read_resources(root, d, why, len) && read_actions(root, d, why, len) &&
+           read_devices(root, d, why, len) && domxml_validate(d, why, len);
+}
+
 bool domxml_parse_file(const char *path, struct domain_def *d, char *why, size_t len)
 {
     memset(d, 0, sizeof(*d));
     xmlDoc *doc = xml_read(path, "domain_definition", why, len);
     if (!doc)
         return false;
-    xmlNode *root = xmlDocGetRootElement(doc);
-    bool ok;
-    if (!root || xmlStrcmp(root->name, BAD_CAST "domain")) {
-        ok = refuse(why, len, "XML error: expecting root element of 'domain', not '%s'",
-                    root ? (const char *)root->name : "");
-    } else {
-        /* In libvirt's order, so the first mistake reported is the same. */
-        ok = read_identity(root, d, why, len) && read_os(root, d, why, len) &&
-             read_resources(root, d, why, len) && read_actions(root, d, why, len) &&
-             read_devices(root, d, why, len) && domxml_validate(d, why, len);
-    }
+    bool ok = domxml_parse_node(xmlDocGetRootElement(doc), d, why, len);
     xmlFreeDoc(doc);
     return ok;
 }
@@ -315,6 +318,18 @@ static void print_disk(const struct disk_def *k, FILE *out)
 
 void domxml_print(const struct domain_def *d, FILE *out)
 {
+    domxml_print_indented(d, out, "");
+}
+
+void domxml_print_indented(const struct domain_def *d, FILE *final, const char *indent)
+{
+    /* Written to memory first, then copied out with `indent` before every
+     * line, so the one layout serves dumpxml and a snapshot's copy. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out)
+        abort();
     fprintf(out, "<domain type='%s'>\n", d->type);
     element(out, "  ", "name", d->name);
     element(out, "  ", "uuid", d->uuid);
@@ -339,10 +354,18 @@ void domxml_print(const struct domain_def *d, FILE *out)
     for (int i = 0; i < d->ndisks; i++)
         print_disk(&d->disks[i], out);
     print_controllers(d, out);
-    /* Every hvkit domain has a serial console (hv's UART), which libvirt
-     * shows as a serial device and the console on it. */
-    fputs("    <serial type='pty'>\n      <target port='0'/>\n    </serial>\n"
-          "    <console type='pty'>\n      <target type='serial' port='0'/>\n    </console>\n",
-          out);
+    /* A console, as libvirt shows one: the serial device (hv's UART) and
+     * the console on it. */
+    if (d->console)
+        fputs("    <serial type='pty'>\n      <target port='0'/>\n    </serial>\n"
+              "    <console type='pty'>\n      <target type='serial' port='0'/>\n    </console>\n",
+              out);
     fputs("  </devices>\n</domain>\n", out);
+    fclose(out);
+    for (char *line = text; *line;) {
+        char *end = strchr(line, '\n');
+        fprintf(final, "%s%.*s\n", indent, (int)(end - line), line);
+        line = end + 1;
+    }
+    free(text);
 }

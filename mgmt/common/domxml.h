@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <libxml/tree.h>
+
 #define DOM_MAX_DISKS 8
 
 struct disk_def {
@@ -46,6 +48,7 @@ struct domain_def {
     char on_poweroff[24], on_reboot[24], on_crash[24];
     int ndisks;
     struct disk_def disks[DOM_MAX_DISKS];
+    bool console; /* a <console> or <serial>: shown as libvirt shows a pty */
 };
 
 /*
@@ -54,11 +57,18 @@ struct domain_def {
  */
 bool domxml_parse_file(const char *path, struct domain_def *d, char *why, size_t whylen);
 
+/* The same from a <domain> element of a document already read (a
+ * snapshot's XML holds one). */
+bool domxml_parse_node(xmlNode *root, struct domain_def *d, char *why, size_t whylen);
+
 /* Check a definition as libvirt does after parsing or after a change (the
  * current vCPUs and memory within the maxima, targets unique, ...). */
 bool domxml_validate(const struct domain_def *d, char *why, size_t whylen);
 
 /* Write the definition as libvirt's `virsh dumpxml` lays it out. */
 void domxml_print(const struct domain_def *d, FILE *out);
+
+/* The same with `indent` before every line (inside another document). */
+void domxml_print_indented(const struct domain_def *d, FILE *out, const char *indent);
 
 #endif

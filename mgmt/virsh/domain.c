@@ -80,7 +80,19 @@ static bool define(const struct cmd_call *call)
 static bool undefine(const struct cmd_call *call)
 {
     struct dom dom;
-    if (!dom_lookup(call, &dom) || !store_dom_undefine(&dom.def))
+    if (!dom_lookup(call, &dom))
+        return false;
+    /* libvirt will not lose track of snapshots silently: their records go
+     * only with --snapshots-metadata (the disks keep the snapshots). */
+    int snaps = snapshot_count(dom.def.name);
+    if (snaps && !opt_bool(call, "snapshots-metadata")) {
+        verror("Failed to undefine domain '%s'", dom.def.name);
+        verror("Requested operation is not valid: cannot delete inactive domain with %d "
+               "snapshots",
+               snaps);
+        return false;
+    }
+    if ((snaps && !snapshot_forget_all(dom.def.name)) || !store_dom_undefine(&dom.def))
         return false;
     vinfo("Domain '%s' has been undefined", dom.def.name);
     return true;
@@ -447,7 +459,13 @@ const struct cmd_def dom_cmds[] = {
       {"count", OPT_STRING, true, "number of virtual CPUs"},
       {"maximum", OPT_BOOL, false, "set maximum limit on next boot"},
       SET_FLAGS}},
-    {"undefine", undefine, "undefine a domain", {DOM_ARG}},
+    {"undefine",
+     undefine,
+     "undefine a domain",
+     {DOM_ARG,
+      {"snapshots-metadata", OPT_BOOL, false,
+       "remove all domain snapshot metadata (vm must be "
+       "inactive)"}}},
     {"vcpucount",
      vcpucount,
      "domain vcpu counts",

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -124,6 +125,32 @@ static bool remove_file(const char *path)
         return false;
     }
     return true;
+}
+
+bool store_path(char *out, size_t len, const char *rel, ...)
+{
+    char tail[PATH_MAX];
+    va_list ap;
+    va_start(ap, rel);
+    int n = vsnprintf(tail, sizeof(tail), rel, ap);
+    va_end(ap);
+    if (n < (int)sizeof(tail) && snprintf(out, len, "%s/%s", state, tail) < (int)len)
+        return true;
+    verror("path too long under the state directory: %s", tail);
+    return false;
+}
+
+bool store_mkdirs(const char *path)
+{
+    if (make_dirs(path))
+        return true;
+    verror("cannot create directory '%s': %s", path, strerror(errno));
+    return false;
+}
+
+bool store_write(const char *path, void (*print)(const void *obj, FILE *out), const void *obj)
+{
+    return write_file(path, print, obj);
 }
 
 /* ---- Pools ---- */

@@ -49,6 +49,16 @@ struct dom {
  * Prints an error and returns false when that fails. */
 bool store_open(void);
 
+/* A path under the state directory: `rel` is formatted like printf.
+ * Returns false (after an error) when it does not fit. */
+bool store_path(char *out, size_t len, const char *rel, ...) __attribute__((format(printf, 3, 4)));
+
+/* Create a directory and its parents under the state directory. */
+bool store_mkdirs(const char *path);
+
+/* Replace a file whole: written aside, then renamed over the old one. */
+bool store_write(const char *path, void (*print)(const void *obj, FILE *out), const void *obj);
+
 /* ---- Pools ---- */
 
 /* All pools, sorted by name as virsh sorts them; *count gets their number.

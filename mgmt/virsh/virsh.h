@@ -15,7 +15,8 @@
  *   pool.c    pool-* commands (a "dir" pool is a directory of image files);
  *   vol.c     vol-* commands, done with imgtool's library (imgtool/lib);
  *   domain.c  commands on defined domains (define, dumpxml, dominfo, ...),
- *             their XML read and written by mgmt/common/domxml.c.
+ *             their XML read and written by mgmt/common/domxml.c;
+ *   snapshot.c snapshot-* commands: internal qcow2 snapshots of every disk.
  */
 #ifndef HVKIT_VIRSH_H
 #define HVKIT_VIRSH_H
@@ -76,6 +77,11 @@ const struct cmd_def *cmd_find(const char *name);
 extern const struct cmd_def pool_cmds[];
 extern const struct cmd_def vol_cmds[];
 extern const struct cmd_def dom_cmds[];
+extern const struct cmd_def snap_cmds[];
+
+/* What undefine needs of snapshot.c. */
+int snapshot_count(const char *dom);
+bool snapshot_forget_all(const char *dom);
 extern const struct cmd_def host_cmds[];
 
 /* Global state of one virsh run. */
