@@ -225,6 +225,11 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         opt->disk_test = true;
         return 0;
     }
+    /* `virtio-console`: give the guest a virtio-console (core/vdev.h). */
+    if (word_is(s, len, "virtio-console")) {
+        opt->virtio_console = true;
+        return 0;
+    }
     /* The others are NAME=VALUE; the prefix test requires a value after
      * the '=' ("mem=" alone is an unknown option, not mem=0). */
     if (word_has_prefix(s, len, "mem="))
@@ -241,7 +246,7 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
      * silently ignored would cost the user more than this message. */
     ksnprintf(err, err_len,
               "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
-              "npt=eager|lazy, slat-dot, domains=N, disk-test)",
+              "npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console)",
               (int)len, s);
     return -1;
 }
@@ -266,6 +271,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->domains = 1;
     opt->slat_dot = false;
     opt->disk_test = false;
+    opt->virtio_console = false;
     /* An empty message on success, so a caller may print err blindly. */
     if (err_len)
         err[0] = '\0';

@@ -38,11 +38,12 @@ struct hv_options {
     uint64_t mem; /* bytes of guest RAM */
     bool trace;
     enum hv_vendor vendor;
-    uint64_t max_exits; /* 0: no limit */
-    bool lazy;          /* npt=lazy */
-    bool slat_dot;      /* print the tables as a graph at the end */
-    unsigned domains;   /* domains=N: copies of the guest, 1 by default */
-    bool disk_test;     /* disk-test: exercise the outer disks first */
+    uint64_t max_exits;  /* 0: no limit */
+    bool lazy;           /* npt=lazy */
+    bool slat_dot;       /* print the tables as a graph at the end */
+    unsigned domains;    /* domains=N: copies of the guest, 1 by default */
+    bool disk_test;      /* disk-test: exercise the outer disks first */
+    bool virtio_console; /* a virtio-console device (core/vdev.h) */
 };
 
 /* The most domains domains=N accepts. */

@@ -21,6 +21,7 @@
 #include "disk/outer.h"
 #include "log.h"
 #include "msr.h"
+#include "vdev.h"
 
 /* The host, and the domains hv makes (from the first boot module; more
  * than one with domains=N), each with one vCPU.  Only start-up code here
@@ -338,9 +339,21 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     const struct mb_module *mod = (const struct mb_module *)(uintptr_t)info->mods_addr;
     /* A module without a string gets an empty guest command line. */
     const char *guest_cmd = mod->string ? (const char *)(uintptr_t)mod->string : "";
-    /* hv runs one guest; say so rather than silently ignore the rest. */
-    if (info->mods_count > 1)
-        hv_log("%u modules given: only the first is used", info->mods_count);
+    /* The modules after the guest are disk images, for virtio-blk devices
+     * (core/vdev.h); with the virtio-console option they make the plan of
+     * the guest's virtio devices, which its command line then lists. */
+    static struct vdev_plan plan;
+    if (vdev_plan(&plan, mod, info->mods_count, host.opt.virtio_console, err, sizeof(err)) < 0)
+        end_error("%s", err);
+    if (plan.n && host.opt.domains > 1)
+        end_error("virtio devices (disks, virtio-console) need domains=1");
+    static char guest_line_buf[2048];
+    if (plan.n) {
+        ksnprintf(guest_line_buf, sizeof(guest_line_buf), "%s", guest_cmd);
+        if (vdev_cmdline(&plan, guest_line_buf, sizeof(guest_line_buf)) < 0)
+            end_error("the guest's command line is too long for its virtio devices");
+        guest_cmd = guest_line_buf;
+    }
 
     /* The backend. */
     const struct backend *be = choose_backend(host.opt.vendor, err, sizeof(err));
@@ -370,6 +383,9 @@ void hv_main(uint32_t magic, uint32_t info_pa)
         irq_domain_init(d);
         irq_vcpu_init(d->vcpu[0]);
     }
+    /* The virtio devices, on domain 0's MMIO bus and interrupt lines. */
+    if (vdev_attach(host.domains, &plan, err, sizeof(err)) < 0)
+        end_error("%s", err);
 
     /* Run every domain until all have stopped (run.c), then report how
      * they ended and end the outer machine (ending.c). */
