@@ -3,7 +3,7 @@
 # QEMU's -drive syntax for the launchers (bin/qemu-guest; bin/hvrun can use
 # the same parser).  Sourced, never run.
 #
-#   -drive file=disk.qcow2[,format=qcow2|raw][,if=virtio][,readonly=on|off]
+#   -drive file=disk.qcow2[,format=qcow2|raw][,if=virtio][,readonly=on|off][,snapshot=on|off]
 #
 # as qemu-system-x86_64 takes it (its "-drive" option), restricted to what
 # hvkit's virtio-blk disks need.  Without format= the file's first bytes
@@ -11,11 +11,12 @@
 # qcow2.txt "Header": magic) means qcow2, anything else raw.
 
 # hvkit_parse_drive SPEC: check SPEC and set DRIVE_FILE, DRIVE_FORMAT (raw or
-# qcow2), DRIVE_IF (virtio) and DRIVE_READONLY (0 or 1); a usage error
+# qcow2), DRIVE_IF (virtio), DRIVE_READONLY (0 or 1) and DRIVE_SNAPSHOT (on
+# or off); a usage error
 # (hvkit_usage_error, exit 125) says what is wrong otherwise.
 hvkit_parse_drive() {
     local spec=$1 item key value
-    DRIVE_FILE='' DRIVE_FORMAT='' DRIVE_IF=virtio DRIVE_READONLY=0
+    DRIVE_FILE='' DRIVE_FORMAT='' DRIVE_IF=virtio DRIVE_READONLY=0 DRIVE_SNAPSHOT=off
     local IFS=,
     for item in $spec; do
         key=${item%%=*} value=${item#*=}
@@ -39,7 +40,15 @@ hvkit_parse_drive() {
             *) hvkit_usage_error "-drive '$spec': readonly=$value (use on or off)" ;;
             esac
             ;;
-        *) hvkit_usage_error "-drive '$spec': unknown option '$key' (file, format, if, readonly)" ;;
+        snapshot)
+            # QEMU's snapshot=on: writes go to a temporary overlay, the
+            # file stays as it was (bin/hvrun: every disk is one for now).
+            case $value in
+            on | off) DRIVE_SNAPSHOT=$value ;;
+            *) hvkit_usage_error "-drive '$spec': snapshot=$value (use on or off)" ;;
+            esac
+            ;;
+        *) hvkit_usage_error "-drive '$spec': unknown option '$key' (file, format, if, readonly, snapshot)" ;;
         esac
     done
     [ -n "$DRIVE_FILE" ] || hvkit_usage_error "-drive '$spec': no file= given"
