@@ -5,7 +5,7 @@
  * console output through the UART and through virtio-console.  The same
  * image runs on plain QEMU microvm, where the exit counts are not known.
  * The numbers are report_info lines: they differ from run to run; the
- * verdicts only say the work was done.  bench/virtio/ drives it.
+ * verdicts only say the work was done.
  *
  * Arguments: mib=N (disk data written and read, default 4; the disk must
  * be that large), wait=poll|ioapic|pic (default poll).

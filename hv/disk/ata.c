@@ -87,10 +87,14 @@ static void delay_400ns(const struct ata_drive *d)
 static int wait_not_busy(const struct ata_drive *d)
 {
     for (uint32_t i = 0; i < POLL_LIMIT; i++) {
+        /* The alternate status: the same bits, without side effects. */
         uint8_t st = inb(d->ctl);
+        /* While BSY is set every other bit is meaningless ("Status
+         * register"). */
         if (!(st & ST_BSY))
             return st;
     }
+    /* Still busy after the bound: a hung device. */
     return -1;
 }
 
@@ -103,10 +107,12 @@ static int wait_drq(const struct ata_drive *d, const char **why)
         *why = "the disk stayed busy (timeout)";
         return -1;
     }
+    /* An error ends the command: no data block follows. */
     if (st & (ST_ERR | ST_DF)) {
         *why = st & ST_DF ? "device fault" : "the disk refused the command (ERR)";
         return -1;
     }
+    /* Not busy, no error, no data request: the protocol went astray. */
     if (!(st & ST_DRQ)) {
         *why = "the disk did not ask for data (DRQ clear)";
         return -1;
@@ -129,15 +135,19 @@ static void issue(const struct ata_drive *d, uint8_t cmd, uint8_t cmd_ext, uint6
                   uint32_t count)
 {
     if (d->lba48) {
+        /* In 48-bit commands the device register holds no address bits. */
         select_unit(d, 0);
+        /* The "previous content" first: count bits 15:8, LBA bits 47:24. */
         outb(d->io + REG_COUNT, (uint8_t)(count >> 8));
         outb(d->io + REG_LBA_LO, (uint8_t)(lba >> 24));
         outb(d->io + REG_LBA_MID, (uint8_t)(lba >> 32));
         outb(d->io + REG_LBA_HI, (uint8_t)(lba >> 40));
+        /* Then the "current content": count bits 7:0, LBA bits 23:0. */
         outb(d->io + REG_COUNT, (uint8_t)count);
         outb(d->io + REG_LBA_LO, (uint8_t)lba);
         outb(d->io + REG_LBA_MID, (uint8_t)(lba >> 8));
         outb(d->io + REG_LBA_HI, (uint8_t)(lba >> 16));
+        /* Writing the command register starts the command. */
         outb(d->io + REG_COMMAND, cmd_ext);
     } else {
         /* LBA bits 27:24 go into the device register; a count of 256 is
@@ -157,10 +167,12 @@ static void issue(const struct ata_drive *d, uint8_t cmd, uint8_t cmd_ext, uint6
 static void id_string(const uint16_t *id, unsigned word, unsigned chars, char *out)
 {
     for (unsigned i = 0; i < chars; i += 2) {
+        /* High byte first: "ABCD" is stored as the words 'AB', 'CD'. */
         out[i] = (char)(id[word + i / 2] >> 8);
         out[i + 1] = (char)(id[word + i / 2] & 0xff);
     }
     out[chars] = '\0';
+    /* The field is padded with blanks to its full width. */
     for (int i = (int)chars - 1; i >= 0 && out[i] == ' '; i--)
         out[i] = '\0';
 }
@@ -170,13 +182,16 @@ static void id_string(const uint16_t *id, unsigned word, unsigned chars, char *o
 static bool present(const struct ata_drive *d)
 {
     select_unit(d, 0);
+    /* The selected unit's status, after the selection delay. */
     uint8_t st = inb(d->io + REG_STATUS);
     return st != 0xff && st != 0;
 }
 
 int ata_identify(struct ata_drive *d, uint16_t io, uint16_t ctl, unsigned unit, const char **why)
 {
+    /* The 256 words IDENTIFY DEVICE returns; static: hv's stack is small. */
     static uint16_t id[256];
+    /* Where the drive is; the rest is filled once it has answered. */
     d->io = io;
     d->ctl = ctl;
     d->unit = (uint8_t)(unit & 1);
@@ -197,6 +212,7 @@ int ata_identify(struct ata_drive *d, uint16_t io, uint16_t ctl, unsigned unit, 
     outb(io + REG_LBA_HI, 0);
     outb(io + REG_COMMAND, CMD_IDENTIFY);
     delay_400ns(d);
+    /* Status 0 after the command: nothing answered. */
     if (inb(io + REG_STATUS) == 0) {
         *why = "no device";
         return -1;
@@ -212,9 +228,11 @@ int ata_identify(struct ata_drive *d, uint16_t io, uint16_t ctl, unsigned unit, 
         *why = "a packet (ATAPI) device, not a disk";
         return -1;
     }
+    /* An ATA disk now offers its 512 bytes of identification. */
     if (wait_drq(d, why) < 0)
         return -1;
     insw(io + REG_DATA, id, 256);
+    /* 48-bit commands reach beyond 2^28 sectors (128 GiB). */
     d->lba48 = (id[ID_CMDSET2] & ID_CMDSET2_LBA48) != 0;
     if (d->lba48)
         d->sectors = (uint64_t)id[ID_LBA48_TOTAL] | (uint64_t)id[ID_LBA48_TOTAL + 1] << 16 |
@@ -222,6 +240,7 @@ int ata_identify(struct ata_drive *d, uint16_t io, uint16_t ctl, unsigned unit, 
                      (uint64_t)id[ID_LBA48_TOTAL + 3] << 48;
     else
         d->sectors = (uint64_t)id[ID_LBA28_TOTAL] | (uint64_t)id[ID_LBA28_TOTAL + 1] << 16;
+    /* For the log: QEMU says "QEMU HARDDISK", Bochs "Generic 1234". */
     id_string(id, ID_MODEL, 40, d->model);
     if (d->sectors == 0) {
         *why = "a disk that reports no sectors";
@@ -265,6 +284,7 @@ int ata_read(struct ata_drive *d, uint64_t lba, void *buf, uint32_t count, const
     if (check_range(d, lba, count, why) < 0)
         return -1;
     uint8_t *p = buf;
+    /* One command per MAX_PER_COMMAND sectors. */
     while (count) {
         uint32_t n = count < MAX_PER_COMMAND ? count : MAX_PER_COMMAND;
         issue(d, CMD_READ, CMD_READ_EXT, lba, n);
@@ -287,6 +307,7 @@ int ata_write(struct ata_drive *d, uint64_t lba, const void *buf, uint32_t count
     if (check_range(d, lba, count, why) < 0)
         return -1;
     const uint8_t *p = buf;
+    /* One command per MAX_PER_COMMAND sectors. */
     while (count) {
         uint32_t n = count < MAX_PER_COMMAND ? count : MAX_PER_COMMAND;
         issue(d, CMD_WRITE, CMD_WRITE_EXT, lba, n);
@@ -298,6 +319,7 @@ int ata_write(struct ata_drive *d, uint64_t lba, const void *buf, uint32_t count
             outsw(d->io + REG_DATA, p, ATA_SECTOR / 2);
             p += ATA_SECTOR;
         }
+        /* The device has taken the last block: did it write it all? */
         if (finish(d, why) < 0)
             return -1;
         lba += n;

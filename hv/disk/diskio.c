@@ -21,6 +21,7 @@
 static uint64_t get_le(const uint8_t *p, unsigned bytes)
 {
     uint64_t v = 0;
+    /* The most significant byte is the last: start there. */
     for (unsigned i = bytes; i-- > 0;)
         v = v << 8 | p[i];
     return v;
@@ -28,6 +29,7 @@ static uint64_t get_le(const uint8_t *p, unsigned bytes)
 
 static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
 {
+    /* Least significant byte first. */
     for (unsigned i = 0; i < bytes; i++, v >>= 8)
         p[i] = (uint8_t)v;
 }
@@ -35,6 +37,7 @@ static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
 /* FNV-1a, 32 bits: a checksum the launcher computes in a few lines of perl. */
 static uint32_t fnv1a(const uint8_t *p, size_t n)
 {
+    /* The 32-bit offset basis and prime of FNV-1a. */
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 16777619u;
@@ -44,18 +47,22 @@ static uint32_t fnv1a(const uint8_t *p, size_t n)
 int diskio_trailer_decode(const uint8_t s[DISKIO_SECTOR], uint64_t sectors,
                           struct diskio_trailer *t, const char **why)
 {
+    /* Not the launcher's: an ordinary disk, or a file it did not prepare. */
     if (memcmp(s + T_MAGIC, DISKIO_MAGIC, 8) != 0) {
         *why = "no hvkit trailer in the last sector";
         return -1;
     }
+    /* A torn or damaged trailer must not give hv a wrong length. */
     if (get_le(s + T_CHECKSUM, 4) != fnv1a(s, T_CHECKSUM)) {
         *why = "the trailer's checksum is wrong";
         return -1;
     }
+    /* A newer launcher's layout is not guessed at. */
     if (get_le(s + T_VERSION, 4) != DISKIO_VERSION) {
         *why = "unknown trailer version";
         return -1;
     }
+    /* The fields, in the order of the layout in diskio.h. */
     t->index = (uint32_t)get_le(s + T_INDEX, 4);
     t->length = get_le(s + T_LENGTH, 8);
     t->limit = get_le(s + T_LIMIT, 8);
@@ -65,6 +72,7 @@ int diskio_trailer_decode(const uint8_t s[DISKIO_SECTOR], uint64_t sectors,
         *why = "the trailer's length or limit does not fit the disk";
         return -1;
     }
+    /* The name, NUL-terminated whatever the sector says. */
     memcpy(t->name, s + T_NAME, DISKIO_NAME_MAX);
     t->name[DISKIO_NAME_MAX - 1] = '\0';
     return 0;
@@ -72,6 +80,7 @@ int diskio_trailer_decode(const uint8_t s[DISKIO_SECTOR], uint64_t sectors,
 
 void diskio_trailer_encode(const struct diskio_trailer *t, uint8_t s[DISKIO_SECTOR])
 {
+    /* Unused bytes are zeros, so the checksum covers known contents. */
     memset(s, 0, DISKIO_SECTOR);
     memcpy(s + T_MAGIC, DISKIO_MAGIC, 8);
     put_le(s + T_VERSION, DISKIO_VERSION, 4);
@@ -79,18 +88,23 @@ void diskio_trailer_encode(const struct diskio_trailer *t, uint8_t s[DISKIO_SECT
     put_le(s + T_LENGTH, t->length, 8);
     put_le(s + T_LIMIT, t->limit, 8);
     put_le(s + T_FLAGS, t->flags, 4);
+    /* At most 255 characters: the 256th byte stays the terminator. */
     memcpy(s + T_NAME, t->name, strnlen(t->name, DISKIO_NAME_MAX - 1));
+    /* Last, over everything before it. */
     put_le(s + T_CHECKSUM, fnv1a(s, T_CHECKSUM), 4);
 }
 
 int diskio_open(struct diskio_file *f, const struct sector_dev *dev, const char **why)
 {
     f->dev = *dev;
+    /* Nothing may be written before diskio_img_io() says so. */
     f->writable = false;
+    /* At least one sector of file and the trailer's. */
     if (dev->sectors < 2) {
         *why = "the disk is too small to hold a trailer";
         return -1;
     }
+    /* The trailer is the disk's last sector (the launcher put it there). */
     if (dev->read(dev->ctx, dev->sectors - 1, f->bounce, 1) < 0) {
         *why = "the trailer sector cannot be read";
         return -1;
@@ -101,6 +115,7 @@ int diskio_open(struct diskio_file *f, const struct sector_dev *dev, const char 
 /* Write the trailer with the current length into the last sector. */
 static int store_trailer(struct diskio_file *f)
 {
+    /* The bounce buffer is free between accesses; one sector write. */
     diskio_trailer_encode(&f->t, f->bounce);
     return f->dev.write(f->dev.ctx, f->dev.sectors - 1, f->bounce, 1) < 0 ? -IMG_EIO : 0;
 }
@@ -111,6 +126,7 @@ static int store_trailer(struct diskio_file *f)
  * buffer. */
 static int read_partial(struct diskio_file *f, uint64_t off, uint8_t *buf, size_t len)
 {
+    /* The whole sector, then the wanted bytes out of it. */
     if (f->dev.read(f->dev.ctx, off / DISKIO_SECTOR, f->bounce, 1) < 0)
         return -IMG_EIO;
     memcpy(buf, f->bounce + off % DISKIO_SECTOR, len);
@@ -122,7 +138,9 @@ static int read_partial(struct diskio_file *f, uint64_t off, uint8_t *buf, size_
 static int read_inside(struct diskio_file *f, uint64_t off, uint8_t *buf, size_t len)
 {
     while (len) {
+        /* Where off lies inside its sector. */
         uint64_t in = off % DISKIO_SECTOR;
+        /* A piece of a sector: up to the sector's end or the request's. */
         if (in || len < DISKIO_SECTOR) {
             size_t n = DISKIO_SECTOR - in < len ? DISKIO_SECTOR - in : len;
             if (read_partial(f, off, buf, n) < 0)
@@ -130,6 +148,8 @@ static int read_inside(struct diskio_file *f, uint64_t off, uint8_t *buf, size_t
             off += n, buf += n, len -= n;
             continue;
         }
+        /* Whole sectors go straight into the caller's buffer, no copy; the
+         * device's count is 32 bits wide. */
         uint64_t whole = len / DISKIO_SECTOR;
         uint32_t count = whole > 0xffffffffu ? 0xffffffffu : (uint32_t)whole;
         if (f->dev.read(f->dev.ctx, off / DISKIO_SECTOR, buf, count) < 0)
@@ -165,6 +185,7 @@ static int write_partial(struct diskio_file *f, uint64_t off, const uint8_t *buf
         memset(f->bounce, 0, DISKIO_SECTOR);
     else if (f->dev.read(f->dev.ctx, lba, f->bounce, 1) < 0)
         return -IMG_EIO;
+    /* The new bytes over the old (or the zeros), and the sector back. */
     memcpy(f->bounce + off % DISKIO_SECTOR, buf, len);
     return f->dev.write(f->dev.ctx, lba, f->bounce, 1) < 0 ? -IMG_EIO : 0;
 }
@@ -174,6 +195,7 @@ static int write_partial(struct diskio_file *f, uint64_t off, const uint8_t *buf
  * trailer before any data out there is written. */
 static int grow(struct diskio_file *f, uint64_t end)
 {
+    /* The trailer's sector is not the file's to grow into. */
     if (end > f->t.limit)
         return -IMG_ENOSPC;
     uint64_t old = f->t.length;
@@ -185,6 +207,8 @@ static int grow(struct diskio_file *f, uint64_t end)
         if (write_partial(f, old, zeros, (size_t)gap, old) < 0)
             return -IMG_EIO;
     }
+    /* The trailer first: it must never say less than the disk holds, or
+     * the launcher would cut data off. */
     f->t.length = end;
     return store_trailer(f);
 }
@@ -193,26 +217,32 @@ static int io_write(void *ctx, uint64_t off, const void *buf, size_t len)
 {
     struct diskio_file *f = ctx;
     const uint8_t *p = buf;
+    /* Read-only by the caller or by the launcher's flag. */
     if (!f->writable)
         return -IMG_EROFS;
+    /* Beyond the limit (or wrapping around): the file cannot grow there. */
     if (off + len < off || off + len > f->t.limit)
         return -IMG_ENOSPC;
     /* A gap between the old end and off must read as zeros, but the
      * extension may hold stale bytes: grow() zeroes the rest of the old
      * last sector, the loop below whole sectors in the gap, and
      * write_partial() the rest of the sector off falls in. */
+    /* The length before this write decides which sectors are fresh. */
     uint64_t old = f->t.length;
     if (off + len > old) {
         int rc = grow(f, off + len);
         if (rc < 0)
             return rc;
     }
+    /* Whole sectors between the old end (rounded up) and off's sector. */
     for (uint64_t gap = (old + DISKIO_SECTOR - 1) / DISKIO_SECTOR * DISKIO_SECTOR;
          gap + DISKIO_SECTOR <= off; gap += DISKIO_SECTOR) {
         static const uint8_t zeros[DISKIO_SECTOR];
         if (f->dev.write(f->dev.ctx, gap / DISKIO_SECTOR, zeros, 1) < 0)
             return -IMG_EIO;
     }
+    /* The data: partial sectors through the bounce buffer, whole ones
+     * straight from the caller's, as for reads. */
     while (len) {
         uint64_t in = off % DISKIO_SECTOR;
         if (in || len < DISKIO_SECTOR) {
@@ -245,6 +275,7 @@ static int io_flush(void *ctx)
 static int io_size(void *ctx, uint64_t *size)
 {
     struct diskio_file *f = ctx;
+    /* The file's length, not the disk's: the library allocates at the end. */
     *size = f->t.length;
     return 0;
 }
@@ -254,6 +285,7 @@ static int io_truncate(void *ctx, uint64_t size)
     struct diskio_file *f = ctx;
     if (!f->writable)
         return -IMG_EROFS;
+    /* Growing: as a write past the end would. */
     if (size > f->t.length)
         return grow(f, size);
     /* Shrinking: only the length changes; the launcher cuts the file. */
@@ -263,7 +295,10 @@ static int io_truncate(void *ctx, uint64_t size)
 
 void diskio_img_io(struct diskio_file *f, bool writable, struct img_io *io)
 {
+    /* The launcher's read-only flag wins over the caller's wish. */
     f->writable = writable && !(f->t.flags & DISKIO_FLAG_RDONLY);
+    /* allocate, extent, discard, allocated_size and close stay NULL: the
+     * library then writes zeros, treats all as data and closes nothing. */
     memset(io, 0, sizeof(*io));
     io->ctx = f;
     io->read = io_read;

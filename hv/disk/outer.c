@@ -12,17 +12,27 @@
 
 /* One attached file: its ATA drive and the file on it. */
 struct outer_disk {
+    /* Where the disk is and what IDENTIFY DEVICE said about it. */
     struct ata_drive drive;
+    /* The launcher's file on it: trailer, length, bounce buffer. */
     struct diskio_file file;
-    const char *why; /* the last ATA error, for the log */
+    /* The last ATA error, so a failed read or write can be logged with
+     * its reason (img_io callbacks only return a code). */
+    const char *why;
 };
 
+/* The files found, in the order of the ATA positions (not of their
+ * numbers: find() looks a number up).  Static: hv's heap is for guests. */
 static struct outer_disk disks[OUTER_DISKS_MAX];
+/* How many were found; -1 until the positions have been looked at, which
+ * happens once, on first use: a run without files never touches ATA. */
 static int ndisks = -1;
 
-/* sector_dev callbacks over the ATA driver. */
+/* sector_dev callbacks over the ATA driver: diskio.c knows sectors, not
+ * ports, so the same file logic runs over memory in the unit test. */
 static int dev_read(void *ctx, uint64_t lba, void *buf, uint32_t count)
 {
+    /* The context is the disk; its drive says which ports and unit. */
     struct outer_disk *d = ctx;
     return ata_read(&d->drive, lba, buf, count, &d->why);
 }
@@ -39,7 +49,8 @@ static int dev_flush(void *ctx)
     return ata_flush(&d->drive, &d->why);
 }
 
-/* The four positions: channel ports and unit. */
+/* The four positions of the two legacy channels, in the order hv looks
+ * at them: each channel's port blocks and the unit on it. */
 static const struct {
     uint16_t io, ctl;
     uint8_t unit;
@@ -54,15 +65,21 @@ static const struct {
 /* Is there an attached file at position p?  Fills disks[ndisks] if so. */
 static bool probe(unsigned p)
 {
+    /* The next free slot; it only counts once the file is recognised. */
     struct outer_disk *d = &disks[ndisks];
     const char *why;
+    /* An empty position, or Bochs's boot CD, is skipped without a word. */
     if (ata_identify(&d->drive, positions[p].io, positions[p].ctl, positions[p].unit, &why) < 0)
         return false;
+    /* The disk seen as sectors, and the trailer in its last one. */
     struct sector_dev dev = {d, d->drive.sectors, dev_read, dev_write, dev_flush};
+    /* A disk without the launcher's trailer is not ours to write: say so
+     * once, since a user may have attached it by mistake. */
     if (diskio_open(&d->file, &dev, &why) < 0) {
         hv_log("outer disk at %s (%s): %s, not used", positions[p].name, d->drive.model, why);
         return false;
     }
+    /* One line per file, so a run's log shows what hv will work on. */
     hv_log("outer disk %u at %s: '%s', %llu bytes, room to grow to %llu%s",
            (unsigned)d->file.t.index, positions[p].name, d->file.t.name,
            (unsigned long long)d->file.t.length, (unsigned long long)d->file.t.limit,
@@ -72,17 +89,21 @@ static bool probe(unsigned p)
 
 int outer_disks_scan(void)
 {
+    /* Once only: the answer cannot change during a run. */
     if (ndisks >= 0)
         return ndisks;
     ndisks = 0;
+    /* Every position: the files' numbers, not their places, identify them. */
     for (unsigned p = 0; p < OUTER_DISKS_MAX; p++)
         if (probe(p))
             ndisks++;
     return ndisks;
 }
 
+/* The disk holding the launcher's file number `index`, or NULL. */
 static struct outer_disk *find(unsigned index)
 {
+    /* Looks at the positions on first use. */
     outer_disks_scan();
     for (int i = 0; i < ndisks; i++)
         if (disks[i].file.t.index == index)
@@ -93,10 +114,12 @@ static struct outer_disk *find(unsigned index)
 int outer_disk_io(unsigned index, bool writable, struct img_io *io, const char **why)
 {
     struct outer_disk *d = find(index);
+    /* A drive number hv was told about but the launcher did not attach. */
     if (!d) {
         *why = "the launcher attached no such file to the outer machine";
         return -1;
     }
+    /* The callbacks imgtool's library calls; the file outlives them. */
     diskio_img_io(&d->file, writable, io);
     return 0;
 }
@@ -104,6 +127,7 @@ int outer_disk_io(unsigned index, bool writable, struct img_io *io, const char *
 int outer_disk_by_name(const char *name)
 {
     outer_disks_scan();
+    /* The name exactly as the launcher was given it (the trailer's). */
     for (int i = 0; i < ndisks; i++)
         if (strcmp(disks[i].file.t.name, name) == 0)
             return (int)disks[i].file.t.index;
@@ -125,10 +149,14 @@ static uint64_t fnv64(uint64_t h, const uint8_t *p, size_t n)
  * most reads start and end inside a sector; its FNV-1a 64. */
 static int checksum(struct img_io *io, uint64_t *out)
 {
+    /* 61 KiB + 7: not a multiple of a sector, so the pieces' ends wander
+     * through every position inside a sector. */
     static uint8_t buf[61 * 1024 + 7];
+    /* FNV-1a 64's offset basis. */
     uint64_t size, h = 0xcbf29ce484222325ull;
     if (io->size(io->ctx, &size) < 0)
         return -1;
+    /* The whole file, piece by piece, as the library would read it. */
     for (uint64_t off = 0; off < size; off += sizeof(buf)) {
         size_t n = size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
         if (io->read(io->ctx, off, buf, n) < 0)
@@ -146,11 +174,15 @@ static int test_writes(struct img_io *io, uint64_t length)
 {
     static char text[3000];
     static const char line[] = "hvkit outer disk test\n";
+    /* The line over and over: the host test builds the same bytes. */
     for (size_t i = 0; i < sizeof(text); i++)
         text[i] = line[i % (sizeof(line) - 1)];
+    /* Inside the file, across six sector boundaries; then past its end,
+     * which grows the file and leaves a gap that must read as zeros. */
     if (io->write(io->ctx, 1000, text, sizeof(text)) < 0 ||
         io->write(io->ctx, length + 100, text, 600) < 0)
         return -1;
+    /* Durable before the log line claims so: FLUSH CACHE. */
     return io->flush(io->ctx);
 }
 
@@ -158,16 +190,20 @@ static void selftest_one(struct outer_disk *d)
 {
     struct img_io io;
     unsigned n = (unsigned)d->file.t.index;
+    /* Writable unless the launcher attached the file read-only. */
     diskio_img_io(&d->file, true, &io);
     uint64_t size, h;
+    /* First what is there: the host compares it with its own checksum. */
     if (io.size(io.ctx, &size) < 0 || checksum(&io, &h) < 0) {
         hv_log("disk-test: disk %u: read failed: %s", n, d->why ? d->why : "?");
         return;
     }
     hv_log("disk-test: disk %u: length %llu fnv1a64 %016llx", n, (unsigned long long)size,
            (unsigned long long)h);
+    /* A read-only file is only read. */
     if (!d->file.writable)
         return;
+    /* Then the writes, and what the file holds after them. */
     if (test_writes(&io, size) < 0 || io.size(io.ctx, &size) < 0 || checksum(&io, &h) < 0) {
         hv_log("disk-test: disk %u: write failed: %s", n, d->why ? d->why : "?");
         return;
@@ -178,6 +214,8 @@ static void selftest_one(struct outer_disk *d)
 
 void outer_disk_selftest(void)
 {
+    /* Nothing attached is worth a line: the test would otherwise pass on
+     * silence. */
     if (outer_disks_scan() == 0)
         hv_log("disk-test: no attached files found on the outer machine's ATA disks");
     for (int i = 0; i < ndisks; i++)
