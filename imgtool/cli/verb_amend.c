@@ -33,6 +33,92 @@ static int amend_help(const char *fmt)
     return 0;
 }
 
+/*
+ * Refuse the -o options amend cannot change, with QEMU's messages and in
+ * its order: the file protocol's options, the external data file options,
+ * the options' names and values (create_opts_check()), then the options that
+ * fix the layout and exist only at creation (qcow2_amend_options()).
+ */
+static bool amend_options_allowed(struct opts *o, const char *filename)
+{
+    /* The file protocol's creation options are no amend options at all. */
+    static const char *const file_only[] = {"nocow", "extent_size_hint"};
+    for (size_t i = 0; i < KARRAY_SIZE_CLI(file_only); i++) {
+        if (opts_has(o, file_only[i])) {
+            error_report("Invalid parameter '%s'", file_only[i]);
+            return false;
+        }
+    }
+    /* imgtool opens no image with an external data file (qcow2.txt
+     * "Header", incompatible bit 2), so every image here has none, and
+     * QEMU's qcow2_amend_options() refuses both data file options for such. */
+    const char *data_file_raw = opts_get(o, "data_file_raw");
+    if (opts_has(o, "data_file")) {
+        error_report("data-file can only be set for images that use an external data file");
+        return false;
+    }
+    if (data_file_raw && parse_bool(data_file_raw) == 1) {
+        error_report("data-file-raw cannot be set on existing images");
+        return false;
+    }
+    if (data_file_raw && parse_bool(data_file_raw) == 0) {
+        opts_del(o, "data_file_raw"); /* "off" is what the image has */
+    }
+    if (!create_opts_check(o, IMG_FMT_QCOW2, filename)) {
+        return false;
+    }
+    static const char *const creation_only[] = {"cluster_size", "preallocation", "compression_type",
+                                                "extended_l2"};
+    for (size_t i = 0; i < KARRAY_SIZE_CLI(creation_only); i++) {
+        if (opts_has(o, creation_only[i])) {
+            error_report("Invalid parameter '%s'\nThis option is only supported for image "
+                         "creation",
+                         creation_only[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Apply the checked options: img_amend() for compat, lazy_refcounts,
+ * refcount_bits and the backing file, then a resize for size.  Fields not
+ * given keep the image's values (img_amend() ignores 0 and NULL).
+ */
+static bool amend_image(struct img *img, struct opts *o, const struct img_info *info,
+                        const char *filename)
+{
+    struct img_create_opts copts;
+
+    if (!create_opts_to_img(o, IMG_FMT_QCOW2, &copts, filename)) {
+        return false;
+    }
+    if (!opts_has(o, "compat")) {
+        copts.compat = 0;
+    }
+    if (!opts_has(o, "lazy_refcounts")) {
+        copts.lazy_refcounts = info->lazy_refcounts;
+    }
+    /* refcount_bits: only a given value is a change (0 keeps the width). */
+    if (!opts_has(o, "refcount_bits")) {
+        copts.refcount_bits = 0;
+    } else if (copts.refcount_bits == 0) {
+        copts.refcount_bits = -1; /* "refcount_bits=0" is invalid, not "keep" */
+    }
+    copts.cluster_size = 0;
+    if (img_amend(img, &copts) < 0) {
+        report_img_error(img, NULL);
+        return false;
+    }
+    /* Shrinking through amend is allowed, as in QEMU. */
+    if (opts_has(o, "size") && copts.size != img_size(img) &&
+        img_resize(img, copts.size, IMG_PREALLOC_OFF, true) < 0) {
+        report_img_error(img, NULL);
+        return false;
+    }
+    return true;
+}
+
 int verb_amend(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -93,73 +179,9 @@ int verb_amend(int argc, char **argv)
         error_report("Format driver 'raw' does not support option amendment");
         goto out;
     }
-    if (!opts_parse(&o, options)) {
+    if (!opts_parse(&o, options) || !amend_options_allowed(&o, filename) ||
+        !amend_image(img, &o, &info, filename)) {
         goto out;
-    }
-    /* The file protocol's creation options are no amend options at all. */
-    static const char *const file_only[] = {"nocow", "extent_size_hint"};
-    for (size_t i = 0; i < KARRAY_SIZE_CLI(file_only); i++) {
-        if (opts_has(&o, file_only[i])) {
-            error_report("Invalid parameter '%s'", file_only[i]);
-            goto out;
-        }
-    }
-    /* imgtool opens no image with an external data file (spec, "Header",
-     * incompatible bit 2), so every image here has none, and QEMU's
-     * qcow2_amend_options() refuses both data file options for such. */
-    const char *dfr = opts_get(&o, "data_file_raw");
-    if (opts_has(&o, "data_file")) {
-        error_report("data-file can only be set for images that use an external data file");
-        goto out;
-    }
-    if (dfr && parse_bool(dfr) == 1) {
-        error_report("data-file-raw cannot be set on existing images");
-        goto out;
-    }
-    if (dfr && parse_bool(dfr) == 0) {
-        opts_del(&o, "data_file_raw"); /* "off" is what the image has */
-    }
-    if (!create_opts_check(&o, IMG_FMT_QCOW2, filename)) {
-        goto out;
-    }
-    static const char *const creation_only[] = {"cluster_size", "preallocation", "compression_type",
-                                                "extended_l2"};
-    for (size_t i = 0; i < KARRAY_SIZE_CLI(creation_only); i++) {
-        if (opts_has(&o, creation_only[i])) {
-            error_report("Invalid parameter '%s'\nThis option is only supported for image "
-                         "creation",
-                         creation_only[i]);
-            goto out;
-        }
-    }
-    struct img_create_opts copts;
-    if (!create_opts_to_img(&o, IMG_FMT_QCOW2, &copts, filename)) {
-        goto out;
-    }
-    /* Fields not given keep the image's values (img_amend ignores 0/NULL). */
-    if (!opts_has(&o, "compat")) {
-        copts.compat = 0;
-    }
-    if (!opts_has(&o, "lazy_refcounts")) {
-        copts.lazy_refcounts = info.lazy_refcounts;
-    }
-    /* refcount_bits: only a given value is a change (0 keeps the width). */
-    if (!opts_has(&o, "refcount_bits")) {
-        copts.refcount_bits = 0;
-    } else if (copts.refcount_bits == 0) {
-        copts.refcount_bits = -1; /* "refcount_bits=0" is invalid, not "keep" */
-    }
-    copts.cluster_size = 0;
-    if (img_amend(img, &copts) < 0) {
-        report_img_error(img, NULL);
-        goto out;
-    }
-    if (opts_has(&o, "size") && copts.size != img_size(img)) {
-        /* Shrinking through amend is allowed, as in QEMU. */
-        if (img_resize(img, copts.size, IMG_PREALLOC_OFF, true) < 0) {
-            report_img_error(img, NULL);
-            goto out;
-        }
     }
     ret = 0;
 out:

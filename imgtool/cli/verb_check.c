@@ -91,6 +91,66 @@ static void dump_human(const struct img_check_result *r)
     }
 }
 
+/*
+ * Check the image, and with -r repair it and check it again, as qemu-img
+ * does: the second result is the one reported, carrying over the counts
+ * of what the repair fixed.  Returns img_check()'s result.
+ */
+static int check_and_repair(struct img *img, unsigned fix, bool print_repairs,
+                            struct img_check_result *res)
+{
+    int ret = img_check(img, fix, res);
+    if (ret == 0 && (res->corruptions_fixed || res->leaks_fixed)) {
+        int corruptions_fixed = res->corruptions_fixed, leaks_fixed = res->leaks_fixed;
+        if (print_repairs) {
+            printf("The following inconsistencies were found and repaired:\n\n"
+                   "    %d leaked clusters\n"
+                   "    %d corruptions\n\n"
+                   "Double checking the fixed image now...\n",
+                   leaks_fixed, corruptions_fixed);
+        }
+        memset(res, 0, sizeof(*res));
+        ret = img_check(img, 0, res);
+        res->corruptions_fixed = corruptions_fixed;
+        res->leaks_fixed = leaks_fixed;
+    }
+    return ret;
+}
+
+/* qemu-img check's exit status for the result: 1 if the check failed,
+ * 2 for corruptions, 3 for leaks only, 0 for a clean image. */
+static int check_status(struct img *img, int ret, const struct img_check_result *res)
+{
+    if (ret < 0 || res->check_errors) {
+        if (ret < 0) {
+            error_report("Check failed: %s", img_strerror(img));
+        } else {
+            error_report("Check failed");
+        }
+        return 1;
+    }
+    if (res->corruptions) {
+        return 2;
+    }
+    return res->leaks ? 3 : 0;
+}
+
+/* -r leaks|all as img_check() flags in *fix; 0, or the exit status of a
+ * usage error. */
+static int parse_repair(const char *arg, unsigned *fix)
+{
+    if (!strcmp(arg, "leaks")) {
+        *fix = IMG_CHECK_FIX_LEAKS;
+    } else if (!strcmp(arg, "all")) {
+        *fix = IMG_CHECK_FIX_LEAKS | IMG_CHECK_FIX_ERRORS;
+    } else {
+        return error_usage("Unknown option value for -r "
+                           "(expecting 'leaks' or 'all'): %s",
+                           arg);
+    }
+    return 0;
+}
+
 int verb_check(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -112,14 +172,8 @@ int verb_check(int argc, char **argv)
     while ((c = verb_getopt(argc, argv, ":hf:r:T:qU", longopts, &vc)) != -1) {
         switch (c) {
         case 'r':
-            if (!strcmp(optarg, "leaks")) {
-                fix = IMG_CHECK_FIX_LEAKS;
-            } else if (!strcmp(optarg, "all")) {
-                fix = IMG_CHECK_FIX_LEAKS | IMG_CHECK_FIX_ERRORS;
-            } else {
-                return error_usage("Unknown option value for -r "
-                                   "(expecting 'leaks' or 'all'): %s",
-                                   optarg);
+            if (parse_repair(optarg, &fix)) {
+                return 1;
             }
             break;
         case OPT_OUTPUT:
@@ -155,47 +209,19 @@ int verb_check(int argc, char **argv)
         img_close(img);
         return 63;
     }
-    struct img_check_result r = {0};
-    int ret = img_check(img, fix, &r);
-    if (ret == 0 && (r.corruptions_fixed || r.leaks_fixed)) {
-        int cf = r.corruptions_fixed, lf = r.leaks_fixed;
-        if (ofmt == OFMT_HUMAN && !vc.quiet) {
-            printf("The following inconsistencies were found and repaired:\n\n"
-                   "    %d leaked clusters\n"
-                   "    %d corruptions\n\n"
-                   "Double checking the fixed image now...\n",
-                   lf, cf);
-        }
-        memset(&r, 0, sizeof(r));
-        ret = img_check(img, 0, &r);
-        r.corruptions_fixed = cf;
-        r.leaks_fixed = lf;
-    }
+    struct img_check_result res = {0};
+    int ret = check_and_repair(img, fix, ofmt == OFMT_HUMAN && !vc.quiet, &res);
     if (ret == 0 && !vc.quiet) {
         if (ofmt == OFMT_JSON) {
-            struct jv *j = check_to_json(&r, filename, "qcow2");
+            struct jv *j = check_to_json(&res, filename, "qcow2");
             jv_print(stdout, j, true);
             printf("\n");
             jv_free(j);
         } else {
-            dump_human(&r);
+            dump_human(&res);
         }
     }
-    int status;
-    if (ret < 0 || r.check_errors) {
-        if (ret < 0) {
-            error_report("Check failed: %s", img_strerror(img));
-        } else {
-            error_report("Check failed");
-        }
-        status = 1;
-    } else if (r.corruptions) {
-        status = 2;
-    } else if (r.leaks) {
-        status = 3;
-    } else {
-        status = 0;
-    }
+    int status = check_status(img, ret, &res);
     if (img_close(img) < 0 && status == 0) {
         error_report("%s: %s", filename, "could not flush the image");
         status = 1;

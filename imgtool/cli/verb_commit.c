@@ -24,6 +24,184 @@
 
 #define COMMIT_CHUNK (1u << 20)
 
+/* One commit: the chain from the top down, the base's depth in it, the
+ * base's own writable handle and the copy buffer. */
+struct commit_job {
+    struct img *top;
+    struct img *chain[IMG_MAX_CHAIN + 1];
+    int depth;      /* images in chain[], the top first */
+    int base_depth; /* chain[base_depth] is the base */
+    struct img *dst;
+    unsigned char *buf; /* COMMIT_CHUNK bytes */
+};
+
+/*
+ * Which image of the chain is the base: the top's direct backing file
+ * without -b.  With -b, the base is named as the image above it names it,
+ * or as a file name relative to that image's directory (QEMU's
+ * bdrv_find_backing_image()): never relative to the current directory,
+ * unless it is absolute.  -1 if no image of the chain matches.
+ */
+static int find_base_depth(struct commit_job *job, const char *base)
+{
+    if (!base) {
+        return 1;
+    }
+    for (int i = 1; i < job->depth; i++) {
+        struct img_info above;
+        img_get_info(job->chain[i - 1], &above);
+        char *full = path_combine(img_name(job->chain[i - 1]), base);
+        char *want = full ? realpath(full, NULL) : NULL;
+        char *have = realpath(img_name(job->chain[i]), NULL);
+        bool found = !strcmp(above.backing_file, base) || (want && have && !strcmp(want, have));
+        free(have);
+        free(want);
+        free(full);
+        if (found) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/*
+ * Open the base through a writable handle of its own: the chain's handle
+ * of it is read-only and never read here (only ranges allocated above it
+ * are copied).  QEMU grows the base to the top's size before committing.
+ */
+static int open_base(struct commit_job *job)
+{
+    struct img *base = job->chain[job->base_depth];
+    struct img_info base_info;
+
+    img_get_info(base, &base_info);
+    job->dst = open_file_path(img_name(base), base_info.format == IMG_FMT_QCOW2 ? "qcow2" : "raw",
+                              IMG_OPEN_RW | IMG_OPEN_NO_BACKING);
+    if (!job->dst) {
+        return -1;
+    }
+    uint64_t size = img_size(job->top);
+    if (img_size(job->dst) < size && img_resize(job->dst, size, IMG_PREALLOC_OFF, false) < 0) {
+        error_report("Could not resize the base image: %s", img_strerror(job->dst));
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Is [off, off + *len) allocated in an image above the base, and does it
+ * read as zeros there?  *len is shortened to the range the answer holds
+ * for.  The newest image that allocates the range decides what it holds;
+ * one that reads as zeros without data is committed as zeros, not copied.
+ */
+static int range_above_base(struct commit_job *job, uint64_t off, uint64_t *len, bool *allocated,
+                            bool *zero)
+{
+    *allocated = *zero = false;
+    for (int i = 0; i < job->base_depth; i++) {
+        struct img_extent extent;
+        uint64_t layer_size = img_size(job->chain[i]);
+        if (off >= layer_size) {
+            continue; /* a shorter intermediate image */
+        }
+        uint64_t ask = *len < layer_size - off ? *len : layer_size - off;
+        int r = img_block_status(job->chain[i], off, ask, false, &extent);
+        if (r < 0) {
+            error_report("%s", img_msg(job->chain[i], r));
+            return -1;
+        }
+        if (extent.length && extent.length < *len) {
+            *len = extent.length;
+        }
+        if (extent.flags & IMG_BS_ALLOCATED) {
+            *allocated = true;
+            *zero = (extent.flags & IMG_BS_ZERO) && !(extent.flags & IMG_BS_DATA);
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* Copy [off, off + len) from the top (so the newest data wins) into the
+ * base, a chunk at a time. */
+static int copy_range(struct commit_job *job, uint64_t off, uint64_t len)
+{
+    int r;
+
+    for (uint64_t done = 0; done < len; done += COMMIT_CHUNK) {
+        size_t chunk = len - done < COMMIT_CHUNK ? (size_t)(len - done) : COMMIT_CHUNK;
+        if ((r = img_read(job->top, off + done, job->buf, chunk)) < 0) {
+            error_report("%s", img_msg(job->top, r));
+            return -1;
+        }
+        if ((r = img_write(job->dst, off + done, job->buf, chunk)) < 0) {
+            error_report("%s", img_msg(job->dst, r));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Walk the top's whole size and commit every range allocated above the
+ * base, then flush the base. */
+static int commit_ranges(struct commit_job *job, bool progress)
+{
+    uint64_t size = img_size(job->top);
+    int r;
+
+    progress_init(progress, 1.0f);
+    for (uint64_t off = 0; off < size;) {
+        uint64_t len = size - off;
+        bool allocated, zero;
+        if (range_above_base(job, off, &len, &allocated, &zero) < 0) {
+            return -1;
+        }
+        if (allocated && zero) {
+            /* QEMU's commit job (a mirror, block/mirror.c) writes zeroes
+             * with BDRV_REQ_MAY_UNMAP where the source reads as zeros
+             * without data, so the base gets zero clusters (qcow2 v3) or
+             * holes rather than clusters full of zeros. */
+            if ((r = img_write_zeroes(job->dst, off, len, IMG_ZERO_MAY_UNMAP)) < 0) {
+                error_report("%s", img_msg(job->dst, r));
+                return -1;
+            }
+        } else if (allocated && copy_range(job, off, len) < 0) {
+            return -1;
+        }
+        off += len;
+        progress_print((float)len * 100 / size, 100);
+    }
+    if (img_flush(job->dst) < 0) {
+        error_report("%s", img_msg(job->dst, -IMG_EIO));
+        return -1;
+    }
+    return 0;
+}
+
+/* Open the top with its chain (so that data allocated in images between
+ * the top and the base is found too), find the base and open it. */
+static int open_commit_job(struct commit_job *job, const char *filename, const char *fmt,
+                           const char *base)
+{
+    job->top = open_image(filename, fmt, IMG_OPEN_RW);
+    if (!job->top) {
+        return -1;
+    }
+    for (struct img *l = job->top; l && job->depth <= IMG_MAX_CHAIN; l = img_backing(l)) {
+        job->chain[job->depth++] = l;
+    }
+    if (job->depth < 2) {
+        error_report("Image does not have a backing file");
+        return -1;
+    }
+    job->base_depth = find_base_depth(job, base);
+    if (job->base_depth < 0) {
+        error_report("Did not find '%s' in the backing chain of '%s'", base, filename);
+        return -1;
+    }
+    return open_base(job);
+}
+
 int verb_commit(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -33,6 +211,7 @@ int verb_commit(int argc, char **argv)
         {0, 0, 0, 0},
     };
     struct verb_common vc = {0};
+    struct commit_job job = {0};
     const char *base = NULL;
     bool drop = false;
     int c, ret = 1;
@@ -61,127 +240,16 @@ int verb_commit(int argc, char **argv)
     if (!filename) {
         return 1;
     }
-    /* The top is opened with its chain so that data allocated in images
-     * between the top and the base is found too. */
-    struct img *top = open_image(filename, vc.fmt, IMG_OPEN_RW), *dst = NULL;
-    unsigned char *buf = malloc(COMMIT_CHUNK);
-    struct img *chain[IMG_MAX_CHAIN + 1];
-    int depth = 0, base_depth = -1;
-    if (!top) {
-        goto out;
-    }
-    for (struct img *l = top; l && depth <= IMG_MAX_CHAIN; l = img_backing(l)) {
-        chain[depth++] = l;
-    }
-    if (depth < 2) {
-        error_report("Image does not have a backing file");
-        goto out;
-    }
-    if (!base) {
-        base_depth = 1;
-    } else {
-        /* -b names the base as the image above it names it, or as a
-         * file name relative to that image's directory (QEMU's
-         * bdrv_find_backing_image()): never relative to the current
-         * directory, unless it is absolute. */
-        for (int i = 1; i < depth && base_depth < 0; i++) {
-            struct img_info above;
-            img_get_info(chain[i - 1], &above);
-            char *full = path_combine(img_name(chain[i - 1]), base);
-            char *want = full ? realpath(full, NULL) : NULL;
-            char *have = realpath(img_name(chain[i]), NULL);
-            if (!strcmp(above.backing_file, base) || (want && have && !strcmp(want, have))) {
-                base_depth = i;
-            }
-            free(have);
-            free(want);
-            free(full);
-        }
-        if (base_depth < 0) {
-            error_report("Did not find '%s' in the backing chain of '%s'", base, filename);
-            goto out;
-        }
-    }
-    /* The base gets its own writable handle; the chain's handle of it is
-     * read-only and never read here (only ranges allocated above it). */
-    struct img_info binfo;
-    img_get_info(chain[base_depth], &binfo);
-    dst =
-        open_file_path(img_name(chain[base_depth]), binfo.format == IMG_FMT_QCOW2 ? "qcow2" : "raw",
-                       IMG_OPEN_RW | IMG_OPEN_NO_BACKING);
-    if (!dst) {
-        goto out;
-    }
-    uint64_t size = img_size(top);
-    if (img_size(dst) < size && img_resize(dst, size, IMG_PREALLOC_OFF, false) < 0) {
-        /* QEMU grows the base to the top's size before committing. */
-        error_report("Could not resize the base image: %s", img_strerror(dst));
-        goto out;
-    }
-    progress_init(vc.progress, 1.0f);
-    for (uint64_t off = 0; off < size;) {
-        /* Allocated in any image above the base? */
-        uint64_t n = size - off;
-        bool allocated = false, zero = false;
-        for (int i = 0; i < base_depth; i++) {
-            struct img_extent e;
-            uint64_t lsize = img_size(chain[i]);
-            if (off >= lsize) {
-                continue; /* a shorter intermediate image */
-            }
-            int r = img_block_status(chain[i], off, n < lsize - off ? n : lsize - off, false, &e);
-            if (r < 0) {
-                error_report("%s", img_msg(chain[i], r));
-                goto out;
-            }
-            if (e.length && e.length < n) {
-                n = e.length;
-            }
-            if (e.flags & IMG_BS_ALLOCATED) {
-                allocated = true;
-                /* The newest image that allocates the range decides what
-                 * it holds; one that reads as zeros without data is
-                 * committed as zeros, not copied. */
-                zero = (e.flags & IMG_BS_ZERO) && !(e.flags & IMG_BS_DATA);
-                break;
-            }
-        }
-        int r;
-        if (allocated && zero) {
-            /* QEMU's commit job (a mirror, block/mirror.c) writes zeroes
-             * with BDRV_REQ_MAY_UNMAP where the source reads as zeros
-             * without data, so the base gets zero clusters (qcow2 v3) or
-             * holes rather than clusters full of zeros. */
-            if ((r = img_write_zeroes(dst, off, n, IMG_ZERO_MAY_UNMAP)) < 0) {
-                error_report("%s", img_msg(dst, r));
-                goto out;
-            }
-        } else if (allocated) {
-            for (uint64_t p = 0; p < n; p += COMMIT_CHUNK) {
-                size_t k = n - p < COMMIT_CHUNK ? (size_t)(n - p) : COMMIT_CHUNK;
-                if ((r = img_read(top, off + p, buf, k)) < 0) {
-                    error_report("%s", img_msg(top, r));
-                    goto out;
-                }
-                if ((r = img_write(dst, off + p, buf, k)) < 0) {
-                    error_report("%s", img_msg(dst, r));
-                    goto out;
-                }
-            }
-        }
-        off += n;
-        progress_print((float)n * 100 / size, 100);
-    }
-    if (img_flush(dst) < 0) {
-        error_report("%s", img_msg(dst, -IMG_EIO));
+    job.buf = malloc(COMMIT_CHUNK);
+    if (open_commit_job(&job, filename, vc.fmt, base) < 0 || commit_ranges(&job, vc.progress) < 0) {
         goto out;
     }
     if (!drop) {
         /* Empty the top so that it reads through to the base, which now
          * holds the data (bdrv_make_empty in qemu-img's img_commit). */
-        int r = img_make_empty(top);
+        int r = img_make_empty(job.top);
         if (r < 0) {
-            error_report("Could not empty %s: %s", filename, img_msg(top, r));
+            error_report("Could not empty %s: %s", filename, img_msg(job.top, r));
             goto out;
         }
     }
@@ -191,11 +259,11 @@ int verb_commit(int argc, char **argv)
     }
     ret = 0;
 out:
-    free(buf);
-    if (dst && img_close(dst) < 0 && ret == 0) {
+    free(job.buf);
+    if (job.dst && img_close(job.dst) < 0 && ret == 0) {
         ret = 1;
     }
-    if (top && img_close(top) < 0 && ret == 0) {
+    if (job.top && img_close(job.top) < 0 && ret == 0) {
         ret = 1;
     }
     return ret;

@@ -73,6 +73,115 @@ static int check_empty(struct img *img, const char *name, uint64_t off, uint64_t
     return 0;
 }
 
+/* The two images being compared and the buffers their data is read into. */
+struct compare_job {
+    struct img *img1, *img2;
+    const char *name1, *name2;
+    unsigned char *buf1, *buf2; /* CMP_CHUNK bytes each */
+    bool strict, quiet;
+};
+
+/* Both images read [off, off + len) as data: compare the bytes.  0 if
+ * equal, 1 at a mismatch (printed), 4 on a read error. */
+static int compare_data(struct compare_job *job, uint64_t off, uint64_t len)
+{
+    if (img_read(job->img1, off, job->buf1, len) < 0 ||
+        img_read(job->img2, off, job->buf2, len) < 0) {
+        error_report("Error while reading offset %llu: %s", (unsigned long long)off, "read failed");
+        return 4;
+    }
+    size_t diff = first_diff(job->buf1, job->buf2, len);
+    if (diff < len) {
+        if (!job->quiet) {
+            printf("Content mismatch at offset %llu!\n", (unsigned long long)(off + diff));
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * Compare the range at off of at most want bytes, shortened in *len to
+ * where both images' block status stays the same.  The status decides how:
+ * ranges that read as zeros in both images need no reading, a range that
+ * reads as zeros in one must be zeros in the other, and only data against
+ * data is compared byte by byte.  Returns qemu-img compare's status; *len
+ * is 0 where qemu-img stops at once, without counting the range's progress
+ * (a failed block status or read, a strict-mode status mismatch).
+ */
+static int compare_range(struct compare_job *job, uint64_t off, uint64_t want, uint64_t *len)
+{
+    struct img_extent e1, e2;
+
+    *len = 0;
+    if (img_block_status(job->img1, off, want, true, &e1) < 0 ||
+        img_block_status(job->img2, off, want, true, &e2) < 0) {
+        error_report("Sector allocation test failed for %s",
+                     img_block_status(job->img1, off, want, true, &e1) < 0 ? job->name1
+                                                                           : job->name2);
+        return 3;
+    }
+    *len = want;
+    *len = e1.length && e1.length < *len ? e1.length : *len;
+    *len = e2.length && e2.length < *len ? e2.length : *len;
+    if (job->strict && (e1.flags & STRICT_MASK) != (e2.flags & STRICT_MASK)) {
+        if (!job->quiet) {
+            printf("Strict mode: Offset %llu block status mismatch!\n", (unsigned long long)off);
+        }
+        *len = 0;
+        return 1;
+    }
+    bool zero1 = (e1.flags & IMG_BS_ZERO) && !(e1.flags & IMG_BS_DATA);
+    bool zero2 = (e2.flags & IMG_BS_ZERO) && !(e2.flags & IMG_BS_DATA);
+    if (zero1 && zero2) {
+        return 0;
+    }
+    if (zero1 || zero2) {
+        return zero1 ? check_empty(job->img2, job->name2, off, *len, job->buf1, job->quiet)
+                     : check_empty(job->img1, job->name1, off, *len, job->buf1, job->quiet);
+    }
+    int ret = compare_data(job, off, *len);
+    if (ret == 4) {
+        *len = 0;
+    }
+    return ret;
+}
+
+/* Compare the images' common part, then require the excess of the larger
+ * one to read as zeros.  Returns qemu-img compare's status. */
+static int compare_images(struct compare_job *job, bool progress)
+{
+    uint64_t size1 = img_size(job->img1), size2 = img_size(job->img2);
+    uint64_t common = size1 < size2 ? size1 : size2, biggest = size1 > size2 ? size1 : size2;
+    int ret = 0;
+
+    progress_init(progress, 2.0f);
+    for (uint64_t off = 0, len; off < common && ret == 0; off += len) {
+        uint64_t want = common - off < CMP_CHUNK ? common - off : CMP_CHUNK;
+        ret = compare_range(job, off, want, &len);
+        if (len == 0) {
+            break;
+        }
+        if (biggest) {
+            progress_print((float)len * 100 / biggest, 100);
+        }
+    }
+    if (ret == 0 && size1 != size2) {
+        if (!job->quiet) {
+            printf("Warning: Image size mismatch!\n");
+        }
+        ret = size1 > size2 ? check_empty(job->img1, job->name1, common, biggest - common,
+                                          job->buf1, job->quiet)
+                            : check_empty(job->img2, job->name2, common, biggest - common,
+                                          job->buf1, job->quiet);
+    }
+    if (ret == 0 && !job->quiet) {
+        printf("Images are identical.\n");
+    }
+    progress_end();
+    return ret;
+}
+
 int verb_compare(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -105,94 +214,34 @@ int verb_compare(int argc, char **argv)
     if (optind != argc - 2) {
         return error_usage("Expecting two image file names");
     }
-    const char *name1 = argv[optind], *name2 = argv[optind + 1];
-    struct img *img1 = open_image(name1, vc.fmt, 0), *img2 = NULL;
-    unsigned char *buf1 = malloc(CMP_CHUNK), *buf2 = malloc(CMP_CHUNK);
-    if (!img1 || !(img2 = open_image(name2, fmt2, 0))) {
+    struct compare_job job = {
+        .name1 = argv[optind],
+        .name2 = argv[optind + 1],
+        .buf1 = malloc(CMP_CHUNK),
+        .buf2 = malloc(CMP_CHUNK),
+        .strict = strict,
+        .quiet = vc.quiet,
+    };
+    job.img1 = open_image(job.name1, vc.fmt, 0);
+    if (!job.img1 || !(job.img2 = open_image(job.name2, fmt2, 0))) {
         goto out;
     }
-    uint64_t size1 = img_size(img1), size2 = img_size(img2);
-    uint64_t common = size1 < size2 ? size1 : size2;
-    if (strict && size1 != size2) {
+    if (strict && img_size(job.img1) != img_size(job.img2)) {
         if (!vc.quiet) {
             printf("Strict mode: Image size mismatch!\n");
         }
         ret = 1;
         goto out;
     }
-    progress_init(vc.progress, 2.0f);
-    uint64_t off = 0, biggest = size1 > size2 ? size1 : size2;
-    ret = 0;
-    while (off < common && ret == 0) {
-        struct img_extent e1, e2;
-        uint64_t want = common - off < CMP_CHUNK ? common - off : CMP_CHUNK;
-        if (img_block_status(img1, off, want, true, &e1) < 0 ||
-            img_block_status(img2, off, want, true, &e2) < 0) {
-            error_report("Sector allocation test failed for %s",
-                         img_block_status(img1, off, want, true, &e1) < 0 ? name1 : name2);
-            ret = 3;
-            break;
-        }
-        uint64_t n = want;
-        n = e1.length && e1.length < n ? e1.length : n;
-        n = e2.length && e2.length < n ? e2.length : n;
-        if (strict && (e1.flags & STRICT_MASK) != (e2.flags & STRICT_MASK)) {
-            if (!vc.quiet) {
-                printf("Strict mode: Offset %llu block status mismatch!\n",
-                       (unsigned long long)off);
-            }
-            ret = 1;
-            break;
-        }
-        bool zero1 = (e1.flags & IMG_BS_ZERO) && !(e1.flags & IMG_BS_DATA);
-        bool zero2 = (e2.flags & IMG_BS_ZERO) && !(e2.flags & IMG_BS_DATA);
-        if (zero1 && zero2) {
-            /* Both read as zeros: nothing to compare. */
-        } else if (zero1 || zero2) {
-            /* Only one side has data: it must be zeros. */
-            ret = zero1 ? check_empty(img2, name2, off, n, buf1, vc.quiet)
-                        : check_empty(img1, name1, off, n, buf1, vc.quiet);
-        } else {
-            if (img_read(img1, off, buf1, n) < 0 || img_read(img2, off, buf2, n) < 0) {
-                error_report("Error while reading offset %llu: %s", (unsigned long long)off,
-                             "read failed");
-                ret = 4;
-                break;
-            }
-            size_t d = first_diff(buf1, buf2, n);
-            if (d < n) {
-                if (!vc.quiet) {
-                    printf("Content mismatch at offset %llu!\n", (unsigned long long)(off + d));
-                }
-                ret = 1;
-            }
-        }
-        off += n;
-        if (biggest) {
-            progress_print((float)n * 100 / biggest, 100);
-        }
-    }
-    if (ret == 0 && size1 != size2) {
-        /* The excess of the larger image must read as zeros. */
-        struct img *over = size1 > size2 ? img1 : img2;
-        const char *oname = size1 > size2 ? name1 : name2;
-        if (!vc.quiet) {
-            printf("Warning: Image size mismatch!\n");
-        }
-        ret = check_empty(over, oname, common, biggest - common, buf1, vc.quiet);
-    }
-    if (ret == 0 && !vc.quiet) {
-        printf("Images are identical.\n");
-    }
-    progress_end();
+    ret = compare_images(&job, vc.progress);
 out:
-    free(buf1);
-    free(buf2);
-    if (img1) {
-        img_close(img1);
+    free(job.buf1);
+    free(job.buf2);
+    if (job.img1) {
+        img_close(job.img1);
     }
-    if (img2) {
-        img_close(img2);
+    if (job.img2) {
+        img_close(job.img2);
     }
     return ret;
 }

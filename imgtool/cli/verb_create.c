@@ -52,6 +52,125 @@ static int64_t backing_size(const char *filename, const char *backing, const cha
     return size;
 }
 
+/* Store a number as option `name` (the option list holds strings). */
+static bool opts_set_number(struct opts *o, const char *name, int64_t value)
+{
+    char num[32];
+    snprintf(num, sizeof(num), "%lld", (long long)value);
+    return opts_set(o, name, num);
+}
+
+/*
+ * Fold -b, -F and the size operand into the -o list: -b/-F override
+ * backing_file/backing_fmt given with -o, while a size given both ways is
+ * an error (block.c bdrv_img_create()).  A size of -1 means none was given.
+ */
+static bool merge_operands(struct opts *o, int format, const char *filename, const char *base,
+                           const char *base_fmt, int64_t size)
+{
+    if ((base || base_fmt) && format == IMG_FMT_RAW) {
+        error_report("%s: Backing file not supported for file format 'raw'", filename);
+        return false;
+    }
+    if (base && !opts_set(o, "backing_file", base)) {
+        return false;
+    }
+    if (base_fmt && !opts_set(o, "backing_fmt", base_fmt)) {
+        return false;
+    }
+    if (size >= 0 && opts_has(o, "size")) {
+        error_report("%s: The image size must be specified only once", filename);
+        return false;
+    }
+    return size < 0 || opts_set_number(o, "size", size);
+}
+
+/*
+ * Check the backing file the options name, in QEMU's order, and take the
+ * image's size from it when none was given.  With -u (unsafe) nothing is
+ * opened, so the backing format must be given.  Last, a size is required.
+ */
+static bool resolve_backing_and_size(struct opts *o, const char *filename, bool unsafe)
+{
+    const char *bfile = opts_get(o, "backing_file");
+    const char *bfmt = opts_get(o, "backing_fmt");
+
+    if (bfile && !strcmp(bfile, filename)) {
+        error_report("%s: Error: Trying to create an image with the same filename as the "
+                     "backing file",
+                     filename);
+        return false;
+    }
+    if (bfile && !bfile[0]) {
+        error_report("%s: Expected backing file name, got empty string", filename);
+        return false;
+    }
+    if (bfile && !unsafe) {
+        /* The backing file must open; its size is the default size. */
+        int64_t bsize = backing_size(filename, bfile, bfmt);
+        if (bsize < 0 || (!opts_has(o, "size") && !opts_set_number(o, "size", bsize))) {
+            return false;
+        }
+    } else if (bfile && !bfmt) {
+        /* -u: nothing is opened, so there is no format to suggest. */
+        error_report("%s: Backing file specified without backing format", filename);
+        return false;
+    }
+    if (!opts_has(o, "size")) {
+        error_report("%s: Image creation needs a size parameter", filename);
+        return false;
+    }
+    return true;
+}
+
+/* Print "Formatting ..." unless -q, then let the library validate the
+ * options and write the image at path. */
+static bool write_image(struct opts *o, int format, const char *filename, const char *path,
+                        bool quiet)
+{
+    struct img_create_opts copts;
+    struct img_err err = {0};
+
+    if (!quiet) {
+        create_opts_print_formatting(o, format, filename);
+    }
+    if (!create_opts_to_img(o, format, &copts, filename)) {
+        return false;
+    }
+    if (img_create_file(path, &copts, &err) < 0) {
+        error_report("%s: %s", filename, err.msg);
+        return false;
+    }
+    if (err.msg[0]) {
+        /* QEMU's warn_report(): the extent size hint could not be set. */
+        error_report("warning: %s", err.msg);
+    }
+    return true;
+}
+
+/* The operands: a file name, then optionally a size.  The size is -1 if
+ * not given; false after a usage error (*ret holds the exit status). */
+static bool parse_operands(int argc, char **argv, const char **filename, int64_t *size, int *ret)
+{
+    if (optind >= argc) {
+        *ret = error_usage("Expecting image file name");
+        return false;
+    }
+    *filename = argv[optind++];
+    *size = -1;
+    if (optind < argc) {
+        *size = cvtnum("image size", argv[optind++]);
+        if (*size < 0) {
+            return false;
+        }
+    }
+    if (optind != argc) {
+        *ret = error_usage("Unexpected argument: %s", argv[optind]);
+        return false;
+    }
+    return true;
+}
+
 int verb_create(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -60,10 +179,11 @@ int verb_create(int argc, char **argv)
         {0, 0, 0, 0},
     };
     struct verb_common vc = {0}; /* -f is the format to create */
-    const char *base = NULL, *base_fmt = NULL;
+    const char *base = NULL, *base_fmt = NULL, *filename;
     char *options = NULL;
     bool unsafe = false;
     int c, ret = 1;
+    int64_t size;
     struct opts o = {0};
 
     optind = 1;
@@ -99,20 +219,7 @@ int verb_create(int argc, char **argv)
         }
         goto out;
     }
-    if (optind >= argc) {
-        ret = error_usage("Expecting image file name");
-        goto out;
-    }
-    const char *filename = argv[optind++];
-    int64_t img_size = -1;
-    if (optind < argc) {
-        img_size = cvtnum("image size", argv[optind++]);
-        if (img_size < 0) {
-            goto out;
-        }
-    }
-    if (optind != argc) {
-        ret = error_usage("Unexpected argument: %s", argv[optind]);
+    if (!parse_operands(argc, argv, &filename, &size, &ret)) {
         goto out;
     }
     int format = target_format(vc.fmt ? vc.fmt : "raw", filename);
@@ -126,92 +233,11 @@ int verb_create(int argc, char **argv)
         error_report("%s: %s", filename, pmsg);
         goto out;
     }
-    if (options && !opts_parse(&o, options)) {
+    if ((options && !opts_parse(&o, options)) || !create_opts_check(&o, format, filename) ||
+        !merge_operands(&o, format, filename, base, base_fmt, size) ||
+        !resolve_backing_and_size(&o, filename, unsafe) ||
+        !write_image(&o, format, filename, path, vc.quiet)) {
         goto out;
-    }
-    if (!create_opts_check(&o, format, filename)) {
-        goto out;
-    }
-    /* -b/-F override backing_file/backing_fmt given with -o. */
-    if (base) {
-        if (format == IMG_FMT_RAW) {
-            error_report("%s: Backing file not supported for file format 'raw'", filename);
-            goto out;
-        }
-        if (!opts_set(&o, "backing_file", base)) {
-            goto out;
-        }
-    }
-    if (base_fmt) {
-        if (format == IMG_FMT_RAW) {
-            error_report("%s: Backing file not supported for file format 'raw'", filename);
-            goto out;
-        }
-        if (!opts_set(&o, "backing_fmt", base_fmt)) {
-            goto out;
-        }
-    }
-    if (img_size >= 0 && opts_has(&o, "size")) {
-        /* block.c bdrv_img_create(): -o size= and a size operand. */
-        error_report("%s: The image size must be specified only once", filename);
-        goto out;
-    }
-    if (img_size >= 0) {
-        char num[32];
-        snprintf(num, sizeof(num), "%lld", (long long)img_size);
-        if (!opts_set(&o, "size", num)) {
-            goto out;
-        }
-    }
-    const char *bfile = opts_get(&o, "backing_file");
-    const char *bfmt = opts_get(&o, "backing_fmt");
-    if (bfile && !strcmp(bfile, filename)) {
-        error_report("%s: Error: Trying to create an image with the same filename as the "
-                     "backing file",
-                     filename);
-        goto out;
-    }
-    if (bfile && !bfile[0]) {
-        error_report("%s: Expected backing file name, got empty string", filename);
-        goto out;
-    }
-    if (bfile && !unsafe) {
-        /* The backing file must open; its size is the default size. */
-        int64_t bsize = backing_size(filename, bfile, bfmt);
-        if (bsize < 0) {
-            goto out;
-        }
-        if (!opts_has(&o, "size")) {
-            char num[32];
-            snprintf(num, sizeof(num), "%lld", (long long)bsize);
-            if (!opts_set(&o, "size", num)) {
-                goto out;
-            }
-        }
-    } else if (bfile && !bfmt) {
-        /* -u: nothing is opened, so there is no format to suggest. */
-        error_report("%s: Backing file specified without backing format", filename);
-        goto out;
-    }
-    if (!opts_has(&o, "size")) {
-        error_report("%s: Image creation needs a size parameter", filename);
-        goto out;
-    }
-    if (!vc.quiet) {
-        create_opts_print_formatting(&o, format, filename);
-    }
-    struct img_create_opts copts;
-    if (!create_opts_to_img(&o, format, &copts, filename)) {
-        goto out;
-    }
-    struct img_err err = {0};
-    if (img_create_file(path, &copts, &err) < 0) {
-        error_report("%s: %s", filename, err.msg);
-        goto out;
-    }
-    if (err.msg[0]) {
-        /* QEMU's warn_report(): the extent size hint could not be set. */
-        error_report("warning: %s", err.msg);
     }
     ret = 0;
 out:

@@ -16,114 +16,82 @@
 #include <stdlib.h>
 #include <string.h>
 
-int verb_dd(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
-        {"force-share", no_argument, 0, 'U'},
-        {0, 0, 0, 0},
-    };
-    struct verb_common vc = {0};
-    const char *out_fmt = "raw", *in_name = NULL, *out_name = NULL;
-    int64_t bs = 512, count = -1, skip = 0;
-    int c, ret = 1;
+/* The dd(1)-style operands: block size, counts in blocks, file names. */
+struct dd_operands {
+    int64_t bs, count, skip; /* count -1: the whole input */
+    const char *in_name, *out_name;
+};
 
-    optind = 1;
-    while ((c = verb_getopt(argc, argv, ":hf:O:U", longopts, &vc)) != -1) {
-        switch (c) {
-        case 'O':
-            out_fmt = optarg;
-            break;
-        default:
-            return verb_other_option(c, argv, 1);
-        }
-    }
+/* Parse "key=value" operands as qemu-img.c img_dd() does.  False after the
+ * message. */
+static bool parse_dd_operands(int argc, char **argv, struct dd_operands *ops)
+{
     for (int i = optind; i < argc; i++) {
         const char *arg = argv[i], *eq = strchr(arg, '=');
-        size_t klen = eq ? (size_t)(eq - arg) : strlen(arg);
-        const char *v = eq ? eq + 1 : "";
-        if (klen == 2 && !strncmp(arg, "bs", 2)) {
+        size_t key_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        const char *value = eq ? eq + 1 : "";
+        if (key_len == 2 && !strncmp(arg, "bs", 2)) {
             /* qemu-img: cvtnum_full("bs", arg, 1, INT_MAX). */
-            bs = cvtnum_full("bs", v, 1, 0x7fffffff);
-            if (bs < 0) {
-                return 1;
+            if ((ops->bs = cvtnum_full("bs", value, 1, 0x7fffffff)) < 0) {
+                return false;
             }
-        } else if (klen == 5 && !strncmp(arg, "count", 5)) {
-            if ((count = cvtnum("count", v)) < 0) {
-                return 1;
+        } else if (key_len == 5 && !strncmp(arg, "count", 5)) {
+            if ((ops->count = cvtnum("count", value)) < 0) {
+                return false;
             }
-        } else if (klen == 4 && !strncmp(arg, "skip", 4)) {
-            if ((skip = cvtnum("skip", v)) < 0) {
-                return 1;
+        } else if (key_len == 4 && !strncmp(arg, "skip", 4)) {
+            if ((ops->skip = cvtnum("skip", value)) < 0) {
+                return false;
             }
-        } else if (klen == 2 && !strncmp(arg, "if", 2)) {
-            in_name = v;
-        } else if (klen == 2 && !strncmp(arg, "of", 2)) {
-            out_name = v;
+        } else if (key_len == 2 && !strncmp(arg, "if", 2)) {
+            ops->in_name = value;
+        } else if (key_len == 2 && !strncmp(arg, "of", 2)) {
+            ops->out_name = value;
         } else {
             /* qemu-img names the operand without its value. */
-            error_report("unrecognized operand %.*s", (int)klen, arg);
-            return 1;
+            error_report("unrecognized operand %.*s", (int)key_len, arg);
+            return false;
         }
     }
-    if (!in_name || !out_name) {
+    if (!ops->in_name || !ops->out_name) {
         error_report("Must specify both input and output files");
-        return 1;
+        return false;
     }
-    int out_format = target_format(out_fmt, NULL);
-    if (out_format < 0) {
-        return 1;
+    return true;
+}
+
+/*
+ * The input range to copy, [*in_start, *in_end): count limits the input's
+ * size and skip moves its start, both in bs-sized blocks.  Skipping past
+ * the end gives an empty output with a warning, like dd(1).
+ */
+static void dd_input_range(const struct dd_operands *ops, struct img *in, uint64_t *in_start,
+                           uint64_t *in_end)
+{
+    uint64_t bs = (uint64_t)ops->bs, size = img_size(in);
+
+    if (ops->count >= 0 && (uint64_t)ops->count <= INT64_MAX / bs &&
+        size > (uint64_t)ops->count * bs) {
+        size = (uint64_t)ops->count * bs;
     }
-    if (same_file(in_name, out_name)) {
-        /* QEMU's image locking refuses this; so do we, before truncating. */
-        error_report("%s: error while creating output image: Failed to get \"write\" lock\n"
-                     "Is another process using the image [%s]?",
-                     out_name, out_name);
-        return 1;
-    }
-    bool created = false, out_existed = false;
-    struct img *in = open_image(in_name, vc.fmt, 0), *out = NULL;
-    unsigned char *buf = NULL;
-    if (!in) {
-        return 1;
-    }
-    uint64_t size = img_size(in), in_pos;
-    if (count >= 0 && (uint64_t)count <= INT64_MAX / (uint64_t)bs &&
-        size > (uint64_t)count * (uint64_t)bs) {
-        size = (uint64_t)count * (uint64_t)bs;
-    }
-    if ((uint64_t)skip > INT64_MAX / (uint64_t)bs || size < (uint64_t)skip * (uint64_t)bs) {
-        /* Like dd(1): an empty output, with a warning. */
-        error_report("%s: cannot skip to specified offset", in_name);
-        in_pos = size;
+    if ((uint64_t)ops->skip > INT64_MAX / bs || size < (uint64_t)ops->skip * bs) {
+        error_report("%s: cannot skip to specified offset", ops->in_name);
+        *in_start = size;
     } else {
-        in_pos = (uint64_t)skip * (uint64_t)bs;
+        *in_start = (uint64_t)ops->skip * bs;
     }
-    struct img_create_opts o;
-    img_create_opts_init(&o);
-    o.format = out_format;
-    o.size = size - in_pos;
-    struct img_err err = {0};
-    char path[4096];
-    if (!imgspec_target(out_name, path, sizeof(path), err.msg, sizeof(err.msg))) {
-        error_report("%s", err.msg);
-        goto out;
-    }
-    out_existed = file_exists(out_name);
-    created = true;
-    if (img_create_file(path, &o, &err) < 0) {
-        error_report("%s: error while creating output image: %s", out_name, err.msg);
-        goto out;
-    }
-    out = open_target(out_name, out_fmt, IMG_OPEN_RW | IMG_OPEN_NO_BACKING);
-    if (!out) {
-        goto out;
-    }
-    buf = malloc((size_t)bs);
-    for (uint64_t out_pos = 0; in_pos < size;) {
-        size_t n = size - in_pos < (uint64_t)bs ? (size_t)(size - in_pos) : (size_t)bs;
+    *in_end = size;
+}
+
+/* Copy [in_pos, in_end) of the input to the start of the output, one
+ * block at a time. */
+static int dd_copy(struct img *in, struct img *out, uint64_t in_pos, uint64_t in_end, int64_t bs)
+{
+    unsigned char *buf = malloc((size_t)bs);
+    int ret = -1;
+
+    for (uint64_t out_pos = 0; in_pos < in_end;) {
+        size_t n = in_end - in_pos < (uint64_t)bs ? (size_t)(in_end - in_pos) : (size_t)bs;
         int r = img_read(in, in_pos, buf, n);
         if (r < 0) {
             error_report("error while reading from input image file: %s", img_msg(in, r));
@@ -140,13 +108,84 @@ int verb_dd(int argc, char **argv)
     ret = 0;
 out:
     free(buf);
+    return ret;
+}
+
+int verb_dd(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, 0, 'h'},
+        {"object", required_argument, 0, OPT_COMMON_OBJECT},
+        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
+        {"force-share", no_argument, 0, 'U'},
+        {0, 0, 0, 0},
+    };
+    struct verb_common vc = {0};
+    const char *out_fmt = "raw";
+    struct dd_operands ops = {.bs = 512, .count = -1, .skip = 0};
+    int c, ret = 1;
+
+    optind = 1;
+    while ((c = verb_getopt(argc, argv, ":hf:O:U", longopts, &vc)) != -1) {
+        switch (c) {
+        case 'O':
+            out_fmt = optarg;
+            break;
+        default:
+            return verb_other_option(c, argv, 1);
+        }
+    }
+    if (!parse_dd_operands(argc, argv, &ops)) {
+        return 1;
+    }
+    int out_format = target_format(out_fmt, NULL);
+    if (out_format < 0) {
+        return 1;
+    }
+    if (same_file(ops.in_name, ops.out_name)) {
+        /* QEMU's image locking refuses this; so do we, before truncating. */
+        error_report("%s: error while creating output image: Failed to get \"write\" lock\n"
+                     "Is another process using the image [%s]?",
+                     ops.out_name, ops.out_name);
+        return 1;
+    }
+    bool created = false, out_existed = false;
+    struct img *in = open_image(ops.in_name, vc.fmt, 0), *out = NULL;
+    if (!in) {
+        return 1;
+    }
+    uint64_t in_start, in_end;
+    dd_input_range(&ops, in, &in_start, &in_end);
+    /* The output is created with the size that is left to copy. */
+    struct img_create_opts o;
+    img_create_opts_init(&o);
+    o.format = out_format;
+    o.size = in_end - in_start;
+    struct img_err err = {0};
+    char path[4096];
+    if (!imgspec_target(ops.out_name, path, sizeof(path), err.msg, sizeof(err.msg))) {
+        error_report("%s", err.msg);
+        goto out;
+    }
+    out_existed = file_exists(ops.out_name);
+    created = true;
+    if (img_create_file(path, &o, &err) < 0) {
+        error_report("%s: error while creating output image: %s", ops.out_name, err.msg);
+        goto out;
+    }
+    out = open_target(ops.out_name, out_fmt, IMG_OPEN_RW | IMG_OPEN_NO_BACKING);
+    if (!out || dd_copy(in, out, in_start, in_end, ops.bs) < 0) {
+        goto out;
+    }
+    ret = 0;
+out:
     if (out && img_close(out) < 0 && ret == 0) {
         ret = 1;
     }
     img_close(in);
     if (ret != 0 && created) {
         /* A failed dd leaves no partial image behind. */
-        remove_if_new(out_name, out_existed);
+        remove_if_new(ops.out_name, out_existed);
     }
     return ret;
 }

@@ -64,6 +64,82 @@ static void dump_dot(struct jv *list)
     printf("}\n");
 }
 
+/*
+ * Append to list the information of the image, and with --backing-chain of
+ * every backing file under it, each opened without its own chain.  A name
+ * seen twice is a loop in the chain.  0, or 1 after the message.
+ */
+static int collect_info(struct jv *list, const char *filename, const char *fmt, bool chain)
+{
+    char *name = strdup(filename), *cur_fmt = fmt ? strdup(fmt) : NULL;
+    char **seen = NULL;
+    int nseen = 0, ret = 0;
+
+    while (name) {
+        for (int i = 0; i < nseen; i++) {
+            if (!strcmp(seen[i], name)) {
+                error_report("Backing file '%s' creates an infinite loop.", name);
+                ret = 1;
+                goto out;
+            }
+        }
+        seen = realloc(seen, (nseen + 1) * sizeof(*seen));
+        seen[nseen++] = strdup(name);
+        /* The argument may be a json:, file: or --image-opts name; the
+         * backing files after it are file names. */
+        struct img *img = nseen == 1 ? open_image(name, cur_fmt, IMG_OPEN_NO_BACKING)
+                                     : open_file_path(name, cur_fmt, IMG_OPEN_NO_BACKING);
+        if (!img) {
+            ret = 1;
+            goto out;
+        }
+        char *backing, *backing_fmt;
+        struct jv *info = image_info_build(img, img_name(img), &backing, &backing_fmt);
+        if (!info) {
+            report_img_error(img, name);
+            img_close(img);
+            ret = 1;
+            goto out;
+        }
+        img_close(img);
+        jv_append(list, info);
+        free(name);
+        free(cur_fmt);
+        name = chain ? backing : NULL;
+        cur_fmt = backing_fmt;
+        if (!chain) {
+            free(backing);
+        }
+    }
+out:
+    free(name);
+    free(cur_fmt);
+    for (int i = 0; i < nseen; i++) {
+        free(seen[i]);
+    }
+    free(seen);
+    return ret;
+}
+
+/* Print the collected information as JSON, as a dot graph or as text. */
+static void print_info(struct jv *list, int ofmt, bool chain)
+{
+    if (ofmt == OFMT_JSON) {
+        /* A single image prints as an object, a chain as a list. */
+        jv_print(stdout, chain ? list : list->first, true);
+        printf("\n");
+    } else if (ofmt == OFMT_DOT) {
+        dump_dot(list);
+    } else {
+        for (const struct jv *e = list->first; e; e = e->next) {
+            if (e != list->first) {
+                printf("\n");
+            }
+            image_info_dump_human(e);
+        }
+    }
+}
+
 int verb_info(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -107,68 +183,11 @@ int verb_info(int argc, char **argv)
         error_report("--output=dot draws a backing chain: use it with --backing-chain");
         return 1;
     }
-
     struct jv *list = jv_list();
-    char *name = strdup(filename), *curfmt = vc.fmt ? strdup(vc.fmt) : NULL;
-    char **seen = NULL;
-    int nseen = 0, ret = 0;
-    while (name) {
-        for (int i = 0; i < nseen; i++) {
-            if (!strcmp(seen[i], name)) {
-                error_report("Backing file '%s' creates an infinite loop.", name);
-                ret = 1;
-                goto out;
-            }
-        }
-        seen = realloc(seen, (nseen + 1) * sizeof(*seen));
-        seen[nseen++] = strdup(name);
-        /* The argument may be a json:, file: or --image-opts name; the
-         * backing files after it are file names. */
-        struct img *img = nseen == 1 ? open_image(name, curfmt, IMG_OPEN_NO_BACKING)
-                                     : open_file_path(name, curfmt, IMG_OPEN_NO_BACKING);
-        if (!img) {
-            ret = 1;
-            goto out;
-        }
-        char *backing, *bfmt;
-        struct jv *info = image_info_build(img, img_name(img), &backing, &bfmt);
-        if (!info) {
-            report_img_error(img, name);
-            img_close(img);
-            ret = 1;
-            goto out;
-        }
-        img_close(img);
-        jv_append(list, info);
-        free(name);
-        free(curfmt);
-        name = chain ? backing : NULL;
-        curfmt = bfmt;
-        if (!chain) {
-            free(backing);
-        }
+    int ret = collect_info(list, filename, vc.fmt, chain);
+    if (ret == 0) {
+        print_info(list, ofmt, chain);
     }
-    if (ofmt == OFMT_JSON) {
-        /* A single image prints as an object, a chain as a list. */
-        jv_print(stdout, chain ? list : list->first, true);
-        printf("\n");
-    } else if (ofmt == OFMT_DOT) {
-        dump_dot(list);
-    } else {
-        for (const struct jv *e = list->first; e; e = e->next) {
-            if (e != list->first) {
-                printf("\n");
-            }
-            image_info_dump_human(e);
-        }
-    }
-out:
-    free(name);
-    free(curfmt);
-    for (int i = 0; i < nseen; i++) {
-        free(seen[i]);
-    }
-    free(seen);
     jv_free(list);
     return ret;
 }

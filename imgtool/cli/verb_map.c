@@ -143,6 +143,55 @@ static int dump_entry(int ofmt, struct map_entry *e, struct map_entry *next)
     return 0;
 }
 
+/* What comes before the first entry: the text table's heading, the JSON
+ * list's bracket, or the dot graph's header with one node per file of the
+ * chain. */
+static void print_map_head(int ofmt, struct img *img)
+{
+    if (ofmt == OFMT_HUMAN) {
+        printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
+    } else if (ofmt == OFMT_JSON) {
+        putchar('[');
+    } else {
+        printf("digraph map {\n    rankdir=LR;\n    node [shape=box, fontname=\"monospace\"];\n");
+        int depth = 0;
+        for (struct img *l = img; l; l = img_backing(l), depth++) {
+            printf("    f%d [shape=cylinder, label=", depth);
+            json_quoted(stdout, img_name(l)); /* a valid DOT string too */
+            printf("];\n");
+        }
+    }
+}
+
+/*
+ * Print [start, end) as entries: the block status of up to 1 GiB at a
+ * time, with neighbouring ranges of the same kind merged into one entry
+ * as qemu-img map does.  Each entry is printed once the next one is known
+ * (the human format needs it).  0, or 1 after the message.
+ */
+static int map_ranges(struct img *img, int ofmt, uint64_t start, uint64_t end)
+{
+    struct map_entry curr = {0}, next;
+
+    curr.start = start;
+    for (uint64_t off = start; off < end;) {
+        uint64_t n = end - off < (1ULL << 30) ? end - off : (1ULL << 30);
+        if (get_block_status(img, off, n, &next) < 0) {
+            return 1;
+        }
+        off += next.length ? next.length : n;
+        if (mergeable(&curr, &next)) {
+            curr.length += next.length;
+            continue;
+        }
+        if (curr.length > 0 && dump_entry(ofmt, &curr, &next) < 0) {
+            return 1;
+        }
+        curr = next;
+    }
+    return dump_entry(ofmt, &curr, NULL) < 0 ? 1 : 0;
+}
+
 int verb_map(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -195,53 +244,17 @@ int verb_map(int argc, char **argv)
     if (!img) {
         return 1;
     }
-    uint64_t length = img_size(img);
-    if (max_length != -1 && (uint64_t)start + (uint64_t)max_length < length) {
-        length = (uint64_t)start + (uint64_t)max_length;
+    uint64_t end = img_size(img);
+    if (max_length != -1 && (uint64_t)start + (uint64_t)max_length < end) {
+        end = (uint64_t)start + (uint64_t)max_length;
     }
-    if (ofmt == OFMT_HUMAN) {
-        printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
-    } else if (ofmt == OFMT_JSON) {
-        putchar('[');
-    } else {
-        printf("digraph map {\n    rankdir=LR;\n    node [shape=box, fontname=\"monospace\"];\n");
-        int d = 0;
-        for (struct img *l = img; l; l = img_backing(l), d++) {
-            printf("    f%d [shape=cylinder, label=", d);
-            json_quoted(stdout, img_name(l)); /* a valid DOT string too */
-            printf("];\n");
-        }
-    }
-    struct map_entry curr = {0}, next;
-    curr.start = (uint64_t)start;
-    int ret = 0;
-    for (uint64_t off = (uint64_t)start; off < length;) {
-        uint64_t n = length - off < (1ULL << 30) ? length - off : (1ULL << 30);
-        if (get_block_status(img, off, n, &next) < 0) {
-            ret = 1;
-            goto out;
-        }
-        off += next.length ? next.length : n;
-        if (mergeable(&curr, &next)) {
-            curr.length += next.length;
-            continue;
-        }
-        if (curr.length > 0 && dump_entry(ofmt, &curr, &next) < 0) {
-            ret = 1;
-            goto out;
-        }
-        curr = next;
-    }
-    if (dump_entry(ofmt, &curr, NULL) < 0) {
-        ret = 1;
-        goto out;
-    }
-    if (ofmt == OFMT_JSON) {
+    print_map_head(ofmt, img);
+    int ret = map_ranges(img, ofmt, (uint64_t)start, end);
+    if (ret == 0 && ofmt == OFMT_JSON) {
         puts("]");
-    } else if (ofmt == OFMT_DOT) {
+    } else if (ret == 0 && ofmt == OFMT_DOT) {
         printf("}\n");
     }
-out:
     img_close(img);
     return ret;
 }

@@ -106,6 +106,122 @@ static uint64_t bitmaps_size(struct img *src, uint64_t cs)
     return total + (dir + cs - 1) / cs * cs;
 }
 
+/* What qemu-img measure prints, as text or as BlockMeasureInfo JSON. */
+struct measure_result {
+    uint64_t required, fully_allocated;
+    bool has_bitmaps; /* print the bitmaps size (see measure_bitmaps()) */
+    uint64_t bitmaps;
+};
+
+/*
+ * The target's options (-O and -o) as qemu-img measure checks them, turned
+ * into creation options.  Returns false after the message.
+ */
+static bool target_options(const char *options, const char *out_fmt, int tfmt, struct opts *o,
+                           struct img_create_opts *copts)
+{
+    if (options && (!opts_parse(o, options) || !create_opts_check(o, tfmt, NULL))) {
+        /* qemu-img.c img_measure() adds a line naming the format. */
+        error_report("Invalid options for file format '%s'", out_fmt);
+        return false;
+    }
+    if (tfmt == IMG_FMT_QCOW2 && !measure_qcow2_values(o)) {
+        return false;
+    }
+    /* raw_measure() ignores the preallocation mode, whatever its value:
+     * a raw image needs its whole size either way. */
+    if (tfmt == IMG_FMT_RAW && !opts_set(o, "preallocation", "off")) {
+        return false;
+    }
+    return create_opts_to_img(o, tfmt, copts, out_fmt);
+}
+
+/*
+ * The required and fully allocated sizes of a target of copts->size bytes:
+ * a raw target needs exactly its size; a qcow2 target its metadata
+ * (img_measure()) plus, measured from a source, the clusters that source
+ * holds data in.
+ */
+static bool measure_sizes(struct img *src, int tfmt, const struct img_create_opts *copts,
+                          struct measure_result *res)
+{
+    uint64_t allocated = 0;
+    struct img_err err = {0};
+
+    if (tfmt == IMG_FMT_RAW) {
+        res->required = res->fully_allocated = copts->size;
+        return true;
+    }
+    uint32_t cluster_size = copts->cluster_size ? copts->cluster_size : 65536;
+    if (src && allocated_bytes(src, cluster_size, &allocated) < 0) {
+        error_report("Unable to get block status: %s", img_strerror(src));
+        return false;
+    }
+    if (img_measure(copts, allocated, &res->required, &res->fully_allocated, &err) < 0) {
+        error_report("%s", err.msg);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * BlockMeasureInfo has "bitmaps" only for a qcow2 v3 target measured from
+ * a source that can hold persistent bitmaps, i.e. a qcow2 one
+ * (block/qcow2.c qcow2_measure: version >= 3 &&
+ * bdrv_supports_persistent_dirty_bitmap(in_bs)).
+ */
+static void measure_bitmaps(struct img *src, int tfmt, const struct img_create_opts *copts,
+                            struct measure_result *res)
+{
+    struct img_info src_info;
+
+    res->has_bitmaps = src && tfmt == IMG_FMT_QCOW2 && copts->compat != 2 &&
+                       img_get_info(src, &src_info) == 0 && src_info.format == IMG_FMT_QCOW2;
+    res->bitmaps =
+        res->has_bitmaps ? bitmaps_size(src, copts->cluster_size ? copts->cluster_size : 65536) : 0;
+}
+
+static void print_measure(int ofmt, const struct measure_result *res)
+{
+    if (ofmt == OFMT_JSON) {
+        struct jv *j = jv_obj();
+        jv_set(j, "required", jv_uint(res->required));
+        jv_set(j, "fully-allocated", jv_uint(res->fully_allocated));
+        if (res->has_bitmaps) {
+            jv_set(j, "bitmaps", jv_uint(res->bitmaps));
+        }
+        jv_print(stdout, j, true);
+        printf("\n");
+        jv_free(j);
+    } else {
+        printf("required size: %llu\n", (unsigned long long)res->required);
+        printf("fully allocated size: %llu\n", (unsigned long long)res->fully_allocated);
+        if (res->has_bitmaps) {
+            printf("bitmaps size: %llu\n", (unsigned long long)res->bitmaps);
+        }
+    }
+}
+
+/* Exactly one of --size and a file name, in qemu-img's words; the file
+ * name or NULL in *filename.  False after the message. */
+static bool measure_operands(int argc, char **argv, int64_t size, const char **filename)
+{
+    if (argc - optind > 1) {
+        error_report("At most one filename argument is allowed.");
+        return false;
+    }
+    *filename = optind < argc ? argv[optind] : NULL;
+    if (size != -1 && *filename) {
+        error_report("--size N cannot be used together with a filename.");
+        return false;
+    }
+    if (size == -1 && !*filename) {
+        error_report("Either --size N or one filename must be specified.");
+        return false;
+    }
+    return true;
+}
+
 int verb_measure(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -118,12 +234,14 @@ int verb_measure(int argc, char **argv)
         {0, 0, 0, 0},
     };
     struct verb_common vc = {0};
-    const char *out_fmt = "raw", *output = NULL;
+    const char *out_fmt = "raw", *output = NULL, *filename;
     char *options = NULL;
     int64_t size = -1;
     int c, ret = 1;
     struct opts o = {0};
     struct img *src = NULL;
+    struct img_create_opts copts;
+    struct measure_result res;
 
     optind = 1;
     while ((c = verb_getopt(argc, argv, ":hf:O:o:l:U", longopts, &vc)) != -1) {
@@ -153,45 +271,14 @@ int verb_measure(int argc, char **argv)
             goto out;
         }
     }
-    if (argc - optind > 1) {
-        error_report("At most one filename argument is allowed.");
-        goto out;
-    }
-    const char *filename = optind < argc ? argv[optind] : NULL;
-    if (size != -1 && filename) {
-        error_report("--size N cannot be used together with a filename.");
-        goto out;
-    }
-    if (size == -1 && !filename) {
-        error_report("Either --size N or one filename must be specified.");
+    if (!measure_operands(argc, argv, size, &filename)) {
         goto out;
     }
     int ofmt = parse_output_format(output, false);
-    if (ofmt < 0) {
+    int tfmt = ofmt < 0 ? -1 : target_format(out_fmt, NULL);
+    if (tfmt < 0 || !target_options(options, out_fmt, tfmt, &o, &copts)) {
         goto out;
     }
-    int tfmt = target_format(out_fmt, NULL);
-    if (tfmt < 0) {
-        goto out;
-    }
-    if (options && (!opts_parse(&o, options) || !create_opts_check(&o, tfmt, NULL))) {
-        /* qemu-img.c img_measure() adds a line naming the format. */
-        error_report("Invalid options for file format '%s'", out_fmt);
-        goto out;
-    }
-    if (tfmt == IMG_FMT_QCOW2 && !measure_qcow2_values(&o)) {
-        goto out;
-    }
-    /* raw_measure() ignores the preallocation mode, whatever its value:
-     * a raw image needs its whole size either way. */
-    if (tfmt == IMG_FMT_RAW && !opts_set(&o, "preallocation", "off")) {
-        goto out;
-    }
-    struct img_create_opts copts;
-    if (!create_opts_to_img(&o, tfmt, &copts, out_fmt)) {
-        goto out;
-    }
-    uint64_t allocated = 0, required, fully;
     if (filename) {
         src = open_image(filename, vc.fmt, 0);
         if (!src) {
@@ -200,49 +287,11 @@ int verb_measure(int argc, char **argv)
         size = (int64_t)img_size(src);
     }
     copts.size = (uint64_t)size;
-    if (tfmt == IMG_FMT_RAW) {
-        required = fully = (uint64_t)size;
-    } else {
-        uint32_t cl = copts.cluster_size ? copts.cluster_size : 65536;
-        if (src && allocated_bytes(src, cl, &allocated) < 0) {
-            error_report("Unable to get block status: %s", img_strerror(src));
-            goto out;
-        }
-        if (!src) {
-            allocated = 0;
-        }
-        struct img_err err = {0};
-        if (img_measure(&copts, allocated, &required, &fully, &err) < 0) {
-            error_report("%s", err.msg);
-            goto out;
-        }
+    if (!measure_sizes(src, tfmt, &copts, &res)) {
+        goto out;
     }
-    /* BlockMeasureInfo: "bitmaps" only for a qcow2 v3 target measured from
-     * a source that can hold persistent bitmaps, i.e. a qcow2 one
-     * (block/qcow2.c qcow2_measure: version >= 3 &&
-     * bdrv_supports_persistent_dirty_bitmap(in_bs)). */
-    struct img_info sinfo;
-    bool bitmaps = src && tfmt == IMG_FMT_QCOW2 && copts.compat != 2 &&
-                   img_get_info(src, &sinfo) == 0 && sinfo.format == IMG_FMT_QCOW2;
-    uint64_t bm_size =
-        bitmaps ? bitmaps_size(src, copts.cluster_size ? copts.cluster_size : 65536) : 0;
-    if (ofmt == OFMT_JSON) {
-        struct jv *j = jv_obj();
-        jv_set(j, "required", jv_uint(required));
-        jv_set(j, "fully-allocated", jv_uint(fully));
-        if (bitmaps) {
-            jv_set(j, "bitmaps", jv_uint(bm_size));
-        }
-        jv_print(stdout, j, true);
-        printf("\n");
-        jv_free(j);
-    } else {
-        printf("required size: %llu\n", (unsigned long long)required);
-        printf("fully allocated size: %llu\n", (unsigned long long)fully);
-        if (bitmaps) {
-            printf("bitmaps size: %llu\n", (unsigned long long)bm_size);
-        }
-    }
+    measure_bitmaps(src, tfmt, &copts, &res);
+    print_measure(ofmt, &res);
     ret = 0;
 out:
     if (src) {

@@ -50,7 +50,64 @@ static int snapshot_raw(int action, const char *name, const char *filename)
     return 1;
 }
 
-int verb_snapshot(int argc, char **argv)
+/* -l: the table qemu-img prints, nothing at all without snapshots. */
+static void snapshot_list(struct img *img)
+{
+    int n = img_snapshot_count(img);
+    if (n <= 0) {
+        return;
+    }
+    printf("Snapshot list:\n");
+    snapshot_dump(NULL);
+    printf("\n");
+    for (int i = 0; i < n; i++) {
+        struct img_snapshot_info sn;
+        if (img_snapshot_get(img, i, &sn) == 0) {
+            snapshot_dump(&sn);
+            printf("\n");
+        }
+    }
+}
+
+/* Run one action on an open qcow2 image: 0, or 1 after the message. */
+static int snapshot_action(struct img *img, int action, const char *name)
+{
+    switch (action) {
+    case SN_LIST:
+        snapshot_list(img);
+        break;
+    case SN_CREATE: {
+        /* The core has no clock: the date comes from here, with the
+         * microsecond precision qemu-img uses (gettimeofday). */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        if (img_snapshot_create(img, name, (uint32_t)ts.tv_sec,
+                                (uint32_t)(ts.tv_nsec / 1000 * 1000)) < 0) {
+            error_report("Could not create snapshot '%s': %s", name, img_strerror(img));
+            return 1;
+        }
+        break;
+    }
+    case SN_APPLY:
+        if (img_snapshot_apply(img, name) < 0) {
+            error_report("Could not apply snapshot '%s': %s", name, img_strerror(img));
+            return 1;
+        }
+        break;
+    case SN_DELETE:
+        if (img_snapshot_delete(img, name) < 0) {
+            error_report("Could not delete snapshot '%s': %s", name, img_strerror(img));
+            return 1;
+        }
+        break;
+    }
+    return 0;
+}
+
+/* Parse -l, -a, -c, -d (at most one of them); the action in *action and
+ * its snapshot name in *name.  -1 on success, else the exit status. */
+static int snapshot_options(int argc, char **argv, struct verb_common *vc, int *action,
+                            const char **name)
 {
     static const struct option longopts[] = {
         {"help", no_argument, 0, 'h'},
@@ -59,12 +116,10 @@ int verb_snapshot(int argc, char **argv)
         {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
-    struct verb_common vc = {0};
-    const char *name = NULL;
-    int action = SN_NONE, c;
+    int c;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":la:c:d:hqU", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":la:c:d:hqU", longopts, vc)) != -1) {
         int want = SN_NONE;
         switch (c) {
         case 'l':
@@ -82,13 +137,24 @@ int verb_snapshot(int argc, char **argv)
         default:
             return verb_other_option(c, argv, 1);
         }
-        if (want != SN_NONE) {
-            if (action != SN_NONE) {
-                return error_usage("Cannot mix '-l', '-a', '-c', '-d'");
-            }
-            action = want;
-            name = optarg;
+        if (*action != SN_NONE) {
+            return error_usage("Cannot mix '-l', '-a', '-c', '-d'");
         }
+        *action = want;
+        *name = optarg;
+    }
+    return -1;
+}
+
+int verb_snapshot(int argc, char **argv)
+{
+    struct verb_common vc = {0};
+    const char *name = NULL;
+    int action = SN_NONE;
+
+    int status = snapshot_options(argc, argv, &vc, &action, &name);
+    if (status >= 0) {
+        return status;
     }
     const char *filename = verb_one_filename(argc, argv);
     if (!filename) {
@@ -111,49 +177,7 @@ int verb_snapshot(int argc, char **argv)
         img_close(img);
         return ret;
     }
-    switch (action) {
-    case SN_LIST: {
-        int n = img_snapshot_count(img);
-        if (n <= 0) {
-            break;
-        }
-        printf("Snapshot list:\n");
-        snapshot_dump(NULL);
-        printf("\n");
-        for (int i = 0; i < n; i++) {
-            struct img_snapshot_info sn;
-            if (img_snapshot_get(img, i, &sn) == 0) {
-                snapshot_dump(&sn);
-                printf("\n");
-            }
-        }
-        break;
-    }
-    case SN_CREATE: {
-        /* The core has no clock: the date comes from here, with the
-         * microsecond precision qemu-img uses (gettimeofday). */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        if (img_snapshot_create(img, name, (uint32_t)ts.tv_sec,
-                                (uint32_t)(ts.tv_nsec / 1000 * 1000)) < 0) {
-            error_report("Could not create snapshot '%s': %s", name, img_strerror(img));
-            ret = 1;
-        }
-        break;
-    }
-    case SN_APPLY:
-        if (img_snapshot_apply(img, name) < 0) {
-            error_report("Could not apply snapshot '%s': %s", name, img_strerror(img));
-            ret = 1;
-        }
-        break;
-    case SN_DELETE:
-        if (img_snapshot_delete(img, name) < 0) {
-            error_report("Could not delete snapshot '%s': %s", name, img_strerror(img));
-            ret = 1;
-        }
-        break;
-    }
+    ret = snapshot_action(img, action, name);
     /* -q changes nothing: snapshot prints nothing on success either way. */
     if (img_close(img) < 0 && ret == 0) {
         error_report("%s: could not flush the image", filename);
