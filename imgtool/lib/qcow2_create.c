@@ -7,11 +7,19 @@
  * the normal code and grown to its size, which allocates the L1 table with
  * the ordinary allocator (so huge L1 tables with tiny clusters, which need
  * more refcount blocks, take the same tested path as any other growth).
+ *
+ * Creation checks every option before it writes a byte (validate()), with
+ * qemu-img's messages, so a refused create leaves the file as it was; the
+ * hosted img_create_file() also removes a file it made for a create that
+ * then failed.  A new image is byte-identical to what qemu-img 7.2 writes
+ * for the same options, which the interop tests compare.
  */
 #include "internal.h"
 
 int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink);
 
+/* qemu-img's defaults: qcow2 version 3 (compat=1.1), 64 KiB clusters,
+ * 16-bit refcounts, zlib compression, no preallocation. */
 void img_create_opts_init(struct img_create_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -21,7 +29,13 @@ void img_create_opts_init(struct img_create_opts *o)
     o->refcount_bits = 16;
 }
 
-/* QEMU 7.2's feature name table (qcow2.txt "Feature name table"). */
+/*
+ * QEMU 7.2's feature name table (qcow2.txt "Feature name table"): type 0
+ * names incompatible bits, 1 compatible bits, 2 autoclear bits.  The table
+ * lets an older reader name a bit it does not know when it refuses an
+ * image ("Unsupported qcow2 feature(s): ..."); QEMU writes every bit it
+ * knows, in this order, whether the image uses it or not.
+ */
 static const struct {
     uint8_t type, bit;
     const char *name;
@@ -31,14 +45,24 @@ static const struct {
     {2, 0, "bitmaps"},          {2, 1, "raw external data"},
 };
 
+/*
+ * Check the options of a qcow2 create, in the order QEMU checks them
+ * (qcow2_co_create_opts() and qcow2_co_create()), so that an image with
+ * several problems gets the same first message as from qemu-img.  Zero
+ * means "the default" for the numbers, as in img_create_opts_init().
+ */
 static int validate(const struct img_create_opts *o, struct img_err *err)
 {
-    uint32_t cs = o->cluster_size ? o->cluster_size : 65536;
+    uint32_t cluster_size = o->cluster_size ? o->cluster_size : 65536;
     int compat = o->compat ? o->compat : 3;
-    int rb = o->refcount_bits ? o->refcount_bits : 16;
+    int refcount_bits = o->refcount_bits ? o->refcount_bits : 16;
+    /* A raw image has no options that can be wrong. */
     if (o->format != IMG_FMT_QCOW2)
         return 0;
-    if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1)))
+    /* qcow2.txt "Header", cluster_bits: at least 9 (512 bytes); QEMU's
+     * implementation limit is 21 (2 MiB), and a power of two is implied
+     * by storing the size as a number of bits. */
+    if (cluster_size < 512 || cluster_size > (2u << 20) || (cluster_size & (cluster_size - 1)))
         return err_set(err, IMG_EINVAL,
                        "Cluster size must be a power of two between 512 and 2048k");
     /* The one limit on the virtual size is the L1 table's: it may not
@@ -46,28 +70,36 @@ static int validate(const struct img_create_opts *o, struct img_err *err)
      * one L2 table of cluster_size / entry-size clusters (qcow2.txt "Cluster
      * mapping").  QEMU fails such a create with -EFBIG, which
      * bdrv_img_create() words this way, hinting at the cluster size. */
-    uint64_t l2_span = (uint64_t)cs * (cs / (o->extended_l2 ? 16 : 8));
+    uint64_t l2_span = (uint64_t)cluster_size * (cluster_size / (o->extended_l2 ? 16 : 8));
     if ((o->size / l2_span + (o->size % l2_span != 0)) * 8 > QCOW_MAX_L1_SIZE)
         return err_set(err, IMG_EINVAL,
                        "The image size is too large for file format 'qcow2' (try using a "
                        "larger cluster size)");
+    /* Version 2 headers have no feature bits (qcow2.txt "Additional
+     * fields (version 3 and higher)"), so nothing that needs one can be
+     * combined with compat=0.10. */
     if (compat < 3 && o->lazy_refcounts)
         return err_set(err, IMG_EINVAL,
                        "Lazy refcounts only supported with compatibility level 1.1 and above "
                        "(use version=v3 or greater)");
-    if (rb < 1 || rb > 64 || (rb & (rb - 1)))
+    /* qcow2.txt "Header", refcount_order: the width is 1 << order bits,
+     * at most 64; version 2 fixes it at 16 bits. */
+    if (refcount_bits < 1 || refcount_bits > 64 || (refcount_bits & (refcount_bits - 1)))
         return err_set(err, IMG_EINVAL,
                        "Refcount width must be a power of two and may not exceed 64 bits");
-    if (compat < 3 && rb != 16)
+    if (compat < 3 && refcount_bits != 16)
         return err_set(err, IMG_EINVAL,
                        "Different refcount widths than 16 bits require compatibility level 1.1 "
                        "or above (use version=v3 or greater)");
+    /* Extended L2 entries split a cluster into 32 subclusters (qcow2.txt
+     * "Extended L2 Entries"); below 16 KiB a subcluster would be smaller
+     * than 512 bytes, which QEMU refuses. */
     if (o->extended_l2) {
         if (compat < 3)
             return err_set(err, IMG_EINVAL,
                            "Extended L2 entries are only supported with compatibility level 1.1 "
                            "and above (use version=v3 or greater)");
-        if (cs < 16384)
+        if (cluster_size < 16384)
             return err_set(err, IMG_EINVAL,
                            "Extended L2 entries are only supported with cluster sizes of at "
                            "least 16384 bytes");
@@ -76,14 +108,22 @@ static int validate(const struct img_create_opts *o, struct img_err *err)
         return err_set(err, IMG_EINVAL,
                        "Compression type selection is only supported with compatibility level "
                        "1.1 and above (use version=v3 or greater)");
+    /* Only zlib (0) and zstd (1) exist (qcow2.txt "Header",
+     * compression_type). */
     if (o->compression_type < 0 || o->compression_type > IMG_COMP_ZSTD)
         return err_set(err, IMG_EINVAL, "Unknown compression type");
     if (o->backing_fmt && !o->backing_file)
         return err_set(err, IMG_EINVAL, "Backing format cannot be used without backing file");
+    /* Preallocated clusters would hide the backing file's data, since an
+     * allocated cluster is read from the image; extended L2 entries can
+     * allocate a cluster while marking its subclusters unallocated, so
+     * only with them do the two go together (QEMU's rule). */
     if (o->backing_file && o->prealloc != IMG_PREALLOC_OFF && !o->extended_l2)
         return err_set(err, IMG_EINVAL,
                        "Backing file and preallocation can only be used at the same time if "
                        "extended_l2 is on");
+    /* QEMU's limit for the name in the header (qcow2.txt "Header",
+     * backing_file_size "Must not be longer than 1023 bytes"). */
     if (o->backing_file && strlen(o->backing_file) > 1023)
         return err_set(err, IMG_EINVAL, "Backing file name too long");
     if (o->prealloc < IMG_PREALLOC_OFF || o->prealloc > IMG_PREALLOC_FULL)
@@ -91,6 +131,8 @@ static int validate(const struct img_create_opts *o, struct img_err *err)
     return 0;
 }
 
+/* The checks alone, for callers that create the file themselves (convert
+ * checks the target's options before it opens any source). */
 int img_create_validate(const struct img_create_opts *o, struct img_err *err)
 {
     if (err) {
@@ -100,6 +142,14 @@ int img_create_validate(const struct img_create_opts *o, struct img_err *err)
     return validate(o, err);
 }
 
+/*
+ * A raw image is a file of the virtual size.  Without preallocation it is
+ * sparse: truncate() sets the length, or, for a backend that cannot
+ * truncate, one zero byte is written at the end.  preallocation=falloc
+ * asks the file system for the blocks (allocate()), =full writes zeros
+ * over the whole file, as QEMU's file driver does; a backend without
+ * allocate() gets zeros for falloc too, which uses the same space.
+ */
 static int create_raw(struct img_io *io, const struct img_create_opts *in, struct img_err *err)
 {
     int r = 0;
@@ -108,16 +158,22 @@ static int create_raw(struct img_io *io, const struct img_create_opts *in, struc
      * (raw_co_create_opts rounds the size up to 512 bytes). */
     struct img_create_opts rounded = *in, *o = &rounded;
     rounded.size = (in->size + 511) & ~(uint64_t)511;
+    /* Set the length first: the file must have its size even where
+     * preallocation is off or the allocation below is refused. */
     if (io->truncate)
         r = io->truncate(io->ctx, o->size);
     else if (o->size)
         r = io->write(io->ctx, o->size - 1, zero, 1);
     if (r == 0 && o->prealloc == IMG_PREALLOC_FALLOC && io->allocate)
         r = io->allocate(io->ctx, 0, o->size);
+    /* Writing zeros 4 KiB at a time keeps the buffer static (the core
+     * allocates nothing it does not need) and is what "full" means. */
     else if (r == 0 && o->prealloc >= IMG_PREALLOC_FALLOC)
         for (uint64_t off = 0; off < o->size && r == 0; off += sizeof(zero))
             r = io->write(io->ctx, off, zero,
                           o->size - off < sizeof(zero) ? (size_t)(o->size - off) : sizeof(zero));
+    /* The backend's code (ENOSPC, EIO...) is kept; the caller removes the
+     * file it created. */
     if (r < 0)
         return err_set(err, -r, "Could not create the raw image");
     return 0;
@@ -180,6 +236,9 @@ static int write_initial_clusters(const struct img_env *env, struct img_io *io,
         else
             entry[refcount_bits / 8 - 1] = 1;
     }
+    /* One write for all three clusters: a crash leaves either nothing
+     * the open path accepts or the complete empty image, never a header
+     * whose refcount table is missing. */
     r = io->write(io->ctx, 0, clusters, (size_t)cluster_size * 3);
     img_free(env, clusters);
     if (r < 0)
@@ -214,6 +273,8 @@ static int add_feature_name_table(struct img *img)
     table = q->exts ? img_alloc(env, len) : NULL;
     if (!table)
         return img_fail(img, IMG_ENOMEM, "Out of memory");
+    /* Names are shorter than 46 bytes; the rest of each entry stays zero
+     * (img_alloc() zeroes), which is the padding the spec asks for. */
     for (unsigned i = 0; i < KARRAY_SIZE(feature_names); i++) {
         table[i * 48] = feature_names[i].type;
         table[i * 48 + 1] = feature_names[i].bit;
@@ -253,6 +314,7 @@ int img_create(const struct img_env *env, struct img_io *io, const struct img_cr
         return r;
     if (o->format == IMG_FMT_RAW)
         return create_raw(io, o, err);
+    /* qcow2: the empty image, then the rest through a normal open. */
     r = write_initial_clusters(env, io, o, err);
     if (r < 0)
         return r;
@@ -267,8 +329,12 @@ int img_create(const struct img_env *env, struct img_io *io, const struct img_cr
     if (r < 0)
         return r;
     q = img->q;
+    /* The feature name table is the first extension QEMU writes; the
+     * backing format extension, if any, is placed before it on write. */
     if (compat >= 3 && cluster_size > 4096)
         r = add_feature_name_table(img);
+    /* The backing file's name and format go into the header through the
+     * ordinary header writer, which also places the extensions. */
     if (r == 0 && o->backing_file) {
         ksnprintf(q->backing_file, sizeof(q->backing_file), "%s", o->backing_file);
         if (o->backing_fmt)
@@ -281,8 +347,12 @@ int img_create(const struct img_env *env, struct img_io *io, const struct img_cr
      * make a 1536-byte disk rather than an error. */
     if (r == 0)
         r = qc_resize(img, (o->size + 511) & ~(uint64_t)511, o->prealloc, false);
+    /* The handle's message is the caller's: creation has no handle of
+     * its own to report through. */
     if (r < 0)
         err_set(err, -r, "%s", img->err);
+    /* Closing flushes nothing to disk (IMG_OPEN_NO_FLUSH) but may still
+     * fail to write; a create that could not finish its image fails. */
     close_r = img_close(img);
     if (r == 0 && close_r < 0)
         r = err_set(err, -close_r, "Could not finish the new image");

@@ -7,9 +7,21 @@
  * hostile or truncated image produces a clear error instead of a huge
  * allocation, a read far past the end or an out-of-bounds access.  Nothing
  * is written to the image until all checks passed.
+ *
+ * Reading order: qc_open() (read_header(), read_cluster0_tail(),
+ * load_core_tables()), then qc_open_rw() for the first writes of a
+ * read-write open, qc_update_header() which rewrites cluster 0, and the
+ * dirty bit's life: qc_mark_dirty() before the first write of a session,
+ * qc_flush() clearing it once the data is stable.
+ *
+ * The layout read here is QEMU's docs/interop/qcow2.txt: the fixed header
+ * fields (qcow2.txt "Header", "Additional fields (version 3 and higher)"),
+ * then header extensions up to cluster 0's end or the backing file name
+ * (qcow2.txt "Header extensions"), then the tables the header points at.
  */
 #include "internal.h"
 
+/* Loaded and freed with the image, defined with their feature. */
 int qc_snap_load(struct img *img);
 void qc_snap_free(struct img *img);
 int qc_repair_dirty(struct img *img);
@@ -24,6 +36,8 @@ static int check_table(struct img *img, uint64_t file_size, uint64_t off, uint64
                        const char *what)
 {
     struct qcow2 *q = img->q;
+    /* The checks are written so that off + len cannot overflow: a hostile
+     * offset near 2^64 fails the first test, not a wrapped sum. */
     /* Tables start on a cluster boundary (qcow2.txt "Header": "Must be aligned
      * to a cluster boundary"), and their end must be representable. */
     if ((off & (q->cluster_size - 1)) || off >= QCOW_MAX_OFFSET || len > QCOW_MAX_OFFSET - off)
@@ -40,57 +54,76 @@ static int check_table(struct img *img, uint64_t file_size, uint64_t off, uint64
     return 0;
 }
 
-/* Parse the header extensions that follow the header in cluster 0 (qcow2.txt
- * "Header extensions").  Unknown ones are kept so a rewrite preserves them. */
-static int parse_extensions(struct img *img, const uint8_t *c0, uint32_t start, uint32_t end)
+/*
+ * Parse the header extensions that follow the header in cluster 0 (qcow2.txt
+ * "Header extensions").  Unknown ones are kept so a rewrite preserves them:
+ * the spec lets a writer drop extensions it does not know, but QEMU keeps
+ * none either and a reader that knows them would lose data.  Each
+ * extension is a 4-byte type, a 4-byte length and the data padded to a
+ * multiple of 8 bytes; type 0 ends the list.
+ */
+static int parse_extensions(struct img *img, const uint8_t *cluster0, uint32_t start, uint32_t end)
 {
     struct qcow2 *q = img->q;
     uint32_t pos = start;
-    int n = 0;
+    int count = 0;
 
-    /* First pass: count them, checking every length against the cluster. */
+    /* First pass: count them, checking every length against the cluster,
+     * so that the second pass can allocate the array once and trust every
+     * length it reads. */
     for (;;) {
         uint32_t type, len;
         if (end - pos < 8)
             break; /* no room for another extension header: treat as end */
-        type = be32(c0 + pos);
-        len = be32(c0 + pos + 4);
+        type = be32(cluster0 + pos);
+        len = be32(cluster0 + pos + 4);
         if (type == QEXT_END)
             break;
+        /* An extension may not run into the backing file name or past
+         * cluster 0; QEMU refuses such an image with this message too. */
         if (len > end - pos - 8)
             return img_fail(img, IMG_ECORRUPT,
                             "Header extension %#x at offset %u is too long (%u bytes)", type, pos,
                             len);
-        n++;
+        count++;
         pos += 8 + ((len + 7) & ~7u);
+        /* The padding of the last extension may reach past the end. */
         if (pos > end)
             break;
     }
-    q->exts = img_alloc(img->env, sizeof(*q->exts) * (size_t)(n ? n : 1));
+    q->exts = img_alloc(img->env, sizeof(*q->exts) * (size_t)(count ? count : 1));
     if (!q->exts)
         return img_fail(img, IMG_ENOMEM, "Out of memory");
+    /* Second pass: copy each extension out of the scratch cluster, which
+     * is reused as soon as open is done. */
     pos = start;
-    for (int i = 0; i < n; i++) {
-        struct qc_ext *e = &q->exts[i];
-        e->type = be32(c0 + pos);
-        e->len = be32(c0 + pos + 4);
-        e->data = img_alloc(img->env, e->len);
-        if (!e->data)
+    for (int i = 0; i < count; i++) {
+        struct qc_ext *ext = &q->exts[i];
+        ext->type = be32(cluster0 + pos);
+        ext->len = be32(cluster0 + pos + 4);
+        ext->data = img_alloc(img->env, ext->len);
+        if (!ext->data)
             return img_fail(img, IMG_ENOMEM, "Out of memory");
-        memcpy(e->data, c0 + pos + 8, e->len);
+        memcpy(ext->data, cluster0 + pos + 8, ext->len);
+        /* Counted as it is filled, so qc_close() frees exactly these. */
         q->nb_exts = i + 1;
-        if (e->type == QEXT_BACKING_FMT) {
-            if (e->len >= sizeof(q->backing_fmt))
+        /* The backing format is the one extension open itself needs: it
+         * says how to open the backing file (qcow2.txt "Header
+         * extensions", type 0xe2792aca, not NUL-terminated). */
+        if (ext->type == QEXT_BACKING_FMT) {
+            if (ext->len >= sizeof(q->backing_fmt))
                 return img_fail(img, IMG_ECORRUPT, "Backing format name too long (%u bytes)",
-                                e->len);
-            memcpy(q->backing_fmt, e->data, e->len);
-            q->backing_fmt[e->len] = 0;
-        } else if (e->type == QEXT_DATA_FILE || e->type == QEXT_CRYPTO) {
+                                ext->len);
+            memcpy(q->backing_fmt, ext->data, ext->len);
+            q->backing_fmt[ext->len] = 0;
+        } else if (ext->type == QEXT_DATA_FILE || ext->type == QEXT_CRYPTO) {
+            /* Reading such an image as if the data were inside it would
+             * return garbage, so it is refused with a clear message. */
             return img_fail(img, IMG_ENOTSUP, "Image '%s' uses %s, which is not supported",
                             img->name,
-                            e->type == QEXT_CRYPTO ? "encryption" : "an external data file");
+                            ext->type == QEXT_CRYPTO ? "encryption" : "an external data file");
         }
-        pos += 8 + ((e->len + 7) & ~7u);
+        pos += 8 + ((ext->len + 7) & ~7u);
     }
     return 0;
 }
@@ -109,32 +142,47 @@ static void unknown_features_msg(struct img *img, uint64_t mask)
 {
     struct qcow2 *q = img->q;
     const struct qc_ext *table = NULL;
+    /* Room for every name a table can give 64 bits of 46 bytes each is
+     * not needed: the message is for a human, and stops where it is full. */
     char list[512] = "";
     size_t used = 0;
+    /* The last feature name table wins, as in QEMU, which reads each in
+     * turn into the same buffer. */
     for (int i = 0; i < q->nb_exts; i++)
         if (q->exts[i].type == QEXT_FEATURE_NAME)
             table = &q->exts[i];
     /* Entries are 48 bytes: type, bit number, 46 bytes of name; a partial
      * last entry reads zero-padded, as QEMU copies the table into a zeroed
      * buffer. */
-    for (uint32_t o = 0; table && o < table->len && used < sizeof(list); o += 48) {
-        uint8_t f[48] = {0};
-        uint32_t n = table->len - o < 48 ? table->len - o : 48;
-        memcpy(f, table->data + o, n);
-        if (f[2] == 0)
+    for (uint32_t entry_off = 0; table && entry_off < table->len && used < sizeof(list);
+         entry_off += 48) {
+        uint8_t entry[48] = {0};
+        uint32_t have = table->len - entry_off < 48 ? table->len - entry_off : 48;
+        memcpy(entry, table->data + entry_off, have);
+        /* An empty name ends the table, as in QEMU. */
+        if (entry[2] == 0)
             break;
-        if (f[0] != 0 || f[1] >= 64 || !(mask & (1ull << f[1])))
+        /* Only incompatible bits (type 0) that are set and still unnamed. */
+        if (entry[0] != 0 || entry[1] >= 64 || !(mask & (1ull << entry[1])))
             continue;
         used += (size_t)ksnprintf(list + used, sizeof(list) - used, "%s%.46s", used ? ", " : "",
-                                  (const char *)f + 2);
-        mask &= ~(1ull << f[1]);
+                                  (const char *)entry + 2);
+        mask &= ~(1ull << entry[1]);
     }
+    /* Bits the table did not name are reported together, in hex, as one
+     * mask: QEMU's wording, which tests compare. */
     if (mask && used < sizeof(list))
         ksnprintf(list + used, sizeof(list) - used, "%sUnknown incompatible feature: %llx",
                   used ? ", " : "", (unsigned long long)mask);
     img_fail(img, IMG_ENOTSUP, "Unsupported qcow2 feature(s): %s", list);
 }
 
+/*
+ * The fixed header fields into host byte order (qcow2.txt "Header"; all
+ * numbers are big-endian, qcow2.txt "General").  Nothing is checked here:
+ * validate_header() does that on the decoded values, so that every check
+ * reads as a rule about a named field rather than about byte offsets.
+ */
 static void decode_header(struct img_qcow2_header *h, const uint8_t *b)
 {
     h->magic = be32(b + QH_MAGIC);
@@ -157,7 +205,10 @@ static void decode_header(struct img_qcow2_header *h, const uint8_t *b)
         h->refcount_order = be32(b + QH_REFCOUNT_ORDER);
         h->header_length = be32(b + QH_HEADER_LENGTH);
     } else {
-        /* Version 2 has none of these fields; the spec fixes their values. */
+        /* Version 2 has none of these fields; the spec fixes their values
+         * (qcow2.txt "Header": for version 2 the refcount order is
+         * assumed to be 4, i.e. 16-bit refcounts, and the header is 72
+         * bytes).  The feature bits stay 0: version 2 has none. */
         h->refcount_order = 4;
         h->header_length = QH_V2_LENGTH;
     }
@@ -166,30 +217,41 @@ static void decode_header(struct img_qcow2_header *h, const uint8_t *b)
         h->compression_type = b[QH_COMPRESSION_TYPE];
 }
 
-static int validate_header(struct img *img, uint64_t file_size)
+/*
+ * The header's own fields, each against the spec's limits and QEMU 7.2's,
+ * in QEMU's order and with QEMU's words (block/qcow2.c qcow2_do_open()),
+ * without the file name, which the CLI puts in front.
+ */
+static int check_header_fields(struct img *img)
 {
     struct qcow2 *q = img->q;
     struct img_qcow2_header *h = &q->h;
-    uint64_t l1_needed;
 
-    /* QEMU's words (block/qcow2.c qcow2_do_open), without the file name. */
     if (h->magic != QCOW2_MAGIC)
         return img_fail(img, IMG_ECORRUPT, "Image is not in qcow2 format");
     if (h->version != 2 && h->version != 3)
         return img_fail(img, IMG_ENOTSUP, "Unsupported qcow2 version %u", h->version);
+    /* qcow2.txt "Header", cluster_bits: at least 9; QEMU's implementation
+     * limit is 21 (2 MiB clusters). */
     if (h->cluster_bits < QCOW_MIN_CLUSTER_BITS || h->cluster_bits > QCOW_MAX_CLUSTER_BITS)
         return img_fail(img, IMG_ECORRUPT, "Unsupported cluster size: 2^%u", h->cluster_bits);
     q->cluster_bits = (int)h->cluster_bits;
     q->cluster_size = 1u << h->cluster_bits;
+    /* A version 3 header says how long it is (qcow2.txt "Additional
+     * fields (version 3 and higher)"): at least the 104 bytes of the
+     * mandatory fields, and inside cluster 0 with its extensions. */
     if (h->version >= 3) {
         if (h->header_length < QH_V3_MIN_LENGTH)
             return img_fail(img, IMG_ECORRUPT, "qcow2 header too short");
         if (h->header_length > q->cluster_size)
             return img_fail(img, IMG_ECORRUPT, "qcow2 header exceeds cluster size");
     }
+    /* Refcounts are 1 << refcount_order bits wide, at most 64. */
     if (h->refcount_order > 6)
         return img_fail(img, IMG_ECORRUPT,
                         "Reference count entry width too large; may not exceed 64 bits");
+    /* Encrypted clusters and external data would read as garbage here;
+     * both are refused rather than misread. */
     if (h->crypt_method != 0)
         return img_fail(img, IMG_ENOTSUP, "Encrypted images are not supported");
     if (h->incompatible_features & QF_INCOMPAT_DATA_FILE)
@@ -205,6 +267,8 @@ static int validate_header(struct img *img, uint64_t file_size)
     if (h->compression_type == 0 && (h->incompatible_features & QF_INCOMPAT_COMPRESSION))
         return img_fail(img, IMG_ECORRUPT,
                         "qcow2: Compression type incompatible feature bit must not be set");
+    /* The backing file name lies in cluster 0 and is at most 1023 bytes
+     * (qcow2.txt "Header", backing_file_size). */
     if (h->backing_file_offset) {
         if (h->backing_file_size > 1023)
             return img_fail(img, IMG_ECORRUPT, "Backing file name too long");
@@ -212,15 +276,31 @@ static int validate_header(struct img *img, uint64_t file_size)
             h->backing_file_size > q->cluster_size - h->backing_file_offset)
             return img_fail(img, IMG_ECORRUPT, "Invalid backing file offset");
     }
+    /* QEMU's limit, which also bounds the snapshot table's size. */
     if (h->nb_snapshots > QCOW_MAX_SNAPSHOTS)
         return img_fail(img, IMG_ECORRUPT, "Snapshot table too large");
+    return 0;
+}
 
-    /* Geometry derived from the header (qcow2.txt "Cluster mapping"). */
+/*
+ * The geometry derived from the header (qcow2.txt "Cluster mapping"), kept
+ * in struct qcow2 so that no other file recomputes it: how many entries an
+ * L2 table has (8-byte entries, or 16 bytes with "Extended L2 Entries"),
+ * the subcluster size, where a compressed descriptor's sector count starts
+ * (qcow2.txt "Compressed Clusters Descriptor": x = 62 - (cluster_bits - 8))
+ * and how many refcounts fit in a refcount block.
+ */
+static int derive_geometry(struct img *img)
+{
+    struct qcow2 *q = img->q;
+    struct img_qcow2_header *h = &q->h;
+
     q->ext_l2 = (h->incompatible_features & QF_INCOMPAT_EXTL2) != 0;
     q->l2_esize = q->ext_l2 ? 16 : 8;
     q->l2_entries = q->cluster_size / (uint64_t)q->l2_esize;
     q->l2_bits = q->cluster_bits - (q->ext_l2 ? 4 : 3);
     q->sc_size = q->ext_l2 ? q->cluster_size / QSC_COUNT : q->cluster_size;
+    /* 32 subclusters of less than 512 bytes make no sense; QEMU refuses. */
     if (q->ext_l2 && q->cluster_bits < 14)
         return img_fail(img, IMG_ECORRUPT, "Extended L2 entries need clusters of 16 KiB or more");
     q->csize_shift = 62 - (q->cluster_bits - 8);
@@ -228,6 +308,19 @@ static int validate_header(struct img *img, uint64_t file_size)
     q->rc_bits = 1 << h->refcount_order;
     q->rb_entries = (uint64_t)q->cluster_size * 8 / (uint64_t)q->rc_bits;
     q->rc_max = q->rc_bits == 64 ? UINT64_MAX : (1ull << q->rc_bits) - 1;
+    return 0;
+}
+
+/*
+ * The tables the header points at: their sizes against QEMU's limits and
+ * their places against the file (check_table()).  Only then are they read,
+ * so a hostile size can never make open allocate or read gigabytes.
+ */
+static int check_header_tables(struct img *img, uint64_t file_size)
+{
+    struct qcow2 *q = img->q;
+    struct img_qcow2_header *h = &q->h;
+    uint64_t l1_needed;
 
     /* Virtual size: QEMU's qcow2_do_open() refuses a size whose L1 index
      * does not fit in an int; a larger size than the L1 table covers is
@@ -238,6 +331,7 @@ static int validate_header(struct img *img, uint64_t file_size)
         return img_fail(img, IMG_ECORRUPT, "Image is too big");
     if ((uint64_t)h->refcount_table_clusters * q->cluster_size > QCOW_MAX_REFTABLE_SIZE)
         return img_fail(img, IMG_ECORRUPT, "Reference count table too large");
+    /* Without a refcount table nothing could ever be allocated. */
     if (h->refcount_table_clusters == 0)
         return img_fail(img, IMG_ECORRUPT, "Image does not contain a reference count table");
     if (check_table(img, file_size, h->refcount_table_offset,
@@ -252,7 +346,8 @@ static int validate_header(struct img *img, uint64_t file_size)
                     (uint64_t)h->nb_snapshots * QS_FIXED_LEN, "Snapshot table") < 0)
         return -IMG_ECORRUPT;
     /* The active L1 table comes last, as in qcow2_do_open(): a header cut
-     * short (read zero-padded) then fails on the refcount table first. */
+     * short (read zero-padded) then fails on the refcount table first.
+     * It must cover the whole virtual disk, one entry per L2 table. */
     l1_needed = div_up(h->size, (uint64_t)q->cluster_size << q->l2_bits);
     if ((uint64_t)h->l1_size * 8 > QCOW_MAX_L1_SIZE)
         return img_fail(img, IMG_ECORRUPT, "Active L1 table too large");
@@ -264,19 +359,43 @@ static int validate_header(struct img *img, uint64_t file_size)
     return 0;
 }
 
-/* Load a table of big-endian 64-bit entries into host order. */
-static int load_table(struct img *img, uint64_t off, uint64_t n, uint64_t alloc, uint64_t **out)
+/*
+ * Check every header field before anything uses it, and derive the
+ * geometry that the rest of the library works with.  The order of the
+ * checks is QEMU's (qcow2_do_open()), so that an image with several faults
+ * gets the same first message as from qemu-img.
+ */
+static int validate_header(struct img *img, uint64_t file_size)
 {
-    uint64_t *t = img_alloc(img->env, (size_t)(alloc ? alloc : 1) * 8);
-    if (!t)
+    int r = check_header_fields(img);
+    if (r == 0)
+        r = derive_geometry(img);
+    if (r == 0)
+        r = check_header_tables(img, file_size);
+    return r;
+}
+
+/*
+ * Load a table of `entries` big-endian 64-bit entries at host offset off
+ * into host order, in an array of `alloc_entries` (the L1 table may be
+ * given room to grow).  Tables are kept in host order in memory so that
+ * lookups need no conversion; every write converts back (qcow2_l2.c,
+ * qcow2_refcount.c).  validate_header() already checked the table lies in
+ * the file, so its size here is bounded by the file's.
+ */
+static int load_table(struct img *img, uint64_t off, uint64_t entries, uint64_t alloc_entries,
+                      uint64_t **out)
+{
+    uint64_t *table = img_alloc(img->env, (size_t)(alloc_entries ? alloc_entries : 1) * 8);
+    if (!table)
         return img_fail(img, IMG_ENOMEM, "Out of memory");
-    if (n && io_read(img, off, t, (size_t)n * 8) < 0) {
-        img_free(img->env, t);
+    if (entries && io_read(img, off, table, (size_t)entries * 8) < 0) {
+        img_free(img->env, table);
         return -IMG_EIO;
     }
-    for (uint64_t i = 0; i < n; i++)
-        t[i] = be64(&t[i]);
-    *out = t;
+    for (uint64_t i = 0; i < entries; i++)
+        table[i] = be64(&table[i]);
+    *out = table;
     return 0;
 }
 
@@ -295,6 +414,7 @@ static int read_header(struct img *img, uint64_t file_size)
     uint8_t header_bytes[QH_V3_LENGTH];
     size_t have = file_size < sizeof(header_bytes) ? (size_t)file_size : sizeof(header_bytes);
 
+    /* Zero what the file does not cover, as the backend would. */
     memset(header_bytes, 0, sizeof(header_bytes));
     if (have && io_read(img, 0, header_bytes, have) < 0)
         return -IMG_EIO;
@@ -349,6 +469,8 @@ static int read_cluster0_tail(struct img *img)
     r = parse_extensions(img, cluster0, q->h.header_length, ext_end);
     if (r < 0)
         return r;
+    /* qcow2.txt "Header", incompatible_features: a reader that finds a
+     * bit it does not know must refuse the image. */
     if (q->h.incompatible_features & ~QF_INCOMPAT_KNOWN) {
         unknown_features_msg(img, q->h.incompatible_features & ~QF_INCOMPAT_KNOWN);
         return -IMG_ENOTSUP;
@@ -379,6 +501,10 @@ static int check_l1_entries(struct img *img)
 {
     struct qcow2 *q = img->q;
 
+    /* Offset 0 means "no L2 table": the whole range reads from the
+     * backing file or as zeros (qcow2.txt "L1 table entry").  Bit 63, the
+     * "copied" flag, is not checked here: check compares it with the
+     * refcount. */
     for (uint64_t i = 0; i < q->h.l1_size; i++) {
         uint64_t l2_table_off = q->l1[i] & QE_OFFSET;
         if ((q->l1[i] & QL1_RESERVED) || (l2_table_off && (l2_table_off < q->cluster_size ||
@@ -403,6 +529,7 @@ static int check_refcount_table(struct img *img, uint64_t file_size)
 {
     struct qcow2 *q = img->q;
 
+    /* Bits 0-8 are reserved: the offset is the rest of the entry. */
     for (uint64_t i = 0; i < q->rt_entries; i++) {
         uint64_t block_off = q->rt[i] & ~0x1ffull;
         if (q->rt[i] & 0x1ff)
@@ -433,6 +560,8 @@ static int load_core_tables(struct img *img, uint64_t file_size)
     struct qcow2 *q = img->q;
     int r;
 
+    /* The L1 table has exactly its header size in memory until a resize
+     * grows it (qcow2_resize.c). */
     q->l1_alloc = q->h.l1_size;
     r = load_table(img, q->h.l1_table_offset, q->h.l1_size, q->l1_alloc, &q->l1);
     if (r < 0)
@@ -459,10 +588,13 @@ int qc_open(struct img *img)
     uint64_t file_size;
     int r;
 
+    /* Zeroed: every pointer starts NULL and every cache slot empty, so
+     * qc_close() can free whatever a failed open got to. */
     q = img_alloc(img->env, sizeof(*q));
     if (!q)
         return img_fail(img, IMG_ENOMEM, "Out of memory");
     img->q = q;
+    /* The file's length bounds every table offset checked below. */
     if (io_size(img, &file_size) < 0)
         return -IMG_EIO;
     r = read_header(img, file_size);
@@ -474,10 +606,13 @@ int qc_open(struct img *img)
     r = read_cluster0_tail(img);
     if (r < 0)
         return r;
+    /* The virtual size is the header's; qcow2 keeps no other record. */
     img->size = q->h.size;
     r = load_core_tables(img, file_size);
     if (r < 0)
         return r;
+    /* Snapshots and persistent bitmaps validate their own tables
+     * (qcow2_snapshot.c, qcow2_bitmap.c) and are kept in memory. */
     r = qc_snap_load(img);
     if (r < 0)
         return r;
@@ -486,6 +621,8 @@ int qc_open(struct img *img)
         return r;
     /* Clusters at or past the end of the file are free for allocation. */
     q->alloc_end = div_up(file_size, q->cluster_size);
+    /* What is left open is done in qc_open_rw(), after the whole backing
+     * chain opened, so that a refused image is never written to. */
     return 0;
 }
 
@@ -498,9 +635,13 @@ int qc_open_rw(struct img *img)
 {
     struct qcow2 *q = img->q;
     int r;
+    /* Nothing before this point wrote to the image; from here on, every
+     * write is one the spec asks of a writer that opens the image. */
     /* A dirty image (lazy refcounts, not closed cleanly) has refcounts
      * that may be too low: rebuild them before allocating anything.  This
      * comes first: it refuses damaged images before any write. */
+    /* check opens with IMG_OPEN_NO_REPAIR: it must see the damage as it
+     * is, not after a silent repair, as qemu-img check does. */
     if ((q->h.incompatible_features & QF_INCOMPAT_DIRTY) && !(img->flags & IMG_OPEN_NO_REPAIR)) {
         r = qc_repair_dirty(img);
         if (r < 0)
@@ -510,19 +651,32 @@ int qc_open_rw(struct img *img)
      * stale"; we maintain only the bitmaps (qcow2_bitmap.c), so all other
      * bits are cleared before the first write (qcow2.txt "Header", autoclear_features). */
     uint64_t keep = q->bm_valid ? QF_AUTOCLEAR_BITMAPS : 0;
+    /* Only written when a bit really changes: opening a clean image
+     * read-write and closing it again leaves it byte for byte the same. */
     if (q->h.autoclear_features & ~keep) {
         q->h.autoclear_features &= keep;
         r = qc_update_header(img);
         if (r < 0)
             return r;
     }
+    /* Last, the bitmaps: enabled ones are marked in use (qcow2.txt
+     * "Bitmap directory", flag in_use) before the first write. */
     return qc_bitmaps_open_rw(img);
 }
 
+/*
+ * Free everything qc_open() and later calls allocated.  It works on a
+ * half-opened image too (img->q as qc_open() left it on a failure): every
+ * pointer is either NULL or owned, and img_free() accepts NULL.  Nothing is
+ * written here: the caches are write-through, and the dirty bit and the
+ * bitmaps were handled by img_close() before.
+ */
 void qc_close(struct img *img)
 {
     struct qcow2 *q = img->q;
     const struct img_env *env = img->env;
+    /* The cached L2 tables and refcount blocks: clean copies, since the
+     * caches are write-through. */
     for (int i = 0; i < QC_CACHE_SLOTS; i++) {
         img_free(env, q->l2c[i].data);
         img_free(env, q->rbc[i].data);
@@ -530,6 +684,7 @@ void qc_close(struct img *img)
     for (int i = 0; i < q->nb_exts; i++)
         img_free(env, q->exts[i].data);
     img_free(env, q->exts);
+    /* Each feature frees what it loaded. */
     qc_snap_free(img);
     qc_bitmaps_free(img);
     img_free(env, q->l1);
@@ -538,110 +693,152 @@ void qc_close(struct img *img)
     img_free(env, q->ctmp);
     img_free(env, q->dcache);
     img_free(env, q);
+    /* img_destroy() tests img->q: a closed driver must look closed. */
     img->q = NULL;
+}
+
+/* The fixed fields (qcow2.txt "Header") from the in-memory header, except
+ * the backing file's place, which is known only once the extensions are
+ * laid out. */
+static void encode_header_fields(const struct img_qcow2_header *h, uint8_t *cluster0)
+{
+    /* crypt_method is always 0, since encrypted images are never opened. */
+    put32(cluster0 + QH_MAGIC, QCOW2_MAGIC);
+    put32(cluster0 + QH_VERSION, h->version);
+    put32(cluster0 + QH_CLUSTER_BITS, h->cluster_bits);
+    put64(cluster0 + QH_SIZE, h->size);
+    put32(cluster0 + QH_CRYPT_METHOD, 0);
+    put32(cluster0 + QH_L1_SIZE, h->l1_size);
+    put64(cluster0 + QH_L1_OFFSET, h->l1_table_offset);
+    put64(cluster0 + QH_RT_OFFSET, h->refcount_table_offset);
+    put32(cluster0 + QH_RT_CLUSTERS, h->refcount_table_clusters);
+    put32(cluster0 + QH_NB_SNAPSHOTS, h->nb_snapshots);
+    put64(cluster0 + QH_SNAPSHOTS_OFFSET, h->snapshots_offset);
+    /* Version 3 only (qcow2.txt "Additional fields (version 3 and
+     * higher)"); a version 2 header ends before them. */
+    if (h->version >= 3) {
+        put64(cluster0 + QH_INCOMPAT, h->incompatible_features);
+        put64(cluster0 + QH_COMPAT, h->compatible_features);
+        put64(cluster0 + QH_AUTOCLEAR, h->autoclear_features);
+        put32(cluster0 + QH_REFCOUNT_ORDER, h->refcount_order);
+        put32(cluster0 + QH_HEADER_LENGTH, h->header_length);
+        cluster0[QH_COMPRESSION_TYPE] = h->compression_type;
+    }
+}
+
+/*
+ * Lay out the header extensions from *pos on, each as type, length and
+ * data padded to 8 bytes, then the end marker (qcow2.txt "Header
+ * extensions").  *pos ends after the marker.  False if they do not fit in
+ * cluster 0.
+ */
+static bool encode_extensions(struct qcow2 *q, uint8_t *cluster0, uint32_t *pos)
+{
+    /* The backing format extension comes first, as QEMU writes it; it is
+     * written only with a backing file, since it means nothing alone. */
+    if (q->backing_fmt[0] && q->backing_file[0]) {
+        uint32_t fmt_len = (uint32_t)strlen(q->backing_fmt);
+        put32(cluster0 + *pos, QEXT_BACKING_FMT);
+        put32(cluster0 + *pos + 4, fmt_len);
+        memcpy(cluster0 + *pos + 8, q->backing_fmt, fmt_len);
+        *pos += 8 + ((fmt_len + 7) & ~7u);
+    }
+    for (int i = 0; i < q->nb_exts; i++) {
+        struct qc_ext *ext = &q->exts[i];
+        /* Already written above from q->backing_fmt, which may have
+         * changed since the image was opened (rebase, amend). */
+        if (ext->type == QEXT_BACKING_FMT)
+            continue;
+        /* Version 2 images have no feature bits, so no feature names. */
+        if (ext->type == QEXT_FEATURE_NAME && q->h.version < 3)
+            continue;
+        /* Room for this extension and for the end marker after it. */
+        if ((uint64_t)*pos + 8 + ext->len + 8 > q->cluster_size)
+            return false;
+        put32(cluster0 + *pos, ext->type);
+        put32(cluster0 + *pos + 4, ext->len);
+        memcpy(cluster0 + *pos + 8, ext->data, ext->len);
+        *pos += 8 + ((ext->len + 7) & ~7u);
+    }
+    /* End-of-extensions marker: type 0, length 0. */
+    if (*pos + 8 > q->cluster_size)
+        return false;
+    put32(cluster0 + *pos, QEXT_END);
+    put32(cluster0 + *pos + 4, 0);
+    *pos += 8;
+    return true;
 }
 
 /*
  * Rewrite cluster 0: the header, the extensions (backing format and all
  * others we read, in their order) and the backing file name.  This is a
  * single write of one buffer, so a crash leaves either the old or the new
- * header in the page cache (spec: the header fits in cluster 0).
+ * header in the page cache (qcow2.txt "Header extensions": the header,
+ * its extensions and the backing file name all lie in cluster 0).
+ *
+ * Callers change the in-memory header (q->h, q->backing_file, q->exts)
+ * and then call this; the fields that point at tables are written only
+ * after the tables they point at are complete on disk, which is what keeps
+ * a crash from leaving a header that points at garbage.
  */
 int qc_update_header(struct img *img)
 {
     struct qcow2 *q = img->q;
     struct img_qcow2_header *h = &q->h;
-    uint8_t *b;
-    uint32_t pos, hlen;
+    uint8_t *cluster0;
+    uint32_t pos;
     int r;
 
-    b = img_alloc(img->env, q->cluster_size);
-    if (!b)
+    cluster0 = img_alloc(img->env, q->cluster_size);
+    if (!cluster0)
         return img_fail(img, IMG_ENOMEM, "Out of memory");
-    hlen = h->version >= 3 ? (h->header_length < QH_V3_LENGTH ? QH_V3_LENGTH : h->header_length)
+    /* A version 3 header is at least as long as the fields this library
+     * writes (up to compression_type); a longer one keeps its length.
+     * Version 2 headers have a fixed length and no header_length field. */
+    h->header_length = h->version >= 3
+                           ? (h->header_length < QH_V3_LENGTH ? QH_V3_LENGTH : h->header_length)
                            : QH_V2_LENGTH;
-    h->header_length = hlen;
-    /* Zero-padded (env->alloc need not zero): see the write below. */
-    memset(b, 0, q->cluster_size);
-    if (h->version >= 3 && hlen > QH_V3_LENGTH) {
+    /* Zero-padded: see the write below.  (img_alloc() zeroes already;
+     * the memset says so where it matters.) */
+    memset(cluster0, 0, q->cluster_size);
+    if (h->version >= 3 && h->header_length > QH_V3_LENGTH) {
         /* Keep any fields of a longer future header that we do not know. */
-        if (io_read(img, 0, b, hlen) < 0)
-            goto fail;
+        if (io_read(img, 0, cluster0, h->header_length) < 0) {
+            img_free(img->env, cluster0);
+            return -IMG_EIO;
+        }
     }
-    put32(b + QH_MAGIC, QCOW2_MAGIC);
-    put32(b + QH_VERSION, h->version);
-    put32(b + QH_CLUSTER_BITS, h->cluster_bits);
-    put64(b + QH_SIZE, h->size);
-    put32(b + QH_CRYPT_METHOD, 0);
-    put32(b + QH_L1_SIZE, h->l1_size);
-    put64(b + QH_L1_OFFSET, h->l1_table_offset);
-    put64(b + QH_RT_OFFSET, h->refcount_table_offset);
-    put32(b + QH_RT_CLUSTERS, h->refcount_table_clusters);
-    put32(b + QH_NB_SNAPSHOTS, h->nb_snapshots);
-    put64(b + QH_SNAPSHOTS_OFFSET, h->snapshots_offset);
-    if (h->version >= 3) {
-        put64(b + QH_INCOMPAT, h->incompatible_features);
-        put64(b + QH_COMPAT, h->compatible_features);
-        put64(b + QH_AUTOCLEAR, h->autoclear_features);
-        put32(b + QH_REFCOUNT_ORDER, h->refcount_order);
-        put32(b + QH_HEADER_LENGTH, hlen);
-        b[QH_COMPRESSION_TYPE] = h->compression_type;
-    }
-    pos = hlen;
-    /* The backing format extension comes first, as QEMU writes it. */
-    if (q->backing_fmt[0] && q->backing_file[0]) {
-        uint32_t l = (uint32_t)strlen(q->backing_fmt);
-        put32(b + pos, QEXT_BACKING_FMT);
-        put32(b + pos + 4, l);
-        memcpy(b + pos + 8, q->backing_fmt, l);
-        pos += 8 + ((l + 7) & ~7u);
-    }
-    for (int i = 0; i < q->nb_exts; i++) {
-        struct qc_ext *e = &q->exts[i];
-        if (e->type == QEXT_BACKING_FMT)
-            continue;
-        /* Version 2 images have no feature bits, so no feature names. */
-        if (e->type == QEXT_FEATURE_NAME && h->version < 3)
-            continue;
-        if ((uint64_t)pos + 8 + e->len + 8 > q->cluster_size)
-            goto toolong;
-        put32(b + pos, e->type);
-        put32(b + pos + 4, e->len);
-        memcpy(b + pos + 8, e->data, e->len);
-        pos += 8 + ((e->len + 7) & ~7u);
-    }
-    /* End-of-extensions marker. */
-    if (pos + 8 > q->cluster_size)
+    encode_header_fields(h, cluster0);
+    pos = h->header_length;
+    if (!encode_extensions(q, cluster0, &pos))
         goto toolong;
-    put32(b + pos, QEXT_END);
-    put32(b + pos + 4, 0);
-    pos += 8;
+    /* The backing file name follows the extensions, as QEMU places it;
+     * the header records where it ended up.  An image without one has
+     * offset and size 0. */
     if (q->backing_file[0]) {
-        uint32_t l = (uint32_t)strlen(q->backing_file);
-        if (pos + l > q->cluster_size)
+        uint32_t name_len = (uint32_t)strlen(q->backing_file);
+        if (pos + name_len > q->cluster_size)
             goto toolong;
-        memcpy(b + pos, q->backing_file, l);
+        memcpy(cluster0 + pos, q->backing_file, name_len);
         h->backing_file_offset = pos;
-        h->backing_file_size = l;
-        pos += l;
+        h->backing_file_size = name_len;
     } else {
         h->backing_file_offset = 0;
         h->backing_file_size = 0;
     }
-    put64(b + QH_BACKING_OFFSET, h->backing_file_offset);
-    put32(b + QH_BACKING_SIZE, h->backing_file_size);
+    put64(cluster0 + QH_BACKING_OFFSET, h->backing_file_offset);
+    put32(cluster0 + QH_BACKING_SIZE, h->backing_file_size);
     /* The whole of cluster 0, zeros after the last byte used, as QEMU's
      * qcow2_update_header() writes it: a shorter backing file name or
      * fewer extensions leave no stale bytes of the old ones behind. */
-    r = io_write(img, 0, b, q->cluster_size);
-    img_free(img->env, b);
+    r = io_write(img, 0, cluster0, q->cluster_size);
+    img_free(img->env, cluster0);
     return r;
+    /* Too many or too long extensions and name: nothing was written, the
+     * image keeps its old header. */
 toolong:
-    img_free(img->env, b);
+    img_free(img->env, cluster0);
     return img_fail(img, IMG_ENOSPC, "The image header does not fit in one cluster");
-fail:
-    img_free(img->env, b);
-    return -IMG_EIO;
 }
 
 /*
@@ -654,24 +851,39 @@ int qc_mark_dirty(struct img *img)
 {
     struct qcow2 *q = img->q;
     uint8_t b[8];
+    /* Once per session, and only for images that promise lazy refcounts;
+     * version 2 images have no feature bits at all. */
     if (q->dirty_marked || q->h.version < 3 ||
         !(q->h.compatible_features & QF_COMPAT_LAZY_REFCOUNTS))
         return 0;
+    /* Only the 8 bytes of incompatible_features are written, not all of
+     * cluster 0: a write that small cannot tear the rest of the header. */
     q->h.incompatible_features |= QF_INCOMPAT_DIRTY;
     put64(b, q->h.incompatible_features);
     q->dirty_marked = true;
     return io_write(img, QH_INCOMPAT, b, 8);
 }
 
+/*
+ * Make the image consistent on disk.  The order matters for crash safety:
+ * the backend's flush makes every data and metadata write of the session
+ * stable first, and only then is the dirty bit cleared.  Clearing it
+ * first, a crash could leave a clean-looking image whose refcounts never
+ * reached the disk.
+ */
 int qc_flush(struct img *img)
 {
     struct qcow2 *q = img->q;
     uint8_t b[8];
     /* Everything is written through already; the only deferred state is
      * the dirty bit, which is cleared once the data is stable. */
+    /* A session that set no dirty bit has nothing deferred: the caller's
+     * own flush (img_flush()) does the rest. */
     if (q->dirty_marked) {
         if (img->io.flush && !(img->flags & IMG_OPEN_NO_FLUSH) && img->io.flush(img->io.ctx) < 0)
             return img_fail(img, IMG_EIO, "Could not flush '%s'", img->name);
+        /* The same 8-byte write as qc_mark_dirty(); the next write of the
+         * session sets the bit again. */
         q->h.incompatible_features &= ~QF_INCOMPAT_DIRTY;
         put64(b, q->h.incompatible_features);
         q->dirty_marked = false;
