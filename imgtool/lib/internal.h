@@ -194,7 +194,7 @@ void qc_l2_entry(struct img *img, const uint8_t *table, uint64_t idx, uint64_t *
 int qc_l2_set(struct img *img, uint64_t l2_off, uint64_t idx, uint64_t entry,
               uint64_t subcluster_bitmap);
 /* Make the L2 table of L1 index l1i writable (COPIED), allocating it. */
-int qc_l2_load_for_write(struct img *img, uint64_t l1i, uint64_t *l2off);
+int qc_l2_load_for_write(struct img *img, uint64_t l1_index, uint64_t *l2_table_off);
 int qc_rb_load(struct img *img, uint64_t rb_off, uint8_t **block);
 int qc_snap_load(struct img *img);
 /* QEMU's qcow2_validate_table for a snapshot's L1 table: 0, or a
