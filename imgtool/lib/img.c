@@ -537,10 +537,10 @@ int img_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags
         r = qc_bitmaps_dirty(img, off, len);
         return r < 0 ? r : qc_write_zeroes(img, off, len, flags);
     }
-    /* Raw: write zeros in bounded chunks from a zeroed buffer.  (Punching
-     * a hole would be quicker, but the backend interface has no such call:
-     * hv's disks could not do it.)  The file grows as the writes pass its
-     * end, as it does for img_write(). */
+    /* Raw: write zeros in bounded chunks from a zeroed buffer, so the
+     * range holds real zeros on every backend (discard() is optional and
+     * may be missing).  The file grows as the writes pass its end, as it
+     * does for img_write(). */
     {
         static const uint8_t zero[4096];
         while (len) {

@@ -9,12 +9,12 @@
  * tables of callbacks:
  *
  *   - struct img_io: one open file (or memory buffer) with byte-offset read,
- *     write, flush, size and truncate;
+ *     write, flush and size, and optional truncate, allocate, discard...;
  *   - struct img_env: memory allocation, compression codecs, opening backing
  *     files by name and reporting messages.
  *
  * The hosted glue in imgtool/lib/hosted/ fills both tables for Linux (POSIX
- * files, an xz read-only backend, zlib and zstd codecs) and offers the
+ * files, an xz read-only backend, deflate and zstd codecs) and offers the
  * convenience functions declared at the end of this file (img_open_file, ...).
  *
  * Error convention: every function that can fail returns an int that is 0 on
@@ -24,8 +24,10 @@
  * program-name prefix and without a trailing newline, so the CLI can print
  * them the way qemu-img does ("qemu-img: <file>: <message>").
  *
- * All sizes and offsets are bytes.  Images are at most 2^62 bytes in virtual
- * size (qcow2 limits offsets to 56 bits anyway).
+ * All sizes and offsets are bytes, in uint64_t.  The CLI accepts sizes up to
+ * 2^63 - 1, as qemu-img does; a qcow2 image's virtual size is further bounded
+ * by its L1 table (at most 2^61 bytes, with 2 MiB clusters), and offsets
+ * inside a qcow2 file by the 56 bits of an L2 entry's offset field.
  */
 #ifndef IMGTOOL_IMG_H
 #define IMGTOOL_IMG_H
@@ -112,7 +114,10 @@ struct img_env {
      * Compress src into dst.  Returns the compressed length, 0 if the result
      * would not fit in dst_len (the caller then stores the cluster
      * uncompressed, as QEMU does), or a negative IMG_E* code.  zlib output is
-     * a raw deflate stream (window bits -12), exactly as QEMU writes it.
+     * a raw deflate stream, as QEMU writes it; the hosted codec makes it with
+     * libdeflate, whose matches may reach further back than the 4 KiB window
+     * QEMU's zlib uses, which readers that inflate the whole cluster in one
+     * call (QEMU's among them) accept (hosted/codec.c).
      */
     long (*compress)(void *ctx, int type, void *dst, size_t dst_len, const void *src,
                      size_t src_len);

@@ -4,6 +4,19 @@
  * Nothing here is public: the CLI and hv only see img.h.  The layout of a
  * qcow2 image is described in QEMU's docs/interop/qcow2.txt ("the qcow2
  * spec"); section names below refer to that document.
+ *
+ * The data structures, in the order a request meets them: struct img is
+ * the handle (img.c), struct qcow2 the driver's state for a qcow2 image
+ * (header, geometry, the L1 and refcount tables in memory, the caches),
+ * struct qc_cache_slot one cached L2 table or refcount block.  Snapshots
+ * (struct qc_snapshot) and persistent bitmaps (struct qc_bitmap) are kept
+ * in memory as their tables describe them and written back whole.
+ *
+ * The rule that makes the library's crash behaviour easy to reason about:
+ * nothing in memory is ever newer than the file.  Every metadata change is
+ * written at once, and the caller orders its writes (data before the
+ * entry that points at it, a refcount raised before the cluster is used,
+ * lowered only after nothing points at it any more).
  */
 #ifndef IMGTOOL_INTERNAL_H
 #define IMGTOOL_INTERNAL_H
@@ -17,18 +30,31 @@
  * the order the caller chooses, which is what makes crash ordering simple. */
 #define QC_CACHE_SLOTS 16
 
+/* One cached table: a clean copy of one cluster of metadata, found by its
+ * host offset.  The least recently used slot is reused. */
 struct qc_cache_slot {
     uint64_t off;  /* host offset of the cached table, 0 = empty slot */
     uint64_t used; /* LRU stamp */
     uint8_t *data; /* one cluster */
 };
 
+/* A header extension as read from cluster 0 (qcow2.txt "Header
+ * extensions"): type, length and data without the padding.  Unknown types
+ * are kept and written back unchanged by qc_update_header(). */
 struct qc_ext {
     uint32_t type;
     uint32_t len;
     uint8_t *data;
 };
 
+/*
+ * An internal snapshot as its entry in the snapshot table describes it
+ * (qcow2.txt "Snapshot table entry"): its own L1 table, the names the user
+ * gave it, the times QEMU records, and the disk size at the time it was
+ * taken.  Every cluster its L1 table reaches carries one reference for it
+ * (qcow2.txt "Snapshots"), which is why writes to the active image copy
+ * shared clusters first (qcow2_io.c).
+ */
 struct qc_snapshot {
     uint64_t l1_offset;
     uint32_t l1_size;
@@ -44,7 +70,9 @@ struct qc_snapshot {
 };
 
 /* A persistent dirty bitmap (qcow2.txt "Bitmap directory"), as in the
- * directory, plus its bits once loaded. */
+ * directory, plus its bits once loaded.  One bit covers 2^gran_bits bytes
+ * of the guest disk; a set bit means "changed since the bitmap was
+ * created", which is what an incremental backup copies. */
 struct qc_bitmap {
     char *name;
     uint32_t flags; /* QBM_FLAG_* as on disk */
@@ -58,6 +86,14 @@ struct qc_bitmap {
     bool bits_changed;   /* bits differ from the stored table */
 };
 
+/*
+ * The driver's state for one open qcow2 image.  The first group is the
+ * header as read and the geometry validate_header() derived from it, kept
+ * here so that no other file recomputes a shift or a mask; then the tables
+ * every access needs (L1 and refcount table, in host byte order), the
+ * caches, the allocator's state, the extensions, snapshots and bitmaps,
+ * and scratch buffers sized by the cluster size.
+ */
 struct qcow2 {
     struct img_qcow2_header h;
     uint32_t cluster_size;
@@ -77,9 +113,14 @@ struct qcow2 {
     int rc_bits;
     uint64_t rb_entries; /* refcounts per refcount block */
     uint64_t rc_max;
+    /* L2 tables and refcount blocks, each in its own cache so that a
+     * long run of L2 lookups cannot push out the refcount block an
+     * allocation is about to need. */
     struct qc_cache_slot l2c[QC_CACHE_SLOTS];
     struct qc_cache_slot rbc[QC_CACHE_SLOTS];
     uint64_t lru;
+    /* The allocator's state (qcow2_refcount.c): where to start looking
+     * for free clusters, and where the used part of the file ends. */
     uint64_t free_hint; /* no free cluster below this index */
     uint64_t alloc_end; /* clusters at or above this index are unused */
     uint64_t comp_next; /* byte offset for packing compressed clusters */
@@ -102,10 +143,17 @@ struct qcow2 {
     uint64_t bm_dir_off; /* bitmap directory on disk */
     uint64_t bm_dir_size;
     bool bm_tracking; /* this session marked enabled bitmaps in use */
+    /* The bitmaps' size follows the disk's; a resize changes both. */
     uint64_t bm_size; /* the disk size the bitmaps are sized for */
     bool bm_stale;    /* a bitmaps extension without autoclear bit 0 */
 };
 
+/*
+ * An open image: its environment and backend, its name for messages, its
+ * format and the handle of its backing file.  q is NULL for raw images.
+ * err holds the message of the last failure (img_fail()), which the CLI
+ * prints and hv logs.
+ */
 struct img {
     const struct img_env *env;
     struct img_io io;
@@ -123,7 +171,12 @@ struct img {
     char err[2560]; /* room for a 1023-byte bitmap name and more */
 };
 
-/* ---- helpers (img.c) ---- */
+/*
+ * ---- helpers (img.c) ----
+ *
+ * img_fail() and err_set() record a message and return the negative
+ * code; io_*() wrap the backend and word its failures, naming the file.
+ */
 int img_fail(struct img *img, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int err_set(struct img_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -136,7 +189,13 @@ int io_size(struct img *img, uint64_t *size);
 /* Read from the backing chain (or zeros past its end / without one). */
 int img_read_backing(struct img *img, uint64_t off, void *buf, size_t len);
 
-/* ---- byte order: qcow2 is big-endian throughout (qcow2.txt "General") ---- */
+/*
+ * ---- byte order: qcow2 is big-endian throughout (qcow2.txt "General") ----
+ *
+ * Byte by byte, so that the same code is right on any host and needs no
+ * aligned access: a header field or a table entry in a buffer may lie at
+ * any offset.
+ */
 static inline uint16_t be16(const void *p)
 {
     const uint8_t *b = p;
@@ -171,12 +230,19 @@ static inline void put64(void *p, uint64_t v)
     put32((uint8_t *)p + 4, (uint32_t)v);
 }
 
+/* Clusters (or tables, or sectors) needed for a bytes in units of b,
+ * without the a + b - 1 that overflows for sizes near 2^64. */
 static inline uint64_t div_up(uint64_t a, uint64_t b)
 {
     return a / b + (a % b != 0);
 }
 
-/* ---- qcow2 (qcow2_*.c) ---- */
+/*
+ * ---- qcow2 (qcow2_*.c) ----
+ *
+ * The driver's entry points, called by img.c for qcow2 images: open and
+ * close (qcow2_open.c), reads and writes (qcow2_io.c).
+ */
 int qc_open(struct img *img);
 int qc_open_rw(struct img *img);
 void qc_close(struct img *img);
@@ -187,7 +253,11 @@ int qc_flush(struct img *img);
 int qc_update_header(struct img *img);
 int qc_mark_dirty(struct img *img);
 
-/* L2 access (qcow2_l2.c) */
+/*
+ * L2 access (qcow2_l2.c).  An L2 entry is 8 bytes, or 16 with extended L2
+ * entries, where the second half is the subcluster bitmap (qcow2.txt "L2
+ * table entry", "Extended L2 Entries"); these calls hide the difference.
+ */
 int qc_l2_load(struct img *img, uint64_t l2_off, uint8_t **table);
 void qc_l2_entry(struct img *img, const uint8_t *table, uint64_t idx, uint64_t *entry,
                  uint64_t *subcluster_bitmap);
@@ -226,7 +296,13 @@ int qc_bitmaps_resize(struct img *img, uint64_t new_size);
 /* Call inc(ctx, off, len) for every cluster range the bitmaps use; a
  * damaged bitmap table is an error (-IMG_EINVAL). */
 int qc_bitmaps_refs(struct img *img, void (*inc)(void *ctx, uint64_t off, uint64_t len), void *ctx);
-/* refcounts (qcow2_refcount.c) */
+/*
+ * refcounts (qcow2_refcount.c).  Every host cluster has a refcount: how
+ * many references the active image, its snapshots and the metadata hold
+ * on it (qcow2.txt "Host cluster management").  0 is free, 1 is owned by
+ * one user (the COPIED flag), more is shared.  Allocation raises a
+ * refcount on disk before the cluster is used.
+ */
 int qc_rc_get(struct img *img, uint64_t cluster, uint64_t *rc);
 int qc_rc_set(struct img *img, uint64_t cluster, uint64_t rc);
 int qc_rc_update(struct img *img, uint64_t cluster, int64_t delta);
@@ -244,11 +320,19 @@ bool qc_is_core_metadata(struct qcow2 *q, uint64_t c);
  * *touched_off and *touched_len say which bytes changed. */
 void qc_rb_put_entry(const struct qcow2 *q, uint8_t *block, uint64_t index, uint64_t value,
                      uint64_t *touched_off, size_t *touched_len);
+/* Allocate size bytes for compressed data, packed after the previous
+ * compressed cluster (q->comp_next) where it fits, as QEMU packs them. */
 int qc_alloc_bytes(struct img *img, uint64_t size, uint64_t *off);
 /* Free the clusters a (non-zero) L2 entry points at. */
 int qc_free_l2_entry_clusters(struct img *img, uint64_t e);
 
-/* Compressed descriptor helpers. */
+/*
+ * Compressed descriptor helpers (qcow2.txt "Compressed Clusters
+ * Descriptor"): bits 0 to x-1 are the host offset of the compressed data,
+ * bits x to 61 the number of additional 512-byte sectors it occupies, with
+ * x = 62 - (cluster_bits - 8).  The data starts anywhere within its first
+ * sector; the length counts from there to the end of its last sector.
+ */
 static inline uint64_t qc_comp_off(const struct qcow2 *q, uint64_t e)
 {
     return e & (((uint64_t)1 << q->csize_shift) - 1);
