@@ -75,6 +75,7 @@ struct codec_state {
 static pthread_key_t state_key;
 static pthread_once_t state_once = PTHREAD_ONCE_INIT;
 
+/* The key's destructor: runs when a thread that used a codec ends. */
 static void free_state(void *p)
 {
     struct codec_state *st = p;
@@ -85,6 +86,7 @@ static void free_state(void *p)
     free(st);
 }
 
+/* One key for all threads, made once however many threads start at once. */
 static void make_key(void)
 {
     pthread_key_create(&state_key, free_state);
@@ -117,6 +119,8 @@ static struct codec_state *thread_state(void)
 static bool probe_fits(struct codec_state *st, const void *src, size_t len, size_t dst_len)
 {
     struct isal_zstream z;
+    /* The output buffer grows to the largest dst_len seen and is kept, so
+     * a thread allocates it once. */
     if (dst_len > st->probe_cap) {
         uint8_t *p = realloc(st->probe_out, dst_len);
         if (!p)
@@ -124,6 +128,9 @@ static bool probe_fits(struct codec_state *st, const void *src, size_t len, size
         st->probe_out = p;
         st->probe_cap = dst_len;
     }
+    /* One stateless call over the whole input: a raw deflate stream at
+     * level 1, which fails with an overflow once the output would not
+     * fit; that failure is the answer "does not shrink enough". */
     isal_deflate_stateless_init(&z);
     z.level = 1;
     z.level_buf = st->probe_buf;
@@ -162,6 +169,8 @@ static long deflate_compress(void *dst, size_t dst_len, const void *src, size_t 
     struct codec_state *st = thread_state();
     if (!st)
         return -IMG_ENOMEM;
+    /* 0 is "store it uncompressed", the same answer libdeflate gives for
+     * output that does not fit. */
     if (!worth_compressing(st, src, src_len, dst_len))
         return 0;
     return (long)libdeflate_deflate_compress(st->comp, src, src_len, dst, dst_len);
@@ -181,6 +190,9 @@ static int zlib_decompress(void *dst, size_t dst_len, const void *src, size_t sr
     s.avail_in = (uInt)src_len;
     s.next_out = dst;
     s.avail_out = (uInt)dst_len;
+    /* Z_BUF_ERROR with a full output is how zlib says "the stream goes
+     * on": the sector padding after it, or a stream that lacks its end
+     * block.  QEMU takes both, so this does too. */
     r = inflate(&s, Z_FINISH);
     r = ((r == Z_STREAM_END || r == Z_BUF_ERROR) && s.avail_out == 0) ? 0 : -IMG_ECORRUPT;
     inflateEnd(&s);
@@ -193,6 +205,8 @@ static int deflate_decompress(void *dst, size_t dst_len, const void *src, size_t
 {
     struct codec_state *st = thread_state();
     size_t used;
+    /* The _ex form reports how much input it used instead of requiring
+     * the input to end with the stream, so sector padding is fine. */
     if (st && libdeflate_deflate_decompress_ex(st->decomp, src, src_len, dst, dst_len, &used,
                                                NULL) == LIBDEFLATE_SUCCESS)
         return 0;
@@ -208,6 +222,12 @@ static long zstd_compress(void *dst, size_t dst_len, const void *src, size_t src
     return (long)n;
 }
 
+/*
+ * zstd: stream into exactly one cluster, as qcow2_zstd_decompress does.
+ * A frame that ends early, or garbage where the frame should go on, is a
+ * damaged cluster.  A context per call keeps this safe on any thread; its
+ * cost is small next to decompressing a cluster.
+ */
 static int zstd_decompress(void *dst, size_t dst_len, const void *src, size_t src_len)
 {
     ZSTD_DCtx *d = ZSTD_createDCtx();
@@ -232,6 +252,12 @@ static int zstd_decompress(void *dst, size_t dst_len, const void *src, size_t sr
     return r;
 }
 
+/*
+ * The codec entry points of the hosted struct img_env (env.c), by the
+ * header's compression_type (qcow2.txt "Header": 0 zlib, 1 zstd).  Both
+ * may run on several threads at once: convert compresses on worker
+ * threads, and all per-thread state lives in struct codec_state.
+ */
 long img_codec_compress(void *ctx, int type, void *dst, size_t dst_len, const void *src,
                         size_t src_len)
 {
@@ -243,6 +269,8 @@ long img_codec_compress(void *ctx, int type, void *dst, size_t dst_len, const vo
     return -IMG_ENOTSUP;
 }
 
+/* Decompress one cluster; the type comes from the image's header, so an
+ * unknown one was refused at open already. */
 int img_codec_decompress(void *ctx, int type, void *dst, size_t dst_len, const void *src,
                          size_t src_len)
 {
