@@ -715,6 +715,26 @@ static int zero_keep_allocation(struct img *img, uint64_t guest_cluster, uint64_
 }
 
 /*
+ * The L2 entry of guest_cluster in a table that is ours to change: the
+ * table is made ours first (qc_l2_load_for_write() copies a shared one,
+ * with the same entries), then the entry is read from it.
+ */
+static int entry_for_write(struct img *img, uint64_t guest_cluster, uint64_t *l2_table_off,
+                           uint64_t *entry, uint64_t *subcluster_bitmap)
+{
+    struct qcow2 *q = img->q;
+    uint8_t *l2_table;
+    int r = qc_l2_load_for_write(img, guest_cluster >> q->l2_bits, l2_table_off);
+    if (r < 0)
+        return r;
+    r = qc_l2_load(img, *l2_table_off, &l2_table);
+    if (r < 0)
+        return r;
+    qc_l2_entry(img, l2_table, guest_cluster & (q->l2_entries - 1), entry, subcluster_bitmap);
+    return 0;
+}
+
+/*
  * Make a whole cluster read as zeros by changing its L2 entry: unallocated
  * if nothing can show through (no backing file, not IMG_ZERO_RECORD), else
  * the zero flag (qcow2.txt "Standard Cluster Descriptor" bit 0, version 3
@@ -727,7 +747,6 @@ static int zero_whole_cluster(struct img *img, uint64_t guest_cluster, bool zero
     struct qcow2 *q = img->q;
     uint64_t l2_index = guest_cluster & (q->l2_entries - 1);
     uint64_t l2_table_off, old_entry, old_bitmap, new_entry, new_bitmap;
-    uint8_t *l2_table;
     int r;
 
     /* No host cluster in the new entry either way: the guest's old data
@@ -739,15 +758,10 @@ static int zero_whole_cluster(struct img *img, uint64_t guest_cluster, bool zero
         new_entry = zero_flag ? QE_ZERO : 0;
         new_bitmap = 0;
     }
-    r = qc_l2_load_for_write(img, guest_cluster >> q->l2_bits, &l2_table_off);
+    /* The entry as it is now, to free what it points at afterwards. */
+    r = entry_for_write(img, guest_cluster, &l2_table_off, &old_entry, &old_bitmap);
     if (r < 0)
         return r;
-    /* The entry as it is now, in the table that will change (a shared
-     * table was just copied, with the same entries). */
-    r = qc_l2_load(img, l2_table_off, &l2_table);
-    if (r < 0)
-        return r;
-    qc_l2_entry(img, l2_table, l2_index, &old_entry, &old_bitmap);
     r = qc_l2_set(img, l2_table_off, l2_index, new_entry, new_bitmap);
     if (r < 0)
         return r;
@@ -768,19 +782,12 @@ static int zero_subclusters(struct img *img, uint64_t guest_cluster, uint32_t in
     uint32_t end = (uint32_t)div_up(in_cluster + n, q->sc_size);
     uint64_t mask = ((1ull << (end - first)) - 1) << first;
     uint64_t l2_table_off, entry, subcluster_bitmap;
-    uint8_t *l2_table;
-    int r;
-
-    r = qc_l2_load_for_write(img, guest_cluster >> q->l2_bits, &l2_table_off);
-    if (r < 0)
-        return r;
-    r = qc_l2_load(img, l2_table_off, &l2_table);
+    int r = entry_for_write(img, guest_cluster, &l2_table_off, &entry, &subcluster_bitmap);
     if (r < 0)
         return r;
     /* Bits 32-63 say "reads as zeros", bits 0-31 "allocated"; a
      * subcluster may not be both (qcow2.txt "Subcluster Allocation
      * Bitmap"). */
-    qc_l2_entry(img, l2_table, l2_index, &entry, &subcluster_bitmap);
     return qc_l2_set(img, l2_table_off, l2_index, entry, (subcluster_bitmap | mask << 32) & ~mask);
 }
 
