@@ -41,6 +41,25 @@ const struct mb_mmap_entry *mb_mmap_next(const struct mb_mmap_entry *prev)
     return gk_mmap_walk(gk_mb_info->mmap_addr, gk_mb_info->mmap_length, prev);
 }
 
+const char *mb_mmap_type_name(uint32_t type)
+{
+    /* The types Multiboot 0.6.96 3.3 defines (the BIOS's E820 types). */
+    switch (type) {
+    case MB_MEMORY_AVAILABLE:
+        return "available";
+    case MB_MEMORY_RESERVED:
+        return "reserved";
+    case MB_MEMORY_ACPI_RECLAIMABLE:
+        return "ACPI reclaimable";
+    case MB_MEMORY_NVS:
+        return "ACPI NVS";
+    case MB_MEMORY_BADRAM:
+        return "bad RAM";
+    default:
+        return "unknown";
+    }
+}
+
 void image_range(uint64_t *start, uint64_t *end)
 {
     *start = (uintptr_t)__image_start;

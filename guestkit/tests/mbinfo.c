@@ -5,24 +5,6 @@
  */
 #include "guestkit/guestkit.h"
 
-static const char *type_name(uint32_t type)
-{
-    switch (type) {
-    case MB_MEMORY_AVAILABLE:
-        return "available";
-    case MB_MEMORY_RESERVED:
-        return "reserved";
-    case MB_MEMORY_ACPI_RECLAIMABLE:
-        return "ACPI reclaimable";
-    case MB_MEMORY_NVS:
-        return "ACPI NVS";
-    case MB_MEMORY_BADRAM:
-        return "bad RAM";
-    default:
-        return "unknown";
-    }
-}
-
 /* The command line with runs of spaces squeezed to one and no leading or
  * trailing space: what joining argv with single spaces must give. */
 static void squeeze(const char *in, char *out, size_t size)
@@ -83,7 +65,7 @@ int main(int argc, char **argv)
     const struct mb_mmap_entry *prev = NULL;
     for (const struct mb_mmap_entry *e = mb_mmap_next(NULL); e; e = mb_mmap_next(e)) {
         printf("mbinfo: map 0x%012llx-0x%012llx %s\n", (unsigned long long)e->addr,
-               (unsigned long long)(e->addr + e->len - 1), type_name(e->type));
+               (unsigned long long)(e->addr + e->len - 1), mb_mmap_type_name(e->type));
         entries++;
         /* 'size' is at least the 20 bytes of addr, len and type. */
         if (e->size < 20)

@@ -40,6 +40,8 @@ bool mb_mem(uint32_t *lower_kib, uint32_t *upper_kib);
 /* Iterate over the memory map: pass NULL to get the first entry; returns
  * NULL after the last one or when the loader gave no map. */
 const struct mb_mmap_entry *mb_mmap_next(const struct mb_mmap_entry *prev);
+/* A memory map entry's type in words: "available", "reserved", ... */
+const char *mb_mmap_type_name(uint32_t type);
 
 /* Physical range [start, end) occupied by this guest's image (code, data,
  * bss, boot stack and page tables), from the linker script. */
