@@ -49,7 +49,7 @@ static int sib(struct emu_fetcher *f, unsigned *pos, unsigned mod, uint8_t rex, 
     uint8_t s;
     if (emu_fetch_byte(f, (*pos)++, &s) != 0)
         return -1;
-    /* LAB 02: BEGIN sib (lab 02, the SIB byte) */
+    /* LAB 02: BEGIN sib (labs/02-second-level-paging, exercise 3) */
     /* LAB 02: HINT Split the SIB byte `s` into scale (bits 7:6, a factor of
      * 1, 2, 4 or 8), index (5:3) and base (2:0) and fill m->scale,
      * m->index and m->base; REX.X (rex bit 1) and REX.B (bit 0) are the

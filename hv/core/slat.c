@@ -278,7 +278,7 @@ int slat_protect(struct slat *s, uint64_t gpa, uint64_t len, unsigned perms)
     return apply(s, OP_PROTECT, gpa, 0, len, perms);
 }
 
-/* LAB 02: BEGIN slat-walk (lab 02, walking the second-level tables) */
+/* LAB 02: BEGIN slat-walk (labs/02-second-level-paging, exercise 2) */
 /* LAB 02: HINT Start at the root; at each level read the entry for gpa.
  * Not present: record the level and stop.  A leaf (level 0, or bit 7 at
  * level 1 or 2): the page's base is the entry's address bits without the

@@ -97,12 +97,24 @@ int lapic_acknowledge(struct lapic *l)
  * the EOI message goes to the I/O APICs so they can clear Remote IRR. */
 static void eoi(struct lapic *l)
 {
+    /* LAB 02: BEGIN lapic-eoi (labs/02-second-level-paging, exercise 4) */
+    /* LAB 02: HINT The guest's handler is done with the interrupt of
+     * highest priority in service: the highest vector set in l->isr
+     * (highest() finds it; none set: nothing to do).  Take it out of
+     * service; PPR then falls and lets lower classes through.  If it came
+     * in level-triggered (its bit in l->tmr), tell the I/O APIC through
+     * the l->eoi callback (with l->eoi_ctx and the vector), so that it
+     * clears the pin's Remote IRR and the line can interrupt again.
+     * highest(), bit_clear() and bit_test() above do the bit work. */
+    /* LAB 02: STUB (void)l; */
+    /* LAB 02: STUB (void)bit_test; */
     int v = highest(l->isr);
     if (v < 0)
         return;
     bit_clear(l->isr, (unsigned)v);
     if (bit_test(l->tmr, (unsigned)v) && l->eoi)
         l->eoi(l->eoi_ctx, (uint8_t)v);
+    /* LAB 02: END */
 }
 
 /* ---- acceptance ---- */

@@ -20,7 +20,7 @@
 #define PTE_PS (1ull << 7)  /* in a page-directory entry: a 2 MiB page */
 #define PTE_NX (1ull << 63) /* no execute (needs the host's EFER.NXE) */
 
-/* LAB 02: BEGIN npt-entry (lab 02, an NPT entry) */
+/* LAB 02: BEGIN npt-entry (labs/02-second-level-paging, exercise 1) */
 /* LAB 02: HINT Every nested access counts as a user access (APM vol 2
  * 15.25.5 "Nested Table Walk"), so every entry needs U/S as well as P.  A table pointer allows
  * everything (R/W set, NX clear); a leaf sets R/W only for SLAT_W, NX when

@@ -7,101 +7,34 @@
 # tree SRC (a student's work/ or the repository itself) into OUT, runs the
 # guests under the student's hv with bin/hvrun --hv, and prints one line per
 # exercise, "PASS: N name" or "FAIL: N name: why", then the score.  Exit
-# status 0 only when all three exercises pass.
-#
-# Environment: TOP (the repository, for bin/hvrun), GRADE_MAX_EXITS (VM exits
-# a guest may cause, default 100000, about a hundred times what each guest
-# needs: a guest whose instructions are never skipped traps on the same one
-# forever, and hv ends it after that many exits, in a second or two),
-# GRADE_TIMEOUT (seconds a guest may run, default 20, for a guest that hangs
-# without exits), GRADE_JOBS (make -j, default 2).
+# status 0 only when all three exercises pass.  The environment it reads
+# (GRADE_MAX_EXITS, GRADE_TIMEOUT, GRADE_JOBS) and the helpers are in
+# labs/tools/grade-lib.bash.
 set -uo pipefail
 
-src=${1:?usage: grade.sh SRC OUT}
-out=${2:?usage: grade.sh SRC OUT}
-TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-timeout=${GRADE_TIMEOUT:-20}
-max_exits=${GRADE_MAX_EXITS:-100000}
-jobs=${GRADE_JOBS:-2}
-logs=$out/logs
-mkdir -p "$logs"
-rm -f "$logs"/*
+LAB=01
+NAMES=(advance-rip cpuid-signature uart-scratch)
+. "$(dirname "$0")/../tools/grade-lib.bash"
 
-names=(advance-rip cpuid-signature uart-scratch)
-declare -A why=()
-fail() { # exercise reason: every reason is shown, in the order found
-    why[$1]=${why[$1]:+${why[$1]}; }$2
-}
-
-# 1. Build.  Everything goes into OUT (BUILD=OUT): the student's tree
-# contains its own mk/config.mk, so SRC's Makefiles compile SRC's sources.
-echo "lab 01: building $src into $out" >&2
-built=1
-if ! make -j"$jobs" -C "$src/hv" BUILD="$out" >"$logs/build-hv.log" 2>&1; then
-    built=0
-    echo "lab 01: hv does not build; the compiler said (full log $logs/build-hv.log):" >&2
-    grep -E ': (fatal )?error:|undefined reference|\*\*\*' "$logs/build-hv.log" | head -n 20 |
-        sed 's/^/    /' >&2
-    for n in "${names[@]}"; do fail "$n" "hv does not build"; done
-fi
-guest_elfs=("$out/guestkit/hello.elf" "$out/guestkit/cpuid.elf" "$out/guestkit/portio.elf")
-if ! make -j"$jobs" -C "$src/guestkit" BUILD="$out" "${guest_elfs[@]}" \
-    >/dev/null 2>"$logs/build-guests.log"; then
-    echo "lab 01: the guests do not build (log $logs/build-guests.log)" >&2
-    for n in "${names[@]}"; do fail "$n" "the guests do not build"; done
-    built=0
-fi
-units_ok=1
-if ! make -j"$jobs" -C "$src/tests" BUILD="$out" "$out/tests/unit/hv_core" \
-    "$out/tests/unit/hv_dev" >"$logs/build-units.log" 2>&1; then
-    units_ok=0
-    echo "lab 01: the unit tests do not build (log $logs/build-units.log)" >&2
-fi
+# 1. Build.
+grade_build_hv
+grade_build_guests hello cpuid portio
+grade_build_units hv_core hv_dev
 
 # 2. The guests, under the student's hv, with hv's exit budget (max-exits).
 # hello first: when it does not end, no guest will (every guest starts with
 # a CPUID), so the others are not run.
-declare -A status=()
-run_guest() { # name append
-    local name=$1 append=$2
-    "$TOP/bin/hvrun" --hv "$out/hv/hv.elf" --timeout "$timeout" --max-exits "$max_exits" \
-        -kernel "$out/guestkit/$name.elf" -append "$append" >"$logs/$name.out" 2>"$logs/$name.err"
-    status[$name]=$?
-}
-# stuck GUEST: the guest never finished: killed at the timeout, or ended by
-# hv when it used up its exit budget.
-stuck() {
-    [ "${status[$1]}" = 124 ] || grep -q '^\[hv\] exit: guest crashed (exit budget spent' "$logs/$1.err"
-}
 if [ "$built" = 1 ]; then
-    run_guest hello lab
+    run_guest hello hello lab
     if stuck hello; then
-        fail advance-rip "hello did not finish ($(grep -o -m1 -E 'exit budget spent: [0-9]+ VM exits|timeout' "$logs/hello.err" || echo "status ${status[hello]}")): is the guest's RIP moved past each emulated instruction? (see $logs/hello.err)"
+        fail advance-rip "hello did not finish ($(stuck_why hello)): is the guest's RIP moved past each emulated instruction? (see $logs/hello.err)"
         fail cpuid-signature "the cpuid guest was not run: hello did not finish"
         fail uart-scratch "the portio guest was not run: hello did not finish"
     else
-        run_guest cpuid -
-        run_guest portio -
+        run_guest cpuid cpuid -
+        run_guest portio portio -
     fi
 fi
-
-# has GUEST TEXT: the guest reported "PASS: TEXT..." on its console.
-has() { grep -q -F "PASS: $2" "$logs/$1.out" 2>/dev/null; }
-# ended GUEST: hvrun's status 0 (the guest's own exit code 0).
-ended() { [ "${status[$1]:-x}" = 0 ]; }
-# unit PROGRAM TCASE TEST: the Check test TEST of test case TCASE passed.
-# Check's normal output names each failing test (FILE:LINE:F:TCASE:TEST:0:
-# message, E for a crash); the summary line proves the program ran at all.
-unit() {
-    local log=$logs/unit-$3.log
-    if [ "$units_ok" != 1 ]; then
-        echo "not run: the unit tests did not build (see $logs/build-units.log)" >"$log"
-        return 1
-    fi
-    CK_FORK=yes CK_RUN_CASE=$2 "$out/tests/unit/$1" >"$log" 2>&1
-    grep -q -E '^[0-9]+%: Checks: [1-9][0-9]*, ' "$log" &&
-        ! grep -q -E "^[^:]+:[0-9]+:[FE]:$2:$3:" "$log"
-}
 
 # 3. The exercises.
 # Exercise 1, advance-rip: every guest needs it; hello must run to its end,
@@ -136,15 +69,4 @@ if [ "$built" = 1 ] && [ -n "${status[portio]:-}" ]; then
 fi
 
 # 4. The verdict.
-score=0 i=0
-for n in "${names[@]}"; do
-    i=$((i + 1))
-    if [ -z "${why[$n]:-}" ]; then
-        echo "PASS: $i $n"
-        score=$((score + 1))
-    else
-        echo "FAIL: $i $n: ${why[$n]}"
-    fi
-done
-echo "lab 01 score: $score/${#names[@]} (logs in $logs)"
-[ "$score" = "${#names[@]}" ]
+grade_verdict

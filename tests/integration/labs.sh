@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# The labs framework and lab 01 (labs/README.md): the reference tree must
-# pass lab 01's grader, and the skeleton made from it must compile yet fail
-# the grader on EVERY exercise, which proves that each exercise's checks test
-# the code the skeleton removed.  Also: the skeleton holds no marker and none
-# of the removed code, and mkskeleton.sh refuses broken markers with the
-# file and line.
+# The labs framework, lab 01 and lab 02 (labs/README.md): for each lab, the
+# reference tree must pass the lab's grader, and the skeleton made from it
+# must compile yet fail the grader on EVERY exercise, which proves that each
+# exercise's checks test the code the skeleton removed; the skeleton with
+# only exercise 1 put back scores exactly that exercise.  Also: the skeleton
+# holds no marker and none of the removed code, and mkskeleton.sh refuses
+# broken markers with the file and line.
 #
 # Everything is built under $BUILD/labs/test (never the main build, never a
 # student's labs/*/work/), once per tree, and reused by the next run: only
-# the files mkskeleton.sh rewrote are compiled again.
+# the files that changed are compiled again.  A skeleton is a copy, so its
+# files keep the repository's times; a build whose copied headers or
+# Makefiles differ from the last build's is thrown away (fresh_build), so
+# that a changed header can never leave a stale object behind.
 . "$(dirname "$0")/lib.bash"
 
-LAB=$TOP/labs/01-trap-and-emulate
 T=$BUILD/labs/test
-SK=$T/skeleton-src
 mkdir -p "$T"
 
 # mkskeleton.sh's refusals need no emulator: a file with a BEGIN and no END,
@@ -37,88 +39,188 @@ for c in "noend.c:3:.*has no END" "nobegin.c:4:.*END without a BEGIN" "nested.c:
 done
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
-    skip "labs: lab 01 reference passes the grader" "qemu-system-x86_64 is not installed"
-    skip "labs: lab 01 skeleton fails every exercise" "qemu-system-x86_64 is not installed"
+    for l in 01 02; do
+        skip "labs: lab $l reference passes the grader" "qemu-system-x86_64 is not installed"
+        skip "labs: lab $l skeleton fails every exercise" "qemu-system-x86_64 is not installed"
+    done
     exit 0
 fi
 
-# The skeleton, made exactly as `make skeleton` makes it (same tool, same
-# path list, read from the lab's Makefile) but into our own directory.
-paths=$(make --no-print-directory -s -C "$LAB" -f Makefile -f - print-paths <<'MK'
+# fresh_build SRC OUT: throw OUT away when SRC's headers, Makefiles and make
+# fragments are not those OUT was last built from (a checksum kept in OUT).
+fresh_build() {
+    local src=$1 out=$2 sum
+    sum=$(cd "$src" && find . -type f \( -name '*.h' -o -name 'Makefile' -o -name '*.mk' \) |
+        LC_ALL=C sort | xargs sha1sum | sha1sum)
+    if [ "$(cat "$out/.headers" 2>/dev/null)" != "$sum" ]; then
+        rm -rf "$out"
+        mkdir -p "$out"
+        echo "$sum" >"$out/.headers"
+    fi
+}
+
+# skeleton NN DIR SK: generate lab NN's skeleton into SK exactly as `make
+# skeleton` does (same tool, same path list, read from the lab's Makefile).
+skeleton() {
+    local lab=$1 dir=$2 sk=$3 paths
+    paths=$(make --no-print-directory -s -C "$dir" -f Makefile -f - print-paths <<'MK'
 print-paths: ; @echo $(LAB_PATHS)
 MK
 )
-# shellcheck disable=SC2086 # the path list is words
-if bash "$TOP/labs/tools/mkskeleton.sh" 01 "$SK" $paths >/dev/null 2>"$IT_WORK/mkskeleton.err"; then
-    pass "labs: lab 01 skeleton generated"
-else
-    fail "labs: lab 01 skeleton generated" "mkskeleton.sh failed"
-    show_log "$IT_WORK/mkskeleton.err"
-    exit 1
-fi
-# No marker may survive, and none of the removed reference lines.
-left=$(grep -rn -e 'LAB 01:' "$SK" | head -n 3)
-gone=()
-# advance() must be the only place that moves RIP: no handler may skip an
-# instruction by hand, or it would keep working in the student's copy.
-grep -q -E 'rip \+=' "$SK/hv/core/dispatch.c" && gone+=("a RIP update outside advance()")
-grep -q -F 'HVKIT_CPUID_SIG_EBX' "$SK/hv/core/cpuid.c" && gone+=("the signature")
-grep -q -F 'u->scr' "$SK/hv/dev/uart16550.c" && gone+=("the scratch register")
-if [ -z "$left" ] && [ ${#gone[@]} -eq 0 ] && grep -q 'TODO (lab 01, advance-rip)' "$SK/hv/core/dispatch.c"; then
-    pass "labs: lab 01 skeleton has TODOs, no markers and no removed code"
-else
-    fail "labs: lab 01 skeleton has TODOs, no markers and no removed code" \
-        "markers left: ${left:-none}; answers left: ${gone[*]:-none}"
-fi
-
-# Grade both trees (one after the other: the machine is shared).
-bash "$LAB/grade.sh" "$TOP" "$T/reference" >"$IT_WORK/reference.out" 2>"$IT_WORK/reference.err"
-ref=$?
-if [ "$ref" -eq 0 ] && [ "$(grep -c '^PASS: ' "$IT_WORK/reference.out")" -eq 3 ]; then
-    pass "labs: lab 01 reference passes the grader (3/3)"
-else
-    fail "labs: lab 01 reference passes the grader (3/3)" "grader status $ref"
-    show_log "$IT_WORK/reference.out"
-    show_log "$IT_WORK/reference.err"
-fi
-# A skeleton that never advances RIP traps on the same CPUID forever: the
-# grader's exit budget must end it, not the (much later) timeout.
-bash "$LAB/grade.sh" "$SK" "$T/skeleton" >"$IT_WORK/skeleton.out" 2>"$IT_WORK/skeleton.err"
-sk=$?
-if [ -f "$T/skeleton/hv/hv.elf" ] && [ -x "$T/skeleton/tests/unit/hv_core" ] &&
-    [ -x "$T/skeleton/tests/unit/hv_dev" ] && [ -f "$T/skeleton/guestkit/hello.elf" ]; then
-    pass "labs: lab 01 skeleton compiles (hv, guests, unit tests)"
-else
-    fail "labs: lab 01 skeleton compiles (hv, guests, unit tests)" "see $T/skeleton/logs/build-*.log"
-    show_log "$IT_WORK/skeleton.err"
-fi
-i=0
-for n in advance-rip cpuid-signature uart-scratch; do
-    i=$((i + 1))
-    if [ "$sk" -ne 0 ] && grep -q "^FAIL: $i $n: " "$IT_WORK/skeleton.out" &&
-        ! grep -q "hv does not build\|guests do not build" "$IT_WORK/skeleton.out" &&
-        { [ $i != 1 ] || grep -q "^FAIL: 1 advance-rip: hello did not finish (exit budget spent: " "$IT_WORK/skeleton.out"; }; then
-        pass "labs: lab 01 skeleton fails exercise $i ($n)"
+    # shellcheck disable=SC2086 # the path list is words
+    if bash "$TOP/labs/tools/mkskeleton.sh" "$lab" "$sk" $paths >/dev/null 2>"$IT_WORK/mkskeleton-$lab.err"; then
+        pass "labs: lab $lab skeleton generated"
     else
-        fail "labs: lab 01 skeleton fails exercise $i ($n)" "grader status $sk"
-        show_log "$IT_WORK/skeleton.out"
+        fail "labs: lab $lab skeleton generated" "mkskeleton.sh failed"
+        show_log "$IT_WORK/mkskeleton-$lab.err"
+        return 1
     fi
-done
+}
 
-# The skeleton with exercise 1 solved (the reference's advance(), whole file)
-# runs every guest to its end: exercises 2 and 3 must then fail in the guests
-# too, not only in the unit tests, and exercise 1 must pass on its own.
-S1=$T/solved1-src
-rm -rf "$S1"
-cp -a "$SK" "$S1"
-cp "$TOP/hv/core/dispatch.c" "$S1/hv/core/dispatch.c"
-bash "$LAB/grade.sh" "$S1" "$T/solved1" >"$IT_WORK/solved1.out" 2>"$IT_WORK/solved1.err"
-if grep -q '^PASS: 1 advance-rip$' "$IT_WORK/solved1.out" &&
-    grep -q '^FAIL: 2 cpuid-signature: .*the cpuid guest did not find the signature' "$IT_WORK/solved1.out" &&
-    grep -q "^FAIL: 3 uart-scratch: .*the portio guest's scratch register did not keep" "$IT_WORK/solved1.out"; then
-    pass "labs: lab 01 with only exercise 1 solved scores exactly it, the guests catch 2 and 3"
-else
-    fail "labs: lab 01 with only exercise 1 solved scores exactly it, the guests catch 2 and 3" \
-        "unexpected grade"
-    show_log "$IT_WORK/solved1.out"
+# no_answers NN SK TODO-FILE TODO-NAME DESCRIPTION:GREP-ARGS...: no marker
+# of lab NN is left in SK and none of the removed lines (each given as a
+# description, a colon, the file and a fixed string); TODO-FILE has the
+# TODO of TODO-NAME.
+no_answers() {
+    local lab=$1 sk=$2 todo_file=$3 todo=$4 left gone=() a what file text
+    shift 4
+    left=$(grep -rn -e "LAB $lab:" "$sk" | head -n 3)
+    for a in "$@"; do
+        what=${a%%:*} a=${a#*:}
+        file=${a%%:*} text=${a#*:}
+        grep -q -F -e "$text" "$sk/$file" && gone+=("$what")
+    done
+    if [ -z "$left" ] && [ ${#gone[@]} -eq 0 ] && grep -q "TODO (lab $lab, $todo)" "$sk/$todo_file"; then
+        pass "labs: lab $lab skeleton has TODOs, no markers and no removed code"
+    else
+        fail "labs: lab $lab skeleton has TODOs, no markers and no removed code" \
+            "markers left: ${left:-none}; answers left: ${gone[*]:-none}"
+    fi
+}
+
+# grade NN DIR SRC OUT ID: run lab NN's grader on SRC into OUT; its output
+# in $IT_WORK/ID.out and .err, its status echoed.
+grade() {
+    local lab=$1 dir=$2 src=$3 out=$4 id=$5
+    [ "$src" = "$TOP" ] || fresh_build "$src" "$out"
+    bash "$dir/grade.sh" "$src" "$out" >"$IT_WORK/$id.out" 2>"$IT_WORK/$id.err"
+    echo $?
+}
+
+# reference_passes NN DIR COUNT: the untouched repository scores COUNT/COUNT.
+reference_passes() {
+    local lab=$1 dir=$2 count=$3 st
+    st=$(grade "$lab" "$dir" "$TOP" "$T/reference-$lab" "reference-$lab")
+    if [ "$st" -eq 0 ] && [ "$(grep -c '^PASS: ' "$IT_WORK/reference-$lab.out")" -eq "$count" ]; then
+        pass "labs: lab $lab reference passes the grader ($count/$count)"
+    else
+        fail "labs: lab $lab reference passes the grader ($count/$count)" "grader status $st"
+        show_log "$IT_WORK/reference-$lab.out"
+        show_log "$IT_WORK/reference-$lab.err"
+    fi
+}
+
+# skeleton_fails NN DIR SK FILE... -- NAME...: the skeleton builds (every
+# FILE, relative to its build directory, exists) and fails every exercise,
+# never because hv or the guests do not build.
+skeleton_fails() {
+    local lab=$1 dir=$2 sk=$3 out st ok=1 i=0 n
+    out=$T/skeleton-$lab
+    shift 3
+    st=$(grade "$lab" "$dir" "$sk" "$out" "skeleton-$lab")
+    while [ "$1" != -- ]; do
+        [ -e "$out/$1" ] || ok=0
+        shift
+    done
+    shift
+    if [ "$ok" = 1 ]; then
+        pass "labs: lab $lab skeleton compiles (hv, guests, unit tests)"
+    else
+        fail "labs: lab $lab skeleton compiles (hv, guests, unit tests)" "see $out/logs/build-*.log"
+        show_log "$IT_WORK/skeleton-$lab.err"
+    fi
+    for n in "$@"; do
+        i=$((i + 1))
+        if [ "$st" -ne 0 ] && grep -q "^FAIL: $i $n: " "$IT_WORK/skeleton-$lab.out" &&
+            ! grep -q "hv does not build\|guests do not build" "$IT_WORK/skeleton-$lab.out"; then
+            pass "labs: lab $lab skeleton fails exercise $i ($n)"
+        else
+            fail "labs: lab $lab skeleton fails exercise $i ($n)" "grader status $st"
+            show_log "$IT_WORK/skeleton-$lab.out"
+        fi
+    done
+}
+
+# solved_first NN DIR SK FILE NAME REGEX...: the skeleton with FILE
+# (exercise 1's file) taken whole from the reference scores exercise 1,
+# NAME, and each REGEX matches a line of its grade (the FAIL lines that say
+# the guests caught the other exercises).
+solved_first() {
+    local lab=$1 dir=$2 sk=$3 file=$4 name=$5 s1 o re ok=1 n
+    shift 5
+    s1=$T/solved1-src-$lab o=$IT_WORK/solved1-$lab.out
+    n="labs: lab $lab with only exercise 1 solved scores exactly it, the guests catch the others"
+    rm -rf "$s1"
+    cp -a "$sk" "$s1"
+    cp "$TOP/$file" "$s1/$file"
+    grade "$lab" "$dir" "$s1" "$T/solved1-$lab" "solved1-$lab" >/dev/null
+    grep -q "^PASS: 1 $name\$" "$o" || ok=0
+    for re in "$@"; do
+        grep -q -e "$re" "$o" || ok=0
+    done
+    if [ "$ok" = 1 ]; then
+        pass "$n"
+    else
+        fail "$n" "unexpected grade"
+        show_log "$o"
+    fi
+}
+
+# ---- Lab 01: trap and emulate.
+L1=$TOP/labs/01-trap-and-emulate
+SK1=$T/skeleton-src-01
+if skeleton 01 "$L1" "$SK1"; then
+    # advance() must be the only place that moves RIP: no handler may skip
+    # an instruction by hand, or it would keep working in the student's copy.
+    no_answers 01 "$SK1" hv/core/dispatch.c advance-rip \
+        "a RIP update outside advance():hv/core/dispatch.c:rip +=" \
+        "the signature:hv/core/cpuid.c:HVKIT_CPUID_SIG_EBX" \
+        "the scratch register:hv/dev/uart16550.c:u->scr"
+    reference_passes 01 "$L1" 3
+    # A skeleton that never advances RIP traps on the same CPUID forever: the
+    # grader's exit budget must end it, not the (much later) timeout.
+    skeleton_fails 01 "$L1" "$SK1" hv/hv.elf tests/unit/hv_core tests/unit/hv_dev guestkit/hello.elf \
+        -- advance-rip cpuid-signature uart-scratch
+    n="labs: lab 01 skeleton's advance-rip failure is the exit budget, not the timeout"
+    if grep -q "^FAIL: 1 advance-rip: hello did not finish (exit budget spent: " "$IT_WORK/skeleton-01.out"; then
+        pass "$n"
+    else
+        fail "$n" "see the grade above"
+    fi
+    # With exercise 1 solved (the reference's advance(), whole file) every
+    # guest runs to its end: exercises 2 and 3 must then fail in the guests
+    # too, not only in the unit tests, and exercise 1 must pass on its own.
+    solved_first 01 "$L1" "$SK1" hv/core/dispatch.c advance-rip \
+        '^FAIL: 2 cpuid-signature: .*the cpuid guest did not find the signature' \
+        "^FAIL: 3 uart-scratch: .*the portio guest's scratch register did not keep"
+fi
+
+# ---- Lab 02: second-level paging.
+L2=$TOP/labs/02-second-level-paging
+SK2=$T/skeleton-src-02
+if skeleton 02 "$L2" "$SK2"; then
+    no_answers 02 "$SK2" hv/svm/paging.c npt-entry \
+        "the NPT leaf's U/S bit:hv/svm/paging.c:PTE_P | PTE_US" \
+        "the walk's leaf address:hv/core/slat.c:w->page_size = span(level)" \
+        "the SIB scale:hv/core/emu_modrm.c:m->scale = (uint8_t)(1u << (s >> 6))" \
+        "the EOI:hv/dev/lapic.c:bit_clear(l->isr"
+    reference_passes 02 "$L2" 4
+    skeleton_fails 02 "$L2" "$SK2" hv/hv.elf tests/unit/hv_slat tests/unit/hv_emu tests/unit/hv_apic \
+        guestkit/memtour.elf -- npt-entry slat-walk sib lapic-eoi
+    # With the NPT entries back every guest runs: the other three must then
+    # fail in their guests as well as in the unit tests.
+    solved_first 02 "$L2" "$SK2" hv/svm/paging.c npt-entry \
+        "^FAIL: 2 slat-walk: .*the memtour guest's dirty log did not report" \
+        "^FAIL: 3 sib: .*the mmio guest's store through a SIB byte went wrong" \
+        '^FAIL: 4 lapic-eoi: .*the apic guest still had its interrupt in service'
 fi
