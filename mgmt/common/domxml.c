@@ -163,6 +163,11 @@ static bool read_disk(xmlNode *node, struct disk_def *k, char *why, size_t len)
     if (!xml_attr(xml_child(node, "driver"), "type", k->driver, sizeof(k->driver)))
         strcpy(k->driver, "raw");
     k->readonly = xml_child(node, "readonly") != NULL || !strcmp(k->device, "cdrom");
+    return domxml_check_disk(k, why, len);
+}
+
+bool domxml_check_disk(const struct disk_def *k, char *why, size_t len)
+{
     if (strcmp(k->type, "file") || (strcmp(k->device, "disk") && strcmp(k->device, "cdrom")))
         return refuse(why, len,
                       "unsupported configuration: hvkit disks are files seen as a disk or a "

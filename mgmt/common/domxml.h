@@ -65,6 +65,9 @@ bool domxml_parse_node(xmlNode *root, struct domain_def *d, char *why, size_t wh
  * current vCPUs and memory within the maxima, targets unique, ...). */
 bool domxml_validate(const struct domain_def *d, char *why, size_t whylen);
 
+/* The checks on one disk: a file seen as a disk or CD-ROM, raw or qcow2. */
+bool domxml_check_disk(const struct disk_def *k, char *why, size_t whylen);
+
 /* Write the definition as libvirt's `virsh dumpxml` lays it out. */
 void domxml_print(const struct domain_def *d, FILE *out);
 

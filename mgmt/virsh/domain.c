@@ -5,8 +5,7 @@
  * "shut off" until hv runs it; starting one comes with hv's management
  * protocol.  Output lines and errors are virsh 9.0's.
  */
-#include "store.h"
-#include "virsh.h"
+#include "domain.h"
 
 #include "../common/size.h"
 #include "../common/vtable.h"
@@ -17,8 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Find the domain a command names, printing virsh's line if there is none. */
-static bool dom_lookup(const struct cmd_call *call, struct dom *out)
+bool dom_lookup(const struct cmd_call *call, struct dom *out)
 {
     const char *name = opt_str(call, "domain");
     if (store_dom_find(name, out))
@@ -233,10 +231,7 @@ static bool domblklist(const struct cmd_call *call)
     return true;
 }
 
-/* The live/config choice of the set* commands: a shut-off domain has only
- * its configuration, so libvirt refuses --live and treats --current (the
- * default) as --config. */
-static bool config_only(const struct cmd_call *call)
+bool config_only(const struct cmd_call *call)
 {
     if (!opt_bool(call, "live"))
         return true;

@@ -57,6 +57,7 @@ static void help_all(void)
         const char *title;
         const struct cmd_def *cmds;
     } groups[] = {{"Domain Management (help keyword 'domain')", dom_cmds},
+                  {"Domain Disks (help keyword 'disk')", disk_cmds},
                   {"Snapshot (help keyword 'snapshot')", snap_cmds},
                   {"Storage Pool (help keyword 'pool')", pool_cmds},
                   {"Storage Volume (help keyword 'volume')", vol_cmds},

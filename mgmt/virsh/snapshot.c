@@ -8,8 +8,7 @@
  * .current naming the current snapshot).  `qemu-img snapshot -l DISK`
  * lists what these commands made.  Output lines and errors are virsh 9.0's.
  */
-#include "store.h"
-#include "virsh.h"
+#include "domain.h"
 
 #include "../common/text.h"
 #include "../common/vtable.h"
@@ -216,15 +215,6 @@ static bool disks_do(const struct domain_def *d, enum disk_op op, const char *na
 
 /* ---- commands ---- */
 
-static bool find_dom(const struct cmd_call *call, struct dom *dom)
-{
-    const char *name = opt_str(call, "domain");
-    if (store_dom_find(name, dom))
-        return true;
-    verror("failed to get domain '%s'", name);
-    return false;
-}
-
 /* The snapshot a command names: its argument, or the current one with
  * --current (virsh asks for one of the two). */
 static bool find_snap(const struct cmd_call *call, const struct dom *dom, struct snap *s)
@@ -263,7 +253,7 @@ static bool create_as(const struct cmd_call *call)
         printf("</domainsnapshot>\n\n");
         return true;
     }
-    if (!find_dom(call, &dom))
+    if (!dom_lookup(call, &dom))
         return false;
     if (opt_bool(call, "disk-only") || opt_bool(call, "no-metadata")) {
         verror("unsupported configuration: hvkit takes internal snapshots with metadata only "
@@ -356,7 +346,7 @@ static bool list(const struct cmd_call *call)
 {
     struct dom dom;
     int count;
-    if (!find_dom(call, &dom))
+    if (!dom_lookup(call, &dom))
         return false;
     struct snap *snaps = list_snaps(dom.def.name, &count);
     bool parent = opt_bool(call, "parent");
@@ -409,7 +399,7 @@ static bool info(const struct cmd_call *call)
     struct snap s;
     char cur[256];
     int count, children;
-    if (!find_dom(call, &dom) || !find_snap(call, &dom, &s))
+    if (!dom_lookup(call, &dom) || !find_snap(call, &dom, &s))
         return false;
     current_name(dom.def.name, cur, sizeof(cur));
     struct snap *all = list_snaps(dom.def.name, &count);
@@ -433,7 +423,7 @@ static bool current(const struct cmd_call *call)
     struct snap s;
     char cur[256];
     const char *set = opt_str(call, "snapshotname");
-    if (!find_dom(call, &dom))
+    if (!dom_lookup(call, &dom))
         return false;
     if (set) {
         if (!load_snap(dom.def.name, set, &s)) {
@@ -462,7 +452,7 @@ static bool dumpxml(const struct cmd_call *call)
 {
     struct dom dom;
     struct snap s;
-    if (!find_dom(call, &dom) || !find_snap(call, &dom, &s))
+    if (!dom_lookup(call, &dom) || !find_snap(call, &dom, &s))
         return false;
     print_snap(&s, stdout);
     return true;
@@ -472,7 +462,7 @@ static bool parent_of(const struct cmd_call *call)
 {
     struct dom dom;
     struct snap s;
-    if (!find_dom(call, &dom) || !find_snap(call, &dom, &s))
+    if (!dom_lookup(call, &dom) || !find_snap(call, &dom, &s))
         return false;
     if (!s.parent[0]) {
         verror("snapshot '%s' has no parent", s.name);
@@ -486,7 +476,7 @@ static bool revert(const struct cmd_call *call)
 {
     struct dom dom;
     struct snap s;
-    if (!find_dom(call, &dom) || !find_snap(call, &dom, &s))
+    if (!dom_lookup(call, &dom) || !find_snap(call, &dom, &s))
         return false;
     if (opt_bool(call, "running") || opt_bool(call, "paused")) {
         verror("unsupported configuration: hvkit reverts shut-off snapshots only; start the "
@@ -544,7 +534,7 @@ static bool delete (const struct cmd_call *call)
     struct dom dom;
     struct snap s;
     bool meta = opt_bool(call, "metadata");
-    if (!find_dom(call, &dom) || !find_snap(call, &dom, &s))
+    if (!dom_lookup(call, &dom) || !find_snap(call, &dom, &s))
         return false;
     if (opt_bool(call, "children-only")) {
         if (!delete_below(dom.def.name, s.name, meta))

@@ -16,6 +16,7 @@
  *   vol.c     vol-* commands, done with imgtool's library (imgtool/lib);
  *   domain.c  commands on defined domains (define, dumpxml, dominfo, ...),
  *             their XML read and written by mgmt/common/domxml.c;
+ *   domdisk.c attach-disk, detach-disk, change-media, domblkinfo;
  *   snapshot.c snapshot-* commands: internal qcow2 snapshots of every disk.
  */
 #ifndef HVKIT_VIRSH_H
@@ -78,6 +79,7 @@ extern const struct cmd_def pool_cmds[];
 extern const struct cmd_def vol_cmds[];
 extern const struct cmd_def dom_cmds[];
 extern const struct cmd_def snap_cmds[];
+extern const struct cmd_def disk_cmds[];
 
 /* What undefine needs of snapshot.c. */
 int snapshot_count(const char *dom);

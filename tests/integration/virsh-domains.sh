@@ -113,6 +113,8 @@ same autostart "define demo.xml; autostart demo; dominfo demo; list --all --auto
 same set-config "define demo.xml; setmaxmem demo 256M --config; setmem demo 200M --config;
     setvcpus demo 2 --config --maximum; setvcpus demo 2 --config; vcpucount demo; dominfo demo;
     dumpxml demo; setmem demo 512M --config; setvcpus demo 4 --config"
+same disk-errors "define demo.xml; detach-disk demo vdz --config; change-media demo vdz /x --config;
+    domblklist demo --inactive"
 same redefine "define demo.xml; define demo.xml; dominfo nope; undefine nope; define nope.xml"
 same bad-xml "define noname.xml; define nomemory.xml; define noos.xml; define badunit.xml;
     define badvcpu.xml; define vcpus.xml; define crash.xml; define slash.xml; define uuid.xml;
@@ -149,4 +151,35 @@ if [ "$("$V" -q domname "$u")" = demo ] && ! "$V" -q domname demo >/dev/null 2>&
     pass "virsh domname: by UUID, and a name is not a key"
 else
     fail "virsh domname" "UUID $u"
+fi
+
+# attach-disk, change-media, detach-disk change the definition (the test
+# driver cannot attach, so hvkit's own dumpxml is the judge), and
+# domblkinfo's sizes are qemu-img's.
+rm -rf "$HVKIT_STATE_DIR"
+qemu-img create -q -f qcow2 "$W/extra.qcow2" 1G
+qemu-io -c 'write 0 1M' "$W/extra.qcow2" >/dev/null
+"$V" -q "define $W/hv/demo.xml; attach-disk demo $W/extra.qcow2 vdc --subdriver qcow2 --config;
+    change-media demo sdb --eject --config; detach-disk demo vda --config" >"$W/attach.out" 2>&1
+"$V" -q "dumpxml demo" >"$W/attach.xml"
+"$V" -q "attach-disk demo /x vdc --config" >"$W/attach2.out" 2>&1
+if grep -q "<source file='$W/extra.qcow2'/>" "$W/attach.xml" &&
+    grep -q "<target dev='vdc' bus='virtio'/>" "$W/attach.xml" &&
+    ! grep -q "/srv/disk.qcow2\|/srv/cd.iso" "$W/attach.xml" &&
+    grep -q 'target vdc already exists' "$W/attach2.out"; then
+    pass "attach-disk, change-media --eject, detach-disk change the definition"
+else
+    fail "attach-disk, change-media --eject, detach-disk" "see below"
+    show_log "$W/attach.out"
+    show_log "$W/attach.xml" 40
+fi
+"$V" -q domblkinfo demo vdc >"$W/blkinfo.out" 2>&1
+want_cap=$(qemu-img info --output=json "$W/extra.qcow2" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p')
+want_phys=$(stat -c %s "$W/extra.qcow2")
+if grep -qx "Capacity:       $want_cap" "$W/blkinfo.out" &&
+    grep -qx "Physical:       $want_phys" "$W/blkinfo.out"; then
+    pass "domblkinfo: capacity is qemu-img's virtual size, physical the file's length"
+else
+    fail "domblkinfo" "want capacity $want_cap, physical $want_phys"
+    show_log "$W/blkinfo.out"
 fi
