@@ -27,7 +27,8 @@
 # finds each file by the number in its trailer.
 #
 # Use: outerdisk_attach FILE RO (RO 1 for read-only) for each file, in order
-# (OUTERDISK_INDEX is then its number for hv); the emulator back ends add
+# (OUTERDISK_INDEX is then its number for hv), or outerdisk_attach_chain
+# FILE RO for an image and its backing files; the emulator back ends add
 # "${OUTERDISK_QEMU_ARGS[@]}" and outerdisk_bochs_lines; after the run,
 # outerdisk_detach_all.
 
@@ -117,6 +118,26 @@ outerdisk_attach() {
     OUTERDISK_FILES+=("$target")
     # QEMU: IDE index N + 1 (index = bus * 2 + unit); raw, whatever is inside.
     OUTERDISK_QEMU_ARGS+=(-drive "file=${target//,/,,},format=raw,if=ide,index=$((OUTERDISK_INDEX + 1))")
+}
+
+# outerdisk_attach_chain FILE RO: FILE, then each file of its backing chain
+# read-only, under the name imgtool's library opens it by (a backing file
+# named relative to the image that refers to it, as QEMU resolves it), so
+# that hv finds it by that name (hv/disk/outer.h: outer_disk_by_name).
+# OUTERDISK_INDEX is FILE's number afterwards.
+outerdisk_attach_chain() {
+    local file=$1 ro=$2 top names=() i
+    outerdisk_attach "$file" "$ro"
+    top=$OUTERDISK_INDEX
+    # The chain as bin/imgtool sees it; a raw file or a broken image has
+    # none worth attaching (hv's library reports the broken one).
+    mapfile -t names < <("$TOP/bin/imgtool" info --output=json --backing-chain "$file" 2>/dev/null |
+        perl -MJSON::PP -e 'local $/; my $j = eval { decode_json(<STDIN>) } or exit 0;
+            print "$_->{filename}\n" for @$j[1 .. $#$j]')
+    for i in "${names[@]}"; do
+        outerdisk_attach "$i" 1
+    done
+    OUTERDISK_INDEX=$top
 }
 
 # outerdisk_bochs_lines: the bochsrc lines for the attached files.

@@ -124,6 +124,13 @@ int outer_disk_io(unsigned index, bool writable, struct img_io *io, const char *
     return 0;
 }
 
+const char *outer_disk_name(unsigned index)
+{
+    struct outer_disk *d = find(index);
+    /* The trailer's copy: it lives as long as hv. */
+    return d ? d->file.t.name : NULL;
+}
+
 int outer_disk_by_name(const char *name)
 {
     outer_disks_scan();

@@ -33,6 +33,10 @@ int outer_disk_io(unsigned index, bool writable, struct img_io *io, const char *
  * header gives. */
 int outer_disk_by_name(const char *name);
 
+/* The name the launcher gave file number `index` (the name to open it
+ * by, for imgtool's library and messages), or NULL if there is none. */
+const char *outer_disk_name(unsigned index);
+
 /* disk-test (hv's command line): read every attached file through
  * img_io at odd offsets and log a checksum of its bytes, then (if it is
  * writable) write a known text at offset 1000 and past its end, flush, and

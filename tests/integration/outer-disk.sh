@@ -121,6 +121,28 @@ else
     show_log "$W/$n.err"
 fi
 
+# An image with a backing file: both are attached, the backing file
+# read-only under the name imgtool's library opens it by (relative to the
+# image naming it), and only the top image is written.
+n=chain
+mkdir -p "$W/$n/sub"
+qemu-img create -q -f qcow2 "$W/$n/base.qcow2" 1M
+qemu-img create -q -f qcow2 -b ../base.qcow2 -F qcow2 "$W/$n/sub/top.qcow2"
+cp "$W/$n/base.qcow2" "$W/$n/base.orig"
+(cd "$W/$n" && "$TOP/bin/hvrun" --hv "$HV" --timeout 120 --outer-disk sub/top.qcow2 --disk-test \
+    -kernel "$G" >"$W/$n.out" 2>"$W/$n.err")
+st=$?
+if [ "$st" = 0 ] && grep -q "^\[hv\] outer disk 0 at ata0 slave: 'sub/top.qcow2'" "$W/$n.err" &&
+    grep -q "^\[hv\] outer disk 1 at ata1 master: 'sub/../base.qcow2', .*, read-only$" "$W/$n.err" &&
+    grep -q '^\[hv\] disk-test: disk 0: written' "$W/$n.err" &&
+    ! grep -q '^\[hv\] disk-test: disk 1: written' "$W/$n.err" &&
+    cmp -s "$W/$n/base.qcow2" "$W/$n/base.orig"; then
+    pass "$n: an image's backing file is attached read-only under the name its image gives"
+else
+    fail "$n: an image's backing file is attached read-only" "status $st"
+    show_log "$W/$n.err"
+fi
+
 # Refusals, before any emulator starts.
 n=refuse
 "$TOP/bin/hvrun" --hv "$HV" --outer-disk "$W/none.raw" -kernel "$G" >"$W/$n.out" 2>"$W/$n.err"
