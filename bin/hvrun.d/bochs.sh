@@ -159,9 +159,8 @@ emu_run() {
     *" vendor=vmx "*) vendor=vmx ;;
     *" vendor=svm "*) vendor=svm ;;
     esac
-    # Disk images (bin/hvrun -drive) are further modules on the ISO.
     if ! "$TOP/mk/iso/mkiso.sh" "$hv" "$guest" "$args" "$cmdline" "$dir/boot.iso" \
-        "${HVRUN_MODULES[@]}" 2>"$dir/mkiso.err"; then
+        2>"$dir/mkiso.err"; then
         sed 's/^/hvrun: /' "$dir/mkiso.err" >&2
         echo "mkiso" >"$dir/failed"
         return 1

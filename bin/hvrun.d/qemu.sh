@@ -16,10 +16,8 @@
 #       own arguments, e.g. "mem=128M vendor=svm"; the loader puts HV's file
 #       name in front, as QEMU and GRUB do) and one Multiboot module: the
 #       guest.  MODULE is the module's string, exactly as the user wrote it:
-#       the guest's path, then a space and its -append arguments if any;
-#       the strings of further modules (disk images, bin/hvrun -drive) are
-#       in the array HVRUN_MODULES, to be loaded after the guest.  The
-#       back end escapes them for its loader itself.  MEM_MIB is the outer
+#       the guest's path, then a space and its -append arguments if any.  The
+#       back end escapes it for its loader itself.  MEM_MIB is the outer
 #       machine's RAM in MiB.  Writes everything the outer machine sends to
 #       COM1 to stdout as it arrives, and the emulator's own complaints to
 #       stderr.  Stops the emulator after SECONDS and then returns 124;
@@ -96,10 +94,7 @@ emu_run() {
     # QEMU's -initrd takes a comma-separated list of modules, each "FILE
     # ARGS"; a literal comma is written as two.  Its Multiboot loader passes
     # the whole "FILE ARGS" text as the module's string (Multiboot spec 3.3).
-    # The disks' modules (bin/hvrun -drive, $HVRUN_MODULES) follow the guest.
-    local initrd=${module//,/,,} m
-    for m in "${HVRUN_MODULES[@]}"; do initrd+=",${m//,/,,}"; done
-    QEMU_ARGS+=(-m "${mem}M" -kernel "$hv" -append "$cmdline" -initrd "$initrd")
+    QEMU_ARGS+=(-m "${mem}M" -kernel "$hv" -append "$cmdline" -initrd "${module//,/,,}")
     # Files for hv's own disk driver (outerdisk.sh), if any.
     QEMU_ARGS+=("${OUTERDISK_QEMU_ARGS[@]}")
     qemu_exec "$secs" "${QEMU_ARGS[@]}"

@@ -242,11 +242,22 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         return parse_npt(s, len, opt, err, err_len);
     if (word_has_prefix(s, len, "domains="))
         return parse_domains(s, len, opt, err, err_len);
+    /* drive=...: kept as it is for core/vdev.c, which knows its fields. */
+    if (word_has_prefix(s, len, "drive=")) {
+        if (opt->ndrives == HV_DRIVES_MAX || len > 255) {
+            ksnprintf(err, err_len, "'%.*s': at most %u drive= words of 255 characters", (int)len,
+                      s, HV_DRIVES_MAX);
+            return -1;
+        }
+        opt->drive[opt->ndrives] = s;
+        opt->drive_len[opt->ndrives++] = (uint8_t)len;
+        return 0;
+    }
     /* Anything else is a mistake worth stopping for: a misspelt "trace"
      * silently ignored would cost the user more than this message. */
     ksnprintf(err, err_len,
               "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
-              "npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console)",
+              "npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console, drive=...)",
               (int)len, s);
     return -1;
 }
@@ -272,6 +283,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->slat_dot = false;
     opt->disk_test = false;
     opt->virtio_console = false;
+    opt->ndrives = 0;
     /* An empty message on success, so a caller may print err blindly. */
     if (err_len)
         err[0] = '\0';

@@ -34,6 +34,9 @@
 
 enum hv_vendor { VENDOR_AUTO, VENDOR_SVM, VENDOR_VMX };
 
+/* The most drive= words (one per disk of the outer machine hv can use). */
+#define HV_DRIVES_MAX 4
+
 struct hv_options {
     uint64_t mem; /* bytes of guest RAM */
     bool trace;
@@ -44,6 +47,11 @@ struct hv_options {
     unsigned domains;    /* domains=N: copies of the guest, 1 by default */
     bool disk_test;      /* disk-test: exercise the outer disks first */
     bool virtio_console; /* a virtio-console device (core/vdev.h) */
+    /* drive=...: virtio-blk disks (core/vdev.h parses each), the words as
+     * they stand in the command line (not NUL-terminated). */
+    const char *drive[HV_DRIVES_MAX];
+    uint8_t drive_len[HV_DRIVES_MAX];
+    unsigned ndrives;
 };
 
 /* The most domains domains=N accepts. */

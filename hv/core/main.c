@@ -339,11 +339,13 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     const struct mb_module *mod = (const struct mb_module *)(uintptr_t)info->mods_addr;
     /* A module without a string gets an empty guest command line. */
     const char *guest_cmd = mod->string ? (const char *)(uintptr_t)mod->string : "";
-    /* The modules after the guest are disk images, for virtio-blk devices
-     * (core/vdev.h); with the virtio-console option they make the plan of
-     * the guest's virtio devices, which its command line then lists. */
+    /* hv runs one guest; say so rather than silently ignore the rest. */
+    if (info->mods_count > 1)
+        hv_log("%u modules given: only the first is used", info->mods_count);
+    /* The guest's virtio devices (core/vdev.h): the disks of the drive=
+     * words and the virtio-console option; its command line lists them. */
     static struct vdev_plan plan;
-    if (vdev_plan(&plan, mod, info->mods_count, host.opt.virtio_console, err, sizeof(err)) < 0)
+    if (vdev_plan(&plan, &host.opt, err, sizeof(err)) < 0)
         end_error("%s", err);
     if (plan.n && host.opt.domains > 1)
         end_error("virtio devices (disks, virtio-console) need domains=1");

@@ -9,81 +9,82 @@
 #include "alloc.h"
 #include "dev/virtio/blk.h"
 #include "dev/virtio/console.h"
-#include "dev/virtio/memdisk.h"
+#include "disk/outer.h"
 #include "domain.h"
 #include "log.h"
 #include "vdev.h"
 
 /* ---- The plan ------------------------------------------------------------------- */
 
-/* The next blank-separated word of *s (advancing *s past it); its length. */
-static size_t next_word(const char **s, const char **word)
+/* True when the field at f (of `left` bytes) starts with `key`. */
+static bool field_is(const char *f, size_t left, const char *key)
 {
-    const char *p = *s;
-    while (*p == ' ')
-        p++;
-    *word = p;
-    while (*p && *p != ' ')
-        p++;
-    *s = p;
-    return (size_t)(p - *word);
+    size_t n = strlen(key);
+    return left >= n && memcmp(f, key, n) == 0;
 }
 
-static bool word_is(const char *w, size_t len, const char *lit)
+/* The length of the field at f: up to the next comma or the end. */
+static size_t field_len(const char *f, size_t left)
 {
-    return strlen(lit) == len && memcmp(w, lit, len) == 0;
+    size_t n = 0;
+    while (n < left && f[n] != ',')
+        n++;
+    return n;
 }
 
-/* One disk module's string: "PATH [format=raw|qcow2] [readonly=on|off]
- * [snapshot=on|off]", as bin/hvrun writes it from -drive. */
-static int parse_disk(struct vdev_spec *s, const struct mb_module *mod, char *err, size_t err_len)
+/* One drive= word (vdev.h): "drive=N,format=F,readonly=on|off,file=PATH". */
+static int parse_drive(struct vdev_spec *s, const char *w, size_t len, char *err, size_t err_len)
 {
-    const char *str = mod->string ? (const char *)(uintptr_t)mod->string : "";
-    const char *w;
-    size_t n = next_word(&str, &w);
-    *s = (struct vdev_spec){.kind = VDEV_BLK, .mod = mod, .probe = true};
-    if (n == 0 || n >= sizeof(s->path)) {
-        ksnprintf(err, err_len, "disk module without a usable file name ('%.40s')", w);
+    *s = (struct vdev_spec){.kind = VDEV_BLK, .probe = true};
+    const char *f = w + 6, *end = w + len;
+    const char *num_end;
+    unsigned long long n = kstrtoull(f, &num_end, 10);
+    if (num_end == f || num_end > end || n >= 4) {
+        ksnprintf(err, err_len, "'%.*s': want drive=N with N the outer disk's number 0-3", (int)len,
+                  w);
         return -1;
     }
-    memcpy(s->path, w, n);
-    while ((n = next_word(&str, &w)) > 0) {
-        if (word_is(w, n, "format=qcow2") || word_is(w, n, "format=raw")) {
+    s->outer = (unsigned)n;
+    f = num_end;
+    while (f < end && *f == ',') {
+        f++;
+        size_t left = (size_t)(end - f), flen = field_len(f, left);
+        if (field_is(f, left, "file=")) {
+            /* The rest of the word, commas and all. */
+            if (left - 5 == 0 || left - 5 >= sizeof(s->path))
+                break;
+            memcpy(s->path, f + 5, left - 5);
+            return 0;
+        }
+        if (flen == 12 && (field_is(f, left, "format=qcow2"))) {
             s->probe = false;
-            s->qcow2 = w[7] == 'q';
-        } else if (word_is(w, n, "readonly=on") || word_is(w, n, "readonly=off")) {
-            s->readonly = word_is(w, n, "readonly=on");
-        } else if (word_is(w, n, "snapshot=on") || word_is(w, n, "snapshot=off")) {
-            /* Every disk is a snapshot for now (vdev.h): nothing to do. */
+            s->qcow2 = true;
+        } else if (flen == 10 && field_is(f, left, "format=raw")) {
+            s->probe = false;
+        } else if (flen == 11 && field_is(f, left, "readonly=on")) {
+            s->readonly = true;
+        } else if (flen == 12 && field_is(f, left, "readonly=off")) {
+            s->readonly = false;
         } else {
-            ksnprintf(err, err_len, "disk %s: unknown option '%.*s'", s->path, (int)n, w);
+            ksnprintf(err, err_len, "'%.*s': unknown field '%.*s'", (int)len, w, (int)flen, f);
             return -1;
         }
+        f += flen;
     }
-    return 0;
+    ksnprintf(err, err_len, "'%.*s': no file=PATH at the end (1-%u characters)", (int)len, w,
+              (unsigned)sizeof(s->path) - 1);
+    return -1;
 }
 
-int vdev_plan(struct vdev_plan *p, const struct mb_module *mods, unsigned nmods, bool console,
-              char *err, size_t err_len)
+int vdev_plan(struct vdev_plan *p, const struct hv_options *opt, char *err, size_t err_len)
 {
     p->n = 0;
-    /* Module 0 is the guest; every later one is a disk, in -drive order. */
-    for (unsigned i = 1; i < nmods; i++) {
-        if (p->n == VDEV_MAX) {
-            ksnprintf(err, err_len, "more than %u virtio devices", VDEV_MAX);
+    for (unsigned i = 0; i < opt->ndrives; i++)
+        if (parse_drive(&p->spec[p->n++], opt->drive[i], opt->drive_len[i], err, err_len) < 0)
             return -1;
-        }
-        if (parse_disk(&p->spec[p->n], &mods[i], err, err_len) < 0)
-            return -1;
-        p->n++;
-    }
-    if (console) {
-        if (p->n == VDEV_MAX) {
-            ksnprintf(err, err_len, "more than %u virtio devices", VDEV_MAX);
-            return -1;
-        }
+    /* HV_DRIVES_MAX (4) disks and a console fit in VDEV_MAX (8). */
+    if (opt->virtio_console)
         p->spec[p->n++] = (struct vdev_spec){.kind = VDEV_CONSOLE};
-    }
     return 0;
 }
 
@@ -109,7 +110,6 @@ struct vdev {
     char name[24];
     struct virtio_mmio t;
     /* VDEV_BLK */
-    struct memdisk md;
     struct img *img;
     struct virtio_blk blk;
     /* VDEV_CONSOLE, and its output line being collected. */
@@ -178,10 +178,34 @@ static void console_out(void *ctx, const uint8_t *buf, size_t len)
     }
 }
 
-/* imgtool's library in hv: memory from hv's heap; no decompressor yet, so
- * a compressed cluster fails to read (the request gets IOERR, the log says
- * "No decompressor available"); no backing files (opening an overlay
- * fails with "Cannot open backing file"). */
+/* A backing file named in an image's header: the file of that name (as
+ * the image's own name resolves it, img_backing_path()) among those the
+ * launcher attached, read-only. */
+static int open_backing(void *ctx, const char *referrer, const char *name, bool writable,
+                        struct img_io *io, struct img_err *err)
+{
+    (void)ctx;
+    (void)writable;
+    char path[256];
+    const char *why;
+    int idx = -1;
+    if (img_backing_path(referrer, name, path, sizeof(path)))
+        idx = outer_disk_by_name(path);
+    if (idx < 0 || outer_disk_io((unsigned)idx, false, io, &why) < 0) {
+        err->code = -IMG_ENOENT;
+        ksnprintf(err->msg, sizeof(err->msg),
+                  "backing file '%s' of '%s' is not among the files attached to the outer "
+                  "machine",
+                  name, referrer);
+        return -IMG_ENOENT;
+    }
+    return 0;
+}
+
+/* imgtool's library in hv: memory from hv's heap, backing files from the
+ * outer disks, and no decompressor yet, so a compressed cluster fails to
+ * read (the request gets IOERR and the log says "No decompressor
+ * available"). */
 static void *img_alloc(void *ctx, size_t n)
 {
     (void)ctx;
@@ -194,16 +218,18 @@ static void img_free(void *ctx, void *p)
     kfree(p);
 }
 
-static const struct img_env hv_img_env = {.alloc = img_alloc, .free = img_free};
+static const struct img_env hv_img_env = {
+    .alloc = img_alloc, .free = img_free, .open_backing = open_backing};
 
-/* A disk: the module's bytes as a file, opened by the library. */
+/* A disk: the image file on outer disk s->outer, opened by the library. */
 static int open_disk(struct vdev *v, const struct vdev_spec *s, char *err, size_t err_len)
 {
-    const struct mb_module *m = s->mod;
-    memdisk_init(&v->md, (void *)(uintptr_t)m->mod_start, m->mod_end - m->mod_start, kzalloc,
-                 kfree);
     struct img_io io;
-    memdisk_io(&v->md, &io);
+    const char *why;
+    if (outer_disk_io(s->outer, !s->readonly, &io, &why) < 0) {
+        ksnprintf(err, err_len, "disk %s: outer disk %u: %s", s->path, s->outer, why);
+        return -1;
+    }
     struct img_err ie = {0};
     const char *fmt = s->probe ? NULL : s->qcow2 ? "qcow2" : "raw";
     if (img_open(&hv_img_env, &io, s->path, fmt, s->readonly ? 0 : IMG_OPEN_RW, &v->img, &ie) < 0) {
@@ -242,8 +268,8 @@ int vdev_attach(struct domain *d, const struct vdev_plan *p, char *err, size_t e
         if (domain_add_mmio(d, &v->t.mmio, err, err_len) < 0)
             return -1;
         if (s->kind == VDEV_BLK)
-            hv_log("%s at %#llx irq %u: %s, %llu bytes%s; the guest's writes stay in hv's memory",
-                   v->name, (unsigned long long)vdev_base(i), v->gsi, s->path,
+            hv_log("%s at %#llx irq %u: %s, %llu bytes%s", v->name,
+                   (unsigned long long)vdev_base(i), v->gsi, s->path,
                    (unsigned long long)img_size(v->img), s->readonly ? ", read-only" : "");
         else
             hv_log("%s at %#llx irq %u", v->name, (unsigned long long)vdev_base(i), v->gsi);

@@ -17,13 +17,16 @@
  * line (Documentation/admin-guide/kernel-parameters.txt), one per device;
  * guestkit reads the same words, or probes the eight windows.
  *
- * Disks come from the boot modules after the guest image (bin/hvrun
- * -drive): the module holds the image file, its string is "PATH
- * [format=raw|qcow2] [readonly=on] [snapshot=on]".  Until hv has its own
- * way to the host's file, the image is the module's memory
- * (dev/virtio/memdisk.h): the guest's writes stay in hv's memory and are
- * lost when hv ends; the file on the host is never changed (as with QEMU's
- * -snapshot, which is therefore what every disk gets for now).
+ * Disks are image files on the host that bin/hvrun attached to the outer
+ * machine as ATA disks (bin/hvrun.d/outerdisk.sh, hv/disk/outer.h), named
+ * on hv's command line by drive= words that bin/hvrun writes from QEMU's
+ * -drive syntax: "drive=N,format=raw|qcow2,readonly=on|off,file=PATH",
+ * N the launcher's number of the file, PATH the file's name for messages
+ * and for finding its backing files, last so that it may hold commas.
+ * imgtool's library compiled into hv opens the image on the disk, so the
+ * guest's writes land in the file itself and a FLUSH reaches the host's
+ * file (the outer disk's FLUSH CACHE).  QEMU's snapshot=on is bin/hvrun's
+ * business: it attaches a temporary copy instead of the file.
  */
 #ifndef HV_CORE_VDEV_H
 #define HV_CORE_VDEV_H
@@ -32,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hvkit/multiboot.h"
+#include "cmdline.h"
 
 struct domain;
 
@@ -43,12 +46,12 @@ struct domain;
 
 enum vdev_kind { VDEV_BLK, VDEV_CONSOLE };
 
-/* One device as the boot information asks for it. */
+/* One device as hv's command line asks for it. */
 struct vdev_spec {
     enum vdev_kind kind;
-    /* VDEV_BLK: the module with the image, its file name and options. */
-    const struct mb_module *mod;
-    char path[128];
+    /* VDEV_BLK: the outer disk's number, the file's name, its options. */
+    unsigned outer;
+    char path[200];
     bool qcow2, probe, readonly;
 };
 
@@ -68,11 +71,9 @@ static inline unsigned vdev_gsi(unsigned n)
     return VDEV_FIRST_GSI + (VDEV_MAX - 1 - n);
 }
 
-/* The devices the boot modules after the first (disks) and the
- * virtio-console option ask for.  Returns 0, or -1 with err (a bad module
- * string, too many devices). */
-int vdev_plan(struct vdev_plan *p, const struct mb_module *mods, unsigned nmods, bool console,
-              char *err, size_t err_len);
+/* The devices hv's options ask for: the drive= words' disks in order, then
+ * the virtio-console.  Returns 0, or -1 with err (a bad drive= word). */
+int vdev_plan(struct vdev_plan *p, const struct hv_options *opt, char *err, size_t err_len);
 
 /* Append " virtio_mmio.device=512@0x...:N" for each device to the
  * NUL-terminated command line in buf (of `size` bytes).  Returns 0, or -1

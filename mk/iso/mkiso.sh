@@ -2,16 +2,14 @@
 # Build a bootable GRUB ISO that starts hv with one guest, for emulators and
 # machines that have no Multiboot loader of their own (Bochs, real hardware).
 #
-# Usage: mk/iso/mkiso.sh HV.elf GUEST "GUEST ARGS" "HV ARGS" OUT.iso ["FILE ARGS"]...
+# Usage: mk/iso/mkiso.sh HV.elf GUEST "GUEST ARGS" "HV ARGS" OUT.iso
 #
 # GRUB 2 loads HV.elf as the Multiboot kernel (Multiboot spec 0.6.96 §3.3) and
 # GUEST as its only module (§3.3, "mods_addr").  The module's command line is
 # made equal to what `qemu-system-x86_64 -kernel HV.elf -initrd "GUEST ARGS"`
 # gives, "GUEST ARGS" with GUEST spelled as given here, so hv and the guest see
 # the same argv whichever way they were booted.  The kernel's own command line
-# starts with its path, as under QEMU.  Each "FILE ARGS" after OUT.iso is one
-# more module after the guest (hv's disk images), its string "FILE ARGS" as
-# QEMU's -initrd "GUEST ARGS,FILE ARGS" would give it.
+# starts with its path, as under QEMU.
 #
 # One difference remains: GRUB splits the arguments into words and joins them
 # with single spaces, so a run of blanks inside GUEST ARGS arrives as one
@@ -25,13 +23,11 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: mk/iso/mkiso.sh HV.elf GUEST \"GUEST ARGS\" \"HV ARGS\" OUT.iso [\"FILE ARGS\"]..." >&2
+    echo "usage: mk/iso/mkiso.sh HV.elf GUEST \"GUEST ARGS\" \"HV ARGS\" OUT.iso" >&2
     exit 2
 }
-[ $# -ge 5 ] || usage
+[ $# -eq 5 ] || usage
 hv=$1 guest=$2 guest_args=$3 hv_args=$4 out=$5
-shift 5
-extra=("$@")
 
 for f in "$hv" "$guest"; do
     if [ ! -f "$f" ]; then
@@ -42,7 +38,7 @@ done
 # GRUB rebuilds the string from the words and puts a backslash before every
 # quote and backslash in them (grub_create_loader_cmdline), so such arguments
 # would not arrive as written: refuse them rather than pass something else.
-for s in "$hv" "$guest" "$guest_args" "$hv_args" "${extra[@]}"; do
+for s in "$hv" "$guest" "$guest_args" "$hv_args"; do
     case $s in
     *[\\\'\"]*)
         echo "mkiso: quotes and backslashes cannot pass through GRUB unchanged: $s" >&2
@@ -81,17 +77,6 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/boot/grub"
 cp "$hv" "$stage/boot/hv.elf"
 cp "$guest" "$stage/boot/guest"
-# The further modules, /boot/mod1, /boot/mod2, ..., and their menu lines.
-extra_lines=''
-for i in "${!extra[@]}"; do
-    file=${extra[$i]%% *}
-    if [ ! -f "$file" ]; then
-        echo "mkiso: $file: no such file" >&2
-        exit 2
-    fi
-    cp "$file" "$stage/boot/mod$((i + 1))"
-    extra_lines+="    module /boot/mod$((i + 1)) $(grub_words "${extra[$i]}")"$'\n'
-done
 
 # GRUB 2's "multiboot" and "module" commands do not put the file's own name
 # into the command line or module string: only the words after the file name
@@ -110,7 +95,7 @@ menuentry "hvkit: $(basename "$guest")" {
     set gfxpayload=text
     multiboot /boot/hv.elf $(grub_words "$hv $hv_args")
     module /boot/guest $(grub_words "$guest $guest_args")
-${extra_lines}    boot
+    boot
 }
 CFG
 

@@ -224,14 +224,6 @@ else
         show_log "$W/$n.err" 5
     else
         pass "$n: vblk under hv gives plain QEMU's verdicts"
-        # Until hv has its own way to the host's file, its disks are in
-        # memory and the file does not change (bin/hvrun --help says so;
-        # tests/integration/virtio-hv.sh checks that): the pattern can only
-        # be looked for once the writes reach the file.
-        if "$TOP/bin/hvrun" --help | grep -q "writes are lost"; then
-            skip "$n: the pattern in the image file" "hv keeps a disk's writes in memory for now"
-        else
-            image_is_pattern "$n" "$W/$n.qcow2" 8192
-        fi
+        image_is_pattern "$n" "$W/$n.qcow2" 8192
     fi
 fi

@@ -21,7 +21,6 @@
 #include "check_main.h"
 #include "dev/virtio/blk.h"
 #include "dev/virtio/console.h"
-#include "dev/virtio/memdisk.h"
 #include "test_img_util.h"
 #include "virtio_harness.h"
 
@@ -397,67 +396,6 @@ START_TEST(blk_qemu_agrees)
 }
 END_TEST
 
-/* hv's way to a disk until it has its own way to the host's file: the
- * image as a block of memory (memdisk.c).  An image qemu-img made, written
- * through the device until it grows past its first block, then saved:
- * qemu-img check is clean and qemu-io reads the pattern. */
-static void *test_alloc(size_t n)
-{
-    return calloc(1, n);
-}
-
-START_TEST(blk_memdisk_grows)
-{
-    if (system("qemu-img --version >/dev/null 2>&1") != 0)
-        ck_abort_msg("qemu-img is not installed (see mk/deps.sh)");
-    char path[] = "/tmp/hvkit-memdisk-XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "qemu-img create -q -f qcow2 %s 8M", path);
-    ck_assert_int_eq(system(cmd), 0);
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    static uint8_t file[1 << 20];
-    size_t flen = fread(file, 1, sizeof(file), f);
-    fclose(f);
-    /* The loader's copy: exactly the file, no room to grow in place. */
-    uint8_t *copy = malloc(flen);
-    memcpy(copy, file, flen);
-    struct memdisk md;
-    memdisk_init(&md, copy, flen, test_alloc, free);
-    struct img_io io;
-    memdisk_io(&md, &io);
-    struct img *disk;
-    struct img_err err;
-    ck_assert_int_eq(img_open(img_hosted_env(), &io, path, "qcow2", IMG_OPEN_RW, &disk, &err), 0);
-    virtio_blk_init(&blk, "virtio-blk2", disk, false);
-    virtio_mmio_init(&t, &blk.dev, &harness_mem, 0xfeb00600, harness_irq, NULL, harness_log, NULL);
-    drv_start(&t, V1, 8);
-    memset(guest + DATA, 0x5c, 65536);
-    for (unsigned i = 0; i < 24; i++)
-        ck_assert_uint_eq(request(VIRTIO_BLK_T_OUT, 2048 + 128 * i, 65536, false, NULL), 0);
-    ck_assert_uint_eq(request(VIRTIO_BLK_T_FLUSH, 0, 0, false, NULL), 0);
-    ck_assert(md.owned);
-    ck_assert_uint_gt(md.len, flen + 1536 * 1024);
-    /* Save what is in memory and let QEMU judge it. */
-    f = fopen(path, "wb");
-    ck_assert_uint_eq(fwrite(md.data, 1, md.len, f), md.len);
-    fclose(f);
-    ck_assert_int_eq(img_close(disk), 0);
-    free(copy);
-    snprintf(cmd, sizeof(cmd), "qemu-img check -q %s", path);
-    ck_assert_int_eq(system(cmd), 0);
-    snprintf(cmd, sizeof(cmd),
-             "qemu-io -f qcow2 -c 'read -q -P 0x5c 1M 1536k' -c 'read -q -P 0 0 1M' %s 2>&1 | "
-             "grep -q . && exit 1 || exit 0",
-             path);
-    ck_assert_msg(system(cmd) == 0, "qemu-io does not read back the pattern");
-    unlink(path);
-}
-END_TEST
-
 Suite *virtio_dev_suite(void)
 {
     Suite *s = suite_create("hv_virtio_dev");
@@ -477,7 +415,6 @@ Suite *virtio_dev_suite(void)
     tcase_add_test(tb, blk_refusals);
     tcase_add_test(tb, blk_read_only);
     tcase_add_test(tb, blk_qemu_agrees);
-    tcase_add_test(tb, blk_memdisk_grows);
     suite_add_tcase(s, tb);
     return s;
 }
