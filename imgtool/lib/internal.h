@@ -271,6 +271,8 @@ int qc_snap_load(struct img *img);
  * refusal with QEMU's words ("Snapshot L1 table offset invalid"). */
 int qc_snap_l1_usable(struct img *img, const struct qc_snapshot *s);
 void qc_snap_free(struct img *img);
+/* Bytes of the snapshot table as the in-memory list serializes. */
+uint64_t qc_snap_table_size(const struct qcow2 *q);
 int qc_snap_upgrade(struct img *img);
 int qc_repair_dirty(struct img *img);
 int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink);

@@ -227,12 +227,14 @@ static int find_snap(struct qcow2 *q, const char *key)
     return -1;
 }
 
-/* The size of the serialized snapshot table (qcow2.txt "Snapshot table
+/*
+ * The size of the serialized snapshot table (qcow2.txt "Snapshot table
  * entry": 40 fixed bytes, the extra data, id and name, each entry padded
- * to a multiple of 8).  A snapshot made by qemu-img 7.2, with 24 bytes of
- * extra data, id "1" and name "base", takes 40 + 24 + 1 + 4 = 69 bytes,
- * padded to 72. */
-static uint64_t table_size(struct qcow2 *q)
+ * to a multiple of 8); check uses it too, to count the table's clusters.
+ * A snapshot made by qemu-img 7.2, with 24 bytes of extra data, id "1"
+ * and name "base", takes 40 + 24 + 1 + 4 = 69 bytes, padded to 72.
+ */
+uint64_t qc_snap_table_size(const struct qcow2 *q)
 {
     uint64_t size = 0;
     for (int i = 0; i < q->nb_snaps; i++)
@@ -242,8 +244,8 @@ static uint64_t table_size(struct qcow2 *q)
     return size;
 }
 
-/* Serialize the in-memory list into `buf` (table_size() bytes, zeroed, so
- * the padding is zeros), big-endian as every qcow2 field. */
+/* Serialize the in-memory list into `buf` (qc_snap_table_size() bytes,
+ * zeroed, so the padding is zeros), big-endian as every qcow2 field. */
 static void serialize_table(struct qcow2 *q, uint8_t *buf)
 {
     /* pos: where the next entry starts, always a multiple of 8. */
@@ -284,7 +286,7 @@ static void serialize_table(struct qcow2 *q, uint8_t *buf)
 static int write_table(struct img *img, uint64_t old_off, uint64_t old_size)
 {
     struct qcow2 *q = img->q;
-    uint64_t size = table_size(q), new_off = 0;
+    uint64_t size = qc_snap_table_size(q), new_off = 0;
     uint8_t *buf = NULL, hdr_fields[12];
     int r = 0;
     if (size) {
@@ -661,7 +663,7 @@ static int add_table_entry(struct img *img, const char *name, uint64_t l1_off, u
     put64(snap->extra + 16, snap->icount);
     /* The old table's place and size, for write_table() to free. */
     old_off = q->h.snapshots_offset;
-    old_size = table_size(q);
+    old_size = qc_snap_table_size(q);
     img_free(img->env, q->snaps);
     q->snaps = new_list;
     q->nb_snaps++;
@@ -880,7 +882,7 @@ int img_snapshot_delete(struct img *img, const char *key)
      * A crash after this write and before step 2 leaves the snapshot gone
      * and its references still counted: leaks that check -r gives back. */
     old_off = q->h.snapshots_offset;
-    old_size = table_size(q);
+    old_size = qc_snap_table_size(q);
     /* The list closes the gap; its order is the table's order, which
      * snapshot -l shows. */
     memmove(&q->snaps[index], &q->snaps[index + 1],
@@ -919,7 +921,7 @@ int img_snapshot_delete(struct img *img, const char *key)
 int qc_snap_upgrade(struct img *img)
 {
     struct qcow2 *q = img->q;
-    uint64_t old_off = q->h.snapshots_offset, old_size = table_size(q);
+    uint64_t old_off = q->h.snapshots_offset, old_size = qc_snap_table_size(q);
     bool rewrite = false;
     for (int i = 0; i < q->nb_snaps; i++) {
         struct qc_snapshot *snap = &q->snaps[i];
