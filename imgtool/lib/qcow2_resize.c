@@ -624,8 +624,9 @@ static int give_back_space(struct img *img)
 }
 
 /*
- * The refusals of QEMU's qcow2_co_truncate, with its words, checked before
- * anything is written so a refused resize leaves the image untouched.
+ * The refusals of qemu-img resize and QEMU's qcow2_co_truncate, with their
+ * words, checked before anything is written so a refused resize leaves
+ * the image untouched.
  */
 static int check_resize_allowed(struct img *img, uint64_t old, uint64_t new_size, int prealloc,
                                 bool allow_shrink)
