@@ -30,8 +30,8 @@
 #include "guestkit/guestkit.h"
 
 /* The local APIC's page as QEMU's firmware leaves it, and two of its
- * registers (SDM vol 3A 11.4.1, Table 11-1 "Local APIC Register Address
- * Map"). */
+ * registers (SDM vol 3A 11.4.1 "The Local APIC Block Diagram", Table 11-1
+ * "Local APIC Register Address Map"). */
 #define APIC_PAGE    0xfee00000ull
 #define APIC_VERSION 0x30
 #define APIC_TPR     0x80

@@ -1,0 +1,3 @@
+virsh snapshot-list demo
+virsh snapshot-revert demo before-upgrade
+virsh snapshot-delete demo before-upgrade
