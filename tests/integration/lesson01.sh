@@ -8,14 +8,14 @@
 # and the triple-fault example are checked for the lines the chapter
 # explains (exit names and codes, the UART bytes, the verdicts).
 . "$(dirname "$0")/lib.bash"
-
-OUTPUTS=(perl "$TOP/tests/integration/lib/outputs.pl")
+. "$(dirname "$0")/lib/lessons.bash"
 
 W=$IT_WORK
 L=$TOP/lessons/01-trap-and-emulate
 
 # The output checker itself: a true block passes, a changed line, lines
-# quoted as consecutive that are not, and an unmarked output block fail.
+# quoted as consecutive that are not, and an unmarked output block fail;
+# so does a wrong block indented inside a list item.
 outputs_probe() {
     local n="lesson01: the output checker catches a wrong quote" probe=$W/probe.md out status
     cat >"$probe" <<'MD'
@@ -38,11 +38,19 @@ d
 ```
 [hv] exit: guest code=0
 ```
+1. In a list:
+
+   <!-- output of printf 'a\nb 12 0x1f\nc\nd\n' (stdout) -->
+   ```
+   c
+   a
+   ```
 MD
     out=$("${OUTPUTS[@]}" "$probe")
     status=$?
     if [ "$status" -eq 1 ] && [ "$(grep -c ': ok ' <<<"$out")" -eq 1 ] &&
-        [ "$(grep -c ': MISMATCH' <<<"$out")" -eq 3 ] && grep -q 'printed: b 12 0x1f' <<<"$out" &&
+        [ "$(grep -c ': MISMATCH' <<<"$out")" -eq 4 ] && grep -q 'printed: b 12 0x1f' <<<"$out" &&
+        grep -q 'quoted:  a$' <<<"$out" &&
         grep -q 'without an' <<<"$out"; then
         pass "$n"
     else
@@ -50,34 +58,8 @@ MD
     fi
 }
 
-# quoted_blocks DOC NAME [SKIP-REGEX]: every output block of DOC matches.
-quoted_blocks() {
-    local doc=$1 n=$2 out
-    if out=$("${OUTPUTS[@]}" ${3:+--skip "$3"} "$doc"); then
-        pass "$n ($(grep -c ': ok ' <<<"$out") blocks$(grep -q ': SKIP ' <<<"$out" &&
-            echo ", $(grep -c ': SKIP ' <<<"$out") skipped: $4"))"
-    else
-        fail "$n" "$(grep -c ': MISMATCH' <<<"$out") block(s) differ from a fresh run"
-        sed 's/^/    /' <<<"$out"
-    fi
-}
-
-# The statistics table the lesson quotes adds up: its rows sum to its total.
-stats_add_up() {
-    local n="lesson01: the quoted statistics add up" sum total
-    read -r sum total < <(awk '
-        /^\[hv\] exit statistics/ { on = 1; next }
-        on && /^\[hv\]   total / { print s, $NF; exit }
-        on && /^\[hv\]   [A-Z_]+ +[0-9]+$/ { s += $NF }' "$L/README.md")
-    if [ -n "$total" ] && [ "$sum" = "$total" ]; then
-        pass "$n ($total)"
-    else
-        fail "$n" "the rows sum to ${sum:-nothing}, the total line says ${total:-nothing}"
-    fi
-}
-
 outputs_probe
-stats_add_up
+stats_add_up "$L/README.md" "lesson01: the quoted statistics add up"
 why=$(hv_missing)
 if [ -n "$why" ] || [ ! -f "$BUILD/guestkit/hello.elf" ]; then
     for n in "lesson01: run" "lesson01: triple fault" "lesson01: quoted output is a fresh run's" \
@@ -86,19 +68,6 @@ if [ -n "$why" ] || [ ! -f "$BUILD/guestkit/hello.elf" ]; then
     done
     exit 0
 fi
-
-# expect NAME FILE REGEX...: every extended REGEX matches a line of FILE.
-expect() {
-    local n=$1 f=$2 re
-    shift 2
-    for re in "$@"; do
-        if ! grep -qE -e "$re" "$f"; then
-            fail "$n" "no line matching /$re/ in ${f#"$TOP"/}"
-            show_log "$f" 8
-            return 1
-        fi
-    done
-}
 
 lesson_run() {
     local n="lesson01: run"

@@ -16,6 +16,7 @@
 # matches any run of blanks.  Both sides are compared with those numbers
 # masked and nothing else: every other character must be equal.
 #
+# A block and its comment may be indented alike, as inside a list item.
 # A block is an excerpt: its first line may be anywhere in the output, and
 # from there its lines must be the output's lines one for one, except that
 # a line "..." stands for any number of lines the text leaves out.
@@ -127,16 +128,19 @@ for my $doc (@ARGV) {
     my $comment = '';    # the HTML comment just before a fence, if any
     for (my $i = 0; $i < @lines; $i++) {
         my $l = $lines[$i];
-        if ($l =~ /^<!--/) {
+        if ($l =~ /^\s*<!--/) {
             # A comment, possibly over several lines.
-            $comment = $l;
+            ($comment = $l) =~ s/^\s+//;
             $comment .= ' ' . $lines[++$i] while $comment !~ /-->/ && $i + 1 < @lines;
             next;
         }
-        if ($l =~ /^```(\S*)\s*$/) {
-            my ($lang, $at) = ($1, $i + 1);
+        if ($l =~ /^(\s*)```(\S*)\s*$/) {
+            # A fence may be indented (a block inside a list item): its
+            # lines lose that indentation.
+            my ($indent, $lang, $at) = ($1, $2, $i + 1);
             my @block;
-            push @block, $lines[$i] while ++$i < @lines && $lines[$i] !~ /^```\s*$/;
+            push @block, $lines[$i] =~ s/^\Q$indent\E//r
+                while ++$i < @lines && $lines[$i] !~ /^\s*```\s*$/;
             if ($comment =~ /^<!--\s*output of (.+?) \((stdout|stderr|stdout and stderr)\)(?:;\s*vary:\s*(.*?))?\s*-->$/) {
                 my ($cmd, $stream, $vary) = ($1, $2, $3 // '');
                 my @vary = grep { length } map { s/^\s+|\s+$//gr } split(/;/, $vary);
