@@ -3,13 +3,25 @@
  *
  * Source: QEMU docs/interop/qcow2.txt (the qcow2 spec), as implemented by
  * QEMU 7.2.  All multi-byte fields are big-endian.
+ *
+ * Only numbers the spec or QEMU fixes live here; the geometry that follows
+ * from one image's header (entries per table, masks for the compressed
+ * descriptor) is computed at open (qcow2_open.c derive_geometry()) and kept
+ * in struct qcow2.  Names: QH_ header fields, QF_ feature bits, QEXT_
+ * header extension types, QE_ table entry bits, QBM_ bitmaps, QS_ snapshot
+ * table entries, QCOW_ QEMU's limits.
  */
 #ifndef IMGTOOL_QCOW2_FORMAT_H
 #define IMGTOOL_QCOW2_FORMAT_H
 
 #define QCOW2_MAGIC 0x514649fbu /* "QFI\xfb" */
 
-/* Header field offsets (qcow2.txt "Header"). */
+/*
+ * Header field offsets (qcow2.txt "Header").  Version 2 headers end at 72
+ * bytes; version 3 adds the feature bits, refcount_order and header_length
+ * (qcow2.txt "Additional fields (version 3 and higher)"), 104 bytes in
+ * all, and QEMU 7.2 writes compression_type too, padded to 112 bytes.
+ */
 #define QH_MAGIC            0
 #define QH_VERSION          4
 #define QH_BACKING_OFFSET   8
@@ -33,7 +45,11 @@
 #define QH_V3_MIN_LENGTH    104
 #define QH_V3_LENGTH        112 /* with compression_type and padding */
 
-/* Incompatible feature bits. */
+/*
+ * Feature bits (qcow2.txt "Header", bytes 72-95).  An incompatible bit a
+ * reader does not know makes it refuse the image; a compatible bit may be
+ * ignored; an autoclear bit a writer does not know must be cleared before
+ * the first write (qc_open_rw()).  Incompatible bits: */
 #define QF_INCOMPAT_DIRTY       (1ull << 0)
 #define QF_INCOMPAT_CORRUPT     (1ull << 1)
 #define QF_INCOMPAT_DATA_FILE   (1ull << 2)
@@ -46,7 +62,8 @@
 #define QF_AUTOCLEAR_BITMAPS  (1ull << 0)
 #define QF_AUTOCLEAR_DATA_RAW (1ull << 1)
 
-/* Header extension types. */
+/* Header extension types (qcow2.txt "Header extensions"): the magic
+ * numbers QEMU assigned; 0 ends the list. */
 #define QEXT_END          0x00000000u
 #define QEXT_BACKING_FMT  0xe2792acau
 #define QEXT_FEATURE_NAME 0x6803f857u
@@ -54,7 +71,14 @@
 #define QEXT_CRYPTO       0x0537be77u
 #define QEXT_DATA_FILE    0x44415441u
 
-/* L1 and L2 entries (qcow2.txt "Cluster mapping"). */
+/*
+ * L1 and L2 entries (qcow2.txt "Cluster mapping", "L1 table entry", "L2
+ * table entry").  COPIED (bit 63) says the refcount of the cluster is
+ * exactly 1, so it may be written in place; COMPRESSED (bit 62) turns the
+ * rest of the entry into a compressed descriptor; ZERO (bit 0, version 3)
+ * makes the cluster read as zeros.  Offsets are bits 9-55 and
+ * cluster-aligned; the reserved masks are what check and open refuse.
+ */
 #define QE_COPIED     (1ull << 63)
 #define QE_COMPRESSED (1ull << 62)
 #define QE_ZERO       (1ull << 0)
@@ -62,10 +86,15 @@
 #define QL1_RESERVED  0x7f000000000001ffull
 #define QL2_RESERVED  0x3f000000000001feull
 
-/* Extended L2 bitmap: bit n = subcluster n allocated, bit 32+n = reads zero. */
+/* Extended L2 bitmap: bit n = subcluster n allocated, bit 32+n = reads zero
+ * (qcow2.txt "Subcluster Allocation Bitmap"); a cluster has 32 of them. */
 #define QSC_COUNT 32
 
-/* Limits applied by QEMU 7.2 (block/qcow2.h). */
+/*
+ * Limits applied by QEMU 7.2 (block/qcow2.h).  They are not all in the
+ * spec, but an image beyond them does not open in QEMU, and they bound
+ * what a hostile header can make this library allocate.
+ */
 #define QCOW_MAX_CRYPT_CLUSTERS 32
 #define QCOW_MAX_SNAPSHOTS      65536
 #define QCOW_MAX_REFTABLE_SIZE  (8ull << 20)
@@ -76,7 +105,9 @@
 #define QCOW_MAX_OFFSET         (1ull << 56)
 
 /* Bitmaps (qcow2.txt "Bitmaps extension", "Bitmap directory", "Bitmap table"),
- * with QEMU 7.2's limits (block/qcow2.h, block/qcow2-bitmap.c). */
+ * with QEMU 7.2's limits (block/qcow2.h, block/qcow2-bitmap.c).  A bitmap
+ * table entry points at one cluster of bitmap data, or is 0 (all zeros)
+ * or 1 (all ones) without a cluster. */
 #define QBM_EXT_LEN         24 /* nb_bitmaps, reserved, directory size, offset */
 #define QBM_MAX_BITMAPS     65535
 #define QBM_MAX_DIR_SIZE    (1024ull * QBM_MAX_BITMAPS)
@@ -94,7 +125,9 @@
 #define QBM_TE_RESERVED     0xff000000000001feull /* bits 1-8 and 56-63 */
 #define QBM_TE_ALL_ONES     1ull                  /* bit 0, with offset 0 */
 
-/* Snapshot table entry (qcow2.txt "Snapshots"). */
+/* Snapshot table entry (qcow2.txt "Snapshot table entry"): the fixed
+ * part's field offsets; the extra data, the ID and the name follow it,
+ * and each entry is padded to a multiple of 8 bytes. */
 #define QS_L1_OFFSET  0
 #define QS_L1_SIZE    8
 #define QS_ID_SIZE    12
