@@ -62,6 +62,13 @@ void *page_alloc(size_t bytes, size_t align)
 }
 
 /* Give back memory from page_alloc (NULL is ignored). */
+size_t alloc_free_bytes(void)
+{
+    struct heap_stats s;
+    heap_stats(&heap, &s);
+    return s.free_bytes;
+}
+
 void page_free(void *p)
 {
     kfree(p);

@@ -20,6 +20,9 @@
 void *page_alloc(size_t bytes, size_t align);
 void page_free(void *p);
 
+/* Bytes free in the heap now (all free blocks together). */
+size_t alloc_free_bytes(void);
+
 /* A zeroed object of `bytes`, 16-byte aligned, or NULL (after logging).
  * Give it back with kfree(), which takes NULL too. */
 void *kzalloc(size_t bytes);

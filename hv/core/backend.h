@@ -108,6 +108,12 @@ struct backend {
     void (*vcpu_load)(struct vcpu *vcpu);
     void (*vcpu_put)(struct vcpu *vcpu);
 
+    /* Optional (NULL: nothing is given back): give back everything
+     * vcpu_init allocated for vcpu (its VMCB / VMCS, the I/O and MSR
+     * bitmaps, vcpu->arch), when its domain is torn down (core/teardown.c).
+     * The vCPU never runs again; the core no longer counts it as loaded. */
+    void (*vcpu_destroy)(struct vcpu *vcpu);
+
     /* Enter the guest and run it until the next VM exit.  Before the
      * entry, write into the VMCB / VMCS the groups of guest state the core
      * changed (vcpu->dirty, core/vcpu.h "Lazy guest state"); after the

@@ -89,6 +89,8 @@ struct domain {
     char why[DOMAIN_WHY_LEN];
     /* The run loop has logged the end (only done with several domains). */
     bool end_logged;
+    /* domain_teardown() has given its memory back. */
+    bool torn_down;
 
     /* Guest-physical memory: one RAM block (gmem.h), and the map of what
      * lies at each guest-physical address (RAM, MMIO, reserved: memmap.h),
@@ -176,6 +178,13 @@ void domain_crash(struct domain *d, const char *fmt, ...) __attribute__((format(
 
 /* hv could not run the guest; printf-style reason.  Ignored if stopped. */
 void domain_fail(struct domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A stopped domain gives everything it got from the heap back (teardown.c):
+ * its vCPUs' control structures (backend->vcpu_destroy), its MMIO device
+ * models' memory (mmio_device.release), its second-level tables and dirty
+ * bitmaps, and its RAM block.  The struct, its run state and statistics
+ * stay for the end report.  Does nothing for a running domain or twice. */
+void domain_teardown(struct domain *d);
 
 /* "created", "running", "shut down", "crashed", "failed" (never NULL). */
 const char *domain_state_name(enum domain_state s);

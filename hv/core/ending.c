@@ -14,6 +14,7 @@
 #include "klib.h"
 
 #include "benchcount.h"
+#include "alloc.h"
 #include "cpu.h"
 #include "ending.h"
 #include "hv.h"
@@ -59,16 +60,41 @@ static void dot_line(void *ctx, const char *line)
 
 /* What a domain's second-level tables did besides the exits counted:
  * pages mapped on first touch (npt=lazy), first writes the dirty log
- * caught; and with slat-dot the tables as they are at the end, as a
- * Graphviz graph. */
-static void guestmem_report(const struct guestmem *g, bool dot)
+ * caught.  (The tables themselves are gone by now: with slat-dot their
+ * graph was printed when the domain stopped, host_domain_ended.) */
+static void guestmem_report(const struct guestmem *g)
 {
     if (g->lazy)
         hv_log("npt=lazy: %llu pages mapped on first touch", (unsigned long long)g->lazy_maps);
     if (g->dirty.writes_caught)
         hv_log("dirty log: %llu first writes caught", (unsigned long long)g->dirty.writes_caught);
-    if (dot)
-        slat_dot(&g->slat, g->map, dot_line, NULL);
+}
+
+void host_domain_ended(struct host *h, struct domain *d)
+{
+    /* The end of one of several domains is worth a line; with one domain
+     * its end is hv's last line (host_end) and needs none. */
+    if (h->nr_domains > 1 && !d->end_logged) {
+        hv_log("domain %u %s%s%s", d->id, domain_state_name(d->state), d->why[0] ? ": " : "",
+               d->why);
+        d->end_logged = true;
+    }
+    /* The tables as they are at the end, as a Graphviz graph, while they
+     * still exist. */
+    if (h->opt.slat_dot && !d->torn_down)
+        slat_dot(&d->guestmem.slat, d->guestmem.map, dot_line, NULL);
+    size_t before = alloc_free_bytes();
+    domain_teardown(d);
+    if (h->nr_domains < 2)
+        return;
+    hv_log("domain %u torn down: %zu KiB back to the heap", d->id,
+           (alloc_free_bytes() - before) >> 10);
+    /* The last one: every domain's memory should be back. */
+    for (const struct domain *o = h->domains; o; o = o->next)
+        if (!o->torn_down)
+            return;
+    hv_log("heap: %zu KiB free after teardown, %zu KiB before the domains were made",
+           alloc_free_bytes() >> 10, h->heap_free_before >> 10);
 }
 
 /*
@@ -87,7 +113,7 @@ void host_print_stats(const struct host *h)
         if (h->nr_domains > 1)
             hv_log("domain %u: %s", d->id, domain_state_name(d->state));
         stats_report(&d->stats, stats_line, NULL);
-        guestmem_report(&d->guestmem, h->opt.slat_dot);
+        guestmem_report(&d->guestmem);
     }
 }
 

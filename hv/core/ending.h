@@ -19,4 +19,12 @@ __attribute__((noreturn)) void end_error(const char *fmt, ...)
 /* The statistics of every domain that has run, as "[hv] " lines. */
 void host_print_stats(const struct host *h);
 
+struct domain;
+/* The run loop saw domain d stop: with several domains a line saying how
+ * it ended; the graph of its second-level tables if slat-dot asked (they
+ * go next); then its teardown (domain.h), and with several domains how
+ * much went back to the heap, and once all have stopped whether the heap
+ * holds what it held before the domains were made. */
+void host_domain_ended(struct host *h, struct domain *d);
+
 #endif

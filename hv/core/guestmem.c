@@ -192,15 +192,32 @@ bool guestmem_hv_write(void *ctx, uint64_t gpa, uint64_t len)
     return true;
 }
 
+void guestmem_destroy(struct guestmem *g)
+{
+    slat_destroy(&g->slat);
+    /* The dirty log's two bitmaps, if it was ever started. */
+    if (g->free && g->dirty.dirty) {
+        g->free(g->dirty.dirty);
+        g->free(g->dirty.guarded);
+    }
+    g->dirty.dirty = g->dirty.guarded = NULL;
+    g->dirty.on = false;
+}
+
 int guestmem_dirty_start(struct guestmem *g)
 {
-    /* The bitmaps, the first time: hv never frees, so they are kept for
-     * every later start. */
+    /* The bitmaps, the first time: kept for every later start, given back
+     * by guestmem_destroy(). */
     if (!g->dirty.dirty) {
         size_t bytes = (dirty_bitmap_bytes(g->ram->size) + SLAT_4K - 1) & ~(SLAT_4K - 1);
         uint64_t *a = g->alloc(bytes), *b = g->alloc(bytes);
-        if (!a || !b)
+        if (!a || !b) {
+            if (g->free) {
+                g->free(a);
+                g->free(b);
+            }
             return SLAT_ENOMEM;
+        }
         dirty_init(&g->dirty, g->ram->size, a, b);
     }
     return dirty_start(&g->dirty, &g->slat, g->map);

@@ -99,6 +99,12 @@ bool guestmem_hv_write(void *ctx, uint64_t gpa, uint64_t len);
  * it does something it cannot undo (a harvest that clears the log). */
 bool guestmem_hv_may_write(struct guestmem *g, uint64_t gpa, uint64_t len);
 
+/* Give back the tables and the dirty log's bitmaps (with the free function
+ * of guestmem_init; without one they are kept), when the domain is torn
+ * down.  The counters (lazy_maps, the log's writes_caught) stay for the
+ * final report. */
+void guestmem_destroy(struct guestmem *g);
+
 /* Dirty logging (dirty.h): start (allocating the bitmaps the first time),
  * harvest pages [first, first + n) into out, stop.  The caller flushes all
  * second-level translations after start, a harvest with clear, and stop.

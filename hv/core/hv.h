@@ -30,6 +30,9 @@ struct host {
     /* The vCPU whose state the CPU has loaded (backend->vcpu_load), or
      * NULL: run.c loads another one only when it changes. */
     struct vcpu *loaded;
+    /* Free heap bytes before the domains were made (main.c): with every
+     * domain torn down, the heap should hold as much again (ending.c). */
+    size_t heap_free_before;
 };
 
 /* The backend of a vCPU's host: the operations table handlers call. */

@@ -375,7 +375,9 @@ void hv_main(uint32_t magic, uint32_t info_pa)
         outer_disk_selftest();
 
     /* The domains: domain 0, and more with domains=N, each the same guest
-     * in a machine of its own. */
+     * in a machine of its own.  What the heap holds before them comes back
+     * when they are torn down (ending.c says so with several). */
+    host.heap_free_before = alloc_free_bytes();
     for (unsigned id = 0; id < host.opt.domains; id++)
         make_domain(&doms[id], &vcpus[id], id, mod, guest_cmd);
     /* The PIC and the PIT: the host's clock for them (measured once), and

@@ -13,6 +13,7 @@
 #include "klib.h"
 
 #include "hv.h"
+#include "ending.h"
 #include "log.h"
 
 /* Append `d` to the host's list: the first domain added is the one whose
@@ -81,13 +82,10 @@ void host_run(struct host *h)
              * that stops its domain keeps the others from entering. */
             for (unsigned i = 0; i < d->nr_vcpus && domain_running(d); i++)
                 run_one_exit(h, d->vcpu[i]);
-            /* The end of one of several domains is worth a line; with one
-             * domain its end is hv's last line (ending.c) and needs none. */
-            if (domain_stopped(d) && h->nr_domains > 1 && !d->end_logged) {
-                hv_log("domain %u %s%s%s", d->id, domain_state_name(d->state),
-                       d->why[0] ? ": " : "", d->why);
-                d->end_logged = true;
-            }
+            /* A domain that stopped: its end logged, its memory back to the
+             * heap for the others (ending.c). */
+            if (domain_stopped(d) && !d->torn_down)
+                host_domain_ended(h, d);
             any |= domain_running(d);
         }
         if (!any)

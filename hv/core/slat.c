@@ -182,6 +182,21 @@ int slat_init(struct slat *s, const struct slat_format *fmt, unsigned caps,
     return s->root ? 0 : SLAT_ENOMEM;
 }
 
+void slat_destroy(struct slat *s)
+{
+    if (!s->root)
+        return;
+    /* Every table under the root, then the root: the tree is gone, and
+     * the pages go back to whoever free_page returns them to.  Without
+     * free_page they cannot go anywhere; the tree is only forgotten. */
+    for (unsigned i = 0; i < 512; i++)
+        drop_table(s, s->root[i], 3);
+    s->tables--;
+    if (s->free_page)
+        s->free_page(s->root);
+    s->root = NULL;
+}
+
 /* The three operations share one loop over the range. */
 enum slat_op { OP_MAP, OP_UNMAP, OP_PROTECT };
 

@@ -93,6 +93,11 @@ bool slat_perms_ok(const struct slat *s, unsigned perms);
 int slat_init(struct slat *s, const struct slat_format *fmt, unsigned caps,
               void *(*alloc_page)(void), void (*free_page)(void *));
 
+/* Give back every table of the tree, the root last (with free_page), when
+ * its domain is torn down; tables becomes 0 and root NULL.  The CPU must
+ * no longer use the tables: no vCPU on them runs again. */
+void slat_destroy(struct slat *s);
+
 /* Map [gpa, gpa + len) to [hpa, hpa + len) with perms, replacing whatever
  * was mapped there: with 2 MiB pages where both addresses are 2 MiB aligned
  * and the range covers the whole page, else 4 KiB pages.  gpa, hpa and len

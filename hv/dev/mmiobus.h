@@ -34,6 +34,10 @@ struct mmio_device {
     uint64_t (*read)(void *ctx, uint64_t offset, uint8_t size);
     void (*write)(void *ctx, uint64_t offset, uint8_t size, uint64_t value);
     void *ctx;
+    /* Optional (NULL: nothing to do): give back what the model allocated,
+     * when its domain is torn down (hv/core/teardown.c).  No access comes
+     * after it. */
+    void (*release)(void *ctx);
     /* The bus's link, kept sorted by base; set by mmio_add(). */
     struct mmio_device *next;
 };

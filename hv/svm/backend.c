@@ -13,6 +13,7 @@ const struct backend svm_backend = {
     .probe = svm_probe,
     .enable = svm_enable,
     .vcpu_init = svm_vcpu_init,
+    .vcpu_destroy = svm_vcpu_destroy,
     /* Nested page tables in the host's long-mode entry format (paging.c). */
     .slat_format = &svm_npt_format,
     .slat_caps = svm_slat_caps,

@@ -216,6 +216,26 @@ void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uin
 }
 
 /*
+ * backend.vcpu_destroy for SVM: the VMCB, its copy, the host save area and
+ * the two permission maps go back to hv's heap.  Nothing to tell the CPU:
+ * it holds no VMCB state between VMRUNs (APM vol 2 15.5.1 "Basic
+ * Operation": #VMEXIT writes the guest's state back to the VMCB).
+ */
+void svm_vcpu_destroy(struct vcpu *vcpu)
+{
+    struct svm_vcpu *sv = vcpu->arch;
+    if (!sv)
+        return;
+    page_free(sv->vmcb);
+    page_free(sv->host_save);
+    page_free(sv->before);
+    page_free(sv->iopm);
+    page_free(sv->msrpm);
+    page_free(sv);
+    vcpu->arch = NULL;
+}
+
+/*
  * backend.single_step for SVM: the trap the guest would have taken after an
  * instruction hv emulated with RFLAGS.TF = 1.  The guest's DR6 is in the
  * VMCB (VMRUN loads it, APM vol 2 15.5.1 "Basic Operation"): BS goes

@@ -16,6 +16,7 @@ const struct backend vmx_backend = {
     .probe = vmx_probe,
     .enable = vmx_enable,
     .vcpu_init = vmx_vcpu_init,
+    .vcpu_destroy = vmx_vcpu_destroy,
     /* EPT, with its own entry format (paging.c). */
     .slat_format = &vmx_ept_format,
     .slat_caps = vmx_slat_caps,

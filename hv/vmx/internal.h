@@ -62,6 +62,7 @@ extern uint64_t vmx_host_tr_base;
 
 /* vcpu.c: backend.vcpu_init and the event operations. */
 int vmx_vcpu_init(struct vcpu *vcpu);
+void vmx_vcpu_destroy(struct vcpu *vcpu);
 void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
 void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
 void vmx_irq_window(struct vcpu *vcpu, bool on);

@@ -526,6 +526,29 @@ void vmx_vcpu_put(struct vcpu *vcpu)
                (unsigned long long)virt_to_phys(vx->vmcs));
 }
 
+/*
+ * backend.vcpu_destroy for VT-x: the VMCS, the I/O and MSR bitmaps and our
+ * per-vCPU data go back to hv's heap.  VMCLEAR first, whether or not the
+ * VMCS is current: the CPU may keep VMCS data cached anywhere until
+ * VMCLEAR writes it back, and memory it may still write must not be
+ * handed out again (SDM vol 3C 25.11.1 "Software Use of Virtual-Machine
+ * Control Structures").
+ */
+void vmx_vcpu_destroy(struct vcpu *vcpu)
+{
+    struct vmx_vcpu *vx = vcpu->arch;
+    if (!vx)
+        return;
+    if (vx->vmcs && !vmclear(virt_to_phys(vx->vmcs)))
+        hv_log("vmx: VMCLEAR of the VMCS at %#llx failed",
+               (unsigned long long)virt_to_phys(vx->vmcs));
+    page_free(vx->vmcs);
+    page_free(vx->io_bitmaps);
+    page_free(vx->msr_bitmap);
+    page_free(vx);
+    vcpu->arch = NULL;
+}
+
 /* backend.flush_slat for VT-x: the core changed the EPT tables.  INVEPT
  * drops the translations the CPU derived from them (SDM vol 3C 29.4.3.1
  * "Operations that Invalidate Cached Mappings"); there is no per-address

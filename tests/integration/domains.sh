@@ -5,12 +5,28 @@
 # switched with VMPTRLD/VMCLEAR).  Both copies must print the whole output
 # of a run alone (domain 1's lines marked "[d1] "), each domain's end is
 # logged, each gets its statistics, and domain 0's end is hv's last line and
-# the status, as with one guest.  On QEMU+SVM and Bochs+VMX.
+# the status, as with one guest.  A stopped domain is torn down: at least
+# its 32 MiB of RAM goes back to hv's heap, and once both have stopped the
+# heap holds exactly what it held before the domains were made
+# (hv/core/teardown.c).  On QEMU+SVM and Bochs+VMX.
 . "$(dirname "$0")/lib.bash"
 
 W=$IT_WORK
 G=$BUILD/guestkit/hello.elf
 TIMEOUT=${GUEST_TIMEOUT:-120}
+
+# heap_back LOG: each domain's teardown gave back at least its RAM (32 MiB),
+# and the heap ended as it was before the domains.
+heap_back() {
+    local d kib after before
+    for d in 0 1; do
+        kib=$(sed -nE "s/^\[hv\] domain $d torn down: ([0-9]+) KiB back to the heap$/\1/p" "$1")
+        [ -n "$kib" ] && [ "$kib" -ge 32768 ] || return 1
+    done
+    after=$(sed -nE 's/^\[hv\] heap: ([0-9]+) KiB free after teardown, [0-9]+ KiB .*/\1/p' "$1")
+    before=$(sed -nE 's/^\[hv\] heap: [0-9]+ KiB free after teardown, ([0-9]+) KiB .*/\1/p' "$1")
+    [ -n "$after" ] && [ "$after" = "$before" ]
+}
 
 # two_domains ID EMULATOR VENDOR: hello twice; compare with a run alone.
 two_domains() {
@@ -34,6 +50,9 @@ two_domains() {
         ! grep -qx '\[hv\] domain 1 shut down' "$W/$id.err"; then
         fail "$id" "the end of each domain is not logged"
         show_log "$W/$id.err"
+    elif ! heap_back "$W/$id.err"; then
+        fail "$id" "the domains' memory did not all go back to the heap"
+        grep -E '^\[hv\] (domain [01] torn down|heap):' "$W/$id.err" | sed 's/^/    /'
     elif [ "$(grep -c '^\[hv\] exit statistics' "$W/$id.err")" != 2 ] ||
         [ "$(tail -n 1 "$W/$id.err")" != '[hv] exit: guest code=0' ]; then
         fail "$id" "want two statistics tables, then '[hv] exit: guest code=0' last"

@@ -51,8 +51,11 @@ static void dev_write(void *ctx, uint64_t off, uint8_t size, uint64_t val)
         dlog[ndlog++] = (typeof(dlog[0])){off, size, 1};
 }
 
-static struct mmio_device dev = {"test device", DEV_BASE, DEV_SIZE, dev_read,
-                                 dev_write,     NULL,     NULL};
+static struct mmio_device dev = {.name = "test device",
+                                 .base = DEV_BASE,
+                                 .size = DEV_SIZE,
+                                 .read = dev_read,
+                                 .write = dev_write};
 
 static void add_range(uint64_t base, uint64_t size, enum mem_kind kind, const char *name)
 {
