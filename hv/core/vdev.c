@@ -240,6 +240,18 @@ static int open_disk(struct vdev *v, const struct vdev_spec *s, char *err, size_
     return 0;
 }
 
+/* mmio_device.release: the domain is torn down (core/teardown.c).  A disk
+ * is closed (what imgtool still holds reaches the file, its memory goes
+ * back), then the device's own memory.  The transport is the device's
+ * mmio context, and it lives inside struct vdev. */
+static void vdev_release(void *ctx)
+{
+    struct vdev *v = (struct vdev *)((char *)ctx - offsetof(struct vdev, t));
+    if (v->img)
+        img_close(v->img);
+    kfree(v);
+}
+
 int vdev_attach(struct domain *d, const struct vdev_plan *p, char *err, size_t err_len)
 {
     unsigned disks = 0;
@@ -265,6 +277,7 @@ int vdev_attach(struct domain *d, const struct vdev_plan *p, char *err, size_t e
         }
         struct virtq_mem mem = {.ctx = d, .map = vdev_map};
         virtio_mmio_init(&v->t, dev, &mem, vdev_base(i), vdev_irq, v, vdev_log, NULL);
+        v->t.mmio.release = vdev_release;
         if (domain_add_mmio(d, &v->t.mmio, err, err_len) < 0)
             return -1;
         if (s->kind == VDEV_BLK)
