@@ -7,16 +7,16 @@
 # Normalized before comparing: the domain type ('test' there), UUIDs, and
 # the creation times (both sides run a second apart at most).
 . "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/lib/virsh.bash"
 
 W=$IT_WORK
 V=$BUILD/mgmt/virsh
 export HVKIT_STATE_DIR=$W/state
 
 skip_all_if "$(built_missing "$V")" virsh-snapshots
-if ! command -v virsh >/dev/null || ! command -v qemu-img >/dev/null; then
-    skip virsh-snapshots "the real virsh or qemu-img is missing (bash mk/deps.sh test)"
-    exit 0
-fi
+skip_all_if "$(real_virsh_missing)" virsh-snapshots
+command -v qemu-img >/dev/null || skip_all_if "qemu-utils is not installed" virsh-snapshots
+VIRSH=$V REAL_DIR=$W/real HV_DIR=$W/hv
 
 mkdir -p "$W/hv" "$W/real"
 qemu-img create -q -f qcow2 "$W/disk.qcow2" 64M
@@ -52,22 +52,12 @@ normalize() {
         -e 's#<creationTime>[0-9]+</creationTime>#<creationTime>T</creationTime>#'
 }
 
+# same NAME COMMANDS: the domain defined on both sides, then the command line
+# (the real side first removes its own "test" domain: 4 lines cut), and
+# afterwards every snapshot taken out of the disks again.
 same() {
-    local name=$1
-    (cd "$W/real" && virsh -c test:///default "destroy test; undefine test; define demo.xml; $2") \
-        >"$W/$name.real.out" 2>"$W/$name.real.err"
-    echo "status $?" >>"$W/$name.real.err"
-    (cd "$W/hv" && "$V" "define demo.xml; $2") >"$W/$name.hv.out" 2>"$W/$name.hv.err"
-    echo "status $?" >>"$W/$name.hv.err"
-    local real hv
-    real=$(tail -n +5 "$W/$name.real.out" | normalize; normalize <"$W/$name.real.err")
-    hv=$(normalize <"$W/$name.hv.out"; normalize <"$W/$name.hv.err")
-    if [ "$real" = "$hv" ]; then
-        pass "virsh: $name"
-    else
-        fail "virsh: $name" "output differs from the real virsh (- real, + hvkit)"
-        diff <(echo "$real") <(echo "$hv") | sed 's/^/    | /' | head -30
-    fi
+    virsh_same "$1" "destroy test; undefine test; define demo.xml; $2" "define demo.xml; $2" 4 \
+        normalize normalize
     rm -rf "$HVKIT_STATE_DIR"
     for d in disk data; do
         for s in $(qemu-img snapshot -l "$W/$d.qcow2" | awk 'NR > 2 {print $2}'); do

@@ -15,6 +15,7 @@
 # Everything else, including every column width of the other tables, the
 # empty line after each command and each error line, must be identical.
 . "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/lib/virsh.bash"
 
 W=$IT_WORK
 V=$BUILD/mgmt/virsh
@@ -22,10 +23,8 @@ export HVKIT_STATE_DIR=$W/state
 P=$W/pools
 
 skip_all_if "$(built_missing "$V")" virsh-storage
-if ! command -v virsh >/dev/null; then
-    skip virsh-storage "the real virsh is not installed (bash mk/deps.sh test: libvirt-clients)"
-    exit 0
-fi
+skip_all_if "$(real_virsh_missing)" virsh-storage
+VIRSH=$V
 
 # Both have a started "default-pool", so pool lists have the same rows.
 mkdir -p "$P/default-pool"
@@ -55,19 +54,7 @@ same() {
         filter="normalize | squeeze"
         shift
     fi
-    virsh -c test:///default "$1" >"$W/$name.real.out" 2>"$W/$name.real.err"
-    echo "status $?" >>"$W/$name.real.err"
-    "$V" "$1" >"$W/$name.hv.out" 2>"$W/$name.hv.err"
-    echo "status $?" >>"$W/$name.hv.err"
-    local real hv
-    real=$(eval "$filter" <"$W/$name.real.out"; normalize <"$W/$name.real.err")
-    hv=$(eval "$filter" <"$W/$name.hv.out"; normalize <"$W/$name.hv.err")
-    if [ "$real" = "$hv" ]; then
-        pass "virsh: $name"
-    else
-        fail "virsh: $name" "output differs from the real virsh (- real, + hvkit)"
-        diff <(echo "$real") <(echo "$hv") | sed 's/^/    | /' | head -30
-    fi
+    virsh_same "$name" "$1" "$1" 0 "$filter" normalize
 }
 
 # The test driver forgets everything between runs, so each line sets up

@@ -1,0 +1,34 @@
+# shellcheck shell=bash
+# Comparing hvkit's virsh with the real one (sourced by the virsh-*.sh
+# scripts after lib.bash).  The oracle is Debian's virsh on libvirt's
+# offline test driver, which keeps everything in memory for one run, so each
+# comparison is one command line run once on each side.
+
+# real_virsh_missing: why the comparison cannot run here, or nothing.
+real_virsh_missing() {
+    command -v virsh >/dev/null ||
+        echo "the real virsh is not installed (bash mk/deps.sh test: libvirt-clients)"
+}
+
+# virsh_same NAME REAL_LINE HV_LINE CUT OUT_FILTER ERR_FILTER
+# Run REAL_LINE on the real virsh in $REAL_DIR and HV_LINE on hvkit's
+# ($VIRSH) in $HV_DIR; drop the first CUT lines of the real output (what
+# its own set-up printed); pass each standard output through OUT_FILTER and
+# each error output through ERR_FILTER (shell words, evaluated); then the
+# two, with their exit statuses, must be identical.
+virsh_same() {
+    local name=$1 real_line=$2 hv_line=$3 cut=$4 out_filter=$5 err_filter=$6
+    local base=$IT_WORK/$name real hv
+    (cd "${REAL_DIR:-.}" && virsh -c test:///default "$real_line") >"$base.real.out" 2>"$base.real.err"
+    echo "status $?" >>"$base.real.err"
+    (cd "${HV_DIR:-.}" && "$VIRSH" "$hv_line") >"$base.hv.out" 2>"$base.hv.err"
+    echo "status $?" >>"$base.hv.err"
+    real=$(tail -n +$((cut + 1)) "$base.real.out" | eval "$out_filter"; eval "$err_filter" <"$base.real.err")
+    hv=$(eval "$out_filter" <"$base.hv.out"; eval "$err_filter" <"$base.hv.err")
+    if [ "$real" = "$hv" ]; then
+        pass "virsh: $name"
+    else
+        fail "virsh: $name" "output differs from the real virsh (- real, + hvkit)"
+        diff <(echo "$real") <(echo "$hv") | sed 's/^/    | /' | head -30
+    fi
+}
