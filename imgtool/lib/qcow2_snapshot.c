@@ -228,6 +228,23 @@ static int find_snap(struct qcow2 *q, const char *key)
 }
 
 /*
+ * The snapshot `key` (id or name) of a writable qcow2 image, for -a and
+ * -d; *index gets its place in the list.  The two verbs word a missing
+ * snapshot differently (-d says "the snapshot"): `the` picks the wording.
+ */
+static int find_snap_to_change(struct img *img, const char *key, bool the, int *index)
+{
+    if (!img->q)
+        return img_fail(img, IMG_ENOTSUP, "Only qcow2 images support snapshots");
+    if (!img->rw)
+        return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
+    *index = find_snap(img->q, key);
+    if (*index < 0)
+        return img_fail(img, IMG_ENOENT, "Can't find %ssnapshot '%s'", the ? "the " : "", key);
+    return 0;
+}
+
+/*
  * The size of the serialized snapshot table (qcow2.txt "Snapshot table
  * entry": 40 fixed bytes, the extra data, id and name, each entry padded
  * to a multiple of 8); check uses it too, to count the table's clusters.
@@ -785,13 +802,8 @@ int img_snapshot_apply(struct img *img, const char *key)
     uint64_t *snap_l1 = NULL, *old_l1 = NULL;
     uint32_t old_entries;
     int index, r;
-    if (!q)
-        return img_fail(img, IMG_ENOTSUP, "Only qcow2 images support snapshots");
-    if (!img->rw)
-        return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
-    index = find_snap(q, key);
-    if (index < 0)
-        return img_fail(img, IMG_ENOENT, "Can't find snapshot '%s'", key);
+    if ((r = find_snap_to_change(img, key, false, &index)) < 0)
+        return r;
     /* A pointer into the list: nothing below adds or removes entries. */
     struct qc_snapshot *snap = &q->snaps[index];
     /* Everything that can refuse comes before the first reference moves:
@@ -861,13 +873,8 @@ int img_snapshot_delete(struct img *img, const char *key)
     struct qcow2 *q = img->q;
     uint64_t *snap_l1 = NULL, old_off, old_size;
     int index, r;
-    if (!q)
-        return img_fail(img, IMG_ENOTSUP, "Only qcow2 images support snapshots");
-    if (!img->rw)
-        return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
-    index = find_snap(q, key);
-    if (index < 0)
-        return img_fail(img, IMG_ENOENT, "Can't find the snapshot '%s'", key);
+    if ((r = find_snap_to_change(img, key, true, &index)) < 0)
+        return r;
     /* A copy of the entry: the list is compacted below, and the entry's
      * strings are freed only at the end. */
     struct qc_snapshot snap = q->snaps[index];
