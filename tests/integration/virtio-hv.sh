@@ -10,7 +10,8 @@
 #     the rule in guestkit/tests/vblk.c); on a readonly=on disk (writes fail
 #     with IOERR) and with -snapshot the file is unchanged;
 #   - vcon's lines arrive on the console through virtio-console;
-#   - diskcat prints a file bin/imgtool put into a qcow2 image;
+#   - diskcat prints a file bin/imgtool put into a qcow2 image, directly and
+#     through an overlay whose backing file it is (a relative name);
 #   - bin/hvrun refuses bad -drive and -device options with a clear message.
 # The image files are the real ones: bin/hvrun attaches them to the outer
 # machine as disks and hv's imgtool library writes into them.
@@ -20,7 +21,7 @@
 W=$IT_WORK
 G=$BUILD/guestkit
 CASES=(svm-blk-ioapic svm-blk-pic svm-blk-poll svm-blk-raw svm-blk-ro svm-blk-snapshot
-    svm-console svm-diskcat vmx-blk vmx-console usage)
+    svm-console svm-diskcat svm-backing vmx-blk vmx-console usage)
 skip_all_if "$(built_missing "$HV" "$G/vblk.elf" "$G/vcon.elf" "$G/diskcat.elf")" "${CASES[@]}"
 for tool in qemu-system-x86_64 qemu-img perl; do
     command -v "$tool" >/dev/null || skip_all_if "$tool is not installed (bash mk/deps.sh test)" "${CASES[@]}"
@@ -132,20 +133,26 @@ con_case() {
     fi
 }
 
-# cat_case NAME: a file put into an (uncompressed) qcow2 image by bin/imgtool.
+# cat_case NAME [overlay]: a file put into an (uncompressed) qcow2 image by
+# bin/imgtool, read directly or through an overlay made by bin/imgtool.
 cat_case() {
     # A file of short lines: hv passes a console line of more than 256
     # bytes on in pieces (hv/dev/uart16550.h), plain QEMU whole.
-    local n=$1 file=$TOP/hv/dev/virtio/virtq.h size
+    local n=$1 how=${2:-} file=$TOP/hv/dev/virtio/virtq.h size
     size=$(stat -c %s "$file")
     cp "$file" "$W/$n.raw"
     truncate -s 1M "$W/$n.raw"
     "$TOP/bin/imgtool" convert -f raw -O qcow2 "$W/$n.raw" "$W/$n.qcow2"
+    local disk=$W/$n.qcow2 opt=,readonly=on
+    if [ "$how" = overlay ]; then
+        (cd "$W" && "$TOP/bin/imgtool" create -q -f qcow2 -b "$n.qcow2" -F qcow2 "$n.top.qcow2")
+        disk=$W/$n.top.qcow2 opt=
+    fi
     run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" -kernel "$G/diskcat.elf" \
-        -append "bytes=$size" -drive "file=$W/$n.qcow2,format=qcow2,readonly=on"
+        -append "bytes=$size" -drive "file=$disk,format=qcow2$opt"
     sed -n '/^diskcat: begin$/,/^diskcat: end$/p' "$W/$n.out" | sed '1d;$d' >"$W/$n.printed"
     if [ "$(cat "$W/$n.st")" = 0 ] && cmp -s "$W/$n.printed" "$file"; then
-        pass "$n: the guest prints hv/dev/virtio/virtq.h from a qcow2 image imgtool made"
+        pass "$n: the guest prints hv/dev/virtio/virtq.h from a qcow2 image imgtool made${how:+ (through an overlay)}"
     else
         fail "$n: the guest prints the file imgtool put on the disk" \
             "status $(cat "$W/$n.st"), $(cmp "$W/$n.printed" "$file" 2>&1 | head -n 1)"
@@ -187,6 +194,7 @@ run_case svm-blk-ro blk_case svm-blk-ro "" qcow2 poll ",readonly=on"
 run_case svm-blk-snapshot blk_case svm-blk-snapshot "" qcow2 ioapic snapshot
 run_case svm-console con_case svm-console ""
 run_case svm-diskcat cat_case svm-diskcat
+run_case svm-backing cat_case svm-backing overlay
 run_case usage usage_case
 finish_cases
 
