@@ -10,8 +10,9 @@
 #     the rule in guestkit/tests/vblk.c); on a readonly=on disk (writes fail
 #     with IOERR) and with -snapshot the file is unchanged;
 #   - vcon's lines arrive on the console through virtio-console;
-#   - diskcat prints a file bin/imgtool put into a qcow2 image, directly and
-#     through an overlay whose backing file it is (a relative name);
+#   - diskcat prints a file bin/imgtool put into a compressed qcow2 image
+#     (hv's own deflate decoder reads it), and through an overlay whose
+#     backing file it is (a relative name);
 #   - bin/hvrun refuses bad -drive and -device options with a clear message.
 # The image files are the real ones: bin/hvrun attaches them to the outer
 # machine as disks and hv's imgtool library writes into them.
@@ -133,7 +134,7 @@ con_case() {
     fi
 }
 
-# cat_case NAME [overlay]: a file put into an (uncompressed) qcow2 image by
+# cat_case NAME [overlay]: a file put into a compressed qcow2 image by
 # bin/imgtool, read directly or through an overlay made by bin/imgtool.
 cat_case() {
     # A file of short lines: hv passes a console line of more than 256
@@ -142,7 +143,7 @@ cat_case() {
     size=$(stat -c %s "$file")
     cp "$file" "$W/$n.raw"
     truncate -s 1M "$W/$n.raw"
-    "$TOP/bin/imgtool" convert -f raw -O qcow2 "$W/$n.raw" "$W/$n.qcow2"
+    "$TOP/bin/imgtool" convert -c -f raw -O qcow2 "$W/$n.raw" "$W/$n.qcow2"
     local disk=$W/$n.qcow2 opt=,readonly=on
     if [ "$how" = overlay ]; then
         (cd "$W" && "$TOP/bin/imgtool" create -q -f qcow2 -b "$n.qcow2" -F qcow2 "$n.top.qcow2")
@@ -152,7 +153,7 @@ cat_case() {
         -append "bytes=$size" -drive "file=$disk,format=qcow2$opt"
     sed -n '/^diskcat: begin$/,/^diskcat: end$/p' "$W/$n.out" | sed '1d;$d' >"$W/$n.printed"
     if [ "$(cat "$W/$n.st")" = 0 ] && cmp -s "$W/$n.printed" "$file"; then
-        pass "$n: the guest prints hv/dev/virtio/virtq.h from a qcow2 image imgtool made${how:+ (through an overlay)}"
+        pass "$n: the guest prints hv/dev/virtio/virtq.h from a qcow2 image imgtool compressed${how:+ (through an overlay)}"
     else
         fail "$n: the guest prints the file imgtool put on the disk" \
             "status $(cat "$W/$n.st"), $(cmp "$W/$n.printed" "$file" 2>&1 | head -n 1)"

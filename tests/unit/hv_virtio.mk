@@ -17,3 +17,9 @@ hv_virtio_dev_SRCS = $(TOP)/tests/unit/test_hv_virtio_dev.c $(TOP)/tests/unit/vi
                       $(IMGLIB_SRCS) $(KLIB_HOSTED_SRCS)
 hv_virtio_dev_CFLAGS := -I$(TOP)/hv -I$(TOP)/tests/unit -I$(TOP)/imgtool/lib
 hv_virtio_dev_LIBS := -ldeflate -lisal -lz -llzma -lzstd
+
+# hv's DEFLATE decoder (compressed qcow2 clusters in hv), zlib the oracle.
+UNIT_TESTS += hv_inflate
+hv_inflate_SRCS := $(TOP)/tests/unit/test_hv_inflate.c $(TOP)/hv/core/inflate.c $(KLIB_HOSTED_SRCS)
+hv_inflate_CFLAGS := -I$(TOP)/hv
+hv_inflate_LIBS := -lz
