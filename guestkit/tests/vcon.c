@@ -10,26 +10,31 @@
  *     vcon: printf line 1 of 3
  *     vcon: printf line 2 of 3
  *     vcon: printf line 3 of 3
- *     vcon: long line abcdefghijklmnopqrstuvwxyzabcdef...   (300 bytes with its newline)
+ *     vcon: long line abcdefghijklmnopqrstuvwxyzabcdef...   (long= bytes with its newline)
  *
- * Arguments: wait=poll|ioapic|pic (default poll).
+ * Arguments: wait=poll|ioapic|pic (default poll); long=N, the long line's
+ * length with its newline (20..1000, default 300: longer than the driver's
+ * 256-byte buffer, so the line leaves in two pieces).
  */
 #include "guestkit/guestkit.h"
 #include "guestkit/parse.h"
 #include "guestkit/virtio_console.h"
 
-#define IRQ_VECTOR 0x51
-#define LONG_LINE  300
+#define IRQ_VECTOR   0x51
+#define LONG_DEFAULT 300
+#define LONG_MIN     20
+#define LONG_MAX     1000
 
 static struct virtio_console con;
 
-/* The long line: a prefix, the alphabet over and over, a newline. */
-static size_t long_line(char *out)
+/* The long line of `len` bytes: a prefix, the alphabet over and over, a
+ * newline. */
+static size_t long_line(char *out, size_t len)
 {
     static const char prefix[] = "vcon: long line ";
     size_t n = sizeof(prefix) - 1;
     memcpy(out, prefix, n);
-    for (unsigned i = 0; n < LONG_LINE - 1; i++)
+    for (unsigned i = 0; n < len - 1; i++)
         out[n++] = (char)('a' + i % 26);
     out[n++] = '\n';
     return n;
@@ -38,9 +43,12 @@ static size_t long_line(char *out)
 int main(int argc, char **argv)
 {
     const char *wait_name = gk_arg_value(argc, argv, "wait");
+    const char *long_arg = gk_arg_value(argc, argv, "long");
+    size_t long_len = long_arg ? (size_t)kstrtoull(long_arg, NULL, 0) : LONG_DEFAULT;
     enum virtio_wait wait = VIRTIO_WAIT_POLL;
-    if (wait_name && !virtio_wait_by_name(wait_name, &wait)) {
-        printf("vcon: unknown wait=%s (poll, ioapic or pic)\n", wait_name);
+    if ((wait_name && !virtio_wait_by_name(wait_name, &wait)) || long_len < LONG_MIN ||
+        long_len > LONG_MAX) {
+        printf("usage: vcon [wait=poll|ioapic|pic] [long=%d..%d]\n", LONG_MIN, LONG_MAX);
         return 1;
     }
     struct virtio_dev dev;
@@ -63,12 +71,12 @@ int main(int argc, char **argv)
     virtio_console_take_output(&con);
     for (int i = 1; i <= 3; i++)
         printf("vcon: printf line %d of 3\n", i);
-    static char line[LONG_LINE];
-    size_t len = long_line(line);
+    static char line[LONG_MAX];
+    size_t len = long_line(line, long_len);
     for (size_t i = 0; i < len; i++)
         putchar(line[i]);
     virtio_console_take_output(NULL);
-    uint64_t expected = 3 * 25 + LONG_LINE;
+    uint64_t expected = 3 * 25 + len;
     report(con.bytes_sent - before == expected, "printf through the device: %llu bytes sent",
            (unsigned long long)expected);
     report(!(virtio_status(&con.dev) & VIRTIO_STATUS_NEEDS_RESET),
