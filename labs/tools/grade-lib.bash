@@ -20,6 +20,25 @@ timeout=${GRADE_TIMEOUT:-20}
 max_exits=${GRADE_MAX_EXITS:-100000}
 jobs=${GRADE_JOBS:-2}
 logs=$out/logs
+
+# A skeleton is a copy: its files keep the repository's times, so a header
+# that changed in the repository before the last build but was copied after
+# it looks older than the objects built from the old one, and make would
+# keep them.  So a build of any tree but the repository itself is thrown
+# away whenever the tree's headers, Makefiles or make fragments differ from
+# the ones it was made from (their checksum is kept in OUT/.headers).
+fresh_build() {
+    local sum
+    [ "$(cd "$src" && pwd -P)" != "$(cd "$TOP" && pwd -P)" ] || return 0
+    sum=$(cd "$src" && find . -type f \( -name '*.h' -o -name Makefile -o -name '*.mk' \) |
+        LC_ALL=C sort | xargs sha1sum | sha1sum)
+    if [ "$(cat "$out/.headers" 2>/dev/null)" != "$sum" ]; then
+        rm -rf "$out"
+        mkdir -p "$out"
+        echo "$sum" >"$out/.headers"
+    fi
+}
+fresh_build
 mkdir -p "$logs"
 rm -f "$logs"/*
 

@@ -9,10 +9,11 @@
 #
 # Everything is built under $BUILD/labs/test (never the main build, never a
 # student's labs/*/work/), once per tree, and reused by the next run: only
-# the files that changed are compiled again.  A skeleton is a copy, so its
-# files keep the repository's times; a build whose copied headers or
-# Makefiles differ from the last build's is thrown away (fresh_build), so
-# that a changed header can never leave a stale object behind.
+# the files that changed are compiled again.  A skeleton is a copy whose
+# files keep the repository's times; the graders throw its build away when
+# its headers or Makefiles changed (labs/tools/grade-lib.bash), so that a
+# changed header never leaves a stale object behind, and a case below
+# proves it.
 . "$(dirname "$0")/lib.bash"
 
 T=$BUILD/labs/test
@@ -45,19 +46,6 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
     done
     exit 0
 fi
-
-# fresh_build SRC OUT: throw OUT away when SRC's headers, Makefiles and make
-# fragments are not those OUT was last built from (a checksum kept in OUT).
-fresh_build() {
-    local src=$1 out=$2 sum
-    sum=$(cd "$src" && find . -type f \( -name '*.h' -o -name 'Makefile' -o -name '*.mk' \) |
-        LC_ALL=C sort | xargs sha1sum | sha1sum)
-    if [ "$(cat "$out/.headers" 2>/dev/null)" != "$sum" ]; then
-        rm -rf "$out"
-        mkdir -p "$out"
-        echo "$sum" >"$out/.headers"
-    fi
-}
 
 # skeleton NN DIR SK: generate lab NN's skeleton into SK exactly as `make
 # skeleton` does (same tool, same path list, read from the lab's Makefile).
@@ -102,7 +90,6 @@ no_answers() {
 # in $IT_WORK/ID.out and .err, its status echoed.
 grade() {
     local lab=$1 dir=$2 src=$3 out=$4 id=$5
-    [ "$src" = "$TOP" ] || fresh_build "$src" "$out"
     bash "$dir/grade.sh" "$src" "$out" >"$IT_WORK/$id.out" 2>"$IT_WORK/$id.err"
     echo $?
 }
@@ -224,3 +211,33 @@ if skeleton 02 "$L2" "$SK2"; then
         "^FAIL: 3 sib: .*the mmio guest's store through a SIB byte went wrong" \
         '^FAIL: 4 lapic-eoi: .*the apic guest still had its interrupt in service'
 fi
+
+# A header that changed while keeping an old file time, as in a skeleton
+# copied from a repository that was updated before the last grade: the
+# grader must build again, not reuse objects made from the old header.  The
+# probe is lab 02's solved tree with its last build; the changed header
+# stops every build, so a grader that reused the old objects would not say
+# "hv does not build".
+stale_header_rebuilt() {
+    local n="labs: a skeleton's header changed under an old file time is rebuilt, not reused"
+    local s=$T/stale-src o=$T/stale
+    if [ ! -f "$T/solved1-02/.headers" ]; then
+        fail "$n" "lab 02's solved tree was not built"
+        return
+    fi
+    rm -rf "$s" "$o"
+    cp -a "$T/solved1-src-02" "$s"
+    cp -a "$T/solved1-02" "$o"
+    printf '#error the changed header was compiled\n' >>"$s/include/hvkit/abi.h"
+    touch -d '2000-01-01' "$s/include/hvkit/abi.h"
+    bash "$L2/grade.sh" "$s" "$o" >"$IT_WORK/stale.out" 2>"$IT_WORK/stale.err"
+    if grep -q '^FAIL: 1 npt-entry: hv does not build' "$IT_WORK/stale.out" &&
+        grep -q 'the changed header was compiled' "$o/logs/build-hv.log"; then
+        pass "$n"
+    else
+        fail "$n" "the grader did not compile the changed header"
+        show_log "$IT_WORK/stale.out"
+    fi
+    rm -rf "$s" "$o"
+}
+stale_header_rebuilt
