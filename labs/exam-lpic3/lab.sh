@@ -4,6 +4,7 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 LAB=$TOP/labs/exam-lpic3
+TASK=task.md # each drill's task text
 EXAM=${HVKIT_EXAM_DIR:-$BUILD/exam}
 export LAB_HOME=$EXAM/home HVKIT_STATE_DIR=$EXAM/state
 
@@ -32,7 +33,7 @@ shell)
     ;;
 list)
     for d in "$LAB"/drills/*/; do
-        printf '  %s  %s\n' "$(basename "$d" | cut -c1-2)" "$(head -n 1 "$d/task.md" | sed 's/^# //')"
+        printf '  %s  %s\n' "$(basename "$d" | cut -c1-2)" "$(head -n 1 "$d/$TASK" | sed 's/^# //')"
     done
     ;;
 task)
@@ -44,7 +45,7 @@ task)
     if [ -f "$d/setup.sh" ]; then
         (cd "$LAB_HOME" && PATH=$EXAM/bin:$PATH bash "$d/setup.sh") || exit 1
     fi
-    sed "s#LAB_HOME#$LAB_HOME#g" "$d/task.md"
+    sed "s#LAB_HOME#$LAB_HOME#g" "$d/$TASK"
     echo
     echo "Work in the lab shell (make -C labs/exam-lpic3 shell), then: make -C labs/exam-lpic3 grade N=${2}"
     ;;

@@ -49,6 +49,9 @@ for my $file (@ARGV) {
             my $pos = $-[0];
             next if $pos >= 2 && substr($line, $pos - 2, 2) =~ /^[\w}]"$/;
             next if $system{substr($first, 1)};
+            # An XML closing tag ("</name>", in a here-document of XML), not a path.
+            next if $pos >= 1 && substr($line, $pos - 1, 1) eq '<' && $rest eq ''
+                && substr($line, $+[0], 1) eq '>';
             # Capitals only: an instruction list such as MOVSW/MOVSD wrapped
             # onto a new comment line, not a directory of any machine.
             next if $first =~ m{^/[A-Z0-9]+(?:-|$)} && $first !~ /[a-z]/;
