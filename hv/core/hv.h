@@ -105,11 +105,14 @@ int handle_mem_violation(struct vcpu *v, const struct exit_info *e, char *text, 
  * irq_clock_init() measures the host's TSC once, for every domain's PIT;
  * irq_domain_init() adds the domain's PIC and PIT to its port bus;
  * irq_before_entry() injects a pending interrupt (or asks for a window)
- * before each VM entry of `v`; irq_halt() waits, for a HLT with IF=1,
- * until an interrupt is pending or nothing can wake the guest. */
+ * before each VM entry of `v` (and gives CR8 the APIC's TPR);
+ * irq_after_exit() takes a CR8 the guest wrote into the APIC's TPR;
+ * irq_halt() waits, for a HLT with IF=1, until an interrupt is pending or
+ * nothing can wake the guest. */
 void irq_clock_init(struct host *h);
 void irq_domain_init(struct domain *d);
 void irq_before_entry(struct vcpu *v);
+void irq_after_exit(struct vcpu *v);
 void irq_halt(struct vcpu *v);
 /* irq_vcpu_init(): the vCPU's local APIC, once it belongs to its domain
  * (after irq_domain_init()); irq_pending(): the vector the vCPU would take

@@ -306,10 +306,23 @@ static void want_window(struct vcpu *v, bool on)
     }
 }
 
+/* After every exit: a MOV to CR8 the guest made since the entry changed
+ * the backend's virtual TPR, which the backend copied into v->tpr; the
+ * APIC's TPR takes it, so that its priorities (and an xAPIC or x2APIC read
+ * of the TPR) agree with CR8.  A TPR the guest set through the APIC page
+ * keeps its low bits as long as CR8 was not written. */
+void irq_after_exit(struct vcpu *v)
+{
+    if (v->tpr != (uint8_t)v->lapic.tpr)
+        v->lapic.tpr = v->tpr;
+}
+
 /* Called before every VM entry: the one place interrupts reach the guest. */
 void irq_before_entry(struct vcpu *v)
 {
     struct domain *d = v->dom;
+    /* CR8 reads what the APIC's TPR holds now, however it was set. */
+    v->tpr = (uint8_t)v->lapic.tpr;
     /* Without the backend's operations the interrupts stay pending. */
     if (!d->host->irq)
         return;

@@ -52,6 +52,8 @@ static void run_one_exit(struct host *h, struct vcpu *v)
     irq_before_entry(v);
     /* Copy the vCPU in, VMRUN/VMRESUME, copy it out, decode the exit. */
     h->be->run(v, &e);
+    /* A CR8 the guest wrote is the APIC's TPR from now on. */
+    irq_after_exit(v);
     /* The count HC_EXIT_COUNT reports and the trace numbers lines by. */
     v->exit_count++;
     /* Emulate what caused the exit; may stop v's domain. */

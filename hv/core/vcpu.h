@@ -176,6 +176,15 @@ struct vcpu {
     uint8_t int_shadow;
     uint8_t event_pending;
 
+    /* The local APIC's TPR as the guest's CR8 sees it (64-bit mode: CR8 is
+     * TPR bits 7:4, SDM vol 3A 11.8.6.1 "Interaction of Task Priorities
+     * between CR8 and APIC").  The core sets it from the APIC before each
+     * entry (irq.c); the backend loads it into its virtual TPR (SVM's
+     * V_TPR, VT-x's VTPR on the virtual-APIC page), which the guest's MOV
+     * to/from CR8 use without an exit, and stores the guest's value back
+     * after the exit; the core then takes a change into the APIC. */
+    uint8_t tpr;
+
     /* An interrupt window is being asked for (backend->irq_window): kept
      * so that irq.c calls the backend only when the request changes. */
     bool irq_window;

@@ -76,6 +76,8 @@
 #define V_IRQ          (1ull << 8)
 #define V_INTR_PRIO(p) ((uint64_t)((p)&0xf) << 16)
 #define V_IGN_TPR      (1ull << 20)
+/* V_TPR, bits 3:0: the guest's CR8 (bits 7:4 are reserved). */
+#define V_TPR_MASK     0xfull
 #define V_INTR_MASKING (1ull << 24)
 
 /* INTERRUPT_SHADOW (offset 0x068, 15.21.5): bit 0 = the guest is in the

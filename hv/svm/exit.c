@@ -270,6 +270,9 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     /* Core -> VMCB: RAX, and what the core changed since the last exit
      * (state.c). */
     svm_store_state(vcpu);
+    /* The guest's CR8 is V_TPR while V_INTR_MASKING is on (APM vol 2
+     * 15.21.2 "Virtualizing APIC.TPR"): the APIC's priority class. */
+    v->control.v_intr = (v->control.v_intr & ~V_TPR_MASK) | (vcpu->tpr >> 4);
     /* QEMU corrupts the saved RIP when VMRUN fails on a bad EVENTINJ
      * (docs/emulators.md): remember where we entered. */
     sv->rip_before = vcpu->rip;
@@ -302,6 +305,11 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
      * address, not the next one). */
     vcpu->regs.rax = s->rax;
     vcpu->rip = sv->entry_failed ? sv->rip_before : s->rip;
+    /* A MOV to CR8 wrote V_TPR: the class changes, the sub-class goes to 0
+     * as a CR8 write clears TPR bits 3:0; an unchanged class keeps the
+     * sub-class the guest set through the APIC page. */
+    if ((v->control.v_intr & V_TPR_MASK) != (uint64_t)(vcpu->tpr >> 4))
+        vcpu->tpr = (uint8_t)((v->control.v_intr & V_TPR_MASK) << 4);
     /* Nothing else is loaded until the core asks (core/vcpu.h "Lazy guest
      * state"), and the VMCB now holds everything the core had changed. */
     vcpu->loaded = VCPU_STATE_EAGER;

@@ -112,6 +112,11 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
         {PROC_INTR_WINDOW_EXITING, "interrupt-window exiting", true},
         {PROC_USE_IO_BITMAPS, "use I/O bitmaps", true},
         {PROC_USE_MSR_BITMAPS, "use MSR bitmaps", true},
+        /* The guest's MOV to/from CR8 use the virtual-APIC page's VTPR
+         * instead of the processor's own TPR, without an exit (SDM vol 3C
+         * 30.3 "Virtualizing CR8-Based TPR Accesses"), as SVM's V_TPR; the
+         * core keeps it and the APIC model's TPR the same. */
+        {PROC_TPR_SHADOW, "use TPR shadow", false},
         {PROC_SECONDARY_CONTROLS, "activate secondary controls", true},
     };
     /* Secondary (25.6.2 "Processor-Based VM-Execution Controls"): EPT for guest-physical memory,

@@ -157,15 +157,19 @@
 #define VMCS_EXIT_MSR_LOAD_ADDR  0x2008u
 #define VMCS_ENTRY_MSR_LOAD_ADDR 0x200au
 #define VMCS_TSC_OFFSET          0x2010u
-#define VMCS_EPT_POINTER         0x201au
-#define VMCS_GUEST_PHYS_ADDR     0x2400u
-#define VMCS_LINK_POINTER        0x2800u
-#define VMCS_GUEST_DEBUGCTL      0x2802u
-#define VMCS_GUEST_PAT           0x2804u
-#define VMCS_GUEST_EFER          0x2806u
-#define VMCS_GUEST_PDPTE0        0x280au /* PDPTE0..3: step 2 */
-#define VMCS_HOST_PAT            0x2c00u
-#define VMCS_HOST_EFER           0x2c02u
+#define VMCS_VIRTUAL_APIC_ADDR   0x2012u
+/* VTPR's offset in the virtual-APIC page (SDM vol 3C 30.1.1 "Virtualized
+ * APIC Registers"). */
+#define VAPIC_VTPR           0x80
+#define VMCS_EPT_POINTER     0x201au
+#define VMCS_GUEST_PHYS_ADDR 0x2400u
+#define VMCS_LINK_POINTER    0x2800u
+#define VMCS_GUEST_DEBUGCTL  0x2802u
+#define VMCS_GUEST_PAT       0x2804u
+#define VMCS_GUEST_EFER      0x2806u
+#define VMCS_GUEST_PDPTE0    0x280au /* PDPTE0..3: step 2 */
+#define VMCS_HOST_PAT        0x2c00u
+#define VMCS_HOST_EFER       0x2c02u
 
 /* 32-bit fields. */
 #define VMCS_PIN_CONTROLS           0x4000u
@@ -174,6 +178,7 @@
 #define VMCS_PF_ERROR_MASK          0x4006u
 #define VMCS_PF_ERROR_MATCH         0x4008u
 #define VMCS_CR3_TARGET_COUNT       0x400au
+#define VMCS_TPR_THRESHOLD          0x401cu
 #define VMCS_EXIT_CONTROLS          0x400cu
 #define VMCS_EXIT_MSR_STORE_COUNT   0x400eu
 #define VMCS_EXIT_MSR_LOAD_COUNT    0x4010u

@@ -401,8 +401,12 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
      * last exit (state.c), and only the fields among them whose value
      * changed. */
     vmx_store_state(vcpu);
+    /* The guest's CR8 is VTPR bits 7:4 with the TPR shadow: the APIC's TPR,
+     * in the virtual-APIC page, which the CPU reads at the MOV itself. */
+    if (vx->vapic)
+        vx->vapic[VAPIC_VTPR] = vcpu->tpr;
 
-    /* enter.S: the guest runs until the next VM exit. */
+        /* enter.S: the guest runs until the next VM exit. */
 #ifdef HV_BENCH_FLOOR
     /* The benchmark's reference image: CPUID exits never leave floor.c. */
     int r = vmx_floor_enter(&vcpu->regs, vx->launched);
@@ -490,6 +494,10 @@ void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
         /* Copied out even after a failed entry with reason bit 31: the core
          * prints RIP and the registers from struct vcpu. */
         copy_out(vcpu, vx);
+        /* A MOV to CR8 set VTPR bits 7:4 and cleared 3:0 (SDM vol 3C 30.3
+         * "Virtualizing CR8-Based TPR Accesses"). */
+        if (vx->vapic)
+            vcpu->tpr = vx->vapic[VAPIC_VTPR];
         /* An event hv injected has been delivered: do not deliver it again
          * (VM exits clear the valid bit themselves, 25.8.3; after a failed
          * entry we keep it for the explainer).  But if the exit interrupted

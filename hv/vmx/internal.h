@@ -33,6 +33,7 @@ struct vmx_vcpu {
     void *vmcs;             /* the guest's VMCS region (4 KiB) */
     uint8_t *io_bitmaps;    /* I/O bitmaps A and B, 4 KiB each, contiguous */
     uint8_t *msr_bitmap;    /* MSR bitmap, 4 KiB */
+    uint8_t *vapic;         /* virtual-APIC page (VTPR at 0x80), or NULL without TPR shadow */
     bool launched;          /* VMLAUNCH done: the next entry is VMRESUME */
     uint64_t cr0_shadow;    /* the CR0 the guest believes it has */
     uint64_t cr4_shadow;    /* the CR4 the guest believes it has */

@@ -364,6 +364,18 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     vmwrite(VMCS_IO_BITMAP_A, virt_to_phys(vx->io_bitmaps));
     vmwrite(VMCS_IO_BITMAP_B, virt_to_phys(vx->io_bitmaps) + 4096);
     vmwrite(VMCS_MSR_BITMAP, virt_to_phys(vx->msr_bitmap));
+    /* With the TPR shadow: the virtual-APIC page, of which the CPU uses
+     * only VTPR at offset 0x80 here (SDM vol 3C 30.1.1 "Virtualized APIC
+     * Registers"), and a TPR threshold of 0, so that no MOV to CR8 exits
+     * (30.1.2 "TPR Virtualization"): an interrupt its lowering lets
+     * through is delivered at the next exit. */
+    if (ctl.proc & PROC_TPR_SHADOW) {
+        vx->vapic = page_alloc(4096, 4096);
+        if (!vx->vapic)
+            return -1;
+        vmwrite(VMCS_VIRTUAL_APIC_ADDR, virt_to_phys(vx->vapic));
+        vmwrite(VMCS_TPR_THRESHOLD, 0);
+    }
     /* The EPT pointer: PML4 address, write-back tables, 4-level walk (25.6.11 "Extended-Page-Table
      * Pointer (EPTP)"). */
     vmwrite(VMCS_EPT_POINTER, vcpu->slat_root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4);
@@ -545,6 +557,7 @@ void vmx_vcpu_destroy(struct vcpu *vcpu)
     page_free(vx->vmcs);
     page_free(vx->io_bitmaps);
     page_free(vx->msr_bitmap);
+    page_free(vx->vapic);
     page_free(vx);
     vcpu->arch = NULL;
 }
