@@ -439,16 +439,17 @@ int img_check(struct img *img, unsigned fix, struct img_check_result *res);
 
 /*
  * Change the virtual size.  Shrinking requires allow_shrink, and for qcow2
- * fails if snapshots exist; data past the new end is discarded.  Growth
- * with prealloc != OFF allocates the new area.
+ * fails if snapshots exist (any resize does for a version 2 image with
+ * snapshots, which cannot record their own sizes); data past the new end
+ * is discarded.  Growth with prealloc != OFF allocates the new area.
  */
 int img_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink);
 
 /* ---- Backing file ----------------------------------------------------- */
 
 /*
- * Change the backing file name and format recorded in the header (rebase -u,
- * commit).  NULL name removes the backing file.  Only the header changes:
+ * Change the backing file name and format recorded in the header (rebase,
+ * with or without -u).  NULL name removes the backing file.  Only the header changes:
  * data is not copied (rebase without -u is done by the CLI with reads and
  * writes and then this call).
  */
@@ -527,6 +528,7 @@ int img_bitmap_merge(struct img *dst, const char *dst_name, struct img *src, con
 /*
  * Change qcow2 options in place (qemu-img amend): compat (2/3; downgrading
  * expands zero clusters and refuses what QEMU refuses), lazy_refcounts,
+ * refcount_bits (the refcount structure is rewritten at the new width),
  * backing_file/fmt.  compat, cluster_size, refcount_bits and backing_file
  * left 0/NULL keep the image's values; lazy_refcounts is always the wanted
  * state (pass the image's current one to keep it).  size is handled via
