@@ -13,6 +13,8 @@
 #   - diskcat prints a file bin/imgtool put into a compressed qcow2 image
 #     (hv's own deflate decoder reads it), and through an overlay whose
 #     backing file it is (a relative name);
+#   - vhostile breaks the rings' rules seven ways: each time the device needs
+#     a reset (one "[hv]" line each), recovers after it, and hv goes on;
 #   - bin/hvrun refuses bad -drive and -device options with a clear message.
 # The image files are the real ones: bin/hvrun attaches them to the outer
 # machine as disks and hv's imgtool library writes into them.
@@ -22,8 +24,9 @@
 W=$IT_WORK
 G=$BUILD/guestkit
 CASES=(svm-blk-ioapic svm-blk-pic svm-blk-poll svm-blk-raw svm-blk-ro svm-blk-snapshot
-    svm-console svm-diskcat svm-backing vmx-blk vmx-console usage)
-skip_all_if "$(built_missing "$HV" "$G/vblk.elf" "$G/vcon.elf" "$G/diskcat.elf")" "${CASES[@]}"
+    svm-console svm-diskcat svm-backing svm-hostile vmx-blk vmx-console vmx-hostile usage)
+skip_all_if "$(built_missing "$HV" "$G/vblk.elf" "$G/vcon.elf" "$G/diskcat.elf" "$G/vhostile.elf")" \
+    "${CASES[@]}"
 for tool in qemu-system-x86_64 qemu-img perl; do
     command -v "$tool" >/dev/null || skip_all_if "$tool is not installed (bash mk/deps.sh test)" "${CASES[@]}"
 done
@@ -161,6 +164,27 @@ cat_case() {
     fi
 }
 
+# hostile_case NAME EMU-ARGS: vhostile's verdicts all pass, hv logged one
+# "device needs reset" line for each of its seven broken cases, the guest
+# ended normally, and the disk file is unchanged (vhostile only reads).
+hostile_case() {
+    local n=$1 args
+    read -r -a args <<<"$2"
+    qemu-img create -q -f raw "$W/$n.raw" 1M
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" "${args[@]}" \
+        -kernel "$G/vhostile.elf" -drive "file=$W/$n.raw,format=raw"
+    local resets
+    resets=$(grep -c '^\[hv\] virtio-blk0: .*; device needs reset$' "$W/$n.err")
+    if [ "$(cat "$W/$n.st")" = 0 ] && grep -q '^SUMMARY: 17 tests, 0 unexpected failures' "$W/$n.out" &&
+        [ "$resets" = 7 ] && ! grep -q '^FAIL' "$W/$n.out" && [ "$(stat -c %s "$W/$n.raw")" = 1048576 ]; then
+        pass "$n: seven broken rings, seven resets, one [hv] line each, the device recovers"
+    else
+        fail "$n: vhostile under hv" "status $(cat "$W/$n.st"), $resets reset lines"
+        show_log "$W/$n.out"
+        show_log "$W/$n.err" 12
+    fi
+}
+
 # usage_case: bin/hvrun's refusals, each with status 125 and its reason.
 usage_case() {
     local n=usage img=$W/usage.qcow2 out st
@@ -196,6 +220,7 @@ run_case svm-blk-snapshot blk_case svm-blk-snapshot "" qcow2 ioapic snapshot
 run_case svm-console con_case svm-console ""
 run_case svm-diskcat cat_case svm-diskcat
 run_case svm-backing cat_case svm-backing overlay
+run_case svm-hostile hostile_case svm-hostile ""
 run_case usage usage_case
 finish_cases
 
@@ -204,8 +229,10 @@ why=$(bochs_missing)
 if [ -n "$why" ]; then
     skip vmx-blk "$why"
     skip vmx-console "$why"
+    skip vmx-hostile "$why"
     exit 0
 fi
 run_case vmx-blk blk_case vmx-blk "--emulator bochs --vendor vmx -m 32M" qcow2 ioapic
 run_case vmx-console con_case vmx-console "--emulator bochs --vendor vmx -m 32M"
+run_case vmx-hostile hostile_case vmx-hostile "--emulator bochs --vendor vmx -m 32M"
 finish_cases

@@ -1,0 +1,159 @@
+/*
+ * vhostile: a hostile virtio driver, for the device side of a hypervisor
+ * (hv/dev/virtio/).  On the first virtio-blk device it sets the device up
+ * with guestkit's own driver (virtio_begin, virtio_queue_setup, virtio_go:
+ * polling, no interrupts), then breaks one rule of virtio 1.2 2.7 "Split
+ * Virtqueues" at a time, writing the rings by hand, and rings the doorbell:
+ *
+ *   loop          descriptor 0 -> 1 -> 0
+ *   next          a next index past the end of the table
+ *   mmio          a buffer at the device's own register window
+ *   wrap          a buffer whose address + length passes 2^64
+ *   head          an available-ring entry naming descriptor size + 3
+ *   ahead         the available idx more than a ring ahead of the device
+ *   qsize         QueueNum 3 (not a power of two) when the queue is made ready
+ *
+ * Each time the device must set DEVICE_NEEDS_RESET (and, with DRIVER_OK,
+ * the configuration-change bit of InterruptStatus) rather than hang, crash
+ * or touch memory outside the guest, and after a reset the same device
+ * must serve a correct request again (a read of sector 0).  Two mistakes
+ * the device ignores come last: a notification for a queue that does not
+ * exist, and driver features written after FEATURES_OK; the device must
+ * still work and must not need a reset.
+ *
+ * Under hv each broken case leaves exactly one "[hv] ... device needs
+ * reset" line (tests/integration/virtio-hv.sh counts them).  QEMU 7.2's
+ * virtio-blk accepts a queue size of 3 (the spec makes it a driver rule),
+ * so the guest is run under hv only.
+ */
+#include "guestkit/guestkit.h"
+#include "guestkit/virtio.h"
+
+#define QSIZE 8
+
+static struct virtq_page page;
+static struct virtq vq;
+static uint8_t hdr[16] __attribute__((aligned(16)));
+static uint8_t data[512];
+static volatile uint8_t status;
+
+static uint32_t reg(const struct virtio_dev *d, uint32_t off)
+{
+    return *(volatile uint32_t *)(uintptr_t)(d->base + off);
+}
+
+static void set_reg(const struct virtio_dev *d, uint32_t off, uint32_t v)
+{
+    *(volatile uint32_t *)(uintptr_t)(d->base + off) = v;
+}
+
+/* Reset and set the device up again, with queue 0 of QSIZE entries. */
+static bool setup(struct virtio_dev *d)
+{
+    virtio_reset(d);
+    return virtio_begin(d, VIRTIO_FEATURE(VIRTIO_F_VERSION_1)) &&
+           virtio_queue_setup(d, &vq, &page, 0, QSIZE) && virtio_go(d, VIRTIO_WAIT_POLL, 0);
+}
+
+/* Put `head` on the available ring by hand (idx + `skip` + 1) and notify. */
+static void offer(struct virtio_dev *d, uint16_t head, uint16_t skip)
+{
+    uint16_t idx = vq.avail[1];
+    vq.avail[2 + idx % vq.size] = head;
+    __asm__ volatile("" ::: "memory");
+    vq.avail[1] = (uint16_t)(idx + 1 + skip);
+    set_reg(d, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+}
+
+static void put(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+    vq.desc[i].addr = addr;
+    vq.desc[i].len = len;
+    vq.desc[i].flags = flags;
+    vq.desc[i].next = next;
+}
+
+/* A correct request, by hand: read sector 0 (header, data, status). */
+static bool good_read(struct virtio_dev *d)
+{
+    memset(hdr, 0, sizeof(hdr));
+    status = 0xee;
+    put(0, (uintptr_t)hdr, 16, VIRTQ_DESC_F_NEXT, 1);
+    put(1, (uintptr_t)data, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+    put(2, (uintptr_t)&status, 1, VIRTQ_DESC_F_WRITE, 0);
+    uint16_t used = vq.used[1];
+    offer(d, 0, 0);
+    for (int spin = 0; spin < 1000000 && vq.used[1] == used; spin++)
+        __asm__ volatile("pause");
+    return vq.used[1] == (uint16_t)(used + 1) && status == 0;
+}
+
+/* After a broken case: NEEDS_RESET and the configuration bit, then a
+ * reset and a good request. */
+static void expect_reset(struct virtio_dev *d, const char *name)
+{
+    bool needs = virtio_status(d) & VIRTIO_STATUS_NEEDS_RESET;
+    bool config = reg(d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG;
+    report(needs && config, "%s: the device needs a reset and says so", name);
+    report(setup(d) && good_read(d), "%s: after a reset the device serves a read", name);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct virtio_dev dev;
+    if (!report(virtio_find(VIRTIO_ID_BLOCK, 0, &dev), "virtio-blk device found"))
+        return report_summary();
+    if (!report(setup(&dev) && good_read(&dev), "set up; a correct read works")) {
+        report_info("%s", dev.error ? dev.error : "the read failed");
+        return report_summary();
+    }
+
+    put(0, (uintptr_t)data, 16, VIRTQ_DESC_F_NEXT, 1);
+    put(1, (uintptr_t)data, 16, VIRTQ_DESC_F_NEXT, 0);
+    offer(&dev, 0, 0);
+    expect_reset(&dev, "loop");
+
+    put(0, (uintptr_t)data, 16, VIRTQ_DESC_F_NEXT, QSIZE);
+    offer(&dev, 0, 0);
+    expect_reset(&dev, "next");
+
+    put(0, dev.base, 16, VIRTQ_DESC_F_WRITE, 0);
+    offer(&dev, 0, 0);
+    expect_reset(&dev, "mmio");
+
+    put(0, 0xfffffffffffff000ull, 0x2000, 0, 0);
+    offer(&dev, 0, 0);
+    expect_reset(&dev, "wrap");
+
+    offer(&dev, QSIZE + 3, 0);
+    expect_reset(&dev, "head");
+
+    put(0, (uintptr_t)hdr, 16, 0, 0);
+    offer(&dev, 0, QSIZE + 1);
+    expect_reset(&dev, "ahead");
+
+    /* QueueNum 3, then QueueReady: the queue stays unready. */
+    virtio_reset(&dev);
+    bool begun = virtio_begin(&dev, VIRTIO_FEATURE(VIRTIO_F_VERSION_1));
+    set_reg(&dev, VIRTIO_MMIO_QUEUE_SEL, 0);
+    set_reg(&dev, VIRTIO_MMIO_QUEUE_NUM, 3);
+    set_reg(&dev, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)(uintptr_t)&page);
+    set_reg(&dev, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(uintptr_t)&page + 2048);
+    set_reg(&dev, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(uintptr_t)&page + 3072);
+    set_reg(&dev, VIRTIO_MMIO_QUEUE_READY, 1);
+    report(begun && reg(&dev, VIRTIO_MMIO_QUEUE_READY) == 0 &&
+               (virtio_status(&dev) & VIRTIO_STATUS_NEEDS_RESET),
+           "qsize: a queue of 3 is refused and the device needs a reset");
+    report(setup(&dev) && good_read(&dev), "qsize: after a reset the device serves a read");
+
+    /* Ignored: a doorbell for queue 5, and features after FEATURES_OK. */
+    set_reg(&dev, VIRTIO_MMIO_QUEUE_NOTIFY, 5);
+    set_reg(&dev, VIRTIO_MMIO_DRIVER_FEAT_SEL, 0);
+    set_reg(&dev, VIRTIO_MMIO_DRIVER_FEATURES, 0xffffffff);
+    report(!(virtio_status(&dev) & VIRTIO_STATUS_NEEDS_RESET) && good_read(&dev),
+           "ignored mistakes (queue 5, late features): the device works on");
+    virtio_reset(&dev);
+    return report_summary();
+}
