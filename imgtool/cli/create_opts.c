@@ -5,7 +5,7 @@
  * The table's order is the order in which QEMU 7.2 prints the options in
  * its "Formatting" line (qemu_opts_print() over the merged qcow2 and file
  * protocol option lists), observed with qemu-img 7.2.  Options QEMU knows
- * but imgtool does not implement (encryption, external data files) are
+ * but imgtool does not implement (encryption) are
  * listed so that they are refused with a clear message rather than as
  * unknown parameters (encryption with the words QEMU uses for an unknown
  * encryption format).
@@ -39,8 +39,8 @@ static const struct opt_desc qcow2_print_order[] = {
     {"compat", T_STR, NULL, true, false, false, NULL},
     {"backing_file", T_STR, NULL, true, false, false, NULL},
     {"backing_fmt", T_STR, NULL, true, false, false, NULL},
-    {"data_file", T_STR, NULL, true, false, true, NULL},
-    {"data_file_raw", T_BOOL, NULL, true, false, true, NULL},
+    {"data_file", T_STR, NULL, true, false, false, NULL},
+    {"data_file_raw", T_BOOL, NULL, true, false, false, NULL},
     {"lazy_refcounts", T_BOOL, "off", true, false, false, NULL},
     {"refcount_bits", T_NUM, "16", true, false, false, NULL},
     {"nocow", T_BOOL, NULL, true, true, false, NULL},
@@ -369,5 +369,9 @@ bool create_opts_to_img(struct opts *o, int format, struct img_create_opts *c, c
     }
     c->backing_file = opts_get(o, "backing_file");
     c->backing_fmt = opts_get(o, "backing_fmt");
+    c->data_file = opts_get(o, "data_file");
+    if ((v = opts_get(o, "data_file_raw"))) {
+        c->data_file_raw = parse_bool(v) == 1;
+    }
     return true;
 }

@@ -85,6 +85,14 @@ struct jv *image_info_build(struct img *img, const char *filename, char **backin
         jv_set(fs, "type", jv_str("qcow2"));
         struct jv *d = jv_set(fs, "data", jv_obj());
         jv_set(d, "compat", jv_str(info.qcow2_version == 2 ? "0.10" : "1.1"));
+        /* data-file only when the header names the file, data-file-raw
+         * whenever the image has one (qcow2_get_specific_info). */
+        if (info.has_data_file && info.data_file[0]) {
+            jv_set(d, "data-file", jv_str(info.data_file));
+        }
+        if (info.has_data_file) {
+            jv_set(d, "data-file-raw", jv_bool(info.data_file_raw));
+        }
         if (info.qcow2_version >= 3) {
             jv_set(d, "extended-l2", jv_bool(info.extended_l2));
             jv_set(d, "lazy-refcounts", jv_bool(info.lazy_refcounts));

@@ -39,7 +39,7 @@ static int amend_help(const char *fmt)
  * the options' names and values (create_opts_check()), then the options that
  * fix the layout and exist only at creation (qcow2_amend_options()).
  */
-static bool amend_options_allowed(struct opts *o, const char *filename)
+static bool amend_options_allowed(struct opts *o, const char *filename, const struct img_info *info)
 {
     /* The file protocol's creation options are no amend options at all. */
     static const char *const file_only[] = {"nocow", "extent_size_hint"};
@@ -49,20 +49,17 @@ static bool amend_options_allowed(struct opts *o, const char *filename)
             return false;
         }
     }
-    /* imgtool opens no image with an external data file (qcow2.txt
-     * "Header", incompatible bit 2), so every image here has none, and
-     * QEMU's qcow2_amend_options() refuses both data file options for such. */
+    /* An external data file (qcow2.txt "Header", incompatible bit 2) can
+     * be renamed and its raw flag cleared, but neither can be added:
+     * QEMU's qcow2_amend_options() refuses them for an image without. */
     const char *data_file_raw = opts_get(o, "data_file_raw");
-    if (opts_has(o, "data_file")) {
+    if (opts_has(o, "data_file") && !info->has_data_file) {
         error_report("data-file can only be set for images that use an external data file");
         return false;
     }
-    if (data_file_raw && parse_bool(data_file_raw) == 1) {
+    if (data_file_raw && parse_bool(data_file_raw) == 1 && !info->data_file_raw) {
         error_report("data-file-raw cannot be set on existing images");
         return false;
-    }
-    if (data_file_raw && parse_bool(data_file_raw) == 0) {
-        opts_del(o, "data_file_raw"); /* "off" is what the image has */
     }
     if (!create_opts_check(o, IMG_FMT_QCOW2, filename)) {
         return false;
@@ -82,7 +79,7 @@ static bool amend_options_allowed(struct opts *o, const char *filename)
 
 /*
  * Apply the checked options: img_amend() for compat, lazy_refcounts,
- * refcount_bits and the backing file, then a resize for size.  Fields not
+ * refcount_bits, the backing file and the data file, then a resize for size.  Fields not
  * given keep the image's values (img_amend() ignores 0 and NULL).
  */
 static bool amend_image(struct img *img, struct opts *o, const struct img_info *info,
@@ -98,6 +95,11 @@ static bool amend_image(struct img *img, struct opts *o, const struct img_info *
     }
     if (!opts_has(o, "lazy_refcounts")) {
         copts.lazy_refcounts = info->lazy_refcounts;
+    }
+    /* data_file (a new name; "" drops it) is a change only when given;
+     * data_file_raw is the wanted state, like lazy_refcounts. */
+    if (!opts_has(o, "data_file_raw")) {
+        copts.data_file_raw = info->data_file_raw;
     }
     /* refcount_bits: only a given value is a change (0 keeps the width). */
     if (!opts_has(o, "refcount_bits")) {
@@ -179,7 +181,7 @@ int verb_amend(int argc, char **argv)
         error_report("Format driver 'raw' does not support option amendment");
         goto out;
     }
-    if (!opts_parse(&o, options) || !amend_options_allowed(&o, filename) ||
+    if (!opts_parse(&o, options) || !amend_options_allowed(&o, filename, &info) ||
         !amend_image(img, &o, &info, filename)) {
         goto out;
     }

@@ -296,6 +296,10 @@ struct convert_job {
     int nsrc; /* sources opened so far */
     struct conv cv;
     bool created, out_existed;
+    /* The external data file a new qcow2 target gets (-o data_file=),
+     * removed with the target when the convert fails, if it is new. */
+    const char *data_file;
+    bool data_existed;
 };
 
 /* The command line's options, one by one (qemu-img's getopt string). */
@@ -569,7 +573,14 @@ static int convert_check_target(struct convert_job *j)
     }
     /* Creating the target truncates it: never when it is a source.  QEMU
      * refuses through its image locking, with this message. */
+    const char *data_file = j->skip_create ? NULL : opts_get(&j->o, "data_file");
     for (int i = 0; i < j->nnames; i++) {
+        if (data_file && same_file(j->names[i], data_file)) {
+            error_report("%s: error while converting %s: Failed to get \"write\" lock\n"
+                         "Is another process using the image [%s]?",
+                         j->final_name, j->out_fmt, data_file);
+            return 1;
+        }
         if (same_file(j->names[i], j->final_name)) {
             error_report("%s: error while converting %s: Failed to get \"write\" lock\n"
                          "Is another process using the image [%s]?",
@@ -593,6 +604,8 @@ static int convert_create_target(struct convert_job *j)
     copts.size = j->cv.total;
     struct img_err err = {0};
     j->out_existed = file_exists(j->final_name);
+    j->data_file = copts.data_file;
+    j->data_existed = j->data_file && file_exists(j->data_file);
     j->created = true;
     if (img_create_file(j->out_path, &copts, &err) < 0) {
         error_report("%s: error while converting %s: %s", j->out_filename, j->out_fmt, err.msg);
@@ -780,6 +793,9 @@ static int convert_cleanup(struct convert_job *j, int ret)
     }
     if (ret != 0 && j->created) {
         remove_if_new(j->final_name, j->out_existed);
+        if (j->data_file) {
+            remove_if_new(j->data_file, j->data_existed);
+        }
     }
     free(j->srcs);
     free(cv->buf);

@@ -313,7 +313,7 @@ int verb_dump(int argc, char **argv)
     if (!filename) {
         return 1;
     }
-    struct img *img = open_image(filename, vc.fmt, IMG_OPEN_NO_BACKING);
+    struct img *img = open_image(filename, vc.fmt, IMG_OPEN_NO_BACKING | IMG_OPEN_NO_DATA_FILE);
     if (!img) {
         return 1;
     }

@@ -87,8 +87,11 @@ static int collect_info(struct jv *list, const char *filename, const char *fmt, 
         seen[nseen++] = strdup(name);
         /* The argument may be a json:, file: or --image-opts name; the
          * backing files after it are file names. */
-        struct img *img = nseen == 1 ? open_image(name, cur_fmt, IMG_OPEN_NO_BACKING)
-                                     : open_file_path(name, cur_fmt, IMG_OPEN_NO_BACKING);
+        /* Metadata only: qemu-img info works without the external data
+         * file, which it does not read. */
+        unsigned flags = IMG_OPEN_NO_BACKING | IMG_OPEN_NO_DATA_FILE;
+        struct img *img =
+            nseen == 1 ? open_image(name, cur_fmt, flags) : open_file_path(name, cur_fmt, flags);
         if (!img) {
             ret = 1;
             goto out;

@@ -63,7 +63,11 @@ static int get_block_status(struct img *img, uint64_t off, uint64_t bytes, struc
     e->has_offset = ext.flags & IMG_BS_OFFSET_VALID;
     e->offset = e->has_offset ? ext.offset : 0;
     e->depth = depth;
-    e->filename = e->has_offset ? img_name(ext.layer ? ext.layer : layer) : NULL;
+    /* Offsets of an image with an external data file are offsets in that
+     * file, which qemu-img map names. */
+    struct img *owner = ext.layer ? ext.layer : layer;
+    const char *data_file = img_data_file(owner);
+    e->filename = !e->has_offset ? NULL : data_file ? data_file : img_name(owner);
     return 0;
 }
 

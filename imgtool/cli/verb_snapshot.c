@@ -94,12 +94,20 @@ static int snapshot_action(struct img *img, int action, const char *name)
             return 1;
         }
         break;
-    case SN_DELETE:
-        if (img_snapshot_delete(img, name) < 0) {
+    case SN_DELETE: {
+        /* qemu-img looks the name up first (bdrv_snapshot_find) and words
+         * a miss its own way, whatever the driver would say. */
+        int r = img_snapshot_delete(img, name);
+        if (r == -IMG_ENOENT) {
+            error_report("Could not delete snapshot '%s': snapshot not found", name);
+            return 1;
+        }
+        if (r < 0) {
             error_report("Could not delete snapshot '%s': %s", name, img_strerror(img));
             return 1;
         }
         break;
+    }
     }
     return 0;
 }

@@ -633,6 +633,9 @@ int img_get_info(struct img *img, struct img_info *info)
         info->compatible_features = q->h.compatible_features;
         info->autoclear_features = q->h.autoclear_features;
         info->bitmaps_stale = q->bm_stale;
+        info->has_data_file = q->data_file;
+        info->data_file_raw = q->data_raw;
+        memcpy(info->data_file, q->data_name, sizeof(info->data_file));
     }
     return 0;
 }

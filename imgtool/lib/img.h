@@ -174,6 +174,10 @@ enum {
                                      to sync (io->flush).  Metadata stays
                                      ordered, so killing the process is still
                                      safe; a power loss is not. */
+    /* Do not open an external data file: the metadata only (info, dump),
+     * as qemu-img info works without it; guest data cannot be read or
+     * written then. */
+    IMG_OPEN_NO_DATA_FILE = 1 << 5,
 };
 
 /*
@@ -241,6 +245,15 @@ struct img_create_opts {
     bool has_extent_size_hint; /* extent_size_hint given (else 1 MiB) */
     uint64_t extent_size_hint; /* XFS extent size hint, 0 to disable */
     bool nocow;                /* btrfs: no copy-on-write for the file */
+    /* External data file (qcow2 v3): guest data goes to this file, at
+     * the guest offset; the image file keeps only metadata.  data_file is
+     * the name written into the header; img_create() writes to data_io
+     * (created empty by the caller), img_create_file() creates the file
+     * data_file itself.  data_file_raw keeps it a valid raw image (and
+     * implies preallocation=metadata, as in QEMU). */
+    const char *data_file;
+    bool data_file_raw;
+    struct img_io *data_io;
 };
 
 /* Defaults as qemu-img 7.2: 64 KiB clusters, compat 1.1, 16-bit refcounts. */
@@ -290,6 +303,11 @@ struct img_info {
     /* The image had a bitmaps extension without autoclear bit 0 when it
      * was opened: the bitmaps are stale (a read-write open drops it). */
     bool bitmaps_stale;
+    /* External data file: its name as stored in the header ("" if the
+     * image names none) and the raw-data autoclear bit. */
+    bool has_data_file;
+    bool data_file_raw;
+    char data_file[1024];
 };
 
 int img_get_info(struct img *img, struct img_info *info);
@@ -299,6 +317,11 @@ struct img *img_backing(struct img *img);
 
 /* The name given to img_open. */
 const char *img_name(const struct img *img);
+
+/* The external data file's name as the image stores it (the file holding
+ * the guest data that img_block_status offsets point into), or NULL if
+ * the image has no data file. */
+const char *img_data_file(const struct img *img);
 
 /* ---- Data -------------------------------------------------------------- */
 
@@ -531,8 +554,10 @@ int img_bitmap_merge(struct img *dst, const char *dst_name, struct img *src, con
  * refcount_bits (the refcount structure is rewritten at the new width),
  * backing_file/fmt.  compat, cluster_size, refcount_bits and backing_file
  * left 0/NULL keep the image's values; lazy_refcounts is always the wanted
- * state (pass the image's current one to keep it).  size is handled via
- * img_resize.
+ * state (pass the image's current one to keep it).  With an external data
+ * file, data_file renames it ("" drops the name from the header) and
+ * data_file_raw is the wanted state too (it can be cleared, not set).
+ * size is handled via img_resize.
  */
 int img_amend(struct img *img, const struct img_create_opts *o);
 

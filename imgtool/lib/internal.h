@@ -146,6 +146,14 @@ struct qcow2 {
     /* The bitmaps' size follows the disk's; a resize changes both. */
     uint64_t bm_size; /* the disk size the bitmaps are sized for */
     bool bm_stale;    /* a bitmaps extension without autoclear bit 0 */
+    /* External data file (qcow2.txt "Header", incompatible bit 2 "External
+     * data file bit" and autoclear bit 1 "Raw external data bit";
+     * qcow2_data.c). */
+    bool data_file;       /* guest clusters live in dio, at their guest offset */
+    bool data_raw;        /* dio must stay a valid raw image of the disk */
+    struct img_io dio;    /* the data file; dio.read == NULL: not opened */
+    char data_name[1024]; /* its name, from the "External data file name"
+                             header extension ("" if there is none) */
 };
 
 /*
@@ -276,6 +284,9 @@ uint64_t qc_snap_table_size(const struct qcow2 *q);
 int qc_snap_upgrade(struct img *img);
 int qc_repair_dirty(struct img *img);
 int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink);
+/* Before preallocating from an old end inside a cluster over a backing
+ * file: write that cluster whole, its head copied up (qcow2_resize.c). */
+int qc_cow_head(struct img *img, uint64_t from, uint64_t to);
 /* amend -o compat=0.10 (qcow2_downgrade.c). */
 int qc_downgrade(struct img *img);
 /* Rewrite the refcount structure with entries new_bits wide (amend
@@ -327,6 +338,39 @@ void qc_rb_put_entry(const struct qcow2 *q, uint8_t *block, uint64_t index, uint
 int qc_alloc_bytes(struct img *img, uint64_t size, uint64_t *off);
 /* Free the clusters a (non-zero) L2 entry points at. */
 int qc_free_l2_entry_clusters(struct img *img, uint64_t e);
+
+/* External data files (qcow2_data.c). */
+int qc_data_open(struct img *img);
+void qc_data_close(struct img *img);
+int qc_data_read(struct img *img, uint64_t off, void *buf, size_t len);
+int qc_data_write(struct img *img, uint64_t off, const void *buf, size_t len);
+/* The host offset of a normal cluster must be its guest offset. */
+int qc_data_check_host(struct img *img, uint64_t guest_cluster, uint64_t host);
+/* Raw data file: zeros written there before the L2 entries say zero. */
+int qc_data_zero(struct img *img, uint64_t off, uint64_t len);
+int qc_data_flush(struct img *img);
+/* Grow or shrink the data file with the disk; preallocate [from, to). */
+int qc_data_resize(struct img *img, uint64_t new_size);
+int qc_data_preallocate(struct img *img, uint64_t from, uint64_t to, int mode);
+/* Record the data file's name in the header extension (create, amend). */
+int qc_data_set_name(struct img *img, const char *name);
+/* Turn a new, empty image into one with a data file (create). */
+int qc_data_attach(struct img *img, const struct img_io *dio, const char *name, bool raw);
+
+/*
+ * Does a (non-compressed) L2 entry point at a host cluster?  Normally the
+ * offset is non-zero then; with an external data file offset 0 is a valid
+ * host offset (guest cluster 0), marked by bit 63 (qcow2.txt "Standard
+ * Cluster Descriptor": "The offset may only be 0 with bit 63 set
+ * (indicating a host cluster offset of 0) when an external data file is
+ * used").
+ */
+static inline bool qc_has_host(const struct qcow2 *q, uint64_t e)
+{
+    if (e & QE_COMPRESSED)
+        return false;
+    return (e & QE_OFFSET) || (q->data_file && (e & QE_COPIED));
+}
 
 /*
  * Compressed descriptor helpers (qcow2.txt "Compressed Clusters

@@ -220,6 +220,15 @@ static int walk_l2(struct chk *c, uint64_t l2_off, bool active)
             return -1;
         }
         qc_l2_entry(c->img, l2_table, l2_index, &entry, &sc_bitmap);
+        /* "neither compressed clusters nor internal snapshots are
+         * supported" with a data file (qcow2.txt "Header", incompatible
+         * bit 2): QEMU's check_refcounts_l2 reports such an entry. */
+        if ((entry & QE_COMPRESSED) && q->data_file) {
+            report(c->img, "ERROR compressed cluster %llu with data file, entry=0x%llx",
+                   (unsigned long long)l2_index, (unsigned long long)entry);
+            c->res->corruptions++;
+            continue;
+        }
         if (entry & QE_COMPRESSED) {
             count_compressed(c, l2_index, entry, sc_bitmap, active);
             continue;
@@ -233,7 +242,7 @@ static int walk_l2(struct chk *c, uint64_t l2_off, bool active)
             c->res->corruptions++;
         }
         uint64_t host_off = entry & QE_OFFSET;
-        if (!host_off)
+        if (!qc_has_host(q, entry))
             continue;
         /* A subcluster cannot be both allocated and "reads as zeros"
          * (qcow2.txt "Extended L2 Entries": "In this case the allocation
@@ -263,7 +272,10 @@ static int walk_l2(struct chk *c, uint64_t l2_off, bool active)
                 c->res->fragmented_clusters++;
             next_host = host_off + q->cluster_size;
         }
-        inc_range(c, host_off, q->cluster_size);
+        /* Clusters in a data file are not refcounted (qcow2.txt "Header",
+         * incompatible bit 2). */
+        if (!q->data_file)
+            inc_range(c, host_off, q->cluster_size);
     }
     return 0;
 }
@@ -347,9 +359,13 @@ static int check_l2_copied(struct chk *c, uint64_t l2_off, unsigned fix)
          * entries never carry the flag (qcow2.txt "L2 table entry", bit
          * 63: "0 for clusters that are unused, compressed or require
          * COW"). */
-        if ((entry & QE_COMPRESSED) || !host_off)
+        if (!qc_has_host(q, entry))
             continue;
-        if (qc_rc_get(img, host_off >> q->cluster_bits, &rc) < 0)
+        /* A data file's clusters have no refcount; QEMU takes it as 1, so
+         * they must all carry the flag (check_oflag_copied). */
+        if (q->data_file)
+            rc = 1;
+        else if (qc_rc_get(img, host_off >> q->cluster_bits, &rc) < 0)
             return -1;
         if ((rc == 1) != !!(entry & QE_COPIED)) {
             report(img, "%s OFLAG_COPIED data cluster: l2_entry=%llx refcount=%llu",

@@ -71,6 +71,11 @@ int img_write_compressed_raw(struct img *img, uint64_t off, const void *comp, si
         return img_fail(img, IMG_ENOTSUP, "Compression is only supported by qcow2 images");
     if (!img->rw)
         return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
+    /* An image with an external data file has no compressed clusters
+     * (qcow2.txt "Header", incompatible bit 2); QEMU's compressed write
+     * fails with ENOTSUP, which qemu-img reports in these words. */
+    if (q->data_file)
+        return img_fail(img, IMG_ENOTSUP, "Operation not supported");
     if ((off & (q->cluster_size - 1)) || off >= img->size)
         return img_fail(img, IMG_EINVAL, "Compressed writes must start on a cluster boundary");
     /* A compressed cluster replaces the whole guest cluster, so a write

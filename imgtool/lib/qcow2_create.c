@@ -128,6 +128,20 @@ static int validate(const struct img_create_opts *o, struct img_err *err)
         return err_set(err, IMG_EINVAL, "Backing file name too long");
     if (o->prealloc < IMG_PREALLOC_OFF || o->prealloc > IMG_PREALLOC_FULL)
         return err_set(err, IMG_EINVAL, "Invalid preallocation mode");
+    /* External data files need the v3 feature bits (qcow2.txt "Header",
+     * incompatible bit 2); the raw flag (autoclear bit 1) needs a data
+     * file and "conflicts with backing files".  QEMU's words. */
+    if (o->data_file && compat < 3)
+        return err_set(err, IMG_EINVAL,
+                       "External data files are only supported with compatibility level 1.1 "
+                       "and above (use version=v3 or greater)");
+    if (o->data_file_raw && !o->data_file)
+        return err_set(err, IMG_EINVAL, "data-file-raw requires data-file");
+    if (o->data_file_raw && o->backing_file)
+        return err_set(err, IMG_EINVAL,
+                       "Backing file and data-file-raw cannot be used at the same time");
+    if (o->data_file && strlen(o->data_file) > 1023)
+        return err_set(err, IMG_EINVAL, "External data file name too long");
     return 0;
 }
 
@@ -340,13 +354,24 @@ int img_create(const struct img_env *env, struct img_io *io, const struct img_cr
         if (o->backing_fmt)
             ksnprintf(q->backing_fmt, sizeof(q->backing_fmt), "%s", o->backing_fmt);
     }
+    /* An external data file: the caller created it empty; its name goes
+     * into the header with the feature bits (qcow2_data.c).  A raw one
+     * starts with every cluster mapped, as QEMU's qcow2_co_create turns
+     * preallocation=off into metadata for it. */
+    int prealloc = o->prealloc;
+    if (r == 0 && o->data_file && !o->data_io)
+        r = img_fail(img, IMG_EINVAL, "No data file to write to");
+    else if (r == 0 && o->data_file)
+        r = qc_data_attach(img, o->data_io, o->data_file, o->data_file_raw);
+    if (o->data_file_raw && prealloc == IMG_PREALLOC_OFF)
+        prealloc = IMG_PREALLOC_METADATA;
     if (r == 0)
         r = qc_update_header(img);
     /* The virtual size counts whole 512-byte sectors: QEMU's qcow2 driver
      * rounds the requested size up (qcow2_co_create_opts), so 1234 bytes
      * make a 1536-byte disk rather than an error. */
     if (r == 0)
-        r = qc_resize(img, (o->size + 511) & ~(uint64_t)511, o->prealloc, false);
+        r = qc_resize(img, (o->size + 511) & ~(uint64_t)511, prealloc, false);
     /* The handle's message is the caller's: creation has no handle of
      * its own to report through. */
     if (r < 0)

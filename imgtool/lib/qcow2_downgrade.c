@@ -270,6 +270,9 @@ int qc_downgrade(struct img *img)
      * to be 4"). */
     if (q->rc_bits != 16)
         return img_fail(img, IMG_ENOTSUP, "compat=0.10 requires refcount_bits=16");
+    /* Version 2 has no feature bits, so no external data file. */
+    if (q->data_file)
+        return img_fail(img, IMG_ENOTSUP, "Cannot downgrade an image with a data file");
     /* A v2 reader takes the disk size of a snapshot from the header and
      * its VM state size from the 32-bit field (qcow2.txt "Snapshot table
      * entry": the 64-bit size and the disk size are version 3 extra data).

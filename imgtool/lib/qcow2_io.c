@@ -139,6 +139,10 @@ static int read_part(struct img *img, uint64_t guest_cluster, uint64_t entry,
          * Bitmap"). */
         if (q->ext_l2 && subcluster_bitmap)
             return img_fail(img, IMG_ECORRUPT, "Compressed cluster with subcluster bitmap");
+        /* Images with an external data file have none (qcow2.txt
+         * "Header", incompatible bit 2). */
+        if (q->data_file)
+            return img_fail(img, IMG_ECORRUPT, "Compressed cluster in an image with a data file");
         int r = load_compressed(img, entry);
         if (r < 0)
             return r;
@@ -153,6 +157,11 @@ static int read_part(struct img *img, uint64_t guest_cluster, uint64_t entry,
     if (host_cluster & (q->cluster_size - 1))
         return img_fail(img, IMG_ECORRUPT, "Cluster allocation offset %#llx unaligned",
                         (unsigned long long)host_cluster);
+    /* With a data file offset 0 is a host cluster too, and every host
+     * offset must be the guest's (qcow2_data.c). */
+    bool has_host = qc_has_host(q, entry);
+    if (has_host && qc_data_check_host(img, guest_cluster, host_cluster) < 0)
+        return -IMG_ECORRUPT;
     /* Without extended L2 the whole cluster is one case; the zero flag
      * wins over a host offset (a zero cluster may keep its allocation). */
     if (!q->ext_l2) {
@@ -160,8 +169,8 @@ static int read_part(struct img *img, uint64_t guest_cluster, uint64_t entry,
             memset(buf, 0, n);
             return 0;
         }
-        if (host_cluster)
-            return io_read(img, host_cluster + in_cluster, buf, n);
+        if (has_host)
+            return qc_data_read(img, host_cluster + in_cluster, buf, n);
         /* Unallocated: the backing file at the same guest offset. */
         return img_read_backing(img, guest_offset, buf, n);
     }
@@ -181,14 +190,14 @@ static int read_part(struct img *img, uint64_t guest_cluster, uint64_t entry,
             return img_fail(img, IMG_ECORRUPT, "Subcluster %u is both allocated and zero",
                             subcluster);
         /* An allocated subcluster needs somewhere to be allocated in. */
-        if (allocated && !host_cluster)
+        if (allocated && !has_host)
             return img_fail(img, IMG_ECORRUPT, "Allocated subcluster without host cluster");
         /* Same precedence as without extended L2: zero, then the host
          * cluster, then the backing file. */
         if (reads_zero)
             memset(buf, 0, chunk), r = 0;
         else if (allocated)
-            r = io_read(img, host_cluster + in_cluster, buf, chunk);
+            r = qc_data_read(img, host_cluster + in_cluster, buf, chunk);
         else
             r = img_read_backing(img, (guest_cluster << q->cluster_bits) + in_cluster, buf, chunk);
         if (r < 0)
@@ -270,7 +279,11 @@ int qc_read(struct img *img, uint64_t off, void *vbuf, size_t len)
                 contiguous_run(img, l2_offset, guest_cluster, host_cluster, in_cluster, n, len);
             /* A run of two or more clusters: one request for all of it. */
             if (total > n) {
-                r = io_read(img, host_cluster + in_cluster, buf, (size_t)total);
+                /* Guest data, in the data file if there is one; a run that
+                 * starts at its guest offset stays there. */
+                r = qc_data_check_host(img, guest_cluster, host_cluster);
+                if (r == 0)
+                    r = qc_data_read(img, host_cluster + in_cluster, buf, (size_t)total);
                 if (r < 0)
                     return r;
                 buf += total;
@@ -466,18 +479,20 @@ static int write_in_place(struct img *img, uint64_t guest_cluster, uint64_t l2_t
         return img_fail(img, IMG_ECORRUPT, "Cluster allocation offset %#llx unaligned",
                         (unsigned long long)host_cluster);
     /* Writing in place trusts the entry's offset; a wrong one must not
-     * let guest data overwrite metadata. */
-    r = check_overlap(img, host_cluster);
+     * let guest data overwrite metadata.  A data file holds no metadata,
+     * but its offsets must be the guest's. */
+    r = q->data_file ? qc_data_check_host(img, guest_cluster, host_cluster)
+                     : check_overlap(img, host_cluster);
     if (r < 0)
         return r;
     if (in_place_needs_merge(q, entry, subcluster_bitmap, in_cluster, n)) {
         /* The whole cluster, so every subcluster is allocated after it. */
         r = merged_cluster(img, guest_cluster, in_cluster, src, n);
         if (r == 0)
-            r = io_write(img, host_cluster, q->tmp, q->cluster_size);
+            r = qc_data_write(img, host_cluster, q->tmp, q->cluster_size);
         new_bitmap = 0xffffffffull;
     } else {
-        r = io_write(img, host_cluster + in_cluster, src, n);
+        r = qc_data_write(img, host_cluster + in_cluster, src, n);
         /* The written subclusters are allocated and no longer zero
          * (bits 0-31 and 32-63 of qcow2.txt "Subcluster Allocation
          * Bitmap"). */
@@ -528,11 +543,15 @@ static int write_copy_on_write(struct img *img, uint64_t guest_cluster, uint32_t
     }
     /* ... then the data cluster. */
     /* Always a whole cluster: the new host cluster must not show stale
-     * bytes of whatever the file held there before. */
-    r = qc_alloc_clusters(img, 1, &new_cluster);
-    if (r < 0)
+     * bytes of whatever the file held there before.  With a data file the
+     * cluster is the one at the guest offset there (qcow2.txt "Header",
+     * incompatible bit 2: "The offset field ... must match the guest
+     * offset"). */
+    if (q->data_file)
+        new_cluster = guest_cluster << q->cluster_bits;
+    else if ((r = qc_alloc_clusters(img, 1, &new_cluster)) < 0)
         return r;
-    r = io_write(img, new_cluster, src, q->cluster_size);
+    r = qc_data_write(img, new_cluster, src, q->cluster_size);
     if (r < 0)
         return r;
     /* Re-read the entry: copying a shared L2 table keeps it unchanged, but
@@ -569,7 +588,9 @@ static int write_part(struct img *img, uint64_t guest_cluster, uint32_t in_clust
         return r;
     /* A compressed cluster is never written in place: its data is a
      * stream of another length, shared by the sectors around it. */
-    if (!(entry & QE_COMPRESSED) && (entry & QE_OFFSET) && (entry & QE_COPIED) &&
+    if ((entry & QE_COMPRESSED) && q->data_file)
+        return img_fail(img, IMG_ECORRUPT, "Compressed cluster in an image with a data file");
+    if (qc_has_host(q, entry) && (entry & QE_COPIED) &&
         (q->l1[guest_cluster >> q->l2_bits] & QE_COPIED))
         return write_in_place(img, guest_cluster, l2_table_off, entry, subcluster_bitmap,
                               in_cluster, src, n);
@@ -607,7 +628,7 @@ static int write_run(struct img *img, uint64_t guest_cluster, const uint8_t *buf
         uint64_t entry = 0, subcluster_bitmap = 0;
         if (l2_table)
             qc_l2_entry(img, l2_table, l2_index + run, &entry, &subcluster_bitmap);
-        if (entry & (QE_OFFSET | QE_COMPRESSED))
+        if (qc_has_host(q, entry) || (entry & QE_COMPRESSED))
             break;
     }
     if (run < 2)
@@ -619,10 +640,11 @@ static int write_run(struct img *img, uint64_t guest_cluster, const uint8_t *buf
         return r;
     /* One allocation for the whole run: contiguous host clusters, with
      * their refcounts raised before the data is written. */
-    r = qc_alloc_clusters(img, run, &host_start);
-    if (r < 0)
+    if (q->data_file)
+        host_start = guest_cluster << q->cluster_bits; /* the guest offsets there */
+    else if ((r = qc_alloc_clusters(img, run, &host_start)) < 0)
         return r;
-    r = io_write(img, host_start, buf, (size_t)(run << q->cluster_bits));
+    r = qc_data_write(img, host_start, buf, (size_t)(run << q->cluster_bits));
     if (r < 0)
         return r;
     /* The run's L2 entries, built in memory and written in one request:
@@ -765,6 +787,11 @@ static int zero_whole_cluster(struct img *img, uint64_t guest_cluster, bool zero
     r = qc_l2_set(img, l2_table_off, l2_index, new_entry, new_bitmap);
     if (r < 0)
         return r;
+    /* With a data file the cluster there is handed back to the host
+     * instead, as QEMU passes the discard through (its
+     * qcow2_free_any_cluster); it reads as zeros anyway. */
+    if (q->data_file && qc_has_host(q, old_entry) && q->dio.discard)
+        q->dio.discard(q->dio.ctx, old_entry & QE_OFFSET, q->cluster_size);
     return qc_free_l2_entry_clusters(img, old_entry);
 }
 
@@ -820,12 +847,13 @@ static int zero_part(struct img *img, uint64_t off, uint32_t n, unsigned flags, 
     int r = lookup(img, guest_cluster, &l2_table_off, &entry, &subcluster_bitmap);
     if (r < 0)
         return r;
-    bool unallocated = !(entry & (QE_OFFSET | QE_COMPRESSED)) && !(q->ext_l2 && subcluster_bitmap);
+    bool unallocated =
+        !qc_has_host(q, entry) && !(entry & QE_COMPRESSED) && !(q->ext_l2 && subcluster_bitmap);
     /* Zeros that must be in the image itself, not merely read as zeros for
      * lack of a backing file (IMG_ZERO_RECORD). */
     bool record = (flags & IMG_ZERO_RECORD) != 0;
     /* The same test as write_part()'s for writing in place. */
-    bool ours = (entry & QE_OFFSET) && !(entry & QE_COMPRESSED) && (entry & QE_COPIED) &&
+    bool ours = qc_has_host(q, entry) && (entry & QE_COPIED) &&
                 (q->l1[guest_cluster >> q->l2_bits] & QE_COPIED);
 
     /* Already reads as zeros and stays so. */
@@ -859,8 +887,11 @@ int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
      * unallocated, read requests shall read the data from the backing
      * file"). */
     bool backed = img->backing || q->backing_file[0];
-    /* Zeroing changes metadata like any write: the dirty bit first. */
+    /* Zeroing changes metadata like any write: the dirty bit first; a
+     * raw data file gets the zeros too (qc_data_zero). */
     int r = qc_mark_dirty(img);
+    if (r == 0)
+        r = qc_data_zero(img, off, len);
     if (r < 0)
         return r;
     while (len) {

@@ -125,6 +125,14 @@ int img_amend(struct img *img, const struct img_create_opts *o)
                         "Refcount width must be a power of two and may not exceed 64 bits");
     if (o->extended_l2 && !q->ext_l2)
         return img_fail(img, IMG_ENOTSUP, "Toggling extended L2 entries is not supported");
+    /* An external data file can be renamed (or its name dropped), and the
+     * raw promise given up, but neither can be added to an image: QEMU's
+     * qcow2_amend_options() words. */
+    if (o->data_file && !q->data_file)
+        return img_fail(img, IMG_EINVAL,
+                        "data-file can only be set for images that use an external data file");
+    if (o->data_file_raw && !q->data_raw)
+        return img_fail(img, IMG_EINVAL, "data-file-raw cannot be set on existing images");
     /* The wanted version: 0 in o means "keep the image's". */
     int compat = o->compat ? o->compat : (int)q->h.version;
     /* The lazy refcounts bit lives in the compatible features (qcow2.txt
@@ -155,8 +163,14 @@ int img_amend(struct img *img, const struct img_create_opts *o)
         if (r < 0)
             return r;
     }
-    /* The backing file changes only in memory here; the header write
-     * below stores it together with the feature bits. */
+    /* The data file's name and raw flag, the backing file: in memory
+     * here; the header write below stores them with the feature bits. */
+    if (o->data_file && (r = qc_data_set_name(img, o->data_file)) < 0)
+        return r;
+    if (!o->data_file_raw && q->data_raw) {
+        q->data_raw = false;
+        q->h.autoclear_features &= ~QF_AUTOCLEAR_DATA_RAW;
+    }
     if (o->backing_file) {
         ksnprintf(q->backing_file, sizeof(q->backing_file), "%s", o->backing_file);
         ksnprintf(q->backing_fmt, sizeof(q->backing_fmt), "%s",

@@ -116,13 +116,13 @@ static int parse_extensions(struct img *img, const uint8_t *cluster0, uint32_t s
                                 ext->len);
             memcpy(q->backing_fmt, ext->data, ext->len);
             q->backing_fmt[ext->len] = 0;
-        } else if (ext->type == QEXT_DATA_FILE || ext->type == QEXT_CRYPTO) {
-            /* Reading such an image as if the data were inside it would
-             * return garbage, so it is refused with a clear message. */
-            return img_fail(img, IMG_ENOTSUP, "Image '%s' uses %s, which is not supported",
-                            img->name,
-                            ext->type == QEXT_CRYPTO ? "encryption" : "an external data file");
+        } else if (ext->type == QEXT_CRYPTO) {
+            /* Reading an encrypted image as if it were plain would return
+             * garbage, so it is refused with a clear message. */
+            return img_fail(img, IMG_ENOTSUP, "Image '%s' uses encryption, which is not supported",
+                            img->name);
         }
+        /* The data file name (QEXT_DATA_FILE) is read by qc_data_open(). */
         pos += 8 + ((ext->len + 7) & ~7u);
     }
     return 0;
@@ -250,12 +250,10 @@ static int check_header_fields(struct img *img)
     if (h->refcount_order > 6)
         return img_fail(img, IMG_ECORRUPT,
                         "Reference count entry width too large; may not exceed 64 bits");
-    /* Encrypted clusters and external data would read as garbage here;
-     * both are refused rather than misread. */
+    /* Encrypted clusters would read as garbage here: refused rather than
+     * misread.  (External data files are qcow2_data.c's.) */
     if (h->crypt_method != 0)
         return img_fail(img, IMG_ENOTSUP, "Encrypted images are not supported");
-    if (h->incompatible_features & QF_INCOMPAT_DATA_FILE)
-        return img_fail(img, IMG_ENOTSUP, "External data files are not supported");
     /* compression_type must agree with its feature bit (qcow2.txt "Header",
      * byte 104): non-zero types need the bit, zlib must not set it. */
     if (h->compression_type > IMG_COMP_ZSTD)
@@ -619,6 +617,10 @@ int qc_open(struct img *img)
     r = qc_bitmaps_load(img);
     if (r < 0)
         return r;
+    /* Last, once the metadata is known to be sane: the data file. */
+    r = qc_data_open(img);
+    if (r < 0)
+        return r;
     /* Clusters at or past the end of the file are free for allocation. */
     q->alloc_end = div_up(file_size, q->cluster_size);
     /* What is left open is done in qc_open_rw(), after the whole backing
@@ -651,6 +653,9 @@ int qc_open_rw(struct img *img)
      * stale"; we maintain only the bitmaps (qcow2_bitmap.c), so all other
      * bits are cleared before the first write (qcow2.txt "Header", autoclear_features). */
     uint64_t keep = q->bm_valid ? QF_AUTOCLEAR_BITMAPS : 0;
+    /* The raw data file is kept raw by qcow2_io.c (qc_data_zero). */
+    if (q->data_raw)
+        keep |= QF_AUTOCLEAR_DATA_RAW;
     /* Only written when a bit really changes: opening a clean image
      * read-write and closing it again leaves it byte for byte the same. */
     if (q->h.autoclear_features & ~keep) {
@@ -687,6 +692,7 @@ void qc_close(struct img *img)
     /* Each feature frees what it loaded. */
     qc_snap_free(img);
     qc_bitmaps_free(img);
+    qc_data_close(img);
     img_free(env, q->l1);
     img_free(env, q->rt);
     img_free(env, q->tmp);
@@ -875,6 +881,9 @@ int qc_flush(struct img *img)
 {
     struct qcow2 *q = img->q;
     uint8_t b[8];
+    int r = qc_data_flush(img);
+    if (r < 0)
+        return r;
     /* Everything is written through already; the only deferred state is
      * the dirty bit, which is cleared once the data is stable. */
     /* A session that set no dirty bit has nothing deferred: the caller's

@@ -885,6 +885,10 @@ int qc_alloc_bytes(struct img *img, uint64_t size, uint64_t *off)
 int qc_free_l2_entry_clusters(struct img *img, uint64_t entry)
 {
     struct qcow2 *q = img->q;
+    /* Clusters in an external data file are not refcounted (qcow2.txt
+     * "Header", incompatible bit 2): nothing to release. */
+    if (q->data_file)
+        return 0;
     if (entry & QE_COMPRESSED)
         return qc_rc_update_range(img, qc_comp_off(q, entry) & ~511ull,
                                   qc_comp_len(q, entry) + (qc_comp_off(q, entry) & 511), -1);

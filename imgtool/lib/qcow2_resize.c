@@ -100,7 +100,7 @@ static int grow_l1(struct img *img, uint64_t new_entries)
  * preallocation allocates no subcluster over a backing file), so nothing
  * needs copying.
  */
-static int cow_head(struct img *img, uint64_t from, uint64_t to)
+int qc_cow_head(struct img *img, uint64_t from, uint64_t to)
 {
     struct qcow2 *q = img->q;
     uint64_t cluster_start = from & ~(uint64_t)(q->cluster_size - 1);
@@ -178,7 +178,7 @@ static int preallocate_metadata(struct img *img, uint64_t from, uint64_t to)
     uint64_t end_cluster = div_up(to, q->cluster_size);
     /* The cluster the old size ends in first: it is partly old disk, so
      * it needs its head copied up before it can get a host cluster. */
-    int r = cow_head(img, from, to);
+    int r = qc_cow_head(img, from, to);
     if (r < 0)
         return r;
     /* Without a backing file the new subclusters are marked allocated
@@ -682,7 +682,8 @@ static int unmap_tail(struct img *img, uint64_t old, uint64_t new_size)
     int r;
     if (tail_end > old)
         tail_end = old;
-    if (tail_end > new_size) {
+    /* A data file is cut at the new size (qc_resize), which does the same. */
+    if (tail_end > new_size && !q->data_file) {
         r = qc_write_zeroes(img, new_size, tail_end - new_size, 0);
         if (r < 0)
             return r;
@@ -724,6 +725,14 @@ int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrin
     }
     if (new_size < old && (r = unmap_tail(img, old, new_size)) < 0)
         return r;
+    /* A data file grows before the disk does (QEMU's qcow2_co_truncate
+     * resizes it with the image); a raw one keeps every cluster mapped, so
+     * its growth is preallocated (qcow2_co_truncate turns "off" into
+     * "metadata" for it), and preallocation sizes the file itself. */
+    if (new_size > old && q->data_raw && prealloc == IMG_PREALLOC_OFF)
+        prealloc = IMG_PREALLOC_METADATA;
+    if (new_size > old && prealloc == IMG_PREALLOC_OFF && (r = qc_data_resize(img, new_size)) < 0)
+        return r;
     /* The new size becomes visible last: after it every new cluster can be
      * addressed, and a crash before it just leaves an unused L1 table. */
     put64(size_field, new_size);
@@ -738,11 +747,16 @@ int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrin
         r = drop_empty_refblocks(img);
         if (r == 0)
             r = give_back_space(img);
+        if (r == 0)
+            r = qc_data_resize(img, new_size);
         return r;
     }
     /* Preallocation maps the new area: metadata gives it host clusters
-     * and entries only, falloc and full also the space or the zeros. */
-    if (new_size > old && prealloc != IMG_PREALLOC_OFF)
+     * and entries only, falloc and full also the space or the zeros.  With
+     * a data file every cluster's place is fixed (its guest offset). */
+    if (new_size > old && prealloc != IMG_PREALLOC_OFF && q->data_file)
+        r = qc_data_preallocate(img, old, new_size, prealloc);
+    else if (new_size > old && prealloc != IMG_PREALLOC_OFF)
         r = prealloc != IMG_PREALLOC_METADATA ? preallocate_data(img, old, new_size, prealloc)
                                               : preallocate_metadata(img, old, new_size);
     if (r == 0 && new_size > old)

@@ -570,6 +570,11 @@ static int check_create_allowed(struct img *img, const char *name)
         return img_fail(img, IMG_ENOTSUP, "Only qcow2 images support snapshots");
     if (!img->rw)
         return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
+    /* "neither compressed clusters nor internal snapshots are supported"
+     * with an external data file (qcow2.txt "Header", incompatible bit 2):
+     * QEMU fails with ENOTSUP, which qemu-img prints as a number. */
+    if (q->data_file)
+        return img_fail(img, IMG_ENOTSUP, "-95 (Operation not supported)");
     /* find_snap() looks at ids too: a name equal to an existing id is
      * refused like a duplicate name, since -a and -d, which look at ids
      * first, could never select the new snapshot by that name. */
@@ -802,6 +807,10 @@ int img_snapshot_apply(struct img *img, const char *key)
     uint64_t *snap_l1 = NULL, *old_l1 = NULL;
     uint32_t old_entries;
     int index, r;
+    /* No internal snapshots with a data file (check_create_allowed);
+     * QEMU refuses before it looks the name up. */
+    if (q && q->data_file)
+        return img_fail(img, IMG_ENOTSUP, "Failed to load snapshot: Operation not supported");
     if ((r = find_snap_to_change(img, key, false, &index)) < 0)
         return r;
     /* A pointer into the list: nothing below adds or removes entries. */

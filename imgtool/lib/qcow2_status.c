@@ -63,9 +63,12 @@ static int data_status(struct img *img, uint64_t host, struct img_extent *x)
     x->flags = IMG_BS_DATA | IMG_BS_ALLOCATED | IMG_BS_OFFSET_VALID;
     x->offset = host;
     /* Asking the file costs a system call per unit; only do it where it
-     * can change the answer. */
-    if (img->io.extent && metadata_preallocated(img) &&
-        img->io.extent(img->io.ctx, host, x->length, &n, &hole) == 0) {
+     * can change the answer.  The data lives in the external data file if
+     * there is one, and QEMU asks that file, but only when the image file
+     * looks metadata-preallocated (the test is about the image file). */
+    const struct img_io *io = img->q->data_file ? &img->q->dio : &img->io;
+    if (io->extent && metadata_preallocated(img) &&
+        io->extent(io->ctx, host, x->length, &n, &hole) == 0) {
         if (hole)
             x->flags |= IMG_BS_ZERO;
         if (n && n < x->length)
@@ -163,6 +166,8 @@ static int unit_status(struct img *img, uint64_t off, uint64_t max, bool follow,
         n = max;
     x->length = n;
     uint64_t host_cluster = entry & QE_OFFSET;
+    /* With a data file, offset 0 is a host offset too (qc_has_host). */
+    bool has_host = qc_has_host(q, entry);
     /* A compressed cluster has no host offset of its own to report: its
      * data is a stream, not the guest's bytes. */
     if (entry & QE_COMPRESSED) {
@@ -183,17 +188,17 @@ static int unit_status(struct img *img, uint64_t off, uint64_t max, bool follow,
     if (q->ext_l2) {
         uint32_t sc = in_cluster / q->sc_size;
         if ((subcluster_bitmap >> (32 + sc)) & 1) {
-            x->flags = IMG_BS_ZERO | IMG_BS_ALLOCATED | (host_cluster ? IMG_BS_OFFSET_VALID : 0);
-            x->offset = host_cluster ? host_cluster + in_cluster : 0;
+            x->flags = IMG_BS_ZERO | IMG_BS_ALLOCATED | (has_host ? IMG_BS_OFFSET_VALID : 0);
+            x->offset = has_host ? host_cluster + in_cluster : 0;
             return 0;
         }
         if ((subcluster_bitmap >> sc) & 1)
             return data_status(img, host_cluster + in_cluster, x);
     } else if ((entry & QE_ZERO) && q->h.version >= 3) {
-        x->flags = IMG_BS_ZERO | IMG_BS_ALLOCATED | (host_cluster ? IMG_BS_OFFSET_VALID : 0);
-        x->offset = host_cluster ? host_cluster + in_cluster : 0;
+        x->flags = IMG_BS_ZERO | IMG_BS_ALLOCATED | (has_host ? IMG_BS_OFFSET_VALID : 0);
+        x->offset = has_host ? host_cluster + in_cluster : 0;
         return 0;
-    } else if (host_cluster) {
+    } else if (has_host) {
         return data_status(img, host_cluster + in_cluster, x);
     }
     /* Unallocated here. */
@@ -205,7 +210,7 @@ static int unit_status(struct img *img, uint64_t off, uint64_t max, bool follow,
     /* An unallocated subcluster of an allocated cluster (extended L2)
      * still has a host offset reserved for it, which QEMU reports
      * (QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC). */
-    if (q->ext_l2 && host_cluster) {
+    if (q->ext_l2 && has_host) {
         x->flags |= IMG_BS_OFFSET_VALID;
         x->offset = host_cluster + in_cluster;
     }

@@ -459,7 +459,9 @@ START_TEST(test_hostile_headers)
     hostile(64, 8, 1ull << 45, 0, NULL); /* past the end: zeros, as above */
     hostile(64, 8, 0x10001, -IMG_ECORRUPT, "Snapshot table offset invalid");
     hostile(72, 8, 1ull << 40, -IMG_ENOTSUP, "Unknown incompatible feature: 10000000000");
-    hostile(72, 8, 1ull << 2, -IMG_ENOTSUP, "External data files");
+    /* The external data file bit without the extension naming the file:
+     * QEMU's words, and no write. */
+    hostile(72, 8, 1ull << 2, -IMG_EINVAL, "'data-file' is required for this image");
     hostile(96, 4, 7, -IMG_ECORRUPT, "may not exceed 64 bits");
     hostile(100, 4, 50, -IMG_ECORRUPT, "header too short");
     hostile(100, 4, 1 << 20, -IMG_ECORRUPT, "exceeds cluster size");

@@ -15,6 +15,7 @@
 #include "codec.h"
 #include "img.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,14 +137,34 @@ int img_create_file(const char *path, const struct img_create_opts *o, struct im
         return r;
     /* The hints only take effect on an empty file, so before any data. */
     int hint_err = img_io_create_hints(&io, o);
-    r = img_create(&hosted_env, &io, o, err);
-    /* img_create() leaves the backend open for its caller; the image is
+    /* An external data file is created from its name as given, relative
+     * to the current directory, as qemu-img 7.2 creates it and as the
+     * library opens it again (qcow2_data.c).  Like the image, it is
+     * removed again if this call created it and the create fails. */
+    struct img_io dio = {0};
+    struct img_create_opts with_data = *o;
+    bool data_existed = false;
+    if (o->data_file && o->format == IMG_FMT_QCOW2) {
+        data_existed = stat(o->data_file, &st) == 0;
+        r = img_io_create_file(o->data_file, &dio, err);
+        if (r < 0 && err)
+            snprintf(err->msg, sizeof(err->msg), "Could not create '%s': %s", o->data_file,
+                     strerror(errno));
+        with_data.data_io = &dio;
+    }
+    if (r == 0)
+        r = img_create(&hosted_env, &io, &with_data, err);
+    /* img_create() leaves the backends open for its caller; the image is
      * complete on disk once it returns (no flush: cache=unsafe, as
      * qemu-img creates). */
+    if (dio.close)
+        dio.close(dio.ctx);
     io.close(io.ctx);
     /* The partial image of a failed create is worse than none. */
     if (r < 0 && !existed)
         unlink(path);
+    if (r < 0 && dio.close && !data_existed)
+        unlink(o->data_file);
     if (r == 0 && hint_err && err) {
         /* Not fatal, as in QEMU: a warning for the caller to print. */
         err->code = 0;
