@@ -155,6 +155,24 @@ int qc_data_check_host(struct img *img, uint64_t guest_cluster, uint64_t host)
 }
 
 /*
+ * Write zeros into [from, to) of the data file, a cluster at a time from
+ * one zeroed buffer (no large static buffer: the core also runs in hv).
+ */
+static int write_zeros(struct img *img, uint64_t from, uint64_t to)
+{
+    struct qcow2 *q = img->q;
+    uint8_t *zero = img_alloc(img->env, q->cluster_size); /* zero-filled */
+    int r = 0;
+    if (!zero)
+        return img_fail(img, IMG_ENOMEM, "Out of memory");
+    for (uint64_t o = from; o < to && r == 0; o += q->cluster_size)
+        r = qc_data_write(img, o, zero,
+                          to - o < q->cluster_size ? (size_t)(to - o) : q->cluster_size);
+    img_free(img->env, zero);
+    return r;
+}
+
+/*
  * A raw data file must read as the disk reads, so zeroing a range writes
  * zeros there first (qcow2.txt autoclear bit 1: "writing zeros requires
  * writing to the data file instead of only setting the zero flag in the L2
@@ -163,7 +181,6 @@ int qc_data_check_host(struct img *img, uint64_t guest_cluster, uint64_t host)
  */
 int qc_data_zero(struct img *img, uint64_t off, uint64_t len)
 {
-    static const uint8_t zero[65536];
     struct qcow2 *q = img->q;
     int r;
     if (!q->data_raw || !len)
@@ -172,14 +189,7 @@ int qc_data_zero(struct img *img, uint64_t off, uint64_t len)
         return r;
     if (q->dio.discard && q->dio.discard(q->dio.ctx, off, len) == 0)
         return 0;
-    while (len) {
-        size_t n = len < sizeof(zero) ? (size_t)len : sizeof(zero);
-        if ((r = qc_data_write(img, off, zero, n)) < 0)
-            return r;
-        off += n;
-        len -= n;
-    }
-    return 0;
+    return write_zeros(img, off, off + len);
 }
 
 int qc_data_flush(struct img *img)
@@ -216,22 +226,14 @@ int qc_data_resize(struct img *img, uint64_t new_size)
  */
 static int grow_for_prealloc(struct img *img, uint64_t to, int mode)
 {
-    static const uint8_t zero[65536];
     struct qcow2 *q = img->q;
     uint64_t cur, end = div_up(to, q->cluster_size) * q->cluster_size;
-    int r;
     if (q->dio.size(q->dio.ctx, &cur) < 0)
         return img_fail(img, IMG_EIO, "Could not get the size of '%s'", q->data_name);
     if (cur >= end)
         return 0;
-    if (mode == IMG_PREALLOC_FULL || (mode == IMG_PREALLOC_FALLOC && !q->dio.allocate)) {
-        for (uint64_t o = cur; o < end; o += sizeof(zero)) {
-            size_t n = end - o < sizeof(zero) ? (size_t)(end - o) : sizeof(zero);
-            if ((r = qc_data_write(img, o, zero, n)) < 0)
-                return r;
-        }
-        return 0;
-    }
+    if (mode == IMG_PREALLOC_FULL || (mode == IMG_PREALLOC_FALLOC && !q->dio.allocate))
+        return write_zeros(img, cur, end);
     if (!q->dio.truncate || q->dio.truncate(q->dio.ctx, end) < 0)
         return img_fail(img, IMG_EIO, "Could not resize the data file '%s'", q->data_name);
     if (mode == IMG_PREALLOC_FALLOC && q->dio.allocate(q->dio.ctx, cur, end - cur) < 0)
