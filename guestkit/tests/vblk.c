@@ -11,6 +11,8 @@
  *   ro              the disk is read-only (VIRTIO_BLK_F_RO); write nothing
  *   id=TEXT         the identification GET_ID must return
  *   wait=poll|ioapic|pic   how to wait for the device (default poll)
+ *   crash           right after the flush, triple-fault on purpose: the
+ *                   machine dies, and what was flushed must be in the file
  *
  * The pattern, which the host checks in the image file afterwards: every
  * 512-byte sector is 32 lines of 16 characters, "sector %08x\n" with the
@@ -27,6 +29,8 @@
 #define LINES_PER_SECTOR (SECTOR / LINE_BYTES)
 
 static struct virtio_blk blk;
+/* The "crash" argument. */
+static bool crash_after_flush;
 /* Page-aligned buffers, so requests cross page boundaries predictably;
  * one byte more for the unaligned test. */
 static uint8_t buf[BUF_SECTORS * SECTOR + 1] __attribute__((aligned(4096)));
@@ -134,6 +138,19 @@ static void indirect(void)
     report(same, "indirect descriptors: 32 sectors written and read back");
 }
 
+/* Die as a machine dies: an empty IDT and ud2 make a triple fault (as the
+ * triple guest does), with no chance for the driver to tidy up. */
+static void crash(void)
+{
+    printf("vblk: crashing on purpose after the flush\n");
+    serial_flush();
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } empty = {0, 0};
+    __asm__ volatile("lidt %0; ud2" : : "m"(empty));
+}
+
 static void writable_disk(void)
 {
     report(!blk.read_only, "the disk is writable (no VIRTIO_BLK_F_RO)");
@@ -142,6 +159,8 @@ static void writable_disk(void)
     if (virtio_has(&blk.dev, VIRTIO_BLK_F_FLUSH)) {
         int st = virtio_blk_flush(&blk);
         report(st == VIRTIO_BLK_S_OK, "flush: %s", virtio_blk_status_name(st));
+        if (crash_after_flush)
+            crash();
     } else {
         report_skip("flush: the device does not offer VIRTIO_BLK_F_FLUSH");
     }
@@ -198,6 +217,7 @@ int main(int argc, char **argv)
     else
         report_info("GET_ID: %s \"%s\"", virtio_blk_status_name(st), id);
 
+    crash_after_flush = gk_arg_value(argc, argv, "crash") != NULL;
     if (gk_arg_value(argc, argv, "ro"))
         read_only_disk();
     else
