@@ -23,6 +23,8 @@
  *                (HC_MEM_PROTECT): hv's emulated store must not go through;
  *   ins-hole     REP INSB into a page its own tables map to a hole: hv does
  *                the store for the guest and must refuse it;
+ *   stack-apic   UD2 with RSP on the APIC page: the #UD's delivery pushes
+ *                there, and hv must not take that for UD2's own access;
  *   div-apic     DIV with its operand on the APIC, an instruction the MMIO
  *                emulator does not do.
  * If the guest gets past any of them it says so and exits 1.
@@ -129,7 +131,7 @@ static __attribute__((noreturn)) void got_past(const char *what)
 /* Labels on the instructions that make the access, so the guest can say
  * which RIP hv must name. */
 extern const char hostile_cr3_insn[], hostile_load_insn[], hostile_movs_insn[], hostile_ins_insn[],
-    hostile_div_insn[];
+    hostile_div_insn[], hostile_stack_insn[];
 __asm__(".text\n"
         ".globl hostile_cr3, hostile_cr3_insn\n"
         "hostile_cr3:\n"
@@ -151,6 +153,10 @@ __asm__(".text\n"
         "        cld\n"
         "hostile_ins_insn: rep insb\n"
         "        ret\n"
+        ".globl hostile_stack, hostile_stack_insn\n"
+        "hostile_stack:\n"
+        "        movq %rdi, %rsp\n"
+        "hostile_stack_insn: ud2\n"
         ".globl hostile_div, hostile_div_insn\n"
         "hostile_div:\n"
         "        xorl %edx, %edx\n"
@@ -163,6 +169,7 @@ uint32_t hostile_load(uint64_t addr);
 void hostile_movs(uint64_t dst, uint64_t src);
 void hostile_ins(uint64_t dst);
 void hostile_div(uint64_t addr);
+void hostile_stack(uint64_t rsp);
 
 static void say(const char *what, uint64_t addr, const char *rip)
 {
@@ -198,12 +205,17 @@ static int attack(const char *how)
         say("ins into", HOLE, hostile_ins_insn);
         hostile_ins(WINDOW);
         got_past("INS into a hole");
+    } else if (!strcmp(how, "stack-apic")) {
+        /* The #UD's delivery pushes its frame onto the APIC page. */
+        say("ud2 with its stack at", APIC_PAGE + 0x800, hostile_stack_insn);
+        hostile_stack(APIC_PAGE + 0x800);
+        got_past("an exception delivered onto a stack in the local APIC");
     } else if (!strcmp(how, "div-apic")) {
         say("div from", APIC_PAGE + APIC_VERSION, hostile_div_insn);
         hostile_div(APIC_PAGE + APIC_VERSION);
         got_past("DIV with its operand on the local APIC");
     }
-    printf("usage: hostile [cr3-hole|pt-apic|movs-ro|ins-hole|div-apic]\n");
+    printf("usage: hostile [cr3-hole|pt-apic|movs-ro|ins-hole|stack-apic|div-apic]\n");
     return 2;
 }
 

@@ -177,6 +177,26 @@ int handle_mem_violation(struct vcpu *v, const struct exit_info *exit, char *tex
     /* RAM faulted in or logged dirty: the guest retries. */
     if (ram_violation(v, e, text, text_len))
         return 0;
+    /* The exit came in the middle of delivering an interrupt or exception
+     * (the backend queued it again: EXITINTINFO, IDT-vectoring
+     * information): the access was the delivery's own, a push onto the
+     * guest's stack or a read of its IDT, GDT or TSS, not the instruction
+     * at RIP's.  Emulating that instruction would run it a second time;
+     * nothing but RAM can take the delivery, so the guest ends. */
+    if (v->event_pending) {
+        char what[96], detail[192];
+        const struct mmio_device *on = mmio_find(&d->mmio, e->mem.gpa);
+        if (on)
+            ksnprintf(what, sizeof(what), "the %s's MMIO", on->name);
+        else
+            describe_range(d, e->mem.gpa, what, sizeof(what));
+        ksnprintf(detail, sizeof(detail),
+                  "%s, while delivering an interrupt or exception (the guest's stack, IDT, GDT "
+                  "or TSS is there)",
+                  what);
+        crash_reason(v, e, detail, why, why_len);
+        return -1;
+    }
     /* A device's range: emulate the load or store against it.  Not when
      * the CPU was walking the guest's own page tables there: the guest put
      * a table on a device (a CPU would read register values as entries),

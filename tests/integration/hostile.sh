@@ -13,7 +13,9 @@
 #   - code fetched from the local APIC (poke exec);
 #   - the guest's own page tables at a hole (CR3) or on a device (a PDE
 #     pointing at the local APIC), an emulated MOVS into a page the guest
-#     made read-only, INS into a page its tables map to a hole, and an
+#     made read-only, INS into a page its tables map to a hole, an
+#     exception delivered onto a stack in the local APIC (hv must not run
+#     the instruction at RIP again as if it had made the access), and an
 #     instruction the MMIO emulator does not do (the hostile guest);
 #   - the guest's own store into a read-only page on Bochs+VMX (protect
 #     write; tests/integration/slat.sh runs it on QEMU+SVM).
@@ -85,6 +87,7 @@ CASES=(
     "pt-apic|hostile|pt-apic|(read from|wrote to) guest-physical 0xfee00000 at rip @RIP: the guest's page tables point into the local APIC's MMIO \(while walking the guest's page tables\)"
     "movs-ro|hostile|movs-ro|read from guest-physical 0xfee00030 at rip @RIP: cannot write data: guest-physical 0x[0-9a-f]+ \(write-protected\), in the local APIC's range"
     "ins-hole|hostile|ins-hole|string I/O \(INS\) at linear 0x40000000, rip @RIP: not mapped guest RAM the guest may write"
+    "stack-apic|hostile|stack-apic|wrote to guest-physical 0xfee007f8 at rip @RIP: the local APIC's MMIO, while delivering an interrupt or exception \(the guest's stack, IDT, GDT or TSS is there\)"
     "div-apic|hostile|div-apic|read from guest-physical 0xfee00030 at rip @RIP: MMIO access by an instruction hv does not emulate: f7 /6 \(div\), in the local APIC's range"
 )
 for platform in qemu-svm bochs-vmx bochs-svm; do

@@ -270,6 +270,23 @@ START_TEST(walk_into_device_ends_guest)
 }
 END_TEST
 
+/* An exit in the middle of delivering an event (the backend queued it
+ * again): the access was the delivery's, and the instruction at RIP is
+ * not run a second time. */
+START_TEST(delivery_into_device_ends_guest)
+{
+    code("\x89\x03", 2); /* mov [ebx], eax: would be emulated otherwise */
+    v.event_pending = 1;
+    struct exit_info e = violation(0xfee007f8, MEM_ACCESS_WRITE);
+    ck_assert_int_eq(handle_mem_violation(&v, &e, text, sizeof(text), why, sizeof(why)), -1);
+    ck_assert_str_eq(why, "wrote to guest-physical 0xfee007f8 at rip 0x100000: the test device's "
+                          "MMIO, while delivering an interrupt or exception (the guest's stack, "
+                          "IDT, GDT or TSS is there)");
+    ck_assert_int_eq(accesses, 0);
+    ck_assert_uint_eq(v.rip, CODE);
+}
+END_TEST
+
 START_TEST(outside_everything_names_the_place)
 {
     struct exit_info e = violation(0xd0000000, MEM_ACCESS_READ);
@@ -410,6 +427,7 @@ int main(void)
     tcase_add_test(tc, unsupported_instruction_ends_guest_by_name);
     tcase_add_test(tc, fetch_from_device_ends_guest);
     tcase_add_test(tc, walk_into_device_ends_guest);
+    tcase_add_test(tc, delivery_into_device_ends_guest);
     tcase_add_test(tc, outside_everything_names_the_place);
     tcase_add_test(tc, fetch_reported_as_read_is_a_fetch);
     tcase_add_test(tc, lazy_ram_is_mapped_and_retried);
