@@ -4,6 +4,7 @@
 #include "klib.h"
 
 #include "blk.h"
+#include "le.h"
 
 /* Kinds of refusals, each logged once until the driver resets the device. */
 enum {
@@ -15,34 +16,6 @@ enum {
     LOG_FRAMING = VIRTIO_LOG_DEVICE << 5,
     LOG_NO_STATUS = VIRTIO_LOG_DEVICE << 6,
 };
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    put_le16(p, (uint16_t)v);
-    put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    put_le32(p, (uint32_t)v);
-    put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 /* ---- Checks shared by the request types ------------------------------------- */
 

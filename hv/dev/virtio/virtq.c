@@ -1,10 +1,8 @@
 /*
  * virtq.c - the device's half of a split virtqueue (see virtq.h).
  *
- * Every field of the rings is little endian (virtio 1.2 1.4 "Structure
- * Specifications": virtio 1.x rings use le16/le32/le64), so they are put
- * together byte by byte here: the same code is right on any host, and a
- * misaligned field in a hostile guest's ring costs nothing.
+ * Every field of the rings is little endian, read and written through
+ * le.h byte by byte.
  *
  * Offsets inside the areas (2.7 "Split Virtqueues"), for a queue of size N:
  *   descriptor i      desc  + 16 i: addr le64, len le32, flags le16, next le16
@@ -15,37 +13,10 @@
  */
 #include "klib.h"
 
+#include "le.h"
 #include "virtq.h"
 
 /* ---- Reading and writing guest memory through the checked map ---------- */
-
-/* Little-endian loads and stores from host bytes. */
-static uint16_t le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    put_le16(p, (uint16_t)v);
-    put_le16(p + 2, (uint16_t)(v >> 16));
-}
 
 /* A guest-physical range as host bytes, or NULL when any byte of it is not
  * RAM.  gpa + off is computed here once, refusing a sum that wraps, so no
