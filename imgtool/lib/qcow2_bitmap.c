@@ -363,7 +363,7 @@ static int load_bits(struct img *img, struct qc_bitmap *bitmap)
 {
     struct qcow2 *q = img->q;
     uint64_t data_bytes = bits_bytes(img, bitmap->gran_bits);
-    uint8_t *table;
+    uint8_t *table = NULL; /* stays NULL when read_table() fails */
     int r;
     /* Loaded once per session: later calls find the bits in memory, with
      * whatever this session changed in them. */
@@ -393,13 +393,14 @@ static int load_bits(struct img *img, struct qc_bitmap *bitmap)
         else if (entry & QBM_TE_ALL_ONES)
             memset(bitmap->bits + at, 0xff, n);
     }
+    /* The table is needed no longer, whether the bits came in or not. */
+    img_free(img->env, table);
     if (r < 0) {
         /* Not loaded after all: a later call tries again. */
         img_free(img->env, bitmap->bits);
         bitmap->bits = NULL;
         return r;
     }
-    img_free(img->env, table);
     /* Bits past the end of the disk mean nothing: keep them clear. */
     uint64_t nbits = div_up(q->bm_size, (uint64_t)1 << bitmap->gran_bits);
     if (nbits % 8)

@@ -229,10 +229,12 @@ static int find_snap(struct qcow2 *q, const char *key)
 
 /*
  * The snapshot `key` (id or name) of a writable qcow2 image, for -a and
- * -d; *index gets its place in the list.  The two verbs word a missing
- * snapshot differently (-d says "the snapshot"): `the` picks the wording.
+ * -d; *index gets its place in the list.  qemu-img 7.2 words a missing
+ * snapshot differently for the two: -a reports the failed load with the
+ * errno text ("Failed to load snapshot: No such file or directory"), -d
+ * says "snapshot not found"; `missing` is the text to give.
  */
-static int find_snap_to_change(struct img *img, const char *key, bool the, int *index)
+static int find_snap_to_change(struct img *img, const char *key, const char *missing, int *index)
 {
     if (!img->q)
         return img_fail(img, IMG_ENOTSUP, "Only qcow2 images support snapshots");
@@ -240,7 +242,7 @@ static int find_snap_to_change(struct img *img, const char *key, bool the, int *
         return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
     *index = find_snap(img->q, key);
     if (*index < 0)
-        return img_fail(img, IMG_ENOENT, "Can't find %ssnapshot '%s'", the ? "the " : "", key);
+        return img_fail(img, IMG_ENOENT, "%s", missing);
     return 0;
 }
 
@@ -811,7 +813,8 @@ int img_snapshot_apply(struct img *img, const char *key)
      * QEMU refuses before it looks the name up. */
     if (q && q->data_file)
         return img_fail(img, IMG_ENOTSUP, "Failed to load snapshot: Operation not supported");
-    if ((r = find_snap_to_change(img, key, false, &index)) < 0)
+    if ((r = find_snap_to_change(img, key, "Failed to load snapshot: No such file or directory",
+                                 &index)) < 0)
         return r;
     /* A pointer into the list: nothing below adds or removes entries. */
     struct qc_snapshot *snap = &q->snaps[index];
@@ -882,7 +885,7 @@ int img_snapshot_delete(struct img *img, const char *key)
     struct qcow2 *q = img->q;
     uint64_t *snap_l1 = NULL, old_off, old_size;
     int index, r;
-    if ((r = find_snap_to_change(img, key, true, &index)) < 0)
+    if ((r = find_snap_to_change(img, key, "snapshot not found", &index)) < 0)
         return r;
     /* A copy of the entry: the list is compacted below, and the entry's
      * strings are freed only at the end. */

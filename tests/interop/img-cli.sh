@@ -213,6 +213,8 @@ snapshot-raw-create  | snapshot -c s t.txt
 snapshot-raw-apply   | snapshot -a s t.txt
 snapshot-raw-delete  | snapshot -d s t.txt
 snapshot-raw-list    | snapshot -l t.txt
+snapshot-apply-none  | snapshot -a nope a.qcow2
+snapshot-delete-none | snapshot -d nope a.qcow2
 snapshot-raw-create2 | snapshot -c s r.img
 convert-l-raw        | convert -l s -O raw t.txt x.img
 convert-l-raw-id     | convert -l snapshot.id=1 -O raw r.img x.img
