@@ -32,16 +32,6 @@ static inline void write_cr4(uint64_t v)
 {
     __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
 }
-static inline uint64_t read_cr8(void)
-{
-    uint64_t v;
-    __asm__ volatile("mov %%cr8, %0" : "=r"(v));
-    return v;
-}
-static inline void write_cr8(uint64_t v)
-{
-    __asm__ volatile("mov %0, %%cr8" : : "r"(v) : "memory");
-}
 
 /* Each illegal write goes through catch_exception; the value travels in a
  * static, as catch_exception passes one pointer. */

@@ -38,18 +38,6 @@ static void apic_write(unsigned reg, uint32_t v)
     *(volatile uint32_t *)(APIC + reg) = v;
 }
 
-static inline uint64_t read_cr8(void)
-{
-    uint64_t v;
-    __asm__ volatile("mov %%cr8, %0" : "=r"(v));
-    return v;
-}
-
-static inline void write_cr8(uint64_t v)
-{
-    __asm__ volatile("mov %0, %%cr8" : : "r"(v) : "memory");
-}
-
 static void on_vector(int vector)
 {
     (void)vector;

@@ -142,6 +142,16 @@ HVKIT_DEFINE_READ_CR(0)
 HVKIT_DEFINE_READ_CR(2)
 HVKIT_DEFINE_READ_CR(3)
 HVKIT_DEFINE_READ_CR(4)
+/* CR8 exists in 64-bit mode only: the local APIC's task priority, TPR bits
+ * 7:4 (SDM vol 3A 11.8.6.1 "Interaction of Task Priorities between CR8 and
+ * APIC"). */
+HVKIT_DEFINE_READ_CR(8)
 #undef HVKIT_DEFINE_READ_CR
+
+/* write_cr8(): MOV to CR8, the TPR's class (bits 3:0 of v). */
+static inline void write_cr8(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr8" : : "r"(v) : "memory");
+}
 
 #endif
