@@ -633,6 +633,8 @@ int img_get_info(struct img *img, struct img_info *info)
         info->compatible_features = q->h.compatible_features;
         info->autoclear_features = q->h.autoclear_features;
         info->bitmaps_stale = q->bm_stale;
+        /* The external data file as the header names it (qcow2_data.c);
+         * info reports it even when the file itself cannot be opened. */
         info->has_data_file = q->data_file;
         info->data_file_raw = q->data_raw;
         memcpy(info->data_file, q->data_name, sizeof(info->data_file));

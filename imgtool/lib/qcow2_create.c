@@ -319,10 +319,13 @@ int img_create(const struct img_env *env, struct img_io *io, const struct img_cr
     struct qcow2 *q;
     int r, close_r;
 
+    /* A caller may read err->msg after a success too (the hosted layer
+     * puts warnings there), so it starts empty. */
     if (err) {
         err->code = 0;
         err->msg[0] = 0;
     }
+    /* Nothing is written before every option has passed. */
     r = validate(o, err);
     if (r < 0)
         return r;

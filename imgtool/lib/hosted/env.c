@@ -106,6 +106,13 @@ int img_open_file(const char *path, const char *fmt, unsigned flags, struct img 
     return r;
 }
 
+/*
+ * qemu-img create on the file system: check the options, create (or empty)
+ * the file and, for an image with an external data file, that file too,
+ * write the image with img_create(), and remove what this call created if
+ * anything fails.  A hint that could not be set is a warning in err->msg
+ * with err->code 0, as QEMU prints it.
+ */
 int img_create_file(const char *path, const struct img_create_opts *o, struct img_err *err)
 {
     struct img_io io;
@@ -141,6 +148,8 @@ int img_create_file(const char *path, const struct img_create_opts *o, struct im
      * to the current directory, as qemu-img 7.2 creates it and as the
      * library opens it again (qcow2_data.c).  Like the image, it is
      * removed again if this call created it and the create fails. */
+    /* The core cannot open files by name, so the data file's backend
+     * reaches img_create() through a copy of the options (data_io). */
     struct img_io dio = {0};
     struct img_create_opts with_data = *o;
     bool data_existed = false;
