@@ -98,20 +98,30 @@ static int wait_not_busy(const struct ata_drive *d)
     return -1;
 }
 
-/* Wait for the device's verdict on a data block: DRQ (move it) or ERR/DF
- * (it failed).  0 when data may move, -1 with *why otherwise. */
-static int wait_drq(const struct ata_drive *d, const char **why)
+/* Wait until the device is done with the step it was busy with (the
+ * command, or the last block moved): its status then, or -1 with *why if
+ * it stayed busy or reports an error (ERR or DF end the command). */
+static int settled(const struct ata_drive *d, const char **why)
 {
     int st = wait_not_busy(d);
     if (st < 0) {
         *why = "the disk stayed busy (timeout)";
         return -1;
     }
-    /* An error ends the command: no data block follows. */
     if (st & (ST_ERR | ST_DF)) {
-        *why = st & ST_DF ? "device fault" : "the disk refused the command (ERR)";
+        *why = st & ST_DF ? "device fault" : "the disk reported an error (ERR)";
         return -1;
     }
+    return st;
+}
+
+/* Wait for the device's verdict on a data block: DRQ (move it) or an
+ * error.  0 when data may move, -1 with *why otherwise. */
+static int wait_drq(const struct ata_drive *d, const char **why)
+{
+    int st = settled(d, why);
+    if (st < 0)
+        return -1;
     /* Not busy, no error, no data request: the protocol went astray. */
     if (!(st & ST_DRQ)) {
         *why = "the disk did not ask for data (DRQ clear)";
@@ -267,16 +277,7 @@ static int check_range(const struct ata_drive *d, uint64_t lba, uint32_t count, 
  * protocol", "Non-data command protocol"). */
 static int finish(const struct ata_drive *d, const char **why)
 {
-    int st = wait_not_busy(d);
-    if (st < 0) {
-        *why = "the disk stayed busy (timeout)";
-        return -1;
-    }
-    if (st & (ST_ERR | ST_DF)) {
-        *why = st & ST_DF ? "device fault" : "the disk reported an error (ERR)";
-        return -1;
-    }
-    return 0;
+    return settled(d, why) < 0 ? -1 : 0;
 }
 
 int ata_read(struct ata_drive *d, uint64_t lba, void *buf, uint32_t count, const char **why)

@@ -133,30 +133,39 @@ static int read_partial(struct diskio_file *f, uint64_t off, uint8_t *buf, size_
     return 0;
 }
 
-/* [off, off + len), all below the file's length: a partial head sector,
- * whole sectors straight into the caller's buffer, a partial tail. */
+/* The next piece of an access of len bytes at off: part of one sector (off
+ * is not sector-aligned, or less than a sector is left), which goes through
+ * the bounce buffer, or as many whole sectors as the device takes in one
+ * call (its count is 32 bits wide), which go straight between the disk and
+ * the caller's buffer.  True for whole sectors; *n is the piece's bytes. */
+static bool next_piece(uint64_t off, size_t len, size_t *n)
+{
+    /* Where off lies inside its sector. */
+    uint64_t in = off % DISKIO_SECTOR;
+    if (in || len < DISKIO_SECTOR) {
+        /* Up to the sector's end or the access's, whichever comes first. */
+        *n = DISKIO_SECTOR - in < len ? (size_t)(DISKIO_SECTOR - in) : len;
+        return false;
+    }
+    uint64_t whole = len / DISKIO_SECTOR;
+    if (whole > 0xffffffffu)
+        whole = 0xffffffffu;
+    *n = (size_t)whole * DISKIO_SECTOR;
+    return true;
+}
+
+/* [off, off + len), all below the file's length, piece by piece. */
 static int read_inside(struct diskio_file *f, uint64_t off, uint8_t *buf, size_t len)
 {
     while (len) {
-        /* Where off lies inside its sector. */
-        uint64_t in = off % DISKIO_SECTOR;
-        /* A piece of a sector: up to the sector's end or the request's. */
-        if (in || len < DISKIO_SECTOR) {
-            size_t n = DISKIO_SECTOR - in < len ? DISKIO_SECTOR - in : len;
-            if (read_partial(f, off, buf, n) < 0)
-                return -IMG_EIO;
-            off += n, buf += n, len -= n;
-            continue;
-        }
-        /* Whole sectors go straight into the caller's buffer, no copy; the
-         * device's count is 32 bits wide. */
-        uint64_t whole = len / DISKIO_SECTOR;
-        uint32_t count = whole > 0xffffffffu ? 0xffffffffu : (uint32_t)whole;
-        if (f->dev.read(f->dev.ctx, off / DISKIO_SECTOR, buf, count) < 0)
+        size_t n;
+        bool whole = next_piece(off, len, &n);
+        int rc =
+            whole ? f->dev.read(f->dev.ctx, off / DISKIO_SECTOR, buf, (uint32_t)(n / DISKIO_SECTOR))
+                  : read_partial(f, off, buf, n);
+        if (rc < 0)
             return -IMG_EIO;
-        off += (uint64_t)count * DISKIO_SECTOR;
-        buf += (size_t)count * DISKIO_SECTOR;
-        len -= (size_t)count * DISKIO_SECTOR;
+        off += n, buf += n, len -= n;
     }
     return 0;
 }
@@ -241,24 +250,16 @@ static int io_write(void *ctx, uint64_t off, const void *buf, size_t len)
         if (f->dev.write(f->dev.ctx, gap / DISKIO_SECTOR, zeros, 1) < 0)
             return -IMG_EIO;
     }
-    /* The data: partial sectors through the bounce buffer, whole ones
-     * straight from the caller's, as for reads. */
+    /* The data, piece by piece as for reads. */
     while (len) {
-        uint64_t in = off % DISKIO_SECTOR;
-        if (in || len < DISKIO_SECTOR) {
-            size_t n = DISKIO_SECTOR - in < len ? DISKIO_SECTOR - in : len;
-            if (write_partial(f, off, p, n, old) < 0)
-                return -IMG_EIO;
-            off += n, p += n, len -= n;
-            continue;
-        }
-        uint64_t whole = len / DISKIO_SECTOR;
-        uint32_t count = whole > 0xffffffffu ? 0xffffffffu : (uint32_t)whole;
-        if (f->dev.write(f->dev.ctx, off / DISKIO_SECTOR, p, count) < 0)
+        size_t n;
+        bool whole = next_piece(off, len, &n);
+        int rc =
+            whole ? f->dev.write(f->dev.ctx, off / DISKIO_SECTOR, p, (uint32_t)(n / DISKIO_SECTOR))
+                  : write_partial(f, off, p, n, old);
+        if (rc < 0)
             return -IMG_EIO;
-        off += (uint64_t)count * DISKIO_SECTOR;
-        p += (size_t)count * DISKIO_SECTOR;
-        len -= (size_t)count * DISKIO_SECTOR;
+        off += n, p += n, len -= n;
     }
     return 0;
 }
