@@ -123,28 +123,34 @@ static bool run_line(char *line)
     return ok;
 }
 
-/* The interactive shell: a prompt, one line at a time, until quit or EOF. */
+/* The interactive shell: a prompt, one line at a time, until quit or EOF.
+ * virsh reads with readline, which echoes what it read when the input is
+ * not a terminal (a script piped in), so a transcript shows the commands;
+ * the same is done here.  Leaving prints an empty line, as virsh does. */
 static int shell(void)
 {
     char line[4096];
+    bool echo = !isatty(STDIN_FILENO), ok = true;
     if (!virsh.quiet) {
         printf("Welcome to virsh, the virtualization interactive terminal.\n\n"
                "Type:  'help' for help with commands\n"
                "       'quit' to quit\n\n");
     }
-    bool ok = true;
     for (;;) {
         printf("virsh # ");
         fflush(stdout);
-        if (!fgets(line, sizeof(line), stdin)) {
-            putchar('\n');
+        if (!fgets(line, sizeof(line), stdin))
             break;
+        if (echo) {
+            fputs(line, stdout);
+            fflush(stdout); /* before any error the command prints */
         }
         char *word = line + strspn(line, " \t");
         if (!strncmp(word, "quit", 4) || !strncmp(word, "exit", 4))
             break;
         ok = run_line(line);
     }
+    putchar('\n');
     return ok ? 0 : 1;
 }
 

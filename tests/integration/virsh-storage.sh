@@ -171,3 +171,16 @@ if [ "$("$V" -q "pool-list --name" | grep -c '^c[1-6] *$')" = 6 ]; then
 else
     fail "six virsh commands at once" "$("$V" -q "pool-list --all --name" | tr '\n' ' ')"
 fi
+
+# The interactive shell, fed a script as a student would pipe one in: the
+# banner, the prompts, the echoed commands and the goodbye line are virsh's.
+reset
+printf 'pool-list --all\nvol-list default-pool\nnosuch\nquit\n' >"$W/shell.in"
+virsh -c test:///default <"$W/shell.in" >"$W/shell.real" 2>&1
+"$V" <"$W/shell.in" >"$W/shell.hv" 2>&1
+if cmp -s "$W/shell.real" "$W/shell.hv"; then
+    pass "virsh: the interactive shell's transcript"
+else
+    fail "virsh: the interactive shell's transcript" "differs (- real, + hvkit)"
+    diff "$W/shell.real" "$W/shell.hv" | sed 's/^/    | /' | head -20
+fi
