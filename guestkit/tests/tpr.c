@@ -14,8 +14,8 @@
 #include "guestkit/guestkit.h"
 #include "guestkit/pic.h"
 
-/* The xAPIC page and its registers (SDM vol 3A 11.4.1, Table 11-1 "Local
- * APIC Register Address Map"). */
+/* The xAPIC page and its registers (SDM vol 3A 11.4.1 "The Local APIC
+ * Block Diagram", Table 11-1 "Local APIC Register Address Map"). */
 #define APIC      0xfee00000ul
 #define APIC_TPR  0x080
 #define APIC_PPR  0x0a0
