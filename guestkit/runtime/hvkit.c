@@ -50,8 +50,13 @@ long hypercall(unsigned long nr, unsigned long a1, unsigned long a2, unsigned lo
     long ret;
     /* VMMCALL (AMD APM vol. 3) and VMCALL (SDM vol. 2B) both exit to the
      * hypervisor; each raises #UD on the other vendor's CPUs, so pick by
-     * vendor.  The registers follow include/hvkit/abi.h. */
-    if (cpu_is_amd())
+     * vendor.  The registers follow include/hvkit/abi.h.  The vendor is
+     * asked once: CPUID is itself an exit under a hypervisor, and asking
+     * on every call would double the cost of each hypercall. */
+    static int amd = -1;
+    if (amd < 0)
+        amd = cpu_is_amd();
+    if (amd)
         __asm__ volatile("vmmcall" : "=a"(ret) : "a"(nr), "b"(a1), "c"(a2), "d"(a3) : "memory");
     else
         __asm__ volatile("vmcall" : "=a"(ret) : "a"(nr), "b"(a1), "c"(a2), "d"(a3) : "memory");

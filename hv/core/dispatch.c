@@ -604,6 +604,8 @@ void dispatch(struct vcpu *v, struct exit_info *e)
         exit_budget_spent(v, e);
         return;
     }
+    /* To tell whether a port I/O exit reached a device. */
+    uint64_t device_accesses = d->io.device_accesses;
     /* The common exits first, in roughly the order a guest causes them;
      * the order does not matter to the compiler's jump table. */
     switch (e->reason) {
@@ -685,6 +687,13 @@ void dispatch(struct vcpu *v, struct exit_info *e)
         fatal_exit(v, e, NULL);
         break;
     }
+    /* Anything but a CPUID exit or port I/O nobody answered may have
+     * changed what an interrupt controller says (a device raised or
+     * dropped a line, the guest unmasked, sent an EOI, moved its TPR, or
+     * time passed in HLT): irq.c must look again before the next entry. */
+    if (e->reason != EXIT_CPUID &&
+        !(e->reason == EXIT_IO && d->io.device_accesses == device_accesses))
+        d->irq_epoch++;
     /* The exit ended the domain: its trace line and last words are out. */
     if (domain_stopped(d))
         return;

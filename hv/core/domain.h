@@ -126,6 +126,12 @@ struct domain {
     struct mmio_device ioapic_mmio;
     /* COM1's interrupt line as irq.c last drove IRQ 4 / I/O APIC pin 4. */
     bool com1_irq;
+    /* Counts the exits of its vCPUs that may have changed what an
+     * interrupt controller says (every exit but CPUID and port I/O that
+     * reached no device, dispatch.c): a vCPU that saw nothing pending at
+     * the same count, with no timer running, has nothing to look at
+     * (irq.c). */
+    uint64_t irq_epoch;
     /* The local APIC's page at its IA32_APIC_BASE: vCPU 0's APIC (with
      * more vCPUs, each would see its own APIC at the same address). */
     struct mmio_device lapic_mmio;

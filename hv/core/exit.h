@@ -147,9 +147,11 @@ struct exit_info {
      * (e.g. 0x7b and "VMEXIT_IOIO", or 30 and "IO_INSTRUCTION"). */
     uint64_t raw_code;
     const char *raw_name;
-    /* The vendor's extra exit information, for the trace and crash reports
-     * only (SVM EXITINFO1/EXITINFO2; VMX exit qualification and guest-linear
-     * or guest-physical address). */
+    /* The vendor's extra exit information, as the backend read it to
+     * decode the exit (SVM EXITINFO1/EXITINFO2; VMX exit qualification and
+     * guest-physical address, 0 for the reasons that need neither: VT-x
+     * reads a field only when it needs it).  The core does not use them;
+     * dump_state() prints the backend's own view after a crash. */
     uint64_t raw_info1;
     uint64_t raw_info2;
     /* Per-reason details (valid only for the matching reason). */

@@ -313,8 +313,19 @@ static void want_window(struct vcpu *v, bool on)
  * keeps its low bits as long as CR8 was not written. */
 void irq_after_exit(struct vcpu *v)
 {
-    if (v->tpr != (uint8_t)v->lapic.tpr)
+    if (v->tpr != (uint8_t)v->lapic.tpr) {
         v->lapic.tpr = v->tpr;
+        /* A TPR lowered without an exit may let in an interrupt the last
+         * look found held back: look again before the next entry. */
+        v->irq_idle = false;
+    }
+}
+
+/* Could a timer fire for `v` (the PIT's channel 0 counts, or its local
+ * APIC timer is armed)? */
+static bool timer_running(const struct vcpu *v)
+{
+    return v->dom->pit.ch[0].counting || lapic_timer_armed(&v->lapic);
 }
 
 /* Called before every VM entry: the one place interrupts reach the guest. */
@@ -326,6 +337,14 @@ void irq_before_entry(struct vcpu *v)
     /* Without the backend's operations the interrupts stay pending. */
     if (!d->host->irq)
         return;
+    /* The common case, kept cheap: the last look found nothing, no exit
+     * since could have changed a controller (domain.h irq_epoch: a CPUID,
+     * an OUT to a port nobody owns) and no timer runs.  Then this look
+     * would find nothing either. */
+    if (v->irq_idle && v->irq_seen_epoch == d->irq_epoch && !timer_running(v))
+        return;
+    v->irq_seen_epoch = d->irq_epoch;
+    v->irq_idle = false;
     /* Let time catch up first: a tick may have passed since the exit; and
      * the UART may have raised or dropped its line. */
     update_timers(v);
@@ -334,6 +353,7 @@ void irq_before_entry(struct vcpu *v)
      * interrupt in service: no window needed either. */
     if (irq_pending(v) < 0) {
         want_window(v, false);
+        v->irq_idle = true;
         return;
     }
     /* Can the guest take it at this instruction boundary?.  event_pending: an

@@ -188,6 +188,11 @@ struct vcpu {
     /* An interrupt window is being asked for (backend->irq_window): kept
      * so that irq.c calls the backend only when the request changes. */
     bool irq_window;
+    /* irq.c's last look found nothing to deliver, at the domain's
+     * irq_epoch irq_seen_epoch (domain.h): until that count moves or a
+     * timer runs, the next look would find nothing either. */
+    bool irq_idle;
+    uint64_t irq_seen_epoch;
 
     /* Number of VM exits of this vCPU so far (HC_EXIT_COUNT). */
     uint64_t exit_count;

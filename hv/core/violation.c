@@ -31,6 +31,14 @@
  * Interrupt Reference"). */
 #define VEC_GP 13
 
+/* Is hv tracing?  The text for the trace line is formatted only then:
+ * turning numbers into text costs more than many an exit (dispatch.c's
+ * note() does the same). */
+static bool tracing(const struct vcpu *v)
+{
+    return v->dom->host->opt.trace;
+}
+
 /*
  * Carry out the instruction at RIP, which accessed the device at gpa: the
  * emulator (emu.h) run on the vCPU by mmio_emu.c, whose accesses go
@@ -53,15 +61,17 @@ static int emulate_mmio(struct vcpu *v, const struct exit_info *e, const char *d
         /* With TF set the guest takes the single-step trap after it (after
          * each iteration of a REP string instruction). */
         single_step_trap(v, res.single_step);
-        ksnprintf(text, text_len, "mmio %s %s gpa %#llx: emulated (%u bytes)", dev,
-                  mem_access_name(e->mem.access), (unsigned long long)e->mem.gpa, res.len);
+        if (tracing(v))
+            ksnprintf(text, text_len, "mmio %s %s gpa %#llx: emulated (%u bytes)", dev,
+                      mem_access_name(e->mem.access), (unsigned long long)e->mem.gpa, res.len);
         return 0;
     case EMU_EXCEPTION:
         /* What the CPU itself would do with this encoding: #UD has no
          * error code, #GP(0) has one. */
         vcpu_backend(v)->inject_exception(v, res.vector, res.vector == VEC_GP, 0);
-        ksnprintf(text, text_len, "mmio %s gpa %#llx: %s -> exception %u", dev,
-                  (unsigned long long)e->mem.gpa, res.reason, res.vector);
+        if (tracing(v))
+            ksnprintf(text, text_len, "mmio %s gpa %#llx: %s -> exception %u", dev,
+                      (unsigned long long)e->mem.gpa, res.reason, res.vector);
         return 0;
     default:
         /* EMU_UNSUPPORTED names the instruction; EMU_FAULT the access the
@@ -124,10 +134,11 @@ static bool ram_violation(struct vcpu *v, const struct exit_info *e, char *text,
     if (verdict == GM_NOT_RAM)
         return false;
     vcpu_backend(v)->flush_slat(v, page, SLAT_4K);
-    ksnprintf(text, text_len, "gpa %#llx %s: %s page %#llx", (unsigned long long)e->mem.gpa,
-              mem_access_name(e->mem.access),
-              verdict == GM_LAZY_MAPPED ? "first touch, mapped" : "first write, logged dirty",
-              (unsigned long long)page);
+    if (tracing(v))
+        ksnprintf(text, text_len, "gpa %#llx %s: %s page %#llx", (unsigned long long)e->mem.gpa,
+                  mem_access_name(e->mem.access),
+                  verdict == GM_LAZY_MAPPED ? "first touch, mapped" : "first write, logged dirty",
+                  (unsigned long long)page);
     return true;
 }
 
@@ -163,7 +174,7 @@ static enum mem_access access_of(struct vcpu *v, const struct exit_info *e)
 
 /*
  * Handle EXIT_MEM_VIOLATION for `v`.  Returns 0 when the guest goes on, with
- * a few words for the trace in `text`; -1 when it must end, with the reason
+ * a few words for the trace in `text` (only when tracing); -1 when it must end, with the reason
  * in `why` (dispatch.c ends it as crashed).
  */
 int handle_mem_violation(struct vcpu *v, const struct exit_info *exit, char *text, size_t text_len,

@@ -108,8 +108,10 @@ uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size)
 {
     /* A wide device that covers the whole access answers it at once. */
     const struct io_device *d = find(bus, port);
-    if (wide_fit(d, port, size))
+    if (wide_fit(d, port, size)) {
+        bus->device_accesses++;
         return d->read(d->ctx, (uint16_t)(port - d->base), size);
+    }
     /* Nobody drives the bus: it floats high, all ones for the size. */
     if (unbacked(bus, port, size)) {
         report_unknown(bus, port, true, size, 0);
@@ -124,7 +126,11 @@ uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size)
         uint16_t p = (uint16_t)(port + i);
         const struct io_device *b = find(bus, p);
         /* Each device is asked for one byte at its own offset. */
-        uint32_t byte = b ? b->read(b->ctx, (uint16_t)(p - b->base), 1) & 0xff : 0xff;
+        uint32_t byte = 0xff;
+        if (b) {
+            bus->device_accesses++;
+            byte = b->read(b->ctx, (uint16_t)(p - b->base), 1) & 0xff;
+        }
         v |= byte << (8 * i);
     }
     return v;
@@ -137,6 +143,7 @@ void iobus_out(struct iobus *bus, uint16_t port, uint8_t size, uint32_t value)
     const struct io_device *d = find(bus, port);
     /* The device gets the value and size as the guest wrote them. */
     if (wide_fit(d, port, size)) {
+        bus->device_accesses++;
         d->write(d->ctx, (uint16_t)(port - d->base), size, value);
         return;
     }
@@ -151,7 +158,9 @@ void iobus_out(struct iobus *bus, uint16_t port, uint8_t size, uint32_t value)
         const struct io_device *b = find(bus, p);
         /* Bytes for ports nobody owns are dropped, without a report: part
          * of the access did reach a device, so it was not a stray probe. */
-        if (b)
+        if (b) {
+            bus->device_accesses++;
             b->write(b->ctx, (uint16_t)(p - b->base), 1, (value >> (8 * i)) & 0xff);
+        }
     }
 }

@@ -40,6 +40,10 @@ struct iobus {
     uint8_t reported[65536 / 8];
     iobus_note_fn note;
     void *note_ctx;
+    /* Accesses that reached a device model, counted: the core tells by it
+     * whether a port I/O exit could have changed a device's state (an
+     * interrupt request, core/irq.c) or went to a port nobody owns. */
+    uint64_t device_accesses;
 };
 
 void iobus_init(struct iobus *bus, iobus_note_fn note, void *note_ctx);

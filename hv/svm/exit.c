@@ -20,24 +20,26 @@ static const struct {
     uint32_t code;
     const char *name;
 } exit_names[] = {
+    /* The exits a guest causes most come first: the search runs on every
+     * exit, and on an emulator that interprets hv each step counts. */
+    {VMEXIT_IOIO, "VMEXIT_IOIO"},
+    {VMEXIT_CPUID, "VMEXIT_CPUID"},
+    {VMEXIT_MSR, "VMEXIT_MSR"},
+    {VMEXIT_VMMCALL, "VMEXIT_VMMCALL"},
+    {VMEXIT_HLT, "VMEXIT_HLT"},
+    {VMEXIT_NPF, "VMEXIT_NPF"},
+    {VMEXIT_VINTR, "VMEXIT_VINTR"},
+    {VMEXIT_INTR, "VMEXIT_INTR"},
     {VMEXIT_CR0_WRITE, "VMEXIT_CR0_WRITE"},
     {VMEXIT_CR4_WRITE, "VMEXIT_CR4_WRITE"},
-    {VMEXIT_INTR, "VMEXIT_INTR"},
     {VMEXIT_NMI, "VMEXIT_NMI"},
-    {VMEXIT_VINTR, "VMEXIT_VINTR"},
-    {VMEXIT_CPUID, "VMEXIT_CPUID"},
-    {VMEXIT_HLT, "VMEXIT_HLT"},
-    {VMEXIT_IOIO, "VMEXIT_IOIO"},
-    {VMEXIT_MSR, "VMEXIT_MSR"},
     {VMEXIT_SHUTDOWN, "VMEXIT_SHUTDOWN"},
     {VMEXIT_VMRUN, "VMEXIT_VMRUN"},
-    {VMEXIT_VMMCALL, "VMEXIT_VMMCALL"},
     {VMEXIT_VMLOAD, "VMEXIT_VMLOAD"},
     {VMEXIT_VMSAVE, "VMEXIT_VMSAVE"},
     {VMEXIT_STGI, "VMEXIT_STGI"},
     {VMEXIT_CLGI, "VMEXIT_CLGI"},
     {VMEXIT_SKINIT, "VMEXIT_SKINIT"},
-    {VMEXIT_NPF, "VMEXIT_NPF"},
     {VMEXIT_INVALID, "VMEXIT_INVALID"},
 };
 
@@ -53,7 +55,7 @@ const char *svm_exit_name(uint64_t code)
     /* Intercepted exceptions: 0x40 + vector. */
     if (c >= VMEXIT_EXCP_BASE && c < VMEXIT_EXCP_BASE + 32)
         return "VMEXIT_EXCP";
-    /* A short table: a linear search costs nothing next to a world switch. */
+    /* A short table, searched from the most frequent exit on. */
     for (size_t i = 0; i < KARRAY_SIZE(exit_names); i++)
         if (exit_names[i].code == c)
             return exit_names[i].name;
@@ -235,6 +237,10 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
         e->exc.error = (uint32_t)c->exitinfo1;
         return;
     }
+    /* Exits with details in EXITINFO1/2 (a switch: IOIO, the most
+     * frequent exit, is decoded without a search). */
+    if (decode_detailed(c, code, mode_addr, e))
+        return;
     /* Exits whose details are in the guest's registers. */
     for (size_t i = 0; i < KARRAY_SIZE(simple_exits); i++) {
         if (simple_exits[i].code == code) {
@@ -244,9 +250,6 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
             return;
         }
     }
-    /* Exits with details in EXITINFO1/2. */
-    if (decode_detailed(c, code, mode_addr, e))
-        return;
     /* Anything else: an intercept hv never set, so a bug or a CPU quirk;
      * the core ends the guest and dumps its state. */
     e->reason = EXIT_UNHANDLED;
@@ -278,9 +281,18 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     sv->rip_before = vcpu->rip;
     /* Keep what VMRUN is about to check, for explaining a failure: the
      * control area up to the instruction bytes and the save area up to the
-     * last field hv sets (a full 4 KiB copy per exit would cost more). */
-    memcpy(&sv->before->control, &v->control, offsetof(struct vmcb_control, insn_len));
-    memcpy(&sv->before->save, &v->save, offsetof(struct vmcb_save, dbgctl));
+     * last field hv sets (a full 4 KiB copy would cost more).  Only when hv
+     * edited something VMRUN checks since the last #VMEXIT (vmcb_edited,
+     * internal.h): the state the CPU itself saved at that exit, with only
+     * RIP, RSP, RFLAGS and the interrupt shadow changed, passes every
+     * check, and the copy, over 800 bytes, is most of this function's
+     * work on an emulator that interprets hv (Bochs). */
+    sv->before_valid = sv->vmcb_edited;
+    if (sv->vmcb_edited) {
+        memcpy(&sv->before->control, &v->control, offsetof(struct vmcb_control, insn_len));
+        memcpy(&sv->before->save, &v->save, offsetof(struct vmcb_save, dbgctl));
+        sv->vmcb_edited = false;
+    }
 
     /* The world switch itself (enter.S): the other 14 GPRs go in and out
      * through vcpu->regs; the CPU wants physical addresses. */
@@ -297,7 +309,7 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     /* VMEXIT_INVALID: the guest never ran; everything below must cope.
      * svm_load_state() then reads the copy made before the attempt. */
     sv->entry_failed = (uint32_t)v->control.exitcode == VMEXIT_INVALID;
-    const struct vmcb_save *s = sv->entry_failed ? &sv->before->save : &v->save;
+    const struct vmcb_save *s = svm_saved_state(sv);
 
     /* VMCB -> core: what every exit needs.  RAX (the other GPRs were
      * stored into vcpu->regs by enter.S), and RIP, on a normal exit the
@@ -314,8 +326,6 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
      * state"), and the VMCB now holds everything the core had changed. */
     vcpu->loaded = VCPU_STATE_EAGER;
     vcpu->dirty = 0;
-    /* Still every group at once, as before the core asked by group. */
-    svm_load_state(vcpu, VCPU_STATE_ALL & ~VCPU_STATE_EAGER);
     /* A failed VMRUN injected nothing: keep EVENTINJ as it was. */
     if (!sv->entry_failed) {
         /* An event VMRUN injected has been delivered, unless the exit came
@@ -326,6 +336,7 @@ void svm_run(struct vcpu *vcpu, struct exit_info *exit)
         vcpu->event_pending = 0;
         if (v->control.exitintinfo & EVENTINJ_VALID) {
             v->control.eventinj = v->control.exitintinfo;
+            sv->vmcb_edited = true;
             vcpu->event_pending = 1;
         }
     }
@@ -368,12 +379,17 @@ void svm_dump_state(struct vcpu *vcpu)
     /* RSP and RFLAGS below come from the core's copy: complete it. */
     svm_load_state(vcpu, VCPU_STATE_ALL & ~vcpu->loaded);
     const struct vmcb *real = sv->vmcb;
-    /* After a failed VMRUN show the state it was given (see svm_run()). */
-    bool failed = (uint32_t)real->control.exitcode == VMEXIT_INVALID;
-    const struct vmcb *v = failed ? sv->before : real;
+    /* After a failed VMRUN show the state it was given (see svm_run()),
+     * from the copy kept for a VMRUN that could fail; had hv edited
+     * nothing VMRUN checks, there is no copy, and the VMCB as the failure
+     * left it is the best there is. */
+    bool failed = sv->entry_failed;
+    const struct vmcb *v = failed && sv->before_valid ? sv->before : real;
     /* The GPRs as enter.S and svm_run() left them in the core's copy. */
     const struct gprs *r = &vcpu->regs;
-    hv_log("guest state (SVM)%s:", failed ? ", as given to the failed VMRUN" : "");
+    hv_log("guest state (SVM)%s:", !failed            ? ""
+                                   : sv->before_valid ? ", as given to the failed VMRUN"
+                                                      : ", as the failed VMRUN left it");
     /* General registers, four per line. */
     hv_log("  rax %016llx rbx %016llx rcx %016llx rdx %016llx", (unsigned long long)r->rax,
            (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
@@ -415,7 +431,7 @@ void svm_dump_state(struct vcpu *vcpu)
     /* After VMEXIT_INVALID, say which consistency check failed, on the
      * copy of the state that VMRUN was given. */
     if (failed) {
-        if (svm_explain_invalid(sv->before, svm_caps.phys_bits, explain_line, NULL) == 0)
+        if (svm_explain_invalid(v, svm_caps.phys_bits, explain_line, NULL) == 0)
             hv_log("  no VMRUN consistency check (APM vol 2 15.5.1 \"Basic Operation\") "
                    "explains the failure");
     }

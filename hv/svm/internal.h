@@ -27,11 +27,18 @@ struct svm_vcpu {
     uint8_t *msrpm;         /* MSR permission map, 8 KiB */
     uint64_t rip_before;    /* guest RIP as we entered (see exit.c) */
     bool entry_failed;      /* the last VMRUN failed (VMEXIT_INVALID) */
-    /* The VMCB as it was just before the last VMRUN (exit.c): after a
-     * failed VMRUN the VMCB itself may hold a half-loaded state (QEMU
-     * writes its CPU state back on VMEXIT_INVALID), so the explainer looks
-     * at this copy. */
+    /* The VMCB as it was just before the last VMRUN that could fail
+     * (exit.c): after a failed VMRUN the VMCB itself may hold a half-loaded
+     * state (QEMU writes its CPU state back on VMEXIT_INVALID), so the
+     * explainer looks at this copy. */
     struct vmcb *before;
+    /* hv edited something VMRUN checks since the last #VMEXIT: an event to
+     * inject, the interrupt window, a TLB flush, or guest state other than
+     * RIP, RSP, RFLAGS and the interrupt shadow.  Every edit of the VMCB
+     * outside that write-back (state.c) sets it; exit.c copies the VMCB
+     * into `before` only then. */
+    bool vmcb_edited;
+    bool before_valid; /* `before` was copied for the last VMRUN */
 };
 
 /* caps.c: backend.probe and backend.enable. */
@@ -59,6 +66,7 @@ void svm_floor_enter(struct vmcb *v, struct gprs *regs, uint64_t host_save_pa);
  * (core/vcpu.h "Lazy guest state"): backend.load_state, and the write-back
  * of the changed groups before VMRUN. */
 void svm_load_state(struct vcpu *vcpu, unsigned what);
+const struct vmcb_save *svm_saved_state(const struct svm_vcpu *sv);
 void svm_store_state(struct vcpu *vcpu);
 
 /* exit.c: one world switch with its bookkeeping, the exit decoder, the

@@ -19,10 +19,10 @@
 /* The save area the guest state is read from: after a failed VMRUN the
  * VMCB's own may hold a half-loaded state (QEMU writes its CPU state back
  * on VMEXIT_INVALID, docs/emulators.md), so the copy taken before the
- * attempt stands in for it (exit.c). */
-static const struct vmcb_save *saved_state(const struct svm_vcpu *sv)
+ * attempt stands in for it (exit.c), when there is one. */
+const struct vmcb_save *svm_saved_state(const struct svm_vcpu *sv)
 {
-    return sv->entry_failed ? &sv->before->save : &sv->vmcb->save;
+    return sv->entry_failed && sv->before_valid ? &sv->before->save : &sv->vmcb->save;
 }
 
 /* backend.load_state for SVM: the groups `what` from the VMCB's save area
@@ -30,7 +30,7 @@ static const struct vmcb_save *saved_state(const struct svm_vcpu *sv)
 void svm_load_state(struct vcpu *vcpu, unsigned what)
 {
     struct svm_vcpu *sv = vcpu->arch;
-    const struct vmcb_save *s = saved_state(sv);
+    const struct vmcb_save *s = svm_saved_state(sv);
     /* RSP is in the VMCB, not in enter.S's registers: VMRUN needs the
      * host's stack. */
     if (what & VCPU_RSP)
@@ -80,8 +80,13 @@ void svm_load_state(struct vcpu *vcpu, unsigned what)
  * Operation"); every other field still holds what #VMEXIT saved. */
 void svm_store_state(struct vcpu *vcpu)
 {
-    struct vmcb *v = ((struct svm_vcpu *)vcpu->arch)->vmcb;
+    struct svm_vcpu *sv = vcpu->arch;
+    struct vmcb *v = sv->vmcb;
     unsigned dirty = vcpu->dirty;
+    /* Anything but RIP, RSP, RFLAGS and the interrupt shadow is something
+     * VMRUN checks (15.5.1 "Basic Operation": CR0, CR4, EFER, ...). */
+    if (dirty & ~(VCPU_RIP | VCPU_RSP | VCPU_RFLAGS | VCPU_INT_SHADOW))
+        sv->vmcb_edited = true;
     /* RAX is a general register the core keeps in struct vcpu, but VMRUN
      * takes the guest's from the VMCB (RAX holds the VMCB's address at
      * VMRUN): copied every time, like the registers enter.S loads. */

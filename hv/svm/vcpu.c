@@ -186,6 +186,8 @@ int svm_vcpu_init(struct vcpu *vcpu)
     vcpu->pat = sv->vmcb->save.g_pat;
     vcpu->cr0 = sv->vmcb->save.cr0;
     /* The core never looks inside: it only hands this back to us. */
+    /* The first VMRUN checks everything: keep its copy. */
+    sv->vmcb_edited = true;
     vcpu->arch = sv;
     hv_log("svm: VMCB at %#llx, nested CR3 %#llx, %llu MiB of guest RAM at host %#llx",
            (unsigned long long)virt_to_phys(sv->vmcb), (unsigned long long)c->n_cr3,
@@ -210,6 +212,7 @@ void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uin
     if (has_error)
         ev |= EVENTINJ_EV | EVENTINJ_ERROR(error);
     sv->vmcb->control.eventinj = ev;
+    sv->vmcb_edited = true;
     /* Tell the core's interrupt logic that the injection slot is taken:
      * only one event can be injected per VMRUN. */
     vcpu->event_pending = 1;
@@ -261,6 +264,7 @@ void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
      * whatever the guest's IF says (QEMU does too, docs/emulators.md): the core
      * calls this only when the guest can take it. */
     sv->vmcb->control.eventinj = EVENTINJ_VALID | EVENTINJ_TYPE_INTR | EVENTINJ_VECTOR(vector);
+    sv->vmcb_edited = true;
     /* As above: the slot is taken until the CPU has delivered it. */
     vcpu->event_pending = 1;
 }
@@ -274,7 +278,9 @@ void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
  */
 void svm_irq_window(struct vcpu *vcpu, bool on)
 {
-    struct vmcb_control *c = &((struct svm_vcpu *)vcpu->arch)->vmcb->control;
+    struct svm_vcpu *sv = vcpu->arch;
+    struct vmcb_control *c = &sv->vmcb->control;
+    sv->vmcb_edited = true;
     if (on) {
         /* A virtual interrupt request the guest takes as soon as RFLAGS.IF
          * allows, outside an interrupt shadow (15.21.4); the VINTR
@@ -302,4 +308,5 @@ void svm_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len)
     (void)len;
     struct svm_vcpu *sv = vcpu->arch;
     sv->vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+    sv->vmcb_edited = true;
 }

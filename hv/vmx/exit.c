@@ -189,6 +189,16 @@ static bool decode_cr0_write(struct vcpu *vcpu, uint64_t q, struct exit_info *e)
     return true;
 }
 
+/* The exit qualification (28.2.1 "Basic VM-Exit Information"), read only
+ * for the reasons that define one hv uses (I/O, control-register access,
+ * EPT): a VMREAD fewer on every CPUID, HLT or MSR exit.  Kept in raw_info1
+ * for a reader of struct exit_info. */
+static uint64_t exit_qualification(struct exit_info *e)
+{
+    e->raw_info1 = vmread(VMCS_EXIT_QUALIFICATION);
+    return e->raw_info1;
+}
+
 /* Fill *e from the VMCS after a VM exit: the vendor-neutral reason the core
  * dispatches on (core/exit.h), with the decoded details, and the raw vendor
  * values for the trace.  The counterpart of decode_exit() in svm/exit.c. */
@@ -196,20 +206,12 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
 {
     /* Bits 15:0 of the exit-reason field are the basic reason. */
     uint32_t basic = reason & 0xffff;
-    /* Read once even for reasons that do not define it (then it is 0 or
-     * undefined, and only the trace shows it). */
-    uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
     memset(e, 0, sizeof(*e));
     /* RIP of the instruction that exited (faults and fault-like exits
      * leave RIP on it; hv has no trap-like exits enabled). */
     e->rip = vcpu->rip;
     e->raw_code = reason;
     e->raw_name = vmx_exit_name(reason);
-    e->raw_info1 = q;
-    /* The guest-physical address for EPT exits, else the guest-linear one. */
-    e->raw_info2 = (basic == VMX_EXIT_EPT_VIOLATION || basic == VMX_EXIT_EPT_MISCONFIG)
-                       ? vmread(VMCS_GUEST_PHYS_ADDR)
-                       : vmread(VMCS_GUEST_LINEAR_ADDR);
     /* Exits caused by an instruction report its length (28.2.5, "Information
      * for VM Exits Due to Instruction Execution"): no table of fixed lengths
      * as on QEMU's SVM without NRIPS.  For other exits the field is
@@ -260,7 +262,7 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
     /* Every port is set in I/O bitmaps A and B (vcpu.c). */
     case VMX_EXIT_IO:
         e->reason = EXIT_IO;
-        decode_io(e, q, vcpu);
+        decode_io(e, exit_qualification(e), vcpu);
         break;
     case VMX_EXIT_RDMSR:
     case VMX_EXIT_WRMSR:
@@ -278,7 +280,7 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
     /* CR4 writes were handled in vmx_run() before this; what reaches here
      * is CR0 (for the core) or an access nothing should have caused. */
     case VMX_EXIT_CR_ACCESS:
-        if (!decode_cr0_write(vcpu, q, e)) {
+        if (!decode_cr0_write(vcpu, exit_qualification(e), e)) {
             e->reason = EXIT_UNHANDLED;
             e->why = "a control-register access hv does not intercept";
         }
@@ -325,13 +327,14 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         e->reason = EXIT_VIRT_INSN;
         break;
     case VMX_EXIT_EPT_VIOLATION:
-    case VMX_EXIT_EPT_MISCONFIG:
+    case VMX_EXIT_EPT_MISCONFIG: {
         /* Exit qualification (table 28-7): the access that faulted, what the
          * entry allowed, and whether the address was the final translation
          * of a guest-linear address or one of the guest's own page tables. */
+        uint64_t q = exit_qualification(e);
         e->reason = EXIT_MEM_VIOLATION;
         e->insn_len = 0;
-        e->mem.gpa = e->raw_info2;
+        e->mem.gpa = e->raw_info2 = vmread(VMCS_GUEST_PHYS_ADDR);
         e->mem.access = (q & EPTQ_FETCH)   ? MEM_ACCESS_FETCH
                         : (q & EPTQ_WRITE) ? MEM_ACCESS_WRITE
                                            : MEM_ACCESS_READ;
@@ -347,6 +350,7 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         e->mem.gla = e->mem.gla_valid ? vmread(VMCS_GUEST_LINEAR_ADDR) : 0;
         e->mem.during_walk = (q & EPTQ_LINEAR_VALID) && !(q & EPTQ_FINAL);
         break;
+    }
     /* Anything else means a control hv did not ask for was forced on, or
      * an emulator bug: the core ends the guest and dumps its state. */
     default:
@@ -472,8 +476,6 @@ static void copy_out(struct vcpu *vcpu, struct vmx_vcpu *vx)
     vcpu->rip = vx->held.rip = vmread(VMCS_GUEST_RIP);
     vcpu->loaded = VCPU_STATE_EAGER;
     vcpu->dirty = 0;
-    /* Still every group at once, as before the core asked by group. */
-    vmx_load_state(vcpu, VCPU_STATE_ALL & ~VCPU_STATE_EAGER);
 }
 
 /*

@@ -75,6 +75,25 @@ START_TEST(unknown_port_reads_all_ones_and_reports_once)
     iobus_out(&bus, 0x80, 1, 0x34);
     ck_assert_int_eq(nnotes, 2);
     ck_assert(strstr(notes[1], "wrote 0x12 to unknown port 0x80") != NULL);
+    /* None of that reached a device (the core's interrupt check counts on
+     * it, core/irq.c). */
+    ck_assert_uint_eq(bus.device_accesses, 0);
+}
+END_TEST
+
+/* Every access that reaches a device model is counted, one per device
+ * call: whole, or byte by byte when split. */
+START_TEST(device_accesses_counted)
+{
+    iobus_out(&bus, COM1 + 7, 1, 0x5a);
+    ck_assert_uint_eq(bus.device_accesses, 1);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 7, 1), 0x5a);
+    ck_assert_uint_eq(bus.device_accesses, 2);
+    /* SCR and the unowned 0x400: one byte reaches the UART. */
+    (void)iobus_in(&bus, COM1 + 7, 2);
+    ck_assert_uint_eq(bus.device_accesses, 3);
+    iobus_out(&bus, COM1 + 3, 2, 0x0b03);
+    ck_assert_uint_eq(bus.device_accesses, 5);
 }
 END_TEST
 
@@ -413,6 +432,7 @@ int main(void)
     tcase_add_test(tc, overlapping_devices_refused);
     tcase_add_test(tc, any_number_of_devices);
     tcase_add_test(tc, wide_access_split_into_bytes);
+    tcase_add_test(tc, device_accesses_counted);
     tcase_add_test(tc, uart_lines_pass_through);
     tcase_add_test(tc, uart_long_line_is_split);
     tcase_add_test(tc, uart_lsr_msr_scratch);

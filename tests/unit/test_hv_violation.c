@@ -133,6 +133,8 @@ static void setup(void)
     stepped = 0;
     flushed = ~0ull;
     h.be = &fake;
+    /* The trace text is formatted only when tracing. */
+    h.opt.trace = true;
     domain_init(&d, &h, 0, NULL, NULL);
     d.mem.size = RAM;
     /* Page aligned, as the tables map it page by page. */
@@ -415,6 +417,21 @@ START_TEST(lazy_state_loaded_once_and_marked)
 }
 END_TEST
 
+/* Without `trace` no text is formatted for the trace line: the handling
+ * is the same, the text stays empty. */
+START_TEST(no_trace_text_without_trace)
+{
+    code("\x89\x03", 2); /* mov [ebx], eax */
+    v.regs.rbx = 0xfee00010;
+    h.opt.trace = false;
+    struct exit_info e = violation(0xfee00010, MEM_ACCESS_WRITE);
+    ck_assert_int_eq(handle_mem_violation(&v, &e, text, sizeof(text), why, sizeof(why)), 0);
+    ck_assert_uint_eq(v.rip, CODE + 2);
+    ck_assert_int_eq(accesses, 1);
+    ck_assert_str_eq(text, "");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hv_violation");
@@ -433,6 +450,7 @@ int main(void)
     tcase_add_test(tc, lazy_ram_is_mapped_and_retried);
     tcase_add_test(tc, single_step_after_mmio);
     tcase_add_test(tc, lazy_state_loaded_once_and_marked);
+    tcase_add_test(tc, no_trace_text_without_trace);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
