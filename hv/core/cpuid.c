@@ -6,6 +6,7 @@
 #include "hvkit/abi.h"
 
 #include "cpuid.h"
+#include "exitpath.h"
 
 /*
  * Edit the host's CPUID answer `r` for `leaf` into what the guest may see,
@@ -14,7 +15,8 @@
  * is "hide what hv does not virtualize": a guest that believed CPUID and
  * used a hidden feature would otherwise fault or escape the emulation.
  */
-void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t features, struct cpuid_regs *r)
+EXIT_PATH void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t features,
+                            struct cpuid_regs *r)
 {
     /* The hypervisor range (the convention KVM, Xen and Hyper-V follow):
      * these leaves are ours whatever the host says about them. */
@@ -85,7 +87,7 @@ void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t features, struct cpu
  * The bits that follow the guest's own state, for the dispatcher's CPUID
  * exit after cpuid_policy().  Pure: compiled hosted and unit tested.
  */
-void cpuid_guest_state(uint32_t leaf, const struct cpuid_state *s, struct cpuid_regs *r)
+EXIT_PATH void cpuid_guest_state(uint32_t leaf, const struct cpuid_state *s, struct cpuid_regs *r)
 {
     if (leaf == 1) {
         /* ECX bit 27, OSXSAVE, is a copy of CR4.OSXSAVE (SDM vol 2A "CPUID",

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "msr.h"
 #include "xcr.h"
+#include "exitpath.h"
 
 /* Exception vectors the core injects (SDM vol 3A 6.15 "Exception and Interrupt Reference", APM vol
  * 2 8.2 "Vectors"). */
@@ -40,7 +41,7 @@ struct trace {
  * `trace` nothing is formatted: turning numbers into text costs more than
  * emulating most exits (bench/hv/README.md measures it).  Returns what
  * kvsnprintf returns, or 0. */
-static int __attribute__((format(printf, 3, 4)))
+EXIT_PATH static int __attribute__((format(printf, 3, 4)))
 note(const struct vcpu *v, struct trace *t, const char *fmt, ...)
 {
     if (!v->dom->host->opt.trace)
@@ -54,7 +55,7 @@ note(const struct vcpu *v, struct trace *t, const char *fmt, ...)
 
 /* Skip the instruction that exited: it has been emulated.  RF is cleared,
  * as the CPU does after any instruction that completes. */
-static void advance(struct vcpu *v, const struct exit_info *e)
+EXIT_PATH static void advance(struct vcpu *v, const struct exit_info *e)
 {
     /* What this reads and changes, for the lazy state bookkeeping (vcpu.h):
      * loaded now, written back before the next entry (on VT-x only the
@@ -589,11 +590,13 @@ static void exit_budget_spent(struct vcpu *v, const struct exit_info *e)
  * asked for, is written after the handling so it can show results; an exit
  * that stopped the domain wrote its own, before the guest's last words.
  */
-void dispatch(struct vcpu *v, struct exit_info *e)
+EXIT_PATH void dispatch(struct vcpu *v, struct exit_info *e)
 {
     struct domain *d = v->dom;
-    /* Empty unless a handler fills in details. */
-    struct trace t = {.text = ""};
+    /* Empty unless a handler fills in details (only its first byte is
+     * set: zeroing all 160 would be work on every exit). */
+    struct trace t;
+    t.text[0] = '\0';
 
     /* Every exit counts, including the last one. */
     stats_record(&d->stats, e->reason);

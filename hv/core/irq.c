@@ -34,6 +34,7 @@
 #include "cpu.h"
 #include "hv.h"
 #include "log.h"
+#include "exitpath.h"
 
 /* The TSC rate, measured at start-up, and the TSC at time 0 of the PIT.  Set
  * once by irq_init() and only read afterwards. */
@@ -329,7 +330,7 @@ static bool timer_running(const struct vcpu *v)
 }
 
 /* Called before every VM entry: the one place interrupts reach the guest. */
-void irq_before_entry(struct vcpu *v)
+EXIT_PATH void irq_before_entry(struct vcpu *v)
 {
     struct domain *d = v->dom;
     /* CR8 reads what the APIC's TPR holds now, however it was set. */

@@ -15,6 +15,7 @@
 #include "hv.h"
 #include "ending.h"
 #include "log.h"
+#include "exitpath.h"
 
 /* Append `d` to the host's list: the first domain added is the one whose
  * end becomes hv's last line (ending.c). */
@@ -65,7 +66,7 @@ static void run_one_exit(struct host *h, struct vcpu *v)
  * running here (from now on their endings print statistics).  Returns when
  * no domain is running any more; the caller then ends hv (host_end).
  */
-void host_run(struct host *h)
+EXIT_PATH void host_run(struct host *h)
 {
     for (struct domain *d = h->domains; d; d = d->next) {
         if (d->state != DOMAIN_CREATED)

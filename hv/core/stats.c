@@ -11,6 +11,7 @@
 #include "klib.h"
 
 #include "stats.h"
+#include "exitpath.h"
 
 /* Names indexed by enum exit_reason (exit.h). */
 /* Designated initializers keep each name next to its reason whatever the
@@ -46,7 +47,7 @@ const char *exit_reason_name(enum exit_reason r)
 
 /* Count one exit.  A reason out of range (a backend bug) is counted as
  * UNHANDLED rather than written past the array. */
-void stats_record(struct exit_stats *s, enum exit_reason r)
+EXIT_PATH void stats_record(struct exit_stats *s, enum exit_reason r)
 {
     if ((unsigned)r >= EXIT_REASON_COUNT)
         r = EXIT_UNHANDLED;

@@ -11,6 +11,7 @@
 #include "klib.h"
 
 #include "iobus.h"
+#include "core/exitpath.h"
 
 /* Start an empty bus.  `note` receives hv's one-line remarks about unknown
  * ports (main.c logs them; a unit test may collect them or pass NULL). */
@@ -46,7 +47,7 @@ int iobus_add(struct iobus *bus, struct io_device *dev)
 }
 
 /* The device owning `port`, or NULL. */
-static const struct io_device *find(const struct iobus *bus, uint16_t port)
+EXIT_PATH static const struct io_device *find(const struct iobus *bus, uint16_t port)
 {
     for (const struct io_device *d = bus->head; d; d = d->next) {
         /* Written as a difference so that base + count cannot overflow. */
@@ -57,7 +58,8 @@ static const struct io_device *find(const struct iobus *bus, uint16_t port)
 }
 
 /* Report an access to an unknown port, the first time only. */
-static void report_unknown(struct iobus *bus, uint16_t port, bool in, uint8_t size, uint32_t value)
+EXIT_PATH static void report_unknown(struct iobus *bus, uint16_t port, bool in, uint8_t size,
+                                     uint32_t value)
 {
     /* One bit per port (8 KiB for all 65536): a guest probing a port in a
      * loop would otherwise flood the log, one line per exit. */
@@ -93,7 +95,7 @@ static bool wide_fit(const struct io_device *d, uint16_t port, uint8_t size)
 }
 
 /* True when no device owns any byte of [port, port + size). */
-static bool unbacked(const struct iobus *bus, uint16_t port, uint8_t size)
+EXIT_PATH static bool unbacked(const struct iobus *bus, uint16_t port, uint8_t size)
 {
     /* A wide access that only partly hits a device is not "unknown": the
      * device's bytes are served and the rest float high. */
@@ -104,7 +106,7 @@ static bool unbacked(const struct iobus *bus, uint16_t port, uint8_t size)
 }
 
 /* IN of `size` bytes at `port`. */
-uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size)
+EXIT_PATH uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size)
 {
     /* A wide device that covers the whole access answers it at once. */
     const struct io_device *d = find(bus, port);
@@ -137,7 +139,7 @@ uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size)
 }
 
 /* OUT of `size` bytes of `value` at `port`. */
-void iobus_out(struct iobus *bus, uint16_t port, uint8_t size, uint32_t value)
+EXIT_PATH void iobus_out(struct iobus *bus, uint16_t port, uint8_t size, uint32_t value)
 {
     /* A wide device that covers the whole access takes it at once. */
     const struct io_device *d = find(bus, port);

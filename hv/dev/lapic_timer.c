@@ -10,6 +10,7 @@
  * access) calls lapic_update_timer().
  */
 #include "lapic_internal.h"
+#include "core/exitpath.h"
 
 /* The divide configuration register (figure 11-10 "Divide Configuration
  * Register"): bits 0, 1 and 3 form a 3-bit value v; v = 7 divides by 1,
@@ -124,7 +125,7 @@ bool lapic_update_timer(struct lapic *l)
     return false;
 }
 
-bool lapic_timer_armed(const struct lapic *l)
+EXIT_PATH bool lapic_timer_armed(const struct lapic *l)
 {
     /* Masked or disabled: it will never interrupt. */
     if ((l->lvt[LVT_TIMER] & APIC_LVT_MASKED) || !(l->base_msr & APIC_BASE_EN))

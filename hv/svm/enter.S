@@ -28,7 +28,8 @@
  * the C layout by static assertions in vcpu.h. */
 #include "core/vcpu.h"
 
-    .text
+/* With the rest of the exit path (core/exitpath.h). */
+    .section .text.exitpath, "ax", @progbits
     .globl svm_enter
     .type svm_enter, @function
 svm_enter:

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "explain.h"
 #include "internal.h"
+#include "core/exitpath.h"
 
 /* Names of the exit codes hv may see (APM vol 2 appendix C "SVM Intercept Exit Codes"), for the
  * trace and crash reports.  Exceptions 0x40-0x5f share one name.  Only the codes of intercepts hv
@@ -47,7 +48,7 @@ static const struct {
  * The name of SVM exit code `code`, for the core's trace line, the crash
  * report and dump_state().  Never NULL: an unknown code gets "VMEXIT_?".
  */
-const char *svm_exit_name(uint64_t code)
+EXIT_PATH const char *svm_exit_name(uint64_t code)
 {
     /* Compare the low 32 bits: QEMU stores VMEXIT_INVALID as 0xffffffff
      * rather than the 64-bit -1 the APM specifies. */
@@ -209,7 +210,7 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
     /* Only the low 32 bits are meaningful (VMEXIT_INVALID, see above). */
     uint32_t code = (uint32_t)c->exitcode;
     /* Start from zero: fields that do not apply must read 0 (exit.h). */
-    memset(e, 0, sizeof(*e));
+    *e = (struct exit_info){0};
     /* The RIP of the instruction that exited (the trace prints it). */
     e->rip = rip;
     /* The raw vendor view, for the trace line and crash reports. */
@@ -264,7 +265,7 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
  * `exit` says why the guest stopped.  A failed VMRUN is an exit too
  * (EXIT_ENTRY_FAILED), so this always returns.
  */
-void svm_run(struct vcpu *vcpu, struct exit_info *exit)
+EXIT_PATH void svm_run(struct vcpu *vcpu, struct exit_info *exit)
 {
     /* Our own data, which the core handed back untouched. */
     struct svm_vcpu *sv = vcpu->arch;

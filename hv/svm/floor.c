@@ -18,11 +18,12 @@
 #include "core/alloc.h"
 #include "core/cpu.h"
 #include "internal.h"
+#include "core/exitpath.h"
 
 /* The length of CPUID (0F A2): QEMU has no NRIPS to tell us (hv/README.md). */
 #define CPUID_LEN 2
 
-void svm_floor_enter(struct vmcb *v, struct gprs *regs, uint64_t host_save_pa)
+EXIT_PATH void svm_floor_enter(struct vmcb *v, struct gprs *regs, uint64_t host_save_pa)
 {
     for (;;) {
         /* The world switch (enter.S): GPRs in, VMRUN, GPRs out, with the

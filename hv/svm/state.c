@@ -15,19 +15,20 @@
 
 #include "core/cpu.h"
 #include "internal.h"
+#include "core/exitpath.h"
 
 /* The save area the guest state is read from: after a failed VMRUN the
  * VMCB's own may hold a half-loaded state (QEMU writes its CPU state back
  * on VMEXIT_INVALID, docs/emulators.md), so the copy taken before the
  * attempt stands in for it (exit.c), when there is one. */
-const struct vmcb_save *svm_saved_state(const struct svm_vcpu *sv)
+EXIT_PATH const struct vmcb_save *svm_saved_state(const struct svm_vcpu *sv)
 {
     return sv->entry_failed && sv->before_valid ? &sv->before->save : &sv->vmcb->save;
 }
 
 /* backend.load_state for SVM: the groups `what` from the VMCB's save area
  * (and, for the interrupt shadow, its control area) into vcpu. */
-void svm_load_state(struct vcpu *vcpu, unsigned what)
+EXIT_PATH void svm_load_state(struct vcpu *vcpu, unsigned what)
 {
     struct svm_vcpu *sv = vcpu->arch;
     const struct vmcb_save *s = svm_saved_state(sv);
@@ -78,7 +79,7 @@ void svm_load_state(struct vcpu *vcpu, unsigned what)
 /* Before VMRUN: the groups the core changed since the last exit
  * (vcpu->dirty) into the VMCB, which VMRUN loads (15.5.1 "Basic
  * Operation"); every other field still holds what #VMEXIT saved. */
-void svm_store_state(struct vcpu *vcpu)
+EXIT_PATH void svm_store_state(struct vcpu *vcpu)
 {
     struct svm_vcpu *sv = vcpu->arch;
     struct vmcb *v = sv->vmcb;

@@ -38,7 +38,8 @@
 /* VMCS field encoding of HOST_RSP (Vol. 3D appendix B, defs.h). */
 #define VMCS_HOST_RSP 0x6c14
 
-    .text
+/* With the rest of the exit path (core/exitpath.h). */
+    .section .text.exitpath, "ax", @progbits
     .globl vmx_enter
     .type vmx_enter, @function
 vmx_enter:

@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "explain.h"
 #include "internal.h"
+#include "core/exitpath.h"
 
 /* Names of the basic exit reasons (appendix C), for the trace.  They are the
  * SDM's names, shortened and in capitals, so that a trace line can be looked
@@ -108,7 +109,7 @@ static const char *const exit_names[VMX_EXIT_REASON_MAX + 1] = {
 };
 
 /* The name of a raw exit reason, for the core's trace and dump_state(). */
-const char *vmx_exit_name(uint32_t reason)
+EXIT_PATH const char *vmx_exit_name(uint32_t reason)
 {
     /* Bits 15:0 are the basic reason; bit 31 marks a failed entry. */
     uint32_t basic = reason & 0xffff;
@@ -132,7 +133,11 @@ static void decode_io(struct exit_info *e, uint64_t q, struct vcpu *vcpu)
     e->io.string = q & IOQ_STRING;
     e->io.rep = q & IOQ_REP;
     e->io.size = (uint8_t)((q & IOQ_SIZE_MASK) + 1);
-    if (e->io.string && (vmx_caps.basic & (1ull << 54))) {
+    /* The address size matters only to INS/OUTS, for RSI/RDI and RCX:
+     * IN and OUT need no more VMREADs. */
+    if (!e->io.string)
+        return;
+    if (vmx_caps.basic & (1ull << 54)) {
         /* Instruction information bits 9:7: 0 = 16-bit, 1 = 32-bit,
          * 2 = 64-bit addresses, hence 2 << n bytes. */
         uint32_t info = (uint32_t)vmread(VMCS_EXIT_INSN_INFO);
@@ -206,7 +211,7 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
 {
     /* Bits 15:0 of the exit-reason field are the basic reason. */
     uint32_t basic = reason & 0xffff;
-    memset(e, 0, sizeof(*e));
+    *e = (struct exit_info){0};
     /* RIP of the instruction that exited (faults and fault-like exits
      * leave RIP on it; hv has no trap-like exits enabled). */
     e->rip = vcpu->rip;
@@ -484,7 +489,7 @@ static void copy_out(struct vcpu *vcpu, struct vmx_vcpu *vx)
  * a bit VMX forces) is handled here and the guest re-entered, so the core
  * sees the same set of reasons from both backends.
  */
-void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
+EXIT_PATH void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
 {
     struct vmx_vcpu *vx = vcpu->arch;
     /* Usually one round trip; more only for exits the backend absorbs. */

@@ -19,8 +19,9 @@
 
 #include "core/cpu.h"
 #include "internal.h"
+#include "core/exitpath.h"
 
-int vmx_floor_enter(struct gprs *regs, int launched)
+EXIT_PATH int vmx_floor_enter(struct gprs *regs, int launched)
 {
     for (;;) {
         /* The world switch (enter.S): GPRs in, VMLAUNCH or VMRESUME, GPRs

@@ -25,10 +25,11 @@
 #include "core/cpu.h"
 #include "core/gmem.h"
 #include "internal.h"
+#include "core/exitpath.h"
 
 /* backend.load_state for VT-x: the groups `what` from the VMCS into vcpu
  * (the values VM exit saved, 28.3 "Saving Guest State"). */
-void vmx_load_state(struct vcpu *vcpu, unsigned what)
+EXIT_PATH void vmx_load_state(struct vcpu *vcpu, unsigned what)
 {
     struct vmx_vcpu *vx = vcpu->arch;
     /* RSP and RFLAGS live in the VMCS; the other GPRs were stored by
@@ -154,7 +155,7 @@ static void store_efer(const struct vcpu *vcpu, struct vmx_vcpu *vx)
 /* Before VM entry: the groups the core changed since the last exit
  * (vcpu->dirty) into the VMCS, which VM entry loads (27.3.2 "Loading Guest
  * State"); a field whose value did not change is not written. */
-void vmx_store_state(struct vcpu *vcpu)
+EXIT_PATH void vmx_store_state(struct vcpu *vcpu)
 {
     struct vmx_vcpu *vx = vcpu->arch;
     unsigned dirty = vcpu->dirty;
