@@ -15,7 +15,7 @@
  *     loop (hv/core/run.c), over the vCPUs of the running domains:
  *         run(vcpu, exit)   write the state the core changed into the
  *                           hardware, enter the guest, come back at the
- *                           next exit, copy RIP back into vcpu and
+ *                           next exit, copy RIP and RFLAGS back and
  *                           describe the exit in *exit
  *         dispatch(vcpu, exit)  the core emulates (hv/core/dispatch.c),
  *                           asking load_state for the guest state it
@@ -117,8 +117,9 @@ struct backend {
     /* Enter the guest and run it until the next VM exit.  Before the
      * entry, write into the VMCB / VMCS the groups of guest state the core
      * changed (vcpu->dirty, core/vcpu.h "Lazy guest state"); after the
-     * exit, copy back the general registers and RIP, set vcpu->loaded to
-     * VCPU_STATE_EAGER and vcpu->dirty to 0, and fill *exit (every field,
+     * exit, copy back the general registers and the groups of
+     * VCPU_STATE_EAGER (RIP, RFLAGS, the interrupt shadow), set
+     * vcpu->loaded to VCPU_STATE_EAGER and vcpu->dirty to 0, and fill *exit (every field,
      * zeroing those that do not apply).  A failed entry is reported as
      * EXIT_ENTRY_FAILED, never by not returning. */
     void (*run)(struct vcpu *vcpu, struct exit_info *exit);

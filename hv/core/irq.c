@@ -338,11 +338,12 @@ EXIT_PATH void irq_before_entry(struct vcpu *v)
     /* Without the backend's operations the interrupts stay pending. */
     if (!d->host->irq)
         return;
-    /* The common case, kept cheap: the last look found nothing, no exit
-     * since could have changed a controller (domain.h irq_epoch: a CPUID,
-     * an OUT to a port nobody owns) and no timer runs.  Then this look
-     * would find nothing either. */
-    if (v->irq_idle && v->irq_seen_epoch == d->irq_epoch && !timer_running(v))
+    /* The common case, kept cheap: the last look found nothing and no
+     * timer running, and no exit since could have changed a controller
+     * (domain.h irq_epoch: only CPUIDs and OUTs to ports nobody owns).
+     * Then this look would find nothing either: a timer is started only
+     * by a device access, which moves the count. */
+    if (v->irq_idle && v->irq_seen_epoch == d->irq_epoch)
         return;
     v->irq_seen_epoch = d->irq_epoch;
     v->irq_idle = false;
@@ -354,7 +355,8 @@ EXIT_PATH void irq_before_entry(struct vcpu *v)
      * interrupt in service: no window needed either. */
     if (irq_pending(v) < 0) {
         want_window(v, false);
-        v->irq_idle = true;
+        /* Idle until a device access, unless time can change that. */
+        v->irq_idle = !timer_running(v);
         return;
     }
     /* Can the guest take it at this instruction boundary?.  event_pending: an

@@ -11,7 +11,6 @@
 #include "klib.h"
 
 #include "stats.h"
-#include "exitpath.h"
 
 /* Names indexed by enum exit_reason (exit.h). */
 /* Designated initializers keep each name next to its reason whatever the
@@ -43,17 +42,6 @@ const char *exit_reason_name(enum exit_reason r)
     if ((unsigned)r >= EXIT_REASON_COUNT || !reason_names[r])
         return "?";
     return reason_names[r];
-}
-
-/* Count one exit.  A reason out of range (a backend bug) is counted as
- * UNHANDLED rather than written past the array. */
-EXIT_PATH void stats_record(struct exit_stats *s, enum exit_reason r)
-{
-    if ((unsigned)r >= EXIT_REASON_COUNT)
-        r = EXIT_UNHANDLED;
-    /* 64-bit counters: no guest runs long enough to wrap them. */
-    s->count[r]++;
-    s->total++;
 }
 
 /* The table: a title, then one line per reason that occurred, in the

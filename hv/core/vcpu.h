@@ -56,8 +56,9 @@ struct domain;
  * kept with two plain bit masks in struct vcpu:
  *
  *   loaded  the groups whose fields in struct vcpu hold the guest's
- *           current values.  After an exit only VCPU_RIP (and the general
- *           registers, which enter.S stores every time) is loaded.
+ *           current values.  After an exit only VCPU_STATE_EAGER (RIP,
+ *           RFLAGS, the interrupt shadow) and the general registers,
+ *           which enter.S stores every time, are loaded.
  *   dirty   the groups the core changed since the exit; before the next
  *           entry the backend writes back exactly these, then clears both
  *           masks.
@@ -84,9 +85,13 @@ enum vcpu_state {
 };
 /* Every group. */
 #define VCPU_STATE_ALL 0x3ffu
-/* What every exit brings into struct vcpu, besides the general registers,
- * and the core's own groups, which are never out of date. */
-#define VCPU_STATE_EAGER (VCPU_RIP | VCPU_PAT | VCPU_TSC_OFFSET)
+/* The core's own groups, never out of date in struct vcpu. */
+#define VCPU_STATE_CORE (VCPU_PAT | VCPU_TSC_OFFSET)
+/* What every exit brings into struct vcpu, besides the general registers:
+ * RIP, and RFLAGS and the interrupt shadow, which every emulated
+ * instruction reads and changes (advance() in dispatch.c), so that asking
+ * for them one by one would only add a call to each exit. */
+#define VCPU_STATE_EAGER (VCPU_STATE_CORE | VCPU_RIP | VCPU_RFLAGS | VCPU_INT_SHADOW)
 
 struct gprs {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
@@ -188,9 +193,9 @@ struct vcpu {
     /* An interrupt window is being asked for (backend->irq_window): kept
      * so that irq.c calls the backend only when the request changes. */
     bool irq_window;
-    /* irq.c's last look found nothing to deliver, at the domain's
-     * irq_epoch irq_seen_epoch (domain.h): until that count moves or a
-     * timer runs, the next look would find nothing either. */
+    /* irq.c's last look found nothing to deliver and no timer running, at
+     * the domain's irq_epoch irq_seen_epoch (domain.h): until that count
+     * moves, the next look would find nothing either. */
     bool irq_idle;
     uint64_t irq_seen_epoch;
 

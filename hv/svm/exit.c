@@ -315,7 +315,10 @@ EXIT_PATH void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     /* VMCB -> core: what every exit needs.  RAX (the other GPRs were
      * stored into vcpu->regs by enter.S), and RIP, on a normal exit the
      * intercepted instruction itself (SVM reports the instruction's
-     * address, not the next one). */
+     * address, not the next one); then RFLAGS and the interrupt shadow
+     * (core/vcpu.h VCPU_STATE_EAGER).  Nothing else is loaded until the
+     * core asks (core/vcpu.h "Lazy guest state"), and the VMCB now holds
+     * everything the core had changed. */
     vcpu->regs.rax = s->rax;
     vcpu->rip = sv->entry_failed ? sv->rip_before : s->rip;
     /* A MOV to CR8 wrote V_TPR: the class changes, the sub-class goes to 0
@@ -323,10 +326,9 @@ EXIT_PATH void svm_run(struct vcpu *vcpu, struct exit_info *exit)
      * sub-class the guest set through the APIC page. */
     if ((v->control.v_intr & V_TPR_MASK) != (uint64_t)(vcpu->tpr >> 4))
         vcpu->tpr = (uint8_t)((v->control.v_intr & V_TPR_MASK) << 4);
-    /* Nothing else is loaded until the core asks (core/vcpu.h "Lazy guest
-     * state"), and the VMCB now holds everything the core had changed. */
-    vcpu->loaded = VCPU_STATE_EAGER;
+    vcpu->loaded = VCPU_STATE_CORE | VCPU_RIP;
     vcpu->dirty = 0;
+    svm_load_state(vcpu, VCPU_RFLAGS | VCPU_INT_SHADOW);
     /* A failed VMRUN injected nothing: keep EVENTINJ as it was. */
     if (!sv->entry_failed) {
         /* An event VMRUN injected has been delivered, unless the exit came

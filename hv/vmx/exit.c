@@ -479,8 +479,11 @@ static void copy_out(struct vcpu *vcpu, struct vmx_vcpu *vx)
     /* RIP still points at the instruction that exited; the core adds
      * exit->insn_len when it emulates the instruction. */
     vcpu->rip = vx->held.rip = vmread(VMCS_GUEST_RIP);
-    vcpu->loaded = VCPU_STATE_EAGER;
+    vcpu->loaded = VCPU_STATE_CORE | VCPU_RIP;
     vcpu->dirty = 0;
+    /* RFLAGS and the interrupt shadow, which every emulated instruction
+     * reads (core/vcpu.h VCPU_STATE_EAGER). */
+    vmx_load_state(vcpu, VCPU_RFLAGS | VCPU_INT_SHADOW);
 }
 
 /*
