@@ -21,6 +21,13 @@
  * exist, and driver features written after FEATURES_OK; the device must
  * still work and must not need a reset.
  *
+ * With the argument "durable" it does something else: it writes a
+ * pattern (16-byte pieces "durable NNNNNNNN") over sectors 0-7 with one correct
+ * OUT request, FLUSHes, says "vhostile: flushed" and then spins until the
+ * launcher kills the machine: everything the FLUSH acknowledged must be
+ * in the image file afterwards (5.2.6 "Device Operation": a flush makes
+ * the earlier writes durable).
+ *
  * Under hv each broken case leaves exactly one "[hv] ... device needs
  * reset" line (tests/integration/virtio-hv.sh counts them).  QEMU 7.2's
  * virtio-blk accepts a queue size of 3 (the spec makes it a driver rule),
@@ -34,7 +41,7 @@
 static struct virtq_page page;
 static struct virtq vq;
 static uint8_t hdr[16] __attribute__((aligned(16)));
-static uint8_t data[512];
+static uint8_t data[4096];
 static volatile uint8_t status;
 
 static uint32_t reg(const struct virtio_dev *d, uint32_t off)
@@ -88,6 +95,38 @@ static bool good_read(struct virtio_dev *d)
     return vq.used[1] == (uint16_t)(used + 1) && status == 0;
 }
 
+/* One request of type `type` at sector 0 with `len` bytes of data the
+ * device reads; true when it completed with status OK. */
+static bool out_request(struct virtio_dev *d, uint32_t type, uint32_t len)
+{
+    memset(hdr, 0, sizeof(hdr));
+    hdr[0] = (uint8_t)type;
+    status = 0xee;
+    put(0, (uintptr_t)hdr, 16, VIRTQ_DESC_F_NEXT, 1);
+    put(1, (uintptr_t)data, len, VIRTQ_DESC_F_NEXT, 2);
+    put(2, (uintptr_t)&status, 1, VIRTQ_DESC_F_WRITE, 0);
+    if (len == 0)
+        put(0, (uintptr_t)hdr, 16, VIRTQ_DESC_F_NEXT, 2);
+    uint16_t used = vq.used[1];
+    offer(d, 0, 0);
+    for (int spin = 0; spin < 1000000 && vq.used[1] == used; spin++)
+        __asm__ volatile("pause");
+    return vq.used[1] == (uint16_t)(used + 1) && status == 0;
+}
+
+/* "durable": write, flush, then wait to be killed (see the top). */
+static int durable(struct virtio_dev *d)
+{
+    for (unsigned i = 0; i < sizeof(data) / 16; i++)
+        ksnprintf((char *)data + 16 * i, 17, "durable %08x\n", i);
+    report(out_request(d, 1, sizeof(data)), "8 sectors written");
+    report(out_request(d, 4, 0), "flushed");
+    printf("vhostile: flushed\n");
+    for (;;)
+        __asm__ volatile("pause");
+    return 0; /* not reached: the launcher's time limit ends the run */
+}
+
 /* After a broken case: NEEDS_RESET and the configuration bit, then a
  * reset and a good request. */
 static void expect_reset(struct virtio_dev *d, const char *name)
@@ -100,8 +139,6 @@ static void expect_reset(struct virtio_dev *d, const char *name)
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
     struct virtio_dev dev;
     if (!report(virtio_find(VIRTIO_ID_BLOCK, 0, &dev), "virtio-blk device found"))
         return report_summary();
@@ -109,6 +146,8 @@ int main(int argc, char **argv)
         report_info("%s", dev.error ? dev.error : "the read failed");
         return report_summary();
     }
+    if (argc > 1 && strcmp(argv[1], "durable") == 0)
+        return durable(&dev);
 
     put(0, (uintptr_t)data, 16, VIRTQ_DESC_F_NEXT, 1);
     put(1, (uintptr_t)data, 16, VIRTQ_DESC_F_NEXT, 0);

@@ -394,7 +394,5 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     /* Run every domain until all have stopped (run.c), then report how
      * they ended and end the outer machine (ending.c). */
     host_run(&host);
-    /* The disk images are closed before hv's last line. */
-    vdev_close();
     host_end(&host);
 }

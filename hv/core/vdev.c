@@ -265,10 +265,6 @@ static void vdev_release(void *ctx)
     kfree(v);
 }
 
-/* Every device made, for vdev_close(). */
-static struct vdev *made[VDEV_MAX];
-static unsigned nmade;
-
 int vdev_attach(struct domain *d, const struct vdev_plan *p, char *err, size_t err_len)
 {
     unsigned disks = 0;
@@ -279,7 +275,6 @@ int vdev_attach(struct domain *d, const struct vdev_plan *p, char *err, size_t e
             ksnprintf(err, err_len, "no memory for virtio device %u", i);
             return -1;
         }
-        made[nmade++] = v;
         v->d = d;
         v->gsi = vdev_gsi(i);
         const struct virtio_device *dev;
@@ -306,19 +301,4 @@ int vdev_attach(struct domain *d, const struct vdev_plan *p, char *err, size_t e
             hv_log("%s at %#llx irq %u", v->name, (unsigned long long)vdev_base(i), v->gsi);
     }
     return 0;
-}
-
-void vdev_close(void)
-{
-    for (unsigned i = 0; i < nmade; i++) {
-        struct vdev *v = made[i];
-        if (!v->img)
-            continue;
-        /* img_close() flushes and writes what the library keeps until
-         * then (a lazy-refcounts image's dirty bit cleared, persistent
-         * bitmaps stored), as QEMU does when its guest ends. */
-        if (img_close(v->img) < 0)
-            hv_log("%s: closing the image failed: the file may need `qemu-img check -r`", v->name);
-        v->img = NULL;
-    }
 }

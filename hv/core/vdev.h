@@ -85,8 +85,4 @@ int vdev_cmdline(const struct vdev_plan *p, char *buf, size_t size);
  * 0, or -1 with err. */
 int vdev_attach(struct domain *d, const struct vdev_plan *p, char *err, size_t err_len);
 
-/* When the guests have ended: close every disk image (flushed, its
- * metadata final), so the files are as QEMU would leave them. */
-void vdev_close(void);
-
 #endif

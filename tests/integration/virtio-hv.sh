@@ -17,6 +17,9 @@
 #     backing file it is (a relative name);
 #   - vhostile breaks the rings' rules seven ways: each time the device needs
 #     a reset (one "[hv]" line each), recovers after it, and hv goes on;
+#   - vhostile durable writes and FLUSHes, then spins until hvrun's time
+#     limit kills the machine: the flushed data is in the file, which
+#     qemu-img check finds clean;
 #   - bin/hvrun refuses bad -drive and -device options with a clear message.
 # The image files are the real ones: bin/hvrun attaches them to the outer
 # machine as disks and hv's imgtool library writes into them.
@@ -26,7 +29,7 @@
 W=$IT_WORK
 G=$BUILD/guestkit
 CASES=(svm-blk-ioapic svm-blk-lazy svm-blk-pic svm-blk-poll svm-blk-raw svm-blk-ro svm-blk-snapshot
-    svm-console svm-diskcat svm-backing svm-hostile vmx-blk vmx-console vmx-hostile usage)
+    svm-console svm-diskcat svm-backing svm-hostile svm-durable vmx-blk vmx-console vmx-hostile usage)
 skip_all_if "$(built_missing "$HV" "$G/vblk.elf" "$G/vcon.elf" "$G/diskcat.elf" "$G/vhostile.elf")" \
     "${CASES[@]}"
 for tool in qemu-system-x86_64 qemu-img perl; do
@@ -198,6 +201,23 @@ hostile_case() {
     fi
 }
 
+# durable_case NAME: what a FLUSH acknowledged survives the machine's end.
+durable_case() {
+    local n=$1
+    qemu-img create -q -f qcow2 "$W/$n.qcow2" 1M
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "$TOP/bin/hvrun" --hv "$HV" --timeout 20 \
+        -kernel "$G/vhostile.elf" -append durable -drive "file=$W/$n.qcow2,format=qcow2"
+    perl -e 'printf("durable %08x", $_) for 0 .. 255' >"$W/$n.expected"
+    qemu-img convert -O raw "$W/$n.qcow2" "$W/$n.raw"
+    if [ "$(cat "$W/$n.st")" = 124 ] && grep -q '^vhostile: flushed$' "$W/$n.out" &&
+        qemu-img check -q "$W/$n.qcow2" && cmp -s -n 4096 "$W/$n.raw" "$W/$n.expected"; then
+        pass "$n: flushed writes are in the file after the machine was stopped; qemu-img check is clean"
+    else
+        fail "$n: flushed writes survive" "status $(cat "$W/$n.st"), $(cmp -n 4096 "$W/$n.raw" "$W/$n.expected" 2>&1 | head -n 1)"
+        show_log "$W/$n.out"
+    fi
+}
+
 # usage_case: bin/hvrun's refusals, each with status 125 and its reason.
 usage_case() {
     local n=usage img=$W/usage.qcow2 out st
@@ -235,6 +255,7 @@ run_case svm-console con_case svm-console ""
 run_case svm-diskcat cat_case svm-diskcat
 run_case svm-backing cat_case svm-backing overlay
 run_case svm-hostile hostile_case svm-hostile ""
+run_case svm-durable durable_case svm-durable
 run_case usage usage_case
 finish_cases
 
