@@ -181,16 +181,16 @@ static int preallocate_metadata(struct img *img, uint64_t from, uint64_t to)
     int r = qc_cow_head(img, from, to);
     if (r < 0)
         return r;
-    /* Without a backing file the new subclusters are marked allocated
-     * (qcow2.txt "Subcluster Allocation Bitmap", bits 0-31), as QEMU marks
-     * them.  No data is written: a new cluster reads what its host cluster
+    /* No data is written: a new cluster reads what its host cluster
      * holds, for clusters past the old end of the file the zeros of the
-     * sparse tail (see the truncate at the end).  With a backing file
-     * (allowed only with extended L2) metadata preallocation reserves the
-     * clusters but leaves their subclusters unallocated, so reads still
-     * come from the backing file (QEMU's "unallocated_alloc").  Without
+     * sparse tail (see the truncate at the end).  With extended L2,
+     * metadata preallocation reserves the clusters but leaves their
+     * subclusters unallocated (qcow2.txt "Subcluster Allocation Bitmap",
+     * bits 0-31 clear; QEMU's "unallocated_alloc"), backing file or not,
+     * as qemu-img 7.2 writes them: they read as zeros, or from the backing
+     * file, and map reports them as zeros that are not data.  Without
      * extended L2 the bitmap is not stored at all. */
-    uint64_t new_sc_bitmap = q->ext_l2 && !q->backing_file[0] ? 0xffffffffull : 0;
+    uint64_t new_sc_bitmap = 0;
     while (guest_cluster < end_cluster && r == 0) {
         uint64_t l1_index = guest_cluster >> q->l2_bits;
         uint64_t l2_index = guest_cluster & (q->l2_entries - 1), l2_off, entry, sc_bitmap, run;
@@ -215,6 +215,11 @@ static int preallocate_metadata(struct img *img, uint64_t from, uint64_t to)
             max_run = end_cluster - guest_cluster;
         run = unallocated_run(img, l2_table, l2_index, max_run);
         r = map_run(img, l2_off, l2_index, run, new_sc_bitmap, &run_end);
+        /* With extended L2 the disk's last cluster is mapped only up to
+         * the subcluster the disk ends in, so the file need not reach
+         * past it (qemu-img 7.2 ends the file there). */
+        if (r == 0 && q->ext_l2 && guest_cluster + run == end_cluster && (to % q->cluster_size))
+            run_end -= q->cluster_size - div_up(to % q->cluster_size, q->sc_size) * q->sc_size;
         if (r == 0 && run_end > file_end)
             file_end = run_end;
         guest_cluster += run;

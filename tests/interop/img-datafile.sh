@@ -122,6 +122,11 @@ create-bad-bool     | create -f qcow2 -o data_file=d.raw,data_file_raw=maybe n.q
 create-no-dir       | create -f qcow2 -o data_file=nodir/d.raw n.qcow2 3M
 create-empty-name   | create -f qcow2 -o data_file= n.qcow2 3M
 create-raw-format   | create -f raw -o data_file=d.raw n.img 3M
+# the same preallocation rules without a data file: extended L2 leaves the
+# subclusters unallocated, and the file ends with the last subcluster used
+create-extl2-meta   | create -f qcow2 -o extended_l2=on,preallocation=metadata n.qcow2 100k
+create-extl2-meta16 | create -f qcow2 -o extended_l2=on,cluster_size=16k,preallocation=metadata n.qcow2 70000
+resize-meta-odd     | resize --preallocation=metadata p.qcow2 4500k
 CASES
 
 # --- 2. images qemu-img made --------------------------------------------------
