@@ -7,6 +7,15 @@
  * access would have gone: to the device owning it on the domain's MMIO bus,
  * or to guest RAM (a MOVS from RAM to a device reads RAM here), or nowhere,
  * in which case the access fails and the guest is told why.
+ *
+ * The split keeps the emulator itself (emu_*.c) free of any vCPU, bus or
+ * memory map: it sees only a register file and three callbacks, so the
+ * hosted unit tests run it against a fake memory, and this file is the
+ * only place that knows how a linear address becomes a device access.
+ * Nothing here depends on the vendor: the exit that brought us here (an
+ * NPF or EPT violation on a device page, APM vol 2 15.25.6 "Nested
+ * versus Guest Page Faults, Fault Ordering", SDM vol 3C 29.3.3 "EPT-
+ * Induced VM Exits") was already turned into the core's exit record.
  */
 #include "klib.h"
 
@@ -28,6 +37,9 @@ struct env {
 void emu_cpu_of(struct vcpu *v, struct emu_cpu *c)
 {
     /* The whole register file, the flags, the mode and the segment bases. */
+    /* vcpu_need reads only what the backend has not already copied out
+     * of the VMCB or VMCS for this exit, so asking is cheap when the state
+     * is at hand. */
     vcpu_need(v, VCPU_RSP | VCPU_RFLAGS | VCPU_EFER | VCPU_SEGS);
     *c = (struct emu_cpu){0};
     /* 64-bit code is CS.L in long mode (EFER.LMA); otherwise CS.D picks
@@ -43,6 +55,10 @@ void emu_cpu_of(struct vcpu *v, struct emu_cpu *c)
         c->gpr[i] = *gpr_by_number(&r, i);
     c->rip = v->rip;
     c->rflags = v->rflags;
+    /* The bases only: limits and access rights are not checked, which is
+     * exact in 64-bit mode (only FS and GS have a base there, SDM vol 3A
+     * 3.2.4 "Segmentation in IA-32e Mode") and a simplification in the
+     * flat 32-bit setups hv's guests use. */
     for (unsigned s = 0; s < EMU_NSEGS; s++)
         c->seg_base[s] = v->seg_base[s];
 }
@@ -50,6 +66,11 @@ void emu_cpu_of(struct vcpu *v, struct emu_cpu *c)
 /* Back into the vCPU: the registers, RIP and RFLAGS the emulator left. */
 static void write_back(struct vcpu *v, const struct emu_cpu *c)
 {
+    /* Every register goes back, not just the one the instruction named:
+     * string instructions move RSI, RDI and RCX, and a copy of an
+     * unchanged register costs nothing.  vcpu_changed then tells the
+     * backend that RSP, RIP and RFLAGS, which it keeps in the VMCB or
+     * VMCS, must be written back before the next entry. */
     for (unsigned i = 0; i < EMU_NREGS; i++)
         *gpr_by_number(&v->regs, i) = c->gpr[i];
     v->rip = c->rip;
@@ -60,6 +81,9 @@ static void write_back(struct vcpu *v, const struct emu_cpu *c)
 static int fetch(void *ctx, uint64_t la, uint8_t *buf, unsigned len)
 {
     struct env *e = ctx;
+    /* VMX never reports the instruction's bytes, and SVM only with decode
+     * assists, which hv does not rely on: reading them here works on
+     * every machine hv runs on. */
     /* The bytes the guest was executing: through its page tables, from
      * RAM (hv does not execute from devices). */
     return guest_read_virt(&e->paging, la, buf, len, NULL);
@@ -72,6 +96,9 @@ static bool bus_access(struct mmio_bus *bus, uint64_t gpa, unsigned size, bool w
     if (size == 1 || size == 2 || size == 4 || size == 8)
         return write ? mmio_write(bus, gpa, (uint8_t)size, *val)
                      : mmio_read(bus, gpa, (uint8_t)size, val);
+    /* The pieces go out lowest address first, little-endian, as the CPU
+     * itself would split an unaligned access; the first refusal stops the
+     * rest, so a partial write is at most the bytes before it. */
     uint64_t v = 0;
     for (unsigned i = 0; i < size; i++) {
         uint64_t b = (*val >> (8 * i)) & 0xff;
@@ -89,12 +116,18 @@ static int data_access(struct env *e, uint64_t la, unsigned size, bool write, ui
 {
     struct domain *d = e->v->dom;
     struct gva_walk w;
+    /* The guest's own page tables, walked in software as the CPU would
+     * (gva.c): the exit gave only the guest-physical address of the one
+     * access that faulted, and a MOVS or an unaligned access has others. */
     if (gva_translate(&e->paging, la, &w) != GVA_OK) {
         char walk[80];
         gva_explain(&w, walk, sizeof(walk));
         ksnprintf(e->why, sizeof(e->why), "linear %#llx: %s", (unsigned long long)la, walk);
         return -1;
     }
+    /* A device first: the MMIO bus decides by guest-physical address,
+     * exactly the address the device would see on a real bus.  A device's
+     * refusal fails the instruction. */
     if (mmio_find(&d->mmio, w.gpa))
         return bus_access(&d->mmio, w.gpa, size, write, val) ? 0 : -1;
     const struct mem_range *r = memmap_find(&d->map, w.gpa);
@@ -111,6 +144,9 @@ static int data_access(struct env *e, uint64_t la, unsigned size, bool write, ui
                                                                : r->name);
         return -1;
     }
+    /* RAM: a plain copy through hv's mapping of the RAM block.  val is
+     * little-endian like the guest's memory, so the low `size` bytes are
+     * the operand on both sides; a read clears the rest first. */
     if (write)
         memcpy(p, val, size);
     else {
@@ -132,6 +168,8 @@ static int data_write(void *ctx, uint64_t la, unsigned size, uint64_t val)
 
 static const struct emu_ops vcpu_ops = {fetch, data_read, data_write};
 
+/* The core's MMIO path (violation.c) calls this once per exit: one guest
+ * instruction, or one REP string instruction with all its iterations. */
 enum emu_status mmio_emu_run(struct vcpu *v, struct emu_result *res)
 {
     struct env e = {.v = v, .paging = gva_ctx_of(v)};
@@ -142,6 +180,10 @@ enum emu_status mmio_emu_run(struct vcpu *v, struct emu_result *res)
      * those are the guest's too, as after a fault on the CPU. */
     if (res->status == EMU_OK || res->status == EMU_FAULT)
         write_back(v, &c);
+    /* An unsupported instruction or an exception leaves the guest's state
+     * untouched: the instruction has not happened.  For a failed access,
+     * the reason names the guest-physical address, which a reader can
+     * look up in the guest's memory map. */
     if (res->status == EMU_FAULT && e.why[0])
         ksnprintf(res->reason, sizeof(res->reason), "cannot %s %s: %s",
                   res->fault_write ? "write" : "read", res->fault_fetch ? "code" : "data", e.why);
