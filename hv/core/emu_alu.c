@@ -9,6 +9,13 @@
  * signed number.  Each instruction's page in SDM vol 2 ("Flags Affected")
  * says which it sets; the logic instructions clear CF and OF and leave AF
  * undefined, which hv clears, as current processors do.
+ *
+ * Why an MMIO emulator needs arithmetic at all: a driver's "set bit 3 of
+ * this register" is often compiled to a single OR or AND with a memory
+ * operand, and a following conditional jump reads the flags it left.  A
+ * wrong flag here would send the guest down the other branch with no
+ * fault anywhere, the hardest kind of bug to trace, so the flags are
+ * computed in full rather than only the result.
  */
 #include "emu_insn.h"
 
@@ -26,6 +33,8 @@ static bool parity_even(uint64_t r)
 /* SF, ZF and PF, which depend on the result alone. */
 static uint64_t szp(uint64_t r, unsigned size)
 {
+    /* The sign bit is the operand size's top bit, not bit 63: an 8-bit
+     * OR of 0x80 is negative even though the 64-bit value is not. */
     uint64_t top = 1ull << (8 * size - 1);
     uint64_t f = 0;
     if (r & top)
@@ -66,6 +75,9 @@ static uint64_t sub(unsigned size, uint64_t a, uint64_t b, unsigned borrow, uint
     *flags = szp(r, size);
     if (a < b || (borrow && a == b))
         *flags |= EMU_CF;
+    /* Overflow in a subtraction: a and b had different signs, and the
+     * result's sign differs from a's (a positive minus a negative came out
+     * negative, or the other way round). */
     if ((a ^ b) & (a ^ r) & top)
         *flags |= EMU_OF;
     if ((a ^ b ^ r) & 0x10)
@@ -80,6 +92,9 @@ uint64_t emu_alu(unsigned op, unsigned size, uint64_t a, uint64_t b, uint64_t *r
     uint64_t f = 0, r;
     /* Which flags the instruction writes; the others keep their value. */
     uint64_t written = EMU_STATUS_FLAGS;
+    /* The operands as the instruction's size sees them: the register file
+     * holds whole 64-bit values, and stray high bits would spoil CF and
+     * the comparisons. */
     a &= m;
     b &= m;
     switch (op) {
@@ -89,6 +104,8 @@ uint64_t emu_alu(unsigned op, unsigned size, uint64_t a, uint64_t b, uint64_t *r
     case EMU_OP_ADC:
         r = add(size, a, b, cf, &f);
         break;
+    /* CMP is SUB whose result the caller does not store (emu_exec.c),
+     * which is the only difference between the two on the CPU too. */
     case EMU_OP_SUB:
     case EMU_OP_CMP:
         r = sub(size, a, b, 0, &f);
@@ -128,6 +145,8 @@ uint64_t emu_alu(unsigned op, unsigned size, uint64_t a, uint64_t b, uint64_t *r
         f = szp(r, size);
         break;
     }
+    /* Only the status flags the instruction writes change; IF, DF, TF and
+     * the rest of RFLAGS are never the ALU's to touch. */
     *rflags = (*rflags & ~written) | (f & written);
     return r;
 }
