@@ -71,7 +71,7 @@ static const struct {
     /* Group 3's multiplies and divides: their results go to RDX:RAX and a
      * divide may raise #DE, which would have to be delivered as if from
      * the faulting instruction; arithmetic on a device register is not
-     * worth that.  The group's TEST, NOT and NEG are other /digits. */
+     * worth that.  The group's TEST, NOT and NEG have other /digit values. */
     {false, 0xf6, 4, "mul"},
     {false, 0xf6, 5, "imul"},
     {false, 0xf6, 6, "div"},
@@ -83,7 +83,7 @@ static const struct {
     /* Group 5: a call or jump through a pointer read from a device, or a
      * push of one.  Control flow steered by a device read is either a
      * wild pointer or an attack; INC and DEC, the group's /0 and /1, are
-     * other /digits. */
+     * other /digit values. */
     {false, 0xff, 2, "call near indirect"},
     {false, 0xff, 3, "call far indirect"},
     {false, 0xff, 4, "jmp near indirect"},
