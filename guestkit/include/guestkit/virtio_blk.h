@@ -15,36 +15,14 @@
 
 #include "guestkit/virtio.h"
 
-/* Feature bits (5.2.3 "Feature bits"). */
-#define VIRTIO_BLK_F_SIZE_MAX     1
-#define VIRTIO_BLK_F_SEG_MAX      2
-#define VIRTIO_BLK_F_RO           5
-#define VIRTIO_BLK_F_BLK_SIZE     6
-#define VIRTIO_BLK_F_FLUSH        9
-#define VIRTIO_BLK_F_DISCARD      13
-#define VIRTIO_BLK_F_WRITE_ZEROES 14
+/* The spec's numbers (features, request types, status, sector size,
+ * GET_ID's length) are shared with hv's device model. */
+#include "hvkit/virtio_blk.h"
 
-/* Request types (5.2.6 "Device Operation"). */
-#define VIRTIO_BLK_T_IN           0
-#define VIRTIO_BLK_T_OUT          1
-#define VIRTIO_BLK_T_FLUSH        4
-#define VIRTIO_BLK_T_GET_ID       8
-#define VIRTIO_BLK_T_DISCARD      11
-#define VIRTIO_BLK_T_WRITE_ZEROES 13
-
-/* The status byte the device writes last (5.2.6).  The driver adds its
- * own negative codes for requests it never sent. */
-#define VIRTIO_BLK_S_OK     0
-#define VIRTIO_BLK_S_IOERR  1
-#define VIRTIO_BLK_S_UNSUPP 2
+/* The driver's own negative codes, for requests it never sent or that the
+ * device broke. */
 #define VIRTIO_BLK_E_ARGS   (-1) /* bad arguments: nothing was sent */
 #define VIRTIO_BLK_E_DEVICE (-2) /* the device broke (NEEDS_RESET / FAILED) or misbehaved */
-
-/* Sectors are always 512 bytes in requests, whatever blk_size says. */
-#define VIRTIO_BLK_SECTOR 512u
-/* The identification string GET_ID returns, not NUL-terminated when 20
- * bytes long. */
-#define VIRTIO_BLK_ID_BYTES 20
 
 /* The most data buffers one request carries (this driver's limit), each at
  * most one 4 KiB page long. */

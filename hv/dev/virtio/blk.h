@@ -34,28 +34,9 @@
 
 #define VIRTIO_ID_BLOCK 2
 
-/* Feature bits (5.2.3 "Feature bits"). */
-#define VIRTIO_BLK_F_SIZE_MAX     1
-#define VIRTIO_BLK_F_SEG_MAX      2
-#define VIRTIO_BLK_F_RO           5
-#define VIRTIO_BLK_F_BLK_SIZE     6
-#define VIRTIO_BLK_F_FLUSH        9
-#define VIRTIO_BLK_F_DISCARD      13
-#define VIRTIO_BLK_F_WRITE_ZEROES 14
-
-/* Request types and status values (5.2.6). */
-#define VIRTIO_BLK_T_IN           0
-#define VIRTIO_BLK_T_OUT          1
-#define VIRTIO_BLK_T_FLUSH        4
-#define VIRTIO_BLK_T_GET_ID       8
-#define VIRTIO_BLK_T_DISCARD      11
-#define VIRTIO_BLK_T_WRITE_ZEROES 13
-#define VIRTIO_BLK_S_OK           0
-#define VIRTIO_BLK_S_IOERR        1
-#define VIRTIO_BLK_S_UNSUPP       2
-
-#define VIRTIO_BLK_SECTOR   512u
-#define VIRTIO_BLK_ID_BYTES 20u
+/* The spec's numbers (features, request types, status, sector size)
+ * are shared with guestkit's driver. */
+#include "hvkit/virtio_blk.h"
 
 /* The configuration space up to write_zeroes_may_unmap and its padding
  * (5.2.4 "Device configuration layout"); the secure-erase fields after it
