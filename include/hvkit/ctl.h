@@ -1,0 +1,135 @@
+/*
+ * ctl.h - hvkit's control protocol, version 1: the contract between hv, the
+ * host-side manager (build/mgmt/hvmgr) and every front-end (bin/hvctl, the
+ * QEMU monitor front-end, later xl and virsh).  docs/control-protocol.md
+ * describes it in full; this header holds the numbers and names all of
+ * them must agree on, so that no program spells a command or an error
+ * class on its own.
+ *
+ * The shape is QMP's (QEMU's machine protocol): one JSON object per line,
+ * a greeting on connect, requests {"execute", "arguments", "id"}, replies
+ * {"return"} or {"error": {"class", "desc"}} carrying the request's id, and
+ * events {"event", "data"} that arrive on their own.  The command names are
+ * QMP's where QMP has the same command, and start with "x-" where hvkit's
+ * command has no QMP twin (QMP's own convention for experimental ones).
+ *
+ * Compiled into hv (freestanding) and into the host programs alike: plain
+ * definitions only.
+ */
+#ifndef HVKIT_CTL_H
+#define HVKIT_CTL_H
+
+/* ---- Versions ------------------------------------------------------------
+ * The protocol number changes only when an existing command, argument,
+ * reply member or error class changes meaning or goes away; adding a
+ * command, an optional argument, a reply member or an event does not
+ * change it (a front-end ignores members it does not know).  The package
+ * version is hvkit's own, reported by query-version and the greeting. */
+#define CTL_PROTOCOL      1
+#define CTL_VERSION_MAJOR 0
+#define CTL_VERSION_MINOR 1
+#define CTL_PACKAGE       "hvkit 0.1"
+
+/* ---- Framing ---------------------------------------------------------------
+ * One JSON object per line, ended by '\n' (a '\r' before it is ignored),
+ * UTF-8, at most CTL_LINE_MAX bytes including the '\n'.  A longer line is
+ * refused whole with a GenericError and nothing of it is carried out. */
+#define CTL_LINE_MAX 65536
+/* JSON nesting any side accepts (objects and arrays inside each other). */
+#define CTL_DEPTH_MAX 16
+
+/* ---- Limits ---------------------------------------------------------------- */
+/* x-read-memory: the most bytes one request reads. */
+#define CTL_READ_MAX 4096
+/* The manager: front-ends connected at once. */
+#define CTL_CLIENTS_MAX 16
+
+/* ---- The hv <-> manager channel -------------------------------------------
+ * The outer machine's second serial port, COM2, a 16550 at I/O port
+ * 0x2f8, which hv drives polled (hv/core/com2.c); COM1 stays the consoles'
+ * channel.  The speed only matters to a real UART: emulators pass bytes on
+ * as fast as both ends take them. */
+#define CTL_COM2_PORT 0x2f8
+#define CTL_COM2_BAUD 115200
+
+/* ---- Members of the messages ---------------------------------------------- */
+#define CTL_KEY_GREETING  "hvkit"
+#define CTL_KEY_EXECUTE   "execute"
+#define CTL_KEY_ARGUMENTS "arguments"
+#define CTL_KEY_ID        "id"
+#define CTL_KEY_RETURN    "return"
+#define CTL_KEY_ERROR     "error"
+#define CTL_KEY_CLASS     "class"
+#define CTL_KEY_DESC      "desc"
+#define CTL_KEY_EVENT     "event"
+#define CTL_KEY_DATA      "data"
+#define CTL_KEY_TIMESTAMP "timestamp"
+
+/* ---- Error classes (the "class" of an error reply) -------------------------
+ * GenericError, CommandNotFound and DeviceNotFound are QMP's classes with
+ * QMP's meaning; InvalidParameter is hvkit's (QMP says GenericError for a
+ * bad argument, which a front-end cannot tell from a failed command). */
+/* Anything else: bad JSON, a line too long, not an object, the command
+ * failed (memory not mapped, the domain cannot do that in its state), hv
+ * not connected. */
+#define CTL_ERR_GENERIC "GenericError"
+/* "execute" names no command this hv knows. */
+#define CTL_ERR_COMMAND_NOT_FOUND "CommandNotFound"
+/* The domain or vCPU named does not exist. */
+#define CTL_ERR_DEVICE_NOT_FOUND "DeviceNotFound"
+/* An argument is missing, of the wrong JSON type, out of range, or not one
+ * the command takes. */
+#define CTL_ERR_INVALID_PARAMETER "InvalidParameter"
+
+/* ---- Commands (the "execute" names) --------------------------------------- */
+#define CTL_CMD_QUERY_VERSION    "query-version"
+#define CTL_CMD_QUERY_DOMAINS    "query-domains"
+#define CTL_CMD_QUERY_STATUS     "query-status"
+#define CTL_CMD_STOP             "stop"
+#define CTL_CMD_CONT             "cont"
+#define CTL_CMD_SYSTEM_RESET     "system_reset"
+#define CTL_CMD_SYSTEM_POWERDOWN "system_powerdown"
+#define CTL_CMD_QUIT             "quit"
+#define CTL_CMD_QUERY_CPUS_FAST  "query-cpus-fast"
+#define CTL_CMD_QUERY_REGISTERS  "x-query-registers"
+#define CTL_CMD_READ_MEMORY      "x-read-memory"
+#define CTL_CMD_QUERY_BLOCK      "query-block"
+/* Reserved for the snapshot commands (docs/control-protocol.md). */
+#define CTL_CMD_QUERY_SNAPSHOTS "query-snapshots"
+#define CTL_CMD_SAVEVM          "x-savevm"
+#define CTL_CMD_LOADVM          "x-loadvm"
+#define CTL_CMD_DELVM           "x-delvm"
+
+/* ---- Common arguments ------------------------------------------------------
+ * Every command that acts on a domain takes "domain" (default 0), every
+ * command that acts on a vCPU also "cpu" (default 0). */
+#define CTL_ARG_DOMAIN   "domain"
+#define CTL_ARG_CPU      "cpu"
+#define CTL_ARG_ADDR     "addr"
+#define CTL_ARG_SIZE     "size"
+#define CTL_ARG_PHYSICAL "physical"
+#define CTL_ARG_NAME     "name"
+
+/* ---- Events (the "event" names) ------------------------------------------
+ * hv sends one when a domain's state changes, whoever changed it (a
+ * command, the guest, a crash); "data" always has "domain". */
+#define CTL_EV_STOP      "STOP"
+#define CTL_EV_RESUME    "RESUME"
+#define CTL_EV_SHUTDOWN  "SHUTDOWN"
+#define CTL_EV_RESET     "RESET"
+#define CTL_EV_POWERDOWN "POWERDOWN"
+#define CTL_EV_CRASHED   "CRASHED"
+
+/* ---- Domain status (query-status "status", query-domains "status") -------
+ * Xen's domain states, which the QEMU monitor front-end maps onto QEMU's
+ * run states ("paused", "shutdown", "guest-panicked"...). */
+#define CTL_STATUS_CREATED  "created"
+#define CTL_STATUS_RUNNING  "running"
+#define CTL_STATUS_BLOCKED  "blocked"
+#define CTL_STATUS_PAUSED   "paused"
+#define CTL_STATUS_SHUTDOWN "shutdown"
+#define CTL_STATUS_CRASHED  "crashed"
+#define CTL_STATUS_DYING    "dying"
+#define CTL_STATUS_FAILED   "failed"
+
+#endif
