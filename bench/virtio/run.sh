@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# What virtio saves: exits per KiB of console output and disk throughput
+# (a benchmark, not a test; it prints numbers and never fails on them).
+#
+# Usage: bench/virtio/run.sh [--quick] [--reps R] [--mib N] [--wait WAITS] [--only COLUMNS]
+#   WAITS: comma-separated of poll, ioapic (how the guest waits; default both)
+#   COLUMNS: comma-separated of hv-qemu-svm, hv-bochs-vmx, qemu-microvm
+#            (default hv-qemu-svm,qemu-microvm)
+#   --quick: one repetition, 1 MiB of disk data, poll only (a first look)
+#
+# Every column runs the same guest, guestkit/tests/vbench.c, with the same
+# arguments `mib=N wait=W`, on a fresh copy of the same empty qcow2 image
+# of N MiB: under hv (bin/hvrun -drive ... -device virtio-serial-device)
+# on QEMU+SVM or on Bochs+VMX, and on plain QEMU's microvm machine with
+# QEMU's own virtio-mmio devices (bin/qemu-guest -drive ...), the reference.
+# The guest writes N MiB in 64 KiB requests, flushes, reads them back, and
+# times both with its TSC (calibrated against the PIT); under hv it also
+# asks hv how many VM exits it took (HC_EXIT_COUNT) around each part, and
+# writes 1 KiB through the UART (COM1) and 1 KiB through virtio-console.
+# On plain QEMU there is no hypervisor below the guest and so no exit to
+# count: its cells show "-".  The notifications row counts the driver's
+# writes to QueueNotify, which are exits under any hypervisor.
+# Runs of the columns alternate, R times each; each cell is the median.
+# Bochs's clock is its own emulated time, so its MB/s are not comparable
+# with QEMU's; its exit counts are.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+reps=3 mib=8 waits=poll,ioapic columns=hv-qemu-svm,qemu-microvm
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick) reps=1 mib=1 waits=poll ;;
+    --reps) reps=$2; shift ;;
+    --mib) mib=$2; shift ;;
+    --wait) waits=$2; shift ;;
+    --only) columns=$2; shift ;;
+    -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+IFS=, read -ra wait_list <<<"$waits"
+IFS=, read -ra column_list <<<"$columns"
+for w in "${wait_list[@]}"; do
+    case $w in poll | ioapic) ;; *) echo "run.sh: unknown wait '$w' (poll or ioapic)" >&2; exit 2 ;; esac
+done
+for c in "${column_list[@]}"; do
+    case $c in
+    hv-qemu-svm | hv-bochs-vmx | qemu-microvm) ;;
+    *) echo "run.sh: unknown column '$c' (see --help)" >&2; exit 2 ;;
+    esac
+done
+[[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --reps needs a positive number" >&2; exit 2; }
+[[ $mib =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --mib needs a positive number" >&2; exit 2; }
+
+# hv and the guest, quietly; then one empty image that every run copies.
+make -s -C "$TOP/hv" >/dev/null
+make -s -C "$TOP/guestkit" >/dev/null
+GUEST=$BUILD/guestkit/vbench.elf
+W=$(mktemp -d "${TMPDIR:-/tmp}/bench-virtio.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+qemu-img create -q -f qcow2 "$W/empty.qcow2" "${mib}M"
+
+# run COLUMN WAIT: one run of vbench in COLUMN on a fresh copy of the
+# image; its output in $W/out.  Stops the benchmark if the guest failed.
+run() {
+    local col=$1 wait=$2 disk=$W/disk.qcow2 cmd
+    cp "$W/empty.qcow2" "$disk"
+    case $col in
+    hv-qemu-svm) cmd=("$TOP/bin/hvrun" --timeout 900 -device virtio-serial-device) ;;
+    hv-bochs-vmx) cmd=("$TOP/bin/hvrun" --emulator bochs --vendor vmx -m 32M --timeout 900
+        -device virtio-serial-device) ;;
+    qemu-microvm) cmd=("$TOP/bin/qemu-guest" --timeout 300) ;;
+    esac
+    if ! "${cmd[@]}" -kernel "$GUEST" -append "mib=$mib wait=$wait" \
+        -drive "file=$disk,format=qcow2" >"$W/out" 2>&1 ||
+        ! grep -q '^SUMMARY: .* 0 unexpected failures' "$W/out"; then
+        echo "run.sh: vbench mib=$mib wait=$wait in $col failed:" >&2
+        grep -v 'vbench: console line' "$W/out" | tail -n 8 >&2
+        exit 1
+    fi
+}
+
+# The numbers of one run, as "KEY VALUE" lines: write and read MB/s and
+# exits, notifications, and console exits per KiB (UART, virtio).
+numbers() {
+    sed -nE \
+        -e 's/^    disk write\+flush: [0-9]+ bytes in [0-9]+ ms, ([0-9.]+) MB\/s$/wmbs \1/p' \
+        -e 's/^    disk read: [0-9]+ bytes in [0-9]+ ms, ([0-9.]+) MB\/s$/rmbs \1/p' \
+        -e 's/^    disk write\+flush: ([0-9]+) exits, .*/wexits \1/p' \
+        -e 's/^    disk read: ([0-9]+) exits, .*/rexits \1/p' \
+        -e 's/^    disk: [0-9]+ requests, ([0-9]+) notifications$/notes \1/p' \
+        -e 's/^    console: ([0-9]+) exits per KiB through the UART, ([0-9]+) through virtio-console$/uart \1\nvcon \2/p' \
+        "$W/out"
+}
+
+# The median of the numbers on stdin, or nothing.
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+declare -A vals=()
+for ((r = 1; r <= reps; r++)); do
+    for w in "${wait_list[@]}"; do
+        for c in "${column_list[@]}"; do
+            run "$c" "$w"
+            while read -r key value; do
+                vals[$c/$w/$key]+="$value "
+            done < <(numbers)
+        done
+    done
+done
+
+# cell COLUMN WAIT KEY DIVISOR FORMAT: the median of KEY's values over
+# DIVISOR in FORMAT, or "-" where the column has none.
+cell() {
+    local m
+    m=$(tr ' ' '\n' <<<"${vals[$1/$2/$3]:-}" | grep . | median)
+    if [ -z "$m" ]; then
+        echo -
+    else
+        awk -v m="$m" -v d="$4" -v f="$5" 'BEGIN { printf f, m / d }'
+    fi
+}
+
+declare -A title=([hv-qemu-svm]="hv on QEMU+SVM" [hv-bochs-vmx]="hv on Bochs+VMX"
+    [qemu-microvm]="plain QEMU microvm")
+echo "virtio benchmark: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start;" \
+    "vbench mib=$mib, median of $reps run(s) each"
+row() {
+    printf '| %-50s |' "$1"
+    shift
+    printf ' %18s |' "$@"
+    echo
+}
+heads=()
+for c in "${column_list[@]}"; do heads+=("${title[$c]}"); done
+echo
+row "measure" "${heads[@]}"
+printf '|%s|' "$(printf -- '-%.0s' {1..52})"
+for c in "${column_list[@]}"; do printf '%s|' "$(printf -- '-%.0s' {1..20})"; done
+echo
+# each WAIT LABEL KEY DIVISOR FORMAT: one row, a cell per column.
+each() {
+    local w=$1 label=$2 key=$3 div=$4 fmt=$5 cells=() c
+    for c in "${column_list[@]}"; do cells+=("$(cell "$c" "$w" "$key" "$div" "$fmt")"); done
+    row "$w: $label" "${cells[@]}"
+}
+for w in "${wait_list[@]}"; do
+    each "$w" "disk write+flush, MB/s" wmbs 1 %.2f
+    each "$w" "disk read, MB/s" rmbs 1 %.2f
+    each "$w" "disk write+flush, exits per MiB" wexits "$mib" %.1f
+    each "$w" "disk read, exits per MiB" rexits "$mib" %.1f
+    each "$w" "disk, QueueNotify writes per MiB moved" notes $((2 * mib)) %.1f
+    each "$w" "console via the UART (COM1), exits per KiB" uart 1 %d
+    each "$w" "console via virtio-console, exits per KiB" vcon 1 %d
+done
+echo
+echo "(\"-\": nothing to count there: plain QEMU runs the guest with no hypervisor below it,"
+echo " and bin/qemu-guest gives it no virtio console.)"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
