@@ -213,6 +213,24 @@ bool virtio_begin(struct virtio_dev *dev, uint64_t wanted)
 bool virtio_queue_setup(struct virtio_dev *dev, struct virtq *vq, struct virtq_page *page,
                         uint16_t index, uint16_t max_size)
 {
+    /* LAB 03: BEGIN queue-setup (labs/03-virtio, exercise 1) */
+    /* LAB 03: HINT Set queue `index` up as 4.2.3.2 "Virtqueue Configuration"
+     * says, with rd32()/wr32() on the registers of guestkit/virtio.h:
+     *   - select it (QueueSel); it must not be in use (QueueReady reads 0)
+     *     and must exist (QueueNumMax is not 0);
+     *   - its size: the largest power of 2 that is at most QueueNumMax,
+     *     max_size and VIRTQ_MAX_SIZE;
+     *   - lay the rings out in `page` with virtq_init() (event indexes and
+     *     indirect descriptors as negotiated: virtio_has());
+     *   - write QueueNum, then the three areas' addresses, low and high
+     *     halves (virtq_desc_addr(), virtq_avail_addr(), virtq_used_addr()),
+     *     and QueueReady = 1 last.
+     * Any problem: return failed(dev, "the reason"). */
+    /* LAB 03: STUB (void)vq; */
+    /* LAB 03: STUB (void)page; */
+    /* LAB 03: STUB (void)index; */
+    /* LAB 03: STUB (void)max_size; */
+    /* LAB 03: STUB return failed(dev, "virtio_queue_setup() is not written yet"); */
     /* 4.2.3.2 "Virtqueue Configuration": select the queue, check that it
      * is not in use yet, read its maximum size (0: no such queue). */
     wr32(dev, VIRTIO_MMIO_QUEUE_SEL, index);
@@ -243,6 +261,7 @@ bool virtio_queue_setup(struct virtio_dev *dev, struct virtq *vq, struct virtq_p
     wr32(dev, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(used >> 32));
     wr32(dev, VIRTIO_MMIO_QUEUE_READY, 1);
     return true;
+    /* LAB 03: END */
 }
 
 /* ---- Interrupts ------------------------------------------------------------ */

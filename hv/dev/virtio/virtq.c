@@ -219,6 +219,27 @@ static bool add_segment(struct virtq_chain *c, const struct virtq_mem *m, const 
 static bool walk_chain(const struct virtq *q, const struct virtq_mem *m, uint16_t head,
                        struct virtq_chain *c, char *why, size_t why_len)
 {
+    /* LAB 03: BEGIN desc-chain (labs/03-virtio, exercise 2) */
+    /* LAB 03: HINT Start in the queue's own table (q->desc, q->size entries)
+     * at descriptor `head`; set c->head and empty the chain (nseg, nread,
+     * read_len, write_len).  Then, one descriptor at a time:
+     *   - count the step: more steps than the current table has entries
+     *     means the chain loops (or is longer than the table): refuse it;
+     *   - copy the descriptor out with read_desc() (not in RAM: refuse);
+     *   - VIRTQ_DESC_F_INDIRECT: enter_indirect() checks the table and
+     *     resets the walk to it; go on at its entry 0;
+     *   - otherwise add_segment() checks the buffer and appends it;
+     *   - no VIRTQ_DESC_F_NEXT: the chain is complete, return true;
+     *   - else go on at `next`, which must be inside the current table.
+     * Every refusal returns false with the reason in why (ksnprintf). */
+    /* LAB 03: STUB (void)q; */
+    /* LAB 03: STUB (void)m; */
+    /* LAB 03: STUB (void)c; */
+    /* LAB 03: STUB (void)read_desc; */
+    /* LAB 03: STUB (void)enter_indirect; */
+    /* LAB 03: STUB (void)add_segment; */
+    /* LAB 03: STUB ksnprintf(why, why_len, "walk_chain() is not written yet (head %u)", head); */
+    /* LAB 03: STUB return false; */
     struct walk w = {.table = q->desc, .entries = q->size};
     uint32_t i = head;
     c->head = head;
@@ -254,6 +275,7 @@ static bool walk_chain(const struct virtq *q, const struct virtq_mem *m, uint16_
         }
         i = d.next;
     }
+    /* LAB 03: END */
 }
 
 /* ---- The available and used rings ------------------------------------------- */
@@ -296,17 +318,37 @@ enum virtq_result virtq_pop(struct virtq *q, const struct virtq_mem *m, struct v
     if (!walk_chain(q, m, head, c, why, why_len))
         return VIRTQ_BROKEN;
     q->last_avail++;
+    /* LAB 03: BEGIN used-ring (labs/03-virtio, exercise 3) */
+    /* LAB 03: HINT With event indexes (q->event_idx) tell the driver when
+     * to notify next: write avail_event, the 16-bit field after the used
+     * ring's last element, as the available idx of the entry after the one
+     * just taken (q->last_avail, already advanced). */
     /* 2.7.10 "Available Buffer Notification Suppression": with event
      * indexes the device writes, after the used ring, the available idx
      * at which it next wants a notification: the entry after this one. */
     if (q->event_idx)
         put_ring16(m, q->used, 4 + 8ull * q->size, q->last_avail);
+    /* LAB 03: END */
     return VIRTQ_CHAIN;
 }
 
 int virtq_push(struct virtq *q, const struct virtq_mem *m, uint16_t head, uint32_t written,
                char *why, size_t why_len)
 {
+    /* LAB 03: BEGIN used-ring (labs/03-virtio, exercise 3) */
+    /* LAB 03: HINT Fill the used ring's next element (slot q->used_idx modulo
+     * the queue's size): id = head and len = written, little endian, the
+     * element before the idx that publishes it; then advance q->used_idx
+     * and store it in the ring's idx field.  A used ring that is not guest
+     * RAM (gmap() says NULL): return -1 with the reason in why. */
+    /* LAB 03: STUB (void)q; */
+    /* LAB 03: STUB (void)m; */
+    /* LAB 03: STUB (void)head; */
+    /* LAB 03: STUB (void)written; */
+    /* LAB 03: STUB (void)why; */
+    /* LAB 03: STUB (void)why_len; */
+    /* LAB 03: STUB (void)put_ring16; */
+    /* LAB 03: STUB return 0; */
     uint16_t slot = q->used_idx & (uint16_t)(q->size - 1);
     uint8_t *elem = gmap(m, q->used, 4 + 8ull * slot, 8, true);
     if (q->size == 0 || !elem) {
@@ -321,10 +363,23 @@ int virtq_push(struct virtq *q, const struct virtq_mem *m, uint16_t head, uint32
     q->used_idx++;
     put_ring16(m, q->used, 2, q->used_idx);
     return 0;
+    /* LAB 03: END */
 }
 
 bool virtq_need_interrupt(struct virtq *q, const struct virtq_mem *m)
 {
+    /* LAB 03: BEGIN used-ring (labs/03-virtio, exercise 3) */
+    /* LAB 03: HINT The chains pushed since the last call are used entries
+     * [q->signalled_used, q->used_idx); remember q->used_idx for next time.
+     * None: no interrupt.  Without event indexes interrupt unless the
+     * available ring's flags say VIRTQ_AVAIL_F_NO_INTERRUPT.  With them,
+     * read used_event (the 16-bit field after the available ring's last
+     * entry) and interrupt when it lies in that range, counted modulo
+     * 2^16 as the spec's vring_need_event() does.  A ring field that is
+     * not in RAM (ring16() fails): interrupt, to be safe. */
+    /* LAB 03: STUB (void)q; */
+    /* LAB 03: STUB (void)m; */
+    /* LAB 03: STUB return false; */
     uint16_t old = q->signalled_used, now = q->used_idx;
     q->signalled_used = now;
     if (old == now)
@@ -342,6 +397,7 @@ bool virtq_need_interrupt(struct virtq *q, const struct virtq_mem *m)
     if (!ring16(m, q->avail, 4 + 2ull * q->size, &used_event))
         return true;
     return (uint16_t)(now - used_event - 1) < (uint16_t)(now - old);
+    /* LAB 03: END */
 }
 
 /* ---- Copying in and out of a chain --------------------------------------------- */
