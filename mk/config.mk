@@ -31,3 +31,8 @@ FREE_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments
 KLIB_SRCS := $(TOP)/klib/string.c $(TOP)/klib/format.c
 # The part of klib that is also compiled hosted (libc provides the rest).
 KLIB_HOSTED_SRCS := $(TOP)/klib/format.c
+# klib's JSON reader and writer (klib/include/json.h), for the control
+# protocol: compiled into hv and, hosted, into the manager, the front-ends,
+# the unit tests and the fuzz target; not into the guests, which have no use
+# for it.
+JSON_SRCS := $(TOP)/klib/json_read.c $(TOP)/klib/json_write.c
