@@ -36,8 +36,8 @@ static struct img *open_spec(const char *filename, const char *fmt, unsigned fla
         return NULL;
     }
     if (path) {
+        memset(&spec, 0, sizeof(spec));
         snprintf(spec.path, sizeof(spec.path), "%s", filename);
-        spec.fmt[0] = 0;
     } else if (!imgspec_parse(filename, image_opts, &spec)) {
         error_report("Could not open '%s': %s", filename, spec.msg);
         return NULL;
@@ -45,7 +45,14 @@ static struct img *open_spec(const char *filename, const char *fmt, unsigned fla
     if (!fmt && spec.fmt[0]) {
         fmt = spec.fmt;
     }
-    if (img_open_file(spec.path, fmt, flags, &img, &err) < 0) {
+    /* The qcow2 data-file option goes to the library, which looks at it
+     * only when it opens the data file, as QEMU does. */
+    struct img_open_opts oo = {
+        .data_file_key = spec.data_key[0] ? spec.data_key : NULL,
+        .data_file = spec.data_file[0] ? spec.data_file : NULL,
+        .data_file_error = spec.data_msg[0] ? spec.data_msg : NULL,
+    };
+    if (img_open_file_with(spec.path, fmt, flags, &oo, &img, &err) < 0) {
         error_report("Could not open '%s': %s", filename, err.msg[0] ? err.msg : "unknown error");
         return NULL;
     }

@@ -251,6 +251,91 @@ static bool in_list(const char *k, const char *const *l, size_t n)
     return false;
 }
 
+/* Is KEY one of the data-file option's (data-file, data-file.*)? */
+static bool data_file_key(const char *key)
+{
+    return !strncmp(key, "data-file", 9) && (!key[9] || key[9] == '.');
+}
+
+/* A reason the data-file option cannot be used, kept for the library:
+ * QEMU only notices it when it opens the data file. */
+static void data_refuse(struct imgspec *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void data_refuse(struct imgspec *s, const char *fmt, ...)
+{
+    va_list ap;
+    if (s->data_msg[0]) {
+        return; /* the first reason is the one QEMU meets */
+    }
+    va_start(ap, fmt);
+    vsnprintf(s->data_msg, sizeof(s->data_msg), fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * One option of the data file's node, written KEY below "data-file." with
+ * the node's driver `drv` ("file" or "raw"): for the file protocol the
+ * file name and harmless file options, for raw its "file" child's.
+ */
+static void data_option(struct imgspec *s, const char *drv, const char *key, const char *value)
+{
+    const char *fkey = !strcmp(drv, "raw") ? (!strncmp(key, "file.", 5) ? key + 5 : NULL) : key;
+    if (!strcmp(key, "driver")) {
+        return;
+    }
+    if (!fkey) {
+        /* raw's own options (offset, size) would cut a window out of the
+         * file; imgtool has no such view, so it refuses them. */
+        data_refuse(s, "Block format 'raw' does not support the option '%s'", key);
+    } else if (!strcmp(fkey, "filename")) {
+        snprintf(s->data_file, sizeof(s->data_file), "%s", value ? value : "");
+    } else if (!in_list(fkey, harmless_file, KARRAY_SIZE_CLI(harmless_file))) {
+        data_refuse(s, "Block protocol 'file' doesn't support the option '%s'", fkey);
+    }
+}
+
+/*
+ * qcow2's "data-file" option: a node name (which qemu-img never has), or a
+ * node of its own written as data-file.driver=file,data-file.filename=F
+ * (the driver may be left out) or data-file.driver=raw,data-file.file.
+ * filename=F.  Its words are QEMU's (block.c bdrv_open_inherit()).
+ */
+static void data_file_options(struct opts *o, struct imgspec *s)
+{
+    const char *name = opts_get(o, "data-file");
+    const char *drv = opts_get(o, "data-file.driver");
+    for (int i = 0; i < o->n && !s->data_key[0]; i++) {
+        if (data_file_key(o->kv[i].key)) {
+            snprintf(s->data_key, sizeof(s->data_key), "%s", o->kv[i].key);
+        }
+    }
+    if (!s->data_key[0]) {
+        return;
+    }
+    if (name) {
+        data_refuse(s, "Cannot find device='%s' nor node-name='%s'", name, name);
+        return;
+    }
+    if (drv && strcmp(drv, "file") && strcmp(drv, "raw")) {
+        data_refuse(s, "Unknown driver '%s'", drv);
+        return;
+    }
+    /* Without a driver, QEMU needs a file name to guess one from. */
+    if (!drv && !opts_get(o, "data-file.filename")) {
+        data_refuse(s, "Must specify either driver or file");
+        return;
+    }
+    for (int i = 0; i < o->n; i++) {
+        if (!strncmp(o->kv[i].key, "data-file.", 10)) {
+            data_option(s, drv ? drv : "file", o->kv[i].key + 10, o->kv[i].value);
+        }
+    }
+    if (!s->data_file[0]) {
+        data_refuse(s, !strcmp(drv, "file") ? "The 'file' block driver requires a file name"
+                                            : "A block device must be specified for \"file\"");
+    }
+}
+
 /* Turn the options of one node into a path and a format. */
 static bool from_options(struct opts *o, struct imgspec *s)
 {
@@ -268,10 +353,16 @@ static bool from_options(struct opts *o, struct imgspec *s)
         /* A string for "file" names another node, and qemu-img has none. */
         return fail(s, "Cannot find device='%s' nor node-name='%s'", file, file);
     }
+    /* qcow2 takes a data file; a probed format may turn out to be qcow2,
+     * and the library refuses the option for raw (img_open_opts). */
+    bool takes_data = !driver || !strcmp(driver, "qcow2");
+    if (takes_data) {
+        data_file_options(o, s);
+    }
     for (int i = 0; i < o->n; i++) {
         const char *k = o->kv[i].key;
         if (!strcmp(k, "driver") || !strcmp(k, "file.driver") ||
-            in_list(k, harmless, KARRAY_SIZE_CLI(harmless))) {
+            in_list(k, harmless, KARRAY_SIZE_CLI(harmless)) || (takes_data && data_file_key(k))) {
             continue;
         }
         if (protocol_only &&

@@ -12,6 +12,13 @@ struct imgspec {
     char path[4096]; /* the file to open */
     char fmt[16];    /* the format the name fixes ("" to probe or use -f) */
     char msg[640];   /* why the name was refused (QEMU's words) */
+    /* The qcow2 driver's "data-file" option (data-file.filename=F): the
+     * first data-file key written ("" if none), the file it names, and why
+     * it cannot be used.  The library looks at them only when it opens the
+     * data file (struct img_open_opts). */
+    char data_key[64];
+    char data_file[4096];
+    char data_msg[640];
 };
 
 /*

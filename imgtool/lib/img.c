@@ -220,8 +220,9 @@ static int open_chain(struct img *img, const char *backing_name, const char *bac
  * loop detection in open_chain()), `depth` how many there are.
  */
 static int img_open_depth(const struct img_env *env, struct img_io *io, const char *name,
-                          const char *fmt, unsigned flags, int depth, const char *const *names,
-                          struct img **out, struct img_err *err)
+                          const char *fmt, unsigned flags, const struct img_open_opts *opts,
+                          int depth, const char *const *names, struct img **out,
+                          struct img_err *err)
 {
     struct img *img;
     uint8_t magic[8];
@@ -276,10 +277,15 @@ static int img_open_depth(const struct img_env *env, struct img_io *io, const ch
          * disk whose tail reads as zeros. */
         r = io_size(img, &img->file_size);
         img->size = (img->file_size + 511) & ~(uint64_t)511;
+        /* A data file is a qcow2 option; QEMU's raw driver refuses it,
+         * even for info, by the name the user gave it. */
+        if (r == 0 && opts && opts->data_file_key)
+            r = err_set(err, IMG_EINVAL, "Block format 'raw' does not support the option '%s'",
+                        opts->data_file_key);
     } else {
         /* qc_open() only reads; a backing file is opened next, unless the
          * caller looks at this image alone (info, check, rebase -u). */
-        r = qc_open(img);
+        r = qc_open(img, opts);
         if (r == 0 && img->q->backing_file[0] && !(flags & IMG_OPEN_NO_BACKING))
             r = open_chain(img, img->q->backing_file,
                            img->q->backing_fmt[0] ? img->q->backing_fmt : NULL, depth, names, err);
@@ -390,7 +396,7 @@ static int open_chain(struct img *img, const char *backing_name, const char *bac
     chain[depth] = img->name;
     /* Backing files are only read: writes always go to the top image, and
      * commit opens its base through a handle of its own. */
-    r = img_open_depth(img->env, &backing_io, path, backing_fmt, img->flags & ~IMG_OPEN_RW,
+    r = img_open_depth(img->env, &backing_io, path, backing_fmt, img->flags & ~IMG_OPEN_RW, NULL,
                        depth + 1, chain, &img->backing, err);
     if (r < 0) {
         if (backing_io.close)
@@ -408,7 +414,14 @@ static int open_chain(struct img *img, const char *backing_name, const char *bac
 int img_open(const struct img_env *env, struct img_io *io, const char *name, const char *fmt,
              unsigned flags, struct img **out, struct img_err *err)
 {
-    return img_open_depth(env, io, name, fmt, flags, 0, NULL, out, err);
+    return img_open_depth(env, io, name, fmt, flags, NULL, 0, NULL, out, err);
+}
+
+int img_open_with(const struct img_env *env, struct img_io *io, const char *name, const char *fmt,
+                  unsigned flags, const struct img_open_opts *opts, struct img **out,
+                  struct img_err *err)
+{
+    return img_open_depth(env, io, name, fmt, flags, opts, 0, NULL, out, err);
 }
 
 /*

@@ -193,6 +193,33 @@ int img_open(const struct img_env *env, struct img_io *io, const char *name, con
              unsigned flags, struct img **out, struct img_err *err);
 
 /*
+ * What an opener can say about the top image beyond the flags: QEMU's
+ * per-node options that change what is read.  Today that is the qcow2
+ * driver's "data-file" option (--image-opts data-file.filename=F): the
+ * external data file to use instead of the one the header names, which is
+ * the only way to open an image whose header names none.  As in QEMU, the
+ * option is looked at only when the data file is opened, so qemu-img info
+ * (IMG_OPEN_NO_DATA_FILE) ignores it.
+ */
+struct img_open_opts {
+    /* The option as the user wrote it ("data-file.filename"), or NULL when
+     * no data-file option was given; a raw image refuses it by this name. */
+    const char *data_file_key;
+    /* The data file to open (relative names are relative to the current
+     * directory, as QEMU opens a "filename" option), or NULL. */
+    const char *data_file;
+    /* Why the option cannot be used (QEMU's words, e.g. "Cannot find
+     * device='x' nor node-name='x'"), reported when the data file would be
+     * opened; NULL if it is fine. */
+    const char *data_file_error;
+};
+/* img_open with options (opts may be NULL); they apply to this image, not
+ * to its backing files. */
+int img_open_with(const struct img_env *env, struct img_io *io, const char *name, const char *fmt,
+                  unsigned flags, const struct img_open_opts *opts, struct img **out,
+                  struct img_err *err);
+
+/*
  * The file name of backing file `name` as named in the header of the image
  * file `referrer`: a relative name is relative to the directory of the
  * referrer, not to the current directory (QEMU's
@@ -625,6 +652,9 @@ int img_io_mem(struct img_io *io);
 /* img_io_open_file + img_open with the hosted env. */
 int img_open_file(const char *path, const char *fmt, unsigned flags, struct img **out,
                   struct img_err *err);
+/* The same with img_open_with's options. */
+int img_open_file_with(const char *path, const char *fmt, unsigned flags,
+                       const struct img_open_opts *opts, struct img **out, struct img_err *err);
 /* img_io_create_file + img_create with the hosted env.  The file gets
  * o's extent size hint and nocow flag first, where the file system has
  * them; a hint that was asked for and could not be set leaves a warning

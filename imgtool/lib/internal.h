@@ -154,6 +154,10 @@ struct qcow2 {
     struct img_io dio;    /* the data file; dio.read == NULL: not opened */
     char data_name[1024]; /* its name, from the "External data file name"
                              header extension ("" if there is none) */
+    /* The file dio really is: data_name, or the file the opener named
+     * instead (QEMU's "data-file" option, img_open_opts); messages about
+     * guest data and qemu-img map name this one. */
+    char data_path[1024];
 };
 
 /*
@@ -251,7 +255,9 @@ static inline uint64_t div_up(uint64_t a, uint64_t b)
  * The driver's entry points, called by img.c for qcow2 images: open and
  * close (qcow2_open.c), reads and writes (qcow2_io.c).
  */
-int qc_open(struct img *img);
+/* opts: the opener's img_open_opts (the data file to use instead of the
+ * header's), or NULL. */
+int qc_open(struct img *img, const struct img_open_opts *opts);
 int qc_open_rw(struct img *img);
 void qc_close(struct img *img);
 int qc_read(struct img *img, uint64_t off, void *buf, size_t len);
@@ -340,7 +346,7 @@ int qc_alloc_bytes(struct img *img, uint64_t size, uint64_t *off);
 int qc_free_l2_entry_clusters(struct img *img, uint64_t e);
 
 /* External data files (qcow2_data.c). */
-int qc_data_open(struct img *img);
+int qc_data_open(struct img *img, const struct img_open_opts *opts);
 void qc_data_close(struct img *img);
 int qc_data_read(struct img *img, uint64_t off, void *buf, size_t len);
 int qc_data_write(struct img *img, uint64_t off, const void *buf, size_t len);

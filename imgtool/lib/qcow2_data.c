@@ -34,55 +34,114 @@ static struct qc_ext *name_ext(struct qcow2 *q)
     return NULL;
 }
 
-/*
- * Called at the end of qc_open: take the name from its extension and open
- * the data file through env->open_backing with an empty referrer, so the
- * name is used as it stands (see the file comment).  The checks and words
- * are QEMU's (block/qcow2.c qcow2_do_open).
- */
-int qc_data_open(struct img *img)
+/* The name from the "External data file name" extension into
+ * q->data_name ("" without one). */
+static int read_name(struct img *img)
 {
     struct qcow2 *q = img->q;
     struct qc_ext *e = name_ext(q);
+    if (!e)
+        return 0;
+    /* The name is not NUL-terminated on disk (qcow2.txt "Header
+     * extensions": "This is not null-terminated"). */
+    if (e->len >= sizeof(q->data_name))
+        return img_fail(img, IMG_ECORRUPT, "Invalid external data file name");
+    memcpy(q->data_name, e->data, e->len);
+    q->data_name[e->len] = 0;
+    if (strlen(q->data_name) != e->len)
+        return img_fail(img, IMG_ECORRUPT, "Invalid external data file name");
+    return 0;
+}
+
+/* Open the data file at q->data_path through env->open_backing with an
+ * empty referrer, so the name is used as it stands (see the file
+ * comment). */
+static int open_dio(struct img *img)
+{
+    struct qcow2 *q = img->q;
     struct img_err err;
     int r;
-    if (e) {
-        /* The name is not NUL-terminated on disk (qcow2.txt "Header
-         * extensions": "This is not null-terminated"). */
-        if (e->len >= sizeof(q->data_name))
-            return img_fail(img, IMG_ECORRUPT, "Invalid external data file name");
-        memcpy(q->data_name, e->data, e->len);
-        q->data_name[e->len] = 0;
-        if (strlen(q->data_name) != e->len)
-            return img_fail(img, IMG_ECORRUPT, "Invalid external data file name");
-    }
-    q->data_raw = (q->h.autoclear_features & QF_AUTOCLEAR_DATA_RAW) != 0;
-    if (!(q->h.incompatible_features & QF_INCOMPAT_DATA_FILE)) {
-        /* "This bit may only be set if the External Data File bit
-         * (incompatible feature bit 1) is also set" (qcow2.txt, autoclear
-         * bit 1; the spec's "bit 1" means bit 2). */
-        if (q->data_raw)
-            return img_fail(img, IMG_EINVAL, "data-file-raw requires a data file");
-        return 0;
-    }
-    q->data_file = true;
-    /* qemu-img info works without the data file: it shows metadata only. */
-    if (img->flags & IMG_OPEN_NO_DATA_FILE)
-        return 0;
-    if (!q->data_name[0])
-        return img_fail(img, IMG_EINVAL, "'data-file' is required for this image");
     if (!img->env->open_backing)
-        return img_fail(img, IMG_ENOTSUP, "Could not open '%s': no file access", q->data_name);
+        return img_fail(img, IMG_ENOTSUP, "Could not open '%s': no file access", q->data_path);
     memset(&err, 0, sizeof(err));
     memset(&q->dio, 0, sizeof(q->dio));
-    r = img->env->open_backing(img->env->ctx, "", q->data_name, img->rw, &q->dio, &err);
+    r = img->env->open_backing(img->env->ctx, "", q->data_path, img->rw, &q->dio, &err);
     if (r < 0) {
         memset(&q->dio, 0, sizeof(q->dio));
         if (err.msg[0])
             return img_fail(img, -r, "%s", err.msg);
-        return img_fail(img, -r, "Could not open '%s'", q->data_name);
+        return img_fail(img, -r, "Could not open '%s'", q->data_path);
     }
     return 0;
+}
+
+/* Put a name into q->data_path, refusing one that does not fit. */
+static int set_path(struct img *img, const char *path)
+{
+    struct qcow2 *q = img->q;
+    if (strlen(path) >= sizeof(q->data_path))
+        return img_fail(img, IMG_EINVAL, "External data file name too long");
+    memcpy(q->data_path, path, strlen(path) + 1);
+    return 0;
+}
+
+/*
+ * The opener named the data file (QEMU's "data-file" option of the qcow2
+ * driver): it wins over the header's name and is the only way to open an
+ * image whose header has none.  QEMU opens that file before it looks at
+ * the image's feature bits, so a missing file is reported first, and then
+ * refuses the option for an image without a data file.
+ */
+static int open_given(struct img *img, const struct img_open_opts *opts)
+{
+    struct qcow2 *q = img->q;
+    int r;
+    /* An option QEMU could not turn into a block node fails first. */
+    if (opts->data_file_error)
+        return img_fail(img, IMG_EINVAL, "%s", opts->data_file_error);
+    if ((r = set_path(img, opts->data_file ? opts->data_file : "")) < 0 || (r = open_dio(img)) < 0)
+        return r;
+    if (!q->data_file) {
+        qc_data_close(img);
+        q->data_path[0] = 0;
+        return img_fail(img, IMG_EINVAL,
+                        "'data-file' can only be set for images with an external data file");
+    }
+    return 0;
+}
+
+/*
+ * Called at the end of qc_open, with the opener's options or NULL: take
+ * the name from its extension and open the data file, the opener's or the
+ * header's.  The checks and words are QEMU's (block/qcow2.c
+ * qcow2_do_open).
+ */
+int qc_data_open(struct img *img, const struct img_open_opts *opts)
+{
+    struct qcow2 *q = img->q;
+    int r;
+    if ((r = read_name(img)) < 0)
+        return r;
+    q->data_raw = (q->h.autoclear_features & QF_AUTOCLEAR_DATA_RAW) != 0;
+    /* "This bit may only be set if the External Data File bit (incompatible
+     * feature bit 1) is also set" (qcow2.txt, autoclear bit 1; the spec's
+     * "bit 1" means bit 2). */
+    if (q->data_raw && !(q->h.incompatible_features & QF_INCOMPAT_DATA_FILE))
+        return img_fail(img, IMG_EINVAL, "data-file-raw requires a data file");
+    q->data_file = (q->h.incompatible_features & QF_INCOMPAT_DATA_FILE) != 0;
+    /* qemu-img info works without the data file: it shows metadata only,
+     * and QEMU does not even look at a "data-file" option then. */
+    if (img->flags & IMG_OPEN_NO_DATA_FILE)
+        return 0;
+    if (opts && opts->data_file_key)
+        return open_given(img, opts);
+    if (!q->data_file)
+        return 0;
+    if (!q->data_name[0])
+        return img_fail(img, IMG_EINVAL, "'data-file' is required for this image");
+    if ((r = set_path(img, q->data_name)) < 0)
+        return r;
+    return open_dio(img);
 }
 
 void qc_data_close(struct img *img)
@@ -114,7 +173,7 @@ int qc_data_read(struct img *img, uint64_t off, void *buf, size_t len)
     r = q->dio.read(q->dio.ctx, off, buf, len);
     if (r < 0)
         return img_fail(img, -r, "Could not read %zu bytes at offset %llu of '%s'", len,
-                        (unsigned long long)off, q->data_name);
+                        (unsigned long long)off, q->data_path);
     return 0;
 }
 
@@ -132,7 +191,7 @@ int qc_data_write(struct img *img, uint64_t off, const void *buf, size_t len)
     r = q->dio.write(q->dio.ctx, off, buf, len);
     if (r < 0)
         return img_fail(img, -r, "Could not write %zu bytes at offset %llu of '%s'", len,
-                        (unsigned long long)off, q->data_name);
+                        (unsigned long long)off, q->data_path);
     return 0;
 }
 
@@ -198,7 +257,7 @@ int qc_data_flush(struct img *img)
     if (!q->dio.read || !q->dio.flush || (img->flags & IMG_OPEN_NO_FLUSH))
         return 0;
     if (q->dio.flush(q->dio.ctx) < 0)
-        return img_fail(img, IMG_EIO, "Could not flush '%s'", q->data_name);
+        return img_fail(img, IMG_EIO, "Could not flush '%s'", q->data_path);
     return 0;
 }
 
@@ -213,7 +272,7 @@ int qc_data_resize(struct img *img, uint64_t new_size)
     if ((r = need_dio(img)) < 0)
         return r;
     if (!q->dio.truncate || q->dio.truncate(q->dio.ctx, new_size) < 0)
-        return img_fail(img, IMG_EIO, "Could not resize the data file '%s'", q->data_name);
+        return img_fail(img, IMG_EIO, "Could not resize the data file '%s'", q->data_path);
     return 0;
 }
 
@@ -229,15 +288,15 @@ static int grow_for_prealloc(struct img *img, uint64_t to, int mode)
     struct qcow2 *q = img->q;
     uint64_t cur, end = div_up(to, q->cluster_size) * q->cluster_size;
     if (q->dio.size(q->dio.ctx, &cur) < 0)
-        return img_fail(img, IMG_EIO, "Could not get the size of '%s'", q->data_name);
+        return img_fail(img, IMG_EIO, "Could not get the size of '%s'", q->data_path);
     if (cur >= end)
         return 0;
     if (mode == IMG_PREALLOC_FULL || (mode == IMG_PREALLOC_FALLOC && !q->dio.allocate))
         return write_zeros(img, cur, end);
     if (!q->dio.truncate || q->dio.truncate(q->dio.ctx, end) < 0)
-        return img_fail(img, IMG_EIO, "Could not resize the data file '%s'", q->data_name);
+        return img_fail(img, IMG_EIO, "Could not resize the data file '%s'", q->data_path);
     if (mode == IMG_PREALLOC_FALLOC && q->dio.allocate(q->dio.ctx, cur, end - cur) < 0)
-        return img_fail(img, IMG_EIO, "Could not preallocate space for '%s'", q->data_name);
+        return img_fail(img, IMG_EIO, "Could not preallocate space for '%s'", q->data_path);
     return 0;
 }
 
@@ -348,6 +407,8 @@ int qc_data_attach(struct img *img, const struct img_io *dio, const char *name, 
         return r;
     q->dio = *dio;
     q->dio.close = NULL;
+    /* The caller created dio under this very name. */
+    ksnprintf(q->data_path, sizeof(q->data_path), "%s", name);
     q->data_file = true;
     q->data_raw = raw;
     q->h.incompatible_features |= QF_INCOMPAT_DATA_FILE;
@@ -358,5 +419,5 @@ int qc_data_attach(struct img *img, const struct img_io *dio, const char *name, 
 
 const char *img_data_file(const struct img *img)
 {
-    return img->q && img->q->data_file ? img->q->data_name : NULL;
+    return img->q && img->q->data_file ? img->q->data_path : NULL;
 }

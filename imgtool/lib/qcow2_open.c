@@ -578,9 +578,10 @@ static int load_core_tables(struct img *img, uint64_t file_size)
  * Open a qcow2 image read-only in effect: every step below only reads, so an
  * image refused at any step is left exactly as it was.  The first writes of
  * a read-write open happen later, in qc_open_rw().  On failure img->q holds
- * whatever was allocated so far, and qc_close() frees it.
+ * whatever was allocated so far, and qc_close() frees it.  opts, if not
+ * NULL, may name the external data file to use instead of the header's.
  */
-int qc_open(struct img *img)
+int qc_open(struct img *img, const struct img_open_opts *opts)
 {
     struct qcow2 *q;
     uint64_t file_size;
@@ -618,7 +619,7 @@ int qc_open(struct img *img)
     if (r < 0)
         return r;
     /* Last, once the metadata is known to be sane: the data file. */
-    r = qc_data_open(img);
+    r = qc_data_open(img, opts);
     if (r < 0)
         return r;
     /* Clusters at or past the end of the file are free for allocation. */

@@ -333,3 +333,38 @@ else
     fail name-not-image-relative "status $ri (qemu-img $rq), or messages differ"
     diff "$d/q.err" "$d/i.err" | indent
 fi
+
+# --- 6. the data file named by the opener -----------------------------------------
+# --image-opts (and json:) may name the data file (the qcow2 driver's
+# "data-file" option): it wins over the header's name, it is the only way
+# to open an image whose header names none, and QEMU looks at it only when
+# it opens the data file (info never does).
+table same <<'CASES'
+opts-info-noname    | info --image-opts driver=qcow2,file.filename=noname.qcow2,data-file.filename=n.raw
+opts-check-noname   | check --image-opts driver=qcow2,file.filename=noname.qcow2,data-file.filename=n.raw
+opts-convert-noname | convert -O raw --image-opts driver=qcow2,file.filename=noname.qcow2,data-file.filename=n.raw out.raw
+opts-convert-other  | convert -O raw --image-opts driver=qcow2,file.filename=x.qcow2,data-file.filename=s.raw out.raw
+opts-map-other      | map --image-opts driver=qcow2,file.filename=x.qcow2,data-file.filename=s.raw
+opts-map-json       | map --output=json --image-opts driver=qcow2,file.filename=gone.qcow2,data-file.filename=x.raw
+opts-json-name      | convert -O raw json:{"driver":"qcow2","file":{"filename":"gone.qcow2"},"data-file":{"driver":"file","filename":"x.raw"}} out.raw
+opts-raw-driver     | check --image-opts driver=qcow2,file.filename=noname.qcow2,data-file.driver=raw,data-file.file.filename=n.raw
+opts-file-options   | check --image-opts driver=qcow2,file.filename=x.qcow2,data-file.driver=file,data-file.filename=x.raw,data-file.locking=off
+opts-resize         | resize --image-opts driver=qcow2,file.filename=noname.qcow2,data-file.filename=n.raw 3M
+opts-repair         | check -r all --image-opts driver=qcow2,file.filename=gone.qcow2,data-file.filename=x.raw
+opts-snapshot       | snapshot -c s1 --image-opts driver=qcow2,file.filename=noname.qcow2,data-file.filename=n.raw
+opts-dd             | dd --image-opts if=driver=qcow2,file.filename=noname.qcow2,data-file.filename=n.raw of=out.raw bs=64k count=3
+# refused, with QEMU's words, and nothing changed
+opts-plain          | check --image-opts driver=qcow2,file.filename=p.qcow2,data-file.filename=x.raw
+opts-plain-missing  | check --image-opts driver=qcow2,file.filename=p.qcow2,data-file.filename=nofile.raw
+opts-missing        | convert -O raw --image-opts driver=qcow2,file.filename=x.qcow2,data-file.filename=nofile.raw out.raw
+opts-node-name      | check --image-opts driver=qcow2,file.filename=x.qcow2,data-file=node0
+opts-no-driver      | check --image-opts driver=qcow2,file.filename=x.qcow2,data-file.locking=off
+opts-no-filename    | check --image-opts driver=qcow2,file.filename=x.qcow2,data-file.driver=file
+opts-raw-no-file    | check --image-opts driver=qcow2,file.filename=x.qcow2,data-file.driver=raw
+opts-unknown-driver | check --image-opts driver=qcow2,file.filename=x.qcow2,data-file.driver=foo,data-file.filename=x.raw
+opts-bad-option     | check --image-opts driver=qcow2,file.filename=x.qcow2,data-file.filename=x.raw,data-file.bogus=1
+opts-on-raw         | info --image-opts file.filename=s.raw,data-file.filename=x.raw
+opts-on-raw-driver  | check --image-opts driver=raw,file.filename=s.raw,data-file.filename=x.raw
+opts-info-ignores   | info --image-opts driver=qcow2,file.filename=x.qcow2,data-file=node0
+opts-noname-none    | check --image-opts driver=qcow2,file.filename=noname.qcow2
+CASES

@@ -93,13 +93,19 @@ void img_hosted_set_tool_name(const char *name)
 int img_open_file(const char *path, const char *fmt, unsigned flags, struct img **out,
                   struct img_err *err)
 {
+    return img_open_file_with(path, fmt, flags, NULL, out, err);
+}
+
+int img_open_file_with(const char *path, const char *fmt, unsigned flags,
+                       const struct img_open_opts *opts, struct img **out, struct img_err *err)
+{
     struct img_io io;
     int r = img_io_open_file(path, (flags & IMG_OPEN_RW) != 0, &io, err);
     if (r < 0)
         return r;
     /* The path is the image's name: messages and backing-file lookups
      * (relative to its directory) use it as the user wrote it. */
-    r = img_open(&hosted_env, &io, path, fmt, flags, out, err);
+    r = img_open_with(&hosted_env, &io, path, fmt, flags, opts, out, err);
     /* On success the handle owns the backend and closes it. */
     if (r < 0 && io.close)
         io.close(io.ctx);
