@@ -523,6 +523,35 @@ int img_snapshot_get(struct img *img, int index, struct img_snapshot_info *info)
 /* Create a snapshot of the current state; the caller supplies the time since
  * the core has no clock. */
 int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, uint32_t date_nsec);
+
+/*
+ * VM state (a running machine's savevm, QEMU's bdrv_save_vmstate and
+ * bdrv_load_vmstate).  The state is stored like disk content, past the end
+ * of the virtual disk, from the first L1 entry the disk does not use
+ * (qcow2.txt "Snapshot table entry", bytes 32-35).  A savevm writes it into
+ * the active image with img_vmstate_write() (position 0 up), then takes
+ * the snapshot with img_snapshot_create_vm(), which records the length and
+ * hands the clusters to the snapshot.  A loadvm reads it back from the
+ * snapshot with img_snapshot_vmstate_read() (before or after applying the
+ * snapshot's disk with img_snapshot_apply()).  img_vmstate_discard() drops
+ * state written for a savevm that is given up.  All return 0 or a
+ * negative IMG_E* code with the message in the handle; raw images and
+ * images with an external data file have no internal snapshots
+ * (-IMG_ENOTSUP).
+ */
+struct img_snapshot_vm {
+    uint32_t date_sec, date_nsec; /* wall-clock time of the snapshot */
+    uint64_t vm_clock_nsec;       /* the guest's run time until it */
+    uint64_t vm_state_size;       /* bytes of VM state written, 0 for none */
+};
+int img_snapshot_create_vm(struct img *img, const char *name, const struct img_snapshot_vm *vm);
+int img_vmstate_write(struct img *img, uint64_t pos, const void *buf, size_t len);
+int img_vmstate_discard(struct img *img);
+/* Reads [pos, pos + len) of the VM state of snapshot `id_or_name` (id
+ * first, as QEMU); the range must lie inside its vm_state_size.  Works on
+ * a read-only handle and changes nothing. */
+int img_snapshot_vmstate_read(struct img *img, const char *id_or_name, uint64_t pos, void *buf,
+                              size_t len);
 /* Revert to / delete a snapshot by id or name (id first, as QEMU). */
 int img_snapshot_apply(struct img *img, const char *id_or_name);
 int img_snapshot_delete(struct img *img, const char *id_or_name);

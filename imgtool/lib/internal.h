@@ -285,11 +285,26 @@ int qc_snap_load(struct img *img);
  * refusal with QEMU's words ("Snapshot L1 table offset invalid"). */
 int qc_snap_l1_usable(struct img *img, const struct qc_snapshot *s);
 void qc_snap_free(struct img *img);
+/* The index of snapshot `key`, by id first, then by name (QEMU's order),
+ * or -1. */
+int qc_snap_find(struct qcow2 *q, const char *key);
+/* A snapshot's L1 table in a new buffer, host byte order, every L2
+ * offset checked (qcow2_snapshot.c). */
+int qc_snap_read_l1(struct img *img, uint64_t off, uint32_t entries, uint64_t **out);
+/* Where the VM state of a disk of `disk_size` bytes starts: the first L1
+ * entry past the disk (qcow2_vmstate.c). */
+uint64_t qc_vmstate_offset(const struct qcow2 *q, uint64_t disk_size);
 /* Bytes of the snapshot table as the in-memory list serializes. */
 uint64_t qc_snap_table_size(const struct qcow2 *q);
 int qc_snap_upgrade(struct img *img);
 int qc_repair_dirty(struct img *img);
 int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrink);
+/* A new active L1 table of new_entries entries, switched in with one
+ * header write (qcow2_resize.c). */
+int qc_grow_l1(struct img *img, uint64_t new_entries);
+/* Unmap every cluster of the active tree at or past guest offset `from`:
+ * a shrink's tail, or the VM state area after a snapshot took it. */
+int qc_discard_from(struct img *img, uint64_t from);
 /* Before preallocating from an old end inside a cluster over a backing
  * file: write that cluster whole, its head copied up (qcow2_resize.c). */
 int qc_cow_head(struct img *img, uint64_t from, uint64_t to);

@@ -33,7 +33,7 @@
  * clusters also means the old table stays valid and in use until the one
  * header write that switches to the new one.
  */
-static int grow_l1(struct img *img, uint64_t new_entries)
+int qc_grow_l1(struct img *img, uint64_t new_entries)
 {
     struct qcow2 *q = img->q;
     uint64_t old_off = q->h.l1_table_offset, old_entries = q->h.l1_size, new_off, bytes;
@@ -455,12 +455,13 @@ static int drop_l2_table(struct img *img, uint64_t l1_index)
 }
 
 /*
- * Drop every cluster at or past guest offset `from` (shrinking).  An L2
+ * Drop every cluster at or past guest offset `from` (shrinking; also the
+ * VM state area, past the disk, once a snapshot holds it).  An L2
  * table that lies wholly past `from` goes at once (drop_l2_table()); the
  * one table that also maps clusters below `from` loses just its entries
  * from there on, each cleared before its clusters are released.
  */
-static int discard_tail(struct img *img, uint64_t from)
+int qc_discard_from(struct img *img, uint64_t from)
 {
     struct qcow2 *q = img->q;
     uint64_t first_dropped = div_up(from, q->cluster_size);
@@ -641,7 +642,7 @@ static int check_resize_allowed(struct img *img, uint64_t old, uint64_t new_size
      * given to QEMU either. */
     if (new_size % 512)
         return img_fail(img, IMG_EINVAL, "The new size must be a multiple of 512");
-    /* The virtual size is limited by the L1 table only (grow_l1), as in
+    /* The virtual size is limited by the L1 table only (qc_grow_l1), as in
      * QEMU; it may exceed the 56 bits of host offsets. */
     /* A snapshot records the disk size it was taken at in its extra data,
      * which only version 3 requires (qcow2.txt "Snapshot table entry":
@@ -693,7 +694,7 @@ static int unmap_tail(struct img *img, uint64_t old, uint64_t new_size)
         if (r < 0)
             return r;
     }
-    return discard_tail(img, new_size);
+    return qc_discard_from(img, new_size);
 }
 
 /*
@@ -719,12 +720,12 @@ int qc_resize(struct img *img, uint64_t new_size, int prealloc, bool allow_shrin
      * 64 KiB clusters and 8-byte entries, 8192 clusters: 512 MiB of disk
      * per entry).  The table only grows: on a shrink it keeps its size,
      * since l1_size must cover the virtual size but may exceed it, and
-     * discard_tail() leaves the entries past the new end 0. */
+     * qc_discard_from() leaves the entries past the new end 0. */
     l1_entries = div_up(new_size, (uint64_t)q->cluster_size << q->l2_bits);
     /* The larger table goes in before the size: a crash in between leaves
      * the old size with a table that covers more than it needs. */
     if (l1_entries > q->h.l1_size) {
-        r = grow_l1(img, l1_entries);
+        r = qc_grow_l1(img, l1_entries);
         if (r < 0)
             return r;
     }

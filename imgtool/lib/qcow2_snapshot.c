@@ -33,8 +33,9 @@
  * stored like disk content past the end of the virtual disk, in the same
  * tree (qcow2.txt "Snapshot table entry", bytes 32-35).  The tree walks
  * below go over every entry of a snapshot's L1 table, so those clusters
- * are counted, kept and released with the rest of the snapshot; imgtool
- * never reads the VM state itself.
+ * are counted, kept and released with the rest of the snapshot.
+ * qcow2_vmstate.c writes that state (hv's savevm) and reads it back;
+ * img_snapshot_create_vm() records its length.
  *
  * The file also holds qemu-img commit's emptying of the active disk
  * (img_make_empty), which walks the same trees.
@@ -216,7 +217,7 @@ int img_snapshot_get(struct img *img, int index, struct img_snapshot_info *info)
  * find_snapshot_by_id_or_name): a name that looks like another snapshot's
  * id therefore selects that other snapshot, exactly as with qemu-img.
  */
-static int find_snap(struct qcow2 *q, const char *key)
+int qc_snap_find(struct qcow2 *q, const char *key)
 {
     for (int i = 0; i < q->nb_snaps; i++)
         if (!strcmp(q->snaps[i].id, key))
@@ -240,7 +241,7 @@ static int find_snap_to_change(struct img *img, const char *key, const char *mis
         return img_fail(img, IMG_ENOTSUP, "Only qcow2 images support snapshots");
     if (!img->rw)
         return img_fail(img, IMG_EROFS, "Image '%s' is opened read-only", img->name);
-    *index = find_snap(img->q, key);
+    *index = qc_snap_find(img->q, key);
     if (*index < 0)
         return img_fail(img, IMG_ENOENT, "%s", missing);
     return 0;
@@ -534,7 +535,7 @@ int qc_snap_l1_usable(struct img *img, const struct qc_snapshot *s)
  * past the header, below the 56-bit limit), before any of them is read or
  * has its refcount changed.
  */
-static int read_l1(struct img *img, uint64_t off, uint32_t entries, uint64_t **out)
+int qc_snap_read_l1(struct img *img, uint64_t off, uint32_t entries, uint64_t **out)
 {
     /* At least one entry, so that an empty table still gets a buffer the
      * caller can free like any other. */
@@ -577,10 +578,10 @@ static int check_create_allowed(struct img *img, const char *name)
      * QEMU fails with ENOTSUP, which qemu-img prints as a number. */
     if (q->data_file)
         return img_fail(img, IMG_ENOTSUP, "-95 (Operation not supported)");
-    /* find_snap() looks at ids too: a name equal to an existing id is
+    /* qc_snap_find() looks at ids too: a name equal to an existing id is
      * refused like a duplicate name, since -a and -d, which look at ids
      * first, could never select the new snapshot by that name. */
-    if (find_snap(q, name) >= 0)
+    if (qc_snap_find(q, name) >= 0)
         return img_fail(img, IMG_EEXIST, "Snapshot '%s' already exists", name);
     /* The name's length is a 16-bit field (qcow2.txt "Snapshot table
      * entry", bytes 14-15). */
@@ -634,8 +635,8 @@ static int copy_active_l1(struct img *img, uint64_t *l1_off)
  * Step 3 of snapshot -c: a new entry for the list, then the new table
  * (write_table), whose header switch is the moment the snapshot exists.
  */
-static int add_table_entry(struct img *img, const char *name, uint64_t l1_off, uint32_t date_sec,
-                           uint32_t date_nsec)
+static int add_table_entry(struct img *img, const char *name, uint64_t l1_off,
+                           const struct img_snapshot_vm *vm)
 {
     struct qcow2 *q = img->q;
     struct qc_snapshot *new_list, *snap;
@@ -661,11 +662,14 @@ static int add_table_entry(struct img *img, const char *name, uint64_t l1_off, u
     snap->l1_size = q->h.l1_size;
     snap->id = img_strdup(img->env, id_buf);
     snap->name = img_strdup(img->env, name);
-    snap->date_sec = date_sec;
-    snap->date_nsec = date_nsec;
-    /* The other fields stay 0 (img_alloc() zeroes): a disk-only snapshot
-     * has no guest run time and no VM state.  The disk size is recorded
-     * so that applying the snapshot brings the size back with the data. */
+    snap->date_sec = vm->date_sec;
+    snap->date_nsec = vm->date_nsec;
+    /* The guest's run time and the VM state's length: 0 for a snapshot
+     * of the disk alone (qemu-img's), what the caller wrote with
+     * img_vmstate_write() for a savevm.  The disk size is recorded so
+     * that applying the snapshot brings the size back with the data. */
+    snap->vm_clock_nsec = vm->vm_clock_nsec;
+    snap->vm_state_size = vm->vm_state_size;
     snap->disk_size = img->size;
     /* The spec ("Snapshots", snapshot table entry, extra data bytes
      * 56-63) reserves -1 for "icount was disabled", but qemu-img 7.2 stores
@@ -681,8 +685,10 @@ static int add_table_entry(struct img *img, const char *name, uint64_t l1_off, u
         img_free(img->env, new_list);
         return img_fail(img, IMG_ENOMEM, "Out of memory");
     }
-    /* qemu-img saves no VM state: a snapshot of the disk alone. */
-    put64(snap->extra, 0);
+    /* vm_state_size_large (qcow2.txt "Snapshot table entry", extra data
+     * bytes 0-7) always holds the full length; serialize_table() fills
+     * the 32-bit field of bytes 32-35 when the length fits it. */
+    put64(snap->extra, vm->vm_state_size);
     put64(snap->extra + 8, img->size);
     put64(snap->extra + 16, snap->icount);
     /* The old table's place and size, for write_table() to free. */
@@ -705,7 +711,7 @@ static int add_table_entry(struct img *img, const char *name, uint64_t l1_off, u
  * header write (write_table).  Everything that can be refused (name,
  * count, refcount width, overflow) is checked before the first write.
  */
-int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, uint32_t date_nsec)
+int img_snapshot_create_vm(struct img *img, const char *name, const struct img_snapshot_vm *vm)
 {
     struct qcow2 *q = img->q;
     uint64_t l1_off;
@@ -736,14 +742,32 @@ int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, ui
     if (r < 0)
         return r;
     /* 3. The new table entry. */
-    return add_table_entry(img, name, l1_off, date_sec, date_nsec);
+    if ((r = add_table_entry(img, name, l1_off, vm)) < 0 || !vm->vm_state_size)
+        return r;
+    /* 4. The VM state now belongs to the snapshot; the active tree lets go
+     * of it, as QEMU's qcow2_snapshot_create does ("The VM state isn't
+     * needed any more in the active L1 table; in fact, it hurts by causing
+     * expensive COW for the next snapshot").  Its clusters keep the
+     * snapshot's reference; the rest of the active tree keeps the flags
+     * fix_copied() gave it. */
+    return qc_discard_from(img, qc_vmstate_offset(q, img->size));
+}
+
+/* qemu-img snapshot -c: a snapshot of the disk alone, no VM state. */
+int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, uint32_t date_nsec)
+{
+    struct img_snapshot_vm vm = {.date_sec = date_sec, .date_nsec = date_nsec};
+    return img_snapshot_create_vm(img, name, &vm);
 }
 
 /*
- * Make the active L1 table large enough for the snapshot's, by growing the
- * disk to the snapshot's size (qc_resize grows the table with it).  A
- * table still too large after that is one the snapshot's own disk size
- * does not need: refused as corrupt rather than followed.
+ * Make the active L1 table large enough for the snapshot's.  A snapshot of
+ * a larger disk grows the disk to the snapshot's size first (qc_resize
+ * grows the table with it).  A snapshot with VM state has a longer table
+ * than its disk needs, since the state lies past the disk's last L1 entry
+ * (qcow2.txt "Snapshot table entry", bytes 32-35): the active table then
+ * grows to the snapshot's length, as QEMU's qcow2_snapshot_goto grows it
+ * (the length itself was bounded by qc_snap_l1_usable()).
  *
  * The grow is a complete resize of its own (new size in the header): if a
  * later step of the apply fails, the disk stays grown, its new part
@@ -753,13 +777,13 @@ int img_snapshot_create(struct img *img, const char *name, uint32_t date_sec, ui
 static int fit_active_l1(struct img *img, const struct qc_snapshot *snap)
 {
     struct qcow2 *q = img->q;
-    int r;
+    int r = 0;
     if (snap->l1_size <= q->h.l1_size)
         return 0;
-    r = qc_resize(img, snap->disk_size > img->size ? snap->disk_size : img->size, IMG_PREALLOC_OFF,
-                  false);
+    if (snap->disk_size > img->size)
+        r = qc_resize(img, snap->disk_size, IMG_PREALLOC_OFF, false);
     if (r == 0 && snap->l1_size > q->h.l1_size)
-        r = img_fail(img, IMG_ECORRUPT, "Snapshot L1 table larger than the disk needs");
+        r = qc_grow_l1(img, snap->l1_size);
     return r;
 }
 
@@ -825,7 +849,7 @@ int img_snapshot_apply(struct img *img, const char *key)
     if (r == 0)
         r = qc_mark_dirty(img);
     if (r == 0)
-        r = read_l1(img, snap->l1_offset, snap->l1_size, &snap_l1);
+        r = qc_snap_read_l1(img, snap->l1_offset, snap->l1_size, &snap_l1);
     if (r == 0)
         r = tree_can_add(img, snap_l1, snap->l1_size);
     if (r < 0) {
@@ -894,7 +918,7 @@ int img_snapshot_delete(struct img *img, const char *key)
     if (r == 0)
         r = qc_mark_dirty(img);
     if (r == 0)
-        r = read_l1(img, snap.l1_offset, snap.l1_size, &snap_l1);
+        r = qc_snap_read_l1(img, snap.l1_offset, snap.l1_size, &snap_l1);
     if (r < 0)
         return r;
     /* 1. Unlist the snapshot (after this nothing refers to its tree) ...
@@ -996,7 +1020,7 @@ int img_snapshot_load_tmp(struct img *img, const char *id, const char *name)
         return img_fail(img, IMG_ENOENT, "Can't find snapshot");
     r = qc_snap_l1_usable(img, &q->snaps[index]);
     if (r == 0)
-        r = read_l1(img, q->snaps[index].l1_offset, q->snaps[index].l1_size, &snap_l1);
+        r = qc_snap_read_l1(img, q->snaps[index].l1_offset, q->snaps[index].l1_size, &snap_l1);
     if (r < 0)
         return r;
     img_free(img->env, q->l1);

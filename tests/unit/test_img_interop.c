@@ -397,6 +397,167 @@ START_TEST(test_create_byte_identical)
 }
 END_TEST
 
+/*
+ * Bytes [pos, pos + len) of the VM state that QEMU itself reads from the
+ * active image (qemu-io's `read -b`, which reads through QEMU's
+ * bdrv_load_vmstate), parsed from its hex dump.  len is a multiple of 512:
+ * qemu-io refuses anything else.
+ */
+static void qemu_vmstate(const char *path, uint64_t pos, uint64_t len, uint8_t *out)
+{
+    char cmd[256], line[256];
+    uint64_t seen = 0;
+    snprintf(cmd, sizeof(cmd), "qemu-io -c 'read -b -v %llu %llu' %s", (unsigned long long)pos,
+             (unsigned long long)len, path);
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    while (fgets(line, sizeof(line), p)) {
+        unsigned long long at;
+        int used = 0;
+        /* Dump lines only ("0001a2b0:  xx xx ..."), not the statistics
+         * qemu-io prints after them, which start with numbers too. */
+        if (strlen(line) < 58 || line[8] != ':' || sscanf(line, "%8llx:%n", &at, &used) != 1 ||
+            used != 9 || at < pos || at + 16 > pos + len)
+            continue;
+        for (int i = 0; i < 16; i++) {
+            unsigned byte;
+            ck_assert(sscanf(line + used + 1 + i * 3, "%2x", &byte) == 1);
+            out[at - pos + (uint64_t)i] = (uint8_t)byte;
+        }
+        seen += 16;
+    }
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_msg(seen == len, "qemu-io dumped %llu of %llu bytes", (unsigned long long)seen,
+                  (unsigned long long)len);
+}
+
+/*
+ * A savevm through the library: VM state written in pieces past the disk,
+ * a snapshot recording it, the disk written on afterwards.  The library
+ * reads the state back from the snapshot; real qemu-img lists the
+ * snapshot with the state's size, date and VM clock and finds the image
+ * clean; QEMU, after `qemu-img snapshot -a`, reads the very same bytes as
+ * VM state (qemu-io read -b).  Deleting the snapshot gives every cluster
+ * back.
+ */
+START_TEST(test_vmstate_read_by_qemu)
+{
+    ck_assert_msg(have_qemu, "qemu-img is not installed (see mk/deps.sh)");
+    char path[128];
+    struct img_create_opts o;
+    struct img_err err;
+    struct img *img;
+    uint64_t size = 8 << 20, state_len = 300 * 1024;
+    uint8_t *shadow = calloc(1, size), *state = malloc(state_len), *back = malloc(state_len);
+    snprintf(path, sizeof(path), "%s/vm.qcow2", dir);
+    img_create_opts_init(&o);
+    o.size = size;
+    o.cluster_size = _i == 1 ? 4096 : 65536;
+    o.extended_l2 = _i == 2;
+    ck_assert_int_eq(img_create_file(path, &o, &err), 0);
+    ck_assert_int_eq(img_open_file(path, NULL, IMG_OPEN_RW, &img, &err), 0);
+    scribble(img, shadow, size, 21, 20);
+    /* A state with a zero stretch (reads as zeros, never written) and
+     * pieces of odd lengths, as a serialiser streams them. */
+    pattern(state, state_len, 77);
+    memset(state + 100000, 0, 50000);
+    for (uint64_t pos = 0; pos < state_len;) {
+        uint64_t n = pos < 100000 ? 4099 : 65536;
+        if (n > state_len - pos)
+            n = state_len - pos;
+        /* The part of the piece outside the zero stretch. */
+        uint64_t a_end = pos + n < 100000 ? pos + n : 100000, b = pos > 150000 ? pos : 150000;
+        if (pos < a_end)
+            ck_assert_msg(img_vmstate_write(img, pos, state + pos, a_end - pos) == 0, "%s",
+                          img_strerror(img));
+        if (b < pos + n)
+            ck_assert_msg(img_vmstate_write(img, b, state + b, pos + n - b) == 0, "%s",
+                          img_strerror(img));
+        pos += n;
+    }
+    struct img_snapshot_vm vm = {.date_sec = 1700000000,
+                                 .date_nsec = 5000,
+                                 .vm_clock_nsec = 61234567890ull,
+                                 .vm_state_size = state_len};
+    ck_assert_msg(img_snapshot_create_vm(img, "vm1", &vm) == 0, "%s", img_strerror(img));
+    scribble(img, shadow, size, 22, 20);
+    ck_assert_int_eq(img_snapshot_vmstate_read(img, "vm1", 0, back, state_len), 0);
+    ck_assert(memcmp(back, state, state_len) == 0);
+    /* Past the recorded length: refused, not whatever follows. */
+    ck_assert_int_eq(img_snapshot_vmstate_read(img, "vm1", 1, back, state_len), -IMG_EINVAL);
+    ck_assert_int_eq(img_snapshot_vmstate_read(img, "nope", 0, back, 1), -IMG_ENOENT);
+    assert_clean(img);
+    ck_assert_int_eq(img_close(img), 0);
+    qemu_agrees(path, shadow, size);
+    ck_assert(sh("qemu-img info --output=json %s | tr -d ' \\n' | grep -q "
+                 "'\"vm-clock-nsec\":234567890,\"name\":\"vm1\",\"date-sec\":1700000000,"
+                 "\"date-nsec\":5000,\"vm-clock-sec\":61,\"id\":\"1\",\"vm-state-size\":%llu'",
+                 path, (unsigned long long)state_len) == 0);
+    ck_assert(sh("qemu-img snapshot -l %s | grep -q '^1 *vm1 *300 KiB 2023-11-14 .* 00:01:01.234'",
+                 path) == 0);
+    /* The active image holds no state after the savevm, as after QEMU's;
+     * applied, the snapshot's state is QEMU's VM state. */
+    memset(back, 0xff, 4096);
+    qemu_vmstate(path, 0, 4096, back);
+    for (int i = 0; i < 4096; i++)
+        ck_assert_int_eq(back[i], 0);
+    ck_assert(sh("qemu-img snapshot -a vm1 %s", path) == 0);
+    qemu_vmstate(path, 0, state_len, back);
+    uint64_t diff = 0;
+    while (diff < state_len && back[diff] == state[diff])
+        diff++;
+    ck_assert_msg(diff == state_len, "QEMU reads other VM state from byte %llu on",
+                  (unsigned long long)diff);
+    ck_assert(sh("qemu-img check -q %s", path) == 0);
+    /* Deleted by the library: no leaks, no state left behind. */
+    ck_assert_int_eq(img_open_file(path, NULL, IMG_OPEN_RW, &img, &err), 0);
+    ck_assert_int_eq(img_snapshot_delete(img, "vm1"), 0);
+    ck_assert_int_eq(img_close(img), 0);
+    ck_assert(sh("qemu-img check -q %s", path) == 0);
+    ck_assert(sh("qemu-img snapshot -l %s | grep -q vm1", path) != 0);
+    free(shadow);
+    free(state);
+    free(back);
+}
+END_TEST
+
+/*
+ * The other way round: a snapshot real QEMU takes with `savevm` (a machine
+ * with no devices, so its state is small).  The library reads the same
+ * state QEMU reads (it starts with QEMU's "QEVM" magic), and applies the
+ * snapshot, whose L1 table is longer than the disk needs; qemu-img then
+ * finds the image clean and QEMU reads the same state again.
+ */
+START_TEST(test_vmstate_of_qemu_savevm)
+{
+    ck_assert_msg(have_qemu, "qemu-img is not installed (see mk/deps.sh)");
+    char path[128];
+    struct img_err err;
+    struct img *img;
+    struct img_snapshot_info info;
+    snprintf(path, sizeof(path), "%s/qemu.qcow2", dir);
+    ck_assert(sh("qemu-img create -q -f qcow2 %s 16M", path) == 0);
+    ck_assert(sh("printf 'savevm s1\\nquit\\n' | qemu-system-x86_64 -M none -nodefaults "
+                 "-display none -drive file=%s,if=none,id=d0 -monitor stdio >/dev/null 2>&1",
+                 path) == 0);
+    ck_assert_int_eq(img_open_file(path, NULL, IMG_OPEN_RW, &img, &err), 0);
+    ck_assert_int_eq(img_snapshot_count(img), 1);
+    ck_assert_int_eq(img_snapshot_get(img, 0, &info), 0);
+    ck_assert(info.vm_state_size > 4 && info.vm_state_size < 65536);
+    uint64_t len = info.vm_state_size, padded = (len + 511) & ~511ull;
+    uint8_t *ours = calloc(1, padded), *theirs = calloc(1, padded);
+    ck_assert_int_eq(img_snapshot_vmstate_read(img, "s1", 0, ours, len), 0);
+    ck_assert(memcmp(ours, "QEVM", 4) == 0);
+    ck_assert_msg(img_snapshot_apply(img, "s1") == 0, "%s", img_strerror(img));
+    ck_assert_int_eq(img_close(img), 0);
+    ck_assert(sh("qemu-img check -q %s", path) == 0);
+    qemu_vmstate(path, 0, padded, theirs);
+    ck_assert(memcmp(ours, theirs, len) == 0);
+    free(ours);
+    free(theirs);
+}
+END_TEST
+
 Suite *interop_suite(void)
 {
     Suite *s = suite_create("img_interop");
@@ -406,6 +567,8 @@ Suite *interop_suite(void)
     tcase_add_loop_test(t, test_written_images_pass_qemu, 0, (int)KARRAY_SIZE(variants));
     tcase_add_loop_test(t, test_snapshots_read_by_qemu, 0, 2);
     tcase_add_loop_test(t, test_overlay_on_qemu_base, 0, 2);
+    tcase_add_loop_test(t, test_vmstate_read_by_qemu, 0, 3);
+    tcase_add_test(t, test_vmstate_of_qemu_savevm);
     tcase_add_loop_test(t, test_create_byte_identical, 0, (int)KARRAY_SIZE(twins));
     tcase_add_loop_test(t, test_random_operations, 0, 15);
     suite_add_tcase(s, t);
