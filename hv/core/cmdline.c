@@ -207,6 +207,46 @@ static int parse_domains(const char *s, size_t len, struct hv_options *opt, char
     return 0;
 }
 
+/* xl.cfg(5)'s action words, indexed by enum domain_action. */
+static const char *const action_names[] = {
+    [DOMAIN_ACTION_DESTROY] = "destroy",
+    [DOMAIN_ACTION_RESTART] = "restart",
+    [DOMAIN_ACTION_PRESERVE] = "preserve",
+};
+
+/* One of the words above, exactly (no prefix, no case folding: xl.cfg
+ * spells them so). */
+int domain_action_parse(const char *s, size_t len, enum domain_action *out)
+{
+    for (unsigned i = 0; i < KARRAY_SIZE(action_names); i++)
+        if (strlen(action_names[i]) == len && memcmp(s, action_names[i], len) == 0) {
+            *out = (enum domain_action)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *domain_action_name(enum domain_action a)
+{
+    /* The cast also catches a negative value of a corrupted enum. */
+    if ((unsigned)a >= KARRAY_SIZE(action_names))
+        return "?";
+    return action_names[a];
+}
+
+/* on_poweroff=, on_reboot=, on_crash=: `name_len` is the length of the
+ * name with its '='; the action goes to *out. */
+static int parse_action(const char *s, size_t len, size_t name_len, enum domain_action *out,
+                        char *err, size_t err_len)
+{
+    if (domain_action_parse(s + name_len, len - name_len, out) < 0) {
+        ksnprintf(err, err_len, "bad action in '%.*s' (want destroy, restart or preserve)",
+                  (int)len, s);
+        return -1;
+    }
+    return 0;
+}
+
 /* One option word; 0, or -1 with err filled. */
 static int parse_word(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
 {
@@ -242,6 +282,13 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         return parse_npt(s, len, opt, err, err_len);
     if (word_has_prefix(s, len, "domains="))
         return parse_domains(s, len, opt, err, err_len);
+    /* The lifecycle actions, named as in xl.cfg(5). */
+    if (word_has_prefix(s, len, "on_poweroff="))
+        return parse_action(s, len, 12, &opt->on_poweroff, err, err_len);
+    if (word_has_prefix(s, len, "on_reboot="))
+        return parse_action(s, len, 10, &opt->on_reboot, err, err_len);
+    if (word_has_prefix(s, len, "on_crash="))
+        return parse_action(s, len, 9, &opt->on_crash, err, err_len);
     /* drive=...: kept as it is for core/vdev.c, which knows its fields. */
     if (word_has_prefix(s, len, "drive=")) {
         if (opt->ndrives == HV_DRIVES_MAX || len > 255) {
@@ -257,7 +304,8 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
      * silently ignored would cost the user more than this message. */
     ksnprintf(err, err_len,
               "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
-              "npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console, drive=...)",
+              "npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console, drive=..., "
+              "on_poweroff=|on_reboot=|on_crash=destroy|restart|preserve)",
               (int)len, s);
     return -1;
 }
@@ -284,6 +332,10 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->disk_test = false;
     opt->virtio_console = false;
     opt->ndrives = 0;
+    /* As hvrun's QEMU runs with -no-reboot: every end is final. */
+    opt->on_poweroff = DOMAIN_ACTION_DESTROY;
+    opt->on_reboot = DOMAIN_ACTION_DESTROY;
+    opt->on_crash = DOMAIN_ACTION_DESTROY;
     /* An empty message on success, so a caller may print err blindly. */
     if (err_len)
         err[0] = '\0';

@@ -22,6 +22,13 @@
  *   disk-test            before the guest starts, exercise the driver of the
  *                        outer machine's disks on every file the launcher
  *                        attached (disk/outer.h: outer_disk_selftest)
+ *   on_poweroff=ACTION   what becomes of a domain whose guest powered off,
+ *   on_reboot=ACTION     reset its machine, or crashed: destroy (the
+ *   on_crash=ACTION      default for all three: its memory goes back and,
+ *                        once no domain runs, hv ends), restart (it is
+ *                        built again and starts over) or preserve (it is
+ *                        kept as it ended for a front-end to look at), as
+ *                        xl.cfg(5) names them (domain.h)
  *
  * Compiled hosted too (tests/unit/test_hv_cmdline.c).
  */
@@ -33,6 +40,25 @@
 #include <stdint.h>
 
 enum hv_vendor { VENDOR_AUTO, VENDOR_SVM, VENDOR_VMX };
+
+/* What to do with a domain once it has ended, per kind of end, as xl.cfg(5)
+ * names the values of on_poweroff, on_reboot and on_crash (its
+ * rename-restart, coredump-* and soft-reset are not offered).  The run loop
+ * carries it out (run.c, domain.h: domain_end_action). */
+enum domain_action {
+    /* Tear it down: its memory goes back to hv's heap. */
+    DOMAIN_ACTION_DESTROY,
+    /* Build it again from its image and run it from the start. */
+    DOMAIN_ACTION_RESTART,
+    /* Keep it as it ended, memory and all, for a front-end to inspect,
+     * until it is destroyed or reset. */
+    DOMAIN_ACTION_PRESERVE,
+};
+
+/* Parse and name an action: "destroy", "restart", "preserve".  Parse
+ * returns 0, or -1 for any other text (of length len). */
+int domain_action_parse(const char *s, size_t len, enum domain_action *out);
+const char *domain_action_name(enum domain_action a);
 
 /* The most drive= words (one per disk of the outer machine hv can use). */
 #define HV_DRIVES_MAX 4
@@ -52,6 +78,8 @@ struct hv_options {
     const char *drive[HV_DRIVES_MAX];
     uint8_t drive_len[HV_DRIVES_MAX];
     unsigned ndrives;
+    /* on_poweroff=, on_reboot=, on_crash=: every domain's actions. */
+    enum domain_action on_poweroff, on_reboot, on_crash;
 };
 
 /* The most domains domains=N accepts. */

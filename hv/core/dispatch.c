@@ -703,12 +703,17 @@ EXIT_PATH void dispatch(struct vcpu *v, struct exit_info *e)
     /* After the handler, so the line can show the result. */
     if (d->host->opt.trace)
         trace_exit(v, e, &t);
-    /* The guest reset the machine through port 0x92: hv does not restart
-     * guests, so this ends it, as QEMU run with -no-reboot powers off
-     * (bin/qemu-guest and bin/hvrun both report 127 then). */
+    /* The guest reset the machine through port 0x92.  With on_reboot=
+     * destroy (hv's default) this ends it, as QEMU run with -no-reboot
+     * powers off (bin/qemu-guest and bin/hvrun both report 127 then);
+     * otherwise it is a reboot, and the run loop carries out the action
+     * (run.c). */
     if (d->port92.reset_requested) {
-        guest_crashed(v, "the guest reset the machine (port 0x92 fast reset); hv does not "
-                         "restart guests");
+        if (d->on_reboot == DOMAIN_ACTION_DESTROY)
+            guest_crashed(v, "the guest reset the machine (port 0x92 fast reset); hv does not "
+                             "restart guests (on_reboot=destroy)");
+        else
+            domain_guest_reboot(d);
         return;
     }
     /* The guest wrote its exit code to port 0xf4: pass it on. */

@@ -38,6 +38,7 @@
 #include "dev/pit8254.h"
 #include "dev/port92.h"
 #include "dev/uart16550.h"
+#include "cmdline.h"
 #include "gmem.h"
 #include "guestmem.h"
 #include "memmap.h"
@@ -45,17 +46,34 @@
 #include "vcpu.h"
 
 struct host;
+struct vdev_plan;
 
-/* The life of a domain.  It is created (CREATED), runs until one of its
- * vCPUs causes its end, and then stays in the state that ended it: the
- * first end wins, later ones are ignored (domain.c). */
+/*
+ * The life of a domain, in Xen's words (xl(1) "list": r running, b
+ * blocked, p paused, s shutdown, c crashed, d dying).  A domain is created
+ * (CREATED), runs (RUNNING; "blocked" is not a state of its own but
+ * RUNNING with every vCPU waiting for an interrupt, domain_xen_state()),
+ * may be paused and unpaused by the host (PAUSED), and ends in the state
+ * that ended it: the first end wins, later ones are ignored (domain.c).
+ * What happens to it then is its on_poweroff / on_reboot / on_crash action
+ * (enum domain_action below), carried out by the run loop (run.c).
+ * The order matters: every state from DOMAIN_SHUTDOWN on is an end
+ * (domain_stopped()).
+ */
 enum domain_state {
-    /* Set up, not entered yet: statistics are printed only after this. */
+    /* Set up, not entered yet: statistics are printed only after this.
+     * (QMP calls it "prelaunch".) */
     DOMAIN_CREATED,
-    /* The run loop enters its vCPUs. */
+    /* The run loop enters its vCPUs (Xen: running, or blocked while every
+     * vCPU waits in HLT). */
     DOMAIN_RUNNING,
-    /* The guest ended itself with an exit code (port 0xf4 or HC_EXIT):
-     * domain->exit_code. */
+    /* The host paused it (domain_pause): the run loop skips its vCPUs and
+     * its clocks keep going, as Xen's and QEMU's do; domain_unpause()
+     * resumes it where it stopped. */
+    DOMAIN_PAUSED,
+    /* The guest ended itself: powered off with an exit code (port 0xf4 or
+     * HC_EXIT: domain->exit_code), or asked for a reboot
+     * (domain->shutdown_reason). */
     DOMAIN_SHUTDOWN,
     /* The guest cannot go on (triple fault, HLT with IF=0, an access
      * outside its memory, an exit hv does not handle): domain->why. */
@@ -63,6 +81,30 @@ enum domain_state {
     /* hv could not run it (the CPU refused hv's guest state on entry):
      * domain->why.  hv's failure, not the guest's. */
     DOMAIN_FAILED,
+    /* Destroyed by the host (domain_destroy): its memory is being or has
+     * been given back, and it never runs again. */
+    DOMAIN_DYING,
+};
+
+/* Why a domain in DOMAIN_SHUTDOWN shut down: Xen's shutdown codes
+ * (SHUTDOWN_poweroff, SHUTDOWN_reboot in Xen's public sched.h), which
+ * choose the action that follows. */
+enum domain_shutdown_reason {
+    /* Powered off, with domain->exit_code. */
+    DOMAIN_POWEROFF,
+    /* Asked to be restarted (a guest reset, or domain_reboot()). */
+    DOMAIN_REBOOT,
+};
+
+/* Work the host asked for that the run loop does between exits (the bits
+ * of domain->requests): the operations below only record it, so they are
+ * safe to call from anywhere between two exits, even from an exit of the
+ * domain itself. */
+enum domain_request {
+    /* domain_reset(): build it again and start over. */
+    DOMAIN_REQ_RESET = 1u << 0,
+    /* domain_destroy(): tear it down. */
+    DOMAIN_REQ_DESTROY = 1u << 1,
 };
 
 /* The most vCPUs a domain can have.  hv creates one per domain today; the
@@ -81,9 +123,18 @@ struct domain {
     /* The next domain in the host's list (NULL at the end). */
     struct domain *next;
 
+    /* What it is made from, kept for a reset or a restart (build.c): the
+     * guest's Multiboot image (a boot module, which hv never overwrites),
+     * its command line, and the virtio devices it has (NULL: none). */
+    const void *image;
+    size_t image_len;
+    const char *cmdline;
+    const struct vdev_plan *vdevs;
+
     /* Where the domain is in its life, and how it ended. */
     enum domain_state state;
-    /* DOMAIN_SHUTDOWN: the guest's exit code. */
+    /* DOMAIN_SHUTDOWN: why, and for a power-off the guest's exit code. */
+    enum domain_shutdown_reason shutdown_reason;
     uint32_t exit_code;
     /* DOMAIN_CRASHED / DOMAIN_FAILED: why, in plain words. */
     char why[DOMAIN_WHY_LEN];
@@ -91,6 +142,20 @@ struct domain {
     bool end_logged;
     /* domain_teardown() has given its memory back. */
     bool torn_down;
+    /* What becomes of it after a power-off, a reboot, a crash (xl.cfg's
+     * on_poweroff, on_reboot, on_crash); from hv's options, per domain. */
+    enum domain_action on_poweroff, on_reboot, on_crash;
+    /* Pending DOMAIN_REQ_* bits for the run loop. */
+    unsigned requests;
+    /* The host pressed the power button (domain_request_powerdown): an
+     * event for the guest, which a guest that honours it answers by
+     * powering off.  Cleared when the guest has seen it. */
+    bool powerdown_pending;
+    /* How often it was built again (reset, or a restart action). */
+    unsigned restarts;
+    /* Its end was met with the preserve action: kept as it is, not torn
+     * down, until the host destroys or resets it. */
+    bool preserved;
 
     /* Guest-physical memory: one RAM block (gmem.h), and the map of what
      * lies at each guest-physical address (RAM, MMIO, reserved: memmap.h),
@@ -175,15 +240,67 @@ static inline bool domain_stopped(const struct domain *d)
     return d->state >= DOMAIN_SHUTDOWN;
 }
 
-/* The guest asked to end with `code`.  Ignored if the domain has already
- * stopped (the first end is the one reported). */
+/* The guest asked to end with `code` (a power-off).  Ignored if the
+ * domain has already stopped (the first end is the one reported). */
 void domain_shutdown(struct domain *d, uint32_t code);
+
+/* The guest asked to be restarted (a reset of its machine): it ends with
+ * DOMAIN_SHUTDOWN and the reason DOMAIN_REBOOT, and its on_reboot action
+ * follows.  Ignored if stopped. */
+void domain_guest_reboot(struct domain *d);
 
 /* The guest cannot go on; printf-style reason.  Ignored if stopped. */
 void domain_crash(struct domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* hv could not run the guest; printf-style reason.  Ignored if stopped. */
 void domain_fail(struct domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * The host's lifecycle operations (what xl pause/unpause/shutdown/reboot/
+ * destroy and QEMU's stop/cont/system_powerdown/system_reset ask for).
+ * Each is small, changes only struct domain and may be called between any
+ * two exits; the heavier work (building the domain again, giving its
+ * memory back) is recorded in domain->requests and done by the run loop
+ * before it next looks at the domain (run.c).  Each returns 0, or -1 when
+ * the domain's state does not allow it (then nothing changed); the caller
+ * can name the state with domain_xen_state() in its message.
+ */
+
+/* Stop entering the domain's vCPUs: CREATED or RUNNING -> PAUSED.  Pausing
+ * a paused domain is not an error (QEMU's `stop` twice).  -1 once it has
+ * ended. */
+int domain_pause(struct domain *d);
+
+/* PAUSED -> RUNNING.  Unpausing a running domain is not an error (QEMU's
+ * `cont` on a running guest).  -1 once it has ended. */
+int domain_unpause(struct domain *d);
+
+/* Press the guest's power button (QEMU's system_powerdown, xl shutdown):
+ * an event the guest may honour by powering off, or ignore, as on a PC.
+ * Allowed while running or paused (the press waits for the guest); -1 once
+ * it has ended. */
+int domain_request_powerdown(struct domain *d);
+
+/* Reset the machine (QEMU's system_reset): the run loop builds the domain
+ * again from its image and starts it over, paused if it was paused.  Any
+ * state but DYING: also a way to start a preserved domain again. */
+int domain_reset(struct domain *d);
+
+/* Reboot (xl reboot): the domain ends as a guest reboot would
+ * (DOMAIN_SHUTDOWN, reason DOMAIN_REBOOT) and its on_reboot action follows
+ * (restart: it starts over).  hv's guests have no channel to be asked
+ * first, so this is the forced form.  -1 once it has ended. */
+int domain_reboot(struct domain *d);
+
+/* Destroy it (xl destroy): -> DYING, never to run again; the run loop
+ * gives its memory back.  The end it had, if any, stays in why for the
+ * report.  -1 if it is already dying. */
+int domain_destroy(struct domain *d);
+
+/* The action that follows the domain's end: its on_poweroff, on_reboot or
+ * on_crash as it ended, DESTROY for hv's own failure and for a dying
+ * domain.  Meaningful only once it has stopped. */
+enum domain_action domain_end_action(const struct domain *d);
 
 /* A stopped domain gives everything it got from the heap back (teardown.c):
  * its vCPUs' control structures (backend->vcpu_destroy), its MMIO device
@@ -192,7 +309,22 @@ void domain_fail(struct domain *d, const char *fmt, ...) __attribute__((format(p
  * stay for the end report.  Does nothing for a running domain or twice. */
 void domain_teardown(struct domain *d);
 
-/* "created", "running", "shut down", "crashed", "failed" (never NULL). */
+/* For hv's log lines: "created", "running", "paused", "shut down",
+ * "crashed", "failed", "dying" (never NULL). */
 const char *domain_state_name(enum domain_state s);
+
+/* Xen's name for the domain's state, for query commands: "running",
+ * "blocked" (running, every vCPU waiting for an interrupt), "paused"
+ * (also a domain not started yet, as `xl create -p` leaves one),
+ * "shutdown", "crashed" (also hv's failure to run it), "dying". */
+const char *domain_xen_state(const struct domain *d);
+
+/* The six state columns of `xl list` ("r-----", "-b----", "--p---",
+ * "---s--", "----c-", "-----d") into buf (at least 7 bytes). */
+void domain_xen_flags(const struct domain *d, char buf[7]);
+
+/* QMP's RunState for query-status: "prelaunch", "running", "paused",
+ * "shutdown", "guest-panicked" (crashed), "internal-error" (hv failed). */
+const char *domain_qmp_status(const struct domain *d);
 
 #endif

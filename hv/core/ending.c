@@ -153,8 +153,19 @@ void host_end(const struct host *h)
     }
     switch (d->state) {
     case DOMAIN_SHUTDOWN:
+        /* A reboot with on_reboot=destroy ends as the guest's reset does
+         * (dispatch.c), as QEMU's -no-reboot powers off: not an exit code
+         * the guest chose. */
+        if (d->shutdown_reason == DOMAIN_REBOOT) {
+            hv_log("exit: guest crashed (the domain rebooted; on_reboot=destroy)");
+            outer_exit(HVKIT_OUTER_EXIT_FAILURE);
+        }
         hv_log("exit: guest code=%u", d->exit_code);
         outer_exit(d->exit_code);
+    case DOMAIN_DYING:
+        /* Destroyed by the host: no end of the guest's own, like a crash
+         * for the status (why says "destroyed by the host", or keeps the
+         * end it had before). */
     case DOMAIN_CRASHED:
         hv_log("exit: guest crashed (%s)", d->why);
         outer_exit(HVKIT_OUTER_EXIT_FAILURE);

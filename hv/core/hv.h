@@ -33,6 +33,15 @@ struct host {
     /* Free heap bytes before the domains were made (main.c): with every
      * domain torn down, the heap should hold as much again (ending.c). */
     size_t heap_free_before;
+    /* Optional (NULL: none): called by the run loop between exits, once
+     * per round and while every vCPU waits, for work that comes from
+     * outside the guests (a control channel polling its port); it may
+     * call the lifecycle operations of domain.h.  While `stay` is true the
+     * run loop goes on even when no domain runs (a front-end may still
+     * start, reset or destroy one); host_run() returns once no domain
+     * runs and `stay` is false. */
+    void (*poll)(struct host *h);
+    bool stay;
 };
 
 /* The backend of a vCPU's host: the operations table handlers call. */
@@ -71,6 +80,20 @@ static inline void single_step_trap(struct vcpu *v, bool tf)
     if (tf && be->single_step && !v->event_pending)
         be->single_step(v);
 }
+
+/* build.c: make a domain, and make it again.  domain_build() gives `d`
+ * (domain_init()'d, with its image, cmdline and vdevs set) its vCPU `v`,
+ * RAM, memory map, second-level tables, the guest image loaded, the
+ * vCPU's control structure and the firmware devices;
+ * domain_build_devices(), once irq_clock_init() has run, its interrupt
+ * controllers, timers and virtio devices.  domain_rebuild() gives back
+ * what the domain held and builds it again from the same image, keeping
+ * its number, policies and statistics (a reset, or the restart action);
+ * it leaves the domain RUNNING.  Each returns 0, or -1 with the reason in
+ * err (the domain is then only fit for teardown). */
+int domain_build(struct host *h, struct domain *d, struct vcpu *v, char *err, size_t err_len);
+int domain_build_devices(struct domain *d, char *err, size_t err_len);
+int domain_rebuild(struct domain *d, char *err, size_t err_len);
 
 /* run.c: add a domain to the host's list; enter the vCPUs of all running
  * domains, one exit at a time, until every domain has stopped. */

@@ -51,13 +51,6 @@ void hv_print_stats(void)
     host_print_stats(&host);
 }
 
-/* guestmem.h's allocator: zeroed pages from hv's allocator, 4 KiB
- * aligned, identity-mapped (alloc.h). */
-static void *guest_alloc(size_t bytes)
-{
-    return page_alloc(bytes, 4096);
-}
-
 /* UART and bus callbacks: guest lines pass through, bus notes get "[hv] ".
  * The context is the domain; with one domain, lines need no name. */
 static void guest_line(void *ctx, const char *line, size_t len)
@@ -164,116 +157,31 @@ static uint64_t loader_data_end(const struct mb_info *info)
     return end;
 }
 
-/* CPUID 0 EBX of AMD CPUs: "Auth" of "AuthenticAMD". */
-#define CPUID_AMD_EBX 0x68747541u
-
-/* The firmware-facing devices of a PC: fw_cfg describes one CPU and the
- * guest's RAM as QEMU describes the same machine (QEMU adds its AMD
- * HyperTransport hole when the CPU, which the guest sees as it is, is an
- * AMD one with 40 or more physical address bits: CPUID 0x80000008 EAX
- * bits 7:0), and port 0x92. */
-static void firmware_devices(struct domain *d)
-{
-    bool amd = cpuid(0).ebx == CPUID_AMD_EBX;
-    bool wide = cpuid(0x80000000u).eax >= 0x80000008u && (cpuid(0x80000008u).eax & 0xff) >= 40;
-    fwcfg_init(&d->fwcfg, &(struct fwcfg_machine){.cpus = d->nr_vcpus,
-                                                  .ram_bytes = d->mem.size,
-                                                  .amd_ht_hole = amd && wide});
-    port92_init(&d->port92);
-    iobus_add(&d->io, &d->fwcfg.dev);
-    iobus_add(&d->io, &d->port92.dev);
-}
-
 /*
- * Make domain `id` in d with its vCPU v: RAM, memory map and second-level
- * tables, the guest image from boot module `mod` with command line
- * `guest_cmd`, the vCPU's control structure, the firmware-facing devices.
- * Any failure ends hv (end_error): a domain is all or nothing.
+ * Make domain `id` in d with its vCPU v, running the guest of boot module
+ * `mod` with command line `guest_cmd` (build.c does the work, which a
+ * reset does again) and the virtio devices of `vdevs` (NULL: none).  Any
+ * failure ends hv (end_error): at start-up a domain is all or nothing.
  */
 static void make_domain(struct domain *d, struct vcpu *v, unsigned id, const struct mb_module *mod,
-                        const char *guest_cmd)
+                        const char *guest_cmd, const struct vdev_plan *vdevs)
 {
-    /* An empty guest machine with its console and exit port (domain.c),
-     * then its one vCPU. */
+    char err[256];
+    /* An empty guest machine with its console and exit port (domain.c). */
     domain_init(d, &host, id, bus_note, guest_line);
     host_add_domain(&host, d);
-    /* Cannot fail: the domain is empty. */
-    domain_add_vcpu(d, v);
-    const struct backend *be = host.be;
-    /* One buffer for every "why" below; each failure ends hv. */
-    char err[256];
-
-    /* Guest RAM: contiguous and 2 MiB aligned for 2 MiB nested pages.
-     * Contiguous means guest-physical X is host-physical base + X, so the
-     * nested page tables are a simple linear map and gmem.h can translate with
-     * one addition. */
-    d->mem.host = page_alloc(host.opt.mem, 2u << 20);
-    if (!d->mem.host)
-        end_error("not enough host memory for mem=%lluM of guest RAM: give the outer machine "
-                  "more (-m) or the guest less (mem=)",
-                  (unsigned long long)(host.opt.mem >> 20));
-    d->mem.size = host.opt.mem;
-
-    /* What lies where in the guest's physical address space: the PC
-     * layout (core/memmap.h), from which the guest's memory map comes. */
-    if (guestmem_layout(&d->map, host.opt.mem, err, sizeof(err)) < 0)
+    /* What it is made of, kept for a reset: the module stays where the
+     * loader put it (the allocator starts above it, loader_data_end). */
+    d->image = (const void *)(uintptr_t)mod->mod_start;
+    d->image_len = mod->mod_end - mod->mod_start;
+    d->cmdline = guest_cmd;
+    d->vdevs = vdevs;
+    /* What becomes of it when it ends (cmdline.h). */
+    d->on_poweroff = host.opt.on_poweroff;
+    d->on_reboot = host.opt.on_reboot;
+    d->on_crash = host.opt.on_crash;
+    if (domain_build(&host, d, v, err, sizeof(err)) < 0)
         end_error("%s", err);
-    /* The second-level tables, built from the map in the backend's entry
-     * format: all RAM now, or with npt=lazy each page at its first touch
-     * (core/guestmem.h).  The vCPU's control structure points at them. */
-    if (guestmem_init(&d->guestmem, &d->mem, &d->map, host.opt.lazy, be->slat_format,
-                      be->slat_caps(), guest_alloc, page_free, err, sizeof(err)) < 0)
-        end_error("%s", err);
-    v->slat_root = virt_to_phys(d->guestmem.slat.root);
-    /* From now on hv's own stores into the guest's RAM keep its read-only
-     * pages so and reach the dirty log, as the guest's stores do. */
-    d->mem.before_write = guestmem_hv_write;
-    d->mem.write_ctx = &d->guestmem;
-
-    /* Load the guest.  Nothing runs if the image is refused.  mb_load()
-     * does what a Multiboot loader does for us (Multiboot 3.1-3.3): it
-     * checks the header, copies the segments into guest RAM and builds the
-     * info structure, command line and memory map there. */
-    struct mb_load_result res;
-    if (mb_load(&d->mem, &d->map, (const void *)(uintptr_t)mod->mod_start,
-                mod->mod_end - mod->mod_start, guest_cmd, &res, err, sizeof(err)) < 0)
-        end_error("bad guest image: %s", err);
-    hv_log("guest '%s': %u bytes loaded at %#x..%#x, entry %#x", guest_cmd,
-           mod->mod_end - mod->mod_start, res.load_lo, res.load_hi, res.entry);
-
-    /* The Multiboot entry state (Multiboot 3.2), the rest in vcpu_init.  The
-     * same EAX/EBX contract hv itself was started with. */
-    v->regs.rax = MB_BOOTLOADER_MAGIC;
-    v->regs.rbx = res.info_addr;
-    /* The entry point from the ELF header or the a.out-kludge field. */
-    v->rip = res.entry;
-    v->rflags = 2; /* bit 1 is reserved and always 1; IF = 0 */
-    /* The guest starts in 32-bit protected mode without long mode. */
-    v->efer = 0;
-    /* The core's copy is the whole truth before the first entry, and all
-     * of it goes in then (core/vcpu.h "Lazy guest state"). */
-    v->loaded = VCPU_STATE_ALL;
-    v->dirty = VCPU_STATE_ALL;
-    /* The backend fills its control structure: segments (flat 4 GiB, CS
-     * 32-bit), CR0 = PE|ET, intercepts and nested paging. */
-    /* IA32_MISC_ENABLE as QEMU resets it (core/msr.c), and XCR0's reset
-     * value: x87 state only (SDM vol 1 13.3 "Enabling the XSAVE
-     * Feature Set and XSAVE-Enabled Features"). */
-    v->misc_enable = msr_misc_enable_reset(cpuid(1).ecx);
-    v->xcr0 = 1;
-    /* hv executes XSETBV for a VT-x guest (dispatch.c), which needs
-     * CR4.OSXSAVE in hv's own CR4, the one VT-x loads at every exit
-     * (vcpu_init copies it into the VMCS). */
-    if (cpuid(1).ecx & CPUID1_ECX_XSAVE)
-        write_cr4(read_cr4() | CR4_OSXSAVE);
-    if (be->vcpu_init(v) < 0)
-        end_error("could not set up the %s vCPU", be->name);
-    /* vcpu_init leaves it loaded (backend.h): the run loop knows. */
-    host.loaded = v;
-
-    /* What guests written for QEMU's PC machine ask the firmware device
-     * (hv/dev/fwcfg.h) and the fast-reset/A20 port. */
-    firmware_devices(d);
 }
 
 /*
@@ -379,17 +287,14 @@ void hv_main(uint32_t magic, uint32_t info_pa)
      * when they are torn down (ending.c says so with several). */
     host.heap_free_before = alloc_free_bytes();
     for (unsigned id = 0; id < host.opt.domains; id++)
-        make_domain(&doms[id], &vcpus[id], id, mod, guest_cmd);
+        make_domain(&doms[id], &vcpus[id], id, mod, guest_cmd, id == 0 && plan.n ? &plan : NULL);
     /* The PIC and the PIT: the host's clock for them (measured once), and
-     * interrupt delivery if the backend can; then each domain's models. */
+     * interrupt delivery if the backend can; then each domain's models and
+     * the virtio devices (domain 0's only). */
     irq_clock_init(&host);
-    for (struct domain *d = host.domains; d; d = d->next) {
-        irq_domain_init(d);
-        irq_vcpu_init(d->vcpu[0]);
-    }
-    /* The virtio devices, on domain 0's MMIO bus and interrupt lines. */
-    if (vdev_attach(host.domains, &plan, err, sizeof(err)) < 0)
-        end_error("%s", err);
+    for (struct domain *d = host.domains; d; d = d->next)
+        if (domain_build_devices(d, err, sizeof(err)) < 0)
+            end_error("%s", err);
 
     /* Run every domain until all have stopped (run.c), then report how
      * they ended and end the outer machine (ending.c). */

@@ -202,6 +202,13 @@ struct vcpu {
     /* Number of VM exits of this vCPU so far (HC_EXIT_COUNT). */
     uint64_t exit_count;
 
+    /* The scheduler's view (run.c).  blocked: the vCPU is in HLT with
+     * IF=1, waiting for an interrupt, and is not entered until one is due
+     * (Xen's "blocked").  run_tsc: host TSC ticks it spent in guest mode,
+     * from just before the entry to just after the exit, its CPU time. */
+    bool blocked;
+    uint64_t run_tsc;
+
     /* The domain this vCPU belongs to (domain.h): its memory, buses,
      * devices and run state.  Handlers reach all of those through here. */
     struct domain *dom;

@@ -57,6 +57,23 @@ START_TEST(all_options)
     ck_assert_int_eq(hv_parse_cmdline("domains=5", false, &opt, err, sizeof(err)), -1);
     ck_assert_int_eq(hv_parse_cmdline("domains=2K", false, &opt, err, sizeof(err)), -1);
     ck_assert_int_eq(hv_parse_cmdline("domains=two", false, &opt, err, sizeof(err)), -1);
+    /* The lifecycle actions: destroy by default, xl.cfg's words, nothing
+     * else (not even a prefix or another case). */
+    ck_assert_int_eq(hv_parse_cmdline("", false, &opt, err, sizeof(err)), 0);
+    ck_assert_int_eq(opt.on_poweroff, DOMAIN_ACTION_DESTROY);
+    ck_assert_int_eq(opt.on_reboot, DOMAIN_ACTION_DESTROY);
+    ck_assert_int_eq(opt.on_crash, DOMAIN_ACTION_DESTROY);
+    ck_assert_int_eq(hv_parse_cmdline("on_crash=restart on_reboot=preserve on_poweroff=restart",
+                                      false, &opt, err, sizeof(err)),
+                     0);
+    ck_assert_int_eq(opt.on_crash, DOMAIN_ACTION_RESTART);
+    ck_assert_int_eq(opt.on_reboot, DOMAIN_ACTION_PRESERVE);
+    ck_assert_int_eq(opt.on_poweroff, DOMAIN_ACTION_RESTART);
+    ck_assert_int_eq(hv_parse_cmdline("on_crash=rest", false, &opt, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "bad action in 'on_crash=rest' (want destroy, restart or preserve)"));
+    ck_assert_int_eq(hv_parse_cmdline("on_reboot=Destroy", false, &opt, err, sizeof(err)), -1);
+    ck_assert_str_eq(domain_action_name(DOMAIN_ACTION_PRESERVE), "preserve");
+    ck_assert_str_eq(domain_action_name((enum domain_action)7), "?");
 }
 END_TEST
 

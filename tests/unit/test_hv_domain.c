@@ -180,10 +180,141 @@ START_TEST(state_names)
 {
     ck_assert_str_eq(domain_state_name(DOMAIN_CREATED), "created");
     ck_assert_str_eq(domain_state_name(DOMAIN_RUNNING), "running");
+    ck_assert_str_eq(domain_state_name(DOMAIN_PAUSED), "paused");
     ck_assert_str_eq(domain_state_name(DOMAIN_SHUTDOWN), "shut down");
     ck_assert_str_eq(domain_state_name(DOMAIN_CRASHED), "crashed");
     ck_assert_str_eq(domain_state_name(DOMAIN_FAILED), "failed");
+    ck_assert_str_eq(domain_state_name(DOMAIN_DYING), "dying");
     ck_assert_str_eq(domain_state_name((enum domain_state)99), "?");
+}
+END_TEST
+
+/* Pause and unpause: QEMU's stop and cont, idempotent, refused once the
+ * domain has ended (and then nothing changes). */
+START_TEST(pause_and_unpause)
+{
+    /* A domain not started yet can be paused (xl create -p). */
+    ck_assert_int_eq(domain_pause(&a), 0);
+    ck_assert_int_eq(a.state, DOMAIN_PAUSED);
+    ck_assert(!domain_running(&a) && !domain_stopped(&a));
+    ck_assert_int_eq(domain_pause(&a), 0);
+    ck_assert_int_eq(a.state, DOMAIN_PAUSED);
+    ck_assert_int_eq(domain_unpause(&a), 0);
+    ck_assert_int_eq(a.state, DOMAIN_RUNNING);
+    ck_assert_int_eq(domain_unpause(&a), 0);
+    ck_assert_int_eq(a.state, DOMAIN_RUNNING);
+    /* A guest may end itself while paused?  No: it does not run.  But the
+     * host may destroy a paused domain, and an ended one stays ended. */
+    domain_shutdown(&a, 5);
+    ck_assert_int_eq(domain_pause(&a), -1);
+    ck_assert_int_eq(domain_unpause(&a), -1);
+    ck_assert_int_eq(a.state, DOMAIN_SHUTDOWN);
+    ck_assert_uint_eq(a.exit_code, 5);
+}
+END_TEST
+
+/* The power button is an event for the guest, not an end: the domain runs
+ * on until its guest powers off. */
+START_TEST(powerdown_is_a_request)
+{
+    a.state = DOMAIN_RUNNING;
+    ck_assert_int_eq(domain_request_powerdown(&a), 0);
+    ck_assert(a.powerdown_pending);
+    ck_assert_int_eq(a.state, DOMAIN_RUNNING);
+    /* Pressed while paused: it waits for the guest. */
+    b.state = DOMAIN_PAUSED;
+    ck_assert_int_eq(domain_request_powerdown(&b), 0);
+    ck_assert(b.powerdown_pending);
+    /* Refused once ended. */
+    a.powerdown_pending = false;
+    domain_crash(&a, "x");
+    ck_assert_int_eq(domain_request_powerdown(&a), -1);
+    ck_assert(!a.powerdown_pending);
+}
+END_TEST
+
+/* Reset and destroy only record work for the run loop; destroy wins over
+ * a reset and keeps the reason of an earlier end. */
+START_TEST(reset_and_destroy_are_requests)
+{
+    a.state = DOMAIN_RUNNING;
+    ck_assert_int_eq(domain_reset(&a), 0);
+    ck_assert_uint_eq(a.requests, DOMAIN_REQ_RESET);
+    ck_assert_int_eq(a.state, DOMAIN_RUNNING);
+    ck_assert_int_eq(domain_destroy(&a), 0);
+    ck_assert_int_eq(a.state, DOMAIN_DYING);
+    ck_assert_uint_eq(a.requests, DOMAIN_REQ_DESTROY);
+    ck_assert_str_eq(a.why, "destroyed by the host");
+    ck_assert(domain_stopped(&a));
+    /* Dying is final. */
+    ck_assert_int_eq(domain_destroy(&a), -1);
+    ck_assert_int_eq(domain_reset(&a), -1);
+    ck_assert_int_eq(domain_unpause(&a), -1);
+    /* A crashed domain destroyed later keeps its crash's words. */
+    b.state = DOMAIN_RUNNING;
+    domain_crash(&b, "triple fault");
+    ck_assert_int_eq(domain_reset(&b), 0);
+    ck_assert_int_eq(domain_destroy(&b), 0);
+    ck_assert_str_eq(b.why, "triple fault");
+}
+END_TEST
+
+/* Each end picks its own action (xl.cfg's on_poweroff, on_reboot,
+ * on_crash); hv's failure and a destroy always destroy. */
+START_TEST(end_action_follows_the_end)
+{
+    a.on_poweroff = DOMAIN_ACTION_PRESERVE;
+    a.on_reboot = DOMAIN_ACTION_RESTART;
+    a.on_crash = DOMAIN_ACTION_PRESERVE;
+    a.state = DOMAIN_RUNNING;
+    ck_assert_int_eq(domain_reboot(&a), 0);
+    ck_assert_int_eq(a.state, DOMAIN_SHUTDOWN);
+    ck_assert_int_eq(a.shutdown_reason, DOMAIN_REBOOT);
+    ck_assert_int_eq(domain_end_action(&a), DOMAIN_ACTION_RESTART);
+    ck_assert_int_eq(domain_reboot(&a), -1);
+    a.state = DOMAIN_RUNNING;
+    domain_shutdown(&a, 0);
+    ck_assert_int_eq(a.shutdown_reason, DOMAIN_POWEROFF);
+    ck_assert_int_eq(domain_end_action(&a), DOMAIN_ACTION_PRESERVE);
+    a.state = DOMAIN_RUNNING;
+    domain_crash(&a, "x");
+    ck_assert_int_eq(domain_end_action(&a), DOMAIN_ACTION_PRESERVE);
+    a.state = DOMAIN_FAILED;
+    ck_assert_int_eq(domain_end_action(&a), DOMAIN_ACTION_DESTROY);
+    a.state = DOMAIN_DYING;
+    ck_assert_int_eq(domain_end_action(&a), DOMAIN_ACTION_DESTROY);
+}
+END_TEST
+
+/* The names front-ends show: Xen's (xl list's word and columns) and QMP's
+ * RunState; "blocked" when every vCPU waits in HLT. */
+START_TEST(xen_and_qmp_names)
+{
+    static struct vcpu v;
+    char flags[7];
+    domain_add_vcpu(&a, &v);
+    struct {
+        enum domain_state s;
+        bool blocked;
+        const char *xen, *cols, *qmp;
+    } want[] = {
+        {DOMAIN_CREATED, false, "paused", "--p---", "prelaunch"},
+        {DOMAIN_RUNNING, false, "running", "r-----", "running"},
+        {DOMAIN_RUNNING, true, "blocked", "-b----", "running"},
+        {DOMAIN_PAUSED, true, "paused", "--p---", "paused"},
+        {DOMAIN_SHUTDOWN, false, "shutdown", "---s--", "shutdown"},
+        {DOMAIN_CRASHED, false, "crashed", "----c-", "guest-panicked"},
+        {DOMAIN_FAILED, false, "crashed", "----c-", "internal-error"},
+        {DOMAIN_DYING, false, "dying", "-----d", "shutdown"},
+    };
+    for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        a.state = want[i].s;
+        v.blocked = want[i].blocked;
+        ck_assert_str_eq(domain_xen_state(&a), want[i].xen);
+        domain_xen_flags(&a, flags);
+        ck_assert_str_eq(flags, want[i].cols);
+        ck_assert_str_eq(domain_qmp_status(&a), want[i].qmp);
+    }
 }
 END_TEST
 
@@ -198,6 +329,11 @@ int main(void)
     tcase_add_test(tc, shutdown_keeps_code_and_wins);
     tcase_add_test(tc, crash_formats_reason_and_wins);
     tcase_add_test(tc, fail_and_long_reason_truncated);
+    tcase_add_test(tc, pause_and_unpause);
+    tcase_add_test(tc, powerdown_is_a_request);
+    tcase_add_test(tc, reset_and_destroy_are_requests);
+    tcase_add_test(tc, end_action_follows_the_end);
+    tcase_add_test(tc, xen_and_qmp_names);
     tcase_add_test(tc, mmio_devices_go_into_map_and_bus);
     tcase_add_test(tc, state_names);
     suite_add_tcase(s, tc);
