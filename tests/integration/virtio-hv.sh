@@ -21,6 +21,8 @@
 #     backing file it is (a relative name);
 #   - vhostile breaks the rings' rules seven ways: each time the device needs
 #     a reset (one "[hv]" line each), recovers after it, and hv goes on;
+#     then it breaks virtio-blk's seg_max and size_max: each request fails
+#     with IOERR (one "[hv]" line each) and the device needs no reset;
 #   - vhostile durable writes and FLUSHes, then spins until hvrun's time
 #     limit kills the machine: the flushed data is in the file, which
 #     qemu-img check finds clean;
@@ -191,21 +193,24 @@ cat_case() {
 }
 
 # hostile_case NAME EMU-ARGS: vhostile's verdicts all pass, hv logged one
-# "device needs reset" line for each of its seven broken cases, the guest
-# ended normally, and the disk file is unchanged (vhostile only reads).
+# "device needs reset" line for each of its seven broken cases and one
+# IOERR line for each broken limit, the guest ended normally, and the disk
+# file is unchanged (vhostile only reads).
 hostile_case() {
     local n=$1 args
     read -r -a args <<<"$2"
     qemu-img create -q -f raw "$W/$n.raw" 1M
     run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" "${args[@]}" \
         -kernel "$G/vhostile.elf" -drive "file=$W/$n.raw,format=raw"
-    local resets
+    local resets limits
     resets=$(grep -c '^\[hv\] virtio-blk0: .*; device needs reset$' "$W/$n.err")
-    if [ "$(cat "$W/$n.st")" = 0 ] && grep -q '^SUMMARY: 17 tests, 0 unexpected failures' "$W/$n.out" &&
-        [ "$resets" = 7 ] && ! grep -q '^FAIL' "$W/$n.out" && [ "$(stat -c %s "$W/$n.raw")" = 1048576 ]; then
-        pass "$n: seven broken rings, seven resets, one [hv] line each, the device recovers"
+    limits=$(grep -cE '^\[hv\] virtio-blk0: read at sector 0 (in 127 data segments \(seg_max 126\)|with a data segment of 66048 bytes \(size_max 65536\)) refused with VIRTIO_BLK_S_IOERR$' "$W/$n.err")
+    if [ "$(cat "$W/$n.st")" = 0 ] && grep -q '^SUMMARY: 22 tests, 0 unexpected failures' "$W/$n.out" &&
+        [ "$resets" = 7 ] && [ "$limits" = 2 ] && ! grep -q '^FAIL' "$W/$n.out" &&
+        [ "$(stat -c %s "$W/$n.raw")" = 1048576 ]; then
+        pass "$n: seven broken rings, seven resets, seg_max and size_max broken, two IOERRs, one [hv] line each, the device recovers"
     else
-        fail "$n: vhostile under hv" "status $(cat "$W/$n.st"), $resets reset lines"
+        fail "$n: vhostile under hv" "status $(cat "$W/$n.st"), $resets reset lines, $limits limit lines"
         show_log "$W/$n.out"
         show_log "$W/$n.err" 12
     fi

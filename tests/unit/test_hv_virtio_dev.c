@@ -8,7 +8,8 @@
  * qcow2 and raw images read back through the library, FLUSH, GET_ID,
  * DISCARD and WRITE_ZEROES, and every refusal (read-only disk, sectors past
  * the end, partial sectors, unknown types, bad flags, a chain without a
- * status byte), each with its status and one log line.  The oracle for
+ * status byte, more data pieces than seg_max, a piece longer than
+ * size_max), each with its status and one log line.  The oracle for
  * the image is QEMU itself: a pattern written through the device into a
  * qcow2 file must pass `qemu-img check` and read back with `qemu-io`.
  */
@@ -196,7 +197,9 @@ START_TEST(blk_config)
     ck_assert_uint_eq(virtio_mmio_read(&t, 0x100, 4), DISK_BYTES / 512);
     ck_assert_uint_eq(virtio_mmio_read(&t, 0x104, 4), 0);
     ck_assert_uint_eq(virtio_mmio_read(&t, 0x108, 4), VIRTIO_BLK_SIZE_MAX);
-    ck_assert_uint_eq(virtio_mmio_read(&t, 0x10c, 4), VIRTQ_MAX_SIZE - 2);
+    ck_assert_uint_eq(virtio_mmio_read(&t, 0x10c, 4), VIRTIO_BLK_SEG_MAX);
+    /* A chain can break seg_max: it may have VIRTQ_MAX_SIZE descriptors. */
+    ck_assert_uint_lt(VIRTIO_BLK_SEG_MAX + 2, VIRTQ_MAX_SIZE);
     ck_assert_uint_eq(virtio_mmio_read(&t, 0x114, 4), 512);
     /* max_discard_seg, max_write_zeroes_seg */
     ck_assert_uint_eq(virtio_mmio_read(&t, 0x128, 4), 1);
@@ -339,6 +342,118 @@ START_TEST(blk_refusals)
 }
 END_TEST
 
+/* An IN or OUT through an indirect table at TABLE: the header, `pieces`
+ * data pieces of `len` bytes each (at DATA, DATA + len, ...), the status.
+ * Returns the status and the used length in *used. */
+#define TABLE 0x40000u
+static uint8_t pieces_request(uint32_t type, uint64_t sector, unsigned pieces, uint32_t len,
+                              uint32_t *used)
+{
+    uint16_t n = used_idx(Q0_USED), flag = type == VIRTIO_BLK_T_IN ? VIRTQ_DESC_F_WRITE : 0;
+    g32(HDR, type);
+    g32(HDR + 4, 0);
+    g64(HDR + 8, sector);
+    guest[STATUS] = 0xee;
+    put_desc(TABLE, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+    for (unsigned i = 1; i <= pieces; i++)
+        put_desc(TABLE, i, DATA + (uint64_t)(i - 1) * len, len, VIRTQ_DESC_F_NEXT | flag,
+                 (uint16_t)(i + 1));
+    put_desc(TABLE, pieces + 1, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+    put_desc(Q0_DESC, 0, TABLE, (pieces + 2) * 16, VIRTQ_DESC_F_INDIRECT, 0);
+    avail_add(Q0_AVAIL, 8, 0);
+    reg_wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    ck_assert_uint_eq(used_idx(Q0_USED), (uint16_t)(n + 1));
+    *used = used_len(Q0_USED, n % 8);
+    return guest[STATUS];
+}
+
+START_TEST(blk_seg_max)
+{
+    drv_start(&t, V1 | (1ull << VIRTIO_F_INDIRECT_DESC), 8);
+    uint8_t disk[VIRTIO_BLK_SEG_MAX * 512 + 512], got[sizeof(disk)];
+    fill(disk, sizeof(disk), 5);
+    ck_assert_int_eq(img_write(img, 0, disk, sizeof(disk)), 0);
+    uint32_t used;
+    /* seg_max pieces: read in full. */
+    ck_assert_uint_eq(pieces_request(VIRTIO_BLK_T_IN, 0, VIRTIO_BLK_SEG_MAX, 512, &used),
+                      VIRTIO_BLK_S_OK);
+    ck_assert_uint_eq(used, VIRTIO_BLK_SEG_MAX * 512 + 1);
+    ck_assert_mem_eq(guest + DATA, disk, VIRTIO_BLK_SEG_MAX * 512);
+    ck_assert_int_eq(rec.lines, 0);
+    /* One more: IOERR, nothing read into guest memory, one line. */
+    memset(guest + DATA, 0x77, sizeof(disk));
+    ck_assert_uint_eq(pieces_request(VIRTIO_BLK_T_IN, 0, VIRTIO_BLK_SEG_MAX + 1, 512, &used),
+                      VIRTIO_BLK_S_IOERR);
+    ck_assert_uint_eq(used, 1);
+    ck_assert_uint_eq(guest[DATA], 0x77);
+    ck_assert_uint_eq(guest[DATA + VIRTIO_BLK_SEG_MAX * 512], 0x77);
+    ck_assert_int_eq(rec.lines, 1);
+    ck_assert_ptr_nonnull(strstr(rec.last, "127 data segments (seg_max 126)"));
+    ck_assert_ptr_nonnull(strstr(rec.last, "VIRTIO_BLK_S_IOERR"));
+    /* The same as a write: the disk is unchanged; logged once per kind. */
+    ck_assert_uint_eq(pieces_request(VIRTIO_BLK_T_OUT, 0, VIRTIO_BLK_SEG_MAX + 1, 512, &used),
+                      VIRTIO_BLK_S_IOERR);
+    ck_assert_int_eq(img_read(img, 0, got, sizeof(got)), 0);
+    ck_assert_mem_eq(got, disk, sizeof(disk));
+    ck_assert_int_eq(rec.lines, 1);
+    /* A request refused is not a broken ring: the device goes on. */
+    ck_assert_uint_eq(reg_rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_IN, 0, 512, true, NULL), VIRTIO_BLK_S_OK);
+}
+END_TEST
+
+START_TEST(blk_size_max)
+{
+    uint8_t *disk = malloc(2 * VIRTIO_BLK_SIZE_MAX), *got = malloc(2 * VIRTIO_BLK_SIZE_MAX);
+    fill(disk, 2 * VIRTIO_BLK_SIZE_MAX, 11);
+    ck_assert_int_eq(img_write(img, 0, disk, 2 * VIRTIO_BLK_SIZE_MAX), 0);
+    /* size_max bytes in one piece: written. */
+    memset(guest + DATA, 0x3c, VIRTIO_BLK_SIZE_MAX + 512);
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_OUT, 0, VIRTIO_BLK_SIZE_MAX, false, NULL),
+                      VIRTIO_BLK_S_OK);
+    memset(disk, 0x3c, VIRTIO_BLK_SIZE_MAX);
+    ck_assert_int_eq(rec.lines, 0);
+    /* A sector more in that piece: IOERR, nothing written, one line. */
+    memset(guest + DATA, 0xc3, VIRTIO_BLK_SIZE_MAX + 512);
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_OUT, 0, VIRTIO_BLK_SIZE_MAX + 512, false, NULL),
+                      VIRTIO_BLK_S_IOERR);
+    ck_assert_int_eq(img_read(img, 0, got, 2 * VIRTIO_BLK_SIZE_MAX), 0);
+    ck_assert_mem_eq(got, disk, 2 * VIRTIO_BLK_SIZE_MAX);
+    ck_assert_int_eq(rec.lines, 1);
+    ck_assert_ptr_nonnull(strstr(rec.last, "data segment of 66048 bytes (size_max 65536)"));
+    /* And as a read: guest memory untouched. */
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_IN, 0, VIRTIO_BLK_SIZE_MAX + 512, true, NULL),
+                      VIRTIO_BLK_S_IOERR);
+    ck_assert_uint_eq(guest[DATA], 0xc3);
+    ck_assert_int_eq(rec.lines, 1);
+    /* Framing is the driver's: the header and size_max bytes of data in
+     * one piece, and size_max bytes of data with the status in one piece,
+     * carry size_max bytes of data each (2.7.4 "Message Framing"). */
+    const uint64_t one = 0x50000; /* header, data and status in a row */
+    g32(one, VIRTIO_BLK_T_OUT);
+    g32(one + 4, 0);
+    g64(one + 8, 0);
+    memset(guest + one + 16, 0x5a, VIRTIO_BLK_SIZE_MAX);
+    put_desc(Q0_DESC, 0, one, 16 + VIRTIO_BLK_SIZE_MAX, VIRTQ_DESC_F_NEXT, 1);
+    put_desc(Q0_DESC, 1, one + 16 + VIRTIO_BLK_SIZE_MAX, 1, VIRTQ_DESC_F_WRITE, 0);
+    avail_add(Q0_AVAIL, 8, 0);
+    reg_wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    ck_assert_uint_eq(guest[one + 16 + VIRTIO_BLK_SIZE_MAX], VIRTIO_BLK_S_OK);
+    g32(one, VIRTIO_BLK_T_IN);
+    put_desc(Q0_DESC, 0, one, 16, VIRTQ_DESC_F_NEXT, 1);
+    put_desc(Q0_DESC, 1, DATA, VIRTIO_BLK_SIZE_MAX + 1, VIRTQ_DESC_F_WRITE, 0);
+    avail_add(Q0_AVAIL, 8, 0);
+    reg_wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    ck_assert_uint_eq(guest[DATA + VIRTIO_BLK_SIZE_MAX], VIRTIO_BLK_S_OK);
+    memset(disk, 0x5a, VIRTIO_BLK_SIZE_MAX);
+    ck_assert_mem_eq(guest + DATA, disk, VIRTIO_BLK_SIZE_MAX);
+    ck_assert_int_eq(rec.lines, 1);
+    ck_assert_uint_eq(reg_rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+    free(disk);
+    free(got);
+}
+END_TEST
+
 START_TEST(blk_read_only)
 {
     mem_free(img);
@@ -413,6 +528,8 @@ Suite *virtio_dev_suite(void)
     tcase_add_test(tb, blk_scattered_pieces);
     tcase_add_test(tb, blk_get_id_and_zeroes);
     tcase_add_test(tb, blk_refusals);
+    tcase_add_test(tb, blk_seg_max);
+    tcase_add_test(tb, blk_size_max);
     tcase_add_test(tb, blk_read_only);
     tcase_add_test(tb, blk_qemu_agrees);
     suite_add_tcase(s, tb);

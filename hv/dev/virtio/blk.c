@@ -15,6 +15,8 @@ enum {
     LOG_BACKEND = VIRTIO_LOG_DEVICE << 4,
     LOG_FRAMING = VIRTIO_LOG_DEVICE << 5,
     LOG_NO_STATUS = VIRTIO_LOG_DEVICE << 6,
+    LOG_SEG_MAX = VIRTIO_LOG_DEVICE << 7,
+    LOG_SIZE_MAX = VIRTIO_LOG_DEVICE << 8,
 };
 
 /* ---- Checks shared by the request types ------------------------------------- */
@@ -81,13 +83,76 @@ static uint8_t do_write(struct virtio_blk *b, const struct virtq_chain *c, uint6
     return VIRTIO_BLK_S_OK;
 }
 
-/* IN or OUT: whole sectors, inside the disk; OUT not on a read-only one. */
+/* The data of an IN or OUT as the limits count it: how many pieces carry
+ * data bytes, and the most data bytes one piece carries.  OUT's data are
+ * the readable bytes after the 16-byte header, IN's the writable bytes
+ * before the status byte.  Framing is the driver's choice (2.7.4 "Message
+ * Framing"): a piece that holds header or status bytes besides data counts
+ * with its data bytes only, and one that holds none is not a segment. */
+struct data_shape {
+    unsigned pieces;
+    uint64_t largest;
+};
+
+static struct data_shape data_shape(const struct virtq_chain *c, bool out)
+{
+    struct data_shape d = {0, 0};
+    unsigned i = out ? 0 : c->nread, end = out ? c->nread : c->nseg;
+    /* Bytes before the data in these pieces (the header), and data bytes
+     * still to find (after them comes the status byte). */
+    uint64_t before = out ? 16 : 0, left = out ? c->read_len - 16 : c->write_len - 1;
+    for (; i < end && left; i++) {
+        uint64_t len = c->seg[i].len, head = before < len ? before : len;
+        before -= head;
+        uint64_t data = len - head < left ? len - head : left;
+        left -= data;
+        if (data == 0)
+            continue;
+        d.pieces++;
+        if (data > d.largest)
+            d.largest = data;
+    }
+    return d;
+}
+
+/* The limits the configuration space advertises, checked on every IN and
+ * OUT (whether or not the driver accepted the two feature bits: they are
+ * the device's limits either way).  The spec names no status for a
+ * request that breaks them; IOERR is its status "for device or driver
+ * error" (5.2.6 "Device Operation"), and nothing of the request is done. */
+static bool within_limits(struct virtio_blk *b, const struct virtq_chain *c, bool out,
+                          uint64_t sector)
+{
+    struct data_shape d = data_shape(c, out);
+    if (d.pieces > VIRTIO_BLK_SEG_MAX) {
+        virtio_mmio_log_once(b->t, LOG_SEG_MAX,
+                             "%s at sector %llu in %u data segments (seg_max %u) refused with "
+                             "VIRTIO_BLK_S_IOERR",
+                             out ? "write" : "read", (unsigned long long)sector, d.pieces,
+                             VIRTIO_BLK_SEG_MAX);
+        return false;
+    }
+    if (d.largest > VIRTIO_BLK_SIZE_MAX) {
+        virtio_mmio_log_once(b->t, LOG_SIZE_MAX,
+                             "%s at sector %llu with a data segment of %llu bytes (size_max %u) "
+                             "refused with VIRTIO_BLK_S_IOERR",
+                             out ? "write" : "read", (unsigned long long)sector,
+                             (unsigned long long)d.largest, VIRTIO_BLK_SIZE_MAX);
+        return false;
+    }
+    return true;
+}
+
+/* IN or OUT: within seg_max and size_max, whole sectors, inside the disk;
+ * OUT not on a read-only one. */
 static uint8_t read_write(struct virtio_blk *b, const struct virtq_chain *c, bool out,
                           uint64_t sector, uint32_t *written)
 {
     uint64_t len = out ? c->read_len - 16 : c->write_len - 1;
     if (out && b->readonly)
         return refuse(b, LOG_READONLY, VIRTIO_BLK_S_IOERR, "write to a read-only disk", sector);
+    if (!within_limits(b, c, out, sector))
+        return VIRTIO_BLK_S_IOERR;
     if (len % VIRTIO_BLK_SECTOR)
         return refuse(b, LOG_LENGTH, VIRTIO_BLK_S_IOERR, "data that is not whole sectors", sector);
     if (!in_disk(b, sector, len / VIRTIO_BLK_SECTOR))

@@ -16,10 +16,11 @@
  *                    range reads as zeros afterwards (img_write_zeroes;
  *                    WRITE_ZEROES's unmap flag lets clusters go).
  * A read-only disk (VIRTIO_BLK_F_RO) fails OUT, DISCARD and WRITE_ZEROES
- * with IOERR, as QEMU does.  A request past the end of the disk, data that
- * is not whole sectors, or a chain with no room for the status gets IOERR
- * (or, without room for a status, is returned unanswered); each kind of
- * refusal is logged once.
+ * with IOERR, as QEMU does.  An IN or OUT whose data come in more pieces
+ * than seg_max, or in a piece longer than size_max, a request past the end
+ * of the disk, data that is not whole sectors, or a chain with no room for
+ * the status gets IOERR (or, without room for a status, is returned
+ * unanswered); each kind of refusal is logged once.
  *
  * Compiled into hv and hosted (tests/unit/test_hv_virtio_dev.c).
  */
@@ -43,10 +44,22 @@
  * belong to a feature not offered. */
 #define VIRTIO_BLK_CONFIG_LEN 60
 
-/* What the device tells the driver about its limits. */
-#define VIRTIO_BLK_SEG_MAX  (VIRTQ_MAX_SIZE - 2) /* a header and a status besides */
-#define VIRTIO_BLK_SIZE_MAX (1u << 20)           /* bytes in one data piece */
-#define VIRTIO_BLK_ZERO_MAX (1u << 22)           /* sectors per discard/write-zeroes */
+/*
+ * What the device tells the driver about its limits (5.2.3 "Feature
+ * bits": "Maximum number of segments in a request is in seg_max",
+ * "Maximum size of any single segment is in size_max"), and holds it to.
+ * hv carries out a request whole inside the exit of the driver's notify,
+ * with the vCPU stopped, so the two bound that exit: at most seg_max *
+ * size_max = 126 * 64 KiB, about 8 MiB, move per request.  126 is the
+ * value QEMU offered before it tied seg_max to the queue size (128 - 2: a
+ * header and a status besides); it leaves room below the 256 descriptors
+ * a chain may have (VIRTQ_MAX_SIZE), so the limit is one a driver can
+ * really break and the device really checks.  guestkit's driver cuts its
+ * buffers at page boundaries, into at most 32 pieces.
+ */
+#define VIRTIO_BLK_SEG_MAX  126u
+#define VIRTIO_BLK_SIZE_MAX (64u << 10) /* bytes of data in one piece */
+#define VIRTIO_BLK_ZERO_MAX (1u << 22)  /* sectors per discard/write-zeroes */
 
 struct virtio_blk {
     struct virtio_device dev;
