@@ -1,0 +1,67 @@
+/*
+ * cpustate.c: the vmstate serialiser of a vCPU's architectural state
+ * (cpustate.h): every register, in a fixed order, once for both
+ * directions (core/vms.h).
+ *
+ * Loading checks only what no x86 CPU can hold; whether the state is one
+ * the hardware accepts for an entry is the VMRUN or VM-entry checks'
+ * business, and a state they refuse ends the domain with their reason
+ * (the backends' explain.c), never hv.
+ */
+#include "cpustate.h"
+#include "vms.h"
+
+static void segment_state(struct vms *v, struct cpu_segment *s)
+{
+    vms_u16(v, &s->selector);
+    vms_u16(v, &s->attrib);
+    vms_u32(v, &s->limit);
+    vms_u64(v, &s->base);
+    /* Twelve attribute bits (cpustate.h). */
+    vms_check(v, s->attrib < 0x1000, "a segment's attributes");
+}
+
+static void table_state(struct vms *v, struct cpu_table *t)
+{
+    vms_u64(v, &t->base);
+    vms_u16(v, &t->limit);
+}
+
+void cpu_state_vms(struct vms *v, struct cpu_state *c)
+{
+    vms_bytes(v, &c->regs, sizeof(c->regs));
+    vms_u64(v, &c->rip);
+    vms_u64(v, &c->rflags);
+    vms_u64(v, &c->cr0);
+    vms_u64(v, &c->cr2);
+    vms_u64(v, &c->cr3);
+    vms_u64(v, &c->cr4);
+    vms_u64(v, &c->efer);
+    vms_u64(v, &c->xcr0);
+    for (unsigned i = 0; i < CPU_NSEGS; i++)
+        segment_state(v, &c->seg[i]);
+    table_state(v, &c->gdtr);
+    table_state(v, &c->idtr);
+    for (unsigned i = 0; i < 4; i++)
+        vms_u64(v, &c->dr[i]);
+    vms_u64(v, &c->dr6);
+    vms_u64(v, &c->dr7);
+    vms_u64(v, &c->sysenter_cs);
+    vms_u64(v, &c->sysenter_esp);
+    vms_u64(v, &c->sysenter_eip);
+    vms_u64(v, &c->star);
+    vms_u64(v, &c->lstar);
+    vms_u64(v, &c->cstar);
+    vms_u64(v, &c->sfmask);
+    vms_u64(v, &c->kernel_gs_base);
+    vms_u64(v, &c->pat);
+    vms_u64(v, &c->misc_enable);
+    vms_u64(v, &c->ds_area);
+    vms_u64(v, &c->tsc);
+    vms_u8(v, &c->int_shadow);
+    vms_bytes(v, c->fxsave, sizeof(c->fxsave));
+    /* RFLAGS bit 1 is always 1 (SDM vol 1 3.4.3 "EFLAGS Register"), and
+     * the shadow is a flag. */
+    vms_check(v, (c->rflags & 2) != 0, "RFLAGS");
+    vms_check(v, c->int_shadow <= 1, "the interrupt shadow");
+}

@@ -1,0 +1,94 @@
+/*
+ * cpustate.h: a vCPU's whole architectural state, in one vendor-neutral
+ * shape, for saving and restoring it (vmstate, docs/vmstate.md) and for
+ * showing it (the monitor's `info registers`).
+ *
+ * The state lives in three places while the guest runs: the general
+ * registers and what the core emulates in struct vcpu (vcpu.h), the rest
+ * in the backend's VMCB or VMCS, and the x87/SSE registers in the CPU
+ * itself (hv never uses them, so they keep the guest's values between
+ * exits).  backend->get_state and backend->set_state (backend.h) move the
+ * backend's part; core/cpustate.c adds the core's part and the FPU.
+ */
+#ifndef HV_CORE_CPUSTATE_H
+#define HV_CORE_CPUSTATE_H
+
+#include <stdint.h>
+
+#include "vcpu.h"
+
+/* The segment registers, the SDM's Sreg order (ES, CS, SS, DS, FS, GS,
+ * as emu.h's enum emu_seg), then the system segments LDTR and TR. */
+enum cpu_seg {
+    CPU_ES,
+    CPU_CS,
+    CPU_SS,
+    CPU_DS,
+    CPU_FS,
+    CPU_GS,
+    CPU_LDTR,
+    CPU_TR,
+    CPU_NSEGS,
+};
+
+/*
+ * A segment register with its hidden part.  attrib holds the descriptor's
+ * attribute bits packed as AMD's VMCB keeps them (APM vol 2 15.5.1 "Basic
+ * Operation" and appendix B "Layout of VMCB"): bits 0-7 are descriptor
+ * bits 40-47 (type, S, DPL, P), bits 8-11 descriptor bits 52-55 (AVL, L,
+ * D/B, G).  A segment VT-x calls unusable (SDM vol 3C 25.4.1 "Guest
+ * Register State", table 25-2 "Format of Access Rights", bit 16) has P = 0
+ * here, its other bits kept.
+ */
+struct cpu_segment {
+    uint16_t selector;
+    uint16_t attrib;
+    uint32_t limit;
+    uint64_t base;
+};
+
+/* GDTR and IDTR: a linear base and a 16-bit limit. */
+struct cpu_table {
+    uint64_t base;
+    uint16_t limit;
+};
+
+/* The attribute bit "present" (descriptor bit 47). */
+#define CPU_ATTRIB_P 0x80u
+
+/* The FXSAVE image of the x87, MMX and SSE registers (SDM vol 1 10.5.1
+ * "FXSAVE Area"): 512 bytes, 16-byte aligned. */
+#define CPU_FXSAVE_LEN 512u
+
+struct cpu_state {
+    /* The general registers, RIP and RFLAGS. */
+    struct gprs regs;
+    uint64_t rip, rflags;
+    /* Control registers, EFER as the guest sees it, XCR0. */
+    uint64_t cr0, cr2, cr3, cr4, efer, xcr0;
+    /* Segments and descriptor tables. */
+    struct cpu_segment seg[CPU_NSEGS];
+    struct cpu_table gdtr, idtr;
+    /* Debug registers (SDM vol 3B 18.2 "Debug Registers"). */
+    uint64_t dr[4], dr6, dr7;
+    /* The fast system-call MSRs (SDM vol 3A 5.8.7 "Performing Fast Calls
+     * to System Procedures with the SYSENTER and SYSEXIT Instructions",
+     * 5.8.8 "Fast System Calls in 64-Bit Mode"), and KernelGSbase. */
+    uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
+    /* MSRs the core emulates (msr.c), and the guest's time-stamp counter
+     * as it read when the state was taken (not the host's offset: a
+     * restore continues the guest's TSC from this value). */
+    uint64_t pat, misc_enable, ds_area, tsc;
+    /* 1 while the guest is in the interrupt shadow of STI or MOV SS. */
+    uint8_t int_shadow;
+    /* The x87/SSE registers. */
+    uint8_t fxsave[CPU_FXSAVE_LEN] __attribute__((aligned(16)));
+};
+
+struct vms;
+
+/* The CPU section's serialiser (core/cpustate.c). */
+void cpu_state_vms(struct vms *v, struct cpu_state *c);
+
+#endif

@@ -1,0 +1,370 @@
+/*
+ * vms_domain.c: a whole domain as one vmstate (vms_domain.h).
+ *
+ * Reading order: the DOMAIN section (what the state is for), saving (every
+ * section in the stream's order, RAM last), then loading: the first pass
+ * into the scratch models (model_state() per section, then the check that
+ * nothing is missing), the commit, and RAM's two passes.
+ */
+#include "klib.h"
+
+#include "dev/devstate.h"
+#include "vms_domain.h"
+
+/* ---- The DOMAIN section ----------------------------------------------------- */
+
+/*
+ * What the state was taken from: its number of vCPUs, its RAM size and
+ * its virtio devices.  A state goes only into a domain of the same shape;
+ * anything else is refused here, by this section, before any model is
+ * looked at.
+ */
+static void domain_shape(struct vms *v, const struct domain *d, const struct vms_parts *parts)
+{
+    uint32_t vcpus = d->nr_vcpus, virtio = parts->nr_virtio;
+    uint64_t ram = d->mem.size;
+    vms_u32(v, &vcpus);
+    vms_u64(v, &ram);
+    vms_u32(v, &virtio);
+    if (v->loading && !v->failed &&
+        (vcpus != d->nr_vcpus || ram != d->mem.size || virtio != parts->nr_virtio))
+        vms_fail(v,
+                 "the state is of a domain with %u vCPUs, %llu KiB of RAM and %u virtio "
+                 "devices; this one has %u, %llu KiB and %u",
+                 vcpus, (unsigned long long)(ram >> 10), virtio, d->nr_vcpus,
+                 (unsigned long long)(d->mem.size >> 10), parts->nr_virtio);
+}
+
+/* ---- Saving --------------------------------------------------------------------- */
+
+/* True when the page at p holds only zeros. */
+static bool zero_page(const uint8_t *p)
+{
+    const uint64_t *w = (const uint64_t *)p;
+    for (unsigned i = 0; i < VMS_PAGE_SIZE / 8; i++)
+        if (w[i])
+            return false;
+    return true;
+}
+
+/*
+ * Guest RAM: for each page that is not all zeros, its guest-physical
+ * address (8 bytes) and its 4096 bytes, in ascending order.  A small guest
+ * leaves most of its RAM untouched, and the zero pages are not written at
+ * all: they cost nothing on the slow way to the disk.  The pages are
+ * counted first, since the section's header carries its length.
+ */
+static int save_ram(struct vms *v, const struct guest_mem *mem)
+{
+    uint64_t pages = 0;
+    for (uint64_t gpa = 0; gpa < mem->size; gpa += VMS_PAGE_SIZE)
+        pages += !zero_page(mem->host + gpa);
+    if (vms_stream_begin(v, VMS_SEC_RAM, 0, pages * (8 + VMS_PAGE_SIZE)) < 0)
+        return -1;
+    for (uint64_t gpa = 0; gpa < mem->size; gpa += VMS_PAGE_SIZE) {
+        if (zero_page(mem->host + gpa))
+            continue;
+        if (vms_stream_write(v, &gpa, 8) < 0 ||
+            vms_stream_write(v, mem->host + gpa, VMS_PAGE_SIZE) < 0)
+            return -1;
+    }
+    return vms_stream_end(v);
+}
+
+/*
+ * The models a state is made of, wherever they are: the live ones of a
+ * domain (saving) or the scratch copies (loading).  One dispatch,
+ * model_state(), serves both, so saving and loading name the same
+ * serialiser for each section.
+ */
+struct models {
+    struct pic8259 *pic;
+    struct pit8254 *pit;
+    struct ioapic *ioapic;
+    struct uart16550 *com1;
+    struct fwcfg *fwcfg;
+    struct port92 *port92;
+    struct debug_exit *dbg_exit;
+    struct lapic *lapic[DOMAIN_MAX_VCPUS];
+    struct cpu_state *cpu;
+    struct virtio_mmio *virtio[VDEV_MAX];
+};
+
+/* How many instances of section `id` a domain of this shape has. */
+static unsigned instances(uint32_t id, const struct domain *d, const struct vms_parts *parts)
+{
+    if (id == VMS_SEC_CPU || id == VMS_SEC_LAPIC)
+        return d->nr_vcpus;
+    return id == VMS_SEC_VIRTIO ? parts->nr_virtio : 1;
+}
+
+/* The serialiser of section id, instance i (checked by the caller). */
+static void model_state(struct vms *v, uint32_t id, unsigned i, const struct models *m)
+{
+    switch (id) {
+    case VMS_SEC_CPU:
+        cpu_state_vms(v, &m->cpu[i]);
+        break;
+    case VMS_SEC_LAPIC:
+        lapic_state(v, m->lapic[i]);
+        break;
+    case VMS_SEC_PIC:
+        pic_state(v, m->pic);
+        break;
+    case VMS_SEC_PIT:
+        pit_state(v, m->pit);
+        break;
+    case VMS_SEC_IOAPIC:
+        ioapic_state(v, m->ioapic);
+        break;
+    case VMS_SEC_UART:
+        uart_state(v, m->com1);
+        break;
+    case VMS_SEC_FWCFG:
+        fwcfg_state(v, m->fwcfg);
+        break;
+    case VMS_SEC_PORT92:
+        port92_state(v, m->port92);
+        break;
+    case VMS_SEC_DEBUG_EXIT:
+        debug_exit_state(v, m->dbg_exit);
+        break;
+    case VMS_SEC_VIRTIO:
+        virtio_mmio_state(v, m->virtio[i]);
+        break;
+    default:
+        /* DOMAIN, RAM and END have no model; the callers never ask. */
+        vms_fail(v, "not expected here");
+    }
+}
+
+/* The live models of domain d. */
+static void live_models(struct models *m, struct domain *d, const struct vms_parts *parts)
+{
+    *m = (struct models){.pic = &d->pic,
+                         .pit = &d->pit,
+                         .ioapic = &d->ioapic,
+                         .com1 = &d->com1,
+                         .fwcfg = &d->fwcfg,
+                         .port92 = &d->port92,
+                         .dbg_exit = &d->dbg_exit,
+                         .cpu = parts->cpu};
+    for (unsigned i = 0; i < d->nr_vcpus; i++)
+        m->lapic[i] = &d->vcpu[i]->lapic;
+    for (unsigned i = 0; i < parts->nr_virtio; i++)
+        m->virtio[i] = parts->virtio[i];
+}
+
+int64_t vms_save_domain(struct vms *v, struct domain *d, const struct vms_parts *parts,
+                        const struct vms_sink *sink)
+{
+    struct models m;
+    live_models(&m, d, parts);
+    if (vms_save_begin(v, sink) < 0)
+        return -1;
+    vms_section_begin(v, VMS_SEC_DOMAIN, 0);
+    domain_shape(v, d, parts);
+    if (vms_section_end(v) < 0)
+        return -1;
+    /* Every model's sections in the order of the ids (docs/vmstate.md),
+     * each instance once; RAM, the large one, last. */
+    for (uint32_t id = VMS_SEC_CPU; id < VMS_SEC_RAM; id++)
+        for (unsigned i = 0; i < instances(id, d, parts); i++) {
+            vms_section_begin(v, id, i);
+            model_state(v, id, i, &m);
+            if (vms_section_end(v) < 0)
+                return -1;
+        }
+    if (save_ram(v, &d->mem) < 0)
+        return -1;
+    return vms_save_end(v);
+}
+
+/* ---- Loading: the first pass ---------------------------------------------------- */
+
+/*
+ * The scratch copies start as copies of the live models, so that what a
+ * model was given at creation (clocks, callbacks, ports, tables) is there
+ * and only the saved fields are replaced.
+ */
+static void scratch_models(struct models *m, struct vms_scratch *s, struct domain *d,
+                           const struct vms_parts *parts)
+{
+    s->pic = d->pic;
+    s->pit = d->pit;
+    s->ioapic = d->ioapic;
+    s->com1 = d->com1;
+    s->fwcfg = d->fwcfg;
+    s->port92 = d->port92;
+    s->dbg_exit = d->dbg_exit;
+    *m = (struct models){.pic = &s->pic,
+                         .pit = &s->pit,
+                         .ioapic = &s->ioapic,
+                         .com1 = &s->com1,
+                         .fwcfg = &s->fwcfg,
+                         .port92 = &s->port92,
+                         .dbg_exit = &s->dbg_exit,
+                         .cpu = s->cpu};
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        s->lapic[i] = d->vcpu[i]->lapic;
+        m->lapic[i] = &s->lapic[i];
+    }
+    for (unsigned i = 0; i < parts->nr_virtio; i++) {
+        s->virtio[i] = *parts->virtio[i];
+        m->virtio[i] = &s->virtio[i];
+    }
+    memset(s->seen, 0, sizeof(s->seen));
+    s->ram_at = s->ram_len = 0;
+}
+
+/* A section's instance must name a vCPU or device the domain has, and
+ * appear once. */
+static int check_instance(struct vms *v, struct vms_scratch *s, unsigned count)
+{
+    if (v->instance >= count)
+        return vms_fail(v, "no such instance in this domain (it has %u)", count);
+    if (s->seen[v->id] & (1u << v->instance))
+        return vms_fail(v, "appears twice");
+    s->seen[v->id] |= 1u << v->instance;
+    return 0;
+}
+
+/*
+ * RAM's first pass: every record's address is a page of the domain's RAM,
+ * in ascending order (so each page comes once), and the checksum holds.
+ * The page contents are read (the checksum covers them) but not used.
+ */
+static int check_ram(struct vms *v, struct domain *d, struct vms_scratch *s, uint64_t length)
+{
+    uint64_t next = 0;
+    if (length % (8 + VMS_PAGE_SIZE))
+        return vms_fail(v, "%llu bytes is not a whole number of pages", (unsigned long long)length);
+    for (uint64_t n = length / (8 + VMS_PAGE_SIZE); n; n--) {
+        uint64_t gpa;
+        if (vms_stream_read(v, &gpa, 8) < 0)
+            return -1;
+        if (gpa % VMS_PAGE_SIZE || gpa < next || gpa >= d->mem.size)
+            return vms_fail(v, "page address %#llx is not a new page of the domain's RAM",
+                            (unsigned long long)gpa);
+        next = gpa + VMS_PAGE_SIZE;
+        if (vms_stream_read(v, s->page, VMS_PAGE_SIZE) < 0)
+            return -1;
+    }
+    return vms_stream_finish(v);
+}
+
+/* Every section the domain needs is there, each instance once. */
+static int check_complete(struct vms *v, struct domain *d, const struct vms_parts *parts,
+                          const struct vms_scratch *s)
+{
+    for (uint32_t id = VMS_SEC_CPU; id < VMS_SEC_COUNT; id++) {
+        unsigned count = instances(id, d, parts);
+        uint32_t want = count >= 32 ? ~0u : (1u << count) - 1;
+        if ((s->seen[id] & want) != want) {
+            v->id = VMS_SEC_END;
+            return vms_fail(v, "the state has no section '%s' for every instance",
+                            vms_section_name(id));
+        }
+    }
+    return 0;
+}
+
+/* The first pass over the whole state: header, DOMAIN first, then every
+ * section until END. */
+static int check_all(struct vms *v, struct domain *d, const struct vms_parts *parts,
+                     const struct vms_source *src, struct vms_scratch *s, const struct models *m)
+{
+    bool streamed;
+    uint64_t at, length;
+    if (vms_load_begin(v, src) < 0 || vms_next_section(v, &streamed, &at, &length) < 0)
+        return -1;
+    if (v->id != VMS_SEC_DOMAIN)
+        return vms_fail(v, "the state must start with its 'domain' section");
+    domain_shape(v, d, parts);
+    if (vms_section_done(v) < 0)
+        return -1;
+    for (;;) {
+        if (vms_next_section(v, &streamed, &at, &length) < 0)
+            return -1;
+        if (v->id == VMS_SEC_END)
+            break;
+        if (streamed) {
+            if (check_instance(v, s, 1) < 0 || check_ram(v, d, s, length) < 0)
+                return -1;
+            s->ram_at = at;
+            s->ram_len = length;
+        } else if (v->id == VMS_SEC_DOMAIN) {
+            return vms_fail(v, "appears twice");
+        } else if (check_instance(v, s, instances(v->id, d, parts)) < 0) {
+            return -1;
+        } else {
+            model_state(v, v->id, v->instance, m);
+            if (vms_section_done(v) < 0)
+                return -1;
+        }
+    }
+    return check_complete(v, d, parts, s);
+}
+
+/* ---- Loading: the commit --------------------------------------------------------- */
+
+/*
+ * RAM's second pass: the pages the state lists are read into guest memory
+ * and every page between them is zeroed, since the state left it out for
+ * being zero.  The stream was checked whole in the first pass.
+ */
+static int commit_ram(struct vms *v, struct domain *d, const struct vms_source *src,
+                      const struct vms_scratch *s)
+{
+    char err[VMS_ERR_LEN] = "";
+    uint64_t next = 0, at = s->ram_at, end = s->ram_at + s->ram_len;
+    for (; at < end; at += 8 + VMS_PAGE_SIZE) {
+        uint64_t gpa;
+        if (src->read(src->ctx, at, &gpa, 8, err) < 0)
+            return vms_fail(v, "reading guest RAM back failed: %s", err);
+        /* Checked again: a source that changed since the first pass must
+         * still not make hv write outside the domain's RAM. */
+        if (gpa % VMS_PAGE_SIZE || gpa < next || gpa >= d->mem.size)
+            return vms_fail(v, "the state changed while it was being loaded");
+        if (src->read(src->ctx, at + 8, d->mem.host + gpa, VMS_PAGE_SIZE, err) < 0)
+            return vms_fail(v, "reading guest RAM back failed: %s", err);
+        memset(d->mem.host + next, 0, gpa - next);
+        next = gpa + VMS_PAGE_SIZE;
+    }
+    memset(d->mem.host + next, 0, d->mem.size - next);
+    return 0;
+}
+
+/* The scratch models replace the live ones. */
+static void commit_models(struct domain *d, const struct vms_parts *parts,
+                          const struct vms_scratch *s)
+{
+    d->pic = s->pic;
+    d->pit = s->pit;
+    d->ioapic = s->ioapic;
+    d->com1 = s->com1;
+    d->fwcfg = s->fwcfg;
+    d->port92 = s->port92;
+    d->dbg_exit = s->dbg_exit;
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        d->vcpu[i]->lapic = s->lapic[i];
+        parts->cpu[i] = s->cpu[i];
+    }
+    for (unsigned i = 0; i < parts->nr_virtio; i++)
+        *parts->virtio[i] = s->virtio[i];
+}
+
+int vms_load_domain(struct vms *v, struct domain *d, const struct vms_parts *parts,
+                    const struct vms_source *src, struct vms_scratch *scratch)
+{
+    struct models m;
+    scratch_models(&m, scratch, d, parts);
+    if (check_all(v, d, parts, src, scratch, &m) < 0)
+        return -1;
+    v->id = VMS_SEC_RAM;
+    v->instance = 0;
+    if (commit_ram(v, d, src, scratch) < 0)
+        return -1;
+    commit_models(d, parts, scratch);
+    return 0;
+}

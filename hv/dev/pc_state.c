@@ -1,0 +1,112 @@
+/*
+ * pc_state.c: the vmstate serialisers of the PC's legacy devices (see
+ * devstate.h): the 8259A pair, the 8254, COM1's 16550, fw_cfg, port 0x92
+ * and the debug-exit port.  Each field is listed once for saving and
+ * loading (core/vms.h); loading checks the values the model's own code
+ * could never produce.
+ */
+#include "devstate.h"
+
+/* One 8259A (Intel 8259A data sheet, "Programming the 8259A": the ICW
+ * sequence and the OCWs).  elcr_mask is wiring, not state. */
+static void pic_chip_state(struct vms *v, struct pic_chip *c)
+{
+    vms_u8(v, &c->irr);
+    vms_u8(v, &c->isr);
+    vms_u8(v, &c->imr);
+    vms_u8(v, &c->base);
+    vms_u8(v, &c->level);
+    vms_u8(v, &c->init_step);
+    vms_bool(v, &c->need_icw3);
+    vms_bool(v, &c->need_icw4);
+    vms_bool(v, &c->auto_eoi);
+    vms_bool(v, &c->read_isr);
+    vms_u8(v, &c->elcr);
+    /* ICW2 gives the vector base in bits 7:3; the initialisation sequence
+     * waits for ICW2, ICW3 or ICW4 (steps 2-4) or is done (0). */
+    vms_check(v, !(c->base & 7), "the vector base");
+    vms_check(v, c->init_step == 0 || (c->init_step >= 2 && c->init_step <= 4),
+              "the initialisation step");
+    /* An IR that cannot be level-triggered never becomes one. */
+    vms_check(v, !(c->elcr & ~c->elcr_mask), "the ELCR");
+}
+
+void pic_state(struct vms *v, struct pic8259 *p)
+{
+    pic_chip_state(v, &p->master);
+    pic_chip_state(v, &p->slave);
+}
+
+/* The 8254's three channels (Intel 8254 data sheet, "Control Word
+ * Format", "Read-Back Command").  The time a count was loaded is kept as
+ * the time since then on the PIT's clock. */
+void pit_state(struct vms *v, struct pit8254 *p)
+{
+    uint64_t now = p->clock ? p->clock(p->clock_ctx) : 0;
+    for (unsigned i = 0; i < 3; i++) {
+        struct pit_channel *c = &p->ch[i];
+        vms_u8(v, &c->mode);
+        vms_u8(v, &c->access);
+        vms_u32(v, &c->reload);
+        vms_since(v, &c->start, now);
+        vms_bool(v, &c->counting);
+        vms_bool(v, &c->write_msb);
+        vms_u8(v, &c->lsb);
+        vms_bool(v, &c->read_msb);
+        vms_bool(v, &c->latched);
+        vms_u16(v, &c->latch);
+        vms_bool(v, &c->status_latched);
+        vms_u8(v, &c->status);
+        vms_u64(v, &c->edges_seen);
+        /* Modes 0-5 (6 and 7 are stored as 2 and 3), access 1-3 (0 is
+         * the latch command, never stored), a 16-bit count or 65536. */
+        vms_check(v, c->mode <= 5, "a channel's mode");
+        vms_check(v, c->access >= 1 && c->access <= 3, "a channel's access mode");
+        vms_check(v, c->reload <= 0x10000, "a channel's count");
+    }
+}
+
+/* COM1's registers (PC16550D data sheet, table II "Register Summary"),
+ * and the console line hv has collected so far. */
+void uart_state(struct vms *v, struct uart16550 *u)
+{
+    uint64_t len = u->len;
+    vms_u8(v, &u->ier);
+    vms_u8(v, &u->lcr);
+    vms_u8(v, &u->mcr);
+    vms_u8(v, &u->scr);
+    vms_u8(v, &u->fcr);
+    vms_u8(v, &u->dll);
+    vms_u8(v, &u->dlm);
+    vms_bool(v, &u->thre_pending);
+    vms_bool(v, &u->rx_full);
+    vms_u8(v, &u->rx);
+    vms_bytes(v, u->line, sizeof(u->line));
+    vms_u64(v, &len);
+    /* The line buffer keeps room for its terminating NUL. */
+    if (vms_check(v, len < UART_LINE_MAX, "the console line's length"))
+        u->len = (size_t)len;
+}
+
+/* fw_cfg's place in the selected item.  The items themselves are built
+ * from the machine when the domain is made, and reading past an item's
+ * end gives 0 (fwcfg.c), so any offset is harmless. */
+void fwcfg_state(struct vms *v, struct fwcfg *f)
+{
+    vms_u16(v, &f->selector);
+    vms_u32(v, &f->offset);
+}
+
+/* Port 0x92 (System Control Port A): its value and a pending reset. */
+void port92_state(struct vms *v, struct port92 *p)
+{
+    vms_u8(v, &p->value);
+    vms_bool(v, &p->reset_requested);
+}
+
+/* The debug-exit port: whether the guest wrote it, and what. */
+void debug_exit_state(struct vms *v, struct debug_exit *d)
+{
+    vms_bool(v, &d->requested);
+    vms_u32(v, &d->code);
+}

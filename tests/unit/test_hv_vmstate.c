@@ -1,0 +1,389 @@
+/*
+ * hvkit's vmstate (hv/core/vms.c, vms_domain.c and the device models'
+ * serialisers), hosted: a domain with every model in a state of its own is
+ * saved, loaded into a second domain made the same way, and saved again;
+ * the two states are the same bytes.  Every cut of the state and a
+ * changed byte at every place are refused, with a message naming the
+ * section, and leave the target domain exactly as it was (its own state,
+ * saved before and after, is the same bytes).  The checksum is zlib's.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "core/vms_domain.h"
+#include "dev/virtio/console.h"
+#include "check_main.h"
+
+#define RAM (2u << 20)
+
+/* The clocks the models read: fixed, so that a save, a load and a save
+ * give the same relative times; moved on between them in one test. */
+static uint64_t clock_now = 1000000;
+static uint64_t fake_clock(void *ctx)
+{
+    (void)ctx;
+    return clock_now;
+}
+
+/* One test domain: the models hv gives every domain, one vCPU, a virtio
+ * console, and RAM. */
+struct testdom {
+    struct domain d;
+    struct vcpu v;
+    struct virtio_console con;
+    struct virtio_mmio t;
+    struct cpu_state cpu;
+    struct vms_parts parts;
+};
+
+static uint8_t *memdup(const uint8_t *p, size_t n)
+{
+    uint8_t *q = malloc(n);
+    memcpy(q, p, n);
+    return q;
+}
+
+static void dom_make(struct testdom *t)
+{
+    memset(t, 0, sizeof(*t));
+    domain_init(&t->d, NULL, 0, NULL, NULL);
+    ck_assert_int_eq(domain_add_vcpu(&t->d, &t->v), 0);
+    t->d.mem.size = RAM;
+    t->d.mem.host = calloc(1, RAM);
+    pic_init_state(&t->d.pic);
+    pit_init_state(&t->d.pit, fake_clock, NULL);
+    ioapic_init_state(&t->d.ioapic, NULL, NULL);
+    port92_init(&t->d.port92);
+    struct fwcfg_machine m = {.cpus = 1, .ram_bytes = RAM};
+    fwcfg_init(&t->d.fwcfg, &m);
+    lapic_init_state(&t->v.lapic, 0, true, 40, fake_clock, fake_clock, NULL);
+    virtio_console_init(&t->con, "virtio-console0", NULL, NULL);
+    struct virtq_mem mem = {0};
+    virtio_mmio_init(&t->t, &t->con.dev, &mem, 0xfeb00000, NULL, NULL, NULL, NULL);
+    t->parts.cpu = &t->cpu;
+    t->parts.virtio[0] = &t->t;
+    t->parts.nr_virtio = 1;
+    t->cpu.rflags = 2;
+}
+
+/* Put every model into a state a running guest could have given it. */
+static void dom_scribble(struct testdom *t)
+{
+    struct domain *d = &t->d;
+    d->pic.master.imr = 0xfa;
+    d->pic.master.irr = 0x01;
+    d->pic.master.base = 0x20;
+    d->pic.slave.base = 0x28;
+    d->pic.slave.isr = 0x10;
+    d->pit.ch[0].mode = 2;
+    d->pit.ch[0].access = 3;
+    d->pit.ch[0].reload = 11932;
+    d->pit.ch[0].counting = true;
+    d->pit.ch[0].start = clock_now - 5000;
+    d->pit.ch[0].edges_seen = 7;
+    d->ioapic.redir[2] = 0x10030ull;
+    d->ioapic.regsel = 0x14;
+    d->com1.scr = 0x5a;
+    d->com1.lcr = 0x03;
+    memcpy(d->com1.line, "partial", 7);
+    d->com1.len = 7;
+    d->fwcfg.selector = 0x19;
+    d->fwcfg.offset = 12;
+    d->port92.value = 2;
+    t->v.lapic.svr = 0x1ff;
+    t->v.lapic.lvt[LVT_TIMER] = 0x20030;
+    t->v.lapic.timer_initial = 100000;
+    t->v.lapic.timer_start = clock_now - 1234;
+    t->v.lapic.irr[1] = 0x80;
+    t->t.status = 15;
+    t->t.driver_features = t->con.dev.features;
+    t->t.vq[0].size = 64;
+    t->t.vq[0].ready = true;
+    t->t.vq[0].desc = 0x10000;
+    t->t.vq[0].last_avail = 3;
+    t->t.vq[0].used_idx = 3;
+    for (unsigned i = 0; i < 16; i++)
+        ((uint64_t *)&t->cpu.regs)[i] = 0x1111111111111111ull * i;
+    t->cpu.rip = 0x100123;
+    t->cpu.rflags = 0x202;
+    t->cpu.cr0 = 0x80000011;
+    t->cpu.cr3 = 0x9000;
+    t->cpu.efer = 0x500;
+    t->cpu.seg[CPU_CS] = (struct cpu_segment){.selector = 8, .attrib = 0xa9b, .limit = ~0u};
+    t->cpu.gdtr = (struct cpu_table){.base = 0x5000, .limit = 0x27};
+    t->cpu.tsc = 123456789;
+    t->cpu.fxsave[160] = 0x42;
+    /* RAM: a few pages written, the rest zero; one page with a single
+     * byte at its end (still a page to save). */
+    memset(d->mem.host + 0x1000, 0xaa, 4096);
+    memcpy(d->mem.host + 0x100000, "counter=41", 10);
+    d->mem.host[RAM - 1] = 1;
+}
+
+/* A state in memory, as a sink and as a source. */
+struct blob {
+    uint8_t *b;
+    uint64_t len, cap;
+};
+
+static int blob_write(void *ctx, uint64_t pos, const void *buf, size_t len, char *err)
+{
+    struct blob *bl = ctx;
+    (void)err;
+    if (pos + len > bl->cap) {
+        bl->cap = (pos + len) * 2;
+        bl->b = realloc(bl->b, bl->cap);
+    }
+    memcpy(bl->b + pos, buf, len);
+    if (pos + len > bl->len)
+        bl->len = pos + len;
+    return 0;
+}
+
+static int blob_read(void *ctx, uint64_t pos, void *buf, size_t len, char *err)
+{
+    struct blob *bl = ctx;
+    (void)err;
+    ck_assert(pos + len <= bl->len);
+    memcpy(buf, bl->b + pos, len);
+    return 0;
+}
+
+static struct vms v;
+
+static struct blob save(struct testdom *t)
+{
+    struct blob bl = {0};
+    struct vms_sink sink = {.write = blob_write, .ctx = &bl};
+    int64_t n = vms_save_domain(&v, &t->d, &t->parts, &sink);
+    ck_assert_msg(n > 0, "%s", v.err);
+    ck_assert_uint_eq((uint64_t)n, bl.len);
+    return bl;
+}
+
+/* Load bl (its first len bytes) into t; 0 or -1 with v.err. */
+static int load(struct testdom *t, const struct blob *bl, uint64_t len)
+{
+    static struct vms_scratch scratch;
+    struct blob cut = *bl;
+    cut.len = len;
+    struct vms_source src = {.read = blob_read, .ctx = &cut, .size = len};
+    return vms_load_domain(&v, &t->d, &t->parts, &src, &scratch);
+}
+
+static struct testdom a, b;
+
+static void setup(void)
+{
+    clock_now = 1000000;
+    dom_make(&a);
+    dom_scribble(&a);
+    dom_make(&b);
+}
+
+static void teardown(void)
+{
+    free(a.d.mem.host);
+    free(b.d.mem.host);
+}
+
+START_TEST(save_load_save_gives_the_same_bytes)
+{
+    struct blob one = save(&a);
+    ck_assert_msg(load(&b, &one, one.len) == 0, "%s", v.err);
+    struct blob two = save(&b);
+    ck_assert_uint_eq(one.len, two.len);
+    ck_assert(memcmp(one.b, two.b, one.len) == 0);
+    /* And the models really hold the values. */
+    ck_assert_uint_eq(b.d.pic.master.imr, 0xfa);
+    ck_assert_uint_eq(b.d.pit.ch[0].reload, 11932);
+    ck_assert_uint_eq(b.d.com1.len, 7);
+    ck_assert_uint_eq(b.t.vq[0].last_avail, 3);
+    ck_assert_uint_eq(b.cpu.rip, 0x100123);
+    ck_assert_uint_eq(b.cpu.fxsave[160], 0x42);
+    ck_assert(memcmp(a.d.mem.host, b.d.mem.host, RAM) == 0);
+    /* The models' wiring stayed the target's own. */
+    ck_assert_ptr_eq(b.t.dev, &b.con.dev);
+    free(one.b);
+    free(two.b);
+}
+END_TEST
+
+/* Zero pages are left out: three pages of RAM were written, so the state
+ * holds three pages and less than 4 KiB of CPU and device state. */
+START_TEST(zero_pages_are_skipped)
+{
+    struct blob one = save(&a);
+    ck_assert_uint_gt(one.len, 3 * 4104);
+    ck_assert_uint_lt(one.len, 3 * 4104 + 4096);
+    /* A page the target had dirty and the state has as zero is zeroed. */
+    memset(b.d.mem.host + 0x3000, 0x77, 100);
+    ck_assert_int_eq(load(&b, &one, one.len), 0);
+    ck_assert_uint_eq(b.d.mem.host[0x3000], 0);
+    free(one.b);
+}
+END_TEST
+
+/* Times are kept relative: a timer 5000 clocks into its period is 5000
+ * clocks in after a load at any later time. */
+START_TEST(timers_continue_from_the_saved_point)
+{
+    struct blob one = save(&a);
+    clock_now += 777777;
+    ck_assert_int_eq(load(&b, &one, one.len), 0);
+    ck_assert_uint_eq(clock_now - b.d.pit.ch[0].start, 5000);
+    ck_assert_uint_eq(clock_now - b.v.lapic.timer_start, 1234);
+    free(one.b);
+}
+END_TEST
+
+/* Every cut of the state is refused and changes nothing in the target. */
+START_TEST(truncated_state_is_refused_and_changes_nothing)
+{
+    struct blob one = save(&a);
+    dom_scribble(&b);
+    b.d.com1.scr = 0x33;
+    b.d.mem.host[0x2000] = 9;
+    struct blob before = save(&b);
+    uint8_t *ram = memdup(b.d.mem.host, RAM);
+    for (uint64_t len = 0; len < one.len; len += len < 2000 ? 1 : 509) {
+        ck_assert_msg(load(&b, &one, len) < 0, "a cut at %llu was loaded", (unsigned long long)len);
+        ck_assert_msg(strstr(v.err, "truncated") != NULL, "cut at %llu: %s",
+                      (unsigned long long)len, v.err);
+    }
+    struct blob after = save(&b);
+    ck_assert(before.len == after.len && memcmp(before.b, after.b, before.len) == 0);
+    ck_assert(memcmp(ram, b.d.mem.host, RAM) == 0);
+    free(one.b);
+    free(before.b);
+    free(after.b);
+    free(ram);
+}
+END_TEST
+
+/* A changed byte anywhere is refused (mostly by a checksum, in the
+ * headers by the check of that field) and changes nothing. */
+START_TEST(corrupted_state_is_refused_and_changes_nothing)
+{
+    struct blob one = save(&a);
+    struct blob before = save(&b);
+    for (uint64_t at = 0; at < one.len; at += at < 1500 ? 1 : 97) {
+        one.b[at] ^= 0x10;
+        ck_assert_msg(load(&b, &one, one.len) < 0, "a change at byte %llu was loaded",
+                      (unsigned long long)at);
+        ck_assert(strncmp(v.err, "vmstate: ", 9) == 0);
+        one.b[at] ^= 0x10;
+    }
+    struct blob after = save(&b);
+    ck_assert(before.len == after.len && memcmp(before.b, after.b, before.len) == 0);
+    free(one.b);
+    free(before.b);
+    free(after.b);
+}
+END_TEST
+
+/* The offset of the first section with id `id` in a state. */
+static uint64_t find_section(const struct blob *bl, uint32_t id)
+{
+    uint64_t at = VMS_HEADER_LEN;
+    while (at < bl->len) {
+        uint32_t sid;
+        uint64_t len;
+        memcpy(&sid, bl->b + at, 4);
+        memcpy(&len, bl->b + at + 16, 8);
+        if (sid == id)
+            return at;
+        at += VMS_SECTION_HEADER_LEN + len + VMS_SECTION_TRAILER_LEN;
+    }
+    ck_abort_msg("no section %u", id);
+    return 0;
+}
+
+/* Rewrite a section's checksum after a deliberate change, as a crafted
+ * state would. */
+static void reseal(struct blob *bl, uint64_t at)
+{
+    uint64_t len;
+    memcpy(&len, bl->b + at + 16, 8);
+    uint32_t crc = vms_crc32(0, bl->b + at, VMS_SECTION_HEADER_LEN + len);
+    memcpy(bl->b + at + VMS_SECTION_HEADER_LEN + len, &crc, 4);
+}
+
+START_TEST(refusals_name_the_section)
+{
+    struct blob one = save(&a);
+    /* A newer version of the PIT's layout. */
+    uint64_t pit = find_section(&one, VMS_SEC_PIT);
+    one.b[pit + 8] = 2;
+    reseal(&one, pit);
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err,
+                     "vmstate: section 'pit' (instance 0): version 2, this hv reads version 1");
+    one.b[pit + 8] = 1;
+    /* A value no 8254 can hold, with a valid checksum: channel 0's mode
+     * is the payload's first byte. */
+    one.b[pit + VMS_SECTION_HEADER_LEN] = 7;
+    reseal(&one, pit);
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err,
+                     "vmstate: section 'pit' (instance 0): a channel's mode is out of range");
+    one.b[pit + VMS_SECTION_HEADER_LEN] = 2;
+    reseal(&one, pit);
+    ck_assert_int_eq(load(&b, &one, one.len), 0);
+    /* A changed payload byte without a new checksum. */
+    uint64_t uart = find_section(&one, VMS_SEC_UART);
+    one.b[uart + VMS_SECTION_HEADER_LEN + 3] ^= 1;
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err, "vmstate: section 'uart' (instance 0): checksum mismatch: the state is "
+                            "corrupted");
+    one.b[0] = 'X';
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err, "vmstate: not an hvkit state (no HVKITVMS magic)");
+    free(one.b);
+}
+END_TEST
+
+/* A state of a domain of another shape is refused by its DOMAIN section. */
+START_TEST(another_domain_shape_is_refused)
+{
+    struct blob one = save(&a);
+    b.d.mem.size = RAM / 2;
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err, "vmstate: section 'domain' (instance 0): the state is of a domain "
+                            "with 1 vCPUs, 2048 KiB of RAM and 1 virtio devices; this one has 1, "
+                            "1024 KiB and 1");
+    b.d.mem.size = RAM;
+    free(one.b);
+}
+END_TEST
+
+/* The checksum is the common CRC-32: zlib's crc32() agrees. */
+START_TEST(checksum_is_zlib_crc32)
+{
+    uint8_t buf[1000];
+    for (unsigned i = 0; i < sizeof(buf); i++)
+        buf[i] = (uint8_t)(i * 7 + 3);
+    ck_assert_uint_eq(vms_crc32(0, buf, sizeof(buf)), crc32(0, buf, sizeof(buf)));
+    ck_assert_uint_eq(vms_crc32(vms_crc32(0, buf, 10), buf + 10, 990), crc32(0, buf, sizeof(buf)));
+    ck_assert_uint_eq(vms_crc32(0, "123456789", 9), 0xcbf43926);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("hv_vmstate");
+    TCase *t = tcase_create("vmstate");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, save_load_save_gives_the_same_bytes);
+    tcase_add_test(t, zero_pages_are_skipped);
+    tcase_add_test(t, timers_continue_from_the_saved_point);
+    tcase_add_test(t, truncated_state_is_refused_and_changes_nothing);
+    tcase_add_test(t, corrupted_state_is_refused_and_changes_nothing);
+    tcase_add_test(t, refusals_name_the_section);
+    tcase_add_test(t, another_domain_shape_is_refused);
+    tcase_add_test(t, checksum_is_zlib_crc32);
+    suite_add_tcase(s, t);
+    return check_main(s);
+}
