@@ -120,16 +120,21 @@
 #define CTL_EV_POWERDOWN "POWERDOWN"
 #define CTL_EV_CRASHED   "CRASHED"
 
-/* ---- Domain status (query-status "status", query-domains "status") -------
- * Xen's domain states, which the QEMU monitor front-end maps onto QEMU's
- * run states ("paused", "shutdown", "guest-panicked"...). */
-#define CTL_STATUS_CREATED  "created"
-#define CTL_STATUS_RUNNING  "running"
-#define CTL_STATUS_BLOCKED  "blocked"
-#define CTL_STATUS_PAUSED   "paused"
-#define CTL_STATUS_SHUTDOWN "shutdown"
-#define CTL_STATUS_CRASHED  "crashed"
-#define CTL_STATUS_DYING    "dying"
-#define CTL_STATUS_FAILED   "failed"
+/* ---- Domain states ----------------------------------------------------------
+ * query-status's "status" is QMP's RunState name (QEMU's qapi/run-state.json),
+ * so that a QMP-minded front-end reads it as it would QEMU's; query-status
+ * and query-domains also give "state", Xen's name (xl list). */
+#define CTL_RUNSTATE_PRELAUNCH      "prelaunch"
+#define CTL_RUNSTATE_RUNNING        "running"
+#define CTL_RUNSTATE_PAUSED         "paused"
+#define CTL_RUNSTATE_SHUTDOWN       "shutdown"
+#define CTL_RUNSTATE_GUEST_PANICKED "guest-panicked"
+#define CTL_RUNSTATE_INTERNAL_ERROR "internal-error"
+#define CTL_STATE_RUNNING           "running"
+#define CTL_STATE_BLOCKED           "blocked"
+#define CTL_STATE_PAUSED            "paused"
+#define CTL_STATE_SHUTDOWN          "shutdown"
+#define CTL_STATE_CRASHED           "crashed"
+#define CTL_STATE_DYING             "dying"
 
 #endif
