@@ -97,6 +97,8 @@ numbers() {
 # The median of the numbers on stdin, or nothing.
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# The machine's load as the runs start (the table comes after them).
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A vals=()
 for ((r = 1; r <= reps; r++)); do
     for w in "${wait_list[@]}"; do
@@ -123,7 +125,7 @@ cell() {
 
 declare -A title=([hv-qemu-svm]="hv on QEMU+SVM" [hv-bochs-vmx]="hv on Bochs+VMX"
     [qemu-microvm]="plain QEMU microvm")
-echo "virtio benchmark: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start;" \
+echo "virtio benchmark: $(nproc) CPUs, load average $load_start at start;" \
     "vbench mib=$mib, median of $reps run(s) each"
 row() {
     printf '| %-50s |' "$1"
