@@ -62,6 +62,11 @@ struct backend {
     /* Short name for the log and the vendor= option: "svm" or "vmx". */
     const char *name;
 
+    /* The CPU's hypercall instruction, which the core writes into the
+     * guest's hypercall page (core/pv_hcpage.c): VMMCALL 0f 01 d9 (APM vol
+     * 3 "VMMCALL") or VMCALL 0f 01 c1 (SDM vol 3C 31.3 "VMX Instructions"). */
+    uint8_t hypercall_insn[3];
+
     /* Can this backend run on this CPU?  Returns true if so.  If not, writes
      * a one-line reason in plain words into why (at most BACKEND_WHY_LEN
      * bytes, NUL-terminated), e.g. "CPUID 0x80000001 ECX bit 2 (SVM) is 0:

@@ -18,6 +18,7 @@
 #include "hv.h"
 #include "log.h"
 #include "msr.h"
+#include "pv.h"
 #include "xcr.h"
 #include "exitpath.h"
 
@@ -235,7 +236,7 @@ static void handle_cpuid(struct vcpu *v, const struct exit_info *e, struct trace
      * model and features minus what hv cannot give it, plus hv's own
      * leaves (HVKIT_FEATURE_IRQ only when interrupts are delivered). */
     struct cpuid_regs c = cpuid_count(leaf, sub);
-    cpuid_policy(leaf, sub, v->dom->host->irq ? HVKIT_FEATURE_IRQ : 0, &c);
+    cpuid_policy(leaf, sub, hv_features(v->dom->host), &c);
     /* Then the bits that follow the guest's own state: OSXSAVE its CR4,
      * the APIC bit and ID its local APIC.  Only leaf 1 shows CR4, so only
      * leaf 1 asks the backend for it (a VMREAD on VT-x). */
@@ -268,8 +269,12 @@ static void handle_msr(struct vcpu *v, const struct exit_info *e, struct trace *
     bool ok;
     if (read) {
         /* The local APIC's MSRs belong to its model (dev/lapic.h). */
-        ok = lapic_msr_owned(index) ? lapic_msr_read(&v->lapic, index, &val)
-                                    : msr_read(v, index, &val);
+        /* hv's own MSRs belong to the PV interface (core/pv.h). */
+        if (pv_msr_owned(index))
+            ok = pv_msr_read(v, index, &val);
+        else
+            ok = lapic_msr_owned(index) ? lapic_msr_read(&v->lapic, index, &val)
+                                        : msr_read(v, index, &val);
         if (ok) {
             /* EDX:EAX, each zero-extended into its 64-bit register. */
             v->regs.rax = (uint32_t)val;
@@ -278,8 +283,14 @@ static void handle_msr(struct vcpu *v, const struct exit_info *e, struct trace *
     } else {
         /* WRMSR ignores the upper halves of RDX and RAX. */
         val = ((v->regs.rdx & 0xffffffffu) << 32) | (v->regs.rax & 0xffffffffu);
-        ok = lapic_msr_owned(index) ? lapic_msr_write(&v->lapic, index, val)
-                                    : msr_write(v, index, val);
+        if (pv_msr_owned(index))
+            ok = pv_msr_write(v, index, val);
+        else
+            ok = lapic_msr_owned(index) ? lapic_msr_write(&v->lapic, index, val)
+                                        : msr_write(v, index, val);
+        /* A new guest TSC: a registered PV clock counts from it. */
+        if (ok && (index == MSR_TSC || index == 0x3bu /* IA32_TSC_ADJUST */))
+            pv_tsc_changed(v);
         /* A new APIC base moves the register page (SDM vol 3A 11.4.5
          * "Relocating the Local APIC Registers"). */
         if (ok && index == MSR_IA32_APIC_BASE)
@@ -354,7 +365,7 @@ static uint64_t cr0_from_insn(struct vcpu *v, const struct cr_insn *in)
  * policy, so VMXE and PKS stay reserved). */
 static uint64_t guest_cr4_valid(const struct vcpu *v)
 {
-    uint32_t features = v->dom->host->irq ? HVKIT_FEATURE_IRQ : 0;
+    uint32_t features = hv_features(v->dom->host);
     struct cpuid_regs l1 = cpuid_count(1, 0), l7 = {0, 0, 0, 0};
     cpuid_policy(1, 0, features, &l1);
     if (cpuid(0).eax >= 7) {

@@ -47,6 +47,7 @@
 
 struct host;
 struct vdev_plan;
+struct pv_domain;
 
 /*
  * The life of a domain, in Xen's words (xl(1) "list": r running, b
@@ -203,6 +204,11 @@ struct domain {
 
     /* Exits of all its vCPUs, counted per reason, printed at the end. */
     struct exit_stats stats;
+
+    /* The paravirtual interface's state (core/pv.h: hypercall page, event
+     * channels, grants, PV devices), made when the guest first uses it;
+     * NULL until then. */
+    struct pv_domain *pv;
 
     /* Its virtual processors; each points back here (vcpu->dom). */
     struct vcpu *vcpu[DOMAIN_MAX_VCPUS];

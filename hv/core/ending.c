@@ -19,6 +19,7 @@
 #include "ending.h"
 #include "hv.h"
 #include "log.h"
+#include "pv.h"
 #include "slatdot.h"
 
 /* main.c: print the exit statistics, if any guest has run (for end_error,
@@ -83,8 +84,11 @@ void host_domain_ended(struct host *h, struct domain *d)
      * still exist. */
     if (h->opt.slat_dot && !d->torn_down)
         slat_dot(&d->guestmem.slat, d->guestmem.map, dot_line, NULL);
+    /* The PV console's unfinished line, and what the PV devices did. */
+    pv_domain_end(d);
     size_t before = alloc_free_bytes();
     domain_teardown(d);
+    pv_teardown(d);
     if (h->nr_domains < 2)
         return;
     hv_log("domain %u torn down: %zu KiB back to the heap", d->id,

@@ -15,6 +15,8 @@
 #include "domain.h"
 #include "gva.h" /* guest memory by linear and physical address */
 #include "vcpu.h"
+#include "hvkit/abi.h"
+#include "hvkit/pv.h"
 
 struct host {
     /* hv's command-line options (mem=, trace, vendor=). */
@@ -43,6 +45,14 @@ struct host {
     void (*poll)(struct host *h);
     bool stay;
 };
+
+/* CPUID 0x40000001 ECX, hv's optional features (include/hvkit/abi.h,
+ * pv.h): interrupts only when the backend can inject them; the PV
+ * interface always. */
+static inline uint32_t hv_features(const struct host *h)
+{
+    return (h->irq ? HVKIT_FEATURE_IRQ : 0) | HVKIT_FEATURE_PV;
+}
 
 /* The backend of a vCPU's host: the operations table handlers call. */
 static inline const struct backend *vcpu_backend(const struct vcpu *v)
@@ -133,6 +143,9 @@ int handle_mem_violation(struct vcpu *v, const struct exit_info *e, char *text, 
  * irq_halt() waits, for a HLT with IF=1, until an interrupt is pending or
  * nothing can wake the guest. */
 void irq_clock_init(struct host *h);
+/* The TSC rate hv measured and the TSC value at the guests' clock zero
+ * (their PIT and APIC time 0), for the PV clock (pv_msr.c). */
+void irq_clock_base(uint64_t *tsc_hz, uint64_t *tsc_zero);
 void irq_domain_init(struct domain *d);
 void irq_before_entry(struct vcpu *v);
 void irq_after_exit(struct vcpu *v);

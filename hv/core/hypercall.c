@@ -16,6 +16,7 @@
 
 #include "hv.h"
 #include "log.h"
+#include "pv.h"
 
 /* HC_PUTS strings longer than this are refused (EINVAL): the call is for
  * log messages, not bulk data. */
@@ -189,6 +190,13 @@ static const struct hypercall calls[] = {
     {HC_DIRTY_HARVEST, "HC_DIRTY_HARVEST", RING_KERNEL, hc_dirty_harvest},
     {HC_DIRTY_STOP, "HC_DIRTY_STOP", RING_KERNEL, hc_dirty_stop},
     {HC_MEM_PROTECT, "HC_MEM_PROTECT", RING_KERNEL, hc_mem_protect},
+    /* The paravirtual interface (include/hvkit/pv.h, core/pv_calls.c). */
+    {HC_PV_SHARED, "HC_PV_SHARED", RING_KERNEL, pv_hc_shared},
+    {HC_EVTCHN_BIND, "HC_EVTCHN_BIND", RING_KERNEL, pv_hc_evtchn_bind},
+    {HC_EVTCHN_CLOSE, "HC_EVTCHN_CLOSE", RING_KERNEL, pv_hc_evtchn_close},
+    {HC_EVTCHN_SEND, "HC_EVTCHN_SEND", RING_KERNEL, pv_hc_evtchn_send},
+    {HC_GRANT_SETUP, "HC_GRANT_SETUP", RING_KERNEL, pv_hc_grant_setup},
+    {HC_CONSOLE_SETUP, "HC_CONSOLE_SETUP", RING_KERNEL, pv_hc_console_setup},
 };
 
 /* The row for a call number, or NULL for an unknown one.  The full 64-bit

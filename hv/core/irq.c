@@ -117,6 +117,12 @@ void irq_clock_init(struct host *h)
            h->irq ? "delivered" : "not delivered (the backend cannot inject them)");
 }
 
+void irq_clock_base(uint64_t *hz, uint64_t *zero)
+{
+    *hz = tsc_hz;
+    *zero = tsc_zero;
+}
+
 /* The local APIC's input clock: 1 GHz, as QEMU's APIC runs, so a guest
  * calibrating the APIC timer against the PIT measures the same rate on
  * both: nanoseconds of TSC time, split like pit_clock(). */

@@ -10,6 +10,7 @@
 const struct backend svm_backend = {
     /* The name in hv's log lines, the same word as in vendor=svm. */
     .name = "svm",
+    .hypercall_insn = {0x0f, 0x01, 0xd9}, /* VMMCALL */
     .probe = svm_probe,
     .enable = svm_enable,
     .vcpu_init = svm_vcpu_init,

@@ -13,6 +13,7 @@
 const struct backend vmx_backend = {
     /* The name in hv's log lines, the same word as in vendor=vmx. */
     .name = "vmx",
+    .hypercall_insn = {0x0f, 0x01, 0xc1}, /* VMCALL */
     .probe = vmx_probe,
     .enable = vmx_enable,
     .vcpu_init = vmx_vcpu_init,

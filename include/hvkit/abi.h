@@ -20,7 +20,9 @@
 #define HVKIT_CPUID_SIGNATURE "hvkithvkithv"
 #define HVKIT_ABI_VERSION     1u
 /* Leaf 0x40000001 ECX: feature bits.  Bit 0: hv injects external interrupts
- * (PIC/PIT IRQs reach the guest's IDT); guests that need them skip otherwise. */
+ * (PIC/PIT IRQs reach the guest's IDT); guests that need them skip otherwise.
+ * Bit 1, HVKIT_FEATURE_PV: the paravirtual interface of hvkit/pv.h (the
+ * hypercall page, event channels, grants, PV console and clock). */
 #define HVKIT_FEATURE_IRQ (1u << 0)
 
 /* ---- Hypercalls ------------------------------------------------------------

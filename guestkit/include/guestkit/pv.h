@@ -1,0 +1,76 @@
+/*
+ * The guest's side of hvkit's paravirtual interface (include/hvkit/pv.h):
+ * the hypercall page, event channels, grants, the PV console and the PV
+ * clock.  Everything is set up on demand and only under hv with
+ * HVKIT_FEATURE_PV; on other machines pv_available() is false and the
+ * rest must not be called.
+ */
+#ifndef GUESTKIT_PV_H
+#define GUESTKIT_PV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hvkit/pv.h"
+
+/* Under hv, with the PV interface (CPUID 0x40000001 ECX bit 1). */
+bool pv_available(void);
+
+/* ---- The hypercall page ---- */
+/* Register the runtime's page with HVKIT_MSR_HYPERCALL_PAGE (once; later
+ * calls do nothing).  False if the WRMSR raised #GP. */
+bool pv_hcpage_init(void);
+/* The page itself (4 KiB, for tests that look at the stubs). */
+const uint8_t *pv_hcpage(void);
+/* Call `nr` through the page: call page + 32 * nr, arguments in RBX, RCX,
+ * RDX, result in RAX.  The same code on AMD and Intel. */
+long pv_call(unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3);
+
+/* ---- Event channels ---- */
+/* Register the shared page and one vector for all ports (the handler
+ * reads the pending word and calls each port's handler, then EOIs the
+ * local APIC).  Returns an HC_* code. */
+long pv_evtchn_init(uint8_t vector);
+/* The shared page (pending and mask words). */
+volatile struct hvkit_shared *pv_shared(void);
+/* Bind `port` to the vector with handler(port) (may be NULL: the pending
+ * bit stays for the caller to see).  HC_* code. */
+long pv_evtchn_bind(unsigned port, void (*handler)(unsigned port));
+long pv_evtchn_close(unsigned port);
+long pv_evtchn_send(unsigned port);
+/* Times the vector arrived. */
+unsigned long pv_evtchn_upcalls(void);
+
+/* ---- Grants ---- */
+/* The runtime's grant table (HVKIT_GRANT_MAX entries is more than tests
+ * need: it has PV_GRANTS) registered with HC_GRANT_SETUP.  HC_* code. */
+#define PV_GRANTS 64u
+long pv_grant_init(void);
+/* Grant the page at guest-physical `gpa`: the reference, or -1 when the
+ * table is full. */
+long pv_grant(uint64_t gpa, bool readonly);
+void pv_grant_revoke(unsigned ref);
+/* The entry itself, for tests that forge one. */
+volatile struct hvkit_grant *pv_grant_entry(unsigned ref);
+
+/* ---- The PV console ---- */
+/* Grant a ring page, bind `port`, HC_CONSOLE_SETUP.  HC_* code. */
+long pv_console_init(unsigned port);
+/* Put one byte into the ring; a full ring is handed to hv first (one
+ * notification per ring-full, not per byte). */
+void pv_console_putc(char c);
+/* Hand hv what the ring holds: one HC_EVTCHN_SEND.  Returns its result. */
+long pv_console_flush(void);
+/* The ring (for tests that break it on purpose). */
+volatile struct hvkit_console_ring *pv_console_ring(void);
+
+/* ---- The PV clock ---- */
+/* Register the runtime's struct hvkit_pvclock (HVKIT_MSR_PVCLOCK).  False
+ * if the WRMSR raised #GP. */
+bool pv_clock_init(void);
+/* Nanoseconds from the PV clock: RDTSC and arithmetic, no exit.  Retries
+ * while hv is rewriting the structure (the version seqlock). */
+uint64_t pv_clock_ns(void);
+const volatile struct hvkit_pvclock *pv_clock(void);
+
+#endif

@@ -1,0 +1,149 @@
+/*
+ * pv.h - hv's side of the paravirtual ABI (include/hvkit/pv.h): the
+ * hypercall page, event channels, grants, the PV console and the PV clock.
+ *
+ * A domain's PV state is one struct pv_domain, made on the guest's first
+ * use of the interface (a domain that never uses it costs one pointer) and
+ * given back when the domain is torn down.  The files:
+ *   pv_msr.c      the MSRs: hypercall page and PV clock registration
+ *   pv_hcpage.c   the hypercall page's layout (the vendor's instruction
+ *                 comes from the backend: struct backend.hypercall_insn)
+ *   pv_calls.c    the hypercalls of pv.h, rows of hypercall.c's table
+ *   pv_evtchn.c   ports, binding, signalling by interrupt injection
+ *   pv_grant.c    the grant table: the one check every back-end passes
+ *   pv_console.c  the console ring's consumer
+ *   pv_clock.c    the pvclock structure and its TSC scale
+ * The pure parts (page layout, grant check, ring consumer, clock scale)
+ * are compiled hosted too (tests/unit/test_hv_pv.c).
+ */
+#ifndef HV_CORE_PV_H
+#define HV_CORE_PV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvkit/pv.h"
+
+#include "dev/uart16550.h"
+#include "domain.h"
+#include "gmem.h"
+#include "vcpu.h"
+
+/* Who holds a bound port: nobody (a loopback) or one of hv's back-ends. */
+enum pv_port_owner {
+    PV_OWNER_NONE,
+    PV_OWNER_CONSOLE,
+};
+
+struct pv_port {
+    bool bound;
+    uint8_t vector;
+    enum pv_port_owner owner;
+};
+
+/* The grant table as the guest registered it (HC_GRANT_SETUP). */
+struct pv_grants {
+    uint64_t gpa;
+    uint32_t nr; /* 0: no table, every grant is refused */
+};
+
+/* The PV console back-end (pv_console.c). */
+struct pv_console {
+    bool active;
+    /* A ring found broken is not read again: one log line, then errors. */
+    bool broken;
+    uint32_t gref;
+    unsigned port;
+    /* The output line being collected, as the UART collects its own. */
+    char line[UART_LINE_MAX];
+    size_t len;
+    /* Bytes printed and notifications taken, for the log at the end. */
+    uint64_t bytes, batches;
+};
+
+struct pv_domain {
+    /* The MSRs as last written (pv.h: bit 0 = enable). */
+    uint64_t hcpage_msr;
+    uint64_t pvclock_msr[DOMAIN_MAX_VCPUS];
+    /* The shared page (HC_PV_SHARED); valid when shared_set. */
+    uint64_t shared_gpa;
+    bool shared_set;
+    struct pv_port ports[HVKIT_EVTCHN_PORTS];
+    struct pv_grants grants;
+    struct pv_console con;
+    /* Events signalled and vectors injected (masked or already pending
+     * events inject nothing). */
+    uint64_t events, injections;
+};
+
+/* The domain's PV state, made on first use; NULL when hv has no memory
+ * for it (the caller answers HC_ENOMEM or #GP). */
+struct pv_domain *pv_get(struct domain *d);
+/* Give it back (teardown.c). */
+void pv_teardown(struct domain *d);
+/* A guest that ends passes on its console's unfinished line and hv logs
+ * what the PV devices did. */
+void pv_domain_end(struct domain *d);
+
+/* ---- MSRs (pv_msr.c), for the dispatcher's RDMSR/WRMSR ---- */
+bool pv_msr_owned(uint32_t index);
+bool pv_msr_read(struct vcpu *v, uint32_t index, uint64_t *value);
+bool pv_msr_write(struct vcpu *v, uint32_t index, uint64_t value);
+/* The guest's TSC moved (WRMSR to the TSC or IA32_TSC_ADJUST): its
+ * registered PV clock is rewritten. */
+void pv_tsc_changed(struct vcpu *v);
+
+/* ---- The hypercall page (pv_hcpage.c) ---- */
+/* Fill `page` (4096 bytes) with one HVKIT_HCPAGE_SLOT-byte stub per call
+ * number: mov eax, nr; the 3-byte instruction `insn`; ret; int3 padding. */
+void pv_hcpage_fill(uint8_t *page, const uint8_t insn[3]);
+
+/* ---- Hypercalls (pv_calls.c): hypercall.c's table rows ---- */
+long pv_hc_shared(struct vcpu *v, const struct gprs *r);
+long pv_hc_evtchn_bind(struct vcpu *v, const struct gprs *r);
+long pv_hc_evtchn_close(struct vcpu *v, const struct gprs *r);
+long pv_hc_evtchn_send(struct vcpu *v, const struct gprs *r);
+long pv_hc_grant_setup(struct vcpu *v, const struct gprs *r);
+long pv_hc_console_setup(struct vcpu *v, const struct gprs *r);
+
+/* ---- Event channels (pv_evtchn.c) ---- */
+/* Bind, close: HC_OK or an HC_* error (abi.h). */
+long pv_evtchn_bind(struct pv_domain *pv, uint64_t port, uint64_t vector);
+long pv_evtchn_close(struct pv_domain *pv, uint64_t port);
+/* hv signals `port` of v's domain: its pending bit, and its vector at v's
+ * local APIC when the bit was clear and the port is not masked.  HC_OK or
+ * an error (unbound port, no shared page). */
+long pv_evtchn_signal(struct vcpu *v, unsigned port);
+
+/* ---- Grants (pv_grant.c) ---- */
+/* Host pointer to the page grant `ref` gives (HC_OK and *page set), or an
+ * error: HC_EINVAL for a reference beyond the table, a revoked grant or a
+ * write through a read-only one, HC_EFAULT for a table or page outside
+ * RAM (or, for a write, a page hv may not store into). */
+long pv_grant_map(const struct pv_grants *g, const struct guest_mem *m, uint64_t ref, bool write,
+                  uint8_t **page);
+/* HC_OK when [gpa, gpa + nr entries) can be the grant table. */
+long pv_grant_check_table(const struct guest_mem *m, uint64_t gpa, uint64_t nr);
+
+/* ---- The console ring (pv_console.c) ---- */
+/* Consume what the ring holds into c's line buffer, passing each whole
+ * line to out(ctx, line, len).  Returns the bytes consumed, or HC_EINVAL
+ * for broken indices (the ring is left as it was). */
+typedef void (*pv_line_fn)(void *ctx, const char *line, size_t len);
+long pv_console_consume(struct hvkit_console_ring *ring, struct pv_console *c, pv_line_fn out,
+                        void *ctx);
+/* Pass on an unfinished line. */
+void pv_console_flush(struct pv_console *c, pv_line_fn out, void *ctx);
+
+/* ---- The clock (pv_clock.c) ---- */
+/* The multiplier and shift that turn TSC ticks at tsc_hz into nanoseconds
+ * (include/hvkit/pv.h "The PV clock"). */
+void pv_clock_scale(uint64_t tsc_hz, uint32_t *mul, int8_t *shift);
+/* Nanoseconds for `ticks` TSC ticks with that scale (the guest's sum). */
+uint64_t pv_clock_apply(uint64_t ticks, uint32_t mul, int8_t shift);
+/* Rewrite *c as a seqlock writer: version odd, the fields, version even. */
+void pv_clock_publish(volatile struct hvkit_pvclock *c, uint64_t tsc, uint64_t ns, uint32_t mul,
+                      int8_t shift);
+
+#endif

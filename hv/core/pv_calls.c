@@ -1,0 +1,171 @@
+/*
+ * pv_calls.c - the hypercalls of include/hvkit/pv.h and the domain's PV
+ * state.  Each handler is a row of hypercall.c's table (ring 0 only, as
+ * every hvkit call): it checks its arguments, changes nothing on an error,
+ * and answers with an abi.h HC_* code.
+ */
+#include "klib.h"
+
+#include "alloc.h"
+#include "hv.h"
+#include "log.h"
+#include "pv.h"
+
+struct pv_domain *pv_get(struct domain *d)
+{
+    if (!d->pv)
+        d->pv = kzalloc(sizeof(struct pv_domain));
+    return d->pv;
+}
+
+void pv_teardown(struct domain *d)
+{
+    kfree(d->pv);
+    d->pv = NULL;
+}
+
+/* The PV console's lines go where COM1's go (main.c's line function: the
+ * host console, with the domain's prefix when there are several). */
+static void console_line(void *ctx, const char *line, size_t len)
+{
+    struct domain *d = ctx;
+    d->com1.out(d->com1.out_ctx, line, len);
+}
+
+void pv_domain_end(struct domain *d)
+{
+    struct pv_domain *pv = d->pv;
+    if (!pv)
+        return;
+    pv_console_flush(&pv->con, console_line, d);
+    /* What the interface did, for the exit counts beside it. */
+    if (pv->con.batches || pv->events)
+        hv_log("pv: console %llu bytes in %llu notifications; %llu events, %llu injected",
+               (unsigned long long)pv->con.bytes, (unsigned long long)pv->con.batches,
+               (unsigned long long)pv->events, (unsigned long long)pv->injections);
+}
+
+/* HC_PV_SHARED: RBX = the shared page, 4 KiB aligned RAM hv may store to. */
+long pv_hc_shared(struct vcpu *v, const struct gprs *r)
+{
+    struct pv_domain *pv = pv_get(v->dom);
+    if (!pv)
+        return HC_ENOMEM;
+    if (r->rbx & 0xfff)
+        return HC_EINVAL;
+    if (!gmem_write_ptr(&v->dom->mem, r->rbx, sizeof(struct hvkit_shared)))
+        return HC_EFAULT;
+    pv->shared_gpa = r->rbx;
+    pv->shared_set = true;
+    return HC_OK;
+}
+
+/* HC_EVTCHN_BIND: RBX = port, RCX = vector.  Only with a shared page:
+ * there would be nowhere to put the pending bit. */
+long pv_hc_evtchn_bind(struct vcpu *v, const struct gprs *r)
+{
+    struct pv_domain *pv = pv_get(v->dom);
+    if (!pv)
+        return HC_ENOMEM;
+    if (!pv->shared_set)
+        return HC_EFAULT;
+    return pv_evtchn_bind(pv, r->rbx, r->rcx);
+}
+
+/* HC_EVTCHN_CLOSE: RBX = port. */
+long pv_hc_evtchn_close(struct vcpu *v, const struct gprs *r)
+{
+    struct pv_domain *pv = v->dom->pv;
+    return pv ? pv_evtchn_close(pv, r->rbx) : HC_EINVAL;
+}
+
+/* The console's back-end: print what the ring holds.  The ring page is
+ * found through its grant at every notification, so a revoked grant stops
+ * the console at once. */
+static long console_notify(struct vcpu *v, struct pv_domain *pv)
+{
+    struct domain *d = v->dom;
+    struct pv_console *c = &pv->con;
+    if (c->broken)
+        return HC_EINVAL;
+    uint8_t *page;
+    /* Writable: hv stores the consumer index. */
+    long rc = pv_grant_map(&pv->grants, &d->mem, c->gref, true, &page);
+    if (rc)
+        return rc;
+    c->batches++;
+    /* COM1's unfinished line first, so the two never mix within a line. */
+    uart_flush(&d->com1);
+    rc = pv_console_consume((struct hvkit_console_ring *)page, c, console_line, d);
+    if (rc < 0) {
+        /* One line, then the ring is ignored: a guest repeating its bad
+         * indices must not fill hv's log. */
+        const struct hvkit_console_ring *ring = (const void *)page;
+        hv_log("pv: console ring broken (out_cons %u, out_prod %u, more than %u bytes apart); "
+               "ignoring it",
+               ring->out_cons, ring->out_prod, HVKIT_CONSOLE_OUT_SIZE);
+        c->broken = true;
+        return rc;
+    }
+    return HC_OK;
+}
+
+/* HC_EVTCHN_SEND: RBX = port: the device holding it works, or a loopback
+ * port signals back. */
+long pv_hc_evtchn_send(struct vcpu *v, const struct gprs *r)
+{
+    struct pv_domain *pv = v->dom->pv;
+    if (!pv || r->rbx == 0 || r->rbx >= HVKIT_EVTCHN_PORTS || !pv->ports[r->rbx].bound)
+        return HC_EINVAL;
+    switch (pv->ports[r->rbx].owner) {
+    case PV_OWNER_CONSOLE:
+        return console_notify(v, pv);
+    case PV_OWNER_NONE:
+    default:
+        return pv_evtchn_signal(v, (unsigned)r->rbx);
+    }
+}
+
+/* HC_GRANT_SETUP: RBX = table, RCX = entries (0: no table). */
+long pv_hc_grant_setup(struct vcpu *v, const struct gprs *r)
+{
+    struct pv_domain *pv = pv_get(v->dom);
+    if (!pv)
+        return HC_ENOMEM;
+    if (r->rcx == 0) {
+        pv->grants = (struct pv_grants){0};
+        return HC_OK;
+    }
+    long rc = pv_grant_check_table(&v->dom->mem, r->rbx, r->rcx);
+    if (rc)
+        return rc;
+    pv->grants.gpa = r->rbx;
+    pv->grants.nr = (uint32_t)r->rcx;
+    return HC_OK;
+}
+
+/* HC_CONSOLE_SETUP: RBX = grant of the ring, RCX = a bound port no device
+ * holds.  The grant is checked now, so a mistake shows at set-up. */
+long pv_hc_console_setup(struct vcpu *v, const struct gprs *r)
+{
+    struct pv_domain *pv = pv_get(v->dom);
+    if (!pv)
+        return HC_ENOMEM;
+    uint64_t port = r->rcx;
+    if (port == 0 || port >= HVKIT_EVTCHN_PORTS || !pv->ports[port].bound ||
+        pv->ports[port].owner != PV_OWNER_NONE)
+        return HC_EINVAL;
+    uint8_t *page;
+    long rc = pv_grant_map(&pv->grants, &v->dom->mem, r->rbx, true, &page);
+    if (rc)
+        return rc;
+    /* A console set up again lets go of its old port. */
+    if (pv->con.active)
+        pv->ports[pv->con.port].owner = PV_OWNER_NONE;
+    pv->con.active = true;
+    pv->con.broken = false;
+    pv->con.gref = (uint32_t)r->rbx;
+    pv->con.port = (unsigned)port;
+    pv->ports[port].owner = PV_OWNER_CONSOLE;
+    return HC_OK;
+}
