@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpustate.h"
 #include "domain.h"
 #include "exit.h"
 #include "slat.h"
@@ -136,6 +137,19 @@ struct backend {
      * vcpu_need() (hv.h) for the groups it reads and has not loaded since
      * the exit; the backend's own code may call it too. */
     void (*load_state)(struct vcpu *vcpu, unsigned what);
+
+    /* Optional (NULL: savevm and loadvm refuse): the guest's whole
+     * architectural state, for core/vcpustate.c.  get_state fills the
+     * fields of struct cpu_state (core/cpustate.h) that struct vcpu does
+     * not hold: all eight segments with selector, limit, attributes and
+     * base, GDTR, IDTR, DR6, DR7, the SYSENTER MSRs, STAR, LSTAR, CSTAR,
+     * SFMASK, KernelGSbase and the event waiting for injection (it may
+     * fill more; the core overwrites the rest).  set_state loads those
+     * same fields and CR2, CR3 and CR4 into the VMCB / VMCS or the CPU,
+     * and sets event_pending from the pending event; the core then writes
+     * the other groups through struct vcpu, marked changed. */
+    void (*get_state)(struct vcpu *vcpu, struct cpu_state *c);
+    void (*set_state)(struct vcpu *vcpu, const struct cpu_state *c);
 
     /* Arrange for the guest to take exception `vector` (with error code
      * `error` when has_error) at its next entry, as the hardware would have

@@ -59,9 +59,25 @@ void cpu_state_vms(struct vms *v, struct cpu_state *c)
     vms_u64(v, &c->ds_area);
     vms_u64(v, &c->tsc);
     vms_u8(v, &c->int_shadow);
+    vms_u64(v, &c->pending_event);
     vms_bytes(v, c->fxsave, sizeof(c->fxsave));
     /* RFLAGS bit 1 is always 1 (SDM vol 1 3.4.3 "EFLAGS Register"), and
      * the shadow is a flag. */
     vms_check(v, (c->rflags & 2) != 0, "RFLAGS");
     vms_check(v, c->int_shadow <= 1, "the interrupt shadow");
+    /* A pending event: valid, of a type hv injects (external interrupt,
+     * NMI, exception: the others need an instruction length VT-x keeps
+     * elsewhere), with the reserved bits 30:12 clear. */
+    uint64_t type = (c->pending_event >> 8) & 7;
+    vms_check(v,
+              !c->pending_event ||
+                  ((c->pending_event & (1ull << 31)) && (type == 0 || type == 2 || type == 3) &&
+                   !(c->pending_event & 0x7ffff000ull)),
+              "the pending event");
+    /* MXCSR (FXSAVE image bytes 24-27) has reserved bits 31:16; FXRSTOR
+     * of a value with any of them set faults (SDM vol 1 10.5.1 "FXSAVE
+     * Area"), in hv, so such a state is refused here. */
+    uint32_t mxcsr = (uint32_t)c->fxsave[24] | (uint32_t)c->fxsave[25] << 8 |
+                     (uint32_t)c->fxsave[26] << 16 | (uint32_t)c->fxsave[27] << 24;
+    vms_check(v, mxcsr <= 0xffff, "MXCSR");
 }

@@ -82,6 +82,14 @@ struct cpu_state {
     uint64_t pat, misc_enable, ds_area, tsc;
     /* 1 while the guest is in the interrupt shadow of STI or MOV SS. */
     uint8_t int_shadow;
+    /* An event hv has queued for the guest's next entry and not delivered
+     * yet, 0 for none, in the layout of AMD's EVENTINJ (APM vol 2 15.20
+     * "Event Injection"), which VT-x's VM-entry interruption information
+     * shares in its low half (SDM vol 3C 25.8.3 "VM-Entry Controls for
+     * Event Injection"): vector in bits 7:0, type 10:8 (0 external
+     * interrupt, 2 NMI, 3 exception), bit 11 "error code valid", bit 31
+     * valid, the error code in bits 63:32. */
+    uint64_t pending_event;
     /* The x87/SSE registers. */
     uint8_t fxsave[CPU_FXSAVE_LEN] __attribute__((aligned(16)));
 };

@@ -23,6 +23,8 @@ const struct backend svm_backend = {
      * has to be made current when the core switches vCPUs. */
     .run = svm_run,
     .load_state = svm_load_state,
+    .get_state = svm_get_state,
+    .set_state = svm_set_state,
     .inject_exception = svm_inject_exception,
     /* The two optional operations of core/backend.h: with both present
      * the core delivers the PIC's interrupts. */

@@ -69,6 +69,11 @@ void svm_load_state(struct vcpu *vcpu, unsigned what);
 const struct vmcb_save *svm_saved_state(const struct svm_vcpu *sv);
 void svm_store_state(struct vcpu *vcpu);
 
+/* cpustate.c: backend.get_state and backend.set_state, the whole
+ * architectural state between the VMCB and struct cpu_state. */
+void svm_get_state(struct vcpu *vcpu, struct cpu_state *c);
+void svm_set_state(struct vcpu *vcpu, const struct cpu_state *c);
+
 /* exit.c: one world switch with its bookkeeping, the exit decoder, the
  * exit-code names for the trace and the state dump for a crashed guest. */
 void svm_run(struct vcpu *vcpu, struct exit_info *exit);

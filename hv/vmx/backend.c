@@ -27,6 +27,8 @@ const struct backend vmx_backend = {
     .vcpu_put = vmx_vcpu_put,
     .run = vmx_run,
     .load_state = vmx_load_state,
+    .get_state = vmx_get_state,
+    .set_state = vmx_set_state,
     .inject_exception = vmx_inject_exception,
     /* The optional pair: VM-entry injection of type 0 and the
      * interrupt-window exiting control (vcpu.c). */

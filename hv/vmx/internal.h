@@ -96,6 +96,11 @@ void vmx_exit_entry(void);
 void vmx_load_state(struct vcpu *vcpu, unsigned what);
 void vmx_store_state(struct vcpu *vcpu);
 
+/* cpustate.c: backend.get_state and backend.set_state, the whole
+ * architectural state between the VMCS and struct cpu_state. */
+void vmx_get_state(struct vcpu *vcpu, struct cpu_state *c);
+void vmx_set_state(struct vcpu *vcpu, const struct cpu_state *c);
+
 /* exit.c: backend.run and backend.dump_state, and the exit names. */
 void vmx_run(struct vcpu *vcpu, struct exit_info *exit);
 void vmx_dump_state(struct vcpu *vcpu);

@@ -1,0 +1,155 @@
+/*
+ * vcpustate.c: a vCPU's whole architectural state as one struct cpu_state
+ * (cpustate.h), gathered from its three homes and put back into them:
+ *
+ *   struct vcpu   the general registers and the lazily loaded groups
+ *                 (vcpu.h "Lazy guest state"): RIP, RSP, RFLAGS, CR0-CR4,
+ *                 EFER, PAT, the interrupt shadow, and the MSRs the core
+ *                 emulates (XCR0, MISC_ENABLE, DS_AREA, the TSC offset);
+ *   the backend   what only the VMCB or VMCS holds: segments with their
+ *                 hidden parts, descriptor tables, DR7, the system-call
+ *                 MSRs, an event waiting for injection (backend.h,
+ *                 get_state and set_state);
+ *   the CPU       what neither switches because hv never uses it: DR0-DR3
+ *                 and the x87/SSE registers.
+ *
+ * Only called between exits, on the vCPU the CPU has loaded (run.c), with
+ * its domain paused: nothing else changes the state meanwhile.
+ */
+#include "klib.h"
+
+#include "cpu.h"
+#include "cpustate.h"
+#include "hv.h"
+#include "vcpustate.h"
+
+/* DR0-DR3 (SDM vol 3B 18.2.1 "Debug Address Registers (DR0-DR3)"): the
+ * register is named in the instruction, hence one case each. */
+static uint64_t read_dr(unsigned n)
+{
+    uint64_t v = 0;
+    switch (n) {
+    case 0:
+        __asm__ volatile("mov %%dr0, %0" : "=r"(v));
+        break;
+    case 1:
+        __asm__ volatile("mov %%dr1, %0" : "=r"(v));
+        break;
+    case 2:
+        __asm__ volatile("mov %%dr2, %0" : "=r"(v));
+        break;
+    default:
+        __asm__ volatile("mov %%dr3, %0" : "=r"(v));
+        break;
+    }
+    return v;
+}
+
+static void write_dr(unsigned n, uint64_t v)
+{
+    switch (n) {
+    case 0:
+        __asm__ volatile("mov %0, %%dr0" : : "r"(v));
+        break;
+    case 1:
+        __asm__ volatile("mov %0, %%dr1" : : "r"(v));
+        break;
+    case 2:
+        __asm__ volatile("mov %0, %%dr2" : : "r"(v));
+        break;
+    default:
+        __asm__ volatile("mov %0, %%dr3" : : "r"(v));
+        break;
+    }
+}
+
+/*
+ * FXSAVE or FXRSTOR of the guest's x87/SSE registers, which stay in the
+ * CPU while hv runs.  Both save and load the XMM registers and MXCSR only
+ * while CR4.OSFXSR is 1 (SDM vol 2A "FXSAVE": "If the OSFXSR bit in
+ * control register CR4 is not set, the FXSAVE instruction may not save
+ * these registers"), and hv's own CR4 does not have it: it is set around
+ * the instruction and cleared again.  CR0.TS and CR0.EM are 0 in hv, so
+ * neither faults.
+ */
+static void fx(uint8_t *area, bool save)
+{
+    uint64_t cr4 = read_cr4();
+    write_cr4(cr4 | CR4_OSFXSR);
+    if (save)
+        __asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t(*)[CPU_FXSAVE_LEN])area));
+    else
+        __asm__ volatile("fxrstor64 %0" : : "m"(*(const uint8_t(*)[CPU_FXSAVE_LEN])area));
+    write_cr4(cr4);
+}
+
+int vcpu_get_cpu_state(struct vcpu *v, struct cpu_state *c, char *err, size_t err_len)
+{
+    const struct backend *be = vcpu_backend(v);
+    if (!be->get_state) {
+        ksnprintf(err, err_len, "the %s backend cannot read a vCPU's whole state", be->name);
+        return -1;
+    }
+    memset(c, 0, sizeof(*c));
+    be->get_state(v, c);
+    /* The lazily loaded groups from struct vcpu, which may hold changes
+     * the core made since the exit and the backend has not written yet. */
+    vcpu_need(v, VCPU_STATE_ALL);
+    c->regs = v->regs;
+    c->rip = v->rip;
+    c->rflags = v->rflags;
+    c->cr0 = v->cr0;
+    c->cr2 = v->cr2;
+    c->cr3 = v->cr3;
+    c->cr4 = v->cr4;
+    c->efer = v->efer;
+    c->pat = v->pat;
+    c->int_shadow = v->int_shadow;
+    c->xcr0 = v->xcr0;
+    c->misc_enable = v->misc_enable;
+    c->ds_area = v->ds_area;
+    /* The guest's TSC now: the host's plus the offset (vcpu.h). */
+    c->tsc = rdtsc() + v->tsc_offset;
+    for (unsigned i = 0; i < 4; i++)
+        c->dr[i] = read_dr(i);
+    fx(c->fxsave, true);
+    return 0;
+}
+
+int vcpu_set_cpu_state(struct vcpu *v, const struct cpu_state *c, char *err, size_t err_len)
+{
+    const struct backend *be = vcpu_backend(v);
+    if (!be->set_state) {
+        ksnprintf(err, err_len, "the %s backend cannot write a vCPU's whole state", be->name);
+        return -1;
+    }
+    be->set_state(v, c);
+    v->regs = c->regs;
+    v->rip = c->rip;
+    v->rflags = c->rflags;
+    v->cr0 = c->cr0;
+    v->cr2 = c->cr2;
+    v->cr3 = c->cr3;
+    v->cr4 = c->cr4;
+    v->efer = c->efer;
+    v->pat = c->pat;
+    v->int_shadow = c->int_shadow;
+    v->xcr0 = c->xcr0;
+    v->misc_enable = c->misc_enable;
+    v->ds_area = c->ds_area;
+    /* The guest's TSC goes on from the saved value. */
+    v->tsc_offset = c->tsc - rdtsc();
+    /* Every lazy group now holds the new state and goes to the backend at
+     * the next entry; the segment group's derived values (CPL, CS mode,
+     * bases) and the IDTR come back from what set_state wrote. */
+    v->loaded = VCPU_STATE_ALL & ~(VCPU_SEGS | VCPU_IDTR);
+    vcpu_changed(v, VCPU_STATE_ALL & ~(VCPU_SEGS | VCPU_IDTR));
+    vcpu_need(v, VCPU_SEGS | VCPU_IDTR);
+    for (unsigned i = 0; i < 4; i++)
+        write_dr(i, c->dr[i]);
+    fx((uint8_t *)c->fxsave, false);
+    /* The interrupt logic looks again (irq.c: irq_idle caches "nothing
+     * to deliver"). */
+    v->irq_idle = false;
+    return 0;
+}

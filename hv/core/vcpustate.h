@@ -1,0 +1,16 @@
+/*
+ * vcpustate.h: a vCPU's whole architectural state in and out (vcpustate.c),
+ * for savevm/loadvm and the monitor's registers.  Both return 0, or -1
+ * with the reason in err when the backend cannot (no get_state/set_state).
+ */
+#ifndef HV_CORE_VCPUSTATE_H
+#define HV_CORE_VCPUSTATE_H
+
+#include <stddef.h>
+
+#include "cpustate.h"
+
+int vcpu_get_cpu_state(struct vcpu *v, struct cpu_state *c, char *err, size_t err_len);
+int vcpu_set_cpu_state(struct vcpu *v, const struct cpu_state *c, char *err, size_t err_len);
+
+#endif
