@@ -52,15 +52,18 @@ if [ ! -f data.raw ] || [ "$(stat -c %s data.raw)" != $((SIZE << 20)) ]; then
     done
     "$QEMU_IMG" convert -O qcow2 sparse.raw sparse.qcow2
 fi
-# Real-world binary data: programs and libraries of this system (a tar
-# stream cut to SIZE/2 MiB), compressible as disk contents usually are.
-if [ ! -f bin.raw ] || [ "$(stat -c %s bin.raw)" != $((SIZE << 19)) ]; then
-    { tar cf - /usr/lib /usr/bin 2>/dev/null || true; } | head -c $((SIZE << 19)) >bin.raw
-    truncate -s $((SIZE << 19)) bin.raw
-    rm -f bin-c.qcow2
+# Real-world binary data: the programs and shared libraries of this system
+# (ELF files: /usr/bin, then /usr/lib/x86_64-linux-gnu, as one tar stream
+# cut to SIZE/2 MiB), compressible as disk contents usually are.  (All of
+# /usr/lib would start with whatever happens to be installed first, such
+# as a JDK's already-compressed archives.)
+if [ ! -f elf.raw ] || [ "$(stat -c %s elf.raw)" != $((SIZE << 19)) ]; then
+    { tar cf - /usr/bin /usr/lib/x86_64-linux-gnu 2>/dev/null || true; } | head -c $((SIZE << 19)) >elf.raw
+    truncate -s $((SIZE << 19)) elf.raw
+    rm -f elf-c.qcow2
 fi
 # The binaries compressed by qemu-img, to time decompression.
-[ -f bin-c.qcow2 ] || "$QEMU_IMG" convert -c -O qcow2 bin.raw bin-c.qcow2
+[ -f elf-c.qcow2 ] || "$QEMU_IMG" convert -c -O qcow2 elf.raw elf-c.qcow2
 
 # Wall time and CPU time (user + system, all threads) of one command, in
 # seconds: "WALL CPU".  The CPU time does not depend on what else the
@@ -138,13 +141,13 @@ run_case() {
 
 run_case "raw->qcow2" 1.0 convert -O qcow2 data.raw out.qcow2
 run_case "raw->qcow2 -c zlib" 3.0 convert -c -O qcow2 data.raw out.qcow2
-run_case "binaries -c zlib" 3.0 convert -c -O qcow2 bin.raw out.qcow2
+run_case "binaries -c zlib" 3.0 convert -c -O qcow2 elf.raw out.qcow2
 run_case "raw->qcow2 -c zstd" 1.8 convert -c -O qcow2 -o compression_type=zstd data.raw out.qcow2
 start_load
 run_case "raw->qcow2 -c zlib, 1 busy" 1.8 convert -c -O qcow2 data.raw out.qcow2
-run_case "binaries -c zlib, 1 busy" 1.8 convert -c -O qcow2 bin.raw out.qcow2
+run_case "binaries -c zlib, 1 busy" 1.8 convert -c -O qcow2 elf.raw out.qcow2
 stop_load
-run_case "binaries compressed->raw" 1.0 convert -O raw bin-c.qcow2 out.raw
+run_case "binaries compressed->raw" 1.0 convert -O raw elf-c.qcow2 out.raw
 run_case "qcow2->raw" 1.0 convert -O raw data.qcow2 out.raw
 run_case "sparse 4G raw->qcow2" 1.0 convert -O qcow2 sparse.raw out.qcow2
 run_case "check (4G qcow2)" 1.0 check sparse.qcow2
