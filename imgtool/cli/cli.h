@@ -169,6 +169,10 @@ bool fmt_known(const char *fmt);
  * failure prints qemu-img's "Could not open 'F': reason" and returns NULL.
  */
 struct img *open_image(const char *filename, const char *fmt, unsigned flags);
+/* Open filename read-only a second time, as open_image opened it before:
+ * no message and no warning (they were printed the first time); NULL if
+ * it does not open. */
+struct img *reopen_image(const char *filename, const char *fmt);
 /* The same for an image written as a target (convert, dd, commit): never
  * an --image-opts string. */
 struct img *open_target(const char *filename, const char *fmt, unsigned flags);

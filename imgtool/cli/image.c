@@ -19,27 +19,39 @@ bool fmt_known(const char *fmt)
 
 bool cli_image_opts;
 
-/* Open an image argument, read as an option string if image_opts, or
- * as a plain path if `path`. */
-static struct img *open_spec(const char *filename, const char *fmt, unsigned flags, bool image_opts,
-                             bool path)
+/* How open_spec reads its argument and reports. */
+enum {
+    SPEC_IMAGE_OPTS = 1 << 0, /* an --image-opts option string */
+    SPEC_PATH = 1 << 1,       /* a file name, whatever it looks like */
+    SPEC_QUIET = 1 << 2,      /* no messages, no warnings: a second open */
+};
+
+/* Open an image argument as `how` says (SPEC_*). */
+static struct img *open_spec(const char *filename, const char *fmt, unsigned flags, unsigned how)
 {
     struct img_err err = {0};
     struct img *img = NULL;
     struct imgspec spec;
-    if (image_opts && fmt) {
-        error_report("--image-opts and --format are mutually exclusive");
+    bool quiet = how & SPEC_QUIET;
+    if ((how & SPEC_IMAGE_OPTS) && fmt) {
+        if (!quiet) {
+            error_report("--image-opts and --format are mutually exclusive");
+        }
         return NULL;
     }
     if (fmt && !fmt_known(fmt)) {
-        error_report("Could not open '%s': Unknown driver '%s'", filename, fmt);
+        if (!quiet) {
+            error_report("Could not open '%s': Unknown driver '%s'", filename, fmt);
+        }
         return NULL;
     }
-    if (path) {
+    if (how & SPEC_PATH) {
         memset(&spec, 0, sizeof(spec));
         snprintf(spec.path, sizeof(spec.path), "%s", filename);
-    } else if (!imgspec_parse(filename, image_opts, &spec)) {
-        error_report("Could not open '%s': %s", filename, spec.msg);
+    } else if (!imgspec_parse(filename, how & SPEC_IMAGE_OPTS, &spec)) {
+        if (!quiet) {
+            error_report("Could not open '%s': %s", filename, spec.msg);
+        }
         return NULL;
     }
     if (!fmt && spec.fmt[0]) {
@@ -53,8 +65,14 @@ static struct img *open_spec(const char *filename, const char *fmt, unsigned fla
         .data_file_error = spec.data_msg[0] ? spec.data_msg : NULL,
     };
     if (img_open_file_with(spec.path, fmt, flags, &oo, &img, &err) < 0) {
-        error_report("Could not open '%s': %s", filename, err.msg[0] ? err.msg : "unknown error");
+        if (!quiet) {
+            error_report("Could not open '%s': %s", filename,
+                         err.msg[0] ? err.msg : "unknown error");
+        }
         return NULL;
+    }
+    if (quiet) {
+        return img;
     }
     struct img_info info;
     if (!fmt && (flags & IMG_OPEN_RW) && img_get_info(img, &info) == 0 &&
@@ -96,17 +114,22 @@ void warn_stale_bitmaps(struct img *img)
 
 struct img *open_image(const char *filename, const char *fmt, unsigned flags)
 {
-    return open_spec(filename, fmt, flags, cli_image_opts, false);
+    return open_spec(filename, fmt, flags, cli_image_opts ? SPEC_IMAGE_OPTS : 0);
+}
+
+struct img *reopen_image(const char *filename, const char *fmt)
+{
+    return open_spec(filename, fmt, 0, SPEC_QUIET | (cli_image_opts ? SPEC_IMAGE_OPTS : 0));
 }
 
 struct img *open_target(const char *filename, const char *fmt, unsigned flags)
 {
-    return open_spec(filename, fmt, flags, false, false);
+    return open_spec(filename, fmt, flags, 0);
 }
 
 struct img *open_file_path(const char *path, const char *fmt, unsigned flags)
 {
-    return open_spec(path, fmt, flags, false, true);
+    return open_spec(path, fmt, flags, SPEC_PATH);
 }
 
 /* QEMU's warning (block.c bdrv_open_inherit) when a probe found raw for an

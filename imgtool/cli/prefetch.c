@@ -17,38 +17,59 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Four 2 MiB chunks: enough to keep both threads busy, little memory. */
+/* Four 2 MiB chunks per reader: enough to keep the threads busy, little
+ * memory. */
 #define NSLOTS 4
 
-struct prefetch {
+/*
+ * One reader thread with its own handle of the source.  With n readers,
+ * reader k takes the items whose place in the sequence is k, k+n, k+2n...:
+ * every reader walks the same runs (block status is cheap and the same
+ * for every handle), but reads the data only for its own items into its
+ * own ring, so n readers inflate compressed clusters on n cores.
+ */
+struct reader {
+    struct prefetch *pf;
     struct img *src;
-    struct pf_params p;
+    unsigned k;
     struct pf_item slot[NSLOTS];
     unsigned filled, taken; /* counters; slot index is counter % NSLOTS */
-    bool stop;
     pthread_t thread;
+};
+
+struct prefetch {
+    struct pf_params p;
+    unsigned n; /* readers */
+    struct reader r[PREFETCH_MAX_READERS];
+    uint64_t next; /* the place of the item the writer takes next */
+    bool stop;
     pthread_mutex_t lock;
     pthread_cond_t can_fill, can_take;
 };
 
-/* Wait for a free slot; NULL when the writer asked the reader to stop. */
-static struct pf_item *free_slot(struct prefetch *pf)
+/* Wait for a free slot in rd's ring; NULL when the writer asked the
+ * readers to stop. */
+static struct pf_item *free_slot(struct reader *rd)
 {
+    struct prefetch *pf = rd->pf;
     struct pf_item *it = NULL;
     pthread_mutex_lock(&pf->lock);
-    while (!pf->stop && pf->filled - pf->taken == NSLOTS)
+    while (!pf->stop && rd->filled - rd->taken == NSLOTS)
         pthread_cond_wait(&pf->can_fill, &pf->lock);
     if (!pf->stop)
-        it = &pf->slot[pf->filled % NSLOTS];
+        it = &rd->slot[rd->filled % NSLOTS];
     pthread_mutex_unlock(&pf->lock);
     return it;
 }
 
-/* Hand the slot just filled to the writer. */
-static void publish(struct prefetch *pf)
+/* Hand the slot just filled to the writer.  Several readers may wait on
+ * can_take's twin can_fill, so the writer broadcasts; one writer waits
+ * here, so a signal is enough. */
+static void publish(struct reader *rd)
 {
+    struct prefetch *pf = rd->pf;
     pthread_mutex_lock(&pf->lock);
-    pf->filled++;
+    rd->filled++;
     pthread_cond_signal(&pf->can_take);
     pthread_mutex_unlock(&pf->lock);
 }
@@ -134,81 +155,131 @@ int prefetch_count(struct img *src, const struct pf_params *p, bool with_zeros, 
     return 0;
 }
 
+/* Publish an error item with message msg at rd's next place in the
+ * sequence: whichever reader meets a failure first, the writer stops at
+ * the first error item it takes. */
+static void publish_error(struct reader *rd, const char *msg)
+{
+    struct pf_item *it = free_slot(rd);
+    if (!it)
+        return;
+    it->kind = PF_ERROR;
+    snprintf(it->msg, sizeof(it->msg), "%s", msg);
+    publish(rd);
+}
+
 static void *reader(void *arg)
 {
-    struct prefetch *pf = arg;
+    struct reader *rd = arg;
+    struct prefetch *pf = rd->pf;
     const struct pf_params *p = &pf->p;
-    uint64_t size = img_size(pf->src), off = 0, n = 0;
+    uint64_t size = img_size(rd->src), off = 0, n = 0, place = 0;
+    char msg[sizeof(((struct pf_item *)0)->msg)];
     struct pf_item *it;
-    while (off < size) {
-        if (!(it = free_slot(pf)))
-            return NULL;
-        int r = next_run(pf->src, p, off, size, &it->kind, &n);
+    for (; off < size; off += n, place++) {
+        enum pf_kind kind;
+        int r = next_run(rd->src, p, off, size, &kind, &n);
         if (r < 0) {
-            it->kind = PF_ERROR;
-            snprintf(it->msg, sizeof(it->msg),
-                     "error while reading block status at offset %llu: %s", (unsigned long long)off,
-                     img_msg(pf->src, r));
-            publish(pf);
+            snprintf(msg, sizeof(msg), "error while reading block status at offset %llu: %s",
+                     (unsigned long long)off, img_msg(rd->src, r));
+            publish_error(rd, msg);
             return NULL;
         }
+        /* Another reader's item: only the walk goes on. */
+        if (place % pf->n != rd->k)
+            continue;
+        if (!(it = free_slot(rd)))
+            return NULL;
+        it->kind = kind;
         it->off = off;
         it->n = n;
-        if (it->kind == PF_DATA) {
-            r = img_read(pf->src, off, it->buf, n);
-            if (r < 0) {
-                it->kind = PF_ERROR;
-                snprintf(it->msg, sizeof(it->msg), "error while reading at byte %llu: %s",
-                         (unsigned long long)off, img_msg(pf->src, r));
-                publish(pf);
-                return NULL;
-            }
+        if (kind == PF_DATA && (r = img_read(rd->src, off, it->buf, n)) < 0) {
+            snprintf(msg, sizeof(msg), "error while reading at byte %llu: %s",
+                     (unsigned long long)off, img_msg(rd->src, r));
+            /* The slot is not published: the error item takes it. */
+            publish_error(rd, msg);
+            return NULL;
         }
-        publish(pf);
-        off += n;
+        publish(rd);
     }
-    if ((it = free_slot(pf))) {
+    /* The end mark is the item after the last run: its reader sends it. */
+    if (place % pf->n == rd->k && (it = free_slot(rd))) {
         it->kind = PF_END;
         it->off = size;
         it->n = 0;
-        publish(pf);
+        publish(rd);
     }
     return NULL;
 }
 
-struct prefetch *prefetch_start(struct img *src, const struct pf_params *p)
+/* Free what prefetch_start allocated (threads already joined). */
+static void free_prefetch(struct prefetch *pf)
+{
+    for (unsigned i = 0; i < PREFETCH_MAX_READERS; i++)
+        for (int j = 0; j < NSLOTS; j++)
+            free(pf->r[i].slot[j].buf);
+    free(pf);
+}
+
+/* Ask every reader to stop and wait for the first `started` of them. */
+static void stop_readers(struct prefetch *pf, unsigned started)
+{
+    /* A reader may be waiting for a slot or in the middle of a read; it
+     * sees stop at its next wait and ends. */
+    pthread_mutex_lock(&pf->lock);
+    pf->stop = true;
+    pthread_cond_broadcast(&pf->can_fill);
+    pthread_mutex_unlock(&pf->lock);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(pf->r[i].thread, NULL);
+}
+
+struct prefetch *prefetch_start(struct img *const *srcs, unsigned n, const struct pf_params *p)
 {
     struct prefetch *pf = calloc(1, sizeof(*pf));
+    unsigned started = 0;
     if (!pf)
         return NULL;
-    pf->src = src;
     pf->p = *p;
-    for (int i = 0; i < NSLOTS; i++)
-        if (!(pf->slot[i].buf = malloc(p->chunk)))
-            goto fail;
+    pf->n = n < 1 ? 1 : n > PREFETCH_MAX_READERS ? PREFETCH_MAX_READERS : n;
+    for (unsigned i = 0; i < pf->n; i++) {
+        pf->r[i] = (struct reader){.pf = pf, .src = srcs[i], .k = i};
+        for (int j = 0; j < NSLOTS; j++)
+            if (!(pf->r[i].slot[j].buf = malloc(p->chunk))) {
+                free_prefetch(pf);
+                return NULL;
+            }
+    }
     pthread_mutex_init(&pf->lock, NULL);
     pthread_cond_init(&pf->can_fill, NULL);
     pthread_cond_init(&pf->can_take, NULL);
-    if (pthread_create(&pf->thread, NULL, reader, pf) != 0) {
+    while (started < pf->n &&
+           pthread_create(&pf->r[started].thread, NULL, reader, &pf->r[started]) == 0)
+        started++;
+    if (started < pf->n) {
+        stop_readers(pf, started);
         pthread_mutex_destroy(&pf->lock);
         pthread_cond_destroy(&pf->can_fill);
         pthread_cond_destroy(&pf->can_take);
-        goto fail;
+        free_prefetch(pf);
+        return NULL;
     }
     return pf;
-fail:
-    for (int i = 0; i < NSLOTS; i++)
-        free(pf->slot[i].buf);
-    free(pf);
-    return NULL;
+}
+
+/* The reader whose turn it is. */
+static struct reader *current(struct prefetch *pf)
+{
+    return &pf->r[pf->next % pf->n];
 }
 
 struct pf_item *prefetch_next(struct prefetch *pf)
 {
+    struct reader *rd = current(pf);
     pthread_mutex_lock(&pf->lock);
-    while (pf->filled == pf->taken)
+    while (rd->filled == rd->taken)
         pthread_cond_wait(&pf->can_take, &pf->lock);
-    struct pf_item *it = &pf->slot[pf->taken % NSLOTS];
+    struct pf_item *it = &rd->slot[rd->taken % NSLOTS];
     pthread_mutex_unlock(&pf->lock);
     return it;
 }
@@ -216,8 +287,10 @@ struct pf_item *prefetch_next(struct prefetch *pf)
 void prefetch_release(struct prefetch *pf)
 {
     pthread_mutex_lock(&pf->lock);
-    pf->taken++;
-    pthread_cond_signal(&pf->can_fill);
+    current(pf)->taken++;
+    pf->next++;
+    /* Several readers may wait for room, each for its own ring. */
+    pthread_cond_broadcast(&pf->can_fill);
     pthread_mutex_unlock(&pf->lock);
 }
 
@@ -225,17 +298,9 @@ void prefetch_stop(struct prefetch *pf)
 {
     if (!pf)
         return;
-    /* The reader may be waiting for a slot or in the middle of a read; it
-     * sees stop at its next wait and ends. */
-    pthread_mutex_lock(&pf->lock);
-    pf->stop = true;
-    pthread_cond_broadcast(&pf->can_fill);
-    pthread_mutex_unlock(&pf->lock);
-    pthread_join(pf->thread, NULL);
+    stop_readers(pf, pf->n);
     pthread_mutex_destroy(&pf->lock);
     pthread_cond_destroy(&pf->can_fill);
     pthread_cond_destroy(&pf->can_take);
-    for (int i = 0; i < NSLOTS; i++)
-        free(pf->slot[i].buf);
-    free(pf);
+    free_prefetch(pf);
 }

@@ -1,13 +1,17 @@
 /*
- * Read-ahead for convert: a reader thread walks one source image (block
+ * Read-ahead for convert: reader threads walk one source image (block
  * status, then the data) a few chunks ahead of the thread that writes the
  * target, so reading and writing overlap on two cores, as they do in
- * qemu-img convert (whose reads and writes run in its thread pool).
+ * qemu-img convert (whose reads and writes run in its thread pool).  With
+ * two readers, each with its own handle of the source, every other chunk
+ * is read by the second one: reading a compressed qcow2 is mostly
+ * inflating, and qemu-img inflates in its thread pool too.
  *
- * Each handle of the library is used by one thread only: the reader owns
- * the source (and its backing chain), the main thread the target; the
- * library keeps no global state.  Items come out strictly in source
- * order, so the target is written exactly as a sequential copy writes it.
+ * Each handle of the library is used by one thread only: each reader owns
+ * its handle of the source (and its backing chain), the main thread the
+ * target; the library keeps no global state.  Items come out strictly in
+ * source order, so the target is written exactly as a sequential copy
+ * writes it.
  */
 #ifndef IMGTOOL_PREFETCH_H
 #define IMGTOOL_PREFETCH_H
@@ -50,8 +54,12 @@ struct pf_params {
  * with_zeros): qemu-img convert's "allocated sectors", the 100 % of its
  * progress.  Returns 0 or the library's negative code. */
 int prefetch_count(struct img *src, const struct pf_params *p, bool with_zeros, uint64_t *bytes);
-/* Start reading src; NULL if out of memory or no thread could start. */
-struct prefetch *prefetch_start(struct img *src, const struct pf_params *p);
+/* The most reader threads one walk uses. */
+#define PREFETCH_MAX_READERS 2
+/* Start reading the source with n reader threads, srcs[i] being reader
+ * i's own handle of the same image (1 <= n <= PREFETCH_MAX_READERS); NULL
+ * if out of memory or no thread could start. */
+struct prefetch *prefetch_start(struct img *const *srcs, unsigned n, const struct pf_params *p);
 /* The next item, waiting for the reader if need be; valid until
  * prefetch_release.  After PF_END or PF_ERROR nothing more comes. */
 struct pf_item *prefetch_next(struct prefetch *pf);

@@ -191,15 +191,16 @@ static struct pf_params walk_params(const struct conv *c, uint64_t base)
     return pp;
 }
 
-/* Copy one source to the target at offset base.  A reader thread
- * (prefetch.c) does the block status calls and the reads a few chunks
- * ahead; this thread writes, in source order. */
-static int copy_source(struct conv *c, struct img *src, const char *name, uint64_t base)
+/* Copy one source to the target at offset base.  Reader threads
+ * (prefetch.c) do the block status calls and the reads a few chunks
+ * ahead, each with a handle of its own (srcs[0..nsrc)); this thread
+ * writes, in source order. */
+static int copy_source(struct conv *c, struct img *const *srcs, unsigned nsrc, const char *name,
+                       uint64_t base)
 {
     struct pf_params pp = walk_params(c, base);
-    struct prefetch *pf = prefetch_start(src, &pp);
+    struct prefetch *pf = prefetch_start(srcs, nsrc, &pp);
     int ret = 1;
-    (void)name;
     if (!pf) {
         error_report("Could not start reading %s: out of memory", name);
         return 1;
@@ -705,6 +706,24 @@ static int convert_count_progress(struct convert_job *j)
     return failed;
 }
 
+/*
+ * A second handle of source i for a second reader thread, or NULL.  Worth
+ * it where reading costs CPU time: a qcow2 source may hold compressed
+ * clusters, and inflating them is most of the work of such a convert
+ * (qemu-img inflates in its thread pool).  Not with -c (the compression
+ * workers have the cores), -m 1, one core, or -l (the snapshot would have
+ * to be loaded twice).
+ */
+static struct img *second_reader(struct convert_job *j, int i)
+{
+    struct img_info info;
+    if (j->compress || j->snapshot || j->max_threads == 1 || cpipe_default_threads() < 2 ||
+        img_get_info(j->srcs[i], &info) < 0 || info.format != IMG_FMT_QCOW2) {
+        return NULL;
+    }
+    return reopen_image(j->names[i], j->vc.fmt);
+}
+
 /* Copy the sources one after the other, then drain the -c pipeline.
  * Returns 1 after the message on a failure. */
 static int convert_copy_sources(struct convert_job *j)
@@ -713,7 +732,9 @@ static int convert_copy_sources(struct convert_job *j)
     uint64_t base = 0;
     int failed = 0;
     for (int i = 0; i < j->nsrc && !failed; i++) {
-        failed = copy_source(cv, j->srcs[i], j->names[i], base);
+        struct img *readers[PREFETCH_MAX_READERS] = {j->srcs[i], second_reader(j, i)};
+        failed = copy_source(cv, readers, readers[1] ? 2 : 1, j->names[i], base);
+        img_close(readers[1]);
         base += img_size(j->srcs[i]);
     }
     if (cv->pipe && !failed) {
