@@ -204,8 +204,10 @@ static int open_backing(void *ctx, const char *referrer, const char *name, bool 
 }
 
 /* Compressed clusters: zlib's (raw deflate) through hv's own decoder
- * (inflate.h); zstd has none in hv, so such a cluster fails to read and
- * the request gets IOERR, with the library's message in the log. */
+ * (inflate.h).  hv has no zstd decoder: a zstd-compressed cluster fails to
+ * read, the request gets IOERR and the log says why ("... is zstd, which
+ * this program cannot decompress"); an image whose header says zstd but
+ * holds no compressed cluster works (tests/integration/virtio-hv.sh). */
 static int img_decompress(void *ctx, int type, void *dst, size_t dst_len, const void *src,
                           size_t src_len)
 {

@@ -105,6 +105,14 @@ static int load_compressed(struct img *img, uint64_t entry)
     if (r < 0) {
         /* The cache may hold a partly written cluster now: forget it. */
         q->dcache_off = UINT64_MAX;
+        /* A codec the environment lacks is not damage: say which (hv has
+         * its own deflate decoder and no zstd one). */
+        if (r == -IMG_ENOTSUP)
+            return img_fail(img, IMG_ENOTSUP,
+                            "Compressed cluster at offset %#llx of '%s' is %s, which this "
+                            "program cannot decompress",
+                            (unsigned long long)stream_offset, img->name,
+                            q->h.compression_type == IMG_COMP_ZSTD ? "zstd" : "zlib");
         return img_fail(img, IMG_ECORRUPT,
                         "Could not decompress the cluster at offset %#llx of '%s'",
                         (unsigned long long)stream_offset, img->name);

@@ -19,6 +19,9 @@
 #   - diskcat prints a file bin/imgtool put into a compressed qcow2 image
 #     (hv's own deflate decoder reads it), and through an overlay whose
 #     backing file it is (a relative name);
+#   - hv has no zstd decoder: diskcat on an image qemu-img compressed with
+#     zstd gets IOERR and hv says why in one "[hv]" line; an image whose
+#     header says zstd but which holds no compressed cluster reads fine;
 #   - vhostile breaks the rings' rules seven ways: each time the device needs
 #     a reset (one "[hv]" line each), recovers after it, and hv goes on;
 #     then it breaks virtio-blk's seg_max and size_max: each request fails
@@ -37,7 +40,7 @@ G=$BUILD/guestkit
 BOCHS_CASES=(vmx-blk vmx-console vmx-backing vmx-hostile vmx-durable
     bochs-svm-blk bochs-svm-console bochs-svm-backing bochs-svm-hostile)
 CASES=(svm-blk-ioapic svm-blk-lazy svm-blk-pic svm-blk-poll svm-blk-raw svm-blk-ro svm-blk-snapshot
-    svm-console svm-diskcat svm-backing svm-hostile svm-durable usage "${BOCHS_CASES[@]}")
+    svm-console svm-diskcat svm-backing svm-zstd svm-hostile svm-durable usage "${BOCHS_CASES[@]}")
 skip_all_if "$(built_missing "$HV" "$G/vblk.elf" "$G/vcon.elf" "$G/diskcat.elf" "$G/vhostile.elf")" \
     "${CASES[@]}"
 for tool in qemu-system-x86_64 qemu-img perl; do
@@ -192,6 +195,39 @@ cat_case() {
     fi
 }
 
+# zstd_case NAME: hv refuses zstd-compressed clusters with a clear
+# message (and reads a zstd-typed image that has none); qemu-img makes both.
+zstd_case() {
+    local n=$1 file=$TOP/hv/dev/virtio/virtq.h size
+    size=$(stat -c %s "$file")
+    cp "$file" "$W/$n.raw"
+    truncate -s 1M "$W/$n.raw"
+    qemu-img convert -c -f raw -O qcow2 -o compression_type=zstd "$W/$n.raw" "$W/$n.c.qcow2"
+    qemu-img convert -f raw -O qcow2 -o compression_type=zstd "$W/$n.raw" "$W/$n.u.qcow2"
+    cp "$W/$n.c.qcow2" "$W/$n.before"
+    run_logged "$W/$n.c.out" "$W/$n.c.err" "$W/$n.c.st" "${HVRUN[@]}" -kernel "$G/diskcat.elf" \
+        -append "bytes=$size" -drive "file=$W/$n.c.qcow2,format=qcow2,readonly=on"
+    local want="\\[hv\\] virtio-blk0: read at sector 0 failed: Compressed cluster at offset"
+    want="$want 0x[0-9a-f]* of '$W/$n.c.qcow2' is zstd, which this program cannot decompress"
+    if grep -q '^diskcat: read at sector 0: IOERR$' "$W/$n.c.out" &&
+        [ "$(grep -c "^$want\$" "$W/$n.c.err")" = 1 ] && cmp -s "$W/$n.c.qcow2" "$W/$n.before"; then
+        pass "$n: a zstd-compressed cluster fails with IOERR and one [hv] line saying why"
+    else
+        fail "$n: a zstd-compressed cluster is refused clearly" "status $(cat "$W/$n.c.st")"
+        show_log "$W/$n.c.out"
+        show_log "$W/$n.c.err" 8
+    fi
+    run_logged "$W/$n.u.out" "$W/$n.u.err" "$W/$n.u.st" "${HVRUN[@]}" -kernel "$G/diskcat.elf" \
+        -append "bytes=$size" -drive "file=$W/$n.u.qcow2,format=qcow2,readonly=on"
+    sed -n '/^diskcat: begin$/,/^diskcat: end$/p' "$W/$n.u.out" | sed '1d;$d' >"$W/$n.printed"
+    if [ "$(cat "$W/$n.u.st")" = 0 ] && cmp -s "$W/$n.printed" "$file"; then
+        pass "$n: an image of compression type zstd without compressed clusters reads"
+    else
+        fail "$n: a zstd-typed image without compressed clusters" "status $(cat "$W/$n.u.st")"
+        show_log "$W/$n.u.err" 8
+    fi
+}
+
 # hostile_case NAME EMU-ARGS: vhostile's verdicts all pass, hv logged one
 # "device needs reset" line for each of its seven broken cases and one
 # IOERR line for each broken limit, the guest ended normally, and the disk
@@ -272,6 +308,7 @@ run_case svm-blk-snapshot blk_case svm-blk-snapshot "" qcow2 ioapic snapshot
 run_case svm-console con_case svm-console ""
 run_case svm-diskcat cat_case svm-diskcat ""
 run_case svm-backing cat_case svm-backing "" overlay
+run_case svm-zstd zstd_case svm-zstd
 run_case svm-hostile hostile_case svm-hostile ""
 run_case svm-durable durable_case svm-durable 20 ""
 run_case usage usage_case
