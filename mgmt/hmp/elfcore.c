@@ -190,10 +190,8 @@ static int headers(FILE *f, int ncpus, const struct hmp_core_range *ranges, int 
         return -1;
     uint64_t off = notes + note_size;
     for (int i = 0; i < nranges; i++) {
-        /* Readable, writable, executable: it is all guest RAM (QEMU leaves
-         * p_flags 0; gdb reads the segment either way). */
+        /* No p_flags, as in QEMU's cores: gdb reads the segment anyway. */
         ph = (Elf64_Phdr){.p_type = PT_LOAD,
-                          .p_flags = PF_R | PF_W | PF_X,
                           .p_offset = off,
                           .p_vaddr = ranges[i].start,
                           .p_paddr = ranges[i].start,

@@ -26,11 +26,11 @@ typedef int (*hmp_core_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len,
 
 /*
  * Write the core for `ncpus` vCPUs (their registers in `regs`) and the
- * `nranges` ranges to `f`.  Each PT_LOAD's physical address is the range's
- * guest-physical address; its virtual address is the same number (QEMU
- * writes 0 there without paging (-p), which leaves gdb nothing to read by
- * address; guestkit guests map memory one to one, so this is also right
- * for them).  Returns 0, or -1 with `err` filled (a read or a write failed).
+ * `nranges` ranges to `f`.  Each PT_LOAD's physical and virtual address is
+ * the range's guest-physical address, as QEMU 7.2 writes them without -p,
+ * so gdb reads guest memory by those addresses (guestkit guests map memory
+ * one to one).  Returns 0, or -1 with `err` filled (a read or a write
+ * failed).
  */
 int hmp_write_core(FILE *f, const struct hmp_regs *regs, int ncpus,
                    const struct hmp_core_range *ranges, int nranges, hmp_core_read_fn read,
