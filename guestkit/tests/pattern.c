@@ -19,9 +19,14 @@
  * format of `x` has known values to show, including printable characters
  * for /c), then "hvkit pattern" as a string for /s, then 0xff bytes.
  *
- * With "-append exit" the guest fills the page, prints, and exits 0 at once
- * instead of counting (a check that it builds and runs anywhere).  Not in
- * guests.list otherwise: a guest that never ends is for monitor tests.
+ * Every 65536 counts the loop executes CPUID, which always leaves the
+ * guest under hv (SVM: the CPUID intercept; VT-x exits on it
+ * unconditionally), so hv gets the CPU back and serves its control channel
+ * even before its scheduler preempts guests; on plain QEMU CPUID is just an
+ * instruction.  With "-append spin" the loop has no exit at all (for the
+ * scheduler's preemption); with "-append exit" the guest fills the page,
+ * prints, and exits 0 at once instead of counting.  Not in guests.list:
+ * a guest that never ends is for monitor tests.
  */
 #include "guestkit/guestkit.h"
 
@@ -53,10 +58,12 @@ int main(int argc, char **argv)
         printf("pattern: done\n");
         return 0;
     }
+    bool spin = argc > 1 && !strcmp(argv[1], "spin");
     printf("pattern: counting\n");
-    /* The loop makes no exit of its own: a monitor that reads the counter
-     * while it moves depends on the hypervisor taking the CPU back (its
-     * scheduler's time slice), as it must for any guest. */
-    for (;;)
+    for (;;) {
         counter = counter + 1;
+        /* CPUID leaf 0: an exit to hv now and then (see the top). */
+        if (!spin && (counter & 0xffff) == 0)
+            (void)cpuid(0);
+    }
 }
