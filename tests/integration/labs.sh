@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The labs framework, lab 01 and lab 02 (labs/README.md): for each lab, the
+# The labs framework, labs 01, 02 and 03 (labs/README.md): for each lab, the
 # reference tree must pass the lab's grader, and the skeleton made from it
 # must compile yet fail the grader on EVERY exercise, which proves that each
 # exercise's checks test the code the skeleton removed; the skeleton with
-# only exercise 1 put back scores exactly that exercise.  Also: the skeleton
+# only exercise 1 put back scores exactly that exercise (lab 03, whose
+# exercises 2 and 3 are two halves of every request, also with exercises 1
+# and 2 put back).  Also: the skeleton
 # holds no marker and none of the removed code, and mkskeleton.sh refuses
 # broken markers with the file and line.
 #
@@ -40,7 +42,7 @@ for c in "noend.c:3:.*has no END" "nobegin.c:4:.*END without a BEGIN" "nested.c:
 done
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
-    for l in 01 02; do
+    for l in 01 02 03; do
         skip "labs: lab $l reference passes the grader" "qemu-system-x86_64 is not installed"
         skip "labs: lab $l skeleton fails every exercise" "qemu-system-x86_64 is not installed"
     done
@@ -92,6 +94,16 @@ grade() {
     local lab=$1 dir=$2 src=$3 out=$4 id=$5
     bash "$dir/grade.sh" "$src" "$out" >"$IT_WORK/$id.out" 2>"$IT_WORK/$id.err"
     echo $?
+}
+
+# says NAME FILE REGEX: the grade in FILE has a line matching REGEX.
+says() {
+    if grep -q -e "$3" "$2"; then
+        pass "$1"
+    else
+        fail "$1" "see the grade above"
+        show_log "$2"
+    fi
 }
 
 # reference_passes NN DIR COUNT: the untouched repository scores COUNT/COUNT.
@@ -178,12 +190,8 @@ if skeleton 01 "$L1" "$SK1"; then
     # grader's exit budget must end it, not the (much later) timeout.
     skeleton_fails 01 "$L1" "$SK1" hv/hv.elf tests/unit/hv_core tests/unit/hv_dev guestkit/hello.elf \
         -- advance-rip cpuid-signature uart-scratch
-    n="labs: lab 01 skeleton's advance-rip failure is the exit budget, not the timeout"
-    if grep -q "^FAIL: 1 advance-rip: hello did not finish (exit budget spent: " "$IT_WORK/skeleton-01.out"; then
-        pass "$n"
-    else
-        fail "$n" "see the grade above"
-    fi
+    says "labs: lab 01 skeleton's advance-rip failure is the exit budget, not the timeout" \
+        "$IT_WORK/skeleton-01.out" "^FAIL: 1 advance-rip: hello did not finish (exit budget spent: "
     # With exercise 1 solved (the reference's advance(), whole file) every
     # guest runs to its end: exercises 2 and 3 must then fail in the guests
     # too, not only in the unit tests, and exercise 1 must pass on its own.
@@ -210,6 +218,66 @@ if skeleton 02 "$L2" "$SK2"; then
         "^FAIL: 2 slat-walk: .*the memtour guest's dirty log did not report" \
         "^FAIL: 3 sib: .*the mmio guest's store through a SIB byte went wrong" \
         '^FAIL: 4 lapic-eoi: .*the apic guest still had its interrupt in service'
+fi
+
+# ---- Lab 03: virtio.
+# keep_region NN NAME FILE: FILE with lab NN's region NAME left as the
+# reference has it (its marker lines dropped, its code kept), so that
+# mkskeleton.sh cuts only the file's other regions.
+keep_region() {
+    awk -v mark="LAB $1: " -v name="$2" '
+        index($0, mark "BEGIN " name " ") { inside = 1; next }
+        inside && inhint { if ($0 ~ /\*\/[ \t]*$/) inhint = 0; next }
+        inside && index($0, mark "HINT") { inhint = $0 !~ /\*\/[ \t]*$/; next }
+        inside && index($0, mark "STUB") { next }
+        inside && index($0, mark "END") { inside = 0; next }
+        { print }' "$3"
+}
+
+L3=$TOP/labs/03-virtio
+SK3=$T/skeleton-src-03
+if skeleton 03 "$L3" "$SK3"; then
+    no_answers 03 "$SK3" hv/dev/virtio/virtq.c desc-chain \
+        "the loop guard:hv/dev/virtio/virtq.c:++w.steps > w.entries" \
+        "the used element:hv/dev/virtio/virtq.c:put_le32(elem, head)" \
+        "the event-index rule:hv/dev/virtio/virtq.c:(uint16_t)(now - used_event - 1)" \
+        "avail_event:hv/dev/virtio/virtq.c:put_ring16(m, q->used, 4 + 8ull * q->size, q->last_avail)" \
+        "QueueReady:guestkit/runtime/virtio_mmio.c:VIRTIO_MMIO_QUEUE_READY, 1"
+    reference_passes 03 "$L3" 3
+    skeleton_fails 03 "$L3" "$SK3" hv/hv.elf tests/unit/hv_virtq guestkit/vblk.elf guestkit/vcon.elf \
+        guestkit/vhostile.elf -- queue-setup desc-chain used-ring
+    # The skeleton's driver is caught by QEMU's own devices (not by a timeout).
+    says "labs: lab 03 skeleton's driver fails on plain QEMU at once" "$IT_WORK/skeleton-03.out" \
+        '^FAIL: 1 queue-setup: vblk on plain QEMU (the reference device) failed'
+    # With the driver back, vblk runs under the student's hv, which refuses
+    # its chains: the guest catches exercise 2.
+    solved_first 03 "$L3" "$SK3" guestkit/runtime/virtio_mmio.c queue-setup \
+        '^FAIL: 2 desc-chain: .*hv refused a chain vblk made' '^FAIL: 3 used-ring: '
+    # With the chain walk back too, only the used ring is missing: vblk's
+    # first request never comes back, and the exit budget (not the time
+    # limit) ends it.  The build starts from the skeleton's.
+    n="labs: lab 03 with exercises 1 and 2 solved scores exactly them, vblk catches the used ring"
+    s12=$T/solved12-src-03 o=$IT_WORK/solved12-03.out
+    rm -rf "$s12" "$IT_WORK/keep"
+    cp -a "$SK3" "$s12"
+    cp "$TOP/guestkit/runtime/virtio_mmio.c" "$s12/guestkit/runtime/virtio_mmio.c"
+    mkdir -p "$IT_WORK/keep/hv/dev/virtio"
+    keep_region 03 desc-chain "$TOP/hv/dev/virtio/virtq.c" >"$IT_WORK/keep/hv/dev/virtio/virtq.c"
+    [ -d "$T/solved12-03" ] || cp -a "$T/skeleton-03" "$T/solved12-03"
+    if LAB_SRC_TOP=$IT_WORK/keep bash "$TOP/labs/tools/mkskeleton.sh" 03 "$IT_WORK/keep-out" \
+        hv/dev/virtio/virtq.c 2>/dev/null; then
+        cp "$IT_WORK/keep-out/hv/dev/virtio/virtq.c" "$s12/hv/dev/virtio/virtq.c"
+        grade 03 "$L3" "$s12" "$T/solved12-03" solved12-03 >/dev/null
+        if grep -q '^PASS: 1 queue-setup$' "$o" && grep -q '^PASS: 2 desc-chain$' "$o" &&
+            grep -q '^FAIL: 3 used-ring: .*never came back on the used ring (exit budget spent' "$o"; then
+            pass "$n"
+        else
+            fail "$n" "unexpected grade"
+            show_log "$o"
+        fi
+    else
+        fail "$n" "mkskeleton.sh could not cut virtq.c with desc-chain kept"
+    fi
 fi
 
 # A header that changed while keeping an old file time, as in a skeleton
