@@ -247,6 +247,45 @@ static int parse_action(const char *s, size_t len, size_t name_len, enum domain_
     return 0;
 }
 
+/*
+ * savevm=NAME@MS, loadvm=NAME@MS, delvm=NAME@MS (`name_len` is the length
+ * of "savevm=" and so on): a snapshot name of letters, digits, '-', '_'
+ * and '.', and the milliseconds of the guest's run after which to act.
+ * The events happen in the order given, so their times may not go back.
+ */
+static int parse_vmevent(const char *s, size_t len, size_t name_len, enum hv_vmevent_kind kind,
+                         struct hv_options *opt, char *err, size_t err_len)
+{
+    const char *v = s + name_len;
+    size_t vl = len - name_len, n = 0;
+    uint64_t ms = 0;
+    while (n < vl && v[n] != '@')
+        n++;
+    bool ok = n > 0 && n < HV_VMEVENT_NAME && n + 1 < vl && opt->nvmevents < HV_VMEVENTS_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+             (v[i] >= '0' && v[i] <= '9') || v[i] == '-' || v[i] == '_' || v[i] == '.';
+    for (size_t i = n + 1; ok && i < vl; i++) {
+        ok = v[i] >= '0' && v[i] <= '9' && ms < 100000000ull;
+        ms = ms * 10 + (uint64_t)(v[i] - '0');
+    }
+    if (ok && opt->nvmevents && ms < opt->vmevent[opt->nvmevents - 1].at_ms)
+        ok = false;
+    if (!ok) {
+        ksnprintf(err, err_len,
+                  "'%.*s': want NAME@MS (a name of up to %u letters, digits, '-', '_', '.'; "
+                  "times in order; at most %u such words)",
+                  (int)len, s, HV_VMEVENT_NAME - 1, HV_VMEVENTS_MAX);
+        return -1;
+    }
+    struct hv_vmevent *e = &opt->vmevent[opt->nvmevents++];
+    e->kind = kind;
+    memcpy(e->name, v, n);
+    e->name[n] = '\0';
+    e->at_ms = ms;
+    return 0;
+}
+
 /* One option word; 0, or -1 with err filled. */
 static int parse_word(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
 {
@@ -289,6 +328,13 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         return parse_action(s, len, 10, &opt->on_reboot, err, err_len);
     if (word_has_prefix(s, len, "on_crash="))
         return parse_action(s, len, 9, &opt->on_crash, err, err_len);
+    /* Snapshots of domain 0 at given times (core/vmsave.h). */
+    if (word_has_prefix(s, len, "savevm="))
+        return parse_vmevent(s, len, 7, HV_SAVEVM, opt, err, err_len);
+    if (word_has_prefix(s, len, "loadvm="))
+        return parse_vmevent(s, len, 7, HV_LOADVM, opt, err, err_len);
+    if (word_has_prefix(s, len, "delvm="))
+        return parse_vmevent(s, len, 6, HV_DELVM, opt, err, err_len);
     /* drive=...: kept as it is for core/vdev.c, which knows its fields. */
     if (word_has_prefix(s, len, "drive=")) {
         if (opt->ndrives == HV_DRIVES_MAX || len > 255) {
@@ -302,11 +348,12 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
     }
     /* Anything else is a mistake worth stopping for: a misspelt "trace"
      * silently ignored would cost the user more than this message. */
-    ksnprintf(err, err_len,
-              "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
-              "npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console, drive=..., "
-              "on_poweroff=|on_reboot=|on_crash=destroy|restart|preserve)",
-              (int)len, s);
+    ksnprintf(
+        err, err_len,
+        "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
+        "npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console, drive=..., "
+        "on_poweroff=|on_reboot=|on_crash=destroy|restart|preserve, savevm=|loadvm=|delvm=NAME@MS)",
+        (int)len, s);
     return -1;
 }
 
@@ -336,6 +383,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->on_poweroff = DOMAIN_ACTION_DESTROY;
     opt->on_reboot = DOMAIN_ACTION_DESTROY;
     opt->on_crash = DOMAIN_ACTION_DESTROY;
+    opt->nvmevents = 0;
     /* An empty message on success, so a caller may print err blindly. */
     if (err_len)
         err[0] = '\0';

@@ -54,6 +54,11 @@ static inline uint32_t hv_features(const struct host *h)
     return (h->irq ? HVKIT_FEATURE_IRQ : 0) | HVKIT_FEATURE_PV;
 }
 
+/* Make `v` the vCPU the CPU's virtualization instructions act on
+ * (backend->vcpu_load, run.c), for work on it between exits: VT-x reads
+ * and writes only the current VMCS (savevm, loadvm). */
+void host_load_vcpu(struct host *h, struct vcpu *v);
+
 /* The backend of a vCPU's host: the operations table handlers call. */
 static inline const struct backend *vcpu_backend(const struct vcpu *v)
 {
@@ -156,6 +161,8 @@ void irq_halt(struct vcpu *v);
 void irq_vcpu_init(struct vcpu *v);
 /* After a write to IA32_APIC_BASE: move the APIC's page on the MMIO bus. */
 void irq_apic_base_changed(struct vcpu *v);
+/* Host TSC ticks in nanoseconds (irq.c, once irq_clock_init() ran). */
+uint64_t irq_tsc_to_ns(uint64_t ticks);
 int irq_pending(struct vcpu *v);
 
 #endif

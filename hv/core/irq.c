@@ -134,6 +134,13 @@ static uint64_t apic_bus_clock(void *ctx)
     return d / tsc_hz * 1000000000ull + d % tsc_hz * 1000000000ull / tsc_hz;
 }
 
+/* `ticks` of the host's TSC in nanoseconds, with the rate measured at
+ * start-up: a vCPU's run time as a snapshot's VM clock (vmsave.c). */
+uint64_t irq_tsc_to_ns(uint64_t ticks)
+{
+    return ticks / tsc_hz * 1000000000ull + ticks % tsc_hz * 1000000000ull / tsc_hz;
+}
+
 /* The guest's TSC, for the TSC-deadline timer: the host's plus the offset
  * a guest WRMSR to the TSC set (core/msr.c). */
 static uint64_t guest_tsc(void *ctx)

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "msr.h"
 #include "vdev.h"
+#include "vmsave.h"
 
 /* The host, and the domains hv makes (from the first boot module; more
  * than one with domains=N), each with one vCPU.  Only start-up code here
@@ -296,6 +297,10 @@ void hv_main(uint32_t magic, uint32_t info_pa)
         if (domain_build_devices(d, err, sizeof(err)) < 0)
             end_error("%s", err);
 
+    /* The savevm=, loadvm= and delvm= options: carried out between exits
+     * (core/vmsave.c), unless something else already polls. */
+    if (host.opt.nvmevents && !host.poll)
+        host.poll = vmsave_poll;
     /* Run every domain until all have stopped (run.c), then report how
      * they ended and end the outer machine (ending.c). */
     host_run(&host);

@@ -43,6 +43,11 @@ static void switch_to(struct host *h, struct vcpu *v)
     h->loaded = v;
 }
 
+void host_load_vcpu(struct host *h, struct vcpu *v)
+{
+    switch_to(h, v);
+}
+
 /* One world switch of `v` and the handling of its exit. */
 static void run_one_exit(struct host *h, struct vcpu *v)
 {

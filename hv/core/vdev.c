@@ -304,3 +304,39 @@ int vdev_attach(struct domain *d, const struct vdev_plan *p, char *err, size_t e
     }
     return 0;
 }
+
+/* ---- For savevm and loadvm ------------------------------------------------------------ */
+
+/* The device whose window starts at `base`, if it is one of vdev's (its
+ * release is vdev_release), else NULL. */
+static struct vdev *vdev_at(struct domain *d, uint64_t base)
+{
+    for (struct mmio_device *m = d->mmio.head; m; m = m->next)
+        if (m->release == vdev_release && m->base == base)
+            return (struct vdev *)((char *)m->ctx - offsetof(struct vdev, t));
+    return NULL;
+}
+
+unsigned vdev_transports(struct domain *d, struct virtio_mmio **out, unsigned max)
+{
+    unsigned n = 0;
+    /* Window order: device i sits at vdev_base(i), the first one highest. */
+    for (unsigned i = 0; i < VDEV_MAX && n < max; i++) {
+        struct vdev *v = vdev_at(d, vdev_base(i));
+        if (v)
+            out[n++] = &v->t;
+    }
+    return n;
+}
+
+struct img *vdev_snapshot_disk(struct domain *d)
+{
+    struct img_info info;
+    for (unsigned i = 0; i < VDEV_MAX; i++) {
+        struct vdev *v = vdev_at(d, vdev_base(i));
+        if (v && v->img && !v->blk.readonly && img_get_info(v->img, &info) == 0 &&
+            info.format == IMG_FMT_QCOW2)
+            return v->img;
+    }
+    return NULL;
+}

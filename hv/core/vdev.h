@@ -85,4 +85,13 @@ int vdev_cmdline(const struct vdev_plan *p, char *buf, size_t size);
  * 0, or -1 with err. */
 int vdev_attach(struct domain *d, const struct vdev_plan *p, char *err, size_t err_len);
 
+struct virtio_mmio;
+struct img;
+/* The domain's virtio transports in window order (device 0 first), at
+ * most max into out; returns how many (savevm, loadvm). */
+unsigned vdev_transports(struct domain *d, struct virtio_mmio **out, unsigned max);
+/* The image of the domain's first virtio disk that can hold internal
+ * snapshots (qcow2, writable), or NULL. */
+struct img *vdev_snapshot_disk(struct domain *d);
+
 #endif

@@ -354,17 +354,29 @@ static void commit_models(struct domain *d, const struct vms_parts *parts,
         *parts->virtio[i] = s->virtio[i];
 }
 
-int vms_load_domain(struct vms *v, struct domain *d, const struct vms_parts *parts,
-                    const struct vms_source *src, struct vms_scratch *scratch)
+int vms_load_check(struct vms *v, struct domain *d, const struct vms_parts *parts,
+                   const struct vms_source *src, struct vms_scratch *scratch)
 {
     struct models m;
     scratch_models(&m, scratch, d, parts);
-    if (check_all(v, d, parts, src, scratch, &m) < 0)
-        return -1;
+    return check_all(v, d, parts, src, scratch, &m);
+}
+
+int vms_load_commit(struct vms *v, struct domain *d, const struct vms_parts *parts,
+                    const struct vms_source *src, const struct vms_scratch *scratch)
+{
     v->id = VMS_SEC_RAM;
     v->instance = 0;
     if (commit_ram(v, d, src, scratch) < 0)
         return -1;
     commit_models(d, parts, scratch);
     return 0;
+}
+
+int vms_load_domain(struct vms *v, struct domain *d, const struct vms_parts *parts,
+                    const struct vms_source *src, struct vms_scratch *scratch)
+{
+    if (vms_load_check(v, d, parts, src, scratch) < 0)
+        return -1;
+    return vms_load_commit(v, d, parts, src, scratch);
 }

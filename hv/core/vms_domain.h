@@ -71,4 +71,12 @@ int64_t vms_save_domain(struct vms *v, struct domain *d, const struct vms_parts 
 int vms_load_domain(struct vms *v, struct domain *d, const struct vms_parts *parts,
                     const struct vms_source *src, struct vms_scratch *scratch);
 
+/* The two halves of vms_load_domain(), for a caller with work between
+ * them (hv's loadvm reverts the disk there): the check, which changes
+ * nothing in the domain, and the commit of a state that passed it. */
+int vms_load_check(struct vms *v, struct domain *d, const struct vms_parts *parts,
+                   const struct vms_source *src, struct vms_scratch *scratch);
+int vms_load_commit(struct vms *v, struct domain *d, const struct vms_parts *parts,
+                    const struct vms_source *src, const struct vms_scratch *scratch);
+
 #endif

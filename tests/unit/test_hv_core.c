@@ -159,6 +159,33 @@ static void report_line(void *ctx, const char *line)
     nreport++;
 }
 
+/* savevm=, loadvm=, delvm=NAME@MS: kept in order; bad names, times that
+ * go back and a fifth event are refused. */
+START_TEST(snapshot_events)
+{
+    ck_assert_int_eq(hv_parse_cmdline("savevm=s1@1000 loadvm=s1@2500 delvm=s1@2500", false, &opt,
+                                      err, sizeof(err)),
+                     0);
+    ck_assert_uint_eq(opt.nvmevents, 3);
+    ck_assert_int_eq(opt.vmevent[0].kind, HV_SAVEVM);
+    ck_assert_str_eq(opt.vmevent[0].name, "s1");
+    ck_assert_uint_eq(opt.vmevent[1].at_ms, 2500);
+    ck_assert_int_eq(opt.vmevent[2].kind, HV_DELVM);
+    const char *bad[] = {"savevm=s1",
+                         "savevm=@5",
+                         "savevm=s1@",
+                         "savevm=a b@1",
+                         "savevm=s/1@1",
+                         "savevm=s1@1x",
+                         "savevm=s1@9 loadvm=s1@8",
+                         "delvm=a@1 delvm=a@1 delvm=a@1 delvm=a@1 delvm=a@1",
+                         "savevm=0123456789012345678901234567890123@1"};
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(hv_parse_cmdline(bad[i], false, &opt, err, sizeof(err)) == -1, "%s", bad[i]);
+    ck_assert(strstr(err, "want NAME@MS") != NULL);
+}
+END_TEST
+
 START_TEST(stats_count_and_report)
 {
     struct exit_stats s;
@@ -507,6 +534,7 @@ int main(void)
     tcase_add_test(tc, sizes);
     tcase_add_test(tc, mem_rounded_and_ranged);
     tcase_add_test(tc, unknown_and_bad_options);
+    tcase_add_test(tc, snapshot_events);
     tcase_add_test(tc, paging_options);
     suite_add_tcase(s, tc);
     tc = tcase_create("stats");

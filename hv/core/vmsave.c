@@ -1,0 +1,363 @@
+/*
+ * vmsave.c: savevm, loadvm and delvm of a domain (vmsave.h): its whole
+ * state as an hvkit vmstate (docs/vmstate.md, vms_domain.c) in the VM state
+ * area of an internal snapshot of its first writable qcow2 virtio disk,
+ * through imgtool's library compiled into hv (qcow2_vmstate.c) and the
+ * outer machine's ATA disk under it (disk/diskio.c).
+ *
+ * What QEMU's savevm does, in the same order: the guest is paused, the
+ * state is written past the end of the virtual disk, an older snapshot of
+ * the same name is deleted and the new one taken (it records the state's
+ * size, the date and the guest's run time, and takes over the state's
+ * clusters), and the guest goes on.  loadvm checks the whole state first
+ * (vms_load_check), reverts the disk to the snapshot, then puts the
+ * models, RAM and vCPUs back.
+ *
+ * The disk is the one the guest's virtio-blk device has open: the same
+ * handle, so the device and the snapshot never see two views of the
+ * image.  The guest is paused and hv runs nothing else meanwhile, so no
+ * request of the guest's is in flight.
+ */
+#include "klib.h"
+
+#include "alloc.h"
+#include "cpu.h"
+#include "hv.h"
+#include "img.h"
+#include "log.h"
+#include "vcpustate.h"
+#include "vdev.h"
+#include "vms_domain.h"
+#include "vmsave.h"
+#include "wallclock.h"
+
+/* Reads and writes of the VM state go to the disk in pieces this large:
+ * the serialisers hand over 8 bytes here and a page there, and each
+ * library call walks the image's tables over the slow ATA channel. */
+#define CHUNK (64u * 1024u)
+
+/* Everything a savevm or loadvm needs beyond the stack: the vCPUs' state,
+ * the stream's context, a load's scratch models, the chunk buffer. */
+struct work {
+    struct vms v;
+    struct vms_parts parts;
+    struct cpu_state cpu[DOMAIN_MAX_VCPUS];
+    struct vms_scratch scratch;
+    struct img *img;
+    char id[128];       /* loadvm: the snapshot being read */
+    uint64_t size;      /* loadvm: its VM state's length */
+    uint8_t buf[CHUNK]; /* the chunk being filled or read */
+    uint64_t buf_at;    /* its place in the stream */
+    uint32_t buf_len;   /* bytes in it */
+};
+
+/* ---- The stream over the disk ------------------------------------------------- */
+
+/* The chunk being filled goes to the disk. */
+static int flush_chunk(struct work *w, char *err)
+{
+    if (w->buf_len && img_vmstate_write(w->img, w->buf_at, w->buf, w->buf_len) < 0) {
+        ksnprintf(err, VMS_ERR_LEN, "%s", img_strerror(w->img));
+        return -1;
+    }
+    w->buf_at += w->buf_len;
+    w->buf_len = 0;
+    return 0;
+}
+
+/* vms_sink.write: the stream is written in order, so bytes are gathered
+ * into the chunk and written a chunk at a time. */
+static int sink_write(void *ctx, uint64_t pos, const void *buf, size_t len, char *err)
+{
+    struct work *w = ctx;
+    const uint8_t *p = buf;
+    if (pos != w->buf_at + w->buf_len) {
+        ksnprintf(err, VMS_ERR_LEN, "VM state written out of order");
+        return -1;
+    }
+    while (len) {
+        size_t n = CHUNK - w->buf_len < len ? CHUNK - w->buf_len : len;
+        memcpy(w->buf + w->buf_len, p, n);
+        w->buf_len += (uint32_t)n;
+        p += n;
+        len -= n;
+        if (w->buf_len == CHUNK && flush_chunk(w, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* vms_source.read: from the chunk that holds pos, read from the
+ * snapshot's state when it is not the one in the buffer. */
+static int source_read(void *ctx, uint64_t pos, void *buf, size_t len, char *err)
+{
+    struct work *w = ctx;
+    uint8_t *p = buf;
+    while (len) {
+        if (pos < w->buf_at || pos >= w->buf_at + w->buf_len) {
+            w->buf_at = pos - pos % CHUNK;
+            w->buf_len = (uint32_t)(w->size - w->buf_at < CHUNK ? w->size - w->buf_at : CHUNK);
+            if (img_snapshot_vmstate_read(w->img, w->id, w->buf_at, w->buf, w->buf_len) < 0) {
+                w->buf_len = 0;
+                ksnprintf(err, VMS_ERR_LEN, "%s", img_strerror(w->img));
+                return -1;
+            }
+        }
+        uint64_t off = pos - w->buf_at;
+        size_t n = w->buf_len - off < len ? (size_t)(w->buf_len - off) : len;
+        memcpy(p, w->buf + off, n);
+        p += n;
+        pos += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* ---- Shared steps ------------------------------------------------------------------ */
+
+/* Room for the work and the disk, or a message. */
+static struct work *work_new(struct domain *d, char *err, size_t err_len)
+{
+    struct img *img = vdev_snapshot_disk(d);
+    /* QEMU's words when no disk can take an internal snapshot. */
+    if (!img) {
+        ksnprintf(err, err_len, "No block device can accept snapshots");
+        return NULL;
+    }
+    struct work *w = kzalloc(sizeof(*w));
+    if (!w) {
+        ksnprintf(err, err_len, "no memory for the VM state's buffers");
+        return NULL;
+    }
+    w->img = img;
+    w->parts.cpu = w->cpu;
+    w->parts.nr_virtio = vdev_transports(d, w->parts.virtio, VDEV_MAX);
+    return w;
+}
+
+/* The snapshot whose id or name is `key` (ids first, as QEMU looks them
+ * up), into *info; false if there is none. */
+static bool find_snapshot(struct img *img, const char *key, struct img_snapshot_info *info)
+{
+    int n = img_snapshot_count(img);
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++)
+            if (img_snapshot_get(img, i, info) == 0 && !strcmp(pass ? info->name : info->id, key))
+                return true;
+    return false;
+}
+
+/* Nanoseconds on hv's clock (the local APIC's bus clock, core/irq.c),
+ * for the guest's run time and the log's timings. */
+static uint64_t now_ns(const struct domain *d)
+{
+    const struct lapic *l = &d->vcpu[0]->lapic;
+    return l->bus ? l->bus(l->clock_ctx) : 0;
+}
+
+/* Pause for the operation; *was_paused says whether to unpause after. */
+static int pause_for(struct domain *d, bool *was_paused, char *err, size_t err_len)
+{
+    *was_paused = d->state == DOMAIN_PAUSED;
+    if (domain_pause(d) < 0) {
+        ksnprintf(err, err_len, "domain %u is %s", d->id, domain_state_name(d->state));
+        return -1;
+    }
+    return 0;
+}
+
+static void resume(struct domain *d, bool was_paused)
+{
+    if (!was_paused)
+        domain_unpause(d);
+}
+
+/* ---- savevm ------------------------------------------------------------------------- */
+
+/* The domain's state into the disk's VM state area; its length, or -1. */
+static int64_t write_state(struct domain *d, struct work *w, char *err, size_t err_len)
+{
+    struct vms_sink sink = {.write = sink_write, .ctx = w};
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        /* VT-x reads a VMCS only while it is the current one. */
+        host_load_vcpu(d->host, d->vcpu[i]);
+        if (vcpu_get_cpu_state(d->vcpu[i], &w->cpu[i], err, err_len) < 0)
+            return -1;
+    }
+    int64_t n = vms_save_domain(&w->v, d, &w->parts, &sink);
+    if (n < 0 || flush_chunk(w, w->v.err) < 0) {
+        ksnprintf(err, err_len, "%s", w->v.err);
+        return -1;
+    }
+    return n;
+}
+
+int domain_savevm(struct domain *d, const char *name, char *err, size_t err_len)
+{
+    err[0] = '\0';
+    bool was_paused;
+    struct img_snapshot_info old;
+    struct work *w = work_new(d, err, err_len);
+    if (!w)
+        return -1;
+    if (pause_for(d, &was_paused, err, err_len) < 0) {
+        kfree(w);
+        return -1;
+    }
+    uint64_t t0 = now_ns(d);
+    int64_t n = write_state(d, w, err, err_len);
+    /* A snapshot of the same name is replaced, as by QEMU's savevm. */
+    if (n >= 0 && find_snapshot(w->img, name, &old) && !strcmp(old.name, name) &&
+        img_snapshot_delete(w->img, old.id) < 0)
+        n = -1;
+    if (n >= 0) {
+        /* The date from the outer machine's clock; the VM clock is the
+         * guest's time in guest mode, as QEMU's stops while paused. */
+        struct img_snapshot_vm vm = {.date_sec = (uint32_t)wallclock_unix_seconds(),
+                                     .vm_clock_nsec = irq_tsc_to_ns(d->vcpu[0]->run_tsc),
+                                     .vm_state_size = (uint64_t)n};
+        if (img_snapshot_create_vm(w->img, name, &vm) < 0 || img_flush(w->img) < 0)
+            n = -1;
+    }
+    if (n < 0 && !err[0])
+        ksnprintf(err, err_len, "%s", img_strerror(w->img));
+    if (n < 0)
+        /* Nothing half-saved stays behind in the image. */
+        img_vmstate_discard(w->img);
+    else
+        hv_log("savevm '%s': %llu bytes of VM state in %llu ms", name, (unsigned long long)n,
+               (unsigned long long)((now_ns(d) - t0) / 1000000));
+    resume(d, was_paused);
+    kfree(w);
+    return n < 0 ? -1 : 0;
+}
+
+/* ---- loadvm ------------------------------------------------------------------------- */
+
+/* After the models and RAM: each vCPU's state through its backend, and
+ * what follows from the restored models outside them. */
+static int put_back(struct domain *d, struct work *w, char *err, size_t err_len)
+{
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        struct vcpu *v = d->vcpu[i];
+        host_load_vcpu(d->host, v);
+        if (vcpu_set_cpu_state(v, &w->cpu[i], err, err_len) < 0)
+            return -1;
+        /* The APIC's page follows its restored base (irq.c). */
+        irq_apic_base_changed(v);
+    }
+    /* Each virtio device's line as its restored InterruptStatus says. */
+    for (unsigned i = 0; i < w->parts.nr_virtio; i++) {
+        struct virtio_mmio *t = w->parts.virtio[i];
+        if (t->set_irq)
+            t->set_irq(t->irq_ctx, t->isr != 0);
+    }
+    /* Every interrupt controller changed: irq.c looks at them again. */
+    d->irq_epoch++;
+    return 0;
+}
+
+/* Check the whole state, revert the disk, commit.  The domain is only
+ * changed once the state has passed every check. */
+static int read_state(struct domain *d, struct work *w, char *err, size_t err_len)
+{
+    struct vms_source src = {.read = source_read, .ctx = w, .size = w->size};
+    if (vms_load_check(&w->v, d, &w->parts, &src, &w->scratch) < 0) {
+        ksnprintf(err, err_len, "%s", w->v.err);
+        return -1;
+    }
+    /* The disk as it was at the snapshot (QEMU reverts it too). */
+    if (img_snapshot_apply(w->img, w->id) < 0 || img_flush(w->img) < 0) {
+        ksnprintf(err, err_len, "%s", img_strerror(w->img));
+        return -1;
+    }
+    /* From here on a failure leaves the guest half restored: it ends. */
+    if (vms_load_commit(&w->v, d, &w->parts, &src, &w->scratch) < 0 ||
+        put_back(d, w, w->v.err, sizeof(w->v.err)) < 0) {
+        ksnprintf(err, err_len, "%s", w->v.err);
+        domain_crash(d, "loadvm failed half way: %s", w->v.err);
+        return -1;
+    }
+    return 0;
+}
+
+int domain_loadvm(struct domain *d, const char *name, char *err, size_t err_len)
+{
+    err[0] = '\0';
+    bool was_paused;
+    struct img_snapshot_info info;
+    struct work *w = work_new(d, err, err_len);
+    if (!w)
+        return -1;
+    int r = -1;
+    if (!find_snapshot(w->img, name, &info))
+        ksnprintf(err, err_len, "Snapshot '%s' does not exist in one or more devices", name);
+    else if (!info.vm_state_size)
+        ksnprintf(err, err_len, "Snapshot '%s' has no VM state (a disk-only snapshot)", name);
+    else if (pause_for(d, &was_paused, err, err_len) == 0) {
+        uint64_t t0 = now_ns(d);
+        ksnprintf(w->id, sizeof(w->id), "%s", info.id);
+        w->size = info.vm_state_size;
+        r = read_state(d, w, err, err_len);
+        if (r == 0)
+            hv_log("loadvm '%s': %llu bytes of VM state in %llu ms", name,
+                   (unsigned long long)w->size, (unsigned long long)((now_ns(d) - t0) / 1000000));
+        if (!domain_stopped(d))
+            resume(d, was_paused);
+    }
+    kfree(w);
+    return r;
+}
+
+/* ---- delvm -------------------------------------------------------------------------- */
+
+int domain_delvm(struct domain *d, const char *name, char *err, size_t err_len)
+{
+    err[0] = '\0';
+    struct img_snapshot_info info;
+    struct img *img = vdev_snapshot_disk(d);
+    if (!img) {
+        ksnprintf(err, err_len, "No block device can accept snapshots");
+        return -1;
+    }
+    if (!find_snapshot(img, name, &info)) {
+        ksnprintf(err, err_len, "Snapshot '%s' not found", name);
+        return -1;
+    }
+    if (img_snapshot_delete(img, info.id) < 0 || img_flush(img) < 0) {
+        ksnprintf(err, err_len, "%s", img_strerror(img));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- The command-line stand-in ------------------------------------------------------ */
+
+/* Which of the options' events comes next, and when domain 0 started. */
+static unsigned next_event;
+static uint64_t start_ns;
+
+void vmsave_poll(struct host *h)
+{
+    struct domain *d = h->domains;
+    char err[VMS_ERR_LEN];
+    if (!d || !d->nr_vcpus || domain_stopped(d) || next_event >= h->opt.nvmevents)
+        return;
+    uint64_t now = now_ns(d);
+    if (!start_ns)
+        start_ns = now;
+    while (next_event < h->opt.nvmevents && !domain_stopped(d)) {
+        const struct hv_vmevent *e = &h->opt.vmevent[next_event];
+        if ((now - start_ns) / 1000000 < e->at_ms)
+            return;
+        next_event++;
+        static const char *const what[] = {"savevm", "loadvm", "delvm"};
+        int r = e->kind == HV_SAVEVM   ? domain_savevm(d, e->name, err, sizeof(err))
+                : e->kind == HV_LOADVM ? domain_loadvm(d, e->name, err, sizeof(err))
+                                       : domain_delvm(d, e->name, err, sizeof(err));
+        if (r < 0)
+            hv_log("%s '%s': %s", what[e->kind], e->name, err);
+        else if (e->kind == HV_DELVM)
+            hv_log("delvm '%s': done", e->name);
+    }
+}

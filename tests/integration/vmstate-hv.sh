@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# savevm, loadvm and delvm in hv (hv/core/vmsave.c, docs/vmstate.md), on
+# QEMU+SVM, with the counter guest (a line "count N" every 20 ms) and a
+# qcow2 virtio disk, driven by hvrun's --savevm/--loadvm/--delvm NAME@MS:
+#   - one run: savevm s1 after 1 s, loadvm s1 after 2.5 s.  The first count
+#     the guest prints after the loadvm is the one it printed first after
+#     the savevm, the counts go on one by one from there, and the guest
+#     ends normally; real `qemu-img snapshot -l` lists s1 with a VM SIZE
+#     above 0 and today's date, `qemu-img check` finds the image clean;
+#   - a second run boots the guest afresh and loads s1 at once: it counts
+#     on from the saved value, from the file alone;
+#   - loadvm of a snapshot that does not exist is refused with QEMU's
+#     words and the guest counts on untouched;
+#   - delvm removes s1; qemu-img no longer lists it, the image is clean.
+. "$(dirname "$0")/lib.bash"
+
+W=$IT_WORK
+G=$BUILD/guestkit/counter.elf
+CASES=("savevm then loadvm in one run" "loadvm from the file in a new run"
+    "loadvm of a missing snapshot" "delvm")
+skip_all_if "$(built_missing "$HV" "$G")" "${CASES[@]}"
+command -v qemu-img >/dev/null || skip_all_if "qemu-img is not installed (qemu-utils)" "${CASES[@]}"
+
+D=$W/disk.qcow2
+qemu-img create -q -f qcow2 "$D" 16M
+
+# hvrun_counter OUT LIMIT HVRUN-ARGS...: the counter guest on the disk, hv's
+# lines and the guest's in one file, in the order they were printed.
+hvrun_counter() {
+    local out=$1 limit=$2
+    shift 2
+    "$TOP/bin/hvrun" --hv "$HV" --timeout 400 -kernel "$G" -append "$limit" \
+        -drive "file=$D,format=qcow2" "$@" >"$out" 2>&1 </dev/null
+    echo $? >"$out.st"
+}
+
+# first_count_after OUT PATTERN: the first "count N" line after the line
+# matching PATTERN.
+first_count_after() {
+    awk -v p="$2" 'f && /^count [0-9]+$/ { print $2; exit } $0 ~ p { f = 1 }' "$1"
+}
+
+# counts_run_on OUT FROM: the count lines after the last hv snapshot line
+# go FROM, FROM+1, ... without a gap up to the guest's limit.
+counts_run_on() {
+    awk -v from="$2" -v limit="$3" '
+        /^\[hv\] (savevm|loadvm)/ { n = from; bad = 0; seen = 0; next }
+        /^count [0-9]+$/ && n { if ($2 != n) bad = 1; n++; seen = 1 }
+        END { exit !(seen && !bad && n == limit + 1) }' "$1"
+}
+
+# 1. savevm at 1 s, loadvm at 2.5 s, 200 counts (4 s).
+O=$W/one.out
+hvrun_counter "$O" 200 --savevm s1@1000 --loadvm s1@2500
+saved=$(first_count_after "$O" "^\\[hv\\] savevm 's1': [0-9]+ bytes")
+loaded=$(first_count_after "$O" "^\\[hv\\] loadvm 's1': [0-9]+ bytes")
+c="${CASES[0]}"
+if [ "$(cat "$O.st")" != 0 ]; then
+    fail "$c" "hvrun status $(cat "$O.st")"
+    show_log "$O" 30
+elif [ -z "$saved" ] || [ "$saved" != "$loaded" ]; then
+    fail "$c" "first count after savevm '$saved', after loadvm '$loaded'"
+    show_log "$O" 30
+elif ! counts_run_on "$O" "$loaded" 200; then
+    fail "$c" "the counts after loadvm do not go on one by one from $loaded to 200"
+    show_log "$O" 30
+elif ! qemu-img snapshot -l "$D" >"$W/list" ||
+    ! grep -qE "^1 +s1 +[1-9][0-9.]* [KM]iB $(date -u +%Y-%m-%d) " "$W/list"; then
+    fail "$c" "qemu-img snapshot -l does not list s1 with a VM size and today's date"
+    show_log "$W/list"
+elif ! qemu-img check -q "$D"; then
+    fail "$c" "qemu-img check finds the image damaged"
+else
+    pass "$c"
+    grep -E "^\[hv\] (savevm|loadvm) 's1'" "$O" | sed 's/^/    /'
+    sed 's/^/    /' "$W/list"
+fi
+
+# 2. A new run: the guest starts over and s1 is loaded at once.
+O=$W/two.out
+hvrun_counter "$O" 200 --loadvm s1@0
+again=$(first_count_after "$O" "^\\[hv\\] loadvm 's1': [0-9]+ bytes")
+c="${CASES[1]}"
+if [ "$(cat "$O.st")" != 0 ] || [ -z "$again" ] || [ "$again" != "$saved" ]; then
+    fail "$c" "status $(cat "$O.st"), first count after loadvm '$again', saved '$saved'"
+    show_log "$O" 30
+elif ! counts_run_on "$O" "$again" 200 || ! qemu-img check -q "$D"; then
+    fail "$c" "the counts do not go on from $again, or qemu-img check fails"
+    show_log "$O" 30
+else
+    pass "$c"
+fi
+
+# 3. A snapshot that does not exist: refused, the guest untouched.
+O=$W/three.out
+hvrun_counter "$O" 40 --loadvm nope@100
+c="${CASES[2]}"
+if [ "$(cat "$O.st")" != 0 ] ||
+    ! grep -qxF "[hv] loadvm 'nope': Snapshot 'nope' does not exist in one or more devices" "$O" ||
+    [ "$(grep -c '^count' "$O")" != 40 ]; then
+    fail "$c" "status $(cat "$O.st"), no refusal or not 40 counts"
+    show_log "$O" 30
+else
+    pass "$c"
+fi
+
+# 4. delvm: gone for qemu-img too, no clusters leaked.
+O=$W/four.out
+hvrun_counter "$O" 10 --delvm s1@0
+c="${CASES[3]}"
+if [ "$(cat "$O.st")" != 0 ] || ! grep -qxF "[hv] delvm 's1': done" "$O"; then
+    fail "$c" "status $(cat "$O.st"), no 'delvm done' line"
+    show_log "$O" 30
+elif qemu-img snapshot -l "$D" | grep -q ' s1 '; then
+    fail "$c" "qemu-img still lists s1"
+elif ! qemu-img check -q "$D"; then
+    fail "$c" "qemu-img check finds the image damaged"
+else
+    pass "$c"
+fi
