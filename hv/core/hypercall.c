@@ -197,6 +197,7 @@ static const struct hypercall calls[] = {
     {HC_EVTCHN_SEND, "HC_EVTCHN_SEND", RING_KERNEL, pv_hc_evtchn_send},
     {HC_GRANT_SETUP, "HC_GRANT_SETUP", RING_KERNEL, pv_hc_grant_setup},
     {HC_CONSOLE_SETUP, "HC_CONSOLE_SETUP", RING_KERNEL, pv_hc_console_setup},
+    {HC_BLK_SETUP, "HC_BLK_SETUP", RING_KERNEL, pv_hc_blk_setup},
 };
 
 /* The row for a call number, or NULL for an unknown one.  The full 64-bit

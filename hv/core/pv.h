@@ -12,6 +12,7 @@
  *   pv_evtchn.c   ports, binding, signalling by interrupt injection
  *   pv_grant.c    the grant table: the one check every back-end passes
  *   pv_console.c  the console ring's consumer
+ *   pv_blk.c      the PV block back-end: requests over grants
  *   pv_clock.c    the pvclock structure and its TSC scale
  * The pure parts (page layout, grant check, ring consumer, clock scale)
  * are compiled hosted too (tests/unit/test_hv_pv.c).
@@ -34,6 +35,7 @@
 enum pv_port_owner {
     PV_OWNER_NONE,
     PV_OWNER_CONSOLE,
+    PV_OWNER_BLK,
 };
 
 struct pv_port {
@@ -62,6 +64,24 @@ struct pv_console {
     uint64_t bytes, batches;
 };
 
+/* The PV block back-end (pv_blk.c): one ring on one disk. */
+struct img;
+struct pv_blk {
+    bool active;
+    bool broken;
+    bool readonly;
+    uint32_t gref;
+    unsigned port;
+    struct img *img;
+    uint64_t sectors;
+    /* hv's own ring indices: never read back from the guest's page. */
+    uint32_t req_cons, rsp_prod;
+    /* Requests, bytes moved, requests refused; which kinds of refusal
+     * were logged (one line each). */
+    uint64_t requests, bytes, refused;
+    unsigned logged;
+};
+
 struct pv_domain {
     /* The MSRs as last written (pv.h: bit 0 = enable). */
     uint64_t hcpage_msr;
@@ -72,6 +92,7 @@ struct pv_domain {
     struct pv_port ports[HVKIT_EVTCHN_PORTS];
     struct pv_grants grants;
     struct pv_console con;
+    struct pv_blk blk;
     /* Events signalled and vectors injected (masked or already pending
      * events inject nothing). */
     uint64_t events, injections;
@@ -106,6 +127,7 @@ long pv_hc_evtchn_close(struct vcpu *v, const struct gprs *r);
 long pv_hc_evtchn_send(struct vcpu *v, const struct gprs *r);
 long pv_hc_grant_setup(struct vcpu *v, const struct gprs *r);
 long pv_hc_console_setup(struct vcpu *v, const struct gprs *r);
+long pv_hc_blk_setup(struct vcpu *v, const struct gprs *r);
 
 /* ---- Event channels (pv_evtchn.c) ---- */
 /* Bind, close: HC_OK or an HC_* error (abi.h). */
@@ -135,6 +157,13 @@ long pv_console_consume(struct hvkit_console_ring *ring, struct pv_console *c, p
                         void *ctx);
 /* Pass on an unfinished line. */
 void pv_console_flush(struct pv_console *c, pv_line_fn out, void *ctx);
+
+/* ---- PV block (pv_blk.c) ---- */
+/* Carry out the requests the ring holds on b's image and put the
+ * responses in; returns how many, or HC_EINVAL for a broken producer
+ * index (nothing read). */
+long pv_blk_process(struct pv_blk *b, struct hvkit_blk_ring *ring, const struct pv_grants *g,
+                    const struct guest_mem *m);
 
 /* ---- The clock (pv_clock.c) ---- */
 /* The multiplier and shift that turn TSC ticks at tsc_hz into nanoseconds

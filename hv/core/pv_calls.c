@@ -8,8 +8,10 @@
 
 #include "alloc.h"
 #include "hv.h"
+#include "img.h"
 #include "log.h"
 #include "pv.h"
+#include "vdev.h"
 
 struct pv_domain *pv_get(struct domain *d)
 {
@@ -39,10 +41,16 @@ void pv_domain_end(struct domain *d)
         return;
     pv_console_flush(&pv->con, console_line, d);
     /* What the interface did, for the exit counts beside it. */
-    if (pv->con.batches || pv->events)
-        hv_log("pv: console %llu bytes in %llu notifications; %llu events, %llu injected",
-               (unsigned long long)pv->con.bytes, (unsigned long long)pv->con.batches,
+    if (pv->con.batches)
+        hv_log("pv: console %llu bytes in %llu notifications", (unsigned long long)pv->con.bytes,
+               (unsigned long long)pv->con.batches);
+    if (pv->events)
+        hv_log("pv: %llu events signalled, %llu interrupts injected",
                (unsigned long long)pv->events, (unsigned long long)pv->injections);
+    if (pv->blk.requests)
+        hv_log("pv-blk: %llu requests, %llu bytes, %llu refused",
+               (unsigned long long)pv->blk.requests, (unsigned long long)pv->blk.bytes,
+               (unsigned long long)pv->blk.refused);
 }
 
 /* HC_PV_SHARED: RBX = the shared page, 4 KiB aligned RAM hv may store to. */
@@ -110,6 +118,31 @@ static long console_notify(struct vcpu *v, struct pv_domain *pv)
     return HC_OK;
 }
 
+/* The block back-end: the requests the ring holds, then one signal on
+ * the ring's port for the batch. */
+static long blk_notify(struct vcpu *v, struct pv_domain *pv)
+{
+    struct pv_blk *b = &pv->blk;
+    if (b->broken)
+        return HC_EINVAL;
+    uint8_t *page;
+    long rc = pv_grant_map(&pv->grants, &v->dom->mem, b->gref, true, &page);
+    if (rc)
+        return rc;
+    rc = pv_blk_process(b, (struct hvkit_blk_ring *)page, &pv->grants, &v->dom->mem);
+    if (rc < 0) {
+        hv_log("pv-blk: ring broken (req_prod %u, %u requests taken: more than %u apart); "
+               "ignoring it",
+               ((struct hvkit_blk_ring *)page)->req_prod, b->req_cons, HVKIT_BLK_RING_SLOTS);
+        b->broken = true;
+        return rc;
+    }
+    /* Responses are there: tell the guest, once for the batch. */
+    if (rc > 0)
+        pv_evtchn_signal(v, b->port);
+    return HC_OK;
+}
+
 /* HC_EVTCHN_SEND: RBX = port: the device holding it works, or a loopback
  * port signals back. */
 long pv_hc_evtchn_send(struct vcpu *v, const struct gprs *r)
@@ -120,6 +153,8 @@ long pv_hc_evtchn_send(struct vcpu *v, const struct gprs *r)
     switch (pv->ports[r->rbx].owner) {
     case PV_OWNER_CONSOLE:
         return console_notify(v, pv);
+    case PV_OWNER_BLK:
+        return blk_notify(v, pv);
     case PV_OWNER_NONE:
     default:
         return pv_evtchn_signal(v, (unsigned)r->rbx);
@@ -168,4 +203,44 @@ long pv_hc_console_setup(struct vcpu *v, const struct gprs *r)
     pv->con.port = (unsigned)port;
     pv->ports[port].owner = PV_OWNER_CONSOLE;
     return HC_OK;
+}
+
+/* HC_BLK_SETUP: RBX = grant of the ring, RCX = a bound port no device
+ * holds, RDX = disk number.  Returns the disk's size in sectors. */
+long pv_hc_blk_setup(struct vcpu *v, const struct gprs *r)
+{
+    struct pv_domain *pv = pv_get(v->dom);
+    if (!pv)
+        return HC_ENOMEM;
+    uint64_t port = r->rcx;
+    if (port == 0 || port >= HVKIT_EVTCHN_PORTS || !pv->ports[port].bound ||
+        pv->ports[port].owner != PV_OWNER_NONE)
+        return HC_EINVAL;
+    bool readonly = false;
+    struct img *img = r->rdx < VDEV_MAX ? vdev_disk(v->dom, (unsigned)r->rdx, &readonly) : NULL;
+    if (!img)
+        return HC_EINVAL;
+    uint8_t *page;
+    long rc = pv_grant_map(&pv->grants, &v->dom->mem, r->rbx, true, &page);
+    if (rc)
+        return rc;
+    struct pv_blk *b = &pv->blk;
+    if (b->active)
+        pv->ports[b->port].owner = PV_OWNER_NONE;
+    /* A new ring starts empty, at the indices the guest's page has now
+     * (the guest sets it up with both at 0, as Xen's front-ends do). */
+    struct hvkit_blk_ring *ring = (struct hvkit_blk_ring *)page;
+    *b = (struct pv_blk){
+        .active = true,
+        .readonly = readonly,
+        .gref = (uint32_t)r->rbx,
+        .port = (unsigned)port,
+        .img = img,
+        .sectors = img_size(img) / HVKIT_BLK_SECTOR,
+        .req_cons = ring->req_prod,
+        .rsp_prod = ring->req_prod,
+    };
+    ring->rsp_prod = b->rsp_prod;
+    pv->ports[port].owner = PV_OWNER_BLK;
+    return (long)b->sectors;
 }

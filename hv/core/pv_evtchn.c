@@ -46,6 +46,8 @@ long pv_evtchn_close(struct pv_domain *pv, uint64_t port)
     /* The device on the port stops: it would have no way to signal. */
     if (pv->ports[port].owner == PV_OWNER_CONSOLE)
         pv->con.active = false;
+    if (pv->ports[port].owner == PV_OWNER_BLK)
+        pv->blk.active = false;
     pv->ports[port] = (struct pv_port){0};
     return HC_OK;
 }

@@ -340,3 +340,21 @@ struct img *vdev_snapshot_disk(struct domain *d)
     }
     return NULL;
 }
+
+struct img *vdev_disk(struct domain *d, unsigned n, bool *readonly)
+{
+    /* Disks are named in drive= order (vdev_attach); the bus keeps its
+     * devices in its own order, so the name says which disk is which. */
+    char want[24];
+    ksnprintf(want, sizeof(want), "virtio-blk%u", n);
+    for (struct mmio_device *m = d->mmio.head; m; m = m->next) {
+        if (m->release != vdev_release)
+            continue;
+        struct vdev *v = (struct vdev *)((char *)m->ctx - offsetof(struct vdev, t));
+        if (v->img && strcmp(v->name, want) == 0) {
+            *readonly = v->blk.readonly;
+            return v->img;
+        }
+    }
+    return NULL;
+}

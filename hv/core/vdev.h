@@ -93,5 +93,9 @@ unsigned vdev_transports(struct domain *d, struct virtio_mmio **out, unsigned ma
 /* The image of the domain's first virtio disk that can hold internal
  * snapshots (qcow2, writable), or NULL. */
 struct img *vdev_snapshot_disk(struct domain *d);
+/* The image of the domain's n-th disk (0 = the first drive= word) and
+ * whether it is read-only, or NULL: for the PV block back-end
+ * (core/pv_blk.c), which serves the same image as virtio-blk. */
+struct img *vdev_disk(struct domain *d, unsigned n, bool *readonly);
 
 #endif

@@ -80,6 +80,12 @@
  * hvkit_console_ring, granted writable), RCX = its event port (bound):
  * from now on HC_EVTCHN_SEND on that port prints what the ring holds. */
 #define HC_CONSOLE_SETUP 21u
+/* RBX = grant reference of the block ring page (a struct hvkit_blk_ring,
+ * granted writable), RCX = its event port (bound), RDX = which disk: 0 for
+ * the first -drive (the same image virtio-blk serves, so the disk can be
+ * used either way).  Returns the disk's size in 512-byte sectors, or an
+ * error: HC_EINVAL for a bad port, grant or disk number. */
+#define HC_BLK_SETUP 22u
 
 /* ---- The shared page and event channels ----------------------------------- */
 #define HVKIT_EVTCHN_PORTS 64u /* port 0 is never valid, as in Xen */
@@ -147,5 +153,69 @@ struct hvkit_pvclock {
     uint8_t pad[2];
 };
 #define HVKIT_PVCLOCK_TSC_STABLE 1u
+
+/* ---- PV block -------------------------------------------------------------
+ * Requests and responses share one ring of HVKIT_BLK_RING_SLOTS slots, in
+ * the manner of Xen's blkif: the guest puts a request in slot req_prod %
+ * slots and increases req_prod; hv takes requests in order (its consumer
+ * index is its own), writes each response into slot rsp_prod % slots,
+ * increases rsp_prod and signals the ring's port once per batch.  A slot
+ * is the guest's again once its response has been read, so the guest
+ * keeps at most HVKIT_BLK_RING_SLOTS requests outstanding; a req_prod
+ * more than that ahead of hv's consumer index is a broken ring, refused
+ * with HC_EINVAL (and never read again).  HC_EVTCHN_SEND on the port asks
+ * hv to look.
+ *
+ * Data travel in granted pages only: each segment is a grant reference
+ * and the sectors first_sect..last_sect (0..7) of that page.  A read
+ * needs writable grants (hv stores into them), a write read-only ones
+ * will do.  Any bad request (op, segment count, grant, sector range) gets
+ * status HVKIT_BLK_ERROR and touches neither the disk nor guest memory. */
+#define HVKIT_BLK_RING_SLOTS 32u
+#define HVKIT_BLK_MAX_SEGS   8u
+#define HVKIT_BLK_SECTOR     512u
+
+#define HVKIT_BLK_OP_READ  0u
+#define HVKIT_BLK_OP_WRITE 1u
+#define HVKIT_BLK_OP_FLUSH 3u /* everything written is on the host's file */
+
+#define HVKIT_BLK_OK         0
+#define HVKIT_BLK_ERROR      (-1)
+#define HVKIT_BLK_EOPNOTSUPP (-2)
+
+struct hvkit_blk_seg {
+    uint32_t gref;
+    uint8_t first_sect, last_sect;
+    uint16_t pad;
+};
+
+struct hvkit_blk_req {
+    uint8_t op;
+    uint8_t nr_segs; /* 1..HVKIT_BLK_MAX_SEGS for READ and WRITE */
+    uint16_t pad0;
+    uint32_t pad1;
+    uint64_t id; /* echoed in the response */
+    uint64_t sector;
+    struct hvkit_blk_seg seg[HVKIT_BLK_MAX_SEGS];
+};
+
+struct hvkit_blk_rsp {
+    uint64_t id;
+    uint8_t op;
+    uint8_t pad0;
+    int16_t status;
+    uint32_t pad1;
+};
+
+union hvkit_blk_slot {
+    struct hvkit_blk_req req;
+    struct hvkit_blk_rsp rsp;
+};
+
+struct hvkit_blk_ring {
+    uint32_t req_prod, rsp_prod;
+    uint32_t pad[2];
+    union hvkit_blk_slot slot[HVKIT_BLK_RING_SLOTS];
+};
 
 #endif

@@ -44,7 +44,7 @@ unsigned long pv_evtchn_upcalls(void);
 /* ---- Grants ---- */
 /* The runtime's grant table (HVKIT_GRANT_MAX entries is more than tests
  * need: it has PV_GRANTS) registered with HC_GRANT_SETUP.  HC_* code. */
-#define PV_GRANTS 64u
+#define PV_GRANTS 512u
 long pv_grant_init(void);
 /* Grant the page at guest-physical `gpa`: the reference, or -1 when the
  * table is full. */
@@ -63,6 +63,29 @@ void pv_console_putc(char c);
 long pv_console_flush(void);
 /* The ring (for tests that break it on purpose). */
 volatile struct hvkit_console_ring *pv_console_ring(void);
+
+/* ---- PV block ---- */
+/* Grant a ring page, bind `port`, HC_BLK_SETUP on disk `disk` (0 = the
+ * first -drive).  Returns the disk's size in sectors, or an HC_* error. */
+long pv_blk_init(unsigned disk, unsigned port);
+/* Read or write `count` sectors at `sector` from/to buf (512-byte aligned):
+ * cut into requests of at most HVKIT_BLK_MAX_SEGS page pieces, each page
+ * granted for the request and revoked after its response, every request
+ * of the call queued before one notification (as many as the ring has
+ * slots).  Returns HVKIT_BLK_OK or the first bad status; -3 when buf is
+ * misaligned or the ring call failed. */
+int pv_blk_rw(unsigned op, uint64_t sector, void *buf, uint32_t count);
+/* HVKIT_BLK_OP_FLUSH: what was written is on the host's file. */
+int pv_blk_flush(void);
+/* One raw request as given (for hostile tests): put it in the ring,
+ * notify, and return the response's status; *send gets the notification's
+ * HC_* result. */
+int pv_blk_raw(const struct hvkit_blk_req *req, long *send);
+/* The ring (for tests that break it on purpose). */
+volatile struct hvkit_blk_ring *pv_blk_ring(void);
+/* Requests sent and notifications made. */
+unsigned long pv_blk_requests(void);
+unsigned long pv_blk_notifies(void);
 
 /* ---- The PV clock ---- */
 /* Register the runtime's struct hvkit_pvclock (HVKIT_MSR_PVCLOCK).  False
