@@ -150,6 +150,13 @@ skeleton_fails() {
     done
 }
 
+# seed_build NN NAME: a solved tree's first build starts as a copy of its
+# skeleton's: the headers are the same, so the grader keeps it, and only
+# the files put back (newer than its objects) are compiled.
+seed_build() {
+    [ -d "$T/$2-$1" ] || [ ! -d "$T/skeleton-$1" ] || cp -a "$T/skeleton-$1" "$T/$2-$1"
+}
+
 # solved_first NN DIR SK FILE NAME REGEX...: the skeleton with FILE
 # (exercise 1's file) taken whole from the reference scores exercise 1,
 # NAME, and each REGEX matches a line of its grade (the FAIL lines that say
@@ -162,6 +169,7 @@ solved_first() {
     rm -rf "$s1"
     cp -a "$sk" "$s1"
     cp "$TOP/$file" "$s1/$file"
+    seed_build "$lab" solved1
     grade "$lab" "$dir" "$s1" "$T/solved1-$lab" "solved1-$lab" >/dev/null
     grep -q "^PASS: 1 $name\$" "$o" || ok=0
     for re in "$@"; do
@@ -255,7 +263,7 @@ if skeleton 03 "$L3" "$SK3"; then
         '^FAIL: 2 desc-chain: .*hv refused a chain vblk made' '^FAIL: 3 used-ring: '
     # With the chain walk back too, only the used ring is missing: vblk's
     # first request never comes back, and the exit budget (not the time
-    # limit) ends it.  The build starts from the skeleton's.
+    # limit) ends it.
     n="labs: lab 03 with exercises 1 and 2 solved scores exactly them, vblk catches the used ring"
     s12=$T/solved12-src-03 o=$IT_WORK/solved12-03.out
     rm -rf "$s12" "$IT_WORK/keep"
@@ -263,7 +271,7 @@ if skeleton 03 "$L3" "$SK3"; then
     cp "$TOP/guestkit/runtime/virtio_mmio.c" "$s12/guestkit/runtime/virtio_mmio.c"
     mkdir -p "$IT_WORK/keep/hv/dev/virtio"
     keep_region 03 desc-chain "$TOP/hv/dev/virtio/virtq.c" >"$IT_WORK/keep/hv/dev/virtio/virtq.c"
-    [ -d "$T/solved12-03" ] || cp -a "$T/skeleton-03" "$T/solved12-03"
+    seed_build 03 solved12
     if LAB_SRC_TOP=$IT_WORK/keep bash "$TOP/labs/tools/mkskeleton.sh" 03 "$IT_WORK/keep-out" \
         hv/dev/virtio/virtq.c 2>/dev/null; then
         cp "$IT_WORK/keep-out/hv/dev/virtio/virtq.c" "$s12/hv/dev/virtio/virtq.c"
