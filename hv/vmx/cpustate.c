@@ -29,10 +29,21 @@ static uint16_t ar_to_attrib(uint32_t ar)
     return (ar & AR_UNUSABLE) ? (uint16_t)(attrib & ~CPU_ATTRIB_P) : attrib;
 }
 
+/*
+ * A usable code or data segment also gets its accessed bit: the processor
+ * sets it in the descriptor whenever it loads the segment (SDM vol 3A
+ * 3.4.5.1 "Code- and Data-Segment Descriptor Types"), and VM entry
+ * requires it in the access rights of CS, SS and every usable data
+ * segment (SDM vol 3C 27.3.1.2 "Checks on Guest Segment Registers").  An
+ * SVM VMCB keeps the attribute as the descriptor had it, possibly without
+ * the bit, so a state saved under SVM needs it set here.
+ */
 static uint32_t attrib_to_ar(uint16_t attrib)
 {
     uint32_t ar = (attrib & 0xffu) | ((uint32_t)(attrib & 0xf00u) << 4);
-    return (attrib & CPU_ATTRIB_P) ? ar : ar | AR_UNUSABLE;
+    if (!(attrib & CPU_ATTRIB_P))
+        return ar | AR_UNUSABLE;
+    return (ar & AR_S) ? ar | AR_TYPE_ACCESSED : ar;
 }
 
 /* DR6 and CR2 are not in the VMCS; MOV to them needs CPL 0, which hv has
