@@ -66,6 +66,8 @@ if (read($fh, $h, 32) == 32 && substr($h, 0, 4) eq "QFI\xfb") {
     $vsize = unpack("Q>", substr($h, 24, 8));
     $vsize = $len + $vsize + int($vsize / 64) + (8 << 20);
 }
+# OUTERDISK_ROOM: bytes a file other than qcow2 may grow by (a save file).
+$vsize = $len + $ENV{OUTERDISK_ROOM} if ($ENV{OUTERDISK_ROOM} // 0) > 0 && $vsize == $len;
 my $cyl = 16 * 63 * 512;
 my $disk = int(($vsize + 512 + $cyl - 1) / $cyl) * $cyl;
 my $limit = $disk - 512;

@@ -248,10 +248,11 @@ static int parse_action(const char *s, size_t len, size_t name_len, enum domain_
 }
 
 /*
- * savevm=NAME@MS, loadvm=NAME@MS, delvm=NAME@MS (`name_len` is the length
- * of "savevm=" and so on): a snapshot name of letters, digits, '-', '_'
- * and '.', and the milliseconds of the guest's run after which to act.
- * The events happen in the order given, so their times may not go back.
+ * savevm=NAME@MS, loadvm=, delvm=, save=N@MS, restore=N@MS (`name_len` is
+ * the length of "savevm=" and so on): a name of letters, digits, '-', '_'
+ * and '.' (for save and restore, an outer disk's number), and the
+ * milliseconds of the guest's run after which to act.  Events are kept in
+ * order of time; two at the same time in the order given.
  */
 static int parse_vmevent(const char *s, size_t len, size_t name_len, enum hv_vmevent_kind kind,
                          struct hv_options *opt, char *err, size_t err_len)
@@ -259,26 +260,33 @@ static int parse_vmevent(const char *s, size_t len, size_t name_len, enum hv_vme
     const char *v = s + name_len;
     size_t vl = len - name_len, n = 0;
     uint64_t ms = 0;
+    bool number = kind == HV_SAVE || kind == HV_RESTORE;
     while (n < vl && v[n] != '@')
         n++;
     bool ok = n > 0 && n < HV_VMEVENT_NAME && n + 1 < vl && opt->nvmevents < HV_VMEVENTS_MAX;
     for (size_t i = 0; ok && i < n; i++)
-        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
-             (v[i] >= '0' && v[i] <= '9') || v[i] == '-' || v[i] == '_' || v[i] == '.';
+        ok = (v[i] >= '0' && v[i] <= '9') ||
+             (!number && ((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+                          v[i] == '-' || v[i] == '_' || v[i] == '.'));
     for (size_t i = n + 1; ok && i < vl; i++) {
         ok = v[i] >= '0' && v[i] <= '9' && ms < 100000000ull;
         ms = ms * 10 + (uint64_t)(v[i] - '0');
     }
-    if (ok && opt->nvmevents && ms < opt->vmevent[opt->nvmevents - 1].at_ms)
-        ok = false;
     if (!ok) {
         ksnprintf(err, err_len,
-                  "'%.*s': want NAME@MS (a name of up to %u letters, digits, '-', '_', '.'; "
-                  "times in order; at most %u such words)",
+                  "'%.*s': want NAME@MS (a name of up to %u letters, digits, '-', '_', '.', an "
+                  "outer disk's number for save= and restore=; at most %u such words)",
                   (int)len, s, HV_VMEVENT_NAME - 1, HV_VMEVENTS_MAX);
         return -1;
     }
-    struct hv_vmevent *e = &opt->vmevent[opt->nvmevents++];
+    /* In order of time: later events move up to make room. */
+    unsigned at = opt->nvmevents;
+    while (at > 0 && opt->vmevent[at - 1].at_ms > ms) {
+        opt->vmevent[at] = opt->vmevent[at - 1];
+        at--;
+    }
+    struct hv_vmevent *e = &opt->vmevent[at];
+    opt->nvmevents++;
     e->kind = kind;
     memcpy(e->name, v, n);
     e->name[n] = '\0';
@@ -335,6 +343,10 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         return parse_vmevent(s, len, 7, HV_LOADVM, opt, err, err_len);
     if (word_has_prefix(s, len, "delvm="))
         return parse_vmevent(s, len, 6, HV_DELVM, opt, err, err_len);
+    if (word_has_prefix(s, len, "save="))
+        return parse_vmevent(s, len, 5, HV_SAVE, opt, err, err_len);
+    if (word_has_prefix(s, len, "restore="))
+        return parse_vmevent(s, len, 8, HV_RESTORE, opt, err, err_len);
     /* drive=...: kept as it is for core/vdev.c, which knows its fields. */
     if (word_has_prefix(s, len, "drive=")) {
         if (opt->ndrives == HV_DRIVES_MAX || len > 255) {
@@ -348,12 +360,12 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
     }
     /* Anything else is a mistake worth stopping for: a misspelt "trace"
      * silently ignored would cost the user more than this message. */
-    ksnprintf(
-        err, err_len,
-        "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
-        "npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console, drive=..., "
-        "on_poweroff=|on_reboot=|on_crash=destroy|restart|preserve, savevm=|loadvm=|delvm=NAME@MS)",
-        (int)len, s);
+    ksnprintf(err, err_len,
+              "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
+              "npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console, drive=..., "
+              "on_poweroff=|on_reboot=|on_crash=destroy|restart|preserve, "
+              "savevm=|loadvm=|delvm=NAME@MS, save=|restore=N@MS)",
+              (int)len, s);
     return -1;
 }
 

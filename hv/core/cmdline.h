@@ -63,11 +63,12 @@ const char *domain_action_name(enum domain_action a);
 /* The most drive= words (one per disk of the outer machine hv can use). */
 #define HV_DRIVES_MAX 4
 
-/* savevm=NAME@MS, loadvm=NAME@MS, delvm=NAME@MS (core/vmsave.h): what to do
- * to domain 0's snapshots once it has run MS milliseconds, in order. */
+/* savevm=NAME@MS, loadvm=NAME@MS, delvm=NAME@MS, save=N@MS, restore=N@MS
+ * (core/vmsave.h): what to do to domain 0's snapshots, or with outer disk
+ * N as a save file, once it has run MS milliseconds; kept in order of MS. */
 #define HV_VMEVENTS_MAX 4
 #define HV_VMEVENT_NAME 32
-enum hv_vmevent_kind { HV_SAVEVM, HV_LOADVM, HV_DELVM };
+enum hv_vmevent_kind { HV_SAVEVM, HV_LOADVM, HV_DELVM, HV_SAVE, HV_RESTORE };
 struct hv_vmevent {
     enum hv_vmevent_kind kind;
     char name[HV_VMEVENT_NAME];
@@ -91,7 +92,7 @@ struct hv_options {
     unsigned ndrives;
     /* on_poweroff=, on_reboot=, on_crash=: every domain's actions. */
     enum domain_action on_poweroff, on_reboot, on_crash;
-    /* savevm=, loadvm=, delvm=, in the order they are carried out. */
+    /* savevm=, loadvm=, delvm=, save=, restore=, in order of time. */
     struct hv_vmevent vmevent[HV_VMEVENTS_MAX];
     unsigned nvmevents;
 };

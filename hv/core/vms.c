@@ -214,6 +214,16 @@ int vms_stream_write(struct vms *v, const void *buf, size_t len)
     return emit(v, buf, len);
 }
 
+int vms_stream_skip(struct vms *v, const void *buf, size_t len)
+{
+    if (len > v->stream_left)
+        return vms_fail(v, "%zu bytes more than the section's length", len);
+    v->stream_left -= len;
+    v->crc = vms_crc32(v->crc, buf, len);
+    v->at += len;
+    return v->failed ? -1 : 0;
+}
+
 int vms_stream_end(struct vms *v)
 {
     if (v->stream_left)

@@ -96,6 +96,9 @@ int vms_section_end(struct vms *v);
 /* A streamed section of exactly `length` payload bytes. */
 int vms_stream_begin(struct vms *v, uint32_t id, uint32_t instance, uint64_t length);
 int vms_stream_write(struct vms *v, const void *buf, size_t len);
+/* Bytes the sink already holds at this place from an earlier save of the
+ * same layout: counted in the checksum and the position, not written. */
+int vms_stream_skip(struct vms *v, const void *buf, size_t len);
 int vms_stream_end(struct vms *v);
 /* The END section.  Returns the stream's length, or -1. */
 int64_t vms_save_end(struct vms *v);

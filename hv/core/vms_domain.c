@@ -54,7 +54,7 @@ static bool zero_page(const uint8_t *p)
  * all: they cost nothing on the slow way to the disk.  The pages are
  * counted first, since the section's header carries its length.
  */
-static int save_ram(struct vms *v, const struct guest_mem *mem)
+static int save_ram(struct vms *v, const struct guest_mem *mem, const struct vms_parts *parts)
 {
     uint64_t pages = 0;
     for (uint64_t gpa = 0; gpa < mem->size; gpa += VMS_PAGE_SIZE)
@@ -64,8 +64,12 @@ static int save_ram(struct vms *v, const struct guest_mem *mem)
     for (uint64_t gpa = 0; gpa < mem->size; gpa += VMS_PAGE_SIZE) {
         if (zero_page(mem->host + gpa))
             continue;
-        if (vms_stream_write(v, &gpa, 8) < 0 ||
-            vms_stream_write(v, mem->host + gpa, VMS_PAGE_SIZE) < 0)
+        /* A page the sink holds already, at this very place: its address
+         * and bytes are the same as last time. */
+        int (*put)(struct vms *, const void *, size_t) =
+            parts->page_clean && parts->page_clean(parts->clean_ctx, gpa) ? vms_stream_skip
+                                                                          : vms_stream_write;
+        if (put(v, &gpa, 8) < 0 || put(v, mem->host + gpa, VMS_PAGE_SIZE) < 0)
             return -1;
     }
     return vms_stream_end(v);
@@ -175,7 +179,7 @@ int64_t vms_save_domain(struct vms *v, struct domain *d, const struct vms_parts 
             if (vms_section_end(v) < 0)
                 return -1;
         }
-    if (save_ram(v, &d->mem) < 0)
+    if (save_ram(v, &d->mem, parts) < 0)
         return -1;
     return vms_save_end(v);
 }

@@ -36,6 +36,12 @@ struct vms_parts {
     /* The domain's virtio transports, in window order. */
     struct virtio_mmio *virtio[VDEV_MAX];
     unsigned nr_virtio;
+    /* Optional (NULL: write every page): the sink already holds the page
+     * at gpa, unchanged, from the previous save, at the same place (an
+     * incremental save into the same file, vmsave.c); such pages are
+     * counted in the checksum but not written again. */
+    bool (*page_clean)(void *ctx, uint64_t gpa);
+    void *clean_ctx;
 };
 
 /* The scratch copies a load fills before anything is committed; large

@@ -22,6 +22,7 @@
 
 #include "alloc.h"
 #include "cpu.h"
+#include "disk/outer.h"
 #include "hv.h"
 #include "img.h"
 #include "log.h"
@@ -43,37 +44,72 @@ struct work {
     struct vms_parts parts;
     struct cpu_state cpu[DOMAIN_MAX_VCPUS];
     struct vms_scratch scratch;
-    struct img *img;
+    struct img *img;    /* savevm, loadvm: the disk */
+    struct img_io file; /* save, restore: the file (an outer disk) */
+    uint64_t written;   /* bytes that went to the disk or the file */
     char id[128];       /* loadvm: the snapshot being read */
-    uint64_t size;      /* loadvm: its VM state's length */
+    uint64_t size;      /* loading: the state's length */
     uint8_t buf[CHUNK]; /* the chunk being filled or read */
     uint64_t buf_at;    /* its place in the stream */
     uint32_t buf_len;   /* bytes in it */
 };
 
-/* ---- The stream over the disk ------------------------------------------------- */
+/*
+ * What the last save to a file left there, for the next save into the same
+ * file to write only what changed (xl save's role, with QEMU's way of
+ * finding the changes: the dirty log, core/dirty.c).  A second save can
+ * skip a page when the set of non-zero pages is the same as last time (then
+ * every page lies at the same place in the stream) and the page was not
+ * written since: the log, started at the first save, says which were.
+ * Anything that writes guest RAM behind the log's back (a load) or another
+ * file makes the next save a full one.  Domain 0's only.
+ */
+static struct {
+    bool valid;        /* `file` holds this domain's last save */
+    unsigned file;     /* its outer disk number */
+    bool logging;      /* the dirty log was started for saves */
+    uint64_t *nonzero; /* bit per page: not all zeros at the last save */
+    uint64_t *dirty;   /* the log's harvest: written since the last save */
+    uint64_t words;    /* 64-bit words of each bitmap */
+} inc;
 
-/* The chunk being filled goes to the disk. */
+/* ---- The stream over the disk or the file --------------------------------------- */
+
+/* The chunk being filled goes to the snapshot's VM state area, or to the
+ * file. */
 static int flush_chunk(struct work *w, char *err)
 {
-    if (w->buf_len && img_vmstate_write(w->img, w->buf_at, w->buf, w->buf_len) < 0) {
-        ksnprintf(err, VMS_ERR_LEN, "%s", img_strerror(w->img));
+    int r = 0;
+    if (w->buf_len && w->file.write)
+        r = w->file.write(w->file.ctx, w->buf_at, w->buf, w->buf_len);
+    else if (w->buf_len)
+        r = img_vmstate_write(w->img, w->buf_at, w->buf, w->buf_len);
+    if (r < 0) {
+        ksnprintf(err, VMS_ERR_LEN, "%s",
+                  w->file.write ? "writing the save file failed" : img_strerror(w->img));
         return -1;
     }
+    w->written += w->buf_len;
     w->buf_at += w->buf_len;
     w->buf_len = 0;
     return 0;
 }
 
 /* vms_sink.write: the stream is written in order, so bytes are gathered
- * into the chunk and written a chunk at a time. */
+ * into the chunk and written a chunk at a time; a gap (the pages an
+ * incremental save leaves as they are) ends a chunk. */
 static int sink_write(void *ctx, uint64_t pos, const void *buf, size_t len, char *err)
 {
     struct work *w = ctx;
     const uint8_t *p = buf;
     if (pos != w->buf_at + w->buf_len) {
-        ksnprintf(err, VMS_ERR_LEN, "VM state written out of order");
-        return -1;
+        if (pos < w->buf_at + w->buf_len) {
+            ksnprintf(err, VMS_ERR_LEN, "VM state written out of order");
+            return -1;
+        }
+        if (flush_chunk(w, err) < 0)
+            return -1;
+        w->buf_at = pos;
     }
     while (len) {
         size_t n = CHUNK - w->buf_len < len ? CHUNK - w->buf_len : len;
@@ -87,8 +123,21 @@ static int sink_write(void *ctx, uint64_t pos, const void *buf, size_t len, char
     return 0;
 }
 
-/* vms_source.read: from the chunk that holds pos, read from the
- * snapshot's state when it is not the one in the buffer. */
+/* One chunk of the state being loaded, from the file or the snapshot. */
+static int fill_chunk(struct work *w, char *err)
+{
+    int r = w->file.read ? w->file.read(w->file.ctx, w->buf_at, w->buf, w->buf_len)
+                         : img_snapshot_vmstate_read(w->img, w->id, w->buf_at, w->buf, w->buf_len);
+    if (r < 0) {
+        w->buf_len = 0;
+        ksnprintf(err, VMS_ERR_LEN, "%s",
+                  w->file.read ? "reading the save file failed" : img_strerror(w->img));
+    }
+    return r < 0 ? -1 : 0;
+}
+
+/* vms_source.read: from the chunk that holds pos, read first when it is
+ * not the one in the buffer. */
 static int source_read(void *ctx, uint64_t pos, void *buf, size_t len, char *err)
 {
     struct work *w = ctx;
@@ -97,11 +146,8 @@ static int source_read(void *ctx, uint64_t pos, void *buf, size_t len, char *err
         if (pos < w->buf_at || pos >= w->buf_at + w->buf_len) {
             w->buf_at = pos - pos % CHUNK;
             w->buf_len = (uint32_t)(w->size - w->buf_at < CHUNK ? w->size - w->buf_at : CHUNK);
-            if (img_snapshot_vmstate_read(w->img, w->id, w->buf_at, w->buf, w->buf_len) < 0) {
-                w->buf_len = 0;
-                ksnprintf(err, VMS_ERR_LEN, "%s", img_strerror(w->img));
+            if (fill_chunk(w, err) < 0)
                 return -1;
-            }
         }
         uint64_t off = pos - w->buf_at;
         size_t n = w->buf_len - off < len ? (size_t)(w->buf_len - off) : len;
@@ -115,7 +161,20 @@ static int source_read(void *ctx, uint64_t pos, void *buf, size_t len, char *err
 
 /* ---- Shared steps ------------------------------------------------------------------ */
 
-/* Room for the work and the disk, or a message. */
+/* Room for the work, or a message. */
+static struct work *work_alloc(struct domain *d, char *err, size_t err_len)
+{
+    struct work *w = kzalloc(sizeof(*w));
+    if (!w) {
+        ksnprintf(err, err_len, "no memory for the VM state's buffers");
+        return NULL;
+    }
+    w->parts.cpu = w->cpu;
+    w->parts.nr_virtio = vdev_transports(d, w->parts.virtio, VDEV_MAX);
+    return w;
+}
+
+/* The work of a savevm or loadvm: with the disk that holds snapshots. */
 static struct work *work_new(struct domain *d, char *err, size_t err_len)
 {
     struct img *img = vdev_snapshot_disk(d);
@@ -124,14 +183,9 @@ static struct work *work_new(struct domain *d, char *err, size_t err_len)
         ksnprintf(err, err_len, "No block device can accept snapshots");
         return NULL;
     }
-    struct work *w = kzalloc(sizeof(*w));
-    if (!w) {
-        ksnprintf(err, err_len, "no memory for the VM state's buffers");
-        return NULL;
-    }
-    w->img = img;
-    w->parts.cpu = w->cpu;
-    w->parts.nr_virtio = vdev_transports(d, w->parts.virtio, VDEV_MAX);
+    struct work *w = work_alloc(d, err, err_len);
+    if (w)
+        w->img = img;
     return w;
 }
 
@@ -266,8 +320,9 @@ static int read_state(struct domain *d, struct work *w, char *err, size_t err_le
         ksnprintf(err, err_len, "%s", w->v.err);
         return -1;
     }
-    /* The disk as it was at the snapshot (QEMU reverts it too). */
-    if (img_snapshot_apply(w->img, w->id) < 0 || img_flush(w->img) < 0) {
+    /* The disk as it was at the snapshot (QEMU reverts it too); a restore
+     * from a file leaves the disks alone, as xl restore does. */
+    if (w->img && (img_snapshot_apply(w->img, w->id) < 0 || img_flush(w->img) < 0)) {
         ksnprintf(err, err_len, "%s", img_strerror(w->img));
         return -1;
     }
@@ -299,6 +354,8 @@ int domain_loadvm(struct domain *d, const char *name, char *err, size_t err_len)
         ksnprintf(w->id, sizeof(w->id), "%s", info.id);
         w->size = info.vm_state_size;
         r = read_state(d, w, err, err_len);
+        /* RAM was written behind the dirty log's back. */
+        inc.valid = false;
         if (r == 0)
             hv_log("loadvm '%s': %llu bytes of VM state in %llu ms", name,
                    (unsigned long long)w->size, (unsigned long long)((now_ns(d) - t0) / 1000000));
@@ -331,6 +388,147 @@ int domain_delvm(struct domain *d, const char *name, char *err, size_t err_len)
     return 0;
 }
 
+/* ---- save and restore to a file ---------------------------------------------------- */
+
+/* parts.page_clean for an incremental save: not written since the last. */
+static bool page_clean(void *ctx, uint64_t gpa)
+{
+    uint64_t page = gpa / VMS_PAGE_SIZE;
+    (void)ctx;
+    return !((inc.dirty[page / 64] >> (page % 64)) & 1);
+}
+
+/* The bitmap of non-zero pages now, into `out`; true when it is the one of
+ * the last save. */
+static bool same_layout(const struct guest_mem *mem, uint64_t *out)
+{
+    memset(out, 0, inc.words * 8);
+    for (uint64_t page = 0; page < mem->size / VMS_PAGE_SIZE; page++) {
+        const uint64_t *w = (const uint64_t *)(mem->host + page * VMS_PAGE_SIZE);
+        for (unsigned i = 0; i < VMS_PAGE_SIZE / 8; i++)
+            if (w[i]) {
+                out[page / 64] |= 1ull << (page % 64);
+                break;
+            }
+    }
+    return inc.valid && !memcmp(out, inc.nonzero, inc.words * 8);
+}
+
+/* Decide full or incremental, and have the dirty log running for the next
+ * save: started at the first save, unless the guest uses it itself
+ * (HC_DIRTY_*), in which case every save is a full one. */
+static int plan_save(struct domain *d, struct work *w, unsigned file, uint64_t *now_nonzero)
+{
+    bool incremental = same_layout(&d->mem, now_nonzero) && inc.file == file && inc.logging;
+    if (inc.logging) {
+        /* What was written since the last save; the log starts afresh. */
+        guestmem_dirty_harvest(&d->guestmem, 0, d->mem.size / VMS_PAGE_SIZE, inc.dirty, true);
+    } else if (!d->guestmem.dirty.on) {
+        if (guestmem_dirty_start(&d->guestmem) < 0)
+            return -1;
+        /* The tables are write-protected now: the CPU's cached
+         * translations must go, as for HC_DIRTY_START (hypercall.c). */
+        for (unsigned i = 0; i < d->nr_vcpus; i++) {
+            host_load_vcpu(d->host, d->vcpu[i]);
+            vcpu_backend(d->vcpu[i])->flush_slat(d->vcpu[i], 0, d->mem.size);
+        }
+        inc.logging = true;
+    }
+    if (incremental)
+        w->parts.page_clean = page_clean;
+    return 0;
+}
+
+/* Outer disk number `name` as an img_io, or a message. */
+static int open_file(const char *name, bool writable, struct img_io *io, unsigned *file, char *err,
+                     size_t err_len)
+{
+    const char *why = "";
+    *file = (unsigned)kstrtoull(name, NULL, 10);
+    if (outer_disk_io(*file, writable, io, &why) < 0) {
+        ksnprintf(err, err_len, "outer disk %s: %s", name, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* The bitmaps of `inc`, the first time; false without memory. */
+static bool inc_ready(const struct domain *d)
+{
+    if (!inc.nonzero) {
+        inc.words = (d->mem.size / VMS_PAGE_SIZE + 63) / 64;
+        inc.nonzero = kzalloc(inc.words * 8);
+        inc.dirty = kzalloc(inc.words * 8);
+    }
+    return inc.nonzero && inc.dirty;
+}
+
+int domain_save_file(struct domain *d, const char *name, char *err, size_t err_len)
+{
+    bool was_paused;
+    unsigned file;
+    int64_t n = -1;
+    err[0] = '\0';
+    uint64_t *now_nonzero = inc_ready(d) ? kzalloc(inc.words * 8) : NULL;
+    struct work *w = now_nonzero ? work_alloc(d, err, err_len) : NULL;
+    if (!w)
+        ksnprintf(err, err_len, "no memory for the save's buffers");
+    else if (open_file(name, true, &w->file, &file, err, err_len) == 0 &&
+             pause_for(d, &was_paused, err, err_len) == 0) {
+        uint64_t t0 = now_ns(d);
+        if (plan_save(d, w, file, now_nonzero) < 0)
+            ksnprintf(err, err_len, "no memory for the dirty log");
+        else
+            n = write_state(d, w, err, err_len);
+        if (n >= 0 && w->file.flush && w->file.flush(w->file.ctx) < 0) {
+            ksnprintf(err, err_len, "flushing the save file failed");
+            n = -1;
+        }
+        /* Only a save that is whole in the file can be built on. */
+        inc.valid = n >= 0;
+        inc.file = file;
+        memcpy(inc.nonzero, now_nonzero, inc.words * 8);
+        if (n >= 0)
+            hv_log("save to outer disk %u: %llu bytes of state, %llu written (%s) in %llu ms", file,
+                   (unsigned long long)n, (unsigned long long)w->written,
+                   w->parts.page_clean ? "incremental" : "full",
+                   (unsigned long long)((now_ns(d) - t0) / 1000000));
+        resume(d, was_paused);
+    }
+    if (w && w->file.close)
+        w->file.close(w->file.ctx);
+    kfree(w);
+    kfree(now_nonzero);
+    return n < 0 ? -1 : 0;
+}
+
+int domain_restore_file(struct domain *d, const char *name, char *err, size_t err_len)
+{
+    bool was_paused;
+    unsigned file;
+    err[0] = '\0';
+    struct work *w = work_alloc(d, err, err_len);
+    if (!w)
+        return -1;
+    int r = -1;
+    if (open_file(name, false, &w->file, &file, err, err_len) == 0 &&
+        w->file.size(w->file.ctx, &w->size) == 0 && pause_for(d, &was_paused, err, err_len) == 0) {
+        uint64_t t0 = now_ns(d);
+        r = read_state(d, w, err, err_len);
+        /* RAM was written behind the dirty log's back. */
+        inc.valid = false;
+        if (r == 0)
+            hv_log("restore from outer disk %u: %llu bytes of state in %llu ms", file,
+                   (unsigned long long)w->size, (unsigned long long)((now_ns(d) - t0) / 1000000));
+        if (!domain_stopped(d))
+            resume(d, was_paused);
+    }
+    if (w->file.close)
+        w->file.close(w->file.ctx);
+    kfree(w);
+    return r;
+}
+
 /* ---- The command-line stand-in ------------------------------------------------------ */
 
 /* Which of the options' events comes next, and when domain 0 started. */
@@ -354,8 +552,13 @@ void vmsave_poll(struct host *h)
         static const char *const what[] = {"savevm", "loadvm", "delvm"};
         int r = e->kind == HV_SAVEVM   ? domain_savevm(d, e->name, err, sizeof(err))
                 : e->kind == HV_LOADVM ? domain_loadvm(d, e->name, err, sizeof(err))
-                                       : domain_delvm(d, e->name, err, sizeof(err));
-        if (r < 0)
+                : e->kind == HV_DELVM  ? domain_delvm(d, e->name, err, sizeof(err))
+                : e->kind == HV_SAVE   ? domain_save_file(d, e->name, err, sizeof(err))
+                                       : domain_restore_file(d, e->name, err, sizeof(err));
+        if (r < 0 && e->kind >= HV_SAVE)
+            hv_log("%s outer disk %s: %s", e->kind == HV_SAVE ? "save to" : "restore from", e->name,
+                   err);
+        else if (r < 0)
             hv_log("%s '%s': %s", what[e->kind], e->name, err);
         else if (e->kind == HV_DELVM)
             hv_log("delvm '%s': done", e->name);

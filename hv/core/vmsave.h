@@ -17,12 +17,23 @@ int domain_savevm(struct domain *d, const char *name, char *err, size_t err_len)
 int domain_loadvm(struct domain *d, const char *name, char *err, size_t err_len);
 int domain_delvm(struct domain *d, const char *name, char *err, size_t err_len);
 
+/*
+ * Save the domain's state into, or restore it from, the file the launcher
+ * attached as outer disk number `name` (disk/outer.h): xl save and xl
+ * restore, without touching the disks.  A second save into the same file
+ * writes only what changed since the first (the dirty log, dirty.h).  A
+ * restore checks the whole file before anything changes: a corrupted or
+ * cut file is refused and the domain runs on as it was.
+ */
+int domain_save_file(struct domain *d, const char *name, char *err, size_t err_len);
+int domain_restore_file(struct domain *d, const char *name, char *err, size_t err_len);
+
 struct host;
 /*
- * The savevm=, loadvm= and delvm= options (cmdline.h: NAME@MS, carried out
- * on domain 0 once it has run MS milliseconds, in the order given): a
- * stand-in for the control channel's x-savevm, x-loadvm and x-delvm until
- * a front-end sends them, installed as the host's poll hook (hv.h).
+ * The savevm=, loadvm=, delvm=, save= and restore= options (cmdline.h:
+ * NAME@MS, carried out on domain 0 once it has run MS milliseconds, in
+ * order of time): a stand-in for the control channel's commands until a
+ * front-end sends them, installed as the host's poll hook (hv.h).
  */
 void vmsave_poll(struct host *h);
 

@@ -11,13 +11,26 @@
 #     on from the saved value, from the file alone;
 #   - loadvm of a snapshot that does not exist is refused with QEMU's
 #     words and the guest counts on untouched;
-#   - delvm removes s1; qemu-img no longer lists it, the image is clean.
+#   - on Bochs+VMX (when Bochs is here), a new run loads the snapshot
+#     QEMU+SVM took and counts on from its value, and a snapshot taken
+#     under VT-x loads under SVM: the state is vendor-neutral;
+#   - delvm removes s1; qemu-img no longer lists it, the image is clean;
+#   - save to a file (hvrun --save-file) twice: the second save writes
+#     less than half of what the first did (only the pages the dirty log
+#     saw written, and the small sections); a new run restores from the
+#     file and counts on from the second save's value;
+#   - a save file with one byte changed, and one cut short, are refused
+#     with the section named, and the guest counts on as if nothing was
+#     asked.
 . "$(dirname "$0")/lib.bash"
 
 W=$IT_WORK
 G=$BUILD/guestkit/counter.elf
 CASES=("savevm then loadvm in one run" "loadvm from the file in a new run"
-    "loadvm of a missing snapshot" "delvm")
+    "loadvm of a missing snapshot" "Bochs+VMX loads the SVM snapshot"
+    "a VMX snapshot loads under SVM" "delvm" "a second save to a file writes little"
+    "restore from the file in a new run" "a corrupted save file is refused"
+    "a cut save file is refused")
 skip_all_if "$(built_missing "$HV" "$G")" "${CASES[@]}"
 command -v qemu-img >/dev/null || skip_all_if "qemu-img is not installed (qemu-utils)" "${CASES[@]}"
 
@@ -44,7 +57,7 @@ first_count_after() {
 # go FROM, FROM+1, ... without a gap up to the guest's limit.
 counts_run_on() {
     awk -v from="$2" -v limit="$3" '
-        /^\[hv\] (savevm|loadvm)/ { n = from; bad = 0; seen = 0; next }
+        /^\[hv\] (savevm|loadvm|restore from)/ { n = from; bad = 0; seen = 0; next }
         /^count [0-9]+$/ && n { if ($2 != n) bad = 1; n++; seen = 1 }
         END { exit !(seen && !bad && n == limit + 1) }' "$1"
 }
@@ -104,10 +117,42 @@ else
     pass "$c"
 fi
 
-# 4. delvm: gone for qemu-img too, no clusters leaked.
+# 4. Across vendors, when Bochs can run hv with VT-x.
+bochs_why=$(bochs_missing)
+if [ -n "$bochs_why" ]; then
+    skip "${CASES[3]}" "$bochs_why"
+    skip "${CASES[4]}" "$bochs_why"
+else
+    O=$W/vmx-load.out
+    hvrun_counter "$O" 200 --emulator bochs --vendor vmx --loadvm s1@0
+    first=$(first_count_after "$O" "^\\[hv\\] loadvm 's1': [0-9]+ bytes")
+    c="${CASES[3]}"
+    if [ "$(cat "$O.st")" != 0 ] || [ "$first" != "$saved" ] || ! counts_run_on "$O" "$first" 200; then
+        fail "$c" "status $(cat "$O.st"), first count after loadvm '$first', saved '$saved'"
+        show_log "$O" 30
+    else
+        pass "$c"
+    fi
+    O=$W/vmx-save.out
+    hvrun_counter "$O" 60 --emulator bochs --vendor vmx --savevm s2@500
+    vmx_saved=$(first_count_after "$O" "^\\[hv\\] savevm 's2': [0-9]+ bytes")
+    hvrun_counter "$O.svm" 60 --loadvm s2@0
+    first=$(first_count_after "$O.svm" "^\\[hv\\] loadvm 's2': [0-9]+ bytes")
+    c="${CASES[4]}"
+    if [ "$(cat "$O.st")" != 0 ] || [ "$(cat "$O.svm.st")" != 0 ] || [ -z "$vmx_saved" ] ||
+        [ "$first" != "$vmx_saved" ] || ! counts_run_on "$O.svm" "$first" 60; then
+        fail "$c" "status $(cat "$O.st")/$(cat "$O.svm.st"), saved '$vmx_saved', loaded '$first'"
+        show_log "$O" 20
+        show_log "$O.svm" 20
+    else
+        pass "$c"
+    fi
+fi
+
+# 5. delvm: gone for qemu-img too, no clusters leaked.
 O=$W/four.out
 hvrun_counter "$O" 10 --delvm s1@0
-c="${CASES[3]}"
+c="${CASES[5]}"
 if [ "$(cat "$O.st")" != 0 ] || ! grep -qxF "[hv] delvm 's1': done" "$O"; then
     fail "$c" "status $(cat "$O.st"), no 'delvm done' line"
     show_log "$O" 30
@@ -118,3 +163,58 @@ elif ! qemu-img check -q "$D"; then
 else
     pass "$c"
 fi
+
+# 6. Save to a file twice, 1 s apart: the second save is incremental.
+F=$W/counter.save
+O=$W/save.out
+hvrun_counter "$O" 150 --save-file "$F@1000" --save-file "$F@2000"
+first=$(sed -n 's/^\[hv\] save to outer disk [0-9]*: \([0-9]*\) bytes of state, \([0-9]*\) written (full).*/\2/p' "$O")
+second=$(sed -n 's/^\[hv\] save to outer disk [0-9]*: [0-9]* bytes of state, \([0-9]*\) written (incremental).*/\1/p' "$O")
+file_saved=$(first_count_after "$O" "^\\[hv\\] save to outer disk [0-9]+: [0-9]+ bytes of state, [0-9]+ written \\(incremental")
+c="${CASES[6]}"
+if [ "$(cat "$O.st")" != 0 ] || [ -z "$first" ] || [ -z "$second" ] || [ "$second" -ge $((first / 2)) ]; then
+    fail "$c" "status $(cat "$O.st"), first save wrote '$first' bytes, the second '$second'"
+    show_log "$O" 30
+else
+    pass "$c"
+    grep -E "^\[hv\] save to" "$O" | sed 's/^/    /'
+fi
+
+# 7. A new run restores the file at once.
+O=$W/restore.out
+hvrun_counter "$O" 20 --restore-file "$F@0"
+first=$(first_count_after "$O" "^\\[hv\\] restore from outer disk [0-9]+: [0-9]+ bytes")
+c="${CASES[7]}"
+if [ "$(cat "$O.st")" != 0 ] || [ -z "$first" ] || [ "$first" != "$file_saved" ] ||
+    ! counts_run_on "$O" "$first" 150; then
+    fail "$c" "status $(cat "$O.st"), first count after restore '$first', saved '$file_saved'"
+    show_log "$O" 30
+else
+    pass "$c"
+fi
+
+# 8, 9. A changed byte in guest RAM's section, and a cut file: refused,
+# the guest's own 20 counts untouched.
+refused_case() {
+    local c=$1 file=$2 want=$3
+    local O=$W/refused-$(basename "$file").out
+    hvrun_counter "$O" 20 --restore-file "$file@100"
+    if [ "$(cat "$O.st")" != 0 ] || ! grep -qE "^\[hv\] restore from outer disk [0-9]+: vmstate: .*$want" "$O" ||
+        ! counts_run_on_from_start "$O" 20; then
+        fail "$c" "status $(cat "$O.st"), no refusal naming '$want', or the guest's counts changed"
+        show_log "$O" 30
+    else
+        pass "$c"
+        grep -E "^\[hv\] restore" "$O" | sed 's/^/    /'
+    fi
+}
+# counts_run_on_from_start OUT LIMIT: count 1 .. LIMIT, nothing else.
+counts_run_on_from_start() {
+    [ "$(grep -E '^count [0-9]+$' "$1" | awk '{ print $2 }' | tr '\n' ' ')" = "$(seq -s ' ' 1 "$2") " ]
+}
+cp "$F" "$W/corrupt.save"
+size=$(stat -c %s "$F")
+printf '\x55' | dd of="$W/corrupt.save" bs=1 seek=$((size - 5000)) conv=notrunc status=none
+refused_case "${CASES[8]}" "$W/corrupt.save" "section 'ram' \\(instance 0\\): checksum mismatch"
+head -c $((size / 2)) "$F" >"$W/cut.save"
+refused_case "${CASES[9]}" "$W/cut.save" "truncated"

@@ -159,8 +159,8 @@ static void report_line(void *ctx, const char *line)
     nreport++;
 }
 
-/* savevm=, loadvm=, delvm=NAME@MS: kept in order; bad names, times that
- * go back and a fifth event are refused. */
+/* savevm=, loadvm=, delvm=NAME@MS, save=, restore=N@MS: kept in order of
+ * time; bad names and a fifth event are refused. */
 START_TEST(snapshot_events)
 {
     ck_assert_int_eq(hv_parse_cmdline("savevm=s1@1000 loadvm=s1@2500 delvm=s1@2500", false, &opt,
@@ -171,13 +171,22 @@ START_TEST(snapshot_events)
     ck_assert_str_eq(opt.vmevent[0].name, "s1");
     ck_assert_uint_eq(opt.vmevent[1].at_ms, 2500);
     ck_assert_int_eq(opt.vmevent[2].kind, HV_DELVM);
+    /* Out of order on the command line, in order of time in the options. */
+    ck_assert_int_eq(
+        hv_parse_cmdline("restore=1@900 save=1@300 savevm=a.b@600", false, &opt, err, sizeof(err)),
+        0);
+    ck_assert_int_eq(opt.vmevent[0].kind, HV_SAVE);
+    ck_assert_str_eq(opt.vmevent[0].name, "1");
+    ck_assert_int_eq(opt.vmevent[1].kind, HV_SAVEVM);
+    ck_assert_int_eq(opt.vmevent[2].kind, HV_RESTORE);
+    ck_assert_uint_eq(opt.vmevent[2].at_ms, 900);
     const char *bad[] = {"savevm=s1",
                          "savevm=@5",
                          "savevm=s1@",
                          "savevm=a b@1",
                          "savevm=s/1@1",
                          "savevm=s1@1x",
-                         "savevm=s1@9 loadvm=s1@8",
+                         "save=a@9",
                          "delvm=a@1 delvm=a@1 delvm=a@1 delvm=a@1 delvm=a@1",
                          "savevm=0123456789012345678901234567890123@1"};
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
