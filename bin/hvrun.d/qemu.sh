@@ -69,7 +69,9 @@ emu_check() {
 }
 
 # qemu_exec SECONDS ARGS...: run QEMU with a time limit, its stdin detached
-# (so it never puts a terminal into raw mode), its stderr kept in
+# (so it never puts a terminal into raw mode) unless HVRUN_CONSOLE_INPUT is
+# 1 (hvrun --console-input: hvrun's stdin, kept on fd 3, feeds COM1 through
+# -serial stdio), its stderr kept in
 # $HVRUN_TMP/qemu.err and replayed afterwards without the "terminating on
 # signal" line our own timeout causes.  Returns QEMU's status, or 124.
 qemu_exec() {
@@ -80,7 +82,11 @@ qemu_exec() {
     fi
     # --foreground keeps QEMU in our process group, so ^C reaches it; -k
     # kills it if it ignores the polite SIGTERM for 5 seconds.
-    timeout --foreground -k 5 "$secs" "$HVRUN_QEMU" "$@" </dev/null 2>"$HVRUN_TMP/qemu.err"
+    if [ "${HVRUN_CONSOLE_INPUT:-0}" = 1 ]; then
+        timeout --foreground -k 5 "$secs" "$HVRUN_QEMU" "$@" <&3 2>"$HVRUN_TMP/qemu.err"
+    else
+        timeout --foreground -k 5 "$secs" "$HVRUN_QEMU" "$@" </dev/null 2>"$HVRUN_TMP/qemu.err"
+    fi
     status=$?
     grep -v 'terminating on signal' "$HVRUN_TMP/qemu.err" >&2
     # timeout(1) says 124 when it sent SIGTERM, 137 when it had to use SIGKILL.

@@ -109,6 +109,14 @@ size_t virtio_console_read(struct virtio_console *con, char *buf, size_t max)
     return n;
 }
 
+bool virtio_console_wait_input(struct virtio_console *con)
+{
+    /* Bytes still unread in the current buffer are input already. */
+    if (con->in_cur && con->in_pos < con->in_len)
+        return true;
+    return virtio_wait_used(&con->dev, &con->rx);
+}
+
 /* The one console printf goes through (console_set_output() takes a
  * plain function). */
 static struct virtio_console *output_console;

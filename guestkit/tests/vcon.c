@@ -14,7 +14,14 @@
  *
  * Arguments: wait=poll|ioapic|pic (default poll); long=N, the long line's
  * length with its newline (20..1000, default 300: longer than the driver's
- * 256-byte buffer, so the line leaves in two pieces).
+ * 256-byte buffer, so the line leaves in two pieces); echo: then wait for
+ * one line of input on the receiveq (what the host sends to the console,
+ * up to its newline, at most 200 bytes) and send it back as
+ *     vcon: echo: THE LINE
+ * (with QEMU: the virtconsole's chardev input, e.g. file,input-path=F; under
+ * hv: bin/hvrun --console-input, the outer machine's COM1).  Use a wait
+ * mode with interrupts: a polling guest makes no exits for hv to bring the
+ * input in at.
  */
 #include "guestkit/guestkit.h"
 #include "guestkit/parse.h"
@@ -24,8 +31,29 @@
 #define LONG_DEFAULT 300
 #define LONG_MIN     20
 #define LONG_MAX     1000
+#define ECHO_MAX     200
 
 static struct virtio_console con;
+
+/* echo: one line of input, read as it comes, sent back with a prefix. */
+static void echo_line(void)
+{
+    static char in[ECHO_MAX];
+    size_t n = 0;
+    bool ok = true;
+    while (ok && (n == 0 || in[n - 1] != '\n') && n < sizeof(in)) {
+        size_t got = virtio_console_read(&con, in + n, 1);
+        if (got == 0)
+            ok = virtio_console_wait_input(&con);
+        n += got;
+    }
+    if (!report(ok && n > 0 && in[n - 1] == '\n', "echo: a line came in through the receiveq"))
+        return;
+    static const char prefix[] = "vcon: echo: ";
+    report(virtio_console_write(&con, prefix, sizeof(prefix) - 1) &&
+               virtio_console_write(&con, in, n),
+           "echo: the line went back out (%u bytes)", (unsigned)n);
+}
 
 /* The long line of `len` bytes: a prefix, the alphabet over and over, a
  * newline. */
@@ -44,11 +72,12 @@ int main(int argc, char **argv)
 {
     const char *wait_name = gk_arg_value(argc, argv, "wait");
     const char *long_arg = gk_arg_value(argc, argv, "long");
+    bool echo = gk_arg_value(argc, argv, "echo") != NULL;
     size_t long_len = long_arg ? (size_t)kstrtoull(long_arg, NULL, 0) : LONG_DEFAULT;
     enum virtio_wait wait = VIRTIO_WAIT_POLL;
     if ((wait_name && !virtio_wait_by_name(wait_name, &wait)) || long_len < LONG_MIN ||
         long_len > LONG_MAX) {
-        printf("usage: vcon [wait=poll|ioapic|pic] [long=%d..%d]\n", LONG_MIN, LONG_MAX);
+        printf("usage: vcon [wait=poll|ioapic|pic] [long=%d..%d] [echo]\n", LONG_MIN, LONG_MAX);
         return 1;
     }
     struct virtio_dev dev;
@@ -83,6 +112,8 @@ int main(int argc, char **argv)
            "device status has no NEEDS_RESET");
     if (wait != VIRTIO_WAIT_POLL)
         report(con.dev.interrupts > 0, "the device's interrupts arrived (%s)", wait_name);
+    if (echo)
+        echo_line();
     report_info("%llu sends, %llu notifications, %llu interrupts", (unsigned long long)con.sends,
                 (unsigned long long)con.dev.notifications, (unsigned long long)con.dev.interrupts);
     virtio_reset(&con.dev);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "msr.h"
 #include "pv.h"
+#include "vdev.h"
 #include "xcr.h"
 #include "exitpath.h"
 
@@ -647,6 +648,9 @@ EXIT_PATH void dispatch(struct vcpu *v, struct exit_info *e)
             fatal_exit(v, e, NULL);
             break;
         }
+        /* Input for its virtio-console may be what it waits for: it
+         * raises the device's interrupt, which irq_halt() then sees. */
+        vdev_console_poll(v->dom);
         /* May spin until the next timer tick: hv has nothing else to do. */
         irq_halt(v);
         note(v, &t, "IF=1: resumes (interrupt %s)",

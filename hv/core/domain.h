@@ -48,6 +48,7 @@
 struct host;
 struct vdev_plan;
 struct pv_domain;
+struct vdev;
 
 /*
  * The life of a domain, in Xen's words (xl(1) "list": r running, b
@@ -176,6 +177,9 @@ struct domain {
     struct mmio_bus mmio;
     /* COM1 at 0x3f8: the guest's console. */
     struct uart16550 com1;
+    /* Its virtio-console, if it has one (core/vdev.c): where the outer
+     * machine's COM1 input goes.  NULL otherwise and after teardown. */
+    struct vdev *console;
     /* Port 0xf4: the guest's exit code. */
     struct debug_exit dbg_exit;
     /* QEMU's fw_cfg at 0x510/0x511 and System Control Port A at 0x92. */

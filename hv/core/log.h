@@ -10,7 +10,9 @@
 #define HV_CORE_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Print one "[hv] " line; fmt is klib's printf format, no trailing newline. */
 void hv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -22,5 +24,8 @@ void log_guest_line(const char *s, size_t len);
 
 /* Set up the host serial port (hv/core/serial.c). */
 void serial_init(void);
+/* One byte the outer machine's COM1 received, if it has one (bin/hvrun
+ * --console-input feeds it from hvrun's standard input): true with *c. */
+bool serial_getc(uint8_t *c);
 
 #endif

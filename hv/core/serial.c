@@ -18,7 +18,7 @@
 #define COM1 HVKIT_PORT_COM1
 
 /*
- * Program the host's COM1 for 115200 8N1 with FIFOs, for hv_main() before
+ * Program the host's COM1 for 115200 8N1, for hv_main() before
  * anything is logged.  QEMU and Bochs ignore the speed (their serial goes
  * to a file or pipe), but real hardware and a terminal on the other end
  * need a defined setting.
@@ -35,10 +35,29 @@ void serial_init(void)
     outb(COM1 + 1, 0x00);
     /* LCR: 8 data bits, no parity, 1 stop bit, DLAB back to 0. */
     outb(COM1 + 3, 0x03);
-    /* FCR: enable and clear both FIFOs. */
-    outb(COM1 + 2, 0x07);
+    /* FCR: the FIFOs stay off, as after reset.  Turning them on clears
+     * both (PC16550D datasheet, "FIFO Control Register": a change of bit
+     * 0 resets them; QEMU does the same), and the receiver may already
+     * hold input (bin/hvrun --console-input feeds COM1 from the start): a
+     * byte would be lost.  Polled, one byte at a time is enough. */
+    outb(COM1 + 2, 0x00);
     /* MCR: DTR and RTS asserted, as a terminal expects. */
     outb(COM1 + 4, 0x03);
+}
+
+/* A received byte waits when LSR bit 0 (DR, data ready) is set; reading
+ * port +0 with DLAB = 0 (the receiver buffer register) takes it, and the
+ * emulator puts the next one there.  A missing UART reads 0xff everywhere, which would look like an
+ * endless stream of 0xff bytes: that is no input. */
+bool serial_getc(uint8_t *c)
+{
+    BENCH_COUNT(outer_io);
+    uint8_t lsr = inb(COM1 + 5);
+    if (lsr == 0xff || !(lsr & 0x01))
+        return false;
+    BENCH_COUNT(outer_io);
+    *c = inb(COM1);
+    return true;
 }
 
 /* Send one byte once the transmitter holding register is empty (LSR bit 5). */

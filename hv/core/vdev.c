@@ -117,6 +117,10 @@ struct vdev {
     struct virtio_console con;
     char line[UART_LINE_MAX];
     size_t line_len;
+    /* Input taken from the outer machine's COM1 that no receive buffer
+     * has room for yet. */
+    uint8_t in[64];
+    size_t in_len;
 };
 
 /* True when every byte of [gpa, gpa + len) is RAM in the domain's memory
@@ -177,6 +181,39 @@ static void console_out(void *ctx, const uint8_t *buf, size_t len)
         if (buf[i] != '\r')
             v->line[v->line_len++] = (char)buf[i];
     }
+}
+
+/* Input for the console: bytes the outer machine's COM1 received go into
+ * the receive buffers the driver left on the receiveq (5.3.6 "Device
+ * Operation": "the driver puts buffers on the receiveq", the device fills
+ * them).  COM1 is read only while the driver has the queue ready and only
+ * as far as `in` has room: what the guest cannot take yet stays in the
+ * outer UART's FIFO and, behind it, in the emulator's input, so nothing is
+ * lost.  Returns whether any byte reached the guest. */
+static bool console_feed(struct vdev *v)
+{
+    if (!virtio_mmio_live(&v->t) || !v->t.vq[VIRTIO_CONSOLE_RX].ready)
+        return false;
+    uint8_t c;
+    while (v->in_len < sizeof(v->in) && serial_getc(&c))
+        v->in[v->in_len++] = c;
+    if (v->in_len == 0)
+        return false;
+    size_t n = virtio_console_input(&v->con, &v->t, v->in, v->in_len);
+    memmove(v->in, v->in + n, v->in_len - n);
+    v->in_len -= n;
+    return n > 0;
+}
+
+/* virtio_console_in_fn: the driver put buffers on the receiveq. */
+static void console_in(void *ctx)
+{
+    console_feed(ctx);
+}
+
+bool vdev_console_poll(struct domain *d)
+{
+    return d->console && console_feed(d->console);
 }
 
 /* A backing file named in an image's header: the file of that name (as
@@ -262,6 +299,8 @@ static int open_disk(struct vdev *v, const struct vdev_spec *s, char *err, size_
 static void vdev_release(void *ctx)
 {
     struct vdev *v = (struct vdev *)((char *)ctx - offsetof(struct vdev, t));
+    if (v->d->console == v)
+        v->d->console = NULL;
     if (v->img)
         img_close(v->img);
     kfree(v);
@@ -288,6 +327,8 @@ int vdev_attach(struct domain *d, const struct vdev_plan *p, char *err, size_t e
         } else {
             ksnprintf(v->name, sizeof(v->name), "virtio-console0");
             virtio_console_init(&v->con, v->name, console_out, v);
+            v->con.in = console_in;
+            d->console = v;
             dev = &v->con.dev;
         }
         struct virtq_mem mem = {.ctx = d, .map = vdev_map};

@@ -16,6 +16,9 @@
 #     identical to that pattern; on a readonly=on disk (writes fail
 #     with IOERR) and with -snapshot the file is unchanged;
 #   - vcon's lines arrive on the console through virtio-console;
+#   - vcon echo: a line sent to the console comes back (on plain QEMU
+#     through the virtconsole's pipe character device, under hv from
+#     hvrun --console-input's stdin through the outer machine's COM1);
 #   - diskcat prints a file bin/imgtool put into a compressed qcow2 image
 #     (hv's own deflate decoder reads it), and through an overlay whose
 #     backing file it is (a relative name);
@@ -40,7 +43,7 @@ G=$BUILD/guestkit
 BOCHS_CASES=(vmx-blk vmx-console vmx-backing vmx-hostile vmx-durable
     bochs-svm-blk bochs-svm-console bochs-svm-backing bochs-svm-hostile)
 CASES=(svm-blk-ioapic svm-blk-lazy svm-blk-pic svm-blk-poll svm-blk-raw svm-blk-ro svm-blk-snapshot
-    svm-console svm-diskcat svm-backing svm-zstd svm-hostile svm-durable usage "${BOCHS_CASES[@]}")
+    svm-console svm-echo svm-diskcat svm-backing svm-zstd svm-hostile svm-durable usage "${BOCHS_CASES[@]}")
 skip_all_if "$(built_missing "$HV" "$G/vblk.elf" "$G/vcon.elf" "$G/diskcat.elf" "$G/vhostile.elf")" \
     "${CASES[@]}"
 for tool in qemu-system-x86_64 qemu-img perl; do
@@ -163,6 +166,43 @@ con_case() {
         fail "$n: vcon's lines through virtio-console" "status $(cat "$W/$n.st")"
         show_log "$W/$n.out"
         show_log "$W/$n.err" 8
+    fi
+}
+
+# echo_case NAME: vcon echoes a line of 150 bytes (more than one of the
+# driver's 64-byte receive buffers and of hv's 64-byte holding buffer)
+# sent to its console: on plain QEMU microvm through a pipe character
+# device (NAME.pipe.in/.out), under hv through bin/hvrun --console-input.
+echo_case() {
+    local n=$1 line
+    line="vcon echo test: $(perl -e 'print join("", map { chr(65 + $_ % 26) } 0 .. 132)')"
+    printf '%s\n' "$line" >"$W/$n.in"
+    rm -f "$W/$n.pipe.in" "$W/$n.pipe.out"
+    mkfifo "$W/$n.pipe.in" "$W/$n.pipe.out"
+    # QEMU opens both ends read-write: the writer and the reader here
+    # never block on it for good, and the reader ends when QEMU does.
+    cat "$W/$n.pipe.out" >"$W/$n.text" &
+    local reader=$!
+    cat "$W/$n.in" >"$W/$n.pipe.in" &
+    run_logged "$W/$n.plain.out" "$W/$n.plain.err" "$W/$n.plain.st" timeout 120 \
+        qemu-system-x86_64 -M microvm -global virtio-mmio.force-legacy=false -accel tcg -cpu max \
+        -m 128 -nodefaults -display none -no-reboot -serial stdio \
+        -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$G/vcon.elf" \
+        -append "wait=ioapic echo virtio_mmio.device=512@0xfeb02e00:47" \
+        -device virtio-serial-device -device virtconsole,chardev=vcon \
+        -chardev "pipe,id=vcon,path=$W/$n.pipe"
+    wait "$reader"
+    # isa-debug-exit: code 0 is QEMU's status 1.
+    [ "$(cat "$W/$n.plain.st")" = 1 ] && echo 0 >"$W/$n.plain.st"
+    tr -d '\r' <"$W/$n.plain.out" >"$W/$n.plain.tmp" && mv "$W/$n.plain.tmp" "$W/$n.plain.out"
+    "${HVRUN[@]}" --console-input -kernel "$G/vcon.elf" -append "wait=ioapic echo" \
+        -device virtio-serial-device <"$W/$n.in" >"$W/$n.hv.out" 2>"$W/$n.hv.err"
+    echo $? >"$W/$n.hv.st"
+    same_verdicts "$n" "$W/$n.plain" "$W/$n.hv" || return
+    if grep -qxF "vcon: echo: $line" "$W/$n.text" && grep -qxF "vcon: echo: $line" "$W/$n.hv.out"; then
+        pass "$n: the line sent to the console comes back, on plain QEMU and under hv"
+    else
+        fail "$n: the echoed line" "on QEMU: $(grep -c 'vcon: echo:' "$W/$n.text"), under hv: $(grep 'vcon: echo:' "$W/$n.hv.out" | head -c 80)"
     fi
 }
 
@@ -293,6 +333,9 @@ usage_case() {
     check_usage "unknown option 'cache'" -drive "file=$img,cache=none"
     check_usage "need --domains 1" --domains 2 -drive "file=$img"
     check_usage "-device 'e1000' is not supported" -device e1000
+    check_usage "--console-input needs -device virtio-serial-device" --console-input
+    check_usage "--console-input needs --emulator qemu" --console-input --emulator bochs \
+        -device virtio-serial-device
     local many=()
     for _ in 1 2 3 4; do many+=(-drive "file=$img,readonly=on"); done
     check_usage "4 -drive disks: hv has room for 3" "${many[@]}"
@@ -306,6 +349,7 @@ run_case svm-blk-raw blk_case svm-blk-raw "" raw ioapic
 run_case svm-blk-ro blk_case svm-blk-ro "" qcow2 poll ",readonly=on"
 run_case svm-blk-snapshot blk_case svm-blk-snapshot "" qcow2 ioapic snapshot
 run_case svm-console con_case svm-console ""
+run_case svm-echo echo_case svm-echo
 run_case svm-diskcat cat_case svm-diskcat ""
 run_case svm-backing cat_case svm-backing "" overlay
 run_case svm-zstd zstd_case svm-zstd

@@ -58,6 +58,11 @@ void virtio_console_putc(struct virtio_console *con, char c);
 void virtio_console_flush(struct virtio_console *con);
 /* Up to max bytes the host sent, without waiting: how many were read. */
 size_t virtio_console_read(struct virtio_console *con, char *buf, size_t max);
+/* Wait until the host has sent something more (after virtio_console_read()
+ * returned 0: that gives the buffers read up back to the device), in the
+ * device's wait mode; with VIRTIO_WAIT_POLL a hypervisor that delivers
+ * input only at exits may never do so.  False if the device broke. */
+bool virtio_console_wait_input(struct virtio_console *con);
 
 /* Send everything printf, puts and putchar print through `con` instead of
  * COM1 (NULL: back to COM1).  One console at a time. */

@@ -22,9 +22,12 @@ static void transmit(struct virtio_console *c, struct virtio_mmio *t)
 static void console_notify(void *ctx, struct virtio_mmio *t, unsigned q)
 {
     struct virtio_console *c = ctx;
-    /* The receiveq's buffers wait for input; only output needs work. */
+    /* Output goes out now; new receive buffers wait for input, and input
+     * that came before them (the owner's to keep) can fill them now. */
     if (q == VIRTIO_CONSOLE_TX)
         transmit(c, t);
+    else if (q == VIRTIO_CONSOLE_RX && c->in)
+        c->in(c->out_ctx);
 }
 
 /* emerg_wr: "a driver can write a character to it" (5.3.4) and the device

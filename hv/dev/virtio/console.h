@@ -37,12 +37,17 @@
 #define VIRTIO_CONSOLE_TX 1
 
 typedef void (*virtio_console_out_fn)(void *ctx, const uint8_t *buf, size_t len);
+/* Asked when the driver puts buffers on the receiveq: input waiting for
+ * them can go in now (virtio_console_input()). */
+typedef void (*virtio_console_in_fn)(void *ctx);
 
 struct virtio_console {
     struct virtio_device dev;
     uint8_t config[VIRTIO_CONSOLE_CONFIG_LEN];
     virtio_console_out_fn out;
     void *out_ctx;
+    /* Optional, set after init: called with out_ctx on a receiveq notify. */
+    virtio_console_in_fn in;
     /* The chain being worked on (big: kept here, not on hv's stack). */
     struct virtq_chain chain;
 };
