@@ -32,6 +32,9 @@
 #include "vmsave.h"
 #include "wallclock.h"
 
+/* QEMU 7.2's words when no disk can hold a snapshot's VM state. */
+#define NO_VMSTATE_DISK "no block device can store vmstate for snapshot"
+
 /* Reads and writes of the VM state go to the disk in pieces this large:
  * the serialisers hand over 8 bytes here and a page there, and each
  * library call walks the image's tables over the slow ATA channel. */
@@ -178,9 +181,8 @@ static struct work *work_alloc(struct domain *d, char *err, size_t err_len)
 static struct work *work_new(struct domain *d, char *err, size_t err_len)
 {
     struct img *img = vdev_snapshot_disk(d);
-    /* QEMU's words when no disk can take an internal snapshot. */
     if (!img) {
-        ksnprintf(err, err_len, "No block device can accept snapshots");
+        ksnprintf(err, err_len, NO_VMSTATE_DISK);
         return NULL;
     }
     struct work *w = work_alloc(d, err, err_len);
@@ -348,7 +350,9 @@ int domain_loadvm(struct domain *d, const char *name, char *err, size_t err_len)
     if (!find_snapshot(w->img, name, &info))
         ksnprintf(err, err_len, "Snapshot '%s' does not exist in one or more devices", name);
     else if (!info.vm_state_size)
-        ksnprintf(err, err_len, "Snapshot '%s' has no VM state (a disk-only snapshot)", name);
+        /* QEMU 7.2's words, its double space included. */
+        ksnprintf(err, err_len,
+                  "This is a disk-only snapshot. Revert to it  offline using qemu-img");
     else if (pause_for(d, &was_paused, err, err_len) == 0) {
         uint64_t t0 = now_ns(d);
         ksnprintf(w->id, sizeof(w->id), "%s", info.id);
@@ -374,7 +378,7 @@ int domain_delvm(struct domain *d, const char *name, char *err, size_t err_len)
     struct img_snapshot_info info;
     struct img *img = vdev_snapshot_disk(d);
     if (!img) {
-        ksnprintf(err, err_len, "No block device can accept snapshots");
+        ksnprintf(err, err_len, NO_VMSTATE_DISK);
         return -1;
     }
     if (!find_snapshot(img, name, &info)) {
@@ -386,6 +390,27 @@ int domain_delvm(struct domain *d, const char *name, char *err, size_t err_len)
         return -1;
     }
     return 0;
+}
+
+/* ---- The list ----------------------------------------------------------------------- */
+
+int domain_snapshots(struct domain *d, struct img_snapshot_info *out, int max, char *err,
+                     size_t err_len)
+{
+    struct img *img = vdev_snapshot_disk(d);
+    if (!img) {
+        ksnprintf(err, err_len, NO_VMSTATE_DISK);
+        return -1;
+    }
+    int n = img_snapshot_count(img);
+    if (n > max)
+        n = max;
+    for (int i = 0; i < n; i++)
+        if (img_snapshot_get(img, i, &out[i]) < 0) {
+            ksnprintf(err, err_len, "%s", img_strerror(img));
+            return -1;
+        }
+    return n;
 }
 
 /* ---- save and restore to a file ---------------------------------------------------- */

@@ -17,6 +17,14 @@ int domain_savevm(struct domain *d, const char *name, char *err, size_t err_len)
 int domain_loadvm(struct domain *d, const char *name, char *err, size_t err_len);
 int domain_delvm(struct domain *d, const char *name, char *err, size_t err_len);
 
+struct img_snapshot_info;
+/* The snapshots of that disk, for query-snapshots and the monitor's `info
+ * snapshots` (QEMU's SnapshotInfo fields: id, name, VM state size, date,
+ * VM clock, icount): up to max into out.  Their number, or -1 with err
+ * when the domain has no such disk. */
+int domain_snapshots(struct domain *d, struct img_snapshot_info *out, int max, char *err,
+                     size_t err_len);
+
 /*
  * Save the domain's state into, or restore it from, the file the launcher
  * attached as outer disk number `name` (disk/outer.h): xl save and xl

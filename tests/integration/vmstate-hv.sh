@@ -9,8 +9,9 @@
 #     above 0 and today's date, `qemu-img check` finds the image clean;
 #   - a second run boots the guest afresh and loads s1 at once: it counts
 #     on from the saved value, from the file alone;
-#   - loadvm of a snapshot that does not exist is refused with QEMU's
-#     words and the guest counts on untouched;
+#   - loadvm of a snapshot that does not exist, and savevm without a qcow2
+#     disk, are refused with QEMU 7.2's words and the guest counts on
+#     untouched;
 #   - on Bochs+VMX (when Bochs is here), a new run loads the snapshot
 #     QEMU+SVM took and counts on from its value, and a snapshot taken
 #     under VT-x loads under SVM: the state is vendor-neutral;
@@ -27,7 +28,7 @@
 W=$IT_WORK
 G=$BUILD/guestkit/counter.elf
 CASES=("savevm then loadvm in one run" "loadvm from the file in a new run"
-    "loadvm of a missing snapshot" "Bochs+VMX loads the SVM snapshot"
+    "loadvm of a missing snapshot, savevm without a disk" "Bochs+VMX loads the SVM snapshot"
     "a VMX snapshot loads under SVM" "delvm" "a second save to a file writes little"
     "restore from the file in a new run" "a corrupted save file is refused"
     "a cut save file is refused")
@@ -114,7 +115,16 @@ if [ "$(cat "$O.st")" != 0 ] ||
     fail "$c" "status $(cat "$O.st"), no refusal or not 40 counts"
     show_log "$O" 30
 else
-    pass "$c"
+    O=$W/nodisk.out
+    "$TOP/bin/hvrun" --hv "$HV" --timeout 400 -kernel "$G" -append 40 --savevm s1@100 \
+        >"$O" 2>&1 </dev/null
+    if [ $? != 0 ] || [ "$(grep -c '^count' "$O")" != 40 ] ||
+        ! grep -qxF "[hv] savevm 's1': no block device can store vmstate for snapshot" "$O"; then
+        fail "$c" "savevm without a disk: no refusal in QEMU's words, or not 40 counts"
+        show_log "$O" 30
+    else
+        pass "$c"
+    fi
 fi
 
 # 4. Across vendors, when Bochs can run hv with VT-x.
