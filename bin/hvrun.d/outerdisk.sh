@@ -149,7 +149,8 @@ outerdisk_bochs_lines() {
     for i in "${!OUTERDISK_FILES[@]}"; do
         pos=${names[$i]}
         [ "$pos" = ata1-master ] && echo "ata1: enabled=1, ioaddr1=0x170, ioaddr2=0x370, irq=15"
-        echo "$pos: type=disk, path=\"${OUTERDISK_FILES[$i]}\", mode=flat"
+        # An absolute path: Bochs runs in a directory of its own.
+        echo "$pos: type=disk, path=\"$(readlink -f "${OUTERDISK_FILES[$i]}")\", mode=flat"
     done
 }
 
