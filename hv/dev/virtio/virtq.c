@@ -322,7 +322,7 @@ enum virtq_result virtq_pop(struct virtq *q, const struct virtq_mem *m, struct v
     /* LAB 03: HINT With event indexes (q->event_idx) tell the driver when
      * to notify next: write avail_event, the 16-bit field after the used
      * ring's last element, as the available idx of the entry after the one
-     * just taken (q->last_avail, already advanced). */
+     * just taken (q->last_avail, already advanced), with put_ring16(). */
     /* 2.7.10 "Available Buffer Notification Suppression": with event
      * indexes the device writes, after the used ring, the available idx
      * at which it next wants a notification: the entry after this one. */
@@ -340,7 +340,8 @@ int virtq_push(struct virtq *q, const struct virtq_mem *m, uint16_t head, uint32
      * the queue's size): id = head and len = written, little endian, the
      * element before the idx that publishes it; then advance q->used_idx
      * and store it in the ring's idx field.  A used ring that is not guest
-     * RAM (gmap() says NULL): return -1 with the reason in why. */
+     * RAM (gmap() says NULL): return -1 with the reason in why.  gmap(),
+     * put_le32() (le.h) and put_ring16() above do the memory work. */
     /* LAB 03: STUB (void)q; */
     /* LAB 03: STUB (void)m; */
     /* LAB 03: STUB (void)head; */
