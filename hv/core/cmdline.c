@@ -317,6 +317,12 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         opt->virtio_console = true;
         return 0;
     }
+    /* `ctl`: serve the control protocol on the outer machine's COM2
+     * (core/ctl.h; bin/hvrun --control). */
+    if (word_is(s, len, "ctl")) {
+        opt->ctl = true;
+        return 0;
+    }
     /* The others are NAME=VALUE; the prefix test requires a value after
      * the '=' ("mem=" alone is an unknown option, not mem=0). */
     if (word_has_prefix(s, len, "mem="))
@@ -362,7 +368,7 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
      * silently ignored would cost the user more than this message. */
     ksnprintf(err, err_len,
               "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
-              "npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console, drive=..., "
+              "npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console, ctl, drive=..., "
               "on_poweroff=|on_reboot=|on_crash=destroy|restart|preserve, "
               "savevm=|loadvm=|delvm=NAME@MS, save=|restore=N@MS)",
               (int)len, s);
@@ -390,6 +396,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->slat_dot = false;
     opt->disk_test = false;
     opt->virtio_console = false;
+    opt->ctl = false;
     opt->ndrives = 0;
     /* As hvrun's QEMU runs with -no-reboot: every end is final. */
     opt->on_poweroff = DOMAIN_ACTION_DESTROY;

@@ -85,6 +85,7 @@ struct hv_options {
     unsigned domains;    /* domains=N: copies of the guest, 1 by default */
     bool disk_test;      /* disk-test: exercise the outer disks first */
     bool virtio_console; /* a virtio-console device (core/vdev.h) */
+    bool ctl;            /* ctl: the control channel on COM2 (core/ctl.h) */
     /* drive=...: virtio-blk disks (core/vdev.h parses each), the words as
      * they stand in the command line (not NUL-terminated). */
     const char *drive[HV_DRIVES_MAX];

@@ -113,6 +113,10 @@ int domain_rebuild(struct domain *d, char *err, size_t err_len);
 /* run.c: add a domain to the host's list; enter the vCPUs of all running
  * domains, one exit at a time, until every domain has stopped. */
 void host_add_domain(struct host *h, struct domain *d);
+/* run.c: make `v` the vCPU the CPU's virtualization instructions act on
+ * (backend->vcpu_load, VT-x's current VMCS), before anything outside its
+ * own exits reads its state (the control channel's register query). */
+void host_load_vcpu(struct host *h, struct vcpu *v);
 void host_run(struct host *h);
 
 /* ending.c: report how the domains ended (statistics, the last line) and

@@ -22,10 +22,17 @@ void hv_vlog(const char *fmt, va_list ap);
  * added).  len bytes from s, which need not be NUL-terminated. */
 void log_guest_line(const char *s, size_t len);
 
-/* Set up the host serial port (hv/core/serial.c). */
+/* Set up the host serial port, COM1 (hv/core/serial.c). */
 void serial_init(void);
 /* One byte the outer machine's COM1 received, if it has one (bin/hvrun
  * --console-input feeds it from hvrun's standard input): true with *c. */
 bool serial_getc(uint8_t *c);
+
+/* Any of the outer machine's 16550 UARTs by its base port (serial.c):
+ * set up, there at all, send a byte, the next received byte or -1. */
+void serial_port_init(uint16_t port);
+bool serial_port_present(uint16_t port);
+void serial_port_putc(uint16_t port, char c);
+int serial_port_getc(uint16_t port);
 
 #endif

@@ -18,6 +18,7 @@
 #include "hv.h"
 #include "loader/mbload.h"
 #include "cpuid.h"
+#include "ctl.h"
 #include "disk/outer.h"
 #include "log.h"
 #include "msr.h"
@@ -297,6 +298,10 @@ void hv_main(uint32_t magic, uint32_t info_pa)
         if (domain_build_devices(d, err, sizeof(err)) < 0)
             end_error("%s", err);
 
+    /* With `ctl`: the control channel on COM2, polled by the run loop
+     * (core/com2.c), greeting the manager once the domains exist. */
+    if (host.opt.ctl)
+        com2_ctl_init(&host);
     /* The savevm=, loadvm= and delvm= options: carried out between exits
      * (core/vmsave.c), unless something else already polls. */
     if (host.opt.nvmevents && !host.poll)
