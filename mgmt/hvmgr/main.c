@@ -1,0 +1,265 @@
+/*
+ * hvmgr's entry point: the two listening sockets and the loop.
+ *
+ *   hvmgr --socket PATH --com2 unix:PATH|tcp:127.0.0.1:PORT [--ready FILE]
+ *
+ * --socket: where front-ends connect (a Unix socket, created here, removed
+ *   when the manager ends).
+ * --com2: where the outer machine's COM2 connects: a Unix socket for QEMU
+ *   (-chardev socket,path=...), a loopback TCP port for Bochs, whose serial
+ *   socket modes are TCP only (port 0: any free port).
+ * --ready: written once both sockets listen (with the TCP port, for
+ *   --com2 tcp:...:0), so that bin/hvrun starts the outer machine only
+ *   then.
+ *
+ * The manager ends when the outer machine's end of COM2 closes (hv has
+ * ended, the emulator has stopped), after telling every front-end still
+ * waiting, or on SIGINT/SIGTERM.
+ */
+#define _GNU_SOURCE /* accept4 */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "hvmgr.h"
+
+struct conn *clients[CTL_CLIENTS_MAX];
+
+static volatile sig_atomic_t stop_signal;
+static const char *socket_path, *com2_unix_path;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "hvmgr: %s: %s\n", what, strerror(errno));
+    if (socket_path)
+        unlink(socket_path);
+    if (com2_unix_path)
+        unlink(com2_unix_path);
+    exit(1);
+}
+
+static void nonblocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        die("fcntl");
+}
+
+/* A listening Unix socket at `path` (an old socket file there is replaced:
+ * a path that is something else is refused). */
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(a.sun_path)) {
+        fprintf(stderr, "hvmgr: socket path '%s' is too long (at most %zu bytes)\n", path,
+                sizeof(a.sun_path) - 1);
+        exit(1);
+    }
+    strcpy(a.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        die("socket");
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        if (errno != EADDRINUSE)
+            die(path);
+        /* Left behind by a manager that was killed: only a socket is
+         * removed, and only when nobody answers on it. */
+        int probe = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (connect(probe, (struct sockaddr *)&a, sizeof(a)) == 0) {
+            fprintf(stderr, "hvmgr: %s is in use by another manager\n", path);
+            exit(1);
+        }
+        close(probe);
+        if (unlink(path) < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+            die(path);
+    }
+    if (listen(fd, 8) < 0)
+        die("listen");
+    nonblocking(fd);
+    return fd;
+}
+
+/* A listening TCP socket on 127.0.0.1:port (0: any); its port in *bound. */
+static int listen_tcp(unsigned port, unsigned *bound)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0)
+        die("socket");
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 1) < 0)
+        die("127.0.0.1");
+    socklen_t len = sizeof(a);
+    if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+        die("getsockname");
+    *bound = ntohs(a.sin_port);
+    nonblocking(fd);
+    return fd;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "Usage: hvmgr --socket PATH --com2 unix:PATH|tcp:127.0.0.1:PORT "
+                    "[--ready FILE]\n");
+    exit(2);
+}
+
+/* Options: the front-ends' socket, COM2's, the ready file. */
+static int open_listeners(int argc, char **argv, int *com2_listen, const char **ready)
+{
+    const char *com2 = NULL;
+    unsigned port = 0;
+    for (int i = 1; i < argc; i++) {
+        if (i + 1 < argc && !strcmp(argv[i], "--socket"))
+            socket_path = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--com2"))
+            com2 = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--ready"))
+            *ready = argv[++i];
+        else
+            usage();
+    }
+    if (!socket_path || !com2)
+        usage();
+    if (!strncmp(com2, "unix:", 5)) {
+        com2_unix_path = com2 + 5;
+        *com2_listen = listen_unix(com2_unix_path);
+    } else if (!strncmp(com2, "tcp:127.0.0.1:", 14)) {
+        char *end;
+        unsigned long p = strtoul(com2 + 14, &end, 10);
+        if (*end || p > 65535)
+            usage();
+        *com2_listen = listen_tcp((unsigned)p, &port);
+    } else {
+        usage();
+    }
+    int fd = listen_unix(socket_path);
+    if (*ready) {
+        FILE *f = fopen(*ready, "w");
+        if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0)
+            die(*ready);
+    }
+    return fd;
+}
+
+/* A front-end connects: it gets a slot, or a reason and the door. */
+static void accept_client(int lfd)
+{
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
+        if (!clients[i]) {
+            clients[i] = conn_new(fd);
+            if (!clients[i]) {
+                close(fd);
+                return;
+            }
+            relay_client_added(clients[i]);
+            return;
+        }
+    }
+    static const char full[] = "{\"error\": {\"class\": \"GenericError\", \"desc\": \"too many "
+                               "front-ends connected (at most 16)\"}}\n";
+    _Static_assert(CTL_CLIENTS_MAX == 16, "the message names the limit");
+    if (write(fd, full, sizeof(full) - 1) < 0) {
+        /* Nothing more to do for a front-end that is not listening. */
+    }
+    close(fd);
+}
+
+int main(int argc, char **argv)
+{
+    int com2_listen = -1;
+    const char *ready = NULL;
+    int lfd = open_listeners(argc, argv, &com2_listen, &ready);
+    struct conn *hv = NULL;
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    while (!stop_signal) {
+        struct pollfd p[CTL_CLIENTS_MAX + 3];
+        int n = 0;
+        p[n++] = (struct pollfd){.fd = lfd, .events = POLLIN};
+        p[n++] = (struct pollfd){.fd = hv ? hv->fd : com2_listen,
+                                 .events = POLLIN | (hv && hv->out_len ? POLLOUT : 0)};
+        for (int i = 0; i < CTL_CLIENTS_MAX; i++)
+            p[n++] = (struct pollfd){.fd = clients[i] ? clients[i]->fd : -1,
+                                     .events = POLLIN |
+                                               (clients[i] && clients[i]->out_len ? POLLOUT : 0)};
+        if (poll(p, (nfds_t)n, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            die("poll");
+        }
+        if (p[0].revents & POLLIN)
+            accept_client(lfd);
+        if (!hv && (p[1].revents & POLLIN)) {
+            int fd = accept4(com2_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd >= 0) {
+                /* One outer machine: nobody else may take COM2's place. */
+                hv = conn_new(fd);
+                close(com2_listen);
+                if (com2_unix_path)
+                    unlink(com2_unix_path);
+            }
+        } else if (hv && p[1].revents) {
+            if (p[1].revents & POLLOUT)
+                conn_flush(hv);
+            if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
+                conn_read(hv, relay_hv_line, relay_hv_overlong);
+        }
+        for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
+            struct conn *c = clients[i];
+            if (!c || !p[2 + i].revents)
+                continue;
+            if (p[2 + i].revents & POLLOUT)
+                conn_flush(c);
+            if (p[2 + i].revents & (POLLIN | POLLHUP | POLLERR))
+                conn_read(c, relay_client_line, relay_client_overlong);
+        }
+        if (hv && hv->dead) {
+            relay_hv_gone();
+            break;
+        }
+        for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
+            if (clients[i] && clients[i]->dead) {
+                relay_client_gone(clients[i]);
+                conn_free(clients[i]);
+                clients[i] = NULL;
+            }
+        }
+        relay_pump(hv);
+    }
+    /* Last words to the front-ends (errors for what waited), as far as
+     * they take them now -- a few short lines, which a socket's buffer
+     * holds -- then the sockets go. */
+    for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
+        if (clients[i]) {
+            conn_flush(clients[i]);
+            conn_free(clients[i]);
+        }
+    }
+    conn_free(hv);
+    unlink(socket_path);
+    if (!hv && com2_unix_path)
+        unlink(com2_unix_path);
+    return 0;
+}

@@ -1,0 +1,233 @@
+/*
+ * relay.c - the manager's routing between front-ends and hv
+ * (docs/control-protocol.md "Several front-ends, and a front-end that
+ * dies").
+ *
+ * hv carries out one request at a time and answers in order, on one
+ * serial line.  So the manager keeps the front-ends' complete request
+ * lines in one queue, in the order they were complete, sends the first to
+ * hv only when the previous one has been answered, and gives the reply to
+ * the front-end it remembered for it.  The request line goes to hv exactly
+ * as the front-end wrote it (hv judges it, with the same JSON code), and
+ * the reply comes back exactly as hv wrote it; only events get the host's
+ * timestamp added, as QMP's have one and hv has no wall clock.
+ *
+ * A front-end that goes away leaves its complete requests to be carried
+ * out whole, queued or already with hv, and their replies are dropped; a
+ * line it did not finish was never a request.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <json.h>
+
+#include "hvmgr.h"
+
+/* One request waiting for its turn. */
+struct request {
+    struct conn *client;
+    char *line;
+    size_t len;
+    struct request *next;
+};
+
+static struct {
+    /* hv's greeting, once it has come (the front-ends get it too). */
+    char *greeting;
+    size_t greeting_len;
+    /* hv's end of COM2 has closed. */
+    bool hv_gone;
+    /* The queue, and the request hv is carrying out (its front-end NULL
+     * once that has gone). */
+    struct request *head, *tail;
+    bool in_flight;
+    struct conn *in_flight_client;
+} relay;
+
+/* The id of a request line, if it is an object with one, written into
+ * `o` as the id member. */
+static void put_request_id(struct json_out *o, const char *line, size_t len)
+{
+    static struct json_tok tok[256];
+    struct json_doc doc;
+    char err[8];
+    if (json_parse(&doc, line, len, tok, 256, CTL_DEPTH_MAX, err, sizeof(err)) < 0)
+        return;
+    int id = json_get(&doc, 0, CTL_KEY_ID);
+    if (id >= 0) {
+        json_key(o, CTL_KEY_ID);
+        json_put_tok(o, &doc, id);
+    }
+}
+
+/* The manager's own error reply to a request it cannot pass on. */
+static void reply_error(struct conn *c, const char *line, size_t len, const char *desc)
+{
+    char buf[CTL_LINE_MAX + 256];
+    struct json_out o;
+    json_out_init(&o, buf, sizeof(buf));
+    json_obj_begin(&o);
+    json_key(&o, CTL_KEY_ERROR);
+    json_obj_begin(&o);
+    json_key(&o, CTL_KEY_CLASS);
+    json_put_str(&o, CTL_ERR_GENERIC);
+    json_key(&o, CTL_KEY_DESC);
+    json_put_str(&o, desc);
+    json_obj_end(&o);
+    if (line)
+        put_request_id(&o, line, len);
+    json_obj_end(&o);
+    if (json_out_ok(&o))
+        conn_send_line(c, buf, o.len);
+}
+
+void relay_client_added(struct conn *c)
+{
+    if (relay.greeting) {
+        conn_send_line(c, relay.greeting, relay.greeting_len);
+        c->greeted = true;
+    }
+}
+
+void relay_client_gone(struct conn *c)
+{
+    /* Its complete requests are carried out all the same, queued or with
+     * hv already (a front-end may send and leave, as with QMP); only their
+     * replies go nowhere. */
+    for (struct request *r = relay.head; r; r = r->next)
+        if (r->client == c)
+            r->client = NULL;
+    if (relay.in_flight_client == c)
+        relay.in_flight_client = NULL;
+}
+
+void relay_client_line(struct conn *c, const char *s, size_t len)
+{
+    if (relay.hv_gone) {
+        reply_error(c, s, len, "hv has ended: no request can be carried out");
+        return;
+    }
+    struct request *r = calloc(1, sizeof(*r));
+    char *copy = malloc(len);
+    if (!r || !copy) {
+        free(r);
+        free(copy);
+        reply_error(c, s, len, "the manager is out of memory");
+        return;
+    }
+    memcpy(copy, s, len);
+    *r = (struct request){c, copy, len, NULL};
+    if (relay.tail)
+        relay.tail->next = r;
+    else
+        relay.head = r;
+    relay.tail = r;
+}
+
+void relay_client_overlong(struct conn *c)
+{
+    reply_error(c, NULL, 0, "request longer than the limit of 65536 bytes");
+}
+
+void relay_pump(struct conn *hv)
+{
+    if (relay.in_flight || !relay.head || !hv || !relay.greeting)
+        return;
+    struct request *r = relay.head;
+    relay.head = r->next;
+    if (!relay.head)
+        relay.tail = NULL;
+    relay.in_flight = true;
+    relay.in_flight_client = r->client;
+    conn_send_line(hv, r->line, r->len);
+    free(r->line);
+    free(r);
+}
+
+bool relay_busy(void)
+{
+    return relay.in_flight || relay.head;
+}
+
+/* An event line with the host's time of arrival added, to every front-end
+ * that has been greeted. */
+static void broadcast_event(const char *s, size_t len)
+{
+    char buf[CTL_LINE_MAX + 96];
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    /* hv's event is an object: its closing brace makes way for one more
+     * member. */
+    int n = snprintf(buf, sizeof(buf),
+                     "%.*s, \"" CTL_KEY_TIMESTAMP "\": {\"seconds\": %lld, \"microseconds\": %ld}}",
+                     (int)(len - 1), s, (long long)tv.tv_sec, (long)tv.tv_usec);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return;
+    for (int i = 0; i < CTL_CLIENTS_MAX; i++)
+        if (clients[i] && clients[i]->greeted)
+            conn_send_line(clients[i], buf, (size_t)n);
+}
+
+void relay_hv_line(struct conn *hv, const char *s, size_t len)
+{
+    static struct json_tok tok[4096];
+    struct json_doc doc;
+    char err[128];
+    (void)hv;
+    if (json_parse(&doc, s, len, tok, 4096, CTL_DEPTH_MAX, err, sizeof(err)) < 0 ||
+        doc.tok[0].type != JSON_OBJECT) {
+        fprintf(stderr, "hvmgr: ignoring a line from hv that is not a JSON object (%s)\n", err);
+        return;
+    }
+    if (json_get(&doc, 0, CTL_KEY_GREETING) >= 0) {
+        free(relay.greeting);
+        relay.greeting = malloc(len);
+        if (!relay.greeting)
+            return;
+        memcpy(relay.greeting, s, len);
+        relay.greeting_len = len;
+        for (int i = 0; i < CTL_CLIENTS_MAX; i++)
+            if (clients[i] && !clients[i]->greeted)
+                relay_client_added(clients[i]);
+        return;
+    }
+    if (json_get(&doc, 0, CTL_KEY_EVENT) >= 0) {
+        broadcast_event(s, len);
+        return;
+    }
+    if (!relay.in_flight) {
+        fprintf(stderr, "hvmgr: ignoring a reply from hv to no request: %.*s\n", (int)len, s);
+        return;
+    }
+    relay.in_flight = false;
+    if (relay.in_flight_client)
+        conn_send_line(relay.in_flight_client, s, len);
+    relay.in_flight_client = NULL;
+}
+
+void relay_hv_overlong(struct conn *hv)
+{
+    (void)hv;
+    fprintf(stderr, "hvmgr: ignoring a line from hv longer than %d bytes\n", CTL_LINE_MAX);
+}
+
+void relay_hv_gone(void)
+{
+    relay.hv_gone = true;
+    if (relay.in_flight && relay.in_flight_client)
+        reply_error(relay.in_flight_client, NULL, 0,
+                    "hv ended before it answered (the outer machine has stopped)");
+    relay.in_flight = false;
+    relay.in_flight_client = NULL;
+    while (relay.head) {
+        struct request *r = relay.head;
+        relay.head = r->next;
+        if (r->client)
+            reply_error(r->client, r->line, r->len, "hv has ended: no request can be carried out");
+        free(r->line);
+        free(r);
+    }
+    relay.tail = NULL;
+}
