@@ -77,6 +77,13 @@ bochs_cpu_model() {
     esac
 }
 
+# bochs_com2_line: with hvrun --control, COM2 connects to the manager's
+# loopback port (Bochs 2.7's serial socket modes are TCP only).
+bochs_com2_line() {
+    [ -n "${HVRUN_COM2:-}" ] || return 0
+    echo "com2: enabled=1, mode=socket-client, dev=${HVRUN_COM2#tcp:}"
+}
+
 # bochs_write_config DIR ISO MEM_MIB VENDOR: the bochsrc for one run.
 bochs_write_config() {
     local dir=$1 iso=$2 mem=$3 vendor=$4
@@ -95,6 +102,7 @@ ata0-master: type=cdrom, path=$iso, status=inserted
 $(outerdisk_bochs_lines)
 boot: cdrom
 com1: enabled=1, mode=file, dev=$dir/com1.out
+$(bochs_com2_line)
 # Run as fast as the host allows; time inside the machine is instruction-based.
 clock: sync=none
 speaker: enabled=0

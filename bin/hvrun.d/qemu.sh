@@ -103,6 +103,11 @@ emu_run() {
     QEMU_ARGS+=(-m "${mem}M" -kernel "$hv" -append "$cmdline" -initrd "${module//,/,,}")
     # Files for hv's own disk driver (outerdisk.sh), if any.
     QEMU_ARGS+=("${OUTERDISK_QEMU_ARGS[@]}")
+    # hvrun --control: COM2 (the second -serial) connects to the manager's
+    # Unix socket, which is listening already.
+    if [ -n "${HVRUN_COM2:-}" ]; then
+        QEMU_ARGS+=(-chardev "socket,id=hvctl,path=${HVRUN_COM2#unix:}" -serial chardev:hvctl)
+    fi
     qemu_exec "$secs" "${QEMU_ARGS[@]}"
 }
 

@@ -56,7 +56,8 @@ static inline uint32_t hv_features(const struct host *h)
 
 /* Make `v` the vCPU the CPU's virtualization instructions act on
  * (backend->vcpu_load, run.c), for work on it between exits: VT-x reads
- * and writes only the current VMCS (savevm, loadvm). */
+ * and writes only the current VMCS (savevm, loadvm, the control
+ * channel's register and memory queries). */
 void host_load_vcpu(struct host *h, struct vcpu *v);
 
 /* The backend of a vCPU's host: the operations table handlers call. */
@@ -113,10 +114,6 @@ int domain_rebuild(struct domain *d, char *err, size_t err_len);
 /* run.c: add a domain to the host's list; enter the vCPUs of all running
  * domains, one exit at a time, until every domain has stopped. */
 void host_add_domain(struct host *h, struct domain *d);
-/* run.c: make `v` the vCPU the CPU's virtualization instructions act on
- * (backend->vcpu_load, VT-x's current VMCS), before anything outside its
- * own exits reads its state (the control channel's register query). */
-void host_load_vcpu(struct host *h, struct vcpu *v);
 void host_run(struct host *h);
 
 /* ending.c: report how the domains ended (statistics, the last line) and

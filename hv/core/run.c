@@ -31,9 +31,8 @@ void host_add_domain(struct host *h, struct domain *d)
 }
 
 /* Make `v` the vCPU the CPU runs (backend->vcpu_load), putting away the
- * one that was, when they differ: with one vCPU this happens once.  Also
- * for the control channel, before it reads a vCPU's state (hv.h). */
-void host_load_vcpu(struct host *h, struct vcpu *v)
+ * one that was, when they differ: with one vCPU this happens once. */
+static void switch_to(struct host *h, struct vcpu *v)
 {
     if (h->loaded == v)
         return;
@@ -55,7 +54,7 @@ static void run_one_exit(struct host *h, struct vcpu *v)
     /* The vendor-neutral description of one exit (core/exit.h). */
     struct exit_info e;
     /* Its control structure current, before anything edits it. */
-    host_load_vcpu(h, v);
+    switch_to(h, v);
     /* Deliver a pending interrupt, or ask to hear when it can be. */
     irq_before_entry(v);
     /* Copy the vCPU in, VMRUN/VMRESUME, copy it out, decode the exit;
