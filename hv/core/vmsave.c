@@ -214,6 +214,16 @@ static uint64_t now_ns(const struct domain *d)
 /* Pause for the operation; *was_paused says whether to unpause after. */
 static int pause_for(struct domain *d, bool *was_paused, char *err, size_t err_len)
 {
+    /* The paravirtual interface's state (core/pv.h: event channels,
+     * grants, the PV clock's page) is not part of a vmstate yet: a guest
+     * that uses it is neither saved nor overwritten by a load, rather than
+     * run on without it. */
+    if (d->pv) {
+        ksnprintf(err, err_len,
+                  "the guest uses hvkit's paravirtual interface, whose state a vmstate does not "
+                  "hold yet");
+        return -1;
+    }
     *was_paused = d->state == DOMAIN_PAUSED;
     if (domain_pause(d) < 0) {
         ksnprintf(err, err_len, "domain %u is %s", d->id, domain_state_name(d->state));
