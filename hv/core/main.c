@@ -257,8 +257,15 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     static struct vdev_plan plan;
     if (vdev_plan(&plan, &host.opt, err, sizeof(err)) < 0)
         end_error("%s", err);
-    if (plan.n && host.opt.domains > 1)
-        end_error("virtio devices (disks, virtio-console) need domains=1");
+    /* With domains=N every domain gets the same devices, each its own
+     * models over the same files: a read-only disk can be shared, a
+     * writable one cannot (two domains' image libraries would each
+     * allocate clusters in one file and corrupt it). */
+    for (unsigned i = 0; i < plan.n; i++)
+        if (plan.spec[i].kind == VDEV_BLK && !plan.spec[i].readonly && host.opt.domains > 1)
+            end_error("disk %s: a writable virtio disk needs domains=1 (one image file, one "
+                      "writer); use readonly=on to share it",
+                      plan.spec[i].path);
     static char guest_line_buf[2048];
     if (plan.n) {
         ksnprintf(guest_line_buf, sizeof(guest_line_buf), "%s", guest_cmd);
@@ -289,10 +296,10 @@ void hv_main(uint32_t magic, uint32_t info_pa)
      * when they are torn down (ending.c says so with several). */
     host.heap_free_before = alloc_free_bytes();
     for (unsigned id = 0; id < host.opt.domains; id++)
-        make_domain(&doms[id], &vcpus[id], id, mod, guest_cmd, id == 0 && plan.n ? &plan : NULL);
+        make_domain(&doms[id], &vcpus[id], id, mod, guest_cmd, plan.n ? &plan : NULL);
     /* The PIC and the PIT: the host's clock for them (measured once), and
      * interrupt delivery if the backend can; then each domain's models and
-     * the virtio devices (domain 0's only). */
+     * its virtio devices. */
     irq_clock_init(&host);
     for (struct domain *d = host.domains; d; d = d->next)
         if (domain_build_devices(d, err, sizeof(err)) < 0)

@@ -189,10 +189,12 @@ static void console_out(void *ctx, const uint8_t *buf, size_t len)
  * them).  COM1 is read only while the driver has the queue ready and only
  * as far as `in` has room: what the guest cannot take yet stays in the
  * outer UART's FIFO and, behind it, in the emulator's input, so nothing is
- * lost.  Returns whether any byte reached the guest. */
+ * lost.  The outer machine has one COM1: its input is domain 0's (with
+ * domains=N the others' consoles are output only).  Returns whether any
+ * byte reached the guest. */
 static bool console_feed(struct vdev *v)
 {
-    if (!virtio_mmio_live(&v->t) || !v->t.vq[VIRTIO_CONSOLE_RX].ready)
+    if (v->d->id != 0 || !virtio_mmio_live(&v->t) || !v->t.vq[VIRTIO_CONSOLE_RX].ready)
         return false;
     uint8_t c;
     while (v->in_len < sizeof(v->in) && serial_getc(&c))

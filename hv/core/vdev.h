@@ -99,7 +99,8 @@ struct img *vdev_snapshot_disk(struct domain *d);
 struct img *vdev_disk(struct domain *d, unsigned n, bool *readonly);
 
 /* Pass what the outer machine's COM1 received to domain d's virtio-console
- * (if it has one and its driver is ready for input); true when a byte
+ * (domain 0's only: there is one COM1), if it has one and its driver is
+ * ready for input; true when a byte
  * reached the guest, whose interrupt is then raised as the driver asked.
  * hv looks when the guest halts (dispatch.c) and when its driver puts
  * receive buffers on the queue. */

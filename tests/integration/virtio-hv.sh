@@ -32,6 +32,9 @@
 #   - vhostile durable writes and FLUSHes, then spins until hvrun's time
 #     limit kills the machine: the flushed data is in the file, which
 #     qemu-img check finds clean;
+#   - with --domains 2 each domain has its own devices: both print a file
+#     from one read-only disk, both write through their own virtio-console,
+#     and every byte of their memory comes back; a writable disk is refused;
 #   - bin/hvrun refuses bad -drive and -device options with a clear message.
 # The image files are the real ones: bin/hvrun attaches them to the outer
 # machine as disks and hv's imgtool library writes into them.
@@ -43,7 +46,7 @@ G=$BUILD/guestkit
 BOCHS_CASES=(vmx-blk vmx-console vmx-backing vmx-hostile vmx-durable
     bochs-svm-blk bochs-svm-console bochs-svm-backing bochs-svm-hostile)
 CASES=(svm-blk-ioapic svm-blk-lazy svm-blk-pic svm-blk-poll svm-blk-raw svm-blk-ro svm-blk-snapshot
-    svm-console svm-echo svm-diskcat svm-backing svm-zstd svm-hostile svm-durable usage "${BOCHS_CASES[@]}")
+    svm-console svm-echo svm-domains svm-diskcat svm-backing svm-zstd svm-hostile svm-durable usage "${BOCHS_CASES[@]}")
 skip_all_if "$(built_missing "$HV" "$G/vblk.elf" "$G/vcon.elf" "$G/diskcat.elf" "$G/vhostile.elf")" \
     "${CASES[@]}"
 for tool in qemu-system-x86_64 qemu-img perl; do
@@ -206,6 +209,49 @@ echo_case() {
     fi
 }
 
+# domains_case NAME: --domains 2 with a read-only disk, then with a
+# virtio-console: each domain's guest works on its own devices (domain 1's
+# lines start with "[d1] "), and the heap gets every byte back.
+domains_case() {
+    local n=$1 file=$TOP/hv/dev/virtio/virtq.h size d ok=1
+    size=$(stat -c %s "$file")
+    cp "$file" "$W/$n.raw"
+    truncate -s 1M "$W/$n.raw"
+    qemu-img convert -c -f raw -O qcow2 "$W/$n.raw" "$W/$n.qcow2"
+    run_logged "$W/$n.cat.out" "$W/$n.cat.err" "$W/$n.cat.st" "${HVRUN[@]}" --domains 2 \
+        -kernel "$G/diskcat.elf" -append "bytes=$size" -drive "file=$W/$n.qcow2,format=qcow2,readonly=on"
+    for d in 0 1; do
+        if [ "$d" = 0 ]; then grep -v '^\[d1\] ' "$W/$n.cat.out"; else sed -n 's/^\[d1\] //p' "$W/$n.cat.out"; fi |
+            sed -n '/^diskcat: begin$/,/^diskcat: end$/p' | sed '1d;$d' >"$W/$n.d$d.printed"
+        cmp -s "$W/$n.d$d.printed" "$file" || ok=0
+    done
+    if [ "$(cat "$W/$n.cat.st")" = 0 ] && [ "$ok" = 1 ] && heap_back "$W/$n.cat.err"; then
+        pass "$n: two domains print the file from one read-only disk; all their memory comes back"
+    else
+        fail "$n: two domains on one read-only disk" "status $(cat "$W/$n.cat.st")"
+        show_log "$W/$n.cat.err" 8
+    fi
+    run_logged "$W/$n.con.out" "$W/$n.con.err" "$W/$n.con.st" "${HVRUN[@]}" --domains 2 \
+        -kernel "$G/vcon.elf" -append "wait=ioapic long=200" -device virtio-serial-device
+    if [ "$(cat "$W/$n.con.st")" = 0 ] && grep -qx 'vcon: printf line 3 of 3' "$W/$n.con.out" &&
+        grep -qx '\[d1\] vcon: printf line 3 of 3' "$W/$n.con.out" &&
+        [ "$(grep -c '^\(\[d1\] \)\?SUMMARY: 6 tests, 0 unexpected failures' "$W/$n.con.out")" = 2 ] &&
+        heap_back "$W/$n.con.err"; then
+        pass "$n: two domains write through their own virtio-consoles"
+    else
+        fail "$n: two domains' virtio-consoles" "status $(cat "$W/$n.con.st")"
+        show_log "$W/$n.con.out"
+    fi
+}
+
+# heap_back ERR: hv's last heap line says every byte came back.
+heap_back() {
+    local line
+    line=$(grep '^\[hv\] heap: ' "$1" | tail -n 1)
+    [[ $line =~ ([0-9]+)\ KiB\ free\ after\ teardown,\ ([0-9]+)\ KiB\ before ]] &&
+        [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]
+}
+
 # cat_case NAME EMU-ARGS [overlay]: a file put into a compressed qcow2
 # image by bin/imgtool, read directly or through an overlay made by
 # bin/imgtool.
@@ -331,7 +377,7 @@ usage_case() {
     check_usage "format 'vmdk' is not supported" -drive "file=$img,format=vmdk"
     check_usage "if=ide is not supported" -drive "file=$img,if=ide"
     check_usage "unknown option 'cache'" -drive "file=$img,cache=none"
-    check_usage "need --domains 1" --domains 2 -drive "file=$img"
+    check_usage "a writable disk needs --domains 1" --domains 2 -drive "file=$img"
     check_usage "-device 'e1000' is not supported" -device e1000
     check_usage "--console-input needs -device virtio-serial-device" --console-input
     check_usage "--console-input needs --emulator qemu" --console-input --emulator bochs \
@@ -350,6 +396,7 @@ run_case svm-blk-ro blk_case svm-blk-ro "" qcow2 poll ",readonly=on"
 run_case svm-blk-snapshot blk_case svm-blk-snapshot "" qcow2 ioapic snapshot
 run_case svm-console con_case svm-console ""
 run_case svm-echo echo_case svm-echo
+run_case svm-domains domains_case svm-domains
 run_case svm-diskcat cat_case svm-diskcat ""
 run_case svm-backing cat_case svm-backing "" overlay
 run_case svm-zstd zstd_case svm-zstd
