@@ -20,7 +20,7 @@
 #define PORT_LOOP    5
 #define PORT_CONSOLE 7
 /* The highest call number hv has (include/hvkit/pv.h). */
-#define LAST_CALL HC_BLK_SETUP
+#define LAST_CALL HC_BALLOON_RECLAIM
 
 static const char *const tests[] = {
     "hypercall page",  "calls through the page",

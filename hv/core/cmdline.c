@@ -171,6 +171,20 @@ static int parse_max_exits(const char *s, size_t len, struct hv_options *opt, ch
     return 0;
 }
 
+/* balloon=SIZE: the balloon's first target (core/pv_balloon.c), as mem=
+ * reads sizes; above mem= it would ask for nothing (checked where both
+ * are known, pv_balloon.c). */
+static int parse_balloon(const char *s, size_t len, struct hv_options *opt, char *err,
+                         size_t err_len)
+{
+    /* The value after "balloon=" (8 characters). */
+    if (hv_parse_size(s + 8, len - 8, &opt->balloon) < 0 || opt->balloon == 0) {
+        ksnprintf(err, err_len, "bad size in '%.*s' (want e.g. balloon=48M)", (int)len, s);
+        return -1;
+    }
+    return 0;
+}
+
 /* npt=eager|lazy: how guest RAM gets into the second-level tables (the
  * option says npt for both vendors, as the lesson does). */
 static int parse_npt(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
@@ -329,6 +343,8 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         return parse_mem(s, len, opt, err, err_len);
     if (word_has_prefix(s, len, "vendor="))
         return parse_vendor(s, len, opt, err, err_len);
+    if (word_has_prefix(s, len, "balloon="))
+        return parse_balloon(s, len, opt, err, err_len);
     if (word_has_prefix(s, len, "max-exits="))
         return parse_max_exits(s, len, opt, err, err_len);
     if (word_has_prefix(s, len, "npt="))
@@ -368,8 +384,8 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
      * silently ignored would cost the user more than this message. */
     ksnprintf(err, err_len,
               "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
-              "npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console, ctl, drive=..., "
-              "on_poweroff=|on_reboot=|on_crash=destroy|restart|preserve, "
+              "balloon=SIZE, npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console, ctl, "
+              "drive=..., on_poweroff=|on_reboot=|on_crash=destroy|restart|preserve, "
               "savevm=|loadvm=|delvm=NAME@MS, save=|restore=N@MS)",
               (int)len, s);
     return -1;
@@ -391,6 +407,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->trace = false;
     opt->vendor = VENDOR_AUTO;
     opt->max_exits = 0;
+    opt->balloon = 0;
     opt->lazy = false;
     opt->domains = 1;
     opt->slat_dot = false;

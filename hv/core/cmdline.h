@@ -5,6 +5,8 @@
  *   mem=SIZE             guest RAM, e.g. 64M (suffixes K, M, G; default 64M)
  *   trace                log every VM exit
  *   vendor=svm|vmx|auto  which backend (default auto: whichever the CPU has)
+ *   balloon=SIZE         the size the PV balloon asks the guest to have
+ *                        from the start (core/pv_balloon.c), below mem=
  *   max-exits=N          end the guest as crashed at its N+1st VM exit
  *                        (default 0: no limit), so that a guest stuck in a
  *                        loop of exits fails fast (the lab grader uses it)
@@ -76,7 +78,8 @@ struct hv_vmevent {
 };
 
 struct hv_options {
-    uint64_t mem; /* bytes of guest RAM */
+    uint64_t mem;     /* bytes of guest RAM */
+    uint64_t balloon; /* balloon=SIZE: the balloon's first target in bytes, 0 = none */
     bool trace;
     enum hv_vendor vendor;
     uint64_t max_exits;  /* 0: no limit */

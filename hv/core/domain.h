@@ -213,6 +213,14 @@ struct domain {
      * channels, grants, PV devices), made when the guest first uses it;
      * NULL until then. */
     struct pv_domain *pv;
+    /* The balloon (core/pv_balloon.c), for the host side (the control
+     * protocol; xl mem-set, virsh setmem): the size the host asks the
+     * guest to have, in KiB (0: nothing asked beyond hv's balloon= option,
+     * or the whole RAM), and the KiB the guest has given back, unmapped
+     * from its second-level tables.  The guest's actual size is mem.size /
+     * 1024 - balloon_kib. */
+    uint64_t balloon_target_kib;
+    uint64_t balloon_kib;
 
     /* Its virtual processors; each points back here (vcpu->dom). */
     struct vcpu *vcpu[DOMAIN_MAX_VCPUS];

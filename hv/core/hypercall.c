@@ -198,6 +198,9 @@ static const struct hypercall calls[] = {
     {HC_GRANT_SETUP, "HC_GRANT_SETUP", RING_KERNEL, pv_hc_grant_setup},
     {HC_CONSOLE_SETUP, "HC_CONSOLE_SETUP", RING_KERNEL, pv_hc_console_setup},
     {HC_BLK_SETUP, "HC_BLK_SETUP", RING_KERNEL, pv_hc_blk_setup},
+    {HC_BALLOON_TARGET, "HC_BALLOON_TARGET", RING_KERNEL, pv_hc_balloon_target},
+    {HC_BALLOON_RELEASE, "HC_BALLOON_RELEASE", RING_KERNEL, pv_hc_balloon_release},
+    {HC_BALLOON_RECLAIM, "HC_BALLOON_RECLAIM", RING_KERNEL, pv_hc_balloon_reclaim},
 };
 
 /* The row for a call number, or NULL for an unknown one.  The full 64-bit

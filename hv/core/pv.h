@@ -13,6 +13,7 @@
  *   pv_grant.c    the grant table: the one check every back-end passes
  *   pv_console.c  the console ring's consumer
  *   pv_blk.c      the PV block back-end: requests over grants
+ *   pv_balloon.c  the balloon: pages given back, unmapped, accounted
  *   pv_clock.c    the pvclock structure and its TSC scale
  * The pure parts (page layout, grant check, ring consumer, clock scale)
  * are compiled hosted too (tests/unit/test_hv_pv.c).
@@ -93,6 +94,12 @@ struct pv_domain {
     struct pv_grants grants;
     struct pv_console con;
     struct pv_blk blk;
+    /* The balloon: one bit per page of the RAM block, set while the
+     * guest has given the page back (made on first use), and the port to
+     * signal when the target changes (0: none). */
+    uint64_t *ballooned;
+    uint64_t balloon_pages;
+    unsigned balloon_port;
     /* Events signalled and vectors injected (masked or already pending
      * events inject nothing). */
     uint64_t events, injections;
@@ -128,6 +135,27 @@ long pv_hc_evtchn_send(struct vcpu *v, const struct gprs *r);
 long pv_hc_grant_setup(struct vcpu *v, const struct gprs *r);
 long pv_hc_console_setup(struct vcpu *v, const struct gprs *r);
 long pv_hc_blk_setup(struct vcpu *v, const struct gprs *r);
+long pv_hc_balloon_target(struct vcpu *v, const struct gprs *r);
+long pv_hc_balloon_release(struct vcpu *v, const struct gprs *r);
+long pv_hc_balloon_reclaim(struct vcpu *v, const struct gprs *r);
+
+/* ---- The balloon (pv_balloon.c) ---- */
+/* The host asks the guest to have `kib` KiB (the control protocol's
+ * setter): the target changes and the guest's balloon port, if it gave
+ * one, is signalled. */
+void pv_balloon_set_target(struct domain *d, uint64_t kib);
+/* The target in KiB: what the host asked, else hv's balloon= option, else
+ * the whole RAM. */
+uint64_t pv_balloon_target_kib(const struct domain *d);
+/* True when the guest has given the page holding gpa back (violation.c
+ * names it so when the guest touches it). */
+static inline bool pv_page_ballooned(const struct domain *d, uint64_t gpa)
+{
+    const struct pv_domain *pv = d->pv;
+    uint64_t page = gpa >> 12;
+    return pv && pv->ballooned && gpa < d->mem.size &&
+           ((pv->ballooned[page / 64] >> (page % 64)) & 1);
+}
 
 /* ---- Event channels (pv_evtchn.c) ---- */
 /* Bind, close: HC_OK or an HC_* error (abi.h). */

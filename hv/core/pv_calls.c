@@ -22,6 +22,8 @@ struct pv_domain *pv_get(struct domain *d)
 
 void pv_teardown(struct domain *d)
 {
+    if (d->pv)
+        kfree(d->pv->ballooned);
     kfree(d->pv);
     d->pv = NULL;
 }
@@ -47,6 +49,10 @@ void pv_domain_end(struct domain *d)
     if (pv->events)
         hv_log("pv: %llu events signalled, %llu interrupts injected",
                (unsigned long long)pv->events, (unsigned long long)pv->injections);
+    if (pv->balloon_pages || d->host->opt.balloon || d->balloon_target_kib)
+        hv_log("pv-balloon: %llu KiB given back of %llu KiB, target %llu KiB",
+               (unsigned long long)d->balloon_kib, (unsigned long long)(d->mem.size >> 10),
+               (unsigned long long)pv_balloon_target_kib(d));
     if (pv->blk.requests)
         hv_log("pv-blk: %llu requests, %llu bytes, %llu refused",
                (unsigned long long)pv->blk.requests, (unsigned long long)pv->blk.bytes,

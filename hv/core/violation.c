@@ -25,6 +25,7 @@
 
 #include "hv.h"
 #include "mmio_emu.h"
+#include "pv.h"
 
 /* #GP, the one exception the emulator reports that pushes an error code
  * (it also reports #UD, which does not; SDM vol 3A 6.15 "Exception and
@@ -87,6 +88,9 @@ static void describe_range(const struct domain *d, uint64_t gpa, char *buf, size
     const struct mem_range *r = memmap_find(&d->map, gpa);
     if (!r)
         ksnprintf(buf, len, "nothing there, outside the memory map");
+    else if (pv_page_ballooned(d, gpa))
+        /* Unmapped on purpose: the guest gave it back (core/pv_balloon.c). */
+        ksnprintf(buf, len, "a page the guest gave back with the balloon (HC_BALLOON_RELEASE)");
     else if (r->kind == MEM_RAM)
         ksnprintf(buf, len, "a RAM page that does not allow it, in the %s range", r->name);
     else if (r->kind == MEM_MMIO && r->owner)

@@ -86,6 +86,15 @@
  * used either way).  Returns the disk's size in 512-byte sectors, or an
  * error: HC_EINVAL for a bad port, grant or disk number. */
 #define HC_BLK_SETUP 22u
+/* The balloon (see "The balloon" below).  HC_BALLOON_TARGET: RBX = a bound
+ * port hv signals when the host changes the target, or 0 -> the target,
+ * in pages.  HC_BALLOON_RELEASE: RBX = guest-physical address of an array
+ * of RCX (1..HVKIT_BALLOON_BATCH) 64-bit page frame numbers the guest gives
+ * back -> the pages the guest has now.  HC_BALLOON_RECLAIM: the same for
+ * pages it takes back (they come back zeroed). */
+#define HC_BALLOON_TARGET  23u
+#define HC_BALLOON_RELEASE 24u
+#define HC_BALLOON_RECLAIM 25u
 
 /* ---- The shared page and event channels ----------------------------------- */
 #define HVKIT_EVTCHN_PORTS 64u /* port 0 is never valid, as in Xen */
@@ -153,6 +162,18 @@ struct hvkit_pvclock {
     uint8_t pad[2];
 };
 #define HVKIT_PVCLOCK_TSC_STABLE 1u
+
+/* ---- The balloon -----------------------------------------------------------
+ * The host sets a target size for the guest (hv's balloon= option at the
+ * start; later the control protocol, as xl mem-set and virsh setmem do);
+ * the guest reads it and gives pages back until it has that many, or takes
+ * given pages back when the target grows.  A page given back is unmapped
+ * from the second-level tables: the guest's next access to it ends the
+ * guest as crashed, naming the page as given back.  hv refuses a whole
+ * list (HC_EINVAL, nothing changed) when any frame is not RAM, is given
+ * back twice (also twice in one list) or is taken back without having
+ * been given; HC_ENOTSUP with npt=lazy, where a touch maps any page. */
+#define HVKIT_BALLOON_BATCH 512u
 
 /* ---- PV block -------------------------------------------------------------
  * Requests and responses share one ring of HVKIT_BLK_RING_SLOTS slots, in

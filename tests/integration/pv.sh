@@ -15,16 +15,22 @@
 # then on the host `qemu-img check` must find the image clean and `qemu-img
 # compare` must find exactly the pattern (built here by perl from the rule
 # in guestkit/tests/pvblk.c).
+# And the balloon with a target below RAM (hvrun --balloon): the guest
+# pvballoon gives pages back until it has the target, hv's closing line
+# "pv-balloon: N KiB given back of M KiB, target T KiB" must say N = M - T;
+# with "touch" the guest then reads a page it gave back, and hv must end it
+# as crashed, naming the page as given back with the balloon.
 . "$(dirname "$0")/lib.bash"
 
 W=$IT_WORK
 G=$BUILD/guestkit/pvcon.elf
 GB=$BUILD/guestkit/pvblk.elf
+GL=$BUILD/guestkit/pvballoon.elf
 BYTES=65536
 LINES=$((BYTES / 64))
 TIMEOUT=${GUEST_TIMEOUT:-300}
-skip_all_if "$(built_missing "$HV" "$G" "$GB")" "pv: qemu-svm" "pv: bochs-vmx" \
-    "pv-blk: qemu-svm" "pv-blk: bochs-vmx"
+skip_all_if "$(built_missing "$HV" "$G" "$GB" "$GL")" "pv: qemu-svm" "pv: bochs-vmx" \
+    "pv-blk: qemu-svm" "pv-blk: bochs-vmx" "pv-balloon: qemu-svm" "pv-balloon: bochs-vmx"
 
 # total LOG: hv's exit total at the end of a run (hv's lines are hvrun's
 # stderr).
@@ -83,14 +89,42 @@ blk_machine() {
     fi
 }
 
+# balloon_machine LABEL RAM-MIB TARGET-MIB LAUNCHER-ARGS...: inflate to the
+# target, then the touch run.
+balloon_machine() {
+    local label=$1 ram=$2 target=$3
+    shift 3
+    local args=(--hv "$HV" --timeout "$TIMEOUT" "$@" -m "${ram}M" --balloon "${target}M" -kernel "$GL")
+    run_logged "$W/$label.bal.out" "$W/$label.bal.err" "$W/$label.bal.st" "$TOP/bin/hvrun" "${args[@]}"
+    run_logged "$W/$label.touch.out" "$W/$label.touch.err" "$W/$label.touch.st" "$TOP/bin/hvrun" \
+        "${args[@]}" -append touch
+    local want="pv-balloon: $(((ram - target) * 1024)) KiB given back of $((ram * 1024)) KiB, target $((target * 1024)) KiB"
+    if [ "$(cat "$W/$label.bal.st")" != 0 ] || grep -q '^FAIL' "$W/$label.bal.out"; then
+        fail "pv-balloon: $label" "the guest failed (status $(cat "$W/$label.bal.st"))"
+        show_log "$W/$label.bal.out"
+    elif ! grep -qF "[hv] $want" "$W/$label.bal.err"; then
+        fail "pv-balloon: $label" "hv did not say '$want'"
+        show_log "$W/$label.bal.err"
+    elif [ "$(cat "$W/$label.touch.st")" != 127 ] ||
+        ! grep -q 'exit: guest crashed (read from guest-physical 0x800008 .*: a page the guest gave back with the balloon' "$W/$label.touch.err"; then
+        fail "pv-balloon: $label" "touching a page given back: status $(cat "$W/$label.touch.st"), want 127 and hv naming the page"
+        show_log "$W/$label.touch.err"
+    else
+        pass "pv-balloon: $label: ${ram} MiB guest inflated to ${target} MiB ($want); touching a page given back ends it, named"
+    fi
+}
+
 run_case qemu one_machine qemu-svm
+run_case qemu-bal balloon_machine qemu-svm 64 48
 run_case qemu-blk blk_machine qemu-svm
 why=$(bochs_missing)
 if [ -n "$why" ]; then
     skip "pv: bochs-vmx" "$why"
     skip "pv-blk: bochs-vmx" "$why"
+    skip "pv-balloon: bochs-vmx" "$why"
 else
     run_case bochs one_machine bochs-vmx --emulator bochs --vendor vmx -m 32M
     run_case bochs-blk blk_machine bochs-vmx --emulator bochs --vendor vmx -m 32M
+    run_case bochs-bal balloon_machine bochs-vmx 32 24 --emulator bochs --vendor vmx
 fi
 finish_cases
