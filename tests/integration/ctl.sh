@@ -15,8 +15,9 @@
 #   - a front-end that dies in the middle of a line (nothing happens) and
 #     one that goes away before its reply (the request is carried out
 #     whole; the next front-end gets its own reply, not that one);
-#   - the events STOP, RESUME and SHUTDOWN reach a listening front-end, and
-#     quit ends hv, the manager and its socket.
+#   - system_reset starts the guest over;
+#   - the events STOP, RESUME, RESET and SHUTDOWN reach a listening
+#     front-end, and quit ends hv, the manager and its socket.
 . "$(dirname "$0")/lib.bash"
 
 W=$IT_WORK
@@ -89,8 +90,9 @@ checks() {
     addr=$(sed -n 's/^pattern: counter at //p' "$d/out")
     page=$(sed -n 's/^pattern: page at //p' "$d/out")
     [ -n "$addr" ] && [ -n "$page" ] || { echo "the guest did not say where its counter is"; return; }
-    # A front-end listening for events from the start (3 of them below).
-    "$HVCTL" -s "$sock" --timeout 200 --events --count 5 >"$d/events" 2>&1 &
+    # A front-end listening for events from the start: STOP, RESUME twice,
+    # RESET, SHUTDOWN.
+    "$HVCTL" -s "$sock" --timeout 200 --events --count 6 >"$d/events" 2>&1 &
 
     r=$("${H[@]}" query-status)
     echo "query-status: $r" >>"$d/log"
@@ -185,10 +187,22 @@ checks() {
     r=$("${H[@]}" x-read-memory addr="$page" size=2)
     [ "$r" = '{"return": {"data": "0001"}}' ] || { echo "after a killed front-end: $r"; return; }
 
+    # system_reset builds the domain again: the guest starts over (its
+    # lines a second time) and a RESET event says so.
+    r=$("${H[@]}" system_reset)
+    [ "$r" = '{"return": {}}' ] || { echo "system_reset: $r"; return; }
+    for _ in $(seq 300); do
+        [ "$(grep -c '^pattern: counting' "$d/out")" -ge 2 ] && break
+        sleep 0.2
+    done
+    [ "$(grep -c '^pattern: counting' "$d/out")" = 2 ] || { echo "the guest did not start over after system_reset"; return; }
+    r=$("${H[@]}" query-status)
+    [[ $r == '{"return": {"status": "running", '* ]] || { echo "after system_reset: $r"; return; }
+
     r=$("${H[@]}" quit)
     [ "$r" = '{"return": {}}' ] || { echo "quit: $r"; return; }
     wait
-    for e in STOP RESUME; do
+    for e in STOP RESUME RESET; do
         grep -q "^{\"event\": \"$e\", \"data\": {\"domain\": 0}, \"timestamp\": {\"seconds\": [0-9]*, \"microseconds\": [0-9]*}}$" \
             "$d/events" || { echo "no $e event: $(cat "$d/events")"; return; }
     done
