@@ -309,10 +309,15 @@ void hv_main(uint32_t magic, uint32_t info_pa)
      * (core/com2.c), greeting the manager once the domains exist. */
     if (host.opt.ctl)
         com2_ctl_init(&host);
-    /* The savevm=, loadvm= and delvm= options: carried out between exits
-     * (core/vmsave.c), unless something else already polls. */
+    /* The savevm=, loadvm=, delvm=, save= and restore= options: carried
+     * out between exits (core/vmsave.c), unless something else already
+     * polls (a control channel then carries those commands), which is
+     * said rather than the options silently dropped. */
     if (host.opt.nvmevents && !host.poll)
         host.poll = vmsave_poll;
+    else if (host.opt.nvmevents)
+        hv_log("savevm=, loadvm=, delvm=, save= and restore= are ignored: the control channel "
+               "polls between exits");
     /* Run every domain until all have stopped (run.c), then report how
      * they ended and end the outer machine (ending.c). */
     host_run(&host);
