@@ -1,0 +1,244 @@
+/*
+ * Unit tests for xl's configuration reader (mgmt/xl/cfg.c, disk.c,
+ * domcfg.c): the xl.cfg(5) syntax as Xen 4.17's libxlu reads it, the
+ * xl-disk-configuration(5) forms, the keys hvkit acts on, and the messages
+ * (file and line) for bad files.  The expected messages are libxlu's and
+ * xl's texts for the same mistakes.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_main.h"
+
+#include "../../mgmt/xl/cfg.h"
+#include "../../mgmt/xl/disk.h"
+#include "../../mgmt/xl/domcfg.h"
+
+/* The messages a parse printed, collected in memory. */
+static char msgs[4096];
+
+static int parse(struct xlcfg *cfg, const char *text)
+{
+    FILE *f = fmemopen(msgs, sizeof(msgs), "w");
+    int rc = xlcfg_parse(cfg, "g.cfg", f, text, strlen(text));
+    fclose(f);
+    return rc;
+}
+
+/* Parse `text` into a domain; the messages land in msgs. */
+static int dom(struct xldom *d, const char *text)
+{
+    struct xlcfg cfg;
+    FILE *f = fmemopen(msgs, sizeof(msgs), "w");
+    int rc = xlcfg_parse(&cfg, "g.cfg", f, text, strlen(text));
+    if (rc == 0) {
+        rc = xldom_from_cfg(d, &cfg);
+        xlcfg_free(&cfg);
+    }
+    fclose(f);
+    return rc;
+}
+
+START_TEST(test_syntax)
+{
+    struct xlcfg cfg;
+    const char *text = "# a guest\n"
+                       "name = \"g1\"; memory=64 # MiB\n"
+                       "disk = [ 'a.qcow2,qcow2,xvda,rw',\n"
+                       "         \"b.img,,xvdb,ro\", ]\n"
+                       "extra = 'x\\ty'\n"
+                       "\n"
+                       "memory = 0x20\n"
+                       "disk += [ 'c' ]\n"
+                       "extra += \"z\"";
+    ck_assert_int_eq(parse(&cfg, text), 0);
+    ck_assert_int_eq(cfg.n, 4);
+    const struct xlcfg_setting *s = xlcfg_find(&cfg, "name");
+    ck_assert_str_eq(s->atom[0].text, "g1");
+    ck_assert_int_eq(s->lineno, 2);
+    s = xlcfg_find(&cfg, "memory");
+    ck_assert(s->atom[0].is_number);
+    ck_assert_str_eq(s->atom[0].text, "0x20"); /* the last setting counts */
+    s = xlcfg_find(&cfg, "disk");
+    ck_assert(s->is_list);
+    ck_assert_int_eq(s->n, 3);
+    ck_assert_str_eq(s->atom[1].text, "b.img,,xvdb,ro");
+    ck_assert_str_eq(s->atom[2].text, "c");
+    ck_assert_str_eq(xlcfg_find(&cfg, "extra")->atom[0].text, "x\tyz");
+    ck_assert_ptr_null(xlcfg_find(&cfg, "vif"));
+    xlcfg_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_syntax_errors)
+{
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"name = \"a\"\nmemory 64\n",
+         "g.cfg:2: config parsing error near `64': syntax error, unexpected NUMBER, expecting '=' "
+         "or OP_ADD\n"},
+        {"a = 1\nb = [ 1, 2\nc = 3\n",
+         "g.cfg:3: config parsing error near `c': syntax error, unexpected IDENT, expecting ',' or "
+         "']'\n"},
+        {"a = \n",
+         "g.cfg:1: config parsing error near <newline>: syntax error, unexpected NEWLINE, "
+         "expecting STRING or NUMBER or '['\n"},
+        {"a = 1 2\n", "g.cfg:1: config parsing error near `2': syntax error, unexpected NUMBER, "
+                      "expecting NEWLINE or ';'\n"},
+        {"\n\nllc-colors = \"9-13\"\n",
+         "g.cfg:3: config parsing error near `-colors': lexical error\n"},
+        {"a = \"open\n", "g.cfg:1: config parsing error near `\"open': lexical error\n"},
+        {"= 3\n", "g.cfg:1: config parsing error near `=': syntax error, unexpected '=', expecting "
+                  "IDENT or NEWLINE or ';'\n"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct xlcfg cfg;
+        ck_assert_int_eq(parse(&cfg, cases[i].text), -1);
+        ck_assert_str_eq(msgs, cases[i].msg);
+        ck_assert_int_eq(cfg.n, 0);
+    }
+}
+END_TEST
+
+START_TEST(test_override)
+{
+    struct xlcfg cfg;
+    ck_assert_int_eq(parse(&cfg, "name='a'\nmemory=64\n"), 0);
+    FILE *f = fmemopen(msgs, sizeof(msgs), "w");
+    cfg.report = f;
+    ck_assert_int_eq(xlcfg_override(&cfg, "memory=96"), 0);
+    ck_assert_int_eq(xlcfg_override(&cfg, "memory 96"), -1);
+    fclose(f);
+    ck_assert_str_eq(msgs, "command line:1: config parsing error near `96': syntax error, "
+                           "unexpected NUMBER, expecting '=' or OP_ADD\n");
+    ck_assert_str_eq(xlcfg_find(&cfg, "memory")->atom[0].text, "96");
+    xlcfg_free(&cfg);
+}
+END_TEST
+
+static int disk(struct xldisk *d, const char *spec)
+{
+    FILE *f = fmemopen(msgs, sizeof(msgs), "w");
+    int rc = xldisk_parse(d, spec, "g.cfg", f);
+    fclose(f);
+    return rc;
+}
+
+START_TEST(test_disks)
+{
+    struct xldisk d;
+    ck_assert_int_eq(disk(&d, "/img/a.qcow2,qcow2,xvda,rw"), 0);
+    ck_assert_str_eq(d.target, "/img/a.qcow2");
+    ck_assert_str_eq(d.format, "qcow2");
+    ck_assert_str_eq(d.vdev, "xvda");
+    ck_assert(!d.readonly && !d.cdrom);
+    ck_assert_int_eq(disk(&d, "/dev/vg/guest-volume,,hda"), 0);
+    ck_assert_str_eq(d.format, "raw");
+    ck_assert_str_eq(d.vdev, "hda");
+    ck_assert_int_eq(disk(&d, "/root/image.iso,,hdc,cdrom"), 0);
+    ck_assert(d.cdrom && d.readonly);
+    ck_assert_int_eq(disk(&d, "format=raw, vdev=hdc, access=ro, devtype=cdrom, target=/r/i,x.iso"),
+                     0);
+    ck_assert_str_eq(d.target, "/r/i,x.iso");
+    ck_assert(d.cdrom && d.readonly);
+    /* After an old prefix the format is not positional. */
+    ck_assert_int_eq(disk(&d, "phy:/dev/vg/a,xvda,w"), 0);
+    ck_assert_str_eq(d.target, "/dev/vg/a");
+    ck_assert_str_eq(d.vdev, "xvda");
+    ck_assert_int_eq(disk(&d, "tap:qcow2:/i/b.qcow2,xvdb,r"), 0);
+    ck_assert_str_eq(d.format, "qcow2");
+    ck_assert_str_eq(d.target, "/i/b.qcow2");
+    ck_assert(d.readonly);
+}
+END_TEST
+
+START_TEST(test_disk_errors)
+{
+    struct xldisk d;
+    ck_assert_int_eq(disk(&d, "/usr/share/ovmf/OVMF.fd,hdb,w"), -1);
+    ck_assert_str_eq(msgs, "g.cfg: config parsing error in disk specification: unknown value for "
+                           "format: near `hdb' in `/usr/share/ovmf/OVMF.fd,hdb,w'\n");
+    ck_assert_int_eq(disk(&d, "a.img,raw,xvda,rx"), -1);
+    ck_assert_str_eq(msgs, "g.cfg: config parsing error in disk specification: unknown value for "
+                           "access: near `rx' in `a.img,raw,xvda,rx'\n");
+    ck_assert_int_eq(disk(&d, "a.img,raw,xvda,w,extra"), -1);
+    ck_assert_str_eq(msgs, "g.cfg: config parsing error in disk specification: too many positional "
+                           "parameters: near `extra' in `a.img,raw,xvda,w,extra'\n");
+    ck_assert_int_eq(disk(&d, "a.img"), -1);
+    ck_assert_str_eq(msgs,
+                     "g.cfg: config parsing error in disk specification: no vdev specified in "
+                     "`a.img'\n");
+}
+END_TEST
+
+START_TEST(test_domain)
+{
+    struct xldom d;
+    ck_assert_int_eq(dom(&d, "name='g'\ntype='pvh'\nkernel='k.elf'\nmemory=64\nmaxmem=96\n"
+                             "root='/dev/xvda1'\nextra='quiet'\non_crash='preserve'\n"
+                             "uuid='6fa459ea-ee8a-3ca4-894e-db77e160355e'\n"
+                             "disk=['a.qcow2,qcow2,xvda,rw', 'b.img,raw,xvdb,ro']\n"
+                             "vif=['bridge=xenbr0']\n"),
+                     0);
+    ck_assert_str_eq(d.name, "g");
+    ck_assert_str_eq(d.type, "pvh");
+    ck_assert_int_eq(d.memory, 64);
+    ck_assert_int_eq(d.maxmem, 96);
+    ck_assert_str_eq(d.cmdline, "root=/dev/xvda1 quiet");
+    ck_assert_str_eq(d.on_poweroff, "destroy");
+    ck_assert_str_eq(d.on_reboot, "restart");
+    ck_assert_str_eq(d.on_crash, "preserve");
+    ck_assert_int_eq(d.ndisks, 2);
+    ck_assert(d.disk[1].readonly);
+    ck_assert_str_eq(msgs, "g.cfg:11: hvkit: warning: `vif' is accepted but not acted on (hvkit "
+                           "has no virtual network)\n");
+    ck_assert_int_eq(dom(&d, "name='g'\nkernel='k'\ncmdline='a b'\nextra='c'\n"), 0);
+    ck_assert_str_eq(d.cmdline, "a b");
+    ck_assert_str_eq(msgs, "Warning: ignoring root= and extra= in favour of cmdline=\n");
+}
+END_TEST
+
+START_TEST(test_domain_errors)
+{
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"kernel='k'\n", "Domain name must be specified.\n"},
+        {"name='g'\nkernel='k'\nmemory='lots'\n",
+         "g.cfg:3: warning: parameter `memory' is not a valid number\n"},
+        {"name=['g']\n",
+         "g.cfg:1: warning: parameter `name' is a list but should be a single value\n"},
+        {"name='g'\nkernel='k'\ndisk='a,raw,xvda'\n",
+         "g.cfg:3: warning: parameter `disk' is a single value but should be a list\n"},
+        {"name='g'\nkernel='k'\non_crash='explode'\n",
+         "Unknown on_crash action \"explode\" specified\n"},
+        {"name='g'\ntype='hvx'\n", "Invalid domain type hvx.\n"},
+        {"name='g'\nkernel='k'\nuuid='1234'\n", "Failed to parse UUID: 1234\n"},
+        {"name='g'\nkernel='k'\ndisk=['a.vhd,vhd,xvda']\n",
+         "g.cfg:3: hvkit: disk `a.vhd,vhd,xvda': format vhd is not one hvkit reads (raw, qcow2)\n"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct xldom d;
+        ck_assert_int_eq(dom(&d, cases[i].text), -1);
+        ck_assert_str_eq(msgs, cases[i].msg);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("mgmt_xl");
+    TCase *tc = tcase_create("cfg");
+    tcase_add_test(tc, test_syntax);
+    tcase_add_test(tc, test_syntax_errors);
+    tcase_add_test(tc, test_override);
+    tcase_add_test(tc, test_disks);
+    tcase_add_test(tc, test_disk_errors);
+    tcase_add_test(tc, test_domain);
+    tcase_add_test(tc, test_domain_errors);
+    suite_add_tcase(s, tc);
+    return check_main(s);
+}
