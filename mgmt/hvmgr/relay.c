@@ -44,6 +44,8 @@ static struct {
     struct request *head, *tail;
     bool in_flight;
     struct conn *in_flight_client;
+    /* That request's line, for its id in an error should hv not answer. */
+    struct request *in_flight_req;
 } relay;
 
 /* The id of a request line, if it is an object with one, written into
@@ -141,9 +143,20 @@ void relay_pump(struct conn *hv)
         relay.tail = NULL;
     relay.in_flight = true;
     relay.in_flight_client = r->client;
+    relay.in_flight_req = r;
     conn_send_line(hv, r->line, r->len);
-    free(r->line);
-    free(r);
+}
+
+/* The request hv was carrying out is over. */
+static void in_flight_done(void)
+{
+    if (relay.in_flight_req) {
+        free(relay.in_flight_req->line);
+        free(relay.in_flight_req);
+    }
+    relay.in_flight_req = NULL;
+    relay.in_flight = false;
+    relay.in_flight_client = NULL;
 }
 
 bool relay_busy(void)
@@ -188,6 +201,9 @@ void relay_hv_line(struct conn *hv, const char *s, size_t len)
             return;
         memcpy(relay.greeting, s, len);
         relay.greeting_len = len;
+        /* An hv that greets is there (the manager serves one outer
+         * machine, which greets once; a test plays several). */
+        relay.hv_gone = false;
         for (int i = 0; i < CTL_CLIENTS_MAX; i++)
             if (clients[i] && !clients[i]->greeted)
                 relay_client_added(clients[i]);
@@ -201,10 +217,9 @@ void relay_hv_line(struct conn *hv, const char *s, size_t len)
         fprintf(stderr, "hvmgr: ignoring a reply from hv to no request: %.*s\n", (int)len, s);
         return;
     }
-    relay.in_flight = false;
     if (relay.in_flight_client)
         conn_send_line(relay.in_flight_client, s, len);
-    relay.in_flight_client = NULL;
+    in_flight_done();
 }
 
 void relay_hv_overlong(struct conn *hv)
@@ -217,10 +232,9 @@ void relay_hv_gone(void)
 {
     relay.hv_gone = true;
     if (relay.in_flight && relay.in_flight_client)
-        reply_error(relay.in_flight_client, NULL, 0,
+        reply_error(relay.in_flight_client, relay.in_flight_req->line, relay.in_flight_req->len,
                     "hv ended before it answered (the outer machine has stopped)");
-    relay.in_flight = false;
-    relay.in_flight_client = NULL;
+    in_flight_done();
     while (relay.head) {
         struct request *r = relay.head;
         relay.head = r->next;

@@ -67,6 +67,28 @@ case_bad_memory() {
         pass $n
 }
 
+# --control: a socket where none can be made, or over a file that is not a
+# socket, is refused before anything starts, and the file is left alone.
+case_control_usage() {
+    local n=control-usage
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" --control "$W/no-dir/x.sock" \
+        -kernel "$TOP/bin/hvrun"
+    expect_status $n 125 "$W/$n.out" "$W/$n.err" "$W/$n.st" &&
+        expect_msg $n "$W/$n.err" "--control: the directory of .*no-dir/x.sock' does not exist" \
+            "the missing directory" || return
+    echo keep >"$W/$n.file"
+    run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" --control "$W/$n.file" \
+        -kernel "$TOP/bin/hvrun"
+    expect_status $n 125 "$W/$n.out" "$W/$n.err" "$W/$n.st" &&
+        expect_msg $n "$W/$n.err" "--control: '.*$n.file' exists and is not a socket" \
+            "the file in the way" || return
+    if [ "$(cat "$W/$n.file")" != keep ]; then
+        fail $n "the file in the socket's place was changed"
+    else
+        pass $n
+    fi
+}
+
 # ---- Images hv must refuse (126, with hv's reason). -----------------------
 
 # hv_refuses NAME IMAGE REGEX WHAT: hvrun exits 126, hv's last line is
@@ -272,6 +294,7 @@ run_case missing_hv case_missing_hv
 run_case bad_memory case_bad_memory
 run_case max_exits_usage case_max_exits_usage
 run_case npt_usage case_npt_usage
+run_case control_usage case_control_usage
 run_case qemu_guest_timeout case_qemu_guest_timeout
 run_case qemu_guest_usage case_qemu_guest_usage
 run_case qemu_guest_refused case_qemu_guest_not_multiboot

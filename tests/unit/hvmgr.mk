@@ -1,0 +1,5 @@
+# mgmt/hvmgr: the manager's routing and line framing over socket pairs.
+UNIT_TESTS += hvmgr
+hvmgr_SRCS := $(TOP)/tests/unit/test_hvmgr.c $(TOP)/mgmt/hvmgr/conn.c $(TOP)/mgmt/hvmgr/relay.c \
+              $(JSON_SRCS) $(KLIB_HOSTED_SRCS)
+hvmgr_CFLAGS := -I$(TOP)/mgmt

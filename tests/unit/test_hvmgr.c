@@ -1,0 +1,231 @@
+/*
+ * test_hvmgr.c - the manager's routing (mgmt/hvmgr/relay.c) and line
+ * framing (conn.c), hosted, over socket pairs: one stands for COM2 (this
+ * test plays hv on its far end), others for front-ends.
+ *
+ * What docs/control-protocol.md promises about several front-ends is
+ * checked step by step: one request at a time goes to hv, in the order the
+ * lines were complete; each reply goes to the front-end that asked; a half
+ * line is never a request; a front-end that leaves has its complete
+ * requests carried out and their replies dropped; events reach everyone;
+ * when hv ends, whoever waits gets an error with its id.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "hvmgr/hvmgr.h"
+
+/* main.c's table of front-ends, which relay.c writes to. */
+struct conn *clients[CTL_CLIENTS_MAX];
+
+/* COM2: the manager's end and the test's (hv's) end. */
+static struct conn *hv;
+static int hv_far;
+/* Two front-ends: the manager's ends in clients[], the test's ends. */
+static int far[2];
+
+static int pair(struct conn **near)
+{
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    fcntl(sv[1], F_SETFL, O_NONBLOCK);
+    *near = conn_new(sv[0]);
+    return sv[1];
+}
+
+/* What arrived at a far end so far (NUL-terminated, possibly empty). */
+static const char *got(int fd)
+{
+    static char buf[8192];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = 0;
+    return buf;
+}
+
+/* hv says `line`; the manager reads it. */
+static void hv_says(const char *line)
+{
+    ck_assert_int_eq(write(hv_far, line, strlen(line)), (ssize_t)strlen(line));
+    conn_read(hv, relay_hv_line, relay_hv_overlong);
+}
+
+/* Front-end i writes `text`; the manager reads it and passes requests on. */
+static void client_writes(int i, const char *text)
+{
+    ck_assert_int_eq(write(far[i], text, strlen(text)), (ssize_t)strlen(text));
+    conn_read(clients[i], relay_client_line, relay_client_overlong);
+    relay_pump(hv);
+}
+
+static void setup(void)
+{
+    hv_far = pair(&hv);
+    for (int i = 0; i < 2; i++) {
+        far[i] = pair(&clients[i]);
+        relay_client_added(clients[i]);
+    }
+    hv_says("{\"hvkit\": {\"protocol\": 1}}\n");
+}
+
+static void teardown(void)
+{
+    /* Every test leaves nothing queued; the next greeting starts over. */
+    ck_assert(!relay_busy());
+    conn_free(hv);
+    close(hv_far);
+    for (int i = 0; i < 2; i++) {
+        if (clients[i])
+            conn_free(clients[i]);
+        clients[i] = NULL;
+        close(far[i]);
+    }
+}
+
+START_TEST(greeting_then_one_request_at_a_time)
+{
+    ck_assert_str_eq(got(far[0]), "{\"hvkit\": {\"protocol\": 1}}\n");
+    ck_assert_str_eq(got(far[1]), "{\"hvkit\": {\"protocol\": 1}}\n");
+    client_writes(0, "{\"execute\": \"stop\", \"id\": \"a\"}\n");
+    client_writes(1, "{\"execute\": \"cont\", \"id\": \"b\"}\n");
+    /* Only the first is with hv, exactly as written. */
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"stop\", \"id\": \"a\"}\n");
+    hv_says("{\"return\": {}, \"id\": \"a\"}\n");
+    ck_assert_str_eq(got(far[0]), "{\"return\": {}, \"id\": \"a\"}\n");
+    ck_assert_str_eq(got(far[1]), "");
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"cont\", \"id\": \"b\"}\n");
+    hv_says("{\"return\": {}, \"id\": \"b\"}\n");
+    ck_assert_str_eq(got(far[1]), "{\"return\": {}, \"id\": \"b\"}\n");
+    ck_assert(!relay_busy());
+}
+END_TEST
+
+START_TEST(half_lines_are_no_requests)
+{
+    got(far[0]);
+    client_writes(0, "{\"execute\": \"st");
+    ck_assert_str_eq(got(hv_far), "");
+    client_writes(0, "op\"}\r\n\n");
+    /* Complete now: the '\r' and the empty line are not part of it. */
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"stop\"}\n");
+    hv_says("{\"return\": {}}\n");
+    /* A front-end that ends in the middle of a line sent nothing. */
+    client_writes(1, "{\"execute\": \"quit\"");
+    shutdown(far[1], SHUT_WR);
+    conn_read(clients[1], relay_client_line, relay_client_overlong);
+    ck_assert(clients[1]->dead);
+    relay_client_gone(clients[1]);
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "");
+    ck_assert(!relay_busy());
+}
+END_TEST
+
+START_TEST(a_front_end_that_leaves)
+{
+    got(far[0]);
+    got(far[1]);
+    client_writes(0, "{\"execute\": \"x-read-memory\", \"id\": 1}\n");
+    client_writes(0, "{\"execute\": \"stop\", \"id\": 2}\n");
+    client_writes(1, "{\"execute\": \"query-status\", \"id\": 3}\n");
+    /* Front-end 0 goes while its first request is with hv. */
+    relay_client_gone(clients[0]);
+    conn_free(clients[0]);
+    clients[0] = NULL;
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"x-read-memory\", \"id\": 1}\n");
+    hv_says("{\"return\": {\"data\": \"00\"}, \"id\": 1}\n");
+    /* Its second, complete, is carried out too; no reply reaches 1. */
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"stop\", \"id\": 2}\n");
+    hv_says("{\"return\": {}, \"id\": 2}\n");
+    ck_assert_str_eq(got(far[1]), "");
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"query-status\", \"id\": 3}\n");
+    hv_says("{\"return\": {\"status\": \"paused\"}, \"id\": 3}\n");
+    ck_assert_str_eq(got(far[1]), "{\"return\": {\"status\": \"paused\"}, \"id\": 3}\n");
+}
+END_TEST
+
+START_TEST(events_to_all_with_a_timestamp)
+{
+    got(far[0]);
+    got(far[1]);
+    client_writes(0, "{\"execute\": \"stop\"}\n");
+    /* An event before the reply is no reply. */
+    hv_says("{\"event\": \"STOP\", \"data\": {\"domain\": 0}}\n");
+    ck_assert(relay_busy());
+    for (int i = 0; i < 2; i++) {
+        const char *e = got(far[i]);
+        static const char head[] = "{\"event\": \"STOP\", \"data\": {\"domain\": 0}, "
+                                   "\"timestamp\": {\"seconds\": ";
+        ck_assert_msg(!strncmp(e, head, sizeof(head) - 1) && strstr(e, ", \"microseconds\": ") &&
+                          !strcmp(e + strlen(e) - 3, "}}\n"),
+                      "%s", e);
+    }
+    hv_says("{\"return\": {}}\n");
+    ck_assert_str_eq(got(far[0]), "{\"return\": {}}\n");
+}
+END_TEST
+
+START_TEST(hv_gone_answers_everyone_waiting)
+{
+    got(far[0]);
+    got(far[1]);
+    client_writes(0, "{\"execute\": \"stop\", \"id\": 5}\n");
+    client_writes(1, "{\"execute\": \"cont\", \"id\": [6]}\n");
+    relay_hv_gone();
+    ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"GenericError\", \"desc\": \"hv ended "
+                                  "before it answered (the outer machine has stopped)\"}, "
+                                  "\"id\": 5}\n");
+    ck_assert_str_eq(got(far[1]), "{\"error\": {\"class\": \"GenericError\", \"desc\": \"hv has "
+                                  "ended: no request can be carried out\"}, \"id\": [6]}\n");
+    client_writes(0, "{\"execute\": \"query-status\", \"id\": 7}\n");
+    ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"GenericError\", \"desc\": \"hv has "
+                                  "ended: no request can be carried out\"}, \"id\": 7}\n");
+}
+END_TEST
+
+START_TEST(over_long_lines_are_refused_whole)
+{
+    static char big[CTL_LINE_MAX + 16];
+    got(far[0]);
+    memset(big, 'x', sizeof(big) - 2);
+    big[sizeof(big) - 2] = '\n';
+    big[sizeof(big) - 1] = 0;
+    /* Written in pieces the socket takes, read as they come. */
+    for (size_t off = 0; off < sizeof(big) - 1;) {
+        ssize_t n = write(far[0], big + off, sizeof(big) - 1 - off);
+        if (n > 0)
+            off += (size_t)n;
+        conn_read(clients[0], relay_client_line, relay_client_overlong);
+    }
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "");
+    ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"GenericError\", \"desc\": \"request "
+                                  "longer than the limit of 65536 bytes\"}}\n");
+    /* The next line is read as usual. */
+    client_writes(0, "{\"execute\": \"cont\"}\n");
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"cont\"}\n");
+    hv_says("{\"return\": {}}\n");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("hvmgr");
+    TCase *tc = tcase_create("relay");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, greeting_then_one_request_at_a_time);
+    tcase_add_test(tc, half_lines_are_no_requests);
+    tcase_add_test(tc, a_front_end_that_leaves);
+    tcase_add_test(tc, events_to_all_with_a_timestamp);
+    tcase_add_test(tc, hv_gone_answers_everyone_waiting);
+    tcase_add_test(tc, over_long_lines_are_refused_whole);
+    suite_add_tcase(s, tc);
+    return check_main(s);
+}
