@@ -30,6 +30,10 @@ static const struct ctl_cmd *find_command(const struct json_doc *doc, int i)
     for (const struct ctl_cmd *c = ctl_commands; c->name; c++)
         if (json_str_eq(doc, i, c->name))
             return c;
+    /* The snapshot commands, where hv is built with them (ctl_snap.c). */
+    for (const struct ctl_cmd *c = ctl_snapshot_commands; c && c->name; c++)
+        if (json_str_eq(doc, i, c->name))
+            return c;
     return NULL;
 }
 
@@ -199,6 +203,17 @@ int ctl_arg_u64(struct ctl_req *r, const char *name, bool required, uint64_t def
     if (json_u64(r->doc, t, v) < 0)
         return ctl_error(r, CTL_ERR_INVALID_PARAMETER,
                          "argument '%s' must be an integer from 0 to 2^64-1", name);
+    return 0;
+}
+
+int ctl_arg_str(struct ctl_req *r, const char *name, char *buf, size_t size)
+{
+    int t = arg(r, name);
+    if (t < 0)
+        return ctl_error(r, CTL_ERR_INVALID_PARAMETER, "argument '%s' is missing", name);
+    if (r->doc->tok[t].type != JSON_STRING || json_str_copy(r->doc, t, buf, size) < 0 || !buf[0])
+        return ctl_error(r, CTL_ERR_INVALID_PARAMETER,
+                         "argument '%s' must be a string of 1 to %zu bytes", name, size - 1);
     return 0;
 }
 

@@ -77,6 +77,11 @@ struct ctl_cmd {
 
 /* The table (ctl_cmds.c), ended by a row with name NULL. */
 extern const struct ctl_cmd ctl_commands[];
+/* The snapshot commands' rows (ctl_snap.c), the same way.  Weak: the
+ * hosted builds of the dispatcher (its unit test, its fuzzer) leave hv's
+ * snapshot code out, and there the table is absent (NULL) and the
+ * commands unknown. */
+extern const struct ctl_cmd ctl_snapshot_commands[] __attribute__((weak));
 
 /* Carry out one request line (`len` bytes, no newline) against host `h`
  * and write the reply line (no newline) into buf.  Returns the reply's
@@ -100,6 +105,9 @@ int ctl_arg_vcpu(struct ctl_req *r, struct vcpu **v);
 /* An integer argument `name`: absent gives `def` (or, when `required`, an
  * InvalidParameter error); present, it must be a non-negative integer. */
 int ctl_arg_u64(struct ctl_req *r, const char *name, bool required, uint64_t def, uint64_t *v);
+/* A string argument `name`, required, not empty, at most size - 1 bytes,
+ * into buf. */
+int ctl_arg_str(struct ctl_req *r, const char *name, char *buf, size_t size);
 /* A boolean argument `name`, `def` when absent. */
 int ctl_arg_bool(struct ctl_req *r, const char *name, bool def, bool *v);
 

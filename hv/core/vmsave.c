@@ -164,9 +164,21 @@ static int source_read(void *ctx, uint64_t pos, void *buf, size_t len, char *err
 
 /* ---- Shared steps ------------------------------------------------------------------ */
 
+/* A domain that has ended may have given its devices back (teardown.c):
+ * nothing of it is looked at then. */
+static bool ended(const struct domain *d, char *err, size_t err_len)
+{
+    if (!domain_stopped(d) && !d->torn_down)
+        return false;
+    ksnprintf(err, err_len, "domain %u has ended (%s)", d->id, domain_state_name(d->state));
+    return true;
+}
+
 /* Room for the work, or a message. */
 static struct work *work_alloc(struct domain *d, char *err, size_t err_len)
 {
+    if (ended(d, err, err_len))
+        return NULL;
     struct work *w = kzalloc(sizeof(*w));
     if (!w) {
         ksnprintf(err, err_len, "no memory for the VM state's buffers");
@@ -180,6 +192,8 @@ static struct work *work_alloc(struct domain *d, char *err, size_t err_len)
 /* The work of a savevm or loadvm: with the disk that holds snapshots. */
 static struct work *work_new(struct domain *d, char *err, size_t err_len)
 {
+    if (ended(d, err, err_len))
+        return NULL;
     struct img *img = vdev_snapshot_disk(d);
     if (!img) {
         ksnprintf(err, err_len, NO_VMSTATE_DISK);
@@ -386,6 +400,8 @@ int domain_delvm(struct domain *d, const char *name, char *err, size_t err_len)
 {
     err[0] = '\0';
     struct img_snapshot_info info;
+    if (ended(d, err, err_len))
+        return -1;
     struct img *img = vdev_snapshot_disk(d);
     if (!img) {
         ksnprintf(err, err_len, NO_VMSTATE_DISK);
@@ -407,6 +423,8 @@ int domain_delvm(struct domain *d, const char *name, char *err, size_t err_len)
 int domain_snapshots(struct domain *d, struct img_snapshot_info *out, int max, char *err,
                      size_t err_len)
 {
+    if (ended(d, err, err_len))
+        return -1;
     struct img *img = vdev_snapshot_disk(d);
     if (!img) {
         ksnprintf(err, err_len, NO_VMSTATE_DISK);
@@ -506,10 +524,12 @@ int domain_save_file(struct domain *d, const char *name, char *err, size_t err_l
     err[0] = '\0';
     uint64_t *now_nonzero = inc_ready(d) ? kzalloc(inc.words * 8) : NULL;
     struct work *w = now_nonzero ? work_alloc(d, err, err_len) : NULL;
-    if (!w)
-        ksnprintf(err, err_len, "no memory for the save's buffers");
-    else if (open_file(name, true, &w->file, &file, err, err_len) == 0 &&
-             pause_for(d, &was_paused, err, err_len) == 0) {
+    if (!w) {
+        /* work_alloc() may have said why already (an ended domain). */
+        if (!err[0])
+            ksnprintf(err, err_len, "no memory for the save's buffers");
+    } else if (open_file(name, true, &w->file, &file, err, err_len) == 0 &&
+               pause_for(d, &was_paused, err, err_len) == 0) {
         uint64_t t0 = now_ns(d);
         if (plan_save(d, w, file, now_nonzero) < 0)
             ksnprintf(err, err_len, "no memory for the dirty log");

@@ -20,6 +20,9 @@
 #     less than half of what the first did (only the pages the dirty log
 #     saw written, and the small sections); a new run restores from the
 #     file and counts on from the second save's value;
+#   - over the control protocol (hvrun --control, bin/hvctl): x-savevm,
+#     query-snapshots (QMP's SnapshotInfo), x-loadvm (the guest counts on
+#     from the saved value), refusals in QEMU's words, x-delvm;
 #   - a save file with one byte changed, and one cut short, are refused
 #     with the section named, and the guest counts on as if nothing was
 #     asked.
@@ -32,7 +35,8 @@ CASES=("savevm then loadvm in one run" "loadvm from the file in a new run"
     "loadvm of a missing snapshot, savevm without a disk" "Bochs+VMX loads the SVM snapshot"
     "a VMX snapshot loads under SVM" "delvm" "a second save to a file writes little"
     "restore from the file in a new run" "a corrupted save file is refused"
-    "a cut save file is refused" "a guest using the PV interface is not saved")
+    "a cut save file is refused" "a guest using the PV interface is not saved"
+    "over the control protocol")
 skip_all_if "$(built_missing "$HV" "$G" "$PV")" "${CASES[@]}"
 command -v qemu-img >/dev/null || skip_all_if "qemu-img is not installed (qemu-utils)" "${CASES[@]}"
 
@@ -239,6 +243,49 @@ echo $? >"$O.st"
 c="${CASES[10]}"
 if [ "$(cat "$O.st")" != 0 ] || ! grep -qxF "[hv] savevm 'pv': the guest uses hvkit's paravirtual interface, whose state a vmstate does not hold yet" "$O"; then
     fail "$c" "status $(cat "$O.st"), no refusal line"
+    show_log "$O" 30
+else
+    pass "$c"
+fi
+
+# 11. The same through the control protocol, as a front-end sends it.
+O=$W/ctl.out
+S=$W/ctl.sock
+C=$W/ctl.qcow2
+qemu-img create -q -f qcow2 "$C" 16M
+c="${CASES[11]}"
+"$TOP/bin/hvrun" --hv "$HV" --timeout 400 --control "$S" -kernel "$G" -append 100000 \
+    -drive "file=$C,format=qcow2" >"$O" 2>&1 </dev/null &
+run=$!
+for _ in $(seq 600); do
+    grep -q '^count 20$' "$O" && break
+    kill -0 "$run" 2>/dev/null || break
+    sleep 0.2
+done
+H=("$BUILD/mgmt/hvctl" -s "$S" --timeout 120)
+{
+    "${H[@]}" x-savevm name=s1
+    sleep 1
+    "${H[@]}" query-snapshots
+    "${H[@]}" x-loadvm name=s1
+    sleep 0.5
+    "${H[@]}" x-loadvm name=nope
+    "${H[@]}" x-delvm name=s1
+    "${H[@]}" query-snapshots
+    "${H[@]}" quit
+} >"$W/ctl.replies" 2>&1
+wait "$run"
+ctl_saved=$(first_count_after "$O" "^\\[hv\\] savevm 's1': [0-9]+ bytes")
+ctl_loaded=$(first_count_after "$O" "^\\[hv\\] loadvm 's1': [0-9]+ bytes")
+mapfile -t R <"$W/ctl.replies"
+if [ "${R[0]:-}" != '{"return": {}}' ] || [ "${R[2]:-}" != '{"return": {}}' ] ||
+    [[ ${R[1]:-} != '{"return": [{"id": "1", "name": "s1", "vm-state-size": '[1-9]*', "date-sec": '* ]] ||
+    [ "${R[3]:-}" != '{"error": {"class": "GenericError", "desc": "Snapshot '"'nope'"' does not exist in one or more devices"}}' ] ||
+    [ "${R[4]:-}" != '{"return": {}}' ] || [ "${R[5]:-}" != '{"return": []}' ]; then
+    fail "$c" "unexpected replies"
+    show_log "$W/ctl.replies"
+elif [ -z "$ctl_saved" ] || [ "$ctl_saved" != "$ctl_loaded" ] || ! qemu-img check -q "$C"; then
+    fail "$c" "first count after savevm '$ctl_saved', after loadvm '$ctl_loaded', or the image is damaged"
     show_log "$O" 30
 else
     pass "$c"
