@@ -6,7 +6,6 @@
  */
 #include "ctlback.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "cmds.h"
@@ -260,31 +259,6 @@ static int be_snapshot(void *ctx, int dom, const char *command, const char *tag,
     return ctl_call(c, command, a, 2, err) < 0 ? -1 : 0;
 }
 
-/* query-snapshots: hv's reply carries the table as QEMU prints it in
- * "text" (the snapshot work defines the rest of its shape). */
-static int be_snapshots(void *ctx, int dom, char **text, struct hmp_err *err)
-{
-    struct ctl_conn *c = ctx;
-    struct ctl_arg a[] = {DOM(dom)};
-    int r = ctl_call(c, CTL_CMD_QUERY_SNAPSHOTS, a, 1, err);
-    if (r < 0)
-        return -1;
-    int t = json_get(&c->doc, r, "text");
-    if (t < 0 || c->doc.tok[t].type != JSON_STRING) {
-        snprintf(err->cls, sizeof(err->cls), "%s", CTL_ERR_GENERIC);
-        snprintf(err->desc, sizeof(err->desc), "query-snapshots returned no text");
-        return -1;
-    }
-    size_t size = c->doc.tok[t].len + 1;
-    *text = malloc(size);
-    if (!*text || json_str_copy(&c->doc, t, *text, size) < 0) {
-        free(*text);
-        *text = NULL;
-        return -1;
-    }
-    return 0;
-}
-
 const struct hmp_backend hmp_ctl_backend = {
     .status = be_status,
     .simple = be_simple,
@@ -295,5 +269,5 @@ const struct hmp_backend hmp_ctl_backend = {
     .version = be_version,
     .block = be_block,
     .snapshot = be_snapshot,
-    .snapshots = be_snapshots,
+    /* .snapshots: `info snapshots` waits for hv's query-snapshots. */
 };
