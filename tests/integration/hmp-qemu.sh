@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# hvkit's QEMU monitor against QEMU's own.  The pattern guest
+# (guestkit/tests/pattern.c: a known page and a counter) runs on plain QEMU
+# with `-monitor stdio` and under hv with hvkit's monitor (build/mgmt/hvmon
+# on the manager's socket); both monitors get the same command lines, and
+# the outputs that have twins must be the same text: help lines, error
+# messages for unknown commands and bad arguments, `info status` through
+# stop and cont, x/xp in every format on the pattern, print, memory outside
+# RAM.  Then the pause proof on both machines (`stop`, `xp` of the counter
+# twice gives one value, `cont` moves it), `info registers` in QEMU's
+# layout, a dump-guest-memory core that gdb reads, and the two other ways
+# in: `bin/hvrun -monitor stdio` and `-monitor unix:PATH,server,nowait`.
+# QEMU+SVM; the pause proof also on Bochs+VMX.
+. "$(dirname "$0")/lib.bash"
+
+W=$IT_WORK
+G=$BUILD/guestkit/pattern.elf
+HVMON=$BUILD/mgmt/hvmon
+TIMEOUT=${GUEST_TIMEOUT:-240}
+
+# clean FILE: a monitor transcript without terminal escapes and CRs, each
+# prompt line (with the command QEMU echoes) reduced to "(qemu)".
+clean() {
+    tr -d '\r' <"$1" | sed -E 's/\x1b\[[0-9;]*[A-Za-z]//g; s/^\(qemu\) .*$/(qemu)/'
+}
+
+# block FILE N: the output of the N-th command (from 1) of a clean
+# transcript: the lines between its prompt and the next.
+block() {
+    awk -v n="$2" '/^\(qemu\)/ { k++; next } k == n' "$1"
+}
+
+# wait_for FILE TEXT SECONDS: until FILE has a line matching TEXT.
+wait_for() {
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# feed FIFO_FD FILE: the lines of FILE, one at a time, "sleep N" lines
+# waiting instead of being sent.
+feed() {
+    local l
+    while IFS= read -r l; do
+        case $l in
+        sleep\ *) sleep "${l#sleep }" ;;
+        *)
+            printf '%s\n' "$l" >&"$1" 2>/dev/null || return 1
+            sleep 0.3
+            ;;
+        esac
+    done <"$2"
+}
+
+# qemu_session CMDS OUT: the pattern guest on plain QEMU, QEMU's monitor on
+# a pipe; once the guest counts, the commands, then quit.
+qemu_session() {
+    local cmds=$1 out=$2 d=$W/qemu.$$
+    mkdir -p "$d"
+    mkfifo "$d/in"
+    timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -nodefaults -display none \
+        -no-reboot -serial "file:$d/serial" -device isa-debug-exit,iobase=0xf4,iosize=4 -m 128 \
+        -kernel "$G" -monitor stdio <"$d/in" >"$out.raw" 2>&1 &
+    local pid=$!
+    exec {fd}>"$d/in"
+    if wait_for "$d/serial" '^pattern: counting' 60; then
+        feed "$fd" "$cmds"
+    fi
+    printf 'quit\n' >&"$fd" 2>/dev/null
+    exec {fd}>&-
+    wait "$pid"
+    cp "$d/serial" "$out.console"
+    clean "$out.raw" >"$out"
+}
+
+# hv_session CMDS OUT [EMULATOR VENDOR]: the pattern guest under hv with
+# its manager's socket (bin/hvrun --control), hvkit's monitor on it; once
+# the guest counts, the commands, then quit.
+hv_session() {
+    local cmds=$1 out=$2 emu=${3:-qemu} vendor=${4:-svm} d=$W/hv.$$.$RANDOM
+    mkdir -p "$d"
+    "$TOP/bin/hvrun" --emulator "$emu" --vendor "$vendor" --hv "$HV" --timeout "$TIMEOUT" \
+        -m 128M --control "$d/ctl.sock" -kernel "$G" >"$out.console" 2>"$out.err" &
+    local pid=$!
+    if wait_for "$out.console" '^pattern: counting' "$TIMEOUT"; then
+        { feed 1 "$cmds" && echo quit; } | "$HVMON" "$d/ctl.sock" >"$out.raw" 2>&1
+    fi
+    wait "$pid"
+    echo $? >"$out.status"
+    clean "$out.raw" >"$out"
+}
+
+# The commands both monitors get, in order.  The pattern page is at
+# 0x108000 and the counter at 0x107000 on both machines (the same ELF
+# file); the test checks that against what the guest prints.
+cat >"$W/cmds" <<'CMDS'
+help x
+help info status
+help cont
+foo
+info foo
+x
+x /4q 0x1000
+x /s 0x108100
+stop junk
+info status junk
+p 1 2
+p $foo
+p 1/0
+cpu 1
+pmemsave 0 10 /tmp/f
+info status
+x /16xb 0x108000
+xp /8xh 0x108000
+x /2xg 0x108000
+x /10dw 0x108000
+x /10ub 0x1080f0
+x /4o 0x108000
+x /20c 0x108040
+x /4cw 0x108100
+x /2dg 0x108ff0
+x 0x108000
+x/4x 0x108000
+xp /2xg 0x10000000
+p 1+2*3
+p /x 255
+p /o 8
+p /c 65
+info kvm
+balloon 64
+info balloon
+stop
+info status
+xp /1gx 0x107000
+sleep 1
+xp /1gx 0x107000
+cont
+sleep 1
+xp /1gx 0x107000
+info status
+info registers
+help
+CMDS
+# The commands whose output must be the same text on both machines: every
+# one up to `info status` after `stop` (numbers of the lines of cmds,
+# "sleep" lines excluded).
+SAME_UPTO=37
+
+# prefixes FILE: the register names of an `info registers` block, in order
+# ("RAX", "RBX", ..., "EFER"), without QEMU's FPU and SSE lines.
+prefixes() {
+    grep -oE '(^| )[A-Z][A-Z0-9 ]{1,3}=' "$1" | tr -d ' =' | grep -vE '^(FCW|FSW|FTW|MXCSR|FPR[0-7]|XMM[0-9]+)$'
+}
+
+# pause_proof ID TRANSCRIPT FIRST: `stop` ... `info status` at command
+# FIRST, as in cmds: paused, the counter twice the same, then it moves
+# after `cont` and the machine runs.
+pause_proof() {
+    local id=$1 t=$2 f=$3 a b c
+    a=$(block "$t" $((f + 2))) b=$(block "$t" $((f + 3))) c=$(block "$t" $((f + 5)))
+    if [ "$(block "$t" "$f")" != "" ] || [ "$(block "$t" $((f + 1)))" != "VM status: paused" ]; then
+        fail "$id" "after stop: want no output, then 'VM status: paused'"
+        show_log "$t" 60
+    elif [[ $a != 0000000000107000:\ 0x* ]] || [ "$a" != "$b" ]; then
+        fail "$id" "stopped, two reads of the counter must agree: '$a' then '$b'"
+    elif [ "$c" = "$b" ] || [ "$(block "$t" $((f + 6)))" != "VM status: running" ]; then
+        fail "$id" "after cont the counter must move and the machine run: '$b' then '$c'"
+    else
+        pass "$id"
+    fi
+}
+
+# pause_seq ID FILE: the same proof for a transcript with console lines in
+# it: its "VM status" lines and counter reads, in order, must be: paused,
+# the same value twice, another value, running.
+pause_seq() {
+    local id=$1 seq
+    mapfile -t seq < <(grep -E '^(VM status: |0000000000107000: )' "$2")
+    if [ "${#seq[@]}" -ne 5 ] || [ "${seq[0]}" != "VM status: paused" ] ||
+        [ "${seq[4]}" != "VM status: running" ] || [[ ${seq[1]} != 0000000000107000:\ 0x* ]] ||
+        [ "${seq[1]}" != "${seq[2]}" ] || [ "${seq[3]}" = "${seq[2]}" ]; then
+        fail "$id" "want paused, one counter value twice, another value, running; got: ${seq[*]}"
+        show_log "$2" 30
+    else
+        pass "$id"
+    fi
+}
+
+# compare_same Q H: the first SAME_UPTO commands' outputs, one case each.
+compare_same() {
+    local q=$1 h=$2 n=0 cmd
+    while IFS= read -r cmd; do
+        [[ $cmd == sleep\ * ]] && continue
+        n=$((n + 1))
+        [ "$n" -le "$SAME_UPTO" ] || break
+        if [ "$(block "$q" "$n")" = "$(block "$h" "$n")" ]; then
+            pass "same output as QEMU: $cmd"
+        else
+            fail "same output as QEMU: $cmd" "outputs differ"
+            diff <(block "$q" "$n") <(block "$h" "$n") | sed 's/^/    /' | head -20
+        fi
+    done <"$W/cmds"
+}
+
+main_qemu_svm() {
+    qemu_session "$W/cmds" "$W/qemu.out"
+    hv_session "$W/cmds" "$W/hv.out"
+    if ! grep -qx 'pattern: page at 0x108000' "$W/qemu.out.console" ||
+        ! grep -qx 'pattern: counter at 0x107000' "$W/hv.out.console"; then
+        fail "pattern guest" "the page and counter must be at 0x108000 and 0x107000 on both machines"
+        show_log "$W/qemu.out.console"
+        show_log "$W/hv.out.console"
+        show_log "$W/hv.out.err"
+        return
+    fi
+    compare_same "$W/qemu.out" "$W/hv.out"
+    pause_proof "pause proof on plain QEMU" "$W/qemu.out" 36
+    pause_proof "pause proof under hv (QEMU+SVM)" "$W/hv.out" 36
+    if [ "$(prefixes <(block "$W/qemu.out" 43))" = "$(prefixes <(block "$W/hv.out" 43))" ] &&
+        block "$W/hv.out" 43 | grep -qE '^RIP=0000000000[0-9a-f]{6} RFL=[0-9a-f]{8} \['; then
+        pass "info registers: QEMU's layout, without its FPU lines"
+    else
+        fail "info registers" "the register names must follow QEMU's order"
+        diff <(prefixes <(block "$W/qemu.out" 43)) <(prefixes <(block "$W/hv.out" 43)) | head
+    fi
+    local missing
+    missing=$(block "$W/hv.out" 44 | grep -vxF -f <(block "$W/qemu.out" 44))
+    if [ -z "$missing" ] && [ "$(block "$W/hv.out" 44 | wc -l)" -ge 30 ]; then
+        pass "help: every line is one of QEMU's"
+    else
+        fail "help" "lines QEMU's help does not have: $missing"
+    fi
+    if [ "$(cat "$W/hv.out.status")" = 0 ] && grep -q 'host-qmp-quit\|quit' "$W/hv.out.err"; then
+        pass "quit ends hv"
+    else
+        fail "quit ends hv" "hvrun's status $(cat "$W/hv.out.status"), want 0"
+        show_log "$W/hv.out.err"
+    fi
+}
+
+# A core of the pattern page from dump-guest-memory, read back by gdb: the
+# bytes at 0x108000 and the vCPU's RIP from the NT_PRSTATUS note.
+dump_case() {
+    local id="dump-guest-memory core read by gdb" t=$W/dump
+    if ! command -v gdb >/dev/null; then
+        skip "$id" "gdb is not installed (mk/deps.sh group test installs it)"
+        return
+    fi
+    printf 'stop\ndump-guest-memory core.elf 0x100000 0x10000\ninfo registers\n' >"$t.cmds"
+    (cd "$W" && hv_session "$t.cmds" "$t.out")
+    local rip gdbout
+    rip=$(block "$t.out" 3 | sed -nE 's/^RIP=([0-9a-f]+) .*/\1/p')
+    gdbout=$(gdb -q -batch -ex 'x/4xb 0x108000' -ex 'x/s 0x108100' -ex 'p/x $rip' \
+        -core "$W/core.elf" 2>&1)
+    if [ -n "$(block "$t.out" 2)" ] || [ ! -s "$W/core.elf" ]; then
+        fail "$id" "dump-guest-memory printed '$(block "$t.out" 2)'"
+    elif ! grep -qE '^0x108000:\s+0x00\s+0x01\s+0x02\s+0x03$' <<<"$gdbout" ||
+        ! grep -q '"hvkit pattern"' <<<"$gdbout" || ! grep -qx "\$1 = 0x${rip#"${rip%%[!0]*}"}" <<<"$gdbout"; then
+        fail "$id" "gdb must read the pattern and RIP $rip from the core"
+        sed 's/^/    /' <<<"$gdbout"
+    else
+        pass "$id"
+    fi
+}
+
+# The pause proof through `bin/hvrun -monitor stdio`: the monitor on hvrun's
+# own stdin and stdout, among the guest's console lines.
+stdio_case() {
+    local id="hvrun -monitor stdio: pause proof" t=$W/stdio
+    mkfifo "$t.in"
+    "$TOP/bin/hvrun" --hv "$HV" --timeout "$TIMEOUT" -m 128M -monitor stdio -kernel "$G" \
+        <"$t.in" >"$t.raw" 2>"$t.err" &
+    local pid=$!
+    exec {fd}>"$t.in"
+    if wait_for "$t.raw" '^pattern: counting' "$TIMEOUT" && wait_for "$t.raw" '(qemu) ' 30; then
+        feed "$fd" <(printf '%s\n' stop 'info status' 'xp /1gx 0x107000' 'sleep 1' \
+            'xp /1gx 0x107000' cont 'sleep 1' 'xp /1gx 0x107000' 'info status' quit)
+    fi
+    exec {fd}>&-
+    wait "$pid"
+    local st=$?
+    if [ "$st" -ne 0 ]; then
+        fail "$id" "hvrun's status $st after quit, want 0"
+        show_log "$t.err"
+    else
+        pause_seq "$id" "$t.raw"
+    fi
+}
+
+# The pause proof through `-monitor unix:PATH,server,nowait`, with socat as
+# the client, as people reach QEMU's monitor socket.
+unix_case() {
+    local id="hvrun -monitor unix:PATH,server,nowait: pause proof" t=$W/unix
+    if ! command -v socat >/dev/null; then
+        skip "$id" "socat is not installed (mk/deps.sh group test installs it)"
+        return
+    fi
+    "$TOP/bin/hvrun" --hv "$HV" --timeout "$TIMEOUT" -m 128M \
+        -monitor "unix:$t.sock,server,nowait" -kernel "$G" >"$t.console" 2>"$t.err" &
+    local pid=$!
+    if wait_for "$t.console" '^pattern: counting' "$TIMEOUT"; then
+        local i
+        for ((i = 0; i < 300 && ! -S "$t.sock"; i++)); do sleep 0.1; done
+        feed 1 <(printf '%s\n' stop 'info status' 'xp /1gx 0x107000' 'sleep 1' \
+            'xp /1gx 0x107000' cont 'sleep 1' 'xp /1gx 0x107000' 'info status' quit) |
+            socat - "UNIX-CONNECT:$t.sock" >"$t.raw"
+    fi
+    wait "$pid"
+    local st=$?
+    # The monitor does not echo to a socket client: each answer follows
+    # its prompt on the same line.
+    sed -E 's/\(qemu\) /\n/g' "$t.raw" >"$t.out"
+    if [ "$st" -ne 0 ]; then
+        fail "$id" "hvrun's status $st after quit, want 0"
+        show_log "$t.err"
+    else
+        pause_seq "$id" "$t.out"
+    fi
+}
+
+# The pause proof under hv on Bochs with VT-x, through hvmon.
+bochs_case() {
+    local id="pause proof under hv (Bochs+VMX)" t=$W/bochs
+    printf '%s\n' stop 'info status' 'xp /1gx 0x107000' 'sleep 1' 'xp /1gx 0x107000' cont \
+        'sleep 2' 'xp /1gx 0x107000' 'info status' >"$t.cmds"
+    hv_session "$t.cmds" "$t.out" bochs vmx
+    if [ "$(cat "$t.out.status")" != 0 ]; then
+        fail "$id" "hvrun's status $(cat "$t.out.status") after quit, want 0"
+        show_log "$t.out.err"
+        show_log "$t.out" 30
+    else
+        pause_seq "$id" "$t.out"
+    fi
+}
+
+if [ ! -x "$HVMON" ] || [ ! -f "$G" ]; then
+    fail "hmp-qemu" "build first: $HVMON and $G must exist (make)"
+    exit 1
+fi
+main_qemu_svm
+dump_case
+stdio_case
+unix_case
+bochs_case
