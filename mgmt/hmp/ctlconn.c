@@ -25,8 +25,9 @@ static void set_err(struct hmp_err *err, const char *cls, const char *desc)
 }
 
 /* The next line from the socket into c->line (without its '\n' and a '\r'
- * before it).  0, or -1 with the reason in `why`. */
-static int read_line(struct ctl_conn *c, char *why, size_t len)
+ * before it), waiting at most `ms` milliseconds (-1: as long as it takes).
+ * 0, or -1 with the reason in `why`. */
+static int read_line(struct ctl_conn *c, int ms, char *why, size_t len)
 {
     for (;;) {
         char *nl = memchr(c->in, '\n', c->in_len);
@@ -44,7 +45,7 @@ static int read_line(struct ctl_conn *c, char *why, size_t len)
             return -1;
         }
         struct pollfd p = {.fd = c->fd, .events = POLLIN};
-        int rc = poll(&p, 1, REPLY_TIMEOUT_MS);
+        int rc = poll(&p, 1, ms);
         if (rc == 0) {
             snprintf(why, len, "hv did not answer within %d s", REPLY_TIMEOUT_MS / 1000);
             return -1;
@@ -60,9 +61,9 @@ static int read_line(struct ctl_conn *c, char *why, size_t len)
 }
 
 /* Read the next line as JSON into c->doc: 0, or -1 with `why`. */
-static int read_doc(struct ctl_conn *c, char *why, size_t len)
+static int read_doc(struct ctl_conn *c, int ms, char *why, size_t len)
 {
-    if (read_line(c, why, len) < 0)
+    if (read_line(c, ms, why, len) < 0)
         return -1;
     char perr[128];
     if (json_parse(&c->doc, c->line, strlen(c->line), c->tok, CTL_CONN_TOKENS, CTL_DEPTH_MAX, perr,
@@ -91,7 +92,9 @@ int ctl_connect(struct ctl_conn *c, const char *path, char *why, size_t len)
             close(c->fd);
         return -1;
     }
-    if (read_doc(c, why, len) < 0)
+    /* The manager greets once hv has greeted it: as long as the outer
+     * machine takes to boot hv (it closes the socket if hv never comes). */
+    if (read_doc(c, -1, why, len) < 0)
         return -1;
     int g = json_get(&c->doc, 0, CTL_KEY_GREETING);
     int p = g < 0 ? -1 : json_get(&c->doc, g, "protocol");
@@ -158,7 +161,7 @@ static int await_reply(struct ctl_conn *c, uint64_t id, struct hmp_err *err)
 {
     for (;;) {
         char why[256];
-        if (read_doc(c, why, sizeof(why)) < 0) {
+        if (read_doc(c, REPLY_TIMEOUT_MS, why, sizeof(why)) < 0) {
             set_err(err, CTL_ERR_GENERIC, why);
             return -1;
         }
