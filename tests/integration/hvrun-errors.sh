@@ -226,6 +226,19 @@ case_npt_usage() {
         pass $n
 }
 
+# -monitor takes QEMU's stdio and unix:PATH,server,nowait; anything else is
+# refused before an emulator starts.
+case_monitor_usage() {
+    local n=monitor-bad-spec spec
+    for spec in vc unix:/tmp/m.sock unix:/tmp/m.sock,server unix:,server,nowait; do
+        run_logged "$W/$n.out" "$W/$n.err" "$W/$n.st" "${HVRUN[@]}" -monitor "$spec" \
+            -kernel "$TOP/bin/hvrun"
+        expect_status $n 125 "$W/$n.out" "$W/$n.err" "$W/$n.st" &&
+            expect_msg $n "$W/$n.err" "-monitor '$spec'" "the refused -monitor" || return
+    done
+    pass $n
+}
+
 # ---- bin/qemu-guest follows the same conventions. -------------------------
 case_qemu_guest_timeout() {
     local n=qemu-guest-timeout
@@ -295,6 +308,7 @@ run_case bad_memory case_bad_memory
 run_case max_exits_usage case_max_exits_usage
 run_case npt_usage case_npt_usage
 run_case control_usage case_control_usage
+run_case monitor_usage case_monitor_usage
 run_case qemu_guest_timeout case_qemu_guest_timeout
 run_case qemu_guest_usage case_qemu_guest_usage
 run_case qemu_guest_refused case_qemu_guest_not_multiboot
