@@ -15,28 +15,37 @@
 #define CHUNK 4096
 
 /*
- * A window on guest memory: reads go to the machine a page-aligned chunk
- * at a time, so that `x /64xg` costs one request and not one per line, and
- * a chunk that fails fails as the page it covers.
+ * A window on the guest memory a command reads, [start, end): requests go
+ * to the machine a page (or what is left of the range in it) at a time, so
+ * that `x /64xg` costs one request and not one per line, `x /4xb` asks for
+ * 4 bytes and not a page, and a read that fails fails as the page it
+ * covers (pages are mapped or not as a whole).
  */
 struct window {
     struct hmp *m;
     bool physical;
     bool valid, failed;
-    uint64_t base;
+    uint64_t start, end; /* the command's range */
+    uint64_t base, len;  /* what buf holds */
     uint8_t buf[CHUNK];
 };
 
-/* Make the window show the chunk that holds `addr`. */
+/* Make the window hold `addr`: from there (or the range's start, if
+ * later) to the end of its page or of the range. */
 static int window_load(struct window *w, uint64_t addr)
 {
-    uint64_t base = addr & ~(uint64_t)(CHUNK - 1);
-    if (w->valid && w->base == base)
+    if (w->valid && addr >= w->base && addr - w->base < w->len)
         return w->failed ? -1 : 0;
+    uint64_t page = addr & ~(uint64_t)(CHUNK - 1);
+    uint64_t from = addr > w->start ? addr : w->start;
+    uint64_t to = page + CHUNK;
+    if (w->end > from && w->end - from < to - from)
+        to = w->end;
     struct hmp_err err;
-    w->base = base;
+    w->base = from;
+    w->len = to - from;
     w->valid = true;
-    w->failed = w->m->be->read_mem(w->m->ctx, w->m->dom, w->m->cpu, base, w->buf, CHUNK,
+    w->failed = w->m->be->read_mem(w->m->ctx, w->m->dom, w->m->cpu, from, w->buf, (size_t)w->len,
                                    w->physical, &err) < 0;
     return w->failed ? -1 : 0;
 }
@@ -65,10 +74,15 @@ static int no_read(void *ctx, uint64_t addr, void *buf, size_t len)
 static void dump(struct hmp *m, const struct hmp_args *a, bool physical)
 {
     static struct window w; /* 4 KiB: not on the stack */
-    w = (struct window){.m = m, .physical = physical};
+    long count = hmp_args_num(a, "count", 1);
+    int size = (int)hmp_args_num(a, "size", 4);
+    uint64_t addr = (uint64_t)hmp_args_num(a, "addr", 0);
+    /* The range the dump reads: count units of the size asked for (with
+     * format 'i' the size is -1: the range is then not known). */
+    uint64_t len = size > 0 && count > 0 ? (uint64_t)size * (uint64_t)count : 0;
+    w = (struct window){.m = m, .physical = physical, .start = addr, .end = addr + len};
     bool can = m->be && m->be->read_mem;
-    hmp_memory_dump(m->out, hmp_args_num(a, "count", 1), (int)hmp_args_num(a, "format", 'x'),
-                    (int)hmp_args_num(a, "size", 4), (uint64_t)hmp_args_num(a, "addr", 0),
+    hmp_memory_dump(m->out, count, (int)hmp_args_num(a, "format", 'x'), size, addr,
                     can ? window_read : no_read, &w);
 }
 
@@ -104,7 +118,7 @@ static void save(struct hmp *m, const struct hmp_args *a, bool physical)
         return;
     }
     static struct window w;
-    w = (struct window){.m = m, .physical = physical};
+    w = (struct window){.m = m, .physical = physical, .start = addr, .end = addr + (uint64_t)size};
     bool ok = true;
     uint8_t buf[256];
     for (int64_t done = 0; ok && done < size; done += (int64_t)sizeof(buf)) {

@@ -141,6 +141,27 @@ static int hexval(char ch)
     return -1;
 }
 
+/* Decode x-read-memory's reply (token `r` of c->doc) into `len` bytes:
+ * false if its "data" is not 2 * len hex digits. */
+static bool decode_data(const struct ctl_conn *c, int r, uint8_t *out, size_t len)
+{
+    int h = json_get(&c->doc, r, "data");
+    const struct json_tok *t = h >= 0 ? &c->doc.tok[h] : NULL;
+    if (!t || t->type != JSON_STRING || t->len != 2 * len)
+        return false;
+    const char *hex = c->doc.text + t->start;
+    for (size_t i = 0; i < len; i++) {
+        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
+/* How often a read whose reply came back damaged is asked again. */
+#define READ_TRIES 3
+
 static int be_read_mem(void *ctx, int dom, int cpu, uint64_t addr, void *buf, size_t len,
                        bool physical, struct hmp_err *err)
 {
@@ -150,26 +171,19 @@ static int be_read_mem(void *ctx, int dom, int cpu, uint64_t addr, void *buf, si
                           {CTL_ARG_ADDR, CTL_U64, addr, NULL},
                           {CTL_ARG_SIZE, CTL_U64, len, NULL},
                           {CTL_ARG_PHYSICAL, CTL_BOOL, physical, NULL}};
-    int r = ctl_call(c, CTL_CMD_READ_MEMORY, a, 5, err);
-    if (r < 0)
-        return -1;
-    int h = json_get(&c->doc, r, "data");
-    const struct json_tok *t = h >= 0 ? &c->doc.tok[h] : NULL;
-    if (!t || t->type != JSON_STRING || t->len != 2 * len) {
-        snprintf(err->desc, sizeof(err->desc), "x-read-memory returned no %zu bytes", len);
-        return -1;
-    }
-    const char *hex = c->doc.text + t->start;
-    uint8_t *out = buf;
-    for (size_t i = 0; i < len; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            snprintf(err->desc, sizeof(err->desc), "x-read-memory returned bad hex");
+    /* A reply whose hex is cut short was damaged on its way (a byte lost
+     * on the serial line between hv and the manager); reading changes
+     * nothing, so it is simply asked again. */
+    for (int i = 0; i < READ_TRIES; i++) {
+        int r = ctl_call(c, CTL_CMD_READ_MEMORY, a, 5, err);
+        if (r < 0)
             return -1;
-        }
-        out[i] = (uint8_t)(hi << 4 | lo);
+        if (decode_data(c, r, buf, len))
+            return 0;
     }
-    return 0;
+    snprintf(err->cls, sizeof(err->cls), "%s", CTL_ERR_GENERIC);
+    snprintf(err->desc, sizeof(err->desc), "x-read-memory's replies came back damaged");
+    return -1;
 }
 
 static int be_cpus(void *ctx, int dom, struct hmp_cpu *cpus, int max, struct hmp_err *err)

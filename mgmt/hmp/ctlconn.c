@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -24,6 +25,18 @@ static void set_err(struct hmp_err *err, const char *cls, const char *desc)
     snprintf(err->desc, sizeof(err->desc), "%s", desc);
 }
 
+/* With HVMON_TRACE set in the environment, every line sent and received
+ * goes to stderr too ("-> " and "<- "): the protocol behind each monitor
+ * command, for students and for a test that wants to know why. */
+static void trace(const char *dir, const char *line, size_t len)
+{
+    static int on = -1;
+    if (on < 0)
+        on = getenv("HVMON_TRACE") != NULL;
+    if (on)
+        fprintf(stderr, "%s%.*s\n", dir, (int)len, line);
+}
+
 /* The next line from the socket into c->line (without its '\n' and a '\r'
  * before it), waiting at most `ms` milliseconds (-1: as long as it takes).
  * 0, or -1 with the reason in `why`. */
@@ -36,6 +49,7 @@ static int read_line(struct ctl_conn *c, int ms, char *why, size_t len)
             size_t keep = n > 0 && c->in[n - 1] == '\r' ? n - 1 : n;
             memcpy(c->line, c->in, keep);
             c->line[keep] = '\0';
+            trace("<- ", c->line, keep);
             memmove(c->in, nl + 1, c->in_len - n - 1);
             c->in_len -= n + 1;
             return 0;
@@ -199,6 +213,7 @@ int ctl_call(struct ctl_conn *c, const char *execute, const struct ctl_arg *args
         return -1;
     }
     size_t len = strlen(req);
+    trace("-> ", req, len);
     req[len++] = '\n';
     if (!send_all(c->fd, req, len)) {
         set_err(err, CTL_ERR_GENERIC, "the connection to the manager is closed");

@@ -35,7 +35,8 @@ static void usage(FILE *f)
                "QEMU's monitor (HMP) on the hv whose manager listens on SOCKET.\n"
                "  --domain N     the domain to control (default 0)\n"
                "  --listen PATH  serve monitors on the Unix socket PATH (QEMU's\n"
-               "                 -monitor unix:PATH,server,nowait) instead of this terminal\n");
+               "                 -monitor unix:PATH,server,nowait) instead of this terminal\n"
+               "With HVMON_TRACE=1 in the environment every protocol line goes to stderr.\n");
 }
 
 /* One monitor session: banner, then prompt, line, command until the input

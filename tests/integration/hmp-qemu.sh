@@ -85,10 +85,29 @@ qemu_session() {
     clean "$out.raw" >"$out"
 }
 
-# hv_session CMDS OUT [EMULATOR VENDOR]: the pattern guest under hv with
+# damaged OUT: did the control channel lose bytes in that session?  Under a
+# heavy host load a reply from hv can arrive damaged (the manager then
+# drops it: "not a JSON object") and the request goes unanswered; that is
+# the channel's fault, not the monitor's.
+damaged() {
+    grep -q 'not a JSON object' "$1.err" 2>/dev/null ||
+        grep -q "x-read-memory's replies came back damaged" "$1.raw" 2>/dev/null
+}
+
+# hv_session CMDS OUT [EMULATOR VENDOR]: as hv_once, once more if the
+# control channel damaged a reply the first time (said on stdout).
+hv_session() {
+    hv_once "$@"
+    if damaged "$2"; then
+        echo "    (the control channel damaged a reply; running the session again)"
+        hv_once "$@"
+    fi
+}
+
+# hv_once CMDS OUT [EMULATOR VENDOR]: the pattern guest under hv with
 # its manager's socket (bin/hvrun --control), hvkit's monitor on it; once
 # the guest counts, the commands, then quit.
-hv_session() {
+hv_once() {
     local cmds=$1 out=$2 emu=${3:-qemu} vendor=${4:-svm} d=$W/hv.$$.$RANDOM
     mkdir -p "$d"
     "$TOP/bin/hvrun" --emulator "$emu" --vendor "$vendor" --hv "$HV" --timeout "$TIMEOUT" \
@@ -96,7 +115,7 @@ hv_session() {
     local pid=$!
     if wait_for "$out.console" '^pattern: counting' "$TIMEOUT"; then
         { feed 1 <(expand "$out.console" "$cmds") && echo quit; } |
-            "$HVMON" "$d/ctl.sock" >"$out.raw" 2>&1
+            HVMON_TRACE=1 "$HVMON" "$d/ctl.sock" >"$out.raw" 2>"$out.trace"
     fi
     wait "$pid"
     echo $? >"$out.status"
