@@ -160,20 +160,24 @@ static bool decode_data(const struct ctl_conn *c, int r, uint8_t *out, size_t le
 }
 
 /* How often a read whose reply came back damaged is asked again. */
-#define READ_TRIES 3
+#define READ_TRIES 5
+/* The most bytes one request asks for: well below the protocol's 4096,
+ * because a reply's chance of being damaged on a loaded host grows with
+ * its length (see read_piece). */
+#define READ_PIECE 1024
 
-static int be_read_mem(void *ctx, int dom, int cpu, uint64_t addr, void *buf, size_t len,
-                       bool physical, struct hmp_err *err)
+/* Read `len` bytes (at most READ_PIECE) with x-read-memory.  A reply whose
+ * hex is cut short or lengthened was damaged on its way (bytes lost or
+ * doubled on the serial line between hv and the manager when the host is
+ * busy); reading changes nothing, so it is simply asked again. */
+static int read_piece(struct ctl_conn *c, int dom, int cpu, uint64_t addr, uint8_t *buf, size_t len,
+                      bool physical, struct hmp_err *err)
 {
-    struct ctl_conn *c = ctx;
     struct ctl_arg a[] = {DOM(dom),
                           CPU(cpu),
                           {CTL_ARG_ADDR, CTL_U64, addr, NULL},
                           {CTL_ARG_SIZE, CTL_U64, len, NULL},
                           {CTL_ARG_PHYSICAL, CTL_BOOL, physical, NULL}};
-    /* A reply whose hex is cut short was damaged on its way (a byte lost
-     * on the serial line between hv and the manager); reading changes
-     * nothing, so it is simply asked again. */
     for (int i = 0; i < READ_TRIES; i++) {
         int r = ctl_call(c, CTL_CMD_READ_MEMORY, a, 5, err);
         if (r < 0)
@@ -184,6 +188,18 @@ static int be_read_mem(void *ctx, int dom, int cpu, uint64_t addr, void *buf, si
     snprintf(err->cls, sizeof(err->cls), "%s", CTL_ERR_GENERIC);
     snprintf(err->desc, sizeof(err->desc), "x-read-memory's replies came back damaged");
     return -1;
+}
+
+static int be_read_mem(void *ctx, int dom, int cpu, uint64_t addr, void *buf, size_t len,
+                       bool physical, struct hmp_err *err)
+{
+    uint8_t *out = buf;
+    for (size_t done = 0; done < len; done += READ_PIECE) {
+        size_t n = len - done < READ_PIECE ? len - done : READ_PIECE;
+        if (read_piece(ctx, dom, cpu, addr + done, out + done, n, physical, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static int be_cpus(void *ctx, int dom, struct hmp_cpu *cpus, int max, struct hmp_err *err)
