@@ -27,6 +27,11 @@
 /* At most this many bytes per poll, so that a front-end sending without
  * pause cannot keep the guests from running. */
 #define POLL_BYTES 4096
+/* How long a poll waits, in empty looks at the UART, for the rest of a
+ * line it has begun: the manager sends only whole lines, so the rest is on
+ * its way, and waiting for it here answers at once rather than a byte
+ * per guest exit.  The bound keeps a stalled sender from holding hv. */
+#define LINE_WAIT 200000
 
 /* The channel's state: one line being assembled, the reply buffer, what
  * the events last reported. */
@@ -131,11 +136,18 @@ static void take_byte(struct host *h, char c)
  * guests' own doings caused. */
 static void com2_poll(struct host *h)
 {
-    for (int i = 0; i < POLL_BYTES; i++) {
+    int idle = 0;
+    for (int i = 0; i < POLL_BYTES;) {
         int c = serial_port_getc(COM2);
-        if (c < 0)
+        if (c >= 0) {
+            take_byte(h, (char)c);
+            i++;
+            idle = 0;
+            continue;
+        }
+        /* Nothing now: done, unless a line has begun and may still come. */
+        if ((chan.len == 0 && !chan.too_long) || ++idle >= LINE_WAIT)
             break;
-        take_byte(h, (char)c);
     }
     ctl_events_poll(&chan.ev, h, send_line, NULL);
 }
@@ -146,7 +158,7 @@ void com2_ctl_init(struct host *h)
         hv_log("ctl: the outer machine has no COM2 at 0x%x: no control channel", COM2);
         return;
     }
-    serial_port_init(COM2);
+    serial_port_init(COM2, true);
     chan.on = true;
     chan.host = h;
     /* Remember the domains' states as they start, then say hello. */

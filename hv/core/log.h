@@ -29,8 +29,9 @@ void serial_init(void);
 bool serial_getc(uint8_t *c);
 
 /* Any of the outer machine's 16550 UARTs by its base port (serial.c):
- * set up, there at all, send a byte, the next received byte or -1. */
-void serial_port_init(uint16_t port);
+ * set up (with its FIFOs or not), there at all, send a byte, the next
+ * received byte or -1. */
+void serial_port_init(uint16_t port, bool fifo);
 bool serial_port_present(uint16_t port);
 void serial_port_putc(uint16_t port, char c);
 int serial_port_getc(uint16_t port);

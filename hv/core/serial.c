@@ -26,11 +26,12 @@
 #define LSR_THRE 0x20
 
 /*
- * Program the UART at `port` for 115200 8N1.  QEMU and Bochs ignore the
- * speed (their serial goes to a file, pipe or socket), but real hardware
- * and a terminal on the other end need a defined setting.
+ * Program the UART at `port` for 115200 8N1, with its 16-byte FIFOs when
+ * `fifo`.  QEMU and Bochs ignore the speed (their serial goes to a file,
+ * pipe or socket), but real hardware and a terminal on the other end need
+ * a defined setting.
  */
-void serial_port_init(uint16_t port)
+void serial_port_init(uint16_t port, bool fifo)
 {
     /* No UART interrupts: hv polls. */
     outb(port + 1, 0x00);
@@ -42,13 +43,14 @@ void serial_port_init(uint16_t port)
     outb(port + 1, 0x00);
     /* LCR: 8 data bits, no parity, 1 stop bit, DLAB back to 0. */
     outb(port + 3, 0x03);
-    /* FCR: the FIFOs stay off, as after reset.  Turning them on clears
-     * both (PC16550D datasheet, "FIFO Control Register": a change of bit
-     * 0 resets them; QEMU does the same), and the receiver may already
-     * hold input (bin/hvrun --console-input feeds COM1 from the start, a
-     * front-end may write to COM2 early): a byte would be lost.  Polled,
-     * one byte at a time is enough. */
-    outb(port + 2, 0x00);
+    /* FCR: for COM1 the FIFOs stay off, as after reset.  Turning them on
+     * clears both (PC16550D datasheet, "FIFO Control Register": a change
+     * of bit 0 resets them; QEMU does the same), and COM1's receiver may
+     * already hold input (bin/hvrun --console-input feeds it from the
+     * start): a byte would be lost.  COM2 has received nothing yet (the
+     * manager sends only after hv's greeting) and wants them: with one
+     * byte held, the emulator passes one request byte per poll. */
+    outb(port + 2, fifo ? 0x07 : 0x00);
     /* MCR: DTR and RTS asserted, as a terminal expects. */
     outb(port + 4, 0x03);
 }
@@ -93,7 +95,7 @@ int serial_port_getc(uint16_t port)
 /* COM1, the host console, set up by hv_main() before anything is logged. */
 void serial_init(void)
 {
-    serial_port_init(COM1);
+    serial_port_init(COM1, false);
 }
 
 bool serial_getc(uint8_t *c)

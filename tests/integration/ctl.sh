@@ -2,8 +2,10 @@
 # The control protocol end to end (docs/control-protocol.md): bin/hvrun
 # --control starts the manager (build/mgmt/hvmgr), hv serves the protocol on
 # the outer machine's COM2, and bin/hvctl talks to it while the pattern
-# guest counts.  On QEMU+SVM and Bochs+VMX, one machine each:
+# guest counts.  On QEMU+SVM (one domain) and Bochs+VMX (two), one machine
+# each:
 #   - the greeting, query-status on the running guest, query-domains;
+#   - with two domains (Bochs), stop domain=1 leaves domain 0 counting;
 #   - the pause proof: after stop two reads of the guest's counter 1 s
 #     apart give the same value (by virtual and by physical address), after
 #     cont it moves; the pattern page reads as the guest wrote it (its
@@ -41,17 +43,17 @@ data() { sed -n 's/^{"return": {"data": "\([0-9a-f]*\)"}}$/\1/p' <<<"$1"; }
 # class REPLY: the error class of a reply, or nothing.
 class() { sed -n 's/^{"error": {"class": "\([A-Za-z]*\)".*/\1/p' <<<"$1"; }
 
-# session ID EMULATOR VENDOR: one machine, every check in turn; the first
-# check that fails ends the case with its reason.
+# session ID EMULATOR VENDOR DOMAINS: one machine, every check in turn;
+# the first check that fails ends the case with its reason.
 session() {
-    local id=$1 emu=$2 vendor=$3 d=$W/$1
+    local id=$1 emu=$2 vendor=$3 doms=$4 d=$W/$1
     mkdir -p "$d"
     local sock=$d/ctl.sock
     "$TOP/bin/hvrun" --emulator "$emu" --vendor "$vendor" --hv "$HV" --timeout "$TIMEOUT" \
-        -m 32M --control "$sock" -kernel "$G" >"$d/out" 2>"$d/err" </dev/null &
+        -m 32M --domains "$doms" --control "$sock" -kernel "$G" >"$d/out" 2>"$d/err" </dev/null &
     local run=$!
     local why
-    why=$(checks "$d" "$sock" "$run")
+    why=$(checks "$d" "$sock" "$run" "$doms")
     if [ -n "$why" ]; then
         fail "$id" "$why"
         kill "$run" 2>/dev/null
@@ -76,9 +78,10 @@ session() {
     fi
 }
 
-# checks DIR SOCKET RUN_PID: print the first failure's reason, or nothing.
+# checks DIR SOCKET RUN_PID DOMAINS: print the first failure's reason, or
+# nothing.
 checks() {
-    local d=$1 sock=$2 run=$3 r a b c addr page
+    local d=$1 sock=$2 run=$3 doms=$4 r a b c addr page
     local H=("$HVCTL" -s "$sock" --timeout 120)
     # The manager's socket appears before the machine starts; the guest
     # says where its page and counter are once it runs.
@@ -90,9 +93,9 @@ checks() {
     addr=$(sed -n 's/^pattern: counter at //p' "$d/out")
     page=$(sed -n 's/^pattern: page at //p' "$d/out")
     [ -n "$addr" ] && [ -n "$page" ] || { echo "the guest did not say where its counter is"; return; }
-    # A front-end listening for events from the start: STOP, RESUME twice,
-    # RESET, SHUTDOWN.
-    "$HVCTL" -s "$sock" --timeout 200 --events --count 6 >"$d/events" 2>&1 &
+    # A front-end listening for events from the start: STOP, RESUME twice
+    # (and for domain 1), RESET, SHUTDOWN (of each domain).
+    "$HVCTL" -s "$sock" --timeout 200 --events --count $((doms == 2 ? 9 : 6)) >"$d/events" 2>&1 &
 
     r=$("${H[@]}" query-status)
     echo "query-status: $r" >>"$d/log"
@@ -132,6 +135,22 @@ checks() {
     c=$(data "$("${H[@]}" x-read-memory addr="$addr" size=8)")
     echo "after cont: $c" >>"$d/log"
     [ -n "$c" ] && [ "$c" != "$b" ] || { echo "after cont the counter did not move: $b then $c"; return; }
+    # With two domains: domain 1 stopped, domain 0 still counts.
+    if [ "$doms" = 2 ]; then
+        local a1 b1
+        r=$("${H[@]}" stop domain=1)
+        [ "$r" = '{"return": {}}' ] || { echo "stop domain=1: $r"; return; }
+        a=$(data "$("${H[@]}" x-read-memory addr="$addr" size=8)")
+        a1=$(data "$("${H[@]}" x-read-memory domain=1 addr="$addr" size=8)")
+        sleep 1
+        b=$(data "$("${H[@]}" x-read-memory addr="$addr" size=8)")
+        b1=$(data "$("${H[@]}" x-read-memory domain=1 addr="$addr" size=8)")
+        echo "domain 1 stopped: d0 $a $b, d1 $a1 $b1" >>"$d/log"
+        [ -n "$a1" ] && [ "$a1" = "$b1" ] && [ -n "$b" ] && [ "$a" != "$b" ] ||
+            { echo "domain 1 stopped: domain 0 went $a -> $b, domain 1 $a1 -> $b1"; return; }
+        r=$("${H[@]}" cont domain=1)
+        [ "$r" = '{"return": {}}' ] || { echo "cont domain=1: $r"; return; }
+    fi
     r=$(data "$("${H[@]}" x-read-memory addr="$page" size=300)")
     [ "$r" = "$(expected_page)" ] || { echo "the pattern page reads $r"; return; }
 
@@ -145,7 +164,7 @@ checks() {
     [ "$(class "$r")" = InvalidParameter ] || { echo "size=0: $r"; return; }
     r=$("${H[@]}" stop bogus=1)
     [ "$(class "$r")" = InvalidParameter ] || { echo "stop bogus=1: $r"; return; }
-    r=$("${H[@]}" query-status domain=3)
+    r=$("${H[@]}" query-status domain=$doms)
     [ "$(class "$r")" = DeviceNotFound ] || { echo "domain=3: $r"; return; }
     r=$("${H[@]}" x-read-memory addr=0x7ffffffff000 size=16)
     [ "$(class "$r")" = GenericError ] && [[ $r == *"cannot be read"* ]] ||
@@ -209,11 +228,11 @@ checks() {
 }
 
 skip_all_if "$(built_missing "$G" "$HV" "$HVCTL")" ctl-qemu-svm ctl-bochs-vmx
-run_case ctl-qemu-svm session ctl-qemu-svm qemu svm
+run_case ctl-qemu-svm session ctl-qemu-svm qemu svm 1
 why=$(bochs_missing)
 if [ -n "$why" ]; then
     skip ctl-bochs-vmx "$why"
 else
-    run_case ctl-bochs-vmx session ctl-bochs-vmx bochs vmx
+    run_case ctl-bochs-vmx session ctl-bochs-vmx bochs vmx 2
 fi
 finish_cases
