@@ -123,16 +123,26 @@ static long account(struct domain *d, struct pv_domain *pv)
     return (long)(d->mem.size / 4096 - pv->balloon_pages);
 }
 
+/* The start of both calls: the PV state, the bitmap, the list checked
+ * and copied into `frames`.  HC_OK with *out set, or an error. */
+static long begin(struct vcpu *v, const struct gprs *r, bool release, struct pv_domain **out)
+{
+    struct pv_domain *pv = pv_get(v->dom);
+    if (!pv)
+        return HC_ENOMEM;
+    long rc = ready(v->dom, pv);
+    if (rc == HC_OK)
+        rc = take_list(v->dom, pv, r->rbx, r->rcx, release);
+    *out = pv;
+    return rc;
+}
+
 /* HC_BALLOON_RELEASE: RBX = list, RCX = count. */
 long pv_hc_balloon_release(struct vcpu *v, const struct gprs *r)
 {
     struct domain *d = v->dom;
-    struct pv_domain *pv = pv_get(d);
-    if (!pv)
-        return HC_ENOMEM;
-    long rc = ready(d, pv);
-    if (rc == HC_OK)
-        rc = take_list(d, pv, r->rbx, r->rcx, true);
+    struct pv_domain *pv;
+    long rc = begin(v, r, true, &pv);
     if (rc)
         return rc;
     for (uint64_t i = 0; i < r->rcx; i++) {
@@ -162,12 +172,8 @@ long pv_hc_balloon_release(struct vcpu *v, const struct gprs *r)
 long pv_hc_balloon_reclaim(struct vcpu *v, const struct gprs *r)
 {
     struct domain *d = v->dom;
-    struct pv_domain *pv = pv_get(d);
-    if (!pv)
-        return HC_ENOMEM;
-    long rc = ready(d, pv);
-    if (rc == HC_OK)
-        rc = take_list(d, pv, r->rbx, r->rcx, false);
+    struct pv_domain *pv;
+    long rc = begin(v, r, false, &pv);
     if (rc)
         return rc;
     for (uint64_t i = 0; i < r->rcx; i++) {

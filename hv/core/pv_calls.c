@@ -185,9 +185,11 @@ long pv_hc_grant_setup(struct vcpu *v, const struct gprs *r)
     return HC_OK;
 }
 
-/* HC_CONSOLE_SETUP: RBX = grant of the ring, RCX = a bound port no device
- * holds.  The grant is checked now, so a mistake shows at set-up. */
-long pv_hc_console_setup(struct vcpu *v, const struct gprs *r)
+/* The checks every device's set-up makes: RCX a bound port no device
+ * holds, RBX the grant of a ring page hv may write (checked now, so a
+ * mistake shows at set-up).  HC_OK with *out and *page set, or an error. */
+static long setup_checks(struct vcpu *v, const struct gprs *r, struct pv_domain **out,
+                         uint8_t **page)
 {
     struct pv_domain *pv = pv_get(v->dom);
     if (!pv)
@@ -196,10 +198,19 @@ long pv_hc_console_setup(struct vcpu *v, const struct gprs *r)
     if (port == 0 || port >= HVKIT_EVTCHN_PORTS || !pv->ports[port].bound ||
         pv->ports[port].owner != PV_OWNER_NONE)
         return HC_EINVAL;
+    *out = pv;
+    return pv_grant_map(&pv->grants, &v->dom->mem, r->rbx, true, page);
+}
+
+/* HC_CONSOLE_SETUP: RBX = grant of the ring, RCX = its port. */
+long pv_hc_console_setup(struct vcpu *v, const struct gprs *r)
+{
+    struct pv_domain *pv;
     uint8_t *page;
-    long rc = pv_grant_map(&pv->grants, &v->dom->mem, r->rbx, true, &page);
+    long rc = setup_checks(v, r, &pv, &page);
     if (rc)
         return rc;
+    uint64_t port = r->rcx;
     /* A console set up again lets go of its old port. */
     if (pv->con.active)
         pv->ports[pv->con.port].owner = PV_OWNER_NONE;
@@ -215,21 +226,16 @@ long pv_hc_console_setup(struct vcpu *v, const struct gprs *r)
  * holds, RDX = disk number.  Returns the disk's size in sectors. */
 long pv_hc_blk_setup(struct vcpu *v, const struct gprs *r)
 {
-    struct pv_domain *pv = pv_get(v->dom);
-    if (!pv)
-        return HC_ENOMEM;
-    uint64_t port = r->rcx;
-    if (port == 0 || port >= HVKIT_EVTCHN_PORTS || !pv->ports[port].bound ||
-        pv->ports[port].owner != PV_OWNER_NONE)
-        return HC_EINVAL;
+    struct pv_domain *pv;
+    uint8_t *page;
+    long rc = setup_checks(v, r, &pv, &page);
+    if (rc)
+        return rc;
     bool readonly = false;
     struct img *img = r->rdx < VDEV_MAX ? vdev_disk(v->dom, (unsigned)r->rdx, &readonly) : NULL;
     if (!img)
         return HC_EINVAL;
-    uint8_t *page;
-    long rc = pv_grant_map(&pv->grants, &v->dom->mem, r->rbx, true, &page);
-    if (rc)
-        return rc;
+    uint64_t port = r->rcx;
     struct pv_blk *b = &pv->blk;
     if (b->active)
         pv->ports[b->port].owner = PV_OWNER_NONE;
