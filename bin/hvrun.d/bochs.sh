@@ -159,15 +159,23 @@ bochs_follow() {
 emu_run() {
     local hv=$1 cmdline=$2 module=$3 mem=$4 secs=$5 dir=$HVRUN_TMP guest args vendor status
     # The module string is "PATH ARGS": mkiso.sh takes the two apart and
-    # gives GRUB the same string back.
-    guest=${module%% *} args=
-    [[ $module == *" "* ]] && args=${module#* }
+    # gives GRUB the same string back.  More guests (one per line after the
+    # first) go to mkiso.sh as further PATH "ARGS" pairs.
+    local first more=() line
+    first=${module%%$'\n'*}
+    guest=${first%% *} args=
+    [[ $first == *" "* ]] && args=${first#* }
+    if [[ $module == *$'\n'* ]]; then
+        while IFS= read -r line; do
+            more+=("${line%% *}" "$([[ $line == *" "* ]] && echo "${line#* }")")
+        done <<<"${module#*$'\n'}"
+    fi
     vendor=$BOCHS_VENDOR
     case " $cmdline " in
     *" vendor=vmx "*) vendor=vmx ;;
     *" vendor=svm "*) vendor=svm ;;
     esac
-    if ! "$TOP/mk/iso/mkiso.sh" "$hv" "$guest" "$args" "$cmdline" "$dir/boot.iso" \
+    if ! "$TOP/mk/iso/mkiso.sh" "$hv" "$guest" "$args" "$cmdline" "$dir/boot.iso" "${more[@]}" \
         2>"$dir/mkiso.err"; then
         sed 's/^/hvrun: /' "$dir/mkiso.err" >&2
         echo "mkiso" >"$dir/failed"

@@ -17,7 +17,9 @@
 #       name in front, as QEMU and GRUB do) and one Multiboot module: the
 #       guest.  MODULE is the module's string, exactly as the user wrote it:
 #       the guest's path, then a space and its -append arguments if any.  The
-#       back end escapes it for its loader itself.  MEM_MIB is the outer
+#       back end escapes it for its loader itself.  Several guests (one
+#       domain each, hvrun --domain) come as several such strings, one per
+#       line, each a module of its own in that order.  MEM_MIB is the outer
 #       machine's RAM in MiB.  Writes everything the outer machine sends to
 #       COM1 to stdout as it arrives, and the emulator's own complaints to
 #       stderr.  Stops the emulator after SECONDS and then returns 124;
@@ -100,7 +102,12 @@ emu_run() {
     # QEMU's -initrd takes a comma-separated list of modules, each "FILE
     # ARGS"; a literal comma is written as two.  Its Multiboot loader passes
     # the whole "FILE ARGS" text as the module's string (Multiboot spec 3.3).
-    QEMU_ARGS+=(-m "${mem}M" -kernel "$hv" -append "$cmdline" -initrd "${module//,/,,}")
+    # MODULE holds one module per line (several guests: hvrun --domain).
+    local line initrd=
+    while IFS= read -r line; do
+        initrd+=${initrd:+,}${line//,/,,}
+    done <<<"$module"
+    QEMU_ARGS+=(-m "${mem}M" -kernel "$hv" -append "$cmdline" -initrd "$initrd")
     # Files for hv's own disk driver (outerdisk.sh), if any.
     QEMU_ARGS+=("${OUTERDISK_QEMU_ARGS[@]}")
     # hvrun --control: COM2 (the second -serial) connects to the manager's

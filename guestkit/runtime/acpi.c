@@ -1,11 +1,17 @@
 /*
  * Just enough ACPI to find the I/O APICs: the RSDP, the RSDT or XSDT,
  * and the MADT's I/O APIC entries (ACPI 6.4, 5.2 "ACPI System Description
- * Tables").  Tables are read in place: guestkit identity-maps the first
- * 4 GiB, where firmware puts them.
+ * Tables"); and to take the fixed-feature power button: the FADT's PM1a
+ * registers, ACPI mode through the SMI command port, and the SCI (4.8
+ * "ACPI Hardware Features"), the way an OS hears QEMU's system_powerdown.  Tables are read in
+ * place: guestkit identity-maps the first 4 GiB, where firmware puts them.
  */
 #include "klib.h"
+#include "guestkit/acpi.h"
 #include "guestkit/ioapic.h"
+#include "guestkit/pic.h"
+#include "guestkit/trap.h"
+#include "guestkit/x86.h"
 
 /* Every table starts with the 36-byte header of 5.2.6 "System
  * Description Table Header": signature, length, ..., checksum. */
@@ -75,8 +81,8 @@ static const struct acpi_rsdp *find_rsdp(void)
     return r ? r : scan(0xe0000, 0x100000);
 }
 
-/* The MADT ("APIC") among the tables the RSDT or XSDT lists. */
-static const struct acpi_header *find_madt(const struct acpi_rsdp *rsdp)
+/* The table with signature `sig` among those the RSDT or XSDT lists. */
+static const struct acpi_header *find_table(const struct acpi_rsdp *rsdp, const char *sig)
 {
     bool x = rsdp->revision >= 2 && rsdp->xsdt != 0;
     const struct acpi_header *root =
@@ -92,7 +98,7 @@ static const struct acpi_header *find_madt(const struct acpi_rsdp *rsdp)
         uint64_t addr = 0;
         memcpy(&addr, entries + off, width);
         const struct acpi_header *t = (const struct acpi_header *)(uintptr_t)addr;
-        if (memcmp(t->signature, "APIC", 4) == 0 && checksum_ok(t, t->length))
+        if (memcmp(t->signature, sig, 4) == 0 && checksum_ok(t, t->length))
             return t;
     }
     return NULL;
@@ -101,7 +107,8 @@ static const struct acpi_header *find_madt(const struct acpi_rsdp *rsdp)
 int acpi_ioapics(struct ioapic_info *out, int max)
 {
     const struct acpi_rsdp *rsdp = find_rsdp();
-    const struct acpi_header *madt = rsdp ? find_madt(rsdp) : NULL;
+    /* The MADT's signature is "APIC". */
+    const struct acpi_header *madt = rsdp ? find_table(rsdp, "APIC") : NULL;
     if (!madt)
         return 0;
     /* After the header: the local APIC address and flags (8 bytes), then
@@ -122,4 +129,82 @@ int acpi_ioapics(struct ioapic_info *out, int max)
         p += p[1];
     }
     return n < max ? n : max;
+}
+
+/* The FADT fields the power button needs (5.2.9 "Fixed ACPI Description
+ * Table (FADT)", by byte offset), read once by acpi_power_button_init(). */
+static struct {
+    uint16_t sci_int;  /* 46: the SCI's ISA IRQ */
+    uint32_t smi_cmd;  /* 48: the SMI command port (0: no ACPI mode switch) */
+    uint8_t enable;    /* 52: ACPI_ENABLE, written to smi_cmd */
+    uint32_t pm1a_evt; /* 56: PM1a_STS here, PM1a_EN at + pm1_evt_len / 2 */
+    uint32_t pm1a_cnt; /* 64: SCI_EN is bit 0 */
+    uint8_t evt_len;   /* 88 */
+} fadt;
+static void (*on_power_button)(void);
+
+/* PM1 bits (4.8.3.1.1 "PM1 Status Registers", 4.8.3.1.2 "PM1 Enable
+ * Registers", 4.8.3.2.1 "PM1 Control Registers"). */
+#define PWRBTN (1u << 8)
+#define SCI_EN (1u << 0)
+
+/* Little-endian fields of the FADT. */
+static uint32_t fadt_u32(const struct acpi_header *t, unsigned off)
+{
+    uint32_t v;
+    memcpy(&v, (const uint8_t *)t + off, 4);
+    return v;
+}
+
+/* The SCI: if the power button's status is set, clear it (a write of 1,
+ * which also lets the level-triggered SCI fall before the EOI) and tell
+ * the program. */
+static void sci_handler(int irq)
+{
+    (void)irq;
+    uint16_t sts = inw((uint16_t)fadt.pm1a_evt);
+    if (sts & PWRBTN) {
+        outw((uint16_t)fadt.pm1a_evt, PWRBTN);
+        if (on_power_button)
+            on_power_button();
+    }
+}
+
+bool acpi_power_button_init(void (*pressed)(void))
+{
+    const struct acpi_rsdp *rsdp = find_rsdp();
+    const struct acpi_header *t = rsdp ? find_table(rsdp, "FACP") : NULL;
+    if (!t || t->length < 116)
+        return false;
+    const uint8_t *b = (const uint8_t *)t;
+    fadt.sci_int = (uint16_t)(b[46] | b[47] << 8);
+    fadt.smi_cmd = fadt_u32(t, 48);
+    fadt.enable = b[52];
+    fadt.pm1a_evt = fadt_u32(t, 56);
+    fadt.pm1a_cnt = fadt_u32(t, 64);
+    fadt.evt_len = b[88];
+    if (!fadt.pm1a_evt || !fadt.pm1a_cnt || fadt.evt_len < 4 || fadt.sci_int > 15)
+        return false;
+    /* ACPI mode: if the firmware left the machine in legacy mode, ask it
+     * to switch (4.8.2.1 "Legacy/ACPI Select and the SCI Interrupt"), and
+     * wait, bounded, until SCI_EN says it has. */
+    if (!(inw((uint16_t)fadt.pm1a_cnt) & SCI_EN) && fadt.smi_cmd) {
+        outb((uint16_t)fadt.smi_cmd, fadt.enable);
+        for (unsigned long i = 0; i < 10000000ul && !(inw((uint16_t)fadt.pm1a_cnt) & SCI_EN); i++)
+            ;
+    }
+    if (!(inw((uint16_t)fadt.pm1a_cnt) & SCI_EN))
+        return false;
+    /* A press from before we looked does not count. */
+    outw((uint16_t)fadt.pm1a_evt, PWRBTN);
+    /* The SCI is level-triggered and shareable (5.2.9, SCI_INT): the 8259
+     * must see it so (the ELCR), then our handler takes it. */
+    on_power_button = pressed;
+    set_irq_handler(fadt.sci_int, sci_handler);
+    pic_level_triggered(fadt.sci_int);
+    pic_unmask(fadt.sci_int);
+    /* PWRBTN_EN: the button raises the SCI from now on. */
+    uint16_t en = (uint16_t)(fadt.pm1a_evt + fadt.evt_len / 2);
+    outw(en, (uint16_t)(inw(en) | PWRBTN));
+    return true;
 }

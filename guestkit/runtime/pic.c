@@ -48,6 +48,15 @@ void pic_unmask(int irq)
     }
 }
 
+void pic_level_triggered(int irq)
+{
+    /* The edge/level control registers of a PC's chipset (PIIX's ELCR1
+     * at 0x4d0 for IRQ 0-7, ELCR2 at 0x4d1 for IRQ 8-15): a 1 makes the
+     * input level-triggered, as a shared PCI or ACPI line must be. */
+    uint16_t port = (uint16_t)(irq < 8 ? 0x4d0 : 0x4d1);
+    outb(port, (uint8_t)(inb(port) | (1u << (irq & 7))));
+}
+
 void pic_mask(int irq)
 {
     if (irq < 8)
@@ -85,6 +94,16 @@ void pit_oneshot(uint16_t count)
 {
     pit_stop();
     /* Loading the count starts it; OUT rises when it reaches 0. */
+    outb(PIT_CH0, (uint8_t)count);
+    outb(PIT_CH0, (uint8_t)(count >> 8));
+}
+
+void pit_periodic(uint16_t count)
+{
+    /* Control word: channel 0, low then high byte, mode 2 ("rate
+     * generator": OUT pulses low once every `count` clocks, which the PIC
+     * sees as one rising edge per period), binary. */
+    outb(PIT_CMD, 0x34);
     outb(PIT_CH0, (uint8_t)count);
     outb(PIT_CH0, (uint8_t)(count >> 8));
 }

@@ -14,14 +14,6 @@
 
 #define PAGE 4096
 
-/* The TSC (SDM vol 2B "RDTSC"): EDX:EAX, no exit under hv. */
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
 static uint8_t hcpage[PAGE] __attribute__((aligned(PAGE)));
 static bool hcpage_ready;
 

@@ -314,16 +314,6 @@ static void on_pit(int v)
     eoi();
 }
 
-/* The PIT's channel 0 in mode 2 (rate generator, 8254 data sheet) at
- * about 100 Hz. */
-static void pit_periodic(void)
-{
-    uint16_t count = PIT_HZ / 100;
-    outb(0x43, 0x34);
-    outb(0x40, (uint8_t)count);
-    outb(0x40, (uint8_t)(count >> 8));
-}
-
 static void io_apic(void)
 {
     if (x2apic) {
@@ -342,7 +332,8 @@ static void io_apic(void)
     io_wr(0x11 + 2 * 2, rd(REG_ID) & 0xff000000u);
     io_wr(0x10 + 2 * 2, VEC_PIT);
     report(io_rd(0x10 + 2 * 2) == VEC_PIT, "I/O APIC: entry 2 reads back as written");
-    pit_periodic();
+    /* The PIT at about 100 Hz (guestkit/pic.h). */
+    pit_periodic(PIT_HZ / 100);
     for (unsigned i = 0; i < 1000 && hits[VEC_PIT] < 3; i++)
         __asm__ volatile("sti; hlt; cli" ::: "memory");
     report(hits[VEC_PIT] >= 3, "PIT through I/O APIC pin 2: periodic interrupts on its vector");

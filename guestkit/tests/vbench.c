@@ -34,13 +34,6 @@ static struct virtio_console con;
 static bool pv;
 static uint8_t buf[REQ_SECTORS * VIRTIO_BLK_SECTOR] __attribute__((aligned(4096)));
 
-static uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-}
-
 /* TSC ticks per second, against the PIT's 1.193182 MHz: one count of
  * 59659 clocks is 50 ms. */
 static uint64_t tsc_hz(void)

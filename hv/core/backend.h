@@ -182,6 +182,17 @@ struct backend {
      * pending.  Sets event_pending. */
     void (*single_step)(struct vcpu *vcpu);
 
+    /* Optional (NULL: a guest that never exits keeps the CPU until it
+     * does): make the guest exit, as EXIT_INTERRUPT, no later than about
+     * the host TSC value `deadline` (UINT64_MAX: no limit), so that the
+     * core's scheduler can end a time slice and deliver a timer interrupt
+     * on time to a guest that spins without exits (core/run.c).  The
+     * deadline holds for the entries that follow until the next call.
+     * SVM: a host timer raising a physical interrupt, with the INTR
+     * intercept (APM vol 2 15.13.1 "INTR Intercept"); VMX: the
+     * VMX-preemption timer (SDM vol 3C 26.5.1 "VMX-Preemption Timer"). */
+    void (*set_deadline)(struct vcpu *vcpu, uint64_t deadline);
+
     /* Log (as "[hv] " lines) the guest's full state: registers, segments,
      * control registers, EFER, the last exit.  After EXIT_ENTRY_FAILED, also
      * explain in plain words which entry check failed (SVM: hv/svm/explain.c,

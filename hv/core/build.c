@@ -18,6 +18,7 @@
 #include "klib.h"
 
 #include "alloc.h"
+#include "dev/acpi_tables.h"
 #include "cpu.h"
 #include "cpuid.h"
 #include "hv.h"
@@ -152,6 +153,12 @@ int domain_build(struct host *h, struct domain *d, struct vcpu *v, char *err, si
     }
     hv_log("guest '%s': %zu bytes loaded at %#x..%#x, entry %#x", d->cmdline, d->image_len,
            res.load_lo, res.load_hi, res.entry);
+    /* The ACPI tables in the BIOS area, where a guest scans for the RSDP
+     * (dev/acpi_tables.h), as a PC's firmware leaves them: the FADT is how
+     * a guest finds the power button's registers. */
+    uint8_t *acpi = gmem_ptr(&d->mem, ACPI_TABLES_GPA, ACPI_TABLES_SIZE);
+    if (acpi)
+        acpi_tables_build(acpi, ACPI_TABLES_GPA);
     if (build_vcpu(h, v, &res, err, err_len) < 0)
         return -1;
     /* What guests written for QEMU's PC machine ask the firmware device

@@ -308,6 +308,24 @@ static int parse_vmevent(const char *s, size_t len, size_t name_len, enum hv_vme
     return 0;
 }
 
+/* NAME=MS with a plain decimal count of milliseconds in [1, max]
+ * (`name_len` counts the '='; a size suffix is refused, as for domains=):
+ * tslice= and powerdown-after=. */
+static int parse_ms(const char *s, size_t len, size_t name_len, unsigned max, unsigned *out,
+                    char *err, size_t err_len)
+{
+    const char *v = s + name_len;
+    size_t vl = len - name_len;
+    uint64_t n;
+    if (suffix_shift(v[vl - 1]) >= 0 || hv_parse_size(v, vl, &n) < 0 || n < 1 || n > max) {
+        ksnprintf(err, err_len, "bad time in '%.*s' (want %.*s1 to %u, in ms)", (int)len, s,
+                  (int)name_len, s, max);
+        return -1;
+    }
+    *out = (unsigned)n;
+    return 0;
+}
+
 /* One option word; 0, or -1 with err filled. */
 static int parse_word(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
 {
@@ -351,6 +369,10 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         return parse_npt(s, len, opt, err, err_len);
     if (word_has_prefix(s, len, "domains="))
         return parse_domains(s, len, opt, err, err_len);
+    if (word_has_prefix(s, len, "tslice="))
+        return parse_ms(s, len, 7, 1000, &opt->tslice_ms, err, err_len);
+    if (word_has_prefix(s, len, "powerdown-after="))
+        return parse_ms(s, len, 16, 600000, &opt->powerdown_after_ms, err, err_len);
     /* The lifecycle actions, named as in xl.cfg(5). */
     if (word_has_prefix(s, len, "on_poweroff="))
         return parse_action(s, len, 12, &opt->on_poweroff, err, err_len);
@@ -385,8 +407,8 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
     ksnprintf(err, err_len,
               "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
               "balloon=SIZE, npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console, ctl, "
-              "drive=..., on_poweroff=|on_reboot=|on_crash=destroy|restart|preserve, "
-              "savevm=|loadvm=|delvm=NAME@MS, save=|restore=N@MS)",
+              "drive=..., tslice=MS, powerdown-after=MS, on_poweroff=|on_reboot=|on_crash=destroy|"
+              "restart|preserve, savevm=|loadvm=|delvm=NAME@MS, save=|restore=N@MS)",
               (int)len, s);
     return -1;
 }
@@ -415,6 +437,8 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->virtio_console = false;
     opt->ctl = false;
     opt->ndrives = 0;
+    opt->tslice_ms = 10;
+    opt->powerdown_after_ms = 0;
     /* As hvrun's QEMU runs with -no-reboot: every end is final. */
     opt->on_poweroff = DOMAIN_ACTION_DESTROY;
     opt->on_reboot = DOMAIN_ACTION_DESTROY;

@@ -24,6 +24,14 @@
  *   disk-test            before the guest starts, exercise the driver of the
  *                        outer machine's disks on every file the launcher
  *                        attached (disk/outer.h: outer_disk_selftest)
+ *   tslice=MS            the scheduler's time slice in milliseconds (1 to
+ *                        1000, default 10): how long a vCPU keeps the CPU
+ *                        while others wait to run (core/sched.h)
+ *   powerdown-after=MS   press domain 0's power button MS milliseconds
+ *                        (1 to 600000) after the domains start: a scripted
+ *                        event for demonstrations and tests of a guest's
+ *                        shutdown (the ACPI power button, dev/acpi_pm.h),
+ *                        the same press a control channel makes on request
  *   on_poweroff=ACTION   what becomes of a domain whose guest powered off,
  *   on_reboot=ACTION     reset its machine, or crashed: destroy (the
  *   on_crash=ACTION      default for all three: its memory goes back and,
@@ -94,6 +102,11 @@ struct hv_options {
     const char *drive[HV_DRIVES_MAX];
     uint8_t drive_len[HV_DRIVES_MAX];
     unsigned ndrives;
+    /* tslice=: the scheduler's time slice, in milliseconds. */
+    unsigned tslice_ms;
+    /* powerdown-after=: when to press domain 0's power button (ms after
+     * the start; 0: never). */
+    unsigned powerdown_after_ms;
     /* on_poweroff=, on_reboot=, on_crash=: every domain's actions. */
     enum domain_action on_poweroff, on_reboot, on_crash;
     /* savevm=, loadvm=, delvm=, save=, restore=, in order of time. */

@@ -639,8 +639,8 @@ EXIT_PATH void dispatch(struct vcpu *v, struct exit_info *e)
         break;
     case EXIT_HLT:
         /* With IF=0 nothing can ever wake the guest (hv has no NMI
-         * source).  With IF=1 the CPU sleeps until an interrupt: irq_halt()
-         * waits for the PIT's next tick if one is programmed; with no
+         * source).  With IF=1 the CPU sleeps until an interrupt: the vCPU
+         * blocks until its next timer tick if one is programmed; with no
          * source at all HLT completes at once, as if an interrupt had come
          * (hv/README.md, "Decisions"). */
         vcpu_need(v, VCPU_RFLAGS);
@@ -651,10 +651,16 @@ EXIT_PATH void dispatch(struct vcpu *v, struct exit_info *e)
         /* Input for its virtio-console may be what it waits for: it
          * raises the device's interrupt, which irq_halt() then sees. */
         vdev_console_poll(v->dom);
-        /* May spin until the next timer tick: hv has nothing else to do. */
-        irq_halt(v);
-        note(v, &t, "IF=1: resumes (interrupt %s)",
-             irq_pending(v) >= 0 ? "pending" : "none, treated as a no-op");
+        /* The vCPU blocks until a timer fires (the scheduler runs the
+         * other vCPUs meanwhile, run.c), unless an interrupt is pending
+         * already or none could ever come. */
+        if (irq_halt(v)) {
+            v->blocked = true;
+            note(v, &t, "IF=1: blocked until a timer fires");
+        } else {
+            note(v, &t, "IF=1: resumes (interrupt %s)",
+                 irq_pending(v) >= 0 ? "pending" : "none, treated as a no-op");
+        }
         /* HLT completes: the guest resumes after it, which is also where
          * the injected interrupt's IRET returns to. */
         advance(v, e);
@@ -729,6 +735,13 @@ EXIT_PATH void dispatch(struct vcpu *v, struct exit_info *e)
                              "restart guests (on_reboot=destroy)");
         else
             domain_guest_reboot(d);
+        return;
+    }
+    /* The guest put the machine into ACPI S5 (SLP_EN with SLP_TYP 0,
+     * dev/acpi_pm.h): it powered off, as on QEMU, with code 0. */
+    if (d->acpi.poweroff) {
+        uart_flush(&d->com1);
+        domain_shutdown(d, 0);
         return;
     }
     /* The guest wrote its exit code to port 0xf4: pass it on. */

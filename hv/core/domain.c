@@ -160,8 +160,12 @@ int domain_request_powerdown(struct domain *d)
     /* Nobody is left to hear the button of an ended machine. */
     if (domain_stopped(d))
         return -1;
-    /* The guest's side of the event reads and clears it. */
+    /* The guest's side of the event reads and clears it (core/irq.c
+     * turns it into the ACPI power button's status and SCI). */
     d->powerdown_pending = true;
+    /* An interrupt controller will change: irq.c must look again even if
+     * its last look found nothing to do. */
+    d->irq_epoch++;
     return 0;
 }
 

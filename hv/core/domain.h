@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dev/acpi_pm.h"
 #include "dev/debug_exit.h"
 #include "dev/fwcfg.h"
 #include "dev/ioapic.h"
@@ -196,6 +197,11 @@ struct domain {
     struct mmio_device ioapic_mmio;
     /* COM1's interrupt line as irq.c last drove IRQ 4 / I/O APIC pin 4. */
     bool com1_irq;
+    /* The ACPI fixed hardware (PM1a registers, PM timer, SMI command port)
+     * behind the FADT hv puts in guest memory (build.c), with the power
+     * button; its SCI as irq.c last drove IRQ 9 / I/O APIC pin 9. */
+    struct acpi_pm acpi;
+    bool sci_irq;
     /* Counts the exits of its vCPUs that may have changed what an
      * interrupt controller says (every exit but CPUID and port I/O that
      * reached no device, dispatch.c): a vCPU that saw nothing pending at

@@ -44,6 +44,13 @@ struct host {
      * runs and `stay` is false. */
     void (*poll)(struct host *h);
     bool stay;
+    /* The scheduler (run.c, sched.h): the time slice in host TSC ticks
+     * (tslice= ms), and the vCPU that ran last, where round robin goes on. */
+    uint64_t tslice;
+    struct vcpu *last_run;
+    /* powerdown-after=: the host TSC at which domain 0's power button is
+     * pressed (UINT64_MAX: never, or done). */
+    uint64_t powerdown_at;
 };
 
 /* CPUID 0x40000001 ECX, hv's optional features (include/hvkit/abi.h,
@@ -111,6 +118,12 @@ int domain_build(struct host *h, struct domain *d, struct vcpu *v, char *err, si
 int domain_build_devices(struct domain *d, char *err, size_t err_len);
 int domain_rebuild(struct domain *d, char *err, size_t err_len);
 
+/* run.c: a vCPU's CPU time so far in nanoseconds (the time it spent in
+ * guest mode, for query commands), and its domain's, summed over its
+ * vCPUs. */
+uint64_t vcpu_cpu_time_ns(const struct vcpu *v);
+uint64_t domain_cpu_time_ns(const struct domain *d);
+
 /* run.c: add a domain to the host's list; enter the vCPUs of all running
  * domains, one exit at a time, until every domain has stopped. */
 void host_add_domain(struct host *h, struct domain *d);
@@ -146,8 +159,11 @@ int handle_mem_violation(struct vcpu *v, const struct exit_info *e, char *text, 
  * irq_before_entry() injects a pending interrupt (or asks for a window)
  * before each VM entry of `v` (and gives CR8 the APIC's TPR);
  * irq_after_exit() takes a CR8 the guest wrote into the APIC's TPR;
- * irq_halt() waits, for a HLT with IF=1, until an interrupt is pending or
- * nothing can wake the guest. */
+ * irq_halt() says, for a HLT with IF=1, whether the vCPU blocks until an
+ * interrupt (true) or HLT completes at once (one is pending, or nothing
+ * could wake it); irq_wakeup() whether a blocked vCPU can run again;
+ * irq_next_event() the host TSC when the vCPU's next timer event is due
+ * (UINT64_MAX: none); irq_tsc_hz() the host TSC's rate. */
 void irq_clock_init(struct host *h);
 /* The TSC rate hv measured and the TSC value at the guests' clock zero
  * (their PIT and APIC time 0), for the PV clock (pv_msr.c). */
@@ -155,7 +171,10 @@ void irq_clock_base(uint64_t *tsc_hz, uint64_t *tsc_zero);
 void irq_domain_init(struct domain *d);
 void irq_before_entry(struct vcpu *v);
 void irq_after_exit(struct vcpu *v);
-void irq_halt(struct vcpu *v);
+bool irq_halt(struct vcpu *v);
+bool irq_wakeup(struct vcpu *v);
+uint64_t irq_next_event(struct vcpu *v);
+uint64_t irq_tsc_hz(void);
 /* irq_vcpu_init(): the vCPU's local APIC, once it belongs to its domain
  * (after irq_domain_init()); irq_pending(): the vector the vCPU would take
  * next (the 8259's through LINT0, or its APIC's), or -1, for the trace. */

@@ -123,6 +123,14 @@ void irq_clock_base(uint64_t *hz, uint64_t *zero)
     *zero = tsc_zero;
 }
 
+/* The ACPI PM timer's clock (3.579545 MHz), split like pit_clock(). */
+static uint64_t pm_timer_clock(void *ctx)
+{
+    (void)ctx;
+    uint64_t d = rdtsc() - tsc_zero;
+    return d / tsc_hz * ACPI_PM_TMR_HZ + d % tsc_hz * ACPI_PM_TMR_HZ / tsc_hz;
+}
+
 /* The local APIC's input clock: 1 GHz, as QEMU's APIC runs, so a guest
  * calibrating the APIC timer against the PIT measures the same rate on
  * both: nanoseconds of TSC time, split like pit_clock(). */
@@ -201,6 +209,11 @@ void irq_domain_init(struct domain *d)
     iobus_add(&d->io, &d->pit.dev);
     /* The I/O APIC: every pin masked, as the firmware leaves it (QEMU's
      * SeaBIOS does not program it). */
+    /* The ACPI fixed hardware (dev/acpi_pm.h): its PM timer counts host
+     * time like the PIT, its ports are PIIX4's. */
+    acpi_pm_init(&d->acpi, pm_timer_clock, NULL);
+    iobus_add(&d->io, &d->acpi.dev);
+    iobus_add(&d->io, &d->acpi.smi);
     ioapic_init_state(&d->ioapic, apic_bus_send, d);
     add_mmio_page(d, &d->ioapic_mmio, "I/O APIC", IOAPIC_DEFAULT_BASE, ioapic_mmio_read,
                   ioapic_mmio_write, &d->ioapic);
@@ -281,6 +294,23 @@ static void update_uart(struct domain *d)
     d->com1_irq = line;
     pic_set_irq(&d->pic, 4, line);
     ioapic_set_irq(&d->ioapic, 4, line);
+}
+
+/* The ACPI SCI is ISA IRQ 9, level-triggered (the FADT's SCI_INT): the
+ * 8259's IR9 and the I/O APIC's pin 9 follow the model's line.  The power
+ * button pressed by the host (domain_request_powerdown) reaches the model
+ * here, before an entry or while the guest waits in HLT. */
+static void update_sci(struct domain *d)
+{
+    if (d->powerdown_pending) {
+        d->powerdown_pending = false;
+        acpi_pm_power_button(&d->acpi);
+    }
+    if (d->acpi.sci == d->sci_irq)
+        return;
+    d->sci_irq = d->acpi.sci;
+    pic_set_irq(&d->pic, ACPI_SCI_IRQ, d->sci_irq);
+    ioapic_set_irq(&d->ioapic, ACPI_SCI_IRQ, d->sci_irq);
 }
 
 /* Does the 8259's INTR output reach `v`?  Only vCPU 0's LINT0 is wired to
@@ -364,6 +394,7 @@ EXIT_PATH void irq_before_entry(struct vcpu *v)
      * the UART may have raised or dropped its line. */
     update_timers(v);
     update_uart(d);
+    update_sci(d);
     /* Nothing requested, or everything masked or lower priority than the
      * interrupt in service: no window needed either. */
     if (irq_pending(v) < 0) {
@@ -393,35 +424,79 @@ EXIT_PATH void irq_before_entry(struct vcpu *v)
     }
 }
 
-/* HLT with IF=1: sleep (spinning in hv) until an interrupt is pending, as
- * the halted CPU would; return at once when nothing could ever come. */
-void irq_halt(struct vcpu *v)
+/* The host's TSC rate, measured by irq_clock_init(). */
+uint64_t irq_tsc_hz(void)
+{
+    return tsc_hz;
+}
+
+/* `n` ticks of a clock running at `hz` in TSC ticks, rounded up (a
+ * deadline a little late is a deadline that has passed when it comes),
+ * split like pit_clock() so that it cannot overflow. */
+static uint64_t to_tsc(uint64_t n, uint64_t hz)
+{
+    return n / hz * tsc_hz + (n % hz * tsc_hz + hz - 1) / hz;
+}
+
+/* The host TSC at which the next timer event of `v` is due: its domain's
+ * PIT edge, its local APIC timer's expiry or TSC deadline; UINT64_MAX when
+ * none will come.  The scheduler makes the guest exit by then, so that a
+ * guest spinning without exits gets its timer interrupts on time. */
+uint64_t irq_next_event(struct vcpu *v)
+{
+    struct domain *d = v->dom;
+    uint64_t now = rdtsc(), best = UINT64_MAX, left;
+    /* PIT channel 0: clocks until OUT 0 rises (pit8254.h). */
+    if (d->pit.ch[0].counting) {
+        left = pit_next_edge(&d->pit, pit_clock(NULL));
+        if (left != UINT64_MAX)
+            best = now + to_tsc(left, PIT_HZ);
+    }
+    /* The APIC timer: bus clocks (1 GHz) until its expiry, or, in the
+     * TSC-deadline mode, the guest TSC it waits for (the guest's TSC is
+     * the host's plus tsc_offset, so the difference is in host ticks). */
+    left = lapic_timer_bus_left(&v->lapic);
+    if (left != UINT64_MAX && now + to_tsc(left, 1000000000ull) < best)
+        best = now + to_tsc(left, 1000000000ull);
+    if (lapic_timer_armed(&v->lapic) && v->lapic.tsc_deadline) {
+        uint64_t g = now + v->tsc_offset;
+        uint64_t at = v->lapic.tsc_deadline > g ? now + (v->lapic.tsc_deadline - g) : now;
+        if (at < best)
+            best = at;
+    }
+    return best;
+}
+
+/* A blocked vCPU (in HLT): has a timer fired, or is an interrupt pending,
+ * so that it can run again?  A timer that fired wakes it even if a mask
+ * or the APIC's priorities then hold its interrupt back (a real CPU would
+ * sleep on; a guest's HLT loop cannot tell the difference). */
+bool irq_wakeup(struct vcpu *v)
+{
+    if (update_timers(v))
+        return true;
+    update_uart(v->dom);
+    update_sci(v->dom);
+    return irq_pending(v) >= 0;
+}
+
+/* HLT with IF=1: should the vCPU block until an interrupt (true), or does
+ * HLT complete at once (false: one is pending, or nothing could ever come)?
+ * The scheduler (run.c) runs the other vCPUs while it is blocked and wakes
+ * it with irq_wakeup(). */
+bool irq_halt(struct vcpu *v)
 {
     struct domain *d = v->dom;
     /* Without delivery nothing could wake the guest: treat HLT as done. */
     if (!d->host->irq)
-        return;
+        return false;
     update_timers(v);
     /* Already something to deliver: irq_before_entry() injects it. */
     if (irq_pending(v) >= 0)
-        return;
-    /* Sleep until the PIT's next rising edge or the APIC timer's expiry,
-     * if either will come. */
-    uint64_t now = pit_clock(NULL);
-    uint64_t wait = pit_next_edge(&d->pit, now);
-    /* Neither timer will fire (channel 0 idle or a spent one-shot, the
-     * APIC timer stopped or masked): HLT completes at once (README
-     * "Decisions"). */
-    if (wait == UINT64_MAX && !lapic_timer_armed(&v->lapic))
-        return;
-    /* PAUSE tells the CPU (or the outer hypervisor) that this is a spin
-     * loop; hv has nothing else to do in the meantime.  The first timer to
-     * fire ends the wait, even if a mask or the APIC's priorities then
-     * hold its interrupt back (a real CPU would sleep on; a guest's HLT
-     * loop cannot tell the difference). */
-    while (!update_timers(v)) {
-        if (wait != UINT64_MAX && pit_clock(NULL) - now >= wait)
-            break;
-        __asm__ volatile("pause");
-    }
+        return false;
+    /* Sleep only if a timer will fire: the PIT's next rising edge or the
+     * APIC timer's expiry.  With neither (channel 0 idle or a spent
+     * one-shot, the APIC timer stopped or masked) HLT completes at once
+     * (README "Decisions"). */
+    return irq_next_event(v) != UINT64_MAX;
 }

@@ -240,18 +240,20 @@ void hv_main(uint32_t magic, uint32_t info_pa)
         ram_end = 4ull << 30;
     alloc_init(loader_data_end(info), ram_end);
 
-    /* The guest image: the first module. */
+    /* The guest images: one module per domain (domain N runs module N;
+     * with domains=N beyond the modules, the others run copies of the
+     * first). */
     if (!(info->flags & MB_INFO_MODS) || info->mods_count == 0)
         end_error("no guest image: give one as a Multiboot module (QEMU: -initrd "
                   "\"guest.elf args\")");
-    /* The module was loaded by the outer loader as raw bytes: mb_load()
-     * below reads the ELF or a.out-kludge image from there. */
-    const struct mb_module *mod = (const struct mb_module *)(uintptr_t)info->mods_addr;
-    /* A module without a string gets an empty guest command line. */
-    const char *guest_cmd = mod->string ? (const char *)(uintptr_t)mod->string : "";
-    /* hv runs one guest; say so rather than silently ignore the rest. */
-    if (info->mods_count > 1)
-        hv_log("%u modules given: only the first is used", info->mods_count);
+    if (info->mods_count > HV_DOMAINS_MAX)
+        end_error("%u guest modules given: hv runs at most %u domains", info->mods_count,
+                  HV_DOMAINS_MAX);
+    if (info->mods_count > host.opt.domains)
+        host.opt.domains = info->mods_count;
+    /* The modules were loaded by the outer loader as raw bytes: mb_load()
+     * (build.c) reads the ELF or a.out-kludge images from there. */
+    const struct mb_module *mods = (const struct mb_module *)(uintptr_t)info->mods_addr;
     /* The guest's virtio devices (core/vdev.h): the disks of the drive=
      * words and the virtio-console option; its command line lists them. */
     static struct vdev_plan plan;
@@ -266,14 +268,6 @@ void hv_main(uint32_t magic, uint32_t info_pa)
             end_error("disk %s: a writable virtio disk needs domains=1 (one image file, one "
                       "writer); use readonly=on to share it",
                       plan.spec[i].path);
-    static char guest_line_buf[2048];
-    if (plan.n) {
-        ksnprintf(guest_line_buf, sizeof(guest_line_buf), "%s", guest_cmd);
-        if (vdev_cmdline(&plan, guest_line_buf, sizeof(guest_line_buf)) < 0)
-            end_error("the guest's command line is too long for its virtio devices");
-        guest_cmd = guest_line_buf;
-    }
-
     /* The backend. */
     const struct backend *be = choose_backend(host.opt.vendor, err, sizeof(err));
     if (!be)
@@ -291,12 +285,24 @@ void hv_main(uint32_t magic, uint32_t info_pa)
     if (host.opt.disk_test)
         outer_disk_selftest();
 
-    /* The domains: domain 0, and more with domains=N, each the same guest
+    /* The domains: domain 0, and more with domains=N or more modules, each
      * in a machine of its own.  What the heap holds before them comes back
      * when they are torn down (ending.c says so with several). */
     host.heap_free_before = alloc_free_bytes();
-    for (unsigned id = 0; id < host.opt.domains; id++)
-        make_domain(&doms[id], &vcpus[id], id, mod, guest_cmd, plan.n ? &plan : NULL);
+    for (unsigned id = 0; id < host.opt.domains; id++) {
+        /* Its own module, or a copy of the first, with its own command
+         * line plus the virtio devices' words (each domain has them). */
+        static char lines[HV_DOMAINS_MAX][2048];
+        const struct mb_module *m = id < info->mods_count ? &mods[id] : &mods[0];
+        const char *cmd = m->string ? (const char *)(uintptr_t)m->string : "";
+        if (plan.n) {
+            ksnprintf(lines[id], sizeof(lines[id]), "%s", cmd);
+            if (vdev_cmdline(&plan, lines[id], sizeof(lines[id])) < 0)
+                end_error("guest %u's command line is too long for its virtio devices", id);
+            cmd = lines[id];
+        }
+        make_domain(&doms[id], &vcpus[id], id, m, cmd, plan.n ? &plan : NULL);
+    }
     /* The PIC and the PIT: the host's clock for them (measured once), and
      * interrupt delivery if the backend can; then each domain's models and
      * its virtio devices. */

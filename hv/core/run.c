@@ -1,14 +1,22 @@
 /*
- * run.c - the run loop: enter the guests' vCPUs one exit at a time until
- * every domain has stopped.
+ * run.c - the run loop: the scheduler carrying out its decisions
+ * (sched.h), the guests' exits one by one, and the lifecycle work between
+ * them, until every domain has stopped.
  *
  * This loop is the whole life of a hypervisor: enter the guest, come back
- * on an exit, emulate, enter again.  hv runs on one physical CPU and polls,
- * so it takes the domains' vCPUs in turn, one exit each: a vCPU that exits
- * often (port I/O) and one that rarely does both make progress, and a
- * domain that stops leaves the others running.  A domain stops by a
- * change of its run state (domain.h), which handlers make and return from;
- * the loop notices it here.
+ * on an exit, emulate, enter again.  hv runs on one physical CPU, so its
+ * vCPUs share it in time slices: the chosen vCPU runs exit after exit
+ * until its slice is over, it halts (HLT: it blocks until its timer
+ * fires), or its domain stops or is paused; then the next runnable vCPU in
+ * round-robin order gets the CPU.  A guest that never exits is stopped at
+ * the deadline by the backend (backend.h set_deadline: SVM's INTR
+ * intercept with a host timer, VT-x's preemption timer), so it cannot
+ * starve the others.  Between slices the loop carries out what the host
+ * asked for (domain.h: pause, reset, destroy) and what a domain's end
+ * calls for (its on_poweroff / on_reboot / on_crash action), and lets a
+ * control channel poll (hv.h host->poll).  A domain stops by a change of
+ * its run state, which handlers make and return from; the loop notices it
+ * here.
  */
 #include "klib.h"
 
@@ -17,6 +25,8 @@
 #include "ending.h"
 #include "log.h"
 #include "exitpath.h"
+#include "sched.h"
+#include "vdev.h"
 
 /* Append `d` to the host's list: the first domain added is the one whose
  * end becomes hv's last line (ending.c). */
@@ -157,14 +167,134 @@ static bool host_busy(const struct host *h)
     return false;
 }
 
+/* Every vCPU of every domain in the host's order, for round robin; their
+ * number.  At most HV_DOMAINS_MAX domains of DOMAIN_MAX_VCPUS each. */
+#define RUN_MAX_VCPUS (HV_DOMAINS_MAX * DOMAIN_MAX_VCPUS)
+static unsigned all_vcpus(struct host *h, struct vcpu **all)
+{
+    unsigned n = 0;
+    for (struct domain *d = h->domains; d; d = d->next)
+        for (unsigned i = 0; i < d->nr_vcpus && n < RUN_MAX_VCPUS; i++)
+            all[n++] = d->vcpu[i];
+    return n;
+}
+
+/* Wake the blocked vCPUs of running domains whose timer has fired (or
+ * that have an interrupt pending).  Returns true if one woke.  A paused
+ * domain's vCPUs are left alone: its timers' edges are seen on unpause. */
+static bool wake_blocked(struct vcpu **all, unsigned n)
+{
+    bool woke = false;
+    for (unsigned i = 0; i < n; i++) {
+        struct vcpu *w = all[i];
+        if (!w->blocked || !domain_running(w->dom))
+            continue;
+        /* Input for its virtio-console may be what it waits for: it
+         * raises the device's interrupt (core/vdev.c). */
+        vdev_console_poll(w->dom);
+        if (irq_wakeup(w)) {
+            w->blocked = false;
+            woke = true;
+        }
+    }
+    return woke;
+}
+
+/* What the slice of `v` must make way for: whether another vCPU is
+ * runnable (then the slice's end matters), and in *wake the earliest host
+ * TSC at which a blocked vCPU's timer fires (UINT64_MAX: none). */
+static bool others_waiting(struct vcpu *v, struct vcpu **all, unsigned n, uint64_t *wake)
+{
+    bool runnable = false;
+    *wake = UINT64_MAX;
+    for (unsigned i = 0; i < n; i++) {
+        struct vcpu *w = all[i];
+        if (w == v || !domain_running(w->dom))
+            continue;
+        if (!w->blocked)
+            runnable = true;
+        else
+            *wake = sched_earliest(*wake, irq_next_event(w), UINT64_MAX);
+    }
+    return runnable;
+}
+
+/*
+ * Run `v` for one time slice: exit after exit until the slice is over
+ * while others wait, a blocked vCPU's timer fires, `v` halts, or its
+ * domain stops or is paused.  Before each entry the backend gets the
+ * deadline by which the guest must exit even if it never would: the
+ * guest's own next timer event, the end of the slice when the CPU is
+ * shared (or a control channel needs the loop back), and the earliest
+ * wake-up of a blocked vCPU (sched.h).
+ */
+static void run_slice(struct host *h, struct vcpu *v, struct vcpu **all, unsigned n)
+{
+    uint64_t wake, end = rdtsc() + h->tslice;
+    /* The slice's end only matters if someone else needs the CPU. */
+    uint64_t share = others_waiting(v, all, n, &wake) || h->poll ? end : UINT64_MAX;
+    /* A scripted power-button press is due then (powerdown-after=). */
+    wake = sched_earliest(wake, h->powerdown_at, UINT64_MAX);
+    h->last_run = v;
+    while (domain_running(v->dom) && !v->blocked) {
+        if (h->be->set_deadline)
+            h->be->set_deadline(v, sched_earliest(irq_next_event(v), share, wake));
+        run_one_exit(h, v);
+        uint64_t now = rdtsc();
+        /* A blocked vCPU's timer came, or the slice is over. */
+        if (now >= wake || now >= share)
+            return;
+    }
+}
+
+/* Nothing can run: every vCPU waits in HLT, or its domain is paused or has
+ * ended.  Wait (as a halted CPU would) until a blocked vCPU's timer fires,
+ * giving a control channel its turn; return at once when nothing is
+ * blocked (the caller decides whether the host has anything left). */
+static void idle(struct host *h, struct vcpu **all, unsigned n)
+{
+    bool any_blocked = false;
+    for (unsigned i = 0; i < n; i++)
+        any_blocked |= all[i]->blocked && domain_running(all[i]->dom);
+    while (any_blocked && !wake_blocked(all, n) && rdtsc() < h->powerdown_at) {
+        /* Requests from outside may change everything: look again. */
+        if (h->poll) {
+            h->poll(h);
+            return;
+        }
+        /* PAUSE tells the CPU (or the outer hypervisor) that this is a
+         * spin loop; hv has nothing else to do in the meantime. */
+        __asm__ volatile("pause");
+    }
+}
+
+/* powerdown-after=: press domain 0's power button once its time has come
+ * (cmdline.h), as a control channel's request would. */
+static void scripted_powerdown(struct host *h)
+{
+    if (rdtsc() < h->powerdown_at)
+        return;
+    h->powerdown_at = UINT64_MAX;
+    hv_log("domain 0: power button pressed (powerdown-after=%u)", h->opt.powerdown_after_ms);
+    if (domain_request_powerdown(h->domains) < 0)
+        hv_log("domain 0 has ended: nobody to press it for");
+}
+
 /*
  * Run every domain until all have stopped.  Domains still CREATED start
  * running here (from now on their endings print statistics).  Returns when
- * no domain is running or paused any more; the caller then ends hv
- * (host_end).
+ * no domain is running or paused any more and no control channel keeps
+ * the host up; the caller then ends hv (host_end).
  */
 EXIT_PATH void host_run(struct host *h)
 {
+    static struct vcpu *all[RUN_MAX_VCPUS];
+    /* The slice in TSC ticks, from milliseconds (tslice=). */
+    h->tslice = irq_tsc_hz() / 1000 * h->opt.tslice_ms;
+    /* The scripted press, if asked for, counted from now. */
+    h->powerdown_at = h->opt.powerdown_after_ms
+                          ? rdtsc() + irq_tsc_hz() / 1000 * h->opt.powerdown_after_ms
+                          : UINT64_MAX;
     for (struct domain *d = h->domains; d; d = d->next) {
         if (d->state != DOMAIN_CREATED)
             continue;
@@ -175,18 +305,46 @@ EXIT_PATH void host_run(struct host *h)
             domain_fail(d, "domain %u has no vCPU", d->id);
     }
     for (;;) {
-        for (struct domain *d = h->domains; d; d = d->next) {
-            /* One exit per vCPU per round, while the domain runs: a vCPU
-             * that stops its domain keeps the others from entering. */
-            for (unsigned i = 0; i < d->nr_vcpus && domain_running(d); i++)
-                run_one_exit(h, d->vcpu[i]);
-            /* Requests and ends, before anything enters it again. */
+        /* The vCPUs now (a rebuilt domain keeps its vCPU structs). */
+        unsigned n = all_vcpus(h, all);
+        /* Timers that fired for halted vCPUs make them runnable. */
+        wake_blocked(all, n);
+        /* Round robin from the vCPU that ran last (sched.c). */
+        int last = -1;
+        for (unsigned i = 0; i < n; i++)
+            if (all[i] == h->last_run)
+                last = (int)i;
+        int next = sched_pick(all, n, last);
+        if (next >= 0)
+            run_slice(h, all[next], all, n);
+        /* Requests and ends, before anything enters a domain again. */
+        for (struct domain *d = h->domains; d; d = d->next)
             service(h, d);
-        }
-        /* Work from outside the guests (a control channel). */
+        /* Work from outside the guests (a control channel, a scripted
+         * press of the power button). */
         if (h->poll)
             h->poll(h);
+        scripted_powerdown(h);
         if (!host_busy(h))
             return;
+        /* Nobody could run: wait for a timer. */
+        if (next < 0)
+            idle(h, all, n);
     }
+}
+
+/* See hv.h: the TSC ticks spent in guest mode, in nanoseconds. */
+uint64_t vcpu_cpu_time_ns(const struct vcpu *v)
+{
+    return sched_ticks_to_ns(v->run_tsc, irq_tsc_hz());
+}
+
+/* See hv.h: Xen's and libvirt's cpu_time of a domain is its vCPUs'
+ * sum. */
+uint64_t domain_cpu_time_ns(const struct domain *d)
+{
+    uint64_t ticks = 0;
+    for (unsigned i = 0; i < d->nr_vcpus; i++)
+        ticks += d->vcpu[i]->run_tsc;
+    return sched_ticks_to_ns(ticks, irq_tsc_hz());
 }

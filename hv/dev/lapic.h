@@ -188,6 +188,9 @@ bool lapic_extint_open(const struct lapic *l);
 bool lapic_update_timer(struct lapic *l);
 /* True when the timer will fire again without guest action (for HLT). */
 bool lapic_timer_armed(const struct lapic *l);
+/* Bus clocks until the one-shot or periodic timer's next expiry (0: one
+ * is due now), UINT64_MAX if none comes or in the TSC-deadline mode. */
+uint64_t lapic_timer_bus_left(const struct lapic *l);
 
 /* The vector the APIC would hand the CPU now (the highest IRR whose
  * priority class beats the PPR's, 11.8.3.1 "Task and Processor

@@ -134,3 +134,25 @@ EXIT_PATH bool lapic_timer_armed(const struct lapic *l)
         return l->tsc_deadline != 0;
     return l->timer_initial != 0 && (periodic_mode(l) || l->timer_fired == 0);
 }
+
+/* Bus clocks from now until the one-shot or periodic timer next expires,
+ * for a scheduler that must give the guest its interrupt on time;
+ * UINT64_MAX when it will not fire (lapic_timer_armed() false) or counts
+ * in the TSC-deadline mode, whose deadline is l->tsc_deadline itself. */
+uint64_t lapic_timer_bus_left(const struct lapic *l)
+{
+    if (!lapic_timer_armed(l) || deadline_mode(l))
+        return UINT64_MAX;
+    /* Expiries since the load; one more than lapic_update_timer() has
+     * turned into interrupts is due now (a one-shot has at most one). */
+    uint64_t n = counts_since_load(l) / l->timer_initial;
+    if (n > l->timer_fired)
+        return 0;
+    /* Otherwise the next one is at the next multiple of the initial
+     * count (a one-shot's first: n is 0 while it is armed). */
+    uint64_t next = (n + 1) * l->timer_initial;
+    /* Back from counts to bus clocks, from the clock's present. */
+    uint64_t at = l->timer_start + next * l->divisor;
+    uint64_t now = bus_now(l);
+    return at > now ? at - now : 0;
+}

@@ -31,5 +31,6 @@ const struct backend svm_backend = {
     .inject_interrupt = svm_inject_interrupt,
     .irq_window = svm_irq_window,
     .single_step = svm_single_step,
+    .set_deadline = svm_set_deadline,
     .dump_state = svm_dump_state,
 };

@@ -20,9 +20,16 @@
  *
  * CLGI/STGI (15.17 "Global Interrupt Flag, STGI and CLGI Instructions"):
  * the global interrupt flag is cleared around the switch so that nothing
- * interrupts the half-switched state; hv runs with IF=0
- * anyway, and QEMU leaves GIF clear after #VMEXIT, so STGI at the end is
- * needed.
+ * interrupts the half-switched state, and QEMU leaves GIF clear after
+ * #VMEXIT, so STGI at the end is needed.  hv runs with IF=0, but sets IF
+ * for the guest's time: with V_INTR_MASKING the host's RFLAGS.IF at VMRUN
+ * decides whether physical interrupts are recognised while the guest runs
+ * (15.21.1 "Physical (INTR) Interrupt Masking in EFLAGS"), and they must
+ * be, for the time-slice timer's interrupt to end a guest that never exits
+ * (15.13.1 "INTR Intercept", preempt.c).  GIF = 0 holds the interrupt back
+ * in hv before VMRUN and after #VMEXIT; IF is cleared again before STGI,
+ * so it stays pending (preempt.c takes it from the interrupt controller)
+ * and never reaches hv's IDT.
  */
 /* GPRS_* are the byte offsets of the fields of struct gprs, checked against
  * the C layout by static assertions in vcpu.h. */
@@ -49,6 +56,9 @@ svm_enter:
 
     /* No interrupts, NMIs or SMIs from here until the host is whole again. */
     clgi
+    /* IF = 1 only for VMRUN to save as the host's: GIF = 0 holds every
+     * interrupt until the guest runs (see the top of this file). */
+    sti
     /* VMSAVE/VMLOAD read their operand from RAX (implicitly; the %rax written
      * here is only the assembler's syntax for it).  Save the host's hidden
      * state (FS, GS, TR, LDTR and the syscall MSRs). */
@@ -117,7 +127,10 @@ svm_vmrun_done:
      * host_save_pa (pushed from RDX) into RAX for VMLOAD. */
     popq %rax
     vmload %rax
-    /* GIF = 1 again.  hv's IF stays 0, so this lets nothing in; it only
+    /* #VMEXIT restored the host's IF = 1: back to hv's IF = 0 first, so
+     * that a timer interrupt still pending stays in its controller. */
+    cli
+    /* GIF = 1 again.  hv's IF is 0, so this lets nothing in; it only
      * undoes CLGI, which QEMU's #VMEXIT leaves in force. */
     stgi
 

@@ -350,6 +350,11 @@ EXIT_PATH void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     uint8_t mode_addr = (s->cs.attrib & SEG_ATTR_L) ? 8 : (s->cs.attrib & SEG_ATTR_DB) ? 4 : 2;
     /* Last: the decoder needs the RIP copied back above. */
     decode_exit(v, vcpu->rip, mode_addr, exit);
+    /* The time-slice timer's interrupt ended the guest's run: take it out
+     * of the interrupt controller, or the next VMRUN would exit at once
+     * (preempt.c). */
+    if ((uint32_t)v->control.exitcode == VMEXIT_INTR)
+        svm_preempt_ack();
 }
 
 /* Log one segment register as the VMCB holds it (selector, the packed

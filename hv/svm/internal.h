@@ -53,6 +53,10 @@ void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uin
 void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
 void svm_irq_window(struct vcpu *vcpu, bool on);
 void svm_single_step(struct vcpu *vcpu);
+/* preempt.c: backend.set_deadline (the outer PIT's one-shot on IRQ 0), and
+ * the acknowledgement of its interrupt after #VMEXIT(INTR). */
+void svm_set_deadline(struct vcpu *vcpu, uint64_t deadline);
+void svm_preempt_ack(void);
 void svm_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len);
 
 /* enter.S: load the guest GPRs, VMLOAD/VMRUN/VMSAVE, store them back. */

@@ -35,5 +35,6 @@ const struct backend vmx_backend = {
     .inject_interrupt = vmx_inject_interrupt,
     .irq_window = vmx_irq_window,
     .single_step = vmx_single_step,
+    .set_deadline = vmx_set_deadline,
     .dump_state = vmx_dump_state,
 };

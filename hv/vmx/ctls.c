@@ -100,7 +100,13 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
     /* Pin-based (SDM Vol. 3C 25.6.1 "Pin-Based VM-Execution Controls"): physical interrupts exit to
      * hv instead of going through the guest's IDT, as SVM's V_INTR_MASKING keeps them for the host
      * (hv masks the outer PIC, so none come). */
-    static const struct wanted pin[] = {{PIN_EXTINT_EXITING, "external-interrupt exiting", false}};
+    static const struct wanted pin[] = {
+        {PIN_EXTINT_EXITING, "external-interrupt exiting", false},
+        /* The core's time slices (preempt.c, SDM vol 3C 26.5.1 "VMX-Preemption Timer"), as
+         * SVM's INTR intercept with a host timer; without it a guest that never exits keeps the
+         * CPU. */
+        {PIN_PREEMPTION_TIMER, "activate VMX-preemption timer", false},
+    };
     /* Primary processor-based (25.6.2 "Processor-Based VM-Execution Controls"): exit on HLT, choose
      * exits on port I/O and MSRs by bitmap, and turn on the secondary controls. */
     static const struct wanted proc[] = {
@@ -148,7 +154,7 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
     };
     /* The five words in the SDM's order; the first refusal ends it. */
     const char *miss;
-    if ((miss = choose(caps->pin, pin, 1, &out->pin)))
+    if ((miss = choose(caps->pin, pin, sizeof(pin) / sizeof(pin[0]), &out->pin)))
         return miss;
     if ((miss = choose(caps->proc, proc, sizeof(proc) / sizeof(proc[0]), &out->proc)))
         return miss;

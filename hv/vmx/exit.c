@@ -302,8 +302,12 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         e->insn_len = 0;
         break;
     /* A physical interrupt, with "external-interrupt exiting" on.  hv
-     * keeps the outer PIC masked, so this is rare; the core just re-enters. */
+     * keeps the outer PIC masked, so this is rare; the core just re-enters.
+     * The VMX-preemption timer ran out (26.5.1 "VMX-Preemption Timer"):
+     * the core's deadline has come, which is the same to the core, an
+     * exit with nothing to emulate after which it decides who runs. */
     case VMX_EXIT_EXTERNAL_INTERRUPT:
+    case VMX_EXIT_PREEMPTION_TIMER:
         e->reason = EXIT_INTERRUPT;
         e->insn_len = 0;
         break;
@@ -414,6 +418,10 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
      * in the virtual-APIC page, which the CPU reads at the MOV itself. */
     if (vx->vapic)
         vx->vapic[VAPIC_VTPR] = vcpu->tpr;
+    /* The time left until the core's deadline, counting down in the
+     * guest (preempt.c). */
+    if (vx->preempt)
+        vmx_arm_preemption(vx);
 
         /* enter.S: the guest runs until the next VM exit. */
 #ifdef HV_BENCH_FLOOR

@@ -40,6 +40,8 @@ struct vmx_vcpu {
     uint64_t cr0_mask;      /* CR0 bits hv owns (guest/host mask) */
     uint64_t cr4_mask;      /* CR4 bits hv owns */
     uint32_t entry_ctls;    /* VM-entry controls without "IA-32e mode guest" */
+    bool preempt;           /* "activate VMX-preemption timer" is on (preempt.c) */
+    uint64_t deadline;      /* the core's deadline in host TSC, or UINT64_MAX */
     uint32_t insn_error;    /* VM-instruction error of the last failed entry */
     uint32_t fail_kind;     /* 0, or the enter.S result of a failed VMLAUNCH/VMRESUME */
     struct vmx_state saved; /* the VMCS as it was before a failed entry */
@@ -68,6 +70,10 @@ void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uin
 void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
 void vmx_irq_window(struct vcpu *vcpu, bool on);
 void vmx_single_step(struct vcpu *vcpu);
+/* preempt.c: backend.set_deadline, and the VMX-preemption timer's value
+ * for it written just before each entry. */
+void vmx_set_deadline(struct vcpu *vcpu, uint64_t deadline);
+void vmx_arm_preemption(struct vmx_vcpu *vx);
 void vmx_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len);
 void vmx_vcpu_load(struct vcpu *vcpu);
 void vmx_vcpu_put(struct vcpu *vcpu);

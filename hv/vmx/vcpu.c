@@ -350,6 +350,10 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     vmwrite(VMCS_ENTRY_CONTROLS, ctl.entry);
     /* Kept for exit.c, which ORs "IA-32e mode guest" in when needed. */
     vx->entry_ctls = ctl.entry;
+    /* The time-slice timer, if the CPU has it (preempt.c); no deadline
+     * until the core sets one. */
+    vx->preempt = (ctl.pin & PIN_PREEMPTION_TIMER) != 0;
+    vx->deadline = UINT64_MAX;
     /* No exceptions intercepted, no CR3-target values, nothing injected.
      * (SVM hv intercepts #DF to spot a coming triple fault; VT-x needs no
      * such trick, because a guest triple fault is itself a VM exit,

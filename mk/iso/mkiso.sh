@@ -2,7 +2,10 @@
 # Build a bootable GRUB ISO that starts hv with one guest, for emulators and
 # machines that have no Multiboot loader of their own (Bochs, real hardware).
 #
-# Usage: mk/iso/mkiso.sh HV.elf GUEST "GUEST ARGS" "HV ARGS" OUT.iso
+# Usage: mk/iso/mkiso.sh HV.elf GUEST "GUEST ARGS" "HV ARGS" OUT.iso [GUEST2 "ARGS2"]...
+#
+# Further GUEST "ARGS" pairs after OUT.iso become further modules, in that
+# order (hv runs one domain per module).
 #
 # GRUB 2 loads HV.elf as the Multiboot kernel (Multiboot spec 0.6.96 §3.3) and
 # GUEST as its only module (§3.3, "mods_addr").  The module's command line is
@@ -23,13 +26,20 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: mk/iso/mkiso.sh HV.elf GUEST \"GUEST ARGS\" \"HV ARGS\" OUT.iso" >&2
+    echo "usage: mk/iso/mkiso.sh HV.elf GUEST \"GUEST ARGS\" \"HV ARGS\" OUT.iso [GUEST2 \"ARGS2\"]..." >&2
     exit 2
 }
-[ $# -eq 5 ] || usage
+[ $# -ge 5 ] && [ $((($# - 5) % 2)) -eq 0 ] || usage
 hv=$1 guest=$2 guest_args=$3 hv_args=$4 out=$5
+shift 5
+# The further modules: paths and argument strings, pairwise.
+more_guests=() more_args=()
+while [ $# -gt 0 ]; do
+    more_guests+=("$1") more_args+=("$2")
+    shift 2
+done
 
-for f in "$hv" "$guest"; do
+for f in "$hv" "$guest" "${more_guests[@]}"; do
     if [ ! -f "$f" ]; then
         echo "mkiso: $f: no such file" >&2
         exit 2
@@ -38,7 +48,7 @@ done
 # GRUB rebuilds the string from the words and puts a backslash before every
 # quote and backslash in them (grub_create_loader_cmdline), so such arguments
 # would not arrive as written: refuse them rather than pass something else.
-for s in "$hv" "$guest" "$guest_args" "$hv_args"; do
+for s in "$hv" "$guest" "$guest_args" "$hv_args" "${more_guests[@]}" "${more_args[@]}"; do
     case $s in
     *[\\\'\"]*)
         echo "mkiso: quotes and backslashes cannot pass through GRUB unchanged: $s" >&2
@@ -77,6 +87,12 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/boot/grub"
 cp "$hv" "$stage/boot/hv.elf"
 cp "$guest" "$stage/boot/guest"
+# One module line per further guest, each file under a name of its own.
+more_lines=
+for i in "${!more_guests[@]}"; do
+    cp "${more_guests[$i]}" "$stage/boot/guest$((i + 1))"
+    more_lines+="    module /boot/guest$((i + 1)) $(grub_words "${more_guests[$i]} ${more_args[$i]}")"$'\n'
+done
 
 # GRUB 2's "multiboot" and "module" commands do not put the file's own name
 # into the command line or module string: only the words after the file name
@@ -95,7 +111,7 @@ menuentry "hvkit: $(basename "$guest")" {
     set gfxpayload=text
     multiboot /boot/hv.elf $(grub_words "$hv $hv_args")
     module /boot/guest $(grub_words "$guest $guest_args")
-    boot
+${more_lines}    boot
 }
 CFG
 

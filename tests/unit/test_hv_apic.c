@@ -307,6 +307,40 @@ START_TEST(timer_periodic_and_divide)
 }
 END_TEST
 
+/* The time left until the next expiry, which the scheduler turns into a
+ * deadline for the guest's exit (core/irq.c irq_next_event). */
+START_TEST(timer_bus_left)
+{
+    enable();
+    /* Stopped: never. */
+    ck_assert_uint_eq(lapic_timer_bus_left(&apic), UINT64_MAX);
+    wr(LAPIC_TIMER_DCR, 0x0); /* divide by 2 */
+    wr(LAPIC_LVT_TIMER, 0x20000 | 0x45);
+    wr(LAPIC_TIMER_ICR, 10);
+    /* Periodic, 20 bus clocks a period. */
+    ck_assert_uint_eq(lapic_timer_bus_left(&apic), 20);
+    bus_time += 15;
+    ck_assert_uint_eq(lapic_timer_bus_left(&apic), 5);
+    /* Due and not yet turned into an interrupt: now. */
+    bus_time += 7;
+    ck_assert_uint_eq(lapic_timer_bus_left(&apic), 0);
+    /* Turned into one: the next period's end. */
+    lapic_update_timer(&apic);
+    ck_assert_uint_eq(lapic_timer_bus_left(&apic), 18);
+    /* One-shot, after it fired: never again. */
+    wr(LAPIC_LVT_TIMER, 0x45);
+    wr(LAPIC_TIMER_ICR, 4);
+    ck_assert_uint_eq(lapic_timer_bus_left(&apic), 8);
+    bus_time += 8;
+    lapic_update_timer(&apic);
+    ck_assert_uint_eq(lapic_timer_bus_left(&apic), UINT64_MAX);
+    /* Masked: never. */
+    wr(LAPIC_LVT_TIMER, 0x30000 | 0x45);
+    wr(LAPIC_TIMER_ICR, 4);
+    ck_assert_uint_eq(lapic_timer_bus_left(&apic), UINT64_MAX);
+}
+END_TEST
+
 START_TEST(timer_tsc_deadline)
 {
     uint64_t v;
@@ -590,6 +624,7 @@ static Suite *suite(void)
     tcase_add_test(tc, ipi_destinations);
     tcase_add_test(tc, errors_latch_on_esr_write);
     tcase_add_test(tc, timer_one_shot);
+    tcase_add_test(tc, timer_bus_left);
     tcase_add_test(tc, timer_periodic_and_divide);
     tcase_add_test(tc, timer_tsc_deadline);
     tcase_add_test(tc, apic_base_msr);

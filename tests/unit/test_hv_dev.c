@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dev/acpi_pm.h"
+#include "dev/acpi_tables.h"
 #include "dev/debug_exit.h"
 #include "dev/fwcfg.h"
 #include "dev/iobus.h"
@@ -423,12 +425,108 @@ START_TEST(port92_a20_and_reset)
 }
 END_TEST
 
+/* The ACPI power button: the SCI needs ACPI mode (the SMI command's
+ * ACPI_ENABLE), PWRBTN_EN and the status, and drops when the guest clears
+ * the status (write 1); S5 powers off; the PM timer counts. */
+static uint64_t pm_ticks;
+static uint64_t pm_clock(void *ctx)
+{
+    (void)ctx;
+    return pm_ticks;
+}
+
+START_TEST(acpi_power_button)
+{
+    static struct acpi_pm pm;
+    static struct iobus bus;
+    iobus_init(&bus, NULL, NULL);
+    acpi_pm_init(&pm, pm_clock, NULL);
+    iobus_add(&bus, &pm.dev);
+    iobus_add(&bus, &pm.smi);
+    /* Pressed before the guest enabled anything: status only. */
+    acpi_pm_power_button(&pm);
+    ck_assert_uint_eq(iobus_in(&bus, ACPI_PM_BASE, 2), ACPI_PM1_PWRBTN_STS);
+    ck_assert(!pm.sci);
+    iobus_out(&bus, ACPI_PM_BASE + 2, 2, ACPI_PM1_PWRBTN_EN);
+    ck_assert(!pm.sci);
+    /* ACPI mode on: the SCI rises; SCI_EN reads back. */
+    iobus_out(&bus, ACPI_SMI_CMD, 1, ACPI_ENABLE);
+    ck_assert(pm.sci);
+    ck_assert_uint_eq(iobus_in(&bus, ACPI_PM_BASE + 4, 2) & ACPI_PM1_SCI_EN, ACPI_PM1_SCI_EN);
+    /* Writing 0 changes nothing; writing the bit clears it and the SCI. */
+    iobus_out(&bus, ACPI_PM_BASE, 2, 0);
+    ck_assert(pm.sci);
+    iobus_out(&bus, ACPI_PM_BASE, 2, ACPI_PM1_PWRBTN_STS);
+    ck_assert(!pm.sci);
+    ck_assert_uint_eq(iobus_in(&bus, ACPI_PM_BASE, 2), 0);
+    /* The timer: 24 bits of the clock. */
+    pm_ticks = 0x1234567;
+    ck_assert_uint_eq(iobus_in(&bus, ACPI_PM_BASE + 8, 4), 0x234567);
+    /* S1 (SLP_TYP 1) is not hv's; S5 (SLP_TYP 0) powers off. */
+    iobus_out(&bus, ACPI_PM_BASE + 4, 2, ACPI_PM1_SCI_EN | (1u << 10) | ACPI_PM1_SLP_EN);
+    ck_assert(!pm.poweroff);
+    iobus_out(&bus, ACPI_PM_BASE + 4, 2, ACPI_PM1_SCI_EN | ACPI_PM1_SLP_EN);
+    ck_assert(pm.poweroff);
+    /* SLP_EN reads as 0. */
+    ck_assert_uint_eq(iobus_in(&bus, ACPI_PM_BASE + 4, 2) & ACPI_PM1_SLP_EN, 0);
+}
+END_TEST
+
+/* Every table sums to zero, points at the next by its guest address, and
+ * the FADT holds the ports of acpi_pm.h. */
+static uint32_t le32(const uint8_t *p)
+{
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint8_t sum(const uint8_t *p, size_t n)
+{
+    uint8_t s = 0;
+    while (n--)
+        s = (uint8_t)(s + *p++);
+    return s;
+}
+
+START_TEST(acpi_tables)
+{
+    static uint8_t buf[ACPI_TABLES_SIZE];
+    uint32_t gpa = ACPI_TABLES_GPA;
+    ck_assert_uint_le(acpi_tables_build(buf, gpa), ACPI_TABLES_SIZE);
+    ck_assert_mem_eq(buf, "RSD PTR ", 8);
+    ck_assert_uint_eq(sum(buf, 20), 0);
+    ck_assert_uint_eq(buf[15], 0); /* revision 0: RSDT only */
+    const uint8_t *rsdt = buf + (le32(buf + 16) - gpa);
+    ck_assert_mem_eq(rsdt, "RSDT", 4);
+    ck_assert_uint_eq(sum(rsdt, le32(rsdt + 4)), 0);
+    const uint8_t *fadt = buf + (le32(rsdt + 36) - gpa);
+    ck_assert_mem_eq(fadt, "FACP", 4);
+    ck_assert_uint_eq(le32(fadt + 4), 116);
+    ck_assert_uint_eq(sum(fadt, 116), 0);
+    ck_assert_uint_eq(fadt[46], ACPI_SCI_IRQ);
+    ck_assert_uint_eq(le32(fadt + 48), ACPI_SMI_CMD);
+    ck_assert_uint_eq(fadt[52], ACPI_ENABLE);
+    ck_assert_uint_eq(le32(fadt + 56), ACPI_PM_BASE);
+    ck_assert_uint_eq(le32(fadt + 64), ACPI_PM_BASE + 4);
+    ck_assert_uint_eq(fadt[88], 4);
+    /* A fixed-feature power button: PWR_BUTTON (flag bit 4) clear. */
+    ck_assert_uint_eq(le32(fadt + 112) & (1u << 4), 0);
+    const uint8_t *dsdt = buf + (le32(fadt + 40) - gpa);
+    ck_assert_mem_eq(dsdt, "DSDT", 4);
+    ck_assert_uint_eq(sum(dsdt, le32(dsdt + 4)), 0);
+    uint32_t facs = le32(fadt + 36);
+    ck_assert_uint_eq(facs % 64, 0);
+    ck_assert_mem_eq(buf + (facs - gpa), "FACS", 4);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hv_dev");
     TCase *tc = tcase_create("devices");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, unknown_port_reads_all_ones_and_reports_once);
+    tcase_add_test(tc, acpi_power_button);
+    tcase_add_test(tc, acpi_tables);
     tcase_add_test(tc, overlapping_devices_refused);
     tcase_add_test(tc, any_number_of_devices);
     tcase_add_test(tc, wide_access_split_into_bytes);

@@ -18,6 +18,9 @@ void pic_init(void);
 /* Unmask (enable) or mask one IRQ line. */
 void pic_unmask(int irq);
 void pic_mask(int irq);
+/* Make one IRQ line level-triggered (the chipset's ELCR), for a shared or
+ * ACPI line such as the SCI. */
+void pic_level_triggered(int irq);
 /* The master PIC's interrupt request register: bit N is set while IRQ N is
  * requested and not yet acknowledged by the CPU. */
 uint8_t pic_irr(void);
@@ -33,5 +36,8 @@ void pit_oneshot(uint16_t count);
 /* Read channel 0's OUT pin through the read-back command: true once the
  * one-shot count has expired. */
 bool pit_out(void);
+/* Load channel 0 in mode 2 (rate generator): IRQ 0 every `count` input
+ * clocks, e.g. PIT_HZ / 100 for 100 Hz. */
+void pit_periodic(uint16_t count);
 
 #endif

@@ -1,0 +1,50 @@
+/*
+ * preempt.c - ending a guest's time on the CPU when the core's scheduler
+ * says so (core/backend.h set_deadline), for VT-x.
+ *
+ * VT-x has a timer made for this, the VMX-preemption timer (SDM vol 3C
+ * 26.5.1 "VMX-Preemption Timer"): with the pin-based control "activate
+ * VMX-preemption timer" (25.6.1 "Pin-Based VM-Execution Controls"), VM
+ * entry loads the value of the VMCS field of that name, the timer counts
+ * it down while the guest runs, at the TSC's rate divided by 2^X, X being
+ * bits 4:0 of IA32_VMX_MISC (A.6 "Miscellaneous Data"), and a VM exit with
+ * reason 52 comes when it reaches zero; a value of 0 exits before the
+ * guest runs an instruction.  It counts only in the guest, so hv writes
+ * the time left until the deadline before every entry: the deadline is in
+ * host time, and hv's own work between two entries counts against it too.
+ * No interrupt is involved, so a guest spinning with interrupts off is
+ * preempted as well (the SVM twin, svm/preempt.c, needs a host timer's
+ * interrupt).  Bochs implements the timer (docs/emulators.md).
+ */
+#include "klib.h"
+
+#include "core/cpu.h"
+#include "internal.h"
+
+/* See core/backend.h: remembered for the entries that follow. */
+void vmx_set_deadline(struct vcpu *vcpu, uint64_t deadline)
+{
+    struct vmx_vcpu *vx = vcpu->arch;
+    vx->deadline = deadline;
+}
+
+/* See internal.h: before each entry of a vCPU whose controls have the
+ * timer. */
+void vmx_arm_preemption(struct vmx_vcpu *vx)
+{
+    /* The divider, 2^X (A.6: bits 4:0 of IA32_VMX_MISC). */
+    unsigned shift = (unsigned)(vmx_caps.misc & 0x1f);
+    uint64_t now = rdtsc(), value;
+    if (vx->deadline == UINT64_MAX) {
+        /* No deadline: the field's largest value, which exits only after
+         * 2^32 << X TSC ticks (seconds to hours), an exit the core takes
+         * as nothing more than a look at the clock. */
+        value = 0xffffffffu;
+    } else {
+        /* Past: 0, an exit before the first instruction.  Otherwise the
+         * ticks left at the timer's rate, within the 32-bit field. */
+        uint64_t left = vx->deadline > now ? (vx->deadline - now) >> shift : 0;
+        value = left > 0xffffffffu ? 0xffffffffu : left;
+    }
+    vmwrite(VMCS_PREEMPTION_TIMER, value);
+}

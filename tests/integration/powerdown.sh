@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The power button (hv/dev/acpi_pm.h, domain_request_powerdown()): the
+# powerbtn guest switches the machine into ACPI mode, enables the
+# fixed-feature power button and waits in HLT; a press raises the SCI and
+# the guest powers off.  The reference is plain QEMU, whose monitor command
+# system_powerdown presses the button of its PIIX4; under hv the press is
+# hv's powerdown-after= (bin/hvrun --powerdown-after), the same request a
+# control channel makes.  Both must print the same lines and end with code
+# 0; a guest that is never pressed waits until the time limit (hvrun 124),
+# so the press is what ends it.  QEMU+SVM and Bochs+VMX.
+. "$(dirname "$0")/lib.bash"
+
+W=$IT_WORK
+G=$BUILD/guestkit/powerbtn.elf
+TIMEOUT=${GUEST_TIMEOUT:-120}
+
+# plain_qemu: the guest on the reference machine (bin/hvrun.d/qemu.sh's
+# machine), its monitor on a FIFO; system_powerdown once the guest waits.
+plain_qemu() {
+    local fifo=$W/monitor.in i
+    # shellcheck source=../../bin/hvrun.d/qemu.sh
+    . "$TOP/bin/hvrun.d/qemu.sh"
+    qemu_machine_args
+    # The same machine with the serial console in a file: stdio is the
+    # monitor's.
+    local args=() a
+    for a in "${QEMU_ARGS[@]}"; do
+        [ "$a" = stdio ] && a=file:$W/plain.out
+        args+=("$a")
+    done
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    : >"$W/plain.out"
+    timeout -k 5 "$TIMEOUT" "$HVRUN_QEMU" "${args[@]}" -m 128M -monitor stdio -kernel "$G" \
+        <"$fifo" >"$W/plain.mon" 2>&1 &
+    local pid=$!
+    exec 3>"$fifo"
+    for i in $(seq 1 600); do
+        grep -q 'waiting for the power button' "$W/plain.out" && break
+        sleep 0.2
+    done
+    echo system_powerdown >&3
+    wait "$pid"
+    echo $? >"$W/plain.st"
+    exec 3>&-
+}
+
+# hv_case ID EMULATOR VENDOR: the same guest under hv, pressed after 500 ms.
+hv_case() {
+    local id=$1
+    run_logged "$W/$id.out" "$W/$id.err" "$W/$id.st" "$TOP/bin/hvrun" --emulator "$2" \
+        --vendor "$3" --hv "$HV" --timeout "$TIMEOUT" -m 32M --powerdown-after 500 -kernel "$G"
+    if [ "$(cat "$W/$id.st")" != 0 ] || ! cmp -s "$W/$id.out" "$W/plain.out" ||
+        ! grep -qx '\[hv\] domain 0: power button pressed (powerdown-after=500)' "$W/$id.err"; then
+        fail "$id" "status $(cat "$W/$id.st") (want 0) and the lines plain QEMU printed"
+        show_log "$W/$id.out"
+        show_log "$W/$id.err"
+    else
+        pass "$id"
+    fi
+}
+
+skip_all_if "$(built_missing "$G" "$HV")" powerdown
+plain_qemu
+# QEMU ends with (0 << 1) | 1 = 1 when the guest's code is 0.
+if [ "$(cat "$W/plain.st")" = 1 ] &&
+    grep -qx 'powerbtn: the power button was pressed: powering off' "$W/plain.out"; then
+    pass "plain QEMU: system_powerdown reaches the guest"
+else
+    fail "plain QEMU: system_powerdown reaches the guest" "QEMU status $(cat "$W/plain.st")"
+    show_log "$W/plain.out"
+    show_log "$W/plain.mon"
+    exit 0
+fi
+# Unpressed, the guest waits: only the time limit ends it.
+run_logged "$W/none.out" "$W/none.err" "$W/none.st" "$TOP/bin/hvrun" --hv "$HV" --timeout 5 \
+    -m 32M -kernel "$G"
+if [ "$(cat "$W/none.st")" = 124 ] && grep -qx 'powerbtn: waiting for the power button' "$W/none.out" &&
+    ! grep -q 'pressed' "$W/none.out"; then
+    pass "unpressed, the guest waits"
+else
+    fail "unpressed, the guest waits" "status $(cat "$W/none.st"), want 124 (the time limit)"
+fi
+run_case svm-powerdown hv_case svm-powerdown qemu svm
+why=$(bochs_missing)
+if [ -n "$why" ]; then
+    skip vmx-powerdown "$why"
+else
+    run_case vmx-powerdown hv_case vmx-powerdown bochs vmx
+fi
+finish_cases
