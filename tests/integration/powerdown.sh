@@ -4,10 +4,11 @@
 # fixed-feature power button and waits in HLT; a press raises the SCI and
 # the guest powers off.  The reference is plain QEMU, whose monitor command
 # system_powerdown presses the button of its PIIX4; under hv the press is
-# hv's powerdown-after= (bin/hvrun --powerdown-after), the same request a
-# control channel makes.  Both must print the same lines and end with code
-# 0; a guest that is never pressed waits until the time limit (hvrun 124),
-# so the press is what ends it.  QEMU+SVM and Bochs+VMX.
+# the control protocol's system_powerdown (bin/hvrun --control, bin/hvctl:
+# QEMU+SVM) or hv's scripted powerdown-after= (bin/hvrun --powerdown-after:
+# QEMU+SVM and Bochs+VMX), both domain_request_powerdown().  All must print
+# the same lines and end with code 0; a guest that is never pressed waits
+# until the time limit (hvrun 124), so the press is what ends it.
 . "$(dirname "$0")/lib.bash"
 
 W=$IT_WORK
@@ -60,7 +61,30 @@ hv_case() {
     fi
 }
 
-skip_all_if "$(built_missing "$G" "$HV")" powerdown
+# ctl_case ID: the press through the control channel, once the guest waits.
+ctl_case() {
+    local id=$1 d=$W/$1 i r
+    mkdir -p "$d"
+    "$TOP/bin/hvrun" --hv "$HV" --timeout "$TIMEOUT" -m 32M --control "$d/ctl.sock" -kernel "$G" \
+        >"$d/out" 2>"$d/err" </dev/null &
+    local run=$!
+    for i in $(seq 600); do
+        grep -q 'waiting for the power button' "$d/out" && break
+        sleep 0.2
+    done
+    r=$("$BUILD/mgmt/hvctl" -s "$d/ctl.sock" --timeout 120 system_powerdown 2>&1)
+    wait "$run"
+    local st=$?
+    if [ "$r" != '{"return": {}}' ] || [ "$st" != 0 ] || ! cmp -s "$d/out" "$W/plain.out"; then
+        fail "$id" "system_powerdown said '$r'; hvrun status $st (want 0) and plain QEMU's lines"
+        show_log "$d/out"
+        show_log "$d/err"
+    else
+        pass "$id"
+    fi
+}
+
+skip_all_if "$(built_missing "$G" "$HV" "$BUILD/mgmt/hvctl")" powerdown
 plain_qemu
 # QEMU ends with (0 << 1) | 1 = 1 when the guest's code is 0.
 if [ "$(cat "$W/plain.st")" = 1 ] &&
@@ -82,6 +106,7 @@ else
     fail "unpressed, the guest waits" "status $(cat "$W/none.st"), want 124 (the time limit)"
 fi
 run_case svm-powerdown hv_case svm-powerdown qemu svm
+run_case svm-ctl-powerdown ctl_case svm-ctl-powerdown
 why=$(bochs_missing)
 if [ -n "$why" ]; then
     skip vmx-powerdown "$why"
