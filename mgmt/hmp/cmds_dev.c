@@ -13,8 +13,10 @@
 /* QEMU's words when no disk can hold a snapshot's vmstate (qcow2 only). */
 #define NO_VMSTATE "no block device can store vmstate for snapshot"
 
-/* Run a snapshot command; the machine's CommandNotFound means it has no
- * snapshot support, which QEMU reports as having no disk for it. */
+/* Run a snapshot command.  A machine without snapshots gets QEMU's words
+ * for a machine with no disk that can hold one; an hv whose control
+ * channel does not carry the command yet (CommandNotFound) says so, since
+ * its disk may well be able to. */
 static int snapshot(struct hmp *m, const char *command, const char *tag, struct hmp_err *err)
 {
     if (!m->be || !m->be->snapshot) {
@@ -23,7 +25,10 @@ static int snapshot(struct hmp *m, const char *command, const char *tag, struct 
     }
     int rc = m->be->snapshot(m->ctx, m->dom, command, tag, err);
     if (rc < 0 && !strcmp(err->cls, "CommandNotFound"))
-        snprintf(err->desc, sizeof(err->desc), "%s", NO_VMSTATE);
+        snprintf(err->desc, sizeof(err->desc),
+                 "this hv's control channel does not carry %s yet (bin/hvrun --savevm, "
+                 "--loadvm and --delvm NAME@MS do it meanwhile)",
+                 command);
     return rc;
 }
 
