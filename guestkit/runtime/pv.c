@@ -207,6 +207,19 @@ const volatile struct hvkit_pvclock *pv_clock(void)
 
 uint64_t pv_clock_ns(void)
 {
+    /* LAB 04: BEGIN pvclock-read (labs/04-paravirtual-drivers, exercise 2) */
+    /* LAB 04: HINT Nanoseconds from `clock` (include/hvkit/pv.h "The PV
+     * clock") without any exit, read as a seqlock:
+     *   - read clock.version, then (after an acquire fence) tsc_timestamp,
+     *     system_time, tsc_to_system_mul, tsc_shift and rdtsc();
+     *   - after another acquire fence, read the version again: if it was
+     *     odd (hv was writing) or has changed (hv wrote meanwhile), start
+     *     over;
+     *   - then d = rdtsc - tsc_timestamp, shifted left by tsc_shift (right
+     *     by -tsc_shift when it is negative), and the result is
+     *     system_time + the bits 95:32 of d * mul (an unsigned __int128
+     *     product shifted right by 32). */
+    /* LAB 04: STUB return 0; */
     uint32_t v;
     uint64_t tsc, stamp, ns;
     uint32_t mul;
@@ -226,4 +239,5 @@ uint64_t pv_clock_ns(void)
     d = shift >= 0 ? d << shift : d >> -shift;
     /* The 96-bit product's bits 95:32 (include/hvkit/pv.h). */
     return ns + (uint64_t)(((unsigned __int128)d * mul) >> 32);
+    /* LAB 04: END */
 }

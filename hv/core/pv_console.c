@@ -45,6 +45,26 @@ static void put(struct pv_console *c, char ch, pv_line_fn out, void *ctx)
 long pv_console_consume(struct hvkit_console_ring *ring, struct pv_console *c, pv_line_fn out,
                         void *ctx)
 {
+    /* LAB 04: BEGIN console-ring (labs/04-paravirtual-drivers, exercise 1) */
+    /* LAB 04: HINT The guest wrote bytes at out[out_prod % size] and then
+     * moved out_prod; everything from out_cons up to out_prod is waiting
+     * (include/hvkit/pv.h "The PV console ring"):
+     *   - read each index exactly once (__atomic_load_n, acquire): the
+     *     guest's memory may change under a second look;
+     *   - the indices run freely, so prod - cons (unsigned, 32 bits) is
+     *     the number of bytes waiting, also across the wrap; more than
+     *     HVKIT_CONSOLE_OUT_SIZE is a broken ring: return HC_EINVAL and
+     *     change nothing;
+     *   - hand each byte, out[(cons + i) % HVKIT_CONSOLE_OUT_SIZE], to
+     *     put(c, byte, out, ctx), in order;
+     *   - only then give the space back: out_cons = prod (release store);
+     *   - add the count to c->bytes and return it. */
+    /* LAB 04: STUB (void)ring; */
+    /* LAB 04: STUB (void)c; */
+    /* LAB 04: STUB (void)out; */
+    /* LAB 04: STUB (void)ctx; */
+    /* LAB 04: STUB (void)put; */
+    /* LAB 04: STUB return HC_ENOSYS; */
     /* Each index read once: the guest cannot change them under the check.
      * The acquire makes the bytes the producer wrote before its out_prod
      * store visible before they are read (with one vCPU stopped during
@@ -60,6 +80,7 @@ long pv_console_consume(struct hvkit_console_ring *ring, struct pv_console *c, p
     __atomic_store_n(&ring->out_cons, prod, __ATOMIC_RELEASE);
     c->bytes += n;
     return (long)n;
+    /* LAB 04: END */
 }
 
 void pv_console_flush(struct pv_console *c, pv_line_fn out, void *ctx)

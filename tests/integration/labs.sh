@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The labs framework, labs 01, 02 and 03 (labs/README.md): for each lab, the
+# The labs framework, labs 01, 02, 03 and 04 (labs/README.md): for each lab, the
 # reference tree must pass the lab's grader, and the skeleton made from it
 # must compile yet fail the grader on EVERY exercise, which proves that each
 # exercise's checks test the code the skeleton removed; the skeleton with
@@ -42,7 +42,7 @@ for c in "noend.c:3:.*has no END" "nobegin.c:4:.*END without a BEGIN" "nested.c:
 done
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
-    for l in 01 02 03; do
+    for l in 01 02 03 04; do
         skip "labs: lab $l reference passes the grader" "qemu-system-x86_64 is not installed"
         skip "labs: lab $l skeleton fails every exercise" "qemu-system-x86_64 is not installed"
     done
@@ -286,6 +286,24 @@ if skeleton 03 "$L3" "$SK3"; then
     else
         fail "$n" "mkskeleton.sh could not cut virtq.c with desc-chain kept"
     fi
+fi
+
+# ---- Lab 04: paravirtual drivers.
+L4=$TOP/labs/04-paravirtual-drivers
+SK4=$T/skeleton-src-04
+if skeleton 04 "$L4" "$SK4"; then
+    no_answers 04 "$SK4" hv/core/pv_console.c console-ring \
+        "the consumer's range check:hv/core/pv_console.c:if (n > HVKIT_CONSOLE_OUT_SIZE)" \
+        "the consumer index given back:hv/core/pv_console.c:__atomic_store_n(&ring->out_cons, prod" \
+        "the seqlock's retry:guestkit/runtime/pv.c:} while ((v & 1) || v != clock.version);"
+    reference_passes 04 "$L4" 2
+    skeleton_fails 04 "$L4" "$SK4" hv/hv.elf tests/unit/hv_pv guestkit/pvcon.elf guestkit/pvclock.elf \
+        -- console-ring pvclock-read
+    # The skeleton's clock never moves: pvclock waits for it until the exit
+    # budget (not the time limit) ends it.
+    says "labs: lab 04 skeleton's clock is caught by the exit budget" "$IT_WORK/skeleton-04.out" \
+        '^FAIL: 2 pvclock-read: pvclock under your hv never finished (exit budget spent'
+    solved_first 04 "$L4" "$SK4" hv/core/pv_console.c console-ring '^FAIL: 2 pvclock-read: '
 fi
 
 # A header that changed while keeping an old file time, as in a skeleton
