@@ -18,19 +18,9 @@
 
 #define RAM (1u << 20)
 
-/* The run loop's vcpu_load: here every vCPU's state is in struct vcpu. */
-void host_load_vcpu(struct host *host, struct vcpu *v)
-{
-    host->loaded = v;
-}
-
-static void no_load(struct vcpu *v, unsigned what)
-{
-    (void)v;
-    (void)what;
-}
-
-static const struct backend be = {.load_state = no_load};
+/* tests/unit/ctl_harness.c: host_load_vcpu() and a backend with nothing
+ * to load. */
+extern const struct backend ctl_test_backend;
 static struct host h;
 static struct domain d[2];
 static struct vcpu v[2];
@@ -42,7 +32,7 @@ static uint8_t *ram[2];
 static void fresh_host(void)
 {
     memset(&h, 0, sizeof(h));
-    h.be = &be;
+    h.be = &ctl_test_backend;
     for (unsigned i = 0; i < 2; i++) {
         if (!ram[i])
             ram[i] = malloc(RAM);

@@ -23,25 +23,13 @@ static struct vcpu v0, v1;
 static char reply[16384];
 static struct ctl_after after;
 
-/* The run loop's vcpu_load, which the register query calls: here the vCPU
- * state is all in struct vcpu already. */
-void host_load_vcpu(struct host *host, struct vcpu *v)
-{
-    host->loaded = v;
-}
-
-static void no_load(struct vcpu *v, unsigned what)
-{
-    (void)v;
-    (void)what;
-}
-
-static const struct backend be = {.load_state = no_load};
+/* ctl_harness.c: host_load_vcpu() and a backend with nothing to load. */
+extern const struct backend ctl_test_backend;
 
 static void setup(void)
 {
     memset(&h, 0, sizeof(h));
-    h.be = &be;
+    h.be = &ctl_test_backend;
     domain_init(&d0, &h, 0, NULL, NULL);
     domain_init(&d1, &h, 1, NULL, NULL);
     h.domains = &d0;

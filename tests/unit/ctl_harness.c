@@ -1,0 +1,24 @@
+/*
+ * ctl_harness.c - what hv's control-protocol code needs from the rest of
+ * hv when it runs hosted (tests/unit/test_hv_ctl.c, tests/fuzz/fuzz_ctl.c):
+ * the run loop's host_load_vcpu() and a backend whose state is all in
+ * struct vcpu already (the tests set every vCPU's `loaded` to
+ * VCPU_STATE_ALL), so that the register and memory queries run for real.
+ */
+#include "core/hv.h"
+
+/* The run loop's vcpu_load (run.c): here it only records the vCPU, which
+ * the tests check. */
+void host_load_vcpu(struct host *host, struct vcpu *v)
+{
+    host->loaded = v;
+}
+
+/* Nothing to load: the tests fill struct vcpu themselves. */
+static void no_load(struct vcpu *v, unsigned what)
+{
+    (void)v;
+    (void)what;
+}
+
+const struct backend ctl_test_backend = {.load_state = no_load};
