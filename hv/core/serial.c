@@ -66,12 +66,23 @@ bool serial_port_present(uint16_t port)
     return inb(port + 7) == 0xa5;
 }
 
+/* How often serial_port_putc reads LSR before it gives up waiting. */
+#define SERIAL_THRE_POLLS (1u << 28)
+
 /* Send one byte once the transmitter holding register is empty. */
 void serial_port_putc(uint16_t port, char c)
 {
-    /* Bounded wait: a missing UART reads 0xff, which has THRE set, so this
-     * never spins forever on a machine without the port. */
-    for (int i = 0; i < 100000 && (BENCH_COUNT(outer_io), !(inb(port + 5) & LSR_THRE)); i++)
+    /* A missing UART reads 0xff, which has THRE set, so this never waits
+     * on a machine without the port.  A present one keeps THRE clear for
+     * as long as the emulator cannot pass the byte on: QEMU holds it while
+     * the program on the other end of COM1's pipe or COM2's socket is not
+     * reading, which on a loaded host can last a second or more.  Writing
+     * anyway would overwrite the byte still waiting, so the wait is long
+     * (hundreds of millions of polls, seconds even on fast hardware) and
+     * bounded only so that an emulator that never drains cannot hang hv
+     * for good. */
+    for (uint32_t i = 0;
+         i < SERIAL_THRE_POLLS && (BENCH_COUNT(outer_io), !(inb(port + 5) & LSR_THRE)); i++)
         ;
     /* Port +0 with DLAB = 0 is the transmitter holding register. */
     BENCH_COUNT(outer_io);
