@@ -4,6 +4,7 @@
 #include "store.h"
 #include "virsh.h"
 
+#include "../common/statedir.h"
 #include "../common/text.h"
 #include "../common/xmlread.h"
 
@@ -25,45 +26,11 @@
 /* The state directory, set by store_open(). */
 static char state[PATH_MAX - 512];
 
-/* mkdir -p. */
-static bool make_dirs(const char *path)
-{
-    char buf[STORE_PATH];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return false;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) && errno != EEXIST)
-            return false;
-        *p = '/';
-    }
-    return !mkdir(buf, 0755) || errno == EEXIST;
-}
-
-/* The state directory, from the environment as store.h describes; false
- * when its name does not fit. */
-static bool find_state_dir(void)
-{
-    const char *dir = getenv("HVKIT_STATE_DIR");
-    const char *xdg = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (dir && *dir)
-        n = snprintf(state, sizeof(state), "%s", dir);
-    else if (xdg && *xdg)
-        n = snprintf(state, sizeof(state), "%s/hvkit", xdg);
-    else
-        n = snprintf(state, sizeof(state), "%s/.local/state/hvkit", home ? home : "");
-    return n < (int)sizeof(state);
-}
-
 bool store_open(void)
 {
     static const char *const subs[] = {"storage/run", "storage/autostart", "domains/autostart"};
     char path[STORE_PATH];
-    if (!find_state_dir()) {
+    if (!statedir_find(state, sizeof(state))) {
         verror("the state directory's path is too long (HVKIT_STATE_DIR)");
         return false;
     }

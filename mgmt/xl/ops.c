@@ -1,0 +1,165 @@
+/*
+ * ops.c: the xl(1) commands that act on one running domain, each one
+ * request of the control protocol to the domain's manager:
+ *
+ *   xl pause DOMAIN           stop
+ *   xl unpause DOMAIN         cont
+ *   xl shutdown [-w] DOMAIN   system_powerdown (the guest decides; -w waits
+ *                             until its machine has ended)
+ *   xl reboot DOMAIN          system_reset (hv builds the domain again)
+ *   xl destroy DOMAIN         quit, then the machine's processes end
+ *   xl domid NAME, xl domname ID, xl console DOMAIN
+ */
+#include "xl.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int destroy(const struct xldomrec *r)
+{
+    /* quit ends hv and with it the machine; a machine that does not
+     * answer is ended by signal, so destroy always destroys. */
+    bool asked = xl_simple(r, CTL_CMD_QUIT);
+    if (!asked || !xl_wait_gone(r, 30000)) {
+        kill(-r->pid, SIGTERM);
+        if (!xl_wait_gone(r, 10000))
+            kill(-r->pid, SIGKILL);
+    }
+    xl_forget(r);
+    return 0;
+}
+
+static int shutdown_dom(const struct xldomrec *r, bool wait)
+{
+    fprintf(stderr, "Shutting down domain %d\n", r->domid);
+    if (!xl_simple(r, CTL_CMD_SYSTEM_POWERDOWN))
+        return 1;
+    if (wait) {
+        fprintf(stderr, "Waiting for 1 domains\n");
+        xl_state_unlock();
+        while (!xl_wait_gone(r, 1000))
+            ;
+        xl_forget(r);
+        fprintf(stderr, "Domain %d has been shut down, reason code 0\n", r->domid);
+    }
+    return 0;
+}
+
+/* xl domid NAME / xl domname ID: the one lookups that do not need the
+ * domain to answer. */
+static int lookup(const char *cmd, const char *arg)
+{
+    static struct xldomrec all[256];
+    int n = xl_domains(all, 256);
+    bool by_name = !strcmp(cmd, "domid");
+    if (by_name && !strcmp(arg, "Domain-0")) {
+        printf("0\n");
+        return 0;
+    }
+    if (!by_name && !strcmp(arg, "0")) {
+        printf("Domain-0\n");
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        if (by_name && !strcmp(all[i].name, arg)) {
+            printf("%d\n", all[i].domid);
+            return 0;
+        }
+        char id[16];
+        snprintf(id, sizeof(id), "%d", all[i].domid);
+        if (!by_name && !strcmp(id, arg)) {
+            printf("%s\n", all[i].name);
+            return 0;
+        }
+    }
+    if (by_name)
+        fprintf(stderr, "Can't get domid of domain name '%s', maybe this domain does not exist.\n",
+                arg);
+    else
+        fprintf(stderr,
+                "Can't get domain name of domain id '%s', maybe this domain does not "
+                "exist.\n",
+                arg);
+    return 1;
+}
+
+int cmd_ops(int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    bool wait = false;
+    int opt;
+    const char *opts = !strcmp(cmd, "shutdown") ? "+wh" : "+h";
+    while ((opt = getopt(argc, argv, opts)) != -1) {
+        if (opt != 'w') {
+            xl_usage(cmd);
+            return 2;
+        }
+        wait = true;
+    }
+    if (optind != argc - 1) {
+        xl_usage(cmd);
+        return 2;
+    }
+    const char *arg = argv[optind];
+    if (!xl_state_open())
+        return 1;
+    if (!strcmp(cmd, "domid") || !strcmp(cmd, "domname"))
+        return lookup(cmd, arg);
+    struct xldomrec r;
+    if (!xl_find(arg, &r))
+        return 1;
+    if (!strcmp(cmd, "pause"))
+        return xl_simple(&r, CTL_CMD_STOP) ? 0 : 1;
+    if (!strcmp(cmd, "unpause"))
+        return xl_simple(&r, CTL_CMD_CONT) ? 0 : 1;
+    if (!strcmp(cmd, "destroy"))
+        return destroy(&r);
+    if (!strcmp(cmd, "shutdown"))
+        return shutdown_dom(&r, wait);
+    fprintf(stderr, "Rebooting domain %d\n", r.domid);
+    return xl_simple(&r, CTL_CMD_SYSTEM_RESET) ? 0 : 1;
+}
+
+/* xl console DOMAIN: the domain's console so far, then what it prints
+ * until its machine ends (output only: hv's guests take no input on this
+ * console). */
+int cmd_console(int argc, char **argv)
+{
+    if (argc != 2) {
+        xl_usage("console");
+        return 2;
+    }
+    struct xldomrec r;
+    if (!xl_state_open() || !xl_find(argv[1], &r))
+        return 1;
+    char log[PATH_MAX], buf[4096];
+    xl_path(log, sizeof(log), r.name, ".log");
+    FILE *f = fopen(log, "r");
+    if (!f) {
+        fprintf(stderr, "xl: domain %d has no console log\n", r.domid);
+        return 1;
+    }
+    for (;;) {
+        size_t n = fread(buf, 1, sizeof(buf), f);
+        if (n) {
+            fwrite(buf, 1, n, stdout);
+            fflush(stdout);
+            continue;
+        }
+        xl_state_unlock();
+        if (xl_wait_gone(&r, 200)) {
+            while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+                fwrite(buf, 1, n, stdout);
+            break;
+        }
+        clearerr(f);
+    }
+    fclose(f);
+    return 0;
+}
