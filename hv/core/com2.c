@@ -93,6 +93,9 @@ static void handle_line(struct host *h, const char *line, size_t len)
         chan.ev.quitting = true;
         hv_log("ctl: quit");
     }
+    /* The state change a command made now (stop, cont, quit), before the
+     * next request of the same poll could undo it unseen. */
+    ctl_events_poll(&chan.ev, h, send_line, NULL);
 }
 
 /* A line over the limit has ended: one error for all of it. */
