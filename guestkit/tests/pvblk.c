@@ -15,15 +15,14 @@
  */
 #include "guestkit/guestkit.h"
 #include "guestkit/parse.h"
+#include "guestkit/sector_pattern.h"
 #include "guestkit/pv.h"
 #include "guestkit/virtio_blk.h"
 
-#define SECTOR           512
-#define BUF_SECTORS      256 /* 128 KiB */
-#define LINE_BYTES       16
-#define LINES_PER_SECTOR (SECTOR / LINE_BYTES)
-#define EVT_VECTOR       0x70
-#define PORT_BLK         4
+#define SECTOR      512
+#define BUF_SECTORS 256 /* 128 KiB */
+#define EVT_VECTOR  0x70
+#define PORT_BLK    4
 
 static uint8_t buf[BUF_SECTORS * SECTOR] __attribute__((aligned(4096)));
 static uint8_t check[BUF_SECTORS * SECTOR] __attribute__((aligned(4096)));
@@ -42,14 +41,6 @@ static const char *const tests[] = {
     "broken ring",
 };
 
-static void fill_sector(uint8_t *p, uint64_t sector)
-{
-    char line[LINE_BYTES + 1];
-    ksnprintf(line, sizeof(line), "sector %08llx\n", (unsigned long long)sector);
-    for (unsigned i = 0; i < LINES_PER_SECTOR; i++)
-        memcpy(p + i * LINE_BYTES, line, LINE_BYTES);
-}
-
 /* The pattern over the whole disk, in requests of 1, 7, 8, 64, 256 and 3
  * sectors, one starting 512 bytes into a page (a segment that does not
  * start at sector 0 of its page). */
@@ -63,7 +54,7 @@ static bool write_pattern(void)
         if (n > capacity - sector)
             n = (uint32_t)(capacity - sector);
         for (uint32_t i = 0; i < n; i++)
-            fill_sector(buf + (skew + i) * SECTOR, sector + i);
+            sector_pattern_fill(buf + (skew + i) * SECTOR, sector + i);
         if (pv_blk_rw(HVKIT_BLK_OP_WRITE, sector, buf + skew * SECTOR, n) != HVKIT_BLK_OK)
             return false;
         sector += n;
@@ -81,7 +72,7 @@ static bool read_back(uint32_t step, bool (*read)(uint64_t, void *, uint32_t))
         if (!read(sector, buf, n))
             return false;
         for (uint32_t i = 0; i < n; i++) {
-            fill_sector(check, sector + i);
+            sector_pattern_fill(check, sector + i);
             if (memcmp(buf + i * SECTOR, check, SECTOR) != 0) {
                 report_info("sector %llu differs", (unsigned long long)(sector + i));
                 return false;

@@ -20,13 +20,12 @@
  */
 #include "guestkit/guestkit.h"
 #include "guestkit/parse.h"
+#include "guestkit/sector_pattern.h"
 #include "guestkit/virtio_blk.h"
 
-#define SECTOR           VIRTIO_BLK_SECTOR
-#define BUF_SECTORS      128 /* 64 KiB */
-#define IRQ_VECTOR       0x50
-#define LINE_BYTES       16
-#define LINES_PER_SECTOR (SECTOR / LINE_BYTES)
+#define SECTOR      VIRTIO_BLK_SECTOR
+#define BUF_SECTORS 128 /* 64 KiB */
+#define IRQ_VECTOR  0x50
 
 static struct virtio_blk blk;
 /* The "crash" argument. */
@@ -35,15 +34,6 @@ static bool crash_after_flush;
  * one byte more for the unaligned test. */
 static uint8_t buf[BUF_SECTORS * SECTOR + 1] __attribute__((aligned(4096)));
 static uint8_t check[BUF_SECTORS * SECTOR] __attribute__((aligned(4096)));
-
-/* The pattern of one sector (see the top). */
-static void fill_sector(uint8_t *p, uint64_t sector)
-{
-    char line[LINE_BYTES + 1];
-    ksnprintf(line, sizeof(line), "sector %08llx\n", (unsigned long long)sector);
-    for (unsigned i = 0; i < LINES_PER_SECTOR; i++)
-        memcpy(p + i * LINE_BYTES, line, LINE_BYTES);
-}
 
 /* Write the pattern over the whole disk in requests whose sizes cycle
  * through 1, 7, 8, 64, 128 and 3 sectors. */
@@ -56,7 +46,7 @@ static bool write_pattern(void)
         if (n > blk.capacity - sector)
             n = (uint32_t)(blk.capacity - sector);
         for (uint32_t i = 0; i < n; i++)
-            fill_sector(buf + i * SECTOR, sector + i);
+            sector_pattern_fill(buf + i * SECTOR, sector + i);
         int st = virtio_blk_write(&blk, sector, buf, n);
         if (st != VIRTIO_BLK_S_OK) {
             report_info("write of %u sectors at %llu: %s", n, (unsigned long long)sector,
@@ -79,7 +69,7 @@ static bool read_pattern(void)
             return false;
         }
         for (uint32_t i = 0; i < n; i++) {
-            fill_sector(check, sector + i);
+            sector_pattern_fill(check, sector + i);
             if (memcmp(buf + i * SECTOR, check, SECTOR) != 0) {
                 report_info("sector %llu differs", (unsigned long long)(sector + i));
                 return false;
@@ -97,7 +87,7 @@ static void unaligned_read(void)
     int st = virtio_blk_read(&blk, 3, buf + 1, n);
     bool same = st == VIRTIO_BLK_S_OK;
     for (uint32_t i = 0; same && i < n; i++) {
-        fill_sector(check, 3 + i);
+        sector_pattern_fill(check, 3 + i);
         same = memcmp(buf + 1 + i * SECTOR, check, SECTOR) == 0;
     }
     report(same, "read into a buffer that is not sector-aligned");
@@ -124,14 +114,14 @@ static void indirect(void)
     }
     blk.use_indirect = true;
     for (uint32_t i = 0; i < 32; i++)
-        fill_sector(buf + i * SECTOR, 100 + i);
+        sector_pattern_fill(buf + i * SECTOR, 100 + i);
     int st = virtio_blk_write(&blk, 100, buf, 32);
     memset(buf, 0, 32 * SECTOR);
     if (st == VIRTIO_BLK_S_OK)
         st = virtio_blk_read(&blk, 100, buf, 32);
     bool same = st == VIRTIO_BLK_S_OK;
     for (uint32_t i = 0; same && i < 32; i++) {
-        fill_sector(check, 100 + i);
+        sector_pattern_fill(check, 100 + i);
         same = memcmp(buf + i * SECTOR, check, SECTOR) == 0;
     }
     blk.use_indirect = false;

@@ -1,0 +1,19 @@
+/*
+ * The disk pattern the block test guests write and the host checks in the
+ * image file afterwards (vblk through virtio-blk, pvblk through PV block):
+ * every 512-byte sector is 32 lines of 16 characters, "sector %08x\n"
+ * with the sector's number, so `qemu-img convert -O raw` + `head` shows
+ * it.  One definition, so that both guests write the same bytes.
+ */
+#ifndef GUESTKIT_SECTOR_PATTERN_H
+#define GUESTKIT_SECTOR_PATTERN_H
+
+#include <stdint.h>
+
+/* The bytes of one sector of the pattern. */
+#define SECTOR_PATTERN_BYTES 512
+
+/* Fill p[0..SECTOR_PATTERN_BYTES) with the pattern of sector `sector`. */
+void sector_pattern_fill(uint8_t *p, uint64_t sector);
+
+#endif
