@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "ctlc.h"
+#include "../common/ctlc.h"
 
 /* A domain xl started. */
 struct xldomrec {

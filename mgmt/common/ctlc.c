@@ -1,5 +1,5 @@
 /*
- * ctlc.c: xl's side of the control protocol (ctlc.h).
+ * ctlc.c: a front-end's side of the control protocol (ctlc.h), shared by xl and virsh.
  */
 #include "ctlc.h"
 

@@ -1,10 +1,11 @@
 /*
  * ctlc: one front-end connection to a manager of hvkit's control protocol
- * (docs/control-protocol.md), for xl: connect, check the greeting, send a
- * request, wait for its reply (events that arrive meanwhile are skipped).
+ * (docs/control-protocol.md), shared by the front-ends (xl, virsh):
+ * connect, check the greeting, send a request, wait for its reply (events
+ * that arrive meanwhile are skipped).
  */
-#ifndef HVKIT_XL_CTLC_H
-#define HVKIT_XL_CTLC_H
+#ifndef HVKIT_MGMT_COMMON_CTLC_H
+#define HVKIT_MGMT_COMMON_CTLC_H
 
 #include <stdbool.h>
 #include <stddef.h>
