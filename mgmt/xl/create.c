@@ -3,12 +3,13 @@
  * with xl's own rules (cfg.c, domcfg.c), the KEY=VALUE arguments are read
  * after it as more lines of it, and the domain is booted as
  *
- *   bin/hvrun --control STATE/xl/NAME.sock -kernel KERNEL -append CMDLINE
- *             -m MEMORYM -drive file=F,format=FMT[,readonly=on]...
+ *   bin/hvrun --control STATE/running/NAME.sock -kernel KERNEL
+ *             -append CMDLINE -m MEMORYM --on-poweroff A --on-reboot A
+ *             --on-crash A -drive file=F,format=FMT[,readonly=on]...
  *
  * in the background, in a process group of its own, its console (and hv's
- * lines) into STATE/xl/NAME.log.  xl returns once the domain's manager
- * greets it, as xl returns once Xen has built the domain.
+ * lines) into STATE/running/NAME.log (mgmt/common/rundom.c starts it).  xl returns once the
+ * domain's manager greets it, as xl returns once Xen has built the domain.
  */
 #include "xl.h"
 
@@ -24,35 +25,6 @@
 #include <unistd.h>
 
 #include "domcfg.h"
-
-/* The `bin/hvrun` arguments for domain `d`; `argv` has room for 32. */
-static void hvrun_args(const struct xldom *d, const char *sock, char **argv, char store[][1100])
-{
-    int n = 0, k = 0;
-    argv[n++] = "hvrun";
-    argv[n++] = "--control";
-    argv[n++] = (char *)sock;
-    /* The machine runs until it is destroyed, as a Xen domain does. */
-    argv[n++] = "--timeout";
-    argv[n++] = "31536000";
-    argv[n++] = "-kernel";
-    argv[n++] = (char *)d->kernel;
-    if (d->cmdline[0]) {
-        argv[n++] = "-append";
-        argv[n++] = (char *)d->cmdline;
-    }
-    snprintf(store[k], 1100, "%ldM", d->memory);
-    argv[n++] = "-m";
-    argv[n++] = store[k++];
-    for (int i = 0; i < d->ndisks; i++) {
-        const struct xldisk *x = &d->disk[i];
-        snprintf(store[k], 1100, "file=%s,format=%s%s", x->target, x->format,
-                 x->readonly ? ",readonly=on" : "");
-        argv[n++] = "-drive";
-        argv[n++] = store[k++];
-    }
-    argv[n] = NULL;
-}
 
 /* Read the file and the overrides into `d`; xl's messages on failure. */
 static bool read_config(const char *file, char **over, int nover, struct xldom *d)
@@ -73,66 +45,46 @@ static bool read_config(const char *file, char **over, int nover, struct xldom *
     xlcfg_free(&cfg);
     if (rc < 0)
         return false;
-    /* hv's domains end as on_poweroff=destroy, and hvrun has no option
-     * for the other policies yet: say so rather than pretend. */
-    if (strcmp(d->on_reboot, "restart") || strcmp(d->on_crash, "destroy") ||
-        strcmp(d->on_poweroff, "destroy"))
-        fprintf(stderr,
-                "hvkit: warning: on_poweroff=%s on_reboot=%s on_crash=%s: bin/hvrun has no "
-                "option for these policies; hv's defaults apply\n",
-                d->on_poweroff, d->on_reboot, d->on_crash);
     return true;
 }
 
-/* Start the machine; its pid, or -1. */
-static pid_t spawn(const struct xldom *d, const char *sock, const char *log)
+/* hv's action for one of xl.cfg's (bin/hvrun --on-poweroff and friends:
+ * destroy, restart, preserve).  xl's other actions are these three with
+ * something more hvkit does not do (a core dump, a new name, a soft
+ * reset), which is said rather than dropped silently. */
+static const char *hv_action(const char *event, const char *xl)
 {
-    char *argv[32], store[8][1100], hvrun[PATH_MAX];
-    const char *top = getenv("HVKIT_TOP");
-    snprintf(hvrun, sizeof(hvrun), "%s/bin/hvrun", top ? top : ".");
-    hvrun_args(d, sock, argv, store);
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    /* The child: a process group of its own (destroy ends the whole
-     * machine: hvrun, the emulator, the manager), no terminal. */
-    setsid();
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int nul = open("/dev/null", O_RDONLY);
-    if (fd < 0 || nul < 0)
-        _exit(125);
-    dup2(nul, 0), dup2(fd, 1), dup2(fd, 2);
-    execv(hvrun, argv);
-    fprintf(stderr, "xl: cannot run %s: %s\n", hvrun, strerror(errno));
-    _exit(125);
-}
-
-/* Wait for the manager's greeting while the machine lives. */
-static bool await_manager(const struct xldomrec *r, const char *sock)
-{
-    static struct ctlc c;
-    char why[256];
-    for (int t = 0; t < 1800; t++) {
-        int st;
-        if (waitpid(r->pid, &st, WNOHANG) == r->pid)
-            return false;
-        if (access(sock, F_OK) == 0 && ctlc_open(&c, sock, 10000, why, sizeof(why)) == 0) {
-            ctlc_close(&c);
-            return true;
+    static const struct {
+        const char *xl, *hv;
+    } map[] = {
+        {"destroy", "destroy"},          {"restart", "restart"},
+        {"preserve", "preserve"},        {"rename-restart", "restart"},
+        {"coredump-destroy", "destroy"}, {"coredump-restart", "restart"},
+        {"soft-reset", "restart"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (!strcmp(xl, map[i].xl)) {
+            if (i >= 3)
+                fprintf(stderr, "hvkit: warning: on_%s=%s acts as on_%s=%s here\n", event, xl,
+                        event, map[i].hv);
+            return map[i].hv;
         }
-        nanosleep(&(struct timespec){0, 100000000}, NULL);
-    }
-    return false;
+    return "destroy";
 }
 
-static void show_log(const char *log)
+/* The machine for `d`, in bin/hvrun's terms (rundom.h). */
+static void machine_spec(const struct xldom *d, struct rundom_spec *s)
 {
-    FILE *f = fopen(log, "r");
-    char line[1024];
-    while (f && fgets(line, sizeof(line), f))
-        fputs(line, stderr);
-    if (f)
-        fclose(f);
+    *s = (struct rundom_spec){.kernel = d->kernel,
+                              .cmdline = d->cmdline,
+                              .memory_mib = d->memory,
+                              .on_poweroff = hv_action("poweroff", d->on_poweroff),
+                              .on_reboot = hv_action("reboot", d->on_reboot),
+                              .on_crash = hv_action("crash", d->on_crash),
+                              .ndisks = d->ndisks};
+    for (int i = 0; i < d->ndisks; i++)
+        s->disk[i] =
+            (struct rundom_disk){d->disk[i].target, d->disk[i].format, d->disk[i].readonly};
 }
 
 int cmd_create(int argc, char **argv)
@@ -157,9 +109,9 @@ int cmd_create(int argc, char **argv)
     struct xldom d;
     if (!read_config(file, argv + optind + 1, argc - optind - 1, &d) || !xl_state_open())
         return 1;
-    struct xldomrec r;
-    static struct xldomrec all[256];
-    int n = xl_domains(all, 256);
+    struct rundom r;
+    static struct rundom all[RUNDOM_MAX];
+    int n = rundom_list(all, RUNDOM_MAX);
     for (int i = 0; i < n; i++)
         if (!strcmp(all[i].name, d.name)) {
             fprintf(stderr, "libxl: error: Domain with name \"%s\" already exists.\n", d.name);
@@ -169,24 +121,20 @@ int cmd_create(int argc, char **argv)
         fprintf(stderr, "libxl: error: kernel '%s': %s\n", d.kernel, strerror(errno));
         return 1;
     }
-    r = (struct xldomrec){.domid = xl_next_domid(), .start = (long)time(NULL)};
+    r = (struct rundom){.domid = rundom_next_domid(), .tool = "xl"};
     snprintf(r.name, sizeof(r.name), "%s", d.name);
+    snprintf(r.uuid, sizeof(r.uuid), "%s", d.uuid);
     if (!realpath(file, r.config))
         snprintf(r.config, sizeof(r.config), "%s", file);
-    char sock[PATH_MAX], log[PATH_MAX];
-    xl_path(sock, sizeof(sock), r.name, ".sock");
-    xl_path(log, sizeof(log), r.name, ".log");
-    r.pid = spawn(&d, sock, log);
-    if (r.pid < 0 || !xl_save(&r)) {
+    struct rundom_spec spec;
+    machine_spec(&d, &spec);
+    int rc = rundom_start(&spec, &r);
+    if (rc == -1) {
         fprintf(stderr, "libxl: error: cannot start the domain: %s\n", strerror(errno));
         return 1;
     }
-    if (!await_manager(&r, sock)) {
-        show_log(log);
+    if (rc < 0) {
         fprintf(stderr, "libxl: error: domain %d (%s) did not start\n", r.domid, r.name);
-        kill(-r.pid, SIGKILL);
-        waitpid(r.pid, NULL, 0);
-        xl_forget(&r);
         return 1;
     }
     if (paused && !xl_simple(&r, CTL_CMD_STOP))

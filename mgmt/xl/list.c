@@ -86,7 +86,7 @@ static const char *letters(const char *state)
     return "------";
 }
 
-static void dom_row(const struct xldomrec *r, double hz)
+static void dom_row(const struct rundom *r, double hz)
 {
     static struct ctlc c;
     char why[256], state[16] = "dying";
@@ -115,12 +115,12 @@ int cmd_list(int argc, char **argv)
     }
     if (!xl_state_open())
         return 1;
-    static struct xldomrec all[256];
-    int n = xl_domains(all, 256);
+    static struct rundom all[RUNDOM_MAX];
+    int n = rundom_list(all, RUNDOM_MAX);
     double hz = tsc_hz();
     if (optind < argc) {
         /* Only the domains named, in the order given. */
-        struct xldomrec r;
+        struct rundom r;
         for (int i = optind; i < argc; i++)
             if (strcmp(argv[i], "0") && strcmp(argv[i], "Domain-0") && !xl_find(argv[i], &r))
                 return 1;

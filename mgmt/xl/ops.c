@@ -21,31 +21,31 @@
 #include <time.h>
 #include <unistd.h>
 
-static int destroy(const struct xldomrec *r)
+static int destroy(const struct rundom *r)
 {
     /* quit ends hv and with it the machine; a machine that does not
      * answer is ended by signal, so destroy always destroys. */
     bool asked = xl_simple(r, CTL_CMD_QUIT);
-    if (!asked || !xl_wait_gone(r, 30000)) {
+    if (!asked || !rundom_wait_gone(r, 30000)) {
         kill(-r->pid, SIGTERM);
-        if (!xl_wait_gone(r, 10000))
+        if (!rundom_wait_gone(r, 10000))
             kill(-r->pid, SIGKILL);
     }
-    xl_forget(r);
+    rundom_forget(r);
     return 0;
 }
 
-static int shutdown_dom(const struct xldomrec *r, bool wait)
+static int shutdown_dom(const struct rundom *r, bool wait)
 {
     fprintf(stderr, "Shutting down domain %d\n", r->domid);
     if (!xl_simple(r, CTL_CMD_SYSTEM_POWERDOWN))
         return 1;
     if (wait) {
         fprintf(stderr, "Waiting for 1 domains\n");
-        xl_state_unlock();
-        while (!xl_wait_gone(r, 1000))
+        rundom_unlock();
+        while (!rundom_wait_gone(r, 1000))
             ;
-        xl_forget(r);
+        rundom_forget(r);
         fprintf(stderr, "Domain %d has been shut down, reason code 0\n", r->domid);
     }
     return 0;
@@ -55,8 +55,8 @@ static int shutdown_dom(const struct xldomrec *r, bool wait)
  * domain to answer. */
 static int lookup(const char *cmd, const char *arg)
 {
-    static struct xldomrec all[256];
-    int n = xl_domains(all, 256);
+    static struct rundom all[RUNDOM_MAX];
+    int n = rundom_list(all, RUNDOM_MAX);
     bool by_name = !strcmp(cmd, "domid");
     if (by_name && !strcmp(arg, "Domain-0")) {
         printf("0\n");
@@ -111,7 +111,7 @@ int cmd_ops(int argc, char **argv)
         return 1;
     if (!strcmp(cmd, "domid") || !strcmp(cmd, "domname"))
         return lookup(cmd, arg);
-    struct xldomrec r;
+    struct rundom r;
     if (!xl_find(arg, &r))
         return 1;
     if (!strcmp(cmd, "pause"))
@@ -135,11 +135,11 @@ int cmd_console(int argc, char **argv)
         xl_usage("console");
         return 2;
     }
-    struct xldomrec r;
+    struct rundom r;
     if (!xl_state_open() || !xl_find(argv[1], &r))
         return 1;
     char log[PATH_MAX], buf[4096];
-    xl_path(log, sizeof(log), r.name, ".log");
+    rundom_path(log, sizeof(log), r.name, ".log");
     FILE *f = fopen(log, "r");
     if (!f) {
         fprintf(stderr, "xl: domain %d has no console log\n", r.domid);
@@ -152,8 +152,8 @@ int cmd_console(int argc, char **argv)
             fflush(stdout);
             continue;
         }
-        xl_state_unlock();
-        if (xl_wait_gone(&r, 200)) {
+        rundom_unlock();
+        if (rundom_wait_gone(&r, 200)) {
             while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
                 fwrite(buf, 1, n, stdout);
             break;

@@ -17,7 +17,7 @@ W=$IT_WORK
 XL=$TOP/bin/xl
 G=$BUILD/guestkit/pattern.elf
 export HVKIT_STATE_DIR=$W/st
-S=$HVKIT_STATE_DIR/xl
+S=$HVKIT_STATE_DIR/running
 
 # check NAME COMMAND...: PASS when the command succeeds, else FAIL with the
 # log of the last command.
