@@ -30,8 +30,12 @@ static const struct ctl_cmd *find_command(const struct json_doc *doc, int i)
     for (const struct ctl_cmd *c = ctl_commands; c->name; c++)
         if (json_str_eq(doc, i, c->name))
             return c;
-    /* The snapshot commands, where hv is built with them (ctl_snap.c). */
+    /* The snapshot and device commands, where hv is built with them
+     * (ctl_snap.c, ctl_dev.c). */
     for (const struct ctl_cmd *c = ctl_snapshot_commands; c && c->name; c++)
+        if (json_str_eq(doc, i, c->name))
+            return c;
+    for (const struct ctl_cmd *c = ctl_device_commands; c && c->name; c++)
         if (json_str_eq(doc, i, c->name))
             return c;
     return NULL;

@@ -12,6 +12,8 @@
  *   ctl_cmds.c     the table, and the lifecycle and query commands
  *   ctl_inspect.c  x-query-registers and x-read-memory
  *   ctl_event.c    STOP, RESUME, SHUTDOWN, RESET, CRASHED from state changes
+ *   ctl_snap.c     x-savevm, x-loadvm, x-delvm, query-snapshots
+ *   ctl_dev.c      balloon, query-balloon, x-commit
  *
  * Everything but com2.c is plain code over struct host, compiled hosted
  * too (tests/unit/test_hv_ctl.c).
@@ -82,6 +84,9 @@ extern const struct ctl_cmd ctl_commands[];
  * snapshot code out, and there the table is absent (NULL) and the
  * commands unknown. */
 extern const struct ctl_cmd ctl_snapshot_commands[] __attribute__((weak));
+/* The device commands' rows (ctl_dev.c: the balloon, commit), weak for the
+ * same reason. */
+extern const struct ctl_cmd ctl_device_commands[] __attribute__((weak));
 
 /* Carry out one request line (`len` bytes, no newline) against host `h`
  * and write the reply line (no newline) into buf.  Returns the reply's

@@ -74,6 +74,11 @@ static void put_snapshot(struct json_out *o, const struct img_snapshot_info *s)
     json_put_u64(o, s->vm_clock_nsec / 1000000000u);
     json_key(o, "vm-clock-nsec");
     json_put_u64(o, s->vm_clock_nsec % 1000000000u);
+    /* QMP leaves "icount" out when none was recorded (-1 in qcow2). */
+    if (s->icount != UINT64_MAX) {
+        json_key(o, "icount");
+        json_put_u64(o, s->icount);
+    }
     json_obj_end(o);
 }
 

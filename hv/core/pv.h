@@ -100,6 +100,9 @@ struct pv_domain {
     uint64_t *ballooned;
     uint64_t balloon_pages;
     unsigned balloon_port;
+    /* The guest's balloon driver has asked for its target: the host may
+     * then move it (QEMU's "balloon device activated"). */
+    bool balloon_driver;
     /* Events signalled and vectors injected (masked or already pending
      * events inject nothing). */
     uint64_t events, injections;

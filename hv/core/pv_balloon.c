@@ -51,6 +51,7 @@ long pv_hc_balloon_target(struct vcpu *v, const struct gprs *r)
     struct pv_domain *pv = pv_get(v->dom);
     if (!pv)
         return HC_ENOMEM;
+    pv->balloon_driver = true;
     if (r->rbx) {
         if (r->rbx >= HVKIT_EVTCHN_PORTS || !pv->ports[r->rbx].bound)
             return HC_EINVAL;

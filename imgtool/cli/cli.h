@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hosted/qemu_text.h"
+
 /*
  * The name used in every message, as qemu-img uses "qemu-img": "imgtool",
  * or "qemu-img" when the program runs under that name (a symlink called
@@ -120,8 +122,6 @@ int parse_size(const char *s, uint64_t *out);
  */
 int64_t cvtnum_full(const char *name, const char *value, int64_t min, int64_t max);
 int64_t cvtnum(const char *name, const char *value);
-/* QEMU's size_to_str(): "64 MiB", "1.5 GiB", "196 KiB", "512 B". */
-void size_to_str(char *buf, size_t len, uint64_t val);
 
 /* ---- "-o key=value,..." option lists (opts.c) ---- */
 

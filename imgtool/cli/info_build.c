@@ -127,25 +127,9 @@ struct jv *image_info_build(struct img *img, const char *filename, char **backin
 
 void snapshot_dump(const struct img_snapshot_info *sn)
 {
-    if (!sn) {
-        printf("%-10s%-17s%8s%20s%13s%11s", "ID", "TAG", "VM SIZE", "DATE", "VM CLOCK", "ICOUNT");
-        return;
-    }
-    char date[128] = "", clock[128], vmsize[32], icount[32] = "";
-    time_t t = sn->date_sec;
-    struct tm tm;
-    /* QEMU prints the date in local time. */
-    localtime_r(&t, &tm);
-    strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
-    uint64_t secs = sn->vm_clock_nsec / 1000000000ULL;
-    snprintf(clock, sizeof(clock), "%02d:%02d:%02d.%03d", (int)(secs / 3600),
-             (int)((secs / 60) % 60), (int)(secs % 60),
-             (int)((sn->vm_clock_nsec / 1000000) % 1000));
-    size_to_str(vmsize, sizeof(vmsize), sn->vm_state_size);
-    if (sn->icount != UINT64_MAX) {
-        snprintf(icount, sizeof(icount), "%llu", (unsigned long long)sn->icount);
-    }
-    printf("%-9s %-16s %8s%20s%13s%11s", sn->id, sn->name, vmsize, date, clock, icount);
+    char line[512];
+    img_snapshot_line(line, sizeof(line), sn);
+    fputs(line, stdout);
 }
 
 /* dump_qobject()/dump_qdict() of block/qapi.c. */
@@ -204,10 +188,10 @@ void image_info_dump_human(const struct jv *info)
     char buf[64];
     const struct jv *v;
     uint64_t vsize = jv_get(info, "virtual-size")->u;
-    size_to_str(buf, sizeof(buf), vsize);
+    img_size_to_str(buf, sizeof(buf), vsize);
     printf("image: %s\nfile format: %s\nvirtual size: %s (%llu bytes)\n",
            jv_get(info, "filename")->s, jv_get(info, "format")->s, buf, (unsigned long long)vsize);
-    size_to_str(buf, sizeof(buf), jv_get(info, "actual-size")->u);
+    img_size_to_str(buf, sizeof(buf), jv_get(info, "actual-size")->u);
     printf("disk size: %s\n", buf);
     if ((v = jv_get(info, "cluster-size"))) {
         printf("cluster_size: %llu\n", (unsigned long long)v->u);

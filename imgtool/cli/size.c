@@ -6,14 +6,12 @@
  * neither a fraction nor a suffix; a decimal fraction needs a suffix other
  * than 'B' and may not carry an exponent; the suffix letters are binary
  * powers of 1024; the exact product is rounded half up and must fit in 64
- * bits.  size_to_str() is QEMU's size_to_str(): three significant digits
- * and an IEC suffix, switching unit once the integer part reaches 1000.
+ * bits.  Sizes are printed by img_size_to_str() (lib/hosted/qemu_text.c).
  */
 #include "cli.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,19 +147,4 @@ int64_t cvtnum_full(const char *name, const char *value, int64_t min, int64_t ma
 int64_t cvtnum(const char *name, const char *value)
 {
     return cvtnum_full(name, value, 0, INT64_MAX);
-}
-
-void size_to_str(char *buf, size_t len, uint64_t val)
-{
-    static const char *const suffixes[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
-    int i;
-    /* The exponent minus one is floor(log2(val * 1024 / 1000)); dividing
-     * by ten picks the unit, switching up once the value reaches 1000. */
-    frexp(val / (1000.0 / 1024.0), &i);
-    i = (i - 1) / 10;
-    if (i < 0) {
-        i = 0;
-    }
-    uint64_t div = 1ULL << (i * 10);
-    snprintf(buf, len, "%0.3g %sB", (double)val / div, suffixes[i]);
 }

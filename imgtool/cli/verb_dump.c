@@ -68,7 +68,7 @@ static void dump_header(const struct img_qcow2_header *h, const struct img_info 
            " bytes: the unit of allocation)\n",
            h->cluster_bits, cs);
     char sz[32];
-    size_to_str(sz, sizeof(sz), h->size);
+    img_size_to_str(sz, sizeof(sz), h->size);
     printf("  size                     %" PRIu64 "  (the virtual disk: %s)\n", h->size, sz);
     printf("  crypt_method             %" PRIu32 "  (%s)\n", h->crypt_method,
            h->crypt_method == 0   ? "not encrypted"
@@ -76,7 +76,7 @@ static void dump_header(const struct img_qcow2_header *h, const struct img_info 
                                   : "LUKS");
     uint64_t per_l2 = cs / (info->extended_l2 ? 16 : 8);
     char span[32];
-    size_to_str(span, sizeof(span), per_l2 * cs);
+    img_size_to_str(span, sizeof(span), per_l2 * cs);
     printf("  l1_size                  %" PRIu32 "  (L1 entries; each L2 table maps %" PRIu64
            " clusters = %s of the disk)\n",
            h->l1_size, per_l2, span);
@@ -326,7 +326,7 @@ int verb_dump(int argc, char **argv)
     const struct img_qcow2_header *h = img_qcow2_get_header(img);
     if (!h) {
         char sz[32];
-        size_to_str(sz, sizeof(sz), info.virtual_size);
+        img_size_to_str(sz, sizeof(sz), info.virtual_size);
         printf("%s: raw image of %s (%" PRIu64 " bytes)\n", filename, sz, info.virtual_size);
         printf("A raw image has no metadata: guest byte N is file byte N, and holes in a "
                "sparse file read as zeros.\n");

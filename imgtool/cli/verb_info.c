@@ -40,8 +40,8 @@ static void dump_dot(struct jv *list)
            "fontname=\"monospace\"];\n");
     for (const struct jv *e = list->first; e; e = e->next, i++) {
         char vs[64], ds[64], label[1024];
-        size_to_str(vs, sizeof(vs), jv_get(e, "virtual-size")->u);
-        size_to_str(ds, sizeof(ds), jv_get(e, "actual-size")->u);
+        img_size_to_str(vs, sizeof(vs), jv_get(e, "virtual-size")->u);
+        img_size_to_str(ds, sizeof(ds), jv_get(e, "actual-size")->u);
         snprintf(label, sizeof(label), "%s\\n%s, virtual %s, on disk %s", jv_get(e, "filename")->s,
                  jv_get(e, "format")->s, vs, ds);
         printf("    img%d [label=\"", i);

@@ -675,8 +675,10 @@ static int add_table_entry(struct img *img, const char *name, uint64_t l1_off,
      * 56-63) reserves -1 for "icount was disabled", but qemu-img 7.2 stores
      * what replay_get_current_icount() returns outside record/replay,
      * which is 0, and `snapshot -l` then shows 0 in the ICOUNT column.
-     * imgtool writes the same bytes. */
-    snap->icount = 0;
+     * QEMU's savevm (save_snapshot) stores -1 outside record/replay
+     * instead, and its snapshot lists with the column empty.  imgtool
+     * writes the same bytes as each: -1 for a snapshot with VM state. */
+    snap->icount = vm->vm_state_size ? UINT64_MAX : 0;
     /* Extra data as QEMU 7.2 writes it: vm_state_size_large, disk_size,
      * icount.  Version 3 requires at least 16 bytes. */
     snap->extra_size = 24;

@@ -99,6 +99,11 @@
 #define CTL_CMD_SAVEVM          "x-savevm"
 #define CTL_CMD_LOADVM          "x-loadvm"
 #define CTL_CMD_DELVM           "x-delvm"
+/* The balloon (QMP's balloon and query-balloon, sizes in bytes) and the
+ * monitor's commit of a disk's changes into its backing file. */
+#define CTL_CMD_BALLOON       "balloon"
+#define CTL_CMD_QUERY_BALLOON "query-balloon"
+#define CTL_CMD_COMMIT        "x-commit"
 
 /* ---- Common arguments ------------------------------------------------------
  * Every command that acts on a domain takes "domain" (default 0), every
@@ -109,6 +114,8 @@
 #define CTL_ARG_SIZE     "size"
 #define CTL_ARG_PHYSICAL "physical"
 #define CTL_ARG_NAME     "name"
+#define CTL_ARG_VALUE    "value"
+#define CTL_ARG_DEVICE   "device"
 
 /* ---- Events (the "event" names) ------------------------------------------
  * hv sends one when a domain's state changes, whoever changed it (a

@@ -1,14 +1,18 @@
 /*
  * Disks, snapshots and the balloon.  hv's disks are virtio-blk disks,
- * which are not removable (no tray), and hv has no balloon device yet; the
- * snapshot commands go to the machine's x-savevm, x-loadvm and x-delvm.
+ * which are not removable (no tray); commit goes to the machine's
+ * x-commit, the balloon commands to balloon and query-balloon, the
+ * snapshot commands to x-savevm, x-loadvm and x-delvm.
  * Where the machine lacks a feature, the words are QEMU's for a machine
  * without it.
  */
 #include "cmds.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* QEMU's words when no disk can hold a snapshot's vmstate (qcow2 only). */
 #define NO_VMSTATE "no block device can store vmstate for snapshot"
@@ -88,52 +92,109 @@ static int find_block(struct hmp *m, const char *device, struct hmp_block *out)
 
 /* change and eject: a medium can only change in a removable drive, which
  * hv has none of; the messages are QEMU's for a missing device and for a
- * disk that is not removable. */
-static void medium(struct hmp *m, const char *device)
+ * disk that is not removable.  `file`: change's new medium, which QEMU
+ * opens before it looks at the drive (qmp_blockdev_change_medium), so a
+ * file it cannot open is what it names first. */
+static void medium(struct hmp *m, const char *device, const char *file)
 {
     struct hmp_block b;
     int found = find_block(m, device, &b);
-    if (found == 0)
+    int fd = found == 1 && file ? open(file, O_RDONLY) : -1;
+    if (found == 1 && file && fd < 0)
+        fprintf(m->out, "Error: Could not open '%s': %s\n", file, strerror(errno));
+    else if (found == 0)
         fprintf(m->out, "Error: Device '%s' not found\n", device);
     else if (found == 1)
         fprintf(m->out, "Error: Device '%s' is not removable\n", device);
+    if (fd >= 0)
+        close(fd);
 }
 
 HMP_HANDLER(hmp_do_change)
 {
-    medium(m, hmp_args_str(a, "device"));
+    medium(m, hmp_args_str(a, "device"), hmp_args_str(a, "target"));
 }
 
 HMP_HANDLER(hmp_do_eject)
 {
-    medium(m, hmp_args_str(a, "device"));
+    medium(m, hmp_args_str(a, "device"), NULL);
 }
 
-/* commit: hv writes every disk's changes straight into its image (no
- * -snapshot overlay to fold back; a backing file is only read), so there
- * is nothing to commit, as in QEMU for an image without a backing file.
- * QEMU prints its "not found" without "Error: " here. */
+/* QEMU's line for a failed commit (hmp_commit: error_report). */
+static void commit_failed(struct hmp *m, const char *device, const struct hmp_err *err)
+{
+    fprintf(m->out, "'commit' error for '%s': %s\n", device, err->desc);
+}
+
+/* commit all: QEMU's blk_commit_all() commits the disks that have a
+ * backing file and passes over the others; the first failure is printed
+ * under the name "all". */
+static void commit_all(struct hmp *m)
+{
+    struct hmp_block b[HMP_MAX_BLOCKS];
+    struct hmp_err err;
+    int n = m->be->block ? m->be->block(m->ctx, m->dom, b, HMP_MAX_BLOCKS, &err) : 0;
+    for (int i = 0; i < n; i++)
+        if (m->be->commit(m->ctx, m->dom, b[i].device, &err) < 0 &&
+            strcmp(err.desc, "Operation not supported")) {
+            commit_failed(m, "all", &err);
+            return;
+        }
+}
+
+/* commit DEVICE|all: hv refuses in QEMU's words (ctl_dev.c says why); QEMU
+ * prints its "not found" without "Error: " here. */
 HMP_HANDLER(hmp_do_commit)
 {
     const char *device = hmp_args_str(a, "device");
+    struct hmp_err err = {{0}, {0}};
     struct hmp_block b;
-    if (!strcmp(device, "all"))
+    if (!m->be || !m->be->commit) {
+        /* A machine without the command: "all" has nothing to commit. */
+        if (strcmp(device, "all") && find_block(m, device, &b) == 0)
+            fprintf(m->out, "Device '%s' not found\n", device);
         return;
-    if (find_block(m, device, &b) == 0)
-        fprintf(m->out, "Device '%s' not found\n", device);
+    }
+    if (!strcmp(device, "all")) {
+        commit_all(m);
+        return;
+    }
+    if (m->be->commit(m->ctx, m->dom, device, &err) < 0) {
+        if (!strcmp(err.cls, "DeviceNotFound"))
+            fprintf(m->out, "Device '%s' not found\n", device);
+        else
+            commit_failed(m, device, &err);
+    }
 }
 
 /* QEMU's words for a machine without a virtio-balloon device. */
 #define NO_BALLOON "No balloon device has been activated"
 
+/* balloon N: the parser has already turned N MiB (argument type 'M')
+ * into bytes, as QMP's balloon takes them; hv refuses 0 as QEMU does. */
 HMP_HANDLER(hmp_do_balloon)
 {
-    (void)a;
-    fprintf(m->out, "Error: %s\n", NO_BALLOON);
+    struct hmp_err err;
+    if (!m->be || !m->be->balloon) {
+        fprintf(m->out, "Error: %s\n", NO_BALLOON);
+        return;
+    }
+    if (m->be->balloon(m->ctx, m->dom, (uint64_t)hmp_args_num(a, "value", 0), &err) < 0)
+        hmp_print_err(m, &err);
 }
 
+/* info balloon: QEMU prints the guest's size in MiB. */
 HMP_HANDLER(hmp_info_balloon)
 {
     (void)a;
-    fprintf(m->out, "Error: %s\n", NO_BALLOON);
+    struct hmp_err err;
+    uint64_t actual;
+    if (!m->be || !m->be->balloon_info) {
+        fprintf(m->out, "Error: %s\n", NO_BALLOON);
+        return;
+    }
+    if (m->be->balloon_info(m->ctx, m->dom, &actual, &err) < 0)
+        hmp_print_err(m, &err);
+    else
+        fprintf(m->out, "balloon: actual=%llu\n", (unsigned long long)(actual >> 20));
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmdtab.h"
+#include "hosted/qemu_text.h"
 #include "pagewalk.h"
 #include "parse.h"
 #include "regs.h"
@@ -218,23 +219,39 @@ HMP_HANDLER(hmp_info_block)
                     b[i].ro ? ", read-only" : "");
 }
 
+/* info snapshots, as QEMU 7.2's hmp_info_snapshots() prints it: the
+ * table of qemu-img's `snapshot -l` (imgtool's img_snapshot_line, shared
+ * with it) under "List of snapshots present on all disks:", each ID
+ * replaced by "--" because QEMU cannot promise one ID across disks.  hv
+ * keeps snapshots on one disk only, so every snapshot is on "all" disks. */
 HMP_HANDLER(hmp_info_snapshots)
 {
     (void)a;
-    char *text = NULL;
+    static struct img_snapshot_info sn[HMP_MAX_SNAPSHOTS];
     struct hmp_err err = {{0}, {0}};
-    if (!m->be || !m->be->snapshots ||
-        (m->be->snapshots(m->ctx, m->dom, &text, &err) < 0 &&
-         !strcmp(err.cls, "CommandNotFound"))) {
-        fprintf(m->out, "no block device can store vmstate for snapshot\n");
+    char line[512];
+    int n = -1;
+    if (m->be && m->be->snapshots)
+        n = m->be->snapshots(m->ctx, m->dom, sn, HMP_MAX_SNAPSHOTS, &err);
+    if (n < 0) {
+        /* No machine, or an hv without query-snapshots: QEMU's words for a
+         * machine with no disk that can hold snapshots. */
+        bool none = !err.desc[0] || !strcmp(err.cls, "CommandNotFound");
+        fprintf(m->out, "%s\n", none ? "no block device can store vmstate for snapshot" : err.desc);
         return;
     }
-    if (!text) {
-        fprintf(m->out, "%s\n", err.desc);
+    if (n == 0) {
+        fprintf(m->out, "There is no snapshot available.\n");
         return;
     }
-    fputs(text, m->out);
-    free(text);
+    fprintf(m->out, "List of snapshots present on all disks:\n");
+    img_snapshot_line(line, sizeof(line), NULL);
+    fprintf(m->out, "%s\n", line);
+    for (int i = 0; i < n; i++) {
+        snprintf(sn[i].id, sizeof(sn[i].id), "--");
+        img_snapshot_line(line, sizeof(line), &sn[i]);
+        fprintf(m->out, "%s\n", line);
+    }
 }
 
 /* hv is not KVM: the answer QEMU gives without it. */

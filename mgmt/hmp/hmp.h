@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "img.h"
+
 /* An error the machine reported: the protocol's class ("GenericError",
  * "CommandNotFound", "DeviceNotFound", "InvalidParameter") and its words. */
 struct hmp_err {
@@ -94,8 +96,9 @@ struct hmp_block {
     bool ro, removable, inserted;
 };
 
-#define HMP_MAX_CPUS   64
-#define HMP_MAX_BLOCKS 8
+#define HMP_MAX_CPUS      64
+#define HMP_MAX_BLOCKS    8
+#define HMP_MAX_SNAPSHOTS 64
 
 /* One vCPU as `info cpus` shows it. */
 struct hmp_cpu {
@@ -130,8 +133,17 @@ struct hmp_backend {
     int (*block)(void *ctx, int dom, struct hmp_block *b, int max, struct hmp_err *err);
     /* Snapshots: "x-savevm", "x-loadvm", "x-delvm" with a tag. */
     int (*snapshot)(void *ctx, int dom, const char *command, const char *tag, struct hmp_err *err);
-    /* `info snapshots`: the text to print, in QEMU's layout (malloc'd). */
-    int (*snapshots)(void *ctx, int dom, char **text, struct hmp_err *err);
+    /* `info snapshots`: the snapshots of the disk that holds them (QMP's
+     * SnapshotInfo, in imgtool's struct): returns their number (at most
+     * `max`), or -1. */
+    int (*snapshots)(void *ctx, int dom, struct img_snapshot_info *sn, int max,
+                     struct hmp_err *err);
+    /* The balloon: ask the guest to have `bytes`; read what it has. */
+    int (*balloon)(void *ctx, int dom, uint64_t bytes, struct hmp_err *err);
+    int (*balloon_info)(void *ctx, int dom, uint64_t *actual, struct hmp_err *err);
+    /* Write disk `device`'s changes into its backing file (QEMU's
+     * bdrv_commit); a missing device is class "DeviceNotFound". */
+    int (*commit)(void *ctx, int dom, const char *device, struct hmp_err *err);
 };
 
 /* The monitor: where it prints, the machine behind it, and the state QEMU's

@@ -6,7 +6,9 @@
 # the outputs that have twins must be the same text: help lines, error
 # messages for unknown commands and bad arguments, `info status` through
 # stop and cont, x/xp in every format on the pattern, print, memory outside
-# RAM.  Then the pause proof on both machines (`stop`, `xp` of the counter
+# RAM; with a qcow2 disk on each machine, `info snapshots` before and after
+# savevm (QEMU's table, its size, date and clock columns compared by form),
+# eject, change, commit and the balloon.  Then the pause proof on both machines (`stop`, `xp` of the counter
 # twice gives one value, `cont` moves it), `info registers` in QEMU's
 # layout, a dump-guest-memory core that gdb reads, and the two other ways
 # in: `bin/hvrun -monitor stdio` and `-monitor unix:PATH,server,nowait`.
@@ -64,6 +66,10 @@ expand() {
     sed "s/PAGE/$page/g; s/COUNTER/$counter/g" "$2"
 }
 
+# Options both machines get in a session besides the usual ones (the disk
+# case adds one), and the guest's RAM.
+QEMU_EXTRA=() HV_EXTRA=() MEM=128
+
 # qemu_session CMDS OUT: the pattern guest on plain QEMU, QEMU's monitor on
 # a pipe; once the guest counts, the commands, then quit.
 qemu_session() {
@@ -71,8 +77,8 @@ qemu_session() {
     mkdir -p "$d"
     mkfifo "$d/in"
     timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -nodefaults -display none \
-        -no-reboot -serial "file:$d/serial" -device isa-debug-exit,iobase=0xf4,iosize=4 -m 128 \
-        -kernel "$G" -monitor stdio <"$d/in" >"$out.raw" 2>&1 &
+        -no-reboot -serial "file:$d/serial" -device isa-debug-exit,iobase=0xf4,iosize=4 -m "$MEM" \
+        "${QEMU_EXTRA[@]}" -kernel "$G" -monitor stdio <"$d/in" >"$out.raw" 2>&1 &
     local pid=$!
     exec {fd}>"$d/in"
     if wait_for "$d/serial" '^pattern: counting' 60; then
@@ -111,7 +117,8 @@ hv_once() {
     local cmds=$1 out=$2 emu=${3:-qemu} vendor=${4:-svm} d=$W/hv.$$.$RANDOM
     mkdir -p "$d"
     "$TOP/bin/hvrun" --emulator "$emu" --vendor "$vendor" --hv "$HV" --timeout "$TIMEOUT" \
-        -m 128M --control "$d/ctl.sock" -kernel "$G" >"$out.console" 2>"$out.err" &
+        -m "${MEM}M" "${HV_EXTRA[@]}" --control "$d/ctl.sock" -kernel "$G" >"$out.console" \
+        2>"$out.err" &
     local pid=$!
     if wait_for "$out.console" '^pattern: counting' "$TIMEOUT"; then
         { feed 1 <(expand "$out.console" "$cmds") && echo quit; } |
@@ -363,6 +370,56 @@ unix_case() {
     quit_ended "hvrun -monitor unix: quit ends hv" "$t.err" "$t.status"
 }
 
+# The disk commands on both machines, each with a qcow2 disk of its own:
+# `info snapshots` with none, after savevm and after delvm; eject and
+# change of a virtio disk (not removable); commit of a disk without a
+# backing file; the balloon of a machine without one.  Every output must
+# be the same text, but for the snapshot table's size, date and clock
+# columns, whose form is checked instead.
+disk_case() {
+    local t=$W/disk n=0 cmd q h
+    printf '%s\n' 'info snapshots' 'savevm s1' 'info snapshots' 'delvm s1' 'info snapshots' \
+        'eject virtio0' 'eject -f virtio0' 'change virtio0 missing.img' "change virtio0 $t.o.qcow2" \
+        'commit virtio0' \
+        'commit all' 'commit foo' 'balloon 64' 'info balloon' >"$t.cmds"
+    qemu-img create -q -f qcow2 "$t.q.qcow2" 16M
+    qemu-img create -q -f qcow2 "$t.h.qcow2" 16M
+    qemu-img create -q -f qcow2 "$t.o.qcow2" 1M
+    MEM=32 QEMU_EXTRA=(-drive "file=$t.q.qcow2,if=virtio") HV_EXTRA=(-drive "file=$t.h.qcow2,format=qcow2")
+    qemu_session "$t.cmds" "$t.q"
+    hv_session "$t.cmds" "$t.h"
+    MEM=128 QEMU_EXTRA=() HV_EXTRA=()
+    if [ "$(block "$t.q" 1)" != "There is no snapshot available." ]; then
+        fail "disk commands" "QEMU's session did not run"
+        show_log "$t.q"
+        return
+    fi
+    while IFS= read -r cmd; do
+        n=$((n + 1))
+        q=$(block "$t.q" "$n" | snap_form) h=$(block "$t.h" "$n" | snap_form)
+        if [ "$q" = "$h" ]; then
+            pass "same output as QEMU with a qcow2 disk: $cmd"
+        else
+            fail "same output as QEMU with a qcow2 disk: $cmd" "outputs differ"
+            diff <(block "$t.q" "$n") <(block "$t.h" "$n") | sed 's/^/    /' | head -20
+        fi
+    done <"$t.cmds"
+}
+
+# snap_form: a snapshot line's VM SIZE, DATE and VM CLOCK columns (QEMU's
+# bdrv_snapshot_dump: 8, 20 and 13 characters from column 28 of 79)
+# replaced by "SIZE DATE CLOCK" where each has its form, so that tables
+# taken at other times compare.
+snap_form() {
+    awk '/^--/ && length($0) == 79 &&
+        substr($0, 28, 8) ~ /^ *[0-9.]+ [KMGT]?i?B$/ &&
+        substr($0, 36, 20) ~ /^ [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]$/ &&
+        substr($0, 56, 13) ~ /^ +[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9][0-9][0-9]$/ {
+            $0 = substr($0, 1, 27) "SIZE DATE CLOCK" substr($0, 69)
+        }
+        { print }'
+}
+
 # The pause proof under hv on Bochs with VT-x, through hvmon.
 bochs_case() {
     local id="pause proof under hv (Bochs+VMX)" t=$W/bochs
@@ -376,6 +433,7 @@ if [ ! -x "$HVMON" ] || [ ! -f "$G" ]; then
     exit 1
 fi
 main_qemu_svm
+disk_case
 dump_case
 stdio_case
 unix_case

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -371,6 +372,110 @@ START_TEST(test_missing_features)
 }
 END_TEST
 
+/* ---- info snapshots ---- */
+
+/* The snapshots QEMU 7.2 listed for a qcow2 disk: one taken with the
+ * monitor's savevm (no icount recorded), one with qemu-img snapshot -c
+ * (icount 0); `fake_nsnap` of them. */
+static int fake_nsnap;
+static int fake_snapshots(void *ctx, int dom, struct img_snapshot_info *sn, int max,
+                          struct hmp_err *err)
+{
+    (void)ctx, (void)dom, (void)err;
+    static const struct img_snapshot_info two[2] = {
+        {"1", "snapA", 433152, 1796308303, 0, 0, UINT64_MAX, 16 << 20},
+        {"2", "diskonly", 0, 1796308312, 0, 0, 0, 16 << 20},
+    };
+    int n = fake_nsnap < max ? fake_nsnap : max;
+    memcpy(sn, two, (size_t)n * sizeof(*sn));
+    return n;
+}
+
+START_TEST(test_info_snapshots)
+{
+    static const struct hmp_backend be = {.snapshots = fake_snapshots};
+    const char *const lines[] = {"info snapshots", NULL};
+    /* QEMU prints the dates in local time: the expected text is UTC's. */
+    setenv("TZ", "UTC", 1);
+    tzset();
+    fake_nsnap = 0;
+    ck_assert_str_eq(run_on(&be, lines), "There is no snapshot available.\n");
+    fake_nsnap = 2;
+    ck_assert_str_eq(
+        run_on(&be, lines),
+        "List of snapshots present on all disks:\n"
+        "ID        TAG               VM SIZE                DATE     VM CLOCK     ICOUNT\n"
+        "--        snapA             423 KiB 2026-12-03 14:31:43 00:00:00.000           \n"
+        "--        diskonly              0 B 2026-12-03 14:31:52 00:00:00.000          0\n");
+}
+END_TEST
+
+/* ---- balloon and commit ---- */
+
+static uint64_t fake_balloon_bytes;
+static int fake_balloon(void *ctx, int dom, uint64_t bytes, struct hmp_err *err)
+{
+    (void)ctx, (void)dom;
+    if (bytes == 0) {
+        snprintf(err->desc, sizeof(err->desc), "Parameter 'target' expects a size");
+        return -1;
+    }
+    fake_balloon_bytes = bytes;
+    return 0;
+}
+
+static int fake_balloon_info(void *ctx, int dom, uint64_t *actual, struct hmp_err *err)
+{
+    (void)ctx, (void)dom, (void)err;
+    *actual = fake_balloon_bytes;
+    return 0;
+}
+
+/* Two disks: virtio0 without a backing file, virtio1 with one that cannot
+ * be written (hv's -snapshot overlay). */
+static int fake_block(void *ctx, int dom, struct hmp_block *b, int max, struct hmp_err *err)
+{
+    (void)ctx, (void)dom, (void)max, (void)err;
+    memset(b, 0, 2 * sizeof(*b));
+    snprintf(b[0].device, sizeof(b[0].device), "virtio0");
+    snprintf(b[1].device, sizeof(b[1].device), "virtio1");
+    return 2;
+}
+
+static int fake_commit(void *ctx, int dom, const char *device, struct hmp_err *err)
+{
+    (void)ctx, (void)dom;
+    const char *cls = "GenericError", *desc = "Operation not supported";
+    if (!strcmp(device, "virtio1"))
+        desc = "Permission denied";
+    else if (strcmp(device, "virtio0"))
+        cls = "DeviceNotFound", desc = "no such disk";
+    snprintf(err->cls, sizeof(err->cls), "%s", cls);
+    snprintf(err->desc, sizeof(err->desc), "%s", desc);
+    return -1;
+}
+
+START_TEST(test_balloon_commit)
+{
+    static const struct hmp_backend be = {.balloon = fake_balloon,
+                                          .balloon_info = fake_balloon_info,
+                                          .block = fake_block,
+                                          .commit = fake_commit};
+    const char *const lines[] = {"balloon 96",     "info balloon", "balloon 0",  "balloon -1",
+                                 "commit virtio0", "commit foo",   "commit all", NULL};
+    /* QEMU 7.2's texts: info balloon in MiB, its refusals, and commit's
+     * (a disk without a backing file: ENOTSUP; "not found" without
+     * "Error: "). */
+    ck_assert_str_eq(run_on(&be, lines), "balloon: actual=96\n"
+                                         "Error: Parameter 'target' expects a size\n"
+                                         "enter a positive value\n"
+                                         "Try \"help balloon\" for more information\n"
+                                         "'commit' error for 'virtio0': Operation not supported\n"
+                                         "Device 'foo' not found\n"
+                                         "'commit' error for 'all': Permission denied\n");
+}
+END_TEST
+
 /* ---- info registers ---- */
 
 /* The pattern guest's registers as QEMU 7.2 printed them. */
@@ -621,6 +726,8 @@ int main(void)
     tcase_add_test(tc, test_print);
     tcase_add_test(tc, test_status);
     tcase_add_test(tc, test_missing_features);
+    tcase_add_test(tc, test_info_snapshots);
+    tcase_add_test(tc, test_balloon_commit);
     tcase_add_test(tc, test_info_registers);
     tcase_add_test(tc, test_registers_unknown_parts);
     tcase_add_test(tc, test_registers_32bit);

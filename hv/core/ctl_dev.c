@@ -1,0 +1,119 @@
+/*
+ * ctl_dev.c - the control protocol's device commands
+ * (docs/control-protocol.md "Devices"): the balloon (QMP's balloon and
+ * query-balloon, over hv's PV balloon, core/pv_balloon.c) and x-commit,
+ * the monitor's commit of a disk's changes into its backing file.
+ *
+ * Their rows are a table of their own, ctl_device_commands (ctl.h), which
+ * the dispatcher looks at after the others: the hosted builds of the
+ * dispatcher leave this file, hv's PV code and its disks out, and the
+ * commands are unknown there.
+ */
+#include "klib.h"
+
+#include "ctl.h"
+#include "domain.h"
+#include "img.h"
+#include "pv.h"
+#include "vdev.h"
+
+/* QEMU's words (qmp_balloon, qmp_query_balloon) for a machine whose
+ * balloon nobody drives: in hv, a guest whose balloon driver has not yet
+ * asked for its target (HC_BALLOON_TARGET, include/hvkit/pv.h). */
+#define NO_BALLOON "No balloon device has been activated"
+
+/* The domain, if its guest drives the balloon; else an error. */
+static int balloon_domain(struct ctl_req *r, struct domain **d)
+{
+    if (ctl_arg_domain(r, d) < 0)
+        return -1;
+    if (!(*d)->pv || !(*d)->pv->balloon_driver)
+        return ctl_error(r, CTL_ERR_GENERIC, NO_BALLOON);
+    return 0;
+}
+
+/* balloon: ask the guest to have "value" bytes.  QEMU refuses 0 in these
+ * words; a target above the RAM means all of it (pv_balloon_target_kib),
+ * as QEMU's virtio-balloon takes no more than the RAM either.  The guest's
+ * driver hears of it through its balloon port and moves in its own time:
+ * query-balloon shows where it is. */
+static int balloon(struct ctl_req *r)
+{
+    struct domain *d;
+    uint64_t value;
+    if (balloon_domain(r, &d) < 0 || ctl_arg_u64(r, CTL_ARG_VALUE, true, 0, &value) < 0)
+        return -1;
+    if (value == 0)
+        return ctl_error(r, CTL_ERR_INVALID_PARAMETER, "Parameter 'target' expects a size");
+    uint64_t kib = value >> 10;
+    pv_balloon_set_target(d, kib ? kib : 1);
+    json_obj_begin(r->out);
+    json_obj_end(r->out);
+    return 0;
+}
+
+/* query-balloon: QMP's BalloonInfo, "actual" the bytes the guest has now:
+ * its RAM less what it gave back (domain.h balloon_kib). */
+static int query_balloon(struct ctl_req *r)
+{
+    struct domain *d;
+    if (balloon_domain(r, &d) < 0)
+        return -1;
+    json_obj_begin(r->out);
+    json_key(r->out, "actual");
+    json_put_u64(r->out, d->mem.size - (d->balloon_kib << 10));
+    json_obj_end(r->out);
+    return 0;
+}
+
+/* The disk "virtioN" of the domain (query-block's names), or an error. */
+static int arg_disk(struct ctl_req *r, struct domain *d, struct img **img)
+{
+    char dev[32];
+    unsigned n = 0;
+    bool ro;
+    if (ctl_arg_str(r, CTL_ARG_DEVICE, dev, sizeof(dev)) < 0)
+        return -1;
+    /* "virtio" and a decimal number, nothing else. */
+    const char *p = dev + 6;
+    bool ok = !strncmp(dev, "virtio", 6) && *p;
+    for (; ok && *p; p++) {
+        ok = *p >= '0' && *p <= '9' && n < 100;
+        n = n * 10 + (unsigned)(*p - '0');
+    }
+    *img = ok ? vdev_disk(d, n, &ro) : NULL;
+    if (!*img)
+        return ctl_error(r, CTL_ERR_DEVICE_NOT_FOUND, "Device '%s' not found", dev);
+    return 0;
+}
+
+/* x-commit: QEMU's HMP commit (bdrv_commit) writes a disk's changes into
+ * its backing file and empties the disk.  hv reads a disk's backing files
+ * only: bin/hvrun attaches them to the outer machine read-only (also the
+ * file under a -snapshot overlay), so there is nothing hv may write them
+ * through.  The refusals are in QEMU's words: a disk without a backing
+ * file cannot commit at all (ENOTSUP), and one whose backing file cannot
+ * be opened for writing is refused as QEMU refuses it (EACCES). */
+static int commit(struct ctl_req *r)
+{
+    /* struct img_info holds file names: too big for hv's stack. */
+    static struct img_info info;
+    struct domain *d;
+    struct img *img;
+    if (ctl_arg_domain(r, &d) < 0 || arg_disk(r, d, &img) < 0)
+        return -1;
+    if (img_get_info(img, &info) < 0 || !info.has_backing)
+        return ctl_error(r, CTL_ERR_GENERIC, "Operation not supported");
+    return ctl_error(r, CTL_ERR_GENERIC, "Permission denied");
+}
+
+static const char *const domain_args[] = {CTL_ARG_DOMAIN, NULL};
+static const char *const balloon_args[] = {CTL_ARG_DOMAIN, CTL_ARG_VALUE, NULL};
+static const char *const commit_args[] = {CTL_ARG_DOMAIN, CTL_ARG_DEVICE, NULL};
+
+const struct ctl_cmd ctl_device_commands[] = {
+    {CTL_CMD_BALLOON, balloon_args, balloon},
+    {CTL_CMD_QUERY_BALLOON, domain_args, query_balloon},
+    {CTL_CMD_COMMIT, commit_args, commit},
+    {NULL, NULL, NULL},
+};
