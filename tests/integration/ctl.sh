@@ -70,8 +70,8 @@ session() {
         "$d/events"; then
         fail "$id" "no SHUTDOWN event (host-qmp-quit) after quit"
         show_log "$d/events"
-    elif ! grep -qx '\[hv\] ctl: quit' "$d/err"; then
-        fail "$id" "hv did not log the quit (hvrun status $st)"
+    elif ! grep -qx '\[hv\] ctl: quit' "$d/err" || [ "$st" != 0 ]; then
+        fail "$id" "hv did not log the quit, or hvrun did not end 0 as QEMU after quit (status $st)"
         show_log "$d/err"
     else
         pass "$id"
