@@ -80,6 +80,10 @@
 /* An argument is missing, of the wrong JSON type, out of range, or not one
  * the command takes. */
 #define CTL_ERR_INVALID_PARAMETER "InvalidParameter"
+/* The manager's: hv did not answer within the manager's time limit (the
+ * request may still be carried out), or an earlier request it did not
+ * answer held this one back (it was never sent). */
+#define CTL_ERR_TIMEOUT "Timeout"
 
 /* ---- Commands (the "execute" names) --------------------------------------- */
 #define CTL_CMD_QUERY_VERSION    "query-version"

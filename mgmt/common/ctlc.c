@@ -1,5 +1,8 @@
 /*
- * ctlc.c: a front-end's side of the control protocol (ctlc.h), shared by xl and virsh.
+ * ctlc.c: a front-end's side of the control protocol (ctlc.h), shared by
+ * xl, virsh, hvmon and hvctl.  Requests carry an id the connection counts
+ * up, so a reply is matched to its request even when events (or a late
+ * reply to an earlier request) arrive in between.
  */
 #include "ctlc.h"
 
@@ -19,31 +22,35 @@ static long now_ms(void)
     return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
 }
 
-/* The next line from the manager into c->line, parsed into c->doc; -1 at
- * the deadline, at the end of the connection or for a line that is not a
- * JSON object. */
-static int read_line(struct ctlc *c, long deadline, char *why, size_t whylen)
+/* Take one complete line out of c->in into c->line (no '\n', no '\r'
+ * before it); false when there is none yet. */
+static bool take_line(struct ctlc *c)
+{
+    char *nl = memchr(c->in, '\n', c->len);
+    if (!nl)
+        return false;
+    size_t n = (size_t)(nl - c->in);
+    size_t keep = n > 0 && c->in[n - 1] == '\r' ? n - 1 : n;
+    memcpy(c->line, c->in, keep);
+    c->line[keep] = 0;
+    memmove(c->in, nl + 1, c->len - n - 1);
+    c->len -= n + 1;
+    if (c->trace)
+        c->trace("<- ", c->line, keep);
+    return true;
+}
+
+/* Wait for more bytes until `deadline` (< 0: none); -1 with `why`. */
+static int fill(struct ctlc *c, long deadline, char *why, size_t whylen)
 {
     for (;;) {
-        char *nl = memchr(c->in, '\n', c->len);
-        if (nl) {
-            size_t n = (size_t)(nl - c->in);
-            memcpy(c->line, c->in, n);
-            c->line[n] = 0;
-            memmove(c->in, nl + 1, c->len - n - 1);
-            c->len -= n + 1;
-            char err[128];
-            if (json_parse(&c->doc, c->line, n, c->tok, sizeof(c->tok) / sizeof(c->tok[0]),
-                           CTL_DEPTH_MAX, err, sizeof(err)) < 0 ||
-                c->doc.tok[0].type != JSON_OBJECT) {
-                snprintf(why, whylen, "the manager sent a line that is not a JSON object");
-                return -1;
-            }
-            return 0;
+        if (c->len >= CTL_LINE_MAX) {
+            snprintf(why, whylen, "the manager sent a line longer than %d bytes", CTL_LINE_MAX);
+            return -1;
         }
-        long left = deadline - now_ms();
+        long left = deadline < 0 ? -1 : deadline - now_ms();
         struct pollfd p = {.fd = c->fd, .events = POLLIN};
-        if (c->len >= CTL_LINE_MAX || left <= 0 || poll(&p, 1, (int)left) == 0) {
+        if (deadline >= 0 && (left <= 0 || poll(&p, 1, (int)left) == 0)) {
             snprintf(why, whylen, "no answer from the manager in time");
             return -1;
         }
@@ -55,7 +62,49 @@ static int read_line(struct ctlc *c, long deadline, char *why, size_t whylen)
             return -1;
         }
         c->len += (size_t)r;
+        return 0;
     }
+}
+
+/* The next line from the manager, parsed, before `deadline`. */
+static int read_until(struct ctlc *c, long deadline, char *why, size_t whylen)
+{
+    while (!take_line(c))
+        if (fill(c, deadline, why, whylen) < 0)
+            return -1;
+    char err[128];
+    if (json_parse(&c->doc, c->line, strlen(c->line), c->tok, sizeof(c->tok) / sizeof(c->tok[0]),
+                   CTL_DEPTH_MAX, err, sizeof(err)) < 0 ||
+        c->doc.tok[0].type != JSON_OBJECT) {
+        snprintf(why, whylen, "the manager sent a line that is not a JSON object");
+        return -1;
+    }
+    return 0;
+}
+
+int ctlc_read(struct ctlc *c, int ms, char *why, size_t whylen)
+{
+    return read_until(c, ms < 0 ? -1 : now_ms() + ms, why, whylen);
+}
+
+/* The greeting: hvkit's, of the protocol this program speaks; its number
+ * of domains. */
+static int greeting(struct ctlc *c, char *why, size_t whylen)
+{
+    uint64_t proto, doms = 1;
+    int g = json_get(&c->doc, 0, CTL_KEY_GREETING);
+    if (g < 0) {
+        /* E.g. too many front-ends: the manager says why. */
+        snprintf(why, whylen, "the manager refused the connection: %s", c->line);
+        return -1;
+    }
+    if (json_u64(&c->doc, json_get(&c->doc, g, "protocol"), &proto) < 0 || proto != CTL_PROTOCOL) {
+        snprintf(why, whylen, "the manager speaks another protocol version: %s", c->line);
+        return -1;
+    }
+    json_u64(&c->doc, json_get(&c->doc, g, "domains"), &doms);
+    c->domains = (int)doms;
+    return 0;
 }
 
 int ctlc_open(struct ctlc *c, const char *path, int ms, char *why, size_t whylen)
@@ -63,6 +112,8 @@ int ctlc_open(struct ctlc *c, const char *path, int ms, char *why, size_t whylen
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     c->len = 0;
     c->next_id = 1;
+    c->domains = 1;
+    c->trace = NULL;
     if (strlen(path) >= sizeof(a.sun_path)) {
         snprintf(why, whylen, "socket path '%s' is too long", path);
         return -1;
@@ -73,53 +124,133 @@ int ctlc_open(struct ctlc *c, const char *path, int ms, char *why, size_t whylen
         snprintf(why, whylen, "cannot connect to %s: %s", path, strerror(errno));
         if (c->fd >= 0)
             close(c->fd);
+        c->fd = -1;
         return -1;
     }
-    uint64_t proto;
-    if (read_line(c, now_ms() + ms, why, whylen) < 0)
-        goto fail;
-    int g = json_get(&c->doc, 0, CTL_KEY_GREETING);
-    if (g < 0 || json_u64(&c->doc, json_get(&c->doc, g, "protocol"), &proto) < 0 ||
-        proto != CTL_PROTOCOL) {
-        snprintf(why, whylen, "the manager refused or speaks another protocol: %s", c->line);
-        goto fail;
+    if (ctlc_read(c, ms, why, whylen) < 0 || greeting(c, why, whylen) < 0) {
+        close(c->fd);
+        c->fd = -1;
+        return -1;
     }
     return 0;
-fail:
-    close(c->fd);
-    return -1;
+}
+
+int ctlc_send(struct ctlc *c, const char *s, size_t len, bool newline, char *why, size_t whylen)
+{
+    if (c->trace)
+        c->trace("-> ", s, len);
+    while (len > 0 || newline) {
+        const char *p = len > 0 ? s : "\n";
+        size_t n = len > 0 ? len : 1;
+        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            snprintf(why, whylen, "cannot send to the manager: the connection is closed");
+            return -1;
+        }
+        if (len > 0)
+            s += w, len -= (size_t)w;
+        else
+            newline = false;
+    }
+    return 0;
+}
+
+/* Send request line `req` (id `id`) and wait for its reply: 0 "return"
+ * (*ret), 1 "error", -1 none; `err` for 1 and -1. */
+static int exchange(struct ctlc *c, const char *req, size_t n, long id, int ms, int *ret,
+                    struct ctlc_err *err)
+{
+    snprintf(err->cls, sizeof(err->cls), "%s", CTL_ERR_GENERIC);
+    if (ctlc_send(c, req, n, true, err->desc, sizeof(err->desc)) < 0)
+        return -1;
+    long deadline = ms < 0 ? -1 : now_ms() + ms;
+    for (;;) {
+        if (read_until(c, deadline, err->desc, sizeof(err->desc)) < 0)
+            return -1;
+        uint64_t got;
+        if (json_get(&c->doc, 0, CTL_KEY_EVENT) >= 0 ||
+            json_u64(&c->doc, json_get(&c->doc, 0, CTL_KEY_ID), &got) < 0 || got != (uint64_t)id)
+            continue; /* an event, or another request's reply */
+        *ret = json_get(&c->doc, 0, CTL_KEY_RETURN);
+        if (*ret >= 0)
+            return 0;
+        int e = json_get(&c->doc, 0, CTL_KEY_ERROR);
+        json_str_copy(&c->doc, json_get(&c->doc, e, CTL_KEY_CLASS), err->cls, sizeof(err->cls));
+        if (json_str_copy(&c->doc, json_get(&c->doc, e, CTL_KEY_DESC), err->desc,
+                          sizeof(err->desc)) < 0)
+            snprintf(err->desc, sizeof(err->desc), "%.*s", (int)sizeof(err->desc) - 1, c->line);
+        return 1;
+    }
 }
 
 int ctlc_call(struct ctlc *c, const char *execute, const char *args, int ms, int *ret, char *why,
               size_t whylen)
 {
     char req[1024];
+    struct ctlc_err err;
     long id = c->next_id++;
-    int n =
-        snprintf(req, sizeof(req), "{\"%s\": \"%s\", \"%s\": %s, \"%s\": %ld}\n", CTL_KEY_EXECUTE,
-                 execute, CTL_KEY_ARGUMENTS, args ? args : "{}", CTL_KEY_ID, id);
-    if (n >= (int)sizeof(req) || send(c->fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-        snprintf(why, whylen, "cannot send to the manager");
+    int n = snprintf(req, sizeof(req), "{\"%s\": \"%s\", \"%s\": %s, \"%s\": %ld}", CTL_KEY_EXECUTE,
+                     execute, CTL_KEY_ARGUMENTS, args ? args : "{}", CTL_KEY_ID, id);
+    if (n >= (int)sizeof(req)) {
+        snprintf(why, whylen, "the request is too long");
         return -1;
     }
-    long deadline = now_ms() + ms;
-    for (;;) {
-        if (read_line(c, deadline, why, whylen) < 0)
-            return -1;
-        uint64_t got;
-        if (json_u64(&c->doc, json_get(&c->doc, 0, CTL_KEY_ID), &got) < 0 || got != (uint64_t)id)
-            continue; /* an event, or another request's reply */
-        *ret = json_get(&c->doc, 0, CTL_KEY_RETURN);
-        if (*ret >= 0)
-            return 0;
-        int e = json_get(&c->doc, 0, CTL_KEY_ERROR);
-        if (json_str_copy(&c->doc, json_get(&c->doc, e, CTL_KEY_DESC), why, whylen) < 0)
-            snprintf(why, whylen, "%s", c->line);
-        return 1;
+    int rc = exchange(c, req, (size_t)n, id, ms, ret, &err);
+    if (rc != 0)
+        snprintf(why, whylen, "%s", err.desc);
+    return rc;
+}
+
+/* The request line for ctlc_callv; false if it does not fit. */
+static bool write_request(char *buf, size_t size, const char *execute, const struct ctlc_arg *args,
+                          int n, long id, size_t *len)
+{
+    struct json_out o;
+    json_out_init(&o, buf, size);
+    json_obj_begin(&o);
+    json_key(&o, CTL_KEY_EXECUTE);
+    json_put_str(&o, execute);
+    if (n > 0) {
+        json_key(&o, CTL_KEY_ARGUMENTS);
+        json_obj_begin(&o);
+        for (int i = 0; i < n; i++) {
+            json_key(&o, args[i].key);
+            if (args[i].type == CTLC_U64)
+                json_put_u64(&o, args[i].u);
+            else if (args[i].type == CTLC_BOOL)
+                json_put_bool(&o, args[i].u != 0);
+            else
+                json_put_str(&o, args[i].s);
+        }
+        json_obj_end(&o);
     }
+    json_key(&o, CTL_KEY_ID);
+    json_put_u64(&o, (uint64_t)id);
+    json_obj_end(&o);
+    *len = o.len;
+    return json_out_ok(&o);
+}
+
+int ctlc_callv(struct ctlc *c, const char *execute, const struct ctlc_arg *args, int n, int ms,
+               int *ret, struct ctlc_err *err)
+{
+    char req[4096];
+    size_t len;
+    long id = c->next_id++;
+    if (c->fd < 0 || !write_request(req, sizeof(req), execute, args, n, id, &len)) {
+        snprintf(err->cls, sizeof(err->cls), "%s", CTL_ERR_GENERIC);
+        snprintf(err->desc, sizeof(err->desc),
+                 c->fd < 0 ? "not connected to the manager" : "the request is too long");
+        return -1;
+    }
+    return exchange(c, req, len, id, ms, ret, err);
 }
 
 void ctlc_close(struct ctlc *c)
 {
-    close(c->fd);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
 }

@@ -1,14 +1,21 @@
 /*
  * ctlc: one front-end connection to a manager of hvkit's control protocol
- * (docs/control-protocol.md), shared by the front-ends (xl, virsh):
- * connect, check the greeting, send a request, wait for its reply (events
- * that arrive meanwhile are skipped).
+ * (docs/control-protocol.md), shared by every front-end (xl, virsh, the
+ * QEMU monitor hvmon, hvctl): connect, check the greeting, send a
+ * request, wait for its reply (events that arrive meanwhile are skipped).
+ *
+ * Three levels, each built on the one below:
+ *   ctlc_call   arguments as a JSON object's text, the error's words
+ *   ctlc_callv  arguments as a list, the error's class and words
+ *   ctlc_send, ctlc_read   one line out, one line in, for a front-end
+ *               that writes its own requests (hvctl sends lines as given)
  */
 #ifndef HVKIT_MGMT_COMMON_CTLC_H
 #define HVKIT_MGMT_COMMON_CTLC_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json.h>
 
@@ -18,14 +25,21 @@ struct ctlc {
     int fd;
     size_t len;
     char in[CTL_LINE_MAX + 1];
-    char line[CTL_LINE_MAX + 1]; /* the last reply, which `doc` points into */
+    char line[CTL_LINE_MAX + 1]; /* the last line read, which `doc` points into */
     struct json_tok tok[4096];
     struct json_doc doc;
     long next_id;
+    /* From the greeting: how many domains hv runs (1 when it does not say). */
+    int domains;
+    /* Set by the caller after ctlc_open, or NULL: called with each line
+     * sent ("-> ") and received ("<- "), without its newline. */
+    void (*trace)(const char *dir, const char *line, size_t len);
 };
 
 /* Connect to the manager at `path` and read its greeting, waiting at most
- * `ms` milliseconds.  -1 with the reason in `why`. */
+ * `ms` milliseconds (ms < 0: as long as it takes -- the manager greets
+ * only once hv has, which takes as long as the outer machine takes to
+ * boot).  -1 with the reason in `why`. */
 int ctlc_open(struct ctlc *c, const char *path, int ms, char *why, size_t whylen);
 
 /* Run `execute` with `args` (a JSON object's text, or NULL) and wait at
@@ -34,6 +48,36 @@ int ctlc_open(struct ctlc *c, const char *path, int ms, char *why, size_t whylen
  * no reply (the reason in `why`). */
 int ctlc_call(struct ctlc *c, const char *execute, const char *args, int ms, int *ret, char *why,
               size_t whylen);
+
+/* An error: the reply's class and words, or what went wrong with the
+ * connection (class GenericError). */
+struct ctlc_err {
+    char cls[32];
+    char desc[256];
+};
+
+/* One argument of a request in list form. */
+struct ctlc_arg {
+    const char *key;
+    enum { CTLC_U64, CTLC_BOOL, CTLC_STR } type;
+    uint64_t u; /* CTLC_U64, CTLC_BOOL (non-zero: true) */
+    const char *s;
+};
+
+/* ctlc_call with the `n` arguments as a list, and the error's class:
+ * returns the same (0, 1, -1), with `err` filled for 1 and -1. */
+int ctlc_callv(struct ctlc *c, const char *execute, const struct ctlc_arg *args, int n, int ms,
+               int *ret, struct ctlc_err *err);
+
+/* Send `len` bytes as they are, and a newline after them when `newline`.
+ * 0, or -1 with the reason in `why`. */
+int ctlc_send(struct ctlc *c, const char *s, size_t len, bool newline, char *why, size_t whylen);
+
+/* The next line from the manager into c->line (without its newline or a
+ * '\r' before it) and parsed into c->doc, waiting at most `ms` (< 0: as
+ * long as it takes).  0, or -1 with the reason in `why`: the time limit,
+ * the end of the connection, a line that is not a JSON object. */
+int ctlc_read(struct ctlc *c, int ms, char *why, size_t whylen);
 
 void ctlc_close(struct ctlc *c);
 

@@ -12,11 +12,11 @@
 
 #define DOM(d)                                                                                     \
     {                                                                                              \
-        CTL_ARG_DOMAIN, CTL_U64, (uint64_t)(d), NULL                                               \
+        CTL_ARG_DOMAIN, CTLC_U64, (uint64_t)(d), NULL                                              \
     }
 #define CPU(c)                                                                                     \
     {                                                                                              \
-        CTL_ARG_CPU, CTL_U64, (uint64_t)(c), NULL                                                  \
+        CTL_ARG_CPU, CTLC_U64, (uint64_t)(c), NULL                                                 \
     }
 #define UNSUPPORTED(err)                                                                           \
     (snprintf((err)->cls, sizeof((err)->cls), "%s", CTL_ERR_COMMAND_NOT_FOUND),                    \
@@ -43,8 +43,8 @@ static bool get_str(const struct json_doc *d, int obj, const char *key, char *bu
 
 static int be_status(void *ctx, int dom, struct hmp_status *st, struct hmp_err *err)
 {
-    struct ctl_conn *c = ctx;
-    struct ctl_arg a[] = {DOM(dom)};
+    struct ctlc *c = ctx;
+    struct ctlc_arg a[] = {DOM(dom)};
     int r = ctl_call(c, CTL_CMD_QUERY_STATUS, a, 1, err);
     if (r < 0)
         return -1;
@@ -58,8 +58,8 @@ static int be_status(void *ctx, int dom, struct hmp_status *st, struct hmp_err *
 
 static int be_simple(void *ctx, int dom, const char *command, struct hmp_err *err)
 {
-    struct ctl_conn *c = ctx;
-    struct ctl_arg a[] = {DOM(dom)};
+    struct ctlc *c = ctx;
+    struct ctlc_arg a[] = {DOM(dom)};
     /* The protocol has no NMI; quit acts on the whole machine. */
     if (!strcmp(command, "nmi"))
         return UNSUPPORTED(err);
@@ -99,8 +99,8 @@ static bool get_table(const struct json_doc *d, int r, const char *name, uint64_
 
 static int be_regs(void *ctx, int dom, int cpu, struct hmp_regs *regs, struct hmp_err *err)
 {
-    struct ctl_conn *c = ctx;
-    struct ctl_arg a[] = {DOM(dom), CPU(cpu)};
+    struct ctlc *c = ctx;
+    struct ctlc_arg a[] = {DOM(dom), CPU(cpu)};
     int r = ctl_call(c, CTL_CMD_QUERY_REGISTERS, a, 2, err);
     if (r < 0)
         return -1;
@@ -143,7 +143,7 @@ static int hexval(char ch)
 
 /* Decode x-read-memory's reply (token `r` of c->doc) into `len` bytes:
  * false if its "data" is not 2 * len hex digits. */
-static bool decode_data(const struct ctl_conn *c, int r, uint8_t *out, size_t len)
+static bool decode_data(const struct ctlc *c, int r, uint8_t *out, size_t len)
 {
     int h = json_get(&c->doc, r, "data");
     const struct json_tok *t = h >= 0 ? &c->doc.tok[h] : NULL;
@@ -170,14 +170,14 @@ static bool decode_data(const struct ctl_conn *c, int r, uint8_t *out, size_t le
  * hex is cut short or lengthened was damaged on its way (bytes lost or
  * doubled on the serial line between hv and the manager when the host is
  * busy); reading changes nothing, so it is simply asked again. */
-static int read_piece(struct ctl_conn *c, int dom, int cpu, uint64_t addr, uint8_t *buf, size_t len,
+static int read_piece(struct ctlc *c, int dom, int cpu, uint64_t addr, uint8_t *buf, size_t len,
                       bool physical, struct hmp_err *err)
 {
-    struct ctl_arg a[] = {DOM(dom),
-                          CPU(cpu),
-                          {CTL_ARG_ADDR, CTL_U64, addr, NULL},
-                          {CTL_ARG_SIZE, CTL_U64, len, NULL},
-                          {CTL_ARG_PHYSICAL, CTL_BOOL, physical, NULL}};
+    struct ctlc_arg a[] = {DOM(dom),
+                           CPU(cpu),
+                           {CTL_ARG_ADDR, CTLC_U64, addr, NULL},
+                           {CTL_ARG_SIZE, CTLC_U64, len, NULL},
+                           {CTL_ARG_PHYSICAL, CTLC_BOOL, physical, NULL}};
     for (int i = 0; i < READ_TRIES; i++) {
         int r = ctl_call(c, CTL_CMD_READ_MEMORY, a, 5, err);
         if (r < 0)
@@ -204,8 +204,8 @@ static int be_read_mem(void *ctx, int dom, int cpu, uint64_t addr, void *buf, si
 
 static int be_cpus(void *ctx, int dom, struct hmp_cpu *cpus, int max, struct hmp_err *err)
 {
-    struct ctl_conn *c = ctx;
-    struct ctl_arg a[] = {DOM(dom)};
+    struct ctlc *c = ctx;
+    struct ctlc_arg a[] = {DOM(dom)};
     int r = ctl_call(c, CTL_CMD_QUERY_CPUS_FAST, a, 1, err);
     if (r < 0)
         return -1;
@@ -222,7 +222,7 @@ static int be_cpus(void *ctx, int dom, struct hmp_cpu *cpus, int max, struct hmp
 
 static int be_domain(void *ctx, int dom, struct hmp_domain *out, struct hmp_err *err)
 {
-    struct ctl_conn *c = ctx;
+    struct ctlc *c = ctx;
     int r = ctl_call(c, CTL_CMD_QUERY_DOMAINS, NULL, 0, err);
     if (r < 0)
         return -1;
@@ -245,7 +245,7 @@ static int be_domain(void *ctx, int dom, struct hmp_domain *out, struct hmp_err 
 
 static int be_version(void *ctx, int v[3], char *package, size_t len, struct hmp_err *err)
 {
-    struct ctl_conn *c = ctx;
+    struct ctlc *c = ctx;
     int r = ctl_call(c, CTL_CMD_QUERY_VERSION, NULL, 0, err);
     if (r < 0)
         return -1;
@@ -263,8 +263,8 @@ static int be_version(void *ctx, int v[3], char *package, size_t len, struct hmp
 
 static int be_block(void *ctx, int dom, struct hmp_block *b, int max, struct hmp_err *err)
 {
-    struct ctl_conn *c = ctx;
-    struct ctl_arg a[] = {DOM(dom)};
+    struct ctlc *c = ctx;
+    struct ctlc_arg a[] = {DOM(dom)};
     int r = ctl_call(c, CTL_CMD_QUERY_BLOCK, a, 1, err);
     if (r < 0)
         return -1;
@@ -284,8 +284,8 @@ static int be_block(void *ctx, int dom, struct hmp_block *b, int max, struct hmp
 static int be_snapshot(void *ctx, int dom, const char *command, const char *tag,
                        struct hmp_err *err)
 {
-    struct ctl_conn *c = ctx;
-    struct ctl_arg a[] = {DOM(dom), {CTL_ARG_NAME, CTL_STR, 0, tag}};
+    struct ctlc *c = ctx;
+    struct ctlc_arg a[] = {DOM(dom), {CTL_ARG_NAME, CTLC_STR, 0, tag}};
     return ctl_call(c, command, a, 2, err) < 0 ? -1 : 0;
 }
 
@@ -294,8 +294,8 @@ static int be_snapshot(void *ctx, int dom, const char *command, const char *tag,
 static int be_snapshots(void *ctx, int dom, struct img_snapshot_info *sn, int max,
                         struct hmp_err *err)
 {
-    struct ctl_conn *c = ctx;
-    struct ctl_arg a[] = {DOM(dom)};
+    struct ctlc *c = ctx;
+    struct ctlc_arg a[] = {DOM(dom)};
     int r = ctl_call(c, CTL_CMD_QUERY_SNAPSHOTS, a, 1, err);
     if (r < 0)
         return -1;
@@ -322,14 +322,14 @@ static int be_snapshots(void *ctx, int dom, struct img_snapshot_info *sn, int ma
 
 static int be_balloon(void *ctx, int dom, uint64_t bytes, struct hmp_err *err)
 {
-    struct ctl_arg a[] = {DOM(dom), {CTL_ARG_VALUE, CTL_U64, bytes, NULL}};
+    struct ctlc_arg a[] = {DOM(dom), {CTL_ARG_VALUE, CTLC_U64, bytes, NULL}};
     return ctl_call(ctx, CTL_CMD_BALLOON, a, 2, err) < 0 ? -1 : 0;
 }
 
 static int be_balloon_info(void *ctx, int dom, uint64_t *actual, struct hmp_err *err)
 {
-    struct ctl_conn *c = ctx;
-    struct ctl_arg a[] = {DOM(dom)};
+    struct ctlc *c = ctx;
+    struct ctlc_arg a[] = {DOM(dom)};
     int r = ctl_call(c, CTL_CMD_QUERY_BALLOON, a, 1, err);
     if (r < 0)
         return -1;
@@ -340,7 +340,7 @@ static int be_balloon_info(void *ctx, int dom, uint64_t *actual, struct hmp_err 
 
 static int be_commit(void *ctx, int dom, const char *device, struct hmp_err *err)
 {
-    struct ctl_arg a[] = {DOM(dom), {CTL_ARG_DEVICE, CTL_STR, 0, device}};
+    struct ctlc_arg a[] = {DOM(dom), {CTL_ARG_DEVICE, CTLC_STR, 0, device}};
     return ctl_call(ctx, CTL_CMD_COMMIT, a, 2, err) < 0 ? -1 : 0;
 }
 

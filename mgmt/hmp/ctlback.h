@@ -9,7 +9,7 @@
 #include "ctlconn.h"
 #include "hmp.h"
 
-/* The backend; its ctx is a struct ctl_conn. */
+/* The backend; its ctx is a struct ctlc. */
 extern const struct hmp_backend hmp_ctl_backend;
 
 #endif

@@ -41,7 +41,7 @@ static void usage(FILE *f)
 
 /* One monitor session: banner, then prompt, line, command until the input
  * ends or `quit`.  Returns true after `quit`. */
-static bool session(FILE *in, FILE *out, bool echo, struct ctl_conn *c, int dom)
+static bool session(FILE *in, FILE *out, bool echo, struct ctlc *c, int dom)
 {
     struct hmp m;
     static char line[LINE_MAX_LEN];
@@ -83,7 +83,7 @@ static int listen_on(const char *path)
 }
 
 /* Serve monitor sessions to the clients of `path` until one says `quit`. */
-static int serve(const char *path, struct ctl_conn *c, int dom)
+static int serve(const char *path, struct ctlc *c, int dom)
 {
     int lfd = listen_on(path);
     if (lfd < 0)
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
     }
     /* A client that goes away mid-answer must not kill the monitor. */
     signal(SIGPIPE, SIG_IGN);
-    static struct ctl_conn c;
+    static struct ctlc c;
     char why[256];
     if (ctl_connect(&c, argv[optind], why, sizeof(why)) < 0) {
         fprintf(stderr, "hvmon: %s\n", why);
@@ -148,6 +148,6 @@ int main(int argc, char **argv)
     }
     int rc = listen_path ? serve(listen_path, &c, dom)
                          : (session(stdin, stdout, !isatty(0), &c, dom), 0);
-    ctl_close(&c);
+    ctlc_close(&c);
     return rc;
 }

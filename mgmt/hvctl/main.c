@@ -20,17 +20,14 @@
  * with ids 1..N back to back and checks that each reply carries its own id.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <json.h>
 
+#include "../common/ctlc.h"
 #include "hvkit/ctl.h"
 
 static const char *prog = "hvctl";
@@ -132,41 +129,10 @@ static size_t build_request(char *buf, size_t size, char **words, int n, long id
     return o.len;
 }
 
-/* ---- The connection ------------------------------------------------------- */
+/* ---- The connection (mgmt/common/ctlc.h) ---------------------------------- */
 
-static int sock = -1;
-static char inbuf[CTL_LINE_MAX + 1];
-static size_t in_len;
+static struct ctlc conn;
 static struct timespec deadline;
-
-static void connect_manager(void)
-{
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (!opt.socket || !*opt.socket)
-        fail("%s", "no socket: give -s PATH (bin/hvrun --control PATH) or set HVKIT_CONTROL");
-    if (strlen(opt.socket) >= sizeof(a.sun_path))
-        fail("socket path '%s' is too long", opt.socket);
-    strcpy(a.sun_path, opt.socket);
-    sock = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (sock < 0 || connect(sock, (struct sockaddr *)&a, sizeof(a)) < 0) {
-        fprintf(stderr, "%s: cannot connect to the manager at %s: %s\n", prog, opt.socket,
-                strerror(errno));
-        exit(2);
-    }
-}
-
-static void send_all(const char *s, size_t len)
-{
-    while (len) {
-        ssize_t n = write(sock, s, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            fail("the manager went away: %s", strerror(errno));
-        s += n;
-        len -= (size_t)n;
-    }
-}
 
 /* Milliseconds left before the deadline (0 when it has passed). */
 static int ms_left(void)
@@ -177,99 +143,64 @@ static int ms_left(void)
     return ms > 0 ? (int)ms + 1 : 0;
 }
 
-/* The next line from the manager (NUL-terminated, without its newline),
- * waiting at most until the deadline. */
-static const char *read_line(void)
+/* Connect and read the greeting, which must be of this hvctl's protocol. */
+static void connect_manager(void)
 {
-    static char line[CTL_LINE_MAX + 1];
-    for (;;) {
-        char *nl = memchr(inbuf, '\n', in_len);
-        if (nl) {
-            size_t n = (size_t)(nl - inbuf);
-            memcpy(line, inbuf, n);
-            line[n] = 0;
-            memmove(inbuf, nl + 1, in_len - n - 1);
-            in_len -= n + 1;
-            return line;
-        }
-        if (in_len >= CTL_LINE_MAX)
-            fail("%s", "the manager sent a line over the protocol's limit");
-        struct pollfd p = {.fd = sock, .events = POLLIN};
-        int t = ms_left();
-        if (t == 0 || poll(&p, 1, t) == 0)
-            fail("no answer within the time limit (%s)", "--timeout");
-        ssize_t n = read(sock, inbuf + in_len, CTL_LINE_MAX - in_len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            fail("%s", "the manager closed the connection (has hv ended?)");
-        in_len += (size_t)n;
-    }
+    char why[CTL_LINE_MAX + 128];
+    if (!opt.socket || !*opt.socket)
+        fail("%s", "no socket: give -s PATH (bin/hvrun --control PATH) or set HVKIT_CONTROL");
+    if (ctlc_open(&conn, opt.socket, ms_left(), why, sizeof(why)) < 0)
+        fail("%s", why);
 }
 
-/* Parse a line from the manager; -1 if it is not a JSON object. */
-static int parse(const char *line, struct json_doc *doc)
+static void send_all(const char *s, size_t len, bool newline)
 {
-    static struct json_tok tok[8192];
-    char err[128];
-    if (json_parse(doc, line, strlen(line), tok, 8192, CTL_DEPTH_MAX, err, sizeof(err)) < 0 ||
-        doc->tok[0].type != JSON_OBJECT)
-        return -1;
-    return 0;
+    char why[256];
+    if (ctlc_send(&conn, s, len, newline, why, sizeof(why)) < 0)
+        fail("%s", why);
 }
 
-/* The greeting first: the protocol must be the one this hvctl speaks. */
-static void expect_greeting(void)
+/* The next line from the manager, parsed into conn.doc (conn.line holds
+ * its text), waiting at most until the deadline. */
+static void read_line(void)
 {
-    struct json_doc doc;
-    const char *line = read_line();
-    if (parse(line, &doc) < 0)
-        fail("the manager's first line is not a greeting: %s", line);
-    int g = json_get(&doc, 0, CTL_KEY_GREETING);
-    if (g < 0) {
-        /* E.g. too many front-ends: the manager said why. */
-        fprintf(stderr, "%s: the manager refused the connection: %s\n", prog, line);
-        exit(2);
-    }
-    uint64_t proto;
-    if (json_u64(&doc, json_get(&doc, g, "protocol"), &proto) < 0 || proto != CTL_PROTOCOL)
-        fail("the manager speaks another protocol version: %s", line);
+    char why[256];
+    if (ctlc_read(&conn, ms_left(), why, sizeof(why)) < 0)
+        fail("%s (see --timeout)", why);
 }
 
 /* Wait for the reply (events are skipped, or printed with --show-events);
  * print it; its status.  With `want_id` > 0 the reply must carry it. */
 static int await_reply(long want_id, bool print)
 {
+    const struct json_doc *doc = &conn.doc;
     for (;;) {
-        struct json_doc doc;
-        const char *line = read_line();
-        if (parse(line, &doc) < 0)
-            fail("the manager sent a line that is not a JSON object: %s", line);
-        if (json_get(&doc, 0, CTL_KEY_EVENT) >= 0) {
+        read_line();
+        if (json_get(doc, 0, CTL_KEY_EVENT) >= 0) {
             if (opt.show_events)
-                printf("%s\n", line);
+                printf("%s\n", conn.line);
             continue;
         }
         if (want_id > 0) {
             uint64_t id;
-            if (json_u64(&doc, json_get(&doc, 0, CTL_KEY_ID), &id) < 0 || id != (uint64_t)want_id) {
-                fprintf(stderr, "%s: expected the reply to id %ld, got: %s\n", prog, want_id, line);
+            if (json_u64(doc, json_get(doc, 0, CTL_KEY_ID), &id) < 0 || id != (uint64_t)want_id) {
+                fprintf(stderr, "%s: expected the reply to id %ld, got: %s\n", prog, want_id,
+                        conn.line);
                 exit(2);
             }
         }
         if (print)
-            printf("%s\n", line);
-        return json_get(&doc, 0, CTL_KEY_RETURN) >= 0 ? 0 : 1;
+            printf("%s\n", conn.line);
+        return json_get(doc, 0, CTL_KEY_RETURN) >= 0 ? 0 : 1;
     }
 }
 
 static void print_events(void)
 {
     for (long n = 0; n < opt.count;) {
-        struct json_doc doc;
-        const char *line = read_line();
-        if (parse(line, &doc) == 0 && json_get(&doc, 0, CTL_KEY_EVENT) >= 0) {
-            printf("%s\n", line);
+        read_line();
+        if (json_get(&conn.doc, 0, CTL_KEY_EVENT) >= 0) {
+            printf("%s\n", conn.line);
             fflush(stdout);
             n++;
         }
@@ -328,7 +259,6 @@ int main(int argc, char **argv)
         deadline.tv_nsec -= 1000000000L;
     }
     connect_manager();
-    expect_greeting();
     if (opt.events) {
         print_events();
         return 0;
@@ -336,11 +266,8 @@ int main(int argc, char **argv)
     static char req[CTL_LINE_MAX + 1];
     if (opt.json) {
         const char *line = argv[first];
-        send_all(line, strlen(line));
-        if (opt.partial)
-            return 0;
-        send_all("\n", 1);
-        if (opt.send_only)
+        send_all(line, strlen(line), !opt.partial);
+        if (opt.partial || opt.send_only)
             return 0;
         return await_reply(0, true);
     }
@@ -350,8 +277,7 @@ int main(int argc, char **argv)
     for (long id = 1; id <= opt.repeat; id++) {
         size_t n = build_request(req, sizeof(req) - 1, argv + first, argc - first,
                                  opt.repeat > 1 ? id : 0);
-        req[n] = '\n';
-        send_all(req, n + 1);
+        send_all(req, n, true);
     }
     if (opt.send_only)
         return 0;

@@ -65,6 +65,11 @@ void relay_hv_gone(void);
 void relay_pump(struct conn *hv);
 /* Does any front-end still wait for a reply? */
 bool relay_busy(void);
+/* The reply time limit: answer a Timeout error to every front-end whose
+ * request has waited `limit_ms` (with hv or in the queue) at `now_ms`
+ * (relay_now_ms()'s clock); the milliseconds until the next limit, or -1. */
+long relay_expire(long now_ms, long limit_ms);
+long relay_now_ms(void);
 
 /* main.c: the connections relay.c writes to. */
 extern struct conn *clients[CTL_CLIENTS_MAX];

@@ -184,6 +184,22 @@ static void accept_client(int lfd)
     close(fd);
 }
 
+/* The reply time limit in milliseconds (relay_expire): $HVMGR_REPLY_TIMEOUT
+ * seconds, 60 by default -- a savevm writes the guest's RAM through the
+ * outer machine's disk, which takes seconds on a busy host, while an hv
+ * that is stuck never answers at all. */
+static long reply_timeout_ms(void)
+{
+    const char *v = getenv("HVMGR_REPLY_TIMEOUT");
+    char *end;
+    long s = v ? strtol(v, &end, 10) : 60;
+    if (v && (*end || end == v || s < 1 || s > 86400)) {
+        fprintf(stderr, "hvmgr: HVMGR_REPLY_TIMEOUT='%s' is not 1..86400 seconds\n", v);
+        exit(2);
+    }
+    return s * 1000;
+}
+
 int main(int argc, char **argv)
 {
     int com2_listen = -1;
@@ -194,7 +210,11 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
+    long limit = reply_timeout_ms();
     while (!stop_signal) {
+        /* Front-ends that waited too long get their error first; poll
+         * wakes up for the next one's limit. */
+        long wait = relay_expire(relay_now_ms(), limit);
         struct pollfd p[CTL_CLIENTS_MAX + 3];
         int n = 0;
         p[n++] = (struct pollfd){.fd = lfd, .events = POLLIN};
@@ -204,7 +224,7 @@ int main(int argc, char **argv)
             p[n++] = (struct pollfd){.fd = clients[i] ? clients[i]->fd : -1,
                                      .events = POLLIN |
                                                (clients[i] && clients[i]->out_len ? POLLOUT : 0)};
-        if (poll(p, (nfds_t)n, -1) < 0) {
+        if (poll(p, (nfds_t)n, wait < 0 ? -1 : (int)wait) < 0) {
             if (errno == EINTR)
                 continue;
             die("poll");

@@ -20,17 +20,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <json.h>
 
 #include "hvmgr.h"
 
-/* One request waiting for its turn. */
+/* One request waiting for its turn, and when it came (relay_expire). */
 struct request {
     struct conn *client;
     char *line;
     size_t len;
     struct request *next;
+    long since_ms;
 };
 
 static struct {
@@ -46,7 +48,17 @@ static struct {
     struct conn *in_flight_client;
     /* That request's line, for its id in an error should hv not answer. */
     struct request *in_flight_req;
+    /* When hv was given it. */
+    long in_flight_ms;
 } relay;
+
+/* The monotonic clock in milliseconds, for the reply time limit. */
+long relay_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
 
 /* The id of a request line, if it is an object with one, written into
  * `o` as the id member. */
@@ -64,8 +76,9 @@ static void put_request_id(struct json_out *o, const char *line, size_t len)
     }
 }
 
-/* The manager's own error reply to a request it cannot pass on. */
-static void reply_error(struct conn *c, const char *line, size_t len, const char *desc)
+/* The manager's own error reply of class `cls` to request `line`. */
+static void reply_error_class(struct conn *c, const char *cls, const char *line, size_t len,
+                              const char *desc)
 {
     char buf[CTL_LINE_MAX + 256];
     struct json_out o;
@@ -74,7 +87,7 @@ static void reply_error(struct conn *c, const char *line, size_t len, const char
     json_key(&o, CTL_KEY_ERROR);
     json_obj_begin(&o);
     json_key(&o, CTL_KEY_CLASS);
-    json_put_str(&o, CTL_ERR_GENERIC);
+    json_put_str(&o, cls);
     json_key(&o, CTL_KEY_DESC);
     json_put_str(&o, desc);
     json_obj_end(&o);
@@ -83,6 +96,12 @@ static void reply_error(struct conn *c, const char *line, size_t len, const char
     json_obj_end(&o);
     if (json_out_ok(&o))
         conn_send_line(c, buf, o.len);
+}
+
+/* The manager's own error reply to a request it cannot pass on. */
+static void reply_error(struct conn *c, const char *line, size_t len, const char *desc)
+{
+    reply_error_class(c, CTL_ERR_GENERIC, line, len, desc);
 }
 
 void relay_client_added(struct conn *c)
@@ -120,7 +139,7 @@ void relay_client_line(struct conn *c, const char *s, size_t len)
         return;
     }
     memcpy(copy, s, len);
-    *r = (struct request){c, copy, len, NULL};
+    *r = (struct request){c, copy, len, NULL, relay_now_ms()};
     if (relay.tail)
         relay.tail->next = r;
     else
@@ -144,6 +163,7 @@ void relay_pump(struct conn *hv)
     relay.in_flight = true;
     relay.in_flight_client = r->client;
     relay.in_flight_req = r;
+    relay.in_flight_ms = relay_now_ms();
     conn_send_line(hv, r->line, r->len);
 }
 
@@ -244,4 +264,54 @@ void relay_hv_gone(void)
         free(r);
     }
     relay.tail = NULL;
+}
+
+/* The reply time limit (docs/control-protocol.md "When hv does not
+ * answer").  A request hv was given `limit_ms` ago and has not answered
+ * gets a Timeout error: it may still be carried out, and it stays hv's
+ * one request in flight (hv answers in order, on one line), so its late
+ * reply is dropped.  A request that waited that long in the queue behind
+ * it gets a Timeout error too and is never sent: nothing is carried out
+ * after its front-end was told it failed (a request whose front-end has
+ * gone stays queued, to be carried out whole as promised).  Returns the
+ * milliseconds until the next limit, or -1 when no front-end waits. */
+long relay_expire(long now_ms, long limit_ms)
+{
+    char desc[160];
+    long next = -1;
+    if (relay.in_flight && relay.in_flight_client) {
+        long left = relay.in_flight_ms + limit_ms - now_ms;
+        if (left > 0) {
+            next = left;
+        } else {
+            snprintf(desc, sizeof(desc),
+                     "hv has not answered within %ld s; it may still carry the request out",
+                     limit_ms / 1000);
+            reply_error_class(relay.in_flight_client, CTL_ERR_TIMEOUT, relay.in_flight_req->line,
+                              relay.in_flight_req->len, desc);
+            relay.in_flight_client = NULL;
+        }
+    }
+    for (struct request **pp = &relay.head; *pp;) {
+        struct request *r = *pp;
+        long left = r->since_ms + limit_ms - now_ms;
+        if (!r->client || left > 0) {
+            if (r->client)
+                next = next < 0 || left < next ? left : next;
+            pp = &r->next;
+            continue;
+        }
+        snprintf(desc, sizeof(desc),
+                 "hv has not answered an earlier request within %ld s; this one was not sent",
+                 limit_ms / 1000);
+        reply_error_class(r->client, CTL_ERR_TIMEOUT, r->line, r->len, desc);
+        *pp = r->next;
+        free(r->line);
+        free(r);
+    }
+    /* The queue's last request, which one of those may have been. */
+    relay.tail = NULL;
+    for (struct request *r = relay.head; r; r = r->next)
+        relay.tail = r;
+    return next;
 }

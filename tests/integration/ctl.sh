@@ -19,7 +19,12 @@
 #     whole; the next front-end gets its own reply, not that one);
 #   - system_reset starts the guest over;
 #   - the events STOP, RESUME, RESET and SHUTDOWN reach a listening
-#     front-end, and quit ends hv, the manager and its socket.
+#     front-end, and quit ends hv, the manager and its socket;
+#   - an hv that does not answer (its outer QEMU stopped with SIGSTOP):
+#     with the manager's time limit at 3 s (HVMGR_REPLY_TIMEOUT), the
+#     front-end whose request hv has gets a Timeout error, and so does one
+#     queued behind it, whose request never reaches hv; once QEMU goes on,
+#     the next request is served and quit ends the run with status 0.
 . "$(dirname "$0")/lib.bash"
 
 W=$IT_WORK
@@ -227,8 +232,68 @@ checks() {
     done
 }
 
-skip_all_if "$(built_missing "$G" "$HV" "$HVCTL")" ctl-qemu-svm ctl-bochs-vmx
+# emulator_of PID: the qemu-system process among PID's descendants.
+emulator_of() {
+    local p
+    for p in $(ps -o pid= --ppid "$1"); do
+        if [ "$(ps -o comm= -p "$p")" = qemu-system-x86 ]; then
+            echo "$p"
+            return
+        fi
+        emulator_of "$p"
+    done
+}
+
+# stuck ID: the time limit of the manager on an hv that does not answer.
+stuck() {
+    local id=$1 d=$W/$1 qemu a b r st
+    mkdir -p "$d"
+    local sock=$d/ctl.sock
+    HVMGR_REPLY_TIMEOUT=3 "$TOP/bin/hvrun" --hv "$HV" --timeout "$TIMEOUT" -m 32M \
+        --control "$sock" -kernel "$G" >"$d/out" 2>"$d/err" </dev/null &
+    local run=$!
+    for _ in $(seq 600); do
+        [ -S "$sock" ] && grep -q '^pattern: counting' "$d/out" && break
+        sleep 0.2
+    done
+    qemu=$(emulator_of "$run")
+    if [ -z "$qemu" ] || ! grep -q '^pattern: counting' "$d/out"; then
+        fail "$id" "the guest did not count, or no QEMU under hvrun"
+        kill "$run" 2>/dev/null
+        wait "$run"
+        show_log "$d/err"
+        return
+    fi
+    # hv stops in the middle of its work: nothing it does can answer.
+    kill -STOP "$qemu"
+    "$HVCTL" -s "$sock" --timeout 30 query-status >"$d/a" 2>&1 &
+    a=$!
+    sleep 1
+    "$HVCTL" -s "$sock" --timeout 30 stop >"$d/b" 2>&1
+    b=$?
+    wait "$a"
+    st=$?
+    kill -CONT "$qemu"
+    r=$("$HVCTL" -s "$sock" --timeout 120 query-status)
+    "$HVCTL" -s "$sock" --timeout 120 quit >/dev/null
+    wait "$run"
+    local end=$?
+    if [ "$st" != 1 ] || [ "$(class "$(cat "$d/a")")" != Timeout ] ||
+        ! grep -q 'hv has not answered within 3 s' "$d/a"; then
+        fail "$id" "the request hv had: status $st, reply $(cat "$d/a")"
+    elif [ "$b" != 1 ] || ! grep -q '"class": "Timeout", "desc": "hv has not answered an earlier request within 3 s; this one was not sent"' "$d/b"; then
+        fail "$id" "the request queued behind it: status $b, reply $(cat "$d/b")"
+    elif [[ $r != '{"return": {"status": "running", '* ]] || [ "$end" != 0 ]; then
+        fail "$id" "after QEMU went on: query-status '$r' (the stop must not have run), hvrun status $end"
+        show_log "$d/err"
+    else
+        pass "$id"
+    fi
+}
+
+skip_all_if "$(built_missing "$G" "$HV" "$HVCTL")" ctl-qemu-svm ctl-bochs-vmx ctl-stuck-hv
 run_case ctl-qemu-svm session ctl-qemu-svm qemu svm 1
+run_case ctl-stuck-hv stuck ctl-stuck-hv
 why=$(bochs_missing)
 if [ -n "$why" ]; then
     skip ctl-bochs-vmx "$why"

@@ -190,6 +190,40 @@ START_TEST(hv_gone_answers_everyone_waiting)
 }
 END_TEST
 
+/* An hv that never answers (stuck, or its outer machine stopped): at the
+ * time limit the front-end whose request hv has gets a Timeout error with
+ * its id, the one queued behind it too, and that one never reaches hv;
+ * hv's late reply goes nowhere, and the next request is served. */
+START_TEST(hv_that_does_not_answer_times_out)
+{
+    got(far[0]);
+    got(far[1]);
+    long t0 = relay_now_ms();
+    client_writes(0, "{\"execute\": \"stop\", \"id\": 1}\n");
+    client_writes(1, "{\"execute\": \"cont\", \"id\": 2}\n");
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"stop\", \"id\": 1}\n");
+    /* Before the limit: nothing, and the next limit is the first's. */
+    long next = relay_expire(t0 + 1000, 60000);
+    ck_assert(next > 58000 && next <= 59000);
+    ck_assert_str_eq(got(far[0]), "");
+    ck_assert_int_eq(relay_expire(t0 + 61000, 60000), -1);
+    ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"Timeout\", \"desc\": \"hv has not "
+                                  "answered within 60 s; it may still carry the request out\"}, "
+                                  "\"id\": 1}\n");
+    ck_assert_str_eq(got(far[1]), "{\"error\": {\"class\": \"Timeout\", \"desc\": \"hv has not "
+                                  "answered an earlier request within 60 s; this one was not "
+                                  "sent\"}, \"id\": 2}\n");
+    hv_says("{\"return\": {}, \"id\": 1}\n");
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "");
+    ck_assert_str_eq(got(far[0]), "");
+    client_writes(1, "{\"execute\": \"query-status\", \"id\": 3}\n");
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"query-status\", \"id\": 3}\n");
+    hv_says("{\"return\": {}, \"id\": 3}\n");
+    ck_assert_str_eq(got(far[1]), "{\"return\": {}, \"id\": 3}\n");
+}
+END_TEST
+
 START_TEST(over_long_lines_are_refused_whole)
 {
     static char big[CTL_LINE_MAX + 16];
@@ -225,6 +259,7 @@ int main(void)
     tcase_add_test(tc, a_front_end_that_leaves);
     tcase_add_test(tc, events_to_all_with_a_timestamp);
     tcase_add_test(tc, hv_gone_answers_everyone_waiting);
+    tcase_add_test(tc, hv_that_does_not_answer_times_out);
     tcase_add_test(tc, over_long_lines_are_refused_whole);
     suite_add_tcase(s, tc);
     return check_main(s);
