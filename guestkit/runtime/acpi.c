@@ -10,6 +10,7 @@
 #include "guestkit/acpi.h"
 #include "guestkit/ioapic.h"
 #include "guestkit/pic.h"
+#include "guestkit/smp.h"
 #include "guestkit/trap.h"
 #include "guestkit/x86.h"
 
@@ -104,19 +105,30 @@ static const struct acpi_header *find_table(const struct acpi_rsdp *rsdp, const 
     return NULL;
 }
 
-int acpi_ioapics(struct ioapic_info *out, int max)
+/* The MADT (signature "APIC"), or NULL without ACPI tables or one. */
+static const struct acpi_header *find_madt(void)
 {
     const struct acpi_rsdp *rsdp = find_rsdp();
-    /* The MADT's signature is "APIC". */
-    const struct acpi_header *madt = rsdp ? find_table(rsdp, "APIC") : NULL;
-    if (!madt)
-        return 0;
-    /* After the header: the local APIC address and flags (8 bytes), then
-     * variable-length entries, each starting with type and length. */
-    const uint8_t *p = (const uint8_t *)madt + sizeof(struct acpi_header) + 8;
+    return rsdp ? find_table(rsdp, "APIC") : NULL;
+}
+
+/* The MADT's entries one by one (5.2.12, table 5.43 "Multiple APIC
+ * Description Table (MADT) Format"): after the header, the local APIC
+ * address and flags (8 bytes), variable-length entries, each starting
+ * with its type and length.  `p` NULL gives the first; NULL at the end
+ * or at an entry that does not fit. */
+static const uint8_t *madt_next(const struct acpi_header *madt, const uint8_t *p)
+{
     const uint8_t *end = (const uint8_t *)madt + madt->length;
+    p = p ? p + p[1] : (const uint8_t *)madt + sizeof(struct acpi_header) + 8;
+    return p + 2 <= end && p[1] >= 2 && p + p[1] <= end ? p : NULL;
+}
+
+int acpi_ioapics(struct ioapic_info *out, int max)
+{
+    const struct acpi_header *madt = find_madt();
     int n = 0;
-    while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
+    for (const uint8_t *p = madt ? madt_next(madt, NULL) : NULL; p; p = madt_next(madt, p)) {
         if (p[0] == MADT_IOAPIC && p[1] >= sizeof(struct madt_ioapic)) {
             const struct madt_ioapic *e = (const struct madt_ioapic *)p;
             if (n < max) {
@@ -126,9 +138,23 @@ int acpi_ioapics(struct ioapic_info *out, int max)
             }
             n++;
         }
-        p += p[1];
     }
     return n < max ? n : max;
+}
+
+/* MADT entry type 0, 5.2.12.2 "Processor Local APIC Structure": ACPI
+ * processor UID, APIC ID, flags bit 0 Enabled (table 5.45 "Local APIC
+ * Flags"). */
+#define MADT_LAPIC 0
+
+int acpi_cpus(uint8_t *ids, int max)
+{
+    const struct acpi_header *madt = find_madt();
+    int n = 0;
+    for (const uint8_t *p = madt ? madt_next(madt, NULL) : NULL; p; p = madt_next(madt, p))
+        if (p[0] == MADT_LAPIC && p[1] >= 8 && (p[4] & 1) && n < max)
+            ids[n++] = p[3];
+    return n;
 }
 
 /* The FADT fields the power button needs (5.2.9 "Fixed ACPI Description

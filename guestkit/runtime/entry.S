@@ -12,6 +12,8 @@
 
 /* Multiboot spec 3.1.1: the header is 4-byte aligned in the first 8 KiB.
  * Flags: bit 0 = page-align modules, bit 1 = we want mem_* and the memory map. */
+#include "longmode.inc"
+
 #define MB_MAGIC 0x1BADB002
 #define MB_FLAGS 0x00000003
 
@@ -97,20 +99,7 @@ gk_entry:
         /* The switch itself, in the order SDM vol 3A 10.8.5 "Initializing IA-32e Mode" prescribes:
          * CR4.PAE, CR3, EFER.LME, then CR0.PG, which activates long mode
          * (compatibility mode until we load a 64-bit CS). */
-        movl    %cr4, %eax
-        orl     $(1 << 5), %eax
-        movl    %eax, %cr4
-        movl    $pml4, %eax
-        movl    %eax, %cr3
-        /* IA32_EFER (MSR 0xC0000080) bit 8 = LME. */
-        movl    $0xC0000080, %ecx
-        rdmsr
-        orl     $(1 << 8), %eax
-        wrmsr
-        /* CR0.PG (bit 31); PE (bit 0) is already set by the loader. */
-        movl    %cr0, %eax
-        orl     $0x80000001, %eax
-        movl    %eax, %cr0
+        LONG_MODE_ON($pml4)
 
         /* Load our GDT and jump through its 64-bit code segment: this far
          * jump is what moves the CPU from compatibility into 64-bit mode. */

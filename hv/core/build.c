@@ -134,6 +134,29 @@ static int build_vcpu(struct host *h, struct vcpu *v, const struct mb_load_resul
     return 0;
 }
 
+/* The application processors, vCPUs 1 and up of a domain built with
+ * smp=N (core/smp.c): each in a struct the domain's maker gave
+ * (domain->ap_store), with its own control structure over the domain's
+ * second-level tables.  They wait for the guest's STARTUP IPI, so the
+ * entry state build_vcpu() gives them is never used.  Returns 0, or -1
+ * with the reason. */
+static int build_aps(struct host *h, struct domain *d, const struct mb_load_result *res, char *err,
+                     size_t err_len)
+{
+    unsigned n = d->smp ? d->smp : 1;
+    for (unsigned i = 1; i < n; i++) {
+        struct vcpu *ap = d->ap_store[i];
+        if (!ap || domain_add_vcpu(d, ap) < 0) {
+            ksnprintf(err, err_len, "no room for vCPU %u of domain %u", i, d->id);
+            return -1;
+        }
+        ap->slat_root = d->vcpu[0]->slat_root;
+        if (build_vcpu(h, ap, res, err, err_len) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* See hv.h. */
 int domain_build(struct host *h, struct domain *d, struct vcpu *v, char *err, size_t err_len)
 {
@@ -158,8 +181,8 @@ int domain_build(struct host *h, struct domain *d, struct vcpu *v, char *err, si
      * a guest finds the power button's registers. */
     uint8_t *acpi = gmem_ptr(&d->mem, ACPI_TABLES_GPA, ACPI_TABLES_SIZE);
     if (acpi)
-        acpi_tables_build(acpi, ACPI_TABLES_GPA);
-    if (build_vcpu(h, v, &res, err, err_len) < 0)
+        acpi_tables_build(acpi, ACPI_TABLES_GPA, d->smp ? d->smp : 1);
+    if (build_vcpu(h, v, &res, err, err_len) < 0 || build_aps(h, d, &res, err, err_len) < 0)
         return -1;
     /* What guests written for QEMU's PC machine ask the firmware device
      * (hv/dev/fwcfg.h) and the fast-reset/A20 port. */
@@ -170,7 +193,8 @@ int domain_build(struct host *h, struct domain *d, struct vcpu *v, char *err, si
 /* See hv.h.  After irq_clock_init(): the PIT counts with the host clock. */
 int domain_build_devices(struct domain *d, char *err, size_t err_len)
 {
-    /* The PIC, the PIT and the I/O APIC, then each vCPU's local APIC. */
+    /* The PIC, the PIT and the I/O APIC, then each vCPU's local APIC
+     * (wired to the others for IPIs, core/smp.c). */
     irq_domain_init(d);
     for (unsigned i = 0; i < d->nr_vcpus; i++)
         irq_vcpu_init(d->vcpu[i]);
@@ -206,11 +230,16 @@ int domain_rebuild(struct domain *d, char *err, size_t err_len)
     d->on_crash = keep.on_crash;
     d->stats = keep.stats;
     d->restarts = keep.restarts + 1;
-    /* The vCPU from zero too, but for its CPU time, which a front-end
+    d->smp = keep.smp;
+    memcpy(d->ap_store, keep.ap_store, sizeof(d->ap_store));
+    /* The vCPUs from zero too, but for their CPU time, which a front-end
      * shows for the domain's whole life. */
-    uint64_t run_tsc = v->run_tsc;
-    memset(v, 0, sizeof(*v));
-    v->run_tsc = run_tsc;
+    for (unsigned i = 0; i < keep.nr_vcpus; i++) {
+        struct vcpu *w = keep.vcpu[i];
+        uint64_t run_tsc = w->run_tsc;
+        memset(w, 0, sizeof(*w));
+        w->run_tsc = run_tsc;
+    }
     if (domain_build(h, d, v, err, err_len) < 0 || domain_build_devices(d, err, err_len) < 0)
         return -1;
     /* A new machine starts running: the run loop enters it next. */

@@ -203,21 +203,21 @@ static int parse_npt(const char *s, size_t len, struct hv_options *opt, char *er
     return 0;
 }
 
-/* domains=N: how many copies of the guest hv runs, 1..HV_DOMAINS_MAX. */
-static int parse_domains(const char *s, size_t len, struct hv_options *opt, char *err,
-                         size_t err_len)
+/* NAME=N, a plain count in [1, max] (`name_len` counts the '='): domains=
+ * (how many copies of the guest hv runs) and smp= (how many vCPUs each
+ * domain has). */
+static int parse_count(const char *s, size_t len, size_t name_len, unsigned max, unsigned *out,
+                       char *err, size_t err_len)
 {
-    /* The value after "domains=" (8 characters). */
-    const char *v = s + 8;
-    size_t vl = len - 8;
+    const char *v = s + name_len;
+    size_t vl = len - name_len;
     uint64_t n;
-    if (suffix_shift(v[vl - 1]) >= 0 || hv_parse_size(v, vl, &n) < 0 || n < 1 ||
-        n > HV_DOMAINS_MAX) {
-        ksnprintf(err, err_len, "bad count in '%.*s' (want domains=1 to domains=%u)", (int)len, s,
-                  HV_DOMAINS_MAX);
+    if (suffix_shift(v[vl - 1]) >= 0 || hv_parse_size(v, vl, &n) < 0 || n < 1 || n > max) {
+        ksnprintf(err, err_len, "bad count in '%.*s' (want %.*s1 to %.*s%u)", (int)len, s,
+                  (int)name_len, s, (int)name_len, s, max);
         return -1;
     }
-    opt->domains = (unsigned)n;
+    *out = (unsigned)n;
     return 0;
 }
 
@@ -368,7 +368,9 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
     if (word_has_prefix(s, len, "npt="))
         return parse_npt(s, len, opt, err, err_len);
     if (word_has_prefix(s, len, "domains="))
-        return parse_domains(s, len, opt, err, err_len);
+        return parse_count(s, len, 8, HV_DOMAINS_MAX, &opt->domains, err, err_len);
+    if (word_has_prefix(s, len, "smp="))
+        return parse_count(s, len, 4, HV_SMP_MAX, &opt->smp, err, err_len);
     if (word_has_prefix(s, len, "tslice="))
         return parse_ms(s, len, 7, 1000, &opt->tslice_ms, err, err_len);
     if (word_has_prefix(s, len, "powerdown-after="))
@@ -404,12 +406,13 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
     }
     /* Anything else is a mistake worth stopping for: a misspelt "trace"
      * silently ignored would cost the user more than this message. */
-    ksnprintf(err, err_len,
-              "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
-              "balloon=SIZE, npt=eager|lazy, slat-dot, domains=N, disk-test, virtio-console, ctl, "
-              "drive=..., tslice=MS, powerdown-after=MS, on_poweroff=|on_reboot=|on_crash=destroy|"
-              "restart|preserve, savevm=|loadvm=|delvm=NAME@MS, save=|restore=N@MS)",
-              (int)len, s);
+    ksnprintf(
+        err, err_len,
+        "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
+        "balloon=SIZE, npt=eager|lazy, slat-dot, domains=N, smp=N, disk-test, virtio-console, ctl, "
+        "drive=..., tslice=MS, powerdown-after=MS, on_poweroff=|on_reboot=|on_crash=destroy|"
+        "restart|preserve, savevm=|loadvm=|delvm=NAME@MS, save=|restore=N@MS)",
+        (int)len, s);
     return -1;
 }
 
@@ -432,6 +435,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->balloon = 0;
     opt->lazy = false;
     opt->domains = 1;
+    opt->smp = 1;
     opt->slat_dot = false;
     opt->disk_test = false;
     opt->virtio_console = false;

@@ -18,6 +18,9 @@
  *                        own with mem= of RAM (default 1, at most
  *                        HV_DOMAINS_MAX): a demonstration that hv's core
  *                        runs several guests; domain 0's end is the last line
+ *   smp=N                every domain has N vCPUs (default 1, at most
+ *                        HV_SMP_MAX): vCPU 0 starts the guest, the others
+ *                        wait for its INIT-SIPI-SIPI (core/smp.c)
  *   slat-dot             when the guest ends, print its second-level tables as
  *                        a Graphviz graph ("[hv] dot: " lines;
  *                        docs/slatgraph.sh draws them)
@@ -94,6 +97,7 @@ struct hv_options {
     bool lazy;           /* npt=lazy */
     bool slat_dot;       /* print the tables as a graph at the end */
     unsigned domains;    /* domains=N: copies of the guest, 1 by default */
+    unsigned smp;        /* smp=N: vCPUs per domain, 1 by default */
     bool disk_test;      /* disk-test: exercise the outer disks first */
     bool virtio_console; /* a virtio-console device (core/vdev.h) */
     bool ctl;            /* ctl: the control channel on COM2 (core/ctl.h) */
@@ -116,6 +120,8 @@ struct hv_options {
 
 /* The most domains domains=N accepts. */
 #define HV_DOMAINS_MAX 4
+/* The most vCPUs smp=N accepts (domain.h DOMAIN_MAX_VCPUS). */
+#define HV_SMP_MAX 8
 
 #define HV_MEM_DEFAULT (64ull << 20)
 /* Guest RAM must hold the 1 MiB of low memory plus something above it. */

@@ -123,8 +123,12 @@ static int query_cpus_fast(struct ctl_req *r)
         json_put_u64(r->out, i);
         json_key(r->out, "target");
         json_put_str(r->out, "x86_64");
+        /* Halted as QEMU says it: waiting in HLT, or an application
+         * processor waiting for its STARTUP IPI or stopped (core/smp.c). */
         json_key(r->out, "halted");
-        json_put_bool(r->out, d->vcpu[i]->blocked);
+        json_put_bool(r->out, d->vcpu[i]->blocked || d->vcpu[i]->mp_state != VCPU_MP_RUNNING);
+        json_key(r->out, "state");
+        json_put_str(r->out, vcpu_state_name(d->vcpu[i]));
         json_key(r->out, "exits");
         json_put_u64(r->out, d->vcpu[i]->exit_count);
         json_obj_end(r->out);

@@ -15,11 +15,13 @@
 #include "cpu.h"
 #include "cpuid.h"
 #include "cr.h"
+#include "emu.h"
 #include "hv.h"
 #include "log.h"
 #include "msr.h"
 #include "pv.h"
 #include "vdev.h"
+#include "smp.h"
 #include "xcr.h"
 #include "exitpath.h"
 
@@ -416,7 +418,11 @@ static void handle_cr_write(struct vcpu *v, struct exit_info *e, struct trace *t
         /* Byte by byte through the guest's paging: the instruction may
          * cross into an unmapped page, and the decoder only needs the
          * bytes it can get. */
-        while (n < sizeof(bytes) && guest_read_linear(v, v->rip + n, &bytes[n], 1) == 0)
+        /* The instruction's linear address is CS's base plus RIP outside
+         * 64-bit mode (SDM vol 3A 3.4 "Logical and Linear Addresses"): an
+         * AP starting in real mode runs at CS = VV00H (core/smp.c). */
+        uint64_t at = v->rip + (v->cs_long ? 0 : v->seg_base[EMU_CS]);
+        while (n < sizeof(bytes) && guest_read_linear(v, at + n, &bytes[n], 1) == 0)
             n++;
         struct cr_insn in;
         /* Only CR0 and CR4 writes are intercepted, so anything else decoded
@@ -645,7 +651,12 @@ EXIT_PATH void dispatch(struct vcpu *v, struct exit_info *e)
          * (hv/README.md, "Decisions"). */
         vcpu_need(v, VCPU_RFLAGS);
         if (!(v->rflags & RFLAGS_IF)) {
-            fatal_exit(v, e, NULL);
+            /* With other vCPUs running, this one stops until an INIT
+             * (core/smp.c); the last one can never be woken. */
+            if (smp_park(v))
+                advance(v, e);
+            else
+                fatal_exit(v, e, NULL);
             break;
         }
         /* Input for its virtio-console may be what it waits for: it

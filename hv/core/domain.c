@@ -243,11 +243,12 @@ const char *domain_state_name(enum domain_state s)
     return names[s];
 }
 
-/* Every vCPU waits in HLT: Xen shows the domain as blocked. */
+/* Every vCPU waits in HLT (or, an application processor, for its start,
+ * or is halted for good: core/smp.c): Xen shows the domain as blocked. */
 static bool all_blocked(const struct domain *d)
 {
     for (unsigned i = 0; i < d->nr_vcpus; i++)
-        if (!d->vcpu[i]->blocked)
+        if (!d->vcpu[i]->blocked && d->vcpu[i]->mp_state == VCPU_MP_RUNNING)
             return false;
     return d->nr_vcpus > 0;
 }
@@ -305,4 +306,16 @@ const char *domain_qmp_status(const struct domain *d)
     if ((unsigned)d->state >= KARRAY_SIZE(names))
         return "internal-error";
     return names[d->state];
+}
+
+const char *vcpu_state_name(const struct vcpu *v)
+{
+    switch (v->mp_state) {
+    case VCPU_MP_WAIT_SIPI:
+        return "wait-for-SIPI";
+    case VCPU_MP_STOPPED:
+        return "stopped";
+    default:
+        return v->blocked ? "halted" : "running";
+    }
 }

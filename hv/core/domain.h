@@ -110,9 +110,8 @@ enum domain_request {
     DOMAIN_REQ_DESTROY = 1u << 1,
 };
 
-/* The most vCPUs a domain can have.  hv creates one per domain today; the
- * array is here so that nothing in the core has to change for more. */
-#define DOMAIN_MAX_VCPUS 8
+/* The most vCPUs a domain can have (smp=N, bin/hvrun -smp N). */
+#define DOMAIN_MAX_VCPUS HV_SMP_MAX
 
 /* Room for the reason of a crash or failure ("exit: guest crashed (...)"). */
 #define DOMAIN_WHY_LEN 256
@@ -208,8 +207,8 @@ struct domain {
      * the same count, with no timer running, has nothing to look at
      * (irq.c). */
     uint64_t irq_epoch;
-    /* The local APIC's page at its IA32_APIC_BASE: vCPU 0's APIC (with
-     * more vCPUs, each would see its own APIC at the same address). */
+    /* The local APIC's page at vCPU 0's IA32_APIC_BASE: each vCPU that
+     * accesses it reaches its own APIC there (irq.c). */
     struct mmio_device lapic_mmio;
 
     /* Exits of all its vCPUs, counted per reason, printed at the end. */
@@ -228,9 +227,19 @@ struct domain {
     uint64_t balloon_target_kib;
     uint64_t balloon_kib;
 
-    /* Its virtual processors; each points back here (vcpu->dom). */
+    /* Its virtual processors; each points back here (vcpu->dom).  vCPU
+     * 0 is the bootstrap processor, the others application processors
+     * that wait for the guest's INIT-SIPI-SIPI (core/smp.c). */
     struct vcpu *vcpu[DOMAIN_MAX_VCPUS];
     unsigned nr_vcpus;
+    /* How many vCPUs it is built with (build.c; 0 counts as 1), and the
+     * structs for vCPUs 1 and up, given by whoever makes the domain
+     * (main.c) and used again by a rebuild. */
+    unsigned smp;
+    struct vcpu *ap_store[DOMAIN_MAX_VCPUS];
+    /* How many notes about its IPIs hv has logged (core/smp.c), so that
+     * a guest sending bad IPIs in a loop cannot flood the log. */
+    unsigned smp_notes;
 };
 
 /* Make `d` an empty domain of host `h` with number `id`: no vCPUs, state
@@ -346,6 +355,11 @@ const char *domain_xen_state(const struct domain *d);
 /* The six state columns of `xl list` ("r-----", "-b----", "--p---",
  * "---s--", "----c-", "-----d") into buf (at least 7 bytes). */
 void domain_xen_flags(const struct domain *d, char buf[7]);
+
+/* A vCPU's state for front-ends (query-cpus-fast): "running", "halted"
+ * (blocked in HLT), "wait-for-SIPI" (an application processor before its
+ * start or after an INIT), "stopped" (halted with IF=0; core/smp.c). */
+const char *vcpu_state_name(const struct vcpu *v);
 
 /* QMP's RunState for query-status: "prelaunch", "running", "paused",
  * "shutdown", "guest-panicked" (crashed), "internal-error" (hv failed). */

@@ -48,6 +48,10 @@ struct host {
      * (tslice= ms), and the vCPU that ran last, where round robin goes on. */
     uint64_t tslice;
     struct vcpu *last_run;
+    /* A vCPU became runnable during an exit (an IPI woke it, a SIPI
+     * started it: core/smp.c): the running vCPU's slice must end on time
+     * even if it was alone when the slice began. */
+    bool resched;
     /* powerdown-after=: the host TSC at which domain 0's power button is
      * pressed (UINT64_MAX: never, or done). */
     uint64_t powerdown_at;

@@ -35,6 +35,7 @@
 #include "hv.h"
 #include "log.h"
 #include "exitpath.h"
+#include "smp.h"
 
 /* The TSC rate, measured at start-up, and the TSC at time 0 of the PIT.  Set
  * once by irq_init() and only read afterwards. */
@@ -219,20 +220,47 @@ void irq_domain_init(struct domain *d)
                   ioapic_mmio_write, &d->ioapic);
 }
 
+/* The local APIC page is one MMIO device for the domain, but each CPU
+ * that accesses it reaches its own APIC there (SDM vol 3A 11.4.1 "The
+ * Local APIC Block Diagram": every processor sees its local APIC at the
+ * same address): the vCPU whose exit is being handled is the one the CPU
+ * has loaded (run.c).  Outside an exit (a front-end's read) it is vCPU 0. */
+static struct lapic *accessing_apic(struct domain *d)
+{
+    struct vcpu *v = d->host ? d->host->loaded : NULL;
+    return v && v->dom == d ? &v->lapic : &d->vcpu[0]->lapic;
+}
+
+static uint64_t lapic_page_read(void *ctx, uint64_t offset, uint8_t size)
+{
+    return lapic_mmio_read(accessing_apic(ctx), offset, size);
+}
+
+static void lapic_page_write(void *ctx, uint64_t offset, uint8_t size, uint64_t value)
+{
+    lapic_mmio_write(accessing_apic(ctx), offset, size, value);
+}
+
 /* A vCPU's local APIC, as the firmware leaves the boot CPU's (enabled at
- * 0xfee00000, software-enabled, virtual-wire mode) and an application
- * processor's (enabled, no BSP flag); its EOIs of level-triggered vectors
- * go to the domain's I/O APIC.  vCPU 0's page goes on the MMIO bus. */
+ * 0xfee00000, software-enabled, virtual-wire mode); an application
+ * processor's as power-up leaves it (enabled, no BSP flag, software-
+ * disabled until the guest starts and sets it up: SeaBIOS does not touch
+ * the APs' APICs, and the INIT that starts them resets them anyway); its
+ * EOIs of level-triggered vectors go to the domain's I/O APIC, its IPIs to
+ * the domain's other vCPUs (core/smp.c).  vCPU 0's page goes on the MMIO
+ * bus, for every vCPU. */
 void irq_vcpu_init(struct vcpu *v)
 {
     struct domain *d = v->dom;
     lapic_init_state(&v->lapic, v->id, v->id == 0, phys_bits(), apic_bus_clock, guest_tsc, v);
-    lapic_firmware_setup(&v->lapic);
+    if (v->id == 0)
+        lapic_firmware_setup(&v->lapic);
     v->lapic.eoi = ioapic_eoi;
     v->lapic.eoi_ctx = &d->ioapic;
+    smp_vcpu_init(v);
     if (v->id == 0)
-        add_mmio_page(d, &d->lapic_mmio, "local APIC", lapic_base(&v->lapic), lapic_mmio_read,
-                      lapic_mmio_write, &v->lapic);
+        add_mmio_page(d, &d->lapic_mmio, "local APIC", lapic_base(&v->lapic), lapic_page_read,
+                      lapic_page_write, d);
 }
 
 /* The guest moved its APIC (IA32_APIC_BASE bits 12 and up): the page
@@ -495,8 +523,9 @@ bool irq_halt(struct vcpu *v)
     if (irq_pending(v) >= 0)
         return false;
     /* Sleep only if a timer will fire: the PIT's next rising edge or the
-     * APIC timer's expiry.  With neither (channel 0 idle or a spent
-     * one-shot, the APIC timer stopped or masked) HLT completes at once
-     * (README "Decisions"). */
-    return irq_next_event(v) != UINT64_MAX;
+     * APIC timer's expiry, or if another vCPU of the domain runs and may
+     * send an IPI (core/smp.c).  With none of these (channel 0 idle or a
+     * spent one-shot, the APIC timer stopped or masked, no other CPU) HLT
+     * completes at once (README "Decisions"). */
+    return irq_next_event(v) != UINT64_MAX || smp_may_wake(v);
 }

@@ -26,12 +26,12 @@
 #include "vmsave.h"
 
 /* The host, and the domains hv makes (from the first boot module; more
- * than one with domains=N), each with one vCPU.  Only start-up code here
+ * than one with domains=N), each with smp=N vCPUs.  Only start-up code here
  * and end_error's statistics use these names; everything else receives a
  * pointer (handlers reach the domain and host through vcpu->dom). */
 static struct host host;
 static struct domain doms[HV_DOMAINS_MAX];
-static struct vcpu vcpus[HV_DOMAINS_MAX];
+static struct vcpu vcpus[HV_DOMAINS_MAX][DOMAIN_MAX_VCPUS];
 
 /* The VT-x backend is linked in when hv/vmx/ provides it.  A weak reference
  * resolves to NULL when nothing defines the symbol, so `make NO_VMX=1` links
@@ -171,6 +171,11 @@ static void make_domain(struct domain *d, struct vcpu *v, unsigned id, const str
     char err[256];
     /* An empty guest machine with its console and exit port (domain.c). */
     domain_init(d, &host, id, bus_note, guest_line);
+    /* Its vCPUs: v (the BSP, vCPU 0) and smp=N - 1 application processors
+     * in the structs beside it (build.c, core/smp.c). */
+    d->smp = host.opt.smp;
+    for (unsigned i = 1; i < host.opt.smp; i++)
+        d->ap_store[i] = v + i;
     host_add_domain(&host, d);
     /* What it is made of, kept for a reset: the module stays where the
      * loader put it (the allocator starts above it, loader_data_end). */
@@ -301,7 +306,7 @@ void hv_main(uint32_t magic, uint32_t info_pa)
                 end_error("guest %u's command line is too long for its virtio devices", id);
             cmd = lines[id];
         }
-        make_domain(&doms[id], &vcpus[id], id, m, cmd, plan.n ? &plan : NULL);
+        make_domain(&doms[id], vcpus[id], id, m, cmd, plan.n ? &plan : NULL);
     }
     /* The PIC and the PIT: the host's clock for them (measured once), and
      * interrupt delivery if the backend can; then each domain's models and

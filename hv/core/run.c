@@ -26,6 +26,7 @@
 #include "log.h"
 #include "exitpath.h"
 #include "sched.h"
+#include "smp.h"
 #include "vdev.h"
 
 /* Append `d` to the host's list: the first domain added is the one whose
@@ -209,7 +210,8 @@ static bool others_waiting(struct vcpu *v, struct vcpu **all, unsigned n, uint64
     *wake = UINT64_MAX;
     for (unsigned i = 0; i < n; i++) {
         struct vcpu *w = all[i];
-        if (w == v || !domain_running(w->dom))
+        /* An AP waiting for its SIPI, or stopped, neither runs nor wakes. */
+        if (w == v || !domain_running(w->dom) || w->mp_state != VCPU_MP_RUNNING)
             continue;
         if (!w->blocked)
             runnable = true;
@@ -236,10 +238,24 @@ static void run_slice(struct host *h, struct vcpu *v, struct vcpu **all, unsigne
     /* A scripted power-button press is due then (powerdown-after=). */
     wake = sched_earliest(wake, h->powerdown_at, UINT64_MAX);
     h->last_run = v;
-    while (domain_running(v->dom) && !v->blocked) {
+    h->resched = false;
+    /* An AP a STARTUP IPI started: its real-mode start state, now that
+     * its control structure is the loaded one (core/smp.c). */
+    if (v->start_pending) {
+        switch_to(h, v);
+        if (!smp_start(v))
+            return;
+    }
+    while (sched_runnable(v)) {
         if (h->be->set_deadline)
             h->be->set_deadline(v, sched_earliest(irq_next_event(v), share, wake));
         run_one_exit(h, v);
+        /* The exit made another vCPU runnable (an IPI, a SIPI): from now
+         * on the slice ends on time. */
+        if (h->resched) {
+            h->resched = false;
+            share = end;
+        }
         uint64_t now = rdtsc();
         /* A blocked vCPU's timer came, or the slice is over. */
         if (now >= wake || now >= share)

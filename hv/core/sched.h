@@ -27,10 +27,12 @@
 
 #include "domain.h"
 
-/* May the vCPU run now: its domain runs and it does not wait in HLT. */
+/* May the vCPU run now: its domain runs, it does not wait in HLT, and it
+ * is not an application processor waiting for its start or a CPU halted
+ * for good (vcpu.h mp_state, core/smp.c). */
 static inline bool sched_runnable(const struct vcpu *v)
 {
-    return domain_running(v->dom) && !v->blocked;
+    return domain_running(v->dom) && !v->blocked && v->mp_state == VCPU_MP_RUNNING;
 }
 
 /* Round robin: the index of the first runnable vCPU of all[0..n) after

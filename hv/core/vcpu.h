@@ -93,6 +93,13 @@ enum vcpu_state {
  * for them one by one would only add a call to each exit. */
 #define VCPU_STATE_EAGER (VCPU_STATE_CORE | VCPU_RIP | VCPU_RFLAGS | VCPU_INT_SHADOW)
 
+/* vcpu->mp_state (core/smp.c). */
+enum vcpu_mp_state {
+    VCPU_MP_RUNNING,   /* scheduled (running or blocked in HLT) */
+    VCPU_MP_WAIT_SIPI, /* an AP before its start, or after an INIT */
+    VCPU_MP_STOPPED,   /* halted with IF=0: only an INIT moves it */
+};
+
 struct gprs {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
     uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
@@ -208,6 +215,19 @@ struct vcpu {
      * from just before the entry to just after the exit, its CPU time. */
     bool blocked;
     uint64_t run_tsc;
+
+    /* Its place in a multiprocessor domain (core/smp.c), as SDM vol 3A
+     * 9.4 "Multiple-Processor (MP) Initialization" describes a CPU's
+     * life: an application processor waits for a STARTUP IPI after
+     * power-up or an INIT (VCPU_MP_WAIT_SIPI) and starts in real mode at
+     * the page the SIPI's vector names; a CPU halted with IF=0 while
+     * others run stays so until an INIT (VCPU_MP_STOPPED).  Only
+     * VCPU_MP_RUNNING vCPUs are scheduled.  start_pending: a SIPI arrived
+     * with start_vector, and the run loop loads the real-mode start state
+     * when the vCPU is next scheduled (its control structure loaded). */
+    uint8_t mp_state;
+    bool start_pending;
+    uint8_t start_vector;
 
     /* The domain this vCPU belongs to (domain.h): its memory, buses,
      * devices and run state.  Handlers reach all of those through here. */

@@ -116,7 +116,7 @@ int vcpu_get_cpu_state(struct vcpu *v, struct cpu_state *c, char *err, size_t er
     return 0;
 }
 
-int vcpu_set_cpu_state(struct vcpu *v, const struct cpu_state *c, char *err, size_t err_len)
+int vcpu_set_arch_state(struct vcpu *v, const struct cpu_state *c, char *err, size_t err_len)
 {
     const struct backend *be = vcpu_backend(v);
     if (!be->set_state) {
@@ -145,11 +145,18 @@ int vcpu_set_cpu_state(struct vcpu *v, const struct cpu_state *c, char *err, siz
     v->loaded = VCPU_STATE_ALL & ~(VCPU_SEGS | VCPU_IDTR);
     vcpu_changed(v, VCPU_STATE_ALL & ~(VCPU_SEGS | VCPU_IDTR));
     vcpu_need(v, VCPU_SEGS | VCPU_IDTR);
-    for (unsigned i = 0; i < 4; i++)
-        write_dr(i, c->dr[i]);
-    fx((uint8_t *)c->fxsave, false);
     /* The interrupt logic looks again (irq.c: irq_idle caches "nothing
      * to deliver"). */
     v->irq_idle = false;
+    return 0;
+}
+
+int vcpu_set_cpu_state(struct vcpu *v, const struct cpu_state *c, char *err, size_t err_len)
+{
+    if (vcpu_set_arch_state(v, c, err, err_len) < 0)
+        return -1;
+    for (unsigned i = 0; i < 4; i++)
+        write_dr(i, c->dr[i]);
+    fx((uint8_t *)c->fxsave, false);
     return 0;
 }

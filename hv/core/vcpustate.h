@@ -12,5 +12,9 @@
 
 int vcpu_get_cpu_state(struct vcpu *v, struct cpu_state *c, char *err, size_t err_len);
 int vcpu_set_cpu_state(struct vcpu *v, const struct cpu_state *c, char *err, size_t err_len);
+/* vcpu_set_cpu_state() without DR0-DR3 and the x87/SSE registers, which
+ * stay in the CPU for whichever vCPU runs next: starting an AP in a
+ * domain whose other vCPUs run (core/smp.c) must leave them alone. */
+int vcpu_set_arch_state(struct vcpu *v, const struct cpu_state *c, char *err, size_t err_len);
 
 #endif

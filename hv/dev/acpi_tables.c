@@ -15,16 +15,23 @@
 #define AT_FADT 0x50
 #define AT_DSDT 0xd0
 #define AT_FACS 0x100
+#define AT_MADT 0x140
 
 /* The header every table but the RSDP and FACS starts with (5.2.6 "System
  * Description Table Header"). */
-#define HDR_LEN   36
-#define FADT_LEN  116
-#define RSDT_LEN  (HDR_LEN + 4)
-#define FACS_LEN  64
-#define RSDP_LEN  20
-#define OEM_ID    "HVKIT "
-#define OEM_TABLE "HVKITPC "
+#define HDR_LEN  36
+#define FADT_LEN 116
+#define RSDT_LEN (HDR_LEN + 8)
+/* The MADT: header, local APIC address and flags, then the entries
+ * (5.2.12, table 5.43 "Multiple APIC Description Table (MADT) Format"). */
+#define MADT_LAPIC_LEN  8  /* 5.2.12.2 "Processor Local APIC Structure" */
+#define MADT_IOAPIC_LEN 12 /* 5.2.12.3 "I/O APIC Structure" */
+#define MADT_ISO_LEN    10 /* 5.2.12.5 "Interrupt Source Override Structure" */
+#define MADT_LEN(n)     (HDR_LEN + 8 + (n)*MADT_LAPIC_LEN + MADT_IOAPIC_LEN + MADT_ISO_LEN)
+#define FACS_LEN        64
+#define RSDP_LEN        20
+#define OEM_ID          "HVKIT "
+#define OEM_TABLE       "HVKITPC "
 
 /* Little-endian stores into the buffer. */
 static void put16(uint8_t *p, uint16_t v)
@@ -98,8 +105,50 @@ static void fadt(uint8_t *t, uint32_t gpa)
     finish(t, FADT_LEN);
 }
 
-size_t acpi_tables_build(uint8_t *buf, uint32_t gpa)
+/* The MADT for `n` CPUs (acpi_tables.h says what it lists). */
+static void madt(uint8_t *t, unsigned n)
 {
+    uint32_t len = MADT_LEN(n);
+    header(t, "APIC", len, 1);
+    /* The local APICs' physical address, and flags bit 0 PCAT_COMPAT: the
+     * system also has a PC-AT-compatible dual 8259 (table 5.43). */
+    put32(t + 36, 0xfee00000u);
+    put32(t + 40, 1);
+    uint8_t *e = t + HDR_LEN + 8;
+    for (unsigned i = 0; i < n; i++, e += MADT_LAPIC_LEN) {
+        /* Type 0, length, ACPI processor UID, APIC ID, flags bit 0
+         * Enabled (table 5.45 "Local APIC Flags"). */
+        e[0] = 0;
+        e[1] = MADT_LAPIC_LEN;
+        e[2] = (uint8_t)i;
+        e[3] = (uint8_t)i;
+        put32(e + 4, 1);
+    }
+    /* Type 1: I/O APIC ID, reserved, address, global system interrupt
+     * base. */
+    e[0] = 1;
+    e[1] = MADT_IOAPIC_LEN;
+    e[2] = 0;
+    put32(e + 4, 0xfec00000u);
+    put32(e + 8, 0);
+    e += MADT_IOAPIC_LEN;
+    /* Type 2: bus 0 (ISA), source IRQ 0 arrives on GSI 2, flags 0
+     * (conforming polarity and trigger): the PIT's wiring (irq.c). */
+    e[0] = 2;
+    e[1] = MADT_ISO_LEN;
+    e[2] = 0;
+    e[3] = 0;
+    put32(e + 4, 2);
+    put16(e + 8, 0);
+    finish(t, len);
+}
+
+size_t acpi_tables_build(uint8_t *buf, uint32_t gpa, unsigned ncpus)
+{
+    if (ncpus < 1)
+        ncpus = 1;
+    if (ncpus > ACPI_MADT_MAX_CPUS)
+        ncpus = ACPI_MADT_MAX_CPUS;
     memset(buf, 0, ACPI_TABLES_SIZE);
     /* RSDP: signature, checksum over its 20 bytes, OEM, revision 0, the
      * RSDT's address. */
@@ -108,9 +157,10 @@ size_t acpi_tables_build(uint8_t *buf, uint32_t gpa)
     memcpy(r + 9, OEM_ID, 6);
     put32(r + 16, gpa + AT_RSDT);
     r[8] = checksum(r, RSDP_LEN);
-    /* RSDT: one entry, the FADT. */
+    /* RSDT: two entries, the FADT and the MADT. */
     header(buf + AT_RSDT, "RSDT", RSDT_LEN, 1);
     put32(buf + AT_RSDT + HDR_LEN, gpa + AT_FADT);
+    put32(buf + AT_RSDT + HDR_LEN + 4, gpa + AT_MADT);
     finish(buf + AT_RSDT, RSDT_LEN);
     fadt(buf + AT_FADT, gpa);
     /* DSDT: no AML; revision 1 (32-bit integers in AML). */
@@ -120,5 +170,10 @@ size_t acpi_tables_build(uint8_t *buf, uint32_t gpa)
      * zero, version 0. */
     memcpy(buf + AT_FACS, "FACS", 4);
     put32(buf + AT_FACS + 4, FACS_LEN);
-    return AT_FACS + FACS_LEN;
+    madt(buf + AT_MADT, ncpus);
+    return AT_MADT + MADT_LEN(ncpus);
 }
+
+/* The tables must fit their room with the most CPUs. */
+_Static_assert(AT_MADT + MADT_LEN(ACPI_MADT_MAX_CPUS) <= ACPI_TABLES_SIZE, "ACPI tables too big");
+_Static_assert(AT_RSDT + RSDT_LEN <= AT_FADT, "RSDT overlaps the FADT");

@@ -170,9 +170,13 @@ void lapic_local_deliver(struct lapic *l, enum lapic_lvt which)
  * for all.  Logical: flat model (DFR 0xf) ANDs the 8-bit destination with
  * LDR bits 31:24; cluster model (DFR 0x0) compares the cluster in bits 7:4
  * and ANDs the member bits 3:0.  x2APIC logical IDs are cluster << 16 |
- * member bit (11.12.10 "Logical Destination Mode in x2APIC Mode"). */
-static bool is_destination(const struct lapic *l, uint32_t dest, bool logical)
+ * member bit (11.12.10 "Logical Destination Mode in x2APIC Mode").  A
+ * globally disabled APIC receives nothing (11.4.3 "Enabling or Disabling
+ * the Local APIC"). */
+bool lapic_is_destination(const struct lapic *l, uint32_t dest, bool logical)
 {
+    if (!(l->base_msr & APIC_BASE_EN))
+        return false;
     if (lapic_x2apic(l)) {
         if (!logical)
             return dest == 0xffffffffu || dest == l->id;
@@ -189,42 +193,57 @@ static bool is_destination(const struct lapic *l, uint32_t dest, bool logical)
 
 void lapic_bus_deliver(struct lapic *l, const struct apic_msg *m)
 {
-    /* A globally disabled APIC receives nothing (11.4.3 "Enabling or
-     * Disabling the Local APIC"). */
-    if (!(l->base_msr & APIC_BASE_EN) || !is_destination(l, m->dest, m->logical))
+    if (!lapic_is_destination(l, m->dest, m->logical))
         return;
-    /* Fixed and lowest priority both end in this one CPU's IRR. */
+    /* Fixed and lowest priority end in the IRR of the APICs the sender
+     * (the I/O APIC, or the core for an IPI) chose. */
     if (m->mode == APIC_DM_FIXED || m->mode == APIC_DM_LOWEST)
         lapic_accept(l, m->vector, m->level);
 }
 
+void lapic_accept_fixed(struct lapic *l, uint8_t vector, bool level)
+{
+    lapic_accept(l, vector, level);
+}
+
 /* A write to ICR low sends the IPI (11.6.1 "Interrupt Command Register
- * (ICR)").  The destination shorthand (bits 19:18) decides who receives:
- * 0 the destination field, 1 self, 2 all including self, 3 all excluding
- * self -- with one CPU, either this APIC or nobody. */
+ * (ICR)"): the ICR becomes one message, which the core delivers to the
+ * domain's CPUs (the ipi hook, core/smp.c).  The destination shorthand
+ * (bits 19:18) decides who receives: 0 the destination field, 1 self, 2
+ * all including self, 3 all excluding self. */
 void lapic_send_ipi(struct lapic *l, uint32_t lo, uint32_t dest)
 {
     unsigned mode = (lo >> APIC_DM_SHIFT) & 7, shorthand = (lo >> 18) & 3;
     uint8_t vector = (uint8_t)lo;
-    /* Only fixed and lowest-priority IPIs carry a vector the receiver
-     * checks; a sender notices an illegal one itself (11.5.2). */
-    if ((mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST) && vector < 16) {
-        lapic_error(l, APIC_ESR_SEND_ILLEGAL_VECTOR);
-        return;
-    }
     struct apic_msg m = {
         .dest = dest,
-        .logical = lo & (1u << 11),
+        .logical = lo & APIC_ICR_LOGICAL,
         .mode = (uint8_t)mode,
         .vector = vector,
         .level = lo & APIC_LEVEL_TRIGGER,
+        .shorthand = (uint8_t)shorthand,
+        .deassert = !(lo & APIC_ICR_ASSERT),
     };
-    /* All excluding self: there is no other CPU to receive it. */
-    if (shorthand == 3)
+    /* Only fixed and lowest-priority IPIs carry a vector the receiver
+     * checks; a sender notices an illegal one itself and sends nothing
+     * (11.5.2 "Valid Interrupt Vectors").  The core still hears of it, to
+     * say so in hv's log. */
+    if ((mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST) && vector < 16) {
+        lapic_error(l, APIC_ESR_SEND_ILLEGAL_VECTOR);
+        if (l->ipi)
+            l->ipi(l->ipi_ctx, &m);
+        return;
+    }
+    if (l->ipi) {
+        l->ipi(l->ipi_ctx, &m);
+        return;
+    }
+    /* No core behind the model: this APIC is the only CPU there is. */
+    if (shorthand == APIC_SH_ALL_BUT)
         return;
     /* Self, or all including self: this APIC, whatever the destination
      * field says. */
-    if (shorthand != 0) {
+    if (shorthand != APIC_SH_NONE) {
         m.logical = false;
         m.dest = lapic_x2apic(l) ? l->id : l->id & 0xff;
     }
@@ -510,6 +529,11 @@ void lapic_reset_registers(struct lapic *l)
     l->tsc_deadline = 0;
     l->timer_fired = 0;
     lapic_timer_set_dcr(l, 0);
+}
+
+void lapic_init_reset(struct lapic *l)
+{
+    lapic_reset_registers(l);
 }
 
 void lapic_init_state(struct lapic *l, uint32_t id, bool bsp, uint8_t phys_bits, lapic_clock_fn bus,

@@ -1,5 +1,5 @@
 /*
- * lapic.h - the local APIC of the guest's one CPU: an xAPIC at 0xfee00000
+ * lapic.h - the local APIC of one guest CPU: an xAPIC at 0xfee00000
  * (memory-mapped registers) that the guest can also switch to x2APIC mode
  * (the same registers as MSRs 0x800-0x8ff).  SDM vol 3A chapter 11
  * "Advanced Programmable Interrupt Controller (APIC)" is the reference;
@@ -10,9 +10,12 @@
  *     the BSP flag, x2APIC enable, the state transitions of 11.12.5;
  *   - ID, version, TPR, PPR, APR (reads 0), EOI, LDR, DFR, spurious
  *     vector and software enable, ISR/TMR/IRR, ESR with the error LVT;
- *   - ICR: fixed IPIs to this CPU (self, broadcast, physical and logical
- *     destinations), the x2APIC SELF IPI register; INIT, SIPI, NMI and SMI
- *     have no other CPU to reach and are dropped;
+ *   - ICR: the message an IPI is (vector, delivery mode, destination
+ *     mode and shorthand, level), handed to the `ipi` hook, through which
+ *     the core delivers it to the domain's CPUs (core/smp.c: fixed and
+ *     lowest-priority IPIs, INIT and STARTUP); without the hook (a model
+ *     on its own, as in the unit tests) fixed IPIs reach this APIC alone
+ *     if it is a destination; the x2APIC SELF IPI register;
  *   - the timer: one-shot, periodic, TSC-deadline, with the divide
  *     register; LVT LINT0/LINT1 (fixed and ExtINT), error; the thermal
  *     and performance LVTs hold their values and never fire.
@@ -107,6 +110,15 @@ typedef uint64_t (*lapic_clock_fn)(void *ctx);
  * with EOI (the EOI message to the I/O APICs, 11.8.5). */
 typedef void (*lapic_eoi_fn)(void *ctx, uint8_t vector);
 
+/* ICR destination shorthands, bits 19:18 (SDM vol 3A 11.6.1 "Interrupt
+ * Command Register (ICR)"). */
+#define APIC_SH_NONE     0 /* the destination field says who */
+#define APIC_SH_SELF     1
+#define APIC_SH_ALL      2          /* all including self */
+#define APIC_SH_ALL_BUT  3          /* all excluding self */
+#define APIC_ICR_ASSERT  (1u << 14) /* the level bit: 0 = de-assert */
+#define APIC_ICR_LOGICAL (1u << 11)
+
 /* One interrupt message on the APIC bus (from the I/O APIC or an IPI):
  * SDM vol 3A 11.6.2 "Determining IPI Destination" says who accepts it. */
 struct apic_msg {
@@ -115,7 +127,17 @@ struct apic_msg {
     uint8_t mode;  /* APIC_DM_* */
     uint8_t vector;
     bool level; /* trigger mode: level (TMR bit set on acceptance) */
+    /* For an IPI: the destination shorthand (APIC_SH_*), and whether the
+     * ICR's level bit was 0, which with INIT and the level trigger is the
+     * "INIT level de-assert" message (11.6.1) that only older CPUs acted
+     * on.  The I/O APIC's messages leave both 0. */
+    uint8_t shorthand;
+    bool deassert;
 };
+
+/* The core's delivery of an IPI this APIC sends (core/smp.c): `ctx` is
+ * the `ipi_ctx` the core set (its vCPU). */
+typedef void (*lapic_ipi_fn)(void *ctx, const struct apic_msg *m);
 
 struct lapic {
     uint64_t base_msr; /* IA32_APIC_BASE as the guest reads it */
@@ -137,6 +159,9 @@ struct lapic {
     void *clock_ctx;
     lapic_eoi_fn eoi;
     void *eoi_ctx;
+    /* Where IPIs go (NULL: to this APIC only, see the top of the file). */
+    lapic_ipi_fn ipi;
+    void *ipi_ctx;
 };
 
 /* Power-on state (SDM vol 3A 11.4.7.1 "Local APIC State After Power-Up or
@@ -171,6 +196,27 @@ bool lapic_msr_owned(uint32_t index);
 /* An interrupt message reaches this APIC (from the I/O APIC); it accepts
  * it if it is addressed to it. */
 void lapic_bus_deliver(struct lapic *l, const struct apic_msg *m);
+
+/* Is this APIC one of the destinations of a message with destination
+ * field `dest` in physical or logical mode (11.6.2; a globally disabled
+ * APIC is nobody's destination)? */
+bool lapic_is_destination(const struct lapic *l, uint32_t dest, bool logical);
+
+/* The receivers of IPI `m` sent by apics[self], among the n APICs of a
+ * domain's CPUs (apic_ipi.c): bit i set for apics[i].  Lowest-priority
+ * delivery picks one of the destinations; an empty set means nobody is
+ * addressed (a destination no CPU has, or a disabled APIC). */
+uint32_t apic_ipi_targets(struct lapic *const *apics, unsigned n, unsigned self,
+                          const struct apic_msg *m);
+
+/* A fixed interrupt arrives (an IPI the core routed here): into the IRR,
+ * a reserved vector 0-15 refused with a receive error (11.5.2). */
+void lapic_accept_fixed(struct lapic *l, uint8_t vector, bool level);
+
+/* The INIT reset of a CPU that receives INIT (SDM vol 3A 11.4.7.3 "Local
+ * APIC State After an INIT Reset (Wait-for-SIPI State)"): every register
+ * as at power-up, but IA32_APIC_BASE and the APIC ID stay. */
+void lapic_init_reset(struct lapic *l);
 
 /* The LINT0/LINT1 pins (0 or 1).  A rising edge or a high level of a pin
  * programmed for fixed delivery raises its vector; ExtINT is asked for

@@ -19,8 +19,10 @@ const struct backend svm_backend = {
     .slat_format = &svm_npt_format,
     .slat_caps = svm_slat_caps,
     .flush_slat = svm_flush_slat,
-    /* No vcpu_load/vcpu_put: VMRUN names its VMCB in RAX, so nothing
-     * has to be made current when the core switches vCPUs. */
+    /* No vcpu_put, and a vcpu_load only for the TLB: VMRUN names its VMCB
+     * in RAX, so nothing has to be made current when the core switches
+     * vCPUs (vcpu.c says why the TLB). */
+    .vcpu_load = svm_vcpu_load,
     .run = svm_run,
     .load_state = svm_load_state,
     .get_state = svm_get_state,

@@ -49,6 +49,7 @@ unsigned svm_slat_caps(void);
 /* vcpu.c: the VMCB, its intercepts and the event-injection operations. */
 int svm_vcpu_init(struct vcpu *vcpu);
 void svm_vcpu_destroy(struct vcpu *vcpu);
+void svm_vcpu_load(struct vcpu *vcpu);
 void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
 void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
 void svm_irq_window(struct vcpu *vcpu, bool on);

@@ -166,9 +166,9 @@ int svm_vcpu_init(struct vcpu *vcpu)
     c->iopm_base_pa = virt_to_phys(sv->iopm);
     c->msrpm_base_pa = virt_to_phys(sv->msrpm);
     /* ASID 0 is the host's (15.16 "TLB Control"); each domain gets its
-     * own, 1 + its number, so that its vCPUs share TLB entries and no other
-     * domain's can be used for them.  Flush its TLB entries before the
-     * first run. */
+     * own, 1 + its number, so that no other domain's TLB entries can be
+     * used for its vCPUs (which flush on a switch among themselves:
+     * svm_vcpu_load).  Flush its TLB entries before the first run. */
     uint32_t asid = vcpu->dom->id + 1;
     if (asid >= svm_caps.nasid) {
         hv_log("svm: domain %u needs ASID %u, the CPU has %u", vcpu->dom->id, asid, svm_caps.nasid);
@@ -298,6 +298,24 @@ void svm_irq_window(struct vcpu *vcpu, bool on)
         c->v_intr &= ~(V_IRQ | V_INTR_PRIO(0xf) | V_IGN_TPR);
         c->intercept_misc1 &= ~ICPT_VINTR;
     }
+}
+
+/*
+ * backend.vcpu_load for SVM: nothing has to be made current (VMRUN names
+ * its VMCB), but the vCPUs of one domain share its ASID (vcpu_init), and
+ * the TLB tells translations apart by ASID alone (APM vol 2 15.16 "TLB
+ * Control"): what another vCPU of the domain left there, made through its
+ * own CR3, would be taken for this one's.  So in a domain with several
+ * vCPUs the one switched to flushes the TLB at its next VMRUN (TLB_CONTROL
+ * 1, as flush_slat below: QEMU has no flush-by-ASID).
+ */
+void svm_vcpu_load(struct vcpu *vcpu)
+{
+    struct svm_vcpu *sv = vcpu->arch;
+    if (!sv || vcpu->dom->nr_vcpus < 2)
+        return;
+    sv->vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+    sv->vmcb_edited = true;
 }
 
 /* backend.flush_slat for SVM: the core changed the nested page tables.  The

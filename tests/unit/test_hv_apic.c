@@ -212,6 +212,116 @@ START_TEST(ipi_destinations)
 }
 END_TEST
 
+/* The ICR as a message: what an ICR write hands the core's ipi hook. */
+static struct apic_msg ipi_sent;
+static int nsent;
+static void record_ipi(void *ctx, const struct apic_msg *m)
+{
+    (void)ctx;
+    ipi_sent = *m;
+    nsent++;
+}
+
+START_TEST(icr_message_to_the_core)
+{
+    enable();
+    apic.ipi = record_ipi;
+    nsent = 0;
+    /* INIT, level assert, physical APIC ID 2 (SDM vol 3A 11.6.1 "Interrupt Command Register
+     * (ICR)"). */
+    wr(LAPIC_ICR_HI, 2u << 24);
+    wr(LAPIC_ICR_LO, 0x4500);
+    ck_assert_int_eq(nsent, 1);
+    ck_assert_uint_eq(ipi_sent.mode, APIC_DM_INIT);
+    ck_assert_uint_eq(ipi_sent.dest, 2);
+    ck_assert(!ipi_sent.deassert && !ipi_sent.logical && ipi_sent.shorthand == APIC_SH_NONE);
+    /* INIT level de-assert: level 0, trigger level, all including self. */
+    wr(LAPIC_ICR_LO, 0x88500);
+    ck_assert(ipi_sent.deassert && ipi_sent.level && ipi_sent.shorthand == APIC_SH_ALL);
+    /* STARTUP with vector 0x70. */
+    wr(LAPIC_ICR_LO, 0x4670);
+    ck_assert_uint_eq(ipi_sent.mode, APIC_DM_STARTUP);
+    ck_assert_uint_eq(ipi_sent.vector, 0x70);
+    /* Nothing reached this APIC's IRR: the core delivers now. */
+    wr(LAPIC_ICR_LO, 0x40000 | 0x44);
+    ck_assert_uint_eq(ipi_sent.shorthand, APIC_SH_SELF);
+    ck_assert_int_eq(lapic_pending(&apic), -1);
+    /* An illegal vector is refused by the sender (ESR bit 5), and the
+     * core hears of it to log it. */
+    wr(LAPIC_ICR_LO, 0x4003);
+    ck_assert_int_eq(nsent, 5);
+    wr(LAPIC_ESR, 0);
+    ck_assert_uint_eq(rd(LAPIC_ESR) & APIC_ESR_SEND_ILLEGAL_VECTOR, APIC_ESR_SEND_ILLEGAL_VECTOR);
+}
+END_TEST
+
+/* Four CPUs, APIC IDs 0-3, and who receives what (apic_ipi.c). */
+static struct lapic cpus[4];
+static struct lapic *cpu_ptrs[4];
+static void four_cpus(void)
+{
+    for (unsigned i = 0; i < 4; i++) {
+        lapic_init_state(&cpus[i], i, i == 0, 40, fake_bus, fake_tsc, NULL);
+        cpu_ptrs[i] = &cpus[i];
+    }
+}
+
+START_TEST(ipi_targets)
+{
+    four_cpus();
+    struct apic_msg m = {.mode = APIC_DM_FIXED, .vector = 0x40};
+    /* Physical: one ID, the broadcast ID, an ID nobody has. */
+    m.dest = 2;
+    ck_assert_uint_eq(apic_ipi_targets(cpu_ptrs, 4, 0, &m), 1u << 2);
+    m.dest = 0xff;
+    ck_assert_uint_eq(apic_ipi_targets(cpu_ptrs, 4, 0, &m), 0xf);
+    m.dest = 7;
+    ck_assert_uint_eq(apic_ipi_targets(cpu_ptrs, 4, 0, &m), 0);
+    /* The shorthands, from CPU 1. */
+    m.shorthand = APIC_SH_SELF;
+    ck_assert_uint_eq(apic_ipi_targets(cpu_ptrs, 4, 1, &m), 1u << 1);
+    m.shorthand = APIC_SH_ALL;
+    ck_assert_uint_eq(apic_ipi_targets(cpu_ptrs, 4, 1, &m), 0xf);
+    m.shorthand = APIC_SH_ALL_BUT;
+    ck_assert_uint_eq(apic_ipi_targets(cpu_ptrs, 4, 1, &m), 0xd);
+    /* A globally disabled APIC (IA32_APIC_BASE.EN = 0) takes no part. */
+    cpus[3].base_msr &= ~APIC_BASE_EN;
+    ck_assert_uint_eq(apic_ipi_targets(cpu_ptrs, 4, 1, &m), 0x5);
+    cpus[3].base_msr |= APIC_BASE_EN;
+    /* Logical flat: LDR bits of CPUs 1 and 2; lowest priority picks the
+     * one with the lower TPR class, the lower ID on a tie. */
+    m.shorthand = APIC_SH_NONE;
+    m.logical = true;
+    cpus[1].ldr = 0x02u << 24;
+    cpus[2].ldr = 0x04u << 24;
+    m.dest = 0x06;
+    ck_assert_uint_eq(apic_ipi_targets(cpu_ptrs, 4, 0, &m), 0x6);
+    m.mode = APIC_DM_LOWEST;
+    ck_assert_uint_eq(apic_ipi_targets(cpu_ptrs, 4, 0, &m), 1u << 1);
+    cpus[1].tpr = 0x20;
+    ck_assert_uint_eq(apic_ipi_targets(cpu_ptrs, 4, 0, &m), 1u << 2);
+}
+END_TEST
+
+/* INIT resets every register but the ID and IA32_APIC_BASE (11.4.7.3). */
+START_TEST(init_reset_keeps_id)
+{
+    four_cpus();
+    struct lapic *l = &cpus[2];
+    lapic_mmio_write(l, LAPIC_SVR, 4, 0x1ff);
+    lapic_mmio_write(l, LAPIC_TPR, 4, 0x30);
+    lapic_accept_fixed(l, 0x50, false);
+    uint64_t base = l->base_msr;
+    lapic_init_reset(l);
+    ck_assert_uint_eq(l->id, 2);
+    ck_assert_uint_eq(l->base_msr, base);
+    ck_assert_uint_eq(l->svr, 0xff);
+    ck_assert_uint_eq(l->tpr, 0);
+    ck_assert_int_eq(lapic_pending(l), -1);
+    ck_assert_uint_eq(l->irr[0x50 / 32], 0);
+}
+END_TEST
+
 START_TEST(errors_latch_on_esr_write)
 {
     enable();
@@ -622,6 +732,9 @@ static Suite *suite(void)
     tcase_add_test(tc, software_disable);
     tcase_add_test(tc, level_eoi_message);
     tcase_add_test(tc, ipi_destinations);
+    tcase_add_test(tc, icr_message_to_the_core);
+    tcase_add_test(tc, ipi_targets);
+    tcase_add_test(tc, init_reset_keeps_id);
     tcase_add_test(tc, errors_latch_on_esr_write);
     tcase_add_test(tc, timer_one_shot);
     tcase_add_test(tc, timer_bus_left);

@@ -491,7 +491,7 @@ START_TEST(acpi_tables)
 {
     static uint8_t buf[ACPI_TABLES_SIZE];
     uint32_t gpa = ACPI_TABLES_GPA;
-    ck_assert_uint_le(acpi_tables_build(buf, gpa), ACPI_TABLES_SIZE);
+    ck_assert_uint_le(acpi_tables_build(buf, gpa, 2), ACPI_TABLES_SIZE);
     ck_assert_mem_eq(buf, "RSD PTR ", 8);
     ck_assert_uint_eq(sum(buf, 20), 0);
     ck_assert_uint_eq(buf[15], 0); /* revision 0: RSDT only */
@@ -516,6 +516,29 @@ START_TEST(acpi_tables)
     uint32_t facs = le32(fadt + 36);
     ck_assert_uint_eq(facs % 64, 0);
     ck_assert_mem_eq(buf + (facs - gpa), "FACS", 4);
+    /* The MADT (ACPI 6.4 5.2.12): two Processor Local APIC entries with
+     * APIC IDs 0 and 1, enabled, then the I/O APIC and IRQ 0's override. */
+    ck_assert_uint_eq(le32(rsdt + 4), 44);
+    const uint8_t *madt = buf + (le32(rsdt + 40) - gpa);
+    ck_assert_mem_eq(madt, "APIC", 4);
+    ck_assert_uint_eq(sum(madt, le32(madt + 4)), 0);
+    ck_assert_uint_eq(le32(madt + 36), 0xfee00000u);
+    const uint8_t *e = madt + 44;
+    for (unsigned i = 0; i < 2; i++, e += 8) {
+        ck_assert_uint_eq(e[0], 0);
+        ck_assert_uint_eq(e[1], 8);
+        ck_assert_uint_eq(e[3], i);
+        ck_assert_uint_eq(le32(e + 4), 1);
+    }
+    ck_assert_uint_eq(e[0], 1);
+    ck_assert_uint_eq(le32(e + 4), 0xfec00000u);
+    e += 12;
+    ck_assert_uint_eq(e[0], 2);
+    ck_assert_uint_eq(le32(e + 4), 2);
+    ck_assert_uint_eq(le32(madt + 4), (uint32_t)(e + 10 - madt));
+    /* One CPU: one entry. */
+    acpi_tables_build(buf, gpa, 1);
+    ck_assert_uint_eq(le32(madt + 4), 44 + 8 + 12 + 10);
 }
 END_TEST
 

@@ -318,6 +318,29 @@ START_TEST(xen_and_qmp_names)
 }
 END_TEST
 
+/* Two vCPUs: an AP waiting for its SIPI or stopped counts as blocked
+ * for Xen's state, and each vCPU's state has its name (core/smp.c). */
+START_TEST(vcpu_states_with_an_ap)
+{
+    static struct vcpu bsp, ap;
+    domain_add_vcpu(&a, &bsp);
+    domain_add_vcpu(&a, &ap);
+    a.state = DOMAIN_RUNNING;
+    ap.mp_state = VCPU_MP_WAIT_SIPI;
+    ck_assert_str_eq(vcpu_state_name(&ap), "wait-for-SIPI");
+    ck_assert_str_eq(vcpu_state_name(&bsp), "running");
+    ck_assert_str_eq(domain_xen_state(&a), "running");
+    bsp.blocked = true;
+    ck_assert_str_eq(vcpu_state_name(&bsp), "halted");
+    ck_assert_str_eq(domain_xen_state(&a), "blocked");
+    ap.mp_state = VCPU_MP_RUNNING;
+    ck_assert_str_eq(domain_xen_state(&a), "running");
+    ap.mp_state = VCPU_MP_STOPPED;
+    ck_assert_str_eq(vcpu_state_name(&ap), "stopped");
+    ck_assert_str_eq(domain_xen_state(&a), "blocked");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hv_domain");
@@ -336,6 +359,7 @@ int main(void)
     tcase_add_test(tc, xen_and_qmp_names);
     tcase_add_test(tc, mmio_devices_go_into_map_and_bus);
     tcase_add_test(tc, state_names);
+    tcase_add_test(tc, vcpu_states_with_an_ap);
     suite_add_tcase(s, tc);
     return check_main(s);
 }

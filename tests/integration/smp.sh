@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Several vCPUs per domain (hv/core/smp.c): the smp guest finds its CPUs in
+# the ACPI MADT, starts each application processor with INIT, STARTUP,
+# STARTUP and a real-mode trampoline, lets every CPU add to a shared
+# counter with a locked instruction and exchanges an IPI with each AP
+# (guestkit/tests/smp.c).  Its output is deterministic, so plain QEMU with
+# -smp N is the reference: hv with -smp N (hv's smp=N) must print the same
+# lines, on QEMU+SVM with 1, 2 and 4 vCPUs and on Bochs+VMX with 2 (VT-x's
+# unrestricted guest runs the AP's real mode).  At its end every AP spins
+# with interrupts off while the BSP finishes: under hv that finish needs
+# the scheduler's preemption (SVM's INTR intercept, VT-x's preemption
+# timer), so a spinning AP that starved the BSP would time out here.
+#
+# The hostile run (smp hostile, hv only) sends a STARTUP to an APIC ID no
+# vCPU has, an INIT to itself, a fixed IPI with an illegal vector and an
+# NMI: each gets its "[hv]" line, and the guest then runs as usual.
+. "$(dirname "$0")/lib.bash"
+
+W=$IT_WORK
+G=$BUILD/guestkit/smp.elf
+TIMEOUT=${GUEST_TIMEOUT:-120}
+MEM=32M
+
+# plain_qemu OUT N: the reference run, QEMU's PC machine with N CPUs, as
+# bin/qemu-guest runs a guest (which has no -smp).
+plain_qemu() {
+    local id=$1 n=$2
+    run_logged "$W/$id.plain.out" "$W/$id.plain.err" "$W/$id.plain.st" \
+        timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp "$n" -m "$MEM" \
+        -nodefaults -display none -serial stdio -no-reboot \
+        -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$G"
+}
+
+# compare ID EMULATOR VENDOR N: plain QEMU and hv with N vCPUs print the same
+# lines and end with code 0; hv started the N - 1 APs in real mode.
+compare() {
+    local id=$1 emu=$2 vendor=$3 n=$4 starts label="$1: hv -smp $4 prints what plain QEMU -smp $4 does"
+    plain_qemu "$id" "$n"
+    run_logged "$W/$id.out" "$W/$id.err" "$W/$id.st" "$TOP/bin/hvrun" --emulator "$emu" \
+        --vendor "$vendor" --hv "$HV" --timeout "$TIMEOUT" -m "$MEM" -smp "$n" -kernel "$G"
+    starts=$(grep -c '^\[hv\] domain 0 vCPU [0-9]: started by a STARTUP IPI in real mode at 0x70000' \
+        "$W/$id.err")
+    # isa-debug-exit: QEMU's status for the guest's code 0 is 1.
+    if [ "$(cat "$W/$id.plain.st")" != 1 ]; then
+        fail "$label" "plain QEMU -smp $n: status $(cat "$W/$id.plain.st"), want 1 (guest code 0)"
+        show_log "$W/$id.plain.out"
+    elif ! grep -q "^smp: the MADT lists $n CPU(s)" "$W/$id.plain.out"; then
+        fail "$label" "plain QEMU -smp $n: the guest did not find $n CPUs"
+        show_log "$W/$id.plain.out"
+    elif [ "$(cat "$W/$id.st")" != 0 ]; then
+        fail "$label" "hv: status $(cat "$W/$id.st"), want 0"
+        show_log "$W/$id.out"
+        show_log "$W/$id.err"
+    elif ! cmp -s "$W/$id.plain.out" "$W/$id.out"; then
+        fail "$label" "hv's output differs from plain QEMU's"
+        diff "$W/$id.plain.out" "$W/$id.out" | head -20 | sed 's/^/    /'
+    elif [ "$starts" != $((n - 1)) ]; then
+        fail "$label" "hv started $starts APs in real mode, want $((n - 1))"
+        show_log "$W/$id.err"
+    else
+        pass "$label"
+    fi
+}
+
+# hostile ID: each bad IPI has its line, and the run ends well.
+hostile() {
+    local id=$1 want line missing=''
+    run_logged "$W/$id.out" "$W/$id.err" "$W/$id.st" "$TOP/bin/hvrun" --hv "$HV" \
+        --timeout "$TIMEOUT" -m "$MEM" -smp 2 -kernel "$G" -append hostile
+    for want in 'STARTUP IPI to physical APIC ID 0x7e: no vCPU of the domain (it has 2) has it; dropped' \
+        'INIT IPI to itself: ignored' 'fixed IPI with vector 3: vectors 0-15 are illegal' \
+        'NMI IPI: hv does not deliver it; dropped'; do
+        line="[hv] domain 0 vCPU 0: $want"
+        grep -qF "$line" "$W/$id.err" || missing="$want"
+    done
+    if [ "$(cat "$W/$id.st")" != 0 ] || ! grep -qx 'SUMMARY: 5 tests, 0 unexpected failures, 0 skipped' "$W/$id.out"; then
+        fail "$id" "status $(cat "$W/$id.st"), want 0 and 5 tests passed"
+        show_log "$W/$id.out"
+        show_log "$W/$id.err"
+    elif [ -n "$missing" ]; then
+        fail "$id" "no [hv] line for: $missing"
+        show_log "$W/$id.err"
+    else
+        pass "$id"
+    fi
+}
+
+skip_all_if "$(built_missing "$G" "$HV")" smp
+# hvrun refuses a count hv would refuse.
+run_logged "$W/bad.out" "$W/bad.err" "$W/bad.st" "$TOP/bin/hvrun" -smp 9 -kernel "$G"
+if [ "$(cat "$W/bad.st")" = 125 ] && grep -q "bad -smp '9'" "$W/bad.err"; then
+    pass "hvrun -smp 9 is a usage error"
+else
+    fail "hvrun -smp 9 is a usage error" "status $(cat "$W/bad.st"), want 125 with a message"
+fi
+for n in 1 2 4; do
+    run_case "qemu-svm-smp$n" compare "qemu-svm-smp$n" qemu svm "$n"
+done
+run_case hostile hostile "qemu-svm-hostile"
+why=$(bochs_missing)
+if [ -n "$why" ]; then
+    skip "bochs-vmx: smp=2 against plain QEMU -smp 2" "$why"
+else
+    run_case bochs-vmx-smp2 compare "bochs-vmx-smp2" bochs vmx 2
+fi
+finish_cases
