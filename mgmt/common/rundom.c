@@ -78,6 +78,15 @@ static int load_line(char *line, struct rundom *r)
         snprintf(r->tool, sizeof(r->tool), "%s", v);
     else if (!strcmp(line, "config"))
         snprintf(r->config, sizeof(r->config), "%s", v);
+    else if (!strcmp(line, "maxmem"))
+        r->maxmem_kib = atol(v);
+    else if (!strcmp(line, "dmesg"))
+        r->dmesg_off = atol(v);
+    else if (!strncmp(line, "affinity", 8)) {
+        int i = atoi(line + 8);
+        if (i >= 0 && i < RUNDOM_VCPUS)
+            snprintf(r->affinity[i], sizeof(r->affinity[i]), "%s", v);
+    }
     return 0;
 }
 
@@ -109,6 +118,13 @@ bool rundom_save(const struct rundom *r)
     }
     fprintf(f, "name=%s\ndomid=%d\npid=%ld\nstart=%ld\nuuid=%s\ntool=%s\nconfig=%s\n", r->name,
             r->domid, (long)r->pid, r->start, r->uuid, r->tool, r->config);
+    if (r->maxmem_kib)
+        fprintf(f, "maxmem=%ld\n", r->maxmem_kib);
+    if (r->dmesg_off)
+        fprintf(f, "dmesg=%ld\n", r->dmesg_off);
+    for (int i = 0; i < RUNDOM_VCPUS; i++)
+        if (r->affinity[i][0])
+            fprintf(f, "affinity%d=%s\n", i, r->affinity[i]);
     /* Written whole, then renamed: a reader never sees half a record. */
     if (fclose(f) || rename(tmp, path)) {
         fprintf(stderr, "cannot write '%s': %s\n", path, strerror(errno));
@@ -118,13 +134,15 @@ bool rundom_save(const struct rundom *r)
     return true;
 }
 
-static const char *const suffixes[] = {"", ".sock", ".log"};
+const char *const rundom_suffixes[] = {".sock", ".log", ".cfg", NULL};
 
 void rundom_forget(const struct rundom *r)
 {
     char path[PATH_MAX];
-    for (int i = 0; i < 3; i++) {
-        rundom_path(path, sizeof(path), r->name, suffixes[i]);
+    rundom_path(path, sizeof(path), r->name, "");
+    unlink(path);
+    for (int i = 0; rundom_suffixes[i]; i++) {
+        rundom_path(path, sizeof(path), r->name, rundom_suffixes[i]);
         unlink(path);
     }
 }
@@ -139,9 +157,9 @@ bool rundom_rename(struct rundom *r, const char *name)
     if (!rundom_save(&n))
         return false;
     char from[PATH_MAX], to[PATH_MAX];
-    for (int i = 1; i < 3; i++) {
-        rundom_path(from, sizeof(from), r->name, suffixes[i]);
-        rundom_path(to, sizeof(to), name, suffixes[i]);
+    for (int i = 0; rundom_suffixes[i]; i++) {
+        rundom_path(from, sizeof(from), r->name, rundom_suffixes[i]);
+        rundom_path(to, sizeof(to), name, rundom_suffixes[i]);
         rename(from, to);
     }
     rundom_path(from, sizeof(from), r->name, "");

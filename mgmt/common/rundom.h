@@ -21,6 +21,9 @@
  *   uuid=4f1c...            (may be empty)
  *   tool=xl                 (the front-end that started it: xl or virsh)
  *   config=/home/student/web1.cfg   (the file it was started from)
+ *   maxmem=65536            (KiB, when a front-end set one)
+ *   affinity0=0-1           (vCPU 0's hard pinning, when set)
+ *   dmesg=1234              (bytes of the log `xl dmesg -c` cleared)
  *
  * A record whose machine has ended is removed by the next listing, as Xen
  * and libvirt forget a domain that is gone.
@@ -37,6 +40,8 @@
 
 /* Room for every record in one listing. */
 #define RUNDOM_MAX 256
+/* vCPUs whose pinning a record keeps. */
+#define RUNDOM_VCPUS 8
 
 /* One running domain. */
 struct rundom {
@@ -47,6 +52,11 @@ struct rundom {
     char uuid[40];
     char tool[8];
     char config[PATH_MAX];
+    /* Kept for the front-ends' commands that change them; 0 or "" when
+     * never set: */
+    long maxmem_kib;                 /* xl mem-max, virsh setmaxmem */
+    char affinity[RUNDOM_VCPUS][32]; /* vCPU pinning, "" = all CPUs */
+    long dmesg_off;                  /* xl dmesg -c: the log read so far */
 };
 
 /* What a machine is started with (bin/hvrun's options). */
@@ -79,7 +89,11 @@ int rundom_list(struct rundom *out, int max);
 /* The domain `arg` names: its name, or its domain id in decimal. */
 bool rundom_find(const char *arg, struct rundom *out);
 
-/* Write or remove a record (remove takes the socket and the log too);
+/* The files a domain has beside its record, removed and renamed with it:
+ * ".sock", ".log", and ".cfg" (the configuration text a front-end keeps,
+ * xl's with its KEY=VALUE lines). */
+extern const char *const rundom_suffixes[];
+/* Write or remove a record (remove takes the files above too);
  * save prints a message and returns false on failure. */
 bool rundom_save(const struct rundom *r);
 void rundom_forget(const struct rundom *r);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/text.h"
 #include "domcfg.h"
 
 /* Read the file and the overrides into `d`; xl's messages on failure. */
@@ -87,6 +88,26 @@ static void machine_spec(const struct xldom *d, struct rundom_spec *s)
             (struct rundom_disk){d->disk[i].target, d->disk[i].format, d->disk[i].readonly};
 }
 
+/* Keep the configuration the domain was built from beside its record
+ * (running/NAME.cfg): the file's text and then the command line's
+ * KEY=VALUE lines, as xl keeps it for the domain's life (`xl list -l`,
+ * `xl config-update`). */
+void xl_keep_config(const struct rundom *r, const char *file, char **over, int nover)
+{
+    char path[PATH_MAX], buf[4096];
+    rundom_path(path, sizeof(path), r->name, ".cfg");
+    FILE *in = fopen(file, "r"), *out = fopen(path, "w");
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        fwrite(buf, 1, n, out);
+    for (int i = 0; out && i < nover; i++)
+        fprintf(out, "\n%s\n", over[i]);
+    if (in)
+        fclose(in);
+    if (!out || fclose(out))
+        fprintf(stderr, "xl: warning: cannot keep the configuration in '%s'\n", path);
+}
+
 int cmd_create(int argc, char **argv)
 {
     bool console = false, paused = false;
@@ -123,7 +144,11 @@ int cmd_create(int argc, char **argv)
     }
     r = (struct rundom){.domid = rundom_next_domid(), .tool = "xl"};
     snprintf(r.name, sizeof(r.name), "%s", d.name);
-    snprintf(r.uuid, sizeof(r.uuid), "%s", d.uuid);
+    /* libxl gives a domain without uuid= a fresh one. */
+    if (d.uuid[0])
+        snprintf(r.uuid, sizeof(r.uuid), "%s", d.uuid);
+    else
+        uuid_new(r.uuid);
     if (!realpath(file, r.config))
         snprintf(r.config, sizeof(r.config), "%s", file);
     struct rundom_spec spec;
@@ -137,6 +162,7 @@ int cmd_create(int argc, char **argv)
         fprintf(stderr, "libxl: error: domain %d (%s) did not start\n", r.domid, r.name);
         return 1;
     }
+    xl_keep_config(&r, file, argv + optind + 1, argc - optind - 1);
     if (paused && !xl_simple(&r, CTL_CMD_STOP))
         return 1;
     if (console) {

@@ -1,5 +1,6 @@
 /*
- * list.c: `xl list [DOMAIN...]` in xl(1)'s layout (Xen 4.17, xl_list.c):
+ * list.c: `xl list [-l] [-v] [DOMAIN...]` in xl(1)'s layout (Xen 4.17,
+ * xl_info.c):
  *
  *   Name                                        ID   Mem VCPUs	State	Time(s)
  *   Domain-0                                     0 15953     4     r-----     812.4
@@ -7,135 +8,105 @@
  *
  * State is six letters, each '-' when it does not hold: r running, b
  * blocked, p paused, s shut down, then the shutdown reason (c crashed;
- * Xen's r/s/w reasons do not happen in hvkit), d dying.
+ * Xen's r/s/w reasons do not happen in hvkit), d dying.  -v adds the UUID,
+ * the shutdown reason code and the security label; -l prints each
+ * domain's configuration as JSON instead (listlong.c).
  *
  * Domain-0 is the host: in Xen it is the control domain that runs the
  * toolstack, and in hvkit the host runs xl, the managers and the outer
  * machines.  Its line shows the host's memory (MemTotal), its online CPUs,
  * and the CPU time all its processes have used (/proc/stat).
  *
- * A domain's Time(s) is the time its vCPU spent in guest mode: hv counts
- * it in TSC ticks of the outer machine (query-domains "cpu-tsc"), which
- * under QEMU's TCG tick at the host's TSC rate; xl measures that rate.
+ * A domain's Mem is what its guest has now (less what it gave back to the
+ * balloon, query-balloon), and its Time(s) the time its vCPU spent in
+ * guest mode: hv counts it in TSC ticks of the outer machine
+ * (query-domains "cpu-tsc"), which under QEMU's TCG tick at the host's TSC
+ * rate; xl measures that rate.
  */
 #include "xl.h"
 
-#include <getopt.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <x86intrin.h>
 
-static void header(void)
+#include "fmt.h"
+
+#define DOM0_UUID "00000000-0000-0000-0000-000000000000"
+
+static void header(bool verbose)
 {
-    printf("Name                                        ID   Mem VCPUs\tState\tTime(s)\n");
+    printf("Name                                        ID   Mem VCPUs\tState\tTime(s)");
+    if (verbose)
+        printf("   UUID                            Reason-Code\tSecurity Label");
+    printf("\n");
 }
 
-static void row(const char *name, int id, unsigned long mib, int vcpus, const char *state,
-                double secs)
+static void row(bool verbose, const char *name, int id, unsigned long mib, int vcpus,
+                const char *state, double secs, const char *uuid)
 {
-    printf("%-40s %5d %5lu %5d     %s  %8.1f\n", name, id, mib, vcpus, state, secs);
+    printf("%-40s %5d %5lu %5d     %s  %8.1f", name, id, mib, vcpus, state, secs);
+    /* A domain that has not shut down has no reason code; hvkit has no
+     * security labels (Xen's FLASK/XSM). */
+    if (verbose)
+        printf(" %s %8s %16s", uuid, "-", "-");
+    printf("\n");
 }
 
-/* The host's TSC ticks per second, measured over 20 ms. */
-static double tsc_hz(void)
+static void dom0_row(bool verbose)
 {
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    uint64_t t0 = __rdtsc();
-    nanosleep(&(struct timespec){0, 20000000}, NULL);
-    uint64_t t1 = __rdtsc();
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    return (double)(t1 - t0) / s;
+    struct xlhost h;
+    xl_host(&h);
+    row(verbose, "Domain-0", 0, h.total_kb / 1024, h.cpus, "r-----", h.cpu_secs, DOM0_UUID);
 }
 
-static void dom0_row(void)
+static void dom_row(bool verbose, const struct rundom *r)
 {
-    unsigned long kb = 0, user = 0, nice = 0, sys = 0;
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (f) {
-        if (fscanf(f, "MemTotal: %lu kB", &kb) != 1)
-            kb = 0;
-        fclose(f);
-    }
-    f = fopen("/proc/stat", "r");
-    if (f) {
-        if (fscanf(f, "cpu %lu %lu %lu", &user, &nice, &sys) != 3)
-            user = nice = sys = 0;
-        fclose(f);
-    }
-    double secs = (double)(user + nice + sys) / (double)sysconf(_SC_CLK_TCK);
-    row("Domain-0", 0, kb / 1024, (int)sysconf(_SC_NPROCESSORS_ONLN), "r-----", secs);
+    struct xlinfo i;
+    xl_query(r, &i);
+    row(verbose, r->name, r->domid, (unsigned long)(i.memory >> 20), (int)i.vcpus,
+        xl_state_letters(i.state), xl_cpu_secs(&i), r->uuid[0] ? r->uuid : "-");
 }
 
-/* The six letters for Xen's state name (query-domains "state"). */
-static const char *letters(const char *state)
+static bool is_dom0(const char *arg)
 {
-    static const struct {
-        const char *state, *letters;
-    } map[] = {
-        {"running", "r-----"},  {"blocked", "-b----"}, {"paused", "--p---"},
-        {"shutdown", "---s--"}, {"crashed", "---sc-"}, {"dying", "-----d"},
-    };
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (!strcmp(state, map[i].state))
-            return map[i].letters;
-    return "------";
-}
-
-static void dom_row(const struct rundom *r, double hz)
-{
-    static struct ctlc c;
-    char why[256], state[16] = "dying";
-    uint64_t mem = 0, vcpus = 0, tsc = 0;
-    int ret;
-    if (xl_connect(r, &c, 5000)) {
-        if (ctlc_call(&c, CTL_CMD_QUERY_DOMAINS, NULL, 10000, &ret, why, sizeof(why)) == 0) {
-            int d = json_first(&c.doc, ret);
-            json_str_copy(&c.doc, json_get(&c.doc, d, "state"), state, sizeof(state));
-            json_u64(&c.doc, json_get(&c.doc, d, "memory"), &mem);
-            json_u64(&c.doc, json_get(&c.doc, d, "vcpus"), &vcpus);
-            json_u64(&c.doc, json_get(&c.doc, d, "cpu-tsc"), &tsc);
-        }
-        ctlc_close(&c);
-    }
-    row(r->name, r->domid, (unsigned long)(mem >> 20), (int)vcpus, letters(state),
-        hz > 0 ? (double)tsc / hz : 0);
+    return !strcmp(arg, "0") || !strcmp(arg, "Domain-0");
 }
 
 int cmd_list(int argc, char **argv)
 {
+    static const struct option opts[] = {{"long", no_argument, NULL, 'l'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    bool details = false, verbose = false;
     int opt;
-    while ((opt = getopt(argc, argv, "+h")) != -1) {
+    while ((opt = xl_getopt(argc, argv, "lvh", opts, "list", 0)) != -1) {
+        if (opt == 'l')
+            details = true;
+        else
+            verbose = true;
+    }
+    if (argc - optind > 1) {
         xl_usage("list");
-        return 2;
+        return 1;
     }
     if (!xl_state_open())
         return 1;
     static struct rundom all[RUNDOM_MAX];
     int n = rundom_list(all, RUNDOM_MAX);
-    double hz = tsc_hz();
-    if (optind < argc) {
-        /* Only the domains named, in the order given. */
-        struct rundom r;
-        for (int i = optind; i < argc; i++)
-            if (strcmp(argv[i], "0") && strcmp(argv[i], "Domain-0") && !xl_find(argv[i], &r))
-                return 1;
-        header();
-        for (int i = optind; i < argc; i++) {
-            if (!strcmp(argv[i], "0") || !strcmp(argv[i], "Domain-0"))
-                dom0_row();
-            else if (xl_find(argv[i], &r))
-                dom_row(&r, hz);
-        }
-        return 0;
+    const char *one = optind < argc ? argv[optind] : NULL;
+    if (one && !is_dom0(one)) {
+        if (!xl_find(one, &all[0]))
+            return 1;
+        n = 1;
     }
-    header();
-    dom0_row();
+    if (details)
+        return xl_list_long(one && is_dom0(one) ? NULL : all, one && is_dom0(one) ? 0 : n);
+    header(verbose);
+    if (!one || is_dom0(one))
+        dom0_row(verbose);
+    if (one && is_dom0(one))
+        return 0;
     for (int i = 0; i < n; i++)
-        dom_row(&all[i], hz);
+        dom_row(verbose, &all[i]);
     return 0;
 }

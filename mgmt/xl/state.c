@@ -48,3 +48,14 @@ bool xl_simple(const struct rundom *r, const char *execute)
     }
     return true;
 }
+
+int xl_call(const struct rundom *r, const char *execute, const char *args, char *why, size_t whylen)
+{
+    static struct ctlc c;
+    int ret;
+    if (rundom_connect(r, &c, 10000, why, whylen) < 0)
+        return -1;
+    int rc = ctlc_call(&c, execute, args, 60000, &ret, why, whylen);
+    ctlc_close(&c);
+    return rc;
+}

@@ -12,6 +12,8 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <getopt.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../common/ctlc.h"
@@ -29,10 +31,73 @@ bool xl_connect(const struct rundom *r, struct ctlc *c, int ms);
  * after a message. */
 bool xl_simple(const struct rundom *r, const char *execute);
 
+/* Run `execute` with `args` (JSON object text or NULL) on the domain's
+ * manager, without printing: ctlc_call's result (0 done, 1 refused, -1 no
+ * reply), the reason in `why`. */
+int xl_call(const struct rundom *r, const char *execute, const char *args, char *why,
+            size_t whylen);
+
+/* What xl shows of a running domain (query-domains, query-balloon). */
+struct xlinfo {
+    bool ok;         /* its manager answered */
+    char state[16];  /* running blocked paused shutdown crashed dying */
+    uint64_t ram;    /* bytes of RAM the domain was built with */
+    uint64_t memory; /* bytes the guest has now (less with the balloon) */
+    bool ballooned;  /* the guest's balloon driver runs */
+    uint64_t vcpus, tsc;
+};
+/* Ask the domain's manager; false (state "dying") when it does not answer. */
+bool xl_query(const struct rundom *r, struct xlinfo *i);
+/* How many virtio disks its machine has (query-block); 0 when it does
+ * not answer. */
+int xl_disk_count(const struct rundom *r);
+/* The time its vCPUs ran, in seconds (hv counts host TSC ticks). */
+double xl_cpu_secs(const struct xlinfo *i);
+/* The host's TSC ticks per second (measured once). */
+double xl_tsc_hz(void);
+
+/* Domain-0: the host that runs xl and the machines. */
+struct xlhost {
+    unsigned long total_kb, free_kb; /* MemTotal, MemAvailable */
+    int cpus;                        /* online CPUs */
+    double cpu_secs;                 /* CPU time of all its processes */
+};
+void xl_host(struct xlhost *h);
+
+/* xl's option handling (its SWITCH_FOREACH_OPT): -h prints the command's
+ * help and exits 0; an unknown option prints "option `X' not supported."
+ * and exits 2; fewer than `reqargs` arguments after the options prints
+ * "'xl CMD' requires at least N argument(s)." and the help, exit 2.
+ * Returns the next option, or -1 when they are done. */
+int xl_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+              const char *cmd, int reqargs);
+
+/* Keep `file` and the KEY=VALUE lines `over` as the domain's
+ * configuration (running/NAME.cfg). */
+void xl_keep_config(const struct rundom *r, const char *file, char **over, int nover);
+/* xl list -l: the domains' configurations as JSON (listlong.c). */
+int xl_list_long(const struct rundom *doms, int n);
+
 int cmd_create(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_console(int argc, char **argv);
 int cmd_ops(int argc, char **argv); /* pause unpause shutdown reboot destroy domid domname */
+int cmd_info(int argc, char **argv);
+int cmd_uptime(int argc, char **argv);
+int cmd_dmesg(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_vcpu_list(int argc, char **argv);
+int cmd_vcpu_set(int argc, char **argv);
+int cmd_vcpu_pin(int argc, char **argv);
+int cmd_mem(int argc, char **argv); /* mem-set mem-max */
+int cmd_rename(int argc, char **argv);
+int cmd_trigger(int argc, char **argv);
+int cmd_dump_core(int argc, char **argv);
+int cmd_config_update(int argc, char **argv);
+int cmd_block_list(int argc, char **argv);
+int cmd_block_change(int argc, char **argv); /* block-attach block-detach cd-insert cd-eject */
+int cmd_save(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 /* Print a command's usage (xl help's text for it) to stderr. */
 void xl_usage(const char *cmd);

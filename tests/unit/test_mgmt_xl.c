@@ -15,6 +15,8 @@
 #include "../../mgmt/xl/cfg.h"
 #include "../../mgmt/xl/disk.h"
 #include "../../mgmt/xl/domcfg.h"
+#include "../../mgmt/xl/fmt.h"
+#include "../../mgmt/xl/jsonout.h"
 
 /* The messages a parse printed, collected in memory. */
 static char msgs[4096];
@@ -228,6 +230,128 @@ START_TEST(test_domain_errors)
 }
 END_TEST
 
+/* xl mem-set's sizes: MiB by default, xl's units, anything else refused. */
+START_TEST(test_mem_sizes)
+{
+    ck_assert_int_eq(xl_mem_kb("64"), 65536);
+    ck_assert_int_eq(xl_mem_kb("64m"), 65536);
+    ck_assert_int_eq(xl_mem_kb("64M"), 65536);
+    ck_assert_int_eq(xl_mem_kb("512k"), 512);
+    ck_assert_int_eq(xl_mem_kb("2g"), 2097152);
+    ck_assert_int_eq(xl_mem_kb("1t"), 1073741824LL);
+    ck_assert_int_eq(xl_mem_kb("4096b"), 4);
+    ck_assert_int_eq(xl_mem_kb("99x"), -1);
+    ck_assert_int_eq(xl_mem_kb("64mb"), -1);
+    ck_assert_int_eq(xl_mem_kb("m"), -1);
+    ck_assert_int_eq(xl_mem_kb(""), -1);
+    ck_assert_int_eq(xl_mem_kb("-5"), -1);
+}
+END_TEST
+
+/* CPU ranges in and out as xl vcpu-pin and vcpu-list write them. */
+START_TEST(test_cpumaps)
+{
+    uint64_t m;
+    char out[64];
+    FILE *f = fmemopen(msgs, sizeof(msgs), "w");
+    ck_assert_int_eq(xl_cpumap_parse("all", 4, &m, f), 0);
+    ck_assert_uint_eq(m, 0xf);
+    ck_assert_int_eq(xl_cpumap_parse("0-3,^1", 8, &m, f), 0);
+    ck_assert_uint_eq(m, 0xd);
+    ck_assert_int_eq(xl_cpumap_parse("5", 8, &m, f), 0);
+    ck_assert_uint_eq(m, 0x20);
+    ck_assert_int_eq(xl_cpumap_parse("3-1", 8, &m, f), -1);
+    ck_assert_int_eq(xl_cpumap_parse("^all", 8, &m, f), -1);
+    fclose(f);
+    ck_assert_str_eq(msgs, "Invalid pcpu range: 3-1.\nCan't combine \"^\" and \"all\".\n");
+    xl_cpumap_print(0xf, 4, out, sizeof(out));
+    ck_assert_str_eq(out, "all");
+    xl_cpumap_print(0, 4, out, sizeof(out));
+    ck_assert_str_eq(out, "none");
+    xl_cpumap_print(0x2d, 8, out, sizeof(out));
+    ck_assert_str_eq(out, "0,2-3,5");
+    xl_cpumap_print(0x1, 2, out, sizeof(out));
+    ck_assert_str_eq(out, "0");
+}
+END_TEST
+
+/* xl uptime's clock, long and short (-s). */
+START_TEST(test_uptime)
+{
+    char out[64];
+    xl_uptime_str(5, false, out, sizeof(out));
+    ck_assert_str_eq(out, " 0:00:05");
+    xl_uptime_str(3600 * 13 + 62, false, out, sizeof(out));
+    ck_assert_str_eq(out, "13:01:02");
+    xl_uptime_str(86400 + 7200 + 60, false, out, sizeof(out));
+    ck_assert_str_eq(out, "1 day,  2:01:00");
+    xl_uptime_str(3 * 86400 + 59, true, out, sizeof(out));
+    ck_assert_str_eq(out, "3 days,  0:00");
+}
+END_TEST
+
+/* State letters: xl list's r b p s c d order, xentop's d s b c p r. */
+START_TEST(test_states)
+{
+    ck_assert_str_eq(xl_state_letters("running"), "r-----");
+    ck_assert_str_eq(xl_state_letters("paused"), "--p---");
+    ck_assert_str_eq(xl_state_letters("crashed"), "---sc-");
+    ck_assert_str_eq(xl_state_letters("what"), "------");
+    ck_assert_str_eq(xl_xentop_letters("running"), "-----r");
+    ck_assert_str_eq(xl_xentop_letters("paused"), "----p-");
+    ck_assert_str_eq(xl_xentop_letters("dying"), "d-----");
+}
+END_TEST
+
+/* Xen's numbers for vdev names (block-list's Vdev column). */
+START_TEST(test_vdev_numbers)
+{
+    ck_assert_int_eq(xl_vdev_number("xvda"), 51712);
+    ck_assert_int_eq(xl_vdev_number("xvdb"), 51728);
+    ck_assert_int_eq(xl_vdev_number("hda"), 768);
+    ck_assert_int_eq(xl_vdev_number("hdb"), 832);
+    ck_assert_int_eq(xl_vdev_number("hdc"), 5632);
+    ck_assert_int_eq(xl_vdev_number("sdb"), 2064);
+    ck_assert_int_eq(xl_vdev_number("hde"), -1);
+    ck_assert_int_eq(xl_vdev_number("vda"), -1);
+}
+END_TEST
+
+/* xl list -l's JSON layout: yajl's beautified form, four spaces. */
+START_TEST(test_json_layout)
+{
+    char buf[512];
+    FILE *f = fmemopen(buf, sizeof(buf), "w");
+    struct jout j;
+    jout_init(&j, f);
+    jout_open(&j, '[');
+    jout_open(&j, '{');
+    jout_kint(&j, "domid", 1);
+    jout_key(&j, "avail_vcpus");
+    jout_open(&j, '[');
+    jout_int(&j, 0);
+    jout_close(&j, '[');
+    jout_kstr(&j, "name", "a\"b");
+    jout_kstr(&j, "ramdisk", "");
+    jout_key(&j, "type.pv");
+    jout_open(&j, '{');
+    jout_close(&j, '{');
+    jout_close(&j, '{');
+    jout_close(&j, '[');
+    fclose(f);
+    ck_assert_str_eq(buf, "[\n"
+                          "    {\n"
+                          "        \"domid\": 1,\n"
+                          "        \"avail_vcpus\": [\n"
+                          "            0\n"
+                          "        ],\n"
+                          "        \"name\": \"a\\\"b\",\n"
+                          "        \"type.pv\": {}\n"
+                          "    }\n"
+                          "]");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mgmt_xl");
@@ -240,5 +364,13 @@ int main(void)
     tcase_add_test(tc, test_domain);
     tcase_add_test(tc, test_domain_errors);
     suite_add_tcase(s, tc);
+    TCase *out = tcase_create("formats");
+    tcase_add_test(out, test_mem_sizes);
+    tcase_add_test(out, test_cpumaps);
+    tcase_add_test(out, test_uptime);
+    tcase_add_test(out, test_states);
+    tcase_add_test(out, test_vdev_numbers);
+    tcase_add_test(out, test_json_layout);
+    suite_add_tcase(s, out);
     return check_main(s);
 }

@@ -1,0 +1,172 @@
+/*
+ * block.c: xl(1)'s disk commands (Xen 4.17 xl_block.c, xl_cdrom.c):
+ *
+ *   xl block-list DOMAIN...
+ *   xl block-attach DOMAIN DISKSPEC...     xl block-detach DOMAIN DEVID
+ *   xl cd-insert DOMAIN VDEV FILE          xl cd-eject DOMAIN VDEV
+ *
+ * A domain's disks are the virtio disks of its machine (query-block), in
+ * the order of the cfg's disk= list, whose vdev names they keep.
+ * block-list shows them in xl's layout: the device id Xen computes from
+ * the vdev name, backend domain 0, state 4 (connected), and -1 for the
+ * event channel and ring reference a Xen PV disk has and a virtio disk
+ * does not.  hv attaches a machine's disks when bin/hvrun starts it and
+ * has no hot-plug: block-attach and cd-insert/cd-eject check their
+ * arguments as xl does and then say so; block-detach answers as Xen 4.17
+ * answers for a virtio disk.
+ */
+#include "xl.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cfg.h"
+#include "disk.h"
+#include "domcfg.h"
+#include "fmt.h"
+
+/* The vdev names of the domain's disks, from the configuration xl kept
+ * (xvda, xvdb, ... for a domain without one). */
+static int vdevs(const struct rundom *r, char names[][32], int max)
+{
+    char path[PATH_MAX];
+    struct xlcfg cfg;
+    static struct xldom d;
+    int n = 0;
+    rundom_path(path, sizeof(path), r->name, ".cfg");
+    FILE *quiet = fopen("/dev/null", "w");
+    if (quiet && xlcfg_read_file(&cfg, path, quiet) == 0) {
+        if (xldom_from_cfg(&d, &cfg) == 0)
+            for (; n < d.ndisks && n < max; n++)
+                snprintf(names[n], 32, "%s", d.disk[n].vdev);
+        xlcfg_free(&cfg);
+    }
+    if (quiet)
+        fclose(quiet);
+    for (int i = n; i < max; i++)
+        snprintf(names[i], 32, "xvd%c", 'a' + i);
+    return n;
+}
+
+int cmd_block_list(int argc, char **argv)
+{
+    while (xl_getopt(argc, argv, "h", NULL, "block-list", 1) != -1)
+        ;
+    if (!xl_state_open())
+        return 1;
+    printf("%-5s %-3s %-6s %-5s %-6s %-8s %-30s\n", "Vdev", "BE", "handle", "state", "evt-ch",
+           "ring-ref", "BE-path");
+    for (int i = optind; i < argc; i++) {
+        struct rundom r;
+        if (!rundom_find(argv[i], &r)) {
+            fprintf(stderr, "%s is an invalid domain identifier\n", argv[i]);
+            continue;
+        }
+        char names[8][32], be[96];
+        vdevs(&r, names, 8);
+        int n = xl_disk_count(&r);
+        for (int k = 0; k < n && k < 8; k++) {
+            int dev = xl_vdev_number(names[k]);
+            snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%d/%d", r.domid, dev);
+            printf("%-5d %-3d %-6d %-5d %-6d %-8d %-30s\n", dev, 0, r.domid, 4, -1, -1, be);
+        }
+    }
+    return 0;
+}
+
+/* The refusal for what hv cannot do to a running domain's disks. */
+static int no_hotplug(const struct rundom *r, const char *what)
+{
+    fprintf(stderr,
+            "libxl: error: domain %d: hv cannot %s a running domain (its disks are attached "
+            "when bin/hvrun starts the machine: put them in the cfg's disk= list)\n",
+            r->domid, what);
+    return 1;
+}
+
+static int block_attach(int argc, char **argv)
+{
+    while (xl_getopt(argc, argv, "h", NULL, "block-attach", 2) != -1)
+        ;
+    struct rundom r;
+    if (!xl_state_open())
+        return 1;
+    if (!rundom_find(argv[optind], &r)) {
+        fprintf(stderr, "%s is an invalid domain identifier\n", argv[optind]);
+        return 1;
+    }
+    /* The spec's pieces are one disk specification, joined by commas. */
+    char spec[XLDISK_TEXT_MAX] = "";
+    for (int i = optind + 1; i < argc; i++) {
+        size_t len = strlen(spec);
+        snprintf(spec + len, sizeof(spec) - len, "%s%s", len ? "," : "", argv[i]);
+    }
+    struct xldisk d;
+    if (xldisk_parse(&d, spec, "command line", stderr) < 0)
+        return 1;
+    no_hotplug(&r, "add a disk to");
+    fprintf(stderr, "libxl_device_disk_add failed.\n");
+    return 1;
+}
+
+static int block_detach(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    while (xl_getopt(argc, argv, "fh", opts, "block-detach", 2) != -1)
+        ;
+    struct rundom r;
+    if (!xl_state_open() || !xl_find(argv[optind], &r))
+        return 1;
+    const char *dev = argv[optind + 1];
+    char names[8][32];
+    vdevs(&r, names, 8);
+    int n = xl_disk_count(&r);
+    for (int k = 0; k < n && k < 8; k++) {
+        char num[16];
+        snprintf(num, sizeof(num), "%d", xl_vdev_number(names[k]));
+        if (!strcmp(dev, names[k]) || !strcmp(dev, num)) {
+            /* hv's disks are virtio disks, which Xen 4.17 cannot unplug
+             * either. */
+            fprintf(stderr, "Hotunplug isn't supported for specification virtio\n");
+            return 1;
+        }
+    }
+    fprintf(stderr, "Error: Device %s not connected.\n", dev);
+    return 1;
+}
+
+static int cd_change(int argc, char **argv, bool insert)
+{
+    const char *cmd = insert ? "cd-insert" : "cd-eject";
+    while (xl_getopt(argc, argv, "h", NULL, cmd, insert ? 3 : 2) != -1)
+        ;
+    struct rundom r;
+    if (!xl_state_open() || !xl_find(argv[optind], &r))
+        return 1;
+    char spec[XLDISK_TEXT_MAX + 64];
+    const char *file = insert ? argv[optind + 2] : "";
+    snprintf(spec, sizeof(spec), "vdev=%s,access=r,devtype=cdrom,target=%s", argv[optind + 1],
+             file);
+    struct xldisk d;
+    if (xldisk_parse(&d, spec, "command line", stderr) < 0)
+        return 1;
+    struct stat st;
+    if (insert && *file && stat(file, &st)) {
+        fprintf(stderr, "Cannot stat file: %s\n", file);
+        return 1;
+    }
+    return no_hotplug(&r, insert ? "insert a CD into" : "eject a CD from");
+}
+
+int cmd_block_change(int argc, char **argv)
+{
+    if (!strcmp(argv[0], "block-attach"))
+        return block_attach(argc, argv);
+    if (!strcmp(argv[0], "block-detach"))
+        return block_detach(argc, argv);
+    return cd_change(argc, argv, !strcmp(argv[0], "cd-insert"));
+}

@@ -1,0 +1,80 @@
+/*
+ * mem.c: `xl mem-set DOMAIN SIZE` and `xl mem-max DOMAIN SIZE` (Xen 4.17
+ * xl_mem.c), SIZE in MiB or with a unit (fmt.h xl_mem_kb).
+ *
+ * mem-set moves the balloon's target: the guest's balloon driver gives
+ * pages back to hv (or takes them back) until it has SIZE
+ * (hv/core/pv_balloon.c, the control protocol's `balloon`, QMP's command
+ * with its `value` in bytes); xl list's Mem follows as the guest moves.
+ * A guest without a balloon driver cannot be asked, and the domain's
+ * manager says so.  mem-max sets the most mem-set may ask for: hv gives a
+ * domain its RAM once, when it builds it, so mem-max can lower that
+ * ceiling (kept in the record) but not raise it past the RAM.
+ */
+#include "xl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "fmt.h"
+
+#ifndef CTL_CMD_BALLOON
+#define CTL_CMD_BALLOON "balloon"
+#endif
+
+static int mem_set(const struct rundom *r, const char *arg, long long kb)
+{
+    struct xlinfo in;
+    xl_query(r, &in);
+    long long max = r->maxmem_kib ? r->maxmem_kib : (long long)(in.ram >> 10);
+    char args[96], why[256];
+    if (kb > max) {
+        /* libxl's check against the domain's static maximum. */
+        fprintf(stderr, "libxl: error: memory_dynamic_max must be less than or equal to "
+                        "memory_static_max\n");
+    } else {
+        snprintf(args, sizeof(args), "{\"domain\": 0, \"value\": %llu}",
+                 (unsigned long long)kb << 10);
+        int rc = xl_call(r, CTL_CMD_BALLOON, args, why, sizeof(why));
+        if (rc == 0)
+            return 0;
+        fprintf(stderr, "libxl: error: domain %d: %s\n", r->domid, why);
+    }
+    fprintf(stderr, "cannot set domid %d dynamic max memory to : %s\n", r->domid, arg);
+    return 1;
+}
+
+static int mem_max(struct rundom *r, const char *arg, long long kb)
+{
+    struct xlinfo in;
+    xl_query(r, &in);
+    long long ram = (long long)(in.ram >> 10);
+    if (!in.ok || kb > ram || kb <= 0) {
+        if (in.ok && kb > ram)
+            fprintf(stderr,
+                    "libxl: error: domain %d: its RAM is %lld MiB, given when it was built; hv "
+                    "cannot grow it\n",
+                    r->domid, ram >> 10);
+        fprintf(stderr, "cannot set domid %d static max memory to : %s\n", r->domid, arg);
+        return 1;
+    }
+    r->maxmem_kib = kb;
+    return rundom_save(r) ? 0 : 1;
+}
+
+int cmd_mem(int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    while (xl_getopt(argc, argv, "h", NULL, cmd, 2) != -1)
+        ;
+    struct rundom r;
+    if (!xl_state_open() || !xl_find(argv[optind], &r))
+        return 1;
+    const char *arg = argv[optind + 1];
+    long long kb = xl_mem_kb(arg);
+    if (kb == -1) {
+        fprintf(stderr, "invalid memory size: %s\n", arg);
+        return 1;
+    }
+    return !strcmp(cmd, "mem-set") ? mem_set(&r, arg, kb) : mem_max(&r, arg, kb);
+}

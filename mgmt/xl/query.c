@@ -1,0 +1,118 @@
+/*
+ * query.c: what xl shows about a running domain, asked of its manager
+ * (xl.h: struct xlinfo), and the host's own facts for Domain-0.
+ */
+#include "xl.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+/* The balloon's commands (docs/control-protocol.md), named here until
+ * include/hvkit/ctl.h has them. */
+#ifndef CTL_CMD_QUERY_BALLOON
+#define CTL_CMD_QUERY_BALLOON "query-balloon"
+#endif
+
+/* query-balloon's "actual": the bytes the guest has now, when its balloon
+ * driver runs; false otherwise (the whole RAM is the guest's then). */
+static bool balloon_actual(struct ctlc *c, uint64_t *bytes)
+{
+    char why[256];
+    int ret;
+    if (ctlc_call(c, CTL_CMD_QUERY_BALLOON, "{\"domain\": 0}", 10000, &ret, why, sizeof(why)))
+        return false;
+    return json_u64(&c->doc, json_get(&c->doc, ret, "actual"), bytes) == 0;
+}
+
+bool xl_query(const struct rundom *r, struct xlinfo *i)
+{
+    static struct ctlc c;
+    char why[256];
+    int ret;
+    *i = (struct xlinfo){.state = "dying"};
+    if (rundom_connect(r, &c, 5000, why, sizeof(why)) < 0)
+        return false;
+    if (ctlc_call(&c, CTL_CMD_QUERY_DOMAINS, NULL, 10000, &ret, why, sizeof(why)) == 0) {
+        int d = json_first(&c.doc, ret);
+        json_str_copy(&c.doc, json_get(&c.doc, d, "state"), i->state, sizeof(i->state));
+        json_u64(&c.doc, json_get(&c.doc, d, "memory"), &i->ram);
+        json_u64(&c.doc, json_get(&c.doc, d, "vcpus"), &i->vcpus);
+        json_u64(&c.doc, json_get(&c.doc, d, "cpu-tsc"), &i->tsc);
+        i->ok = true;
+    }
+    i->memory = i->ram;
+    if (i->ok && balloon_actual(&c, &i->memory))
+        i->ballooned = true;
+    ctlc_close(&c);
+    return i->ok;
+}
+
+int xl_disk_count(const struct rundom *r)
+{
+    static struct ctlc c;
+    char why[256];
+    int ret, n = 0;
+    if (rundom_connect(r, &c, 5000, why, sizeof(why)) < 0)
+        return 0;
+    if (!ctlc_call(&c, CTL_CMD_QUERY_BLOCK, "{\"domain\": 0}", 10000, &ret, why, sizeof(why)))
+        for (int e = json_first(&c.doc, ret); e >= 0; e = json_after(&c.doc, ret, e))
+            n++;
+    ctlc_close(&c);
+    return n;
+}
+
+double xl_tsc_hz(void)
+{
+    static double hz;
+    if (hz > 0)
+        return hz;
+    /* The host's TSC ticks per second, measured once over 20 ms. */
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    uint64_t t0 = __rdtsc();
+    nanosleep(&(struct timespec){0, 20000000}, NULL);
+    uint64_t t1 = __rdtsc();
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    hz = (double)(t1 - t0) / s;
+    return hz;
+}
+
+double xl_cpu_secs(const struct xlinfo *i)
+{
+    double hz = xl_tsc_hz();
+    return hz > 0 ? (double)i->tsc / hz : 0;
+}
+
+/* One "Key: N kB" line of /proc/meminfo, in KiB (0 when missing). */
+static unsigned long meminfo(const char *key)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    unsigned long kb = 0;
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof(line), f))
+        if (!strncmp(line, key, n) && line[n] == ':')
+            sscanf(line + n + 1, "%lu", &kb);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+void xl_host(struct xlhost *h)
+{
+    h->total_kb = meminfo("MemTotal");
+    h->free_kb = meminfo("MemAvailable");
+    h->cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned long user = 0, nice = 0, sys = 0;
+    FILE *f = fopen("/proc/stat", "r");
+    if (f) {
+        if (fscanf(f, "cpu %lu %lu %lu", &user, &nice, &sys) != 3)
+            user = nice = sys = 0;
+        fclose(f);
+    }
+    h->cpu_secs = (double)(user + nice + sys) / (double)sysconf(_SC_CLK_TCK);
+}
