@@ -9,6 +9,18 @@
  * vCPU gets its turn before any gets a second. */
 int sched_pick(struct vcpu *const *all, unsigned n, int last)
 {
+    /* LAB 05: BEGIN sched-pick (labs/05-domains-and-the-monitor, exercise 1) */
+    /* LAB 05: HINT all[0..n) are every domain's vCPUs; `last` is the index
+     * of the one that ran last (-1 before the first pick).  Return the
+     * index of the first vCPU after `last`, going round (after n - 1
+     * comes 0, and `last` itself is looked at last, so a vCPU alone keeps
+     * the CPU), that may run now: sched_runnable() (sched.h) says so.
+     * Return -1 when none may run (n = 0 included): run.c then waits for
+     * a timer.  The skeleton always gives the CPU to vCPU 0, so a second
+     * domain never runs. */
+    /* LAB 05: STUB (void)all; */
+    /* LAB 05: STUB (void)last; */
+    /* LAB 05: STUB return n ? 0 : -1; */
     /* No vCPU at all (and no division by zero below). */
     if (n == 0)
         return -1;
@@ -22,6 +34,7 @@ int sched_pick(struct vcpu *const *all, unsigned n, int last)
     }
     /* Every vCPU is blocked, or its domain is paused or has ended. */
     return -1;
+    /* LAB 05: END */
 }
 
 /* The smallest of three; UINT64_MAX ("never") loses to any time. */

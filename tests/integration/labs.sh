@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The labs framework, labs 01, 02, 03 and 04 (labs/README.md): for each lab, the
+# The labs framework, labs 01 to 05 (labs/README.md): for each lab, the
 # reference tree must pass the lab's grader, and the skeleton made from it
 # must compile yet fail the grader on EVERY exercise, which proves that each
 # exercise's checks test the code the skeleton removed; the skeleton with
@@ -42,7 +42,7 @@ for c in "noend.c:3:.*has no END" "nobegin.c:4:.*END without a BEGIN" "nested.c:
 done
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
-    for l in 01 02 03 04; do
+    for l in 01 02 03 04 05; do
         skip "labs: lab $l reference passes the grader" "qemu-system-x86_64 is not installed"
         skip "labs: lab $l skeleton fails every exercise" "qemu-system-x86_64 is not installed"
     done
@@ -304,6 +304,48 @@ if skeleton 04 "$L4" "$SK4"; then
     says "labs: lab 04 skeleton's clock is caught by the exit budget" "$IT_WORK/skeleton-04.out" \
         '^FAIL: 2 pvclock-read: pvclock under your hv never finished (exit budget spent'
     solved_first 04 "$L4" "$SK4" hv/core/pv_console.c console-ring '^FAIL: 2 pvclock-read: '
+fi
+
+# ---- Lab 05: domains and the monitor (its code part; the monitor tasks
+# on a running guest are tests/integration/lab05-tasks.sh's).
+# The reference is the repository again: its first build starts as a copy
+# of lab 04's, and make compiles only what lab 05 adds (its unit tests).
+# The skeleton's first build starts as a copy of that one too, with the
+# checksum of the skeleton's headers (all the repository's: no region is in
+# a header) and the files the skeleton changed made newer than the copied
+# objects, so that exactly those are compiled again.
+seed_skeleton() {
+    local lab=$1 sk=$2 out=$T/skeleton-$1 f
+    [ ! -d "$out" ] && [ -d "$T/reference-$lab" ] || return 0
+    cp -a "$T/reference-$lab" "$out"
+    (cd "$sk" && find . -type f \( -name '*.h' -o -name Makefile -o -name '*.mk' \) |
+        LC_ALL=C sort | xargs sha1sum | sha1sum) >"$out/.headers"
+    while IFS= read -r f; do
+        cmp -s "$sk/$f" "$TOP/$f" || touch "$sk/$f"
+    done < <(cd "$sk" && find . -type f -name '*.[ch]')
+}
+
+L5=$TOP/labs/05-domains-and-the-monitor
+SK5=$T/skeleton-src-05
+if skeleton 05 "$L5" "$SK5"; then
+    no_answers 05 "$SK5" hv/core/sched.c sched-pick \
+        "the round robin's wrap:hv/core/sched.c:% (int)n" \
+        "the PIT's relative start:hv/dev/pc_state.c:vms_since(v, &c->start, now)" \
+        "the PIT's mode check:hv/dev/pc_state.c:c->mode <= 5"
+    [ -d "$T/reference-05" ] || [ ! -d "$T/reference-04" ] || cp -a "$T/reference-04" "$T/reference-05"
+    reference_passes 05 "$L5" 2
+    seed_skeleton 05 "$SK5"
+    skeleton_fails 05 "$L5" "$SK5" hv/hv.elf tests/unit/hv_sched tests/unit/hv_vmstate \
+        guestkit/counter.elf guestkit/pattern.elf -- sched-pick pit-state
+    # The skeleton's scheduler never leaves domain 0; its PIT is not in the
+    # snapshot, and the counter waits for it until the exit budget ends it.
+    says "labs: lab 05 skeleton's scheduler starves domain 1" "$IT_WORK/skeleton-05.out" \
+        '^FAIL: 1 sched-pick: .*hello in domain 1 never finished'
+    says "labs: lab 05 skeleton's snapshot loses the PIT, caught by the exit budget" \
+        "$IT_WORK/skeleton-05.out" \
+        '^FAIL: 2 pit-state: .*after loadvm the counter never finished (exit budget spent'
+    solved_first 05 "$L5" "$SK5" hv/core/sched.c sched-pick \
+        '^FAIL: 2 pit-state: .*after loadvm the counter never finished'
 fi
 
 # A header that changed while keeping an old file time, as in a skeleton
