@@ -3,12 +3,13 @@
 #
 #   grade.sh SRC OUT
 #
-# Builds hv, the guestkit guests hello, counter and pattern and the hosted unit-test
-# programs hv_sched and hv_vmstate from the tree SRC (a student's work/ or
+# Builds hv, the guestkit guests hello, counter and pattern, the monitor
+# (mgmt: hvmon and its manager) and the hosted unit-test programs
+# hv_sched, hv_vmstate and mgmt_hmp from the tree SRC (a student's work/ or
 # the repository itself) into OUT, and prints one line per exercise, "PASS:
 # N name" or "FAIL: N name: why", then the score.  Exit status 0 only when
-# both exercises pass.  (The monitor tasks on a running guest are graded
-# by tasks.sh: README.md "Tasks".)
+# all three exercises pass.  (The monitor tasks on a running guest are
+# graded by tasks.sh: README.md "Tasks".)
 #
 # Exercise 1 (the scheduler's pick) is judged by the unit tests of
 # sched_pick and by two domains under the student's hv: the counter guest
@@ -19,13 +20,17 @@
 # savevm into a qcow2 disk while it counts, and a new run of another guest
 # loads it (as QEMU's loadvm, the snapshot replaces everything): the
 # counter must count on from the saved count to its end, which it can only
-# do if the 8254's channel 0 came back as it was.
+# do if the 8254's channel 0 came back as it was.  Exercise 3 (x and xp's
+# output) is judged by the monitor's unit tests and by real QEMU: the
+# pattern guest on plain QEMU with QEMU's monitor, and under the student's
+# hv with the student's monitor, get the same x and xp commands and must
+# print the same lines.
 # The environment it reads (GRADE_MAX_EXITS, GRADE_TIMEOUT, GRADE_JOBS)
 # and the helpers are in labs/tools/grade-lib.bash.
 set -uo pipefail
 
 LAB=05
-NAMES=(sched-pick pit-state)
+NAMES=(sched-pick pit-state memory-dump)
 . "$(dirname "$0")/../tools/grade-lib.bash"
 
 for p in qemu-system-x86_64 qemu-img; do
@@ -38,7 +43,17 @@ done
 # 1. Build.
 grade_build_hv
 grade_build_guests hello counter pattern
-grade_build_units hv_sched hv_vmstate
+grade_build_units hv_sched hv_vmstate mgmt_hmp
+# The monitor and its manager, from the student's mgmt/ (hvrun's -monitor
+# runs them from BUILD).
+mon_built=1
+if ! make -j"$jobs" -C "$src/mgmt" BUILD="$out" "$out/mgmt/hvmon" "$out/mgmt/hvmgr" \
+    >"$logs/build-mgmt.log" 2>&1; then
+    mon_built=0
+    echo "lab 05: the monitor does not build (log $logs/build-mgmt.log)" >&2
+    grep -E ': (fatal )?error:|undefined reference' "$logs/build-mgmt.log" | head -n 10 | sed 's/^/    /' >&2
+    fail memory-dump "the monitor does not build (see $logs/build-mgmt.log)"
+fi
 
 # run_ordered ID NAME APPEND [HVRUN OPTION...]: run_guest with the guest's
 # console and hv's lines in one file, logs/ID.out, in the order printed (a
@@ -68,6 +83,65 @@ counts_from() {
         END { exit !(f && !bad && n == limit + 1) }' "$logs/$1.out"
 }
 
+# dumps ID: the lines of x and xp's output in the monitor session
+# logs/ID.out (terminal escapes, CRs and prompts taken away).
+dumps() {
+    tr -d '\r' <"$logs/$1.out" | sed -E 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/^(\(qemu\) )+//' |
+        grep -E '^[0-9a-f]{16}:'
+}
+
+# wait_line FILE REGEX: until FILE has a line matching REGEX (at most the
+# grader's time limit); false if it never came.
+wait_line() {
+    local i
+    for ((i = 0; i < timeout * 10; i++)); do
+        grep -q -E "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# monitor_session ID CONSOLE COMMAND...: COMMAND runs the pattern guest
+# with a monitor on its standard input, which is a FIFO; once CONSOLE (a
+# file COMMAND writes) says the guest counts, the monitor gets the x and
+# xp commands (PAGE: the address the guest printed), then quit.  Its
+# output in logs/ID.out.
+monitor_session() {
+    local id=$1 console=$2 fifo=$logs/$1.fifo page fd
+    shift 2
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    "$@" <"$fifo" >"$logs/$id.out" 2>"$logs/$id.err" &
+    local pid=$!
+    exec {fd}>"$fifo"
+    if wait_line "$console" 'pattern: counting$'; then
+        page=$(sed -n 's/.*pattern: page at \(0x[0-9a-f]*\)$/\1/p' "$console" | head -n 1)
+        sed "s/PAGE/$page/g" "$logs/dump.cmds" >&"$fd"
+    fi
+    echo quit >&"$fd"
+    exec {fd}>&-
+    wait "$pid"
+    status[$id]=$?
+    rm -f "$fifo"
+}
+
+# x and xp as QEMU's tests of them (tests/integration/hmp-qemu.sh) give
+# them to both monitors: every format and size, lines that wrap, and a
+# read that ends outside RAM.
+cat >"$logs/dump.cmds" <<'CMDS'
+x /16xb PAGE
+xp /8xh PAGE
+x /2xg PAGE
+x /10dw PAGE
+x /10ub PAGE+0xf0
+x /4o PAGE
+x /20c PAGE+0x40
+x /4cw PAGE+0x100
+x /2dg PAGE+0xff0
+x PAGE
+x/4x PAGE
+CMDS
+
 # 2. The guests under the student's hv.
 LIMIT=40
 if [ "$built" = 1 ]; then
@@ -87,6 +161,18 @@ if [ "$built" = 1 ]; then
     else
         run_ordered savevm counter "$LIMIT" -drive "file=$disk,format=qcow2" --savevm s1@300
         run_ordered loadvm pattern - -drive "file=$disk,format=qcow2" --loadvm s1@200
+    fi
+    # x and xp: the pattern guest on plain QEMU with QEMU's own monitor
+    # (the reference), then under the student's hv with the student's
+    # monitor (hvrun -monitor stdio, which shares stdout with the console).
+    monitor_session qemu-mon "$logs/qemu-mon.serial" timeout -k 5 "$timeout" \
+        qemu-system-x86_64 -accel tcg -cpu max -nodefaults -display none -no-reboot \
+        -serial "file:$logs/qemu-mon.serial" -device isa-debug-exit,iobase=0xf4,iosize=4 \
+        -m 128 -kernel "$out/guestkit/pattern.elf" -monitor stdio
+    if [ "$mon_built" = 1 ]; then
+        monitor_session hv-mon "$logs/hv-mon.out" env BUILD="$out" "$TOP/bin/hvrun" \
+            --hv "$out/hv/hv.elf" --timeout "$timeout" -monitor stdio \
+            -kernel "$out/guestkit/pattern.elf"
     fi
 fi
 
@@ -123,6 +209,22 @@ if [ "$built" = 1 ] && [ -n "${status[savevm]:-}" ]; then
         fail pit-state "after loadvm the counter never finished ($(stuck_why loadvm)): it waits for the PIT's channel 0, which did not come back (see $logs/loadvm.out)"
     elif ! ended loadvm || [ "$loaded" != "$saved" ] || ! counts_from loadvm "$saved" "$LIMIT"; then
         fail pit-state "after loadvm the counter did not go on from count $saved to $LIMIT (first count '${loaded}', status ${status[loadvm]}; see $logs/loadvm.out)"
+    fi
+fi
+
+# Exercise 3, memory-dump: the unit tests, then the same x and xp on both
+# machines: the student's monitor must print QEMU's lines.
+for t in test_x_layouts test_fmt_remembered; do
+    unit mgmt_hmp hmp "$t" || fail memory-dump "unit test $t fails (see $logs/unit-$t.log)"
+done
+if [ "$built" = 1 ] && [ "$mon_built" = 1 ]; then
+    dumps qemu-mon >"$logs/qemu-mon.dumps"
+    dumps hv-mon >"$logs/hv-mon.dumps"
+    if [ "$(grep -c . "$logs/qemu-mon.dumps")" -lt 11 ]; then
+        fail memory-dump "QEMU's own monitor did not answer (see $logs/qemu-mon.out and $logs/qemu-mon.err)"
+    elif ! cmp -s "$logs/qemu-mon.dumps" "$logs/hv-mon.dumps"; then
+        first=$(diff "$logs/qemu-mon.dumps" "$logs/hv-mon.dumps" | grep -m1 '^<' | cut -c3-)
+        fail memory-dump "x and xp under your hv do not print QEMU's lines: QEMU printed '$first' (diff $logs/qemu-mon.dumps $logs/hv-mon.dumps)"
     fi
 fi
 

@@ -309,7 +309,8 @@ fi
 # ---- Lab 05: domains and the monitor (its code part; the monitor tasks
 # on a running guest are tests/integration/lab05-tasks.sh's).
 # The reference is the repository again: its first build starts as a copy
-# of lab 04's, and make compiles only what lab 05 adds (its unit tests).
+# of lab 04's, and make compiles only what lab 05 adds (its unit tests,
+# the monitor).
 # The skeleton's first build starts as a copy of that one too, with the
 # checksum of the skeleton's headers (all the repository's: no region is in
 # a header) and the files the skeleton changed made newer than the copied
@@ -331,21 +332,27 @@ if skeleton 05 "$L5" "$SK5"; then
     no_answers 05 "$SK5" hv/core/sched.c sched-pick \
         "the round robin's wrap:hv/core/sched.c:% (int)n" \
         "the PIT's relative start:hv/dev/pc_state.c:vms_since(v, &c->start, now)" \
-        "the PIT's mode check:hv/dev/pc_state.c:c->mode <= 5"
+        "the PIT's mode check:hv/dev/pc_state.c:c->mode <= 5" \
+        "the dump's line length:mgmt/hmp/memdump.c:int line = size == 1 ? 8 : 16;"
     [ -d "$T/reference-05" ] || [ ! -d "$T/reference-04" ] || cp -a "$T/reference-04" "$T/reference-05"
-    reference_passes 05 "$L5" 2
+    reference_passes 05 "$L5" 3
     seed_skeleton 05 "$SK5"
     skeleton_fails 05 "$L5" "$SK5" hv/hv.elf tests/unit/hv_sched tests/unit/hv_vmstate \
-        guestkit/counter.elf guestkit/pattern.elf -- sched-pick pit-state
+        tests/unit/mgmt_hmp mgmt/hvmon guestkit/counter.elf guestkit/pattern.elf \
+        -- sched-pick pit-state memory-dump
     # The skeleton's scheduler never leaves domain 0; its PIT is not in the
-    # snapshot, and the counter waits for it until the exit budget ends it.
+    # snapshot, and the counter waits for it until the exit budget ends it;
+    # its monitor prints nothing where QEMU's prints the dump.
     says "labs: lab 05 skeleton's scheduler starves domain 1" "$IT_WORK/skeleton-05.out" \
         '^FAIL: 1 sched-pick: .*hello in domain 1 never finished'
     says "labs: lab 05 skeleton's snapshot loses the PIT, caught by the exit budget" \
         "$IT_WORK/skeleton-05.out" \
         '^FAIL: 2 pit-state: .*after loadvm the counter never finished (exit budget spent'
+    says "labs: lab 05 skeleton's x and xp are caught against QEMU's monitor" \
+        "$IT_WORK/skeleton-05.out" "^FAIL: 3 memory-dump: .*do not print QEMU's lines"
     solved_first 05 "$L5" "$SK5" hv/core/sched.c sched-pick \
-        '^FAIL: 2 pit-state: .*after loadvm the counter never finished'
+        '^FAIL: 2 pit-state: .*after loadvm the counter never finished' \
+        "^FAIL: 3 memory-dump: .*do not print QEMU's lines"
 fi
 
 # A header that changed while keeping an old file time, as in a skeleton
