@@ -25,6 +25,8 @@ LAB=$TOP/labs/05-domains-and-the-monitor
 D=${LAB05_TASKS_DIR:-$BUILD/labs/05-domains-and-the-monitor/tasks}
 SOCK=$D/ctl.sock
 HVCTL=$BUILD/mgmt/hvctl
+# read_counter, shared with the graders.
+. "$LAB/tasks/lib.bash"
 
 die() {
     echo "lab 05: $*" >&2
@@ -66,17 +68,6 @@ stop() {
 # counter_at: the counter's address, as the guest printed it.
 counter_at() {
     sed -n 's/^pattern: counter at \(0x[0-9a-f]*\)$/\1/p' "$D/console.log" 2>/dev/null | head -n 1
-}
-
-# read_counter ADDR: the counter's value now, in hex (16 digits), read
-# through the control protocol; x-read-memory gives the bytes in memory
-# order, and the word is little-endian.
-read_counter() {
-    local data
-    data=$("$HVCTL" -s "$SOCK" --timeout 10 x-read-memory "addr=$1" size=8 physical=true 2>/dev/null |
-        sed -n 's/.*"data": "\([0-9a-f]\{16\}\)".*/\1/p')
-    [ -n "$data" ] || return 1
-    echo "$data" | sed 's/../& /g' | awk '{ for (i = 8; i >= 1; i--) printf "%s", $i; print "" }'
 }
 
 # recorder ADDR: STOP and RESUME as hv announces them, in the file

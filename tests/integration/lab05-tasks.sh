@@ -42,7 +42,8 @@ task_case() {
         show_log "$log"
         return
     fi
-    (cd "$TOP" && D=$D ADDR=$addr bash -e "$(ls -d "$L/tasks/$n"-*/)answer.sh") >>"$log" 2>&1
+    (cd "$TOP" && D=$D ADDR=$addr LAB_TASKS=$L/tasks HVCTL=$BUILD/mgmt/hvctl SOCK=$D/ctl.sock \
+        bash -e "$(ls -d "$L/tasks/$n"-*/)answer.sh") >>"$log" 2>&1
     if ! grade "$n" "$log"; then
         fail "$c" "the grader fails after the scripted answer"
         show_log "$log" 25

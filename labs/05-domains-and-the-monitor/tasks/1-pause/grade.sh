@@ -40,7 +40,7 @@ if [ -n "$same" ] && paused_values | grep -qx "$same"; then
 else
     miss "a STOP of hv's at which the guest held the value your two reads show: were they read while stopped, on this guest?"
 fi
-now=$(counter_now)
+now=$(read_counter "$ADDR")
 if running && [ -n "$now" ] && [ -n "$moved" ] && gt "$now" "$moved"; then
     ok "the guest runs now, its counter past every value shown"
 else

@@ -1,18 +1,18 @@
 # shellcheck shell=bash
-# The snapshot round trip, as a student types it: the monitor session,
-# qemu-img in another terminal while the snapshot exists, then delvm.
-fifo=$D/answer.fifo
-mkfifo "$fifo"
-bin/hvmon "$D/ctl.sock" <"$fifo" >"$D/snapshot.txt" &
-mon=$!
-exec 3>"$fifo"
-sleep 1
-printf 'stop\nsavevm s1\nxp /1xg %s\ncont\n' "$ADDR" >&3
+# The snapshot round trip, as a student types it, waiting as a person
+# would for each step's effect (hv's log lines, the recorder's STOP and
+# RESUME); qemu-img in another terminal while the snapshot exists.
+. "$LAB_TASKS/lib.bash"
+answer_start snapshot.txt
+answer_type stop "savevm s1"
+answer_until "$D/hv.log" "^\[hv\] savevm 's1': "
+answer_type "xp /1xg $ADDR" cont
+answer_until "$D/record" '^RESUME$'
 sleep 2
-printf 'xp /1xg %s\nstop\nloadvm s1\nxp /1xg %s\ncont\n' "$ADDR" "$ADDR" >&3
-sleep 1
+answer_type "xp /1xg $ADDR" stop "loadvm s1"
+answer_until "$D/hv.log" "^\[hv\] loadvm 's1': "
+answer_type "xp /1xg $ADDR" cont
+answer_until "$D/record" '^RESUME$' 2
 qemu-img snapshot -l -U "$D/disk.qcow2" >"$D/qemu-img.txt"
-printf 'delvm s1\n' >&3
-exec 3>&-
-wait "$mon"
-rm -f "$fifo"
+answer_type "delvm s1"
+answer_end
