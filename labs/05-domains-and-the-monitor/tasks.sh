@@ -25,6 +25,7 @@ LAB=$TOP/labs/05-domains-and-the-monitor
 D=${LAB05_TASKS_DIR:-$BUILD/labs/05-domains-and-the-monitor/tasks}
 SOCK=$D/ctl.sock
 HVCTL=$BUILD/mgmt/hvctl
+TASK=task.md # each task's text
 # read_counter, shared with the graders.
 . "$LAB/tasks/lib.bash"
 
@@ -121,7 +122,7 @@ start() {
 case ${1:-} in
 list)
     for t in "$LAB"/tasks/*/; do
-        printf '  %s  %s\n' "$(basename "$t" | cut -d- -f1)" "$(head -n 1 "$t/task.md" | sed 's/^# //')"
+        printf '  %s  %s\n' "$(basename "$t" | cut -d- -f1)" "$(head -n 1 "$t/$TASK" | sed 's/^# //')"
     done
     ;;
 task)
@@ -129,9 +130,10 @@ task)
     start
     # The task's paths as the student types them, from the top of the
     # repository (bin/hvmon is there too).
-    sed -e "s#TASKDIR#${D#"$TOP"/}#g" -e "s#COUNTER#$(counter_at)#g" "$t/task.md"
+    sed -e "s#TASKDIR#${D#"$TOP"/}#g" -e "s#COUNTER#$(counter_at)#g" "$t/$TASK"
     echo
-    echo "(Commands from the top of the repository, $TOP.  make task-stop ends the guest.)"
+    echo "(Commands from the top of the repository, $TOP.  The guest runs for 30 minutes;"
+    echo " make -C labs/05-domains-and-the-monitor task-stop ends it sooner.)"
     echo "When you are done: make -C labs/05-domains-and-the-monitor task-grade N=$2"
     ;;
 grade)
