@@ -109,11 +109,18 @@ static int greeting(struct ctlc *c, char *why, size_t whylen)
 
 int ctlc_open(struct ctlc *c, const char *path, int ms, char *why, size_t whylen)
 {
+    return ctlc_open_traced(c, path, ms, NULL, why, whylen);
+}
+
+int ctlc_open_traced(struct ctlc *c, const char *path, int ms,
+                     void (*trace)(const char *dir, const char *line, size_t len), char *why,
+                     size_t whylen)
+{
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     c->len = 0;
     c->next_id = 1;
     c->domains = 1;
-    c->trace = NULL;
+    c->trace = trace;
     if (strlen(path) >= sizeof(a.sun_path)) {
         snprintf(why, whylen, "socket path '%s' is too long", path);
         return -1;

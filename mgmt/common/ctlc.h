@@ -31,8 +31,8 @@ struct ctlc {
     long next_id;
     /* From the greeting: how many domains hv runs (1 when it does not say). */
     int domains;
-    /* Set by the caller after ctlc_open, or NULL: called with each line
-     * sent ("-> ") and received ("<- "), without its newline. */
+    /* NULL, or (ctlc_open_traced) called with each line sent ("-> ") and
+     * received ("<- "), without its newline. */
     void (*trace)(const char *dir, const char *line, size_t len);
 };
 
@@ -41,6 +41,11 @@ struct ctlc {
  * only once hv has, which takes as long as the outer machine takes to
  * boot).  -1 with the reason in `why`. */
 int ctlc_open(struct ctlc *c, const char *path, int ms, char *why, size_t whylen);
+/* The same with c->trace set from the start, so the greeting is traced
+ * too. */
+int ctlc_open_traced(struct ctlc *c, const char *path, int ms,
+                     void (*trace)(const char *dir, const char *line, size_t len), char *why,
+                     size_t whylen);
 
 /* Run `execute` with `args` (a JSON object's text, or NULL) and wait at
  * most `ms` for the reply: 0 when it is a "return" (its token is in

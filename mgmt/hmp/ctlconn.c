@@ -23,11 +23,7 @@ static void trace(const char *dir, const char *line, size_t len)
 
 int ctl_connect(struct ctlc *c, const char *path, char *why, size_t len)
 {
-    if (ctlc_open(c, path, -1, why, len) < 0)
-        return -1;
-    if (getenv("HVMON_TRACE"))
-        c->trace = trace;
-    return 0;
+    return ctlc_open_traced(c, path, -1, getenv("HVMON_TRACE") ? trace : NULL, why, len);
 }
 
 int ctl_call(struct ctlc *c, const char *execute, const struct ctlc_arg *args, int n,
