@@ -39,6 +39,7 @@ static const struct {
     [VMS_SEC_DEBUG_EXIT] = {"debug-exit", 1},
     [VMS_SEC_VIRTIO] = {"virtio", 1},
     [VMS_SEC_RAM] = {"ram", 1},
+    [VMS_SEC_ACPI_PM] = {"acpi-pm", 1},
 };
 
 const char *vms_section_name(uint32_t id)

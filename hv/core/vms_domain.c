@@ -89,6 +89,7 @@ struct models {
     struct fwcfg *fwcfg;
     struct port92 *port92;
     struct debug_exit *dbg_exit;
+    struct acpi_pm *acpi;
     struct lapic *lapic[DOMAIN_MAX_VCPUS];
     struct cpu_state *cpu;
     struct virtio_mmio *virtio[VDEV_MAX];
@@ -136,6 +137,9 @@ static void model_state(struct vms *v, uint32_t id, unsigned i, const struct mod
     case VMS_SEC_VIRTIO:
         virtio_mmio_state(v, m->virtio[i]);
         break;
+    case VMS_SEC_ACPI_PM:
+        acpi_pm_state(v, m->acpi);
+        break;
     default:
         /* DOMAIN, RAM and END have no model; the callers never ask. */
         vms_fail(v, "not expected here");
@@ -152,6 +156,7 @@ static void live_models(struct models *m, struct domain *d, const struct vms_par
                          .fwcfg = &d->fwcfg,
                          .port92 = &d->port92,
                          .dbg_exit = &d->dbg_exit,
+                         .acpi = &d->acpi,
                          .cpu = parts->cpu};
     for (unsigned i = 0; i < d->nr_vcpus; i++)
         m->lapic[i] = &d->vcpu[i]->lapic;
@@ -172,8 +177,8 @@ int64_t vms_save_domain(struct vms *v, struct domain *d, const struct vms_parts 
         return -1;
     /* Every model's sections in the order of the ids (docs/vmstate.md),
      * each instance once; RAM, the large one, last. */
-    for (uint32_t id = VMS_SEC_CPU; id < VMS_SEC_RAM; id++)
-        for (unsigned i = 0; i < instances(id, d, parts); i++) {
+    for (uint32_t id = VMS_SEC_CPU; id < VMS_SEC_COUNT; id++)
+        for (unsigned i = 0; id != VMS_SEC_RAM && i < instances(id, d, parts); i++) {
             vms_section_begin(v, id, i);
             model_state(v, id, i, &m);
             if (vms_section_end(v) < 0)
@@ -201,6 +206,7 @@ static void scratch_models(struct models *m, struct vms_scratch *s, struct domai
     s->fwcfg = d->fwcfg;
     s->port92 = d->port92;
     s->dbg_exit = d->dbg_exit;
+    s->acpi = d->acpi;
     *m = (struct models){.pic = &s->pic,
                          .pit = &s->pit,
                          .ioapic = &s->ioapic,
@@ -208,6 +214,7 @@ static void scratch_models(struct models *m, struct vms_scratch *s, struct domai
                          .fwcfg = &s->fwcfg,
                          .port92 = &s->port92,
                          .dbg_exit = &s->dbg_exit,
+                         .acpi = &s->acpi,
                          .cpu = s->cpu};
     for (unsigned i = 0; i < d->nr_vcpus; i++) {
         s->lapic[i] = d->vcpu[i]->lapic;
@@ -350,6 +357,7 @@ static void commit_models(struct domain *d, const struct vms_parts *parts,
     d->fwcfg = s->fwcfg;
     d->port92 = s->port92;
     d->dbg_exit = s->dbg_exit;
+    d->acpi = s->acpi;
     for (unsigned i = 0; i < d->nr_vcpus; i++) {
         d->vcpu[i]->lapic = s->lapic[i];
         parts->cpu[i] = s->cpu[i];

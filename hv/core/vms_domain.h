@@ -54,6 +54,7 @@ struct vms_scratch {
     struct fwcfg fwcfg;
     struct port92 port92;
     struct debug_exit dbg_exit;
+    struct acpi_pm acpi;
     struct lapic lapic[DOMAIN_MAX_VCPUS];
     struct cpu_state cpu[DOMAIN_MAX_VCPUS];
     struct virtio_mmio virtio[VDEV_MAX];

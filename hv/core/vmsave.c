@@ -189,16 +189,25 @@ static struct work *work_alloc(struct domain *d, char *err, size_t err_len)
     return w;
 }
 
-/* The work of a savevm or loadvm: with the disk that holds snapshots. */
-static struct work *work_new(struct domain *d, char *err, size_t err_len)
+/* The disk that holds the domain's snapshots, or NULL and why (err
+ * starts empty, for the steps after to fill). */
+static struct img *snapshot_disk(struct domain *d, char *err, size_t err_len)
 {
+    err[0] = '\0';
     if (ended(d, err, err_len))
         return NULL;
     struct img *img = vdev_snapshot_disk(d);
-    if (!img) {
+    if (!img)
         ksnprintf(err, err_len, NO_VMSTATE_DISK);
+    return img;
+}
+
+/* The work of a savevm or loadvm: with the disk that holds snapshots. */
+static struct work *work_new(struct domain *d, char *err, size_t err_len)
+{
+    struct img *img = snapshot_disk(d, err, err_len);
+    if (!img)
         return NULL;
-    }
     struct work *w = work_alloc(d, err, err_len);
     if (w)
         w->img = img;
@@ -274,16 +283,15 @@ static int64_t write_state(struct domain *d, struct work *w, char *err, size_t e
 
 int domain_savevm(struct domain *d, const char *name, char *err, size_t err_len)
 {
-    err[0] = '\0';
-    bool was_paused;
-    struct img_snapshot_info old;
     struct work *w = work_new(d, err, err_len);
     if (!w)
         return -1;
+    bool was_paused;
     if (pause_for(d, &was_paused, err, err_len) < 0) {
         kfree(w);
         return -1;
     }
+    struct img_snapshot_info old;
     uint64_t t0 = now_ns(d);
     int64_t n = write_state(d, w, err, err_len);
     /* A snapshot of the same name is replaced, as by QEMU's savevm. */
@@ -362,14 +370,30 @@ static int read_state(struct domain *d, struct work *w, char *err, size_t err_le
     return 0;
 }
 
+/* A loadvm's or a restore's last steps, the domain paused: read the state
+ * whole (read_state), log `what` and the time it took, and let the domain
+ * run again if it ran before (unless the load ended it). */
+static int load_and_resume(struct domain *d, struct work *w, bool was_paused, const char *what,
+                           char *err, size_t err_len)
+{
+    uint64_t t0 = now_ns(d);
+    int r = read_state(d, w, err, err_len);
+    /* RAM was written behind the dirty log's back. */
+    inc.valid = false;
+    if (r == 0)
+        hv_log("%s in %llu ms", what, (unsigned long long)((now_ns(d) - t0) / 1000000));
+    if (!domain_stopped(d))
+        resume(d, was_paused);
+    return r;
+}
+
 int domain_loadvm(struct domain *d, const char *name, char *err, size_t err_len)
 {
-    err[0] = '\0';
-    bool was_paused;
-    struct img_snapshot_info info;
     struct work *w = work_new(d, err, err_len);
     if (!w)
         return -1;
+    struct img_snapshot_info info;
+    bool was_paused;
     int r = -1;
     if (!find_snapshot(w->img, name, &info))
         ksnprintf(err, err_len, "Snapshot '%s' does not exist in one or more devices", name);
@@ -378,17 +402,12 @@ int domain_loadvm(struct domain *d, const char *name, char *err, size_t err_len)
         ksnprintf(err, err_len,
                   "This is a disk-only snapshot. Revert to it  offline using qemu-img");
     else if (pause_for(d, &was_paused, err, err_len) == 0) {
-        uint64_t t0 = now_ns(d);
+        char what[320];
         ksnprintf(w->id, sizeof(w->id), "%s", info.id);
         w->size = info.vm_state_size;
-        r = read_state(d, w, err, err_len);
-        /* RAM was written behind the dirty log's back. */
-        inc.valid = false;
-        if (r == 0)
-            hv_log("loadvm '%s': %llu bytes of VM state in %llu ms", name,
-                   (unsigned long long)w->size, (unsigned long long)((now_ns(d) - t0) / 1000000));
-        if (!domain_stopped(d))
-            resume(d, was_paused);
+        ksnprintf(what, sizeof(what), "loadvm '%s': %llu bytes of VM state", name,
+                  (unsigned long long)w->size);
+        r = load_and_resume(d, w, was_paused, what, err, err_len);
     }
     kfree(w);
     return r;
@@ -398,15 +417,10 @@ int domain_loadvm(struct domain *d, const char *name, char *err, size_t err_len)
 
 int domain_delvm(struct domain *d, const char *name, char *err, size_t err_len)
 {
-    err[0] = '\0';
     struct img_snapshot_info info;
-    if (ended(d, err, err_len))
+    struct img *img = snapshot_disk(d, err, err_len);
+    if (!img)
         return -1;
-    struct img *img = vdev_snapshot_disk(d);
-    if (!img) {
-        ksnprintf(err, err_len, NO_VMSTATE_DISK);
-        return -1;
-    }
     if (!find_snapshot(img, name, &info)) {
         ksnprintf(err, err_len, "Snapshot '%s' not found", name);
         return -1;
@@ -423,13 +437,9 @@ int domain_delvm(struct domain *d, const char *name, char *err, size_t err_len)
 int domain_snapshots(struct domain *d, struct img_snapshot_info *out, int max, char *err,
                      size_t err_len)
 {
-    if (ended(d, err, err_len))
+    struct img *img = snapshot_disk(d, err, err_len);
+    if (!img)
         return -1;
-    struct img *img = vdev_snapshot_disk(d);
-    if (!img) {
-        ksnprintf(err, err_len, NO_VMSTATE_DISK);
-        return -1;
-    }
     int n = img_snapshot_count(img);
     if (n > max)
         n = max;
@@ -568,15 +578,10 @@ int domain_restore_file(struct domain *d, const char *name, char *err, size_t er
     int r = -1;
     if (open_file(name, false, &w->file, &file, err, err_len) == 0 &&
         w->file.size(w->file.ctx, &w->size) == 0 && pause_for(d, &was_paused, err, err_len) == 0) {
-        uint64_t t0 = now_ns(d);
-        r = read_state(d, w, err, err_len);
-        /* RAM was written behind the dirty log's back. */
-        inc.valid = false;
-        if (r == 0)
-            hv_log("restore from outer disk %u: %llu bytes of state in %llu ms", file,
-                   (unsigned long long)w->size, (unsigned long long)((now_ns(d) - t0) / 1000000));
-        if (!domain_stopped(d))
-            resume(d, was_paused);
+        char what[80];
+        ksnprintf(what, sizeof(what), "restore from outer disk %u: %llu bytes of state", file,
+                  (unsigned long long)w->size);
+        r = load_and_resume(d, w, was_paused, what, err, err_len);
     }
     if (w->file.close)
         w->file.close(w->file.ctx);

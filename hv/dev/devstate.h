@@ -17,6 +17,7 @@
 #ifndef HV_DEV_DEVSTATE_H
 #define HV_DEV_DEVSTATE_H
 
+#include "acpi_pm.h"
 #include "core/vms.h"
 #include "debug_exit.h"
 #include "fwcfg.h"
@@ -35,6 +36,7 @@ void uart_state(struct vms *v, struct uart16550 *u);
 void fwcfg_state(struct vms *v, struct fwcfg *f);
 void port92_state(struct vms *v, struct port92 *p);
 void debug_exit_state(struct vms *v, struct debug_exit *d);
+void acpi_pm_state(struct vms *v, struct acpi_pm *pm);
 
 /* The APICs (dev/apic_state.c). */
 void lapic_state(struct vms *v, struct lapic *l);

@@ -1,7 +1,7 @@
 /*
  * pc_state.c: the vmstate serialisers of the PC's legacy devices (see
- * devstate.h): the 8259A pair, the 8254, COM1's 16550, fw_cfg, port 0x92
- * and the debug-exit port.  Each field is listed once for saving and
+ * devstate.h): the 8259A pair, the 8254, COM1's 16550, fw_cfg, port 0x92,
+ * the debug-exit port and the ACPI PM1a registers.  Each field is listed once for saving and
  * loading (core/vms.h); loading checks the values the model's own code
  * could never produce.
  */
@@ -125,4 +125,24 @@ void debug_exit_state(struct vms *v, struct debug_exit *d)
 {
     vms_bool(v, &d->requested);
     vms_u32(v, &d->code);
+}
+
+/* The ACPI PM1a registers (ACPI 6.4 4.8.3.1.1 "PM1 Status Registers",
+ * 4.8.3.1.2 "PM1 Enable Registers", 4.8.3.2.1 "PM1 Control Registers")
+ * and a power-off the guest asked for: a guest that enabled its power
+ * button before the save still has it enabled after a load, and a press
+ * still pending is still pending.  The PM timer reads the domain's clock
+ * and is no state; the SCI follows from the registers, so a state whose
+ * SCI says otherwise is one the model never held. */
+void acpi_pm_state(struct vms *v, struct acpi_pm *pm)
+{
+    vms_u16(v, &pm->sts);
+    vms_u16(v, &pm->en);
+    vms_u16(v, &pm->cnt);
+    vms_bool(v, &pm->poweroff);
+    vms_bool(v, &pm->sci);
+    bool sci = (pm->cnt & ACPI_PM1_SCI_EN) && (pm->sts & pm->en & ACPI_PM1_PWRBTN_STS);
+    vms_check(v, pm->sci == sci, "the SCI's level");
+    /* SLP_EN is write-only (4.8.3.2.1): the model never keeps it. */
+    vms_check(v, !(pm->cnt & ACPI_PM1_SLP_EN), "PM1a_CNT's SLP_EN");
 }

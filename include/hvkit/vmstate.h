@@ -26,9 +26,11 @@
 #define HVKIT_VMSTATE_H
 
 /* The stream's first bytes, and the layout version of the framing. */
-#define VMS_MAGIC          "HVKITVMS"
-#define VMS_MAGIC_LEN      8u
-#define VMS_FORMAT_VERSION 1u
+#define VMS_MAGIC     "HVKITVMS"
+#define VMS_MAGIC_LEN 8u
+/* Version 2 adds the ACPI PM section: a version-1 state lacks it and is
+ * refused by its format version, in those words. */
+#define VMS_FORMAT_VERSION 2u
 #define VMS_HEADER_LEN     16u
 
 /* A section's header (id, instance, version, flags, length) and trailer
@@ -53,7 +55,8 @@ enum vms_section_id {
     VMS_SEC_DEBUG_EXIT = 10, /* the exit-code port */
     VMS_SEC_VIRTIO = 11,     /* a virtio-mmio transport and its queues */
     VMS_SEC_RAM = 12,        /* guest RAM, zero pages left out */
-    VMS_SEC_COUNT = 13,
+    VMS_SEC_ACPI_PM = 13,    /* the ACPI PM1a registers (the power button) */
+    VMS_SEC_COUNT = 14,
 };
 
 /* Guest RAM travels in pages of this size; a page of zeros is not

@@ -25,7 +25,13 @@
 #     from the saved value), refusals in QEMU's words, x-delvm;
 #   - a save file with one byte changed, and one cut short, are refused
 #     with the section named, and the guest counts on as if nothing was
-#     asked.
+#     asked;
+#   - the ACPI PM registers are in the state: the powerbtn guest enables
+#     its power button and is saved while it waits; a new run of the
+#     counter guest (which never touches ACPI) loads that snapshot, and
+#     the power button pressed after the load reaches the restored guest,
+#     which powers off -- without the restored PM1a registers the press
+#     would raise no SCI and the run would end at its time limit.
 . "$(dirname "$0")/lib.bash"
 
 W=$IT_WORK
@@ -36,8 +42,9 @@ CASES=("savevm then loadvm in one run" "loadvm from the file in a new run"
     "a VMX snapshot loads under SVM" "delvm" "a second save to a file writes little"
     "restore from the file in a new run" "a corrupted save file is refused"
     "a cut save file is refused" "a guest using the PV interface is not saved"
-    "over the control protocol")
-skip_all_if "$(built_missing "$HV" "$G" "$PV")" "${CASES[@]}"
+    "over the control protocol" "the ACPI power button survives a loadvm")
+PB=$BUILD/guestkit/powerbtn.elf
+skip_all_if "$(built_missing "$HV" "$G" "$PV" "$PB")" "${CASES[@]}"
 command -v qemu-img >/dev/null || skip_all_if "qemu-img is not installed (qemu-utils)" "${CASES[@]}"
 
 D=$W/disk.qcow2
@@ -289,4 +296,29 @@ elif [ -z "$ctl_saved" ] || [ "$ctl_saved" != "$ctl_loaded" ] || ! qemu-img chec
     show_log "$O" 30
 else
     pass "$c"
+fi
+
+# 12. The ACPI PM registers travel with the state (section 'acpi-pm').
+A=$W/acpi.qcow2
+qemu-img create -q -f qcow2 "$A" 16M
+O=$W/acpi-save.out
+"$TOP/bin/hvrun" --hv "$HV" --timeout 120 -kernel "$PB" -drive "file=$A,format=qcow2" \
+    --savevm pb@1500 --powerdown-after 3000 >"$O" 2>&1 </dev/null
+echo $? >"$O.st"
+c="${CASES[12]}"
+if [ "$(cat "$O.st")" != 0 ] || ! grep -qE "^\[hv\] savevm 'pb': [0-9]+ bytes" "$O"; then
+    fail "$c" "the powerbtn guest was not saved while it waited, or did not power off (status $(cat "$O.st"))"
+    show_log "$O" 30
+else
+    O=$W/acpi-load.out
+    "$TOP/bin/hvrun" --hv "$HV" --timeout 120 -kernel "$G" -append 100000 \
+        -drive "file=$A,format=qcow2" --loadvm pb@500 --powerdown-after 2500 >"$O" 2>&1 </dev/null
+    echo $? >"$O.st"
+    if [ "$(cat "$O.st")" != 0 ] || ! grep -qE "^\[hv\] loadvm 'pb': [0-9]+ bytes" "$O" ||
+        ! grep -qx 'powerbtn: the power button was pressed: powering off' "$O"; then
+        fail "$c" "after the load the press did not reach the powerbtn guest (status $(cat "$O.st"))"
+        show_log "$O" 30
+    else
+        pass "$c"
+    fi
 fi

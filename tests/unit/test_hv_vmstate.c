@@ -92,6 +92,11 @@ static void dom_scribble(struct testdom *t)
     d->fwcfg.selector = 0x19;
     d->fwcfg.offset = 12;
     d->port92.value = 2;
+    /* ACPI mode on, the power button enabled and pressed: the SCI up. */
+    d->acpi.cnt = ACPI_PM1_SCI_EN;
+    d->acpi.en = ACPI_PM1_PWRBTN_EN;
+    d->acpi.sts = ACPI_PM1_PWRBTN_STS;
+    d->acpi.sci = true;
     t->v.lapic.svr = 0x1ff;
     t->v.lapic.lvt[LVT_TIMER] = 0x20030;
     t->v.lapic.timer_initial = 100000;
@@ -205,6 +210,7 @@ START_TEST(save_load_save_gives_the_same_bytes)
     ck_assert_uint_eq(b.t.vq[0].last_avail, 3);
     ck_assert_uint_eq(b.cpu.rip, 0x100123);
     ck_assert_uint_eq(b.cpu.fxsave[160], 0x42);
+    ck_assert(b.d.acpi.sci && b.d.acpi.en == ACPI_PM1_PWRBTN_EN);
     ck_assert(memcmp(a.d.mem.host, b.d.mem.host, RAM) == 0);
     /* The models' wiring stayed the target's own. */
     ck_assert_ptr_eq(b.t.dev, &b.con.dev);
@@ -340,6 +346,19 @@ START_TEST(refusals_name_the_section)
     ck_assert_int_lt(load(&b, &one, one.len), 0);
     ck_assert_str_eq(v.err, "vmstate: section 'uart' (instance 0): checksum mismatch: the state is "
                             "corrupted");
+    one.b[uart + VMS_SECTION_HEADER_LEN + 3] ^= 1;
+    /* An SCI the PM1a registers do not raise (PM1a_EN cleared; the
+     * payload is STS, EN, CNT, each 16 bits). */
+    uint64_t acpi = find_section(&one, VMS_SEC_ACPI_PM);
+    one.b[acpi + VMS_SECTION_HEADER_LEN + 3] = 0;
+    reseal(&one, acpi);
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err,
+                     "vmstate: section 'acpi-pm' (instance 0): the SCI's level is out of range");
+    /* A state of the format before the ACPI section. */
+    one.b[8] = 1;
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err, "vmstate: format version 1, this hv reads version 2");
     one.b[0] = 'X';
     ck_assert_int_lt(load(&b, &one, one.len), 0);
     ck_assert_str_eq(v.err, "vmstate: not an hvkit state (no HVKITVMS magic)");
