@@ -61,7 +61,8 @@ void *page_alloc(size_t bytes, size_t align)
     return zalloc((bytes + 4095) & ~(size_t)4095, align);
 }
 
-/* Give back memory from page_alloc (NULL is ignored). */
+/* The heap's free bytes and its largest free block, for messages and the
+ * control channel's query-host (alloc.h). */
 size_t alloc_free_bytes(void)
 {
     struct heap_stats s;
@@ -69,6 +70,14 @@ size_t alloc_free_bytes(void)
     return s.free_bytes;
 }
 
+size_t alloc_largest_free(void)
+{
+    struct heap_stats s;
+    heap_stats(&heap, &s);
+    return s.largest_free;
+}
+
+/* Give back memory from page_alloc (NULL is ignored). */
 void page_free(void *p)
 {
     kfree(p);

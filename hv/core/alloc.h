@@ -20,8 +20,10 @@
 void *page_alloc(size_t bytes, size_t align);
 void page_free(void *p);
 
-/* Bytes free in the heap now (all free blocks together). */
+/* Bytes free in the heap now (all free blocks together), and the largest
+ * free block (the most one allocation can get, before alignment). */
 size_t alloc_free_bytes(void);
+size_t alloc_largest_free(void);
 
 /* A zeroed object of `bytes`, 16-byte aligned, or NULL (after logging).
  * Give it back with kfree(), which takes NULL too. */

@@ -63,19 +63,25 @@ static int build_memory(struct host *h, struct domain *d, struct vcpu *v, char *
      * Contiguous means guest-physical X is host-physical base + X, so the
      * nested page tables are a simple linear map and gmem.h can translate
      * with one addition. */
-    d->mem.host = page_alloc(h->opt.mem, 2u << 20);
+    uint64_t ram = d->ram_bytes ? d->ram_bytes : h->opt.mem;
+    d->mem.host = page_alloc(ram, 2u << 20);
     if (!d->mem.host) {
         ksnprintf(err, err_len,
-                  "not enough host memory for mem=%lluM of guest RAM: give the outer machine "
-                  "more (-m) or the guest less (mem=)",
-                  (unsigned long long)(h->opt.mem >> 20));
+                  "not enough host memory for %lluM of guest RAM: give the outer machine "
+                  "more (-m) or the guest less",
+                  (unsigned long long)(ram >> 20));
         return -1;
     }
-    d->mem.size = h->opt.mem;
+    d->mem.size = ram;
     /* What lies where in the guest's physical address space: the PC
-     * layout (core/memmap.h), from which the guest's memory map comes. */
-    if (guestmem_layout(&d->map, h->opt.mem, err, err_len) < 0)
+     * layout (core/memmap.h), from which the guest's memory map comes.
+     * Refused, the RAM goes back at once: the tables that would give it
+     * back on teardown (guestmem.free) do not exist yet. */
+    if (guestmem_layout(&d->map, ram, err, err_len) < 0) {
+        page_free(d->mem.host);
+        d->mem.host = NULL;
         return -1;
+    }
     /* The second-level tables, built from the map in the backend's entry
      * format: all RAM now, or with npt=lazy each page at its first touch
      * (core/guestmem.h).  The vCPU's control structure points at them. */
@@ -225,6 +231,10 @@ int domain_rebuild(struct domain *d, char *err, size_t err_len)
     d->image_len = keep.image_len;
     d->cmdline = keep.cmdline;
     d->vdevs = keep.vdevs;
+    d->ram_bytes = keep.ram_bytes;
+    d->name = keep.name;
+    d->serial = keep.serial;
+    d->release = keep.release;
     d->on_poweroff = keep.on_poweroff;
     d->on_reboot = keep.on_reboot;
     d->on_crash = keep.on_crash;

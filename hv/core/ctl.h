@@ -11,9 +11,11 @@
  *                  arguments checked against the command's row, errors
  *   ctl_cmds.c     the table, and the lifecycle and query commands
  *   ctl_inspect.c  x-query-registers and x-read-memory
- *   ctl_event.c    STOP, RESUME, SHUTDOWN, RESET, CRASHED from state changes
+ *   ctl_event.c    STOP, RESUME, SHUTDOWN, RESET, CRASHED, CREATED from state
+ *                  changes
  *   ctl_snap.c     x-savevm, x-loadvm, x-delvm, query-snapshots
  *   ctl_dev.c      balloon, query-balloon, x-commit
+ *   ctl_domain.c   query-host, domain-create and domain-destroy
  *
  * Everything but com2.c is plain code over struct host, compiled hosted
  * too (tests/unit/test_hv_ctl.c).
@@ -87,6 +89,9 @@ extern const struct ctl_cmd ctl_snapshot_commands[] __attribute__((weak));
 /* The device commands' rows (ctl_dev.c: the balloon, commit), weak for the
  * same reason. */
 extern const struct ctl_cmd ctl_device_commands[] __attribute__((weak));
+/* The commands that make and destroy domains (ctl_domain.c), weak for the
+ * same reason: they need hv's outer disks and its domain builder. */
+extern const struct ctl_cmd ctl_domain_commands[] __attribute__((weak));
 
 /* Carry out one request line (`len` bytes, no newline) against host `h`
  * and write the reply line (no newline) into buf.  Returns the reply's
@@ -123,11 +128,17 @@ int ctl_arg_bool(struct ctl_req *r, const char *name, bool def, bool *v);
 struct ctl_seen {
     bool valid;
     unsigned id;
+    /* The domain's serial (domain.h): a new domain with a number seen
+     * before has another. */
+    unsigned serial;
     int state;
     unsigned restarts;
 };
 struct ctl_events {
     struct ctl_seen seen[CTL_EVENT_DOMAINS];
+    /* The first poll has remembered the domains of the boot: a domain
+     * first seen after it was made at run time (CREATED). */
+    bool primed;
     /* Set by `quit`, for the reason of the SHUTDOWN events that follow. */
     bool quitting;
 };
@@ -136,8 +147,8 @@ struct ctl_events {
 typedef void (*ctl_emit_fn)(void *ctx, const char *line, size_t len);
 
 /* Compare every domain of `h` with what `ev` last saw and emit one event
- * line for each change; remember the new states.  The first call only
- * remembers. */
+ * line for each change (CREATED for a domain not seen before); remember
+ * the new states.  The first call only remembers. */
 void ctl_events_poll(struct ctl_events *ev, struct host *h, ctl_emit_fn emit, void *ctx);
 
 /* Emit one event `name` for domain `d` now (POWERDOWN: a press is no state

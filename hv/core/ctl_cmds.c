@@ -59,12 +59,11 @@ static void put_domain(struct json_out *o, const struct domain *d)
         tsc += d->vcpu[i]->run_tsc;
     }
     char name[16];
-    ksnprintf(name, sizeof(name), "d%u", d->id);
     json_obj_begin(o);
     json_key(o, "domain");
     json_put_u64(o, d->id);
     json_key(o, "name");
-    json_put_str(o, name);
+    json_put_str(o, domain_name(d, name, sizeof(name)));
     json_key(o, "uuid");
     put_uuid(o, d);
     json_key(o, "state");

@@ -8,7 +8,8 @@
  * lives in struct domain alone (domain.h), so this sees every change that
  * lasts until the next poll, and nothing outside the channel has to know
  * that events exist.  A reset builds the domain again and counts it in
- * domain->restarts, which is how a RESET shows.
+ * domain->restarts, which is how a RESET shows; a domain made at run time
+ * is one the channel has not seen, by number or by serial (CREATED).
  */
 #include "klib.h"
 
@@ -30,6 +31,12 @@ static void emit_event(const char *name, const struct domain *d, const char *rea
     json_obj_begin(&o);
     json_key(&o, CTL_ARG_DOMAIN);
     json_put_u64(&o, d->id);
+    /* A new domain is announced with its name, as query-domains gives it. */
+    if (!strcmp(name, CTL_EV_CREATED)) {
+        char dn[16];
+        json_key(&o, CTL_ARG_NAME);
+        json_put_str(&o, domain_name(d, dn, sizeof(dn)));
+    }
     if (reason) {
         json_key(&o, "reason");
         json_put_str(&o, reason);
@@ -101,9 +108,13 @@ void ctl_events_poll(struct ctl_events *ev, struct host *h, ctl_emit_fn emit, vo
         struct ctl_seen *s = slot(ev, d->id);
         if (!s)
             continue;
-        if (!s->valid) {
-            /* First sight: nothing to compare with. */
-            *s = (struct ctl_seen){true, d->id, d->state, d->restarts};
+        if (!s->valid || s->serial != d->serial) {
+            /* First sight: nothing to compare with.  After the first poll
+             * that is a domain made at run time (domain-create), perhaps
+             * in the place of one destroyed before. */
+            if (ev->primed)
+                emit_event(CTL_EV_CREATED, d, NULL, emit, ctx);
+            *s = (struct ctl_seen){true, d->id, d->serial, d->state, d->restarts};
             continue;
         }
         if (d->restarts != s->restarts)
@@ -113,4 +124,5 @@ void ctl_events_poll(struct ctl_events *ev, struct host *h, ctl_emit_fn emit, vo
         s->state = d->state;
         s->restarts = d->restarts;
     }
+    ev->primed = true;
 }

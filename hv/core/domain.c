@@ -208,6 +208,12 @@ int domain_destroy(struct domain *d)
     d->state = DOMAIN_DYING;
     /* Replaces any reset asked for before. */
     d->requests = DOMAIN_REQ_DESTROY;
+    /* A dying domain is never built again: its image (and whatever else
+     * its maker allocated to build it) can go back now. */
+    if (d->release) {
+        d->release(d);
+        d->release = NULL;
+    }
     return 0;
 }
 
@@ -226,6 +232,15 @@ enum domain_action domain_end_action(const struct domain *d)
          * being destroyed; a domain that has not ended has no action. */
         return DOMAIN_ACTION_DESTROY;
     }
+}
+
+/* Its own name, or "d" and its number. */
+const char *domain_name(const struct domain *d, char *buf, size_t size)
+{
+    if (d->name)
+        return d->name;
+    ksnprintf(buf, size, "d%u", d->id);
+    return buf;
 }
 
 /* Names for log lines, indexed by state. */

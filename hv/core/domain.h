@@ -132,6 +132,20 @@ struct domain {
     size_t image_len;
     const char *cmdline;
     const struct vdev_plan *vdevs;
+    /* Its RAM in bytes (0: hv's mem= option), and its name for front-ends
+     * (NULL: "dN"); a domain made at run time has both of its own
+     * (core/domcreate.c). */
+    uint64_t ram_bytes;
+    const char *name;
+    /* Which domain this is among all hv has made (0 for those of the
+     * boot; domcreate.c numbers the later ones), so that the control
+     * channel tells a new domain from the one whose number it took. */
+    unsigned serial;
+    /* Gives back what the domain's maker allocated for building it (a
+     * run-time domain's copy of its image and command line), called by
+     * domain_destroy(), after which nothing builds the domain again; NULL:
+     * nothing to give back. */
+    void (*release)(struct domain *d);
 
     /* Where the domain is in its life, and how it ended. */
     enum domain_state state;
@@ -341,6 +355,10 @@ enum domain_action domain_end_action(const struct domain *d);
  * bitmaps, and its RAM block.  The struct, its run state and statistics
  * stay for the end report.  Does nothing for a running domain or twice. */
 void domain_teardown(struct domain *d);
+
+/* The domain's name for front-ends and log lines: its own, or "dN" for a
+ * domain that has none; `buf` (at least 16 bytes) holds "dN" when needed. */
+const char *domain_name(const struct domain *d, char *buf, size_t size);
 
 /* For hv's log lines: "created", "running", "paused", "shut down",
  * "crashed", "failed", "dying" (never NULL). */

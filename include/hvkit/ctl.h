@@ -11,7 +11,10 @@
  * {"return"} or {"error": {"class", "desc"}} carrying the request's id, and
  * events {"event", "data"} that arrive on their own.  The command names are
  * QMP's where QMP has the same command, and start with "x-" where hvkit's
- * command has no QMP twin (QMP's own convention for experimental ones).
+ * command on one machine has no QMP twin (QMP's own convention for
+ * experimental ones).  The commands on the host's domains as a whole
+ * (query-domains, query-host, domain-create, domain-destroy) have no twin
+ * to mirror, QEMU being one machine, and are plain hvkit names.
  *
  * Compiled into hv (freestanding) and into the host programs alike: plain
  * definitions only.
@@ -43,6 +46,14 @@
 #define CTL_READ_MAX 4096
 /* The manager: front-ends connected at once. */
 #define CTL_CLIENTS_MAX 16
+/* hv: the most domains it holds at once (hv/core/cmdline.h HV_DOMAINS_MAX),
+ * started at boot or made by domain-create; a destroyed domain's number is
+ * given to the next domain-create. */
+#define CTL_DOMAINS_MAX 4
+/* domain-create: the longest domain name, and the most bytes of a kernel
+ * image (the manager's staging disk holds one at a time; hv copies it). */
+#define CTL_NAME_MAX   63
+#define CTL_KERNEL_MAX (32u << 20)
 
 /* ---- The hv <-> manager channel -------------------------------------------
  * The outer machine's second serial port, COM2, a 16550 at I/O port
@@ -98,6 +109,11 @@
 #define CTL_CMD_QUERY_REGISTERS  "x-query-registers"
 #define CTL_CMD_READ_MEMORY      "x-read-memory"
 #define CTL_CMD_QUERY_BLOCK      "query-block"
+/* Domains made and destroyed at run time, and the host's memory
+ * (docs/control-protocol.md "Loading a new domain at run time"). */
+#define CTL_CMD_QUERY_HOST     "query-host"
+#define CTL_CMD_DOMAIN_CREATE  "domain-create"
+#define CTL_CMD_DOMAIN_DESTROY "domain-destroy"
 /* Reserved for the snapshot commands (docs/control-protocol.md). */
 #define CTL_CMD_QUERY_SNAPSHOTS "query-snapshots"
 #define CTL_CMD_SAVEVM          "x-savevm"
@@ -120,6 +136,19 @@
 #define CTL_ARG_NAME     "name"
 #define CTL_ARG_VALUE    "value"
 #define CTL_ARG_DEVICE   "device"
+/* domain-create's: the kernel as a host path (the manager's form) and its
+ * bytes on an outer disk (hv's form, which the manager writes), the
+ * guest's arguments, RAM in MiB, the policies, start paused. */
+#define CTL_ARG_KERNEL      "kernel"
+#define CTL_ARG_DISK        "disk"
+#define CTL_ARG_OFFSET      "offset"
+#define CTL_ARG_LENGTH      "length"
+#define CTL_ARG_CMDLINE     "cmdline"
+#define CTL_ARG_MEMORY      "memory"
+#define CTL_ARG_ON_POWEROFF "on_poweroff"
+#define CTL_ARG_ON_REBOOT   "on_reboot"
+#define CTL_ARG_ON_CRASH    "on_crash"
+#define CTL_ARG_PAUSED      "paused"
 
 /* ---- Events (the "event" names) ------------------------------------------
  * hv sends one when a domain's state changes, whoever changed it (a
@@ -130,6 +159,8 @@
 #define CTL_EV_RESET     "RESET"
 #define CTL_EV_POWERDOWN "POWERDOWN"
 #define CTL_EV_CRASHED   "CRASHED"
+/* A domain was made at run time (domain-create); data: domain, name. */
+#define CTL_EV_CREATED "CREATED"
 
 /* ---- Domain states ----------------------------------------------------------
  * query-status's "status" is QMP's RunState name (QEMU's qapi/run-state.json),

@@ -255,6 +255,36 @@ START_TEST(events_follow_state_changes)
 }
 END_TEST
 
+START_TEST(a_domain_made_later_is_created)
+{
+    struct ctl_events ev;
+    memset(&ev, 0, sizeof(ev));
+    events[0] = 0;
+    /* The boot's domains are only remembered. */
+    d1.restarts = 3;
+    ctl_events_poll(&ev, &h, collect, NULL);
+    ck_assert_str_eq(events, "");
+    /* Domain 1 destroyed and its number taken by a new domain (another
+     * serial, a name of its own): CREATED, not the RESET or RESUME its
+     * state and restart count would otherwise look like. */
+    domain_destroy(&d1);
+    ctl_events_poll(&ev, &h, collect, NULL);
+    d1.state = DOMAIN_RUNNING;
+    d1.restarts = 0;
+    d1.serial = 1;
+    d1.name = "web";
+    ctl_events_poll(&ev, &h, collect, NULL);
+    ctl_events_poll(&ev, &h, collect, NULL);
+    ck_assert_str_eq(events,
+                     "{\"event\": \"SHUTDOWN\", \"data\": {\"domain\": 1, \"reason\": "
+                     "\"destroyed\"}}\n"
+                     "{\"event\": \"CREATED\", \"data\": {\"domain\": 1, \"name\": \"web\"}}\n");
+    /* query-domains gives the name. */
+    ck_assert_ptr_nonnull(
+        strstr(req("{\"execute\": \"query-domains\"}"), "{\"domain\": 1, \"name\": \"web\", "));
+}
+END_TEST
+
 START_TEST(table_rows_are_complete)
 {
     /* Every command is reachable and has a handler; names are unique. */
@@ -279,6 +309,7 @@ int main(void)
     tcase_add_test(tc, registers_are_the_cores);
     tcase_add_test(tc, quit_and_powerdown_say_what_follows);
     tcase_add_test(tc, events_follow_state_changes);
+    tcase_add_test(tc, a_domain_made_later_is_created);
     tcase_add_test(tc, table_rows_are_complete);
     suite_add_tcase(s, tc);
     return check_main(s);

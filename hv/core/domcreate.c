@@ -1,0 +1,199 @@
+/*
+ * domcreate.c - making a domain while hv runs (domcreate.h).
+ *
+ * The boot makes its domains in main.c from the boot modules; this makes
+ * one later, between two exits, from an image the control channel read
+ * into the heap (ctl_domain.c).  The building is build.c's, the same as at
+ * boot and for a reset, so a domain made here is checked, loaded and
+ * started exactly as one of the boot.  What differs is only where things
+ * live: the image and the command line are heap copies the domain owns
+ * (given back by domain_destroy() through domain->release), and a domain
+ * number beyond those of the boot gets its struct domain and struct vcpu
+ * from the static arrays below (teardown gives back the heap's memory, not
+ * these: the report and the control channel read them after the end).
+ */
+#include "hvkit/ctl.h"
+#include "klib.h"
+
+#include "alloc.h"
+#include "domcreate.h"
+#include "hv.h"
+#include "log.h"
+#include "pv.h"
+
+/* The structs of domains whose number the boot did not use, by number;
+ * the entries of the boot's numbers stay unused (main.c has those). */
+static struct domain pool_dom[HV_DOMAINS_MAX];
+static struct vcpu pool_vcpu[HV_DOMAINS_MAX];
+/* Each number's name, as the front-end gave it. */
+static char names[HV_DOMAINS_MAX][CTL_NAME_MAX + 1];
+/* The serial of the last domain made (domain.h: those of the boot are 0). */
+static unsigned serials;
+/* Before a failed attempt on a number in use: the domain as it was, put
+ * back so that a refused request changes nothing.  Static: a struct
+ * domain is too big for hv's stack. */
+static struct domain saved_dom;
+static struct vcpu saved_vcpu;
+
+/* The domain with number `id`, or NULL. */
+static struct domain *by_id(const struct host *h, unsigned id)
+{
+    for (struct domain *d = h->domains; d; d = d->next)
+        if (d->id == id)
+            return d;
+    return NULL;
+}
+
+/* A domain whose number a new one may take: it has ended and given its
+ * memory back (a preserved one keeps its memory for the host to look at,
+ * and is still there). */
+static bool replaceable(const struct domain *d)
+{
+    return domain_stopped(d) && d->torn_down && !d->preserved;
+}
+
+int domain_free_id(const struct host *h)
+{
+    /* The lowest number that is free, as Xen's toolstack would pick the
+     * next domid were it not counting up. */
+    for (unsigned id = 0; id < HV_DOMAINS_MAX; id++) {
+        const struct domain *d = by_id(h, id);
+        if (!d || replaceable(d))
+            return (int)id;
+    }
+    return -1;
+}
+
+struct domain *domain_by_name(const struct host *h, const char *name)
+{
+    for (struct domain *d = h->domains; d; d = d->next) {
+        char buf[16];
+        /* A destroyed domain's name is free again, as in Xen. */
+        if (d->state != DOMAIN_DYING && !strcmp(domain_name(d, buf, sizeof(buf)), name))
+            return d;
+    }
+    return NULL;
+}
+
+/* domain->release for a domain made here: its image and command line. */
+static void release(struct domain *d)
+{
+    page_free((void *)d->image);
+    kfree((void *)d->cmdline);
+    d->image = NULL;
+    d->cmdline = NULL;
+}
+
+/* Take domain `d` (a struct of the pool appended to the list, or a
+ * replaceable domain's) out again after a failed build: its memory back,
+ * the list or the old domain as they were. */
+static void undo(struct host *h, struct domain *d, struct vcpu *v, bool reused)
+{
+    /* Stopped, so that teardown gives back what the build got. */
+    d->state = DOMAIN_DYING;
+    domain_teardown(d);
+    pv_teardown(d);
+    release(d);
+    if (reused) {
+        *d = saved_dom;
+        *v = saved_vcpu;
+        return;
+    }
+    /* The last in the list: host_add_domain() appended it. */
+    struct domain **p = &h->domains;
+    while (*p != d)
+        p = &(*p)->next;
+    *p = NULL;
+    h->nr_domains--;
+}
+
+/* The struct for number `id`: the domain that had it (replaced), or one of
+ * the pool's, appended to the host's list.  *reused says which. */
+static struct domain *take_slot(struct host *h, unsigned id, struct vcpu **v, bool *reused)
+{
+    struct domain *d = by_id(h, id);
+    *reused = d != NULL;
+    if (d) {
+        saved_dom = *d;
+        saved_vcpu = *d->vcpu[0];
+        *v = d->vcpu[0];
+        return d;
+    }
+    *v = &pool_vcpu[id];
+    return &pool_dom[id];
+}
+
+/* The domain's own things: the spec's, and the image and command line it
+ * owns from now on.  0, or -1 when the command line cannot be copied. */
+static int fill(struct domain *d, unsigned id, const struct domain_spec *s)
+{
+    size_t n = strlen(s->cmdline) + 1;
+    char *cmd = kzalloc(n);
+    if (!cmd)
+        return -1;
+    memcpy(cmd, s->cmdline, n);
+    d->image = s->image;
+    d->image_len = s->image_len;
+    d->cmdline = cmd;
+    d->release = release;
+    d->ram_bytes = s->ram_bytes;
+    if (s->name) {
+        ksnprintf(names[id], sizeof(names[id]), "%s", s->name);
+        d->name = names[id];
+    }
+    d->serial = ++serials;
+    d->on_poweroff = s->on_poweroff;
+    d->on_reboot = s->on_reboot;
+    d->on_crash = s->on_crash;
+    return 0;
+}
+
+struct domain *domain_create(struct host *h, const struct domain_spec *s, char *err, size_t err_len)
+{
+    int id = domain_free_id(h);
+    if (id < 0) {
+        ksnprintf(err, err_len,
+                  "hv holds at most %u domains and has %u that have not ended and given their "
+                  "memory back: destroy one first",
+                  HV_DOMAINS_MAX, HV_DOMAINS_MAX);
+        page_free(s->image);
+        return NULL;
+    }
+    bool reused;
+    struct vcpu *v;
+    struct domain *d = take_slot(h, (unsigned)id, &v, &reused);
+    /* The first domain's console and port-bus callbacks serve every domain
+     * (main.c's; the context they get is the domain). */
+    const struct domain *first = h->domains;
+    struct domain *next = reused ? d->next : NULL;
+    domain_init(d, h, (unsigned)id, first->io.note, first->com1.out);
+    d->next = next;
+    if (!reused)
+        host_add_domain(h, d);
+    memset(v, 0, sizeof(*v));
+    if (fill(d, (unsigned)id, s) < 0) {
+        ksnprintf(err, err_len, "no host memory for the command line");
+        d->image = s->image;
+        undo(h, d, v, reused);
+        return NULL;
+    }
+    /* build.c, as at boot: the image is checked (the Multiboot loader
+     * refuses a bad one before it writes anything) and loaded; then the
+     * interrupt controllers and timers (the host's clock was measured at
+     * boot). */
+    if (domain_build(h, d, v, err, err_len) < 0 || domain_build_devices(d, err, err_len) < 0) {
+        undo(h, d, v, reused);
+        return NULL;
+    }
+    /* It runs from the run loop's next round (a domain of the boot starts
+     * as CREATED and host_run() starts it; this one comes after that). */
+    d->state = s->paused ? DOMAIN_PAUSED : DOMAIN_RUNNING;
+    /* The domain it replaced is gone for good now: what it kept for a
+     * reset (a run-time domain's image) goes back too. */
+    if (reused && saved_dom.release)
+        saved_dom.release(&saved_dom);
+    char buf[16];
+    hv_log("domain %u '%s' created: %llu MiB%s", d->id, domain_name(d, buf, sizeof(buf)),
+           (unsigned long long)(d->mem.size >> 20), s->paused ? ", paused" : "");
+    return d;
+}
