@@ -11,6 +11,8 @@
  *   relay.c  the protocol's routing: hv's greeting, the queue of requests
  *            (one at a time to hv), each reply to the front-end that asked,
  *            events to every front-end
+ *   stage.c  domain-create's kernel: from its host path to the staging
+ *            disk, and the request told where it lies
  *   main.c   options, the listening sockets, the loop
  */
 #ifndef MGMT_HVMGR_H
@@ -70,6 +72,14 @@ bool relay_busy(void);
  * (relay_now_ms()'s clock); the milliseconds until the next limit, or -1. */
 long relay_expire(long now_ms, long limit_ms);
 long relay_now_ms(void);
+
+/* stage.c: --staging FILE:DISK:BYTES (0, or -1 when malformed); and,
+ * just before a request goes to hv, a domain-create naming a kernel path
+ * gets the kernel copied to the staging disk and its place added to the
+ * request (*line replaced).  0 to send the line, -1 with the reason in why
+ * to refuse it instead. */
+int stage_option(const char *arg);
+int stage_request(char **line, size_t *len, char *why, size_t why_len);
 
 /* main.c: the connections relay.c writes to. */
 extern struct conn *clients[CTL_CLIENTS_MAX];

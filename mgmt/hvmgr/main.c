@@ -2,6 +2,7 @@
  * hvmgr's entry point: the two listening sockets and the loop.
  *
  *   hvmgr --socket PATH --com2 unix:PATH|tcp:127.0.0.1:PORT [--ready FILE]
+ *         [--staging FILE:DISK:BYTES]
  *
  * --socket: where front-ends connect (a Unix socket, created here, removed
  *   when the manager ends).
@@ -11,6 +12,9 @@
  * --ready: written once both sockets listen (with the TCP port, for
  *   --com2 tcp:...:0), so that bin/hvrun starts the outer machine only
  *   then.
+ * --staging: the staging disk for domain-create's kernels (stage.c): the
+ *   host file, its number among the outer machine's disks, and the bytes
+ *   of it hv reads.
  *
  * The manager ends when the outer machine's end of COM2 closes (hv has
  * ended, the emulator has stopped), after telling every front-end still
@@ -116,7 +120,7 @@ static int listen_tcp(unsigned port, unsigned *bound)
 static void usage(void)
 {
     fprintf(stderr, "Usage: hvmgr --socket PATH --com2 unix:PATH|tcp:127.0.0.1:PORT "
-                    "[--ready FILE]\n");
+                    "[--ready FILE] [--staging FILE:DISK:BYTES]\n");
     exit(2);
 }
 
@@ -132,7 +136,10 @@ static int open_listeners(int argc, char **argv, int *com2_listen, const char **
             com2 = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--ready"))
             *ready = argv[++i];
-        else
+        else if (i + 1 < argc && !strcmp(argv[i], "--staging")) {
+            if (stage_option(argv[++i]) < 0)
+                usage();
+        } else
             usage();
     }
     if (!socket_path || !com2)

@@ -160,6 +160,18 @@ void relay_pump(struct conn *hv)
     relay.head = r->next;
     if (!relay.head)
         relay.tail = NULL;
+    /* A domain-create's kernel goes to the staging disk now, when no other
+     * request can use that disk (stage.c); one the manager cannot stage is
+     * refused here, and the next request gets its turn. */
+    char why[4200];
+    if (stage_request(&r->line, &r->len, why, sizeof(why)) < 0) {
+        if (r->client)
+            reply_error(r->client, r->line, r->len, why);
+        free(r->line);
+        free(r);
+        relay_pump(hv);
+        return;
+    }
     relay.in_flight = true;
     relay.in_flight_client = r->client;
     relay.in_flight_req = r;

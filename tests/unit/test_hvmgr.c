@@ -12,6 +12,8 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -249,6 +251,82 @@ START_TEST(over_long_lines_are_refused_whole)
 }
 END_TEST
 
+/* A file `name` in `dir` holding `n` bytes of `c`; its path. */
+static const char *file_of(const char *dir, const char *name, char c, size_t n)
+{
+    static char path[2][256];
+    static int which;
+    char *p = path[which++ & 1];
+    char buf[8192];
+    snprintf(p, 256, "%s/%s", dir, name);
+    memset(buf, c, n);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+    close(fd);
+    return p;
+}
+
+START_TEST(domain_create_stages_the_kernel)
+{
+    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *kernel = file_of(dir, "kernel", 'k', 11);
+    got(far[0]);
+    /* No staging disk: the manager refuses, hv hears nothing. */
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"%s\"}, \"id\": 1}\n",
+             kernel);
+    client_writes(0, line);
+    ck_assert_ptr_nonnull(strstr(got(far[0]), "has no staging disk"));
+    ck_assert_str_eq(got(hv_far), "");
+    /* With one: the kernel at its start, the request told where. */
+    const char *staging = file_of(dir, "staging", 0, 4096);
+    snprintf(line, sizeof(line), "%s:2:4096", staging);
+    ck_assert_int_eq(stage_option(line), 0);
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"%s\", \"name\": "
+             "\"a\"}, \"id\": 2}\n",
+             kernel);
+    client_writes(0, line);
+    snprintf(want, sizeof(want),
+             "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"%s\", \"name\": "
+             "\"a\", \"disk\": 2, \"offset\": 0, \"length\": 11}, \"id\": 2}\n",
+             kernel);
+    ck_assert_str_eq(got(hv_far), want);
+    char bytes[16] = {0};
+    int fd = open(staging, O_RDONLY);
+    ck_assert_int_eq(read(fd, bytes, 12), 12);
+    close(fd);
+    ck_assert_str_eq(bytes, "kkkkkkkkkkk");
+    hv_says("{\"return\": {\"domain\": 1, \"name\": \"a\"}, \"id\": 2}\n");
+    ck_assert_str_eq(got(far[0]), "{\"return\": {\"domain\": 1, \"name\": \"a\"}, \"id\": 2}\n");
+    /* What the manager refuses: a relative path, a missing file, one too
+     * big for the staging disk; each answered, the next request goes on. */
+    client_writes(0, "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"k.elf\"}}\n");
+    ck_assert_ptr_nonnull(strstr(got(far[0]), "give an absolute path"));
+    client_writes(
+        0, "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"/nonexistent\"}}\n");
+    ck_assert_ptr_nonnull(strstr(got(far[0]), "No such file or directory"));
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"%s\"}}\n",
+             file_of(dir, "big", 'b', 5000));
+    client_writes(0, line);
+    ck_assert_ptr_nonnull(strstr(got(far[0]), "has 5000 bytes; the staging disk holds 4096"));
+    ck_assert_str_eq(got(hv_far), "");
+    /* A request that places the image itself goes as it is. */
+    client_writes(0, "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"/k\", "
+                     "\"disk\": 0, \"length\": 9}}\n");
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": "
+                                  "\"/k\", \"disk\": 0, \"length\": 9}}\n");
+    hv_says("{\"return\": {\"domain\": 2, \"name\": \"d2\"}}\n");
+    got(far[0]);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hvmgr");
@@ -261,6 +339,7 @@ int main(void)
     tcase_add_test(tc, hv_gone_answers_everyone_waiting);
     tcase_add_test(tc, hv_that_does_not_answer_times_out);
     tcase_add_test(tc, over_long_lines_are_refused_whole);
+    tcase_add_test(tc, domain_create_stages_the_kernel);
     suite_add_tcase(s, tc);
     return check_main(s);
 }

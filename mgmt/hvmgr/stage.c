@@ -1,0 +1,201 @@
+/*
+ * stage.c - the manager's half of domain-create: a kernel named by its
+ * host path goes to hv on the block path, not on COM2
+ * (docs/control-protocol.md "Loading a new domain at run time").
+ *
+ * bin/hvrun --control gives the outer machine one more disk, the staging
+ * disk: a scratch file of the run (hvrun's temporary directory) that hv
+ * sees as an outer disk (hv/disk/) and that the manager writes.  When a
+ * domain-create request with a "kernel" path is about to go to hv, the
+ * manager copies that file to the start of the staging disk and adds
+ * where it lies ("disk", "offset", "length") to the request's arguments;
+ * hv reads the bytes from there and builds the domain from its copy.
+ * Requests go to hv one at a time (relay.c), so one kernel at a time is
+ * all the staging disk ever holds, and it is free again once hv has
+ * answered.  A request that already names a disk is passed on as it is
+ * (an image on an --outer-disk file, say).
+ *
+ * The manager judges only what hv cannot see: the host file (there, a
+ * regular file, not empty, small enough for the staging disk) and that
+ * the path is absolute (the manager does not know the front-end's
+ * directory).  Everything else -- a bad Multiboot image, too much memory,
+ * a sixth domain -- is hv's to refuse.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json.h>
+
+#include "hvmgr.h"
+
+/* The staging disk: its host file, its number among the outer disks, and
+ * how many of its bytes hv reads as they are (the rest of an outer disk
+ * reads as zeros: hv/disk/diskio.h). */
+static struct {
+    bool on;
+    char path[4096];
+    unsigned disk;
+    unsigned long long bytes;
+} stage;
+
+int stage_option(const char *arg)
+{
+    /* FILE:DISK:BYTES; the file name may itself hold a ':'. */
+    const char *b = strrchr(arg, ':');
+    if (!b || b == arg)
+        return -1;
+    const char *d = b - 1;
+    while (d > arg && *d != ':')
+        d--;
+    if (*d != ':' || d == arg || (size_t)(d - arg) >= sizeof(stage.path))
+        return -1;
+    char *end;
+    unsigned long disk = strtoul(d + 1, &end, 10);
+    if (end != b || disk > 3)
+        return -1;
+    stage.bytes = strtoull(b + 1, &end, 10);
+    if (*end || stage.bytes == 0)
+        return -1;
+    memcpy(stage.path, arg, (size_t)(d - arg));
+    stage.path[d - arg] = '\0';
+    stage.disk = (unsigned)disk;
+    stage.on = true;
+    return 0;
+}
+
+/* Copy the host file `path` to the start of the staging disk; its length
+ * in *len.  0, or -1 with the reason in why. */
+static int copy_kernel(const char *path, unsigned long long *len, char *why, size_t why_len)
+{
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (in < 0 || fstat(in, &st) < 0) {
+        snprintf(why, why_len, "kernel '%s': %s", path, strerror(errno));
+        if (in >= 0)
+            close(in);
+        return -1;
+    }
+    int rc = -1;
+    if (!S_ISREG(st.st_mode))
+        snprintf(why, why_len, "kernel '%s' is not a regular file", path);
+    else if (st.st_size == 0)
+        snprintf(why, why_len, "kernel '%s' is empty", path);
+    else if ((unsigned long long)st.st_size > stage.bytes)
+        snprintf(why, why_len, "kernel '%s' has %lld bytes; the staging disk holds %llu", path,
+                 (long long)st.st_size, stage.bytes);
+    else
+        rc = 0;
+    char *buf = rc == 0 ? malloc((size_t)st.st_size) : NULL;
+    if (rc == 0 && !buf) {
+        snprintf(why, why_len, "the manager is out of memory");
+        rc = -1;
+    }
+    if (rc == 0 && read(in, buf, (size_t)st.st_size) != st.st_size) {
+        snprintf(why, why_len, "kernel '%s': could not read it whole", path);
+        rc = -1;
+    }
+    close(in);
+    int out = rc == 0 ? open(stage.path, O_WRONLY | O_CLOEXEC) : -1;
+    if (rc == 0 && (out < 0 || pwrite(out, buf, (size_t)st.st_size, 0) != st.st_size)) {
+        snprintf(why, why_len, "the staging disk '%s': %s", stage.path, strerror(errno));
+        rc = -1;
+    }
+    if (out >= 0)
+        close(out);
+    free(buf);
+    *len = (unsigned long long)st.st_size;
+    return rc;
+}
+
+/* The request again, with the image's place added to its arguments. */
+static int rewrite(const struct json_doc *doc, int args, unsigned long long len, char **line,
+                   size_t *line_len)
+{
+    char *buf = malloc(CTL_LINE_MAX);
+    char key[256];
+    struct json_out o;
+    if (!buf)
+        return -1;
+    json_out_init(&o, buf, CTL_LINE_MAX);
+    json_obj_begin(&o);
+    json_key(&o, CTL_KEY_EXECUTE);
+    json_put_str(&o, CTL_CMD_DOMAIN_CREATE);
+    json_key(&o, CTL_KEY_ARGUMENTS);
+    json_obj_begin(&o);
+    for (int k = json_first(doc, args); k >= 0; k = json_member_next(doc, args, k)) {
+        if (json_str_copy(doc, k, key, sizeof(key)) < 0) {
+            free(buf);
+            return -1;
+        }
+        json_key(&o, key);
+        json_put_tok(&o, doc, k + 1);
+    }
+    json_key(&o, CTL_ARG_DISK);
+    json_put_u64(&o, stage.disk);
+    json_key(&o, CTL_ARG_OFFSET);
+    json_put_u64(&o, 0);
+    json_key(&o, CTL_ARG_LENGTH);
+    json_put_u64(&o, len);
+    json_obj_end(&o);
+    int id = json_get(doc, 0, CTL_KEY_ID);
+    if (id >= 0) {
+        json_key(&o, CTL_KEY_ID);
+        json_put_tok(&o, doc, id);
+    }
+    json_obj_end(&o);
+    if (!json_out_ok(&o)) {
+        free(buf);
+        return -1;
+    }
+    free(*line);
+    *line = buf;
+    *line_len = o.len;
+    return 0;
+}
+
+int stage_request(char **line, size_t *len, char *why, size_t why_len)
+{
+    static struct json_tok tok[256];
+    struct json_doc doc;
+    char err[8], path[4096];
+    /* Anything that is not a well-formed domain-create with a kernel path
+     * and no disk goes to hv as it is (hv answers what is wrong with it). */
+    if (json_parse(&doc, *line, *len, tok, 256, CTL_DEPTH_MAX, err, sizeof(err)) < 0 ||
+        doc.tok[0].type != JSON_OBJECT)
+        return 0;
+    int ex = json_get(&doc, 0, CTL_KEY_EXECUTE);
+    int args = json_get(&doc, 0, CTL_KEY_ARGUMENTS);
+    if (ex < 0 || !json_str_eq(&doc, ex, CTL_CMD_DOMAIN_CREATE) || args < 0 ||
+        doc.tok[args].type != JSON_OBJECT || json_get(&doc, args, CTL_ARG_DISK) >= 0)
+        return 0;
+    int k = json_get(&doc, args, CTL_ARG_KERNEL);
+    if (k < 0 || doc.tok[k].type != JSON_STRING || json_str_copy(&doc, k, path, sizeof(path)) < 0 ||
+        !path[0])
+        return 0;
+    if (path[0] != '/') {
+        snprintf(why, why_len,
+                 "kernel '%s': give an absolute path (the manager does not know the front-end's "
+                 "directory)",
+                 path);
+        return -1;
+    }
+    if (!stage.on) {
+        snprintf(why, why_len,
+                 "this manager has no staging disk for kernels (bin/hvrun --control attaches one "
+                 "when the outer machine has a free disk position)");
+        return -1;
+    }
+    unsigned long long bytes;
+    if (copy_kernel(path, &bytes, why, why_len) < 0)
+        return -1;
+    if (rewrite(&doc, args, bytes, line, len) < 0) {
+        snprintf(why, why_len, "the request does not fit in a line with the kernel's place");
+        return -1;
+    }
+    return 0;
+}
