@@ -16,6 +16,22 @@ info_field() {
         sed -n "s/^ *\"$2\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -n 1
 }
 virsh_lab() { "$HVKIT_VIRSH" -q "$@"; }
+xl_lab() { "$HVKIT_XL" "$@"; }
+# ctl DOMAIN COMMAND [KEY=VALUE...]: one control-protocol request to a
+# running domain's manager (bin/hvctl on its socket), its reply on stdout.
+ctl() {
+    local dom=$1
+    shift
+    "$HVKIT_TOP/bin/hvctl" -s "$HVKIT_STATE_DIR/running/$dom.sock" "$@"
+}
+# counter DOMAIN: the pattern guest's counter (its address from the
+# domain's console), as hex bytes read from guest memory.
+counter() {
+    local addr
+    addr=$(sed -n 's/^pattern: counter at //p' "$HVKIT_STATE_DIR/running/$1.log")
+    [ -n "$addr" ] && ctl "$1" x-read-memory addr="$addr" size=8 physical=true |
+        sed -n 's/.*"data": "\([0-9a-f]*\)".*/\1/p'
+}
 finish() { exit "$missing"; }
 # holds FILE BYTE OFFSET LENGTH: the image reads BYTE all through the range
 # (qemu-io prints its "read" line even when the pattern does not match, so

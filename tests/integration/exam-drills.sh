@@ -4,6 +4,8 @@
 # correct answer (answer.sh, typed as a student would, with the lab's
 # qemu-img and virsh) it must pass.  The graders judge with the real
 # qemu-img and qemu-io, so this also proves hvkit's tools give QEMU's result.
+# The drills on running domains (xl's, 10 and up) start hvkit machines
+# (QEMU+SVM); the lab's reset ends them at the end.
 . "$(dirname "$0")/lib.bash"
 
 LAB=$TOP/labs/exam-lpic3
@@ -11,7 +13,8 @@ export HVKIT_EXAM_DIR=$IT_WORK/exam
 drills=()
 for d in "$LAB"/drills/*/; do drills+=("$(basename "$d")"); done
 
-skip_all_if "$(built_missing "$BUILD/mgmt/virsh" "$BUILD/imgtool/imgtool")" "${drills[@]/#/drill }"
+skip_all_if "$(built_missing "$BUILD/mgmt/virsh" "$BUILD/mgmt/xl" "$BUILD/imgtool/imgtool" \
+    "$BUILD/hv/hv.elf" "$BUILD/guestkit/pattern.elf")" "${drills[@]/#/drill }"
 if ! command -v qemu-img >/dev/null || ! command -v qemu-io >/dev/null; then
     for d in "${drills[@]}"; do skip "drill $d" "qemu-utils is not installed"; done
     exit 0
@@ -40,3 +43,5 @@ for d in "${drills[@]}"; do
         show_log "$log" 25
     fi
 done
+# No machine a drill started outlives the suite.
+bash "$LAB/lab.sh" reset >/dev/null

@@ -1,0 +1,2 @@
+xl pause db
+xl list db
