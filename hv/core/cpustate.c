@@ -60,11 +60,17 @@ void cpu_state_vms(struct vms *v, struct cpu_state *c)
     vms_u64(v, &c->tsc);
     vms_u8(v, &c->int_shadow);
     vms_u64(v, &c->pending_event);
+    /* Section version 2: the multiprocessor state. */
+    vms_u8(v, &c->mp_state);
+    vms_u8(v, &c->start_pending);
+    vms_u8(v, &c->start_vector);
     vms_bytes(v, c->fxsave, sizeof(c->fxsave));
     /* RFLAGS bit 1 is always 1 (SDM vol 1 3.4.3 "EFLAGS Register"), and
      * the shadow is a flag. */
     vms_check(v, (c->rflags & 2) != 0, "RFLAGS");
     vms_check(v, c->int_shadow <= 1, "the interrupt shadow");
+    vms_check(v, c->mp_state <= VCPU_MP_STOPPED && c->start_pending <= 1,
+              "the vCPU's multiprocessor state");
     /* A pending event: valid, of a type hv injects (external interrupt,
      * NMI, exception: the others need an instruction length VT-x keeps
      * elsewhere), with the reserved bits 30:12 clear. */

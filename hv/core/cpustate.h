@@ -90,6 +90,11 @@ struct cpu_state {
      * interrupt, 2 NMI, 3 exception), bit 11 "error code valid", bit 31
      * valid, the error code in bits 63:32. */
     uint64_t pending_event;
+    /* Its place in a multiprocessor domain (vcpu.h, core/smp.c):
+     * mp_state (enum vcpu_mp_state: an AP may still wait for its SIPI),
+     * and a SIPI received but not acted on yet (start_pending with its
+     * start_vector).  The core's, not the backend's. */
+    uint8_t mp_state, start_pending, start_vector;
     /* The x87/SSE registers. */
     uint8_t fxsave[CPU_FXSAVE_LEN] __attribute__((aligned(16)));
 };

@@ -110,6 +110,10 @@ int vcpu_get_cpu_state(struct vcpu *v, struct cpu_state *c, char *err, size_t er
     c->ds_area = v->ds_area;
     /* The guest's TSC now: the host's plus the offset (vcpu.h). */
     c->tsc = rdtsc() + v->tsc_offset;
+    /* Whether it runs at all: an AP may wait for its start (smp.c). */
+    c->mp_state = v->mp_state;
+    c->start_pending = v->start_pending;
+    c->start_vector = v->start_vector;
     for (unsigned i = 0; i < 4; i++)
         c->dr[i] = read_dr(i);
     fx(c->fxsave, true);
@@ -155,6 +159,12 @@ int vcpu_set_cpu_state(struct vcpu *v, const struct cpu_state *c, char *err, siz
 {
     if (vcpu_set_arch_state(v, c, err, err_len) < 0)
         return -1;
+    /* Running, waiting for its SIPI or stopped as it was (smp.c); a vCPU
+     * blocked in HLT then resumes after it, as after any wake-up. */
+    v->mp_state = c->mp_state;
+    v->start_pending = c->start_pending;
+    v->start_vector = c->start_vector;
+    v->blocked = false;
     for (unsigned i = 0; i < 4; i++)
         write_dr(i, c->dr[i]);
     fx((uint8_t *)c->fxsave, false);

@@ -120,6 +120,10 @@ static void dom_scribble(struct testdom *t)
     t->cpu.gdtr = (struct cpu_table){.base = 0x5000, .limit = 0x27};
     t->cpu.tsc = 123456789;
     t->cpu.fxsave[160] = 0x42;
+    /* An AP that has received its STARTUP IPI (section version 2). */
+    t->cpu.mp_state = VCPU_MP_RUNNING;
+    t->cpu.start_pending = 1;
+    t->cpu.start_vector = 0x70;
     /* RAM: a few pages written, the rest zero; one page with a single
      * byte at its end (still a page to save). */
     memset(d->mem.host + 0x1000, 0xaa, 4096);
@@ -211,6 +215,8 @@ START_TEST(save_load_save_gives_the_same_bytes)
     ck_assert_uint_eq(b.cpu.rip, 0x100123);
     ck_assert_uint_eq(b.cpu.fxsave[160], 0x42);
     ck_assert(b.d.acpi.sci && b.d.acpi.en == ACPI_PM1_PWRBTN_EN);
+    ck_assert_uint_eq(b.cpu.start_pending, 1);
+    ck_assert_uint_eq(b.cpu.start_vector, 0x70);
     ck_assert(memcmp(a.d.mem.host, b.d.mem.host, RAM) == 0);
     /* The models' wiring stayed the target's own. */
     ck_assert_ptr_eq(b.t.dev, &b.con.dev);
