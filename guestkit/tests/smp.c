@@ -13,6 +13,9 @@
  * the same on every run and on plain QEMU (-smp N) and hv (smp=N):
  * tests/integration/smp.sh compares them line by line.
  *
+ * `smp wait` ends in a halt instead of exiting, for a monitor to look at
+ * the CPUs (`info cpus`, `cpu N`).
+ *
  * `smp hostile` (hv only: plain QEMU would reset its CPU on the INIT to
  * itself) first sends what a confused guest might: a STARTUP to an APIC ID
  * no CPU has, an INIT to itself, a fixed IPI with the illegal vector 3 and
@@ -175,5 +178,12 @@ int main(int argc, char **argv)
     }
     cli();
     report(bsp_ipis == started, "an IPI to every AP and one back from each");
+    if (argc > 1 && strcmp(argv[1], "wait") == 0) {
+        /* For a monitor to look at the CPUs: the BSP halts for good, the
+         * APs spin. */
+        printf("smp: waiting for the monitor\n");
+        for (;;)
+            safe_halt();
+    }
     return report_summary();
 }

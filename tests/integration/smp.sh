@@ -11,6 +11,13 @@
 # the scheduler's preemption (SVM's INTR intercept, VT-x's preemption
 # timer), so a spinning AP that starved the BSP would time out here.
 #
+# A snapshot taken before the AP started and loaded after puts it back
+# into wait-for-SIPI, and the guest starts it again.
+#
+# With `smp wait` the guest stays up: query-cpus-fast lists both vCPUs,
+# and the monitor's `info cpus` marks the current one, which `cpu 1`
+# changes.
+#
 # The hostile run (smp hostile, hv only) sends a STARTUP to an APIC ID no
 # vCPU has, an INIT to itself, a fixed IPI with an illegal vector and an
 # NMI: each gets its "[hv]" line, and the guest then runs as usual.
@@ -18,6 +25,8 @@
 
 W=$IT_WORK
 G=$BUILD/guestkit/smp.elf
+HVCTL=$BUILD/mgmt/hvctl
+HVMON=$BUILD/mgmt/hvmon
 TIMEOUT=${GUEST_TIMEOUT:-120}
 MEM=32M
 
@@ -85,6 +94,71 @@ hostile() {
     fi
 }
 
+# monitor ID: the vCPUs through the control protocol and the monitor
+# (docs/control-protocol.md query-cpus-fast, QEMU's `info cpus` and `cpu N`)
+# while the guest (smp wait) halts its BSP and spins its AP.
+monitor() {
+    local id=$1 d=$W/monitor run why=''
+    mkdir -p "$d"
+    "$TOP/bin/hvrun" --hv "$HV" --timeout "$TIMEOUT" -m "$MEM" -smp 2 --control "$d/ctl.sock" \
+        -kernel "$G" -append wait >"$d/out" 2>"$d/err" </dev/null &
+    run=$!
+    for _ in $(seq 600); do
+        [ -S "$d/ctl.sock" ] && grep -q '^smp: waiting for the monitor' "$d/out" && break
+        sleep 0.2
+    done
+    "$HVCTL" -s "$d/ctl.sock" --timeout 60 query-cpus-fast domain=0 >"$d/cpus" 2>&1
+    printf 'info cpus\ncpu 1\ninfo cpus\ninfo registers\ncpu 9\n' |
+        timeout 120 "$HVMON" "$d/ctl.sock" >"$d/mon" 2>&1
+    "$HVCTL" -s "$d/ctl.sock" --timeout 60 quit >/dev/null 2>&1
+    wait "$run"
+    tr -d '\r' <"$d/mon" >"$d/mon.txt"
+    if ! grep -q '"cpu-index": 1, "target": "x86_64", "halted": false, "state": "running"' "$d/cpus"; then
+        why="query-cpus-fast does not show vCPU 1 running"
+    elif ! grep -qx '\* CPU #0: (halted)' "$d/mon.txt" || ! grep -qx '  CPU #1:' "$d/mon.txt"; then
+        why="info cpus does not list CPU #0 (current, halted) and CPU #1"
+    elif ! grep -qx '\* CPU #1:' "$d/mon.txt" || ! grep -qx 'CPU#1' "$d/mon.txt"; then
+        why="after cpu 1, info cpus and info registers are not about CPU #1"
+    elif ! grep -q 'invalid CPU index' "$d/mon.txt"; then
+        why="cpu 9 is not refused with QEMU's message"
+    fi
+    if [ -n "$why" ]; then
+        fail "$id" "$why"
+        show_log "$d/cpus"
+        show_log "$d/mon.txt" 30
+        show_log "$d/err"
+    else
+        pass "$id"
+    fi
+}
+
+# loadvm ID: a snapshot taken before the AP started (1 ms in), loaded once
+# the guest waits (5 s in): the AP is back waiting for its STARTUP IPI
+# (vmstate's cpu section, version 2), the guest starts it again and ends
+# waiting again; hvrun's timeout then ends the run.
+loadvm() {
+    local id=$1 d=$W/loadvm order
+    mkdir -p "$d"
+    qemu-img create -q -f qcow2 "$d/disk.qcow2" 16M
+    run_logged "$d/out" "$d/err" "$d/st" "$TOP/bin/hvrun" --hv "$HV" --timeout 15 -m "$MEM" \
+        -smp 2 -drive "file=$d/disk.qcow2,format=qcow2" --savevm s1@1 --loadvm s1@5000 \
+        -kernel "$G" -append wait
+    order=$(grep -oE "^\[hv\] (savevm 's1'|loadvm 's1'|domain 0 vCPU 1: started)" "$d/err" |
+        sed 's/^\[hv\] //' | tr '\n' ',')
+    if [ "$order" != "savevm 's1',domain 0 vCPU 1: started,loadvm 's1',domain 0 vCPU 1: started," ]; then
+        fail "$id" "want savevm, the AP's start, loadvm, its start again; got '$order'"
+        show_log "$d/err"
+    elif [ "$(grep -c '^smp: CPU 1 (APIC ID 1) is up in 64-bit mode$' "$d/out")" != 2 ] ||
+        [ "$(grep -c '^smp: waiting for the monitor$' "$d/out")" != 2 ]; then
+        fail "$id" "the guest did not run through twice"
+        show_log "$d/out" 30
+    elif ! qemu-img check -q "$d/disk.qcow2"; then
+        fail "$id" "qemu-img check finds the image damaged"
+    else
+        pass "$id"
+    fi
+}
+
 skip_all_if "$(built_missing "$G" "$HV")" smp
 # hvrun refuses a count hv would refuse.
 run_logged "$W/bad.out" "$W/bad.err" "$W/bad.st" "$TOP/bin/hvrun" -smp 9 -kernel "$G"
@@ -97,6 +171,12 @@ for n in 1 2 4; do
     run_case "qemu-svm-smp$n" compare "qemu-svm-smp$n" qemu svm "$n"
 done
 run_case hostile hostile "qemu-svm-hostile"
+run_case loadvm loadvm "qemu-svm-loadvm: a snapshot from before the AP started puts it back waiting"
+if [ -x "$HVMON" ] && [ -x "$HVCTL" ]; then
+    run_case monitor monitor "qemu-svm-monitor: query-cpus-fast, info cpus and cpu N with two vCPUs"
+else
+    skip "qemu-svm-monitor" "the monitor is not built ($HVMON; run make)"
+fi
 why=$(bochs_missing)
 if [ -n "$why" ]; then
     skip "bochs-vmx: smp=2 against plain QEMU -smp 2" "$why"
