@@ -17,8 +17,8 @@
 #include <stdarg.h>
 #include <string.h>
 
-static const struct cmd_def *const groups[] = {dom_cmds,  disk_cmds, snap_cmds,
-                                               pool_cmds, vol_cmds,  host_cmds};
+static const struct cmd_def *const groups[] = {dom_cmds,  life_cmds, stat_cmds, mon_cmds, disk_cmds,
+                                               snap_cmds, pool_cmds, vol_cmds,  host_cmds};
 
 const struct cmd_def *cmd_find(const char *name)
 {

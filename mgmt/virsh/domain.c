@@ -6,6 +6,7 @@
  * protocol.  Output lines and errors are virsh 9.0's.
  */
 #include "domain.h"
+#include "live.h"
 
 #include "../common/size.h"
 #include "../common/vtable.h"
@@ -18,11 +19,11 @@
 
 bool dom_lookup(const struct cmd_call *call, struct dom *out)
 {
-    const char *name = opt_str(call, "domain");
-    if (store_dom_find(name, out))
-        return true;
-    verror("failed to get domain '%s'", name);
-    return false;
+    struct vdom v;
+    if (!live_lookup(call, &v))
+        return false;
+    *out = v.dom;
+    return true;
 }
 
 /* The checks libvirt makes before it accepts a definition: a domain of the
@@ -75,10 +76,31 @@ static bool define(const struct cmd_call *call)
     return true;
 }
 
+/* A running domain that loses its definition goes on as a transient one,
+ * as in libvirt: its definition moves to domains/transient. */
+static bool keep_transient(const struct domain_def *d)
+{
+    char path[PATH_MAX + 600];
+    FILE *f;
+    if (!store_path(path, sizeof(path), "domains/transient/%s.xml", d->name) ||
+        !(f = fopen(path, "w")))
+        return false;
+    domxml_print(d, f);
+    return fclose(f) == 0;
+}
+
 static bool undefine(const struct cmd_call *call)
 {
-    struct dom dom;
-    if (!dom_lookup(call, &dom))
+    struct vdom v;
+    if (!live_lookup(call, &v))
+        return false;
+    struct dom dom = v.dom;
+    if (!v.persistent) {
+        verror("Failed to undefine domain '%s'", dom.def.name);
+        verror("Requested operation is not valid: cannot undefine transient domain");
+        return false;
+    }
+    if (v.active && !keep_transient(&dom.def))
         return false;
     /* libvirt will not lose track of snapshots silently: their records go
      * only with --snapshots-metadata (the disks keep the snapshots). */
@@ -96,27 +118,50 @@ static bool undefine(const struct cmd_call *call)
     return true;
 }
 
+/* Does `list`'s filter take this domain?  Without --all or --inactive it
+ * lists the running domains; the --state-* options narrow the choice. */
+static bool listed(const struct cmd_call *call, const struct vdom *v)
+{
+    bool all = opt_bool(call, "all"), inactive = opt_bool(call, "inactive");
+    bool running = opt_bool(call, "state-running"), paused = opt_bool(call, "state-paused");
+    bool shutoff = opt_bool(call, "state-shutoff"), other = opt_bool(call, "state-other");
+    if (!all && (inactive ? v->active : !v->active) && !(shutoff && !v->active))
+        return false;
+    if ((running || paused || shutoff || other) &&
+        !((running && v->state == VSTATE_RUNNING) || (paused && v->state == VSTATE_PAUSED) ||
+          (shutoff && v->state == VSTATE_SHUTOFF) ||
+          (other && v->state != VSTATE_RUNNING && v->state != VSTATE_PAUSED &&
+           v->state != VSTATE_SHUTOFF)))
+        return false;
+    if ((opt_bool(call, "persistent") && !v->persistent) ||
+        (opt_bool(call, "transient") && v->persistent) ||
+        (opt_bool(call, "with-managed-save") && !has_managed_save(v->dom.def.name)) ||
+        (opt_bool(call, "without-managed-save") && has_managed_save(v->dom.def.name)))
+        return false;
+    return !((opt_bool(call, "autostart") && !v->dom.autostart) ||
+             (opt_bool(call, "no-autostart") && v->dom.autostart));
+}
+
 static bool list(const struct cmd_call *call)
 {
     int count;
-    struct dom *doms = store_dom_list(&count);
-    bool all = opt_bool(call, "all"), inactive = opt_bool(call, "inactive");
+    struct vdom *doms = live_list(&count);
     bool title = opt_bool(call, "title");
     static const char *const head[] = {"Id", "Name", "State", "Title"};
     struct vtable *t = vtable_new(title ? 4 : 3, head);
-    /* Every domain here is defined and shut off, so the default listing
-     * (running domains) is empty, and --all equals --inactive. */
-    for (int i = 0; i < count && (all || inactive); i++) {
-        const struct domain_def *d = &doms[i].def;
-        if ((opt_bool(call, "autostart") && !doms[i].autostart) ||
-            (opt_bool(call, "no-autostart") && doms[i].autostart))
+    for (int i = 0; i < count; i++) {
+        const struct domain_def *d = &doms[i].dom.def;
+        char id[16] = "-";
+        if (!listed(call, &doms[i]))
             continue;
+        if (doms[i].active)
+            snprintf(id, sizeof(id), "%d", doms[i].run.domid);
         if (opt_bool(call, "name")) {
             printf("%s\n", d->name);
         } else if (opt_bool(call, "uuid")) {
             printf("%s\n", d->uuid);
         } else {
-            const char *row[] = {"-", d->name, "shut off", ""};
+            const char *row[] = {id, d->name, live_state_name(doms[i].state), ""};
             vtable_add(t, row);
         }
     }
@@ -129,21 +174,29 @@ static bool list(const struct cmd_call *call)
 
 static bool dominfo(const struct cmd_call *call)
 {
-    struct dom dom;
-    if (!dom_lookup(call, &dom))
+    struct vdom v;
+    if (!live_lookup(call, &v))
         return false;
-    const struct domain_def *d = &dom.def;
-    printf("%-15s %s\n", "Id:", "-");
+    const struct domain_def *d = &v.dom.def;
+    uint64_t cpu_ns = v.active ? live_cpu_ns(&v) : 0;
+    if (v.active)
+        printf("%-15s %d\n", "Id:", v.run.domid);
+    else
+        printf("%-15s %s\n", "Id:", "-");
     printf("%-15s %s\n", "Name:", d->name);
     printf("%-15s %s\n", "UUID:", d->uuid);
     printf("%-15s %s\n", "OS Type:", d->os_type);
-    printf("%-15s %s\n", "State:", "shut off");
+    printf("%-15s %s\n", "State:", live_state_name(v.state));
     printf("%-15s %u\n", "CPU(s):", d->vcpus_current);
+    /* libvirt shows the CPU time only when the driver knows one: here the
+     * host CPU time the domain's machine has used. */
+    if (cpu_ns)
+        printf("%-15s %.1fs\n", "CPU time:", (double)cpu_ns / 1e9);
     printf("%-15s %llu KiB\n", "Max memory:", (unsigned long long)d->memory_kib);
-    printf("%-15s %llu KiB\n", "Used memory:", (unsigned long long)d->current_kib);
-    printf("%-15s %s\n", "Persistent:", "yes");
-    printf("%-15s %s\n", "Autostart:", dom.autostart ? "enable" : "disable");
-    printf("%-15s %s\n", "Managed save:", "no");
+    printf("%-15s %llu KiB\n", "Used memory:", (unsigned long long)live_memory_kib(&v));
+    printf("%-15s %s\n", "Persistent:", v.persistent ? "yes" : "no");
+    printf("%-15s %s\n", "Autostart:", v.dom.autostart ? "enable" : "disable");
+    printf("%-15s %s\n", "Managed save:", has_managed_save(d->name) ? "yes" : "no");
     /* hv confines a guest by hardware alone; no security driver labels it. */
     printf("%-15s %s\n", "Security model:", "none");
     printf("%-15s %s\n", "Security DOI:", "0");
@@ -152,33 +205,43 @@ static bool dominfo(const struct cmd_call *call)
 
 static bool domstate(const struct cmd_call *call)
 {
-    struct dom dom;
-    if (!dom_lookup(call, &dom))
+    struct vdom v;
+    if (!live_lookup(call, &v))
         return false;
-    printf(opt_bool(call, "reason") ? "shut off (unknown)\n" : "shut off\n");
+    if (opt_bool(call, "reason"))
+        printf("%s (%s)\n", live_state_name(v.state), v.reason);
+    else
+        printf("%s\n", live_state_name(v.state));
     return true;
 }
 
 static bool domid(const struct cmd_call *call)
 {
-    struct dom dom;
-    if (!dom_lookup(call, &dom))
+    struct vdom v;
+    if (!live_lookup(call, &v))
         return false;
-    printf("-\n"); /* a domain has an id only while it runs */
+    /* A domain has an id only while it runs. */
+    if (v.active)
+        printf("%d\n", v.run.domid);
+    else
+        printf("-\n");
     return true;
 }
 
 static bool domname(const struct cmd_call *call)
 {
-    struct dom dom;
+    struct vdom v;
     const char *key = opt_str(call, "domain");
-    /* domname turns an id or a UUID into a name; a name is not looked up,
-     * and a shut-off domain has no id. */
-    if (!store_dom_find(key, &dom) || strcmp(dom.def.uuid, key)) {
+    char id[16] = "";
+    /* domname turns an id or a UUID into a name; a name is not a key. */
+    bool found = live_find(key, &v);
+    if (found && v.active)
+        snprintf(id, sizeof(id), "%d", v.run.domid);
+    if (!found || (strcmp(v.dom.def.uuid, key) && strcmp(id, key))) {
         verror("failed to get domain '%s'", key);
         return false;
     }
-    printf("%s\n", dom.def.name);
+    printf("%s\n", v.dom.def.name);
     return true;
 }
 
@@ -432,7 +495,15 @@ const struct cmd_def dom_cmds[] = {
       {"uuid", OPT_BOOL, false, "list uuid's only"},
       {"name", OPT_BOOL, false, "list domain names only"},
       {"table", OPT_BOOL, false, "list table (default)"},
-      {"title", OPT_BOOL, false, "show domain title"}}},
+      {"title", OPT_BOOL, false, "show domain title"},
+      {"persistent", OPT_BOOL, false, "list persistent domains"},
+      {"transient", OPT_BOOL, false, "list transient domains"},
+      {"with-managed-save", OPT_BOOL, false, "list domains with managed save state"},
+      {"without-managed-save", OPT_BOOL, false, "list domains without managed save"},
+      {"state-running", OPT_BOOL, false, "list domains in running state"},
+      {"state-paused", OPT_BOOL, false, "list domains in paused state"},
+      {"state-shutoff", OPT_BOOL, false, "list domains in shutoff state"},
+      {"state-other", OPT_BOOL, false, "list domains in other states"}}},
     {"setmaxmem",
      setmaxmem,
      "change maximum memory limit",

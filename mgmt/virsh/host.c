@@ -1,9 +1,17 @@
 /*
- * Commands about the connection itself: uri, hostname, help.
+ * Commands about the connection and the host: uri, hostname, version,
+ * nodeinfo, capabilities, help.  The host is the machine hvkit's domains
+ * run on (each in a machine of its own), so nodeinfo and capabilities
+ * describe it from /proc and /sys, as libvirt's drivers describe theirs.
  */
 #include "virsh.h"
 
+#include "hvkit/ctl.h"
+
+#include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 static bool uri(const struct cmd_call *call)
@@ -19,6 +27,121 @@ static bool hostname(const struct cmd_call *call)
     (void)call;
     gethostname(name, sizeof(name) - 1);
     printf("%s\n", name);
+    return true;
+}
+
+/* libvirt's version lines, with hvkit where libvirt names itself and its
+ * driver: virsh here is not linked with libvirt. */
+static bool version(const struct cmd_call *call)
+{
+    (void)call;
+    printf("Compiled against library: hvkit %d.%d.0\n", CTL_VERSION_MAJOR, CTL_VERSION_MINOR);
+    printf("Using library: hvkit %d.%d.0\n", CTL_VERSION_MAJOR, CTL_VERSION_MINOR);
+    printf("Using API: hvkit %d.%d.0\n", CTL_VERSION_MAJOR, CTL_VERSION_MINOR);
+    printf("Running hypervisor: hvkit %d.%d.0\n", CTL_VERSION_MAJOR, CTL_VERSION_MINOR);
+    return true;
+}
+
+/* The host's shape, read as libvirt's nodeinfo reads it. */
+struct node {
+    char arch[72];
+    int cpus, mhz, sockets, cores, threads, cells;
+    unsigned long long mem_kib;
+};
+
+/* The number of distinct values of a /proc/cpuinfo field ("physical id"),
+ * and the value of another taken from the first processor. */
+static int cpuinfo_count(const char *key, const char *first_key, int *first)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    int seen[256], n = 0;
+    *first = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        char *colon = strchr(line, ':');
+        if (!colon)
+            continue;
+        if (!strncmp(line, first_key, strlen(first_key)) && !*first)
+            *first = atoi(colon + 1);
+        if (strncmp(line, key, strlen(key)))
+            continue;
+        int v = atoi(colon + 1), k = 0;
+        while (k < n && seen[k] != v)
+            k++;
+        if (k == n && n < 256)
+            seen[n++] = v;
+    }
+    if (f)
+        fclose(f);
+    return n ? n : 1;
+}
+
+static void node_read(struct node *n)
+{
+    struct utsname u;
+    uname(&u);
+    snprintf(n->arch, sizeof(n->arch), "%s", u.machine);
+    n->cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    n->sockets = cpuinfo_count("physical id", "cpu MHz", &n->mhz);
+    int siblings, cores;
+    cpuinfo_count("siblings", "siblings", &siblings);
+    cpuinfo_count("cpu cores", "cpu cores", &cores);
+    n->cores = cores ? cores : n->cpus / n->sockets;
+    n->threads = siblings && cores ? siblings / cores : 1;
+    n->cells = 0;
+    DIR *d = opendir("/sys/devices/system/node");
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n->cells += !strncmp(e->d_name, "node", 4) && e->d_name[4] >= '0' && e->d_name[4] <= '9';
+    if (d)
+        closedir(d);
+    if (!n->cells)
+        n->cells = 1;
+    n->mem_kib = (unsigned long long)sysconf(_SC_PHYS_PAGES) *
+                 (unsigned long long)sysconf(_SC_PAGESIZE) / 1024;
+}
+
+static bool nodeinfo(const struct cmd_call *call)
+{
+    struct node n;
+    (void)call;
+    node_read(&n);
+    printf("%-20s %s\n", "CPU model:", n.arch);
+    printf("%-20s %d\n", "CPU(s):", n.cpus);
+    printf("%-20s %d MHz\n", "CPU frequency:", n.mhz);
+    printf("%-20s %d\n", "CPU socket(s):", n.sockets);
+    printf("%-20s %d\n", "Core(s) per socket:", n.cores);
+    printf("%-20s %d\n", "Thread(s) per core:", n.threads);
+    printf("%-20s %d\n", "NUMA cell(s):", n.cells);
+    printf("%-20s %llu KiB\n", "Memory size:", n.mem_kib);
+    return true;
+}
+
+/* capabilities: the host, and the one kind of guest hvkit runs (a 64-bit
+ * hvm guest of domain type hvkit, kvm or qemu, booted by bin/hvrun). */
+static bool capabilities(const struct cmd_call *call)
+{
+    struct node n;
+    (void)call;
+    node_read(&n);
+    printf("<capabilities>\n\n  <host>\n    <cpu>\n      <arch>%s</arch>\n", n.arch);
+    printf("      <topology sockets='%d' dies='1' cores='%d' threads='%d'/>\n", n.sockets, n.cores,
+           n.threads);
+    printf("      <pages unit='KiB' size='4'/>\n    </cpu>\n    <power_management/>\n");
+    printf("    <iommu support='no'/>\n    <topology>\n      <cells num='%d'>\n", n.cells);
+    printf("        <cell id='0'>\n          <memory unit='KiB'>%llu</memory>\n", n.mem_kib);
+    printf("          <cpus num='%d'>\n", n.cpus);
+    for (int i = 0; i < n.cpus; i++)
+        printf("            <cpu id='%d'/>\n", i);
+    printf("          </cpus>\n        </cell>\n      </cells>\n    </topology>\n");
+    printf("    <secmodel>\n      <model>none</model>\n      <doi>0</doi>\n    </secmodel>\n");
+    printf("  </host>\n\n  <guest>\n    <os_type>hvm</os_type>\n");
+    printf("    <arch name='x86_64'>\n      <wordsize>64</wordsize>\n");
+    printf("      <emulator>bin/hvrun</emulator>\n");
+    printf("      <domain type='hvkit'/>\n      <domain type='kvm'/>\n      <domain "
+           "type='qemu'/>\n");
+    printf("    </arch>\n    <features>\n      <acpi default='on' toggle='no'/>\n");
+    printf("    </features>\n  </guest>\n\n</capabilities>\n");
     return true;
 }
 
@@ -57,6 +180,9 @@ static void help_all(void)
         const char *title;
         const struct cmd_def *cmds;
     } groups[] = {{"Domain Management (help keyword 'domain')", dom_cmds},
+                  {"Domain Life Cycle (help keyword 'domain')", life_cmds},
+                  {"Domain Monitoring (help keyword 'monitor')", stat_cmds},
+                  {"Hypervisor monitor (help keyword 'qemu')", mon_cmds},
                   {"Domain Disks (help keyword 'disk')", disk_cmds},
                   {"Snapshot (help keyword 'snapshot')", snap_cmds},
                   {"Storage Pool (help keyword 'pool')", pool_cmds},
@@ -93,7 +219,13 @@ const struct cmd_def host_cmds[] = {
      "print help",
      {{"command", OPT_STRING, false,
        "Prints global help, command specific help, or help for a group of related commands"}}},
+    {"capabilities", capabilities, "capabilities", {{"xpath", OPT_STRING, false, "print XPath"}}},
     {"hostname", hostname, "print the hypervisor hostname", {{0}}},
+    {"nodeinfo", nodeinfo, "node information", {{0}}},
     {"uri", uri, "print the hypervisor canonical URI", {{0}}},
+    {"version",
+     version,
+     "show version",
+     {{"daemon", OPT_BOOL, false, "report daemon version too"}}},
     {NULL, NULL, NULL, {{0}}},
 };

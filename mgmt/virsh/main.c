@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "live.h"
 
 struct virsh virsh = {.uri = "hvkit:///system"};
 
@@ -196,7 +196,7 @@ int main(int argc, char **argv)
         verror("no connection driver available for %s", virsh.uri);
         return 1;
     }
-    if (!store_open())
+    if (!store_open() || !live_open())
         return 1;
     if (i == argc)
         return shell();

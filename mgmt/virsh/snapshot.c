@@ -9,6 +9,7 @@
  * lists what these commands made.  Output lines and errors are virsh 9.0's.
  */
 #include "domain.h"
+#include "live.h"
 
 #include "../common/text.h"
 #include "../common/vtable.h"
@@ -31,6 +32,7 @@ struct snap {
     char description[1024];
     char parent[256];      /* "" for a root */
     long long created;     /* seconds since the epoch */
+    char state[16];        /* the domain's: shutoff, running or paused */
     struct domain_def dom; /* the definition when it was taken */
 };
 
@@ -59,14 +61,15 @@ static void print_snap(const void *obj, FILE *out)
         xml_put(out, s->description);
         fputs("</description>\n", out);
     }
-    fputs("  <state>shutoff</state>\n", out);
+    fprintf(out, "  <state>%s</state>\n", s->state[0] ? s->state : "shutoff");
     if (s->parent[0]) {
         fputs("  <parent>\n    <name>", out);
         xml_put(out, s->parent);
         fputs("</name>\n  </parent>\n", out);
     }
-    fprintf(out, "  <creationTime>%lld</creationTime>\n  <memory snapshot='no'/>\n  <disks>\n",
-            s->created);
+    /* A snapshot of a running domain holds its state (hv's savevm). */
+    fprintf(out, "  <creationTime>%lld</creationTime>\n  <memory snapshot='%s'/>\n  <disks>\n",
+            s->created, strcmp(s->state, "shutoff") && s->state[0] ? "internal" : "no");
     for (int i = 0; i < s->dom.ndisks; i++)
         fprintf(out, "    <disk name='%s' snapshot='%s'/>\n", s->dom.disks[i].target,
                 snapshotted(&s->dom.disks[i]) ? "internal" : "no");
@@ -90,6 +93,8 @@ static bool load_snap(const char *dom, const char *name, struct snap *s)
     xml_child_text(root, "description", s->description, sizeof(s->description));
     xml_child_text(xml_child(root, "parent"), "name", s->parent, sizeof(s->parent));
     xml_child_text(root, "creationTime", when, sizeof(when));
+    if (!xml_child_text(root, "state", s->state, sizeof(s->state)))
+        snprintf(s->state, sizeof(s->state), "shutoff");
     s->created = atoll(when);
     xmlFreeDoc(doc);
     return ok;
@@ -213,6 +218,30 @@ static bool disks_do(const struct domain_def *d, enum disk_op op, const char *na
     return true;
 }
 
+/* The same on a running domain, whose disks hv holds open: one request to
+ * its manager, QEMU's savevm, loadvm or delvm on the domain's first
+ * writable qcow2 disk, with the domain's state (docs/vmstate.md). */
+static bool live_do(const struct vdom *v, enum disk_op op, const char *name)
+{
+    static const char *const cmds[] = {CTL_CMD_SAVEVM, CTL_CMD_LOADVM, CTL_CMD_DELVM};
+    static struct ctlc c;
+    char args[400];
+    int ret;
+    snprintf(args, sizeof(args), "\"name\": \"%s\"", name);
+    if (live_call(v, &c, cmds[op], args, 600000, &ret, NULL) < 0)
+        return false;
+    ctlc_close(&c);
+    return true;
+}
+
+/* Snapshot operations go through hv while the domain runs, to the image
+ * files with imgtool's library while it does not. */
+static bool snap_do(const struct vdom *v, const struct domain_def *d, enum disk_op op,
+                    const char *name, long long when)
+{
+    return v->active ? live_do(v, op, name) : disks_do(d, op, name, when);
+}
+
 /* ---- commands ---- */
 
 /* The snapshot a command names: its argument, or the current one with
@@ -240,6 +269,7 @@ static bool find_snap(const struct cmd_call *call, const struct dom *dom, struct
 
 static bool create_as(const struct cmd_call *call)
 {
+    struct vdom v;
     struct dom dom;
     struct snap s = {0};
     const char *name = opt_str(call, "name"), *desc = opt_str(call, "description");
@@ -253,8 +283,9 @@ static bool create_as(const struct cmd_call *call)
         printf("</domainsnapshot>\n\n");
         return true;
     }
-    if (!dom_lookup(call, &dom))
+    if (!live_lookup(call, &v))
         return false;
+    dom = v.dom;
     if (opt_bool(call, "disk-only") || opt_bool(call, "no-metadata")) {
         verror("unsupported configuration: hvkit takes internal snapshots with metadata only "
                "(no --disk-only, no --no-metadata)");
@@ -269,6 +300,10 @@ static bool create_as(const struct cmd_call *call)
         snprintf(s.description, sizeof(s.description), "%s", desc);
     current_name(dom.def.name, s.parent, sizeof(s.parent));
     s.dom = dom.def;
+    snprintf(s.state, sizeof(s.state), "%s",
+             v.state == VSTATE_PAUSED ? "paused"
+             : v.active               ? "running"
+                                      : "shutoff");
     if (!snap_file(dom.def.name, s.name, path, sizeof(path)))
         return false;
     if (strchr(s.name, '/') || !access(path, F_OK)) {
@@ -279,10 +314,10 @@ static bool create_as(const struct cmd_call *call)
     }
     char dir[PATH_MAX + 600];
     if (!store_path(dir, sizeof(dir), "snapshots/%s", dom.def.name) || !store_mkdirs(dir) ||
-        !disks_do(&dom.def, DISK_CREATE, s.name, s.created))
+        !snap_do(&v, &dom.def, DISK_CREATE, s.name, s.created))
         return false;
     if (!store_write(path, print_snap, &s) || !set_current(dom.def.name, s.name)) {
-        disks_do(&dom.def, DISK_DELETE, s.name, 0);
+        snap_do(&v, &dom.def, DISK_DELETE, s.name, 0);
         unlink(path);
         return false;
     }
@@ -298,7 +333,7 @@ static void snap_row(struct vtable *t, const struct snap *s, bool parent)
     char when[64];
     time_t secs = (time_t)s->created;
     strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&secs));
-    const char *row[] = {s->name, when, "shutoff", s->parent};
+    const char *row[] = {s->name, when, s->state, s->parent};
     (void)parent;
     vtable_add(t, row);
 }
@@ -408,7 +443,7 @@ static bool info(const struct cmd_call *call)
     printf("%-15s %s\n", "Name:", s.name);
     printf("%-15s %s\n", "Domain:", dom.def.name);
     printf("%-15s %s\n", "Current:", strcmp(cur, s.name) ? "no" : "yes");
-    printf("%-15s %s\n", "State:", "shutoff");
+    printf("%-15s %s\n", "State:", s.state);
     printf("%-15s %s\n", "Location:", "internal");
     printf("%-15s %s\n", "Parent:", s.parent[0] ? s.parent : "-");
     printf("%-15s %d\n", "Children:", children);
@@ -472,20 +507,56 @@ static bool parent_of(const struct cmd_call *call)
     return true;
 }
 
+/* The domain's run state after a revert: the snapshot's, unless --running
+ * or --paused says otherwise (libvirt's rule). */
+static const char *revert_target(const struct cmd_call *call, const struct snap *s)
+{
+    if (opt_bool(call, "running"))
+        return "running";
+    if (opt_bool(call, "paused"))
+        return "paused";
+    return s->state;
+}
+
+/* Revert a running domain: a snapshot with a state is loaded into it (hv's
+ * loadvm); one without (taken shut off) stops the domain first. */
+static bool revert_live(struct vdom *v, const struct snap *s, const char *target)
+{
+    if (!strcmp(s->state, "shutoff")) {
+        live_end(v, "from snapshot");
+        v->active = false;
+        return disks_do(&s->dom, DISK_APPLY, s->name, 0);
+    }
+    if (!live_do(v, DISK_APPLY, s->name))
+        return false;
+    /* loadvm leaves the domain as it was; make it what the target says. */
+    static struct ctlc c;
+    int ret;
+    const char *cmd = strcmp(target, "paused") ? CTL_CMD_CONT : CTL_CMD_STOP;
+    if (live_call(v, &c, cmd, "", 60000, &ret, NULL) < 0)
+        return false;
+    ctlc_close(&c);
+    live_set_reason(v->dom.def.name, "from snapshot");
+    return true;
+}
+
 static bool revert(const struct cmd_call *call)
 {
-    struct dom dom;
+    struct vdom v;
     struct snap s;
-    if (!dom_lookup(call, &dom) || !find_snap(call, &dom, &s))
+    if (!live_lookup(call, &v) || !find_snap(call, &v.dom, &s))
         return false;
-    if (opt_bool(call, "running") || opt_bool(call, "paused")) {
-        verror("unsupported configuration: hvkit reverts shut-off snapshots only; start the "
-               "domain afterwards");
+    const char *target = revert_target(call, &s);
+    if (!v.active && strcmp(target, "shutoff")) {
+        verror("unsupported configuration: hvkit loads a snapshot's state into a running "
+               "domain: start '%s' first",
+               v.dom.def.name);
         return false;
     }
     /* The disks go back first, then the definition the snapshot kept. */
-    if (!disks_do(&s.dom, DISK_APPLY, s.name, 0) || !store_dom_save(&s.dom) ||
-        !set_current(dom.def.name, s.name))
+    if (v.active ? !revert_live(&v, &s, target) : !disks_do(&s.dom, DISK_APPLY, s.name, 0))
+        return false;
+    if ((v.persistent && !store_dom_save(&s.dom)) || !set_current(v.dom.def.name, s.name))
         return false;
     vinfo("Domain snapshot %s reverted", s.name);
     return true;
@@ -493,11 +564,12 @@ static bool revert(const struct cmd_call *call)
 
 /* Forget one snapshot: its disk snapshots (unless metadata only), its
  * record, and hand its children to its parent. */
-static bool delete_one(const char *dom, const struct snap *s, bool metadata_only)
+static bool delete_one(const struct vdom *v, const struct snap *s, bool metadata_only)
 {
     char path[PATH_MAX + 600], cur[256];
+    const char *dom = v->dom.def.name;
     int count;
-    if (!metadata_only && !disks_do(&s->dom, DISK_DELETE, s->name, 0))
+    if (!metadata_only && !snap_do(v, &s->dom, DISK_DELETE, s->name, 0))
         return false;
     struct snap *all = list_snaps(dom, &count);
     for (int i = 0; i < count; i++) {
@@ -515,15 +587,15 @@ static bool delete_one(const char *dom, const struct snap *s, bool metadata_only
 }
 
 /* Delete the snapshots below `name`, deepest first. */
-static bool delete_below(const char *dom, const char *name, bool metadata_only)
+static bool delete_below(const struct vdom *v, const char *name, bool metadata_only)
 {
     int count;
     bool ok = true;
-    struct snap *all = list_snaps(dom, &count);
+    struct snap *all = list_snaps(v->dom.def.name, &count);
     for (int i = 0; i < count && ok; i++) {
         if (!strcmp(all[i].parent, name))
-            ok = delete_below(dom, all[i].name, metadata_only) &&
-                 delete_one(dom, &all[i], metadata_only);
+            ok = delete_below(v, all[i].name, metadata_only) &&
+                 delete_one(v, &all[i], metadata_only);
     }
     free(all);
     return ok;
@@ -531,19 +603,19 @@ static bool delete_below(const char *dom, const char *name, bool metadata_only)
 
 static bool delete (const struct cmd_call *call)
 {
-    struct dom dom;
+    struct vdom v;
     struct snap s;
     bool meta = opt_bool(call, "metadata");
-    if (!dom_lookup(call, &dom) || !find_snap(call, &dom, &s))
+    if (!live_lookup(call, &v) || !find_snap(call, &v.dom, &s))
         return false;
     if (opt_bool(call, "children-only")) {
-        if (!delete_below(dom.def.name, s.name, meta))
+        if (!delete_below(&v, s.name, meta))
             return false;
         vinfo("Domain snapshot %s children deleted", s.name);
         return true;
     }
-    if ((opt_bool(call, "children") && !delete_below(dom.def.name, s.name, meta)) ||
-        !delete_one(dom.def.name, &s, meta))
+    if ((opt_bool(call, "children") && !delete_below(&v, s.name, meta)) ||
+        !delete_one(&v, &s, meta))
         return false;
     vinfo("Domain snapshot %s deleted", s.name);
     return true;

@@ -28,7 +28,9 @@ static char state[PATH_MAX - 512];
 
 bool store_open(void)
 {
-    static const char *const subs[] = {"storage/run", "storage/autostart", "domains/autostart"};
+    static const char *const subs[] = {"storage/run",       "storage/autostart",
+                                       "domains/autostart", "domains/transient",
+                                       "domains/reason",    "domains/save"};
     char path[STORE_PATH];
     if (!statedir_find(state, sizeof(state))) {
         verror("the state directory's path is too long (HVKIT_STATE_DIR)");

@@ -42,7 +42,7 @@ struct opt_def {
     const char *help;
 };
 
-#define MAX_OPTS 16
+#define MAX_OPTS 24
 
 /* A parsed command: its definition and the value of each option (NULL when
  * the option was not given; "" for a boolean that was). */
@@ -80,6 +80,9 @@ extern const struct cmd_def vol_cmds[];
 extern const struct cmd_def dom_cmds[];
 extern const struct cmd_def snap_cmds[];
 extern const struct cmd_def disk_cmds[];
+extern const struct cmd_def life_cmds[];
+extern const struct cmd_def stat_cmds[];
+extern const struct cmd_def mon_cmds[];
 
 /* What undefine needs of snapshot.c. */
 int snapshot_count(const char *dom);

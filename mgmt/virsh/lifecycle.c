@@ -1,0 +1,423 @@
+/*
+ * lifecycle.c: starting and stopping domains, each a machine of the shared
+ * registry (mgmt/common/rundom.h) and each change one request of the
+ * control protocol to its manager (docs/control-protocol.md):
+ *
+ *   start DOMAIN, create FILE    bin/hvrun --control: the domain XML's
+ *                                kernel, memory, disks and on_* actions
+ *   suspend / resume             stop / cont
+ *   shutdown                     system_powerdown (the guest decides)
+ *   reboot, reset                system_reset (hv has no guest-driven
+ *                                reboot: both rebuild the domain)
+ *   destroy                      quit, and the machine ends
+ *   console                      the domain's console output
+ *
+ * Messages are virsh 9.0's; where libvirt's drivers differ, those of its
+ * test driver, which tests/integration/virsh-live.sh compares with.
+ */
+#include "live.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* bin/hvrun takes destroy, restart or preserve for each on_* action; of
+ * libvirt's other words the nearest is taken. */
+static const char *action(const char *libvirt)
+{
+    if (!strcmp(libvirt, "restart") || !strcmp(libvirt, "rename-restart") ||
+        !strcmp(libvirt, "coredump-restart"))
+        return "restart";
+    if (!strcmp(libvirt, "preserve"))
+        return "preserve";
+    return "destroy";
+}
+
+/* The machine for a definition: hv boots the kernel with its command line
+ * in the domain's memory, each file disk a virtio disk (hv has no SATA or
+ * IDE: the guest sees every disk on virtio, in the order of the XML). */
+static bool spec_of(const struct domain_def *d, struct rundom_spec *s, const char *failed)
+{
+    memset(s, 0, sizeof(*s));
+    if (!d->kernel[0]) {
+        verror("%s", failed);
+        verror("unsupported configuration: hvkit boots a Multiboot kernel: the domain XML needs "
+               "<os><kernel>");
+        return false;
+    }
+    if (d->ndisks > 3) {
+        verror("%s", failed);
+        verror("unsupported configuration: hv gives a domain at most 3 disks, not %d", d->ndisks);
+        return false;
+    }
+    s->kernel = d->kernel;
+    s->cmdline = d->cmdline;
+    s->memory_mib = (long)((d->memory_kib + 1023) / 1024);
+    s->on_poweroff = action(d->on_poweroff);
+    s->on_reboot = action(d->on_reboot);
+    s->on_crash = action(d->on_crash);
+    for (int i = 0; i < d->ndisks; i++) {
+        const struct disk_def *k = &d->disks[i];
+        s->disk[i] =
+            (struct rundom_disk){k->source, k->driver, k->readonly || !strcmp(k->device, "cdrom")};
+    }
+    s->ndisks = d->ndisks;
+    return true;
+}
+
+/* Boot `d` as a new running domain; `restore` names a state to start from. */
+static bool boot(const struct domain_def *d, const char *config, const char *restore,
+                 const char *failed)
+{
+    struct rundom_spec s;
+    if (!spec_of(d, &s, failed))
+        return false;
+    if (access(d->kernel, R_OK)) {
+        verror("%s", failed);
+        verror("Cannot access kernel '%s': %s", d->kernel, strerror(errno));
+        return false;
+    }
+    if (strlen(d->name) >= sizeof(((struct rundom *)0)->name)) {
+        verror("%s", failed);
+        verror("unsupported configuration: hvkit runs domains whose names have at most 63 "
+               "characters");
+        return false;
+    }
+    s.restore_file = restore;
+    struct rundom r = {.domid = rundom_next_domid()};
+    snprintf(r.name, sizeof(r.name), "%.63s", d->name);
+    snprintf(r.uuid, sizeof(r.uuid), "%s", d->uuid);
+    snprintf(r.tool, sizeof(r.tool), "virsh");
+    snprintf(r.config, sizeof(r.config), "%s", config);
+    int rc = rundom_start(&s, &r);
+    if (rc == 0)
+        return true;
+    verror("%s", failed);
+    verror("internal error: %s", rc == -1 ? strerror(errno) : "the machine ended before it ran");
+    return false;
+}
+
+/* A simple request to a running domain; false after virsh's messages. */
+static bool request(const struct vdom *v, const char *execute, const char *failed)
+{
+    static struct ctlc c;
+    int ret;
+    if (live_call(v, &c, execute, "", 60000, &ret, failed) < 0)
+        return false;
+    ctlc_close(&c);
+    return true;
+}
+
+static bool pause_now(const struct vdom *v, const char *failed)
+{
+    if (!request(v, CTL_CMD_STOP, failed))
+        return false;
+    live_set_reason(v->dom.def.name, "user");
+    return true;
+}
+
+/* The saved state `virsh managedsave` left for `name`, if any. */
+static bool managed_file(const char *name, char *out, size_t len)
+{
+    return store_path(out, len, "domains/save/%s.save", name) && !access(out, R_OK);
+}
+
+static bool start(const struct cmd_call *call)
+{
+    struct vdom v;
+    char failed[400], config[PATH_MAX + 600], save[PATH_MAX + 600];
+    if (!live_lookup(call, &v))
+        return false;
+    if (v.active) {
+        verror("Domain is already active");
+        return false;
+    }
+    snprintf(failed, sizeof(failed), "Failed to start domain '%s'", v.dom.def.name);
+    bool restore =
+        !opt_bool(call, "force-boot") && managed_file(v.dom.def.name, save, sizeof(save));
+    if (!store_path(config, sizeof(config), "domains/%s.xml", v.dom.def.name) ||
+        !boot(&v.dom.def, config, restore ? save : NULL, failed))
+        return false;
+    /* A managed save is used once, as libvirt removes it after a start. */
+    if (restore || opt_bool(call, "force-boot"))
+        unlink(save);
+    live_set_reason(v.dom.def.name, restore ? "restored" : "booted");
+    if (opt_bool(call, "paused") && (!live_find(v.dom.def.name, &v) || !pause_now(&v, failed)))
+        return false;
+    vinfo("Domain '%s' started", v.dom.def.name);
+    return true;
+}
+
+static bool create(const struct cmd_call *call)
+{
+    const char *file = opt_str(call, "file");
+    struct domain_def d;
+    struct vdom v;
+    char failed[PATH_MAX + 64], why[1024], path[PATH_MAX + 600];
+    snprintf(failed, sizeof(failed), "Failed to create domain from %s", file);
+    if (access(file, R_OK)) {
+        verror("Failed to open file '%s': %s", file, strerror(errno));
+        return false;
+    }
+    if (!domxml_parse_file(file, &d, why, sizeof(why))) {
+        verror("%s", failed);
+        verror("%s", why);
+        return false;
+    }
+    if (live_find(d.name, &v) && (v.active || strcmp(v.dom.def.uuid, d.uuid))) {
+        verror("%s", failed);
+        if (v.active)
+            verror("operation failed: domain '%s' is already active", d.name);
+        else
+            verror("operation failed: domain '%s' already exists with uuid %s", d.name,
+                   v.dom.def.uuid);
+        return false;
+    }
+    /* A transient domain's definition lives as long as it runs. */
+    if (!store_path(path, sizeof(path), "domains/transient/%s.xml", d.name))
+        return false;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        verror("cannot write '%s': %s", path, strerror(errno));
+        return false;
+    }
+    domxml_print(&d, f);
+    fclose(f);
+    if (!boot(&d, path, NULL, failed)) {
+        unlink(path);
+        return false;
+    }
+    live_set_reason(d.name, "booted");
+    if (opt_bool(call, "paused") && (!live_find(d.name, &v) || !pause_now(&v, failed)))
+        return false;
+    vinfo("Domain '%s' created from %s", d.name, file);
+    return true;
+}
+
+static bool suspend(const struct cmd_call *call)
+{
+    struct vdom v;
+    char failed[400];
+    if (!live_lookup(call, &v))
+        return false;
+    snprintf(failed, sizeof(failed), "Failed to suspend domain '%s'", v.dom.def.name);
+    if (v.state != VSTATE_RUNNING) {
+        verror("%s", failed);
+        verror("internal error: domain '%s' not running", v.dom.def.name);
+        return false;
+    }
+    if (!pause_now(&v, failed))
+        return false;
+    vinfo("Domain '%s' suspended", v.dom.def.name);
+    return true;
+}
+
+static bool resume(const struct cmd_call *call)
+{
+    struct vdom v;
+    char failed[400];
+    if (!live_lookup(call, &v))
+        return false;
+    snprintf(failed, sizeof(failed), "Failed to resume domain '%s'", v.dom.def.name);
+    if (v.state != VSTATE_PAUSED) {
+        verror("%s", failed);
+        verror("internal error: domain '%s' not paused", v.dom.def.name);
+        return false;
+    }
+    if (!request(&v, CTL_CMD_CONT, failed))
+        return false;
+    live_set_reason(v.dom.def.name, "unpaused");
+    vinfo("Domain '%s' resumed", v.dom.def.name);
+    return true;
+}
+
+static bool shutdown_dom(const struct cmd_call *call)
+{
+    struct vdom v;
+    char failed[400];
+    if (!live_lookup(call, &v))
+        return false;
+    snprintf(failed, sizeof(failed), "Failed to shutdown domain '%s'", v.dom.def.name);
+    if (!v.active) {
+        verror("%s", failed);
+        verror("internal error: domain '%s' not running", v.dom.def.name);
+        return false;
+    }
+    if (!request(&v, CTL_CMD_SYSTEM_POWERDOWN, failed))
+        return false;
+    vinfo("Domain '%s' is being shutdown", v.dom.def.name);
+    return true;
+}
+
+/* reboot and reset: hv rebuilds the domain (system_reset) for both. */
+static bool reset_dom(const struct cmd_call *call)
+{
+    struct vdom v;
+    char failed[400];
+    bool reboot = !strcmp(call->def->name, "reboot");
+    if (!live_lookup(call, &v))
+        return false;
+    snprintf(failed, sizeof(failed), "Failed to %s domain '%s'", call->def->name, v.dom.def.name);
+    if (!request(&v, CTL_CMD_SYSTEM_RESET, failed))
+        return false;
+    if (reboot)
+        vinfo("Domain '%s' is being rebooted", v.dom.def.name);
+    else
+        vinfo("Domain '%s' was reset", v.dom.def.name);
+    return true;
+}
+
+/* End a running domain's machine: quit, and by signal if it does not go. */
+bool live_end(const struct vdom *v, const char *reason)
+{
+    static struct ctlc c;
+    int ret;
+    char why[256];
+    if (rundom_connect(&v->run, &c, 10000, why, sizeof(why)) == 0) {
+        ctlc_call(&c, CTL_CMD_QUIT, NULL, 30000, &ret, why, sizeof(why));
+        ctlc_close(&c);
+    }
+    if (!rundom_wait_gone(&v->run, 30000)) {
+        kill(-v->run.pid, SIGTERM);
+        if (!rundom_wait_gone(&v->run, 10000))
+            kill(-v->run.pid, SIGKILL);
+    }
+    rundom_forget(&v->run);
+    char path[PATH_MAX + 600];
+    if (store_path(path, sizeof(path), "domains/transient/%s.xml", v->dom.def.name))
+        unlink(path);
+    live_set_reason(v->dom.def.name, reason);
+    return true;
+}
+
+static bool destroy(const struct cmd_call *call)
+{
+    struct vdom v;
+    char failed[400];
+    if (!live_lookup(call, &v))
+        return false;
+    snprintf(failed, sizeof(failed), "Failed to destroy domain '%s'", v.dom.def.name);
+    if (!v.active)
+        return live_not_running(failed);
+    live_end(&v, "destroyed");
+    vinfo("Domain '%s' destroyed", v.dom.def.name);
+    return true;
+}
+
+/* Copy the console log to stdout from where `f` stands until the machine
+ * ends or, on a terminal, the escape character ^] is typed. */
+static void follow(FILE *f, const struct vdom *v, bool tty)
+{
+    char buf[4096];
+    for (;;) {
+        size_t n = fread(buf, 1, sizeof(buf), f);
+        if (n) {
+            fwrite(buf, 1, n, stdout);
+            fflush(stdout);
+            continue;
+        }
+        clearerr(f);
+        if (rundom_wait_gone(&v->run, 0))
+            return;
+        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+        if (tty && poll(&p, 1, 200) > 0) {
+            char ch;
+            if (read(STDIN_FILENO, &ch, 1) == 1 && ch == 0x1d)
+                return;
+        } else if (!tty) {
+            poll(NULL, 0, 200);
+        }
+    }
+}
+
+/* virsh console: hv's guests print on their console and take no input
+ * there, so this shows what the domain printed and what it prints next. */
+static bool console(const struct cmd_call *call)
+{
+    struct vdom v;
+    char log[PATH_MAX];
+    if (!live_lookup(call, &v))
+        return false;
+    if (!v.active)
+        return live_not_running(NULL);
+    bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    if (!tty && !opt_bool(call, "force")) {
+        verror("Cannot run interactive console without a controlling TTY");
+        return false;
+    }
+    rundom_path(log, sizeof(log), v.run.name, ".log");
+    FILE *f = fopen(log, "r");
+    if (!f) {
+        verror("internal error: character device console0 is not using a PTY");
+        return false;
+    }
+    /* Other commands may run meanwhile. */
+    rundom_unlock();
+    printf("Connected to domain '%s'\nEscape character is ^] (Ctrl + ])\n", v.dom.def.name);
+    fflush(stdout);
+    struct termios saved, raw;
+    if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+        raw = saved;
+        cfmakeraw(&raw);
+        raw.c_oflag |= OPOST;
+        tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+    }
+    follow(f, &v, tty);
+    if (tty)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    fclose(f);
+    return true;
+}
+
+#define DOM_ARG                                                                                    \
+    {                                                                                              \
+        "domain", OPT_STRING, true, "domain name, id or uuid"                                      \
+    }
+
+const struct cmd_def life_cmds[] = {
+    {"console",
+     console,
+     "connect to the guest console",
+     {DOM_ARG,
+      {"devname", OPT_STRING, false, "character device name"},
+      {"force", OPT_BOOL, false,
+       "force console connection (disconnect already connected sessions)"},
+      {"safe", OPT_BOOL, false, "only connect if safe console handling is supported"}}},
+    {"create",
+     create,
+     "create a domain from an XML file",
+     {{"file", OPT_STRING, true, "file containing an XML domain description"},
+      {"console", OPT_BOOL, false, "attach to console after creation"},
+      {"paused", OPT_BOOL, false, "leave the guest paused after creation"},
+      {"autodestroy", OPT_BOOL, false, "automatically destroy the guest when virsh disconnects"},
+      {"validate", OPT_BOOL, false, "validate the XML against the schema"}}},
+    {"destroy",
+     destroy,
+     "destroy (stop) a domain",
+     {DOM_ARG, {"graceful", OPT_BOOL, false, "terminate gracefully"}}},
+    {"reboot",
+     reset_dom,
+     "reboot a domain",
+     {DOM_ARG, {"mode", OPT_STRING, false, "shutdown mode: acpi|agent|initctl|signal|paravirt"}}},
+    {"reset", reset_dom, "reset a domain", {DOM_ARG}},
+    {"resume", resume, "resume a domain", {DOM_ARG}},
+    {"shutdown",
+     shutdown_dom,
+     "gracefully shutdown a domain",
+     {DOM_ARG, {"mode", OPT_STRING, false, "shutdown mode: acpi|agent|initctl|signal|paravirt"}}},
+    {"start",
+     start,
+     "start a (previously defined) inactive domain",
+     {DOM_ARG,
+      {"console", OPT_BOOL, false, "attach to console after creation"},
+      {"paused", OPT_BOOL, false, "leave the guest paused after creation"},
+      {"autodestroy", OPT_BOOL, false, "automatically destroy the guest when virsh disconnects"},
+      {"bypass-cache", OPT_BOOL, false, "avoid file system cache when loading"},
+      {"force-boot", OPT_BOOL, false, "force fresh boot by discarding any managed save"}}},
+    {"suspend", suspend, "suspend a domain", {DOM_ARG}},
+    {NULL, NULL, NULL, {{0}}},
+};

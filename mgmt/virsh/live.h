@@ -1,0 +1,98 @@
+/*
+ * Running domains as virsh sees them.
+ *
+ * A running domain is one `bin/hvrun --control` machine in the registry the
+ * front-ends share (mgmt/common/rundom.h): a domain started by `xl create`
+ * is in `virsh list` and one started by `virsh start` in `xl list`, as both
+ * tools see the one hypervisor of a real host.  Its state comes from its
+ * manager (the control protocol's query-status); what libvirt adds to it,
+ * the *reason* for the state ("running (booted)", "paused (user)", "shut
+ * off (destroyed)"), virsh keeps itself, in domains/reason/NAME, since the
+ * hypervisor does not know why a domain was started or stopped.
+ *
+ * The definition of a running domain is its persistent one
+ * (domains/NAME.xml), or for a transient domain (`virsh create`) the one it
+ * was created from, kept in domains/transient/NAME.xml while it runs.
+ */
+#ifndef HVKIT_VIRSH_LIVE_H
+#define HVKIT_VIRSH_LIVE_H
+
+#include "../common/ctlc.h"
+#include "../common/rundom.h"
+#include "store.h"
+#include "virsh.h"
+
+/* libvirt's domain states (virDomainState), the numbers domstats prints. */
+enum vstate {
+    VSTATE_NOSTATE = 0,
+    VSTATE_RUNNING = 1,
+    VSTATE_BLOCKED = 2,
+    VSTATE_PAUSED = 3,
+    VSTATE_SHUTDOWN = 4,
+    VSTATE_SHUTOFF = 5,
+    VSTATE_CRASHED = 6,
+};
+
+/* A domain virsh can name: defined, running, or both. */
+struct vdom {
+    struct dom dom;    /* its definition (a transient one has no file) */
+    bool persistent;   /* defined in domains/NAME.xml */
+    bool active;       /* its machine runs */
+    struct rundom run; /* the registry's record, when active */
+    enum vstate state;
+    char reason[24]; /* libvirt's word for why it is in that state */
+};
+
+/* Open the shared registry (after store_open()); false after a message. */
+bool live_open(void);
+
+/* Find the domain `key` names: a running domain's id, a UUID or a name, in
+ * the order virsh tries them.  False when there is none (nothing printed). */
+bool live_find(const char *key, struct vdom *out);
+
+/* The same for a command's "domain" option, with virsh's "failed to get
+ * domain" message when there is none. */
+bool live_lookup(const struct cmd_call *call, struct vdom *out);
+
+/* Every domain: the running ones by id, then the defined ones that do not
+ * run, by name, as `virsh list --all` orders them.  Caller frees. */
+struct vdom *live_list(int *count);
+
+/* libvirt's name of a state ("running", "paused", "shut off", ...). */
+const char *live_state_name(enum vstate s);
+
+/* Remember why a domain is in its state ("booted", "user", "destroyed"). */
+void live_set_reason(const char *name, const char *reason);
+
+/* Connect to a running domain's manager; false after virsh's error. */
+bool live_connect(const struct vdom *v, struct ctlc *c);
+
+/* Run one control-protocol command on domain 0 of a running domain's
+ * machine: `args` are the members after "domain" (JSON text, "" for none).
+ * 0 with the reply's "return" token in *ret (c stays open for the caller
+ * to read it and close), or -1 after printing "error: FAILED" and
+ * "error: internal error: WHY". */
+int live_call(const struct vdom *v, struct ctlc *c, const char *execute, const char *args, int ms,
+              int *ret, const char *failed);
+
+/* End a running domain's machine (quit, then signals if it lingers), forget
+ * it in the registry and record `reason` ("destroyed", "saved"). */
+bool live_end(const struct vdom *v, const char *reason);
+
+/* The memory the domain has now, in KiB: what its manager reports for a
+ * running domain, <currentMemory> for one that is not. */
+uint64_t live_memory_kib(const struct vdom *v);
+
+/* The host CPU time a running domain's machine has used (every process of
+ * its process group: hvrun, the emulator, the manager), in nanoseconds,
+ * as libvirt's qemu driver reports the QEMU process's. */
+uint64_t live_cpu_ns(const struct vdom *v);
+
+/* Has `virsh managedsave` left a state for this domain? */
+bool has_managed_save(const char *name);
+
+/* The "Requested operation is not valid: domain is not running" refusal,
+ * after `failed` (when not NULL). */
+bool live_not_running(const char *failed);
+
+#endif

@@ -1,0 +1,437 @@
+/*
+ * stats.c: what virsh reports about a running domain -- vcpuinfo,
+ * vcpupin, domstats, cpu-stats, dommemstat -- from the domain's manager
+ * (the control protocol) and from the host's view of its machine (/proc:
+ * the CPU time and memory of the machine's processes, as libvirt's qemu
+ * driver reads those of its QEMU process).
+ */
+#define _GNU_SOURCE
+#include "live.h"
+
+#include "../common/vtable.h"
+
+#include <dirent.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The host's CPUs, as libvirt counts them for affinity maps. */
+static int host_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_CONF);
+    return n > 0 && n <= CPU_SETSIZE ? (int)n : 1;
+}
+
+/* Each process of the machine's process group (hvrun, the emulator, the
+ * manager): call `fn` with its pid; the number of processes. */
+static int each_process(const struct vdom *v, void (*fn)(pid_t pid, void *arg), void *arg)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int count = 0;
+    while (d && (e = readdir(d))) {
+        char path[300], buf[1024];
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        char *p = strrchr(buf, ')');
+        long pgrp;
+        if (p && sscanf(p + 2, "%*c %*d %ld", &pgrp) == 1 && pgrp == v->run.pid) {
+            fn((pid_t)atol(e->d_name), arg);
+            count++;
+        }
+    }
+    if (d)
+        closedir(d);
+    return count;
+}
+
+/* The machine's affinity: that of its process group's leader, which the
+ * others inherit and vcpupin changes with them. */
+static void affinity(const struct vdom *v, cpu_set_t *set)
+{
+    CPU_ZERO(set);
+    if (sched_getaffinity(v->run.pid, sizeof(*set), set) < 0)
+        for (int i = 0; i < host_cpus(); i++)
+            CPU_SET(i, set);
+}
+
+/* A CPU map as virsh's vcpuinfo prints it: y or - per host CPU. */
+static void print_map(const cpu_set_t *set)
+{
+    for (int i = 0; i < host_cpus(); i++)
+        putchar(CPU_ISSET(i, set) ? 'y' : '-');
+    putchar('\n');
+}
+
+/* A CPU list as vcpupin prints it: "0-7", "1", "0,2-3". */
+static void list_of(const cpu_set_t *set, char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (int i = 0; i < host_cpus(); i++) {
+        if (!CPU_ISSET(i, set))
+            continue;
+        int j = i;
+        while (j + 1 < host_cpus() && CPU_ISSET(j + 1, set))
+            j++;
+        n += (size_t)snprintf(out + n, n < len ? len - n : 0, j > i ? "%s%d-%d" : "%s%d",
+                              n ? "," : "", i, j);
+        i = j;
+    }
+}
+
+/* The host CPU the machine's leader last ran on (proc(5), field 39). */
+static int last_cpu(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    int field = 2, cpu = 0;
+    for (char *t = p ? strtok(p + 2, " ") : NULL; t; t = strtok(NULL, " "))
+        if (++field == 39)
+            cpu = atoi(t);
+    return cpu;
+}
+
+static bool vcpuinfo(const struct cmd_call *call)
+{
+    struct vdom v;
+    cpu_set_t set;
+    if (!live_lookup(call, &v))
+        return false;
+    unsigned n = v.dom.def.vcpus_current ? v.dom.def.vcpus_current : 1;
+    uint64_t ns = v.active ? live_cpu_ns(&v) : 0;
+    for (unsigned i = 0; i < n; i++) {
+        printf("%-15s %u\n", "VCPU:", i);
+        if (v.active) {
+            affinity(&v, &set);
+            printf("%-15s %d\n", "CPU:", last_cpu(v.run.pid));
+            printf("%-15s %s\n", "State:", "running");
+            printf("%-15s %.1fs\n", "CPU time:", (double)ns / n / 1e9);
+        } else {
+            CPU_ZERO(&set);
+            for (int c = 0; c < host_cpus(); c++)
+                CPU_SET(c, &set);
+            printf("%-15s %s\n", "CPU:", "N/A");
+            printf("%-15s %s\n", "State:", "N/A");
+            printf("%-15s %s\n", "CPU time", "N/A"); /* sic: virsh has no colon here */
+        }
+        if (opt_bool(call, "pretty")) {
+            char list[1024];
+            list_of(&set, list, sizeof(list));
+            printf("%-15s %s (out of %d)\n", "CPU Affinity:", list, host_cpus());
+        } else {
+            printf("%-15s ", "CPU Affinity:");
+            print_map(&set);
+        }
+        if (i + 1 < n)
+            putchar('\n');
+    }
+    return true;
+}
+
+/* Parse virsh's CPU list syntax ("1", "0-3", "0,2-3", "^1" excluded). */
+static bool parse_cpulist(const char *text, cpu_set_t *set)
+{
+    CPU_ZERO(set);
+    char *copy = strdup(text), *save = NULL;
+    bool ok = copy && *text;
+    for (char *t = ok ? strtok_r(copy, ",", &save) : NULL; t && ok;
+         t = strtok_r(NULL, ",", &save)) {
+        bool neg = *t == '^';
+        char *end;
+        long a = strtol(t + neg, &end, 10), b = a;
+        if (*end == '-' && !neg)
+            b = strtol(end + 1, &end, 10);
+        ok = end != t + neg && !*end && a >= 0 && b >= a && b < host_cpus();
+        for (long c = a; ok && c <= b; c++) {
+            if (neg)
+                CPU_CLR((int)c, set);
+            else
+                CPU_SET((int)c, set);
+        }
+    }
+    free(copy);
+    return ok && CPU_COUNT(set) > 0;
+}
+
+static void pin_one(pid_t pid, void *arg)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    /* Every thread: the emulator runs its vCPU in a thread of its own. */
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
+            sched_setaffinity((pid_t)atol(e->d_name), sizeof(cpu_set_t), arg);
+    if (d)
+        closedir(d);
+}
+
+/* vcpupin: hv runs the domain's vCPUs inside its machine, so pinning one
+ * pins the machine's processes (the emulator's threads) to host CPUs with
+ * sched_setaffinity(2), which `taskset -p` shows. */
+static bool vcpupin(const struct cmd_call *call)
+{
+    struct vdom v;
+    cpu_set_t set;
+    const char *vcpu = opt_str(call, "vcpu"), *list = opt_str(call, "cpulist");
+    if (!live_lookup(call, &v))
+        return false;
+    unsigned n = v.dom.def.vcpus_current ? v.dom.def.vcpus_current : 1;
+    char *end;
+    long which = vcpu ? strtol(vcpu, &end, 10) : -1;
+    if (vcpu && (*end || !*vcpu || which < 0)) {
+        verror("vcpupin: Invalid vCPU number.");
+        return false;
+    }
+    /* virsh checks a query itself, the driver a change. */
+    if (vcpu && which >= (long)n && !list) {
+        verror("vcpu %ld is out of range of %s cpu count %u", which,
+               v.active ? "live" : "persistent", n);
+        return false;
+    }
+    if (vcpu && which >= (long)n) {
+        verror("invalid argument: requested vcpu '%ld' is not present in the domain", which);
+        return false;
+    }
+    if (!list) {
+        static const char *const head[] = {"VCPU", "CPU Affinity"};
+        struct vtable *t = vtable_new(2, head);
+        char ids[16], cpus[1024];
+        affinity(&v, &set);
+        if (!v.active)
+            for (int c = 0; c < host_cpus(); c++)
+                CPU_SET(c, &set);
+        list_of(&set, cpus, sizeof(cpus));
+        for (unsigned i = 0; i < n; i++) {
+            if (vcpu && (long)i != which)
+                continue;
+            snprintf(ids, sizeof(ids), "%u", i);
+            const char *row[] = {ids, cpus};
+            vtable_add(t, row);
+        }
+        vtable_print(t, stdout, !virsh.quiet);
+        vtable_free(t);
+        return true;
+    }
+    if (!vcpu) {
+        verror("vcpupin: Missing vCPU number in pin mode.");
+        return false;
+    }
+    if (!parse_cpulist(list, &set)) {
+        verror("Physical CPU %s doesn't exist.", list);
+        return false;
+    }
+    if (!v.active || opt_bool(call, "config")) {
+        verror("unsupported configuration: hvkit pins the vCPUs of a running domain only "
+               "(--live)");
+        return false;
+    }
+    each_process(&v, pin_one, &set);
+    return true;
+}
+
+/* libvirt's numbers for a state's reason (virDomainRunningReason, ...). */
+static int reason_number(enum vstate s, const char *reason)
+{
+    static const char *const running[] = {"unknown",       "booted",   "migrated", "restored",
+                                          "from snapshot", "unpaused", NULL};
+    static const char *const paused[] = {"unknown",  "user",          "migration",
+                                         "saving",   "dumping",       "ioerror",
+                                         "watchdog", "from snapshot", NULL};
+    static const char *const shutoff[] = {"unknown", "shutdown",      "destroyed",
+                                          "crashed", "migrated",      "saved",
+                                          "failed",  "from snapshot", NULL};
+    const char *const *set = s == VSTATE_RUNNING   ? running
+                             : s == VSTATE_PAUSED  ? paused
+                             : s == VSTATE_SHUTOFF ? shutoff
+                                                   : NULL;
+    for (int i = 0; set && set[i]; i++)
+        if (!strcmp(set[i], reason))
+            return i;
+    return 0;
+}
+
+/* The machine's user and system CPU time in ticks (proc(5) utime, stime). */
+struct times {
+    unsigned long long user, sys, rss_pages;
+};
+
+static void add_times(pid_t pid, void *arg)
+{
+    struct times *t = arg;
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    long rss;
+    if (p && sscanf(p + 2,
+                    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
+                    "%*d %*u %*u %ld",
+                    &ut, &st, &rss) == 3) {
+        t->user += ut;
+        t->sys += st;
+        t->rss_pages += (unsigned long long)(rss > 0 ? rss : 0);
+    }
+}
+
+static bool domstats(const struct cmd_call *call)
+{
+    int count;
+    struct vdom *all = live_list(&count);
+    const char *name = opt_str(call, "domain");
+    bool found = !name;
+    int shown = 0;
+    for (int i = 0; i < count; i++) {
+        struct vdom *v = &all[i];
+        if (name && strcmp(v->dom.def.name, name) && strcmp(v->dom.def.uuid, name))
+            continue;
+        if ((opt_bool(call, "list-active") && !v->active) ||
+            (opt_bool(call, "list-inactive") && v->active) ||
+            (opt_bool(call, "list-running") && v->state != VSTATE_RUNNING) ||
+            (opt_bool(call, "list-paused") && v->state != VSTATE_PAUSED) ||
+            (opt_bool(call, "list-shutoff") && v->state != VSTATE_SHUTOFF))
+            continue;
+        /* An empty line between domains; virsh's own ends the last. */
+        if (shown++)
+            putchar('\n');
+        found = true;
+        printf("Domain: '%s'\n", v->dom.def.name);
+        printf("  state.state=%d\n  state.reason=%d\n", (int)v->state,
+               reason_number(v->state, v->reason));
+        if (opt_bool(call, "state") || !v->active)
+            continue;
+        struct times t = {0};
+        each_process(v, add_times, &t);
+        uint64_t tick = 1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK);
+        printf("  cpu.time=%llu\n  cpu.user=%llu\n  cpu.system=%llu\n", (t.user + t.sys) * tick,
+               t.user * tick, t.sys * tick);
+        printf("  balloon.current=%llu\n  balloon.maximum=%llu\n",
+               (unsigned long long)live_memory_kib(v), (unsigned long long)v->dom.def.memory_kib);
+        printf("  vcpu.current=%u\n  vcpu.maximum=%u\n", v->dom.def.vcpus_current,
+               v->dom.def.vcpus);
+        printf("  block.count=%d\n", v->dom.def.ndisks);
+        for (int k = 0; k < v->dom.def.ndisks; k++)
+            printf("  block.%d.name=%s\n  block.%d.path=%s\n", k, v->dom.def.disks[k].target, k,
+                   v->dom.def.disks[k].source);
+    }
+    free(all);
+    if (!found) {
+        verror("failed to get domain '%s'", name);
+        return false;
+    }
+    return true;
+}
+
+static bool cpu_stats(const struct cmd_call *call)
+{
+    struct vdom v;
+    if (!live_lookup(call, &v))
+        return false;
+    if (!v.active) {
+        verror("Failed to retrieve CPU statistics for domain '%s'", v.dom.def.name);
+        return live_not_running(NULL);
+    }
+    struct times t = {0};
+    each_process(&v, add_times, &t);
+    double tick = 1.0 / (double)sysconf(_SC_CLK_TCK);
+    /* hv's vCPUs run inside the machine: the host sees its processes, not
+     * which host CPU did how much, so only the total is shown. */
+    printf("Total:\n");
+    printf("\t%-12s %19.9f seconds\n", "cpu_time", (double)(t.user + t.sys) * tick);
+    printf("\t%-12s %19.9f seconds\n", "user_time", (double)t.user * tick);
+    printf("\t%-12s %19.9f seconds\n", "system_time", (double)t.sys * tick);
+    return true;
+}
+
+static bool dommemstat(const struct cmd_call *call)
+{
+    struct vdom v;
+    if (!live_lookup(call, &v))
+        return false;
+    if (!v.active) {
+        verror("Failed to get memory statistics for domain %s", v.dom.def.name);
+        return live_not_running(NULL);
+    }
+    struct times t = {0};
+    each_process(&v, add_times, &t);
+    /* actual: the domain's memory now; rss: what its machine holds of the
+     * host's memory (the emulator's resident pages), as QEMU reports. */
+    printf("actual %llu\n", (unsigned long long)live_memory_kib(&v));
+    printf("rss %llu\n", t.rss_pages * (unsigned long long)sysconf(_SC_PAGESIZE) / 1024);
+    return true;
+}
+
+#define DOM_ARG                                                                                    \
+    {                                                                                              \
+        "domain", OPT_STRING, true, "domain name, id or uuid"                                      \
+    }
+
+const struct cmd_def stat_cmds[] = {
+    {"cpu-stats",
+     cpu_stats,
+     "show domain cpu statistics",
+     {DOM_ARG,
+      {"start", OPT_STRING, false, "Show statistics from this CPU"},
+      {"count", OPT_STRING, false, "Number of shown CPUs at most"},
+      {"total", OPT_BOOL, false, "Show total statistics only"}}},
+    {"dommemstat",
+     dommemstat,
+     "get memory statistics for a domain",
+     {DOM_ARG,
+      {"period", OPT_STRING, false, "period in seconds to set collection"},
+      {"config", OPT_BOOL, false, "affect next boot"},
+      {"live", OPT_BOOL, false, "affect running domain"},
+      {"current", OPT_BOOL, false, "affect current domain"}}},
+    {"domstats",
+     domstats,
+     "get statistics about one or multiple domains",
+     {{"domain", OPT_STRING, false, "list of domains to get stats for"},
+      {"state", OPT_BOOL, false, "report domain state"},
+      {"cpu-total", OPT_BOOL, false, "report domain physical cpu usage"},
+      {"balloon", OPT_BOOL, false, "report domain balloon statistics"},
+      {"vcpu", OPT_BOOL, false, "report domain virtual cpu information"},
+      {"block", OPT_BOOL, false, "report domain block device statistics"},
+      {"list-active", OPT_BOOL, false, "list only active domains"},
+      {"list-inactive", OPT_BOOL, false, "list only inactive domains"},
+      {"list-running", OPT_BOOL, false, "list only running domains"},
+      {"list-paused", OPT_BOOL, false, "list only paused domains"},
+      {"list-shutoff", OPT_BOOL, false, "list only shutoff domains"},
+      {"raw", OPT_BOOL, false, "do not pretty-print the fields"}}},
+    {"vcpuinfo",
+     vcpuinfo,
+     "detailed domain vcpu information",
+     {DOM_ARG, {"pretty", OPT_BOOL, false, "return human readable output"}}},
+    {"vcpupin",
+     vcpupin,
+     "control or query domain vcpu affinity",
+     {DOM_ARG,
+      {"vcpu", OPT_STRING, false, "vcpu number"},
+      {"cpulist", OPT_STRING, false, "host cpu number(s) to set"},
+      {"config", OPT_BOOL, false, "affect next boot"},
+      {"live", OPT_BOOL, false, "affect running domain"},
+      {"current", OPT_BOOL, false, "affect current domain"}}},
+    {NULL, NULL, NULL, {{0}}},
+};

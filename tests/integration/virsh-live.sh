@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# virsh on a running domain (one hvkit machine on QEMU+SVM, reused for every
+# check), against the real virsh on libvirt's offline test driver, whose
+# own domain "test" runs: hvkit's domain is called "test" too.
+#   - the real side first makes its "test" what hvkit's is (1 vCPU, 32 MiB)
+#     and starts it again, so both have domain id 2 and the reason "booted"
+#     (hvkit's registry is told to give id 2 next); those 7 lines are cut;
+#   - UUIDs, the dominfo lines that belong to a driver, CPU numbers, times
+#     and the host's CPU count are replaced by tokens before comparing;
+#     every label, column width, message and empty line must be identical;
+#   - what virsh did is judged on the machine itself: the guest's console
+#     stops counting while suspended, the monitor's `info status`, the
+#     snapshot with its VM SIZE in `qemu-img snapshot -l`, the count after
+#     a revert, the machine's processes after destroy, `xl list`.
+. "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/lib/virsh.bash"
+
+W=$IT_WORK
+V=$BUILD/mgmt/virsh
+G=$BUILD/guestkit/counter.elf
+export HVKIT_STATE_DIR=$W/state HVKIT_TOP=$TOP
+S=$HVKIT_STATE_DIR/running
+
+skip_all_if "$(built_missing "$V" "$G")" virsh-live
+skip_all_if "$(real_virsh_missing)" virsh-live
+VIRSH=$V REAL_DIR=$W/real HV_DIR=$W/hv
+mkdir -p "$W/hv" "$W/real" "$S"
+
+qemu-img create -q -f qcow2 "$W/disk.qcow2" 16M
+cat >"$W/hv/test.xml" <<XML
+<domain type='kvm'>
+  <name>test</name>
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <kernel>$G</kernel>
+    <cmdline>100000</cmdline>
+  </os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$W/disk.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>
+XML
+
+# check NAME COMMAND...: PASS when the command succeeds.
+check() {
+    local id=$1
+    shift
+    if "$@"; then pass "$id"; else fail "$id" "$(tail -3 "$W/last" 2>/dev/null | tr '\n' ' ')"; fi
+}
+none() { ! "$@"; }
+
+normalize() {
+    sed -E -e 's/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/UUID/g' \
+        -e '/^(OS Type|CPU time|Security model|Security DOI|Security label):/d' \
+        -e 's/^(CPU: +|CPU Affinity: +)[0-9y-]+$/\1N/' \
+        -e 's/^(CPU time: +)[0-9.]+s$/\1T/' \
+        -e 's/^( [0-9]+ +)0-[0-9]+$/\10-N/' \
+        -e 's/^(\t[a-z_]+) +[0-9.]+ seconds$/\1 T seconds/' \
+        -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}/TIME/'
+}
+
+# same NAME COMMANDS: the same command line on both sides (the real side
+# first makes its "test" like hvkit's and restarts it).
+REAL_SETUP="destroy test; setvcpus test 1 --config --maximum; setmaxmem test 32M --config;
+    setmem test 32M --config; start test"
+same() {
+    virsh_same "$1" "$REAL_SETUP; $2" "$2" 7 normalize normalize
+}
+
+# ---- Start ----------------------------------------------------------------
+echo 2 >"$S/next-domid"
+"$V" "define $W/hv/test.xml" >"$W/last" 2>&1
+"$V" start test >"$W/last" 2>&1
+check "start: the defined domain boots (one bin/hvrun --control machine)" \
+    grep -qx "Domain 'test' started" "$W/last"
+for _ in $(seq 300); do grep -q '^count 3$' "$S/test.log" 2>/dev/null && break; sleep 0.2; done
+counts() { grep -c '^count' "$S/test.log"; }
+last_count() { grep '^count' "$S/test.log" | tail -1 | cut -d' ' -f2; }
+
+same running "list; list --all; domid test; domname 2; domstate test; domstate test --reason;
+    dominfo test; dominfo 2; start test; domstats test --state; domstats --state --list-running"
+same suspend-resume "suspend test; domstate test --reason; list --state-paused; suspend test;
+    resume test; domstate test --reason; resume test; list --state-running; list --state-paused"
+same vcpus "vcpuinfo test; vcpupin test; vcpupin test 0; vcpupin test 5; cpu-stats test --total"
+same errors "suspend nosuch; destroy nosuch; dominfo 7; qemu-monitor-command nosuch --hmp x"
+
+# ---- Suspend, judged by the guest: its count stands still -----------------
+"$V" suspend test >/dev/null
+a=$(counts)
+sleep 1
+b=$(counts)
+"$V" "qemu-monitor-command test --hmp 'info status'" >"$W/last" 2>&1
+check "suspend: the guest stops counting; the monitor says paused" \
+    [ "$a" = "$b" ] && grep -qx 'VM status: paused' "$W/last"
+"$V" resume test >/dev/null
+sleep 1
+"$V" "qemu-monitor-command test --hmp 'info status'" >"$W/last" 2>&1
+check "resume: the guest counts again; the monitor says running" \
+    [ "$(counts)" -gt "$b" ] && grep -qx 'VM status: running' "$W/last"
+
+# ---- The registry is xl's too ---------------------------------------------
+"$TOP/bin/xl" list >"$W/last" 2>&1
+check "xl list shows the domain virsh started" grep -q '^test  *2  *32  *1 ' "$W/last"
+"$TOP/bin/xl" pause test
+"$V" -q "domstate test" >"$W/last" 2>&1
+check "virsh sees the pause xl made" grep -qx paused "$W/last"
+"$TOP/bin/xl" unpause test
+
+# ---- A snapshot with the domain's state -----------------------------------
+same snapshots "snapshot-create-as test s1; snapshot-list test; snapshot-info test s1;
+    snapshot-revert test s1 --paused; domstate test --reason; snapshot-revert test s1 --running;
+    domstate test --reason; snapshot-delete test s1; snapshot-list test"
+"$V" "snapshot-create-as test s2" >"$W/last" 2>&1
+at=$(last_count)
+sleep 2
+qemu-img snapshot -l -U "$W/disk.qcow2" >"$W/snap.list" 2>&1
+cp "$W/snap.list" "$W/last"
+check "snapshot-create-as on a running domain: qemu-img lists s2 with a VM SIZE" \
+    grep -Eq '^1 +s2 +[1-9][0-9.]* [KM]iB ' "$W/snap.list"
+"$V" "snapshot-revert test s2" >"$W/last" 2>&1
+sleep 0.5
+after=$(grep '^count' "$S/test.log" | tail -20 | sort -n -k2 | head -1 | cut -d' ' -f2)
+check "snapshot-revert: the guest counts again from the snapshot's value" \
+    [ -n "$at" ] && [ -n "$after" ] && [ "$after" -le $((at + 3)) ] &&
+    grep -qx 'Domain snapshot s2 reverted' "$W/last"
+"$V" "snapshot-delete test s2" >"$W/last" 2>&1
+qemu-img snapshot -l -U "$W/disk.qcow2" >"$W/snap.list" 2>&1
+check "snapshot-delete: gone from the disk" [ ! -s "$W/snap.list" ]
+
+# ---- Destroy and start again, compared; then the machine is gone ----------
+pid=$(sed -n 's/^pid=//p' "$S/test")
+# The counter guest does not honour the power button: only the message.
+same shutdown "shutdown test"
+same lifecycle "reset test; reboot test; destroy test; domstate test --reason;
+    destroy test; list --all; dominfo test; start test; domstate test --reason; domid test"
+check "destroy ended the first machine" none kill -0 "$pid" 2>/dev/null
+# ---- A transient domain -------------------------------------------------
+sed -e 's/<name>test</<name>tr</' -e "/<devices>/,/<\/devices>/d" "$W/hv/test.xml" >"$W/tr.xml"
+"$V" "create $W/tr.xml" >"$W/last" 2>&1
+"$V" -q "dominfo tr; list --all --transient --name" >>"$W/last" 2>&1
+check "create: a transient domain runs, not persistent" \
+    grep -qx "Domain 'tr' created from $W/tr.xml" "$W/last" && grep -q '^Persistent: *no$' "$W/last" &&
+    grep -qx tr "$W/last"
+"$V" destroy tr >/dev/null 2>&1
+"$V" -q "list --all --name" >"$W/last" 2>&1
+check "destroy: a transient domain is gone" none grep -qx tr "$W/last"
+
+pid=$(sed -n 's/^pid=//p' "$S/test")
+"$V" destroy test >/dev/null 2>&1
+check "destroy ends the machine and its record" \
+    [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && [ ! -e "$S/test" ]
+# Whatever failed, leave no machine running.
+for f in "$S"/*; do
+    p=$(sed -n 's/^pid=//p' "$f" 2>/dev/null)
+    [ -n "$p" ] && kill -0 "$p" 2>/dev/null && kill -- -"$p"
+done
+exit 0
