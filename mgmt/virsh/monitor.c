@@ -22,20 +22,16 @@
 /* Run one HMP line on the domain; its output in *text (malloc'd). */
 static bool hmp_line(const struct vdom *v, const char *line, char **text)
 {
-    static struct ctl_conn conn;
-    char sock[PATH_MAX], why[256];
+    static struct ctlc conn;
     size_t len = 0;
-    rundom_path(sock, sizeof(sock), v->run.name, ".sock");
-    if (ctl_connect(&conn, sock, why, sizeof(why)) < 0) {
-        verror("internal error: domain '%s': %s", v->dom.def.name, why);
+    if (!live_connect(v, &conn))
         return false;
-    }
     FILE *out = open_memstream(text, &len);
     struct hmp m;
     hmp_init(&m, out, &hmp_ctl_backend, &conn, 0);
     hmp_run_line(&m, line);
     fclose(out);
-    ctl_close(&conn);
+    ctlc_close(&conn);
     return true;
 }
 
