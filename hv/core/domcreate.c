@@ -22,9 +22,12 @@
 #include "pv.h"
 
 /* The structs of domains whose number the boot did not use, by number;
- * the entries of the boot's numbers stay unused (main.c has those). */
+ * the entries of the boot's numbers stay unused (main.c has those).  The
+ * vCPUs of a domain made here are always these, by number, also when it
+ * takes the struct domain of one of the boot (whose vCPUs then stay as
+ * they are, unused). */
 static struct domain pool_dom[HV_DOMAINS_MAX];
-static struct vcpu pool_vcpu[HV_DOMAINS_MAX];
+static struct vcpu pool_vcpu[HV_DOMAINS_MAX][DOMAIN_MAX_VCPUS];
 /* Each number's name, as the front-end gave it. */
 static char names[HV_DOMAINS_MAX][CTL_NAME_MAX + 1];
 /* The serial of the last domain made (domain.h: those of the boot are 0). */
@@ -33,7 +36,7 @@ static unsigned serials;
  * back so that a refused request changes nothing.  Static: a struct
  * domain is too big for hv's stack. */
 static struct domain saved_dom;
-static struct vcpu saved_vcpu;
+static struct vcpu saved_vcpus[DOMAIN_MAX_VCPUS];
 
 /* The domain with number `id`, or NULL. */
 static struct domain *by_id(const struct host *h, unsigned id)
@@ -87,7 +90,7 @@ static void release(struct domain *d)
 /* Take domain `d` (a struct of the pool appended to the list, or a
  * replaceable domain's) out again after a failed build: its memory back,
  * the list or the old domain as they were. */
-static void undo(struct host *h, struct domain *d, struct vcpu *v, bool reused)
+static void undo(struct host *h, struct domain *d, bool reused)
 {
     /* Stopped, so that teardown gives back what the build got. */
     d->state = DOMAIN_DYING;
@@ -96,7 +99,7 @@ static void undo(struct host *h, struct domain *d, struct vcpu *v, bool reused)
     release(d);
     if (reused) {
         *d = saved_dom;
-        *v = saved_vcpu;
+        memcpy(pool_vcpu[d->id], saved_vcpus, sizeof(saved_vcpus));
         return;
     }
     /* The last in the list: host_add_domain() appended it. */
@@ -107,20 +110,32 @@ static void undo(struct host *h, struct domain *d, struct vcpu *v, bool reused)
     h->nr_domains--;
 }
 
-/* The struct for number `id`: the domain that had it (replaced), or one of
- * the pool's, appended to the host's list.  *reused says which. */
-static struct domain *take_slot(struct host *h, unsigned id, struct vcpu **v, bool *reused)
+/* The struct for number `id`: the domain that had it (replaced, and kept
+ * with the number's vCPU structs until the new one is built), or one of
+ * the pool's, which domain_create() appends to the host's list.  *reused
+ * says which. */
+static struct domain *take_slot(struct host *h, unsigned id, bool *reused)
 {
     struct domain *d = by_id(h, id);
     *reused = d != NULL;
-    if (d) {
-        saved_dom = *d;
-        saved_vcpu = *d->vcpu[0];
-        *v = d->vcpu[0];
-        return d;
-    }
-    *v = &pool_vcpu[id];
-    return &pool_dom[id];
+    if (!d)
+        return &pool_dom[id];
+    saved_dom = *d;
+    memcpy(saved_vcpus, pool_vcpu[id], sizeof(saved_vcpus));
+    return d;
+}
+
+/* The domain's vCPU structs, from zero: vCPU 0 is returned, the
+ * application processors go where build.c looks for them (domain.h
+ * ap_store; core/smp.c starts them at the guest's STARTUP IPI). */
+static struct vcpu *give_vcpus(struct domain *d, unsigned n)
+{
+    struct vcpu *v = pool_vcpu[d->id];
+    memset(v, 0, sizeof(pool_vcpu[d->id]));
+    d->smp = n;
+    for (unsigned i = 1; i < n; i++)
+        d->ap_store[i] = &v[i];
+    return v;
 }
 
 /* The domain's own things: the spec's, and the image and command line it
@@ -160,8 +175,7 @@ struct domain *domain_create(struct host *h, const struct domain_spec *s, char *
         return NULL;
     }
     bool reused;
-    struct vcpu *v;
-    struct domain *d = take_slot(h, (unsigned)id, &v, &reused);
+    struct domain *d = take_slot(h, (unsigned)id, &reused);
     /* The first domain's console and port-bus callbacks serve every domain
      * (main.c's; the context they get is the domain). */
     const struct domain *first = h->domains;
@@ -170,11 +184,11 @@ struct domain *domain_create(struct host *h, const struct domain_spec *s, char *
     d->next = next;
     if (!reused)
         host_add_domain(h, d);
-    memset(v, 0, sizeof(*v));
+    struct vcpu *v = give_vcpus(d, s->vcpus ? s->vcpus : 1);
     if (fill(d, (unsigned)id, s) < 0) {
         ksnprintf(err, err_len, "no host memory for the command line");
         d->image = s->image;
-        undo(h, d, v, reused);
+        undo(h, d, reused);
         return NULL;
     }
     /* build.c, as at boot: the image is checked (the Multiboot loader
@@ -182,7 +196,7 @@ struct domain *domain_create(struct host *h, const struct domain_spec *s, char *
      * interrupt controllers and timers (the host's clock was measured at
      * boot). */
     if (domain_build(h, d, v, err, err_len) < 0 || domain_build_devices(d, err, err_len) < 0) {
-        undo(h, d, v, reused);
+        undo(h, d, reused);
         return NULL;
     }
     /* It runs from the run loop's next round (a domain of the boot starts
@@ -193,7 +207,8 @@ struct domain *domain_create(struct host *h, const struct domain_spec *s, char *
     if (reused && saved_dom.release)
         saved_dom.release(&saved_dom);
     char buf[16];
-    hv_log("domain %u '%s' created: %llu MiB%s", d->id, domain_name(d, buf, sizeof(buf)),
-           (unsigned long long)(d->mem.size >> 20), s->paused ? ", paused" : "");
+    hv_log("domain %u '%s' created: %llu MiB, %u vCPU%s%s", d->id, domain_name(d, buf, sizeof(buf)),
+           (unsigned long long)(d->mem.size >> 20), d->nr_vcpus, d->nr_vcpus == 1 ? "" : "s",
+           s->paused ? ", paused" : "");
     return d;
 }

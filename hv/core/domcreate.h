@@ -42,6 +42,9 @@ struct domain_spec {
     const char *cmdline;
     /* Its RAM in bytes, a multiple of 2 MiB within HV_MEM_MIN..HV_MEM_MAX. */
     uint64_t ram_bytes;
+    /* Its vCPUs, 1..HV_SMP_MAX (0: one): vCPU 0 starts at the kernel's
+     * entry, the others wait for the guest's INIT-SIPI-SIPI (core/smp.c). */
+    unsigned vcpus;
     /* What follows its end (xl.cfg's on_poweroff, on_reboot, on_crash). */
     enum domain_action on_poweroff, on_reboot, on_crash;
     /* Made paused (xl create -p): it runs after a `cont`. */

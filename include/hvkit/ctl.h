@@ -138,7 +138,7 @@
 #define CTL_ARG_DEVICE   "device"
 /* domain-create's: the kernel as a host path (the manager's form) and its
  * bytes on an outer disk (hv's form, which the manager writes), the
- * guest's arguments, RAM in MiB, the policies, start paused. */
+ * guest's arguments, RAM in MiB, the policies, start paused, its vCPUs. */
 #define CTL_ARG_KERNEL      "kernel"
 #define CTL_ARG_DISK        "disk"
 #define CTL_ARG_OFFSET      "offset"
@@ -149,6 +149,7 @@
 #define CTL_ARG_ON_REBOOT   "on_reboot"
 #define CTL_ARG_ON_CRASH    "on_crash"
 #define CTL_ARG_PAUSED      "paused"
+#define CTL_ARG_VCPUS       "vcpus"
 
 /* ---- Events (the "event" names) ------------------------------------------
  * hv sends one when a domain's state changes, whoever changed it (a

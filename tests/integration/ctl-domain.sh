@@ -18,7 +18,9 @@
 #     domain's number is given to the next domain made;
 #   - domain-destroy gives the domain's memory back, and create/destroy
 #     three times over leaves hv's heap exactly as it was (no leak); after
-#     quit hv's heap holds what it held before any domain was made.
+#     quit hv's heap holds what it held before any domain was made;
+#   - a domain made with vcpus=2 runs the smp guest as plain QEMU -smp 2
+#     does (the same lines).
 # On Bochs+VMX: one domain made at run time counts beside domain 0 and is
 # destroyed.
 . "$(dirname "$0")/lib.bash"
@@ -26,6 +28,7 @@
 W=$IT_WORK
 P=$BUILD/guestkit/pattern.elf
 T=$BUILD/guestkit/triple.elf
+S=$BUILD/guestkit/smp.elf
 HVCTL=$BUILD/mgmt/hvctl
 TIMEOUT=${GUEST_TIMEOUT:-240}
 
@@ -158,6 +161,19 @@ qemu_checks() {
     [ "$(free_mem "$s")" = "$f1" ] ||
         { echo "after 3 creates and destroys hv's heap has $(free_mem "$s") bytes free, want $f1"; return; }
     moves "$s" 0 "$a0" && moves "$s" 2 "$a2" || { echo "domains 0 and 2 stopped counting"; return; }
+    # A domain with two vCPUs: the smp guest prints what it prints on plain
+    # QEMU with -smp 2, each line with its domain's prefix.
+    timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 16M -nodefaults \
+        -display none -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 \
+        -kernel "$S" >"$d/smp.plain" 2>&1
+    n=$(create "$s" kernel="$S" name=two memory=16 vcpus=2)
+    [ "$n" = 1 ] || { echo "domain-create with vcpus=2: want domain 1, got '$n'"; return; }
+    wait_for "$d/err" '^\[hv\] domain 1 shut down' "$run" || { echo "the smp guest did not end"; return; }
+    grep -q '^smp: the MADT lists 2 CPU' "$d/smp.plain" &&
+        cmp -s <(sed 's/^/[d1] /' "$d/smp.plain") <(grep '^\[d1\] ' "$d/out" | tail -n "$(wc -l <"$d/smp.plain")") ||
+        { echo "the smp guest with vcpus=2 did not print what it prints on plain QEMU -smp 2"; return; }
+    grep -q "^\[hv\] domain 1 'two' created: 16 MiB, 2 vCPUs" "$d/err" ||
+        { echo "no log line of domain 1 with 2 vCPUs"; return; }
     wait
     grep -q '^{"event": "CREATED", "data": {"domain": 1, "name": "p1"}, "timestamp": ' "$d/events" &&
         grep -q '^{"event": "CRASHED", "data": {"domain": 3, "reason": "triple fault' "$d/events" &&
@@ -214,7 +230,7 @@ session() {
     fi
 }
 
-skip_all_if "$(built_missing "$P" "$T" "$HV" "$HVCTL")" ctl-domain-qemu-svm ctl-domain-bochs-vmx
+skip_all_if "$(built_missing "$P" "$T" "$S" "$HV" "$HVCTL")" ctl-domain-qemu-svm ctl-domain-bochs-vmx
 run_case ctl-domain-qemu-svm session ctl-domain-qemu-svm qemu svm qemu_checks
 why=$(bochs_missing)
 if [ -n "$why" ]; then
