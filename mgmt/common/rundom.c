@@ -273,6 +273,11 @@ static void hvrun_args(const struct rundom_spec *s, const char *sock, char **arg
     snprintf(store[k], 1100, "%ldM", s->memory_mib);
     argv[n++] = "-m";
     argv[n++] = store[k++];
+    if (s->vcpus > 1) {
+        snprintf(store[k], 1100, "%d", s->vcpus);
+        argv[n++] = "-smp";
+        argv[n++] = store[k++];
+    }
     const char *const opt[] = {"--on-poweroff", "--on-reboot", "--on-crash"};
     const char *const val[] = {s->on_poweroff, s->on_reboot, s->on_crash};
     for (int i = 0; i < 3; i++)

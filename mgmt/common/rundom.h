@@ -67,6 +67,7 @@ struct rundom_disk {
 struct rundom_spec {
     const char *kernel, *cmdline; /* cmdline may be "" */
     long memory_mib;
+    int vcpus; /* 0 or 1: one (bin/hvrun -smp N above that) */
     /* destroy, restart or preserve; NULL leaves hvrun's default (destroy). */
     const char *on_poweroff, *on_reboot, *on_crash;
     const char *restore_file; /* NULL, or a file `xl save` wrote */

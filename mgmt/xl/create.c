@@ -79,6 +79,7 @@ static void machine_spec(const struct xldom *d, struct rundom_spec *s)
     *s = (struct rundom_spec){.kernel = d->kernel,
                               .cmdline = d->cmdline,
                               .memory_mib = d->memory,
+                              .vcpus = (int)d->vcpus,
                               .on_poweroff = hv_action("poweroff", d->on_poweroff),
                               .on_reboot = hv_action("reboot", d->on_reboot),
                               .on_crash = hv_action("crash", d->on_crash),

@@ -164,11 +164,17 @@ static int get_sizes(const struct xlcfg *cfg, struct xldom *d)
                 d->memory, d->maxmem);
         return -1;
     }
-    if (d->vcpus != 1 || d->maxvcpus != 1)
+    /* hv gives a domain 1 to 8 vCPUs when it builds it (bin/hvrun -smp)
+     * and cannot add more later. */
+    if (d->vcpus < 1 || d->vcpus > 8) {
+        fprintf(cfg->report, "hvkit: vcpus=%ld: hv's domains have 1 to 8 vCPUs\n", d->vcpus);
+        return -1;
+    }
+    if (d->maxvcpus != d->vcpus)
         fprintf(cfg->report,
-                "hvkit: warning: vcpus=%ld maxvcpus=%ld: hvkit's domains have one vCPU, "
-                "so this one gets 1\n",
-                d->vcpus, d->maxvcpus);
+                "hvkit: warning: maxvcpus=%ld: hv cannot add vCPUs to a running domain, so it "
+                "has vcpus=%ld for good\n",
+                d->maxvcpus, d->vcpus);
     return 0;
 }
 

@@ -139,7 +139,14 @@ static void vcpu_row(const char *name, int id, int v, int cpu, char run, char bl
     char h[128], s[128];
     xl_cpumap_print(hard, ncpus, h, sizeof(h));
     xl_cpumap_print(~0ull, ncpus, s, sizeof(s));
-    printf("%-32s %5u %5u%5u %3c%c- %9.1f  %s / %s\n", name, id, v, cpu, run, block, secs, h, s);
+    printf("%-32s %5u %5u", name, id, v);
+    /* An offline vCPU (one the guest has not started: it waits for its
+     * SIPI) has no CPU, and 'p' in its state, as xl prints one. */
+    if (cpu < 0)
+        printf("%5c %3c%cp ", '-', '-', '-');
+    else
+        printf("%5u %3c%c- ", cpu, run, block);
+    printf("%9.1f  %s / %s\n", secs, h, s);
 }
 
 /* Domain-0's vCPUs are the host's CPUs: the one running xl is 'r'. */
@@ -173,22 +180,25 @@ static void dom_vcpus(const struct rundom *r, int ncpus)
         return;
     int cpu = machine_cpu(r);
     bool running = !strcmp(in.state, "running") || !strcmp(in.state, "blocked");
-    if (!ctlc_call(&c, CTL_CMD_QUERY_CPUS_FAST, "{\"domain\": 0}", 10000, &ret, why, sizeof(why)))
-        for (int e = json_first(&c.doc, ret); e >= 0; e = json_after(&c.doc, ret, e)) {
-            uint64_t idx = 0, tsc = 0;
-            bool halted = false;
-            json_u64(&c.doc, json_get(&c.doc, e, "cpu-index"), &idx);
-            json_bool(&c.doc, json_get(&c.doc, e, "halted"), &halted);
-            /* A vCPU's own guest time when hv reports one, else the
-             * domain's when it has one vCPU. */
-            double secs = 0;
-            if (json_u64(&c.doc, json_get(&c.doc, e, "cpu-tsc"), &tsc) == 0)
-                secs = (double)tsc / xl_tsc_hz();
-            else if (in.vcpus == 1)
-                secs = xl_cpu_secs(&in);
-            vcpu_row(r->name, r->domid, (int)idx, cpu, running && !halted ? 'r' : '-',
-                     running && halted ? 'b' : '-', secs, affinity(r, (int)idx, ncpus), ncpus);
-        }
+    if (ctlc_call(&c, CTL_CMD_QUERY_CPUS_FAST, "{\"domain\": 0}", 10000, &ret, why, sizeof(why))) {
+        ctlc_close(&c);
+        return;
+    }
+    /* hv counts guest time per domain: it is the vCPU's when only one is
+     * online, else it cannot be split and each shows 0.0. */
+    int online = 0;
+    for (int e = json_first(&c.doc, ret); e >= 0; e = json_after(&c.doc, ret, e))
+        online += !json_str_eq(&c.doc, json_get(&c.doc, e, "state"), "wait-for-SIPI");
+    for (int e = json_first(&c.doc, ret); e >= 0; e = json_after(&c.doc, ret, e)) {
+        uint64_t idx = 0;
+        bool halted = false;
+        json_u64(&c.doc, json_get(&c.doc, e, "cpu-index"), &idx);
+        json_bool(&c.doc, json_get(&c.doc, e, "halted"), &halted);
+        bool up = !json_str_eq(&c.doc, json_get(&c.doc, e, "state"), "wait-for-SIPI");
+        vcpu_row(r->name, r->domid, (int)idx, up ? cpu : -1, running && !halted ? 'r' : '-',
+                 running && halted ? 'b' : '-', up && online == 1 ? xl_cpu_secs(&in) : 0,
+                 affinity(r, (int)idx, ncpus), ncpus);
+    }
     ctlc_close(&c);
 }
 
