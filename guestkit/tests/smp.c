@@ -5,7 +5,8 @@
  * "MP Initialization Example"), lets each AP say it is up in 64-bit mode,
  * has every CPU add to a shared counter with a locked instruction (SDM
  * vol 3A 9.1.2.2 "Software Controlled Bus Locking"), and exchanges a fixed
- * IPI with each AP (11.6.1 "Interrupt Command Register (ICR)").  At the
+ * IPI with each AP (11.6.1 "Interrupt Command Register (ICR)"), and
+ * checks that each CPU kept its own x87 registers throughout.  At the
  * end the APs spin with interrupts off, so that the BSP finishes only if
  * the machine (or hv's scheduler) gives it its share of time.
  *
@@ -41,6 +42,24 @@ static volatile uint32_t counter;
 static volatile int aps_up, aps_done, go;
 static volatile int ipi_seen[SMP_MAX_CPUS];
 static volatile int bsp_ipis;
+
+/* Each CPU's x87 registers are its own: each CPU puts a value of its own
+ * on its x87 stack early and reads it back at the end (SDM vol 1 8.1.2
+ * "x87 FPU Data Registers"); a hypervisor that let its vCPUs share the
+ * CPU's x87 state would hand one CPU another's value. */
+static volatile int fpu_ok[SMP_MAX_CPUS];
+
+static void fpu_push(int value)
+{
+    __asm__ volatile("fninit; fildl %0" : : "m"(value));
+}
+
+static int fpu_pop(void)
+{
+    int value;
+    __asm__ volatile("fistpl %0" : "=m"(value));
+    return value;
+}
 
 static void locked_inc(volatile int *p)
 {
@@ -93,6 +112,7 @@ static void ap_main(void *arg)
     int k = (int)(uintptr_t)arg;
     /* The INIT that started it left its APIC software-disabled. */
     lapic_enable();
+    fpu_push(1000 + k);
     printf("smp: CPU %d (APIC ID %u) is up in 64-bit mode\n", k, lapic_id());
     locked_inc(&aps_up);
     while (!__atomic_load_n(&go, __ATOMIC_SEQ_CST))
@@ -103,6 +123,7 @@ static void ap_main(void *arg)
     while (!ipi_seen[k])
         safe_halt();
     cli();
+    fpu_ok[k] = fpu_pop() == 1000 + k;
     printf("smp: CPU %d got IPI %#x from the BSP\n", k, VEC_TO_AP);
     lapic_send_ipi(bsp_id, ICR_FIXED(VEC_TO_BSP));
     /* Keep the CPU busy for good, interrupts off: the BSP must still get
@@ -147,6 +168,7 @@ int main(int argc, char **argv)
             hostile();
     }
 
+    fpu_push(1000);
     /* Start the APs one at a time, in the MADT's order. */
     int started = 0;
     for (int k = 1; k < ncpus; k++) {
@@ -178,6 +200,10 @@ int main(int argc, char **argv)
     }
     cli();
     report(bsp_ipis == started, "an IPI to every AP and one back from each");
+    bool own = fpu_pop() == 1000;
+    for (int k = 1; k <= started; k++)
+        own = own && fpu_ok[k];
+    report(own, "every CPU kept its own x87 registers");
     if (argc > 1 && strcmp(argv[1], "wait") == 0) {
         /* For a monitor to look at the CPUs: the BSP halts for good, the
          * APs spin. */

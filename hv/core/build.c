@@ -25,6 +25,7 @@
 #include "loader/mbload.h"
 #include "log.h"
 #include "msr.h"
+#include "vcpustate.h"
 #include "vdev.h"
 
 /* guestmem.h's allocator: zeroed pages from hv's allocator, 4 KiB
@@ -126,16 +127,16 @@ static int build_vcpu(struct host *h, struct vcpu *v, const struct mb_load_resul
         write_cr4(read_cr4() | CR4_OSXSAVE);
     /* vcpu_init makes the new control structure the loaded one (VT-x:
      * VMPTRLD): put away the vCPU that was, as a switch would. */
-    if (h->loaded && be->vcpu_put)
-        be->vcpu_put(h->loaded);
-    h->loaded = NULL;
+    host_unload_vcpu(h);
     /* The backend fills its control structure: segments (flat 4 GiB, CS
      * 32-bit), CR0 = PE|ET, intercepts and nested paging. */
     if (be->vcpu_init(v) < 0) {
         ksnprintf(err, err_len, "could not set up the %s vCPU", be->name);
         return -1;
     }
-    /* vcpu_init leaves it loaded (backend.h): the run loop knows. */
+    /* vcpu_init leaves it loaded (backend.h): the run loop knows, and
+     * the CPU gets the new vCPU's x87/SSE reset state (vcpustate.h). */
+    vcpu_cpu_regs_load(v);
     h->loaded = v;
     return 0;
 }

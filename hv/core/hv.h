@@ -70,6 +70,10 @@ static inline uint32_t hv_features(const struct host *h)
  * and writes only the current VMCS (savevm, loadvm, the control
  * channel's register and memory queries). */
 void host_load_vcpu(struct host *h, struct vcpu *v);
+/* Put away the vCPU the CPU has loaded, if any (its unswitched registers
+ * into struct vcpu, backend->vcpu_put): before a new vCPU's control
+ * structure is made (build.c). */
+void host_unload_vcpu(struct host *h);
 
 /* The backend of a vCPU's host: the operations table handlers call. */
 static inline const struct backend *vcpu_backend(const struct vcpu *v)

@@ -27,6 +27,7 @@
 #include "exitpath.h"
 #include "sched.h"
 #include "smp.h"
+#include "vcpustate.h"
 #include "vdev.h"
 
 /* Append `d` to the host's list: the first domain added is the one whose
@@ -47,11 +48,23 @@ static void switch_to(struct host *h, struct vcpu *v)
 {
     if (h->loaded == v)
         return;
-    if (h->loaded && h->be->vcpu_put)
-        h->be->vcpu_put(h->loaded);
+    host_unload_vcpu(h);
     if (h->be->vcpu_load)
         h->be->vcpu_load(v);
+    /* What the CPU holds for the guest unswitched: v's (vcpustate.h). */
+    vcpu_cpu_regs_load(v);
     h->loaded = v;
+}
+
+/* See hv.h. */
+void host_unload_vcpu(struct host *h)
+{
+    if (!h->loaded)
+        return;
+    vcpu_cpu_regs_put(h->loaded);
+    if (h->be->vcpu_put)
+        h->be->vcpu_put(h->loaded);
+    h->loaded = NULL;
 }
 
 void host_load_vcpu(struct host *h, struct vcpu *v)

@@ -229,6 +229,17 @@ struct vcpu {
     bool start_pending;
     uint8_t start_vector;
 
+    /* What the CPU holds for the guest because hv never touches it, the
+     * x87/SSE registers (an FXSAVE image, SDM vol 1 10.5.1 "FXSAVE
+     * Area") and DR0-DR3: kept here while another vCPU has the CPU, and
+     * swapped on every switch (core/vcpustate.c: vcpu_cpu_regs_put and
+     * _load), so that no vCPU, of this domain or another, sees another's.
+     * cpu_regs_valid: false until the first put, when the vCPU gets the
+     * x87/SSE state of a reset instead. */
+    uint8_t fxsave[512] __attribute__((aligned(16)));
+    uint64_t dr[4];
+    bool cpu_regs_valid;
+
     /* The domain this vCPU belongs to (domain.h): its memory, buses,
      * devices and run state.  Handlers reach all of those through here. */
     struct domain *dom;

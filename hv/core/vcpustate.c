@@ -11,7 +11,9 @@
  *                 MSRs, an event waiting for injection (backend.h,
  *                 get_state and set_state);
  *   the CPU       what neither switches because hv never uses it: DR0-DR3
- *                 and the x87/SSE registers.
+ *                 and the x87/SSE registers, which the run loop swaps
+ *                 with struct vcpu's copies when it switches vCPUs
+ *                 (vcpu_cpu_regs_put and _load below).
  *
  * Only called between exits, on the vCPU the CPU has loaded (run.c), with
  * its domain paused: nothing else changes the state meanwhile.
@@ -81,6 +83,40 @@ static void fx(uint8_t *area, bool save)
     else
         __asm__ volatile("fxrstor64 %0" : : "m"(*(const uint8_t(*)[CPU_FXSAVE_LEN])area));
     write_cr4(cr4);
+}
+
+/* The x87/SSE state after a reset or INIT that FXRSTOR can load: FCW
+ * 037FH and MXCSR 1F80H, everything else 0 (SDM vol 3A table 10-1 "IA-32
+ * and Intel 64 Processor States Following Power-up, Reset, or INIT";
+ * the FXSAVE layout of SDM vol 1 10.5.1 "FXSAVE Area": FCW at byte 0,
+ * MXCSR at byte 24). */
+static void fx_reset_image(uint8_t *area)
+{
+    memset(area, 0, CPU_FXSAVE_LEN);
+    area[0] = 0x7f;
+    area[1] = 0x03;
+    area[24] = 0x80;
+    area[25] = 0x1f;
+}
+
+void vcpu_cpu_regs_put(struct vcpu *v)
+{
+    fx(v->fxsave, true);
+    for (unsigned i = 0; i < 4; i++)
+        v->dr[i] = read_dr(i);
+    v->cpu_regs_valid = true;
+}
+
+void vcpu_cpu_regs_load(struct vcpu *v)
+{
+    if (!v->cpu_regs_valid) {
+        fx_reset_image(v->fxsave);
+        memset(v->dr, 0, sizeof(v->dr));
+        v->cpu_regs_valid = true;
+    }
+    fx(v->fxsave, false);
+    for (unsigned i = 0; i < 4; i++)
+        write_dr(i, v->dr[i]);
 }
 
 int vcpu_get_cpu_state(struct vcpu *v, struct cpu_state *c, char *err, size_t err_len)
