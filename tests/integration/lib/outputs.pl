@@ -11,7 +11,7 @@
 # several blocks quote it); STREAM is "stdout", "stderr" or "stdout and
 # stderr" (both, in the order printed).  A PATTERN is text in which "#"
 # stands for a number (decimal, 0x-hex, or bare hex digits with at least
-# one decimal digit): the numbers the chapter says vary (addresses, sizes,
+# one decimal digit; a decimal may be negative): the numbers the chapter says vary (addresses, sizes,
 # counts, timings), e.g. "rip #" or "TSC # kHz"; a space in a PATTERN
 # matches any run of blanks.  Both sides are compared with those numbers
 # masked and nothing else: every other character must be equal.
@@ -37,7 +37,7 @@ my $tmp = tempdir(CLEANUP => 1);
 my $bad = 0;
 my %runs;    # "COMMAND\0STREAM" -> [lines]
 
-my $num = qr/(?:0x[0-9a-fA-F]+|[0-9a-fA-F]*[0-9][0-9a-fA-F]*)/;
+my $num = qr/(?:0x[0-9a-fA-F]+|-?[0-9a-fA-F]*[0-9][0-9a-fA-F]*)/;
 
 # The masking regexes of a block's vary: list, each with its replacement.
 sub patterns {
