@@ -14,8 +14,8 @@ export LAB_HOME=$EXAM/home HVKIT_STATE_DIR=$EXAM/state
 make_bin() {
     mkdir -p "$EXAM/bin" "$LAB_HOME" "$HVKIT_STATE_DIR"
     ln -sf "$BUILD/imgtool/imgtool" "$EXAM/bin/qemu-img"
-    ln -sf "$BUILD/mgmt/virsh" "$EXAM/bin/virsh"
-    # xl's launcher: it tells xl where bin/hvrun is (HVKIT_TOP).
+    # virsh's launcher: it tells virsh where bin/hvrun is (HVKIT_TOP).
+    ln -sf "$TOP/bin/virsh" "$EXAM/bin/virsh"
     ln -sf "$TOP/bin/xl" "$EXAM/bin/xl"
 }
 
