@@ -296,9 +296,14 @@ static bool domblklist(const struct cmd_call *call)
 
 bool config_only(const struct cmd_call *call)
 {
+    struct vdom v;
     if (!opt_bool(call, "live"))
         return true;
-    verror("Requested operation is not valid: domain is not running");
+    if (live_find(opt_str(call, "domain"), &v) && v.active)
+        verror("unsupported configuration: hvkit cannot make this change to a running domain: "
+               "change its definition (--config) and restart it");
+    else
+        verror("Requested operation is not valid: domain is not running");
     return false;
 }
 
@@ -316,26 +321,67 @@ static bool kib_opt(const struct cmd_call *call, uint64_t *kib)
     return true;
 }
 
+/* Which of a domain's configurations a change affects: libvirt's
+ * --live/--config/--current, where --current (the default) means the
+ * running domain when it runs, its definition otherwise. */
+static bool affects(const struct cmd_call *call, const struct vdom *v, bool *live, bool *config)
+{
+    *live = opt_bool(call, "live");
+    *config = opt_bool(call, "config");
+    if (opt_bool(call, "current") && (*live || *config)) {
+        verror("Options --current and --live are mutually exclusive");
+        return false;
+    }
+    if (!*live && !*config)
+        *live = v->active, *config = !v->active;
+    if (*live && !v->active)
+        return live_not_running(NULL);
+    return true;
+}
+
+/* setmem on a running domain moves its balloon's target (the control
+ * protocol's balloon, QMP's command, in bytes): a guest with hvkit's
+ * balloon driver gives pages back until it has that much; without one,
+ * its manager refuses, and says so. */
 static bool setmem(const struct cmd_call *call)
 {
-    struct dom dom;
+    struct vdom v;
     uint64_t kib;
-    if (!dom_lookup(call, &dom) || !config_only(call) || !kib_opt(call, &kib))
+    bool live, config;
+    if (!live_lookup(call, &v) || !affects(call, &v, &live, &config) || !kib_opt(call, &kib))
         return false;
-    if (kib > dom.def.memory_kib) {
+    if (kib > v.dom.def.memory_kib) {
         verror("invalid argument: cannot set memory higher than max memory");
         return false;
     }
-    dom.def.current_kib = kib;
-    return store_dom_save(&dom.def);
+    if (live) {
+        static struct ctlc c;
+        char args[64];
+        int ret;
+        snprintf(args, sizeof(args), "\"value\": %llu", (unsigned long long)kib * 1024);
+        if (live_call(&v, &c, CTL_CMD_BALLOON, args, 30000, &ret, NULL) < 0)
+            return false;
+        ctlc_close(&c);
+    }
+    v.dom.def.current_kib = kib;
+    return !config || store_dom_save(&v.dom.def);
 }
 
 static bool setmaxmem(const struct cmd_call *call)
 {
     struct dom dom;
+    struct vdom v;
     uint64_t kib;
-    if (!dom_lookup(call, &dom) || !config_only(call) || !kib_opt(call, &kib))
+    bool live, config;
+    if (!live_lookup(call, &v) || !affects(call, &v, &live, &config) || !kib_opt(call, &kib))
         return false;
+    /* hv gives a domain its RAM when it builds it, as KVM its maximum. */
+    if (live) {
+        verror("Requested operation is not valid: cannot resize the maximum memory on an "
+               "active domain");
+        return false;
+    }
+    dom = v.dom;
     /* Lowering the maximum lowers the current size with it, as libvirt does. */
     dom.def.memory_kib = kib;
     if (dom.def.current_kib > kib)
@@ -346,10 +392,18 @@ static bool setmaxmem(const struct cmd_call *call)
 static bool setvcpus(const struct cmd_call *call)
 {
     struct dom dom;
+    struct vdom v;
     char *end;
+    bool live, config;
     const char *text = opt_str(call, "count");
-    if (!dom_lookup(call, &dom) || !config_only(call))
+    if (!live_lookup(call, &v) || !affects(call, &v, &live, &config))
         return false;
+    dom = v.dom;
+    if (live) {
+        verror("unsupported configuration: hvkit cannot add or remove vCPUs of a running domain: "
+               "change its definition (--config) and restart it");
+        return false;
+    }
     unsigned long n = strtoul(text, &end, 10);
     if (!*text || *end || n == 0) {
         verror("Invalid number of virtual CPUs");

@@ -274,8 +274,15 @@ uint64_t live_memory_kib(const struct vdom *v)
     uint64_t mem = 0;
     if (!v->active || rundom_connect(&v->run, &c, 10000, why, sizeof(why)) < 0)
         return v->dom.def.current_kib;
-    if (ctlc_call(&c, CTL_CMD_QUERY_DOMAINS, NULL, 30000, &ret, why, sizeof(why)) == 0)
-        json_u64(&c.doc, json_get(&c.doc, json_first(&c.doc, ret), "memory"), &mem);
+    /* The balloon's "actual" when the guest runs its driver, else the
+     * whole RAM hv gave the domain. */
+    if (ctlc_call(&c, CTL_CMD_QUERY_BALLOON, "{\"domain\": 0}", 30000, &ret, why, sizeof(why)) !=
+            0 ||
+        json_u64(&c.doc, json_get(&c.doc, ret, "actual"), &mem) < 0) {
+        mem = 0;
+        if (ctlc_call(&c, CTL_CMD_QUERY_DOMAINS, NULL, 30000, &ret, why, sizeof(why)) == 0)
+            json_u64(&c.doc, json_get(&c.doc, json_first(&c.doc, ret), "memory"), &mem);
+    }
     ctlc_close(&c);
     return mem ? mem / 1024 : v->dom.def.current_kib;
 }

@@ -104,6 +104,15 @@ sleep 1
 check "resume: the guest counts again; the monitor says running" \
     [ "$(counts)" -gt "$b" ] && grep -qx 'VM status: running' "$W/last"
 
+# ---- Memory: the balloon, and what hv cannot change on a running domain ----
+"$V" "setmem test 16M --live; setmaxmem test 64M; setvcpus test 1 --live" >"$W/last" 2>&1
+"$V" -q dominfo test >>"$W/last" 2>&1
+check "setmem --live asks the balloon (the counter has no driver: QEMU's refusal); setmaxmem and setvcpus live refused; memory unchanged" \
+    grep -qx 'error: internal error: No balloon device has been activated' "$W/last" &&
+    grep -q 'cannot resize the maximum memory on an active domain' "$W/last" &&
+    grep -q 'cannot add or remove vCPUs of a running domain' "$W/last" &&
+    grep -qx 'Used memory:    32768 KiB' "$W/last"
+
 # ---- The registry is xl's too ---------------------------------------------
 "$TOP/bin/xl" list >"$W/last" 2>&1
 check "xl list shows the domain virsh started" grep -q '^test  *2  *32  *1 ' "$W/last"
