@@ -140,7 +140,7 @@ static struct vcpu *give_vcpus(struct domain *d, unsigned n)
 
 /* The domain's own things: the spec's, and the image and command line it
  * owns from now on.  0, or -1 when the command line cannot be copied. */
-static int fill(struct domain *d, unsigned id, const struct domain_spec *s)
+static int fill(struct domain *d, const struct domain_spec *s)
 {
     size_t n = strlen(s->cmdline) + 1;
     char *cmd = kzalloc(n);
@@ -152,10 +152,6 @@ static int fill(struct domain *d, unsigned id, const struct domain_spec *s)
     d->cmdline = cmd;
     d->release = release;
     d->ram_bytes = s->ram_bytes;
-    if (s->name) {
-        ksnprintf(names[id], sizeof(names[id]), "%s", s->name);
-        d->name = names[id];
-    }
     d->serial = ++serials;
     d->on_poweroff = s->on_poweroff;
     d->on_reboot = s->on_reboot;
@@ -185,7 +181,7 @@ struct domain *domain_create(struct host *h, const struct domain_spec *s, char *
     if (!reused)
         host_add_domain(h, d);
     struct vcpu *v = give_vcpus(d, s->vcpus ? s->vcpus : 1);
-    if (fill(d, (unsigned)id, s) < 0) {
+    if (fill(d, s) < 0) {
         ksnprintf(err, err_len, "no host memory for the command line");
         d->image = s->image;
         undo(h, d, reused);
@@ -206,6 +202,12 @@ struct domain *domain_create(struct host *h, const struct domain_spec *s, char *
      * reset (a run-time domain's image) goes back too. */
     if (reused && saved_dom.release)
         saved_dom.release(&saved_dom);
+    /* Its name only now: the domain it replaced may have had its name in
+     * the same place, which a refusal must leave as it was. */
+    if (s->name) {
+        ksnprintf(names[id], sizeof(names[id]), "%s", s->name);
+        d->name = names[id];
+    }
     char buf[16];
     hv_log("domain %u '%s' created: %llu MiB, %u vCPU%s%s", d->id, domain_name(d, buf, sizeof(buf)),
            (unsigned long long)(d->mem.size >> 20), d->nr_vcpus, d->nr_vcpus == 1 ? "" : "s",

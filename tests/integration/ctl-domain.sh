@@ -129,6 +129,10 @@ qemu_checks() {
     head -c 20000 /dev/urandom >"$d/noise.bin"
     refused "$s" GenericError "No such file or directory" kernel="$d/missing.elf" || return
     refused "$s" GenericError "bad guest image: no Multiboot header" kernel="$d/noise.bin" || return
+    # (Number 3 is the crashed domain's, which a new one would replace: a
+    # refused one leaves it as it was, its name too.)
+    refused "$s" GenericError "bad guest image: no Multiboot header" kernel="$d/noise.bin" \
+        name=fresh vcpus=2 || return
     refused "$s" GenericError "give an absolute path" kernel=build/guestkit/pattern.elf || return
     refused "$s" GenericError "not enough free host memory for 3000 MiB" kernel="$P" memory=3000 || return
     refused "$s" GenericError "a domain called 'p1' exists already (domain 1)" kernel="$P" name=p1 || return
