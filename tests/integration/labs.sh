@@ -310,20 +310,32 @@ fi
 # on a running guest are tests/integration/lab05-tasks.sh's).
 # The reference is the repository again: its first build starts as a copy
 # of lab 04's, and make compiles only what lab 05 adds (its unit tests,
-# the monitor).
-# The skeleton's first build starts as a copy of that one too, with the
-# checksum of the skeleton's headers (all the repository's: no region is in
-# a header) and the files the skeleton changed made newer than the copied
-# objects, so that exactly those are compiled again.
+# the monitor).  The skeleton's first build starts as a copy of that one
+# too, with the checksum of the skeleton's headers (all the repository's:
+# no region is in a header) and the files the skeleton changed made newer
+# than the copied objects, so that exactly those are compiled again.
+#
+# seed FROM TO: TO's build starts as a copy of FROM's.  The dependency
+# files make wrote (.d) name each object by its full path: the copy's are
+# rewritten to name TO's objects, or make would not know that they depend
+# on their headers, and a changed header would leave them stale.  The
+# rewriting is done on every run, so that a copy is never left naming
+# FROM.
+seed() {
+    [ -d "$2" ] || [ ! -d "$1" ] || cp -a "$1" "$2"
+    [ ! -d "$2" ] || find "$2" -name '*.d' -exec sed -i "s#$1/#$2/#g" {} +
+}
 seed_skeleton() {
     local lab=$1 sk=$2 out=$T/skeleton-$1 f
-    [ ! -d "$out" ] && [ -d "$T/reference-$lab" ] || return 0
-    cp -a "$T/reference-$lab" "$out"
-    (cd "$sk" && find . -type f \( -name '*.h' -o -name Makefile -o -name '*.mk' \) |
-        LC_ALL=C sort | xargs sha1sum | sha1sum) >"$out/.headers"
-    while IFS= read -r f; do
-        cmp -s "$sk/$f" "$TOP/$f" || touch "$sk/$f"
-    done < <(cd "$sk" && find . -type f -name '*.[ch]')
+    if [ ! -d "$out" ] && [ -d "$T/reference-$lab" ]; then
+        seed "$T/reference-$lab" "$out"
+        (cd "$sk" && find . -type f \( -name '*.h' -o -name Makefile -o -name '*.mk' \) |
+            LC_ALL=C sort | xargs sha1sum | sha1sum) >"$out/.headers"
+        while IFS= read -r f; do
+            cmp -s "$sk/$f" "$TOP/$f" || touch "$sk/$f"
+        done < <(cd "$sk" && find . -type f -name '*.[ch]')
+    fi
+    seed "$T/reference-$lab" "$out"
 }
 
 L5=$TOP/labs/05-domains-and-the-monitor
@@ -334,7 +346,7 @@ if skeleton 05 "$L5" "$SK5"; then
         "the PIT's relative start:hv/dev/pc_state.c:vms_since(v, &c->start, now)" \
         "the PIT's mode check:hv/dev/pc_state.c:c->mode <= 5" \
         "the dump's line length:mgmt/hmp/memdump.c:int line = size == 1 ? 8 : 16;"
-    [ -d "$T/reference-05" ] || [ ! -d "$T/reference-04" ] || cp -a "$T/reference-04" "$T/reference-05"
+    seed "$T/reference-04" "$T/reference-05"
     reference_passes 05 "$L5" 3
     seed_skeleton 05 "$SK5"
     skeleton_fails 05 "$L5" "$SK5" hv/hv.elf tests/unit/hv_sched tests/unit/hv_vmstate \
