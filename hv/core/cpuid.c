@@ -105,3 +105,22 @@ EXIT_PATH void cpuid_guest_state(uint32_t leaf, const struct cpuid_state *s, str
         r->edx = (r->edx & ~CPUID_EDX_APIC) | (s->apic ? CPUID_EDX_APIC : 0);
     }
 }
+
+/* See cpuid.h. */
+EXIT_PATH bool cpuid_table_keeps(uint32_t leaf)
+{
+    return leaf != 1 && leaf != 0xd && leaf != 0x80000001u;
+}
+
+/* See cpuid.h. */
+EXIT_PATH void cpuid_table_keep(struct cpuid_table *t, uint32_t leaf, uint32_t subleaf,
+                                const struct cpuid_regs *r)
+{
+    if (!cpuid_table_keeps(leaf))
+        return;
+    unsigned i = cpuid_table_slot(leaf);
+    t->slot[i].valid = true;
+    t->slot[i].leaf = leaf;
+    t->slot[i].subleaf = subleaf;
+    t->slot[i].r = *r;
+}

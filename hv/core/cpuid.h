@@ -40,6 +40,52 @@ struct cpuid_state {
  * 31:24 the APIC ID; leaf 0x80000001 EDX bit 9 (APIC) likewise. */
 void cpuid_guest_state(uint32_t leaf, const struct cpuid_state *s, struct cpuid_regs *r);
 
+/*
+ * A domain's table of CPUID answers, for the exit fast path (fastpath.c):
+ * the guest's answer for a leaf whose answer never changes while hv runs
+ * is worked out once, by the full path, and then looked up.  KVM answers
+ * every CPUID from such a table (kvm_cpuid() in arch/x86/kvm/cpuid.c),
+ * filled by its user space with the KVM_SET_CPUID2 ioctl; hv fills its
+ * own as the guest asks.  Direct-mapped: a leaf has one slot, and a
+ * second subleaf of it replaces the first.
+ */
+#define CPUID_TABLE_SIZE 8
+struct cpuid_table {
+    struct {
+        bool valid;
+        uint32_t leaf, subleaf;
+        struct cpuid_regs r;
+    } slot[CPUID_TABLE_SIZE];
+};
+
+/* May the answer for `leaf` be kept?  Not for leaves 1 and 0x80000001,
+ * whose bits follow the vCPU's CR4 and local APIC (cpuid_guest_state()),
+ * nor for 0xD, whose sizes follow XCR0, which the guest sets (SDM vol 2A
+ * "CPUID", leaf 0DH). */
+bool cpuid_table_keeps(uint32_t leaf);
+/* The slot of `leaf`: its low bits, with bit 31 (the extended range) and
+ * bit 30 (the hypervisor range) folded in, so that leaf 0, 0x40000000 and
+ * 0x80000000 each get their own. */
+static inline unsigned cpuid_table_slot(uint32_t leaf)
+{
+    return (leaf ^ (leaf >> 29)) & (CPUID_TABLE_SIZE - 1);
+}
+
+/* The kept answer for (leaf, subleaf) into *r: false if there is none.
+ * Inline: the exit fast path looks up every CPUID. */
+static inline bool cpuid_table_find(const struct cpuid_table *t, uint32_t leaf, uint32_t subleaf,
+                                    struct cpuid_regs *r)
+{
+    unsigned i = cpuid_table_slot(leaf);
+    if (!t->slot[i].valid || t->slot[i].leaf != leaf || t->slot[i].subleaf != subleaf)
+        return false;
+    *r = t->slot[i].r;
+    return true;
+}
+/* Keep `r` as the answer for (leaf, subleaf), if the leaf may be kept. */
+void cpuid_table_keep(struct cpuid_table *t, uint32_t leaf, uint32_t subleaf,
+                      const struct cpuid_regs *r);
+
 /* CPUID bits the core edits (SDM vol 2A "CPUID", tables 3-10, 3-11, 3-8). */
 #define CPUID1_ECX_VMX          (1u << 5)
 #define CPUID1_ECX_PDCM         (1u << 15)

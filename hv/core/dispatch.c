@@ -24,6 +24,7 @@
 #include "smp.h"
 #include "xcr.h"
 #include "exitpath.h"
+#include "fastpath.h"
 
 /* Exception vectors the core injects (SDM vol 3A 6.15 "Exception and Interrupt Reference", APM vol
  * 2 8.2 "Vectors"). */
@@ -41,21 +42,23 @@ struct trace {
     char text[160];
 };
 
-/* Fill in the details of this exit's trace line, when tracing.  Without
- * `trace` nothing is formatted: turning numbers into text costs more than
- * emulating most exits (bench/hv/README.md measures it).  Returns what
- * kvsnprintf returns, or 0. */
-EXIT_PATH static int __attribute__((format(printf, 3, 4)))
-note(const struct vcpu *v, struct trace *t, const char *fmt, ...)
+/* Format the details of this exit's trace line into t (note() below).
+ * Returns what kvsnprintf returns. */
+static int __attribute__((format(printf, 2, 3))) note_text(struct trace *t, const char *fmt, ...)
 {
-    if (!v->dom->host->opt.trace)
-        return 0;
     va_list ap;
     va_start(ap, fmt);
     int n = kvsnprintf(t->text, sizeof(t->text), fmt, ap);
     va_end(ap);
     return n;
 }
+
+/* Fill in the details of this exit's trace line, when tracing; returns
+ * what kvsnprintf returns, or 0.  Without `trace` nothing is formatted:
+ * turning numbers into text costs more than emulating most exits
+ * (bench/hv/README.md measures it).  A macro, so that then not even the
+ * arguments are worked out and passed. */
+#define note(v, t, ...) ((v)->dom->host->opt.trace ? note_text((t), __VA_ARGS__) : 0)
 
 /* Skip the instruction that exited: it has been emulated.  RF is cleared,
  * as the CPU does after any instruction that completes. */
@@ -190,7 +193,7 @@ static bool string_io(struct vcpu *v, const struct exit_info *e, uint64_t *bad)
 /* IN, OUT, INS, OUTS: through the port bus to the device models.  The port I/O
  * exit is the one a teaching guest causes most: every byte it prints is an OUT
  * to the UART, and every poll of the line status an IN. */
-static void handle_io(struct vcpu *v, const struct exit_info *e, struct trace *t)
+EXIT_PATH static void handle_io(struct vcpu *v, const struct exit_info *e, struct trace *t)
 {
     struct domain *d = v->dom;
     const char *dir = e->io.in ? "in" : "out";
@@ -251,6 +254,8 @@ static void handle_cpuid(struct vcpu *v, const struct exit_info *e, struct trace
         .apic_id = v->lapic.id,
     };
     cpuid_guest_state(leaf, &st, &c);
+    /* Kept for the next time, if it will not change (fastpath.c). */
+    cpuid_table_keep(&v->dom->cpuid, leaf, sub, &c);
     /* CPUID writes the 32-bit registers, which zero-extends in long mode. */
     r->rax = c.eax;
     r->rbx = c.ebx;
@@ -596,6 +601,21 @@ static void exit_budget_spent(struct vcpu *v, const struct exit_info *e)
                  "is the guest stuck in a loop?",
                  (unsigned long long)v->exit_count, (unsigned long long)d->host->opt.max_exits,
                  exit_reason_name(e->reason), (unsigned long long)e->rip);
+}
+
+/* See fastpath.h: the emulation of an IN or OUT nobody answers, for the
+ * exit fast path, which runs only without `trace`: no line to fill, so the
+ * trace buffer is never read. */
+EXIT_PATH void dispatch_io(struct vcpu *v, struct exit_info *e)
+{
+    struct trace t;
+    handle_io(v, e, &t);
+}
+
+/* See fastpath.h: RIP past the instruction the fast path emulated. */
+EXIT_PATH void dispatch_advance(struct vcpu *v, const struct exit_info *e)
+{
+    advance(v, e);
 }
 
 /*

@@ -40,6 +40,7 @@
 #include "dev/port92.h"
 #include "dev/uart16550.h"
 #include "cmdline.h"
+#include "cpuid.h"
 #include "gmem.h"
 #include "guestmem.h"
 #include "memmap.h"
@@ -227,6 +228,8 @@ struct domain {
 
     /* Exits of all its vCPUs, counted per reason, printed at the end. */
     struct exit_stats stats;
+    /* Its CPUID answers kept for the exit fast path (cpuid.h). */
+    struct cpuid_table cpuid;
 
     /* The paravirtual interface's state (core/pv.h: hypercall page, event
      * channels, grants, PV devices), made when the guest first uses it;

@@ -260,8 +260,9 @@ static void run_slice(struct host *h, struct vcpu *v, struct vcpu **all, unsigne
             return;
     }
     while (sched_runnable(v)) {
+        v->deadline = sched_earliest(irq_next_event(v), share, wake);
         if (h->be->set_deadline)
-            h->be->set_deadline(v, sched_earliest(irq_next_event(v), share, wake));
+            h->be->set_deadline(v, v->deadline);
         run_one_exit(h, v);
         /* The exit made another vCPU runnable (an IPI, a SIPI): from now
          * on the slice ends on time. */

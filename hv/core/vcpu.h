@@ -215,6 +215,10 @@ struct vcpu {
      * from just before the entry to just after the exit, its CPU time. */
     bool blocked;
     uint64_t run_tsc;
+    /* The host TSC by which the run loop wants this vCPU back, as it last
+     * told the backend (backend.h set_deadline), or UINT64_MAX: the exit
+     * fast path (fastpath.c) returns to the loop once it has passed. */
+    uint64_t deadline;
 
     /* Its place in a multiprocessor domain (core/smp.c), as SDM vol 3A
      * 9.4 "Multiple-Processor (MP) Initialization" describes a CPU's

@@ -43,6 +43,12 @@ int iobus_add(struct iobus *bus, struct io_device *dev)
     dev->next = bus->head;
     bus->head = dev;
     bus->ndev++;
+    /* Its ports are owned from now on; one reported as unknown before is
+     * known again, and would be reported should it ever be free again. */
+    for (uint32_t p = dev->base; p < (uint32_t)dev->base + dev->count; p++) {
+        bus->owned[p / 8] |= (uint8_t)(1u << (p % 8));
+        bus->reported[p / 8] &= (uint8_t) ~(1u << (p % 8));
+    }
     return 0;
 }
 
@@ -94,31 +100,40 @@ static bool wide_fit(const struct io_device *d, uint16_t port, uint8_t size)
     return d && d->wide && (uint32_t)(port - d->base) + size <= d->count;
 }
 
-/* True when no device owns any byte of [port, port + size). */
-EXIT_PATH static bool unbacked(const struct iobus *bus, uint16_t port, uint8_t size)
+/* See iobus.h.  One bit per port, looked up for each byte of the access:
+ * a wide access that only partly hits a device is not "unknown", the
+ * device's bytes are served and the rest float high. */
+EXIT_PATH bool iobus_unowned(const struct iobus *bus, uint16_t port, uint8_t size)
 {
-    /* A wide access that only partly hits a device is not "unknown": the
-     * device's bytes are served and the rest float high. */
-    for (uint8_t i = 0; i < size; i++)
-        if (find(bus, (uint16_t)(port + i)))
+    for (uint8_t i = 0; i < size; i++) {
+        /* The uint16_t cast wraps at 0xFFFF as the 16-bit port space does. */
+        uint16_t p = (uint16_t)(port + i);
+        if (bus->owned[p / 8] & (1u << (p % 8)))
             return false;
+    }
     return true;
+}
+
+/* See iobus.h: report_unknown() marks the access's first port. */
+EXIT_PATH bool iobus_out_void(const struct iobus *bus, uint16_t port, uint8_t size)
+{
+    return (bus->reported[port / 8] & (1u << (port % 8))) && iobus_unowned(bus, port, size);
 }
 
 /* IN of `size` bytes at `port`. */
 EXIT_PATH uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size)
 {
+    /* Nobody drives the bus: it floats high, all ones for the size. */
+    if (iobus_unowned(bus, port, size)) {
+        report_unknown(bus, port, true, size, 0);
+        /* 1u << 32 would be undefined behaviour, hence the special case. */
+        return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+    }
     /* A wide device that covers the whole access answers it at once. */
     const struct io_device *d = find(bus, port);
     if (wide_fit(d, port, size)) {
         bus->device_accesses++;
         return d->read(d->ctx, (uint16_t)(port - d->base), size);
-    }
-    /* Nobody drives the bus: it floats high, all ones for the size. */
-    if (unbacked(bus, port, size)) {
-        report_unknown(bus, port, true, size, 0);
-        /* 1u << 32 would be undefined behaviour, hence the special case. */
-        return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
     }
     /* Otherwise byte by byte, as an 8-bit ISA bus splits a wider access
      * into consecutive ports (little endian); bytes nobody owns read 0xff. */
@@ -141,17 +156,17 @@ EXIT_PATH uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size)
 /* OUT of `size` bytes of `value` at `port`. */
 EXIT_PATH void iobus_out(struct iobus *bus, uint16_t port, uint8_t size, uint32_t value)
 {
+    /* Nobody listens: the write is lost, as on a real bus. */
+    if (iobus_unowned(bus, port, size)) {
+        report_unknown(bus, port, false, size, value);
+        return;
+    }
     /* A wide device that covers the whole access takes it at once. */
     const struct io_device *d = find(bus, port);
     /* The device gets the value and size as the guest wrote them. */
     if (wide_fit(d, port, size)) {
         bus->device_accesses++;
         d->write(d->ctx, (uint16_t)(port - d->base), size, value);
-        return;
-    }
-    /* Nobody listens: the write is lost, as on a real bus. */
-    if (unbacked(bus, port, size)) {
-        report_unknown(bus, port, false, size, value);
         return;
     }
     /* Byte cycles to whichever device owns each port. */

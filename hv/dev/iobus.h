@@ -36,7 +36,10 @@ struct iobus {
     /* The devices, most recently added first. */
     struct io_device *head;
     unsigned ndev;
-    /* One bit per port: already reported as unknown. */
+    /* One bit per port: some device owns it (set by iobus_add()), so that
+     * an access to a port nobody owns is told apart without a search; and
+     * one bit per port: already reported as unknown. */
+    uint8_t owned[65536 / 8];
     uint8_t reported[65536 / 8];
     iobus_note_fn note;
     void *note_ctx;
@@ -50,6 +53,15 @@ void iobus_init(struct iobus *bus, iobus_note_fn note, void *note_ctx);
 /* Add a device; returns -1 if its range is empty, runs past port 0xFFFF or
  * overlaps another device's. */
 int iobus_add(struct iobus *bus, struct io_device *dev);
+
+/* True when no device owns any of the `size` ports from `port` on: an
+ * IN there reads all ones, an OUT is lost, and neither reaches a device
+ * model (the exit fast path, core/fastpath.c, takes such accesses). */
+bool iobus_unowned(const struct iobus *bus, uint16_t port, uint8_t size);
+/* True when an OUT there would do nothing at all: no device owns the
+ * ports, and the first was reported already (iobus_out() would only drop
+ * the value). */
+bool iobus_out_void(const struct iobus *bus, uint16_t port, uint8_t size);
 
 /* One guest IN (returns the value, zero-extended) or OUT of `size` bytes
  * (1, 2 or 4) at `port`. */

@@ -12,6 +12,7 @@
 #include "explain.h"
 #include "internal.h"
 #include "core/exitpath.h"
+#include "core/fastpath.h"
 
 /* Names of the exit codes hv may see (APM vol 2 appendix C "SVM Intercept Exit Codes"), for the
  * trace and crash reports.  Exceptions 0x40-0x5f share one name.  Only the codes of intercepts hv
@@ -200,6 +201,19 @@ static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t
     }
 }
 
+/* The length of the instruction that exited at `rip`: for IOIO, EXITINFO2
+ * always holds the next RIP (15.10.2 "IN and OUT Behavior"); otherwise
+ * NRIPS's next RIP when the CPU provides it (15.7.1 "State Saved on
+ * Exit"), else our table of fixed lengths. */
+EXIT_PATH static uint32_t insn_length(const struct vmcb_control *c, uint32_t code, uint64_t rip)
+{
+    if (code == VMEXIT_IOIO)
+        return (uint32_t)(c->exitinfo2 - rip);
+    if (svm_caps.nrips && c->next_rip > rip)
+        return (uint32_t)(c->next_rip - rip);
+    return fixed_len(code);
+}
+
 /* Fill *e from the VMCB after #VMEXIT, for svm_run(): this is the one place
  * where SVM exit codes become the core's vendor-neutral reasons.  `rip` is
  * the guest RIP of the exiting instruction, `mode_addr` its default
@@ -218,15 +232,7 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
     e->raw_name = svm_exit_name(code);
     e->raw_info1 = c->exitinfo1;
     e->raw_info2 = c->exitinfo2;
-    /* The instruction length: for IOIO, EXITINFO2 always holds the next
-     * RIP (15.10.2 "IN and OUT Behavior"); otherwise from NRIPS when the CPU provides it
-     * (15.7.1 "State Saved on Exit"), else our table of fixed lengths. */
-    if (code == VMEXIT_IOIO)
-        e->insn_len = (uint32_t)(c->exitinfo2 - rip);
-    else if (svm_caps.nrips && c->next_rip > rip)
-        e->insn_len = (uint32_t)(c->next_rip - rip);
-    else
-        e->insn_len = fixed_len(code);
+    e->insn_len = insn_length(c, code, rip);
 
     /* Exception intercepts (15.12 "Exception Intercepts"): EXITINFO1 holds the error code.  hv
      * intercepts only #DF (vcpu.c), whose error code is always 0; the core
@@ -257,18 +263,31 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
     e->why = "unexpected SVM exit";
 }
 
-/*
- * backend.run for SVM: one trip into the guest and back, for the core's run
- * loop (run.c).  On return the core's `vcpu` holds the general registers
- * and RIP as the exit left them, the rest of the guest state is in the
- * VMCB for svm_load_state() (state.c) to copy when the core asks, and
- * `exit` says why the guest stopped.  A failed VMRUN is an exit too
- * (EXIT_ENTRY_FAILED), so this always returns.
- */
-EXIT_PATH void svm_run(struct vcpu *vcpu, struct exit_info *exit)
+/* VMCB -> core: what every exit needs.  RAX (the other GPRs were stored
+ * into vcpu->regs by enter.S), and RIP, on a normal exit the intercepted
+ * instruction itself (SVM reports the instruction's address, not the next
+ * one); then RFLAGS and the interrupt shadow (core/vcpu.h
+ * VCPU_STATE_EAGER), copied here rather than through svm_load_state(),
+ * whose test of every group would cost more than the copies.  Nothing
+ * else is loaded until the core asks (core/vcpu.h "Lazy guest state"), and
+ * the VMCB now holds everything the core had changed. */
+EXIT_PATH static void copy_out(struct vcpu *vcpu, const struct svm_vcpu *sv)
 {
-    /* Our own data, which the core handed back untouched. */
-    struct svm_vcpu *sv = vcpu->arch;
+    const struct vmcb_save *s = svm_saved_state(sv);
+    vcpu->regs.rax = s->rax;
+    vcpu->rip = sv->entry_failed ? sv->rip_before : s->rip;
+    vcpu->rflags = s->rflags;
+    /* Set when the guest exited right after STI or MOV SS (15.21.5
+     * "Interrupt Shadows"). */
+    vcpu->int_shadow = (sv->vmcb->control.int_state & INT_STATE_SHADOW) ? 1 : 0;
+    vcpu->loaded = VCPU_STATE_EAGER;
+    vcpu->dirty = 0;
+}
+
+/* Core -> VMCB, the world switch, and what every exit needs first: the
+ * part of svm_run() that the exit fast path repeats. */
+EXIT_PATH static void enter_guest(struct vcpu *vcpu, struct svm_vcpu *sv)
+{
     struct vmcb *v = sv->vmcb;
 
     /* Core -> VMCB: RAX, and what the core changed since the last exit
@@ -310,25 +329,82 @@ EXIT_PATH void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     /* VMEXIT_INVALID: the guest never ran; everything below must cope.
      * svm_load_state() then reads the copy made before the attempt. */
     sv->entry_failed = (uint32_t)v->control.exitcode == VMEXIT_INVALID;
-    const struct vmcb_save *s = svm_saved_state(sv);
+}
 
-    /* VMCB -> core: what every exit needs.  RAX (the other GPRs were
-     * stored into vcpu->regs by enter.S), and RIP, on a normal exit the
-     * intercepted instruction itself (SVM reports the instruction's
-     * address, not the next one); then RFLAGS and the interrupt shadow
-     * (core/vcpu.h VCPU_STATE_EAGER).  Nothing else is loaded until the
-     * core asks (core/vcpu.h "Lazy guest state"), and the VMCB now holds
-     * everything the core had changed. */
-    vcpu->regs.rax = s->rax;
-    vcpu->rip = sv->entry_failed ? sv->rip_before : s->rip;
+/*
+ * The exit fast path (core/fastpath.h): a CPUID, or an IN or OUT to a port
+ * no device owns, handled by the core right after the exit, and true when
+ * the guest can be entered again at once (enter_guest(), which writes
+ * back what the core changed).  False leaves the exit to the rest of
+ * svm_run(), which copies the state out again: on SVM it is all plain
+ * memory.
+ */
+EXIT_PATH static bool fast_exit(struct vcpu *vcpu, struct svm_vcpu *sv)
+{
+    struct vmcb *v = sv->vmcb;
+    const struct vmcb_control *c = &v->control;
+    uint32_t code = (uint32_t)c->exitcode;
+    /* Only reason, rip, insn_len and io are read (fastpath.h). */
+    struct exit_info e;
+    if (code == VMEXIT_CPUID) {
+        e.reason = EXIT_CPUID;
+    } else if (code == VMEXIT_IOIO) {
+        /* The default address size is for INS/OUTS, which the core
+         * declines. */
+        e.reason = EXIT_IO;
+        decode_io(&e, c->exitinfo1, 8);
+    } else {
+        return false;
+    }
+    /* Not in the middle of delivering an event (EXITINTINFO, 15.7.2
+     * "Intercepts During IDT Interrupt Delivery"), and with the CR8 the
+     * guest was entered with (V_TPR, 15.21.2 "Virtualizing APIC.TPR"): a
+     * change goes into the APIC on the full path. */
+    if ((c->exitintinfo & EVENTINJ_VALID) || (c->v_intr & V_TPR_MASK) != (uint64_t)(vcpu->tpr >> 4))
+        return false;
+    /* The core's verdict needs the general registers: RAX (a CPUID's
+     * leaf) is in the VMCB. */
+    vcpu->regs.rax = v->save.rax;
+    if (!fastpath_wanted(vcpu, &e))
+        return false;
+    /* RAX, RIP, RFLAGS and the interrupt shadow, and the instruction's
+     * length. */
+    copy_out(vcpu, sv);
+    e.rip = vcpu->rip;
+    e.insn_len = insn_length(c, code, e.rip);
+    /* An event VMRUN injected has been delivered (svm_run()); the core
+     * may queue a new one, a single-step trap. */
+    v->control.eventinj = 0;
+    vcpu->event_pending = 0;
+    fastpath_exit(vcpu, &e);
+    return true;
+}
+
+/*
+ * backend.run for SVM: one trip into the guest and back, for the core's run
+ * loop (run.c).  On return the core's `vcpu` holds the general registers
+ * and RIP as the exit left them, the rest of the guest state is in the
+ * VMCB for svm_load_state() (state.c) to copy when the core asks, and
+ * `exit` says why the guest stopped.  A failed VMRUN is an exit too
+ * (EXIT_ENTRY_FAILED), so this always returns.  Exits the fast path takes
+ * never return: the guest is entered again at once.
+ */
+EXIT_PATH void svm_run(struct vcpu *vcpu, struct exit_info *exit)
+{
+    struct svm_vcpu *sv = vcpu->arch;
+    struct vmcb *v = sv->vmcb;
+
+    do
+        enter_guest(vcpu, sv);
+    while (fast_exit(vcpu, sv));
+
+    const struct vmcb_save *s = svm_saved_state(sv);
+    copy_out(vcpu, sv);
     /* A MOV to CR8 wrote V_TPR: the class changes, the sub-class goes to 0
      * as a CR8 write clears TPR bits 3:0; an unchanged class keeps the
      * sub-class the guest set through the APIC page. */
     if ((v->control.v_intr & V_TPR_MASK) != (uint64_t)(vcpu->tpr >> 4))
         vcpu->tpr = (uint8_t)((v->control.v_intr & V_TPR_MASK) << 4);
-    vcpu->loaded = VCPU_STATE_CORE | VCPU_RIP;
-    vcpu->dirty = 0;
-    svm_load_state(vcpu, VCPU_RFLAGS | VCPU_INT_SHADOW);
     /* A failed VMRUN injected nothing: keep EVENTINJ as it was. */
     if (!sv->entry_failed) {
         /* An event VMRUN injected has been delivered, unless the exit came

@@ -76,28 +76,14 @@ EXIT_PATH void svm_load_state(struct vcpu *vcpu, unsigned what)
     vcpu->loaded |= what;
 }
 
-/* Before VMRUN: the groups the core changed since the last exit
- * (vcpu->dirty) into the VMCB, which VMRUN loads (15.5.1 "Basic
- * Operation"); every other field still holds what #VMEXIT saved. */
-EXIT_PATH void svm_store_state(struct vcpu *vcpu)
+/* The groups of guest state VMRUN does not check beyond what the CPU
+ * itself saved at #VMEXIT: the ones every emulated instruction changes. */
+#define STATE_UNCHECKED (VCPU_RIP | VCPU_RSP | VCPU_RFLAGS | VCPU_INT_SHADOW)
+
+/* The other groups the core changed, which VMRUN checks (15.5.1 "Basic
+ * Operation": CR0, CR4, EFER, ...), into the VMCB. */
+static void store_checked(struct vcpu *vcpu, struct vmcb *v, unsigned dirty)
 {
-    struct svm_vcpu *sv = vcpu->arch;
-    struct vmcb *v = sv->vmcb;
-    unsigned dirty = vcpu->dirty;
-    /* Anything but RIP, RSP, RFLAGS and the interrupt shadow is something
-     * VMRUN checks (15.5.1 "Basic Operation": CR0, CR4, EFER, ...). */
-    if (dirty & ~(VCPU_RIP | VCPU_RSP | VCPU_RFLAGS | VCPU_INT_SHADOW))
-        sv->vmcb_edited = true;
-    /* RAX is a general register the core keeps in struct vcpu, but VMRUN
-     * takes the guest's from the VMCB (RAX holds the VMCB's address at
-     * VMRUN): copied every time, like the registers enter.S loads. */
-    v->save.rax = vcpu->regs.rax;
-    if (dirty & VCPU_RIP)
-        v->save.rip = vcpu->rip;
-    if (dirty & VCPU_RSP)
-        v->save.rsp = vcpu->regs.rsp;
-    if (dirty & VCPU_RFLAGS)
-        v->save.rflags = vcpu->rflags;
     /* The hardware EFER is the guest's plus SVME, without which VMRUN
      * fails; the guest never sees SVME (core/msr.c hides it). */
     if (dirty & VCPU_EFER)
@@ -120,12 +106,38 @@ EXIT_PATH void svm_store_state(struct vcpu *vcpu)
      * as the core's WRMSR emulation of the TSC last set it. */
     if (dirty & VCPU_TSC_OFFSET)
         v->control.tsc_offset = vcpu->tsc_offset;
+    /* The core never changes the segments or the IDTR: no VCPU_SEGS or
+     * VCPU_IDTR to write. */
+}
+
+/* Before VMRUN: the groups the core changed since the last exit
+ * (vcpu->dirty) into the VMCB, which VMRUN loads (15.5.1 "Basic
+ * Operation"); every other field still holds what #VMEXIT saved. */
+EXIT_PATH void svm_store_state(struct vcpu *vcpu)
+{
+    struct svm_vcpu *sv = vcpu->arch;
+    struct vmcb *v = sv->vmcb;
+    unsigned dirty = vcpu->dirty;
+    /* RAX is a general register the core keeps in struct vcpu, but VMRUN
+     * takes the guest's from the VMCB (RAX holds the VMCB's address at
+     * VMRUN): copied every time, like the registers enter.S loads. */
+    v->save.rax = vcpu->regs.rax;
+    if (dirty & VCPU_RIP)
+        v->save.rip = vcpu->rip;
+    if (dirty & VCPU_RSP)
+        v->save.rsp = vcpu->regs.rsp;
+    if (dirty & VCPU_RFLAGS)
+        v->save.rflags = vcpu->rflags;
     /* The interrupt shadow: the core clears it when it skips an
      * instruction (15.21.5 "Interrupt Shadows"). */
     if (dirty & VCPU_INT_SHADOW)
         v->control.int_state =
             (v->control.int_state & ~INT_STATE_SHADOW) | (vcpu->int_shadow ? INT_STATE_SHADOW : 0);
-    /* The core never changes the segments or the IDTR: no VCPU_SEGS or
-     * VCPU_IDTR to write. */
+    /* Anything else is something VMRUN checks: the copy for explaining a
+     * failure is taken before the entry (exit.c, vmcb_edited). */
+    if (dirty & ~STATE_UNCHECKED) {
+        sv->vmcb_edited = true;
+        store_checked(vcpu, v, dirty);
+    }
     vcpu->dirty = 0;
 }

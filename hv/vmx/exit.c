@@ -24,6 +24,7 @@
 #include "explain.h"
 #include "internal.h"
 #include "core/exitpath.h"
+#include "core/fastpath.h"
 
 /* Names of the basic exit reasons (appendix C), for the trace.  They are the
  * SDM's names, shortened and in capitals, so that a trace line can be looked
@@ -196,12 +197,18 @@ static bool decode_cr0_write(struct vcpu *vcpu, uint64_t q, struct exit_info *e)
 
 /* The exit qualification (28.2.1 "Basic VM-Exit Information"), read only
  * for the reasons that define one hv uses (I/O, control-register access,
- * EPT): a VMREAD fewer on every CPUID, HLT or MSR exit.  Kept in raw_info1
- * for a reader of struct exit_info. */
-static uint64_t exit_qualification(struct exit_info *e)
+ * EPT): a VMREAD fewer on every CPUID, HLT or MSR exit.  Read at most once
+ * per exit (vx->qual_read, cleared by enter_once()): the fast path, a CR4
+ * write and decode_exit() may each want it.  Kept in raw_info1 for a
+ * reader of struct exit_info. */
+static uint64_t exit_qualification(struct vmx_vcpu *vx, struct exit_info *e)
 {
-    e->raw_info1 = vmread(VMCS_EXIT_QUALIFICATION);
-    return e->raw_info1;
+    if (!vx->qual_read) {
+        vx->qual = vmread(VMCS_EXIT_QUALIFICATION);
+        vx->qual_read = true;
+    }
+    e->raw_info1 = vx->qual;
+    return vx->qual;
 }
 
 /* Fill *e from the VMCS after a VM exit: the vendor-neutral reason the core
@@ -267,7 +274,7 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
     /* Every port is set in I/O bitmaps A and B (vcpu.c). */
     case VMX_EXIT_IO:
         e->reason = EXIT_IO;
-        decode_io(e, exit_qualification(e), vcpu);
+        decode_io(e, exit_qualification(vcpu->arch, e), vcpu);
         break;
     case VMX_EXIT_RDMSR:
     case VMX_EXIT_WRMSR:
@@ -285,7 +292,7 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
     /* CR4 writes were handled in vmx_run() before this; what reaches here
      * is CR0 (for the core) or an access nothing should have caused. */
     case VMX_EXIT_CR_ACCESS:
-        if (!decode_cr0_write(vcpu, exit_qualification(e), e)) {
+        if (!decode_cr0_write(vcpu, exit_qualification(vcpu->arch, e), e)) {
             e->reason = EXIT_UNHANDLED;
             e->why = "a control-register access hv does not intercept";
         }
@@ -340,7 +347,7 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         /* Exit qualification (table 28-7): the access that faulted, what the
          * entry allowed, and whether the address was the final translation
          * of a guest-linear address or one of the guest's own page tables. */
-        uint64_t q = exit_qualification(e);
+        uint64_t q = exit_qualification(vcpu->arch, e);
         e->reason = EXIT_MEM_VIOLATION;
         e->insn_len = 0;
         e->mem.gpa = e->raw_info2 = vmread(VMCS_GUEST_PHYS_ADDR);
@@ -465,6 +472,8 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
     }
     /* A VM exit: from now on VMRESUME (25.11.3 "Initializing a VMCS"). */
     vx->launched = true;
+    /* Its qualification not read yet (exit_qualification()). */
+    vx->qual_read = false;
     /* Exit reason (28.2.1 "Basic VM-Exit Information"): basic reason in bits 15:0, bit 31 for an
      * entry that failed after VMLAUNCH/VMRESUME had already committed to it. */
     *reason = (uint32_t)vmread(VMCS_EXIT_REASON);
@@ -479,19 +488,76 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
 }
 
 /* VMCS -> core: what every exit needs (the other GPRs were stored by
- * enter.S straight into vcpu->regs).  The rest of the guest state stays in
- * the VMCS until the core asks for it (state.c, core/vcpu.h "Lazy guest
- * state"), and the VMCS now holds everything the core had changed. */
-static void copy_out(struct vcpu *vcpu, struct vmx_vcpu *vx)
+ * enter.S straight into vcpu->regs): RIP, and RFLAGS and the interrupt
+ * shadow, which every emulated instruction reads (core/vcpu.h
+ * VCPU_STATE_EAGER), read here rather than through vmx_load_state(), whose
+ * test of every group would cost more than the reads.  The rest of the
+ * guest state stays in the VMCS until the core asks for it (state.c,
+ * core/vcpu.h "Lazy guest state"), and the VMCS now holds everything the
+ * core had changed. */
+EXIT_PATH static void copy_out(struct vcpu *vcpu, struct vmx_vcpu *vx)
 {
     /* RIP still points at the instruction that exited; the core adds
      * exit->insn_len when it emulates the instruction. */
     vcpu->rip = vx->held.rip = vmread(VMCS_GUEST_RIP);
-    vcpu->loaded = VCPU_STATE_CORE | VCPU_RIP;
+    vcpu->rflags = vx->held.rflags = vmread(VMCS_GUEST_RFLAGS);
+    /* Blocking by STI or MOV SS: the one-instruction interrupt shadow
+     * (25.4.2 "Guest Non-Register State"); the NMI and SMI blocking bits
+     * are kept in held.intr for the write-back (state.c). */
+    vx->held.intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    vcpu->int_shadow = (vx->held.intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) != 0;
+    vcpu->loaded = VCPU_STATE_EAGER;
     vcpu->dirty = 0;
-    /* RFLAGS and the interrupt shadow, which every emulated instruction
-     * reads (core/vcpu.h VCPU_STATE_EAGER). */
-    vmx_load_state(vcpu, VCPU_RFLAGS | VCPU_INT_SHADOW);
+}
+
+/*
+ * The exit fast path (core/fastpath.h): a CPUID, or an IN or OUT to a port
+ * no device owns, handled by the core right after the exit, and true when
+ * the guest can be entered again at once.  Its reads are ordered so that
+ * an exit it declines costs the full path no VMREAD more: the reason, the
+ * qualification (kept for decode_exit()) and the core's verdict first;
+ * then, for an exit the core takes, what the full path would read anyway.
+ */
+EXIT_PATH static bool fast_exit(struct vcpu *vcpu, struct vmx_vcpu *vx, uint32_t reason)
+{
+    /* Only reason, rip, insn_len and io are read (fastpath.h). */
+    struct exit_info e;
+    /* A failed entry has bit 31 set and is neither of the two. */
+    if (reason == VMX_EXIT_CPUID) {
+        e.reason = EXIT_CPUID;
+    } else if (reason == VMX_EXIT_IO) {
+        /* INS and OUTS go the full way: no address size to read here. */
+        uint64_t q = exit_qualification(vx, &e);
+        if (q & IOQ_STRING)
+            return false;
+        e.reason = EXIT_IO;
+        decode_io(&e, q, vcpu);
+    } else {
+        return false;
+    }
+    /* A MOV to CR8 changed VTPR: the full path takes it into the APIC
+     * (vmx_run()), which may let an interrupt in.  The core's verdict
+     * needs the general registers, which enter.S stored (RAX is a CPUID's
+     * leaf). */
+    if (vx->vapic && vx->vapic[VAPIC_VTPR] != vcpu->tpr)
+        return false;
+    if (!fastpath_wanted(vcpu, &e))
+        return false;
+    /* An exit in the middle of delivering an event (28.2.4 "Information
+     * for VM Exits During Event Delivery"): the full path injects it
+     * again. */
+    if (vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID)
+        return false;
+    /* RIP, RFLAGS and the interrupt shadow, and the instruction's length
+     * (28.2.5 "Information for VM Exits Due to Instruction Execution"). */
+    copy_out(vcpu, vx);
+    e.rip = vcpu->rip;
+    e.insn_len = (uint32_t)vmread(VMCS_EXIT_INSN_LEN);
+    /* An event injected at the entry has been delivered (vmx_run()); the
+     * core may queue a new one, a single-step trap. */
+    vcpu->event_pending = 0;
+    fastpath_exit(vcpu, &e);
+    return true;
 }
 
 /*
@@ -509,6 +575,9 @@ EXIT_PATH void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
         /* A failed VMLAUNCH/VMRESUME has filled *exit already. */
         if (!enter_once(vcpu, vx, exit, &reason))
             return;
+        /* A CPUID or port I/O nobody answers, while nothing is pending. */
+        if (fast_exit(vcpu, vx, reason))
+            continue;
         /* Copied out even after a failed entry with reason bit 31: the core
          * prints RIP and the registers from struct vcpu. */
         copy_out(vcpu, vx);
@@ -543,7 +612,7 @@ EXIT_PATH void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
         /* A CR4 write touching VMXE is VMX's own business (the core has no
          * CR4 exit: SVM does not need one): handle it here and go on. */
         if ((reason & 0xffff) == VMX_EXIT_CR_ACCESS && !(reason & VMX_EXIT_REASON_ENTRY_FAILED)) {
-            enum cr4_result r = handle_cr4_write(vcpu, vx, vmread(VMCS_EXIT_QUALIFICATION));
+            enum cr4_result r = handle_cr4_write(vcpu, vx, exit_qualification(vx, exit));
             if (r == CR4_DONE) {
                 /* Applied: on to the next instruction, which ends an STI
                  * or MOV SS shadow, as advance() does in the core. */

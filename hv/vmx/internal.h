@@ -42,6 +42,10 @@ struct vmx_vcpu {
     uint32_t entry_ctls;    /* VM-entry controls without "IA-32e mode guest" */
     bool preempt;           /* "activate VMX-preemption timer" is on (preempt.c) */
     uint64_t deadline;      /* the core's deadline in host TSC, or UINT64_MAX */
+    bool preempt_written;   /* the VMX-preemption timer field was written ... */
+    uint64_t preempt_value; /* ... with this value (preempt.c) */
+    uint64_t qual;          /* the exit qualification of the last exit ... */
+    bool qual_read;         /* ... once read (exit.c exit_qualification()) */
     uint32_t insn_error;    /* VM-instruction error of the last failed entry */
     uint32_t fail_kind;     /* 0, or the enter.S result of a failed VMLAUNCH/VMRESUME */
     struct vmx_state saved; /* the VMCS as it was before a failed entry */

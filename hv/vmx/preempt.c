@@ -20,6 +20,7 @@
 
 #include "core/cpu.h"
 #include "internal.h"
+#include "core/exitpath.h"
 
 /* See core/backend.h: remembered for the entries that follow. */
 void vmx_set_deadline(struct vcpu *vcpu, uint64_t deadline)
@@ -30,7 +31,7 @@ void vmx_set_deadline(struct vcpu *vcpu, uint64_t deadline)
 
 /* See internal.h: before each entry of a vCPU whose controls have the
  * timer. */
-void vmx_arm_preemption(struct vmx_vcpu *vx)
+EXIT_PATH void vmx_arm_preemption(struct vmx_vcpu *vx)
 {
     /* The divider, 2^X (A.6: bits 4:0 of IA32_VMX_MISC). */
     unsigned shift = (unsigned)(vmx_caps.misc & 0x1f);
@@ -46,5 +47,13 @@ void vmx_arm_preemption(struct vmx_vcpu *vx)
         uint64_t left = vx->deadline > now ? (vx->deadline - now) >> shift : 0;
         value = left > 0xffffffffu ? 0xffffffffu : left;
     }
+    /* VM exit leaves the field alone (hv does not ask for "save
+     * VMX-preemption timer value", 25.7.1 "VM-Exit Controls"), and each
+     * entry loads it again: without a deadline the value is the same at
+     * every entry, and the VMWRITE is needed only once. */
+    if (vx->preempt_written && vx->preempt_value == value)
+        return;
     vmwrite(VMCS_PREEMPTION_TIMER, value);
+    vx->preempt_value = value;
+    vx->preempt_written = true;
 }

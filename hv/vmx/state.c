@@ -152,19 +152,13 @@ static void store_efer(const struct vcpu *vcpu, struct vmx_vcpu *vx)
     write_changed(vx, VMCS_ENTRY_CONTROLS, &vx->held.entry_ctls, entry);
 }
 
-/* Before VM entry: the groups the core changed since the last exit
- * (vcpu->dirty) into the VMCS, which VM entry loads (27.3.2 "Loading Guest
- * State"); a field whose value did not change is not written. */
-EXIT_PATH void vmx_store_state(struct vcpu *vcpu)
+/* The groups every emulated instruction may change; the others change
+ * only with the rare exits that emulate a control register or an MSR. */
+#define STATE_COMMON (VCPU_RIP | VCPU_RSP | VCPU_RFLAGS | VCPU_INT_SHADOW)
+
+/* The other groups the core changed, into the VMCS. */
+static void store_rare(struct vcpu *vcpu, struct vmx_vcpu *vx, unsigned dirty)
 {
-    struct vmx_vcpu *vx = vcpu->arch;
-    unsigned dirty = vcpu->dirty;
-    if (dirty & VCPU_RSP)
-        write_changed(vx, VMCS_GUEST_RSP, &vx->held.rsp, vcpu->regs.rsp);
-    if (dirty & VCPU_RIP)
-        write_changed(vx, VMCS_GUEST_RIP, &vx->held.rip, vcpu->rip);
-    if (dirty & VCPU_RFLAGS)
-        write_changed(vx, VMCS_GUEST_RFLAGS, &vx->held.rflags, vcpu->rflags);
     /* EFER and PAT are emulated by the core (core/msr.c) because the MSR
      * bitmap makes their RDMSR/WRMSR exit; VM entry loads the result. */
     if (dirty & VCPU_EFER)
@@ -180,13 +174,30 @@ EXIT_PATH void vmx_store_state(struct vcpu *vcpu)
      * the core never changes CR2 or CR3). */
     if (dirty & VCPU_CR)
         store_cr0(vcpu, vx);
+    /* The core never changes the segments or the IDTR. */
+}
+
+/* Before VM entry: the groups the core changed since the last exit
+ * (vcpu->dirty) into the VMCS, which VM entry loads (27.3.2 "Loading Guest
+ * State"); a field whose value did not change is not written. */
+EXIT_PATH void vmx_store_state(struct vcpu *vcpu)
+{
+    struct vmx_vcpu *vx = vcpu->arch;
+    unsigned dirty = vcpu->dirty;
+    if (dirty & VCPU_RSP)
+        write_changed(vx, VMCS_GUEST_RSP, &vx->held.rsp, vcpu->regs.rsp);
+    if (dirty & VCPU_RIP)
+        write_changed(vx, VMCS_GUEST_RIP, &vx->held.rip, vcpu->rip);
+    if (dirty & VCPU_RFLAGS)
+        write_changed(vx, VMCS_GUEST_RFLAGS, &vx->held.rflags, vcpu->rflags);
     /* The interrupt shadow: the core only ever ends one (by moving past
      * the STI or MOV SS), never creates one; the NMI and SMI blocking bits
      * stay as the exit saved them (held.intr, read by vmx_load_state()). */
     if ((dirty & VCPU_INT_SHADOW) && !vcpu->int_shadow)
         write_changed(vx, VMCS_GUEST_INTERRUPTIBILITY, &vx->held.intr,
                       vx->held.intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-    /* The core never changes the segments or the IDTR. */
+    if (dirty & ~STATE_COMMON)
+        store_rare(vcpu, vx, dirty);
     vcpu->dirty = 0;
     /* From the first entry on, held holds what the VMCS holds. */
     vx->held_valid = true;

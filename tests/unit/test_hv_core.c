@@ -324,6 +324,38 @@ START_TEST(cpuid_hypervisor_leaves)
 }
 END_TEST
 
+/* The table of kept answers (the exit fast path's, core/fastpath.c). */
+START_TEST(cpuid_table_kept_answers)
+{
+    static struct cpuid_table t;
+    struct cpuid_regs r = {1, 2, 3, 4}, out = {0};
+    ck_assert(!cpuid_table_find(&t, 0, 0, &out));
+    cpuid_table_keep(&t, 0, 0, &r);
+    ck_assert(cpuid_table_find(&t, 0, 0, &out));
+    ck_assert_uint_eq(out.eax, 1);
+    ck_assert_uint_eq(out.edx, 4);
+    /* Another subleaf of the leaf is not the kept one, and replaces it. */
+    ck_assert(!cpuid_table_find(&t, 0, 1, &out));
+    cpuid_table_keep(&t, 0, 1, &(struct cpuid_regs){5, 6, 7, 8});
+    ck_assert(!cpuid_table_find(&t, 0, 0, &out));
+    ck_assert(cpuid_table_find(&t, 0, 1, &out));
+    ck_assert_uint_eq(out.eax, 5);
+    /* The base, hypervisor and extended ranges do not evict each other. */
+    cpuid_table_keep(&t, 0x40000000u, 0, &r);
+    cpuid_table_keep(&t, 0x80000000u, 0, &r);
+    ck_assert(cpuid_table_find(&t, 0, 1, &out));
+    ck_assert(cpuid_table_find(&t, 0x40000000u, 0, &out));
+    ck_assert(cpuid_table_find(&t, 0x80000000u, 0, &out));
+    /* Leaves whose answer follows the guest's state are never kept. */
+    cpuid_table_keep(&t, 1, 0, &r);
+    cpuid_table_keep(&t, 0xd, 0, &r);
+    cpuid_table_keep(&t, 0x80000001u, 0, &r);
+    ck_assert(!cpuid_table_find(&t, 1, 0, &out));
+    ck_assert(!cpuid_table_find(&t, 0xd, 0, &out));
+    ck_assert(!cpuid_table_find(&t, 0x80000001u, 0, &out));
+}
+END_TEST
+
 /* ---- MSRs ---- */
 
 START_TEST(efer_rules)
@@ -556,6 +588,7 @@ int main(void)
     tcase_add_test(tc, cpuid_hypervisor_leaves);
     tcase_add_test(tc, cpuid_follows_guest_state);
     tcase_add_test(tc, cpuid_no_pmu_no_pks);
+    tcase_add_test(tc, cpuid_table_kept_answers);
     suite_add_tcase(s, tc);
     tc = tcase_create("cr");
     tcase_add_test(tc, decode_cr_writes);

@@ -99,16 +99,6 @@ START_TEST(device_accesses_counted)
 }
 END_TEST
 
-START_TEST(overlapping_devices_refused)
-{
-    struct uart16550 u2;
-    uart_init(&u2, COM1 + 4, line_out, NULL);
-    ck_assert_int_eq(iobus_add(&bus, &u2.dev), -1);
-    uart_init(&u2, 0x2f8, line_out, NULL);
-    ck_assert_int_eq(iobus_add(&bus, &u2.dev), 0);
-}
-END_TEST
-
 /* A device that answers its port number's low byte plus one, and keeps
  * the last byte written to it. */
 static uint32_t echo_read(void *ctx, uint16_t offset, uint8_t size)
@@ -125,6 +115,43 @@ static void echo_write(void *ctx, uint16_t offset, uint8_t size, uint32_t value)
     (void)size;
     echo_written[(uintptr_t)ctx] = (uint8_t)value;
 }
+
+/* The bus tells a port nobody owns without a search (the exit fast path
+ * relies on it, core/fastpath.c): any owned byte makes an access owned,
+ * and a device added later owns its ports from then on. */
+START_TEST(unowned_ports)
+{
+    ck_assert(iobus_unowned(&bus, 0x2f0, 1));
+    ck_assert(iobus_unowned(&bus, 0x2f0, 4));
+    ck_assert(!iobus_unowned(&bus, COM1, 1));
+    /* COM1 + 7 is the UART's last port: a 2-byte access half owned. */
+    ck_assert(!iobus_unowned(&bus, COM1 + 7, 2));
+    ck_assert(iobus_unowned(&bus, COM1 + 8, 2));
+    /* 0x2f0 was read once (reported); a device put there takes it. */
+    ck_assert_uint_eq(iobus_in(&bus, 0x2f0, 1), 0xff);
+    ck_assert_int_eq(nnotes, 1);
+    static struct io_device d = {.name = "echo",
+                                 .base = 0x2f0,
+                                 .count = 1,
+                                 .read = echo_read,
+                                 .write = echo_write,
+                                 .ctx = (void *)(uintptr_t)3};
+    ck_assert_int_eq(iobus_add(&bus, &d), 0);
+    ck_assert(!iobus_unowned(&bus, 0x2f0, 1));
+    ck_assert_uint_eq(iobus_in(&bus, 0x2f0, 1), 4);
+    ck_assert_uint_eq(bus.device_accesses, 1);
+}
+END_TEST
+
+START_TEST(overlapping_devices_refused)
+{
+    struct uart16550 u2;
+    uart_init(&u2, COM1 + 4, line_out, NULL);
+    ck_assert_int_eq(iobus_add(&bus, &u2.dev), -1);
+    uart_init(&u2, 0x2f8, line_out, NULL);
+    ck_assert_int_eq(iobus_add(&bus, &u2.dev), 0);
+}
+END_TEST
 
 START_TEST(any_number_of_devices)
 {
@@ -551,6 +578,7 @@ int main(void)
     tcase_add_test(tc, acpi_power_button);
     tcase_add_test(tc, acpi_tables);
     tcase_add_test(tc, overlapping_devices_refused);
+    tcase_add_test(tc, unowned_ports);
     tcase_add_test(tc, any_number_of_devices);
     tcase_add_test(tc, wide_access_split_into_bytes);
     tcase_add_test(tc, device_accesses_counted);
