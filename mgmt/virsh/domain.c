@@ -425,11 +425,18 @@ static bool setvcpus(const struct cmd_call *call)
 
 static bool vcpucount(const struct cmd_call *call)
 {
-    struct dom dom;
-    if (!dom_lookup(call, &dom))
+    struct vdom v;
+    if (!live_lookup(call, &v))
         return false;
-    printf("%-12s %-12s %3u\n", "maximum", "config", dom.def.vcpus);
-    printf("%-12s %-12s %3u\n", "current", "config", dom.def.vcpus_current);
+    /* A running domain has the vCPUs hv built it with: its live count is
+     * what its manager reports. */
+    unsigned live = live_vcpus(&v);
+    printf("%-12s %-12s %3u\n", "maximum", "config", v.dom.def.vcpus);
+    if (v.active)
+        printf("%-12s %-12s %3u\n", "maximum", "live", live ? live : v.dom.def.vcpus_current);
+    printf("%-12s %-12s %3u\n", "current", "config", v.dom.def.vcpus_current);
+    if (v.active)
+        printf("%-12s %-12s %3u\n", "current", "live", live ? live : v.dom.def.vcpus_current);
     return true;
 }
 

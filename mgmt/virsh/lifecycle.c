@@ -54,6 +54,14 @@ static bool spec_of(const struct domain_def *d, struct rundom_spec *s, const cha
         verror("unsupported configuration: hv gives a domain at most 3 disks, not %d", d->ndisks);
         return false;
     }
+    if (d->vcpus_current > 8) {
+        verror("%s", failed);
+        verror("unsupported configuration: hv runs at most 8 vCPUs in a domain, not %u",
+               d->vcpus_current);
+        return false;
+    }
+    /* The domain boots with its current vCPUs (bin/hvrun -smp N). */
+    s->vcpus = (int)d->vcpus_current;
     s->kernel = d->kernel;
     s->cmdline = d->cmdline;
     s->memory_mib = (long)((d->memory_kib + 1023) / 1024);

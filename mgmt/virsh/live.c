@@ -287,11 +287,12 @@ uint64_t live_memory_kib(const struct vdom *v)
     return mem ? mem / 1024 : v->dom.def.current_kib;
 }
 
-uint64_t live_cpu_ns(const struct vdom *v)
+int live_each_process(const struct vdom *v, void (*fn)(pid_t pid, const char *stat, void *arg),
+                      void *arg)
 {
     DIR *d = opendir("/proc");
     struct dirent *e;
-    uint64_t ticks = 0;
+    int count = 0;
     while (d && (e = readdir(d))) {
         char path[300], buf[1024];
         if (e->d_name[0] < '1' || e->d_name[0] > '9')
@@ -303,24 +304,68 @@ uint64_t live_cpu_ns(const struct vdom *v)
         size_t n = fread(buf, 1, sizeof(buf) - 1, f);
         fclose(f);
         buf[n] = 0;
-        /* proc(5): after "(comm)" come state, ppid, pgrp, ... utime (14th
-         * field), stime (15th); comm may hold blanks, so count from ')'. */
+        /* proc(5): after "(comm)" come state, ppid, pgrp, ...; comm may hold
+         * blanks, so the fields are counted from the last ')'. */
         char *p = strrchr(buf, ')');
         long pgrp;
-        unsigned long long ut, st;
-        if (p &&
-            sscanf(p + 2, "%*c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &pgrp, &ut,
-                   &st) == 3 &&
-            pgrp == v->run.pid)
-            ticks += ut + st;
+        if (p && sscanf(p + 2, "%*c %*d %ld", &pgrp) == 1 && pgrp == v->run.pid) {
+            fn((pid_t)atol(e->d_name), p + 2, arg);
+            count++;
+        }
     }
     if (d)
         closedir(d);
-    return ticks * (1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK));
+    return count;
+}
+
+static void add_times(pid_t pid, const char *stat, void *arg)
+{
+    struct live_times *t = arg;
+    unsigned long long ut, st;
+    long rss;
+    (void)pid;
+    /* utime and stime are the 14th and 15th fields, rss the 24th. */
+    if (sscanf(stat,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
+               "%*u %*u %ld",
+               &ut, &st, &rss) == 3) {
+        t->user += ut;
+        t->sys += st;
+        t->rss_pages += (unsigned long long)(rss > 0 ? rss : 0);
+    }
+}
+
+void live_times(const struct vdom *v, struct live_times *t)
+{
+    *t = (struct live_times){0};
+    live_each_process(v, add_times, t);
+}
+
+uint64_t live_cpu_ns(const struct vdom *v)
+{
+    struct live_times t;
+    live_times(v, &t);
+    return (t.user + t.sys) * (1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK));
 }
 
 bool has_managed_save(const char *name)
 {
     char path[PATH_MAX + 600];
     return store_path(path, sizeof(path), "domains/save/%s.save", name) && !access(path, F_OK);
+}
+
+unsigned live_vcpus(const struct vdom *v)
+{
+    static struct ctlc c;
+    char why[256];
+    int ret;
+    unsigned n = 0;
+    if (!v->active || rundom_connect(&v->run, &c, 10000, why, sizeof(why)) < 0)
+        return 0;
+    if (ctlc_call(&c, CTL_CMD_QUERY_CPUS_FAST, "{\"domain\": 0}", 30000, &ret, why, sizeof(why)) ==
+        0)
+        for (int i = json_first(&c.doc, ret); i >= 0; i = json_after(&c.doc, ret, i))
+            n++;
+    ctlc_close(&c);
+    return n;
 }

@@ -83,10 +83,27 @@ bool live_end(const struct vdom *v, const char *reason);
  * running domain, <currentMemory> for one that is not. */
 uint64_t live_memory_kib(const struct vdom *v);
 
+/* Call `fn` for each process of a running domain's machine (its process
+ * group: hvrun, the emulator, the manager) with its pid and its
+ * /proc/PID/stat fields after the command name; the number of processes. */
+int live_each_process(const struct vdom *v, void (*fn)(pid_t pid, const char *stat, void *arg),
+                      void *arg);
+
+/* The machine's CPU time in clock ticks (proc(5) utime, stime) and its
+ * resident pages. */
+struct live_times {
+    unsigned long long user, sys, rss_pages;
+};
+void live_times(const struct vdom *v, struct live_times *t);
+
 /* The host CPU time a running domain's machine has used (every process of
  * its process group: hvrun, the emulator, the manager), in nanoseconds,
  * as libvirt's qemu driver reports the QEMU process's. */
 uint64_t live_cpu_ns(const struct vdom *v);
+
+/* The vCPUs a running domain has (query-cpus-fast), or 0 when its
+ * manager does not answer. */
+unsigned live_vcpus(const struct vdom *v);
 
 /* Has `virsh managedsave` left a state for this domain? */
 bool has_managed_save(const char *name);

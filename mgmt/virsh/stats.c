@@ -23,36 +23,6 @@ static int host_cpus(void)
     return n > 0 && n <= CPU_SETSIZE ? (int)n : 1;
 }
 
-/* Each process of the machine's process group (hvrun, the emulator, the
- * manager): call `fn` with its pid; the number of processes. */
-static int each_process(const struct vdom *v, void (*fn)(pid_t pid, void *arg), void *arg)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    int count = 0;
-    while (d && (e = readdir(d))) {
-        char path[300], buf[1024];
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = 0;
-        char *p = strrchr(buf, ')');
-        long pgrp;
-        if (p && sscanf(p + 2, "%*c %*d %ld", &pgrp) == 1 && pgrp == v->run.pid) {
-            fn((pid_t)atol(e->d_name), arg);
-            count++;
-        }
-    }
-    if (d)
-        closedir(d);
-    return count;
-}
-
 /* The machine's affinity: that of its process group's leader, which the
  * others inherit and vcpupin changes with them. */
 static void affinity(const struct vdom *v, cpu_set_t *set)
@@ -169,8 +139,9 @@ static bool parse_cpulist(const char *text, cpu_set_t *set)
     return ok && CPU_COUNT(set) > 0;
 }
 
-static void pin_one(pid_t pid, void *arg)
+static void pin_one(pid_t pid, const char *stat, void *arg)
 {
+    (void)stat;
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
@@ -243,7 +214,7 @@ static bool vcpupin(const struct cmd_call *call)
                "(--live)");
         return false;
     }
-    each_process(&v, pin_one, &set);
+    live_each_process(&v, pin_one, &set);
     return true;
 }
 
@@ -266,35 +237,6 @@ static int reason_number(enum vstate s, const char *reason)
         if (!strcmp(set[i], reason))
             return i;
     return 0;
-}
-
-/* The machine's user and system CPU time in ticks (proc(5) utime, stime). */
-struct times {
-    unsigned long long user, sys, rss_pages;
-};
-
-static void add_times(pid_t pid, void *arg)
-{
-    struct times *t = arg;
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long long ut, st;
-    long rss;
-    if (p && sscanf(p + 2,
-                    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
-                    "%*d %*u %*u %ld",
-                    &ut, &st, &rss) == 3) {
-        t->user += ut;
-        t->sys += st;
-        t->rss_pages += (unsigned long long)(rss > 0 ? rss : 0);
-    }
 }
 
 static bool domstats(const struct cmd_call *call)
@@ -323,8 +265,8 @@ static bool domstats(const struct cmd_call *call)
                reason_number(v->state, v->reason));
         if (opt_bool(call, "state") || !v->active)
             continue;
-        struct times t = {0};
-        each_process(v, add_times, &t);
+        struct live_times t;
+        live_times(v, &t);
         uint64_t tick = 1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK);
         printf("  cpu.time=%llu\n  cpu.user=%llu\n  cpu.system=%llu\n", (t.user + t.sys) * tick,
                t.user * tick, t.sys * tick);
@@ -354,8 +296,8 @@ static bool cpu_stats(const struct cmd_call *call)
         verror("Failed to retrieve CPU statistics for domain '%s'", v.dom.def.name);
         return live_not_running(NULL);
     }
-    struct times t = {0};
-    each_process(&v, add_times, &t);
+    struct live_times t;
+    live_times(&v, &t);
     double tick = 1.0 / (double)sysconf(_SC_CLK_TCK);
     /* hv's vCPUs run inside the machine: the host sees its processes, not
      * which host CPU did how much, so only the total is shown. */
@@ -375,8 +317,8 @@ static bool dommemstat(const struct cmd_call *call)
         verror("Failed to get memory statistics for domain %s", v.dom.def.name);
         return live_not_running(NULL);
     }
-    struct times t = {0};
-    each_process(&v, add_times, &t);
+    struct live_times t;
+    live_times(&v, &t);
     /* actual: the domain's memory now; rss: what its machine holds of the
      * host's memory (the emulator's resident pages), as QEMU reports. */
     printf("actual %llu\n", (unsigned long long)live_memory_kib(&v));

@@ -87,7 +87,7 @@ same running "list; list --all; domid test; domname 2; domstate test; domstate t
     dominfo test; dominfo 2; start test; domstats test --state; domstats --state --list-running"
 same suspend-resume "suspend test; domstate test --reason; list --state-paused; suspend test;
     resume test; domstate test --reason; resume test; list --state-running; list --state-paused"
-same vcpus "vcpuinfo test; vcpupin test; vcpupin test 0; vcpupin test 5; cpu-stats test --total"
+same vcpus "vcpucount test; vcpuinfo test; vcpupin test; vcpupin test 0; vcpupin test 5; cpu-stats test --total"
 same errors "suspend nosuch; destroy nosuch; dominfo 7; qemu-monitor-command nosuch --hmp x"
 
 # ---- Suspend, judged by the guest: its count stands still -----------------
