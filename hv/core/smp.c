@@ -48,15 +48,15 @@
 static const char *const mode_names[8] = {"fixed", "lowest-priority", "SMI",   "reserved", "NMI",
                                           "INIT",  "STARTUP",         "ExtINT"};
 
-/* One "[hv]" line about an IPI the guest sent, counted against the
- * domain's limit. */
+/* One "[hv]" line about vCPU `from` (an IPI it sent, its start), counted
+ * against the domain's limit. */
 __attribute__((format(printf, 2, 3))) static void note(struct vcpu *from, const char *fmt, ...)
 {
     struct domain *d = from->dom;
     if (d->smp_notes > SMP_NOTES_MAX)
         return;
     if (d->smp_notes++ == SMP_NOTES_MAX) {
-        hv_log("domain %u: further notes about its IPIs are not logged", d->id);
+        hv_log("domain %u: further notes about its IPIs and starts are not logged", d->id);
         return;
     }
     char msg[200];
@@ -275,8 +275,10 @@ bool smp_start(struct vcpu *v)
         v->irq_window = false;
     }
     v->blocked = false;
-    hv_log("domain %u vCPU %u: started by a STARTUP IPI in real mode at %#x (CS %#x)", v->dom->id,
-           v->id, v->start_vector << 12, v->start_vector << 8);
+    /* Counted with the notes: a guest that starts its APs over and over
+     * must not flood the console either. */
+    note(v, "started by a STARTUP IPI in real mode at %#x (CS %#x)", v->start_vector << 12,
+         v->start_vector << 8);
     return true;
 }
 
