@@ -57,6 +57,14 @@ START_TEST(all_options)
     ck_assert_int_eq(hv_parse_cmdline("domains=5", false, &opt, err, sizeof(err)), -1);
     ck_assert_int_eq(hv_parse_cmdline("domains=2K", false, &opt, err, sizeof(err)), -1);
     ck_assert_int_eq(hv_parse_cmdline("domains=two", false, &opt, err, sizeof(err)), -1);
+    /* smp=N: vCPUs per domain, 1 by default, at most 8. */
+    ck_assert_int_eq(hv_parse_cmdline("", false, &opt, err, sizeof(err)), 0);
+    ck_assert_uint_eq(opt.smp, 1);
+    ck_assert_int_eq(hv_parse_cmdline("smp=4", false, &opt, err, sizeof(err)), 0);
+    ck_assert_uint_eq(opt.smp, 4);
+    ck_assert_int_eq(hv_parse_cmdline("smp=9", false, &opt, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "bad count in 'smp=9' (want smp=1 to smp=8)") != NULL);
+    ck_assert_int_eq(hv_parse_cmdline("smp=0", false, &opt, err, sizeof(err)), -1);
     /* The lifecycle actions: destroy by default, xl.cfg's words, nothing
      * else (not even a prefix or another case). */
     ck_assert_int_eq(hv_parse_cmdline("", false, &opt, err, sizeof(err)), 0);
