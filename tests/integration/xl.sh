@@ -15,6 +15,8 @@
 #     pinned)/-set, uptime, info (against /proc), dmesg [-c], top -b,
 #     block-list and the refused hot-plugs, trigger, mem-set/mem-max,
 #     save, dump-core, config-update, rename, each with xl's messages;
+#   - one registry: virsh lists xl's domain, xl lists and destroys one
+#     virsh created;
 #   - mem-set on a guest whose balloon driver follows the target
 #     (balloond): xl list's Mem moves down and up; vcpus=2;
 #   - on_crash=restart: a triple-faulting guest is restarted by hv and stays
@@ -229,6 +231,19 @@ fails "$XL" mem-set
 grep -qx "'xl mem-set' requires at least 2 arguments." "$W/last"
 verdict "a missing argument: xl's words and the usage"
 
+# ---- One registry for xl and virsh ----------------------------------------
+# Both real tools see the one hypervisor: virsh lists xl's domain, and xl
+# lists and destroys one virsh started.
+"$TOP/bin/virsh" list >"$W/last" 2>&1
+grep -Eq '^ 1 +g1 +running$' "$W/last"
+verdict "virsh list shows the domain xl created"
+printf "<domain type='hvkit'><name>v1</name><memory unit='MiB'>16</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type><kernel>%s</kernel></os></domain>\n" "$G" >"$W/v1.xml"
+"$TOP/bin/virsh" create "$W/v1.xml" >"$W/last" 2>&1
+vpid=$(sed -n 's/^pid=//p' "$S/v1" 2>/dev/null)
+"$XL" list >>"$W/last"
+grep -Eq '^v1 +2 +16 +1 ' "$W/last" && "$XL" destroy v1 && ! "$TOP/bin/virsh" list | grep -q ' v1 '
+verdict "xl lists and destroys a domain virsh created"
+
 # ---- The balloon, and two vCPUs: a guest that follows the target ----------
 printf 'name="b1"\nkernel="%s"\nmemory=32\nvcpus=2\n' "$BUILD/guestkit/balloond.elf" >"$W/b1.cfg"
 "$XL" create "$W/b1.cfg" 2>"$W/last"
@@ -236,14 +251,14 @@ bpid=$(sed -n 's/^pid=//p' "$S/b1")
 # mem_is MIB: wait (up to 30 s) until xl list shows the domain with MIB.
 mem_is() {
     for _ in $(seq 150); do
-        [ "$(list_row b1)" = "$(row b1 2 "$1" 2 r-----)" ] && return 0
+        [ "$(list_row b1)" = "$(row b1 3 "$1" 2 r-----)" ] && return 0
         sleep 0.2
     done
     list_row b1 >"$W/last"
     return 1
 }
 mem_is 32 &&
-    "$XL" vcpu-list b1 | tail -1 | grep -Eq '^b1 {30} {5}2 {5}1 {4}- {3}--p {7}0\.0  all / all$'
+    "$XL" vcpu-list b1 | tail -1 | grep -Eq '^b1 {30} {5}3 {5}1 {4}- {3}--p {7}0\.0  all / all$'
 verdict "vcpus=2: two vCPUs, the second offline until the guest starts it"
 "$XL" mem-set b1 16
 mem_is 16 &&
@@ -260,7 +275,7 @@ printf 'name="c1"\nkernel="%s"\nmemory=16\non_crash="restart"\n' "$BUILD/guestki
 for _ in $(seq 150); do grep -q 'restarting (on_crash=restart)' "$S/c1.log" 2>/dev/null && break; sleep 0.2; done
 "$XL" dmesg >"$W/last"
 "$XL" list >>"$W/last"
-grep -q "^(XEN) d3: domain 0: crashed: triple fault.*; restarting (on_crash=restart)$" "$W/last" &&
+grep -q "^(XEN) d4: domain 0: crashed: triple fault.*; restarting (on_crash=restart)$" "$W/last" &&
     grep -q '^c1  ' "$W/last"
 verdict "on_crash=restart: the domain crashes, hv restarts it, xl list still shows it"
 cpid=$(sed -n 's/^pid=//p' "$S/c1")
@@ -272,5 +287,5 @@ pid=$(sed -n 's/^pid=//p' "$S/g1")
     [ "$("$XL" list | wc -l)" = 2 ] && ! kill -0 "$pid" 2>/dev/null && [ ! -e "$S/g1" ] && [ ! -e "$SOCK" ]
 verdict "destroy: gone from list, its machine and files too"
 # Whatever failed, leave no machine running.
-for p in "$pid" "${cpid:-}" "${bpid:-}"; do [ -n "$p" ] && kill -0 "$p" 2>/dev/null && kill -- -"$p"; done
+for p in "$pid" "${cpid:-}" "${bpid:-}" "${vpid:-}"; do [ -n "$p" ] && kill -0 "$p" 2>/dev/null && kill -- -"$p"; done
 exit 0
