@@ -38,6 +38,15 @@ static inline void xsetbv(uint32_t index, uint64_t v)
     __asm__ volatile("xsetbv" : : "c"(index), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
+/* Read extended control register `index` into EDX:EAX (SDM vol 2D
+ * "XGETBV"); needs CR4.OSXSAVE too. */
+static inline uint64_t xgetbv(uint32_t index)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index));
+    return (uint64_t)hi << 32 | lo;
+}
+
 /* DR6, the debug status register (SDM vol 3B 18.2.3 "Debug Status
  * Register (DR6)"): VT-x leaves the guest's in the processor, where the
  * VT-x backend sets BS for a single-step trap (vmx/vcpu.c). */

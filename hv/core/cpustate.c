@@ -65,6 +65,12 @@ void cpu_state_vms(struct vms *v, struct cpu_state *c)
     vms_u8(v, &c->start_pending);
     vms_u8(v, &c->start_vector);
     vms_bytes(v, c->fxsave, sizeof(c->fxsave));
+    /* Section version 3: the upper halves of the YMM registers. */
+    vms_bytes(v, c->ymm_hi, sizeof(c->ymm_hi));
+    /* XCR0 as XSETBV accepts it (SDM vol 2D "XSETBV": x87 always on, AVX
+     * only with SSE), and with no component a state does not hold. */
+    vms_check(v, (c->xcr0 & 1) && !(c->xcr0 & ~CPU_XCR0_HELD) && (!(c->xcr0 & 4) || (c->xcr0 & 2)),
+              "XCR0");
     /* RFLAGS bit 1 is always 1 (SDM vol 1 3.4.3 "EFLAGS Register"), and
      * the shadow is a flag. */
     vms_check(v, (c->rflags & 2) != 0, "RFLAGS");

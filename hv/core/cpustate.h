@@ -59,6 +59,13 @@ struct cpu_table {
 /* The FXSAVE image of the x87, MMX and SSE registers (SDM vol 1 10.5.1
  * "FXSAVE Area"): 512 bytes, 16-byte aligned. */
 #define CPU_FXSAVE_LEN 512u
+/* XSAVE state component 2, AVX: the upper 128 bits of YMM0-YMM15 (SDM
+ * vol 1 13.5.3 "AVX State"), 16 bytes a register. */
+#define CPU_YMM_HI_LEN 256u
+/* The XCR0 components a state holds: x87 and SSE (the FXSAVE image) and
+ * AVX (ymm_hi).  A guest that enabled any other (MPX, AVX-512, PKRU, AMX)
+ * is not saved (core/vcpustate.c says so). */
+#define CPU_XCR0_HELD 7ull
 
 struct cpu_state {
     /* The general registers, RIP and RFLAGS. */
@@ -97,6 +104,9 @@ struct cpu_state {
     uint8_t mp_state, start_pending, start_vector;
     /* The x87/SSE registers. */
     uint8_t fxsave[CPU_FXSAVE_LEN] __attribute__((aligned(16)));
+    /* The upper halves of the YMM registers, zeros unless XCR0 enables
+     * AVX. */
+    uint8_t ymm_hi[CPU_YMM_HI_LEN];
 };
 
 struct vms;

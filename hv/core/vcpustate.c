@@ -24,6 +24,7 @@
 #include "cpustate.h"
 #include "hv.h"
 #include "vcpustate.h"
+#include "xcr.h"
 
 /* DR0-DR3 (SDM vol 3B 18.2.1 "Debug Address Registers (DR0-DR3)"): the
  * register is named in the instruction, hence one case each. */
@@ -119,6 +120,39 @@ void vcpu_cpu_regs_load(struct vcpu *v)
         write_dr(i, v->dr[i]);
 }
 
+/*
+ * XSAVE state component 2 alone (AVX, the upper halves of YMM0-15), saved
+ * or restored through an XSAVE area in the standard format (SDM vol 1
+ * 13.4 "XSAVE Area"): the legacy region and the XSAVE header, then each
+ * component at the offset CPUID.(EAX=0DH,ECX=2):EBX names (13.4.3
+ * "Extended Region of an XSAVE Area").  The requested-feature bitmap is 4
+ * (EDX:EAX), so nothing else is touched.  XSAVE leaves a component in its
+ * initial state unwritten and clears its XSTATE_BV bit (13.8 "Operation of
+ * XSAVE"): the area is zeroed first, and AVX's initial state is zeros.
+ * XRSTOR loads the component from the area when its XSTATE_BV bit is set
+ * (13.9 "Operation of XRSTOR").  hv runs with CR4.OSXSAVE set wherever
+ * the CPU has XSAVE (build.c), and the guest's XCR0, which enables AVX,
+ * is the CPU's while this runs.
+ */
+static void avx_state(uint8_t *ymm_hi, bool save)
+{
+    static uint8_t area[4096] __attribute__((aligned(64)));
+    uint32_t off = cpuid_count(0xd, 2).ebx;
+    if (off + CPU_YMM_HI_LEN > sizeof(area))
+        return;
+    memset(area, 0, off + CPU_YMM_HI_LEN);
+    if (save) {
+        __asm__ volatile("xsave64 %0" : "+m"(area) : "a"(4u), "d"(0u));
+        memcpy(ymm_hi, area + off, CPU_YMM_HI_LEN);
+    } else {
+        /* XSTATE_BV, the header's first 8 bytes (13.4.2 "XSAVE Header"):
+         * the AVX component is in the area. */
+        area[CPU_FXSAVE_LEN] = 4;
+        memcpy(area + off, ymm_hi, CPU_YMM_HI_LEN);
+        __asm__ volatile("xrstor64 %0" : : "m"(area), "a"(4u), "d"(0u));
+    }
+}
+
 int vcpu_get_cpu_state(struct vcpu *v, struct cpu_state *c, char *err, size_t err_len)
 {
     const struct backend *be = vcpu_backend(v);
@@ -141,7 +175,11 @@ int vcpu_get_cpu_state(struct vcpu *v, struct cpu_state *c, char *err, size_t er
     c->efer = v->efer;
     c->pat = v->pat;
     c->int_shadow = v->int_shadow;
-    c->xcr0 = v->xcr0;
+    /* XCR0 is the CPU's: under SVM the guest's XSETBV runs without an
+     * exit and only the CPU knows the value (v->xcr0 follows it under
+     * VT-x, where hv executes XSETBV for the guest, dispatch.c).  hv does
+     * not switch XCR0 between vCPUs: the one that ran last set it. */
+    c->xcr0 = read_cr4() & CR4_OSXSAVE ? xgetbv(0) : v->xcr0;
     c->misc_enable = v->misc_enable;
     c->ds_area = v->ds_area;
     /* The guest's TSC now: the host's plus the offset (vcpu.h). */
@@ -153,6 +191,16 @@ int vcpu_get_cpu_state(struct vcpu *v, struct cpu_state *c, char *err, size_t er
     for (unsigned i = 0; i < 4; i++)
         c->dr[i] = read_dr(i);
     fx(c->fxsave, true);
+    /* What XCR0 enables beyond x87, SSE and AVX would be lost. */
+    if (c->xcr0 & ~CPU_XCR0_HELD) {
+        ksnprintf(err, err_len,
+                  "the guest's XCR0 (%#llx) enables state components a vmstate does not hold "
+                  "yet (it holds x87, SSE and AVX)",
+                  (unsigned long long)c->xcr0);
+        return -1;
+    }
+    if (c->xcr0 & XCR0_AVX)
+        avx_state(c->ymm_hi, true);
     return 0;
 }
 
@@ -203,6 +251,14 @@ int vcpu_set_cpu_state(struct vcpu *v, const struct cpu_state *c, char *err, siz
     v->blocked = false;
     for (unsigned i = 0; i < 4; i++)
         write_dr(i, c->dr[i]);
+    /* The guest's XCR0 is the CPU's while it runs (the guest's XSETBV
+     * sets it: natively under SVM, through hv under VT-x, dispatch.c), so
+     * the restored one goes into the CPU too; vmsave.c checked that this
+     * CPU takes it.  A CPU without XSAVE has XCR0 1 only. */
+    if (read_cr4() & CR4_OSXSAVE)
+        xsetbv(0, c->xcr0);
     fx((uint8_t *)c->fxsave, false);
+    if (c->xcr0 & XCR0_AVX)
+        avx_state((uint8_t *)c->ymm_hi, false);
     return 0;
 }

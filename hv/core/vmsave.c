@@ -31,6 +31,7 @@
 #include "vms_domain.h"
 #include "vmsave.h"
 #include "wallclock.h"
+#include "xcr.h"
 
 /* QEMU 7.2's words when no disk can hold a snapshot's VM state. */
 #define NO_VMSTATE_DISK "no block device can store vmstate for snapshot"
@@ -345,6 +346,25 @@ static int put_back(struct domain *d, struct work *w, char *err, size_t err_len)
     return 0;
 }
 
+/* Does this CPU take each saved vCPU's XCR0 (the components CPUID.(EAX=
+ * 0DH,ECX=0):EDX:EAX names, and XSETBV's rules, core/xcr.c)?  A state
+ * taken on a CPU with AVX is refused on one without, before anything
+ * changes, rather than fault in hv's XSETBV or XRSTOR half way. */
+static int check_xcr0(struct domain *d, struct work *w, char *err, size_t err_len)
+{
+    struct cpuid_regs x = cpuid_count(0xd, 0);
+    uint64_t supported = read_cr4() & CR4_OSXSAVE ? ((uint64_t)x.edx << 32) | x.eax : XCR0_X87;
+    for (unsigned i = 0; i < d->nr_vcpus; i++)
+        if (!xcr0_valid(w->scratch.cpu[i].xcr0, supported)) {
+            ksnprintf(err, err_len,
+                      "vmstate: section 'cpu' (instance %u): XCR0 %#llx enables state "
+                      "components this CPU does not have (it supports %#llx)",
+                      i, (unsigned long long)w->scratch.cpu[i].xcr0, (unsigned long long)supported);
+            return -1;
+        }
+    return 0;
+}
+
 /* Check the whole state, revert the disk, commit.  The domain is only
  * changed once the state has passed every check. */
 static int read_state(struct domain *d, struct work *w, char *err, size_t err_len)
@@ -354,6 +374,8 @@ static int read_state(struct domain *d, struct work *w, char *err, size_t err_le
         ksnprintf(err, err_len, "%s", w->v.err);
         return -1;
     }
+    if (check_xcr0(d, w, err, err_len) < 0)
+        return -1;
     /* The disk as it was at the snapshot (QEMU reverts it too); a restore
      * from a file leaves the disks alone, as xl restore does. */
     if (w->img && (img_snapshot_apply(w->img, w->id) < 0 || img_flush(w->img) < 0)) {

@@ -250,20 +250,24 @@ pause_seq() {
     fi
 }
 
-# compare_same Q H: the first SAME_UPTO commands' outputs, one case each.
+# compare_same Q H [CMDS UPTO LABEL]: the outputs of the first UPTO
+# commands of CMDS ("sleep" lines not counted; default: cmds, SAME_UPTO),
+# one case each named "LABEL: COMMAND", each output passed through
+# snap_form first.
 compare_same() {
-    local q=$1 h=$2 n=0 cmd
+    local q=$1 h=$2 cmds=${3:-$W/cmds} upto=${4:-$SAME_UPTO} label=${5:-same output as QEMU}
+    local n=0 cmd
     while IFS= read -r cmd; do
         [[ $cmd == sleep\ * ]] && continue
         n=$((n + 1))
-        [ "$n" -le "$SAME_UPTO" ] || break
-        if [ "$(block "$q" "$n")" = "$(block "$h" "$n")" ]; then
-            pass "same output as QEMU: $cmd"
+        [ "$n" -le "$upto" ] || break
+        if [ "$(block "$q" "$n" | snap_form)" = "$(block "$h" "$n" | snap_form)" ]; then
+            pass "$label: $cmd"
         else
-            fail "same output as QEMU: $cmd" "outputs differ"
+            fail "$label: $cmd" "outputs differ"
             diff <(block "$q" "$n") <(block "$h" "$n") | sed 's/^/    /' | head -20
         fi
-    done <"$W/cmds"
+    done <"$cmds"
 }
 
 main_qemu_svm() {
@@ -389,7 +393,7 @@ unix_case() {
 # be the same text, but for the snapshot table's size, date and clock
 # columns, whose form is checked instead.
 disk_case() {
-    local t=$W/disk n=0 cmd q h
+    local t=$W/disk
     printf '%s\n' 'info snapshots' 'savevm s1' 'info snapshots' 'delvm s1' 'info snapshots' \
         'eject virtio0' 'eject -f virtio0' 'change virtio0 missing.img' "change virtio0 $t.o.qcow2" \
         'commit virtio0' \
@@ -406,16 +410,7 @@ disk_case() {
         show_log "$t.q"
         return
     fi
-    while IFS= read -r cmd; do
-        n=$((n + 1))
-        q=$(block "$t.q" "$n" | snap_form) h=$(block "$t.h" "$n" | snap_form)
-        if [ "$q" = "$h" ]; then
-            pass "same output as QEMU with a qcow2 disk: $cmd"
-        else
-            fail "same output as QEMU with a qcow2 disk: $cmd" "outputs differ"
-            diff <(block "$t.q" "$n") <(block "$t.h" "$n") | sed 's/^/    /' | head -20
-        fi
-    done <"$t.cmds"
+    compare_same "$t.q" "$t.h" "$t.cmds" 1000 "same output as QEMU with a qcow2 disk"
 }
 
 # snap_form: a snapshot line's VM SIZE, DATE and VM CLOCK columns (QEMU's

@@ -66,6 +66,8 @@ static void dom_make(struct testdom *t)
     t->parts.virtio[0] = &t->t;
     t->parts.nr_virtio = 1;
     t->cpu.rflags = 2;
+    /* XCR0's reset value: x87 only (build.c). */
+    t->cpu.xcr0 = 1;
 }
 
 /* Put every model into a state a running guest could have given it. */
@@ -124,6 +126,9 @@ static void dom_scribble(struct testdom *t)
     t->cpu.mp_state = VCPU_MP_RUNNING;
     t->cpu.start_pending = 1;
     t->cpu.start_vector = 0x70;
+    /* AVX enabled, and YMM15's upper half holding something. */
+    t->cpu.xcr0 = 7;
+    t->cpu.ymm_hi[255] = 0x5a;
     /* RAM: a few pages written, the rest zero; one page with a single
      * byte at its end (still a page to save). */
     memset(d->mem.host + 0x1000, 0xaa, 4096);
@@ -214,6 +219,7 @@ START_TEST(save_load_save_gives_the_same_bytes)
     ck_assert_uint_eq(b.t.vq[0].last_avail, 3);
     ck_assert_uint_eq(b.cpu.rip, 0x100123);
     ck_assert_uint_eq(b.cpu.fxsave[160], 0x42);
+    ck_assert(b.cpu.xcr0 == 7 && b.cpu.ymm_hi[255] == 0x5a);
     ck_assert(b.d.acpi.sci && b.d.acpi.en == ACPI_PM1_PWRBTN_EN);
     ck_assert_uint_eq(b.cpu.start_pending, 1);
     ck_assert_uint_eq(b.cpu.start_vector, 0x70);
@@ -361,6 +367,18 @@ START_TEST(refusals_name_the_section)
     ck_assert_int_lt(load(&b, &one, one.len), 0);
     ck_assert_str_eq(v.err,
                      "vmstate: section 'acpi-pm' (instance 0): the SCI's level is out of range");
+    /* XCR0 with PKRU (bit 9), a component a state does not hold: XCR0
+     * follows the 128 bytes of general registers, RIP, RFLAGS, CR0, CR2,
+     * CR3, CR4 and EFER in the cpu section's payload. */
+    one.b[acpi + VMS_SECTION_HEADER_LEN + 3] = 1;
+    reseal(&one, acpi);
+    ck_assert_int_eq(load(&b, &one, one.len), 0);
+    uint64_t cpu = find_section(&one, VMS_SEC_CPU) + VMS_SECTION_HEADER_LEN;
+    ck_assert_uint_eq(one.b[cpu + 184], 7);
+    one.b[cpu + 185] = 2;
+    reseal(&one, cpu - VMS_SECTION_HEADER_LEN);
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err, "vmstate: section 'cpu' (instance 0): XCR0 is out of range");
     /* A state of the format before the ACPI section. */
     one.b[8] = 1;
     ck_assert_int_lt(load(&b, &one, one.len), 0);
