@@ -11,7 +11,8 @@
 #   - what virsh did is judged on the machine itself: the guest's console
 #     stops counting while suspended, the monitor's `info status`, the
 #     snapshot with its VM SIZE in `qemu-img snapshot -l`, the count after
-#     a revert, the machine's processes after destroy, `xl list`.
+#     a revert, the machine's processes after destroy, `xl list`, and a
+#     second (transient) domain whose balloon driver follows `setmem`.
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/lib/virsh.bash"
 
@@ -21,7 +22,7 @@ G=$BUILD/guestkit/counter.elf
 export HVKIT_STATE_DIR=$W/state HVKIT_TOP=$TOP
 S=$HVKIT_STATE_DIR/running
 
-skip_all_if "$(built_missing "$V" "$G")" virsh-live
+skip_all_if "$(built_missing "$V" "$G" "$BUILD/guestkit/balloond.elf")" virsh-live
 skip_all_if "$(real_virsh_missing)" virsh-live
 VIRSH=$V REAL_DIR=$W/real HV_DIR=$W/hv
 mkdir -p "$W/hv" "$W/real" "$S"
@@ -88,7 +89,12 @@ same running "list; list --all; domid test; domname 2; domstate test; domstate t
 same suspend-resume "suspend test; domstate test --reason; list --state-paused; suspend test;
     resume test; domstate test --reason; resume test; list --state-running; list --state-paused"
 same vcpus "vcpucount test; vcpuinfo test; vcpupin test; vcpupin test 0; vcpupin test 5; cpu-stats test --total"
-same errors "suspend nosuch; destroy nosuch; dominfo 7; qemu-monitor-command nosuch --hmp x"
+same errors "suspend nosuch; destroy nosuch; dominfo 7; qemu-monitor-command nosuch --hmp x;
+    console test"
+# Without a terminal virsh refuses the console (above); --force shows it.
+timeout 3 "$V" console test --force >"$W/last" 2>&1
+check "console --force: the guest's console as it counts" \
+    grep -qx "Connected to domain 'test'" "$W/last" && grep -q '^count [0-9]' "$W/last"
 
 # ---- Suspend, judged by the guest: its count stands still -----------------
 "$V" suspend test >/dev/null
@@ -149,17 +155,26 @@ same shutdown "shutdown test"
 same lifecycle "reset test; reboot test; destroy test; domstate test --reason;
     destroy test; list --all; dominfo test; start test; domstate test --reason; domid test"
 check "destroy ended the first machine" none kill -0 "$pid" 2>/dev/null
-# ---- A transient domain -------------------------------------------------
-sed -e 's/<name>test</<name>tr</' -e "/<devices>/,/<\/devices>/d" "$W/hv/test.xml" >"$W/tr.xml"
+# ---- A transient domain, with a balloon driver ----------------------------
+# The balloond guest follows the balloon's target for as long as it runs.
+sed -e 's/<name>test</<name>tr</' -e "/<devices>/,/<\/devices>/d" -e 's/>32</>48</' \
+    -e "s#$G#$BUILD/guestkit/balloond.elf#" -e '/<cmdline>/d' "$W/hv/test.xml" >"$W/tr.xml"
 "$V" "create $W/tr.xml" >"$W/last" 2>&1
 "$V" -q "dominfo tr; list --all --transient --name" >>"$W/last" 2>&1
 check "create: a transient domain runs, not persistent" \
     grep -qx "Domain 'tr' created from $W/tr.xml" "$W/last" && grep -q '^Persistent: *no$' "$W/last" &&
     grep -qx tr "$W/last"
+for _ in $(seq 300); do grep -q '^balloond: ' "$S/tr.log" 2>/dev/null && break; sleep 0.2; done
+"$V" setmem tr 24M >"$W/last" 2>&1
+for _ in $(seq 300); do grep -q '^balloond: 24576 KiB' "$S/tr.log" 2>/dev/null && break; sleep 0.2; done
+"$V" -q "dommemstat tr; dominfo tr" >>"$W/last" 2>&1
+actual=$("$TOP/bin/hvctl" -s "$S/tr.sock" query-balloon | sed -n 's/.*"actual": \([0-9]*\).*/\1/p')
+check "setmem on a running domain: its balloon driver gives memory back to 24 MiB (query-balloon), dommemstat and dominfo show it" \
+    [ "$actual" = $((24 << 20)) ] && grep -qx 'actual 24576' "$W/last" &&
+    grep -qx 'Used memory:    24576 KiB' "$W/last" && grep -qx 'Max memory:     49152 KiB' "$W/last"
 "$V" destroy tr >/dev/null 2>&1
 "$V" -q "list --all --name" >"$W/last" 2>&1
 check "destroy: a transient domain is gone" none grep -qx tr "$W/last"
-
 pid=$(sed -n 's/^pid=//p' "$S/test")
 "$V" destroy test >/dev/null 2>&1
 check "destroy ends the machine and its record" \
