@@ -57,20 +57,26 @@ sub mask {
     return $line;
 }
 
-# Run COMMAND once and return its lines on STREAM.
+# Run COMMAND once and return its lines on STREAM.  One run gives both
+# "stdout" and "stderr" (a lesson that quotes both runs its command once);
+# "stdout and stderr" needs a run of its own, for the order of the lines.
 sub output_of {
     my ($cmd, $stream) = @_;
     my $key = "$cmd\0$stream";
     return $runs{$key} if $runs{$key};
     my $n = scalar(keys %runs);
     my ($o, $e) = ("$tmp/$n.out", "$tmp/$n.err");
-    my $redir = $stream eq 'stdout and stderr' ? ">'$o' 2>&1" : ">'$o' 2>'$e'";
+    my $both = $stream eq 'stdout and stderr';
+    my $redir = $both ? ">'$o' 2>&1" : ">'$o' 2>'$e'";
     system('bash', '-c', "cd '$top' && ($cmd) </dev/null $redir");
-    my $file = $stream eq 'stderr' ? $e : $o;
-    open(my $fh, '<', $file) or die "outputs.pl: $file: $!\n";
-    chomp(my @lines = <$fh>);
-    close($fh);
-    return $runs{$key} = \@lines;
+    my %files = $both ? ($stream => $o) : (stdout => $o, stderr => $e);
+    for my $s (keys %files) {
+        open(my $fh, '<', $files{$s}) or die "outputs.pl: $files{$s}: $!\n";
+        chomp(my @lines = <$fh>);
+        close($fh);
+        $runs{"$cmd\0$s"} = \@lines;
+    }
+    return $runs{$key};
 }
 
 # Where the segment (a list of masked lines) matches the masked output
