@@ -5,7 +5,7 @@
 # one it has gained.
 . "$(dirname "$0")/lib.bash"
 
-skip_all_if "$(built_missing "$BUILD/mgmt/virsh" "$BUILD/imgtool/imgtool")" exam-operations-table
+skip_all_if "$(built_missing "$BUILD/mgmt/virsh" "$BUILD/mgmt/xl" "$BUILD/imgtool/imgtool")" exam-operations-table
 if ! bash "$TOP/docs/exam/mktable.sh" >"$IT_WORK/operations.md" 2>"$IT_WORK/mktable.err"; then
     fail exam-operations-table "mktable.sh failed"
     show_log "$IT_WORK/mktable.err"
