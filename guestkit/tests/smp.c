@@ -61,6 +61,19 @@ static int fpu_pop(void)
     return value;
 }
 
+/* Each CPU's CPUID names its own APIC ID: the initial APIC ID in leaf 1
+ * EBX bits 31:24 and, where the CPU has leaf 0BH, the x2APIC ID in its
+ * EDX (SDM vol 2A "CPUID"), both the local APIC's ID. */
+static volatile int cpuid_ok[SMP_MAX_CPUS];
+
+static bool cpuid_names_me(void)
+{
+    uint32_t id = lapic_id();
+    if (cpuid(1).ebx >> 24 != id)
+        return false;
+    return cpuid(0).eax < 0xb || cpuid_count(0xb, 0).edx == id;
+}
+
 static void locked_inc(volatile int *p)
 {
     __atomic_fetch_add(p, 1, __ATOMIC_SEQ_CST);
@@ -113,6 +126,7 @@ static void ap_main(void *arg)
     /* The INIT that started it left its APIC software-disabled. */
     lapic_enable();
     fpu_push(1000 + k);
+    cpuid_ok[k] = cpuid_names_me();
     printf("smp: CPU %d (APIC ID %u) is up in 64-bit mode\n", k, lapic_id());
     locked_inc(&aps_up);
     while (!__atomic_load_n(&go, __ATOMIC_SEQ_CST))
@@ -204,6 +218,10 @@ int main(int argc, char **argv)
     for (int k = 1; k <= started; k++)
         own = own && fpu_ok[k];
     report(own, "every CPU kept its own x87 registers");
+    bool ids = cpuid_names_me();
+    for (int k = 1; k <= started; k++)
+        ids = ids && cpuid_ok[k];
+    report(ids, "every CPU's CPUID names its own APIC ID");
     if (argc > 1 && strcmp(argv[1], "wait") == 0) {
         /* For a monitor to look at the CPUs: the BSP halts for good, the
          * APs spin. */

@@ -98,6 +98,12 @@ EXIT_PATH void cpuid_guest_state(uint32_t leaf, const struct cpuid_state *s, str
          * 31:24: the initial APIC ID. */
         r->edx = (r->edx & ~CPUID_EDX_APIC) | (s->apic ? CPUID_EDX_APIC : 0);
         r->ebx = (r->ebx & 0x00ffffffu) | (s->apic_id << 24);
+    } else if (leaf == 0xb || leaf == 0x1f) {
+        /* EDX of every subleaf: the x2APIC ID of the processor asking
+         * (SDM vol 2A "CPUID", leaf 0BH "Extended Topology Enumeration
+         * Leaf" and leaf 1FH "V2 Extended Topology Enumeration Leaf"),
+         * the vCPU's, not the host CPU's (core/smp.c: IDs 0..N-1). */
+        r->edx = s->apic_id;
     } else if (leaf == 0x80000001u) {
         /* AMD repeats the APIC bit in the extended leaf (APM vol 3
          * appendix E.4.2 "Function 8000_0001h - Extended Processor and
@@ -109,7 +115,9 @@ EXIT_PATH void cpuid_guest_state(uint32_t leaf, const struct cpuid_state *s, str
 /* See cpuid.h. */
 EXIT_PATH bool cpuid_table_keeps(uint32_t leaf)
 {
-    return leaf != 1 && leaf != 0xd && leaf != 0x80000001u;
+    /* Leaves 0xB and 0x1F carry the asking vCPU's x2APIC ID (below): one
+     * domain's vCPUs differ there. */
+    return leaf != 1 && leaf != 0xd && leaf != 0x80000001u && leaf != 0xb && leaf != 0x1f;
 }
 
 /* See cpuid.h. */

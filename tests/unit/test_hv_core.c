@@ -272,6 +272,14 @@ START_TEST(cpuid_follows_guest_state)
     r = (struct cpuid_regs){.edx = ~0u};
     cpuid_guest_state(0x80000001u, &st, &r);
     ck_assert_uint_eq(r.edx, ~(1u << 9));
+    /* The topology leaves' EDX is the asking vCPU's x2APIC ID, so they
+     * are never kept for the domain (fastpath.c's table). */
+    st = (struct cpuid_state){.apic = true, .apic_id = 3};
+    r = (struct cpuid_regs){.eax = 1, .ebx = 1, .ecx = 0x100, .edx = 0};
+    cpuid_guest_state(0xb, &st, &r);
+    ck_assert_uint_eq(r.edx, 3);
+    ck_assert_uint_eq(r.ecx, 0x100);
+    ck_assert(!cpuid_table_keeps(0xb) && !cpuid_table_keeps(0x1f) && !cpuid_table_keeps(1));
 }
 END_TEST
 
