@@ -132,6 +132,22 @@ void snapshot_dump(const struct img_snapshot_info *sn)
     fputs(line, stdout);
 }
 
+void snapshot_table(struct img *img)
+{
+    /* The header, then one line per snapshot, each ended by a newline of
+     * its own: bdrv_snapshot_dump() prints no newline, its callers do. */
+    int n = img_snapshot_count(img);
+    snapshot_dump(NULL);
+    printf("\n");
+    for (int i = 0; i < n; i++) {
+        struct img_snapshot_info sn;
+        if (img_snapshot_get(img, i, &sn) == 0) {
+            snapshot_dump(&sn);
+            printf("\n");
+        }
+    }
+}
+
 /* dump_qobject()/dump_qdict() of block/qapi.c. */
 static void dump_value(int indent, const struct jv *v);
 

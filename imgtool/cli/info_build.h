@@ -18,6 +18,9 @@ struct jv *image_info_build(struct img *img, const char *filename, char **backin
 void image_info_dump_human(const struct jv *info);
 /* QEMU's snapshot table lines (bdrv_snapshot_dump); NULL for the header. */
 void snapshot_dump(const struct img_snapshot_info *sn);
+/* The snapshot table of an open image: the header line and one line per
+ * snapshot (qemu-img snapshot -l, and imgtool dump). */
+void snapshot_table(struct img *img);
 /* Member lookup helpers. */
 const struct jv *jv_get(const struct jv *obj, const char *key);
 

@@ -278,15 +278,7 @@ static void dump_snapshots(struct img *img)
         printf("  (none)\n");
         return;
     }
-    snapshot_dump(NULL);
-    printf("\n");
-    for (int i = 0; i < n; i++) {
-        struct img_snapshot_info sn;
-        if (img_snapshot_get(img, i, &sn) == 0) {
-            snapshot_dump(&sn);
-            printf("\n");
-        }
-    }
+    snapshot_table(img);
 }
 
 int verb_dump(int argc, char **argv)

@@ -58,15 +58,7 @@ static void snapshot_list(struct img *img)
         return;
     }
     printf("Snapshot list:\n");
-    snapshot_dump(NULL);
-    printf("\n");
-    for (int i = 0; i < n; i++) {
-        struct img_snapshot_info sn;
-        if (img_snapshot_get(img, i, &sn) == 0) {
-            snapshot_dump(&sn);
-            printf("\n");
-        }
-    }
+    snapshot_table(img);
 }
 
 /* Run one action on an open qcow2 image: 0, or 1 after the message. */
