@@ -102,6 +102,12 @@ int verb_other_option(int c, char **argv, int unsupported_status);
 /* argv[optind] if it is the only operand left, else NULL after qemu-img's
  * "Expecting one image file name" usage error (exit status 1). */
 const char *verb_one_filename(int argc, char **argv);
+/* The one image file name (in *filename) and the --output format of the
+ * verbs that print a report (info, map, check), checked in qemu-img's order:
+ * the operands first, then --output.  The OFMT_* value, or -1 after the
+ * message of whichever check failed (the verb exits 1). */
+int verb_file_and_output(int argc, char **argv, const char *output, bool allow_dot,
+                         const char **filename);
 /* IMG_FMT_* of a format to create, or -1 after qemu-img's "Unknown file
  * format 'F'" (as "PREFIX: Unknown ..." when prefix is not NULL). */
 int target_format(const char *fmt, const char *prefix);

@@ -184,11 +184,8 @@ int verb_check(int argc, char **argv)
             return verb_other_option(c, argv, 1);
         }
     }
-    const char *filename = verb_one_filename(argc, argv);
-    if (!filename) {
-        return 1;
-    }
-    int ofmt = parse_output_format(output, false);
+    const char *filename;
+    int ofmt = verb_file_and_output(argc, argv, output, false, &filename);
     if (ofmt < 0) {
         return 1;
     }

@@ -105,6 +105,19 @@ const char *verb_one_filename(int argc, char **argv)
     return argv[optind];
 }
 
+int verb_file_and_output(int argc, char **argv, const char *output, bool allow_dot,
+                         const char **filename)
+{
+    /* qemu-img's img_info, img_map and img_check look at the operand
+     * count before they parse --output, so a bad command line with both
+     * faults reports the missing file name. */
+    *filename = verb_one_filename(argc, argv);
+    if (!*filename) {
+        return -1;
+    }
+    return parse_output_format(output, allow_dot);
+}
+
 int target_format(const char *fmt, const char *prefix)
 {
     /* Only the drivers imgtool has can be created; qemu-img's message is

@@ -236,11 +236,8 @@ int verb_map(int argc, char **argv)
             return verb_other_option(c, argv, 1);
         }
     }
-    const char *filename = verb_one_filename(argc, argv);
-    if (!filename) {
-        return 1;
-    }
-    int ofmt = parse_output_format(output, true);
+    const char *filename;
+    int ofmt = verb_file_and_output(argc, argv, output, true, &filename);
     if (ofmt < 0) {
         return 1;
     }
