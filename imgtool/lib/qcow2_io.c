@@ -32,6 +32,21 @@
 #include "internal.h"
 
 /*
+ * How many bytes of a request of len bytes at guest offset off lie in the
+ * guest cluster that holds off: the rest of that cluster, or less when the
+ * request ends first.  Reads, writes and zeroing all go one cluster at a
+ * time, because each guest cluster has an L2 entry of its own (qcow2.txt
+ * "Cluster mapping").
+ */
+static uint32_t part_in_cluster(const struct qcow2 *q, uint64_t off, uint64_t len)
+{
+    uint32_t n = q->cluster_size - (uint32_t)(off & (q->cluster_size - 1));
+    if (n > len)
+        n = (uint32_t)len;
+    return n;
+}
+
+/*
  * Find the L2 entry of guest cluster guest_cluster (qcow2.txt "Cluster
  * mapping": l1_index = guest cluster / l2_entries, l2_index = guest
  * cluster % l2_entries).  *l2_offset is the host offset of the L2 table,
@@ -271,11 +286,8 @@ int qc_read(struct img *img, uint64_t off, void *vbuf, size_t len)
     while (len) {
         uint64_t guest_cluster = off >> q->cluster_bits, l2_offset, entry, subcluster_bitmap;
         uint32_t in_cluster = (uint32_t)(off & (q->cluster_size - 1));
-        uint32_t n = q->cluster_size - in_cluster;
-        int r;
-        if (n > len)
-            n = (uint32_t)len;
-        r = lookup(img, guest_cluster, &l2_offset, &entry, &subcluster_bitmap);
+        uint32_t n = part_in_cluster(q, off, len);
+        int r = lookup(img, guest_cluster, &l2_offset, &entry, &subcluster_bitmap);
         if (r < 0)
             return r;
         /* Only a plain, aligned, uncompressed cluster that does not end
@@ -712,9 +724,7 @@ int qc_write(struct img *img, uint64_t off, const void *vbuf, size_t len)
         }
         uint64_t guest_cluster = off >> q->cluster_bits;
         uint32_t in_cluster = (uint32_t)(off & (q->cluster_size - 1));
-        uint32_t n = q->cluster_size - in_cluster;
-        if (n > len)
-            n = (uint32_t)len;
+        uint32_t n = part_in_cluster(q, off, len);
         r = write_part(img, guest_cluster, in_cluster, buf, n);
         if (r < 0)
             return r;
@@ -903,9 +913,7 @@ int qc_write_zeroes(struct img *img, uint64_t off, uint64_t len, unsigned flags)
     if (r < 0)
         return r;
     while (len) {
-        uint32_t n = q->cluster_size - (uint32_t)(off & (q->cluster_size - 1));
-        if (n > len)
-            n = (uint32_t)len;
+        uint32_t n = part_in_cluster(q, off, len);
         r = zero_part(img, off, n, flags, backed);
         if (r < 0)
             return r;
