@@ -56,6 +56,32 @@ static void skip_space(struct reader *r)
     }
 }
 
+/* Step over the character c if it is the next one; false otherwise. */
+static bool eat(struct reader *r, char c)
+{
+    if (r->pos < r->len && r->s[r->pos] == c) {
+        r->pos++;
+        return true;
+    }
+    return false;
+}
+
+/*
+ * What may follow a member of an object or an element of an array: ','
+ * and another one (1), or the closing bracket `close` (0).  Anything else
+ * is refused with `why` (-1).  RFC 8259 sections 4 "Objects" and 5
+ * "Arrays" separate and close their contents alike.
+ */
+static int next_or_close(struct reader *r, char close, const char *why)
+{
+    skip_space(r);
+    if (eat(r, ','))
+        return 1;
+    if (eat(r, close))
+        return 0;
+    return fail(r, why);
+}
+
 /* A new token of `type` starting here; -1 when the array is full. */
 static int new_tok(struct reader *r, enum json_type type)
 {
@@ -181,75 +207,63 @@ static int literal(struct reader *r, const char *word, enum json_type type)
     return t;
 }
 
-/* RFC 8259 section 4 "Objects": { (string : value (, string : value)*)? }
- * The key is a string token, followed by its value's tokens. */
-static int object(struct reader *r, unsigned depth)
+/* An object member's name and the ':' after it (RFC 8259 section 4
+ * "Objects"); the value is read by the caller. */
+static int member_name(struct reader *r)
 {
-    int t = new_tok(r, JSON_OBJECT);
+    skip_space(r);
+    if (r->pos >= r->len || r->s[r->pos] != '"')
+        return fail(r, "expected a string as the member's name");
+    int key = string(r);
+    if (key < 0)
+        return -1;
+    /* A key is one token: what follows it is its value. */
+    r->tok[key].next = (uint32_t)key + 1;
+    skip_space(r);
+    if (!eat(r, ':'))
+        return fail(r, "expected ':' after the member's name");
+    return 0;
+}
+
+/*
+ * An object or an array, whose opening bracket is the next character:
+ * both are an empty pair of brackets or a ','-separated list that ends at
+ * `close`, and differ only in the member name before each object value.
+ * `why` is the reason given when neither ',' nor `close` follows an item.
+ */
+static int container(struct reader *r, unsigned depth, enum json_type type, char close,
+                     const char *why)
+{
+    int t = new_tok(r, type);
     if (t < 0)
         return -1;
     r->pos++;
     skip_space(r);
-    if (r->pos < r->len && r->s[r->pos] == '}') {
-        r->pos++;
+    if (eat(r, close))
         return t;
-    }
     for (;;) {
-        skip_space(r);
-        if (r->pos >= r->len || r->s[r->pos] != '"')
-            return fail(r, "expected a string as the member's name");
-        int key = string(r);
-        if (key < 0)
+        if (type == JSON_OBJECT && member_name(r) < 0)
             return -1;
-        /* A key is one token: what follows it is its value. */
-        r->tok[key].next = (uint32_t)key + 1;
-        skip_space(r);
-        if (r->pos >= r->len || r->s[r->pos] != ':')
-            return fail(r, "expected ':' after the member's name");
-        r->pos++;
         if (value(r, depth + 1) < 0)
             return -1;
         r->tok[t].count++;
-        skip_space(r);
-        if (r->pos < r->len && r->s[r->pos] == ',') {
-            r->pos++;
-            continue;
-        }
-        if (r->pos < r->len && r->s[r->pos] == '}') {
-            r->pos++;
-            return t;
-        }
-        return fail(r, "expected ',' or '}' in an object");
+        int more = next_or_close(r, close, why);
+        if (more <= 0)
+            return more < 0 ? -1 : t;
     }
+}
+
+/* RFC 8259 section 4 "Objects": { (string : value (, string : value)*)? }
+ * The key is a string token, followed by its value's tokens. */
+static int object(struct reader *r, unsigned depth)
+{
+    return container(r, depth, JSON_OBJECT, '}', "expected ',' or '}' in an object");
 }
 
 /* RFC 8259 section 5 "Arrays": [ (value (, value)*)? ] */
 static int array(struct reader *r, unsigned depth)
 {
-    int t = new_tok(r, JSON_ARRAY);
-    if (t < 0)
-        return -1;
-    r->pos++;
-    skip_space(r);
-    if (r->pos < r->len && r->s[r->pos] == ']') {
-        r->pos++;
-        return t;
-    }
-    for (;;) {
-        if (value(r, depth + 1) < 0)
-            return -1;
-        r->tok[t].count++;
-        skip_space(r);
-        if (r->pos < r->len && r->s[r->pos] == ',') {
-            r->pos++;
-            continue;
-        }
-        if (r->pos < r->len && r->s[r->pos] == ']') {
-            r->pos++;
-            return t;
-        }
-        return fail(r, "expected ',' or ']' in an array");
-    }
+    return container(r, depth, JSON_ARRAY, ']', "expected ',' or ']' in an array");
 }
 
 /* One value of any kind, at nesting `depth` (the outermost is 1); its
