@@ -147,6 +147,29 @@ static int string(struct reader *r)
     return fail(r, "unterminated string");
 }
 
+/* The position after the run of decimal digits that starts at p (p itself
+ * when there is none). */
+static size_t skip_digits(const struct reader *r, size_t p)
+{
+    while (p < r->len && r->s[p] >= '0' && r->s[p] <= '9')
+        p++;
+    return p;
+}
+
+/* Move *p over one or more digits: a number's fraction and exponent may
+ * not be empty (RFC 8259 section 6 "Numbers").  -1 after fail() at *p when
+ * no digit is there. */
+static int some_digits(struct reader *r, size_t *p)
+{
+    size_t end = skip_digits(r, *p);
+    if (end == *p) {
+        r->pos = *p;
+        return fail(r, "bad number");
+    }
+    *p = end;
+    return 0;
+}
+
 /* RFC 8259 section 6 "Numbers": -? (0 | [1-9][0-9]*) (. [0-9]+)?
  * ([eE] [+-]? [0-9]+)?  Checked in full here; json_u64/json_i64 decide
  * later whether the value is an integer they can give. */
@@ -162,31 +185,22 @@ static int number(struct reader *r)
     if (p < r->len && s[p] == '0') {
         p++;
     } else if (p < r->len && s[p] >= '1' && s[p] <= '9') {
-        while (p < r->len && s[p] >= '0' && s[p] <= '9')
-            p++;
+        p = skip_digits(r, p);
     } else {
         r->pos = p;
         return fail(r, "bad number");
     }
     if (p < r->len && s[p] == '.') {
         p++;
-        if (p >= r->len || s[p] < '0' || s[p] > '9') {
-            r->pos = p;
-            return fail(r, "bad number");
-        }
-        while (p < r->len && s[p] >= '0' && s[p] <= '9')
-            p++;
+        if (some_digits(r, &p) < 0)
+            return -1;
     }
     if (p < r->len && (s[p] == 'e' || s[p] == 'E')) {
         p++;
         if (p < r->len && (s[p] == '+' || s[p] == '-'))
             p++;
-        if (p >= r->len || s[p] < '0' || s[p] > '9') {
-            r->pos = p;
-            return fail(r, "bad number");
-        }
-        while (p < r->len && s[p] >= '0' && s[p] <= '9')
-            p++;
+        if (some_digits(r, &p) < 0)
+            return -1;
     }
     r->tok[t].len = (uint32_t)(p - r->pos);
     r->pos = p;
