@@ -24,6 +24,7 @@
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$TOP/build}
+. "$TOP/bench/lib/vbench.bash"
 reps=3 mib=4 machines=hv-qemu-svm
 while [ $# -gt 0 ]; do
     case $1 in
@@ -43,34 +44,18 @@ for m in "${machine_list[@]}"; do
     *) echo "run.sh: unknown machine '$m' (see --help)" >&2; exit 2 ;;
     esac
 done
-[[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --reps needs a positive number" >&2; exit 2; }
-[[ $mib =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --mib needs a positive number" >&2; exit 2; }
+vbench_positive --reps "$reps"
+vbench_positive --mib "$mib"
 
 # hv and the guest, quietly; then one empty image that every run copies
 # (its clusters allocated, all zero).
-make -s -C "$TOP/hv" >/dev/null
-make -s -C "$TOP/guestkit" >/dev/null
-GUEST=$BUILD/guestkit/vbench.elf
-W=$(mktemp -d "${TMPDIR:-/tmp}/bench-pv.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-qemu-img create -q -f qcow2 -o preallocation=metadata "$W/empty.qcow2" "${mib}M"
+vbench_prepare pv -o preallocation=metadata
 
-# run MACHINE: one run of vbench on MACHINE on a fresh copy of the image;
-# its output in $W/out.  Stops the benchmark if the guest failed.
+# run MACHINE: one run of vbench on MACHINE (vbench_run); all four of the
+# guest's tests must pass.
 run() {
-    local disk=$W/disk.qcow2 cmd
-    cp "$W/empty.qcow2" "$disk"
-    case $1 in
-    hv-qemu-svm) cmd=("$TOP/bin/hvrun" --timeout 900) ;;
-    hv-bochs-vmx) cmd=("$TOP/bin/hvrun" --emulator bochs --vendor vmx -m 32M --timeout 900) ;;
-    esac
-    if ! "${cmd[@]}" -device virtio-serial-device -kernel "$GUEST" \
-        -append "mib=$mib wait=poll pv=1" -drive "file=$disk,format=qcow2" >"$W/out" 2>&1 ||
-        ! grep -q '^SUMMARY: 4 tests, 0 unexpected failures, 0 skipped' "$W/out"; then
-        echo "run.sh: vbench mib=$mib pv=1 on $1 failed:" >&2
-        grep -v 'vbench: console line' "$W/out" | tail -n 8 >&2
-        exit 1
-    fi
+    vbench_run "$1" "mib=$mib wait=poll pv=1" '^SUMMARY: 4 tests, 0 unexpected failures, 0 skipped' \
+        "mib=$mib pv=1 on $1"
 }
 
 # The numbers of one run, as "KEY VALUE" lines: console exits and
@@ -93,28 +78,23 @@ numbers() {
         "$W/out"
 }
 
-# The median of the numbers on stdin, or nothing.
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A vals=()
 for ((r = 1; r <= reps; r++)); do
     for m in "${machine_list[@]}"; do
         run "$m"
-        while read -r key value; do
-            vals[$m/$key]+="$value "
-        done < <(numbers)
+        vbench_keep "$m"
     done
 done
 
 # cell MACHINE KEY DIVISOR FORMAT: the median of KEY's values over DIVISOR
 # in FORMAT, or "-" for KEY "-".
 cell() {
-    local m
+    local v
     [ "$2" = - ] && { echo -; return; }
-    m=$(tr ' ' '\n' <<<"${vals[$1/$2]:-}" | grep . | median)
-    [ -n "$m" ] || { echo "run.sh: no '$2' in vbench's output" >&2; exit 1; }
-    awk -v m="$m" -v d="$3" -v f="$4" 'BEGIN { printf f, m / d }'
+    v=$(vbench_median "${vals[$1/$2]:-}" "$3" "$4")
+    [ -n "$v" ] || { echo "run.sh: no '$2' in vbench's output" >&2; exit 1; }
+    echo "$v"
 }
 
 declare -A title=([hv-qemu-svm]="hv on QEMU+SVM" [hv-bochs-vmx]="hv on Bochs+VMX")

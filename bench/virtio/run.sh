@@ -26,6 +26,7 @@
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$TOP/build}
+. "$TOP/bench/lib/vbench.bash"
 reps=3 mib=8 waits=poll,ioapic columns=hv-qemu-svm,qemu-microvm
 while [ $# -gt 0 ]; do
     case $1 in
@@ -50,35 +51,17 @@ for c in "${column_list[@]}"; do
     *) echo "run.sh: unknown column '$c' (see --help)" >&2; exit 2 ;;
     esac
 done
-[[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --reps needs a positive number" >&2; exit 2; }
-[[ $mib =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --mib needs a positive number" >&2; exit 2; }
+vbench_positive --reps "$reps"
+vbench_positive --mib "$mib"
 
 # hv and the guest, quietly; then one empty image that every run copies.
-make -s -C "$TOP/hv" >/dev/null
-make -s -C "$TOP/guestkit" >/dev/null
-GUEST=$BUILD/guestkit/vbench.elf
-W=$(mktemp -d "${TMPDIR:-/tmp}/bench-virtio.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-qemu-img create -q -f qcow2 "$W/empty.qcow2" "${mib}M"
+vbench_prepare virtio
 
-# run COLUMN WAIT: one run of vbench in COLUMN on a fresh copy of the
-# image; its output in $W/out.  Stops the benchmark if the guest failed.
+# run COLUMN WAIT: one run of vbench in COLUMN (vbench_run), waiting the
+# WAIT way; none of the guest's tests may fail.
 run() {
-    local col=$1 wait=$2 disk=$W/disk.qcow2 cmd
-    cp "$W/empty.qcow2" "$disk"
-    case $col in
-    hv-qemu-svm) cmd=("$TOP/bin/hvrun" --timeout 900 -device virtio-serial-device) ;;
-    hv-bochs-vmx) cmd=("$TOP/bin/hvrun" --emulator bochs --vendor vmx -m 32M --timeout 900
-        -device virtio-serial-device) ;;
-    qemu-microvm) cmd=("$TOP/bin/qemu-guest" --timeout 300) ;;
-    esac
-    if ! "${cmd[@]}" -kernel "$GUEST" -append "mib=$mib wait=$wait" \
-        -drive "file=$disk,format=qcow2" >"$W/out" 2>&1 ||
-        ! grep -q '^SUMMARY: .* 0 unexpected failures' "$W/out"; then
-        echo "run.sh: vbench mib=$mib wait=$wait in $col failed:" >&2
-        grep -v 'vbench: console line' "$W/out" | tail -n 8 >&2
-        exit 1
-    fi
+    vbench_run "$1" "mib=$mib wait=$2" '^SUMMARY: .* 0 unexpected failures' \
+        "mib=$mib wait=$2 in $1"
 }
 
 # The numbers of one run, as "KEY VALUE" lines: write and read MB/s and
@@ -94,9 +77,6 @@ numbers() {
         "$W/out"
 }
 
-# The median of the numbers on stdin, or nothing.
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
 # The machine's load as the runs start (the table comes after them).
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A vals=()
@@ -104,9 +84,7 @@ for ((r = 1; r <= reps; r++)); do
     for w in "${wait_list[@]}"; do
         for c in "${column_list[@]}"; do
             run "$c" "$w"
-            while read -r key value; do
-                vals[$c/$w/$key]+="$value "
-            done < <(numbers)
+            vbench_keep "$c/$w"
         done
     done
 done
@@ -114,13 +92,9 @@ done
 # cell COLUMN WAIT KEY DIVISOR FORMAT: the median of KEY's values over
 # DIVISOR in FORMAT, or "-" where the column has none.
 cell() {
-    local m
-    m=$(tr ' ' '\n' <<<"${vals[$1/$2/$3]:-}" | grep . | median)
-    if [ -z "$m" ]; then
-        echo -
-    else
-        awk -v m="$m" -v d="$4" -v f="$5" 'BEGIN { printf f, m / d }'
-    fi
+    local v
+    v=$(vbench_median "${vals[$1/$2/$3]:-}" "$4" "$5")
+    echo "${v:--}"
 }
 
 declare -A title=([hv-qemu-svm]="hv on QEMU+SVM" [hv-bochs-vmx]="hv on Bochs+VMX"
