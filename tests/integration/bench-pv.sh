@@ -8,15 +8,9 @@
 # register and a read of the line status before it), and the PV console
 # ring costs fewer than a tenth of that (one notification per ring-full).
 . "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/lib/bench.bash"
 
-W=$IT_WORK
-n="bench/pv/run.sh --quick"
-skip_all_if "$(built_missing "$HV" "$BUILD/guestkit/vbench.elf")" "$n"
-for tool in qemu-system-x86_64 qemu-img; do
-    command -v "$tool" >/dev/null || skip_all_if "$tool is not installed (bash mk/deps.sh test)" "$n"
-done
-
-run_logged "$W/out" "$W/err" "$W/st" "$TOP/bench/pv/run.sh" --quick
+bench_quick pv/run.sh
 num='[0-9]+(\.[0-9]+)?'
 # row LABEL EMULATED VIRTIO PV: the regex of one table row.
 row() {
@@ -31,20 +25,9 @@ want=(
     "$(row 'disk read, exits per MiB' - "$num" "$num")"
     "$(row 'disk read, ms per MiB' - "$num" "$num")"
 )
-missing=
-for re in "${want[@]}"; do
-    grep -qE -e "$re" "$W/out" || { missing=$re; break; }
-done
 read -r uart pv < <(sed -nE 's/^\| console, exits per KiB +\| +([0-9]+) \| +[0-9]+ \| +([0-9]+) \|$/\1 \2/p' "$W/out")
-if [ "$(cat "$W/st")" != 0 ]; then
-    fail "$n" "status $(cat "$W/st")"
-    show_log "$W/err"
-elif [ -n "$missing" ]; then
-    fail "$n" "no table row matching /$missing/"
-    show_log "$W/out"
-elif [ "$(grep -c '^|' "$W/out")" != 8 ]; then
-    fail "$n" "the table has $(grep -c '^|' "$W/out") lines, not 8 (a head, a rule, 6 rows)"
-    show_log "$W/out"
+if bench_table_failed 8 "a head, a rule, 6 rows" "${want[@]}"; then
+    :
 elif [ $((pv * 10)) -ge "$uart" ]; then
     fail "$n" "the PV console took $pv exits per KiB, not fewer than a tenth of the UART's $uart"
     show_log "$W/out"

@@ -7,15 +7,9 @@
 # UART row, which is two exits per byte (a write to the transmit register
 # and a read of the line status before it), is the one number checked.
 . "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/lib/bench.bash"
 
-W=$IT_WORK
-n="bench/virtio/run.sh --quick"
-skip_all_if "$(built_missing "$HV" "$BUILD/guestkit/vbench.elf")" "$n"
-for tool in qemu-system-x86_64 qemu-img; do
-    command -v "$tool" >/dev/null || skip_all_if "$tool is not installed (bash mk/deps.sh test)" "$n"
-done
-
-run_logged "$W/out" "$W/err" "$W/st" "$TOP/bench/virtio/run.sh" --quick
+bench_quick virtio/run.sh
 num='[0-9]+(\.[0-9]+)?'
 # row LABEL HV QEMU: the regex of one table row.
 row() {
@@ -31,19 +25,6 @@ want=(
     "$(row 'console via the UART \(COM1\), exits per KiB' '20[0-9][0-9]' -)"
     "$(row 'console via virtio-console, exits per KiB' '[0-9]+' -)"
 )
-missing=
-for re in "${want[@]}"; do
-    grep -qE -e "$re" "$W/out" || { missing=$re; break; }
-done
-if [ "$(cat "$W/st")" != 0 ]; then
-    fail "$n" "status $(cat "$W/st")"
-    show_log "$W/err"
-elif [ -n "$missing" ]; then
-    fail "$n" "no table row matching /$missing/"
-    show_log "$W/out"
-elif [ "$(grep -c '^|' "$W/out")" != 9 ]; then
-    fail "$n" "the table has $(grep -c '^|' "$W/out") lines, not 9 (a head, a rule, 7 rows)"
-    show_log "$W/out"
-else
+if ! bench_table_failed 9 "a head, a rule, 7 rows" "${want[@]}"; then
     pass "$n: the table has its 7 rows, numbers where there is something to count"
 fi
