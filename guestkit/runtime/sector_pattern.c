@@ -17,3 +17,22 @@ void sector_pattern_fill(uint8_t *p, uint64_t sector)
     for (unsigned i = 0; i < SECTOR_PATTERN_BYTES / LINE_BYTES; i++)
         memcpy(p + i * LINE_BYTES, line, LINE_BYTES);
 }
+
+void sector_pattern_fill_n(uint8_t *p, uint64_t first, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        sector_pattern_fill(p + i * SECTOR_PATTERN_BYTES, first + i);
+}
+
+uint32_t sector_pattern_mismatch(const uint8_t *p, uint64_t first, uint32_t n)
+{
+    /* Each sector is compared with a freshly made copy of its pattern, so
+     * the check cannot drift from what sector_pattern_fill() writes. */
+    uint8_t want[SECTOR_PATTERN_BYTES];
+    for (uint32_t i = 0; i < n; i++) {
+        sector_pattern_fill(want, first + i);
+        if (memcmp(p + i * SECTOR_PATTERN_BYTES, want, SECTOR_PATTERN_BYTES) != 0)
+            return i;
+    }
+    return n;
+}

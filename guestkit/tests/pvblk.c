@@ -25,7 +25,6 @@
 #define PORT_BLK    4
 
 static uint8_t buf[BUF_SECTORS * SECTOR] __attribute__((aligned(4096)));
-static uint8_t check[BUF_SECTORS * SECTOR] __attribute__((aligned(4096)));
 static uint64_t capacity;
 
 static const char *const tests[] = {
@@ -53,8 +52,7 @@ static bool write_pattern(void)
         unsigned skew = k % 2;
         if (n > capacity - sector)
             n = (uint32_t)(capacity - sector);
-        for (uint32_t i = 0; i < n; i++)
-            sector_pattern_fill(buf + (skew + i) * SECTOR, sector + i);
+        sector_pattern_fill_n(buf + skew * SECTOR, sector, n);
         if (pv_blk_rw(HVKIT_BLK_OP_WRITE, sector, buf + skew * SECTOR, n) != HVKIT_BLK_OK)
             return false;
         sector += n;
@@ -71,12 +69,10 @@ static bool read_back(uint32_t step, bool (*read)(uint64_t, void *, uint32_t))
             n = (uint32_t)(capacity - sector);
         if (!read(sector, buf, n))
             return false;
-        for (uint32_t i = 0; i < n; i++) {
-            sector_pattern_fill(check, sector + i);
-            if (memcmp(buf + i * SECTOR, check, SECTOR) != 0) {
-                report_info("sector %llu differs", (unsigned long long)(sector + i));
-                return false;
-            }
+        uint32_t bad = sector_pattern_mismatch(buf, sector, n);
+        if (bad < n) {
+            report_info("sector %llu differs", (unsigned long long)(sector + bad));
+            return false;
         }
     }
     return true;

@@ -45,8 +45,7 @@ static bool write_pattern(void)
         uint32_t n = sizes[k % 6];
         if (n > blk.capacity - sector)
             n = (uint32_t)(blk.capacity - sector);
-        for (uint32_t i = 0; i < n; i++)
-            sector_pattern_fill(buf + i * SECTOR, sector + i);
+        sector_pattern_fill_n(buf, sector, n);
         int st = virtio_blk_write(&blk, sector, buf, n);
         if (st != VIRTIO_BLK_S_OK) {
             report_info("write of %u sectors at %llu: %s", n, (unsigned long long)sector,
@@ -68,12 +67,10 @@ static bool read_pattern(void)
             report_info("read at %llu: %s", (unsigned long long)sector, virtio_blk_status_name(st));
             return false;
         }
-        for (uint32_t i = 0; i < n; i++) {
-            sector_pattern_fill(check, sector + i);
-            if (memcmp(buf + i * SECTOR, check, SECTOR) != 0) {
-                report_info("sector %llu differs", (unsigned long long)(sector + i));
-                return false;
-            }
+        uint32_t bad = sector_pattern_mismatch(buf, sector, n);
+        if (bad < n) {
+            report_info("sector %llu differs", (unsigned long long)(sector + bad));
+            return false;
         }
     }
     return true;
@@ -85,11 +82,7 @@ static void unaligned_read(void)
 {
     uint32_t n = 9;
     int st = virtio_blk_read(&blk, 3, buf + 1, n);
-    bool same = st == VIRTIO_BLK_S_OK;
-    for (uint32_t i = 0; same && i < n; i++) {
-        sector_pattern_fill(check, 3 + i);
-        same = memcmp(buf + 1 + i * SECTOR, check, SECTOR) == 0;
-    }
+    bool same = st == VIRTIO_BLK_S_OK && sector_pattern_mismatch(buf + 1, 3, n) == n;
     report(same, "read into a buffer that is not sector-aligned");
 }
 
@@ -113,17 +106,12 @@ static void indirect(void)
         return;
     }
     blk.use_indirect = true;
-    for (uint32_t i = 0; i < 32; i++)
-        sector_pattern_fill(buf + i * SECTOR, 100 + i);
+    sector_pattern_fill_n(buf, 100, 32);
     int st = virtio_blk_write(&blk, 100, buf, 32);
     memset(buf, 0, 32 * SECTOR);
     if (st == VIRTIO_BLK_S_OK)
         st = virtio_blk_read(&blk, 100, buf, 32);
-    bool same = st == VIRTIO_BLK_S_OK;
-    for (uint32_t i = 0; same && i < 32; i++) {
-        sector_pattern_fill(check, 100 + i);
-        same = memcmp(buf + i * SECTOR, check, SECTOR) == 0;
-    }
+    bool same = st == VIRTIO_BLK_S_OK && sector_pattern_mismatch(buf, 100, 32) == 32;
     blk.use_indirect = false;
     report(same, "indirect descriptors: 32 sectors written and read back");
 }

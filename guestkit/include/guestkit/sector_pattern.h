@@ -15,5 +15,11 @@
 
 /* Fill p[0..SECTOR_PATTERN_BYTES) with the pattern of sector `sector`. */
 void sector_pattern_fill(uint8_t *p, uint64_t sector);
+/* Fill n consecutive sectors at p with the pattern of sectors first,
+ * first + 1, ... (what a guest writes at sector `first`). */
+void sector_pattern_fill_n(uint8_t *p, uint64_t first, uint32_t n);
+/* The index of the first of the n sectors at p that is not the pattern of
+ * sector first + index, or n when all of them are. */
+uint32_t sector_pattern_mismatch(const uint8_t *p, uint64_t first, uint32_t n);
 
 #endif
