@@ -86,6 +86,44 @@ case_dir() {
     echo "$d"
 }
 
+# fixtures SETUP: run the script's SETUP function once on FIX
+# ($WORK/fixture), which makes the images that every case starts from;
+# prepare then gives each case its own copies.
+fixtures() {
+    FIX=$WORK/fixture
+    mkdir -p "$FIX"
+    "$1" "$FIX"
+}
+
+# prepare NAME: a fresh case directory (case_dir) whose q/ and i/ both hold
+# a copy of the fixtures in $FIX, so that qemu-img and imgtool each change
+# their own; prints the directory.
+prepare() {
+    local d
+    d=$(case_dir "$1")
+    cp -a "$FIX/." "$d/q/"
+    cp -a "$FIX/." "$d/i/"
+    echo "$d"
+}
+
+# same_files CASE...: for each CASE, every image its command wrote
+# (x.qcow2, x.img) must be the same file in imgtool's directory as in
+# qemu-img's; one "CASE-file" result per image found.
+same_files() {
+    local c d f
+    for c in "$@"; do
+        d=$WORK/$c
+        for f in x.qcow2 x.img; do
+            [ -e "$d/q/$f" ] || continue
+            if cmp -s "$d/q/$f" "$d/i/$f"; then
+                pass "$c-file"
+            else
+                fail "$c-file" "$f differs from qemu-img's"
+            fi
+        done
+    done
+}
+
 # table: read "name | field | field..." lines from stdin, skipping blank
 # lines and # comments; calls "$1 name field..." with fields trimmed.
 table() {

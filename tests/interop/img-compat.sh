@@ -64,17 +64,7 @@ setup() { # DIR
     "$QEMU_IMG" create -q -f qcow2 -o refcount_bits=8 "$1/r8.qcow2" 1M
     "$QEMU_IMG" create -q -f qcow2 -o compat=0.10 "$1/v2.qcow2" 1M
 }
-FIX=$WORK/fixture
-mkdir -p "$FIX"
-setup "$FIX"
-
-prepare() { # name -> case directory with the fixtures in q/ and i/
-    local d
-    d=$(case_dir "$1")
-    cp -a "$FIX/." "$d/q/"
-    cp -a "$FIX/." "$d/i/"
-    echo "$d"
-}
+fixtures setup
 
 # --- part 1: the name qemu-img --------------------------------------------
 as_qemu() { # name cmdline: imgtool through the symlink, raw text compared
@@ -219,18 +209,7 @@ measure-raw-prealloc | measure -O raw -o preallocation=metadata --size 1M
 CASES
 
 # The images that the successful cases above wrote are the same files.
-for c in size-huge-2M escape-comma convert-B-o-fmt progress-plain \
-    progress-backing; do
-    d=$WORK/$c
-    for f in x.qcow2 x.img; do
-        [ -e "$d/q/$f" ] || continue
-        if cmp -s "$d/q/$f" "$d/i/$f"; then
-            pass "$c-file"
-        else
-            fail "$c-file" "$f differs from qemu-img's"
-        fi
-    done
-done
+same_files size-huge-2M escape-comma convert-B-o-fmt progress-plain progress-backing
 
 # rebase: where the old backing file ends (or there is none), qemu-img
 # writes zeroes (zero clusters in v3), not zero-filled data clusters.
@@ -354,18 +333,8 @@ hint-amend           | amend -o extent_size_hint=1M a.qcow2
 nocow-amend          | amend -o nocow=on a.qcow2
 CASES
 
-for c in copy-offload copy-offload-raw copy-offload-p file-prefix-create file-prefix-convert \
-    iopts-convert hint-qcow2 hint-convert; do
-    d=$WORK/$c
-    for f in x.qcow2 x.img; do
-        [ -e "$d/q/$f" ] || continue
-        if cmp -s "$d/q/$f" "$d/i/$f"; then
-            pass "$c-file"
-        else
-            fail "$c-file" "$f differs from qemu-img's"
-        fi
-    done
-done
+same_files copy-offload copy-offload-raw copy-offload-p file-prefix-create file-prefix-convert \
+    iopts-convert hint-qcow2 hint-convert
 
 # amend -o refcount_bits=N: same status and messages; the image passes
 # qemu-img check, has the new width, and holds the same data as

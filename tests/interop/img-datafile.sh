@@ -61,17 +61,7 @@ setup() { # DIR
         "$QEMU_IO" -c 'write -P 7 0 64k' sub/s.qcow2 >/dev/null
     )
 }
-FIX=$WORK/fixture
-mkdir -p "$FIX"
-setup "$FIX"
-
-prepare() { # name -> case directory with the fixtures in q/ and i/
-    local d
-    d=$(case_dir "$1")
-    cp -a "$FIX/." "$d/q/"
-    cp -a "$FIX/." "$d/i/"
-    echo "$d"
-}
+fixtures setup
 
 # run NAME CMDLINE: output and status as qemu-img's.
 run() {
