@@ -4,6 +4,7 @@
 #include "guestkit/sector_pattern.h"
 
 #include "guestkit/guestkit.h"
+#include "guestkit/report.h"
 
 /* A line of the pattern: "sector %08x\n" is 16 characters. */
 #define LINE_BYTES 16
@@ -35,4 +36,14 @@ uint32_t sector_pattern_mismatch(const uint8_t *p, uint64_t first, uint32_t n)
             return i;
     }
     return n;
+}
+
+bool sector_pattern_read_ok(const uint8_t *p, uint64_t first, uint32_t n)
+{
+    uint32_t bad = sector_pattern_mismatch(p, first, n);
+    if (bad < n) {
+        report_info("sector %llu differs", (unsigned long long)(first + bad));
+        return false;
+    }
+    return true;
 }

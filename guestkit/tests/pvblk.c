@@ -69,11 +69,8 @@ static bool read_back(uint32_t step, bool (*read)(uint64_t, void *, uint32_t))
             n = (uint32_t)(capacity - sector);
         if (!read(sector, buf, n))
             return false;
-        uint32_t bad = sector_pattern_mismatch(buf, sector, n);
-        if (bad < n) {
-            report_info("sector %llu differs", (unsigned long long)(sector + bad));
+        if (!sector_pattern_read_ok(buf, sector, n))
             return false;
-        }
     }
     return true;
 }

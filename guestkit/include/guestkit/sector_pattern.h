@@ -8,6 +8,7 @@
 #ifndef GUESTKIT_SECTOR_PATTERN_H
 #define GUESTKIT_SECTOR_PATTERN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The bytes of one sector of the pattern. */
@@ -21,5 +22,8 @@ void sector_pattern_fill_n(uint8_t *p, uint64_t first, uint32_t n);
 /* The index of the first of the n sectors at p that is not the pattern of
  * sector first + index, or n when all of them are. */
 uint32_t sector_pattern_mismatch(const uint8_t *p, uint64_t first, uint32_t n);
+/* Whether the n sectors at p, read from sector `first`, hold the pattern;
+ * if not, says which sector differs (report_info) and returns false. */
+bool sector_pattern_read_ok(const uint8_t *p, uint64_t first, uint32_t n);
 
 #endif
