@@ -106,6 +106,10 @@ static void def_from_manager(const struct rundom *r, struct domain_def *d)
     snprintf(d->os_type, sizeof(d->os_type), "hvm");
     snprintf(d->arch, sizeof(d->arch), "x86_64");
     d->vcpus = d->vcpus_current = 1;
+    /* libvirt's defaults for the actions. */
+    snprintf(d->on_poweroff, sizeof(d->on_poweroff), "destroy");
+    snprintf(d->on_reboot, sizeof(d->on_reboot), "restart");
+    snprintf(d->on_crash, sizeof(d->on_crash), "destroy");
     if (rundom_connect(r, &c, 10000, why, sizeof(why)) < 0)
         return;
     if (ctlc_call(&c, CTL_CMD_QUERY_DOMAINS, NULL, 30000, &ret, why, sizeof(why)) == 0) {

@@ -162,8 +162,8 @@ static void usage(FILE *out)
                  "    -c | --connect=URI      hypervisor connection URI (hvkit:///system)\n"
                  "    -h | --help             this help\n"
                  "    -q | --quiet            quiet mode\n\n"
-                 " hvkit's virsh: libvirt's syntax and output layouts for hvkit's storage "
-                 "pools.\n Commands: 'virsh help'.\n\n");
+                 " hvkit's virsh: libvirt's syntax and output layouts for hvkit's domains "
+                 "and storage pools.\n Commands: 'virsh help'.\n\n");
 }
 
 int main(int argc, char **argv)

@@ -175,6 +175,14 @@ check "setmem on a running domain: its balloon driver gives memory back to 24 Mi
 "$V" destroy tr >/dev/null 2>&1
 "$V" -q "list --all --name" >"$W/last" 2>&1
 check "destroy: a transient domain is gone" none grep -qx tr "$W/last"
+# ---- A domain xl created is virsh's too -----------------------------------
+printf 'name = "x1"\nmemory = 16\nkernel = "%s"\nextra = "100000"\n' "$G" >"$W/x1.cfg"
+"$TOP/bin/xl" create "$W/x1.cfg" >/dev/null 2>&1
+"$V" -q "list --name; domstate x1; suspend x1; destroy x1; list --all --name" >"$W/last" 2>&1
+check "xl create's domain: in virsh list, suspended and destroyed by virsh, then gone" \
+    [ "$(head -3 "$W/last")" = "$(printf 'test\nx1\nrunning')" ] && [ "$(tail -1 "$W/last")" = test ] &&
+    none grep -q x1 <("$TOP/bin/xl" list)
+
 pid=$(sed -n 's/^pid=//p' "$S/test")
 "$V" destroy test >/dev/null 2>&1
 check "destroy ends the machine and its record" \
