@@ -93,19 +93,11 @@ int cmd_ops(int argc, char **argv)
 {
     const char *cmd = argv[0];
     bool wait = false;
-    int opt;
-    const char *opts = !strcmp(cmd, "shutdown") ? "+wh" : "+h";
-    while ((opt = getopt(argc, argv, opts)) != -1) {
-        if (opt != 'w') {
-            xl_usage(cmd);
-            return 2;
-        }
+    static const struct option opts[] = {
+        {"wait", no_argument, NULL, 'w'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    bool is_shutdown = !strcmp(cmd, "shutdown");
+    while (xl_getopt(argc, argv, is_shutdown ? "wh" : "h", is_shutdown ? opts : NULL, cmd, 1) != -1)
         wait = true;
-    }
-    if (optind != argc - 1) {
-        xl_usage(cmd);
-        return 2;
-    }
     const char *arg = argv[optind];
     if (!xl_state_open())
         return 1;
@@ -131,12 +123,10 @@ int cmd_ops(int argc, char **argv)
  * console). */
 int cmd_console(int argc, char **argv)
 {
-    if (argc != 2) {
-        xl_usage("console");
-        return 2;
-    }
+    while (xl_getopt(argc, argv, "h", NULL, "console", 1) != -1)
+        ;
     struct rundom r;
-    if (!xl_state_open() || !xl_find(argv[1], &r))
+    if (!xl_state_open() || !xl_find(argv[optind], &r))
         return 1;
     char log[PATH_MAX], buf[4096];
     rundom_path(log, sizeof(log), r.name, ".log");
