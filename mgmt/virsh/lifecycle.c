@@ -109,6 +109,19 @@ static bool boot(const struct domain_def *d, const char *config, const char *res
     return false;
 }
 
+static bool attach_console(const char *name, bool force);
+
+/* What hvkit cannot do of the options a start takes: autodestroy (the
+ * machine would end as this virsh does, at once). */
+static bool refuse_autodestroy(const struct cmd_call *call)
+{
+    if (!opt_bool(call, "autodestroy"))
+        return true;
+    verror("unsupported configuration: hvkit has no autodestroy: a domain runs until it is "
+           "destroyed");
+    return false;
+}
+
 /* A simple request to a running domain; false after virsh's messages. */
 static bool request(const struct vdom *v, const char *execute, const char *failed)
 {
@@ -144,6 +157,8 @@ static bool start(const struct cmd_call *call)
         verror("Domain is already active");
         return false;
     }
+    if (!refuse_autodestroy(call))
+        return false;
     snprintf(failed, sizeof(failed), "Failed to start domain '%s'", v.dom.def.name);
     bool restore =
         !opt_bool(call, "force-boot") && managed_file(v.dom.def.name, save, sizeof(save));
@@ -157,7 +172,7 @@ static bool start(const struct cmd_call *call)
     if (opt_bool(call, "paused") && (!live_find(v.dom.def.name, &v) || !pause_now(&v, failed)))
         return false;
     vinfo("Domain '%s' started", v.dom.def.name);
-    return true;
+    return !opt_bool(call, "console") || attach_console(v.dom.def.name, true);
 }
 
 static bool create(const struct cmd_call *call)
@@ -167,6 +182,8 @@ static bool create(const struct cmd_call *call)
     struct vdom v;
     char failed[PATH_MAX + 64], why[1024], path[PATH_MAX + 600];
     snprintf(failed, sizeof(failed), "Failed to create domain from %s", file);
+    if (!refuse_autodestroy(call))
+        return false;
     if (access(file, R_OK)) {
         verror("Failed to open file '%s': %s", file, strerror(errno));
         return false;
@@ -203,7 +220,7 @@ static bool create(const struct cmd_call *call)
     if (opt_bool(call, "paused") && (!live_find(d.name, &v) || !pause_now(&v, failed)))
         return false;
     vinfo("Domain '%s' created from %s", d.name, file);
-    return true;
+    return !opt_bool(call, "console") || attach_console(d.name, true);
 }
 
 static bool suspend(const struct cmd_call *call)
@@ -243,11 +260,22 @@ static bool resume(const struct cmd_call *call)
     return true;
 }
 
+/* shutdown and reboot --mode: hv has the ACPI power button and the reset
+ * line, no guest agent, initctl or signal. */
+static bool acpi_mode(const struct cmd_call *call)
+{
+    const char *mode = opt_str(call, "mode");
+    if (!mode || !strcmp(mode, "acpi"))
+        return true;
+    verror("unsupported configuration: hvkit's domains have the ACPI mode only, not '%s'", mode);
+    return false;
+}
+
 static bool shutdown_dom(const struct cmd_call *call)
 {
     struct vdom v;
     char failed[400];
-    if (!live_lookup(call, &v))
+    if (!live_lookup(call, &v) || !acpi_mode(call))
         return false;
     snprintf(failed, sizeof(failed), "Failed to shutdown domain '%s'", v.dom.def.name);
     if (!v.active) {
@@ -267,7 +295,7 @@ static bool reset_dom(const struct cmd_call *call)
     struct vdom v;
     char failed[400];
     bool reboot = !strcmp(call->def->name, "reboot");
-    if (!live_lookup(call, &v))
+    if (!live_lookup(call, &v) || (reboot && !acpi_mode(call)))
         return false;
     snprintf(failed, sizeof(failed), "Failed to %s domain '%s'", call->def->name, v.dom.def.name);
     if (!request(&v, CTL_CMD_SYSTEM_RESET, failed))
@@ -344,16 +372,16 @@ static void follow(FILE *f, const struct vdom *v, bool tty)
 
 /* virsh console: hv's guests print on their console and take no input
  * there, so this shows what the domain printed and what it prints next. */
-static bool console(const struct cmd_call *call)
+static bool attach_console(const char *name, bool force)
 {
     struct vdom v;
     char log[PATH_MAX];
-    if (!live_lookup(call, &v))
+    if (!live_find(name, &v))
         return false;
     if (!v.active)
         return live_not_running(NULL);
     bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-    if (!tty && !opt_bool(call, "force")) {
+    if (!tty && !force) {
         verror("Cannot run interactive console without a controlling TTY");
         return false;
     }
@@ -379,6 +407,12 @@ static bool console(const struct cmd_call *call)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     fclose(f);
     return true;
+}
+
+static bool console(const struct cmd_call *call)
+{
+    struct vdom v;
+    return live_lookup(call, &v) && attach_console(v.dom.def.name, opt_bool(call, "force"));
 }
 
 #define DOM_ARG                                                                                    \
