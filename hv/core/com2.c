@@ -168,5 +168,6 @@ void com2_ctl_init(struct host *h)
     ctl_events_poll(&chan.ev, h, send_line, NULL);
     greet(h);
     h->poll = com2_poll;
+    h->reachable = true;
     hv_log("ctl: control channel on COM2 (0x%x)", COM2);
 }

@@ -44,6 +44,10 @@ struct host {
      * runs and `stay` is false. */
     void (*poll)(struct host *h);
     bool stay;
+    /* A control channel is up (com2.c): a front-end can still destroy or
+     * reset a domain, so one kept by the preserve action keeps the run
+     * loop going (run.c host_busy). */
+    bool reachable;
     /* The scheduler (run.c, sched.h): the time slice in host TSC ticks
      * (tslice= ms), and the vCPU that ran last, where round robin goes on. */
     uint64_t tslice;

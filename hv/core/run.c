@@ -170,14 +170,21 @@ static void service(struct host *h, struct domain *d)
 }
 
 /* The host goes on while a domain runs or is paused, or has work asked
- * for, or a control channel wants it to stay (hv.h). */
+ * for, or a control channel wants it to stay (hv.h).  A domain kept by
+ * the preserve action keeps the host going too when a control channel
+ * can still reach it (h->reachable): as on Xen, it stays listed, crashed
+ * or shut down, until the host destroys or resets it.  Without a control
+ * channel nobody could, so hv ends as when the last guest ends. */
 static bool host_busy(const struct host *h)
 {
     if (h->stay)
         return true;
-    for (const struct domain *d = h->domains; d; d = d->next)
+    for (const struct domain *d = h->domains; d; d = d->next) {
         if (domain_running(d) || d->state == DOMAIN_PAUSED || d->requests)
             return true;
+        if (d->preserved && h->reachable)
+            return true;
+    }
     return false;
 }
 

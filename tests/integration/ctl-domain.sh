@@ -22,6 +22,8 @@
 #   - a domain made with vcpus=2 runs the smp guest as plain QEMU -smp 2
 #     does (the same lines).
 # On Bochs+VMX: one domain made at run time counts beside domain 0 and is
+# destroyed.  And on QEMU+SVM, a machine whose only domain crashed with
+# on_crash=preserve stays up, the domain listed as crashed, until it is
 # destroyed.
 . "$(dirname "$0")/lib.bash"
 
@@ -234,8 +236,45 @@ session() {
     fi
 }
 
-skip_all_if "$(built_missing "$P" "$T" "$S" "$HV" "$HVCTL")" ctl-domain-qemu-svm ctl-domain-bochs-vmx
+# preserved ID: a machine whose only domain crashes with on_crash=preserve
+# stays up with the domain listed as crashed (not torn down) until a
+# front-end destroys it; then hv ends as when the last guest ends.
+preserved() {
+    local id=$1 d=$W/$1 r st=0
+    mkdir -p "$d"
+    "$TOP/bin/hvrun" --hv "$HV" --timeout "$TIMEOUT" -m 16M --on-crash preserve \
+        --control "$d/ctl.sock" -kernel "$T" >"$d/out" 2>"$d/err" </dev/null &
+    local run=$!
+    if ! wait_for "$d/err" '^\[hv\] domain 0 crashed: triple fault.*; preserved' "$run"; then
+        fail "$id" "the triple guest was not preserved"
+    elif sleep 2 && ! kill -0 "$run" 2>/dev/null; then
+        fail "$id" "the machine ended with its preserved domain"
+    elif r=$("$HVCTL" -s "$d/ctl.sock" --timeout 120 query-domains) &&
+        [[ $r != '{"return": [{"domain": 0, '*'"state": "crashed"'* ]]; then
+        fail "$id" "query-domains does not list the preserved domain as crashed: $r"
+    elif r=$("$HVCTL" -s "$d/ctl.sock" --timeout 120 domain-destroy domain=0) &&
+        [ "$r" != '{"return": {}}' ]; then
+        fail "$id" "domain-destroy: $r"
+    else
+        # Its end was a crash: hvrun says so (status 127) once it is gone.
+        wait "$run" || st=$?
+        if [ "$st" = 127 ] && grep -q '^hvrun: the guest crashed: triple fault' "$d/err"; then
+            pass "$id"
+        else
+            fail "$id" "after domain-destroy hvrun ended with status $st, not the crash's 127"
+            show_log "$d/err" 10
+        fi
+        return
+    fi
+    kill "$run" 2>/dev/null
+    wait "$run"
+    show_log "$d/err" 25
+}
+
+skip_all_if "$(built_missing "$P" "$T" "$S" "$HV" "$HVCTL")" ctl-domain-qemu-svm ctl-domain-bochs-vmx \
+    ctl-domain-preserve
 run_case ctl-domain-qemu-svm session ctl-domain-qemu-svm qemu svm qemu_checks
+run_case ctl-domain-preserve preserved ctl-domain-preserve
 why=$(bochs_missing)
 if [ -n "$why" ]; then
     skip ctl-domain-bochs-vmx "$why"
