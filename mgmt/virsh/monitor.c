@@ -35,6 +35,15 @@ static bool hmp_line(const struct vdom *v, const char *line, char **text)
     return true;
 }
 
+/* One monitor command whose output is not needed. */
+static bool monitor_do(const struct vdom *v, const char *line)
+{
+    char *text = NULL;
+    bool ok = hmp_line(v, line, &text);
+    free(text);
+    return ok;
+}
+
 static bool monitor_command(const struct cmd_call *call)
 {
     struct vdom v;
@@ -73,11 +82,22 @@ static bool dump(const struct cmd_call *call)
         verror("unsupported configuration: unsupported dumpformat '%s'", opt_str(call, "format"));
         return false;
     }
+    /* Without --live the domain stands still while it is dumped, and runs
+     * on afterwards, as libvirt does it. */
+    bool pause = !opt_bool(call, "live") && v.state == VSTATE_RUNNING;
+    if (pause && !monitor_do(&v, "stop"))
+        return false;
     snprintf(line, sizeof(line), "dump-guest-memory %s", file);
     if (!hmp_line(&v, line, &text))
         return false;
     /* The monitor prints nothing when the dump worked, its error if not. */
     bool ok = !text[0];
+    if (ok && opt_bool(call, "crash"))
+        live_end(&v, "crashed");
+    else if (ok && opt_bool(call, "reset"))
+        monitor_do(&v, "system_reset");
+    if (pause && !(ok && opt_bool(call, "crash")))
+        monitor_do(&v, "cont");
     if (!ok) {
         verror("%s", failed);
         text[strcspn(text, "\r\n")] = 0;

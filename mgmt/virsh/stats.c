@@ -261,21 +261,33 @@ static bool domstats(const struct cmd_call *call)
             putchar('\n');
         found = true;
         printf("Domain: '%s'\n", v->dom.def.name);
-        printf("  state.state=%d\n  state.reason=%d\n", (int)v->state,
-               reason_number(v->state, v->reason));
-        if (opt_bool(call, "state") || !v->active)
+        /* The groups asked for, or all of them. */
+        bool cpu = opt_bool(call, "cpu-total"), balloon = opt_bool(call, "balloon");
+        bool vcpu = opt_bool(call, "vcpu"), block = opt_bool(call, "block");
+        bool state = opt_bool(call, "state");
+        if (!cpu && !balloon && !vcpu && !block && !state)
+            cpu = balloon = vcpu = block = state = true;
+        if (state)
+            printf("  state.state=%d\n  state.reason=%d\n", (int)v->state,
+                   reason_number(v->state, v->reason));
+        if (!v->active)
             continue;
         struct live_times t;
         live_times(v, &t);
         uint64_t tick = 1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK);
-        printf("  cpu.time=%llu\n  cpu.user=%llu\n  cpu.system=%llu\n", (t.user + t.sys) * tick,
-               t.user * tick, t.sys * tick);
-        printf("  balloon.current=%llu\n  balloon.maximum=%llu\n",
-               (unsigned long long)live_memory_kib(v), (unsigned long long)v->dom.def.memory_kib);
-        printf("  vcpu.current=%u\n  vcpu.maximum=%u\n", v->dom.def.vcpus_current,
-               v->dom.def.vcpus);
-        printf("  block.count=%d\n", v->dom.def.ndisks);
-        for (int k = 0; k < v->dom.def.ndisks; k++)
+        if (cpu)
+            printf("  cpu.time=%llu\n  cpu.user=%llu\n  cpu.system=%llu\n", (t.user + t.sys) * tick,
+                   t.user * tick, t.sys * tick);
+        if (balloon)
+            printf("  balloon.current=%llu\n  balloon.maximum=%llu\n",
+                   (unsigned long long)live_memory_kib(v),
+                   (unsigned long long)v->dom.def.memory_kib);
+        if (vcpu)
+            printf("  vcpu.current=%u\n  vcpu.maximum=%u\n", v->dom.def.vcpus_current,
+                   v->dom.def.vcpus);
+        if (block)
+            printf("  block.count=%d\n", v->dom.def.ndisks);
+        for (int k = 0; block && k < v->dom.def.ndisks; k++)
             printf("  block.%d.name=%s\n  block.%d.path=%s\n", k, v->dom.def.disks[k].target, k,
                    v->dom.def.disks[k].source);
     }

@@ -175,6 +175,19 @@ check "setmem on a running domain: its balloon driver gives memory back to 24 Mi
 "$V" destroy tr >/dev/null 2>&1
 "$V" -q "list --all --name" >"$W/last" 2>&1
 check "destroy: a transient domain is gone" none grep -qx tr "$W/last"
+# ---- dump: an ELF core of a small domain (the monitor reads guest memory
+# page by page over the control channel: 2 MiB take tens of seconds) ------
+sed -e 's/<name>test</<name>small</' -e "/<devices>/,/<\/devices>/d" -e 's/>32</>2</' \
+    "$W/hv/test.xml" >"$W/small.xml"
+"$V" "create $W/small.xml" >/dev/null 2>&1
+"$V" "dump small $W/small.core; domstate small" >"$W/last" 2>&1
+check "dump: an ELF core with the domain's 2 MiB of RAM (readelf), the domain runs on" \
+    grep -qx "Domain 'small' dumped to $W/small.core" "$W/last" && tail -2 "$W/last" | grep -qx running &&
+    readelf -h "$W/small.core" 2>/dev/null | grep -q 'CORE (Core file)' &&
+    readelf -l "$W/small.core" 2>/dev/null | grep -q '0x0000000000200000 0x0000000000200000'
+"$V" destroy small >/dev/null 2>&1
+rm -f "$W/small.core"
+
 # ---- A domain xl created is virsh's too -----------------------------------
 printf 'name = "x1"\nmemory = 16\nkernel = "%s"\nextra = "100000"\n' "$G" >"$W/x1.cfg"
 "$TOP/bin/xl" create "$W/x1.cfg" >/dev/null 2>&1
