@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers for the drills' grade.sh scripts (sourced).  A grader prints one
+# Helpers for the drills' grade.sh and setup.sh scripts (sourced).  A grader prints one
 # line per thing it checks, "ok: ..." or "missing: ...", and exits 1 if
 # anything is missing.  It judges state, never the commands typed.
 missing=0
@@ -33,6 +33,17 @@ counter() {
         sed -n 's/.*"data": "\([0-9a-f]*\)".*/\1/p'
 }
 finish() { exit "$missing"; }
+# console_says DOMAIN REGEX: wait until a line of the running domain's
+# console matches (up to 60 s), as a set-up does before it hands the
+# domain over; 1 if it never does.
+console_says() {
+    local _
+    for _ in $(seq 300); do
+        grep -q "$2" "$HVKIT_STATE_DIR/running/$1.log" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
 # holds FILE BYTE OFFSET LENGTH: the image reads BYTE all through the range
 # (qemu-io prints its "read" line even when the pattern does not match, so
 # its "Pattern verification failed" is what tells).

@@ -1,3 +1,4 @@
+. "$(dirname "$0")/../../grade-lib.bash"
 mkdir -p kernels
 cp "$HVKIT_BUILD/guestkit/pattern.elf" kernels/
 qemu-img create -q -f qcow2 app.qcow2 16M
@@ -19,9 +20,6 @@ cat >app.xml <<XML
 </domain>
 XML
 virsh -q define app.xml >/dev/null && virsh -q start app >/dev/null || exit 1
-for _ in $(seq 300); do
-    grep -q '^pattern: counting' "$HVKIT_STATE_DIR/running/app.log" 2>/dev/null && exit 0
-    sleep 0.2
-done
+console_says app '^pattern: counting' && exit 0
 echo "setup: domain app did not start counting" >&2
 exit 1
