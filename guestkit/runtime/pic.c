@@ -108,6 +108,17 @@ void pit_periodic(uint16_t count)
     outb(PIT_CH0, (uint8_t)(count >> 8));
 }
 
+void pit_square(uint16_t count)
+{
+    /* Control word: channel 0, low then high byte, mode 3 ("square wave
+     * mode", 82C54 data sheet: OUT high for half the count, rounded up,
+     * then low for the rest, reloading at the end of each period),
+     * binary.  The control word sets OUT high at once. */
+    outb(PIT_CMD, 0x36);
+    outb(PIT_CH0, (uint8_t)count);
+    outb(PIT_CH0, (uint8_t)(count >> 8));
+}
+
 bool pit_out(void)
 {
     /* Read-back command (bits 7:6 = 11): bit 5 = 1 don't latch the count,

@@ -7,9 +7,17 @@
  * tests check (tests/integration/vmstate-hv.sh).  The same guest counts on
  * plain QEMU.
  *
- * The wait polls the PIT's channel 0 in one-shot mode (pit_oneshot,
- * pit_out), with interrupts off, so the guest needs nothing from hv but
- * port I/O.
+ * The wait polls the OUT pin of the PIT's channel 0 (pit_out), with
+ * interrupts off, so the guest needs nothing from hv but port I/O.  The
+ * channel is programmed once, before the first count, as a 20 ms square
+ * wave (pit_square), and each count waits for one rising edge of OUT.
+ * Programming it once is what makes the snapshot tests decisive: a
+ * snapshot taken at any point after the first count holds a channel the
+ * guest will never program again, so a load that leaves the PIT out
+ * (labs/05-domains-and-the-monitor, exercise 2) makes the counter wait
+ * for ever, wherever the snapshot fell.  (With a new one-shot before each
+ * count, a snapshot taken while the guest printed a line would hide it:
+ * the guest would program the PIT itself after the load.)
  */
 #include "guestkit/guestkit.h"
 #include "guestkit/pic.h"
@@ -31,9 +39,13 @@ int main(int argc, char **argv)
         }
         limit = limit * 10 + (unsigned long)(*p - '0');
     }
-    pit_stop();
+    pit_square(PERIOD);
     for (count = 1; count <= limit; count++) {
-        pit_oneshot(PERIOD);
+        /* The high half of the period, then the low half: OUT rises
+         * again when the period ends.  A poll that comes late (a busy
+         * host) at worst makes one count wait a period longer. */
+        while (pit_out())
+            ;
         while (!pit_out())
             ;
         printf("count %lu\n", count);

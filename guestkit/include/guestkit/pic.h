@@ -34,10 +34,14 @@ void pit_stop(void);
  * input clocks: IRQ 0 rises once when it reaches zero. */
 void pit_oneshot(uint16_t count);
 /* Read channel 0's OUT pin through the read-back command: true once the
- * one-shot count has expired. */
+ * one-shot count has expired, or in the high half of a square wave. */
 bool pit_out(void);
 /* Load channel 0 in mode 2 (rate generator): IRQ 0 every `count` input
  * clocks, e.g. PIT_HZ / 100 for 100 Hz. */
 void pit_periodic(uint16_t count);
+/* Load channel 0 in mode 3 (square wave): OUT high for the first half of
+ * every `count` input clocks and low for the second, for ever, so that a
+ * guest with interrupts off can poll OUT for each period's rising edge. */
+void pit_square(uint16_t count);
 
 #endif
