@@ -18,6 +18,7 @@
 #include "klib.h"
 
 #include "alloc.h"
+#include "cdrom.h"
 #include "dev/acpi_tables.h"
 #include "cpu.h"
 #include "cpuid.h"
@@ -208,7 +209,8 @@ int domain_build_devices(struct domain *d, char *err, size_t err_len)
     /* The virtio devices it was made with, on its MMIO bus. */
     if (d->vdevs && vdev_attach(d, d->vdevs, err, err_len) < 0)
         return -1;
-    return 0;
+    /* The CD-ROM drive, on its port bus (IRQ 15 needs the PIC above). */
+    return cdrom_attach(d, err, err_len);
 }
 
 /* See hv.h. */

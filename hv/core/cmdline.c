@@ -221,6 +221,24 @@ static int parse_count(const char *s, size_t len, size_t name_len, unsigned max,
     return 0;
 }
 
+/* cdrom=N (an outer disk's number, 0-3, as drive= has) or cdrom=empty. */
+static int parse_cdrom(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
+{
+    if (word_is(s, len, "cdrom=empty")) {
+        opt->cdrom = HV_CDROM_EMPTY;
+        return 0;
+    }
+    if (len != 7 || s[6] < '0' || s[6] > '3') {
+        ksnprintf(err, err_len,
+                  "'%.*s': want cdrom=N with N the outer disk's number 0-3, or "
+                  "cdrom=empty",
+                  (int)len, s);
+        return -1;
+    }
+    opt->cdrom = s[6] - '0';
+    return 0;
+}
+
 /* xl.cfg(5)'s action words, indexed by enum domain_action. */
 static const char *const action_names[] = {
     [DOMAIN_ACTION_DESTROY] = "destroy",
@@ -393,6 +411,9 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         return parse_vmevent(s, len, 5, HV_SAVE, opt, err, err_len);
     if (word_has_prefix(s, len, "restore="))
         return parse_vmevent(s, len, 8, HV_RESTORE, opt, err, err_len);
+    /* cdrom=N|empty: the CD-ROM drive and its medium (core/cdrom.c). */
+    if (word_has_prefix(s, len, "cdrom="))
+        return parse_cdrom(s, len, opt, err, err_len);
     /* drive=...: kept as it is for core/vdev.c, which knows its fields. */
     if (word_has_prefix(s, len, "drive=")) {
         if (opt->ndrives == HV_DRIVES_MAX || len > 255) {
@@ -410,7 +431,8 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         err, err_len,
         "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
         "balloon=SIZE, npt=eager|lazy, slat-dot, domains=N, smp=N, disk-test, virtio-console, ctl, "
-        "drive=..., tslice=MS, powerdown-after=MS, on_poweroff=|on_reboot=|on_crash=destroy|"
+        "drive=..., cdrom=N|empty, tslice=MS, powerdown-after=MS, "
+        "on_poweroff=|on_reboot=|on_crash=destroy|"
         "restart|preserve, savevm=|loadvm=|delvm=NAME@MS, save=|restore=N@MS)",
         (int)len, s);
     return -1;
@@ -440,6 +462,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->disk_test = false;
     opt->virtio_console = false;
     opt->ctl = false;
+    opt->cdrom = HV_CDROM_NONE;
     opt->ndrives = 0;
     opt->tslice_ms = 10;
     opt->powerdown_after_ms = 0;

@@ -42,6 +42,11 @@
  *                        built again and starts over) or preserve (it is
  *                        kept as it ended for a front-end to look at), as
  *                        xl.cfg(5) names them (domain.h)
+ *   cdrom=N|empty        domain 0 gets a CD-ROM drive on the secondary IDE
+ *                        channel (dev/ide_cd.h, core/cdrom.c) holding the
+ *                        launcher's file number N as its medium (read-only),
+ *                        or no medium (bin/hvrun -cdrom FILE, -drive
+ *                        if=ide,media=cdrom[,file=FILE])
  *
  * Compiled hosted too (tests/unit/test_hv_cmdline.c).
  */
@@ -101,6 +106,9 @@ struct hv_options {
     bool disk_test;      /* disk-test: exercise the outer disks first */
     bool virtio_console; /* a virtio-console device (core/vdev.h) */
     bool ctl;            /* ctl: the control channel on COM2 (core/ctl.h) */
+    /* cdrom=: domain 0's CD-ROM drive (HV_CDROM_NONE: none), its medium the
+     * outer disk of this number, or HV_CDROM_EMPTY. */
+    int cdrom;
     /* drive=...: virtio-blk disks (core/vdev.h parses each), the words as
      * they stand in the command line (not NUL-terminated). */
     const char *drive[HV_DRIVES_MAX];
@@ -117,6 +125,10 @@ struct hv_options {
     struct hv_vmevent vmevent[HV_VMEVENTS_MAX];
     unsigned nvmevents;
 };
+
+/* hv_options.cdrom without a number of an outer disk. */
+#define HV_CDROM_NONE  (-1)
+#define HV_CDROM_EMPTY (-2)
 
 /* The most domains domains=N accepts. */
 #define HV_DOMAINS_MAX 4

@@ -51,6 +51,7 @@ struct host;
 struct vdev_plan;
 struct pv_domain;
 struct vdev;
+struct ide_cd;
 
 /*
  * The life of a domain, in Xen's words (xl(1) "list": r running, b
@@ -200,6 +201,9 @@ struct domain {
     /* QEMU's fw_cfg at 0x510/0x511 and System Control Port A at 0x92. */
     struct fwcfg fwcfg;
     struct port92 port92;
+    /* Its CD-ROM drive on the secondary IDE channel (core/cdrom.c), the
+     * boot's domain 0 only, with hv's cdrom= option; NULL otherwise. */
+    struct ide_cd *cd;
     /* The 8259A pair (IRQ 0-15) and the 8254 timer, driven by irq.c.  Their
      * output goes to vcpu[0], as a PC wires the 8259's INTR to the
      * bootstrap processor. */

@@ -134,6 +134,24 @@ START_TEST(paging_options)
 }
 END_TEST
 
+/* cdrom=N|empty: the CD-ROM drive's medium, an outer disk 0-3 or none. */
+START_TEST(cdrom_option)
+{
+    ck_assert_int_eq(hv_parse_cmdline("mem=8M", false, &opt, err, sizeof(err)), 0);
+    ck_assert_int_eq(opt.cdrom, HV_CDROM_NONE);
+    ck_assert_int_eq(hv_parse_cmdline("cdrom=2", false, &opt, err, sizeof(err)), 0);
+    ck_assert_int_eq(opt.cdrom, 2);
+    ck_assert_int_eq(hv_parse_cmdline("cdrom=empty", false, &opt, err, sizeof(err)), 0);
+    ck_assert_int_eq(opt.cdrom, HV_CDROM_EMPTY);
+    ck_assert_int_eq(hv_parse_cmdline("cdrom=4", false, &opt, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "'cdrom=4': want cdrom=N with N the outer disk's number 0-3, or "
+                          "cdrom=empty");
+    ck_assert_int_eq(hv_parse_cmdline("cdrom=12", false, &opt, err, sizeof(err)), -1);
+    ck_assert_int_eq(hv_parse_cmdline("cdrom=", false, &opt, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "unknown option 'cdrom='") != NULL);
+}
+END_TEST
+
 START_TEST(unknown_and_bad_options)
 {
     ck_assert_int_eq(hv_parse_cmdline("hv.elf trace tarce", true, &opt, err, sizeof(err)), -1);
@@ -593,6 +611,7 @@ int main(void)
     tcase_add_test(tc, unknown_and_bad_options);
     tcase_add_test(tc, snapshot_events);
     tcase_add_test(tc, paging_options);
+    tcase_add_test(tc, cdrom_option);
     suite_add_tcase(s, tc);
     tc = tcase_create("stats");
     tcase_add_test(tc, stats_count_and_report);
