@@ -66,22 +66,6 @@ static int opt_action(struct ctl_req *r, const char *name, enum domain_action de
     return 0;
 }
 
-/* A name a front-end can give back on a command line and in xl list's
- * column: letters, digits and "-_.", not starting with a digit (which
- * would read as a domain number). */
-static bool name_ok(const char *s)
-{
-    if (!s[0] || (s[0] >= '0' && s[0] <= '9'))
-        return false;
-    for (; *s; s++) {
-        char c = *s;
-        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && c != '-' && c != '_' && c != '.')
-            return false;
-    }
-    return true;
-}
-
 /* The RAM: "memory" MiB (xl.cfg's unit), hv's mem= when absent, rounded
  * up to 2 MiB as mem= is (build.c maps it with 2 MiB pages), within what
  * hv accepts; and the heap must have a block that big.  0 or an error. */
@@ -195,7 +179,7 @@ static int create_args(struct ctl_req *r, struct domain_spec *s, char *name, siz
         opt_action(r, CTL_ARG_ON_CRASH, o->on_crash, &s->on_crash) < 0 ||
         ctl_arg_bool(r, CTL_ARG_PAUSED, false, &s->paused) < 0 || arg_vcpus(r, &s->vcpus) < 0)
         return -1;
-    if (name[0] && !name_ok(name))
+    if (name[0] && !domain_name_ok(name))
         return ctl_error(r, CTL_ERR_INVALID_PARAMETER,
                          "argument 'name' must be letters, digits, '-', '_' or '.', not starting "
                          "with a digit");

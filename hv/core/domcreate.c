@@ -37,6 +37,10 @@ static unsigned serials;
  * domain is too big for hv's stack. */
 static struct domain saved_dom;
 static struct vcpu saved_vcpus[DOMAIN_MAX_VCPUS];
+/* The last domain_create(): whether it replaced a domain, and that
+ * domain's name, for domain_create_undo(). */
+static bool last_reused;
+static char saved_name[CTL_NAME_MAX + 1];
 
 /* The domain with number `id`, or NULL. */
 static struct domain *by_id(const struct host *h, unsigned id)
@@ -76,6 +80,22 @@ struct domain *domain_by_name(const struct host *h, const char *name)
             return d;
     }
     return NULL;
+}
+
+/* A name a front-end can give back on a command line and in xl list's
+ * column: letters, digits and "-_.", not starting with a digit (which
+ * would read as a domain number). */
+bool domain_name_ok(const char *s)
+{
+    if (!s[0] || (s[0] >= '0' && s[0] <= '9'))
+        return false;
+    for (; *s; s++) {
+        char c = *s;
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '-' && c != '_' && c != '.')
+            return false;
+    }
+    return true;
 }
 
 /* domain->release for a domain made here: its image and command line. */
@@ -204,6 +224,8 @@ struct domain *domain_create(struct host *h, const struct domain_spec *s, char *
         saved_dom.release(&saved_dom);
     /* Its name only now: the domain it replaced may have had its name in
      * the same place, which a refusal must leave as it was. */
+    last_reused = reused;
+    memcpy(saved_name, names[id], sizeof(saved_name));
     if (s->name) {
         ksnprintf(names[id], sizeof(names[id]), "%s", s->name);
         d->name = names[id];
@@ -213,4 +235,12 @@ struct domain *domain_create(struct host *h, const struct domain_spec *s, char *
            (unsigned long long)(d->mem.size >> 20), d->nr_vcpus, d->nr_vcpus == 1 ? "" : "s",
            s->paused ? ", paused" : "");
     return d;
+}
+
+void domain_create_undo(struct host *h, struct domain *d)
+{
+    /* The name first: undo() may put back a domain that shared its place. */
+    memcpy(names[d->id], saved_name, sizeof(saved_name));
+    hv_log("domain %u: taken back before it ran", d->id);
+    undo(h, d, last_reused);
 }

@@ -57,9 +57,20 @@ struct domain_spec {
 struct domain *domain_create(struct host *h, const struct domain_spec *s, char *err,
                              size_t err_len);
 
+/* Take back the domain the last domain_create() made, before it has run
+ * (made paused, never unpaused) and before another was made: everything
+ * it got goes back to the heap and its number is as before, as if it had
+ * never been made (a restore whose state fails its check, vmfile.c).  The
+ * domain it replaced, if any, stays destroyed: its image is gone. */
+void domain_create_undo(struct host *h, struct domain *d);
+
 /* The number domain_create() would give a new domain now, or -1 when hv
  * holds HV_DOMAINS_MAX domains that have not given their memory back. */
 int domain_free_id(const struct host *h);
+
+/* Is `name` one a domain may have: letters, digits and "-_.", not
+ * starting with a digit (which would read as a domain number)? */
+bool domain_name_ok(const char *name);
 
 /* The domain called `name` that has not been destroyed, or NULL. */
 struct domain *domain_by_name(const struct host *h, const char *name);

@@ -30,33 +30,12 @@
 #include "vdev.h"
 #include "vms_domain.h"
 #include "vmsave.h"
+#include "vmwork.h"
 #include "wallclock.h"
 #include "xcr.h"
 
 /* QEMU 7.2's words when no disk can hold a snapshot's VM state. */
 #define NO_VMSTATE_DISK "no block device can store vmstate for snapshot"
-
-/* Reads and writes of the VM state go to the disk in pieces this large:
- * the serialisers hand over 8 bytes here and a page there, and each
- * library call walks the image's tables over the slow ATA channel. */
-#define CHUNK (64u * 1024u)
-
-/* Everything a savevm or loadvm needs beyond the stack: the vCPUs' state,
- * the stream's context, a load's scratch models, the chunk buffer. */
-struct work {
-    struct vms v;
-    struct vms_parts parts;
-    struct cpu_state cpu[DOMAIN_MAX_VCPUS];
-    struct vms_scratch scratch;
-    struct img *img;    /* savevm, loadvm: the disk */
-    struct img_io file; /* save, restore: the file (an outer disk) */
-    uint64_t written;   /* bytes that went to the disk or the file */
-    char id[128];       /* loadvm: the snapshot being read */
-    uint64_t size;      /* loading: the state's length */
-    uint8_t buf[CHUNK]; /* the chunk being filled or read */
-    uint64_t buf_at;    /* its place in the stream */
-    uint32_t buf_len;   /* bytes in it */
-};
 
 /*
  * What the last save to a file left there, for the next save into the same
@@ -142,7 +121,7 @@ static int fill_chunk(struct work *w, char *err)
 
 /* vms_source.read: from the chunk that holds pos, read first when it is
  * not the one in the buffer. */
-static int source_read(void *ctx, uint64_t pos, void *buf, size_t len, char *err)
+int vmwork_source_read(void *ctx, uint64_t pos, void *buf, size_t len, char *err)
 {
     struct work *w = ctx;
     uint8_t *p = buf;
@@ -176,18 +155,24 @@ static bool ended(const struct domain *d, char *err, size_t err_len)
 }
 
 /* Room for the work, or a message. */
-static struct work *work_alloc(struct domain *d, char *err, size_t err_len)
+struct work *vmwork_alloc(struct domain *d, char *err, size_t err_len)
 {
-    if (ended(d, err, err_len))
+    if (d && ended(d, err, err_len))
         return NULL;
     struct work *w = kzalloc(sizeof(*w));
     if (!w) {
         ksnprintf(err, err_len, "no memory for the VM state's buffers");
         return NULL;
     }
+    if (d)
+        vmwork_bind(w, d);
+    return w;
+}
+
+void vmwork_bind(struct work *w, struct domain *d)
+{
     w->parts.cpu = w->cpu;
     w->parts.nr_virtio = vdev_transports(d, w->parts.virtio, VDEV_MAX);
-    return w;
 }
 
 /* The disk that holds the domain's snapshots, or NULL and why (err
@@ -209,7 +194,7 @@ static struct work *work_new(struct domain *d, char *err, size_t err_len)
     struct img *img = snapshot_disk(d, err, err_len);
     if (!img)
         return NULL;
-    struct work *w = work_alloc(d, err, err_len);
+    struct work *w = vmwork_alloc(d, err, err_len);
     if (w)
         w->img = img;
     return w;
@@ -229,14 +214,14 @@ static bool find_snapshot(struct img *img, const char *key, struct img_snapshot_
 
 /* Nanoseconds on hv's clock (the local APIC's bus clock, core/irq.c),
  * for the guest's run time and the log's timings. */
-static uint64_t now_ns(const struct domain *d)
+uint64_t vmwork_now_ns(const struct domain *d)
 {
     const struct lapic *l = &d->vcpu[0]->lapic;
     return l->bus ? l->bus(l->clock_ctx) : 0;
 }
 
 /* Pause for the operation; *was_paused says whether to unpause after. */
-static int pause_for(struct domain *d, bool *was_paused, char *err, size_t err_len)
+int vmwork_pause(struct domain *d, bool *was_paused, char *err, size_t err_len)
 {
     /* The paravirtual interface's state (core/pv.h: event channels,
      * grants, the PV clock's page) is not part of a vmstate yet: a guest
@@ -256,7 +241,7 @@ static int pause_for(struct domain *d, bool *was_paused, char *err, size_t err_l
     return 0;
 }
 
-static void resume(struct domain *d, bool was_paused)
+void vmwork_resume(struct domain *d, bool was_paused)
 {
     if (!was_paused)
         domain_unpause(d);
@@ -265,7 +250,7 @@ static void resume(struct domain *d, bool was_paused)
 /* ---- savevm ------------------------------------------------------------------------- */
 
 /* The domain's state into the disk's VM state area; its length, or -1. */
-static int64_t write_state(struct domain *d, struct work *w, char *err, size_t err_len)
+int64_t vmwork_write(struct domain *d, struct work *w, char *err, size_t err_len)
 {
     struct vms_sink sink = {.write = sink_write, .ctx = w};
     for (unsigned i = 0; i < d->nr_vcpus; i++) {
@@ -288,13 +273,13 @@ int domain_savevm(struct domain *d, const char *name, char *err, size_t err_len)
     if (!w)
         return -1;
     bool was_paused;
-    if (pause_for(d, &was_paused, err, err_len) < 0) {
+    if (vmwork_pause(d, &was_paused, err, err_len) < 0) {
         kfree(w);
         return -1;
     }
     struct img_snapshot_info old;
-    uint64_t t0 = now_ns(d);
-    int64_t n = write_state(d, w, err, err_len);
+    uint64_t t0 = vmwork_now_ns(d);
+    int64_t n = vmwork_write(d, w, err, err_len);
     /* A snapshot of the same name is replaced, as by QEMU's savevm. */
     if (n >= 0 && find_snapshot(w->img, name, &old) && !strcmp(old.name, name) &&
         img_snapshot_delete(w->img, old.id) < 0)
@@ -315,8 +300,8 @@ int domain_savevm(struct domain *d, const char *name, char *err, size_t err_len)
         img_vmstate_discard(w->img);
     else
         hv_log("savevm '%s': %llu bytes of VM state in %llu ms", name, (unsigned long long)n,
-               (unsigned long long)((now_ns(d) - t0) / 1000000));
-    resume(d, was_paused);
+               (unsigned long long)((vmwork_now_ns(d) - t0) / 1000000));
+    vmwork_resume(d, was_paused);
     kfree(w);
     return n < 0 ? -1 : 0;
 }
@@ -367,9 +352,9 @@ static int check_xcr0(struct domain *d, struct work *w, char *err, size_t err_le
 
 /* Check the whole state, revert the disk, commit.  The domain is only
  * changed once the state has passed every check. */
-static int read_state(struct domain *d, struct work *w, char *err, size_t err_len)
+int vmwork_read(struct domain *d, struct work *w, char *err, size_t err_len)
 {
-    struct vms_source src = {.read = source_read, .ctx = w, .size = w->size};
+    struct vms_source src = {.read = vmwork_source_read, .ctx = w, .size = w->size};
     if (vms_load_check(&w->v, d, &w->parts, &src, &w->scratch) < 0) {
         ksnprintf(err, err_len, "%s", w->v.err);
         return -1;
@@ -393,19 +378,19 @@ static int read_state(struct domain *d, struct work *w, char *err, size_t err_le
 }
 
 /* A loadvm's or a restore's last steps, the domain paused: read the state
- * whole (read_state), log `what` and the time it took, and let the domain
+ * whole (vmwork_read), log `what` and the time it took, and let the domain
  * run again if it ran before (unless the load ended it). */
 static int load_and_resume(struct domain *d, struct work *w, bool was_paused, const char *what,
                            char *err, size_t err_len)
 {
-    uint64_t t0 = now_ns(d);
-    int r = read_state(d, w, err, err_len);
+    uint64_t t0 = vmwork_now_ns(d);
+    int r = vmwork_read(d, w, err, err_len);
     /* RAM was written behind the dirty log's back. */
     inc.valid = false;
     if (r == 0)
-        hv_log("%s in %llu ms", what, (unsigned long long)((now_ns(d) - t0) / 1000000));
+        hv_log("%s in %llu ms", what, (unsigned long long)((vmwork_now_ns(d) - t0) / 1000000));
     if (!domain_stopped(d))
-        resume(d, was_paused);
+        vmwork_resume(d, was_paused);
     return r;
 }
 
@@ -423,7 +408,7 @@ int domain_loadvm(struct domain *d, const char *name, char *err, size_t err_len)
         /* QEMU 7.2's words, its double space included. */
         ksnprintf(err, err_len,
                   "This is a disk-only snapshot. Revert to it  offline using qemu-img");
-    else if (pause_for(d, &was_paused, err, err_len) == 0) {
+    else if (vmwork_pause(d, &was_paused, err, err_len) == 0) {
         char what[320];
         ksnprintf(w->id, sizeof(w->id), "%s", info.id);
         w->size = info.vm_state_size;
@@ -555,18 +540,18 @@ int domain_save_file(struct domain *d, const char *name, char *err, size_t err_l
     int64_t n = -1;
     err[0] = '\0';
     uint64_t *now_nonzero = inc_ready(d) ? kzalloc(inc.words * 8) : NULL;
-    struct work *w = now_nonzero ? work_alloc(d, err, err_len) : NULL;
+    struct work *w = now_nonzero ? vmwork_alloc(d, err, err_len) : NULL;
     if (!w) {
-        /* work_alloc() may have said why already (an ended domain). */
+        /* vmwork_alloc() may have said why already (an ended domain). */
         if (!err[0])
             ksnprintf(err, err_len, "no memory for the save's buffers");
     } else if (open_file(name, true, &w->file, &file, err, err_len) == 0 &&
-               pause_for(d, &was_paused, err, err_len) == 0) {
-        uint64_t t0 = now_ns(d);
+               vmwork_pause(d, &was_paused, err, err_len) == 0) {
+        uint64_t t0 = vmwork_now_ns(d);
         if (plan_save(d, w, file, now_nonzero) < 0)
             ksnprintf(err, err_len, "no memory for the dirty log");
         else
-            n = write_state(d, w, err, err_len);
+            n = vmwork_write(d, w, err, err_len);
         if (n >= 0 && w->file.flush && w->file.flush(w->file.ctx) < 0) {
             ksnprintf(err, err_len, "flushing the save file failed");
             n = -1;
@@ -579,8 +564,8 @@ int domain_save_file(struct domain *d, const char *name, char *err, size_t err_l
             hv_log("save to outer disk %u: %llu bytes of state, %llu written (%s) in %llu ms", file,
                    (unsigned long long)n, (unsigned long long)w->written,
                    w->parts.page_clean ? "incremental" : "full",
-                   (unsigned long long)((now_ns(d) - t0) / 1000000));
-        resume(d, was_paused);
+                   (unsigned long long)((vmwork_now_ns(d) - t0) / 1000000));
+        vmwork_resume(d, was_paused);
     }
     if (w && w->file.close)
         w->file.close(w->file.ctx);
@@ -594,12 +579,13 @@ int domain_restore_file(struct domain *d, const char *name, char *err, size_t er
     bool was_paused;
     unsigned file;
     err[0] = '\0';
-    struct work *w = work_alloc(d, err, err_len);
+    struct work *w = vmwork_alloc(d, err, err_len);
     if (!w)
         return -1;
     int r = -1;
     if (open_file(name, false, &w->file, &file, err, err_len) == 0 &&
-        w->file.size(w->file.ctx, &w->size) == 0 && pause_for(d, &was_paused, err, err_len) == 0) {
+        w->file.size(w->file.ctx, &w->size) == 0 &&
+        vmwork_pause(d, &was_paused, err, err_len) == 0) {
         char what[80];
         ksnprintf(what, sizeof(what), "restore from outer disk %u: %llu bytes of state", file,
                   (unsigned long long)w->size);
@@ -623,7 +609,7 @@ void vmsave_poll(struct host *h)
     char err[VMS_ERR_LEN];
     if (!d || !d->nr_vcpus || domain_stopped(d) || next_event >= h->opt.nvmevents)
         return;
-    uint64_t now = now_ns(d);
+    uint64_t now = vmwork_now_ns(d);
     if (!start_ns)
         start_ns = now;
     while (next_event < h->opt.nvmevents && !domain_stopped(d)) {

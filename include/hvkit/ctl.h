@@ -55,6 +55,22 @@
 #define CTL_NAME_MAX   63
 #define CTL_KERNEL_MAX (32u << 20)
 
+/* ---- The staging disk --------------------------------------------------------
+ * bin/hvrun --control attaches one sparse scratch file as the last outer
+ * disk, which the manager writes and reads on the host and hv reads and
+ * writes as an outer disk (docs/control-protocol.md "Loading a new domain
+ * at run time", "Saving a domain to a file").  It is cut into regions at
+ * fixed offsets, one per kind of payload, so that no two ever overlap:
+ *   [0, 32 MiB)                 domain-create's kernel (CTL_KERNEL_MAX)
+ *   [32 MiB, 544 MiB)           a removable medium (CTL_STAGE_MEDIA_*)
+ *   [544 MiB, 544 MiB + 4 GiB)  a saved domain's state (CTL_STAGE_SAVE_*)
+ * CTL_STAGE_BYTES is the whole file (sparse: unused regions cost nothing). */
+#define CTL_STAGE_MEDIA_OFFSET (32ull << 20)
+#define CTL_STAGE_MEDIA_MAX    (512ull << 20)
+#define CTL_STAGE_SAVE_OFFSET  (CTL_STAGE_MEDIA_OFFSET + CTL_STAGE_MEDIA_MAX)
+#define CTL_STAGE_SAVE_MAX     (4ull << 30)
+#define CTL_STAGE_BYTES        (CTL_STAGE_SAVE_OFFSET + CTL_STAGE_SAVE_MAX)
+
 /* ---- The hv <-> manager channel -------------------------------------------
  * The outer machine's second serial port, COM2, a 16550 at I/O port
  * 0x2f8, which hv drives polled (hv/core/com2.c); COM1 stays the consoles'
@@ -114,6 +130,10 @@
 #define CTL_CMD_QUERY_HOST     "query-host"
 #define CTL_CMD_DOMAIN_CREATE  "domain-create"
 #define CTL_CMD_DOMAIN_DESTROY "domain-destroy"
+/* A domain's state into a host file and a new domain from one (xl save,
+ * xl restore; docs/control-protocol.md "Saving a domain to a file"). */
+#define CTL_CMD_DOMAIN_SAVE    "domain-save"
+#define CTL_CMD_DOMAIN_RESTORE "domain-restore"
 /* Reserved for the snapshot commands (docs/control-protocol.md). */
 #define CTL_CMD_QUERY_SNAPSHOTS "query-snapshots"
 #define CTL_CMD_SAVEVM          "x-savevm"
@@ -150,6 +170,11 @@
 #define CTL_ARG_ON_CRASH    "on_crash"
 #define CTL_ARG_PAUSED      "paused"
 #define CTL_ARG_VCPUS       "vcpus"
+/* domain-save's and domain-restore's: the host file (the manager's form;
+ * hv gets "disk", "offset" and, to restore, "length" instead), what
+ * becomes of the saved domain ("destroy", "continue", "pause"). */
+#define CTL_ARG_FILE  "file"
+#define CTL_ARG_AFTER "after"
 
 /* ---- Events (the "event" names) ------------------------------------------
  * hv sends one when a domain's state changes, whoever changed it (a

@@ -56,7 +56,8 @@ enum vms_section_id {
     VMS_SEC_VIRTIO = 11,     /* a virtio-mmio transport and its queues */
     VMS_SEC_RAM = 12,        /* guest RAM, zero pages left out */
     VMS_SEC_ACPI_PM = 13,    /* the ACPI PM1a registers (the power button) */
-    VMS_SEC_COUNT = 14,
+    VMS_SEC_CONFIG = 14,     /* a save file's: name, command line, actions, kernel */
+    VMS_SEC_COUNT = 15,
 };
 
 /* Guest RAM travels in pages of this size; a page of zeros is not

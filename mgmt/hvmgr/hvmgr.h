@@ -13,6 +13,8 @@
  *            events to every front-end
  *   stage.c  domain-create's kernel: from its host path to the staging
  *            disk, and the request told where it lies
+ *   stagesave.c  domain-save and domain-restore: the state between the
+ *            front-end's file and the staging disk's save region
  *   main.c   options, the listening sockets, the loop
  */
 #ifndef MGMT_HVMGR_H
@@ -20,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "hvkit/ctl.h"
 
@@ -76,10 +79,49 @@ long relay_now_ms(void);
 /* stage.c: --staging FILE:DISK:BYTES (0, or -1 when malformed); and,
  * just before a request goes to hv, a domain-create naming a kernel path
  * gets the kernel copied to the staging disk and its place added to the
- * request (*line replaced).  0 to send the line, -1 with the reason in why
- * to refuse it instead. */
+ * request (*line replaced), and a domain-save or domain-restore naming a
+ * file gets stagesave.c's treatment (*watch set: stage_reply() must see
+ * hv's reply).  0 to send the line, -1 with the reason in why to refuse it
+ * instead. */
 int stage_option(const char *arg);
-int stage_request(char **line, size_t *len, char *why, size_t why_len);
+int stage_request(char **line, size_t *len, bool *watch, char *why, size_t why_len);
+/* Copy `len` bytes from fd `in` at `in_off` to fd `out` at `out_off`:
+ * 0, or -1 with errno. */
+int stage_copy_range(int in, off_t in_off, int out, off_t out_off, unsigned long long len);
+/* The host file `path` (a regular file of 1 to `max` bytes; `what` names
+ * it in messages: "kernel", "file") into the staging disk at byte `at`;
+ * its length in *len.  0, or -1 with the reason in why. */
+int stage_copy_in(const char *what, const char *path, off_t at, unsigned long long max,
+                  unsigned long long *len, char *why, size_t why_len);
+/* The staging disk's host file and outer disk number, or NULL: none. */
+const char *stage_disk(unsigned *disk);
+/* A member stage_rewrite() adds: a string, or (str NULL) an integer. */
+struct stage_arg {
+    const char *key;
+    const char *str;
+    unsigned long long num;
+};
+/* The request `doc` again as command `execute`, its arguments but those
+ * named in `drop` (NULL-ended) and those `add` replaces, then `add`'s
+ * (ended by a NULL key), its id kept: into *line (replaced).  0 or -1. */
+struct json_doc;
+int stage_rewrite(const struct json_doc *doc, int args, const char *execute,
+                  const char *const *drop, const struct stage_arg *add, char **line,
+                  size_t *line_len);
+
+/* stagesave.c: what the manager does once hv has answered a watched
+ * request: tell the front-end `why` instead of hv's reply (failed), and
+ * have hv carry out `follow` first (NULL: nothing), the front-end's reply
+ * held until hv has answered it. */
+struct stage_after {
+    bool failed;
+    char why[4200];
+    char *follow;
+    size_t follow_len;
+};
+int stage_save_request(const struct json_doc *doc, int ex, int args, char **line, size_t *len,
+                       bool *watch, char *why, size_t why_len);
+void stage_reply(const char *reply, size_t len, struct stage_after *after);
 
 /* main.c: the connections relay.c writes to. */
 extern struct conn *clients[CTL_CLIENTS_MAX];

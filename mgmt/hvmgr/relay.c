@@ -26,13 +26,19 @@
 
 #include "hvmgr.h"
 
-/* One request waiting for its turn, and when it came (relay_expire). */
+/* One request waiting for its turn, and when it came (relay_expire).
+ * `watch`: stagesave.c sees hv's reply first (stage_reply).  `held`: a
+ * request of the manager's own that finishes a front-end's (the destroy
+ * after a save): the front-end gets `held` once hv has answered it. */
 struct request {
     struct conn *client;
     char *line;
     size_t len;
     struct request *next;
     long since_ms;
+    bool watch;
+    char *held;
+    size_t held_len;
 };
 
 static struct {
@@ -76,13 +82,13 @@ static void put_request_id(struct json_out *o, const char *line, size_t len)
     }
 }
 
-/* The manager's own error reply of class `cls` to request `line`. */
-static void reply_error_class(struct conn *c, const char *cls, const char *line, size_t len,
-                              const char *desc)
+/* The manager's own error reply of class `cls` to request `line`, into
+ * buf: its length, or 0 when it does not fit. */
+static size_t error_line(char *buf, size_t size, const char *cls, const char *line, size_t len,
+                         const char *desc)
 {
-    char buf[CTL_LINE_MAX + 256];
     struct json_out o;
-    json_out_init(&o, buf, sizeof(buf));
+    json_out_init(&o, buf, size);
     json_obj_begin(&o);
     json_key(&o, CTL_KEY_ERROR);
     json_obj_begin(&o);
@@ -94,8 +100,17 @@ static void reply_error_class(struct conn *c, const char *cls, const char *line,
     if (line)
         put_request_id(&o, line, len);
     json_obj_end(&o);
-    if (json_out_ok(&o))
-        conn_send_line(c, buf, o.len);
+    return json_out_ok(&o) ? o.len : 0;
+}
+
+/* That error reply, sent to front-end c. */
+static void reply_error_class(struct conn *c, const char *cls, const char *line, size_t len,
+                              const char *desc)
+{
+    static char buf[CTL_LINE_MAX + 256];
+    size_t n = error_line(buf, sizeof(buf), cls, line, len, desc);
+    if (n)
+        conn_send_line(c, buf, n);
 }
 
 /* The manager's own error reply to a request it cannot pass on. */
@@ -139,7 +154,7 @@ void relay_client_line(struct conn *c, const char *s, size_t len)
         return;
     }
     memcpy(copy, s, len);
-    *r = (struct request){c, copy, len, NULL, relay_now_ms()};
+    *r = (struct request){.client = c, .line = copy, .len = len, .since_ms = relay_now_ms()};
     if (relay.tail)
         relay.tail->next = r;
     else
@@ -164,7 +179,7 @@ void relay_pump(struct conn *hv)
      * request can use that disk (stage.c); one the manager cannot stage is
      * refused here, and the next request gets its turn. */
     char why[4200];
-    if (stage_request(&r->line, &r->len, why, sizeof(why)) < 0) {
+    if (!r->held && stage_request(&r->line, &r->len, &r->watch, why, sizeof(why)) < 0) {
         if (r->client)
             reply_error(r->client, r->line, r->len, why);
         free(r->line);
@@ -184,6 +199,7 @@ static void in_flight_done(void)
 {
     if (relay.in_flight_req) {
         free(relay.in_flight_req->line);
+        free(relay.in_flight_req->held);
         free(relay.in_flight_req);
     }
     relay.in_flight_req = NULL;
@@ -213,6 +229,37 @@ static void broadcast_event(const char *s, size_t len)
     for (int i = 0; i < CTL_CLIENTS_MAX; i++)
         if (clients[i] && clients[i]->greeted)
             conn_send_line(clients[i], buf, (size_t)n);
+}
+
+/* hv's reply `s` to a watched request r of front-end c (NULL: gone):
+ * stagesave.c's work, then the front-end's reply -- at once, or held
+ * behind the request of the manager's own that stage_reply() asks for,
+ * which goes to hv next, before any other. */
+static void finish_watched(struct request *r, struct conn *c, const char *s, size_t len)
+{
+    static char buf[CTL_LINE_MAX + 256];
+    struct stage_after a;
+    stage_reply(s, len, &a);
+    size_t n = len;
+    const char *reply = s;
+    if (a.failed) {
+        n = error_line(buf, sizeof(buf), CTL_ERR_GENERIC, r->line, r->len, a.why);
+        reply = buf;
+    }
+    struct request *f = a.follow ? calloc(1, sizeof(*f)) : NULL;
+    char *held = f ? malloc(n ? n : 1) : NULL;
+    if (!f || !held) {
+        free(f);
+        free(a.follow);
+        if (c && n)
+            conn_send_line(c, reply, n);
+        return;
+    }
+    memcpy(held, reply, n);
+    *f = (struct request){c, a.follow, a.follow_len, relay.head, relay_now_ms(), false, held, n};
+    relay.head = f;
+    if (!relay.tail)
+        relay.tail = f;
 }
 
 void relay_hv_line(struct conn *hv, const char *s, size_t len)
@@ -249,8 +296,17 @@ void relay_hv_line(struct conn *hv, const char *s, size_t len)
         fprintf(stderr, "hvmgr: ignoring a reply from hv to no request: %.*s\n", (int)len, s);
         return;
     }
-    if (relay.in_flight_client)
-        conn_send_line(relay.in_flight_client, s, len);
+    struct request *r = relay.in_flight_req;
+    struct conn *c = relay.in_flight_client;
+    if (r && r->held) {
+        /* The manager's own request is done: the front-end's reply now. */
+        if (c)
+            conn_send_line(c, r->held, r->held_len);
+    } else if (r && r->watch) {
+        finish_watched(r, c, s, len);
+    } else if (c) {
+        conn_send_line(c, s, len);
+    }
     in_flight_done();
 }
 

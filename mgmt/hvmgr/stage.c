@@ -33,6 +33,9 @@
 
 #include "hvmgr.h"
 
+/* Bytes moved per read and write between two files. */
+#define COPY_CHUNK (1u << 20)
+
 /* The staging disk: its host file, its number among the outer disks, and
  * how many of its bytes hv reads as they are (the rest of an outer disk
  * reads as zeros: hv/disk/diskio.h). */
@@ -68,53 +71,81 @@ int stage_option(const char *arg)
     return 0;
 }
 
-/* Copy the host file `path` to the start of the staging disk; its length
- * in *len.  0, or -1 with the reason in why. */
-static int copy_kernel(const char *path, unsigned long long *len, char *why, size_t why_len)
+/* The bytes of a kernel the staging disk takes: its first region
+ * (include/hvkit/ctl.h), or the whole of a smaller disk. */
+static unsigned long long kernel_room(void)
+{
+    return stage.bytes < CTL_KERNEL_MAX ? stage.bytes : CTL_KERNEL_MAX;
+}
+
+int stage_copy_range(int in, off_t in_off, int out, off_t out_off, unsigned long long len)
+{
+    char *buf = malloc(COPY_CHUNK);
+    if (!buf)
+        return -1;
+    while (len) {
+        size_t n = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+        ssize_t r = pread(in, buf, n, in_off);
+        if (r <= 0 || pwrite(out, buf, (size_t)r, out_off) != r) {
+            if (r == 0)
+                errno = EIO;
+            free(buf);
+            return -1;
+        }
+        in_off += r;
+        out_off += r;
+        len -= (unsigned long long)r;
+    }
+    free(buf);
+    return 0;
+}
+
+int stage_copy_in(const char *what, const char *path, off_t at, unsigned long long max,
+                  unsigned long long *len, char *why, size_t why_len)
 {
     int in = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (in < 0 || fstat(in, &st) < 0) {
-        snprintf(why, why_len, "kernel '%s': %s", path, strerror(errno));
+        snprintf(why, why_len, "%s '%s': %s", what, path, strerror(errno));
         if (in >= 0)
             close(in);
         return -1;
     }
     int rc = -1;
     if (!S_ISREG(st.st_mode))
-        snprintf(why, why_len, "kernel '%s' is not a regular file", path);
+        snprintf(why, why_len, "%s '%s' is not a regular file", what, path);
     else if (st.st_size == 0)
-        snprintf(why, why_len, "kernel '%s' is empty", path);
-    else if ((unsigned long long)st.st_size > stage.bytes)
-        snprintf(why, why_len, "kernel '%s' has %lld bytes; the staging disk holds %llu", path,
-                 (long long)st.st_size, stage.bytes);
+        snprintf(why, why_len, "%s '%s' is empty", what, path);
+    else if ((unsigned long long)st.st_size > max)
+        snprintf(why, why_len, "%s '%s' has %lld bytes; the staging disk holds %llu", what, path,
+                 (long long)st.st_size, max);
     else
         rc = 0;
-    char *buf = rc == 0 ? malloc((size_t)st.st_size) : NULL;
-    if (rc == 0 && !buf) {
-        snprintf(why, why_len, "the manager is out of memory");
-        rc = -1;
-    }
-    if (rc == 0 && read(in, buf, (size_t)st.st_size) != st.st_size) {
-        snprintf(why, why_len, "kernel '%s': could not read it whole", path);
-        rc = -1;
-    }
-    close(in);
     int out = rc == 0 ? open(stage.path, O_WRONLY | O_CLOEXEC) : -1;
-    if (rc == 0 && (out < 0 || pwrite(out, buf, (size_t)st.st_size, 0) != st.st_size)) {
+    if (rc == 0 &&
+        (out < 0 || stage_copy_range(in, 0, out, at, (unsigned long long)st.st_size) < 0)) {
         snprintf(why, why_len, "the staging disk '%s': %s", stage.path, strerror(errno));
         rc = -1;
     }
     if (out >= 0)
         close(out);
-    free(buf);
+    close(in);
     *len = (unsigned long long)st.st_size;
     return rc;
 }
 
-/* The request again, with the image's place added to its arguments. */
-static int rewrite(const struct json_doc *doc, int args, unsigned long long len, char **line,
-                   size_t *line_len)
+/* Is key token k one of the NULL-ended names? */
+static bool listed(const struct json_doc *doc, int k, const char *const *names)
+{
+    for (; names && *names; names++)
+        if (json_str_eq(doc, k, *names))
+            return true;
+    return false;
+}
+
+int stage_rewrite(const struct json_doc *doc, int args, const char *execute,
+                  const char *const *drop, const struct stage_arg *add, char **line,
+                  size_t *line_len)
 {
     char *buf = malloc(CTL_LINE_MAX);
     char key[256];
@@ -124,10 +155,16 @@ static int rewrite(const struct json_doc *doc, int args, unsigned long long len,
     json_out_init(&o, buf, CTL_LINE_MAX);
     json_obj_begin(&o);
     json_key(&o, CTL_KEY_EXECUTE);
-    json_put_str(&o, CTL_CMD_DOMAIN_CREATE);
+    json_put_str(&o, execute);
     json_key(&o, CTL_KEY_ARGUMENTS);
     json_obj_begin(&o);
-    for (int k = json_first(doc, args); k >= 0; k = json_member_next(doc, args, k)) {
+    for (int k = args < 0 ? -1 : json_first(doc, args); k >= 0;
+         k = json_member_next(doc, args, k)) {
+        bool replaced = false;
+        for (const struct stage_arg *a = add; a && a->key; a++)
+            replaced |= json_str_eq(doc, k, a->key);
+        if (replaced || listed(doc, k, drop))
+            continue;
         if (json_str_copy(doc, k, key, sizeof(key)) < 0) {
             free(buf);
             return -1;
@@ -135,12 +172,13 @@ static int rewrite(const struct json_doc *doc, int args, unsigned long long len,
         json_key(&o, key);
         json_put_tok(&o, doc, k + 1);
     }
-    json_key(&o, CTL_ARG_DISK);
-    json_put_u64(&o, stage.disk);
-    json_key(&o, CTL_ARG_OFFSET);
-    json_put_u64(&o, 0);
-    json_key(&o, CTL_ARG_LENGTH);
-    json_put_u64(&o, len);
+    for (const struct stage_arg *a = add; a && a->key; a++) {
+        json_key(&o, a->key);
+        if (a->str)
+            json_put_str(&o, a->str);
+        else
+            json_put_u64(&o, a->num);
+    }
     json_obj_end(&o);
     int id = json_get(doc, 0, CTL_KEY_ID);
     if (id >= 0) {
@@ -158,7 +196,13 @@ static int rewrite(const struct json_doc *doc, int args, unsigned long long len,
     return 0;
 }
 
-int stage_request(char **line, size_t *len, char *why, size_t why_len)
+const char *stage_disk(unsigned *disk)
+{
+    *disk = stage.disk;
+    return stage.on ? stage.path : NULL;
+}
+
+int stage_request(char **line, size_t *len, bool *watch, char *why, size_t why_len)
 {
     static struct json_tok tok[256];
     struct json_doc doc;
@@ -170,6 +214,10 @@ int stage_request(char **line, size_t *len, char *why, size_t why_len)
         return 0;
     int ex = json_get(&doc, 0, CTL_KEY_EXECUTE);
     int args = json_get(&doc, 0, CTL_KEY_ARGUMENTS);
+    *watch = false;
+    if (ex >= 0 && (json_str_eq(&doc, ex, CTL_CMD_DOMAIN_SAVE) ||
+                    json_str_eq(&doc, ex, CTL_CMD_DOMAIN_RESTORE)))
+        return stage_save_request(&doc, ex, args, line, len, watch, why, why_len);
     if (ex < 0 || !json_str_eq(&doc, ex, CTL_CMD_DOMAIN_CREATE) || args < 0 ||
         doc.tok[args].type != JSON_OBJECT || json_get(&doc, args, CTL_ARG_DISK) >= 0)
         return 0;
@@ -191,9 +239,13 @@ int stage_request(char **line, size_t *len, char *why, size_t why_len)
         return -1;
     }
     unsigned long long bytes;
-    if (copy_kernel(path, &bytes, why, why_len) < 0)
+    if (stage_copy_in("kernel", path, 0, kernel_room(), &bytes, why, why_len) < 0)
         return -1;
-    if (rewrite(&doc, args, bytes, line, len) < 0) {
+    const struct stage_arg place[] = {{CTL_ARG_DISK, NULL, stage.disk},
+                                      {CTL_ARG_OFFSET, NULL, 0},
+                                      {CTL_ARG_LENGTH, NULL, bytes},
+                                      {NULL, NULL, 0}};
+    if (stage_rewrite(&doc, args, CTL_CMD_DOMAIN_CREATE, NULL, place, line, len) < 0) {
         snprintf(why, why_len, "the request does not fit in a line with the kernel's place");
         return -1;
     }

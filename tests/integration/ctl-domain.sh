@@ -26,25 +26,13 @@
 # on_crash=preserve stays up, the domain listed as crashed, until it is
 # destroyed.
 . "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/lib/ctl.bash"
 
 W=$IT_WORK
 P=$BUILD/guestkit/pattern.elf
 T=$BUILD/guestkit/triple.elf
 S=$BUILD/guestkit/smp.elf
-HVCTL=$BUILD/mgmt/hvctl
 TIMEOUT=${GUEST_TIMEOUT:-240}
-
-# wait_for FILE REGEX RUN_PID: until a line of FILE matches (up to 120 s);
-# 1 if it never does or hvrun ends first.
-wait_for() {
-    local i
-    for ((i = 0; i < 600; i++)); do
-        grep -Eq "$2" "$1" 2>/dev/null && return 0
-        kill -0 "$3" 2>/dev/null || return 1
-        sleep 0.2
-    done
-    return 1
-}
 
 # counter OUT PREFIX: the guest-physical address of a pattern guest's
 # counter, from its console line.
@@ -59,13 +47,6 @@ moves() {
     [[ $a == '{"return": {"data": '* ]] && [ "$a" != "$b" ]
 }
 
-# state SOCK: query-host and query-domains without the counters that move
-# by themselves (exits, guest time), to compare before and after a refusal.
-state() {
-    "$HVCTL" -s "$1" --timeout 120 query-host
-    "$HVCTL" -s "$1" --timeout 120 query-domains | sed 's/"exits": [0-9]*, "cpu-tsc": [0-9]*//g'
-}
-
 # free SOCK: hv's free heap bytes.
 free_mem() {
     "$HVCTL" -s "$1" --timeout 120 query-host | sed -n 's/.*"free-memory": \([0-9]*\).*/\1/p'
@@ -76,9 +57,9 @@ free_mem() {
 refused() {
     local sock=$1 cls=$2 words=$3 before after r
     shift 3
-    before=$(state "$sock")
+    before=$(ctl_state "$sock")
     r=$("$HVCTL" -s "$sock" --timeout 120 domain-create "$@")
-    after=$(state "$sock")
+    after=$(ctl_state "$sock")
     echo "domain-create $*: $r" >>"$W/refusals"
     [[ $r == "{\"error\": {\"class\": \"$cls\", \"desc\": \""*"$words"* ]] ||
         { echo "domain-create $*: want a $cls error with '$words': $r"; return 1; }

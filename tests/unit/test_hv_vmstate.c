@@ -436,6 +436,104 @@ START_TEST(incremental_save_writes_only_changed_pages)
 END_TEST
 
 /* The checksum is the common CRC-32: zlib's crc32() agrees. */
+/* A save file's CONFIG section (vms_domain.h). */
+static const uint8_t image[] = "\x02\xb0\xad\x1b a kernel's bytes";
+static struct vms_config config = {.name = "web",
+                                   .cmdline = "counter.elf 100",
+                                   .on_reboot = DOMAIN_ACTION_RESTART,
+                                   .on_crash = DOMAIN_ACTION_PRESERVE,
+                                   .paused = true,
+                                   .image = image,
+                                   .image_len = sizeof(image)};
+
+static void *test_alloc(uint64_t len)
+{
+    return malloc(len);
+}
+
+/* Read bl's first len bytes as a save file's start: 0 or -1 with v.err. */
+static int read_config(const struct blob *bl, uint64_t len, struct vms_shape *shape,
+                       struct vms_config *c)
+{
+    struct blob cut = *bl;
+    cut.len = len;
+    struct vms_source src = {.read = blob_read, .ctx = &cut, .size = len};
+    int r = vms_read_config(&v, &src, shape, c, test_alloc);
+    if (r < 0) {
+        free((void *)c->image);
+        c->image = NULL;
+    }
+    return r;
+}
+
+/* Saved with a CONFIG, read back by the restore's first step; a load into
+ * an existing domain reads it through and gives the same state. */
+START_TEST(config_is_read_back_and_skipped_by_a_load)
+{
+    static struct vms_config back;
+    struct vms_shape shape;
+    a.parts.config = &config;
+    struct blob one = save(&a);
+    a.parts.config = NULL;
+    ck_assert_msg(read_config(&one, one.len, &shape, &back) == 0, "%s", v.err);
+    ck_assert(shape.vcpus == 1 && shape.ram == RAM && shape.virtio == 1);
+    ck_assert_str_eq(back.name, "web");
+    ck_assert_str_eq(back.cmdline, "counter.elf 100");
+    ck_assert(back.on_poweroff == DOMAIN_ACTION_DESTROY &&
+              back.on_reboot == DOMAIN_ACTION_RESTART && back.on_crash == DOMAIN_ACTION_PRESERVE &&
+              back.paused);
+    ck_assert_uint_eq(back.image_len, sizeof(image));
+    ck_assert(memcmp(back.image, image, sizeof(image)) == 0);
+    free((void *)back.image);
+    ck_assert_msg(load(&b, &one, one.len) == 0, "%s", v.err);
+    struct blob two = save(&b);
+    struct blob plain = save(&a);
+    ck_assert_uint_eq(two.len, plain.len);
+    ck_assert(memcmp(two.b, plain.b, two.len) == 0);
+    /* Every cut inside the first two sections is refused by the reader. */
+    uint64_t end = find_section(&one, VMS_SEC_CPU);
+    for (uint64_t len = 0; len < end; len++)
+        ck_assert_msg(read_config(&one, len, &shape, &back) < 0, "a cut at %llu was read",
+                      (unsigned long long)len);
+    free(one.b);
+    free(two.b);
+    free(plain.b);
+}
+END_TEST
+
+/* A state without a CONFIG (a savevm's) cannot make a new domain. */
+START_TEST(a_state_without_config_is_refused_by_the_reader)
+{
+    static struct vms_config back;
+    struct vms_shape shape;
+    struct blob one = save(&a);
+    ck_assert(read_config(&one, one.len, &shape, &back) < 0);
+    ck_assert_msg(strstr(v.err, "no 'config' section after the 'domain' section"), "%s", v.err);
+    free(one.b);
+}
+END_TEST
+
+/* A CONFIG whose values no writer gives is refused by name. */
+START_TEST(a_bad_config_is_refused)
+{
+    static struct vms_config back, bad;
+    struct vms_shape shape;
+    bad = config;
+    bad.on_crash = 3;
+    a.parts.config = &bad;
+    struct blob one = save(&a);
+    a.parts.config = NULL;
+    ck_assert(read_config(&one, one.len, &shape, &back) < 0);
+    ck_assert_msg(strstr(v.err, "section 'config' (instance 0): an on_poweroff, on_reboot or "
+                                "on_crash action is out of range"),
+                  "%s", v.err);
+    /* And a load into a domain refuses it as well, changing nothing. */
+    ck_assert(load(&b, &one, one.len) < 0);
+    ck_assert_msg(strstr(v.err, "section 'config'"), "%s", v.err);
+    free(one.b);
+}
+END_TEST
+
 START_TEST(checksum_is_zlib_crc32)
 {
     uint8_t buf[1000];
@@ -461,6 +559,9 @@ int main(void)
     tcase_add_test(t, another_domain_shape_is_refused);
     tcase_add_test(t, checksum_is_zlib_crc32);
     tcase_add_test(t, incremental_save_writes_only_changed_pages);
+    tcase_add_test(t, config_is_read_back_and_skipped_by_a_load);
+    tcase_add_test(t, a_state_without_config_is_refused_by_the_reader);
+    tcase_add_test(t, a_bad_config_is_refused);
     suite_add_tcase(s, t);
     return check_main(s);
 }

@@ -327,6 +327,119 @@ START_TEST(domain_create_stages_the_kernel)
 }
 END_TEST
 
+/* The names in directory `dir`, sorted, one per line. */
+static const char *listing(const char *dir)
+{
+    static char out[1024];
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "ls -A %s", dir);
+    FILE *f = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = 0;
+    pclose(f);
+    return out;
+}
+
+/* domain-save: hv is told the save region and "pause"; once it has
+ * answered, the region is in the file (renamed into place whole), the
+ * manager destroys the domain itself and only then answers the front-end.
+ * A refusal by hv and a copy that fails leave no file and no temporary
+ * one; after the failed copy the domain runs on (cont).  domain-restore
+ * copies the file into the save region. */
+START_TEST(domain_save_writes_the_file_then_destroys)
+{
+    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char staging[300], opt[400];
+    snprintf(staging, sizeof(staging), "%s/staging", dir);
+    int fd = open(staging, O_RDWR | O_CREAT, 0644);
+    ck_assert_int_eq(ftruncate(fd, (off_t)CTL_STAGE_SAVE_OFFSET + 4096), 0);
+    ck_assert_int_eq(pwrite(fd, "HVKITVMS..", 10, (off_t)CTL_STAGE_SAVE_OFFSET), 10);
+    close(fd);
+    snprintf(opt, sizeof(opt), "%s:2:%llu", staging, CTL_STAGE_SAVE_OFFSET + 4096);
+    ck_assert_int_eq(stage_option(opt), 0);
+    got(far[0]);
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"domain-save\", \"arguments\": {\"domain\": 1, \"file\": "
+             "\"%s/s.sav\"}, \"id\": 5}\n",
+             dir);
+    client_writes(0, line);
+    snprintf(want, sizeof(want),
+             "{\"execute\": \"domain-save\", \"arguments\": {\"domain\": 1, \"disk\": 2, "
+             "\"offset\": %llu, \"after\": \"pause\"}, \"id\": 5}\n",
+             CTL_STAGE_SAVE_OFFSET);
+    ck_assert_str_eq(got(hv_far), want);
+    hv_says("{\"return\": {\"size\": 10, \"status\": \"running\"}, \"id\": 5}\n");
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far),
+                     "{\"execute\": \"domain-destroy\", \"arguments\": {\"domain\": 1}}\n");
+    ck_assert_str_eq(got(far[0]), "");
+    hv_says("{\"return\": {}}\n");
+    ck_assert_str_eq(got(far[0]),
+                     "{\"return\": {\"size\": 10, \"status\": \"running\"}, \"id\": 5}\n");
+    ck_assert_str_eq(listing(dir), "s.sav\nstaging\n");
+    char bytes[16] = {0};
+    snprintf(line, sizeof(line), "%s/s.sav", dir);
+    fd = open(line, O_RDONLY);
+    ck_assert_int_eq(read(fd, bytes, sizeof(bytes)), 10);
+    close(fd);
+    ck_assert_str_eq(bytes, "HVKITVMS..");
+    /* hv refuses: its words, no file, no temporary file. */
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"domain-save\", \"arguments\": {\"domain\": 3, \"file\": "
+             "\"%s/t.sav\"}}\n",
+             dir);
+    client_writes(0, line);
+    got(hv_far);
+    hv_says("{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"no domain 3\"}}\n");
+    ck_assert_str_eq(got(far[0]),
+                     "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"no domain 3\"}}\n");
+    ck_assert_str_eq(listing(dir), "s.sav\nstaging\n");
+    /* The copy fails (the staging disk is gone): an error, no file, and
+     * the domain, which ran before, runs again. */
+    snprintf(opt, sizeof(opt), "%s/gone:2:%llu", dir, CTL_STAGE_SAVE_OFFSET + 4096);
+    ck_assert_int_eq(stage_option(opt), 0);
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"domain-save\", \"arguments\": {\"file\": \"%s/s.sav\"}, \"id\": "
+             "6}\n",
+             dir);
+    client_writes(0, line);
+    got(hv_far);
+    hv_says("{\"return\": {\"size\": 10, \"status\": \"running\"}, \"id\": 6}\n");
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"cont\", \"arguments\": {\"domain\": 0}}\n");
+    hv_says("{\"return\": {}}\n");
+    snprintf(want, sizeof(want),
+             "{\"error\": {\"class\": \"GenericError\", \"desc\": \"file '%s/s.sav': No such "
+             "file or directory (nothing was written)\"}, \"id\": 6}\n",
+             dir);
+    ck_assert_str_eq(got(far[0]), want);
+    ck_assert_str_eq(listing(dir), "s.sav\nstaging\n");
+    /* domain-restore: the file into the save region. */
+    snprintf(opt, sizeof(opt), "%s:2:%llu", staging, CTL_STAGE_SAVE_OFFSET + 4096);
+    ck_assert_int_eq(stage_option(opt), 0);
+    file_of(dir, "r.sav", 'r', 7);
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"domain-restore\", \"arguments\": {\"file\": \"%s/r.sav\"}}\n", dir);
+    client_writes(0, line);
+    snprintf(want, sizeof(want),
+             "{\"execute\": \"domain-restore\", \"arguments\": {\"disk\": 2, \"offset\": %llu, "
+             "\"length\": 7}}\n",
+             CTL_STAGE_SAVE_OFFSET);
+    ck_assert_str_eq(got(hv_far), want);
+    hv_says("{\"return\": {\"domain\": 1, \"name\": \"d1\"}}\n");
+    ck_assert_str_eq(got(far[0]), "{\"return\": {\"domain\": 1, \"name\": \"d1\"}}\n");
+    fd = open(staging, O_RDONLY);
+    memset(bytes, 0, sizeof(bytes));
+    ck_assert_int_eq(pread(fd, bytes, 8, (off_t)CTL_STAGE_SAVE_OFFSET), 8);
+    close(fd);
+    /* Seven bytes of it; the region's eighth is the earlier state's. */
+    ck_assert_str_eq(bytes, "rrrrrrrS");
+    snprintf(line, sizeof(line), "rm -rf %s", dir);
+    ck_assert_int_eq(system(line), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hvmgr");
@@ -338,6 +451,7 @@ int main(void)
     tcase_add_test(tc, events_to_all_with_a_timestamp);
     tcase_add_test(tc, hv_gone_answers_everyone_waiting);
     tcase_add_test(tc, hv_that_does_not_answer_times_out);
+    tcase_add_test(tc, domain_save_writes_the_file_then_destroys);
     tcase_add_test(tc, over_long_lines_are_refused_whole);
     tcase_add_test(tc, domain_create_stages_the_kernel);
     suite_add_tcase(s, tc);
