@@ -184,6 +184,19 @@ static void registers(void)
     wr(REG_SVR, 0x1ff);
     report(rd(REG_SVR) == 0x1ff, "SVR: software enabled, spurious vector 0xff");
     wr(REG_TPR, 0);
+    /* The xAPIC ID register may be rewritten (QEMU's is writable), but
+     * CPUID goes on reporting the initial APIC ID (SDM vol 3A 11.4.6
+     * "Local APIC ID").  x2APIC's ID is read-only, so only in xAPIC mode.
+     * The old ID is put back before any interrupt is sent by ID. */
+    if (!x2apic) {
+        uint32_t id = rd(REG_ID);
+        wr(REG_ID, id ^ (1u << 24));
+        bool initial = cpuid(1).ebx >> 24 == id >> 24;
+        wr(REG_ID, id);
+        report(initial && rd(REG_ID) == id, "ID: CPUID reports the initial APIC ID");
+    } else {
+        report_skip("ID: CPUID reports the initial APIC ID: the x2APIC ID is read-only");
+    }
 }
 
 static void self_ipis(void)
@@ -397,6 +410,7 @@ static void skip_all(const char *why)
                            "x2APIC: the logical ID derives from it",
                            "version",
                            "SVR",
+                           "ID: CPUID reports the initial APIC ID",
                            "self IPI",
                            "ISR",
                            "PPR",

@@ -244,14 +244,17 @@ static void handle_cpuid(struct vcpu *v, const struct exit_info *e, struct trace
     struct cpuid_regs c = cpuid_count(leaf, sub);
     cpuid_policy(leaf, sub, hv_features(v->dom->host), &c);
     /* Then the bits that follow the guest's own state: OSXSAVE its CR4,
-     * the APIC bit and ID its local APIC.  Only leaf 1 shows CR4, so only
-     * leaf 1 asks the backend for it (a VMREAD on VT-x). */
+     * the APIC bit its local APIC.  The APIC ID CPUID reports is the
+     * initial one, which the vCPU got at reset (core/irq.c: its number),
+     * not the xAPIC ID register, which software may rewrite (SDM vol 3A
+     * 11.4.6 "Local APIC ID"); QEMU answers the same.  Only leaf 1 shows
+     * CR4, so only leaf 1 asks the backend for it (a VMREAD on VT-x). */
     if (leaf == 1)
         vcpu_need(v, VCPU_CR);
     struct cpuid_state st = {
         .osxsave = leaf == 1 && (v->cr4 & CR4_OSXSAVE),
         .apic = v->lapic.base_msr & APIC_BASE_EN,
-        .apic_id = v->lapic.id,
+        .apic_id = v->id,
     };
     cpuid_guest_state(leaf, &st, &c);
     /* Kept for the next time, if it will not change (fastpath.c). */

@@ -144,8 +144,10 @@ hv_once() {
 # The commands both monitors get, in order.  PAGE and COUNTER stand for the
 # addresses the guest prints (the same ELF file on both machines: the same
 # addresses, which the test checks); the monitors read "PAGE+0xf0" as the
-# expression it is.
-cat >"$W/cmds" <<'CMDS'
+# expression it is.  The x and xp lines in the middle are lab 05's
+# (labs/05-domains-and-the-monitor/dumps.cmds).
+{
+    cat <<'CMDS'
 help x
 help info status
 help cont
@@ -162,17 +164,9 @@ p 1/0
 cpu 1
 pmemsave 0 10 /tmp/f
 info status
-x /16xb PAGE
-xp /8xh PAGE
-x /2xg PAGE
-x /10dw PAGE
-x /10ub PAGE+0xf0
-x /4o PAGE
-x /20c PAGE+0x40
-x /4cw PAGE+0x100
-x /2dg PAGE+0xff0
-x PAGE
-x/4x PAGE
+CMDS
+    grep -v '^#' "$TOP/labs/05-domains-and-the-monitor/dumps.cmds"
+    cat <<'CMDS'
 xp /2xg 0x10000000
 p 1+2*3
 p /x 255
@@ -195,6 +189,7 @@ info status
 info registers
 help
 CMDS
+} >"$W/cmds"
 
 # The pause proof alone, for the other ways in.
 printf '%s\n' stop 'info status' 'xp /1gx COUNTER' 'sleep 1' 'xp /1gx COUNTER' cont 'sleep 1' \

@@ -160,14 +160,24 @@ two_domains() {
 # loadvm ID: a snapshot taken before the AP started (1 ms in), loaded once
 # the guest waits (5 s in): the AP is back waiting for its STARTUP IPI
 # (vmstate's cpu section, version 2), the guest starts it again and ends
-# waiting again; hvrun's timeout then ends the run.
+# waiting again.  The guest then waits for ever, so the run is ended once
+# it says so the second time (or at the timeout): hvrun runs in a process
+# group of its own, which takes its emulator with it.
 loadvm() {
-    local id=$1 d=$W/loadvm order
+    local id=$1 d=$W/loadvm order pid i
     mkdir -p "$d"
     qemu-img create -q -f qcow2 "$d/disk.qcow2" 16M
-    run_logged "$d/out" "$d/err" "$d/st" "$TOP/bin/hvrun" --hv "$HV" --timeout 15 -m "$MEM" \
+    setsid "$TOP/bin/hvrun" --hv "$HV" --timeout "$TIMEOUT" -m "$MEM" \
         -smp 2 -drive "file=$d/disk.qcow2,format=qcow2" --savevm s1@1 --loadvm s1@5000 \
-        -kernel "$G" -append wait
+        -kernel "$G" -append wait >"$d/out" 2>"$d/err" </dev/null &
+    pid=$!
+    for ((i = 0; i < TIMEOUT * 10; i++)); do
+        [ "$(grep -c '^smp: waiting for the monitor$' "$d/out")" -ge 2 ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -- -"$pid" 2>/dev/null
+    wait "$pid"
     order=$(grep -oE "^\[hv\] (savevm 's1'|loadvm 's1'|domain 0 vCPU 1: started)" "$d/err" |
         sed 's/^\[hv\] //' | tr '\n' ',')
     if [ "$order" != "savevm 's1',domain 0 vCPU 1: started,loadvm 's1',domain 0 vCPU 1: started," ]; then

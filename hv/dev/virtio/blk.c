@@ -191,7 +191,7 @@ static uint8_t zero_range(struct virtio_blk *b, const struct virtq_chain *c, boo
     uint32_t count = le32(seg + 8), flags = le32(seg + 12);
     /* Only bit 0 (unmap) is defined; "the device MUST set the status byte
      * to VIRTIO_BLK_S_UNSUPP for discard commands if the unmap flag is
-     * set" (5.2.6.1 "Device Requirements: Device Operation"). */
+     * set" (5.2.6.2 "Device Requirements: Device Operation"). */
     if ((flags & ~1u) || (discard && flags))
         return refuse(b, LOG_UNSUPP, VIRTIO_BLK_S_UNSUPP, "discard/write-zeroes flags", sector);
     if (b->readonly)
