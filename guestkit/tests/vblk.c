@@ -13,6 +13,9 @@
  *   wait=poll|ioapic|pic   how to wait for the device (default poll)
  *   crash           right after the flush, triple-fault on purpose: the
  *                   machine dies, and what was flushed must be in the file
+ *   stay            after the summary, print "vblk: staying" and wait
+ *                   forever instead of ending, so that a monitor can read
+ *                   the disk's I/O counters (tests/integration/blockstats.sh)
  *
  * The pattern, which the host checks in the image file afterwards: every
  * 512-byte sector is 32 lines of 16 characters, "sector %08x\n" with the
@@ -126,6 +129,17 @@ static void crash(void)
     __asm__ volatile("lidt %0; ud2" : : "m"(empty));
 }
 
+/* Wait for ever, doing nothing a disk counts.  A CPUID now and then
+ * gives hv an exit, as the pattern guest does. */
+static void __attribute__((noreturn)) stay(void)
+{
+    printf("vblk: staying\n");
+    serial_flush();
+    for (unsigned long n = 0;; n++)
+        if ((n & 0xffff) == 0)
+            (void)cpuid(0);
+}
+
 static void writable_disk(void)
 {
     report(!blk.read_only, "the disk is writable (no VIRTIO_BLK_F_RO)");
@@ -207,5 +221,8 @@ int main(int argc, char **argv)
     report(!(virtio_status(&blk.dev) & VIRTIO_STATUS_NEEDS_RESET),
            "device status has no NEEDS_RESET");
     virtio_reset(&blk.dev);
-    return report_summary();
+    int code = report_summary();
+    if (gk_arg_value(argc, argv, "stay"))
+        stay();
+    return code;
 }

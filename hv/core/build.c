@@ -242,6 +242,7 @@ int domain_rebuild(struct domain *d, char *err, size_t err_len)
     d->on_reboot = keep.on_reboot;
     d->on_crash = keep.on_crash;
     d->stats = keep.stats;
+    memcpy(d->disk_stats, keep.disk_stats, sizeof(d->disk_stats));
     d->restarts = keep.restarts + 1;
     d->smp = keep.smp;
     memcpy(d->ap_store, keep.ap_store, sizeof(d->ap_store));

@@ -227,6 +227,7 @@ static int quit(struct ctl_req *r)
 
 int ctl_query_registers(struct ctl_req *r);
 int ctl_read_memory(struct ctl_req *r);
+int ctl_query_blockstats(struct ctl_req *r);
 static const char *const vcpu_args[] = {CTL_ARG_DOMAIN, CTL_ARG_CPU, NULL};
 static const char *const read_args[] = {CTL_ARG_DOMAIN, CTL_ARG_CPU,      CTL_ARG_ADDR,
                                         CTL_ARG_SIZE,   CTL_ARG_PHYSICAL, NULL};
@@ -244,5 +245,6 @@ const struct ctl_cmd ctl_commands[] = {
     {CTL_CMD_QUERY_REGISTERS, vcpu_args, ctl_query_registers},
     {CTL_CMD_READ_MEMORY, read_args, ctl_read_memory},
     {CTL_CMD_QUERY_BLOCK, domain_args, query_block},
+    {CTL_CMD_QUERY_BLOCKSTATS, domain_args, ctl_query_blockstats},
     {NULL, NULL, NULL},
 };

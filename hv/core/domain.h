@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "dev/acpi_pm.h"
+#include "dev/blkacct.h"
 #include "dev/debug_exit.h"
 #include "dev/fwcfg.h"
 #include "dev/ioapic.h"
@@ -114,6 +115,10 @@ enum domain_request {
 
 /* The most vCPUs a domain can have (smp=N, bin/hvrun -smp N). */
 #define DOMAIN_MAX_VCPUS HV_SMP_MAX
+
+/* The most virtio disks a domain has counters for (every virtio device
+ * of core/vdev.h could be one). */
+#define DOMAIN_MAX_DISKS 8
 
 /* Room for the reason of a crash or failure ("exit: guest crashed (...)"). */
 #define DOMAIN_WHY_LEN 256
@@ -232,6 +237,10 @@ struct domain {
 
     /* Exits of all its vCPUs, counted per reason, printed at the end. */
     struct exit_stats stats;
+    /* The I/O counters of its virtio disks, by disk number (virtio0 is
+     * 0): kept here rather than in the device models so that, as QEMU's,
+     * they outlive a reset and a loadvm (dev/blkacct.h; core/vdev.c). */
+    struct blkacct disk_stats[DOMAIN_MAX_DISKS];
     /* Its CPUID answers kept for the exit fast path (cpuid.h). */
     struct cpuid_table cpuid;
 

@@ -7,10 +7,12 @@
 #include "klib.h"
 
 #include "alloc.h"
+#include "cpu.h"
 #include "dev/virtio/blk.h"
 #include "dev/virtio/console.h"
 #include "disk/outer.h"
 #include "domain.h"
+#include "hv.h"
 #include "inflate.h"
 #include "log.h"
 #include "vdev.h"
@@ -294,6 +296,22 @@ static int open_disk(struct vdev *v, const struct vdev_spec *s, char *err, size_
     return 0;
 }
 
+/* The disks' I/O counters' clock: the host's TSC in nanoseconds. */
+static uint64_t disk_clock(void)
+{
+    return irq_tsc_to_ns(rdtsc());
+}
+
+/* Disk n counts its I/O in the domain's counters, which outlive the
+ * device: a reset builds the device again, and the counters go on, as
+ * QEMU's do (dev/blkacct.h). */
+_Static_assert(VDEV_MAX <= DOMAIN_MAX_DISKS, "a counter for every disk");
+static void count_disk(struct domain *d, struct vdev *v, unsigned n)
+{
+    v->blk.acct = &d->disk_stats[n];
+    v->blk.acct->clock_ns = disk_clock;
+}
+
 /* mmio_device.release: the domain is torn down (core/teardown.c).  A disk
  * is closed (what imgtool still holds reaches the file, its memory goes
  * back), then the device's own memory.  The transport is the device's
@@ -325,6 +343,7 @@ int vdev_attach(struct domain *d, const struct vdev_plan *p, char *err, size_t e
             ksnprintf(v->name, sizeof(v->name), "virtio-blk%u", disks++);
             if (open_disk(v, s, err, err_len) < 0)
                 return -1;
+            count_disk(d, v, disks - 1);
             dev = &v->blk.dev;
         } else {
             ksnprintf(v->name, sizeof(v->name), "virtio-console0");

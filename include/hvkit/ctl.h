@@ -144,6 +144,8 @@
 #define CTL_CMD_BALLOON       "balloon"
 #define CTL_CMD_QUERY_BALLOON "query-balloon"
 #define CTL_CMD_COMMIT        "x-commit"
+/* A domain's virtio disks' I/O counters (QMP's query-blockstats). */
+#define CTL_CMD_QUERY_BLOCKSTATS "query-blockstats"
 
 /* ---- Common arguments ------------------------------------------------------
  * Every command that acts on a domain takes "domain" (default 0), every

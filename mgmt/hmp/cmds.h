@@ -48,6 +48,7 @@ HMP_HANDLER(hmp_info_cpus);
 HMP_HANDLER(hmp_info_mem);
 HMP_HANDLER(hmp_info_tlb);
 HMP_HANDLER(hmp_info_block);
+HMP_HANDLER(hmp_info_blockstats);
 HMP_HANDLER(hmp_info_snapshots);
 HMP_HANDLER(hmp_info_balloon);
 HMP_HANDLER(hmp_info_kvm);

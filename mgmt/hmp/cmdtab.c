@@ -28,6 +28,7 @@ const struct hmp_cmd hmp_info_cmds[] = {
      "show info of one block device or all block devices (-n: show named nodes; -v: show "
      "details)",
      hmp_info_block, NULL},
+    {"blockstats", "", "", "show block device statistics", hmp_info_blockstats, NULL},
     {"cpus", "", "", "show infos for each CPU", hmp_info_cpus, NULL},
     {"kvm", "", "", "show KVM information", hmp_info_kvm, NULL},
     {"mem", "", "", "show the active virtual memory mappings", hmp_info_mem, NULL},

@@ -281,6 +281,37 @@ static int be_block(void *ctx, int dom, struct hmp_block *b, int max, struct hmp
     return n;
 }
 
+/* query-blockstats: each disk's name and the counters of its "stats". */
+static int be_blockstats(void *ctx, int dom, struct hmp_blockstats *s, int max, struct hmp_err *err)
+{
+    struct ctlc *c = ctx;
+    struct ctlc_arg a[] = {DOM(dom)};
+    int r = ctl_call(c, CTL_CMD_QUERY_BLOCKSTATS, a, 1, err);
+    if (r < 0)
+        return -1;
+    int n = 0;
+    for (int i = json_first(&c->doc, r); i >= 0 && n < max; i = json_after(&c->doc, r, i)) {
+        struct hmp_blockstats *b = &s[n++];
+        memset(b, 0, sizeof(*b));
+        get_str(&c->doc, i, "device", b->device, sizeof(b->device));
+        int st = json_get(&c->doc, i, "stats");
+        if (st < 0)
+            continue;
+        get_u64(&c->doc, st, "rd_bytes", &b->rd_bytes);
+        get_u64(&c->doc, st, "wr_bytes", &b->wr_bytes);
+        get_u64(&c->doc, st, "rd_operations", &b->rd_operations);
+        get_u64(&c->doc, st, "wr_operations", &b->wr_operations);
+        get_u64(&c->doc, st, "flush_operations", &b->flush_operations);
+        get_u64(&c->doc, st, "rd_total_time_ns", &b->rd_total_time_ns);
+        get_u64(&c->doc, st, "wr_total_time_ns", &b->wr_total_time_ns);
+        get_u64(&c->doc, st, "flush_total_time_ns", &b->flush_total_time_ns);
+        get_u64(&c->doc, st, "rd_merged", &b->rd_merged);
+        get_u64(&c->doc, st, "wr_merged", &b->wr_merged);
+        b->has_idle = get_u64(&c->doc, st, "idle_time_ns", &b->idle_time_ns);
+    }
+    return n;
+}
+
 static int be_snapshot(void *ctx, int dom, const char *command, const char *tag,
                        struct hmp_err *err)
 {
@@ -353,6 +384,7 @@ const struct hmp_backend hmp_ctl_backend = {
     .domain = be_domain,
     .version = be_version,
     .block = be_block,
+    .blockstats = be_blockstats,
     .snapshot = be_snapshot,
     .snapshots = be_snapshots,
     .balloon = be_balloon,

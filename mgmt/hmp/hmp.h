@@ -96,6 +96,17 @@ struct hmp_block {
     bool ro, removable, inserted;
 };
 
+/* One disk's I/O counters as `info blockstats` prints them (QMP's
+ * BlockDeviceStats members of the same names); `has_idle` is false until
+ * the disk saw a request, when QMP leaves idle_time_ns out. */
+struct hmp_blockstats {
+    char device[32];
+    uint64_t rd_bytes, wr_bytes, rd_operations, wr_operations, flush_operations;
+    uint64_t rd_total_time_ns, wr_total_time_ns, flush_total_time_ns;
+    uint64_t rd_merged, wr_merged, idle_time_ns;
+    bool has_idle;
+};
+
 #define HMP_MAX_CPUS      64
 #define HMP_MAX_BLOCKS    8
 #define HMP_MAX_SNAPSHOTS 64
@@ -131,6 +142,9 @@ struct hmp_backend {
     int (*version)(void *ctx, int v[3], char *package, size_t len, struct hmp_err *err);
     /* The block devices: returns their number (at most `max`), or -1. */
     int (*block)(void *ctx, int dom, struct hmp_block *b, int max, struct hmp_err *err);
+    /* The disks' I/O counters (query-blockstats): returns their number
+     * (at most `max`), or -1. */
+    int (*blockstats)(void *ctx, int dom, struct hmp_blockstats *s, int max, struct hmp_err *err);
     /* Snapshots: "x-savevm", "x-loadvm", "x-delvm" with a tag. */
     int (*snapshot)(void *ctx, int dom, const char *command, const char *tag, struct hmp_err *err);
     /* `info snapshots`: the snapshots of the disk that holds them (QMP's

@@ -32,16 +32,6 @@ block() {
     awk -v n="$2" '/^\(qemu\)/ { k++; next } k == n' "$1"
 }
 
-# wait_for FILE TEXT SECONDS: until FILE has a line matching TEXT.
-wait_for() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # feed FIFO_FD FILE TRANSCRIPT: the lines of FILE, one at a time, "sleep
 # N" lines waiting instead of being sent.  Before it sleeps, it waits (up
 # to 60 s) until the monitor has answered every line sent so far (its

@@ -67,6 +67,17 @@ run_logged() {
     echo $? >"$st"
 }
 
+# wait_for FILE TEXT SECONDS: until FILE has a line matching TEXT (a
+# grep pattern), checked ten times a second; 1 if it never does.
+wait_for() {
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # bochs_missing: why Bochs cannot run hv here, or nothing (the same test as
 # bin/hvrun.d/bochs.sh's emu_check, which names the packages), for the
 # scripts that run hv in Bochs.

@@ -14,6 +14,7 @@ UNIT_TESTS += hv_virtio_dev
 hv_virtio_dev_SRCS = $(TOP)/tests/unit/test_hv_virtio_dev.c $(TOP)/tests/unit/virtio_harness.c \
                       $(TOP)/tests/unit/test_img_util.c $(VIRTIO_CORE_SRCS) \
                       $(TOP)/hv/dev/virtio/console.c $(TOP)/hv/dev/virtio/blk.c \
+                      $(TOP)/hv/dev/blkacct.c \
                       $(IMGLIB_SRCS) $(KLIB_HOSTED_SRCS)
 hv_virtio_dev_CFLAGS := -I$(TOP)/hv -I$(TOP)/tests/unit -I$(TOP)/imgtool/lib
 hv_virtio_dev_LIBS := -ldeflate -lisal -lz -llzma -lzstd

@@ -13,6 +13,7 @@
 
 #include "core/ctl.h"
 #include "core/hv.h"
+#include "core/vdev.h"
 #include "check_main.h"
 
 #define RAM (1u << 20)
@@ -285,6 +286,58 @@ START_TEST(a_domain_made_later_is_created)
 }
 END_TEST
 
+/* A clock for the disk counters' idle time: always 5000 ns. */
+static uint64_t clock_5000(void)
+{
+    return 5000;
+}
+
+/* query-blockstats: one BlockStats a virtio disk, in query-block's names
+ * and order (the console is no disk), the counters as the device left
+ * them in the domain; idle_time_ns only once the disk saw an access. */
+START_TEST(blockstats_in_qmp_shape)
+{
+    static struct vdev_plan plan;
+    plan.n = 3;
+    plan.spec[0] = (struct vdev_spec){.kind = VDEV_BLK, .qcow2 = true};
+    plan.spec[1] = (struct vdev_spec){.kind = VDEV_CONSOLE};
+    plan.spec[2] = (struct vdev_spec){.kind = VDEV_BLK};
+    d1.vdevs = &plan;
+    struct blkacct *a = &d1.disk_stats[0];
+    a->clock_ns = clock_5000;
+    struct blkacct_req rd = {BLKACCT_READ, 0, 4096, 1000}, wr = {BLKACCT_WRITE, 7680, 512, 2000};
+    blkacct_done(a, &rd);
+    blkacct_done(a, &wr);
+    blkacct_invalid(a, &rd);
+    a->last_ns = 4000;
+    const char *r = req("{\"execute\": \"query-blockstats\", \"arguments\": {\"domain\": 1}}");
+    ck_assert_str_eq(
+        r, "{\"return\": [{\"device\": \"virtio0\", \"stats\": {\"rd_bytes\": 4096, "
+           "\"wr_bytes\": 512, \"unmap_bytes\": 0, \"rd_operations\": 1, \"wr_operations\": 1, "
+           "\"flush_operations\": 0, \"unmap_operations\": 0, \"rd_total_time_ns\": 4000, "
+           "\"wr_total_time_ns\": 3000, \"flush_total_time_ns\": 0, \"unmap_total_time_ns\": 0, "
+           "\"rd_merged\": 0, \"wr_merged\": 0, \"unmap_merged\": 0, \"idle_time_ns\": 1000, "
+           "\"failed_rd_operations\": 0, \"failed_wr_operations\": 0, "
+           "\"failed_flush_operations\": 0, \"failed_unmap_operations\": 0, "
+           "\"invalid_rd_operations\": 1, \"invalid_wr_operations\": 0, "
+           "\"invalid_flush_operations\": 0, \"invalid_unmap_operations\": 0, "
+           "\"wr_highest_offset\": 8192, \"account_invalid\": true, \"account_failed\": true, "
+           "\"timed_stats\": []}}, {\"device\": \"virtio1\", \"stats\": {\"rd_bytes\": 0, "
+           "\"wr_bytes\": 0, \"unmap_bytes\": 0, \"rd_operations\": 0, \"wr_operations\": 0, "
+           "\"flush_operations\": 0, \"unmap_operations\": 0, \"rd_total_time_ns\": 0, "
+           "\"wr_total_time_ns\": 0, \"flush_total_time_ns\": 0, \"unmap_total_time_ns\": 0, "
+           "\"rd_merged\": 0, \"wr_merged\": 0, \"unmap_merged\": 0, \"failed_rd_operations\": 0, "
+           "\"failed_wr_operations\": 0, \"failed_flush_operations\": 0, "
+           "\"failed_unmap_operations\": 0, \"invalid_rd_operations\": 0, "
+           "\"invalid_wr_operations\": 0, \"invalid_flush_operations\": 0, "
+           "\"invalid_unmap_operations\": 0, \"wr_highest_offset\": 0, \"account_invalid\": "
+           "true, \"account_failed\": true, \"timed_stats\": []}}]}");
+    /* A domain without disks has none. */
+    ck_assert_str_eq(req("{\"execute\": \"query-blockstats\"}"), "{\"return\": []}");
+    d1.vdevs = NULL;
+}
+END_TEST
+
 START_TEST(table_rows_are_complete)
 {
     /* Every command is reachable and has a handler; names are unique. */
@@ -311,6 +364,7 @@ int main(void)
     tcase_add_test(tc, events_follow_state_changes);
     tcase_add_test(tc, a_domain_made_later_is_created);
     tcase_add_test(tc, table_rows_are_complete);
+    tcase_add_test(tc, blockstats_in_qmp_shape);
     suite_add_tcase(s, tc);
     return check_main(s);
 }

@@ -406,6 +406,105 @@ static uint8_t pieces_request(uint32_t type, uint64_t sector, unsigned pieces, u
     return guest[STATUS];
 }
 
+/* A clock for the counters that moves 1000 ns each time it is read, so
+ * that every request takes a known time: a request reads it at its start
+ * and at its end (1000 ns), an access's idle time is read once more. */
+static uint64_t fake_ns;
+static uint64_t fake_clock(void)
+{
+    return fake_ns += 1000;
+}
+
+/* The counters as QEMU 7.2's virtio-blk keeps them: IN and OUT by their
+ * data bytes, FLUSH, WRITE_ZEROES as a write; invalid requests (past the
+ * end, not whole sectors) and failed ones (a read-only disk) apart;
+ * GET_ID and unsupported types not counted. */
+START_TEST(blk_counters)
+{
+    struct blkacct *a = blk.acct;
+    a->clock_ns = fake_clock;
+    uint64_t idle;
+    ck_assert(!blkacct_idle_ns(a, &idle));
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_OUT, 8, 4096, false, NULL), VIRTIO_BLK_S_OK);
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_OUT, 2, 1024, false, NULL), VIRTIO_BLK_S_OK);
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_IN, 0, 8192, true, NULL), VIRTIO_BLK_S_OK);
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_FLUSH, 0, 0, false, NULL), VIRTIO_BLK_S_OK);
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_GET_ID, 0, 20, true, NULL), VIRTIO_BLK_S_OK);
+    ck_assert_uint_eq(request(77, 0, 0, false, NULL), VIRTIO_BLK_S_UNSUPP);
+    /* Two invalid reads, one invalid write. */
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_IN, DISK_BYTES / 512, 512, true, NULL),
+                      VIRTIO_BLK_S_IOERR);
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_IN, 0, 100, true, NULL), VIRTIO_BLK_S_IOERR);
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_OUT, DISK_BYTES / 512 - 1, 1024, false, NULL),
+                      VIRTIO_BLK_S_IOERR);
+    /* WRITE_ZEROES of 16 sectors from sector 100: a write. */
+    g64(DATA, 100);
+    g32(DATA + 8, 16);
+    g32(DATA + 12, 0);
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, NULL), VIRTIO_BLK_S_OK);
+    /* DISCARD of 4 sectors: an unmap. */
+    g64(DATA, 200);
+    g32(DATA + 8, 4);
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_DISCARD, 0, 16, false, NULL), VIRTIO_BLK_S_OK);
+
+    ck_assert_uint_eq(a->ops[BLKACCT_READ], 1);
+    ck_assert_uint_eq(a->bytes[BLKACCT_READ], 8192);
+    ck_assert_uint_eq(a->ops[BLKACCT_WRITE], 3);
+    ck_assert_uint_eq(a->bytes[BLKACCT_WRITE], 4096 + 1024 + 16 * 512);
+    ck_assert_uint_eq(a->ops[BLKACCT_FLUSH], 1);
+    ck_assert_uint_eq(a->bytes[BLKACCT_FLUSH], 0);
+    ck_assert_uint_eq(a->ops[BLKACCT_UNMAP], 1);
+    ck_assert_uint_eq(a->bytes[BLKACCT_UNMAP], 4 * 512);
+    ck_assert_uint_eq(a->invalid[BLKACCT_READ], 2);
+    ck_assert_uint_eq(a->invalid[BLKACCT_WRITE], 1);
+    ck_assert_uint_eq(a->failed[BLKACCT_READ] + a->failed[BLKACCT_WRITE], 0);
+    /* Each request done took one tick of the clock; invalid ones none. */
+    ck_assert_uint_eq(a->time_ns[BLKACCT_READ], 1000);
+    ck_assert_uint_eq(a->time_ns[BLKACCT_WRITE], 3000);
+    ck_assert_uint_eq(a->time_ns[BLKACCT_FLUSH], 1000);
+    /* The highest write reached sector 116 (the zeroed range). */
+    ck_assert_uint_eq(a->wr_highest_offset, 116 * 512);
+    ck_assert(blkacct_idle_ns(a, &idle));
+    ck_assert_uint_eq(idle, 1000);
+}
+END_TEST
+
+/* A read-only disk fails writes (counted failed, with their time) and
+ * still reads. */
+START_TEST(blk_counters_read_only)
+{
+    mem_free(img);
+    blk_open(true);
+    blk.acct->clock_ns = fake_clock;
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_OUT, 0, 512, false, NULL), VIRTIO_BLK_S_IOERR);
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_IN, 0, 512, true, NULL), VIRTIO_BLK_S_OK);
+    ck_assert_uint_eq(blk.acct->failed[BLKACCT_WRITE], 1);
+    ck_assert_uint_eq(blk.acct->invalid[BLKACCT_WRITE], 0);
+    ck_assert_uint_eq(blk.acct->ops[BLKACCT_WRITE], 0);
+    ck_assert_uint_eq(blk.acct->time_ns[BLKACCT_WRITE], 1000);
+    ck_assert_uint_eq(blk.acct->ops[BLKACCT_READ], 1);
+    /* The failed write reached the disk: QEMU's block layer records it. */
+    ck_assert_uint_eq(blk.acct->wr_highest_offset, 512);
+    /* One past the end is invalid, even on a read-only disk. */
+    ck_assert_uint_eq(request(VIRTIO_BLK_T_OUT, DISK_BYTES / 512, 512, false, NULL),
+                      VIRTIO_BLK_S_IOERR);
+    ck_assert_uint_eq(blk.acct->invalid[BLKACCT_WRITE], 1);
+    ck_assert_uint_eq(blk.acct->failed[BLKACCT_WRITE], 1);
+}
+END_TEST
+
+/* Requests beyond seg_max are invalid, as a driver's mistake. */
+START_TEST(blk_counters_limits)
+{
+    drv_start(&t, V1 | (1ull << VIRTIO_F_INDIRECT_DESC), 8);
+    uint32_t used;
+    ck_assert_uint_eq(pieces_request(VIRTIO_BLK_T_IN, 0, VIRTIO_BLK_SEG_MAX + 1, 512, &used),
+                      VIRTIO_BLK_S_IOERR);
+    ck_assert_uint_eq(blk.acct->invalid[BLKACCT_READ], 1);
+    ck_assert_uint_eq(blk.acct->ops[BLKACCT_READ], 0);
+}
+END_TEST
+
 START_TEST(blk_seg_max)
 {
     drv_start(&t, V1 | (1ull << VIRTIO_F_INDIRECT_DESC), 8);
@@ -572,6 +671,9 @@ Suite *virtio_dev_suite(void)
     tcase_add_test(tb, blk_size_max);
     tcase_add_test(tb, blk_read_only);
     tcase_add_test(tb, blk_qemu_agrees);
+    tcase_add_test(tb, blk_counters);
+    tcase_add_test(tb, blk_counters_read_only);
+    tcase_add_test(tb, blk_counters_limits);
     suite_add_tcase(s, tb);
     return s;
 }

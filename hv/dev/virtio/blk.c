@@ -28,10 +28,24 @@ static bool in_disk(const struct virtio_blk *b, uint64_t sector, uint64_t count)
     return sector <= b->sectors && count <= b->sectors - sector;
 }
 
+/* How the counters take a refusal of this kind: a request the driver got
+ * wrong (past the end, not whole sectors, beyond the advertised limits) is
+ * invalid; a write the read-only disk cannot do failed, as QEMU's
+ * BlockBackend fails it; a request of a kind or form the device does not
+ * do is not counted at all. */
+static void count_refusal(struct virtio_blk *b, uint32_t kind)
+{
+    b->invalid =
+        kind == LOG_RANGE || kind == LOG_LENGTH || kind == LOG_SEG_MAX || kind == LOG_SIZE_MAX;
+    if (kind == LOG_UNSUPP || kind == LOG_FRAMING)
+        b->counted = false;
+}
+
 /* A refusal: log it once by kind and answer with `status`. */
 static uint8_t refuse(struct virtio_blk *b, uint32_t kind, uint8_t status, const char *what,
                       uint64_t sector)
 {
+    count_refusal(b, kind);
     virtio_mmio_log_once(b->t, kind, "%s (sector %llu of %llu) refused with %s", what,
                          (unsigned long long)sector, (unsigned long long)b->sectors,
                          status == VIRTIO_BLK_S_UNSUPP ? "VIRTIO_BLK_S_UNSUPP"
@@ -125,6 +139,7 @@ static bool within_limits(struct virtio_blk *b, const struct virtq_chain *c, boo
 {
     struct data_shape d = data_shape(c, out);
     if (d.pieces > VIRTIO_BLK_SEG_MAX) {
+        count_refusal(b, LOG_SEG_MAX);
         virtio_mmio_log_once(b->t, LOG_SEG_MAX,
                              "%s at sector %llu in %u data segments (seg_max %u) refused with "
                              "VIRTIO_BLK_S_IOERR",
@@ -133,6 +148,7 @@ static bool within_limits(struct virtio_blk *b, const struct virtq_chain *c, boo
         return false;
     }
     if (d.largest > VIRTIO_BLK_SIZE_MAX) {
+        count_refusal(b, LOG_SIZE_MAX);
         virtio_mmio_log_once(b->t, LOG_SIZE_MAX,
                              "%s at sector %llu with a data segment of %llu bytes (size_max %u) "
                              "refused with VIRTIO_BLK_S_IOERR",
@@ -144,13 +160,13 @@ static bool within_limits(struct virtio_blk *b, const struct virtq_chain *c, boo
 }
 
 /* IN or OUT: within seg_max and size_max, whole sectors, inside the disk;
- * OUT not on a read-only one. */
+ * then OUT not on a read-only one. */
 static uint8_t read_write(struct virtio_blk *b, const struct virtq_chain *c, bool out,
                           uint64_t sector, uint32_t *written)
 {
     uint64_t len = out ? c->read_len - 16 : c->write_len - 1;
-    if (out && b->readonly)
-        return refuse(b, LOG_READONLY, VIRTIO_BLK_S_IOERR, "write to a read-only disk", sector);
+    b->req.offset = sector * VIRTIO_BLK_SECTOR;
+    b->req.bytes = len;
     if (!within_limits(b, c, out, sector))
         return VIRTIO_BLK_S_IOERR;
     if (len % VIRTIO_BLK_SECTOR)
@@ -159,6 +175,11 @@ static uint8_t read_write(struct virtio_blk *b, const struct virtq_chain *c, boo
         return refuse(b, LOG_RANGE, VIRTIO_BLK_S_IOERR,
                       out ? "write past the end of the disk" : "read past the end of the disk",
                       sector);
+    /* Checked after the request's form, as QEMU's virtio-blk checks the
+     * range and its block layer then fails the write: a write past the
+     * end of a read-only disk is invalid, one inside it failed. */
+    if (out && b->readonly)
+        return refuse(b, LOG_READONLY, VIRTIO_BLK_S_IOERR, "write to a read-only disk", sector);
     if (out)
         return do_write(b, c, sector);
     uint8_t st = do_read(b, c, sector, len);
@@ -189,17 +210,19 @@ static uint8_t zero_range(struct virtio_blk *b, const struct virtq_chain *c, boo
                       "discard/write-zeroes without exactly one segment", 0);
     uint64_t sector = le64(seg);
     uint32_t count = le32(seg + 8), flags = le32(seg + 12);
+    b->req.offset = sector * VIRTIO_BLK_SECTOR;
+    b->req.bytes = (uint64_t)count * VIRTIO_BLK_SECTOR;
     /* Only bit 0 (unmap) is defined; "the device MUST set the status byte
      * to VIRTIO_BLK_S_UNSUPP for discard commands if the unmap flag is
      * set" (5.2.6.2 "Device Requirements: Device Operation"). */
     if ((flags & ~1u) || (discard && flags))
         return refuse(b, LOG_UNSUPP, VIRTIO_BLK_S_UNSUPP, "discard/write-zeroes flags", sector);
-    if (b->readonly)
-        return refuse(b, LOG_READONLY, VIRTIO_BLK_S_IOERR,
-                      "discard/write-zeroes on a read-only disk", sector);
     if (count > VIRTIO_BLK_ZERO_MAX || !in_disk(b, sector, count))
         return refuse(b, LOG_RANGE, VIRTIO_BLK_S_IOERR,
                       "discard/write-zeroes past the end or limit", sector);
+    if (b->readonly)
+        return refuse(b, LOG_READONLY, VIRTIO_BLK_S_IOERR,
+                      "discard/write-zeroes on a read-only disk", sector);
     /* Discarded sectors may read as anything; zeros let clusters go, as
      * QEMU's qcow2 discard does. */
     unsigned zflags = (discard || (flags & 1)) ? IMG_ZERO_MAY_UNMAP : 0;
@@ -211,6 +234,39 @@ static uint8_t zero_range(struct virtio_blk *b, const struct virtq_chain *c, boo
 
 /* ---- One request ---------------------------------------------------------------- */
 
+/* The counters' kind for a request type, or -1 for one they do not count
+ * (GET_ID, and types the device does not do). */
+static int acct_type(uint32_t type)
+{
+    switch (type) {
+    case VIRTIO_BLK_T_IN:
+        return BLKACCT_READ;
+    case VIRTIO_BLK_T_OUT:
+    case VIRTIO_BLK_T_WRITE_ZEROES:
+        return BLKACCT_WRITE;
+    case VIRTIO_BLK_T_FLUSH:
+        return BLKACCT_FLUSH;
+    case VIRTIO_BLK_T_DISCARD:
+        return BLKACCT_UNMAP;
+    default:
+        return -1;
+    }
+}
+
+/* Count the request that just ended with `status`, if it is one the
+ * counters count. */
+static void account(struct virtio_blk *b, uint8_t status)
+{
+    if (!b->counted)
+        return;
+    if (status == VIRTIO_BLK_S_OK)
+        blkacct_done(b->acct, &b->req);
+    else if (b->invalid)
+        blkacct_invalid(b->acct, &b->req);
+    else
+        blkacct_failed(b->acct, &b->req);
+}
+
 /* Carry out the request in chain c; returns the status and adds the data
  * bytes written to *written. */
 static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_t *written)
@@ -220,6 +276,12 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_
         return refuse(b, LOG_FRAMING, VIRTIO_BLK_S_IOERR, "request shorter than its header", 0);
     uint32_t type = le32(hdr);
     uint64_t sector = le64(hdr + 8);
+    /* The counters' view of it starts now; its bytes are known once its
+     * data are found. */
+    int kind = acct_type(type);
+    b->counted = kind >= 0;
+    b->invalid = false;
+    b->req = blkacct_start(b->acct, b->counted ? (enum blkacct_type)kind : BLKACCT_READ);
     switch (type) {
     case VIRTIO_BLK_T_IN:
     case VIRTIO_BLK_T_OUT:
@@ -245,12 +307,14 @@ static void blk_notify(void *ctx, struct virtio_mmio *t, unsigned q)
     while (virtio_mmio_pop(t, q, &b->chain)) {
         const struct virtq_chain *c = &b->chain;
         uint32_t written = 0;
+        b->counted = false;
         /* The status byte is the last writable byte: without one there is
          * nowhere to answer, so the chain goes back with nothing written. */
         if (c->write_len == 0) {
             virtio_mmio_log_once(t, LOG_NO_STATUS, "request without room for its status byte");
         } else {
             uint8_t status = handle(b, c, &written);
+            account(b, status);
             virtq_chain_write(c, c->write_len - 1, &status, 1);
             written++;
         }
@@ -281,6 +345,7 @@ static void fill_config(struct virtio_blk *b)
 void virtio_blk_init(struct virtio_blk *b, const char *name, struct img *img, bool readonly)
 {
     *b = (struct virtio_blk){.img = img, .readonly = readonly};
+    b->acct = &b->own_acct;
     /* The capacity counts whole 512-byte sectors (a raw image's size is
      * already rounded up to them by the library). */
     b->sectors = img_size(img) / VIRTIO_BLK_SECTOR;

@@ -22,6 +22,16 @@
  * the status gets IOERR (or, without room for a status, is returned
  * unanswered); each kind of refusal is logged once.
  *
+ * Every read, write, flush, discard and write-zeroes is counted in the
+ * disk's I/O counters (dev/blkacct.h) as QEMU 7.2's virtio-blk counts it:
+ * IN and OUT as reads and writes of their data bytes, FLUSH as a flush,
+ * WRITE_ZEROES as a write of its range; a request past the end, of data
+ * that is not whole sectors or beyond seg_max/size_max as invalid, one the
+ * disk could not carry out (the image failed, a read-only disk) as
+ * failed.  GET_ID and request types the device does not do are not
+ * counted (nor are they by QEMU).  QEMU 7.2 leaves DISCARD out of its
+ * counters; hv counts it as an unmap, the kind QMP has for it.
+ *
  * Compiled into hv and hosted (tests/unit/test_hv_virtio_dev.c).
  */
 #ifndef HV_DEV_VIRTIO_BLK_H
@@ -30,6 +40,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dev/blkacct.h"
 #include "img.h"
 #include "virtio_mmio.h"
 
@@ -72,11 +83,22 @@ struct virtio_blk {
     struct virtio_mmio *t;
     /* The chain being worked on (big: kept here, not on hv's stack). */
     struct virtq_chain chain;
+    /* The disk's I/O counters: the device's own (own_acct), or those its
+     * user keeps elsewhere (hv keeps them in the domain, so that they
+     * outlive a reset: core/vdev.c). */
+    struct blkacct own_acct;
+    struct blkacct *acct;
+    /* The request being worked on, as the counters see it: whether it is
+     * one they count, and, if it is refused, whether as invalid (the
+     * driver's fault) rather than failed (the disk's). */
+    struct blkacct_req req;
+    bool counted, invalid;
 };
 
 /* A disk called `name` over the open image `img` (which must outlive the
  * device); `readonly` offers VIRTIO_BLK_F_RO and refuses writes even if
- * the image is writable. */
+ * the image is writable.  The counters are the device's own, without a
+ * clock, until the caller points `acct` elsewhere. */
 void virtio_blk_init(struct virtio_blk *b, const char *name, struct img *img, bool readonly);
 
 #endif
