@@ -64,6 +64,37 @@ int xl_disk_count(const struct rundom *r)
     return n;
 }
 
+/* One member of a query-blockstats entry's "stats" (0 when missing). */
+static uint64_t stat_u64(const struct json_doc *d, int entry, const char *key)
+{
+    uint64_t v = 0;
+    json_u64(d, json_get(d, json_get(d, entry, "stats"), key), &v);
+    return v;
+}
+
+bool xl_vbd_stats(const struct rundom *r, struct xlvbd *v)
+{
+    static struct ctlc c;
+    char why[256];
+    int ret;
+    *v = (struct xlvbd){0};
+    if (rundom_connect(r, &c, 5000, why, sizeof(why)) < 0)
+        return false;
+    if (!ctlc_call(&c, CTL_CMD_QUERY_BLOCKSTATS, "{\"domain\": 0}", 10000, &ret, why,
+                   sizeof(why))) {
+        v->ok = true;
+        for (int e = json_first(&c.doc, ret); e >= 0; e = json_after(&c.doc, ret, e)) {
+            v->disks++;
+            v->rd += stat_u64(&c.doc, e, "rd_operations");
+            v->wr += stat_u64(&c.doc, e, "wr_operations");
+            v->rsect += stat_u64(&c.doc, e, "rd_bytes") / 512;
+            v->wsect += stat_u64(&c.doc, e, "wr_bytes") / 512;
+        }
+    }
+    ctlc_close(&c);
+    return v->ok;
+}
+
 double xl_tsc_hz(void)
 {
     static double hz;

@@ -9,9 +9,14 @@
  * every -d seconds (default 3) with xentop's summary on top, until -i
  * iterations or Ctrl-C.  The columns are xentop's (tools/xentop/xentop.c),
  * sorted by name as its default sort field sorts them.  hvkit's domains
- * have no network, no security id, and no per-disk counters: NETS 0,
- * SSID 0, and '-' for the VBD counters of a domain with disks, as xentop
- * prints a disk whose statistics cannot be read.
+ * have no network and no security id: NETS 0, SSID 0.  The VBD columns
+ * are the domain's virtio disks' counters (query-blockstats), as xentop
+ * sums its block back-ends' statistics: VBD_RD and VBD_WR the read and
+ * write requests, VBD_RSECT and VBD_WSECT the 512-byte sectors moved, and
+ * VBD_OO 0 (requests blocked because the back-end ran out of them: hv
+ * carries out each request when the guest makes it).  A domain whose
+ * counters cannot be read shows '-' there, as xentop shows a disk whose
+ * statistics it cannot read.
  */
 #include "xl.h"
 
@@ -32,7 +37,8 @@ struct toprow {
     const char *state; /* xentop's six letters */
     double cpu_secs, cpu_pct;
     unsigned long long mem_kb, maxmem_kb; /* maxmem 0: no limit */
-    int vcpus, vbds;
+    int vcpus;
+    struct xlvbd vbd;
 };
 
 static volatile sig_atomic_t stop;
@@ -71,8 +77,9 @@ static int sample(struct toprow *rows, int max, unsigned long long *total_kb)
                              .mem_kb = in.memory >> 10,
                              .maxmem_kb = all[i].maxmem_kib ? (unsigned long long)all[i].maxmem_kib
                                                             : in.ram >> 10,
-                             .vcpus = (int)in.vcpus,
-                             .vbds = in.ok ? xl_disk_count(&all[i]) : 0};
+                             .vcpus = (int)in.vcpus};
+        if (in.ok && !xl_vbd_stats(&all[i], &t->vbd))
+            t->vbd.disks = xl_disk_count(&all[i]);
         snprintf(t->name, sizeof(t->name), "%.63s", all[i].name);
     }
     qsort(rows, (size_t)n, sizeof(rows[0]), by_name);
@@ -96,11 +103,13 @@ static void top_row(const struct toprow *t, unsigned long long total_kb)
         printf("%10llu %9.1f", t->maxmem_kb, (double)t->maxmem_kb / total * 100);
     else
         printf("%10s %9s", "no limit", "n/a");
-    printf(" %5d %4d %8d %8d %4d", t->vcpus, 0, 0, 0, t->vbds);
-    if (t->vbds)
+    printf(" %5d %4d %8d %8d %4d", t->vcpus, 0, 0, 0, t->vbd.disks);
+    if (t->vbd.disks && !t->vbd.ok)
         printf(" %8c %8c %8c %10c %10c", '-', '-', '-', '-', '-');
     else
-        printf(" %8d %8d %8d %10d %10d", 0, 0, 0, 0, 0);
+        printf(" %8d %8llu %8llu %10llu %10llu", 0, (unsigned long long)t->vbd.rd,
+               (unsigned long long)t->vbd.wr, (unsigned long long)t->vbd.rsect,
+               (unsigned long long)t->vbd.wsect);
     printf(" %4d\n", 0);
 }
 

@@ -51,6 +51,16 @@ bool xl_query(const struct rundom *r, struct xlinfo *i);
 /* How many virtio disks its machine has (query-block); 0 when it does
  * not answer. */
 int xl_disk_count(const struct rundom *r);
+/* Its disks' I/O as xentop's VBD columns count it, summed over its
+ * virtio disks (query-blockstats): read and write requests, sectors of
+ * 512 bytes read and written.  `ok` is false when the manager did not
+ * give them (an hv without query-blockstats, or no answer). */
+struct xlvbd {
+    bool ok;
+    int disks;
+    uint64_t rd, wr, rsect, wsect;
+};
+bool xl_vbd_stats(const struct rundom *r, struct xlvbd *v);
 /* The time its vCPUs ran, in seconds (hv counts host TSC ticks). */
 double xl_cpu_secs(const struct xlinfo *i);
 /* The host's TSC ticks per second (measured once). */

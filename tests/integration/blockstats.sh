@@ -14,14 +14,23 @@
 # measure two different machines and are compared by form only.  The
 # `info blockstats` lines must be the same text with the times masked.
 # A writable qcow2 disk, and a read-only one (a failed write).
+# Then the front-ends on a domain virsh starts with the same guest:
+# `virsh domblkstat` (a disk by target or file, all disks, --human) gives
+# the numbers hv's query-blockstats gives, in the layout of Debian's virsh
+# on libvirt's test driver (which reports the legacy five fields, errs
+# among them, where libvirt's qemu driver reports flushes and times
+# instead: the lines both have are compared, digits masked), with its
+# messages for a missing disk or domain and a domain that is not running;
+# `xl top -b` shows the requests and sectors in xentop's VBD columns.
 . "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/lib/virsh.bash"
 
 W=$IT_WORK
 G=$BUILD/guestkit/vblk.elf
 HVCTL=$TOP/bin/hvctl
 HVMON=$BUILD/mgmt/hvmon
 TIMEOUT=${GUEST_TIMEOUT:-240}
-CASES=("writable disk" "read-only disk")
+CASES=("writable disk" "read-only disk" "virsh domblkstat" "xl top")
 
 skip_all_if "$(built_missing "$HV" "$G" "$HVMON")" "${CASES[@]}"
 command -v qemu-system-x86_64 >/dev/null || skip_all_if "QEMU is not installed (bash mk/deps.sh test)" "${CASES[@]}"
@@ -137,6 +146,94 @@ one_case() {
     fi
 }
 
+# stat_of FILE MEMBER: a member of the first disk's stats in a
+# query-blockstats reply.
+stat_of() {
+    grep -o "\"$2\": [0-9]*" "$1" | tail -n 1 | sed 's/.*: //'
+}
+
+# legacy_form: virsh domblkstat's lines without the fields only one of
+# the two drivers reports (errs; flushes and times), digits masked.
+legacy_form() {
+    grep -vE ' (errs|error count:|flush_operations|number of flush operations:|[a-z]+_total_times|total duration of [a-z]+ \(ns\):) ' |
+        sed -E 's/[0-9]+$/N/'
+}
+
+# The front-ends on a domain "test" (the real test driver's domain is
+# called so too, with a disk vda) that virsh defines and starts.
+frontends() {
+    local d=$W/virsh V=$BUILD/mgmt/virsh
+    mkdir -p "$d/hv" "$d/real"
+    export HVKIT_STATE_DIR=$d/state HVKIT_TOP=$TOP
+    qemu-img create -q -f qcow2 "$d/disk.qcow2" 1M
+    cat >"$d/hv/test.xml" <<XML
+<domain type='kvm'>
+  <name>test</name>
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <kernel>$G</kernel>
+    <cmdline>sectors=2048 stay</cmdline>
+  </os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$d/disk.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>
+XML
+    "$V" "define $d/hv/test.xml; start test" >"$d/start" 2>&1
+    if ! wait_for "$HVKIT_STATE_DIR/running/test.log" '^vblk: staying' "$TIMEOUT"; then
+        fail "virsh domblkstat" "the domain did not come up"
+        show_log "$d/start"
+        show_log "$HVKIT_STATE_DIR/running/test.log"
+        fail "xl top" "the domain did not come up"
+        "$V" destroy test >/dev/null 2>&1
+        return
+    fi
+    "$HVCTL" -s "$HVKIT_STATE_DIR/running/test.sock" query-blockstats >"$d/stats" 2>&1
+    "$V" "domblkstat test vda; domblkstat test $d/disk.qcow2 --human; domblkstat test" \
+        >"$d/out" 2>&1
+    local want
+    want=$(printf '%s\n' "vda rd_req $(stat_of "$d/stats" rd_operations)" \
+        "vda rd_bytes $(stat_of "$d/stats" rd_bytes)" "vda wr_req $(stat_of "$d/stats" wr_operations)" \
+        "vda wr_bytes $(stat_of "$d/stats" wr_bytes)" \
+        "vda flush_operations $(stat_of "$d/stats" flush_operations)" \
+        "vda rd_total_times $(stat_of "$d/stats" rd_total_time_ns)")
+    if [ "$(head -6 "$d/out")" = "$want" ] && grep -q '^vda rd_req 130$' "$d/out" &&
+        grep -qx " number of write operations:     60" "$d/out" &&
+        grep -qx "Device: $d/disk.qcow2" "$d/out" && grep -qx ' wr_bytes 1064960' "$d/out"; then
+        pass "virsh domblkstat: hv's counters by target, by file (--human) and summed"
+    else
+        fail "virsh domblkstat" "want the counters of query-blockstats (130 reads, 60 writes)"
+        show_log "$d/out" 30
+    fi
+    VIRSH=$V REAL_DIR=$d/real HV_DIR=$d/hv
+    virsh_same "domblkstat layout" "domblkstat test vda; domblkstat test vda --human" \
+        "domblkstat test vda; domblkstat test vda --human" 0 legacy_form cat
+    virsh_same "domblkstat errors" "domblkstat test vdb; domblkstat nosuch vda; domblkstat" \
+        "domblkstat test vdb; domblkstat nosuch vda; domblkstat" 0 cat cat
+    "$TOP/bin/xl" top -b -i 1 >"$d/top" 2>&1
+    if grep -Eq "^ +test -----r +[0-9]+ +[0-9.]+ +32768 .* 1 +0 +130 +60 +2089 +2080 +0\$" "$d/top"; then
+        pass "xl top: the domain's read and write requests and sectors in the VBD columns"
+    else
+        fail "xl top" "want VBDS 1, VBD_OO 0, VBD_RD 130, VBD_WR 60, VBD_RSECT 2089, VBD_WSECT 2080"
+        show_log "$d/top"
+    fi
+    "$V" destroy test >/dev/null 2>&1
+    virsh_same "domblkstat on a domain that is not running" "destroy test; domblkstat test vda" \
+        "domblkstat test vda" 2 cat cat
+}
+
 run_case writable one_case "writable disk" "sectors=2048 stay" ""
 run_case readonly one_case "read-only disk" "sectors=2048 ro stay" ",readonly=on"
+if [ -n "$(real_virsh_missing)" ]; then
+    skip "virsh domblkstat" "$(real_virsh_missing)"
+    skip "xl top" "$(real_virsh_missing)"
+else
+    run_case frontends frontends
+fi
 finish_cases
