@@ -396,6 +396,7 @@ static bool hv_blkstat(const struct vdom *v, struct ctlc *c, const char *name, s
                        const char *failed)
 {
     int ret;
+    bool found = !name;
     memset(out, 0, sizeof(*out));
     if (live_call(v, c, CTL_CMD_QUERY_BLOCKSTATS, "", 30000, &ret, failed) < 0)
         return false;
@@ -404,6 +405,7 @@ static bool hv_blkstat(const struct vdom *v, struct ctlc *c, const char *name, s
         json_str_copy(&c->doc, json_get(&c->doc, i, "device"), dev, sizeof(dev));
         if (name && strcmp(dev, name))
             continue;
+        found = true;
         int st = json_get(&c->doc, i, "stats");
         for (int f = 0; f < 8; f++) {
             uint64_t n = 0;
@@ -412,7 +414,11 @@ static bool hv_blkstat(const struct vdom *v, struct ctlc *c, const char *name, s
         }
     }
     ctlc_close(c);
-    return true;
+    if (!found) {
+        verror("%s", failed);
+        verror("internal error: hv keeps no I/O counters for its disk '%s'", name);
+    }
+    return found;
 }
 
 /* domblkstat DOMAIN [DEVICE] [--human]: as virsh prints what
