@@ -92,6 +92,9 @@ extern const struct ctl_cmd ctl_device_commands[] __attribute__((weak));
 /* The commands that make and destroy domains (ctl_domain.c), weak for the
  * same reason: they need hv's outer disks and its domain builder. */
 extern const struct ctl_cmd ctl_domain_commands[] __attribute__((weak));
+/* The console commands (ctl_console.c: input for a domain's COM1), weak
+ * for the same reason. */
+extern const struct ctl_cmd ctl_console_commands[] __attribute__((weak));
 
 /* Carry out one request line (`len` bytes, no newline) against host `h`
  * and write the reply line (no newline) into buf.  Returns the reply's

@@ -33,7 +33,7 @@ static const struct {
     [VMS_SEC_PIC] = {"pic", 1},
     [VMS_SEC_PIT] = {"pit", 1},
     [VMS_SEC_IOAPIC] = {"ioapic", 1},
-    [VMS_SEC_UART] = {"uart", 1},
+    [VMS_SEC_UART] = {"uart", 2},
     [VMS_SEC_FWCFG] = {"fwcfg", 1},
     [VMS_SEC_PORT92] = {"port92", 1},
     [VMS_SEC_DEBUG_EXIT] = {"debug-exit", 1},

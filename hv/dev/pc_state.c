@@ -83,7 +83,7 @@ void pit_state(struct vms *v, struct pit8254 *p)
 }
 
 /* COM1's registers (PC16550D data sheet, table II "Register Summary"),
- * and the console line hv has collected so far. */
+ * its receiver, and the console line hv has collected so far. */
 void uart_state(struct vms *v, struct uart16550 *u)
 {
     uint64_t len = u->len;
@@ -95,10 +95,15 @@ void uart_state(struct vms *v, struct uart16550 *u)
     vms_u8(v, &u->dll);
     vms_u8(v, &u->dlm);
     vms_bool(v, &u->thre_pending);
-    vms_bool(v, &u->rx_full);
-    vms_u8(v, &u->rx);
+    /* The receiver (version 2): the bytes typed at the console that the
+     * guest has not read yet come back with it. */
+    vms_bytes(v, u->rx, sizeof(u->rx));
+    vms_u8(v, &u->rx_head);
+    vms_u8(v, &u->rx_count);
     vms_bytes(v, u->line, sizeof(u->line));
     vms_u64(v, &len);
+    vms_check(v, u->rx_head < UART_RX_FIFO && u->rx_count <= UART_RX_FIFO,
+              "the receiver FIFO's place");
     /* The line buffer keeps room for its terminating NUL. */
     if (vms_check(v, len < UART_LINE_MAX, "the console line's length"))
         u->len = (size_t)len;

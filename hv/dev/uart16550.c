@@ -28,17 +28,69 @@
 
 /* The register bits the model acts on; the rest are stored and read back
  * (or ignored) without meaning anything here. */
-#define LCR_DLAB  0x80
-#define MCR_LOOP  0x10
-#define LSR_DR    0x01
-#define LSR_THRE  0x20
-#define LSR_TEMT  0x40
-#define IER_ETBEI 0x02 /* enable transmitter holding register empty interrupt */
-#define IER_ERBFI 0x01 /* enable received data available interrupt */
-#define IIR_NONE  0x01
-#define IIR_THRE  0x02
-#define IIR_RDA   0x04
-#define IIR_FIFO  0xc0 /* both bits set when FCR bit 0 enabled the FIFOs */
+#define LCR_DLAB        0x80
+#define MCR_LOOP        0x10
+#define LSR_DR          0x01
+#define LSR_THRE        0x20
+#define LSR_TEMT        0x40
+#define IER_ETBEI       0x02 /* enable transmitter holding register empty interrupt */
+#define IER_ERBFI       0x01 /* enable received data available interrupt */
+#define IIR_NONE        0x01
+#define IIR_THRE        0x02
+#define IIR_RDA         0x04
+#define IIR_CTI         0x0c /* character timeout indication (FIFO mode only) */
+#define IIR_FIFO        0xc0 /* both bits set when FCR bit 0 enabled the FIFOs */
+#define FCR_FIFO_ENABLE 0x01
+#define FCR_RX_RESET    0x02
+
+/* ---- The receiver ----------------------------------------------------------
+ * Datasheet section 8.4 "Line Status Register" (DR), 8.5 "FIFO Control
+ * Register" and 8.11 "FIFO Interrupt Mode Operation".  In CHARACTER mode
+ * (FCR bit 0 = 0, the 16450's behaviour and the state after reset) the
+ * receiver holds one byte, RBR; in FIFO mode up to 16. */
+
+/* How many bytes the receiver holds in its present mode. */
+static unsigned rx_capacity(const struct uart16550 *u)
+{
+    return (u->fcr & FCR_FIFO_ENABLE) ? UART_RX_FIFO : 1;
+}
+
+/* One byte into the receiver, which has room for it. */
+static void rx_push(struct uart16550 *u, uint8_t c)
+{
+    u->rx[(u->rx_head + u->rx_count) % UART_RX_FIFO] = c;
+    u->rx_count++;
+}
+
+/* The oldest byte out of the receiver (a read of RBR); 0 when empty, as
+ * the model has always read an empty RBR. */
+static uint8_t rx_pop(struct uart16550 *u)
+{
+    if (!u->rx_count)
+        return 0;
+    uint8_t c = u->rx[u->rx_head];
+    u->rx_head = (uint8_t)((u->rx_head + 1) % UART_RX_FIFO);
+    u->rx_count--;
+    return c;
+}
+
+/* The receiver FIFO's trigger level, FCR bits 7:6 (section 8.5): 1, 4, 8
+ * or 14 bytes. */
+static unsigned rx_trigger(const struct uart16550 *u)
+{
+    static const unsigned level[4] = {1, 4, 8, 14};
+    return level[u->fcr >> 6];
+}
+
+size_t uart_receive(struct uart16550 *u, const uint8_t *buf, size_t len)
+{
+    /* Only what fits: a real line would overrun the FIFO (LSR bit 1, the
+     * byte lost), but the host can wait, so it is told to. */
+    size_t n = 0;
+    while (n < len && u->rx_count < rx_capacity(u))
+        rx_push(u, buf[n++]);
+    return n;
+}
 
 /* Pass on what the guest printed since its last newline, as a line.  For
  * the core before anything hv prints itself (a crash report, the last
@@ -61,11 +113,14 @@ static void transmit(struct uart16550 *u, uint8_t c)
     if (u->mcr & MCR_LOOP) {
         /* Loopback: the transmitter feeds the receiver, nothing leaves.
          * Drivers use this as a self-test (Linux does at probe time), so
-         * the byte must come back at RBR with LSR.DR set.  One byte of
-         * receive buffer: a second byte overwrites the first, as an
-         * overrun would on the chip (without the OE bit). */
-        u->rx = c;
-        u->rx_full = true;
+         * the byte must come back at RBR with LSR.DR set.  A byte that
+         * finds the receiver full is an overrun (without the OE bit): in
+         * CHARACTER mode it replaces RBR, in FIFO mode it is lost and the
+         * FIFO's bytes stay, as section 8.4 says of OE. */
+        if (u->rx_count < rx_capacity(u))
+            rx_push(u, c);
+        else if (!(u->fcr & FCR_FIFO_ENABLE))
+            u->rx[u->rx_head] = c;
         return;
     }
     /* A guest written for a terminal sends "\r\n": dropping the CR makes
@@ -94,8 +149,17 @@ static uint8_t iir(const struct uart16550 *u)
     uint8_t fifo = (u->fcr & 1) ? IIR_FIFO : 0;
     /* Received data outranks THR empty (datasheet table IV); line and
      * modem status interrupts are not modelled (they never occur). */
-    if ((u->ier & IER_ERBFI) && u->rx_full)
-        return IIR_RDA | fifo;
+    if ((u->ier & IER_ERBFI) && u->rx_count) {
+        /* CHARACTER mode: data available as soon as RBR is full.  FIFO
+         * mode (section 8.11): "received data available" while the FIFO
+         * holds at least its trigger level; below it, the character
+         * timeout, which the chip raises once four character times pass
+         * with no byte in or out -- the model's line takes no time, so
+         * those have always passed. */
+        if (!fifo || u->rx_count >= rx_trigger(u))
+            return IIR_RDA | fifo;
+        return IIR_CTI | fifo;
+    }
     /* THR empty: only after the driver enabled the interrupt and until it
      * reads IIR or writes THR again (datasheet table IV, reset column). */
     if ((u->ier & IER_ETBEI) && u->thre_pending)
@@ -122,13 +186,9 @@ static uint32_t uart_read(void *ctx, uint16_t reg, uint8_t size)
     case REG_RBR_THR:
         if (dlab)
             return u->dll;
-        /* Reading RBR empties the receiver. */
-        if (u->rx_full) {
-            u->rx_full = false;
-            return u->rx;
-        }
-        /* Nothing received (there is no input source but loopback). */
-        return 0;
+        /* Reading RBR takes the oldest byte received (nothing received
+         * reads 0). */
+        return rx_pop(u);
     case REG_IER:
         /* The divisor's high byte shares this offset under DLAB. */
         return dlab ? u->dlm : u->ier;
@@ -146,8 +206,9 @@ static uint32_t uart_read(void *ctx, uint16_t reg, uint8_t size)
     case REG_MCR:
         return u->mcr;
     case REG_LSR:
-        /* Always ready to transmit; data ready only after loopback. */
-        return LSR_THRE | LSR_TEMT | (u->rx_full ? LSR_DR : 0);
+        /* Always ready to transmit; data ready while the receiver holds
+         * a byte (section 8.4: DR is cleared by reading the last one). */
+        return LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0);
     case REG_MSR:
         if (u->mcr & MCR_LOOP) {
             /* Loopback wires DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD. */
@@ -203,12 +264,13 @@ static void uart_write(void *ctx, uint16_t reg, uint8_t size, uint32_t value)
         u->ier = v & 0x0f;
         return;
     case REG_IIR_FCR:
+        /* Bit 1 clears the receiver FIFO; and a change of bit 0 between
+         * FIFO and CHARACTER mode clears it too (section 8.5). */
+        if ((v & FCR_RX_RESET) || ((v ^ u->fcr) & FCR_FIFO_ENABLE))
+            u->rx_head = u->rx_count = 0;
         /* Bits 1 and 2 reset the FIFOs and clear themselves; keep enable
          * and the trigger level. */
         u->fcr = v & 0xc9;
-        /* Bit 1: clear the receive FIFO, i.e. our one received byte. */
-        if (v & 0x02)
-            u->rx_full = false;
         return;
     case REG_LCR:
         /* Word length, stop bits and parity change nothing in the model;

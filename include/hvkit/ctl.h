@@ -44,6 +44,9 @@
 /* ---- Limits ---------------------------------------------------------------- */
 /* x-read-memory: the most bytes one request reads. */
 #define CTL_READ_MAX 4096
+/* x-console-write: the most bytes one request offers (a receiver holds 16
+ * at most; the manager sends no more than that). */
+#define CTL_CONSOLE_WRITE_MAX 256
 /* The manager: front-ends connected at once. */
 #define CTL_CLIENTS_MAX 16
 /* hv: the most domains it holds at once (hv/core/cmdline.h HV_DOMAINS_MAX),
@@ -146,6 +149,17 @@
 #define CTL_CMD_COMMIT        "x-commit"
 /* A domain's virtio disks' I/O counters (QMP's query-blockstats). */
 #define CTL_CMD_QUERY_BLOCKSTATS "query-blockstats"
+/* Bytes typed at a domain's console, for its COM1's receiver
+ * (docs/control-protocol.md "Consoles"). */
+#define CTL_CMD_CONSOLE_WRITE "x-console-write"
+/* The manager's own commands, which it answers without hv: attach this
+ * connection to a domain's console (it then carries the console's bytes
+ * both ways, no more JSON). */
+#define CTL_CMD_CONSOLE_ATTACH "x-console-attach"
+/* x-console-attach's refusal (GenericError) when another front-end is
+ * attached to that console and "force" was not given; front-ends tell it
+ * by these words and say it their tool's way. */
+#define CTL_CONSOLE_BUSY "the console is attached to another front-end"
 
 /* ---- Common arguments ------------------------------------------------------
  * Every command that acts on a domain takes "domain" (default 0), every
@@ -177,6 +191,10 @@
  * becomes of the saved domain ("destroy", "continue", "pause"). */
 #define CTL_ARG_FILE  "file"
 #define CTL_ARG_AFTER "after"
+/* x-console-write's bytes (hex, as x-read-memory's reply), x-console-attach's
+ * taking over from an attached front-end. */
+#define CTL_ARG_DATA  "data"
+#define CTL_ARG_FORCE "force"
 
 /* ---- Events (the "event" names) ------------------------------------------
  * hv sends one when a domain's state changes, whoever changed it (a

@@ -338,6 +338,39 @@ START_TEST(blockstats_in_qmp_shape)
 }
 END_TEST
 
+/* x-console-write: the receiver takes what it has room for (one byte in
+ * CHARACTER mode) and the reply says how much; bad data changes nothing. */
+START_TEST(console_write_takes_what_fits)
+{
+    uint64_t epoch = d1.irq_epoch;
+    ck_assert_str_eq(req("{\"execute\": \"x-console-write\", \"arguments\": {\"domain\": 1, "
+                         "\"data\": \"6869\"}}"),
+                     "{\"return\": {\"written\": 1}}");
+    ck_assert_uint_eq(d1.com1.rx_count, 1);
+    ck_assert_uint_eq(d1.com1.rx[0], 'h');
+    ck_assert_uint_gt(d1.irq_epoch, epoch);
+    /* Full: nothing taken, and the reply says so. */
+    ck_assert_str_eq(req("{\"execute\": \"x-console-write\", \"arguments\": {\"domain\": 1, "
+                         "\"data\": \"69\"}}"),
+                     "{\"return\": {\"written\": 0}}");
+    ck_assert_str_eq(req("{\"execute\": \"x-console-write\", \"arguments\": {\"data\": \"6g\"}}"),
+                     "{\"error\": {\"class\": \"InvalidParameter\", \"desc\": \"argument 'data' "
+                     "must be hex digits, two per byte\"}}");
+    ck_assert_str_eq(req("{\"execute\": \"x-console-write\", \"arguments\": {\"data\": \"686\"}}"),
+                     "{\"error\": {\"class\": \"InvalidParameter\", \"desc\": \"argument 'data' "
+                     "must be hex digits, two per byte\"}}");
+    ck_assert_uint_eq(d0.com1.rx_count, 0);
+    ck_assert_str_eq(req("{\"execute\": \"x-console-write\", \"arguments\": {\"domain\": 7, "
+                         "\"data\": \"68\"}}"),
+                     "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"no domain 7 (hv "
+                     "has 2)\"}}");
+    domain_shutdown(&d0, 0);
+    ck_assert_str_eq(req("{\"execute\": \"x-console-write\", \"arguments\": {\"data\": \"68\"}}"),
+                     "{\"error\": {\"class\": \"GenericError\", \"desc\": \"domain 0 has "
+                     "ended: its console takes no input\"}}");
+}
+END_TEST
+
 START_TEST(table_rows_are_complete)
 {
     /* Every command is reachable and has a handler; names are unique. */
@@ -363,6 +396,7 @@ int main(void)
     tcase_add_test(tc, quit_and_powerdown_say_what_follows);
     tcase_add_test(tc, events_follow_state_changes);
     tcase_add_test(tc, a_domain_made_later_is_created);
+    tcase_add_test(tc, console_write_takes_what_fits);
     tcase_add_test(tc, table_rows_are_complete);
     tcase_add_test(tc, blockstats_in_qmp_shape);
     suite_add_tcase(s, tc);

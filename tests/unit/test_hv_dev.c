@@ -311,6 +311,66 @@ START_TEST(uart_loopback)
 }
 END_TEST
 
+/* CHARACTER mode (after reset): the receiver is RBR alone, one byte; the
+ * host's second byte waits until the guest has read the first. */
+START_TEST(uart_receive_character_mode)
+{
+    const uint8_t in[] = "hi";
+    ck_assert_uint_eq(uart_receive(&uart, in, 2), 1);
+    ck_assert_uint_eq(uart_receive(&uart, in + 1, 1), 0);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 5, 1), 0x61);
+    ck_assert_uint_eq(iobus_in(&bus, COM1, 1), 'h');
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 5, 1), 0x60);
+    ck_assert_uint_eq(uart_receive(&uart, in + 1, 1), 1);
+    ck_assert_uint_eq(iobus_in(&bus, COM1, 1), 'i');
+    /* Received data interrupts only once IER enables them, and the read
+     * that empties RBR clears it. */
+    ck_assert_uint_eq(uart_receive(&uart, in, 1), 1);
+    ck_assert(!uart_irq(&uart));
+    iobus_out(&bus, COM1 + 1, 1, 0x01);
+    ck_assert(uart_irq(&uart));
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0x04);
+    ck_assert_uint_eq(iobus_in(&bus, COM1, 1), 'h');
+    ck_assert(!uart_irq(&uart));
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0x01);
+}
+END_TEST
+
+/* FIFO mode: 16 bytes in order; received data available at the trigger
+ * level, the character timeout below it; FCR bit 1 clears the FIFO. */
+START_TEST(uart_receive_fifo_mode)
+{
+    uint8_t in[20];
+    for (int i = 0; i < 20; i++)
+        in[i] = (uint8_t)('a' + i);
+    /* FIFOs on, trigger level 4 (bits 7:6 = 01), receive interrupt on. */
+    iobus_out(&bus, COM1 + 2, 1, 0x41);
+    iobus_out(&bus, COM1 + 1, 1, 0x01);
+    ck_assert_uint_eq(uart_receive(&uart, in, 3), 3);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0xcc);
+    ck_assert_uint_eq(uart_receive(&uart, in + 3, 17), 13);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0xc4);
+    for (int i = 0; i < 13; i++)
+        ck_assert_uint_eq(iobus_in(&bus, COM1, 1), (uint8_t)('a' + i));
+    /* Three left: below the trigger level again. */
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 2, 1), 0xcc);
+    ck_assert_uint_eq(uart_receive(&uart, in + 16, 4), 4);
+    for (int i = 13; i < 20; i++)
+        ck_assert_uint_eq(iobus_in(&bus, COM1, 1), (uint8_t)('a' + i));
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 5, 1) & 1, 0);
+    ck_assert(!uart_irq(&uart));
+    ck_assert_uint_eq(uart_receive(&uart, in, 5), 5);
+    iobus_out(&bus, COM1 + 2, 1, 0x43);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 5, 1) & 1, 0);
+    ck_assert(!uart_irq(&uart));
+    /* Leaving FIFO mode clears it as well. */
+    ck_assert_uint_eq(uart_receive(&uart, in, 5), 5);
+    iobus_out(&bus, COM1 + 2, 1, 0x00);
+    ck_assert_uint_eq(iobus_in(&bus, COM1 + 5, 1), 0x60);
+    ck_assert_uint_eq(uart_receive(&uart, in, 5), 1);
+}
+END_TEST
+
 /* ---- debug exit ---- */
 
 START_TEST(debug_exit_takes_the_code)
@@ -588,6 +648,8 @@ int main(void)
     tcase_add_test(tc, uart_divisor_latch);
     tcase_add_test(tc, uart_iir_and_fifo);
     tcase_add_test(tc, uart_loopback);
+    tcase_add_test(tc, uart_receive_character_mode);
+    tcase_add_test(tc, uart_receive_fifo_mode);
     tcase_add_test(tc, debug_exit_takes_the_code);
     tcase_add_test(tc, debug_exit_wide_write);
     suite_add_tcase(s, tc);
