@@ -44,3 +44,14 @@ void serial_flush(void)
     while (!(inb(COM1 + UART_LSR) & UART_LSR_TEMT))
         ;
 }
+
+char serial_getc(void)
+{
+    /* DR: the receiver (RBR, or the FIFO in FIFO mode) holds a byte.  A
+     * real UART sets it when a character has arrived on the line; QEMU's
+     * when its character device gave one, hv's when the manager's
+     * x-console-write put one there. */
+    while (!(inb(COM1 + UART_LSR) & UART_LSR_DR))
+        ;
+    return (char)inb(COM1 + UART_RBR_THR);
+}

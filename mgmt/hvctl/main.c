@@ -7,6 +7,9 @@
  *   hvctl [-s PATH] COMMAND [NAME=VALUE]...   e.g. hvctl query-status domain=0
  *   hvctl [-s PATH] --json 'LINE'             LINE sent as it is
  *   hvctl [-s PATH] --events [--count N]      print events as they come
+ *   hvctl [-s PATH] --console [--force] [N]   domain N's console (default 0):
+ *                                             its output on stdout, stdin
+ *                                             typed to it; ^] detaches
  *
  * VALUE is JSON when it reads as JSON (12, true, "text", {...}), a number
  * when it is 0x followed by hex digits, and a string otherwise.  The
@@ -27,6 +30,7 @@
 
 #include <json.h>
 
+#include "../common/conclient.h"
 #include "../common/ctlc.h"
 #include "hvkit/ctl.h"
 
@@ -35,7 +39,7 @@ static const char *prog = "hvctl";
 static struct {
     const char *socket;
     double timeout;
-    bool send_only, partial, events, json, show_events;
+    bool send_only, partial, events, json, show_events, console, force;
     long count, repeat;
 } opt = {.timeout = 30, .count = 1, .repeat = 1};
 
@@ -46,6 +50,7 @@ static void usage(int status)
             "Usage: hvctl [-s PATH] [OPTIONS] COMMAND [NAME=VALUE]...\n"
             "       hvctl [-s PATH] [OPTIONS] --json 'LINE'\n"
             "       hvctl [-s PATH] --events [--count N]\n"
+            "       hvctl [-s PATH] --console [--force] [DOMAIN]\n"
             "Send one request of hvkit's control protocol to the manager of a running\n"
             "`bin/hvrun --control PATH` and print the reply (docs/control-protocol.md).\n"
             "\n"
@@ -54,6 +59,9 @@ static void usage(int status)
             "  --timeout SECONDS  give up waiting after SECONDS (default 30)\n"
             "  --show-events      also print the events that arrive before the reply\n"
             "  --events           print events only, until --count N of them (default 1)\n"
+            "  --console          attach to DOMAIN's console (default 0): its output on\n"
+            "                     stdout, stdin typed to it; ^] detaches on a terminal\n"
+            "  --force            with --console: take the console from another front-end\n"
             "  --repeat N         send the request N times with ids 1..N; check each reply's id\n"
             "  --send-only        send the request and leave without waiting for the reply\n"
             "  --partial          send the --json LINE without its newline and leave\n"
@@ -207,6 +215,22 @@ static void print_events(void)
     }
 }
 
+/* --console: attach, then copy both ways until the console ends or ^]
+ * is typed.  0 then; 1 when the manager refused. */
+static int console(const char *dom)
+{
+    char why[300], *end;
+    unsigned long d = strtoul(dom, &end, 10);
+    if (*end || end == dom)
+        fail("DOMAIN '%s' is not a domain number", dom);
+    if (conclient_attach(&conn, (unsigned)d, opt.force, why, sizeof(why)) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, why);
+        return 1;
+    }
+    conclient_run(&conn);
+    return 0;
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 static int parse_options(int argc, char **argv)
@@ -228,6 +252,10 @@ static int parse_options(int argc, char **argv)
             opt.json = true;
         else if (!strcmp(a, "--events"))
             opt.events = true;
+        else if (!strcmp(a, "--console"))
+            opt.console = true;
+        else if (!strcmp(a, "--force"))
+            opt.force = true;
         else if (!strcmp(a, "--show-events"))
             opt.show_events = true;
         else if (!strcmp(a, "--send-only"))
@@ -241,7 +269,9 @@ static int parse_options(int argc, char **argv)
     }
     if (opt.timeout <= 0 || opt.count < 1 || opt.repeat < 1)
         fail("%s", "--timeout, --count and --repeat take positive numbers");
-    if (!opt.events && i >= argc)
+    if (opt.console && argc - i > 1)
+        fail("%s", "--console takes at most one DOMAIN");
+    if (!opt.events && !opt.console && i >= argc)
         usage(2);
     if (opt.json && argc - i != 1)
         fail("%s", "--json takes exactly one LINE");
@@ -259,6 +289,8 @@ int main(int argc, char **argv)
         deadline.tv_nsec -= 1000000000L;
     }
     connect_manager();
+    if (opt.console)
+        return console(first < argc ? argv[first] : "0");
     if (opt.events) {
         print_events();
         return 0;

@@ -31,6 +31,7 @@ struct conn *conn_new(int fd)
         return NULL;
     }
     c->fd = fd;
+    c->console = -1;
     return c;
 }
 
@@ -70,6 +71,17 @@ void conn_send_line(struct conn *c, const char *s, size_t len)
     if (c->dead)
         return;
     if (!append(c, s, len) || !append(c, "\n", 1)) {
+        c->dead = true;
+        return;
+    }
+    conn_flush(c);
+}
+
+void conn_send(struct conn *c, const char *s, size_t len)
+{
+    if (c->dead)
+        return;
+    if (!append(c, s, len)) {
         c->dead = true;
         return;
     }
@@ -124,7 +136,14 @@ void conn_read(struct conn *c, void (*line)(struct conn *c, const char *s, size_
 {
     char buf[8192];
     for (;;) {
-        ssize_t n = read(c->fd, buf, sizeof(buf));
+        /* An attached console's bytes: only as many as its queue takes,
+         * the rest waits in the socket (and then in the front-end). */
+        size_t want = sizeof(buf);
+        if (c->console >= 0 && (want = console_room(c)) > sizeof(buf))
+            want = sizeof(buf);
+        if (!want)
+            return;
+        ssize_t n = read(c->fd, buf, want);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -135,7 +154,15 @@ void conn_read(struct conn *c, void (*line)(struct conn *c, const char *s, size_
             c->dead = true;
             return;
         }
-        for (ssize_t i = 0; i < n && !c->dead; i++)
+        for (ssize_t i = 0; i < n && !c->dead; i++) {
+            /* Attached by the line just taken (or before): the rest is
+             * the console's.  A front-end waits for the attach reply
+             * before it types, so this is at most what fits. */
+            if (c->console >= 0) {
+                console_input(c, buf + i, (size_t)(n - i));
+                break;
+            }
             take(c, buf[i], line, overlong);
+        }
     }
 }

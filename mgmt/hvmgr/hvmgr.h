@@ -15,6 +15,9 @@
  *            disk, and the request told where it lies
  *   stagesave.c  domain-save and domain-restore: the state between the
  *            front-end's file and the staging disk's save region
+ *   console.c the domains' consoles: their output from bin/hvrun, kept
+ *            and streamed to the front-end attached; its typed bytes to
+ *            hv (x-console-write)
  *   main.c   options, the listening sockets, the loop
  */
 #ifndef MGMT_HVMGR_H
@@ -41,6 +44,9 @@ struct conn {
     bool dead;
     /* A front-end: it has had the greeting. */
     bool greeted;
+    /* The domain whose console this front-end is attached to (its bytes
+     * are the console's, no longer JSON lines), or -1. */
+    int console;
 };
 
 /* conn.c */
@@ -49,11 +55,15 @@ void conn_free(struct conn *c);
 /* Queue `len` bytes and a newline for writing; a peer whose backlog grows
  * beyond what a slow reader could excuse (1 MiB) is dropped. */
 void conn_send_line(struct conn *c, const char *s, size_t len);
+/* Queue `len` bytes as they are (an attached console's output). */
+void conn_send(struct conn *c, const char *s, size_t len);
 /* Write what is queued, as much as the peer takes now. */
 void conn_flush(struct conn *c);
 /* Read what has arrived and call `line` for each complete line (without
  * its newline or a '\r' before it), or `overlong` once for a line over
- * CTL_LINE_MAX.  Sets c->dead at the end of the stream. */
+ * CTL_LINE_MAX; once the connection is attached to a console, its bytes
+ * go to console_input() instead, as far as console_room() allows.  Sets
+ * c->dead at the end of the stream. */
 void conn_read(struct conn *c, void (*line)(struct conn *c, const char *s, size_t len),
                void (*overlong)(struct conn *c));
 
@@ -75,6 +85,13 @@ bool relay_busy(void);
  * (relay_now_ms()'s clock); the milliseconds until the next limit, or -1. */
 long relay_expire(long now_ms, long limit_ms);
 long relay_now_ms(void);
+/* The manager's own reply to request `line` (its id copied): an error of
+ * class `cls` with `desc`, or, with cls NULL, {"return": {}}. */
+void relay_reply(struct conn *c, const char *line, size_t len, const char *cls, const char *desc);
+/* Queue a request of the manager's own among the front-ends': `done`
+ * gets hv's reply line, or NULL when hv has gone.  0, or -1 (no memory). */
+int relay_internal(const char *line, size_t len, void (*done)(void *ctx, const char *s, size_t len),
+                   void *ctx);
 
 /* stage.c: --staging FILE:DISK:BYTES (0, or -1 when malformed); and,
  * just before a request goes to hv, a domain-create naming a kernel path
@@ -122,6 +139,26 @@ struct stage_after {
 int stage_save_request(const struct json_doc *doc, int ex, int args, char **line, size_t *len,
                        bool *watch, char *why, size_t why_len);
 void stage_reply(const char *reply, size_t len, struct stage_after *after);
+
+/* console.c: --console FIFO (0, or -1 after a message); its descriptor
+ * (-1 when there is none or it has ended), read what it has; output bytes
+ * routed to the domains (for the tests: what console_read() does with
+ * what it reads). */
+int console_option(const char *path);
+int console_fd(void);
+bool console_ended(void);
+void console_read(void);
+void console_output(const char *buf, size_t len);
+/* A front-end's request line: true when it was x-console-attach, which
+ * the manager has answered itself. */
+bool console_request(struct conn *c, const char *s, size_t len);
+void console_client_gone(struct conn *c);
+/* How many typed bytes an attached front-end may send now; take them. */
+size_t console_room(const struct conn *c);
+void console_input(struct conn *c, const char *buf, size_t len);
+/* Offer queued typed bytes to hv; the milliseconds until a receiver that
+ * was full is offered them again, or -1. */
+long console_pump(long now_ms);
 
 /* main.c: the connections relay.c writes to. */
 extern struct conn *clients[CTL_CLIENTS_MAX];

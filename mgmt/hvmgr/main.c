@@ -2,7 +2,7 @@
  * hvmgr's entry point: the two listening sockets and the loop.
  *
  *   hvmgr --socket PATH --com2 unix:PATH|tcp:127.0.0.1:PORT [--ready FILE]
- *         [--staging FILE:DISK:BYTES]
+ *         [--staging FILE:DISK:BYTES] [--console FIFO]
  *
  * --socket: where front-ends connect (a Unix socket, created here, removed
  *   when the manager ends).
@@ -15,10 +15,14 @@
  * --staging: the staging disk for domain-create's kernels (stage.c): the
  *   host file, its number among the outer machine's disks, and the bytes
  *   of it hv reads.
+ * --console: the pipe on which bin/hvrun passes on the guests' console
+ *   lines (console.c).
  *
  * The manager ends when the outer machine's end of COM2 closes (hv has
  * ended, the emulator has stopped), after telling every front-end still
- * waiting, or on SIGINT/SIGTERM.
+ * waiting and, with --console, once the last console lines have reached
+ * the attached front-ends (the pipe's end, at most DRAIN_MS later); or on
+ * SIGINT/SIGTERM.
  */
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>
@@ -37,6 +41,9 @@
 #include "hvmgr.h"
 
 struct conn *clients[CTL_CLIENTS_MAX];
+
+/* After hv has gone, how long the console pipe may take to end. */
+#define DRAIN_MS 5000
 
 static volatile sig_atomic_t stop_signal;
 static const char *socket_path, *com2_unix_path;
@@ -120,7 +127,7 @@ static int listen_tcp(unsigned port, unsigned *bound)
 static void usage(void)
 {
     fprintf(stderr, "Usage: hvmgr --socket PATH --com2 unix:PATH|tcp:127.0.0.1:PORT "
-                    "[--ready FILE] [--staging FILE:DISK:BYTES]\n");
+                    "[--ready FILE] [--staging FILE:DISK:BYTES] [--console FIFO]\n");
     exit(2);
 }
 
@@ -139,6 +146,9 @@ static int open_listeners(int argc, char **argv, int *com2_listen, const char **
         else if (i + 1 < argc && !strcmp(argv[i], "--staging")) {
             if (stage_option(argv[++i]) < 0)
                 usage();
+        } else if (i + 1 < argc && !strcmp(argv[i], "--console")) {
+            if (console_option(argv[++i]) < 0)
+                exit(1);
         } else
             usage();
     }
@@ -207,30 +217,68 @@ static long reply_timeout_ms(void)
     return s * 1000;
 }
 
+/* The front-ends' events: an attached console reads only while its
+ * queue has room (console.c), so that a fast typist waits rather than
+ * loses bytes. */
+static short client_events(const struct conn *c)
+{
+    short ev = c->out_len ? POLLOUT : 0;
+    if (c->console < 0 || console_room(c))
+        ev |= POLLIN;
+    return ev;
+}
+
+/* Serve one front-end whose descriptor poll() reported. */
+static void serve_client(struct conn *c, short revents)
+{
+    if (revents & POLLOUT)
+        conn_flush(c);
+    if (revents & (POLLIN | POLLHUP | POLLERR))
+        conn_read(c, relay_client_line, relay_client_overlong);
+}
+
+/* The soonest of two waits in milliseconds (-1: none). */
+static long sooner(long a, long b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
 int main(int argc, char **argv)
 {
     int com2_listen = -1;
     const char *ready = NULL;
     int lfd = open_listeners(argc, argv, &com2_listen, &ready);
     struct conn *hv = NULL;
+    /* hv's end of COM2 has closed: since when (the console may still
+     * bring its last lines). */
+    bool hv_ended = false;
+    long ended_at = 0;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
     long limit = reply_timeout_ms();
     while (!stop_signal) {
+        long now = relay_now_ms();
+        if (hv_ended && (console_ended() || now - ended_at >= DRAIN_MS))
+            break;
         /* Front-ends that waited too long get their error first; poll
-         * wakes up for the next one's limit. */
-        long wait = relay_expire(relay_now_ms(), limit);
+         * wakes up for the next one's limit, and for a console's retry. */
+        long wait = sooner(relay_expire(now, limit), console_pump(now));
+        relay_pump(hv);
+        if (hv_ended)
+            wait = sooner(wait, 100);
         struct pollfd p[CTL_CLIENTS_MAX + 3];
         int n = 0;
         p[n++] = (struct pollfd){.fd = lfd, .events = POLLIN};
-        p[n++] = (struct pollfd){.fd = hv ? hv->fd : com2_listen,
+        p[n++] = (struct pollfd){.fd = hv         ? hv->fd
+                                       : hv_ended ? -1
+                                                  : com2_listen,
                                  .events = POLLIN | (hv && hv->out_len ? POLLOUT : 0)};
+        p[n++] = (struct pollfd){.fd = console_fd(), .events = POLLIN};
         for (int i = 0; i < CTL_CLIENTS_MAX; i++)
             p[n++] = (struct pollfd){.fd = clients[i] ? clients[i]->fd : -1,
-                                     .events = POLLIN |
-                                               (clients[i] && clients[i]->out_len ? POLLOUT : 0)};
+                                     .events = clients[i] ? client_events(clients[i]) : 0};
         if (poll(p, (nfds_t)n, wait < 0 ? -1 : (int)wait) < 0) {
             if (errno == EINTR)
                 continue;
@@ -238,7 +286,7 @@ int main(int argc, char **argv)
         }
         if (p[0].revents & POLLIN)
             accept_client(lfd);
-        if (!hv && (p[1].revents & POLLIN)) {
+        if (!hv && !hv_ended && (p[1].revents & POLLIN)) {
             int fd = accept4(com2_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd >= 0) {
                 /* One outer machine: nobody else may take COM2's place. */
@@ -253,18 +301,17 @@ int main(int argc, char **argv)
             if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
                 conn_read(hv, relay_hv_line, relay_hv_overlong);
         }
-        for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
-            struct conn *c = clients[i];
-            if (!c || !p[2 + i].revents)
-                continue;
-            if (p[2 + i].revents & POLLOUT)
-                conn_flush(c);
-            if (p[2 + i].revents & (POLLIN | POLLHUP | POLLERR))
-                conn_read(c, relay_client_line, relay_client_overlong);
-        }
+        if (p[2].revents)
+            console_read();
+        for (int i = 0; i < CTL_CLIENTS_MAX; i++)
+            if (clients[i] && p[3 + i].revents)
+                serve_client(clients[i], p[3 + i].revents);
         if (hv && hv->dead) {
             relay_hv_gone();
-            break;
+            conn_free(hv);
+            hv = NULL;
+            hv_ended = true;
+            ended_at = relay_now_ms();
         }
         for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
             if (clients[i] && clients[i]->dead) {
@@ -286,7 +333,7 @@ int main(int argc, char **argv)
     }
     conn_free(hv);
     unlink(socket_path);
-    if (!hv && com2_unix_path)
+    if (!hv && !hv_ended && com2_unix_path)
         unlink(com2_unix_path);
     return 0;
 }

@@ -39,6 +39,9 @@ struct request {
     bool watch;
     char *held;
     size_t held_len;
+    /* A request of the manager's own (console.c): who takes the reply. */
+    void (*done)(void *ctx, const char *s, size_t len);
+    void *ctx;
 };
 
 static struct {
@@ -119,6 +122,25 @@ static void reply_error(struct conn *c, const char *line, size_t len, const char
     reply_error_class(c, CTL_ERR_GENERIC, line, len, desc);
 }
 
+void relay_reply(struct conn *c, const char *line, size_t len, const char *cls, const char *desc)
+{
+    if (cls) {
+        reply_error_class(c, cls, line, len, desc);
+        return;
+    }
+    char buf[CTL_LINE_MAX + 64];
+    struct json_out o;
+    json_out_init(&o, buf, sizeof(buf));
+    json_obj_begin(&o);
+    json_key(&o, CTL_KEY_RETURN);
+    json_obj_begin(&o);
+    json_obj_end(&o);
+    put_request_id(&o, line, len);
+    json_obj_end(&o);
+    if (json_out_ok(&o))
+        conn_send_line(c, buf, o.len);
+}
+
 void relay_client_added(struct conn *c)
 {
     if (relay.greeting) {
@@ -137,29 +159,54 @@ void relay_client_gone(struct conn *c)
             r->client = NULL;
     if (relay.in_flight_client == c)
         relay.in_flight_client = NULL;
+    console_client_gone(c);
 }
 
-void relay_client_line(struct conn *c, const char *s, size_t len)
+/* Put a request at the end of the queue; -1 when memory runs out. */
+static int enqueue(struct conn *c, const char *s, size_t len,
+                   void (*done)(void *ctx, const char *s, size_t len), void *ctx)
 {
-    if (relay.hv_gone) {
-        reply_error(c, s, len, "hv has ended: no request can be carried out");
-        return;
-    }
     struct request *r = calloc(1, sizeof(*r));
     char *copy = malloc(len);
     if (!r || !copy) {
         free(r);
         free(copy);
-        reply_error(c, s, len, "the manager is out of memory");
-        return;
+        return -1;
     }
     memcpy(copy, s, len);
-    *r = (struct request){.client = c, .line = copy, .len = len, .since_ms = relay_now_ms()};
+    *r = (struct request){.client = c,
+                          .line = copy,
+                          .len = len,
+                          .since_ms = relay_now_ms(),
+                          .done = done,
+                          .ctx = ctx};
     if (relay.tail)
         relay.tail->next = r;
     else
         relay.head = r;
     relay.tail = r;
+    return 0;
+}
+
+int relay_internal(const char *line, size_t len, void (*done)(void *ctx, const char *s, size_t len),
+                   void *ctx)
+{
+    if (relay.hv_gone)
+        return -1;
+    return enqueue(NULL, line, len, done, ctx);
+}
+
+void relay_client_line(struct conn *c, const char *s, size_t len)
+{
+    /* The manager's own command: attaching to a console. */
+    if (console_request(c, s, len))
+        return;
+    if (relay.hv_gone) {
+        reply_error(c, s, len, "hv has ended: no request can be carried out");
+        return;
+    }
+    if (enqueue(c, s, len, NULL, NULL) < 0)
+        reply_error(c, s, len, "the manager is out of memory");
 }
 
 void relay_client_overlong(struct conn *c)
@@ -182,6 +229,8 @@ void relay_pump(struct conn *hv)
     if (!r->held && stage_request(&r->line, &r->len, &r->watch, why, sizeof(why)) < 0) {
         if (r->client)
             reply_error(r->client, r->line, r->len, why);
+        if (r->done)
+            r->done(r->ctx, NULL, 0);
         free(r->line);
         free(r);
         relay_pump(hv);
@@ -226,8 +275,10 @@ static void broadcast_event(const char *s, size_t len)
                      (int)(len - 1), s, (long long)tv.tv_sec, (long)tv.tv_usec);
     if (n < 0 || (size_t)n >= sizeof(buf))
         return;
+    /* Not to a front-end attached to a console: its bytes are the
+     * console's. */
     for (int i = 0; i < CTL_CLIENTS_MAX; i++)
-        if (clients[i] && clients[i]->greeted)
+        if (clients[i] && clients[i]->greeted && clients[i]->console < 0)
             conn_send_line(clients[i], buf, (size_t)n);
 }
 
@@ -256,7 +307,13 @@ static void finish_watched(struct request *r, struct conn *c, const char *s, siz
         return;
     }
     memcpy(held, reply, n);
-    *f = (struct request){c, a.follow, a.follow_len, relay.head, relay_now_ms(), false, held, n};
+    *f = (struct request){.client = c,
+                          .line = a.follow,
+                          .len = a.follow_len,
+                          .next = relay.head,
+                          .since_ms = relay_now_ms(),
+                          .held = held,
+                          .held_len = n};
     relay.head = f;
     if (!relay.tail)
         relay.tail = f;
@@ -298,7 +355,10 @@ void relay_hv_line(struct conn *hv, const char *s, size_t len)
     }
     struct request *r = relay.in_flight_req;
     struct conn *c = relay.in_flight_client;
-    if (r && r->held) {
+    if (r && r->done) {
+        /* The manager's own request (console.c). */
+        r->done(r->ctx, s, len);
+    } else if (r && r->held) {
         /* The manager's own request is done: the front-end's reply now. */
         if (c)
             conn_send_line(c, r->held, r->held_len);
@@ -322,10 +382,14 @@ void relay_hv_gone(void)
     if (relay.in_flight && relay.in_flight_client)
         reply_error(relay.in_flight_client, relay.in_flight_req->line, relay.in_flight_req->len,
                     "hv ended before it answered (the outer machine has stopped)");
+    if (relay.in_flight && relay.in_flight_req && relay.in_flight_req->done)
+        relay.in_flight_req->done(relay.in_flight_req->ctx, NULL, 0);
     in_flight_done();
     while (relay.head) {
         struct request *r = relay.head;
         relay.head = r->next;
+        if (r->done)
+            r->done(r->ctx, NULL, 0);
         if (r->client)
             reply_error(r->client, r->line, r->len, "hv has ended: no request can be carried out");
         free(r->line);

@@ -440,6 +440,60 @@ START_TEST(domain_save_writes_the_file_then_destroys)
 }
 END_TEST
 
+/* The consoles (console.c): output kept per domain and replayed on
+ * attach, one front-end per console unless --force, and typed bytes
+ * offered to hv 16 at a time, the rest held back until the receiver has
+ * room. */
+START_TEST(consoles_attach_stream_and_type)
+{
+    got(far[0]);
+    got(far[1]);
+    ck_assert_int_eq(console_option("/dev/null"), 0);
+    console_output("early\n[d1] one\npart", 19);
+    client_writes(0, "{\"execute\": \"x-console-attach\", \"id\": 1}\n");
+    ck_assert_str_eq(got(far[0]), "{\"return\": {}, \"id\": 1}\nearly\n");
+    /* Taken: refused in so many words; another domain is free. */
+    client_writes(1, "{\"execute\": \"x-console-attach\", \"arguments\": {\"domain\": 0}}\n");
+    ck_assert_str_eq(got(far[1]),
+                     "{\"error\": {\"class\": \"GenericError\", \"desc\": \"" CTL_CONSOLE_BUSY
+                     "\"}}\n");
+    client_writes(1, "{\"execute\": \"x-console-attach\", \"arguments\": {\"domain\": 9}}\n");
+    ck_assert(strstr(got(far[1]), "InvalidParameter") != NULL);
+    /* Output goes to the domain's own front-end, and not to hv. */
+    console_output("ial\n", 4);
+    ck_assert_str_eq(got(far[0]), "partial\n");
+    ck_assert_str_eq(got(hv_far), "");
+    /* Typed: 26 bytes, offered 16 at a time. */
+    ck_assert_int_eq(write(far[0], "abcdefghijklmnopqrstuvwxyz", 26), 26);
+    conn_read(clients[0], relay_client_line, relay_client_overlong);
+    long now = relay_now_ms();
+    ck_assert_int_eq(console_pump(now), -1);
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"x-console-write\", \"arguments\": {\"domain\": "
+                                  "0, \"data\": \"6162636465666768696a6b6c6d6e6f70\"}}\n");
+    /* The receiver took 10: the rest waits, then goes from 'k' on. */
+    hv_says("{\"return\": {\"written\": 10}}\n");
+    ck_assert_int_gt(console_pump(relay_now_ms()), 0);
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "");
+    console_pump(relay_now_ms() + 1000);
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"x-console-write\", \"arguments\": {\"domain\": "
+                                  "0, \"data\": \"6b6c6d6e6f707172737475767778797a\"}}\n");
+    hv_says("{\"return\": {\"written\": 16}}\n");
+    ck_assert_int_eq(console_pump(relay_now_ms()), -1);
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "");
+    /* Nothing of that reached a front-end as a reply. */
+    ck_assert_str_eq(got(far[0]), "");
+    /* --force: the second front-end takes domain 0's console, the first
+     * is let go. */
+    client_writes(1, "{\"execute\": \"x-console-attach\", \"arguments\": {\"force\": true}}\n");
+    ck_assert_str_eq(got(far[1]), "{\"return\": {}}\nearly\npartial\n");
+    ck_assert(clients[0]->dead);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hvmgr");
@@ -454,6 +508,7 @@ int main(void)
     tcase_add_test(tc, domain_save_writes_the_file_then_destroys);
     tcase_add_test(tc, over_long_lines_are_refused_whole);
     tcase_add_test(tc, domain_create_stages_the_kernel);
+    tcase_add_test(tc, consoles_attach_stream_and_type);
     suite_add_tcase(s, tc);
     return check_main(s);
 }

@@ -34,6 +34,9 @@ void serial_init(void);
 void serial_putc(char c);
 /* Wait until everything sent has left the transmitter (LSR.TEMT). */
 void serial_flush(void);
+/* Wait for a byte on COM1's receiver (LSR.DR, data sheet 8.4 "Line
+ * Status Register") and read it from RBR. */
+char serial_getc(void);
 
 /* Send what printf, puts and putchar print to out(c) instead of COM1 (NULL:
  * COM1 again).  A console driver such as virtio_console.h uses it. */
