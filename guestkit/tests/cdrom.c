@@ -11,7 +11,9 @@
  * medium is gone (the host's `eject ide1-cd0`), says "ready for change",
  * polls until the drive reports the new medium (`change ide1-cd0 FILE`:
  * UNIT ATTENTION, MEDIUM MAY HAVE CHANGED) and reads the new disc the same
- * way.  tests/integration/cdrom.sh runs it on plain QEMU and under hv with
+ * way.  With `lock` as well it first locks the medium in (PREVENT ALLOW
+ * MEDIUM REMOVAL), so that the host's plain eject is refused and only a
+ * forced one takes it.  tests/integration/cdrom.sh runs it on plain QEMU and under hv with
  * the same images and monitor commands and compares the lines.  The ASC
  * qualifier is not printed: QEMU leaves it 0, hv says whether the tray is
  * open (MMC's 3Ah/01h and 02h).
@@ -177,6 +179,12 @@ int main(int argc, char **argv)
            cd.removable ? "removable" : "fixed");
     read_disc();
     bad_requests();
+    if (gk_arg_value(argc, argv, "lock")) {
+        const uint8_t prevent[12] = {0x1e, 0, 0, 0, 1};
+        if (atapi_packet(&cd, prevent, NULL, 0, NULL) != ATAPI_OK)
+            failures++;
+        printf("cdrom: medium locked\n");
+    }
     if (gk_arg_value(argc, argv, "change"))
         change();
     printf("cdrom: %s\n", failures ? "FAILED" : "done");

@@ -27,6 +27,8 @@ struct cd_source {
 static struct ide_cd drive;
 static struct cd_source source;
 static bool have_source;
+/* A changed medium's name (the host path the front-end gave). */
+static char changed_name[256];
 
 /* ide_cd_medium.read over the source. */
 static int source_read(void *ctx, uint64_t off, void *buf, uint32_t len)
@@ -41,7 +43,7 @@ static const struct ide_cd_medium *medium_of(struct cd_source *s, bool have,
 {
     if (!have)
         return NULL;
-    *m = (struct ide_cd_medium){.ctx = s, .read = source_read, .bytes = s->bytes};
+    *m = (struct ide_cd_medium){.ctx = s, .read = source_read, .bytes = s->bytes, .name = s->name};
     return m;
 }
 
@@ -101,5 +103,48 @@ int cdrom_attach(struct domain *d, char *err, size_t err_len)
         hv_log("ide1-cd0 at %#x/%#x irq %u: %s%s", IDE_CD_IO_BASE, IDE_CD_CTL_PORT, IDE_CD_IRQ,
                have_source ? source.name : "no medium", have_source ? ", read-only" : "");
     built = true;
+    return 0;
+}
+
+/* The guest's lock holds unless forced: QEMU asks the guest to let go and
+ * refuses (blockdev_open_tray). */
+int cdrom_eject(struct domain *d, bool force)
+{
+    if (ide_cd_eject(d->cd, force) < 0)
+        return -1;
+    have_source = false;
+    return 0;
+}
+
+int cdrom_change(struct domain *d, unsigned disk, uint64_t offset, uint64_t length,
+                 const char *name, bool force, char *err, size_t err_len)
+{
+    struct cd_source s = {.base = offset, .bytes = length};
+    const char *why;
+    uint64_t size = 0;
+    if (outer_disk_io(disk, false, &s.io, &why) < 0) {
+        ksnprintf(err, err_len, "outer disk %u: %s", disk, why);
+        return -1;
+    }
+    if (s.io.size(s.io.ctx, &size) < 0 || length == 0 || offset > size || length > size - offset) {
+        ksnprintf(err, err_len,
+                  "the medium (%llu bytes at %llu) is not inside outer disk %u (%llu bytes)",
+                  (unsigned long long)length, (unsigned long long)offset, disk,
+                  (unsigned long long)size);
+        return -1;
+    }
+    if (cdrom_eject(d, force) < 0) {
+        ksnprintf(err, err_len,
+                  "Device 'ide1-cd0' is locked and force was not specified, wait for tray to "
+                  "open and try again");
+        return -1;
+    }
+    ksnprintf(changed_name, sizeof(changed_name), "%s", name);
+    s.name = changed_name;
+    source = s;
+    have_source = true;
+    struct ide_cd_medium m;
+    ide_cd_insert(d->cd, medium_of(&source, true, &m));
+    hv_log("ide1-cd0: new medium %s, %llu bytes", changed_name, (unsigned long long)length);
     return 0;
 }

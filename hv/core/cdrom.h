@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct domain;
 
@@ -20,5 +21,18 @@ struct domain;
  * the medium from the outer disk at the first call.  0, or -1 with the
  * reason (the file is not attached, or cannot be read). */
 int cdrom_attach(struct domain *d, char *err, size_t err_len);
+
+/* QMP's eject on d's drive: the tray opens and the medium goes.  -1 when
+ * the guest locked the drive and `force` is false (nothing changes; the
+ * guest is asked to let go), 0 otherwise (also for an empty drive). */
+int cdrom_eject(struct domain *d, bool force);
+
+/* QMP's blockdev-change-medium on d's drive: the tray opens (refused as
+ * cdrom_eject() refuses it, `force` as there), the medium becomes `length` bytes from
+ * `offset` on outer disk `disk`, called `name` (the host path, for
+ * query-block), and the tray closes.  0, or -1 with the reason in err and
+ * the drive as it was. */
+int cdrom_change(struct domain *d, unsigned disk, uint64_t offset, uint64_t length,
+                 const char *name, bool force, char *err, size_t err_len);
 
 #endif

@@ -13,6 +13,7 @@
 #include "klib.h"
 
 #include "ctl.h"
+#include "dev/ide_cd.h"
 #include "hv.h"
 #include "vdev.h"
 
@@ -136,7 +137,36 @@ static int query_cpus_fast(struct ctl_req *r)
     return 0;
 }
 
-/* QMP's query-block, one entry per virtio-blk disk of the domain. */
+/* The CD-ROM drive's entry (core/cdrom.c): removable, with QMP's "locked"
+ * and "tray_open", and "inserted" with the medium's name when there is
+ * one (QMP's BlockInfo has an "inserted" object then). */
+static void cd_entry(struct json_out *o, const struct ide_cd *cd)
+{
+    bool inserted = cd->medium.read != NULL;
+    json_obj_begin(o);
+    json_key(o, "device");
+    json_put_str(o, "ide1-cd0");
+    if (inserted) {
+        json_key(o, "file");
+        json_put_str(o, cd->medium.name ? cd->medium.name : "");
+        json_key(o, "format");
+        json_put_str(o, "raw");
+    }
+    json_key(o, "ro");
+    json_put_bool(o, true);
+    json_key(o, "removable");
+    json_put_bool(o, true);
+    json_key(o, "inserted");
+    json_put_bool(o, inserted);
+    json_key(o, "locked");
+    json_put_bool(o, cd->locked);
+    json_key(o, "tray_open");
+    json_put_bool(o, cd->tray_open);
+    json_obj_end(o);
+}
+
+/* QMP's query-block, one entry per virtio-blk disk of the domain, then
+ * its CD-ROM drive if it has one. */
 static int query_block(struct ctl_req *r)
 {
     struct domain *d;
@@ -163,6 +193,8 @@ static int query_block(struct ctl_req *r)
         json_put_bool(r->out, false);
         json_obj_end(r->out);
     }
+    if (d->cd)
+        cd_entry(r->out, d->cd);
     json_arr_end(r->out);
     return 0;
 }

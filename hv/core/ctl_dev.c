@@ -2,7 +2,8 @@
  * ctl_dev.c - the control protocol's device commands
  * (docs/control-protocol.md "Devices"): the balloon (QMP's balloon and
  * query-balloon, over hv's PV balloon, core/pv_balloon.c) and x-commit,
- * the monitor's commit of a disk's changes into its backing file.
+ * the monitor's commit of a disk's changes into its backing file, and
+ * QMP's eject and blockdev-change-medium on the CD-ROM drive (core/cdrom.c).
  *
  * Their rows are a table of their own, ctl_device_commands (ctl.h), which
  * the dispatcher looks at after the others: the hosted builds of the
@@ -11,7 +12,9 @@
  */
 #include "klib.h"
 
+#include "cdrom.h"
 #include "ctl.h"
+#include "disk/outer.h"
 #include "domain.h"
 #include "img.h"
 #include "pv.h"
@@ -107,13 +110,96 @@ static int commit(struct ctl_req *r)
     return ctl_error(r, CTL_ERR_GENERIC, "Permission denied");
 }
 
+/* ---- The removable medium -------------------------------------------------- */
+
+/* The drive named by "device", which must be the domain's CD-ROM drive:
+ * QEMU's words for a disk that is not removable (a virtio disk) and for a
+ * name it does not know. */
+static int arg_drive(struct ctl_req *r, struct domain **d)
+{
+    char dev[32];
+    struct img *img;
+    if (ctl_arg_domain(r, d) < 0 || ctl_arg_str(r, CTL_ARG_DEVICE, dev, sizeof(dev)) < 0)
+        return -1;
+    if ((*d)->cd && !strcmp(dev, "ide1-cd0"))
+        return 0;
+    if (arg_disk(r, *d, &img) == 0)
+        return ctl_error(r, CTL_ERR_GENERIC, "Device '%s' is not removable", dev);
+    return -1;
+}
+
+/* The message of QEMU 7.2's blockdev_open_tray() for a drive the guest
+ * locked, when force was not given. */
+static int locked(struct ctl_req *r)
+{
+    return ctl_error(r, CTL_ERR_GENERIC,
+                     "Device 'ide1-cd0' is locked and force was not specified, wait for tray to "
+                     "open and try again");
+}
+
+/* eject: QMP's (qmp_eject): open the tray, take the medium out.  An empty
+ * drive ejects without complaint, as QEMU's does. */
+static int eject(struct ctl_req *r)
+{
+    struct domain *d;
+    bool force;
+    if (arg_drive(r, &d) < 0 || ctl_arg_bool(r, CTL_ARG_FORCE, false, &force) < 0)
+        return -1;
+    if (cdrom_eject(d, force) < 0)
+        return locked(r);
+    json_obj_begin(r->out);
+    json_obj_end(r->out);
+    return 0;
+}
+
+/* blockdev-change-medium: QMP's, in hv's form: the new medium's bytes lie
+ * on an outer disk ("disk", "offset", "length"), where the manager copied
+ * the host file "filename" (mgmt/hvmgr/stage_media.c); "format" may only
+ * be raw.  Without "length" the medium is the whole outer disk (a file
+ * given with bin/hvrun --outer-disk). */
+static int change_medium(struct ctl_req *r)
+{
+    char name[256], format[16] = "raw", err[160];
+    uint64_t disk, offset, length;
+    struct domain *d;
+    bool force;
+    if (arg_drive(r, &d) < 0 || ctl_arg_str(r, CTL_ARG_FILENAME, name, sizeof(name)) < 0 ||
+        ctl_arg_bool(r, CTL_ARG_FORCE, false, &force) < 0 ||
+        ctl_arg_u64(r, CTL_ARG_DISK, true, 0, &disk) < 0 ||
+        ctl_arg_u64(r, CTL_ARG_OFFSET, false, 0, &offset) < 0 ||
+        ctl_arg_u64(r, CTL_ARG_LENGTH, false, UINT64_MAX, &length) < 0)
+        return -1;
+    if (json_get(r->doc, r->args, CTL_ARG_FORMAT) >= 0 &&
+        ctl_arg_str(r, CTL_ARG_FORMAT, format, sizeof(format)) < 0)
+        return -1;
+    if (strcmp(format, "raw") != 0)
+        return ctl_error(r, CTL_ERR_GENERIC, "hvkit's CD-ROM drive reads raw images only, not %s",
+                         format);
+    if (disk >= OUTER_DISKS_MAX)
+        return ctl_error(r, CTL_ERR_INVALID_PARAMETER, "'disk' must be an outer disk, 0 to %u",
+                         OUTER_DISKS_MAX - 1);
+    if (length == UINT64_MAX)
+        length = 0;
+    if (cdrom_change(d, (unsigned)disk, offset, length, name, force, err, sizeof(err)) < 0)
+        return ctl_error(r, CTL_ERR_GENERIC, "%s", err);
+    json_obj_begin(r->out);
+    json_obj_end(r->out);
+    return 0;
+}
+
 static const char *const domain_args[] = {CTL_ARG_DOMAIN, NULL};
 static const char *const balloon_args[] = {CTL_ARG_DOMAIN, CTL_ARG_VALUE, NULL};
 static const char *const commit_args[] = {CTL_ARG_DOMAIN, CTL_ARG_DEVICE, NULL};
+static const char *const eject_args[] = {CTL_ARG_DOMAIN, CTL_ARG_DEVICE, CTL_ARG_FORCE, NULL};
+static const char *const change_args[] = {
+    CTL_ARG_DOMAIN,  CTL_ARG_DEVICE, CTL_ARG_FORCE,  CTL_ARG_FILENAME, CTL_ARG_FORMAT,
+    CTL_ARG_RO_MODE, CTL_ARG_DISK,   CTL_ARG_OFFSET, CTL_ARG_LENGTH,   NULL};
 
 const struct ctl_cmd ctl_device_commands[] = {
     {CTL_CMD_BALLOON, balloon_args, balloon},
     {CTL_CMD_QUERY_BALLOON, domain_args, query_balloon},
     {CTL_CMD_COMMIT, commit_args, commit},
+    {CTL_CMD_EJECT, eject_args, eject},
+    {CTL_CMD_CHANGE_MEDIUM, change_args, change_medium},
     {NULL, NULL, NULL},
 };

@@ -124,6 +124,9 @@ struct ide_cd_medium {
     /* Its size in bytes; the drive shows whole sectors of it, a partial
      * last sector reading as zeros after the end. */
     uint64_t bytes;
+    /* Its name for front-ends (query-block's "file"); the drive only keeps
+     * the pointer. */
+    const char *name;
 };
 
 /* Where a transfer is (ATA/ATAPI-6 clause 9 "PACKET command protocol"):

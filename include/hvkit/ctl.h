@@ -70,9 +70,13 @@
  * CTL_STAGE_BYTES is the whole file (sparse: unused regions cost nothing). */
 #define CTL_STAGE_MEDIA_OFFSET (32ull << 20)
 #define CTL_STAGE_MEDIA_MAX    (512ull << 20)
-#define CTL_STAGE_SAVE_OFFSET  (CTL_STAGE_MEDIA_OFFSET + CTL_STAGE_MEDIA_MAX)
-#define CTL_STAGE_SAVE_MAX     (4ull << 30)
-#define CTL_STAGE_BYTES        (CTL_STAGE_SAVE_OFFSET + CTL_STAGE_SAVE_MAX)
+/* The media region holds two slots: a new medium goes into the slot the
+ * CD-ROM drive is not reading (mgmt/hvmgr/stage_media.c), so that the
+ * guest never reads a disc being written; a medium has at most a slot. */
+#define CTL_STAGE_MEDIA_SLOT  (CTL_STAGE_MEDIA_MAX / 2)
+#define CTL_STAGE_SAVE_OFFSET (CTL_STAGE_MEDIA_OFFSET + CTL_STAGE_MEDIA_MAX)
+#define CTL_STAGE_SAVE_MAX    (4ull << 30)
+#define CTL_STAGE_BYTES       (CTL_STAGE_SAVE_OFFSET + CTL_STAGE_SAVE_MAX)
 
 /* ---- The hv <-> manager channel -------------------------------------------
  * The outer machine's second serial port, COM2, a 16550 at I/O port
@@ -160,6 +164,10 @@
  * attached to that console and "force" was not given; front-ends tell it
  * by these words and say it their tool's way. */
 #define CTL_CONSOLE_BUSY "the console is attached to another front-end"
+/* A removable medium (QMP's eject and blockdev-change-medium, QEMU 7.2):
+ * the CD-ROM drive "ide1-cd0" (hv/core/cdrom.c). */
+#define CTL_CMD_EJECT         "eject"
+#define CTL_CMD_CHANGE_MEDIUM "blockdev-change-medium"
 
 /* ---- Common arguments ------------------------------------------------------
  * Every command that acts on a domain takes "domain" (default 0), every
@@ -195,6 +203,13 @@
  * taking over from an attached front-end. */
 #define CTL_ARG_DATA  "data"
 #define CTL_ARG_FORCE "force"
+/* eject's and blockdev-change-medium's (QMP's names; "force" above also
+ * breaks the guest's lock): the new medium's host path (the manager's
+ * form; it adds disk, offset and length, hv's form) and its format ("raw"
+ * only). */
+#define CTL_ARG_FILENAME "filename"
+#define CTL_ARG_FORMAT   "format"
+#define CTL_ARG_RO_MODE  "read-only-mode"
 
 /* ---- Events (the "event" names) ------------------------------------------
  * hv sends one when a domain's state changes, whoever changed it (a

@@ -1,6 +1,7 @@
 /*
- * Disks, snapshots and the balloon.  hv's disks are virtio-blk disks,
- * which are not removable (no tray); commit goes to the machine's
+ * Disks, snapshots and the balloon.  hv's virtio-blk disks are not
+ * removable (no tray); its CD-ROM drive ide1-cd0 is, and eject and change
+ * go to the machine's eject and blockdev-change-medium; commit goes to the machine's
  * x-commit, the balloon commands to balloon and query-balloon, the
  * snapshot commands to x-savevm, x-loadvm and x-delvm.
  * Where the machine lacks a feature, the words are QEMU's for a machine
@@ -10,6 +11,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,15 +93,44 @@ static int find_block(struct hmp *m, const char *device, struct hmp_block *out)
     return 0;
 }
 
-/* change and eject: a medium can only change in a removable drive, which
- * hv has none of; the messages are QEMU's for a missing device and for a
- * disk that is not removable.  `file`: change's new medium, which QEMU
- * opens before it looks at the drive (qmp_blockdev_change_medium), so a
- * file it cannot open is what it names first. */
-static void medium(struct hmp *m, const char *device, const char *file)
+/* The new medium of a removable drive, as the machine takes it: the host
+ * file's absolute path (the manager does not know this monitor's
+ * directory), or QEMU's words when it cannot be opened. */
+static void change_removable(struct hmp *m, const char *device, const char *file,
+                             const char *format, bool force)
 {
+    struct hmp_err err;
+    char *path = realpath(file, NULL);
+    if (!path) {
+        fprintf(m->out, "Error: Could not open '%s': %s\n", file, strerror(errno));
+        return;
+    }
+    if (m->be->change(m->ctx, m->dom, device, path, format, force, &err) < 0)
+        hmp_print_err(m, &err);
+    free(path);
+}
+
+/* change and eject: a medium can only change in a removable drive (hv's
+ * ide1-cd0); the messages are QEMU's for a missing device and for a disk
+ * that is not removable.  `file`: change's new medium, which QEMU opens
+ * before it looks at the drive (qmp_blockdev_change_medium), so a file it
+ * cannot open is what it names first. */
+static void medium(struct hmp *m, const struct hmp_args *a, const char *file)
+{
+    const char *device = hmp_args_str(a, "device");
+    bool force = hmp_args_has(a, "force");
     struct hmp_block b;
+    struct hmp_err err;
     int found = find_block(m, device, &b);
+    if (found == 1 && b.removable && file && m->be->change) {
+        change_removable(m, device, file, hmp_args_str(a, "arg"), force);
+        return;
+    }
+    if (found == 1 && b.removable && !file && m->be->eject) {
+        if (m->be->eject(m->ctx, m->dom, device, force, &err) < 0)
+            hmp_print_err(m, &err);
+        return;
+    }
     int fd = found == 1 && file ? open(file, O_RDONLY) : -1;
     if (found == 1 && file && fd < 0)
         fprintf(m->out, "Error: Could not open '%s': %s\n", file, strerror(errno));
@@ -112,12 +144,12 @@ static void medium(struct hmp *m, const char *device, const char *file)
 
 HMP_HANDLER(hmp_do_change)
 {
-    medium(m, hmp_args_str(a, "device"), hmp_args_str(a, "target"));
+    medium(m, a, hmp_args_str(a, "target"));
 }
 
 HMP_HANDLER(hmp_do_eject)
 {
-    medium(m, hmp_args_str(a, "device"), NULL);
+    medium(m, a, NULL);
 }
 
 /* QEMU's line for a failed commit (hmp_commit: error_report). */

@@ -201,7 +201,9 @@ HMP_HANDLER(hmp_info_mem)
 }
 
 /* info block: one line per disk in the shape of QEMU's first line,
- * "virtio0 (#block0): FILE (FORMAT)", with QEMU's ", read-only" mark. */
+ * "virtio0 (#block0): FILE (FORMAT)", with QEMU's ", read-only" mark; a
+ * removable drive without a medium is "ide1-cd0: [not inserted]", and a
+ * removable drive has QEMU's line on its lock and tray below. */
 HMP_HANDLER(hmp_info_block)
 {
     struct hmp_block b[HMP_MAX_BLOCKS];
@@ -214,10 +216,18 @@ HMP_HANDLER(hmp_info_block)
         hmp_print_err(m, &err);
         return;
     }
-    for (int i = 0; i < n; i++)
-        if (!only || !strcmp(only, b[i].device))
+    for (int i = 0; i < n; i++) {
+        if (only && strcmp(only, b[i].device))
+            continue;
+        if (b[i].inserted)
             fprintf(m->out, "%s (#block%d): %s (%s%s)\n", b[i].device, i, b[i].file, b[i].format,
                     b[i].ro ? ", read-only" : "");
+        else
+            fprintf(m->out, "%s: [not inserted]\n", b[i].device);
+        if (b[i].removable)
+            fprintf(m->out, "    Removable device: %slocked, tray %s\n", b[i].locked ? "" : "not ",
+                    b[i].tray_open ? "open" : "closed");
+    }
 }
 
 /* info blockstats, as QEMU 7.2's hmp_info_blockstats() prints it: one line

@@ -276,6 +276,11 @@ static int be_block(void *ctx, int dom, struct hmp_block *b, int max, struct hmp
         get_str(&c->doc, i, "format", b[n].format, sizeof(b[n].format));
         get_bool(&c->doc, i, "ro", &b[n].ro);
         get_bool(&c->doc, i, "removable", &b[n].removable);
+        /* A virtio disk always has its medium; a drive says. */
+        b[n].inserted = true;
+        get_bool(&c->doc, i, "inserted", &b[n].inserted);
+        get_bool(&c->doc, i, "locked", &b[n].locked);
+        get_bool(&c->doc, i, "tray_open", &b[n].tray_open);
         n++;
     }
     return n;
@@ -375,6 +380,24 @@ static int be_commit(void *ctx, int dom, const char *device, struct hmp_err *err
     return ctl_call(ctx, CTL_CMD_COMMIT, a, 2, err) < 0 ? -1 : 0;
 }
 
+static int be_eject(void *ctx, int dom, const char *device, bool force, struct hmp_err *err)
+{
+    struct ctlc_arg a[] = {
+        DOM(dom), {CTL_ARG_DEVICE, CTLC_STR, 0, device}, {CTL_ARG_FORCE, CTLC_BOOL, force, NULL}};
+    return ctl_call(ctx, CTL_CMD_EJECT, a, 3, err) < 0 ? -1 : 0;
+}
+
+static int be_change(void *ctx, int dom, const char *device, const char *file, const char *format,
+                     bool force, struct hmp_err *err)
+{
+    struct ctlc_arg a[] = {DOM(dom),
+                           {CTL_ARG_DEVICE, CTLC_STR, 0, device},
+                           {CTL_ARG_FILENAME, CTLC_STR, 0, file},
+                           {CTL_ARG_FORCE, CTLC_BOOL, force, NULL},
+                           {CTL_ARG_FORMAT, CTLC_STR, 0, format}};
+    return ctl_call(ctx, CTL_CMD_CHANGE_MEDIUM, a, format ? 5 : 4, err) < 0 ? -1 : 0;
+}
+
 const struct hmp_backend hmp_ctl_backend = {
     .status = be_status,
     .simple = be_simple,
@@ -390,4 +413,6 @@ const struct hmp_backend hmp_ctl_backend = {
     .balloon = be_balloon,
     .balloon_info = be_balloon_info,
     .commit = be_commit,
+    .eject = be_eject,
+    .change = be_change,
 };

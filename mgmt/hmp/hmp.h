@@ -94,6 +94,8 @@ struct hmp_block {
     char file[512];
     char format[16];
     bool ro, removable, inserted;
+    /* A removable drive's (QMP's BlockInfo "locked" and "tray_open"). */
+    bool locked, tray_open;
 };
 
 /* One disk's I/O counters as `info blockstats` prints them (QMP's
@@ -158,6 +160,11 @@ struct hmp_backend {
     /* Write disk `device`'s changes into its backing file (QEMU's
      * bdrv_commit); a missing device is class "DeviceNotFound". */
     int (*commit)(void *ctx, int dom, const char *device, struct hmp_err *err);
+    /* A removable drive's medium (QMP's eject and blockdev-change-medium):
+     * out, or `file` (an absolute host path) in, in `format` (NULL: raw). */
+    int (*eject)(void *ctx, int dom, const char *device, bool force, struct hmp_err *err);
+    int (*change)(void *ctx, int dom, const char *device, const char *file, const char *format,
+                  bool force, struct hmp_err *err);
 };
 
 /* The monitor: where it prints, the machine behind it, and the state QEMU's

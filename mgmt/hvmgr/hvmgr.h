@@ -18,6 +18,8 @@
  *   console.c the domains' consoles: their output from bin/hvrun, kept
  *            and streamed to the front-end attached; its typed bytes to
  *            hv (x-console-write)
+ *   stage_media.c  a new medium of the CD-ROM drive into the staging
+ *            disk's media region, into the slot the drive is not reading
  *   main.c   options, the listening sockets, the loop
  */
 #ifndef MGMT_HVMGR_H
@@ -159,6 +161,15 @@ void console_input(struct conn *c, const char *buf, size_t len);
 /* Offer queued typed bytes to hv; the milliseconds until a receiver that
  * was full is offered them again, or -1. */
 long console_pump(long now_ms);
+
+/* stage_media.c: just before a request goes to hv, a
+ * blockdev-change-medium naming a host file gets the file copied into the
+ * staging disk's media region (the slot the drive is not reading) and its
+ * place added (*line replaced); 0 to send, -1 with the reason to refuse.
+ * media_reply() sees hv's reply to the request in flight: a change hv
+ * carried out makes its slot the one in use. */
+int media_request(char **line, size_t *len, char *why, size_t why_len);
+void media_reply(const char *reply, size_t len);
 
 /* main.c: the connections relay.c writes to. */
 extern struct conn *clients[CTL_CLIENTS_MAX];

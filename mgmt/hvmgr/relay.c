@@ -226,7 +226,8 @@ void relay_pump(struct conn *hv)
      * request can use that disk (stage.c); one the manager cannot stage is
      * refused here, and the next request gets its turn. */
     char why[4200];
-    if (!r->held && stage_request(&r->line, &r->len, &r->watch, why, sizeof(why)) < 0) {
+    if (!r->held && (stage_request(&r->line, &r->len, &r->watch, why, sizeof(why)) < 0 ||
+                     media_request(&r->line, &r->len, why, sizeof(why)) < 0)) {
         if (r->client)
             reply_error(r->client, r->line, r->len, why);
         if (r->done)
@@ -353,6 +354,7 @@ void relay_hv_line(struct conn *hv, const char *s, size_t len)
         fprintf(stderr, "hvmgr: ignoring a reply from hv to no request: %.*s\n", (int)len, s);
         return;
     }
+    media_reply(s, len);
     struct request *r = relay.in_flight_req;
     struct conn *c = relay.in_flight_client;
     if (r && r->done) {

@@ -7,10 +7,21 @@
 #             QEMU+SVM and Bochs+VMX: the same lines, exit 0;
 #   - empty:  a drive without a medium (-drive if=ide,media=cdrom): the same
 #             NOT READY / MEDIUM NOT PRESENT on both, exit 1;
-#   - change: plain QEMU with its monitor, `eject ide1-cd0` once the guest
-#             says "ready for eject" and `change ide1-cd0 b.iso` once it
-#             says "ready for change": the guest sees no medium, then the
-#             unit attention, then disc B;
+#   - change: the guest locks the medium in; plain QEMU with its monitor
+#             and hv with hvkit's (build/mgmt/hvmon on bin/hvrun --control)
+#             get the same commands once the guest says "ready for eject"
+#             (info block, eject of an unknown device, a plain eject the
+#             lock refuses, eject -f, ...) and once it says "ready for
+#             change" (change to a missing file, to a wrong format, of an
+#             unknown device, info block, to b.iso): the guest's lines must
+#             be the same on both (no medium, then the unit attention, then
+#             disc B), and so must the monitors' answers (QEMU's "Attached
+#             to" and "Cache mode" lines, which hvkit's info block leaves
+#             out, and the #blockN numbers aside);
+#   - qmp:    the protocol itself (bin/hvctl): query-block's drive with its
+#             tray and medium, eject and blockdev-change-medium, and the
+#             manager's refusals (a relative path, a medium larger than a
+#             slot of the staging disk's media region);
 #   - errors: hvrun's messages for a missing or empty medium, two drives,
 #             a CD-ROM that is not on IDE.
 . "$(dirname "$0")/lib.bash"
@@ -19,7 +30,7 @@ W=$IT_WORK
 G=$BUILD/guestkit/cdrom.elf
 TIMEOUT=${GUEST_TIMEOUT:-240}
 CASES=(cdrom-iso cdrom-qemu-read cdrom-svm-read cdrom-bochs-vmx-read cdrom-empty cdrom-qemu-change
-    cdrom-hvrun-errors)
+    cdrom-svm-change cdrom-monitor cdrom-qmp cdrom-hvrun-errors)
 skip_all_if "$(built_missing "$HV" "$G")" "${CASES[@]}"
 command -v xorriso >/dev/null || skip_all_if "xorriso is not installed (mk/deps.sh test)" "${CASES[@]}"
 
@@ -97,13 +108,29 @@ wait_line() {
     return 1
 }
 
-# The lines the change must bring, after disc A's: no medium, the unit
-# attention, disc B.
+# The lines the change must bring, after disc A's: the lock, no medium,
+# the unit attention, disc B.
 expect_change() {
-    grep -qx 'cdrom: no medium: sense 2/3a' "$1" &&
+    grep -qx 'cdrom: medium locked' "$1" && grep -qx 'cdrom: no medium: sense 2/3a' "$1" &&
         grep -qx 'cdrom: medium changed: sense 6/28' "$1" &&
         grep -qx 'cdrom: volume DISC_B, [0-9]* sectors' "$1" &&
         grep -qx 'cdrom: README.TXT: Disc B here.' "$1" && grep -qx 'cdrom: done' "$1"
+}
+
+# The monitor's commands in the two phases.
+printf '%s\n' 'info block' 'eject foo' 'eject ide1-cd0' 'eject -f ide1-cd0' 'info block' \
+    'eject ide1-cd0' >"$W/eject.cmds"
+# The change comes last: the guest then reads disc B and ends.
+printf '%s\n' "change ide1-cd0 $W/missing.iso" "change ide1-cd0 $W/a.iso qcow2" \
+    "change foo $W/b.iso" 'info block' "change ide1-cd0 $W/b.iso" >"$W/change.cmds"
+
+# answers FILE: a monitor transcript's answers: no terminal escapes, CRs,
+# prompts (with the commands QEMU echoes), banners, blank lines, QEMU's
+# "Attached to" and "Cache mode" lines; "#blockN" without its number.
+answers() {
+    tr -d '\r' <"$1" | sed -E 's/\x1b\[[0-9;]*[A-Za-z]//g' |
+        grep -Ev '^\(qemu\)|^QEMU [0-9.]+ monitor|^hvkit monitor|^$|^    (Attached to|Cache mode):' |
+        sed -E 's/\(#block[0-9]+\)/(#block)/'
 }
 
 # plain QEMU (bin/hvrun.d/qemu.sh's machine) with its monitor on a FIFO.
@@ -120,11 +147,22 @@ qemu_change() {
     mkfifo "$fifo"
     : >"$W/qc.out"
     timeout -k 5 "$TIMEOUT" "$HVRUN_QEMU" "${args[@]}" -m 128M -monitor stdio -kernel "$G" \
-        -append change -cdrom "$W/a.iso" <"$fifo" >"$W/qc.mon" 2>&1 &
+        -append "change lock" -cdrom "$W/a.iso" <"$fifo" >"$W/qc.mon" 2>&1 &
     local pid=$!
     exec 3>"$fifo"
-    wait_line "$W/qc.out" 'cdrom: ready for eject' && echo 'eject ide1-cd0' >&3
-    wait_line "$W/qc.out" 'cdrom: ready for change' && echo "change ide1-cd0 $W/b.iso" >&3
+    if wait_line "$W/qc.out" 'cdrom: ready for eject'; then
+        while IFS= read -r a; do
+            (echo "$a" >&3) 2>/dev/null || break
+            sleep 0.3
+        done <"$W/eject.cmds"
+    fi
+    if wait_line "$W/qc.out" 'cdrom: ready for change'; then
+        while IFS= read -r a; do
+            # (In a subshell: a QEMU that has ended must not end the script.)
+            (echo "$a" >&3) 2>/dev/null || break
+            sleep 0.3
+        done <"$W/change.cmds"
+    fi
     wait "$pid"
     echo $? >"$W/qc.st"
     exec 3>&-
@@ -135,10 +173,89 @@ qemu_change
 if [ "$(cat "$W/qc.st")" = 1 ] && expect_change "$W/qc.lines"; then
     pass cdrom-qemu-change
 else
-    fail cdrom-qemu-change "QEMU status $(cat "$W/qc.st") (want 1), no medium, the unit attention, disc B"
+    fail cdrom-qemu-change "QEMU status $(cat "$W/qc.st") (want 1), the lock, no medium, the unit attention, disc B"
     show_log "$W/qc.lines"
     show_log "$W/qc.mon"
 fi
+
+# The same under hv (QEMU+SVM), hvkit's monitor on the manager's socket,
+# one monitor session for each phase.
+hv_change() {
+    local d=$W/hvc
+    mkdir -p "$d"
+    "$TOP/bin/hvrun" --hv "$HV" --timeout "$TIMEOUT" --control "$d/ctl.sock" -kernel "$G" \
+        -append "change lock" -cdrom "$W/a.iso" >"$W/hc.lines" 2>"$W/hc.err" </dev/null &
+    local pid=$!
+    : >"$W/hc.mon"
+    if wait_line "$W/hc.lines" 'cdrom: ready for eject'; then
+        "$BUILD/mgmt/hvmon" "$d/ctl.sock" <"$W/eject.cmds" >>"$W/hc.mon" 2>&1
+    fi
+    if wait_line "$W/hc.lines" 'cdrom: ready for change'; then
+        "$BUILD/mgmt/hvmon" "$d/ctl.sock" <"$W/change.cmds" >>"$W/hc.mon" 2>&1
+    fi
+    wait "$pid"
+    echo $? >"$W/hc.st"
+}
+hv_change
+if [ "$(cat "$W/hc.st")" = 0 ] && cmp -s "$W/qc.lines" "$W/hc.lines" && expect_change "$W/hc.lines"; then
+    pass cdrom-svm-change
+else
+    fail cdrom-svm-change "hvrun status $(cat "$W/hc.st") (want 0) and the lines plain QEMU printed"
+    diff "$W/qc.lines" "$W/hc.lines" | head -n 20
+    show_log "$W/hc.err"
+fi
+answers "$W/qc.mon" >"$W/qc.answers"
+answers "$W/hc.mon" >"$W/hc.answers"
+if [ -s "$W/qc.answers" ] && cmp -s "$W/qc.answers" "$W/hc.answers" &&
+    grep -qx "Error: Device 'ide1-cd0' is locked and force was not specified, wait for tray to open and try again" \
+        "$W/hc.answers"; then
+    pass cdrom-monitor
+else
+    fail cdrom-monitor "hvkit's monitor must answer as QEMU's (< QEMU, > hvkit)"
+    diff "$W/qc.answers" "$W/hc.answers" | head -n 30
+fi
+
+# --- The protocol ------------------------------------------------------------------
+qmp_case() {
+    local d=$W/qmp bad='' r
+    mkdir -p "$d"
+    "$TOP/bin/hvrun" --hv "$HV" --timeout "$TIMEOUT" --control "$d/ctl.sock" -kernel "$G" \
+        -append change -cdrom "$W/a.iso" >"$d/out" 2>"$d/err" </dev/null &
+    local pid=$!
+    ctl() { "$BUILD/mgmt/hvctl" -s "$d/ctl.sock" --timeout 120 "$@" 2>&1; }
+    # has TEXT REPLY: the reply holds TEXT, or the case records it.
+    has() { grep -qF -- "$1" <<<"$2" || bad+=" [want '$1' in: $2]"; }
+    if wait_line "$d/out" 'cdrom: ready for eject'; then
+        r=$(ctl query-block)
+        has '"device": "ide1-cd0", "file": "'"$W"'/a.iso", "format": "raw", "ro": true, "removable": true, "inserted": true, "locked": false, "tray_open": false' "$r"
+        r=$(ctl blockdev-change-medium device=ide1-cd0 filename=b.iso)
+        has "medium 'b.iso': give an absolute path" "$r"
+        truncate -s 300M "$d/big.iso"
+        r=$(ctl blockdev-change-medium device=ide1-cd0 filename="$d/big.iso")
+        has "has 314572800 bytes: the staging disk's media region takes a medium of at most 268435456 bytes (256 MiB)" "$r"
+        r=$(ctl eject device=virtio9)
+        has '"class": "DeviceNotFound", "desc": "Device '"'virtio9'"' not found"' "$r"
+        r=$(ctl eject device=ide1-cd0)
+        has '{"return": {}}' "$r"
+        r=$(ctl query-block)
+        has '"inserted": false, "locked": false, "tray_open": true' "$r"
+    fi
+    if wait_line "$d/out" 'cdrom: ready for change'; then
+        r=$(ctl blockdev-change-medium device=ide1-cd0 filename="$W/b.iso" format=raw)
+        has '{"return": {}}' "$r"
+    fi
+    wait "$pid"
+    local st=$?
+    if [ -z "$bad" ] && [ "$st" = 0 ] && grep -qx 'cdrom: README.TXT: Disc B here.' "$d/out"; then
+        pass cdrom-qmp
+    else
+        fail cdrom-qmp "hvrun status $st (want 0), disc B read;$bad"
+        show_log "$d/out"
+        show_log "$d/err"
+    fi
+    rm -f "$d/big.iso"
+}
+qmp_case
 
 # --- hvrun's refusals ----------------------------------------------------------------
 # refused EXPECTED-MESSAGE ARGS...: hvrun must stop with status 125 and say so.

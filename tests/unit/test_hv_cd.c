@@ -60,8 +60,8 @@ static void note(void *ctx, const char *line)
     nnotes++;
 }
 
-static const struct ide_cd_medium medium_a = {disc_a, mem_read, sizeof(disc_a)};
-static const struct ide_cd_medium medium_b = {disc_b, mem_read, sizeof(disc_b)};
+static const struct ide_cd_medium medium_a = {disc_a, mem_read, sizeof(disc_a), "a.iso"};
+static const struct ide_cd_medium medium_b = {disc_b, mem_read, sizeof(disc_b), "b.iso"};
 
 static void setup(void)
 {

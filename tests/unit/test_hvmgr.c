@@ -494,6 +494,80 @@ START_TEST(consoles_attach_stream_and_type)
 }
 END_TEST
 
+/* blockdev-change-medium: the medium into the media slot the drive is not
+ * reading, the request told where; a change hv carried out makes its slot
+ * the one in use, a refused one does not.  What the manager refuses in
+ * QEMU's words (or its own) never reaches hv. */
+START_TEST(change_medium_alternates_slots)
+{
+    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024], bytes[8] = {0};
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    got(far[0]);
+    /* file_of() keeps two names at a time: the staging disk's is copied. */
+    char staging[256], a[256];
+    snprintf(staging, sizeof(staging), "%s", file_of(dir, "staging", 0, 4096));
+    snprintf(line, sizeof(line), "%s:1:%llu", staging, CTL_STAGE_BYTES);
+    ck_assert_int_eq(stage_option(line), 0);
+    snprintf(a, sizeof(a), "%s", file_of(dir, "a.iso", 'a', 3000));
+    const char *b = file_of(dir, "b.iso", 'b', 5);
+    const unsigned long long slot1 = CTL_STAGE_MEDIA_OFFSET + CTL_STAGE_MEDIA_SLOT;
+    /* The first change: slot 0. */
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
+             "\"ide1-cd0\", \"filename\": \"%s\"}, \"id\": 1}\n",
+             a);
+    client_writes(0, line);
+    snprintf(want, sizeof(want),
+             "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
+             "\"ide1-cd0\", \"filename\": \"%s\", \"disk\": 1, \"offset\": %llu, \"length\": "
+             "3000}, \"id\": 1}\n",
+             a, CTL_STAGE_MEDIA_OFFSET);
+    ck_assert_str_eq(got(hv_far), want);
+    hv_says("{\"return\": {}, \"id\": 1}\n");
+    ck_assert_str_eq(got(far[0]), "{\"return\": {}, \"id\": 1}\n");
+    int fd = open(staging, O_RDONLY);
+    ck_assert_int_eq(pread(fd, bytes, 4, (off_t)CTL_STAGE_MEDIA_OFFSET), 4);
+    ck_assert_str_eq(bytes, "aaaa");
+    /* The next goes beside it, into slot 1; hv refuses it (locked). */
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
+             "\"ide1-cd0\", \"filename\": \"%s\"}}\n",
+             b);
+    client_writes(0, line);
+    ck_assert_ptr_nonnull(strstr(got(hv_far), "\"length\": 5}"));
+    ck_assert_int_eq(pread(fd, bytes, 4, (off_t)slot1), 4);
+    ck_assert_str_eq(bytes, "bbbb");
+    hv_says("{\"error\": {\"class\": \"GenericError\", \"desc\": \"locked\"}}\n");
+    got(far[0]);
+    /* Slot 0 is still the drive's: the next change goes to slot 1 again. */
+    client_writes(0, line);
+    snprintf(want, sizeof(want), "\"offset\": %llu, \"length\": 5}", slot1);
+    ck_assert_ptr_nonnull(strstr(got(hv_far), want));
+    hv_says("{\"return\": {}}\n");
+    got(far[0]);
+    ck_assert_int_eq(pread(fd, bytes, 4, (off_t)CTL_STAGE_MEDIA_OFFSET), 4);
+    ck_assert_str_eq(bytes, "aaaa");
+    close(fd);
+    /* Refusals: a relative path, a missing file, a qcow2 that is not one. */
+    client_writes(0, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
+                     "\"ide1-cd0\", \"filename\": \"a.iso\"}}\n");
+    ck_assert_ptr_nonnull(strstr(got(far[0]), "give an absolute path"));
+    client_writes(0, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
+                     "\"ide1-cd0\", \"filename\": \"/nonexistent.iso\"}}\n");
+    ck_assert_ptr_nonnull(
+        strstr(got(far[0]), "Could not open '/nonexistent.iso': No such file or directory"));
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
+             "\"ide1-cd0\", \"filename\": \"%s\", \"format\": \"qcow2\"}}\n",
+             a);
+    client_writes(0, line);
+    ck_assert_ptr_nonnull(strstr(got(far[0]), "Image is not in qcow2 format"));
+    ck_assert_str_eq(got(hv_far), "");
+    snprintf(line, sizeof(line), "rm -rf %s", dir);
+    ck_assert_int_eq(system(line), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hvmgr");
@@ -509,6 +583,7 @@ int main(void)
     tcase_add_test(tc, over_long_lines_are_refused_whole);
     tcase_add_test(tc, domain_create_stages_the_kernel);
     tcase_add_test(tc, consoles_attach_stream_and_type);
+    tcase_add_test(tc, change_medium_alternates_slots);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
