@@ -12,7 +12,7 @@ set -euo pipefail
 declare -A group=(
     [build]="gcc binutils make pkg-config check zlib1g-dev libdeflate-dev libisal-dev liblzma-dev libzstd-dev libxml2-dev graphviz"
     [run]="qemu-system-x86"
-    [test]="qemu-system-x86 qemu-utils clang-format libvirt-clients gdb socat xorriso"
+    [test]="qemu-system-x86 qemu-utils clang-format libvirt-clients gdb socat xorriso python3"
     [iso]="grub-pc-bin grub-common xorriso mtools"
     [bochs]="bochs bochs-term bochsbios vgabios grub-pc-bin grub-common xorriso mtools"
     [fuzz]="clang"

@@ -10,19 +10,19 @@
  *   reboot, reset                system_reset (hv has no guest-driven
  *                                reboot: both rebuild the domain)
  *   destroy                      quit, and the machine ends
- *   console                      the domain's console output
+ *   console                      the domain's console (mgmt/common/conclient.c)
  *
  * Messages are virsh 9.0's; where libvirt's drivers differ, those of its
  * test driver, which tests/integration/virsh-live.sh compares with.
  */
 #include "live.h"
 
+#include "../common/conclient.h"
+
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 /* bin/hvrun takes destroy, restart or preserve for each on_* action; of
@@ -172,7 +172,10 @@ static bool start(const struct cmd_call *call)
     if (opt_bool(call, "paused") && (!live_find(v.dom.def.name, &v) || !pause_now(&v, failed)))
         return false;
     vinfo("Domain '%s' started", v.dom.def.name);
-    return !opt_bool(call, "console") || attach_console(v.dom.def.name, true);
+    /* As virsh 9.0: the domain started, whatever the console then says. */
+    if (opt_bool(call, "console"))
+        attach_console(v.dom.def.name, false);
+    return true;
 }
 
 static bool create(const struct cmd_call *call)
@@ -220,7 +223,9 @@ static bool create(const struct cmd_call *call)
     if (opt_bool(call, "paused") && (!live_find(d.name, &v) || !pause_now(&v, failed)))
         return false;
     vinfo("Domain '%s' created from %s", d.name, file);
-    return !opt_bool(call, "console") || attach_console(d.name, true);
+    if (opt_bool(call, "console"))
+        attach_console(d.name, false);
+    return true;
 }
 
 static bool suspend(const struct cmd_call *call)
@@ -344,68 +349,43 @@ static bool destroy(const struct cmd_call *call)
     return true;
 }
 
-/* Copy the console log to stdout from where `f` stands until the machine
- * ends or, on a terminal, the escape character ^] is typed. */
-static void follow(FILE *f, const struct vdom *v, bool tty)
-{
-    char buf[4096];
-    for (;;) {
-        size_t n = fread(buf, 1, sizeof(buf), f);
-        if (n) {
-            fwrite(buf, 1, n, stdout);
-            fflush(stdout);
-            continue;
-        }
-        clearerr(f);
-        if (rundom_wait_gone(&v->run, 0))
-            return;
-        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
-        if (tty && poll(&p, 1, 200) > 0) {
-            char ch;
-            if (read(STDIN_FILENO, &ch, 1) == 1 && ch == 0x1d)
-                return;
-        } else if (!tty) {
-            poll(NULL, 0, 200);
-        }
-    }
-}
-
-/* virsh console: hv's guests print on their console and take no input
- * there, so this shows what the domain printed and what it prints next. */
+/* virsh console: the domain's console, which its manager holds
+ * (docs/control-protocol.md "Consoles"), as libvirt's cmdRunConsole does
+ * it: only on a terminal; one session per domain unless `force` takes it
+ * over; ^] detaches.  What the guest printed before comes first (the
+ * manager keeps it), then what it prints while attached. */
 static bool attach_console(const char *name, bool force)
 {
     struct vdom v;
-    char log[PATH_MAX];
+    struct ctlc c;
+    char why[300];
     if (!live_find(name, &v))
         return false;
     if (!v.active)
         return live_not_running(NULL);
-    bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-    if (!tty && !force) {
+    /* libvirt asks stdin only, and --force does not change it. */
+    if (!isatty(STDIN_FILENO)) {
         verror("Cannot run interactive console without a controlling TTY");
-        return false;
-    }
-    rundom_path(log, sizeof(log), v.run.name, ".log");
-    FILE *f = fopen(log, "r");
-    if (!f) {
-        verror("internal error: character device console0 is not using a PTY");
         return false;
     }
     /* Other commands may run meanwhile. */
     rundom_unlock();
     printf("Connected to domain '%s'\nEscape character is ^] (Ctrl + ])\n", v.dom.def.name);
     fflush(stdout);
-    struct termios saved, raw;
-    if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
-        raw = saved;
-        cfmakeraw(&raw);
-        raw.c_oflag |= OPOST;
-        tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+    if (!live_connect(&v, &c))
+        return false;
+    int rc = conclient_attach(&c, 0, force, why, sizeof(why));
+    if (rc != 0) {
+        /* libvirt's chrdev lock: VIR_ERR_OPERATION_FAILED. */
+        if (rc == 1)
+            verror("operation failed: Active console session exists for this domain");
+        else
+            verror("internal error: %s", why);
+        ctlc_close(&c);
+        return false;
     }
-    follow(f, &v, tty);
-    if (tty)
-        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-    fclose(f);
+    conclient_run(&c);
+    ctlc_close(&c);
     return true;
 }
 

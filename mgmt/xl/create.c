@@ -168,6 +168,9 @@ int cmd_create(int argc, char **argv)
         return 1;
     if (console) {
         char *cargv[] = {"console", r.name, NULL};
+        /* The console takes the registry's lock afresh (a second flock of
+         * this process would wait for the first for ever). */
+        rundom_unlock();
         optind = 0;
         return cmd_console(2, cargv);
     }

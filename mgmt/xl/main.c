@@ -25,7 +25,10 @@ static const struct {
     {"reboot", cmd_ops, "<Domain>", "Issue a reboot signal to a domain."},
     {"pause", cmd_ops, "<Domain>", "Pause execution of a domain."},
     {"unpause", cmd_ops, "<Domain>", "Unpause a paused domain."},
-    {"console", cmd_console, "<Domain>", "Attach to domain's console."},
+    {"console", cmd_console,
+     "[options] <Domain>\n-t <type>       console type, pv , serial or vuart\n"
+     "-n <number>     console number",
+     "Attach to domain's console."},
     {"save", cmd_save, "[options] <Domain> <CheckpointFile> [<ConfigFile>]",
      "Save a domain state to restore later."},
     {"restore", cmd_restore, "[options] [<ConfigFile>] <CheckpointFile>",

@@ -10,6 +10,7 @@
  *   xl destroy DOMAIN         quit, then the machine's processes end
  *   xl domid NAME, xl domname ID, xl console DOMAIN
  */
+#include "../common/conclient.h"
 #include "xl.h"
 
 #include <getopt.h>
@@ -118,38 +119,67 @@ int cmd_ops(int argc, char **argv)
     return xl_simple(&r, CTL_CMD_SYSTEM_RESET) ? 0 : 1;
 }
 
-/* xl console DOMAIN: the domain's console so far, then what it prints
- * until its machine ends (output only: hv's guests take no input on this
- * console). */
+/* xl console's -t and -n (xl(1) 4.17): hvkit's domains have one console,
+ * the emulated serial port COM1 (a guest's PV console lines appear on it
+ * too, hv/core/pv_console.c), so serial and number 0 are all there is.
+ * 0, or 1 after xl's words. */
+static int console_options(int argc, char **argv, int *domid_arg)
+{
+    const char *type = NULL;
+    long num = 0;
+    int opt;
+    while ((opt = xl_getopt(argc, argv, "n:t:h", NULL, "console", 1)) != -1) {
+        if (opt == 't') {
+            type = optarg;
+            if (strcmp(type, "pv") && strcmp(type, "serial") && strcmp(type, "vuart")) {
+                fprintf(stderr, "console type supported are: pv, serial, vuart\n");
+                return 1;
+            }
+        } else if (opt == 'n') {
+            num = atol(optarg);
+        }
+    }
+    *domid_arg = optind;
+    if ((type && strcmp(type, "serial")) || num != 0) {
+        fprintf(stderr, "xl: hvkit's domains have one console, the emulated serial port "
+                        "(-t serial -n 0)\nUnable to attach console\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* xl console [-t pv|serial] [-n NUM] DOMAIN: attach to the domain's
+ * console, which its manager holds (docs/control-protocol.md "Consoles"):
+ * what it printed so far and prints next, and what is typed goes to the
+ * guest; Ctrl-] detaches.  Without a terminal the output goes on until
+ * the domain's machine ends. */
 int cmd_console(int argc, char **argv)
 {
-    while (xl_getopt(argc, argv, "h", NULL, "console", 1) != -1)
-        ;
+    int arg;
+    if (console_options(argc, argv, &arg))
+        return 1;
     struct rundom r;
-    if (!xl_state_open() || !xl_find(argv[optind], &r))
+    if (!xl_state_open() || !xl_find(argv[arg], &r))
         return 1;
-    char log[PATH_MAX], buf[4096];
-    rundom_path(log, sizeof(log), r.name, ".log");
-    FILE *f = fopen(log, "r");
-    if (!f) {
-        fprintf(stderr, "xl: domain %d has no console log\n", r.domid);
+    /* Other commands may run while the console is attached. */
+    rundom_unlock();
+    struct ctlc c;
+    char why[300];
+    if (!xl_connect(&r, &c, 10000))
+        return 1;
+    int rc = conclient_attach(&c, 0, false, why, sizeof(why));
+    if (rc != 0) {
+        /* As xl's own last words when xenconsole could not attach. */
+        if (rc == 1)
+            fprintf(stderr, "xl: the console of domain %d is attached to another xl console\n",
+                    r.domid);
+        else
+            fprintf(stderr, "xl: domain %d (%s): %s\n", r.domid, r.name, why);
+        fprintf(stderr, "Unable to attach console\n");
+        ctlc_close(&c);
         return 1;
     }
-    for (;;) {
-        size_t n = fread(buf, 1, sizeof(buf), f);
-        if (n) {
-            fwrite(buf, 1, n, stdout);
-            fflush(stdout);
-            continue;
-        }
-        rundom_unlock();
-        if (rundom_wait_gone(&r, 200)) {
-            while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-                fwrite(buf, 1, n, stdout);
-            break;
-        }
-        clearerr(f);
-    }
-    fclose(f);
+    conclient_run(&c);
+    ctlc_close(&c);
     return 0;
 }
