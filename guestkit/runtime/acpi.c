@@ -234,3 +234,15 @@ bool acpi_power_button_init(void (*pressed)(void))
     outw(en, (uint16_t)(inw(en) | PWRBTN));
     return true;
 }
+
+bool acpi_power_button_poll(void)
+{
+    /* Before acpi_power_button_init() found the registers: no button. */
+    if (!fadt.pm1a_evt)
+        return false;
+    if (!(inw((uint16_t)fadt.pm1a_evt) & PWRBTN))
+        return false;
+    /* Write 1 to clear, as the SCI's handler does. */
+    outw((uint16_t)fadt.pm1a_evt, PWRBTN);
+    return true;
+}

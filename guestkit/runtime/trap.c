@@ -51,6 +51,7 @@ struct gk_catch *volatile gk_active_catch;
 int gk_call_catching(void (*fn)(void *), void *arg, struct gk_catch *c);
 
 static void (*irq_handlers[IRQ_COUNT])(int irq);
+static void (*nmi_handler)(const struct trap_frame *f);
 static void (*vector_handlers[256 - APIC_FIRST_VECTOR])(int vector);
 
 /* The code and data segments entry.S loaded (64-bit code, GDT index 1;
@@ -183,6 +184,11 @@ void trap_dispatch(struct trap_frame *f)
         return;
     }
 
+    /* An NMI the program waits for is not an exception to catch. */
+    if (v == NMI_VECTOR && nmi_handler) {
+        nmi_handler(f);
+        return;
+    }
     struct gk_catch *c = gk_active_catch;
     if (!c)
         unexpected_exception(f);
@@ -247,4 +253,9 @@ void set_irq_handler(int irq, void (*handler)(int irq))
 {
     if (irq >= 0 && irq < IRQ_COUNT)
         irq_handlers[irq] = handler;
+}
+
+void set_nmi_handler(void (*handler)(const struct trap_frame *f))
+{
+    nmi_handler = handler;
 }

@@ -173,6 +173,31 @@ struct backend {
      * false stops asking. */
     void (*irq_window)(struct vcpu *vcpu, bool on);
 
+    /* Optional (NULL: hv cannot deliver NMIs, and `inject-nmi` says so):
+     * deliver an NMI at the next entry (SVM EVENTINJ type 2, APM vol 2
+     * 15.20 "Event Injection"; VMX VM-entry interruption information type
+     * 2, SDM vol 3C 25.8.3 "VM-Entry Controls for Event Injection"), vector
+     * 2, whatever RFLAGS.IF says, and block further NMIs until the guest's
+     * handler executes IRET, as the CPU does for an NMI of its own (SDM vol
+     * 3A 6.7.1 "Handling Multiple NMIs").  The core calls it only with no
+     * event_pending, no interrupt shadow and nmi_blocked() false.  Sets
+     * event_pending. */
+    void (*inject_nmi)(struct vcpu *vcpu);
+
+    /* With inject_nmi: are NMIs blocked for the guest, an injected NMI's
+     * handler not yet past its IRET?  (VMX: "blocking by NMI", with
+     * virtual NMIs the virtual-NMI blocking, in the interruptibility state,
+     * SDM vol 3C 25.4.2 "Guest Non-Register State"; SVM keeps it in
+     * software, svm/nmi.c.) */
+    bool (*nmi_blocked)(struct vcpu *vcpu);
+
+    /* Optional (NULL: the backend reports EXIT_NMI_WINDOW by itself when
+     * the blocking ends, as SVM does after the handler's IRET): on = true
+     * asks for an EXIT_NMI_WINDOW as soon as the guest can take an NMI
+     * (VMX: NMI-window exiting, SDM vol 3C 27.7.6 "NMI-Window Exiting");
+     * on = false stops asking. */
+    void (*nmi_window)(struct vcpu *vcpu, bool on);
+
     /* Optional (NULL: no trap, the guest steps over what hv emulates): the
      * core has just emulated an instruction the guest ran with RFLAGS.TF =
      * 1 and moved RIP past it; make the guest take the single-step trap the

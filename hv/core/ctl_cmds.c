@@ -15,6 +15,7 @@
 #include "ctl.h"
 #include "dev/ide_cd.h"
 #include "hv.h"
+#include "nmi.h"
 #include "vdev.h"
 
 /* The arguments of each kind of command (ctl.h: any other is refused). */
@@ -241,6 +242,26 @@ static int system_powerdown(struct ctl_req *r)
     return 0;
 }
 
+/* The NMI button (nmi.c): QMP's inject-nmi on x86 reaches every CPU of
+ * the machine through its LINT1, running or paused (a paused domain takes
+ * it when it continues); a domain that has ended has no CPU to take it. */
+static int inject_nmi(struct ctl_req *r)
+{
+    struct domain *d;
+    if (ctl_arg_domain(r, &d) < 0)
+        return -1;
+    if (!nmi_supported(d))
+        return ctl_error(r, CTL_ERR_GENERIC, "this hv's %s backend cannot inject an NMI",
+                         r->host->be->name);
+    if (domain_stopped(d))
+        return ctl_error(r, CTL_ERR_GENERIC, "domain %u cannot get an NMI: it is %s", d->id,
+                         domain_xen_state(d));
+    nmi_domain_button(d);
+    json_obj_begin(r->out);
+    json_obj_end(r->out);
+    return 0;
+}
+
 /* Every domain is destroyed (the run loop gives their memory back and,
  * with none left, hv ends as when the last guest ends). */
 static int quit(struct ctl_req *r)
@@ -278,5 +299,6 @@ const struct ctl_cmd ctl_commands[] = {
     {CTL_CMD_READ_MEMORY, read_args, ctl_read_memory},
     {CTL_CMD_QUERY_BLOCK, domain_args, query_block},
     {CTL_CMD_QUERY_BLOCKSTATS, domain_args, ctl_query_blockstats},
+    {CTL_CMD_INJECT_NMI, domain_args, inject_nmi},
     {NULL, NULL, NULL},
 };

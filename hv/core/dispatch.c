@@ -19,6 +19,7 @@
 #include "hv.h"
 #include "log.h"
 #include "msr.h"
+#include "nmi.h"
 #include "pv.h"
 #include "vdev.h"
 #include "smp.h"
@@ -563,7 +564,8 @@ static void fatal_exit(struct vcpu *v, const struct exit_info *e, const char *wh
         domain_crash(d, "triple fault: the guest shut down");
         break;
     case EXIT_HLT:
-        /* Nothing can ever wake a CPU halted with IF=0 (no NMI source). */
+        /* Nothing can ever wake a CPU halted with IF=0 without a control
+         * channel to send it an NMI (nmi.c nmi_park()). */
         domain_crash(d, "guest halted with interrupts disabled (HLT with IF=0): nothing can "
                         "wake it");
         break;
@@ -667,16 +669,18 @@ EXIT_PATH void dispatch(struct vcpu *v, struct exit_info *e)
         handle_hypercall(v, e, &t);
         break;
     case EXIT_HLT:
-        /* With IF=0 nothing can ever wake the guest (hv has no NMI
-         * source).  With IF=1 the CPU sleeps until an interrupt: the vCPU
+        /* With IF=0 only an NMI (or another vCPU's INIT) can wake the
+         * guest.  With IF=1 the CPU sleeps until an interrupt: the vCPU
          * blocks until its next timer tick if one is programmed; with no
          * source at all HLT completes at once, as if an interrupt had come
          * (hv/README.md, "Decisions"). */
         vcpu_need(v, VCPU_RFLAGS);
         if (!(v->rflags & RFLAGS_IF)) {
             /* With other vCPUs running, this one stops until an INIT
-             * (core/smp.c); the last one can never be woken. */
-            if (smp_park(v))
+             * (core/smp.c) or an NMI; so does the last one while a control
+             * channel can send it an NMI (nmi.c), else it can never be
+             * woken. */
+            if (smp_park(v) || nmi_park(v))
                 advance(v, e);
             else
                 fatal_exit(v, e, NULL);
@@ -721,6 +725,11 @@ EXIT_PATH void dispatch(struct vcpu *v, struct exit_info *e)
         /* The guest can take an interrupt now: irq_before_entry() injects
          * it before the next entry. */
         note(v, &t, "guest interruptible");
+        break;
+    case EXIT_NMI_WINDOW:
+        /* The last NMI's handler has executed IRET: a waiting NMI goes in
+         * before the next entry (nmi.c). */
+        note(v, &t, "NMIs unblocked%s", v->nmi_pending ? ", one pending" : "");
         break;
     case EXIT_VIRT_INSN:
         /* The guest was told it has no SVM/VMX: #UD, as such a CPU gives

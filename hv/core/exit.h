@@ -73,6 +73,12 @@ enum exit_reason {
      * vol 3C 26.1.2 "Instructions That Cause VM Exits Unconditionally"; SVM leaves it to the CPU).
      * The core checks the new XCR0 as the CPU would (xcr.h) and loads it. */
     EXIT_XSETBV,
+    /* The guest can take an NMI now: the NMI blocking of its last NMI has
+     * ended, the handler's IRET has run (VMX NMI-window exiting, reason 8,
+     * SDM vol 3C 27.7.6 "NMI-Window Exiting"; SVM: the IRET intercept
+     * 0x74 and one single step past the IRET, svm/nmi.c).  The core
+     * injects the waiting NMI before the next entry (core/nmi.c). */
+    EXIT_NMI_WINDOW,
     EXIT_REASON_COUNT
 };
 

@@ -35,6 +35,7 @@
 #include "hv.h"
 #include "log.h"
 #include "exitpath.h"
+#include "nmi.h"
 #include "smp.h"
 
 /* The TSC rate, measured at start-up, and the TSC at time 0 of the PIT.  Set
@@ -406,6 +407,10 @@ EXIT_PATH void irq_before_entry(struct vcpu *v)
     struct domain *d = v->dom;
     /* CR8 reads what the APIC's TPR holds now, however it was set. */
     v->tpr = (uint8_t)v->lapic.tpr;
+    /* A latched NMI goes before any interrupt (SDM vol 3A 6.9 "Priority
+     * Among Concurrent Exceptions and Interrupts"); rare, so its own
+     * function (nmi.c).  It may need the interrupt window kept open. */
+    bool nmi_wants_window = v->nmi_pending && nmi_before_entry(v);
     /* Without the backend's operations the interrupts stay pending. */
     if (!d->host->irq)
         return;
@@ -426,9 +431,10 @@ EXIT_PATH void irq_before_entry(struct vcpu *v)
     /* Nothing requested, or everything masked or lower priority than the
      * interrupt in service: no window needed either. */
     if (irq_pending(v) < 0) {
-        want_window(v, false);
-        /* Idle until a device access, unless time can change that. */
-        v->irq_idle = !timer_running(v);
+        want_window(v, nmi_wants_window);
+        /* Idle until a device access, unless time can change that (or an
+         * NMI waits: nmi.c). */
+        v->irq_idle = !timer_running(v) && !v->nmi_pending;
         return;
     }
     /* Can the guest take it at this instruction boundary?.  event_pending: an
@@ -442,7 +448,7 @@ EXIT_PATH void irq_before_entry(struct vcpu *v)
         int vector = irq_acknowledge(v);
         vcpu_backend(v)->inject_interrupt(v, (uint8_t)vector);
         /* Other IRQs may still be pending; the next entry looks again. */
-        want_window(v, false);
+        want_window(v, nmi_wants_window);
         if (d->host->opt.trace)
             hv_log("inject: external interrupt vector %d at rip %#llx", vector,
                    (unsigned long long)v->rip);
@@ -501,6 +507,9 @@ uint64_t irq_next_event(struct vcpu *v)
  * sleep on; a guest's HLT loop cannot tell the difference). */
 bool irq_wakeup(struct vcpu *v)
 {
+    /* An NMI the host sent (nmi.c, which unblocks the vCPU itself). */
+    if (v->nmi_pending)
+        return true;
     if (update_timers(v))
         return true;
     update_uart(v->dom);
@@ -520,7 +529,7 @@ bool irq_halt(struct vcpu *v)
         return false;
     update_timers(v);
     /* Already something to deliver: irq_before_entry() injects it. */
-    if (irq_pending(v) >= 0)
+    if (irq_pending(v) >= 0 || v->nmi_pending)
         return false;
     /* Sleep only if a timer will fire: the PIT's next rising edge or the
      * APIC timer's expiry, or if another vCPU of the domain runs and may

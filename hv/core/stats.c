@@ -30,6 +30,7 @@ static const char *const reason_names[EXIT_REASON_COUNT] = {
     [EXIT_UNHANDLED] = "UNHANDLED",
     [EXIT_VIRT_INSN] = "VIRT_INSN",
     [EXIT_IRQ_WINDOW] = "IRQ_WINDOW",
+    [EXIT_NMI_WINDOW] = "NMI_WINDOW",
     [EXIT_CR_WRITE] = "CR_WRITE",
     [EXIT_XSETBV] = "XSETBV",
 };

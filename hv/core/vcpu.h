@@ -200,6 +200,14 @@ struct vcpu {
     /* An interrupt window is being asked for (backend->irq_window): kept
      * so that irq.c calls the backend only when the request changes. */
     bool irq_window;
+    /* The CPU's NMI latch (core/nmi.c): an NMI has arrived and waits to
+     * be delivered.  One at most, as on hardware: while NMIs are blocked
+     * (the guest's handler has not executed IRET yet) a second NMI is
+     * held here and further ones are lost (SDM vol 3A 6.7.1 "Handling
+     * Multiple NMIs").  nmi_window: the backend was asked to exit when the
+     * guest can take it (backend->nmi_window), kept like irq_window. */
+    bool nmi_pending;
+    bool nmi_window;
     /* irq.c's last look found nothing to deliver and no timer running, at
      * the domain's irq_epoch irq_seen_epoch (domain.h): until that count
      * moves, the next look would find nothing either. */

@@ -149,7 +149,8 @@ void lapic_accept(struct lapic *l, uint8_t vector, bool level)
 
 /* A local source fires through its LVT entry (11.5.1 "Local Vector
  * Table").  Only fixed delivery raises a vector here: ExtINT is the 8259's
- * path (lapic_extint_open), NMI and SMI are not modelled. */
+ * path (lapic_extint_open), an NMI the core's (lapic_lint1_mode), SMI is
+ * not modelled. */
 void lapic_local_deliver(struct lapic *l, enum lapic_lvt which)
 {
     uint32_t lvt = l->lvt[which];
@@ -498,6 +499,20 @@ void lapic_set_lint(struct lapic *l, unsigned pin, bool level)
      * requests of one vector. */
     if (level)
         lapic_local_deliver(l, which);
+}
+
+int lapic_lint1_mode(const struct lapic *l)
+{
+    uint32_t lvt = l->lvt[LVT_LINT1];
+    /* Without a (globally enabled) APIC, LINT1 is the NMI pin itself. */
+    if (!(l->base_msr & APIC_BASE_EN))
+        return APIC_DM_NMI;
+    /* A software-disabled APIC keeps every entry masked (11.4.7.2 "Local
+     * APIC State After It Has Been Software Disabled"), so the mask bit
+     * alone decides. */
+    if (lvt & APIC_LVT_MASKED)
+        return -1;
+    return (int)((lvt >> APIC_DM_SHIFT) & 7);
 }
 
 bool lapic_extint_open(const struct lapic *l)

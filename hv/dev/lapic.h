@@ -19,7 +19,9 @@
  *   - the timer: one-shot, periodic, TSC-deadline, with the divide
  *     register; LVT LINT0/LINT1 (fixed and ExtINT), error; the thermal
  *     and performance LVTs hold their values and never fire.
- * Not modelled: NMI and SMI delivery, lowest-priority arbitration among
+ * LINT1 in NMI mode is read by the core for the host's NMI button
+ * (lapic_lint1_mode(), core/nmi.c), which delivers the NMI itself.
+ * Not modelled: NMI and SMI delivery by IPI, lowest-priority arbitration among
  * CPUs (there is one), the EOI-broadcast suppression of the SVR (the
  * version register does not offer it, as on QEMU).
  *
@@ -222,6 +224,14 @@ void lapic_init_reset(struct lapic *l);
  * programmed for fixed delivery raises its vector; ExtINT is asked for
  * with lapic_extint_open(). */
 void lapic_set_lint(struct lapic *l, unsigned pin, bool level);
+
+/* What a pulse on LINT1 does, for the host's NMI button (QEMU's
+ * inject-nmi delivers through each CPU's LINT1 entry): APIC_DM_NMI when
+ * the entry says NMI or the APIC is globally disabled (the pin is then
+ * the CPU's NMI input, SDM vol 3A 11.4.3 "Enabling or Disabling the Local
+ * APIC"), -1 when the entry is masked; any other delivery mode as it is
+ * (fixed: lapic_set_lint() raises the vector). */
+int lapic_lint1_mode(const struct lapic *l);
 
 /* Does the 8259's INTR output reach the CPU?  Yes when the APIC is
  * globally disabled (a CPU without an APIC) or LINT0 is unmasked in

@@ -32,6 +32,8 @@ const struct backend svm_backend = {
      * the core delivers the PIC's interrupts. */
     .inject_interrupt = svm_inject_interrupt,
     .irq_window = svm_irq_window,
+    .inject_nmi = svm_inject_nmi,
+    .nmi_blocked = svm_nmi_blocked,
     .single_step = svm_single_step,
     .set_deadline = svm_set_deadline,
     .dump_state = svm_dump_state,

@@ -35,6 +35,8 @@ static const struct {
     {VMEXIT_CR0_WRITE, "VMEXIT_CR0_WRITE"},
     {VMEXIT_CR4_WRITE, "VMEXIT_CR4_WRITE"},
     {VMEXIT_NMI, "VMEXIT_NMI"},
+    {VMEXIT_IRET, "VMEXIT_IRET"},
+    {VMEXIT_EXCP_BASE + VEC_DB, "VMEXIT_EXCP_DB"},
     {VMEXIT_SHUTDOWN, "VMEXIT_SHUTDOWN"},
     {VMEXIT_VMRUN, "VMEXIT_VMRUN"},
     {VMEXIT_VMLOAD, "VMEXIT_VMLOAD"},
@@ -394,6 +396,10 @@ EXIT_PATH void svm_run(struct vcpu *vcpu, struct exit_info *exit)
     struct svm_vcpu *sv = vcpu->arch;
     struct vmcb *v = sv->vmcb;
 
+again:
+    /* Stepping the guest's IRET after an NMI (nmi.c): the TF it needs. */
+    if (sv->nmi == SVM_NMI_STEP)
+        svm_nmi_before_run(vcpu);
     do
         enter_guest(vcpu, sv);
     while (fast_exit(vcpu, sv));
@@ -420,6 +426,15 @@ EXIT_PATH void svm_run(struct vcpu *vcpu, struct exit_info *exit)
         }
     }
 
+    /* While an injected NMI blocks NMIs, its handler's IRET and the step
+     * past it are this backend's business (nmi.c). */
+    if (sv->nmi != SVM_NMI_NONE) {
+        enum svm_nmi_exit r = svm_nmi_exit(vcpu, exit);
+        if (r == SVM_NMI_EXIT_AGAIN)
+            goto again;
+        if (r == SVM_NMI_EXIT_WINDOW)
+            return;
+    }
     /* The code segment's default address size, for string I/O: 8 in
      * 64-bit mode (CS.L), else 4 or 2 by CS.D (APM vol 3 1.2.3
      * "Address-Size Override Prefix"). */

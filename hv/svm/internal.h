@@ -39,6 +39,19 @@ struct svm_vcpu {
      * into `before` only then. */
     bool vmcb_edited;
     bool before_valid; /* `before` was copied for the last VMRUN */
+    /* The guest's NMI blocking, which the VMCB does not hold (nmi.c):
+     * enum svm_nmi_state, the RIP of the handler's IRET being stepped and
+     * the guest's DR6 before the step. */
+    uint8_t nmi;
+    uint64_t nmi_iret_rip;
+    uint64_t nmi_dr6;
+};
+
+/* nmi.c: where the guest is in handling an injected NMI. */
+enum svm_nmi_state {
+    SVM_NMI_NONE,    /* NMIs not blocked */
+    SVM_NMI_BLOCKED, /* the handler runs; IRET intercepted */
+    SVM_NMI_STEP,    /* its IRET is being single-stepped */
 };
 
 /* caps.c: backend.probe and backend.enable. */
@@ -54,6 +67,15 @@ void svm_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uin
 void svm_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
 void svm_irq_window(struct vcpu *vcpu, bool on);
 void svm_single_step(struct vcpu *vcpu);
+/* nmi.c: backend.inject_nmi and nmi_blocked, and the exits of the NMI
+ * blocking's end, which svm_run() hands to svm_nmi_exit() while it is not
+ * NONE: AGAIN (the IRET, handled: enter again), WINDOW (*exit says
+ * EXIT_NMI_WINDOW) or NONE (an exit for the usual decoding). */
+void svm_inject_nmi(struct vcpu *vcpu);
+bool svm_nmi_blocked(struct vcpu *vcpu);
+void svm_nmi_before_run(struct vcpu *vcpu);
+enum svm_nmi_exit { SVM_NMI_EXIT_NONE, SVM_NMI_EXIT_AGAIN, SVM_NMI_EXIT_WINDOW };
+enum svm_nmi_exit svm_nmi_exit(struct vcpu *vcpu, struct exit_info *exit);
 /* preempt.c: backend.set_deadline (the outer PIT's one-shot on IRQ 0), and
  * the acknowledgement of its interrupt after #VMEXIT(INTR). */
 void svm_set_deadline(struct vcpu *vcpu, uint64_t deadline);

@@ -34,6 +34,9 @@ const struct backend vmx_backend = {
      * interrupt-window exiting control (vcpu.c). */
     .inject_interrupt = vmx_inject_interrupt,
     .irq_window = vmx_irq_window,
+    .inject_nmi = vmx_inject_nmi,
+    .nmi_blocked = vmx_nmi_blocked,
+    .nmi_window = vmx_nmi_window,
     .single_step = vmx_single_step,
     .set_deadline = vmx_set_deadline,
     .dump_state = vmx_dump_state,

@@ -106,6 +106,15 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
          * SVM's INTR intercept with a host timer; without it a guest that never exits keeps the
          * CPU. */
         {PIN_PREEMPTION_TIMER, "activate VMX-preemption timer", false},
+        /* NMIs for the guest (nmi.c): with "virtual NMIs" the CPU tracks
+         * the guest's NMI blocking as virtual-NMI blocking, which an
+         * injected NMI sets and the guest's IRET clears (26.3 "Changes to
+         * Instruction Behavior in VMX Non-Root Operation"), and NMI-window
+         * exiting says when it ended.  It needs "NMI exiting" too
+         * (27.2.1.1 "VM-Execution Control Fields"), so real NMIs would exit
+         * to hv (none come: nothing sends hv one). */
+        {PIN_NMI_EXITING, "NMI exiting", false},
+        {PIN_VIRTUAL_NMIS, "virtual NMIs", false},
     };
     /* Primary processor-based (25.6.2 "Processor-Based VM-Execution Controls"): exit on HLT, choose
      * exits on port I/O and MSRs by bitmap, and turn on the secondary controls. */
@@ -116,6 +125,8 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
         {PROC_TSC_OFFSETTING, "use TSC offsetting", true},
         /* Not set now, but irq_window() sets it later: check it is allowed. */
         {PROC_INTR_WINDOW_EXITING, "interrupt-window exiting", true},
+        /* The same for NMIs (nmi_window()), where the CPU has it. */
+        {PROC_NMI_WINDOW_EXITING, "NMI-window exiting", false},
         {PROC_USE_IO_BITMAPS, "use I/O bitmaps", true},
         {PROC_USE_MSR_BITMAPS, "use MSR bitmaps", true},
         /* The guest's MOV to/from CR8 use the virtual-APIC page's VTPR
@@ -156,11 +167,20 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
     const char *miss;
     if ((miss = choose(caps->pin, pin, sizeof(pin) / sizeof(pin[0]), &out->pin)))
         return miss;
+    /* Both NMI controls or neither: NMI exiting alone would leave the
+     * guest's IRET unable to end the blocking of an injected NMI (26.3),
+     * virtual NMIs alone is refused (27.2.1.1). */
+    const uint32_t nmi_pins = PIN_NMI_EXITING | PIN_VIRTUAL_NMIS;
+    if ((out->pin & nmi_pins) != nmi_pins)
+        out->pin &= ~(nmi_pins & ~vmx_ctl_must1(caps->pin));
     if ((miss = choose(caps->proc, proc, sizeof(proc) / sizeof(proc[0]), &out->proc)))
         return miss;
-    /* Interrupt-window exiting stays off until the core asks for a window,
-     * unless the CPU insists on it. */
-    out->proc &= ~(PROC_INTR_WINDOW_EXITING & ~vmx_ctl_must1(caps->proc));
+    /* NMI-window exiting needs virtual NMIs (27.2.1.1). */
+    out->nmi_window = (out->proc & PROC_NMI_WINDOW_EXITING) && (out->pin & PIN_VIRTUAL_NMIS);
+    /* Interrupt-window and NMI-window exiting stay off until the core
+     * asks for a window, unless the CPU insists on them. */
+    out->proc &=
+        ~((PROC_INTR_WINDOW_EXITING | PROC_NMI_WINDOW_EXITING) & ~vmx_ctl_must1(caps->proc));
     if ((miss = choose(caps->proc2, proc2, sizeof(proc2) / sizeof(proc2[0]), &out->proc2)))
         return miss;
     if ((miss = choose(caps->exit, exit, sizeof(exit) / sizeof(exit[0]), &out->exit)))

@@ -73,6 +73,10 @@ bool vmx_canonical(uint64_t addr, unsigned bits);
 /* The control words hv runs its guest with (vmx_choose_controls). */
 struct vmx_controls {
     uint32_t pin, proc, proc2, exit, entry;
+    /* NMI-window exiting may be turned on later (it is off in proc until
+     * then, as interrupt-window exiting): the CPU allows it and hv runs the
+     * guest with virtual NMIs. */
+    bool nmi_window;
 };
 
 /*

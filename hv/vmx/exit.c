@@ -325,6 +325,13 @@ static void decode_exit(uint32_t reason, struct vcpu *vcpu, struct exit_info *e)
         e->reason = EXIT_IRQ_WINDOW;
         e->insn_len = 0;
         break;
+    case VMX_EXIT_NMI_WINDOW:
+        /* The NMI window the core asked for with nmi_window() is open
+         * (27.7.6 "NMI-Window Exiting"): the guest's NMI handler is past
+         * its IRET. */
+        e->reason = EXIT_NMI_WINDOW;
+        e->insn_len = 0;
+        break;
     case 19:
     case 20:
     case 21:

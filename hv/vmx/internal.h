@@ -41,6 +41,7 @@ struct vmx_vcpu {
     uint64_t cr4_mask;      /* CR4 bits hv owns */
     uint32_t entry_ctls;    /* VM-entry controls without "IA-32e mode guest" */
     bool preempt;           /* "activate VMX-preemption timer" is on (preempt.c) */
+    bool nmi_window_ok;     /* NMI-window exiting may be turned on (ctls.h) */
     uint64_t deadline;      /* the core's deadline in host TSC, or UINT64_MAX */
     bool preempt_written;   /* the VMX-preemption timer field was written ... */
     uint64_t preempt_value; /* ... with this value (preempt.c) */
@@ -73,6 +74,9 @@ void vmx_vcpu_destroy(struct vcpu *vcpu);
 void vmx_inject_exception(struct vcpu *vcpu, uint8_t vector, bool has_error, uint32_t error);
 void vmx_inject_interrupt(struct vcpu *vcpu, uint8_t vector);
 void vmx_irq_window(struct vcpu *vcpu, bool on);
+void vmx_inject_nmi(struct vcpu *vcpu);
+bool vmx_nmi_blocked(struct vcpu *vcpu);
+void vmx_nmi_window(struct vcpu *vcpu, bool on);
 void vmx_single_step(struct vcpu *vcpu);
 /* preempt.c: backend.set_deadline, and the VMX-preemption timer's value
  * for it written just before each entry. */

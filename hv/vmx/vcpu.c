@@ -353,6 +353,8 @@ int vmx_vcpu_init(struct vcpu *vcpu)
     /* The time-slice timer, if the CPU has it (preempt.c); no deadline
      * until the core sets one. */
     vx->preempt = (ctl.pin & PIN_PREEMPTION_TIMER) != 0;
+    /* NMI windows, where the CPU has them (vmx_nmi_window()). */
+    vx->nmi_window_ok = ctl.nmi_window;
     vx->deadline = UINT64_MAX;
     /* No exceptions intercepted, no CR3-target values, nothing injected.
      * (SVM hv intercepts #DF to spot a coming triple fault; VT-x needs no

@@ -132,6 +132,9 @@
 #define CTL_CMD_QUERY_REGISTERS  "x-query-registers"
 #define CTL_CMD_READ_MEMORY      "x-read-memory"
 #define CTL_CMD_QUERY_BLOCK      "query-block"
+/* The NMI button: an NMI to every vCPU of the domain, as QMP's inject-nmi
+ * (docs/control-protocol.md "inject-nmi"). */
+#define CTL_CMD_INJECT_NMI "inject-nmi"
 /* Domains made and destroyed at run time, and the host's memory
  * (docs/control-protocol.md "Loading a new domain at run time"). */
 #define CTL_CMD_QUERY_HOST     "query-host"

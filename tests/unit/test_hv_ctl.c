@@ -217,6 +217,48 @@ START_TEST(quit_and_powerdown_say_what_follows)
 }
 END_TEST
 
+/* A backend that can inject NMIs, for inject-nmi: the control command
+ * only latches them (core/nmi.c); delivery is the run loop's. */
+static void no_inject(struct vcpu *v)
+{
+    (void)v;
+}
+
+START_TEST(inject_nmi_reaches_each_lint1)
+{
+    /* The test backend has no inject_nmi: refused, nothing latched. */
+    ck_assert_str_eq(req("{\"execute\": \"inject-nmi\", \"arguments\": {\"domain\": 0}}"),
+                     "{\"error\": {\"class\": \"GenericError\", \"desc\": \"this hv's test "
+                     "backend cannot inject an NMI\"}}");
+    ck_assert(!v0.nmi_pending);
+    struct backend nmi_be = ctl_test_backend;
+    nmi_be.inject_nmi = no_inject;
+    h.be = &nmi_be;
+    /* LINT1 programmed for NMI, as the firmware leaves the boot CPU's. */
+    v0.lapic.base_msr = APIC_BASE_EN;
+    v0.lapic.lvt[LVT_LINT1] = APIC_DM_NMI << APIC_DM_SHIFT;
+    v0.blocked = true;
+    ck_assert_str_eq(req("{\"execute\": \"inject-nmi\"}"), "{\"return\": {}}");
+    ck_assert(v0.nmi_pending);
+    /* The NMI ends the vCPU's HLT. */
+    ck_assert(!v0.blocked);
+    /* A masked LINT1 (an AP before it set up its APIC) ignores the button;
+     * a paused domain takes it (on cont). */
+    v1.lapic.base_msr = APIC_BASE_EN;
+    v1.lapic.lvt[LVT_LINT1] = APIC_LVT_MASKED | (APIC_DM_NMI << APIC_DM_SHIFT);
+    d1.state = DOMAIN_PAUSED;
+    ck_assert_str_eq(req("{\"execute\": \"inject-nmi\", \"arguments\": {\"domain\": 1}}"),
+                     "{\"return\": {}}");
+    ck_assert(!v1.nmi_pending);
+    /* A domain that has ended has no CPU to take one. */
+    d1.state = DOMAIN_CRASHED;
+    ck_assert_str_eq(req("{\"execute\": \"inject-nmi\", \"arguments\": {\"domain\": 1}}"),
+                     "{\"error\": {\"class\": \"GenericError\", \"desc\": \"domain 1 cannot get "
+                     "an NMI: it is crashed\"}}");
+    h.be = &ctl_test_backend;
+}
+END_TEST
+
 /* Events: the lines the poll emits, joined. */
 static char events[2048];
 
@@ -394,6 +436,7 @@ int main(void)
     tcase_add_test(tc, read_memory_physical_and_virtual);
     tcase_add_test(tc, registers_are_the_cores);
     tcase_add_test(tc, quit_and_powerdown_say_what_follows);
+    tcase_add_test(tc, inject_nmi_reaches_each_lint1);
     tcase_add_test(tc, events_follow_state_changes);
     tcase_add_test(tc, a_domain_made_later_is_created);
     tcase_add_test(tc, console_write_takes_what_fits);

@@ -18,4 +18,9 @@
  * them.  False when there is no FADT or the switch to ACPI mode fails. */
 bool acpi_power_button_init(void (*pressed)(void));
 
+/* Has the power button been pressed since the last look?  Reads and clears
+ * PWRBTN_STS itself, for code that waits with interrupts off (an NMI
+ * handler); after acpi_power_button_init(), which may get NULL then. */
+bool acpi_power_button_poll(void);
+
 #endif

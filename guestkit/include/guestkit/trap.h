@@ -62,6 +62,12 @@ void set_irq_handler(int irq, void (*handler)(int irq));
  * removes the handler; a vector without one is reported and ignored. */
 void set_vector_handler(int vector, void (*handler)(int vector));
 
+/* Call handler(frame) when an NMI (vector 2) arrives, on the interrupted
+ * code's stack with interrupts off; the CPU holds further NMIs until the
+ * handler returns (its IRET).  NULL removes it: an NMI is then an
+ * unexpected exception. */
+void set_nmi_handler(void (*handler)(const struct trap_frame *f));
+
 /* Print every register of a frame (used for unexpected exceptions). */
 void dump_trap_frame(const struct trap_frame *f);
 
