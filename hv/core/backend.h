@@ -114,6 +114,17 @@ struct backend {
     void (*vcpu_load)(struct vcpu *vcpu);
     void (*vcpu_put)(struct vcpu *vcpu);
 
+    /* Which registers the world switch itself keeps per vCPU among those
+     * the core otherwise swaps when it switches vCPUs (core/vcpustate.c:
+     * vcpu_cpu_regs_put and _load), BACKEND_KEEPS_* bits.  The core
+     * decides what a vCPU owns; this says only where the hardware already
+     * holds it: SVM's VMCB has CR2 and DR6 in its state save area (APM vol
+     * 2 appendix B "Layout of VMCB") and VMLOAD/VMSAVE switch the
+     * system-call MSRs (15.5.2 "VMSAVE and VMLOAD Instructions"), while a
+     * VMCS holds none of them (SDM vol 3C 28.3.1 "Saving Control
+     * Registers, Debug Registers, and MSRs"). */
+    unsigned keeps;
+
     /* Optional (NULL: nothing is given back): give back everything
      * vcpu_init allocated for vcpu (its VMCB / VMCS, the I/O and MSR
      * bitmaps, vcpu->arch), when its domain is torn down (core/teardown.c).
@@ -225,6 +236,11 @@ struct backend {
      */
     void (*dump_state)(struct vcpu *vcpu);
 };
+
+/* backend.keeps: CR2 and DR6; STAR, LSTAR, CSTAR, SFMASK and
+ * KernelGSbase. */
+#define BACKEND_KEEPS_CR2_DR6      (1u << 0)
+#define BACKEND_KEEPS_SYSCALL_MSRS (1u << 1)
 
 /* The two backends (the vmx one may be absent while hv/vmx/ is written). */
 extern const struct backend svm_backend;

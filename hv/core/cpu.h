@@ -62,6 +62,14 @@ static inline void write_dr6(uint64_t v)
     __asm__ volatile("mov %0, %%dr6" : : "r"(v));
 }
 
+/* CR2, the page-fault linear address: VT-x leaves the guest's in the
+ * processor too.  MOV to it needs CPL 0, which hv has (SDM vol 2B
+ * "MOV-Move to/from Control Registers"); read_cr2() is hvkit/x86.h's. */
+static inline void write_cr2(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr2" : : "r"(v));
+}
+
 /* Stop this CPU for good (interrupts are off in hv). */
 static inline __attribute__((noreturn)) void cpu_halt_forever(void)
 {

@@ -247,10 +247,20 @@ struct vcpu {
      * swapped on every switch (core/vcpustate.c: vcpu_cpu_regs_put and
      * _load), so that no vCPU, of this domain or another, sees another's.
      * cpu_regs_valid: false until the first put, when the vCPU gets the
-     * x87/SSE state of a reset instead. */
+     * state of a reset instead. */
     uint8_t fxsave[512] __attribute__((aligned(16)));
     uint64_t dr[4];
     bool cpu_regs_valid;
+    /* The same for the XSAVE state beyond FXSAVE's: the upper halves of
+     * YMM0-15 (XSAVE state component 2, SDM vol 1 13.4 "XSAVE Area"),
+     * which neither vendor's world switch touches; the guest's XCR0 is
+     * `xcr0` above, swapped with them. */
+    uint8_t ymm_hi[256];
+    /* And what only SVM's world switch keeps (backend.h `keeps`), swapped
+     * for a backend that does not: CR2, DR6 and the system-call MSRs
+     * STAR, LSTAR, CSTAR, SFMASK and KernelGSbase, in that order. */
+    uint64_t cpu_cr2, cpu_dr6;
+    uint64_t cpu_msr[5];
 
     /* The domain this vCPU belongs to (domain.h): its memory, buses,
      * devices and run state.  Handlers reach all of those through here. */

@@ -10,10 +10,12 @@
  *                 hidden parts, descriptor tables, DR7, the system-call
  *                 MSRs, an event waiting for injection (backend.h,
  *                 get_state and set_state);
- *   the CPU       what neither switches because hv never uses it: DR0-DR3
- *                 and the x87/SSE registers, which the run loop swaps
- *                 with struct vcpu's copies when it switches vCPUs
- *                 (vcpu_cpu_regs_put and _load below).
+ *   the CPU       what neither switches because hv never uses it: DR0-DR3,
+ *                 the x87/SSE registers, XCR0 and the AVX state, and
+ *                 under VT-x also CR2, DR6 and the system-call MSRs,
+ *                 which the run loop swaps with struct vcpu's copies
+ *                 when it switches vCPUs (vcpu_cpu_regs_put and _load
+ *                 below).
  *
  * Only called between exits, on the vCPU the CPU has loaded (run.c), with
  * its domain paused: nothing else changes the state meanwhile.
@@ -100,24 +102,114 @@ static void fx_reset_image(uint8_t *area)
     area[25] = 0x1f;
 }
 
+static void avx_state(uint8_t *ymm_hi, bool save);
+
+/* The system-call MSRs in struct vcpu's order (cpu_msr): a VMCS does not
+ * hold them, and VT-x lets the guest own the real ones (vmx/vcpu.c). */
+static const uint32_t syscall_msrs[5] = {MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
+                                         MSR_KERNEL_GS_BASE};
+
+/* Can this CPU hold AVX state, with XSAVE enabled in hv's CR4 (build.c)?
+ * CPUID.(EAX=0DH,ECX=0):EAX lists the XCR0 bits it supports (SDM vol 1
+ * 13.2 "Enumeration of CPU Support for XSAVE Instructions and
+ * XSAVE-Supported Features"); asked once. */
+static bool cpu_has_avx_state(void)
+{
+    static int has = -1;
+    if (has < 0)
+        has = (read_cr4() & CR4_OSXSAVE) && (cpuid_count(0xd, 0).eax & XCR0_AVX);
+    return has;
+}
+
+/*
+ * XCR0 and the AVX state between the CPU and struct vcpu.  The guest's
+ * XCR0 is the CPU's while it runs (SVM runs its XSETBV natively, VT-x
+ * through hv, dispatch.c; neither world switch loads or saves XCR0), and
+ * the upper halves of YMM0-15 are the CPU's too.  They are moved with XCR0
+ * set to x87 | SSE | AVX whatever the guest's is, so that a vCPU that
+ * turned AVX off still keeps its own upper halves and never finds
+ * another's when it turns AVX on again; the guest's XCR0 goes in last.
+ * Components beyond AVX (AVX-512, AMX) are not moved: a vmstate does not
+ * hold them either (cpustate.h CPU_XCR0_HELD).
+ */
+static void xstate_put(struct vcpu *v)
+{
+    if (!(read_cr4() & CR4_OSXSAVE))
+        return;
+    v->xcr0 = xgetbv(0);
+    if (cpu_has_avx_state()) {
+        xsetbv(0, XCR0_X87 | XCR0_SSE | XCR0_AVX);
+        avx_state(v->ymm_hi, true);
+    }
+}
+
+static void xstate_load(struct vcpu *v)
+{
+    if (!(read_cr4() & CR4_OSXSAVE))
+        return;
+    if (cpu_has_avx_state()) {
+        xsetbv(0, XCR0_X87 | XCR0_SSE | XCR0_AVX);
+        avx_state(v->ymm_hi, false);
+    }
+    xsetbv(0, v->xcr0);
+}
+
+/* CR2, DR6 and the system-call MSRs, for a backend whose world switch does
+ * not keep them (backend.h `keeps`). */
+static void held_put(struct vcpu *v, unsigned keeps)
+{
+    if (!(keeps & BACKEND_KEEPS_CR2_DR6)) {
+        v->cpu_cr2 = read_cr2();
+        v->cpu_dr6 = read_dr6();
+    }
+    if (!(keeps & BACKEND_KEEPS_SYSCALL_MSRS))
+        for (unsigned i = 0; i < 5; i++)
+            v->cpu_msr[i] = rdmsr(syscall_msrs[i]);
+}
+
+static void held_load(struct vcpu *v, unsigned keeps)
+{
+    if (!(keeps & BACKEND_KEEPS_CR2_DR6)) {
+        write_cr2(v->cpu_cr2);
+        write_dr6(v->cpu_dr6);
+    }
+    if (!(keeps & BACKEND_KEEPS_SYSCALL_MSRS))
+        for (unsigned i = 0; i < 5; i++)
+            wrmsr(syscall_msrs[i], v->cpu_msr[i]);
+}
+
 void vcpu_cpu_regs_put(struct vcpu *v)
 {
     fx(v->fxsave, true);
     for (unsigned i = 0; i < 4; i++)
         v->dr[i] = read_dr(i);
+    xstate_put(v);
+    held_put(v, vcpu_backend(v)->keeps);
     v->cpu_regs_valid = true;
 }
 
+/* A vCPU that never ran gets the state of a reset (SDM vol 3A table 10-1
+ * "IA-32 and Intel 64 Processor States Following Power-up, Reset, or
+ * INIT"): x87/SSE as fx_reset_image() makes it, DR0-DR3, CR2 and the
+ * MSRs 0, DR6 FFFF0FF0H, the AVX state zeros (its initial state, SDM vol 1
+ * 13.6 "Processor Tracking of XSAVE-Managed State"); its XCR0 the reset
+ * value build.c gave it. */
 void vcpu_cpu_regs_load(struct vcpu *v)
 {
     if (!v->cpu_regs_valid) {
         fx_reset_image(v->fxsave);
         memset(v->dr, 0, sizeof(v->dr));
+        memset(v->ymm_hi, 0, sizeof(v->ymm_hi));
+        memset(v->cpu_msr, 0, sizeof(v->cpu_msr));
+        v->cpu_cr2 = 0;
+        v->cpu_dr6 = 0xffff0ff0u;
         v->cpu_regs_valid = true;
     }
+    xstate_load(v);
     fx(v->fxsave, false);
     for (unsigned i = 0; i < 4; i++)
         write_dr(i, v->dr[i]);
+    held_load(v, vcpu_backend(v)->keeps);
 }
 
 /*
@@ -177,8 +269,8 @@ int vcpu_get_cpu_state(struct vcpu *v, struct cpu_state *c, char *err, size_t er
     c->int_shadow = v->int_shadow;
     /* XCR0 is the CPU's: under SVM the guest's XSETBV runs without an
      * exit and only the CPU knows the value (v->xcr0 follows it under
-     * VT-x, where hv executes XSETBV for the guest, dispatch.c).  hv does
-     * not switch XCR0 between vCPUs: the one that ran last set it. */
+     * VT-x, where hv executes XSETBV for the guest, dispatch.c); the run
+     * loop swaps it with each vCPU's copy (vcpu_cpu_regs_put). */
     c->xcr0 = read_cr4() & CR4_OSXSAVE ? xgetbv(0) : v->xcr0;
     c->misc_enable = v->misc_enable;
     c->ds_area = v->ds_area;

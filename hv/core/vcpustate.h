@@ -17,9 +17,11 @@ int vcpu_set_cpu_state(struct vcpu *v, const struct cpu_state *c, char *err, siz
  * domain whose other vCPUs run (core/smp.c) must leave them alone. */
 int vcpu_set_arch_state(struct vcpu *v, const struct cpu_state *c, char *err, size_t err_len);
 
-/* The vCPU gives up the CPU: the x87/SSE registers and DR0-DR3 into its
- * struct vcpu; and takes it: them back into the CPU (a vCPU that never
- * ran gets the x87/SSE reset state and zeros).  The run loop's switch
+/* The vCPU gives up the CPU: the x87/SSE registers, DR0-DR3, XCR0 and the
+ * AVX state, and what the backend's world switch does not keep (CR2, DR6,
+ * the system-call MSRs: backend.h `keeps`) into its struct vcpu; and takes
+ * it: them back into the CPU (a vCPU that never ran gets the state of a
+ * reset).  The run loop's switch
  * between vCPUs (run.c) and the building of a vCPU (build.c) call them. */
 void vcpu_cpu_regs_put(struct vcpu *v);
 void vcpu_cpu_regs_load(struct vcpu *v);

@@ -23,6 +23,9 @@ const struct backend svm_backend = {
      * in RAX, so nothing has to be made current when the core switches
      * vCPUs (vcpu.c says why the TLB). */
     .vcpu_load = svm_vcpu_load,
+    /* The VMCB holds the guest's CR2 and DR6, and enter.S's VMLOAD and
+     * VMSAVE switch its system-call MSRs: the core swaps neither. */
+    .keeps = BACKEND_KEEPS_CR2_DR6 | BACKEND_KEEPS_SYSCALL_MSRS,
     .run = svm_run,
     .load_state = svm_load_state,
     .get_state = svm_get_state,

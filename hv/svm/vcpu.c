@@ -193,6 +193,9 @@ int svm_vcpu_init(struct vcpu *vcpu)
     /* The first VMRUN checks everything: keep its copy. */
     sv->vmcb_edited = true;
     vcpu->arch = sv;
+    /* It is the loaded vCPU now (backend.h): its CR2 into the CPU, as
+     * svm_vcpu_load puts it there. */
+    write_cr2(sv->vmcb->save.cr2);
     hv_log("svm: VMCB at %#llx, nested CR3 %#llx, %llu MiB of guest RAM at host %#llx",
            (unsigned long long)virt_to_phys(sv->vmcb), (unsigned long long)c->n_cr3,
            (unsigned long long)(vcpu->dom->mem.size >> 20),
@@ -308,11 +311,20 @@ void svm_irq_window(struct vcpu *vcpu, bool on)
  * own CR3, would be taken for this one's.  So in a domain with several
  * vCPUs the one switched to flushes the TLB at its next VMRUN (TLB_CONTROL
  * 1, as flush_slat below: QEMU has no flush-by-ASID).
+ *
+ * And CR2 goes into the CPU from the VMCB.  VMRUN loads the guest's CR2
+ * from the VMCB's state save area (APM vol 2 15.5.1 "Basic Operation"),
+ * so on a real CPU this changes nothing; Bochs 2.7's VMRUN reads the field
+ * but never loads it, and there a guest would find the CR2 of whichever
+ * vCPU ran before it (docs/emulators.md).  #VMEXIT stores it in both.
  */
 void svm_vcpu_load(struct vcpu *vcpu)
 {
     struct svm_vcpu *sv = vcpu->arch;
-    if (!sv || vcpu->dom->nr_vcpus < 2)
+    if (!sv)
+        return;
+    write_cr2(sv->vmcb->save.cr2);
+    if (vcpu->dom->nr_vcpus < 2)
         return;
     sv->vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
     sv->vmcb_edited = true;

@@ -11,7 +11,9 @@
  * Event Injection").  What VT-x does not switch stays in the CPU while hv
  * runs, because hv never uses it: CR2, DR6, STAR, LSTAR, CSTAR, SFMASK and
  * KernelGSbase (vcpu.c lets the guest own those MSRs), so they are read
- * and written with the ordinary instructions.
+ * and written with the ordinary instructions; the core swaps them with
+ * each vCPU's copy when it switches vCPUs (core/vcpustate.c, backend.h
+ * `keeps`).
  *
  * struct cpu_state keeps segment attributes in the VMCB's 12-bit packing;
  * a VMCS access-rights field has the upper four bits at 15:12 and an
@@ -46,13 +48,8 @@ static uint32_t attrib_to_ar(uint16_t attrib)
     return (ar & AR_S) ? ar | AR_TYPE_ACCESSED : ar;
 }
 
-/* DR6 and CR2 are not in the VMCS; MOV to them needs CPL 0, which hv has
- * (SDM vol 2B "MOV-Move to/from Debug Registers"). */
-static inline void write_cr2(uint64_t v)
-{
-    __asm__ volatile("mov %0, %%cr2" : : "r"(v));
-}
-
+/* DR6 and CR2 are not in the VMCS: they are read and written in the
+ * processor (core/cpu.h read_dr6, write_cr2). */
 /* The syscall MSRs the guest owns (vcpu.c's pass-through list). */
 static const uint32_t guest_msrs[5] = {MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
                                        MSR_KERNEL_GS_BASE};

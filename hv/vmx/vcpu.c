@@ -57,8 +57,10 @@ static void msr_bitmap_pass(uint8_t *bitmap, uint32_t msr)
  * the VMCS guest-state area and are switched by every entry and exit (25.4 "Guest-State Area");
  * the syscall MSRs and KernelGSBase are not switched by VMX (SVM switches
  * them with VMLOAD/VMSAVE), but hv itself never uses them, so the guest may
- * own the real ones.  TSC_AUX likewise.  Every other MSR exits and is
- * emulated by the core, as under SVM.
+ * own the real ones, which the core swaps between vCPUs (core/vcpustate.c).
+ * TSC_AUX is the guest's too, and not yet swapped (neither vendor's world
+ * switch holds it).  Every other MSR exits and is emulated by the core, as
+ * under SVM.
  */
 static const uint32_t passthrough_msrs[] = {
     MSR_FS_BASE, MSR_GS_BASE,     MSR_KERNEL_GS_BASE, MSR_STAR,         MSR_LSTAR,   MSR_CSTAR,
