@@ -46,6 +46,10 @@ static const struct ctl_cmd *find_command(const struct json_doc *doc, int i)
     for (const struct ctl_cmd *c = ctl_console_commands; c && c->name; c++)
         if (json_str_eq(doc, i, c->name))
             return c;
+    /* And guest memory into a file (ctl_mem.c). */
+    for (const struct ctl_cmd *c = ctl_memory_commands; c && c->name; c++)
+        if (json_str_eq(doc, i, c->name))
+            return c;
     return NULL;
 }
 

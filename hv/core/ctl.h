@@ -16,6 +16,7 @@
  *   ctl_snap.c     x-savevm, x-loadvm, x-delvm, query-snapshots
  *   ctl_dev.c      balloon, query-balloon, x-commit
  *   ctl_domain.c   query-host, domain-create and domain-destroy
+ *   ctl_mem.c      pmemsave and memsave: guest memory into the staging disk
  *
  * Everything but com2.c is plain code over struct host, compiled hosted
  * too (tests/unit/test_hv_ctl.c).
@@ -95,6 +96,9 @@ extern const struct ctl_cmd ctl_domain_commands[] __attribute__((weak));
 /* The console commands (ctl_console.c: input for a domain's COM1), weak
  * for the same reason. */
 extern const struct ctl_cmd ctl_console_commands[] __attribute__((weak));
+/* pmemsave and memsave (ctl_mem.c), weak for the same reason: they write
+ * to hv's outer disks. */
+extern const struct ctl_cmd ctl_memory_commands[] __attribute__((weak));
 
 /* Carry out one request line (`len` bytes, no newline) against host `h`
  * and write the reply line (no newline) into buf.  Returns the reply's

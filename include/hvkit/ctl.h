@@ -66,7 +66,8 @@
  * fixed offsets, one per kind of payload, so that no two ever overlap:
  *   [0, 32 MiB)                 domain-create's kernel (CTL_KERNEL_MAX)
  *   [32 MiB, 544 MiB)           a removable medium (CTL_STAGE_MEDIA_*)
- *   [544 MiB, 544 MiB + 4 GiB)  a saved domain's state (CTL_STAGE_SAVE_*)
+ *   [544 MiB, 544 MiB + 4 GiB)  a saved domain's state (CTL_STAGE_SAVE_*),
+ *                               or the guest memory of a pmemsave or memsave
  * CTL_STAGE_BYTES is the whole file (sparse: unused regions cost nothing). */
 #define CTL_STAGE_MEDIA_OFFSET (32ull << 20)
 #define CTL_STAGE_MEDIA_MAX    (512ull << 20)
@@ -144,6 +145,10 @@
  * xl restore; docs/control-protocol.md "Saving a domain to a file"). */
 #define CTL_CMD_DOMAIN_SAVE    "domain-save"
 #define CTL_CMD_DOMAIN_RESTORE "domain-restore"
+/* Guest memory into a host file, QMP's commands of the same names
+ * (docs/control-protocol.md "Guest memory into a file"). */
+#define CTL_CMD_PMEMSAVE "pmemsave"
+#define CTL_CMD_MEMSAVE  "memsave"
 /* Reserved for the snapshot commands (docs/control-protocol.md). */
 #define CTL_CMD_QUERY_SNAPSHOTS "query-snapshots"
 #define CTL_CMD_SAVEVM          "x-savevm"
@@ -213,6 +218,11 @@
 #define CTL_ARG_FILENAME "filename"
 #define CTL_ARG_FORMAT   "format"
 #define CTL_ARG_RO_MODE  "read-only-mode"
+/* pmemsave's and memsave's, QMP's names: the start address and the vCPU
+ * whose page tables memsave reads ("filename" above is their host file,
+ * the manager's form; hv gets "disk" and "offset"). */
+#define CTL_ARG_VAL       "val"
+#define CTL_ARG_CPU_INDEX "cpu-index"
 
 /* ---- Events (the "event" names) ------------------------------------------
  * hv sends one when a domain's state changes, whoever changed it (a

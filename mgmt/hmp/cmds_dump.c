@@ -1,13 +1,12 @@
 /*
  * dump-guest-memory: the guest's RAM and every vCPU's registers into an
- * ELF core (elfcore.h) that gdb and crash read.
+ * ELF core (elfcore.h) that gdb and crash read.  The RAM comes by the
+ * machine's bulk path (bulk.h) a chunk at a time, and the domain is
+ * paused meanwhile if it ran, as QEMU pauses it for a dump.
  */
 #include "cmds.h"
 
-#include <errno.h>
-#include <string.h>
-#include <unistd.h>
-
+#include "bulk.h"
 #include "elfcore.h"
 
 /* Reads for the core: guest-physical, through the machine. */
@@ -82,30 +81,44 @@ static int all_regs(struct hmp *m, struct hmp_regs *regs)
     return n;
 }
 
+/* Pause a running domain for the dump, as QEMU's dump does (a STOP
+ * event, then RESUME): true when it was running and is now paused. */
+static bool pause_for_dump(struct hmp *m)
+{
+    struct hmp_status st;
+    struct hmp_err err;
+    if (!m->be->status || !m->be->simple || m->be->status(m->ctx, m->dom, &st, &err) < 0 ||
+        !st.running)
+        return false;
+    return m->be->simple(m->ctx, m->dom, "stop", &err) == 0;
+}
+
 HMP_HANDLER(hmp_do_dump_guest_memory)
 {
     static struct hmp_regs regs[HMP_MAX_CPUS];
+    static struct hmp_bulk bulk;
     struct hmp_core_range range;
-    if (!options_ok(m, a) || range_of(m, a, &range) < 0)
+    struct hmp_out out;
+    if (!options_ok(m, a) || range_of(m, a, &range) < 0 ||
+        hmp_out_open(&out, m, hmp_args_str(a, "filename")) < 0)
         return;
+    bool paused = pause_for_dump(m);
     int ncpus = all_regs(m, regs);
-    if (ncpus < 0)
-        return;
-    const char *name = hmp_args_str(a, "filename");
-    FILE *f = fopen(name, "wb");
-    if (!f) {
-        fprintf(m->out, "Error: Could not open '%s': %s\n", name, strerror(errno));
-        return;
-    }
     struct hmp_err err;
-    int rc = hmp_write_core(f, regs, ncpus, &range, 1, core_read, m, &err);
-    if (fclose(f) != 0 && rc == 0) {
-        snprintf(err.desc, sizeof(err.desc), "An IO error has occurred");
-        rc = -1;
+    int rc = -1;
+    if (ncpus >= 0) {
+        /* RAM by the bulk path when the machine has one (a chunk at a
+         * time, through files beside the core), else page by page. */
+        hmp_bulk_init(&bulk, m, true, out.dir, range.start + range.size);
+        bool fast = m->be->save_mem != NULL;
+        rc = hmp_write_core(out.f, regs, ncpus, &range, 1, fast ? hmp_bulk_read : core_read,
+                            fast ? (void *)&bulk : m, &err);
+        hmp_bulk_close(&bulk);
+        if (rc < 0)
+            hmp_print_err(m, &err);
     }
-    /* A dump that failed half way is no dump: remove it. */
-    if (rc < 0) {
-        unlink(name);
-        hmp_print_err(m, &err);
-    }
+    if (paused)
+        m->be->simple(m->ctx, m->dom, "cont", &err);
+    /* A dump that failed half way is no dump: nothing is left. */
+    hmp_out_finish(&out, m, rc == 0);
 }

@@ -1,6 +1,7 @@
 /*
  * x, xp, print, memsave and pmemsave: guest memory and values, read
- * through the machine's x-read-memory and printed as QEMU prints them.
+ * through the machine's x-read-memory (x, xp) or its bulk path (memsave,
+ * pmemsave; bulk.h) and printed or saved as QEMU does.
  */
 #include "cmds.h"
 
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bulk.h"
 #include "memdump.h"
 
 /* The most one read asks for (the protocol's x-read-memory limit). */
@@ -102,42 +104,59 @@ HMP_HANDLER(hmp_do_print)
                     (uint64_t)hmp_args_num(a, "val", 0));
 }
 
+/* One piece of a save: `len` bytes at `addr` by the bulk path when the
+ * machine has one, else through the window (x-read-memory); 0 or -1,
+ * with the bulk path's error in *err (the window's has none). */
+static int save_read(struct hmp_bulk *b, struct window *w, uint64_t addr, uint8_t *buf, size_t len,
+                     struct hmp_err *err)
+{
+    if (b)
+        return hmp_bulk_read(b, addr, buf, len, err);
+    if (!w->m->be || !w->m->be->read_mem)
+        return -1;
+    return window_read(w, addr, buf, len);
+}
+
 /*
  * memsave and pmemsave: `size` bytes from `val` into a new file, with
- * QEMU's messages.  Unlike QEMU, a failed save removes the file it began,
- * so that a failed command leaves nothing behind.
+ * QEMU's messages.  The bytes come by the bulk path (bulk.h) when the
+ * machine has one.  Unlike QEMU, a failed save leaves no file: the file
+ * is written under a temporary name and renamed into place at the end.
  */
 static void save(struct hmp *m, const struct hmp_args *a, bool physical)
 {
+    static struct window w;
+    static struct hmp_bulk b;
+    static uint8_t buf[1u << 16];
     const char *name = hmp_args_str(a, "filename");
     uint64_t addr = (uint64_t)hmp_args_num(a, "val", 0);
     int64_t size = hmp_args_num(a, "size", 0);
-    FILE *f = fopen(name, "wb");
-    if (!f) {
-        fprintf(m->out, "Error: Could not open '%s': %s\n", name, strerror(errno));
+    struct hmp_out out;
+    if (hmp_out_open(&out, m, name) < 0)
         return;
-    }
-    static struct window w;
+    bool bulk = m->be && m->be->save_mem;
+    hmp_bulk_init(&b, m, physical, out.dir, addr + (uint64_t)size);
     w = (struct window){.m = m, .physical = physical, .start = addr, .end = addr + (uint64_t)size};
+    struct hmp_err err = {.desc = ""};
     bool ok = true;
-    uint8_t buf[256];
     for (int64_t done = 0; ok && done < size; done += (int64_t)sizeof(buf)) {
         size_t n = size - done < (int64_t)sizeof(buf) ? (size_t)(size - done) : sizeof(buf);
-        if (!m->be || !m->be->read_mem || window_read(&w, addr + (uint64_t)done, buf, n) < 0) {
-            fprintf(m->out, "Error: Invalid addr 0x%016" PRIx64 "/size %" PRId64 " specified\n",
-                    addr, size);
+        if (save_read(bulk ? &b : NULL, &w, addr + (uint64_t)done, buf, n, &err) < 0) {
+            /* The machine's own error, unless it is about the range,
+             * which QEMU names as the command gave it. */
+            if (err.desc[0] && strncmp(err.desc, "Invalid addr", 12))
+                hmp_print_err(m, &err);
+            else
+                fprintf(m->out, "Error: Invalid addr 0x%016" PRIx64 "/size %" PRId64 " specified\n",
+                        addr, size);
             ok = false;
-        } else if (fwrite(buf, 1, n, f) != n) {
+        } else if (fwrite(buf, 1, n, out.f) != n) {
             fprintf(m->out, "Error: An IO error has occurred\n");
             ok = false;
         }
     }
-    if (fclose(f) != 0 && ok) {
-        fprintf(m->out, "Error: An IO error has occurred\n");
-        ok = false;
-    }
-    if (!ok)
-        unlink(name);
+    hmp_bulk_close(&b);
+    hmp_out_finish(&out, m, ok);
 }
 
 HMP_HANDLER(hmp_do_memsave)

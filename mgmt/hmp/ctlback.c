@@ -202,6 +202,20 @@ static int be_read_mem(void *ctx, int dom, int cpu, uint64_t addr, void *buf, si
     return 0;
 }
 
+/* pmemsave or memsave with QMP's arguments; the manager moves the bytes
+ * into `path` through the staging disk. */
+static int be_save_mem(void *ctx, int dom, int cpu, uint64_t addr, uint64_t len, bool physical,
+                       const char *path, struct hmp_err *err)
+{
+    struct ctlc_arg a[] = {DOM(dom),
+                           {CTL_ARG_VAL, CTLC_U64, addr, NULL},
+                           {CTL_ARG_SIZE, CTLC_U64, len, NULL},
+                           {CTL_ARG_FILENAME, CTLC_STR, 0, path},
+                           {CTL_ARG_CPU_INDEX, CTLC_U64, (uint64_t)cpu, NULL}};
+    const char *command = physical ? CTL_CMD_PMEMSAVE : CTL_CMD_MEMSAVE;
+    return ctl_call(ctx, command, a, physical ? 4 : 5, err) < 0 ? -1 : 0;
+}
+
 static int be_cpus(void *ctx, int dom, struct hmp_cpu *cpus, int max, struct hmp_err *err)
 {
     struct ctlc *c = ctx;
@@ -403,6 +417,7 @@ const struct hmp_backend hmp_ctl_backend = {
     .simple = be_simple,
     .regs = be_regs,
     .read_mem = be_read_mem,
+    .save_mem = be_save_mem,
     .cpus = be_cpus,
     .domain = be_domain,
     .version = be_version,

@@ -137,6 +137,15 @@ struct hmp_backend {
      * `physical`, else virtual through the vCPU's page tables. */
     int (*read_mem)(void *ctx, int dom, int cpu, uint64_t addr, void *buf, size_t len,
                     bool physical, struct hmp_err *err);
+    /* Save `len` bytes at `addr` (guest-physical when `physical`, else
+     * virtual through vCPU `cpu`'s page tables) into the host file `path`
+     * (absolute), in one go: the bulk path of memsave, pmemsave and
+     * dump-guest-memory (bulk.h).  Guest-physical memory that is not RAM
+     * saves as zeros, as QEMU's pmemsave; an unmapped virtual page fails
+     * with QEMU's "Invalid addr ..." words.  NULL: those commands read
+     * with read_mem instead. */
+    int (*save_mem)(void *ctx, int dom, int cpu, uint64_t addr, uint64_t len, bool physical,
+                    const char *path, struct hmp_err *err);
     /* The vCPUs: returns their number (at most `max`), or -1. */
     int (*cpus)(void *ctx, int dom, struct hmp_cpu *cpus, int max, struct hmp_err *err);
     int (*domain)(void *ctx, int dom, struct hmp_domain *d, struct hmp_err *err);

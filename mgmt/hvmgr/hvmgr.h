@@ -20,6 +20,9 @@
  *            hv (x-console-write)
  *   stage_media.c  a new medium of the CD-ROM drive into the staging
  *            disk's media region, into the slot the drive is not reading
+ *   stagemem.c  pmemsave and memsave: guest memory from the save region
+ *            into the front-end's file
+ *   stageout.c  a file written from the save region whole or not at all
  *   main.c   options, the listening sockets, the loop
  */
 #ifndef MGMT_HVMGR_H
@@ -140,6 +143,13 @@ struct stage_after {
 };
 int stage_save_request(const struct json_doc *doc, int ex, int args, char **line, size_t *len,
                        bool *watch, char *why, size_t why_len);
+void stage_save_reply(const char *reply, size_t len, struct stage_after *after);
+/* stagemem.c: the same for pmemsave and memsave ("filename"). */
+int stage_mem_request(const struct json_doc *doc, int ex, int args, char **line, size_t *len,
+                      bool *watch, char *why, size_t why_len);
+void stage_mem_reply(const char *reply, size_t len, struct stage_after *after);
+/* stage.c: hv's reply to a watched request, to the one of the two above
+ * that watches it (`after` cleared first). */
 void stage_reply(const char *reply, size_t len, struct stage_after *after);
 
 /* console.c: --console FIFO (0, or -1 after a message); its descriptor
@@ -170,6 +180,20 @@ long console_pump(long now_ms);
  * carried out makes its slot the one in use. */
 int media_request(char **line, size_t *len, char *why, size_t why_len);
 void media_reply(const char *reply, size_t len);
+/* stageout.c: the front-end's file `path`, written whole or not at all
+ * from the save region.  open: the temporary file beside it (0, or -1
+ * with errno: 0 for an existing file that is not a regular one, EISDIR
+ * for a directory); commit: the region's first `size` bytes into it,
+ * synced and renamed over `path` (0, or -1 with errno, the temporary file
+ * gone); drop: the temporary file gone. */
+struct stage_out {
+    char path[4096];
+    char tmp[4200];
+    int fd;
+};
+int stage_out_open(struct stage_out *o, const char *path);
+int stage_out_commit(struct stage_out *o, unsigned long long size);
+void stage_out_drop(struct stage_out *o);
 
 /* main.c: the connections relay.c writes to. */
 extern struct conn *clients[CTL_CLIENTS_MAX];

@@ -8,8 +8,8 @@
  * the bytes between the two, as it moves domain-create's kernel (stage.c):
  *
  * - domain-save FILE: before the request goes to hv, a temporary file is
- *   made beside FILE (so that a directory the manager cannot write is
- *   refused before anything happens) and the request names the save
+ *   made beside FILE (stageout.c; so that a directory the manager cannot
+ *   write is refused before anything happens) and the request names the save
  *   region instead.  Once hv has answered with the state's size, the
  *   region is copied into the temporary file, which is synced and renamed
  *   over FILE: FILE appears whole or not at all, and an existing FILE is
@@ -22,103 +22,57 @@
  *   request names it; hv checks the whole state before it makes anything.
  *
  * Requests go to hv one at a time (relay.c), so one state at a time is all
- * the save region holds.
+ * the save region holds (it serves pmemsave and memsave too, stagemem.c).
  */
-#define _GNU_SOURCE /* O_CLOEXEC */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <json.h>
 
 #include "hvmgr.h"
 
-/* The save hv is carrying out: the front-end's file, the temporary file
- * beside it, what the front-end asked to become of the domain. */
+/* The save hv is carrying out: the front-end's file and its temporary
+ * twin (stageout.c), what the front-end asked to become of the domain. */
 static struct {
     bool on;
-    char path[4096];
-    char tmp[4200];
-    int fd;
+    struct stage_out out;
     unsigned long long domain;
     bool destroy;   /* after "destroy": the manager destroys it */
     bool continue_; /* after "continue": it runs on whatever happens */
-} save = {.fd = -1};
+} save = {.out.fd = -1};
 
 /* ---- domain-save ---------------------------------------------------------------------- */
 
-/* The temporary file beside `path` (".NAME.XXXXXX" in its directory), with
- * the mode a new file gets; 0, or -1 with why. */
+/* The temporary file beside `path`; 0, or -1 with why. */
 static int make_temp(const char *path, char *why, size_t why_len)
 {
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    if (stage_out_open(&save.out, path) == 0)
+        return 0;
+    if (errno == 0 || errno == EISDIR)
         snprintf(why, why_len, "file '%s' exists and is not a regular file", path);
-        return -1;
-    }
-    char dir[4096], base[4096];
-    snprintf(dir, sizeof(dir), "%s", path);
-    snprintf(base, sizeof(base), "%s", path);
-    snprintf(save.tmp, sizeof(save.tmp), "%s/.%s.XXXXXX", dirname(dir), basename(base));
-    save.fd = mkostemp(save.tmp, O_CLOEXEC);
-    if (save.fd < 0) {
+    else
         snprintf(why, why_len, "file '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    /* mkstemp's 0600; a saved state is the user's like any file they make. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(save.fd, 0666 & ~mask);
-    return 0;
+    return -1;
 }
 
 static void drop_temp(void)
 {
-    if (save.fd >= 0) {
-        close(save.fd);
-        unlink(save.tmp);
-    }
-    save.fd = -1;
+    stage_out_drop(&save.out);
     save.on = false;
 }
 
-/* The region's first `size` bytes into the temporary file, synced, renamed
- * over the front-end's file.  0, or -1 with why (the temporary file gone). */
+/* The region's first `size` bytes into the front-end's file.  0, or -1
+ * with why (the temporary file gone). */
 static int write_out(unsigned long long size, char *why, size_t why_len)
 {
-    unsigned disk;
-    const char *stage_path = stage_disk(&disk);
-    int in = stage_path ? open(stage_path, O_RDONLY | O_CLOEXEC) : -1;
-    int rc = in < 0 ? -1 : stage_copy_range(in, (off_t)CTL_STAGE_SAVE_OFFSET, save.fd, 0, size);
-    int err = errno;
-    if (in >= 0)
-        close(in);
-    if (rc == 0 && fsync(save.fd) < 0)
-        rc = -1, err = errno;
-    if (rc == 0 && rename(save.tmp, save.path) < 0)
-        rc = -1, err = errno;
-    if (rc < 0) {
-        snprintf(why, why_len, "file '%s': %s (nothing was written)", save.path, strerror(err));
-        drop_temp();
-        return -1;
-    }
-    /* The rename itself durable too: the directory's entry. */
-    char dir[4096];
-    snprintf(dir, sizeof(dir), "%s", save.path);
-    int d = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d >= 0) {
-        fsync(d);
-        close(d);
-    }
-    close(save.fd);
-    save.fd = -1;
+    int rc = stage_out_commit(&save.out, size);
+    if (rc < 0)
+        snprintf(why, why_len, "file '%s': %s (nothing was written)", save.out.path,
+                 strerror(errno));
     save.on = false;
-    return 0;
+    return rc;
 }
 
 /* The string argument `key` into buf: 1 when there, 0 when absent, -1
@@ -169,13 +123,14 @@ static int save_request(const struct json_doc *doc, int args, char **line, size_
     int k = args < 0 ? -1 : json_get(doc, args, CTL_ARG_DOMAIN);
     if (k >= 0 && json_u64(doc, k, &domain) < 0)
         return 0; /* hv says what is wrong with it */
-    if (file_arg(doc, args, save.path, sizeof(save.path), why, why_len) < 0 ||
+    char path[4096];
+    if (file_arg(doc, args, path, sizeof(path), why, why_len) < 0 ||
         str_arg(doc, args, CTL_ARG_AFTER, after, sizeof(after), why, why_len) < 0)
         return -1;
     save.domain = domain;
     save.destroy = !strcmp(after, "destroy");
     save.continue_ = !strcmp(after, "continue");
-    if (make_temp(save.path, why, why_len) < 0)
+    if (make_temp(path, why, why_len) < 0)
         return -1;
     unsigned disk;
     stage_disk(&disk);
@@ -246,13 +201,12 @@ static void follow_up(struct stage_after *a, const char *execute)
     }
 }
 
-void stage_reply(const char *reply, size_t len, struct stage_after *a)
+void stage_save_reply(const char *reply, size_t len, struct stage_after *a)
 {
     static struct json_tok tok[256];
     struct json_doc doc;
     char err[8];
     uint64_t size = 0;
-    memset(a, 0, sizeof(*a));
     if (!save.on)
         return;
     int ret = -1, k = -1;

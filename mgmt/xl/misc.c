@@ -169,8 +169,8 @@ int cmd_dump_core(int argc, char **argv)
     snprintf(cmd, sizeof(cmd), "dump-guest-memory %s", file);
     struct stat st;
     bool existed = stat(file, &st) == 0;
-    /* The guest's RAM travels over the control channel, a page at a time:
-     * a core of a few MiB takes a while. */
+    /* The guest's RAM travels through the staging disk, 8 MiB at a
+     * time (docs/monitor.md "Memory in bulk"). */
     int rc = monitor_command(&r, cmd, err, sizeof(err));
     if (rc != 0 || err[0] || stat(file, &st) < 0) {
         /* A dump that failed half way is no dump. */

@@ -178,8 +178,8 @@ check "setmem on a running domain: its balloon driver gives memory back to 24 Mi
 "$V" destroy tr >/dev/null 2>&1
 "$V" -q "list --all --name" >"$W/last" 2>&1
 check "destroy: a transient domain is gone" none grep -qx tr "$W/last"
-# ---- dump: an ELF core of a small domain (the monitor reads guest memory
-# page by page over the control channel: 2 MiB take tens of seconds) ------
+# ---- dump: an ELF core of a small domain (its RAM by the bulk path,
+# docs/monitor.md "Memory in bulk") ------------------------------------------
 sed -e 's/<name>test</<name>small</' -e "/<devices>/,/<\/devices>/d" -e 's/>32</>2</' \
     "$W/hv/test.xml" >"$W/small.xml"
 "$V" "create $W/small.xml" >/dev/null 2>&1

@@ -568,6 +568,90 @@ START_TEST(change_medium_alternates_slots)
 }
 END_TEST
 
+/* pmemsave and memsave: "filename" becomes the save region; once hv has
+ * answered `{}`, the region's first "size" bytes are the file, renamed
+ * into place whole.  hv's refusal and a copy that fails leave no file and
+ * no temporary one; what the manager refuses (a relative path, a missing
+ * directory) never reaches hv, in QEMU's words. */
+START_TEST(pmemsave_writes_the_file)
+{
+    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char staging[300], opt[400];
+    snprintf(staging, sizeof(staging), "%s/staging", dir);
+    int fd = open(staging, O_RDWR | O_CREAT, 0644);
+    ck_assert_int_eq(ftruncate(fd, (off_t)CTL_STAGE_SAVE_OFFSET + 4096), 0);
+    ck_assert_int_eq(pwrite(fd, "guest RAM!", 10, (off_t)CTL_STAGE_SAVE_OFFSET), 10);
+    close(fd);
+    snprintf(opt, sizeof(opt), "%s:1:%llu", staging, CTL_STAGE_SAVE_OFFSET + 4096);
+    ck_assert_int_eq(stage_option(opt), 0);
+    got(far[0]);
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"memsave\", \"arguments\": {\"val\": 4096, \"size\": 9, "
+             "\"filename\": \"%s/m.bin\", \"cpu-index\": 1}, \"id\": 7}\n",
+             dir);
+    client_writes(0, line);
+    snprintf(want, sizeof(want),
+             "{\"execute\": \"memsave\", \"arguments\": {\"val\": 4096, \"size\": 9, "
+             "\"cpu-index\": 1, \"disk\": 1, \"offset\": %llu}, \"id\": 7}\n",
+             CTL_STAGE_SAVE_OFFSET);
+    ck_assert_str_eq(got(hv_far), want);
+    /* The temporary file is there while hv works, the file is not. */
+    ck_assert_ptr_nonnull(strstr(listing(dir), ".m.bin."));
+    hv_says("{\"return\": {}, \"id\": 7}\n");
+    ck_assert_str_eq(got(far[0]), "{\"return\": {}, \"id\": 7}\n");
+    ck_assert_str_eq(listing(dir), "m.bin\nstaging\n");
+    char bytes[16] = {0};
+    snprintf(line, sizeof(line), "%s/m.bin", dir);
+    fd = open(line, O_RDONLY);
+    ck_assert_int_eq(read(fd, bytes, sizeof(bytes)), 9);
+    close(fd);
+    ck_assert_str_eq(bytes, "guest RAM");
+    /* hv refuses: its words pass on, no file. */
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"memsave\", \"arguments\": {\"val\": 0, \"size\": 16, "
+             "\"filename\": \"%s/bad.bin\"}}\n",
+             dir);
+    client_writes(0, line);
+    got(hv_far);
+    hv_says("{\"error\": {\"class\": \"GenericError\", \"desc\": \"Invalid addr "
+            "0x0000000000000000/size 16 specified\"}}\n");
+    ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Invalid "
+                                  "addr 0x0000000000000000/size 16 specified\"}}\n");
+    ck_assert_str_eq(listing(dir), "m.bin\nstaging\n");
+    /* The manager's refusals: hv hears nothing. */
+    client_writes(0, "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": 1, "
+                     "\"filename\": \"x.bin\"}}\n");
+    ck_assert_ptr_nonnull(strstr(got(far[0]), "Could not open 'x.bin': give an absolute path"));
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": 1, "
+             "\"filename\": \"%s/nodir/x.bin\"}}\n",
+             dir);
+    client_writes(0, line);
+    snprintf(want, sizeof(want),
+             "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Could not open "
+             "'%s/nodir/x.bin': No such file or directory\"}}\n",
+             dir);
+    ck_assert_str_eq(got(far[0]), want);
+    ck_assert_str_eq(got(hv_far), "");
+    /* The copy fails (the staging disk is gone): QEMU's I/O error, and
+     * the file that was there stays as it was. */
+    snprintf(opt, sizeof(opt), "%s/gone:1:%llu", dir, CTL_STAGE_SAVE_OFFSET + 4096);
+    ck_assert_int_eq(stage_option(opt), 0);
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": 4, "
+             "\"filename\": \"%s/m.bin\"}}\n",
+             dir);
+    client_writes(0, line);
+    got(hv_far);
+    hv_says("{\"return\": {}}\n");
+    ck_assert_ptr_nonnull(strstr(got(far[0]), "An IO error has occurred"));
+    ck_assert_str_eq(listing(dir), "m.bin\nstaging\n");
+    snprintf(line, sizeof(line), "rm -rf %s", dir);
+    ck_assert_int_eq(system(line), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hvmgr");
@@ -580,6 +664,7 @@ int main(void)
     tcase_add_test(tc, hv_gone_answers_everyone_waiting);
     tcase_add_test(tc, hv_that_does_not_answer_times_out);
     tcase_add_test(tc, domain_save_writes_the_file_then_destroys);
+    tcase_add_test(tc, pmemsave_writes_the_file);
     tcase_add_test(tc, over_long_lines_are_refused_whole);
     tcase_add_test(tc, domain_create_stages_the_kernel);
     tcase_add_test(tc, consoles_attach_stream_and_type);

@@ -17,6 +17,7 @@
 
 #include "check_main.h"
 
+#include "../../mgmt/hmp/bulk.h"
 #include "../../mgmt/hmp/cmdtab.h"
 #include "../../mgmt/hmp/elfcore.h"
 #include "../../mgmt/hmp/expr.h"
@@ -118,6 +119,55 @@ static const char *run_on(const struct hmp_backend *be, const char *const *lines
 }
 
 #define RUN(...) run_on(&fake, (const char *const[]){__VA_ARGS__, NULL})
+
+/* ---- The bulk path: a machine with save_mem ---- */
+
+/* What the fake's save_mem saw: calls, the largest, whether the domain
+ * was paused for every one, and the error it is to give (NULL: none). */
+static int bulk_calls;
+static uint64_t bulk_largest;
+static bool bulk_all_paused;
+static const char *bulk_fail;
+
+/* Guest memory as save_mem writes it: the pattern page at PAGE_ADDR,
+ * zeros elsewhere (physical); virtual reads only the page. */
+static int fake_save_mem(void *ctx, int dom, int cpu, uint64_t addr, uint64_t len, bool physical,
+                         const char *path, struct hmp_err *err)
+{
+    (void)ctx, (void)dom, (void)cpu;
+    bulk_calls++;
+    bulk_largest = len > bulk_largest ? len : bulk_largest;
+    bulk_all_paused &= fake_paused;
+    if (bulk_fail || (!physical && (addr < PAGE_ADDR || addr + len > PAGE_ADDR + sizeof(page)))) {
+        snprintf(err->desc, sizeof(err->desc), "%s",
+                 bulk_fail ? bulk_fail : "Invalid addr 0x0000000000108ff0/size 32 specified");
+        return -1;
+    }
+    FILE *f = fopen(path, "wb");
+    for (uint64_t a = addr; a < addr + len; a++)
+        fputc(a >= PAGE_ADDR && a < PAGE_ADDR + sizeof(page) ? page[a - PAGE_ADDR] : 0, f);
+    fclose(f);
+    return 0;
+}
+
+static int fake_domain(void *ctx, int dom, struct hmp_domain *d, struct hmp_err *err)
+{
+    (void)ctx, (void)dom, (void)err;
+    *d = (struct hmp_domain){.memory = 20u << 20, .vcpus = 1};
+    return 0;
+}
+
+static const struct hmp_backend fake_bulk = {
+    .status = fake_status,
+    .simple = fake_simple,
+    .regs = fake_regs_fn,
+    .read_mem = fake_read,
+    .save_mem = fake_save_mem,
+    .cpus = fake_cpus,
+    .domain = fake_domain,
+};
+
+#define RUN_BULK(...) run_on(&fake_bulk, (const char *const[]){__VA_ARGS__, NULL})
 
 /* ---- The command table ---- */
 
@@ -692,8 +742,14 @@ START_TEST(test_memsave)
     ck_assert_uint_eq(fread(got, 1, sizeof(got), f), 14);
     fclose(f);
     ck_assert_str_eq(got, "hvkit pattern");
-    /* A save that cannot read its memory fails and leaves no file. */
+    /* A save that cannot read its memory fails and leaves no file, and
+     * an existing file as it was. */
     snprintf(line, sizeof(line), "memsave 0x108ff0 0x20 %s", name);
+    ck_assert_str_eq(RUN(line), "Error: Invalid addr 0x0000000000108ff0/size 32 specified\n");
+    f = fopen(name, "rb");
+    ck_assert_uint_eq(fread(got, 1, sizeof(got), f), 14);
+    fclose(f);
+    unlink(name);
     ck_assert_str_eq(RUN(line), "Error: Invalid addr 0x0000000000108ff0/size 32 specified\n");
     ck_assert_int_ne(access(name, F_OK), 0);
     ck_assert_str_eq(RUN("memsave 0x108000 1 nonexistent/f"),
@@ -750,6 +806,74 @@ START_TEST(test_elf_core)
 }
 END_TEST
 
+/* memsave, pmemsave and dump-guest-memory by the bulk path: the bytes
+ * the machine saved, in chunks of at most HMP_BULK_CHUNK; QEMU's words
+ * for a range that cannot be read (the command's own range), the
+ * machine's for anything else; the domain paused for a dump and running
+ * again after it; and nothing left behind but the files that worked. */
+START_TEST(test_bulk_path)
+{
+    fill_page();
+    qemu_regs(&fake_regs);
+    char dir[] = "/tmp/hmp-bulk-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(chdir(dir), 0);
+    bulk_calls = 0;
+    ck_assert_str_eq(RUN_BULK("pmemsave 0x108100 14 p.bin", "memsave 0x108100 14 v.bin"), "");
+    ck_assert_int_eq(bulk_calls, 2);
+    char got[32] = {0};
+    FILE *f = fopen("v.bin", "rb");
+    ck_assert_uint_eq(fread(got, 1, sizeof(got), f), 14);
+    fclose(f);
+    ck_assert_str_eq(got, "hvkit pattern");
+    ck_assert_str_eq(RUN_BULK("memsave 0x108ff0 0x20 bad.bin"),
+                     "Error: Invalid addr 0x0000000000108ff0/size 32 specified\n");
+    bulk_fail = "this manager has no staging disk for guest memory";
+    ck_assert_str_eq(RUN_BULK("pmemsave 0 16 p.bin"),
+                     "Error: this manager has no staging disk for guest memory\n");
+    bulk_fail = NULL;
+    /* The old p.bin is as it was. */
+    f = fopen("p.bin", "rb");
+    ck_assert_uint_eq(fread(got, 1, sizeof(got), f), 14);
+    fclose(f);
+    /* The dump: 20 MiB in three chunks, paused meanwhile. */
+    bulk_calls = 0, bulk_largest = 0, bulk_all_paused = true, fake_paused = false;
+    ck_assert_str_eq(RUN_BULK("dump-guest-memory core.elf"), "");
+    ck_assert_int_eq(bulk_calls, 3);
+    ck_assert_uint_eq(bulk_largest, HMP_BULK_CHUNK);
+    ck_assert(bulk_all_paused);
+    ck_assert(!fake_paused);
+    f = fopen("core.elf", "rb");
+    Elf64_Ehdr eh;
+    Elf64_Phdr ph[2];
+    ck_assert_uint_eq(fread(&eh, sizeof(eh), 1, f), 1);
+    ck_assert_uint_eq(fread(ph, sizeof(ph), 1, f), 1);
+    ck_assert_uint_eq(ph[1].p_filesz, 20u << 20);
+    uint8_t at[4096];
+    fseek(f, (long)(ph[1].p_offset + PAGE_ADDR), SEEK_SET);
+    ck_assert_uint_eq(fread(at, 1, sizeof(at), f), sizeof(at));
+    ck_assert_int_eq(memcmp(at, page, sizeof(page)), 0);
+    fseek(f, 0, SEEK_END);
+    ck_assert_int_eq(ftell(f), (long)(ph[1].p_offset + (20u << 20)));
+    fclose(f);
+    /* A dump whose memory cannot be saved: no core, running again. */
+    bulk_fail = "An IO error has occurred";
+    ck_assert_str_eq(RUN_BULK("dump-guest-memory c2.elf"), "Error: An IO error has occurred\n");
+    bulk_fail = NULL;
+    ck_assert(!fake_paused);
+    /* Nothing else in the directory: no chunk files, no temporary files. */
+    char cmd[128], names[256] = {0};
+    snprintf(cmd, sizeof(cmd), "ls -A %s", dir);
+    FILE *ls = popen(cmd, "r");
+    ck_assert_uint_gt(fread(names, 1, sizeof(names) - 1, ls), 0);
+    pclose(ls);
+    ck_assert_str_eq(names, "core.elf\np.bin\nv.bin\n");
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(chdir("/tmp"), 0);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mgmt_hmp");
@@ -776,6 +900,7 @@ int main(void)
     tcase_add_test(tc, test_memsave);
     tcase_add_test(tc, test_elf_core);
     tcase_add_test(tc, test_info_blockstats);
+    tcase_add_test(tc, test_bulk_path);
     suite_add_tcase(s, tc);
     return check_main(s);
 }

@@ -1,0 +1,62 @@
+/*
+ * The bulk path for guest memory (docs/monitor.md "Memory in bulk"): a
+ * range read through the machine's save_mem (the control protocol's
+ * pmemsave and memsave, which move the bytes through the staging disk)
+ * in chunks, for memsave, pmemsave and dump-guest-memory; and the file
+ * those commands write, which appears whole or not at all.
+ */
+#ifndef HVKIT_MGMT_HMP_BULK_H
+#define HVKIT_MGMT_HMP_BULK_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hmp.h"
+
+/* The most one save_mem request moves: small enough that hv answers well
+ * within the monitor's time limit even on a slow emulator, large enough
+ * that the requests' own cost is small beside the bytes. */
+#define HMP_BULK_CHUNK (8u << 20)
+
+/*
+ * A reader of guest memory a chunk at a time: each chunk is saved by the
+ * machine into a file of its own in `dir` (the output's directory), which
+ * the reader opens and unlinks at once, so that nothing is left behind
+ * whatever happens.  Reads must lie in [start, end).
+ */
+struct hmp_bulk {
+    struct hmp *m;
+    bool physical;
+    uint64_t end;
+    char dir[PATH_MAX];
+    int fd;             /* the chunk being read, or -1 */
+    uint64_t base, len; /* the guest range it holds */
+};
+
+void hmp_bulk_init(struct hmp_bulk *b, struct hmp *m, bool physical, const char *dir, uint64_t end);
+/* Read `len` bytes at `addr` (hmp_core_read_fn's shape): 0, or -1 with
+ * `err` the machine's error. */
+int hmp_bulk_read(void *ctx, uint64_t addr, void *buf, size_t len, struct hmp_err *err);
+void hmp_bulk_close(struct hmp_bulk *b);
+
+/*
+ * The file a command writes: a temporary file beside `name` that is
+ * renamed over it only when everything was written, so that a failed
+ * command leaves no file (and an existing file as it was).
+ */
+struct hmp_out {
+    FILE *f;
+    char name[PATH_MAX];
+    char tmp[PATH_MAX + 32];
+    char dir[PATH_MAX]; /* its directory, absolute */
+};
+
+/* Open it: 0, or -1 after printing QEMU's "Could not open" error. */
+int hmp_out_open(struct hmp_out *o, struct hmp *m, const char *name);
+/* Finish it: renamed into place when `ok` (an error printed if that
+ * fails: returns -1), removed otherwise. */
+int hmp_out_finish(struct hmp_out *o, struct hmp *m, bool ok);
+
+#endif
