@@ -18,7 +18,8 @@
  * qualifier is not printed: QEMU leaves it 0, hv says whether the tray is
  * open (MMC's 3Ah/01h and 02h).
  *
- * Exit code 0 when everything was as expected, 1 otherwise.
+ * With `stay` it does not end after its last line but waits to be
+ * destroyed.  Exit code 0 when everything was as expected, 1 otherwise.
  */
 #include "guestkit/atapi.h"
 #include "guestkit/guestkit.h"
@@ -188,5 +189,9 @@ int main(int argc, char **argv)
     if (gk_arg_value(argc, argv, "change"))
         change();
     printf("cdrom: %s\n", failures ? "FAILED" : "done");
+    /* `stay`: keep the machine up (a front-end's test reads the console
+     * of a domain that still runs, then destroys it). */
+    while (gk_arg_value(argc, argv, "stay"))
+        smp_delay_us(50000);
     return failures ? 1 : 0;
 }

@@ -292,8 +292,13 @@ static void hvrun_args(const struct rundom_spec *s, const char *sock, char **arg
     }
     for (int i = 0; i < s->ndisks && i < 3; i++) {
         const struct rundom_disk *x = &s->disk[i];
-        snprintf(store[k], 1100, "file=%s,format=%s%s", x->file, x->format,
-                 x->readonly ? ",readonly=on" : "");
+        if (x->cdrom && x->file && x->file[0])
+            snprintf(store[k], 1100, "file=%s,media=cdrom", x->file);
+        else if (x->cdrom)
+            snprintf(store[k], 1100, "if=ide,media=cdrom");
+        else
+            snprintf(store[k], 1100, "file=%s,format=%s%s", x->file, x->format,
+                     x->readonly ? ",readonly=on" : "");
         argv[n++] = "-drive";
         argv[n++] = store[k++];
     }

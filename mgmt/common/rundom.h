@@ -63,6 +63,9 @@ struct rundom {
 struct rundom_disk {
     const char *file, *format; /* format: raw or qcow2 */
     bool readonly;
+    /* The machine's CD-ROM drive (ide1-cd0, bin/hvrun -drive media=cdrom),
+     * `file` its medium ("" or NULL: an empty drive). */
+    bool cdrom;
 };
 struct rundom_spec {
     const char *kernel, *cmdline; /* cmdline may be "" */

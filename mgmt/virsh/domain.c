@@ -324,7 +324,7 @@ static bool kib_opt(const struct cmd_call *call, uint64_t *kib)
 /* Which of a domain's configurations a change affects: libvirt's
  * --live/--config/--current, where --current (the default) means the
  * running domain when it runs, its definition otherwise. */
-static bool affects(const struct cmd_call *call, const struct vdom *v, bool *live, bool *config)
+bool live_affects(const struct cmd_call *call, const struct vdom *v, bool *live, bool *config)
 {
     *live = opt_bool(call, "live");
     *config = opt_bool(call, "config");
@@ -348,7 +348,7 @@ static bool setmem(const struct cmd_call *call)
     struct vdom v;
     uint64_t kib;
     bool live, config;
-    if (!live_lookup(call, &v) || !affects(call, &v, &live, &config) || !kib_opt(call, &kib))
+    if (!live_lookup(call, &v) || !live_affects(call, &v, &live, &config) || !kib_opt(call, &kib))
         return false;
     if (kib > v.dom.def.memory_kib) {
         verror("invalid argument: cannot set memory higher than max memory");
@@ -373,7 +373,7 @@ static bool setmaxmem(const struct cmd_call *call)
     struct vdom v;
     uint64_t kib;
     bool live, config;
-    if (!live_lookup(call, &v) || !affects(call, &v, &live, &config) || !kib_opt(call, &kib))
+    if (!live_lookup(call, &v) || !live_affects(call, &v, &live, &config) || !kib_opt(call, &kib))
         return false;
     /* hv gives a domain its RAM when it builds it, as KVM its maximum. */
     if (live) {
@@ -396,7 +396,7 @@ static bool setvcpus(const struct cmd_call *call)
     char *end;
     bool live, config;
     const char *text = opt_str(call, "count");
-    if (!live_lookup(call, &v) || !affects(call, &v, &live, &config))
+    if (!live_lookup(call, &v) || !live_affects(call, &v, &live, &config))
         return false;
     dom = v.dom;
     if (live) {

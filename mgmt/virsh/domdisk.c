@@ -1,10 +1,16 @@
 /*
- * Disk commands on a domain's definition: attach-disk, detach-disk,
- * change-media (each with --config, as a shut-off domain needs), and
- * domblkinfo, whose sizes imgtool's library reads from the image.
- * Messages are virsh 9.0's.
+ * Disk commands on a domain's definition: attach-disk, detach-disk (each
+ * with --config, as a shut-off domain needs), change-media (on the running
+ * domain's CD-ROM drive too, through the control protocol's eject and
+ * blockdev-change-medium), and domblkinfo, whose sizes imgtool's library
+ * reads from the image.  Messages are virsh 9.0's.
  */
 #include "domain.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include "live.h"
 
 #include "../common/size.h"
 
@@ -103,38 +109,114 @@ static bool detach(const struct cmd_call *call)
     return true;
 }
 
+/* The removable disk (a CD-ROM) a command names by target or source, as
+ * virsh's change-media looks only among those; -1 after its message. */
+static int find_cd(const struct domain_def *d, const char *key)
+{
+    for (int i = 0; i < d->ndisks; i++) {
+        const struct disk_def *k = &d->disks[i];
+        if (!strcmp(k->device, "cdrom") && (!strcmp(k->target, key) || !strcmp(k->source, key)))
+            return i;
+    }
+    verror("No disk found whose source path or target is %s", key);
+    return -1;
+}
+
+/* --eject, --insert, --update: at most one (virsh's message for the first
+ * pair given); *action its name, "update" by default. */
+static bool media_action(const struct cmd_call *call, const char **action)
+{
+    static const char *const names[] = {"eject", "insert", "update"};
+    const char *first = NULL;
+    *action = "update";
+    for (int i = 0; i < 3; i++) {
+        if (!opt_bool(call, names[i]))
+            continue;
+        if (first) {
+            verror("Options --%s and --%s are mutually exclusive", first, names[i]);
+            return false;
+        }
+        first = *action = names[i];
+    }
+    return true;
+}
+
+/* The running domain's drive: its medium out, or `source` in (by its
+ * absolute path: the manager does not know this directory). */
+static bool media_live(const struct vdom *v, const char *action, const char *source, bool force)
+{
+    static struct ctlc c;
+    char args[PATH_MAX + 160], failed[64];
+    int ret;
+    snprintf(failed, sizeof(failed), "Failed to complete action %s on media", action);
+    if (!source) {
+        snprintf(args, sizeof(args), "\"device\": \"ide1-cd0\", \"force\": %s",
+                 force ? "true" : "false");
+        if (live_call(v, &c, CTL_CMD_EJECT, args, 30000, &ret, failed) < 0)
+            return false;
+        ctlc_close(&c);
+        return true;
+    }
+    char *abs = realpath(source, NULL);
+    if (!abs) {
+        verror("%s", failed);
+        verror("Cannot access storage file '%s': %s", source, strerror(errno));
+        return false;
+    }
+    /* An object for JSON's escapes; live_call() wants its members. */
+    struct json_out o;
+    json_out_init(&o, args, sizeof(args));
+    json_obj_begin(&o);
+    json_key(&o, CTL_ARG_DEVICE);
+    json_put_str(&o, "ide1-cd0");
+    json_key(&o, CTL_ARG_FILENAME);
+    json_put_str(&o, abs);
+    json_key(&o, CTL_ARG_FORCE);
+    json_put_bool(&o, force);
+    json_obj_end(&o);
+    free(abs);
+    if (!json_out_ok(&o))
+        return false;
+    args[o.len - 1] = '\0';
+    if (live_call(v, &c, CTL_CMD_CHANGE_MEDIUM, args + 1, 60000, &ret, failed) < 0)
+        return false;
+    ctlc_close(&c);
+    return true;
+}
+
+/* change-media: --eject empties the drive; --insert (into an empty one)
+ * and --update (the default) put a new image in: in the running domain's
+ * drive (ide1-cd0) and, with --config or for a domain that is not
+ * running, in its definition. */
 static bool change_media(const struct cmd_call *call)
 {
-    struct dom dom;
-    const char *source = opt_str(call, "source");
-    bool eject = opt_bool(call, "eject"), insert = opt_bool(call, "insert");
-    if (!dom_lookup(call, &dom) || !config_only(call))
+    struct vdom v;
+    const char *source = opt_str(call, "source"), *action;
+    bool live, config;
+    if (!media_action(call, &action) || !live_lookup(call, &v) ||
+        !live_affects(call, &v, &live, &config))
         return false;
-    int i = find_disk(&dom.def, opt_str(call, "path"));
+    int i = find_cd(&v.dom.def, opt_str(call, "path"));
     if (i < 0)
         return false;
-    struct disk_def *k = &dom.def.disks[i];
-    if (strcmp(k->device, "cdrom")) {
-        verror("The disk device '%s' is not removable", k->target);
-        return false;
-    }
+    struct disk_def *k = &v.dom.def.disks[i];
+    bool eject = !strcmp(action, "eject");
     if (!eject && !source) {
-        verror("No disk source specified for change-media");
+        verror("New disk media source was not specified");
         return false;
     }
-    if (insert && k->source[0]) {
-        verror("Failed to complete action insert on media");
+    if (!strcmp(action, "insert") && k->source[0]) {
         verror("The disk device '%s' already has media", k->target);
         return false;
     }
-    /* --eject empties the drive; --insert and --update (the default) put
-     * a new image in. */
-    snprintf(k->source, sizeof(k->source), "%s", eject ? "" : source);
-    if (!store_dom_save(&dom.def))
+    if (live && !media_live(&v, action, eject ? NULL : source, opt_bool(call, "force")))
         return false;
-    vinfo(eject    ? "Successfully ejected media."
-          : insert ? "Successfully inserted media."
-                   : "Successfully updated media.");
+    snprintf(k->source, sizeof(k->source), "%s", eject ? "" : source);
+    if (config && !store_dom_save(&v.dom.def))
+        return false;
+    vinfo(eject                       ? "Successfully ejected media."
+          : !strcmp(action, "insert") ? "Successfully inserted media."
+                                      : "Successfully updated media.");
     return true;
 }
 

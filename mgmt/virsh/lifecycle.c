@@ -70,8 +70,8 @@ static bool spec_of(const struct domain_def *d, struct rundom_spec *s, const cha
     s->on_crash = action(d->on_crash);
     for (int i = 0; i < d->ndisks; i++) {
         const struct disk_def *k = &d->disks[i];
-        s->disk[i] =
-            (struct rundom_disk){k->source, k->driver, k->readonly || !strcmp(k->device, "cdrom")};
+        bool cdrom = !strcmp(k->device, "cdrom");
+        s->disk[i] = (struct rundom_disk){k->source, k->driver, k->readonly || cdrom, cdrom};
     }
     s->ndisks = d->ndisks;
     return true;

@@ -112,4 +112,11 @@ bool has_managed_save(const char *name);
  * after `failed` (when not NULL). */
 bool live_not_running(const char *failed);
 
+/* Which of a domain's configurations a change affects (domain.c):
+ * libvirt's --live/--config/--current, where --current (the default)
+ * means the running domain when it runs, its definition otherwise; false
+ * after virsh's message for a bad mix or --live on a domain that is not
+ * running. */
+bool live_affects(const struct cmd_call *call, const struct vdom *v, bool *live, bool *config);
+
 #endif

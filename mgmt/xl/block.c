@@ -11,9 +11,11 @@
  * the vdev name, backend domain 0, state 4 (connected), and -1 for the
  * event channel and ring reference a Xen PV disk has and a virtio disk
  * does not.  hv attaches a machine's disks when bin/hvrun starts it and
- * has no hot-plug: block-attach and cd-insert/cd-eject check their
- * arguments as xl does and then say so; block-detach answers as Xen 4.17
- * answers for a virtio disk.
+ * has no hot-plug: block-attach checks its arguments as xl does and then
+ * says so; block-detach answers as Xen 4.17 answers for a virtio disk.
+ * cd-insert and cd-eject change the medium of the domain's CD-ROM drive
+ * (the cfg's devtype=cdrom disk, hv's ide1-cd0) through the control
+ * protocol's blockdev-change-medium and eject, as libxl has QEMU do it.
  */
 #include "xl.h"
 
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "cfg.h"
@@ -139,6 +142,58 @@ static int block_detach(int argc, char **argv)
     return 1;
 }
 
+/* Is `vdev` the domain's CD-ROM drive (a devtype=cdrom disk of the cfg
+ * xl kept)? */
+static bool is_cd(const struct rundom *r, const char *vdev)
+{
+    char path[PATH_MAX];
+    struct xlcfg cfg;
+    static struct xldom d;
+    bool yes = false;
+    rundom_path(path, sizeof(path), r->name, ".cfg");
+    FILE *quiet = fopen("/dev/null", "w");
+    if (quiet && xlcfg_read_file(&cfg, path, quiet) == 0) {
+        if (xldom_from_cfg(&d, &cfg) == 0)
+            for (int k = 0; k < d.ndisks; k++)
+                yes |= d.disk[k].cdrom && !strcmp(d.disk[k].vdev, vdev);
+        xlcfg_free(&cfg);
+    }
+    if (quiet)
+        fclose(quiet);
+    return yes;
+}
+
+/* The medium out (file NULL) or in: eject or blockdev-change-medium on
+ * ide1-cd0, the file by its absolute path (the manager does not know this
+ * directory).  0, or 1 after libxl's kind of message. */
+static int cd_medium(const struct rundom *r, const char *file)
+{
+    char args[PATH_MAX + 128], why[512];
+    const char *cmd = file ? CTL_CMD_CHANGE_MEDIUM : CTL_CMD_EJECT;
+    if (file) {
+        struct json_out o;
+        json_out_init(&o, args, sizeof(args));
+        json_obj_begin(&o);
+        json_key(&o, CTL_ARG_DOMAIN);
+        json_put_u64(&o, 0);
+        json_key(&o, CTL_ARG_DEVICE);
+        json_put_str(&o, "ide1-cd0");
+        json_key(&o, CTL_ARG_FILENAME);
+        json_put_str(&o, file);
+        json_key(&o, CTL_ARG_FORMAT);
+        json_put_str(&o, "raw");
+        json_obj_end(&o);
+        if (!json_out_ok(&o))
+            return 1;
+    } else {
+        snprintf(args, sizeof(args), "{\"domain\": 0, \"device\": \"ide1-cd0\"}");
+    }
+    if (xl_call(r, cmd, args, why, sizeof(why)) == 0)
+        return 0;
+    fprintf(stderr, "libxl: error: domain %d: %s\n", r->domid, why);
+    return 1;
+}
+
 static int cd_change(int argc, char **argv, bool insert)
 {
     const char *cmd = insert ? "cd-insert" : "cd-eject";
@@ -159,7 +214,19 @@ static int cd_change(int argc, char **argv, bool insert)
         fprintf(stderr, "Cannot stat file: %s\n", file);
         return 1;
     }
-    return no_hotplug(&r, insert ? "insert a CD into" : "eject a CD from");
+    if (!is_cd(&r, d.vdev)) {
+        fprintf(stderr,
+                "libxl: error: domain %d: %s is not a CD-ROM drive of this domain (its cfg has "
+                "no devtype=cdrom disk of that vdev)\n",
+                r.domid, d.vdev);
+        return 1;
+    }
+    if (!insert)
+        return cd_medium(&r, NULL);
+    char *abs = realpath(file, NULL);
+    int rc = abs ? cd_medium(&r, abs) : 1;
+    free(abs);
+    return rc;
 }
 
 int cmd_block_change(int argc, char **argv)

@@ -85,8 +85,8 @@ static void machine_spec(const struct xldom *d, struct rundom_spec *s)
                               .on_crash = hv_action("crash", d->on_crash),
                               .ndisks = d->ndisks};
     for (int i = 0; i < d->ndisks; i++)
-        s->disk[i] =
-            (struct rundom_disk){d->disk[i].target, d->disk[i].format, d->disk[i].readonly};
+        s->disk[i] = (struct rundom_disk){d->disk[i].target, d->disk[i].format, d->disk[i].readonly,
+                                          d->disk[i].cdrom};
 }
 
 /* Keep the configuration the domain was built from beside its record

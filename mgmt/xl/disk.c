@@ -134,6 +134,13 @@ static int keyword(struct dpc *c, const char *k, size_t kn, const char *v, size_
 static int finish(struct dpc *c)
 {
     struct xldisk *d = c->d;
+    /* The deprecated "hdc:cdrom" vdev means devtype=cdrom
+     * (xl-disk-configuration(5): "raw:/root/image.iso,hdc:cdrom,ro"). */
+    size_t vl = strlen(d->vdev);
+    if (vl > 6 && !strcmp(d->vdev + vl - 6, ":cdrom")) {
+        d->vdev[vl - 6] = '\0';
+        d->cdrom = true;
+    }
     if (!d->vdev[0])
         return disk_err(c, NULL, 0, "no vdev specified");
     if (!d->format[0])

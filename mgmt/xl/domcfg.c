@@ -134,11 +134,19 @@ static int get_disks(const struct xlcfg *cfg, struct xldom *d)
                 s->lineno, s->n, XLDOM_DISKS_MAX);
         return -1;
     }
+    int cdroms = 0;
     for (int i = 0; i < s->n; i++) {
         struct xldisk *k = &d->disk[d->ndisks];
         if (xldisk_parse(k, s->atom[i].text, cfg->source, cfg->report) < 0)
             return -1;
-        if (strcmp(k->format, "raw") != 0 && strcmp(k->format, "qcow2") != 0) {
+        if (k->cdrom && (cdroms++ || strcmp(k->format, k->target[0] ? "raw" : "empty"))) {
+            fprintf(cfg->report,
+                    "%s:%d: hvkit: disk `%s': hv has one CD-ROM drive (ide1-cd0), its medium a "
+                    "raw image\n",
+                    cfg->source, s->lineno, s->atom[i].text);
+            return -1;
+        }
+        if (!k->cdrom && strcmp(k->format, "raw") != 0 && strcmp(k->format, "qcow2") != 0) {
             fprintf(cfg->report,
                     "%s:%d: hvkit: disk `%s': format %s is not one hvkit reads (raw, qcow2)\n",
                     cfg->source, s->lineno, s->atom[i].text, k->format);

@@ -22,6 +22,12 @@
 #             tray and medium, eject and blockdev-change-medium, and the
 #             manager's refusals (a relative path, a medium larger than a
 #             slot of the staging disk's media region);
+#   - xl:     a domain made from an xl.cfg with a CD ('FILE,,hdc,cdrom'),
+#             then `xl cd-eject` and `xl cd-insert` (and their refusals);
+#   - virsh:  a domain defined with <disk type='file' device='cdrom'> and
+#             started, then `virsh change-media --eject` and `--update`
+#             (and virsh's messages for what it refuses); both must bring
+#             the guest the same lines as QEMU's eject and change;
 #   - errors: hvrun's messages for a missing or empty medium, two drives,
 #             a CD-ROM that is not on IDE.
 . "$(dirname "$0")/lib.bash"
@@ -30,7 +36,7 @@ W=$IT_WORK
 G=$BUILD/guestkit/cdrom.elf
 TIMEOUT=${GUEST_TIMEOUT:-240}
 CASES=(cdrom-iso cdrom-qemu-read cdrom-svm-read cdrom-bochs-vmx-read cdrom-empty cdrom-qemu-change
-    cdrom-svm-change cdrom-monitor cdrom-qmp cdrom-hvrun-errors)
+    cdrom-svm-change cdrom-monitor cdrom-qmp cdrom-xl cdrom-virsh cdrom-hvrun-errors)
 skip_all_if "$(built_missing "$HV" "$G")" "${CASES[@]}"
 command -v xorriso >/dev/null || skip_all_if "xorriso is not installed (mk/deps.sh test)" "${CASES[@]}"
 
@@ -256,6 +262,104 @@ qmp_case() {
     rm -f "$d/big.iso"
 }
 qmp_case
+
+# --- The front-ends ---------------------------------------------------------------------
+# console_of LOG: the guest's lines in a front-end domain's log.
+console_of() {
+    grep -v '^\[hv\]' "$1" 2>/dev/null | tr -d '\r'
+}
+
+# The lines a front-end's change must bring (no lock here, `stay`).
+expect_front() {
+    console_of "$1" >"$1.lines"
+    grep -qx 'cdrom: volume DISC_A, [0-9]* sectors' "$1.lines" && ! grep -q 'locked' "$1.lines" &&
+        grep -qx 'cdrom: no medium: sense 2/3a' "$1.lines" &&
+        grep -qx 'cdrom: medium changed: sense 6/28' "$1.lines" &&
+        grep -qx 'cdrom: README.TXT: Disc B here.' "$1.lines" && grep -qx 'cdrom: done' "$1.lines"
+}
+
+# front_verdict ID LOG WHAT BAD: once the guest is done, its lines must be
+# those of a change, and BAD (the front-end's answers that were wrong)
+# empty.
+front_verdict() {
+    local bad=$4
+    wait_line "$2" 'cdrom: done' || bad+=" [the guest did not finish]"
+    if [ -z "$bad" ] && expect_front "$2"; then
+        pass "$1"
+    else
+        fail "$1" "the guest's lines $3;$bad"
+        show_log "$2"
+    fi
+}
+
+xl_case() {
+    local d=$W/xl bad=''
+    mkdir -p "$d"
+    export HVKIT_STATE_DIR=$d/st
+    cat >"$d/cd.cfg" <<CFG
+name = "cd1"
+kernel = "$G"
+extra = "change stay"
+memory = 32
+disk = [ '$W/a.iso,,hdc,cdrom' ]
+CFG
+    local log=$d/st/running/cd1.log
+    "$TOP/bin/xl" create "$d/cd.cfg" >"$d/create.out" 2>&1 </dev/null || bad+=" [create: $(cat "$d/create.out")]"
+    if wait_line "$log" 'cdrom: ready for eject'; then
+        "$TOP/bin/xl" cd-eject cd1 hda >"$d/o1" 2>&1 </dev/null && bad+=" [cd-eject hda succeeded]"
+        grep -q 'hda is not a CD-ROM drive of this domain' "$d/o1" || bad+=" [cd-eject hda: $(cat "$d/o1")]"
+        "$TOP/bin/xl" cd-eject cd1 hdc >"$d/o2" 2>&1 </dev/null || bad+=" [cd-eject: $(cat "$d/o2")]"
+    fi
+    if wait_line "$log" 'cdrom: ready for change'; then
+        "$TOP/bin/xl" cd-insert cd1 hdc "$W/nosuch.iso" >"$d/o3" 2>&1 </dev/null
+        grep -qx "Cannot stat file: $W/nosuch.iso" "$d/o3" || bad+=" [cd-insert nosuch: $(cat "$d/o3")]"
+        "$TOP/bin/xl" cd-insert cd1 hdc "$W/b.iso" >"$d/o4" 2>&1 </dev/null || bad+=" [cd-insert: $(cat "$d/o4")]"
+    fi
+    front_verdict cdrom-xl "$log" "after xl cd-eject and cd-insert" "$bad"
+    "$TOP/bin/xl" destroy cd1 >/dev/null 2>&1 </dev/null
+}
+xl_case
+
+virsh_case() {
+    local d=$W/virsh bad='' V=$TOP/bin/virsh
+    mkdir -p "$d"
+    export HVKIT_STATE_DIR=$d/st
+    cat >"$d/cd.xml" <<XML
+<domain type='hvkit'>
+  <name>vcd</name>
+  <memory unit='MiB'>32</memory>
+  <os><type>hvm</type><kernel>$G</kernel><cmdline>change stay</cmdline></os>
+  <devices>
+    <disk type='file' device='cdrom'>
+      <source file='$W/a.iso'/>
+      <target dev='hdc' bus='ide'/>
+      <readonly/>
+    </disk>
+  </devices>
+</domain>
+XML
+    local log=$d/st/running/vcd.log
+    "$V" -q "define $d/cd.xml; start vcd" >"$d/start.out" 2>&1 </dev/null || bad+=" [start: $(cat "$d/start.out")]"
+    if wait_line "$log" 'cdrom: ready for eject'; then
+        # virsh 9.0's words (checked on its test driver by hand): it looks
+        # among the removable disks only, and takes one action.
+        "$V" change-media vcd vda --eject >"$d/o1" 2>&1 </dev/null
+        grep -qx 'error: No disk found whose source path or target is vda' "$d/o1" || bad+=" [vda: $(cat "$d/o1")]"
+        "$V" change-media vcd hdc --eject --insert >"$d/o2" 2>&1 </dev/null
+        grep -qx 'error: Options --eject and --insert are mutually exclusive' "$d/o2" || bad+=" [two actions: $(cat "$d/o2")]"
+        "$V" change-media vcd hdc >"$d/o3" 2>&1 </dev/null
+        grep -qx 'error: New disk media source was not specified' "$d/o3" || bad+=" [no source: $(cat "$d/o3")]"
+        "$V" change-media vcd hdc --eject >"$d/o4" 2>&1 </dev/null
+        grep -qx 'Successfully ejected media.' "$d/o4" || bad+=" [eject: $(cat "$d/o4")]"
+    fi
+    if wait_line "$log" 'cdrom: ready for change'; then
+        "$V" change-media vcd hdc "$W/b.iso" --update >"$d/o5" 2>&1 </dev/null
+        grep -qx 'Successfully updated media.' "$d/o5" || bad+=" [update: $(cat "$d/o5")]"
+    fi
+    front_verdict cdrom-virsh "$log" "after virsh change-media" "$bad"
+    "$V" -q "destroy vcd" >/dev/null 2>&1 </dev/null
+}
+virsh_case
 
 # --- hvrun's refusals ----------------------------------------------------------------
 # refused EXPECTED-MESSAGE ARGS...: hvrun must stop with status 125 and say so.

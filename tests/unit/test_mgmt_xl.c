@@ -146,6 +146,11 @@ START_TEST(test_disks)
                      0);
     ck_assert_str_eq(d.target, "/r/i,x.iso");
     ck_assert(d.cdrom && d.readonly);
+    /* The deprecated vdev suffix (xl-disk-configuration(5)). */
+    ck_assert_int_eq(disk(&d, "raw:/root/image.iso,hdc:cdrom,ro"), 0);
+    ck_assert_str_eq(d.vdev, "hdc");
+    ck_assert_str_eq(d.target, "/root/image.iso");
+    ck_assert(d.cdrom && d.readonly);
     /* After an old prefix the format is not positional. */
     ck_assert_int_eq(disk(&d, "phy:/dev/vg/a,xvda,w"), 0);
     ck_assert_str_eq(d.target, "/dev/vg/a");
