@@ -213,6 +213,18 @@ verdict "save: refused for now, nothing written, the domain runs on"
 fails "$XL" dump-core g1 "$W/nodir/core"
 grep -qx 'core dump failed (rc=-3)' "$W/last" && [ ! -e "$W/nodir/core" ]
 verdict "dump-core: an unwritable file, no core left"
+# A core of all 32 MiB through the bulk path (docs/monitor.md "Memory in
+# bulk"): gdb reads the pattern from it, the domain runs on, and nothing
+# but the core is left in the directory.
+page=$(sed -n 's/^pattern: page at //p' "$S/g1.log")
+mkdir -p "$W/core.d"
+(cd "$W/core.d" && "$XL" dump-core g1 g1.core) >"$W/last" 2>&1 &&
+    readelf -l "$W/core.d/g1.core" | grep -A1 LOAD | grep -q '0x0000000002000000 0x0000000002000000' &&
+    { ! command -v gdb >/dev/null ||
+        gdb -q -batch -ex "x/s $page+0x100" -core "$W/core.d/g1.core" 2>&1 | grep -q '"hvkit pattern"'; } &&
+    [ "$(ls -A "$W/core.d")" = g1.core ] && [ "$(list_row g1)" = "$(row g1 1 32 1 r-----)" ]
+verdict "dump-core: a core of the domain's 32 MiB that gdb reads, the domain runs on"
+rm -rf "$W/core.d"
 printf 'name="g1"\nkernel="%s"\nmemory=32\n' "$G" >"$W/g1b.cfg"
 "$XL" config-update g1 "$W/g1b.cfg" memory=20 2>"$W/last"
 grep -qx 'setting dom1 configuration' "$W/last" &&
