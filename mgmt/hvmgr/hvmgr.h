@@ -151,6 +151,12 @@ void stage_mem_reply(const char *reply, size_t len, struct stage_after *after);
 /* stage.c: hv's reply to a watched request, to the one of the two above
  * that watches it (`after` cleared first). */
 void stage_reply(const char *reply, size_t len, struct stage_after *after);
+/* stage.c: the front-end of the watched request in flight was told it
+ * timed out: a pmemsave's or memsave's file is then not written when hv's
+ * late reply comes (stage_mem_timed_out).  A domain-save's is, as before:
+ * its domain's fate hangs on it. */
+void stage_timed_out(void);
+void stage_mem_timed_out(void);
 
 /* console.c: --console FIFO (0, or -1 after a message); its descriptor
  * (-1 when there is none or it has ended), read what it has; output bytes

@@ -424,6 +424,9 @@ long relay_expire(long now_ms, long limit_ms)
             reply_error_class(relay.in_flight_client, CTL_ERR_TIMEOUT, relay.in_flight_req->line,
                               relay.in_flight_req->len, desc);
             relay.in_flight_client = NULL;
+            /* A file the front-end was told failed must not appear later. */
+            if (relay.in_flight_req->watch)
+                stage_timed_out();
         }
     }
     for (struct request **pp = &relay.head; *pp;) {

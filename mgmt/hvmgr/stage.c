@@ -262,3 +262,8 @@ void stage_reply(const char *reply, size_t len, struct stage_after *after)
     stage_save_reply(reply, len, after);
     stage_mem_reply(reply, len, after);
 }
+
+void stage_timed_out(void)
+{
+    stage_mem_timed_out();
+}

@@ -13,7 +13,9 @@
  *   refused here, in QEMU's words), and "filename" becomes "disk" and
  *   "offset";
  * - hv's reply: `{}` and the copy is made and renamed into place; an
- *   error, and the temporary file goes, hv's error passing on as it is.
+ *   error, and the temporary file goes, hv's error passing on as it is;
+ *   a request the front-end was told timed out (relay.c) gets no file
+ *   when hv's reply comes late.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -116,4 +118,13 @@ void stage_mem_reply(const char *reply, size_t len, struct stage_after *a)
                  "written)",
                  mem.out.path, strerror(errno));
     }
+}
+
+void stage_mem_timed_out(void)
+{
+    /* The temporary file goes now; hv's late reply then finds nothing to
+     * finish (stage_mem_reply). */
+    if (mem.on)
+        stage_out_drop(&mem.out);
+    mem.on = false;
 }

@@ -634,6 +634,19 @@ START_TEST(pmemsave_writes_the_file)
              dir);
     ck_assert_str_eq(got(far[0]), want);
     ck_assert_str_eq(got(hv_far), "");
+    /* hv answers after the manager told the front-end it timed out: no
+     * file appears then. */
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": 4, "
+             "\"filename\": \"%s/late.bin\"}}\n",
+             dir);
+    client_writes(0, line);
+    got(hv_far);
+    relay_expire(relay_now_ms() + 2000, 1000);
+    ck_assert_ptr_nonnull(strstr(got(far[0]), "Timeout"));
+    hv_says("{\"return\": {}}\n");
+    ck_assert_str_eq(got(far[0]), "");
+    ck_assert_str_eq(listing(dir), "m.bin\nstaging\n");
     /* The copy fails (the staging disk is gone): QEMU's I/O error, and
      * the file that was there stays as it was. */
     snprintf(opt, sizeof(opt), "%s/gone:1:%llu", dir, CTL_STAGE_SAVE_OFFSET + 4096);
