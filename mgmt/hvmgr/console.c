@@ -24,7 +24,9 @@
  *
  * One front-end per console, as with xl and virsh: a second attach is
  * refused (CTL_CONSOLE_BUSY) unless it asks to take over ("force"), which
- * closes the first one's connection.  Closing the connection detaches.
+ * closes the first one's connection.  Closing the connection detaches;
+ * the domain's end (hv's SHUTDOWN or CRASHED event) closes it, a moment
+ * later, unless the domain restarts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +47,10 @@
 #define CONSOLE_CHUNK 16
 /* How soon a receiver that was full is offered bytes again. */
 #define CONSOLE_RETRY_MS 20
+/* How long after a domain's end its front-end stays attached: the guest's
+ * last lines come through bin/hvrun's pipe, a road apart from hv's event
+ * on COM2, and may arrive a little after it. */
+#define CONSOLE_END_MS 1000
 
 /* One domain's console. */
 struct console {
@@ -62,6 +68,9 @@ struct console {
     size_t offered;
     /* The receiver was full: not before this time (relay_now_ms). */
     long retry_at;
+    /* The domain has ended: its front-end is let go at this time (0: it
+     * has not). */
+    long end_at;
 };
 
 static struct {
@@ -73,6 +82,8 @@ static struct {
     size_t len;
     struct console dom[CTL_DOMAINS_MAX];
 } cons = {.fd = -1};
+
+static void detach(struct console *k);
 
 int console_option(const char *path)
 {
@@ -161,14 +172,8 @@ static void output_ended(void)
 {
     close(cons.fd);
     cons.fd = -1;
-    for (unsigned d = 0; d < CTL_DOMAINS_MAX; d++) {
-        struct conn *c = cons.dom[d].attached;
-        if (!c)
-            continue;
-        conn_flush(c);
-        c->dead = true;
-        cons.dom[d].attached = NULL;
-    }
+    for (unsigned d = 0; d < CTL_DOMAINS_MAX; d++)
+        detach(&cons.dom[d]);
 }
 
 void console_read(void)
@@ -289,6 +294,40 @@ void console_client_gone(struct conn *c)
     c->console = -1;
 }
 
+/* Let domain `d`'s front-end go, after what it has not yet been sent. */
+static void detach(struct console *k)
+{
+    struct conn *c = k->attached;
+    if (!c)
+        return;
+    conn_flush(c);
+    c->dead = true;
+    c->console = -1;
+    k->attached = NULL;
+}
+
+void console_event(const char *event, unsigned d)
+{
+    if (d >= CTL_DOMAINS_MAX)
+        return;
+    struct console *k = &cons.dom[d];
+    if (!strcmp(event, CTL_EV_SHUTDOWN) || !strcmp(event, CTL_EV_CRASHED)) {
+        /* As xl console and virsh console end with their domain. */
+        k->end_at = relay_now_ms() + CONSOLE_END_MS;
+    } else if (!strcmp(event, CTL_EV_RESET)) {
+        /* Restarted (its on_reboot or on_crash action): the same console
+         * goes on. */
+        k->end_at = 0;
+    } else if (!strcmp(event, CTL_EV_CREATED)) {
+        /* A new domain under the number of one destroyed before: its
+         * console starts empty. */
+        detach(k);
+        k->hist_len = 0;
+        k->in_len = 0;
+        k->end_at = 0;
+    }
+}
+
 /* ---- Input --------------------------------------------------------------- */
 
 size_t console_room(const struct conn *c)
@@ -359,6 +398,15 @@ long console_pump(long now_ms)
     long next = -1;
     for (unsigned d = 0; d < CTL_DOMAINS_MAX; d++) {
         struct console *k = &cons.dom[d];
+        if (k->end_at) {
+            long left = k->end_at - now_ms;
+            if (left <= 0) {
+                detach(k);
+                k->end_at = 0;
+            } else {
+                next = next < 0 || left < next ? left : next;
+            }
+        }
         if (!k->in_len || k->writing)
             continue;
         long left = k->retry_at - now_ms;

@@ -174,8 +174,11 @@ void console_client_gone(struct conn *c);
 /* How many typed bytes an attached front-end may send now; take them. */
 size_t console_room(const struct conn *c);
 void console_input(struct conn *c, const char *buf, size_t len);
-/* Offer queued typed bytes to hv; the milliseconds until a receiver that
- * was full is offered them again, or -1. */
+/* hv's event `event` (CTL_EV_*) about domain `d`: its end lets its
+ * front-end go (a moment later), a new domain there starts a new console. */
+void console_event(const char *event, unsigned d);
+/* Offer queued typed bytes to hv, let go the front-ends of domains that
+ * ended; the milliseconds until the next such thing is due, or -1. */
 long console_pump(long now_ms);
 
 /* stage_media.c: just before a request goes to hv, a

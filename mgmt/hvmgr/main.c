@@ -237,6 +237,18 @@ static void serve_client(struct conn *c, short revents)
         conn_read(c, relay_client_line, relay_client_overlong);
 }
 
+/* Close the front-ends that have gone or were let go. */
+static void reap_clients(void)
+{
+    for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
+        if (clients[i] && clients[i]->dead) {
+            relay_client_gone(clients[i]);
+            conn_free(clients[i]);
+            clients[i] = NULL;
+        }
+    }
+}
+
 /* The soonest of two waits in milliseconds (-1: none). */
 static long sooner(long a, long b)
 {
@@ -265,6 +277,8 @@ int main(int argc, char **argv)
         /* Front-ends that waited too long get their error first; poll
          * wakes up for the next one's limit, and for a console's retry. */
         long wait = sooner(relay_expire(now, limit), console_pump(now));
+        /* Those the consoles just let go, before poll() waits on them. */
+        reap_clients();
         relay_pump(hv);
         if (hv_ended)
             wait = sooner(wait, 100);
@@ -313,13 +327,7 @@ int main(int argc, char **argv)
             hv_ended = true;
             ended_at = relay_now_ms();
         }
-        for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
-            if (clients[i] && clients[i]->dead) {
-                relay_client_gone(clients[i]);
-                conn_free(clients[i]);
-                clients[i] = NULL;
-            }
-        }
+        reap_clients();
         relay_pump(hv);
     }
     /* Last words to the front-ends (errors for what waited), as far as

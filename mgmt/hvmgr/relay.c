@@ -346,7 +346,14 @@ void relay_hv_line(struct conn *hv, const char *s, size_t len)
                 relay_client_added(clients[i]);
         return;
     }
-    if (json_get(&doc, 0, CTL_KEY_EVENT) >= 0) {
+    int ev = json_get(&doc, 0, CTL_KEY_EVENT);
+    if (ev >= 0) {
+        /* The consoles follow the domains' lives (console.c). */
+        char name[32];
+        uint64_t dom;
+        if (json_str_copy(&doc, ev, name, sizeof(name)) >= 0 &&
+            json_u64(&doc, json_get(&doc, json_get(&doc, 0, CTL_KEY_DATA), "domain"), &dom) == 0)
+            console_event(name, (unsigned)dom);
         broadcast_event(s, len);
         return;
     }

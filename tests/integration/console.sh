@@ -12,7 +12,10 @@
 # 150 bytes, far more than the receiver's 16: the manager must hold them
 # back and offer them again, none lost.  On QEMU+SVM also: a second
 # front-end is refused while one is attached, --force takes the console
-# over (the first one's connection ends), and x-console-write's errors.
+# over (the first one's connection ends), and x-console-write's errors;
+# and with two domains (--domains 2), each domain's console apart: domain
+# 1's front-end sees its lines without hv's "[d1] ", its keys reach domain
+# 1 only, and its console ends when domain 1 does while domain 0 runs on.
 # Bochs+VMX runs the interrupt-driven guest once.
 . "$(dirname "$0")/lib.bash"
 
@@ -20,7 +23,7 @@ W=$IT_WORK
 G=$BUILD/guestkit/shout.elf
 HVCTL=$BUILD/mgmt/hvctl
 TIMEOUT=${GUEST_TIMEOUT:-240}
-CASES=(console-qemu-poll console-qemu-irq console-bochs-vmx-irq)
+CASES=(console-qemu-poll console-qemu-irq console-qemu-2domains console-bochs-vmx-irq)
 skip_all_if "$(built_missing "$HV" "$G" "$HVCTL")" "${CASES[@]}"
 
 # The keys: two short lines, one of 150 bytes, then quit.
@@ -84,16 +87,18 @@ same() {
     return 0
 }
 
-# start ID EMULATOR VENDOR MODE: hvrun --control in the background, its
-# pid in $run; false when the guest never says it is ready.
+# start ID EMULATOR VENDOR MODE [DOMAINS]: hvrun --control in the
+# background, its pid in $run; false when the guest (the last domain's)
+# never says it is ready.
 start() {
-    local id=$1 emu=$2 vendor=$3 mode=$4 d=$W/$1
+    local id=$1 emu=$2 vendor=$3 mode=$4 doms=${5:-1} d=$W/$1 ready="shout: ready"
     mkdir -p "$d"
     "$TOP/bin/hvrun" --emulator "$emu" --vendor "$vendor" --hv "$HV" --timeout "$TIMEOUT" \
-        -m 32M --control "$d/ctl.sock" -kernel "$G" -append "$mode" >"$d/out" 2>"$d/err" \
-        </dev/null &
+        -m 32M --domains "$doms" --control "$d/ctl.sock" -kernel "$G" -append "$mode" \
+        >"$d/out" 2>"$d/err" </dev/null &
     run=$!
-    wait_for "shout: ready" "$d/out" "$run"
+    [ "$doms" = 1 ] || ready="\[d$((doms - 1))\] $ready"
+    wait_for "$ready" "$d/out" "$run"
 }
 
 # finish ID: wait for hvrun; it must end 0 (the guest's exit 0).
@@ -171,6 +176,48 @@ qemu_case() {
     pass "$id"
 }
 
+# Two domains: domain 1's console first (it ends with domain 1, while the
+# machine runs on), then domain 0's.
+two_case() {
+    local id=$1 d=$W/$1 r0 r1
+    reference poll
+    if ! start "$id" qemu svm poll 2; then
+        fail "$id" "the guests under hv never said they were ready"
+        show_log "$d/err"
+        return
+    fi
+    local H=("$HVCTL" -s "$d/ctl.sock" --timeout 120)
+    "${H[@]}" --console 1 <"$W/keys" >"$d/c1.out" 2>"$d/c1.err"
+    r1=$?
+    if ! kill -0 "$run" 2>/dev/null; then
+        fail "$id" "the machine ended with domain 1 (domain 0 still waits for its keys)"
+        return
+    fi
+    "${H[@]}" --console 0 <"$W/keys" >"$d/c0.out" 2>"$d/c0.err"
+    r0=$?
+    finish "$id" || return
+    if [ "$r1" != 0 ] || [ "$r0" != 0 ]; then
+        fail "$id" "hvctl --console: status $r1 (domain 1), $r0 (domain 0)"
+        return
+    fi
+    # Each front-end saw its own domain's console, as plain QEMU's.
+    local n
+    for n in 0 1; do
+        if ! diff -u "$W/plain-poll.out" "$d/c$n.out" >"$d/c$n.diff"; then
+            fail "$id" "domain $n's console differs from plain QEMU's transcript"
+            show_log "$d/c$n.diff" 20
+            return
+        fi
+    done
+    # hvrun's stdout is hv's COM1 as ever: domain 1's lines after "[d1] ".
+    if ! diff -u "$W/plain-poll.out" <(sed -n 's/^\[d1\] //p' "$d/out") >"$d/d1.diff"; then
+        fail "$id" "domain 1's lines in hvrun's stdout differ from plain QEMU's transcript"
+        show_log "$d/d1.diff" 20
+        return
+    fi
+    pass "$id"
+}
+
 # Bochs+VMX: one front-end types the keys to the interrupt-driven guest.
 bochs_case() {
     local id=$1 mode=$2 d=$W/$1 why
@@ -196,5 +243,6 @@ reference irq
 IT_JOBS=2
 run_case console-qemu-poll qemu_case console-qemu-poll poll
 run_case console-qemu-irq qemu_case console-qemu-irq irq
+run_case console-qemu-2domains two_case console-qemu-2domains
 run_case console-bochs-vmx-irq bochs_case console-bochs-vmx-irq irq
 finish_cases

@@ -665,6 +665,31 @@ START_TEST(pmemsave_writes_the_file)
 }
 END_TEST
 
+/* A domain's end lets its front-end go, a moment later (its last lines
+ * may still be on their way); a restart keeps it attached. */
+START_TEST(a_console_ends_with_its_domain)
+{
+    got(far[0]);
+    ck_assert_int_eq(console_option("/dev/null"), 0);
+    client_writes(0, "{\"execute\": \"x-console-attach\", \"arguments\": {\"domain\": 1}}\n");
+    ck_assert_str_eq(got(far[0]), "{\"return\": {}}\n");
+    hv_says("{\"event\": \"SHUTDOWN\", \"data\": {\"domain\": 1, \"reason\": \"guest-reset\"}}\n");
+    hv_says("{\"event\": \"RESET\", \"data\": {\"domain\": 1}}\n");
+    console_pump(relay_now_ms() + 5000);
+    ck_assert(!clients[0]->dead);
+    /* No event line reaches an attached front-end: its bytes are the
+     * console's. */
+    console_output("[d1] last\n", 10);
+    ck_assert_str_eq(got(far[0]), "last\n");
+    hv_says(
+        "{\"event\": \"SHUTDOWN\", \"data\": {\"domain\": 1, \"reason\": \"guest-shutdown\"}}\n");
+    ck_assert_int_gt(console_pump(relay_now_ms()), 0);
+    ck_assert(!clients[0]->dead);
+    console_pump(relay_now_ms() + 5000);
+    ck_assert(clients[0]->dead);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hvmgr");
@@ -681,6 +706,7 @@ int main(void)
     tcase_add_test(tc, over_long_lines_are_refused_whole);
     tcase_add_test(tc, domain_create_stages_the_kernel);
     tcase_add_test(tc, consoles_attach_stream_and_type);
+    tcase_add_test(tc, a_console_ends_with_its_domain);
     tcase_add_test(tc, change_medium_alternates_slots);
     suite_add_tcase(s, tc);
     return check_main(s);
