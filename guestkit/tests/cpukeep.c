@@ -10,7 +10,8 @@
  *     puts there; MOV to CR2 puts anything), DR6's B0-B3 bits (SDM vol 3B
  *     18.2.3 "Debug Status Register (DR6)");
  *   - the system-call MSRs STAR, LSTAR, CSTAR, SFMASK and KernelGSbase
- *     (SDM vol 3A 5.8.8 "Fast System Calls in 64-Bit Mode");
+ *     (SDM vol 3A 5.8.8 "Fast System Calls in 64-Bit Mode"), and TSC_AUX,
+ *     which RDTSCP returns (SDM vol 2B "RDTSCP"), when the CPU has it;
  * then every 20 ms of the PIT's time, for `periods=P` periods (default
  * 100, 2 s), reads them all back (with `noxsave`, all but XCR0 and YMM15,
  * as on a CPU without them): "cpukeep N: kept to period K" every 25
@@ -37,6 +38,7 @@
 #define MSR_CSTAR          0xc0000083u
 #define MSR_SFMASK         0xc0000084u
 #define MSR_KERNEL_GS_BASE 0xc0000102u
+#define MSR_TSC_AUX        0xc0000103u
 
 /* What the guest set, and where it reads each back. */
 struct kept {
@@ -115,8 +117,21 @@ static bool set_xstate(unsigned seed, uint64_t *xcr0)
     return true;
 }
 
+/* RDTSCP (CPUID.80000001H:EDX bit 27) brings TSC_AUX; the value this
+ * seed puts there. */
+static bool has_tsc_aux(void)
+{
+    return cpuid(0x80000000u).eax >= 0x80000001u &&
+           (cpuid(0x80000001u).edx & X86_CPUID_EXT1_EDX_RDTSCP);
+}
+
+static uint64_t tsc_aux_value(unsigned seed)
+{
+    return 0xc0de0000u + seed;
+}
+
 /* Which value changed, or NULL when all are as set. */
-static const char *first_lost(unsigned seed, bool xstate, uint64_t xcr0, uint64_t dr6)
+static const char *first_lost(unsigned seed, bool xstate, uint64_t xcr0, uint64_t dr6, bool aux)
 {
     if (xstate && xgetbv0() != xcr0)
         return "XCR0";
@@ -132,6 +147,8 @@ static const char *first_lost(unsigned seed, bool xstate, uint64_t xcr0, uint64_
     for (unsigned i = 0; i < 5; i++)
         if (rdmsr(msrs[i]) != msr_value(i, seed))
             return msr_names[i];
+    if (aux && rdmsr(MSR_TSC_AUX) != tsc_aux_value(seed))
+        return "TSC_AUX";
     return NULL;
 }
 
@@ -152,20 +169,23 @@ int main(int argc, char **argv)
     uint64_t dr6 = read_dr6();
     for (unsigned i = 0; i < 5; i++)
         wrmsr(msrs[i], msr_value(i, seed));
+    bool aux = has_tsc_aux();
+    if (aux)
+        wrmsr(MSR_TSC_AUX, tsc_aux_value(seed));
     if (xstate)
-        printf("cpukeep %u: XCR0 %#llx%s, CR2, DR6, STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE "
+        printf("cpukeep %u: XCR0 %#llx%s, CR2, DR6, STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE%s "
                "set\n",
-               seed, (unsigned long long)xcr0, xcr0 & 4 ? ", YMM15" : "");
+               seed, (unsigned long long)xcr0, xcr0 & 4 ? ", YMM15" : "", aux ? ", TSC_AUX" : "");
     else
         printf("cpukeep %u: XCR0 and YMM15 left alone; CR2, DR6, STAR, LSTAR, CSTAR, SFMASK, "
-               "KERNEL_GS_BASE set\n",
-               seed);
+               "KERNEL_GS_BASE%s set\n",
+               seed, aux ? ", TSC_AUX" : "");
     pit_stop();
     for (unsigned k = 1; k <= periods; k++) {
         pit_oneshot(PERIOD);
         while (!pit_out())
             ;
-        const char *lost = first_lost(seed, xstate, xcr0, dr6);
+        const char *lost = first_lost(seed, xstate, xcr0, dr6, aux);
         if (lost) {
             printf("cpukeep %u: %s lost at period %u\n", seed, lost, k);
             return 1;

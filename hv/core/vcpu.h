@@ -261,6 +261,9 @@ struct vcpu {
      * STAR, LSTAR, CSTAR, SFMASK and KernelGSbase, in that order. */
     uint64_t cpu_cr2, cpu_dr6;
     uint64_t cpu_msr[5];
+    /* IA32_TSC_AUX, which RDTSCP and RDPID return: neither world switch
+     * holds it, so the core swaps it for both vendors. */
+    uint64_t cpu_tsc_aux;
 
     /* The domain this vCPU belongs to (domain.h): its memory, buses,
      * devices and run state.  Handlers reach all of those through here. */

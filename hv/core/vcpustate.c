@@ -154,8 +154,22 @@ static void xstate_load(struct vcpu *v)
     xsetbv(0, v->xcr0);
 }
 
+/* Does this CPU have IA32_TSC_AUX?  It exists when RDTSCP
+ * (CPUID.80000001H:EDX bit 27) or RDPID (CPUID.(EAX=7,ECX=0):ECX bit 22)
+ * does (SDM vol 2B "RDTSCP", "RDPID"); asked once. */
+static bool cpu_has_tsc_aux(void)
+{
+    static int has = -1;
+    if (has < 0)
+        has = (cpuid(0x80000000u).eax >= 0x80000001u && (cpuid(0x80000001u).edx & (1u << 27))) ||
+              (cpuid(0).eax >= 7 && (cpuid_count(7, 0).ecx & (1u << 22)));
+    return has;
+}
+
 /* CR2, DR6 and the system-call MSRs, for a backend whose world switch does
- * not keep them (backend.h `keeps`). */
+ * not keep them (backend.h `keeps`); TSC_AUX, which no world switch keeps
+ * (APM vol 2 15.5.2 "VMSAVE and VMLOAD Instructions" does not list it,
+ * and a VMCS has no field for it). */
 static void held_put(struct vcpu *v, unsigned keeps)
 {
     if (!(keeps & BACKEND_KEEPS_CR2_DR6)) {
@@ -165,6 +179,8 @@ static void held_put(struct vcpu *v, unsigned keeps)
     if (!(keeps & BACKEND_KEEPS_SYSCALL_MSRS))
         for (unsigned i = 0; i < 5; i++)
             v->cpu_msr[i] = rdmsr(syscall_msrs[i]);
+    if (cpu_has_tsc_aux())
+        v->cpu_tsc_aux = rdmsr(MSR_TSC_AUX);
 }
 
 static void held_load(struct vcpu *v, unsigned keeps)
@@ -176,6 +192,8 @@ static void held_load(struct vcpu *v, unsigned keeps)
     if (!(keeps & BACKEND_KEEPS_SYSCALL_MSRS))
         for (unsigned i = 0; i < 5; i++)
             wrmsr(syscall_msrs[i], v->cpu_msr[i]);
+    if (cpu_has_tsc_aux())
+        wrmsr(MSR_TSC_AUX, v->cpu_tsc_aux);
 }
 
 void vcpu_cpu_regs_put(struct vcpu *v)
@@ -201,6 +219,7 @@ void vcpu_cpu_regs_load(struct vcpu *v)
         memset(v->dr, 0, sizeof(v->dr));
         memset(v->ymm_hi, 0, sizeof(v->ymm_hi));
         memset(v->cpu_msr, 0, sizeof(v->cpu_msr));
+        v->cpu_tsc_aux = 0;
         v->cpu_cr2 = 0;
         v->cpu_dr6 = 0xffff0ff0u;
         v->cpu_regs_valid = true;

@@ -43,7 +43,8 @@ static void msrpm_pass(uint8_t *msrpm, uint32_t msr)
  * VMLOAD/VMSAVE (15.5.2) or VMRUN itself: the guest may use them directly,
  * exactly as on a real CPU, and the core need not emulate them.  TSC_AUX
  * is not in the VMCB, but hv never uses it (nor RDTSCP), so the guest may
- * own the real one.  Every other MSR exits and is emulated by core/msr.c.
+ * own the real one, which the core swaps between vCPUs (core/vcpustate.c).  Every other MSR exits
+ * and is emulated by core/msr.c.
  */
 static const uint32_t passthrough_msrs[] = {
     MSR_FS_BASE, MSR_GS_BASE,     MSR_KERNEL_GS_BASE, MSR_STAR,         MSR_LSTAR,   MSR_CSTAR,

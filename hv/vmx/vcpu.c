@@ -58,8 +58,8 @@ static void msr_bitmap_pass(uint8_t *bitmap, uint32_t msr)
  * the syscall MSRs and KernelGSBase are not switched by VMX (SVM switches
  * them with VMLOAD/VMSAVE), but hv itself never uses them, so the guest may
  * own the real ones, which the core swaps between vCPUs (core/vcpustate.c).
- * TSC_AUX is the guest's too, and not yet swapped (neither vendor's world
- * switch holds it).  Every other MSR exits and is emulated by the core, as
+ * TSC_AUX is the guest's too, swapped by the core as well (neither
+ * vendor's world switch holds it).  Every other MSR exits and is emulated by the core, as
  * under SVM.
  */
 static const uint32_t passthrough_msrs[] = {

@@ -2,10 +2,11 @@
 # The CPU state hv itself never uses stays each vCPU's own: XCR0 and the
 # AVX upper halves (both vendors: neither world switch touches them), and
 # under VT-x also CR2, DR6 and the system-call MSRs (a VMCS holds none of
-# them; SVM's VMCB and VMLOAD/VMSAVE do).  Three domains run the cpukeep
+# them; SVM's VMCB and VMLOAD/VMSAVE do), and TSC_AUX on both (neither
+# holds it).  Three domains run the cpukeep
 # guest at once with seeds 1, 2 and 3 -- XCR0 with AVX and YMM15 patterns
 # of their own for 1 and 3, XCR0 without AVX for 2, and different CR2, DR6
-# and MSR values each -- and check them every 20 ms while hv switches the
+# MSR and TSC_AUX values each -- and check them every 20 ms while hv switches the
 # CPU between them every time slice.  Each domain's lines must be the lines
 # the same seed prints alone on plain QEMU.  QEMU+SVM, Bochs+VMX and
 # Bochs+SVM.
@@ -41,7 +42,7 @@ three() {
         cmp -s "$out.$d" "$W/qemu.$((d + 1))" || bad+=" domain $d (seed $((d + 1)))"
     done
     if [ -z "$bad" ] && grep -q "^cpukeep 1: kept to period $PERIODS\$" "$W/qemu.1"; then
-        pass "$n: three domains keep XCR0, YMM15, CR2, DR6 and the system-call MSRs, the same lines as plain QEMU"
+        pass "$n: three domains keep XCR0, YMM15, CR2, DR6, the system-call MSRs and TSC_AUX, the same lines as plain QEMU"
     else
         fail "$n" "not the lines of plain QEMU:$bad"
         for d in 0 1 2; do
