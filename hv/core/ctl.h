@@ -14,7 +14,8 @@
  *   ctl_event.c    STOP, RESUME, SHUTDOWN, RESET, CRASHED, CREATED from state
  *                  changes
  *   ctl_snap.c     x-savevm, x-loadvm, x-delvm, query-snapshots
- *   ctl_dev.c      balloon, query-balloon, x-commit
+ *   ctl_dev.c      balloon, query-balloon, x-commit, eject,
+ *                  blockdev-change-medium
  *   ctl_domain.c   query-host, domain-create and domain-destroy
  *   ctl_mem.c      pmemsave and memsave: guest memory into the staging disk
  *
@@ -87,7 +88,8 @@ extern const struct ctl_cmd ctl_commands[];
  * snapshot code out, and there the table is absent (NULL) and the
  * commands unknown. */
 extern const struct ctl_cmd ctl_snapshot_commands[] __attribute__((weak));
-/* The device commands' rows (ctl_dev.c: the balloon, commit), weak for the
+/* The device commands' rows (ctl_dev.c: the balloon, commit, the CD's
+ * medium), weak for the
  * same reason. */
 extern const struct ctl_cmd ctl_device_commands[] __attribute__((weak));
 /* The commands that make and destroy domains (ctl_domain.c), weak for the
