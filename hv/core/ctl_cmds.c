@@ -244,19 +244,29 @@ static int system_powerdown(struct ctl_req *r)
 
 /* The NMI button (nmi.c): QMP's inject-nmi on x86 reaches every CPU of
  * the machine through its LINT1, running or paused (a paused domain takes
- * it when it continues); a domain that has ended has no CPU to take it. */
+ * it when it continues); a domain that has ended has no CPU to take it.
+ * With `cpu` (hvkit's, for `xl trigger DOMAIN nmi VCPU`) the NMI goes to
+ * that vCPU alone and directly, as Xen's NMI trigger sets the vCPU's
+ * pending NMI whatever its LINT1 says. */
 static int inject_nmi(struct ctl_req *r)
 {
     struct domain *d;
-    if (ctl_arg_domain(r, &d) < 0)
+    uint64_t cpu;
+    if (ctl_arg_domain(r, &d) < 0 || ctl_arg_u64(r, CTL_ARG_CPU, false, UINT64_MAX, &cpu) < 0)
         return -1;
+    if (cpu != UINT64_MAX && cpu >= d->nr_vcpus)
+        return ctl_error(r, CTL_ERR_DEVICE_NOT_FOUND, "domain %u has no CPU %llu (it has %u)",
+                         d->id, (unsigned long long)cpu, d->nr_vcpus);
     if (!nmi_supported(d))
         return ctl_error(r, CTL_ERR_GENERIC, "this hv's %s backend cannot inject an NMI",
                          r->host->be->name);
     if (domain_stopped(d))
         return ctl_error(r, CTL_ERR_GENERIC, "domain %u cannot get an NMI: it is %s", d->id,
                          domain_xen_state(d));
-    nmi_domain_button(d);
+    if (cpu == UINT64_MAX)
+        nmi_domain_button(d);
+    else
+        nmi_raise(d->vcpu[cpu]);
     json_obj_begin(r->out);
     json_obj_end(r->out);
     return 0;
@@ -299,6 +309,6 @@ const struct ctl_cmd ctl_commands[] = {
     {CTL_CMD_READ_MEMORY, read_args, ctl_read_memory},
     {CTL_CMD_QUERY_BLOCK, domain_args, query_block},
     {CTL_CMD_QUERY_BLOCKSTATS, domain_args, ctl_query_blockstats},
-    {CTL_CMD_INJECT_NMI, domain_args, inject_nmi},
+    {CTL_CMD_INJECT_NMI, vcpu_args, inject_nmi},
     {NULL, NULL, NULL},
 };

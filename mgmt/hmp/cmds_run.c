@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "hvkit/ctl.h"
+
 /* Send `command` (no arguments, no result); errors as "Error: ...", a
  * machine without the command as QEMU's "not currently supported". */
 static int simple(struct hmp *m, const char *command)
@@ -46,10 +48,12 @@ HMP_HANDLER(hmp_do_system_powerdown)
     simple(m, "system_powerdown");
 }
 
+/* `nmi`: QEMU 7.2's HMP nmi is QMP's inject-nmi, which on x86 reaches
+ * every CPU of the machine (through its LINT1); success prints nothing. */
 HMP_HANDLER(hmp_do_nmi)
 {
     (void)a;
-    simple(m, "nmi");
+    simple(m, CTL_CMD_INJECT_NMI);
 }
 
 /* `quit` ends hv and every domain, as QEMU's ends the emulator; the

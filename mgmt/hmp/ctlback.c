@@ -60,9 +60,7 @@ static int be_simple(void *ctx, int dom, const char *command, struct hmp_err *er
 {
     struct ctlc *c = ctx;
     struct ctlc_arg a[] = {DOM(dom)};
-    /* The protocol has no NMI; quit acts on the whole machine. */
-    if (!strcmp(command, "nmi"))
-        return UNSUPPORTED(err);
+    /* quit acts on the whole machine. */
     bool whole = !strcmp(command, CTL_CMD_QUIT);
     return ctl_call(c, command, a, whole ? 0 : 1, err) < 0 ? -1 : 0;
 }

@@ -130,7 +130,7 @@ struct hmp_cpu {
 struct hmp_backend {
     int (*status)(void *ctx, int dom, struct hmp_status *st, struct hmp_err *err);
     /* A command without arguments or result: "stop", "cont",
-     * "system_reset", "system_powerdown", "quit", "nmi". */
+     * "system_reset", "system_powerdown", "quit", "inject-nmi". */
     int (*simple)(void *ctx, int dom, const char *command, struct hmp_err *err);
     int (*regs)(void *ctx, int dom, int cpu, struct hmp_regs *regs, struct hmp_err *err);
     /* Read `len` bytes (at most 4096) at `addr`: guest-physical when

@@ -10,6 +10,7 @@
  *   reboot, reset                system_reset (hv has no guest-driven
  *                                reboot: both rebuild the domain)
  *   destroy                      quit, and the machine ends
+ *   inject-nmi                   inject-nmi (QMP's: every vCPU, through LINT1)
  *   console                      the domain's console (mgmt/common/conclient.c)
  *
  * Messages are virsh 9.0's; where libvirt's drivers differ, those of its
@@ -265,6 +266,17 @@ static bool resume(const struct cmd_call *call)
     return true;
 }
 
+/* inject-nmi: libvirt's QEMU driver sends QMP's inject-nmi; a running or
+ * paused domain takes it (paused: when it resumes), an inactive one is
+ * refused, and success prints nothing, as on the test driver. */
+static bool inject_nmi(const struct cmd_call *call)
+{
+    struct vdom v;
+    if (!live_lookup(call, &v))
+        return false;
+    return request(&v, CTL_CMD_INJECT_NMI, NULL);
+}
+
 /* shutdown and reboot --mode: hv has the ACPI power button and the reset
  * line, no guest agent, initctl or signal. */
 static bool acpi_mode(const struct cmd_call *call)
@@ -421,6 +433,7 @@ const struct cmd_def life_cmds[] = {
      destroy,
      "destroy (stop) a domain",
      {DOM_ARG, {"graceful", OPT_BOOL, false, "terminate gracefully"}}},
+    {"inject-nmi", inject_nmi, "Inject NMI to the guest", {DOM_ARG}},
     {"reboot",
      reset_dom,
      "reboot a domain",

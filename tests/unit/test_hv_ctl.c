@@ -250,6 +250,16 @@ START_TEST(inject_nmi_reaches_each_lint1)
     ck_assert_str_eq(req("{\"execute\": \"inject-nmi\", \"arguments\": {\"domain\": 1}}"),
                      "{\"return\": {}}");
     ck_assert(!v1.nmi_pending);
+    /* Xen's trigger names the vCPU and bypasses LINT1; one it lacks is
+     * refused. */
+    ck_assert_str_eq(
+        req("{\"execute\": \"inject-nmi\", \"arguments\": {\"domain\": 1, \"cpu\": 0}}"),
+        "{\"return\": {}}");
+    ck_assert(v1.nmi_pending);
+    ck_assert_str_eq(
+        req("{\"execute\": \"inject-nmi\", \"arguments\": {\"domain\": 1, \"cpu\": 1}}"),
+        "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"domain 1 has no CPU "
+        "1 (it has 1)\"}}");
     /* A domain that has ended has no CPU to take one. */
     d1.state = DOMAIN_CRASHED;
     ck_assert_str_eq(req("{\"execute\": \"inject-nmi\", \"arguments\": {\"domain\": 1}}"),
