@@ -7,7 +7,8 @@
  * Each input is one request line against a fresh host of two domains (a
  * vCPU each, 1 MiB of RAM whose first page is guest page tables pointing
  * at RAM, holes and beyond), so that stop, cont, quit, x-read-memory with
- * any address and size, and x-query-registers all run for real.
+ * any address and size, x-query-registers and x-console-write (into each
+ * domain's 16550 receiver) all run for real.
  */
 #include <stdint.h>
 #include <stdlib.h>
