@@ -198,36 +198,43 @@ void console_read(void)
 /* ---- Attaching --------------------------------------------------------- */
 
 /* x-console-attach's arguments: the domain and "force". */
+/* One member of x-console-attach's arguments, key token `k`, into *d or
+ * *force: 0, or -1 with the reason in *why. */
+static int attach_arg(const struct json_doc *doc, int k, uint64_t *d, bool *force, const char **why)
+{
+    _Static_assert(CTL_DOMAINS_MAX == 4, "the message names the limit");
+    if (json_str_eq(doc, k, CTL_ARG_DOMAIN)) {
+        if (json_u64(doc, k + 1, d) < 0 || *d >= CTL_DOMAINS_MAX) {
+            *why = "argument 'domain' must be a domain number from 0 to 3";
+            return -1;
+        }
+        return 0;
+    }
+    if (json_str_eq(doc, k, CTL_ARG_FORCE)) {
+        if (json_bool(doc, k + 1, force) < 0) {
+            *why = "argument 'force' must be true or false";
+            return -1;
+        }
+        return 0;
+    }
+    *why = "x-console-attach takes 'domain' and 'force' only";
+    return -1;
+}
+
+/* x-console-attach's arguments: the domain (default 0) and "force"
+ * (default false). */
 static int attach_args(const struct json_doc *doc, unsigned *dom, bool *force, const char **why)
 {
     int args = json_get(doc, 0, CTL_KEY_ARGUMENTS);
     uint64_t d = 0;
     *force = false;
-    if (args < 0)
-        goto done;
-    if (doc->tok[args].type != JSON_OBJECT) {
+    if (args >= 0 && doc->tok[args].type != JSON_OBJECT) {
         *why = "'arguments' must be an object";
         return -1;
     }
-    for (int k = json_first(doc, args); k >= 0; k = json_member_next(doc, args, k)) {
-        int v = k + 1;
-        if (json_str_eq(doc, k, CTL_ARG_DOMAIN)) {
-            if (json_u64(doc, v, &d) < 0 || d >= CTL_DOMAINS_MAX) {
-                *why = "argument 'domain' must be a domain number from 0 to 3";
-                return -1;
-            }
-        } else if (json_str_eq(doc, k, CTL_ARG_FORCE)) {
-            if (json_bool(doc, v, force) < 0) {
-                *why = "argument 'force' must be true or false";
-                return -1;
-            }
-        } else {
-            *why = "x-console-attach takes 'domain' and 'force' only";
+    for (int k = json_first(doc, args); k >= 0; k = json_member_next(doc, args, k))
+        if (attach_arg(doc, k, &d, force, why) < 0)
             return -1;
-        }
-    }
-done:
-    _Static_assert(CTL_DOMAINS_MAX == 4, "the message names the limit");
     *dom = (unsigned)d;
     return 0;
 }
