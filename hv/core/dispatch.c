@@ -63,7 +63,7 @@ static int __attribute__((format(printf, 2, 3))) note_text(struct trace *t, cons
 
 /* Skip the instruction that exited: it has been emulated.  RF is cleared,
  * as the CPU does after any instruction that completes. */
-EXIT_PATH static void advance(struct vcpu *v, const struct exit_info *e)
+FAST_PATH static void advance(struct vcpu *v, const struct exit_info *e)
 {
     /* What this reads and changes, for the lazy state bookkeeping (vcpu.h):
      * loaded now, written back before the next entry (on VT-x only the
@@ -618,7 +618,7 @@ EXIT_PATH void dispatch_io(struct vcpu *v, struct exit_info *e)
 }
 
 /* See fastpath.h: RIP past the instruction the fast path emulated. */
-EXIT_PATH void dispatch_advance(struct vcpu *v, const struct exit_info *e)
+FAST_PATH void dispatch_advance(struct vcpu *v, const struct exit_info *e)
 {
     advance(v, e);
 }

@@ -27,7 +27,7 @@
  * would do nothing but the emulation and the counting, and then does
  * exactly those: a CPUID answered from the table the full path filled
  * (cpuid.h), an IN with the full path's port handler, RIP moved by the same
- * advance().  fastpath_wanted() lists the conditions; anything else (a
+ * advance().  fastpath_arm() and fastpath_wanted() list the conditions; anything else (a
  * trace line to write, an interrupt to deliver or a timer running, the end
  * of the time slice, the exit budget, a port a device owns, a CPUID leaf
  * not in the table) goes the full way.  Nothing the emulation of these
@@ -46,68 +46,79 @@
 #include "fastpath.h"
 #include "hv.h"
 
-/* See fastpath.h: step 1, before the backend reads any guest state. */
-EXIT_PATH bool fastpath_wanted(const struct vcpu *v, const struct exit_info *e)
+/* See fastpath.h: before each entry, from the run loop.  One physical CPU
+ * runs every vCPU (hv/README.md), so between this call and the backend's
+ * return nothing runs but this vCPU's guest and its fast exits, which
+ * change none of what is looked at here: the answer holds for every exit
+ * of that stretch, and fastpath_wanted() need not ask again. */
+EXIT_PATH void fastpath_arm(struct vcpu *v)
 {
     const struct domain *d = v->dom;
     const struct host *h = d->host;
+    /* With `trace` every exit gets its line: dispatch() writes it.  The
+     * interrupt check before each entry (irq.c irq_before_entry), which
+     * has just run, must have nothing to do: its look found nothing to
+     * deliver and no timer running, and no exit since has reached a
+     * device (irq_epoch); only a device access changes that. */
+    if (h->opt.trace || !v->irq_idle || v->irq_seen_epoch != d->irq_epoch) {
+        v->fast_until = 0;
+        return;
+    }
+    /* The exit that spends the budget (max-exits=N) ends the guest, in
+     * dispatch(): exit number N, when exit_count (the exit's number
+     * minus one) reaches N. */
+    v->fast_until = h->opt.max_exits ? h->opt.max_exits : UINT64_MAX;
+}
+
+/* See fastpath.h: step 1, before the backend reads any guest state.
+ * Everything it looks at is in struct vcpu and the domain's CPUID table
+ * or port bitmap: on an emulator that empties its TLB at every world
+ * switch (fastpath.c) each further page would cost a walk of hv's page
+ * tables. */
+FAST_PATH bool fastpath_wanted(const struct vcpu *v, const struct exit_info *e,
+                               struct cpuid_regs *answer)
+{
+    /* What fastpath_arm() found before the entry, and the exit budget. */
+    if (v->exit_count >= v->fast_until)
+        return false;
+    /* The run loop wants the CPU back by then: the end of the time slice,
+     * a blocked vCPU's timer (run.c run_slice()).  No timer of this vCPU
+     * runs, or fastpath_arm() would have said no, so this is the deadline
+     * the backend was given; the loop checks it after every exit, so does
+     * this. */
+    if (v->deadline != UINT64_MAX && rdtsc() >= v->deadline)
+        return false;
     /* The two kinds of exit: CPUID, and a plain IN or OUT that reaches no
      * device (a device access may raise an interrupt, end the guest or
      * reset it, which the full path looks at).  INS and OUTS touch guest
      * memory, a page at a time: the full path. */
-    struct cpuid_regs c;
     if (e->reason == EXIT_IO) {
         /* An OUT that would do nothing at all (its port was reported
          * already), or an IN that reads all ones. */
-        if (e->io.string || !(e->io.in ? iobus_unowned(&d->io, e->io.port, e->io.size)
-                                       : iobus_out_void(&d->io, e->io.port, e->io.size)))
-            return false;
-    } else if (e->reason == EXIT_CPUID) {
-        /* A leaf the domain's table has (cpuid.h): the full path puts the
-         * answer there the first time, unless it may change. */
-        if (!cpuid_table_find(&d->cpuid, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, &c))
-            return false;
-    } else {
-        return false;
+        const struct iobus *io = &v->dom->io;
+        return !e->io.string && (e->io.in ? iobus_unowned(io, e->io.port, e->io.size)
+                                          : iobus_out_void(io, e->io.port, e->io.size));
     }
-    /* With `trace` every exit gets its line: dispatch() writes it. */
-    if (h->opt.trace)
-        return false;
-    /* The interrupt check before each entry (irq.c irq_before_entry) would
-     * do nothing: its last look found nothing to deliver and no timer
-     * running, and no exit since has reached a device (irq_epoch).  The
-     * backend has made sure that the guest's TPR (CR8) is unchanged too. */
-    if (!v->irq_idle || v->irq_seen_epoch != d->irq_epoch)
-        return false;
-    /* The exit that spends the budget (max-exits=N) ends the guest, in
-     * dispatch().  exit_count is this exit's number minus one. */
-    if (h->opt.max_exits && v->exit_count >= h->opt.max_exits)
-        return false;
-    /* The run loop wants the CPU back by then: the end of the time slice,
-     * a blocked vCPU's timer (run.c run_slice()).  No timer of this vCPU
-     * runs, or it would not be idle, so this is the deadline the backend
-     * was given; the loop checks it after every exit, so does this. */
-    if (v->deadline != UINT64_MAX && rdtsc() >= v->deadline)
-        return false;
-    return true;
+    /* A leaf the domain's table has (cpuid.h): the full path puts the
+     * answer there the first time, unless it may change.  The leaf is EAX,
+     * the subleaf ECX (SDM vol 2A "CPUID"). */
+    if (e->reason == EXIT_CPUID)
+        return cpuid_table_find(&v->dom->cpuid, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx,
+                                answer);
+    return false;
 }
 
 /* See fastpath.h: step 2, with the guest state every exit needs loaded. */
-EXIT_PATH void fastpath_exit(struct vcpu *v, struct exit_info *e)
+FAST_PATH void fastpath_exit(struct vcpu *v, struct exit_info *e, const struct cpuid_regs *answer)
 {
     struct gprs *r = &v->regs;
     if (e->reason == EXIT_CPUID) {
-        /* The answer fastpath_wanted() found in the table, which nothing
-         * changed since.  The leaf is EAX, the subleaf ECX (SDM vol 2A
-         * "CPUID"). */
-        struct cpuid_regs c = {0};
-        cpuid_table_find(&v->dom->cpuid, (uint32_t)r->rax, (uint32_t)r->rcx, &c);
-        /* CPUID writes the 32-bit registers, which zero-extends in long
-         * mode. */
-        r->rax = c.eax;
-        r->rbx = c.ebx;
-        r->rcx = c.ecx;
-        r->rdx = c.edx;
+        /* The answer fastpath_wanted() found in the table.  CPUID writes
+         * the 32-bit registers, which zero-extends in long mode. */
+        r->rax = answer->eax;
+        r->rbx = answer->ebx;
+        r->rcx = answer->ecx;
+        r->rdx = answer->edx;
         /* RIP past it, with a single-step trap for a guest with RFLAGS.TF,
          * as after any instruction hv emulates. */
         dispatch_advance(v, e);
@@ -121,7 +132,20 @@ EXIT_PATH void fastpath_exit(struct vcpu *v, struct exit_info *e)
         dispatch_advance(v, e);
     }
     /* What the run loop and dispatch() count for every exit: its number
-     * (HC_EXIT_COUNT, the trace) and the domain's statistics. */
+     * (HC_EXIT_COUNT, the trace) and, through fastpath_account(), the
+     * domain's statistics. */
     v->exit_count++;
-    stats_record(&v->dom->stats, e->reason);
+    if (e->reason == EXIT_CPUID)
+        v->fast_cpuid++;
+    else
+        v->fast_io++;
+}
+
+/* See fastpath.h: after the backend's run(), before anything reads the
+ * statistics (dispatch() and the control commands come later). */
+EXIT_PATH void fastpath_account(struct vcpu *v)
+{
+    stats_add(&v->dom->stats, EXIT_CPUID, v->fast_cpuid);
+    stats_add(&v->dom->stats, EXIT_IO, v->fast_io);
+    v->fast_cpuid = v->fast_io = 0;
 }

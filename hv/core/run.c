@@ -25,6 +25,7 @@
 #include "ending.h"
 #include "log.h"
 #include "exitpath.h"
+#include "fastpath.h"
 #include "sched.h"
 #include "smp.h"
 #include "vcpustate.h"
@@ -81,6 +82,8 @@ static void run_one_exit(struct host *h, struct vcpu *v)
     switch_to(h, v);
     /* Deliver a pending interrupt, or ask to hear when it can be. */
     irq_before_entry(v);
+    /* What the exit fast path may assume until the backend returns. */
+    fastpath_arm(v);
     /* Copy the vCPU in, VMRUN/VMRESUME, copy it out, decode the exit;
      * the time in between is the vCPU's CPU time (query commands show it;
      * hv's own work for the exit is not counted, as Xen counts only the
@@ -88,6 +91,8 @@ static void run_one_exit(struct host *h, struct vcpu *v)
     uint64_t t0 = rdtsc();
     h->be->run(v, &e);
     v->run_tsc += rdtsc() - t0;
+    /* The exits the fast path took meanwhile, into the statistics. */
+    fastpath_account(v);
     /* A CR8 the guest wrote is the APIC's TPR from now on. */
     irq_after_exit(v);
     /* The count HC_EXIT_COUNT reports and the trace numbers lines by. */

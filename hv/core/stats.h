@@ -14,16 +14,22 @@ struct exit_stats {
     uint64_t total;
 };
 
-/* Count one exit.  A reason out of range (a backend bug) is counted as
- * UNHANDLED rather than written past the array.  Inline: it runs on every
- * exit, and a call would cost more than the two additions. */
-static inline void stats_record(struct exit_stats *s, enum exit_reason r)
+/* Count n exits of reason r.  A reason out of range (a backend bug) is
+ * counted as UNHANDLED rather than written past the array.  Inline: it
+ * runs on every exit, and a call would cost more than the two additions. */
+static inline void stats_add(struct exit_stats *s, enum exit_reason r, uint64_t n)
 {
     if ((unsigned)r >= EXIT_REASON_COUNT)
         r = EXIT_UNHANDLED;
     /* 64-bit counters: no guest runs long enough to wrap them. */
-    s->count[r]++;
-    s->total++;
+    s->count[r] += n;
+    s->total += n;
+}
+
+/* Count one exit. */
+static inline void stats_record(struct exit_stats *s, enum exit_reason r)
+{
+    stats_add(s, r, 1);
 }
 
 /* Emit the statistics as lines (without the "[hv] " prefix, which the

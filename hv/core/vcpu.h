@@ -213,6 +213,15 @@ struct vcpu {
      * moves, the next look would find nothing either. */
     bool irq_idle;
     uint64_t irq_seen_epoch;
+    /* The exit fast path (fastpath.c) may take this vCPU's exits while
+     * exit_count is below this: what fastpath_arm() found before the
+     * entry (0: not at all; the exit budget, max-exits=, otherwise). */
+    uint64_t fast_until;
+    /* The CPUID and port-I/O exits the fast path took during the
+     * backend's current run(), which the run loop adds to the domain's
+     * statistics when run() returns (fastpath_account()): a fast exit then
+     * writes to no page but the vCPU's and the guest state's. */
+    uint64_t fast_cpuid, fast_io;
 
     /* Number of VM exits of this vCPU so far (HC_EXIT_COUNT). */
     uint64_t exit_count;

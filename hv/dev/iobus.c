@@ -103,7 +103,7 @@ static bool wide_fit(const struct io_device *d, uint16_t port, uint8_t size)
 /* See iobus.h.  One bit per port, looked up for each byte of the access:
  * a wide access that only partly hits a device is not "unknown", the
  * device's bytes are served and the rest float high. */
-EXIT_PATH bool iobus_unowned(const struct iobus *bus, uint16_t port, uint8_t size)
+FAST_PATH bool iobus_unowned(const struct iobus *bus, uint16_t port, uint8_t size)
 {
     for (uint8_t i = 0; i < size; i++) {
         /* The uint16_t cast wraps at 0xFFFF as the 16-bit port space does. */
@@ -115,7 +115,7 @@ EXIT_PATH bool iobus_unowned(const struct iobus *bus, uint16_t port, uint8_t siz
 }
 
 /* See iobus.h: report_unknown() marks the access's first port. */
-EXIT_PATH bool iobus_out_void(const struct iobus *bus, uint16_t port, uint8_t size)
+FAST_PATH bool iobus_out_void(const struct iobus *bus, uint16_t port, uint8_t size)
 {
     return (bus->reported[port / 8] & (1u << (port % 8))) && iobus_unowned(bus, port, size);
 }

@@ -70,7 +70,7 @@ EXIT_PATH const char *svm_exit_name(uint64_t code)
 /* Fixed lengths of the instructions we skip, for CPUs without NRIPS
  * (QEMU): CPUID 0F A2, RDMSR 0F 32 / WRMSR 0F 30, VMMCALL 0F 01 D9, HLT F4.
  * A prefix would make the real instruction longer; hv's guests use none. */
-static uint32_t fixed_len(uint32_t code)
+FAST_PATH static uint32_t fixed_len(uint32_t code)
 {
     /* 0 means "not an instruction hv skips": the core then never advances
      * RIP by it (it only does for the exits listed here and for IOIO). */
@@ -95,7 +95,7 @@ static uint32_t fixed_len(uint32_t code)
  * leaves the A16/A32/A64 bits all clear, as QEMU 7.2 does (seen: EXITINFO1
  * 0x3f8001c for a 64-bit REP OUTSB).  An address-size prefix would be
  * missed then; hv's guests use none. */
-static void decode_io(struct exit_info *e, uint64_t info1, uint8_t mode_addr)
+FAST_PATH static void decode_io(struct exit_info *e, uint64_t info1, uint8_t mode_addr)
 {
     /* Bits 31:16: the port, from DX or the immediate operand. */
     e->io.port = IOIO_PORT(info1);
@@ -207,7 +207,7 @@ static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t
  * always holds the next RIP (15.10.2 "IN and OUT Behavior"); otherwise
  * NRIPS's next RIP when the CPU provides it (15.7.1 "State Saved on
  * Exit"), else our table of fixed lengths. */
-EXIT_PATH static uint32_t insn_length(const struct vmcb_control *c, uint32_t code, uint64_t rip)
+FAST_PATH static uint32_t insn_length(const struct vmcb_control *c, uint32_t code, uint64_t rip)
 {
     if (code == VMEXIT_IOIO)
         return (uint32_t)(c->exitinfo2 - rip);
@@ -273,7 +273,7 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
  * whose test of every group would cost more than the copies.  Nothing
  * else is loaded until the core asks (core/vcpu.h "Lazy guest state"), and
  * the VMCB now holds everything the core had changed. */
-EXIT_PATH static void copy_out(struct vcpu *vcpu, const struct svm_vcpu *sv)
+FAST_PATH static void copy_out(struct vcpu *vcpu, const struct svm_vcpu *sv)
 {
     const struct vmcb_save *s = svm_saved_state(sv);
     vcpu->regs.rax = s->rax;
@@ -288,7 +288,7 @@ EXIT_PATH static void copy_out(struct vcpu *vcpu, const struct svm_vcpu *sv)
 
 /* Core -> VMCB, the world switch, and what every exit needs first: the
  * part of svm_run() that the exit fast path repeats. */
-EXIT_PATH static void enter_guest(struct vcpu *vcpu, struct svm_vcpu *sv)
+FAST_PATH static void enter_guest(struct vcpu *vcpu, struct svm_vcpu *sv)
 {
     struct vmcb *v = sv->vmcb;
 
@@ -341,7 +341,7 @@ EXIT_PATH static void enter_guest(struct vcpu *vcpu, struct svm_vcpu *sv)
  * svm_run(), which copies the state out again: on SVM it is all plain
  * memory.
  */
-EXIT_PATH static bool fast_exit(struct vcpu *vcpu, struct svm_vcpu *sv)
+FAST_PATH static bool fast_exit(struct vcpu *vcpu, struct svm_vcpu *sv)
 {
     struct vmcb *v = sv->vmcb;
     const struct vmcb_control *c = &v->control;
@@ -367,7 +367,8 @@ EXIT_PATH static bool fast_exit(struct vcpu *vcpu, struct svm_vcpu *sv)
     /* The core's verdict needs the general registers: RAX (a CPUID's
      * leaf) is in the VMCB. */
     vcpu->regs.rax = v->save.rax;
-    if (!fastpath_wanted(vcpu, &e))
+    struct cpuid_regs answer;
+    if (!fastpath_wanted(vcpu, &e, &answer))
         return false;
     /* RAX, RIP, RFLAGS and the interrupt shadow, and the instruction's
      * length. */
@@ -378,7 +379,7 @@ EXIT_PATH static bool fast_exit(struct vcpu *vcpu, struct svm_vcpu *sv)
      * may queue a new one, a single-step trap. */
     v->control.eventinj = 0;
     vcpu->event_pending = 0;
-    fastpath_exit(vcpu, &e);
+    fastpath_exit(vcpu, &e, &answer);
     return true;
 }
 
@@ -391,7 +392,7 @@ EXIT_PATH static bool fast_exit(struct vcpu *vcpu, struct svm_vcpu *sv)
  * (EXIT_ENTRY_FAILED), so this always returns.  Exits the fast path takes
  * never return: the guest is entered again at once.
  */
-EXIT_PATH void svm_run(struct vcpu *vcpu, struct exit_info *exit)
+FAST_PATH void svm_run(struct vcpu *vcpu, struct exit_info *exit)
 {
     struct svm_vcpu *sv = vcpu->arch;
     struct vmcb *v = sv->vmcb;

@@ -23,7 +23,7 @@
 /* The length of CPUID (0F A2): QEMU has no NRIPS to tell us (hv/README.md). */
 #define CPUID_LEN 2
 
-EXIT_PATH void svm_floor_enter(struct vmcb *v, struct gprs *regs, uint64_t host_save_pa)
+FAST_PATH void svm_floor_enter(struct vmcb *v, struct gprs *regs, uint64_t host_save_pa)
 {
     for (;;) {
         /* The world switch (enter.S): GPRs in, VMRUN, GPRs out, with the

@@ -21,7 +21,7 @@
  * VMCB's own may hold a half-loaded state (QEMU writes its CPU state back
  * on VMEXIT_INVALID, docs/emulators.md), so the copy taken before the
  * attempt stands in for it (exit.c), when there is one. */
-EXIT_PATH const struct vmcb_save *svm_saved_state(const struct svm_vcpu *sv)
+FAST_PATH const struct vmcb_save *svm_saved_state(const struct svm_vcpu *sv)
 {
     return sv->entry_failed && sv->before_valid ? &sv->before->save : &sv->vmcb->save;
 }
@@ -113,7 +113,7 @@ static void store_checked(struct vcpu *vcpu, struct vmcb *v, unsigned dirty)
 /* Before VMRUN: the groups the core changed since the last exit
  * (vcpu->dirty) into the VMCB, which VMRUN loads (15.5.1 "Basic
  * Operation"); every other field still holds what #VMEXIT saved. */
-EXIT_PATH void svm_store_state(struct vcpu *vcpu)
+FAST_PATH void svm_store_state(struct vcpu *vcpu)
 {
     struct svm_vcpu *sv = vcpu->arch;
     struct vmcb *v = sv->vmcb;

@@ -123,7 +123,7 @@ EXIT_PATH const char *vmx_exit_name(uint32_t reason)
  * size of INS/OUTS is in the VM-exit instruction-information field where the CPU reports it
  * (IA32_VMX_BASIC bit 54, 28.2.5); otherwise it follows the code segment, as it does without an
  * address-size prefix. */
-static void decode_io(struct exit_info *e, uint64_t q, struct vcpu *vcpu)
+FAST_PATH static void decode_io(struct exit_info *e, uint64_t q, struct vcpu *vcpu)
 {
     /* The qualification packs everything SVM spreads over EXITINFO1:
      * port in bits 31:16, direction in bit 3, string in bit 4, REP in
@@ -201,7 +201,7 @@ static bool decode_cr0_write(struct vcpu *vcpu, uint64_t q, struct exit_info *e)
  * per exit (vx->qual_read, cleared by enter_once()): the fast path, a CR4
  * write and decode_exit() may each want it.  Kept in raw_info1 for a
  * reader of struct exit_info. */
-static uint64_t exit_qualification(struct vmx_vcpu *vx, struct exit_info *e)
+FAST_PATH static uint64_t exit_qualification(struct vmx_vcpu *vx, struct exit_info *e)
 {
     if (!vx->qual_read) {
         vx->qual = vmread(VMCS_EXIT_QUALIFICATION);
@@ -421,16 +421,19 @@ static enum cr4_result handle_cr4_write(struct vcpu *vcpu, struct vmx_vcpu *vx, 
 
 /* Enter once: true with *reason after a VM exit, or false with *e filled in
  * when VMLAUNCH/VMRESUME itself failed. */
-static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info *e,
-                       uint32_t *reason)
+FAST_PATH static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info *e,
+                                 uint32_t *reason)
 {
     /* Core -> VMCS: the groups of guest state the core changed since the
      * last exit (state.c), and only the fields among them whose value
      * changed. */
     vmx_store_state(vcpu);
     /* The guest's CR8 is VTPR bits 7:4 with the TPR shadow: the APIC's TPR,
-     * in the virtual-APIC page, which the CPU reads at the MOV itself. */
-    if (vx->vapic)
+     * in the virtual-APIC page, which the CPU reads at the MOV itself.
+     * Written only when it differs: after a fast exit has read the page,
+     * a write would cost an emulator that keeps read and write permission
+     * apart in its TLB (Bochs) a second walk of hv's page tables. */
+    if (vx->vapic && vx->vapic[VAPIC_VTPR] != vcpu->tpr)
         vx->vapic[VAPIC_VTPR] = vcpu->tpr;
     /* The time left until the core's deadline, counting down in the
      * guest (preempt.c). */
@@ -502,7 +505,7 @@ static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info 
  * guest state stays in the VMCS until the core asks for it (state.c,
  * core/vcpu.h "Lazy guest state"), and the VMCS now holds everything the
  * core had changed. */
-EXIT_PATH static void copy_out(struct vcpu *vcpu, struct vmx_vcpu *vx)
+FAST_PATH static void copy_out(struct vcpu *vcpu, struct vmx_vcpu *vx)
 {
     /* RIP still points at the instruction that exited; the core adds
      * exit->insn_len when it emulates the instruction. */
@@ -525,7 +528,7 @@ EXIT_PATH static void copy_out(struct vcpu *vcpu, struct vmx_vcpu *vx)
  * qualification (kept for decode_exit()) and the core's verdict first;
  * then, for an exit the core takes, what the full path would read anyway.
  */
-EXIT_PATH static bool fast_exit(struct vcpu *vcpu, struct vmx_vcpu *vx, uint32_t reason)
+FAST_PATH static bool fast_exit(struct vcpu *vcpu, struct vmx_vcpu *vx, uint32_t reason)
 {
     /* Only reason, rip, insn_len and io are read (fastpath.h). */
     struct exit_info e;
@@ -548,7 +551,8 @@ EXIT_PATH static bool fast_exit(struct vcpu *vcpu, struct vmx_vcpu *vx, uint32_t
      * leaf). */
     if (vx->vapic && vx->vapic[VAPIC_VTPR] != vcpu->tpr)
         return false;
-    if (!fastpath_wanted(vcpu, &e))
+    struct cpuid_regs answer;
+    if (!fastpath_wanted(vcpu, &e, &answer))
         return false;
     /* An exit in the middle of delivering an event (28.2.4 "Information
      * for VM Exits During Event Delivery"): the full path injects it
@@ -563,7 +567,7 @@ EXIT_PATH static bool fast_exit(struct vcpu *vcpu, struct vmx_vcpu *vx, uint32_t
     /* An event injected at the entry has been delivered (vmx_run()); the
      * core may queue a new one, a single-step trap. */
     vcpu->event_pending = 0;
-    fastpath_exit(vcpu, &e);
+    fastpath_exit(vcpu, &e, &answer);
     return true;
 }
 
@@ -573,7 +577,7 @@ EXIT_PATH static bool fast_exit(struct vcpu *vcpu, struct vmx_vcpu *vx, uint32_t
  * a bit VMX forces) is handled here and the guest re-entered, so the core
  * sees the same set of reasons from both backends.
  */
-EXIT_PATH void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
+FAST_PATH void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
 {
     struct vmx_vcpu *vx = vcpu->arch;
     /* Usually one round trip; more only for exits the backend absorbs. */

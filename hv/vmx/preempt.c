@@ -31,17 +31,16 @@ void vmx_set_deadline(struct vcpu *vcpu, uint64_t deadline)
 
 /* See internal.h: before each entry of a vCPU whose controls have the
  * timer. */
-EXIT_PATH void vmx_arm_preemption(struct vmx_vcpu *vx)
+FAST_PATH void vmx_arm_preemption(struct vmx_vcpu *vx)
 {
-    /* The divider, 2^X (A.6: bits 4:0 of IA32_VMX_MISC). */
-    unsigned shift = (unsigned)(vmx_caps.misc & 0x1f);
-    uint64_t now = rdtsc(), value;
-    if (vx->deadline == UINT64_MAX) {
-        /* No deadline: the field's largest value, which exits only after
-         * 2^32 << X TSC ticks (seconds to hours), an exit the core takes
-         * as nothing more than a look at the clock. */
-        value = 0xffffffffu;
-    } else {
+    /* No deadline: the field's largest value, which exits only after
+     * 2^32 << X TSC ticks (seconds to hours), an exit the core takes as
+     * nothing more than a look at the clock. */
+    uint64_t value = 0xffffffffu;
+    if (vx->deadline != UINT64_MAX) {
+        /* The divider, 2^X (A.6: bits 4:0 of IA32_VMX_MISC). */
+        unsigned shift = (unsigned)(vmx_caps.misc & 0x1f);
+        uint64_t now = rdtsc();
         /* Past: 0, an exit before the first instruction.  Otherwise the
          * ticks left at the timer's rate, within the 32-bit field. */
         uint64_t left = vx->deadline > now ? (vx->deadline - now) >> shift : 0;
@@ -50,7 +49,8 @@ EXIT_PATH void vmx_arm_preemption(struct vmx_vcpu *vx)
     /* VM exit leaves the field alone (hv does not ask for "save
      * VMX-preemption timer value", 25.7.1 "VM-Exit Controls"), and each
      * entry loads it again: without a deadline the value is the same at
-     * every entry, and the VMWRITE is needed only once. */
+     * every entry, and the VMWRITE is needed only once (nor is the clock
+     * read then, nor vmx_caps: each is a page the exit would touch). */
     if (vx->preempt_written && vx->preempt_value == value)
         return;
     vmwrite(VMCS_PREEMPTION_TIMER, value);

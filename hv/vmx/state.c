@@ -90,7 +90,8 @@ EXIT_PATH void vmx_load_state(struct vcpu *vcpu, unsigned what)
 /* VMWRITE `value` to `field` unless the VMCS holds it already (*held, kept
  * by vmx_load_state() and by this function).  The first entry writes
  * everything: the copy is not complete before it (held_valid). */
-static void write_changed(const struct vmx_vcpu *vx, uint32_t field, uint64_t *held, uint64_t value)
+FAST_PATH static void write_changed(const struct vmx_vcpu *vx, uint32_t field, uint64_t *held,
+                                    uint64_t value)
 {
     if (vx->held_valid && *held == value)
         return;
@@ -180,7 +181,7 @@ static void store_rare(struct vcpu *vcpu, struct vmx_vcpu *vx, unsigned dirty)
 /* Before VM entry: the groups the core changed since the last exit
  * (vcpu->dirty) into the VMCS, which VM entry loads (27.3.2 "Loading Guest
  * State"); a field whose value did not change is not written. */
-EXIT_PATH void vmx_store_state(struct vcpu *vcpu)
+FAST_PATH void vmx_store_state(struct vcpu *vcpu)
 {
     struct vmx_vcpu *vx = vcpu->arch;
     unsigned dirty = vcpu->dirty;
