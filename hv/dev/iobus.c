@@ -46,8 +46,8 @@ int iobus_add(struct iobus *bus, struct io_device *dev)
     /* Its ports are owned from now on; one reported as unknown before is
      * known again, and would be reported should it ever be free again. */
     for (uint32_t p = dev->base; p < (uint32_t)dev->base + dev->count; p++) {
-        bus->owned[p / 8] |= (uint8_t)(1u << (p % 8));
-        bus->reported[p / 8] &= (uint8_t) ~(1u << (p % 8));
+        bus->bits[p / 8].owned |= (uint8_t)(1u << (p % 8));
+        bus->bits[p / 8].reported &= (uint8_t) ~(1u << (p % 8));
     }
     return 0;
 }
@@ -69,9 +69,9 @@ EXIT_PATH static void report_unknown(struct iobus *bus, uint16_t port, bool in, 
 {
     /* One bit per port (8 KiB for all 65536): a guest probing a port in a
      * loop would otherwise flood the log, one line per exit. */
-    if (bus->reported[port / 8] & (1u << (port % 8)))
+    if (bus->bits[port / 8].reported & (1u << (port % 8)))
         return;
-    bus->reported[port / 8] |= (uint8_t)(1u << (port % 8));
+    bus->bits[port / 8].reported |= (uint8_t)(1u << (port % 8));
     /* Hosted tests may run without a message sink. */
     if (!bus->note)
         return;
@@ -108,7 +108,7 @@ FAST_PATH bool iobus_unowned(const struct iobus *bus, uint16_t port, uint8_t siz
     for (uint8_t i = 0; i < size; i++) {
         /* The uint16_t cast wraps at 0xFFFF as the 16-bit port space does. */
         uint16_t p = (uint16_t)(port + i);
-        if (bus->owned[p / 8] & (1u << (p % 8)))
+        if (bus->bits[p / 8].owned & (1u << (p % 8)))
             return false;
     }
     return true;
@@ -117,7 +117,7 @@ FAST_PATH bool iobus_unowned(const struct iobus *bus, uint16_t port, uint8_t siz
 /* See iobus.h: report_unknown() marks the access's first port. */
 FAST_PATH bool iobus_out_void(const struct iobus *bus, uint16_t port, uint8_t size)
 {
-    return (bus->reported[port / 8] & (1u << (port % 8))) && iobus_unowned(bus, port, size);
+    return (bus->bits[port / 8].reported & (1u << (port % 8))) && iobus_unowned(bus, port, size);
 }
 
 /* IN of `size` bytes at `port`. */
