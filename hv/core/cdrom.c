@@ -126,7 +126,12 @@ int cdrom_change(struct domain *d, unsigned disk, uint64_t offset, uint64_t leng
         ksnprintf(err, err_len, "outer disk %u: %s", disk, why);
         return -1;
     }
-    if (s.io.size(s.io.ctx, &size) < 0 || length == 0 || offset > size || length > size - offset) {
+    if (s.io.size(s.io.ctx, &size) < 0)
+        size = 0;
+    /* No length: the rest of the disk (a file of its own, --outer-disk). */
+    if (length == 0 && offset < size)
+        length = s.bytes = size - offset;
+    if (length == 0 || offset > size || length > size - offset) {
         ksnprintf(err, err_len,
                   "the medium (%llu bytes at %llu) is not inside outer disk %u (%llu bytes)",
                   (unsigned long long)length, (unsigned long long)offset, disk,

@@ -29,8 +29,8 @@ int cdrom_eject(struct domain *d, bool force);
 
 /* QMP's blockdev-change-medium on d's drive: the tray opens (refused as
  * cdrom_eject() refuses it, `force` as there), the medium becomes `length` bytes from
- * `offset` on outer disk `disk`, called `name` (the host path, for
- * query-block), and the tray closes.  0, or -1 with the reason in err and
+ * `offset` on outer disk `disk` (0: the rest of that disk), called `name`
+ * (the host path, for query-block), and the tray closes.  0, or -1 with the reason in err and
  * the drive as it was. */
 int cdrom_change(struct domain *d, unsigned disk, uint64_t offset, uint64_t length,
                  const char *name, bool force, char *err, size_t err_len);

@@ -20,7 +20,8 @@
 #             out, and the #blockN numbers aside); the guest's lines also
 #             on Bochs+VMX;
 #   - qmp:    the protocol itself (bin/hvctl): query-block's drive with its
-#             tray and medium, eject and blockdev-change-medium, and the
+#             tray and medium, eject and blockdev-change-medium (in hv's
+#             form, naming an --outer-disk file), and the
 #             manager's refusals (a relative path, a medium larger than a
 #             slot of the staging disk's media region);
 #   - xl:     a domain made from an xl.cfg with a CD ('FILE,,hdc,cdrom'),
@@ -234,8 +235,10 @@ fi
 qmp_case() {
     local d=$W/qmp bad='' r
     mkdir -p "$d"
+    # Disc B also as outer disk 0, for a change that names its disk itself.
     "$TOP/bin/hvrun" --hv "$HV" --timeout "$TIMEOUT" --control "$d/ctl.sock" -kernel "$G" \
-        -append change -cdrom "$W/a.iso" >"$d/out" 2>"$d/err" </dev/null &
+        -append change --outer-disk "$W/b.iso:ro" -cdrom "$W/a.iso" >"$d/out" 2>"$d/err" \
+        </dev/null &
     local pid=$!
     ctl() { "$BUILD/mgmt/hvctl" -s "$d/ctl.sock" --timeout 120 "$@" 2>&1; }
     # has TEXT REPLY: the reply holds TEXT, or the case records it.
@@ -256,8 +259,11 @@ qmp_case() {
         has '"inserted": false, "locked": false, "tray_open": true' "$r"
     fi
     if wait_line "$d/out" 'cdrom: ready for change'; then
-        r=$(ctl blockdev-change-medium device=ide1-cd0 filename="$W/b.iso" format=raw)
+        # hv's form, as the manager passes it on: the whole of outer disk 0.
+        r=$(ctl blockdev-change-medium device=ide1-cd0 filename=disc-b disk=0 format=raw)
         has '{"return": {}}' "$r"
+        r=$(ctl query-block)
+        has '"device": "ide1-cd0", "file": "disc-b", "format": "raw"' "$r"
     fi
     wait "$pid"
     local st=$?
