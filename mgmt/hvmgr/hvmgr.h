@@ -193,15 +193,15 @@ void media_reply(const char *reply, size_t len);
  * from the save region.  open: the temporary file beside it (0, or -1
  * with errno: 0 for an existing file that is not a regular one, EISDIR
  * for a directory); commit: the region's first `size` bytes into it,
- * synced and renamed over `path` (0, or -1 with errno, the temporary file
- * gone); drop: the temporary file gone. */
+ * synced (file and directory) when `sync`, and renamed over `path` (0, or
+ * -1 with errno, the temporary file gone); drop: the temporary file gone. */
 struct stage_out {
     char path[4096];
     char tmp[4200];
     int fd;
 };
 int stage_out_open(struct stage_out *o, const char *path);
-int stage_out_commit(struct stage_out *o, unsigned long long size);
+int stage_out_commit(struct stage_out *o, unsigned long long size, bool sync);
 void stage_out_drop(struct stage_out *o);
 
 /* main.c: the connections relay.c writes to. */

@@ -111,7 +111,7 @@ void stage_mem_reply(const char *reply, size_t len, struct stage_after *a)
         stage_out_drop(&mem.out);
         return;
     }
-    if (stage_out_commit(&mem.out, mem.size) < 0) {
+    if (stage_out_commit(&mem.out, mem.size, false) < 0) {
         a->failed = true;
         snprintf(a->why, sizeof(a->why),
                  "An IO error has occurred (file '%s': %s; nothing was "

@@ -6,8 +6,11 @@
  * A temporary file is made beside the front-end's file before the request
  * goes to hv, so that a directory the manager cannot write is refused
  * before anything happens.  Once hv has answered, the region is copied
- * into it, it is synced and renamed over the file: the file appears whole
- * or not at all, and an existing one is replaced only by a complete copy.
+ * into it and it is renamed over the file: the file appears whole or not
+ * at all, and an existing one is replaced only by a complete copy.  A
+ * saved state is also synced, file and directory, before the manager
+ * destroys the domain it came from; guest memory is not (QEMU's pmemsave
+ * does not sync either), which spares a dump the disk's flushes.
  */
 #define _GNU_SOURCE /* mkostemp */
 #include <errno.h>
@@ -53,7 +56,7 @@ void stage_out_drop(struct stage_out *o)
     o->fd = -1;
 }
 
-int stage_out_commit(struct stage_out *o, unsigned long long size)
+int stage_out_commit(struct stage_out *o, unsigned long long size, bool sync)
 {
     unsigned disk;
     const char *stage_path = stage_disk(&disk);
@@ -62,7 +65,7 @@ int stage_out_commit(struct stage_out *o, unsigned long long size)
     int err = errno;
     if (in >= 0)
         close(in);
-    if (rc == 0 && fsync(o->fd) < 0)
+    if (rc == 0 && sync && fsync(o->fd) < 0)
         rc = -1, err = errno;
     if (rc == 0 && rename(o->tmp, o->path) < 0)
         rc = -1, err = errno;
@@ -74,7 +77,7 @@ int stage_out_commit(struct stage_out *o, unsigned long long size)
     /* The rename itself durable too: the directory's entry. */
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s", o->path);
-    int d = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int d = sync ? open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     if (d >= 0) {
         fsync(d);
         close(d);

@@ -67,7 +67,7 @@ static void drop_temp(void)
  * with why (the temporary file gone). */
 static int write_out(unsigned long long size, char *why, size_t why_len)
 {
-    int rc = stage_out_commit(&save.out, size);
+    int rc = stage_out_commit(&save.out, size, true);
     if (rc < 0)
         snprintf(why, why_len, "file '%s': %s (nothing was written)", save.out.path,
                  strerror(errno));
