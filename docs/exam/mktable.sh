@@ -4,9 +4,7 @@
 # front-end's command table says (so the page cannot claim what is not there):
 #   qemu-img  bin/imgtool's verbs, from its --help;
 #   virsh     bin/virsh's commands (`virsh help CMD`);
-#   xl        bin/xl's subcommands (`xl help`), less save and restore, which
-#             it has but refuses until hv's control protocol can save a
-#             domain into a file (docs/xl.md);
+#   xl        bin/xl's subcommands (`xl help`);
 #   HMP       not in hvkit yet: every command is marked.
 # Usage: mktable.sh > docs/exam/operations.md  (needs `make` first)
 set -euo pipefail
@@ -15,7 +13,7 @@ BUILD=${BUILD:-$TOP/build}
 state=$(mktemp -d)
 trap 'rm -rf "$state"' EXIT
 verbs=$("$BUILD/imgtool/imgtool" --help | sed -n '/^Command syntax:/,/^$/s/^  \([a-z]*\) .*/\1/p')
-xlcmds=$("$BUILD/mgmt/xl" help | sed -n 's/^ \([a-z-]*\) .*/\1/p' | grep -vx -e save -e restore)
+xlcmds=$("$BUILD/mgmt/xl" help | sed -n 's/^ \([a-z-]*\) .*/\1/p')
 
 # has TOOL COMMAND: does hvkit's front-end for TOOL have COMMAND?
 has() {

@@ -344,6 +344,28 @@ static int parse_ms(const char *s, size_t len, size_t name_len, unsigned max, un
     return 0;
 }
 
+/* name=NAME: letters, digits and "-_.", not starting with a digit (a
+ * front-end reads a number as a domain id), at most 63 bytes. */
+static int parse_name(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
+{
+    bool ok = len < sizeof(opt->name) && !(s[0] >= '0' && s[0] <= '9');
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = s[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '-' || c == '_' || c == '.';
+    }
+    if (!ok) {
+        ksnprintf(err, err_len,
+                  "bad name '%.*s' (letters, digits, '-', '_', '.', not starting with a digit, "
+                  "at most %zu bytes)",
+                  (int)len, s, sizeof(opt->name) - 1);
+        return -1;
+    }
+    memcpy(opt->name, s, len);
+    opt->name[len] = '\0';
+    return 0;
+}
+
 /* One option word; 0, or -1 with err filled. */
 static int parse_word(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
 {
@@ -373,6 +395,11 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         opt->ctl = true;
         return 0;
     }
+    /* `paused`: the boot's domains wait for a `cont` (QEMU's -S). */
+    if (word_is(s, len, "paused")) {
+        opt->paused = true;
+        return 0;
+    }
     /* The others are NAME=VALUE; the prefix test requires a value after
      * the '=' ("mem=" alone is an unknown option, not mem=0). */
     if (word_has_prefix(s, len, "mem="))
@@ -391,6 +418,8 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         return parse_count(s, len, 4, HV_SMP_MAX, &opt->smp, err, err_len);
     if (word_has_prefix(s, len, "tslice="))
         return parse_ms(s, len, 7, 1000, &opt->tslice_ms, err, err_len);
+    if (word_has_prefix(s, len, "name="))
+        return parse_name(s + 5, len - 5, opt, err, err_len);
     if (word_has_prefix(s, len, "powerdown-after="))
         return parse_ms(s, len, 16, 600000, &opt->powerdown_after_ms, err, err_len);
     /* The lifecycle actions, named as in xl.cfg(5). */
@@ -427,14 +456,15 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
     }
     /* Anything else is a mistake worth stopping for: a misspelt "trace"
      * silently ignored would cost the user more than this message. */
-    ksnprintf(
-        err, err_len,
-        "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
-        "balloon=SIZE, npt=eager|lazy, slat-dot, domains=N, smp=N, disk-test, virtio-console, ctl, "
-        "drive=..., cdrom=N|empty, tslice=MS, powerdown-after=MS, "
-        "on_poweroff=|on_reboot=|on_crash=destroy|"
-        "restart|preserve, savevm=|loadvm=|delvm=NAME@MS, save=|restore=N@MS)",
-        (int)len, s);
+    ksnprintf(err, err_len,
+              "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
+              "balloon=SIZE, npt=eager|lazy, slat-dot, domains=N, smp=N, disk-test, "
+              "virtio-console, ctl, paused, "
+              "name=NAME, "
+              "drive=..., cdrom=N|empty, tslice=MS, powerdown-after=MS, "
+              "on_poweroff=|on_reboot=|on_crash=destroy|"
+              "restart|preserve, savevm=|loadvm=|delvm=NAME@MS, save=|restore=N@MS)",
+              (int)len, s);
     return -1;
 }
 
@@ -462,6 +492,8 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->disk_test = false;
     opt->virtio_console = false;
     opt->ctl = false;
+    opt->paused = false;
+    opt->name[0] = '\0';
     opt->cdrom = HV_CDROM_NONE;
     opt->ndrives = 0;
     opt->tslice_ms = 10;

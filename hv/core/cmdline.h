@@ -35,6 +35,13 @@
  *                        event for demonstrations and tests of a guest's
  *                        shutdown (the ACPI power button, dev/acpi_pm.h),
  *                        the same press a control channel makes on request
+ *   name=NAME            domain 0's name (QEMU's -name; default "d0"):
+ *                        letters, digits, "-_.", not starting with a digit,
+ *                        at most 63 bytes
+ *   paused               the domains of the boot start paused, as QEMU's -S
+ *                        starts its CPU stopped: a control channel's `cont`
+ *                        starts them (a front-end first restores a saved
+ *                        state into one, domain-restore)
  *   on_poweroff=ACTION   what becomes of a domain whose guest powered off,
  *   on_reboot=ACTION     reset its machine, or crashed: destroy (the
  *   on_crash=ACTION      default for all three: its memory goes back and,
@@ -106,6 +113,8 @@ struct hv_options {
     bool disk_test;      /* disk-test: exercise the outer disks first */
     bool virtio_console; /* a virtio-console device (core/vdev.h) */
     bool ctl;            /* ctl: the control channel on COM2 (core/ctl.h) */
+    bool paused;         /* paused: the boot's domains start paused */
+    char name[64];       /* name=: domain 0's name ("" = "d0") */
     /* cdrom=: domain 0's CD-ROM drive (HV_CDROM_NONE: none), its medium the
      * outer disk of this number, or HV_CDROM_EMPTY. */
     int cdrom;

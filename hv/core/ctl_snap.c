@@ -189,9 +189,16 @@ static int ctl_domain_restore(struct ctl_req *r)
     struct vmfile_place p;
     int paused;
     char err[256], name[CTL_NAME_MAX + 1];
-    if (arg_place(r, true, &p) < 0 || arg_tristate(r, CTL_ARG_PAUSED, &paused) < 0)
+    struct domain *d = NULL;
+    bool into = r->args >= 0 && json_get(r->doc, r->args, CTL_ARG_DOMAIN) >= 0;
+    if ((into && ctl_arg_domain(r, &d) < 0) || arg_place(r, true, &p) < 0 ||
+        arg_tristate(r, CTL_ARG_PAUSED, &paused) < 0)
         return -1;
-    struct domain *d = vmfile_restore(r->host, &p, paused, err, sizeof(err));
+    /* With "domain": into that domain; without, a new one. */
+    if (into && vmfile_restore_into(d, &p, paused, err, sizeof(err)) < 0)
+        return ctl_error(r, CTL_ERR_GENERIC, "%s", err);
+    if (!into)
+        d = vmfile_restore(r->host, &p, paused, err, sizeof(err));
     if (!d)
         return ctl_error(r, CTL_ERR_GENERIC, "%s", err);
     json_obj_begin(r->out);
@@ -206,8 +213,8 @@ static int ctl_domain_restore(struct ctl_req *r)
 static const char *const domain_args[] = {CTL_ARG_DOMAIN, NULL};
 static const char *const save_args[] = {CTL_ARG_DOMAIN, CTL_ARG_DISK,   CTL_ARG_OFFSET,
                                         CTL_ARG_AFTER,  CTL_ARG_PAUSED, NULL};
-static const char *const restore_args[] = {CTL_ARG_DISK, CTL_ARG_OFFSET, CTL_ARG_LENGTH,
-                                           CTL_ARG_PAUSED, NULL};
+static const char *const restore_args[] = {CTL_ARG_DOMAIN, CTL_ARG_DISK,   CTL_ARG_OFFSET,
+                                           CTL_ARG_LENGTH, CTL_ARG_PAUSED, NULL};
 static const char *const snap_args[] = {CTL_ARG_DOMAIN, CTL_ARG_NAME, NULL};
 
 const struct ctl_cmd ctl_snapshot_commands[] = {

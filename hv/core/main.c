@@ -183,6 +183,9 @@ static void make_domain(struct domain *d, struct vcpu *v, unsigned id, const str
     d->image_len = mod->mod_end - mod->mod_start;
     d->cmdline = guest_cmd;
     d->vdevs = vdevs;
+    /* name= (QEMU's -name) names domain 0, for front-ends and save files. */
+    if (id == 0 && host.opt.name[0])
+        d->name = host.opt.name;
     /* What becomes of it when it ends (cmdline.h). */
     d->on_poweroff = host.opt.on_poweroff;
     d->on_reboot = host.opt.on_reboot;

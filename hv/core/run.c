@@ -340,7 +340,8 @@ EXIT_PATH void host_run(struct host *h)
     for (struct domain *d = h->domains; d; d = d->next) {
         if (d->state != DOMAIN_CREATED)
             continue;
-        d->state = DOMAIN_RUNNING;
+        /* `paused` (QEMU's -S): it waits for a control channel's cont. */
+        d->state = h->opt.paused && h->opt.ctl ? DOMAIN_PAUSED : DOMAIN_RUNNING;
         /* Nothing would ever stop a domain without a vCPU: the loop below
          * would spin for ever. */
         if (d->nr_vcpus == 0)

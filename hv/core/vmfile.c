@@ -299,3 +299,46 @@ struct domain *vmfile_restore(struct host *h, const struct vmfile_place *p, int 
     kfree(w);
     return d;
 }
+
+/* ---- Restore into a domain that exists ---------------------------------------------- */
+
+int vmfile_restore_into(struct domain *d, const struct vmfile_place *p, int paused, char *err,
+                        size_t err_len)
+{
+    static struct vms_config cfg;
+    struct vms_shape shape;
+    struct window win;
+    bool was_paused;
+    int r = -1;
+    err[0] = '\0';
+    struct work *w = vmwork_alloc(d, err, err_len);
+    if (!w)
+        return -1;
+    struct vms_source src = {.read = vmwork_source_read, .ctx = w, .size = p->limit};
+    w->size = p->limit;
+    /* The CONFIG first, read through without its image: it must be a
+     * save file's, and it says whether the domain starts paused. */
+    bool ok = open_window(w, &win, p, false, err, err_len) == 0;
+    if (ok && vms_read_config(&w->v, &src, &shape, &cfg, NULL) < 0) {
+        ksnprintf(err, err_len, "%s", w->v.err);
+        ok = false;
+    }
+    if (ok && vmwork_pause(d, &was_paused, err, err_len) == 0) {
+        uint64_t t0 = vmwork_now_ns(d);
+        w->buf_at = w->buf_len = 0;
+        r = vmwork_read(d, w, err, err_len);
+        char name[CTL_NAME_MAX + 1];
+        if (r == 0)
+            hv_log("domain-restore: into domain %u '%s': %llu bytes of state in %llu ms", d->id,
+                   domain_name(d, name, sizeof(name)), (unsigned long long)p->limit,
+                   (unsigned long long)((vmwork_now_ns(d) - t0) / 1000000));
+        /* Refused: as it was.  Restored: running unless asked or saved
+         * paused. */
+        if (r < 0 && !domain_stopped(d))
+            vmwork_resume(d, was_paused);
+        else if (r == 0 && !(paused < 0 ? cfg.paused : paused))
+            domain_unpause(d);
+    }
+    kfree(w);
+    return r;
+}

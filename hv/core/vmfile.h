@@ -60,4 +60,14 @@ int64_t vmfile_save(struct domain *d, const struct vmfile_place *p, enum vmfile_
 struct domain *vmfile_restore(struct host *h, const struct vmfile_place *p, int paused, char *err,
                               size_t err_len);
 
+/*
+ * The state at `p` into domain d, which exists (a machine a front-end
+ * started paused from the file's kernel, to restore into): checked whole
+ * against d first (its vCPUs, RAM and devices must be the state's), so a
+ * refused state leaves d exactly as it was; then d runs unless `paused`
+ * (-1: as the file says).  0, or -1 with err.
+ */
+int vmfile_restore_into(struct domain *d, const struct vmfile_place *p, int paused, char *err,
+                        size_t err_len);
+
 #endif

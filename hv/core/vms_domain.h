@@ -28,37 +28,7 @@
 #include "domain.h"
 #include "vdev.h"
 #include "vms.h"
-
-/*
- * A save file's CONFIG section (docs/vmstate.md): what a new domain is
- * made of when a restore makes one from the file (xl restore), beyond the
- * shape the DOMAIN section gives -- its name, its command line, what
- * follows its end, whether a restore starts it paused, and its Multiboot
- * image, which a reset or a restart builds it again from.  Only saves to a
- * file through the control channel write one; a load into an existing
- * domain (loadvm, hv's restore= option) checks it and leaves it alone.
- */
-#define VMS_CONFIG_NAME_MAX    63u
-#define VMS_CONFIG_CMDLINE_MAX 2048u
-#define VMS_CONFIG_IMAGE_MAX   (32u << 20)
-struct vms_config {
-    char name[VMS_CONFIG_NAME_MAX + 1];
-    char cmdline[VMS_CONFIG_CMDLINE_MAX + 1];
-    /* enum domain_action (cmdline.h) each. */
-    uint8_t on_poweroff, on_reboot, on_crash;
-    /* A restore leaves the new domain paused unless told otherwise. */
-    bool paused;
-    /* The image: saving, the domain's; loading, a copy from `alloc`. */
-    const void *image;
-    uint64_t image_len;
-};
-
-/* What the DOMAIN section says a state is of. */
-struct vms_shape {
-    uint32_t vcpus;
-    uint64_t ram;
-    uint32_t virtio;
-};
+#include "vms_config.h"
 
 /* What a save or a load works on besides struct domain. */
 struct vms_parts {
@@ -118,17 +88,5 @@ int vms_load_check(struct vms *v, struct domain *d, const struct vms_parts *part
                    const struct vms_source *src, struct vms_scratch *scratch);
 int vms_load_commit(struct vms *v, struct domain *d, const struct vms_parts *parts,
                     const struct vms_source *src, const struct vms_scratch *scratch);
-
-/*
- * A save file's start, for a restore that makes a new domain from it: the
- * header, the DOMAIN section into *shape, and the CONFIG section that must
- * follow it into *cfg, its image into memory from alloc(len) (NULL: no
- * memory).  Every checksum and value of those two sections is checked;
- * the rest of the state is left for vms_load_check() once the domain
- * exists.  Returns 0, or -1 with v->err (cfg->image, when not NULL, is the
- * caller's to free either way).
- */
-int vms_read_config(struct vms *v, const struct vms_source *src, struct vms_shape *shape,
-                    struct vms_config *cfg, void *(*alloc)(uint64_t len));
 
 #endif

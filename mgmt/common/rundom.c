@@ -254,7 +254,17 @@ bool rundom_wait_gone(const struct rundom *r, int ms)
 /* ---- Starting a machine ---- */
 
 /* The `bin/hvrun` arguments for `s`; `argv` has room for 40. */
-static void hvrun_args(const struct rundom_spec *s, const char *sock, char **argv,
+/* Can hv take `name` as its name= (letters, digits, "-_.", not starting
+ * with a digit, at most 63 bytes)? */
+static bool hv_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (!n || n > 63 || (name[0] >= '0' && name[0] <= '9'))
+        return false;
+    return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
+}
+
+static void hvrun_args(const struct rundom_spec *s, const char *name, const char *sock, char **argv,
                        char store[][1100])
 {
     int n = 0, k = 0;
@@ -285,11 +295,15 @@ static void hvrun_args(const struct rundom_spec *s, const char *sock, char **arg
             argv[n++] = (char *)opt[i];
             argv[n++] = (char *)val[i];
         }
-    if (s->restore_file) {
-        snprintf(store[k], 1100, "%s@0", s->restore_file);
-        argv[n++] = "--restore-file";
-        argv[n++] = store[k++];
+    /* Its name in hv too (QEMU's -name), which a save file carries, when
+     * hv takes it. */
+    if (hv_name_ok(name)) {
+        argv[n++] = "-name";
+        argv[n++] = (char *)name;
     }
+    /* Paused (QEMU's -S), for a saved state to be restored into it. */
+    if (s->start_paused)
+        argv[n++] = "-S";
     for (int i = 0; i < s->ndisks && i < 3; i++) {
         const struct rundom_disk *x = &s->disk[i];
         if (x->cdrom && x->file && x->file[0])
@@ -306,12 +320,12 @@ static void hvrun_args(const struct rundom_spec *s, const char *sock, char **arg
 }
 
 /* Start the machine; its pid, or -1. */
-static pid_t spawn(const struct rundom_spec *s, const char *sock, const char *log)
+static pid_t spawn(const struct rundom_spec *s, const char *name, const char *sock, const char *log)
 {
     char *argv[40], store[8][1100], hvrun[PATH_MAX];
     const char *top = getenv("HVKIT_TOP");
     snprintf(hvrun, sizeof(hvrun), "%s/bin/hvrun", top ? top : ".");
-    hvrun_args(s, sock, argv, store);
+    hvrun_args(s, name, sock, argv, store);
     pid_t pid = fork();
     if (pid != 0)
         return pid;
@@ -362,7 +376,7 @@ int rundom_start(const struct rundom_spec *s, struct rundom *r)
     rundom_path(sock, sizeof(sock), r->name, ".sock");
     rundom_path(log, sizeof(log), r->name, ".log");
     r->start = (long)time(NULL);
-    r->pid = spawn(s, sock, log);
+    r->pid = spawn(s, r->name, sock, log);
     if (r->pid < 0)
         return -1;
     if (!rundom_save(r)) {
@@ -378,4 +392,23 @@ int rundom_start(const struct rundom_spec *s, struct rundom *r)
         return -2;
     }
     return 0;
+}
+
+void rundom_end(const struct rundom *r)
+{
+    static struct ctlc c;
+    char why[256];
+    int ret;
+    /* quit ends hv and with it the machine; a machine that does not
+     * answer is ended by signal, so the end always comes. */
+    if (rundom_connect(r, &c, 10000, why, sizeof(why)) == 0) {
+        ctlc_call(&c, CTL_CMD_QUIT, NULL, 30000, &ret, why, sizeof(why));
+        ctlc_close(&c);
+    }
+    if (!rundom_wait_gone(r, 30000)) {
+        kill(-r->pid, SIGTERM);
+        if (!rundom_wait_gone(r, 10000))
+            kill(-r->pid, SIGKILL);
+    }
+    rundom_forget(r);
 }

@@ -73,7 +73,7 @@ struct rundom_spec {
     int vcpus; /* 0 or 1: one (bin/hvrun -smp N above that) */
     /* destroy, restart or preserve; NULL leaves hvrun's default (destroy). */
     const char *on_poweroff, *on_reboot, *on_crash;
-    const char *restore_file; /* NULL, or a file `xl save` wrote */
+    bool start_paused; /* -S: a saved state is restored into it (savefile.h) */
     int ndisks;
     struct rundom_disk disk[3];
 };
@@ -120,5 +120,9 @@ int rundom_connect(const struct rundom *r, struct ctlc *c, int ms, char *why, si
 
 /* Whether the machine's process is gone; wait up to `ms` for it. */
 bool rundom_wait_gone(const struct rundom *r, int ms);
+
+/* End the machine (quit, then signals if it lingers) and forget its
+ * record. */
+void rundom_end(const struct rundom *r);
 
 #endif

@@ -161,7 +161,11 @@ static bool list(const struct cmd_call *call)
         } else if (opt_bool(call, "uuid")) {
             printf("%s\n", d->uuid);
         } else {
-            const char *row[] = {id, d->name, live_state_name(doms[i].state), ""};
+            /* --managed-save: an inactive domain with a managed save is
+             * "saved", as libvirt marks it. */
+            bool saved =
+                opt_bool(call, "managed-save") && !doms[i].active && has_managed_save(d->name);
+            const char *row[] = {id, d->name, saved ? "saved" : live_state_name(doms[i].state), ""};
             vtable_add(t, row);
         }
     }
@@ -561,6 +565,7 @@ const struct cmd_def dom_cmds[] = {
       {"transient", OPT_BOOL, false, "list transient domains"},
       {"with-managed-save", OPT_BOOL, false, "list domains with managed save state"},
       {"without-managed-save", OPT_BOOL, false, "list domains without managed save"},
+      {"managed-save", OPT_BOOL, false, "mark inactive domains with managed save state"},
       {"state-running", OPT_BOOL, false, "list domains in running state"},
       {"state-paused", OPT_BOOL, false, "list domains in paused state"},
       {"state-shutoff", OPT_BOOL, false, "list domains in shutoff state"},

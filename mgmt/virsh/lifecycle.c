@@ -78,9 +78,38 @@ static bool spec_of(const struct domain_def *d, struct rundom_spec *s, const cha
     return true;
 }
 
-/* Boot `d` as a new running domain; `restore` names a state to start from. */
-static bool boot(const struct domain_def *d, const char *config, const char *restore,
-                 const char *failed)
+/* The registry record for a new machine of `d`. */
+static struct rundom record_of(const struct domain_def *d, const char *config)
+{
+    struct rundom r = {.domid = rundom_next_domid()};
+    snprintf(r.name, sizeof(r.name), "%.63s", d->name);
+    snprintf(r.uuid, sizeof(r.uuid), "%s", d->uuid);
+    snprintf(r.tool, sizeof(r.tool), "virsh");
+    snprintf(r.config, sizeof(r.config), "%s", config);
+    return r;
+}
+
+/* Start `d` from the state its managed save holds (savefile.h), `paused`
+ * (-1: as saved). */
+static bool boot_saved(const struct domain_def *d, const char *config, const char *save, int paused,
+                       const char *failed)
+{
+    static struct savefile sf;
+    char why[1024];
+    struct rundom r = record_of(d, config);
+    if (savefile_read(save, &sf, why, sizeof(why)) < 0 ||
+        savefile_restore(save, &sf, &r, paused, why, sizeof(why)) < 0) {
+        savefile_free(&sf);
+        verror("%s", failed);
+        verror("operation failed: %s", why);
+        return false;
+    }
+    savefile_free(&sf);
+    return true;
+}
+
+/* Boot `d` as a new running domain. */
+static bool boot(const struct domain_def *d, const char *config, const char *failed)
 {
     struct rundom_spec s;
     if (!spec_of(d, &s, failed))
@@ -96,12 +125,7 @@ static bool boot(const struct domain_def *d, const char *config, const char *res
                "characters");
         return false;
     }
-    s.restore_file = restore;
-    struct rundom r = {.domid = rundom_next_domid()};
-    snprintf(r.name, sizeof(r.name), "%.63s", d->name);
-    snprintf(r.uuid, sizeof(r.uuid), "%s", d->uuid);
-    snprintf(r.tool, sizeof(r.tool), "virsh");
-    snprintf(r.config, sizeof(r.config), "%s", config);
+    struct rundom r = record_of(d, config);
     int rc = rundom_start(&s, &r);
     if (rc == 0)
         return true;
@@ -163,8 +187,10 @@ static bool start(const struct cmd_call *call)
     snprintf(failed, sizeof(failed), "Failed to start domain '%s'", v.dom.def.name);
     bool restore =
         !opt_bool(call, "force-boot") && managed_file(v.dom.def.name, save, sizeof(save));
-    if (!store_path(config, sizeof(config), "domains/%s.xml", v.dom.def.name) ||
-        !boot(&v.dom.def, config, restore ? save : NULL, failed))
+    if (!store_path(config, sizeof(config), "domains/%s.xml", v.dom.def.name))
+        return false;
+    if (restore ? !boot_saved(&v.dom.def, config, save, opt_bool(call, "paused") ? 1 : -1, failed)
+                : !boot(&v.dom.def, config, failed))
         return false;
     /* A managed save is used once, as libvirt removes it after a start. */
     if (restore || opt_bool(call, "force-boot"))
@@ -216,7 +242,7 @@ static bool create(const struct cmd_call *call)
     }
     domxml_print(&d, f);
     fclose(f);
-    if (!boot(&d, path, NULL, failed)) {
+    if (!boot(&d, path, failed)) {
         unlink(path);
         return false;
     }
@@ -327,19 +353,7 @@ static bool reset_dom(const struct cmd_call *call)
 /* End a running domain's machine: quit, and by signal if it does not go. */
 bool live_end(const struct vdom *v, const char *reason)
 {
-    static struct ctlc c;
-    int ret;
-    char why[256];
-    if (rundom_connect(&v->run, &c, 10000, why, sizeof(why)) == 0) {
-        ctlc_call(&c, CTL_CMD_QUIT, NULL, 30000, &ret, why, sizeof(why));
-        ctlc_close(&c);
-    }
-    if (!rundom_wait_gone(&v->run, 30000)) {
-        kill(-v->run.pid, SIGTERM);
-        if (!rundom_wait_gone(&v->run, 10000))
-            kill(-v->run.pid, SIGKILL);
-    }
-    rundom_forget(&v->run);
+    rundom_end(&v->run);
     char path[PATH_MAX + 600];
     if (store_path(path, sizeof(path), "domains/transient/%s.xml", v->dom.def.name))
         unlink(path);
@@ -434,12 +448,40 @@ const struct cmd_def life_cmds[] = {
      "destroy (stop) a domain",
      {DOM_ARG, {"graceful", OPT_BOOL, false, "terminate gracefully"}}},
     {"inject-nmi", inject_nmi, "Inject NMI to the guest", {DOM_ARG}},
+    {"managedsave",
+     virsh_managedsave,
+     "managed save of a domain state",
+     {DOM_ARG,
+      {"bypass-cache", OPT_BOOL, false, "avoid file system cache when saving"},
+      {"running", OPT_BOOL, false, "set domain to be running on next start"},
+      {"paused", OPT_BOOL, false, "set domain to be paused on next start"},
+      {"verbose", OPT_BOOL, false, "display the progress of save"}}},
+    {"managedsave-remove", virsh_managedsave_remove, "Remove managed save of a domain", {DOM_ARG}},
     {"reboot",
      reset_dom,
      "reboot a domain",
      {DOM_ARG, {"mode", OPT_STRING, false, "shutdown mode: acpi|agent|initctl|signal|paravirt"}}},
     {"reset", reset_dom, "reset a domain", {DOM_ARG}},
+    {"restore",
+     virsh_restore,
+     "restore a domain from a saved state in a file",
+     {{"file", OPT_STRING, true, "the state to restore"},
+      {"bypass-cache", OPT_BOOL, false, "avoid file system cache when restoring"},
+      {"xml", OPT_STRING, false, "filename containing updated XML for the target"},
+      {"running", OPT_BOOL, false, "restore domain into running state"},
+      {"paused", OPT_BOOL, false, "restore domain into paused state"},
+      {"reset-nvram", OPT_BOOL, false, "re-initialize NVRAM from its pristine template"}}},
     {"resume", resume, "resume a domain", {DOM_ARG}},
+    {"save",
+     virsh_save,
+     "save a domain state to a file",
+     {DOM_ARG,
+      {"file", OPT_STRING, true, "where to save the data"},
+      {"bypass-cache", OPT_BOOL, false, "avoid file system cache when saving"},
+      {"xml", OPT_STRING, false, "filename containing updated XML for the target"},
+      {"running", OPT_BOOL, false, "set domain to be running on restore"},
+      {"paused", OPT_BOOL, false, "set domain to be paused on restore"},
+      {"verbose", OPT_BOOL, false, "display the progress of save"}}},
     {"shutdown",
      shutdown_dom,
      "gracefully shutdown a domain",

@@ -19,6 +19,7 @@
 
 #include "../common/ctlc.h"
 #include "../common/rundom.h"
+#include "../common/savefile.h"
 #include "store.h"
 #include "virsh.h"
 
@@ -104,6 +105,13 @@ uint64_t live_cpu_ns(const struct vdom *v);
 /* The vCPUs a running domain has (query-cpus-fast), or 0 when its
  * manager does not answer. */
 unsigned live_vcpus(const struct vdom *v);
+
+/* save.c: save, restore, managedsave, managedsave-remove (rows of
+ * lifecycle.c's table). */
+bool virsh_save(const struct cmd_call *call);
+bool virsh_restore(const struct cmd_call *call);
+bool virsh_managedsave(const struct cmd_call *call);
+bool virsh_managedsave_remove(const struct cmd_call *call);
 
 /* Has `virsh managedsave` left a state for this domain? */
 bool has_managed_save(const char *name);

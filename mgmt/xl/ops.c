@@ -24,15 +24,7 @@
 
 static int destroy(const struct rundom *r)
 {
-    /* quit ends hv and with it the machine; a machine that does not
-     * answer is ended by signal, so destroy always destroys. */
-    bool asked = xl_simple(r, CTL_CMD_QUIT);
-    if (!asked || !rundom_wait_gone(r, 30000)) {
-        kill(-r->pid, SIGTERM);
-        if (!rundom_wait_gone(r, 10000))
-            kill(-r->pid, SIGKILL);
-    }
-    rundom_forget(r);
+    rundom_end(r);
     return 0;
 }
 
