@@ -1,0 +1,7 @@
+xl save app "$LAB_HOME/app.save"
+xl list
+xl restore "$LAB_HOME/app.save"
+xl list app
+# The console goes on from the saved count (a fresh boot would start at 1).
+sleep 1
+grep -m 3 '^count' "$HVKIT_STATE_DIR/running/app.log"
