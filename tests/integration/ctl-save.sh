@@ -15,7 +15,8 @@
 #     the default); the file is the size hv reported;
 #   - a truncated file, a file with one byte changed and a file that is no
 #     state at all are each refused with the section or reason named, and
-#     change nothing (query-host and query-domains the same);
+#     change nothing (query-host and query-domains the same); so is a
+#     restore into domain 0, whose shape is not the state's;
 #   - the restore makes a domain called "ctr" again that counts on from the
 #     count after the last one printed before the save, one by one; a
 #     second restore of the same file is refused while "ctr" exists;
@@ -48,12 +49,12 @@ counts_on() {
         END { exit n > to ? 0 : 1 }' "$1"
 }
 
-# refused_restore SOCK FILE WORDS: domain-restore FILE is refused with words
-# WORDS and changes nothing.
+# refused_restore SOCK FILE WORDS [ARGS...]: domain-restore FILE (and ARGS)
+# is refused with words WORDS and changes nothing.
 refused_restore() {
     local before after r
     before=$(ctl_state "$1")
-    r=$("$HVCTL" -s "$1" --timeout 120 domain-restore file="$2")
+    r=$("$HVCTL" -s "$1" --timeout 120 domain-restore file="$2" "${@:4}")
     after=$(ctl_state "$1")
     echo "domain-restore $2: $r" >>"$W/refusals"
     [[ $r == '{"error": {"class": "GenericError", "desc": "'*"$3"* ]] ||
@@ -122,6 +123,9 @@ qemu_checks() {
     refused_restore "$s" "$d/bad.sav" "checksum mismatch: the state is corrupted" || return
     refused_restore "$s" "$d/text.sav" "not an hvkit state (no HVKITVMS magic)" || return
     refused_restore "$s" "$d/none.sav" "No such file or directory" || return
+    # Into domain 0, which is not of the state's shape: refused, unchanged.
+    refused_restore "$s" "$d/c.sav" "the state is of a domain with 1 vCPUs, 4096 KiB of RAM and 0 virtio devices; this one has 1, 16384 KiB and" domain=0 || return
+    [ "$(status "$s" 0)" = running ] || { echo "domain 0 is not running after the refused restore into it"; return; }
     # The restore: a new domain called ctr, counting on.
     r=$("${H[@]}" domain-restore file="$d/c.sav")
     n=$(sed -n 's/^{"return": {"domain": \([0-9]\), "name": "ctr"}}$/\1/p' <<<"$r")
