@@ -157,6 +157,9 @@ void stage_reply(const char *reply, size_t len, struct stage_after *after);
  * its domain's fate hangs on it. */
 void stage_timed_out(void);
 void stage_mem_timed_out(void);
+/* hv ended before it answered a watched request: the save's temporary
+ * file goes. */
+void stage_save_abort(void);
 
 /* console.c: --console FIFO (0, or -1 after a message); its descriptor
  * (-1 when there is none or it has ended), read what it has; output bytes

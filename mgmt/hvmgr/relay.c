@@ -388,6 +388,8 @@ void relay_hv_overlong(struct conn *hv)
 void relay_hv_gone(void)
 {
     relay.hv_gone = true;
+    if (relay.in_flight && relay.in_flight_req && relay.in_flight_req->watch)
+        stage_save_abort();
     if (relay.in_flight && relay.in_flight_client)
         reply_error(relay.in_flight_client, relay.in_flight_req->line, relay.in_flight_req->len,
                     "hv ended before it answered (the outer machine has stopped)");

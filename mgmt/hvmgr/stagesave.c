@@ -232,3 +232,10 @@ void stage_save_reply(const char *reply, size_t len, struct stage_after *a)
     if (destroy)
         follow_up(a, CTL_CMD_DOMAIN_DESTROY);
 }
+
+void stage_save_abort(void)
+{
+    /* hv is gone before it answered: nothing was saved, no file stays. */
+    if (save.on)
+        drop_temp();
+}
