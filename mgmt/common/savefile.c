@@ -70,36 +70,60 @@ const char *savefile_action(uint8_t a)
 
 /* ---- Save ------------------------------------------------------------------------------- */
 
-int savefile_save(const struct rundom *r, const char *file, const char *after, int paused,
-                  uint64_t *size, char *why, size_t whylen)
+/* domain-save or domain-restore on domain 0 of r's machine with FILE and,
+ * when given, AFTER and PAUSED (>= 0): 0 with the reply's "return" token
+ * in *ret (c open), or -1 with why.  A large domain's state crosses the
+ * outer machine's ATA disk: minutes under an emulator. */
+static int file_call(struct ctlc *c, const struct rundom *r, const char *execute, const char *file,
+                     const char *after, int paused, int *ret, char *why, size_t whylen)
 {
-    static struct ctlc c;
     char args[PATH_MAX + 128];
-    int ret;
-    if (rundom_connect(r, &c, 10000, why, whylen) < 0)
-        return -1;
     struct json_out o;
+    if (rundom_connect(r, c, 10000, why, whylen) < 0)
+        return -1;
     json_out_init(&o, args, sizeof(args));
     json_obj_begin(&o);
     json_key(&o, CTL_ARG_DOMAIN);
     json_put_u64(&o, 0);
     json_key(&o, CTL_ARG_FILE);
     json_put_str(&o, file);
-    json_key(&o, CTL_ARG_AFTER);
-    json_put_str(&o, after);
+    if (after) {
+        json_key(&o, CTL_ARG_AFTER);
+        json_put_str(&o, after);
+    }
     if (paused >= 0) {
         json_key(&o, CTL_ARG_PAUSED);
         json_put_bool(&o, paused);
     }
     json_obj_end(&o);
-    /* A large domain's state crosses the outer machine's ATA disk: minutes
-     * under an emulator. */
-    int rc =
-        json_out_ok(&o) ? ctlc_call(&c, CTL_CMD_DOMAIN_SAVE, args, 600000, &ret, why, whylen) : -1;
-    if (rc == 0)
-        json_u64(&c.doc, json_get(&c.doc, ret, CTL_ARG_SIZE), size);
+    if (json_out_ok(&o) && ctlc_call(c, execute, args, 600000, ret, why, whylen) == 0)
+        return 0;
+    if (!json_out_ok(&o))
+        snprintf(why, whylen, "file '%s': the path is too long", file);
+    ctlc_close(c);
+    return -1;
+}
+
+int savefile_save(const struct rundom *r, const char *file, const char *after, int paused,
+                  uint64_t *size, char *why, size_t whylen)
+{
+    static struct ctlc c;
+    int ret;
+    if (file_call(&c, r, CTL_CMD_DOMAIN_SAVE, file, after, paused, &ret, why, whylen) < 0)
+        return -1;
+    json_u64(&c.doc, json_get(&c.doc, ret, CTL_ARG_SIZE), size);
     ctlc_close(&c);
-    return rc == 0 ? 0 : -1;
+    return 0;
+}
+
+void savefile_absolute(const char *file, char *out, size_t len)
+{
+    char cwd[PATH_MAX];
+    if (file[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+        cwd[0] = '\0';
+    /* A path that does not fit is cut: the manager then refuses it. */
+    int n = snprintf(out, len, "%s%s%s", cwd, cwd[0] ? "/" : "", file);
+    (void)n;
 }
 
 /* ---- Restore ---------------------------------------------------------------------------- */
@@ -123,27 +147,11 @@ static int restore_into(const struct rundom *r, const char *file, int paused, ch
                         size_t whylen)
 {
     static struct ctlc c;
-    char args[PATH_MAX + 128];
     int ret;
-    if (rundom_connect(r, &c, 10000, why, whylen) < 0)
+    if (file_call(&c, r, CTL_CMD_DOMAIN_RESTORE, file, NULL, paused, &ret, why, whylen) < 0)
         return -1;
-    struct json_out o;
-    json_out_init(&o, args, sizeof(args));
-    json_obj_begin(&o);
-    json_key(&o, CTL_ARG_DOMAIN);
-    json_put_u64(&o, 0);
-    json_key(&o, CTL_ARG_FILE);
-    json_put_str(&o, file);
-    if (paused >= 0) {
-        json_key(&o, CTL_ARG_PAUSED);
-        json_put_bool(&o, paused);
-    }
-    json_obj_end(&o);
-    int rc = json_out_ok(&o)
-                 ? ctlc_call(&c, CTL_CMD_DOMAIN_RESTORE, args, 600000, &ret, why, whylen)
-                 : -1;
     ctlc_close(&c);
-    return rc == 0 ? 0 : -1;
+    return 0;
 }
 
 int savefile_restore(const char *file, const struct savefile *sf, struct rundom *r, int paused,

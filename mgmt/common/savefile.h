@@ -34,6 +34,10 @@ struct savefile {
 int savefile_read(const char *file, struct savefile *sf, char *why, size_t whylen);
 void savefile_free(struct savefile *sf);
 
+/* FILE made absolute against the front-end's directory (the manager does
+ * not know it), into out. */
+void savefile_absolute(const char *file, char *out, size_t len);
+
 /* The xl.cfg / bin/hvrun word of an on_* action of the CONFIG. */
 const char *savefile_action(uint8_t a);
 

@@ -37,18 +37,6 @@ static int flag_paused(const struct cmd_call *call, const char *failed, const ch
     return pause ? 1 : run ? 0 : -1;
 }
 
-/* FILE made absolute against this virsh's directory (the manager does not
- * know it), into out. */
-static void absolute(const char *file, char *out, size_t len)
-{
-    char cwd[PATH_MAX];
-    if (file[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-        cwd[0] = '\0';
-    /* A path that does not fit is cut: the manager then refuses it. */
-    int n = snprintf(out, len, "%s%s%s", cwd, cwd[0] ? "/" : "", file);
-    (void)n;
-}
-
 /* --xml: refused, as libvirt refuses what its driver cannot do. */
 static bool refuse_xml(const struct cmd_call *call, const char *failed)
 {
@@ -86,7 +74,7 @@ bool virsh_save(const struct cmd_call *call)
         return false;
     if (!v.active)
         return live_not_running(failed);
-    absolute(opt_str(call, "file"), file, sizeof(file));
+    savefile_absolute(opt_str(call, "file"), file, sizeof(file));
     if (!save_to(&v, file, paused, failed))
         return false;
     vinfo("\nDomain '%s' saved to %s", v.dom.def.name, opt_str(call, "file"));
@@ -103,7 +91,7 @@ bool virsh_restore(const struct cmd_call *call)
     int paused = flag_paused(call, failed, "VIR_DOMAIN_SAVE");
     if (paused == -2 || !refuse_xml(call, failed))
         return false;
-    absolute(arg, file, sizeof(file));
+    savefile_absolute(arg, file, sizeof(file));
     if (access(file, R_OK)) {
         verror("%s", failed);
         verror("cannot read domain image '%s': %s", arg, strerror(errno));

@@ -258,18 +258,6 @@ int cmd_config_update(int argc, char **argv)
 
 /* ---- save, restore ---- */
 
-/* FILE made absolute against xl's directory (the manager does not know
- * it), into out. */
-static void absolute(const char *file, char *out, size_t len)
-{
-    char cwd[PATH_MAX];
-    if (file[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-        cwd[0] = '\0';
-    /* A path that does not fit is cut: the manager then refuses it. */
-    int n = snprintf(out, len, "%s%s%s", cwd, cwd[0] ? "/" : "", file);
-    (void)n;
-}
-
 /* xl save [-c] [-p] DOMAIN FILE [CFG]: domain-save into FILE
  * (mgmt/common/savefile.h); the domain is destroyed afterwards, unless -c
  * (it runs on) or -p (it stays paused), as xl does. */
@@ -293,7 +281,7 @@ int cmd_save(int argc, char **argv)
                 "hvkit: warning: the save file holds the domain's own configuration; "
                 "%s is not used\n",
                 argv[optind + 2]);
-    absolute(argv[optind + 1], file, sizeof(file));
+    savefile_absolute(argv[optind + 1], file, sizeof(file));
     fprintf(stderr, "Saving to %s new hvkit format (domain %d, %s)\n", argv[optind + 1], r.domid,
             r.name);
     if (savefile_save(&r, file, after, -1, &size, why, sizeof(why)) < 0) {
@@ -354,7 +342,7 @@ int cmd_restore(int argc, char **argv)
         fprintf(stderr, "Failed to open restore file %s: %s\n", arg, strerror(errno));
         return 1;
     }
-    absolute(arg, file, sizeof(file));
+    savefile_absolute(arg, file, sizeof(file));
     if (argc - optind == 2)
         fprintf(stderr,
                 "hvkit: warning: the save file holds the domain's own configuration; "
