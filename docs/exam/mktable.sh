@@ -5,7 +5,8 @@
 #   qemu-img  bin/imgtool's verbs, from its --help;
 #   virsh     bin/virsh's commands (`virsh help CMD`);
 #   xl        bin/xl's subcommands (`xl help`);
-#   HMP       not in hvkit yet: every command is marked.
+#   HMP       bin/hvmon's commands (`hvmon --commands`; "info NAME" for
+#             info's sub-commands).
 # Usage: mktable.sh > docs/exam/operations.md  (needs `make` first)
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,6 +15,7 @@ state=$(mktemp -d)
 trap 'rm -rf "$state"' EXIT
 verbs=$("$BUILD/imgtool/imgtool" --help | sed -n '/^Command syntax:/,/^$/s/^  \([a-z]*\) .*/\1/p')
 xlcmds=$("$BUILD/mgmt/xl" help | sed -n 's/^ \([a-z-]*\) .*/\1/p')
+hmpcmds=$("$BUILD/mgmt/hvmon" --commands)
 
 # has TOOL COMMAND: does hvkit's front-end for TOOL have COMMAND?
 has() {
@@ -21,13 +23,14 @@ has() {
     qemu-img) [ "${2#--}" != "$2" ] || grep -qx "$2" <<<"$verbs" ;;
     virsh) HVKIT_STATE_DIR=$state "$BUILD/mgmt/virsh" -q help "$2" >/dev/null 2>&1 ;;
     xl) grep -qx "$2" <<<"$xlcmds" ;;
+    hmp) grep -qx "$2" <<<"$hmpcmds" ;;
     *) false ;;
     esac
 }
 
 # cell TOOL TEXT: the command as written, in code, with † when hvkit lacks it.
 cell() {
-    local tool=$1 text=$2 part out=""
+    local tool=$1 text=$2 part cmd out=""
     [ "$text" != - ] || { echo "-"; return; }
     # One cell may hold two commands ("info name; info uuid").
     IFS=';' read -ra parts <<<"$text"
@@ -35,7 +38,10 @@ cell() {
         part=${part# }
         [ -z "$out" ] || out+=", "
         out+="\`$part\`"
-        has "$tool" "${part%% *}" || out+=" †"
+        # The command is its first word; info's is "info" and the next.
+        cmd=${part%% *}
+        [ "$tool.$cmd" != hmp.info ] || cmd=$(cut -d' ' -f1-2 <<<"$part")
+        has "$tool" "$cmd" || out+=" †"
     done
     echo "$out"
 }

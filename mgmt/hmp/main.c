@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cmdtab.h"
 #include "ctlback.h"
 #include "hmp.h"
 
@@ -32,11 +33,28 @@
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: hvmon [--domain N] [--listen PATH] SOCKET\n"
+               "       hvmon --commands\n"
                "QEMU's monitor (HMP) on the hv whose manager listens on SOCKET.\n"
                "  --domain N     the domain to control (default 0)\n"
                "  --listen PATH  serve monitors on the Unix socket PATH (QEMU's\n"
                "                 -monitor unix:PATH,server,nowait) instead of this terminal\n"
+               "  --commands     list the commands this monitor knows, one per line\n"
+               "                 (\"info NAME\" for info's), and exit: no system needed\n"
                "With HVMON_TRACE=1 in the environment every protocol line goes to stderr.\n");
+}
+
+/* --commands: every name and alias of the command table, then "info NAME"
+ * for each of info's, so that scripts (docs/exam/mktable.sh) can ask what
+ * the monitor has without a running system. */
+static void list_commands(void)
+{
+    for (const struct hmp_cmd *c = hmp_cmds; c->name; c++)
+        printf("%.*s\n", (int)strcspn(c->name, "|"), c->name);
+    for (const struct hmp_cmd *c = hmp_cmds; c->name; c++)
+        for (const char *a = strchr(c->name, '|'); a; a = strchr(a + 1, '|'))
+            printf("%.*s\n", (int)strcspn(a + 1, "|"), a + 1);
+    for (const struct hmp_cmd *c = hmp_info_cmds; c->name; c++)
+        printf("info %s\n", c->name);
 }
 
 /* One monitor session: banner, then prompt, line, command until the input
@@ -115,6 +133,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"domain", required_argument, NULL, 'd'},
                                          {"listen", required_argument, NULL, 'l'},
                                          {"help", no_argument, NULL, 'h'},
+                                         {"commands", no_argument, NULL, 'c'},
                                          {NULL, 0, NULL, 0}};
     int dom = 0, o;
     const char *listen_path = NULL;
@@ -129,6 +148,9 @@ int main(int argc, char **argv)
             dom = (int)v;
         } else if (o == 'l') {
             listen_path = optarg;
+        } else if (o == 'c') {
+            list_commands();
+            return 0;
         } else {
             usage(o == 'h' ? stdout : stderr);
             return o == 'h' ? 0 : 2;
