@@ -28,8 +28,7 @@ one_guest() {
         for v in "${VENDORS[@]}"; do fail "$v: $label" "$img is not built"; done
         return
     fi
-    run_logged "$W/$id.plain.out" "$W/$id.plain.err" "$W/$id.plain.st" \
-        "$TOP/bin/qemu-guest" --timeout "$TIMEOUT" -m "$MEM" -kernel "$img" "${app[@]}"
+    plain_run "$W/$id.plain" "$want" "$TOP/bin/qemu-guest" --timeout "$TIMEOUT" -m "$MEM" -kernel "$img" "${app[@]}"
     for v in "${VENDORS[@]}"; do
         run_logged "$W/$id.$v.out" "$W/$id.$v.err" "$W/$id.$v.st" \
             "$TOP/bin/hvrun" --emulator bochs --vendor "$v" --hv "$HV" --timeout "$TIMEOUT" \

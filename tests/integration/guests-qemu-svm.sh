@@ -39,8 +39,7 @@ one_guest() {
         fail "$label" "$img is not built"
         return
     fi
-    run_logged "$W/$id.plain.out" "$W/$id.plain.err" "$W/$id.plain.st" \
-        "$TOP/bin/qemu-guest" --timeout "$TIMEOUT" -kernel "$img" "${app[@]}"
+    plain_run "$W/$id.plain" "$want" "$TOP/bin/qemu-guest" --timeout "$TIMEOUT" -kernel "$img" "${app[@]}"
     run_logged "$W/$id.hv.out" "$W/$id.hv.err" "$W/$id.hv.st" \
         "$TOP/bin/hvrun" --hv "$HV" --timeout "$TIMEOUT" -kernel "$img" "${app[@]}"
     guests_judge "$label" "$want" "$W/$id.plain" "$W/$id.hv"
