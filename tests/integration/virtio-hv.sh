@@ -375,7 +375,7 @@ usage_case() {
     }
     check_usage "does not exist" -drive "file=$W/none.qcow2"
     check_usage "format 'vmdk' is not supported" -drive "file=$img,format=vmdk"
-    check_usage "if=ide is not supported" -drive "file=$img,if=ide"
+    check_usage "if=ide is for a CD-ROM only (add media=cdrom; disks are if=virtio)" -drive "file=$img,if=ide"
     check_usage "unknown option 'cache'" -drive "file=$img,cache=none"
     check_usage "a writable disk needs --domains 1" --domains 2 -drive "file=$img"
     check_usage "-device 'e1000' is not supported" -device e1000
