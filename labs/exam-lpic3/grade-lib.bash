@@ -52,3 +52,31 @@ holds() {
     out=$(qemu-io -r -c "read -P $2 $3 $4" "$1" 2>&1) &&
         ! grep -q 'verification failed' <<<"$out" && grep -q '^read ' <<<"$out"
 }
+# pattern_domain NAME [DISK]: a set-up's domain definition, NAME.xml in the
+# current directory (LAB_HOME): NAME, 16 MiB, one vCPU, the pattern guest
+# (copied into kernels/) as its kernel, and with DISK, a qcow2 file in the
+# current directory, that file as its virtio disk vda.
+pattern_domain() {
+    local devices=''
+    mkdir -p kernels
+    cp "$HVKIT_BUILD/guestkit/pattern.elf" kernels/
+    [ -z "${2:-}" ] || devices="  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$PWD/$2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+"
+    cat >"$1.xml" <<XML
+<domain type='kvm'>
+  <name>$1</name>
+  <memory unit='MiB'>16</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <kernel>$PWD/kernels/pattern.elf</kernel>
+  </os>
+${devices}</domain>
+XML
+}
