@@ -67,7 +67,7 @@ static int find_base_depth(struct commit_job *job, const char *base)
 /*
  * Open the base through a writable handle of its own: the chain's handle
  * of it is read-only and never read here (only ranges allocated above it
- * are copied).  QEMU grows the base to the top's size before committing.
+ * are copied).  img_commit() grows it to the top's size if it is shorter.
  */
 static int open_base(struct commit_job *job)
 {
@@ -77,102 +77,37 @@ static int open_base(struct commit_job *job)
     img_get_info(base, &base_info);
     job->dst = open_file_path(img_name(base), base_info.format == IMG_FMT_QCOW2 ? "qcow2" : "raw",
                               IMG_OPEN_RW | IMG_OPEN_NO_BACKING);
-    if (!job->dst) {
-        return -1;
-    }
-    uint64_t size = img_size(job->top);
-    if (img_size(job->dst) < size && img_resize(job->dst, size, IMG_PREALLOC_OFF, false) < 0) {
-        error_report("Could not resize the base image: %s", img_strerror(job->dst));
-        return -1;
-    }
-    return 0;
+    return job->dst ? 0 : -1;
 }
 
-/*
- * Is [off, off + *len) allocated in an image above the base, and does it
- * read as zeros there?  *len is shortened to the range the answer holds
- * for.  The newest image that allocates the range decides what it holds;
- * one that reads as zeros without data is committed as zeros, not copied.
- */
-static int range_above_base(struct commit_job *job, uint64_t off, uint64_t *len, bool *allocated,
-                            bool *zero)
+/* img_commit's progress: each range's share of the top's size. */
+static void commit_progress(void *ctx, uint64_t len, uint64_t size)
 {
-    *allocated = *zero = false;
-    for (int i = 0; i < job->base_depth; i++) {
-        struct img_extent extent;
-        uint64_t layer_size = img_size(job->chain[i]);
-        if (off >= layer_size) {
-            continue; /* a shorter intermediate image */
-        }
-        uint64_t ask = *len < layer_size - off ? *len : layer_size - off;
-        int r = img_block_status(job->chain[i], off, ask, false, &extent);
-        if (r < 0) {
-            error_report("%s", img_msg(job->chain[i], r));
-            return -1;
-        }
-        if (extent.length && extent.length < *len) {
-            *len = extent.length;
-        }
-        if (extent.flags & IMG_BS_ALLOCATED) {
-            *allocated = true;
-            *zero = (extent.flags & IMG_BS_ZERO) && !(extent.flags & IMG_BS_DATA);
-            return 0;
-        }
-    }
-    return 0;
+    (void)ctx;
+    progress_print((float)len * 100 / size, 100);
 }
 
-/* Copy [off, off + len) from the top (so the newest data wins) into the
- * base, a chunk at a time. */
-static int copy_range(struct commit_job *job, uint64_t off, uint64_t len)
-{
-    int r;
-
-    for (uint64_t done = 0; done < len; done += COMMIT_CHUNK) {
-        size_t chunk = len - done < COMMIT_CHUNK ? (size_t)(len - done) : COMMIT_CHUNK;
-        if ((r = img_read(job->top, off + done, job->buf, chunk)) < 0) {
-            error_report("%s", img_msg(job->top, r));
-            return -1;
-        }
-        if ((r = img_write(job->dst, off + done, job->buf, chunk)) < 0) {
-            error_report("%s", img_msg(job->dst, r));
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Walk the top's whole size and commit every range allocated above the
- * base, then flush the base. */
+/* Commit every range allocated above the base (the library's walk, which
+ * hv's monitor commit shares), then flush the base. */
 static int commit_ranges(struct commit_job *job, bool progress)
 {
-    uint64_t size = img_size(job->top);
-    int r;
+    struct img *failed = NULL;
+    struct img_commit c = {.top = job->top,
+                           .base_depth = job->base_depth,
+                           .dst = job->dst,
+                           .buf = job->buf,
+                           .buf_len = COMMIT_CHUNK,
+                           .progress = commit_progress,
+                           .failed = &failed};
 
     progress_init(progress, 1.0f);
-    for (uint64_t off = 0; off < size;) {
-        uint64_t len = size - off;
-        bool allocated, zero;
-        if (range_above_base(job, off, &len, &allocated, &zero) < 0) {
-            return -1;
-        }
-        if (allocated && zero) {
-            /* QEMU's commit job (a mirror, block/mirror.c) writes zeroes
-             * with BDRV_REQ_MAY_UNMAP where the source reads as zeros
-             * without data, so the base gets zero clusters (qcow2 v3) or
-             * holes rather than clusters full of zeros. */
-            if ((r = img_write_zeroes(job->dst, off, len, IMG_ZERO_MAY_UNMAP)) < 0) {
-                error_report("%s", img_msg(job->dst, r));
-                return -1;
-            }
-        } else if (allocated && copy_range(job, off, len) < 0) {
-            return -1;
-        }
-        off += len;
-        progress_print((float)len * 100 / size, 100);
-    }
-    if (img_flush(job->dst) < 0) {
-        error_report("%s", img_msg(job->dst, -IMG_EIO));
+    int r = img_commit(&c);
+    if (r < 0) {
+        /* The base's resize is the one failure QEMU words apart. */
+        if (failed == job->dst && img_size(job->dst) < img_size(job->top))
+            error_report("Could not resize the base image: %s", img_msg(failed, r));
+        else
+            error_report("%s", img_msg(failed, r));
         return -1;
     }
     return 0;

@@ -211,7 +211,7 @@ static void img_destroy(struct img *img, bool close_io)
  * different names) or when a name repeats along the chain.
  */
 static int open_chain(struct img *img, const char *backing_name, const char *backing_fmt, int depth,
-                      const char *const *names, struct img_err *err);
+                      const char *const *names, bool writable, struct img_err *err);
 
 /*
  * Open one image of a chain: probe or check its format, open it with its
@@ -288,7 +288,8 @@ static int img_open_depth(const struct img_env *env, struct img_io *io, const ch
         r = qc_open(img, opts);
         if (r == 0 && img->q->backing_file[0] && !(flags & IMG_OPEN_NO_BACKING))
             r = open_chain(img, img->q->backing_file,
-                           img->q->backing_fmt[0] ? img->q->backing_fmt : NULL, depth, names, err);
+                           img->q->backing_fmt[0] ? img->q->backing_fmt : NULL, depth, names, false,
+                           err);
         else if (r < 0)
             err_set(err, -r, "%s", img->err);
     }
@@ -351,7 +352,7 @@ static void err_prefix_backing(struct img_err *err)
 }
 
 static int open_chain(struct img *img, const char *backing_name, const char *backing_fmt, int depth,
-                      const char *const *names, struct img_err *err)
+                      const char *const *names, bool writable, struct img_err *err)
 {
     /* The names above the backing image: ours and those above us. */
     const char *chain[IMG_MAX_CHAIN + 1];
@@ -382,7 +383,7 @@ static int open_chain(struct img *img, const char *backing_name, const char *bac
     if (!img->env->open_backing)
         return err_set(err, IMG_ENOTSUP, "Cannot open backing file '%s'", backing_name);
     memset(&backing_io, 0, sizeof(backing_io));
-    r = img->env->open_backing(img->env->ctx, img->name, backing_name, false, &backing_io, err);
+    r = img->env->open_backing(img->env->ctx, img->name, backing_name, writable, &backing_io, err);
     /* The environment may have written its own message (e.g. the
      * hosted one's "No such file or directory"); give one otherwise. */
     if (r < 0) {
@@ -394,10 +395,13 @@ static int open_chain(struct img *img, const char *backing_name, const char *bac
     for (i = 0; i < depth; i++)
         chain[i] = names[i];
     chain[depth] = img->name;
-    /* Backing files are only read: writes always go to the top image, and
-     * commit opens its base through a handle of its own. */
-    r = img_open_depth(img->env, &backing_io, path, backing_fmt, img->flags & ~IMG_OPEN_RW, NULL,
-                       depth + 1, chain, &img->backing, err);
+    /* Backing files are only read: writes always go to the top image.
+     * The exception is a commit, which writes into the backing file
+     * (img_reopen_backing(), or the CLI's handle of its own); its own
+     * backing files stay read-only even then. */
+    unsigned flags = (img->flags & ~IMG_OPEN_RW) | (writable ? IMG_OPEN_RW : 0);
+    r = img_open_depth(img->env, &backing_io, path, backing_fmt, flags, NULL, depth + 1, chain,
+                       &img->backing, err);
     if (r < 0) {
         if (backing_io.close)
             backing_io.close(backing_io.ctx);
@@ -422,6 +426,43 @@ int img_open_with(const struct img_env *env, struct img_io *io, const char *name
                   struct img_err *err)
 {
     return img_open_depth(env, io, name, fmt, flags, opts, 0, NULL, out, err);
+}
+
+/*
+ * A backing file opened again, writable or read-only (QEMU's
+ * bdrv_reopen_set_read_only(), which bdrv_commit calls on the backing
+ * file around a commit).  The new handle is opened before the old one is
+ * closed, so a failure leaves the chain as it was; the old one is flushed
+ * first, so the new one reads everything it wrote.  Reopening, rather than
+ * a second handle beside the chain's, matters to a program that goes on
+ * reading through the chain (hv): a qcow2 handle keeps its L1 table in
+ * memory, and the chain's own handle must be the one that sees the clusters
+ * a commit allocates.
+ */
+int img_reopen_backing(struct img *img, bool writable, struct img_err *err)
+{
+    struct img *old = img->backing;
+    if (err) {
+        err->code = 0;
+        err->msg[0] = 0;
+    }
+    if (!img->q || !old)
+        return err_set(err, IMG_ENOTSUP, "Image '%s' has no backing file", img->name);
+    if (old->rw == writable)
+        return 0;
+    if (old->rw && img_flush(old) < 0)
+        return err_set(err, IMG_EIO, "%s", img_strerror(old));
+    img->backing = NULL;
+    int r = open_chain(img, img->q->backing_file,
+                       img->q->backing_fmt[0] ? img->q->backing_fmt : NULL, 0, NULL, writable, err);
+    if (r < 0) {
+        img->backing = old;
+        return r;
+    }
+    /* Everything the old handle wrote is on the file already (flushed
+     * above), so a failure to close it loses nothing the new one needs. */
+    img_close(old);
+    return 0;
 }
 
 /*

@@ -231,6 +231,14 @@ int img_open_with(const struct img_env *env, struct img_io *io, const char *name
  */
 bool img_backing_path(const char *referrer, const char *name, char *out, size_t len);
 
+/*
+ * Open img's backing file again, writable (for a commit into it) or
+ * read-only again afterwards, as QEMU's bdrv_commit reopens it.  The chain
+ * below it stays read-only.  0, or a negative IMG_E* code with err filled
+ * (the old handle then stays); -IMG_ENOTSUP without a backing file.
+ */
+int img_reopen_backing(struct img *img, bool writable, struct img_err *err);
+
 /* Flush and close; also closes the backing chain.  Returns the flush status. */
 int img_close(struct img *img);
 
@@ -564,6 +572,39 @@ int img_snapshot_delete(struct img *img, const char *id_or_name);
  * handle or with neither given, -IMG_ENOTSUP for raw.
  */
 int img_snapshot_load_tmp(struct img *img, const char *id, const char *name);
+/*
+ * Commit: every range that the top image, or an image between it and the
+ * base, allocates itself is read through the top (so the newest data
+ * wins) and written into the base through `dst`, which must be a writable
+ * handle of the image `base_depth` levels below the top (1: the top's
+ * backing file; it may be the chain's own handle, img_reopen_backing(), or
+ * one of the caller's).  A base shorter than the top grows to its size
+ * first; the base is flushed at the end.  The top is not emptied: that is
+ * img_make_empty()'s job, once the base holds the data.
+ *
+ * QEMU has two commits that differ in how they write a range that reads as
+ * zeros: qemu-img's commit job writes zeroes that may unmap (zero clusters
+ * or holes in the base); the monitor's commit (bdrv_commit) reads every
+ * allocated range and writes what it read, so zeros become data
+ * (`zeroes_as_data`).  Returns 0 or a negative IMG_E* code, with the
+ * handle whose message says why in *failed (if not NULL).
+ */
+struct img_commit {
+    struct img *top;
+    int base_depth;
+    struct img *dst;
+    bool zeroes_as_data;
+    /* The copy buffer: buf_len bytes (a multiple of 512). */
+    void *buf;
+    size_t buf_len;
+    /* Called after each range with its length and the top's size; may be
+     * NULL. */
+    void (*progress)(void *ctx, uint64_t len, uint64_t size);
+    void *ctx;
+    struct img **failed;
+};
+int img_commit(const struct img_commit *job);
+
 /*
  * qemu-img commit empties the top image after copying its data down
  * (QEMU's bdrv_make_empty): every cluster of the active disk is dropped,
