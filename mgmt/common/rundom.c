@@ -280,9 +280,15 @@ static void hvrun_args(const struct rundom_spec *s, const char *name, const char
         argv[n++] = "-append";
         argv[n++] = (char *)s->cmdline;
     }
-    snprintf(store[k], 1100, "%ldM", s->memory_mib);
+    bool ballooned = s->maxmem_mib > s->memory_mib;
+    snprintf(store[k], 1100, "%ldM", ballooned ? s->maxmem_mib : s->memory_mib);
     argv[n++] = "-m";
     argv[n++] = store[k++];
+    if (ballooned) {
+        snprintf(store[k], 1100, "%ldM", s->memory_mib);
+        argv[n++] = "--balloon";
+        argv[n++] = store[k++];
+    }
     if (s->vcpus > 1) {
         snprintf(store[k], 1100, "%d", s->vcpus);
         argv[n++] = "-smp";

@@ -70,6 +70,12 @@ struct rundom_disk {
 struct rundom_spec {
     const char *kernel, *cmdline; /* cmdline may be "" */
     long memory_mib;
+    /* More than memory_mib: the domain is built with this much RAM and its
+     * balloon's first target is memory_mib (bin/hvrun -m MAXMEM --balloon
+     * MEMORY), so a guest's balloon driver gives the rest back at its
+     * start, as a Xen guest started with memory < maxmem does; the host
+     * may later raise the target up to it.  0: memory_mib. */
+    long maxmem_mib;
     int vcpus; /* 0 or 1: one (bin/hvrun -smp N above that) */
     /* destroy, restart or preserve; NULL leaves hvrun's default (destroy). */
     const char *on_poweroff, *on_reboot, *on_crash;

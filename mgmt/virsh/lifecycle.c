@@ -65,7 +65,13 @@ static bool spec_of(const struct domain_def *d, struct rundom_spec *s, const cha
     s->vcpus = (int)d->vcpus_current;
     s->kernel = d->kernel;
     s->cmdline = d->cmdline;
-    s->memory_mib = (long)((d->memory_kib + 1023) / 1024);
+    /* <memory> is the most it may have and <currentMemory> what it has:
+     * hv builds it with the first and starts its balloon's target at the
+     * second (bin/hvrun --balloon), so `setmem --live` may move between. */
+    uint64_t cur =
+        d->current_kib && d->current_kib < d->memory_kib ? d->current_kib : d->memory_kib;
+    s->memory_mib = (long)((cur + 1023) / 1024);
+    s->maxmem_mib = (long)((d->memory_kib + 1023) / 1024);
     s->on_poweroff = action(d->on_poweroff);
     s->on_reboot = action(d->on_reboot);
     s->on_crash = action(d->on_crash);

@@ -7,6 +7,9 @@
  *             -append CMDLINE -m MEMORYM --on-poweroff A --on-reboot A
  *             --on-crash A -drive file=F,format=FMT[,readonly=on]...
  *
+ * (with maxmem > memory: -m MAXMEMM --balloon MEMORYM, the RAM of maxmem
+ * and the balloon's first target at memory, so the guest's balloon driver
+ * gives the rest back as it starts and `xl mem-set` may raise it again),
  * in the background, in a process group of its own, its console (and hv's
  * lines) into STATE/running/NAME.log (mgmt/common/rundom.c starts it).  xl returns once the
  * domain's manager greets it, as xl returns once Xen has built the domain.
@@ -79,6 +82,7 @@ static void machine_spec(const struct xldom *d, struct rundom_spec *s)
     *s = (struct rundom_spec){.kernel = d->kernel,
                               .cmdline = d->cmdline,
                               .memory_mib = d->memory,
+                              .maxmem_mib = d->maxmem,
                               .vcpus = (int)d->vcpus,
                               .on_poweroff = hv_action("poweroff", d->on_poweroff),
                               .on_reboot = hv_action("reboot", d->on_reboot),

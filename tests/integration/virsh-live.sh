@@ -161,7 +161,8 @@ check "destroy ended the first machine" none kill -0 "$pid" 2>/dev/null
 # ---- A transient domain, with a balloon driver ----------------------------
 # The balloond guest follows the balloon's target for as long as it runs.
 sed -e 's/<name>test</<name>tr</' -e "/<devices>/,/<\/devices>/d" -e 's/>32</>48</' \
-    -e "s#$G#$BUILD/guestkit/balloond.elf#" -e '/<cmdline>/d' "$W/hv/test.xml" >"$W/tr.xml"
+    -e "s#$G#$BUILD/guestkit/balloond.elf#" -e '/<cmdline>/d' \
+    -e "s#^  <vcpu>#  <currentMemory unit='MiB'>32</currentMemory>\\n  <vcpu>#" "$W/hv/test.xml" >"$W/tr.xml"
 "$V" "create $W/tr.xml" >"$W/last" 2>&1
 "$V" -q "dominfo tr; list --all --transient --name" >>"$W/last" 2>&1
 check "create: a transient domain runs, not persistent" \
@@ -175,6 +176,17 @@ actual=$("$TOP/bin/hvctl" -s "$S/tr.sock" query-balloon | sed -n 's/.*"actual": 
 check "setmem on a running domain: its balloon driver gives memory back to 24 MiB (query-balloon), dommemstat and dominfo show it" \
     [ "$actual" = $((24 << 20)) ] && grep -qx 'actual 24576' "$W/last" &&
     grep -qx 'Used memory:    24576 KiB' "$W/last" && grep -qx 'Max memory:     49152 KiB' "$W/last"
+# <memory> 48 MiB, <currentMemory> 32: built with 48, it started with 32
+# (the balloon's first target), and setmem may raise it up to 48.
+"$V" "setmem tr 40M --live" >"$W/last" 2>&1
+for _ in $(seq 300); do grep -q '^balloond: 40960 KiB' "$S/tr.log" 2>/dev/null && break; sleep 0.2; done
+"$V" "setmem tr 64M --live" >>"$W/last" 2>&1
+"$V" -q "dominfo tr" >>"$W/last" 2>&1
+check "currentMemory 32 of 48: the guest starts with 32 MiB, setmem --live 40M raises it, 64M is refused in libvirt's words" \
+    [ "$(grep -m1 '^balloond: ' "$S/tr.log")" = 'balloond: 32768 KiB' ] &&
+    grep -qx 'balloond: 40960 KiB' "$S/tr.log" &&
+    grep -qx 'error: invalid argument: cannot set memory higher than max memory' "$W/last" &&
+    grep -qx 'Used memory:    40960 KiB' "$W/last"
 "$V" destroy tr >/dev/null 2>&1
 "$V" -q "list --all --name" >"$W/last" 2>&1
 check "destroy: a transient domain is gone" none grep -qx tr "$W/last"

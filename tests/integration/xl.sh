@@ -19,7 +19,8 @@
 #   - one registry: virsh lists xl's domain, xl lists and destroys one
 #     virsh created;
 #   - mem-set on a guest whose balloon driver follows the target
-#     (balloond): xl list's Mem moves down and up; vcpus=2;
+#     (balloond, memory=32 maxmem=64): it starts with 32 MiB, xl list's
+#     Mem moves down and up to maxmem, not above; vcpus=2;
 #   - on_crash=restart: a triple-faulting guest is restarted by hv and stays
 #     in xl list;
 #   - destroy: the domain is gone from list, its machine and files too.
@@ -258,7 +259,7 @@ grep -Eq '^v1 +2 +16 +1 ' "$W/last" && "$XL" destroy v1 && ! "$TOP/bin/virsh" li
 verdict "xl lists and destroys a domain virsh created"
 
 # ---- The balloon, and two vCPUs: a guest that follows the target ----------
-printf 'name="b1"\nkernel="%s"\nmemory=32\nvcpus=2\n' "$BUILD/guestkit/balloond.elf" >"$W/b1.cfg"
+printf 'name="b1"\nkernel="%s"\nmemory=32\nmaxmem=64\nvcpus=2\n' "$BUILD/guestkit/balloond.elf" >"$W/b1.cfg"
 "$XL" create "$W/b1.cfg" 2>"$W/last"
 bpid=$(sed -n 's/^pid=//p' "$S/b1")
 # mem_is MIB: wait (up to 30 s) until xl list shows the domain with MIB.
@@ -280,6 +281,17 @@ verdict "mem-set b1 16: the guest gives pages back, xl list shows 16 MiB"
 "$XL" mem-set b1 24m
 mem_is 24 && grep -qx 'balloond: 24576 KiB' "$S/b1.log"
 verdict "mem-set b1 24m: it takes 8 MiB back"
+# maxmem=64: hv built the domain with 64 MiB and the balloon gave 32 back
+# at the start (the first line balloond printed), so mem-set may go above
+# the boot size up to maxmem, and no further.
+"$XL" mem-set b1 48
+mem_is 48 && [ "$(grep -m1 '^balloond: ' "$S/b1.log")" = 'balloond: 32768 KiB' ] &&
+    grep -qx 'balloond: 49152 KiB' "$S/b1.log" && "$XL" list -l b1 | grep -q '"max_memkb": 65536'
+verdict "maxmem=64: the guest started with 32 MiB; mem-set b1 48 raises it above that"
+fails "$XL" mem-set b1 80
+grep -qx 'libxl: error: memory_dynamic_max must be less than or equal to memory_static_max' "$W/last" &&
+    mem_is 48
+verdict "mem-set b1 80: above maxmem, refused in libxl's words, Mem unchanged"
 "$XL" destroy b1
 
 # ---- on_crash: a guest that triple-faults, restarted each time -------------
