@@ -16,51 +16,7 @@
  */
 #include "klib.h"
 
-#include "ide_cd.h"
-
-/* Big-endian fields of the command packets and replies. */
-static uint32_t be16(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 8 | p[1];
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-/* A reply of `n` bytes in cd->buf, cut to the command's allocation length
- * (SPC-3 4.3.4.6 "Allocation length": the device sends no more than that,
- * and an allocation length of zero is no error). */
-static void reply(struct ide_cd *cd, unsigned n, unsigned alloc)
-{
-    if (n > alloc)
-        n = alloc;
-    if (n == 0)
-        ide_cd_done(cd);
-    else
-        ide_cd_data(cd, n);
-}
-
-/* Is a medium there to read (in the drive, tray closed, not empty)? */
-static bool medium_ready(const struct ide_cd *cd)
-{
-    return ide_cd_has_medium(cd) && !cd->tray_open && cd->nsectors > 0;
-}
+#include "atapi_internal.h"
 
 /* NOT READY / MEDIUM NOT PRESENT, with MMC's qualifier: 02h with the tray
  * open, 01h with it closed (SPC-3 table "ASC and ASCQ assignments"). */
@@ -86,7 +42,7 @@ static void request_sense(struct ide_cd *cd)
     b[12] = cd->asc;
     b[13] = cd->ascq;
     cd->sense_key = cd->asc = cd->ascq = 0;
-    reply(cd, 18, cd->cdb[4]);
+    atapi_reply(cd, 18, cd->cdb[4]);
 }
 
 /* Copy `s` into a space-padded field of `n` bytes (SPC-3's ASCII fields). */
@@ -117,7 +73,7 @@ static void inquiry(struct ide_cd *cd)
     ascii_field(b + 8, "HVKIT", 8);
     ascii_field(b + 16, "HVKIT DVD-ROM", 16);
     ascii_field(b + 32, "0.1", 4);
-    reply(cd, 36, be16(cd->cdb + 3));
+    atapi_reply(cd, 36, be16(cd->cdb + 3));
 }
 
 /* READ CAPACITY (MMC-3 clause 6, "READ CAPACITY Command"): the last logical
@@ -126,7 +82,7 @@ static void read_capacity(struct ide_cd *cd)
 {
     put_be32(cd->buf, cd->nsectors - 1);
     put_be32(cd->buf + 4, IDE_CD_SECTOR);
-    reply(cd, 8, 8);
+    atapi_reply(cd, 8, 8);
 }
 
 /* READ (10) and READ (12) (MMC-3 clause 6, "READ (10) Command" and "READ
@@ -151,7 +107,7 @@ static void read_blocks(struct ide_cd *cd, uint32_t lba, uint32_t count)
 int atapi_next_sector(struct ide_cd *cd)
 {
     /* The medium went while the READ ran (the host ejected it). */
-    if (!medium_ready(cd)) {
+    if (!atapi_medium_ready(cd)) {
         not_present(cd);
         return -1;
     }
@@ -227,7 +183,7 @@ static void event_status(struct ide_cd *cd)
         /* No class asked for that this drive has: NEA, no descriptor. */
         put_be16(b, 2);
         b[2] = 0x80;
-        reply(cd, 4, be16(cd->cdb + 7));
+        atapi_reply(cd, 4, be16(cd->cdb + 7));
         return;
     }
     put_be16(b, 6);
@@ -239,32 +195,34 @@ static void event_status(struct ide_cd *cd)
     else if (cd->event_removed)
         b[4] = 3;
     cd->event_eject_request = cd->event_new_media = cd->event_removed = false;
-    b[5] = (uint8_t)((cd->tray_open ? 1 : 0) | (medium_ready(cd) ? 2 : 0));
-    reply(cd, 8, be16(cd->cdb + 7));
+    b[5] = (uint8_t)((cd->tray_open ? 1 : 0) | (atapi_medium_ready(cd) ? 2 : 0));
+    atapi_reply(cd, 8, be16(cd->cdb + 7));
 }
 
 /* ---- Which command, and the checks before it --------------------------------------- */
 
 /* The commands a unit attention does not hold up (SAM-3, "Unit attention
  * condition": INQUIRY and REQUEST SENSE; MMC adds GET EVENT
- * STATUS NOTIFICATION). */
+ * STATUS NOTIFICATION and GET CONFIGURATION, which a driver asks to
+ * learn what is in the drive). */
 static bool passes_attention(uint8_t op)
 {
-    return op == SCSI_INQUIRY || op == SCSI_REQUEST_SENSE || op == SCSI_GET_EVENT_STATUS;
+    return op == SCSI_INQUIRY || op == SCSI_REQUEST_SENSE || op == SCSI_GET_EVENT_STATUS ||
+           op == SCSI_GET_CONFIGURATION;
 }
 
 /* The commands that need a medium to read. */
 static bool needs_medium(uint8_t op)
 {
     return op == SCSI_TEST_UNIT_READY || op == SCSI_READ_CAPACITY || op == SCSI_READ_10 ||
-           op == SCSI_READ_12;
+           op == SCSI_READ_12 || op == SCSI_READ_TOC || op == SCSI_READ_DISC_INFO;
 }
 
 /* A changed medium, in QEMU's two steps (see the top of this file):
  * true when this command was failed for it. */
 static bool report_change(struct ide_cd *cd, uint8_t op)
 {
-    if (!cd->changed || passes_attention(op) || !medium_ready(cd))
+    if (!cd->changed || passes_attention(op) || !atapi_medium_ready(cd))
         return false;
     if (cd->changed == 1) {
         cd->changed = 2;
@@ -285,7 +243,7 @@ void atapi_command(struct ide_cd *cd)
         cd->sense_key = cd->asc = cd->ascq = 0;
     if (report_change(cd, op))
         return;
-    if (needs_medium(op) && !medium_ready(cd)) {
+    if (needs_medium(op) && !atapi_medium_ready(cd)) {
         not_present(cd);
         return;
     }
@@ -318,8 +276,11 @@ void atapi_command(struct ide_cd *cd)
         event_status(cd);
         break;
     default:
-        /* ILLEGAL REQUEST / INVALID COMMAND OPERATION CODE. */
-        ide_cd_fail(cd, SENSE_ILLEGAL_REQUEST, ASC_INVALID_OPCODE, 0);
+        /* The commands that describe the disc and the drive
+         * (atapi_disc.c); any other is ILLEGAL REQUEST / INVALID COMMAND
+         * OPERATION CODE. */
+        if (!atapi_disc_command(cd))
+            ide_cd_fail(cd, SENSE_ILLEGAL_REQUEST, ASC_INVALID_OPCODE, 0);
         break;
     }
 }

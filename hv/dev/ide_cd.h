@@ -4,7 +4,7 @@
  * its drive at the same place (ide1-cd0: the secondary channel's master),
  * so a guest driver written for one finds the other.
  *
- * Two layers, two files:
+ * Two layers, three files:
  *   - ide_cd.c: the ATA side, the channel's registers (command block at
  *     ports 0x170-0x177, control block at 0x376, IRQ 15) and the few ATA
  *     commands a packet device answers: IDENTIFY PACKET DEVICE, PACKET
@@ -20,6 +20,9 @@
  *     CAPACITY, READ (10), READ (12), GET EVENT STATUS NOTIFICATION (MMC-3,
  *     INCITS 360-2002), each error with its sense data (SPC-3 4.5.3 "Fixed
  *     format sense data", 4.5.6 "Sense key and sense code definitions").
+ *   - atapi_disc.c: the commands that describe the disc and the drive:
+ *     READ TOC/PMA/ATIP, READ DISC INFORMATION, GET CONFIGURATION (MMC-3)
+ *     and MODE SENSE (10) (SPC-3), answered as QEMU's drive answers them.
  *
  * The medium is a read-only image of 2048-byte sectors (an ISO 9660 file,
  * or any file: the drive reads bytes, not a file system) behind the
@@ -91,30 +94,35 @@ enum {
 #define ATA_CMD_SET_FEATURES    0xef
 
 /* The SCSI/MMC operation codes atapi.c answers. */
-#define SCSI_TEST_UNIT_READY  0x00
-#define SCSI_REQUEST_SENSE    0x03
-#define SCSI_INQUIRY          0x12
-#define SCSI_START_STOP_UNIT  0x1b
-#define SCSI_PREVENT_ALLOW    0x1e
-#define SCSI_READ_CAPACITY    0x25
-#define SCSI_READ_10          0x28
-#define SCSI_GET_EVENT_STATUS 0x4a
-#define SCSI_READ_12          0xa8
+#define SCSI_TEST_UNIT_READY   0x00
+#define SCSI_REQUEST_SENSE     0x03
+#define SCSI_INQUIRY           0x12
+#define SCSI_START_STOP_UNIT   0x1b
+#define SCSI_PREVENT_ALLOW     0x1e
+#define SCSI_READ_CAPACITY     0x25
+#define SCSI_READ_10           0x28
+#define SCSI_READ_TOC          0x43
+#define SCSI_GET_CONFIGURATION 0x46
+#define SCSI_GET_EVENT_STATUS  0x4a
+#define SCSI_READ_DISC_INFO    0x51
+#define SCSI_MODE_SENSE_10     0x5a
+#define SCSI_READ_12           0xa8
 
 /* Sense keys, and the additional sense codes (ASC) used here (SPC-3 4.5.6
  * "Sense key and sense code definitions"). */
-#define SENSE_NONE             0x0
-#define SENSE_NOT_READY        0x2
-#define SENSE_MEDIUM_ERROR     0x3
-#define SENSE_ILLEGAL_REQUEST  0x5
-#define SENSE_UNIT_ATTENTION   0x6
-#define ASC_UNRECOVERED_READ   0x11
-#define ASC_INVALID_OPCODE     0x20
-#define ASC_LBA_OUT_OF_RANGE   0x21
-#define ASC_INVALID_FIELD      0x24
-#define ASC_MEDIUM_CHANGED     0x28
-#define ASC_MEDIUM_NOT_PRESENT 0x3a
-#define ASC_REMOVAL_PREVENTED  0x53
+#define SENSE_NONE               0x0
+#define SENSE_NOT_READY          0x2
+#define SENSE_MEDIUM_ERROR       0x3
+#define SENSE_ILLEGAL_REQUEST    0x5
+#define SENSE_UNIT_ATTENTION     0x6
+#define ASC_UNRECOVERED_READ     0x11
+#define ASC_INVALID_OPCODE       0x20
+#define ASC_LBA_OUT_OF_RANGE     0x21
+#define ASC_INVALID_FIELD        0x24
+#define ASC_MEDIUM_CHANGED       0x28
+#define ASC_SAVING_NOT_SUPPORTED 0x39
+#define ASC_MEDIUM_NOT_PRESENT   0x3a
+#define ASC_REMOVAL_PREVENTED    0x53
 
 /* The medium's bytes: `read` fills buf with len bytes from offset off and
  * returns 0, or -1 (the drive then reports a medium error). */
@@ -201,6 +209,10 @@ bool ide_cd_has_medium(const struct ide_cd *cd);
  * the 12th byte arrives).  Either leaves data in cd->buf for the host
  * (ide_cd_data()) or ends the command (ide_cd_done()). */
 void atapi_command(struct ide_cd *cd);
+/* atapi_disc.c: carry out cd->cdb if it is one of the commands that
+ * describe the disc or the drive (READ TOC/PMA/ATIP, READ DISC
+ * INFORMATION, MODE SENSE (10), GET CONFIGURATION): true when it was. */
+bool atapi_disc_command(struct ide_cd *cd);
 /* atapi.c: the host read the last byte of cd->buf while cd->sectors of a
  * READ are still to go: put the next sector in.  0, or -1 when the command
  * was ended with an error instead. */

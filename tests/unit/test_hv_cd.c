@@ -405,6 +405,73 @@ START_TEST(hostile_driver)
 }
 END_TEST
 
+/* The commands that describe the disc (atapi_disc.c) on a medium larger
+ * than any CD -- a DVD-ROM to GET CONFIGURATION, with a lead-out whose MSF
+ * address needs every field -- after the host changed it: GET
+ * CONFIGURATION passes the unit attention, READ TOC does not.  The
+ * answers for a CD, byte for byte against QEMU's drive, are
+ * tests/integration/cdrom.sh's. */
+START_TEST(describing_commands)
+{
+    /* 400000 sectors: 819 MB, more than 80 minutes of CD.  Only its size
+     * matters: nothing reads its sectors. */
+    const struct ide_cd_medium dvd = {disc_a, mem_read, 400000ull * IDE_CD_SECTOR, "dvd.iso"};
+    ide_cd_insert(&cd, &dvd);
+    uint8_t b[256], st;
+    uint8_t config[12] = {SCSI_GET_CONFIGURATION, 0, 0, 0, 0, 0, 0, 0, 255};
+    ck_assert_uint_eq(packet(config, 0xfffe, b, sizeof(b), &st, NULL), 20);
+    ck_assert_int_eq(st & IDE_ST_ERR, 0);
+    /* The unit attention is still to be reported, but GET CONFIGURATION
+     * passes it: DVD-ROM (0010h) is current, CD-ROM (0008h) is not. */
+    ck_assert_int_eq(b[6] << 8 | b[7], 0x0010);
+    ck_assert_int_eq(b[14], 1);
+    ck_assert_int_eq(b[18], 0);
+    /* READ TOC waits for the change to be reported: not present, then the
+     * unit attention, then the table. */
+    uint8_t toc_msf[12] = {SCSI_READ_TOC, 2, 0, 0, 0, 0, 0, 0, 255};
+    packet(toc_msf, 0xfffe, b, sizeof(b), &st, NULL);
+    ck_assert_uint_eq(sense() >> 8, SENSE_NOT_READY << 8 | ASC_MEDIUM_NOT_PRESENT);
+    packet(toc_msf, 0xfffe, b, sizeof(b), &st, NULL);
+    ck_assert_uint_eq(sense(), SENSE_UNIT_ATTENTION << 16 | ASC_MEDIUM_CHANGED << 8);
+    ck_assert_uint_eq(packet(toc_msf, 0xfffe, b, sizeof(b), &st, NULL), 20);
+    /* The lead-out at 400000 + 150 frames: 88 minutes, 55 seconds, 25. */
+    ck_assert_int_eq(b[14], 0xaa);
+    ck_assert_int_eq(b[17], 88);
+    ck_assert_int_eq(b[18], 55);
+    ck_assert_int_eq(b[19], 25);
+    /* The allocation length cuts the reply, whatever its data length says. */
+    uint8_t toc_short[12] = {SCSI_READ_TOC, 0, 0, 0, 0, 0, 0, 0, 6};
+    ck_assert_uint_eq(packet(toc_short, 0xfffe, b, sizeof(b), &st, NULL), 6);
+    ck_assert_int_eq(b[1], 18);
+    /* The session format, asked in byte 2 (MMC-3) or in byte 9 (SFF-8020i). */
+    uint8_t session2[12] = {SCSI_READ_TOC, 0, 1, 0, 0, 0, 0, 0, 12};
+    uint8_t session9[12] = {SCSI_READ_TOC, 0, 0, 0, 0, 0, 0, 0, 12, 0x40};
+    ck_assert_uint_eq(packet(session2, 0xfffe, b, sizeof(b), &st, NULL), 12);
+    ck_assert_int_eq(b[1], 10);
+    ck_assert_int_eq(b[6], 1);
+    ck_assert_uint_eq(packet(session9, 0xfffe, b, sizeof(b), &st, NULL), 12);
+    ck_assert_int_eq(b[1], 10);
+    /* The formats of recordable discs (2: full TOC ... 5: ATIP) are not
+     * a pressed disc's. */
+    uint8_t full[12] = {SCSI_READ_TOC, 0, 2, 0, 0, 0, 0, 0, 255};
+    packet(full, 0xfffe, b, sizeof(b), &st, NULL);
+    ck_assert_uint_eq(sense() >> 8, SENSE_ILLEGAL_REQUEST << 8 | ASC_INVALID_FIELD);
+    /* The capabilities page shows the guest's lock. */
+    uint8_t caps[12] = {SCSI_MODE_SENSE_10, 0, 0x2a, 0, 0, 0, 0, 0, 255};
+    ck_assert_uint_eq(packet(caps, 0xfffe, b, sizeof(b), &st, NULL), 30);
+    ck_assert_int_eq(b[8 + 6] & 2, 0);
+    ck_assert_int_eq(simple(SCSI_PREVENT_ALLOW, 1) & IDE_ST_ERR, 0);
+    packet(caps, 0xfffe, b, sizeof(b), &st, NULL);
+    ck_assert_int_eq(b[8 + 6] & 2, 2);
+    /* Out of the tray, the disc's commands fail NOT READY; the drive's do not. */
+    ck_assert_int_eq(ide_cd_eject(&cd, true), 0);
+    packet(toc_msf, 0xfffe, b, sizeof(b), &st, NULL);
+    ck_assert_uint_eq(sense() >> 8, SENSE_NOT_READY << 8 | ASC_MEDIUM_NOT_PRESENT);
+    ck_assert_uint_eq(packet(config, 0xfffe, b, sizeof(b), &st, NULL), 20);
+    ck_assert_int_eq(b[6] << 8 | b[7], 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hv_cd");
@@ -417,6 +484,7 @@ int main(void)
     tcase_add_test(tc, lock_and_guest_eject);
     tcase_add_test(tc, interrupts_and_reset);
     tcase_add_test(tc, hostile_driver);
+    tcase_add_test(tc, describing_commands);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
