@@ -18,9 +18,17 @@
  * qualifier is not printed: QEMU leaves it 0, hv says whether the tray is
  * open (MMC's 3Ah/01h and 02h).
  *
+ * With `describe` it also prints, byte for byte, the drive's answers to
+ * what a CD driver such as Linux's sr asks before it mounts a disc: the
+ * table of contents and the session (READ TOC/PMA/ATIP), READ DISC
+ * INFORMATION, the capabilities and error-recovery pages (MODE SENSE
+ * (10)), GET CONFIGURATION, and variants each drive refuses; with `lock`
+ * as well, the capabilities page once more after the lock.
+ *
  * With `stay` it does not end after its last line but waits to be
  * destroyed.  Exit code 0 when everything was as expected, 1 otherwise.
  */
+#include "klib.h"
 #include "guestkit/atapi.h"
 #include "guestkit/guestkit.h"
 #include "guestkit/parse.h"
@@ -118,6 +126,65 @@ static void read_disc(void)
     print_file("README.TXT", sector, len);
 }
 
+/* The reply's bytes as hex, 16 to a line, each line "cdrom: WHAT +OFF: ..". */
+static void print_hex(const char *what, const uint8_t *b, uint32_t n)
+{
+    for (uint32_t off = 0; off < n; off += 16) {
+        char line[16 * 3 + 1];
+        uint32_t k = 0;
+        for (uint32_t i = off; i < n && i < off + 16; i++)
+            k += (uint32_t)ksnprintf(line + k, sizeof(line) - k, " %02x", b[i]);
+        printf("cdrom: %s +%02x:%s\n", what, off, line);
+    }
+}
+
+/* One command whose whole reply is printed (or its sense when it fails):
+ * what a CD driver such as Linux's sr asks a drive before it mounts a
+ * disc -- the table of contents and sessions (READ TOC/PMA/ATIP, formats 0
+ * and 1), the drive's capabilities page (MODE SENSE (10), page 2Ah), the
+ * profile of the medium (GET CONFIGURATION). */
+static void print_reply(const char *what, const uint8_t cdb[12], uint32_t alloc)
+{
+    uint32_t got = 0;
+    memset(sector, 0, sizeof(sector));
+    if (atapi_packet(&cd, cdb, sector, alloc, &got) != ATAPI_OK) {
+        print_sense(what);
+        return;
+    }
+    printf("cdrom: %s: %u bytes\n", what, got);
+    print_hex(what, sector, got);
+}
+
+/* The descriptive commands above, with allocation lengths a driver uses. */
+static void describe_disc(void)
+{
+    /* READ TOC's format is in byte 2 (MMC-3) and, for older drives, in
+     * bits 7:6 of byte 9 (SFF-8020i); the session request sets both. */
+    static const struct {
+        const char *what;
+        uint8_t cdb[12];
+        uint32_t alloc;
+    } probes[] = {
+        {"READ TOC", {0x43, 0, 0, 0, 0, 0, 0, 0, 252}, 252},
+        {"READ TOC (MSF)", {0x43, 2, 0, 0, 0, 0, 0, 0, 252}, 252},
+        {"READ TOC from track 2", {0x43, 0, 0, 0, 0, 0, 2, 0, 252}, 252},
+        {"READ TOC from the lead-out", {0x43, 0, 0, 0, 0, 0, 0xaa, 0, 252}, 252},
+        {"READ TOC (session)", {0x43, 0, 1, 0, 0, 0, 0, 0, 12, 0x40}, 12},
+        {"READ DISC INFORMATION", {0x51, 0, 0, 0, 0, 0, 0, 0, 34}, 34},
+        {"READ DISC INFORMATION (track resources)", {0x51, 1, 0, 0, 0, 0, 0, 0, 34}, 34},
+        {"MODE SENSE page 2a", {0x5a, 0, 0x2a, 0, 0, 0, 0, 0, 128}, 128},
+        {"MODE SENSE page 01", {0x5a, 0, 0x01, 0, 0, 0, 0, 0, 128}, 128},
+        {"MODE SENSE all pages", {0x5a, 0, 0x3f, 0, 0, 0, 0, 0, 252}, 252},
+        {"MODE SENSE changeable", {0x5a, 0, 0x6a, 0, 0, 0, 0, 0, 128}, 128},
+        {"MODE SENSE default", {0x5a, 0, 0xaa, 0, 0, 0, 0, 0, 128}, 128},
+        {"MODE SENSE saved", {0x5a, 0, 0xea, 0, 0, 0, 0, 0, 128}, 128},
+        {"GET CONFIGURATION", {0x46, 0, 0, 0, 0, 0, 0, 0, 252}, 252},
+        {"GET CONFIGURATION from feature 1", {0x46, 2, 0, 1, 0, 0, 0, 0, 252}, 252},
+    };
+    for (unsigned i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
+        print_reply(probes[i].what, probes[i].cdb, probes[i].alloc);
+}
+
 /* Errors the drive must answer with sense data. */
 static void bad_requests(void)
 {
@@ -179,12 +246,19 @@ int main(int argc, char **argv)
     printf("cdrom: ATAPI drive at %#x master: command set %u, %s\n", cd.io, cd.type,
            cd.removable ? "removable" : "fixed");
     read_disc();
+    if (gk_arg_value(argc, argv, "describe"))
+        describe_disc();
     bad_requests();
     if (gk_arg_value(argc, argv, "lock")) {
         const uint8_t prevent[12] = {0x1e, 0, 0, 0, 1};
         if (atapi_packet(&cd, prevent, NULL, 0, NULL) != ATAPI_OK)
             failures++;
         printf("cdrom: medium locked\n");
+        /* The capabilities page's lock state follows the lock. */
+        if (gk_arg_value(argc, argv, "describe")) {
+            const uint8_t caps[12] = {0x5a, 0, 0x2a, 0, 0, 0, 0, 0, 128};
+            print_reply("MODE SENSE page 2a", caps, 128);
+        }
     }
     if (gk_arg_value(argc, argv, "change"))
         change();
