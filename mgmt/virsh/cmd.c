@@ -56,7 +56,7 @@ bool opt_bool(const struct cmd_call *call, const char *name)
 static int next_positional(const struct cmd_def *def, const struct cmd_call *call)
 {
     for (int i = 0; i < MAX_OPTS && def->opts[i].name; i++) {
-        if (def->opts[i].kind == OPT_STRING && !call->value[i])
+        if (def->opts[i].kind != OPT_BOOL && !call->value[i])
             return i;
     }
     return -1;

@@ -239,6 +239,13 @@ static bool blkinfo(const struct cmd_call *call)
     struct stat st;
     if (!dom_lookup(call, &dom))
         return false;
+    /* The device is optional in virsh's table (its --all, which hvkit
+     * lacks, stands for it), so virsh asks for it only here, after the
+     * domain was found. */
+    if (!opt_str(call, "device")) {
+        verror("command 'domblkinfo' requires <device> option");
+        return false;
+    }
     int i = find_disk(&dom.def, opt_str(call, "device"));
     if (i < 0)
         return false;
@@ -286,7 +293,8 @@ const struct cmd_def disk_cmds[] = {
       {"subdriver", OPT_STRING, false, "subdriver of disk device"},
       {"type", OPT_STRING, false, "target device type"},
       {"mode", OPT_STRING, false, "mode of device reading and writing"},
-      SET_FLAGS}},
+      SET_FLAGS},
+     "Attach new disk device."},
     {"change-media",
      change_media,
      "Change media of CD or floppy drive",
@@ -296,17 +304,24 @@ const struct cmd_def disk_cmds[] = {
       {"eject", OPT_BOOL, false, "Eject the media"},
       {"insert", OPT_BOOL, false, "Insert the media"},
       {"update", OPT_BOOL, false, "Update the media"},
-      {"force", OPT_BOOL, false, "force media changing"},
-      SET_FLAGS}},
+      {"current", OPT_BOOL, false,
+       "can be either or both of --live and --config, depends on implementation hypervisor "
+       "driver"},
+      {"live", OPT_BOOL, false, "alter live configuration of running domain"},
+      {"config", OPT_BOOL, false, "alter persistent configuration, effect observed on next boot"},
+      {"force", OPT_BOOL, false, "force media changing"}},
+     "Change media of CD or floppy drive."},
     {"detach-disk",
      detach,
      "detach disk device",
-     {DOM_ARG, {"target", OPT_STRING, true, "target of disk device"}, SET_FLAGS}},
+     {DOM_ARG, {"target", OPT_STRING, true, "target of disk device"}, SET_FLAGS},
+     "Detach disk device."},
     {"domblkinfo",
      blkinfo,
      "domain block device size information",
      {DOM_ARG,
-      {"device", OPT_STRING, true, "block device"},
-      {"human", OPT_BOOL, false, "Human readable output"}}},
-    {NULL, NULL, NULL, {{0}}},
+      {"device", OPT_STRING, false, "block device"},
+      {"human", OPT_BOOL, false, "Human readable output"}},
+     "Get block device size info for a domain."},
+    {NULL, NULL, NULL, {{0}}, NULL},
 };

@@ -145,32 +145,54 @@ static bool capabilities(const struct cmd_call *call)
     return true;
 }
 
-/* help COMMAND: the command's synopsis and options, in the shape of
- * virsh's own help pages (NAME, SYNOPSIS, OPTIONS). */
+/* How help COMMAND shows one option in the SYNOPSIS line and in the left
+ * column of OPTIONS, as libvirt's vshCmddefHelp does: a value's kind in
+ * angle brackets, a name in brackets when it may be left out (a required
+ * option's value can come as a bare word), and an optional "argv" option
+ * (domstats' domains) by its name alone. */
+static void opt_forms(const struct opt_def *o, char *syn, char *left, size_t len)
+{
+    const char *value = o->kind == OPT_INT ? "number" : "string";
+    if (o->kind == OPT_BOOL) {
+        snprintf(syn, len, "[--%s]", o->name);
+        snprintf(left, len, "--%s", o->name);
+    } else if (o->kind == OPT_ARGV && !o->required) {
+        snprintf(syn, len, "[<%s>]", o->name);
+        snprintf(left, len, "<%s>", o->name);
+    } else if (o->kind == OPT_ARGV) {
+        snprintf(syn, len, "[--%s] <%s>", o->name, value);
+        snprintf(left, len, "[--%s] <%s>", o->name, value);
+    } else if (o->required) {
+        snprintf(syn, len, "<%s>", o->name);
+        snprintf(left, len, "[--%s] <%s>", o->name, value);
+    } else {
+        snprintf(syn, len, "[--%s <%s>]", o->name, value);
+        snprintf(left, len, "--%s <%s>", o->name, value);
+    }
+}
+
+/* help COMMAND: the command's page in the shape of virsh's own (NAME,
+ * SYNOPSIS, DESCRIPTION when the command has one, OPTIONS when it has
+ * any), each section followed by an empty line. */
 static void help_one(const struct cmd_def *def)
 {
+    char syn[96], left[96];
     printf("  NAME\n    %s - %s\n\n  SYNOPSIS\n    %s", def->name, def->summary, def->name);
     for (int i = 0; i < MAX_OPTS && def->opts[i].name; i++) {
-        const struct opt_def *o = &def->opts[i];
-        if (o->kind == OPT_BOOL)
-            printf(" [--%s]", o->name);
-        else if (o->required)
-            printf(" <%s>", o->name);
-        else
-            printf(" [--%s <string>]", o->name);
+        opt_forms(&def->opts[i], syn, left, sizeof(syn));
+        printf(" %s", syn);
     }
-    printf("\n\n  OPTIONS\n");
+    printf("\n\n");
+    if (def->desc)
+        printf("  DESCRIPTION\n    %s\n\n", def->desc);
+    if (!def->opts[0].name)
+        return;
+    printf("  OPTIONS\n");
     for (int i = 0; i < MAX_OPTS && def->opts[i].name; i++) {
-        const struct opt_def *o = &def->opts[i];
-        char left[64];
-        if (o->kind == OPT_BOOL)
-            snprintf(left, sizeof(left), "--%s", o->name);
-        else if (o->required)
-            snprintf(left, sizeof(left), "[--%s] <string>", o->name);
-        else
-            snprintf(left, sizeof(left), "--%s <string>", o->name);
-        printf("    %-15s  %s\n", left, o->help);
+        opt_forms(&def->opts[i], syn, left, sizeof(syn));
+        printf("    %-15s  %s\n", left, def->opts[i].help);
     }
+    printf("\n");
 }
 
 /* help: every command of each group with its summary, as virsh lists them. */
@@ -218,14 +240,20 @@ const struct cmd_def host_cmds[] = {
      help,
      "print help",
      {{"command", OPT_STRING, false,
-       "Prints global help, command specific help, or help for a group of related commands"}}},
-    {"capabilities", capabilities, "capabilities", {{"xpath", OPT_STRING, false, "print XPath"}}},
-    {"hostname", hostname, "print the hypervisor hostname", {{0}}},
-    {"nodeinfo", nodeinfo, "node information", {{0}}},
-    {"uri", uri, "print the hypervisor canonical URI", {{0}}},
+       "Prints global help, command specific help, or help for a group of related commands"}},
+     "Prints global help, command specific help, or help for a\n    group of related commands"},
+    {"capabilities",
+     capabilities,
+     "capabilities",
+     {{0}},
+     "Returns capabilities of hypervisor/driver."},
+    {"hostname", hostname, "print the hypervisor hostname", {{0}}, NULL},
+    {"nodeinfo", nodeinfo, "node information", {{0}}, "Returns basic information about the node."},
+    {"uri", uri, "print the hypervisor canonical URI", {{0}}, NULL},
     {"version",
      version,
      "show version",
-     {{"daemon", OPT_BOOL, false, "report daemon version too"}}},
-    {NULL, NULL, NULL, {{0}}},
+     {{"daemon", OPT_BOOL, false, "report daemon version too"}},
+     "Display the system version information."},
+    {NULL, NULL, NULL, {{0}}, NULL},
 };

@@ -30,6 +30,9 @@
 enum opt_kind {
     OPT_BOOL,   /* --flag, no value */
     OPT_STRING, /* --name VALUE, or a bare word in its place */
+    OPT_INT,    /* the same, a number: help shows it as <number> */
+    OPT_ARGV,   /* the same, the rest of a list: help shows it as libvirt's
+                   "argv" options (domstats' domains, a monitor command) */
 };
 
 /* One option of a command.  A non-boolean option also takes a bare word:
@@ -52,12 +55,16 @@ struct cmd_call {
 };
 
 /* One virsh command.  `run` returns true on success; on failure it has
- * printed libvirt's error lines. */
+ * printed libvirt's error lines.  `summary` is the one line `help` lists,
+ * `desc` the DESCRIPTION of `help COMMAND` (NULL: none, as for libvirt's
+ * commands without one), its lines broken and indented as virsh prints
+ * them. */
 struct cmd_def {
     const char *name;
     bool (*run)(const struct cmd_call *call);
     const char *summary;
     struct opt_def opts[MAX_OPTS];
+    const char *desc;
 };
 
 /* The value of option `name`, or NULL when it was not given. */

@@ -100,11 +100,13 @@ same set-config "define demo.xml; setmaxmem demo 256M --config; setmem demo 200M
     setvcpus demo 2 --config --maximum; setvcpus demo 2 --config; vcpucount demo; dominfo demo;
     dumpxml demo; setmem demo 512M --config; setvcpus demo 4 --config"
 same disk-errors "define demo.xml; detach-disk demo vdz --config; change-media demo vdz /x --config;
-    domblklist demo --inactive"
+    domblklist demo --inactive; domblkinfo nope; domblkinfo demo"
 same redefine "define demo.xml; define demo.xml; dominfo nope; undefine nope; define nope.xml"
 same bad-xml "define noname.xml; define nomemory.xml; define noos.xml; define badunit.xml;
     define badvcpu.xml; define vcpus.xml; define crash.xml; define slash.xml; define uuid.xml;
     define notarget.xml; define duptarget.xml; define root.xml; list --all"
+# help COMMAND: every page the real virsh has too (options hvkit lacks cut).
+virsh_help_same
 
 # edit: an unchanged file is not redefined; a changed one is, and checked.
 "$V" -q "define $W/hv/demo.xml" >/dev/null

@@ -32,3 +32,27 @@ virsh_same() {
         diff <(echo "$real") <(echo "$hv") | sed 's/^/    | /' | head -30
     fi
 }
+
+# virsh_help_same: `help COMMAND` of every command hvkit's virsh ($VIRSH)
+# lists that the real virsh has too, compared with the real page cut down
+# to the options hvkit has (lib/virsh-help.pl); one case for all of them.
+virsh_help_same() {
+    local dir=$IT_WORK/help cmd bad="" n=0
+    mkdir -p "$dir"
+    for cmd in $("$VIRSH" help | awk '/^    /{print $1}'); do
+        virsh help "$cmd" >"$dir/$cmd.real" 2>&1 || continue
+        "$VIRSH" help "$cmd" >"$dir/$cmd.hv" 2>&1
+        perl "$(dirname "${BASH_SOURCE[0]}")/virsh-help.pl" "$dir/$cmd.real" "$dir/$cmd.hv" \
+            >"$dir/$cmd.want"
+        n=$((n + 1))
+        cmp -s "$dir/$cmd.want" "$dir/$cmd.hv" || bad="$bad $cmd"
+    done
+    if [ -z "$bad" ] && [ "$n" -gt 0 ]; then
+        pass "virsh help COMMAND: $n commands' pages are the real virsh's (NAME, SYNOPSIS, DESCRIPTION, OPTIONS)"
+    else
+        fail "virsh help COMMAND" "${bad:-no command compared}: differs from the real virsh (- real, + hvkit)"
+        for cmd in $bad; do
+            diff "$dir/$cmd.want" "$dir/$cmd.hv" | sed "s/^/    $cmd | /" | head -10
+        done
+    fi
+}
