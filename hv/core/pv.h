@@ -15,8 +15,12 @@
  *   pv_blk.c      the PV block back-end: requests over grants
  *   pv_balloon.c  the balloon: pages given back, unmapped, accounted
  *   pv_clock.c    the pvclock structure and its TSC scale
+ *   pv_state.c    the vmstate sections 'pv' and 'pv-balloon' (docs/vmstate.md)
+ *   pv_restore.c  what a load does beyond the fields: the second-level
+ *                 tables of the balloon, the hypercall page, the clocks
  * The pure parts (page layout, grant check, ring consumer, clock scale)
- * are compiled hosted too (tests/unit/test_hv_pv.c).
+ * are compiled hosted too (tests/unit/test_hv_pv.c, and pv_state.c in
+ * tests/unit/test_hv_vmstate.c).
  */
 #ifndef HV_CORE_PV_H
 #define HV_CORE_PV_H
@@ -29,6 +33,7 @@
 
 #include "dev/uart16550.h"
 #include "domain.h"
+#include "vdev.h"
 #include "gmem.h"
 #include "vcpu.h"
 
@@ -87,6 +92,11 @@ struct pv_domain {
     /* The MSRs as last written (pv.h: bit 0 = enable). */
     uint64_t hcpage_msr;
     uint64_t pvclock_msr[DOMAIN_MAX_VCPUS];
+    /* Added to hv's clock (nanoseconds since hv started the guests'
+     * clocks) for the PV clock's system time: 0 until a load, which sets
+     * it so that the guest's clock goes on from the value it had at the
+     * save instead of jumping to this hv's clock (pv_state.c says why). */
+    uint64_t clock_offset;
     /* The shared page (HC_PV_SHARED); valid when shared_set. */
     uint64_t shared_gpa;
     bool shared_set;
@@ -111,6 +121,7 @@ struct pv_domain {
 /* The domain's PV state, made on first use; NULL when hv has no memory
  * for it (the caller answers HC_ENOMEM or #GP). */
 struct pv_domain *pv_get(struct domain *d);
+struct vms;
 /* Give it back (teardown.c). */
 void pv_teardown(struct domain *d);
 /* A guest that ends passes on its console's unfinished line and hv logs
@@ -195,6 +206,55 @@ void pv_console_flush(struct pv_console *c, pv_line_fn out, void *ctx);
  * index (nothing read). */
 long pv_blk_process(struct pv_blk *b, struct hvkit_blk_ring *ring, const struct pv_grants *g,
                     const struct guest_mem *m);
+
+/* ---- The vmstate (pv_state.c, pv_restore.c; docs/vmstate.md) ---- */
+/* What the PV sections are saved against and checked against on a load,
+ * besides the PV state itself: the domain's shape, its disks (the PV block
+ * ring names one by number) and a clock reading. */
+struct img;
+struct pv_env {
+    unsigned nr_vcpus;
+    const struct guest_mem *mem;
+    /* npt=lazy, which cannot keep a page unmapped (pv_balloon.c). */
+    bool lazy;
+    /* The domain's disks by number (vdev_disk; NULL for a number no disk
+     * has), their read-only flag and size in 512-byte sectors. */
+    struct img *disk[VDEV_MAX];
+    bool disk_ro[VDEV_MAX];
+    uint64_t disk_sectors[VDEV_MAX];
+    unsigned nr_disks;
+    /* Saving: the guest's PV clock now, in nanoseconds (pv_clock_guest_ns).
+     * Loading: hv's clock now, the same count without the domain's offset
+     * (pv_clock_host_ns). */
+    uint64_t clock_ns;
+};
+/* What the 'pv' section holds besides struct pv_domain: the balloon
+ * target the host asked for (struct domain's balloon_target_kib) and
+ * whether a 'pv-balloon' section follows (the guest has a bitmap). */
+struct pv_extra {
+    uint64_t target_kib;
+    bool has_map;
+};
+/* The 'pv' section's serialiser: the PV state *pv and *x, checked on a
+ * load against e; on a load *pv must start zeroed. */
+void pv_state_vms(struct vms *v, struct pv_domain *pv, struct pv_extra *x, const struct pv_env *e);
+/* The 'pv-balloon' section's length for a domain of `ram` bytes: one bit
+ * per page, in 64-bit words. */
+uint64_t pv_balloon_words(uint64_t ram);
+/* hv's clock now in nanoseconds, the PV clock's time base, and the guest's
+ * PV clock now (the largest value any of its vCPUs can read). */
+uint64_t pv_clock_host_ns(void);
+uint64_t pv_clock_guest_ns(struct domain *d);
+/* Before a loaded state's PV part is committed: map and unmap pages in the
+ * second-level tables so that exactly those `map` names (NULL: none) are
+ * given back.  -1 when a table page cannot be had (the domain must then
+ * end: part of it was changed). */
+int pv_restore_balloon(struct domain *d, const uint64_t *map);
+/* After the commit, with every vCPU's state in place: the hypercall page
+ * filled again with this CPU's instruction (a state saved under AMD may
+ * load under Intel), each registered PV clock published again, the CPU's
+ * cached translations dropped. */
+void pv_restore_finish(struct domain *d);
 
 /* ---- The clock (pv_clock.c) ---- */
 /* The multiplier and shift that turn TSC ticks at tsc_hz into nanoseconds

@@ -40,9 +40,26 @@ bool pv_msr_read(struct vcpu *v, uint32_t index, uint64_t *value)
     return true;
 }
 
+/* Nanoseconds from the clocks' start (host TSC `zero`) to host TSC `now`:
+ * exactly, not through mul/shift, whole seconds and the rest, as the
+ * APIC's clock computes it (irq.c apic_bus_clock). */
+static uint64_t ns_since(uint64_t now, uint64_t hz, uint64_t zero)
+{
+    uint64_t d = now - zero;
+    return d / hz * 1000000000ull + d % hz * 1000000000ull / hz;
+}
+
+uint64_t pv_clock_host_ns(void)
+{
+    uint64_t hz, zero;
+    irq_clock_base(&hz, &zero);
+    return ns_since(rdtsc(), hz, zero);
+}
+
 /* Write the vCPU's clock structure from hv's clock (irq.c): now as the
  * guest's TSC, and the nanoseconds since the guests' clocks started, the
- * same count the local APIC timer runs on, so the two agree. */
+ * same count the local APIC timer runs on, so the two agree -- moved by
+ * the domain's offset when its state was loaded (pv_state.c). */
 static void clock_update(struct vcpu *v, struct pv_domain *pv)
 {
     uint64_t msr = pv->pvclock_msr[v->id];
@@ -59,11 +76,11 @@ static void clock_update(struct vcpu *v, struct pv_domain *pv)
     uint32_t mul;
     int8_t shift;
     pv_clock_scale(hz, &mul, &shift);
-    uint64_t now = rdtsc(), d = now - zero;
-    /* Exactly, not through mul/shift: whole seconds and the rest, as the
-     * APIC's clock computes it (irq.c apic_bus_clock). */
-    uint64_t ns = d / hz * 1000000000ull + d % hz * 1000000000ull / hz;
-    pv_clock_publish(c, now + v->tsc_offset, ns, mul, shift);
+    /* The TSC read once, for both halves of the pair: the guest's value
+     * and the nanoseconds must describe the same instant. */
+    uint64_t now = rdtsc();
+    pv_clock_publish(c, now + v->tsc_offset, ns_since(now, hz, zero) + pv->clock_offset, mul,
+                     shift);
 }
 
 void pv_tsc_changed(struct vcpu *v)

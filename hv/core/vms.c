@@ -41,6 +41,8 @@ static const struct {
     [VMS_SEC_RAM] = {"ram", 1},
     [VMS_SEC_ACPI_PM] = {"acpi-pm", 1},
     [VMS_SEC_CONFIG] = {"config", 1},
+    [VMS_SEC_PV] = {"pv", 1},
+    [VMS_SEC_PV_BALLOON] = {"pv-balloon", 1},
 };
 
 const char *vms_section_name(uint32_t id)
@@ -312,9 +314,10 @@ int vms_next_section(struct vms *v, bool *streamed, uint64_t *payload_at, uint64
         return vms_fail(v, "truncated: %llu payload bytes announced, %llu left",
                         (unsigned long long)*length, (unsigned long long)left);
     *payload_at = v->at;
-    /* RAM and a save file's kernel (in CONFIG) are too large for the
-     * section buffer: their payload is read piece by piece. */
-    *streamed = v->id == VMS_SEC_RAM || v->id == VMS_SEC_CONFIG;
+    /* RAM, a save file's kernel (in CONFIG) and the balloon's bitmap (up
+     * to 96 KiB for 3 GiB of RAM) are too large for the section buffer:
+     * their payload is read piece by piece. */
+    *streamed = v->id == VMS_SEC_RAM || v->id == VMS_SEC_CONFIG || v->id == VMS_SEC_PV_BALLOON;
     if (*streamed) {
         v->stream_left = *length;
         return 0;

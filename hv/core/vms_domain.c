@@ -9,6 +9,7 @@
 #include "klib.h"
 
 #include "dev/devstate.h"
+#include "memmap.h"
 #include "vms_domain.h"
 
 /* ---- The DOMAIN section ----------------------------------------------------- */
@@ -96,12 +97,14 @@ struct models {
 };
 
 /* How many instances of section `id` a domain of this shape has (CONFIG:
- * none it needs; a save file has one, which check_all() reads through). */
+ * none it needs; a save file has one, which check_all() reads through;
+ * the PV sections: none it needs, a guest that used the interface has
+ * them, written and read on their own). */
 static unsigned instances(uint32_t id, const struct domain *d, const struct vms_parts *parts)
 {
     if (id == VMS_SEC_CPU || id == VMS_SEC_LAPIC)
         return d->nr_vcpus;
-    if (id == VMS_SEC_CONFIG)
+    if (id == VMS_SEC_CONFIG || id == VMS_SEC_PV || id == VMS_SEC_PV_BALLOON)
         return 0;
     return id == VMS_SEC_VIRTIO ? parts->nr_virtio : 1;
 }
@@ -167,6 +170,28 @@ static void live_models(struct models *m, struct domain *d, const struct vms_par
         m->virtio[i] = parts->virtio[i];
 }
 
+/*
+ * The PV interface's sections, for a guest that used it (d->pv): 'pv'
+ * (pv_state.c) and, when the guest has given pages back at some time,
+ * 'pv-balloon', the bitmap as hv keeps it, one bit a page in 64-bit
+ * little-endian words.
+ */
+static int save_pv(struct vms *v, struct domain *d, const struct vms_parts *parts)
+{
+    struct pv_extra x = {.target_kib = d->balloon_target_kib, .has_map = d->pv->ballooned != NULL};
+    vms_section_begin(v, VMS_SEC_PV, 0);
+    pv_state_vms(v, d->pv, &x, &parts->pv);
+    if (vms_section_end(v) < 0)
+        return -1;
+    if (!x.has_map)
+        return 0;
+    uint64_t len = pv_balloon_words(d->mem.size) * 8;
+    if (vms_stream_begin(v, VMS_SEC_PV_BALLOON, 0, len) < 0 ||
+        vms_stream_write(v, d->pv->ballooned, (size_t)len) < 0)
+        return -1;
+    return vms_stream_end(v);
+}
+
 int64_t vms_save_domain(struct vms *v, struct domain *d, const struct vms_parts *parts,
                         const struct vms_sink *sink)
 {
@@ -191,6 +216,10 @@ int64_t vms_save_domain(struct vms *v, struct domain *d, const struct vms_parts 
             if (vms_section_end(v) < 0)
                 return -1;
         }
+    /* The PV sections only for a guest that used the interface, before
+     * RAM so that RAM stays last. */
+    if (d->pv && save_pv(v, d, parts) < 0)
+        return -1;
     if (save_ram(v, &d->mem, parts) < 0)
         return -1;
     return vms_save_end(v);
@@ -233,6 +262,12 @@ static void scratch_models(struct models *m, struct vms_scratch *s, struct domai
     }
     memset(s->seen, 0, sizeof(s->seen));
     s->ram_at = s->ram_len = 0;
+    /* The PV state starts from nothing: a state without 'pv' is of a
+     * guest that never used the interface. */
+    s->pv_present = false;
+    memset(&s->pv, 0, sizeof(s->pv));
+    s->pv_x = (struct pv_extra){0};
+    s->balloon_set = 0;
 }
 
 /* A section's instance must name a vCPU or device the domain has, and
@@ -269,6 +304,58 @@ static int check_ram(struct vms *v, struct domain *d, struct vms_scratch *s, uin
             return -1;
     }
     return vms_stream_finish(v);
+}
+
+/*
+ * The balloon's bitmap, read whole into the caller's room (s->balloon):
+ * exactly the domain's number of words, no bit past its last page, and
+ * every page it names RAM as the memory map has it (pv_balloon.c gives
+ * back nothing else), counted for check_pv().
+ */
+static int check_balloon(struct vms *v, struct domain *d, struct vms_scratch *s, uint64_t length)
+{
+    uint64_t words = pv_balloon_words(d->mem.size), pages = d->mem.size / VMS_PAGE_SIZE;
+    if (length != words * 8)
+        return vms_fail(v, "%llu bytes long, the bitmap of this domain's RAM has %llu",
+                        (unsigned long long)length, (unsigned long long)(words * 8));
+    if (!s->balloon)
+        return vms_fail(v, "no room for the bitmap");
+    if (vms_stream_read(v, s->balloon, (size_t)length) < 0 || vms_stream_finish(v) < 0)
+        return -1;
+    for (uint64_t w = 0; w < words; w++)
+        for (uint64_t bits = s->balloon[w]; bits; bits &= bits - 1) {
+            uint64_t page = w * 64 + (uint64_t)__builtin_ctzll(bits);
+            const struct mem_range *m =
+                page < pages ? memmap_find(&d->map, page * VMS_PAGE_SIZE) : NULL;
+            if (!m || m->kind != MEM_RAM || (page + 1) * VMS_PAGE_SIZE > m->base + m->size)
+                return vms_fail(v, "page %#llx is not RAM the guest could give back",
+                                (unsigned long long)(page * VMS_PAGE_SIZE));
+            s->balloon_set++;
+        }
+    return 0;
+}
+
+/* The PV sections agree: a bitmap exactly when 'pv' says there is one,
+ * naming as many pages as it counts, and room for the commit. */
+static int check_pv(struct vms *v, struct domain *d, const struct vms_scratch *s)
+{
+    bool has_map = s->seen[VMS_SEC_PV_BALLOON] != 0;
+    v->id = VMS_SEC_PV;
+    v->instance = 0;
+    if (!s->pv_present && has_map)
+        return vms_fail(v, "the state has a 'pv-balloon' section but no 'pv'");
+    if (!s->pv_present)
+        return 0;
+    if (s->pv_x.has_map != has_map)
+        return vms_fail(v, "the state %s the 'pv-balloon' section this section announces",
+                        has_map ? "has" : "lacks");
+    if (has_map && s->balloon_set != s->pv.balloon_pages)
+        return vms_fail(v, "%llu pages given back, and the 'pv-balloon' section names %llu",
+                        (unsigned long long)s->pv.balloon_pages,
+                        (unsigned long long)s->balloon_set);
+    if (!d->pv && !s->pv_spare)
+        return vms_fail(v, "no memory for the paravirtual interface's state");
+    return 0;
 }
 
 /* Every section the domain needs is there, each instance once. */
@@ -312,6 +399,16 @@ static int check_all(struct vms *v, struct domain *d, const struct vms_parts *pa
             struct vms_config cfg;
             if (check_instance(v, s, 1) < 0 || vms_config_load(v, length, &cfg, NULL, s->page) < 0)
                 return -1;
+        } else if (v->id == VMS_SEC_PV_BALLOON) {
+            if (check_instance(v, s, 1) < 0 || check_balloon(v, d, s, length) < 0)
+                return -1;
+        } else if (v->id == VMS_SEC_PV) {
+            if (check_instance(v, s, 1) < 0)
+                return -1;
+            pv_state_vms(v, &s->pv, &s->pv_x, &parts->pv);
+            if (vms_section_done(v) < 0)
+                return -1;
+            s->pv_present = true;
         } else if (streamed) {
             if (check_instance(v, s, 1) < 0 || check_ram(v, d, s, length) < 0)
                 return -1;
@@ -327,7 +424,7 @@ static int check_all(struct vms *v, struct domain *d, const struct vms_parts *pa
                 return -1;
         }
     }
-    return check_complete(v, d, parts, s);
+    return check_complete(v, d, parts, s) < 0 ? -1 : check_pv(v, d, s);
 }
 
 /* ---- Loading: the commit --------------------------------------------------------- */
@@ -379,6 +476,48 @@ static void commit_models(struct domain *d, const struct vms_parts *parts,
         *parts->virtio[i] = s->virtio[i];
 }
 
+/*
+ * The PV state replaces the domain's: the loaded values, or none when the
+ * state's guest had not used the interface (the domain's struct is kept
+ * then, zeroed: nothing bound, nothing registered, nothing given back).
+ * The counters the log prints stay as they were (pv_state.c).  The
+ * balloon's bitmap goes into the domain's own, or the domain keeps the
+ * room the state was read into.  The second-level tables were brought in
+ * line before (pv_restore_balloon), the rest follows (pv_restore_finish).
+ */
+static void commit_pv(struct domain *d, struct vms_scratch *s)
+{
+    if (!s->pv_present && !d->pv)
+        return;
+    if (!d->pv) {
+        d->pv = s->pv_spare;
+        s->pv_spare = NULL;
+    }
+    struct pv_domain *pv = d->pv, was = *pv;
+    uint64_t *map = pv->ballooned, bytes = pv_balloon_words(d->mem.size) * 8;
+    *pv = s->pv;
+    pv->events = was.events;
+    pv->injections = was.injections;
+    pv->con.bytes = was.con.bytes;
+    pv->con.batches = was.con.batches;
+    pv->blk.requests = was.blk.requests;
+    pv->blk.bytes = was.blk.bytes;
+    pv->blk.refused = was.blk.refused;
+    pv->blk.logged = was.blk.logged;
+    if (s->pv_present && s->pv_x.has_map && map) {
+        memcpy(map, s->balloon, (size_t)bytes);
+    } else if (s->pv_present && s->pv_x.has_map) {
+        map = s->balloon;
+        s->balloon = NULL;
+    } else if (map) {
+        memset(map, 0, (size_t)bytes);
+    }
+    pv->ballooned = map;
+    d->balloon_kib = pv->balloon_pages * 4;
+    if (s->pv_present)
+        d->balloon_target_kib = s->pv_x.target_kib;
+}
+
 int vms_load_check(struct vms *v, struct domain *d, const struct vms_parts *parts,
                    const struct vms_source *src, struct vms_scratch *scratch)
 {
@@ -388,13 +527,14 @@ int vms_load_check(struct vms *v, struct domain *d, const struct vms_parts *part
 }
 
 int vms_load_commit(struct vms *v, struct domain *d, const struct vms_parts *parts,
-                    const struct vms_source *src, const struct vms_scratch *scratch)
+                    const struct vms_source *src, struct vms_scratch *scratch)
 {
     v->id = VMS_SEC_RAM;
     v->instance = 0;
     if (commit_ram(v, d, src, scratch) < 0)
         return -1;
     commit_models(d, parts, scratch);
+    commit_pv(d, scratch);
     return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "cpustate.h"
 #include "dev/virtio/virtio_mmio.h"
 #include "domain.h"
+#include "pv.h"
 #include "vdev.h"
 #include "vms.h"
 #include "vms_config.h"
@@ -45,6 +46,9 @@ struct vms_parts {
     void *clean_ctx;
     /* Optional (NULL: none): a CONFIG section to write, second. */
     const struct vms_config *config;
+    /* What the PV sections are saved and checked against (pv.h); the
+     * caller sets clock_ns before each save and each load. */
+    struct pv_env pv;
 };
 
 /* The scratch copies a load fills before anything is committed; large
@@ -65,6 +69,20 @@ struct vms_scratch {
     uint32_t seen[VMS_SEC_COUNT];
     /* Where the RAM section's payload lies in the stream, and its length. */
     uint64_t ram_at, ram_len;
+    /* The PV sections: whether the state has 'pv', its values, and the
+     * 'pv-balloon' bitmap with the number of pages it names. */
+    bool pv_present;
+    struct pv_domain pv;
+    struct pv_extra pv_x;
+    uint64_t balloon_set;
+    /* Set by the caller before a load, zeroed, freed by the caller after
+     * it unless the commit took them (then NULL): room for the bitmap
+     * (pv_balloon_words(RAM) words, the section is read into it; a
+     * domain that has no bitmap yet keeps it) and a struct pv_domain for
+     * a domain that has never used the PV interface.  hv's allocator is
+     * not called while loading, so the commit cannot fail for memory. */
+    uint64_t *balloon;
+    struct pv_domain *pv_spare;
     /* A page being read. */
     uint8_t page[VMS_PAGE_SIZE];
 };
@@ -87,6 +105,6 @@ int vms_load_domain(struct vms *v, struct domain *d, const struct vms_parts *par
 int vms_load_check(struct vms *v, struct domain *d, const struct vms_parts *parts,
                    const struct vms_source *src, struct vms_scratch *scratch);
 int vms_load_commit(struct vms *v, struct domain *d, const struct vms_parts *parts,
-                    const struct vms_source *src, const struct vms_scratch *scratch);
+                    const struct vms_source *src, struct vms_scratch *scratch);
 
 #endif

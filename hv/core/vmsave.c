@@ -26,6 +26,7 @@
 #include "hv.h"
 #include "img.h"
 #include "log.h"
+#include "pv.h"
 #include "vcpustate.h"
 #include "vdev.h"
 #include "vms_domain.h"
@@ -173,6 +174,19 @@ void vmwork_bind(struct work *w, struct domain *d)
 {
     w->parts.cpu = w->cpu;
     w->parts.nr_virtio = vdev_transports(d, w->parts.virtio, VDEV_MAX);
+    /* What a PV guest's state is checked against (pv_state.c): its RAM,
+     * npt=lazy, and its disks by number, for the PV block ring. */
+    struct pv_env *e = &w->parts.pv;
+    e->nr_vcpus = d->nr_vcpus;
+    e->mem = &d->mem;
+    e->lazy = d->guestmem.lazy;
+    e->nr_disks = 0;
+    for (unsigned n = 0; n < VDEV_MAX; n++) {
+        e->disk[n] = vdev_disk(d, n, &e->disk_ro[n]);
+        e->disk_sectors[n] = e->disk[n] ? img_size(e->disk[n]) / HVKIT_BLK_SECTOR : 0;
+        if (e->disk[n])
+            e->nr_disks = n + 1;
+    }
 }
 
 /* The disk that holds the domain's snapshots, or NULL and why (err
@@ -223,16 +237,6 @@ uint64_t vmwork_now_ns(const struct domain *d)
 /* Pause for the operation; *was_paused says whether to unpause after. */
 int vmwork_pause(struct domain *d, bool *was_paused, char *err, size_t err_len)
 {
-    /* The paravirtual interface's state (core/pv.h: event channels,
-     * grants, the PV clock's page) is not part of a vmstate yet: a guest
-     * that uses it is neither saved nor overwritten by a load, rather than
-     * run on without it. */
-    if (d->pv) {
-        ksnprintf(err, err_len,
-                  "the guest uses hvkit's paravirtual interface, whose state a vmstate does not "
-                  "hold yet");
-        return -1;
-    }
     *was_paused = d->state == DOMAIN_PAUSED;
     if (domain_pause(d) < 0) {
         ksnprintf(err, err_len, "domain %u is %s", d->id, domain_state_name(d->state));
@@ -259,6 +263,9 @@ int64_t vmwork_write(struct domain *d, struct work *w, char *err, size_t err_len
         if (vcpu_get_cpu_state(d->vcpu[i], &w->cpu[i], err, err_len) < 0)
             return -1;
     }
+    /* The guest's PV clock now, which a load makes its clock go on from
+     * (pv_state.c, pv_restore.c). */
+    w->parts.pv.clock_ns = d->pv ? pv_clock_guest_ns(d) : 0;
     int64_t n = vms_save_domain(&w->v, d, &w->parts, &sink);
     if (n < 0 || flush_chunk(w, w->v.err) < 0) {
         ksnprintf(err, err_len, "%s", w->v.err);
@@ -320,6 +327,10 @@ static int put_back(struct domain *d, struct work *w, char *err, size_t err_len)
         /* The APIC's page follows its restored base (irq.c). */
         irq_apic_base_changed(v);
     }
+    /* The PV interface's parts outside its fields: the hypercall page,
+     * the clocks, the balloon's translations. */
+    if (d->pv)
+        pv_restore_finish(d);
     /* Each virtio device's line as its restored InterruptStatus says. */
     for (unsigned i = 0; i < w->parts.nr_virtio; i++) {
         struct virtio_mmio *t = w->parts.virtio[i];
@@ -350,11 +361,35 @@ static int check_xcr0(struct domain *d, struct work *w, char *err, size_t err_le
     return 0;
 }
 
+/* The room a load of a PV guest's state needs (vms_domain.h "Set by the
+ * caller before a load"), made before anything is read, so that the
+ * commit never waits on hv's allocator; -1 without memory. */
+static int spares_get(struct domain *d, struct work *w, char *err, size_t err_len)
+{
+    w->scratch.balloon = kzalloc(pv_balloon_words(d->mem.size) * 8);
+    w->scratch.pv_spare = kzalloc(sizeof(struct pv_domain));
+    if (w->scratch.balloon && w->scratch.pv_spare)
+        return 0;
+    ksnprintf(err, err_len, "no memory for the VM state's buffers");
+    return -1;
+}
+
+/* What the commit did not take (kfree takes NULL). */
+static void spares_put(struct work *w)
+{
+    kfree(w->scratch.balloon);
+    kfree(w->scratch.pv_spare);
+    w->scratch.balloon = NULL;
+    w->scratch.pv_spare = NULL;
+}
+
 /* Check the whole state, revert the disk, commit.  The domain is only
  * changed once the state has passed every check. */
-int vmwork_read(struct domain *d, struct work *w, char *err, size_t err_len)
+static int read_checked(struct domain *d, struct work *w, char *err, size_t err_len)
 {
     struct vms_source src = {.read = vmwork_source_read, .ctx = w, .size = w->size};
+    /* hv's clock now: a PV clock's offset is computed from it. */
+    w->parts.pv.clock_ns = pv_clock_host_ns();
     if (vms_load_check(&w->v, d, &w->parts, &src, &w->scratch) < 0) {
         ksnprintf(err, err_len, "%s", w->v.err);
         return -1;
@@ -367,14 +402,26 @@ int vmwork_read(struct domain *d, struct work *w, char *err, size_t err_len)
         ksnprintf(err, err_len, "%s", img_strerror(w->img));
         return -1;
     }
-    /* From here on a failure leaves the guest half restored: it ends. */
-    if (vms_load_commit(&w->v, d, &w->parts, &src, &w->scratch) < 0 ||
-        put_back(d, w, w->v.err, sizeof(w->v.err)) < 0) {
-        ksnprintf(err, err_len, "%s", w->v.err);
-        domain_crash(d, "loadvm failed half way: %s", w->v.err);
-        return -1;
-    }
-    return 0;
+    /* From here on a failure leaves the guest half restored: it ends.
+     * First the balloon's pages in the second-level tables (the one step
+     * that may need memory), then the models, RAM and vCPUs. */
+    const struct vms_scratch *s = &w->scratch;
+    if (pv_restore_balloon(d, s->pv_present && s->pv_x.has_map ? s->balloon : NULL) < 0)
+        ksnprintf(w->v.err, sizeof(w->v.err),
+                  "no memory for the second-level tables of the pages the guest gave back");
+    else if (vms_load_commit(&w->v, d, &w->parts, &src, &w->scratch) == 0 &&
+             put_back(d, w, w->v.err, sizeof(w->v.err)) == 0)
+        return 0;
+    ksnprintf(err, err_len, "%s", w->v.err);
+    domain_crash(d, "loadvm failed half way: %s", w->v.err);
+    return -1;
+}
+
+int vmwork_read(struct domain *d, struct work *w, char *err, size_t err_len)
+{
+    int r = spares_get(d, w, err, err_len) < 0 ? -1 : read_checked(d, w, err, err_len);
+    spares_put(w);
+    return r;
 }
 
 /* A loadvm's or a restore's last steps, the domain paused: read the state

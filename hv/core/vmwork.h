@@ -47,9 +47,8 @@ struct work *vmwork_alloc(struct domain *d, char *err, size_t err_len);
 /* Point the work's parts at domain d's vCPU states and virtio devices. */
 void vmwork_bind(struct work *w, struct domain *d);
 
-/* Pause d for the operation (refused for a guest using hvkit's
- * paravirtual interface, whose state a vmstate does not hold);
- * *was_paused says whether vmwork_resume() lets it run again. */
+/* Pause d for the operation (refused for a domain that cannot be
+ * paused); *was_paused says whether vmwork_resume() lets it run again. */
 int vmwork_pause(struct domain *d, bool *was_paused, char *err, size_t err_len);
 void vmwork_resume(struct domain *d, bool was_paused);
 

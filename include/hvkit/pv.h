@@ -144,8 +144,11 @@ struct hvkit_console_ring {
 /* ---- The PV clock ---------------------------------------------------------
  * The layout and rules of KVM's pvclock: hv writes it when the guest
  * registers it (HVKIT_MSR_PVCLOCK) and whenever the guest's TSC changes
- * (WRMSR to the TSC or IA32_TSC_ADJUST).  Nanoseconds since hv started the
- * guest's clocks (the same time base as its PIT and local APIC timer) are
+ * (WRMSR to the TSC or IA32_TSC_ADJUST), and after a loadvm or restore.
+ * Nanoseconds since hv started the guest's clocks (the same time base as
+ * its PIT and local APIC timer; after a load of a saved state, moved so
+ * that the clock goes on from the value it had at the save: it never
+ * goes back, docs/vmstate.md "Time") are
  *     system_time + scale(rdtsc() - tsc_timestamp)
  * where scale(d) = ((tsc_shift >= 0 ? d << tsc_shift : d >> -tsc_shift)
  *                    * tsc_to_system_mul) >> 32   (a 96-bit product).

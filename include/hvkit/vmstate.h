@@ -57,7 +57,9 @@ enum vms_section_id {
     VMS_SEC_RAM = 12,        /* guest RAM, zero pages left out */
     VMS_SEC_ACPI_PM = 13,    /* the ACPI PM1a registers (the power button) */
     VMS_SEC_CONFIG = 14,     /* a save file's: name, command line, actions, kernel */
-    VMS_SEC_COUNT = 15,
+    VMS_SEC_PV = 15,         /* the paravirtual interface (only if the guest used it) */
+    VMS_SEC_PV_BALLOON = 16, /* the pages the guest gave back (only if it gave any) */
+    VMS_SEC_COUNT = 17,
 };
 
 /* Guest RAM travels in pages of this size; a page of zeros is not

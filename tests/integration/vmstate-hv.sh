@@ -36,19 +36,34 @@
 #     avxkeep guest (AVX enabled, a pattern in YMM15) is saved while it
 #     counts and loaded into a counter guest's boot, where XCR0 is x87
 #     only and YMM15 zero: it counts on with its pattern whole (without
-#     the restored XCR0 its next AVX instruction would be #UD).
+#     the restored XCR0 its next AVX instruction would be #UD);
+#   - the paravirtual interface's state is in it (sections pv and
+#     pv-balloon): the pvkeep guest, which counts through the PV console
+#     and writes and reads its counts through the PV block ring, with the
+#     PV clock, a loopback event channel and 16 pages given back, is saved
+#     and loaded in one run (its counts go on from the saved one, each
+#     check of the guest's passes: the sector it wrote before the save
+#     reads back, the clock never goes back, the loopback interrupt
+#     arrives, the balloon's pages can be taken back), and its snapshot
+#     is loaded into a counter guest's boot, which never used the
+#     interface, where all of it must come from the state (and the PV
+#     clock from a younger hv's clock must not go back); its save file
+#     is refused by a counter guest whose disk has another size, naming
+#     the PV block ring, and that guest counts on untouched.
 . "$(dirname "$0")/lib.bash"
 
 W=$IT_WORK
 G=$BUILD/guestkit/counter.elf
-PV=$BUILD/guestkit/pvclock.elf
+PV=$BUILD/guestkit/pvkeep.elf
 CASES=("savevm then loadvm in one run" "loadvm from the file in a new run"
     "loadvm of a missing snapshot, savevm without a disk" "Bochs+VMX loads the SVM snapshot"
     "a VMX snapshot loads under SVM" "delvm" "a second save to a file writes little"
     "restore from the file in a new run" "a corrupted save file is refused"
-    "a cut save file is refused" "a guest using the PV interface is not saved"
+    "a cut save file is refused" "a PV guest counts on after savevm and loadvm"
     "over the control protocol" "the ACPI power button survives a loadvm"
-    "XCR0 and the YMM registers survive a loadvm")
+    "XCR0 and the YMM registers survive a loadvm"
+    "a PV guest's snapshot loads into a guest that never used the interface"
+    "a PV guest's save file is refused where its PV disk differs")
 PB=$BUILD/guestkit/powerbtn.elf
 AVX=$BUILD/guestkit/avxkeep.elf
 skip_all_if "$(built_missing "$HV" "$G" "$PV" "$PB" "$AVX")" "${CASES[@]}"
@@ -248,18 +263,26 @@ refused_case "${CASES[8]}" "$W/corrupt.save" "section 'ram' \\(instance 0\\): ch
 head -c $((size / 2)) "$F" >"$W/cut.save"
 refused_case "${CASES[9]}" "$W/cut.save" "truncated"
 
-# 10. A guest that uses the paravirtual interface (the PV clock): its PV
-# state is not in a vmstate yet, so savevm is refused and the guest runs on.
+# 10. A guest that uses the paravirtual interface: saved at 1 s, loaded at
+# 2.5 s, it counts on (through the PV console) from the saved count, and
+# every check it makes after each count passes.
 O=$W/pv.out
-"$TOP/bin/hvrun" --hv "$HV" --timeout 400 -kernel "$PV" -drive "file=$D,format=qcow2" \
-    --savevm pv@400 >"$O" 2>&1 </dev/null
+PV_OK='SUMMARY: 3 tests, 0 unexpected failures, 0 skipped'
+"$TOP/bin/hvrun" --hv "$HV" --timeout 400 -kernel "$PV" -append 200 \
+    -drive "file=$D,format=qcow2" --savevm pv@1000 --loadvm pv@2500 >"$O" 2>&1 </dev/null
 echo $? >"$O.st"
+pv_saved=$(first_count_after "$O" "^\\[hv\\] savevm 'pv': [0-9]+ bytes")
+pv_loaded=$(first_count_after "$O" "^\\[hv\\] loadvm 'pv': [0-9]+ bytes")
 c="${CASES[10]}"
-if [ "$(cat "$O.st")" != 0 ] || ! grep -qxF "[hv] savevm 'pv': the guest uses hvkit's paravirtual interface, whose state a vmstate does not hold yet" "$O"; then
-    fail "$c" "status $(cat "$O.st"), no refusal line"
+if [ "$(cat "$O.st")" != 0 ] || ! grep -qxF "$PV_OK" "$O" || grep -q '^pvkeep: FAIL' "$O"; then
+    fail "$c" "status $(cat "$O.st"), or a check of the guest failed"
+    show_log "$O" 30
+elif [ -z "$pv_saved" ] || [ "$pv_saved" != "$pv_loaded" ] || ! counts_run_on "$O" "$pv_loaded" 200; then
+    fail "$c" "first count after savevm '$pv_saved', after loadvm '$pv_loaded', or a gap after it"
     show_log "$O" 30
 else
     pass "$c"
+    grep -E "^\[hv\] (savevm|loadvm) 'pv'" "$O" | sed 's/^/    /'
 fi
 
 # 11. The same through the control protocol, as a front-end sends it.
@@ -350,3 +373,36 @@ carried "${CASES[12]}" pb "$PB" "" 'powerbtn: the power button was pressed: powe
 # 13. XCR0 and the YMM registers' upper halves travel with the state:
 # avxkeep counts on to its end with YMM15 whole (it exits 1 when it is not).
 carried "${CASES[13]}" ax "$AVX" "" 'avx 100 kept' 1000 300 'avxkeep: no XSAVE or AVX on this CPU'
+
+# 14. The PV guest's snapshot into a counter guest's boot: nothing of the
+# interface was set up there, so the bindings, the rings, the grants, the
+# balloon's bitmap and the clock all come from the state; the guest's own
+# checks say whether they did.
+carried "${CASES[14]}" pk "$PV" 150 "$PV_OK" 1000 300 'pvkeep: never printed'
+
+# 15. A save file of the PV guest, restored where its PV block ring's disk
+# has another size (8 MiB, not 16): refused by the 'pv' section, and the
+# counter guest there counts 1 to 20 as if nothing was asked.
+c="${CASES[15]}"
+O=$W/pvsave.out
+"$TOP/bin/hvrun" --hv "$HV" --timeout 400 -kernel "$PV" -append 100 \
+    -drive "file=$D,format=qcow2" --save-file "$W/pv.save@1000" >"$O" 2>&1 </dev/null
+echo $? >"$O.st"
+E=$W/small.qcow2
+qemu-img create -q -f qcow2 "$E" 8M
+R=$W/pvrefused.out
+"$TOP/bin/hvrun" --hv "$HV" --timeout 400 -kernel "$G" -append 20 \
+    -drive "file=$E,format=qcow2" --restore-file "$W/pv.save@100" >"$R" 2>&1 </dev/null
+echo $? >"$R.st"
+want="vmstate: section 'pv' (instance 0): the guest's PV block ring is on a writable disk 0 of 32768 sectors; this domain's disk 0 is writable with 16384"
+if [ "$(cat "$O.st")" != 0 ] || ! grep -qE '^\[hv\] save to outer disk [0-9]+: [0-9]+ bytes' "$O"; then
+    fail "$c" "the PV guest was not saved to a file (status $(cat "$O.st"))"
+    show_log "$O" 30
+elif [ "$(cat "$R.st")" != 0 ] || ! grep -E '^\[hv\] restore from outer disk [0-9]+: ' "$R" | grep -qF ": $want" ||
+    ! counts_run_on_from_start "$R" 20; then
+    fail "$c" "status $(cat "$R.st"), no refusal naming the PV block ring, or the guest's counts changed"
+    show_log "$R" 30
+else
+    pass "$c"
+    grep -E "^\[hv\] restore from" "$R" | sed 's/^/    /'
+fi

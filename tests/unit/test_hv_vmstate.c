@@ -45,6 +45,8 @@ static uint8_t *memdup(const uint8_t *p, size_t n)
     return q;
 }
 
+static int fake_disk;
+
 static void dom_make(struct testdom *t)
 {
     memset(t, 0, sizeof(*t));
@@ -68,6 +70,17 @@ static void dom_make(struct testdom *t)
     t->cpu.rflags = 2;
     /* XCR0's reset value: x87 only (build.c). */
     t->cpu.xcr0 = 1;
+    /* RAM as the memory map has it, and one disk of 32768 sectors (the
+     * image pointer is only compared) for a PV block ring. */
+    memmap_init(&t->d.map, RAM);
+    struct mem_range r = {.base = 0, .size = RAM, .kind = MEM_RAM};
+    char err[100];
+    ck_assert_int_eq(memmap_add(&t->d.map, &r, err, sizeof(err)), 0);
+    t->parts.pv = (struct pv_env){.nr_vcpus = 1,
+                                  .mem = &t->d.mem,
+                                  .disk = {(struct img *)&fake_disk},
+                                  .disk_sectors = {32768},
+                                  .nr_disks = 1};
 }
 
 /* Put every model into a state a running guest could have given it. */
@@ -179,17 +192,22 @@ static struct blob save(struct testdom *t)
     return bl;
 }
 
-/* Load bl (its first len bytes) into t; 0 or -1 with v.err. */
+/* Load bl (its first len bytes) into t; 0 or -1 with v.err.  The room a
+ * PV state's commit takes (vms_domain.h) is given anew when it was. */
 static int load(struct testdom *t, const struct blob *bl, uint64_t len)
 {
     static struct vms_scratch scratch;
+    if (!scratch.balloon)
+        scratch.balloon = calloc(pv_balloon_words(RAM), 8);
+    if (!scratch.pv_spare)
+        scratch.pv_spare = calloc(1, sizeof(struct pv_domain));
     struct blob cut = *bl;
     cut.len = len;
     struct vms_source src = {.read = blob_read, .ctx = &cut, .size = len};
     return vms_load_domain(&v, &t->d, &t->parts, &src, &scratch);
 }
 
-static struct testdom a, b;
+static struct testdom a, b, c_plain;
 
 static void setup(void)
 {
@@ -197,12 +215,25 @@ static void setup(void)
     dom_make(&a);
     dom_scribble(&a);
     dom_make(&b);
+    dom_make(&c_plain);
+}
+
+/* A domain's PV state, when it has one. */
+static void pv_free(struct testdom *t)
+{
+    if (t->d.pv)
+        free(t->d.pv->ballooned);
+    free(t->d.pv);
+    t->d.pv = NULL;
 }
 
 static void teardown(void)
 {
+    pv_free(&a);
+    pv_free(&b);
     free(a.d.mem.host);
     free(b.d.mem.host);
+    free(c_plain.d.mem.host);
 }
 
 START_TEST(save_load_save_gives_the_same_bytes)
@@ -435,6 +466,161 @@ START_TEST(incremental_save_writes_only_changed_pages)
 }
 END_TEST
 
+/* ---- The paravirtual interface's sections (hv/core/pv_state.c) ---- */
+
+#define PV_CLOCK_AT_SAVE 5000000000ull
+
+/* Give t's guest a PV state of every kind: the hypercall page and a PV
+ * clock registered, the shared page, a loopback port, the console and the
+ * block ring on ports of their own, a grant table, a console line begun,
+ * and 3 pages given back to the balloon; counters that a load must keep. */
+static void pv_scribble(struct testdom *t)
+{
+    struct pv_domain *pv = calloc(1, sizeof(*pv));
+    t->d.pv = pv;
+    pv->hcpage_msr = 0x7000 | HVKIT_MSR_ENABLE;
+    pv->pvclock_msr[0] = 0x8020 | HVKIT_MSR_ENABLE;
+    pv->shared_gpa = 0x9000;
+    pv->shared_set = true;
+    pv->ports[1] = (struct pv_port){.bound = true, .vector = 0x70};
+    pv->ports[3] = (struct pv_port){.bound = true, .vector = 0x71, .owner = PV_OWNER_CONSOLE};
+    pv->ports[4] = (struct pv_port){.bound = true, .vector = 0x72, .owner = PV_OWNER_BLK};
+    pv->grants = (struct pv_grants){.gpa = 0xa000, .nr = 512};
+    pv->con = (struct pv_console){.active = true, .gref = 2, .port = 3, .len = 5};
+    memcpy(pv->con.line, "count", 5);
+    pv->blk = (struct pv_blk){.active = true,
+                              .gref = 3,
+                              .port = 4,
+                              .img = (struct img *)&fake_disk,
+                              .sectors = 32768,
+                              .req_cons = 77,
+                              .rsp_prod = 77};
+    pv->ballooned = calloc(pv_balloon_words(RAM), 8);
+    pv->ballooned[2] = 0x1ull | 0x4ull | 0x8000000000000000ull;
+    pv->balloon_pages = 3;
+    pv->balloon_port = 1;
+    pv->balloon_driver = true;
+    pv->events = 1000;
+    t->d.balloon_target_kib = 1024;
+    t->parts.pv.clock_ns = PV_CLOCK_AT_SAVE;
+}
+
+/* Saved, loaded into a domain that never used the interface, saved again:
+ * the same bytes, and the loaded domain holds every value; its counters
+ * are its own and its clock goes on from the saved reading. */
+START_TEST(pv_state_round_trips)
+{
+    pv_scribble(&a);
+    struct blob one = save(&a);
+    b.parts.pv.clock_ns = 42; /* hv's clock at the load */
+    ck_assert_msg(load(&b, &one, one.len) == 0, "%s", v.err);
+    struct pv_domain *pv = b.d.pv;
+    ck_assert_ptr_nonnull(pv);
+    ck_assert_uint_eq(pv->hcpage_msr, 0x7001);
+    ck_assert_uint_eq(pv->pvclock_msr[0], 0x8021);
+    ck_assert_uint_eq(pv->clock_offset + 42, PV_CLOCK_AT_SAVE);
+    ck_assert(pv->shared_set && pv->shared_gpa == 0x9000);
+    ck_assert(pv->ports[4].bound && pv->ports[4].owner == PV_OWNER_BLK);
+    ck_assert(pv->con.active && pv->con.len == 5 && !memcmp(pv->con.line, "count", 5));
+    ck_assert_ptr_eq(pv->blk.img, &fake_disk);
+    ck_assert_uint_eq(pv->blk.req_cons, 77);
+    ck_assert(pv->ballooned && pv->ballooned[2] == a.d.pv->ballooned[2]);
+    ck_assert_uint_eq(b.d.balloon_kib, 12);
+    ck_assert_uint_eq(b.d.balloon_target_kib, 1024);
+    ck_assert_uint_eq(pv->events, 0);
+    /* Saved again at the same guest time: the same bytes. */
+    b.parts.pv.clock_ns = PV_CLOCK_AT_SAVE;
+    struct blob two = save(&b);
+    ck_assert(one.len == two.len && memcmp(one.b, two.b, one.len) == 0);
+    /* A state of a guest that never used it, loaded over this one: nothing
+     * bound or given back any more, the counters kept. */
+    pv->events = 5;
+    struct blob plain = save(&c_plain);
+    ck_assert_msg(load(&b, &plain, plain.len) == 0, "%s", v.err);
+    ck_assert(b.d.pv == pv && !pv->hcpage_msr && !pv->ports[4].bound && !pv->balloon_pages);
+    ck_assert(pv->ballooned && !pv->ballooned[2] && b.d.balloon_kib == 0 && pv->events == 5);
+    free(one.b);
+    free(two.b);
+    free(plain.b);
+}
+END_TEST
+
+/* A PV state is checked whole like any other: every cut and every changed
+ * byte refused, the target unchanged. */
+START_TEST(pv_state_cut_or_changed_is_refused)
+{
+    pv_scribble(&a);
+    struct blob one = save(&a);
+    struct blob before = save(&b);
+    uint64_t from = find_section(&one, VMS_SEC_PV);
+    uint64_t to = find_section(&one, VMS_SEC_RAM);
+    for (uint64_t len = from; len < to + 30; len++) {
+        ck_assert_msg(load(&b, &one, len) < 0, "a cut at %llu was loaded", (unsigned long long)len);
+        ck_assert_ptr_null(b.d.pv);
+    }
+    for (uint64_t at = from; at < to; at++) {
+        one.b[at] ^= 0x04;
+        ck_assert_msg(load(&b, &one, one.len) < 0, "a change at byte %llu was loaded",
+                      (unsigned long long)at);
+        ck_assert_ptr_null(b.d.pv);
+        one.b[at] ^= 0x04;
+    }
+    struct blob after = save(&b);
+    ck_assert(before.len == after.len && memcmp(before.b, after.b, before.len) == 0);
+    free(one.b);
+    free(before.b);
+    free(after.b);
+}
+END_TEST
+
+/* Values a guest could not have made, crafted with a valid checksum, and
+ * a domain the PV guest's state does not fit: refused by name. */
+START_TEST(pv_state_refusals)
+{
+    pv_scribble(&a);
+    struct blob one = save(&a);
+    /* No disk for the block ring: a "non-PV set-up" for this guest. */
+    b.parts.pv.nr_disks = 0;
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err, "vmstate: section 'pv' (instance 0): the guest's PV block ring is on "
+                            "disk 0, which this domain does not have");
+    ck_assert_ptr_null(b.d.pv);
+    b.parts.pv.nr_disks = 1;
+    b.parts.pv.disk_sectors[0] = 2048;
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_msg(strstr(v.err, "on a writable disk 0 of 32768 sectors; this domain's disk 0 is "
+                                "writable with 2048"),
+                  "%s", v.err);
+    b.parts.pv.disk_sectors[0] = 32768;
+    /* npt=lazy cannot keep pages unmapped. */
+    b.parts.pv.lazy = true;
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_msg(strstr(v.err, "npt=lazy"), "%s", v.err);
+    b.parts.pv.lazy = false;
+    /* Port 1's vector below 32 (port 1 starts 4 + 8 + 8 + 8 + 1 + 8 + 3
+     * bytes into the payload: vCPUs, two MSRs, the clock, the shared page,
+     * port 0; its vector is its second byte). */
+    uint64_t pv = find_section(&one, VMS_SEC_PV), vec = pv + VMS_SECTION_HEADER_LEN + 40 + 1;
+    ck_assert_uint_eq(one.b[vec], 0x70);
+    one.b[vec] = 0x10;
+    reseal(&one, pv);
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err, "vmstate: section 'pv' (instance 0): an event channel port is out of "
+                            "range");
+    one.b[vec] = 0x70;
+    reseal(&one, pv);
+    /* One more page in the bitmap than the count says. */
+    uint64_t bal = find_section(&one, VMS_SEC_PV_BALLOON);
+    one.b[bal + VMS_SECTION_HEADER_LEN] |= 2;
+    reseal(&one, bal);
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err, "vmstate: section 'pv' (instance 0): 3 pages given back, and the "
+                            "'pv-balloon' section names 4");
+    ck_assert_ptr_null(b.d.pv);
+    free(one.b);
+}
+END_TEST
+
 /* The checksum is the common CRC-32: zlib's crc32() agrees. */
 /* A save file's CONFIG section (vms_domain.h). */
 static const uint8_t image[] = "\x02\xb0\xad\x1b a kernel's bytes";
@@ -562,6 +748,9 @@ int main(void)
     tcase_add_test(t, config_is_read_back_and_skipped_by_a_load);
     tcase_add_test(t, a_state_without_config_is_refused_by_the_reader);
     tcase_add_test(t, a_bad_config_is_refused);
+    tcase_add_test(t, pv_state_round_trips);
+    tcase_add_test(t, pv_state_cut_or_changed_is_refused);
+    tcase_add_test(t, pv_state_refusals);
     suite_add_tcase(s, t);
     return check_main(s);
 }
