@@ -132,6 +132,9 @@ static inline __attribute__((noreturn)) void cpu_halt_forever(void)
 #define RFLAGS_TF    (1ull << 8) /* trap flag: single-step */
 #define RFLAGS_IF    (1ull << 9)
 #define RFLAGS_DF    (1ull << 10)
+/* RF, the resume flag (SDM vol 3B 18.3.1.1 "Instruction-Breakpoint
+ * Exception Condition"). */
+#define RFLAGS_RF (1ull << 16)
 
 /* DR6.BS: the #DB came from single-stepping (SDM vol 3B 18.2.3 "Debug
  * Status Register (DR6)"). */

@@ -25,15 +25,11 @@
 #include "smp.h"
 #include "xcr.h"
 #include "exitpath.h"
-#include "fastpath.h"
 
 /* Exception vectors the core injects (SDM vol 3A 6.15 "Exception and Interrupt Reference", APM vol
  * 2 8.2 "Vectors"). */
 #define VEC_UD 6
 #define VEC_GP 13
-
-/* RFLAGS.RF, the resume flag (SDM vol 3B 18.3.1.1 "Instruction-Breakpoint Exception Condition"). */
-#define RFLAGS_RF (1ull << 16)
 
 /* The details part of a trace line, filled while the exit is handled (so
  * that it can show results, e.g. the value an IN returned). */
@@ -63,7 +59,7 @@ static int __attribute__((format(printf, 2, 3))) note_text(struct trace *t, cons
 
 /* Skip the instruction that exited: it has been emulated.  RF is cleared,
  * as the CPU does after any instruction that completes. */
-FAST_PATH static void advance(struct vcpu *v, const struct exit_info *e)
+EXIT_PATH static void advance(struct vcpu *v, const struct exit_info *e)
 {
     /* What this reads and changes, for the lazy state bookkeeping (vcpu.h):
      * loaded now, and written back before the next entry: RIP always,
@@ -113,19 +109,6 @@ static void guest_crashed(struct vcpu *v, const char *why)
 static uint32_t low_bytes(uint64_t reg, uint8_t size)
 {
     return (uint32_t)(size == 4 ? reg & 0xffffffffu : size == 2 ? reg & 0xffffu : reg & 0xffu);
-}
-
-/* Replace the low `size` bytes of a register the way IN does: IN AL and IN
- * AX keep the upper bits, IN EAX zero-extends into RAX like every 32-bit
- * register write in 64-bit mode (SDM vol 1 3.4.1.1 "General-Purpose Registers in 64-Bit Mode"). */
-static uint64_t merge(uint64_t old, uint32_t val, uint8_t size)
-{
-    /* A 32-bit destination: the upper half of RAX becomes 0. */
-    if (size == 4)
-        return val;
-    /* 8- and 16-bit destinations: only AL or AX changes. */
-    uint64_t mask = size == 2 ? 0xffffull : 0xffull;
-    return (old & ~mask) | (val & mask);
 }
 
 /* The part of RSI/RDI/RCX a string instruction uses: its address size. */
@@ -227,7 +210,7 @@ EXIT_PATH static void handle_io(struct vcpu *v, const struct exit_info *e, struc
     } else if (e->io.in) {
         /* IN: the device's value into AL/AX/EAX. */
         uint32_t val = iobus_in(&d->io, e->io.port, e->io.size);
-        v->regs.rax = merge(v->regs.rax, val, e->io.size);
+        v->regs.rax = gpr_in_merge(v->regs.rax, val, e->io.size);
         note(v, t, "port %#x in size %u value %#x", e->io.port, e->io.size, val);
     } else {
         /* OUT: AL/AX/EAX to the device. */
@@ -613,21 +596,6 @@ static void exit_budget_spent(struct vcpu *v, const struct exit_info *e)
                  "is the guest stuck in a loop?",
                  (unsigned long long)v->exit_count, (unsigned long long)d->host->opt.max_exits,
                  exit_reason_name(e->reason), (unsigned long long)e->rip);
-}
-
-/* See fastpath.h: the emulation of an IN or OUT nobody answers, for the
- * exit fast path, which runs only without `trace`: no line to fill, so the
- * trace buffer is never read. */
-EXIT_PATH void dispatch_io(struct vcpu *v, struct exit_info *e)
-{
-    struct trace t;
-    handle_io(v, e, &t);
-}
-
-/* See fastpath.h: RIP past the instruction the fast path emulated. */
-FAST_PATH void dispatch_advance(struct vcpu *v, const struct exit_info *e)
-{
-    advance(v, e);
 }
 
 /*

@@ -23,14 +23,22 @@
 #define EXIT_PATH __attribute__((section(".text.exitpath")))
 
 /*
- * FAST_PATH, the mark on the functions of the exit fast path alone
- * (fastpath.h: the backend's run() and world switch, the core's two steps,
- * advance(), the write-back before the entry), and on the reference
- * host's loop (floor.c).  Their section, .text.fastpath, comes first, on a
- * page of its own, so that a fast exit touches one or two pages of code:
- * on Bochs each page a round trip touches costs it about as much as
- * twenty-five instructions (bench/hv/README.md).
+ * FAST_PATH, the mark on the functions the exit fast path calls outside
+ * its loop (the backend's run() and the write-back before an entry, the
+ * preemption timer's value).  Their section, .text.fastpath, comes right
+ * after .text.fastloop below.
  */
 #define FAST_PATH __attribute__((section(".text.fastpath")))
+
+/*
+ * FAST_LOOP, the mark on the code of one fast round trip (fastpath.h): the
+ * backends' world switches (enter.S), their fast loops (fastloop.c) and,
+ * to compare like with like, the reference host's loops (floor.c).  Their
+ * section, .text.fastloop, comes first, from the start of a page, and fits
+ * in one: a fast exit touches one page of code, as the reference host's
+ * round trip does.  On Bochs each page a round trip touches costs it about
+ * as much as twenty-five instructions (bench/hv/README.md).
+ */
+#define FAST_LOOP __attribute__((section(".text.fastloop")))
 
 #endif

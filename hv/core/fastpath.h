@@ -1,53 +1,129 @@
 /*
- * fastpath.h - the exit fast path: the few exits the backend may hand to
- * the core straight after the world switch, and enter the guest again at
- * once, without going back to the run loop (run.c) and the dispatcher
- * (dispatch.c).  fastpath.c explains why and when.
+ * fastpath.h - the exit fast path: the two commonest exits, a CPUID and an
+ * IN or OUT to a port no device owns, taken by a short loop in the backend
+ * (hv/svm/fastloop.c, hv/vmx/fastloop.c) right after the world switch, and
+ * the guest entered again at once, without going back to the backend's
+ * run(), the run loop (run.c) and the dispatcher (dispatch.c).
+ * fastpath.c explains why and when.
  *
- * The run loop calls fastpath_arm(v) before each entry: it works out,
- * once, what the fast path may assume until the backend returns (no
- * trace, nothing for the interrupt check to do, the exit budget), into
- * v->fast_until.  A backend then uses it in two steps, so that an exit the
- * fast path declines costs the full path nothing more (on VT-x each field
- * read is a VMREAD):
+ * The split between the core and the backends is the one of the rest of
+ * hv: the core has the policy and the data, the backend the vendor's
+ * registers.
  *
- *   1. fastpath_wanted(v, e, &answer), with e->reason (EXIT_CPUID or
- *      EXIT_IO), for EXIT_IO e->io, and the general registers in v->regs
- *      (RAX too: a CPUID's leaf): may this exit take the fast path?  For a
- *      CPUID it fills `answer` from the domain's table.  Nothing else of
- *      the guest state need be loaded yet.
- *   2. If so, with RIP, RFLAGS and the interrupt shadow in struct vcpu as
- *      well (VCPU_STATE_EAGER, vcpu.h "Lazy guest state"), e->rip and
- *      e->insn_len set, and any event injected at the last entry marked
- *      delivered: fastpath_exit(v, e, &answer), the exit handled as
- *      dispatch() would, and counted.  The backend writes back the groups
- *      the core marked changed (vcpu->dirty) and enters the guest again.
+ *   - The run loop calls fastpath_arm(v) before each entry.  The core
+ *     decides there, once, whether fast exits are allowed at all until the
+ *     backend returns (no trace, nothing pending, the exit budget), into
+ *     v->fast_until.
+ *   - The backend's loop reads the exit reason and, for CPUID or a plain
+ *     IN/OUT, asks the core with the inline steps below: may one more exit
+ *     be taken (fastpath_allowed(): the budget, the run loop's deadline),
+ *     is the RFLAGS plain enough (fastpath_flags_plain()), is there an
+ *     answer (fastpath_cpuid_find(), fastpath_port_void()).  If all say
+ *     yes it applies the answer (fastpath_cpuid_apply(),
+ *     fastpath_port_apply(): registers, and the exit counted), moves RIP
+ *     past the instruction, ends an STI or MOV SS shadow, and enters the
+ *     guest again.  Anything else leaves the loop with the exit untouched,
+ *     for the backend's general path, as if the loop were not there.
+ *   - When run() returns, the run loop calls fastpath_account(v): the fast
+ *     exits into the domain's statistics.
  *
- * When run() returns, the run loop calls fastpath_account(v).
- *
- * The fast path reads no other field of *e.
+ * The steps are inline so that the backend's loop is one piece of code on
+ * one page (exitpath.h FAST_LOOP): on an emulator that empties its TLB at
+ * every world switch, each page of code or data a round trip touches
+ * costs a walk of hv's page tables.  What they read is in struct vcpu, the
+ * domain's CPUID table and the port bus's bits, nothing else.
  */
 #ifndef HV_CORE_FASTPATH_H
 #define HV_CORE_FASTPATH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cpu.h"
-#include "exit.h"
+#include "cpuid.h"
+#include "domain.h"
+#include "vcpu.h"
 
-struct vcpu;
-
+/* The run loop, before each entry: whether, and until which exit count,
+ * the backend's fast loop may take exits (v->fast_until). */
 void fastpath_arm(struct vcpu *v);
-bool fastpath_wanted(const struct vcpu *v, const struct exit_info *e, struct cpuid_regs *answer);
-void fastpath_exit(struct vcpu *v, struct exit_info *e, const struct cpuid_regs *answer);
 /* The run loop, when the backend's run() returned: the fast exits it
  * took into the domain's statistics. */
 void fastpath_account(struct vcpu *v);
 
-/* dispatch.c, for fastpath_exit(): the emulation of an IN or OUT with the
- * handler dispatch() uses, and advance(), which moves RIP past an
- * instruction hv emulated. */
-void dispatch_io(struct vcpu *v, struct exit_info *e);
-void dispatch_advance(struct vcpu *v, const struct exit_info *e);
+/* May the loop take one more exit?  What fastpath_arm() found before the
+ * entry holds until the backend returns (one physical CPU runs every vCPU:
+ * nothing else runs meanwhile); what can change from exit to exit is the
+ * count against the budget and the clock against the run loop's deadline
+ * (the end of the time slice, a blocked vCPU's timer, run.c run_slice()),
+ * which the loop checks after every exit as the run loop would. */
+static inline bool fastpath_allowed(const struct vcpu *v)
+{
+    /* fast_until is 0 when fast exits are not allowed at all, else the
+     * exit budget (max-exits=): the exit that spends it ends the guest in
+     * dispatch(), so it goes the full way. */
+    if (v->exit_count >= v->fast_until)
+        return false;
+    /* No deadline is UINT64_MAX: no clock read then. */
+    return v->deadline == UINT64_MAX || rdtsc() < v->deadline;
+}
+
+/* Is RFLAGS, as the exit left it, one the loop may leave alone?  With TF
+ * the instruction must end in a single-step trap (SDM vol 3B 18.3.1.4
+ * "Single-Step Exception Condition"), and RF must be cleared when it
+ * completes (SDM vol 3B 18.3.1.1 "Instruction-Breakpoint Exception
+ * Condition"): both are the full path's advance() (dispatch.c), which
+ * handles the rare exit where either is set. */
+static inline bool fastpath_flags_plain(uint64_t rflags)
+{
+    return !(rflags & (RFLAGS_TF | RFLAGS_RF));
+}
+
+/* CPUID: the domain's answer for the leaf in EAX and subleaf in ECX (SDM
+ * vol 2A "CPUID"), from the table the full path fills (cpuid.h), into
+ * *answer; false if the table has none (the full path works it out). */
+static inline bool fastpath_cpuid_find(const struct vcpu *v, struct cpuid_regs *answer)
+{
+    return cpuid_table_find(&v->dom->cpuid, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, answer);
+}
+
+/* The exit counted, as the run loop counts every exit (its number, for
+ * HC_EXIT_COUNT and the exit budget) and dispatch() by kind (the
+ * statistics, added to the domain's by fastpath_account()). */
+static inline void fastpath_count(struct vcpu *v, uint64_t *kind)
+{
+    v->exit_count++;
+    (*kind)++;
+}
+
+/* CPUID: the answer into the guest's registers.  CPUID writes the 32-bit
+ * registers, which zero-extends them in 64-bit mode (SDM vol 1 3.4.1.1
+ * "General-Purpose Registers in 64-Bit Mode"). */
+static inline void fastpath_cpuid_apply(struct vcpu *v, const struct cpuid_regs *answer)
+{
+    v->regs.rax = answer->eax;
+    v->regs.rbx = answer->ebx;
+    v->regs.rcx = answer->ecx;
+    v->regs.rdx = answer->edx;
+    fastpath_count(v, &v->fast_cpuid);
+}
+
+/* IN or OUT (not INS or OUTS) of `size` bytes at `port`: would the full
+ * path do nothing but drop the value or read all ones?  Yes when no device
+ * owns any of the ports and the port was reported already: the first
+ * access to it goes the full way, which writes the log line. */
+static inline bool fastpath_port_void(const struct vcpu *v, uint16_t port, uint8_t size)
+{
+    return iobus_void(&v->dom->io, port, size);
+}
+
+/* The access fastpath_port_void() allowed: an OUT is lost, an IN reads
+ * the floating bus, all ones, into AL, AX or EAX. */
+static inline void fastpath_port_apply(struct vcpu *v, bool in, uint8_t size)
+{
+    if (in)
+        v->regs.rax = gpr_in_merge(v->regs.rax, iobus_float(size), size);
+    fastpath_count(v, &v->fast_io);
+}
 
 #endif

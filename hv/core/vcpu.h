@@ -304,6 +304,21 @@ static inline uint64_t *gpr_by_number(struct gprs *r, unsigned n)
     return by_number[n & 15];
 }
 
+/* RAX after an IN of `size` bytes read `val`: IN AL and IN AX replace only
+ * the low byte or word and keep the bits above, IN EAX zero-extends into
+ * RAX like every 32-bit register write in 64-bit mode (SDM vol 1 3.4.1.1
+ * "General-Purpose Registers in 64-Bit Mode").  For the dispatcher and the
+ * exit fast path (fastpath.h). */
+static inline uint64_t gpr_in_merge(uint64_t old, uint32_t val, uint8_t size)
+{
+    /* A 32-bit destination: the upper half of RAX becomes 0. */
+    if (size == 4)
+        return val;
+    /* 8- and 16-bit destinations: only AL or AX changes. */
+    uint64_t mask = size == 2 ? 0xffffull : 0xffull;
+    return (old & ~mask) | (val & mask);
+}
+
 _Static_assert(__builtin_offsetof(struct gprs, rsi) == GPRS_RSI, "GPRS_RSI");
 _Static_assert(__builtin_offsetof(struct gprs, r15) == GPRS_R15, "GPRS_R15");
 _Static_assert(sizeof(struct gprs) == 128, "struct gprs is 16 registers");

@@ -100,34 +100,13 @@ static bool wide_fit(const struct io_device *d, uint16_t port, uint8_t size)
     return d && d->wide && (uint32_t)(port - d->base) + size <= d->count;
 }
 
-/* See iobus.h.  One bit per port, looked up for each byte of the access:
- * a wide access that only partly hits a device is not "unknown", the
- * device's bytes are served and the rest float high. */
-FAST_PATH bool iobus_unowned(const struct iobus *bus, uint16_t port, uint8_t size)
-{
-    for (uint8_t i = 0; i < size; i++) {
-        /* The uint16_t cast wraps at 0xFFFF as the 16-bit port space does. */
-        uint16_t p = (uint16_t)(port + i);
-        if (bus->bits[p / 8].owned & (1u << (p % 8)))
-            return false;
-    }
-    return true;
-}
-
-/* See iobus.h: report_unknown() marks the access's first port. */
-FAST_PATH bool iobus_out_void(const struct iobus *bus, uint16_t port, uint8_t size)
-{
-    return (bus->bits[port / 8].reported & (1u << (port % 8))) && iobus_unowned(bus, port, size);
-}
-
 /* IN of `size` bytes at `port`. */
 EXIT_PATH uint32_t iobus_in(struct iobus *bus, uint16_t port, uint8_t size)
 {
     /* Nobody drives the bus: it floats high, all ones for the size. */
     if (iobus_unowned(bus, port, size)) {
         report_unknown(bus, port, true, size, 0);
-        /* 1u << 32 would be undefined behaviour, hence the special case. */
-        return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+        return iobus_float(size);
     }
     /* A wide device that covers the whole access answers it at once. */
     const struct io_device *d = find(bus, port);

@@ -39,7 +39,7 @@ struct iobus {
     /* Two bits per port, for eight ports a byte each: some device owns it
      * (set by iobus_add()), so that an access to a port nobody owns is told
      * apart without a search; and already reported as unknown.  Side by
-     * side, so that the exit fast path's look at both (iobus_out_void())
+     * side, so that the exit fast path's look at both (iobus_void())
      * touches one page of memory, not two. */
     struct {
         uint8_t owned, reported;
@@ -59,12 +59,37 @@ int iobus_add(struct iobus *bus, struct io_device *dev);
 
 /* True when no device owns any of the `size` ports from `port` on: an
  * IN there reads all ones, an OUT is lost, and neither reaches a device
- * model (the exit fast path, core/fastpath.c, takes such accesses). */
-bool iobus_unowned(const struct iobus *bus, uint16_t port, uint8_t size);
-/* True when an OUT there would do nothing at all: no device owns the
- * ports, and the first was reported already (iobus_out() would only drop
- * the value). */
-bool iobus_out_void(const struct iobus *bus, uint16_t port, uint8_t size);
+ * model.  One bit per port, looked up for each byte of the access: a wide
+ * access that only partly hits a device is not "unknown", the device's
+ * bytes are served and the rest float high.  Inline: the exit fast path (core/fastpath.h) asks it
+ * in the backend's loop, which keeps its code on one page. */
+static inline bool iobus_unowned(const struct iobus *bus, uint16_t port, uint8_t size)
+{
+    for (uint8_t i = 0; i < size; i++) {
+        /* The uint16_t cast wraps at 0xFFFF as the 16-bit port space does. */
+        uint16_t p = (uint16_t)(port + i);
+        if (bus->bits[p / 8].owned & (1u << (p % 8)))
+            return false;
+    }
+    return true;
+}
+
+/* True when an IN or OUT there would do nothing but read all ones or drop
+ * the value: no device owns the ports, and the first was reported already
+ * (report_unknown() in iobus.c marks the access's first port), so there is
+ * no log line to write either. */
+static inline bool iobus_void(const struct iobus *bus, uint16_t port, uint8_t size)
+{
+    return (bus->bits[port / 8].reported & (1u << (port % 8))) && iobus_unowned(bus, port, size);
+}
+
+/* What an IN of `size` bytes reads where nobody drives the bus: it floats
+ * high, all ones for the size (1u << 32 would be undefined behaviour,
+ * hence the special case). */
+static inline uint32_t iobus_float(uint8_t size)
+{
+    return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+}
 
 /* One guest IN (returns the value, zero-extended) or OUT of `size` bytes
  * (1, 2 or 4) at `port`. */

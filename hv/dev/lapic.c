@@ -80,6 +80,12 @@ int lapic_pending(const struct lapic *l)
     return irrv;
 }
 
+/* See lapic.h: the IRR's highest bit, whatever its priority. */
+bool lapic_requested(const struct lapic *l)
+{
+    return highest(l->irr) >= 0;
+}
+
 /* The CPU takes the interrupt (its INTA cycle): IRR -> ISR (11.8.4
  * "Interrupt Acceptance for Fixed Interrupts"). */
 int lapic_acknowledge(struct lapic *l)

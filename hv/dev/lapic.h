@@ -253,6 +253,9 @@ uint64_t lapic_timer_bus_left(const struct lapic *l);
  * Priorities"), or -1.  lapic_acknowledge() moves it from IRR to ISR. */
 int lapic_pending(const struct lapic *l);
 int lapic_acknowledge(struct lapic *l);
+/* True when any interrupt waits in the IRR, deliverable now or held back
+ * by the PPR (the TPR or an interrupt in service) or a disabled APIC. */
+bool lapic_requested(const struct lapic *l);
 /* The PPR (11.8.3.1). */
 uint32_t lapic_ppr(const struct lapic *l);
 

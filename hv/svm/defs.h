@@ -176,6 +176,8 @@
 #define IOIO_A32         (1ull << 8)
 #define IOIO_A64         (1ull << 9)
 #define IOIO_PORT(info1) ((uint16_t)((info1) >> 16))
+/* Bits 6:4 are one-hot operand sizes SZ32/SZ16/SZ8: the size in bytes. */
+#define IOIO_SIZE(info1) ((uint8_t)(((info1)&IOIO_SZ32) ? 4 : ((info1)&IOIO_SZ16) ? 2 : 1))
 
 /* NPF EXITINFO1 (APM vol 2 15.25.6 "Nested versus Guest Page Faults, Fault Ordering"): a #PF-style
  * error code (APM vol 2 8.4.2 "Page-Fault Error Code") plus two bits,

@@ -35,8 +35,8 @@
  * the C layout by static assertions in vcpu.h. */
 #include "core/vcpu.h"
 
-/* With the rest of the exit fast path (core/exitpath.h). */
-    .section .text.fastpath, "ax", @progbits
+/* With the fast loop (core/exitpath.h FAST_LOOP): one page of code per fast round trip. */
+    .section .text.fastloop, "ax", @progbits
     .globl svm_enter
     .type svm_enter, @function
 svm_enter:

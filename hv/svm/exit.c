@@ -12,7 +12,6 @@
 #include "explain.h"
 #include "internal.h"
 #include "core/exitpath.h"
-#include "core/fastpath.h"
 
 /* Names of the exit codes hv may see (APM vol 2 appendix C "SVM Intercept Exit Codes"), for the
  * trace and crash reports.  Exceptions 0x40-0x5f share one name.  Only the codes of intercepts hv
@@ -67,35 +66,12 @@ EXIT_PATH const char *svm_exit_name(uint64_t code)
     return "VMEXIT_?";
 }
 
-/* Fixed lengths of the instructions we skip, for CPUs without NRIPS
- * (QEMU): CPUID 0F A2, RDMSR 0F 32 / WRMSR 0F 30, VMMCALL 0F 01 D9, HLT F4.
- * A prefix would make the real instruction longer; hv's guests use none. */
-FAST_PATH static uint32_t fixed_len(uint32_t code)
-{
-    /* 0 means "not an instruction hv skips": the core then never advances
-     * RIP by it (it only does for the exits listed here and for IOIO). */
-    switch (code) {
-    /* 0F A2 and 0F 32 / 0F 30. */
-    case VMEXIT_CPUID:
-    case VMEXIT_MSR:
-        return 2;
-    /* 0F 01 D9. */
-    case VMEXIT_VMMCALL:
-        return 3;
-    /* F4. */
-    case VMEXIT_HLT:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* Decode the IOIO EXITINFO1 word (15.10.2 "IN and OUT Behavior", figure 15-2).  `mode_addr` is
  * the default address size of the guest's code segment, used when the CPU
  * leaves the A16/A32/A64 bits all clear, as QEMU 7.2 does (seen: EXITINFO1
  * 0x3f8001c for a 64-bit REP OUTSB).  An address-size prefix would be
  * missed then; hv's guests use none. */
-FAST_PATH static void decode_io(struct exit_info *e, uint64_t info1, uint8_t mode_addr)
+EXIT_PATH static void decode_io(struct exit_info *e, uint64_t info1, uint8_t mode_addr)
 {
     /* Bits 31:16: the port, from DX or the immediate operand. */
     e->io.port = IOIO_PORT(info1);
@@ -104,8 +80,8 @@ FAST_PATH static void decode_io(struct exit_info *e, uint64_t info1, uint8_t mod
     /* Bits 2 and 3: INS/OUTS, and a REP prefix (the count is in RCX). */
     e->io.string = info1 & IOIO_STR;
     e->io.rep = info1 & IOIO_REP;
-    /* Bits 6:4 are one-hot operand sizes SZ32/SZ16/SZ8. */
-    e->io.size = (info1 & IOIO_SZ32) ? 4 : (info1 & IOIO_SZ16) ? 2 : 1;
+    /* Bits 6:4: the operand size, one-hot. */
+    e->io.size = IOIO_SIZE(info1);
     /* Bits 9:7, one-hot too: the address size a string instruction uses
      * for RSI/RDI and RCX, which core/gva.c needs to walk the buffer. */
     if (info1 & IOIO_A64)
@@ -203,19 +179,6 @@ static bool decode_detailed(const struct vmcb_control *c, uint32_t code, uint8_t
     }
 }
 
-/* The length of the instruction that exited at `rip`: for IOIO, EXITINFO2
- * always holds the next RIP (15.10.2 "IN and OUT Behavior"); otherwise
- * NRIPS's next RIP when the CPU provides it (15.7.1 "State Saved on
- * Exit"), else our table of fixed lengths. */
-FAST_PATH static uint32_t insn_length(const struct vmcb_control *c, uint32_t code, uint64_t rip)
-{
-    if (code == VMEXIT_IOIO)
-        return (uint32_t)(c->exitinfo2 - rip);
-    if (svm_caps.nrips && c->next_rip > rip)
-        return (uint32_t)(c->next_rip - rip);
-    return fixed_len(code);
-}
-
 /* Fill *e from the VMCB after #VMEXIT, for svm_run(): this is the one place
  * where SVM exit codes become the core's vendor-neutral reasons.  `rip` is
  * the guest RIP of the exiting instruction, `mode_addr` its default
@@ -234,7 +197,7 @@ static void decode_exit(const struct vmcb *v, uint64_t rip, uint8_t mode_addr, s
     e->raw_name = svm_exit_name(code);
     e->raw_info1 = c->exitinfo1;
     e->raw_info2 = c->exitinfo2;
-    e->insn_len = insn_length(c, code, rip);
+    e->insn_len = svm_insn_length(c, code, rip, svm_caps.nrips);
 
     /* Exception intercepts (15.12 "Exception Intercepts"): EXITINFO1 holds the error code.  hv
      * intercepts only #DF (vcpu.c), whose error code is always 0; the core
@@ -286,8 +249,8 @@ FAST_PATH static void copy_out(struct vcpu *vcpu, const struct svm_vcpu *sv)
     vcpu->dirty = 0;
 }
 
-/* Core -> VMCB, the world switch, and what every exit needs first: the
- * part of svm_run() that the exit fast path repeats. */
+/* Core -> VMCB, the world switch, and what every exit needs first; the
+ * fast loop (fastloop.c) repeats the last part for its own VMRUNs. */
 FAST_PATH static void enter_guest(struct vcpu *vcpu, struct svm_vcpu *sv)
 {
     struct vmcb *v = sv->vmcb;
@@ -334,63 +297,14 @@ FAST_PATH static void enter_guest(struct vcpu *vcpu, struct svm_vcpu *sv)
 }
 
 /*
- * The exit fast path (core/fastpath.h): a CPUID, or an IN or OUT to a port
- * no device owns, handled by the core right after the exit, and true when
- * the guest can be entered again at once (enter_guest(), which writes
- * back what the core changed).  False leaves the exit to the rest of
- * svm_run(), which copies the state out again: on SVM it is all plain
- * memory.
- */
-FAST_PATH static bool fast_exit(struct vcpu *vcpu, struct svm_vcpu *sv)
-{
-    struct vmcb *v = sv->vmcb;
-    const struct vmcb_control *c = &v->control;
-    uint32_t code = (uint32_t)c->exitcode;
-    /* Only reason, rip, insn_len and io are read (fastpath.h). */
-    struct exit_info e;
-    if (code == VMEXIT_CPUID) {
-        e.reason = EXIT_CPUID;
-    } else if (code == VMEXIT_IOIO) {
-        /* The default address size is for INS/OUTS, which the core
-         * declines. */
-        e.reason = EXIT_IO;
-        decode_io(&e, c->exitinfo1, 8);
-    } else {
-        return false;
-    }
-    /* Not in the middle of delivering an event (EXITINTINFO, 15.7.2
-     * "Intercepts During IDT Interrupt Delivery"), and with the CR8 the
-     * guest was entered with (V_TPR, 15.21.2 "Virtualizing APIC.TPR"): a
-     * change goes into the APIC on the full path. */
-    if ((c->exitintinfo & EVENTINJ_VALID) || (c->v_intr & V_TPR_MASK) != (uint64_t)(vcpu->tpr >> 4))
-        return false;
-    /* The core's verdict needs the general registers: RAX (a CPUID's
-     * leaf) is in the VMCB. */
-    vcpu->regs.rax = v->save.rax;
-    struct cpuid_regs answer;
-    if (!fastpath_wanted(vcpu, &e, &answer))
-        return false;
-    /* RAX, RIP, RFLAGS and the interrupt shadow, and the instruction's
-     * length. */
-    copy_out(vcpu, sv);
-    e.rip = vcpu->rip;
-    e.insn_len = insn_length(c, code, e.rip);
-    /* An event VMRUN injected has been delivered (svm_run()); the core
-     * may queue a new one, a single-step trap. */
-    v->control.eventinj = 0;
-    vcpu->event_pending = 0;
-    fastpath_exit(vcpu, &e, &answer);
-    return true;
-}
-
-/*
  * backend.run for SVM: one trip into the guest and back, for the core's run
  * loop (run.c).  On return the core's `vcpu` holds the general registers
  * and RIP as the exit left them, the rest of the guest state is in the
  * VMCB for svm_load_state() (state.c) to copy when the core asks, and
  * `exit` says why the guest stopped.  A failed VMRUN is an exit too
- * (EXIT_ENTRY_FAILED), so this always returns.  Exits the fast path takes
- * never return: the guest is entered again at once.
+ * (EXIT_ENTRY_FAILED), so this always returns.  Exits the fast loop takes
+ * (fastloop.c, core/fastpath.h) never return: the guest is entered again
+ * at once.
  */
 FAST_PATH void svm_run(struct vcpu *vcpu, struct exit_info *exit)
 {
@@ -401,9 +315,14 @@ again:
     /* Stepping the guest's IRET after an NMI (nmi.c): the TF it needs. */
     if (sv->nmi == SVM_NMI_STEP)
         svm_nmi_before_run(vcpu);
-    do
-        enter_guest(vcpu, sv);
-    while (fast_exit(vcpu, sv));
+    enter_guest(vcpu, sv);
+#ifndef HV_BENCH_FLOOR
+    /* The fast loop (fastloop.c): CPUIDs and port I/O nobody answers,
+     * while the core allows it, until an exit it leaves to what follows
+     * here.  (Not in the benchmark's reference image, whose exits other
+     * than CPUID take this whole path.) */
+    svm_fastloop(vcpu, sv);
+#endif
 
     const struct vmcb_save *s = svm_saved_state(sv);
     copy_out(vcpu, sv);

@@ -23,14 +23,19 @@
 /* The length of CPUID (0F A2): QEMU has no NRIPS to tell us (hv/README.md). */
 #define CPUID_LEN 2
 
-FAST_PATH void svm_floor_enter(struct vmcb *v, struct gprs *regs, uint64_t host_save_pa)
+FAST_LOOP void svm_floor_enter(struct vmcb *v, struct gprs *regs, uint64_t host_save_pa)
 {
     for (;;) {
         /* The world switch (enter.S): GPRs in, VMRUN, GPRs out, with the
          * VMLOAD/VMSAVE pair any SVM host needs for the hidden state. */
         svm_enter(virt_to_phys(v), regs, host_save_pa);
-        /* A flush asked for by svm_run() is done: do not repeat it. */
+        /* A flush asked for by svm_run() is done: do not repeat it.  The
+         * first access to the VMCB after the switch, and a write, so that
+         * Bochs walks hv's page tables for its page once, not once to read
+         * and again to write (bench/hv/README.md); the empty asm keeps the
+         * compiler from moving the reads below before it. */
         v->control.tlb_control = TLB_CONTROL_DO_NOTHING;
+        __asm__ volatile("" ::: "memory");
         /* Only a CPUID exit is ours; anything else (and an exit during the
          * delivery of an event, EXITINTINFO valid, APM vol 2 15.7.2
          * "Intercepts During IDT Interrupt Delivery") goes back to hv. */

@@ -82,12 +82,56 @@ void svm_set_deadline(struct vcpu *vcpu, uint64_t deadline);
 void svm_preempt_ack(void);
 void svm_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len);
 
+/* Fixed lengths of the instructions hv skips, for CPUs without NRIPS
+ * (QEMU): CPUID 0F A2, RDMSR 0F 32 / WRMSR 0F 30, VMMCALL 0F 01 D9, HLT F4.
+ * A prefix would make the real instruction longer; hv's guests use none. */
+static inline uint32_t svm_fixed_len(uint32_t code)
+{
+    /* 0 means "not an instruction hv skips": the core then never advances
+     * RIP by it (it only does for the exits listed here and for IOIO). */
+    switch (code) {
+    /* 0F A2 and 0F 32 / 0F 30. */
+    case VMEXIT_CPUID:
+    case VMEXIT_MSR:
+        return 2;
+    /* 0F 01 D9. */
+    case VMEXIT_VMMCALL:
+        return 3;
+    /* F4. */
+    case VMEXIT_HLT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The length of the instruction that exited at `rip` with exit code
+ * `code`: for IOIO, EXITINFO2 always holds the next RIP (APM vol 2 15.10.2
+ * "IN and OUT Behavior"); otherwise the next RIP NRIPS saves when the CPU
+ * has it (`nrips`, caps.c; 15.7.1 "State Saved on Exit"), else the table
+ * of fixed lengths.  Inline, and `nrips` a parameter: the fast loop
+ * (fastloop.c) keeps its code on one page and reads svm_caps once. */
+static inline uint32_t svm_insn_length(const struct vmcb_control *c, uint32_t code, uint64_t rip,
+                                       bool nrips)
+{
+    if (code == VMEXIT_IOIO)
+        return (uint32_t)(c->exitinfo2 - rip);
+    if (nrips && c->next_rip > rip)
+        return (uint32_t)(c->next_rip - rip);
+    return svm_fixed_len(code);
+}
+
 /* enter.S: load the guest GPRs, VMLOAD/VMRUN/VMSAVE, store them back. */
 void svm_enter(uint64_t vmcb_pa, struct gprs *regs, uint64_t host_save_pa);
 
 /* floor.c: svm_enter() in a loop that handles CPUID exits itself, the
  * benchmark's reference host (only in an image built with BENCH_FLOOR=1). */
 void svm_floor_enter(struct vmcb *v, struct gprs *regs, uint64_t host_save_pa);
+
+/* fastloop.c: the exit fast path's loop (core/fastpath.h), from svm_run()
+ * after a #VMEXIT: takes CPUID and port-I/O exits while the core allows
+ * it, and returns with the first exit it left in the VMCB. */
+void svm_fastloop(struct vcpu *vcpu, struct svm_vcpu *sv);
 
 /* state.c: the guest state between the VMCB and struct vcpu, by group
  * (core/vcpu.h "Lazy guest state"): backend.load_state, and the write-back

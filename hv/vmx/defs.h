@@ -398,6 +398,9 @@ enum vmx_seg_index { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, S
 #define IOQ_STRING     (1u << 4)
 #define IOQ_REP        (1u << 5)
 #define IOQ_PORT_SHIFT 16
+/* The port (bits 31:16) and the size in bytes (bits 2:0 hold it minus one). */
+#define IOQ_PORT(q) ((uint16_t)((q) >> IOQ_PORT_SHIFT))
+#define IOQ_SIZE(q) ((uint8_t)(((q)&IOQ_SIZE_MASK) + 1))
 /* Control-register accesses (table 28-3). */
 #define CRQ_CR(q)        ((q)&0xfu)
 #define CRQ_TYPE(q)      (((q) >> 4) & 3u) /* 0 MOV to CR, 1 MOV from CR, 2 CLTS, 3 LMSW */

@@ -38,8 +38,8 @@
 /* VMCS field encoding of HOST_RSP (Vol. 3D appendix B, defs.h). */
 #define VMCS_HOST_RSP 0x6c14
 
-/* With the rest of the exit fast path (core/exitpath.h). */
-    .section .text.fastpath, "ax", @progbits
+/* With the fast loop (core/exitpath.h FAST_LOOP): one page of code per fast round trip. */
+    .section .text.fastloop, "ax", @progbits
     .globl vmx_enter
     .type vmx_enter, @function
 vmx_enter:

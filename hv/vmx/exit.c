@@ -24,7 +24,6 @@
 #include "explain.h"
 #include "internal.h"
 #include "core/exitpath.h"
-#include "core/fastpath.h"
 
 /* Names of the basic exit reasons (appendix C), for the trace.  They are the
  * SDM's names, shortened and in capitals, so that a trace line can be looked
@@ -123,17 +122,17 @@ EXIT_PATH const char *vmx_exit_name(uint32_t reason)
  * size of INS/OUTS is in the VM-exit instruction-information field where the CPU reports it
  * (IA32_VMX_BASIC bit 54, 28.2.5); otherwise it follows the code segment, as it does without an
  * address-size prefix. */
-FAST_PATH static void decode_io(struct exit_info *e, uint64_t q, struct vcpu *vcpu)
+EXIT_PATH static void decode_io(struct exit_info *e, uint64_t q, struct vcpu *vcpu)
 {
     /* The qualification packs everything SVM spreads over EXITINFO1:
      * port in bits 31:16, direction in bit 3, string in bit 4, REP in
      * bit 5, size minus one in bits 2:0.  The value for OUT is not here:
      * it is still in the guest's RAX, which the core reads. */
-    e->io.port = (uint16_t)(q >> IOQ_PORT_SHIFT);
+    e->io.port = IOQ_PORT(q);
     e->io.in = q & IOQ_IN;
     e->io.string = q & IOQ_STRING;
     e->io.rep = q & IOQ_REP;
-    e->io.size = (uint8_t)((q & IOQ_SIZE_MASK) + 1);
+    e->io.size = IOQ_SIZE(q);
     /* The address size matters only to INS/OUTS, for RSI/RDI and RCX:
      * IN and OUT need no more VMREADs. */
     if (!e->io.string)
@@ -419,6 +418,42 @@ static enum cr4_result handle_cr4_write(struct vcpu *vcpu, struct vmx_vcpu *vx, 
     return CR4_DONE;
 }
 
+/* VMLAUNCH or VMRESUME failed before entering, with enter.S's result `r`
+ * (31.2 "Conventions"): nothing of the guest state changed.  Fills *e for
+ * the core.  From enter_once(), and from vmx_run() for a VMRESUME of the
+ * fast loop (fastloop.c). */
+static void entry_refused(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info *e, int r)
+{
+    /* The reason must outlive this call: the core prints it last. */
+    static char why[160];
+    /* Remember how it failed for dump_state(), and the state it was
+     * given, for the explainer: a VMLAUNCH/VMRESUME that fails changes
+     * nothing in the VMCS but its error field. */
+    vx->fail_kind = (uint32_t)r;
+    vmx_read_state(&vx->saved);
+    /* A failed entry looks to the core like an exit of its own kind,
+     * EXIT_ENTRY_FAILED, which ends the guest as "exit: error". */
+    memset(e, 0, sizeof(*e));
+    e->reason = EXIT_ENTRY_FAILED;
+    e->rip = vcpu->rip;
+    /* Which of the two instructions failed: the error numbers differ
+     * (4 for VMLAUNCH on a launched VMCS, 5 for VMRESUME on a clear one). */
+    e->raw_name = vx->launched ? "VMRESUME" : "VMLAUNCH";
+    if (r == VMX_ENTER_FAIL_VALID) {
+        /* VMfailValid: the VMCS holds an error number (31.4 "VM Instruction Error Numbers"). */
+        vx->insn_error = (uint32_t)vmread(VMCS_VM_INSN_ERROR);
+        e->raw_code = vx->insn_error;
+        ksnprintf(why, sizeof(why),
+                  "%s failed: VM-instruction error %u, %s (SDM vol 3C 31.4 \"VM "
+                  "Instruction Error Numbers\")",
+                  e->raw_name, vx->insn_error, vmx_insn_error_name(vx->insn_error));
+    } else {
+        /* VMfailInvalid: no current VMCS, so no error number either. */
+        ksnprintf(why, sizeof(why), "%s failed: no current VMCS (VMfailInvalid)", e->raw_name);
+    }
+    e->why = why;
+}
+
 /* Enter once: true with *reason after a VM exit, or false with *e filled in
  * when VMLAUNCH/VMRESUME itself failed. */
 FAST_PATH static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct exit_info *e,
@@ -448,36 +483,7 @@ FAST_PATH static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct 
     int r = vmx_enter(&vcpu->regs, vx->launched);
 #endif
     if (r != 0) {
-        /* VMLAUNCH/VMRESUME failed before entering (31.2 "Conventions"): nothing of the
-         * guest state changed. */
-        /* The reason must outlive this call: the core prints it last. */
-        static char why[160];
-        /* Remember how it failed for dump_state(), and the state it was
-         * given, for the explainer: a VMLAUNCH/VMRESUME that fails changes
-         * nothing in the VMCS but its error field. */
-        vx->fail_kind = (uint32_t)r;
-        vmx_read_state(&vx->saved);
-        /* A failed entry looks to the core like an exit of its own kind,
-         * EXIT_ENTRY_FAILED, which ends the guest as "exit: error". */
-        memset(e, 0, sizeof(*e));
-        e->reason = EXIT_ENTRY_FAILED;
-        e->rip = vcpu->rip;
-        /* Which of the two instructions failed: the error numbers differ
-         * (4 for VMLAUNCH on a launched VMCS, 5 for VMRESUME on a clear one). */
-        e->raw_name = vx->launched ? "VMRESUME" : "VMLAUNCH";
-        if (r == VMX_ENTER_FAIL_VALID) {
-            /* VMfailValid: the VMCS holds an error number (31.4 "VM Instruction Error Numbers"). */
-            vx->insn_error = (uint32_t)vmread(VMCS_VM_INSN_ERROR);
-            e->raw_code = vx->insn_error;
-            ksnprintf(why, sizeof(why),
-                      "%s failed: VM-instruction error %u, %s (SDM vol 3C 31.4 \"VM "
-                      "Instruction Error Numbers\")",
-                      e->raw_name, vx->insn_error, vmx_insn_error_name(vx->insn_error));
-        } else {
-            /* VMfailInvalid: no current VMCS, so no error number either. */
-            ksnprintf(why, sizeof(why), "%s failed: no current VMCS (VMfailInvalid)", e->raw_name);
-        }
-        e->why = why;
+        entry_refused(vcpu, vx, e, r);
         return false;
     }
     /* A VM exit: from now on VMRESUME (25.11.3 "Initializing a VMCS"). */
@@ -487,13 +493,6 @@ FAST_PATH static bool enter_once(struct vcpu *vcpu, struct vmx_vcpu *vx, struct 
     /* Exit reason (28.2.1 "Basic VM-Exit Information"): basic reason in bits 15:0, bit 31 for an
      * entry that failed after VMLAUNCH/VMRESUME had already committed to it. */
     *reason = (uint32_t)vmread(VMCS_EXIT_REASON);
-    /* Such a failed entry saves no guest state (28.3 "Saving Guest State"
-     * is a step of VM exits that are not entry failures): the VMCS still
-     * holds what we tried to enter with, and the explainer checks a copy of
-     * it.  Copying it here, only after a failure, rather than before every
-     * entry, saves about a hundred VMREADs per exit. */
-    if (*reason & VMX_EXIT_REASON_ENTRY_FAILED)
-        vmx_read_state(&vx->saved);
     return true;
 }
 
@@ -521,61 +520,11 @@ FAST_PATH static void copy_out(struct vcpu *vcpu, struct vmx_vcpu *vx)
 }
 
 /*
- * The exit fast path (core/fastpath.h): a CPUID, or an IN or OUT to a port
- * no device owns, handled by the core right after the exit, and true when
- * the guest can be entered again at once.  Its reads are ordered so that
- * an exit it declines costs the full path no VMREAD more: the reason, the
- * qualification (kept for decode_exit()) and the core's verdict first;
- * then, for an exit the core takes, what the full path would read anyway.
- */
-FAST_PATH static bool fast_exit(struct vcpu *vcpu, struct vmx_vcpu *vx, uint32_t reason)
-{
-    /* Only reason, rip, insn_len and io are read (fastpath.h). */
-    struct exit_info e;
-    /* A failed entry has bit 31 set and is neither of the two. */
-    if (reason == VMX_EXIT_CPUID) {
-        e.reason = EXIT_CPUID;
-    } else if (reason == VMX_EXIT_IO) {
-        /* INS and OUTS go the full way: no address size to read here. */
-        uint64_t q = exit_qualification(vx, &e);
-        if (q & IOQ_STRING)
-            return false;
-        e.reason = EXIT_IO;
-        decode_io(&e, q, vcpu);
-    } else {
-        return false;
-    }
-    /* A MOV to CR8 changed VTPR: the full path takes it into the APIC
-     * (vmx_run()), which may let an interrupt in.  The core's verdict
-     * needs the general registers, which enter.S stored (RAX is a CPUID's
-     * leaf). */
-    if (vx->vapic && vx->vapic[VAPIC_VTPR] != vcpu->tpr)
-        return false;
-    struct cpuid_regs answer;
-    if (!fastpath_wanted(vcpu, &e, &answer))
-        return false;
-    /* An exit in the middle of delivering an event (28.2.4 "Information
-     * for VM Exits During Event Delivery"): the full path injects it
-     * again. */
-    if (vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID)
-        return false;
-    /* RIP, RFLAGS and the interrupt shadow, and the instruction's length
-     * (28.2.5 "Information for VM Exits Due to Instruction Execution"). */
-    copy_out(vcpu, vx);
-    e.rip = vcpu->rip;
-    e.insn_len = (uint32_t)vmread(VMCS_EXIT_INSN_LEN);
-    /* An event injected at the entry has been delivered (vmx_run()); the
-     * core may queue a new one, a single-step trap. */
-    vcpu->event_pending = 0;
-    fastpath_exit(vcpu, &e, &answer);
-    return true;
-}
-
-/*
  * backend.run for VT-x: run the guest until an exit the core must see, and
  * describe it in *exit.  An exit that only VMX causes (a CR4 write touching
  * a bit VMX forces) is handled here and the guest re-entered, so the core
- * sees the same set of reasons from both backends.
+ * sees the same set of reasons from both backends; so are the exits the
+ * fast loop takes (fastloop.c, core/fastpath.h).
  */
 FAST_PATH void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
 {
@@ -586,9 +535,28 @@ FAST_PATH void vmx_run(struct vcpu *vcpu, struct exit_info *exit)
         /* A failed VMLAUNCH/VMRESUME has filled *exit already. */
         if (!enter_once(vcpu, vx, exit, &reason))
             return;
-        /* A CPUID or port I/O nobody answers, while nothing is pending. */
-        if (fast_exit(vcpu, vx, reason))
-            continue;
+#ifndef HV_BENCH_FLOOR
+        /* The fast loop (fastloop.c): CPUIDs and port I/O nobody answers,
+         * while the core allows it, until an exit it leaves to what
+         * follows here.  (Not in the benchmark's reference image, whose
+         * exits other than CPUID take this whole path.) */
+        int refused = vmx_fastloop(vcpu, vx, &reason);
+        if (refused != 0) {
+            /* A VMRESUME of the loop failed: RIP and the rest as the VMCS
+             * holds them, for the report. */
+            copy_out(vcpu, vx);
+            entry_refused(vcpu, vx, exit, refused);
+            return;
+        }
+#endif
+        /* Such a failed entry saves no guest state (28.3 "Saving Guest
+         * State" is a step of VM exits that are not entry failures): the
+         * VMCS still holds what we tried to enter with, and the explainer
+         * checks a copy of it.  Copying it here, only after a failure,
+         * rather than before every entry, saves about a hundred VMREADs per
+         * exit. */
+        if (reason & VMX_EXIT_REASON_ENTRY_FAILED)
+            vmx_read_state(&vx->saved);
         /* Copied out even after a failed entry with reason bit 31: the core
          * prints RIP and the registers from struct vcpu. */
         copy_out(vcpu, vx);

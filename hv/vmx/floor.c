@@ -21,7 +21,7 @@
 #include "internal.h"
 #include "core/exitpath.h"
 
-FAST_PATH int vmx_floor_enter(struct gprs *regs, int launched)
+FAST_LOOP int vmx_floor_enter(struct gprs *regs, int launched)
 {
     for (;;) {
         /* The world switch (enter.S): GPRs in, VMLAUNCH or VMRESUME, GPRs

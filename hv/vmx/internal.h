@@ -101,6 +101,11 @@ int vmx_enter(struct gprs *regs, int launched);
 /* floor.c: vmx_enter() in a loop that handles CPUID exits itself, the
  * benchmark's reference host (only in an image built with BENCH_FLOOR=1). */
 int vmx_floor_enter(struct gprs *regs, int launched);
+/* fastloop.c: the exit fast path's loop (core/fastpath.h), from vmx_run()
+ * after a VM exit with *reason: takes CPUID and port-I/O exits while the
+ * core allows it, and returns 0 with *reason the first exit it left, or
+ * enter.S's result for a VMRESUME that failed. */
+int vmx_fastloop(struct vcpu *vcpu, struct vmx_vcpu *vx, uint32_t *reason);
 /* The label VM exits continue at (HOST_RIP). */
 void vmx_exit_entry(void);
 

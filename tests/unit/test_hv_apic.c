@@ -111,10 +111,15 @@ START_TEST(priority_classes)
     wr(LAPIC_TPR, 0x3f);
     ck_assert_uint_eq(rd(LAPIC_PPR), 0x3f);
     ck_assert_int_eq(lapic_pending(&apic), -1);
+    /* Blocked, yet requested: a lower TPR (a guest's MOV to CR8, without
+     * an exit) would let it in, so the exit fast path must not run
+     * (core/fastpath.c fastpath_arm()). */
+    ck_assert(lapic_requested(&apic));
     wr(LAPIC_TPR, 0x2f);
     ck_assert_int_eq(lapic_pending(&apic), 0x31);
     /* Edge-triggered: EOI sends no message to the I/O APIC. */
     lapic_acknowledge(&apic);
+    ck_assert(!lapic_requested(&apic));
     wr(LAPIC_EOI, 0);
     ck_assert_int_eq(neoi, 0);
 }

@@ -117,7 +117,7 @@ static void echo_write(void *ctx, uint16_t offset, uint8_t size, uint32_t value)
 }
 
 /* The bus tells a port nobody owns without a search (the exit fast path
- * relies on it, core/fastpath.c): any owned byte makes an access owned,
+ * relies on it, core/fastpath.h): any owned byte makes an access owned,
  * and a device added later owns its ports from then on. */
 START_TEST(unowned_ports)
 {
@@ -127,9 +127,21 @@ START_TEST(unowned_ports)
     /* COM1 + 7 is the UART's last port: a 2-byte access half owned. */
     ck_assert(!iobus_unowned(&bus, COM1 + 7, 2));
     ck_assert(iobus_unowned(&bus, COM1 + 8, 2));
+    /* An access the fast path may take (iobus_void()) is one to a port
+     * nobody owns that was reported already: not before the first access,
+     * which writes the log line, and never half owned. */
+    ck_assert(!iobus_void(&bus, 0x2f0, 1));
     /* 0x2f0 was read once (reported); a device put there takes it. */
     ck_assert_uint_eq(iobus_in(&bus, 0x2f0, 1), 0xff);
     ck_assert_int_eq(nnotes, 1);
+    ck_assert(iobus_void(&bus, 0x2f0, 1));
+    ck_assert(iobus_void(&bus, 0x2f0, 2));
+    ck_assert(!iobus_void(&bus, 0x2f1, 1));
+    ck_assert(!iobus_void(&bus, COM1, 1));
+    /* What an IN reads there, by size: all ones. */
+    ck_assert_uint_eq(iobus_float(1), 0xff);
+    ck_assert_uint_eq(iobus_float(2), 0xffff);
+    ck_assert_uint_eq(iobus_float(4), 0xffffffffu);
     static struct io_device d = {.name = "echo",
                                  .base = 0x2f0,
                                  .count = 1,
