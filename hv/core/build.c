@@ -28,6 +28,7 @@
 #include "msr.h"
 #include "vcpustate.h"
 #include "vdev.h"
+#include "vdev_hot.h"
 
 /* guestmem.h's allocator: zeroed pages from hv's allocator, 4 KiB
  * aligned, identity-mapped (alloc.h). */
@@ -208,6 +209,10 @@ int domain_build_devices(struct domain *d, char *err, size_t err_len)
         irq_vcpu_init(d->vcpu[i]);
     /* The virtio devices it was made with, on its MMIO bus. */
     if (d->vdevs && vdev_attach(d, d->vdevs, err, err_len) < 0)
+        return -1;
+    /* The windows left, for disks attached at run time (and those it had
+     * before a rebuild). */
+    if (vdev_hot_build(d, err, err_len) < 0)
         return -1;
     /* The CD-ROM drive, on its port bus (IRQ 15 needs the PIC above). */
     return cdrom_attach(d, err, err_len);

@@ -92,6 +92,10 @@ extern const struct ctl_cmd ctl_snapshot_commands[] __attribute__((weak));
  * medium), weak for the
  * same reason. */
 extern const struct ctl_cmd ctl_device_commands[] __attribute__((weak));
+/* x-blockdev-attach and x-blockdev-detach (ctl_hot.c), rows of
+ * ctl_device_commands. */
+int ctl_blockdev_attach(struct ctl_req *r);
+int ctl_blockdev_detach(struct ctl_req *r);
 /* The commands that make and destroy domains (ctl_domain.c), weak for the
  * same reason: they need hv's outer disks and its domain builder. */
 extern const struct ctl_cmd ctl_domain_commands[] __attribute__((weak));

@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "hv.h"
 #include "vdev.h"
+#include "vdev_hot.h"
 
 /* The member names of one kind of request, as QMP's BlockDeviceStats
  * spells them (rd_, wr_, flush_, unmap_), by enum blkacct_type. */
@@ -75,6 +76,20 @@ static void device_stats(struct json_out *o, const struct blkacct *s)
     json_obj_end(o);
 }
 
+/* One disk attached at run time, under its name (core/vdev_hot.h). */
+static void hot_stats(void *ctx, const struct vdev_hot_info *info)
+{
+    struct ctl_req *r = ctx;
+    struct domain *d;
+    ctl_arg_domain(r, &d);
+    json_obj_begin(r->out);
+    json_key(r->out, "device");
+    json_put_str(r->out, info->device);
+    json_key(r->out, "stats");
+    device_stats(r->out, &d->disk_stats[info->counter]);
+    json_obj_end(r->out);
+}
+
 int ctl_query_blockstats(struct ctl_req *r)
 {
     struct domain *d;
@@ -95,6 +110,8 @@ int ctl_query_blockstats(struct ctl_req *r)
         device_stats(r->out, &d->disk_stats[n++]);
         json_obj_end(r->out);
     }
+    if (vdev_hot_each)
+        vdev_hot_each(d, hot_stats, r);
     json_arr_end(r->out);
     return 0;
 }

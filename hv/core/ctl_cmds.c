@@ -17,6 +17,7 @@
 #include "hv.h"
 #include "nmi.h"
 #include "vdev.h"
+#include "vdev_hot.h"
 
 /* The arguments of each kind of command (ctl.h: any other is refused). */
 static const char *const domain_args[] = {CTL_ARG_DOMAIN, NULL};
@@ -166,8 +167,30 @@ static void cd_entry(struct json_out *o, const struct ide_cd *cd)
     json_obj_end(o);
 }
 
-/* QMP's query-block, one entry per virtio-blk disk of the domain, then
- * its CD-ROM drive if it has one. */
+/* One disk attached at run time (core/vdev_hot.h), as the boot's, with
+ * hvkit's "hotplugged" so that front-ends tell it from those. */
+static void hot_entry(void *ctx, const struct vdev_hot_info *info)
+{
+    struct json_out *o = ctx;
+    json_obj_begin(o);
+    json_key(o, "device");
+    json_put_str(o, info->device);
+    json_key(o, "file");
+    json_put_str(o, info->file);
+    json_key(o, "format");
+    json_put_str(o, info->qcow2 ? "qcow2" : "raw");
+    json_key(o, "ro");
+    json_put_bool(o, info->readonly);
+    json_key(o, "removable");
+    json_put_bool(o, false);
+    json_key(o, "hotplugged");
+    json_put_bool(o, true);
+    json_obj_end(o);
+}
+
+/* QMP's query-block, one entry per virtio-blk disk of the domain (those of
+ * the boot, then those attached at run time), then its CD-ROM drive if it
+ * has one. */
 static int query_block(struct ctl_req *r)
 {
     struct domain *d;
@@ -194,6 +217,8 @@ static int query_block(struct ctl_req *r)
         json_put_bool(r->out, false);
         json_obj_end(r->out);
     }
+    if (vdev_hot_each)
+        vdev_hot_each(d, hot_entry, r->out);
     if (d->cd)
         cd_entry(r->out, d->cd);
     json_arr_end(r->out);

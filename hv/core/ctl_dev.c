@@ -194,6 +194,10 @@ static const char *const eject_args[] = {CTL_ARG_DOMAIN, CTL_ARG_DEVICE, CTL_ARG
 static const char *const change_args[] = {
     CTL_ARG_DOMAIN,  CTL_ARG_DEVICE, CTL_ARG_FORCE,  CTL_ARG_FILENAME, CTL_ARG_FORMAT,
     CTL_ARG_RO_MODE, CTL_ARG_DISK,   CTL_ARG_OFFSET, CTL_ARG_LENGTH,   NULL};
+static const char *const attach_args[] = {
+    CTL_ARG_DOMAIN, CTL_ARG_DEVICE, CTL_ARG_FILENAME,  CTL_ARG_FORMAT,
+    CTL_ARG_DISK,   CTL_ARG_OFFSET, CTL_ARG_READ_ONLY, NULL};
+static const char *const detach_args[] = {CTL_ARG_DOMAIN, CTL_ARG_DEVICE, NULL};
 
 const struct ctl_cmd ctl_device_commands[] = {
     {CTL_CMD_BALLOON, balloon_args, balloon},
@@ -201,5 +205,7 @@ const struct ctl_cmd ctl_device_commands[] = {
     {CTL_CMD_COMMIT, commit_args, commit},
     {CTL_CMD_EJECT, eject_args, eject},
     {CTL_CMD_CHANGE_MEDIUM, change_args, change_medium},
+    {CTL_CMD_BLOCKDEV_ATTACH, attach_args, ctl_blockdev_attach},
+    {CTL_CMD_BLOCKDEV_DETACH, detach_args, ctl_blockdev_detach},
     {NULL, NULL, NULL},
 };

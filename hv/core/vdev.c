@@ -420,3 +420,46 @@ struct img *vdev_disk(struct domain *d, unsigned n, bool *readonly)
     }
     return NULL;
 }
+
+/* ---- Disks attached at run time (core/vdev_hot.c) ----------------------------- */
+
+const struct img_env *vdev_img_env(void)
+{
+    return &hv_img_env;
+}
+
+struct vdev *vdev_disk_new(struct domain *d, unsigned n, const char *name, struct img *img,
+                           bool readonly)
+{
+    struct vdev *v = kzalloc(sizeof(*v));
+    if (!v)
+        return NULL;
+    v->d = d;
+    v->gsi = vdev_gsi(n);
+    v->img = img;
+    ksnprintf(v->name, sizeof(v->name), "%s", name);
+    virtio_blk_init(&v->blk, v->name, img, readonly);
+    /* Its counters are those of its window's number, which no disk of the
+     * boot has (disk n of the boot sits in window n), from zero, as a new
+     * device's in QEMU. */
+    memset(&d->disk_stats[n], 0, sizeof(d->disk_stats[n]));
+    count_disk(d, v, n);
+    struct virtq_mem mem = {.ctx = d, .map = vdev_map};
+    virtio_mmio_init(&v->t, &v->blk.dev, &mem, vdev_base(n), vdev_irq, v, vdev_log, NULL);
+    return v;
+}
+
+struct mmio_device *vdev_disk_window(struct vdev *v)
+{
+    return &v->t.mmio;
+}
+
+int vdev_disk_free(struct vdev *v)
+{
+    /* Its interrupt line must not stay raised for a device that is gone:
+     * the window's next device would inherit it. */
+    vdev_irq(v, false);
+    int rc = v->img ? img_close(v->img) : 0;
+    kfree(v);
+    return rc;
+}

@@ -98,6 +98,21 @@ struct img *vdev_snapshot_disk(struct domain *d);
  * (core/pv_blk.c), which serves the same image as virtio-blk. */
 struct img *vdev_disk(struct domain *d, unsigned n, bool *readonly);
 
+/* Disks attached at run time (core/vdev_hot.c): imgtool's environment in
+ * hv (heap, deflate, backing files from the outer disks); a virtio-blk
+ * device named `name` serving `img` in window n (its transport made, not
+ * put on the bus: vdev_hot.c's window device passes accesses on to
+ * vdev_disk_window()), its counters d->disk_stats[n] from zero; and the
+ * device gone again (its interrupt line lowered, the image closed: the
+ * close's status). */
+struct img_env;
+struct mmio_device;
+const struct img_env *vdev_img_env(void);
+struct vdev *vdev_disk_new(struct domain *d, unsigned n, const char *name, struct img *img,
+                           bool readonly);
+struct mmio_device *vdev_disk_window(struct vdev *v);
+int vdev_disk_free(struct vdev *v);
+
 /* Pass what the outer machine's COM1 received to domain d's virtio-console
  * (domain 0's only: there is one COM1), if it has one and its driver is
  * ready for input; true when a byte

@@ -29,6 +29,7 @@
 #include "pv.h"
 #include "vcpustate.h"
 #include "vdev.h"
+#include "vdev_hot.h"
 #include "vms_domain.h"
 #include "vmsave.h"
 #include "vmwork.h"
@@ -202,12 +203,22 @@ static struct img *snapshot_disk(struct domain *d, char *err, size_t err_len)
     return img;
 }
 
-/* The work of a savevm or loadvm: with the disk that holds snapshots. */
+/* The work of a savevm or loadvm: with the disk that holds snapshots.  A
+ * domain with a disk attached at run time is refused: the snapshot would
+ * hold neither that disk's bytes nor its device, and a loadvm would give
+ * the guest a driver out of step with it (core/vdev_hot.h). */
 static struct work *work_new(struct domain *d, char *err, size_t err_len)
 {
     struct img *img = snapshot_disk(d, err, err_len);
     if (!img)
         return NULL;
+    if (vdev_hot_count(d)) {
+        ksnprintf(err, err_len,
+                  "domain %u has a disk attached at run time: detach it first (a snapshot "
+                  "holds the disks of the domain's start only)",
+                  d->id);
+        return NULL;
+    }
     struct work *w = vmwork_alloc(d, err, err_len);
     if (w)
         w->img = img;

@@ -124,6 +124,56 @@ int outer_disk_io(unsigned index, bool writable, struct img_io *io, const char *
     return 0;
 }
 
+/* sector_dev callbacks over a window of a disk: the window's sector lba
+ * is the disk's sector first + lba (diskio.c checks that every access
+ * lies inside the window's sectors). */
+static int win_read(void *ctx, uint64_t lba, void *buf, uint32_t count)
+{
+    struct outer_window *w = ctx;
+    return ata_read(&w->disk->drive, w->first + lba, buf, count, &w->disk->why);
+}
+
+static int win_write(void *ctx, uint64_t lba, const void *buf, uint32_t count)
+{
+    struct outer_window *w = ctx;
+    return ata_write(&w->disk->drive, w->first + lba, buf, count, &w->disk->why);
+}
+
+static int win_flush(void *ctx)
+{
+    struct outer_window *w = ctx;
+    /* FLUSH CACHE is for the whole drive: the window's bytes among them. */
+    return ata_flush(&w->disk->drive, &w->disk->why);
+}
+
+int outer_window_io(struct outer_window *w, unsigned index, uint64_t offset, uint64_t bytes,
+                    bool writable, struct img_io *io, const char **why)
+{
+    struct outer_disk *d = find(index);
+    if (!d) {
+        *why = "the launcher attached no such file to the outer machine";
+        return -1;
+    }
+    /* Whole sectors, inside the file the launcher attached (whose own
+     * trailer, in the disk's last sector, stays out of reach). */
+    uint64_t file_sectors = d->file.t.limit / DISKIO_SECTOR;
+    if (offset % DISKIO_SECTOR || bytes % DISKIO_SECTOR || bytes < 2 * DISKIO_SECTOR ||
+        offset / DISKIO_SECTOR > file_sectors ||
+        bytes / DISKIO_SECTOR > file_sectors - offset / DISKIO_SECTOR) {
+        *why = "the range is not whole sectors inside the file";
+        return -1;
+    }
+    w->disk = d;
+    w->first = offset / DISKIO_SECTOR;
+    struct sector_dev dev = {w, bytes / DISKIO_SECTOR, win_read, win_write, win_flush};
+    /* The trailer the manager wrote at the window's end says how long the
+     * file in it is, how far it may grow, and whether it is read-only. */
+    if (diskio_open(&w->file, &dev, why) < 0)
+        return -1;
+    diskio_img_io(&w->file, writable && !(d->file.t.flags & DISKIO_FLAG_RDONLY), io);
+    return 0;
+}
+
 const char *outer_disk_name(unsigned index)
 {
     struct outer_disk *d = find(index);

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 
+#include "diskio.h"
 #include "img.h"
 
 #define OUTER_DISKS_MAX 4
@@ -36,6 +37,20 @@ int outer_disk_by_name(const char *name);
 /* The name the launcher gave file number `index` (the name to open it
  * by, for imgtool's library and messages), or NULL if there is none. */
 const char *outer_disk_name(unsigned index);
+
+/* A file the manager placed inside an outer disk (a disk slot of the
+ * staging disk, docs/control-protocol.md "Disks attached at run time"):
+ * `bytes` bytes from byte `offset` of the launcher's file number `index`,
+ * seen as a disk of its own whose last sector holds the same trailer as a
+ * launcher's file (diskio.h), so that the file's length grows and is
+ * recorded exactly as for a file of its own.  `w` must outlive `io`. */
+struct outer_window {
+    struct outer_disk *disk;
+    uint64_t first;
+    struct diskio_file file;
+};
+int outer_window_io(struct outer_window *w, unsigned index, uint64_t offset, uint64_t bytes,
+                    bool writable, struct img_io *io, const char **why);
 
 /* disk-test (hv's command line): read every attached file through
  * img_io at odd offsets and log a checksum of its bytes, then (if it is

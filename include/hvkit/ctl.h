@@ -68,6 +68,8 @@
  *   [32 MiB, 544 MiB)           a removable medium (CTL_STAGE_MEDIA_*)
  *   [544 MiB, 544 MiB + 4 GiB)  a saved domain's state (CTL_STAGE_SAVE_*),
  *                               or the guest memory of a pmemsave or memsave
+ *   [4640 MiB, 4640 MiB + 16 GiB)  disks attached at run time
+ *                               (CTL_STAGE_DISK_*, x-blockdev-attach)
  * CTL_STAGE_BYTES is the whole file (sparse: unused regions cost nothing). */
 #define CTL_STAGE_MEDIA_OFFSET (32ull << 20)
 #define CTL_STAGE_MEDIA_MAX    (512ull << 20)
@@ -77,7 +79,17 @@
 #define CTL_STAGE_MEDIA_SLOT  (CTL_STAGE_MEDIA_MAX / 2)
 #define CTL_STAGE_SAVE_OFFSET (CTL_STAGE_MEDIA_OFFSET + CTL_STAGE_MEDIA_MAX)
 #define CTL_STAGE_SAVE_MAX    (4ull << 30)
-#define CTL_STAGE_BYTES       (CTL_STAGE_SAVE_OFFSET + CTL_STAGE_SAVE_MAX)
+/* Disks attached to running domains (docs/control-protocol.md "Disks
+ * attached at run time"): CTL_STAGE_DISK_SLOTS slots of CTL_STAGE_DISK_SLOT
+ * bytes, one image file each, copied in by the manager (sparsely) with a
+ * trailer in the slot's last sector (hv/disk/diskio.h) that hv keeps
+ * current as the image grows, and copied back over the user's file when
+ * the disk is detached or its domain ends.  An image and what it may grow
+ * by must fit a slot less its trailer sector. */
+#define CTL_STAGE_DISK_OFFSET (CTL_STAGE_SAVE_OFFSET + CTL_STAGE_SAVE_MAX)
+#define CTL_STAGE_DISK_SLOTS  4u
+#define CTL_STAGE_DISK_SLOT   (4ull << 30)
+#define CTL_STAGE_BYTES       (CTL_STAGE_DISK_OFFSET + CTL_STAGE_DISK_SLOTS * CTL_STAGE_DISK_SLOT)
 
 /* ---- The hv <-> manager channel -------------------------------------------
  * The outer machine's second serial port, COM2, a 16550 at I/O port
@@ -176,6 +188,13 @@
  * the CD-ROM drive "ide1-cd0" (hv/core/cdrom.c). */
 #define CTL_CMD_EJECT         "eject"
 #define CTL_CMD_CHANGE_MEDIUM "blockdev-change-medium"
+/* A virtio disk plugged into / pulled out of a running domain (QMP's
+ * blockdev-add plus device_add, and device_del, in one command each:
+ * hvkit's, hence x-): the image's host path (the manager's form; it
+ * copies the file into a disk slot of the staging disk and adds disk and
+ * offset, hv's form), "device" the target name front-ends give it. */
+#define CTL_CMD_BLOCKDEV_ATTACH "x-blockdev-attach"
+#define CTL_CMD_BLOCKDEV_DETACH "x-blockdev-detach"
 
 /* ---- Common arguments ------------------------------------------------------
  * Every command that acts on a domain takes "domain" (default 0), every
@@ -218,6 +237,9 @@
 #define CTL_ARG_FILENAME "filename"
 #define CTL_ARG_FORMAT   "format"
 #define CTL_ARG_RO_MODE  "read-only-mode"
+/* x-blockdev-attach's: the disk is read-only for the guest (QMP's
+ * blockdev-add name). */
+#define CTL_ARG_READ_ONLY "read-only"
 /* pmemsave's and memsave's, QMP's names: the start address and the vCPU
  * whose page tables memsave reads ("filename" above is their host file,
  * the manager's form; hv gets "disk" and "offset"). */

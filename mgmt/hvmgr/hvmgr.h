@@ -23,6 +23,9 @@
  *   stagemem.c  pmemsave and memsave: guest memory from the save region
  *            into the front-end's file
  *   stageout.c  a file written from the save region whole or not at all
+ *   stage_disk.c  disks attached at run time: the image into a disk slot
+ *            of the staging disk, and back over its file on detach or at
+ *            its domain's end
  *   main.c   options, the listening sockets, the loop
  */
 #ifndef MGMT_HVMGR_H
@@ -115,8 +118,14 @@ int stage_copy_range(int in, off_t in_off, int out, off_t out_off, unsigned long
  * its length in *len.  0, or -1 with the reason in why. */
 int stage_copy_in(const char *what, const char *path, off_t at, unsigned long long max,
                   unsigned long long *len, char *why, size_t why_len);
-/* The staging disk's host file and outer disk number, or NULL: none. */
+/* The staging disk's host file and outer disk number, or NULL: none; and
+ * its length in bytes (0: none). */
 const char *stage_disk(unsigned *disk);
+unsigned long long stage_bytes(void);
+/* A string member `key` of object `obj` into buf ("" when absent or not
+ * a string that fits). */
+struct json_doc;
+void stage_str_arg(const struct json_doc *doc, int obj, const char *key, char *buf, size_t size);
 /* A member stage_rewrite() adds: a string, or (str NULL) an integer. */
 struct stage_arg {
     const char *key;
@@ -192,6 +201,20 @@ long console_pump(long now_ms);
  * carried out makes its slot the one in use. */
 int media_request(char **line, size_t *len, char *why, size_t why_len);
 void media_reply(const char *reply, size_t len);
+/* stage_disk.c: x-blockdev-attach naming a host file gets the image
+ * copied into a free disk slot and its place added (*line replaced; 0 to
+ * send, -1 with the reason to refuse); x-blockdev-detach is noted.
+ * disk_reply() sees hv's reply to the request in flight: a refused
+ * attach frees its slot, a detach writes the image back over its file
+ * (-1 with the reason when that failed: the front-end gets it instead of
+ * hv's reply).  disk_event(): a domain's end writes its disks back, a new
+ * domain of its number frees them.  disk_end(): hv has ended, or the
+ * manager is stopped: every disk back into its file. */
+int disk_request(char **line, size_t *len, char *why, size_t why_len);
+int disk_reply(const char *reply, size_t len, char *why, size_t why_len);
+void disk_event(const char *event, unsigned domain);
+void disk_end(void);
+
 /* stageout.c: the front-end's file `path`, written whole or not at all
  * from the save region.  open: the temporary file beside it (0, or -1
  * with errno: 0 for an existing file that is not a regular one, EISDIR
@@ -205,6 +228,9 @@ struct stage_out {
 };
 int stage_out_open(struct stage_out *o, const char *path);
 int stage_out_commit(struct stage_out *o, unsigned long long size, bool sync);
+/* commit's last step for a temporary file its caller filled: synced when
+ * `sync`, renamed over `path` (0, or -1 with errno, the file gone). */
+int stage_out_close(struct stage_out *o, bool sync);
 void stage_out_drop(struct stage_out *o);
 
 /* main.c: the connections relay.c writes to. */

@@ -330,6 +330,9 @@ int main(int argc, char **argv)
         reap_clients();
         relay_pump(hv);
     }
+    /* Stopped (bin/hvrun's end) or hv gone: the disks attached at run
+     * time back into their files, if that has not happened yet. */
+    disk_end();
     /* Last words to the front-ends (errors for what waited), as far as
      * they take them now -- a few short lines, which a socket's buffer
      * holds -- then the sockets go. */

@@ -227,7 +227,8 @@ void relay_pump(struct conn *hv)
      * refused here, and the next request gets its turn. */
     char why[4200];
     if (!r->held && (stage_request(&r->line, &r->len, &r->watch, why, sizeof(why)) < 0 ||
-                     media_request(&r->line, &r->len, why, sizeof(why)) < 0)) {
+                     media_request(&r->line, &r->len, why, sizeof(why)) < 0 ||
+                     disk_request(&r->line, &r->len, why, sizeof(why)) < 0)) {
         if (r->client)
             reply_error(r->client, r->line, r->len, why);
         if (r->done)
@@ -353,7 +354,7 @@ void relay_hv_line(struct conn *hv, const char *s, size_t len)
         uint64_t dom;
         if (json_str_copy(&doc, ev, name, sizeof(name)) >= 0 &&
             json_u64(&doc, json_get(&doc, json_get(&doc, 0, CTL_KEY_DATA), "domain"), &dom) == 0)
-            console_event(name, (unsigned)dom);
+            console_event(name, (unsigned)dom), disk_event(name, (unsigned)dom);
         broadcast_event(s, len);
         return;
     }
@@ -364,7 +365,13 @@ void relay_hv_line(struct conn *hv, const char *s, size_t len)
     media_reply(s, len);
     struct request *r = relay.in_flight_req;
     struct conn *c = relay.in_flight_client;
-    if (r && r->done) {
+    /* A detached disk goes back into its file before the front-end hears
+     * it is detached; if that failed, it hears why instead. */
+    char why[4200];
+    if (disk_reply(s, len, why, sizeof(why)) < 0 && r && !r->done && !r->held && !r->watch) {
+        if (c)
+            reply_error(c, r->line, r->len, why);
+    } else if (r && r->done) {
         /* The manager's own request (console.c). */
         r->done(r->ctx, s, len);
     } else if (r && r->held) {
@@ -388,6 +395,8 @@ void relay_hv_overlong(struct conn *hv)
 void relay_hv_gone(void)
 {
     relay.hv_gone = true;
+    /* No guest writes any more: the disks attached at run time go back. */
+    disk_end();
     if (relay.in_flight && relay.in_flight_req && relay.in_flight_req->watch)
         stage_save_abort();
     if (relay.in_flight && relay.in_flight_client)

@@ -134,6 +134,16 @@ int stage_copy_in(const char *what, const char *path, off_t at, unsigned long lo
     return rc;
 }
 
+/* A string member `key` of object `obj` into buf ("" when absent or not a
+ * string that fits). */
+void stage_str_arg(const struct json_doc *doc, int obj, const char *key, char *buf, size_t size)
+{
+    int k = json_get(doc, obj, key);
+    buf[0] = '\0';
+    if (k >= 0 && (doc->tok[k].type != JSON_STRING || json_str_copy(doc, k, buf, size) < 0))
+        buf[0] = '\0';
+}
+
 /* Is key token k one of the NULL-ended names? */
 static bool listed(const struct json_doc *doc, int k, const char *const *names)
 {
@@ -200,6 +210,11 @@ const char *stage_disk(unsigned *disk)
 {
     *disk = stage.disk;
     return stage.on ? stage.path : NULL;
+}
+
+unsigned long long stage_bytes(void)
+{
+    return stage.on ? stage.bytes : 0;
 }
 
 int stage_request(char **line, size_t *len, bool *watch, char *why, size_t why_len)

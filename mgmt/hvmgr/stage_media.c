@@ -70,16 +70,6 @@ static int check_file(int fd, const char *path, const char *format, unsigned lon
     return 0;
 }
 
-/* A string member `key` of object `obj` into buf ("" when absent or not a
- * string that fits). */
-static void str_arg(const struct json_doc *doc, int obj, const char *key, char *buf, size_t size)
-{
-    int k = json_get(doc, obj, key);
-    buf[0] = '\0';
-    if (k >= 0 && (doc->tok[k].type != JSON_STRING || json_str_copy(doc, k, buf, size) < 0))
-        buf[0] = '\0';
-}
-
 /* The file into the free slot and the request rewritten. */
 static int stage_medium(const struct json_doc *doc, int args, const char *path, char **line,
                         size_t *len, char *why, size_t why_len)
@@ -93,7 +83,7 @@ static int stage_medium(const struct json_doc *doc, int args, const char *path, 
                  "when the outer machine has a free disk position)");
         return -1;
     }
-    str_arg(doc, args, CTL_ARG_FORMAT, format, sizeof(format));
+    stage_str_arg(doc, args, CTL_ARG_FORMAT, format, sizeof(format));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(why, why_len, "Could not open '%s': %s", path, strerror(errno));
@@ -144,7 +134,7 @@ int media_request(char **line, size_t *len, char *why, size_t why_len)
     if (ex < 0 || !json_str_eq(&doc, ex, CTL_CMD_CHANGE_MEDIUM) || args < 0 ||
         doc.tok[args].type != JSON_OBJECT || json_get(&doc, args, CTL_ARG_DISK) >= 0)
         return 0;
-    str_arg(&doc, args, CTL_ARG_FILENAME, path, sizeof(path));
+    stage_str_arg(&doc, args, CTL_ARG_FILENAME, path, sizeof(path));
     if (!path[0])
         return 0;
     if (path[0] != '/') {

@@ -1,7 +1,9 @@
 /*
  * stageout.c - a host file written from the staging disk's save region,
  * whole or not at all: the manager's last step of domain-save
- * (stagesave.c) and of pmemsave and memsave (stagemem.c).
+ * (stagesave.c) and of pmemsave and memsave (stagemem.c); and, filled by
+ * its caller, of a disk attached at run time going back into its file
+ * (stage_disk.c).
  *
  * A temporary file is made beside the front-end's file before the request
  * goes to hv, so that a directory the manager cannot write is refused
@@ -65,7 +67,18 @@ int stage_out_commit(struct stage_out *o, unsigned long long size, bool sync)
     int err = errno;
     if (in >= 0)
         close(in);
-    if (rc == 0 && sync && fsync(o->fd) < 0)
+    if (rc < 0) {
+        stage_out_drop(o);
+        errno = err;
+        return -1;
+    }
+    return stage_out_close(o, sync);
+}
+
+int stage_out_close(struct stage_out *o, bool sync)
+{
+    int rc = 0, err = 0;
+    if (sync && fsync(o->fd) < 0)
         rc = -1, err = errno;
     if (rc == 0 && rename(o->tmp, o->path) < 0)
         rc = -1, err = errno;
