@@ -277,17 +277,24 @@ static bool autostart(const struct cmd_call *call)
     return true;
 }
 
+/* The running domain's disks are its definition's and those attached
+ * while it runs (attach-disk --live); --inactive shows the definition's. */
 static bool domblklist(const struct cmd_call *call)
 {
-    struct dom dom;
-    if (!dom_lookup(call, &dom))
+    static struct disk_def all[2 * DOM_MAX_DISKS];
+    struct vdom v;
+    if (!live_lookup(call, &v))
         return false;
+    int n = v.dom.def.ndisks;
+    memcpy(all, v.dom.def.disks, sizeof(all[0]) * (size_t)n);
+    if (!opt_bool(call, "inactive"))
+        n += live_disks(&v, all + n, DOM_MAX_DISKS);
     bool details = opt_bool(call, "details");
     static const char *const brief[] = {"Target", "Source"};
     static const char *const full[] = {"Type", "Device", "Target", "Source"};
     struct vtable *t = details ? vtable_new(4, full) : vtable_new(2, brief);
-    for (int i = 0; i < dom.def.ndisks; i++) {
-        const struct disk_def *k = &dom.def.disks[i];
+    for (int i = 0; i < n; i++) {
+        const struct disk_def *k = &all[i];
         const char *source = k->source[0] ? k->source : "-";
         const char *row4[] = {k->type, k->device, k->target, source};
         const char *row2[] = {k->target, source};
@@ -296,19 +303,6 @@ static bool domblklist(const struct cmd_call *call)
     vtable_print(t, stdout, !virsh.quiet);
     vtable_free(t);
     return true;
-}
-
-bool config_only(const struct cmd_call *call)
-{
-    struct vdom v;
-    if (!opt_bool(call, "live"))
-        return true;
-    if (live_find(opt_str(call, "domain"), &v) && v.active)
-        verror("unsupported configuration: hvkit cannot make this change to a running domain: "
-               "change its definition (--config) and restart it");
-    else
-        verror("Requested operation is not valid: domain is not running");
-    return false;
 }
 
 /* A memory size option, in KiB by default as virsh reads it. */

@@ -12,9 +12,4 @@
  * virsh's "failed to get domain" when there is none. */
 bool dom_lookup(const struct cmd_call *call, struct dom *out);
 
-/* The --live/--config choice of a command that changes a domain: a
- * shut-off domain has only its configuration, so --live is refused and
- * --current (the default) means --config, as libvirt does. */
-bool config_only(const struct cmd_call *call);
-
 #endif

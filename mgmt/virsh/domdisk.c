@@ -59,22 +59,52 @@ static bool disk_from_options(const struct cmd_call *call, struct disk_def *k)
     return true;
 }
 
+/* Does the domain have a disk called `target`, in its definition or
+ * attached while it runs? */
+static bool has_target(const struct vdom *v, const char *target)
+{
+    static struct disk_def live[DOM_MAX_DISKS];
+    int n = live_disks(v, live, DOM_MAX_DISKS);
+    for (int i = 0; i < v->dom.def.ndisks; i++)
+        if (!strcmp(v->dom.def.disks[i].target, target))
+            return true;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(live[i].target, target))
+            return true;
+    return false;
+}
+
+/* --persistent: the running domain and its definition (libvirt's
+ * VIR_DOMAIN_AFFECT_LIVE | CONFIG when it runs); otherwise
+ * live_affects(). */
+static bool affects(const struct cmd_call *call, const struct vdom *v, bool *live, bool *config)
+{
+    if (!opt_bool(call, "persistent"))
+        return live_affects(call, v, live, config);
+    *live = v->active;
+    *config = true;
+    return true;
+}
+
+/* attach-disk: into the running domain (--live, or --current while it
+ * runs: a virtio disk plugged in through its machine's manager) and/or
+ * its definition (--config, or a domain that does not run). */
 static bool attach(const struct cmd_call *call)
 {
-    struct dom dom;
+    struct vdom v;
     struct disk_def k;
     char why[512];
-    if (!dom_lookup(call, &dom) || !config_only(call) || !disk_from_options(call, &k))
+    bool live, config;
+    if (!live_lookup(call, &v) || !affects(call, &v, &live, &config) ||
+        !disk_from_options(call, &k))
         return false;
-    struct domain_def *d = &dom.def;
-    for (int i = 0; i < d->ndisks; i++) {
-        if (!strcmp(d->disks[i].target, k.target)) {
-            verror("Failed to attach disk");
-            verror("operation failed: target %s already exists", k.target);
-            return false;
-        }
+    struct domain_def *d = &v.dom.def;
+    if (has_target(&v, k.target)) {
+        verror("Failed to attach disk");
+        verror("operation failed: target %s already exists", k.target);
+        return false;
     }
-    if (d->ndisks == DOM_MAX_DISKS) {
+    if (config && d->ndisks == DOM_MAX_DISKS) {
         verror("Failed to attach disk");
         verror("unsupported configuration: at most %d disks", DOM_MAX_DISKS);
         return false;
@@ -86,25 +116,50 @@ static bool attach(const struct cmd_call *call)
         verror("%s", why);
         return false;
     }
-    if (!store_dom_save(d))
+    if (live && !live_disk_attach(&v, &k))
+        return false;
+    if (config && !store_dom_save(d))
         return false;
     vinfo("Disk attached successfully");
     return true;
 }
 
+/* detach-disk: out of the running domain (a disk attached while it ran:
+ * hv cannot unplug the disks it started with) and/or its definition. */
 static bool detach(const struct cmd_call *call)
 {
-    struct dom dom;
-    if (!dom_lookup(call, &dom) || !config_only(call))
+    static struct disk_def live_set[DOM_MAX_DISKS];
+    struct vdom v;
+    bool live, config;
+    const char *key = opt_str(call, "target");
+    if (!live_lookup(call, &v) || !affects(call, &v, &live, &config))
         return false;
-    int i = find_disk(&dom.def, opt_str(call, "target"));
-    if (i < 0)
+    struct domain_def *d = &v.dom.def;
+    int n = live ? live_disks(&v, live_set, DOM_MAX_DISKS) : 0, hot = -1;
+    for (int i = 0; i < n && hot < 0; i++)
+        if (!strcmp(live_set[i].target, key) || !strcmp(live_set[i].source, key))
+            hot = i;
+    if (live && hot < 0) {
+        int i = find_disk(d, key);
+        if (i >= 0) {
+            verror("Failed to detach disk");
+            verror("operation not supported: hv cannot unplug disk '%s', which the domain was "
+                   "started with (detach it with --config and restart the domain)",
+                   d->disks[i].target);
+        }
         return false;
-    struct domain_def *d = &dom.def;
-    memmove(&d->disks[i], &d->disks[i + 1], sizeof(d->disks[0]) * (size_t)(d->ndisks - i - 1));
-    d->ndisks--;
-    if (!store_dom_save(d))
+    }
+    int i = config ? find_disk(d, hot >= 0 ? live_set[hot].target : key) : -1;
+    if (config && i < 0)
         return false;
+    if (live && !live_disk_detach(&v, live_set[hot].target))
+        return false;
+    if (config) {
+        memmove(&d->disks[i], &d->disks[i + 1], sizeof(d->disks[0]) * (size_t)(d->ndisks - i - 1));
+        d->ndisks--;
+        if (!store_dom_save(d))
+            return false;
+    }
     vinfo("Disk detached successfully");
     return true;
 }
@@ -233,23 +288,32 @@ static void blk_line(const char *label, uint64_t bytes, bool human)
 
 static bool blkinfo(const struct cmd_call *call)
 {
-    struct dom dom;
+    static struct disk_def live[DOM_MAX_DISKS];
+    struct vdom v;
     struct img *img;
     struct img_err err;
     struct stat st;
-    if (!dom_lookup(call, &dom))
+    const char *key = opt_str(call, "device");
+    if (!live_lookup(call, &v))
         return false;
     /* The device is optional in virsh's table (its --all, which hvkit
      * lacks, stands for it), so virsh asks for it only here, after the
      * domain was found. */
-    if (!opt_str(call, "device")) {
+    if (!key) {
         verror("command 'domblkinfo' requires <device> option");
         return false;
     }
-    int i = find_disk(&dom.def, opt_str(call, "device"));
+    /* The definition's disks, then those attached while it runs. */
+    const struct disk_def *k = NULL;
+    int n = live_disks(&v, live, DOM_MAX_DISKS);
+    for (int i = 0; i < n && !k; i++)
+        if (!strcmp(live[i].target, key) || !strcmp(live[i].source, key))
+            k = &live[i];
+    int i = k ? 0 : find_disk(&v.dom.def, key);
     if (i < 0)
         return false;
-    const struct disk_def *k = &dom.def.disks[i];
+    if (!k)
+        k = &v.dom.def.disks[i];
     /* The image's virtual size, the bytes it occupies and the file's
      * length: libvirt's capacity, allocation and physical size. */
     if (stat(k->source, &st)) {

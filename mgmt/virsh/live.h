@@ -127,4 +127,12 @@ bool live_not_running(const char *failed);
  * running. */
 bool live_affects(const struct cmd_call *call, const struct vdom *v, bool *live, bool *config);
 
+/* livedisk.c: the disks attached to a running domain while it ran (the
+ * live configuration beyond the definition), at most max into out; how
+ * many.  Attach disk k to it (a virtio disk), detach the one called
+ * `target`; false after virsh's messages. */
+int live_disks(const struct vdom *v, struct disk_def *out, int max);
+bool live_disk_attach(const struct vdom *v, const struct disk_def *k);
+bool live_disk_detach(const struct vdom *v, const char *target);
+
 #endif

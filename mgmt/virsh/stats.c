@@ -442,11 +442,17 @@ static bool domblkstat(const struct cmd_call *call)
     snprintf(failed, sizeof(failed), "Failed to get block stats %s %s", v.dom.def.name, device);
     if (!v.active)
         return live_not_running(failed);
+    /* The definition's disks and those attached while it runs. */
+    static struct disk_def live[DOM_MAX_DISKS];
     const struct disk_def *k = NULL;
+    int n = *device ? live_disks(&v, live, DOM_MAX_DISKS) : 0;
     for (int i = 0; *device && i < v.dom.def.ndisks && !k; i++)
         if (!strcmp(v.dom.def.disks[i].target, device) ||
             !strcmp(v.dom.def.disks[i].source, device))
             k = &v.dom.def.disks[i];
+    for (int i = 0; i < n && !k; i++)
+        if (!strcmp(live[i].target, device) || !strcmp(live[i].source, device))
+            k = &live[i];
     if (*device && !k) {
         verror("%s", failed);
         verror("invalid argument: invalid path: %s", device);

@@ -10,9 +10,13 @@
  * block-list shows them in xl's layout: the device id Xen computes from
  * the vdev name, backend domain 0, state 4 (connected), and -1 for the
  * event channel and ring reference a Xen PV disk has and a virtio disk
- * does not.  hv attaches a machine's disks when bin/hvrun starts it and
- * has no hot-plug: block-attach checks its arguments as xl does and then
- * says so; block-detach answers as Xen 4.17 answers for a virtio disk.
+ * does not; then the disks block-attach added, by their vdev names.
+ * block-attach puts a disk into the running domain through the control
+ * protocol's x-blockdev-attach (the image goes into a disk slot of the
+ * staging disk, and back into its file when block-detach takes it out or
+ * the domain ends: docs/control-protocol.md "Disks attached at run
+ * time"); block-detach takes such a disk out, and answers as Xen 4.17
+ * answers for a virtio disk of the cfg, which it cannot unplug.
  * cd-insert and cd-eject change the medium of the domain's CD-ROM drive
  * (the cfg's devtype=cdrom disk, hv's ide1-cd0) through the control
  * protocol's blockdev-change-medium and eject, as libxl has QEMU do it.
@@ -20,6 +24,7 @@
 #include "xl.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +59,15 @@ static int vdevs(const struct rundom *r, char names[][32], int max)
     return n;
 }
 
+/* One line of block-list: the disk called `vdev` of domain `domid`. */
+static void list_line(int domid, const char *vdev)
+{
+    char be[96];
+    int dev = xl_vdev_number(vdev);
+    snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%d/%d", domid, dev);
+    printf("%-5d %-3d %-6d %-5d %-6d %-8d %-30s\n", dev, 0, domid, 4, -1, -1, be);
+}
+
 int cmd_block_list(int argc, char **argv)
 {
     while (xl_getopt(argc, argv, "h", NULL, "block-list", 1) != -1)
@@ -68,25 +82,45 @@ int cmd_block_list(int argc, char **argv)
             fprintf(stderr, "%s is an invalid domain identifier\n", argv[i]);
             continue;
         }
-        char names[8][32], be[96];
+        char names[8][32];
         vdevs(&r, names, 8);
         int n = xl_disk_count(&r);
-        for (int k = 0; k < n && k < 8; k++) {
-            int dev = xl_vdev_number(names[k]);
-            snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%d/%d", r.domid, dev);
-            printf("%-5d %-3d %-6d %-5d %-6d %-8d %-30s\n", dev, 0, r.domid, 4, -1, -1, be);
-        }
+        for (int k = 0; k < n && k < 8; k++)
+            list_line(r.domid, names[k]);
+        int hot = xl_hot_disks(&r, names, 8);
+        for (int k = 0; k < hot && k < 8; k++)
+            list_line(r.domid, names[k]);
     }
     return 0;
 }
 
-/* The refusal for what hv cannot do to a running domain's disks. */
-static int no_hotplug(const struct rundom *r, const char *what)
+/* x-blockdev-attach of disk d (its target by absolute path); 0, or 1
+ * after libxl's kind of message and "libxl_device_disk_add failed.". */
+static int attach_disk(const struct rundom *r, const struct xldisk *d, const char *path)
 {
-    fprintf(stderr,
-            "libxl: error: domain %d: hv cannot %s a running domain (its disks are attached "
-            "when bin/hvrun starts the machine: put them in the cfg's disk= list)\n",
-            r->domid, what);
+    char args[PATH_MAX + 256], why[4300];
+    struct json_out o;
+    json_out_init(&o, args, sizeof(args));
+    json_obj_begin(&o);
+    json_key(&o, CTL_ARG_DOMAIN);
+    json_put_u64(&o, 0);
+    json_key(&o, CTL_ARG_DEVICE);
+    json_put_str(&o, d->vdev);
+    json_key(&o, CTL_ARG_FILENAME);
+    json_put_str(&o, path);
+    json_key(&o, CTL_ARG_FORMAT);
+    json_put_str(&o, d->format);
+    json_key(&o, CTL_ARG_READ_ONLY);
+    json_put_bool(&o, d->readonly);
+    json_obj_end(&o);
+    if (!json_out_ok(&o) || xl_call(r, CTL_CMD_BLOCKDEV_ATTACH, args, why, sizeof(why)) == 0)
+        return json_out_ok(&o) ? 0 : 1;
+    /* libxl's words for a vdev the domain has (libxl__device_exists). */
+    if (strstr(why, "Duplicate device ID"))
+        fprintf(stderr, "libxl: error: domain %d: device already exists in xenstore\n", r->domid);
+    else
+        fprintf(stderr, "libxl: error: domain %d: %s\n", r->domid, why);
+    fprintf(stderr, "libxl_device_disk_add failed.\n");
     return 1;
 }
 
@@ -110,9 +144,35 @@ static int block_attach(int argc, char **argv)
     struct xldisk d;
     if (xldisk_parse(&d, spec, "command line", stderr) < 0)
         return 1;
-    no_hotplug(&r, "add a disk to");
-    fprintf(stderr, "libxl_device_disk_add failed.\n");
-    return 1;
+    /* The cfg's disks are there from the start: their vdevs are taken. */
+    char names[8][32];
+    int n = vdevs(&r, names, 8), boot = xl_disk_count(&r);
+    for (int k = 0; k < n && k < boot; k++)
+        if (!strcmp(names[k], d.vdev)) {
+            fprintf(stderr, "libxl: error: domain %d: device already exists in xenstore\n",
+                    r.domid);
+            fprintf(stderr, "libxl_device_disk_add failed.\n");
+            return 1;
+        }
+    if (d.cdrom || !d.target[0]) {
+        fprintf(stderr,
+                "libxl: error: domain %d: hv attaches disks to a running domain, not CD-ROM "
+                "drives (cd-insert changes the medium of the cfg's drive)\n",
+                r.domid);
+        fprintf(stderr, "libxl_device_disk_add failed.\n");
+        return 1;
+    }
+    /* libxl stats the target first (libxl__device_disk_set_backend). */
+    char *abs = realpath(d.target, NULL);
+    if (!abs) {
+        fprintf(stderr, "libxl: error: domain %d: Disk vdev=%s failed to stat: %s: %s\n", r.domid,
+                d.vdev, d.target, strerror(errno));
+        fprintf(stderr, "libxl_device_disk_add failed.\n");
+        return 1;
+    }
+    int rc = attach_disk(&r, &d, abs);
+    free(abs);
+    return rc;
 }
 
 static int block_detach(int argc, char **argv)
@@ -125,11 +185,10 @@ static int block_detach(int argc, char **argv)
     if (!xl_state_open() || !xl_find(argv[optind], &r))
         return 1;
     const char *dev = argv[optind + 1];
-    char names[8][32];
+    char names[8][32], num[16];
     vdevs(&r, names, 8);
     int n = xl_disk_count(&r);
     for (int k = 0; k < n && k < 8; k++) {
-        char num[16];
         snprintf(num, sizeof(num), "%d", xl_vdev_number(names[k]));
         if (!strcmp(dev, names[k]) || !strcmp(dev, num)) {
             /* hv's disks are virtio disks, which Xen 4.17 cannot unplug
@@ -137,6 +196,19 @@ static int block_detach(int argc, char **argv)
             fprintf(stderr, "Hotunplug isn't supported for specification virtio\n");
             return 1;
         }
+    }
+    /* A disk block-attach added: by its vdev or its device id. */
+    int hot = xl_hot_disks(&r, names, 8);
+    for (int k = 0; k < hot && k < 8; k++) {
+        char args[320], why[4300];
+        snprintf(num, sizeof(num), "%d", xl_vdev_number(names[k]));
+        if (strcmp(dev, names[k]) && strcmp(dev, num))
+            continue;
+        snprintf(args, sizeof(args), "{\"domain\": 0, \"device\": \"%s\"}", names[k]);
+        if (xl_call(&r, CTL_CMD_BLOCKDEV_DETACH, args, why, sizeof(why)) == 0)
+            return 0;
+        fprintf(stderr, "libxl: error: domain %d: %s\n", r.domid, why);
+        return 1;
     }
     fprintf(stderr, "Error: Device %s not connected.\n", dev);
     return 1;

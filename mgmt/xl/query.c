@@ -50,7 +50,18 @@ bool xl_query(const struct rundom *r, struct xlinfo *i)
     return i->ok;
 }
 
-int xl_disk_count(const struct rundom *r)
+/* Is query-block's entry e a disk attached at run time (hvkit's
+ * "hotplugged")? */
+static bool hotplugged(const struct json_doc *d, int e)
+{
+    int h = json_get(d, e, "hotplugged");
+    return h >= 0 && d->tok[h].type == JSON_TRUE;
+}
+
+/* query-block's entries: those of the machine's start (hot false), or the
+ * names of those attached at run time (hot true, at most max into names);
+ * how many. */
+static int block_entries(const struct rundom *r, bool hot, char names[][32], int max)
 {
     static struct ctlc c;
     char why[256];
@@ -58,10 +69,25 @@ int xl_disk_count(const struct rundom *r)
     if (rundom_connect(r, &c, 5000, why, sizeof(why)) < 0)
         return 0;
     if (!ctlc_call(&c, CTL_CMD_QUERY_BLOCK, "{\"domain\": 0}", 10000, &ret, why, sizeof(why)))
-        for (int e = json_first(&c.doc, ret); e >= 0; e = json_after(&c.doc, ret, e))
-            n++;
+        for (int e = json_first(&c.doc, ret); e >= 0; e = json_after(&c.doc, ret, e)) {
+            if (hotplugged(&c.doc, e) != hot)
+                continue;
+            if (hot && n < max)
+                json_str_copy(&c.doc, json_get(&c.doc, e, "device"), names[n], 32);
+            n += !hot || n < max;
+        }
     ctlc_close(&c);
     return n;
+}
+
+int xl_disk_count(const struct rundom *r)
+{
+    return block_entries(r, false, NULL, 0);
+}
+
+int xl_hot_disks(const struct rundom *r, char names[][32], int max)
+{
+    return block_entries(r, true, names, max);
 }
 
 /* One member of a query-blockstats entry's "stats" (0 when missing). */

@@ -48,9 +48,12 @@ struct xlinfo {
 };
 /* Ask the domain's manager; false (state "dying") when it does not answer. */
 bool xl_query(const struct rundom *r, struct xlinfo *i);
-/* How many virtio disks its machine has (query-block); 0 when it does
- * not answer. */
+/* How many virtio disks its machine has from its start (query-block); 0
+ * when it does not answer. */
 int xl_disk_count(const struct rundom *r);
+/* The names (vdevs) of the disks attached to it at run time (xl
+ * block-attach), at most max; how many. */
+int xl_hot_disks(const struct rundom *r, char names[][32], int max);
 /* Its disks' I/O as xentop's VBD columns count it, summed over its
  * virtio disks (query-blockstats): read and write requests, sectors of
  * 512 bytes read and written.  `ok` is false when the manager did not

@@ -11,20 +11,29 @@
 #   - ctl:   bin/hvctl's x-blockdev-attach / x-blockdev-detach on a qcow2
 #            image of 4 KiB clusters (the guest's write allocates a
 #            cluster: the image grows in its slot), query-block and
-#            query-blockstats before, during and after; the refusals (a
+#            query-blockstats and HMP's info block before, during and
+#            after; the refusals (a
 #            missing file, a relative path, a raw file called qcow2, an
 #            image with a backing file, the same name twice, the same file
 #            twice, a detach of an unknown device) in their words, each
 #            leaving the file byte for byte as it was and no file beside it;
 #   - end:   a disk never detached goes back into its file when the
-#            system quits.
+#            system quits;
+#   - xl:    a domain made by `xl create` (the guest watching): block-list
+#            before, during and after, block-attach of a qcow2 disk as xvdb,
+#            block-detach by its device id, and libxl's words for a vdev
+#            taken, a missing file and a device not connected;
+#   - virsh: a domain defined and started with virsh: attach-disk --live
+#            --subdriver qcow2, domblklist, domblkinfo and domblkstat while
+#            it is attached, detach-disk --live, and virsh's words for a
+#            target taken, a missing file and an unknown target.
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/lib/ctl.bash"
 
 W=$IT_WORK
 G=$BUILD/guestkit/hotdisk.elf
 TIMEOUT=${GUEST_TIMEOUT:-300}
-CASES=(hotdisk-qemu-svm-ctl hotdisk-qemu-svm-end)
+CASES=(hotdisk-qemu-svm-ctl hotdisk-qemu-svm-end hotdisk-xl hotdisk-virsh)
 skip_all_if "$(built_missing "$HV" "$G" "$HVCTL")" "${CASES[@]}"
 command -v qemu-io >/dev/null || skip_all_if "qemu-io is not installed (mk/deps.sh test)" "${CASES[@]}"
 
@@ -62,6 +71,16 @@ refused() {
         { echo "a refused x-blockdev-attach $* changed query-block"; return 1; }
 }
 
+# ended PID: until hvrun (the session's child, so not for `wait` here)
+# has ended, at most 120 s.
+ended() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.2
+    done
+}
+
 # ctl_checks DIR SOCK RUN_PID
 ctl_checks() {
     local d=$1 s=$2 run=$3 r
@@ -89,6 +108,8 @@ ctl_checks() {
     r=$("${H[@]}" query-block)
     [ "$r" = "{\"return\": [{\"device\": \"vdb\", \"file\": \"$img\", \"format\": \"qcow2\", \"ro\": false, \"removable\": false, \"hotplugged\": true}]}" ] ||
         { echo "query-block with the disk: $r"; return; }
+    printf 'info block\n' | "$BUILD/mgmt/hvmon" "$s" >"$d/info1" 2>&1
+    grep -qx "vdb (#block0): $img (qcow2)" "$d/info1" || { echo "HMP info block: $(cat "$d/info1")"; return; }
     refused "$s" "Duplicate device ID 'vdb'" "$d/img/other.qcow2" device=vdb \
         filename="$d/img/other.qcow2" || return
     refused "$s" "'$img' is attached already (as vdb of domain 0)" "$d/img/other.qcow2" \
@@ -116,6 +137,8 @@ ctl_checks() {
         { echo "the guest did not notice the detach"; return; }
     r=$("${H[@]}" query-block)
     [ "$r" = '{"return": []}' ] || { echo "query-block after the detach: $r"; return; }
+    printf 'info block\n' | "$BUILD/mgmt/hvmon" "$s" >"$d/info2" 2>&1
+    ! grep -q vdb "$d/info2" || { echo "HMP info block after the detach: $(cat "$d/info2")"; return; }
     "${H[@]}" quit >/dev/null
 }
 
@@ -130,22 +153,17 @@ end_checks() {
     [[ $r == '{"return": {"device": "xvdb", '* ]] || { echo "x-blockdev-attach: $r"; return; }
     wait_for "$d/out" '^PASS: hotdisk: wrote 0xc3' "$run" || { echo "the guest did not write"; return; }
     "$HVCTL" -s "$s" --timeout 120 quit >/dev/null
-    # hvrun is the session's child: wait for its end by its pid.
-    local i
-    for ((i = 0; i < 600; i++)); do
-        kill -0 "$run" 2>/dev/null || break
-        sleep 0.2
-    done
+    ended "$run"
     guest_pattern "$img"
 }
 
-# session ID CHECKS: the hotdisk guest watching, under bin/hvrun --control
-# on QEMU+SVM, and its checks; hv must end by the quit.
+# session ID CHECKS APPEND: the hotdisk guest with arguments APPEND, under
+# bin/hvrun --control on QEMU+SVM, and its checks; hv must end by a quit.
 session() {
     local id=$1 checks=$2 d=$W/$1 why
     mkdir -p "$d"
     "$TOP/bin/hvrun" --emulator qemu --vendor svm --hv "$HV" --timeout "$TIMEOUT" -m 16M \
-        --control "$d/ctl.sock" -kernel "$G" -append watch >"$d/out" 2>&1 </dev/null &
+        --control "$d/ctl.sock" -kernel "$G" -append "$3" >"$d/out" 2>&1 </dev/null &
     local run=$!
     why=$("$checks" "$d" "$d/ctl.sock" "$run")
     kill "$run" 2>/dev/null
@@ -161,6 +179,110 @@ session() {
     fi
 }
 
-run_case hotdisk-qemu-svm-ctl session hotdisk-qemu-svm-ctl ctl_checks
-run_case hotdisk-qemu-svm-end session hotdisk-qemu-svm-end end_checks
+# seen FILE REGEX: until a line of FILE matches (up to 120 s); 1 if never.
+seen() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        grep -Eq "$2" "$1" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# says FILE TEXT...: FILE's lines are exactly the TEXTs.
+says() {
+    local f=$1
+    shift
+    [ "$(cat "$f")" = "$(printf '%s\n' "$@")" ] || { echo "want '$*', got '$(cat "$f")'"; return 1; }
+}
+
+# xl_checks DIR: the xl domain's checks (HVKIT_STATE_DIR set).
+xl_checks() {
+    local d=$1 XL=$TOP/bin/xl img=$d/img/d.qcow2 log=$HVKIT_STATE_DIR/running/hx.log id head
+    image "$img" && image "$d/img/other.qcow2" || { echo "qemu-img/qemu-io failed"; return; }
+    printf 'name = "hx"\nkernel = "%s"\nmemory = 16\nextra = "watch disks=2"\n' "$G" >"$d/hx.cfg"
+    "$XL" create "$d/hx.cfg" >"$d/create.out" 2>&1 || { echo "xl create: $(cat "$d/create.out")"; return; }
+    seen "$log" '^hotdisk: watching' || { echo "the guest did not start"; return; }
+    id=$("$XL" domid hx)
+    head=$(printf '%-5s %-3s %-6s %-5s %-6s %-8s %-30s' Vdev BE handle state evt-ch ring-ref BE-path)
+    "$XL" block-list hx >"$d/list0" && says "$d/list0" "$head" || return
+    "$XL" block-attach hx "format=qcow2, vdev=xvdb, access=rw, target=$img" >"$d/attach" 2>&1 &&
+        [ ! -s "$d/attach" ] || { echo "block-attach: $(cat "$d/attach")"; return; }
+    "$XL" block-list hx >"$d/list1" && says "$d/list1" "$head" \
+        "$(printf '%-5d %-3d %-6d %-5d %-6d %-8d %-30s' 51728 0 "$id" 4 -1 -1 "/local/domain/0/backend/vbd/$id/51728")" || return
+    ! "$XL" block-attach hx "$d/img/other.qcow2,qcow2,xvdb,w" 2>"$d/e1" &&
+        says "$d/e1" "libxl: error: domain $id: device already exists in xenstore" 'libxl_device_disk_add failed.' || return
+    ! "$XL" block-attach hx "$d/img/none.qcow2,qcow2,xvdc,w" 2>"$d/e2" &&
+        says "$d/e2" "libxl: error: domain $id: Disk vdev=xvdc failed to stat: $d/img/none.qcow2: No such file or directory" \
+            'libxl_device_disk_add failed.' || return
+    ! "$XL" block-detach hx xvdc 2>"$d/e3" && says "$d/e3" 'Error: Device xvdc not connected.' || return
+    seen "$log" '^PASS: hotdisk: wrote 0xc3' || { echo "the guest did not write its pattern"; return; }
+    grep -qx 'hotdisk: sector 0 holds 512 bytes of 0x5a' "$log" || { echo "the guest did not read 0x5a"; return; }
+    "$XL" block-detach hx 51728 >"$d/detach" 2>&1 && [ ! -s "$d/detach" ] ||
+        { echo "block-detach: $(cat "$d/detach")"; return; }
+    guest_pattern "$img" || return
+    seen "$log" '^hotdisk: the disk at 0xfeb00e00 is gone$' || { echo "the guest did not notice"; return; }
+    "$XL" block-list hx >"$d/list2" && says "$d/list2" "$head" || return
+}
+
+# virsh_checks DIR: the virsh domain's checks (HVKIT_STATE_DIR set).
+virsh_checks() {
+    local d=$1 V=$TOP/bin/virsh img=$d/img/d.qcow2 log=$HVKIT_STATE_DIR/running/hvd.log
+    image "$img" || { echo "qemu-img/qemu-io failed"; return; }
+    cat >"$d/hvd.xml" <<XML
+<domain type='kvm'>
+  <name>hvd</name>
+  <memory unit='MiB'>16</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <kernel>$G</kernel>
+    <cmdline>watch disks=2</cmdline>
+  </os>
+</domain>
+XML
+    "$V" -q "define $d/hvd.xml; start hvd" >"$d/start" 2>&1 || { echo "define, start: $(cat "$d/start")"; return; }
+    seen "$log" '^hotdisk: watching' || { echo "the guest did not start"; return; }
+    "$V" domblklist hvd >"$d/list0" && says "$d/list0" ' Target   Source' '------------------' '' || return
+    "$V" attach-disk hvd "$img" vdb --live --subdriver qcow2 >"$d/attach" 2>&1 &&
+        says "$d/attach" 'Disk attached successfully' '' || return
+    "$V" domblklist hvd >"$d/list1" && grep -Eq "^ vdb +$img\$" "$d/list1" || { echo "domblklist: $(cat "$d/list1")"; return; }
+    "$V" domblkinfo hvd vdb >"$d/info" && grep -qx 'Capacity:       16777216' "$d/info" ||
+        { echo "domblkinfo: $(cat "$d/info")"; return; }
+    ! "$V" attach-disk hvd "$img" vdb --live --subdriver qcow2 2>"$d/e1" >/dev/null &&
+        says "$d/e1" 'error: Failed to attach disk' 'error: operation failed: target vdb already exists' '' || return
+    ! "$V" attach-disk hvd "$d/img/none.qcow2" vdc --live 2>"$d/e2" >/dev/null &&
+        says "$d/e2" 'error: Failed to attach disk' \
+            "error: Cannot access storage file '$d/img/none.qcow2' (as uid:$(id -u), gid:$(id -g)): No such file or directory" '' || return
+    ! "$V" detach-disk hvd vdz --live 2>"$d/e3" >/dev/null &&
+        says "$d/e3" 'error: No disk found whose source path or target is vdz' '' || return
+    seen "$log" '^PASS: hotdisk: wrote 0xc3' || { echo "the guest did not write its pattern"; return; }
+    "$V" domblkstat hvd vdb >"$d/stat" && grep -qx 'vdb wr_req 1' "$d/stat" && grep -qx 'vdb wr_bytes 4096' "$d/stat" ||
+        { echo "domblkstat: $(cat "$d/stat")"; return; }
+    "$V" detach-disk hvd vdb --live >"$d/detach" 2>&1 && says "$d/detach" 'Disk detached successfully' '' || return
+    guest_pattern "$img" || return
+    "$V" domblklist hvd >"$d/list2" && says "$d/list2" ' Target   Source' '------------------' '' || return
+}
+
+# front_end ID CHECKS NAME TOOL: a domain made by a front-end in a state
+# directory of its own, its checks, then destroyed.
+front_end() {
+    local id=$1 checks=$2 name=$3 tool=$4 d=$W/$1 why
+    mkdir -p "$d/img"
+    export HVKIT_STATE_DIR=$d/st HVKIT_TOP=$TOP
+    why=$("$checks" "$d")
+    "$TOP/bin/$tool" destroy "$name" >/dev/null 2>&1
+    if [ -n "$why" ]; then
+        fail "$id" "$why"
+        show_log "$HVKIT_STATE_DIR/running/$name.log" 20
+    else
+        pass "$id"
+    fi
+}
+
+# (disks=2: the guest watches on after the one disk has gone.)
+run_case hotdisk-qemu-svm-ctl session hotdisk-qemu-svm-ctl ctl_checks 'watch disks=2'
+run_case hotdisk-qemu-svm-end session hotdisk-qemu-svm-end end_checks watch
+run_case hotdisk-xl front_end hotdisk-xl xl_checks hx xl
+run_case hotdisk-virsh front_end hotdisk-virsh virsh_checks hvd virsh
 finish_cases

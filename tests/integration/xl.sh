@@ -13,7 +13,7 @@
 #   - on the same domain, the other commands: list -v and -l (the JSON
 #     checked by Python), vcpu-list/-pin (the machine's processes really
 #     pinned)/-set, uptime, info (against /proc), dmesg [-c], top -b,
-#     block-list and the refused hot-plugs, trigger, mem-set/mem-max,
+#     block-list and the refused block-attach/-detach, trigger, mem-set/mem-max,
 #     save (refused for a domain with a disk; save-frontends.sh saves and
 #     restores), dump-core, config-update, rename, each with xl's messages;
 #   - one registry: virsh lists xl's domain, xl lists and destroys one
@@ -184,9 +184,10 @@ verdict "block-detach: Xen's word for a virtio disk"
 fails "$XL" block-detach g1 xvdc
 grep -qx 'Error: Device xvdc not connected.' "$W/last"
 verdict "block-detach: no such device"
-fails "$XL" block-attach g1 "$W/data.img,raw,xvdb,w"
-grep -qx 'libxl_device_disk_add failed.' "$W/last"
-verdict "block-attach: no hot-plug, said in libxl's form"
+fails "$XL" block-attach g1 "$W/nosuch.img,raw,xvdb,w"
+grep -qx "libxl: error: domain 1: Disk vdev=xvdb failed to stat: $W/nosuch.img: No such file or directory" "$W/last" &&
+    grep -qx 'libxl_device_disk_add failed.' "$W/last"
+verdict "block-attach: a missing file, said in libxl's form (hotdisk.sh attaches one)"
 fails "$XL" cd-insert g1 hdc "$W/nosuch.iso"
 grep -qx "Cannot stat file: $W/nosuch.iso" "$W/last"
 verdict "cd-insert: a missing file"
