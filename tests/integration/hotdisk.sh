@@ -179,16 +179,6 @@ session() {
     fi
 }
 
-# seen FILE REGEX: until a line of FILE matches (up to 120 s); 1 if never.
-seen() {
-    local i
-    for ((i = 0; i < 600; i++)); do
-        grep -Eq "$2" "$1" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
 # says FILE TEXT...: FILE's lines are exactly the TEXTs.
 says() {
     local f=$1
@@ -202,7 +192,7 @@ xl_checks() {
     image "$img" && image "$d/img/other.qcow2" || { echo "qemu-img/qemu-io failed"; return; }
     printf 'name = "hx"\nkernel = "%s"\nmemory = 16\nextra = "watch disks=2"\n' "$G" >"$d/hx.cfg"
     "$XL" create "$d/hx.cfg" >"$d/create.out" 2>&1 || { echo "xl create: $(cat "$d/create.out")"; return; }
-    seen "$log" '^hotdisk: watching' || { echo "the guest did not start"; return; }
+    wait_for "$log" '^hotdisk: watching' "" || { echo "the guest did not start"; return; }
     id=$("$XL" domid hx)
     head=$(printf '%-5s %-3s %-6s %-5s %-6s %-8s %-30s' Vdev BE handle state evt-ch ring-ref BE-path)
     "$XL" block-list hx >"$d/list0" && says "$d/list0" "$head" || return
@@ -216,12 +206,12 @@ xl_checks() {
         says "$d/e2" "libxl: error: domain $id: Disk vdev=xvdc failed to stat: $d/img/none.qcow2: No such file or directory" \
             'libxl_device_disk_add failed.' || return
     ! "$XL" block-detach hx xvdc 2>"$d/e3" && says "$d/e3" 'Error: Device xvdc not connected.' || return
-    seen "$log" '^PASS: hotdisk: wrote 0xc3' || { echo "the guest did not write its pattern"; return; }
+    wait_for "$log" '^PASS: hotdisk: wrote 0xc3' "" || { echo "the guest did not write its pattern"; return; }
     grep -qx 'hotdisk: sector 0 holds 512 bytes of 0x5a' "$log" || { echo "the guest did not read 0x5a"; return; }
     "$XL" block-detach hx 51728 >"$d/detach" 2>&1 && [ ! -s "$d/detach" ] ||
         { echo "block-detach: $(cat "$d/detach")"; return; }
     guest_pattern "$img" || return
-    seen "$log" '^hotdisk: the disk at 0xfeb00e00 is gone$' || { echo "the guest did not notice"; return; }
+    wait_for "$log" '^hotdisk: the disk at 0xfeb00e00 is gone$' "" || { echo "the guest did not notice"; return; }
     "$XL" block-list hx >"$d/list2" && says "$d/list2" "$head" || return
 }
 
@@ -242,7 +232,7 @@ virsh_checks() {
 </domain>
 XML
     "$V" -q "define $d/hvd.xml; start hvd" >"$d/start" 2>&1 || { echo "define, start: $(cat "$d/start")"; return; }
-    seen "$log" '^hotdisk: watching' || { echo "the guest did not start"; return; }
+    wait_for "$log" '^hotdisk: watching' "" || { echo "the guest did not start"; return; }
     "$V" domblklist hvd >"$d/list0" && says "$d/list0" ' Target   Source' '------------------' '' || return
     "$V" attach-disk hvd "$img" vdb --live --subdriver qcow2 >"$d/attach" 2>&1 &&
         says "$d/attach" 'Disk attached successfully' '' || return
@@ -256,7 +246,7 @@ XML
             "error: Cannot access storage file '$d/img/none.qcow2' (as uid:$(id -u), gid:$(id -g)): No such file or directory" '' || return
     ! "$V" detach-disk hvd vdz --live 2>"$d/e3" >/dev/null &&
         says "$d/e3" 'error: No disk found whose source path or target is vdz' '' || return
-    seen "$log" '^PASS: hotdisk: wrote 0xc3' || { echo "the guest did not write its pattern"; return; }
+    wait_for "$log" '^PASS: hotdisk: wrote 0xc3' "" || { echo "the guest did not write its pattern"; return; }
     "$V" domblkstat hvd vdb >"$d/stat" && grep -qx 'vdb wr_req 1' "$d/stat" && grep -qx 'vdb wr_bytes 4096' "$d/stat" ||
         { echo "domblkstat: $(cat "$d/stat")"; return; }
     "$V" detach-disk hvd vdb --live >"$d/detach" 2>&1 && says "$d/detach" 'Disk detached successfully' '' || return
