@@ -60,6 +60,27 @@ trap_stub_1:
     jmp trap_common
 .endm
 
+/* NMI (vector 2): counted and returned from, never an error.  The only
+ * NMIs hv takes are the outer machine's, and on SVM they are expected: the
+ * time-slice watchdog (svm/preempt.c) routes the outer PIT to the CPU as
+ * an NMI, which ends a guest's run with #VMEXIT(NMI) and then stays
+ * pending until hv sets GIF again (APM vol 2 15.13.2 "NMI Intercept",
+ * 15.17 "Global Interrupt Flag, STGI and CLGI Instructions"); it arrives
+ * here then, and preempt.c waits for the count to move.  Any other NMI
+ * (none is wired) would mean nothing to hv either, so it is dropped the
+ * same way.  The guests' NMIs never come here: hv injects those into the
+ * guest's own IDT (core/nmi.c).  INC changes the flags and IRETQ restores
+ * them from the frame; no register is touched.  IRETQ also ends the
+ * CPU's NMI blocking (SDM vol 3A 6.7.1 "Handling Multiple NMIs"), so the
+ * next watchdog NMI can come. */
+.macro TRAP_NMI
+    .align 16
+trap_stub_2:
+    /* One more NMI taken (core/trap.h); one CPU, so no LOCK. */
+    incl hv_nmis(%rip)
+    iretq
+.endm
+
     /* The 32 architectural exception vectors (SDM vol 3A 6.15 "Exception
      * and Interrupt Reference"; APM vol 2 8.2 "Vectors").  Whether a vector pushes an
      * error code is fixed by the architecture: 8 #DF, 10 #TS, 11 #NP,
@@ -67,7 +88,7 @@ trap_stub_1:
      * interrupts (IF stays 0), so vectors 32-255 are never used. */
     TRAP_NOERR 0
     TRAP_DB
-    TRAP_NOERR 2
+    TRAP_NMI
     TRAP_NOERR 3
     TRAP_NOERR 4
     TRAP_NOERR 5

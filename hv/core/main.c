@@ -22,6 +22,7 @@
 #include "disk/outer.h"
 #include "log.h"
 #include "msr.h"
+#include "trap.h"
 #include "vdev.h"
 #include "vmsave.h"
 
@@ -44,7 +45,6 @@ extern char hv_image_end[];
 /* Declared here rather than in a header: only hv_main() calls them, once,
  * and entry.S calls hv_main() by name. */
 void alloc_init(uint64_t start, uint64_t end);
-void trap_init(void);
 __attribute__((noreturn)) void hv_main(uint32_t magic, uint32_t info_pa);
 
 /* For ending.c's end_error(): the statistics of whatever has run. */

@@ -1,13 +1,15 @@
 /*
  * trap.c - hv's own IDT, for exceptions in hv itself (see boot/traps.S).
  * A fault in hv is a bug: report it on the console as the final
- * "[hv] exit: error (...)" line and end the outer machine.
+ * "[hv] exit: error (...)" line and end the outer machine.  An NMI is not
+ * a fault: traps.S counts it (hv_nmis, trap.h) and returns.
  */
 #include "klib.h"
 
 #include "cpu.h"
 #include "ending.h"
 #include "log.h"
+#include "trap.h"
 
 /* The frame traps.S builds (lowest address first). */
 struct trap_frame {
@@ -38,12 +40,17 @@ extern const uint64_t trap_stubs[32];
  * arrives here through gate 13 and is reported. */
 static struct idt_gate idt[32] __attribute__((aligned(16)));
 
+/* See trap.h: written by the NMI stub in traps.S, read by svm/preempt.c.
+ * volatile: it changes under the feet of the code that reads it. */
+volatile uint32_t hv_nmis;
+
 /* Called from traps.S only; declared here to give it its noreturn. */
 __attribute__((noreturn)) void hv_trap(const struct trap_frame *f);
 
-/* Fill the IDT's first 32 vectors (the CPU exceptions) and load it.  hv
- * runs with interrupts off and the outer PICs masked, so vectors 32 and
- * up are never used. */
+/* Fill the IDT's first 32 vectors (the CPU exceptions, and the NMI's
+ * vector 2, whose stub only counts it) and load it.  hv runs with
+ * interrupts off and the outer PICs masked, so vectors 32 and up are
+ * never used. */
 void trap_init(void)
 {
     for (unsigned v = 0; v < 32; v++) {

@@ -113,6 +113,8 @@ int svm_enable(void)
     hv_log("svm: enabled (EFER.SVME = 1, host save area at %#llx, NRIPS %s, %u-bit physical)",
            (unsigned long long)virt_to_phys(hsave), svm_caps.nrips ? "yes" : "no",
            svm_caps.phys_bits);
+    /* The time-slice watchdog, and GIF = 0 from now on (preempt.c). */
+    svm_preempt_init();
     return 0;
 }
 

@@ -19,17 +19,18 @@
  * address in RAX.
  *
  * CLGI/STGI (15.17 "Global Interrupt Flag, STGI and CLGI Instructions"):
- * the global interrupt flag is cleared around the switch so that nothing
- * interrupts the half-switched state, and QEMU leaves GIF clear after
- * #VMEXIT, so STGI at the end is needed.  hv runs with IF=0, but sets IF
- * for the guest's time: with V_INTR_MASKING the host's RFLAGS.IF at VMRUN
- * decides whether physical interrupts are recognised while the guest runs
- * (15.21.1 "Physical (INTR) Interrupt Masking in EFLAGS"), and they must
- * be, for the time-slice timer's interrupt to end a guest that never exits
- * (15.13.1 "INTR Intercept", preempt.c).  GIF = 0 holds the interrupt back
- * in hv before VMRUN and after #VMEXIT; IF is cleared again before STGI,
- * so it stays pending (preempt.c takes it from the interrupt controller)
- * and never reaches hv's IDT.
+ * the global interrupt flag must be 0 around the switch so that nothing
+ * interrupts the half-switched state.  hv keeps it 0 all the time outside
+ * VMRUN (preempt.c: svm_preempt_init() clears it once, and #VMEXIT clears
+ * it again), so there is no STGI here: the time-slice watchdog's NMI,
+ * should it come while hv runs, stays pending and ends the next VMRUN at
+ * once (15.13.2 "NMI Intercept").  The CLGI below changes nothing then;
+ * it keeps this function correct on its own.  hv's RFLAGS.IF stays 0 for
+ * the guest's time too: with V_INTR_MASKING the host's IF at VMRUN
+ * decides whether the outer machine's maskable interrupts are taken
+ * while the guest runs (15.21.1 "Physical (INTR) Interrupt Masking in
+ * EFLAGS"), and hv wants none (the guest's own IF still masks the
+ * virtual interrupts hv gives it).
  */
 /* GPRS_* are the byte offsets of the fields of struct gprs, checked against
  * the C layout by static assertions in vcpu.h. */
@@ -54,11 +55,9 @@ svm_enter:
     pushq %rsi
     pushq %rdx
 
-    /* No interrupts, NMIs or SMIs from here until the host is whole again. */
+    /* No interrupts, NMIs or SMIs from here until the host is whole again
+     * (GIF is 0 already: see the top of this file). */
     clgi
-    /* IF = 1 only for VMRUN to save as the host's: GIF = 0 holds every
-     * interrupt until the guest runs (see the top of this file). */
-    sti
     /* VMSAVE/VMLOAD read their operand from RAX (implicitly; the %rax written
      * here is only the assembler's syntax for it).  Save the host's hidden
      * state (FS, GS, TR, LDTR and the syscall MSRs). */
@@ -127,12 +126,7 @@ svm_vmrun_done:
      * host_save_pa (pushed from RDX) into RAX for VMLOAD. */
     popq %rax
     vmload %rax
-    /* #VMEXIT restored the host's IF = 1: back to hv's IF = 0 first, so
-     * that a timer interrupt still pending stays in its controller. */
-    cli
-    /* GIF = 1 again.  hv's IF is 0, so this lets nothing in; it only
-     * undoes CLGI, which QEMU's #VMEXIT leaves in force. */
-    stgi
+    /* No STGI: #VMEXIT left GIF = 0, and hv keeps it so (preempt.c). */
 
     /* Drop the saved regs pointer (RSI is caller-saved, its value is not
      * needed), then restore the callee-saved registers in reverse order. */

@@ -30,10 +30,10 @@ static const struct {
     {VMEXIT_HLT, "VMEXIT_HLT"},
     {VMEXIT_NPF, "VMEXIT_NPF"},
     {VMEXIT_VINTR, "VMEXIT_VINTR"},
-    {VMEXIT_INTR, "VMEXIT_INTR"},
+    {VMEXIT_NMI, "VMEXIT_NMI"},
     {VMEXIT_CR0_WRITE, "VMEXIT_CR0_WRITE"},
     {VMEXIT_CR4_WRITE, "VMEXIT_CR4_WRITE"},
-    {VMEXIT_NMI, "VMEXIT_NMI"},
+    {VMEXIT_INTR, "VMEXIT_INTR"},
     {VMEXIT_IRET, "VMEXIT_IRET"},
     {VMEXIT_EXCP_BASE + VEC_DB, "VMEXIT_EXCP_DB"},
     {VMEXIT_SHUTDOWN, "VMEXIT_SHUTDOWN"},
@@ -109,7 +109,9 @@ static const struct {
     {VMEXIT_VMMCALL, EXIT_HYPERCALL},
     /* Shutdown, e.g. a triple fault (15.12 "Intercepting Shutdown"). */
     {VMEXIT_SHUTDOWN, EXIT_SHUTDOWN},
-    /* Physical interrupts while the guest ran (15.21.3). */
+    /* Physical interrupts while the guest ran (15.13 "Interrupt
+     * Intercepts"): hv intercepts only NMI, its time-slice watchdog's
+     * (preempt.c). */
     {VMEXIT_INTR, EXIT_INTERRUPT},
     {VMEXIT_NMI, EXIT_INTERRUPT},
     /* The interrupt window the core asked for opened (15.21.4). */
@@ -361,10 +363,9 @@ again:
     uint8_t mode_addr = (s->cs.attrib & SEG_ATTR_L) ? 8 : (s->cs.attrib & SEG_ATTR_DB) ? 4 : 2;
     /* Last: the decoder needs the RIP copied back above. */
     decode_exit(v, vcpu->rip, mode_addr, exit);
-    /* The time-slice timer's interrupt ended the guest's run: take it out
-     * of the interrupt controller, or the next VMRUN would exit at once
-     * (preempt.c). */
-    if ((uint32_t)v->control.exitcode == VMEXIT_INTR)
+    /* The time-slice watchdog's NMI ended the guest's run: let hv take
+     * it, or the next VMRUN would exit at once (preempt.c). */
+    if ((uint32_t)v->control.exitcode == VMEXIT_NMI)
         svm_preempt_ack();
 }
 

@@ -76,8 +76,11 @@ bool svm_nmi_blocked(struct vcpu *vcpu);
 void svm_nmi_before_run(struct vcpu *vcpu);
 enum svm_nmi_exit { SVM_NMI_EXIT_NONE, SVM_NMI_EXIT_AGAIN, SVM_NMI_EXIT_WINDOW };
 enum svm_nmi_exit svm_nmi_exit(struct vcpu *vcpu, struct exit_info *exit);
-/* preempt.c: backend.set_deadline (the outer PIT's one-shot on IRQ 0), and
- * the acknowledgement of its interrupt after #VMEXIT(INTR). */
+/* preempt.c: the NMI watchdog.  svm_preempt_init() (from svm_enable())
+ * routes the outer PIT to this CPU as an NMI and leaves GIF = 0 for good
+ * outside VMRUN; backend.set_deadline starts the PIT's one-shot; after
+ * #VMEXIT(NMI), svm_preempt_ack() lets the pending NMI into hv's IDT. */
+void svm_preempt_init(void);
 void svm_set_deadline(struct vcpu *vcpu, uint64_t deadline);
 void svm_preempt_ack(void);
 void svm_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len);

@@ -1,68 +1,146 @@
 /*
  * preempt.c - ending a guest's time on the CPU when the core's scheduler
- * says so (core/backend.h set_deadline), for SVM.
+ * says so (core/backend.h set_deadline), for SVM: an NMI watchdog.
  *
  * SVM has no timer of its own that counts while the guest runs (VT-x has
- * the VMX-preemption timer: vmx/preempt.c).  What it has is the INTR
- * intercept (APM vol 2 15.13.1 "INTR Intercept"): a physical interrupt
- * that arrives while the guest runs makes #VMEXIT(INTR) and stays pending.
- * So hv uses a timer of the outer machine to raise one at the deadline:
- * channel 0 of the outer 8254 PIT, in mode 0 ("interrupt on terminal
- * count": OUT 0 rises once when the count runs out), on IRQ 0 of the outer
- * master 8259, which the firmware left wired to the CPU through the local
- * APIC's LINT0 (virtual-wire mode).  hv keeps every other IRQ masked.
+ * the VMX-preemption timer, vmx/preempt.c, which needs nothing of what
+ * follows).  What it has are intercepts of the physical events that
+ * arrive while a guest runs (APM vol 2 15.13 "Interrupt Intercepts").  So
+ * hv makes such an event at the deadline with a timer of the outer
+ * machine: channel 0 of the outer 8254 PIT in mode 0 ("interrupt on
+ * terminal count": OUT 0 rises once when the count runs out).
  *
- * The interrupt is never taken through hv's IDT: hv runs with IF=0 and
- * lets interrupts in only while the guest runs (enter.S).  After the exit
- * the request still waits in the 8259, and would end the next VMRUN at
- * once; so hv acknowledges it with the 8259's poll command, which does
- * what the CPU's interrupt-acknowledge cycle would (the request moves from
- * IRR to ISR, and the read returns its level), followed by an EOI (8259A
- * data sheet, "Poll Command" and "End of Interrupt").
+ * Which event.  A maskable interrupt with the INTR intercept (15.13.1
+ * "INTR Intercept") would do on paper: with V_INTR_MASKING the host's
+ * RFLAGS.IF at VMRUN, not the guest's, decides whether it is taken
+ * (15.21.1 "Physical (INTR) Interrupt Masking in EFLAGS").  QEMU's SVM
+ * does that; Bochs 2.7's exits on a physical interrupt only while the
+ * guest itself has IF=1, so there a guest spinning with `cli; jmp .`
+ * would keep the CPU (docs/emulators.md).  An NMI is masked by no IF.  So
+ * hv programs the outer I/O APIC's redirection entry for the PIT with NMI
+ * delivery to this CPU's local APIC, and intercepts NMI (15.13.2 "NMI
+ * Intercept"): OUT 0's rising edge ends the guest's run with
+ * #VMEXIT(NMI) whatever the guest's IF, on both emulators, and costs no
+ * more than the interrupt did (docs/emulators.md has the numbers).  One
+ * mechanism for every SVM machine; IRQ 0 stays masked in the outer 8259
+ * as main.c left it, and hv takes no maskable interrupt at all.
  *
- * Emulators: QEMU's TCG exits on the interrupt whatever the guest's IF
- * (a `cli; jmp .` guest is preempted); Bochs's SVM exits only while the
- * guest has IF=1, so there a guest spinning with interrupts off keeps the
- * CPU (docs/emulators.md).
+ * GIF.  The NMI that made the exit is not used up by it: it stays pending
+ * (as the INTR intercept leaves its interrupt pending), and is taken when
+ * the global interrupt flag allows (15.17 "Global Interrupt Flag, STGI
+ * and CLGI Instructions": while GIF = 0 NMIs are held pending; #VMEXIT
+ * clears GIF).  hv keeps GIF = 0 all the time outside VMRUN: CLGI once in
+ * svm_preempt_init(), and no STGI after #VMEXIT (enter.S).  That makes the
+ * watchdog race-free: a deadline that passes while hv itself runs (an
+ * exit being handled, a vCPU switch) leaves its NMI pending, and the next
+ * VMRUN exits at once, before the guest's first instruction.  After
+ * #VMEXIT(NMI), svm_preempt_ack() opens GIF for a moment (STGI ... CLGI):
+ * the NMI is taken through hv's own IDT, whose vector 2 only counts it and
+ * returns (boot/traps.S; its IRETQ ends the CPU's NMI blocking, SDM vol 3A
+ * 6.7.1 "Handling Multiple NMIs", so the next one can come).
+ *
+ * hv's NMIs and the guests' never meet.  A physical NMI is the outer
+ * machine's, in practice always the watchdog's, and is only ever an exit
+ * (EXIT_INTERRUPT for the core) and a count in hv.  A guest's NMIs (the
+ * NMI button, core/nmi.c) are events hv injects through EVENTINJ into the
+ * guest's own IDT, with the guest's NMI blocking kept by nmi.c; no IDT of
+ * hv sees them.
  */
 #include "klib.h"
 
 #include "core/cpu.h"
 #include "core/hv.h"
+#include "core/log.h"
+#include "core/trap.h"
+#include "dev/ioapic.h"
 #include "dev/pit8254.h"
 #include "internal.h"
 
-/* The outer machine's PIT channel 0 and mode register, and the master
- * 8259's command and mask ports (a PC's fixed addresses). */
+/* The outer machine's PIT channel 0 and mode register (a PC's fixed
+ * addresses). */
 #define OUTER_PIT_CH0 0x40
 #define OUTER_PIT_CMD 0x43
-#define OUTER_PIC_CMD 0x20
-#define OUTER_PIC_IMR 0x21
 
 /* PIT mode word: channel 0, low then high byte, mode 0, binary (8254
  * data sheet, "Control Word Format"). */
 #define PIT_CH0_MODE0 0x30
-/* 8259 OCW3 with the poll bit (P, bit 2) and OCW2's non-specific EOI. */
-#define PIC_OCW3_POLL 0x0c
-#define PIC_EOI       0x20
+
+/* The I/O APIC input the PIT's OUT 0 drives: ISA IRQ 0 goes to pin 2 on
+ * QEMU's PC and on Bochs, which is what their ACPI tables say with an
+ * interrupt source override (ACPI 6.4 5.2.12.5 "Interrupt Source
+ * Override Structure"); pin 0 is the 8259's output. */
+#define OUTER_PIT_PIN 2
+
+/* How long svm_preempt_ack() waits for the pending NMI to be taken once
+ * GIF is open: the emulators deliver it at the first instruction
+ * boundary, so this bound is only for an NMI that was not pending after
+ * all (PAUSE loops, far less than a microsecond each). */
+#define NMI_TAKE_TRIES 64
 
 /* The deadline the PIT is counting towards, so that an unchanged one costs
  * no port writes (each is an access to an emulated device); UINT64_MAX:
  * the PIT is not counting for hv. */
 static uint64_t armed = UINT64_MAX;
 
-/* Program the outer PIT to raise IRQ 0 in `ticks` PIT clocks, and let
- * IRQ 0 (only it) through the master 8259's mask. */
+/* Write I/O APIC register `reg` through the index and data windows
+ * (82093AA data sheet 3.1 "Memory Mapped Registers for Accessing IOAPIC
+ * Registers").  hv maps the low 4 GiB one to one (boot/entry.S), so the
+ * physical address is the pointer. */
+static void outer_ioapic_write(uint32_t reg, uint32_t value)
+{
+    volatile uint32_t *io = (volatile uint32_t *)(uintptr_t)IOAPIC_DEFAULT_BASE;
+    /* Select the register, then write it: 32-bit accesses only. */
+    io[IOAPIC_IOREGSEL / 4] = reg;
+    io[IOAPIC_IOWIN / 4] = value;
+}
+
+/* Read I/O APIC register `reg` (as above). */
+static uint32_t outer_ioapic_read(uint32_t reg)
+{
+    volatile uint32_t *io = (volatile uint32_t *)(uintptr_t)IOAPIC_DEFAULT_BASE;
+    io[IOAPIC_IOREGSEL / 4] = reg;
+    return io[IOAPIC_IOWIN / 4];
+}
+
+/* See internal.h: from svm_enable(), before the first deadline. */
+void svm_preempt_init(void)
+{
+    /* GIF = 0 from here on, outside VMRUN (see the top of this file):
+     * a watchdog NMI that comes while hv runs waits for the next VMRUN. */
+    __asm__ volatile("clgi" ::: "memory");
+    /* The version register: bits 23:16 are the highest entry's number
+     * (82093AA 3.2.2 "IOAPICVER--IOAPIC VERSION REGISTER"); no I/O APIC
+     * at all reads as all ones. */
+    uint32_t ver = outer_ioapic_read(IOAPIC_REG_VER);
+    if (ver == 0xffffffffu || ((ver >> 16) & 0xff) < OUTER_PIT_PIN) {
+        hv_log("svm: no outer I/O APIC (version register %#x): a guest that never exits "
+               "keeps the CPU",
+               ver);
+        return;
+    }
+    /* This CPU's local APIC ID, the message's destination: CPUID 1 EBX
+     * bits 31:24, the initial APIC ID (APM vol 3 E.3.2 "Function
+     * 1h-Processor and Processor Feature Identifiers"). */
+    uint32_t apic_id = cpuid(1).ebx >> 24;
+    /* The entry's high half first, the destination in bits 63:56; then
+     * the low half, which unmasks it: delivery mode NMI (bits 10:8 = 100b,
+     * the vector is ignored), physical destination, active high,
+     * edge-triggered as NMI delivery must be, not masked (82093AA 3.2.4
+     * "IOREDTBL[23:0]--I/O Redirection Table Registers"). */
+    outer_ioapic_write(IOAPIC_REG_REDTBL + 2 * OUTER_PIT_PIN + 1, apic_id << 24);
+    outer_ioapic_write(IOAPIC_REG_REDTBL + 2 * OUTER_PIT_PIN, APIC_DM_NMI << APIC_DM_SHIFT);
+    hv_log("svm: time slices end by NMI: outer PIT on I/O APIC pin %u to local APIC %u",
+           OUTER_PIT_PIN, apic_id);
+}
+
+/* Program the outer PIT to raise OUT 0 in `ticks` PIT clocks.  Writing
+ * the mode word stops the count and drops OUT 0; the second byte of the
+ * count starts it; OUT 0's rising edge at the end is the NMI. */
 static void pit_oneshot(uint32_t ticks)
 {
-    /* Writing the mode word stops the count and drops OUT 0; the second
-     * byte of the count starts it. */
     outb(OUTER_PIT_CMD, PIT_CH0_MODE0);
     outb(OUTER_PIT_CH0, (uint8_t)ticks);
     outb(OUTER_PIT_CH0, (uint8_t)(ticks >> 8));
-    /* IMR bit 0 clear: IRQ 0 may interrupt; every other line stays masked
-     * as main.c left it. */
-    outb(OUTER_PIC_IMR, 0xfe);
 }
 
 /* See core/backend.h.  The PIT counts in host time, hv's and the guest's
@@ -74,10 +152,10 @@ void svm_set_deadline(struct vcpu *vcpu, uint64_t deadline)
     if (deadline == armed)
         return;
     armed = deadline;
-    /* No deadline: mask IRQ 0; a count still running then interrupts
-     * nobody. */
+    /* No deadline: the mode word alone stops the count (mode 0 waits for
+     * a new one), so no edge and no NMI comes. */
     if (deadline == UINT64_MAX) {
-        outb(OUTER_PIC_IMR, 0xff);
+        outb(OUTER_PIT_CMD, PIT_CH0_MODE0);
         return;
     }
     /* TSC ticks left, in PIT clocks (1.193182 MHz), rounded up.  The PIT's
@@ -92,14 +170,20 @@ void svm_set_deadline(struct vcpu *vcpu, uint64_t deadline)
     pit_oneshot(ticks == 0 ? 1 : ticks > 0xffff ? 0xffff : (uint32_t)ticks);
 }
 
-/* See internal.h: after #VMEXIT(INTR). */
+/* See internal.h: after #VMEXIT(NMI). */
 void svm_preempt_ack(void)
 {
-    /* The poll read: bit 7 set if an unmasked request was pending, which
-     * it now has acknowledged. */
-    outb(OUTER_PIC_CMD, PIC_OCW3_POLL);
-    if (inb(OUTER_PIC_CMD) & 0x80)
-        outb(OUTER_PIC_CMD, PIC_EOI);
+    uint32_t seen = hv_nmis;
+    /* GIF = 1: the pending NMI is taken now, through hv's IDT (vector 2
+     * counts it in hv_nmis).  hv's IF is 0, which masks nothing else that
+     * could come: no maskable interrupt is unmasked anywhere. */
+    __asm__ volatile("stgi" ::: "memory");
+    /* Until the count moves; the loop's branch also ends an emulator's
+     * block of instructions, where it looks for pending events. */
+    for (unsigned i = 0; i < NMI_TAKE_TRIES && hv_nmis == seen; i++)
+        __asm__ volatile("pause");
+    /* GIF = 0 again, for the rest of hv's work. */
+    __asm__ volatile("clgi" ::: "memory");
     /* Mode 0 rises once: nothing is counting any more, so the next
      * deadline, even the same one, programs the PIT again. */
     armed = UINT64_MAX;

@@ -153,10 +153,12 @@ int svm_vcpu_init(struct vcpu *vcpu)
      * guest learns), HLT, port I/O and MSRs through the maps, shutdown
      * (triple fault: otherwise the outer machine would reset, 15.12). */
     c->intercept_misc1 = ICPT_CPUID | ICPT_HLT | ICPT_IOIO_PROT | ICPT_MSR_PROT | ICPT_SHUTDOWN;
-    /* A physical interrupt while the guest runs exits (15.13.1 "INTR
-     * Intercept"): the time-slice timer's (preempt.c) is the only one hv
-     * lets through, and it must end a guest that would never exit. */
-    c->intercept_misc1 |= ICPT_INTR;
+    /* A physical NMI while the guest runs exits (15.13.2 "NMI
+     * Intercept"): the time-slice watchdog's (preempt.c), which must end
+     * a guest that would never exit, whatever its IF.  No INTR intercept:
+     * hv runs guests with the host's IF = 0 (enter.S), so no maskable
+     * interrupt of the outer machine is ever taken while they run. */
+    c->intercept_misc1 |= ICPT_NMI;
     /* VMRUN must be intercepted or VMRUN fails (15.5.1 "Basic Operation").  VMMCALL is the
      * hypercall.  The other SVM instructions exit so that the core can
      * give the guest #UD: it must not use SVM, which CPUID hides. */
