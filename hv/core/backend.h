@@ -224,9 +224,9 @@ struct backend {
      * core's scheduler can end a time slice and deliver a timer interrupt
      * on time to a guest that spins without exits (core/run.c).  The
      * deadline holds for the entries that follow until the next call.
-     * SVM: a host timer raising a physical interrupt, with the INTR
-     * intercept (APM vol 2 15.13.1 "INTR Intercept"); VMX: the
-     * VMX-preemption timer (SDM vol 3C 26.5.1 "VMX-Preemption Timer"). */
+     * SVM: a host timer raising a physical NMI, with the NMI intercept
+     * (APM vol 2 15.13.2 "NMI Intercept"); VMX: the VMX-preemption timer
+     * (SDM vol 3C 26.5.1 "VMX-Preemption Timer"). */
     void (*set_deadline)(struct vcpu *vcpu, uint64_t deadline);
 
     /* Log (as "[hv] " lines) the guest's full state: registers, segments,

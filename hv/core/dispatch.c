@@ -721,8 +721,9 @@ EXIT_PATH void dispatch(struct vcpu *v, struct exit_info *e)
         break;
     }
     case EXIT_INTERRUPT:
-        /* A host interrupt: nothing to emulate, just run the guest again
-         * (hv masks the outer PICs, so in practice this is rare). */
+        /* The backend's deadline came (backend.h set_deadline: SVM's
+         * watchdog NMI, VT-x's preemption timer): nothing to emulate; the
+         * run loop looks at the clock and the scheduler. */
         break;
     default:
         /* Shutdown, nested page fault, failed entry, anything unexpected. */

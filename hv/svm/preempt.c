@@ -118,6 +118,10 @@ void svm_preempt_init(void)
                ver);
         return;
     }
+    /* Stop the PIT before its edges become NMIs: the firmware leaves
+     * channel 0 running as an 18.2 Hz square wave (mode 3), and the mode
+     * word alone stops it until hv writes a count (set_deadline). */
+    outb(OUTER_PIT_CMD, PIT_CH0_MODE0);
     /* This CPU's local APIC ID, the message's destination: CPUID 1 EBX
      * bits 31:24, the initial APIC ID (APM vol 3 E.3.2 "Function
      * 1h-Processor and Processor Feature Identifiers"). */

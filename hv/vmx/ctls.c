@@ -103,8 +103,8 @@ const char *vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls
     static const struct wanted pin[] = {
         {PIN_EXTINT_EXITING, "external-interrupt exiting", false},
         /* The core's time slices (preempt.c, SDM vol 3C 26.5.1 "VMX-Preemption Timer"), as
-         * SVM's INTR intercept with a host timer; without it a guest that never exits keeps the
-         * CPU. */
+         * SVM's NMI watchdog with a host timer (svm/preempt.c); without it a guest that never
+         * exits keeps the CPU. */
         {PIN_PREEMPTION_TIMER, "activate VMX-preemption timer", false},
         /* NMIs for the guest (nmi.c): with "virtual NMIs" the CPU tracks
          * the guest's NMI blocking as virtual-NMI blocking, which an

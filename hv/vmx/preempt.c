@@ -13,8 +13,9 @@
  * the time left until the deadline before every entry: the deadline is in
  * host time, and hv's own work between two entries counts against it too.
  * No interrupt is involved, so a guest spinning with interrupts off is
- * preempted as well (the SVM twin, svm/preempt.c, needs a host timer's
- * interrupt).  Bochs implements the timer (docs/emulators.md).
+ * preempted as well (the SVM twin, svm/preempt.c, needs a host timer and
+ * makes its interrupt an NMI for that; nothing of it is needed here).
+ * Bochs implements the timer (docs/emulators.md).
  */
 #include "klib.h"
 

@@ -8,8 +8,10 @@
 # with its monitor's `nmi`.  Under hv the same buttons come from each
 # front-end: the control protocol's inject-nmi (bin/hvctl) on QEMU+SVM,
 # hvkit's monitor (`bin/hvrun -monitor unix:...`, its `nmi`, which sends
-# inject-nmi) on QEMU+SVM and Bochs+VMX, `xl trigger DOMAIN nmi` (with pause, unpause, trigger
-# power) and `virsh inject-nmi` (with suspend, resume, shutdown).  Every
+# inject-nmi) on QEMU+SVM, Bochs+VMX and Bochs+SVM (where hv's own
+# time-slice NMIs, the watchdog's, run beside the guest's injected ones),
+# `xl trigger DOMAIN nmi` (with pause, unpause, trigger power) and
+# `virsh inject-nmi` (with suspend, resume, shutdown).  Every
 # run must print the same lines and end with code 0.  Then the front-ends'
 # refusals: xl trigger to a vCPU the domain lacks, virsh inject-nmi on an
 # inactive domain and an unknown one, against the real virsh's words on
@@ -276,8 +278,10 @@ run_case svm-hmp-nmi hmp_case svm-hmp-nmi qemu svm
 why=$(bochs_missing)
 if [ -n "$why" ]; then
     skip vmx-hmp-nmi "$why"
+    skip bochs-svm-hmp-nmi "$why"
 else
     run_case vmx-hmp-nmi hmp_case vmx-hmp-nmi bochs vmx
+    run_case bochs-svm-hmp-nmi hmp_case bochs-svm-hmp-nmi bochs svm
 fi
 run_case xl-trigger-nmi xl_case xl-trigger-nmi
 run_case virsh-nmi virsh_case virsh-nmi

@@ -8,7 +8,7 @@
 # lines, on QEMU+SVM with 1, 2 and 4 vCPUs and on Bochs+VMX with 2 (VT-x's
 # unrestricted guest runs the AP's real mode).  At its end every AP spins
 # with interrupts off while the BSP finishes: under hv that finish needs
-# the scheduler's preemption (SVM's INTR intercept, VT-x's preemption
+# the scheduler's preemption (SVM's NMI watchdog, VT-x's preemption
 # timer), so a spinning AP that starved the BSP would time out here.
 #
 # Two domains of two vCPUs each both print that output.
