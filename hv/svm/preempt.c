@@ -20,8 +20,7 @@
  * hv programs the outer I/O APIC's redirection entry for the PIT with NMI
  * delivery to this CPU's local APIC, and intercepts NMI (15.13.2 "NMI
  * Intercept"): OUT 0's rising edge ends the guest's run with
- * #VMEXIT(NMI) whatever the guest's IF, on both emulators, and costs no
- * more than the interrupt did (docs/emulators.md has the numbers).  One
+ * #VMEXIT(NMI) whatever the guest's IF, on both emulators.  One
  * mechanism for every SVM machine; IRQ 0 stays masked in the outer 8259
  * as main.c left it, and hv takes no maskable interrupt at all.
  *
