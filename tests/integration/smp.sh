@@ -5,11 +5,12 @@
 # counter with a locked instruction and exchanges an IPI with each AP
 # (guestkit/tests/smp.c).  Its output is deterministic, so plain QEMU with
 # -smp N is the reference: hv with -smp N (hv's smp=N) must print the same
-# lines, on QEMU+SVM with 1, 2 and 4 vCPUs and on Bochs+VMX with 2 (VT-x's
-# unrestricted guest runs the AP's real mode).  At its end every AP spins
-# with interrupts off while the BSP finishes: under hv that finish needs
-# the scheduler's preemption (SVM's NMI watchdog, VT-x's preemption
-# timer), so a spinning AP that starved the BSP would time out here.
+# lines, on QEMU+SVM with 1, 2 and 4 vCPUs and on Bochs+VMX and Bochs+SVM
+# with 2 (VT-x's unrestricted guest runs the AP's real mode, SVM runs it
+# under nested paging).  At its end every AP spins with interrupts off
+# while the BSP finishes: under hv that finish needs the scheduler's
+# preemption (SVM's NMI watchdog, VT-x's preemption timer), so a spinning
+# AP that starved the BSP would time out here.
 #
 # Two domains of two vCPUs each both print that output.
 #
@@ -216,7 +217,9 @@ fi
 why=$(bochs_missing)
 if [ -n "$why" ]; then
     skip "bochs-vmx: smp=2 against plain QEMU -smp 2" "$why"
+    skip "bochs-svm: smp=2 against plain QEMU -smp 2" "$why"
 else
     run_case bochs-vmx-smp2 compare "bochs-vmx-smp2" bochs vmx 2
+    run_case bochs-svm-smp2 compare "bochs-svm-smp2" bochs svm 2
 fi
 finish_cases
