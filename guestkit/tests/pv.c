@@ -20,7 +20,7 @@
 #define PORT_LOOP    5
 #define PORT_CONSOLE 7
 /* The highest call number hv has (include/hvkit/pv.h). */
-#define LAST_CALL HC_BALLOON_RECLAIM
+#define LAST_CALL HC_VCPU_DOWN
 
 static const char *const tests[] = {
     "hypercall page",  "calls through the page",
@@ -28,7 +28,7 @@ static const char *const tests[] = {
     "masked port",     "bad ports",
     "grants",          "PV console",
     "hostile grants",  "broken ring",
-    "hypercall storm",
+    "hypercall storm", "vCPU hot-plug",
 };
 
 /* Stubs: b8 <nr> <insn> c3, the instruction the CPU vendor has. */
@@ -253,6 +253,22 @@ static void test_storm(void)
            calls);
 }
 
+/* vCPU hot-plug's calls (include/hvkit/pv.h): the one vCPU this guest
+ * runs is available and has the feature bit; a port out of range or not
+ * bound, and vCPU 0 going down, are refused. */
+static void test_vcpu_hotplug(void)
+{
+    bool bit = cpuid(HVKIT_CPUID_BASE + 1).ecx & HVKIT_FEATURE_VCPU_HOTPLUG;
+    long avail = pv_call(HC_VCPU_AVAIL, 0, 0, 0);
+    long far = pv_call(HC_VCPU_AVAIL, HVKIT_EVTCHN_PORTS, 0, 0);
+    long unbound = pv_call(HC_VCPU_AVAIL, 63, 0, 0);
+    long down = pv_call(HC_VCPU_DOWN, 0, 0, 0);
+    report(bit && avail == 1 && far == HC_EINVAL && unbound == HC_EINVAL && down == HC_EINVAL,
+           "vCPU hot-plug: feature bit, vCPU 0 available (%#lx), bad ports (%ld, %ld) and vCPU "
+           "0 going down (%ld) refused",
+           avail, far, unbound, down);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -273,5 +289,6 @@ int main(int argc, char **argv)
     test_hostile_grants();
     test_broken_ring();
     test_storm();
+    test_vcpu_hotplug();
     return report_summary();
 }

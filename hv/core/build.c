@@ -189,8 +189,14 @@ int domain_build(struct host *h, struct domain *d, struct vcpu *v, char *err, si
      * (dev/acpi_tables.h), as a PC's firmware leaves them: the FADT is how
      * a guest finds the power button's registers. */
     uint8_t *acpi = gmem_ptr(&d->mem, ACPI_TABLES_GPA, ACPI_TABLES_SIZE);
+    unsigned n = d->smp ? d->smp : 1;
+    /* Every vCPU available unless the maker said otherwise (maxcpus=);
+     * the BSP always is. */
+    if (!d->vcpu_avail)
+        d->vcpu_avail = domain_vcpu_mask(n);
+    d->vcpu_avail = (d->vcpu_avail & domain_vcpu_mask(n)) | 1u;
     if (acpi)
-        acpi_tables_build(acpi, ACPI_TABLES_GPA, d->smp ? d->smp : 1);
+        acpi_tables_build(acpi, ACPI_TABLES_GPA, n, d->vcpu_avail);
     if (build_vcpu(h, v, &res, err, err_len) < 0 || build_aps(h, d, &res, err, err_len) < 0)
         return -1;
     /* What guests written for QEMU's PC machine ask the firmware device
@@ -250,6 +256,7 @@ int domain_rebuild(struct domain *d, char *err, size_t err_len)
     memcpy(d->disk_stats, keep.disk_stats, sizeof(d->disk_stats));
     d->restarts = keep.restarts + 1;
     d->smp = keep.smp;
+    d->vcpu_avail = keep.vcpu_avail;
     memcpy(d->ap_store, keep.ap_store, sizeof(d->ap_store));
     /* The vCPUs from zero too, but for their CPU time, which a front-end
      * shows for the domain's whole life. */

@@ -416,6 +416,8 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         return parse_count(s, len, 8, HV_DOMAINS_MAX, &opt->domains, err, err_len);
     if (word_has_prefix(s, len, "smp="))
         return parse_count(s, len, 4, HV_SMP_MAX, &opt->smp, err, err_len);
+    if (word_has_prefix(s, len, "maxcpus="))
+        return parse_count(s, len, 8, HV_SMP_MAX, &opt->maxcpus, err, err_len);
     if (word_has_prefix(s, len, "tslice="))
         return parse_ms(s, len, 7, 1000, &opt->tslice_ms, err, err_len);
     if (word_has_prefix(s, len, "name="))
@@ -458,7 +460,7 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
      * silently ignored would cost the user more than this message. */
     ksnprintf(err, err_len,
               "unknown option '%.*s' (hv knows mem=SIZE, trace, vendor=svm|vmx|auto, max-exits=N, "
-              "balloon=SIZE, npt=eager|lazy, slat-dot, domains=N, smp=N, disk-test, "
+              "balloon=SIZE, npt=eager|lazy, slat-dot, domains=N, smp=N, maxcpus=N, disk-test, "
               "virtio-console, ctl, paused, "
               "name=NAME, "
               "drive=..., cdrom=N|empty, tslice=MS, powerdown-after=MS, "
@@ -488,6 +490,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->lazy = false;
     opt->domains = 1;
     opt->smp = 1;
+    opt->maxcpus = 0;
     opt->slat_dot = false;
     opt->disk_test = false;
     opt->virtio_console = false;

@@ -21,6 +21,11 @@
  *   smp=N                every domain has N vCPUs (default 1, at most
  *                        HV_SMP_MAX): vCPU 0 starts the guest, the others
  *                        wait for its INIT-SIPI-SIPI (core/smp.c)
+ *   maxcpus=M            with smp=N, N < M: every domain is built with M
+ *                        vCPUs of which the first N are available at the
+ *                        start; the host makes others available later and
+ *                        the guest brings them up (QEMU's -smp N,maxcpus=M;
+ *                        include/hvkit/pv.h "vCPU hot-plug")
  *   slat-dot             when the guest ends, print its second-level tables as
  *                        a Graphviz graph ("[hv] dot: " lines;
  *                        docs/slatgraph.sh draws them)
@@ -110,6 +115,7 @@ struct hv_options {
     bool slat_dot;       /* print the tables as a graph at the end */
     unsigned domains;    /* domains=N: copies of the guest, 1 by default */
     unsigned smp;        /* smp=N: vCPUs per domain, 1 by default */
+    unsigned maxcpus;    /* maxcpus=M: vCPUs built, 0 = smp */
     bool disk_test;      /* disk-test: exercise the outer disks first */
     bool virtio_console; /* a virtio-console device (core/vdev.h) */
     bool ctl;            /* ctl: the control channel on COM2 (core/ctl.h) */

@@ -16,6 +16,7 @@
 #include "dev/ide_cd.h"
 #include "hv.h"
 #include "nmi.h"
+#include "smp.h"
 #include "vdev.h"
 #include "vdev_hot.h"
 
@@ -81,6 +82,19 @@ static void put_domain(struct json_out *o, const struct domain *d)
     json_put_u64(o, exits);
     json_key(o, "cpu-tsc");
     json_put_u64(o, tsc);
+    /* vCPU hot-plug (include/hvkit/pv.h): "vcpus" above is how many it
+     * was built with, Xen's maxvcpus; how many the host lets the guest
+     * run (x-vcpu-set), and how many run now: the BSP and the APs the
+     * guest started and has not taken down, Xen's online vCPUs. */
+    unsigned online = 0, available = 0;
+    for (unsigned i = 0; i < d->nr_vcpus; i++) {
+        online += smp_vcpu_online(d->vcpu[i]);
+        available += domain_vcpu_available(d, i);
+    }
+    json_key(o, "vcpus-available");
+    json_put_u64(o, available);
+    json_key(o, "vcpus-online");
+    json_put_u64(o, online);
     json_obj_end(o);
 }
 
@@ -133,6 +147,11 @@ static int query_cpus_fast(struct ctl_req *r)
         json_put_str(r->out, vcpu_state_name(d->vcpu[i]));
         json_key(r->out, "exits");
         json_put_u64(r->out, d->vcpu[i]->exit_count);
+        /* vCPU hot-plug: may the guest run it, and does it. */
+        json_key(r->out, "available");
+        json_put_bool(r->out, domain_vcpu_available(d, i));
+        json_key(r->out, "online");
+        json_put_bool(r->out, smp_vcpu_online(d->vcpu[i]));
         json_obj_end(r->out);
     }
     json_arr_end(r->out);

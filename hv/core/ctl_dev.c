@@ -1,7 +1,8 @@
 /*
  * ctl_dev.c - the control protocol's device commands
  * (docs/control-protocol.md "Devices"): the balloon (QMP's balloon and
- * query-balloon, over hv's PV balloon, core/pv_balloon.c) and x-commit,
+ * query-balloon, over hv's PV balloon, core/pv_balloon.c), x-vcpu-set
+ * (the vCPUs a guest may run, core/pv_vcpu.c) and x-commit,
  * the monitor's commit of a disk's changes into its backing file, and
  * QMP's eject and blockdev-change-medium on the CD-ROM drive (core/cdrom.c).
  *
@@ -65,6 +66,34 @@ static int query_balloon(struct ctl_req *r)
     json_obj_begin(r->out);
     json_key(r->out, "actual");
     json_put_u64(r->out, d->mem.size - (d->balloon_kib << 10));
+    json_obj_end(r->out);
+    return 0;
+}
+
+/* The words for a guest that cannot be told of a new vCPU count: one
+ * that never asked for its available vCPUs (HC_VCPU_AVAIL), as the
+ * balloon's NO_BALLOON names a guest without a balloon driver. */
+#define NO_VCPU_HOTPLUG                                                                            \
+    "The guest has not activated vCPU hot-plug (include/hvkit/pv.h HC_VCPU_AVAIL): only its "      \
+    "current count can be set"
+
+/* x-vcpu-set: let the guest run "vcpus" of the vCPUs the domain was built
+ * with (include/hvkit/pv.h "vCPU hot-plug", core/pv_vcpu.c), as Xen's
+ * vcpu-set: hv signals the guest, which starts or takes down CPUs in its
+ * own time; query-cpus-fast and query-domains show where it is. */
+static int vcpu_set(struct ctl_req *r)
+{
+    struct domain *d;
+    uint64_t n;
+    if (ctl_arg_domain(r, &d) < 0 || ctl_arg_u64(r, CTL_ARG_VCPUS, true, 0, &n) < 0)
+        return -1;
+    if (n < 1 || n > d->nr_vcpus)
+        return ctl_error(r, CTL_ERR_INVALID_PARAMETER,
+                         "argument 'vcpus' must be 1 to %u (the vCPUs domain %u was built with)",
+                         d->nr_vcpus, d->id);
+    if (pv_vcpu_set(d, (unsigned)n) < 0)
+        return ctl_error(r, CTL_ERR_GENERIC, NO_VCPU_HOTPLUG);
+    json_obj_begin(r->out);
     json_obj_end(r->out);
     return 0;
 }
@@ -190,6 +219,7 @@ static int change_medium(struct ctl_req *r)
 static const char *const domain_args[] = {CTL_ARG_DOMAIN, NULL};
 static const char *const balloon_args[] = {CTL_ARG_DOMAIN, CTL_ARG_VALUE, NULL};
 static const char *const commit_args[] = {CTL_ARG_DOMAIN, CTL_ARG_DEVICE, NULL};
+static const char *const vcpu_set_args[] = {CTL_ARG_DOMAIN, CTL_ARG_VCPUS, NULL};
 static const char *const eject_args[] = {CTL_ARG_DOMAIN, CTL_ARG_DEVICE, CTL_ARG_FORCE, NULL};
 static const char *const change_args[] = {
     CTL_ARG_DOMAIN,  CTL_ARG_DEVICE, CTL_ARG_FORCE,  CTL_ARG_FILENAME, CTL_ARG_FORMAT,
@@ -207,5 +237,6 @@ const struct ctl_cmd ctl_device_commands[] = {
     {CTL_CMD_CHANGE_MEDIUM, change_args, change_medium},
     {CTL_CMD_BLOCKDEV_ATTACH, attach_args, ctl_blockdev_attach},
     {CTL_CMD_BLOCKDEV_DETACH, detach_args, ctl_blockdev_detach},
+    {CTL_CMD_VCPU_SET, vcpu_set_args, vcpu_set},
     {NULL, NULL, NULL},
 };

@@ -107,6 +107,21 @@ static int arg_vcpus(struct ctl_req *r, unsigned *n)
     return 0;
 }
 
+/* "maxvcpus": vcpus..HV_SMP_MAX, the vCPUs the domain is built with, of
+ * which "vcpus" are available at its start (vCPU hot-plug, x-vcpu-set);
+ * 0 when absent: as many as "vcpus". */
+static int arg_maxvcpus(struct ctl_req *r, unsigned vcpus, unsigned *n)
+{
+    uint64_t v;
+    if (ctl_arg_u64(r, CTL_ARG_MAXVCPUS, false, 0, &v) < 0)
+        return -1;
+    if (v && (v < vcpus || v > HV_SMP_MAX))
+        return ctl_error(r, CTL_ERR_INVALID_PARAMETER, "argument 'maxvcpus' must be %u to %u",
+                         vcpus, HV_SMP_MAX);
+    *n = (unsigned)v;
+    return 0;
+}
+
 /* The image's place: "disk" (an outer disk's number), "offset" (default
  * 0) and "length" (1..CTL_KERNEL_MAX). */
 struct image_place {
@@ -177,7 +192,8 @@ static int create_args(struct ctl_req *r, struct domain_spec *s, char *name, siz
         opt_action(r, CTL_ARG_ON_POWEROFF, o->on_poweroff, &s->on_poweroff) < 0 ||
         opt_action(r, CTL_ARG_ON_REBOOT, o->on_reboot, &s->on_reboot) < 0 ||
         opt_action(r, CTL_ARG_ON_CRASH, o->on_crash, &s->on_crash) < 0 ||
-        ctl_arg_bool(r, CTL_ARG_PAUSED, false, &s->paused) < 0 || arg_vcpus(r, &s->vcpus) < 0)
+        ctl_arg_bool(r, CTL_ARG_PAUSED, false, &s->paused) < 0 || arg_vcpus(r, &s->vcpus) < 0 ||
+        arg_maxvcpus(r, s->vcpus, &s->maxvcpus) < 0)
         return -1;
     if (name[0] && !domain_name_ok(name))
         return ctl_error(r, CTL_ERR_INVALID_PARAMETER,
@@ -268,19 +284,13 @@ static int query_host(struct ctl_req *r)
     return 0;
 }
 
-static const char *const create_args_list[] = {CTL_ARG_NAME,
-                                               CTL_ARG_KERNEL,
-                                               CTL_ARG_CMDLINE,
-                                               CTL_ARG_MEMORY,
-                                               CTL_ARG_DISK,
-                                               CTL_ARG_OFFSET,
-                                               CTL_ARG_LENGTH,
-                                               CTL_ARG_ON_POWEROFF,
-                                               CTL_ARG_ON_REBOOT,
-                                               CTL_ARG_ON_CRASH,
-                                               CTL_ARG_PAUSED,
-                                               CTL_ARG_VCPUS,
-                                               NULL};
+static const char *const create_args_list[] = {CTL_ARG_NAME,      CTL_ARG_KERNEL,
+                                               CTL_ARG_CMDLINE,   CTL_ARG_MEMORY,
+                                               CTL_ARG_DISK,      CTL_ARG_OFFSET,
+                                               CTL_ARG_LENGTH,    CTL_ARG_ON_POWEROFF,
+                                               CTL_ARG_ON_REBOOT, CTL_ARG_ON_CRASH,
+                                               CTL_ARG_PAUSED,    CTL_ARG_VCPUS,
+                                               CTL_ARG_MAXVCPUS,  NULL};
 static const char *const domain_args[] = {CTL_ARG_DOMAIN, NULL};
 
 const struct ctl_cmd ctl_domain_commands[] = {

@@ -267,6 +267,13 @@ struct domain {
      * (main.c) and used again by a rebuild. */
     unsigned smp;
     struct vcpu *ap_store[DOMAIN_MAX_VCPUS];
+    /* The vCPUs the host lets the guest run, bit i for vCPU i (its APIC
+     * ID): the first smp= at the start (maxcpus= builds more), moved by
+     * the control protocol's x-vcpu-set (core/pv_vcpu.c; include/hvkit/
+     * pv.h "vCPU hot-plug").  0 until the build, which makes it all of
+     * them; a rebuild keeps it, as Xen keeps a domain's vCPU count over
+     * a reboot. */
+    uint32_t vcpu_avail;
     /* How many notes about its IPIs hv has logged (core/smp.c), so that
      * a guest sending bad IPIs in a loop cannot flood the log. */
     unsigned smp_notes;
@@ -292,6 +299,24 @@ int domain_add_vcpu(struct domain *d, struct vcpu *v);
 int domain_add_mmio(struct domain *d, struct mmio_device *dev, char *err, size_t err_len);
 
 /* True while the run loop should enter the domain's vCPUs. */
+/* The mask of vCPUs 0..n-1 (domain.vcpu_avail). */
+static inline uint32_t domain_vcpu_mask(unsigned n)
+{
+    return n >= 32 ? UINT32_MAX : (1u << n) - 1;
+}
+
+/* The vCPUs the host lets the guest run (domain.vcpu_avail; before the
+ * build, all of them). */
+static inline uint32_t domain_vcpus_available(const struct domain *d)
+{
+    return (d->vcpu_avail ? d->vcpu_avail : UINT32_MAX) & domain_vcpu_mask(d->nr_vcpus);
+}
+
+static inline bool domain_vcpu_available(const struct domain *d, unsigned id)
+{
+    return id < 32 && ((domain_vcpus_available(d) >> id) & 1);
+}
+
 static inline bool domain_running(const struct domain *d)
 {
     return d->state == DOMAIN_RUNNING;

@@ -200,7 +200,9 @@ struct domain *domain_create(struct host *h, const struct domain_spec *s, char *
     d->next = next;
     if (!reused)
         host_add_domain(h, d);
-    struct vcpu *v = give_vcpus(d, s->vcpus ? s->vcpus : 1);
+    unsigned n = s->vcpus ? s->vcpus : 1;
+    struct vcpu *v = give_vcpus(d, s->maxvcpus > n ? s->maxvcpus : n);
+    d->vcpu_avail = domain_vcpu_mask(n);
     if (fill(d, s) < 0) {
         ksnprintf(err, err_len, "no host memory for the command line");
         d->image = s->image;

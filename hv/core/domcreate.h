@@ -45,6 +45,10 @@ struct domain_spec {
     /* Its vCPUs, 1..HV_SMP_MAX (0: one): vCPU 0 starts at the kernel's
      * entry, the others wait for the guest's INIT-SIPI-SIPI (core/smp.c). */
     unsigned vcpus;
+    /* More than vcpus: the vCPUs it is built with, `vcpus` of them
+     * available at the start (include/hvkit/pv.h "vCPU hot-plug"); 0:
+     * vcpus. */
+    unsigned maxvcpus;
     /* What follows its end (xl.cfg's on_poweroff, on_reboot, on_crash). */
     enum domain_action on_poweroff, on_reboot, on_crash;
     /* Made paused (xl create -p): it runs after a `cont`. */

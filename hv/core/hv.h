@@ -63,10 +63,10 @@ struct host {
 
 /* CPUID 0x40000001 ECX, hv's optional features (include/hvkit/abi.h,
  * pv.h): interrupts only when the backend can inject them; the PV
- * interface always. */
+ * interface and its vCPU hot-plug always. */
 static inline uint32_t hv_features(const struct host *h)
 {
-    return (h->irq ? HVKIT_FEATURE_IRQ : 0) | HVKIT_FEATURE_PV;
+    return (h->irq ? HVKIT_FEATURE_IRQ : 0) | HVKIT_FEATURE_PV | HVKIT_FEATURE_VCPU_HOTPLUG;
 }
 
 /* Make `v` the vCPU the CPU's virtualization instructions act on

@@ -201,6 +201,8 @@ static const struct hypercall calls[] = {
     {HC_BALLOON_TARGET, "HC_BALLOON_TARGET", RING_KERNEL, pv_hc_balloon_target},
     {HC_BALLOON_RELEASE, "HC_BALLOON_RELEASE", RING_KERNEL, pv_hc_balloon_release},
     {HC_BALLOON_RECLAIM, "HC_BALLOON_RECLAIM", RING_KERNEL, pv_hc_balloon_reclaim},
+    {HC_VCPU_AVAIL, "HC_VCPU_AVAIL", RING_KERNEL, pv_hc_vcpu_avail},
+    {HC_VCPU_DOWN, "HC_VCPU_DOWN", RING_KERNEL, pv_hc_vcpu_down},
 };
 
 /* The row for a call number, or NULL for an unknown one.  The full 64-bit

@@ -172,9 +172,13 @@ static void make_domain(struct domain *d, struct vcpu *v, unsigned id, const str
     /* An empty guest machine with its console and exit port (domain.c). */
     domain_init(d, &host, id, bus_note, guest_line);
     /* Its vCPUs: v (the BSP, vCPU 0) and smp=N - 1 application processors
-     * in the structs beside it (build.c, core/smp.c). */
-    d->smp = host.opt.smp;
-    for (unsigned i = 1; i < host.opt.smp; i++)
+     * in the structs beside it (build.c, core/smp.c); with maxcpus=M
+     * above N, M - 1 of them, of which the first N - 1 are available to
+     * the guest at its start (include/hvkit/pv.h "vCPU hot-plug"). */
+    unsigned n = host.opt.maxcpus > host.opt.smp ? host.opt.maxcpus : host.opt.smp;
+    d->smp = n;
+    d->vcpu_avail = domain_vcpu_mask(host.opt.smp);
+    for (unsigned i = 1; i < n; i++)
         d->ap_store[i] = v + i;
     host_add_domain(&host, d);
     /* What it is made of, kept for a reset: the module stays where the

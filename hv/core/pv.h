@@ -14,6 +14,7 @@
  *   pv_console.c  the console ring's consumer
  *   pv_blk.c      the PV block back-end: requests over grants
  *   pv_balloon.c  the balloon: pages given back, unmapped, accounted
+ *   pv_vcpu.c     vCPU hot-plug: the available vCPUs, an AP going down
  *   pv_clock.c    the pvclock structure and its TSC scale
  *   pv_state.c    the vmstate sections 'pv' and 'pv-balloon' (docs/vmstate.md)
  *   pv_restore.c  what a load does beyond the fields: the second-level
@@ -113,6 +114,11 @@ struct pv_domain {
     /* The guest's balloon driver has asked for its target: the host may
      * then move it (QEMU's "balloon device activated"). */
     bool balloon_driver;
+    /* vCPU hot-plug (pv_vcpu.c): the guest follows the host's count
+     * (it called HC_VCPU_AVAIL), and the port to signal when the count
+     * changes (0: none; the guest then asks in its own time). */
+    bool vcpu_driver;
+    unsigned vcpu_port;
     /* Events signalled and vectors injected (masked or already pending
      * events inject nothing). */
     uint64_t events, injections;
@@ -152,6 +158,15 @@ long pv_hc_blk_setup(struct vcpu *v, const struct gprs *r);
 long pv_hc_balloon_target(struct vcpu *v, const struct gprs *r);
 long pv_hc_balloon_release(struct vcpu *v, const struct gprs *r);
 long pv_hc_balloon_reclaim(struct vcpu *v, const struct gprs *r);
+long pv_hc_vcpu_avail(struct vcpu *v, const struct gprs *r);
+long pv_hc_vcpu_down(struct vcpu *v, const struct gprs *r);
+
+/* ---- vCPU hot-plug (pv_vcpu.c) ---- */
+/* The host lets the guest run vCPUs 0..count-1 and tells it.  0; -1 for
+ * a count outside 1..the vCPUs the domain was built with; -2 when the
+ * guest has no hot-plug driver (never called HC_VCPU_AVAIL) and the count
+ * is not the one it has.  Nothing changes on an error. */
+int pv_vcpu_set(struct domain *d, unsigned count);
 
 /* ---- The balloon (pv_balloon.c) ---- */
 /* The host asks the guest to have `kib` KiB (the control protocol's

@@ -125,6 +125,14 @@ static void startup_ipi(struct vcpu *from, struct vcpu *w, const struct apic_msg
                    w->dom->id, w->id, from->id);
         return;
     }
+    /* vCPU hot-plug (include/hvkit/pv.h): the host decides how many
+     * vCPUs the guest runs; the MADT lists the others as Online Capable,
+     * not yet Enabled, and a guest that starts one anyway finds it never
+     * comes up, as on a machine whose firmware left the CPU off. */
+    if (!domain_vcpu_available(w->dom, w->id)) {
+        note(from, "STARTUP IPI to vCPU %u ignored: the host has not made it available", w->id);
+        return;
+    }
     /* 9.4.4.1 "Typical BSP Initialization Sequence": the vectors A0H-BFH
      * are reserved (the VGA window); hv starts the AP there all the same,
      * as QEMU does, and says so. */
@@ -306,4 +314,20 @@ bool smp_may_wake(const struct vcpu *v)
             return true;
     }
     return false;
+}
+
+bool smp_vcpu_down(struct vcpu *v)
+{
+    if (v->id == 0)
+        return false;
+    /* As an INIT leaves an AP (init_ipi above): waiting for a STARTUP,
+     * its local APIC reset, nothing pending.  The run loop sees that it
+     * is no longer VCPU_MP_RUNNING and leaves it (sched.h). */
+    v->mp_state = VCPU_MP_WAIT_SIPI;
+    v->blocked = false;
+    v->start_pending = false;
+    lapic_init_reset(&v->lapic);
+    v->dom->host->resched = true;
+    note(v, "offline at the guest's word (HC_VCPU_DOWN)");
+    return true;
 }

@@ -33,4 +33,17 @@ bool smp_park(struct vcpu *v);
  * even when no timer of `v` runs (irq.c). */
 bool smp_may_wake(const struct vcpu *v);
 
+/* vCPU hot-plug (include/hvkit/pv.h): `v`, an application processor,
+ * goes offline at the guest's word (HC_VCPU_DOWN): back to the
+ * wait-for-SIPI state of an AP after an INIT, never scheduled, until the
+ * guest starts it again.  False for the BSP, which cannot. */
+bool smp_vcpu_down(struct vcpu *v);
+
+/* Is `v` online: the BSP, or an AP the guest started and has not taken
+ * down (the front-ends' vCPU lists; Xen's "online")? */
+static inline bool smp_vcpu_online(const struct vcpu *v)
+{
+    return v->id == 0 || v->mp_state != VCPU_MP_WAIT_SIPI;
+}
+
 #endif

@@ -105,8 +105,9 @@ static void fadt(uint8_t *t, uint32_t gpa)
     finish(t, FADT_LEN);
 }
 
-/* The MADT for `n` CPUs (acpi_tables.h says what it lists). */
-static void madt(uint8_t *t, unsigned n)
+/* The MADT for `n` CPUs, those in `enabled` running (acpi_tables.h says
+ * what it lists). */
+static void madt(uint8_t *t, unsigned n, uint32_t enabled)
 {
     uint32_t len = MADT_LEN(n);
     header(t, "APIC", len, 1);
@@ -116,13 +117,15 @@ static void madt(uint8_t *t, unsigned n)
     put32(t + 40, 1);
     uint8_t *e = t + HDR_LEN + 8;
     for (unsigned i = 0; i < n; i++, e += MADT_LAPIC_LEN) {
-        /* Type 0, length, ACPI processor UID, APIC ID, flags bit 0
-         * Enabled (table 5.45 "Local APIC Flags"). */
+        /* Type 0, length, ACPI processor UID, APIC ID, flags (table 5.45
+         * "Local APIC Flags"): bit 0 Enabled for a CPU that runs, else
+         * bit 1 Online Capable, "the system supports enabling this
+         * processor during OS runtime" (vCPU hot-plug). */
         e[0] = 0;
         e[1] = MADT_LAPIC_LEN;
         e[2] = (uint8_t)i;
         e[3] = (uint8_t)i;
-        put32(e + 4, 1);
+        put32(e + 4, (enabled >> i) & 1 ? 1 : 2);
     }
     /* Type 1: I/O APIC ID, reserved, address, global system interrupt
      * base. */
@@ -143,7 +146,7 @@ static void madt(uint8_t *t, unsigned n)
     finish(t, len);
 }
 
-size_t acpi_tables_build(uint8_t *buf, uint32_t gpa, unsigned ncpus)
+size_t acpi_tables_build(uint8_t *buf, uint32_t gpa, unsigned ncpus, uint32_t enabled)
 {
     if (ncpus < 1)
         ncpus = 1;
@@ -170,7 +173,7 @@ size_t acpi_tables_build(uint8_t *buf, uint32_t gpa, unsigned ncpus)
      * zero, version 0. */
     memcpy(buf + AT_FACS, "FACS", 4);
     put32(buf + AT_FACS + 4, FACS_LEN);
-    madt(buf + AT_MADT, ncpus);
+    madt(buf + AT_MADT, ncpus, enabled | 1u);
     return AT_MADT + MADT_LEN(ncpus);
 }
 

@@ -43,7 +43,9 @@
 /* Write the tables into `buf` (ACPI_TABLES_SIZE bytes), which the guest
  * will see at guest-physical `gpa` (each table points at the next by its
  * guest-physical address), for a machine of `ncpus` CPUs (1 to
- * ACPI_MADT_MAX_CPUS).  Returns the bytes used. */
-size_t acpi_tables_build(uint8_t *buf, uint32_t gpa, unsigned ncpus);
+ * ACPI_MADT_MAX_CPUS) of which those in the mask `enabled` (bit i for
+ * CPU i) run now; the others can be brought online later (vCPU hot-plug,
+ * include/hvkit/pv.h).  Returns the bytes used. */
+size_t acpi_tables_build(uint8_t *buf, uint32_t gpa, unsigned ncpus, uint32_t enabled);
 
 #endif

@@ -171,6 +171,9 @@
 #define CTL_CMD_BALLOON       "balloon"
 #define CTL_CMD_QUERY_BALLOON "query-balloon"
 #define CTL_CMD_COMMIT        "x-commit"
+/* vCPU hot-plug: how many of a domain's vCPUs its guest may run, "vcpus"
+ * (docs/control-protocol.md "vCPU hot-plug"; include/hvkit/pv.h). */
+#define CTL_CMD_VCPU_SET "x-vcpu-set"
 /* A domain's virtio disks' I/O counters (QMP's query-blockstats). */
 #define CTL_CMD_QUERY_BLOCKSTATS "query-blockstats"
 /* Bytes typed at a domain's console, for its COM1's receiver
@@ -221,6 +224,7 @@
 #define CTL_ARG_ON_CRASH    "on_crash"
 #define CTL_ARG_PAUSED      "paused"
 #define CTL_ARG_VCPUS       "vcpus"
+#define CTL_ARG_MAXVCPUS    "maxvcpus"
 /* domain-save's and domain-restore's: the host file (the manager's form;
  * hv gets "disk", "offset" and, to restore, "length" instead), what
  * becomes of the saved domain ("destroy", "continue", "pause"). */

@@ -27,8 +27,10 @@
 
 #include "hvkit/abi.h"
 
-/* CPUID 0x40000001 ECX bit 1: everything in this file is there. */
-#define HVKIT_FEATURE_PV (1u << 1)
+/* CPUID 0x40000001 ECX bit 1: everything in this file is there, but for
+ * vCPU hot-plug, which came later and has a bit of its own (bit 2). */
+#define HVKIT_FEATURE_PV           (1u << 1)
+#define HVKIT_FEATURE_VCPU_HOTPLUG (1u << 2)
 
 /* ---- MSRs ------------------------------------------------------------------
  * hv's MSRs sit in the range 0x40000000-0x400000ff that Hyper-V, Xen and KVM
@@ -95,6 +97,12 @@
 #define HC_BALLOON_TARGET  23u
 #define HC_BALLOON_RELEASE 24u
 #define HC_BALLOON_RECLAIM 25u
+/* vCPU hot-plug (see "vCPU hot-plug" below).  HC_VCPU_AVAIL: RBX = a
+ * bound port hv signals when the host changes the set of available vCPUs,
+ * or 0 -> the set, a mask.  HC_VCPU_DOWN: the calling vCPU goes offline
+ * (no arguments; returns only when refused). */
+#define HC_VCPU_AVAIL 26u
+#define HC_VCPU_DOWN  27u
 
 /* ---- The shared page and event channels ----------------------------------- */
 #define HVKIT_EVTCHN_PORTS 64u /* port 0 is never valid, as in Xen */
@@ -177,6 +185,35 @@ struct hvkit_pvclock {
  * back twice (also twice in one list) or is taken back without having
  * been given; HC_ENOTSUP with npt=lazy, where a touch maps any page. */
 #define HVKIT_BALLOON_BATCH 512u
+
+/* ---- vCPU hot-plug ---------------------------------------------------------
+ * Xen's model for a PV guest: the domain is built with its most vCPUs
+ * (hv's smp=N maxcpus=M, bin/hvrun -smp N,maxcpus=M), and the host says
+ * how many of them the guest may run; the guest brings CPUs up and takes
+ * them down itself, as Linux does when xl vcpu-set changes Xen's
+ * "availability" node.  Bit i of the available mask is the vCPU whose
+ * local APIC ID is i; vCPU 0, the bootstrap processor, is always
+ * available.  At the start the first N are; the MADT lists all M, the
+ * available ones Enabled and the others Online Capable (ACPI 6.4 5.2.12.2
+ * "Processor Local APIC Structure", table 5.45 "Local APIC Flags").
+ *
+ * When the host changes the count (the control protocol's x-vcpu-set;
+ * xl vcpu-set, virsh setvcpus --live) the mask becomes its lowest `count`
+ * bits and hv signals the port the guest named with HC_VCPU_AVAIL.  The
+ * guest then reads the mask and
+ *   - starts each available vCPU it does not run with INIT, STARTUP,
+ *     STARTUP, as at its boot (SDM vol 3A 9.4.4 "MP Initialization
+ *     Example");
+ *   - has each vCPU it runs that is no longer available finish its work
+ *     and call HC_VCPU_DOWN: hv puts it back in the wait-for-SIPI state,
+ *     where it is never scheduled and uses no CPU time, until the guest
+ *     starts it again.
+ * A STARTUP IPI to a vCPU that is not available is ignored (one "[hv]"
+ * note): the guest cannot run more vCPUs than the host gives it.
+ * HC_VCPU_DOWN from vCPU 0 is refused with HC_EINVAL.  A guest that never
+ * called HC_VCPU_AVAIL cannot be told, so the host's change is refused
+ * (but for the count it already has), as libxl refuses vcpu-set for a
+ * guest without hot-plug support. */
 
 /* ---- PV block -------------------------------------------------------------
  * Requests and responses share one ring of HVKIT_BLK_RING_SLOTS slots, in

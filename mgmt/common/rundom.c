@@ -289,8 +289,13 @@ static void hvrun_args(const struct rundom_spec *s, const char *name, const char
         argv[n++] = "--balloon";
         argv[n++] = store[k++];
     }
-    if (s->vcpus > 1) {
-        snprintf(store[k], 1100, "%d", s->vcpus);
+    int vcpus = s->vcpus > 1 ? s->vcpus : 1;
+    if (s->maxvcpus > vcpus) {
+        snprintf(store[k], 1100, "%d,maxcpus=%d", vcpus, s->maxvcpus);
+        argv[n++] = "-smp";
+        argv[n++] = store[k++];
+    } else if (vcpus > 1) {
+        snprintf(store[k], 1100, "%d", vcpus);
         argv[n++] = "-smp";
         argv[n++] = store[k++];
     }

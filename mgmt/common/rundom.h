@@ -77,6 +77,10 @@ struct rundom_spec {
      * may later raise the target up to it.  0: memory_mib. */
     long maxmem_mib;
     int vcpus; /* 0 or 1: one (bin/hvrun -smp N above that) */
+    /* More than vcpus: the domain is built with this many vCPUs of which
+     * `vcpus` are available at its start (bin/hvrun -smp N,maxcpus=M;
+     * include/hvkit/pv.h "vCPU hot-plug").  0: vcpus. */
+    int maxvcpus;
     /* destroy, restart or preserve; NULL leaves hvrun's default (destroy). */
     const char *on_poweroff, *on_reboot, *on_crash;
     bool start_paused; /* -S: a saved state is restored into it (savefile.h) */

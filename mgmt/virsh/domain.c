@@ -11,6 +11,7 @@
 #include "../common/size.h"
 #include "../common/vtable.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,7 +192,9 @@ static bool dominfo(const struct cmd_call *call)
     printf("%-15s %s\n", "UUID:", d->uuid);
     printf("%-15s %s\n", "OS Type:", d->os_type);
     printf("%-15s %s\n", "State:", live_state_name(v.state));
-    printf("%-15s %u\n", "CPU(s):", d->vcpus_current);
+    /* A running domain's vCPUs online now (vCPU hot-plug). */
+    unsigned online = v.active ? live_vcpus_online(&v) : 0;
+    printf("%-15s %u\n", "CPU(s):", online ? online : d->vcpus_current);
     /* libvirt shows the CPU time only when the driver knows one: here the
      * host CPU time the domain's machine has used. */
     if (cpu_ns)
@@ -260,10 +263,18 @@ static bool domuuid(const struct cmd_call *call)
 
 static bool dumpxml(const struct cmd_call *call)
 {
-    struct dom dom;
-    if (!dom_lookup(call, &dom))
+    struct vdom v;
+    if (!live_lookup(call, &v))
         return false;
-    domxml_print(&dom.def, stdout);
+    /* A running domain's <vcpu> is its live one: the maximum hv built it
+     * with, current= those online (setvcpus --live moves it). */
+    uint32_t online;
+    unsigned max = live_vcpus(&v, &online);
+    if (max) {
+        v.dom.def.vcpus = max;
+        v.dom.def.vcpus_current = (unsigned)__builtin_popcount(online);
+    }
+    domxml_print(&v.dom.def, stdout);
     return true;
 }
 
@@ -387,6 +398,33 @@ static bool setmaxmem(const struct cmd_call *call)
     return store_dom_save(&dom.def);
 }
 
+/* setvcpus on a running domain: the control protocol's x-vcpu-set lets
+ * the guest run `n` of the vCPUs the domain was built with (<vcpu>, its
+ * maximum), and the guest brings CPUs up or takes them down itself
+ * (include/hvkit/pv.h "vCPU hot-plug"); a guest without that support is
+ * refused by hv, in its words. */
+static bool setvcpus_live(const struct vdom *v, unsigned long n)
+{
+    unsigned max = live_vcpus(v, NULL);
+    if (max && n > max) {
+        verror("invalid argument: requested cpu amount exceeds maximum (%lu > %u)", n, max);
+        return false;
+    }
+    static struct ctlc c;
+    char args[64];
+    int ret;
+    snprintf(args, sizeof(args), "\"vcpus\": %lu", n);
+    if (live_call(v, &c, CTL_CMD_VCPU_SET, args, 30000, &ret, NULL) < 0)
+        return false;
+    ctlc_close(&c);
+    /* As libvirt waits a while for a guest to act on a hot-unplug, wait
+     * (up to 10 s) until the guest runs that many, so that what virsh
+     * shows next is the new state; a slow guest still gets there later. */
+    for (int i = 0; i < 100 && live_vcpus_online(v) != n; i++)
+        usleep(100000);
+    return true;
+}
+
 static bool setvcpus(const struct cmd_call *call)
 {
     struct dom dom;
@@ -394,47 +432,83 @@ static bool setvcpus(const struct cmd_call *call)
     char *end;
     bool live, config;
     const char *text = opt_str(call, "count");
+    if (opt_bool(call, "maximum") && !opt_bool(call, "config")) {
+        verror("Option --config is required by option --maximum");
+        return false;
+    }
     if (!live_lookup(call, &v) || !live_affects(call, &v, &live, &config))
         return false;
     dom = v.dom;
-    if (live) {
-        verror("unsupported configuration: hvkit cannot add or remove vCPUs of a running domain: "
-               "change its definition (--config) and restart it");
+    unsigned long n = strtoul(text, &end, 10);
+    if (!*text || *end || !isdigit((unsigned char)*text)) {
+        verror("Numeric value '%s' for <count> option is malformed or out of range", text);
         return false;
     }
-    unsigned long n = strtoul(text, &end, 10);
-    if (!*text || *end || n == 0) {
-        verror("Invalid number of virtual CPUs");
+    if (n == 0) {
+        verror("Can't set 0 processors for a VM");
         return false;
     }
     if (opt_bool(call, "maximum")) {
         dom.def.vcpus = (unsigned)n;
         if (dom.def.vcpus_current > n)
             dom.def.vcpus_current = (unsigned)n;
-    } else if (n > dom.def.vcpus) {
+    } else if (config && n > dom.def.vcpus) {
         verror("invalid argument: requested cpu amount exceeds maximum (%lu > %u)", n,
                dom.def.vcpus);
         return false;
     } else {
         dom.def.vcpus_current = (unsigned)n;
     }
-    return store_dom_save(&dom.def);
+    if (live && !setvcpus_live(&v, n))
+        return false;
+    return !config || store_dom_save(&dom.def);
 }
 
+/* vcpucount: the table of maximum and current, config and live; or with
+ * --maximum or --active (and --live, --config or --current) one number,
+ * as virsh prints it. */
 static bool vcpucount(const struct cmd_call *call)
 {
     struct vdom v;
+    bool maximum = opt_bool(call, "maximum"), active = opt_bool(call, "active");
+    bool live = opt_bool(call, "live"), config = opt_bool(call, "config");
+    bool current = opt_bool(call, "current");
+    if (maximum && active) {
+        verror("Options --maximum and --active are mutually exclusive");
+        return false;
+    }
+    if (current && (live || config)) {
+        verror("Options --current and --%s are mutually exclusive", live ? "live" : "config");
+        return false;
+    }
+    if (live && config) {
+        verror("Options --live and --config are mutually exclusive");
+        return false;
+    }
     if (!live_lookup(call, &v))
         return false;
-    /* A running domain has the vCPUs hv built it with: its live count is
-     * what its manager reports. */
-    unsigned live = live_vcpus(&v);
+    /* A running domain's live counts: the vCPUs hv built it with and
+     * those online now (its manager's query-cpus-fast). */
+    uint32_t online = 0;
+    unsigned max_live = live_vcpus(&v, &online);
+    unsigned cur_live = (unsigned)__builtin_popcount(online);
+    if (!max_live)
+        max_live = v.dom.def.vcpus, cur_live = v.dom.def.vcpus_current;
+    if (maximum || active || live || config || current) {
+        if (live && !v.active)
+            return live_not_running(NULL);
+        bool use_live = live || (!config && v.active);
+        unsigned max = use_live ? max_live : v.dom.def.vcpus;
+        unsigned cur = use_live ? cur_live : v.dom.def.vcpus_current;
+        printf("%u\n", maximum ? max : cur);
+        return true;
+    }
     printf("%-12s %-12s %3u\n", "maximum", "config", v.dom.def.vcpus);
     if (v.active)
-        printf("%-12s %-12s %3u\n", "maximum", "live", live ? live : v.dom.def.vcpus_current);
+        printf("%-12s %-12s %3u\n", "maximum", "live", max_live);
     printf("%-12s %-12s %3u\n", "current", "config", v.dom.def.vcpus_current);
     if (v.active)
-        printf("%-12s %-12s %3u\n", "current", "live", live ? live : v.dom.def.vcpus_current);
+        printf("%-12s %-12s %3u\n", "current", "live", cur_live);
     return true;
 }
 

@@ -55,14 +55,16 @@ static bool spec_of(const struct domain_def *d, struct rundom_spec *s, const cha
         verror("unsupported configuration: hv gives a domain at most 3 disks, not %d", d->ndisks);
         return false;
     }
-    if (d->vcpus_current > 8) {
+    if (d->vcpus > 8) {
         verror("%s", failed);
-        verror("unsupported configuration: hv runs at most 8 vCPUs in a domain, not %u",
-               d->vcpus_current);
+        verror("unsupported configuration: hv runs at most 8 vCPUs in a domain, not %u", d->vcpus);
         return false;
     }
-    /* The domain boots with its current vCPUs (bin/hvrun -smp N). */
+    /* The domain is built with its <vcpu> maximum, its current ones
+     * available at the start (bin/hvrun -smp N,maxcpus=M), so `setvcpus
+     * --live` can move between (include/hvkit/pv.h "vCPU hot-plug"). */
     s->vcpus = (int)d->vcpus_current;
+    s->maxvcpus = (int)d->vcpus;
     s->kernel = d->kernel;
     s->cmdline = d->cmdline;
     /* <memory> is the most it may have and <currentMemory> what it has:

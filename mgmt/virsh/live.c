@@ -358,18 +358,33 @@ bool has_managed_save(const char *name)
     return store_path(path, sizeof(path), "domains/save/%s.save", name) && !access(path, F_OK);
 }
 
-unsigned live_vcpus(const struct vdom *v)
+unsigned live_vcpus(const struct vdom *v, uint32_t *online)
 {
     static struct ctlc c;
     char why[256];
     int ret;
     unsigned n = 0;
-    if (!v->active || rundom_connect(&v->run, &c, 10000, why, sizeof(why)) < 0)
-        return 0;
-    if (ctlc_call(&c, CTL_CMD_QUERY_CPUS_FAST, "{\"domain\": 0}", 30000, &ret, why, sizeof(why)) ==
-        0)
-        for (int i = json_first(&c.doc, ret); i >= 0; i = json_after(&c.doc, ret, i))
-            n++;
-    ctlc_close(&c);
+    uint32_t mask = 0;
+    if (v->active && rundom_connect(&v->run, &c, 10000, why, sizeof(why)) == 0) {
+        if (ctlc_call(&c, CTL_CMD_QUERY_CPUS_FAST, "{\"domain\": 0}", 30000, &ret, why,
+                      sizeof(why)) == 0)
+            for (int i = json_first(&c.doc, ret); i >= 0; i = json_after(&c.doc, ret, i), n++) {
+                /* An hv before vCPU hot-plug: every vCPU counts. */
+                bool up = true;
+                json_bool(&c.doc, json_get(&c.doc, i, "online"), &up);
+                if (up && n < 32)
+                    mask |= 1u << n;
+            }
+        ctlc_close(&c);
+    }
+    if (online)
+        *online = mask;
     return n;
+}
+
+unsigned live_vcpus_online(const struct vdom *v)
+{
+    uint32_t mask;
+    live_vcpus(v, &mask);
+    return (unsigned)__builtin_popcount(mask);
 }

@@ -102,9 +102,13 @@ void live_times(const struct vdom *v, struct live_times *t);
  * as libvirt's qemu driver reports the QEMU process's. */
 uint64_t live_cpu_ns(const struct vdom *v);
 
-/* The vCPUs a running domain has (query-cpus-fast), or 0 when its
- * manager does not answer. */
-unsigned live_vcpus(const struct vdom *v);
+/* The vCPUs a running domain was built with, its live maximum
+ * (query-cpus-fast), or 0 when its manager does not answer; *online gets
+ * the mask of those online now (vCPU hot-plug, include/hvkit/pv.h: bit i
+ * for vCPU i), may be NULL. */
+unsigned live_vcpus(const struct vdom *v, uint32_t *online);
+/* The number of vCPUs online in a running domain (0: no answer). */
+unsigned live_vcpus_online(const struct vdom *v);
 
 /* save.c: save, restore, managedsave, managedsave-remove (rows of
  * lifecycle.c's table). */

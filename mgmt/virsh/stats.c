@@ -85,13 +85,23 @@ static bool vcpuinfo(const struct cmd_call *call)
         return false;
     unsigned n = v.dom.def.vcpus_current ? v.dom.def.vcpus_current : 1;
     uint64_t ns = v.active ? live_cpu_ns(&v) : 0;
+    /* A running domain's vCPUs online now, by number (vCPU hot-plug: the
+     * guest decides which), as libvirt lists only the online ones. */
+    uint32_t online = n >= 32 ? UINT32_MAX : (1u << n) - 1, live_online;
+    unsigned built = v.active ? live_vcpus(&v, &live_online) : 0;
+    if (built)
+        n = built, online = live_online;
+    /* hv counts CPU time per domain: each online vCPU shows its share. */
+    unsigned shares = (unsigned)__builtin_popcount(online);
     for (unsigned i = 0; i < n; i++) {
+        if (!((online >> i) & 1))
+            continue;
         printf("%-15s %u\n", "VCPU:", i);
         if (v.active) {
             affinity(&v, &set);
             printf("%-15s %d\n", "CPU:", last_cpu(v.run.pid));
             printf("%-15s %s\n", "State:", "running");
-            printf("%-15s %.1fs\n", "CPU time:", (double)ns / n / 1e9);
+            printf("%-15s %.1fs\n", "CPU time:", (double)ns / (shares ? shares : 1) / 1e9);
         } else {
             CPU_ZERO(&set);
             for (int c = 0; c < host_cpus(); c++)
@@ -282,9 +292,13 @@ static bool domstats(const struct cmd_call *call)
             printf("  balloon.current=%llu\n  balloon.maximum=%llu\n",
                    (unsigned long long)live_memory_kib(v),
                    (unsigned long long)v->dom.def.memory_kib);
-        if (vcpu)
-            printf("  vcpu.current=%u\n  vcpu.maximum=%u\n", v->dom.def.vcpus_current,
-                   v->dom.def.vcpus);
+        if (vcpu) {
+            uint32_t online;
+            unsigned built = live_vcpus(v, &online);
+            printf("  vcpu.current=%u\n  vcpu.maximum=%u\n",
+                   built ? (unsigned)__builtin_popcount(online) : v->dom.def.vcpus_current,
+                   built ? built : v->dom.def.vcpus);
+        }
         if (block)
             printf("  block.count=%d\n", v->dom.def.ndisks);
         for (int k = 0; block && k < v->dom.def.ndisks; k++)

@@ -9,7 +9,8 @@
  *
  * (with maxmem > memory: -m MAXMEMM --balloon MEMORYM, the RAM of maxmem
  * and the balloon's first target at memory, so the guest's balloon driver
- * gives the rest back as it starts and `xl mem-set` may raise it again),
+ * gives the rest back as it starts and `xl mem-set` may raise it again;
+ * with maxvcpus > vcpus: -smp VCPUS,maxcpus=MAXVCPUS, for xl vcpu-set),
  * in the background, in a process group of its own, its console (and hv's
  * lines) into STATE/running/NAME.log (mgmt/common/rundom.c starts it).  xl returns once the
  * domain's manager greets it, as xl returns once Xen has built the domain.
@@ -84,6 +85,7 @@ static void machine_spec(const struct xldom *d, struct rundom_spec *s)
                               .memory_mib = d->memory,
                               .maxmem_mib = d->maxmem,
                               .vcpus = (int)d->vcpus,
+                              .maxvcpus = (int)d->maxvcpus,
                               .on_poweroff = hv_action("poweroff", d->on_poweroff),
                               .on_reboot = hv_action("reboot", d->on_reboot),
                               .on_crash = hv_action("crash", d->on_crash),

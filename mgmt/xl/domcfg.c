@@ -172,17 +172,20 @@ static int get_sizes(const struct xlcfg *cfg, struct xldom *d)
                 d->memory, d->maxmem);
         return -1;
     }
-    /* hv gives a domain 1 to 8 vCPUs when it builds it (bin/hvrun -smp)
-     * and cannot add more later. */
+    /* hv builds a domain with 1 to 8 vCPUs (bin/hvrun -smp N,maxcpus=M):
+     * maxvcpus of them, vcpus available at the start, and xl vcpu-set
+     * moves between (include/hvkit/pv.h "vCPU hot-plug"). */
     if (d->vcpus < 1 || d->vcpus > 8) {
         fprintf(cfg->report, "hvkit: vcpus=%ld: hv's domains have 1 to 8 vCPUs\n", d->vcpus);
         return -1;
     }
-    if (d->maxvcpus != d->vcpus)
+    if (d->maxvcpus < d->vcpus || d->maxvcpus > 8) {
         fprintf(cfg->report,
-                "hvkit: warning: maxvcpus=%ld: hv cannot add vCPUs to a running domain, so it "
-                "has vcpus=%ld for good\n",
+                "hvkit: maxvcpus=%ld and vcpus=%ld: want vcpus <= maxvcpus <= 8 (hv's domains "
+                "have 1 to 8 vCPUs)\n",
                 d->maxvcpus, d->vcpus);
+        return -1;
+    }
     return 0;
 }
 

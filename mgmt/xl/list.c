@@ -62,7 +62,8 @@ static void dom_row(bool verbose, const struct rundom *r)
 {
     struct xlinfo i;
     xl_query(r, &i);
-    row(verbose, r->name, r->domid, (unsigned long)(i.memory >> 20), (int)i.vcpus,
+    /* VCPUs: those online, as Xen counts them (xl vcpu-set moves it). */
+    row(verbose, r->name, r->domid, (unsigned long)(i.memory >> 20), (int)i.online,
         xl_state_letters(i.state), xl_cpu_secs(&i), r->uuid[0] ? r->uuid : "-");
 }
 

@@ -59,7 +59,9 @@ static void b_info(struct jout *j, const struct rundom *r, const struct xldom *d
     jout_kint(j, "max_vcpus", vcpus > 0 ? vcpus : 1);
     jout_key(j, "avail_vcpus");
     jout_open(j, '[');
-    for (long v = 0; v < (d ? d->vcpus : (long)i->vcpus) && v < 64; v++)
+    /* The vCPUs the host lets it run now (xl vcpu-set), as libxl keeps
+     * avail_vcpus current. */
+    for (long v = 0; v < (i->ok ? (long)i->available : d ? d->vcpus : 1) && v < 64; v++)
         jout_int(j, v);
     jout_close(j, '[');
     jout_kint(j, "max_memkb", max);

@@ -41,6 +41,9 @@ bool xl_query(const struct rundom *r, struct xlinfo *i)
         json_u64(&c.doc, json_get(&c.doc, d, "memory"), &i->ram);
         json_u64(&c.doc, json_get(&c.doc, d, "vcpus"), &i->vcpus);
         json_u64(&c.doc, json_get(&c.doc, d, "cpu-tsc"), &i->tsc);
+        i->available = i->online = i->vcpus;
+        json_u64(&c.doc, json_get(&c.doc, d, "vcpus-available"), &i->available);
+        json_u64(&c.doc, json_get(&c.doc, d, "vcpus-online"), &i->online);
         i->ok = true;
     }
     i->memory = i->ram;

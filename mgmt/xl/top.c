@@ -77,7 +77,7 @@ static int sample(struct toprow *rows, int max, unsigned long long *total_kb)
                              .mem_kb = in.memory >> 10,
                              .maxmem_kb = all[i].maxmem_kib ? (unsigned long long)all[i].maxmem_kib
                                                             : in.ram >> 10,
-                             .vcpus = (int)in.vcpus};
+                             .vcpus = (int)in.online};
         if (in.ok && !xl_vbd_stats(&all[i], &t->vbd))
             t->vbd.disks = xl_disk_count(&all[i]);
         snprintf(t->name, sizeof(t->name), "%.63s", all[i].name);

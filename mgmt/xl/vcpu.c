@@ -11,10 +11,12 @@
  * one CPU hv uses.  So vcpu-pin pins for real: the machine's threads get
  * the CPUs the domain's vCPUs may use (sched_setaffinity), and vcpu-list's
  * CPU column is the host CPU the machine last ran on.  Soft affinity is
- * accepted and not kept (the host scheduler has no such hint).  hv builds
- * a domain's vCPUs when it starts it and cannot bring more online or take
- * some offline later: vcpu-set to the number it has succeeds, any other
- * number is refused.
+ * accepted and not kept (the host scheduler has no such hint).  vcpu-set
+ * moves how many of the vCPUs the domain was built with (xl.cfg's
+ * maxvcpus) its guest may run, between 1 and that maximum: hv tells the
+ * guest, which starts or takes down CPUs itself (include/hvkit/pv.h
+ * "vCPU hot-plug"); a guest without that support is refused, but for the
+ * count it has.
  */
 #define _GNU_SOURCE
 #include "xl.h"
@@ -337,16 +339,22 @@ int cmd_vcpu_set(int argc, char **argv)
                 h.cpus, want);
         return 1;
     }
-    if (want == in.vcpus)
-        return 0;
-    if (want > in.vcpus)
+    if (want == 0) {
+        fprintf(stderr, "Error: Invalid argument.\n");
+        return 1;
+    }
+    if (want > in.vcpus) {
         fprintf(stderr, "libxl: error: Requested %lu VCPUs, however maxcpus is %lu!\n", want,
                 (unsigned long)in.vcpus);
-    else
-        fprintf(stderr,
-                "libxl: error: domain %d: hv cannot take vCPUs offline in a running domain "
-                "(vcpus= is fixed at create)\n",
-                r.domid);
+    } else {
+        /* hv lets the guest run `want` of its vCPUs and tells it; the
+         * guest brings them up or takes them down in its own time. */
+        char args[64], why[256];
+        snprintf(args, sizeof(args), "{\"domain\": 0, \"vcpus\": %lu}", want);
+        if (xl_call(&r, CTL_CMD_VCPU_SET, args, why, sizeof(why)) == 0)
+            return 0;
+        fprintf(stderr, "libxl: error: domain %d: %s\n", r.domid, why);
+    }
     fprintf(stderr, "libxl_set_vcpuonline failed domid=%d max_vcpus=%lu, rc: %d\n", r.domid, want,
             want > in.vcpus ? -6 : -3);
     return 1;

@@ -45,6 +45,9 @@ struct xlinfo {
     uint64_t memory; /* bytes the guest has now (less with the balloon) */
     bool ballooned;  /* the guest's balloon driver runs */
     uint64_t vcpus, tsc;
+    /* vCPU hot-plug: vcpus is how many it was built with (maxvcpus); how
+     * many the host lets it run (xl vcpu-set) and how many run now. */
+    uint64_t available, online;
 };
 /* Ask the domain's manager; false (state "dying") when it does not answer. */
 bool xl_query(const struct rundom *r, struct xlinfo *i);

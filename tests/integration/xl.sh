@@ -266,7 +266,7 @@ bpid=$(sed -n 's/^pid=//p' "$S/b1")
 # mem_is MIB: wait (up to 30 s) until xl list shows the domain with MIB.
 mem_is() {
     for _ in $(seq 150); do
-        [ "$(list_row b1)" = "$(row b1 3 "$1" 2 r-----)" ] && return 0
+        [ "$(list_row b1)" = "$(row b1 3 "$1" 1 r-----)" ] && return 0
         sleep 0.2
     done
     list_row b1 >"$W/last"
@@ -274,7 +274,11 @@ mem_is() {
 }
 mem_is 32 &&
     "$XL" vcpu-list b1 | tail -1 | grep -Eq '^b1 {30} {5}3 {5}1 {4}- {3}--p {7}0\.0  all / all$'
-verdict "vcpus=2: two vCPUs, the second offline until the guest starts it"
+verdict "vcpus=2: two vCPUs, the second offline until the guest starts it (xl list counts the one online)"
+fails "$XL" vcpu-set b1 1
+grep -qx 'libxl: error: domain 3: The guest has not activated vCPU hot-plug (include/hvkit/pv.h HC_VCPU_AVAIL): only its current count can be set' "$W/last" &&
+    grep -qx 'libxl_set_vcpuonline failed domid=3 max_vcpus=1, rc: -3' "$W/last"
+verdict "vcpu-set on a guest without vCPU hot-plug: refused in libxl's form"
 "$XL" mem-set b1 16
 mem_is 16 &&
     grep -qx 'balloond: 16384 KiB' "$S/b1.log"

@@ -65,6 +65,13 @@ START_TEST(all_options)
     ck_assert_int_eq(hv_parse_cmdline("smp=9", false, &opt, err, sizeof(err)), -1);
     ck_assert(strstr(err, "bad count in 'smp=9' (want smp=1 to smp=8)") != NULL);
     ck_assert_int_eq(hv_parse_cmdline("smp=0", false, &opt, err, sizeof(err)), -1);
+    /* maxcpus=M: the vCPUs built (0, none asked, by default), 1 to 8. */
+    ck_assert_uint_eq(opt.maxcpus, 0);
+    ck_assert_int_eq(hv_parse_cmdline("smp=1 maxcpus=4", false, &opt, err, sizeof(err)), 0);
+    ck_assert_uint_eq(opt.smp, 1);
+    ck_assert_uint_eq(opt.maxcpus, 4);
+    ck_assert_int_eq(hv_parse_cmdline("maxcpus=9", false, &opt, err, sizeof(err)), -1);
+    ck_assert(strstr(err, "bad count in 'maxcpus=9' (want maxcpus=1 to maxcpus=8)") != NULL);
     /* The lifecycle actions: destroy by default, xl.cfg's words, nothing
      * else (not even a prefix or another case). */
     ck_assert_int_eq(hv_parse_cmdline("", false, &opt, err, sizeof(err)), 0);

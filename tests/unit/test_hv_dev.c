@@ -590,7 +590,7 @@ START_TEST(acpi_tables)
 {
     static uint8_t buf[ACPI_TABLES_SIZE];
     uint32_t gpa = ACPI_TABLES_GPA;
-    ck_assert_uint_le(acpi_tables_build(buf, gpa, 2), ACPI_TABLES_SIZE);
+    ck_assert_uint_le(acpi_tables_build(buf, gpa, 2, 3), ACPI_TABLES_SIZE);
     ck_assert_mem_eq(buf, "RSD PTR ", 8);
     ck_assert_uint_eq(sum(buf, 20), 0);
     ck_assert_uint_eq(buf[15], 0); /* revision 0: RSDT only */
@@ -636,8 +636,17 @@ START_TEST(acpi_tables)
     ck_assert_uint_eq(le32(e + 4), 2);
     ck_assert_uint_eq(le32(madt + 4), (uint32_t)(e + 10 - madt));
     /* One CPU: one entry. */
-    acpi_tables_build(buf, gpa, 1);
+    acpi_tables_build(buf, gpa, 1, 1);
     ck_assert_uint_eq(le32(madt + 4), 44 + 8 + 12 + 10);
+    /* Four CPUs, the first two running: the others Online Capable (bit 1
+     * alone), the BSP enabled even when the mask leaves it out. */
+    acpi_tables_build(buf, gpa, 4, 2);
+    e = madt + 44;
+    ck_assert_uint_eq(le32(e + 4), 1);
+    ck_assert_uint_eq(le32(e + 8 + 4), 1);
+    ck_assert_uint_eq(le32(e + 16 + 4), 2);
+    ck_assert_uint_eq(le32(e + 24 + 4), 2);
+    ck_assert_uint_eq(sum(madt, le32(madt + 4)), 0);
 }
 END_TEST
 
