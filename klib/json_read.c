@@ -567,3 +567,81 @@ const char *json_type_name(enum json_type t)
     }
     return "?";
 }
+
+/* ---- One member salvaged from a text that is not JSON -------------------- */
+
+/* Step over the string whose opening quote is at s[*pos] (its escapes
+ * unchecked); false when it does not close before the end. */
+static bool scan_string(const char *s, size_t len, size_t *pos)
+{
+    for (size_t i = *pos + 1; i < len; i++) {
+        if (s[i] == '\\') {
+            i++;
+        } else if (s[i] == '"') {
+            *pos = i + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* From s[pos], right after a key: white space, ':', white space and a plain
+ * unsigned integer (RFC 8259 section 6 "Numbers": no leading zero; here
+ * also no sign, fraction or exponent) that fits 64 bits and ends at white
+ * space, ',' or '}'.  Its value, or false. */
+static bool scan_member_u64(const char *s, size_t len, size_t pos, uint64_t *v)
+{
+    struct reader r = {.s = s, .len = len, .pos = pos};
+    skip_space(&r);
+    if (!eat(&r, ':'))
+        return false;
+    skip_space(&r);
+    size_t start = r.pos;
+    uint64_t n = 0;
+    while (r.pos < len && s[r.pos] >= '0' && s[r.pos] <= '9') {
+        unsigned d = (unsigned)(s[r.pos] - '0');
+        if (n > (UINT64_MAX - d) / 10)
+            return false;
+        n = n * 10 + d;
+        r.pos++;
+    }
+    size_t digits = r.pos - start;
+    if (!digits || (digits > 1 && s[start] == '0'))
+        return false;
+    skip_space(&r);
+    if (r.pos < len && s[r.pos] != ',' && s[r.pos] != '}')
+        return false;
+    *v = n;
+    return true;
+}
+
+int json_scan_u64(const char *s, size_t len, const char *key, uint64_t *v)
+{
+    size_t klen = strlen(key), pos = 0;
+    unsigned depth = 0;
+    int found = -1;
+    /* Only an object's member is looked for. */
+    while (pos < len && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r'))
+        pos++;
+    if (pos == len || s[pos] != '{')
+        return -1;
+    while (pos < len) {
+        char c = s[pos];
+        if (c == '"') {
+            size_t start = pos;
+            if (!scan_string(s, len, &pos))
+                break;
+            /* A key of the outermost object, spelled without escapes. */
+            if (depth == 1 && pos - start - 2 == klen && !memcmp(s + start + 1, key, klen) &&
+                scan_member_u64(s, len, pos, v))
+                found = 0;
+            continue;
+        }
+        if (c == '{' || c == '[')
+            depth++;
+        else if ((c == '}' || c == ']') && depth && !--depth)
+            break; /* the outermost object has ended */
+        pos++;
+    }
+    return found;
+}

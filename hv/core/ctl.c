@@ -133,8 +133,8 @@ static void put_id(struct json_out *o, const struct json_doc *doc)
     json_obj_end(o);
 }
 
-/* The error reply for r's error. */
-static void put_error(struct json_out *o, const struct ctl_req *r, const struct json_doc *doc)
+/* The error reply's start: {"error": {"class": ..., "desc": ...}. */
+static void put_error_member(struct json_out *o, const struct ctl_req *r)
 {
     json_obj_begin(o);
     json_key(o, CTL_KEY_ERROR);
@@ -144,7 +144,29 @@ static void put_error(struct json_out *o, const struct ctl_req *r, const struct 
     json_key(o, CTL_KEY_DESC);
     json_put_str(o, r->err);
     json_obj_end(o);
+}
+
+/* The error reply for r's error. */
+static void put_error(struct json_out *o, const struct ctl_req *r, const struct json_doc *doc)
+{
+    put_error_member(o, r);
     put_id(o, doc);
+}
+
+/* The error reply to a line that is not JSON.  Its id is given back when
+ * it can still be found (a plain integer in the outermost object, the
+ * ids hvkit's own front-ends send), so that the one who asked need not
+ * wait for an answer that never names it. */
+static void put_error_unread(struct json_out *o, const struct ctl_req *r, const char *line,
+                             size_t len)
+{
+    uint64_t id;
+    put_error_member(o, r);
+    if (json_scan_u64(line, len, CTL_KEY_ID, &id) == 0) {
+        json_key(o, CTL_KEY_ID);
+        json_put_u64(o, id);
+    }
+    json_obj_end(o);
 }
 
 /* Run the handler with the reply started as {"return": ; 0, or -1 with
@@ -178,9 +200,8 @@ size_t ctl_handle(struct host *h, const char *line, size_t len, char *buf, size_
     json_out_init(&out, buf, size);
     if (json_parse(&doc, line, len, tok, CTL_TOKENS, CTL_DEPTH_MAX, why, sizeof(why)) < 0) {
         ctl_error(&r, CTL_ERR_GENERIC, "JSON parse error: %s", why);
-        /* Without a document there is no id to give back. */
         json_out_init(&out, buf, size);
-        put_error(&out, &r, NULL);
+        put_error_unread(&out, &r, line, len);
         return out.len;
     }
     r.doc = &doc;

@@ -102,6 +102,18 @@ int json_bool(const struct json_doc *doc, int i, bool *v);
 /* "null", "boolean", "number", "string", "array", "object". */
 const char *json_type_name(enum json_type t);
 
+/* Salvage one member from a text json_parse refused (a line cut short, one
+ * value malformed, more values than tokens): the value of member `key` of
+ * the outermost object, when the text begins as an object, the key is
+ * spelled plainly and its value is a plain unsigned integer (no sign,
+ * fraction or exponent); whatever else the text holds is only stepped
+ * over (strings and brackets, to know what is the outermost object's).
+ * 0 with *v set (the last such member counts, as in json_get), or -1.
+ * The control
+ * protocol's use: the "id" of a request that cannot be read, so that its
+ * error reply still reaches the one who asked. */
+int json_scan_u64(const char *text, size_t len, const char *key, uint64_t *v);
+
 /* ---- Writing ------------------------------------------------------------ */
 
 #define JSON_OUT_DEPTH 16

@@ -70,14 +70,21 @@ long relay_now_ms(void)
 }
 
 /* The id of a request line, if it is an object with one, written into
- * `o` as the id member. */
+ * `o` as the id member.  A line that is not JSON may still show its id
+ * (a plain integer, as the front-ends write it): that one is given back. */
 static void put_request_id(struct json_out *o, const char *line, size_t len)
 {
     static struct json_tok tok[256];
     struct json_doc doc;
     char err[8];
-    if (json_parse(&doc, line, len, tok, 256, CTL_DEPTH_MAX, err, sizeof(err)) < 0)
+    uint64_t salvaged;
+    if (json_parse(&doc, line, len, tok, 256, CTL_DEPTH_MAX, err, sizeof(err)) < 0) {
+        if (json_scan_u64(line, len, CTL_KEY_ID, &salvaged) == 0) {
+            json_key(o, CTL_KEY_ID);
+            json_put_u64(o, salvaged);
+        }
         return;
+    }
     int id = json_get(&doc, 0, CTL_KEY_ID);
     if (id >= 0) {
         json_key(o, CTL_KEY_ID);
@@ -321,6 +328,29 @@ static void finish_watched(struct request *r, struct conn *c, const char *s, siz
         relay.tail = f;
 }
 
+/* hv's error reply `doc` without an id (to a line hv could not read, or
+ * one whose id did not fit) is the in-flight request's all the same: hv
+ * answers one request at a time.  So it gets that request's id from the
+ * manager's own copy of the line, and the front-end, which waits for a
+ * reply naming its id, has its answer at once instead of at its time
+ * limit.  Returns the line to pass on: `s` itself, or the rewritten one. */
+static const char *name_reply(const struct json_doc *doc, const struct request *r, const char *s,
+                              size_t *len)
+{
+    static char buf[CTL_LINE_MAX + 256];
+    char cls[64], desc[CTL_LINE_MAX];
+    int e = json_get(doc, 0, CTL_KEY_ERROR);
+    if (!r || e < 0 || json_get(doc, 0, CTL_KEY_ID) >= 0 ||
+        json_str_copy(doc, json_get(doc, e, CTL_KEY_CLASS), cls, sizeof(cls)) < 0 ||
+        json_str_copy(doc, json_get(doc, e, CTL_KEY_DESC), desc, sizeof(desc)) < 0)
+        return s;
+    size_t n = error_line(buf, sizeof(buf), cls, r->line, r->len, desc);
+    if (!n)
+        return s;
+    *len = n;
+    return buf;
+}
+
 void relay_hv_line(struct conn *hv, const char *s, size_t len)
 {
     static struct json_tok tok[4096];
@@ -364,6 +394,7 @@ void relay_hv_line(struct conn *hv, const char *s, size_t len)
     }
     media_reply(s, len);
     struct request *r = relay.in_flight_req;
+    s = name_reply(&doc, r, s, &len);
     struct conn *c = relay.in_flight_client;
     /* A detached disk goes back into its file before the front-end hears
      * it is detached; if that failed, it hears why instead. */

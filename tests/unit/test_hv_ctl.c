@@ -96,6 +96,28 @@ START_TEST(malformed_requests_are_generic_errors)
 }
 END_TEST
 
+/* A line that is not JSON still names its request when the id can be
+ * found, so a front-end matching replies by id gets its answer at once. */
+START_TEST(unreadable_requests_keep_their_id)
+{
+    ck_assert_str_eq(req("{\"execute\": \"stop\", \"id\": 7, \"arguments\": {\"domain\": 0x1}}"),
+                     "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error: "
+                     "expected ',' or '}' in an object: 'x' at byte 54\"}, \"id\": 7}");
+    ck_assert_str_eq(req("{\"id\": 12, \"execute\": \"stop\""),
+                     "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error: "
+                     "expected ',' or '}' in an object at the end of the text\"}, \"id\": 12}");
+    /* An id inside the arguments, or one that is not a plain integer, is
+     * not the request's: no id then, as before. */
+    ck_assert_str_eq(req("{\"execute\": \"stop\", \"arguments\": {\"id\": 5}, \"x\": }"),
+                     "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error: "
+                     "unexpected character: '}' at byte 49\"}}");
+    ck_assert_str_eq(req("{\"execute\": \"stop\", \"id\": -3, \"x\": }"),
+                     "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error: "
+                     "unexpected character: '}' at byte 35\"}}");
+    ck_assert_int_eq(d0.state, DOMAIN_RUNNING);
+}
+END_TEST
+
 START_TEST(unknown_commands_and_bad_arguments)
 {
     ck_assert_str_eq(req("{\"execute\": \"nope\", \"id\": \"q\"}"),
@@ -441,6 +463,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, version_and_ids);
     tcase_add_test(tc, malformed_requests_are_generic_errors);
+    tcase_add_test(tc, unreadable_requests_keep_their_id);
     tcase_add_test(tc, unknown_commands_and_bad_arguments);
     tcase_add_test(tc, stop_cont_status);
     tcase_add_test(tc, read_memory_physical_and_virtual);

@@ -107,6 +107,39 @@ START_TEST(greeting_then_one_request_at_a_time)
 }
 END_TEST
 
+/* hv's id-less error to a line it could not read goes to the front-end
+ * with that request's id: its own (any JSON value) when the manager can
+ * read its copy, an integer salvaged from a line nobody can read. */
+START_TEST(an_id_less_error_gets_the_request_id)
+{
+    got(far[0]);
+    got(far[1]);
+    client_writes(0, "{\"execute\": \"stop\", \"id\": [\"x\", 1]}\n");
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"stop\", \"id\": [\"x\", 1]}\n");
+    hv_says("{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error: x\"}}\n");
+    ck_assert_str_eq(got(far[0]),
+                     "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse "
+                     "error: x\"}, \"id\": [\"x\", 1]}\n");
+    client_writes(1, "{\"execute\": \"stop\", \"id\": 7, \"arguments\": {\"domain\": 0x1}}\n");
+    got(hv_far);
+    hv_says("{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error: y\"}}\n");
+    ck_assert_str_eq(got(far[1]),
+                     "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse "
+                     "error: y\"}, \"id\": 7}\n");
+    /* A request without an id gets its error without one, and a reply
+     * that is not an error is passed on as hv wrote it. */
+    client_writes(0, "{\"execute\": \"stop\", @}\n");
+    got(hv_far);
+    hv_says("{\"error\": {\"class\": \"GenericError\", \"desc\": \"z\"}}\n");
+    ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"GenericError\", \"desc\": \"z\"}}\n");
+    client_writes(0, "{\"execute\": \"stop\", \"id\": 8}\n");
+    got(hv_far);
+    hv_says("{\"return\": {}}\n");
+    ck_assert_str_eq(got(far[0]), "{\"return\": {}}\n");
+    ck_assert(!relay_busy());
+}
+END_TEST
+
 START_TEST(half_lines_are_no_requests)
 {
     got(far[0]);
@@ -696,6 +729,7 @@ int main(void)
     TCase *tc = tcase_create("relay");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, greeting_then_one_request_at_a_time);
+    tcase_add_test(tc, an_id_less_error_gets_the_request_id);
     tcase_add_test(tc, half_lines_are_no_requests);
     tcase_add_test(tc, a_front_end_that_leaves);
     tcase_add_test(tc, events_to_all_with_a_timestamp);

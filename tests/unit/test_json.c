@@ -186,6 +186,46 @@ START_TEST(integers_are_exact)
 }
 END_TEST
 
+/* scan: the id of a text json_parse refuses, found only where it is the
+ * outermost object's member and a plain integer. */
+static int scan(const char *text, uint64_t *v)
+{
+    *v = 0;
+    return json_scan_u64(text, strlen(text), "id", v);
+}
+
+START_TEST(scan_salvages_a_top_level_integer)
+{
+    uint64_t v;
+    /* Refused by the reader, found by the scan. */
+    const char *cut = "{\"execute\": \"stop\", \"id\": 42, \"arguments\": {\"a\": tru";
+    ck_assert_int_lt(parse(cut), 0);
+    ck_assert_int_eq(scan(cut, &v), 0);
+    ck_assert_uint_eq(v, 42);
+    ck_assert_int_eq(scan(" {\"id\" : 18446744073709551615 }", &v), 0);
+    ck_assert_uint_eq(v, UINT64_MAX);
+    /* Strings are stepped over whole, brackets in them too. */
+    ck_assert_int_eq(scan("{\"x\": \"}{\\\"id\\\": 1\", \"id\": 9, 1}", &v), 0);
+    ck_assert_uint_eq(v, 9);
+    ck_assert_int_eq(scan("{\"id\": 1, \"id\": 2, @", &v), 0);
+    ck_assert_uint_eq(v, 2);
+    /* Not the outermost object's, not a plain integer, not an object. */
+    ck_assert_int_lt(scan("{\"a\": {\"id\": 5}, @", &v), 0);
+    ck_assert_int_lt(scan("{\"a\": [\"id\", 5], @", &v), 0);
+    ck_assert_int_lt(scan("{\"a\": 1} {\"id\": 5}", &v), 0);
+    ck_assert_int_lt(scan("{\"id\": -5, @", &v), 0);
+    ck_assert_int_lt(scan("{\"id\": 05, @", &v), 0);
+    ck_assert_int_lt(scan("{\"id\": 5.5, @", &v), 0);
+    ck_assert_int_lt(scan("{\"id\": 18446744073709551616, @", &v), 0);
+    ck_assert_int_lt(scan("{\"id\": \"5\", @", &v), 0);
+    ck_assert_int_lt(scan("{\"i\\u0064\": 5, @", &v), 0);
+    ck_assert_int_lt(scan("{\"id\" 5, @", &v), 0);
+    ck_assert_int_lt(scan("[{\"id\": 5}, @", &v), 0);
+    ck_assert_int_lt(scan("{\"x\": \"open, \"id\": 5", &v), 0);
+    ck_assert_int_lt(scan("", &v), 0);
+}
+END_TEST
+
 START_TEST(writer_punctuates)
 {
     char buf[256];
@@ -292,6 +332,7 @@ int main(void)
     tcase_add_test(tc, writer_never_overruns);
     tcase_add_test(tc, every_byte_round_trips);
     tcase_add_test(tc, tokens_copy_back_verbatim);
+    tcase_add_test(tc, scan_salvages_a_top_level_integer);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
