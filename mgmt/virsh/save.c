@@ -171,8 +171,12 @@ bool virsh_managedsave_remove(const struct cmd_call *call)
     char file[PATH_MAX + 600];
     if (!live_lookup(call, &v))
         return false;
+    /* libvirt prints both of this command's lines without their newline:
+     * the empty line virsh prints after every command (main.c) ends them,
+     * so no empty line follows. */
     if (!has_managed_save(v.dom.def.name)) {
-        vinfo("Domain '%s' has no manage save image; removal skipped", v.dom.def.name);
+        if (!virsh.quiet)
+            printf("Domain '%s' has no manage save image; removal skipped", v.dom.def.name);
         return true;
     }
     if (!managed_path(v.dom.def.name, file, sizeof(file)) || unlink(file)) {
@@ -180,6 +184,7 @@ bool virsh_managedsave_remove(const struct cmd_call *call)
         verror("%s", strerror(errno));
         return false;
     }
-    vinfo("Removed managedsave image for domain '%s'", v.dom.def.name);
+    if (!virsh.quiet)
+        printf("Removed managedsave image for domain '%s'", v.dom.def.name);
     return true;
 }

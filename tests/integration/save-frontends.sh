@@ -151,7 +151,9 @@ verdict "virsh managedsave: saved, start restores it and drops the file"
     grep -qx "Removed managedsave image for domain 'web'" "$W/last" &&
     "$VIRSH" managedsave-remove web >"$W/last" 2>&1 &&
     grep -qx "Domain 'web' has no manage save image; removal skipped" "$W/last" &&
-    "$VIRSH" start web >/dev/null 2>&1 && [ "$("$VIRSH" domstate web --reason)" = "running (booted)" ]
+    "$VIRSH" start web >/dev/null 2>&1 && [ "$("$VIRSH" domstate web --reason)" = "running (booted)" ] &&
+    # The three in one line, whose whole output the real virsh's is below.
+    "$VIRSH" 'managedsave web; managedsave-remove web; managedsave-remove web' >"$W/msr" 2>&1
 verdict "virsh managedsave-remove: the next start boots afresh"
 "$VIRSH" destroy web >/dev/null 2>&1
 
@@ -166,6 +168,18 @@ else
         # shellcheck disable=SC2086  # the words of the command
         [ "$(real $cmd)" = "$("$VIRSH" $cmd 2>&1)" ] || { ok=1; echo "    differs: virsh $cmd" >>"$W/last"; }
     done
+    # managedsave and managedsave-remove's lines and empty lines, for the
+    # test driver's own running domain "test".  The real virsh 9.0 now and
+    # then never returns from a managedsave on the test driver (its main
+    # thread waits for the job's end, which it missed; it takes 0.1 s when
+    # it returns): such a run is cut after 5 s and made again.
+    cmds="managedsave test; managedsave-remove test; managedsave-remove test"
+    for try in 1 2 3 4 5 6 7 8; do
+        timeout 5 virsh -c test:///default "$cmds" </dev/null >"$W/msr.real" 2>&1 && break
+    done
+    sed -i "s/'test'/'web'/g" "$W/msr.real"
+    cmp -s "$W/msr.real" "$W/msr" ||
+        { ok=1; echo "    differs: virsh $cmds" >>"$W/last"; }
     [ $ok = 0 ]
-    verdict "virsh messages match the test driver's (a missing file, --running with --paused)"
+    verdict "virsh messages match the test driver's (a missing file, --running with --paused, managedsave-remove)"
 fi
