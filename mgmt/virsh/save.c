@@ -13,7 +13,8 @@
  * --running and --paused say how a restore leaves the domain; without
  * either, as it was when saved (libvirt's rule).  --bypass-cache and
  * --verbose are accepted and change nothing; --xml (an edited definition
- * for the restored domain) is refused: the file holds the domain hv saved.
+ * for the restored domain) is refused in libvirt's words: the file holds
+ * the domain hv saved.
  */
 #include "live.h"
 
@@ -37,14 +38,21 @@ static int flag_paused(const struct cmd_call *call, const char *failed, const ch
     return pause ? 1 : run ? 0 : -1;
 }
 
-/* --xml: refused, as libvirt refuses what its driver cannot do. */
+/* --xml (a definition to replace the saved one): virsh reads the file,
+ * then the driver refuses it in the words of libvirt's drivers that cannot
+ * change a saved domain (the test driver's among them): hv restores the
+ * machine the file holds, its memory, vCPUs and kernel. */
 static bool refuse_xml(const struct cmd_call *call, const char *failed)
 {
-    if (!opt_str(call, "xml"))
+    const char *xml = opt_str(call, "xml");
+    if (!xml)
         return true;
+    if (access(xml, R_OK)) {
+        verror("Failed to open file '%s': %s", xml, strerror(errno));
+        return false;
+    }
     verror("%s", failed);
-    verror("unsupported configuration: hvkit restores the domain the file holds: --xml is not "
-           "supported");
+    verror("argument unsupported: xml modification unsupported");
     return false;
 }
 

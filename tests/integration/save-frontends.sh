@@ -164,7 +164,9 @@ if ! command -v virsh >/dev/null || [ "$(realpath "$(command -v virsh)")" = "$(r
     skip "virsh messages match the test driver's" "Debian's virsh (libvirt-clients) is not installed"
 else
     ok=0
-    for cmd in "restore $W/none.sav" "restore $W/web.sav --running --paused"; do
+    echo "<domain/>" >"$W/alt.xml"
+    for cmd in "restore $W/none.sav" "restore $W/web.sav --running --paused" \
+        "restore $W/web.sav --xml $W/alt.xml" "restore $W/web.sav --xml $W/none.xml"; do
         # shellcheck disable=SC2086  # the words of the command
         [ "$(real $cmd)" = "$("$VIRSH" $cmd 2>&1)" ] || { ok=1; echo "    differs: virsh $cmd" >>"$W/last"; }
     done
@@ -181,5 +183,5 @@ else
     cmp -s "$W/msr.real" "$W/msr" ||
         { ok=1; echo "    differs: virsh $cmds" >>"$W/last"; }
     [ $ok = 0 ]
-    verdict "virsh messages match the test driver's (a missing file, --running with --paused, managedsave-remove)"
+    verdict "virsh messages match the test driver's (a missing file, --running with --paused, --xml, managedsave-remove)"
 fi
