@@ -43,6 +43,7 @@ static const struct {
     [VMS_SEC_CONFIG] = {"config", 1},
     [VMS_SEC_PV] = {"pv", 1},
     [VMS_SEC_PV_BALLOON] = {"pv-balloon", 1},
+    [VMS_SEC_CDROM] = {"cdrom", 1},
 };
 
 const char *vms_section_name(uint32_t id)

@@ -94,6 +94,8 @@ struct models {
     struct lapic *lapic[DOMAIN_MAX_VCPUS];
     struct cpu_state *cpu;
     struct virtio_mmio *virtio[VDEV_MAX];
+    /* The CD-ROM drive, NULL in a domain without one. */
+    struct ide_cd *cd;
 };
 
 /* How many instances of section `id` a domain of this shape has (CONFIG:
@@ -106,6 +108,9 @@ static unsigned instances(uint32_t id, const struct domain *d, const struct vms_
         return d->nr_vcpus;
     if (id == VMS_SEC_CONFIG || id == VMS_SEC_PV || id == VMS_SEC_PV_BALLOON)
         return 0;
+    /* The drive belongs to the domain's shape, as its virtio devices do. */
+    if (id == VMS_SEC_CDROM)
+        return d->cd != NULL;
     return id == VMS_SEC_VIRTIO ? parts->nr_virtio : 1;
 }
 
@@ -146,6 +151,9 @@ static void model_state(struct vms *v, uint32_t id, unsigned i, const struct mod
     case VMS_SEC_ACPI_PM:
         acpi_pm_state(v, m->acpi);
         break;
+    case VMS_SEC_CDROM:
+        ide_cd_state(v, m->cd);
+        break;
     default:
         /* DOMAIN, RAM and END have no model; the callers never ask. */
         vms_fail(v, "not expected here");
@@ -163,7 +171,8 @@ static void live_models(struct models *m, struct domain *d, const struct vms_par
                          .port92 = &d->port92,
                          .dbg_exit = &d->dbg_exit,
                          .acpi = &d->acpi,
-                         .cpu = parts->cpu};
+                         .cpu = parts->cpu,
+                         .cd = d->cd};
     for (unsigned i = 0; i < d->nr_vcpus; i++)
         m->lapic[i] = &d->vcpu[i]->lapic;
     for (unsigned i = 0; i < parts->nr_virtio; i++)
@@ -252,6 +261,10 @@ static void scratch_models(struct models *m, struct vms_scratch *s, struct domai
                          .dbg_exit = &s->dbg_exit,
                          .acpi = &s->acpi,
                          .cpu = s->cpu};
+    if (d->cd) {
+        s->cd = *d->cd;
+        m->cd = &s->cd;
+    }
     for (unsigned i = 0; i < d->nr_vcpus; i++) {
         s->lapic[i] = d->vcpu[i]->lapic;
         m->lapic[i] = &s->lapic[i];
@@ -274,6 +287,9 @@ static void scratch_models(struct models *m, struct vms_scratch *s, struct domai
  * appear once. */
 static int check_instance(struct vms *v, struct vms_scratch *s, unsigned count)
 {
+    /* The drive is part of the machine: said in those words. */
+    if (v->id == VMS_SEC_CDROM && count == 0)
+        return vms_fail(v, "the state is of a machine with a CD-ROM drive; this domain has none");
     if (v->instance >= count)
         return vms_fail(v, "no such instance in this domain (it has %u)", count);
     if (s->seen[v->id] & (1u << v->instance))
@@ -365,6 +381,11 @@ static int check_complete(struct vms *v, struct domain *d, const struct vms_part
     for (uint32_t id = VMS_SEC_CPU; id < VMS_SEC_COUNT; id++) {
         unsigned count = instances(id, d, parts);
         uint32_t want = count >= 32 ? ~0u : (1u << count) - 1;
+        if ((s->seen[id] & want) != want && id == VMS_SEC_CDROM) {
+            v->id = VMS_SEC_END;
+            return vms_fail(v, "the state is of a machine without a CD-ROM drive; this domain "
+                               "has one");
+        }
         if ((s->seen[id] & want) != want) {
             v->id = VMS_SEC_END;
             return vms_fail(v, "the state has no section '%s' for every instance",
@@ -474,6 +495,8 @@ static void commit_models(struct domain *d, const struct vms_parts *parts,
     }
     for (unsigned i = 0; i < parts->nr_virtio; i++)
         *parts->virtio[i] = s->virtio[i];
+    if (d->cd)
+        *d->cd = s->cd;
 }
 
 /*

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "cpustate.h"
+#include "dev/ide_cd.h"
 #include "dev/virtio/virtio_mmio.h"
 #include "domain.h"
 #include "pv.h"
@@ -62,6 +63,7 @@ struct vms_scratch {
     struct port92 port92;
     struct debug_exit dbg_exit;
     struct acpi_pm acpi;
+    struct ide_cd cd;
     struct lapic lapic[DOMAIN_MAX_VCPUS];
     struct cpu_state cpu[DOMAIN_MAX_VCPUS];
     struct virtio_mmio virtio[VDEV_MAX];

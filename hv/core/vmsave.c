@@ -348,6 +348,9 @@ static int put_back(struct domain *d, struct work *w, char *err, size_t err_len)
         if (t->set_irq)
             t->set_irq(t->irq_ctx, t->isr != 0);
     }
+    /* The CD-ROM drive's line (IRQ 15) as its restored registers say. */
+    if (d->cd)
+        ide_cd_sync_irq(d->cd);
     /* Every interrupt controller changed: irq.c looks at them again. */
     d->irq_epoch++;
     return 0;

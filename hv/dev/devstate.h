@@ -21,6 +21,7 @@
 #include "core/vms.h"
 #include "debug_exit.h"
 #include "fwcfg.h"
+#include "ide_cd.h"
 #include "ioapic.h"
 #include "lapic.h"
 #include "pic8259.h"
@@ -41,6 +42,9 @@ void acpi_pm_state(struct vms *v, struct acpi_pm *pm);
 /* The APICs (dev/apic_state.c). */
 void lapic_state(struct vms *v, struct lapic *l);
 void ioapic_state(struct vms *v, struct ioapic *a);
+
+/* The CD-ROM drive, without its medium (dev/cd_state.c). */
+void ide_cd_state(struct vms *v, struct ide_cd *cd);
 
 /* A virtio-mmio transport and its queues (dev/virtio/virtio_state.c). */
 void virtio_mmio_state(struct vms *v, struct virtio_mmio *t);

@@ -18,6 +18,11 @@ static void update_irq(struct ide_cd *cd)
         cd->set_irq(cd->irq_ctx, cd->intrq && !(cd->devctl & IDE_DC_NIEN));
 }
 
+void ide_cd_sync_irq(struct ide_cd *cd)
+{
+    update_irq(cd);
+}
+
 static void raise_irq(struct ide_cd *cd)
 {
     cd->intrq = true;

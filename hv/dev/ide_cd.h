@@ -204,6 +204,9 @@ int ide_cd_eject(struct ide_cd *cd, bool force);
 void ide_cd_insert(struct ide_cd *cd, const struct ide_cd_medium *medium);
 /* Is a medium in the drive (whether or not the tray is open)? */
 bool ide_cd_has_medium(const struct ide_cd *cd);
+/* The interrupt line driven as the drive's registers say, after a loadvm
+ * put them back (core/vmsave.c). */
+void ide_cd_sync_irq(struct ide_cd *cd);
 
 /* atapi.c: carry out the command packet in cd->cdb (ide_cd.c calls it when
  * the 12th byte arrives).  Either leaves data in cd->buf for the host

@@ -59,7 +59,8 @@ enum vms_section_id {
     VMS_SEC_CONFIG = 14,     /* a save file's: name, command line, actions, kernel */
     VMS_SEC_PV = 15,         /* the paravirtual interface (only if the guest used it) */
     VMS_SEC_PV_BALLOON = 16, /* the pages the guest gave back (only if it gave any) */
-    VMS_SEC_COUNT = 17,
+    VMS_SEC_CDROM = 17,      /* the CD-ROM drive (only in a domain that has one) */
+    VMS_SEC_COUNT = 18,
 };
 
 /* Guest RAM travels in pages of this size; a page of zeros is not

@@ -49,7 +49,13 @@
 #     interface, where all of it must come from the state (and the PV
 #     clock from a younger hv's clock must not go back); its save file
 #     is refused by a counter guest whose disk has another size, naming
-#     the PV block ring, and that guest counts on untouched.
+#     the PV block ring, and that guest counts on untouched;
+#   - the CD-ROM drive's state is in it (section cdrom): the cdkeep guest
+#     locks its disc in and reads it all the time (a save falls in the
+#     middle of a READ), and its snapshot loaded into a counter guest's
+#     boot with the same disc reads on with every checksum right and the
+#     drive still locked; loaded where the drive holds another disc, it
+#     is refused naming the media, and the counter counts on untouched.
 . "$(dirname "$0")/lib.bash"
 
 W=$IT_WORK
@@ -63,10 +69,12 @@ CASES=("savevm then loadvm in one run" "loadvm from the file in a new run"
     "over the control protocol" "the ACPI power button survives a loadvm"
     "XCR0 and the YMM registers survive a loadvm"
     "a PV guest's snapshot loads into a guest that never used the interface"
-    "a PV guest's save file is refused where its PV disk differs")
+    "a PV guest's save file is refused where its PV disk differs"
+    "a guest reading its CD survives a loadvm" "a CD snapshot is refused with another disc")
 PB=$BUILD/guestkit/powerbtn.elf
+CDK=$BUILD/guestkit/cdkeep.elf
 AVX=$BUILD/guestkit/avxkeep.elf
-skip_all_if "$(built_missing "$HV" "$G" "$PV" "$PB" "$AVX")" "${CASES[@]}"
+skip_all_if "$(built_missing "$HV" "$G" "$PV" "$PB" "$AVX" "$CDK")" "${CASES[@]}"
 command -v qemu-img >/dev/null || skip_all_if "qemu-img is not installed (qemu-utils)" "${CASES[@]}"
 
 D=$W/disk.qcow2
@@ -405,4 +413,35 @@ elif [ "$(cat "$R.st")" != 0 ] || ! grep -E '^\[hv\] restore from outer disk [0-
 else
     pass "$c"
     grep -E "^\[hv\] restore from" "$R" | sed 's/^/    /'
+fi
+
+# 16, 17. The CD-ROM drive: two discs of different sizes; cdkeep saved
+# while it reads disc A, loaded into a counter guest's boot with disc A
+# (it reads on, every checksum right, and its lock still holds), then with
+# disc B (refused: the drive holds another medium).
+c="${CASES[16]}"
+if ! command -v xorriso >/dev/null; then
+    skip "$c" "xorriso is not installed (mk/deps.sh test)"
+    skip "${CASES[17]}" "xorriso is not installed (mk/deps.sh test)"
+else
+    mkdir -p "$W/cda" "$W/cdb"
+    printf 'Disc A.\n' >"$W/cda/README.TXT"
+    head -c 300000 /dev/zero | tr '\0' 'B' >"$W/cdb/FILL.BIN"
+    xorriso -as mkisofs -quiet -V DISC_A -o "$W/a.iso" "$W/cda" 2>/dev/null
+    xorriso -as mkisofs -quiet -V DISC_B -o "$W/b.iso" "$W/cdb" 2>/dev/null
+    carried "$c" cd "$CDK" 60 'SUMMARY: 3 tests, 0 unexpected failures, 0 skipped' 1000 300 \
+        'cdkeep: never printed' -cdrom "$W/a.iso"
+    c="${CASES[17]}"
+    O=$W/cd-other.out
+    "$TOP/bin/hvrun" --hv "$HV" --timeout 400 -kernel "$G" -append 20 -cdrom "$W/b.iso" \
+        -drive "file=$W/cd.qcow2,format=qcow2" --loadvm "cd@100" >"$O" 2>&1 </dev/null
+    echo $? >"$O.st"
+    want="\[hv\] loadvm 'cd': vmstate: section 'cdrom' \(instance 0\): the state's CD-ROM drive held a medium of [0-9]+ sectors, this one holds a medium of [0-9]+ sectors: put the same medium in first"
+    if [ "$(cat "$O.st")" != 0 ] || ! grep -qE "^$want\$" "$O" || ! counts_run_on_from_start "$O" 20; then
+        fail "$c" "status $(cat "$O.st"), no refusal naming the media, or the guest's counts changed"
+        show_log "$O" 30
+    else
+        pass "$c"
+        grep -E "^\[hv\] loadvm" "$O" | sed 's/^/    /'
+    fi
 fi

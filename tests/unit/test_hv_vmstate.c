@@ -621,6 +621,112 @@ START_TEST(pv_state_refusals)
 }
 END_TEST
 
+/* ---- The CD-ROM drive (hv/dev/cd_state.c) ---- */
+
+/* Media in memory: 10 sectors, and 4 (another disc). */
+static uint8_t disc10[10 * IDE_CD_SECTOR], disc4[4 * IDE_CD_SECTOR];
+static int disc_read(void *ctx, uint64_t off, void *buf, uint32_t len)
+{
+    memcpy(buf, (uint8_t *)ctx + off, len);
+    return 0;
+}
+static struct ide_cd cd_a, cd_b;
+
+/* Give t a drive holding `disc` (NULL: none). */
+static void give_cd(struct testdom *t, struct ide_cd *cd, uint8_t *disc, size_t len)
+{
+    struct ide_cd_medium m = {disc, disc_read, len, "disc"};
+    ide_cd_init(cd, disc ? &m : NULL, NULL, NULL);
+    t->d.cd = cd;
+}
+
+/* A READ (10) of 5 sectors from sector 2, the guest 300 bytes into the
+ * second: the drive mid-transfer, locked, with sense data left over. */
+static void cd_scribble(struct ide_cd *cd)
+{
+    cd->phase = IDE_CD_DATA_IN;
+    cd->status = IDE_ST_DRDY | IDE_ST_DRQ;
+    cd->nsector = IDE_IR_IO;
+    cd->byte_limit = 0xfffe;
+    cd->cdb[0] = SCSI_READ_10;
+    cd->cdb[5] = 2;
+    cd->cdb[8] = 5;
+    memset(cd->buf, 0x3c, sizeof(cd->buf));
+    cd->len = IDE_CD_SECTOR;
+    cd->pos = 300;
+    cd->block_end = IDE_CD_SECTOR;
+    cd->lba = 4;
+    cd->sectors = 3;
+    cd->locked = true;
+    cd->sense_key = SENSE_UNIT_ATTENTION;
+    cd->asc = ASC_MEDIUM_CHANGED;
+    cd->intrq = true;
+}
+
+/* Saved mid-READ, loaded into a drive holding the same disc: the transfer
+ * goes on from the same byte; saved again, the same bytes. */
+START_TEST(cd_state_round_trips_mid_read)
+{
+    give_cd(&a, &cd_a, disc10, sizeof(disc10));
+    cd_scribble(&cd_a);
+    give_cd(&b, &cd_b, disc10, sizeof(disc10));
+    struct blob one = save(&a);
+    ck_assert_msg(load(&b, &one, one.len) == 0, "%s", v.err);
+    ck_assert(cd_b.phase == IDE_CD_DATA_IN && cd_b.pos == 300 && cd_b.lba == 4 &&
+              cd_b.sectors == 3 && cd_b.locked && cd_b.buf[2047] == 0x3c);
+    ck_assert_ptr_eq(cd_b.medium.ctx, disc10);
+    struct blob two = save(&b);
+    ck_assert(one.len == two.len && memcmp(one.b, two.b, one.len) == 0);
+    free(one.b);
+    free(two.b);
+}
+END_TEST
+
+/* Another medium (or none), a machine without a drive, a drive the state
+ * did not have, values no drive holds: refused, the drive unchanged. */
+START_TEST(cd_state_refusals)
+{
+    give_cd(&a, &cd_a, disc10, sizeof(disc10));
+    cd_scribble(&cd_a);
+    give_cd(&b, &cd_b, disc4, sizeof(disc4));
+    struct ide_cd before = cd_b;
+    struct blob one = save(&a);
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err,
+                     "vmstate: section 'cdrom' (instance 0): the state's CD-ROM drive held a "
+                     "medium of 10 sectors, this one holds a medium of 4 sectors: put the "
+                     "same medium in first");
+    ck_assert(memcmp(&before, &cd_b, sizeof(before)) == 0);
+    give_cd(&b, &cd_b, NULL, 0);
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_msg(strstr(v.err, "this one holds no medium"), "%s", v.err);
+    b.d.cd = NULL;
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err, "vmstate: section 'cdrom' (instance 0): the state is of a machine with "
+                            "a CD-ROM drive; this domain has none");
+    struct blob plain = save(&c_plain);
+    give_cd(&b, &cd_b, disc10, sizeof(disc10));
+    ck_assert_int_lt(load(&b, &plain, plain.len), 0);
+    ck_assert_str_eq(v.err, "vmstate: the state is of a machine without a CD-ROM drive; this "
+                            "domain has one");
+    /* A READ running past the disc's end, with a valid checksum. */
+    uint64_t at = find_section(&one, VMS_SEC_CDROM), len;
+    memcpy(&len, one.b + at + 16, 8);
+    /* The payload ends with lba, sectors (u32 each), then nine bytes of
+     * the drive's state. */
+    uint8_t *sectors = one.b + at + VMS_SECTION_HEADER_LEN + len - 9 - 4;
+    ck_assert_uint_eq(sectors[0], 3);
+    sectors[0] = 7;
+    reseal(&one, at);
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err,
+                     "vmstate: section 'cdrom' (instance 0): the sectors a READ has to go is "
+                     "out of range");
+    free(one.b);
+    free(plain.b);
+}
+END_TEST
+
 /* The checksum is the common CRC-32: zlib's crc32() agrees. */
 /* A save file's CONFIG section (vms_domain.h). */
 static const uint8_t image[] = "\x02\xb0\xad\x1b a kernel's bytes";
@@ -751,6 +857,8 @@ int main(void)
     tcase_add_test(t, pv_state_round_trips);
     tcase_add_test(t, pv_state_cut_or_changed_is_refused);
     tcase_add_test(t, pv_state_refusals);
+    tcase_add_test(t, cd_state_round_trips_mid_read);
+    tcase_add_test(t, cd_state_refusals);
     suite_add_tcase(s, t);
     return check_main(s);
 }
