@@ -384,8 +384,10 @@ static bool setmaxmem(const struct cmd_call *call)
     bool live, config;
     if (!live_lookup(call, &v) || !live_affects(call, &v, &live, &config) || !kib_opt(call, &kib))
         return false;
-    /* hv gives a domain its RAM when it builds it, as KVM its maximum. */
+    /* hv gives a domain its RAM when it builds it, as KVM its maximum;
+     * libvirt's words, both lines. */
     if (live) {
+        verror("Unable to change MaxMemorySize");
         verror("Requested operation is not valid: cannot resize the maximum memory on an "
                "active domain");
         return false;

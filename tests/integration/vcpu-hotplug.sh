@@ -16,6 +16,8 @@
 #     vcpucount in each form, dumpxml's <vcpu current=...>, dominfo's
 #     CPU(s), and setvcpus' refusals (above the maximum, 0, --maximum
 #     without --config).
+#   - Bochs+VMX: the same guest on VT-x (hvrun -smp 1,maxcpus=2 with the
+#     control protocol): x-vcpu-set 2 brings CPU 1 up, 1 takes it down.
 # (tests/integration/xl.sh and virsh-live.sh check memory below maxmem.)
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/lib/virsh.bash"
@@ -135,3 +137,35 @@ virsh_same setvcpus-refused "setvcpus test 2 --live; setvcpus test 3 --live; set
     setvcpus test x --live; vcpucount test --live" 0 cat cat
 virsh_same dumpxml-vcpu "setvcpus test 1 --live; dumpxml test" "setvcpus test 1 --live; dumpxml test" 0 "grep '<vcpu'" cat
 "$V" destroy test >/dev/null 2>&1
+
+# ---- Bochs+VMX ----------------------------------------------------------------
+# lines FILE: the guest's lines so far, one a line ("1 CPU online (0)").
+lines() { sed -n 's/^vcpuhot: \(.*\), each counting$/\1/p' "$1" | paste -sd/; }
+# lines_are FILE WANT: wait (up to 120 s: Bochs is slow) until they are WANT.
+lines_are() {
+    local _
+    for _ in $(seq 600); do
+        [ "$(lines "$1")" = "$2" ] && return 0
+        sleep 0.2
+    done
+    echo "the guest said: $(lines "$1")" >"$W/last"
+    return 1
+}
+why=$(bochs_missing)
+if [ -n "$why" ]; then
+    skip "bochs-vmx: x-vcpu-set up and down" "$why"
+else
+    d=$W/bochs
+    mkdir -p "$d"
+    "$TOP/bin/hvrun" --emulator bochs --vendor vmx --hv "$HV" --timeout 600 -m 16M -smp 1,maxcpus=2 \
+        --control "$d/ctl.sock" -kernel "$G" >"$d/out" 2>"$d/err" </dev/null &
+    run=$!
+    b() { "$TOP/bin/hvctl" -s "$d/ctl.sock" --timeout 120 x-vcpu-set "$@" >/dev/null; }
+    lines_are "$d/out" '1 CPU online (0)' && b vcpus=2 &&
+        lines_are "$d/out" '1 CPU online (0)/2 CPUs online (0 1)' && b vcpus=1 &&
+        lines_are "$d/out" '1 CPU online (0)/2 CPUs online (0 1)/1 CPU online (0)' &&
+        grep -q 'domain 0 vCPU 1: offline at the guest.s word' "$d/err"
+    verdict "bochs-vmx: x-vcpu-set 2 brings CPU 1 up on VT-x, 1 takes it down"
+    "$TOP/bin/hvctl" -s "$d/ctl.sock" --timeout 120 quit >/dev/null 2>&1
+    wait "$run"
+fi
