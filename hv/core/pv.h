@@ -244,11 +244,15 @@ struct pv_env {
     uint64_t clock_ns;
 };
 /* What the 'pv' section holds besides struct pv_domain: the balloon
- * target the host asked for (struct domain's balloon_target_kib) and
- * whether a 'pv-balloon' section follows (the guest has a bitmap). */
+ * target the host asked for (struct domain's balloon_target_kib),
+ * whether a 'pv-balloon' section follows (the guest has a bitmap), and
+ * the available vCPUs. */
 struct pv_extra {
     uint64_t target_kib;
     bool has_map;
+    /* The vCPUs the host lets the guest run (struct domain's vcpu_avail,
+     * moved only for a guest with the hot-plug driver). */
+    uint32_t vcpu_avail;
 };
 /* The 'pv' section's serialiser: the PV state *pv and *x, checked on a
  * load against e; on a load *pv must start zeroed. */

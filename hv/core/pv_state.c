@@ -7,7 +7,8 @@
  * What is saved: the two MSRs as the guest wrote them, the shared page's
  * address, every port's binding, the grant table's place, the console's
  * and the block ring's set-up and hv's own indices, the balloon's count,
- * port and target, and the guest's PV clock reading.  What is not: the
+ * port and target, the vCPU hot-plug driver's port with the available
+ * vCPUs, and the guest's PV clock reading.  What is not: the
  * counters the log prints at the end (events, bytes, requests: they say
  * what this hv did, like the disks' I/O counters, and a load keeps them),
  * and anything in guest RAM (the shared page's bits, the grant entries,
@@ -251,6 +252,26 @@ static void balloon_state(struct vms *v, struct pv_domain *pv, struct pv_extra *
         vms_fail(v, "the guest gave pages back, which npt=lazy cannot keep unmapped");
 }
 
+/* vCPU hot-plug (pv_vcpu.c): the guest's driver, its port, and the
+ * vCPUs the host lets it run -- vCPU 0 always, none the domain lacks.
+ * Which vCPUs are online is each vCPU's own state (the 'cpu' section's
+ * multiprocessor state). */
+static void vcpus_state(struct vms *v, struct pv_domain *pv, struct pv_extra *x,
+                        const struct pv_env *e)
+{
+    uint32_t port = pv->vcpu_port;
+    vms_bool(v, &pv->vcpu_driver);
+    vms_u32(v, &port);
+    vms_u32(v, &x->vcpu_avail);
+    if (!v->loading || v->failed)
+        return;
+    /* As the balloon's port: bound when named, maybe closed since. */
+    if (vms_check(v, port < HVKIT_EVTCHN_PORTS, "the vCPU hot-plug port"))
+        pv->vcpu_port = port;
+    uint32_t all = e->nr_vcpus >= 32 ? UINT32_MAX : (1u << e->nr_vcpus) - 1;
+    vms_check(v, (x->vcpu_avail & 1) && !(x->vcpu_avail & ~all), "the available vCPUs");
+}
+
 void pv_state_vms(struct vms *v, struct pv_domain *pv, struct pv_extra *x, const struct pv_env *e)
 {
     msrs_state(v, pv, e);
@@ -259,4 +280,5 @@ void pv_state_vms(struct vms *v, struct pv_domain *pv, struct pv_extra *x, const
     console_state(v, pv);
     blk_state(v, pv, e);
     balloon_state(v, pv, x, e);
+    vcpus_state(v, pv, x, e);
 }

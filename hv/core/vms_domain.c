@@ -187,7 +187,9 @@ static void live_models(struct models *m, struct domain *d, const struct vms_par
  */
 static int save_pv(struct vms *v, struct domain *d, const struct vms_parts *parts)
 {
-    struct pv_extra x = {.target_kib = d->balloon_target_kib, .has_map = d->pv->ballooned != NULL};
+    struct pv_extra x = {.target_kib = d->balloon_target_kib,
+                         .has_map = d->pv->ballooned != NULL,
+                         .vcpu_avail = domain_vcpus_available(d)};
     vms_section_begin(v, VMS_SEC_PV, 0);
     pv_state_vms(v, d->pv, &x, &parts->pv);
     if (vms_section_end(v) < 0)
@@ -537,8 +539,10 @@ static void commit_pv(struct domain *d, struct vms_scratch *s)
     }
     pv->ballooned = map;
     d->balloon_kib = pv->balloon_pages * 4;
-    if (s->pv_present)
+    if (s->pv_present) {
         d->balloon_target_kib = s->pv_x.target_kib;
+        d->vcpu_avail = s->pv_x.vcpu_avail;
+    }
 }
 
 int vms_load_check(struct vms *v, struct domain *d, const struct vms_parts *parts,

@@ -502,6 +502,8 @@ static void pv_scribble(struct testdom *t)
     pv->balloon_driver = true;
     pv->events = 1000;
     t->d.balloon_target_kib = 1024;
+    pv->vcpu_driver = true;
+    pv->vcpu_port = 9;
     t->parts.pv.clock_ns = PV_CLOCK_AT_SAVE;
 }
 
@@ -528,6 +530,7 @@ START_TEST(pv_state_round_trips)
     ck_assert_uint_eq(b.d.balloon_kib, 12);
     ck_assert_uint_eq(b.d.balloon_target_kib, 1024);
     ck_assert_uint_eq(pv->events, 0);
+    ck_assert(pv->vcpu_driver && pv->vcpu_port == 9 && b.d.vcpu_avail == 1);
     /* Saved again at the same guest time: the same bytes. */
     b.parts.pv.clock_ns = PV_CLOCK_AT_SAVE;
     struct blob two = save(&b);
