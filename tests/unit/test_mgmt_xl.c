@@ -202,6 +202,14 @@ START_TEST(test_domain)
     ck_assert(d.disk[1].readonly);
     ck_assert_str_eq(msgs, "g.cfg:11: hvkit: warning: `vif' is accepted but not acted on (hvkit "
                            "has no virtual network)\n");
+    /* maxvcpus above vcpus: built with it, no warning (xl vcpu-set moves
+     * between).  (fmemopen leaves the buffer alone when nothing is
+     * written.) */
+    msgs[0] = '\0';
+    ck_assert_int_eq(dom(&d, "name='g'\nkernel='k'\nvcpus=1\nmaxvcpus=4\n"), 0);
+    ck_assert_int_eq(d.vcpus, 1);
+    ck_assert_int_eq(d.maxvcpus, 4);
+    ck_assert_str_eq(msgs, "");
     ck_assert_int_eq(dom(&d, "name='g'\nkernel='k'\ncmdline='a b'\nextra='c'\n"), 0);
     ck_assert_str_eq(d.cmdline, "a b");
     ck_assert_str_eq(msgs, "Warning: ignoring root= and extra= in favour of cmdline=\n");
@@ -226,6 +234,12 @@ START_TEST(test_domain_errors)
         {"name='g'\nkernel='k'\nuuid='1234'\n", "Failed to parse UUID: 1234\n"},
         {"name='g'\nkernel='k'\ndisk=['a.vhd,vhd,xvda']\n",
          "g.cfg:3: hvkit: disk `a.vhd,vhd,xvda': format vhd is not one hvkit reads (raw, qcow2)\n"},
+        {"name='g'\nkernel='k'\nvcpus=3\nmaxvcpus=2\n",
+         "hvkit: maxvcpus=2 and vcpus=3: want vcpus <= maxvcpus <= 8 (hv's domains have 1 to 8 "
+         "vCPUs)\n"},
+        {"name='g'\nkernel='k'\nmaxvcpus=9\n",
+         "hvkit: maxvcpus=9 and vcpus=1: want vcpus <= maxvcpus <= 8 (hv's domains have 1 to 8 "
+         "vCPUs)\n"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct xldom d;
