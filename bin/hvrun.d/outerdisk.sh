@@ -21,6 +21,16 @@
 # trailer.  A file left extended by a run that was killed is recognised by
 # its trailer and cut back before the next one.
 #
+# Backing files are read-only copies too, but for one: the backing file
+# right under a writable image (a -drive, or the file under a -snapshot
+# overlay) is a copy hv may write when the user's file is writable, so that
+# the monitor's `commit` can write the image's changes into it
+# (hv/core/ctl_dev.c).  The copy, not the file: the user's file is never
+# extended or written while the emulator runs (another machine may share it
+# as its base), and the manager puts the committed copy in its place
+# whole, a new file renamed over it (mgmt/hvmgr/stage_commit.c);
+# OUTERDISK_COPY_OF tells which copy belongs to which file.
+#
 # Positions: file N (0, 1, 2) is ATA position N + 1 (primary slave,
 # secondary master, secondary slave) in QEMU and in Bochs alike, because
 # Bochs boots from a CD on the primary master.  hv looks at all four and
@@ -34,6 +44,7 @@
 
 OUTERDISK_FILES=()    # what the emulator gets, in order
 OUTERDISK_ORIGINAL=() # the user's files ("" for a read-only copy)
+OUTERDISK_COPY_OF=()  # for a copy hv may write: the user's file, else ""
 OUTERDISK_QEMU_ARGS=()
 OUTERDISK_INDEX=-1
 OUTERDISK_MAX=3
@@ -90,34 +101,37 @@ outerdisk_recover() {
     fi
 }
 
-# outerdisk_attach FILE RO: see the top.  Exits 125 with a message when the
-# file cannot be used.
+# outerdisk_attach FILE RO: see the top (RO 2: a copy hv may write, for a
+# commit).  Exits 125 with a message when the file cannot be used.
 outerdisk_attach() {
-    local file=$1 ro=$2 target size
+    local file=$1 ro=$2 target size copy_of="" flags=$2
     if [ "${#OUTERDISK_FILES[@]}" -ge "$OUTERDISK_MAX" ]; then
         hvkit_say "'$file': the outer machine has room for $OUTERDISK_MAX files (ATA positions)"
         exit "$HVKIT_STATUS_USAGE"
     fi
     OUTERDISK_INDEX=${#OUTERDISK_FILES[@]}
-    if [ "$ro" = 1 ]; then
+    if [ "$ro" != 0 ]; then
         # A sparse copy: the user's file stays as it is.
         target=$HVRUN_TMP/outerdisk$OUTERDISK_INDEX
         cp --sparse=always "$file" "$target" || exit "$HVKIT_STATUS_USAGE"
         OUTERDISK_ORIGINAL+=("")
+        # The trailer's flag says writable for hv.
+        [ "$ro" = 2 ] && copy_of=$file flags=0
     else
         outerdisk_recover "$file"
         size=$(stat -c %s "$file")
         target=$file
         OUTERDISK_ORIGINAL+=("$file")
     fi
-    if ! perl -e "$OUTERDISK_PERL" write "$target" "$OUTERDISK_INDEX" "$ro" "$file" 2>"$HVRUN_TMP/outerdisk.err"; then
+    if ! perl -e "$OUTERDISK_PERL" write "$target" "$OUTERDISK_INDEX" "$flags" "$file" 2>"$HVRUN_TMP/outerdisk.err"; then
         hvkit_say "'$file': $(cat "$HVRUN_TMP/outerdisk.err")"
         # Leave the user's file as it was.
-        [ "$ro" = 1 ] || truncate -s "$size" "$file"
+        [ "$ro" != 0 ] || truncate -s "$size" "$file"
         unset 'OUTERDISK_ORIGINAL[-1]'
         exit "$HVKIT_STATUS_USAGE"
     fi
     OUTERDISK_FILES+=("$target")
+    OUTERDISK_COPY_OF+=("$copy_of")
     # QEMU: IDE index N + 1 (index = bus * 2 + unit); raw, whatever is inside.
     OUTERDISK_QEMU_ARGS+=(-drive "file=${target//,/,,},format=raw,if=ide,index=$((OUTERDISK_INDEX + 1))")
 }
@@ -126,9 +140,11 @@ outerdisk_attach() {
 # read-only, under the name imgtool's library opens it by (a backing file
 # named relative to the image that refers to it, as QEMU resolves it), so
 # that hv finds it by that name (hv/disk/outer.h: outer_disk_by_name).
-# OUTERDISK_INDEX is FILE's number afterwards.
+# The first backing file of a writable FILE is a copy hv may write when
+# the user could write the file itself and make a new one beside it (see
+# the top).  OUTERDISK_INDEX is FILE's number afterwards.
 outerdisk_attach_chain() {
-    local file=$1 ro=$2 top names=() i
+    local file=$1 ro=$2 top names=() i mode
     outerdisk_attach "$file" "$ro"
     top=$OUTERDISK_INDEX
     # The chain as bin/imgtool sees it; a raw file or a broken image has
@@ -137,7 +153,10 @@ outerdisk_attach_chain() {
         perl -MJSON::PP -e 'local $/; my $j = eval { decode_json(<STDIN>) } or exit 0;
             print "$_->{filename}\n" for @$j[1 .. $#$j]')
     for i in "${names[@]}"; do
-        outerdisk_attach "$i" 1
+        mode=1
+        [ "$ro" = 0 ] && [ -w "$i" ] && [ -w "$(dirname "$i")" ] && mode=2
+        outerdisk_attach "$i" "$mode"
+        ro=1
     done
     OUTERDISK_INDEX=$top
 }

@@ -18,6 +18,7 @@
 #include "disk/outer.h"
 #include "domain.h"
 #include "img.h"
+#include "log.h"
 #include "pv.h"
 #include "vdev.h"
 
@@ -99,11 +100,10 @@ static int vcpu_set(struct ctl_req *r)
 }
 
 /* The disk "virtioN" of the domain (query-block's names), or an error. */
-static int arg_disk(struct ctl_req *r, struct domain *d, struct img **img)
+static int arg_disk(struct ctl_req *r, struct domain *d, struct img **img, bool *ro)
 {
     char dev[32];
     unsigned n = 0;
-    bool ro;
     if (ctl_arg_str(r, CTL_ARG_DEVICE, dev, sizeof(dev)) < 0)
         return -1;
     /* "virtio" and a decimal number, nothing else. */
@@ -113,30 +113,144 @@ static int arg_disk(struct ctl_req *r, struct domain *d, struct img **img)
         ok = *p >= '0' && *p <= '9' && n < 100;
         n = n * 10 + (unsigned)(*p - '0');
     }
-    *img = ok ? vdev_disk(d, n, &ro) : NULL;
+    *img = ok ? vdev_disk(d, n, ro) : NULL;
     if (!*img)
         return ctl_error(r, CTL_ERR_DEVICE_NOT_FOUND, "Device '%s' not found", dev);
     return 0;
 }
 
-/* x-commit: QEMU's HMP commit (bdrv_commit) writes a disk's changes into
- * its backing file and empties the disk.  hv reads a disk's backing files
- * only: bin/hvrun attaches them to the outer machine read-only (also the
- * file under a -snapshot overlay), so there is nothing hv may write them
- * through.  The refusals are in QEMU's words: a disk without a backing
- * file cannot commit at all (ENOTSUP), and one whose backing file cannot
- * be opened for writing is refused as QEMU refuses it (EACCES). */
+/* ---- commit ------------------------------------------------------------------- */
+
+/*
+ * x-commit: QEMU's HMP commit (bdrv_commit) writes a disk's changes into
+ * its backing file and empties the disk.  In hv it has two halves, because
+ * the backing file hv can write is not the user's file: bin/hvrun attaches
+ * a private sparse copy of it (bin/hvrun.d/outerdisk.sh), and only the
+ * manager on the host can put that copy in the user file's place.
+ *
+ *  1. x-commit {domain, device}: the copy is reopened writable, every range
+ *     the disk allocates is copied into it (imgtool's img_commit(), as
+ *     `imgtool commit` does) and flushed, and the copy is reopened
+ *     read-only.  The guest cannot tell: the disk still holds every range
+ *     that changed, and reads are answered by the disk first.  The domain
+ *     is held (domain.h `held`) and the reply says which outer disk the
+ *     copy is and how long its image now is.
+ *  2. The manager writes the copy back over the user's file (a new file
+ *     renamed over it) and sends x-commit {domain, device, written}: with
+ *     written true the disk is emptied (img_make_empty(), QEMU's
+ *     bdrv_make_empty()) and flushed; either way the hold ends.
+ *
+ * The order keeps the user's data whole at every moment: the user's
+ * backing file holds the changes before the disk lets go of them, and a
+ * failure in between (the user's file cannot be written) leaves the disk
+ * as it was.  No guest write can fall between the halves: hv serves
+ * control requests between exits on its one CPU, so none runs during a
+ * half, and the hold keeps the domain's vCPUs out until the second one.
+ */
+
+/* The copy buffer: a request of hv's stack would not hold it. */
+static uint8_t commit_buf[64 << 10];
+
+/* QEMU's strerror() words for bdrv_commit's failures. */
+#define COMMIT_ENOTSUP "Operation not supported"
+#define COMMIT_EACCES  "Permission denied"
+
+/* The outer disk of the disk's backing file, if hv may write it: -1
+ * without a backing file, -2 when it is read-only (the launcher found the
+ * user's file read-only, or the disk itself is). */
+static int backing_disk(struct img *img, bool disk_ro)
+{
+    struct img *backing = img_backing(img);
+    if (!backing)
+        return -1;
+    int idx = outer_disk_by_name(img_name(backing));
+    if (disk_ro || idx < 0 || !outer_disk_writable((unsigned)idx))
+        return -2;
+    return idx;
+}
+
+/* Half 1: copy the disk's ranges into the backing file; its outer disk
+ * number in *disk and the new length of its image in *length. */
+static int commit_into_backing(struct ctl_req *r, struct img *img, int *disk, uint64_t *length)
+{
+    static struct img_err err;
+    static struct img_info info;
+    struct img *failed = img;
+    if (img_reopen_backing(img, true, &err) < 0)
+        return ctl_error(r, CTL_ERR_GENERIC, "%s", err.msg);
+    struct img_commit job = {.top = img,
+                             .base_depth = 1,
+                             .dst = img_backing(img),
+                             /* bdrv_commit writes what it reads. */
+                             .zeroes_as_data = true,
+                             .buf = commit_buf,
+                             .buf_len = sizeof(commit_buf),
+                             .failed = &failed};
+    int rc = img_commit(&job);
+    if (rc < 0)
+        ctl_error(r, CTL_ERR_GENERIC, "%s", img_strerror(failed));
+    /* Read-only again, as QEMU's bdrv_commit leaves it: the data is on
+     * the file (img_commit flushed it), the new handle reads it. */
+    if (img_reopen_backing(img, false, &err) < 0 && rc == 0)
+        return ctl_error(r, CTL_ERR_GENERIC, "%s", err.msg);
+    if (rc < 0)
+        return -1;
+    img_get_info(img_backing(img), &info);
+    *disk = outer_disk_by_name(img_name(img_backing(img)));
+    *length = info.file_size;
+    return 0;
+}
+
+/* Half 2: the manager has written the copy back (or could not): empty the
+ * disk if it did; the hold ends either way. */
+static int commit_end(struct ctl_req *r, struct domain *d, struct img *img, bool written)
+{
+    if (!d->held)
+        return ctl_error(r, CTL_ERR_GENERIC, "no commit of this domain is waiting to end");
+    d->held = false;
+    int rc = written ? img_make_empty(img) : 0;
+    if (rc == 0 && written)
+        rc = img_flush(img);
+    if (rc < 0)
+        return ctl_error(r, CTL_ERR_GENERIC, "%s", img_strerror(img));
+    if (written)
+        hv_log("domain %u: %s committed into its backing file and emptied", d->id, img_name(img));
+    json_obj_begin(r->out);
+    json_obj_end(r->out);
+    return 0;
+}
+
 static int commit(struct ctl_req *r)
 {
-    /* struct img_info holds file names: too big for hv's stack. */
-    static struct img_info info;
     struct domain *d;
     struct img *img;
-    if (ctl_arg_domain(r, &d) < 0 || arg_disk(r, d, &img) < 0)
+    bool ro, written;
+    int disk;
+    uint64_t length = 0;
+    if (ctl_arg_domain(r, &d) < 0 || arg_disk(r, d, &img, &ro) < 0)
         return -1;
-    if (img_get_info(img, &info) < 0 || !info.has_backing)
-        return ctl_error(r, CTL_ERR_GENERIC, "Operation not supported");
-    return ctl_error(r, CTL_ERR_GENERIC, "Permission denied");
+    if (json_get(r->doc, r->args, CTL_ARG_WRITTEN) >= 0) {
+        if (ctl_arg_bool(r, CTL_ARG_WRITTEN, false, &written) < 0)
+            return -1;
+        return commit_end(r, d, img, written);
+    }
+    if (d->held)
+        return ctl_error(r, CTL_ERR_GENERIC, "a commit of this domain is under way");
+    disk = backing_disk(img, ro);
+    if (disk == -1)
+        return ctl_error(r, CTL_ERR_GENERIC, COMMIT_ENOTSUP);
+    if (disk == -2)
+        return ctl_error(r, CTL_ERR_GENERIC, COMMIT_EACCES);
+    if (commit_into_backing(r, img, &disk, &length) < 0)
+        return -1;
+    d->held = true;
+    json_obj_begin(r->out);
+    json_key(r->out, CTL_ARG_DISK);
+    json_put_u64(r->out, (uint64_t)disk);
+    json_key(r->out, CTL_ARG_LENGTH);
+    json_put_u64(r->out, length);
+    json_obj_end(r->out);
+    return 0;
 }
 
 /* ---- The removable medium -------------------------------------------------- */
@@ -148,11 +262,12 @@ static int arg_drive(struct ctl_req *r, struct domain **d)
 {
     char dev[32];
     struct img *img;
+    bool ro;
     if (ctl_arg_domain(r, d) < 0 || ctl_arg_str(r, CTL_ARG_DEVICE, dev, sizeof(dev)) < 0)
         return -1;
     if ((*d)->cd && !strcmp(dev, "ide1-cd0"))
         return 0;
-    if (arg_disk(r, *d, &img) == 0)
+    if (arg_disk(r, *d, &img, &ro) == 0)
         return ctl_error(r, CTL_ERR_GENERIC, "Device '%s' is not removable", dev);
     return -1;
 }
@@ -218,7 +333,7 @@ static int change_medium(struct ctl_req *r)
 
 static const char *const domain_args[] = {CTL_ARG_DOMAIN, NULL};
 static const char *const balloon_args[] = {CTL_ARG_DOMAIN, CTL_ARG_VALUE, NULL};
-static const char *const commit_args[] = {CTL_ARG_DOMAIN, CTL_ARG_DEVICE, NULL};
+static const char *const commit_args[] = {CTL_ARG_DOMAIN, CTL_ARG_DEVICE, CTL_ARG_WRITTEN, NULL};
 static const char *const vcpu_set_args[] = {CTL_ARG_DOMAIN, CTL_ARG_VCPUS, NULL};
 static const char *const eject_args[] = {CTL_ARG_DOMAIN, CTL_ARG_DEVICE, CTL_ARG_FORCE, NULL};
 static const char *const change_args[] = {

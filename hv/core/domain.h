@@ -170,6 +170,13 @@ struct domain {
     enum domain_action on_poweroff, on_reboot, on_crash;
     /* Pending DOMAIN_REQ_* bits for the run loop. */
     unsigned requests;
+    /* A monitor commit of one of its disks is half done (core/ctl_dev.c):
+     * the backing file holds the disk's changes, the manager is writing it
+     * back over the user's file, and the disk is emptied only after that.
+     * Until then its vCPUs do not run (sched_runnable()), so that no guest
+     * write can land in the disk between the two halves and be lost when
+     * it is emptied.  Not a run state: query-status still says running. */
+    bool held;
     /* The host pressed the power button (domain_request_powerdown): an
      * event for the guest, which a guest that honours it answers by
      * powering off.  Cleared when the guest has seen it. */

@@ -32,7 +32,7 @@
  * for good (vcpu.h mp_state, core/smp.c). */
 static inline bool sched_runnable(const struct vcpu *v)
 {
-    return domain_running(v->dom) && !v->blocked && v->mp_state == VCPU_MP_RUNNING;
+    return domain_running(v->dom) && !v->dom->held && !v->blocked && v->mp_state == VCPU_MP_RUNNING;
 }
 
 /* Round robin: the index of the first runnable vCPU of all[0..n) after

@@ -222,18 +222,17 @@ bool vdev_console_poll(struct domain *d)
 
 /* A backing file named in an image's header: the file of that name (as
  * the image's own name resolves it, img_backing_path()) among those the
- * launcher attached, read-only. */
+ * launcher attached; read-only, but for a commit into it (ctl_dev.c). */
 static int open_backing(void *ctx, const char *referrer, const char *name, bool writable,
                         struct img_io *io, struct img_err *err)
 {
     (void)ctx;
-    (void)writable;
     char path[256];
     const char *why;
     int idx = -1;
     if (img_backing_path(referrer, name, path, sizeof(path)))
         idx = outer_disk_by_name(path);
-    if (idx < 0 || outer_disk_io((unsigned)idx, false, io, &why) < 0) {
+    if (idx < 0 || outer_disk_io((unsigned)idx, writable, io, &why) < 0) {
         err->code = -IMG_ENOENT;
         ksnprintf(err->msg, sizeof(err->msg),
                   "backing file '%s' of '%s' is not among the files attached to the outer "

@@ -174,6 +174,12 @@ int outer_window_io(struct outer_window *w, unsigned index, uint64_t offset, uin
     return 0;
 }
 
+bool outer_disk_writable(unsigned index)
+{
+    struct outer_disk *d = find(index);
+    return d && !(d->file.t.flags & DISKIO_FLAG_RDONLY);
+}
+
 const char *outer_disk_name(unsigned index)
 {
     struct outer_disk *d = find(index);

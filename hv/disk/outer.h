@@ -34,6 +34,11 @@ int outer_disk_io(unsigned index, bool writable, struct img_io *io, const char *
  * header gives. */
 int outer_disk_by_name(const char *name);
 
+/* Did the launcher attach file number `index` writable?  A backing file
+ * is a private copy: writable only when the launcher will write it back
+ * over the user's file after a commit (bin/hvrun.d/outerdisk.sh). */
+bool outer_disk_writable(unsigned index);
+
 /* The name the launcher gave file number `index` (the name to open it
  * by, for imgtool's library and messages), or NULL if there is none. */
 const char *outer_disk_name(unsigned index);

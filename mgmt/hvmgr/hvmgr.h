@@ -26,6 +26,8 @@
  *   stage_disk.c  disks attached at run time: the image into a disk slot
  *            of the staging disk, and back over its file on detach or at
  *            its domain's end
+ *   stage_commit.c  x-commit: the backing file's copy hv committed into,
+ *            written back over the user's file before hv empties the disk
  *   main.c   options, the listening sockets, the loop
  */
 #ifndef MGMT_HVMGR_H
@@ -149,6 +151,9 @@ struct stage_after {
     char why[4200];
     char *follow;
     size_t follow_len;
+    /* The front-end gets hv's reply to `follow` (which carries its id)
+     * instead of the one to its own request. */
+    bool follow_answers;
 };
 int stage_save_request(const struct json_doc *doc, int ex, int args, char **line, size_t *len,
                        bool *watch, char *why, size_t why_len);
@@ -169,6 +174,17 @@ void stage_mem_timed_out(void);
 /* hv ended before it answered a watched request: the save's temporary
  * file goes. */
 void stage_save_abort(void);
+/* stage_commit.c: --commit-copy DISK:COPY:FILE, a backing file's copy that
+ * hv may commit into and the user's file it belongs to (0, or -1 when
+ * malformed); an x-commit from a front-end (watched: 0 to send, -1 with
+ * the reason to refuse); hv's reply to it (the copy written back over the
+ * user's file, and hv's second half to follow); hv gone before it
+ * answered. */
+int commit_option(const char *arg);
+int stage_commit_request(const struct json_doc *doc, int args, bool *watch, char *why,
+                         size_t why_len);
+void stage_commit_reply(const char *reply, size_t len, struct stage_after *after);
+void stage_commit_abort(void);
 
 /* console.c: --console FIFO (0, or -1 after a message); its descriptor
  * (-1 when there is none or it has ended), read what it has; output bytes

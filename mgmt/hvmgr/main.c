@@ -2,7 +2,7 @@
  * hvmgr's entry point: the two listening sockets and the loop.
  *
  *   hvmgr --socket PATH --com2 unix:PATH|tcp:127.0.0.1:PORT [--ready FILE]
- *         [--staging FILE:DISK:BYTES] [--console FIFO]
+ *         [--staging FILE:DISK:BYTES] [--console FIFO] [--commit-copy DISK:COPY:FILE]...
  *
  * --socket: where front-ends connect (a Unix socket, created here, removed
  *   when the manager ends).
@@ -17,6 +17,9 @@
  *   of it hv reads.
  * --console: the pipe on which bin/hvrun passes on the guests' console
  *   lines (console.c).
+ * --commit-copy: a backing file's private copy, outer disk DISK, that hv
+ *   may commit into, and the user's FILE the manager writes it back over
+ *   (stage_commit.c); one for each such copy.
  *
  * The manager ends when the outer machine's end of COM2 closes (hv has
  * ended, the emulator has stopped), after telling every front-end still
@@ -127,7 +130,8 @@ static int listen_tcp(unsigned port, unsigned *bound)
 static void usage(void)
 {
     fprintf(stderr, "Usage: hvmgr --socket PATH --com2 unix:PATH|tcp:127.0.0.1:PORT "
-                    "[--ready FILE] [--staging FILE:DISK:BYTES] [--console FIFO]\n");
+                    "[--ready FILE] [--staging FILE:DISK:BYTES] [--console FIFO] "
+                    "[--commit-copy DISK:COPY:FILE]...\n");
     exit(2);
 }
 
@@ -145,6 +149,9 @@ static int open_listeners(int argc, char **argv, int *com2_listen, const char **
             *ready = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--staging")) {
             if (stage_option(argv[++i]) < 0)
+                usage();
+        } else if (i + 1 < argc && !strcmp(argv[i], "--commit-copy")) {
+            if (commit_option(argv[++i]) < 0)
                 usage();
         } else if (i + 1 < argc && !strcmp(argv[i], "--console")) {
             if (console_option(argv[++i]) < 0)

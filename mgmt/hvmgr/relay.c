@@ -322,7 +322,7 @@ static void finish_watched(struct request *r, struct conn *c, const char *s, siz
                           .next = relay.head,
                           .since_ms = relay_now_ms(),
                           .held = held,
-                          .held_len = n};
+                          .held_len = a.follow_answers && !a.failed ? 0 : n};
     relay.head = f;
     if (!relay.tail)
         relay.tail = f;
@@ -406,9 +406,12 @@ void relay_hv_line(struct conn *hv, const char *s, size_t len)
         /* The manager's own request (console.c). */
         r->done(r->ctx, s, len);
     } else if (r && r->held) {
-        /* The manager's own request is done: the front-end's reply now. */
-        if (c)
+        /* The manager's own request is done: the front-end's reply now
+         * (hv's reply to it, when that answers for the front-end). */
+        if (c && r->held_len)
             conn_send_line(c, r->held, r->held_len);
+        else if (c)
+            conn_send_line(c, s, len);
     } else if (r && r->watch) {
         finish_watched(r, c, s, len);
     } else if (c) {
@@ -429,7 +432,7 @@ void relay_hv_gone(void)
     /* No guest writes any more: the disks attached at run time go back. */
     disk_end();
     if (relay.in_flight && relay.in_flight_req && relay.in_flight_req->watch)
-        stage_save_abort();
+        stage_save_abort(), stage_commit_abort();
     if (relay.in_flight && relay.in_flight_client)
         reply_error(relay.in_flight_client, relay.in_flight_req->line, relay.in_flight_req->len,
                     "hv ended before it answered (the outer machine has stopped)");

@@ -236,6 +236,8 @@ int stage_request(char **line, size_t *len, bool *watch, char *why, size_t why_l
     if (ex >= 0 &&
         (json_str_eq(&doc, ex, CTL_CMD_PMEMSAVE) || json_str_eq(&doc, ex, CTL_CMD_MEMSAVE)))
         return stage_mem_request(&doc, ex, args, line, len, watch, why, why_len);
+    if (ex >= 0 && json_str_eq(&doc, ex, CTL_CMD_COMMIT))
+        return stage_commit_request(&doc, args, watch, why, why_len);
     if (ex < 0 || !json_str_eq(&doc, ex, CTL_CMD_DOMAIN_CREATE) || args < 0 ||
         doc.tok[args].type != JSON_OBJECT || json_get(&doc, args, CTL_ARG_DISK) >= 0)
         return 0;
@@ -276,6 +278,7 @@ void stage_reply(const char *reply, size_t len, struct stage_after *after)
     /* One request is with hv at a time: at most one of them watches it. */
     stage_save_reply(reply, len, after);
     stage_mem_reply(reply, len, after);
+    stage_commit_reply(reply, len, after);
 }
 
 void stage_timed_out(void)
