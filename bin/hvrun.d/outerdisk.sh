@@ -114,6 +114,9 @@ outerdisk_attach() {
         # A sparse copy: the user's file stays as it is.
         target=$HVRUN_TMP/outerdisk$OUTERDISK_INDEX
         cp --sparse=always "$file" "$target" || exit "$HVKIT_STATUS_USAGE"
+        # The copy is ours, and the trailer goes into it even when the
+        # user's file is read-only (cp keeps the mode).
+        chmod u+w "$target" || exit "$HVKIT_STATUS_USAGE"
         OUTERDISK_ORIGINAL+=("")
         # The trailer's flag says writable for hv.
         [ "$ro" = 2 ] && copy_of=$file flags=0

@@ -136,9 +136,11 @@ static int arg_disk(struct ctl_req *r, struct domain *d, struct img **img, bool 
  *     is held (domain.h `held`) and the reply says which outer disk the
  *     copy is and how long its image now is.
  *  2. The manager writes the copy back over the user's file (a new file
- *     renamed over it) and sends x-commit {domain, device, written}: with
- *     written true the disk is emptied (img_make_empty(), QEMU's
- *     bdrv_make_empty()) and flushed; either way the hold ends.
+ *     renamed over it) and sends x-commit {domain, device, written}, the
+ *     bytes it wrote: when they are the length of half 1's answer, the
+ *     disk is emptied (img_make_empty(), QEMU's bdrv_make_empty()) and
+ *     flushed; with 0 (the file could not be written) it stays as it is.
+ *     Either way the hold ends.
  *
  * The order keeps the user's data whole at every moment: the user's
  * backing file holds the changes before the disk lets go of them, and a
@@ -150,6 +152,13 @@ static int arg_disk(struct ctl_req *r, struct domain *d, struct img **img, bool 
 
 /* The copy buffer: a request of hv's stack would not hold it. */
 static uint8_t commit_buf[64 << 10];
+
+/* The commit between its halves (the manager does one at a time): the
+ * domain held and the length half 1 answered. */
+static struct {
+    struct domain *d;
+    uint64_t length;
+} waiting;
 
 /* QEMU's strerror() words for bdrv_commit's failures. */
 #define COMMIT_ENOTSUP "Operation not supported"
@@ -202,12 +211,19 @@ static int commit_into_backing(struct ctl_req *r, struct img *img, int *disk, ui
 }
 
 /* Half 2: the manager has written the copy back (or could not): empty the
- * disk if it did; the hold ends either way. */
-static int commit_end(struct ctl_req *r, struct domain *d, struct img *img, bool written)
+ * disk if all of it reached the user's file; the hold ends either way. */
+static int commit_end(struct ctl_req *r, struct domain *d, struct img *img, uint64_t bytes)
 {
-    if (!d->held)
+    if (!d->held || waiting.d != d)
         return ctl_error(r, CTL_ERR_GENERIC, "no commit of this domain is waiting to end");
     d->held = false;
+    waiting.d = NULL;
+    if (bytes && bytes != waiting.length)
+        return ctl_error(r, CTL_ERR_GENERIC,
+                         "the manager wrote %llu bytes of the backing file, not %llu: the disk "
+                         "is left as it was",
+                         (unsigned long long)bytes, (unsigned long long)waiting.length);
+    bool written = bytes != 0;
     int rc = written ? img_make_empty(img) : 0;
     if (rc == 0 && written)
         rc = img_flush(img);
@@ -224,13 +240,14 @@ static int commit(struct ctl_req *r)
 {
     struct domain *d;
     struct img *img;
-    bool ro, written;
+    bool ro;
+    uint64_t written;
     int disk;
     uint64_t length = 0;
     if (ctl_arg_domain(r, &d) < 0 || arg_disk(r, d, &img, &ro) < 0)
         return -1;
     if (json_get(r->doc, r->args, CTL_ARG_WRITTEN) >= 0) {
-        if (ctl_arg_bool(r, CTL_ARG_WRITTEN, false, &written) < 0)
+        if (ctl_arg_u64(r, CTL_ARG_WRITTEN, true, 0, &written) < 0)
             return -1;
         return commit_end(r, d, img, written);
     }
@@ -244,6 +261,8 @@ static int commit(struct ctl_req *r)
     if (commit_into_backing(r, img, &disk, &length) < 0)
         return -1;
     d->held = true;
+    waiting.d = d;
+    waiting.length = length;
     json_obj_begin(r->out);
     json_key(r->out, CTL_ARG_DISK);
     json_put_u64(r->out, (uint64_t)disk);

@@ -249,9 +249,9 @@
  * the manager's form; hv gets "disk" and "offset"). */
 #define CTL_ARG_VAL       "val"
 #define CTL_ARG_CPU_INDEX "cpu-index"
-/* x-commit's second half, the manager's alone: whether it wrote the
- * backing file's copy back over the user's file (docs/control-protocol.md
- * "Devices: the balloon, commit"). */
+/* x-commit's second half, the manager's alone: the bytes of the backing
+ * file's copy it wrote back over the user's file, 0 for none
+ * (docs/control-protocol.md "Devices: the balloon, commit"). */
 #define CTL_ARG_WRITTEN "written"
 
 /* ---- Events (the "event" names) ------------------------------------------

@@ -181,8 +181,8 @@ void stage_save_abort(void);
  * user's file, and hv's second half to follow); hv gone before it
  * answered. */
 int commit_option(const char *arg);
-int stage_commit_request(const struct json_doc *doc, int args, bool *watch, char *why,
-                         size_t why_len);
+int stage_commit_request(const struct json_doc *doc, int args, const char *line, size_t len,
+                         bool *watch, char *why, size_t why_len);
 void stage_commit_reply(const char *reply, size_t len, struct stage_after *after);
 void stage_commit_abort(void);
 

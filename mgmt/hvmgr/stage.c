@@ -237,7 +237,7 @@ int stage_request(char **line, size_t *len, bool *watch, char *why, size_t why_l
         (json_str_eq(&doc, ex, CTL_CMD_PMEMSAVE) || json_str_eq(&doc, ex, CTL_CMD_MEMSAVE)))
         return stage_mem_request(&doc, ex, args, line, len, watch, why, why_len);
     if (ex >= 0 && json_str_eq(&doc, ex, CTL_CMD_COMMIT))
-        return stage_commit_request(&doc, args, watch, why, why_len);
+        return stage_commit_request(&doc, args, *line, *len, watch, why, why_len);
     if (ex < 0 || !json_str_eq(&doc, ex, CTL_CMD_DOMAIN_CREATE) || args < 0 ||
         doc.tok[args].type != JSON_OBJECT || json_get(&doc, args, CTL_ARG_DISK) >= 0)
         return 0;

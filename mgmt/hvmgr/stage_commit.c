@@ -9,8 +9,8 @@
  * disk's changes into the copy, holds the domain and answers with the
  * copy's outer disk and its image's new length; the manager then writes
  * the copy back over the user's file and tells hv to empty the disk
- * (x-commit with "written": true), or, when the file cannot be written,
- * to let go without emptying it ("written": false).
+ * (x-commit with "written", the bytes written), or, when the file cannot
+ * be written, to let go without emptying it ("written": 0).
  *
  * The write-back is a new file beside the user's, synced and renamed over
  * it (stageout.c), sparse where the copy is: the file is the old one or
@@ -42,12 +42,11 @@ static struct {
     char file[4096];
 } copies[COMMIT_COPIES];
 
-/* The x-commit in flight: hv's second half, either way, prepared from the
- * front-end's request (its domain, device and id). */
+/* The front-end's x-commit in flight (its line), for hv's second half. */
 static struct {
     bool on;
-    char done[512], undone[512];
-    size_t done_len, undone_len;
+    char *request;
+    size_t len;
 } pending;
 
 int commit_option(const char *arg)
@@ -65,37 +64,8 @@ int commit_option(const char *arg)
     return 0;
 }
 
-/* hv's second half: the front-end's x-commit again (its domain, device
- * and id), with "written". */
-static int second_half(const struct json_doc *doc, int args, bool written, char *buf, size_t size,
-                       size_t *len)
-{
-    struct json_out o;
-    json_out_init(&o, buf, size);
-    json_obj_begin(&o);
-    json_key(&o, CTL_KEY_EXECUTE);
-    json_put_str(&o, CTL_CMD_COMMIT);
-    json_key(&o, CTL_KEY_ARGUMENTS);
-    json_obj_begin(&o);
-    json_key(&o, CTL_ARG_DOMAIN);
-    json_put_tok(&o, doc, json_get(doc, args, CTL_ARG_DOMAIN));
-    json_key(&o, CTL_ARG_DEVICE);
-    json_put_tok(&o, doc, json_get(doc, args, CTL_ARG_DEVICE));
-    json_key(&o, CTL_ARG_WRITTEN);
-    json_put_bool(&o, written);
-    json_obj_end(&o);
-    int id = json_get(doc, 0, CTL_KEY_ID);
-    if (id >= 0) {
-        json_key(&o, CTL_KEY_ID);
-        json_put_tok(&o, doc, id);
-    }
-    json_obj_end(&o);
-    *len = o.len;
-    return json_out_ok(&o) ? 0 : -1;
-}
-
-int stage_commit_request(const struct json_doc *doc, int args, bool *watch, char *why,
-                         size_t why_len)
+int stage_commit_request(const struct json_doc *doc, int args, const char *line, size_t len,
+                         bool *watch, char *why, size_t why_len)
 {
     pending.on = false;
     /* Anything hv would refuse anyway (no domain, no device) goes to hv
@@ -110,12 +80,15 @@ int stage_commit_request(const struct json_doc *doc, int args, bool *watch, char
                  CTL_ARG_WRITTEN);
         return -1;
     }
-    if (second_half(doc, args, true, pending.done, sizeof(pending.done), &pending.done_len) < 0 ||
-        second_half(doc, args, false, pending.undone, sizeof(pending.undone), &pending.undone_len) <
-            0) {
-        snprintf(why, why_len, "the request's domain and device do not fit in a line");
+    free(pending.request);
+    pending.request = malloc(len + 1);
+    if (!pending.request) {
+        snprintf(why, why_len, "out of memory");
         return -1;
     }
+    memcpy(pending.request, line, len);
+    pending.request[len] = '\0';
+    pending.len = len;
     pending.on = true;
     *watch = true;
     return 0;
@@ -172,14 +145,19 @@ static int write_back(unsigned disk, unsigned long long size)
     return stage_out_close(&o, true);
 }
 
-/* The second half as the request of the manager's own that follows. */
-static void follow(struct stage_after *a, const char *line, size_t len)
+/* hv's second half, the request of the manager's own that follows: the
+ * front-end's x-commit again (its domain, device and id) with "written",
+ * the bytes written back (0: none). */
+static void follow(struct stage_after *a, unsigned long long written)
 {
-    a->follow = malloc(len + 1);
-    if (a->follow) {
-        memcpy(a->follow, line, len + 1);
-        a->follow_len = len;
-    }
+    static struct json_tok tok[64];
+    struct json_doc doc;
+    char err[8];
+    const struct stage_arg add[] = {{CTL_ARG_WRITTEN, NULL, written}, {NULL, NULL, 0}};
+    if (json_parse(&doc, pending.request, pending.len, tok, 64, CTL_DEPTH_MAX, err, sizeof(err)) ==
+        0)
+        stage_rewrite(&doc, json_get(&doc, 0, CTL_KEY_ARGUMENTS), CTL_CMD_COMMIT, NULL, add,
+                      &a->follow, &a->follow_len);
 }
 
 void stage_commit_reply(const char *reply, size_t len, struct stage_after *a)
@@ -211,12 +189,8 @@ void stage_commit_reply(const char *reply, size_t len, struct stage_after *a)
     }
     /* hv empties the disk only if its data reached the user's file; the
      * front-end gets hv's answer to that, or why the manager could not. */
-    if (a->failed) {
-        follow(a, pending.undone, pending.undone_len);
-    } else {
-        follow(a, pending.done, pending.done_len);
-        a->follow_answers = true;
-    }
+    follow(a, a->failed ? 0 : size);
+    a->follow_answers = !a->failed;
 }
 
 void stage_commit_abort(void)

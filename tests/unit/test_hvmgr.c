@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -473,6 +474,72 @@ START_TEST(domain_save_writes_the_file_then_destroys)
 }
 END_TEST
 
+/* x-commit (stage_commit.c): hv's first half answers where the backing
+ * file's copy is and how long; the manager writes that much of the copy
+ * over the user's file (its mode kept, no temporary file left) and sends
+ * hv the front-end's request again with "written"; the front-end gets hv's
+ * answer to that, with its id.  hv refusing the first half ends it there;
+ * a front-end may not send "written" itself; a file that cannot be
+ * replaced gets QEMU's strerror() words and hv "written": 0. */
+START_TEST(commit_writes_the_base_back)
+{
+    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], opt[600], path[300];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    file_of(dir, "copy", 'c', 8192);
+    file_of(dir, "base.qcow2", 'b', 100);
+    snprintf(path, sizeof(path), "%s/base.qcow2", dir);
+    ck_assert_int_eq(chmod(path, 0640), 0);
+    snprintf(opt, sizeof(opt), "1:%s/copy:%s", dir, path);
+    ck_assert_int_eq(commit_option(opt), 0);
+    ck_assert_int_eq(commit_option("9:x:y"), -1);
+    got(far[0]);
+    const char *req = "{\"execute\": \"x-commit\", \"arguments\": {\"domain\": 0, "
+                      "\"device\": \"virtio0\"}, \"id\": 7}\n";
+    client_writes(0, req);
+    ck_assert_str_eq(got(hv_far), req);
+    hv_says("{\"return\": {\"disk\": 1, \"length\": 4096}, \"id\": 7}\n");
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"x-commit\", \"arguments\": {\"domain\": 0, "
+                                  "\"device\": \"virtio0\", \"written\": 4096}, \"id\": 7}\n");
+    ck_assert_str_eq(got(far[0]), "");
+    hv_says("{\"return\": {}, \"id\": 7}\n");
+    ck_assert_str_eq(got(far[0]), "{\"return\": {}, \"id\": 7}\n");
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq((int)st.st_size, 4096);
+    ck_assert_int_eq((int)(st.st_mode & 07777), 0640);
+    ck_assert_str_eq(listing(dir), "base.qcow2\ncopy\n");
+    /* hv refuses: its words, nothing follows. */
+    client_writes(0, req);
+    got(hv_far);
+    hv_says("{\"error\": {\"class\": \"GenericError\", \"desc\": \"Operation not "
+            "supported\"}, \"id\": 7}\n");
+    ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                                  "\"Operation not supported\"}, \"id\": 7}\n");
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "");
+    /* "written" is the manager's. */
+    client_writes(0, "{\"execute\": \"x-commit\", \"arguments\": {\"domain\": 0, "
+                     "\"device\": \"virtio0\", \"written\": 5}}\n");
+    ck_assert_str_eq(got(hv_far), "");
+    ck_assert_ptr_nonnull(strstr(got(far[0]), "the manager's own argument"));
+    /* The user's file's directory is gone: hv lets go without emptying. */
+    snprintf(opt, sizeof(opt), "1:%s/copy:%s/gone/base.qcow2", dir, dir);
+    ck_assert_int_eq(commit_option(opt), 0);
+    client_writes(0, req);
+    got(hv_far);
+    hv_says("{\"return\": {\"disk\": 1, \"length\": 4096}, \"id\": 7}\n");
+    relay_pump(hv);
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"x-commit\", \"arguments\": {\"domain\": 0, "
+                                  "\"device\": \"virtio0\", \"written\": 0}, \"id\": 7}\n");
+    hv_says("{\"return\": {}, \"id\": 7}\n");
+    ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                                  "\"No such file or directory\"}, \"id\": 7}\n");
+    snprintf(line, sizeof(line), "rm -rf %s", dir);
+    ck_assert_int_eq(system(line), 0);
+}
+END_TEST
+
 /* The consoles (console.c): output kept per domain and replayed on
  * attach, one front-end per console unless --force, and typed bytes
  * offered to hv 16 at a time, the rest held back until the receiver has
@@ -742,6 +809,7 @@ int main(void)
     tcase_add_test(tc, consoles_attach_stream_and_type);
     tcase_add_test(tc, a_console_ends_with_its_domain);
     tcase_add_test(tc, change_medium_alternates_slots);
+    tcase_add_test(tc, commit_writes_the_base_back);
     suite_add_tcase(s, tc);
     return check_main(s);
 }

@@ -199,6 +199,57 @@ START_TEST(test_overlay_on_qemu_base)
 END_TEST
 
 /*
+ * The monitor's commit as hv makes it (hv/core/ctl_dev.c), on an overlay
+ * of a base qemu-img made: the chain's own backing handle reopened
+ * writable, img_commit() with bdrv_commit's zeros-as-data, reopened
+ * read-only, the top emptied.  The top must read as before through the
+ * chain it still has (the reopened handle sees the clusters the commit
+ * allocated in the base), and qemu-img must find both images clean, the
+ * base holding what the top showed, the top holding nothing of its own.
+ */
+START_TEST(test_commit_keeps_reading)
+{
+    ck_assert_msg(have_qemu, "qemu-img is not installed (see mk/deps.sh)");
+    char base[128], top[128];
+    struct img_err err;
+    struct img *img, *failed = NULL;
+    uint64_t size = 8 << 20;
+    uint8_t *shadow = malloc(size), *back = malloc(size), *buf = malloc(65536);
+    snprintf(base, sizeof(base), "%s/base.qcow2", dir);
+    snprintf(top, sizeof(top), "%s/top.qcow2", dir);
+    /* A base with data in its first half only. */
+    memset(shadow, 0, size);
+    pattern(shadow, size / 2, 5);
+    save(top, shadow, size);
+    ck_assert(sh("qemu-img convert -f raw -O qcow2 %s %s", top, base) == 0);
+    ck_assert(sh("qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 %s", top) == 0);
+    ck_assert_msg(img_open_file(top, NULL, IMG_OPEN_RW, &img, &err) == 0, "%s", err.msg);
+    scribble(img, shadow, size, 31 + (unsigned)_i, 40);
+    ck_assert_msg(img_reopen_backing(img, true, &err) == 0, "%s", err.msg);
+    struct img_commit job = {.top = img,
+                             .base_depth = 1,
+                             .dst = img_backing(img),
+                             .zeroes_as_data = _i == 0,
+                             .buf = buf,
+                             .buf_len = 65536,
+                             .failed = &failed};
+    ck_assert_msg(img_commit(&job) == 0, "%s", img_strerror(failed));
+    ck_assert_msg(img_reopen_backing(img, false, &err) == 0, "%s", err.msg);
+    ck_assert_msg(img_make_empty(img) == 0, "%s", img_strerror(img));
+    ck_assert_int_eq(img_read(img, 0, back, size), 0);
+    ck_assert_msg(memcmp(back, shadow, size) == 0, "the top reads otherwise after the commit");
+    ck_assert_int_eq(img_close(img), 0);
+    qemu_agrees(base, shadow, size);
+    qemu_agrees(top, shadow, size);
+    ck_assert_msg(sh("qemu-img map --output=json %s | grep -q '\"depth\": 0'", top) != 0,
+                  "the top still holds data of its own");
+    free(buf);
+    free(back);
+    free(shadow);
+}
+END_TEST
+
+/*
  * A random mix of every write-side operation against a model: writes,
  * zeroing (with and without unmap), compressed clusters, snapshots taken,
  * applied and deleted, growing and shrinking.  After each step the image
@@ -567,6 +618,7 @@ Suite *interop_suite(void)
     tcase_add_loop_test(t, test_written_images_pass_qemu, 0, (int)KARRAY_SIZE(variants));
     tcase_add_loop_test(t, test_snapshots_read_by_qemu, 0, 2);
     tcase_add_loop_test(t, test_overlay_on_qemu_base, 0, 2);
+    tcase_add_loop_test(t, test_commit_keeps_reading, 0, 2);
     tcase_add_loop_test(t, test_vmstate_read_by_qemu, 0, 3);
     tcase_add_test(t, test_vmstate_of_qemu_savevm);
     tcase_add_loop_test(t, test_create_byte_identical, 0, (int)KARRAY_SIZE(twins));
