@@ -139,15 +139,17 @@ outerdisk_attach() {
     OUTERDISK_QEMU_ARGS+=(-drive "file=${target//,/,,},format=raw,if=ide,index=$((OUTERDISK_INDEX + 1))")
 }
 
-# outerdisk_attach_chain FILE RO: FILE, then each file of its backing chain
-# read-only, under the name imgtool's library opens it by (a backing file
-# named relative to the image that refers to it, as QEMU resolves it), so
-# that hv finds it by that name (hv/disk/outer.h: outer_disk_by_name).
-# The first backing file of a writable FILE is a copy hv may write when
-# the user could write the file itself and make a new one beside it (see
-# the top).  OUTERDISK_INDEX is FILE's number afterwards.
+# outerdisk_attach_chain FILE RO [COMMIT]: FILE, then each file of its
+# backing chain read-only, under the name imgtool's library opens it by (a
+# backing file named relative to the image that refers to it, as QEMU
+# resolves it), so that hv finds it by that name (hv/disk/outer.h:
+# outer_disk_by_name).  With COMMIT 1 (a virtio disk, and a manager to
+# write the copy back), the first backing file of a writable FILE is a
+# copy hv may write when the user could write the file itself and make a
+# new one beside it (see the top).  OUTERDISK_INDEX is FILE's number
+# afterwards.
 outerdisk_attach_chain() {
-    local file=$1 ro=$2 top names=() i mode
+    local file=$1 ro=$2 commit=${3:-0} top names=() i mode
     outerdisk_attach "$file" "$ro"
     top=$OUTERDISK_INDEX
     # The chain as bin/imgtool sees it; a raw file or a broken image has
@@ -157,7 +159,7 @@ outerdisk_attach_chain() {
             print "$_->{filename}\n" for @$j[1 .. $#$j]')
     for i in "${names[@]}"; do
         mode=1
-        [ "$ro" = 0 ] && [ -w "$i" ] && [ -w "$(dirname "$i")" ] && mode=2
+        [ "$ro$commit" = 01 ] && [ -w "$i" ] && [ -w "$(dirname "$i")" ] && mode=2
         outerdisk_attach "$i" "$mode"
         ro=1
     done

@@ -56,6 +56,7 @@ chain() {
 # virtio0, as hv's); the monitors run in the images' directories.
 session() {
     local d=$1 disk=$2 opts=${3:-}
+    # shellcheck disable=SC2054  # the commas belong to QEMU's options
     QEMU_EXTRA=(-M microvm -global virtio-mmio.force-legacy=false
         -drive "file=$disk,format=qcow2,if=none,id=virtio0$opts" -device virtio-blk-device,drive=virtio0
         -append "$APPEND $(hvkit_microvm_virtio_word 0)")
@@ -75,7 +76,7 @@ same_reads() {
     local q h
     q=$(sums "$2/q.out.console") h=$(sums "$2/h.out.console")
     if [ -z "$q" ] || [ "$(wc -l <<<"$q")" != 1 ] || [ "$q" != "$h" ]; then
-        fail "$1" "every pass must read one checksum, QEMU's: QEMU read '$(echo $q)', hv '$(echo $h)'"
+        fail "$1" "every pass must read one checksum, QEMU's: QEMU read '${q//$'\n'/ }', hv '${h//$'\n'/ }'"
         show_log "$2/h.out.console"
         show_log "$2/h.out.err"
         return 1
@@ -159,6 +160,7 @@ commit_case() {
 
 # Root writes a file whatever its mode; without CAP_DAC_OVERRIDE (and the
 # others that pass over a file's mode) it cannot, as any user cannot.
+# shellcheck disable=SC2054  # the commas belong to setpriv's list
 NO_OVERRIDE=(setpriv --bounding-set=-dac_override,-dac_read_search,-fowner --)
 
 readonly_case() {
