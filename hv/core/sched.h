@@ -27,7 +27,8 @@
 
 #include "domain.h"
 
-/* May the vCPU run now: its domain runs, it does not wait in HLT, and it
+/* May the vCPU run now: its domain runs (and no commit of its disks holds
+ * it, domain.h `held`), it does not wait in HLT, and it
  * is not an application processor waiting for its start or a CPU halted
  * for good (vcpu.h mp_state, core/smp.c). */
 static inline bool sched_runnable(const struct vcpu *v)
