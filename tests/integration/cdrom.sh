@@ -129,14 +129,7 @@ fi
 
 # --- Eject and change --------------------------------------------------------------
 # wait_line FILE TEXT: until the guest printed TEXT (at most TIMEOUT s).
-wait_line() {
-    local i
-    for ((i = 0; i < TIMEOUT * 5; i++)); do
-        grep -qx "$2" "$1" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    return 1
-}
+wait_line() { wait_for "$1" "^$2\$" "$TIMEOUT"; }
 
 # The lines the change must bring, after disc A's: the lock, no medium,
 # the unit attention, disc B.
@@ -165,21 +158,8 @@ answers() {
 
 # plain QEMU (bin/hvrun.d/qemu.sh's machine) with its monitor on a FIFO.
 qemu_change() {
-    local fifo=$W/monitor.in a args=()
-    # shellcheck source=../../bin/hvrun.d/qemu.sh
-    . "$TOP/bin/hvrun.d/qemu.sh"
-    qemu_machine_args
-    for a in "${QEMU_ARGS[@]}"; do
-        [ "$a" = stdio ] && a=file:$W/qc.out
-        args+=("$a")
-    done
-    rm -f "$fifo"
-    mkfifo "$fifo"
-    : >"$W/qc.out"
-    timeout -k 5 "$TIMEOUT" "$HVRUN_QEMU" "${args[@]}" -m 128M -monitor stdio -kernel "$G" \
-        -append "change lock" -cdrom "$W/a.iso" <"$fifo" >"$W/qc.mon" 2>&1 &
-    local pid=$!
-    exec 3>"$fifo"
+    local a
+    qemu_monitor_start "$W/qc.out" "$W/qc.mon" -kernel "$G" -append "change lock" -cdrom "$W/a.iso"
     if wait_line "$W/qc.out" 'cdrom: ready for eject'; then
         while IFS= read -r a; do
             (echo "$a" >&3) 2>/dev/null || break
@@ -193,7 +173,7 @@ qemu_change() {
             sleep 0.3
         done <"$W/change.cmds"
     fi
-    wait "$pid"
+    wait "$QEMU_PID"
     echo $? >"$W/qc.st"
     exec 3>&-
     tr -d '\r' <"$W/qc.out" >"$W/qc.lines"

@@ -70,12 +70,48 @@ run_logged() {
 # wait_for FILE TEXT SECONDS: until FILE has a line matching TEXT (a
 # grep pattern), checked ten times a second; 1 if it never does.
 wait_for() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
+    wait_for_nth "$1" "$2" 1 "$3"
+}
+
+# wait_for_nth FILE TEXT N SECONDS [PID]: until FILE has N lines matching
+# TEXT (a grep pattern), up to SECONDS; false then, or as soon as process
+# PID (when given) has ended without them.
+wait_for_nth() {
+    local i n
+    for ((i = 0; i < $4 * 10; i++)); do
+        n=$(grep -c "$2" "$1" 2>/dev/null)
+        [ "${n:-0}" -ge "$3" ] && return 0
+        [ -z "${5:-}" ] || kill -0 "$5" 2>/dev/null || return 1
         sleep 0.1
     done
     return 1
+}
+
+# qemu_monitor_start OUT MON QEMU-ARGS...: the guest on the reference
+# machine (bin/hvrun.d/qemu.sh's, 128 MiB) with its serial console into
+# the file OUT and QEMU's monitor on stdio: what the monitor prints goes
+# into MON, what it reads comes from the FIFO MON.in, which the caller
+# writes on file descriptor 3 (and closes with `exec 3>&-` when done).
+# QEMU's pid is in QEMU_PID; the run is cut after $TIMEOUT s.
+qemu_monitor_start() {
+    local out=$1 mon=$2 a args=()
+    shift 2
+    # shellcheck source=../../bin/hvrun.d/qemu.sh
+    . "$TOP/bin/hvrun.d/qemu.sh"
+    qemu_machine_args
+    # The same machine with the serial console in a file: stdio is the
+    # monitor's.
+    for a in "${QEMU_ARGS[@]}"; do
+        [ "$a" = stdio ] && a=file:$out
+        args+=("$a")
+    done
+    rm -f "$mon.in"
+    mkfifo "$mon.in"
+    : >"$out"
+    timeout -k 5 "$TIMEOUT" "$HVRUN_QEMU" "${args[@]}" -m 128M -monitor stdio "$@" \
+        <"$mon.in" >"$mon" 2>&1 &
+    QEMU_PID=$!
+    exec 3>"$mon.in"
 }
 
 # bochs_missing: why Bochs cannot run hv here, or nothing (the same test as

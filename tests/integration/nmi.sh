@@ -25,14 +25,7 @@ TIMEOUT=${GUEST_TIMEOUT:-240}
 
 # wait_line FILE TEXT: until FILE has a line matching TEXT (up to the
 # time limit); false if it never comes.
-wait_line() {
-    local i
-    for ((i = 0; i < TIMEOUT * 5; i++)); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    return 1
-}
+wait_line() { wait_for "$1" "$2" "$TIMEOUT"; }
 
 # drive CONSOLE SEND: the five phases, SEND nmi|powerdown|stop|cont
 # pressing the buttons; false when an announced line does not come.
@@ -64,26 +57,9 @@ plain_send() {
 # plain_qemu: the guest on the reference machine (bin/hvrun.d/qemu.sh's
 # machine), its monitor on a FIFO.
 plain_qemu() {
-    local fifo=$W/monitor.in
-    # shellcheck source=../../bin/hvrun.d/qemu.sh
-    . "$TOP/bin/hvrun.d/qemu.sh"
-    qemu_machine_args
-    # The same machine with the serial console in a file: stdio is the
-    # monitor's.
-    local args=() a
-    for a in "${QEMU_ARGS[@]}"; do
-        [ "$a" = stdio ] && a=file:$W/plain.out
-        args+=("$a")
-    done
-    rm -f "$fifo"
-    mkfifo "$fifo"
-    : >"$W/plain.out"
-    timeout -k 5 "$TIMEOUT" "$HVRUN_QEMU" "${args[@]}" -m 128M -monitor stdio -kernel "$G" \
-        <"$fifo" >"$W/plain.mon" 2>&1 &
-    local pid=$!
-    exec 3>"$fifo"
+    qemu_monitor_start "$W/plain.out" "$W/plain.mon" -kernel "$G"
     drive "$W/plain.out" plain_send
-    wait "$pid"
+    wait "$QEMU_PID"
     echo $? >"$W/plain.st"
     exec 3>&-
 }

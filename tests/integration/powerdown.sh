@@ -18,30 +18,10 @@ TIMEOUT=${GUEST_TIMEOUT:-120}
 # plain_qemu: the guest on the reference machine (bin/hvrun.d/qemu.sh's
 # machine), its monitor on a FIFO; system_powerdown once the guest waits.
 plain_qemu() {
-    local fifo=$W/monitor.in i
-    # shellcheck source=../../bin/hvrun.d/qemu.sh
-    . "$TOP/bin/hvrun.d/qemu.sh"
-    qemu_machine_args
-    # The same machine with the serial console in a file: stdio is the
-    # monitor's.
-    local args=() a
-    for a in "${QEMU_ARGS[@]}"; do
-        [ "$a" = stdio ] && a=file:$W/plain.out
-        args+=("$a")
-    done
-    rm -f "$fifo"
-    mkfifo "$fifo"
-    : >"$W/plain.out"
-    timeout -k 5 "$TIMEOUT" "$HVRUN_QEMU" "${args[@]}" -m 128M -monitor stdio -kernel "$G" \
-        <"$fifo" >"$W/plain.mon" 2>&1 &
-    local pid=$!
-    exec 3>"$fifo"
-    for i in $(seq 1 600); do
-        grep -q 'waiting for the power button' "$W/plain.out" && break
-        sleep 0.2
-    done
+    qemu_monitor_start "$W/plain.out" "$W/plain.mon" -kernel "$G"
+    wait_for "$W/plain.out" 'waiting for the power button' 120
     echo system_powerdown >&3
-    wait "$pid"
+    wait "$QEMU_PID"
     echo $? >"$W/plain.st"
     exec 3>&-
 }

@@ -165,18 +165,14 @@ two_domains() {
 # it says so the second time (or at the timeout): hvrun runs in a process
 # group of its own, which takes its emulator with it.
 loadvm() {
-    local id=$1 d=$W/loadvm order pid i
+    local id=$1 d=$W/loadvm order pid
     mkdir -p "$d"
     qemu-img create -q -f qcow2 "$d/disk.qcow2" 16M
     setsid "$TOP/bin/hvrun" --hv "$HV" --timeout "$TIMEOUT" -m "$MEM" \
         -smp 2 -drive "file=$d/disk.qcow2,format=qcow2" --savevm s1@1 --loadvm s1@5000 \
         -kernel "$G" -append wait >"$d/out" 2>"$d/err" </dev/null &
     pid=$!
-    for ((i = 0; i < TIMEOUT * 10; i++)); do
-        [ "$(grep -c '^smp: waiting for the monitor$' "$d/out")" -ge 2 ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
+    wait_for_nth "$d/out" '^smp: waiting for the monitor$' 2 "$TIMEOUT" "$pid"
     kill -- -"$pid" 2>/dev/null
     wait "$pid"
     order=$(grep -oE "^\[hv\] (savevm 's1'|loadvm 's1'|domain 0 vCPU 1: started)" "$d/err" |
