@@ -166,25 +166,7 @@ frontends() {
     mkdir -p "$d/hv" "$d/real"
     export HVKIT_STATE_DIR=$d/state HVKIT_TOP=$TOP
     qemu-img create -q -f qcow2 "$d/disk.qcow2" 1M
-    cat >"$d/hv/test.xml" <<XML
-<domain type='kvm'>
-  <name>test</name>
-  <memory unit='MiB'>32</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64'>hvm</type>
-    <kernel>$G</kernel>
-    <cmdline>sectors=2048 stay</cmdline>
-  </os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$d/disk.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-</domain>
-XML
+    virsh_test_domain "$G" "sectors=2048 stay" "$d/disk.qcow2" >"$d/hv/test.xml"
     "$V" "define $d/hv/test.xml; start test" >"$d/start" 2>&1
     if ! wait_for "$HVKIT_STATE_DIR/running/test.log" '^vblk: staying' "$TIMEOUT"; then
         fail "virsh domblkstat" "the domain did not come up"

@@ -28,25 +28,7 @@ VIRSH=$V REAL_DIR=$W/real HV_DIR=$W/hv
 mkdir -p "$W/hv" "$W/real" "$S"
 
 qemu-img create -q -f qcow2 "$W/disk.qcow2" 16M
-cat >"$W/hv/test.xml" <<XML
-<domain type='kvm'>
-  <name>test</name>
-  <memory unit='MiB'>32</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64'>hvm</type>
-    <kernel>$G</kernel>
-    <cmdline>100000</cmdline>
-  </os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$W/disk.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-</domain>
-XML
+virsh_test_domain "$G" 100000 "$W/disk.qcow2" >"$W/hv/test.xml"
 
 # check NAME COMMAND...: PASS when the command succeeds.
 check() {

@@ -56,3 +56,29 @@ virsh_help_same() {
         done
     fi
 }
+
+# virsh_test_domain KERNEL CMDLINE DISK: the XML of a domain "test" (the
+# name of the real test driver's own domain, so command lines are the same
+# on both sides) of 32 MiB and one vCPU that boots KERNEL with CMDLINE and
+# has the qcow2 image DISK as its virtio disk vda.
+virsh_test_domain() {
+    cat <<XML
+<domain type='kvm'>
+  <name>test</name>
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <kernel>$1</kernel>
+    <cmdline>$2</cmdline>
+  </os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$3'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>
+XML
+}
