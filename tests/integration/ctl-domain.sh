@@ -56,16 +56,9 @@ free_mem() {
 # refused SOCK CLASS WORDS ARGS...: domain-create ARGS is refused with an
 # error of CLASS whose words contain WORDS, and nothing changes.
 refused() {
-    local sock=$1 cls=$2 words=$3 before after r
+    local sock=$1 cls=$2 words=$3
     shift 3
-    before=$(ctl_state "$sock")
-    r=$("$HVCTL" -s "$sock" --timeout 120 domain-create "$@")
-    after=$(ctl_state "$sock")
-    echo "domain-create $*: $r" >>"$W/refusals"
-    [[ $r == "{\"error\": {\"class\": \"$cls\", \"desc\": \""*"$words"* ]] ||
-        { echo "domain-create $*: want a $cls error with '$words': $r"; return 1; }
-    [ "$before" = "$after" ] ||
-        { echo "domain-create $* changed hv: before $before, after $after"; return 1; }
+    ctl_refused "$sock" "$cls" "$words" domain-create "$@"
 }
 
 # create SOCK ARGS...: domain-create; prints the domain's number.
@@ -193,18 +186,11 @@ bochs_checks() {
 session() {
     local id=$1 emu=$2 vendor=$3 checks=$4 d=$W/$1 why
     mkdir -p "$d"
-    "$TOP/bin/hvrun" --emulator "$emu" --vendor "$vendor" --hv "$HV" --timeout "$TIMEOUT" \
-        -m 16M --control "$d/ctl.sock" -kernel "$P" >"$d/out" 2>"$d/err" </dev/null &
-    local run=$!
-    why=$("$checks" "$d" "$d/ctl.sock" "$run")
-    if [ -n "$why" ]; then
+    if ! why=$(ctl_machine "$d" "$emu" "$vendor" "$checks" "$d/err" -kernel "$P"); then
         fail "$id" "$why"
-        kill "$run" 2>/dev/null
-        wait "$run"
         show_log "$d/err" 25
         return
     fi
-    wait "$run"
     # With every domain destroyed, hv's heap holds what it held before the
     # boot's domain was made: nothing the domains made at run time had
     # stays behind.

@@ -52,15 +52,7 @@ counts_on() {
 # refused_restore SOCK FILE WORDS [ARGS...]: domain-restore FILE (and ARGS)
 # is refused with words WORDS and changes nothing.
 refused_restore() {
-    local before after r
-    before=$(ctl_state "$1")
-    r=$("$HVCTL" -s "$1" --timeout 120 domain-restore file="$2" "${@:4}")
-    after=$(ctl_state "$1")
-    echo "domain-restore $2: $r" >>"$W/refusals"
-    [[ $r == '{"error": {"class": "GenericError", "desc": "'*"$3"* ]] ||
-        { echo "domain-restore of $(basename "$2"): want an error with '$3': $r"; return 1; }
-    [ "$before" = "$after" ] ||
-        { echo "a refused restore changed hv: before $before, after $after"; return 1; }
+    ctl_refused "$1" GenericError "$3" domain-restore file="$2" "${@:4}"
 }
 
 # refused_save SOCK WORDS FILE ARGS...: domain-save is refused with WORDS,
@@ -170,18 +162,11 @@ session() {
     local id=$1 emu=$2 vendor=$3 checks=$4 d=$W/$1 why
     shift 4
     mkdir -p "$d"
-    "$TOP/bin/hvrun" --emulator "$emu" --vendor "$vendor" --hv "$HV" --timeout "$TIMEOUT" \
-        -m 16M --control "$d/ctl.sock" "$@" >"$d/out" 2>&1 </dev/null &
-    local run=$!
-    why=$("$checks" "$d" "$d/ctl.sock" "$run")
-    if [ -n "$why" ]; then
+    if ! why=$(ctl_machine "$d" "$emu" "$vendor" "$checks" "$d/out" "$@"); then
         fail "$id" "$why"
-        kill "$run" 2>/dev/null
-        wait "$run"
         show_log "$d/out" 25
         return
     fi
-    wait "$run"
     if grep -qx '\[hv\] ctl: quit' "$d/out"; then
         pass "$id"
     else
