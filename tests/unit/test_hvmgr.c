@@ -361,6 +361,42 @@ START_TEST(domain_create_stages_the_kernel)
 }
 END_TEST
 
+/* Tell the manager its staging disk is `path`, disk `disk` of the outer
+ * machine, with room for a save region of 4096 bytes. */
+static void use_staging(const char *path, int disk)
+{
+    char opt[400];
+    snprintf(opt, sizeof(opt), "%s:%d:%llu", path, disk, CTL_STAGE_SAVE_OFFSET + 4096);
+    ck_assert_int_eq(stage_option(opt), 0);
+}
+
+/* A staging disk "staging" made in the new directory `dir` (a mkdtemp
+ * template), its save region starting with the 10 bytes `head`, given to
+ * the manager as disk `disk`; its path into `staging`. */
+static void stage_with_save(char *dir, const char *head, int disk, char *staging, size_t len)
+{
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(staging, len, "%s/staging", dir);
+    int fd = open(staging, O_RDWR | O_CREAT, 0644);
+    ck_assert_int_eq(ftruncate(fd, (off_t)CTL_STAGE_SAVE_OFFSET + 4096), 0);
+    ck_assert_int_eq(pwrite(fd, head, 10, (off_t)CTL_STAGE_SAVE_OFFSET), 10);
+    close(fd);
+    use_staging(staging, disk);
+}
+
+/* The bytes of file dir/name, which must be `n` (at most 15) long. */
+static const char *file_bytes(const char *dir, const char *name, ssize_t n)
+{
+    static char bytes[16];
+    char path[300];
+    memset(bytes, 0, sizeof(bytes));
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_eq(read(fd, bytes, sizeof(bytes)), n);
+    close(fd);
+    return bytes;
+}
+
 /* The names in directory `dir`, sorted, one per line. */
 static const char *listing(const char *dir)
 {
@@ -382,16 +418,8 @@ static const char *listing(const char *dir)
  * copies the file into the save region. */
 START_TEST(domain_save_writes_the_file_then_destroys)
 {
-    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char staging[300], opt[400];
-    snprintf(staging, sizeof(staging), "%s/staging", dir);
-    int fd = open(staging, O_RDWR | O_CREAT, 0644);
-    ck_assert_int_eq(ftruncate(fd, (off_t)CTL_STAGE_SAVE_OFFSET + 4096), 0);
-    ck_assert_int_eq(pwrite(fd, "HVKITVMS..", 10, (off_t)CTL_STAGE_SAVE_OFFSET), 10);
-    close(fd);
-    snprintf(opt, sizeof(opt), "%s:2:%llu", staging, CTL_STAGE_SAVE_OFFSET + 4096);
-    ck_assert_int_eq(stage_option(opt), 0);
+    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024], staging[300], gone[300];
+    stage_with_save(dir, "HVKITVMS..", 2, staging, sizeof(staging));
     got(far[0]);
     snprintf(line, sizeof(line),
              "{\"execute\": \"domain-save\", \"arguments\": {\"domain\": 1, \"file\": "
@@ -412,12 +440,7 @@ START_TEST(domain_save_writes_the_file_then_destroys)
     ck_assert_str_eq(got(far[0]),
                      "{\"return\": {\"size\": 10, \"status\": \"running\"}, \"id\": 5}\n");
     ck_assert_str_eq(listing(dir), "s.sav\nstaging\n");
-    char bytes[16] = {0};
-    snprintf(line, sizeof(line), "%s/s.sav", dir);
-    fd = open(line, O_RDONLY);
-    ck_assert_int_eq(read(fd, bytes, sizeof(bytes)), 10);
-    close(fd);
-    ck_assert_str_eq(bytes, "HVKITVMS..");
+    ck_assert_str_eq(file_bytes(dir, "s.sav", 10), "HVKITVMS..");
     /* hv refuses: its words, no file, no temporary file. */
     snprintf(line, sizeof(line),
              "{\"execute\": \"domain-save\", \"arguments\": {\"domain\": 3, \"file\": "
@@ -431,8 +454,8 @@ START_TEST(domain_save_writes_the_file_then_destroys)
     ck_assert_str_eq(listing(dir), "s.sav\nstaging\n");
     /* The copy fails (the staging disk is gone): an error, no file, and
      * the domain, which ran before, runs again. */
-    snprintf(opt, sizeof(opt), "%s/gone:2:%llu", dir, CTL_STAGE_SAVE_OFFSET + 4096);
-    ck_assert_int_eq(stage_option(opt), 0);
+    snprintf(gone, sizeof(gone), "%s/gone", dir);
+    use_staging(gone, 2);
     snprintf(line, sizeof(line),
              "{\"execute\": \"domain-save\", \"arguments\": {\"file\": \"%s/s.sav\"}, \"id\": "
              "6}\n",
@@ -450,8 +473,7 @@ START_TEST(domain_save_writes_the_file_then_destroys)
     ck_assert_str_eq(got(far[0]), want);
     ck_assert_str_eq(listing(dir), "s.sav\nstaging\n");
     /* domain-restore: the file into the save region. */
-    snprintf(opt, sizeof(opt), "%s:2:%llu", staging, CTL_STAGE_SAVE_OFFSET + 4096);
-    ck_assert_int_eq(stage_option(opt), 0);
+    use_staging(staging, 2);
     file_of(dir, "r.sav", 'r', 7);
     snprintf(line, sizeof(line),
              "{\"execute\": \"domain-restore\", \"arguments\": {\"file\": \"%s/r.sav\"}}\n", dir);
@@ -463,8 +485,8 @@ START_TEST(domain_save_writes_the_file_then_destroys)
     ck_assert_str_eq(got(hv_far), want);
     hv_says("{\"return\": {\"domain\": 1, \"name\": \"d1\"}}\n");
     ck_assert_str_eq(got(far[0]), "{\"return\": {\"domain\": 1, \"name\": \"d1\"}}\n");
-    fd = open(staging, O_RDONLY);
-    memset(bytes, 0, sizeof(bytes));
+    char bytes[16] = {0};
+    int fd = open(staging, O_RDONLY);
     ck_assert_int_eq(pread(fd, bytes, 8, (off_t)CTL_STAGE_SAVE_OFFSET), 8);
     close(fd);
     /* Seven bytes of it; the region's eighth is the earlier state's. */
@@ -675,16 +697,8 @@ END_TEST
  * directory) never reaches hv, in QEMU's words. */
 START_TEST(pmemsave_writes_the_file)
 {
-    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char staging[300], opt[400];
-    snprintf(staging, sizeof(staging), "%s/staging", dir);
-    int fd = open(staging, O_RDWR | O_CREAT, 0644);
-    ck_assert_int_eq(ftruncate(fd, (off_t)CTL_STAGE_SAVE_OFFSET + 4096), 0);
-    ck_assert_int_eq(pwrite(fd, "guest RAM!", 10, (off_t)CTL_STAGE_SAVE_OFFSET), 10);
-    close(fd);
-    snprintf(opt, sizeof(opt), "%s:1:%llu", staging, CTL_STAGE_SAVE_OFFSET + 4096);
-    ck_assert_int_eq(stage_option(opt), 0);
+    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024], staging[300], gone[300];
+    stage_with_save(dir, "guest RAM!", 1, staging, sizeof(staging));
     got(far[0]);
     snprintf(line, sizeof(line),
              "{\"execute\": \"memsave\", \"arguments\": {\"val\": 4096, \"size\": 9, "
@@ -701,12 +715,7 @@ START_TEST(pmemsave_writes_the_file)
     hv_says("{\"return\": {}, \"id\": 7}\n");
     ck_assert_str_eq(got(far[0]), "{\"return\": {}, \"id\": 7}\n");
     ck_assert_str_eq(listing(dir), "m.bin\nstaging\n");
-    char bytes[16] = {0};
-    snprintf(line, sizeof(line), "%s/m.bin", dir);
-    fd = open(line, O_RDONLY);
-    ck_assert_int_eq(read(fd, bytes, sizeof(bytes)), 9);
-    close(fd);
-    ck_assert_str_eq(bytes, "guest RAM");
+    ck_assert_str_eq(file_bytes(dir, "m.bin", 9), "guest RAM");
     /* hv refuses: its words pass on, no file. */
     snprintf(line, sizeof(line),
              "{\"execute\": \"memsave\", \"arguments\": {\"val\": 0, \"size\": 16, "
@@ -749,8 +758,8 @@ START_TEST(pmemsave_writes_the_file)
     ck_assert_str_eq(listing(dir), "m.bin\nstaging\n");
     /* The copy fails (the staging disk is gone): QEMU's I/O error, and
      * the file that was there stays as it was. */
-    snprintf(opt, sizeof(opt), "%s/gone:1:%llu", dir, CTL_STAGE_SAVE_OFFSET + 4096);
-    ck_assert_int_eq(stage_option(opt), 0);
+    snprintf(gone, sizeof(gone), "%s/gone", dir);
+    use_staging(gone, 1);
     snprintf(line, sizeof(line),
              "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": 4, "
              "\"filename\": \"%s/m.bin\"}}\n",
