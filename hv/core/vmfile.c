@@ -13,6 +13,11 @@
  * checks the whole state against it (vms_load_check, the same check
  * loadvm makes), and takes the domain back if that fails: a corrupted or
  * truncated file changes nothing.
+ *
+ * A domain with virtio disks is saved as any other, its disks flushed
+ * first and not copied: the state goes back into a domain started with
+ * the same disks (vmfile_restore_into, which checks that the devices are
+ * the state's), never into a new one, which has no disks.
  */
 #include "hvkit/ctl.h"
 #include "klib.h"
@@ -22,6 +27,7 @@
 #include "domcreate.h"
 #include "hv.h"
 #include "log.h"
+#include "vdev.h"
 #include "vmfile.h"
 #include "vmwork.h"
 
@@ -107,19 +113,23 @@ static int domain_config(struct domain *d, int record_paused, struct vms_config 
     return 0;
 }
 
-/* A restore makes a new domain, which has no virtio devices in this
- * version (docs/control-protocol.md "Disks"): a domain with some is not
- * saved at all, rather than into a file nothing could restore. */
-static int refuse_virtio(struct domain *d, const struct work *w, char *err, size_t err_len)
+/* A domain's disks are not part of its saved state (as with xl save and
+ * virsh save: the disk stays where it is, and the restore runs on the same
+ * file).  What the guest wrote before the save must therefore be in the
+ * host's files before the state is: each writable virtio disk is flushed
+ * (imgtool's caches are write-through, so this is the outer disk's FLUSH
+ * CACHE, disk/ata.c), and a disk that cannot be flushed fails the save
+ * rather than leave a state that runs ahead of its disk. */
+static int flush_disks(struct domain *d, char *err, size_t err_len)
 {
-    if (!w->parts.nr_virtio)
-        return 0;
-    ksnprintf(err, err_len,
-              "domain %u has %u virtio device%s (disks, a virtio console): a restore makes a new "
-              "domain, which cannot have them in this version; save it into a snapshot of its "
-              "disk instead (savevm)",
-              d->id, w->parts.nr_virtio, w->parts.nr_virtio == 1 ? "" : "s");
-    return -1;
+    bool readonly;
+    struct img *img;
+    for (unsigned n = 0; (img = vdev_disk(d, n, &readonly)) != NULL; n++)
+        if (!readonly && img_flush(img) < 0) {
+            ksnprintf(err, err_len, "domain %u: flushing its disk %u failed", d->id, n);
+            return -1;
+        }
+    return 0;
 }
 
 /* The paused domain's state through the window, flushed: its length or -1. */
@@ -143,12 +153,12 @@ int64_t vmfile_save(struct domain *d, const struct vmfile_place *p, enum vmfile_
     struct work *w = vmwork_alloc(d, err, err_len);
     if (!w)
         return -1;
-    if (refuse_virtio(d, w, err, err_len) == 0 &&
-        open_window(w, &win, p, true, err, err_len) == 0 &&
+    if (open_window(w, &win, p, true, err, err_len) == 0 &&
         vmwork_pause(d, was_paused, err, err_len) == 0) {
         uint64_t t0 = vmwork_now_ns(d);
-        if (domain_config(d, record_paused < 0 ? *was_paused : record_paused, &cfg, err, err_len) ==
-            0) {
+        if (flush_disks(d, err, err_len) == 0 &&
+            domain_config(d, record_paused < 0 ? *was_paused : record_paused, &cfg, err, err_len) ==
+                0) {
             w->parts.config = &cfg;
             n = write_all(d, w, err, err_len);
         }
@@ -185,10 +195,14 @@ static int check_room(struct host *h, const struct vms_shape *s, const struct vm
                       char *err, size_t err_len)
 {
     if (s->virtio) {
+        /* A domain made at run time has no disks (docs/control-protocol.md
+         * "domain-create"): such a state goes into a domain that has them,
+         * one started with the same disks (xl restore, virsh restore). */
         ksnprintf(err, err_len,
-                  "the state is of a domain with %u virtio devices (disks, a virtio console); a "
-                  "restored domain is made anew and cannot have them in this version",
-                  s->virtio);
+                  "the state is of a domain with %u virtio device%s (disks, a virtio console), "
+                  "which a domain made at run time cannot have: restore it into a domain with "
+                  "the same devices (argument 'domain')",
+                  s->virtio, s->virtio == 1 ? "" : "s");
         return -1;
     }
     if (s->vcpus < 1 || s->vcpus > HV_SMP_MAX || s->ram < HV_MEM_MIN || s->ram > HV_MEM_MAX ||

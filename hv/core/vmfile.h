@@ -40,9 +40,10 @@ struct vmfile_place {
  * says a restore does by default: start the new domain paused or not.
  * Returns the state's length, or -1 with err; a refused or failed save
  * leaves the domain as it was (running on if it ran).  *was_paused says
- * whether it was paused before.  Refused: a domain with virtio devices
- * (a restored domain is made anew and has none in this version), one
- * that uses hvkit's paravirtual interface, one that has ended.
+ * whether it was paused before.  Its writable virtio disks are flushed
+ * first and not copied (the restore runs on the same files).  Refused: a
+ * domain that uses hvkit's paravirtual interface, one that has ended, one
+ * whose disk cannot be flushed.
  */
 int64_t vmfile_save(struct domain *d, const struct vmfile_place *p, enum vmfile_after after,
                     int record_paused, bool *was_paused, char *err, size_t err_len);
@@ -50,7 +51,8 @@ int64_t vmfile_save(struct domain *d, const struct vmfile_place *p, enum vmfile_
 /*
  * Make a new domain of `h` from the state at `p` (p->limit bytes): read its
  * shape and CONFIG, check that hv can make such a domain (a free number,
- * the name free, the memory), make it paused, check the whole state
+ * the name free, the memory; no virtio devices, which a domain made at
+ * run time cannot have), make it paused, check the whole state
  * against it and put it in, then start it unless `paused` (-1: as the
  * file says).  The new domain, or NULL with err: then nothing has changed
  * (a state that fails any check is refused before it touches the new

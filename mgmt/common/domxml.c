@@ -232,15 +232,26 @@ bool domxml_parse_node(xmlNode *root, struct domain_def *d, char *why, size_t le
            read_devices(root, d, why, len) && domxml_validate(d, why, len);
 }
 
-bool domxml_parse_file(const char *path, struct domain_def *d, char *why, size_t len)
+/* The <domain> of a document read (NULL: not read, why says why). */
+static bool parse_doc(xmlDoc *doc, struct domain_def *d, char *why, size_t len)
 {
-    memset(d, 0, sizeof(*d));
-    xmlDoc *doc = xml_read(path, "domain_definition", why, len);
     if (!doc)
         return false;
     bool ok = domxml_parse_node(xmlDocGetRootElement(doc), d, why, len);
     xmlFreeDoc(doc);
     return ok;
+}
+
+bool domxml_parse_file(const char *path, struct domain_def *d, char *why, size_t len)
+{
+    memset(d, 0, sizeof(*d));
+    return parse_doc(xml_read(path, "domain_definition", why, len), d, why, len);
+}
+
+bool domxml_parse_text(const char *text, size_t size, struct domain_def *d, char *why, size_t len)
+{
+    memset(d, 0, sizeof(*d));
+    return parse_doc(xml_read_text(text, size, "domain_definition", why, len), d, why, len);
 }
 
 /* <tag>text</tag> on a line of its own, when text is not empty. */

@@ -56,6 +56,9 @@ struct domain_def {
  * message for it in `why` (e.g. "XML error: name x/y cannot contain '/'").
  */
 bool domxml_parse_file(const char *path, struct domain_def *d, char *why, size_t whylen);
+/* The same from `size` bytes of text (a save image's XML). */
+bool domxml_parse_text(const char *text, size_t size, struct domain_def *d, char *why,
+                       size_t whylen);
 
 /* The same from a <domain> element of a document already read (a
  * snapshot's XML holds one). */

@@ -2,6 +2,7 @@
  * savefile.c: a domain's saved state from the front-ends' side
  * (savefile.h).
  */
+#define _GNU_SOURCE /* mkostemp */
 #include "savefile.h"
 
 #include <errno.h>
@@ -14,10 +15,16 @@
 
 /* ---- Reading a file with hv's reader -------------------------------------------------- */
 
-/* vms_source.read over a file descriptor. */
+/* vms_source.read over the state inside an open file. */
+struct state_in {
+    int fd;
+    uint64_t at; /* where the state starts in the file */
+};
+
 static int fd_read(void *ctx, uint64_t pos, void *buf, size_t len, char *err)
 {
-    ssize_t n = pread(*(int *)ctx, buf, len, (off_t)pos);
+    const struct state_in *in = ctx;
+    ssize_t n = pread(in->fd, buf, len, (off_t)(in->at + pos));
     if (n == (ssize_t)len)
         return 0;
     snprintf(err, VMS_ERR_LEN, "reading the file failed: %s", n < 0 ? strerror(errno) : "short");
@@ -29,9 +36,24 @@ static void *image_alloc(uint64_t len)
     return malloc(len);
 }
 
-int savefile_read(const char *file, struct savefile *sf, char *why, size_t whylen)
+/* The state of the open save image: every section checked, then the shape
+ * and CONFIG.  0, or -1 with hv's words. */
+static int read_state(int fd, struct savefile *sf, char *why, size_t whylen)
 {
     static struct vms v;
+    struct state_in in = {fd, sf->img.state_at};
+    struct vms_source src = {.read = fd_read, .ctx = &in, .size = sf->img.state_len};
+    /* The whole state first, so that a cut or changed one is refused
+     * before a machine is started for it; then what to start. */
+    if (vms_check_stream(&v, &src) == 0 &&
+        vms_read_config(&v, &src, &sf->shape, &sf->cfg, image_alloc) == 0)
+        return 0;
+    snprintf(why, whylen, "%s", v.err);
+    return -1;
+}
+
+int savefile_read(const char *file, struct savefile *sf, char *why, size_t whylen)
+{
     struct stat st;
     memset(sf, 0, sizeof(*sf));
     int fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -41,17 +63,12 @@ int savefile_read(const char *file, struct savefile *sf, char *why, size_t whyle
             close(fd);
         return -1;
     }
-    struct vms_source src = {.read = fd_read, .ctx = &fd, .size = (uint64_t)st.st_size};
-    /* The whole file first, so that a cut or changed one is refused
-     * before a machine is started for it; then what to start. */
-    int r = vms_check_stream(&v, &src) == 0 &&
-                    vms_read_config(&v, &src, &sf->shape, &sf->cfg, image_alloc) == 0
+    int r = saveimage_read(fd, (uint64_t)st.st_size, &sf->img, why, whylen) == 0 &&
+                    read_state(fd, sf, why, whylen) == 0
                 ? 0
                 : -1;
-    if (r < 0) {
-        snprintf(why, whylen, "%s", v.err);
+    if (r < 0)
         savefile_free(sf);
-    }
     close(fd);
     return r;
 }
@@ -60,6 +77,7 @@ void savefile_free(struct savefile *sf)
 {
     free((void *)sf->cfg.image);
     sf->cfg.image = NULL;
+    saveimage_free(&sf->img);
 }
 
 const char *savefile_action(uint8_t a)
@@ -104,16 +122,128 @@ static int file_call(struct ctlc *c, const struct rundom *r, const char *execute
     return -1;
 }
 
-int savefile_save(const struct rundom *r, const char *file, const char *after, int paused,
-                  uint64_t *size, char *why, size_t whylen)
+/* The state's own file while a save or a restore moves it: running/
+ * NAME.state in the state directory, absolute (the manager wants it so). */
+static void state_path(const struct rundom *r, char *out, size_t len)
+{
+    char rel[PATH_MAX];
+    rundom_path(rel, sizeof(rel), r->name, ".state");
+    savefile_absolute(rel, out, len);
+}
+
+/* domain-save of r's domain 0 into STATE: 0 with the state's size and
+ * whether the domain was running, or -1 with why (nothing saved). */
+static int save_state(const struct rundom *r, const char *state, const char *after, int paused,
+                      uint64_t *size, bool *ran, char *why, size_t whylen)
 {
     static struct ctlc c;
     int ret;
-    if (file_call(&c, r, CTL_CMD_DOMAIN_SAVE, file, after, paused, &ret, why, whylen) < 0)
+    if (file_call(&c, r, CTL_CMD_DOMAIN_SAVE, state, after, paused, &ret, why, whylen) < 0)
         return -1;
     json_u64(&c.doc, json_get(&c.doc, ret, CTL_ARG_SIZE), size);
+    int st = json_get(&c.doc, ret, "status");
+    *ran = st >= 0 && json_str_eq(&c.doc, st, CTL_RUNSTATE_RUNNING);
     ctlc_close(&c);
     return 0;
+}
+
+/* An empty temporary file beside FILE, ".NAME.XXXXXX" in its directory
+ * (the manager's own twins are named so too): its descriptor, or -1. */
+static int twin_open(const char *file, char *tmp, size_t len)
+{
+    const char *slash = strrchr(file, '/');
+    int dirlen = slash ? (int)(slash - file) : 0;
+    snprintf(tmp, len, "%.*s/.%s.XXXXXX", dirlen, file, slash ? slash + 1 : file);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    /* mkstemp's 0600; a save file is the user's like any file they make. */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fd >= 0)
+        fchmod(fd, 0666 & ~mask);
+    return fd;
+}
+
+/* The save image, configuration c then `len` bytes at `at` of file
+ * STATE, through the temporary file `out` (named tmp), synced and renamed
+ * over FILE, the directory synced too (the rename durable before a
+ * destroy follows).  0, or -1 with errno. */
+static int write_image(const struct savefile_conf *c, const char *state, uint64_t at, int64_t len,
+                       int out, const char *tmp, const char *file)
+{
+    struct stat st;
+    int in = open(state, O_RDONLY | O_CLOEXEC);
+    int rc = in >= 0 && fstat(in, &st) == 0 &&
+                     saveimage_write(out, c->tool, c->text, c->len, in, at,
+                                     len < 0 ? (uint64_t)st.st_size : (uint64_t)len) == 0 &&
+                     fsync(out) == 0 && rename(tmp, file) == 0
+                 ? 0
+                 : -1;
+    int err = errno;
+    if (in >= 0)
+        close(in);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(file, '/') - file), file);
+    int d = rc == 0 ? open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (d >= 0) {
+        fsync(d);
+        close(d);
+    }
+    errno = err;
+    return rc;
+}
+
+int savefile_redefine(const char *file, const struct savefile *sf, const struct savefile_conf *c,
+                      char *why, size_t whylen)
+{
+    char tmp[PATH_MAX + 16];
+    int out = twin_open(file, tmp, sizeof(tmp));
+    if (out < 0 ||
+        write_image(c, file, sf->img.state_at, (int64_t)sf->img.state_len, out, tmp, file) < 0) {
+        snprintf(why, whylen, "file '%s': %s", file, strerror(errno));
+        if (out >= 0) {
+            close(out);
+            unlink(tmp);
+        }
+        return -1;
+    }
+    close(out);
+    return 0;
+}
+
+int savefile_save(const struct rundom *r, const struct savefile_conf *c, const char *file,
+                  const char *after, int paused, uint64_t *size, char *why, size_t whylen)
+{
+    char tmp[PATH_MAX + 16], state[PATH_MAX];
+    bool ran = false;
+    /* FILE's directory must take the image before the domain is touched. */
+    int out = twin_open(file, tmp, sizeof(tmp));
+    if (out < 0) {
+        snprintf(why, whylen, "file '%s': %s", file, strerror(errno));
+        return -1;
+    }
+    state_path(r, state, sizeof(state));
+    /* "destroy" is carried out once the image is safe: until then the
+     * domain only pauses, so that a failure loses neither it nor its
+     * state. */
+    bool destroy = !strcmp(after, "destroy");
+    int rc = save_state(r, state, destroy ? "pause" : after, paused, size, &ran, why, whylen);
+    if (rc == 0 && write_image(c, state, 0, -1, out, tmp, file) < 0) {
+        snprintf(why, whylen, "file '%s': %s (nothing was written)", file, strerror(errno));
+        rc = -1;
+        /* The image is lost, the domain is not: it runs again if it ran. */
+        static struct ctlc cc;
+        int ret;
+        char ignored[256];
+        if (destroy && ran && rundom_connect(r, &cc, 10000, ignored, sizeof(ignored)) == 0) {
+            ctlc_call(&cc, CTL_CMD_CONT, NULL, 30000, &ret, ignored, sizeof(ignored));
+            ctlc_close(&cc);
+        }
+    }
+    close(out);
+    if (rc < 0)
+        unlink(tmp);
+    unlink(state);
+    return rc;
 }
 
 void savefile_absolute(const char *file, char *out, size_t len)
@@ -154,37 +284,103 @@ static int restore_into(const struct rundom *r, const char *file, int paused, ch
     return 0;
 }
 
-int savefile_restore(const char *file, const struct savefile *sf, struct rundom *r, int paused,
-                     char *why, size_t whylen)
+/* The configuration's disks against the state: as many virtio disks as
+ * the state has virtio devices, each file there (and writable unless
+ * read-only), so that no machine is started for a restore that must fail.
+ * 0, or -1 with why. */
+static int check_disks(const struct savefile *sf, const struct rundom_disk *disk, int ndisks,
+                       char *why, size_t whylen)
 {
-    char kernel[PATH_MAX];
-    why[0] = '\0';
-    if (sf->shape.virtio) {
+    unsigned virtio = 0;
+    for (int i = 0; i < ndisks; i++) {
+        const struct rundom_disk *k = &disk[i];
+        virtio += !k->cdrom;
+        /* An empty CD-ROM drive has no file to look for. */
+        if (k->cdrom && (!k->file || !k->file[0]))
+            continue;
+        if (access(k->file, k->readonly ? R_OK : R_OK | W_OK) < 0) {
+            snprintf(why, whylen, "disk '%s': %s", k->file, strerror(errno));
+            return -1;
+        }
+    }
+    if (virtio != sf->shape.virtio) {
         snprintf(why, whylen,
-                 "the state is of a domain with %u virtio devices (disks, a virtio console), "
-                 "which a restored domain cannot have in this version",
-                 sf->shape.virtio);
+                 "the state is of a domain with %u virtio device%s (disks, a virtio console); its "
+                 "configuration gives %u disk%s",
+                 sf->shape.virtio, sf->shape.virtio == 1 ? "" : "s", virtio,
+                 virtio == 1 ? "" : "s");
         return -1;
     }
-    if (write_kernel(r, sf, kernel, sizeof(kernel), why, whylen) < 0)
+    return 0;
+}
+
+/* The state part of a save image into its own file, STATE, for the
+ * manager to copy into the staging disk.  0, or -1 with why. */
+static int extract_state(const char *file, const struct savefile *sf, const char *state, char *why,
+                         size_t whylen)
+{
+    int in = open(file, O_RDONLY | O_CLOEXEC);
+    int out = open(state, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc =
+        in >= 0 && out >= 0 && saveimage_copy(in, sf->img.state_at, out, sf->img.state_len) == 0
+            ? 0
+            : -1;
+    if (rc < 0)
+        snprintf(why, whylen, "cannot copy the state to '%s': %s", state, strerror(errno));
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return rc;
+}
+
+int savefile_restore(const char *file, const struct savefile *sf, struct rundom *r,
+                     const struct rundom_disk *disk, int ndisks, int paused, char *why,
+                     size_t whylen)
+{
+    char kernel[PATH_MAX], state[PATH_MAX];
+    why[0] = '\0';
+    if (ndisks > 3) {
+        snprintf(why, whylen, "hv gives a domain at most 3 disks, not %d", ndisks);
         return -1;
+    }
+    if (check_disks(sf, disk, ndisks, why, whylen) < 0)
+        return -1;
+    /* A bare state goes to the manager as it is; an image's state alone. */
+    snprintf(state, sizeof(state), "%s", file);
+    if (!sf->img.bare) {
+        state_path(r, state, sizeof(state));
+        if (extract_state(file, sf, state, why, whylen) < 0) {
+            unlink(state);
+            return -1;
+        }
+    }
+    int rc = write_kernel(r, sf, kernel, sizeof(kernel), why, whylen);
     /* hv's command line of the domain is its kernel's name, a space and
      * its arguments (QEMU's -kernel and -append): the arguments again, for
      * a reset or restart that builds it anew. */
     const char *space = strchr(sf->cfg.cmdline, ' ');
-    const struct rundom_spec s = {.kernel = kernel,
-                                  .cmdline = space ? space + 1 : "",
-                                  .memory_mib = (long)(sf->shape.ram >> 20),
-                                  .vcpus = (int)sf->shape.vcpus,
-                                  .on_poweroff = savefile_action(sf->cfg.on_poweroff),
-                                  .on_reboot = savefile_action(sf->cfg.on_reboot),
-                                  .on_crash = savefile_action(sf->cfg.on_crash),
-                                  .start_paused = true};
-    int rc = rundom_start(&s, r);
-    if (rc < 0)
-        snprintf(why, whylen, "%s", rc == -1 ? strerror(errno) : "the machine ended before it ran");
-    else if (restore_into(r, file, paused, why, whylen) < 0)
-        rundom_end(r);
+    struct rundom_spec s = {.kernel = kernel,
+                            .cmdline = space ? space + 1 : "",
+                            .memory_mib = (long)(sf->shape.ram >> 20),
+                            .vcpus = (int)sf->shape.vcpus,
+                            .on_poweroff = savefile_action(sf->cfg.on_poweroff),
+                            .on_reboot = savefile_action(sf->cfg.on_reboot),
+                            .on_crash = savefile_action(sf->cfg.on_crash),
+                            .start_paused = true,
+                            .ndisks = ndisks};
+    for (int i = 0; i < ndisks; i++)
+        s.disk[i] = disk[i];
+    if (rc == 0) {
+        rc = rundom_start(&s, r);
+        if (rc < 0)
+            snprintf(why, whylen, "%s",
+                     rc == -1 ? strerror(errno) : "the machine ended before it ran");
+        else if (restore_into(r, state, paused, why, whylen) < 0)
+            rundom_end(r), rc = -1;
+    }
     unlink(kernel);
-    return rc == 0 && why[0] == '\0' ? 0 : -1;
+    if (!sf->img.bare)
+        unlink(state);
+    return rc == 0 ? 0 : -1;
 }

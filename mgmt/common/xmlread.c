@@ -42,12 +42,9 @@ bool xml_attr(xmlNode *node, const char *name, char *out, size_t len)
     return node && copy_out(xmlGetProp(node, BAD_CAST name), out, len);
 }
 
-xmlDoc *xml_read(const char *path, const char *what, char *why, size_t whylen)
+/* A document libxml2 read, or NULL with its reason in why. */
+static xmlDoc *checked(xmlDoc *doc, const char *what, char *why, size_t whylen)
 {
-    /* No network access for external entities, and no messages on stderr:
-     * the caller prints the reason in libvirt's form. */
-    xmlDoc *doc =
-        xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc) {
         const xmlError *e = xmlGetLastError();
         char msg[256] = "not well-formed";
@@ -58,4 +55,18 @@ xmlDoc *xml_read(const char *path, const char *what, char *why, size_t whylen)
         snprintf(why, whylen, "(%s):%d: %s", what, e ? e->line : 0, msg);
     }
     return doc;
+}
+
+/* No network access for external entities, and no messages on stderr:
+ * the caller prints the reason in libvirt's form. */
+#define READ_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+
+xmlDoc *xml_read(const char *path, const char *what, char *why, size_t whylen)
+{
+    return checked(xmlReadFile(path, NULL, READ_OPTIONS), what, why, whylen);
+}
+
+xmlDoc *xml_read_text(const char *text, size_t len, const char *what, char *why, size_t whylen)
+{
+    return checked(xmlReadMemory(text, (int)len, what, NULL, READ_OPTIONS), what, why, whylen);
 }

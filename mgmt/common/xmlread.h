@@ -28,5 +28,7 @@ bool xml_attr(xmlNode *node, const char *name, char *out, size_t len);
 /* Parse a file; on failure NULL, with libxml2's reason in `why`, in the
  * shape libvirt prints it ("(NAME):LINE: message"). */
 xmlDoc *xml_read(const char *path, const char *what, char *why, size_t whylen);
+/* The same from `len` bytes of text in memory. */
+xmlDoc *xml_read_text(const char *text, size_t len, const char *what, char *why, size_t whylen);
 
 #endif

@@ -53,18 +53,9 @@ static bool definable(const struct domain_def *d, const char *failed)
 /* Read, check and store a definition from a file. */
 static bool define_from(const char *file, struct domain_def *d)
 {
-    char why[1024], failed[PATH_MAX + 64];
+    char failed[PATH_MAX + 64];
     snprintf(failed, sizeof(failed), "Failed to define domain from %s", file);
-    if (access(file, R_OK)) {
-        verror("Failed to open file '%s': %s", file, strerror(errno));
-        return false;
-    }
-    if (!domxml_parse_file(file, d, why, sizeof(why))) {
-        verror("%s", failed);
-        verror("%s", why);
-        return false;
-    }
-    return definable(d, failed) && store_dom_save(d);
+    return live_read_xml(file, d, failed) && definable(d, failed) && store_dom_save(d);
 }
 
 static bool define(const struct cmd_call *call)

@@ -77,13 +77,18 @@ static bool spec_of(const struct domain_def *d, struct rundom_spec *s, const cha
     s->on_poweroff = action(d->on_poweroff);
     s->on_reboot = action(d->on_reboot);
     s->on_crash = action(d->on_crash);
-    for (int i = 0; i < d->ndisks; i++) {
-        const struct disk_def *k = &d->disks[i];
-        bool cdrom = !strcmp(k->device, "cdrom");
-        s->disk[i] = (struct rundom_disk){k->source, k->driver, k->readonly || cdrom, cdrom};
-    }
+    live_disks(d, s->disk);
     s->ndisks = d->ndisks;
     return true;
+}
+
+void live_disks(const struct domain_def *d, struct rundom_disk *out)
+{
+    for (int i = 0; i < d->ndisks && i < 3; i++) {
+        const struct disk_def *k = &d->disks[i];
+        bool cdrom = !strcmp(k->device, "cdrom");
+        out[i] = (struct rundom_disk){k->source, k->driver, k->readonly || cdrom, cdrom};
+    }
 }
 
 /* The registry record for a new machine of `d`. */
@@ -103,17 +108,19 @@ static bool boot_saved(const struct domain_def *d, const char *config, const cha
                        const char *failed)
 {
     static struct savefile sf;
+    static struct domain_def saved;
     char why[1024];
     struct rundom r = record_of(d, config);
-    if (savefile_read(save, &sf, why, sizeof(why)) < 0 ||
-        savefile_restore(save, &sf, &r, paused, why, sizeof(why)) < 0) {
-        savefile_free(&sf);
+    /* The definition the image holds, as libvirt starts a managed save
+     * with the XML in it (the defined one for a bare state). */
+    bool ok = savefile_read(save, &sf, why, sizeof(why)) == 0 &&
+              live_restore(save, &sf, d, &r, paused, &saved, why, sizeof(why));
+    savefile_free(&sf);
+    if (!ok) {
         verror("%s", failed);
         verror("operation failed: %s", why);
-        return false;
     }
-    savefile_free(&sf);
-    return true;
+    return ok;
 }
 
 /* Boot `d` as a new running domain. */
@@ -218,19 +225,10 @@ static bool create(const struct cmd_call *call)
     const char *file = opt_str(call, "file");
     struct domain_def d;
     struct vdom v;
-    char failed[PATH_MAX + 64], why[1024], path[PATH_MAX + 600];
+    char failed[PATH_MAX + 64], path[PATH_MAX + 600];
     snprintf(failed, sizeof(failed), "Failed to create domain from %s", file);
-    if (!refuse_autodestroy(call))
+    if (!refuse_autodestroy(call) || !live_read_xml(file, &d, failed))
         return false;
-    if (access(file, R_OK)) {
-        verror("Failed to open file '%s': %s", file, strerror(errno));
-        return false;
-    }
-    if (!domxml_parse_file(file, &d, why, sizeof(why))) {
-        verror("%s", failed);
-        verror("%s", why);
-        return false;
-    }
     if (live_find(d.name, &v) && (v.active || strcmp(v.dom.def.uuid, d.uuid))) {
         verror("%s", failed);
         if (v.active)
@@ -511,6 +509,18 @@ const struct cmd_def life_cmds[] = {
       {"paused", OPT_BOOL, false, "set domain to be paused on restore"},
       {"verbose", OPT_BOOL, false, "display the progress of save"}},
      "Save the RAM state of a running domain."},
+    {"save-image-define",
+     virsh_save_image_define,
+     "redefine the XML for a domain's saved state file",
+     {{"file", OPT_STRING, true, "saved state file to modify"},
+      {"xml", OPT_STRING, true, "filename containing updated XML for the target"}},
+     "Replace the domain XML associated with a saved state file"},
+    {"save-image-dumpxml",
+     virsh_save_image_dumpxml,
+     "saved state domain information in XML",
+     {{"file", OPT_STRING, true, "saved state file to read"},
+      {"security-info", OPT_BOOL, false, "include security sensitive information in XML dump"}},
+     "Dump XML of domain information for a saved state file to stdout."},
     {"shutdown",
      shutdown_dom,
      "gracefully shutdown a domain",

@@ -110,12 +110,29 @@ unsigned live_vcpus(const struct vdom *v, uint32_t *online);
 /* The number of vCPUs online in a running domain (0: no answer). */
 unsigned live_vcpus_online(const struct vdom *v);
 
-/* save.c: save, restore, managedsave, managedsave-remove (rows of
+/* save.c: save, restore, managedsave, managedsave-remove,
+ * save-image-dumpxml, save-image-define (rows of
  * lifecycle.c's table). */
 bool virsh_save(const struct cmd_call *call);
 bool virsh_restore(const struct cmd_call *call);
 bool virsh_managedsave(const struct cmd_call *call);
 bool virsh_managedsave_remove(const struct cmd_call *call);
+bool virsh_save_image_dumpxml(const struct cmd_call *call);
+bool virsh_save_image_define(const struct cmd_call *call);
+
+/* Start a machine for record r from the save image FILE, read into sf,
+ * with the disks of the domain XML it holds (into *def; `fallback` for a
+ * bare state): savefile_restore().  False with why. */
+bool live_restore(const char *file, const struct savefile *sf, const struct domain_def *fallback,
+                  struct rundom *r, int paused, struct domain_def *def, char *why, size_t whylen);
+
+/* Read the domain XML of file `path` (define, create, --xml) into d;
+ * false after virsh's words, `failed` before a parse error's (save.c). */
+bool live_read_xml(const char *path, struct domain_def *d, const char *failed);
+
+/* The disks of a definition in bin/hvrun's terms, d->ndisks of them
+ * (lifecycle.c). */
+void live_disks(const struct domain_def *d, struct rundom_disk *out);
 
 /* Has `virsh managedsave` left a state for this domain? */
 bool has_managed_save(const char *name);

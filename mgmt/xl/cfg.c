@@ -357,25 +357,39 @@ int xlcfg_parse(struct xlcfg *cfg, const char *source, FILE *report, const char 
     return 0;
 }
 
-int xlcfg_read_file(struct xlcfg *cfg, const char *path, FILE *report)
+char *xlcfg_slurp(const char *path, size_t *len, FILE *report)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
         /* libxlu's words for a file it cannot open. */
         fprintf(report, "%s: failed to open configuration file: %s\n", path, strerror(errno));
-        return -1;
+        return NULL;
     }
     char *buf = NULL;
-    size_t len = 0, cap = 0, n;
+    size_t cap = 0, n;
     char chunk[4096];
+    *len = 0;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (len + n > cap)
-            buf = realloc(buf, cap = (len + n) * 2);
-        memcpy(buf + len, chunk, n);
-        len += n;
+        if (*len + n + 1 > cap)
+            buf = realloc(buf, cap = (*len + n + 1) * 2);
+        memcpy(buf + *len, chunk, n);
+        *len += n;
     }
     fclose(f);
-    int rc = xlcfg_parse(cfg, path, report, buf ? buf : "", len);
+    if (!buf)
+        buf = calloc(1, 1);
+    else
+        buf[*len] = '\0';
+    return buf;
+}
+
+int xlcfg_read_file(struct xlcfg *cfg, const char *path, FILE *report)
+{
+    size_t len;
+    char *buf = xlcfg_slurp(path, &len, report);
+    if (!buf)
+        return -1;
+    int rc = xlcfg_parse(cfg, path, report, buf, len);
     free(buf);
     return rc;
 }

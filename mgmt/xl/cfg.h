@@ -51,6 +51,10 @@ struct xlcfg {
  * Returns 0, or -1 after printing why (nothing is kept then). */
 int xlcfg_parse(struct xlcfg *cfg, const char *source, FILE *report, const char *text, size_t len);
 
+/* The text of the file `path`, NUL-terminated, its length in *len
+ * (malloc'd); NULL after libxlu's message when it cannot be read. */
+char *xlcfg_slurp(const char *path, size_t *len, FILE *report);
+
 /* Read and parse the file `path` (messages name it as `path`). */
 int xlcfg_read_file(struct xlcfg *cfg, const char *path, FILE *report);
 

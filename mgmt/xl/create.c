@@ -90,9 +90,14 @@ static void machine_spec(const struct xldom *d, struct rundom_spec *s)
                               .on_reboot = hv_action("reboot", d->on_reboot),
                               .on_crash = hv_action("crash", d->on_crash),
                               .ndisks = d->ndisks};
+    xl_disks(d, s->disk);
+}
+
+void xl_disks(const struct xldom *d, struct rundom_disk *out)
+{
     for (int i = 0; i < d->ndisks; i++)
-        s->disk[i] = (struct rundom_disk){d->disk[i].target, d->disk[i].format, d->disk[i].readonly,
-                                          d->disk[i].cdrom};
+        out[i] = (struct rundom_disk){d->disk[i].target, d->disk[i].format, d->disk[i].readonly,
+                                      d->disk[i].cdrom};
 }
 
 /* Keep the configuration the domain was built from beside its record
@@ -101,16 +106,22 @@ static void machine_spec(const struct xldom *d, struct rundom_spec *s)
  * `xl config-update`). */
 void xl_keep_config(const struct rundom *r, const char *file, char **over, int nover)
 {
-    char path[PATH_MAX], buf[4096];
+    size_t len = 0;
+    char *text = xlcfg_slurp(file, &len, stderr);
+    xl_keep_config_text(r, text ? text : "", len, over, nover);
+    free(text);
+}
+
+void xl_keep_config_text(const struct rundom *r, const char *text, size_t len, char **over,
+                         int nover)
+{
+    char path[PATH_MAX];
     rundom_path(path, sizeof(path), r->name, ".cfg");
-    FILE *in = fopen(file, "r"), *out = fopen(path, "w");
-    size_t n;
-    while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-        fwrite(buf, 1, n, out);
+    FILE *out = fopen(path, "w");
+    if (out)
+        fwrite(text, 1, len, out);
     for (int i = 0; out && i < nover; i++)
         fprintf(out, "\n%s\n", over[i]);
-    if (in)
-        fclose(in);
     if (!out || fclose(out))
         fprintf(stderr, "xl: warning: cannot keep the configuration in '%s'\n", path);
 }

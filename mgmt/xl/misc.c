@@ -7,9 +7,8 @@
  *   xl dump-core DOMAIN FILE      an ELF core, written by the monitor's
  *                                 dump-guest-memory (bin/hvmon, mgmt/hmp)
  *   xl config-update DOMAIN CFG [KEY=VALUE...]
- *   xl save [-c] [-p] DOMAIN FILE the state into FILE (domain-save); the
- *                                 domain destroyed unless -c or -p
- *   xl restore [-p] [-c] FILE     a new domain from FILE
+ *
+ * (xl save and xl restore are in saverestore.c.)
  */
 #include "xl.h"
 
@@ -22,7 +21,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../common/savefile.h"
 #include "../common/text.h"
 #include "cfg.h"
 #include "domcfg.h"
@@ -255,138 +253,4 @@ int cmd_config_update(int argc, char **argv)
     if (!realpath(file, r.config))
         snprintf(r.config, sizeof(r.config), "%s", file);
     return rundom_save(&r) ? 0 : 1;
-}
-
-/* ---- save, restore ---- */
-
-/* xl save [-c] [-p] DOMAIN FILE [CFG]: domain-save into FILE
- * (mgmt/common/savefile.h); the domain is destroyed afterwards, unless -c
- * (it runs on) or -p (it stays paused), as xl does. */
-int cmd_save(int argc, char **argv)
-{
-    int opt;
-    const char *after = "destroy";
-    while ((opt = xl_getopt(argc, argv, "cph", NULL, "save", 2)) != -1)
-        after = opt == 'c' ? "continue" : opt == 'p' ? "pause" : after;
-    if (argc - optind > 3) {
-        xl_usage("save");
-        return 2;
-    }
-    struct rundom r;
-    char file[PATH_MAX], why[1024];
-    uint64_t size = 0;
-    if (!xl_state_open() || !xl_find(argv[optind], &r))
-        return 1;
-    if (argc - optind == 3)
-        fprintf(stderr,
-                "hvkit: warning: the save file holds the domain's own configuration; "
-                "%s is not used\n",
-                argv[optind + 2]);
-    savefile_absolute(argv[optind + 1], file, sizeof(file));
-    fprintf(stderr, "Saving to %s new hvkit format (domain %d, %s)\n", argv[optind + 1], r.domid,
-            r.name);
-    if (savefile_save(&r, file, after, -1, &size, why, sizeof(why)) < 0) {
-        fprintf(stderr, "libxl: error: domain %d: %s\n", r.domid, why);
-        fprintf(stderr, "Failed to save domain, resuming domain\n");
-        return 1;
-    }
-    fprintf(stderr, "Saved %llu bytes of state\n", (unsigned long long)size);
-    /* hv keeps the machine up once its domain is saved: it ends here. */
-    if (!strcmp(after, "destroy"))
-        rundom_end(&r);
-    return 0;
-}
-
-/* The configuration a restored domain keeps (running/NAME.cfg), from the
- * save file: what `xl list -l` shows of it. */
-static void keep_saved_config(const struct rundom *r, const struct savefile *sf)
-{
-    char name[128], mem[64], vcpus[64], act[3][64];
-    char *over[] = {name, mem, vcpus, act[0], act[1], act[2]};
-    snprintf(name, sizeof(name), "name=\"%s\"", r->name);
-    snprintf(mem, sizeof(mem), "memory=%llu", (unsigned long long)(sf->shape.ram >> 20));
-    snprintf(vcpus, sizeof(vcpus), "vcpus=%u", sf->shape.vcpus);
-    snprintf(act[0], sizeof(act[0]), "on_poweroff=\"%s\"", savefile_action(sf->cfg.on_poweroff));
-    snprintf(act[1], sizeof(act[1]), "on_reboot=\"%s\"", savefile_action(sf->cfg.on_reboot));
-    snprintf(act[2], sizeof(act[2]), "on_crash=\"%s\"", savefile_action(sf->cfg.on_crash));
-    xl_keep_config(r, "/dev/null", over, 6);
-}
-
-/* Is there a running domain called `name` already? */
-static bool name_taken(const char *name)
-{
-    static struct rundom all[RUNDOM_MAX];
-    int n = rundom_list(all, RUNDOM_MAX);
-    for (int i = 0; i < n; i++)
-        if (!strcmp(all[i].name, name))
-            return true;
-    return false;
-}
-
-/* xl restore [-p] [-c] [-e] [-d] [-V] [-A] [CFG] FILE: a new domain from
- * the saved state, its name, memory and vCPUs the file's; it runs unless
- * -p, with its console attached after -c. */
-int cmd_restore(int argc, char **argv)
-{
-    static struct savefile sf;
-    int opt;
-    bool paused = false, console = false;
-    while ((opt = xl_getopt(argc, argv, "pcedVAh", NULL, "restore", 1)) != -1)
-        paused |= opt == 'p', console |= opt == 'c';
-    if (argc - optind > 2) {
-        xl_usage("restore");
-        return 2;
-    }
-    const char *arg = argv[argc - 1];
-    char file[PATH_MAX], why[1024];
-    if (access(arg, R_OK) != 0) {
-        fprintf(stderr, "Failed to open restore file %s: %s\n", arg, strerror(errno));
-        return 1;
-    }
-    savefile_absolute(arg, file, sizeof(file));
-    if (argc - optind == 2)
-        fprintf(stderr,
-                "hvkit: warning: the save file holds the domain's own configuration; "
-                "%s is not used\n",
-                argv[optind]);
-    if (savefile_read(file, &sf, why, sizeof(why)) < 0) {
-        /* xl's words for a file that is no save file at all. */
-        if (strstr(why, "magic"))
-            fprintf(stderr, "File has wrong magic number - corrupt or for a different tool?\n");
-        else
-            fprintf(stderr, "libxl: error: %s: %s\n", arg, why);
-        return 1;
-    }
-    fprintf(stderr, "Loading new save file %s (new hvkit format, %u vCPU%s, %llu MiB)\n", arg,
-            sf.shape.vcpus, sf.shape.vcpus == 1 ? "" : "s",
-            (unsigned long long)(sf.shape.ram >> 20));
-    fprintf(stderr, " Savefile contains the domain's configuration\n");
-    fprintf(stderr, "Parsing config from <saved>\n");
-    int rc = 1;
-    struct rundom r = {.domid = 0, .tool = "xl"};
-    if (!xl_state_open())
-        rc = 1;
-    else if (!sf.cfg.name[0])
-        fprintf(stderr, "libxl: error: the saved state names no domain\n");
-    else if (name_taken(sf.cfg.name))
-        fprintf(stderr, "libxl: error: Domain with name \"%s\" already exists.\n", sf.cfg.name);
-    else {
-        r.domid = rundom_next_domid();
-        snprintf(r.name, sizeof(r.name), "%s", sf.cfg.name);
-        uuid_new(r.uuid);
-        snprintf(r.config, sizeof(r.config), "%s", file);
-        if (savefile_restore(file, &sf, &r, paused, why, sizeof(why)) < 0)
-            fprintf(stderr, "libxl: error: domain %d: %s\n", r.domid, why);
-        else
-            rc = 0;
-    }
-    if (rc == 0)
-        keep_saved_config(&r, &sf);
-    savefile_free(&sf);
-    if (rc == 0 && console) {
-        char *cargv[] = {"console", r.name, NULL};
-        optind = 0;
-        return cmd_console(2, cargv);
-    }
-    return rc;
 }

@@ -91,6 +91,13 @@ int xl_getopt(int argc, char **argv, const char *optstring, const struct option 
 /* Keep `file` and the KEY=VALUE lines `over` as the domain's
  * configuration (running/NAME.cfg). */
 void xl_keep_config(const struct rundom *r, const char *file, char **over, int nover);
+/* The same from the configuration's text (xl restore: the save file's). */
+void xl_keep_config_text(const struct rundom *r, const char *text, size_t len, char **over,
+                         int nover);
+/* The disks of configuration d in bin/hvrun's terms, d->ndisks of them
+ * (create.c; xl create and xl restore). */
+struct xldom;
+void xl_disks(const struct xldom *d, struct rundom_disk *out);
 /* xl list -l: the domains' configurations as JSON (listlong.c). */
 int xl_list_long(const struct rundom *doms, int n);
 

@@ -5,8 +5,10 @@
 # staging disk's save region and the manager copies it out to the file;
 # domain-restore copies the file in and hv makes a new domain from it.
 # With the counter guest (a line "count N" every 20 ms), on QEMU+SVM:
-#   - domain 0 (the pattern guest with a -drive disk) is refused: a domain
-#     with virtio devices cannot be restored into a new domain;
+#   - domain 0 (the pattern guest with a -drive disk) is saved with
+#     after=continue and runs on; its state is refused by a restore that
+#     would make a new domain (which has no disks), changing nothing, and
+#     goes back into domain 0 itself, which has the same disk;
 #   - saves that fail leave no file: a missing directory, a relative path,
 #     an unknown domain (an existing file stays byte for byte as it was, no
 #     temporary file is left beside it), and the domain runs on;
@@ -84,8 +86,15 @@ qemu_checks() {
     r=$("${H[@]}" domain-create kernel="$C" name=ctr memory=4 cmdline='"100000"')
     [ "$r" = '{"return": {"domain": 1, "name": "ctr"}}' ] || { echo "domain-create: $r"; return; }
     wait_for "$d/out" '^\[d1\] count 20$' "$run" || { echo "the counter did not count"; return; }
-    refused_save "$s" "a restore makes a new domain, which cannot have them" "$d/x.sav" \
-        domain=0 file="$d/x.sav" || return
+    # Domain 0 has a disk: saved, it runs on; a new domain cannot take
+    # the state, domain 0 can.
+    r=$("${H[@]}" domain-save domain=0 file="$d/p0.sav" after='"continue"')
+    [[ $r == '{"return": {"size": '*', "status": "running"}}' ]] || { echo "save of domain 0: $r"; return; }
+    [ "$(status "$s" 0)" = running ] || { echo "domain 0 is not running after its save"; return; }
+    refused_restore "$s" "$d/p0.sav" "the state is of a domain with 1 virtio device (disks, a virtio console), which a domain made at run time cannot have" || return
+    r=$("${H[@]}" domain-restore domain=0 file="$d/p0.sav")
+    [[ $r == '{"return": {"domain": 0, '* ]] && [ "$(status "$s" 0)" = running ] ||
+        { echo "restore of domain 0's state into domain 0: $r"; return; }
     refused_save "$s" "No such file or directory" "$d/no/x.sav" domain=1 file="$d/no/x.sav" || return
     refused_save "$s" "give an absolute path" "$d/x.sav" domain=1 file=x.sav || return
     echo old >"$d/old.sav"

@@ -14,7 +14,7 @@
 #     checked by Python), vcpu-list/-pin (the machine's processes really
 #     pinned)/-set, uptime, info (against /proc), dmesg [-c], top -b,
 #     block-list and the refused block-attach/-detach, trigger, mem-set/mem-max,
-#     save (refused for a domain with a disk; save-frontends.sh saves and
+#     save (refused into a missing directory; save-frontends.sh saves and
 #     restores), dump-core, config-update, rename, each with xl's messages;
 #   - one registry: virsh lists xl's domain, xl lists and destroys one
 #     virsh created;
@@ -209,10 +209,10 @@ fails "$XL" mem-set g1 16
 grep -qx 'libxl: error: domain 1: No balloon device has been activated' "$W/last" &&
     grep -qx 'cannot set domid 1 dynamic max memory to : 16' "$W/last" && [ "$(list_row g1)" = "$(row g1 1 32 1 r-----)" ]
 verdict "mem-set on a guest without a balloon driver: refused, Mem unchanged"
-fails "$XL" save g1 "$W/g1.save"
-[ ! -e "$W/g1.save" ] && grep -q "^libxl: error: domain 1: domain 0 has 1 virtio device" "$W/last" &&
+fails "$XL" save g1 "$W/nodir/g1.save"
+[ ! -e "$W/nodir" ] && grep -q "^libxl: error: domain 1: file '$W/nodir/g1.save': No such file or directory" "$W/last" &&
     grep -qx 'Failed to save domain, resuming domain' "$W/last" && [ "$(list_row g1)" = "$(row g1 1 32 1 r-----)" ]
-verdict "save of a domain with a disk: refused (a restored domain has none), nothing written, it runs on"
+verdict "save into a missing directory: refused, nothing written, it runs on"
 fails "$XL" dump-core g1 "$W/nodir/core"
 grep -qx 'core dump failed (rc=-3)' "$W/last" && [ ! -e "$W/nodir/core" ]
 verdict "dump-core: an unwritable file, no core left"
