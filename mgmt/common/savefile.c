@@ -210,6 +210,48 @@ int savefile_redefine(const char *file, const struct savefile *sf, const struct 
     return 0;
 }
 
+/* Does the state in STATE have c's disks?  0, or -1 with why. */
+static int check_state(const struct savefile_conf *c, const char *state, char *why, size_t whylen)
+{
+    static struct vms v;
+    static struct vms_config cfg;
+    struct vms_shape shape;
+    struct stat st;
+    int fd = open(state, O_RDONLY | O_CLOEXEC);
+    struct state_in in = {fd, 0};
+    struct vms_source src = {.read = fd_read, .ctx = &in};
+    int rc = fd >= 0 && fstat(fd, &st) == 0 ? 0 : -1;
+    src.size = rc == 0 ? (uint64_t)st.st_size : 0;
+    if (rc == 0 && vms_read_config(&v, &src, &shape, &cfg, NULL) < 0) {
+        snprintf(why, whylen, "%s", v.err);
+        rc = -1;
+    } else if (rc == 0 && shape.virtio != c->disks) {
+        snprintf(why, whylen,
+                 "the domain has %u virtio device%s, its configuration %u disk%s (one attached or "
+                 "detached while it ran, or a virtio console?): a restore could not give it "
+                 "them, so nothing was saved",
+                 shape.virtio, shape.virtio == 1 ? "" : "s", c->disks, c->disks == 1 ? "" : "s");
+        rc = -1;
+    } else if (rc < 0)
+        snprintf(why, whylen, "cannot read the state '%s': %s", state, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Let the domain r saved run again when it ran: its image was not
+ * written. */
+static void resume(const struct rundom *r)
+{
+    static struct ctlc c;
+    int ret;
+    char ignored[256];
+    if (rundom_connect(r, &c, 10000, ignored, sizeof(ignored)) == 0) {
+        ctlc_call(&c, CTL_CMD_CONT, NULL, 30000, &ret, ignored, sizeof(ignored));
+        ctlc_close(&c);
+    }
+}
+
 int savefile_save(const struct rundom *r, const struct savefile_conf *c, const char *file,
                   const char *after, int paused, uint64_t *size, char *why, size_t whylen)
 {
@@ -227,18 +269,17 @@ int savefile_save(const struct rundom *r, const struct savefile_conf *c, const c
      * state. */
     bool destroy = !strcmp(after, "destroy");
     int rc = save_state(r, state, destroy ? "pause" : after, paused, size, &ran, why, whylen);
+    bool saved = rc == 0;
+    if (rc == 0)
+        rc = check_state(c, state, why, whylen);
     if (rc == 0 && write_image(c, state, 0, -1, out, tmp, file) < 0) {
         snprintf(why, whylen, "file '%s': %s (nothing was written)", file, strerror(errno));
         rc = -1;
-        /* The image is lost, the domain is not: it runs again if it ran. */
-        static struct ctlc cc;
-        int ret;
-        char ignored[256];
-        if (destroy && ran && rundom_connect(r, &cc, 10000, ignored, sizeof(ignored)) == 0) {
-            ctlc_call(&cc, CTL_CMD_CONT, NULL, 30000, &ret, ignored, sizeof(ignored));
-            ctlc_close(&cc);
-        }
     }
+    /* No image, but the domain is not lost: it runs again if it ran
+     * ("continue" left it running, "pause" leaves it paused). */
+    if (saved && rc < 0 && destroy && ran)
+        resume(r);
     close(out);
     if (rc < 0)
         unlink(tmp);
@@ -288,13 +329,20 @@ static int restore_into(const struct rundom *r, const char *file, int paused, ch
  * the state has virtio devices, each file there (and writable unless
  * read-only), so that no machine is started for a restore that must fail.
  * 0, or -1 with why. */
+unsigned savefile_virtio_disks(const struct rundom_disk *disk, int ndisks)
+{
+    unsigned n = 0;
+    for (int i = 0; i < ndisks; i++)
+        n += !disk[i].cdrom;
+    return n;
+}
+
 static int check_disks(const struct savefile *sf, const struct rundom_disk *disk, int ndisks,
                        char *why, size_t whylen)
 {
-    unsigned virtio = 0;
+    unsigned virtio = savefile_virtio_disks(disk, ndisks);
     for (int i = 0; i < ndisks; i++) {
         const struct rundom_disk *k = &disk[i];
-        virtio += !k->cdrom;
         /* An empty CD-ROM drive has no file to look for. */
         if (k->cdrom && (!k->file || !k->file[0]))
             continue;

@@ -40,12 +40,18 @@ struct savefile {
 };
 
 /* What a front-end records of a domain it saves: its name for the tool
- * ("xl", "virsh") and the configuration's text. */
+ * ("xl", "virsh"), the configuration's text, and how many virtio disks
+ * that configuration gives the domain (the CD-ROM drive is no virtio
+ * device). */
 struct savefile_conf {
     const char *tool;
     const char *text;
     size_t len;
+    unsigned disks;
 };
+
+/* How many of the disks are virtio disks (the CD-ROM drive is not). */
+unsigned savefile_virtio_disks(const struct rundom_disk *disk, int ndisks);
 
 /* Read FILE: the save image's header, every section's framing and
  * checksum, then its shape and CONFIG.  0, or -1 with the image's words
@@ -64,8 +70,10 @@ const char *savefile_action(uint8_t a);
  * path): `after` is "destroy", "continue" or "pause", `paused` what a
  * restore does by default (-1: as the domain is now).  0 with the state's
  * size in *size, or -1 with the manager's, hv's or the file's words in why
- * (the domain as it was, no file).  After "destroy" the domain is left
- * paused and the caller ends the machine (rundom_end). */
+ * (the domain as it was, no file).  A state with more or fewer virtio
+ * devices than c's disks (a disk attached or detached while the domain
+ * ran) is refused: its restore could not find them.  After "destroy" the
+ * domain is left paused and the caller ends the machine (rundom_end). */
 int savefile_save(const struct rundom *r, const struct savefile_conf *c, const char *file,
                   const char *after, int paused, uint64_t *size, char *why, size_t whylen);
 

@@ -61,6 +61,15 @@ bool live_read_xml(const char *path, struct domain_def *d, const char *failed)
     return true;
 }
 
+/* How many virtio disks definition d gives its domain. */
+static unsigned virtio_disks(const struct domain_def *d)
+{
+    struct rundom_disk disk[3];
+    int n = d->ndisks < 3 ? d->ndisks : 3;
+    live_disks(d, disk);
+    return savefile_virtio_disks(disk, n);
+}
+
 /* d's domain XML as text (malloc'd, *len bytes), as the image holds it. */
 static char *xml_text(const struct domain_def *d, size_t *len)
 {
@@ -90,7 +99,8 @@ static bool save_to(const struct vdom *v, const struct domain_def *def, const ch
         return false;
     }
     char *text = xml_text(def, &len);
-    const struct savefile_conf conf = {"virsh", text ? text : "", text ? len : 0};
+    const struct savefile_conf conf = {"virsh", text ? text : "", text ? len : 0,
+                                       virtio_disks(def)};
     int rc = savefile_save(&v->run, &conf, file, "destroy", paused, &size, why, sizeof(why));
     free(text);
     if (rc < 0) {
@@ -348,9 +358,19 @@ bool virsh_save_image_define(const struct cmd_call *call)
                def.name, old.name);
         ok = false;
     }
+    /* And the state's disks: a restore could not give it others. */
+    if (ok && virtio_disks(&def) != sf.shape.virtio) {
+        verror("%s", failed);
+        verror("unsupported configuration: the state is of a domain with %u virtio device%s, the "
+               "XML gives %u disk%s",
+               sf.shape.virtio, sf.shape.virtio == 1 ? "" : "s", virtio_disks(&def),
+               virtio_disks(&def) == 1 ? "" : "s");
+        ok = false;
+    }
     size_t len = 0;
     char *text = ok ? xml_text(&def, &len) : NULL;
-    const struct savefile_conf conf = {"virsh", text ? text : "", text ? len : 0};
+    const struct savefile_conf conf = {"virsh", text ? text : "", text ? len : 0,
+                                       virtio_disks(&def)};
     if (ok && savefile_redefine(file, &sf, &conf, why, sizeof(why)) < 0) {
         verror("%s", failed);
         verror("operation failed: %s", why);

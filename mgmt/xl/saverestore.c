@@ -48,10 +48,11 @@ static bool parse_text(const char *source, const char *text, size_t len, struct 
  * choice of "the VM config file used to create the domain"), else the one
  * xl keeps for it.  Checked as xl create checks it.  Malloc'd text, or
  * NULL after a message. */
-static char *save_config(const struct rundom *r, const char *cfg, size_t *len)
+static char *save_config(const struct rundom *r, const char *cfg, size_t *len, unsigned *disks)
 {
     char kept[PATH_MAX];
-    struct xldom d;
+    static struct xldom d;
+    struct rundom_disk disk[XLDOM_DISKS_MAX];
     if (!cfg && strcmp(r->tool, "xl") != 0) {
         fprintf(stderr,
                 "hvkit: domain %d was started by %s, and xl keeps no configuration of it: give "
@@ -65,6 +66,8 @@ static char *save_config(const struct rundom *r, const char *cfg, size_t *len)
         free(text);
         return NULL;
     }
+    xl_disks(&d, disk);
+    *disks = savefile_virtio_disks(disk, d.ndisks);
     return text;
 }
 
@@ -85,12 +88,13 @@ int cmd_save(int argc, char **argv)
     char file[PATH_MAX], why[1024];
     uint64_t size = 0;
     size_t len = 0;
+    unsigned disks = 0;
     if (!xl_state_open() || !xl_find(argv[optind], &r))
         return 1;
-    char *text = save_config(&r, argc - optind == 3 ? argv[optind + 2] : NULL, &len);
+    char *text = save_config(&r, argc - optind == 3 ? argv[optind + 2] : NULL, &len, &disks);
     if (!text)
         return 1;
-    const struct savefile_conf conf = {"xl", text, len};
+    const struct savefile_conf conf = {"xl", text, len, disks};
     savefile_absolute(argv[optind + 1], file, sizeof(file));
     fprintf(stderr, "Saving to %s new hvkit format (domain %d, %s)\n", argv[optind + 1], r.domid,
             r.name);

@@ -19,7 +19,8 @@
 #   - a domain with a qcow2 virtio disk (the counter keeping its count on
 #     the disk: "counter N disk"), saved with xl save, virsh save and virsh
 #     managedsave: the file holds the configuration (virsh
-#     save-image-dumpxml prints the domain XML dumpxml printed), a restore
+#     save-image-dumpxml prints the domain XML dumpxml printed; a save whose
+#     configuration lacks the disk is refused and the domain runs on), a restore
 #     with the disk file gone is refused and starts nothing, a cut file is
 #     refused; each restore counts on from where it was, and its disk works
 #     after it: real qemu-io reads a count from after the restore in the
@@ -203,6 +204,12 @@ CFG
 "$XL" create "$W/dk.cfg" >"$W/last" 2>&1 && wait_log dk '^counter: keeping the count on a disk' &&
     wait_log dk '^count 30$' && [ -n "$(disk_count "$D")" ]
 verdict "xl create: the counter with a disk counts and keeps its count on the disk"
+printf 'name = "dk"\nmemory = 4\nkernel = "%s"\n' "$C" >"$W/nodisk.cfg"
+"$XL" save dk "$W/nodisk.sav" "$W/nodisk.cfg" >"$W/last" 2>&1
+[ $? = 1 ] && grep -q "the domain has 1 virtio device, its configuration 0 disks" "$W/last" &&
+    [ ! -e "$W/nodisk.sav" ] && [ -z "$(ls -A "$W" | grep '^\.nodisk\.sav\.')" ] &&
+    "$XL" list dk >>"$W/last" 2>&1 && grep -Eq '^dk +[0-9]+ +4 +1 +-?r' "$W/last"
+verdict "xl save with a configuration that lacks the domain's disk: refused, no file, it runs on"
 before=$(last_count dk)
 "$XL" save dk "$W/dk.sav" >"$W/last" 2>&1 && ! "$XL" list dk >/dev/null 2>&1 &&
     qemu-img check -q "$D" && [ "$(head -c 8 "$W/dk.sav")" = HVKITSAV ] &&
