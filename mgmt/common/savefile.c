@@ -257,7 +257,13 @@ int savefile_save(const struct rundom *r, const struct savefile_conf *c, const c
 {
     char tmp[PATH_MAX + 16], state[PATH_MAX];
     bool ran = false;
-    /* FILE's directory must take the image before the domain is touched. */
+    /* FILE's directory must take the image before the domain is touched,
+     * and FILE be a file if it exists (the manager's own rules). */
+    struct stat st;
+    if (stat(file, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(why, whylen, "file '%s' exists and is not a regular file", file);
+        return -1;
+    }
     int out = twin_open(file, tmp, sizeof(tmp));
     if (out < 0) {
         snprintf(why, whylen, "file '%s': %s", file, strerror(errno));
@@ -277,8 +283,8 @@ int savefile_save(const struct rundom *r, const struct savefile_conf *c, const c
         rc = -1;
     }
     /* No image, but the domain is not lost: it runs again if it ran
-     * ("continue" left it running, "pause" leaves it paused). */
-    if (saved && rc < 0 && destroy && ran)
+     * ("continue" never stopped it), as xl's "resuming domain" says. */
+    if (saved && rc < 0 && ran && strcmp(after, "continue"))
         resume(r);
     close(out);
     if (rc < 0)
