@@ -25,7 +25,10 @@
 #   - hv stays up with no domain of its own running (the saved one was
 #     destroyed) until quit.
 # On Bochs+VMX: the counter booted as domain 0 is saved, destroyed, restored
-# and counts on from where it was.
+# and counts on from where it was; the counter with a qcow2 disk is saved
+# with after=continue, its state put back into domain 0, and it counts on
+# from the saved count and writes its disk again (real qemu-io reads a count
+# from after the restore, qemu-img check finds the image clean).
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/lib/ctl.bash"
 
@@ -164,6 +167,29 @@ bochs_checks() {
     "${H[@]}" quit >/dev/null
 }
 
+# bochs_disk_checks DIR SOCK RUN_PID: on VT-x, the counter of the boot
+# keeping its count on a qcow2 disk ("100000 disk") is saved with
+# after=continue and counts on; its state goes back into domain 0, which
+# counts on from the saved count and writes its disk again (read by real
+# qemu-io once hv has quit, in the session's caller).
+bochs_disk_checks() {
+    local d=$1 s=$2 run=$3 r last first
+    local H=("$HVCTL" -s "$s" --timeout 120)
+    wait_for "$d/out" '^count 20$' "$run" || { echo "the counter did not count"; return; }
+    r=$("${H[@]}" domain-save file="$d/c.sav" after='"continue"')
+    [[ $r == '{"return": {"size": '* ]] || { echo "domain-save: $r"; return; }
+    last=$(last_count_before "$d/out" "^\\[hv\\] domain-save: domain 0 'd0': [0-9]+ bytes" '')
+    wait_for "$d/out" "^count $((last + 30))\$" "$run" || { echo "the counter stopped after the save"; return; }
+    r=$("${H[@]}" domain-restore domain=0 file="$d/c.sav")
+    [ "$r" = '{"return": {"domain": 0, "name": "d0"}}' ] || { echo "domain-restore: $r"; return; }
+    first=$(first_count_after "$d/out" "^\\[hv\\] domain-restore: into domain 0 'd0'" '')
+    [ -n "$last" ] && [ "$first" = $((last + 1)) ] &&
+        wait_for "$d/out" "^count $((first + 20))\$" "$run" ||
+        { echo "last count before the save '$last', first after the restore '$first'"; return; }
+    echo "$first" >"$d/first"
+    "${H[@]}" quit >/dev/null
+}
+
 # session ID EMULATOR VENDOR CHECKS HVRUN-ARGS...: one machine and its
 # checks (hv's log and the consoles in one file, in order); hv must end by
 # the quit.
@@ -184,15 +210,28 @@ session() {
     fi
 }
 
-skip_all_if "$(built_missing "$C" "$P" "$HV" "$HVCTL")" ctl-save-qemu-svm ctl-save-bochs-vmx
+skip_all_if "$(built_missing "$C" "$P" "$HV" "$HVCTL")" ctl-save-qemu-svm ctl-save-bochs-vmx \
+    ctl-save-bochs-vmx-disk
 truncate -s 1M "$W/disk.raw"
 run_case ctl-save-qemu-svm session ctl-save-qemu-svm qemu svm qemu_checks \
     -kernel "$P" -drive "file=$W/disk.raw,format=raw"
 why=$(bochs_missing)
 if [ -n "$why" ]; then
     skip ctl-save-bochs-vmx "$why"
+    skip ctl-save-bochs-vmx-disk "$why"
 else
     run_case ctl-save-bochs-vmx session ctl-save-bochs-vmx bochs vmx bochs_checks \
         -kernel "$C" -append 100000
+    qemu-img create -f qcow2 "$W/disk.qcow2" 1M >/dev/null
+    run_case ctl-save-bochs-vmx-disk session ctl-save-bochs-vmx-disk bochs vmx bochs_disk_checks \
+        -kernel "$C" -append "100000 disk" -drive "file=$W/disk.qcow2,format=qcow2"
+    # The disk got a count from after the restore, and is clean.
+    n=$(qemu-io -r -f qcow2 -c 'read -v 0 16' "$W/disk.qcow2" | sed -n 's/^00000000: .*  count\.\([0-9]*\)\..*/\1/p')
+    first=$(cat "$W/ctl-save-bochs-vmx-disk/first" 2>/dev/null)
+    if [ -n "$n" ] && [ -n "$first" ] && [ "$n" -ge "$first" ] && qemu-img check -q "$W/disk.qcow2"; then
+        pass "ctl-save-bochs-vmx-disk: the disk written after the restore (count $n), qemu-img check clean"
+    else
+        fail "ctl-save-bochs-vmx-disk: the disk after the restore" "count '$n' on the disk, first count after the restore '$first'"
+    fi
 fi
 finish_cases
