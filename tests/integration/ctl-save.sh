@@ -173,7 +173,7 @@ bochs_checks() {
 # counts on from the saved count and writes its disk again (read by real
 # qemu-io once hv has quit, in the session's caller).
 bochs_disk_checks() {
-    local d=$1 s=$2 run=$3 r last first
+    local d=$1 s=$2 run=$3 r last first i
     local H=("$HVCTL" -s "$s" --timeout 120)
     wait_for "$d/out" '^count 20$' "$run" || { echo "the counter did not count"; return; }
     r=$("${H[@]}" domain-save file="$d/c.sav" after='"continue"')
@@ -182,7 +182,12 @@ bochs_disk_checks() {
     wait_for "$d/out" "^count $((last + 30))\$" "$run" || { echo "the counter stopped after the save"; return; }
     r=$("${H[@]}" domain-restore domain=0 file="$d/c.sav")
     [ "$r" = '{"return": {"domain": 0, "name": "d0"}}' ] || { echo "domain-restore: $r"; return; }
-    first=$(first_count_after "$d/out" "^\\[hv\\] domain-restore: into domain 0 'd0'" '')
+    # The console comes a moment after the reply: its first count then.
+    for ((i = 0; i < 120; i++)); do
+        first=$(first_count_after "$d/out" "^\\[hv\\] domain-restore: into domain 0 'd0'" '')
+        [ -n "$first" ] && break
+        sleep 1
+    done
     [ -n "$last" ] && [ "$first" = $((last + 1)) ] &&
         wait_for "$d/out" "^count $((first + 20))\$" "$run" ||
         { echo "last count before the save '$last', first after the restore '$first'"; return; }
