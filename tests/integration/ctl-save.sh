@@ -195,6 +195,22 @@ bochs_disk_checks() {
     "${H[@]}" quit >/dev/null
 }
 
+# bochs_disk_case: the session of bochs_disk_checks, then its disk: it got
+# a count from after the restore, and is clean.
+bochs_disk_case() {
+    local id=ctl-save-bochs-vmx-disk n first
+    qemu-img create -f qcow2 "$W/disk.qcow2" 1M >/dev/null
+    session $id bochs vmx bochs_disk_checks \
+        -kernel "$C" -append "100000 disk" -drive "file=$W/disk.qcow2,format=qcow2"
+    n=$(qemu-io -r -f qcow2 -c 'read -v 0 16' "$W/disk.qcow2" | sed -n 's/^00000000: .*  count\.\([0-9]*\)\..*/\1/p')
+    first=$(cat "$W/$id/first" 2>/dev/null)
+    if [ -n "$n" ] && [ -n "$first" ] && [ "$n" -ge "$first" ] && qemu-img check -q "$W/disk.qcow2"; then
+        pass "$id: the disk written after the restore (count $n), qemu-img check clean"
+    else
+        fail "$id: the disk after the restore" "count '$n' on the disk, first count after the restore '$first'"
+    fi
+}
+
 # session ID EMULATOR VENDOR CHECKS HVRUN-ARGS...: one machine and its
 # checks (hv's log and the consoles in one file, in order); hv must end by
 # the quit.
@@ -227,16 +243,6 @@ if [ -n "$why" ]; then
 else
     run_case ctl-save-bochs-vmx session ctl-save-bochs-vmx bochs vmx bochs_checks \
         -kernel "$C" -append 100000
-    qemu-img create -f qcow2 "$W/disk.qcow2" 1M >/dev/null
-    run_case ctl-save-bochs-vmx-disk session ctl-save-bochs-vmx-disk bochs vmx bochs_disk_checks \
-        -kernel "$C" -append "100000 disk" -drive "file=$W/disk.qcow2,format=qcow2"
-    # The disk got a count from after the restore, and is clean.
-    n=$(qemu-io -r -f qcow2 -c 'read -v 0 16' "$W/disk.qcow2" | sed -n 's/^00000000: .*  count\.\([0-9]*\)\..*/\1/p')
-    first=$(cat "$W/ctl-save-bochs-vmx-disk/first" 2>/dev/null)
-    if [ -n "$n" ] && [ -n "$first" ] && [ "$n" -ge "$first" ] && qemu-img check -q "$W/disk.qcow2"; then
-        pass "ctl-save-bochs-vmx-disk: the disk written after the restore (count $n), qemu-img check clean"
-    else
-        fail "ctl-save-bochs-vmx-disk: the disk after the restore" "count '$n' on the disk, first count after the restore '$first'"
-    fi
+    run_case ctl-save-bochs-vmx-disk bochs_disk_case
 fi
 finish_cases
