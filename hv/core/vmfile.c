@@ -28,6 +28,7 @@
 #include "hv.h"
 #include "log.h"
 #include "vdev.h"
+#include "vdev_hot.h"
 #include "vmfile.h"
 #include "vmwork.h"
 
@@ -132,6 +133,22 @@ static int flush_disks(struct domain *d, char *err, size_t err_len)
     return 0;
 }
 
+/* A disk attached at run time (x-blockdev-attach, core/vdev_hot.c) is a
+ * copy in the staging disk that goes back to its file at the detach: a
+ * restore, which starts the domain with the disks of its configuration,
+ * could not give it back.  Such a domain is not saved until it is
+ * detached, as savevm refuses it too. */
+static int refuse_hot(struct domain *d, char *err, size_t err_len)
+{
+    if (!vdev_hot_count(d))
+        return 0;
+    ksnprintf(err, err_len,
+              "domain %u has a disk attached at run time: detach it first (a restore starts the "
+              "domain with the disks it was started with)",
+              d->id);
+    return -1;
+}
+
 /* The paused domain's state through the window, flushed: its length or -1. */
 static int64_t write_all(struct domain *d, struct work *w, char *err, size_t err_len)
 {
@@ -153,7 +170,7 @@ int64_t vmfile_save(struct domain *d, const struct vmfile_place *p, enum vmfile_
     struct work *w = vmwork_alloc(d, err, err_len);
     if (!w)
         return -1;
-    if (open_window(w, &win, p, true, err, err_len) == 0 &&
+    if (refuse_hot(d, err, err_len) == 0 && open_window(w, &win, p, true, err, err_len) == 0 &&
         vmwork_pause(d, was_paused, err, err_len) == 0) {
         uint64_t t0 = vmwork_now_ns(d);
         if (flush_disks(d, err, err_len) == 0 &&

@@ -77,12 +77,12 @@ static bool spec_of(const struct domain_def *d, struct rundom_spec *s, const cha
     s->on_poweroff = action(d->on_poweroff);
     s->on_reboot = action(d->on_reboot);
     s->on_crash = action(d->on_crash);
-    live_disks(d, s->disk);
+    machine_disks(d, s->disk);
     s->ndisks = d->ndisks;
     return true;
 }
 
-void live_disks(const struct domain_def *d, struct rundom_disk *out)
+void machine_disks(const struct domain_def *d, struct rundom_disk *out)
 {
     for (int i = 0; i < d->ndisks && i < 3; i++) {
         const struct disk_def *k = &d->disks[i];

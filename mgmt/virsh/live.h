@@ -132,7 +132,7 @@ bool live_read_xml(const char *path, struct domain_def *d, const char *failed);
 
 /* The disks of a definition in bin/hvrun's terms, d->ndisks of them
  * (lifecycle.c). */
-void live_disks(const struct domain_def *d, struct rundom_disk *out);
+void machine_disks(const struct domain_def *d, struct rundom_disk *out);
 
 /* Has `virsh managedsave` left a state for this domain? */
 bool has_managed_save(const char *name);

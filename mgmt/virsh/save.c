@@ -66,7 +66,7 @@ static unsigned virtio_disks(const struct domain_def *d)
 {
     struct rundom_disk disk[3];
     int n = d->ndisks < 3 ? d->ndisks : 3;
-    live_disks(d, disk);
+    machine_disks(d, disk);
     return savefile_virtio_disks(disk, n);
 }
 
@@ -159,7 +159,7 @@ bool live_restore(const char *file, const struct savefile *sf, const struct doma
         snprintf(why, whylen, "hv gives a domain at most 3 disks, not %d", def->ndisks);
         return false;
     }
-    live_disks(def, disk);
+    machine_disks(def, disk);
     return savefile_restore(file, sf, r, disk, def->ndisks, paused, why, whylen) == 0;
 }
 

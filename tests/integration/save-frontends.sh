@@ -20,7 +20,8 @@
 #     the disk: "counter N disk"), saved with xl save, virsh save and virsh
 #     managedsave: the file holds the configuration (virsh
 #     save-image-dumpxml prints the domain XML dumpxml printed; a save whose
-#     configuration lacks the disk is refused and the domain runs on), a restore
+#     configuration lacks the disk, or of a domain with a disk attached at
+#     run time, is refused and the domain runs on), a restore
 #     with the disk file gone is refused and starts nothing, a cut file is
 #     refused; each restore counts on from where it was, and its disk works
 #     after it: real qemu-io reads a count from after the restore in the
@@ -204,6 +205,14 @@ CFG
 "$XL" create "$W/dk.cfg" >"$W/last" 2>&1 && wait_log dk '^counter: keeping the count on a disk' &&
     wait_log dk '^count 30$' && [ -n "$(disk_count "$D")" ]
 verdict "xl create: the counter with a disk counts and keeps its count on the disk"
+# A disk attached while it runs is a copy until it is detached: no save.
+qemu-img create -f qcow2 "$W/hot.qcow2" 1M >/dev/null
+"$XL" block-attach dk "$W/hot.qcow2,qcow2,xvdb,w" >"$W/last" 2>&1 &&
+    ! "$XL" save dk "$W/hot.sav" >>"$W/last" 2>&1 &&
+    grep -q "^libxl: error: domain [0-9]*: domain 0 has a disk attached at run time: detach it first" "$W/last" &&
+    [ ! -e "$W/hot.sav" ] && "$XL" list dk >>"$W/last" 2>&1 && grep -Eq '^dk +[0-9]+ +4 +1 +-?r' "$W/last" &&
+    "$XL" block-detach dk xvdb >>"$W/last" 2>&1
+verdict "xl save of a domain with a disk attached at run time: refused, no file, it runs on"
 printf 'name = "dk"\nmemory = 4\nkernel = "%s"\n' "$C" >"$W/nodisk.cfg"
 "$XL" save dk "$W/nodisk.sav" "$W/nodisk.cfg" >"$W/last" 2>&1
 [ $? = 1 ] && grep -q "the domain has 1 virtio device, its configuration 0 disks" "$W/last" &&
