@@ -174,8 +174,10 @@ static void commit_all(struct hmp *m)
         }
 }
 
-/* commit DEVICE|all: hv refuses in QEMU's words (ctl_dev.c says why); QEMU
- * prints its "not found" without "Error: " here. */
+/* commit DEVICE|all: the disk's changes into its backing file (hv's
+ * x-commit and the manager's write-back, docs/control-protocol.md); a
+ * refusal in QEMU's words.  QEMU prints its "not found" without "Error: "
+ * here. */
 HMP_HANDLER(hmp_do_commit)
 {
     const char *device = hmp_args_str(a, "device");

@@ -20,6 +20,7 @@
 # lets root write it anyway): QEMU's `Permission denied` on both, and
 # nothing changed: the base's bytes and time, the top's clusters.  With
 # -snapshot: the overlay's changes go into the drive's file itself, on both.
+# The first case again with hv on Bochs+VMX.
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/lib/hmp.bash"
 
@@ -27,7 +28,7 @@ G=$BUILD/guestkit/diskwatch.elf
 HMP_READY='^diskwatch: pass 1 '
 MEM=32
 CASES=("commit on QEMU and hv (QEMU+SVM)" "commit of a read-only base (QEMU+SVM)"
-    "commit with -snapshot (QEMU+SVM)")
+    "commit with -snapshot (QEMU+SVM)" "commit on QEMU and hv (Bochs+VMX)")
 
 skip_all_if "$(built_missing "$HV" "$G" "$HVMON")" "${CASES[@]}"
 command -v qemu-system-x86_64 >/dev/null || skip_all_if "QEMU is not installed (bash mk/deps.sh test)" "${CASES[@]}"
@@ -50,19 +51,20 @@ chain() {
         cp -p "$1/base.qcow2" "$1/base0.qcow2"
 }
 
-# session DIR DISK [DRIVE-OPTS]: the commands of DIR/cmds on plain QEMU and
-# under hv, the guest's disk DIR/q/DISK and DIR/h/DISK; transcripts DIR/q.out
-# and DIR/h.out.  QEMU's disk is a virtio-blk-device on microvm (named
-# virtio0, as hv's); the monitors run in the images' directories.
+# session DIR DISK [DRIVE-OPTS [EMULATOR VENDOR]]: the commands of DIR/cmds
+# on plain QEMU and under hv (QEMU+SVM unless said), the guest's disk
+# DIR/q/DISK and DIR/h/DISK; transcripts DIR/q.out and DIR/h.out.  QEMU's
+# disk is a virtio-blk-device on microvm (named virtio0, as hv's); the
+# monitors run in the images' directories.
 session() {
-    local d=$1 disk=$2 opts=${3:-}
+    local d=$1 disk=$2 opts=${3:-} emu=${4:-qemu} vendor=${5:-svm}
     # shellcheck disable=SC2054  # the commas belong to QEMU's options
     QEMU_EXTRA=(-M microvm -global virtio-mmio.force-legacy=false
         -drive "file=$disk,format=qcow2,if=none,id=virtio0$opts" -device virtio-blk-device,drive=virtio0
         -append "$APPEND $(hvkit_microvm_virtio_word 0)")
     HV_EXTRA=(-append "$APPEND" -drive "file=$disk,format=qcow2,if=virtio$opts")
     (cd "$d/q" && qemu_session "$d/cmds" "$d/q.out")
-    (cd "$d/h" && hv_session "$d/cmds" "$d/h.out")
+    (cd "$d/h" && hv_session "$d/cmds" "$d/h.out" "$emu" "$vendor")
 }
 
 # sums CONSOLE: the different checksums the guest printed, one a line.
@@ -105,14 +107,17 @@ empty_top() {
     ! qemu-img map --output=json "$1" | grep -q '"depth": 0'
 }
 
+# commit_case ID DIR [EMULATOR VENDOR WAIT]: the chain on both machines,
+# the commands, the images and the guest's reads judged; WAIT seconds
+# (10) after the commit for the guest to read on.
 commit_case() {
-    local id=${CASES[0]} d=$W/commit
+    local id=$1 d=$W/$2 emu=${3:-qemu} vendor=${4:-svm} wait=${5:-10}
     chain "$d/q" && chain "$d/h" || { fail "$id" "qemu-img could not make the images"; return; }
-    printf '%s\n' 'commit foo' 'xp /1dg COUNTER' 'commit virtio0' 'sleep 10' 'xp /1dg COUNTER' \
+    printf '%s\n' 'commit foo' 'xp /1dg COUNTER' 'commit virtio0' "sleep $wait" 'xp /1dg COUNTER' \
         'commit all' >"$d/cmds"
     local mode
     mode=$(stat -c %a "$d/h/base.qcow2")
-    session "$d" top.qcow2
+    session "$d" top.qcow2 "" "$emu" "$vendor"
     if ! grep -q '^diskwatch: pass' "$d/q.out.console"; then
         fail "$id" "QEMU's session did not run"
         show_log "$d/q.out.console"
@@ -221,7 +226,13 @@ snapshot_case() {
         pass "$id: the guest reads the same disk throughout"
 }
 
-run_case commit commit_case
+run_case commit commit_case "${CASES[0]}" commit
 run_case ro readonly_case
 run_case snap snapshot_case
+why=$(bochs_missing)
+if [ -n "$why" ]; then
+    skip "${CASES[3]}" "$why"
+else
+    run_case bochs commit_case "${CASES[3]}" bochs bochs vmx 40
+fi
 finish_cases
