@@ -162,6 +162,10 @@ checks() {
     # Errors, each of its class; the guest goes on.
     r=$("${H[@]}" --json '{"execute": "query-status"')
     [ "$(class "$r")" = GenericError ] || { echo "bad JSON: $r"; return; }
+    # A line that is not JSON still gets its error with the id it shows.
+    r=$("${H[@]}" --json '{"execute": "query-status", "id": 12, "arguments": {"domain": 0x1}}')
+    [ "$(class "$r")" = GenericError ] && [[ $r == *'}, "id": 12}' ]] ||
+        { echo "bad JSON with an id: $r"; return; }
     r=$("${H[@]}" --json '{"execute": "no-such-command", "id": 7}')
     [ "$r" = '{"error": {"class": "CommandNotFound", "desc": "The command no-such-command has not been found"}, "id": 7}' ] ||
         { echo "unknown command: $r"; return; }
