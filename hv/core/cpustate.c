@@ -67,6 +67,14 @@ void cpu_state_vms(struct vms *v, struct cpu_state *c)
     vms_bytes(v, c->fxsave, sizeof(c->fxsave));
     /* Section version 3: the upper halves of the YMM registers. */
     vms_bytes(v, c->ymm_hi, sizeof(c->ymm_hi));
+    /* Section version 4: a waiting NMI, the NMI blocking, TSC_AUX. */
+    vms_u8(v, &c->nmi_pending);
+    vms_u8(v, &c->nmi_blocked);
+    vms_u64(v, &c->tsc_aux);
+    vms_check(v, c->nmi_pending <= 1 && c->nmi_blocked <= 1, "the NMI state");
+    /* WRMSR to IA32_TSC_AUX with any of bits 63:32 set raises #GP (SDM
+     * vol 4 2.1 "Architectural MSRs", table 2-2: bits 31:0 only). */
+    vms_check(v, !(c->tsc_aux >> 32), "TSC_AUX");
     /* XCR0 as XSETBV accepts it (SDM vol 2D "XSETBV": x87 always on, AVX
      * only with SSE), and with no component a state does not hold. */
     vms_check(v, (c->xcr0 & 1) && !(c->xcr0 & ~CPU_XCR0_HELD) && (!(c->xcr0 & 4) || (c->xcr0 & 2)),

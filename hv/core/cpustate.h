@@ -107,6 +107,15 @@ struct cpu_state {
     /* The upper halves of the YMM registers, zeros unless XCR0 enables
      * AVX. */
     uint8_t ymm_hi[CPU_YMM_HI_LEN];
+    /* NMIs (core/nmi.c): one has arrived and waits in the vCPU's latch
+     * (the core's), and the guest is inside an NMI's handler, NMIs
+     * blocked until its IRET (SDM vol 3A 6.7.1 "Handling Multiple NMIs"):
+     * VT-x keeps that in the guest's interruptibility state, hv's SVM
+     * backend itself (svm/nmi.c).  0 or 1 each. */
+    uint8_t nmi_pending, nmi_blocked;
+    /* IA32_TSC_AUX, what RDTSCP and RDPID return (the core swaps it with
+     * each vCPU's copy, vcpustate.c); bits 63:32 are reserved. */
+    uint64_t tsc_aux;
 };
 
 struct vms;

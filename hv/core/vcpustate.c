@@ -299,6 +299,12 @@ int vcpu_get_cpu_state(struct vcpu *v, struct cpu_state *c, char *err, size_t er
     c->mp_state = v->mp_state;
     c->start_pending = v->start_pending;
     c->start_vector = v->start_vector;
+    /* An NMI in the latch, and whether the guest's handler of one still
+     * runs (the backend knows: backend.h nmi_blocked). */
+    c->nmi_pending = v->nmi_pending;
+    c->nmi_blocked = be->nmi_blocked && be->nmi_blocked(v);
+    /* TSC_AUX is in the CPU while the vCPU is loaded (held_load). */
+    c->tsc_aux = cpu_has_tsc_aux() ? rdmsr(MSR_TSC_AUX) : v->cpu_tsc_aux;
     for (unsigned i = 0; i < 4; i++)
         c->dr[i] = read_dr(i);
     fx(c->fxsave, true);
@@ -360,6 +366,14 @@ int vcpu_set_cpu_state(struct vcpu *v, const struct cpu_state *c, char *err, siz
     v->start_pending = c->start_pending;
     v->start_vector = c->start_vector;
     v->blocked = false;
+    /* The latch (the blocking went in with the backend's set_state); an
+     * NMI waiting is delivered when the guest can take it (nmi.c). */
+    v->nmi_pending = c->nmi_pending;
+    /* TSC_AUX into the CPU, where it is while the vCPU is loaded, and
+     * into the copy the run loop swaps. */
+    v->cpu_tsc_aux = c->tsc_aux;
+    if (cpu_has_tsc_aux())
+        wrmsr(MSR_TSC_AUX, c->tsc_aux);
     for (unsigned i = 0; i < 4; i++)
         write_dr(i, c->dr[i]);
     /* The guest's XCR0 is the CPU's while it runs (the guest's XSETBV

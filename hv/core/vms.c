@@ -28,7 +28,7 @@ static const struct {
 } sections[VMS_SEC_COUNT] = {
     [VMS_SEC_END] = {"end", 1},
     [VMS_SEC_DOMAIN] = {"domain", 1},
-    [VMS_SEC_CPU] = {"cpu", 3},
+    [VMS_SEC_CPU] = {"cpu", 4},
     [VMS_SEC_LAPIC] = {"lapic", 1},
     [VMS_SEC_PIC] = {"pic", 1},
     [VMS_SEC_PIT] = {"pit", 1},

@@ -110,6 +110,8 @@ void svm_set_state(struct vcpu *vcpu, const struct cpu_state *c)
         (sv->vmcb->control.int_state & ~INT_STATE_SHADOW) | (c->int_shadow ? INT_STATE_SHADOW : 0);
     sv->vmcb->control.eventinj = c->pending_event;
     vcpu->event_pending = (c->pending_event & EVENTINJ_VALID) != 0;
+    /* The NMI blocking, which the VMCB does not hold (nmi.c). */
+    svm_nmi_restore(vcpu, c->nmi_blocked);
     /* The old address space's translations must go, as after a MOV to
      * CR3 (APM vol 2 15.16.1 "TLB Flush"). */
     sv->vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;

@@ -74,6 +74,9 @@ void svm_single_step(struct vcpu *vcpu);
 void svm_inject_nmi(struct vcpu *vcpu);
 bool svm_nmi_blocked(struct vcpu *vcpu);
 void svm_nmi_before_run(struct vcpu *vcpu);
+/* set_state (cpustate.c): NMIs blocked by a handler still running, or
+ * not, whatever the vCPU was doing with its own. */
+void svm_nmi_restore(struct vcpu *vcpu, bool blocked);
 enum svm_nmi_exit { SVM_NMI_EXIT_NONE, SVM_NMI_EXIT_AGAIN, SVM_NMI_EXIT_WINDOW };
 enum svm_nmi_exit svm_nmi_exit(struct vcpu *vcpu, struct exit_info *exit);
 /* preempt.c: the NMI watchdog.  svm_preempt_init() (from svm_enable())

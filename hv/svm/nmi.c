@@ -72,6 +72,29 @@ void svm_nmi_before_run(struct vcpu *vcpu)
     }
 }
 
+/* See internal.h.  A vCPU stepping its own handler's IRET stops doing so
+ * (the intercept of #DB and the TF are hv's; the TF is not in the loaded
+ * RFLAGS, which the core shows without it); a loaded blocking starts at
+ * BLOCKED, with the IRET intercepted: a state is saved between exits, so
+ * one saved while stepping still stands at its IRET, which then exits
+ * and is stepped again.  The DR6 kept for the step is the loaded
+ * guest's own, set by set_state. */
+void svm_nmi_restore(struct vcpu *vcpu, bool blocked)
+{
+    struct svm_vcpu *sv = vcpu->arch;
+    struct vmcb_control *c = &sv->vmcb->control;
+    if (sv->nmi == SVM_NMI_STEP)
+        c->intercept_exceptions &= ~(1u << VEC_DB);
+    c->intercept_misc1 &= ~ICPT_IRET;
+    sv->nmi = SVM_NMI_NONE;
+    sv->nmi_iret_rip = 0;
+    if (blocked) {
+        c->intercept_misc1 |= ICPT_IRET;
+        sv->nmi = SVM_NMI_BLOCKED;
+    }
+    sv->vmcb_edited = true;
+}
+
 /* The handler's IRET exited (BLOCKED): let it run, one step. */
 static void step_iret(struct vcpu *vcpu, struct svm_vcpu *sv)
 {

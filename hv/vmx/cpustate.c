@@ -124,11 +124,16 @@ void vmx_set_state(struct vcpu *vcpu, const struct cpu_state *c)
     vmwrite(VMCS_GUEST_SYSENTER_EIP, c->sysenter_eip);
     for (unsigned i = 0; i < 5; i++)
         wrmsr(guest_msrs[i], *msr_field((struct cpu_state *)c, i));
-    /* The shadow with the NMI and SMI blocking bits the VMCS had. */
-    uint64_t intr = vmread(VMCS_GUEST_INTERRUPTIBILITY) &
-                    ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
+    /* The shadow and the NMI blocking (SDM vol 3C 25.4.2 "Guest
+     * Non-Register State", table 25-3 "Format of Interruptibility State"),
+     * with the SMI blocking bit the VMCS had. */
+    uint64_t intr =
+        vmread(VMCS_GUEST_INTERRUPTIBILITY) &
+        ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI);
     if (c->int_shadow)
         intr |= INTERRUPTIBILITY_STI;
+    if (c->nmi_blocked)
+        intr |= INTERRUPTIBILITY_NMI;
     vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr);
     vx->held.intr = intr;
     vmwrite(VMCS_ENTRY_INTR_INFO, (uint32_t)c->pending_event);

@@ -142,6 +142,11 @@ static void dom_scribble(struct testdom *t)
     /* AVX enabled, and YMM15's upper half holding something. */
     t->cpu.xcr0 = 7;
     t->cpu.ymm_hi[255] = 0x5a;
+    /* An NMI waiting while the guest's handler of another runs, and a
+     * TSC_AUX (section version 4). */
+    t->cpu.nmi_pending = 1;
+    t->cpu.nmi_blocked = 1;
+    t->cpu.tsc_aux = 0x80000001;
     /* RAM: a few pages written, the rest zero; one page with a single
      * byte at its end (still a page to save). */
     memset(d->mem.host + 0x1000, 0xaa, 4096);
@@ -254,6 +259,7 @@ START_TEST(save_load_save_gives_the_same_bytes)
     ck_assert(b.d.acpi.sci && b.d.acpi.en == ACPI_PM1_PWRBTN_EN);
     ck_assert_uint_eq(b.cpu.start_pending, 1);
     ck_assert_uint_eq(b.cpu.start_vector, 0x70);
+    ck_assert(b.cpu.nmi_pending == 1 && b.cpu.nmi_blocked == 1 && b.cpu.tsc_aux == 0x80000001);
     ck_assert(memcmp(a.d.mem.host, b.d.mem.host, RAM) == 0);
     /* The models' wiring stayed the target's own. */
     ck_assert_ptr_eq(b.t.dev, &b.con.dev);
@@ -410,6 +416,34 @@ START_TEST(refusals_name_the_section)
     reseal(&one, cpu - VMS_SECTION_HEADER_LEN);
     ck_assert_int_lt(load(&b, &one, one.len), 0);
     ck_assert_str_eq(v.err, "vmstate: section 'cpu' (instance 0): XCR0 is out of range");
+    one.b[cpu + 185] = 0;
+    reseal(&one, cpu - VMS_SECTION_HEADER_LEN);
+    ck_assert_int_eq(load(&b, &one, one.len), 0);
+    /* The cpu section's payload ends with the NMI latch, the NMI blocking
+     * and TSC_AUX (version 4): TSC_AUX with a reserved bit, a latch of 2,
+     * and a state of version 3, before them, each refused by name. */
+    uint64_t cpu_len;
+    memcpy(&cpu_len, one.b + cpu - VMS_SECTION_HEADER_LEN + 16, 8);
+    uint8_t *end = one.b + cpu + cpu_len;
+    ck_assert_uint_eq(end[-8], 0x01);
+    end[-1] = 0x01;
+    reseal(&one, cpu - VMS_SECTION_HEADER_LEN);
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err, "vmstate: section 'cpu' (instance 0): TSC_AUX is out of range");
+    end[-1] = 0;
+    end[-10] = 2;
+    reseal(&one, cpu - VMS_SECTION_HEADER_LEN);
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err, "vmstate: section 'cpu' (instance 0): the NMI state is out of range");
+    end[-10] = 1;
+    one.b[cpu - VMS_SECTION_HEADER_LEN + 8] = 3;
+    reseal(&one, cpu - VMS_SECTION_HEADER_LEN);
+    ck_assert_int_lt(load(&b, &one, one.len), 0);
+    ck_assert_str_eq(v.err,
+                     "vmstate: section 'cpu' (instance 0): version 3, this hv reads version 4");
+    one.b[cpu - VMS_SECTION_HEADER_LEN + 8] = 4;
+    reseal(&one, cpu - VMS_SECTION_HEADER_LEN);
+    ck_assert_int_eq(load(&b, &one, one.len), 0);
     /* A state of the format before the ACPI section. */
     one.b[8] = 1;
     ck_assert_int_lt(load(&b, &one, one.len), 0);
