@@ -19,6 +19,8 @@
 #            leaving the file byte for byte as it was and no file beside it;
 #   - end:   a disk never detached goes back into its file when the
 #            system quits;
+#   - bochs: on Bochs+VMX, attached, written by the guest, detached, in
+#            the file;
 #   - xl:    a domain made by `xl create` (the guest watching): block-list
 #            before, during and after, block-attach of a qcow2 disk as xvdb,
 #            block-detach by its device id, and libxl's words for a vdev
@@ -33,7 +35,7 @@
 W=$IT_WORK
 G=$BUILD/guestkit/hotdisk.elf
 TIMEOUT=${GUEST_TIMEOUT:-300}
-CASES=(hotdisk-qemu-svm-ctl hotdisk-qemu-svm-end hotdisk-xl hotdisk-virsh)
+CASES=(hotdisk-qemu-svm-ctl hotdisk-qemu-svm-end hotdisk-bochs-vmx hotdisk-xl hotdisk-virsh)
 skip_all_if "$(built_missing "$HV" "$G" "$HVCTL")" "${CASES[@]}"
 command -v qemu-io >/dev/null || skip_all_if "qemu-io is not installed (mk/deps.sh test)" "${CASES[@]}"
 
@@ -157,12 +159,31 @@ end_checks() {
     guest_pattern "$img"
 }
 
-# session ID CHECKS APPEND: the hotdisk guest with arguments APPEND, under
-# bin/hvrun --control on QEMU+SVM, and its checks; hv must end by a quit.
+# bochs_checks DIR SOCK RUN_PID: attach, the guest's pattern, detach, the
+# file, on VT-x.
+bochs_checks() {
+    local d=$1 s=$2 run=$3 r
+    local img=$d/img/d.qcow2
+    mkdir -p "$d/img"
+    image "$img" || { echo "qemu-img/qemu-io failed"; return; }
+    wait_for "$d/out" '^hotdisk: watching' "$run" || { echo "the guest did not start"; return; }
+    r=$("$HVCTL" -s "$s" --timeout 120 x-blockdev-attach device=vdb filename="$img")
+    [[ $r == '{"return": {"device": "vdb", '* ]] || { echo "x-blockdev-attach: $r"; return; }
+    wait_for "$d/out" '^PASS: hotdisk: wrote 0xc3' "$run" || { echo "the guest did not write"; return; }
+    r=$("$HVCTL" -s "$s" --timeout 120 x-blockdev-detach device=vdb)
+    [[ $r == '{"return": {"length": '* ]] || { echo "x-blockdev-detach: $r"; return; }
+    guest_pattern "$img" || return
+    wait_for "$d/out" '^hotdisk: the disk at 0xfeb00e00 is gone$' "$run" || { echo "the guest did not notice"; return; }
+    "$HVCTL" -s "$s" --timeout 120 quit >/dev/null
+}
+
+# session ID CHECKS APPEND [EMULATOR VENDOR]: the hotdisk guest with
+# arguments APPEND, under bin/hvrun --control (on QEMU+SVM unless told),
+# and its checks; hv must end by a quit.
 session() {
     local id=$1 checks=$2 d=$W/$1 why
     mkdir -p "$d"
-    "$TOP/bin/hvrun" --emulator qemu --vendor svm --hv "$HV" --timeout "$TIMEOUT" -m 16M \
+    "$TOP/bin/hvrun" --emulator "${4:-qemu}" --vendor "${5:-svm}" --hv "$HV" --timeout "$TIMEOUT" -m 16M \
         --control "$d/ctl.sock" -kernel "$G" -append "$3" >"$d/out" 2>&1 </dev/null &
     local run=$!
     why=$("$checks" "$d" "$d/ctl.sock" "$run")
@@ -273,6 +294,12 @@ front_end() {
 # (disks=2: the guest watches on after the one disk has gone.)
 run_case hotdisk-qemu-svm-ctl session hotdisk-qemu-svm-ctl ctl_checks 'watch disks=2'
 run_case hotdisk-qemu-svm-end session hotdisk-qemu-svm-end end_checks watch
+why=$(bochs_missing)
+if [ -n "$why" ]; then
+    skip hotdisk-bochs-vmx "$why"
+else
+    run_case hotdisk-bochs-vmx session hotdisk-bochs-vmx bochs_checks 'watch disks=2' bochs vmx
+fi
 run_case hotdisk-xl front_end hotdisk-xl xl_checks hx xl
 run_case hotdisk-virsh front_end hotdisk-virsh virsh_checks hvd virsh
 finish_cases

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "disk/diskio.h"
 #include "hvmgr/hvmgr.h"
 
 /* main.c's table of front-ends, which relay.c writes to. */
@@ -690,6 +691,120 @@ START_TEST(change_medium_alternates_slots)
 }
 END_TEST
 
+/* The trailer of disk slot s of the staging disk at fd. */
+static struct diskio_trailer slot_trailer(int fd, int s)
+{
+    unsigned char sector[DISKIO_SECTOR];
+    struct diskio_trailer t;
+    const char *why;
+    off_t at = (off_t)(CTL_STAGE_DISK_OFFSET + (unsigned long long)(s + 1) * CTL_STAGE_DISK_SLOT -
+                       DISKIO_SECTOR);
+    ck_assert_int_eq(pread(fd, sector, sizeof(sector), at), (ssize_t)sizeof(sector));
+    ck_assert_int_eq(diskio_trailer_decode(sector, CTL_STAGE_DISK_SLOT / DISKIO_SECTOR, &t, &why),
+                     0);
+    return t;
+}
+
+/* x-blockdev-attach: the file into the first free disk slot with its
+ * trailer, the request in hv's form; what "hv" writes into the slot (a
+ * byte, and a longer length in the trailer, as hv/disk/diskio.c grows a
+ * file) goes back over the file at x-blockdev-detach, renamed into place,
+ * and the slot reads as zeros again; a refused attach frees its slot; a
+ * domain's end writes its disk back too; the manager's refusals never
+ * reach hv. */
+START_TEST(disks_go_into_a_slot_and_back)
+{
+    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024], staging[256], img[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    got(far[0]);
+    snprintf(staging, sizeof(staging), "%s", file_of(dir, "staging", 0, 512));
+    ck_assert_int_eq(truncate(staging, (off_t)CTL_STAGE_BYTES), 0);
+    snprintf(line, sizeof(line), "%s:2:%llu", staging, CTL_STAGE_BYTES);
+    ck_assert_int_eq(stage_option(line), 0);
+    snprintf(img, sizeof(img), "%s", file_of(dir, "d.img", 'd', 4096));
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"x-blockdev-attach\", \"arguments\": {\"device\": \"vdb\", "
+             "\"filename\": \"%s\"}, \"id\": 7}\n",
+             img);
+    client_writes(0, line);
+    snprintf(want, sizeof(want),
+             "{\"execute\": \"x-blockdev-attach\", \"arguments\": {\"device\": \"vdb\", "
+             "\"filename\": \"%s\", \"format\": \"raw\", \"disk\": 2, \"offset\": %llu}, "
+             "\"id\": 7}\n",
+             img, CTL_STAGE_DISK_OFFSET);
+    ck_assert_str_eq(got(hv_far), want);
+    int fd = open(staging, O_RDWR);
+    char bytes[8] = {0};
+    ck_assert_int_eq(pread(fd, bytes, 4, (off_t)CTL_STAGE_DISK_OFFSET), 4);
+    ck_assert_str_eq(bytes, "dddd");
+    struct diskio_trailer t = slot_trailer(fd, 0);
+    ck_assert_uint_eq(t.length, 4096);
+    ck_assert_uint_eq(t.limit, CTL_STAGE_DISK_SLOT - DISKIO_SECTOR);
+    ck_assert_str_eq(t.name, img);
+    hv_says("{\"return\": {\"device\": \"vdb\"}, \"id\": 7}\n");
+    ck_assert_str_eq(got(far[0]), "{\"return\": {\"device\": \"vdb\"}, \"id\": 7}\n");
+    /* The manager's refusals: the same name, the same file. */
+    client_writes(0, line);
+    ck_assert_ptr_nonnull(strstr(got(far[0]), "Duplicate device ID 'vdb'"));
+    snprintf(line, sizeof(line),
+             "{\"execute\": \"x-blockdev-attach\", \"arguments\": {\"device\": \"vdc\", "
+             "\"filename\": \"%s\"}}\n",
+             img);
+    client_writes(0, line);
+    ck_assert_ptr_nonnull(strstr(got(far[0]), "is attached already (as vdb of domain 0)"));
+    ck_assert_str_eq(got(hv_far), "");
+    /* "hv" writes: a byte at 5000, past the old end, and the new length. */
+    unsigned char sector[DISKIO_SECTOR];
+    ck_assert_int_eq(pwrite(fd, "G", 1, (off_t)(CTL_STAGE_DISK_OFFSET + 5000)), 1);
+    t.length = 8192;
+    diskio_trailer_encode(&t, sector);
+    ck_assert_int_eq(pwrite(fd, sector, sizeof(sector),
+                            (off_t)(CTL_STAGE_DISK_OFFSET + CTL_STAGE_DISK_SLOT - DISKIO_SECTOR)),
+                     (ssize_t)sizeof(sector));
+    client_writes(0,
+                  "{\"execute\": \"x-blockdev-detach\", \"arguments\": {\"device\": \"vdb\"}}\n");
+    ck_assert_str_eq(
+        got(hv_far),
+        "{\"execute\": \"x-blockdev-detach\", \"arguments\": {\"device\": \"vdb\"}}\n");
+    hv_says("{\"return\": {\"length\": 8192}}\n");
+    ck_assert_str_eq(got(far[0]), "{\"return\": {\"length\": 8192}}\n");
+    int f = open(img, O_RDONLY);
+    char back[8193];
+    ck_assert_int_eq(read(f, back, sizeof(back)), 8192);
+    close(f);
+    ck_assert_int_eq(back[0], 'd');
+    ck_assert_int_eq(back[4095], 'd');
+    ck_assert_int_eq(back[4096], 0);
+    ck_assert_int_eq(back[5000], 'G');
+    ck_assert_int_eq(pread(fd, bytes, 4, (off_t)CTL_STAGE_DISK_OFFSET), 4);
+    ck_assert_int_eq(bytes[0], 0);
+    /* hv refuses the next attach: its slot is free again. */
+    client_writes(0, line);
+    ck_assert_ptr_nonnull(strstr(got(hv_far), "\"device\": \"vdc\""));
+    hv_says("{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}\n");
+    got(far[0]);
+    client_writes(0, line);
+    snprintf(want, sizeof(want), "\"offset\": %llu}", CTL_STAGE_DISK_OFFSET);
+    ck_assert_ptr_nonnull(strstr(got(hv_far), want));
+    hv_says("{\"return\": {}}\n");
+    got(far[0]);
+    /* Its domain ends: the disk goes back into its file. */
+    ck_assert_int_eq(pwrite(fd, "E", 1, (off_t)CTL_STAGE_DISK_OFFSET), 1);
+    hv_says("{\"event\": \"SHUTDOWN\", \"data\": {\"domain\": 0}}\n");
+    got(far[0]);
+    f = open(img, O_RDONLY);
+    ck_assert_int_eq(read(f, back, 1), 1);
+    close(f);
+    ck_assert_int_eq(back[0], 'E');
+    close(fd);
+    disk_end();
+    snprintf(line, sizeof(line), "ls -A %s | grep -c '^\\.' >/dev/null", dir);
+    ck_assert_int_ne(system(line), 0);
+    snprintf(line, sizeof(line), "rm -rf %s", dir);
+    ck_assert_int_eq(system(line), 0);
+}
+END_TEST
+
 /* pmemsave and memsave: "filename" becomes the save region; once hv has
  * answered `{}`, the region's first "size" bytes are the file, renamed
  * into place whole.  hv's refusal and a copy that fails leave no file and
@@ -819,6 +934,7 @@ int main(void)
     tcase_add_test(tc, a_console_ends_with_its_domain);
     tcase_add_test(tc, change_medium_alternates_slots);
     tcase_add_test(tc, commit_writes_the_base_back);
+    tcase_add_test(tc, disks_go_into_a_slot_and_back);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
