@@ -14,7 +14,8 @@ drills=()
 for d in "$LAB"/drills/*/; do drills+=("$(basename "$d")"); done
 
 skip_all_if "$(built_missing "$BUILD/mgmt/virsh" "$BUILD/mgmt/xl" "$BUILD/imgtool/imgtool" \
-    "$BUILD/hv/hv.elf" "$BUILD/guestkit/pattern.elf" "$BUILD/guestkit/counter.elf")" \
+    "$BUILD/hv/hv.elf" "$BUILD/guestkit/pattern.elf" "$BUILD/guestkit/counter.elf" \
+    "$BUILD/guestkit/hotdisk.elf")" \
     "${drills[@]/#/drill }"
 if ! command -v qemu-img >/dev/null || ! command -v qemu-io >/dev/null; then
     for d in "${drills[@]}"; do skip "drill $d" "qemu-utils is not installed"; done
