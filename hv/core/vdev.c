@@ -439,9 +439,8 @@ struct vdev *vdev_disk_new(struct domain *d, unsigned n, const char *name, struc
     ksnprintf(v->name, sizeof(v->name), "%s", name);
     virtio_blk_init(&v->blk, v->name, img, readonly);
     /* Its counters are those of its window's number, which no disk of the
-     * boot has (disk n of the boot sits in window n), from zero, as a new
-     * device's in QEMU. */
-    memset(&d->disk_stats[n], 0, sizeof(d->disk_stats[n]));
+     * boot has (disk n of the boot sits in window n); vdev_hot.c clears
+     * them when the disk is attached, not when a reset builds it again. */
     count_disk(d, v, n);
     struct virtq_mem mem = {.ctx = d, .map = vdev_map};
     virtio_mmio_init(&v->t, &v->blk.dev, &mem, vdev_base(n), vdev_irq, v, vdev_log, NULL);

@@ -102,7 +102,7 @@ struct img *vdev_disk(struct domain *d, unsigned n, bool *readonly);
  * hv (heap, deflate, backing files from the outer disks); a virtio-blk
  * device named `name` serving `img` in window n (its transport made, not
  * put on the bus: vdev_hot.c's window device passes accesses on to
- * vdev_disk_window()), its counters d->disk_stats[n] from zero; and the
+ * vdev_disk_window()), counting in d->disk_stats[n]; and the
  * device gone again (its interrupt line lowered, the image closed: the
  * close's status). */
 struct img_env;

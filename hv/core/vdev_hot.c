@@ -236,6 +236,9 @@ int vdev_hot_attach(struct domain *d, const struct vdev_hot_req *q, unsigned *wi
     }
     struct hot_disk fresh = {.d = d, .serial = d->serial, .q = *q, .window = w->n};
     *h = fresh;
+    /* A new device's I/O counters start from zero, as in QEMU; a reset
+     * keeps them (dev/blkacct.h). */
+    memset(&d->disk_stats[w->n], 0, sizeof(d->disk_stats[w->n]));
     if (open_disk(d, h, err, err_len) < 0) {
         h->used = false;
         return -1;
