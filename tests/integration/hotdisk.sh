@@ -17,8 +17,10 @@
 #            image with a backing file, the same name twice, the same file
 #            twice, a detach of an unknown device) in their words, each
 #            leaving the file byte for byte as it was and no file beside it;
-#   - end:   a disk never detached goes back into its file when the
-#            system quits;
+#   - end:   beside a -drive disk of the boot: the attached disk in the
+#            next window; savevm and domain-save refused while it is
+#            attached (no snapshot, no file); never detached, it goes back
+#            into its file when the system quits;
 #   - bochs: on Bochs+VMX, attached, written by the guest, detached, in
 #            the file;
 #   - xl:    a domain made by `xl create` (the guest watching): block-list
@@ -144,16 +146,26 @@ ctl_checks() {
     "${H[@]}" quit >/dev/null
 }
 
-# end_checks DIR SOCK RUN_PID: attached, written, never detached: quit.
+# end_checks DIR SOCK RUN_PID: beside the boot's disk (which could hold
+# snapshots), attached and written; savevm and domain-save refused; never
+# detached: quit.
 end_checks() {
     local d=$1 s=$2 run=$3 r
-    local img=$d/img/d.qcow2
+    local img=$d/img/d.qcow2 H=("$HVCTL" -s "$2" --timeout 120)
     mkdir -p "$d/img"
     image "$img" || { echo "qemu-img/qemu-io failed"; return; }
     wait_for "$d/out" '^hotdisk: watching' "$run" || { echo "the guest did not start"; return; }
-    r=$("$HVCTL" -s "$s" --timeout 120 x-blockdev-attach device=xvdb filename="$img" format='"qcow2"')
-    [[ $r == '{"return": {"device": "xvdb", '* ]] || { echo "x-blockdev-attach: $r"; return; }
+    r=$("${H[@]}" x-blockdev-attach device=xvdb filename="$img" format='"qcow2"')
+    [ "$r" = '{"return": {"device": "xvdb", "base": 4272950272, "irq": 11}}' ] ||
+        { echo "x-blockdev-attach beside the boot's disk: $r"; return; }
     wait_for "$d/out" '^PASS: hotdisk: wrote 0xc3' "$run" || { echo "the guest did not write"; return; }
+    r=$("${H[@]}" x-savevm name=s1)
+    [[ $r == *'"desc": "domain 0 has a disk attached at run time: detach it first'* ]] ||
+        { echo "savevm with a disk attached at run time: $r"; return; }
+    qemu-img snapshot -l -U "$W/boot.qcow2" | grep -q s1 && { echo "savevm wrote a snapshot"; return; }
+    r=$("${H[@]}" domain-save file="$d/x.sav")
+    [[ $r == *'"desc": "domain 0 has a disk attached at run time: detach it first'* ]] && [ ! -e "$d/x.sav" ] ||
+        { echo "domain-save with a disk attached at run time: $r"; return; }
     "$HVCTL" -s "$s" --timeout 120 quit >/dev/null
     ended "$run"
     guest_pattern "$img"
@@ -177,14 +189,14 @@ bochs_checks() {
     "$HVCTL" -s "$s" --timeout 120 quit >/dev/null
 }
 
-# session ID CHECKS APPEND [EMULATOR VENDOR]: the hotdisk guest with
-# arguments APPEND, under bin/hvrun --control (on QEMU+SVM unless told),
-# and its checks; hv must end by a quit.
+# session ID CHECKS APPEND [EMULATOR VENDOR [HVRUN-ARGS...]]: the hotdisk
+# guest with arguments APPEND, under bin/hvrun --control (on QEMU+SVM unless
+# told), and its checks; hv must end by a quit.
 session() {
     local id=$1 checks=$2 d=$W/$1 why
     mkdir -p "$d"
     "$TOP/bin/hvrun" --emulator "${4:-qemu}" --vendor "${5:-svm}" --hv "$HV" --timeout "$TIMEOUT" -m 16M \
-        --control "$d/ctl.sock" -kernel "$G" -append "$3" >"$d/out" 2>&1 </dev/null &
+        --control "$d/ctl.sock" -kernel "$G" -append "$3" "${@:6}" >"$d/out" 2>&1 </dev/null &
     local run=$!
     why=$("$checks" "$d" "$d/ctl.sock" "$run")
     kill "$run" 2>/dev/null
@@ -293,7 +305,9 @@ front_end() {
 
 # (disks=2: the guest watches on after the one disk has gone.)
 run_case hotdisk-qemu-svm-ctl session hotdisk-qemu-svm-ctl ctl_checks 'watch disks=2'
-run_case hotdisk-qemu-svm-end session hotdisk-qemu-svm-end end_checks watch
+qemu-img create -q -f qcow2 "$W/boot.qcow2" 1M
+run_case hotdisk-qemu-svm-end session hotdisk-qemu-svm-end end_checks watch qemu svm \
+    -drive "file=$W/boot.qcow2,format=qcow2,if=virtio"
 why=$(bochs_missing)
 if [ -n "$why" ]; then
     skip hotdisk-bochs-vmx "$why"
