@@ -258,9 +258,10 @@ static bool dumpxml(const struct cmd_call *call)
     if (!live_lookup(call, &v))
         return false;
     /* A running domain's <vcpu> is its live one: the maximum hv built it
-     * with, current= those online (setvcpus --live moves it). */
+     * with, current= those online (setvcpus --live moves it); --inactive
+     * shows the definition as it is. */
     uint32_t online;
-    unsigned max = live_vcpus(&v, &online);
+    unsigned max = opt_bool(call, "inactive") ? 0 : live_vcpus(&v, &online);
     if (max) {
         v.dom.def.vcpus = max;
         v.dom.def.vcpus_current = (unsigned)__builtin_popcount(online);

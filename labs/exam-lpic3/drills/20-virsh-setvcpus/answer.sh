@@ -1,0 +1,2 @@
+virsh setvcpus api 2 --live --config
+virsh vcpucount api
