@@ -101,6 +101,29 @@ static uint32_t outer_ioapic_read(uint32_t reg)
     return io[IOAPIC_IOWIN / 4];
 }
 
+/* How long svm_preempt_init() waits for the NMI of its one-tick count:
+ * PAUSE loops, an upper bound only (the emulators deliver the PIT's edge
+ * within a millisecond; an emulator whose PIT never raises one costs this
+ * once, at start-up). */
+#define FIRST_NMI_TRIES 20000000u
+
+/* With the I/O APIC's entry open: give channel 0 a count of one tick in
+ * mode 0 and take the NMI of its end, GIF = 1 for that moment, in hv's IDT
+ * (vector 2 counts it); then the mode word stops the channel (OUT 0 low,
+ * no count, nothing scheduled). */
+static void pit_quiesce(void)
+{
+    uint32_t seen = hv_nmis;
+    __asm__ volatile("stgi" ::: "memory");
+    outb(OUTER_PIT_CMD, PIT_CH0_MODE0);
+    outb(OUTER_PIT_CH0, 1);
+    outb(OUTER_PIT_CH0, 0);
+    for (unsigned i = 0; i < FIRST_NMI_TRIES && hv_nmis == seen; i++)
+        __asm__ volatile("pause");
+    __asm__ volatile("clgi" ::: "memory");
+    outb(OUTER_PIT_CMD, PIT_CH0_MODE0);
+}
+
 /* See internal.h: from svm_enable(), before the first deadline. */
 void svm_preempt_init(void)
 {
@@ -132,8 +155,13 @@ void svm_preempt_init(void)
      * "IOREDTBL[23:0]--I/O Redirection Table Registers"). */
     outer_ioapic_write(IOAPIC_REG_REDTBL + 2 * OUTER_PIT_PIN + 1, apic_id << 24);
     outer_ioapic_write(IOAPIC_REG_REDTBL + 2 * OUTER_PIT_PIN, APIC_DM_NMI << APIC_DM_SHIFT);
-    hv_log("svm: time slices end by NMI: outer PIT on I/O APIC pin %u to local APIC %u",
-           OUTER_PIT_PIN, apic_id);
+    /* The mode word alone leaves an emulator free to keep the square
+     * wave's next transition scheduled (QEMU does) and to raise OUT 0 once
+     * more when it comes, tens of milliseconds later: an NMI no deadline
+     * asked for, which the first guest would see as an exit of its own in
+     * its statistics and exit budget.  A one-tick count replaces that
+     * transition, and its NMI is taken here. */
+    pit_quiesce();
 }
 
 /* Program the outer PIT to raise OUT 0 in `ticks` PIT clocks.  Writing
