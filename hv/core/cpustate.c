@@ -73,7 +73,8 @@ void cpu_state_vms(struct vms *v, struct cpu_state *c)
     vms_u64(v, &c->tsc_aux);
     vms_check(v, c->nmi_pending <= 1 && c->nmi_blocked <= 1, "the NMI state");
     /* WRMSR to IA32_TSC_AUX with any of bits 63:32 set raises #GP (SDM
-     * vol 4 2.1 "Architectural MSRs", table 2-2: bits 31:0 only). */
+     * vol 4 2.1 "Architectural MSRs", table 2-2 "IA-32 Architectural
+     * MSRs": bits 31:0 only). */
     vms_check(v, !(c->tsc_aux >> 32), "TSC_AUX");
     /* XCR0 as XSETBV accepts it (SDM vol 2D "XSETBV": x87 always on, AVX
      * only with SSE), and with no component a state does not hold. */
