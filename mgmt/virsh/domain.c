@@ -260,12 +260,19 @@ static bool dumpxml(const struct cmd_call *call)
     /* A running domain's <vcpu> is its live one: the maximum hv built it
      * with, current= those online (setvcpus --live moves it); --inactive
      * shows the definition as it is. */
+    bool inactive = opt_bool(call, "inactive");
     uint32_t online;
-    unsigned max = opt_bool(call, "inactive") ? 0 : live_vcpus(&v, &online);
+    unsigned max = inactive ? 0 : live_vcpus(&v, &online);
     if (max) {
         v.dom.def.vcpus = max;
         v.dom.def.vcpus_current = (unsigned)__builtin_popcount(online);
     }
+    /* Its <devices> too are the live ones: the definition's disks and,
+     * after them, those attached while it runs (attach-disk --live), as
+     * libvirt's live XML lists a hot-plugged disk until it is detached. */
+    if (!inactive)
+        v.dom.def.ndisks +=
+            live_disks(&v, v.dom.def.disks + v.dom.def.ndisks, DOM_MAX_DISKS - v.dom.def.ndisks);
     domxml_print(&v.dom.def, stdout);
     return true;
 }

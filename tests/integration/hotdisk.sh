@@ -28,7 +28,7 @@
 #            block-detach by its device id, and libxl's words for a vdev
 #            taken, a missing file and a device not connected;
 #   - virsh: a domain defined and started with virsh: attach-disk --live
-#            --subdriver qcow2, domblklist, domblkinfo and domblkstat while
+#            --subdriver qcow2, domblklist, dumpxml, domblkinfo and domblkstat while
 #            it is attached, detach-disk --live, and virsh's words for a
 #            target taken, a missing file and an unknown target.
 . "$(dirname "$0")/lib.bash"
@@ -270,6 +270,10 @@ XML
     "$V" attach-disk hvd "$img" vdb --live --subdriver qcow2 >"$d/attach" 2>&1 &&
         says "$d/attach" 'Disk attached successfully' '' || return
     "$V" domblklist hvd >"$d/list1" && grep -Eq "^ vdb +$img\$" "$d/list1" || { echo "domblklist: $(cat "$d/list1")"; return; }
+    # The live XML holds the disk; the definition (--inactive) does not.
+    "$V" dumpxml hvd >"$d/live.xml" && grep -q "<source file='$img'/>" "$d/live.xml" &&
+        grep -q "<target dev='vdb' bus='virtio'/>" "$d/live.xml" || { echo "dumpxml: $(cat "$d/live.xml")"; return; }
+    "$V" dumpxml --inactive hvd >"$d/def.xml" && ! grep -q "vdb" "$d/def.xml" || { echo "dumpxml --inactive: $(cat "$d/def.xml")"; return; }
     "$V" domblkinfo hvd vdb >"$d/info" && grep -qx 'Capacity:       16777216' "$d/info" ||
         { echo "domblkinfo: $(cat "$d/info")"; return; }
     ! "$V" attach-disk hvd "$img" vdb --live --subdriver qcow2 2>"$d/e1" >/dev/null &&
@@ -285,6 +289,7 @@ XML
     "$V" detach-disk hvd vdb --live >"$d/detach" 2>&1 && says "$d/detach" 'Disk detached successfully' '' || return
     guest_pattern "$img" || return
     "$V" domblklist hvd >"$d/list2" && says "$d/list2" ' Target   Source' '------------------' '' || return
+    "$V" dumpxml hvd >"$d/after.xml" && ! grep -q "vdb" "$d/after.xml" || { echo "dumpxml after detach: $(cat "$d/after.xml")"; return; }
 }
 
 # front_end ID CHECKS NAME TOOL: a domain made by a front-end in a state
