@@ -111,9 +111,10 @@ empty_top() {
 
 # commit_case ID DIR [EMULATOR VENDOR WAIT FORMAT]: the chain on both
 # machines (its base a FORMAT file, qcow2 by default), the commands, the
-# images and the guest's reads judged; WAIT seconds (30) after the commit
-# for the guest to read on (a pass takes a second or two under hv on an
-# idle host, many more on a loaded one).
+# images and the guest's reads judged; after the commit, until the guest
+# finished three more passes, at most WAIT seconds (30) for it to read on
+# (a pass takes a second or two under hv on an idle host, many more on a
+# loaded one).
 commit_case() {
     local id=$1 d=$W/$2 emu=${3:-qemu} vendor=${4:-svm} wait=${5:-30} f=${6:-qcow2}
     local base=base.$f images=("$d/q/top.qcow2" "$d/h/top.qcow2")
@@ -121,7 +122,7 @@ commit_case() {
         { fail "$id" "qemu-img could not make the images"; return; }
     # qemu-img check has nothing to check in a raw file.
     [ "$f" = raw ] || images+=("$d/q/$base" "$d/h/$base")
-    printf '%s\n' 'commit foo' 'xp /1dg COUNTER' 'commit virtio0' "sleep $wait" 'xp /1dg COUNTER' \
+    printf '%s\n' 'commit foo' 'xp /1dg COUNTER' 'commit virtio0' "until 3 $wait ^diskwatch: pass" 'xp /1dg COUNTER' \
         'commit all' >"$d/cmds"
     local mode
     mode=$(stat -c %a "$d/h/$base")
@@ -135,9 +136,9 @@ commit_case() {
     local n
     for n in 1 3 5; do
         if [ "$(block "$d/q.out" $n)" = "$(block "$d/h.out" $n)" ]; then
-            pass "$id: same output as QEMU: $(grep -v '^sleep' "$d/cmds" | sed -n "${n}p")"
+            pass "$id: same output as QEMU: $(grep -Ev '^(sleep|until) ' "$d/cmds" | sed -n "${n}p")"
         else
-            fail "$id: same output as QEMU: $(grep -v '^sleep' "$d/cmds" | sed -n "${n}p")" "outputs differ"
+            fail "$id: same output as QEMU: $(grep -Ev '^(sleep|until) ' "$d/cmds" | sed -n "${n}p")" "outputs differ"
             diff <(block "$d/q.out" $n) <(block "$d/h.out" $n) | sed 's/^/    /' | head
         fi
     done

@@ -28,8 +28,11 @@ block() {
     awk -v n="$2" '/^\(qemu\)/ { k++; next } k == n' "$1"
 }
 
-# feed FIFO_FD FILE TRANSCRIPT: the lines of FILE, one at a time, "sleep
-# N" lines waiting instead of being sent.  Before it sleeps, it waits (up
+# feed FIFO_FD FILE TRANSCRIPT [CONSOLE]: the lines of FILE, one at a time,
+# "sleep N" lines waiting instead of being sent, and "until N SECONDS
+# REGEX" lines too: until the guest's CONSOLE holds N more lines matching
+# REGEX than when the line was reached, at most SECONDS (a wait that ends
+# as soon as the guest has done what the next command looks at).  Before it sleeps, it waits (up
 # to 60 s) until the monitor has answered every line sent so far (its
 # prompts in TRANSCRIPT): on a loaded host a monitor can lag behind its
 # input, and a sleep it has not caught up with would pass before the
@@ -39,12 +42,21 @@ feed() {
     local l sent=0 i
     while IFS= read -r l; do
         case $l in
-        sleep\ *)
+        sleep\ * | until\ *)
             for ((i = 0; i < 600; i++)); do
                 [ "$(grep -o '(qemu)' "$3" 2>/dev/null | wc -l)" -gt "$sent" ] && break
                 sleep 0.1
             done
-            sleep "${l#sleep }"
+            if [[ $l == until\ * ]]; then
+                read -r _ more secs regex <<<"$l"
+                local want=$(($(grep -Ec "$regex" "$4" 2>/dev/null) + more))
+                for ((i = 0; i < secs * 10; i++)); do
+                    [ "$(grep -Ec "$regex" "$4" 2>/dev/null)" -ge "$want" ] && break
+                    sleep 0.1
+                done
+            else
+                sleep "${l#sleep }"
+            fi
             ;;
         *)
             printf '%s\n' "$l" >&"$1" 2>/dev/null || return 1
@@ -76,7 +88,7 @@ qemu_session() {
     local pid=$!
     exec {fd}>"$d/in"
     if wait_for "$d/serial" "$HMP_READY" 60; then
-        feed "$fd" <(expand "$d/serial" "$cmds") "$out.raw"
+        feed "$fd" <(expand "$d/serial" "$cmds") "$out.raw" "$d/serial"
     fi
     printf 'quit\n' >&"$fd" 2>/dev/null
     exec {fd}>&-
@@ -115,7 +127,7 @@ hv_once() {
         2>"$out.err" &
     local pid=$!
     if wait_for "$out.console" "$HMP_READY" "$TIMEOUT"; then
-        { feed 1 <(expand "$out.console" "$cmds") "$out.raw" && echo quit; } |
+        { feed 1 <(expand "$out.console" "$cmds") "$out.raw" "$out.console" && echo quit; } |
             HVMON_TRACE=1 "$HVMON" "$d/ctl.sock" >"$out.raw" 2>"$out.trace"
     fi
     wait "$pid"
@@ -131,7 +143,7 @@ compare_same() {
     local q=$1 h=$2 cmds=${3:-$W/cmds} upto=${4:-$SAME_UPTO} label=${5:-same output as QEMU}
     local n=0 cmd
     while IFS= read -r cmd; do
-        [[ $cmd == sleep\ * ]] && continue
+        [[ $cmd == sleep\ * || $cmd == until\ * ]] && continue
         n=$((n + 1))
         [ "$n" -le "$upto" ] || break
         if [ "$(block "$q" "$n" | snap_form)" = "$(block "$h" "$n" | snap_form)" ]; then
