@@ -107,20 +107,30 @@ static uint32_t outer_ioapic_read(uint32_t reg)
  * once, at start-up). */
 #define FIRST_NMI_TRIES 20000000u
 
-/* With the I/O APIC's entry open: give channel 0 a count of one tick in
- * mode 0 and take the NMI of its end, GIF = 1 for that moment, in hv's IDT
- * (vector 2 counts it); then the mode word stops the channel (OUT 0 low,
- * no count, nothing scheduled). */
-static void pit_quiesce(void)
+/* Open GIF until an NMI is taken through hv's IDT (vector 2 counts it in
+ * hv_nmis), at most `tries` PAUSE loops, then close it again.  hv's IF is
+ * 0, which masks nothing else that could come: no maskable interrupt is
+ * unmasked anywhere.  The loop's branch also ends an emulator's block of
+ * instructions, where it looks for pending events. */
+static void take_nmi(unsigned tries)
 {
     uint32_t seen = hv_nmis;
     __asm__ volatile("stgi" ::: "memory");
+    for (unsigned i = 0; i < tries && hv_nmis == seen; i++)
+        __asm__ volatile("pause");
+    __asm__ volatile("clgi" ::: "memory");
+}
+
+/* With the I/O APIC's entry open: give channel 0 a count of one tick in
+ * mode 0 and take the NMI of its end (held while GIF is 0, taken when
+ * take_nmi() opens it); then the mode word stops the channel (OUT 0 low,
+ * no count, nothing scheduled). */
+static void pit_quiesce(void)
+{
     outb(OUTER_PIT_CMD, PIT_CH0_MODE0);
     outb(OUTER_PIT_CH0, 1);
     outb(OUTER_PIT_CH0, 0);
-    for (unsigned i = 0; i < FIRST_NMI_TRIES && hv_nmis == seen; i++)
-        __asm__ volatile("pause");
-    __asm__ volatile("clgi" ::: "memory");
+    take_nmi(FIRST_NMI_TRIES);
     outb(OUTER_PIT_CMD, PIT_CH0_MODE0);
 }
 
@@ -204,17 +214,9 @@ void svm_set_deadline(struct vcpu *vcpu, uint64_t deadline)
 /* See internal.h: after #VMEXIT(NMI). */
 void svm_preempt_ack(void)
 {
-    uint32_t seen = hv_nmis;
-    /* GIF = 1: the pending NMI is taken now, through hv's IDT (vector 2
-     * counts it in hv_nmis).  hv's IF is 0, which masks nothing else that
-     * could come: no maskable interrupt is unmasked anywhere. */
-    __asm__ volatile("stgi" ::: "memory");
-    /* Until the count moves; the loop's branch also ends an emulator's
-     * block of instructions, where it looks for pending events. */
-    for (unsigned i = 0; i < NMI_TAKE_TRIES && hv_nmis == seen; i++)
-        __asm__ volatile("pause");
-    /* GIF = 0 again, for the rest of hv's work. */
-    __asm__ volatile("clgi" ::: "memory");
+    /* The pending NMI is taken now, through hv's IDT; GIF = 0 again for
+     * the rest of hv's work. */
+    take_nmi(NMI_TAKE_TRIES);
     /* Mode 0 rises once: nothing is counting any more, so the next
      * deadline, even the same one, programs the PIT again. */
     armed = UINT64_MAX;
