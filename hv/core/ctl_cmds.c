@@ -82,6 +82,12 @@ static void put_domain(struct json_out *o, const struct domain *d)
     json_put_u64(o, exits);
     json_key(o, "cpu-tsc");
     json_put_u64(o, tsc);
+    /* The balloon's target as the host asked for it (xl list -l's
+     * target_memkb), in bytes: the whole RAM when nothing was asked; it
+     * may be above the RAM (domain.h). */
+    uint64_t asked = domain_balloon_asked_kib(d);
+    json_key(o, "balloon-target");
+    json_put_u64(o, asked ? asked << 10 : d->mem.size);
     /* vCPU hot-plug (include/hvkit/pv.h): "vcpus" above is how many it
      * was built with, Xen's maxvcpus; how many the host lets the guest
      * run (x-vcpu-set), and how many run now: the BSP and the APs the
@@ -147,6 +153,10 @@ static int query_cpus_fast(struct ctl_req *r)
         json_put_str(r->out, vcpu_state_name(d->vcpu[i]));
         json_key(r->out, "exits");
         json_put_u64(r->out, d->vcpu[i]->exit_count);
+        /* Its own time in guest mode, in host TSC ticks, as query-domains'
+         * cpu-tsc (their sum) counts it: xl vcpu-list's Time(s). */
+        json_key(r->out, "cpu-tsc");
+        json_put_u64(r->out, d->vcpu[i]->run_tsc);
         /* vCPU hot-plug: may the guest run it, and does it. */
         json_key(r->out, "available");
         json_put_bool(r->out, domain_vcpu_available(d, i));

@@ -11,6 +11,7 @@
 #include "klib.h"
 
 #include "domain.h"
+#include "hv.h"
 
 /* An empty domain with its console and exit port; see domain.h. */
 void domain_init(struct domain *d, struct host *h, unsigned id, iobus_note_fn note,
@@ -285,6 +286,12 @@ static unsigned xen_column(const struct domain *d)
     default:
         return 5;
     }
+}
+
+/* See domain.h. */
+uint64_t domain_balloon_asked_kib(const struct domain *d)
+{
+    return d->balloon_target_kib ? d->balloon_target_kib : d->host->opt.balloon >> 10;
 }
 
 /* Xen's word for the column: xl list's state, spelt out. */

@@ -422,6 +422,13 @@ const char *domain_xen_state(const struct domain *d);
  * "---s--", "----c-", "-----d") into buf (at least 7 bytes). */
 void domain_xen_flags(const struct domain *d, char buf[7]);
 
+/* The balloon's target as the host asked for it, in KiB: the control
+ * protocol's last `balloon` (xl mem-set, virsh setmem), else hv's
+ * balloon= option, else 0 (nothing asked: the whole RAM).  It may be
+ * above the RAM, when a front-end raised the domain's maximum past it:
+ * the guest keeps its whole RAM then (pv_balloon_target_kib()). */
+uint64_t domain_balloon_asked_kib(const struct domain *d);
+
 /* A vCPU's state for front-ends (query-cpus-fast): "running", "halted"
  * (blocked in HLT), "wait-for-SIPI" (an application processor before its
  * start or after an INIT), "stopped" (halted with IF=0; core/smp.c). */

@@ -30,7 +30,7 @@ static uint64_t frames[HVKIT_BALLOON_BATCH];
 uint64_t pv_balloon_target_kib(const struct domain *d)
 {
     uint64_t ram = d->mem.size >> 10;
-    uint64_t t = d->balloon_target_kib ? d->balloon_target_kib : d->host->opt.balloon >> 10;
+    uint64_t t = domain_balloon_asked_kib(d);
     /* Nothing asked, or more than there is: the whole RAM. */
     return t && t < ram ? t : ram;
 }

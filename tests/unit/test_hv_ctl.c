@@ -169,6 +169,35 @@ START_TEST(stop_cont_status)
 }
 END_TEST
 
+/* Each vCPU's own guest-mode time (query-cpus-fast's cpu-tsc), their sum
+ * in query-domains, and the balloon's target as asked: the RAM when
+ * nothing was, hv's balloon= option, then the last `balloon`, even one
+ * above the RAM. */
+START_TEST(vcpu_times_and_balloon_target)
+{
+    static struct vcpu v2;
+    memset(&v2, 0, sizeof(v2));
+    v2.loaded = VCPU_STATE_ALL;
+    domain_add_vcpu(&d1, &v2);
+    v1.run_tsc = 1000;
+    v2.run_tsc = 234;
+    const char *r = req("{\"execute\": \"query-cpus-fast\", \"arguments\": {\"domain\": 1}}");
+    ck_assert_ptr_nonnull(strstr(r, "\"cpu-index\": 0, "));
+    const char *second = strstr(r, "\"cpu-index\": 1, ");
+    ck_assert_ptr_nonnull(second);
+    ck_assert_ptr_nonnull(strstr(r, "\"cpu-tsc\": 1000, "));
+    ck_assert_ptr_nonnull(strstr(second, "\"cpu-tsc\": 234, "));
+    r = req("{\"execute\": \"query-domains\"}");
+    ck_assert_ptr_nonnull(strstr(r, "\"cpu-tsc\": 1234, \"balloon-target\": 1048576, "));
+    h.opt.balloon = RAM / 2;
+    ck_assert_ptr_nonnull(
+        strstr(req("{\"execute\": \"query-domains\"}"), "\"balloon-target\": 524288, "));
+    d0.balloon_target_kib = 2048;
+    ck_assert_ptr_nonnull(
+        strstr(req("{\"execute\": \"query-domains\"}"), "\"balloon-target\": 2097152, "));
+}
+END_TEST
+
 START_TEST(read_memory_physical_and_virtual)
 {
     memcpy(d0.mem.host + 0x1000, "\x01\x02\xab\xff", 4);
@@ -466,6 +495,7 @@ int main(void)
     tcase_add_test(tc, unreadable_requests_keep_their_id);
     tcase_add_test(tc, unknown_commands_and_bad_arguments);
     tcase_add_test(tc, stop_cont_status);
+    tcase_add_test(tc, vcpu_times_and_balloon_target);
     tcase_add_test(tc, read_memory_physical_and_virtual);
     tcase_add_test(tc, registers_are_the_cores);
     tcase_add_test(tc, quit_and_powerdown_say_what_follows);
