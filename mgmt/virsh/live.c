@@ -358,7 +358,7 @@ bool has_managed_save(const char *name)
     return store_path(path, sizeof(path), "domains/save/%s.save", name) && !access(path, F_OK);
 }
 
-unsigned live_vcpus(const struct vdom *v, uint32_t *online)
+unsigned live_vcpu_info(const struct vdom *v, uint32_t *online, uint64_t *tsc, unsigned max)
 {
     static struct ctlc c;
     char why[256];
@@ -374,12 +374,20 @@ unsigned live_vcpus(const struct vdom *v, uint32_t *online)
                 json_bool(&c.doc, json_get(&c.doc, i, "online"), &up);
                 if (up && n < 32)
                     mask |= 1u << n;
+                /* Its own time in guest mode (hv's TSC ticks). */
+                if (tsc && n < max && json_u64(&c.doc, json_get(&c.doc, i, "cpu-tsc"), &tsc[n]))
+                    tsc[n] = 0;
             }
         ctlc_close(&c);
     }
     if (online)
         *online = mask;
     return n;
+}
+
+unsigned live_vcpus(const struct vdom *v, uint32_t *online)
+{
+    return live_vcpu_info(v, online, NULL, 0);
 }
 
 unsigned live_vcpus_online(const struct vdom *v)

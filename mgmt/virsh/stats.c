@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "live.h"
 
+#include "../common/tsc.h"
 #include "../common/vtable.h"
 
 #include <dirent.h>
@@ -84,15 +85,15 @@ static bool vcpuinfo(const struct cmd_call *call)
     if (!live_lookup(call, &v))
         return false;
     unsigned n = v.dom.def.vcpus_current ? v.dom.def.vcpus_current : 1;
-    uint64_t ns = v.active ? live_cpu_ns(&v) : 0;
     /* A running domain's vCPUs online now, by number (vCPU hot-plug: the
-     * guest decides which), as libvirt lists only the online ones. */
+     * guest decides which), as libvirt lists only the online ones, each
+     * with its own time: hv counts each vCPU's time in guest mode, as
+     * libvirt's qemu driver reads each vCPU thread's CPU time. */
     uint32_t online = n >= 32 ? UINT32_MAX : (1u << n) - 1, live_online;
-    unsigned built = v.active ? live_vcpus(&v, &live_online) : 0;
+    static uint64_t tsc[32];
+    unsigned built = v.active ? live_vcpu_info(&v, &live_online, tsc, 32) : 0;
     if (built)
         n = built, online = live_online;
-    /* hv counts CPU time per domain: each online vCPU shows its share. */
-    unsigned shares = (unsigned)__builtin_popcount(online);
     for (unsigned i = 0; i < n; i++) {
         if (!((online >> i) & 1))
             continue;
@@ -101,7 +102,7 @@ static bool vcpuinfo(const struct cmd_call *call)
             affinity(&v, &set);
             printf("%-15s %d\n", "CPU:", last_cpu(v.run.pid));
             printf("%-15s %s\n", "State:", "running");
-            printf("%-15s %.1fs\n", "CPU time:", (double)ns / (shares ? shares : 1) / 1e9);
+            printf("%-15s %.1fs\n", "CPU time:", i < 32 ? tsc_secs(tsc[i]) : 0);
         } else {
             CPU_ZERO(&set);
             for (int c = 0; c < host_cpus(); c++)

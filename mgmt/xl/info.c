@@ -14,6 +14,8 @@
  */
 #include "xl.h"
 
+#include "../common/tsc.h"
+
 #include <cpuid.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,7 +76,7 @@ static void print_info(void)
         line("version", "%s", u.version);
         line("machine", "%s", u.machine);
     }
-    long khz = (long)(xl_tsc_hz() / 1000);
+    long khz = (long)(tsc_host_hz() / 1000);
     line("nr_cpus", "%d", h.cpus);
     line("max_cpu_id", "%d", h.cpus - 1);
     line("nr_nodes", "%d", 1);

@@ -4,11 +4,11 @@
  */
 #include "xl.h"
 
+#include "../common/tsc.h"
+
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <x86intrin.h>
 
 /* The balloon's commands (docs/control-protocol.md), named here until
  * include/hvkit/ctl.h has them. */
@@ -124,27 +124,9 @@ bool xl_vbd_stats(const struct rundom *r, struct xlvbd *v)
     return v->ok;
 }
 
-double xl_tsc_hz(void)
-{
-    static double hz;
-    if (hz > 0)
-        return hz;
-    /* The host's TSC ticks per second, measured once over 20 ms. */
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    uint64_t t0 = __rdtsc();
-    nanosleep(&(struct timespec){0, 20000000}, NULL);
-    uint64_t t1 = __rdtsc();
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    hz = (double)(t1 - t0) / s;
-    return hz;
-}
-
 double xl_cpu_secs(const struct xlinfo *i)
 {
-    double hz = xl_tsc_hz();
-    return hz > 0 ? (double)i->tsc / hz : 0;
+    return tsc_secs(i->tsc);
 }
 
 /* One "Key: N kB" line of /proc/meminfo, in KiB (0 when missing). */

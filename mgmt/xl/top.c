@@ -20,6 +20,8 @@
  */
 #include "xl.h"
 
+#include "../common/tsc.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +134,7 @@ static void summary(const struct toprow *rows, int n, unsigned long long total_k
     printf("%d domains: %d running, %d blocked, %d paused, %d crashed, %d dying, %d shutdown \n", n,
            run, block, pause, crash, dying, shut);
     printf("Mem: %lluk total, %lluk used, %luk free    CPUs: %d @ %.0fMHz\n", total_kb,
-           total_kb - h.free_kb, h.free_kb, h.cpus, xl_tsc_hz() / 1e6);
+           total_kb - h.free_kb, h.free_kb, h.cpus, tsc_host_hz() / 1e6);
 }
 
 /* The CPU share since the previous sample of the same domain. */

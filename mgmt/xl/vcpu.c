@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/tsc.h"
 #include "fmt.h"
 
 /* /proc/PID/stat from after "(comm) " (the state field on), into `buf`;
@@ -186,20 +187,17 @@ static void dom_vcpus(const struct rundom *r, int ncpus)
         ctlc_close(&c);
         return;
     }
-    /* hv counts guest time per domain: it is the vCPU's when only one is
-     * online, else it cannot be split and each shows 0.0. */
-    int online = 0;
-    for (int e = json_first(&c.doc, ret); e >= 0; e = json_after(&c.doc, ret, e))
-        online += !json_str_eq(&c.doc, json_get(&c.doc, e, "state"), "wait-for-SIPI");
     for (int e = json_first(&c.doc, ret); e >= 0; e = json_after(&c.doc, ret, e)) {
-        uint64_t idx = 0;
+        uint64_t idx = 0, tsc = 0;
         bool halted = false;
         json_u64(&c.doc, json_get(&c.doc, e, "cpu-index"), &idx);
         json_bool(&c.doc, json_get(&c.doc, e, "halted"), &halted);
+        /* hv counts each vCPU's time in guest mode (query-cpus-fast's
+         * cpu-tsc), as Xen counts each vCPU's run time. */
+        json_u64(&c.doc, json_get(&c.doc, e, "cpu-tsc"), &tsc);
         bool up = !json_str_eq(&c.doc, json_get(&c.doc, e, "state"), "wait-for-SIPI");
         vcpu_row(r->name, r->domid, (int)idx, up ? cpu : -1, running && !halted ? 'r' : '-',
-                 running && halted ? 'b' : '-', up && online == 1 ? xl_cpu_secs(&in) : 0,
-                 affinity(r, (int)idx, ncpus), ncpus);
+                 running && halted ? 'b' : '-', tsc_secs(tsc), affinity(r, (int)idx, ncpus), ncpus);
     }
     ctlc_close(&c);
 }

@@ -67,10 +67,9 @@ struct xlvbd {
     uint64_t rd, wr, rsect, wsect;
 };
 bool xl_vbd_stats(const struct rundom *r, struct xlvbd *v);
-/* The time its vCPUs ran, in seconds (hv counts host TSC ticks). */
+/* The time its vCPUs ran, in seconds (hv counts host TSC ticks;
+ * common/tsc.h turns them into seconds). */
 double xl_cpu_secs(const struct xlinfo *i);
-/* The host's TSC ticks per second (measured once). */
-double xl_tsc_hz(void);
 
 /* Domain-0: the host that runs xl and the machines. */
 struct xlhost {

@@ -66,6 +66,26 @@ verdict "vcpus=1 maxvcpus=4: four vCPUs, one online; xl list counts 1"
     "$XL" list -l h1 | python3 -c 'import json,sys; b=json.load(sys.stdin)[0]["config"]["b_info"]; assert b["avail_vcpus"] == [0, 1, 2] and b["max_vcpus"] == 4'
 verdict "vcpu-set h1 3: the guest starts CPUs 1 and 2, each counts; vcpu-list, list and list -l show 3"
 
+# vcpu_times NAME: each online vCPU's Time(s) in xl vcpu-list, one a line.
+vcpu_times() { "$XL" vcpu-list "$1" | awk 'NR > 1 && $4 != "-" { print $6 }'; }
+# grown OLD NEW: every time in NEW (a list of lines) is above OLD's.
+grown() { paste <(echo "$1") <(echo "$2") | awk '{ if (!($2 > $1)) bad = 1 } END { exit bad }'; }
+# Each vCPU's own time in guest mode (hv counts it per vCPU): three
+# non-zero times, vCPU 0's (it ran since the boot) not vCPU 1's, and each
+# grows while the guest's CPUs count (up to 30 s: under load a tenth of a
+# second of guest time can take a while).
+t0=$(vcpu_times h1)
+echo "vcpu-list's times: $(echo $t0)" >"$W/last"
+for _ in $(seq 60); do
+    sleep 0.5
+    t1=$(vcpu_times h1)
+    grown "$t0" "$t1" && break
+done
+echo "vcpu-list's times: $(echo $t0), then $(echo $t1)" >"$W/last"
+[ "$(echo "$t0" | wc -l)" = 3 ] && ! echo "$t0" | grep -qx '0\.0' &&
+    [ "$(echo "$t0" | sed -n 1p)" != "$(echo "$t0" | sed -n 2p)" ] && grown "$t0" "$t1"
+verdict "vcpu-list: each online vCPU's own time, non-zero, not the same, each growing"
+
 "$XL" vcpu-set h1 2 >"$W/last" 2>&1 &&
     online "$S/h1.log" '2 CPUs online (0 1)' &&
     grep -q 'domain 0 vCPU 2: offline at the guest.s word (HC_VCPU_DOWN)' "$S/h1.log" &&
@@ -122,6 +142,18 @@ wait_for "$S/test.log" '^vcpuhot: 1 CPU online (0), each counting$' 60 &&
     "$V" -q "vcpuinfo test; dominfo test" >"$W/out" 2>&1 &&
     grep -qx 'VCPU:           1' "$W/out" && grep -qx 'CPU(s):         2' "$W/out"
 verdict "virsh setvcpus --live 2: the guest starts its second CPU before virsh returns; vcpuinfo and dominfo show 2"
+# vcpuinfo_times: each vCPU's "CPU time:" in virsh vcpuinfo, one a line.
+vcpuinfo_times() { "$V" vcpuinfo test | sed -n 's/^CPU time: *\([0-9.]*\)s$/\1/p'; }
+t0=$(vcpuinfo_times)
+for _ in $(seq 60); do
+    sleep 0.5
+    t1=$(vcpuinfo_times)
+    grown "$t0" "$t1" && break
+done
+echo "vcpuinfo's times: $(echo $t0), then $(echo $t1)" >"$W/last"
+[ "$(echo "$t0" | wc -l)" = 2 ] && ! echo "$t0" | grep -qx '0\.0' &&
+    [ "$(echo "$t0" | sed -n 1p)" != "$(echo "$t0" | sed -n 2p)" ] && grown "$t0" "$t1"
+verdict "vcpuinfo: each vCPU's own CPU time, non-zero, not the same, each growing"
 # Both sides now run "test" with 2 vCPUs of at most 2 (and, once hvkit's
 # definition says current 2 as the test driver's does, the same config).
 virsh_same setvcpus-live "setvcpus test 1 --live; vcpucount test; vcpucount test --live --active;
