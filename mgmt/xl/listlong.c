@@ -48,20 +48,30 @@ static void c_info(struct jout *j, const struct rundom *r, const struct xldom *d
     jout_close(j, '{');
 }
 
+/* b_info: the kept configuration's, with what changed while the domain
+ * ran, as libxl_retrieve_domain_configuration() brings the stored one up
+ * to date: the memory target and static maximum (xl mem-set, xl mem-max),
+ * the vCPUs the guest may run (xl vcpu-set). */
 static void b_info(struct jout *j, const struct rundom *r, const struct xldom *d,
                    const struct xlinfo *i)
 {
-    long vcpus = d ? (d->maxvcpus ? d->maxvcpus : d->vcpus) : (long)i->vcpus;
-    long long target = d ? d->memory * 1024 : (long long)(i->ram >> 10);
-    long long max = r->maxmem_kib ? r->maxmem_kib : d && d->maxmem ? d->maxmem * 1024 : target;
+    long vcpus = i->ok ? (long)i->vcpus : d ? (d->maxvcpus ? d->maxvcpus : d->vcpus) : 1;
+    long avail = i->ok ? (long)i->available : d ? d->vcpus : 1;
+    /* The balloon's target as asked, which may be above the RAM after a
+     * mem-max past it; without an answer, the configuration's. */
+    long long target = i->ok ? (long long)(i->target >> 10) : d ? d->memory * 1024 : 0;
+    /* The static maximum: mem-max's, else the RAM the domain was built
+     * with (maxmem, or memory). */
+    long long max = r->maxmem_kib    ? r->maxmem_kib
+                    : i->ok          ? (long long)(i->ram >> 10)
+                    : d && d->maxmem ? d->maxmem * 1024
+                                     : target;
     jout_key(j, "b_info");
     jout_open(j, '{');
     jout_kint(j, "max_vcpus", vcpus > 0 ? vcpus : 1);
     jout_key(j, "avail_vcpus");
     jout_open(j, '[');
-    /* The vCPUs the host lets it run now (xl vcpu-set), as libxl keeps
-     * avail_vcpus current. */
-    for (long v = 0; v < (i->ok ? (long)i->available : d ? d->vcpus : 1) && v < 64; v++)
+    for (long v = 0; v < avail && v < 64; v++)
         jout_int(j, v);
     jout_close(j, '[');
     jout_kint(j, "max_memkb", max);
@@ -79,22 +89,36 @@ static void b_info(struct jout *j, const struct rundom *r, const struct xldom *d
     jout_close(j, '{');
 }
 
-static void disks(struct jout *j, const struct xldom *d)
+/* One disk in libxl_device_disk's JSON. */
+static void disk(struct jout *j, const char *file, const char *vdev, const char *format, bool ro,
+                 bool cdrom)
 {
-    if (!d || !d->ndisks)
+    jout_open(j, '{');
+    jout_kstr(j, "pdev_path", file);
+    jout_kstr(j, "vdev", vdev);
+    jout_kstr(j, "format", format);
+    jout_kint(j, "readwrite", !ro);
+    if (cdrom)
+        jout_kint(j, "is_cdrom", 1);
+    jout_close(j, '{');
+}
+
+/* The configuration's disks, then those block-attach added (libxl keeps
+ * a disk plugged in at run time in the domain's configuration, and drops
+ * it again at block-detach). */
+static void disks(struct jout *j, const struct rundom *r, const struct xldom *d)
+{
+    static struct xlhotdisk hot[8];
+    int nhot = xl_hot_disk_info(r, hot, 8), ncfg = d ? d->ndisks : 0;
+    if (!ncfg && !nhot)
         return;
     jout_key(j, "disks");
     jout_open(j, '[');
-    for (int k = 0; k < d->ndisks; k++) {
-        jout_open(j, '{');
-        jout_kstr(j, "pdev_path", d->disk[k].target);
-        jout_kstr(j, "vdev", d->disk[k].vdev);
-        jout_kstr(j, "format", d->disk[k].format);
-        jout_kint(j, "readwrite", !d->disk[k].readonly);
-        if (d->disk[k].cdrom)
-            jout_kint(j, "is_cdrom", 1);
-        jout_close(j, '{');
-    }
+    for (int k = 0; k < ncfg; k++)
+        disk(j, d->disk[k].target, d->disk[k].vdev, d->disk[k].format, d->disk[k].readonly,
+             d->disk[k].cdrom);
+    for (int k = 0; k < nhot; k++)
+        disk(j, hot[k].file, hot[k].vdev, hot[k].format, hot[k].readonly, false);
     jout_close(j, '[');
 }
 
@@ -110,7 +134,7 @@ static void one(struct jout *j, const struct rundom *r)
     jout_open(j, '{');
     c_info(j, r, have ? &d : NULL);
     b_info(j, r, have ? &d : NULL, &i);
-    disks(j, have ? &d : NULL);
+    disks(j, r, have ? &d : NULL);
     if (have) {
         jout_kstr(j, "on_poweroff", d.on_poweroff);
         jout_kstr(j, "on_reboot", d.on_reboot);

@@ -41,6 +41,9 @@ bool xl_query(const struct rundom *r, struct xlinfo *i)
         json_u64(&c.doc, json_get(&c.doc, d, "memory"), &i->ram);
         json_u64(&c.doc, json_get(&c.doc, d, "vcpus"), &i->vcpus);
         json_u64(&c.doc, json_get(&c.doc, d, "cpu-tsc"), &i->tsc);
+        /* The balloon's target as asked (the whole RAM when nothing was). */
+        i->target = i->ram;
+        json_u64(&c.doc, json_get(&c.doc, d, "balloon-target"), &i->target);
         i->available = i->online = i->vcpus;
         json_u64(&c.doc, json_get(&c.doc, d, "vcpus-available"), &i->available);
         json_u64(&c.doc, json_get(&c.doc, d, "vcpus-online"), &i->online);
@@ -61,10 +64,9 @@ static bool hotplugged(const struct json_doc *d, int e)
     return h >= 0 && d->tok[h].type == JSON_TRUE;
 }
 
-/* query-block's entries: those of the machine's start (hot false), or the
- * names of those attached at run time (hot true, at most max into names);
- * how many. */
-static int block_entries(const struct rundom *r, bool hot, char names[][32], int max)
+/* query-block's entries: those of the machine's start (hot false), or
+ * those attached at run time (hot true, at most max into out); how many. */
+static int block_entries(const struct rundom *r, bool hot, struct xlhotdisk *out, int max)
 {
     static struct ctlc c;
     char why[256];
@@ -75,8 +77,14 @@ static int block_entries(const struct rundom *r, bool hot, char names[][32], int
         for (int e = json_first(&c.doc, ret); e >= 0; e = json_after(&c.doc, ret, e)) {
             if (hotplugged(&c.doc, e) != hot)
                 continue;
-            if (hot && n < max)
-                json_str_copy(&c.doc, json_get(&c.doc, e, "device"), names[n], 32);
+            if (hot && n < max) {
+                struct xlhotdisk *k = &out[n];
+                *k = (struct xlhotdisk){0};
+                json_str_copy(&c.doc, json_get(&c.doc, e, "device"), k->vdev, sizeof(k->vdev));
+                json_str_copy(&c.doc, json_get(&c.doc, e, "file"), k->file, sizeof(k->file));
+                json_str_copy(&c.doc, json_get(&c.doc, e, "format"), k->format, sizeof(k->format));
+                json_bool(&c.doc, json_get(&c.doc, e, "ro"), &k->readonly);
+            }
             n += !hot || n < max;
         }
     ctlc_close(&c);
@@ -88,9 +96,18 @@ int xl_disk_count(const struct rundom *r)
     return block_entries(r, false, NULL, 0);
 }
 
+int xl_hot_disk_info(const struct rundom *r, struct xlhotdisk *out, int max)
+{
+    return block_entries(r, true, out, max);
+}
+
 int xl_hot_disks(const struct rundom *r, char names[][32], int max)
 {
-    return block_entries(r, true, names, max);
+    static struct xlhotdisk k[16];
+    int n = block_entries(r, true, k, max < 16 ? max : 16);
+    for (int i = 0; i < n; i++)
+        snprintf(names[i], 32, "%.31s", k[i].vdev);
+    return n;
 }
 
 /* One member of a query-blockstats entry's "stats" (0 when missing). */

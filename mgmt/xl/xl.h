@@ -43,6 +43,7 @@ struct xlinfo {
     char state[16];  /* running blocked paused shutdown crashed dying */
     uint64_t ram;    /* bytes of RAM the domain was built with */
     uint64_t memory; /* bytes the guest has now (less with the balloon) */
+    uint64_t target; /* bytes the balloon was asked for (xl mem-set), may be above ram */
     bool ballooned;  /* the guest's balloon driver runs */
     uint64_t vcpus, tsc;
     /* vCPU hot-plug: vcpus is how many it was built with (maxvcpus); how
@@ -57,6 +58,14 @@ int xl_disk_count(const struct rundom *r);
 /* The names (vdevs) of the disks attached to it at run time (xl
  * block-attach), at most max; how many. */
 int xl_hot_disks(const struct rundom *r, char names[][32], int max);
+/* The same disks with what query-block says of each; how many. */
+struct xlhotdisk {
+    char vdev[32];
+    char file[PATH_MAX];
+    char format[8];
+    bool readonly;
+};
+int xl_hot_disk_info(const struct rundom *r, struct xlhotdisk *out, int max);
 /* Its disks' I/O as xentop's VBD columns count it, summed over its
  * virtio disks (query-blockstats): read and write requests, sectors of
  * 512 bytes read and written.  `ok` is false when the manager did not

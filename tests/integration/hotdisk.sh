@@ -24,8 +24,9 @@
 #   - bochs: on Bochs+VMX, attached, written by the guest, detached, in
 #            the file;
 #   - xl:    a domain made by `xl create` (the guest watching): block-list
-#            before, during and after, block-attach of a qcow2 disk as xvdb,
-#            block-detach by its device id, and libxl's words for a vdev
+#            before, during and after, block-attach of a qcow2 disk as xvdb
+#            (in list -l's disks while attached), block-detach by its
+#            device id, and libxl's words for a vdev
 #            taken, a missing file and a device not connected;
 #   - virsh: a domain defined and started with virsh: attach-disk --live
 #            --subdriver qcow2, domblklist, dumpxml, domblkinfo and domblkstat while
@@ -233,6 +234,12 @@ xl_checks() {
         [ ! -s "$d/attach" ] || { echo "block-attach: $(cat "$d/attach")"; return; }
     "$XL" block-list hx >"$d/list1" && says "$d/list1" "$head" \
         "$(printf '%-5d %-3d %-6d %-5d %-6d %-8d %-30s' 51728 0 "$id" 4 -1 -1 "/local/domain/0/backend/vbd/$id/51728")" || return
+    # xl list -l: the disk is in the domain's configuration while attached.
+    "$XL" list -l hx | python3 -c '
+import json, sys
+disks = json.load(sys.stdin)[0]["config"]["disks"]
+want = [{"pdev_path": sys.argv[1], "vdev": "xvdb", "format": "qcow2", "readwrite": 1}]
+assert disks == want, disks' "$img" 2>"$d/long1" || { echo "list -l: $(tail -1 "$d/long1")"; return; }
     ! "$XL" block-attach hx "$d/img/other.qcow2,qcow2,xvdb,w" 2>"$d/e1" &&
         says "$d/e1" "libxl: error: domain $id: device already exists in xenstore" 'libxl_device_disk_add failed.' || return
     ! "$XL" block-attach hx "$d/img/none.qcow2,qcow2,xvdc,w" 2>"$d/e2" &&
@@ -246,6 +253,7 @@ xl_checks() {
     guest_pattern "$img" || return
     wait_for "$log" '^hotdisk: the disk at 0xfeb00e00 is gone$' "" || { echo "the guest did not notice"; return; }
     "$XL" block-list hx >"$d/list2" && says "$d/list2" "$head" || return
+    "$XL" list -l hx >"$d/long2" && ! grep -q '"disks"' "$d/long2" || { echo "list -l still has a disk"; return; }
 }
 
 # virsh_checks DIR: the virsh domain's checks (HVKIT_STATE_DIR set).
