@@ -190,7 +190,7 @@ static bool dominfo(const struct cmd_call *call)
      * host CPU time the domain's machine has used. */
     if (cpu_ns)
         printf("%-15s %.1fs\n", "CPU time:", (double)cpu_ns / 1e9);
-    printf("%-15s %llu KiB\n", "Max memory:", (unsigned long long)d->memory_kib);
+    printf("%-15s %llu KiB\n", "Max memory:", (unsigned long long)live_max_memory_kib(&v));
     printf("%-15s %llu KiB\n", "Used memory:", (unsigned long long)live_memory_kib(&v));
     printf("%-15s %s\n", "Persistent:", v.persistent ? "yes" : "no");
     printf("%-15s %s\n", "Autostart:", v.dom.autostart ? "enable" : "disable");
@@ -358,7 +358,9 @@ static bool setmem(const struct cmd_call *call)
     bool live, config;
     if (!live_lookup(call, &v) || !live_affects(call, &v, &live, &config) || !kib_opt(call, &kib))
         return false;
-    if (kib > v.dom.def.memory_kib) {
+    /* Each configuration the change affects has its own maximum: the
+     * running domain's RAM, the definition's <memory>. */
+    if ((live && kib > live_max_memory_kib(&v)) || (config && kib > v.dom.def.memory_kib)) {
         verror("invalid argument: cannot set memory higher than max memory");
         return false;
     }

@@ -291,6 +291,22 @@ uint64_t live_memory_kib(const struct vdom *v)
     return mem ? mem / 1024 : v->dom.def.current_kib;
 }
 
+uint64_t live_max_memory_kib(const struct vdom *v)
+{
+    static struct ctlc c;
+    char why[256];
+    int ret;
+    uint64_t ram = 0;
+    if (!v->active || rundom_connect(&v->run, &c, 10000, why, sizeof(why)) < 0)
+        return v->dom.def.memory_kib;
+    /* The RAM hv built the domain with (query-domains' "memory"): the
+     * live maximum, which `setmaxmem --config` does not move. */
+    if (ctlc_call(&c, CTL_CMD_QUERY_DOMAINS, NULL, 30000, &ret, why, sizeof(why)) == 0)
+        json_u64(&c.doc, json_get(&c.doc, json_first(&c.doc, ret), "memory"), &ram);
+    ctlc_close(&c);
+    return ram ? ram / 1024 : v->dom.def.memory_kib;
+}
+
 int live_each_process(const struct vdom *v, void (*fn)(pid_t pid, const char *stat, void *arg),
                       void *arg)
 {

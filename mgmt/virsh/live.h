@@ -84,6 +84,12 @@ bool live_end(const struct vdom *v, const char *reason);
  * running domain, <currentMemory> for one that is not. */
 uint64_t live_memory_kib(const struct vdom *v);
 
+/* The most memory the domain may have, in KiB: for a running domain the
+ * RAM its machine was built with (its live <memory>, which `setmaxmem
+ * --config` leaves as it is until the next start), <memory> for one that
+ * is not. */
+uint64_t live_max_memory_kib(const struct vdom *v);
+
 /* Call `fn` for each process of a running domain's machine (its process
  * group: hvrun, the emulator, the manager) with its pid and its
  * /proc/PID/stat fields after the command name; the number of processes. */

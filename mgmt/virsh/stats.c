@@ -292,7 +292,7 @@ static bool domstats(const struct cmd_call *call)
         if (balloon)
             printf("  balloon.current=%llu\n  balloon.maximum=%llu\n",
                    (unsigned long long)live_memory_kib(v),
-                   (unsigned long long)v->dom.def.memory_kib);
+                   (unsigned long long)live_max_memory_kib(v));
         if (vcpu) {
             uint32_t online;
             unsigned built = live_vcpus(v, &online);

@@ -108,6 +108,12 @@ live_memory_refusals() {
 check "setmem --live asks the balloon (the counter has no driver: QEMU's refusal); setmaxmem live refused in libvirt's two lines; setvcpus --live to the count it has accepted; memory unchanged" \
     live_memory_refusals
 
+# setmaxmem --config changes the definition for the next start; the running
+# domain keeps its maximum (dominfo, and setmem --live's limit), as on the
+# test driver, which keeps the live and persistent definitions apart too.
+same maxmem-config "setmaxmem test 64M --config; dominfo test; setmem test 48M --live;
+    setmaxmem test 32M --config; dominfo test"
+
 # ---- The registry is xl's too ---------------------------------------------
 "$TOP/bin/xl" list >"$W/last" 2>&1
 check "xl list shows the domain virsh started" grep -q '^test  *2  *32  *1 ' "$W/last"

@@ -206,14 +206,16 @@ b = json.load(sys.stdin)[0]["config"]["b_info"]
 got = (b["target_memkb"], b["max_memkb"])
 assert got == (int(sys.argv[1]), int(sys.argv[2])), got' "$2" "$3" 2>>"$W/last"
 }
-fails "$XL" mem-max g1 64
-grep -qx 'cannot set domid 1 static max memory to : 64' "$W/last"
-verdict "mem-max: hv cannot grow a domain's RAM"
-"$XL" mem-max g1 24
-fails "$XL" mem-set g1 30
+fails "$XL" mem-max g1 24
+grep -qx 'libxl: error: domain 1: memory_static_max must be greater than or or equal to memory_dynamic_max' "$W/last" &&
+    grep -qx 'cannot set domid 1 static max memory to : 24' "$W/last" && long_mem g1 32768 32768
+verdict "mem-max below the target (32 MiB): refused in libxl's words, nothing kept"
+"$XL" mem-max g1 64 2>"$W/last" && [ ! -s "$W/last" ] && long_mem g1 32768 65536
+verdict "mem-max 64, above the domain's 32 MiB of RAM: kept, as Xen 4.17 keeps it (list -l's max_memkb)"
+fails "$XL" mem-set g1 80
 grep -qx 'libxl: error: memory_dynamic_max must be less than or equal to memory_static_max' "$W/last" &&
-    "$XL" list -l | grep -q '"max_memkb": 24576'
-verdict "mem-max 24, then mem-set 30 is above it"
+    long_mem g1 32768 65536
+verdict "mem-set 80 is above mem-max: refused in libxl's words"
 fails "$XL" mem-set g1 16
 grep -qx 'libxl: error: domain 1: No balloon device has been activated' "$W/last" &&
     grep -qx 'cannot set domid 1 dynamic max memory to : 16' "$W/last" && [ "$(list_row g1)" = "$(row g1 1 32 1 r-----)" ]
@@ -243,7 +245,7 @@ rm -rf "$W/core.d"
 printf 'name="g1"\nkernel="%s"\nmemory=32\n' "$G" >"$W/g1b.cfg"
 "$XL" config-update g1 "$W/g1b.cfg" memory=20 'extra="new words"' 2>"$W/last"
 grep -qx 'setting dom1 configuration' "$W/last" &&
-    "$XL" list -l g1 | grep -q '"cmdline": "new words"' && long_mem g1 32768 24576
+    "$XL" list -l g1 | grep -q '"cmdline": "new words"' && long_mem g1 32768 65536
 verdict "config-update: xl's words, the new configuration kept, the live memory target as it was"
 "$XL" rename g1 web
 "$XL" list >"$W/last"
@@ -309,6 +311,17 @@ fails "$XL" mem-set b1 80
 grep -qx 'libxl: error: memory_dynamic_max must be less than or equal to memory_static_max' "$W/last" &&
     mem_is 48
 verdict "mem-set b1 80: above maxmem, refused in libxl's words, Mem unchanged"
+# Above the RAM the domain was built with: as in Xen 4.17, mem-max may
+# raise the limit and mem-set the target up to it, but a guest without
+# memory hot-plug (every hvkit guest) keeps the RAM it was built with.
+"$XL" mem-max b1 96 && "$XL" mem-set b1 80 2>"$W/last" &&
+    grep -qx 'warning: domain 3 was built with 64 MiB of RAM and its guest cannot hot-plug memory: it stays at 64 MiB' "$W/last" &&
+    mem_is 64 && grep -qx 'balloond: 65536 KiB' "$S/b1.log" && long_mem b1 81920 98304
+verdict "mem-max b1 96, mem-set b1 80, above its 64 MiB of RAM: kept (list -l), the guest takes all its 64 MiB and no more"
+fails "$XL" mem-max b1 72
+grep -qx 'libxl: error: domain 3: memory_static_max must be greater than or or equal to memory_dynamic_max' "$W/last" &&
+    long_mem b1 81920 98304
+verdict "mem-max b1 72, below the target of 80: refused"
 "$XL" destroy b1
 
 # ---- on_crash: a guest that triple-faults, restarted each time -------------
