@@ -82,6 +82,12 @@ static void put_domain(struct json_out *o, const struct domain *d)
     json_put_u64(o, exits);
     json_key(o, "cpu-tsc");
     json_put_u64(o, tsc);
+    /* The same in nanoseconds at the TSC rate hv measured against the
+     * outer machine's PIT (irq.c), the clock its guests' time runs on:
+     * right on every outer machine, where the host's TSC rate is right
+     * only when the outer TSC is the host's (QEMU's TCG, not Bochs). */
+    json_key(o, "cpu-time-ns");
+    json_put_u64(o, domain_cpu_time_ns(d));
     /* The balloon's target as the host asked for it (xl list -l's
      * target_memkb), in bytes: the whole RAM when nothing was asked; it
      * may be above the RAM (domain.h). */
@@ -157,6 +163,8 @@ static int query_cpus_fast(struct ctl_req *r)
          * cpu-tsc (their sum) counts it: xl vcpu-list's Time(s). */
         json_key(r->out, "cpu-tsc");
         json_put_u64(r->out, d->vcpu[i]->run_tsc);
+        json_key(r->out, "cpu-time-ns");
+        json_put_u64(r->out, vcpu_cpu_time_ns(d->vcpu[i]));
         /* vCPU hot-plug: may the guest run it, and does it. */
         json_key(r->out, "available");
         json_put_bool(r->out, domain_vcpu_available(d, i));

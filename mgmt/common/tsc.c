@@ -23,9 +23,3 @@ double tsc_host_hz(void)
     hz = (double)(t1 - t0) / s;
     return hz;
 }
-
-double tsc_secs(uint64_t ticks)
-{
-    double hz = tsc_host_hz();
-    return hz > 0 ? (double)ticks / hz : 0;
-}

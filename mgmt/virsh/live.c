@@ -374,7 +374,7 @@ bool has_managed_save(const char *name)
     return store_path(path, sizeof(path), "domains/save/%s.save", name) && !access(path, F_OK);
 }
 
-unsigned live_vcpu_info(const struct vdom *v, uint32_t *online, uint64_t *tsc, unsigned max)
+unsigned live_vcpu_info(const struct vdom *v, uint32_t *online, uint64_t *ns, unsigned max)
 {
     static struct ctlc c;
     char why[256];
@@ -390,9 +390,9 @@ unsigned live_vcpu_info(const struct vdom *v, uint32_t *online, uint64_t *tsc, u
                 json_bool(&c.doc, json_get(&c.doc, i, "online"), &up);
                 if (up && n < 32)
                     mask |= 1u << n;
-                /* Its own time in guest mode (hv's TSC ticks). */
-                if (tsc && n < max && json_u64(&c.doc, json_get(&c.doc, i, "cpu-tsc"), &tsc[n]))
-                    tsc[n] = 0;
+                /* Its own time in guest mode. */
+                if (ns && n < max && json_u64(&c.doc, json_get(&c.doc, i, "cpu-time-ns"), &ns[n]))
+                    ns[n] = 0;
             }
         ctlc_close(&c);
     }

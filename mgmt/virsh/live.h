@@ -113,10 +113,9 @@ uint64_t live_cpu_ns(const struct vdom *v);
  * the mask of those online now (vCPU hot-plug, include/hvkit/pv.h: bit i
  * for vCPU i), may be NULL. */
 unsigned live_vcpus(const struct vdom *v, uint32_t *online);
-/* The same, and each vCPU's own time in guest mode in host TSC ticks
- * (query-cpus-fast's cpu-tsc; common/tsc.h makes seconds of them) into
- * tsc[0..max-1]. */
-unsigned live_vcpu_info(const struct vdom *v, uint32_t *online, uint64_t *tsc, unsigned max);
+/* The same, and each vCPU's own time in guest mode in nanoseconds
+ * (query-cpus-fast's cpu-time-ns) into ns[0..max-1]. */
+unsigned live_vcpu_info(const struct vdom *v, uint32_t *online, uint64_t *ns, unsigned max);
 /* The number of vCPUs online in a running domain (0: no answer). */
 unsigned live_vcpus_online(const struct vdom *v);
 

@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include "live.h"
 
-#include "../common/tsc.h"
 #include "../common/vtable.h"
 
 #include <dirent.h>
@@ -90,8 +89,8 @@ static bool vcpuinfo(const struct cmd_call *call)
      * with its own time: hv counts each vCPU's time in guest mode, as
      * libvirt's qemu driver reads each vCPU thread's CPU time. */
     uint32_t online = n >= 32 ? UINT32_MAX : (1u << n) - 1, live_online;
-    static uint64_t tsc[32];
-    unsigned built = v.active ? live_vcpu_info(&v, &live_online, tsc, 32) : 0;
+    static uint64_t ns[32];
+    unsigned built = v.active ? live_vcpu_info(&v, &live_online, ns, 32) : 0;
     if (built)
         n = built, online = live_online;
     for (unsigned i = 0; i < n; i++) {
@@ -102,7 +101,7 @@ static bool vcpuinfo(const struct cmd_call *call)
             affinity(&v, &set);
             printf("%-15s %d\n", "CPU:", last_cpu(v.run.pid));
             printf("%-15s %s\n", "State:", "running");
-            printf("%-15s %.1fs\n", "CPU time:", i < 32 ? tsc_secs(tsc[i]) : 0);
+            printf("%-15s %.1fs\n", "CPU time:", i < 32 ? (double)ns[i] / 1e9 : 0);
         } else {
             CPU_ZERO(&set);
             for (int c = 0; c < host_cpus(); c++)

@@ -18,10 +18,10 @@
  * and the CPU time all its processes have used (/proc/stat).
  *
  * A domain's Mem is what its guest has now (less what it gave back to the
- * balloon, query-balloon), and its Time(s) the time its vCPU spent in
- * guest mode: hv counts it in TSC ticks of the outer machine
- * (query-domains "cpu-tsc"), which under QEMU's TCG tick at the host's TSC
- * rate; xl measures that rate.
+ * balloon, query-balloon), and its Time(s) the time its vCPUs spent in
+ * guest mode: hv counts it in TSC ticks of the outer machine and gives it
+ * in nanoseconds at the TSC rate it measured (query-domains
+ * "cpu-time-ns").
  */
 #include "xl.h"
 

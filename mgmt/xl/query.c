@@ -4,8 +4,6 @@
  */
 #include "xl.h"
 
-#include "../common/tsc.h"
-
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,7 +38,7 @@ bool xl_query(const struct rundom *r, struct xlinfo *i)
         json_str_copy(&c.doc, json_get(&c.doc, d, "state"), i->state, sizeof(i->state));
         json_u64(&c.doc, json_get(&c.doc, d, "memory"), &i->ram);
         json_u64(&c.doc, json_get(&c.doc, d, "vcpus"), &i->vcpus);
-        json_u64(&c.doc, json_get(&c.doc, d, "cpu-tsc"), &i->tsc);
+        json_u64(&c.doc, json_get(&c.doc, d, "cpu-time-ns"), &i->cpu_ns);
         /* The balloon's target as asked (the whole RAM when nothing was). */
         i->target = i->ram;
         json_u64(&c.doc, json_get(&c.doc, d, "balloon-target"), &i->target);
@@ -143,7 +141,7 @@ bool xl_vbd_stats(const struct rundom *r, struct xlvbd *v)
 
 double xl_cpu_secs(const struct xlinfo *i)
 {
-    return tsc_secs(i->tsc);
+    return (double)i->cpu_ns / 1e9;
 }
 
 /* One "Key: N kB" line of /proc/meminfo, in KiB (0 when missing). */

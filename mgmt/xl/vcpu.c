@@ -30,7 +30,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/tsc.h"
 #include "fmt.h"
 
 /* /proc/PID/stat from after "(comm) " (the state field on), into `buf`;
@@ -188,16 +187,17 @@ static void dom_vcpus(const struct rundom *r, int ncpus)
         return;
     }
     for (int e = json_first(&c.doc, ret); e >= 0; e = json_after(&c.doc, ret, e)) {
-        uint64_t idx = 0, tsc = 0;
+        uint64_t idx = 0, ns = 0;
         bool halted = false;
         json_u64(&c.doc, json_get(&c.doc, e, "cpu-index"), &idx);
         json_bool(&c.doc, json_get(&c.doc, e, "halted"), &halted);
         /* hv counts each vCPU's time in guest mode (query-cpus-fast's
-         * cpu-tsc), as Xen counts each vCPU's run time. */
-        json_u64(&c.doc, json_get(&c.doc, e, "cpu-tsc"), &tsc);
+         * cpu-time-ns), as Xen counts each vCPU's run time. */
+        json_u64(&c.doc, json_get(&c.doc, e, "cpu-time-ns"), &ns);
         bool up = !json_str_eq(&c.doc, json_get(&c.doc, e, "state"), "wait-for-SIPI");
         vcpu_row(r->name, r->domid, (int)idx, up ? cpu : -1, running && !halted ? 'r' : '-',
-                 running && halted ? 'b' : '-', tsc_secs(tsc), affinity(r, (int)idx, ncpus), ncpus);
+                 running && halted ? 'b' : '-', (double)ns / 1e9, affinity(r, (int)idx, ncpus),
+                 ncpus);
     }
     ctlc_close(&c);
 }

@@ -45,7 +45,8 @@ struct xlinfo {
     uint64_t memory; /* bytes the guest has now (less with the balloon) */
     uint64_t target; /* bytes the balloon was asked for (xl mem-set), may be above ram */
     bool ballooned;  /* the guest's balloon driver runs */
-    uint64_t vcpus, tsc;
+    uint64_t vcpus;
+    uint64_t cpu_ns; /* its vCPUs' time in guest mode (query-domains cpu-time-ns) */
     /* vCPU hot-plug: vcpus is how many it was built with (maxvcpus); how
      * many the host lets it run (xl vcpu-set) and how many run now. */
     uint64_t available, online;
@@ -76,8 +77,7 @@ struct xlvbd {
     uint64_t rd, wr, rsect, wsect;
 };
 bool xl_vbd_stats(const struct rundom *r, struct xlvbd *v);
-/* The time its vCPUs ran, in seconds (hv counts host TSC ticks;
- * common/tsc.h turns them into seconds). */
+/* The time its vCPUs ran in guest mode, in seconds. */
 double xl_cpu_secs(const struct xlinfo *i);
 
 /* Domain-0: the host that runs xl and the machines. */

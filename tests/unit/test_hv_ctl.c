@@ -186,9 +186,10 @@ START_TEST(vcpu_times_and_balloon_target)
     const char *second = strstr(r, "\"cpu-index\": 1, ");
     ck_assert_ptr_nonnull(second);
     ck_assert_ptr_nonnull(strstr(r, "\"cpu-tsc\": 1000, "));
-    ck_assert_ptr_nonnull(strstr(second, "\"cpu-tsc\": 234, "));
+    ck_assert_ptr_nonnull(strstr(second, "\"cpu-tsc\": 234, \"cpu-time-ns\": 234, "));
     r = req("{\"execute\": \"query-domains\"}");
-    ck_assert_ptr_nonnull(strstr(r, "\"cpu-tsc\": 1234, \"balloon-target\": 1048576, "));
+    ck_assert_ptr_nonnull(
+        strstr(r, "\"cpu-tsc\": 1234, \"cpu-time-ns\": 1234, \"balloon-target\": 1048576, "));
     h.opt.balloon = RAM / 2;
     ck_assert_ptr_nonnull(
         strstr(req("{\"execute\": \"query-domains\"}"), "\"balloon-target\": 524288, "));
