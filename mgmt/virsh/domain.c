@@ -267,6 +267,13 @@ static bool dumpxml(const struct cmd_call *call)
         v.dom.def.vcpus = max;
         v.dom.def.vcpus_current = (unsigned)__builtin_popcount(online);
     }
+    /* Its <memory> and <currentMemory> too: the RAM its machine was built
+     * with (setmaxmem --config waits for the next start) and what the
+     * guest has now (setmem --live moves it), as dominfo shows them. */
+    if (!inactive && v.active) {
+        v.dom.def.memory_kib = live_max_memory_kib(&v);
+        v.dom.def.current_kib = live_memory_kib(&v);
+    }
     /* Its <devices> too are the live ones: the definition's disks and,
      * after them, those attached while it runs (attach-disk --live), as
      * libvirt's live XML lists a hot-plugged disk until it is detached. */

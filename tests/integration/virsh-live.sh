@@ -115,6 +115,11 @@ check "setmem --live asks the balloon (the counter has no driver: QEMU's refusal
 # test driver, which keeps the live and persistent definitions apart too.
 same maxmem-config "setmaxmem test 64M --config; dominfo test; setmem test 48M --live;
     setmaxmem test 32M --config; dominfo test"
+# The live XML's <memory> and <currentMemory> are the running domain's, the
+# inactive XML's the definition's (its memory lines, compared alone).
+virsh_same maxmem-xml "$REAL_SETUP; setmaxmem test 64M --config; dumpxml test; dumpxml test --inactive;
+    setmaxmem test 32M --config" "setmaxmem test 64M --config; dumpxml test; dumpxml test --inactive;
+    setmaxmem test 32M --config" 7 "grep -E '<(current)?[mM]emory '" cat
 
 # ---- The registry is xl's too ---------------------------------------------
 "$TOP/bin/xl" list >"$W/last" 2>&1
@@ -185,13 +190,15 @@ check "create: a transient domain runs, not persistent" transient_runs
 for _ in $(seq 300); do grep -q '^balloond: ' "$S/tr.log" 2>/dev/null && break; sleep 0.2; done
 "$V" setmem tr 24M >"$W/last" 2>&1
 for _ in $(seq 300); do grep -q '^balloond: 24576 KiB' "$S/tr.log" 2>/dev/null && break; sleep 0.2; done
-"$V" -q "dommemstat tr; dominfo tr" >>"$W/last" 2>&1
+"$V" -q "dommemstat tr; dominfo tr; dumpxml tr" >>"$W/last" 2>&1
 actual=$("$TOP/bin/hvctl" -s "$S/tr.sock" query-balloon | sed -n 's/.*"actual": \([0-9]*\).*/\1/p')
 gave_back() {
     [ "$actual" = $((24 << 20)) ] && grep -qx 'actual 24576' "$W/last" &&
-        grep -qx 'Used memory:    24576 KiB' "$W/last" && grep -qx 'Max memory:     49152 KiB' "$W/last"
+        grep -qx 'Used memory:    24576 KiB' "$W/last" && grep -qx 'Max memory:     49152 KiB' "$W/last" &&
+        grep -qx "  <memory unit='KiB'>49152</memory>" "$W/last" &&
+        grep -qx "  <currentMemory unit='KiB'>24576</currentMemory>" "$W/last"
 }
-check "setmem on a running domain: its balloon driver gives memory back to 24 MiB (query-balloon), dommemstat and dominfo show it" \
+check "setmem on a running domain: its balloon driver gives memory back to 24 MiB (query-balloon), dommemstat, dominfo and dumpxml show it" \
     gave_back
 # <memory> 48 MiB, <currentMemory> 32: built with 48, it started with 32
 # (the balloon's first target), and setmem may raise it up to 48.
