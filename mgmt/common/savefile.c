@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE /* mkostemp */
 #include "savefile.h"
+#include "saveguard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -239,19 +240,6 @@ static int check_state(const struct savefile_conf *c, const char *state, char *w
     return rc;
 }
 
-/* Let the domain r saved run again when it ran: its image was not
- * written. */
-static void resume(const struct rundom *r)
-{
-    static struct ctlc c;
-    int ret;
-    char ignored[256];
-    if (rundom_connect(r, &c, 10000, ignored, sizeof(ignored)) == 0) {
-        ctlc_call(&c, CTL_CMD_CONT, NULL, 30000, &ret, ignored, sizeof(ignored));
-        ctlc_close(&c);
-    }
-}
-
 int savefile_save(const struct rundom *r, const struct savefile_conf *c, const char *file,
                   const char *after, int paused, uint64_t *size, char *why, size_t whylen)
 {
@@ -270,6 +258,13 @@ int savefile_save(const struct rundom *r, const struct savefile_conf *c, const c
         return -1;
     }
     state_path(r, state, sizeof(state));
+    /* From here on a front-end that dies leaves its guard to finish
+     * (saveguard.h), which needs to know whether the domain ran. */
+    struct saveguard g;
+    saveguard_start(&g, r, tmp, state, after);
+    if (g.fd >= 0 && saveguard_running(r))
+        saveguard_step(&g, SAVEGUARD_RAN);
+    saveguard_step(&g, SAVEGUARD_SENT);
     /* "destroy" is carried out once the image is safe: until then the
      * domain only pauses, so that a failure loses neither it nor its
      * state. */
@@ -282,14 +277,17 @@ int savefile_save(const struct rundom *r, const struct savefile_conf *c, const c
         snprintf(why, whylen, "file '%s': %s (nothing was written)", file, strerror(errno));
         rc = -1;
     }
+    if (rc == 0)
+        saveguard_step(&g, SAVEGUARD_WRITTEN);
     /* No image, but the domain is not lost: it runs again if it ran
      * ("continue" never stopped it), as xl's "resuming domain" says. */
     if (saved && rc < 0 && ran && strcmp(after, "continue"))
-        resume(r);
+        saveguard_cont(r);
     close(out);
     if (rc < 0)
         unlink(tmp);
     unlink(state);
+    saveguard_end(&g);
     return rc;
 }
 

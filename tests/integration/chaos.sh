@@ -45,7 +45,7 @@ export HVKIT_STATE_DIR=$W/st HVKIT_TOP=$TOP TMPDIR=$W/tmp
 S=$HVKIT_STATE_DIR/running
 SEED=${CHAOS_SEED:-1}
 LENGTH=${CHAOS_SECONDS:-60}
-CASES=(chaos-start chaos-ops chaos-answers chaos-counts chaos-disks chaos-leftovers)
+CASES=(chaos-start chaos-killed-save chaos-ops chaos-answers chaos-counts chaos-disks chaos-leftovers)
 skip_all_if "$(built_missing "$HV" "$C" "$BUILD/mgmt/xl" "$BUILD/mgmt/virsh" "$HVMON")" "${CASES[@]}"
 skip_all_if "$(command -v qemu-img >/dev/null || echo "qemu-img is not installed (bash mk/deps.sh test)")" \
     "${CASES[@]}"
@@ -129,6 +129,39 @@ if [ -n "$bad" ]; then
     exit 0
 fi
 pass chaos-start
+
+# ---- A save whose front-end is killed ------------------------------------
+# killed_save D COMMAND...: COMMAND D FILE, a save, killed (SIGKILL) while
+# the manager writes the domain's state; then the domain runs on, counting,
+# and no file is left: no FILE, no temporary twin beside it, no state file
+# in the registry.  The rounds below kill saves at random moments.
+killed_save() {
+    local d=$1 f=$W/sav/killed-$1.sav pid i why=
+    shift
+    "$@" "$d" "$f" >"$W/killed-$d.out" 2>&1 &
+    pid=$!
+    for ((i = 0; i < 6000; i++)); do
+        compgen -G "$S/.$d.state.*" >/dev/null && break
+        sleep 0.01
+    done
+    kill -KILL "$pid"
+    wait "$pid"
+    # The next command waits for the registry's lock, which a save holds
+    # to its end, whoever ends it.
+    "$XL" list >/dev/null 2>&1
+    r=$("$HVCTL" -s "$S/$d.sock" --timeout 30 query-status 2>&1)
+    [[ $r == *'"status": "running"'* ]] || why+=" $d is not running: $r;"
+    counting "$d" 60 || why+=" $d does not count;"
+    left=$(ls -A "$W/sav" "$S" | grep -e "killed-$d" -e "^$d.state" -e "^\.$d.state")
+    [ -z "$left" ] || why+=" left behind: $(tr '\n' ' ' <<<"$left");"
+    echo "$why"
+}
+why=$(killed_save xa "$XL" save)$(killed_save vb "$VIRSH" save)
+if [ -z "$why" ]; then
+    pass "chaos-killed-save: xl save and virsh save killed mid-save: the domains run on, no file left"
+else
+    fail chaos-killed-save "$why"
+fi
 
 # ---- The rounds ------------------------------------------------------------
 # shows_trouble LOG: a job's log shows a front-end dying of a signal it was
