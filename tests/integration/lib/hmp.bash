@@ -32,21 +32,22 @@ block() {
 # "sleep N" lines waiting instead of being sent, and "until N SECONDS
 # REGEX" lines too: until the guest's CONSOLE holds N more lines matching
 # REGEX than when the line was reached, at most SECONDS (a wait that ends
-# as soon as the guest has done what the next command looks at).  Before it sleeps, it waits (up
-# to 60 s) until the monitor has answered every line sent so far (its
-# prompts in TRANSCRIPT): on a loaded host a monitor can lag behind its
+# as soon as the guest has done what the next command looks at).  Each
+# line is sent once the monitor has answered every line sent before it
+# (its prompts in TRANSCRIPT: one at the start, one after each answer), and
+# so is each sleep begun: on a loaded host a monitor can lag behind its
 # input, and a sleep it has not caught up with would pass before the
 # commands around it run (the pause proof's `cont` and the read after it
-# would then come together).
+# would then come together).  A monitor that leaves a line unanswered for
+# 60 s is not waited for again: the rest go 0.3 s apart.
 feed() {
-    local l sent=0 i
+    local l sent=0 i lagging=0
     while IFS= read -r l; do
+        if [ "$lagging" = 0 ] && ! answered "$3" "$sent"; then
+            lagging=1
+        fi
         case $l in
         sleep\ * | until\ *)
-            for ((i = 0; i < 600; i++)); do
-                [ "$(grep -o '(qemu)' "$3" 2>/dev/null | wc -l)" -gt "$sent" ] && break
-                sleep 0.1
-            done
             if [[ $l == until\ * ]]; then
                 read -r _ more secs regex <<<"$l"
                 local want=$(($(grep -Ec "$regex" "$4" 2>/dev/null) + more))
@@ -61,10 +62,22 @@ feed() {
         *)
             printf '%s\n' "$l" >&"$1" 2>/dev/null || return 1
             sent=$((sent + 1))
-            sleep 0.3
+            [ "$lagging" = 0 ] || sleep 0.3
             ;;
         esac
     done <"$2"
+}
+
+# answered TRANSCRIPT SENT: wait (up to 60 s) until TRANSCRIPT holds more
+# prompts than SENT, that is until the monitor has answered SENT lines and
+# waits for the next; false if it never does.
+answered() {
+    local i
+    for ((i = 0; i < 1200; i++)); do
+        [ "$(grep -o '(qemu)' "$1" 2>/dev/null | wc -l)" -gt "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
 }
 
 # expand CONSOLE TEMPLATE: the template's command lines with PAGE and
