@@ -18,6 +18,24 @@ GUEST=$BUILD/guestkit/hello.elf
 # The test builds live beside the real one and are rebuilt incrementally.
 BREAK_BUILD=$BUILD/tests/hv-vmx-break
 
+# seed_break N: the first build with HV_VMX_BREAK=N starts as a copy of the
+# real one ($BUILD/hv), without the objects made from a file that names
+# HV_VMX_BREAK (the macro changes nothing else), so make compiles only
+# those and links.  The dependency files (.d) name each object by its full
+# path: the copy's are rewritten to name its own.
+seed_break() {
+    local to=$BREAK_BUILD/$1/hv d f
+    [ ! -d "$to" ] && [ -d "$BUILD/hv/obj" ] || return 0
+    mkdir -p "$BREAK_BUILD/$1"
+    cp -a "$BUILD/hv" "$to"
+    find "$to" -name '*.d' -exec sed -i "s#$BUILD/hv/#$to/#g" {} +
+    for f in $(grep -rl HV_VMX_BREAK "$TOP/hv" "$TOP/include" "$TOP/klib" "$TOP/imgtool/lib"); do
+        for d in $(grep -rlF --include='*.d' -e "$f" "$to/obj"); do
+            rm -f "${d%.d}.o"
+        done
+    done
+}
+
 # case N NAME CPU-VERDICT CHECK: what each broken build must report.
 CASES=(
     "1|guest TR unusable|[hv] exit: error (VM entry failed: invalid guest state (exit reason 33|VM-entry check failed (SDM vol 3C 27.3.1.2 \"Checks on Guest Segment Registers\"): guest TR type 0 must be 11"
@@ -28,6 +46,7 @@ CASES=(
 # one_case N NAME VERDICT CHECK
 one_case() {
     local n=$1 name="broken VMCS: $2" verdict=$3 check=$4 hv=$BREAK_BUILD/$1/hv/hv.elf st
+    seed_break "$n"
     if ! make -s -C "$TOP/hv" BUILD="$BREAK_BUILD/$n" CC="${CC:-gcc} -DHV_VMX_BREAK=$n" \
         >"$W/$n.build" 2>&1; then
         fail "$name" "building hv with HV_VMX_BREAK=$n failed"
