@@ -183,6 +183,9 @@
  * connection to a domain's console (it then carries the console's bytes
  * both ways, no more JSON). */
 #define CTL_CMD_CONSOLE_ATTACH "x-console-attach"
+/* The manager's own too: whether hv answers, and the domains as hv last
+ * described them (docs/control-protocol.md "When hv does not answer"). */
+#define CTL_CMD_HV_STATUS "x-hv-status"
 /* x-console-attach's refusal (GenericError) when another front-end is
  * attached to that console and "force" was not given; front-ends tell it
  * by these words and say it their tool's way. */

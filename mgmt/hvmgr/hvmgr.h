@@ -28,6 +28,8 @@
  *            its domain's end
  *   stage_commit.c  x-commit: the backing file's copy hv committed into,
  *            written back over the user's file before hv empties the disk
+ *   machine.c the outer machine's process: found from COM2's peer, ended
+ *            when hv does not answer a quit
  *   main.c   options, the listening sockets, the loop
  */
 #ifndef MGMT_HVMGR_H
@@ -95,6 +97,13 @@ bool relay_busy(void);
  * (relay_now_ms()'s clock); the milliseconds until the next limit, or -1. */
 long relay_expire(long now_ms, long limit_ms);
 long relay_now_ms(void);
+/* A front-end's quit hv has not answered within `limit_ms` (with hv or
+ * queued): 0 when one is due, else the milliseconds until the first is,
+ * or -1 when none waits.  Once the manager has ended the machine for
+ * them, relay_quit_answered(NULL) gives each its {"return": {}}; with
+ * `why`, when it could not, that error. */
+long relay_quit_due(long now_ms, long limit_ms);
+void relay_quit_answered(const char *why);
 /* The manager's own reply to request `line` (its id copied): an error of
  * class `cls` with `desc`, or, with cls NULL, {"return": {}}. */
 void relay_reply(struct conn *c, const char *line, size_t len, const char *cls, const char *desc);
@@ -248,6 +257,18 @@ int stage_out_commit(struct stage_out *o, unsigned long long size, bool sync);
  * `sync`, renamed over `path` (0, or -1 with errno, the file gone). */
 int stage_out_close(struct stage_out *o, bool sync);
 void stage_out_drop(struct stage_out *o);
+
+/* machine.c: the outer machine's process, found from COM2's connection
+ * `fd` once it is accepted (0 while unknown); --ended FILE, written when
+ * the manager ends the machine; ending it (SIGINT, SIGTERM and SIGCONT,
+ * `why` on stderr and in the file; false when its process is unknown) and
+ * the SIGKILL that follows if it lingers (machine_pump: the milliseconds
+ * until that is due, or -1). */
+void machine_found(int fd);
+pid_t machine_pid(void);
+void machine_note_option(const char *path);
+bool machine_end(long now_ms, const char *why);
+long machine_pump(long now_ms);
 
 /* main.c: the connections relay.c writes to. */
 extern struct conn *clients[CTL_CLIENTS_MAX];

@@ -3,6 +3,7 @@
  *
  *   hvmgr --socket PATH --com2 unix:PATH|tcp:127.0.0.1:PORT [--ready FILE]
  *         [--staging FILE:DISK:BYTES] [--console FIFO] [--commit-copy DISK:COPY:FILE]...
+ *         [--ended FILE]
  *
  * --socket: where front-ends connect (a Unix socket, created here, removed
  *   when the manager ends).
@@ -20,6 +21,9 @@
  * --commit-copy: a backing file's private copy, outer disk DISK, that hv
  *   may commit into, and the user's FILE the manager writes it back over
  *   (stage_commit.c); one for each such copy.
+ * --ended: written (with the reason) when the manager ends the outer
+ *   machine itself because hv did not answer a quit (machine.c), so that
+ *   bin/hvrun can tell that end from a crash.
  *
  * The manager ends when the outer machine's end of COM2 closes (hv has
  * ended, the emulator has stopped), after telling every front-end still
@@ -131,7 +135,7 @@ static void usage(void)
 {
     fprintf(stderr, "Usage: hvmgr --socket PATH --com2 unix:PATH|tcp:127.0.0.1:PORT "
                     "[--ready FILE] [--staging FILE:DISK:BYTES] [--console FIFO] "
-                    "[--commit-copy DISK:COPY:FILE]...\n");
+                    "[--commit-copy DISK:COPY:FILE]... [--ended FILE]\n");
     exit(2);
 }
 
@@ -153,6 +157,8 @@ static int open_listeners(int argc, char **argv, int *com2_listen, const char **
         } else if (i + 1 < argc && !strcmp(argv[i], "--commit-copy")) {
             if (commit_option(argv[++i]) < 0)
                 usage();
+        } else if (i + 1 < argc && !strcmp(argv[i], "--ended")) {
+            machine_note_option(argv[++i]);
         } else if (i + 1 < argc && !strcmp(argv[i], "--console")) {
             if (console_option(argv[++i]) < 0)
                 exit(1);
@@ -208,20 +214,56 @@ static void accept_client(int lfd)
     close(fd);
 }
 
-/* The reply time limit in milliseconds (relay_expire): $HVMGR_REPLY_TIMEOUT
- * seconds, 60 by default -- a savevm writes the guest's RAM through the
- * outer machine's disk, which takes seconds on a busy host, while an hv
- * that is stuck never answers at all. */
-static long reply_timeout_ms(void)
+/* A time limit in milliseconds: $NAME seconds, `dflt` when it is not
+ * set. */
+static long env_seconds_ms(const char *name, long dflt)
 {
-    const char *v = getenv("HVMGR_REPLY_TIMEOUT");
+    const char *v = getenv(name);
     char *end;
-    long s = v ? strtol(v, &end, 10) : 60;
+    long s = v ? strtol(v, &end, 10) : dflt;
     if (v && (*end || end == v || s < 1 || s > 86400)) {
-        fprintf(stderr, "hvmgr: HVMGR_REPLY_TIMEOUT='%s' is not 1..86400 seconds\n", v);
+        fprintf(stderr, "hvmgr: %s='%s' is not 1..86400 seconds\n", name, v);
         exit(2);
     }
     return s * 1000;
+}
+
+/* The reply time limit (relay_expire): $HVMGR_REPLY_TIMEOUT seconds, 60 by
+ * default -- a savevm writes the guest's RAM through the outer machine's
+ * disk, which takes seconds on a busy host, while an hv that is stuck
+ * never answers at all. */
+static long reply_timeout_ms(void)
+{
+    return env_seconds_ms("HVMGR_REPLY_TIMEOUT", 60);
+}
+
+/* How long a quit may wait for hv before the manager ends the outer
+ * machine itself: $HVMGR_QUIT_TIMEOUT seconds, 10 by default.  hv answers
+ * a quit at once when it answers at all (it ends its domains after the
+ * reply), so 10 s is ample on a busy host and short for someone waiting
+ * on `xl destroy`; a quit queued behind a long request (a savevm) is not
+ * worth more than that either: destroying a domain is ending it now. */
+static long quit_timeout_ms(void)
+{
+    return env_seconds_ms("HVMGR_QUIT_TIMEOUT", 10);
+}
+
+/* A quit hv has not answered in time: the manager ends the machine and
+ * answers the quit itself (machine.c); the milliseconds until the next
+ * such check is due, or -1. */
+static long end_unanswered_quit(long now, long limit)
+{
+    long due = relay_quit_due(now, limit);
+    if (due != 0)
+        return due;
+    char why[96];
+    snprintf(why, sizeof(why), "hv has not answered quit within %ld s", limit / 1000);
+    if (machine_end(now, why))
+        relay_quit_answered(NULL);
+    else
+        relay_quit_answered("hv has not answered quit, and the manager does not know the outer "
+                            "machine's process: it was not ended");
+    return -1;
 }
 
 /* The front-ends' events: an attached console reads only while its
@@ -276,14 +318,16 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
-    long limit = reply_timeout_ms();
+    long limit = reply_timeout_ms(), quit_limit = quit_timeout_ms();
     while (!stop_signal) {
         long now = relay_now_ms();
         if (hv_ended && (console_ended() || now - ended_at >= DRAIN_MS))
             break;
         /* Front-ends that waited too long get their error first; poll
-         * wakes up for the next one's limit, and for a console's retry. */
+         * wakes up for the next one's limit, and for a console's retry;
+         * an unanswered quit ends the machine. */
         long wait = sooner(relay_expire(now, limit), console_pump(now));
+        wait = sooner(wait, sooner(end_unanswered_quit(now, quit_limit), machine_pump(now)));
         /* Those the consoles just let go, before poll() waits on them. */
         reap_clients();
         relay_pump(hv);
@@ -312,6 +356,7 @@ int main(int argc, char **argv)
             if (fd >= 0) {
                 /* One outer machine: nobody else may take COM2's place. */
                 hv = conn_new(fd);
+                machine_found(fd);
                 close(com2_listen);
                 if (com2_unix_path)
                     unlink(com2_unix_path);

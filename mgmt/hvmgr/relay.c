@@ -42,6 +42,9 @@ struct request {
     /* A request of the manager's own (console.c): who takes the reply. */
     void (*done)(void *ctx, const char *s, size_t len);
     void *ctx;
+    /* A front-end's quit: the manager ends the machine itself if hv has
+     * not answered it in time (relay_quit_due). */
+    bool quit;
 };
 
 static struct {
@@ -59,6 +62,15 @@ static struct {
     struct request *in_flight_req;
     /* When hv was given it. */
     long in_flight_ms;
+    /* The reply time limit relay_expire() was last given, and whether the
+     * request in flight has outlived it (hv "does not answer"). */
+    long limit_ms;
+    bool overdue;
+    /* hv's last reply to a query-domains (the whole line) and when it
+     * came: the domains' last known state, for x-hv-status. */
+    char *domains;
+    size_t domains_len;
+    long domains_ms;
 } relay;
 
 /* The monotonic clock in milliseconds, for the reply time limit. */
@@ -67,6 +79,17 @@ long relay_now_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+/* Is `line` a request to carry out command `name`? */
+static bool request_is(const char *line, size_t len, const char *name)
+{
+    static struct json_tok tok[256];
+    struct json_doc doc;
+    char err[8];
+    return json_parse(&doc, line, len, tok, 256, CTL_DEPTH_MAX, err, sizeof(err)) == 0 &&
+           doc.tok[0].type == JSON_OBJECT &&
+           json_str_eq(&doc, json_get(&doc, 0, CTL_KEY_EXECUTE), name);
 }
 
 /* The id of a request line, if it is an object with one, written into
@@ -186,7 +209,8 @@ static int enqueue(struct conn *c, const char *s, size_t len,
                           .len = len,
                           .since_ms = relay_now_ms(),
                           .done = done,
-                          .ctx = ctx};
+                          .ctx = ctx,
+                          .quit = c && request_is(s, len, CTL_CMD_QUIT)};
     if (relay.tail)
         relay.tail->next = r;
     else
@@ -203,11 +227,60 @@ int relay_internal(const char *line, size_t len, void (*done)(void *ctx, const c
     return enqueue(NULL, line, len, done, ctx);
 }
 
+/* x-hv-status, the manager's own answer (docs/control-protocol.md "When
+ * hv does not answer"): whether hv answers, how long the request it has
+ * has waited, and the domains as hv last described them. */
+static void hv_status(struct conn *c, const char *line, size_t len)
+{
+    static char buf[CTL_LINE_MAX + 512];
+    static struct json_tok tok[4096];
+    struct json_doc doc;
+    char err[8];
+    long now = relay_now_ms();
+    bool connected = relay.greeting && !relay.hv_gone;
+    struct json_out o;
+    json_out_init(&o, buf, sizeof(buf));
+    json_obj_begin(&o);
+    json_key(&o, CTL_KEY_RETURN);
+    json_obj_begin(&o);
+    json_key(&o, "connected");
+    json_put_bool(&o, connected);
+    json_key(&o, "answering");
+    json_put_bool(&o, connected && !relay.overdue);
+    json_key(&o, "waiting-ms");
+    json_put_u64(&o, relay.in_flight ? (uint64_t)(now - relay.in_flight_ms) : 0);
+    json_key(&o, "limit-ms");
+    json_put_u64(&o, (uint64_t)relay.limit_ms);
+    json_key(&o, "domains");
+    int ret = -1;
+    if (relay.domains && json_parse(&doc, relay.domains, relay.domains_len, tok, 4096,
+                                    CTL_DEPTH_MAX, err, sizeof(err)) == 0)
+        ret = json_get(&doc, 0, CTL_KEY_RETURN);
+    if (ret >= 0) {
+        json_put_tok(&o, &doc, ret);
+        json_key(&o, "domains-age-ms");
+        json_put_u64(&o, (uint64_t)(now - relay.domains_ms));
+    } else {
+        json_arr_begin(&o);
+        json_arr_end(&o);
+    }
+    json_obj_end(&o);
+    put_request_id(&o, line, len);
+    json_obj_end(&o);
+    if (json_out_ok(&o))
+        conn_send_line(c, buf, o.len);
+}
+
 void relay_client_line(struct conn *c, const char *s, size_t len)
 {
     /* The manager's own command: attaching to a console. */
     if (console_request(c, s, len))
         return;
+    /* And asking whether hv answers. */
+    if (request_is(s, len, CTL_CMD_HV_STATUS)) {
+        hv_status(c, s, len);
+        return;
+    }
     if (relay.hv_gone) {
         reply_error(c, s, len, "hv has ended: no request can be carried out");
         return;
@@ -263,6 +336,7 @@ static void in_flight_done(void)
     relay.in_flight_req = NULL;
     relay.in_flight = false;
     relay.in_flight_client = NULL;
+    relay.overdue = false;
 }
 
 bool relay_busy(void)
@@ -351,6 +425,24 @@ static const char *name_reply(const struct json_doc *doc, const struct request *
     return buf;
 }
 
+/* hv's reply `s` (parsed: doc) to request r: a query-domains' return is
+ * kept as the domains' last known state. */
+static void remember_domains(const struct json_doc *doc, const struct request *r, const char *s,
+                             size_t len)
+{
+    if (!r || json_get(doc, 0, CTL_KEY_RETURN) < 0 ||
+        !request_is(r->line, r->len, CTL_CMD_QUERY_DOMAINS))
+        return;
+    char *copy = malloc(len);
+    if (!copy)
+        return;
+    memcpy(copy, s, len);
+    free(relay.domains);
+    relay.domains = copy;
+    relay.domains_len = len;
+    relay.domains_ms = relay_now_ms();
+}
+
 void relay_hv_line(struct conn *hv, const char *s, size_t len)
 {
     static struct json_tok tok[4096];
@@ -394,6 +486,7 @@ void relay_hv_line(struct conn *hv, const char *s, size_t len)
     }
     media_reply(s, len);
     struct request *r = relay.in_flight_req;
+    remember_domains(&doc, r, s, len);
     s = name_reply(&doc, r, s, &len);
     struct conn *c = relay.in_flight_client;
     /* A detached disk goes back into its file before the front-end hears
@@ -465,6 +558,9 @@ long relay_expire(long now_ms, long limit_ms)
 {
     char desc[160];
     long next = -1;
+    relay.limit_ms = limit_ms;
+    if (relay.in_flight && now_ms - relay.in_flight_ms >= limit_ms)
+        relay.overdue = true;
     if (relay.in_flight && relay.in_flight_client) {
         long left = relay.in_flight_ms + limit_ms - now_ms;
         if (left > 0) {
@@ -503,4 +599,52 @@ long relay_expire(long now_ms, long limit_ms)
     for (struct request *r = relay.head; r; r = r->next)
         relay.tail = r;
     return next;
+}
+
+/* A quit hv has not answered (docs/control-protocol.md "When hv does not
+ * answer"): any front-end's quit, with hv or queued, that came `limit_ms`
+ * ago or more.  0 when one is due, else the milliseconds until the first
+ * is, or -1 when there is none. */
+long relay_quit_due(long now_ms, long limit_ms)
+{
+    long next = -1;
+    struct request *first = relay.in_flight ? relay.in_flight_req : NULL;
+    for (struct request *r = first ? first : relay.head; r; r = r == first ? relay.head : r->next) {
+        if (!r->quit)
+            continue;
+        long left = r->since_ms + limit_ms - now_ms;
+        if (left <= 0)
+            return 0;
+        next = next < 0 || left < next ? left : next;
+    }
+    return next;
+}
+
+/* The manager ended the machine for them: every quit waiting, with hv or
+ * queued, gets its {"return": {}} (what hv would have said), or, when
+ * the machine could not be ended, the error `why`. */
+void relay_quit_answered(const char *why)
+{
+    struct request *f = relay.in_flight ? relay.in_flight_req : NULL;
+    if (f && f->quit) {
+        if (relay.in_flight_client)
+            relay_reply(relay.in_flight_client, f->line, f->len, why ? CTL_ERR_GENERIC : NULL, why);
+        relay.in_flight_client = NULL;
+        f->quit = false;
+    }
+    for (struct request **pp = &relay.head; *pp;) {
+        struct request *r = *pp;
+        if (!r->quit) {
+            pp = &r->next;
+            continue;
+        }
+        if (r->client)
+            relay_reply(r->client, r->line, r->len, why ? CTL_ERR_GENERIC : NULL, why);
+        *pp = r->next;
+        free(r->line);
+        free(r);
+    }
+    relay.tail = NULL;
+    for (struct request *r = relay.head; r; r = r->next)
+        relay.tail = r;
 }

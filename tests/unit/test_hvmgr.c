@@ -10,13 +10,18 @@
  * requests carried out and their replies dropped; events reach everyone;
  * when hv ends, whoever waits gets an error with its id.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -914,6 +919,153 @@ START_TEST(a_console_ends_with_its_domain)
 }
 END_TEST
 
+/* A quit hv does not answer (docs/control-protocol.md "When hv does not
+ * answer"): due at the quit time limit, whether it is with hv or queued
+ * behind a request hv has not answered; once the manager has ended the
+ * machine, each quit gets hv's {"return": {}} and leaves the queue, and
+ * the request hv had gets its error when COM2 closes. */
+START_TEST(an_unanswered_quit_becomes_due)
+{
+    got(far[0]);
+    got(far[1]);
+    long t0 = relay_now_ms();
+    ck_assert_int_eq(relay_quit_due(t0, 10000), -1);
+    client_writes(1, "{\"execute\": \"stop\", \"id\": 4}\n");
+    client_writes(0, "{\"execute\": \"quit\", \"id\": 1}\n");
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"stop\", \"id\": 4}\n");
+    long left = relay_quit_due(t0 + 1000, 10000);
+    ck_assert(left > 8000 && left <= 9000);
+    ck_assert_int_eq(relay_quit_due(t0 + 11000, 10000), 0);
+    relay_quit_answered(NULL);
+    ck_assert_str_eq(got(far[0]), "{\"return\": {}, \"id\": 1}\n");
+    ck_assert_int_eq(relay_quit_due(t0 + 11000, 10000), -1);
+    relay_hv_gone();
+    ck_assert_str_eq(got(far[0]), "");
+    ck_assert_str_eq(got(far[1]), "{\"error\": {\"class\": \"GenericError\", \"desc\": \"hv ended "
+                                  "before it answered (the outer machine has stopped)\"}, "
+                                  "\"id\": 4}\n");
+}
+END_TEST
+
+/* A quit with hv, unanswered: answered once (here with the manager's
+ * error, as when it could not end the machine), then no longer due. */
+START_TEST(a_quit_with_hv_is_answered_once)
+{
+    got(far[0]);
+    long t0 = relay_now_ms();
+    client_writes(0, "{\"execute\": \"quit\", \"id\": 2}\n");
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"quit\", \"id\": 2}\n");
+    ck_assert_int_eq(relay_quit_due(t0 + 10000, 10000), 0);
+    relay_quit_answered("not ended");
+    ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"GenericError\", \"desc\": \"not "
+                                  "ended\"}, \"id\": 2}\n");
+    ck_assert_int_eq(relay_quit_due(t0 + 20000, 10000), -1);
+    /* hv's late reply goes nowhere. */
+    hv_says("{\"return\": {}, \"id\": 2}\n");
+    ck_assert_str_eq(got(far[0]), "");
+}
+END_TEST
+
+/* x-hv-status is the manager's own answer, at once, even while hv has a
+ * request: whether hv answers, and the domains as its last query-domains
+ * reply described them. */
+START_TEST(hv_status_answers_without_hv)
+{
+    got(far[0]);
+    got(far[1]);
+    client_writes(0, "{\"execute\": \"x-hv-status\", \"id\": 1}\n");
+    ck_assert_str_eq(got(hv_far), "");
+    const char *a = got(far[0]);
+    ck_assert_msg(strstr(a, "\"connected\": true, \"answering\": true, \"waiting-ms\": 0") &&
+                      strstr(a, "\"domains\": []}, \"id\": 1}"),
+                  "%s", a);
+    client_writes(1, "{\"execute\": \"query-domains\", \"id\": 2}\n");
+    ck_assert_str_eq(got(hv_far), "{\"execute\": \"query-domains\", \"id\": 2}\n");
+    hv_says("{\"return\": [{\"domain\": 0, \"state\": \"paused\"}], \"id\": 2}\n");
+    got(far[1]);
+    /* hv gets a request and does not answer it past the limit. */
+    long t0 = relay_now_ms();
+    client_writes(1, "{\"execute\": \"stop\", \"id\": 3}\n");
+    relay_expire(t0 + 61000, 60000);
+    client_writes(0, "{\"execute\": \"x-hv-status\", \"id\": 4}\n");
+    a = got(far[0]);
+    ck_assert_msg(strstr(a, "\"connected\": true, \"answering\": false") &&
+                      strstr(a, "\"limit-ms\": 60000, \"domains\": [{\"domain\": 0, \"state\": "
+                                "\"paused\"}], \"domains-age-ms\": "),
+                  "%s", a);
+    /* Once hv answers, it answers. */
+    hv_says("{\"return\": {}, \"id\": 3}\n");
+    client_writes(0, "{\"execute\": \"x-hv-status\", \"id\": 5}\n");
+    ck_assert(strstr(got(far[0]), "\"answering\": true"));
+}
+END_TEST
+
+/* A process connected to `addr` (a listening socket `lfd`), which then
+ * waits for signals (ignoring SIGINT and SIGTERM when `stubborn`); its pid,
+ * and the manager's accepted end of the connection in *fd. */
+static pid_t peer_process(int lfd, const struct sockaddr *addr, socklen_t alen, bool stubborn,
+                          int *fd)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* (Check's own handlers are inherited: an emulator has none.) */
+        signal(SIGINT, stubborn ? SIG_IGN : SIG_DFL);
+        signal(SIGTERM, stubborn ? SIG_IGN : SIG_DFL);
+        int c = socket(addr->sa_family, SOCK_STREAM, 0);
+        if (connect(c, addr, alen) < 0)
+            _exit(3);
+        for (;;)
+            pause();
+    }
+    *fd = accept(lfd, NULL, NULL);
+    ck_assert_int_ge(*fd, 0);
+    return pid;
+}
+
+/* The outer machine is the peer of COM2, found on a Unix socket (QEMU's)
+ * and on a loopback TCP port (Bochs's); a machine stopped with SIGSTOP
+ * still ends, and one that ignores SIGINT and SIGTERM gets SIGKILL. */
+START_TEST(the_machine_is_found_and_ended)
+{
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    snprintf(un.sun_path, sizeof(un.sun_path), "/tmp/test_hvmgr_com2.%d", (int)getpid());
+    unlink(un.sun_path);
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0), fd, st;
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&un, sizeof(un)), 0);
+    ck_assert_int_eq(listen(lfd, 1), 0);
+    pid_t pid = peer_process(lfd, (struct sockaddr *)&un, sizeof(un), false, &fd);
+    machine_found(fd);
+    ck_assert_int_eq(machine_pid(), pid);
+    kill(pid, SIGSTOP);
+    ck_assert(machine_end(relay_now_ms(), "test"));
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT);
+    ck_assert_int_eq(machine_pump(relay_now_ms()), -1);
+    close(fd), close(lfd), unlink(un.sun_path);
+
+    struct sockaddr_in in = {.sin_family = AF_INET};
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(in);
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&in, sizeof(in)), 0);
+    ck_assert_int_eq(listen(lfd, 1), 0);
+    getsockname(lfd, (struct sockaddr *)&in, &len);
+    pid = peer_process(lfd, (struct sockaddr *)&in, sizeof(in), true, &fd);
+    machine_found(fd);
+    ck_assert_int_eq(machine_pid(), pid);
+    long t0 = relay_now_ms();
+    ck_assert(machine_end(t0, "test"));
+    ck_assert(machine_pump(t0) > 0);
+    usleep(200000);
+    ck_assert_int_eq(waitpid(pid, &st, WNOHANG), 0);
+    ck_assert_int_eq(machine_pump(t0 + 5000), -1);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    close(fd), close(lfd);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hvmgr");
@@ -935,6 +1087,10 @@ int main(void)
     tcase_add_test(tc, change_medium_alternates_slots);
     tcase_add_test(tc, commit_writes_the_base_back);
     tcase_add_test(tc, disks_go_into_a_slot_and_back);
+    tcase_add_test(tc, an_unanswered_quit_becomes_due);
+    tcase_add_test(tc, a_quit_with_hv_is_answered_once);
+    tcase_add_test(tc, hv_status_answers_without_hv);
+    tcase_add_test(tc, the_machine_is_found_and_ended);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
