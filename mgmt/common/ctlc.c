@@ -261,3 +261,92 @@ void ctlc_close(struct ctlc *c)
         close(c->fd);
     c->fd = -1;
 }
+
+int ctlc_hv_status(struct ctlc *c, struct ctlc_hv *h, char *why, size_t whylen)
+{
+    int ret;
+    *h = (struct ctlc_hv){.answering = true, .domains = -1, .domains_age_ms = -1};
+    /* The manager answers it itself, at once: a short wait is plenty. */
+    if (ctlc_call(c, CTL_CMD_HV_STATUS, NULL, 5000, &ret, why, whylen) != 0)
+        return -1;
+    const struct json_doc *d = &c->doc;
+    json_bool(d, json_get(d, ret, "connected"), &h->connected);
+    json_bool(d, json_get(d, ret, "answering"), &h->answering);
+    json_u64(d, json_get(d, ret, "waiting-ms"), &h->waiting_ms);
+    json_u64(d, json_get(d, ret, "limit-ms"), &h->limit_ms);
+    h->domains = json_get(d, ret, "domains");
+    uint64_t age;
+    if (json_u64(d, json_get(d, ret, "domains-age-ms"), &age) == 0)
+        h->domains_age_ms = (long)age;
+    return 0;
+}
+
+void ctlc_no_answer(const struct ctlc_hv *h, char *why, size_t whylen)
+{
+    if (!h->connected)
+        snprintf(why, whylen,
+                 "hv in the domain's machine is not running (it has ended or not "
+                 "started)");
+    else
+        snprintf(why, whylen,
+                 "hv in the domain's machine does not answer (a request has waited %llu s for "
+                 "it; the machine may be stopped or hung)",
+                 (unsigned long long)(h->waiting_ms / 1000));
+}
+
+/* Did the call that returned `rc` get no reply from hv: none within its
+ * wait, or the manager's Timeout error (in c->doc)? */
+static bool no_reply(struct ctlc *c, int rc)
+{
+    if (rc < 0)
+        return true;
+    if (rc != 1)
+        return false;
+    int e = json_get(&c->doc, 0, CTL_KEY_ERROR);
+    return json_str_eq(&c->doc, json_get(&c->doc, e, CTL_KEY_CLASS), CTL_ERR_TIMEOUT);
+}
+
+int ctlc_explain(struct ctlc *c, int rc, int ms, char *why, size_t whylen)
+{
+    struct ctlc_hv h;
+    char again[64];
+    /* A manager that closed the connection keeps its reason. */
+    if (!no_reply(c, rc) || c->fd < 0 || ctlc_hv_status(c, &h, again, sizeof(again)) < 0)
+        return rc;
+    /* No reply within `ms` at all: the request has waited that long at
+     * least (the manager may not have sent it yet). */
+    if (rc < 0 && h.waiting_ms < (uint64_t)ms)
+        h.waiting_ms = (uint64_t)ms;
+    ctlc_no_answer(&h, why, whylen);
+    return -2;
+}
+
+int ctlc_call_hv(struct ctlc *c, const char *execute, const char *args, int ms, int *ret, char *why,
+                 size_t whylen)
+{
+    struct ctlc_hv h;
+    if (ctlc_hv_status(c, &h, why, whylen) == 0 && (!h.connected || !h.answering)) {
+        ctlc_no_answer(&h, why, whylen);
+        return -2;
+    }
+    int rc = ctlc_call(c, execute, args, ms, ret, why, whylen);
+    return ctlc_explain(c, rc, ms, why, whylen);
+}
+
+int ctlc_domains(struct ctlc *c, int ms, bool *stale, char *why, size_t whylen)
+{
+    struct ctlc_hv h;
+    char again[64];
+    int ret, rc;
+    *stale = false;
+    if (ctlc_hv_status(c, &h, why, whylen) == 0 && (!h.connected || !h.answering)) {
+        ctlc_no_answer(&h, why, whylen);
+    } else if ((rc = ctlc_call(c, CTL_CMD_QUERY_DOMAINS, NULL, ms, &ret, why, whylen)) == 0) {
+        return ret;
+    } else if (ctlc_explain(c, rc, ms, why, whylen) != -2 ||
+               ctlc_hv_status(c, &h, again, sizeof(again)) < 0) {
+        return -1;
+    }
+    *stale = true;
+    return h.domains;
+}

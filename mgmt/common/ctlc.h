@@ -86,4 +86,42 @@ int ctlc_read(struct ctlc *c, int ms, char *why, size_t whylen);
 
 void ctlc_close(struct ctlc *c);
 
+/* What the manager says of hv (x-hv-status, docs/control-protocol.md
+ * "When hv does not answer"): whether hv is there and answers, how long
+ * the request it has now has waited, the manager's reply time limit; the
+ * token of the domains as hv last described them (its last query-domains
+ * reply, [] when none) in c->doc, and how old that is (-1: never). */
+struct ctlc_hv {
+    bool connected, answering;
+    uint64_t waiting_ms, limit_ms;
+    int domains;
+    long domains_age_ms;
+};
+/* 0, or -1 with the reason in `why` (a manager that does not answer, or
+ * one from before x-hv-status). */
+int ctlc_hv_status(struct ctlc *c, struct ctlc_hv *h, char *why, size_t whylen);
+/* The words for an hv that does not answer, from what the manager said. */
+void ctlc_no_answer(const struct ctlc_hv *h, char *why, size_t whylen);
+
+/* ctlc_call for a front-end that must not wait on an hv that does not
+ * answer, nor take "no reply" for an answer: asks x-hv-status first, and
+ * again when the call gets no reply (the manager's Timeout, or none
+ * within `ms`); returns -2 with ctlc_no_answer()'s words in `why` when hv
+ * does not answer, else ctlc_call()'s 0, 1 or -1. */
+int ctlc_call_hv(struct ctlc *c, const char *execute, const char *args, int ms, int *ret, char *why,
+                 size_t whylen);
+/* After a call that waited `ms` and returned `rc`: when it got no reply
+ * from hv (none in time, or the manager's Timeout), -2 with
+ * ctlc_no_answer()'s words in `why` (what the manager says of hv), else
+ * rc. */
+int ctlc_explain(struct ctlc *c, int rc, int ms, char *why, size_t whylen);
+
+/* query-domains for a listing, which must not wait long on an hv that does
+ * not answer: asked of hv, waiting at most `ms`, unless the manager knows
+ * hv does not answer; then, or when hv does not answer in time, the
+ * domains as hv last described them (x-hv-status), *stale set and the
+ * words in `why`.  The array's token in c->doc (it may be empty when
+ * stale), or -1 with `why` (no answer and nothing known). */
+int ctlc_domains(struct ctlc *c, int ms, bool *stale, char *why, size_t whylen);
+
 #endif

@@ -31,8 +31,12 @@ int ctl_call(struct ctlc *c, const char *execute, const struct ctlc_arg *args, i
 {
     struct ctlc_err e;
     int ret;
-    if (ctlc_callv(c, execute, args, n, REPLY_TIMEOUT_MS, &ret, &e) == 0)
+    int rc = ctlc_callv(c, execute, args, n, REPLY_TIMEOUT_MS, &ret, &e);
+    if (rc == 0)
         return ret;
+    /* No reply: the manager's words on hv (it may not answer at all). */
+    if (ctlc_explain(c, rc, REPLY_TIMEOUT_MS, e.desc, sizeof(e.desc)) == -2)
+        snprintf(e.cls, sizeof(e.cls), "%s", CTL_ERR_TIMEOUT);
     snprintf(err->cls, sizeof(err->cls), "%s", e.cls);
     snprintf(err->desc, sizeof(err->desc), "%s", e.desc);
     return -1;

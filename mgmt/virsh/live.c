@@ -69,16 +69,35 @@ static bool reason_fits(enum vstate s, const char *reason)
     return false;
 }
 
-/* Ask the domain's manager what state its domain is in. */
+/* The status (QEMU's RunState name) hv last gave for domain 0, from the
+ * manager's x-hv-status (in c->doc), into status; "" when it has none. */
+static void last_known_status(const struct ctlc *c, const struct ctlc_hv *h, char *status,
+                              size_t len)
+{
+    int d = h->domains >= 0 ? json_first(&c->doc, h->domains) : -1;
+    if (d < 0 || json_str_copy(&c->doc, json_get(&c->doc, d, "status"), status, len) < 0)
+        status[0] = 0;
+}
+
+/* Ask the domain's manager what state its domain is in.  A domain whose
+ * hv does not answer (docs/control-protocol.md "When hv does not answer")
+ * is in the state hv last reported, and not waited for: the manager
+ * knows it does not answer, or it gets 5 s. */
 static enum vstate query_state(const struct rundom *r)
 {
     static struct ctlc c;
+    struct ctlc_hv h;
     char why[256], status[32] = "";
     int ret;
     if (rundom_connect(r, &c, 10000, why, sizeof(why)) < 0)
         return VSTATE_NOSTATE;
-    if (ctlc_call(&c, CTL_CMD_QUERY_STATUS, "{\"domain\": 0}", 30000, &ret, why, sizeof(why)) == 0)
+    if (ctlc_hv_status(&c, &h, why, sizeof(why)) == 0 && (!h.connected || !h.answering))
+        last_known_status(&c, &h, status, sizeof(status));
+    else if (ctlc_call(&c, CTL_CMD_QUERY_STATUS, "{\"domain\": 0}", 5000, &ret, why, sizeof(why)) ==
+             0)
         json_str_copy(&c.doc, json_get(&c.doc, ret, "status"), status, sizeof(status));
+    else if (ctlc_hv_status(&c, &h, why, sizeof(why)) == 0)
+        last_known_status(&c, &h, status, sizeof(status));
     ctlc_close(&c);
     /* QEMU's RunState names (docs/control-protocol.md, query-status). */
     if (!strcmp(status, "running"))
@@ -112,7 +131,9 @@ static void def_from_manager(const struct rundom *r, struct domain_def *d)
     snprintf(d->on_crash, sizeof(d->on_crash), "destroy");
     if (rundom_connect(r, &c, 10000, why, sizeof(why)) < 0)
         return;
-    if (ctlc_call(&c, CTL_CMD_QUERY_DOMAINS, NULL, 30000, &ret, why, sizeof(why)) == 0) {
+    /* As hv last described it when it does not answer (within 5 s). */
+    bool stale;
+    if ((ret = ctlc_domains(&c, 5000, &stale, why, sizeof(why))) >= 0) {
         int dom = json_first(&c.doc, ret);
         uint64_t mem = 0, vcpus = 1;
         json_u64(&c.doc, json_get(&c.doc, dom, "memory"), &mem);
@@ -255,13 +276,18 @@ int live_call(const struct vdom *v, struct ctlc *c, const char *execute, const c
     }
     if (!live_connect(v, c))
         return -1;
-    /* quit acts on the whole machine and takes no domain. */
-    if (!strcmp(execute, CTL_CMD_QUIT))
+    /* quit acts on the whole machine and takes no domain; it goes to the
+     * manager whether hv answers or not (the manager ends a machine whose
+     * hv does not answer it); anything else is not sent to an hv that does
+     * not answer, and "no reply" is said as such. */
+    bool quit = !strcmp(execute, CTL_CMD_QUIT);
+    if (quit)
         snprintf(json, sizeof(json), "{}");
     else
         snprintf(json, sizeof(json), "{\"domain\": 0%s%s}", args && *args ? ", " : "",
                  args ? args : "");
-    if (ctlc_call(c, execute, json, ms, ret, why, sizeof(why)) == 0)
+    if ((quit ? ctlc_call(c, execute, json, ms, ret, why, sizeof(why))
+              : ctlc_call_hv(c, execute, json, ms, ret, why, sizeof(why))) == 0)
         return 0;
     ctlc_close(c);
     if (failed)
@@ -279,10 +305,12 @@ uint64_t live_memory_kib(const struct vdom *v)
     if (!v->active || rundom_connect(&v->run, &c, 10000, why, sizeof(why)) < 0)
         return v->dom.def.current_kib;
     /* The balloon's "actual" when the guest runs its driver, else the
-     * whole RAM hv gave the domain. */
-    if (ctlc_call(&c, CTL_CMD_QUERY_BALLOON, "{\"domain\": 0}", 30000, &ret, why, sizeof(why)) !=
-            0 ||
-        json_u64(&c.doc, json_get(&c.doc, ret, "actual"), &mem) < 0) {
+     * whole RAM hv gave the domain; an hv that does not answer is not
+     * asked twice (the definition's size then, as libvirt shows the last
+     * it knew of a domain whose monitor is busy). */
+    int rc =
+        ctlc_call_hv(&c, CTL_CMD_QUERY_BALLOON, "{\"domain\": 0}", 30000, &ret, why, sizeof(why));
+    if (rc != -2 && (rc != 0 || json_u64(&c.doc, json_get(&c.doc, ret, "actual"), &mem) < 0)) {
         mem = 0;
         if (ctlc_call(&c, CTL_CMD_QUERY_DOMAINS, NULL, 30000, &ret, why, sizeof(why)) == 0)
             json_u64(&c.doc, json_get(&c.doc, json_first(&c.doc, ret), "memory"), &mem);
@@ -382,8 +410,10 @@ unsigned live_vcpu_info(const struct vdom *v, uint32_t *online, uint64_t *ns, un
     unsigned n = 0;
     uint32_t mask = 0;
     if (v->active && rundom_connect(&v->run, &c, 10000, why, sizeof(why)) == 0) {
-        if (ctlc_call(&c, CTL_CMD_QUERY_CPUS_FAST, "{\"domain\": 0}", 30000, &ret, why,
-                      sizeof(why)) == 0)
+        /* 0 (not known) when hv does not answer, without waiting on one
+         * its manager knows does not. */
+        if (ctlc_call_hv(&c, CTL_CMD_QUERY_CPUS_FAST, "{\"domain\": 0}", 30000, &ret, why,
+                         sizeof(why)) == 0)
             for (int i = json_first(&c.doc, ret); i >= 0; i = json_after(&c.doc, ret, i), n++) {
                 /* An hv before vCPU hot-plug: every vCPU counts. */
                 bool up = true;

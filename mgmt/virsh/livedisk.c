@@ -51,7 +51,7 @@ static bool call(const struct vdom *v, const char *execute, const char *json, co
     int ret;
     if (!live_connect(v, &c))
         return false;
-    int rc = ctlc_call(&c, execute, json, 60000, &ret, why, sizeof(why));
+    int rc = ctlc_call_hv(&c, execute, json, 60000, &ret, why, sizeof(why));
     ctlc_close(&c);
     if (rc == 0)
         return true;

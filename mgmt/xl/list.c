@@ -61,7 +61,11 @@ static void dom0_row(bool verbose)
 static void dom_row(bool verbose, const struct rundom *r)
 {
     struct xlinfo i;
-    xl_query(r, &i);
+    /* A domain whose hv does not answer is listed all the same, as hv
+     * last described it, and stderr says so. */
+    if (!xl_query(r, &i))
+        fprintf(stderr, "libxl: warning: domain %d: %s: %s\n", r->domid, i.why,
+                i.stale ? "its last known state is shown" : "its state is not known");
     /* VCPUs: those online, as Xen counts them (xl vcpu-set moves it). */
     row(verbose, r->name, r->domid, (unsigned long)(i.memory >> 20), (int)i.online,
         xl_state_letters(i.state), xl_cpu_secs(&i), r->uuid[0] ? r->uuid : "-");

@@ -31,7 +31,10 @@
 static int mem_set(const struct rundom *r, const char *arg, long long kb)
 {
     struct xlinfo in;
-    xl_query(r, &in);
+    if (!xl_query_or_say(r, &in)) {
+        fprintf(stderr, "cannot set domid %d dynamic max memory to : %s\n", r->domid, arg);
+        return 1;
+    }
     long long ram = (long long)(in.ram >> 10);
     long long max = r->maxmem_kib ? r->maxmem_kib : ram;
     char args[96], why[256];
@@ -63,7 +66,7 @@ static int mem_set(const struct rundom *r, const char *arg, long long kb)
 static int mem_max(struct rundom *r, const char *arg, long long kb)
 {
     struct xlinfo in;
-    xl_query(r, &in);
+    xl_query_or_say(r, &in);
     long long target = (long long)(in.target >> 10);
     if (in.ok && kb < target)
         fprintf(stderr,

@@ -25,33 +25,53 @@ static bool balloon_actual(struct ctlc *c, uint64_t *bytes)
     return json_u64(&c->doc, json_get(&c->doc, ret, "actual"), bytes) == 0;
 }
 
+/* query-domains' entry of domain 0 in array `arr` of doc into i. */
+static void take_domain(const struct json_doc *doc, int arr, struct xlinfo *i)
+{
+    int d = json_first(doc, arr);
+    json_str_copy(doc, json_get(doc, d, "state"), i->state, sizeof(i->state));
+    json_u64(doc, json_get(doc, d, "memory"), &i->ram);
+    json_u64(doc, json_get(doc, d, "vcpus"), &i->vcpus);
+    json_u64(doc, json_get(doc, d, "cpu-time-ns"), &i->cpu_ns);
+    /* The balloon's target as asked (the whole RAM when nothing was). */
+    i->target = i->ram;
+    json_u64(doc, json_get(doc, d, "balloon-target"), &i->target);
+    i->available = i->online = i->vcpus;
+    json_u64(doc, json_get(doc, d, "vcpus-available"), &i->available);
+    json_u64(doc, json_get(doc, d, "vcpus-online"), &i->online);
+    i->memory = i->ram;
+}
+
 bool xl_query(const struct rundom *r, struct xlinfo *i)
 {
     static struct ctlc c;
-    char why[256];
-    int ret;
     *i = (struct xlinfo){.state = "dying"};
-    if (rundom_connect(r, &c, 5000, why, sizeof(why)) < 0)
+    if (rundom_connect(r, &c, 5000, i->why, sizeof(i->why)) < 0)
         return false;
-    if (ctlc_call(&c, CTL_CMD_QUERY_DOMAINS, NULL, 10000, &ret, why, sizeof(why)) == 0) {
-        int d = json_first(&c.doc, ret);
-        json_str_copy(&c.doc, json_get(&c.doc, d, "state"), i->state, sizeof(i->state));
-        json_u64(&c.doc, json_get(&c.doc, d, "memory"), &i->ram);
-        json_u64(&c.doc, json_get(&c.doc, d, "vcpus"), &i->vcpus);
-        json_u64(&c.doc, json_get(&c.doc, d, "cpu-time-ns"), &i->cpu_ns);
-        /* The balloon's target as asked (the whole RAM when nothing was). */
-        i->target = i->ram;
-        json_u64(&c.doc, json_get(&c.doc, d, "balloon-target"), &i->target);
-        i->available = i->online = i->vcpus;
-        json_u64(&c.doc, json_get(&c.doc, d, "vcpus-available"), &i->available);
-        json_u64(&c.doc, json_get(&c.doc, d, "vcpus-online"), &i->online);
-        i->ok = true;
-    }
-    i->memory = i->ram;
+    /* A listing must not wait for long: an hv that does not answer within
+     * 5 s (or that its manager knows does not answer) is shown as hv last
+     * described it; never described, no state letter holds ("------"). */
+    bool stale;
+    int doms = ctlc_domains(&c, 5000, &stale, i->why, sizeof(i->why));
+    bool have = doms >= 0 && json_first(&c.doc, doms) >= 0;
+    if (stale)
+        i->state[0] = 0;
+    if (have)
+        take_domain(&c.doc, doms, i);
+    i->stale = stale && have;
+    i->ok = have && !stale;
     if (i->ok && balloon_actual(&c, &i->memory))
         i->ballooned = true;
     ctlc_close(&c);
     return i->ok;
+}
+
+bool xl_query_or_say(const struct rundom *r, struct xlinfo *i)
+{
+    if (xl_query(r, i))
+        return true;
+    fprintf(stderr, "libxl: error: domain %d: %s\n", r->domid, i->why);
+    return false;
 }
 
 /* Is query-block's entry e a disk attached at run time (hvkit's

@@ -38,9 +38,13 @@ bool xl_simple(const struct rundom *r, const char *execute)
     int ret;
     if (!xl_connect(r, &c, 10000))
         return false;
-    /* quit acts on the whole machine and takes no domain. */
-    const char *args = strcmp(execute, CTL_CMD_QUIT) ? "{\"domain\": 0}" : NULL;
-    int rc = ctlc_call(&c, execute, args, 60000, &ret, why, sizeof(why));
+    /* quit acts on the whole machine and takes no domain; it goes to the
+     * manager whether hv answers or not (the manager ends a machine whose
+     * hv does not answer it). */
+    bool quit = !strcmp(execute, CTL_CMD_QUIT);
+    const char *args = quit ? NULL : "{\"domain\": 0}";
+    int rc = quit ? ctlc_call(&c, execute, args, 60000, &ret, why, sizeof(why))
+                  : ctlc_call_hv(&c, execute, args, 60000, &ret, why, sizeof(why));
     ctlc_close(&c);
     if (rc != 0) {
         fprintf(stderr, "libxl: error: domain %d: %s: %s\n", r->domid, execute, why);
@@ -55,7 +59,8 @@ int xl_call(const struct rundom *r, const char *execute, const char *args, char 
     int ret;
     if (rundom_connect(r, &c, 10000, why, whylen) < 0)
         return -1;
-    int rc = ctlc_call(&c, execute, args, 60000, &ret, why, whylen);
+    /* An hv that does not answer is said so ("no reply" is no answer). */
+    int rc = ctlc_call_hv(&c, execute, args, 60000, &ret, why, whylen);
     ctlc_close(&c);
     return rc;
 }

@@ -178,7 +178,7 @@ static void dom_vcpus(const struct rundom *r, int ncpus)
     char why[256];
     int ret;
     struct xlinfo in;
-    if (!xl_query(r, &in) || rundom_connect(r, &c, 5000, why, sizeof(why)) < 0)
+    if (!xl_query_or_say(r, &in) || rundom_connect(r, &c, 5000, why, sizeof(why)) < 0)
         return;
     int cpu = machine_cpu(r);
     bool running = !strcmp(in.state, "running") || !strcmp(in.state, "blocked");
@@ -286,7 +286,10 @@ int cmd_vcpu_pin(int argc, char **argv)
     if (!set_hard)
         return 0;
     struct xlinfo in;
-    xl_query(&r, &in);
+    if (!xl_query_or_say(&r, &in)) {
+        fprintf(stderr, "Could not set affinity for vcpu `%ld'.\n", v);
+        return 1;
+    }
     uint64_t host = h.cpus >= 64 ? ~0ull : (1ull << h.cpus) - 1;
     if (v >= (long)in.vcpus || !(map & host)) {
         fprintf(stderr, "libxl: error: domain %d: %s\n", r.domid,
@@ -328,7 +331,12 @@ int cmd_vcpu_set(int argc, char **argv)
     }
     struct xlinfo in;
     struct xlhost h;
-    xl_query(&r, &in);
+    if (!xl_query_or_say(&r, &in)) {
+        /* libxl's ERROR_FAIL. */
+        fprintf(stderr, "libxl_set_vcpuonline failed domid=%d max_vcpus=%lu, rc: -3\n", r.domid,
+                want);
+        return 1;
+    }
     xl_host(&h);
     if (check_host && want > in.vcpus && want > (unsigned long)h.cpus) {
         fprintf(stderr,

@@ -32,8 +32,9 @@ bool xl_connect(const struct rundom *r, struct ctlc *c, int ms);
 bool xl_simple(const struct rundom *r, const char *execute);
 
 /* Run `execute` with `args` (JSON object text or NULL) on the domain's
- * manager, without printing: ctlc_call's result (0 done, 1 refused, -1 no
- * reply), the reason in `why`. */
+ * manager, without printing: ctlc_call_hv's result (0 done, 1 refused, -1
+ * no reply from the manager, -2 hv does not answer), the reason in
+ * `why`. */
 int xl_call(const struct rundom *r, const char *execute, const char *args, char *why,
             size_t whylen);
 
@@ -50,9 +51,19 @@ struct xlinfo {
     /* vCPU hot-plug: vcpus is how many it was built with (maxvcpus); how
      * many the host lets it run (xl vcpu-set) and how many run now. */
     uint64_t available, online;
+    /* When not ok: why (hv does not answer, or its manager does not), and
+     * whether the fields above are the last known ones (the manager's
+     * x-hv-status: hv's last query-domains reply). */
+    char why[200];
+    bool stale;
 };
-/* Ask the domain's manager; false (state "dying") when it does not answer. */
+/* Ask the domain's manager; false when hv does not answer: then the last
+ * known state if the manager has one (stale), else state "dying" and
+ * zeros. */
 bool xl_query(const struct rundom *r, struct xlinfo *i);
+/* The same, a failure said in libxl's words ("libxl: error: domain N:
+ * WHY") on stderr. */
+bool xl_query_or_say(const struct rundom *r, struct xlinfo *i);
 /* How many virtio disks its machine has from its start (query-block); 0
  * when it does not answer. */
 int xl_disk_count(const struct rundom *r);

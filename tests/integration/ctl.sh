@@ -236,18 +236,6 @@ checks() {
     done
 }
 
-# emulator_of PID: the qemu-system process among PID's descendants.
-emulator_of() {
-    local p
-    for p in $(ps -o pid= --ppid "$1"); do
-        if [ "$(ps -o comm= -p "$p")" = qemu-system-x86 ]; then
-            echo "$p"
-            return
-        fi
-        emulator_of "$p"
-    done
-}
-
 # stuck ID: the time limit of the manager on an hv that does not answer.
 stuck() {
     local id=$1 d=$W/$1 qemu a b r st

@@ -160,3 +160,16 @@ skip_all_if() {
     for c in "$@"; do skip "$c" "$why"; done
     exit 0
 }
+
+# emulator_of PID: the qemu-system process among PID's descendants (the
+# outer QEMU of a bin/hvrun), for a test that stops it (SIGSTOP).
+emulator_of() {
+    local c p
+    for c in $(pgrep -P "$1"); do
+        case $(cat "/proc/$c/comm" 2>/dev/null) in
+        qemu-system*) echo "$c" && return ;;
+        esac
+        p=$(emulator_of "$c")
+        [ -n "$p" ] && echo "$p" && return
+    done
+}
