@@ -22,7 +22,8 @@
  * Intercept"): OUT 0's rising edge ends the guest's run with
  * #VMEXIT(NMI) whatever the guest's IF, on both emulators.  One
  * mechanism for every SVM machine; IRQ 0 stays masked in the outer 8259
- * as main.c left it, and hv takes no maskable interrupt at all.
+ * as main.c left it, the 8259's output stays away from the CPU (LINT0
+ * masked, mask_outer_lint0()), and hv takes no maskable interrupt at all.
  *
  * GIF.  The NMI that made the exit is not used up by it: it stays pending
  * (as the INTR intercept leaves its interrupt pending), and is taken when
@@ -52,6 +53,7 @@
 #include "core/log.h"
 #include "core/trap.h"
 #include "dev/ioapic.h"
+#include "dev/lapic.h"
 #include "dev/pit8254.h"
 #include "internal.h"
 
@@ -134,6 +136,48 @@ static void pit_quiesce(void)
     outb(OUTER_PIT_CMD, PIT_CH0_MODE0);
 }
 
+/*
+ * Mask LINT0 of this CPU's local APIC, where the firmware left the outer
+ * 8259's output (ExtINT, the PC's "virtual wire"; SDM vol 3A 11.5.1
+ * "Local Vector Table": a set mask bit "inhibits reception of the
+ * interrupt").  hv takes no interrupt from the 8259 (main.c masks every
+ * IRQ there), so nothing is lost.  What goes is a race in QEMU 7.2's TCG
+ * that can strand the watchdog's NMI (docs/emulators.md, "Taking the
+ * processor back from a spinning guest").  The PIT's OUT 0 drives ISA IRQ
+ * 0 on the 8259 as well as the I/O APIC's pin 2, and with LINT0 unmasked
+ * every change of the 8259's output (the PIT's own edges, a byte on a
+ * serial port) posts the CPU a request to look at its APIC again, from
+ * the emulator's I/O thread, beside the NMI.  The CPU takes one request
+ * per look, the APIC's before the NMI; when the wake-up that came with
+ * the NMI has been used up by an earlier look, the NMI stays pending while
+ * a guest spinning in code the emulator chained to itself never looks
+ * again: no #VMEXIT(NMI), and hv, its control channel with it, never runs
+ * again.  With LINT0 masked the emulator ignores the 8259's output, and
+ * the NMI is the only request the CPU ever has to take.
+ */
+static void mask_outer_lint0(void)
+{
+    /* IA32_APIC_BASE: the global enable, x2APIC mode, and bits 51:12 the
+     * register page (SDM vol 3A 11.4.4 "Local APIC Status and
+     * Location"). */
+    uint64_t base = rdmsr(MSR_APIC_BASE);
+    /* A disabled APIC delivers nothing through LINT0 at all. */
+    if (!(base & APIC_BASE_EN))
+        return;
+    /* In x2APIC mode the register is MSR 800H plus its offset / 16 (SDM
+     * vol 3A 11.12.1.2 "x2APIC Register Address Space"). */
+    if (base & APIC_BASE_EXTD) {
+        uint32_t msr = 0x800u + (LAPIC_LVT_LINT0 >> 4);
+        wrmsr(msr, rdmsr(msr) | APIC_LVT_MASKED);
+        return;
+    }
+    /* Otherwise at its offset in the page, which hv maps one to one below
+     * 4 GiB (boot/entry.S), as the I/O APIC above. */
+    volatile uint32_t *lint0 =
+        (volatile uint32_t *)(uintptr_t)((base & 0x000ffffffffff000ull) + LAPIC_LVT_LINT0);
+    *lint0 |= APIC_LVT_MASKED;
+}
+
 /* See internal.h: from svm_enable(), before the first deadline. */
 void svm_preempt_init(void)
 {
@@ -165,6 +209,9 @@ void svm_preempt_init(void)
      * "IOREDTBL[23:0]--I/O Redirection Table Registers"). */
     outer_ioapic_write(IOAPIC_REG_REDTBL + 2 * OUTER_PIT_PIN + 1, apic_id << 24);
     outer_ioapic_write(IOAPIC_REG_REDTBL + 2 * OUTER_PIT_PIN, APIC_DM_NMI << APIC_DM_SHIFT);
+    /* The PIT's edges reach this CPU as NMIs only, never through the
+     * 8259 as well (see mask_outer_lint0()). */
+    mask_outer_lint0();
     /* The mode word alone leaves an emulator free to keep the square
      * wave's next transition scheduled (QEMU does) and to raise OUT 0 once
      * more when it comes, tens of milliseconds later: an NMI no deadline
