@@ -6,6 +6,7 @@
 #define HV_CORE_CPUID_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cpu.h"
@@ -50,13 +51,22 @@ void cpuid_guest_state(uint32_t leaf, const struct cpuid_state *s, struct cpuid_
  * second subleaf of it replaces the first.
  */
 #define CPUID_TABLE_SIZE 8
-struct cpuid_table {
-    struct {
-        bool valid;
-        uint32_t leaf, subleaf;
-        struct cpuid_regs r;
-    } slot[CPUID_TABLE_SIZE];
+/* One kept answer: CPUID(leaf, subleaf) gives r, if valid.  A slot of the
+ * table, and the copy of the last one the exit fast path used, which it
+ * keeps in the vCPU (vcpu.h fast_leaf). */
+struct cpuid_entry {
+    bool valid;
+    uint32_t leaf, subleaf;
+    struct cpuid_regs r;
 };
+struct cpuid_table {
+    struct cpuid_entry slot[CPUID_TABLE_SIZE];
+};
+/* Is `e` the answer for (leaf, subleaf)? */
+static inline bool cpuid_entry_is(const struct cpuid_entry *e, uint32_t leaf, uint32_t subleaf)
+{
+    return e->valid && e->leaf == leaf && e->subleaf == subleaf;
+}
 
 /* May the answer for `leaf` be kept?  Not for leaves 1 and 0x80000001,
  * whose bits follow the vCPU's CR4 and local APIC (cpuid_guest_state()),
@@ -71,16 +81,22 @@ static inline unsigned cpuid_table_slot(uint32_t leaf)
     return (leaf ^ (leaf >> 29)) & (CPUID_TABLE_SIZE - 1);
 }
 
-/* The kept answer for (leaf, subleaf) into *r: false if there is none.
- * Inline: the exit fast path looks up every CPUID. */
+/* The slot that keeps the answer for (leaf, subleaf), or NULL if none
+ * does.  Inline: the exit fast path looks up CPUIDs with it. */
+static inline const struct cpuid_entry *cpuid_table_entry(const struct cpuid_table *t,
+                                                          uint32_t leaf, uint32_t subleaf)
+{
+    const struct cpuid_entry *e = &t->slot[cpuid_table_slot(leaf)];
+    return cpuid_entry_is(e, leaf, subleaf) ? e : NULL;
+}
+/* The kept answer for (leaf, subleaf) into *r: false if there is none. */
 static inline bool cpuid_table_find(const struct cpuid_table *t, uint32_t leaf, uint32_t subleaf,
                                     struct cpuid_regs *r)
 {
-    unsigned i = cpuid_table_slot(leaf);
-    if (!t->slot[i].valid || t->slot[i].leaf != leaf || t->slot[i].subleaf != subleaf)
-        return false;
-    *r = t->slot[i].r;
-    return true;
+    const struct cpuid_entry *e = cpuid_table_entry(t, leaf, subleaf);
+    if (e)
+        *r = e->r;
+    return e != NULL;
 }
 /* Keep `r` as the answer for (leaf, subleaf), if the leaf may be kept. */
 void cpuid_table_keep(struct cpuid_table *t, uint32_t leaf, uint32_t subleaf,

@@ -66,9 +66,14 @@ EXIT_PATH void fastpath_arm(struct vcpu *v)
 {
     const struct domain *d = v->dom;
     const struct host *h = d->host;
+    /* The copies of the last answers (vcpu.h fast_leaf) are forgotten:
+     * the full path may have changed the domain's CPUID table or its port
+     * bus since they were made. */
+    v->fast_leaf.valid = false;
+    v->fast_port_size = 0;
     /* With `trace` every exit gets its line: dispatch() writes it. */
     if (h->opt.trace) {
-        v->fast_until = 0;
+        v->fast_left = 0;
         return;
     }
     /* The interrupt check that has just run must have had nothing to do:
@@ -86,22 +91,28 @@ EXIT_PATH void fastpath_arm(struct vcpu *v)
      * 8259 holds while masked needs an OUT to its ports, which a device
      * owns: that exit leaves the loop. */
     if (!v->irq_idle || v->irq_seen_epoch != d->irq_epoch || lapic_requested(&v->lapic)) {
-        v->fast_until = 0;
+        v->fast_left = 0;
         return;
     }
     /* The exit that spends the budget (max-exits=N) ends the guest, in
-     * dispatch(): exit number N, when exit_count (the exit's number
-     * minus one) reaches N. */
-    v->fast_until = h->opt.max_exits ? h->opt.max_exits : UINT64_MAX;
+     * dispatch(): the fast path may take exits while exit_count (the
+     * next exit's number minus one) is below N, N - exit_count of them. */
+    if (!h->opt.max_exits)
+        v->fast_left = UINT64_MAX;
+    else
+        v->fast_left = v->exit_count < h->opt.max_exits ? h->opt.max_exits - v->exit_count : 0;
 }
 
 /* See fastpath.h: after the backend's run(), before anything reads the
- * statistics (dispatch() and the control commands come later).  Counted
+ * exit count or the statistics (dispatch() and the control commands come
+ * later).  Counted
  * in the vCPU meanwhile, so that a fast exit writes to no page but the
  * vCPU's and its control structure. */
 EXIT_PATH void fastpath_account(struct vcpu *v)
 {
     stats_add(&v->dom->stats, EXIT_CPUID, v->fast_cpuid);
     stats_add(&v->dom->stats, EXIT_IO, v->fast_io);
+    /* Each an exit with a number (HC_EXIT_COUNT, the exit budget). */
+    v->exit_count += v->fast_cpuid + v->fast_io;
     v->fast_cpuid = v->fast_io = 0;
 }

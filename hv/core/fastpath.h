@@ -12,8 +12,8 @@
  *
  *   - The run loop calls fastpath_arm(v) before each entry.  The core
  *     decides there, once, whether fast exits are allowed at all until the
- *     backend returns (no trace, nothing pending, the exit budget), into
- *     v->fast_until.
+ *     backend returns (no trace, nothing pending), and how many (the exit
+ *     budget), into v->fast_left.
  *   - The backend's loop reads the exit reason and, for CPUID or a plain
  *     IN/OUT, asks the core with the inline steps below: may one more exit
  *     be taken (fastpath_allowed(): the budget, the run loop's deadline),
@@ -31,7 +31,10 @@
  * one page (exitpath.h FAST_LOOP): on an emulator that empties its TLB at
  * every world switch, each page of code or data a round trip touches
  * costs a walk of hv's page tables.  What they read is in struct vcpu, the
- * domain's CPUID table and the port bus's bits, nothing else.
+ * domain's CPUID table and the port bus's bits, nothing else; and the
+ * answer they found last is kept in struct vcpu (fast_leaf, fast_port),
+ * so that a guest that repeats a CPUID or an OUT reads the vCPU's page
+ * alone, as the reference host does (bench/hv/README.md).
  */
 #ifndef HV_CORE_FASTPATH_H
 #define HV_CORE_FASTPATH_H
@@ -44,11 +47,11 @@
 #include "domain.h"
 #include "vcpu.h"
 
-/* The run loop, before each entry: whether, and until which exit count,
- * the backend's fast loop may take exits (v->fast_until). */
+/* The run loop, before each entry: whether, and how many, exits the
+ * backend's fast loop may take (v->fast_left). */
 void fastpath_arm(struct vcpu *v);
 /* The run loop, when the backend's run() returned: the fast exits it
- * took into the domain's statistics. */
+ * took into the vCPU's exit count and the domain's statistics. */
 void fastpath_account(struct vcpu *v);
 
 /* May the loop take one more exit?  What fastpath_arm() found before the
@@ -59,10 +62,10 @@ void fastpath_account(struct vcpu *v);
  * which the loop checks after every exit as the run loop would. */
 static inline bool fastpath_allowed(const struct vcpu *v)
 {
-    /* fast_until is 0 when fast exits are not allowed at all, else the
-     * exit budget (max-exits=): the exit that spends it ends the guest in
-     * dispatch(), so it goes the full way. */
-    if (v->exit_count >= v->fast_until)
+    /* fast_left is 0 when fast exits are not allowed at all, or when the
+     * next exit spends the exit budget (max-exits=): that one ends the
+     * guest in dispatch(), so it goes the full way. */
+    if (v->fast_left == 0)
         return false;
     /* No deadline is UINT64_MAX: no clock read then. */
     return v->deadline == UINT64_MAX || rdtsc() < v->deadline;
@@ -79,42 +82,62 @@ static inline bool fastpath_flags_plain(uint64_t rflags)
     return !(rflags & (RFLAGS_TF | RFLAGS_RF));
 }
 
-/* CPUID: the domain's answer for the leaf in EAX and subleaf in ECX (SDM
- * vol 2A "CPUID"), from the table the full path fills (cpuid.h), into
- * *answer; false if the table has none (the full path works it out). */
-static inline bool fastpath_cpuid_find(const struct vcpu *v, struct cpuid_regs *answer)
+/* CPUID: is there an answer for the leaf in EAX and subleaf in ECX (SDM
+ * vol 2A "CPUID")?  The domain's table has it if the full path has worked
+ * it out before (cpuid.h); false if not (the full path works it out).
+ * The answer is left in the vCPU's copy, v->fast_leaf, and looked for
+ * there first: the table is on another page. */
+static inline bool fastpath_cpuid_find(struct vcpu *v)
 {
-    return cpuid_table_find(&v->dom->cpuid, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, answer);
+    uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
+    /* The same leaf as the last fast CPUID: usually so. */
+    if (cpuid_entry_is(&v->fast_leaf, leaf, subleaf))
+        return true;
+    const struct cpuid_entry *e = cpuid_table_entry(&v->dom->cpuid, leaf, subleaf);
+    if (!e)
+        return false;
+    v->fast_leaf = *e;
+    return true;
 }
 
-/* The exit counted, as the run loop counts every exit (its number, for
- * HC_EXIT_COUNT and the exit budget) and dispatch() by kind (the
- * statistics, added to the domain's by fastpath_account()). */
+/* The exit counted by kind, as dispatch() counts every exit (the
+ * statistics), and one less left for the loop; fastpath_account() adds
+ * these counts to the vCPU's exit count and the domain's statistics. */
 static inline void fastpath_count(struct vcpu *v, uint64_t *kind)
 {
-    v->exit_count++;
+    v->fast_left--;
     (*kind)++;
 }
 
-/* CPUID: the answer into the guest's registers.  CPUID writes the 32-bit
- * registers, which zero-extends them in 64-bit mode (SDM vol 1 3.4.1.1
- * "General-Purpose Registers in 64-Bit Mode"). */
-static inline void fastpath_cpuid_apply(struct vcpu *v, const struct cpuid_regs *answer)
+/* CPUID: the answer fastpath_cpuid_find() found into the guest's
+ * registers.  CPUID writes the 32-bit registers, which zero-extends them
+ * in 64-bit mode (SDM vol 1 3.4.1.1 "General-Purpose Registers in 64-Bit
+ * Mode"). */
+static inline void fastpath_cpuid_apply(struct vcpu *v)
 {
-    v->regs.rax = answer->eax;
-    v->regs.rbx = answer->ebx;
-    v->regs.rcx = answer->ecx;
-    v->regs.rdx = answer->edx;
+    v->regs.rax = v->fast_leaf.r.eax;
+    v->regs.rbx = v->fast_leaf.r.ebx;
+    v->regs.rcx = v->fast_leaf.r.ecx;
+    v->regs.rdx = v->fast_leaf.r.edx;
     fastpath_count(v, &v->fast_cpuid);
 }
 
 /* IN or OUT (not INS or OUTS) of `size` bytes at `port`: would the full
  * path do nothing but drop the value or read all ones?  Yes when no device
  * owns any of the ports and the port was reported already: the first
- * access to it goes the full way, which writes the log line. */
-static inline bool fastpath_port_void(const struct vcpu *v, uint16_t port, uint8_t size)
+ * access to it goes the full way, which writes the log line.  The port
+ * bus's bits are on the domain's pages, so a yes is kept in the vCPU
+ * (fast_port, fast_port_size) and the same access asked there first. */
+static inline bool fastpath_port_void(struct vcpu *v, uint16_t port, uint8_t size)
 {
-    return iobus_void(&v->dom->io, port, size);
+    /* The same access as the last fast one: usually so. */
+    if (v->fast_port_size == size && v->fast_port == port)
+        return true;
+    if (!iobus_void(&v->dom->io, port, size))
+        return false;
+    v->fast_port = port;
+    v->fast_port_size = size;
+    return true;
 }
 
 /* The access fastpath_port_void() allowed: an OUT is lost, an IN reads

@@ -43,6 +43,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cpuid.h"
 #include "dev/lapic.h"
 
 struct domain;
@@ -118,6 +119,38 @@ struct vcpu {
     struct gprs regs;
     uint64_t rip;
     uint64_t rflags;
+
+    /* The exit fast path's fields (fastpath.h): with regs above, all that
+     * a fast exit reads or writes in struct vcpu, in its first 256 bytes,
+     * which lie on one page as the struct is aligned to 256 (checked
+     * below).  On an emulator that empties its TLB at every world switch
+     * (Bochs) each page a round trip touches costs a walk of hv's page
+     * tables (bench/hv/README.md). */
+    /* How many more exits the fast path may take before the backend's
+     * run() returns: what fastpath_arm() found before the entry (0: none
+     * at all; the exits left before the one that spends the exit budget,
+     * max-exits=; UINT64_MAX without a budget). */
+    uint64_t fast_left;
+    /* The host TSC by which the run loop wants this vCPU back, as it last
+     * told the backend (backend.h set_deadline), or UINT64_MAX: the exit
+     * fast path returns to the loop once it has passed. */
+    uint64_t deadline;
+    /* The CPUID and port-I/O exits the fast path took during the
+     * backend's current run(), which the run loop adds to exit_count and
+     * the domain's statistics when run() returns (fastpath_account()): a
+     * fast exit then writes to no page but the vCPU's and the guest
+     * state's, and only one counter there. */
+    uint64_t fast_cpuid, fast_io;
+    /* The fast path's last answers, copied from the domain's pages into
+     * the vCPU's: the CPUID table's entry it used last (cpuid.h), and the
+     * last IN or OUT it found void (fast_port_size bytes at fast_port; 0:
+     * none).  The domain's table and port bus change only on the full
+     * path, and fastpath_arm() forgets both copies before each entry, so
+     * a copy is never older than what it copies; a guest that repeats one
+     * CPUID leaf or port then reads only its vCPU's page. */
+    struct cpuid_entry fast_leaf;
+    uint16_t fast_port;
+    uint8_t fast_port_size;
 
     /* Control state (VCPU_CR), for the core's page walks (gva.c), CPUID's
      * OSXSAVE bit and the CR0/CR4 write checks.  The core writes cr0 only
@@ -213,17 +246,8 @@ struct vcpu {
      * moves, the next look would find nothing either. */
     bool irq_idle;
     uint64_t irq_seen_epoch;
-    /* The exit fast path (fastpath.c) may take this vCPU's exits while
-     * exit_count is below this: what fastpath_arm() found before the
-     * entry (0: not at all; the exit budget, max-exits=, otherwise). */
-    uint64_t fast_until;
-    /* The CPUID and port-I/O exits the fast path took during the
-     * backend's current run(), which the run loop adds to the domain's
-     * statistics when run() returns (fastpath_account()): a fast exit then
-     * writes to no page but the vCPU's and the guest state's. */
-    uint64_t fast_cpuid, fast_io;
-
-    /* Number of VM exits of this vCPU so far (HC_EXIT_COUNT). */
+    /* Number of VM exits of this vCPU so far (HC_EXIT_COUNT); the fast
+     * path's are added when the backend's run() returns. */
     uint64_t exit_count;
 
     /* The scheduler's view (run.c).  blocked: the vCPU is in HLT with
@@ -232,10 +256,6 @@ struct vcpu {
      * from just before the entry to just after the exit, its CPU time. */
     bool blocked;
     uint64_t run_tsc;
-    /* The host TSC by which the run loop wants this vCPU back, as it last
-     * told the backend (backend.h set_deadline), or UINT64_MAX: the exit
-     * fast path (fastpath.c) returns to the loop once it has passed. */
-    uint64_t deadline;
 
     /* Its place in a multiprocessor domain (core/smp.c), as SDM vol 3A
      * 9.4 "Multiple-Processor (MP) Initialization" describes a CPU's
@@ -287,7 +307,10 @@ struct vcpu {
 
     /* The backend's private per-vCPU data (its VMCB or VMCS and tables). */
     void *arch;
-};
+} __attribute__((aligned(256)));
+
+/* The fast path's fields in the first 256 bytes (see fast_left). */
+_Static_assert(__builtin_offsetof(struct vcpu, fast_port_size) < 256, "fast fields on one page");
 
 /* A general register by its x86 encoding number (SDM vol 2A 2.1.5
  * "Addressing-Mode Encoding of ModR/M and SIB Bytes"): 0 RAX, 1 RCX,

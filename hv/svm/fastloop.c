@@ -48,49 +48,62 @@ FAST_LOOP static void skip(struct vmcb *vmcb, uint32_t code, bool nrips)
     vmcb->control.int_state &= ~INT_STATE_SHADOW;
 }
 
+/* Neither TF nor RF in the guest's RFLAGS: those the full path's
+ * advance() handles (fastpath_flags_plain()). */
+FAST_LOOP static bool flags_plain(const struct vmcb *vmcb)
+{
+    return fastpath_flags_plain(vmcb->save.rflags);
+}
+
+/* A CPUID intercept: answered from the core's table (a leaf the full path
+ * has answered before) if it has the leaf; true when done.  RAX is the
+ * VMCB's (VMRUN loads it, #VMEXIT saves it): the core reads and writes
+ * the guest's registers in struct vcpu. */
+FAST_LOOP static bool take_cpuid(struct vcpu *v, struct vmcb *vmcb, bool nrips)
+{
+    v->regs.rax = vmcb->save.rax;
+    if (!fastpath_cpuid_find(v) || !flags_plain(vmcb))
+        return false;
+    /* Applied to the registers and counted by the core. */
+    fastpath_cpuid_apply(v);
+    vmcb->save.rax = v->regs.rax;
+    skip(vmcb, VMEXIT_CPUID, nrips);
+    return true;
+}
+
+/* An IOIO intercept: taken if it is a plain IN or OUT (INS and OUTS touch
+ * guest memory) to ports nobody owns; true when done.  EXITINFO1 (15.10.2
+ * "IN and OUT Behavior", figure 15-2): the port in bits 31:16, IN in bit
+ * 0, INS/OUTS in bit 2, the size one-hot in bits 6:4. */
+FAST_LOOP static bool take_io(struct vcpu *v, struct vmcb *vmcb, bool nrips)
+{
+    uint64_t info1 = vmcb->control.exitinfo1;
+    if ((info1 & IOIO_STR) || !fastpath_port_void(v, IOIO_PORT(info1), IOIO_SIZE(info1)) ||
+        !flags_plain(vmcb))
+        return false;
+    /* An OUT is lost, an IN reads all ones into RAX; counted by the core. */
+    v->regs.rax = vmcb->save.rax;
+    fastpath_port_apply(v, info1 & IOIO_TYPE_IN, IOIO_SIZE(info1));
+    vmcb->save.rax = v->regs.rax;
+    skip(vmcb, VMEXIT_IOIO, nrips);
+    return true;
+}
+
 /* Take the exit in the VMCB if the core allows it: true when it has been
  * handled and the guest may be entered again; false leaves everything as
  * the exit left it (the guest's general registers but RAX are in struct
- * vcpu, where enter.S stored them), for svm_run() to read again. */
+ * vcpu, where enter.S stored them), for svm_run() to read again.  Only
+ * the two kinds, and only while the core allows fast exits: the budget
+ * and the deadline (fastpath_arm() decided the rest).  A failed VMRUN
+ * (VMEXIT_INVALID) is neither kind. */
 FAST_LOOP static bool take(struct vcpu *v, struct vmcb *vmcb, bool nrips)
 {
     uint32_t code = (uint32_t)vmcb->control.exitcode;
-    /* EXITINFO1 of an IOIO intercept (15.10.2 "IN and OUT Behavior",
-     * figure 15-2): the port in bits 31:16, IN in bit 0, INS/OUTS in bit
-     * 2, the size one-hot in bits 6:4. */
-    uint64_t info1 = vmcb->control.exitinfo1;
-    struct cpuid_regs answer;
-    /* Only the two kinds, and only while the core allows fast exits: the
-     * budget and the deadline (fastpath_arm() decided the rest).  A failed
-     * VMRUN (VMEXIT_INVALID) is neither. */
-    if ((code != VMEXIT_CPUID && code != VMEXIT_IOIO) || !fastpath_allowed(v))
-        return false;
-    /* RAX is the VMCB's (VMRUN loads it, #VMEXIT saves it): the core
-     * reads the guest's registers in struct vcpu. */
-    v->regs.rax = vmcb->save.rax;
-    /* The core's answer: a CPUID leaf in the domain's table, or a plain IN
-     * or OUT (INS and OUTS touch guest memory) to a port nobody owns. */
-    if (code == VMEXIT_CPUID
-            ? !fastpath_cpuid_find(v, &answer)
-            : (info1 & IOIO_STR) || !fastpath_port_void(v, IOIO_PORT(info1), IOIO_SIZE(info1)))
-        return false;
-    /* Neither TF nor RF: those the full path's advance() handles. */
-    if (!fastpath_flags_plain(vmcb->save.rflags))
-        return false;
-    /* Applied to the registers and counted by the core. */
     if (code == VMEXIT_CPUID)
-        fastpath_cpuid_apply(v, &answer);
-    else
-        fastpath_port_apply(v, info1 & IOIO_TYPE_IN, IOIO_SIZE(info1));
-    vmcb->save.rax = v->regs.rax;
-    /* An event injected at the entry has been delivered (see the top of
-     * the file): EVENTINJ must not inject it again.  #VMEXIT clears the
-     * field (APM vol 3 "VMRUN", the steps of #VMEXIT); svm_run() clears it
-     * too, and so does the loop, the same one write. */
-    vmcb->control.eventinj = 0;
-    v->event_pending = 0;
-    skip(vmcb, code, nrips);
-    return true;
+        return fastpath_allowed(v) && take_cpuid(v, vmcb, nrips);
+    if (code == VMEXIT_IOIO)
+        return fastpath_allowed(v) && take_io(v, vmcb, nrips);
+    return false;
 }
 
 /* See internal.h: from svm_run(), after a #VMEXIT.  Returns with the VMCB
@@ -108,6 +121,12 @@ FAST_LOOP void svm_fastloop(struct vcpu *v, struct svm_vcpu *sv)
     while (take(v, vmcb, nrips)) {
         rip = vmcb->save.rip;
         entered = true;
+        /* An event injected at the entry has been delivered (see the top
+         * of the file): EVENTINJ must not inject it again.  #VMEXIT
+         * clears the field (APM vol 3 "VMRUN", the steps of #VMEXIT);
+         * svm_run() clears it too, and so does the loop, the same one
+         * write. */
+        vmcb->control.eventinj = 0;
         /* The world switch (enter.S), RAX and RIP from the VMCB. */
         svm_enter(vmcb_pa, &v->regs, host_pa);
         /* As after every VMRUN (enter_guest()): a flush asked for is done.
@@ -121,6 +140,10 @@ FAST_LOOP void svm_fastloop(struct vcpu *v, struct svm_vcpu *sv)
     }
     if (!entered)
         return;
+    /* The loop took an exit, so nothing injected is pending any more
+     * (svm_run() works the rest out from the last exit, unless the last
+     * VMRUN failed). */
+    v->event_pending = 0;
     /* What enter_guest() records of a VMRUN, for svm_run() and the
      * explainer of a failed one: where it entered (QEMU corrupts the saved
      * RIP of a failed VMRUN, docs/emulators.md), that no copy of the VMCB

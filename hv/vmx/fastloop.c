@@ -34,16 +34,14 @@
 #include "core/fastpath.h"
 #include "internal.h"
 
-/* Leave the exit to vmx_run().  An I/O exit's qualification, read here
- * already, is kept for it: exit.c exit_qualification() reads it at most
- * once per exit (each read a VMREAD; the SVM loop has nothing to keep, its
+/* Leave an I/O exit to vmx_run().  Its qualification, read here already,
+ * is kept for it: exit.c exit_qualification() reads it at most once per
+ * exit (each read a VMREAD; the SVM loop has nothing to keep, its
  * EXITINFO1 is memory). */
-FAST_LOOP static bool leave(struct vmx_vcpu *vx, uint32_t reason, uint64_t q)
+FAST_LOOP static bool leave_io(struct vmx_vcpu *vx, uint64_t q)
 {
-    if (reason == VMX_EXIT_IO) {
-        vx->qual = q;
-        vx->qual_read = true;
-    }
+    vx->qual = q;
+    vx->qual_read = true;
     return false;
 }
 
@@ -65,46 +63,55 @@ FAST_LOOP static void skip(void)
                 intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
+/* Neither TF nor RF in the guest's RFLAGS: those the full path's
+ * advance() handles (fastpath_flags_plain()). */
+FAST_LOOP static bool flags_plain(void)
+{
+    return fastpath_flags_plain(vmread(VMCS_GUEST_RFLAGS));
+}
+
+/* A CPUID exit: answered from the core's table (a leaf the full path has
+ * answered before) if it has the leaf; true when done. */
+FAST_LOOP static bool take_cpuid(struct vcpu *v)
+{
+    if (!fastpath_cpuid_find(v) || !flags_plain())
+        return false;
+    /* Applied to the registers and counted by the core. */
+    fastpath_cpuid_apply(v);
+    skip();
+    return true;
+}
+
+/* An I/O instruction exit: taken if it is a plain IN or OUT (INS and OUTS
+ * touch guest memory) to ports nobody owns; true when done.  The exit
+ * qualification (28.2.1 "Basic VM-Exit Information", table 28-5 "Exit
+ * Qualification for I/O Instructions"): the port in bits 31:16, IN in bit
+ * 3, INS/OUTS in bit 4, the size minus one in bits 2:0. */
+FAST_LOOP static bool take_io(struct vcpu *v, struct vmx_vcpu *vx)
+{
+    uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
+    if ((q & IOQ_STRING) || !fastpath_port_void(v, IOQ_PORT(q), IOQ_SIZE(q)) || !flags_plain())
+        return leave_io(vx, q);
+    /* An OUT is lost, an IN reads all ones; counted by the core. */
+    fastpath_port_apply(v, q & IOQ_IN, IOQ_SIZE(q));
+    skip();
+    return true;
+}
+
 /* Take the exit with basic reason `reason` if the core allows it: true
  * when it has been handled and the guest may be entered again; false
  * leaves everything as the exit left it (the guest's general registers
- * are in struct vcpu, where enter.S stored them). */
+ * are in struct vcpu, where enter.S stored them).  Only the two kinds,
+ * and only while the core allows fast exits: the budget and the deadline
+ * (fastpath_arm() decided the rest).  A failed entry has bit 31 set and
+ * is neither kind. */
 FAST_LOOP static bool take(struct vcpu *v, struct vmx_vcpu *vx, uint32_t reason)
 {
-    /* The I/O exit qualification (28.2.1 "Basic VM-Exit Information",
-     * table 28-5 "Exit Qualification for I/O Instructions"): the port in
-     * bits 31:16, IN in bit 3, INS/OUTS in bit 4, the size minus one in
-     * bits 2:0. */
-    uint64_t q = 0;
-    struct cpuid_regs answer;
-    /* Only the two kinds, and only while the core allows fast exits: the
-     * budget and the deadline (fastpath_arm() decided the rest).  A failed
-     * entry has bit 31 set and is neither. */
-    if ((reason != VMX_EXIT_CPUID && reason != VMX_EXIT_IO) || !fastpath_allowed(v))
-        return false;
-    if (reason == VMX_EXIT_IO)
-        q = vmread(VMCS_EXIT_QUALIFICATION);
-    /* The core's answer: a CPUID leaf in the domain's table, or a plain IN
-     * or OUT (INS and OUTS touch guest memory) to a port nobody owns. */
-    if (reason == VMX_EXIT_CPUID
-            ? !fastpath_cpuid_find(v, &answer)
-            : (q & IOQ_STRING) || !fastpath_port_void(v, IOQ_PORT(q), IOQ_SIZE(q)))
-        return leave(vx, reason, q);
-    /* Neither TF nor RF: those the full path's advance() handles. */
-    if (!fastpath_flags_plain(vmread(VMCS_GUEST_RFLAGS)))
-        return leave(vx, reason, q);
-    /* Applied to the registers and counted by the core. */
     if (reason == VMX_EXIT_CPUID)
-        fastpath_cpuid_apply(v, &answer);
-    else
-        fastpath_port_apply(v, q & IOQ_IN, IOQ_SIZE(q));
-    /* An event injected at the entry has been delivered (see the top of
-     * the file); a VM exit cleared the entry's interruption information
-     * itself (28.2 "Recording VM-Exit Information and Updating VM-Entry
-     * Control Fields"). */
-    v->event_pending = 0;
-    skip();
-    return true;
+        return fastpath_allowed(v) && take_cpuid(v);
+    if (reason == VMX_EXIT_IO)
+        return fastpath_allowed(v) && take_io(v, vx);
+    return false;
 }
 
 /* See internal.h: from vmx_run(), after a VM exit with *reason.  Returns 0
@@ -113,17 +120,29 @@ FAST_LOOP static bool take(struct vcpu *v, struct vmx_vcpu *vx, uint32_t reason)
  * vmx_run() reports. */
 FAST_LOOP int vmx_fastloop(struct vcpu *v, struct vmx_vcpu *vx, uint32_t *reason)
 {
-    while (take(v, vx, *reason)) {
+    /* The reason in a register while the loop runs, stored when it ends. */
+    uint32_t r = *reason;
+    while (take(v, vx, r)) {
         /* A deadline: the preemption timer's value is the time left
          * (preempt.c), which VM entry loads again each time. */
         if (v->deadline != UINT64_MAX && vx->preempt)
             vmx_arm_preemption(vx);
         /* VMRESUME: the VMCS has been launched (vmx_run() did it). */
-        int r = vmx_enter(&v->regs, 1);
-        if (r != 0)
-            return r;
+        int fail = vmx_enter(&v->regs, 1);
+        if (fail != 0) {
+            /* The loop took an exit first, so an event injected at the
+             * entry before it has been delivered (see the top of the
+             * file), and that exit cleared the entry's interruption
+             * information (28.2 "Recording VM-Exit Information and
+             * Updating VM-Entry Control Fields"): nothing is pending.
+             * (When the loop returns 0, vmx_run() works that out itself
+             * from the last exit.) */
+            v->event_pending = 0;
+            return fail;
+        }
         /* The exit reason (28.2.1 "Basic VM-Exit Information"). */
-        *reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+        r = (uint32_t)vmread(VMCS_EXIT_REASON);
     }
+    *reason = r;
     return 0;
 }
