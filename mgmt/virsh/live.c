@@ -296,6 +296,19 @@ int live_call(const struct vdom *v, struct ctlc *c, const char *execute, const c
     return -1;
 }
 
+/* query-domains' "memory" on an open connection: the RAM hv built the
+ * domain with, in bytes (0 when it does not say, or does not answer). */
+static uint64_t built_ram(struct ctlc *c)
+{
+    char why[256];
+    int ret;
+    uint64_t ram = 0;
+    /* Not waited for when hv does not answer (ctlc_call_hv). */
+    if (ctlc_call_hv(c, CTL_CMD_QUERY_DOMAINS, NULL, 30000, &ret, why, sizeof(why)) == 0)
+        json_u64(&c->doc, json_get(&c->doc, json_first(&c->doc, ret), "memory"), &ram);
+    return ram;
+}
+
 uint64_t live_memory_kib(const struct vdom *v)
 {
     static struct ctlc c;
@@ -310,11 +323,8 @@ uint64_t live_memory_kib(const struct vdom *v)
      * it knew of a domain whose monitor is busy). */
     int rc =
         ctlc_call_hv(&c, CTL_CMD_QUERY_BALLOON, "{\"domain\": 0}", 30000, &ret, why, sizeof(why));
-    if (rc != -2 && (rc != 0 || json_u64(&c.doc, json_get(&c.doc, ret, "actual"), &mem) < 0)) {
-        mem = 0;
-        if (ctlc_call(&c, CTL_CMD_QUERY_DOMAINS, NULL, 30000, &ret, why, sizeof(why)) == 0)
-            json_u64(&c.doc, json_get(&c.doc, json_first(&c.doc, ret), "memory"), &mem);
-    }
+    if (rc != -2 && (rc != 0 || json_u64(&c.doc, json_get(&c.doc, ret, "actual"), &mem) < 0))
+        mem = built_ram(&c);
     ctlc_close(&c);
     return mem ? mem / 1024 : v->dom.def.current_kib;
 }
@@ -323,14 +333,11 @@ uint64_t live_max_memory_kib(const struct vdom *v)
 {
     static struct ctlc c;
     char why[256];
-    int ret;
-    uint64_t ram = 0;
     if (!v->active || rundom_connect(&v->run, &c, 10000, why, sizeof(why)) < 0)
         return v->dom.def.memory_kib;
-    /* The RAM hv built the domain with (query-domains' "memory"): the
-     * live maximum, which `setmaxmem --config` does not move. */
-    if (ctlc_call(&c, CTL_CMD_QUERY_DOMAINS, NULL, 30000, &ret, why, sizeof(why)) == 0)
-        json_u64(&c.doc, json_get(&c.doc, json_first(&c.doc, ret), "memory"), &ram);
+    /* The RAM hv built the domain with: the live maximum, which
+     * `setmaxmem --config` does not move. */
+    uint64_t ram = built_ram(&c);
     ctlc_close(&c);
     return ram ? ram / 1024 : v->dom.def.memory_kib;
 }
