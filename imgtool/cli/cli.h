@@ -73,14 +73,25 @@ struct verb_common {
 };
 struct option;
 /*
+ * The long options a verb shares with the others, for verb_getopt's
+ * `shared`: --object, --image-opts (the verbs that open an image named on
+ * the command line) and --force-share, the long name of -U.  --help, the
+ * long name of -h, every verb has.
+ */
+enum { VERB_OBJECT = 1 << 0, VERB_IMAGE_OPTS = 1 << 1, VERB_FORCE_SHARE = 1 << 2 };
+#define VERB_OPENS       (VERB_OBJECT | VERB_IMAGE_OPTS)
+#define VERB_OPENS_SHARE (VERB_OPENS | VERB_FORCE_SHARE)
+/*
  * getopt_long() for a verb: the next option that is not one of the common
  * ones, or -1 at the end of the options.  -f, -q, -p and -t are stored in
  * vc; -U and -T are accepted and ignored, since neither locking nor the
  * source's cache mode change what imgtool does.  Only the letters in the
- * verb's own optstring are ever taken.  The caller sets optind = 1 first.
+ * verb's own optstring are ever taken.  The long options are --help, those
+ * `shared` names (VERB_*) and the verb's own `longopts` (NULL: none, else
+ * ended by a zero entry).  The caller sets optind = 1 first.
  */
 int verb_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
-                struct verb_common *vc);
+                unsigned shared, struct verb_common *vc);
 /*
  * Long options every verb that takes them handles alike (in verb_getopt):
  * --object (checked, then dropped: object.c) and --image-opts (image

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS, OPT_FORCE };
+enum { OPT_FORCE = 256 };
 
 /* qemu-img.c print_amend_option_help(): only qcow2 has amend options. */
 static int amend_help(const char *fmt)
@@ -124,9 +124,6 @@ static bool amend_image(struct img *img, struct opts *o, const struct img_info *
 int verb_amend(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
         {"force", no_argument, 0, OPT_FORCE},
         {0, 0, 0, 0},
     };
@@ -137,7 +134,7 @@ int verb_amend(int argc, char **argv)
     struct img *img = NULL;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":ho:f:t:pq", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":ho:f:t:pq", longopts, VERB_OPENS, &vc)) != -1) {
         switch (c) {
         case 'o':
             if (!opts_append(&options, optarg)) {

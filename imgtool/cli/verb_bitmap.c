@@ -121,7 +121,6 @@ static int run_action(struct img *img, struct img *src, const struct action *a, 
 int verb_bitmap(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
         {"object", required_argument, 0, OPT_OBJECT},
         {"image-opts", no_argument, 0, OPT_IMAGE_OPTS},
         {"add", no_argument, 0, OPT_ADD},
@@ -143,7 +142,7 @@ int verb_bitmap(int argc, char **argv)
     int nact = 0, c;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":b:f:F:g:h", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":b:f:F:g:h", longopts, 0, &vc)) != -1) {
         switch (c) {
         case 'b':
             src_file = optarg;

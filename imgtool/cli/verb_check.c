@@ -17,7 +17,7 @@
 #include <getopt.h>
 #include <string.h>
 
-enum { OPT_OUTPUT = 256, OPT_OBJECT, OPT_IMAGE_OPTS };
+enum { OPT_OUTPUT = 256 };
 
 /* ImageCheck in qapi/block-core.json, with QEMU's has_* rules: counts
  * that are zero are left out, except check-errors. */
@@ -154,13 +154,9 @@ static int parse_repair(const char *arg, unsigned *fix)
 int verb_check(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
         {"format", required_argument, 0, 'f'},
         {"repair", required_argument, 0, 'r'},
         {"output", required_argument, 0, OPT_OUTPUT},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
-        {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
     struct verb_common vc = {0};
@@ -169,7 +165,7 @@ int verb_check(int argc, char **argv)
     int c;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":hf:r:T:qU", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":hf:r:T:qU", longopts, VERB_OPENS_SHARE, &vc)) != -1) {
         switch (c) {
         case 'r':
             if (parse_repair(optarg, &fix)) {

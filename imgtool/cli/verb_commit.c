@@ -139,12 +139,6 @@ static int open_commit_job(struct commit_job *job, const char *filename, const c
 
 int verb_commit(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
-        {0, 0, 0, 0},
-    };
     struct verb_common vc = {0};
     struct commit_job job = {0};
     const char *base = NULL;
@@ -152,7 +146,7 @@ int verb_commit(int argc, char **argv)
     int c, ret = 1;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":f:ht:b:dpqr:", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":f:ht:b:dpqr:", NULL, VERB_OPENS, &vc)) != -1) {
         switch (c) {
         case 'b':
             base = optarg;

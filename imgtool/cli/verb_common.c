@@ -44,14 +44,48 @@ static bool verb_common_option(int c, struct verb_common *vc)
     }
 }
 
+/* The most long options a verb has: its own and the shared ones. */
+#define VERB_LONGOPTS_MAX 24
+
+/*
+ * The long-option table getopt_long() gets for a verb: --help, the shared
+ * options the verb takes, then its own, in `all`.  getopt_long() finds an
+ * option by its name wherever it stands, so the order does not matter.
+ */
+static void verb_longopts(struct option *all, const struct option *own, unsigned shared)
+{
+    static const struct {
+        unsigned verbs; /* the VERB_* bit of the verbs that take it; 0: all */
+        struct option opt;
+    } common[] = {
+        {0, {"help", no_argument, 0, 'h'}},
+        {VERB_OBJECT, {"object", required_argument, 0, OPT_COMMON_OBJECT}},
+        {VERB_IMAGE_OPTS, {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS}},
+        {VERB_FORCE_SHARE, {"force-share", no_argument, 0, 'U'}},
+    };
+    int n = 0;
+    for (size_t i = 0; i < KARRAY_SIZE_CLI(common); i++) {
+        if ((shared & common[i].verbs) == common[i].verbs) {
+            all[n++] = common[i].opt;
+        }
+    }
+    /* The verbs' tables are fixed and small: the limit is never reached. */
+    for (; own && own->name && n < VERB_LONGOPTS_MAX - 1; own++) {
+        all[n++] = *own;
+    }
+    all[n] = (struct option){0};
+}
+
 int verb_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
-                struct verb_common *vc)
+                unsigned shared, struct verb_common *vc)
 {
     /* Options with the same meaning in every verb are taken here; the
      * verb's switch sees only its own options and getopt's errors. */
+    struct option all[VERB_LONGOPTS_MAX];
+    verb_longopts(all, longopts, shared);
     int c;
     for (;;) {
-        c = getopt_long(argc, argv, optstring, longopts, NULL);
+        c = getopt_long(argc, argv, optstring, all, NULL);
         if (c == OPT_COMMON_IMAGE_OPTS) {
             cli_image_opts = true;
             continue;

@@ -21,8 +21,6 @@
 
 #define CMP_CHUNK (1u << 20)
 
-enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS };
-
 /* Offset of the first differing sector in [0, n), or n if equal. */
 static size_t first_diff(const unsigned char *a, const unsigned char *b, size_t n)
 {
@@ -184,20 +182,13 @@ static int compare_images(struct compare_job *job, bool progress)
 
 int verb_compare(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
-        {"force-share", no_argument, 0, 'U'},
-        {0, 0, 0, 0},
-    };
     struct verb_common vc = {0}; /* -f is the first image's format */
     const char *fmt2 = NULL;
     bool strict = false;
     int c, ret = 2;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":hf:F:T:pqsU", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":hf:F:T:pqsU", NULL, VERB_OPENS_SHARE, &vc)) != -1) {
         switch (c) {
         case 'F':
             fmt2 = optarg;

@@ -35,15 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-    OPT_OBJECT = 256,
-    OPT_IMAGE_OPTS,
-    OPT_TARGET_IMAGE_OPTS,
-    OPT_TARGET_IS_ZERO,
-    OPT_SALVAGE,
-    OPT_BITMAPS,
-    OPT_SKIP_BROKEN
-};
+enum { OPT_TARGET_IMAGE_OPTS = 256, OPT_TARGET_IS_ZERO, OPT_SALVAGE, OPT_BITMAPS, OPT_SKIP_BROKEN };
 
 /* Bytes handled per step of the copy loop (a multiple of every cluster
  * size up to 2 MiB). */
@@ -307,21 +299,17 @@ struct convert_job {
 static int convert_parse_options(int argc, char **argv, struct convert_job *j)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
         {"target-image-opts", no_argument, 0, OPT_TARGET_IMAGE_OPTS},
         {"target-is-zero", no_argument, 0, OPT_TARGET_IS_ZERO},
         {"salvage", no_argument, 0, OPT_SALVAGE},
         {"bitmaps", no_argument, 0, OPT_BITMAPS},
         {"skip-broken-bitmaps", no_argument, 0, OPT_SKIP_BROKEN},
-        {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
     int c;
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":hf:O:B:Cco:l:S:pt:T:qnm:Wr:UF:", longopts, &j->vc)) !=
-           -1) {
+    while ((c = verb_getopt(argc, argv, ":hf:O:B:Cco:l:S:pt:T:qnm:Wr:UF:", longopts,
+                            VERB_OPENS_SHARE, &j->vc)) != -1) {
         switch (c) {
         case 'O':
             j->out_fmt = optarg;

@@ -173,11 +173,6 @@ static bool parse_operands(int argc, char **argv, const char **filename, int64_t
 
 int verb_create(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {0, 0, 0, 0},
-    };
     struct verb_common vc = {0}; /* -f is the format to create */
     const char *base = NULL, *base_fmt = NULL, *filename;
     char *options = NULL;
@@ -187,7 +182,7 @@ int verb_create(int argc, char **argv)
     struct opts o = {0};
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":F:b:f:ho:qu", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":F:b:f:ho:qu", NULL, VERB_OBJECT, &vc)) != -1) {
         switch (c) {
         case 'F':
             base_fmt = optarg;

@@ -113,20 +113,13 @@ out:
 
 int verb_dd(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
-        {"force-share", no_argument, 0, 'U'},
-        {0, 0, 0, 0},
-    };
     struct verb_common vc = {0};
     const char *out_fmt = "raw";
     struct dd_operands ops = {.bs = 512, .count = -1, .skip = 0};
     int c, ret = 1;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":hf:O:U", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":hf:O:U", NULL, VERB_OPENS_SHARE, &vc)) != -1) {
         switch (c) {
         case 'O':
             out_fmt = optarg;

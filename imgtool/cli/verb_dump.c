@@ -284,7 +284,6 @@ static void dump_snapshots(struct img *img)
 int verb_dump(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
         {"all", no_argument, 0, 'a'},
         {0, 0, 0, 0},
     };
@@ -292,7 +291,7 @@ int verb_dump(int argc, char **argv)
     bool all = false;
     int c;
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":f:ha", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":f:ha", longopts, 0, &vc)) != -1) {
         switch (c) {
         case 'a':
             all = true;

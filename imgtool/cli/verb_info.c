@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_OUTPUT = 256, OPT_CHAIN, OPT_OBJECT, OPT_IMAGE_OPTS };
+enum { OPT_OUTPUT = 256, OPT_CHAIN };
 
 /* Escape a label for a double-quoted Graphviz string. */
 static void dot_quoted(const char *s)
@@ -146,13 +146,9 @@ static void print_info(struct jv *list, int ofmt, bool chain)
 int verb_info(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
         {"format", required_argument, 0, 'f'},
         {"output", required_argument, 0, OPT_OUTPUT},
         {"backing-chain", no_argument, 0, OPT_CHAIN},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
-        {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
     struct verb_common vc = {0};
@@ -161,7 +157,7 @@ int verb_info(int argc, char **argv)
     int c;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":f:hU", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":f:hU", longopts, VERB_OPENS_SHARE, &vc)) != -1) {
         switch (c) {
         case OPT_OUTPUT:
             output = optarg;

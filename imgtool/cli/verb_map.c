@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_OUTPUT = 256, OPT_START, OPT_MAXLEN, OPT_OBJECT, OPT_IMAGE_OPTS };
+enum { OPT_OUTPUT = 256, OPT_START, OPT_MAXLEN };
 
 struct map_entry {
     uint64_t start, length, offset;
@@ -199,12 +199,8 @@ static int map_ranges(struct img *img, int ofmt, uint64_t start, uint64_t end)
 int verb_map(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
         {"format", required_argument, 0, 'f'},
         {"output", required_argument, 0, OPT_OUTPUT},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
-        {"force-share", no_argument, 0, 'U'},
         {"start-offset", required_argument, 0, OPT_START},
         {"max-length", required_argument, 0, OPT_MAXLEN},
         {0, 0, 0, 0},
@@ -215,7 +211,7 @@ int verb_map(int argc, char **argv)
     int c;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":f:hU", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":f:hU", longopts, VERB_OPENS_SHARE, &vc)) != -1) {
         switch (c) {
         case OPT_OUTPUT:
             output = optarg;

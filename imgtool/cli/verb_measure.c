@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_SIZE = 256, OPT_OUTPUT, OPT_OBJECT, OPT_IMAGE_OPTS };
+enum { OPT_SIZE = 256, OPT_OUTPUT };
 
 /* Bytes of allocated data in the source, rounded to whole clusters. */
 static int allocated_bytes(struct img *src, uint64_t cluster, uint64_t *out)
@@ -225,12 +225,8 @@ static bool measure_operands(int argc, char **argv, int64_t size, const char **f
 int verb_measure(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
         {"size", required_argument, 0, OPT_SIZE},
         {"output", required_argument, 0, OPT_OUTPUT},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
-        {"force-share", no_argument, 0, 'U'},
         {0, 0, 0, 0},
     };
     struct verb_common vc = {0};
@@ -244,7 +240,7 @@ int verb_measure(int argc, char **argv)
     struct measure_result res;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":hf:O:o:l:U", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":hf:O:o:l:U", longopts, VERB_OPENS_SHARE, &vc)) != -1) {
         switch (c) {
         case 'O':
             out_fmt = optarg;

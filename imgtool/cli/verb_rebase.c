@@ -177,20 +177,13 @@ static int rebase_copy(struct rebase_job *job, bool progress)
 
 int verb_rebase(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
-        {"force-share", no_argument, 0, 'U'},
-        {0, 0, 0, 0},
-    };
     struct verb_common vc = {0};
     const char *out_base = NULL, *base_fmt = NULL;
     bool unsafe = false;
     int c, ret = 1;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":hf:F:b:upt:T:qU", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":hf:F:b:upt:T:qU", NULL, VERB_OPENS_SHARE, &vc)) != -1) {
         switch (c) {
         case 'F':
             base_fmt = optarg;

@@ -15,14 +15,11 @@
 #include <getopt.h>
 #include <string.h>
 
-enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS, OPT_PREALLOC, OPT_SHRINK };
+enum { OPT_PREALLOC = 256, OPT_SHRINK };
 
 int verb_resize(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
         {"preallocation", required_argument, 0, OPT_PREALLOC},
         {"shrink", no_argument, 0, OPT_SHRINK},
         {0, 0, 0, 0},
@@ -37,7 +34,7 @@ int verb_resize(int argc, char **argv)
     }
     const char *size = argv[--argc];
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":f:hq", longopts, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":f:hq", longopts, VERB_OPENS, &vc)) != -1) {
         switch (c) {
         case OPT_PREALLOC:
             prealloc = img_prealloc_parse(optarg);

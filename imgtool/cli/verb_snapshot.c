@@ -17,7 +17,6 @@
 #include <getopt.h>
 #include <time.h>
 
-enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS };
 enum { SN_NONE, SN_LIST, SN_APPLY, SN_CREATE, SN_DELETE };
 
 /*
@@ -109,17 +108,10 @@ static int snapshot_action(struct img *img, int action, const char *name)
 static int snapshot_options(int argc, char **argv, struct verb_common *vc, int *action,
                             const char **name)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, 0, 'h'},
-        {"object", required_argument, 0, OPT_COMMON_OBJECT},
-        {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS},
-        {"force-share", no_argument, 0, 'U'},
-        {0, 0, 0, 0},
-    };
     int c;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":la:c:d:hqU", longopts, vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":la:c:d:hqU", NULL, VERB_OPENS_SHARE, vc)) != -1) {
         int want = SN_NONE;
         switch (c) {
         case 'l':
