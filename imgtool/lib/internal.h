@@ -277,6 +277,11 @@ void qc_l2_entry(struct img *img, const uint8_t *table, uint64_t idx, uint64_t *
                  uint64_t *subcluster_bitmap);
 int qc_l2_set(struct img *img, uint64_t l2_off, uint64_t idx, uint64_t entry,
               uint64_t subcluster_bitmap);
+/* Change entry idx of the L2 table at l2_off (ours to change) to entry and
+ * subcluster_bitmap, with the entry it held before in *old_entry: the
+ * caller frees what that pointed at once nothing points there. */
+int qc_l2_replace(struct img *img, uint64_t l2_off, uint64_t idx, uint64_t entry,
+                  uint64_t subcluster_bitmap, uint64_t *old_entry);
 /* Make the L2 table of L1 index l1i writable (COPIED), allocating it. */
 int qc_l2_load_for_write(struct img *img, uint64_t l1_index, uint64_t *l2_table_off);
 int qc_rb_load(struct img *img, uint64_t rb_off, uint8_t **block);

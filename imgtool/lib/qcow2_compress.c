@@ -63,9 +63,8 @@ int img_write_compressed_raw(struct img *img, uint64_t off, const void *comp, si
                              const void *plain, size_t plain_len)
 {
     struct qcow2 *q = img->q;
-    uint64_t guest_cluster, l2_index, l2_table_off, data_off, old_entry, old_bitmap;
+    uint64_t guest_cluster, l2_index, l2_table_off, data_off, old_entry;
     uint64_t extra_sectors;
-    uint8_t *l2_table;
     int r;
     if (!q)
         return img_fail(img, IMG_ENOTSUP, "Compression is only supported by qcow2 images");
@@ -113,19 +112,14 @@ int img_write_compressed_raw(struct img *img, uint64_t off, const void *comp, si
     r = io_write(img, data_off, comp, comp_len);
     if (r < 0)
         return r;
-    /* The old entry, to free what it pointed at once nothing does. */
-    r = qc_l2_load(img, l2_table_off, &l2_table);
-    if (r < 0)
-        return r;
-    qc_l2_entry(img, l2_table, l2_index, &old_entry, &old_bitmap);
     /* The sector count field holds the sectors after the first one the
      * data touches (qcow2.txt "Compressed Clusters Descriptor"), so the
      * data may start anywhere within its first sector.  No COPIED flag,
      * and with extended L2 no subcluster bitmap: compressed clusters have
      * none. */
     extra_sectors = ((data_off + comp_len - 1) >> 9) - (data_off >> 9);
-    r = qc_l2_set(img, l2_table_off, l2_index,
-                  data_off | QE_COMPRESSED | (extra_sectors << q->csize_shift), 0);
+    r = qc_l2_replace(img, l2_table_off, l2_index,
+                      data_off | QE_COMPRESSED | (extra_sectors << q->csize_shift), 0, &old_entry);
     if (r < 0)
         return r;
     /* The decompression cache is keyed by descriptor; a new descriptor

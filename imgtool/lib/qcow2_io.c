@@ -545,8 +545,7 @@ static int write_copy_on_write(struct img *img, uint64_t guest_cluster, uint32_t
 {
     struct qcow2 *q = img->q;
     uint64_t l2_index = guest_cluster & (q->l2_entries - 1);
-    uint64_t l2_table_off, old_entry, old_bitmap, new_cluster;
-    uint8_t *l2_table;
+    uint64_t l2_table_off, old_entry, new_cluster;
     int r;
 
     /* The L2 table first (allocated or made ours; it uses q->tmp as
@@ -574,16 +573,10 @@ static int write_copy_on_write(struct img *img, uint64_t guest_cluster, uint32_t
     r = qc_data_write(img, new_cluster, src, q->cluster_size);
     if (r < 0)
         return r;
-    /* Re-read the entry: copying a shared L2 table keeps it unchanged, but
-     * this keeps the code obviously right. */
-    r = qc_l2_load(img, l2_table_off, &l2_table);
-    if (r < 0)
-        return r;
-    qc_l2_entry(img, l2_table, l2_index, &old_entry, &old_bitmap);
     /* A whole new cluster: with extended L2 all 32 subclusters are now
      * allocated. */
-    r = qc_l2_set(img, l2_table_off, l2_index, new_cluster | QE_COPIED,
-                  q->ext_l2 ? 0xffffffffull : 0);
+    r = qc_l2_replace(img, l2_table_off, l2_index, new_cluster | QE_COPIED,
+                      q->ext_l2 ? 0xffffffffull : 0, &old_entry);
     if (r < 0)
         return r;
     /* The old cluster (shared, compressed, or zero-allocated) loses us. */

@@ -156,3 +156,24 @@ int qc_l2_set(struct img *img, uint64_t l2_off, uint64_t idx, uint64_t entry,
     }
     return 0;
 }
+
+/*
+ * A write that puts new data (or none) under a guest cluster ends the same
+ * way whatever the data is: the entry the cluster had is read back from
+ * the table, which is ours by now (the caller made it so before it wrote
+ * the data, and copying a shared table keeps its entries), then the new
+ * entry goes in its place.  The old one comes back so that its clusters
+ * are freed only after nothing points at them: a crash in between leaks
+ * space but never hands out a cluster still in use.
+ */
+int qc_l2_replace(struct img *img, uint64_t l2_off, uint64_t idx, uint64_t entry,
+                  uint64_t subcluster_bitmap, uint64_t *old_entry)
+{
+    uint64_t old_bitmap;
+    uint8_t *table;
+    int r = qc_l2_load(img, l2_off, &table);
+    if (r < 0)
+        return r;
+    qc_l2_entry(img, table, idx, old_entry, &old_bitmap);
+    return qc_l2_set(img, l2_off, idx, entry, subcluster_bitmap);
+}
