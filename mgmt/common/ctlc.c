@@ -255,6 +255,29 @@ int ctlc_callv(struct ctlc *c, const char *execute, const struct ctlc_arg *args,
     return exchange(c, req, len, id, ms, ret, err);
 }
 
+bool ctlc_image_args(char *buf, size_t size, const char *device, const char *filename,
+                     const char *format, int read_only)
+{
+    /* The writer escapes what JSON needs: a path may hold quotes. */
+    struct json_out o;
+    json_out_init(&o, buf, size);
+    json_obj_begin(&o);
+    json_key(&o, CTL_ARG_DOMAIN);
+    json_put_u64(&o, 0);
+    json_key(&o, CTL_ARG_DEVICE);
+    json_put_str(&o, device);
+    json_key(&o, CTL_ARG_FILENAME);
+    json_put_str(&o, filename);
+    json_key(&o, CTL_ARG_FORMAT);
+    json_put_str(&o, format);
+    if (read_only >= 0) {
+        json_key(&o, CTL_ARG_READ_ONLY);
+        json_put_bool(&o, read_only);
+    }
+    json_obj_end(&o);
+    return json_out_ok(&o);
+}
+
 void ctlc_close(struct ctlc *c)
 {
     if (c->fd >= 0)

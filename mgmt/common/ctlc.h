@@ -74,6 +74,16 @@ struct ctlc_arg {
 int ctlc_callv(struct ctlc *c, const char *execute, const struct ctlc_arg *args, int n, int ms,
                int *ret, struct ctlc_err *err);
 
+/*
+ * The arguments object of a request that puts the image `filename` (an
+ * absolute path; format `format`) into drive `device` of domain 0:
+ * x-blockdev-attach with its `read-only` (read_only 0 or 1), or
+ * blockdev-change-medium (read_only < 0: not sent).  JSON text in buf;
+ * false when it does not fit in `size` bytes.
+ */
+bool ctlc_image_args(char *buf, size_t size, const char *device, const char *filename,
+                     const char *format, int read_only);
+
 /* Send `len` bytes as they are, and a newline after them when `newline`.
  * 0, or -1 with the reason in `why`. */
 int ctlc_send(struct ctlc *c, const char *s, size_t len, bool newline, char *why, size_t whylen);

@@ -21,6 +21,14 @@ void uuid_new(char out[37])
              b[14], b[15]);
 }
 
+int str_list_index(const char *const *list, const char *s)
+{
+    for (int i = 0; list[i]; i++)
+        if (!strcmp(list[i], s))
+            return i;
+    return -1;
+}
+
 bool uuid_valid(const char *s)
 {
     /* Dashes after the 8th, 12th, 16th and 20th hex digit. */

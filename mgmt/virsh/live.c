@@ -3,6 +3,7 @@
  * the state the domain's manager reports, and libvirt's reasons.
  */
 #include "live.h"
+#include "../common/text.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -63,10 +64,7 @@ static bool reason_fits(enum vstate s, const char *reason)
                              : s == VSTATE_PAUSED  ? paused
                              : s == VSTATE_SHUTOFF ? shutoff
                                                    : NULL;
-    for (int i = 0; set && set[i]; i++)
-        if (!strcmp(set[i], reason))
-            return true;
-    return false;
+    return set && str_list_index(set, reason) >= 0;
 }
 
 /* The status (QEMU's RunState name) hv last gave for domain 0, from the

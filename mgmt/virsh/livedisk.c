@@ -83,22 +83,9 @@ bool live_disk_attach(const struct vdom *v, const struct disk_def *k)
         return false;
     }
     char json[PATH_MAX + 256];
-    struct json_out o;
-    json_out_init(&o, json, sizeof(json));
-    json_obj_begin(&o);
-    json_key(&o, CTL_ARG_DOMAIN);
-    json_put_u64(&o, 0);
-    json_key(&o, CTL_ARG_DEVICE);
-    json_put_str(&o, k->target);
-    json_key(&o, CTL_ARG_FILENAME);
-    json_put_str(&o, abs);
-    json_key(&o, CTL_ARG_FORMAT);
-    json_put_str(&o, k->driver);
-    json_key(&o, CTL_ARG_READ_ONLY);
-    json_put_bool(&o, k->readonly);
-    json_obj_end(&o);
+    bool fits = ctlc_image_args(json, sizeof(json), k->target, abs, k->driver, k->readonly);
     free(abs);
-    return json_out_ok(&o) && call(v, CTL_CMD_BLOCKDEV_ATTACH, json, k->target, failed);
+    return fits && call(v, CTL_CMD_BLOCKDEV_ATTACH, json, k->target, failed);
 }
 
 bool live_disk_detach(const struct vdom *v, const char *target)

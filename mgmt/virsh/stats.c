@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "live.h"
 
+#include "../common/text.h"
 #include "../common/vtable.h"
 
 #include <dirent.h>
@@ -243,10 +244,8 @@ static int reason_number(enum vstate s, const char *reason)
                              : s == VSTATE_PAUSED  ? paused
                              : s == VSTATE_SHUTOFF ? shutoff
                                                    : NULL;
-    for (int i = 0; set && set[i]; i++)
-        if (!strcmp(set[i], reason))
-            return i;
-    return 0;
+    int i = set ? str_list_index(set, reason) : -1;
+    return i < 0 ? 0 : i;
 }
 
 static bool domstats(const struct cmd_call *call)

@@ -99,22 +99,10 @@ int cmd_block_list(int argc, char **argv)
 static int attach_disk(const struct rundom *r, const struct xldisk *d, const char *path)
 {
     char args[PATH_MAX + 256], why[4300];
-    struct json_out o;
-    json_out_init(&o, args, sizeof(args));
-    json_obj_begin(&o);
-    json_key(&o, CTL_ARG_DOMAIN);
-    json_put_u64(&o, 0);
-    json_key(&o, CTL_ARG_DEVICE);
-    json_put_str(&o, d->vdev);
-    json_key(&o, CTL_ARG_FILENAME);
-    json_put_str(&o, path);
-    json_key(&o, CTL_ARG_FORMAT);
-    json_put_str(&o, d->format);
-    json_key(&o, CTL_ARG_READ_ONLY);
-    json_put_bool(&o, d->readonly);
-    json_obj_end(&o);
-    if (!json_out_ok(&o) || xl_call(r, CTL_CMD_BLOCKDEV_ATTACH, args, why, sizeof(why)) == 0)
-        return json_out_ok(&o) ? 0 : 1;
+    if (!ctlc_image_args(args, sizeof(args), d->vdev, path, d->format, d->readonly))
+        return 1;
+    if (xl_call(r, CTL_CMD_BLOCKDEV_ATTACH, args, why, sizeof(why)) == 0)
+        return 0;
     /* libxl's words for a vdev the domain has (libxl__device_exists). */
     if (strstr(why, "Duplicate device ID"))
         fprintf(stderr, "libxl: error: domain %d: device already exists in xenstore\n", r->domid);
@@ -243,19 +231,7 @@ static int cd_medium(const struct rundom *r, const char *file)
     char args[PATH_MAX + 128], why[512];
     const char *cmd = file ? CTL_CMD_CHANGE_MEDIUM : CTL_CMD_EJECT;
     if (file) {
-        struct json_out o;
-        json_out_init(&o, args, sizeof(args));
-        json_obj_begin(&o);
-        json_key(&o, CTL_ARG_DOMAIN);
-        json_put_u64(&o, 0);
-        json_key(&o, CTL_ARG_DEVICE);
-        json_put_str(&o, "ide1-cd0");
-        json_key(&o, CTL_ARG_FILENAME);
-        json_put_str(&o, file);
-        json_key(&o, CTL_ARG_FORMAT);
-        json_put_str(&o, "raw");
-        json_obj_end(&o);
-        if (!json_out_ok(&o))
+        if (!ctlc_image_args(args, sizeof(args), "ide1-cd0", file, "raw", -1))
             return 1;
     } else {
         snprintf(args, sizeof(args), "{\"domain\": 0, \"device\": \"ide1-cd0\"}");
