@@ -34,18 +34,6 @@ skip_all_if "$(built_missing "$HV" "$G" "$HVCTL")" "${CASES[@]}"
     echo "quit"
 } >"$W/keys"
 
-# wait_for TEXT FILE PID: until FILE has a line starting with TEXT; false
-# when PID ends first or 4 minutes pass.
-wait_for() {
-    local text=$1 file=$2 pid=$3
-    for _ in $(seq 1200); do
-        grep -q "^$text" "$file" 2>/dev/null && return 0
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.2
-    done
-    return 1
-}
-
 # reference MODE: the transcript on plain QEMU, the keys given once the
 # guest has said it is ready (keys that come before its serial_init are
 # cleared from the FIFO with it, on QEMU as on a real UART).
@@ -58,7 +46,7 @@ reference() {
         -kernel "$G" -append "$mode" <"$W/plain-$mode.in" >"$out.raw" 2>"$W/plain-$mode.err" &
     local q=$!
     exec 7>"$W/plain-$mode.in"
-    wait_for "shout: ready" "$out.raw" "$q"
+    wait_for "$out.raw" "^shout: ready" 240 "$q"
     cat "$W/keys" >&7
     exec 7>&-
     wait "$q"
@@ -98,7 +86,7 @@ start() {
         >"$d/out" 2>"$d/err" </dev/null &
     run=$!
     [ "$doms" = 1 ] || ready="\[d$((doms - 1))\] $ready"
-    wait_for "$ready" "$d/out" "$run"
+    wait_for "$d/out" "^$ready" 240 "$run"
 }
 
 # finish ID: wait for hvrun; it must end 0 (the guest's exit 0).
@@ -128,7 +116,7 @@ qemu_case() {
     "${H[@]}" --console <"$d/a.in" >"$d/a.out" 2>"$d/a.err" &
     local a=$!
     exec 8>"$d/a.in"
-    wait_for "shout: ready" "$d/a.out" "$a" || {
+    wait_for "$d/a.out" "^shout: ready" 240 "$a" || {
         fail "$id" "the first front-end did not see the guest's first line"
         exec 8>&-
         kill "$run"

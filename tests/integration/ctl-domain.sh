@@ -75,7 +75,7 @@ create() {
 qemu_checks() {
     local d=$1 s=$2 run=$3 n a0 a1 a2 r f0 f1
     local H=("$HVCTL" -s "$s" --timeout 120)
-    wait_for "$d/out" '^pattern: counting' "$run" || { echo "domain 0 did not start"; return; }
+    wait_for "$d/out" '^pattern: counting' 120 "$run" || { echo "domain 0 did not start"; return; }
     "$HVCTL" -s "$s" --timeout 200 --events --count 7 >"$d/events" 2>&1 &
     a0=$(counter "$d/out" '')
     # Two more domains, each with its own name and memory.
@@ -83,8 +83,8 @@ qemu_checks() {
     [ "$n" = 1 ] || { echo "the first domain-create: want domain 1, got '$n'"; return; }
     n=$(create "$s" kernel="$P" name=p2 memory=6)
     [ "$n" = 2 ] || { echo "the second domain-create: want domain 2, got '$n'"; return; }
-    wait_for "$d/out" '^\[d1\] pattern: counting' "$run" &&
-        wait_for "$d/out" '^\[d2\] pattern: counting' "$run" ||
+    wait_for "$d/out" '^\[d1\] pattern: counting' 120 "$run" &&
+        wait_for "$d/out" '^\[d2\] pattern: counting' 120 "$run" ||
         { echo "the new domains printed nothing"; return; }
     a1=$(counter "$d/out" '\[d1\] ')
     a2=$(counter "$d/out" '\[d2\] ')
@@ -97,7 +97,7 @@ qemu_checks() {
     # A guest that triple-faults crashes alone.
     n=$(create "$s" kernel="$T" name=t memory=4)
     [ "$n" = 3 ] || { echo "domain-create of the triple guest: want domain 3, got '$n'"; return; }
-    wait_for "$d/err" '^\[hv\] domain 3 torn down: ' "$run" ||
+    wait_for "$d/err" '^\[hv\] domain 3 torn down: ' 120 "$run" ||
         { echo "the triple guest did not crash and go"; return; }
     grep -q '^\[hv\] domain 3 crashed: triple fault' "$d/err" || { echo "no crash of domain 3"; return; }
     moves "$s" 0 "$a0" && moves "$s" 1 "$a1" && moves "$s" 2 "$a2" ||
@@ -152,7 +152,7 @@ qemu_checks() {
     # Capable, which the guest skips, as QEMU's has no such entry.)
     n=$(create "$s" kernel="$S" name=two memory=16 vcpus=2 maxvcpus=3)
     [ "$n" = 1 ] || { echo "domain-create with vcpus=2: want domain 1, got '$n'"; return; }
-    wait_for "$d/err" '^\[hv\] domain 1 shut down' "$run" || { echo "the smp guest did not end"; return; }
+    wait_for "$d/err" '^\[hv\] domain 1 shut down' 120 "$run" || { echo "the smp guest did not end"; return; }
     grep -q '^smp: the MADT lists 2 CPU' "$d/smp.plain" &&
         cmp -s <(sed 's/^/[d1] /' "$d/smp.plain") <(grep '^\[d1\] ' "$d/out" | tail -n "$(wc -l <"$d/smp.plain")") ||
         { echo "the smp guest with vcpus=2 did not print what it prints on plain QEMU -smp 2"; return; }
@@ -169,10 +169,10 @@ qemu_checks() {
 # bochs_checks DIR SOCK RUN_PID: one domain made at run time on VT-x.
 bochs_checks() {
     local d=$1 s=$2 run=$3 n a1 r
-    wait_for "$d/out" '^pattern: counting' "$run" || { echo "domain 0 did not start"; return; }
+    wait_for "$d/out" '^pattern: counting' 120 "$run" || { echo "domain 0 did not start"; return; }
     n=$(create "$s" kernel="$P" name=vmx1 memory=4)
     [ "$n" = 1 ] || { echo "domain-create: want domain 1, got '$n'"; return; }
-    wait_for "$d/out" '^\[d1\] pattern: counting' "$run" || { echo "domain 1 printed nothing"; return; }
+    wait_for "$d/out" '^\[d1\] pattern: counting' 120 "$run" || { echo "domain 1 printed nothing"; return; }
     a1=$(counter "$d/out" '\[d1\] ')
     moves "$s" 1 "$a1" || { echo "domain 1's counter does not move"; return; }
     r=$("$HVCTL" -s "$s" --timeout 120 domain-destroy domain=1)
@@ -216,7 +216,7 @@ preserved() {
     "$TOP/bin/hvrun" --hv "$HV" --timeout "$TIMEOUT" -m 16M --on-crash preserve \
         --control "$d/ctl.sock" -kernel "$T" >"$d/out" 2>"$d/err" </dev/null &
     local run=$!
-    if ! wait_for "$d/err" '^\[hv\] domain 0 crashed: triple fault.*; preserved' "$run"; then
+    if ! wait_for "$d/err" '^\[hv\] domain 0 crashed: triple fault.*; preserved' 120 "$run"; then
         fail "$id" "the triple guest was not preserved"
     elif sleep 2 && ! kill -0 "$run" 2>/dev/null; then
         fail "$id" "the machine ended with its preserved domain"

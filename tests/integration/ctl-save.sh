@@ -85,10 +85,10 @@ status() {
 qemu_checks() {
     local d=$1 s=$2 run=$3 r n last first size
     local H=("$HVCTL" -s "$s" --timeout 120)
-    wait_for "$d/out" '^pattern: counting' "$run" || { echo "domain 0 did not start"; return; }
+    wait_for "$d/out" '^pattern: counting' 120 "$run" || { echo "domain 0 did not start"; return; }
     r=$("${H[@]}" domain-create kernel="$C" name=ctr memory=4 cmdline='"100000"')
     [ "$r" = '{"return": {"domain": 1, "name": "ctr"}}' ] || { echo "domain-create: $r"; return; }
-    wait_for "$d/out" '^\[d1\] count 20$' "$run" || { echo "the counter did not count"; return; }
+    wait_for "$d/out" '^\[d1\] count 20$' 120 "$run" || { echo "the counter did not count"; return; }
     # Domain 0 has a disk: saved, it runs on; a new domain cannot take
     # the state, domain 0 can.
     r=$("${H[@]}" domain-save domain=0 file="$d/p0.sav" after='"continue"')
@@ -134,13 +134,13 @@ qemu_checks() {
     r=$("${H[@]}" domain-restore file="$d/c.sav")
     n=$(sed -n 's/^{"return": {"domain": \([0-9]\), "name": "ctr"}}$/\1/p' <<<"$r")
     [ -n "$n" ] || { echo "domain-restore: $r"; return; }
-    wait_for "$d/out" "^\\[d$n\\] count [0-9]+\$" "$run" || { echo "the restored domain printed nothing"; return; }
+    wait_for "$d/out" "^\\[d$n\\] count [0-9][0-9]*\$" 120 "$run" || { echo "the restored domain printed nothing"; return; }
     refused_restore "$s" "$d/c.sav" "a domain called 'ctr' exists already (domain $n)" || return
     last=$(last_count_before "$d/out" '^\[hv\] domain 1 dying: destroyed by the host' '\[d1\] ')
     first=$(first_count_after "$d/out" "^\\[hv\\] domain-restore: domain $n 'ctr'" "\\[d$n\\] ")
     [ -n "$last" ] && [ "$first" = $((last + 1)) ] ||
         { echo "last count before the save '$last', first after the restore '$first'"; return; }
-    wait_for "$d/out" "^\\[d$n\\] count $((first + 50))\$" "$run" &&
+    wait_for "$d/out" "^\\[d$n\\] count $((first + 50))\$" 120 "$run" &&
         counts_on "$d/out" "^\\[hv\\] domain-restore: domain $n 'ctr'" "\\[d$n\\] " "$first" $((first + 50)) ||
         { echo "the restored counter does not count on one by one from $first"; return; }
     "${H[@]}" quit >/dev/null
@@ -151,7 +151,7 @@ qemu_checks() {
 bochs_checks() {
     local d=$1 s=$2 run=$3 r last first
     local H=("$HVCTL" -s "$s" --timeout 120)
-    wait_for "$d/out" '^count 10$' "$run" || { echo "the counter did not count"; return; }
+    wait_for "$d/out" '^count 10$' 120 "$run" || { echo "the counter did not count"; return; }
     r=$("${H[@]}" domain-save file="$d/c.sav")
     [[ $r == '{"return": {"size": '* ]] || { echo "domain-save: $r"; return; }
     sleep 2
@@ -159,7 +159,7 @@ bochs_checks() {
     r=$("${H[@]}" domain-restore file="$d/c.sav")
     [ "$r" = '{"return": {"domain": 0, "name": "d0"}}' ] || { echo "domain-restore: $r"; return; }
     last=$(last_count_before "$d/out" "^\\[hv\\] domain-save: domain 0 'd0': [0-9]+ bytes" '')
-    wait_for "$d/out" "^count $((last + 10))\$" "$run" || { echo "the restored domain does not count"; return; }
+    wait_for "$d/out" "^count $((last + 10))\$" 120 "$run" || { echo "the restored domain does not count"; return; }
     first=$(first_count_after "$d/out" "^\\[hv\\] domain-restore: domain 0 'd0'" '')
     [ -n "$last" ] && [ "$first" = $((last + 1)) ] &&
         counts_on "$d/out" "^\\[hv\\] domain-restore: domain 0 'd0'" '' "$first" $((last + 10)) ||
@@ -175,11 +175,11 @@ bochs_checks() {
 bochs_disk_checks() {
     local d=$1 s=$2 run=$3 r last first i
     local H=("$HVCTL" -s "$s" --timeout 120)
-    wait_for "$d/out" '^count 20$' "$run" || { echo "the counter did not count"; return; }
+    wait_for "$d/out" '^count 20$' 120 "$run" || { echo "the counter did not count"; return; }
     r=$("${H[@]}" domain-save file="$d/c.sav" after='"continue"')
     [[ $r == '{"return": {"size": '* ]] || { echo "domain-save: $r"; return; }
     last=$(last_count_before "$d/out" "^\\[hv\\] domain-save: domain 0 'd0': [0-9]+ bytes" '')
-    wait_for "$d/out" "^count $((last + 30))\$" "$run" || { echo "the counter stopped after the save"; return; }
+    wait_for "$d/out" "^count $((last + 30))\$" 120 "$run" || { echo "the counter stopped after the save"; return; }
     r=$("${H[@]}" domain-restore domain=0 file="$d/c.sav")
     [ "$r" = '{"return": {"domain": 0, "name": "d0"}}' ] || { echo "domain-restore: $r"; return; }
     # The console comes a moment after the reply: its first count then.
@@ -189,7 +189,7 @@ bochs_disk_checks() {
         sleep 1
     done
     [ -n "$last" ] && [ "$first" = $((last + 1)) ] &&
-        wait_for "$d/out" "^count $((first + 20))\$" "$run" ||
+        wait_for "$d/out" "^count $((first + 20))\$" 120 "$run" ||
         { echo "last count before the save '$last', first after the restore '$first'"; return; }
     echo "$first" >"$d/first"
     "${H[@]}" quit >/dev/null

@@ -95,7 +95,7 @@ ctl_checks() {
     image "$img" && image "$d/img/other.qcow2" || { echo "qemu-img/qemu-io failed"; return; }
     qemu-img create -q -f qcow2 -b d.qcow2 -F qcow2 "$d/img/top.qcow2" || { echo "no overlay"; return; }
     truncate -s 1M "$d/img/plain.raw"
-    wait_for "$d/out" '^hotdisk: watching' "$run" || { echo "the guest did not start"; return; }
+    wait_for "$d/out" '^hotdisk: watching' 120 "$run" || { echo "the guest did not start"; return; }
     r=$("${H[@]}" query-block)
     [ "$r" = '{"return": []}' ] || { echo "query-block before the attach: $r"; return; }
     refused "$s" "Could not open '$d/img/none.qcow2': No such file or directory" "$img" \
@@ -119,7 +119,7 @@ ctl_checks() {
         filename="$d/img/other.qcow2" || return
     refused "$s" "'$img' is attached already (as vdb of domain 0)" "$d/img/other.qcow2" \
         device=vdc filename="$img" || return
-    wait_for "$d/out" '^PASS: hotdisk: wrote 0xc3 over sectors 8-15, flushed, read it back$' "$run" ||
+    wait_for "$d/out" '^PASS: hotdisk: wrote 0xc3 over sectors 8-15, flushed, read it back$' 120 "$run" ||
         { echo "the guest did not write its pattern"; return; }
     grep -qx 'hotdisk: sector 0 holds 512 bytes of 0x5a' "$d/out" ||
         { echo "the guest did not read qemu-io's 0x5a in sector 0"; return; }
@@ -138,7 +138,7 @@ ctl_checks() {
         { echo "the file has $(stat -c %s "$img") bytes, hv said ${BASH_REMATCH[1]}"; return; }
     guest_pattern "$img" || return
     [ "$(ls -A "$d/img" | grep -c '^\.')" = 0 ] || { echo "a temporary file is left: $(ls -A "$d/img")"; return; }
-    wait_for "$d/out" '^hotdisk: the disk at 0xfeb00e00 is gone$' "$run" ||
+    wait_for "$d/out" '^hotdisk: the disk at 0xfeb00e00 is gone$' 120 "$run" ||
         { echo "the guest did not notice the detach"; return; }
     r=$("${H[@]}" query-block)
     [ "$r" = '{"return": []}' ] || { echo "query-block after the detach: $r"; return; }
@@ -155,11 +155,11 @@ end_checks() {
     local img=$d/img/d.qcow2 H=("$HVCTL" -s "$2" --timeout 120)
     mkdir -p "$d/img"
     image "$img" || { echo "qemu-img/qemu-io failed"; return; }
-    wait_for "$d/out" '^hotdisk: watching' "$run" || { echo "the guest did not start"; return; }
+    wait_for "$d/out" '^hotdisk: watching' 120 "$run" || { echo "the guest did not start"; return; }
     r=$("${H[@]}" x-blockdev-attach device=xvdb filename="$img" format='"qcow2"')
     [ "$r" = '{"return": {"device": "xvdb", "base": 4272950272, "irq": 11}}' ] ||
         { echo "x-blockdev-attach beside the boot's disk: $r"; return; }
-    wait_for "$d/out" '^PASS: hotdisk: wrote 0xc3' "$run" || { echo "the guest did not write"; return; }
+    wait_for "$d/out" '^PASS: hotdisk: wrote 0xc3' 120 "$run" || { echo "the guest did not write"; return; }
     r=$("${H[@]}" x-savevm name=s1)
     [[ $r == *'"desc": "domain 0 has a disk attached at run time: detach it first'* ]] ||
         { echo "savevm with a disk attached at run time: $r"; return; }
@@ -179,14 +179,14 @@ bochs_checks() {
     local img=$d/img/d.qcow2
     mkdir -p "$d/img"
     image "$img" || { echo "qemu-img/qemu-io failed"; return; }
-    wait_for "$d/out" '^hotdisk: watching' "$run" || { echo "the guest did not start"; return; }
+    wait_for "$d/out" '^hotdisk: watching' 120 "$run" || { echo "the guest did not start"; return; }
     r=$("$HVCTL" -s "$s" --timeout 120 x-blockdev-attach device=vdb filename="$img")
     [[ $r == '{"return": {"device": "vdb", '* ]] || { echo "x-blockdev-attach: $r"; return; }
-    wait_for "$d/out" '^PASS: hotdisk: wrote 0xc3' "$run" || { echo "the guest did not write"; return; }
+    wait_for "$d/out" '^PASS: hotdisk: wrote 0xc3' 120 "$run" || { echo "the guest did not write"; return; }
     r=$("$HVCTL" -s "$s" --timeout 120 x-blockdev-detach device=vdb)
     [[ $r == '{"return": {"length": '* ]] || { echo "x-blockdev-detach: $r"; return; }
     guest_pattern "$img" || return
-    wait_for "$d/out" '^hotdisk: the disk at 0xfeb00e00 is gone$' "$run" || { echo "the guest did not notice"; return; }
+    wait_for "$d/out" '^hotdisk: the disk at 0xfeb00e00 is gone$' 120 "$run" || { echo "the guest did not notice"; return; }
     "$HVCTL" -s "$s" --timeout 120 quit >/dev/null
 }
 
@@ -226,7 +226,7 @@ xl_checks() {
     image "$img" && image "$d/img/other.qcow2" || { echo "qemu-img/qemu-io failed"; return; }
     printf 'name = "hx"\nkernel = "%s"\nmemory = 16\nextra = "watch disks=2"\n' "$G" >"$d/hx.cfg"
     "$XL" create "$d/hx.cfg" >"$d/create.out" 2>&1 || { echo "xl create: $(cat "$d/create.out")"; return; }
-    wait_for "$log" '^hotdisk: watching' "" || { echo "the guest did not start"; return; }
+    wait_for "$log" '^hotdisk: watching' 120 || { echo "the guest did not start"; return; }
     id=$("$XL" domid hx)
     head=$(printf '%-5s %-3s %-6s %-5s %-6s %-8s %-30s' Vdev BE handle state evt-ch ring-ref BE-path)
     "$XL" block-list hx >"$d/list0" && says "$d/list0" "$head" || return
@@ -246,12 +246,12 @@ assert disks == want, disks' "$img" 2>"$d/long1" || { echo "list -l: $(tail -1 "
         says "$d/e2" "libxl: error: domain $id: Disk vdev=xvdc failed to stat: $d/img/none.qcow2: No such file or directory" \
             'libxl_device_disk_add failed.' || return
     ! "$XL" block-detach hx xvdc 2>"$d/e3" && says "$d/e3" 'Error: Device xvdc not connected.' || return
-    wait_for "$log" '^PASS: hotdisk: wrote 0xc3' "" || { echo "the guest did not write its pattern"; return; }
+    wait_for "$log" '^PASS: hotdisk: wrote 0xc3' 120 || { echo "the guest did not write its pattern"; return; }
     grep -qx 'hotdisk: sector 0 holds 512 bytes of 0x5a' "$log" || { echo "the guest did not read 0x5a"; return; }
     "$XL" block-detach hx 51728 >"$d/detach" 2>&1 && [ ! -s "$d/detach" ] ||
         { echo "block-detach: $(cat "$d/detach")"; return; }
     guest_pattern "$img" || return
-    wait_for "$log" '^hotdisk: the disk at 0xfeb00e00 is gone$' "" || { echo "the guest did not notice"; return; }
+    wait_for "$log" '^hotdisk: the disk at 0xfeb00e00 is gone$' 120 || { echo "the guest did not notice"; return; }
     "$XL" block-list hx >"$d/list2" && says "$d/list2" "$head" || return
     "$XL" list -l hx >"$d/long2" && ! grep -q '"disks"' "$d/long2" || { echo "list -l still has a disk"; return; }
 }
@@ -273,7 +273,7 @@ virsh_checks() {
 </domain>
 XML
     "$V" -q "define $d/hvd.xml; start hvd" >"$d/start" 2>&1 || { echo "define, start: $(cat "$d/start")"; return; }
-    wait_for "$log" '^hotdisk: watching' "" || { echo "the guest did not start"; return; }
+    wait_for "$log" '^hotdisk: watching' 120 || { echo "the guest did not start"; return; }
     "$V" domblklist hvd >"$d/list0" && says "$d/list0" ' Target   Source' '------------------' '' || return
     "$V" attach-disk hvd "$img" vdb --live --subdriver qcow2 >"$d/attach" 2>&1 &&
         says "$d/attach" 'Disk attached successfully' '' || return
@@ -291,7 +291,7 @@ XML
             "error: Cannot access storage file '$d/img/none.qcow2' (as uid:$(id -u), gid:$(id -g)): No such file or directory" '' || return
     ! "$V" detach-disk hvd vdz --live 2>"$d/e3" >/dev/null &&
         says "$d/e3" 'error: No disk found whose source path or target is vdz' '' || return
-    wait_for "$log" '^PASS: hotdisk: wrote 0xc3' "" || { echo "the guest did not write its pattern"; return; }
+    wait_for "$log" '^PASS: hotdisk: wrote 0xc3' 120 || { echo "the guest did not write its pattern"; return; }
     "$V" domblkstat hvd vdb >"$d/stat" && grep -qx 'vdb wr_req 1' "$d/stat" && grep -qx 'vdb wr_bytes 4096' "$d/stat" ||
         { echo "domblkstat: $(cat "$d/stat")"; return; }
     "$V" detach-disk hvd vdb --live >"$d/detach" 2>&1 && says "$d/detach" 'Disk detached successfully' '' || return

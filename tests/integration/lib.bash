@@ -67,10 +67,11 @@ run_logged() {
     echo $? >"$st"
 }
 
-# wait_for FILE TEXT SECONDS: until FILE has a line matching TEXT (a
-# grep pattern), checked ten times a second; 1 if it never does.
+# wait_for FILE TEXT SECONDS [PID]: until FILE has a line matching TEXT (a
+# grep pattern), checked ten times a second; 1 if it never does, or as
+# soon as process PID (when given) has ended without it.
 wait_for() {
-    wait_for_nth "$1" "$2" 1 "$3"
+    wait_for_nth "$1" "$2" 1 "$3" "${4:-}"
 }
 
 # wait_for_nth FILE TEXT N SECONDS [PID]: until FILE has N lines matching
