@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,74 @@ static void client_writes(int i, const char *text)
     relay_pump(hv);
 }
 
+/* client_writes() of the line printf makes of fmt. */
+static void __attribute__((format(printf, 2, 3))) client_printf(int i, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    ck_assert_int_lt(vsnprintf(line, sizeof(line), fmt, ap), (int)sizeof(line));
+    va_end(ap);
+    client_writes(i, line);
+}
+
+/* What arrived at far end fd is exactly the line printf makes of fmt. */
+static void got_vprintf(int fd, const char *fmt, va_list ap)
+{
+    char want[1024];
+    ck_assert_int_lt(vsnprintf(want, sizeof(want), fmt, ap), (int)sizeof(want));
+    ck_assert_str_eq(got(fd), want);
+}
+
+/* hv has got exactly the line printf makes of fmt. */
+static void __attribute__((format(printf, 1, 2))) hv_got(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    got_vprintf(hv_far, fmt, ap);
+    va_end(ap);
+}
+
+/* Front-end i has got exactly the line printf makes of fmt. */
+static void __attribute__((format(printf, 2, 3))) client_got(int i, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    got_vprintf(far[i], fmt, ap);
+    va_end(ap);
+}
+
+/* Front-end i's request reaches hv exactly as written. */
+static void request_passes(int i, const char *line)
+{
+    client_writes(i, line);
+    ck_assert_str_eq(got(hv_far), line);
+}
+
+/* hv's reply reaches front-end i exactly as hv wrote it. */
+static void reply_passes(int i, const char *line)
+{
+    hv_says(line);
+    ck_assert_str_eq(got(far[i]), line);
+}
+
+/* Front-end i's request is answered, by the manager or by hv, with a
+ * line that holds `words`. */
+static void answer_has(int i, const char *request, const char *words)
+{
+    client_writes(i, request);
+    ck_assert_ptr_nonnull(strstr(got(far[i]), words));
+}
+
+/* Front-end i's request goes to hv, which answers `reply` (a refusal, in
+ * most tests): the front-end gets hv's words as they are. */
+static void hv_answers(int i, const char *request, const char *reply)
+{
+    client_writes(i, request);
+    got(hv_far);
+    reply_passes(i, reply);
+}
+
 static void setup(void)
 {
     hv_far = pair(&hv);
@@ -78,7 +147,10 @@ static void setup(void)
         far[i] = pair(&clients[i]);
         relay_client_added(clients[i]);
     }
+    /* hv's greeting reaches every front-end first, before each test. */
     hv_says("{\"hvkit\": {\"protocol\": 1}}\n");
+    for (int i = 0; i < 2; i++)
+        ck_assert_str_eq(got(far[i]), "{\"hvkit\": {\"protocol\": 1}}\n");
 }
 
 static void teardown(void)
@@ -95,21 +167,17 @@ static void teardown(void)
     }
 }
 
-START_TEST(greeting_then_one_request_at_a_time)
+START_TEST(one_request_at_a_time)
 {
-    ck_assert_str_eq(got(far[0]), "{\"hvkit\": {\"protocol\": 1}}\n");
-    ck_assert_str_eq(got(far[1]), "{\"hvkit\": {\"protocol\": 1}}\n");
     client_writes(0, "{\"execute\": \"stop\", \"id\": \"a\"}\n");
     client_writes(1, "{\"execute\": \"cont\", \"id\": \"b\"}\n");
     /* Only the first is with hv, exactly as written. */
     ck_assert_str_eq(got(hv_far), "{\"execute\": \"stop\", \"id\": \"a\"}\n");
-    hv_says("{\"return\": {}, \"id\": \"a\"}\n");
-    ck_assert_str_eq(got(far[0]), "{\"return\": {}, \"id\": \"a\"}\n");
+    reply_passes(0, "{\"return\": {}, \"id\": \"a\"}\n");
     ck_assert_str_eq(got(far[1]), "");
     relay_pump(hv);
     ck_assert_str_eq(got(hv_far), "{\"execute\": \"cont\", \"id\": \"b\"}\n");
-    hv_says("{\"return\": {}, \"id\": \"b\"}\n");
-    ck_assert_str_eq(got(far[1]), "{\"return\": {}, \"id\": \"b\"}\n");
+    reply_passes(1, "{\"return\": {}, \"id\": \"b\"}\n");
     ck_assert(!relay_busy());
 }
 END_TEST
@@ -119,10 +187,7 @@ END_TEST
  * read its copy, an integer salvaged from a line nobody can read. */
 START_TEST(an_id_less_error_gets_the_request_id)
 {
-    got(far[0]);
-    got(far[1]);
-    client_writes(0, "{\"execute\": \"stop\", \"id\": [\"x\", 1]}\n");
-    ck_assert_str_eq(got(hv_far), "{\"execute\": \"stop\", \"id\": [\"x\", 1]}\n");
+    request_passes(0, "{\"execute\": \"stop\", \"id\": [\"x\", 1]}\n");
     hv_says("{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error: x\"}}\n");
     ck_assert_str_eq(got(far[0]),
                      "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse "
@@ -135,21 +200,15 @@ START_TEST(an_id_less_error_gets_the_request_id)
                      "error: y\"}, \"id\": 7}\n");
     /* A request without an id gets its error without one, and a reply
      * that is not an error is passed on as hv wrote it. */
-    client_writes(0, "{\"execute\": \"stop\", @}\n");
-    got(hv_far);
-    hv_says("{\"error\": {\"class\": \"GenericError\", \"desc\": \"z\"}}\n");
-    ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"GenericError\", \"desc\": \"z\"}}\n");
-    client_writes(0, "{\"execute\": \"stop\", \"id\": 8}\n");
-    got(hv_far);
-    hv_says("{\"return\": {}}\n");
-    ck_assert_str_eq(got(far[0]), "{\"return\": {}}\n");
+    hv_answers(0, "{\"execute\": \"stop\", @}\n",
+               "{\"error\": {\"class\": \"GenericError\", \"desc\": \"z\"}}\n");
+    hv_answers(0, "{\"execute\": \"stop\", \"id\": 8}\n", "{\"return\": {}}\n");
     ck_assert(!relay_busy());
 }
 END_TEST
 
 START_TEST(half_lines_are_no_requests)
 {
-    got(far[0]);
     client_writes(0, "{\"execute\": \"st");
     ck_assert_str_eq(got(hv_far), "");
     client_writes(0, "op\"}\r\n\n");
@@ -170,8 +229,6 @@ END_TEST
 
 START_TEST(a_front_end_that_leaves)
 {
-    got(far[0]);
-    got(far[1]);
     client_writes(0, "{\"execute\": \"x-read-memory\", \"id\": 1}\n");
     client_writes(0, "{\"execute\": \"stop\", \"id\": 2}\n");
     client_writes(1, "{\"execute\": \"query-status\", \"id\": 3}\n");
@@ -188,15 +245,12 @@ START_TEST(a_front_end_that_leaves)
     ck_assert_str_eq(got(far[1]), "");
     relay_pump(hv);
     ck_assert_str_eq(got(hv_far), "{\"execute\": \"query-status\", \"id\": 3}\n");
-    hv_says("{\"return\": {\"status\": \"paused\"}, \"id\": 3}\n");
-    ck_assert_str_eq(got(far[1]), "{\"return\": {\"status\": \"paused\"}, \"id\": 3}\n");
+    reply_passes(1, "{\"return\": {\"status\": \"paused\"}, \"id\": 3}\n");
 }
 END_TEST
 
 START_TEST(events_to_all_with_a_timestamp)
 {
-    got(far[0]);
-    got(far[1]);
     client_writes(0, "{\"execute\": \"stop\"}\n");
     /* An event before the reply is no reply. */
     hv_says("{\"event\": \"STOP\", \"data\": {\"domain\": 0}}\n");
@@ -209,15 +263,12 @@ START_TEST(events_to_all_with_a_timestamp)
                           !strcmp(e + strlen(e) - 3, "}}\n"),
                       "%s", e);
     }
-    hv_says("{\"return\": {}}\n");
-    ck_assert_str_eq(got(far[0]), "{\"return\": {}}\n");
+    reply_passes(0, "{\"return\": {}}\n");
 }
 END_TEST
 
 START_TEST(hv_gone_answers_everyone_waiting)
 {
-    got(far[0]);
-    got(far[1]);
     client_writes(0, "{\"execute\": \"stop\", \"id\": 5}\n");
     client_writes(1, "{\"execute\": \"cont\", \"id\": [6]}\n");
     relay_hv_gone();
@@ -238,8 +289,6 @@ END_TEST
  * hv's late reply goes nowhere, and the next request is served. */
 START_TEST(hv_that_does_not_answer_times_out)
 {
-    got(far[0]);
-    got(far[1]);
     long t0 = relay_now_ms();
     client_writes(0, "{\"execute\": \"stop\", \"id\": 1}\n");
     client_writes(1, "{\"execute\": \"cont\", \"id\": 2}\n");
@@ -259,17 +308,14 @@ START_TEST(hv_that_does_not_answer_times_out)
     relay_pump(hv);
     ck_assert_str_eq(got(hv_far), "");
     ck_assert_str_eq(got(far[0]), "");
-    client_writes(1, "{\"execute\": \"query-status\", \"id\": 3}\n");
-    ck_assert_str_eq(got(hv_far), "{\"execute\": \"query-status\", \"id\": 3}\n");
-    hv_says("{\"return\": {}, \"id\": 3}\n");
-    ck_assert_str_eq(got(far[1]), "{\"return\": {}, \"id\": 3}\n");
+    request_passes(1, "{\"execute\": \"query-status\", \"id\": 3}\n");
+    reply_passes(1, "{\"return\": {}, \"id\": 3}\n");
 }
 END_TEST
 
 START_TEST(over_long_lines_are_refused_whole)
 {
     static char big[CTL_LINE_MAX + 16];
-    got(far[0]);
     memset(big, 'x', sizeof(big) - 2);
     big[sizeof(big) - 2] = '\n';
     big[sizeof(big) - 1] = 0;
@@ -285,11 +331,18 @@ START_TEST(over_long_lines_are_refused_whole)
     ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"GenericError\", \"desc\": \"request "
                                   "longer than the limit of 65536 bytes\"}}\n");
     /* The next line is read as usual. */
-    client_writes(0, "{\"execute\": \"cont\"}\n");
-    ck_assert_str_eq(got(hv_far), "{\"execute\": \"cont\"}\n");
+    request_passes(0, "{\"execute\": \"cont\"}\n");
     hv_says("{\"return\": {}}\n");
 }
 END_TEST
+
+/* Remove the test's directory `dir` and everything in it. */
+static void remove_dir(const char *dir)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
 
 /* A file `name` in `dir` holding `n` bytes of `c`; its path. */
 static const char *file_of(const char *dir, const char *name, char c, size_t n)
@@ -309,61 +362,50 @@ static const char *file_of(const char *dir, const char *name, char c, size_t n)
 
 START_TEST(domain_create_stages_the_kernel)
 {
-    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024];
+    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     const char *kernel = file_of(dir, "kernel", 'k', 11);
-    got(far[0]);
     /* No staging disk: the manager refuses, hv hears nothing. */
     snprintf(line, sizeof(line),
              "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"%s\"}, \"id\": 1}\n",
              kernel);
-    client_writes(0, line);
-    ck_assert_ptr_nonnull(strstr(got(far[0]), "has no staging disk"));
+    answer_has(0, line, "has no staging disk");
     ck_assert_str_eq(got(hv_far), "");
     /* With one: the kernel at its start, the request told where. */
     const char *staging = file_of(dir, "staging", 0, 4096);
     snprintf(line, sizeof(line), "%s:2:4096", staging);
     ck_assert_int_eq(stage_option(line), 0);
-    snprintf(line, sizeof(line),
-             "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"%s\", \"name\": "
-             "\"a\"}, \"id\": 2}\n",
-             kernel);
-    client_writes(0, line);
-    snprintf(want, sizeof(want),
-             "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"%s\", \"name\": "
-             "\"a\", \"disk\": 2, \"offset\": 0, \"length\": 11}, \"id\": 2}\n",
-             kernel);
-    ck_assert_str_eq(got(hv_far), want);
+    client_printf(0,
+                  "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"%s\", \"name\": "
+                  "\"a\"}, \"id\": 2}\n",
+                  kernel);
+    hv_got("{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"%s\", \"name\": "
+           "\"a\", \"disk\": 2, \"offset\": 0, \"length\": 11}, \"id\": 2}\n",
+           kernel);
     char bytes[16] = {0};
     int fd = open(staging, O_RDONLY);
     ck_assert_int_eq(read(fd, bytes, 12), 12);
     close(fd);
     ck_assert_str_eq(bytes, "kkkkkkkkkkk");
-    hv_says("{\"return\": {\"domain\": 1, \"name\": \"a\"}, \"id\": 2}\n");
-    ck_assert_str_eq(got(far[0]), "{\"return\": {\"domain\": 1, \"name\": \"a\"}, \"id\": 2}\n");
+    reply_passes(0, "{\"return\": {\"domain\": 1, \"name\": \"a\"}, \"id\": 2}\n");
     /* What the manager refuses: a relative path, a missing file, one too
      * big for the staging disk; each answered, the next request goes on. */
-    client_writes(0, "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"k.elf\"}}\n");
-    ck_assert_ptr_nonnull(strstr(got(far[0]), "give an absolute path"));
+    answer_has(0, "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"k.elf\"}}\n",
+               "give an absolute path");
     client_writes(
         0, "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"/nonexistent\"}}\n");
     ck_assert_ptr_nonnull(strstr(got(far[0]), "No such file or directory"));
     snprintf(line, sizeof(line),
              "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"%s\"}}\n",
              file_of(dir, "big", 'b', 5000));
-    client_writes(0, line);
-    ck_assert_ptr_nonnull(strstr(got(far[0]), "has 5000 bytes; the staging disk holds 4096"));
+    answer_has(0, line, "has 5000 bytes; the staging disk holds 4096");
     ck_assert_str_eq(got(hv_far), "");
     /* A request that places the image itself goes as it is. */
-    client_writes(0, "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"/k\", "
-                     "\"disk\": 0, \"length\": 9}}\n");
-    ck_assert_str_eq(got(hv_far), "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": "
-                                  "\"/k\", \"disk\": 0, \"length\": 9}}\n");
+    request_passes(0, "{\"execute\": \"domain-create\", \"arguments\": {\"kernel\": \"/k\", "
+                      "\"disk\": 0, \"length\": 9}}\n");
     hv_says("{\"return\": {\"domain\": 2, \"name\": \"d2\"}}\n");
     got(far[0]);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    remove_dir(dir);
 }
 END_TEST
 
@@ -424,19 +466,15 @@ static const char *listing(const char *dir)
  * copies the file into the save region. */
 START_TEST(domain_save_writes_the_file_then_destroys)
 {
-    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024], staging[300], gone[300];
+    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], staging[300], gone[300];
     stage_with_save(dir, "HVKITVMS..", 2, staging, sizeof(staging));
-    got(far[0]);
-    snprintf(line, sizeof(line),
-             "{\"execute\": \"domain-save\", \"arguments\": {\"domain\": 1, \"file\": "
-             "\"%s/s.sav\"}, \"id\": 5}\n",
-             dir);
-    client_writes(0, line);
-    snprintf(want, sizeof(want),
-             "{\"execute\": \"domain-save\", \"arguments\": {\"domain\": 1, \"disk\": 2, "
-             "\"offset\": %llu, \"after\": \"pause\"}, \"id\": 5}\n",
-             CTL_STAGE_SAVE_OFFSET);
-    ck_assert_str_eq(got(hv_far), want);
+    client_printf(0,
+                  "{\"execute\": \"domain-save\", \"arguments\": {\"domain\": 1, \"file\": "
+                  "\"%s/s.sav\"}, \"id\": 5}\n",
+                  dir);
+    hv_got("{\"execute\": \"domain-save\", \"arguments\": {\"domain\": 1, \"disk\": 2, "
+           "\"offset\": %llu, \"after\": \"pause\"}, \"id\": 5}\n",
+           CTL_STAGE_SAVE_OFFSET);
     hv_says("{\"return\": {\"size\": 10, \"status\": \"running\"}, \"id\": 5}\n");
     relay_pump(hv);
     ck_assert_str_eq(got(hv_far),
@@ -452,53 +490,43 @@ START_TEST(domain_save_writes_the_file_then_destroys)
              "{\"execute\": \"domain-save\", \"arguments\": {\"domain\": 3, \"file\": "
              "\"%s/t.sav\"}}\n",
              dir);
-    client_writes(0, line);
-    got(hv_far);
-    hv_says("{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"no domain 3\"}}\n");
-    ck_assert_str_eq(got(far[0]),
-                     "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"no domain 3\"}}\n");
+    hv_answers(0, line,
+               "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"no domain 3\"}}\n");
     ck_assert_str_eq(listing(dir), "s.sav\nstaging\n");
     /* The copy fails (the staging disk is gone): an error, no file, and
      * the domain, which ran before, runs again. */
     snprintf(gone, sizeof(gone), "%s/gone", dir);
     use_staging(gone, 2);
-    snprintf(line, sizeof(line),
-             "{\"execute\": \"domain-save\", \"arguments\": {\"file\": \"%s/s.sav\"}, \"id\": "
-             "6}\n",
-             dir);
-    client_writes(0, line);
+    client_printf(0,
+                  "{\"execute\": \"domain-save\", \"arguments\": {\"file\": \"%s/s.sav\"}, \"id\": "
+                  "6}\n",
+                  dir);
     got(hv_far);
     hv_says("{\"return\": {\"size\": 10, \"status\": \"running\"}, \"id\": 6}\n");
     relay_pump(hv);
     ck_assert_str_eq(got(hv_far), "{\"execute\": \"cont\", \"arguments\": {\"domain\": 0}}\n");
     hv_says("{\"return\": {}}\n");
-    snprintf(want, sizeof(want),
-             "{\"error\": {\"class\": \"GenericError\", \"desc\": \"file '%s/s.sav': No such "
-             "file or directory (nothing was written)\"}, \"id\": 6}\n",
-             dir);
-    ck_assert_str_eq(got(far[0]), want);
+    client_got(0,
+               "{\"error\": {\"class\": \"GenericError\", \"desc\": \"file '%s/s.sav': No such "
+               "file or directory (nothing was written)\"}, \"id\": 6}\n",
+               dir);
     ck_assert_str_eq(listing(dir), "s.sav\nstaging\n");
     /* domain-restore: the file into the save region. */
     use_staging(staging, 2);
     file_of(dir, "r.sav", 'r', 7);
-    snprintf(line, sizeof(line),
-             "{\"execute\": \"domain-restore\", \"arguments\": {\"file\": \"%s/r.sav\"}}\n", dir);
-    client_writes(0, line);
-    snprintf(want, sizeof(want),
-             "{\"execute\": \"domain-restore\", \"arguments\": {\"disk\": 2, \"offset\": %llu, "
-             "\"length\": 7}}\n",
-             CTL_STAGE_SAVE_OFFSET);
-    ck_assert_str_eq(got(hv_far), want);
-    hv_says("{\"return\": {\"domain\": 1, \"name\": \"d1\"}}\n");
-    ck_assert_str_eq(got(far[0]), "{\"return\": {\"domain\": 1, \"name\": \"d1\"}}\n");
+    client_printf(0, "{\"execute\": \"domain-restore\", \"arguments\": {\"file\": \"%s/r.sav\"}}\n",
+                  dir);
+    hv_got("{\"execute\": \"domain-restore\", \"arguments\": {\"disk\": 2, \"offset\": %llu, "
+           "\"length\": 7}}\n",
+           CTL_STAGE_SAVE_OFFSET);
+    reply_passes(0, "{\"return\": {\"domain\": 1, \"name\": \"d1\"}}\n");
     char bytes[16] = {0};
     int fd = open(staging, O_RDONLY);
     ck_assert_int_eq(pread(fd, bytes, 8, (off_t)CTL_STAGE_SAVE_OFFSET), 8);
     close(fd);
     /* Seven bytes of it; the region's eighth is the earlier state's. */
     ck_assert_str_eq(bytes, "rrrrrrrS");
-    snprintf(line, sizeof(line), "rm -rf %s", dir);
-    ck_assert_int_eq(system(line), 0);
+    remove_dir(dir);
 }
 END_TEST
 
@@ -511,7 +539,7 @@ END_TEST
  * replaced gets QEMU's strerror() words and hv "written": 0. */
 START_TEST(commit_writes_the_base_back)
 {
-    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], opt[600], path[300];
+    char dir[] = "/tmp/hvmgr-test.XXXXXX", opt[600], path[300];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     file_of(dir, "copy", 'c', 8192);
     file_of(dir, "base.qcow2", 'b', 100);
@@ -520,30 +548,24 @@ START_TEST(commit_writes_the_base_back)
     snprintf(opt, sizeof(opt), "1:%s/copy:%s", dir, path);
     ck_assert_int_eq(commit_option(opt), 0);
     ck_assert_int_eq(commit_option("9:x:y"), -1);
-    got(far[0]);
     const char *req = "{\"execute\": \"x-commit\", \"arguments\": {\"domain\": 0, "
                       "\"device\": \"virtio0\"}, \"id\": 7}\n";
-    client_writes(0, req);
-    ck_assert_str_eq(got(hv_far), req);
+    request_passes(0, req);
     hv_says("{\"return\": {\"disk\": 1, \"length\": 4096}, \"id\": 7}\n");
     relay_pump(hv);
     ck_assert_str_eq(got(hv_far), "{\"execute\": \"x-commit\", \"arguments\": {\"domain\": 0, "
                                   "\"device\": \"virtio0\", \"written\": 4096}, \"id\": 7}\n");
     ck_assert_str_eq(got(far[0]), "");
-    hv_says("{\"return\": {}, \"id\": 7}\n");
-    ck_assert_str_eq(got(far[0]), "{\"return\": {}, \"id\": 7}\n");
+    reply_passes(0, "{\"return\": {}, \"id\": 7}\n");
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_int_eq((int)st.st_size, 4096);
     ck_assert_int_eq((int)(st.st_mode & 07777), 0640);
     ck_assert_str_eq(listing(dir), "base.qcow2\ncopy\n");
     /* hv refuses: its words, nothing follows. */
-    client_writes(0, req);
-    got(hv_far);
-    hv_says("{\"error\": {\"class\": \"GenericError\", \"desc\": \"Operation not "
-            "supported\"}, \"id\": 7}\n");
-    ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                                  "\"Operation not supported\"}, \"id\": 7}\n");
+    hv_answers(0, req,
+               "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Operation not "
+               "supported\"}, \"id\": 7}\n");
     relay_pump(hv);
     ck_assert_str_eq(got(hv_far), "");
     /* "written" is the manager's. */
@@ -563,8 +585,7 @@ START_TEST(commit_writes_the_base_back)
     hv_says("{\"return\": {}, \"id\": 7}\n");
     ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"GenericError\", \"desc\": "
                                   "\"No such file or directory\"}, \"id\": 7}\n");
-    snprintf(line, sizeof(line), "rm -rf %s", dir);
-    ck_assert_int_eq(system(line), 0);
+    remove_dir(dir);
 }
 END_TEST
 
@@ -574,8 +595,6 @@ END_TEST
  * room. */
 START_TEST(consoles_attach_stream_and_type)
 {
-    got(far[0]);
-    got(far[1]);
     ck_assert_int_eq(console_option("/dev/null"), 0);
     console_output("early\n[d1] one\npart", 19);
     client_writes(0, "{\"execute\": \"x-console-attach\", \"id\": 1}\n");
@@ -630,7 +649,6 @@ START_TEST(change_medium_alternates_slots)
 {
     char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024], bytes[8] = {0};
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    got(far[0]);
     /* file_of() keeps two names at a time: the staging disk's is copied. */
     char staging[256], a[256];
     snprintf(staging, sizeof(staging), "%s", file_of(dir, "staging", 0, 4096));
@@ -640,19 +658,15 @@ START_TEST(change_medium_alternates_slots)
     const char *b = file_of(dir, "b.iso", 'b', 5);
     const unsigned long long slot1 = CTL_STAGE_MEDIA_OFFSET + CTL_STAGE_MEDIA_SLOT;
     /* The first change: slot 0. */
-    snprintf(line, sizeof(line),
-             "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
-             "\"ide1-cd0\", \"filename\": \"%s\"}, \"id\": 1}\n",
-             a);
-    client_writes(0, line);
-    snprintf(want, sizeof(want),
-             "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
-             "\"ide1-cd0\", \"filename\": \"%s\", \"disk\": 1, \"offset\": %llu, \"length\": "
-             "3000}, \"id\": 1}\n",
-             a, CTL_STAGE_MEDIA_OFFSET);
-    ck_assert_str_eq(got(hv_far), want);
-    hv_says("{\"return\": {}, \"id\": 1}\n");
-    ck_assert_str_eq(got(far[0]), "{\"return\": {}, \"id\": 1}\n");
+    client_printf(0,
+                  "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
+                  "\"ide1-cd0\", \"filename\": \"%s\"}, \"id\": 1}\n",
+                  a);
+    hv_got("{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
+           "\"ide1-cd0\", \"filename\": \"%s\", \"disk\": 1, \"offset\": %llu, \"length\": "
+           "3000}, \"id\": 1}\n",
+           a, CTL_STAGE_MEDIA_OFFSET);
+    reply_passes(0, "{\"return\": {}, \"id\": 1}\n");
     int fd = open(staging, O_RDONLY);
     ck_assert_int_eq(pread(fd, bytes, 4, (off_t)CTL_STAGE_MEDIA_OFFSET), 4);
     ck_assert_str_eq(bytes, "aaaa");
@@ -677,22 +691,21 @@ START_TEST(change_medium_alternates_slots)
     ck_assert_str_eq(bytes, "aaaa");
     close(fd);
     /* Refusals: a relative path, a missing file, a qcow2 that is not one. */
-    client_writes(0, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
-                     "\"ide1-cd0\", \"filename\": \"a.iso\"}}\n");
-    ck_assert_ptr_nonnull(strstr(got(far[0]), "give an absolute path"));
-    client_writes(0, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
-                     "\"ide1-cd0\", \"filename\": \"/nonexistent.iso\"}}\n");
-    ck_assert_ptr_nonnull(
-        strstr(got(far[0]), "Could not open '/nonexistent.iso': No such file or directory"));
+    answer_has(0,
+               "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
+               "\"ide1-cd0\", \"filename\": \"a.iso\"}}\n",
+               "give an absolute path");
+    answer_has(0,
+               "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
+               "\"ide1-cd0\", \"filename\": \"/nonexistent.iso\"}}\n",
+               "Could not open '/nonexistent.iso': No such file or directory");
     snprintf(line, sizeof(line),
              "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": "
              "\"ide1-cd0\", \"filename\": \"%s\", \"format\": \"qcow2\"}}\n",
              a);
-    client_writes(0, line);
-    ck_assert_ptr_nonnull(strstr(got(far[0]), "Image is not in qcow2 format"));
+    answer_has(0, line, "Image is not in qcow2 format");
     ck_assert_str_eq(got(hv_far), "");
-    snprintf(line, sizeof(line), "rm -rf %s", dir);
-    ck_assert_int_eq(system(line), 0);
+    remove_dir(dir);
 }
 END_TEST
 
@@ -721,7 +734,6 @@ START_TEST(disks_go_into_a_slot_and_back)
 {
     char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024], staging[256], img[256];
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    got(far[0]);
     snprintf(staging, sizeof(staging), "%s", file_of(dir, "staging", 0, 512));
     ck_assert_int_eq(truncate(staging, (off_t)CTL_STAGE_BYTES), 0);
     snprintf(line, sizeof(line), "%s:2:%llu", staging, CTL_STAGE_BYTES);
@@ -732,12 +744,10 @@ START_TEST(disks_go_into_a_slot_and_back)
              "\"filename\": \"%s\"}, \"id\": 7}\n",
              img);
     client_writes(0, line);
-    snprintf(want, sizeof(want),
-             "{\"execute\": \"x-blockdev-attach\", \"arguments\": {\"device\": \"vdb\", "
-             "\"filename\": \"%s\", \"format\": \"raw\", \"disk\": 2, \"offset\": %llu}, "
-             "\"id\": 7}\n",
-             img, CTL_STAGE_DISK_OFFSET);
-    ck_assert_str_eq(got(hv_far), want);
+    hv_got("{\"execute\": \"x-blockdev-attach\", \"arguments\": {\"device\": \"vdb\", "
+           "\"filename\": \"%s\", \"format\": \"raw\", \"disk\": 2, \"offset\": %llu}, "
+           "\"id\": 7}\n",
+           img, CTL_STAGE_DISK_OFFSET);
     int fd = open(staging, O_RDWR);
     char bytes[8] = {0};
     ck_assert_int_eq(pread(fd, bytes, 4, (off_t)CTL_STAGE_DISK_OFFSET), 4);
@@ -746,17 +756,14 @@ START_TEST(disks_go_into_a_slot_and_back)
     ck_assert_uint_eq(t.length, 4096);
     ck_assert_uint_eq(t.limit, CTL_STAGE_DISK_SLOT - DISKIO_SECTOR);
     ck_assert_str_eq(t.name, img);
-    hv_says("{\"return\": {\"device\": \"vdb\"}, \"id\": 7}\n");
-    ck_assert_str_eq(got(far[0]), "{\"return\": {\"device\": \"vdb\"}, \"id\": 7}\n");
+    reply_passes(0, "{\"return\": {\"device\": \"vdb\"}, \"id\": 7}\n");
     /* The manager's refusals: the same name, the same file. */
-    client_writes(0, line);
-    ck_assert_ptr_nonnull(strstr(got(far[0]), "Duplicate device ID 'vdb'"));
+    answer_has(0, line, "Duplicate device ID 'vdb'");
     snprintf(line, sizeof(line),
              "{\"execute\": \"x-blockdev-attach\", \"arguments\": {\"device\": \"vdc\", "
              "\"filename\": \"%s\"}}\n",
              img);
-    client_writes(0, line);
-    ck_assert_ptr_nonnull(strstr(got(far[0]), "is attached already (as vdb of domain 0)"));
+    answer_has(0, line, "is attached already (as vdb of domain 0)");
     ck_assert_str_eq(got(hv_far), "");
     /* "hv" writes: a byte at 5000, past the old end, and the new length. */
     unsigned char sector[DISKIO_SECTOR];
@@ -771,8 +778,7 @@ START_TEST(disks_go_into_a_slot_and_back)
     ck_assert_str_eq(
         got(hv_far),
         "{\"execute\": \"x-blockdev-detach\", \"arguments\": {\"device\": \"vdb\"}}\n");
-    hv_says("{\"return\": {\"length\": 8192}}\n");
-    ck_assert_str_eq(got(far[0]), "{\"return\": {\"length\": 8192}}\n");
+    reply_passes(0, "{\"return\": {\"length\": 8192}}\n");
     int f = open(img, O_RDONLY);
     char back[8193];
     ck_assert_int_eq(read(f, back, sizeof(back)), 8192);
@@ -805,8 +811,7 @@ START_TEST(disks_go_into_a_slot_and_back)
     disk_end();
     snprintf(line, sizeof(line), "ls -A %s | grep -c '^\\.' >/dev/null", dir);
     ck_assert_int_ne(system(line), 0);
-    snprintf(line, sizeof(line), "rm -rf %s", dir);
-    ck_assert_int_eq(system(line), 0);
+    remove_dir(dir);
 }
 END_TEST
 
@@ -817,23 +822,18 @@ END_TEST
  * directory) never reaches hv, in QEMU's words. */
 START_TEST(pmemsave_writes_the_file)
 {
-    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], want[1024], staging[300], gone[300];
+    char dir[] = "/tmp/hvmgr-test.XXXXXX", line[1024], staging[300], gone[300];
     stage_with_save(dir, "guest RAM!", 1, staging, sizeof(staging));
-    got(far[0]);
-    snprintf(line, sizeof(line),
-             "{\"execute\": \"memsave\", \"arguments\": {\"val\": 4096, \"size\": 9, "
-             "\"filename\": \"%s/m.bin\", \"cpu-index\": 1}, \"id\": 7}\n",
-             dir);
-    client_writes(0, line);
-    snprintf(want, sizeof(want),
-             "{\"execute\": \"memsave\", \"arguments\": {\"val\": 4096, \"size\": 9, "
-             "\"cpu-index\": 1, \"disk\": 1, \"offset\": %llu}, \"id\": 7}\n",
-             CTL_STAGE_SAVE_OFFSET);
-    ck_assert_str_eq(got(hv_far), want);
+    client_printf(0,
+                  "{\"execute\": \"memsave\", \"arguments\": {\"val\": 4096, \"size\": 9, "
+                  "\"filename\": \"%s/m.bin\", \"cpu-index\": 1}, \"id\": 7}\n",
+                  dir);
+    hv_got("{\"execute\": \"memsave\", \"arguments\": {\"val\": 4096, \"size\": 9, "
+           "\"cpu-index\": 1, \"disk\": 1, \"offset\": %llu}, \"id\": 7}\n",
+           CTL_STAGE_SAVE_OFFSET);
     /* The temporary file is there while hv works, the file is not. */
     ck_assert_ptr_nonnull(strstr(listing(dir), ".m.bin."));
-    hv_says("{\"return\": {}, \"id\": 7}\n");
-    ck_assert_str_eq(got(far[0]), "{\"return\": {}, \"id\": 7}\n");
+    reply_passes(0, "{\"return\": {}, \"id\": 7}\n");
     ck_assert_str_eq(listing(dir), "m.bin\nstaging\n");
     ck_assert_str_eq(file_bytes(dir, "m.bin", 9), "guest RAM");
     /* hv refuses: its words pass on, no file. */
@@ -841,35 +841,30 @@ START_TEST(pmemsave_writes_the_file)
              "{\"execute\": \"memsave\", \"arguments\": {\"val\": 0, \"size\": 16, "
              "\"filename\": \"%s/bad.bin\"}}\n",
              dir);
-    client_writes(0, line);
-    got(hv_far);
-    hv_says("{\"error\": {\"class\": \"GenericError\", \"desc\": \"Invalid addr "
-            "0x0000000000000000/size 16 specified\"}}\n");
-    ck_assert_str_eq(got(far[0]), "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Invalid "
-                                  "addr 0x0000000000000000/size 16 specified\"}}\n");
+    hv_answers(0, line,
+               "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Invalid addr "
+               "0x0000000000000000/size 16 specified\"}}\n");
     ck_assert_str_eq(listing(dir), "m.bin\nstaging\n");
     /* The manager's refusals: hv hears nothing. */
-    client_writes(0, "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": 1, "
-                     "\"filename\": \"x.bin\"}}\n");
-    ck_assert_ptr_nonnull(strstr(got(far[0]), "Could not open 'x.bin': give an absolute path"));
-    snprintf(line, sizeof(line),
-             "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": 1, "
-             "\"filename\": \"%s/nodir/x.bin\"}}\n",
-             dir);
-    client_writes(0, line);
-    snprintf(want, sizeof(want),
-             "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Could not open "
-             "'%s/nodir/x.bin': No such file or directory\"}}\n",
-             dir);
-    ck_assert_str_eq(got(far[0]), want);
+    answer_has(0,
+               "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": 1, "
+               "\"filename\": \"x.bin\"}}\n",
+               "Could not open 'x.bin': give an absolute path");
+    client_printf(0,
+                  "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": 1, "
+                  "\"filename\": \"%s/nodir/x.bin\"}}\n",
+                  dir);
+    client_got(0,
+               "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Could not open "
+               "'%s/nodir/x.bin': No such file or directory\"}}\n",
+               dir);
     ck_assert_str_eq(got(hv_far), "");
     /* hv answers after the manager told the front-end it timed out: no
      * file appears then. */
-    snprintf(line, sizeof(line),
-             "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": 4, "
-             "\"filename\": \"%s/late.bin\"}}\n",
-             dir);
-    client_writes(0, line);
+    client_printf(0,
+                  "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": 4, "
+                  "\"filename\": \"%s/late.bin\"}}\n",
+                  dir);
     got(hv_far);
     relay_expire(relay_now_ms() + 2000, 1000);
     ck_assert_ptr_nonnull(strstr(got(far[0]), "Timeout"));
@@ -880,17 +875,15 @@ START_TEST(pmemsave_writes_the_file)
      * the file that was there stays as it was. */
     snprintf(gone, sizeof(gone), "%s/gone", dir);
     use_staging(gone, 1);
-    snprintf(line, sizeof(line),
-             "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": 4, "
-             "\"filename\": \"%s/m.bin\"}}\n",
-             dir);
-    client_writes(0, line);
+    client_printf(0,
+                  "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": 4, "
+                  "\"filename\": \"%s/m.bin\"}}\n",
+                  dir);
     got(hv_far);
     hv_says("{\"return\": {}}\n");
     ck_assert_ptr_nonnull(strstr(got(far[0]), "An IO error has occurred"));
     ck_assert_str_eq(listing(dir), "m.bin\nstaging\n");
-    snprintf(line, sizeof(line), "rm -rf %s", dir);
-    ck_assert_int_eq(system(line), 0);
+    remove_dir(dir);
 }
 END_TEST
 
@@ -1071,7 +1064,7 @@ int main(void)
     Suite *s = suite_create("hvmgr");
     TCase *tc = tcase_create("relay");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, greeting_then_one_request_at_a_time);
+    tcase_add_test(tc, one_request_at_a_time);
     tcase_add_test(tc, an_id_less_error_gets_the_request_id);
     tcase_add_test(tc, half_lines_are_no_requests);
     tcase_add_test(tc, a_front_end_that_leaves);
