@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hvkit/multiboot.h"
+#include "loader/elf32.h"
 #include "loader/mbload.h"
 #include "check_main.h"
 
@@ -46,17 +47,6 @@ static int untouched(void)
 }
 
 /* ---- Image builders ------------------------------------------------------ */
-
-struct elf32_ehdr {
-    uint8_t ident[16];
-    uint16_t type, machine;
-    uint32_t version, entry, phoff, shoff, flags;
-    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-} __attribute__((packed));
-
-struct elf32_phdr {
-    uint32_t type, offset, vaddr, paddr, filesz, memsz, flags, align;
-} __attribute__((packed));
 
 /* An image buffer of `size` bytes. */
 struct image {
@@ -147,14 +137,6 @@ static int load(struct image *im, const char *cmdline)
 {
     return mb_load(&mem, &map, im->buf, im->size, cmdline, &res, err, sizeof(err));
 }
-
-/* Assert a refusal whose message contains `needle`, memory untouched. */
-#define ck_refused(im, needle)                                                                     \
-    do {                                                                                           \
-        ck_assert_int_eq(load((im), "guest.elf"), -1);                                             \
-        ck_assert_msg(strstr(err, (needle)) != NULL, "message '%s' lacks '%s'", err, (needle));    \
-        ck_assert(untouched());                                                                    \
-    } while (0)
 
 /* ---- Good images --------------------------------------------------------- */
 
@@ -271,36 +253,6 @@ END_TEST
 
 /* ---- Bad images ---------------------------------------------------------- */
 
-START_TEST(no_header)
-{
-    struct image *im = elf32_image();
-    memset(im->buf + 0x1000, 0, 12);
-    ck_refused(im, "no Multiboot header");
-    free(im);
-}
-END_TEST
-
-START_TEST(header_beyond_8k)
-{
-    /* A valid header at 8 KiB is out of the search area (3.1.1). */
-    struct image *im = elf32_image();
-    memset(im->buf + 0x1000, 0, 12);
-    im->size = 0x2100;
-    put_mb_header(im, 0x2000, MB_HF_MEMORY_INFO);
-    ck_refused(im, "no Multiboot header");
-    free(im);
-}
-END_TEST
-
-START_TEST(bad_checksum)
-{
-    struct image *im = elf32_image();
-    im->buf[0x1008] ^= 1;
-    ck_refused(im, "bad checksum");
-    free(im);
-}
-END_TEST
-
 START_TEST(stray_magic_before_header_is_skipped)
 {
     /* The magic stored as data (bad checksum) before the real header: QEMU
@@ -310,72 +262,6 @@ START_TEST(stray_magic_before_header_is_skipped)
     memcpy(im->buf + 0x800, stray, sizeof stray);
     ck_assert_int_eq(load(im, "guest.elf"), 0);
     ck_assert_uint_eq(res.entry, 0x100020);
-    free(im);
-}
-END_TEST
-
-START_TEST(video_mode_required)
-{
-    struct image *im = elf32_image();
-    put_mb_header(im, 0x1000, MB_HF_MEMORY_INFO | MB_HF_VIDEO_MODE);
-    ck_refused(im, "video mode");
-    free(im);
-}
-END_TEST
-
-START_TEST(elf64_without_kludge)
-{
-    struct image *im = elf32_image();
-    im->buf[4] = 2;
-    ck_refused(im, "64-bit ELF without the Multiboot a.out kludge");
-    free(im);
-}
-END_TEST
-
-START_TEST(not_elf_without_kludge)
-{
-    struct image *im = elf32_image();
-    im->buf[1] = 'X';
-    ck_refused(im, "not an ELF file");
-    free(im);
-}
-END_TEST
-
-START_TEST(wrong_machine)
-{
-    struct image *im = elf32_image();
-    ((struct elf32_ehdr *)im->buf)->machine = 40; /* ARM */
-    ck_refused(im, "not for i386");
-    free(im);
-}
-END_TEST
-
-START_TEST(segment_outside_ram)
-{
-    struct image *im = elf32_image();
-    phdr(im)->paddr = RAM - 0x100;
-    ck_refused(im, "outside guest RAM");
-    free(im);
-}
-END_TEST
-
-START_TEST(segment_in_reserved_top)
-{
-    struct image *im = elf32_image();
-    phdr(im)->paddr = RAM - 0x1000;
-    phdr(im)->memsz = 0x800;
-    phdr(im)->filesz = 0x100;
-    ((struct elf32_ehdr *)im->buf)->entry = RAM - 0x1000;
-    ck_refused(im, "overlaps the firmware tables 0x3e0000..0x400000, which is not available RAM");
-    free(im);
-}
-END_TEST
-
-START_TEST(huge_memsz)
-{
-    struct image *im = elf32_image();
-    phdr(im)->memsz = 0xffffffffu;
-    ck_refused(im, "outside guest RAM");
     free(im);
 }
 END_TEST
@@ -400,99 +286,6 @@ START_TEST(info_area_moves_away_from_segments)
 }
 END_TEST
 
-START_TEST(no_room_for_the_info_area)
-{
-    /* Two segments covering low memory from 4 KiB and all RAM above 1
-     * MiB: neither 0x8000 nor the space above a segment is free. */
-    struct image *im = elf32_image();
-    struct elf32_ehdr *eh = (struct elf32_ehdr *)im->buf;
-    eh->phnum = 2;
-    eh->entry = 0x100000;
-    phdr(im)[1] = *phdr(im);
-    phdr(im)->paddr = 0x1000;
-    phdr(im)->memsz = 0x9e000;
-    phdr(im)[1].filesz = 0;
-    phdr(im)[1].memsz = RAM - 0x100000 - 0x20000;
-    ck_refused(im, "no room for the Multiboot information (8192 bytes)");
-    free(im);
-}
-END_TEST
-
-START_TEST(segment_in_hole)
-{
-    struct image *im = elf32_image();
-    phdr(im)->paddr = 0xb8000;
-    ((struct elf32_ehdr *)im->buf)->entry = 0xb8000;
-    ck_refused(im,
-               "overlaps the legacy VGA/ROM window 0xa0000..0xf0000, which is not available RAM");
-    free(im);
-}
-END_TEST
-
-START_TEST(truncated_segment)
-{
-    struct image *im = elf32_image();
-    im->size = 0x1080; /* the segment's 0x100 file bytes are cut short */
-    ck_refused(im, "truncated image");
-    free(im);
-}
-END_TEST
-
-START_TEST(truncated_program_headers)
-{
-    struct image *im = elf32_image();
-    ((struct elf32_ehdr *)im->buf)->phoff = 0x10f0;
-    ck_refused(im, "program headers end past the file");
-    free(im);
-}
-END_TEST
-
-START_TEST(filesz_above_memsz)
-{
-    struct image *im = elf32_image();
-    phdr(im)->memsz = 0x80;
-    ck_refused(im, "larger than its memory size");
-    free(im);
-}
-END_TEST
-
-START_TEST(entry_outside_segments)
-{
-    struct image *im = elf32_image();
-    ((struct elf32_ehdr *)im->buf)->entry = 0x300000;
-    ck_refused(im, "entry point 0x300000 is outside");
-    free(im);
-}
-END_TEST
-
-START_TEST(kludge_load_before_file)
-{
-    struct image *im = kludge_image();
-    kludge_header(im)->load_addr = 0x1ff000; /* 0x1040 bytes before offset 0x40 */
-    ck_refused(im, "before the file begins");
-    free(im);
-}
-END_TEST
-
-START_TEST(kludge_load_end_beyond_file)
-{
-    struct image *im = kludge_image();
-    kludge_header(im)->load_end_addr = 0x210000;
-    kludge_header(im)->bss_end_addr = 0;
-    ck_refused(im, "truncated image");
-    free(im);
-}
-END_TEST
-
-START_TEST(kludge_bss_below_data)
-{
-    struct image *im = kludge_image();
-    kludge_header(im)->bss_end_addr = 0x200400;
-    ck_refused(im, "bss_end_addr");
-    free(im);
-}
-END_TEST
-
 START_TEST(command_line_too_long)
 {
     struct image *im = elf32_image();
@@ -507,24 +300,186 @@ START_TEST(command_line_too_long)
 }
 END_TEST
 
-START_TEST(tiny_images)
+/* How each bad image is made from a good one (elf32_image() or
+ * kludge_image()), then a table of what mb_load() must say about it. */
+static void no_header(struct image *im)
 {
-    /* Empty and 3-byte files: no header, no crash. */
-    struct image *im = elf32_image();
-    im->size = 0;
-    ck_refused(im, "no Multiboot header");
-    im->size = 3;
-    ck_refused(im, "no Multiboot header");
-    free(im);
+    memset(im->buf + 0x1000, 0, 12);
 }
-END_TEST
 
-START_TEST(segment_in_ebda)
+/* A valid header at 8 KiB is out of the search area (3.1.1). */
+static void header_beyond_8k(struct image *im)
 {
-    struct image *im = elf32_image();
+    memset(im->buf + 0x1000, 0, 12);
+    im->size = 0x2100;
+    put_mb_header(im, 0x2000, MB_HF_MEMORY_INFO);
+}
+
+static void bad_checksum(struct image *im)
+{
+    im->buf[0x1008] ^= 1;
+}
+
+static void video_mode_required(struct image *im)
+{
+    put_mb_header(im, 0x1000, MB_HF_MEMORY_INFO | MB_HF_VIDEO_MODE);
+}
+
+static void elf64_without_kludge(struct image *im)
+{
+    im->buf[4] = 2;
+}
+
+static void not_elf_without_kludge(struct image *im)
+{
+    im->buf[1] = 'X';
+}
+
+static void wrong_machine(struct image *im)
+{
+    ((struct elf32_ehdr *)im->buf)->machine = 40; /* ARM */
+}
+
+static void segment_outside_ram(struct image *im)
+{
+    phdr(im)->paddr = RAM - 0x100;
+}
+
+static void segment_in_reserved_top(struct image *im)
+{
+    phdr(im)->paddr = RAM - 0x1000;
+    phdr(im)->memsz = 0x800;
+    phdr(im)->filesz = 0x100;
+    ((struct elf32_ehdr *)im->buf)->entry = RAM - 0x1000;
+}
+
+static void huge_memsz(struct image *im)
+{
+    phdr(im)->memsz = 0xffffffffu;
+}
+
+/* Two segments covering low memory from 4 KiB and all RAM above 1
+ * MiB: neither 0x8000 nor the space above a segment is free. */
+static void no_room_for_the_info_area(struct image *im)
+{
+    struct elf32_ehdr *eh = (struct elf32_ehdr *)im->buf;
+    eh->phnum = 2;
+    eh->entry = 0x100000;
+    phdr(im)[1] = *phdr(im);
+    phdr(im)->paddr = 0x1000;
+    phdr(im)->memsz = 0x9e000;
+    phdr(im)[1].filesz = 0;
+    phdr(im)[1].memsz = RAM - 0x100000 - 0x20000;
+}
+
+static void segment_in_hole(struct image *im)
+{
+    phdr(im)->paddr = 0xb8000;
+    ((struct elf32_ehdr *)im->buf)->entry = 0xb8000;
+}
+
+static void truncated_segment(struct image *im)
+{
+    im->size = 0x1080; /* the segment's 0x100 file bytes are cut short */
+}
+
+static void truncated_program_headers(struct image *im)
+{
+    ((struct elf32_ehdr *)im->buf)->phoff = 0x10f0;
+}
+
+static void filesz_above_memsz(struct image *im)
+{
+    phdr(im)->memsz = 0x80;
+}
+
+static void entry_outside_segments(struct image *im)
+{
+    ((struct elf32_ehdr *)im->buf)->entry = 0x300000;
+}
+
+static void kludge_load_before_file(struct image *im)
+{
+    kludge_header(im)->load_addr = 0x1ff000; /* 0x1040 bytes before offset 0x40 */
+}
+
+static void kludge_load_end_beyond_file(struct image *im)
+{
+    kludge_header(im)->load_end_addr = 0x210000;
+    kludge_header(im)->bss_end_addr = 0;
+}
+
+static void kludge_bss_below_data(struct image *im)
+{
+    kludge_header(im)->bss_end_addr = 0x200400;
+}
+
+/* Empty and 3-byte files: no header, no crash. */
+static void empty_image(struct image *im)
+{
+    im->size = 0;
+}
+
+static void three_byte_image(struct image *im)
+{
+    im->size = 3;
+}
+
+static void segment_in_ebda(struct image *im)
+{
     phdr(im)->paddr = 0x9fb00;
     ((struct elf32_ehdr *)im->buf)->entry = 0x9fb00;
-    ck_refused(im, "overlaps the EBDA 0x9fc00..0xa0000");
+}
+
+struct bad_image {
+    const char *name;
+    struct image *(*good)(void);
+    void (*breaks)(struct image *im);
+    const char *words;
+};
+#define BAD(good, fn, words)                                                                       \
+    {                                                                                              \
+#fn, good, fn, words                                                                       \
+    }
+static const struct bad_image bad_images[] = {
+    BAD(elf32_image, no_header, "no Multiboot header"),
+    BAD(elf32_image, header_beyond_8k, "no Multiboot header"),
+    BAD(elf32_image, bad_checksum, "bad checksum"),
+    BAD(elf32_image, video_mode_required, "video mode"),
+    BAD(elf32_image, elf64_without_kludge, "64-bit ELF without the Multiboot a.out kludge"),
+    BAD(elf32_image, not_elf_without_kludge, "not an ELF file"),
+    BAD(elf32_image, wrong_machine, "not for i386"),
+    BAD(elf32_image, segment_outside_ram, "outside guest RAM"),
+    BAD(elf32_image, segment_in_reserved_top,
+        "overlaps the firmware tables 0x3e0000..0x400000, which is not available RAM"),
+    BAD(elf32_image, huge_memsz, "outside guest RAM"),
+    BAD(elf32_image, no_room_for_the_info_area,
+        "no room for the Multiboot information (8192 bytes)"),
+    BAD(elf32_image, segment_in_hole,
+        "overlaps the legacy VGA/ROM window 0xa0000..0xf0000, which is not available RAM"),
+    BAD(elf32_image, truncated_segment, "truncated image"),
+    BAD(elf32_image, truncated_program_headers, "program headers end past the file"),
+    BAD(elf32_image, filesz_above_memsz, "larger than its memory size"),
+    BAD(elf32_image, entry_outside_segments, "entry point 0x300000 is outside"),
+    BAD(kludge_image, kludge_load_before_file, "before the file begins"),
+    BAD(kludge_image, kludge_load_end_beyond_file, "truncated image"),
+    BAD(kludge_image, kludge_bss_below_data, "bss_end_addr"),
+    BAD(elf32_image, empty_image, "no Multiboot header"),
+    BAD(elf32_image, three_byte_image, "no Multiboot header"),
+    BAD(elf32_image, segment_in_ebda, "overlaps the EBDA 0x9fc00..0xa0000"),
+};
+
+/* Each bad image is refused with a message that has its words, and guest
+ * memory is untouched. */
+START_TEST(each_bad_image_is_refused)
+{
+    const struct bad_image *b = &bad_images[_i];
+    struct image *im = b->good();
+    b->breaks(im);
+    ck_assert_int_eq(load(im, "guest.elf"), -1);
+    ck_assert_msg(strstr(err, b->words) != NULL, "%s: message '%s' lacks '%s'", b->name, err,
+                  b->words);
+    ck_assert(untouched());
     free(im);
 }
 END_TEST
@@ -544,29 +499,10 @@ int main(void)
     suite_add_tcase(s, good);
     TCase *bad = tcase_create("bad");
     tcase_add_checked_fixture(bad, setup, teardown);
-    tcase_add_test(bad, no_header);
-    tcase_add_test(bad, header_beyond_8k);
-    tcase_add_test(bad, bad_checksum);
     tcase_add_test(good, stray_magic_before_header_is_skipped);
-    tcase_add_test(bad, video_mode_required);
-    tcase_add_test(bad, elf64_without_kludge);
-    tcase_add_test(bad, not_elf_without_kludge);
-    tcase_add_test(bad, wrong_machine);
-    tcase_add_test(bad, segment_outside_ram);
-    tcase_add_test(bad, huge_memsz);
-    tcase_add_test(bad, segment_in_reserved_top);
-    tcase_add_test(bad, segment_in_hole);
-    tcase_add_test(bad, truncated_segment);
-    tcase_add_test(bad, truncated_program_headers);
-    tcase_add_test(bad, filesz_above_memsz);
-    tcase_add_test(bad, entry_outside_segments);
-    tcase_add_test(bad, kludge_load_before_file);
-    tcase_add_test(bad, kludge_load_end_beyond_file);
-    tcase_add_test(bad, kludge_bss_below_data);
     tcase_add_test(bad, command_line_too_long);
-    tcase_add_test(bad, tiny_images);
-    tcase_add_test(bad, segment_in_ebda);
-    tcase_add_test(bad, no_room_for_the_info_area);
+    tcase_add_loop_test(bad, each_bad_image_is_refused, 0,
+                        (int)(sizeof(bad_images) / sizeof(bad_images[0])));
     suite_add_tcase(s, bad);
     return check_main(s);
 }
