@@ -151,6 +151,15 @@ volatile struct hvkit_grant *pv_grant_entry(unsigned ref)
     return &grants[ref % PV_GRANTS];
 }
 
+long pv_ring_share(volatile void *ring, unsigned port)
+{
+    long ref = pv_grant((uintptr_t)ring, false);
+    if (ref < 0)
+        return HC_ENOMEM;
+    long rc = pv_evtchn_bind(port, NULL);
+    return rc == HC_OK ? ref : rc;
+}
+
 /* ---- The PV console ---- */
 
 static volatile struct hvkit_console_ring ring __attribute__((aligned(PAGE)));
@@ -158,13 +167,10 @@ static unsigned console_port;
 
 long pv_console_init(unsigned port)
 {
-    long ref = pv_grant((uintptr_t)&ring, false);
+    long ref = pv_ring_share(&ring, port);
     if (ref < 0)
-        return HC_ENOMEM;
-    long rc = pv_evtchn_bind(port, NULL);
-    if (rc != HC_OK)
-        return rc;
-    rc = pv_call(HC_CONSOLE_SETUP, (uint64_t)ref, port, 0);
+        return ref;
+    long rc = pv_call(HC_CONSOLE_SETUP, (uint64_t)ref, port, 0);
     if (rc == HC_OK)
         console_port = port;
     return rc;

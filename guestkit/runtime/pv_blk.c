@@ -18,15 +18,12 @@ static unsigned long requests, notifies;
 
 long pv_blk_init(unsigned disk, unsigned port)
 {
-    long ref = pv_grant((uintptr_t)&ring, false);
+    long ref = pv_ring_share(&ring, port);
     if (ref < 0)
-        return HC_ENOMEM;
-    long rc = pv_evtchn_bind(port, NULL);
-    if (rc != HC_OK)
-        return rc;
+        return ref;
     ring.req_prod = ring.rsp_prod = 0;
     req_prod = rsp_cons = 0;
-    rc = pv_call(HC_BLK_SETUP, (uint64_t)ref, port, disk);
+    long rc = pv_call(HC_BLK_SETUP, (uint64_t)ref, port, disk);
     if (rc >= 0)
         blk_port = port;
     return rc;

@@ -39,6 +39,12 @@ void report_skip(const char *fmt, ...)
     va_end(ap);
 }
 
+void report_skip_all(const char *const *names, unsigned n, const char *why)
+{
+    for (unsigned i = 0; i < n; i++)
+        report_skip("%s: %s", names[i], why);
+}
+
 void report_info(const char *fmt, ...)
 {
     va_list ap;

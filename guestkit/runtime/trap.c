@@ -243,6 +243,19 @@ bool expect_exception(int vector, void (*fn)(void *), void *arg, struct exceptio
     return true;
 }
 
+void triple_fault(void)
+{
+    /* With limit 0 the #UD from ud2 cannot be delivered, so the CPU raises
+     * #GP; that cannot be delivered either, so #DF; when #DF fails too the
+     * processor shuts down (SDM vol. 3A, 6.15 "Exception and Interrupt
+     * Reference", "Interrupt 8 - Double Fault Exception"). */
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } empty = {0, 0};
+    __asm__ volatile("lidt %0; ud2" : : "m"(empty));
+}
+
 void set_vector_handler(int vector, void (*handler)(int vector))
 {
     if (vector >= APIC_FIRST_VECTOR && vector < 256)

@@ -274,8 +274,8 @@ int main(int argc, char **argv)
     (void)argc;
     (void)argv;
     if (!pv_available()) {
-        for (unsigned i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-            report_skip("%s: not under hvkit with HVKIT_FEATURE_PV", tests[i]);
+        report_skip_all(tests, sizeof(tests) / sizeof(tests[0]),
+                        "not under hvkit with HVKIT_FEATURE_PV");
         return report_summary();
     }
     test_hcpage();

@@ -85,8 +85,8 @@ static void hostile(long *pages, long ram)
 int main(int argc, char **argv)
 {
     if (!pv_available()) {
-        for (unsigned i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-            report_skip("%s: not under hvkit with HVKIT_FEATURE_PV", tests[i]);
+        report_skip_all(tests, sizeof(tests) / sizeof(tests[0]),
+                        "not under hvkit with HVKIT_FEATURE_PV");
         return report_summary();
     }
     pv_hcpage_init();

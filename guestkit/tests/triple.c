@@ -13,11 +13,7 @@ int main(int argc, char **argv)
     (void)argv;
     printf("triple: loading an empty IDT and executing ud2: expect a triple fault\n");
     serial_flush();
-    struct __attribute__((packed)) {
-        uint16_t limit;
-        uint64_t base;
-    } empty = {0, 0};
-    __asm__ volatile("lidt %0; ud2" : : "m"(empty));
+    triple_fault();
     /* Unreachable on a working CPU. */
     printf("triple: still running after the triple fault?!\n");
     report(false, "the CPU shut down");

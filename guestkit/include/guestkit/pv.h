@@ -53,6 +53,11 @@ void pv_grant_revoke(unsigned ref);
 /* The entry itself, for tests that forge one. */
 volatile struct hvkit_grant *pv_grant_entry(unsigned ref);
 
+/* Share a ring page with hv: grant the page at `ring` (writable) and bind
+ * `port` with no handler.  The grant's reference, or a negative HC_* code
+ * (HC_ENOMEM for a full grant table). */
+long pv_ring_share(volatile void *ring, unsigned port);
+
 /* ---- The PV console ---- */
 /* Grant a ring page, bind `port`, HC_CONSOLE_SETUP.  HC_* code. */
 long pv_console_init(unsigned port);

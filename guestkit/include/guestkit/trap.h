@@ -38,6 +38,10 @@ struct exception_info {
 /* Set up the IDT (done by the runtime before main). */
 void idt_init(void);
 
+/* Shut the CPU down as a machine dies: an empty IDT (limit 0), then ud2.
+ * Returns only on a CPU that did not shut down. */
+void triple_fault(void);
+
 /* Run fn(arg).  If it returns normally, return false.  If it raises an
  * exception, abandon it at that point (its stack frame is discarded, the
  * callee-saved registers are restored), fill *info (if not NULL) and return
