@@ -437,9 +437,10 @@ struct bad_image {
     void (*breaks)(struct image *im);
     const char *words;
 };
-#define BAD(good, fn, words)                                                                       \
+/* A row; failure messages name the case by its function. */
+#define BAD(image, fn, text)                                                                       \
     {                                                                                              \
-#fn, good, fn, words                                                                       \
+        .name = #fn, .good = image, .breaks = fn, .words = text                                    \
     }
 static const struct bad_image bad_images[] = {
     BAD(elf32_image, no_header, "no Multiboot header"),

@@ -327,9 +327,10 @@ struct broken_rule {
     void (*breaks)(struct vmx_state *s);
     const char *section, *words;
 };
-#define RULE(fn, section, words)                                                                   \
+/* A row; failure messages name the case by its function. */
+#define RULE(fn, sec, text)                                                                        \
     {                                                                                              \
-#fn, fn, section, words                                                                    \
+        .name = #fn, .breaks = fn, .section = sec, .words = text                                   \
     }
 static const struct broken_rule broken[] = {
     RULE(guest_cr0_ne_clear, "27.3.1.1", "guest CR0 0x11 has bit 5 (NE) clear"),
