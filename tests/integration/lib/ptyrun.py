@@ -62,6 +62,17 @@ def main():
         log.flush()
         return True
 
+    def pump_until_end(alive):
+        """Pump until the command ends or `timeout` seconds pass; killed
+        then.  True when it ran on until it was killed."""
+        deadline = time.monotonic() + timeout
+        while alive and time.monotonic() < deadline:
+            alive = pump(0.5)
+        if alive:
+            sys.stderr.write("ptyrun: the command did not end\n")
+            os.kill(pid, 9)
+        return alive
+
     alive = True
     for step in steps:
         verb, _, text = step.partition(" ")
@@ -82,24 +93,15 @@ def main():
         elif verb == "send":
             os.write(fd, unescape(text))
         elif verb == "eof":
-            deadline = time.monotonic() + timeout
-            while alive and time.monotonic() < deadline:
-                alive = pump(0.5)
-            if alive:
-                sys.stderr.write("ptyrun: the command did not end\n")
-                os.kill(pid, 9)
+            if pump_until_end(alive):
                 os.waitpid(pid, 0)
                 return 124
+            alive = False
         else:
             sys.stderr.write("ptyrun: unknown step %r\n" % step)
             return 125
     # Whatever it still writes until it ends (killed after the time limit).
-    deadline = time.monotonic() + timeout
-    while alive and time.monotonic() < deadline:
-        alive = pump(0.5)
-    if alive:
-        sys.stderr.write("ptyrun: the command did not end\n")
-        os.kill(pid, 9)
+    pump_until_end(alive)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
 
