@@ -296,6 +296,16 @@ START_TEST(timers_continue_from_the_saved_point)
 }
 END_TEST
 
+/* t saves exactly as it did into `before`: the refused loads changed
+ * nothing.  Frees `before`. */
+static void assert_saves_as(struct testdom *t, struct blob *before)
+{
+    struct blob after = save(t);
+    ck_assert(before->len == after.len && memcmp(before->b, after.b, before->len) == 0);
+    free(before->b);
+    free(after.b);
+}
+
 /* Every cut of the state is refused and changes nothing in the target. */
 START_TEST(truncated_state_is_refused_and_changes_nothing)
 {
@@ -310,12 +320,9 @@ START_TEST(truncated_state_is_refused_and_changes_nothing)
         ck_assert_msg(strstr(v.err, "truncated") != NULL, "cut at %llu: %s",
                       (unsigned long long)len, v.err);
     }
-    struct blob after = save(&b);
-    ck_assert(before.len == after.len && memcmp(before.b, after.b, before.len) == 0);
+    assert_saves_as(&b, &before);
     ck_assert(memcmp(ram, b.d.mem.host, RAM) == 0);
     free(one.b);
-    free(before.b);
-    free(after.b);
     free(ram);
 }
 END_TEST
@@ -333,11 +340,8 @@ START_TEST(corrupted_state_is_refused_and_changes_nothing)
         ck_assert(strncmp(v.err, "vmstate: ", 9) == 0);
         one.b[at] ^= 0x10;
     }
-    struct blob after = save(&b);
-    ck_assert(before.len == after.len && memcmp(before.b, after.b, before.len) == 0);
+    assert_saves_as(&b, &before);
     free(one.b);
-    free(before.b);
-    free(after.b);
 }
 END_TEST
 
@@ -602,11 +606,8 @@ START_TEST(pv_state_cut_or_changed_is_refused)
         ck_assert_ptr_null(b.d.pv);
         one.b[at] ^= 0x04;
     }
-    struct blob after = save(&b);
-    ck_assert(before.len == after.len && memcmp(before.b, after.b, before.len) == 0);
+    assert_saves_as(&b, &before);
     free(one.b);
-    free(before.b);
-    free(after.b);
 }
 END_TEST
 
