@@ -66,27 +66,37 @@ void print_help(void);
 
 /* The options that mean the same in every verb that accepts them. */
 struct verb_common {
-    const char *fmt;   /* -f: the image's format, NULL to probe it */
-    bool quiet;        /* -q: print nothing but errors */
-    bool progress;     /* -p: show progress; never together with -q */
-    const char *cache; /* -t: the written image's cache mode, NULL if not given */
+    const char *fmt;    /* -f: the image's format, NULL to probe it */
+    bool quiet;         /* -q: print nothing but errors */
+    bool progress;      /* -p: show progress; never together with -q */
+    const char *cache;  /* -t: the written image's cache mode, NULL if not given */
+    const char *output; /* --output: the report's format, NULL if not given */
 };
 struct option;
 /*
  * The long options a verb shares with the others, for verb_getopt's
  * `shared`: --object, --image-opts (the verbs that open an image named on
- * the command line) and --force-share, the long name of -U.  --help, the
- * long name of -h, every verb has.
+ * the command line), --force-share and --format, the long names of -U and
+ * -f, and --output (the verbs that print a report).  --help, the long name
+ * of -h, every verb has.
  */
-enum { VERB_OBJECT = 1 << 0, VERB_IMAGE_OPTS = 1 << 1, VERB_FORCE_SHARE = 1 << 2 };
+enum {
+    VERB_OBJECT = 1 << 0,
+    VERB_IMAGE_OPTS = 1 << 1,
+    VERB_FORCE_SHARE = 1 << 2,
+    VERB_FORMAT = 1 << 3,
+    VERB_OUTPUT = 1 << 4,
+};
 #define VERB_OPENS       (VERB_OBJECT | VERB_IMAGE_OPTS)
 #define VERB_OPENS_SHARE (VERB_OPENS | VERB_FORCE_SHARE)
+/* info, map and check: one image in, a report out. */
+#define VERB_REPORTS (VERB_OPENS_SHARE | VERB_FORMAT | VERB_OUTPUT)
 /*
  * getopt_long() for a verb: the next option that is not one of the common
- * ones, or -1 at the end of the options.  -f, -q, -p and -t are stored in
- * vc; -U and -T are accepted and ignored, since neither locking nor the
- * source's cache mode change what imgtool does.  Only the letters in the
- * verb's own optstring are ever taken.  The long options are --help, those
+ * ones, or -1 at the end of the options.  -f, -q, -p, -t and --output are
+ * stored in vc; -U and -T are accepted and ignored, since neither locking
+ * nor the source's cache mode change what imgtool does.  Only the letters
+ * in the verb's own optstring are ever taken.  The long options are --help, those
  * `shared` names (VERB_*) and the verb's own `longopts` (NULL: none, else
  * ended by a zero entry).  The caller sets optind = 1 first.
  */
@@ -94,12 +104,18 @@ int verb_getopt(int argc, char **argv, const char *optstring, const struct optio
                 unsigned shared, struct verb_common *vc);
 /*
  * Long options every verb that takes them handles alike (in verb_getopt):
- * --object (checked, then dropped: object.c) and --image-opts (image
- * arguments are option strings: image.c).  OPT_DONE_FAIL and OPT_DONE_OK
+ * --object (checked, then dropped: object.c), --image-opts (image
+ * arguments are option strings: image.c) and --output (kept in vc).  OPT_DONE_FAIL and OPT_DONE_OK
  * come back from verb_getopt when --object failed or printed its help;
  * verb_other_option turns them into exit statuses 1 and 0.
  */
-enum { OPT_COMMON_OBJECT = 0x1000, OPT_COMMON_IMAGE_OPTS, OPT_DONE_FAIL, OPT_DONE_OK };
+enum {
+    OPT_COMMON_OBJECT = 0x1000,
+    OPT_COMMON_IMAGE_OPTS,
+    OPT_COMMON_OUTPUT,
+    OPT_DONE_FAIL,
+    OPT_DONE_OK
+};
 /* --image-opts was given: open_image() reads option strings. */
 extern bool cli_image_opts;
 /*
@@ -113,10 +129,10 @@ int verb_other_option(int c, char **argv, int unsupported_status);
 /* argv[optind] if it is the only operand left, else NULL after qemu-img's
  * "Expecting one image file name" usage error (exit status 1). */
 const char *verb_one_filename(int argc, char **argv);
-/* The one image file name (in *filename) and the --output format of the
- * verbs that print a report (info, map, check), checked in qemu-img's order:
- * the operands first, then --output.  The OFMT_* value, or -1 after the
- * message of whichever check failed (the verb exits 1). */
+/* The one image file name (in *filename) and the --output format (vc's) of
+ * the verbs that print a report (info, map, check), checked in qemu-img's
+ * order: the operands first, then --output.  The OFMT_* value, or -1 after
+ * the message of whichever check failed (the verb exits 1). */
 int verb_file_and_output(int argc, char **argv, const char *output, bool allow_dot,
                          const char **filename);
 /* IMG_FMT_* of a format to create, or -1 after qemu-img's "Unknown file

@@ -17,8 +17,6 @@
 #include <getopt.h>
 #include <string.h>
 
-enum { OPT_OUTPUT = 256 };
-
 /* ImageCheck in qapi/block-core.json, with QEMU's has_* rules: counts
  * that are zero are left out, except check-errors. */
 static struct jv *check_to_json(const struct img_check_result *r, const char *filename,
@@ -154,26 +152,20 @@ static int parse_repair(const char *arg, unsigned *fix)
 int verb_check(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"format", required_argument, 0, 'f'},
         {"repair", required_argument, 0, 'r'},
-        {"output", required_argument, 0, OPT_OUTPUT},
         {0, 0, 0, 0},
     };
     struct verb_common vc = {0};
-    const char *output = NULL;
     unsigned fix = 0;
     int c;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":hf:r:T:qU", longopts, VERB_OPENS_SHARE, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":hf:r:T:qU", longopts, VERB_REPORTS, &vc)) != -1) {
         switch (c) {
         case 'r':
             if (parse_repair(optarg, &fix)) {
                 return 1;
             }
-            break;
-        case OPT_OUTPUT:
-            output = optarg;
             break;
         default:
             /* --object, --image-opts and getopt's errors. */
@@ -181,7 +173,7 @@ int verb_check(int argc, char **argv)
         }
     }
     const char *filename;
-    int ofmt = verb_file_and_output(argc, argv, output, false, &filename);
+    int ofmt = verb_file_and_output(argc, argv, vc.output, false, &filename);
     if (ofmt < 0) {
         return 1;
     }

@@ -28,6 +28,11 @@ static bool verb_common_option(int c, struct verb_common *vc)
     case 'p':
         vc->progress = !vc->quiet;
         return true;
+    case OPT_COMMON_OUTPUT:
+        /* --output names the report's format; the verb parses it after
+         * its operands, as qemu-img does. */
+        vc->output = optarg;
+        return true;
     case 't':
         /* -t chooses the cache mode of the image the verb writes; only
          * convert looks at it (its default, "unsafe", never syncs). */
@@ -62,6 +67,8 @@ static void verb_longopts(struct option *all, const struct option *own, unsigned
         {VERB_OBJECT, {"object", required_argument, 0, OPT_COMMON_OBJECT}},
         {VERB_IMAGE_OPTS, {"image-opts", no_argument, 0, OPT_COMMON_IMAGE_OPTS}},
         {VERB_FORCE_SHARE, {"force-share", no_argument, 0, 'U'}},
+        {VERB_FORMAT, {"format", required_argument, 0, 'f'}},
+        {VERB_OUTPUT, {"output", required_argument, 0, OPT_COMMON_OUTPUT}},
     };
     int n = 0;
     for (size_t i = 0; i < KARRAY_SIZE_CLI(common); i++) {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_OUTPUT = 256, OPT_CHAIN };
+enum { OPT_CHAIN = 256 };
 
 /* Escape a label for a double-quoted Graphviz string. */
 static void dot_quoted(const char *s)
@@ -146,22 +146,16 @@ static void print_info(struct jv *list, int ofmt, bool chain)
 int verb_info(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"format", required_argument, 0, 'f'},
-        {"output", required_argument, 0, OPT_OUTPUT},
         {"backing-chain", no_argument, 0, OPT_CHAIN},
         {0, 0, 0, 0},
     };
     struct verb_common vc = {0};
-    const char *output = NULL;
     bool chain = false;
     int c;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":f:hU", longopts, VERB_OPENS_SHARE, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":f:hU", longopts, VERB_REPORTS, &vc)) != -1) {
         switch (c) {
-        case OPT_OUTPUT:
-            output = optarg;
-            break;
         case OPT_CHAIN:
             chain = true;
             break;
@@ -171,7 +165,7 @@ int verb_info(int argc, char **argv)
         }
     }
     const char *filename;
-    int ofmt = verb_file_and_output(argc, argv, output, true, &filename);
+    int ofmt = verb_file_and_output(argc, argv, vc.output, true, &filename);
     if (ofmt < 0) {
         return 1;
     }

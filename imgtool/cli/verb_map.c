@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_OUTPUT = 256, OPT_START, OPT_MAXLEN };
+enum { OPT_START = 256, OPT_MAXLEN };
 
 struct map_entry {
     uint64_t start, length, offset;
@@ -199,23 +199,17 @@ static int map_ranges(struct img *img, int ofmt, uint64_t start, uint64_t end)
 int verb_map(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"format", required_argument, 0, 'f'},
-        {"output", required_argument, 0, OPT_OUTPUT},
         {"start-offset", required_argument, 0, OPT_START},
         {"max-length", required_argument, 0, OPT_MAXLEN},
         {0, 0, 0, 0},
     };
     struct verb_common vc = {0};
-    const char *output = NULL;
     int64_t start = 0, max_length = -1;
     int c;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":f:hU", longopts, VERB_OPENS_SHARE, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":f:hU", longopts, VERB_REPORTS, &vc)) != -1) {
         switch (c) {
-        case OPT_OUTPUT:
-            output = optarg;
-            break;
         case OPT_START:
             start = cvtnum("start offset", optarg);
             if (start < 0) {
@@ -233,7 +227,7 @@ int verb_map(int argc, char **argv)
         }
     }
     const char *filename;
-    int ofmt = verb_file_and_output(argc, argv, output, true, &filename);
+    int ofmt = verb_file_and_output(argc, argv, vc.output, true, &filename);
     if (ofmt < 0) {
         return 1;
     }

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_SIZE = 256, OPT_OUTPUT };
+enum { OPT_SIZE = 256 };
 
 /* Bytes of allocated data in the source, rounded to whole clusters. */
 static int allocated_bytes(struct img *src, uint64_t cluster, uint64_t *out)
@@ -226,11 +226,10 @@ int verb_measure(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"size", required_argument, 0, OPT_SIZE},
-        {"output", required_argument, 0, OPT_OUTPUT},
         {0, 0, 0, 0},
     };
     struct verb_common vc = {0};
-    const char *out_fmt = "raw", *output = NULL, *filename;
+    const char *out_fmt = "raw", *filename;
     char *options = NULL;
     int64_t size = -1;
     int c, ret = 1;
@@ -240,7 +239,8 @@ int verb_measure(int argc, char **argv)
     struct measure_result res;
 
     optind = 1;
-    while ((c = verb_getopt(argc, argv, ":hf:O:o:l:U", longopts, VERB_OPENS_SHARE, &vc)) != -1) {
+    while ((c = verb_getopt(argc, argv, ":hf:O:o:l:U", longopts, VERB_OPENS_SHARE | VERB_OUTPUT,
+                            &vc)) != -1) {
         switch (c) {
         case 'O':
             out_fmt = optarg;
@@ -259,9 +259,6 @@ int verb_measure(int argc, char **argv)
                 goto out;
             }
             break;
-        case OPT_OUTPUT:
-            output = optarg;
-            break;
         default:
             ret = verb_other_option(c, argv, 1);
             goto out;
@@ -270,7 +267,7 @@ int verb_measure(int argc, char **argv)
     if (!measure_operands(argc, argv, size, &filename)) {
         goto out;
     }
-    int ofmt = parse_output_format(output, false);
+    int ofmt = parse_output_format(vc.output, false);
     int tfmt = ofmt < 0 ? -1 : target_format(out_fmt, NULL);
     if (tfmt < 0 || !target_options(options, out_fmt, tfmt, &o, &copts)) {
         goto out;
