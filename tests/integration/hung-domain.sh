@@ -11,6 +11,8 @@
 #   - xl vcpu-set, mem-set and pause on it fail with libxl's "does not
 #     answer" error and exit 1 (not "maxcpus is 0", what a missing reply
 #     once turned into), virsh suspend with libvirt's internal error;
+#     xl vcpu-list says so instead of listing vCPUs, virsh dominfo answers
+#     at once from what is known;
 #   - xl destroy ends it: exit 0 and no output, as xl(1); its QEMU and
 #     hvrun are gone, its files in the registry too, xl list no longer
 #     shows it, and the other domains go on counting;
@@ -123,6 +125,12 @@ timed 15 "$VIRSH" suspend r1
 [ $? = 1 ] && grep -qx "error: Failed to suspend domain 'r1'" "$W/last" &&
     grep -Eqx "error: internal error: hv in the domain's machine does not answer .*" "$W/last"
 verdict "virsh suspend: libvirt's internal error that hv does not answer, exit 1"
+
+timed 10 "$XL" vcpu-list r1
+[ $? = 0 ] && grep -Eqx "$noanswer" "$W/last" && ! grep -q '^r1 ' "$W/last"
+verdict "xl vcpu-list: no rows made up, libxl's error instead"
+timed 10 "$VIRSH" dominfo r1 && grep -Eqx 'State: +running' "$W/last" && grep -Eqx 'Used memory: +16384 KiB' "$W/last"
+verdict "virsh dominfo: at once, with the last known state and memory"
 
 # ---- Destroy ends it, three ways ---------------------------------------------
 timed 25 "$XL" destroy r1 && [ "$(grep -vc '^(took ' "$W/last")" = 0 ] &&
