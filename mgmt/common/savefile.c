@@ -260,11 +260,11 @@ int savefile_save(const struct rundom *r, const struct savefile_conf *c, const c
     state_path(r, state, sizeof(state));
     /* From here on a front-end that dies leaves its guard to finish
      * (saveguard.h), which needs to know whether the domain ran. */
-    struct saveguard g;
+    struct guard g;
     saveguard_start(&g, r, tmp, state, after);
     if (g.fd >= 0 && saveguard_running(r))
-        saveguard_step(&g, SAVEGUARD_RAN);
-    saveguard_step(&g, SAVEGUARD_SENT);
+        guard_step(&g, SAVEGUARD_RAN);
+    guard_step(&g, SAVEGUARD_SENT);
     /* "destroy" is carried out once the image is safe: until then the
      * domain only pauses, so that a failure loses neither it nor its
      * state. */
@@ -278,7 +278,7 @@ int savefile_save(const struct rundom *r, const struct savefile_conf *c, const c
         rc = -1;
     }
     if (rc == 0)
-        saveguard_step(&g, SAVEGUARD_WRITTEN);
+        guard_step(&g, SAVEGUARD_WRITTEN);
     /* No image, but the domain is not lost: it runs again if it ran
      * ("continue" never stopped it), as xl's "resuming domain" says. */
     if (saved && rc < 0 && ran && strcmp(after, "continue"))
@@ -287,7 +287,7 @@ int savefile_save(const struct rundom *r, const struct savefile_conf *c, const c
     if (rc < 0)
         unlink(tmp);
     unlink(state);
-    saveguard_end(&g);
+    guard_end(&g);
     return rc;
 }
 

@@ -3,10 +3,7 @@
  */
 #include "saveguard.h"
 
-#include <fcntl.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../include/hvkit/ctl.h"
@@ -47,83 +44,43 @@ static void wait_manager(const struct rundom *r)
     (void)saveguard_running(r);
 }
 
-/* The guard's work: read the steps until the socket ends; act only when it
- * ends without SAVEGUARD_DONE. */
-static void guard(int in, const struct rundom *r, const char *twin, const char *state,
-                  const char *after)
+/* What the guard of a save knows (a copy in the guard). */
+static struct {
+    const struct rundom *r;
+    const char *twin, *state, *after;
+} save;
+
+/* The save's finishing function (guard_fn), when its front-end died
+ * after STEPS. */
+static void finish(void *ctx, const char *steps)
 {
-    char c, step = 0;
-    bool ran = false;
-    while (read(in, &c, 1) == 1) {
-        if (c == SAVEGUARD_RAN)
-            ran = true;
-        else
-            step = c;
-    }
-    if (step == SAVEGUARD_DONE)
-        return;
-    if (step == SAVEGUARD_WRITTEN && !strcmp(after, "destroy")) {
+    (void)ctx;
+    bool ran = strchr(steps, SAVEGUARD_RAN) != NULL;
+    bool sent = strchr(steps, SAVEGUARD_SENT) != NULL;
+    bool written = strchr(steps, SAVEGUARD_WRITTEN) != NULL;
+    if (written && !strcmp(save.after, "destroy")) {
         /* The image is whole: the save's last step, the machine's end. */
-        rundom_end(r);
-    } else if (step == SAVEGUARD_SENT && ran && strcmp(after, "continue")) {
+        rundom_end(save.r);
+    } else if (sent && !written && ran && strcmp(save.after, "continue")) {
         /* No image: the domain, paused for it, runs again as after a
          * failed save (after=continue never paused it). */
-        saveguard_cont(r);
-    } else if (step == SAVEGUARD_SENT) {
-        wait_manager(r);
+        saveguard_cont(save.r);
+    } else if (sent) {
+        wait_manager(save.r);
     }
     /* The twin (renamed away once the image is whole: then nothing to
      * remove) and the state, which nobody reads any more. */
-    if (step != SAVEGUARD_WRITTEN)
-        unlink(twin);
-    unlink(state);
+    if (!written)
+        unlink(save.twin);
+    unlink(save.state);
 }
 
-void saveguard_start(struct saveguard *g, const struct rundom *r, const char *twin,
-                     const char *state, const char *after)
+void saveguard_start(struct guard *g, const struct rundom *r, const char *twin, const char *state,
+                     const char *after)
 {
-    int p[2];
-    g->fd = -1;
-    g->pid = -1;
-    /* A socket pair rather than a pipe: a step sent to a guard that is
-     * gone fails (MSG_NOSIGNAL) instead of killing the front-end with
-     * SIGPIPE. */
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
-        return;
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* Out of the front-end's session and away from its output, which
-         * a caller may be waiting to see closed. */
-        close(p[1]);
-        setsid();
-        int null = open("/dev/null", O_RDWR);
-        for (int fd = 0; fd < 3 && null >= 0; fd++)
-            dup2(null, fd);
-        guard(p[0], r, twin, state, after);
-        _exit(0);
-    }
-    close(p[0]);
-    if (pid < 0) {
-        close(p[1]);
-        return;
-    }
-    g->fd = p[1];
-    g->pid = pid;
-}
-
-void saveguard_step(struct saveguard *g, char step)
-{
-    if (g->fd >= 0 && send(g->fd, &step, 1, MSG_NOSIGNAL) != 1) {
-        /* A guard that is gone cannot be told: the save goes on without. */
-    }
-}
-
-void saveguard_end(struct saveguard *g)
-{
-    if (g->fd < 0)
-        return;
-    saveguard_step(g, SAVEGUARD_DONE);
-    close(g->fd);
-    waitpid(g->pid, NULL, 0);
-    g->fd = -1;
+    save.r = r;
+    save.twin = twin;
+    save.state = state;
+    save.after = after;
+    guard_start(g, finish, NULL);
 }

@@ -12,50 +12,32 @@
  * ^C that reaches its process group) would leave the domain paused with
  * no file, the twin and the state file behind.
  *
- * So the save is watched by a guard: a child process in a session of its
- * own (out of reach of the terminal's signals and of `timeout`'s kill of
- * its process group), which reads the steps the front-end has passed
- * over a socket.  When the front-end says it is done, the guard ends with
- * nothing to do.  When the socket ends without that -- the front-end died
- * -- the guard finishes the save the one way it can: before the image
- * was whole, it lets the domain run again if it ran (as a failed save
- * does) and removes the twin; once the image was renamed into place, it
- * ends the machine as `after=destroy` asked.  Either way it removes the
- * state file once the manager has finished with it.  The registry's lock
- * (rundom.h), which the guard inherits, stays held until it is done, so
- * no other command sees the half-way state.
+ * So the save is watched by a guard (guard.h).  When the front-end dies,
+ * the guard finishes the save the one way it can: before the image was
+ * whole, it lets the domain run again if it ran (as a failed save does)
+ * and removes the twin; once the image was renamed into place, it ends
+ * the machine as `after=destroy` asked.  Either way it removes the state
+ * file once the manager has finished with it.
  */
 #ifndef HVKIT_MGMT_COMMON_SAVEGUARD_H
 #define HVKIT_MGMT_COMMON_SAVEGUARD_H
 
 #include <stdbool.h>
-#include <sys/types.h>
 
+#include "guard.h"
 #include "rundom.h"
 
 /* The steps a front-end tells its guard of. */
 #define SAVEGUARD_RAN     'r' /* the domain was running before the save */
 #define SAVEGUARD_SENT    's' /* domain-save is with the manager */
 #define SAVEGUARD_WRITTEN 'w' /* the image is whole under FILE's name */
-#define SAVEGUARD_DONE    'e' /* the front-end finished; nothing to do */
-
-struct saveguard {
-    int fd;    /* the front-end's end of the guard's socket, -1 without */
-    pid_t pid; /* the guard */
-};
 
 /* Start the guard of a save of r's domain through the twin TWIN and the
  * state file STATE, with the save's AFTER ("destroy", "pause",
- * "continue").  Without a guard (no socket or process) the save goes on
- * unguarded: g->fd is -1 and the other calls do nothing. */
-void saveguard_start(struct saveguard *g, const struct rundom *r, const char *twin,
-                     const char *state, const char *after);
-
-/* Tell the guard the save passed STEP (SAVEGUARD_*). */
-void saveguard_step(struct saveguard *g, char step);
-
-/* The save is over, one way or the other: the guard ends without acting. */
-void saveguard_end(struct saveguard *g);
+ * "continue"); tell it the SAVEGUARD_* steps with guard_step, and end it
+ * with guard_end. */
+void saveguard_start(struct guard *g, const struct rundom *r, const char *twin, const char *state,
+                     const char *after);
 
 /* Is r's domain running (query-status)?  false when it cannot be asked. */
 bool saveguard_running(const struct rundom *r);

@@ -88,6 +88,14 @@ int hmp_bulk_read(void *ctx, uint64_t addr, void *buf, size_t len, struct hmp_er
     return 0;
 }
 
+/* The guard's finishing function: the monitor died before the file was
+ * finished, so its temporary file goes. */
+static void unlink_tmp(void *tmp, const char *steps)
+{
+    (void)steps;
+    unlink(tmp);
+}
+
 int hmp_out_open(struct hmp_out *o, struct hmp *m, const char *name)
 {
     struct stat st;
@@ -123,6 +131,7 @@ int hmp_out_open(struct hmp_out *o, struct hmp *m, const char *name)
     mode_t mask = umask(0);
     umask(mask);
     fchmod(fd, 0666 & ~mask);
+    guard_start(&o->guard, unlink_tmp, o->tmp);
     return 0;
 }
 
@@ -135,5 +144,6 @@ int hmp_out_finish(struct hmp_out *o, struct hmp *m, bool ok)
     }
     if (!ok)
         unlink(o->tmp);
+    guard_end(&o->guard);
     return ok ? 0 : -1;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../common/guard.h"
 #include "hmp.h"
 
 /* The most one save_mem request moves: small enough that hv answers well
@@ -44,10 +45,13 @@ void hmp_bulk_close(struct hmp_bulk *b);
 /*
  * The file a command writes: a temporary file beside `name` that is
  * renamed over it only when everything was written, so that a failed
- * command leaves no file (and an existing file as it was).
+ * command leaves no file (and an existing file as it was).  A guard
+ * (mgmt/common/guard.h) removes the temporary file if the monitor dies
+ * before it is finished (killed while it moves memory).
  */
 struct hmp_out {
     FILE *f;
+    struct guard guard;
     char name[PATH_MAX];
     char tmp[PATH_MAX + 32];
     char dir[PATH_MAX]; /* its directory, absolute */

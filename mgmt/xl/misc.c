@@ -118,12 +118,15 @@ static int monitor_command(const struct rundom *r, const char *command, char *er
     const char *top = getenv("HVKIT_TOP");
     snprintf(hvmon, sizeof(hvmon), "%s/bin/hvmon", top ? top : ".");
     rundom_path(sock, sizeof(sock), r->name, ".sock");
-    /* The monitor's transcript, read back for its "Error:" line. */
+    /* The monitor's transcript, read back for its "Error:" line; the
+     * file has no name from the start, so that it goes with xl however
+     * xl ends. */
     int fd = mkstemp(out), in[2];
     if (fd < 0)
         return -1;
+    unlink(out);
     if (pipe(in) < 0) {
-        close(fd), unlink(out);
+        close(fd);
         return -1;
     }
     pid_t pid = fork();
@@ -134,10 +137,9 @@ static int monitor_command(const struct rundom *r, const char *command, char *er
         _exit(127);
     }
     close(in[0]);
-    close(fd);
     if (pid < 0) {
         close(in[1]);
-        unlink(out);
+        close(fd);
         return -1;
     }
     FILE *w = fdopen(in[1], "w");
@@ -147,7 +149,8 @@ static int monitor_command(const struct rundom *r, const char *command, char *er
     }
     int st = 0;
     waitpid(pid, &st, 0);
-    FILE *f = fopen(out, "r");
+    lseek(fd, 0, SEEK_SET);
+    FILE *f = fdopen(fd, "r");
     char line[512];
     err[0] = 0;
     while (f && fgets(line, sizeof(line), f))
@@ -157,7 +160,8 @@ static int monitor_command(const struct rundom *r, const char *command, char *er
         }
     if (f)
         fclose(f);
-    unlink(out);
+    else
+        close(fd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
