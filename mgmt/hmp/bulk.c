@@ -13,6 +13,7 @@
 #define _GNU_SOURCE /* mkostemp */
 #include "bulk.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -88,12 +89,36 @@ int hmp_bulk_read(void *ctx, uint64_t addr, void *buf, size_t len, struct hmp_er
     return 0;
 }
 
-/* The guard's finishing function: the monitor died before the file was
- * finished, so its temporary file goes. */
-static void unlink_tmp(void *tmp, const char *steps)
+/* Remove the chunk directory and what is in it (a chunk the manager
+ * wrote, or its temporary twin), trying TRIES times a tenth of a second
+ * apart: a manager still carrying out a request of a monitor that died
+ * may put a file in it meanwhile, or find it gone and write nothing. */
+static void remove_chunks(const struct hmp_out *o, int tries)
 {
+    if (!strcmp(o->chunks, o->dir))
+        return;
+    for (int i = 0; i < tries; i++) {
+        DIR *d = opendir(o->chunks);
+        for (struct dirent *e; d && (e = readdir(d));)
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                unlinkat(dirfd(d), e->d_name, 0);
+        if (d)
+            closedir(d);
+        if (rmdir(o->chunks) == 0 || errno == ENOENT)
+            return;
+        usleep(100000);
+    }
+}
+
+/* The guard's finishing function: the monitor died before the file was
+ * finished, so its temporary file goes, and the chunks' directory once
+ * the manager is done with it (at most a minute, its time limit). */
+static void unguarded(void *ctx, const char *steps)
+{
+    const struct hmp_out *o = ctx;
     (void)steps;
-    unlink(tmp);
+    unlink(o->tmp);
+    remove_chunks(o, 600);
 }
 
 int hmp_out_open(struct hmp_out *o, struct hmp *m, const char *name)
@@ -117,7 +142,8 @@ int hmp_out_open(struct hmp_out *o, struct hmp *m, const char *name)
     } else {
         snprintf(o->dir, sizeof(o->dir), "%s", d);
     }
-    snprintf(o->tmp, sizeof(o->tmp), "%s/.%s.XXXXXX", o->dir, basename(base));
+    const char *b = basename(base);
+    snprintf(o->tmp, sizeof(o->tmp), "%s/.%s.XXXXXX", o->dir, b);
     int fd = bad ? -1 : mkostemp(o->tmp, O_CLOEXEC);
     o->f = fd < 0 ? NULL : fdopen(fd, "wb");
     if (!o->f) {
@@ -131,7 +157,12 @@ int hmp_out_open(struct hmp_out *o, struct hmp *m, const char *name)
     mode_t mask = umask(0);
     umask(mask);
     fchmod(fd, 0666 & ~mask);
-    guard_start(&o->guard, unlink_tmp, o->tmp);
+    /* The chunks of guest memory in a directory of their own, which the
+     * guard can remove whole (or, failing that, beside the file). */
+    snprintf(o->chunks, sizeof(o->chunks), "%s/.%s.mem.XXXXXX", o->dir, b);
+    if (!mkdtemp(o->chunks))
+        snprintf(o->chunks, sizeof(o->chunks), "%s", o->dir);
+    guard_start(&o->guard, unguarded, o);
     return 0;
 }
 
@@ -144,6 +175,7 @@ int hmp_out_finish(struct hmp_out *o, struct hmp *m, bool ok)
     }
     if (!ok)
         unlink(o->tmp);
+    remove_chunks(o, 1);
     guard_end(&o->guard);
     return ok ? 0 : -1;
 }

@@ -46,15 +46,17 @@ void hmp_bulk_close(struct hmp_bulk *b);
  * The file a command writes: a temporary file beside `name` that is
  * renamed over it only when everything was written, so that a failed
  * command leaves no file (and an existing file as it was).  A guard
- * (mgmt/common/guard.h) removes the temporary file if the monitor dies
- * before it is finished (killed while it moves memory).
+ * (mgmt/common/guard.h) removes the temporary file, and the directory
+ * `chunks` where hmp_bulk's chunks land, if the monitor dies before it
+ * is finished (killed while it moves memory).
  */
 struct hmp_out {
     FILE *f;
     struct guard guard;
     char name[PATH_MAX];
     char tmp[PATH_MAX + 32];
-    char dir[PATH_MAX]; /* its directory, absolute */
+    char dir[PATH_MAX];         /* its directory, absolute */
+    char chunks[PATH_MAX + 32]; /* a directory in it for hmp_bulk's chunks */
 };
 
 /* Open it: 0, or -1 after printing QEMU's "Could not open" error. */

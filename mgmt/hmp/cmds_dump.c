@@ -109,7 +109,7 @@ HMP_HANDLER(hmp_do_dump_guest_memory)
     if (ncpus >= 0) {
         /* RAM by the bulk path when the machine has one (a chunk at a
          * time, through files beside the core), else page by page. */
-        hmp_bulk_init(&bulk, m, true, out.dir, range.start + range.size);
+        hmp_bulk_init(&bulk, m, true, out.chunks, range.start + range.size);
         bool fast = m->be->save_mem != NULL;
         rc = hmp_write_core(out.f, regs, ncpus, &range, 1, fast ? hmp_bulk_read : core_read,
                             fast ? (void *)&bulk : m, &err);

@@ -135,7 +135,7 @@ static void save(struct hmp *m, const struct hmp_args *a, bool physical)
     if (hmp_out_open(&out, m, name) < 0)
         return;
     bool bulk = m->be && m->be->save_mem;
-    hmp_bulk_init(&b, m, physical, out.dir, addr + (uint64_t)size);
+    hmp_bulk_init(&b, m, physical, out.chunks, addr + (uint64_t)size);
     w = (struct window){.m = m, .physical = physical, .start = addr, .end = addr + (uint64_t)size};
     struct hmp_err err = {.desc = ""};
     bool ok = true;
