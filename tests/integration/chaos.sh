@@ -6,14 +6,15 @@
 # Two domains run the counter guest (a line "count N" every 20 ms, its
 # count kept on its qcow2 disk): "xa" made by xl (with an empty CD-ROM
 # drive), "vb" by virsh.  Then, for CHAOS_SECONDS (60), rounds of one to
-# three operations at once, drawn from the seed CHAOS_SEED (1 by default;
-# the line "chaos: seed N" says which, and the same seed draws the same
-# rounds): pause and unpause, savevm/loadvm/delvm (the monitor or virsh
-# snapshot-*), queries (xl list/top/vcpu-list/block-list, virsh
+# CHAOS_JOBS (3) operations at once, drawn from the seed CHAOS_SEED (1 by
+# default; the line "chaos: seed N" says which, and the same seed draws
+# the same rounds): pause and unpause, savevm/loadvm/delvm (the monitor or
+# virsh snapshot-*), queries (xl list/top/vcpu-list/block-list, virsh
 # dominfo/domstats/domblkstat, info ... at the monitor), a balloon target,
 # a qcow2 disk attached and detached at run time, CD-ROM media in and out,
 # the console attached on a terminal and detached with ^], xl/virsh save
-# and restore, the reset and power buttons, destroy and create again.
+# and restore, the reset and power buttons, destroy and create again,
+# memory into a file (xl dump-core, virsh dump, pmemsave), xl rename.
 # One operation in five is killed (SIGKILL) after a random delay.
 # lib/chaos.bash has the operations.
 #
@@ -45,7 +46,8 @@ export HVKIT_STATE_DIR=$W/st HVKIT_TOP=$TOP TMPDIR=$W/tmp
 S=$HVKIT_STATE_DIR/running
 SEED=${CHAOS_SEED:-1}
 LENGTH=${CHAOS_SECONDS:-60}
-CASES=(chaos-start chaos-killed-save chaos-ops chaos-answers chaos-counts chaos-disks chaos-leftovers)
+JOBS=${CHAOS_JOBS:-3}
+CASES=(chaos-start chaos-killed-save chaos-killed-dump chaos-ops chaos-answers chaos-counts chaos-disks chaos-leftovers)
 skip_all_if "$(built_missing "$HV" "$C" "$BUILD/mgmt/xl" "$BUILD/mgmt/virsh" "$HVMON")" "${CASES[@]}"
 skip_all_if "$(command -v qemu-img >/dev/null || echo "qemu-img is not installed (bash mk/deps.sh test)")" \
     "${CASES[@]}"
@@ -163,6 +165,34 @@ else
     fail chaos-killed-save "$why"
 fi
 
+# A dump whose front-end is killed with its process group (as ^C or
+# timeout kills it, the monitor xl runs with it) while the manager moves a
+# piece of guest memory: no file, and no temporary file or directory
+# beside it (the manager finishes the piece after the monitor's death).
+killed_dump() {
+    local f=$W/sav/killed.core pid i
+    setsid "$XL" dump-core xa "$f" >"$W/killed-dump.out" 2>&1 &
+    pid=$!
+    for ((i = 0; i < 6000; i++)); do
+        compgen -G "$W/sav/.killed.core.mem.*/.hvmon-mem.*" >/dev/null && break
+        sleep 0.01
+    done
+    kill -KILL -- -"$pid"
+    wait "$pid"
+    for ((i = 0; i < 100; i++)); do
+        [ -z "$(ls -A "$W/sav")" ] && break
+        sleep 0.1
+    done
+    ls -A "$W/sav" | tr '\n' ' '
+    "$XL" unpause xa >/dev/null 2>&1
+}
+left=$(killed_dump)
+if [ -z "$left" ]; then
+    pass "chaos-killed-dump: xl dump-core killed mid-dump leaves no file"
+else
+    fail chaos-killed-dump "left behind: $left"
+fi
+
 # ---- The rounds ------------------------------------------------------------
 # shows_trouble LOG: a job's log shows a front-end dying of a signal it was
 # not sent, a hang, hv not answering, or a broken promise (VIOLATION).
@@ -175,7 +205,7 @@ round=0 nops=0 trouble=
 end=$((SECONDS + LENGTH))
 while [ $SECONDS -lt $end ]; do
     round=$((round + 1))
-    jobs_now=$((1 + RANDOM % 3))
+    jobs_now=$((1 + RANDOM % JOBS))
     pids=() logs=() lines=()
     for ((j = 0; j < jobs_now; j++)); do
         op=${CHAOS_OPS[RANDOM % ${#CHAOS_OPS[@]}]}
@@ -206,8 +236,14 @@ while [ $SECONDS -lt $end ]; do
     # A domain gone after the round is made again; only a killed
     # operation, a save or a destroy may have ended it.
     for d in "${DOMS[@]}"; do
+        # A rename the round left half done (killed, or beaten by a
+        # create of the name) is undone first.
+        if [ -e "$S/$d-renamed" ]; then
+            "$XL" rename "$d-renamed" "$d" >>"$W/ops.log" 2>&1 ||
+                "$XL" destroy "$d-renamed" >>"$W/ops.log" 2>&1
+        fi
         live "$d" && continue
-        may=$(printf '%s\n' "${lines[@]}" | grep -E ": (save|recreate) $d |: [a-z]+ $d [0-9]+ kill=[0-9]+\.[0-9]")
+        may=$(printf '%s\n' "${lines[@]}" | grep -E ": (save|recreate|rename) $d |: [a-z]+ $d [0-9]+ kill=[0-9]+\.[0-9]")
         [ -n "$may" ] || trouble+="round $round: $d is gone after: $(printf '%s; ' "${lines[@]}")"$'\n'
         echo "    round $round: $d is gone; made again" >>"$W/ops.log"
         for ((i = 0; i < 150; i++)); do

@@ -255,4 +255,24 @@ op_recreate() {
     fi
 }
 
-CHAOS_OPS=(pause unpause query query savevm loadvm delvm memset blk cd console save reset recreate)
+# op_dump D N KILL: the domain's memory into a file (an ELF core, or
+# pmemsave's raw bytes), then the file removed.
+op_dump() {
+    local f=$W/sav/$1.$2.core st
+    case $(($2 % 3)) in
+    0) fe "$3" "$XL" dump-core "$1" "$f" ;;
+    1) fe "$3" "$VIRSH" dump "$1" "$f" --memory-only ;;
+    2) hmp "$1" "$3" "pmemsave 0 0x400000 \"$f\"" ;;
+    esac
+    st=$?
+    rm -f "$f"
+    return $st
+}
+
+# op_rename D N KILL: a new name for the domain, then its own again.
+op_rename() {
+    fe "$3" "$XL" rename "$1" "$1-renamed"
+    fe 0 "$XL" rename "$1-renamed" "$1"
+}
+
+CHAOS_OPS=(pause unpause query query savevm loadvm delvm memset blk cd console save reset recreate dump rename)
