@@ -126,15 +126,20 @@ reference_passes() {
 # FILE, relative to its build directory, exists) and fails every exercise,
 # never because hv or the guests do not build.
 skeleton_fails() {
-    local lab=$1 dir=$2 sk=$3 out st ok=1 i=0 n
+    local lab=$1 dir=$2 sk=$3 out st ok=1 i=0 n f files=()
     out=$T/skeleton-$lab
     shift 3
-    st=$(grade "$lab" "$dir" "$sk" "$out" "skeleton-$lab")
     while [ "$1" != -- ]; do
-        [ -e "$out/$1" ] || ok=0
+        files+=("$1")
         shift
     done
     shift
+    # Each FILE must be this build's: not one the seed copied, nor the last run's.
+    for f in "${files[@]}"; do rm -f "${out:?}/$f"; done
+    st=$(grade "$lab" "$dir" "$sk" "$out" "skeleton-$lab")
+    for f in "${files[@]}"; do
+        [ -e "$out/$f" ] || ok=0
+    done
     if [ "$ok" = 1 ]; then
         pass "labs: lab $lab skeleton compiles (hv, guests, unit tests)"
     else
@@ -153,11 +158,55 @@ skeleton_fails() {
     done
 }
 
-# seed_build NN NAME: a solved tree's first build starts as a copy of its
-# skeleton's: the headers are the same, so the grader keeps it, and only
-# the files put back (newer than its objects) are compiled.
+# Every tree's first build starts as a copy of one made before it, so that a
+# fresh run compiles hv, the guests and the unit tests from scratch once
+# (lab 01's reference) and afterwards only what differs:
+#  - lab NN's reference (the repository again) from lab NN-1's: make then
+#    builds only what lab NN adds (its guests and unit tests);
+#  - lab NN's skeleton from lab NN's reference, with the checksum of the
+#    skeleton's headers (all the repository's: no region is in a header)
+#    and the files the skeleton changed made newer than the copied
+#    objects, so that exactly those are compiled again;
+#  - a solved tree from its skeleton's: the files put back are newer than
+#    its objects.
+# What a skeleton's grade is judged on (skeleton_fails' FILEs) is removed
+# from the copy first, so that it exists only if the skeleton's own build
+# made it.
+#
+# seed FROM TO: TO's build starts as a copy of FROM's.  The dependency
+# files make wrote (.d) name each object by its full path: the copy's are
+# rewritten to name TO's objects, or make would not know that they depend
+# on their headers, and a changed header would leave them stale.  The
+# rewriting is done on every run, so that a copy is never left naming
+# FROM.
+seed() {
+    [ -d "$2" ] || [ ! -d "$1" ] || cp -a "$1" "$2"
+    [ ! -d "$2" ] || find "$2" -name '*.d' -exec sed -i "s#$1/#$2/#g" {} +
+}
+
+# seed_reference NN: lab NN's reference build from lab NN-1's.
+seed_reference() {
+    seed "$T/reference-0$(($1 - 1))" "$T/reference-$1"
+}
+
+# seed_skeleton NN SK: lab NN's skeleton build (of the tree SK) from lab
+# NN's reference build.
+seed_skeleton() {
+    local lab=$1 sk=$2 out=$T/skeleton-$1 f
+    if [ ! -d "$out" ] && [ -d "$T/reference-$lab" ]; then
+        seed "$T/reference-$lab" "$out"
+        (cd "$sk" && find . -type f \( -name '*.h' -o -name Makefile -o -name '*.mk' \) |
+            LC_ALL=C sort | xargs sha1sum | sha1sum) >"$out/.headers"
+        while IFS= read -r f; do
+            cmp -s "$sk/$f" "$TOP/$f" || touch "$sk/$f"
+        done < <(cd "$sk" && find . -type f -name '*.[ch]')
+    fi
+    seed "$T/reference-$lab" "$out"
+}
+
+# seed_build NN NAME: a solved tree's build (NAME-NN) from its skeleton's.
 seed_build() {
-    [ -d "$T/$2-$1" ] || [ ! -d "$T/skeleton-$1" ] || cp -a "$T/skeleton-$1" "$T/$2-$1"
+    seed "$T/skeleton-$1" "$T/$2-$1"
 }
 
 # solved_first NN DIR SK FILE NAME REGEX...: the skeleton with FILE
@@ -197,6 +246,7 @@ if skeleton 01 "$L1" "$SK1"; then
         "the signature:hv/core/cpuid.c:HVKIT_CPUID_SIG_EBX" \
         "the scratch register:hv/dev/uart16550.c:u->scr"
     reference_passes 01 "$L1" 3
+    seed_skeleton 01 "$SK1"
     # A skeleton that never advances RIP traps on the same CPUID forever: the
     # grader's exit budget must end it, not the (much later) timeout.  The
     # budget's 100,000 exits take 7 s on a machine with other emulators
@@ -225,7 +275,9 @@ if skeleton 02 "$L2" "$SK2"; then
         "the walk's leaf address:hv/core/slat.c:w->page_size = span(level)" \
         "the SIB scale:hv/core/emu_modrm.c:m->scale = (uint8_t)(1u << (s >> 6))" \
         "the EOI:hv/dev/lapic.c:bit_clear(l->isr"
+    seed_reference 02
     reference_passes 02 "$L2" 4
+    seed_skeleton 02 "$SK2"
     skeleton_fails 02 "$L2" "$SK2" hv/hv.elf tests/unit/hv_slat tests/unit/hv_emu tests/unit/hv_apic \
         guestkit/memtour.elf -- npt-entry slat-walk sib lapic-eoi
     # With the NPT entries back every guest runs: the other three must then
@@ -259,7 +311,9 @@ if skeleton 03 "$L3" "$SK3"; then
         "the event-index rule:hv/dev/virtio/virtq.c:(uint16_t)(now - used_event - 1)" \
         "avail_event:hv/dev/virtio/virtq.c:put_ring16(m, q->used, 4 + 8ull * q->size, q->last_avail)" \
         "QueueReady:guestkit/runtime/virtio_mmio.c:VIRTIO_MMIO_QUEUE_READY, 1"
+    seed_reference 03
     reference_passes 03 "$L3" 3
+    seed_skeleton 03 "$SK3"
     skeleton_fails 03 "$L3" "$SK3" hv/hv.elf tests/unit/hv_virtq guestkit/vblk.elf guestkit/vcon.elf \
         guestkit/vhostile.elf -- queue-setup desc-chain used-ring
     # The skeleton's driver is caught by QEMU's own devices (not by a timeout).
@@ -304,7 +358,9 @@ if skeleton 04 "$L4" "$SK4"; then
         "the consumer's range check:hv/core/pv_console.c:if (n > HVKIT_CONSOLE_OUT_SIZE)" \
         "the consumer index given back:hv/core/pv_console.c:__atomic_store_n(&ring->out_cons, prod" \
         "the seqlock's retry:guestkit/runtime/pv.c:} while ((v & 1) || v != clock.version);"
+    seed_reference 04
     reference_passes 04 "$L4" 2
+    seed_skeleton 04 "$SK4"
     skeleton_fails 04 "$L4" "$SK4" hv/hv.elf tests/unit/hv_pv guestkit/pvcon.elf guestkit/pvclock.elf \
         -- console-ring pvclock-read
     # The skeleton's clock never moves: pvclock waits for it until the exit
@@ -316,35 +372,6 @@ fi
 
 # ---- Lab 05: domains and the monitor (its code part; the monitor tasks
 # on a running guest are tests/integration/lab05-tasks.sh's).
-# The reference is the repository again: its first build starts as a copy
-# of lab 04's, and make compiles only what lab 05 adds (its unit tests,
-# the monitor).  The skeleton's first build starts as a copy of that one
-# too, with the checksum of the skeleton's headers (all the repository's:
-# no region is in a header) and the files the skeleton changed made newer
-# than the copied objects, so that exactly those are compiled again.
-#
-# seed FROM TO: TO's build starts as a copy of FROM's.  The dependency
-# files make wrote (.d) name each object by its full path: the copy's are
-# rewritten to name TO's objects, or make would not know that they depend
-# on their headers, and a changed header would leave them stale.  The
-# rewriting is done on every run, so that a copy is never left naming
-# FROM.
-seed() {
-    [ -d "$2" ] || [ ! -d "$1" ] || cp -a "$1" "$2"
-    [ ! -d "$2" ] || find "$2" -name '*.d' -exec sed -i "s#$1/#$2/#g" {} +
-}
-seed_skeleton() {
-    local lab=$1 sk=$2 out=$T/skeleton-$1 f
-    if [ ! -d "$out" ] && [ -d "$T/reference-$lab" ]; then
-        seed "$T/reference-$lab" "$out"
-        (cd "$sk" && find . -type f \( -name '*.h' -o -name Makefile -o -name '*.mk' \) |
-            LC_ALL=C sort | xargs sha1sum | sha1sum) >"$out/.headers"
-        while IFS= read -r f; do
-            cmp -s "$sk/$f" "$TOP/$f" || touch "$sk/$f"
-        done < <(cd "$sk" && find . -type f -name '*.[ch]')
-    fi
-    seed "$T/reference-$lab" "$out"
-}
 
 L5=$TOP/labs/05-domains-and-the-monitor
 SK5=$T/skeleton-src-05
@@ -354,7 +381,7 @@ if skeleton 05 "$L5" "$SK5"; then
         "the PIT's relative start:hv/dev/pc_state.c:vms_since(v, &c->start, now)" \
         "the PIT's mode check:hv/dev/pc_state.c:c->mode <= 5" \
         "the dump's line length:mgmt/hmp/memdump.c:int line = size == 1 ? 8 : 16;"
-    seed "$T/reference-04" "$T/reference-05"
+    seed_reference 05
     reference_passes 05 "$L5" 3
     seed_skeleton 05 "$SK5"
     skeleton_fails 05 "$L5" "$SK5" hv/hv.elf tests/unit/hv_sched tests/unit/hv_vmstate \
