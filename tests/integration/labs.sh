@@ -159,9 +159,9 @@ skeleton_fails() {
 }
 
 # Every tree's first build starts as a copy of one made before it, so that a
-# fresh run compiles hv, the guests and the unit tests from scratch once
-# (lab 01's reference) and afterwards only what differs:
-#  - lab NN's reference (the repository again) from lab NN-1's: make then
+# fresh run compiles only what differs:
+#  - lab 01's reference (the repository) from the repository's own build,
+#    lab NN's reference (the repository again) from lab NN-1's: make then
 #    builds only what lab NN adds (its guests and unit tests);
 #  - lab NN's skeleton from lab NN's reference, with the checksum of the
 #    skeleton's headers (all the repository's: no region is in a header)
@@ -184,9 +184,24 @@ seed() {
     [ ! -d "$2" ] || find "$2" -name '*.d' -exec sed -i "s#$1/#$2/#g" {} +
 }
 
-# seed_reference NN: lab NN's reference build from lab NN-1's.
+# seed_reference NN: lab NN's reference build from lab NN-1's; lab 01's
+# from the repository's own build ($BUILD, made by `make` from the same
+# sources with the same Makefiles), when there is one: hv, the guests, the
+# monitor and the unit-test programs the graders build.
 seed_reference() {
-    seed "$T/reference-0$(($1 - 1))" "$T/reference-$1"
+    local to=$T/reference-01 p
+    if [ "$1" != 01 ]; then
+        seed "$T/reference-0$(($1 - 1))" "$T/reference-$1"
+    elif [ ! -d "$to" ] && [ -f "$BUILD/hv/hv.elf" ] && [ -d "$BUILD/guestkit" ]; then
+        mkdir -p "$to/tests/obj" "$to/tests/unit"
+        cp -a "$BUILD/hv" "$BUILD/guestkit" "$to/"
+        [ ! -d "$BUILD/mgmt" ] || cp -a "$BUILD/mgmt" "$to/"
+        for p in $(sed -n 's/^grade_build_units //p' "$TOP"/labs/*/grade.sh); do
+            [ ! -d "$BUILD/tests/obj/$p" ] || cp -a "$BUILD/tests/obj/$p" "$to/tests/obj/"
+            [ ! -f "$BUILD/tests/unit/$p" ] || cp -a "$BUILD/tests/unit/$p" "$to/tests/unit/"
+        done
+        find "$to" -name '*.d' -exec sed -i "s#$BUILD/#$to/#g" {} +
+    fi
 }
 
 # seed_skeleton NN SK: lab NN's skeleton build (of the tree SK) from lab
@@ -245,6 +260,7 @@ if skeleton 01 "$L1" "$SK1"; then
         "a RIP update outside advance():hv/core/dispatch.c:rip +=" \
         "the signature:hv/core/cpuid.c:HVKIT_CPUID_SIG_EBX" \
         "the scratch register:hv/dev/uart16550.c:u->scr"
+    seed_reference 01
     reference_passes 01 "$L1" 3
     seed_skeleton 01 "$SK1"
     # A skeleton that never advances RIP traps on the same CPUID forever: the
