@@ -85,6 +85,8 @@ int cmd_block_list(int argc, char **argv)
         char names[8][32];
         vdevs(&r, names, 8);
         int n = xl_disk_count(&r);
+        if (n < 0)
+            continue;
         for (int k = 0; k < n && k < 8; k++)
             list_line(r.domid, names[k]);
         int hot = xl_hot_disks(&r, names, 8);
@@ -135,6 +137,10 @@ static int block_attach(int argc, char **argv)
     /* The cfg's disks are there from the start: their vdevs are taken. */
     char names[8][32];
     int n = vdevs(&r, names, 8), boot = xl_disk_count(&r);
+    if (boot < 0) {
+        fprintf(stderr, "libxl_device_disk_add failed.\n");
+        return 1;
+    }
     for (int k = 0; k < n && k < boot; k++)
         if (!strcmp(names[k], d.vdev)) {
             fprintf(stderr, "libxl: error: domain %d: device already exists in xenstore\n",
@@ -176,6 +182,8 @@ static int block_detach(int argc, char **argv)
     char names[8][32], num[16];
     vdevs(&r, names, 8);
     int n = xl_disk_count(&r);
+    if (n < 0)
+        return 1;
     for (int k = 0; k < n && k < 8; k++) {
         snprintf(num, sizeof(num), "%d", xl_vdev_number(names[k]));
         if (!strcmp(dev, names[k]) || !strcmp(dev, num)) {

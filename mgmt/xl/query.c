@@ -91,7 +91,14 @@ static int block_entries(const struct rundom *r, bool hot, struct xlhotdisk *out
     int ret, n = 0;
     if (rundom_connect(r, &c, 5000, why, sizeof(why)) < 0)
         return 0;
-    if (!ctlc_call(&c, CTL_CMD_QUERY_BLOCK, "{\"domain\": 0}", 10000, &ret, why, sizeof(why)))
+    int rc =
+        ctlc_call_hv(&c, CTL_CMD_QUERY_BLOCK, "{\"domain\": 0}", 10000, &ret, why, sizeof(why));
+    /* No disks made up for an hv that does not answer: libxl's error. */
+    if (rc == -2) {
+        fprintf(stderr, "libxl: error: domain %d: %s\n", r->domid, why);
+        n = -1;
+    }
+    if (rc == 0)
         for (int e = json_first(&c.doc, ret); e >= 0; e = json_after(&c.doc, ret, e)) {
             if (hotplugged(&c.doc, e) != hot)
                 continue;

@@ -65,7 +65,8 @@ bool xl_query(const struct rundom *r, struct xlinfo *i);
  * WHY") on stderr. */
 bool xl_query_or_say(const struct rundom *r, struct xlinfo *i);
 /* How many virtio disks its machine has from its start (query-block); 0
- * when it does not answer. */
+ * when its manager does not answer, -1 after libxl's error line when hv
+ * does not (the same for the two below). */
 int xl_disk_count(const struct rundom *r);
 /* The names (vdevs) of the disks attached to it at run time (xl
  * block-attach), at most max; how many. */

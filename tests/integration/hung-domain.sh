@@ -11,7 +11,8 @@
 #   - xl vcpu-set, mem-set and pause on it fail with libxl's "does not
 #     answer" error and exit 1 (not "maxcpus is 0", what a missing reply
 #     once turned into), virsh suspend with libvirt's internal error;
-#     xl vcpu-list says so instead of listing vCPUs, virsh dominfo answers
+#     xl vcpu-list and block-list say so instead of listing vCPUs or
+#     disks, virsh dominfo answers
 #     at once from what is known;
 #   - xl destroy ends it: exit 0 and no output, as xl(1); its QEMU and
 #     hvrun are gone, its files in the registry too, xl list no longer
@@ -129,6 +130,9 @@ verdict "virsh suspend: libvirt's internal error that hv does not answer, exit 1
 timed 10 "$XL" vcpu-list r1
 [ $? = 0 ] && grep -Eqx "$noanswer" "$W/last" && ! grep -q '^r1 ' "$W/last"
 verdict "xl vcpu-list: no rows made up, libxl's error instead"
+timed 10 "$XL" block-list r1
+[ $? = 0 ] && grep -Eqx "$noanswer" "$W/last" && [ "$(grep -c '^libxl: error' "$W/last")" = 1 ]
+verdict "xl block-list: no disks made up, libxl's error once instead"
 timed 10 "$VIRSH" dominfo r1 && grep -Eqx 'State: +running' "$W/last" && grep -Eqx 'Used memory: +16384 KiB' "$W/last"
 verdict "virsh dominfo: at once, with the last known state and memory"
 
