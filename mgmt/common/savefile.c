@@ -398,12 +398,19 @@ int savefile_restore(const char *file, const struct savefile *sf, struct rundom 
     }
     if (check_disks(sf, disk, ndisks, why, whylen) < 0)
         return -1;
+    /* From here on a front-end that dies leaves its guard to take back
+     * the files and the machine (saveguard.h). */
+    struct guard g;
+    rundom_path(kernel, sizeof(kernel), r->name, ".kernel");
+    state_path(r, state, sizeof(state));
+    saveguard_restore(&g, r, kernel, sf->img.bare ? NULL : state);
     /* A bare state goes to the manager as it is; an image's state alone. */
     snprintf(state, sizeof(state), "%s", file);
     if (!sf->img.bare) {
         state_path(r, state, sizeof(state));
         if (extract_state(file, sf, state, why, whylen) < 0) {
             unlink(state);
+            guard_end(&g);
             return -1;
         }
     }
@@ -428,11 +435,14 @@ int savefile_restore(const char *file, const struct savefile *sf, struct rundom 
         if (rc < 0)
             snprintf(why, whylen, "%s",
                      rc == -1 ? strerror(errno) : "the machine ended before it ran");
-        else if (restore_into(r, state, paused, why, whylen) < 0)
+        guard_step(&g, SAVEGUARD_STARTED);
+        guard_step(&g, SAVEGUARD_SENT);
+        if (rc == 0 && restore_into(r, state, paused, why, whylen) < 0)
             rundom_end(r), rc = -1;
     }
     unlink(kernel);
     if (!sf->img.bare)
         unlink(state);
+    guard_end(&g);
     return rc == 0 ? 0 : -1;
 }

@@ -84,3 +84,38 @@ void saveguard_start(struct guard *g, const struct rundom *r, const char *twin, 
     save.after = after;
     guard_start(g, finish, NULL);
 }
+
+/* What the guard of a restore knows (a copy in the guard). */
+static struct {
+    const struct rundom *r;
+    const char *kernel, *state;
+} restore;
+
+/* The restore's finishing function (guard_fn), when its front-end died
+ * after STEPS: a machine started for the state but never sent it is
+ * ended (its record is read again: the copy the guard has is older than
+ * the machine); one the state was sent to is left to the manager, which
+ * carries the restore out; the kernel and state files go either way. */
+static void finish_restore(void *ctx, const char *steps)
+{
+    struct rundom now;
+    (void)ctx;
+    if (strchr(steps, SAVEGUARD_STARTED) && rundom_find(restore.r->name, &now)) {
+        if (strchr(steps, SAVEGUARD_SENT))
+            wait_manager(&now);
+        else
+            rundom_end(&now);
+    }
+    unlink(restore.kernel);
+    if (restore.state)
+        unlink(restore.state);
+}
+
+void saveguard_restore(struct guard *g, const struct rundom *r, const char *kernel,
+                       const char *state)
+{
+    restore.r = r;
+    restore.kernel = kernel;
+    restore.state = state;
+    guard_start(g, finish_restore, NULL);
+}

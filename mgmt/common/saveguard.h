@@ -17,7 +17,9 @@
  * whole, it lets the domain run again if it ran (as a failed save does)
  * and removes the twin; once the image was renamed into place, it ends
  * the machine as `after=destroy` asked.  Either way it removes the state
- * file once the manager has finished with it.
+ * file once the manager has finished with it.  A restore is guarded
+ * too: its kernel and state files beside the record, and the machine it
+ * starts paused for the state.
  */
 #ifndef HVKIT_MGMT_COMMON_SAVEGUARD_H
 #define HVKIT_MGMT_COMMON_SAVEGUARD_H
@@ -31,6 +33,7 @@
 #define SAVEGUARD_RAN     'r' /* the domain was running before the save */
 #define SAVEGUARD_SENT    's' /* domain-save is with the manager */
 #define SAVEGUARD_WRITTEN 'w' /* the image is whole under FILE's name */
+#define SAVEGUARD_STARTED 'm' /* a restore's machine runs, paused */
 
 /* Start the guard of a save of r's domain through the twin TWIN and the
  * state file STATE, with the save's AFTER ("destroy", "pause",
@@ -38,6 +41,13 @@
  * with guard_end. */
 void saveguard_start(struct guard *g, const struct rundom *r, const char *twin, const char *state,
                      const char *after);
+
+/* Start the guard of a restore into a machine for domain r (its name
+ * set), through the files KERNEL and STATE (NULL: the user's own file):
+ * if the front-end dies, a machine started (SAVEGUARD_STARTED) but not
+ * sent the state (SAVEGUARD_SENT) is ended, and the two files go. */
+void saveguard_restore(struct guard *g, const struct rundom *r, const char *kernel,
+                       const char *state);
 
 /* Is r's domain running (query-status)?  false when it cannot be asked. */
 bool saveguard_running(const struct rundom *r);
