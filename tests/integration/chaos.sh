@@ -47,7 +47,7 @@ S=$HVKIT_STATE_DIR/running
 SEED=${CHAOS_SEED:-1}
 LENGTH=${CHAOS_SECONDS:-60}
 JOBS=${CHAOS_JOBS:-3}
-CASES=(chaos-start chaos-killed-save chaos-killed-dump chaos-ops chaos-answers chaos-counts chaos-disks chaos-leftovers)
+CASES=(chaos-start chaos-killed-save chaos-killed-dump chaos-killed-restore chaos-ops chaos-answers chaos-counts chaos-disks chaos-leftovers)
 skip_all_if "$(built_missing "$HV" "$C" "$BUILD/mgmt/xl" "$BUILD/mgmt/virsh" "$HVMON")" "${CASES[@]}"
 skip_all_if "$(command -v qemu-img >/dev/null || echo "qemu-img is not installed (bash mk/deps.sh test)")" \
     "${CASES[@]}"
@@ -191,6 +191,41 @@ if [ -z "$left" ]; then
     pass "chaos-killed-dump: xl dump-core killed mid-dump leaves no file"
 else
     fail chaos-killed-dump "left behind: $left"
+fi
+
+# A restore whose front-end is killed with its process group while its
+# machine starts: the machine ended, its kernel and state files gone, so
+# the same file restores afterwards.
+killed_restore() {
+    local f=$W/sav/killed-restore.sav pid i
+    "$XL" save xa "$f" >"$W/killed-restore.out" 2>&1 || { echo "xl save failed"; return; }
+    setsid "$XL" restore "$f" >>"$W/killed-restore.out" 2>&1 &
+    pid=$!
+    for ((i = 0; i < 6000; i++)); do
+        [ -e "$S/xa.kernel" ] && break
+        sleep 0.01
+    done
+    sleep 0.5
+    kill -KILL -- -"$pid"
+    wait "$pid"
+    "$XL" list >/dev/null 2>&1
+    for ((i = 0; i < 150; i++)); do
+        ended xa && break
+        sleep 0.2
+    done
+    ended xa || echo "the restore's machine runs on;"
+    ls -A "$S" | grep -E '^xa\.(kernel|state)$' | tr '\n' ' '
+    "$XL" destroy xa >/dev/null 2>&1
+    "$XL" restore "$f" >>"$W/killed-restore.out" 2>&1 && counting xa 60 ||
+        echo "the file does not restore afterwards;"
+    rm -f "$f"
+}
+left=$(killed_restore)
+if [ -z "$left" ]; then
+    pass "chaos-killed-restore: xl restore killed while its machine starts leaves nothing behind"
+else
+    fail chaos-killed-restore "$left"
+    show_log "$W/killed-restore.out"
 fi
 
 # ---- The rounds ------------------------------------------------------------
