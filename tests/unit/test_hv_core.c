@@ -10,6 +10,7 @@
 #include "core/cmdline.h"
 #include "core/cpuid.h"
 #include "core/cr.h"
+#include "core/fastpath.h"
 #include "core/msr.h"
 #include "core/stats.h"
 #include "core/xcr.h"
@@ -397,6 +398,57 @@ START_TEST(cpuid_table_kept_answers)
 }
 END_TEST
 
+/* The exit fast path's copies of its last answers (core/fastpath.h): a
+ * CPUID leaf or a void port is found on the domain's pages once and then
+ * in the vCPU, until fastpath_arm() forgets the copies before an entry. */
+START_TEST(fastpath_keeps_last_answer)
+{
+    static struct domain d;
+    static struct vcpu v;
+    v.dom = &d;
+    v.fast_left = 5;
+    cpuid_table_keep(&d.cpuid, 0, 0, &(struct cpuid_regs){1, 2, 3, 4});
+    /* Found in the table, and copied into the vCPU. */
+    v.regs.rax = 0;
+    v.regs.rcx = 0;
+    ck_assert(fastpath_cpuid_find(&v));
+    ck_assert(cpuid_entry_is(&v.fast_leaf, 0, 0));
+    /* The copy answers without the table (which only the full path
+     * changes, and the full path runs fastpath_arm() before the entry). */
+    memset(&d.cpuid, 0, sizeof(d.cpuid));
+    ck_assert(fastpath_cpuid_find(&v));
+    fastpath_cpuid_apply(&v);
+    ck_assert_uint_eq(v.regs.rax, 1);
+    ck_assert_uint_eq(v.regs.rdx, 4);
+    /* Counted by kind, one exit less left for the loop. */
+    ck_assert_uint_eq(v.fast_cpuid, 1);
+    ck_assert_uint_eq(v.fast_left, 4);
+    /* Another subleaf or leaf is not the copy's: the table has neither. */
+    v.regs.rax = 0;
+    v.regs.rcx = 1;
+    ck_assert(!fastpath_cpuid_find(&v));
+    v.regs.rax = 0x80000000u;
+    v.regs.rcx = 0;
+    ck_assert(!fastpath_cpuid_find(&v));
+    /* A port nobody owns, reported already: void, and kept. */
+    d.io.bits[0x2f0 / 8].reported = 1u << (0x2f0 % 8);
+    ck_assert(fastpath_port_void(&v, 0x2f0, 1));
+    ck_assert_uint_eq(v.fast_port, 0x2f0);
+    ck_assert_uint_eq(v.fast_port_size, 1);
+    /* Not reported yet, or wider than the kept access: the full path. */
+    ck_assert(!fastpath_port_void(&v, 0x2f1, 1));
+    d.io.bits[0x2f0 / 8].owned = 1u << (0x2f1 % 8);
+    ck_assert(!fastpath_port_void(&v, 0x2f0, 2));
+    /* The kept one still answers (the copy is forgotten at the entry). */
+    ck_assert(fastpath_port_void(&v, 0x2f0, 1));
+    /* An IN reads all ones into AL only. */
+    v.regs.rax = 0x1234;
+    fastpath_port_apply(&v, true, 1);
+    ck_assert_uint_eq(v.regs.rax, 0x12ff);
+    ck_assert_uint_eq(v.fast_io, 1);
+}
+END_TEST
+
 /* ---- MSRs ---- */
 
 START_TEST(efer_rules)
@@ -631,6 +683,7 @@ int main(void)
     tcase_add_test(tc, cpuid_follows_guest_state);
     tcase_add_test(tc, cpuid_no_pmu_no_pks);
     tcase_add_test(tc, cpuid_table_kept_answers);
+    tcase_add_test(tc, fastpath_keeps_last_answer);
     suite_add_tcase(s, tc);
     tc = tcase_create("cr");
     tcase_add_test(tc, decode_cr_writes);
