@@ -431,11 +431,13 @@ int savefile_restore(const char *file, const struct savefile *sf, struct rundom 
     for (int i = 0; i < ndisks; i++)
         s.disk[i] = disk[i];
     if (rc == 0) {
+        /* The machine's record is written as soon as it is spawned, so
+         * the guard finds it to end it even while it still boots. */
+        guard_step(&g, SAVEGUARD_STARTED);
         rc = rundom_start(&s, r);
         if (rc < 0)
             snprintf(why, whylen, "%s",
                      rc == -1 ? strerror(errno) : "the machine ended before it ran");
-        guard_step(&g, SAVEGUARD_STARTED);
         guard_step(&g, SAVEGUARD_SENT);
         if (rc == 0 && restore_into(r, state, paused, why, whylen) < 0)
             rundom_end(r), rc = -1;

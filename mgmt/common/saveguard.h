@@ -33,7 +33,7 @@
 #define SAVEGUARD_RAN     'r' /* the domain was running before the save */
 #define SAVEGUARD_SENT    's' /* domain-save is with the manager */
 #define SAVEGUARD_WRITTEN 'w' /* the image is whole under FILE's name */
-#define SAVEGUARD_STARTED 'm' /* a restore's machine runs, paused */
+#define SAVEGUARD_STARTED 'm' /* a restore's machine starts, paused */
 
 /* Start the guard of a save of r's domain through the twin TWIN and the
  * state file STATE, with the save's AFTER ("destroy", "pause",

@@ -193,8 +193,8 @@ else
     fail chaos-killed-dump "left behind: $left"
 fi
 
-# A restore whose front-end is killed with its process group while its
-# machine starts: the machine ended, its kernel and state files gone, so
+# A restore whose front-end is killed with its process group as its
+# machine starts (the machine still booting): the machine ended, its kernel and state files gone, so
 # the same file restores afterwards.
 killed_restore() {
     local f=$W/sav/killed-restore.sav pid i
@@ -205,7 +205,6 @@ killed_restore() {
         [ -e "$S/xa.kernel" ] && break
         sleep 0.01
     done
-    sleep 0.5
     kill -KILL -- -"$pid"
     wait "$pid"
     "$XL" list >/dev/null 2>&1
