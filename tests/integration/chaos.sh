@@ -148,9 +148,7 @@ killed_save() {
     done
     kill -KILL "$pid"
     wait "$pid"
-    # The next command waits for the registry's lock, which a save holds
-    # to its end, whoever ends it.
-    "$XL" list >/dev/null 2>&1
+    wait_guards
     r=$("$HVCTL" -s "$S/$d.sock" --timeout 30 query-status 2>&1)
     [[ $r == *'"status": "running"'* ]] || why+=" $d is not running: $r;"
     counting "$d" 60 || why+=" $d does not count;"
@@ -179,6 +177,7 @@ killed_dump() {
     done
     kill -KILL -- -"$pid"
     wait "$pid"
+    wait_guards
     for ((i = 0; i < 100; i++)); do
         [ -z "$(ls -A "$W/sav")" ] && break
         sleep 0.1
@@ -207,7 +206,7 @@ killed_restore() {
     done
     kill -KILL -- -"$pid"
     wait "$pid"
-    "$XL" list >/dev/null 2>&1
+    wait_guards
     for ((i = 0; i < 150; i++)); do
         ended xa && break
         sleep 0.2
@@ -267,8 +266,9 @@ while [ $SECONDS -lt $end ]; do
             trouble+="${lines[j]}: status $st: $(shows_trouble "${logs[j]}" | head -2 | tr '\n' ' ')"$'\n'
         fi
     done
-    # A domain gone after the round is made again; only a killed
-    # operation, a save or a destroy may have ended it.
+    # A domain gone after the round (its guards done) is made again;
+    # only a killed operation, a save or a destroy may have ended it.
+    wait_guards || trouble+="round $round: a killed front-end's guard runs on after 60 s"$'\n'
     for d in "${DOMS[@]}"; do
         # A rename the round left half done (killed, or beaten by a
         # create of the name) is undone first.

@@ -216,6 +216,25 @@ after_killed_save() {
     return 0
 }
 
+# wait_guards: until no guard of this run's front-ends is left (up to
+# 60 s): a front-end killed mid-save, -restore or -dump leaves a guard
+# (mgmt/common/guard.h) finishing its work -- ending a machine takes it
+# up to 40 s -- and what it leaves is judged after it.  A guard is a
+# process of xl, virsh or hvmon with this run's state directory.
+wait_guards() {
+    local i p busy
+    for ((i = 0; i < 300; i++)); do
+        busy=
+        for p in $(pgrep -f -- "$BUILD/mgmt/(xl|virsh|hvmon) " 2>/dev/null); do
+            tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "HVKIT_STATE_DIR=$HVKIT_STATE_DIR" &&
+                busy=1
+        done
+        [ -z "$busy" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 # ended D: the domain's machine has ended (its record gone, or its pid).
 ended() {
     local pid
