@@ -9,7 +9,7 @@ HVCTL=$BUILD/mgmt/hvctl
 # refusal.
 ctl_state() {
     "$HVCTL" -s "$1" --timeout 120 query-host
-    "$HVCTL" -s "$1" --timeout 120 query-domains | sed 's/"exits": [0-9]*, "cpu-tsc": [0-9]*//g'
+    "$HVCTL" -s "$1" --timeout 120 query-domains | sed 's/"exits": [0-9]*, "cpu-tsc": [0-9]*//g; s/"cpu-time-ns": [0-9]*//g'
 }
 
 # ctl_refused SOCK CLASS WORDS COMMAND ARGS...: bin/hvctl's COMMAND with
