@@ -67,35 +67,23 @@ static bool reason_fits(enum vstate s, const char *reason)
     return set && str_list_index(set, reason) >= 0;
 }
 
-/* The status (QEMU's RunState name) hv last gave for domain 0, from the
- * manager's x-hv-status (in c->doc), into status; "" when it has none. */
-static void last_known_status(const struct ctlc *c, const struct ctlc_hv *h, char *status,
-                              size_t len)
-{
-    int d = h->domains >= 0 ? json_first(&c->doc, h->domains) : -1;
-    if (d < 0 || json_str_copy(&c->doc, json_get(&c->doc, d, "status"), status, len) < 0)
-        status[0] = 0;
-}
-
 /* Ask the domain's manager what state its domain is in.  A domain whose
  * hv does not answer (docs/control-protocol.md "When hv does not answer")
  * is in the state hv last reported, and not waited for: the manager
- * knows it does not answer, or it gets 5 s. */
+ * knows it does not answer, or it gets 5 s.  query-domains' "status" is
+ * query-status's RunState name, and ctlc_domains() already falls back to
+ * hv's last description of its domains. */
 static enum vstate query_state(const struct rundom *r)
 {
     static struct ctlc c;
-    struct ctlc_hv h;
     char why[256], status[32] = "";
-    int ret;
+    bool stale;
     if (rundom_connect(r, &c, 10000, why, sizeof(why)) < 0)
         return VSTATE_NOSTATE;
-    if (ctlc_hv_status(&c, &h, why, sizeof(why)) == 0 && (!h.connected || !h.answering))
-        last_known_status(&c, &h, status, sizeof(status));
-    else if (ctlc_call(&c, CTL_CMD_QUERY_STATUS, "{\"domain\": 0}", 5000, &ret, why, sizeof(why)) ==
-             0)
-        json_str_copy(&c.doc, json_get(&c.doc, ret, "status"), status, sizeof(status));
-    else if (ctlc_hv_status(&c, &h, why, sizeof(why)) == 0)
-        last_known_status(&c, &h, status, sizeof(status));
+    int doms = ctlc_domains(&c, 5000, &stale, why, sizeof(why));
+    int d = doms >= 0 ? json_first(&c.doc, doms) : -1;
+    if (d < 0 || json_str_copy(&c.doc, json_get(&c.doc, d, "status"), status, sizeof(status)) < 0)
+        status[0] = 0;
     ctlc_close(&c);
     /* QEMU's RunState names (docs/control-protocol.md, query-status). */
     if (!strcmp(status, "running"))
