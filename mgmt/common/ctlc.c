@@ -112,6 +112,18 @@ int ctlc_open(struct ctlc *c, const char *path, int ms, char *why, size_t whylen
     return ctlc_open_traced(c, path, ms, NULL, why, whylen);
 }
 
+/* ctlc's copy of the path must hold any path a socket address can. */
+_Static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) == CTLC_PATH_MAX + 1,
+               "CTLC_PATH_MAX is sun_path's size less one");
+
+int ctlc_reopen(struct ctlc *to, const struct ctlc *from, int ms, char *why, size_t whylen)
+{
+    /* Copied first: `to` and `from` may be the same struct. */
+    char path[sizeof(from->path)];
+    snprintf(path, sizeof(path), "%s", from->path);
+    return ctlc_open_traced(to, path, ms, from->trace, why, whylen);
+}
+
 int ctlc_open_traced(struct ctlc *c, const char *path, int ms,
                      void (*trace)(const char *dir, const char *line, size_t len), char *why,
                      size_t whylen)
@@ -126,6 +138,7 @@ int ctlc_open_traced(struct ctlc *c, const char *path, int ms,
         return -1;
     }
     strcpy(a.sun_path, path);
+    snprintf(c->path, sizeof(c->path), "%s", path);
     c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
         snprintf(why, whylen, "cannot connect to %s: %s", path, strerror(errno));

@@ -21,8 +21,14 @@
 
 #include "hvkit/ctl.h"
 
+/* The longest socket path a connection takes: sun_path's size on Linux
+ * (unix(7)), less its terminating zero. */
+#define CTLC_PATH_MAX 107
+
 struct ctlc {
     int fd;
+    /* The manager's socket, which ctlc_reopen connects to again. */
+    char path[CTLC_PATH_MAX + 1];
     size_t len;
     char in[CTL_LINE_MAX + 1];
     char line[CTL_LINE_MAX + 1]; /* the last line read, which `doc` points into */
@@ -41,6 +47,12 @@ struct ctlc {
  * only once hv has, which takes as long as the outer machine takes to
  * boot).  -1 with the reason in `why`. */
 int ctlc_open(struct ctlc *c, const char *path, int ms, char *why, size_t whylen);
+/* A second connection `to` to the manager `from` is connected to (or
+ * was), for a request that must not wait behind `from`'s unanswered one:
+ * the guard of a front-end that died mid-request (guard.h) sends on a
+ * connection of its own.  Its greeting is waited for `ms` milliseconds;
+ * -1 with the reason in `why`. */
+int ctlc_reopen(struct ctlc *to, const struct ctlc *from, int ms, char *why, size_t whylen);
 /* The same with c->trace set from the start, so the greeting is traced
  * too. */
 int ctlc_open_traced(struct ctlc *c, const char *path, int ms,

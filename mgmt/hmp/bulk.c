@@ -112,12 +112,18 @@ static void remove_chunks(const struct hmp_out *o, int tries)
 
 /* The guard's finishing function: the monitor died before the file was
  * finished, so its temporary file goes, and the chunks' directory once
- * the manager is done with it (at most a minute, its time limit). */
+ * the manager is done with it (at most a minute, its time limit).  A
+ * domain the command paused and did not resume runs again: the cont is
+ * queued behind the dead monitor's last request, as the manager carries
+ * out one request at a time (docs/control-protocol.md). */
 static void unguarded(void *ctx, const char *steps)
 {
     const struct hmp_out *o = ctx;
-    (void)steps;
+    const struct hmp *m = o->m;
+    struct hmp_err err;
     unlink(o->tmp);
+    if (strchr(steps, HMP_OUT_PAUSING) && !strchr(steps, HMP_OUT_RESUMED) && m->be->simple_apart)
+        m->be->simple_apart(m->ctx, m->dom, "cont", &err);
     remove_chunks(o, 600);
 }
 
@@ -125,6 +131,7 @@ int hmp_out_open(struct hmp_out *o, struct hmp *m, const char *name)
 {
     struct stat st;
     char dir[PATH_MAX], base[PATH_MAX];
+    o->m = m;
     snprintf(o->name, sizeof(o->name), "%s", name);
     snprintf(dir, sizeof(dir), "%s", name);
     snprintf(base, sizeof(base), "%s", name);
@@ -166,11 +173,11 @@ int hmp_out_open(struct hmp_out *o, struct hmp *m, const char *name)
     return 0;
 }
 
-int hmp_out_finish(struct hmp_out *o, struct hmp *m, bool ok)
+int hmp_out_finish(struct hmp_out *o, bool ok)
 {
     bool closed = fclose(o->f) == 0;
     if (ok && (!closed || rename(o->tmp, o->name) < 0)) {
-        fprintf(m->out, "Error: An IO error has occurred\n");
+        fprintf(o->m->out, "Error: An IO error has occurred\n");
         ok = false;
     }
     if (!ok)

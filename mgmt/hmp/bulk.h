@@ -52,6 +52,7 @@ void hmp_bulk_close(struct hmp_bulk *b);
  */
 struct hmp_out {
     FILE *f;
+    struct hmp *m; /* the monitor writing it */
     struct guard guard;
     char name[PATH_MAX];
     char tmp[PATH_MAX + 32];
@@ -59,10 +60,22 @@ struct hmp_out {
     char chunks[PATH_MAX + 32]; /* a directory in it for hmp_bulk's chunks */
 };
 
+/*
+ * The steps a command that pauses the domain meanwhile (dump-guest-memory,
+ * as QEMU's) tells the file's guard with guard_step(&o->guard, ...):
+ * HMP_OUT_PAUSING before it sends the stop, HMP_OUT_RESUMED once its cont
+ * is answered.  A monitor that dies between the two leaves the domain
+ * paused; the guard then sends the cont itself, on a connection of its
+ * own (the backend's simple_apart), so the domain runs on as after a
+ * finished command.
+ */
+#define HMP_OUT_PAUSING 'p'
+#define HMP_OUT_RESUMED 'r'
+
 /* Open it: 0, or -1 after printing QEMU's "Could not open" error. */
 int hmp_out_open(struct hmp_out *o, struct hmp *m, const char *name);
 /* Finish it: renamed into place when `ok` (an error printed if that
  * fails: returns -1), removed otherwise. */
-int hmp_out_finish(struct hmp_out *o, struct hmp *m, bool ok);
+int hmp_out_finish(struct hmp_out *o, bool ok);
 
 #endif

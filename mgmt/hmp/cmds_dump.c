@@ -82,15 +82,30 @@ static int all_regs(struct hmp *m, struct hmp_regs *regs)
 }
 
 /* Pause a running domain for the dump, as QEMU's dump does (a STOP
- * event, then RESUME): true when it was running and is now paused. */
-static bool pause_for_dump(struct hmp *m)
+ * event, then RESUME): true when it was running and is now paused.  The
+ * output's guard is told before the stop goes out, so a monitor killed
+ * while the stop is on its way still has the domain resumed (a cont to a
+ * domain the stop never reached does nothing). */
+static bool pause_for_dump(struct hmp *m, struct hmp_out *out)
 {
     struct hmp_status st;
     struct hmp_err err;
     if (!m->be->status || !m->be->simple || m->be->status(m->ctx, m->dom, &st, &err) < 0 ||
         !st.running)
         return false;
-    return m->be->simple(m->ctx, m->dom, "stop", &err) == 0;
+    guard_step(&out->guard, HMP_OUT_PAUSING);
+    if (m->be->simple(m->ctx, m->dom, "stop", &err) == 0)
+        return true;
+    guard_step(&out->guard, HMP_OUT_RESUMED);
+    return false;
+}
+
+/* The domain pause_for_dump paused runs again. */
+static void resume_after_dump(struct hmp *m, struct hmp_out *out)
+{
+    struct hmp_err err;
+    m->be->simple(m->ctx, m->dom, "cont", &err);
+    guard_step(&out->guard, HMP_OUT_RESUMED);
 }
 
 HMP_HANDLER(hmp_do_dump_guest_memory)
@@ -102,7 +117,7 @@ HMP_HANDLER(hmp_do_dump_guest_memory)
     if (!options_ok(m, a) || range_of(m, a, &range) < 0 ||
         hmp_out_open(&out, m, hmp_args_str(a, "filename")) < 0)
         return;
-    bool paused = pause_for_dump(m);
+    bool paused = pause_for_dump(m, &out);
     int ncpus = all_regs(m, regs);
     struct hmp_err err;
     int rc = -1;
@@ -118,7 +133,7 @@ HMP_HANDLER(hmp_do_dump_guest_memory)
             hmp_print_err(m, &err);
     }
     if (paused)
-        m->be->simple(m->ctx, m->dom, "cont", &err);
+        resume_after_dump(m, &out);
     /* A dump that failed half way is no dump: nothing is left. */
-    hmp_out_finish(&out, m, rc == 0);
+    hmp_out_finish(&out, rc == 0);
 }

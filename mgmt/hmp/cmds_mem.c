@@ -156,7 +156,7 @@ static void save(struct hmp *m, const struct hmp_args *a, bool physical)
         }
     }
     hmp_bulk_close(&b);
-    hmp_out_finish(&out, m, ok);
+    hmp_out_finish(&out, ok);
 }
 
 HMP_HANDLER(hmp_do_memsave)

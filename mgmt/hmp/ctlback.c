@@ -65,6 +65,20 @@ static int be_simple(void *ctx, int dom, const char *command, struct hmp_err *er
     return ctl_call(c, command, a, whole ? 0 : 1, err) < 0 ? -1 : 0;
 }
 
+static int be_simple_apart(void *ctx, int dom, const char *command, struct hmp_err *err)
+{
+    static struct ctlc apart;
+    /* A greeting within 10 s, as the front-ends' other second connections
+     * (mgmt/common/saveguard.c) wait for it. */
+    if (ctlc_reopen(&apart, ctx, 10000, err->desc, sizeof(err->desc)) < 0) {
+        snprintf(err->cls, sizeof(err->cls), "%s", CTL_ERR_GENERIC);
+        return -1;
+    }
+    int rc = be_simple(&apart, dom, command, err);
+    ctlc_close(&apart);
+    return rc;
+}
+
 /* Segment `name` of x-query-registers' reply: its base, and selector,
  * limit and QEMU-style flags when the reply has them. */
 static void get_seg(const struct json_doc *d, int r, const char *name, struct hmp_seg *s)
@@ -413,6 +427,7 @@ static int be_change(void *ctx, int dom, const char *device, const char *file, c
 const struct hmp_backend hmp_ctl_backend = {
     .status = be_status,
     .simple = be_simple,
+    .simple_apart = be_simple_apart,
     .regs = be_regs,
     .read_mem = be_read_mem,
     .save_mem = be_save_mem,

@@ -132,6 +132,11 @@ struct hmp_backend {
     /* A command without arguments or result: "stop", "cont",
      * "system_reset", "system_powerdown", "quit", "inject-nmi". */
     int (*simple)(void *ctx, int dom, const char *command, struct hmp_err *err);
+    /* The same on a connection of its own, opened and closed for it: for
+     * the guard of a monitor that died mid-request (bulk.h), when the
+     * monitor's connection may still owe that request's answer.  NULL:
+     * nothing can be sent once the monitor is gone. */
+    int (*simple_apart)(void *ctx, int dom, const char *command, struct hmp_err *err);
     int (*regs)(void *ctx, int dom, int cpu, struct hmp_regs *regs, struct hmp_err *err);
     /* Read `len` bytes (at most 4096) at `addr`: guest-physical when
      * `physical`, else virtual through the vCPU's page tables. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -876,6 +877,102 @@ START_TEST(test_bulk_path)
 }
 END_TEST
 
+/* ---- A monitor that dies mid-dump ---- */
+
+/* Where the dying machine's simple_apart writes each command it is given
+ * (it runs in the output's guard, a process of its own), and on which
+ * save_mem call the monitor dies. */
+static char apart_log[64];
+static int die_on_call, dying_calls;
+
+static int dying_save_mem(void *ctx, int dom, int cpu, uint64_t addr, uint64_t len, bool physical,
+                          const char *path, struct hmp_err *err)
+{
+    /* Killed while the manager moves a chunk: the monitor ends at once,
+     * with no handler's cleanup after it. */
+    if (++dying_calls == die_on_call)
+        _exit(9);
+    return fake_save_mem(ctx, dom, cpu, addr, len, physical, path, err);
+}
+
+static int logged_apart(void *ctx, int dom, const char *command, struct hmp_err *err)
+{
+    (void)ctx, (void)dom, (void)err;
+    FILE *f = fopen(apart_log, "a");
+    fprintf(f, "%s\n", command);
+    fclose(f);
+    return 0;
+}
+
+static const struct hmp_backend dying_bulk = {
+    .status = fake_status,
+    .simple = fake_simple,
+    .simple_apart = logged_apart,
+    .regs = fake_regs_fn,
+    .read_mem = fake_read,
+    .save_mem = dying_save_mem,
+    .cpus = fake_cpus,
+    .domain = fake_domain,
+};
+
+/* A dump in a monitor process that dies on its second chunk, with the
+ * domain running or paused before it: the lines the guard gave
+ * simple_apart once it finished (the directory is empty then: the guard
+ * removes the temporary core and the chunks' directory after the cont),
+ * "" for none. */
+static const char *dump_and_die(const char *dir, bool paused_before)
+{
+    static char log[64];
+    snprintf(apart_log, sizeof(apart_log), "%s.apart", dir);
+    unlink(apart_log);
+    pid_t pid = fork();
+    if (pid == 0) {
+        fake_paused = paused_before;
+        dying_calls = 0, die_on_call = 2;
+        ck_assert_int_eq(chdir(dir), 0);
+        run_on(&dying_bulk, (const char *const[]){"dump-guest-memory core.elf", NULL});
+        _exit(0);
+    }
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 9, "status %#x", st);
+    char cmd[128], names[64];
+    snprintf(cmd, sizeof(cmd), "ls -A %s", dir);
+    for (int i = 0; i < 100; i++) {
+        FILE *ls = popen(cmd, "r");
+        size_t n = fread(names, 1, sizeof(names), ls);
+        pclose(ls);
+        if (n == 0)
+            break;
+        ck_assert_msg(i < 99, "the guard left %.*s", (int)n, names);
+        usleep(50000);
+    }
+    log[0] = 0;
+    FILE *f = fopen(apart_log, "r");
+    if (f) {
+        log[fread(log, 1, sizeof(log) - 1, f)] = 0;
+        fclose(f);
+    }
+    unlink(apart_log);
+    return log;
+}
+
+/* A monitor killed during dump-guest-memory leaves neither the core nor
+ * its temporary files, and a domain the dump paused runs again: the
+ * guard sends the cont on a connection of its own.  A domain that was
+ * paused before the dump stays paused. */
+START_TEST(test_dump_monitor_dies)
+{
+    fill_page();
+    qemu_regs(&fake_regs);
+    char dir[] = "/tmp/hmp-die-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_str_eq(dump_and_die(dir, false), "cont\n");
+    ck_assert_str_eq(dump_and_die(dir, true), "");
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mgmt_hmp");
@@ -903,6 +1000,7 @@ int main(void)
     tcase_add_test(tc, test_elf_core);
     tcase_add_test(tc, test_info_blockstats);
     tcase_add_test(tc, test_bulk_path);
+    tcase_add_test(tc, test_dump_monitor_dies);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
