@@ -119,3 +119,20 @@ void saveguard_restore(struct guard *g, const struct rundom *r, const char *kern
     restore.state = state;
     guard_start(g, finish_restore, NULL);
 }
+
+/* The domain a guarded pause is about (a copy in the guard). */
+static const struct rundom *paused;
+
+/* The pause's finishing function (guard_fn): its front-end died while
+ * the domain stood still for it. */
+static void finish_pause(void *ctx, const char *steps)
+{
+    (void)ctx, (void)steps;
+    saveguard_cont(paused);
+}
+
+void saveguard_pause(struct guard *g, const struct rundom *r)
+{
+    paused = r;
+    guard_start(g, finish_pause, NULL);
+}

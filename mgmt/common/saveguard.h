@@ -49,6 +49,13 @@ void saveguard_start(struct guard *g, const struct rundom *r, const char *twin, 
 void saveguard_restore(struct guard *g, const struct rundom *r, const char *kernel,
                        const char *state);
 
+/* Start the guard of a front-end that pauses r's domain for a while and
+ * lets it run again at the end (virsh dump without --live): if the
+ * front-end dies before guard_end, the guard sends the cont.  Started
+ * before the stop is sent, so a stop still on its way is covered too (a
+ * cont to a domain the stop never reached does nothing). */
+void saveguard_pause(struct guard *g, const struct rundom *r);
+
 /* Is r's domain running (query-status)?  false when it cannot be asked. */
 bool saveguard_running(const struct rundom *r);
 

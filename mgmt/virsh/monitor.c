@@ -13,6 +13,7 @@
  */
 #include "live.h"
 
+#include "../common/saveguard.h"
 #include "../hmp/ctlback.h"
 #include "../hmp/hmp.h"
 
@@ -83,21 +84,30 @@ static bool dump(const struct cmd_call *call)
         return false;
     }
     /* Without --live the domain stands still while it is dumped, and runs
-     * on afterwards, as libvirt does it. */
+     * on afterwards, as libvirt does it; a guard lets it run again if
+     * virsh dies meanwhile (killed, or a ^C). */
     bool pause = !opt_bool(call, "live") && v.state == VSTATE_RUNNING;
-    if (pause && !monitor_do(&v, "stop"))
+    struct guard resume = {.fd = -1};
+    if (pause)
+        saveguard_pause(&resume, &v.run);
+    if (pause && !monitor_do(&v, "stop")) {
+        guard_end(&resume);
         return false;
+    }
     snprintf(line, sizeof(line), "dump-guest-memory %s", file);
-    if (!hmp_line(&v, line, &text))
-        return false;
-    /* The monitor prints nothing when the dump worked, its error if not. */
-    bool ok = !text[0];
+    /* The monitor prints nothing when the dump worked, its error if not;
+     * a domain it could not reach runs on as well (live_connect said why). */
+    bool reached = hmp_line(&v, line, &text);
+    bool ok = reached && !text[0];
     if (ok && opt_bool(call, "crash"))
         live_end(&v, "crashed");
     else if (ok && opt_bool(call, "reset"))
         monitor_do(&v, "system_reset");
     if (pause && !(ok && opt_bool(call, "crash")))
         monitor_do(&v, "cont");
+    guard_end(&resume);
+    if (!reached)
+        return false;
     if (!ok) {
         verror("%s", failed);
         text[strcspn(text, "\r\n")] = 0;
