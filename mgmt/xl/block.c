@@ -40,20 +40,11 @@
  * (xvda, xvdb, ... for a domain without one). */
 static int vdevs(const struct rundom *r, char names[][32], int max)
 {
-    char path[PATH_MAX];
-    struct xlcfg cfg;
     static struct xldom d;
     int n = 0;
-    rundom_path(path, sizeof(path), r->name, ".cfg");
-    FILE *quiet = fopen("/dev/null", "w");
-    if (quiet && xlcfg_read_file(&cfg, path, quiet) == 0) {
-        if (xldom_from_cfg(&d, &cfg) == 0)
-            for (; n < d.ndisks && n < max; n++)
-                snprintf(names[n], 32, "%s", d.disk[n].vdev);
-        xlcfg_free(&cfg);
-    }
-    if (quiet)
-        fclose(quiet);
+    if (xl_kept_config(r, &d))
+        for (; n < d.ndisks && n < max; n++)
+            snprintf(names[n], 32, "%s", d.disk[n].vdev);
     for (int i = n; i < max; i++)
         snprintf(names[i], 32, "xvd%c", 'a' + i);
     return n;
@@ -214,20 +205,11 @@ static int block_detach(int argc, char **argv)
  * xl kept)? */
 static bool is_cd(const struct rundom *r, const char *vdev)
 {
-    char path[PATH_MAX];
-    struct xlcfg cfg;
     static struct xldom d;
     bool yes = false;
-    rundom_path(path, sizeof(path), r->name, ".cfg");
-    FILE *quiet = fopen("/dev/null", "w");
-    if (quiet && xlcfg_read_file(&cfg, path, quiet) == 0) {
-        if (xldom_from_cfg(&d, &cfg) == 0)
-            for (int k = 0; k < d.ndisks; k++)
-                yes |= d.disk[k].cdrom && !strcmp(d.disk[k].vdev, vdev);
-        xlcfg_free(&cfg);
-    }
-    if (quiet)
-        fclose(quiet);
+    if (xl_kept_config(r, &d))
+        for (int k = 0; k < d.ndisks; k++)
+            yes |= d.disk[k].cdrom && !strcmp(d.disk[k].vdev, vdev);
     return yes;
 }
 

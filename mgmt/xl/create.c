@@ -100,32 +100,6 @@ void xl_disks(const struct xldom *d, struct rundom_disk *out)
                                       d->disk[i].cdrom};
 }
 
-/* Keep the configuration the domain was built from beside its record
- * (running/NAME.cfg): the file's text and then the command line's
- * KEY=VALUE lines, as xl keeps it for the domain's life (`xl list -l`,
- * `xl config-update`). */
-void xl_keep_config(const struct rundom *r, const char *file, char **over, int nover)
-{
-    size_t len = 0;
-    char *text = xlcfg_slurp(file, &len, stderr);
-    xl_keep_config_text(r, text ? text : "", len, over, nover);
-    free(text);
-}
-
-void xl_keep_config_text(const struct rundom *r, const char *text, size_t len, char **over,
-                         int nover)
-{
-    char path[PATH_MAX];
-    rundom_path(path, sizeof(path), r->name, ".cfg");
-    FILE *out = fopen(path, "w");
-    if (out)
-        fwrite(text, 1, len, out);
-    for (int i = 0; out && i < nover; i++)
-        fprintf(out, "\n%s\n", over[i]);
-    if (!out || fclose(out))
-        fprintf(stderr, "xl: warning: cannot keep the configuration in '%s'\n", path);
-}
-
 int cmd_create(int argc, char **argv)
 {
     bool console = false, paused = false;

@@ -3,8 +3,8 @@
  * prints (libxl_domain_config: "c_info", "b_info", "disks" and the on_*
  * actions), for the part of it hvkit has.  The configuration is the one
  * xl create kept beside the record (running/NAME.cfg: the file and its
- * KEY=VALUE lines), read again with xl's own rules; a domain virsh started
- * has none, and shows what its manager says.  As in Xen, Domain-0 has no
+ * KEY=VALUE lines: kept.c), read again with xl's own rules; a domain
+ * virsh started has none, and shows what its manager says.  As in Xen, Domain-0 has no
  * stored configuration and is left out.
  */
 #include "xl.h"
@@ -16,26 +16,6 @@
 #include "cfg.h"
 #include "domcfg.h"
 #include "jsonout.h"
-
-/* The configuration kept for `r`; false when there is none to read. */
-static bool kept_config(const struct rundom *r, struct xldom *d)
-{
-    char path[PATH_MAX];
-    struct xlcfg cfg;
-    rundom_path(path, sizeof(path), r->name, ".cfg");
-    /* It was read once already at create: its warnings are not repeated. */
-    FILE *quiet = fopen("/dev/null", "w");
-    if (!quiet)
-        return false;
-    bool ok = xlcfg_read_file(&cfg, path, quiet) == 0;
-    if (ok) {
-        cfg.report = quiet;
-        ok = xldom_from_cfg(d, &cfg) == 0;
-        xlcfg_free(&cfg);
-    }
-    fclose(quiet);
-    return ok;
-}
 
 static void c_info(struct jout *j, const struct rundom *r, const struct xldom *d)
 {
@@ -127,7 +107,7 @@ static void one(struct jout *j, const struct rundom *r)
     static struct xldom d;
     struct xlinfo i;
     xl_query(r, &i);
-    bool have = kept_config(r, &d);
+    bool have = xl_kept_config(r, &d);
     jout_open(j, '{');
     jout_kint(j, "domid", r->domid);
     jout_key(j, "config");

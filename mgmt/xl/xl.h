@@ -108,15 +108,19 @@ void xl_host(struct xlhost *h);
 int xl_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
               const char *cmd, int reqargs);
 
-/* Keep `file` and the KEY=VALUE lines `over` as the domain's
- * configuration (running/NAME.cfg). */
+/* The configuration xl keeps for a domain (running/NAME.cfg, kept.c).
+ * Keep `file` and the KEY=VALUE lines `over` as it. */
 void xl_keep_config(const struct rundom *r, const char *file, char **over, int nover);
-/* The same from the configuration's text (xl restore: the save file's). */
-void xl_keep_config_text(const struct rundom *r, const char *text, size_t len, char **over,
+/* The same from the configuration's text (xl restore: the save file's);
+ * false after a warning when it cannot be written. */
+bool xl_keep_config_text(const struct rundom *r, const char *text, size_t len, char **over,
                          int nover);
+/* Read it into d (quietly: it was checked when kept); false when there is
+ * none. */
+struct xldom;
+bool xl_kept_config(const struct rundom *r, struct xldom *d);
 /* The disks of configuration d in bin/hvrun's terms, d->ndisks of them
  * (create.c; xl create and xl restore). */
-struct xldom;
 void xl_disks(const struct xldom *d, struct rundom_disk *out);
 /* xl list -l: the domains' configurations as JSON (listlong.c). */
 int xl_list_long(const struct rundom *doms, int n);
