@@ -404,6 +404,51 @@ int xlcfg_override(struct xlcfg *cfg, const char *line)
     return rc;
 }
 
+/* `len` less the newlines that end text. */
+static size_t trim_newlines(const char *text, size_t len)
+{
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        len--;
+    return len;
+}
+
+size_t xlcfg_before_last(const char *text, size_t len, const char *name)
+{
+    struct xlcfg cfg;
+    len = trim_newlines(text, len);
+    size_t start = len;
+    while (start && text[start - 1] != '\n')
+        start--;
+    /* The line alone: a piece of a list that spans lines does not parse. */
+    FILE *quiet = fopen("/dev/null", "w");
+    if (!quiet)
+        return len;
+    if (xlcfg_parse(&cfg, "", quiet, text + start, len - start) == 0) {
+        if (cfg.n == 1 && !strcmp(cfg.set[0].name, name))
+            len = trim_newlines(text, start);
+        xlcfg_free(&cfg);
+    }
+    fclose(quiet);
+    return len;
+}
+
+void xlcfg_put_string(FILE *out, const char *s)
+{
+    fputc('\'', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\'' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            /* Three octal digits always: unescape() reads at most three,
+             * so a digit after the escape stays a character of its own. */
+            fprintf(out, "\\%03o", c);
+        else
+            fputc(c, out);
+    }
+    fputc('\'', out);
+}
+
 const struct xlcfg_setting *xlcfg_find(const struct xlcfg *cfg, const char *name)
 {
     for (int i = 0; i < cfg->n; i++)

@@ -63,6 +63,18 @@ int xlcfg_read_file(struct xlcfg *cfg, const char *path, FILE *report);
  * line of the file (libxlu's xlu_cfg_readdata on the text). */
 int xlcfg_override(struct xlcfg *cfg, const char *line);
 
+/* Write `s` as a string of the file's syntax: in single quotes, with C's
+ * backslash escapes for a quote, a backslash and the control characters,
+ * so that xlcfg_parse() reads back exactly `s`. */
+void xlcfg_put_string(FILE *out, const char *s);
+
+/* How much of `text` (len bytes) comes before its last line when that
+ * line is a setting of `name` alone, without the newlines that end it
+ * (all of it when the last line is anything else).  A setting a front-end
+ * added after the file's own lines, such as cd-insert's disk list, goes
+ * then when the next one comes, rather than piling up. */
+size_t xlcfg_before_last(const char *text, size_t len, const char *name);
+
 /* The setting named `name`, or NULL. */
 const struct xlcfg_setting *xlcfg_find(const struct xlcfg *cfg, const char *name);
 

@@ -183,3 +183,15 @@ int xldisk_parse(struct xldisk *d, const char *spec, const char *source, FILE *r
     }
     return finish(&c);
 }
+
+bool xldisk_spec(const struct xldisk *d, char *out, size_t size)
+{
+    int n;
+    const char *access = d->readonly ? "ro" : "rw", *type = d->cdrom ? "cdrom" : "disk";
+    if (d->target[0])
+        n = snprintf(out, size, "format=%s, vdev=%s, access=%s, devtype=%s, target=%s", d->format,
+                     d->vdev, access, type, d->target);
+    else
+        n = snprintf(out, size, "vdev=%s, access=%s, devtype=%s", d->vdev, access, type);
+    return n >= 0 && (size_t)n < size;
+}

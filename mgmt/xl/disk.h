@@ -32,4 +32,11 @@ struct xldisk {
  * `SPEC'"), and return -1. */
 int xldisk_parse(struct xldisk *d, const char *spec, const char *source, FILE *report);
 
+/* The specification of `d` in the by-name form that xldisk_parse() reads
+ * back into the same disk: "format=F, vdev=V, access=ro|rw,
+ * devtype=cdrom|disk, target=T" (target= last, as it takes the rest; an
+ * empty drive has neither format nor target).  False when it does not fit
+ * in `size` bytes. */
+bool xldisk_spec(const struct xldisk *d, char *out, size_t size);
+
 #endif

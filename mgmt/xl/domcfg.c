@@ -243,3 +243,42 @@ int xldom_from_cfg(struct xldom *d, const struct xlcfg *cfg)
     warn_inert(cfg);
     return 0;
 }
+
+/* The index of dom's CD-ROM drive `vdev`, or -1. */
+static int cd_index(const struct xldom *dom, const char *vdev)
+{
+    for (int i = 0; i < dom->ndisks; i++)
+        if (dom->disk[i].cdrom && !strcmp(dom->disk[i].vdev, vdev))
+            return i;
+    return -1;
+}
+
+char *xldom_cd_setting(const struct xldom *dom, const char *vdev, const char *file)
+{
+    int cd = cd_index(dom, vdev);
+    if (cd < 0 || strlen(file) >= sizeof(dom->disk[cd].target))
+        return NULL;
+    char *line = NULL, spec[XLDISK_TEXT_MAX + 128];
+    size_t len = 0;
+    FILE *out = open_memstream(&line, &len);
+    if (!out)
+        return NULL;
+    bool fits = true;
+    fputs("disk = [ ", out);
+    for (int i = 0; i < dom->ndisks; i++) {
+        struct xldisk k = dom->disk[i];
+        if (i == cd) {
+            strcpy(k.target, file);
+            strcpy(k.format, file[0] ? "raw" : "empty");
+        }
+        fits &= xldisk_spec(&k, spec, sizeof(spec));
+        fputs(i ? ", " : "", out);
+        xlcfg_put_string(out, spec);
+    }
+    fputs(" ]", out);
+    if (fclose(out) || !fits) {
+        free(line);
+        return NULL;
+    }
+    return line;
+}

@@ -36,4 +36,13 @@ struct xldom {
  * words.  Returns 0, or -1 when xl would refuse the file. */
 int xldom_from_cfg(struct xldom *dom, const struct xlcfg *cfg);
 
+/* The line `disk = [ ... ]` that gives dom's disks again, with its CD-ROM
+ * drive `vdev` holding the raw image `file` ("": empty), in the by-name
+ * form xldisk_spec() writes (malloc'd, no newline).  Read after the
+ * configuration's own lines it replaces their disk list, as a key set
+ * twice keeps its last value: how cd-insert and cd-eject record the new
+ * medium in the configuration xl keeps.  NULL when dom has no CD-ROM
+ * drive of that vdev, or `file` is too long for a disk's target. */
+char *xldom_cd_setting(const struct xldom *dom, const char *vdev, const char *file);
+
 #endif

@@ -181,6 +181,88 @@ START_TEST(test_disk_errors)
 }
 END_TEST
 
+/* A disk written by xldisk_spec() reads back the same (a target with
+ * commas too: target= comes last). */
+START_TEST(test_disk_spec)
+{
+    struct xldisk d, back;
+    char spec[XLDISK_TEXT_MAX + 128];
+    const char *const cases[] = {"/img/a.qcow2,qcow2,xvda,rw", "b.img,raw,xvdb,ro",
+                                 "vdev=hdc, devtype=cdrom, target=/r/i,x.iso", ",,hdc,cdrom"};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_int_eq(disk(&d, cases[i]), 0);
+        ck_assert(xldisk_spec(&d, spec, sizeof(spec)));
+        ck_assert_int_eq(disk(&back, spec), 0);
+        ck_assert_str_eq(back.target, d.target);
+        ck_assert_str_eq(back.format, d.format);
+        ck_assert_str_eq(back.vdev, d.vdev);
+        ck_assert(back.readonly == d.readonly && back.cdrom == d.cdrom);
+    }
+    ck_assert_str_eq(spec, "vdev=hdc, access=ro, devtype=cdrom");
+    ck_assert(!xldisk_spec(&d, spec, 10));
+}
+END_TEST
+
+/* xlcfg_put_string() writes what the reader reads back whole. */
+START_TEST(test_put_string)
+{
+    static const char *const values[] = {"/srv/a b.iso", "it's", "back\\slash",
+                                         "tab\tnew\nline\0017"};
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        char text[256];
+        FILE *f = fmemopen(text, sizeof(text), "w");
+        fputs("k = ", f);
+        xlcfg_put_string(f, values[i]);
+        fclose(f);
+        struct xlcfg cfg;
+        ck_assert_int_eq(parse(&cfg, text), 0);
+        ck_assert_str_eq(xlcfg_find(&cfg, "k")->atom[0].text, values[i]);
+        xlcfg_free(&cfg);
+    }
+}
+END_TEST
+
+/* cd-insert's line: the disk list again with the drive's new medium,
+ * replacing the line an earlier change added and nothing else. */
+START_TEST(test_cd_setting)
+{
+    static struct xldom d;
+    const char *text = "name='g'\nkernel='k'\n"
+                       "disk = [ 'a.qcow2,qcow2,xvda,rw', '/c/a.iso,,hdc,cdrom' ]\n";
+    ck_assert_int_eq(dom(&d, text), 0);
+    ck_assert_ptr_null(xldom_cd_setting(&d, "xvda", "/x"));
+    ck_assert_ptr_null(xldom_cd_setting(&d, "hdd", "/x"));
+    char *line = xldom_cd_setting(&d, "hdc", "/c/it's b.iso");
+    ck_assert_str_eq(line, "disk = [ 'format=qcow2, vdev=xvda, access=rw, devtype=disk, "
+                           "target=a.qcow2', 'format=raw, vdev=hdc, access=ro, devtype=cdrom, "
+                           "target=/c/it\\'s b.iso' ]");
+    /* The file with the line after it reads as the same disks but the
+     * medium. */
+    char all[1024];
+    snprintf(all, sizeof(all), "%s\n%s\n", text, line);
+    free(line);
+    ck_assert_int_eq(dom(&d, all), 0);
+    ck_assert_int_eq(d.ndisks, 2);
+    ck_assert_str_eq(d.disk[0].target, "a.qcow2");
+    ck_assert_str_eq(d.disk[0].format, "qcow2");
+    ck_assert_str_eq(d.disk[1].target, "/c/it's b.iso");
+    ck_assert(d.disk[1].cdrom && d.disk[1].readonly);
+    /* An eject: the drive empty. */
+    line = xldom_cd_setting(&d, "hdc", "");
+    ck_assert_str_eq(strstr(line, "'vdev=hdc"), "'vdev=hdc, access=ro, devtype=cdrom' ]");
+    free(line);
+    /* The line a change added goes when the next comes: what is before
+     * it, without the newlines; the file's own lines stay. */
+    ck_assert_uint_eq(xlcfg_before_last(all, strlen(all), "disk"), strlen(text) - 1);
+    ck_assert_uint_eq(xlcfg_before_last(text, strlen(text), "disk"),
+                      strlen("name='g'\nkernel='k'"));
+    const char *multi = "name='g'\ndisk = [ 'a,,xvda',\n  ',,hdc,cdrom' ]\n";
+    ck_assert_uint_eq(xlcfg_before_last(multi, strlen(multi), "disk"), strlen(multi) - 1);
+    const char *two = "name='g'\ndisk = [ ',,hdc,cdrom' ]; memory=64\n";
+    ck_assert_uint_eq(xlcfg_before_last(two, strlen(two), "disk"), strlen(two) - 1);
+}
+END_TEST
+
 START_TEST(test_domain)
 {
     struct xldom d;
@@ -380,6 +462,9 @@ int main(void)
     tcase_add_test(tc, test_override);
     tcase_add_test(tc, test_disks);
     tcase_add_test(tc, test_disk_errors);
+    tcase_add_test(tc, test_disk_spec);
+    tcase_add_test(tc, test_put_string);
+    tcase_add_test(tc, test_cd_setting);
     tcase_add_test(tc, test_domain);
     tcase_add_test(tc, test_domain_errors);
     suite_add_tcase(s, tc);
