@@ -240,6 +240,30 @@ int rundom_connect(const struct rundom *r, struct ctlc *c, int ms, char *why, si
     return ctlc_open(c, sock, ms, why, whylen);
 }
 
+int rundom_cd_medium(const struct rundom *r, char *file, size_t len)
+{
+    static struct ctlc c;
+    char why[256];
+    int ret, rc = -1;
+    if (rundom_connect(r, &c, 5000, why, sizeof(why)) < 0)
+        return -1;
+    if (ctlc_call(&c, CTL_CMD_QUERY_BLOCK, "{\"domain\": 0}", 10000, &ret, why, sizeof(why)) == 0)
+        for (int e = json_first(&c.doc, ret); e >= 0; e = json_after(&c.doc, ret, e)) {
+            bool in = false;
+            if (!json_str_eq(&c.doc, json_get(&c.doc, e, "device"), "ide1-cd0"))
+                continue;
+            json_bool(&c.doc, json_get(&c.doc, e, "inserted"), &in);
+            file[0] = '\0';
+            if (in)
+                json_str_copy(&c.doc, json_get(&c.doc, e, "file"), file, len);
+            /* A medium hv has no name for is one no front-end can name. */
+            rc = !in ? 0 : file[0] ? 1 : -1;
+            break;
+        }
+    ctlc_close(&c);
+    return rc;
+}
+
 bool rundom_wait_gone(const struct rundom *r, int ms)
 {
     for (int t = 0;; t += 100) {

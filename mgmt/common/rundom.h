@@ -128,6 +128,12 @@ int rundom_start(const struct rundom_spec *s, struct rundom *r);
  * in `why`. */
 int rundom_connect(const struct rundom *r, struct ctlc *c, int ms, char *why, size_t whylen);
 
+/* The medium in the machine's CD-ROM drive as hv has it (query-block's
+ * ide1-cd0): 1 with the file it was put in from (its name in hv) in
+ * `file`, 0 for an empty drive, -1 when the machine has no drive or does
+ * not say. */
+int rundom_cd_medium(const struct rundom *r, char *file, size_t len);
+
 /* Whether the machine's process is gone; wait up to `ms` for it. */
 bool rundom_wait_gone(const struct rundom *r, int ms);
 

@@ -19,7 +19,10 @@
  * answers for a virtio disk of the cfg, which it cannot unplug.
  * cd-insert and cd-eject change the medium of the domain's CD-ROM drive
  * (the cfg's devtype=cdrom disk, hv's ide1-cd0) through the control
- * protocol's blockdev-change-medium and eject, as libxl has QEMU do it.
+ * protocol's blockdev-change-medium and eject, as libxl has QEMU do it,
+ * and then record it in the configuration xl keeps (kept.c), as libxl
+ * does in the domain's stored one: `xl list -l` shows it, and `xl save`
+ * writes it into the save file, whose state holds the new medium.
  */
 #include "xl.h"
 
@@ -259,10 +262,24 @@ static int cd_change(int argc, char **argv, bool insert)
                 r.domid, d.vdev);
         return 1;
     }
-    if (!insert)
-        return cd_medium(&r, NULL);
-    char *abs = realpath(file, NULL);
-    int rc = abs ? cd_medium(&r, abs) : 1;
+    /* The file by its absolute path, as the manager wants it and as the
+     * kept configuration records it (a save may be restored from another
+     * directory); an empty one is an eject, as in xl. */
+    char *abs = *file ? realpath(file, NULL) : NULL;
+    if (*file && !abs) {
+        fprintf(stderr, "Cannot stat file: %s\n", file);
+        return 1;
+    }
+    int rc = cd_medium(&r, abs);
+    /* libxl records the new medium in the domain's stored configuration,
+     * which xl save writes into its file. */
+    if (rc == 0 && !xl_keep_cd_medium(&r, d.vdev, abs ? abs : "")) {
+        fprintf(stderr,
+                "libxl: error: domain %d: the medium of %s changed, but the configuration xl "
+                "keeps for the domain could not record it\n",
+                r.domid, d.vdev);
+        rc = 1;
+    }
     free(abs);
     return rc;
 }

@@ -3,7 +3,10 @@
  * beside its record, rundom.h): the text of the file it was created from,
  * or of the save file it was restored from, and the KEY=VALUE lines given
  * with it.  `xl list -l`, block-list, the disk commands and `xl save` read
- * it again with xl's own rules.
+ * it again with xl's own rules.  cd-insert and cd-eject bring its CD-ROM
+ * drive up to date, as libxl records a new medium in the domain's stored
+ * configuration: a save records the configuration with the medium its
+ * state was saved with, and so the file restores.
  *
  * It is written whole under a temporary name and renamed into place, while
  * the registry's lock is held (xl_state_open()), as the records are: a
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -79,6 +83,57 @@ bool xl_kept_config(const struct rundom *r, struct xldom *d)
     size_t len;
     char *text = read_kept(r, &len, d);
     bool ok = text != NULL;
+    free(text);
+    return ok;
+}
+
+/* Keep the text with the line that gives CD-ROM drive `vdev` the medium
+ * `file` ("": none), in place of a last line that sets the disk list
+ * alone (the one the change before added). */
+static bool keep_medium(const struct rundom *r, const char *text, size_t len, const struct xldom *d,
+                        const char *vdev, const char *file)
+{
+    char *line = xldom_cd_setting(d, vdev, file);
+    bool ok = line && xl_keep_config_text(r, text, xlcfg_before_last(text, len, "disk"), &line, 1);
+    free(line);
+    return ok;
+}
+
+bool xl_keep_cd_medium(const struct rundom *r, const char *vdev, const char *file)
+{
+    static struct xldom d;
+    size_t len;
+    char *text = read_kept(r, &len, &d);
+    bool ok = text && keep_medium(r, text, len, &d, vdev, file);
+    free(text);
+    return ok;
+}
+
+/* Do the names `a` and `b` lead to the same file (by the same text when
+ * either cannot be looked at)? */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) || stat(b, &sb))
+        return !strcmp(a, b);
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+bool xl_sync_cd_medium(const struct rundom *r)
+{
+    static struct xldom d;
+    char file[PATH_MAX];
+    size_t len;
+    const struct xldisk *cd = NULL;
+    char *text = read_kept(r, &len, &d);
+    for (int i = 0; text && i < d.ndisks; i++)
+        if (d.disk[i].cdrom)
+            cd = &d.disk[i];
+    int in = cd ? rundom_cd_medium(r, file, sizeof(file)) : -1;
+    /* Nothing to do when hv does not say (a save then finds out itself),
+     * or when the kept medium is the one the drive holds. */
+    bool same = in < 0 || (in ? cd->target[0] && same_file(cd->target, file) : !cd->target[0]);
+    bool ok = same || keep_medium(r, text, len, &d, cd->vdev, in ? file : "");
     free(text);
     return ok;
 }

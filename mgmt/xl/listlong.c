@@ -3,8 +3,9 @@
  * prints (libxl_domain_config: "c_info", "b_info", "disks" and the on_*
  * actions), for the part of it hvkit has.  The configuration is the one
  * xl create kept beside the record (running/NAME.cfg: the file and its
- * KEY=VALUE lines: kept.c), read again with xl's own rules; a domain
- * virsh started has none, and shows what its manager says.  As in Xen, Domain-0 has no
+ * KEY=VALUE lines, with the medium cd-insert put in: kept.c), read again
+ * with xl's own rules; a domain virsh started has none, and shows what
+ * its manager says.  As in Xen, Domain-0 has no
  * stored configuration and is left out.
  */
 #include "xl.h"

@@ -12,9 +12,11 @@
  *
  * As xl's save file holds the domain's configuration and a restore reads
  * it from there, hvkit's save image (mgmt/common/saveimage.h) holds the
- * xl.cfg text xl keeps for the domain (running/NAME.cfg: the file and the
- * KEY=VALUE lines it was created with).  The disks themselves are not in
- * the file: the restored domain runs on the same disk files.
+ * xl.cfg text xl keeps for the domain (running/NAME.cfg, kept.c: the file
+ * and the KEY=VALUE lines it was created with, and the CD-ROM drive's
+ * medium as cd-insert, cd-eject or the monitor left it).  The disks
+ * themselves are not in the file: the restored domain runs on the same
+ * disk files.
  */
 #include "xl.h"
 
@@ -58,6 +60,16 @@ static char *save_config(const struct rundom *r, const char *cfg, size_t *len, u
                 "hvkit: domain %d was started by %s, and xl keeps no configuration of it: give "
                 "one (xl save DOMAIN FILE CFG), or save it with %s\n",
                 r->domid, r->tool, r->tool);
+        return NULL;
+    }
+    /* The state holds the medium the drive has now, which the monitor
+     * may have changed behind xl's back: the configuration must have the
+     * same, or its file would not restore (and the domain is gone). */
+    if (!cfg && !xl_sync_cd_medium(r)) {
+        fprintf(stderr,
+                "libxl: error: domain %d: the configuration xl keeps does not have the medium "
+                "of the CD-ROM drive, and could not be brought up to date\n",
+                r->domid);
         return NULL;
     }
     rundom_path(kept, sizeof(kept), r->name, ".cfg");

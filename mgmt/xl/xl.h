@@ -119,6 +119,14 @@ bool xl_keep_config_text(const struct rundom *r, const char *text, size_t len, c
  * none. */
 struct xldom;
 bool xl_kept_config(const struct rundom *r, struct xldom *d);
+/* Record that its CD-ROM drive `vdev` holds `file` ("": nothing), after hv
+ * made the change (cd-insert, cd-eject); false when it could not be
+ * written (after a warning) or names no such drive. */
+bool xl_keep_cd_medium(const struct rundom *r, const char *vdev, const char *file);
+/* Bring its CD-ROM drive's medium in line with the one hv says the drive
+ * holds, which the monitor may have changed behind xl's back (xl save
+ * records what it keeps); false when that could not be written. */
+bool xl_sync_cd_medium(const struct rundom *r);
 /* The disks of configuration d in bin/hvrun's terms, d->ndisks of them
  * (create.c; xl create and xl restore). */
 void xl_disks(const struct xldom *d, struct rundom_disk *out);

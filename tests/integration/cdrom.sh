@@ -29,6 +29,11 @@
 #             slot of the staging disk's media region);
 #   - xl:     a domain made from an xl.cfg with a CD ('FILE,,hdc,cdrom'),
 #             then `xl cd-eject` and `xl cd-insert` (and their refusals);
+#             xl-save: with the drive empty, and again with disc B put in
+#             while the guest is paused, `xl save` and `xl restore FILE`
+#             (the configuration the file holds must have the drive as it
+#             was), `xl list -l` naming disc B, the restored guest reading
+#             it;
 #   - virsh:  a domain defined with <disk type='file' device='cdrom'> and
 #             started, then `virsh change-media --eject` and `--update`
 #             (and virsh's messages for what it refuses); both must bring
@@ -41,8 +46,8 @@ W=$IT_WORK
 G=$BUILD/guestkit/cdrom.elf
 TIMEOUT=${GUEST_TIMEOUT:-240}
 CASES=(cdrom-iso cdrom-qemu-read cdrom-svm-read cdrom-bochs-vmx-read cdrom-empty cdrom-qemu-change
-    cdrom-svm-change cdrom-monitor cdrom-bochs-vmx-change cdrom-qmp cdrom-xl cdrom-virsh
-    cdrom-hvrun-errors)
+    cdrom-svm-change cdrom-monitor cdrom-bochs-vmx-change cdrom-qmp cdrom-xl cdrom-xl-save
+    cdrom-virsh cdrom-hvrun-errors)
 skip_all_if "$(built_missing "$HV" "$G")" "${CASES[@]}"
 command -v xorriso >/dev/null || skip_all_if "xorriso is not installed (mk/deps.sh test)" "${CASES[@]}"
 
@@ -294,22 +299,42 @@ expect_front() {
         grep -qx 'cdrom: README.TXT: Disc B here.' "$1.lines" && grep -qx 'cdrom: done' "$1.lines"
 }
 
-# front_verdict ID LOG WHAT BAD: once the guest is done, its lines must be
-# those of a change, and BAD (the front-end's answers that were wrong)
-# empty.
+# front_verdict ID LOG WHAT BAD [BEFORE]: once the guest is done, its lines
+# (those BEFORE holds first, from the machines a save ended) must be those
+# of a change, and BAD (the front-end's answers that were wrong) empty.
 front_verdict() {
     local bad=$4
     wait_line "$2" 'cdrom: done' || bad+=" [the guest did not finish]"
-    if [ -z "$bad" ] && expect_front "$2"; then
+    cat ${5:+"$5"} "$2" >"$2.all" 2>/dev/null
+    if [ -z "$bad" ] && expect_front "$2.all"; then
         pass "$1"
     else
         fail "$1" "the guest's lines $3;$bad"
-        show_log "$2"
+        show_log "$2.all"
     fi
 }
 
+# save_restore TOOL DOMAIN FILE BEFORE: TOOL (xl or virsh) saves the
+# domain into FILE and restores it from FILE alone, with the configuration
+# the file holds; the console so far is added to BEFORE first (a save ends
+# the machine and its log).  What went wrong on stdout.
+save_restore() {
+    local log=$HVKIT_STATE_DIR/running/$2.log
+    console_of "$log" >>"$4"
+    "$TOP/bin/$1" save "$2" "$3" >"$3.out" 2>&1 </dev/null ||
+        echo " [$1 save: $(tr '\n' ' ' <"$3.out")]"
+    "$TOP/bin/$1" restore "$3" >"$3.out" 2>&1 </dev/null ||
+        echo " [$1 restore: $(tr '\n' ' ' <"$3.out")]"
+}
+
+# pdev D VDEV: the file `xl list -l` shows in the domain's disk VDEV ("" for none).
+pdev() {
+    "$TOP/bin/xl" list -l "$1" 2>/dev/null | tr -d '\n' |
+        grep -o '{[^{}]*"vdev": "'"$2"'"[^{}]*}' | sed -n 's/.*"pdev_path": "\([^"]*\)".*/\1/p'
+}
+
 xl_case() {
-    local d=$W/xl bad=''
+    local d=$W/xl bad='' sbad=''
     mkdir -p "$d"
     export HVKIT_STATE_DIR=$d/st
     cat >"$d/cd.cfg" <<CFG
@@ -329,9 +354,23 @@ CFG
     if wait_line "$log" 'cdrom: ready for change'; then
         "$TOP/bin/xl" cd-insert cd1 hdc "$W/nosuch.iso" >"$d/o3" 2>&1 </dev/null
         grep -qx "Cannot stat file: $W/nosuch.iso" "$d/o3" || bad+=" [cd-insert nosuch: $(cat "$d/o3")]"
+        # The drive is empty: a save holds that in its configuration too
+        # (cd-eject changed the one xl keeps), and the file alone restores.
+        sbad+=$(save_restore xl cd1 "$d/empty.sav" "$d/before")
+        # Disc B goes in while the guest is paused: the restored guest is
+        # the one that finds it (the unit attention travels in the state).
+        "$TOP/bin/xl" pause cd1 >/dev/null 2>&1 </dev/null
         "$TOP/bin/xl" cd-insert cd1 hdc "$W/b.iso" >"$d/o4" 2>&1 </dev/null || bad+=" [cd-insert: $(cat "$d/o4")]"
+        [ "$(pdev cd1 hdc)" = "$W/b.iso" ] || sbad+=" [xl list -l after cd-insert: hdc '$(pdev cd1 hdc)']"
+        sbad+=$(save_restore xl cd1 "$d/b.sav" "$d/before")
+        [ "$(pdev cd1 hdc)" = "$W/b.iso" ] || sbad+=" [xl list -l after restore: hdc '$(pdev cd1 hdc)']"
     fi
-    front_verdict cdrom-xl "$log" "after xl cd-eject and cd-insert" "$bad"
+    front_verdict cdrom-xl "$log" "after xl cd-eject and cd-insert" "$bad" "$d/before"
+    if [ -z "$sbad" ] && console_of "$log" | grep -qx 'cdrom: README.TXT: Disc B here.'; then
+        pass cdrom-xl-save
+    else
+        fail cdrom-xl-save "xl save and xl restore FILE, with the drive empty and with disc B, the restored guest reading it;$sbad"
+    fi
     "$TOP/bin/xl" destroy cd1 >/dev/null 2>&1 </dev/null
 }
 xl_case
