@@ -16,9 +16,10 @@
  *   save-image-define FILE XML replace it (the disks' paths, say)
  *
  * As libvirt writes the domain XML into its save image's header, the save
- * image (mgmt/common/saveimage.h) holds the running domain's definition,
- * and a restore starts the machine with that definition's disks (or those
- * of --xml's file).  The disks are not in the file: the restored domain
+ * image (mgmt/common/saveimage.h) holds the running domain's live XML
+ * (its definition, with the medium its CD-ROM drive holds now), and a
+ * restore starts the machine with that XML's disks (or those of --xml's
+ * file).  The disks are not in the file: the restored domain
  * runs on the same disk files.  --running and --paused say how a restore
  * leaves the domain; without either, as it was when saved (libvirt's
  * rule).  --bypass-cache and --verbose are accepted and change nothing.
@@ -82,8 +83,25 @@ static char *xml_text(const struct domain_def *d, size_t *len)
     return text;
 }
 
-/* Save running domain v, described by def, into FILE (absolute) and end
- * its machine. */
+/* The domain's live XML, as libvirt writes it into a save image: its
+ * definition with the medium its CD-ROM drive holds now (as hv says),
+ * which change-media --live or the monitor may have changed since.  The
+ * state holds that medium, and a restore checks that its drive has the
+ * same. */
+static const struct domain_def *live_def(const struct vdom *v)
+{
+    static struct domain_def d;
+    char file[PATH_MAX];
+    int in = rundom_cd_medium(&v->run, file, sizeof(file));
+    d = v->dom.def;
+    for (int i = 0; in >= 0 && i < d.ndisks; i++)
+        if (!strcmp(d.disks[i].device, "cdrom"))
+            snprintf(d.disks[i].source, sizeof(d.disks[i].source), "%s", in ? file : "");
+    return &d;
+}
+
+/* Save running domain v, described by def (its live XML when that is its
+ * definition), into FILE (absolute) and end its machine. */
 static bool save_to(const struct vdom *v, const struct domain_def *def, const char *file,
                     int paused, const char *failed)
 {
@@ -98,6 +116,8 @@ static bool save_to(const struct vdom *v, const struct domain_def *def, const ch
                v->dom.def.name);
         return false;
     }
+    if (def == &v->dom.def)
+        def = live_def(v);
     char *text = xml_text(def, &len);
     const struct savefile_conf conf = {"virsh", text ? text : "", text ? len : 0,
                                        virtio_disks(def)};

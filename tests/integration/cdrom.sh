@@ -38,6 +38,9 @@
 #             started, then `virsh change-media --eject` and `--update`
 #             (and virsh's messages for what it refuses); both must bring
 #             the guest the same lines as QEMU's eject and change;
+#             virsh-save: disc B put in while the guest is paused, `virsh
+#             save` and `virsh restore FILE`, the image's domain XML naming
+#             disc B, the restored guest reading it;
 #   - errors: hvrun's messages for a missing or empty medium, two drives,
 #             a CD-ROM that is not on IDE.
 . "$(dirname "$0")/lib.bash"
@@ -47,7 +50,7 @@ G=$BUILD/guestkit/cdrom.elf
 TIMEOUT=${GUEST_TIMEOUT:-240}
 CASES=(cdrom-iso cdrom-qemu-read cdrom-svm-read cdrom-bochs-vmx-read cdrom-empty cdrom-qemu-change
     cdrom-svm-change cdrom-monitor cdrom-bochs-vmx-change cdrom-qmp cdrom-xl cdrom-xl-save
-    cdrom-virsh cdrom-hvrun-errors)
+    cdrom-virsh cdrom-virsh-save cdrom-hvrun-errors)
 skip_all_if "$(built_missing "$HV" "$G")" "${CASES[@]}"
 command -v xorriso >/dev/null || skip_all_if "xorriso is not installed (mk/deps.sh test)" "${CASES[@]}"
 
@@ -376,7 +379,7 @@ CFG
 xl_case
 
 virsh_case() {
-    local d=$W/virsh bad='' V=$TOP/bin/virsh
+    local d=$W/virsh bad='' sbad='' V=$TOP/bin/virsh
     mkdir -p "$d"
     export HVKIT_STATE_DIR=$d/st
     cat >"$d/cd.xml" <<XML
@@ -408,10 +411,23 @@ XML
         grep -qx 'Successfully ejected media.' "$d/o4" || bad+=" [eject: $(cat "$d/o4")]"
     fi
     if wait_line "$log" 'cdrom: ready for change'; then
+        # As with xl: disc B goes in while the guest is paused, and the
+        # save's domain XML (libvirt's live one) must have it.
+        "$V" suspend vcd >/dev/null 2>&1 </dev/null
         "$V" change-media vcd hdc "$W/b.iso" --update >"$d/o5" 2>&1 </dev/null
         grep -qx 'Successfully updated media.' "$d/o5" || bad+=" [update: $(cat "$d/o5")]"
+        sbad+=$(save_restore virsh vcd "$d/b.sav" "$d/before")
+        "$V" save-image-dumpxml "$d/b.sav" 2>&1 </dev/null | grep -qF "<source file='$W/b.iso'/>" ||
+            sbad+=" [the image's XML has no disc B]"
+        # Saved paused, restored paused (libvirt's rule without --running).
+        "$V" resume vcd >/dev/null 2>&1 </dev/null
     fi
-    front_verdict cdrom-virsh "$log" "after virsh change-media" "$bad"
+    front_verdict cdrom-virsh "$log" "after virsh change-media" "$bad" "$d/before"
+    if [ -z "$sbad" ] && console_of "$log" | grep -qx 'cdrom: README.TXT: Disc B here.'; then
+        pass cdrom-virsh-save
+    else
+        fail cdrom-virsh-save "virsh save and virsh restore FILE with disc B, the restored guest reading it;$sbad"
+    fi
     "$V" -q "destroy vcd" >/dev/null 2>&1 </dev/null
 }
 virsh_case
