@@ -179,15 +179,32 @@ op_save() {
             fe "$ks" "$XL" save -c "$1" "$f"
             st=$?
         else
-            fe "$ks" "$XL" save "$1" "$f" && fe "$kr" "$XL" restore "$f"
+            fe "$ks" "$XL" save "$1" "$f" && restore_saved "$1" "$kr" "$XL" restore "$f"
             st=$?
         fi
     else
-        fe "$ks" "$VIRSH" save "$1" "$f" && fe "$kr" "$VIRSH" restore "$f"
+        fe "$ks" "$VIRSH" save "$1" "$f" && restore_saved "$1" "$kr" "$VIRSH" restore "$f"
         st=$?
     fi
     [ $st = 137 ] && [ "$ks" != 0 ] && { after_killed_save "$1" "$f"; st=$?; }
     rm -f "$f"
+    return $st
+}
+
+# restore_saved D KILL COMMAND...: the restore of a save that succeeded
+# (the domain is gone: a save ends it).  Its file must restore: a refusal
+# is a broken promise (VIOLATION), unless this script killed the restore
+# or a domain of that name runs again already (a create of the same round
+# came first, which xl and virsh refuse to replace).
+restore_saved() {
+    local d=$1 k=$2 out st
+    shift 2
+    out=$(fe "$k" "$@")
+    st=$?
+    echo "$out"
+    [ $st = 0 ] || { [ $st = 137 ] && [ "$k" != 0 ]; } ||
+        grep -qE 'already exists|already active' <<<"$out" ||
+        echo "VIOLATION: $d: saved, but the file does not restore"
     return $st
 }
 
