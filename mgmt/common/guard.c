@@ -3,6 +3,7 @@
  */
 #include "guard.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -10,6 +11,8 @@
 
 /* The step guard_end sends: the front-end finished. */
 #define GUARD_DONE '\0'
+/* What the guard sends once it is out of the front-end's session. */
+#define GUARD_READY 'r'
 
 /* The guard's life: read the steps until the socket ends; call fn only
  * when it ends without GUARD_DONE. */
@@ -30,6 +33,7 @@ static void guard_run(int in, guard_fn *fn, void *ctx)
 void guard_start(struct guard *g, guard_fn *fn, void *ctx)
 {
     int p[2];
+    char ready = GUARD_READY;
     g->fd = -1;
     g->pid = -1;
     /* A socket pair rather than a pipe: a step sent to a guard that is
@@ -46,12 +50,29 @@ void guard_start(struct guard *g, guard_fn *fn, void *ctx)
         int null = open("/dev/null", O_RDWR);
         for (int fd = 0; fd < 3 && null >= 0; fd++)
             dup2(null, fd);
+        /* Out of the session now: tell the front-end it is guarded. */
+        if (send(p[0], &ready, 1, MSG_NOSIGNAL) != 1) {
+            /* The front-end is gone already: its end of the socket is
+             * closed, which guard_run reads as its death. */
+        }
         guard_run(p[0], fn, ctx);
         _exit(0);
     }
     close(p[0]);
-    if (pid < 0) {
+    /* Until the child has left the front-end's session, a kill of the
+     * front-end's process group (the terminal's ^C, `timeout`, a test's
+     * kill -KILL -PGID) ends the guard with it, and nothing would finish
+     * the command.  So the command's first step waits for the child's
+     * word that it is out.  A child that died before it (EOF) leaves the
+     * command unguarded, as if it had never started. */
+    ssize_t got = -1;
+    while (pid > 0 && (got = recv(p[1], &ready, 1, 0)) < 0 && errno == EINTR) {
+        /* A signal the front-end handles: wait on. */
+    }
+    if (got != 1) {
         close(p[1]);
+        if (pid > 0)
+            waitpid(pid, NULL, 0);
         return;
     }
     g->fd = p[1];

@@ -36,8 +36,12 @@ struct guard {
 
 /* Start a guard that calls fn(ctx, steps) if the front-end dies before
  * guard_end (ctx: the front-end's memory as it is now, which the guard
- * has a copy of).  Without a guard (no socket or process) the command
- * goes on unguarded: g->fd is -1 and the other calls do nothing. */
+ * has a copy of).  It returns once the guard has left the front-end's
+ * session, so that from then on no kill of the front-end's process group
+ * reaches it; what the front-end made before the call (a temporary file
+ * it names in ctx) is unguarded for the time of a fork.  Without a guard
+ * (no socket or process) the command goes on unguarded: g->fd is -1 and
+ * the other calls do nothing. */
 void guard_start(struct guard *g, guard_fn *fn, void *ctx);
 
 /* Tell the guard the command passed STEP (any character but '\0'). */

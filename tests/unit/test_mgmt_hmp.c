@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check_main.h"
 
+#include "../../mgmt/common/guard.h"
 #include "../../mgmt/hmp/bulk.h"
 #include "../../mgmt/hmp/cmdtab.h"
 #include "../../mgmt/hmp/elfcore.h"
@@ -973,6 +975,48 @@ START_TEST(test_dump_monitor_dies)
 }
 END_TEST
 
+/* The guard's finishing function for test_guard_group_kill: leave a
+ * mark, the file whose name ctx is. */
+static void mark(void *ctx, const char *steps)
+{
+    (void)steps;
+    FILE *f = fopen(ctx, "w");
+    if (f)
+        fclose(f);
+}
+
+/* A front-end killed with its whole process group (a ^C, `timeout`,
+ * kill -KILL -PGID) the moment guard_start has returned still has its
+ * command finished: the guard is out of the group by then.  Before it
+ * waited for the guard's word, the kill often came before the guard's
+ * setsid and took the guard with it. */
+START_TEST(test_guard_group_kill)
+{
+    char marker[] = "/tmp/hmp-guard-XXXXXX";
+    int fd = mkstemp(marker);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    for (int round = 0; round < 40; round++) {
+        unlink(marker);
+        pid_t pid = fork();
+        if (pid == 0) {
+            setpgid(0, 0);
+            struct guard g;
+            guard_start(&g, mark, marker);
+            kill(0, SIGKILL);
+            _exit(1);
+        }
+        int st, i;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        for (i = 0; i < 200 && access(marker, F_OK) < 0; i++)
+            usleep(10000);
+        ck_assert_msg(i < 200, "round %d: the guard died with its front-end's group", round);
+    }
+    unlink(marker);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mgmt_hmp");
@@ -1001,6 +1045,7 @@ int main(void)
     tcase_add_test(tc, test_info_blockstats);
     tcase_add_test(tc, test_bulk_path);
     tcase_add_test(tc, test_dump_monitor_dies);
+    tcase_add_test(tc, test_guard_group_kill);
     suite_add_tcase(s, tc);
     return check_main(s);
 }
