@@ -18,6 +18,9 @@
 
 #include "statedir.h"
 
+/* How long a machine sent SIGTERM has to end before SIGKILL. */
+#define RUNDOM_TERM_GRACE_MS 60000
+
 static char dir[PATH_MAX - 64];
 static int lock_fd = -1;
 
@@ -267,7 +270,10 @@ int rundom_cd_medium(const struct rundom *r, char *file, size_t len)
 bool rundom_wait_gone(const struct rundom *r, int ms)
 {
     for (int t = 0;; t += 100) {
-        if (kill(r->pid, 0) < 0 && errno == ESRCH)
+        /* A machine this process started stays a zombie, which kill()
+         * still finds, until it is waited for: reap it (for anyone
+         * else's machine waitpid fails and changes nothing). */
+        if (waitpid(r->pid, NULL, WNOHANG) == r->pid || (kill(r->pid, 0) < 0 && errno == ESRCH))
             return true;
         if (t >= ms)
             return false;
@@ -441,8 +447,14 @@ void rundom_end(const struct rundom *r)
         ctlc_close(&c);
     }
     if (!rundom_wait_gone(r, 30000)) {
+        /* SIGTERM is bin/hvrun's orderly end: its EXIT trap waits for the
+         * manager (which finishes copying a disk it is writing back),
+         * detaches the outer machine's disks and removes its temporary
+         * directory, which on a loaded host takes more than a few
+         * seconds.  SIGKILL, which would cut that short and leave the
+         * directory behind, is for a machine that does not end at all. */
         kill(-r->pid, SIGTERM);
-        if (!rundom_wait_gone(r, 10000))
+        if (!rundom_wait_gone(r, RUNDOM_TERM_GRACE_MS))
             kill(-r->pid, SIGKILL);
     }
     rundom_forget(r);
