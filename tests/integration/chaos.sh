@@ -146,7 +146,7 @@ killed_save() {
         compgen -G "$S/.$d.state.*" >/dev/null && break
         sleep 0.01
     done
-    kill -KILL "$pid"
+    kill -KILL "$pid" 2>/dev/null
     wait "$pid"
     wait_guards
     # A save can be whole before the kill lands (a small guest's state is

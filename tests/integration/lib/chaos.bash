@@ -243,7 +243,7 @@ wait_guards() {
     for ((i = 0; i < 300; i++)); do
         busy=
         for p in $(pgrep -f -- "$BUILD/mgmt/(xl|virsh|hvmon) " 2>/dev/null); do
-            tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "HVKIT_STATE_DIR=$HVKIT_STATE_DIR" &&
+            { tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null | grep -qx "HVKIT_STATE_DIR=$HVKIT_STATE_DIR" &&
                 busy=1
         done
         [ -z "$busy" ] && return 0
