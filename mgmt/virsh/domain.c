@@ -277,9 +277,12 @@ static bool dumpxml(const struct cmd_call *call)
     /* Its <devices> too are the live ones: the definition's disks and,
      * after them, those attached while it runs (attach-disk --live), as
      * libvirt's live XML lists a hot-plugged disk until it is detached. */
-    if (!inactive)
+    if (!inactive) {
+        /* And its CD-ROM drive holds the medium it holds now. */
+        live_cd_media(&v, &v.dom.def);
         v.dom.def.ndisks +=
             live_disks(&v, v.dom.def.disks + v.dom.def.ndisks, DOM_MAX_DISKS - v.dom.def.ndisks);
+    }
     domxml_print(&v.dom.def, stdout);
     return true;
 }
@@ -294,14 +297,17 @@ static bool autostart(const struct cmd_call *call)
     return true;
 }
 
-/* The running domain's disks are its definition's and those attached
- * while it runs (attach-disk --live); --inactive shows the definition's. */
+/* The running domain's disks are its definition's, with the medium its
+ * CD-ROM drive holds now, and those attached while it runs (attach-disk
+ * --live); --inactive shows the definition's. */
 static bool domblklist(const struct cmd_call *call)
 {
     static struct disk_def all[2 * DOM_MAX_DISKS];
     struct vdom v;
     if (!live_lookup(call, &v))
         return false;
+    if (!opt_bool(call, "inactive"))
+        live_cd_media(&v, &v.dom.def);
     int n = v.dom.def.ndisks;
     memcpy(all, v.dom.def.disks, sizeof(all[0]) * (size_t)n);
     if (!opt_bool(call, "inactive"))

@@ -162,6 +162,11 @@ bool live_affects(const struct cmd_call *call, const struct vdom *v, bool *live,
  * many.  Attach disk k to it (a virtio disk), detach the one called
  * `target`; false after virsh's messages. */
 int live_disks(const struct vdom *v, struct disk_def *out, int max);
+/* The live XML's CD-ROM medium: a running domain's drive holds what hv
+ * says, which change-media --live or the monitor may have changed since
+ * the definition was written; put it into d (a copy of v's definition).
+ * A domain that is not running, or whose hv does not say, keeps d's. */
+void live_cd_media(const struct vdom *v, struct domain_def *d);
 bool live_disk_attach(const struct vdom *v, const struct disk_def *k);
 bool live_disk_detach(const struct vdom *v, const char *target);
 

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,6 +39,20 @@ int live_disks(const struct vdom *v, struct disk_def *out, int max)
         }
     ctlc_close(&c);
     return n;
+}
+
+void live_cd_media(const struct vdom *v, struct domain_def *d)
+{
+    char file[PATH_MAX];
+    int cd = -1;
+    for (int i = 0; i < d->ndisks && cd < 0; i++)
+        if (!strcmp(d->disks[i].device, "cdrom"))
+            cd = i;
+    /* hv has one drive (ide1-cd0), the definition's one CD-ROM; a domain
+     * without one asks nothing. */
+    int in = cd >= 0 && v->active ? rundom_cd_medium(&v->run, file, sizeof(file)) : -1;
+    if (in >= 0)
+        snprintf(d->disks[cd].source, sizeof(d->disks[cd].source), "%s", in ? file : "");
 }
 
 /* One request on the domain's machine whose arguments (a JSON object's

@@ -91,12 +91,8 @@ static char *xml_text(const struct domain_def *d, size_t *len)
 static const struct domain_def *live_def(const struct vdom *v)
 {
     static struct domain_def d;
-    char file[PATH_MAX];
-    int in = rundom_cd_medium(&v->run, file, sizeof(file));
     d = v->dom.def;
-    for (int i = 0; in >= 0 && i < d.ndisks; i++)
-        if (!strcmp(d.disks[i].device, "cdrom"))
-            snprintf(d.disks[i].source, sizeof(d.disks[i].source), "%s", in ? file : "");
+    live_cd_media(v, &d);
     return &d;
 }
 

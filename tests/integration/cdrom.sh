@@ -37,7 +37,10 @@
 #   - virsh:  a domain defined with <disk type='file' device='cdrom'> and
 #             started, then `virsh change-media --eject` and `--update`
 #             (and virsh's messages for what it refuses); both must bring
-#             the guest the same lines as QEMU's eject and change;
+#             the guest the same lines as QEMU's eject and change, and
+#             `dumpxml` and `domblklist` the drive's medium after each
+#             (`dumpxml --inactive` the definition's, as libvirt keeps the
+#             live XML apart);
 #             virsh-save: disc B put in while the guest is paused, `virsh
 #             save` and `virsh restore FILE`, the image's domain XML naming
 #             disc B, the restored guest reading it;
@@ -378,6 +381,19 @@ CFG
 }
 xl_case
 
+# live_medium VIRSH DOM MEDIUM WHEN: dumpxml and domblklist show MEDIUM
+# ("" for none) in the running domain's CD-ROM drive, and dumpxml
+# --inactive the definition's disc A; adds to bad what they show instead.
+live_medium() {
+    local V=$1 dom=$2 want=$3 when=$4 xml list def
+    xml=$("$V" dumpxml "$dom" 2>&1 </dev/null | sed -n "s/^ *<source file='\\(.*\\)'\\/>$/\\1/p")
+    list=$("$V" domblklist "$dom" 2>&1 </dev/null | awk '$1 == "hdc" { print $2 }')
+    def=$("$V" dumpxml --inactive "$dom" 2>&1 </dev/null | sed -n "s/^ *<source file='\\(.*\\)'\\/>$/\\1/p")
+    [ "$xml" = "$want" ] || bad+=" [dumpxml $when: source '$xml', not '$want']"
+    [ "$list" = "${want:--}" ] || bad+=" [domblklist $when: '$list', not '${want:--}']"
+    [ "$def" = "$W/a.iso" ] || bad+=" [dumpxml --inactive $when: source '$def', not disc A]"
+}
+
 virsh_case() {
     local d=$W/virsh bad='' sbad='' V=$TOP/bin/virsh
     mkdir -p "$d"
@@ -409,6 +425,9 @@ XML
         grep -qx 'error: New disk media source was not specified' "$d/o3" || bad+=" [no source: $(cat "$d/o3")]"
         "$V" change-media vcd hdc --eject >"$d/o4" 2>&1 </dev/null
         grep -qx 'Successfully ejected media.' "$d/o4" || bad+=" [eject: $(cat "$d/o4")]"
+        # The live XML follows the drive, the definition stays (libvirt
+        # keeps the two apart).
+        live_medium "$V" vcd "" "after the eject"
     fi
     if wait_line "$log" 'cdrom: ready for change'; then
         # As with xl: disc B goes in while the guest is paused, and the
@@ -416,6 +435,7 @@ XML
         "$V" suspend vcd >/dev/null 2>&1 </dev/null
         "$V" change-media vcd hdc "$W/b.iso" --update >"$d/o5" 2>&1 </dev/null
         grep -qx 'Successfully updated media.' "$d/o5" || bad+=" [update: $(cat "$d/o5")]"
+        live_medium "$V" vcd "$W/b.iso" "after the update"
         sbad+=$(save_restore virsh vcd "$d/b.sav" "$d/before")
         "$V" save-image-dumpxml "$d/b.sav" 2>&1 </dev/null | grep -qF "<source file='$W/b.iso'/>" ||
             sbad+=" [the image's XML has no disc B]"
