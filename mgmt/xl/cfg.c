@@ -412,24 +412,42 @@ static size_t trim_newlines(const char *text, size_t len)
     return len;
 }
 
-size_t xlcfg_before_last(const char *text, size_t len, const char *name)
+/* Does the last line of `text` (len bytes, without the newlines that end
+ * it) set `name` alone?  Then *start is where that line starts. */
+static bool last_line_sets(const char *text, size_t len, const char *name, size_t *start)
 {
     struct xlcfg cfg;
-    len = trim_newlines(text, len);
-    size_t start = len;
-    while (start && text[start - 1] != '\n')
-        start--;
+    bool sets = false;
+    *start = len;
+    while (*start && text[*start - 1] != '\n')
+        (*start)--;
     /* The line alone: a piece of a list that spans lines does not parse. */
     FILE *quiet = fopen("/dev/null", "w");
     if (!quiet)
-        return len;
-    if (xlcfg_parse(&cfg, "", quiet, text + start, len - start) == 0) {
-        if (cfg.n == 1 && !strcmp(cfg.set[0].name, name))
-            len = trim_newlines(text, start);
+        return false;
+    if (xlcfg_parse(&cfg, "", quiet, text + *start, len - *start) == 0) {
+        sets = cfg.n == 1 && !strcmp(cfg.set[0].name, name);
         xlcfg_free(&cfg);
     }
     fclose(quiet);
-    return len;
+    return sets;
+}
+
+size_t xlcfg_before_last(const char *text, size_t len, const char *name)
+{
+    return xlcfg_before_lines(text, len, &name, 1);
+}
+
+size_t xlcfg_before_lines(const char *text, size_t len, const char *const *names, int n)
+{
+    size_t all = trim_newlines(text, len), cut = all, start;
+    /* From the last line back: each must set its name, or nothing goes. */
+    for (int i = n - 1; i >= 0; i--) {
+        if (!last_line_sets(text, cut, names[i], &start))
+            return all;
+        cut = trim_newlines(text, start);
+    }
+    return cut;
 }
 
 void xlcfg_put_string(FILE *out, const char *s)

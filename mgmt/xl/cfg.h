@@ -75,6 +75,11 @@ void xlcfg_put_string(FILE *out, const char *s);
  * then when the next one comes, rather than piling up. */
 size_t xlcfg_before_last(const char *text, size_t len, const char *name);
 
+/* The same for the last n lines: how much of `text` comes before them when
+ * they set names[0], ..., names[n - 1] alone, in that order (all of it,
+ * without the newlines that end it, otherwise). */
+size_t xlcfg_before_lines(const char *text, size_t len, const char *const *names, int n);
+
 /* The setting named `name`, or NULL. */
 const struct xlcfg_setting *xlcfg_find(const struct xlcfg *cfg, const char *name);
 

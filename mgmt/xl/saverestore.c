@@ -126,12 +126,18 @@ int cmd_save(int argc, char **argv)
 
 /* The configuration a restored domain keeps (running/NAME.cfg): the one it
  * was restored with, then the file's name, memory, vCPUs and actions, what
- * `xl list -l` shows of it and what a later xl save records. */
+ * `xl list -l` shows of it and what a later xl save records.  A file saved
+ * from a domain restored before ends with those lines already: they go
+ * first, so that a domain saved and restored again and again keeps one
+ * set of them. */
 static void keep_saved_config(const struct rundom *r, const struct savefile *sf, const char *text,
                               size_t len)
 {
+    static const char *const keys[] = {"name",        "memory",    "vcpus",
+                                       "on_poweroff", "on_reboot", "on_crash"};
     char name[128], mem[64], vcpus[64], act[3][64];
     char *over[] = {name, mem, vcpus, act[0], act[1], act[2]};
+    len = xlcfg_before_lines(text, len, keys, 6);
     snprintf(name, sizeof(name), "name=\"%s\"", r->name);
     snprintf(mem, sizeof(mem), "memory=%llu", (unsigned long long)(sf->shape.ram >> 20));
     snprintf(vcpus, sizeof(vcpus), "vcpus=%u", sf->shape.vcpus);

@@ -10,7 +10,8 @@
 #     above the last one seen before the save, not 1), one by one; a second
 #     restore of the same name, a cut file, a file with a byte changed and
 #     a file that is no save file are refused with xl's words and start
-#     nothing;
+#     nothing; saved and restored again, it counts on and keeps the same
+#     configuration (the restore's lines do not pile up);
 #   - virsh save --paused: "Domain 'web' saved to FILE", list --all shows it
 #     shut off, domstate --reason "shut off (saved)"; virsh restore: "Domain
 #     restored from FILE", paused as saved; it counts on after resume;
@@ -129,6 +130,13 @@ verdict "xl restore: ctr again (id 2), counting on from above $before, one by on
 [ $? = 1 ] && grep -qx 'libxl: error: Domain with name "ctr" already exists.' "$W/last" &&
     [ "$("$XL" list | wc -l)" = 3 ]
 verdict "xl restore of a running domain's name: refused"
+# Saved and restored once more, the domain keeps the configuration it kept
+# after the first restore, not that one with the restore's lines again.
+cp "$S/ctr.cfg" "$W/kept-once.cfg"
+before=$(last_count ctr)
+"$XL" save ctr "$W/again.sav" >"$W/last" 2>&1 && "$XL" restore "$W/again.sav" >>"$W/last" 2>&1 &&
+    continued ctr "$before" && diff "$W/kept-once.cfg" "$S/ctr.cfg" >>"$W/last" 2>&1
+verdict "xl save and restore of a restored domain: counting on, the same configuration kept"
 "$XL" destroy ctr >/dev/null 2>&1
 
 # ---- virsh -----------------------------------------------------------------------

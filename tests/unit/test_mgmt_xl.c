@@ -260,6 +260,17 @@ START_TEST(test_cd_setting)
     ck_assert_uint_eq(xlcfg_before_last(multi, strlen(multi), "disk"), strlen(multi) - 1);
     const char *two = "name='g'\ndisk = [ ',,hdc,cdrom' ]; memory=64\n";
     ck_assert_uint_eq(xlcfg_before_last(two, strlen(two), "disk"), strlen(two) - 1);
+    /* Several lines a restore added go together, and only all of them,
+     * in their order. */
+    static const char *const keys[] = {"name", "memory"};
+    const char *restored = "kernel='k'\n\nname=\"g\"\n\nmemory=4\n";
+    ck_assert_uint_eq(xlcfg_before_lines(restored, strlen(restored), keys, 2),
+                      strlen("kernel='k'"));
+    const char *swapped = "kernel='k'\nmemory=4\nname=\"g\"\n";
+    ck_assert_uint_eq(xlcfg_before_lines(swapped, strlen(swapped), keys, 2), strlen(swapped) - 1);
+    const char *one = "kernel='k'\nmemory=4\n";
+    ck_assert_uint_eq(xlcfg_before_lines(one, strlen(one), keys, 2), strlen(one) - 1);
+    ck_assert_uint_eq(xlcfg_before_lines("memory=4\n", 9, keys, 2), 8);
 }
 END_TEST
 
