@@ -136,7 +136,26 @@ struct kase {
     struct native_regs in;
     /* Flags to compare (those the instruction defines, plus DF). */
     uint64_t flags;
+    /* A REP string instruction with 32-bit addresses and ECX = 0: see
+     * same_reg(). */
+    bool zero_rep32;
 };
+
+/* Does register r as emulated (`emu`) match the native run (`nat`)?  Equal,
+ * as a rule.  The one exception is a REP string instruction with 32-bit
+ * addresses whose count ECX is 0: by the SDM's pseudo-code it writes
+ * nothing (SDM vol 2B "REP/REPE/REPZ/REPNE/REPNZ-Repeat String Operation
+ * Prefix", its Operation: "WHILE CountReg != 0"), and so hv's emulator
+ * leaves RCX, RSI and RDI as they were; Intel CPUs, undocumented, write
+ * ECX (and on recent ones ESI and EDI) all the same, which clears bits
+ * 63:32 of the register.  Either is the machine's answer there. */
+static bool same_reg(const struct kase *k, int r, uint64_t emu, uint64_t nat)
+{
+    if (emu == nat)
+        return true;
+    bool counted = r == 1 || r == 6 || r == 7;
+    return k->zero_rep32 && counted && emu == k->in.gpr[r] && nat == (uint32_t)k->in.gpr[r];
+}
 
 static void describe(const struct kase *k, char *buf, size_t size)
 {
@@ -172,7 +191,7 @@ static void check_kase(const struct kase *k)
     ck_assert_msg(res.len == k->len, "%s: length %u", what, res.len);
     ck_assert_msg(cpu.rip == (uint64_t)(uintptr_t)code + k->pos + k->len, "%s: rip", what);
     for (int r = 0; r < 16; r++)
-        if (cpu.gpr[r] != out.gpr[r])
+        if (!same_reg(k, r, cpu.gpr[r], out.gpr[r]))
             ck_abort_msg("%s: register %d emulated %#llx native %#llx", what, r,
                          (unsigned long long)cpu.gpr[r], (unsigned long long)out.gpr[r]);
     uint64_t m = k->flags | EMU_DF;
@@ -645,6 +664,7 @@ START_TEST(string_instructions)
             }
             k.in.rflags = (rnd() & EMU_STATUS_FLAGS) | (df ? EMU_DF : 0);
             k.flags = EMU_STATUS_FLAGS;
+            k.zero_rep32 = rep && a32 && (uint32_t)k.in.gpr[1] == 0;
             check_kase(&k);
         }
 }
