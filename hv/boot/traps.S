@@ -72,12 +72,31 @@ trap_stub_1:
  * guest's own IDT (core/nmi.c).  INC changes the flags and IRETQ restores
  * them from the frame; no register is touched.  IRETQ also ends the
  * CPU's NMI blocking (SDM vol 3A 6.7.1 "Handling Multiple NMIs"), so the
- * next watchdog NMI can come. */
+ * next watchdog NMI can come.
+ *
+ * An NMI taken just before a HLT returns past it.  hv halts only to wait
+ * for an NMI (svm/preempt.c svm_host_wait: STGI, then HLT until the
+ * watchdog's timer fires) or to stop for good in a loop (entry.S, the
+ * end of trap_common, cpu_halt_forever); a HLT that came after its NMI
+ * would wait for one that has been and gone.  So when the byte at the
+ * return address (the frame's RIP, SDM vol 3A 6.14.2 "64-Bit Mode Stack
+ * Frame"; an NMI pushes no error code) is HLT's opcode F4, the one-byte
+ * instruction is stepped over.  The return address is always hv's own
+ * code: a guest's NMIs never reach this IDT (above).  RAX is saved around
+ * the test; the flags it changes come back from the frame. */
 .macro TRAP_NMI
     .align 16
 trap_stub_2:
     /* One more NMI taken (core/trap.h); one CPU, so no LOCK. */
     incl hv_nmis(%rip)
+    pushq %rax
+    /* The return address, one slot above the saved RAX. */
+    movq 8(%rsp), %rax
+    cmpb $0xf4, (%rax)
+    jne 1f
+    /* Past the HLT: the event it would have waited for has come. */
+    incq 8(%rsp)
+1:  popq %rax
     iretq
 .endm
 

@@ -203,6 +203,23 @@ static int parse_npt(const char *s, size_t len, struct hv_options *opt, char *er
     return 0;
 }
 
+/* idle=halt|spin: how hv waits while every vCPU does (run.c idle()). */
+static int parse_idle(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
+{
+    /* The value after "idle=" (5 characters). */
+    const char *v = s + 5;
+    size_t vl = len - 5;
+    if (word_is(v, vl, "halt"))
+        opt->idle_spin = false;
+    else if (word_is(v, vl, "spin"))
+        opt->idle_spin = true;
+    else {
+        ksnprintf(err, err_len, "bad mode in '%.*s' (want idle=halt or idle=spin)", (int)len, s);
+        return -1;
+    }
+    return 0;
+}
+
 /* NAME=N, a plain count in [1, max] (`name_len` counts the '='): domains=
  * (how many copies of the guest hv runs) and smp= (how many vCPUs each
  * domain has). */
@@ -420,6 +437,8 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
         return parse_count(s, len, 8, HV_SMP_MAX, &opt->maxcpus, err, err_len);
     if (word_has_prefix(s, len, "tslice="))
         return parse_ms(s, len, 7, 1000, &opt->tslice_ms, err, err_len);
+    if (word_has_prefix(s, len, "idle="))
+        return parse_idle(s, len, opt, err, err_len);
     if (word_has_prefix(s, len, "name="))
         return parse_name(s + 5, len - 5, opt, err, err_len);
     if (word_has_prefix(s, len, "powerdown-after="))
@@ -463,7 +482,7 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
               "balloon=SIZE, npt=eager|lazy, slat-dot, domains=N, smp=N, maxcpus=N, disk-test, "
               "virtio-console, ctl, paused, "
               "name=NAME, "
-              "drive=..., cdrom=N|empty, tslice=MS, powerdown-after=MS, "
+              "drive=..., cdrom=N|empty, tslice=MS, idle=halt|spin, powerdown-after=MS, "
               "on_poweroff=|on_reboot=|on_crash=destroy|"
               "restart|preserve, savevm=|loadvm=|delvm=NAME@MS, save=|restore=N@MS)",
               (int)len, s);
@@ -500,6 +519,7 @@ int hv_parse_cmdline(const char *cmdline, bool skip_first_word, struct hv_option
     opt->cdrom = HV_CDROM_NONE;
     opt->ndrives = 0;
     opt->tslice_ms = 10;
+    opt->idle_spin = false;
     opt->powerdown_after_ms = 0;
     /* As hvrun's QEMU runs with -no-reboot: every end is final. */
     opt->on_poweroff = DOMAIN_ACTION_DESTROY;

@@ -35,6 +35,13 @@
  *   tslice=MS            the scheduler's time slice in milliseconds (1 to
  *                        1000, default 10): how long a vCPU keeps the CPU
  *                        while others wait to run (core/sched.h)
+ *   idle=halt|spin       what hv does while every vCPU waits: halt (default)
+ *                        stops the host CPU until a timer or about a
+ *                        millisecond has passed (backend.h host_wait), so an
+ *                        idle guest costs the host nearly nothing; spin
+ *                        loops on PAUSE, for an outer emulator whose clock
+ *                        races ahead while its CPU halts (Bochs with
+ *                        "clock: sync=none", which bin/hvrun gives it)
  *   powerdown-after=MS   press domain 0's power button MS milliseconds
  *                        (1 to 600000) after the domains start: a scripted
  *                        event for demonstrations and tests of a guest's
@@ -131,6 +138,8 @@ struct hv_options {
     unsigned ndrives;
     /* tslice=: the scheduler's time slice, in milliseconds. */
     unsigned tslice_ms;
+    /* idle=spin: spin, not halt, while every vCPU waits (run.c idle()). */
+    bool idle_spin;
     /* powerdown-after=: when to press domain 0's power button (ms after
      * the start; 0: never). */
     unsigned powerdown_after_ms;

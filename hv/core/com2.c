@@ -137,13 +137,15 @@ static void take_byte(struct host *h, char c)
 
 /* host->poll: requests first, then the events their effects and the
  * guests' own doings caused. */
-static void com2_poll(struct host *h)
+static bool com2_poll(struct host *h)
 {
     int idle = 0;
+    bool took = false;
     for (int i = 0; i < POLL_BYTES;) {
         int c = serial_port_getc(COM2);
         if (c >= 0) {
             take_byte(h, (char)c);
+            took = true;
             i++;
             idle = 0;
             continue;
@@ -153,6 +155,7 @@ static void com2_poll(struct host *h)
             break;
     }
     ctl_events_poll(&chan.ev, h, send_line, NULL);
+    return took;
 }
 
 void com2_ctl_init(struct host *h)

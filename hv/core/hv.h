@@ -41,9 +41,13 @@ struct host {
      * call the lifecycle operations of domain.h.  While `stay` is true the
      * run loop goes on even when no domain runs (a front-end may still
      * start, reset or destroy one); host_run() returns once no domain
-     * runs and `stay` is false. */
-    void (*poll)(struct host *h);
+     * runs and `stay` is false.  It returns true when it found work (a
+     * request came), which keeps the run loop from halting for a moment
+     * (run.c idle()): the next request of a burst often follows at once. */
+    bool (*poll)(struct host *h);
     bool stay;
+    /* When poll last found work, in host TSC (run.c idle()). */
+    uint64_t poll_work_at;
     /* A control channel is up (com2.c): a front-end can still destroy or
      * reset a domain, so one kept by the preserve action keeps the run
      * loop going (run.c host_busy). */

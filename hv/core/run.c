@@ -289,24 +289,68 @@ static void run_slice(struct host *h, struct vcpu *v, struct vcpu **all, unsigne
     }
 }
 
+/* How long hv keeps spinning after its control channel brought work
+ * (hv.h host->poll): the next request of a burst (the pages of a save, a
+ * front-end's queries one after the other) comes within this, and
+ * halting in between would add up to a nap to each of them. */
+#define IDLE_BUSY_MS 5
+
+/* The longest nap: how soon a halted hv looks again at what comes
+ * without a timer of its own, a control channel's request or input for a
+ * guest's console (irq.c, vdev.c). */
+#define IDLE_NAP_US 1000
+
+/* Let a control channel poll, remembering when it last found work. */
+static void poll_host(struct host *h)
+{
+    if (h->poll && h->poll(h))
+        h->poll_work_at = rdtsc();
+}
+
+/* Wait a little, until about `until` at most: halt the host CPU (the
+ * backend's host_wait) for up to IDLE_NAP_US, or spin once with PAUSE --
+ * which tells the CPU, or the outer hypervisor, that this is a spin
+ * loop -- when the backend cannot halt, idle=spin asks for it
+ * (cmdline.h), or a burst of requests is under way.  A halted CPU leaves
+ * the host it runs on free: under an emulator, an idle guest no longer
+ * costs a whole core. */
+static void nap(struct host *h, uint64_t until)
+{
+    uint64_t now = rdtsc(), hz = irq_tsc_hz();
+    bool busy = h->poll && now - h->poll_work_at < hz / 1000 * IDLE_BUSY_MS;
+    if (h->opt.idle_spin || !h->be->host_wait || busy) {
+        __asm__ volatile("pause");
+        return;
+    }
+    uint64_t soon = now + hz / 1000000 * IDLE_NAP_US;
+    h->be->host_wait(until < soon ? until : soon);
+}
+
 /* Nothing can run: every vCPU waits in HLT, or its domain is paused or has
- * ended.  Wait (as a halted CPU would) until a blocked vCPU's timer fires,
- * giving a control channel its turn; return at once when nothing is
- * blocked (the caller decides whether the host has anything left). */
+ * ended.  Wait (as a halted CPU would) until a blocked vCPU's timer fires
+ * or domain 0's power button is due; with a control channel, one nap and
+ * its poll, and back to the run loop, since a request may change
+ * everything.  Return at once when nothing is blocked and nobody could
+ * ask for anything (the caller decides whether the host has anything
+ * left). */
 static void idle(struct host *h, struct vcpu **all, unsigned n)
 {
     bool any_blocked = false;
-    for (unsigned i = 0; i < n; i++)
-        any_blocked |= all[i]->blocked && domain_running(all[i]->dom);
-    while (any_blocked && !wake_blocked(all, n) && rdtsc() < h->powerdown_at) {
-        /* Requests from outside may change everything: look again. */
+    uint64_t wake = h->powerdown_at;
+    for (unsigned i = 0; i < n; i++) {
+        if (!all[i]->blocked || !domain_running(all[i]->dom))
+            continue;
+        any_blocked = true;
+        wake = sched_earliest(wake, irq_next_event(all[i]), UINT64_MAX);
+    }
+    if (!any_blocked && !h->poll)
+        return;
+    while (!wake_blocked(all, n) && rdtsc() < h->powerdown_at) {
+        nap(h, wake);
         if (h->poll) {
-            h->poll(h);
+            poll_host(h);
             return;
         }
-        /* PAUSE tells the CPU (or the outer hypervisor) that this is a
-         * spin loop; hv has nothing else to do in the meantime. */
-        __asm__ volatile("pause");
     }
 }
 
@@ -365,8 +409,7 @@ EXIT_PATH void host_run(struct host *h)
             service(h, d);
         /* Work from outside the guests (a control channel, a scripted
          * press of the power button). */
-        if (h->poll)
-            h->poll(h);
+        poll_host(h);
         scripted_powerdown(h);
         if (!host_busy(h))
             return;

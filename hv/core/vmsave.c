@@ -664,20 +664,22 @@ int domain_restore_file(struct domain *d, const char *name, char *err, size_t er
 static unsigned next_event;
 static uint64_t start_ns;
 
-void vmsave_poll(struct host *h)
+bool vmsave_poll(struct host *h)
 {
     struct domain *d = h->domains;
+    bool did = false;
     char err[VMS_ERR_LEN];
     if (!d || !d->nr_vcpus || domain_stopped(d) || next_event >= h->opt.nvmevents)
-        return;
+        return false;
     uint64_t now = vmwork_now_ns(d);
     if (!start_ns)
         start_ns = now;
     while (next_event < h->opt.nvmevents && !domain_stopped(d)) {
         const struct hv_vmevent *e = &h->opt.vmevent[next_event];
         if ((now - start_ns) / 1000000 < e->at_ms)
-            return;
+            return did;
         next_event++;
+        did = true;
         static const char *const what[] = {"savevm", "loadvm", "delvm"};
         int r = e->kind == HV_SAVEVM   ? domain_savevm(d, e->name, err, sizeof(err))
                 : e->kind == HV_LOADVM ? domain_loadvm(d, e->name, err, sizeof(err))
@@ -692,4 +694,5 @@ void vmsave_poll(struct host *h)
         else if (e->kind == HV_DELVM)
             hv_log("delvm '%s': done", e->name);
     }
+    return did;
 }

@@ -41,8 +41,9 @@ struct host;
  * The savevm=, loadvm=, delvm=, save= and restore= options (cmdline.h:
  * NAME@MS, carried out on domain 0 once it has run MS milliseconds, in
  * order of time): a stand-in for the control channel's commands until a
- * front-end sends them, installed as the host's poll hook (hv.h).
+ * front-end sends them, installed as the host's poll hook (hv.h), which
+ * says whether it carried one out.
  */
-void vmsave_poll(struct host *h);
+bool vmsave_poll(struct host *h);
 
 #endif

@@ -39,5 +39,6 @@ const struct backend svm_backend = {
     .nmi_blocked = svm_nmi_blocked,
     .single_step = svm_single_step,
     .set_deadline = svm_set_deadline,
+    .host_wait = svm_host_wait,
     .dump_state = svm_dump_state,
 };

@@ -82,9 +82,11 @@ enum svm_nmi_exit svm_nmi_exit(struct vcpu *vcpu, struct exit_info *exit);
 /* preempt.c: the NMI watchdog.  svm_preempt_init() (from svm_enable())
  * routes the outer PIT to this CPU as an NMI and leaves GIF = 0 for good
  * outside VMRUN; backend.set_deadline starts the PIT's one-shot; after
- * #VMEXIT(NMI), svm_preempt_ack() lets the pending NMI into hv's IDT. */
+ * #VMEXIT(NMI), svm_preempt_ack() lets the pending NMI into hv's IDT;
+ * backend.host_wait halts until the same timer's NMI. */
 void svm_preempt_init(void);
 void svm_set_deadline(struct vcpu *vcpu, uint64_t deadline);
+void svm_host_wait(uint64_t until);
 void svm_preempt_ack(void);
 void svm_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len);
 

@@ -83,6 +83,10 @@
  * the PIT is not counting for hv. */
 static uint64_t armed = UINT64_MAX;
 
+/* The PIT's edges reach this CPU as NMIs (svm_preempt_init() found the
+ * outer I/O APIC): the watchdog, and svm_host_wait()'s alarm clock. */
+static bool nmi_timer;
+
 /* Write I/O APIC register `reg` through the index and data windows
  * (82093AA data sheet 3.1 "Memory Mapped Registers for Accessing IOAPIC
  * Registers").  hv maps the low 4 GiB one to one (boot/entry.S), so the
@@ -219,6 +223,7 @@ void svm_preempt_init(void)
      * its statistics and exit budget.  A one-tick count replaces that
      * transition, and its NMI is taken here. */
     pit_quiesce();
+    nmi_timer = true;
 }
 
 /* Program the outer PIT to raise OUT 0 in `ticks` PIT clocks.  Writing
@@ -266,5 +271,42 @@ void svm_preempt_ack(void)
     take_nmi(NMI_TAKE_TRIES);
     /* Mode 0 rises once: nothing is counting any more, so the next
      * deadline, even the same one, programs the PIT again. */
+    armed = UINT64_MAX;
+}
+
+/*
+ * See core/backend.h: halt until about `until`.  The watchdog's one-shot
+ * is the alarm clock: its NMI, held while GIF = 0, is what ends HLT once
+ * STGI opens GIF (APM vol 2 15.17 "Global Interrupt Flag, STGI and CLGI
+ * Instructions"; hv's IF stays 0, so no maskable interrupt could).  HLT
+ * "resumes execution when an unmasked hardware interrupt (INTR), non-
+ * maskable interrupt (NMI), ... occurs" (APM vol 3 "HLT"), and the
+ * emulator's CPU thread sleeps meanwhile instead of running hv's spin
+ * loop: an idle domain no longer costs a host core.
+ *
+ * The race every sleep on an event has: the NMI may come after STGI but
+ * before HLT, and HLT would then wait for one that never comes, the
+ * one-shot being spent.  hv's NMI handler closes it (boot/traps.S): an
+ * NMI whose return address is a HLT returns past it, as the event it
+ * would have waited for has come.
+ */
+void svm_host_wait(uint64_t until)
+{
+    /* Without the outer I/O APIC no timer could wake a HLT: spin. */
+    if (!nmi_timer) {
+        __asm__ volatile("pause");
+        return;
+    }
+    /* The alarm: the same one-shot as a guest's deadline (at most the
+     * PIT's reach, about 55 ms; the core asks for far less). */
+    svm_set_deadline(NULL, until);
+    /* Open GIF, halt until the NMI is taken (through hv's IDT, which
+     * counts it), close GIF again.  STGI and HLT side by side: an NMI
+     * between them returns to the HLT's address, which the handler
+     * skips. */
+    __asm__ volatile("stgi\n\thlt\n\tclgi" ::: "memory");
+    /* The one-shot rose once and is spent (or will be: an NMI that comes
+     * after CLGI is held for the next VMRUN, a harmless early exit), so
+     * the next deadline, even the same one, programs the PIT again. */
     armed = UINT64_MAX;
 }
