@@ -185,36 +185,24 @@ static int parse_balloon(const char *s, size_t len, struct hv_options *opt, char
     return 0;
 }
 
-/* npt=eager|lazy: how guest RAM gets into the second-level tables (the
- * option says npt for both vendors, as the lesson does). */
-static int parse_npt(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
+/* NAME=OFF|ON, an option of two modes (`name_len` counts the '='), into
+ * *on: npt=eager|lazy, how guest RAM gets into the second-level tables
+ * (the option says npt for both vendors, as the lesson does), and
+ * idle=halt|spin, how hv waits while every vCPU does (run.c idle()). */
+static int parse_mode(const char *s, size_t len, size_t name_len, const char *off, const char *on,
+                      bool *out, char *err, size_t err_len)
 {
-    /* The value after "npt=" (4 characters). */
-    const char *v = s + 4;
-    size_t vl = len - 4;
-    if (word_is(v, vl, "eager"))
-        opt->lazy = false;
-    else if (word_is(v, vl, "lazy"))
-        opt->lazy = true;
+    const char *v = s + name_len;
+    size_t vl = len - name_len;
+    if (word_is(v, vl, off))
+        *out = false;
+    else if (word_is(v, vl, on))
+        *out = true;
     else {
-        ksnprintf(err, err_len, "bad mode in '%.*s' (want npt=eager or npt=lazy)", (int)len, s);
-        return -1;
-    }
-    return 0;
-}
-
-/* idle=halt|spin: how hv waits while every vCPU does (run.c idle()). */
-static int parse_idle(const char *s, size_t len, struct hv_options *opt, char *err, size_t err_len)
-{
-    /* The value after "idle=" (5 characters). */
-    const char *v = s + 5;
-    size_t vl = len - 5;
-    if (word_is(v, vl, "halt"))
-        opt->idle_spin = false;
-    else if (word_is(v, vl, "spin"))
-        opt->idle_spin = true;
-    else {
-        ksnprintf(err, err_len, "bad mode in '%.*s' (want idle=halt or idle=spin)", (int)len, s);
+        /* The name without its '=', for "want npt=eager or npt=lazy". */
+        int nl = (int)name_len - 1;
+        ksnprintf(err, err_len, "bad mode in '%.*s' (want %.*s=%s or %.*s=%s)", (int)len, s, nl, s,
+                  off, nl, s, on);
         return -1;
     }
     return 0;
@@ -428,7 +416,7 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
     if (word_has_prefix(s, len, "max-exits="))
         return parse_max_exits(s, len, opt, err, err_len);
     if (word_has_prefix(s, len, "npt="))
-        return parse_npt(s, len, opt, err, err_len);
+        return parse_mode(s, len, 4, "eager", "lazy", &opt->lazy, err, err_len);
     if (word_has_prefix(s, len, "domains="))
         return parse_count(s, len, 8, HV_DOMAINS_MAX, &opt->domains, err, err_len);
     if (word_has_prefix(s, len, "smp="))
@@ -438,7 +426,7 @@ static int parse_word(const char *s, size_t len, struct hv_options *opt, char *e
     if (word_has_prefix(s, len, "tslice="))
         return parse_ms(s, len, 7, 1000, &opt->tslice_ms, err, err_len);
     if (word_has_prefix(s, len, "idle="))
-        return parse_idle(s, len, opt, err, err_len);
+        return parse_mode(s, len, 5, "halt", "spin", &opt->idle_spin, err, err_len);
     if (word_has_prefix(s, len, "name="))
         return parse_name(s + 5, len - 5, opt, err, err_len);
     if (word_has_prefix(s, len, "powerdown-after="))
