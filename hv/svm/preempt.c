@@ -278,10 +278,10 @@ void svm_preempt_ack(void)
  * See core/backend.h: halt until about `until`.  The watchdog's one-shot
  * is the alarm clock: its NMI, held while GIF = 0, is what ends HLT once
  * STGI opens GIF (APM vol 2 15.17 "Global Interrupt Flag, STGI and CLGI
- * Instructions"; hv's IF stays 0, so no maskable interrupt could).  HLT
- * "resumes execution when an unmasked hardware interrupt (INTR), non-
- * maskable interrupt (NMI), ... occurs" (APM vol 3 "HLT"), and the
- * emulator's CPU thread sleeps meanwhile instead of running hv's spin
+ * Instructions"; hv's IF stays 0, so no maskable interrupt could).  An NMI
+ * is one of the events that end the halt state, and the handler returns
+ * to the instruction after the HLT (APM vol 3 "HLT"; SDM vol 2A "HLT-Halt").
+ * Meanwhile the emulator's CPU thread sleeps instead of running hv's spin
  * loop: an idle domain no longer costs a host core.
  *
  * The race every sleep on an event has: the NMI may come after STGI but
