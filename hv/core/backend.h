@@ -231,16 +231,18 @@ struct backend {
 
     /* Optional (NULL: hv spins with PAUSE while nothing can run): stop the
      * host CPU, as a halted CPU does, until about the host TSC value
-     * `until`, or earlier when an event of the outer machine wakes it.
-     * The core calls it when every vCPU waits (core/run.c idle()), with
-     * `until` at most a few milliseconds away, and looks at its timers and
-     * its control channel again after each return; a return earlier than
-     * `until` is harmless.  It may leave the deadline of set_deadline
+     * `until`, or earlier when an event of the outer machine wakes it, and
+     * return true; false at once when this machine gives it no timer to
+     * wake by (the core spins then).  The core calls it when every vCPU
+     * waits (core/run.c idle()), with `until` at most a few milliseconds
+     * away, and looks at its timers and its control channel again after
+     * each return; a return earlier than `until` is harmless.  It may
+     * leave the deadline of set_deadline
      * disarmed: the core sets it again before the next entry.  SVM: the
      * watchdog's timer raises the NMI that ends HLT (svm/preempt.c); on
      * an outer emulator that fast-forwards its clock through a HLT the
      * launcher asks hv to spin instead (idle=spin, core/cmdline.h). */
-    void (*host_wait)(uint64_t until);
+    bool (*host_wait)(uint64_t until);
 
     /* Log (as "[hv] " lines) the guest's full state: registers, segments,
      * control registers, EFER, the last exit.  After EXIT_ENTRY_FAILED, also

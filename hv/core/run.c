@@ -310,20 +310,18 @@ static void poll_host(struct host *h)
 /* Wait a little, until about `until` at most: halt the host CPU (the
  * backend's host_wait) for up to IDLE_NAP_US, or spin once with PAUSE --
  * which tells the CPU, or the outer hypervisor, that this is a spin
- * loop -- when the backend cannot halt, idle=spin asks for it
- * (cmdline.h), or a burst of requests is under way.  A halted CPU leaves
+ * loop -- when idle=spin asks for it (cmdline.h), a burst of requests is
+ * under way, or the backend cannot halt on this machine.  A halted CPU leaves
  * the host it runs on free: under an emulator, an idle guest no longer
  * costs a whole core. */
 static void nap(struct host *h, uint64_t until)
 {
     uint64_t now = rdtsc(), hz = irq_tsc_hz();
     bool busy = h->poll && now - h->poll_work_at < hz / 1000 * IDLE_BUSY_MS;
-    if (h->opt.idle_spin || !h->be->host_wait || busy) {
-        __asm__ volatile("pause");
-        return;
-    }
     uint64_t soon = now + hz / 1000000 * IDLE_NAP_US;
-    h->be->host_wait(until < soon ? until : soon);
+    if (h->opt.idle_spin || busy || !h->be->host_wait ||
+        !h->be->host_wait(until < soon ? until : soon))
+        __asm__ volatile("pause");
 }
 
 /* Nothing can run: every vCPU waits in HLT, or its domain is paused or has

@@ -86,7 +86,7 @@ enum svm_nmi_exit svm_nmi_exit(struct vcpu *vcpu, struct exit_info *exit);
  * backend.host_wait halts until the same timer's NMI. */
 void svm_preempt_init(void);
 void svm_set_deadline(struct vcpu *vcpu, uint64_t deadline);
-void svm_host_wait(uint64_t until);
+bool svm_host_wait(uint64_t until);
 void svm_preempt_ack(void);
 void svm_flush_slat(struct vcpu *vcpu, uint64_t gpa, uint64_t len);
 

@@ -290,13 +290,11 @@ void svm_preempt_ack(void)
  * NMI whose return address is a HLT returns past it, as the event it
  * would have waited for has come.
  */
-void svm_host_wait(uint64_t until)
+bool svm_host_wait(uint64_t until)
 {
-    /* Without the outer I/O APIC no timer could wake a HLT: spin. */
-    if (!nmi_timer) {
-        __asm__ volatile("pause");
-        return;
-    }
+    /* Without the outer I/O APIC no timer could wake a HLT. */
+    if (!nmi_timer)
+        return false;
     /* The alarm: the same one-shot as a guest's deadline (at most the
      * PIT's reach, about 55 ms; the core asks for far less). */
     svm_set_deadline(NULL, until);
@@ -309,4 +307,5 @@ void svm_host_wait(uint64_t until)
      * after CLGI is held for the next VMRUN, a harmless early exit), so
      * the next deadline, even the same one, programs the PIT again. */
     armed = UINT64_MAX;
+    return true;
 }
