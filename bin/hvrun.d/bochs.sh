@@ -171,10 +171,10 @@ emu_run() {
         done <<<"${module#*$'\n'}"
     fi
     # hv spins rather than halts while its guests wait, unless --idle
-    # chose.  With "clock: sync=none" Bochs
-    # fast-forwards its clock through a halted CPU, so time inside the
-    # machine would race ahead of the host's while a guest waits for the
-    # host, its console or a control request (docs/emulators.md).
+    # chose.  With "clock: sync=none" Bochs fast-forwards its clock through
+    # a halted CPU, so time inside the machine would race ahead of the
+    # host's while a guest waits for the host, its console or a control
+    # request (docs/emulators.md).
     case " $cmdline " in
     *" idle="*) ;;
     *) cmdline="idle=spin $cmdline" ;;

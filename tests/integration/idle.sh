@@ -17,7 +17,7 @@
 #   - hvrun refuses an --idle that is neither halt nor spin.
 # Whether a guest waiting in HLT for its timer gets its ticks on time with
 # hv halting is every timer guest of guestkit/tests/guests.list, under hv
-# with the default (tests/integration/guests.sh).
+# with the default (tests/integration/guests-qemu-svm.sh).
 . "$(dirname "$0")/lib.bash"
 
 W=$IT_WORK
