@@ -306,11 +306,12 @@ static bool domblklist(const struct cmd_call *call)
     struct vdom v;
     if (!live_lookup(call, &v))
         return false;
-    if (!opt_bool(call, "inactive"))
+    bool live = !opt_bool(call, "inactive");
+    if (live)
         live_cd_media(&v, &v.dom.def);
     int n = v.dom.def.ndisks;
     memcpy(all, v.dom.def.disks, sizeof(all[0]) * (size_t)n);
-    if (!opt_bool(call, "inactive"))
+    if (live)
         n += live_disks(&v, all + n, DOM_MAX_DISKS);
     bool details = opt_bool(call, "details");
     static const char *const brief[] = {"Target", "Source"};
