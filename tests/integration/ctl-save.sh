@@ -185,7 +185,7 @@ bochs_checks() {
 # slow write through the outer disk often ends one.
 bochs_disk_checks() {
     local d=$1 s=$2 run=$3 r last first i
-    local H=("$HVCTL" -s "$s" --timeout 120)
+    local H=("$HVCTL" -s "$s" --timeout 120) restored="^\\[hv\\] domain-restore: into domain 0 'd0'"
     wait_for "$d/out" '^count 20$' 120 "$run" || { echo "the counter did not count"; return; }
     r=$("${H[@]}" domain-save file="$d/c.sav" after='"continue"')
     [[ $r == '{"return": {"size": '* ]] || { echo "domain-save: $r"; return; }
@@ -197,10 +197,10 @@ bochs_disk_checks() {
     r=$("${H[@]}" domain-restore domain=0 file="$d/p.sav")
     [ "$r" = '{"return": {"domain": 0, "name": "d0"}}' ] || { echo "domain-restore: $r"; return; }
     # Paused, it printed nothing between its save and the restore.
-    last=$(last_count_before "$d/out" "^\\[hv\\] domain-restore: into domain 0 'd0'" '')
+    last=$(last_count_before "$d/out" "$restored" '')
     # The console comes a moment after the reply: its first count then.
     for ((i = 0; i < 120; i++)); do
-        first=$(first_count_after "$d/out" "^\\[hv\\] domain-restore: into domain 0 'd0'" '')
+        first=$(first_count_after "$d/out" "$restored" '')
         [ -n "$first" ] && break
         sleep 1
     done
